@@ -1,0 +1,53 @@
+from django import forms
+from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
+from django.utils.translation import gettext_lazy as _
+
+from clea_platform.mail import email_send_task
+from organisations.models import Site
+
+
+class EmailAuthenticationForm(AuthenticationForm):
+    username = forms.EmailField(
+        label=_("Adresse e-mail"), widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True})
+    )
+
+    error_messages = {
+        "invalid_login": _(
+            "Adresse e-mail ou mot de passe incorrect. Après 5 échecs, le compte est bloqué 30 minutes."
+        ),
+        "inactive": _("Ce compte est désactivé."),
+    }
+
+
+class QueuedPasswordResetForm(PasswordResetForm):
+    """Send the reset e-mail from a worker, so that the page answers at once and SMTP hiccups are retried."""
+
+    def send_mail(
+        self, subject_template_name, email_template_name, context, from_email, to_email, html_email_template_name=None
+    ) -> None:  # noqa: ANN001 - Django's signature
+        from django.template import loader
+
+        subject = "".join(loader.render_to_string(subject_template_name, context).splitlines())
+        body = loader.render_to_string(email_template_name, context)
+        email_send_task.delay(subject=subject, body=body, to=[to_email])
+
+
+class SiteForm(forms.ModelForm):
+    class Meta:
+        model = Site
+        fields = [
+            "name",
+            "address",
+            "postcode",
+            "city",
+            "insee_code",
+            "latitude",
+            "longitude",
+            "wheelchair_accessible",
+            "accessibility_notes",
+            "remote_evaluation",
+            "contact_name",
+            "contact_email",
+            "contact_phone",
+            "is_active",
+        ]

@@ -1,0 +1,389 @@
+from __future__ import annotations
+
+import datetime
+from typing import TYPE_CHECKING, Any
+
+from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from clea_platform.certifications import Certification
+from organisations.validators import validate_insee_code, validate_postcode, validate_siret
+
+if TYPE_CHECKING:
+    from django.db.models import QuerySet
+
+
+class Region(models.TextChoices):
+    """The 18 regions, by INSEE code: juries and statistics are regional."""
+
+    AUVERGNE_RHONE_ALPES = "84", "Auvergne-Rhône-Alpes"
+    BOURGOGNE_FRANCHE_COMTE = "27", "Bourgogne-Franche-Comté"
+    BRETAGNE = "53", "Bretagne"
+    CENTRE_VAL_DE_LOIRE = "24", "Centre-Val de Loire"
+    CORSE = "94", "Corse"
+    GRAND_EST = "44", "Grand Est"
+    HAUTS_DE_FRANCE = "32", "Hauts-de-France"
+    ILE_DE_FRANCE = "11", "Île-de-France"
+    NORMANDIE = "28", "Normandie"
+    NOUVELLE_AQUITAINE = "75", "Nouvelle-Aquitaine"
+    OCCITANIE = "76", "Occitanie"
+    PAYS_DE_LA_LOIRE = "52", "Pays de la Loire"
+    PROVENCE_ALPES_COTE_D_AZUR = "93", "Provence-Alpes-Côte d'Azur"
+    GUADELOUPE = "01", "Guadeloupe"
+    MARTINIQUE = "02", "Martinique"
+    GUYANE = "03", "Guyane"
+    LA_REUNION = "04", "La Réunion"
+    MAYOTTE = "06", "Mayotte"
+
+
+class OrganisationKind(models.TextChoices):
+    EVALUATOR = "evaluator", _("Organisme évaluateur habilité")
+    TRAINING = "training", _("Organisme de formation")
+    PRESCRIBER = "prescriber", _("Prescripteur")
+    FUNDER = "funder", _("Financeur")
+    JURY_BODY = "jury_body", _("Organisateur de jurys (Transitions Pro)")
+    FRANCE_TRAVAIL = "france_travail", _("Agence France Travail")
+    CERTIFPRO = "certifpro", _("Certif'Pro")
+
+
+class Organisation(models.Model):
+    """A tenant. Every row that belongs to an organisation points at it."""
+
+    name = models.CharField(_("raison sociale"), max_length=200)
+    kind = models.CharField(_("type"), max_length=20, choices=OrganisationKind.choices)
+    siret = models.CharField(
+        _("SIRET"), max_length=14, unique=True, validators=[validate_siret], help_text=_("14 chiffres, sans espaces.")
+    )
+    region = models.CharField(_("région"), max_length=2, choices=Region.choices)
+    email = models.EmailField(_("e-mail de contact"), blank=True)
+    phone = models.CharField(_("téléphone"), max_length=20, blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(_("créée le"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("organisation")
+        verbose_name_plural = _("organisations")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def siren(self) -> str:
+        return self.siret[:9]
+
+    def clean(self) -> None:
+        self.siret = (self.siret or "").replace(" ", "")
+
+
+class SiteQuerySet(models.QuerySet["Site"]):
+    def visible_to(self, membership: Membership | None) -> SiteQuerySet:
+        """An organisation's members see its sites; Certif'Pro sees all."""
+        if membership is None:
+            return self.none()
+        if membership.is_certifpro:
+            return self.all()
+        return self.filter(organisation_id=membership.organisation_id)
+
+    def active(self) -> SiteQuerySet:
+        return self.filter(is_active=True, organisation__is_active=True)
+
+
+class Site(models.Model):
+    """A place where an organisation receives candidates (evaluator sites are listed in the directory)."""
+
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="sites", verbose_name=_("organisation")
+    )
+    name = models.CharField(_("nom du site"), max_length=200)
+    address = models.CharField(_("adresse"), max_length=255)
+    postcode = models.CharField(_("code postal"), max_length=5, validators=[validate_postcode])
+    city = models.CharField(_("commune"), max_length=120)
+    insee_code = models.CharField(_("code INSEE de la commune"), max_length=5, validators=[validate_insee_code])
+    latitude = models.DecimalField(
+        _("latitude"), max_digits=8, decimal_places=5, validators=[MinValueValidator(-90), MaxValueValidator(90)]
+    )
+    longitude = models.DecimalField(
+        _("longitude"), max_digits=8, decimal_places=5, validators=[MinValueValidator(-180), MaxValueValidator(180)]
+    )
+    wheelchair_accessible = models.BooleanField(_("accessible en fauteuil roulant"), default=False)
+    accessibility_notes = models.TextField(_("informations d'accessibilité"), blank=True)
+    remote_evaluation = models.BooleanField(_("évaluation à distance possible"), default=False)
+    contact_name = models.CharField(_("contact"), max_length=120, blank=True)
+    contact_email = models.EmailField(_("e-mail du contact"), blank=True)
+    contact_phone = models.CharField(_("téléphone du contact"), max_length=20, blank=True)
+    is_active = models.BooleanField(_("actif"), default=True)
+
+    objects = SiteQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("site")
+        verbose_name_plural = _("sites")
+        ordering = ["organisation__name", "name"]
+
+    def __str__(self) -> str:
+        return f"{self.organisation} – {self.name}"
+
+
+class HabilitationStatus(models.TextChoices):
+    ACTIVE = "active", _("Active")
+    SUSPENDED = "suspended", _("Suspendue")
+    WITHDRAWN = "withdrawn", _("Retirée")
+
+
+class HabilitationQuerySet(models.QuerySet["Habilitation"]):
+    def in_force(self, on: datetime.date | None = None) -> HabilitationQuerySet:
+        on = on or timezone.localdate()
+        return self.filter(status=HabilitationStatus.ACTIVE, valid_from__lte=on, valid_until__gte=on)
+
+
+class Habilitation(models.Model):
+    """Certif'Pro's authorisation for an evaluator organisation to assess one certification."""
+
+    organisation = models.ForeignKey(
+        Organisation,
+        on_delete=models.PROTECT,
+        related_name="habilitations",
+        verbose_name=_("organisation"),
+        limit_choices_to={"kind": OrganisationKind.EVALUATOR},
+    )
+    certification = models.CharField(_("certification"), max_length=20, choices=Certification.choices)
+    valid_from = models.DateField(_("valable du"))
+    valid_until = models.DateField(_("valable jusqu'au"))
+    status = models.CharField(
+        _("statut"), max_length=10, choices=HabilitationStatus.choices, default=HabilitationStatus.ACTIVE
+    )
+    status_reason = models.TextField(
+        _("motif du statut"), blank=True, help_text=_("Obligatoire pour une suspension ou un retrait.")
+    )
+
+    objects = HabilitationQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("habilitation")
+        verbose_name_plural = _("habilitations")
+        ordering = ["organisation__name", "certification", "-valid_from"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(valid_until__gte=models.F("valid_from")), name="habilitation_period_ordered"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.organisation} – {self.get_certification_display()}"
+
+    def clean(self) -> None:
+        errors: dict[str, Any] = {}
+        if self.organisation_id and self.organisation.kind != OrganisationKind.EVALUATOR:
+            errors["organisation"] = _("Seul un organisme évaluateur peut être habilité.")
+        if self.valid_from and self.valid_until and self.valid_until < self.valid_from:
+            errors["valid_until"] = _("La fin de validité précède son début.")
+        if self.status != HabilitationStatus.ACTIVE and not self.status_reason.strip():
+            errors["status_reason"] = _("Indiquez le motif de la suspension ou du retrait.")
+        if errors:
+            raise ValidationError(errors)
+
+    def is_in_force(self, on: datetime.date | None = None) -> bool:
+        on = on or timezone.localdate()
+        return self.status == HabilitationStatus.ACTIVE and self.valid_from <= on <= self.valid_until
+
+
+class UserManager(BaseUserManager["User"]):
+    use_in_migrations = True
+
+    def _create_user(self, email: str, password: str | None, **extra: Any) -> User:
+        if not email:
+            raise ValueError("An e-mail address is required.")
+        user = self.model(email=self.normalize_email(email).lower(), **extra)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_user(self, email: str, password: str | None = None, **extra: Any) -> User:
+        extra.setdefault("is_staff", False)
+        extra.setdefault("is_superuser", False)
+        return self._create_user(email, password, **extra)
+
+    def create_superuser(self, email: str, password: str | None = None, **extra: Any) -> User:
+        extra.update(is_staff=True, is_superuser=True)
+        return self._create_user(email, password, **extra)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """A person. What they may do comes from their memberships, not from the account itself."""
+
+    email = models.EmailField(_("adresse e-mail"), unique=True)
+    first_name = models.CharField(_("prénom"), max_length=150)
+    last_name = models.CharField(_("nom"), max_length=150)
+    is_staff = models.BooleanField(_("accès à l'administration"), default=False)
+    is_active = models.BooleanField(_("actif"), default=True)
+    date_joined = models.DateTimeField(_("inscrit le"), default=timezone.now)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS = ["first_name", "last_name"]
+
+    class Meta:
+        verbose_name = _("utilisateur")
+        verbose_name_plural = _("utilisateurs")
+        ordering = ["last_name", "first_name"]
+
+    def __str__(self) -> str:
+        return self.get_full_name() or self.email
+
+    def clean(self) -> None:
+        super().clean()
+        self.email = self.__class__.objects.normalize_email(self.email).lower()
+
+    def get_full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+    def get_short_name(self) -> str:
+        return self.first_name
+
+    def active_memberships(self) -> QuerySet[Membership]:
+        return Membership.objects.active().filter(user=self).select_related("organisation")
+
+
+class Role(models.TextChoices):
+    COUNSELLOR = "counsellor", _("Conseiller·ère")
+    EVALUATOR = "evaluator", _("Évaluateur·rice")
+    TRAINER = "trainer", _("Formateur·rice")
+    ORG_ADMIN = "org_admin", _("Administrateur·rice de l'organisation")
+    JURY_MEMBER = "jury_member", _("Membre de jury")
+    FT_ADVISOR = "ft_advisor", _("Conseiller·ère France Travail")
+    CERTIFPRO_ADMIN = "certifpro_admin", _("Administrateur·rice Certif'Pro")
+
+
+# Which roles an organisation of each kind can grant. A trainer may work inside an evaluator organisation
+# (CléA allows it, as long as the trainer never evaluates the same dossier).
+ROLES_BY_KIND: dict[str, set[str]] = {
+    OrganisationKind.EVALUATOR: {Role.COUNSELLOR, Role.EVALUATOR, Role.TRAINER, Role.ORG_ADMIN},
+    OrganisationKind.TRAINING: {Role.TRAINER, Role.ORG_ADMIN},
+    OrganisationKind.PRESCRIBER: {Role.ORG_ADMIN},
+    OrganisationKind.FUNDER: {Role.ORG_ADMIN},
+    OrganisationKind.JURY_BODY: {Role.JURY_MEMBER, Role.ORG_ADMIN},
+    OrganisationKind.FRANCE_TRAVAIL: {Role.FT_ADVISOR, Role.ORG_ADMIN},
+    OrganisationKind.CERTIFPRO: {Role.CERTIFPRO_ADMIN},
+}
+
+
+class MembershipQuerySet(models.QuerySet["Membership"]):
+    def active(self) -> MembershipQuerySet:
+        return self.filter(is_active=True, organisation__is_active=True, user__is_active=True)
+
+    def visible_to(self, membership: Membership | None) -> MembershipQuerySet:
+        """Organisation administrators see their organisation's members; Certif'Pro sees all."""
+        if membership is None:
+            return self.none()
+        if membership.is_certifpro:
+            return self.all()
+        return self.filter(organisation_id=membership.organisation_id)
+
+
+class Membership(models.Model):
+    """A user's role within one organisation. A user may hold several and works under one at a time."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships", verbose_name=_("utilisateur"))
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="memberships", verbose_name=_("organisation")
+    )
+    role = models.CharField(_("rôle"), max_length=20, choices=Role.choices)
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(_("créée le"), auto_now_add=True)
+
+    objects = MembershipQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("rattachement")
+        verbose_name_plural = _("rattachements")
+        ordering = ["organisation__name", "role"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "organisation", "role"], name="membership_unique_role"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.organisation} – {self.get_role_display()}"
+
+    def clean(self) -> None:
+        if self.organisation_id and self.role and self.role not in ROLES_BY_KIND[self.organisation.kind]:
+            raise ValidationError(
+                {
+                    "role": _("Ce rôle n'existe pas dans une organisation de type « %(kind)s ».")
+                    % {"kind": self.organisation.get_kind_display()}
+                }
+            )
+
+    @property
+    def is_certifpro(self) -> bool:
+        return self.role == Role.CERTIFPRO_ADMIN
+
+    def has_role(self, *roles: str) -> bool:
+        return self.role in roles
+
+
+class AuditLogQuerySet(models.QuerySet["AuditLog"]):
+    def visible_to(self, membership: Membership | None) -> AuditLogQuerySet:
+        if membership is None:
+            return self.none()
+        if membership.is_certifpro:
+            return self.all()
+        return self.filter(organisation_id=membership.organisation_id)
+
+    def for_object(self, obj: models.Model) -> AuditLogQuerySet:
+        return self.filter(object_type=ContentType.objects.get_for_model(obj), object_id=str(obj.pk))
+
+    def update(self, **kwargs: Any) -> int:
+        raise PermissionError("The audit log is append-only.")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise PermissionError("The audit log is append-only.")
+
+
+class AuditLog(models.Model):
+    """Append-only record of who did what, for whom, from where. Written by services, never edited."""
+
+    created_at = models.DateTimeField(_("date"), default=timezone.now, db_index=True)
+    actor = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("auteur")
+    )
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("organisation")
+    )
+    action = models.CharField(_("action"), max_length=80, db_index=True)
+    object_type = models.ForeignKey(
+        ContentType, on_delete=models.PROTECT, null=True, blank=True, verbose_name=_("type d'objet")
+    )
+    object_id = models.CharField(_("identifiant de l'objet"), max_length=64, blank=True)
+    object_repr = models.CharField(_("objet"), max_length=255, blank=True)
+    ip_address = models.GenericIPAddressField(_("adresse IP"), null=True, blank=True)
+    details = models.JSONField(_("détails"), default=dict, blank=True)
+
+    objects = AuditLogQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("entrée du journal d'audit")
+        verbose_name_plural = _("journal d'audit")
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["object_type", "object_id"], name="auditlog_object_idx"),
+            models.Index(fields=["organisation", "-created_at"], name="auditlog_org_recent_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.action} {self.object_repr}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None:
+            raise PermissionError("The audit log is append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise PermissionError("The audit log is append-only.")

@@ -1,0 +1,32 @@
+from typing import Any
+
+from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
+from django.dispatch import receiver
+from django.http import HttpRequest
+
+from organisations.models import User
+from organisations.services import audit_record
+
+
+@receiver(user_logged_in)
+def audit_login(sender: Any, request: HttpRequest, user: User, **kwargs: Any) -> None:
+    audit_record(action="auth.login", actor=user, obj=user, request=request)
+
+
+@receiver(user_logged_out)
+def audit_logout(sender: Any, request: HttpRequest, user: User | None, **kwargs: Any) -> None:
+    if user is not None:
+        audit_record(action="auth.logout", actor=user, obj=user, request=request)
+
+
+@receiver(user_login_failed)
+def audit_login_failed(
+    sender: Any, credentials: dict[str, Any], request: HttpRequest | None = None, **kwargs: Any
+) -> None:
+    # Never the password: only which address was tried.
+    audit_record(
+        action="auth.login_failed",
+        actor=None,
+        request=request,
+        details={"email": str(credentials.get("username", ""))[:254]},
+    )

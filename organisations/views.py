@@ -1,0 +1,66 @@
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from clea_platform.tenancy import membership_required
+from organisations.forms import SiteForm
+from organisations.models import Membership, Role, Site
+from organisations.selectors import dashboard_for
+from organisations.services import membership_switch, site_update
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    if request.membership is None:
+        return render(request, "no_membership.html", status=403)
+    return render(request, "home.html", dashboard_for(request.membership))
+
+
+@login_required
+@require_POST
+def switch_membership(request: HttpRequest) -> HttpResponse:
+    try:
+        membership = membership_switch(request=request, membership_id=int(request.POST.get("membership", "")))
+    except (ValueError, Membership.DoesNotExist) as exc:
+        raise Http404 from exc
+    messages.success(
+        request,
+        _("Vous travaillez maintenant pour %(org)s (%(role)s).")
+        % {"org": membership.organisation, "role": membership.get_role_display()},
+    )
+    target = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        target = "home"
+    return redirect(target)
+
+
+@membership_required()
+def site_list(request: HttpRequest) -> HttpResponse:
+    sites = Site.objects.visible_to(request.membership).select_related("organisation")
+    page = Paginator(sites, 25).get_page(request.GET.get("page"))
+    can_edit = request.membership.has_role(Role.ORG_ADMIN, Role.CERTIFPRO_ADMIN)
+    return render(request, "organisations/site_list.html", {"page": page, "can_edit": can_edit})
+
+
+@membership_required(Role.ORG_ADMIN, Role.CERTIFPRO_ADMIN)
+def site_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    site = get_object_or_404(Site.objects.visible_to(request.membership), pk=pk)
+    form = SiteForm(request.POST or None, instance=site)
+    if request.method == "POST" and form.is_valid():
+        changes = {name: form.cleaned_data[name] for name in form.changed_data}
+        site_update(site=site, changes=changes, by=request.user, request=request)
+        messages.success(request, _("Le site « %(name)s » est enregistré.") % {"name": site.name})
+        return redirect("organisations:site_list")
+    return render(request, "organisations/site_form.html", {"form": form, "site": site})
+
+
+@membership_required(Role.ORG_ADMIN, Role.CERTIFPRO_ADMIN)
+def member_list(request: HttpRequest) -> HttpResponse:
+    members = Membership.objects.visible_to(request.membership).select_related("user", "organisation")
+    page = Paginator(members, 25).get_page(request.GET.get("page"))
+    return render(request, "organisations/member_list.html", {"page": page})

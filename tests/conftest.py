@@ -1,0 +1,124 @@
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Callable, Iterator
+
+import pytest
+from django.test import Client
+
+from clea_platform.celery import app as celery_app
+from clea_platform.tenancy import SESSION_KEY
+from organisations.models import Membership, Organisation, Role
+from tests.factories import MembershipFactory, OrganisationFactory
+
+# Playwright runs an event loop in the test thread; Django's ORM calls from it are still synchronous.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.fixture(autouse=True)
+def _test_settings(settings) -> None:
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # Production's manifest storage needs collectstatic; tests/test_platform.py runs that pipeline itself.
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _isolated_celery_queue() -> None:
+    """Each test session gets its own queue, so that a shared Redis never hands it another run's tasks."""
+    if not celery_app.conf.task_always_eager:
+        celery_app.conf.task_default_queue = f"clea-tests-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture(autouse=True)
+def _eager_tasks_unless_worker(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Tests without the `celery_worker` fixture run tasks in-process; the others get the real thing."""
+    real_broker = not celery_app.conf.task_always_eager
+    if real_broker and "celery_worker" not in request.fixturenames:
+        celery_app.conf.task_always_eager = True
+        yield
+        celery_app.conf.task_always_eager = False
+    else:
+        yield
+
+
+@pytest.fixture
+def celery_worker(transactional_db) -> Iterator[object | None]:
+    """A real Celery worker on the configured broker (Redis in CI); eager execution in the embedded mode."""
+    if celery_app.conf.task_always_eager:
+        yield None
+        return
+    from celery.contrib.testing.worker import start_worker
+
+    with start_worker(
+        celery_app, pool="solo", perform_ping_check=False, loglevel="WARNING", shutdown_timeout=10
+    ) as worker:
+        yield worker
+
+
+@pytest.fixture
+def org_a(db) -> Organisation:
+    return OrganisationFactory(name="Évaluateur A")
+
+
+@pytest.fixture
+def org_b(db) -> Organisation:
+    return OrganisationFactory(name="Évaluateur B")
+
+
+@pytest.fixture
+def make_member(db) -> Callable[..., Membership]:
+    def make(organisation: Organisation | None = None, role: str = Role.COUNSELLOR, **user_fields) -> Membership:
+        kwargs = {"role": role}
+        if organisation is not None:
+            kwargs["organisation"] = organisation
+        elif role == Role.CERTIFPRO_ADMIN:
+            kwargs["organisation"] = OrganisationFactory(certifpro=True)
+        if user_fields:
+            kwargs.update({f"user__{k}": v for k, v in user_fields.items()})
+        return MembershipFactory(**kwargs)
+
+    return make
+
+
+@pytest.fixture
+def client_for() -> Callable[[Membership], Client]:
+    """A logged-in client working under the given membership."""
+
+    def make(membership: Membership) -> Client:
+        client = Client()
+        client.force_login(membership.user)
+        session = client.session
+        session[SESSION_KEY] = membership.pk
+        session.save()
+        return client
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    if not shutil.which(CHROMIUM):
+        if os.environ.get("CI"):
+            pytest.fail(f"{CHROMIUM} is missing: .ci/run installs Debian's chromium for the browser tests.")
+        pytest.skip(f"Tests navigateur ignorés : {CHROMIUM} est absent (apt-get install chromium).")
+    return {
+        **browser_type_launch_args,
+        "executable_path": CHROMIUM,
+        "args": [
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            "--disable-quic",
+        ],
+    }

@@ -1,0 +1,96 @@
+import json
+
+import pytest
+from django.apps import apps
+from django.core.management import call_command
+from django.db import models
+from django.urls import reverse
+
+from clea_platform.demo import ACCOUNTS, DEMO_PASSWORD
+from organisations.models import Membership, Organisation, User
+
+PROJECT_APPS = {"organisations", "candidates", "evaluations", "training", "juries", "funding"}
+
+# Models that are not owned by one organisation, and why. Every other model must point at its organisation.
+NOT_TENANT_OWNED = {
+    "organisations.Organisation": "the tenant itself",
+    "organisations.User": "a person may belong to several organisations, through memberships",
+    "organisations.AuditLog": "platform-wide; the organisation is recorded when there is one",
+}
+
+
+def test_every_tenant_owned_model_points_at_its_organisation_and_protects_it():
+    offenders = []
+    for model in apps.get_models():
+        label = f"{model._meta.app_label}.{model.__name__}"
+        if model._meta.app_label not in PROJECT_APPS or label in NOT_TENANT_OWNED:
+            continue
+        field = next(
+            (
+                f
+                for f in model._meta.get_fields()
+                if isinstance(f, models.ForeignKey) and f.related_model is Organisation and f.name == "organisation"
+            ),
+            None,
+        )
+        if field is None and not getattr(model, "tenant_path", None):
+            offenders.append(f"{label}: no `organisation` foreign key nor `tenant_path`")
+        elif field is not None and field.remote_field.on_delete is not models.PROTECT:
+            offenders.append(f"{label}.organisation must be PROTECT")
+    assert not offenders, offenders
+
+
+@pytest.mark.django_db
+def test_healthz_reports_database_and_broker(client):
+    response = client.get(reverse("healthz"))
+    assert response.status_code == 200
+    body = json.loads(response.content)
+    assert body["status"] == "ok"
+    assert body["database"] == "ok"
+    assert body["broker"] in {"ok", "eager"}
+
+
+@pytest.mark.django_db
+def test_healthz_says_503_when_the_broker_is_down(client, settings):
+    from clea_platform.celery import app
+
+    previous = app.conf.broker_url
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    app.conf.broker_url = "redis://127.0.0.1:1/0"
+    try:
+        response = client.get(reverse("healthz"))
+    finally:
+        app.conf.broker_url = previous
+    assert response.status_code == 503
+    assert json.loads(response.content)["broker"].startswith("error")
+
+
+@pytest.mark.django_db
+def test_seed_demo_is_idempotent_and_every_demo_account_can_log_in(client):
+    call_command("seed_demo", verbosity=0)
+    counts = (Organisation.objects.count(), User.objects.count(), Membership.objects.count())
+    call_command("seed_demo", verbosity=0)
+    assert (Organisation.objects.count(), User.objects.count(), Membership.objects.count()) == counts
+    for account in ACCOUNTS:
+        response = client.post(reverse("login"), {"username": account.email, "password": DEMO_PASSWORD})
+        assert response.status_code == 302, account.email
+        client.post(reverse("logout"))
+    assert User.objects.get(email="admin@certifpro.demo").is_staff
+    assert not User.objects.get(email="conseillere@evaluateur-nord.demo").is_staff
+
+
+def test_pages_load_no_asset_from_another_host(client, db):
+    body = client.get(reverse("login")).content.decode()
+    assert "/static/css/clea.css" in body and "/static/vendor/htmx/htmx.min.js" in body
+    assert "https://" not in body and "http://" not in body.replace('xmlns="http://', "")
+
+
+def test_collectstatic_with_the_production_storage_resolves_every_asset(tmp_path, settings):
+    settings.STATIC_ROOT = tmp_path
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    }
+    call_command("collectstatic", interactive=False, verbosity=0)
+    manifest = json.loads((tmp_path / "staticfiles.json").read_text())
+    assert {"css/clea.css", "vendor/htmx/htmx.min.js"} <= set(manifest["paths"])
