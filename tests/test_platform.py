@@ -1,7 +1,9 @@
 import json
+import os
 
 import pytest
 from django.apps import apps
+from django.conf import settings
 from django.core.management import call_command
 from django.db import models
 from django.urls import reverse
@@ -94,3 +96,14 @@ def test_collectstatic_with_the_production_storage_resolves_every_asset(tmp_path
     call_command("collectstatic", interactive=False, verbosity=0)
     manifest = json.loads((tmp_path / "staticfiles.json").read_text())
     assert {"css/clea.css", "vendor/htmx/htmx.min.js"} <= set(manifest["paths"])
+
+
+@pytest.mark.skipif(not os.environ.get("CI"), reason="CI only: proves CI runs on the real services")
+def test_ci_runs_on_postgresql_with_a_real_broker(db):
+    from django.db import connection
+
+    from clea_platform.celery import app
+
+    assert connection.vendor == "postgresql"
+    assert app.conf.broker_url.startswith("redis://")
+    assert not settings.CELERY_TASK_ALWAYS_EAGER
