@@ -1,0 +1,409 @@
+from __future__ import annotations
+
+import datetime
+import unicodedata
+from typing import TYPE_CHECKING, Any
+
+from django.db import models
+from django.utils import timezone
+from django.utils.functional import cached_property
+from django.utils.translation import gettext_lazy as _
+from django_fsm import RETURN_VALUE, ConcurrentTransitionMixin, FSMField, transition
+
+from clea_platform.certifications import Certification
+from organisations.models import Role
+from organisations.validators import validate_postcode
+
+if TYPE_CHECKING:
+    from evaluations.outcomes import Outcome
+    from organisations.models import Membership
+    from training.models import TrainingPlan
+
+# The candidate has 5 years from the prior evaluation to finish training and the final evaluation
+# (Certif'Pro); past that a new prior evaluation is needed.
+WINDOW_YEARS = 5
+WARNING_BEFORE_DEADLINE = datetime.timedelta(days=91)
+
+
+def identity_key(first_name: str, last_name: str) -> str:
+    """Names folded for the duplicate check: no accents, case, hyphens or repeated spaces."""
+    text = f"{last_name} {first_name}".replace("-", " ").replace("'", " ")
+    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return " ".join(text.lower().split())
+
+
+def add_years(day: datetime.date, years: int) -> datetime.date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year + years, day=28)
+
+
+class Civility(models.TextChoices):
+    MME = "mme", _("Madame")
+    M = "m", _("Monsieur")
+
+
+class RegistrationStatus(models.TextChoices):
+    EMPLOYEE = "employee", _("Salarié·e")
+    JOB_SEEKER = "job_seeker", _("Demandeur·se d'emploi")
+    OTHER = "other", _("Autre")
+
+
+class EducationLevel(models.TextChoices):
+    NONE = "none", _("Sans diplôme")
+    LEVEL_3 = "3", _("Niveau 3 (CAP, BEP)")
+    LEVEL_4 = "4", _("Niveau 4 (baccalauréat)")
+    LEVEL_5 = "5", _("Niveau 5 (bac + 2)")
+    LEVEL_6_PLUS = "6", _("Niveau 6 ou plus")
+
+
+class Origin(models.TextChoices):
+    OWN_INITIATIVE = "own_initiative", _("Initiative personnelle")
+    EMPLOYER = "employer", _("Employeur")
+    BRANCH = "branch", _("Branche professionnelle")
+    OPCO = "opco", _("OPCO")
+    REGION = "region", _("Région")
+    FRANCE_TRAVAIL = "france_travail", _("France Travail")
+    CEP = "cep", _("Conseil en évolution professionnelle")
+    MISSION_LOCALE = "mission_locale", _("Mission locale")
+    UNION = "union", _("Représentant syndical")
+
+
+class CandidateQuerySet(models.QuerySet["Candidate"]):
+    def visible_to(self, membership: Membership | None) -> CandidateQuerySet:
+        if membership is None:
+            return self.none()
+        if membership.is_certifpro:
+            return self.all()
+        if membership.role in {Role.COUNSELLOR, Role.EVALUATOR, Role.ORG_ADMIN}:
+            return self.filter(organisation_id=membership.organisation_id)
+        return self.none()
+
+
+class Candidate(models.Model):
+    organisation = models.ForeignKey(
+        "organisations.Organisation",
+        on_delete=models.PROTECT,
+        related_name="candidates",
+        verbose_name=_("organisme évaluateur"),
+    )
+    civility = models.CharField(_("civilité"), max_length=3, choices=Civility.choices)
+    first_name = models.CharField(_("prénom"), max_length=150)
+    last_name = models.CharField(_("nom d'usage"), max_length=150)
+    birth_name = models.CharField(_("nom de naissance"), max_length=150, blank=True)
+    birth_date = models.DateField(_("date de naissance"))
+    birth_place = models.CharField(_("lieu de naissance"), max_length=150)
+    born_abroad = models.BooleanField(_("né·e à l'étranger"), default=False)
+    email = models.EmailField(_("e-mail"), blank=True)
+    phone = models.CharField(_("téléphone"), max_length=20, blank=True)
+    address = models.CharField(_("adresse"), max_length=255, blank=True)
+    postcode = models.CharField(_("code postal"), max_length=5, blank=True, validators=[validate_postcode])
+    city = models.CharField(_("commune"), max_length=120, blank=True)
+    registration_status = models.CharField(
+        _("statut à l'inscription"), max_length=12, choices=RegistrationStatus.choices
+    )
+    education_level = models.CharField(_("niveau de formation"), max_length=4, choices=EducationLevel.choices)
+    origin = models.CharField(_("origine de la démarche"), max_length=20, choices=Origin.choices)
+    identity_key = models.CharField(max_length=310, editable=False, db_index=True)
+    created_at = models.DateTimeField(_("créé le"), auto_now_add=True)
+
+    objects = CandidateQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("candidat·e")
+        verbose_name_plural = _("candidat·es")
+        ordering = ["last_name", "first_name"]
+        indexes = [models.Index(fields=["identity_key", "birth_date"], name="candidate_identity_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.last_name.upper()} {self.first_name}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.identity_key = identity_key(self.first_name, self.last_name)
+        if kwargs.get("update_fields") is not None:
+            kwargs["update_fields"] = {*kwargs["update_fields"], "identity_key"}
+        super().save(*args, **kwargs)
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}"
+
+
+class DossierState(models.TextChoices):
+    INFORMATION = "information", _("Information")
+    OPENED = "opened", _("Dossier ouvert")
+    PRIOR_EVALUATION = "prior_evaluation", _("Évaluation préalable en cours")
+    PARTIALLY_VALIDATED = "partially_validated", _("Validation partielle")
+    IN_TRAINING = "in_training", _("En formation")
+    FINAL_EVALUATION = "final_evaluation", _("Évaluation finale en cours")
+    READY_FOR_JURY = "ready_for_jury", _("Prêt pour le jury")
+    WITHDRAWN = "withdrawn", _("Abandonné")
+    EXPIRED = "expired", _("Expiré")
+
+
+S = DossierState
+OPEN_STATES = [
+    S.INFORMATION,
+    S.OPENED,
+    S.PRIOR_EVALUATION,
+    S.PARTIALLY_VALIDATED,
+    S.IN_TRAINING,
+    S.FINAL_EVALUATION,
+    S.READY_FOR_JURY,
+]
+# States in which the 5-year window runs.
+WINDOW_STATES = [S.PARTIALLY_VALIDATED, S.IN_TRAINING, S.FINAL_EVALUATION]
+
+
+def _by(*roles: str):  # noqa: ANN202 - django-fsm permission callable
+    """Transition permission: the acting membership holds one of the roles (Certif'Pro never acts on dossiers)."""
+    return lambda instance, membership: membership is not None and membership.role in roles
+
+
+class DossierQuerySet(models.QuerySet["Dossier"]):
+    def visible_to(self, membership: Membership | None) -> DossierQuerySet:
+        """Counsellors, evaluators and administrators: their organisation's dossiers; Certif'Pro: all.
+        Trainers see the plans they deliver (with the candidate's identity), not the dossier."""
+        if membership is None:
+            return self.none()
+        if membership.is_certifpro:
+            return self.all()
+        if membership.role in {Role.COUNSELLOR, Role.EVALUATOR, Role.ORG_ADMIN}:
+            return self.filter(organisation_id=membership.organisation_id)
+        return self.none()
+
+    def open(self) -> DossierQuerySet:
+        return self.filter(state__in=OPEN_STATES)
+
+    def awaiting_evaluation(self) -> DossierQuerySet:
+        return self.filter(state__in=[S.OPENED, S.PRIOR_EVALUATION, S.IN_TRAINING, S.FINAL_EVALUATION])
+
+    def ready_for_jury(self) -> DossierQuerySet:
+        return self.filter(state=S.READY_FOR_JURY)
+
+    def past_deadline(self, today: datetime.date) -> DossierQuerySet:
+        return self.filter(state__in=WINDOW_STATES, deadline__lt=today)
+
+    def to_warn(self, today: datetime.date) -> DossierQuerySet:
+        return self.filter(
+            state__in=WINDOW_STATES,
+            deadline__gte=today,
+            deadline__lte=today + WARNING_BEFORE_DEADLINE,
+            deadline_warning_sent_at__isnull=True,
+        )
+
+
+class Dossier(ConcurrentTransitionMixin, models.Model):
+    """A candidate's journey towards one certification, owned by the evaluator organisation that opened it."""
+
+    organisation = models.ForeignKey(
+        "organisations.Organisation",
+        on_delete=models.PROTECT,
+        related_name="dossiers",
+        verbose_name=_("organisme évaluateur"),
+    )
+    candidate = models.ForeignKey(
+        Candidate, on_delete=models.PROTECT, related_name="dossiers", verbose_name=_("candidat·e")
+    )
+    certification = models.CharField(_("certification"), max_length=20, choices=Certification.choices)
+    referentiel = models.ForeignKey(
+        "evaluations.Referentiel", on_delete=models.PROTECT, related_name="dossiers", verbose_name=_("référentiel")
+    )
+    reference = models.CharField(_("référence"), max_length=30, unique=True, null=True, blank=True)
+    state = FSMField(_("étape"), default=S.INFORMATION, choices=DossierState.choices, protected=True, db_index=True)
+    counsellor = models.ForeignKey(
+        "organisations.User", on_delete=models.PROTECT, related_name="+", verbose_name=_("conseiller·ère")
+    )
+    consent_at = models.DateTimeField(_("consentement recueilli le"), null=True, blank=True)
+    consent_text = models.TextField(_("texte présenté au candidat"), blank=True)
+    window_starts_on = models.DateField(_("date de l'évaluation préalable"), null=True, blank=True)
+    deadline = models.DateField(_("échéance des 5 ans"), null=True, blank=True, db_index=True)
+    deadline_warning_sent_at = models.DateTimeField(null=True, blank=True, editable=False)
+    withdrawal_reason = models.TextField(_("motif d'abandon"), blank=True)
+    created_at = models.DateTimeField(_("créé le"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("modifié le"), auto_now=True)
+
+    objects = DossierQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("dossier")
+        verbose_name_plural = _("dossiers")
+        ordering = ["-updated_at", "-id"]
+        indexes = [models.Index(fields=["organisation", "state", "-updated_at"], name="dossier_org_state_idx")]
+
+    def __str__(self) -> str:
+        return self.reference or f"Dossier {self.pk}"
+
+    # -- Derived facts -------------------------------------------------------------------------------------
+
+    @property
+    def is_open(self) -> bool:
+        return self.state in OPEN_STATES
+
+    def acquired_criterion_ids(self) -> set[int]:
+        """Acquired at any closed evaluation of this dossier: what was acquired stays acquired."""
+        from evaluations.models import CriterionResult, CriterionResultValue, EvaluationStatus
+
+        return set(
+            CriterionResult.objects.filter(
+                evaluation__dossier=self,
+                evaluation__status=EvaluationStatus.CLOSED,
+                result=CriterionResultValue.ACQUIRED,
+            ).values_list("criterion_id", flat=True)
+        )
+
+    @cached_property
+    def outcome(self) -> Outcome:
+        from evaluations.outcomes import compute_outcome
+
+        return compute_outcome(self.referentiel.domains_tree(), self.acquired_criterion_ids())
+
+    @cached_property
+    def current_training_plan(self) -> TrainingPlan | None:
+        return self.training_plans.order_by("-cycle").first()
+
+    def days_left(self, today: datetime.date | None = None) -> int | None:
+        if self.deadline is None:
+            return None
+        return (self.deadline - (today or timezone.localdate())).days
+
+    # -- Conditions (guards) -------------------------------------------------------------------------------
+
+    def has_consent(self) -> bool:
+        return self.consent_at is not None and bool(self.consent_text.strip())
+
+    def habilitation_in_force(self) -> bool:
+        return self.organisation.habilitations.in_force().filter(certification=self.certification).exists()
+
+    def within_window(self) -> bool:
+        return self.deadline is None or self.deadline >= timezone.localdate()
+
+    def deadline_passed(self) -> bool:
+        return self.deadline is not None and self.deadline < timezone.localdate()
+
+    def has_training_plan(self) -> bool:
+        return self.current_training_plan is not None
+
+    def training_completed(self) -> bool:
+        plan = self.current_training_plan
+        return plan is not None and plan.completed_at is not None
+
+    # -- Transitions: each changes this instance only; services persist them and write the timeline ------
+
+    @transition(
+        field=state,
+        source=S.INFORMATION,
+        target=S.OPENED,
+        conditions=[has_consent],
+        permission=_by(Role.COUNSELLOR),
+        custom={"label": _("Ouvrir le dossier"), "url": "open"},
+    )
+    def open(self) -> None:
+        pass
+
+    @transition(
+        field=state,
+        source=S.OPENED,
+        target=S.PRIOR_EVALUATION,
+        conditions=[habilitation_in_force],
+        permission=_by(Role.EVALUATOR),
+        custom={"label": _("Commencer l'évaluation préalable"), "url": "evaluation_start"},
+    )
+    def start_prior_evaluation(self) -> None:
+        pass
+
+    @transition(
+        field=state,
+        source=S.PRIOR_EVALUATION,
+        target=RETURN_VALUE(S.PARTIALLY_VALIDATED, S.READY_FOR_JURY),
+        permission=_by(Role.EVALUATOR),
+        custom={"automatic": True},
+    )
+    def close_prior_evaluation(self, *, all_validated: bool, evaluated_on: datetime.date) -> str:
+        self.window_starts_on = evaluated_on
+        self.deadline = add_years(evaluated_on, WINDOW_YEARS)
+        return S.READY_FOR_JURY if all_validated else S.PARTIALLY_VALIDATED
+
+    @transition(
+        field=state,
+        source=S.PARTIALLY_VALIDATED,
+        target=S.IN_TRAINING,
+        conditions=[has_training_plan, within_window],
+        permission=_by(Role.COUNSELLOR),
+        custom={"automatic": True},
+    )
+    def start_training(self) -> None:
+        pass
+
+    @transition(
+        field=state,
+        source=S.IN_TRAINING,
+        target=S.FINAL_EVALUATION,
+        conditions=[training_completed, within_window],
+        permission=_by(Role.EVALUATOR),
+        custom={"label": _("Commencer l'évaluation finale"), "url": "evaluation_start"},
+    )
+    def start_final_evaluation(self) -> None:
+        pass
+
+    @transition(
+        field=state,
+        source=S.FINAL_EVALUATION,
+        target=RETURN_VALUE(S.READY_FOR_JURY, S.IN_TRAINING),
+        permission=_by(Role.EVALUATOR),
+        custom={"automatic": True},
+    )
+    def close_final_evaluation(self, *, all_validated: bool) -> str:
+        return S.READY_FOR_JURY if all_validated else S.IN_TRAINING
+
+    @transition(
+        field=state,
+        source=OPEN_STATES,
+        target=S.WITHDRAWN,
+        permission=_by(Role.COUNSELLOR, Role.ORG_ADMIN),
+        custom={"label": _("Clore le dossier (abandon)"), "url": "withdraw", "danger": True},
+    )
+    def withdraw(self, *, reason: str) -> None:
+        self.withdrawal_reason = reason
+
+    @transition(
+        field=state,
+        source=WINDOW_STATES,
+        target=S.EXPIRED,
+        conditions=[deadline_passed],
+        permission=lambda instance, membership: False,
+        custom={"automatic": True},
+    )
+    def expire(self) -> None:
+        pass
+
+
+class DossierEventQuerySet(models.QuerySet["DossierEvent"]):
+    def visible_to(self, membership: Membership | None) -> DossierEventQuerySet:
+        return self.filter(dossier__in=Dossier.objects.visible_to(membership))
+
+
+class DossierEvent(models.Model):
+    """The dossier's timeline: every transition (and a few notable facts), append-only."""
+
+    dossier = models.ForeignKey(Dossier, on_delete=models.CASCADE, related_name="events", verbose_name=_("dossier"))
+    at = models.DateTimeField(_("date"), default=timezone.now)
+    actor = models.ForeignKey(
+        "organisations.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("par")
+    )
+    transition = models.CharField(_("transition"), max_length=50, blank=True)
+    from_state = models.CharField(_("étape de départ"), max_length=30, choices=DossierState.choices, blank=True)
+    to_state = models.CharField(_("étape d'arrivée"), max_length=30, choices=DossierState.choices, blank=True)
+    note = models.TextField(_("note"), blank=True)
+
+    objects = DossierEventQuerySet.as_manager()
+    tenant_path = "dossier__organisation"
+
+    class Meta:
+        verbose_name = _("événement du dossier")
+        verbose_name_plural = _("historique des dossiers")
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d} {self.transition}"

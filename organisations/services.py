@@ -15,16 +15,17 @@ def audit_record(
     *,
     action: str,
     actor: User | None,
-    organisation: Organisation | None = None,
+    organisation: Organisation | int | None = None,
     obj: models.Model | None = None,
     request: HttpRequest | None = None,
     details: dict[str, Any] | None = None,
 ) -> AuditLog:
-    """Append one row to the audit log. Call it inside the service's transaction so both land or neither."""
+    """Append one row to the audit log (`organisation` as an instance or an id). Call it inside the service's
+    transaction so that both land or neither."""
     return AuditLog.objects.create(
         action=action,
         actor=actor if actor is not None and actor.is_authenticated else None,
-        organisation=organisation,
+        organisation_id=organisation.pk if isinstance(organisation, Organisation) else organisation,
         object_type=ContentType.objects.get_for_model(obj) if obj is not None else None,
         object_id=str(obj.pk) if obj is not None else "",
         object_repr=str(obj)[:255] if obj is not None else "",

@@ -18,7 +18,14 @@ NOT_TENANT_OWNED = {
     "organisations.Organisation": "the tenant itself",
     "organisations.User": "a person may belong to several organisations, through memberships",
     "organisations.AuditLog": "platform-wide; the organisation is recorded when there is one",
+    "evaluations.Referentiel": "national, owned by Certif'Pro",
+    "evaluations.Domain": "part of a national référentiel",
+    "evaluations.SubDomain": "part of a national référentiel",
+    "evaluations.Criterion": "part of a national référentiel",
 }
+
+# Generated documents: whatever points at one must protect it (a legal record is never cascaded away).
+DOCUMENT_MODELS = {"evaluations.Attestation"}
 
 
 def test_every_tenant_owned_model_points_at_its_organisation_and_protects_it():
@@ -40,6 +47,22 @@ def test_every_tenant_owned_model_points_at_its_organisation_and_protects_it():
         elif field is not None and field.remote_field.on_delete is not models.PROTECT:
             offenders.append(f"{label}.organisation must be PROTECT")
     assert not offenders, offenders
+
+
+def test_documents_and_what_they_record_are_protected():
+    offenders = []
+    for model in apps.get_models():
+        for field in model._meta.get_fields():
+            if not isinstance(field, models.ForeignKey):  # OneToOneField is one too
+                continue
+            target = f"{field.related_model._meta.app_label}.{field.related_model.__name__}"
+            source = f"{model._meta.app_label}.{model.__name__}"
+            if (
+                target in DOCUMENT_MODELS or source in DOCUMENT_MODELS
+            ) and field.remote_field.on_delete is not models.PROTECT:
+                offenders.append(f"{source}.{field.name}")
+    assert not offenders, offenders
+    assert DOCUMENT_MODELS <= {f"{m._meta.app_label}.{m.__name__}" for m in apps.get_models()}
 
 
 @pytest.mark.django_db

@@ -1,0 +1,134 @@
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from organisations.models import Role
+
+if TYPE_CHECKING:
+    from organisations.models import Membership
+
+
+class TrainingPlanQuerySet(models.QuerySet["TrainingPlan"]):
+    def visible_to(self, membership: Membership | None) -> TrainingPlanQuerySet:
+        """The dossier's evaluator organisation; the training organisation's trainers and administrators
+        (who may be another tenant: they see the plan and the candidate's identity, nothing else);
+        Certif'Pro."""
+        if membership is None:
+            return self.none()
+        if membership.is_certifpro:
+            return self.all()
+        if membership.role == Role.TRAINER:
+            return self.filter(organisation_id=membership.organisation_id, trainer_id=membership.user_id)
+        if membership.role == Role.ORG_ADMIN:
+            return self.filter(
+                models.Q(organisation_id=membership.organisation_id)
+                | models.Q(dossier__organisation_id=membership.organisation_id)
+            )
+        if membership.role in {Role.COUNSELLOR, Role.EVALUATOR}:
+            return self.filter(dossier__organisation_id=membership.organisation_id)
+        return self.none()
+
+
+class TrainingPlan(models.Model):
+    """The individualised training of one gap cycle: what is missing after an evaluation, who trains, when."""
+
+    # The training organisation: the tenant whose trainer delivers the plan.
+    organisation = models.ForeignKey(
+        "organisations.Organisation",
+        on_delete=models.PROTECT,
+        related_name="training_plans",
+        verbose_name=_("organisme de formation"),
+    )
+    dossier = models.ForeignKey(
+        "candidates.Dossier", on_delete=models.PROTECT, related_name="training_plans", verbose_name=_("dossier")
+    )
+    cycle = models.PositiveSmallIntegerField(_("cycle"), default=1)
+    trainer = models.ForeignKey(
+        "organisations.User", on_delete=models.PROTECT, related_name="training_plans", verbose_name=_("formateur·rice")
+    )
+    objectives = models.TextField(_("objectifs pédagogiques"))
+    target_criteria = models.ManyToManyField(
+        "evaluations.Criterion", related_name="+", blank=True, verbose_name=_("critères visés")
+    )
+    planned_hours = models.DecimalField(
+        _("durée prévue (heures)"),
+        max_digits=5,
+        decimal_places=1,
+        validators=[MinValueValidator(1), MaxValueValidator(1000)],
+    )
+    starts_on = models.DateField(_("début"))
+    ends_on = models.DateField(_("fin prévue"))
+    completed_at = models.DateTimeField(_("formation terminée le"), null=True, blank=True)
+    created_by = models.ForeignKey(
+        "organisations.User", on_delete=models.PROTECT, related_name="+", verbose_name=_("créé par")
+    )
+    created_at = models.DateTimeField(_("créé le"), auto_now_add=True)
+
+    objects = TrainingPlanQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("parcours de formation")
+        verbose_name_plural = _("parcours de formation")
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["dossier", "cycle"], name="training_plan_unique_cycle"),
+            models.CheckConstraint(
+                condition=models.Q(ends_on__gte=models.F("starts_on")), name="training_plan_dates_ordered"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.dossier} – parcours {self.cycle}"
+
+    @property
+    def is_completed(self) -> bool:
+        return self.completed_at is not None
+
+    @property
+    def done_hours(self):  # noqa: ANN201 - Decimal
+        return sum((s.duration_hours for s in self.sessions.all() if s.done), start=0)
+
+
+class TrainingSession(models.Model):
+    plan = models.ForeignKey(
+        TrainingPlan, on_delete=models.CASCADE, related_name="sessions", verbose_name=_("parcours")
+    )
+    date = models.DateField(_("date"))
+    duration_hours = models.DecimalField(
+        _("durée (heures)"), max_digits=4, decimal_places=1, validators=[MinValueValidator(0.5), MaxValueValidator(12)]
+    )
+    topic = models.CharField(_("contenu"), max_length=255)
+    done = models.BooleanField(_("réalisée"), default=False)
+
+    tenant_path = "plan__organisation"
+
+    class Meta:
+        verbose_name = _("séance")
+        verbose_name_plural = _("séances")
+        ordering = ["date", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.date:%d/%m/%Y} {self.topic}"
+
+
+class ProgressNote(models.Model):
+    plan = models.ForeignKey(TrainingPlan, on_delete=models.CASCADE, related_name="notes", verbose_name=_("parcours"))
+    author = models.ForeignKey(
+        "organisations.User", on_delete=models.PROTECT, related_name="+", verbose_name=_("auteur")
+    )
+    at = models.DateTimeField(_("date"), auto_now_add=True)
+    text = models.TextField(_("note de progression"))
+
+    tenant_path = "plan__organisation"
+
+    class Meta:
+        verbose_name = _("note de progression")
+        verbose_name_plural = _("notes de progression")
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.at:%d/%m/%Y} {self.text[:40]}"

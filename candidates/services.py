@@ -1,0 +1,247 @@
+"""Every change to a dossier goes through here: one transaction, the row locked, the transition applied,
+a timeline event and an audit entry written, side effects queued on commit."""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django_fsm import TransitionNotAllowed
+
+from candidates.models import Candidate, Dossier, DossierEvent, identity_key
+from evaluations.models import Referentiel
+from organisations.models import Membership, Role
+from organisations.services import audit_record
+
+REFERENCE_PREFIX = {"clea": "CLEA", "clea_numerique": "CLEANUM", "clea_management": "CLEAMGT"}
+
+
+class DossierConflict(Exception):
+    """The dossier changed since the user loaded it (another tab, a colleague): refuse rather than lose."""
+
+
+class TransitionRefused(Exception):
+    """The state machine does not allow this step now; the message says why, in French."""
+
+
+@dataclass
+class DuplicateReport:
+    own: list[Dossier] = field(default_factory=list)
+    elsewhere: bool = False
+
+    def __bool__(self) -> bool:
+        return bool(self.own) or self.elsewhere
+
+
+def candidate_find_duplicates(
+    *, membership: Membership, first_name: str, last_name: str, birth_date: datetime.date, certification: str
+) -> DuplicateReport:
+    """Open dossiers of the same person for the same certification anywhere on the platform.
+
+    Another organisation's dossier is only reported as existing: neither its organisation nor its content.
+    """
+    matches = (
+        Dossier.objects.open()
+        .filter(
+            candidate__identity_key=identity_key(first_name, last_name),
+            candidate__birth_date=birth_date,
+            certification=certification,
+        )
+        .only("id", "reference", "organisation_id", "state")
+    )
+    report = DuplicateReport()
+    for dossier in matches:
+        if dossier.organisation_id == membership.organisation_id:
+            report.own.append(dossier)
+        else:
+            report.elsewhere = True
+    return report
+
+
+@transaction.atomic
+def dossier_create(
+    *, membership: Membership, candidate_data: dict[str, Any], certification: str, request: HttpRequest | None = None
+) -> Dossier:
+    """Record the information interview: the candidate and a dossier in the "information" step."""
+    if membership.role != Role.COUNSELLOR:
+        raise PermissionDenied
+    referentiel = Referentiel.objects.current_for(certification)
+    candidate = Candidate.objects.create(organisation=membership.organisation, **candidate_data)
+    dossier = Dossier.objects.create(
+        organisation=membership.organisation,
+        candidate=candidate,
+        certification=certification,
+        referentiel=referentiel,
+        counsellor=membership.user,
+    )
+    dossier.reference = f"{REFERENCE_PREFIX[certification]}-{timezone.localdate():%Y}-{dossier.pk:06d}"
+    dossier.save(update_fields=["reference"])
+    DossierEvent.objects.create(
+        dossier=dossier, actor=membership.user, to_state=dossier.state, note=_("Entretien d'information et de conseil")
+    )
+    audit_record(
+        action="dossier.create",
+        actor=membership.user,
+        organisation=membership.organisation,
+        obj=dossier,
+        request=request,
+    )
+    return dossier
+
+
+def _refusal_message(dossier: Dossier, name: str) -> str:
+    reasons = {
+        "open": _("Le consentement du candidat doit être recueilli pour ouvrir le dossier."),
+        "start_prior_evaluation": _("L'organisme n'a pas d'habilitation en cours pour cette certification."),
+        "start_training": _("Un parcours de formation doit être défini, dans le délai de 5 ans."),
+        "start_final_evaluation": _(
+            "La formation doit être déclarée terminée par le formateur, dans le délai "
+            "de 5 ans après l'évaluation préalable."
+        ),
+        "expire": _("Le délai de 5 ans n'est pas écoulé."),
+    }
+    return reasons.get(
+        name,
+        _("Cette étape n'est pas possible pour un dossier « %(state)s ».") % {"state": dossier.get_state_display()},
+    )
+
+
+def dossier_lock(dossier: Dossier) -> Dossier:
+    """Lock the dossier's row for this transaction, refusing if it moved since `dossier` was loaded."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("dossier_lock must run inside a transaction")
+    locked = Dossier.objects.select_for_update(of=("self",)).get(pk=dossier.pk)
+    if locked.state != dossier.state:
+        raise DossierConflict(
+            _("Le dossier a changé entre-temps (il est maintenant « %(state)s ») : rechargez la page.")
+            % {"state": locked.get_state_display()}
+        )
+    return locked
+
+
+def role_may(dossier: Dossier, name: str, membership: Membership) -> bool:
+    """Whether the membership's role may take this transition (whatever the dossier's conditions)."""
+    meta = getattr(dossier, name)._django_fsm
+    return bool(meta.has_transition_perm(dossier, dossier.state, membership))
+
+
+def dossier_apply(
+    *,
+    locked: Dossier,
+    name: str,
+    by: Membership | None,
+    note: str = "",
+    request: HttpRequest | None = None,
+    **kwargs: Any,
+) -> Dossier:
+    """Apply one transition to a dossier locked by `dossier_lock`, and record it (timeline and audit).
+
+    `by` is the acting membership, whose role the transition must allow; None for the platform's own
+    scheduled jobs. Raises TransitionRefused when the state machine refuses the step now, PermissionDenied
+    when the role may not take it.
+    """
+    if by is not None and not role_may(locked, name, by):
+        raise PermissionDenied
+    source = locked.state
+    try:
+        getattr(locked, name)(**kwargs)
+    except TransitionNotAllowed as exc:
+        raise TransitionRefused(_refusal_message(locked, name)) from exc
+    locked.save()
+    actor = by.user if by is not None else None
+    DossierEvent.objects.create(
+        dossier=locked, actor=actor, transition=name, from_state=source, to_state=locked.state, note=note
+    )
+    audit_record(
+        action=f"dossier.{name}",
+        actor=actor,
+        organisation=locked.organisation_id,
+        obj=locked,
+        request=request,
+        details={"from": source, "to": locked.state},
+    )
+    return locked
+
+
+def dossier_transition(
+    *,
+    dossier: Dossier,
+    name: str,
+    by: Membership | None,
+    note: str = "",
+    request: HttpRequest | None = None,
+    **kwargs: Any,
+) -> Dossier:
+    """Lock, apply one transition, record it; inside the caller's transaction. Returns the updated dossier."""
+    return dossier_apply(locked=dossier_lock(dossier), name=name, by=by, note=note, request=request, **kwargs)
+
+
+@transaction.atomic
+def dossier_open(*, dossier: Dossier, by: Membership, consent_text: str, request: HttpRequest | None = None) -> Dossier:
+    """Record the candidate's consent (with the exact text shown) and open the dossier."""
+    if not consent_text.strip():
+        raise TransitionRefused(_("Le texte du consentement présenté au candidat est obligatoire."))
+    locked = dossier_lock(dossier)
+    locked.consent_at, locked.consent_text = timezone.now(), consent_text.strip()
+    return dossier_apply(locked=locked, name="open", by=by, note=_("Consentement recueilli"), request=request)
+
+
+@transaction.atomic
+def dossier_withdraw(*, dossier: Dossier, by: Membership, reason: str, request: HttpRequest | None = None) -> Dossier:
+    if not reason.strip():
+        raise TransitionRefused(_("Indiquez le motif de l'abandon."))
+    return dossier_transition(
+        dossier=dossier, name="withdraw", by=by, note=reason.strip(), reason=reason.strip(), request=request
+    )
+
+
+@dataclass
+class DeadlineRun:
+    warned: int = 0
+    expired: int = 0
+
+
+def dossiers_process_deadlines(*, today: datetime.date | None = None) -> DeadlineRun:
+    """Warn counsellors three months before the 5-year deadline, and expire dossiers past it.
+
+    Idempotent: a warning is sent once (recorded on the dossier), an expired dossier leaves the window states.
+    """
+    from clea_platform.mail import email_send_task
+
+    today = today or timezone.localdate()
+    run = DeadlineRun()
+    for dossier in Dossier.objects.past_deadline(today).only("id", "state", "deadline"):
+        with transaction.atomic():
+            try:
+                dossier_transition(
+                    dossier=dossier, name="expire", by=None, note=_("Délai de 5 ans écoulé sans évaluation finale")
+                )
+            except (DossierConflict, TransitionRefused):
+                continue
+            run.expired += 1
+    for dossier in Dossier.objects.to_warn(today).select_related("counsellor", "candidate"):
+        with transaction.atomic():
+            claimed = Dossier.objects.filter(pk=dossier.pk, deadline_warning_sent_at__isnull=True).update(
+                deadline_warning_sent_at=timezone.now()
+            )
+            if not claimed:
+                continue
+            DossierEvent.objects.create(
+                dossier=dossier,
+                note=_("Alerte : échéance des 5 ans le %(date)s") % {"date": f"{dossier.deadline:%d/%m/%Y}"},
+            )
+            subject = _("CléA : le dossier %(ref)s arrive à échéance") % {"ref": dossier.reference}
+            body = _(
+                "Le délai de 5 ans du dossier %(ref)s (%(name)s) se termine le %(date)s. Sans évaluation "
+                "finale d'ici là, une nouvelle évaluation préalable sera nécessaire."
+            ) % {"ref": dossier.reference, "name": dossier.candidate.full_name, "date": f"{dossier.deadline:%d/%m/%Y}"}
+            to = [dossier.counsellor.email]
+            transaction.on_commit(lambda s=subject, b=body, t=to: email_send_task.delay(subject=s, body=b, to=t))
+            run.warned += 1
+    return run

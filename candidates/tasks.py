@@ -1,0 +1,10 @@
+from celery import shared_task
+
+from candidates.services import dossiers_process_deadlines
+
+
+@shared_task
+def dossier_deadlines_task() -> dict[str, int]:
+    """Daily: warn 3 months before the 5-year deadline, expire past it. Safe to run twice."""
+    run = dossiers_process_deadlines()
+    return {"warned": run.warned, "expired": run.expired}

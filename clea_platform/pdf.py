@@ -1,0 +1,55 @@
+"""PDF rendering with WeasyPrint. Templates may load only the platform's own static files: no network, no
+other file of the machine (a document must look the same everywhere and leak nothing)."""
+
+from __future__ import annotations
+
+import hashlib
+import mimetypes
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.contrib.staticfiles import finders
+from django.template.loader import render_to_string
+
+STATIC_SCHEME = "static:"
+
+
+def resolve_static(url: str) -> tuple[bytes, str]:
+    """`static:<path>` → (content, content type) from the project's static files; anything else refused."""
+    if not url.startswith(STATIC_SCHEME):
+        raise ValueError(f"PDF templates may only load the platform's static files, not {url!r}")
+    relative = url.removeprefix(STATIC_SCHEME).lstrip("/")
+    found = finders.find(relative) if ".." not in Path(relative).parts else None
+    if not found:
+        raise ValueError(f"No static file {relative!r}")
+    return Path(found).read_bytes(), mimetypes.guess_type(found)[0] or "application/octet-stream"
+
+
+@cache
+def _fetcher_class() -> type:
+    # WeasyPrint is imported on first use only: web workers that never render a PDF start faster.
+    from weasyprint.urls import URLFetcher, URLFetcherResponse
+
+    class StaticFilesFetcher(URLFetcher):
+        def __init__(self) -> None:
+            super().__init__(fail_on_errors=True)
+
+        def fetch(self, url: str, headers: dict[str, str] | None = None) -> URLFetcherResponse:
+            content, content_type = resolve_static(url)
+            return URLFetcherResponse(url, content, {"Content-Type": content_type})
+
+    return StaticFilesFetcher
+
+
+def render_pdf(template_name: str, context: dict[str, Any]) -> bytes:
+    """Render a Django template to PDF. Templates name their assets `static:css/documents.css`."""
+    from weasyprint import HTML
+
+    html = render_to_string(template_name, {**context, "SITE_URL": settings.SITE_URL})
+    return HTML(string=html, base_url=STATIC_SCHEME, url_fetcher=_fetcher_class()()).write_pdf()
+
+
+def sha256_hex(content: bytes) -> str:
+    return hashlib.sha256(content).hexdigest()

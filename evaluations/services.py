@@ -1,0 +1,377 @@
+from __future__ import annotations
+
+import csv
+import datetime
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, transaction
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from candidates.models import Dossier, DossierEvent, DossierState
+from candidates.services import dossier_apply, dossier_lock
+from clea_platform.pdf import render_pdf, sha256_hex
+from evaluations.models import (
+    DEFAULT_THRESHOLD_PERCENT,
+    Attestation,
+    Criterion,
+    CriterionResult,
+    CriterionResultValue,
+    Domain,
+    Evaluation,
+    EvaluationKind,
+    EvaluationStatus,
+    Modality,
+    Referentiel,
+    SubDomain,
+)
+from evaluations.outcomes import Outcome, compute_outcome
+from organisations.models import Membership, Role
+from organisations.services import audit_record
+
+# -- Référentiels ----------------------------------------------------------------------------------------------
+
+
+@dataclass
+class LoadReport:
+    referentiel: Referentiel
+    created: bool
+    criteria: int
+    skipped_locked: bool = False
+
+
+@transaction.atomic
+def referentiel_load_csv(
+    *,
+    path: Path,
+    certification: str,
+    version: str,
+    title: str,
+    is_provisional: bool = False,
+    thresholds: Mapping[str, int] | None = None,
+    make_current: bool = True,
+) -> LoadReport:
+    """Create or update one référentiel version from a CSV (columns of `evaluations/data/referentiel_clea.csv`).
+
+    Idempotent. A version already used by dossiers is left untouched: its results must keep their meaning.
+    """
+    thresholds = thresholds or {}
+    referentiel, created = Referentiel.objects.get_or_create(
+        certification=certification, version=version, defaults={"title": title, "is_provisional": is_provisional}
+    )
+    if not created and referentiel.is_locked:
+        return LoadReport(referentiel, created=False, criteria=referentiel.criteria().count(), skipped_locked=True)
+    referentiel.title, referentiel.is_provisional = title, is_provisional
+    referentiel.save(update_fields=["title", "is_provisional"])
+    with path.open(encoding="utf-8", newline="") as handle:
+        rows = [row for row in csv.DictReader(handle) if row["certification"] == certification]
+    if not rows:
+        raise ValidationError(_("Aucun critère pour %(cert)s dans %(path)s") % {"cert": certification, "path": path})
+    criteria = 0
+    for position, row in enumerate(rows):
+        domain, _created = Domain.objects.update_or_create(
+            referentiel=referentiel,
+            code=row["domain"],
+            defaults={
+                "title": row["domain_title"],
+                "position": int(row["domain"]),
+                "is_transversal": "transversal" in row["domain_title"].lower(),
+            },
+        )
+        subdomain, _created = SubDomain.objects.update_or_create(
+            domain=domain,
+            code=row["subdomain"],
+            defaults={
+                "title": row["subdomain_title"],
+                "position": position,
+                "threshold_percent": thresholds.get(row["subdomain"], DEFAULT_THRESHOLD_PERCENT),
+            },
+        )
+        Criterion.objects.update_or_create(
+            subdomain=subdomain, code=row["criterion"], defaults={"title": row["criterion_title"], "position": position}
+        )
+        criteria += 1
+    if make_current:
+        Referentiel.objects.filter(certification=certification, is_current=True).exclude(pk=referentiel.pk).update(
+            is_current=False
+        )
+        Referentiel.objects.filter(pk=referentiel.pk).update(is_current=True)
+        referentiel.is_current = True
+    return LoadReport(referentiel, created=created, criteria=criteria)
+
+
+def read_thresholds(path: Path) -> dict[str, int]:
+    with path.open(encoding="utf-8", newline="") as handle:
+        return {row["subdomain"]: int(row["threshold_percent"]) for row in csv.DictReader(handle)}
+
+
+@transaction.atomic
+def referentiel_new_version(*, source: Referentiel, version: str, title: str | None = None) -> Referentiel:
+    """Copy a version (domains, sub-domains with thresholds, criteria with their mandatory flag) into a new,
+    not yet current one, which Certif'Pro then edits and makes current."""
+    if Referentiel.objects.filter(certification=source.certification, version=version).exists():
+        raise ValidationError(_("La version « %(v)s » existe déjà.") % {"v": version})
+    copy = Referentiel.objects.create(
+        certification=source.certification,
+        version=version,
+        title=title or source.title,
+        is_provisional=source.is_provisional,
+    )
+    for domain in source.domains_tree():
+        new_domain = Domain.objects.create(
+            referentiel=copy,
+            code=domain.code,
+            title=domain.title,
+            is_transversal=domain.is_transversal,
+            position=domain.position,
+        )
+        for sub in domain.subdomains.all():
+            new_sub = SubDomain.objects.create(
+                domain=new_domain,
+                code=sub.code,
+                title=sub.title,
+                threshold_percent=sub.threshold_percent,
+                position=sub.position,
+            )
+            Criterion.objects.bulk_create(
+                Criterion(
+                    subdomain=new_sub, code=c.code, title=c.title, is_mandatory=c.is_mandatory, position=c.position
+                )
+                for c in sub.criteria.all()
+            )
+    return copy
+
+
+# -- Evaluations -----------------------------------------------------------------------------------------------
+
+
+class EvaluationError(Exception):
+    """A rule of the evaluation refused the operation; the message is for the user, in French."""
+
+
+def _evaluator_trains_this_dossier(dossier: Dossier, user_id: int) -> bool:
+    return dossier.training_plans.filter(trainer_id=user_id).exists()
+
+
+@transaction.atomic
+def evaluation_start(
+    *,
+    dossier: Dossier,
+    by: Membership,
+    started_on: datetime.date,
+    modality: str = Modality.ON_SITE,
+    context: str = "",
+    request: HttpRequest | None = None,
+) -> Evaluation:
+    """Start the prior evaluation (dossier opened) or the final one (training completed).
+
+    The grid is prepared with one "not assessed" line per criterion in scope: every criterion for the prior
+    evaluation; for the final one, only the criteria still missing in the sub-domains not yet validated.
+    """
+    if by.role != Role.EVALUATOR:
+        raise PermissionDenied
+    locked = dossier_lock(dossier)
+    if locked.state == DossierState.OPENED:
+        kind, name, scope = EvaluationKind.PRIOR, "start_prior_evaluation", list(locked.referentiel.criteria())
+    elif locked.state == DossierState.IN_TRAINING:
+        if _evaluator_trains_this_dossier(locked, by.user_id):
+            raise EvaluationError(
+                _("Vous avez formé ce candidat : l'évaluation finale doit être conduite par un autre évaluateur.")
+            )
+        kind, name, scope = EvaluationKind.FINAL, "start_final_evaluation", locked.outcome.gap_criteria()
+    else:
+        raise EvaluationError(
+            _("Aucune évaluation ne peut commencer à l'étape « %(state)s ».") % {"state": locked.get_state_display()}
+        )
+    dossier_apply(locked=locked, name=name, by=by, request=request)
+    evaluation = Evaluation.objects.create(
+        organisation_id=locked.organisation_id,
+        dossier=locked,
+        kind=kind,
+        evaluator=by.user,
+        started_on=started_on,
+        modality=modality,
+        context=context,
+    )
+    CriterionResult.objects.bulk_create(CriterionResult(evaluation=evaluation, criterion=c) for c in scope)
+    return evaluation
+
+
+def _ensure_editable(evaluation: Evaluation, by: Membership) -> None:
+    if by.role != Role.EVALUATOR or by.organisation_id != evaluation.organisation_id:
+        raise PermissionDenied
+    if evaluation.status != EvaluationStatus.DRAFT:
+        raise EvaluationError(_("Cette évaluation est clôturée : ses résultats ne peuvent plus changer."))
+
+
+@transaction.atomic
+def evaluation_save_results(*, evaluation: Evaluation, by: Membership, results: Mapping[int, tuple[str, str]]) -> int:
+    """Save a draft: {criterion id: (result, comment)} for criteria in the evaluation's scope. Returns how
+    many lines changed. A criterion outside the scope is an error, not silently ignored."""
+    evaluation = Evaluation.objects.select_for_update().get(pk=evaluation.pk)
+    _ensure_editable(evaluation, by)
+    lines = {line.criterion_id: line for line in evaluation.results.all()}
+    unknown = set(results) - set(lines)
+    if unknown:
+        raise EvaluationError(
+            _("Ces critères ne font pas partie de cette évaluation : %(ids)s")
+            % {"ids": ", ".join(map(str, sorted(unknown)))}
+        )
+    valid = set(CriterionResultValue.values)
+    changed = []
+    for criterion_id, (value, comment) in results.items():
+        if value not in valid:
+            raise EvaluationError(_("Résultat inconnu : %(value)s") % {"value": value})
+        line = lines[criterion_id]
+        comment = (comment or "").strip()[:500]
+        if (line.result, line.comment) != (value, comment):
+            line.result, line.comment = value, comment
+            changed.append(line)
+    CriterionResult.objects.bulk_update(changed, ["result", "comment"])
+    return len(changed)
+
+
+@transaction.atomic
+def evaluation_close(
+    *,
+    evaluation: Evaluation,
+    by: Membership,
+    ended_on: datetime.date,
+    duration_hours: Decimal | None = None,
+    request: HttpRequest | None = None,
+) -> Outcome:
+    """Close the evaluation, compute what is acquired (carrying over earlier acquisitions) and move the dossier
+    on. With gaps left, queue the attestation of partial validation once committed; after a final evaluation
+    with gaps, open the next training cycle."""
+    from evaluations.tasks import attestation_generate_task
+    from training.services import training_plan_next_cycle
+
+    evaluation = Evaluation.objects.select_for_update().select_related("dossier").get(pk=evaluation.pk)
+    _ensure_editable(evaluation, by)
+    if ended_on < evaluation.started_on:
+        raise EvaluationError(_("La date de fin précède la date de début de l'évaluation."))
+    locked = dossier_lock(evaluation.dossier)
+    evaluation.status, evaluation.closed_at = EvaluationStatus.CLOSED, timezone.now()
+    evaluation.ended_on, evaluation.duration_hours = ended_on, duration_hours
+    evaluation.save(update_fields=["status", "closed_at", "ended_on", "duration_hours"])
+    outcome = compute_outcome(locked.referentiel.domains_tree(), locked.acquired_criterion_ids())
+    evaluation.outcome = outcome.as_json()
+    evaluation.save(update_fields=["outcome"])
+    note = _("%(n)s domaine(s) validé(s) sur %(total)s") % {
+        "n": len(outcome.validated_domains),
+        "total": len(outcome.domains),
+    }
+    if evaluation.kind == EvaluationKind.PRIOR:
+        dossier_apply(
+            locked=locked,
+            name="close_prior_evaluation",
+            by=by,
+            note=note,
+            request=request,
+            all_validated=outcome.all_validated,
+            evaluated_on=ended_on,
+        )
+    else:
+        dossier_apply(
+            locked=locked,
+            name="close_final_evaluation",
+            by=by,
+            note=note,
+            request=request,
+            all_validated=outcome.all_validated,
+        )
+        if not outcome.all_validated:
+            training_plan_next_cycle(dossier=locked, outcome=outcome)
+    if not outcome.all_validated:
+        transaction.on_commit(lambda: attestation_generate_task.delay(evaluation.pk))
+    return outcome
+
+
+# -- Attestations ----------------------------------------------------------------------------------------------
+
+
+def attestation_generate(*, evaluation_id: int) -> Attestation:
+    """Render and store the attestation of partial validation of a closed evaluation. Idempotent: a second
+    call (a retried task, a double click) returns the document already stored."""
+    existing = Attestation.objects.filter(evaluation_id=evaluation_id).first()
+    if existing is not None:
+        return existing
+    evaluation = Evaluation.objects.select_related(
+        "dossier__candidate", "dossier__referentiel", "organisation", "evaluator"
+    ).get(pk=evaluation_id, status=EvaluationStatus.CLOSED)
+    dossier = evaluation.dossier
+    outcome = compute_outcome(dossier.referentiel.domains_tree(), _acquired_up_to(evaluation))
+    with transaction.atomic():
+        version = Attestation.objects.filter(dossier=dossier).count() + 1
+        number = f"ATT-{dossier.reference}-{version}"
+        pdf = render_pdf(
+            "documents/attestation.html",
+            {
+                "dossier": dossier,
+                "candidate": dossier.candidate,
+                "evaluation": evaluation,
+                "outcome": outcome,
+                "number": number,
+                "organisation": evaluation.organisation,
+                "issued_on": timezone.localdate(),
+            },
+        )
+        attestation = Attestation(
+            organisation_id=evaluation.organisation_id,
+            dossier=dossier,
+            evaluation=evaluation,
+            number=number,
+            version=version,
+            sha256=sha256_hex(pdf),
+        )
+        attestation.file.save(f"{number}.pdf", ContentFile(pdf), save=False)
+        try:
+            with transaction.atomic():
+                attestation.save()
+        except IntegrityError:
+            # Another worker stored it first: keep theirs.
+            attestation.file.delete(save=False)
+            return Attestation.objects.get(evaluation_id=evaluation_id)
+        DossierEvent.objects.create(
+            dossier=dossier, note=_("Attestation de validation partielle %(n)s") % {"n": number}
+        )
+        audit_record(
+            action="attestation.generate", actor=None, organisation=evaluation.organisation_id, obj=attestation
+        )
+    return attestation
+
+
+def _acquired_up_to(evaluation: Evaluation) -> set[int]:
+    """Criteria acquired at this evaluation or a closed one before it: the attestation of a given evaluation
+    says what was acquired then, even if generated later."""
+    return set(
+        CriterionResult.objects.filter(
+            evaluation__dossier_id=evaluation.dossier_id,
+            evaluation__status=EvaluationStatus.CLOSED,
+            evaluation__closed_at__lte=evaluation.closed_at,
+            result=CriterionResultValue.ACQUIRED,
+        ).values_list("criterion_id", flat=True)
+    )
+
+
+def grid_rows(evaluation: Evaluation) -> Iterable[tuple[Domain, list[tuple[SubDomain, list[CriterionResult]]]]]:
+    """The evaluation's lines grouped by domain and sub-domain, in référentiel order (two queries)."""
+    lines = {line.criterion_id: line for line in evaluation.results.all()}
+    for domain in evaluation.dossier.referentiel.domains_tree():
+        subs = []
+        for sub in domain.subdomains.all():
+            sub_lines = []
+            for criterion in sub.criteria.all():
+                if criterion.pk in lines:
+                    lines[criterion.pk].criterion = criterion  # already loaded: no query per line
+                    sub_lines.append(lines[criterion.pk])
+            if sub_lines:
+                subs.append((sub, sub_lines))
+        if subs:
+            yield domain, subs

@@ -1,0 +1,181 @@
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal
+
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.db.models import Max
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from candidates.models import Dossier, DossierEvent, DossierState
+from candidates.services import dossier_apply, dossier_lock
+from evaluations.models import Criterion
+from evaluations.outcomes import Outcome
+from organisations.models import Membership, OrganisationKind, Role
+from organisations.services import audit_record
+from training.models import ProgressNote, TrainingPlan, TrainingSession
+
+
+class TrainingError(Exception):
+    """A rule of the training refused the operation; the message is for the user, in French."""
+
+
+def objectives_from_gaps(criteria: list[Criterion]) -> str:
+    return "\n".join(f"{c.code} – {c.title}" for c in criteria)
+
+
+def trainer_memberships() -> list[Membership]:
+    """Who can be named trainer: active trainers of training or evaluator organisations."""
+    return list(
+        Membership.objects.active()
+        .filter(
+            role=Role.TRAINER,
+            organisation__kind__in=[OrganisationKind.TRAINING, OrganisationKind.EVALUATOR],
+        )
+        .select_related("user", "organisation")
+        .order_by("organisation__name", "user__last_name")
+    )
+
+
+def _check_trainer(dossier: Dossier, trainer: Membership) -> None:
+    if trainer.role != Role.TRAINER or not trainer.is_active:
+        raise TrainingError(_("La personne choisie n'est pas formatrice."))
+    # CléA: the trainer and the evaluator may work in the same organisation but are never the same person.
+    if dossier.evaluations.filter(evaluator_id=trainer.user_id).exists():
+        raise TrainingError(_("Cette personne a évalué le candidat : elle ne peut pas être sa formatrice."))
+
+
+@transaction.atomic
+def training_plan_create(
+    *,
+    dossier: Dossier,
+    by: Membership,
+    trainer: Membership,
+    planned_hours: Decimal,
+    starts_on: datetime.date,
+    ends_on: datetime.date,
+    objectives: str = "",
+    request: HttpRequest | None = None,
+) -> TrainingPlan:
+    """Define the individualised training of a partially validated dossier and move it into training.
+    Objectives default to the criteria still missing."""
+    if by.role != Role.COUNSELLOR:
+        raise PermissionDenied
+    locked = dossier_lock(dossier)
+    if locked.state != DossierState.PARTIALLY_VALIDATED:
+        raise TrainingError(_("Un parcours se définit après une validation partielle."))
+    _check_trainer(locked, trainer)
+    if ends_on < starts_on:
+        raise TrainingError(_("La fin prévue précède le début."))
+    if locked.deadline and ends_on > locked.deadline:
+        raise TrainingError(
+            _("Le parcours doit se terminer avant l'échéance des 5 ans (%(date)s).")
+            % {"date": f"{locked.deadline:%d/%m/%Y}"}
+        )
+    gaps = locked.outcome.gap_criteria()
+    cycle = (locked.training_plans.aggregate(m=Max("cycle"))["m"] or 0) + 1
+    plan = TrainingPlan.objects.create(
+        organisation_id=trainer.organisation_id,
+        dossier=locked,
+        cycle=cycle,
+        trainer_id=trainer.user_id,
+        objectives=objectives.strip() or objectives_from_gaps(gaps),
+        planned_hours=planned_hours,
+        starts_on=starts_on,
+        ends_on=ends_on,
+        created_by=by.user,
+    )
+    plan.target_criteria.set(gaps)
+    locked.__dict__.pop("current_training_plan", None)
+    dossier_apply(
+        locked=locked,
+        name="start_training",
+        by=by,
+        request=request,
+        note=_("Parcours %(cycle)s confié à %(trainer)s (%(org)s)")
+        % {"cycle": cycle, "trainer": trainer.user.get_full_name(), "org": trainer.organisation.name},
+    )
+    return plan
+
+
+def training_plan_next_cycle(*, dossier: Dossier, outcome: Outcome) -> TrainingPlan:
+    """After a final evaluation with gaps left: a new cycle with the same trainer, on what is still missing.
+    The counsellor adjusts hours and calendar; the window still ends at the same deadline."""
+    previous = dossier.training_plans.order_by("-cycle").first()
+    if previous is None:
+        raise TrainingError("a final evaluation always follows a training plan")
+    today = timezone.localdate()
+    span = previous.ends_on - previous.starts_on
+    ends_on = min(today + span, dossier.deadline) if dossier.deadline else today + span
+    gaps = outcome.gap_criteria()
+    plan = TrainingPlan.objects.create(
+        organisation_id=previous.organisation_id,
+        dossier=dossier,
+        cycle=previous.cycle + 1,
+        trainer_id=previous.trainer_id,
+        objectives=objectives_from_gaps(gaps),
+        planned_hours=previous.planned_hours,
+        starts_on=today,
+        ends_on=max(ends_on, today),
+        created_by=previous.created_by,
+    )
+    plan.target_criteria.set(gaps)
+    DossierEvent.objects.create(
+        dossier=dossier, note=_("Nouveau parcours de formation (cycle %(cycle)s)") % {"cycle": plan.cycle}
+    )
+    return plan
+
+
+def _ensure_trainer(plan: TrainingPlan, by: Membership) -> None:
+    if by.role != Role.TRAINER or by.user_id != plan.trainer_id or by.organisation_id != plan.organisation_id:
+        raise PermissionDenied
+    if plan.is_completed:
+        raise TrainingError(_("Ce parcours est terminé."))
+
+
+@transaction.atomic
+def training_session_add(
+    *, plan: TrainingPlan, by: Membership, date: datetime.date, duration_hours: Decimal, topic: str, done: bool = False
+) -> TrainingSession:
+    _ensure_trainer(plan, by)
+    return TrainingSession.objects.create(plan=plan, date=date, duration_hours=duration_hours, topic=topic, done=done)
+
+
+@transaction.atomic
+def training_session_mark_done(*, session: TrainingSession, by: Membership) -> TrainingSession:
+    _ensure_trainer(session.plan, by)
+    if not session.done:
+        session.done = True
+        session.save(update_fields=["done"])
+    return session
+
+
+@transaction.atomic
+def training_note_add(*, plan: TrainingPlan, by: Membership, text: str) -> ProgressNote:
+    _ensure_trainer(plan, by)
+    if not text.strip():
+        raise TrainingError(_("La note est vide."))
+    return ProgressNote.objects.create(plan=plan, author=by.user, text=text.strip())
+
+
+@transaction.atomic
+def training_plan_complete(*, plan: TrainingPlan, by: Membership, request: HttpRequest | None = None) -> TrainingPlan:
+    """The trainer declares the training done: the evaluator organisation may start the final evaluation."""
+    plan = TrainingPlan.objects.select_for_update().get(pk=plan.pk)
+    _ensure_trainer(plan, by)
+    if not plan.sessions.filter(done=True).exists():
+        raise TrainingError(_("Enregistrez au moins une séance réalisée avant de terminer le parcours."))
+    plan.completed_at = timezone.now()
+    plan.save(update_fields=["completed_at"])
+    DossierEvent.objects.create(
+        dossier_id=plan.dossier_id,
+        actor=by.user,
+        note=_("Formation terminée (parcours %(cycle)s)") % {"cycle": plan.cycle},
+    )
+    audit_record(
+        action="training_plan.complete", actor=by.user, organisation=plan.organisation_id, obj=plan, request=request
+    )
+    return plan
