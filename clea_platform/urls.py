@@ -38,6 +38,9 @@ urlpatterns = [
     path("", home, name="home"),
     path("compte/", include(account_patterns)),
     path("organisation/", include("organisations.urls")),
+    path("dossiers/", include("candidates.urls")),
+    path("evaluations/", include("evaluations.urls")),
+    path("formation/", include("training.urls")),
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
 ]

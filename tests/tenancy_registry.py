@@ -27,6 +27,23 @@ TENANT_URLS: list[TenantURL] = [
     TenantURL("organisations:site_edit", Role.ORG_ADMIN, lambda org: {"pk": SiteFactory(organisation=org).pk}),
 ]
 
+
+def _app_entries() -> list[TenantURL]:
+    # Each app's tests declare their own URLs in tests/<app>/tenancy.py (a list named TENANT_URLS).
+    import importlib
+
+    entries = []
+    for app in ("candidates", "evaluations", "training", "juries", "funding"):
+        try:
+            module = importlib.import_module(f"tests.{app}.tenancy")
+        except ModuleNotFoundError:
+            continue
+        entries += module.TENANT_URLS
+    return entries
+
+
+TENANT_URLS += _app_entries()
+
 # URLs with parameters that are not tenant objects, and why.
 NOT_TENANT_URLS: dict[str, str] = {
     "password_reset_confirm": "the uid/token pair is the secret; no organisation involved",
