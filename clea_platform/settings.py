@@ -176,7 +176,10 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
-CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE = {
+    # The 5-year window: warn counsellors 3 months ahead, expire dossiers past it (idempotent, daily).
+    "dossier-deadlines": {"task": "candidates.tasks.dossier_deadlines_task", "schedule": 60 * 60 * 24},
+}
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
