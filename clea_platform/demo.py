@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -247,3 +248,192 @@ def seed_foundation() -> dict[str, Organisation]:
                 user=user, organisation=orgs[account.org_key], role=role, defaults={"is_active": True}
             )
     return orgs
+
+
+# -- The candidate's journey ------------------------------------------------------------------------------------
+
+# The order in which the services take a dossier through steps 1 to 3.
+JOURNEY = [
+    "information",
+    "opened",
+    "prior_evaluation",
+    "partially_validated",
+    "in_training",
+    "final_evaluation",
+    "ready_for_jury",
+]
+
+
+@dataclass
+class JourneyTeam:
+    counsellor: Membership
+    evaluator: Membership
+    trainer: Membership
+    final_evaluator: Membership
+
+
+def evaluation_fill_and_close(
+    evaluation: Any, by: Membership, acquired: set[str] | None = None, ended_on: datetime.date | None = None
+) -> Any:
+    """Mark the given criterion codes acquired (all when None), the others not acquired, and close."""
+    from evaluations.models import CriterionResultValue
+    from evaluations.services import evaluation_close, evaluation_save_results
+
+    lines = evaluation.results.select_related("criterion")
+    results = {
+        line.criterion_id: (
+            CriterionResultValue.ACQUIRED
+            if acquired is None or line.criterion.code in acquired
+            else CriterionResultValue.NOT_ACQUIRED,
+            "",
+        )
+        for line in lines
+    }
+    evaluation_save_results(evaluation=evaluation, by=by, results=results)
+    return evaluation_close(
+        evaluation=evaluation, by=by, ended_on=ended_on or evaluation.started_on, duration_hours=Decimal("3.5")
+    )
+
+
+def walk_dossier(
+    dossier: Any,
+    *,
+    target: str,
+    team: JourneyTeam,
+    prior_acquired: set[str] | None,
+    final_acquired: set[str] | None = None,
+    evaluated_on: datetime.date | None = None,
+) -> Any:
+    """Take a dossier from "information" to `target` (a JOURNEY state or "withdrawn") through the services.
+
+    `prior_acquired`: criterion codes acquired at the prior evaluation (None: all of them, so the dossier goes
+    straight to the jury). `final_acquired`: at the final evaluation (None: all the remaining ones).
+    """
+    from candidates.services import dossier_open, dossier_withdraw
+    from evaluations.services import evaluation_start
+    from training.models import TrainingPlan
+    from training.services import training_plan_complete, training_plan_create, training_session_add
+
+    today = timezone.localdate()
+    evaluated_on = evaluated_on or today
+    steps = JOURNEY if target != "withdrawn" else JOURNEY[:2]
+    evaluation = None
+    for step in steps[1:]:
+        if dossier.state == target:
+            break
+        if step == "opened":
+            dossier = dossier_open(
+                dossier=dossier, by=team.counsellor, consent_text="Le candidat accepte l'ouverture de son dossier CléA."
+            )
+        elif step == "prior_evaluation":
+            evaluation = evaluation_start(dossier=dossier, by=team.evaluator, started_on=evaluated_on)
+        elif step == "partially_validated":
+            evaluation_fill_and_close(evaluation, team.evaluator, prior_acquired, evaluated_on)
+        elif step == "in_training":
+            training_plan_create(
+                dossier=dossier,
+                by=team.counsellor,
+                trainer=team.trainer,
+                planned_hours=Decimal("35"),
+                starts_on=today,
+                ends_on=min(today + datetime.timedelta(days=90), dossier.deadline or today),
+            )
+        elif step == "final_evaluation":
+            plan = TrainingPlan.objects.filter(dossier=dossier).order_by("-cycle").first()
+            training_session_add(
+                plan=plan,
+                by=team.trainer,
+                date=today,
+                duration_hours=Decimal("3"),
+                topic="Remise à niveau sur les critères à acquérir",
+                done=True,
+            )
+            training_plan_complete(plan=plan, by=team.trainer)
+            evaluation = evaluation_start(dossier=dossier, by=team.final_evaluator, started_on=today)
+        elif step == "ready_for_jury":
+            evaluation_fill_and_close(evaluation, team.final_evaluator, final_acquired, today)
+        dossier.refresh_from_db()
+    if target == "withdrawn":
+        dossier = dossier_withdraw(
+            dossier=dossier,
+            by=team.counsellor,
+            reason="Le candidat a retrouvé un emploi et ne souhaite pas poursuivre.",
+        )
+        dossier.refresh_from_db()
+    if dossier.state != target:
+        raise RuntimeError(f"dossier reached {dossier.state}, not {target}")
+    return dossier
+
+
+# Acquired at the demo prior evaluations with gaps: everything but domain 2 (calculation) and 3.3 (the web).
+def _demo_gaps_acquired(referentiel: Any) -> set[str]:
+    return {c.code for c in referentiel.criteria() if not c.code.startswith(("2.", "3.3."))}
+
+
+DEMO_CANDIDATES = [
+    # (first name, last name, birth date, target state, via training)
+    ("Nadia", "Benali", datetime.date(1979, 3, 14), "information", False),
+    ("Kevin", "Lambert", datetime.date(1990, 7, 2), "opened", False),
+    ("Sandrine", "Morel", datetime.date(1972, 11, 23), "prior_evaluation", False),
+    ("Mohamed", "Diallo", datetime.date(1986, 1, 8), "partially_validated", False),
+    ("Julie", "Fontaine", datetime.date(1995, 5, 30), "in_training", False),
+    ("Patrick", "Girard", datetime.date(1968, 9, 17), "final_evaluation", False),
+    ("Aïcha", "Traoré", datetime.date(1983, 12, 5), "ready_for_jury", False),
+    ("Éric", "Lemaire", datetime.date(1975, 6, 21), "ready_for_jury", True),
+    ("Laura", "Chevalier", datetime.date(1998, 2, 11), "withdrawn", False),
+    ("Gérard", "Masson", datetime.date(1964, 4, 3), "expired", False),
+]
+
+
+@transaction.atomic
+def seed_journey(orgs: dict[str, Organisation]) -> int:
+    """Dossiers of the northern evaluator in every state of steps 1 to 3. Skips candidates already there."""
+    from candidates.models import Candidate, Civility, EducationLevel, Origin, RegistrationStatus
+    from candidates.services import dossier_create, dossier_transition
+    from evaluations.models import Referentiel
+
+    nord = orgs["nord"]
+
+    def membership(email: str, role: str) -> Membership:
+        return Membership.objects.get(user__email=email, role=role)
+
+    team = JourneyTeam(
+        counsellor=membership("conseillere@evaluateur-nord.demo", Role.COUNSELLOR),
+        evaluator=membership("evaluateur@evaluateur-nord.demo", Role.EVALUATOR),
+        trainer=membership("formatrice@formation-nord.demo", Role.TRAINER),
+        final_evaluator=membership("evaluateur@evaluateur-nord.demo", Role.EVALUATOR),
+    )
+    acquired = _demo_gaps_acquired(Referentiel.objects.current_for(Certification.CLEA))
+    created = 0
+    for first, last, birth, target, via_training in DEMO_CANDIDATES:
+        if Candidate.objects.filter(organisation=nord, first_name=first, last_name=last, birth_date=birth).exists():
+            continue
+        dossier = dossier_create(
+            membership=team.counsellor,
+            certification=Certification.CLEA,
+            candidate_data={
+                "civility": Civility.MME if first in {"Nadia", "Sandrine", "Julie", "Aïcha", "Laura"} else Civility.M,
+                "first_name": first,
+                "last_name": last,
+                "birth_date": birth,
+                "birth_place": "Lille",
+                "registration_status": RegistrationStatus.JOB_SEEKER,
+                "education_level": EducationLevel.LEVEL_3,
+                "origin": Origin.FRANCE_TRAVAIL,
+                "email": f"{first.lower()}.{last.lower()}@candidat.demo",
+                "postcode": "59000",
+                "city": "Lille",
+            },
+        )
+        if target == "expired":
+            # Prior evaluation 5 years and a week ago: past the window, then the daily job's transition.
+            long_ago = timezone.localdate() - datetime.timedelta(days=5 * 365 + 8)
+            dossier = walk_dossier(
+                dossier, target="partially_validated", team=team, prior_acquired=acquired, evaluated_on=long_ago
+            )
+            dossier_transition(dossier=dossier, name="expire", by=None, note="Délai de 5 ans écoulé")
+        else:
+            direct = target == "ready_for_jury" and not via_training
+            walk_dossier(dossier, target=target, team=team, prior_acquired=None if direct else acquired)
+        created += 1
+    return created

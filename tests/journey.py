@@ -4,31 +4,20 @@ from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass
-from decimal import Decimal
 
 import factory
-from django.utils import timezone
 
 from candidates.models import Civility, Dossier, EducationLevel, Origin, RegistrationStatus
-from candidates.services import dossier_create, dossier_open, dossier_withdraw
+from candidates.services import dossier_create
 from clea_platform.certifications import Certification
-from evaluations.models import Criterion, CriterionResultValue, Domain, Evaluation, Referentiel, SubDomain
-from evaluations.services import evaluation_close, evaluation_save_results, evaluation_start
+from clea_platform.demo import JOURNEY, JourneyTeam, walk_dossier
+from clea_platform.demo import evaluation_fill_and_close as evaluate  # noqa: F401 - the tests' name for it
+from evaluations.models import Criterion, Domain, Referentiel, SubDomain
 from organisations.models import Membership, Organisation, OrganisationKind, Role
 from tests.factories import HabilitationFactory, MembershipFactory, OrganisationFactory
-from training.models import TrainingPlan
-from training.services import training_plan_complete, training_plan_create, training_session_add
 
 # The order in which the services take a dossier; a factory stops at the state it is asked for.
-PATH = [
-    "information",
-    "opened",
-    "prior_evaluation",
-    "partially_validated",
-    "in_training",
-    "final_evaluation",
-    "ready_for_jury",
-]
+PATH = JOURNEY
 
 
 def small_referentiel(certification: str = Certification.CLEA, version: str = "test") -> Referentiel:
@@ -63,15 +52,12 @@ def criteria_by_code(referentiel: Referentiel) -> dict[str, Criterion]:
 
 
 @dataclass
-class Team:
-    organisation: Organisation
-    counsellor: Membership
-    evaluator: Membership
-    trainer: Membership
-    final_evaluator: Membership
+class Team(JourneyTeam):
+    organisation: Organisation | None = None
 
 
 def team_for(organisation: Organisation | None = None) -> Team:
+    """The organisation's counsellor and two evaluators (existing ones first), and a trainer of another tenant."""
     organisation = organisation or OrganisationFactory()
     if not organisation.habilitations.exists():
         for certification in Certification.values:
@@ -91,26 +77,6 @@ def _member(organisation: Organisation, role: str, second: bool = False) -> Memb
     if existing.count() > int(second):
         return existing[int(second)]
     return MembershipFactory(organisation=organisation, role=role)
-
-
-def evaluate(
-    evaluation: Evaluation, by: Membership, acquired: set[str] | None = None, ended_on: datetime.date | None = None
-):
-    """Acquire the criteria whose codes are given (all by default), the others not acquired, and close."""
-    lines = evaluation.results.select_related("criterion")
-    results = {
-        line.criterion_id: (
-            CriterionResultValue.ACQUIRED
-            if acquired is None or line.criterion.code in acquired
-            else CriterionResultValue.NOT_ACQUIRED,
-            "",
-        )
-        for line in lines
-    }
-    evaluation_save_results(evaluation=evaluation, by=by, results=results)
-    return evaluation_close(
-        evaluation=evaluation, by=by, ended_on=ended_on or evaluation.started_on, duration_hours=Decimal("3.5")
-    )
 
 
 # Acquired at the prior evaluation when the dossier must show gaps: 2.1 misses two criteria (2 of 4).
@@ -133,6 +99,7 @@ class DossierFactory(factory.Factory):
     first_name = factory.Sequence(lambda n: f"Prénom{n}")
     last_name = factory.Sequence(lambda n: f"Nom{n}")
     birth_date = datetime.date(1985, 4, 12)
+    # The prior evaluation's date (today by default): the 5-year window runs from it.
     evaluated_on = None
     # Criteria acquired at the prior evaluation. "ready_for_jury" goes straight there (everything acquired at
     # the prior evaluation) unless via_training=True.
@@ -181,52 +148,13 @@ class DossierFactory(factory.Factory):
                 "email": "candidate@exemple.fr",
             },
         )
-        target = state
-        steps = PATH if target != "withdrawn" else PATH[:2]
-        today = evaluated_on or timezone.localdate()
-        for step in steps[1:]:
-            if dossier.state == target:
-                break
-            if step == "opened":
-                dossier = dossier_open(dossier=dossier, by=team.counsellor, consent_text="J'accepte.")
-            elif step == "prior_evaluation":
-                evaluation = evaluation_start(dossier=dossier, by=team.evaluator, started_on=today)
-                dossier.refresh_from_db()
-            elif step == "partially_validated":
-                direct = target == "ready_for_jury" and not via_training
-                evaluate(evaluation, team.evaluator, acquired=None if direct else prior_acquired, ended_on=today)
-                dossier.refresh_from_db()
-                if dossier.state == "ready_for_jury":
-                    break
-            elif step == "in_training":
-                training_plan_create(
-                    dossier=dossier,
-                    by=team.counsellor,
-                    trainer=team.trainer,
-                    planned_hours=Decimal("20"),
-                    starts_on=timezone.localdate(),
-                    ends_on=timezone.localdate() + datetime.timedelta(days=60),
-                )
-                dossier.refresh_from_db()
-            elif step == "final_evaluation":
-                plan = TrainingPlan.objects.get(dossier=dossier, cycle=1)
-                training_session_add(
-                    plan=plan,
-                    by=team.trainer,
-                    date=timezone.localdate(),
-                    duration_hours=Decimal("3"),
-                    topic="Calcul",
-                    done=True,
-                )
-                training_plan_complete(plan=plan, by=team.trainer)
-                evaluation = evaluation_start(dossier=dossier, by=team.final_evaluator, started_on=timezone.localdate())
-                dossier.refresh_from_db()
-            elif step == "ready_for_jury":
-                evaluate(evaluation, team.final_evaluator)
-                dossier.refresh_from_db()
-        if target == "withdrawn":
-            dossier = dossier_withdraw(dossier=dossier, by=team.counsellor, reason="Déménagement")
-        dossier.refresh_from_db()
-        assert dossier.state == target, f"reached {dossier.state}, wanted {target}"  # noqa: S101
+        direct = state == "ready_for_jury" and not via_training
+        dossier = walk_dossier(
+            dossier,
+            target=state,
+            team=team,
+            prior_acquired=None if direct else prior_acquired,
+            evaluated_on=evaluated_on,
+        )
         dossier.team = team
         return dossier

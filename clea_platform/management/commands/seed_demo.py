@@ -1,15 +1,20 @@
 from typing import Any
 
+from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
-from clea_platform.demo import ACCOUNTS, DEMO_PASSWORD, seed_foundation
+from clea_platform.demo import ACCOUNTS, DEMO_PASSWORD, seed_foundation, seed_journey
 
 
 class Command(BaseCommand):
     help = "Crée (ou remet en état) les organisations, comptes et données de démonstration. Idempotent."
 
     def handle(self, *args: Any, **options: Any) -> None:
-        seed_foundation()
+        # The dossiers need the référentiels; loading them is idempotent.
+        call_command("load_referentiels", verbosity=0, stdout=self.stdout)
+        orgs = seed_foundation()
+        created = seed_journey(orgs)
+        self.stdout.write(f"Dossiers de démonstration créés : {created}")
         self.stdout.write(self.style.SUCCESS("Données de démonstration prêtes."))
         self.stdout.write(f"Comptes de démonstration (mot de passe : {DEMO_PASSWORD}) :")
         for account in ACCOUNTS:
