@@ -20,7 +20,9 @@ CHROMIUM = "/usr/bin/chromium"
 
 
 @pytest.fixture(autouse=True)
-def _test_settings(settings) -> None:
+def _test_settings(settings, tmp_path_factory) -> None:
+    # Generated documents go to a throw-away folder, never into the project's media/.
+    settings.MEDIA_ROOT = str(tmp_path_factory.mktemp("media"))
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     # Production's manifest storage needs collectstatic; tests/test_platform.py runs that pipeline itself.
     settings.STORAGES = {
