@@ -62,7 +62,8 @@ def training_plan_create(
 ) -> TrainingPlan:
     """Define the individualised training of a partially validated dossier and move it into training.
     Objectives default to the criteria still missing."""
-    if by.role != Role.COUNSELLOR:
+    # Only a counsellor of the evaluator organisation that owns the dossier defines its training.
+    if by.role != Role.COUNSELLOR or by.organisation_id != dossier.organisation_id:
         raise PermissionDenied
     locked = dossier_lock(dossier)
     if locked.state != DossierState.PARTIALLY_VALIDATED:

@@ -1,0 +1,274 @@
+"""The individualised training screens: the trainer's plans, the counsellor's plan definition, the plan page.
+
+A trainer of another tenant reaches a plan through `TrainingPlan.objects.visible_to`, never the dossier: the
+plan page shows the candidate's identity and the plan, nothing of the evaluator organisation's records.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db.models import DecimalField, OuterRef, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from candidates.models import Dossier, DossierState
+from candidates.services import DossierConflict, TransitionRefused
+from clea_platform.tenancy import membership_required
+from organisations.models import Membership, Role
+from training.forms import ProgressNoteForm, TrainingPlanForm, TrainingSessionForm
+from training.models import TrainingPlan, TrainingSession
+from training.services import (
+    TrainingError,
+    objectives_from_gaps,
+    trainer_memberships,
+    training_note_add,
+    training_plan_complete,
+    training_plan_create,
+    training_session_add,
+    training_session_mark_done,
+)
+
+PLANS_PER_PAGE = 25
+
+
+def with_done_hours(plans: QuerySet[TrainingPlan]) -> QuerySet[TrainingPlan]:
+    """Hours of the sessions done, as `hours_done`, in the list's own query (a subquery: no row per session)."""
+    done = (
+        TrainingSession.objects.filter(plan=OuterRef("pk"), done=True)
+        .order_by()
+        .values("plan")
+        .annotate(total=Sum("duration_hours"))
+        .values("total")
+    )
+    return plans.annotate(
+        hours_done=Coalesce(Subquery(done), Value(0), output_field=DecimalField(max_digits=6, decimal_places=1))
+    )
+
+
+def _delivers(plan: TrainingPlan, membership: Membership) -> bool:
+    """The plan's own trainer, working for the plan's training organisation: the only one who may act on it
+    (training/services.py enforces the same rule; the views ask first so that any other role gets 403 before
+    its input is even read)."""
+    return (
+        membership.role == Role.TRAINER
+        and membership.user_id == plan.trainer_id
+        and membership.organisation_id == plan.organisation_id
+    )
+
+
+def _visible_plan(request: HttpRequest, pk: int) -> TrainingPlan:
+    return get_object_or_404(
+        TrainingPlan.objects.visible_to(request.membership).select_related("dossier__candidate", "organisation"),
+        pk=pk,
+    )
+
+
+def _plan_for_action(request: HttpRequest, pk: int) -> TrainingPlan:
+    plan = _visible_plan(request, pk)
+    if not _delivers(plan, request.membership):
+        raise PermissionDenied
+    return plan
+
+
+# -- The list ---------------------------------------------------------------------------------------------------
+
+
+@membership_required(Role.TRAINER, Role.ORG_ADMIN, Role.CERTIFPRO_ADMIN)
+def plan_list(request: HttpRequest) -> HttpResponse:
+    plans = with_done_hours(
+        TrainingPlan.objects.visible_to(request.membership).select_related(
+            "dossier__candidate", "trainer", "organisation"
+        )
+    ).order_by("completed_at", "ends_on", "-id")
+    page = Paginator(plans, PLANS_PER_PAGE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "training/plan_list.html",
+        {"page": page, "show_trainer": request.membership.role != Role.TRAINER},
+    )
+
+
+# -- The counsellor defines a plan ------------------------------------------------------------------------------
+
+
+@membership_required(Role.COUNSELLOR)
+def plan_create(request: HttpRequest, dossier_pk: int) -> HttpResponse:
+    dossier = get_object_or_404(
+        Dossier.objects.visible_to(request.membership).select_related("candidate", "referentiel"), pk=dossier_pk
+    )
+    gaps = dossier.outcome.gap_criteria()
+    form = TrainingPlanForm(
+        request.POST or None,
+        dossier=dossier,
+        trainers=trainer_memberships(),
+        initial={"objectives": objectives_from_gaps(gaps)},
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            plan = training_plan_create(
+                dossier=dossier,
+                by=request.membership,
+                trainer=data["trainer"],
+                planned_hours=data["planned_hours"],
+                starts_on=data["starts_on"],
+                ends_on=data["ends_on"],
+                objectives=data["objectives"],
+                request=request,
+            )
+        except (TrainingError, TransitionRefused, DossierConflict) as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(
+                request,
+                _("Le parcours de formation est défini et confié à %(trainer)s.")
+                % {"trainer": data["trainer"].user.get_full_name()},
+            )
+            return redirect("training:plan_detail", pk=plan.pk)
+    return render(
+        request,
+        "training/plan_form.html",
+        {
+            "dossier": dossier,
+            "form": form,
+            "gaps": gaps,
+            "can_define": dossier.state == DossierState.PARTIALLY_VALIDATED,
+        },
+    )
+
+
+# -- The plan page and its actions ------------------------------------------------------------------------------
+
+
+def _detail_context(request: HttpRequest, plan: TrainingPlan, **forms: Any) -> dict[str, Any]:
+    membership = request.membership
+    sessions = list(plan.sessions.all())
+    delivers = _delivers(plan, membership)
+    can_act = delivers and not plan.is_completed
+    return {
+        "plan": plan,
+        "candidate": plan.dossier.candidate,
+        "sessions": sessions,
+        "hours_done": sum((s.duration_hours for s in sessions if s.done), start=0),
+        "can_act": can_act,
+        "session_form": forms.get("session_form") or (TrainingSessionForm() if can_act else None),
+        "note_form": forms.get("note_form") or (ProgressNoteForm() if can_act else None),
+    }
+
+
+def _render_detail(request: HttpRequest, plan: TrainingPlan, **forms: Any) -> HttpResponse:
+    context = _detail_context(request, plan, **forms)
+    context["notes"] = plan.notes.select_related("author")
+    context["criteria"] = plan.target_criteria.select_related("subdomain__domain").order_by(
+        "subdomain__domain__position", "subdomain__position", "position"
+    )
+    # The link back to the dossier only for those who may open it: never the training organisation's people.
+    context["dossier_visible"] = Dossier.objects.visible_to(request.membership).filter(pk=plan.dossier_id).exists()
+    return render(request, "training/plan_detail.html", context)
+
+
+def _render_sessions(request: HttpRequest, plan: TrainingPlan, **extra: Any) -> HttpResponse:
+    return render(request, "training/_sessions.html", {**_detail_context(request, plan), **extra})
+
+
+def _render_notes(request: HttpRequest, plan: TrainingPlan, **extra: Any) -> HttpResponse:
+    context = {**_detail_context(request, plan), **extra}
+    context["notes"] = plan.notes.select_related("author")
+    return render(request, "training/_notes.html", context)
+
+
+@membership_required()
+def plan_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    return _render_detail(request, _visible_plan(request, pk))
+
+
+@require_POST
+@membership_required()
+def session_add(request: HttpRequest, pk: int) -> HttpResponse:
+    plan = _plan_for_action(request, pk)
+    form = TrainingSessionForm(request.POST)
+    error = ""
+    if form.is_valid():
+        try:
+            training_session_add(plan=plan, by=request.membership, **form.cleaned_data)
+        except TrainingError as exc:
+            error = str(exc)
+        else:
+            if request.htmx:
+                return _render_sessions(request, plan, status_message=_("La séance est ajoutée au calendrier."))
+            messages.success(request, _("La séance est ajoutée au calendrier."))
+            return redirect(reverse("training:plan_detail", kwargs={"pk": plan.pk}) + "#seances")
+    if request.htmx:
+        return _render_sessions(request, plan, session_form=form, error=error)
+    if error:
+        messages.error(request, error)
+    return _render_detail(request, plan, session_form=form)
+
+
+@require_POST
+@membership_required()
+def session_done(request: HttpRequest, pk: int) -> HttpResponse:
+    visible_plans = TrainingPlan.objects.visible_to(request.membership)
+    session = get_object_or_404(TrainingSession.objects.filter(plan__in=visible_plans), pk=pk)
+    plan = _plan_for_action(request, session.plan_id)
+    try:
+        training_session_mark_done(session=session, by=request.membership)
+    except TrainingError as exc:
+        if request.htmx:
+            return _render_sessions(request, plan, error=str(exc))
+        messages.error(request, str(exc))
+    else:
+        message = _("La séance du %(date)s est réalisée.") % {"date": f"{session.date:%d/%m/%Y}"}
+        if request.htmx:
+            return _render_sessions(request, plan, status_message=message)
+        messages.success(request, message)
+    return redirect(reverse("training:plan_detail", kwargs={"pk": plan.pk}) + "#seances")
+
+
+@require_POST
+@membership_required()
+def note_add(request: HttpRequest, pk: int) -> HttpResponse:
+    plan = _plan_for_action(request, pk)
+    form = ProgressNoteForm(request.POST)
+    error = ""
+    if form.is_valid():
+        try:
+            training_note_add(plan=plan, by=request.membership, text=form.cleaned_data["text"])
+        except TrainingError as exc:
+            error = str(exc)
+        else:
+            if request.htmx:
+                return _render_notes(request, plan, status_message=_("La note de progression est enregistrée."))
+            messages.success(request, _("La note de progression est enregistrée."))
+            return redirect(reverse("training:plan_detail", kwargs={"pk": plan.pk}) + "#notes")
+    if request.htmx:
+        return _render_notes(request, plan, note_form=form, error=error)
+    if error:
+        messages.error(request, error)
+    return _render_detail(request, plan, note_form=form)
+
+
+@membership_required()
+def plan_complete(request: HttpRequest, pk: int) -> HttpResponse:
+    """GET asks for confirmation (the trainer cannot undo it); POST declares the training done."""
+    plan = _plan_for_action(request, pk)
+    if request.method == "POST":
+        try:
+            training_plan_complete(plan=plan, by=request.membership, request=request)
+        except TrainingError as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(
+                request,
+                _("La formation est terminée : l'organisme évaluateur peut organiser l'évaluation finale."),
+            )
+        return redirect("training:plan_detail", pk=plan.pk)
+    return render(request, "training/plan_complete.html", _detail_context(request, plan))

@@ -1,0 +1,212 @@
+import datetime
+from decimal import Decimal
+
+import pytest
+from django.core.exceptions import PermissionDenied
+from django.utils import timezone
+
+from candidates.models import DossierState
+from evaluations.models import EvaluationKind, EvaluationStatus
+from organisations.models import Role
+from tests.factories import MembershipFactory
+from tests.journey import DossierFactory, evaluate
+from training.models import TrainingPlan
+from training.services import (
+    TrainingError,
+    training_note_add,
+    training_plan_complete,
+    training_plan_create,
+    training_session_add,
+    training_session_mark_done,
+)
+
+pytestmark = pytest.mark.django_db
+
+# After the default prior evaluation (tests.journey.PRIOR_WITH_GAPS) only sub-domain 2.1 is not validated.
+GAPS = ["2.1.3", "2.1.4"]
+
+
+def _create(dossier, trainer=None, **overrides):
+    today = timezone.localdate()
+    arguments = {
+        "dossier": dossier,
+        "by": dossier.team.counsellor,
+        "trainer": trainer or dossier.team.trainer,
+        "planned_hours": Decimal("24"),
+        "starts_on": today,
+        "ends_on": today + datetime.timedelta(days=90),
+    }
+    return training_plan_create(**{**arguments, **overrides})
+
+
+def _plan_of(dossier, cycle=1):
+    return TrainingPlan.objects.get(dossier=dossier, cycle=cycle)
+
+
+def _session(plan, by, done=False):
+    return training_session_add(
+        plan=plan, by=by, date=timezone.localdate(), duration_hours=Decimal("3"), topic="Pourcentages", done=done
+    )
+
+
+def test_a_trainer_who_evaluated_the_dossier_cannot_be_named():
+    dossier = DossierFactory(state="partially_validated")
+    # Same person, trainer too in the evaluator organisation (CléA allows trainers there, never the same person).
+    evaluator_as_trainer = MembershipFactory(
+        user=dossier.team.evaluator.user, organisation=dossier.organisation, role=Role.TRAINER
+    )
+
+    with pytest.raises(TrainingError, match="a évalué le candidat"):
+        _create(dossier, trainer=evaluator_as_trainer)
+
+    dossier.refresh_from_db()
+    assert dossier.state == DossierState.PARTIALLY_VALIDATED
+    assert not dossier.training_plans.exists()
+
+
+def test_another_trainer_of_the_evaluator_organisation_may_be_named():
+    dossier = DossierFactory(state="partially_validated")
+    colleague = MembershipFactory(organisation=dossier.organisation, role=Role.TRAINER)
+
+    plan = _create(dossier, trainer=colleague)
+
+    assert plan.organisation == dossier.organisation
+    assert plan.trainer == colleague.user
+
+
+def test_the_plans_objectives_and_target_criteria_are_the_gaps():
+    dossier = DossierFactory(state="partially_validated")
+
+    plan = _create(dossier)
+
+    assert sorted(plan.target_criteria.values_list("code", flat=True)) == GAPS
+    assert plan.objectives == "2.1.3 – Critère 2.1.3\n2.1.4 – Critère 2.1.4"
+    assert plan.cycle == 1
+    assert plan.organisation == dossier.team.trainer.organisation
+    dossier.refresh_from_db()
+    assert dossier.state == DossierState.IN_TRAINING
+
+
+def test_objectives_written_by_the_counsellor_are_kept_and_the_targets_stay_the_gaps():
+    dossier = DossierFactory(state="partially_validated")
+
+    plan = _create(dossier, objectives="  Calculer une proportion dans une recette.  ")
+
+    assert plan.objectives == "Calculer une proportion dans une recette."
+    assert sorted(plan.target_criteria.values_list("code", flat=True)) == GAPS
+
+
+def test_an_end_after_the_five_year_deadline_is_refused():
+    dossier = DossierFactory(state="partially_validated")
+    deadline = dossier.deadline
+
+    with pytest.raises(TrainingError, match=f"{deadline:%d/%m/%Y}"):
+        _create(dossier, ends_on=deadline + datetime.timedelta(days=1))
+
+    assert _create(dossier, ends_on=deadline).ends_on == deadline
+
+
+def test_a_counsellor_of_another_organisation_cannot_define_the_plan(org_a, make_member):
+    dossier = DossierFactory(state="partially_validated")
+
+    with pytest.raises(PermissionDenied):
+        _create(dossier, by=make_member(org_a, role=Role.COUNSELLOR))
+
+    assert not dossier.training_plans.exists()
+
+
+def test_completion_requires_a_done_session():
+    dossier = DossierFactory(state="in_training")
+    plan, trainer = _plan_of(dossier), dossier.team.trainer
+    session = _session(plan, trainer)
+
+    with pytest.raises(TrainingError, match="au moins une séance réalisée"):
+        training_plan_complete(plan=plan, by=trainer)
+
+    training_session_mark_done(session=session, by=trainer)
+    plan = training_plan_complete(plan=plan, by=trainer)
+    assert plan.completed_at is not None
+    assert dossier.events.filter(note__startswith="Formation terminée").exists()
+
+
+@pytest.mark.parametrize("who", ["another_trainer", "counsellor"])
+def test_only_the_plans_trainer_may_add_sessions_notes_or_complete(who):
+    dossier = DossierFactory(state="in_training")
+    plan = _plan_of(dossier)
+    session = _session(plan, dossier.team.trainer, done=True)
+    if who == "another_trainer":
+        # A colleague in the same training organisation: still not the plan's trainer.
+        by = MembershipFactory(organisation=plan.organisation, role=Role.TRAINER)
+    else:
+        by = dossier.team.counsellor
+
+    with pytest.raises(PermissionDenied):
+        _session(plan, by)
+    with pytest.raises(PermissionDenied):
+        training_session_mark_done(session=session, by=by)
+    with pytest.raises(PermissionDenied):
+        training_note_add(plan=plan, by=by, text="Progrès notables.")
+    with pytest.raises(PermissionDenied):
+        training_plan_complete(plan=plan, by=by)
+
+    plan.refresh_from_db()
+    assert plan.sessions.count() == 1
+    assert not plan.notes.exists()
+    assert plan.completed_at is None
+
+
+def test_the_plans_trainer_under_another_membership_may_not_act():
+    dossier = DossierFactory(state="in_training")
+    plan = _plan_of(dossier)
+    # The same person, working for another organisation at the moment: the plan belongs to the training tenant.
+    elsewhere = MembershipFactory(user=dossier.team.trainer.user, role=Role.TRAINER)
+
+    with pytest.raises(PermissionDenied):
+        training_note_add(plan=plan, by=elsewhere, text="Note")
+
+
+def test_an_empty_note_is_refused():
+    dossier = DossierFactory(state="in_training")
+
+    with pytest.raises(TrainingError, match="vide"):
+        training_note_add(plan=_plan_of(dossier), by=dossier.team.trainer, text="   ")
+
+
+def test_a_completed_plan_refuses_new_sessions_and_notes():
+    dossier = DossierFactory(state="final_evaluation")
+    plan, trainer = _plan_of(dossier), dossier.team.trainer
+    assert plan.is_completed
+
+    with pytest.raises(TrainingError, match="terminé"):
+        _session(plan, trainer)
+    with pytest.raises(TrainingError, match="terminé"):
+        training_note_add(plan=plan, by=trainer, text="Encore une séance ?")
+    assert plan.sessions.count() == 1
+
+
+def test_a_final_evaluation_with_gaps_opens_the_next_cycle_with_the_same_trainer():
+    dossier = DossierFactory(state="final_evaluation")
+    evaluation = dossier.evaluations.get(kind=EvaluationKind.FINAL, status=EvaluationStatus.DRAFT)
+
+    evaluate(evaluation, by=dossier.team.final_evaluator, acquired=set())
+
+    dossier.refresh_from_db()
+    assert dossier.state == DossierState.IN_TRAINING
+    first, second = _plan_of(dossier, cycle=1), _plan_of(dossier, cycle=2)
+    assert second.trainer_id == first.trainer_id
+    assert second.organisation_id == first.organisation_id
+    assert second.completed_at is None
+    assert sorted(second.target_criteria.values_list("code", flat=True)) == GAPS
+    assert second.ends_on <= dossier.deadline
+
+
+def test_a_final_evaluation_that_validates_every_domain_opens_no_new_cycle():
+    dossier = DossierFactory(state="final_evaluation")
+    evaluation = dossier.evaluations.get(kind=EvaluationKind.FINAL, status=EvaluationStatus.DRAFT)
+
+    # 2.1.3 acquired: 3 of 4 reach the 75 % of sub-domain 2.1, which is then validated: nothing left.
+    evaluate(evaluation, by=dossier.team.final_evaluator, acquired={"2.1.3"})
+
+    dossier.refresh_from_db()
+    assert dossier.state == DossierState.READY_FOR_JURY
+    assert not dossier.training_plans.filter(cycle=2).exists()

@@ -1,0 +1,91 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from candidates.models import Dossier
+from organisations.models import Membership
+from training.models import ProgressNote, TrainingSession
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(format="%Y-%m-%d", **kwargs)
+
+
+def trainer_label(membership: Membership) -> str:
+    return f"{membership.user.get_full_name()} – {membership.organisation.name}"
+
+
+class TrainingPlanForm(forms.Form):
+    """The counsellor's definition of a plan. The trainer is one of `trainer_memberships()`, chosen by id."""
+
+    trainer = forms.TypedChoiceField(label=_("Formateur·rice"), coerce=int, empty_value=None)
+    planned_hours = forms.DecimalField(
+        label=_("Durée prévue (heures)"), min_value=1, max_value=1000, max_digits=5, decimal_places=1
+    )
+    starts_on = forms.DateField(label=_("Début"), widget=DateInput())
+    ends_on = forms.DateField(label=_("Fin prévue"))
+    objectives = forms.CharField(
+        label=_("Objectifs pédagogiques"),
+        widget=forms.Textarea(attrs={"rows": 8}),
+        help_text=_("Pré-remplis avec les critères encore à acquérir ; adaptez-les au candidat."),
+    )
+
+    def __init__(self, *args: Any, dossier: Dossier, trainers: list[Membership], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.dossier = dossier
+        self.trainers = {m.pk: m for m in trainers}
+        self.fields["trainer"].choices = [("", _("Choisir…"))] + [(m.pk, trainer_label(m)) for m in trainers]
+        ends_on = self.fields["ends_on"]
+        if dossier.deadline:
+            ends_on.help_text = _("Au plus tard le %(date)s (échéance des 5 ans après l'évaluation préalable).") % {
+                "date": f"{dossier.deadline:%d/%m/%Y}"
+            }
+            ends_on.widget = DateInput(attrs={"max": f"{dossier.deadline:%Y-%m-%d}"})
+        else:
+            ends_on.widget = DateInput()
+
+    def clean_trainer(self) -> Membership:
+        # The choices are the list shown; re-check against it so that a forged id never reaches the service.
+        membership = self.trainers.get(self.cleaned_data["trainer"])
+        if membership is None:
+            raise forms.ValidationError(_("Choisissez une personne de la liste."))
+        return membership
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        starts_on, ends_on = cleaned.get("starts_on"), cleaned.get("ends_on")
+        if starts_on and ends_on and ends_on < starts_on:
+            self.add_error("ends_on", _("La fin prévue précède le début."))
+        deadline = self.dossier.deadline
+        if ends_on and deadline and ends_on > deadline:
+            self.add_error(
+                "ends_on",
+                _("Le parcours doit se terminer au plus tard le %(date)s, échéance des 5 ans.")
+                % {"date": f"{deadline:%d/%m/%Y}"},
+            )
+        return cleaned
+
+
+class TrainingSessionForm(forms.ModelForm):
+    prefix = "session"
+
+    class Meta:
+        model = TrainingSession
+        fields = ["date", "duration_hours", "topic", "done"]
+        widgets = {"date": DateInput()}
+        labels = {"done": _("Séance déjà réalisée")}
+
+
+class ProgressNoteForm(forms.ModelForm):
+    prefix = "note"
+
+    class Meta:
+        model = ProgressNote
+        fields = ["text"]
+        widgets = {"text": forms.Textarea(attrs={"rows": 4})}
