@@ -1,0 +1,87 @@
+from typing import Any
+
+from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from candidates.models import Candidate, Dossier, DossierEvent
+
+
+@admin.register(Candidate)
+class CandidateAdmin(admin.ModelAdmin):
+    """Identity corrections (a misspelt name); `identity_key` is recomputed on save."""
+
+    list_display = ["last_name", "first_name", "birth_date", "organisation", "email"]
+    list_filter = ["registration_status", "education_level", "origin"]
+    search_fields = ["last_name", "first_name", "birth_name", "identity_key", "email"]
+    list_select_related = ["organisation"]
+    readonly_fields = ["organisation", "created_at"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        # A candidate comes with a dossier, created by a counsellor (duplicate check, timeline, audit).
+        return False
+
+
+class DossierEventInline(admin.TabularInline):
+    """The timeline, append-only: written by the services, never edited."""
+
+    model = DossierEvent
+    extra = 0
+    fields = ["at", "transition", "from_state", "to_state", "actor", "note"]
+    readonly_fields = fields
+    ordering = ["-at", "-id"]
+    can_delete = False
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[DossierEvent]:
+        return super().get_queryset(request).select_related("actor")
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Dossier)
+class DossierAdmin(admin.ModelAdmin):
+    """Consultation and the counsellor's reassignment only.
+
+    The step (`state`) and what the journey records (consent, window, deadline) change through the services,
+    which lock the row and write the timeline and the audit log; django-fsm's FSMAdminMixin would apply
+    transitions on the bare model (and its permission checks expect a membership, not a user), so it is not
+    used here.
+    """
+
+    list_display = ["reference", "candidate", "organisation", "state", "certification", "deadline"]
+    list_filter = ["state", "certification", "organisation__region"]
+    search_fields = ["reference", "candidate__last_name", "candidate__first_name", "organisation__name"]
+    list_select_related = ["candidate", "organisation"]
+    autocomplete_fields = ["counsellor"]
+    date_hierarchy = "created_at"
+    readonly_fields = [
+        "reference",
+        "organisation",
+        "candidate",
+        "certification",
+        "referentiel",
+        "state",
+        "consent_at",
+        "consent_text",
+        "window_starts_on",
+        "deadline",
+        "deadline_warning_sent_at",
+        "withdrawal_reason",
+        "created_at",
+        "updated_at",
+    ]
+    fields = ["counsellor", *readonly_fields]
+    inlines = [DossierEventInline]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Dossier]:
+        return super().get_queryset(request).select_related("candidate", "organisation", "referentiel", "counsellor")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

@@ -8,7 +8,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
-from django_fsm import RETURN_VALUE, ConcurrentTransitionMixin, FSMField, transition
+from django_fsm import RETURN_VALUE, ConcurrentTransitionMixin, FSMField, TransitionNotAllowed, transition
 
 from clea_platform.certifications import Certification
 from organisations.models import Role
@@ -279,8 +279,8 @@ class Dossier(ConcurrentTransitionMixin, models.Model):
     def within_window(self) -> bool:
         return self.deadline is None or self.deadline >= timezone.localdate()
 
-    def deadline_passed(self) -> bool:
-        return self.deadline is not None and self.deadline < timezone.localdate()
+    def deadline_passed(self, today: datetime.date | None = None) -> bool:
+        return self.deadline is not None and self.deadline < (today or timezone.localdate())
 
     def has_training_plan(self) -> bool:
         return self.current_training_plan is not None
@@ -371,12 +371,13 @@ class Dossier(ConcurrentTransitionMixin, models.Model):
         field=state,
         source=WINDOW_STATES,
         target=S.EXPIRED,
-        conditions=[deadline_passed],
         permission=lambda instance, membership: False,
         custom={"automatic": True},
     )
-    def expire(self) -> None:
-        pass
+    def expire(self, *, today: datetime.date | None = None) -> None:
+        # A guard inside the method rather than a condition: the daily job says which day it is.
+        if not self.deadline_passed(today):
+            raise TransitionNotAllowed("The 5-year window is still open.", object=self, method=self.expire)
 
 
 class DossierEventQuerySet(models.QuerySet["DossierEvent"]):

@@ -126,9 +126,15 @@ def dossier_lock(dossier: Dossier) -> Dossier:
 
 
 def role_may(dossier: Dossier, name: str, membership: Membership) -> bool:
-    """Whether the membership's role may take this transition (whatever the dossier's conditions)."""
+    """Whether the membership's role may take this transition (whatever the dossier's state and conditions).
+
+    A step that does not exist from the current state is the state machine's refusal, not the role's: the
+    permission is read from any of the transition's sources (they share it), so that a counsellor closing an
+    already closed dossier is told why rather than refused access.
+    """
     meta = getattr(dossier, name)._django_fsm
-    return bool(meta.has_transition_perm(dossier, dossier.state, membership))
+    transition = meta.get_transition(dossier.state) or next(iter(meta.transitions.values()), None)
+    return transition is not None and bool(transition.has_perm(dossier, membership))
 
 
 def dossier_apply(
@@ -220,7 +226,11 @@ def dossiers_process_deadlines(*, today: datetime.date | None = None) -> Deadlin
         with transaction.atomic():
             try:
                 dossier_transition(
-                    dossier=dossier, name="expire", by=None, note=_("Délai de 5 ans écoulé sans évaluation finale")
+                    dossier=dossier,
+                    name="expire",
+                    by=None,
+                    note=_("Délai de 5 ans écoulé sans évaluation finale"),
+                    today=today,
                 )
             except (DossierConflict, TransitionRefused):
                 continue

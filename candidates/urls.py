@@ -1,4 +1,12 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from candidates import views
 
 app_name = "candidates"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.dossier_list, name="dossier_list"),
+    path("nouveau/", views.dossier_create_view, name="dossier_create"),
+    path("<int:pk>/", views.dossier_detail, name="dossier_detail"),
+    path("<int:pk>/ouvrir/", views.dossier_open_view, name="dossier_open"),
+    path("<int:pk>/abandon/", views.dossier_withdraw_view, name="dossier_withdraw"),
+]

@@ -1,0 +1,229 @@
+from __future__ import annotations
+
+import datetime
+import re
+from collections.abc import Iterable
+
+from django import forms
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from candidates.models import Candidate, DossierQuerySet, DossierState, identity_key
+from clea_platform.certifications import Certification
+
+# Shown to the candidate before the dossier is opened; the exact text is stored with the dossier
+# (`Dossier.consent_text`), so changing it here never rewrites what earlier candidates agreed to.
+CONSENT_TEXT = (
+    "En ouvrant votre dossier CléA, l'organisme évaluateur enregistre sur la plateforme de Certif'Pro les "
+    "informations que vous lui avez données (identité, coordonnées, situation, niveau de formation, origine de "
+    "la démarche) ainsi que les résultats de vos évaluations, critère par critère. Ces informations sont "
+    "partagées, pour ce qu'elles ont besoin de connaître, avec l'évaluateur qui conduit vos évaluations, le "
+    "formateur qui assure votre parcours de formation et les membres du jury paritaire qui examinent votre "
+    "dossier. Elles servent uniquement à votre parcours de certification et aux statistiques de Certif'Pro. "
+    "Vous pouvez à tout moment renoncer à votre démarche : votre conseiller clôt alors le dossier, sans "
+    "conséquence pour vous. Vous pouvez consulter et faire corriger vos informations auprès de votre conseiller."
+)
+
+MIN_AGE, MAX_AGE = 16, 99
+PHONE_RE = re.compile(r"^\+?[0-9 .\-()]{10,20}$")
+
+
+def age_on(birth_date: datetime.date, day: datetime.date) -> int:
+    return day.year - birth_date.year - ((day.month, day.day) < (birth_date.month, birth_date.day))
+
+
+class DossierFilterForm(forms.Form):
+    """The dossier list's filters (GET). Every field is optional; an invalid value is simply ignored."""
+
+    q = forms.CharField(
+        label=_("Rechercher"),
+        required=False,
+        max_length=100,
+        help_text=_("Nom, prénom ou référence du dossier"),
+        widget=forms.TextInput(attrs={"type": "search"}),
+    )
+    state = forms.ChoiceField(
+        label=_("Étape"), required=False, choices=[("", _("Toutes les étapes")), *DossierState.choices]
+    )
+    certification = forms.ChoiceField(
+        label=_("Certification"),
+        required=False,
+        choices=[("", _("Toutes les certifications")), *Certification.choices],
+    )
+
+    def is_filtering(self) -> bool:
+        return self.is_valid() and any(self.cleaned_data.values())
+
+    def filter(self, dossiers: DossierQuerySet) -> DossierQuerySet:
+        if not self.is_valid():
+            return dossiers
+        data = self.cleaned_data
+        if data["state"]:
+            dossiers = dossiers.filter(state=data["state"])
+        if data["certification"]:
+            dossiers = dossiers.filter(certification=data["certification"])
+        query = data["q"].strip()
+        if query:
+            # Candidate.identity_key holds "last first" folded (no accents, case or hyphens): fold the
+            # query the same way, and require each of its words, in any order.
+            words = identity_key("", query).split()
+            by_name = Q()
+            for word in words:
+                by_name &= Q(candidate__identity_key__contains=word)
+            dossiers = dossiers.filter((by_name if words else Q(pk__in=[])) | Q(reference__icontains=query))
+        return dossiers
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, attrs: dict[str, str] | None = None) -> None:
+        super().__init__(attrs=attrs, format="%Y-%m-%d")
+
+
+class DossierCreateForm(forms.ModelForm):
+    """The information interview: who the candidate is, and the certification they aim for."""
+
+    certification = forms.ChoiceField(label=_("Certification visée"))
+    confirm_duplicate = forms.BooleanField(
+        label=_("Je confirme vouloir ouvrir un nouveau dossier pour cette personne"), required=False
+    )
+
+    class Meta:
+        model = Candidate
+        fields = [
+            "civility",
+            "last_name",
+            "first_name",
+            "birth_name",
+            "birth_date",
+            "birth_place",
+            "born_abroad",
+            "email",
+            "phone",
+            "address",
+            "postcode",
+            "city",
+            "registration_status",
+            "education_level",
+            "origin",
+        ]
+        widgets = {"birth_date": DateInput()}
+        help_texts = {
+            "birth_name": _("Si différent du nom d'usage."),
+            "birth_place": _("Commune, ou pays pour une naissance à l'étranger."),
+            "phone": _("Par exemple 06 12 34 56 78."),
+            "postcode": _("5 chiffres."),
+        }
+        error_messages = {
+            "civility": {"required": _("Indiquez la civilité.")},
+            "last_name": {"required": _("Indiquez le nom d'usage.")},
+            "first_name": {"required": _("Indiquez le prénom.")},
+            "birth_date": {
+                "required": _("Indiquez la date de naissance."),
+                "invalid": _("Saisissez une date valide, par exemple 12/04/1985."),
+            },
+            "birth_place": {"required": _("Indiquez le lieu de naissance.")},
+            "email": {"invalid": _("Saisissez une adresse e-mail valide.")},
+            "registration_status": {"required": _("Indiquez le statut à l'inscription.")},
+            "education_level": {"required": _("Indiquez le niveau de formation.")},
+            "origin": {"required": _("Indiquez l'origine de la démarche.")},
+        }
+
+    def __init__(self, *args: object, certifications: Iterable[str], **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        allowed = set(certifications)
+        choices = [(value, label) for value, label in Certification.choices if value in allowed]
+        # With several certifications, make the counsellor choose rather than keep the first by accident.
+        self.fields["certification"].choices = choices if len(choices) == 1 else [("", "---------"), *choices]
+        self.fields["certification"].error_messages.update(
+            required=_("Choisissez la certification visée."),
+            invalid_choice=_("Votre organisme n'est pas habilité pour cette certification."),
+        )
+        autocomplete = {
+            "last_name": "family-name",
+            "first_name": "given-name",
+            "birth_date": "bday",
+            "email": "email",
+            "phone": "tel",
+            "address": "street-address",
+            "postcode": "postal-code",
+            "city": "address-level2",
+        }
+        for name, token in autocomplete.items():
+            self.fields[name].widget.attrs["autocomplete"] = token
+        self.fields["postcode"].widget.attrs.update(inputmode="numeric", maxlength="5")
+
+    def identity_fields(self) -> list[forms.BoundField]:
+        return [
+            self[n]
+            for n in ("civility", "last_name", "first_name", "birth_name", "birth_date", "birth_place", "born_abroad")
+        ]
+
+    def contact_fields(self) -> list[forms.BoundField]:
+        return [self[n] for n in ("email", "phone", "address", "postcode", "city")]
+
+    def situation_fields(self) -> list[forms.BoundField]:
+        return [self[n] for n in ("registration_status", "education_level", "origin")]
+
+    def _clean_name(self, name: str) -> str:
+        return " ".join(self.cleaned_data.get(name, "").split())
+
+    def clean_last_name(self) -> str:
+        return self._clean_name("last_name")
+
+    def clean_first_name(self) -> str:
+        return self._clean_name("first_name")
+
+    def clean_birth_name(self) -> str:
+        return self._clean_name("birth_name")
+
+    def clean_birth_place(self) -> str:
+        return self._clean_name("birth_place")
+
+    def clean_birth_date(self) -> datetime.date:
+        birth_date = self.cleaned_data["birth_date"]
+        today = timezone.localdate()
+        if birth_date >= today:
+            raise forms.ValidationError(_("La date de naissance doit être dans le passé."), code="future")
+        age = age_on(birth_date, today)
+        if not MIN_AGE <= age <= MAX_AGE:
+            raise forms.ValidationError(
+                _("Le candidat doit avoir entre %(min)s et %(max)s ans (âge calculé : %(age)s ans).")
+                % {"min": MIN_AGE, "max": MAX_AGE, "age": age},
+                code="age",
+            )
+        return birth_date
+
+    def clean_postcode(self) -> str:
+        # The model validator says "5 chiffres"; tolerate the space people type in "59 000".
+        return self.cleaned_data.get("postcode", "").replace(" ", "")
+
+    def clean_phone(self) -> str:
+        phone = self.cleaned_data.get("phone", "").strip()
+        if phone and (not PHONE_RE.match(phone) or sum(c.isdigit() for c in phone) < 10):
+            raise forms.ValidationError(
+                _("Saisissez un numéro de téléphone valide (10 chiffres, par exemple 06 12 34 56 78)."), code="phone"
+            )
+        return phone
+
+    def candidate_data(self) -> dict[str, object]:
+        return {name: self.cleaned_data[name] for name in self.Meta.fields}
+
+
+class DossierOpenForm(forms.Form):
+    consent = forms.BooleanField(
+        label=_("Le candidat a donné son accord"),
+        error_messages={"required": _("Le dossier ne peut être ouvert qu'avec l'accord du candidat : cochez la case.")},
+    )
+
+
+class DossierWithdrawForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Motif de l'abandon"),
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=_("Par exemple : déménagement, reprise d'emploi, choix du candidat. Le motif figure à l'historique."),
+        error_messages={"required": _("Indiquez le motif de l'abandon.")},
+    )

@@ -1,0 +1,21 @@
+"""The candidates URLs that take an id, each made for the organisation under test."""
+
+from __future__ import annotations
+
+from organisations.models import Role
+from tests.journey import DossierFactory
+from tests.tenancy_registry import TenantURL
+
+TENANT_URLS = [
+    TenantURL("candidates:dossier_detail", Role.COUNSELLOR, lambda org: {"pk": DossierFactory(organisation=org).pk}),
+    TenantURL(
+        "candidates:dossier_open",
+        Role.COUNSELLOR,
+        lambda org: {"pk": DossierFactory(organisation=org, state="information").pk},
+    ),
+    TenantURL(
+        "candidates:dossier_withdraw",
+        Role.COUNSELLOR,
+        lambda org: {"pk": DossierFactory(organisation=org, state="opened").pk},
+    ),
+]
