@@ -138,6 +138,9 @@ class DossierState(models.TextChoices):
     IN_TRAINING = "in_training", _("En formation")
     FINAL_EVALUATION = "final_evaluation", _("Évaluation finale en cours")
     READY_FOR_JURY = "ready_for_jury", _("Prêt pour le jury")
+    SUBMITTED_TO_JURY = "submitted_to_jury", _("Soumis au jury")
+    CERTIFIED = "certified", _("Certifié")
+    REFUSED = "refused", _("Refusé par le jury")
     WITHDRAWN = "withdrawn", _("Abandonné")
     EXPIRED = "expired", _("Expiré")
 
@@ -151,6 +154,7 @@ OPEN_STATES = [
     S.IN_TRAINING,
     S.FINAL_EVALUATION,
     S.READY_FOR_JURY,
+    S.SUBMITTED_TO_JURY,
 ]
 # States in which the 5-year window runs.
 WINDOW_STATES = [S.PARTIALLY_VALIDATED, S.IN_TRAINING, S.FINAL_EVALUATION]
@@ -171,6 +175,8 @@ class DossierQuerySet(models.QuerySet["Dossier"]):
             return self.all()
         if membership.role in {Role.COUNSELLOR, Role.EVALUATOR, Role.ORG_ADMIN}:
             return self.filter(organisation_id=membership.organisation_id)
+        if membership.role == Role.JURY_MEMBER:
+            return self.filter(submissions__session__seats__member__user_id=membership.user_id).distinct()
         return self.none()
 
     def open(self) -> DossierQuerySet:
@@ -242,16 +248,24 @@ class Dossier(ConcurrentTransitionMixin, models.Model):
         return self.state in OPEN_STATES
 
     def acquired_criterion_ids(self) -> set[int]:
-        """Acquired at any closed evaluation of this dossier: what was acquired stays acquired."""
+        """Acquired at any closed evaluation of this dossier: what was acquired stays acquired, except in the
+        domains a jury deferred, which must be acquired again at an evaluation after the deferral."""
         from evaluations.models import CriterionResult, CriterionResultValue, EvaluationStatus
+        from juries.models import Decision, DecisionKind
 
-        return set(
-            CriterionResult.objects.filter(
-                evaluation__dossier=self,
-                evaluation__status=EvaluationStatus.CLOSED,
-                result=CriterionResultValue.ACQUIRED,
-            ).values_list("criterion_id", flat=True)
+        acquired = CriterionResult.objects.filter(
+            evaluation__dossier=self,
+            evaluation__status=EvaluationStatus.CLOSED,
+            result=CriterionResultValue.ACQUIRED,
         )
+        deferrals = Decision.objects.filter(
+            submission__dossier=self, kind=DecisionKind.DEFERRED, revoked_at__isnull=True
+        ).values_list("decided_at", "missing_domains")
+        for decided_at, domains in deferrals:
+            acquired = acquired.exclude(
+                criterion__subdomain__domain__code__in=domains, evaluation__closed_at__lt=decided_at
+            )
+        return set(acquired.values_list("criterion_id", flat=True))
 
     @cached_property
     def outcome(self) -> Outcome:
@@ -324,6 +338,68 @@ class Dossier(ConcurrentTransitionMixin, models.Model):
         self.window_starts_on = evaluated_on
         self.deadline = add_years(evaluated_on, WINDOW_YEARS)
         return S.READY_FOR_JURY if all_validated else S.PARTIALLY_VALIDATED
+
+    # -- Step 4: the jury. The president's decisions move the dossier; Certif'Pro alone revokes them.
+
+    @transition(
+        field=state,
+        source=S.READY_FOR_JURY,
+        target=S.SUBMITTED_TO_JURY,
+        permission=_by(Role.COUNSELLOR),
+        custom={"label": _("Soumettre au jury"), "url": "submit_to_jury"},
+    )
+    def submit_to_jury(self) -> None:
+        pass
+
+    @transition(
+        field=state,
+        source=S.SUBMITTED_TO_JURY,
+        target=S.CERTIFIED,
+        permission=_by(Role.JURY_MEMBER),
+        custom={"automatic": True},
+    )
+    def award(self) -> None:
+        pass
+
+    @transition(
+        field=state,
+        source=S.SUBMITTED_TO_JURY,
+        target=S.PARTIALLY_VALIDATED,
+        permission=_by(Role.JURY_MEMBER),
+        custom={"automatic": True},
+    )
+    def defer(self) -> None:
+        """Back to training on the domains the jury names (the decision records them)."""
+
+    @transition(
+        field=state,
+        source=S.SUBMITTED_TO_JURY,
+        target=S.REFUSED,
+        permission=_by(Role.JURY_MEMBER),
+        custom={"automatic": True},
+    )
+    def refuse(self) -> None:
+        pass
+
+    @transition(
+        field=state,
+        source=S.SUBMITTED_TO_JURY,
+        target=S.READY_FOR_JURY,
+        permission=_by(Role.JURY_MEMBER),
+        custom={"automatic": True},
+    )
+    def mark_absent(self) -> None:
+        """Absent or excused: the dossier waits for another session."""
+
+    @transition(
+        field=state,
+        source=[S.CERTIFIED, S.REFUSED, S.PARTIALLY_VALIDATED],
+        target=S.READY_FOR_JURY,
+        permission=_by(Role.CERTIFPRO_ADMIN),
+        custom={"automatic": True},
+    )
+    def revoke_decision(self) -> None:
+        pass
 
     @transition(
         field=state,

@@ -4,6 +4,7 @@ from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 
 from clea_platform.views import healthz
+from juries.public_views import certificate_verify, certificate_verify_form
 from organisations.forms import EmailAuthenticationForm, QueuedPasswordResetForm
 from organisations.views import home
 
@@ -43,4 +44,6 @@ urlpatterns = [
     path("formation/", include("training.urls")),
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
+    path("verifier/", certificate_verify_form, name="certificate_verify_form"),
+    path("verifier/<str:code>/", certificate_verify, name="certificate_verify"),
 ]

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -61,7 +61,7 @@ class Referentiel(models.Model):
     @property
     def is_locked(self) -> bool:
         """Frozen once a dossier was opened on it: its results must keep meaning what they meant."""
-        return self.dossiers.exists()
+        return self.pk is not None and self.dossiers.exists()
 
     def domains_tree(self) -> list[Domain]:
         """Domains with their sub-domains and criteria, in order, in three queries."""
@@ -86,7 +86,12 @@ class LockedReferentielMixin(models.Model):
 
     def clean(self) -> None:
         super().clean()
-        if self.pk and self._referentiel().is_locked:
+        try:
+            referentiel = self._referentiel()
+        except ObjectDoesNotExist:  # not attached yet: the form reports the missing parent
+            return
+        # Adding a part changes the meaning of the thresholds as much as editing one.
+        if referentiel.is_locked:
             raise ValidationError(
                 _(
                     "Ce référentiel est déjà utilisé par des dossiers : créez une nouvelle "
@@ -204,6 +209,11 @@ class EvaluationQuerySet(models.QuerySet["Evaluation"]):
             return self.all()
         if membership.role in {Role.COUNSELLOR, Role.EVALUATOR, Role.ORG_ADMIN}:
             return self.filter(organisation_id=membership.organisation_id)
+        if membership.role == Role.JURY_MEMBER:
+            # Jurors review the grids of the dossiers of their sessions.
+            from candidates.models import Dossier
+
+            return self.filter(dossier__in=Dossier.objects.visible_to(membership))
         return self.none()
 
     def closed(self) -> EvaluationQuerySet:

@@ -1,0 +1,422 @@
+from __future__ import annotations
+
+import secrets
+from typing import TYPE_CHECKING
+
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django_fsm import ConcurrentTransitionMixin, FSMField, transition
+
+from clea_platform.certifications import Certification
+from organisations.models import Region, Role
+
+if TYPE_CHECKING:
+    from organisations.models import Membership
+
+# Pix's public codes: 8 characters without 0, 1 or vowels, so that nothing reads ambiguously or spells a word.
+VERIFICATION_ALPHABET = "23456789BCDFGHJKLMNPQRSTVWXZ"
+VERIFICATION_CODE_LENGTH = 8
+
+
+def new_verification_code() -> str:
+    return "".join(secrets.choice(VERIFICATION_ALPHABET) for _ in range(VERIFICATION_CODE_LENGTH))
+
+
+class College(models.TextChoices):
+    EMPLOYERS = "employers", _("Collège employeurs")
+    EMPLOYEES = "employees", _("Collège salariés")
+
+
+class JuryMemberQuerySet(models.QuerySet["JuryMember"]):
+    def visible_to(self, membership: Membership | None) -> JuryMemberQuerySet:
+        if membership is None:
+            return self.none()
+        if membership.is_certifpro:
+            return self.all()
+        if membership.role == Role.ORG_ADMIN:
+            return self.filter(organisation_id=membership.organisation_id)
+        if membership.role == Role.JURY_MEMBER:
+            return self.filter(user_id=membership.user_id)
+        return self.none()
+
+
+class JuryMember(models.Model):
+    """A person in a jury body's pool, for one college, representing an employers' or employees' organisation."""
+
+    organisation = models.ForeignKey(
+        "organisations.Organisation",
+        on_delete=models.PROTECT,
+        related_name="jury_members",
+        verbose_name=_("organisateur de jurys"),
+    )
+    user = models.ForeignKey(
+        "organisations.User", on_delete=models.PROTECT, related_name="jury_seats", verbose_name=_("personne")
+    )
+    college = models.CharField(_("collège"), max_length=10, choices=College.choices)
+    represents = models.CharField(
+        _("organisation représentée"),
+        max_length=200,
+        help_text=_("Ex. MEDEF, CPME, U2P, CFDT, CGT, FO, CFE-CGC, CFTC."),
+    )
+    # When the represented organisation is also on the platform (an evaluator or a training organisation), the
+    # conflict of interest is detected from it.
+    represented_organisation = models.ForeignKey(
+        "organisations.Organisation",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("organisation représentée (sur la plateforme)"),
+    )
+    is_active = models.BooleanField(_("actif"), default=True)
+
+    objects = JuryMemberQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("membre de jury")
+        verbose_name_plural = _("membres de jury")
+        ordering = ["user__last_name", "user__first_name"]
+        constraints = [models.UniqueConstraint(fields=["organisation", "user"], name="jury_member_unique_person")]
+
+    def __str__(self) -> str:
+        return f"{self.user.get_full_name()} ({self.get_college_display()}, {self.represents})"
+
+    def linked_organisation_ids(self) -> set[int]:
+        """The organisations this member belongs to or represents: a dossier they touched is a conflict."""
+        ids = set(self.user.memberships.values_list("organisation_id", flat=True))
+        if self.represented_organisation_id:
+            ids.add(self.represented_organisation_id)
+        return ids
+
+
+class SessionState(models.TextChoices):
+    PLANNED = "planned", _("Planifiée")
+    CONVENED = "convened", _("Convoquée")
+    DELIBERATING = "deliberating", _("En délibération")
+    CLOSED = "closed", _("Close")
+
+
+class JurySessionQuerySet(models.QuerySet["JurySession"]):
+    def visible_to(self, membership: Membership | None) -> JurySessionQuerySet:
+        """Jury members: the sessions they sit on; the jury body's administrators: its sessions; Certif'Pro:
+        all. Evaluator organisations see sessions through `open_for_submission()`, not this."""
+        if membership is None:
+            return self.none()
+        if membership.is_certifpro:
+            return self.all()
+        if membership.role == Role.JURY_MEMBER:
+            return self.filter(seats__member__user_id=membership.user_id).distinct()
+        if membership.role == Role.ORG_ADMIN:
+            return self.filter(organisation_id=membership.organisation_id)
+        return self.none()
+
+    def open_for_submission(self, region: str | None = None) -> JurySessionQuerySet:
+        qs = self.filter(state__in=[SessionState.PLANNED, SessionState.CONVENED], date__gte=timezone.now())
+        return qs.filter(region=region) if region else qs
+
+
+class JurySession(ConcurrentTransitionMixin, models.Model):
+    organisation = models.ForeignKey(
+        "organisations.Organisation",
+        on_delete=models.PROTECT,
+        related_name="jury_sessions",
+        verbose_name=_("organisateur (Transitions Pro)"),
+    )
+    region = models.CharField(_("région"), max_length=2, choices=Region.choices)
+    certification = models.CharField(
+        _("certification"), max_length=20, choices=Certification.choices, default=Certification.CLEA
+    )
+    date = models.DateTimeField(_("date et heure"))
+    place = models.CharField(_("lieu"), max_length=255, blank=True)
+    is_online = models.BooleanField(_("à distance"), default=False)
+    capacity = models.PositiveSmallIntegerField(
+        _("nombre de dossiers maximum"), default=30, validators=[MinValueValidator(1)]
+    )
+    state = FSMField(_("état"), default=SessionState.PLANNED, choices=SessionState.choices, protected=True)
+    closed_at = models.DateTimeField(_("close le"), null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = JurySessionQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("session de jury")
+        verbose_name_plural = _("sessions de jury")
+        ordering = ["-date"]
+
+    def __str__(self) -> str:
+        where = _("à distance") if self.is_online else self.place
+        return f"{self.get_region_display()} – {timezone.localtime(self.date):%d/%m/%Y %H:%M} ({where})"
+
+    def clean(self) -> None:
+        if not self.is_online and not self.place.strip():
+            raise ValidationError({"place": _("Indiquez le lieu, ou cochez « à distance ».")})
+
+    @property
+    def president(self) -> SessionSeat | None:
+        return next((seat for seat in self.seats.all() if seat.is_president), None)
+
+    def room_left(self) -> int:
+        return self.capacity - self.submissions.count()
+
+    def quorum_problems(self) -> list[str]:
+        """Why the session may not deliberate (empty when it may): parity of the colleges present, a president."""
+        present = [seat for seat in self.seats.all() if seat.present]
+        employers = sum(1 for s in present if s.member.college == College.EMPLOYERS)
+        employees = sum(1 for s in present if s.member.college == College.EMPLOYEES)
+        problems = []
+        if employers < 1 or employees < 1:
+            problems.append(str(_("Chaque collège doit avoir au moins un membre présent.")))
+        elif employers != employees:
+            problems.append(
+                str(
+                    _("Les collèges présents doivent être en nombre égal (%(e)s employeurs, %(s)s salariés).")
+                    % {"e": employers, "s": employees}
+                )
+            )
+        president = self.president
+        if president is None:
+            problems.append(str(_("Un président doit être désigné.")))
+        elif not president.present:
+            problems.append(str(_("Le président doit être présent.")))
+        return problems
+
+    def has_quorum(self) -> bool:
+        return not self.quorum_problems()
+
+    def all_decided(self) -> bool:
+        return not self.submissions.filter(decision__isnull=True).exists()
+
+    @transition(field=state, source=SessionState.PLANNED, target=SessionState.CONVENED)
+    def convene(self) -> None:
+        pass
+
+    @transition(field=state, source=SessionState.CONVENED, target=SessionState.DELIBERATING, conditions=[has_quorum])
+    def start_deliberation(self) -> None:
+        pass
+
+    @transition(field=state, source=SessionState.DELIBERATING, target=SessionState.CLOSED, conditions=[all_decided])
+    def close(self) -> None:
+        self.closed_at = timezone.now()
+
+
+class SessionSeat(models.Model):
+    """A member convened to a session: presence and the president's role."""
+
+    session = models.ForeignKey(JurySession, on_delete=models.CASCADE, related_name="seats", verbose_name=_("session"))
+    member = models.ForeignKey(JuryMember, on_delete=models.PROTECT, related_name="seats", verbose_name=_("membre"))
+    present = models.BooleanField(_("présent"), default=True)
+    is_president = models.BooleanField(_("président"), default=False)
+
+    tenant_path = "session__organisation"
+
+    class Meta:
+        verbose_name = _("membre convoqué")
+        verbose_name_plural = _("membres convoqués")
+        constraints = [
+            models.UniqueConstraint(fields=["session", "member"], name="seat_unique_member"),
+            models.UniqueConstraint(
+                fields=["session"], condition=models.Q(is_president=True), name="seat_one_president"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return str(self.member)
+
+
+class SubmissionQuerySet(models.QuerySet["Submission"]):
+    def visible_to(self, membership: Membership | None) -> SubmissionQuerySet:
+        if membership is None:
+            return self.none()
+        if membership.is_certifpro:
+            return self.all()
+        if membership.role == Role.JURY_MEMBER:
+            return self.filter(session__seats__member__user_id=membership.user_id).distinct()
+        if membership.role == Role.ORG_ADMIN:
+            return self.filter(
+                models.Q(session__organisation_id=membership.organisation_id)
+                | models.Q(dossier__organisation_id=membership.organisation_id)
+            )
+        if membership.role in {Role.COUNSELLOR, Role.EVALUATOR}:
+            return self.filter(dossier__organisation_id=membership.organisation_id)
+        return self.none()
+
+
+class Submission(models.Model):
+    """A dossier put before a session's jury."""
+
+    session = models.ForeignKey(
+        JurySession, on_delete=models.PROTECT, related_name="submissions", verbose_name=_("session")
+    )
+    dossier = models.ForeignKey(
+        "candidates.Dossier", on_delete=models.PROTECT, related_name="submissions", verbose_name=_("dossier")
+    )
+    submitted_by = models.ForeignKey(
+        "organisations.User", on_delete=models.PROTECT, related_name="+", verbose_name=_("soumis par")
+    )
+    submitted_at = models.DateTimeField(_("soumis le"), auto_now_add=True)
+
+    objects = SubmissionQuerySet.as_manager()
+    tenant_path = "dossier__organisation"
+
+    class Meta:
+        verbose_name = _("dossier soumis")
+        verbose_name_plural = _("dossiers soumis")
+        ordering = ["submitted_at", "id"]
+        constraints = [models.UniqueConstraint(fields=["session", "dossier"], name="submission_unique_dossier")]
+
+    def __str__(self) -> str:
+        return f"{self.dossier} → {self.session}"
+
+
+class DecisionKind(models.TextChoices):
+    AWARDED = "awarded", _("Certification délivrée")
+    DEFERRED = "deferred", _("Ajournement")
+    REFUSED = "refused", _("Refus")
+    ABSENT = "absent", _("Candidat absent")
+    EXCUSED = "excused", _("Candidat excusé")
+
+
+class Decision(models.Model):
+    """The jury's decision on one submitted dossier, recorded by the president. Revocable by Certif'Pro only."""
+
+    submission = models.OneToOneField(
+        Submission, on_delete=models.PROTECT, related_name="decision", verbose_name=_("dossier soumis")
+    )
+    kind = models.CharField(_("décision"), max_length=10, choices=DecisionKind.choices)
+    reason = models.TextField(_("motivation"), blank=True)
+    # Deferral: the domains (codes of the dossier's référentiel) the jury wants trained and evaluated again.
+    missing_domains = models.JSONField(_("domaines à acquérir"), default=list, blank=True)
+    decided_by = models.ForeignKey(
+        "organisations.User", on_delete=models.PROTECT, related_name="+", verbose_name=_("président")
+    )
+    decided_at = models.DateTimeField(_("décidé le"), default=timezone.now)
+    revoked_at = models.DateTimeField(_("révoqué le"), null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        "organisations.User",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("révoqué par"),
+    )
+    revocation_reason = models.TextField(_("motif de la révocation"), blank=True)
+
+    tenant_path = "submission__dossier__organisation"
+
+    class Meta:
+        verbose_name = _("décision du jury")
+        verbose_name_plural = _("décisions du jury")
+
+    def __str__(self) -> str:
+        return self.get_kind_display()
+
+    @property
+    def is_revoked(self) -> bool:
+        return self.revoked_at is not None
+
+
+class ConflictDeclaration(models.Model):
+    """A member's declared or detected link with a dossier's evaluator or trainer: excluded from its decision."""
+
+    seat = models.ForeignKey(SessionSeat, on_delete=models.CASCADE, related_name="conflicts", verbose_name=_("membre"))
+    submission = models.ForeignKey(
+        Submission, on_delete=models.CASCADE, related_name="conflicts", verbose_name=_("dossier")
+    )
+    detected = models.BooleanField(_("détecté par la plateforme"), default=False)
+    statement = models.TextField(_("déclaration"), blank=True)
+    declared_at = models.DateTimeField(_("déclaré le"), default=timezone.now)
+
+    tenant_path = "seat__session__organisation"
+
+    class Meta:
+        verbose_name = _("conflit d'intérêts")
+        verbose_name_plural = _("conflits d'intérêts")
+        constraints = [models.UniqueConstraint(fields=["seat", "submission"], name="conflict_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.seat} / {self.submission.dossier}"
+
+
+class CertificateQuerySet(models.QuerySet["Certificate"]):
+    def visible_to(self, membership: Membership | None) -> CertificateQuerySet:
+        from candidates.models import Dossier
+
+        if membership is not None and membership.is_certifpro:
+            return self.all()
+        return self.filter(dossier__in=Dossier.objects.visible_to(membership))
+
+    def valid(self) -> CertificateQuerySet:
+        return self.filter(revoked_at__isnull=True)
+
+
+class Certificate(models.Model):
+    """The certificate awarded by a jury: a national number, a public verification code, a signed PDF."""
+
+    organisation = models.ForeignKey(
+        "organisations.Organisation",
+        on_delete=models.PROTECT,
+        related_name="certificates",
+        verbose_name=_("organisme évaluateur"),
+    )
+    dossier = models.OneToOneField(
+        "candidates.Dossier", on_delete=models.PROTECT, related_name="certificate", verbose_name=_("dossier")
+    )
+    decision = models.OneToOneField(
+        Decision, on_delete=models.PROTECT, related_name="certificate", verbose_name=_("décision")
+    )
+    session = models.ForeignKey(
+        JurySession, on_delete=models.PROTECT, related_name="certificates", verbose_name=_("session de jury")
+    )
+    number = models.CharField(_("numéro national"), max_length=30, unique=True)
+    verification_code = models.CharField(
+        _("code de vérification"), max_length=8, unique=True, default=new_verification_code
+    )
+    holder_name = models.CharField(_("titulaire"), max_length=310)
+    certification = models.CharField(_("certification"), max_length=20, choices=Certification.choices)
+    awarded_on = models.DateField(_("délivré le"))
+    file = models.FileField(_("fichier"), upload_to="certificats/%Y/", blank=True)
+    sha256 = models.CharField(_("empreinte SHA-256"), max_length=64, blank=True)
+    revoked_at = models.DateTimeField(_("révoqué le"), null=True, blank=True)
+    revocation_reason = models.TextField(_("motif de la révocation"), blank=True)
+
+    objects = CertificateQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("certificat")
+        verbose_name_plural = _("certificats")
+        ordering = ["-awarded_on", "-id"]
+
+    def __str__(self) -> str:
+        return self.number
+
+    @property
+    def is_revoked(self) -> bool:
+        return self.revoked_at is not None
+
+    @property
+    def filename(self) -> str:
+        return f"certificat-{self.number}.pdf"
+
+
+class SessionMinutes(models.Model):
+    """The signed minutes (procès-verbal) of a closed session: members, colleges and decisions."""
+
+    session = models.OneToOneField(
+        JurySession, on_delete=models.PROTECT, related_name="minutes", verbose_name=_("session")
+    )
+    number = models.CharField(_("numéro"), max_length=40, unique=True)
+    file = models.FileField(_("fichier"), upload_to="proces-verbaux/%Y/")
+    sha256 = models.CharField(_("empreinte SHA-256"), max_length=64)
+    generated_at = models.DateTimeField(_("généré le"), auto_now_add=True)
+
+    tenant_path = "session__organisation"
+
+    class Meta:
+        verbose_name = _("procès-verbal")
+        verbose_name_plural = _("procès-verbaux")
+
+    def __str__(self) -> str:
+        return self.number

@@ -47,4 +47,5 @@ TENANT_URLS += _app_entries()
 # URLs with parameters that are not tenant objects, and why.
 NOT_TENANT_URLS: dict[str, str] = {
     "password_reset_confirm": "the uid/token pair is the secret; no organisation involved",
+    "certificate_verify": "public by design: the code proves a certificate and shows nothing else",
 }

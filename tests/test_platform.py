@@ -25,7 +25,7 @@ NOT_TENANT_OWNED = {
 }
 
 # Generated documents: whatever points at one must protect it (a legal record is never cascaded away).
-DOCUMENT_MODELS = {"evaluations.Attestation"}
+DOCUMENT_MODELS = {"evaluations.Attestation", "juries.Certificate", "juries.SessionMinutes"}
 
 
 def test_every_tenant_owned_model_points_at_its_organisation_and_protects_it():

@@ -30,6 +30,10 @@ class TrainingPlanQuerySet(models.QuerySet["TrainingPlan"]):
             )
         if membership.role in {Role.COUNSELLOR, Role.EVALUATOR}:
             return self.filter(dossier__organisation_id=membership.organisation_id)
+        if membership.role == Role.JURY_MEMBER:
+            from candidates.models import Dossier
+
+            return self.filter(dossier__in=Dossier.objects.visible_to(membership))
         return self.none()
 
 

@@ -1,0 +1,520 @@
+"""Jury sessions: composition, submissions, conflicts of interest, decisions, closing and the documents."""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterable
+
+from django.core.exceptions import PermissionDenied
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, transaction
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django_fsm import TransitionNotAllowed
+
+from candidates.models import Dossier, DossierEvent, DossierState
+from candidates.services import dossier_apply, dossier_lock
+from clea_platform.pdf import render_pdf, sha256_hex
+from juries.models import (
+    Certificate,
+    College,
+    ConflictDeclaration,
+    Decision,
+    DecisionKind,
+    JuryMember,
+    JurySession,
+    SessionMinutes,
+    SessionSeat,
+    SessionState,
+    Submission,
+)
+from organisations.models import Membership, OrganisationKind, Role
+from organisations.services import audit_record
+
+CERTIFICATE_PREFIX = {"clea": "CLEA", "clea_numerique": "CLEANUM", "clea_management": "CLEAMGT"}
+
+
+class JuryError(Exception):
+    """A jury rule refused the operation; the message is for the user, in French."""
+
+
+def _ensure_session_admin(session: JurySession, by: Membership) -> None:
+    """The jury body's administrators and Certif'Pro manage sessions."""
+    if by.is_certifpro:
+        return
+    if by.role == Role.ORG_ADMIN and by.organisation_id == session.organisation_id:
+        return
+    raise PermissionDenied
+
+
+def _lock_session(session: JurySession) -> JurySession:
+    locked = JurySession.objects.select_for_update(of=("self",)).get(pk=session.pk)
+    if locked.state != session.state:
+        raise JuryError(_("La session a changé entre-temps : rechargez la page."))
+    return locked
+
+
+def _session_transition(session: JurySession, name: str, by: Membership | None, request: HttpRequest | None) -> None:
+    try:
+        getattr(session, name)()
+    except TransitionNotAllowed as exc:
+        raise JuryError(
+            _("Cette étape n'est pas possible pour une session « %(state)s ».") % {"state": session.get_state_display()}
+        ) from exc
+    session.save()
+    audit_record(
+        action=f"jury_session.{name}",
+        actor=by.user if by else None,
+        organisation=session.organisation_id,
+        obj=session,
+        request=request,
+    )
+
+
+# -- Sessions and composition ------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def jury_session_create(
+    *,
+    by: Membership,
+    organisation_id: int,
+    region: str,
+    date: datetime.datetime,
+    place: str = "",
+    is_online: bool = False,
+    capacity: int = 30,
+    certification: str = "clea",
+    request: HttpRequest | None = None,
+) -> JurySession:
+    session = JurySession(
+        organisation_id=organisation_id,
+        region=region,
+        date=date,
+        place=place,
+        is_online=is_online,
+        capacity=capacity,
+        certification=certification,
+    )
+    _ensure_session_admin(session, by)
+    if session.organisation.kind != OrganisationKind.JURY_BODY:
+        raise JuryError(_("Seul un organisateur de jurys (Transitions Pro) organise des sessions."))
+    session.full_clean(exclude=["state"])
+    session.save()
+    audit_record(
+        action="jury_session.create", actor=by.user, organisation=organisation_id, obj=session, request=request
+    )
+    return session
+
+
+@transaction.atomic
+def jury_session_set_seats(
+    *,
+    session: JurySession,
+    by: Membership,
+    member_ids: Iterable[int],
+    president_id: int | None,
+    absent_ids: Iterable[int] = (),
+    request: HttpRequest | None = None,
+) -> list[SessionSeat]:
+    """Set who is convened, who is absent and who presides; conflicts are detected again."""
+    _ensure_session_admin(session, by)
+    session = _lock_session(session)
+    if session.state in {SessionState.DELIBERATING, SessionState.CLOSED}:
+        raise JuryError(_("La composition ne change plus une fois la délibération ouverte."))
+    members = {
+        m.pk: m
+        for m in JuryMember.objects.filter(
+            organisation_id=session.organisation_id, is_active=True, pk__in=list(member_ids)
+        )
+    }
+    if president_id is not None and president_id not in members:
+        raise JuryError(_("Le président doit faire partie des membres convoqués."))
+    absent = set(absent_ids)
+    session.seats.exclude(member_id__in=members).delete()
+    seats = []
+    for member_id in members:
+        seat, _created = SessionSeat.objects.update_or_create(
+            session=session, member_id=member_id, defaults={"present": member_id not in absent, "is_president": False}
+        )
+        seats.append(seat)
+    if president_id is not None:
+        SessionSeat.objects.filter(session=session, member_id=president_id).update(is_president=True)
+    conflicts_detect(session=session)
+    audit_record(
+        action="jury_session.seats",
+        actor=by.user,
+        organisation=session.organisation_id,
+        obj=session,
+        request=request,
+        details={"members": sorted(members), "president": president_id, "absent": sorted(absent)},
+    )
+    return seats
+
+
+def conflicts_detect(*, session: JurySession) -> int:
+    """Record a conflict for every member linked to an organisation that evaluated or trained a dossier of the
+    session (by membership or representation). Idempotent; returns how many were found."""
+    seats = list(session.seats.select_related("member__user"))
+    found = 0
+    for submission in session.submissions.select_related("dossier"):
+        involved = {
+            submission.dossier.organisation_id,
+            *submission.dossier.training_plans.values_list("organisation_id", flat=True),
+        }
+        for seat in seats:
+            if seat.member.linked_organisation_ids() & involved:
+                ConflictDeclaration.objects.get_or_create(
+                    seat=seat,
+                    submission=submission,
+                    defaults={
+                        "detected": True,
+                        "statement": _("Lien avec l'organisme évaluateur ou formateur détecté par la plateforme."),
+                    },
+                )
+                found += 1
+    return found
+
+
+@transaction.atomic
+def conflict_declare(
+    *, submission: Submission, by: Membership, statement: str, request: HttpRequest | None = None
+) -> ConflictDeclaration:
+    """A member declares a link with a dossier: they are excluded from its decision."""
+    seat = SessionSeat.objects.filter(session_id=submission.session_id, member__user_id=by.user_id).first()
+    if seat is None or by.role != Role.JURY_MEMBER:
+        raise PermissionDenied
+    if not statement.strip():
+        raise JuryError(_("Décrivez le lien qui vous lie à ce dossier."))
+    declaration, created = ConflictDeclaration.objects.get_or_create(
+        seat=seat, submission=submission, defaults={"statement": statement.strip()}
+    )
+    if not created and not declaration.statement.strip():
+        declaration.statement = statement.strip()
+        declaration.save(update_fields=["statement"])
+    audit_record(
+        action="jury.conflict_declare",
+        actor=by.user,
+        organisation=submission.session.organisation_id,
+        obj=declaration,
+        request=request,
+    )
+    return declaration
+
+
+@transaction.atomic
+def jury_session_convene(*, session: JurySession, by: Membership, request: HttpRequest | None = None) -> JurySession:
+    """Convene the members by e-mail with the list of dossiers (sent once committed)."""
+    from clea_platform.mail import email_send_task
+
+    _ensure_session_admin(session, by)
+    session = _lock_session(session)
+    if not session.seats.exists():
+        raise JuryError(_("Convoquez au moins un membre de chaque collège avant d'envoyer les convocations."))
+    _session_transition(session, "convene", by, request)
+    dossiers = "\n".join(
+        f"- {s.dossier.reference} : {s.dossier.candidate.full_name}"
+        for s in session.submissions.select_related("dossier__candidate")
+    ) or _("(aucun pour l'instant)")
+    subject = _("Convocation au jury CléA du %(date)s") % {"date": f"{timezone.localtime(session.date):%d/%m/%Y}"}
+    for seat in session.seats.select_related("member__user"):
+        body = _(
+            "Bonjour %(name)s,\n\nVous êtes convoqué·e au jury paritaire CléA du %(date)s (%(where)s).\n"
+            "Dossiers à examiner :\n%(dossiers)s\n\nLes dossiers sont consultables sur la plateforme."
+        ) % {
+            "name": seat.member.user.get_full_name(),
+            "date": f"{timezone.localtime(session.date):%d/%m/%Y à %H:%M}",
+            "where": _("à distance") if session.is_online else session.place,
+            "dossiers": dossiers,
+        }
+        email = seat.member.user.email
+        transaction.on_commit(lambda b=body, e=email: email_send_task.delay(subject=subject, body=b, to=[e]))
+    return session
+
+
+@transaction.atomic
+def dossier_submit_to_jury(
+    *, dossier: Dossier, session: JurySession, by: Membership, request: HttpRequest | None = None
+) -> Submission:
+    """Put a dossier that is ready for the jury before a session of its region with room left."""
+    if by.role != Role.COUNSELLOR:
+        raise PermissionDenied
+    session = JurySession.objects.select_for_update(of=("self",)).get(pk=session.pk)
+    if not JurySession.objects.open_for_submission().filter(pk=session.pk).exists():
+        raise JuryError(_("Cette session n'accepte plus de dossiers."))
+    if session.room_left() <= 0:
+        raise JuryError(_("Cette session est complète : choisissez-en une autre."))
+    locked = dossier_lock(dossier)
+    if locked.certification != session.certification:
+        raise JuryError(_("Cette session ne porte pas sur la certification du dossier."))
+    if locked.organisation.region != session.region:
+        raise JuryError(_("Cette session est organisée pour une autre région."))
+    dossier_apply(
+        locked=locked,
+        name="submit_to_jury",
+        by=by,
+        request=request,
+        note=_("Soumis au jury du %(date)s") % {"date": f"{timezone.localtime(session.date):%d/%m/%Y}"},
+    )
+    submission = Submission.objects.create(session=session, dossier=locked, submitted_by=by.user)
+    conflicts_detect(session=session)
+    return submission
+
+
+@transaction.atomic
+def jury_session_start_deliberation(
+    *, session: JurySession, by: Membership, request: HttpRequest | None = None
+) -> JurySession:
+    _ensure_president_or_admin(session, by)
+    session = _lock_session(session)
+    problems = session.quorum_problems()
+    if problems:
+        raise JuryError(" ".join(problems))
+    _session_transition(session, "start_deliberation", by, request)
+    return session
+
+
+def _president_seat(session: JurySession, by: Membership) -> SessionSeat | None:
+    if by.role != Role.JURY_MEMBER:
+        return None
+    return session.seats.filter(is_president=True, member__user_id=by.user_id).first()
+
+
+def _ensure_president_or_admin(session: JurySession, by: Membership) -> None:
+    if _president_seat(session, by) is None:
+        _ensure_session_admin(session, by)
+
+
+# -- Decisions -------------------------------------------------------------------------------------------------
+
+TRANSITION_FOR = {
+    DecisionKind.AWARDED: "award",
+    DecisionKind.DEFERRED: "defer",
+    DecisionKind.REFUSED: "refuse",
+    DecisionKind.ABSENT: "mark_absent",
+    DecisionKind.EXCUSED: "mark_absent",
+}
+
+
+@transaction.atomic
+def decision_record(
+    *,
+    submission: Submission,
+    by: Membership,
+    kind: str,
+    reason: str = "",
+    missing_domains: list[str] | None = None,
+    request: HttpRequest | None = None,
+) -> Decision:
+    """The president records the jury's decision on one dossier and the dossier moves on accordingly.
+
+    Awarded: certified (the certificate is produced when the session closes). Deferred: back to training on the
+    domains the jury names. Refused: closed. Absent or excused: ready for another session.
+    """
+    session = JurySession.objects.select_for_update(of=("self",)).get(pk=submission.session_id)
+    seat = _president_seat(session, by)
+    if seat is None:
+        raise PermissionDenied
+    if session.state != SessionState.DELIBERATING:
+        raise JuryError(_("Les décisions se prennent pendant la délibération."))
+    if ConflictDeclaration.objects.filter(seat=seat, submission=submission).exists():
+        raise JuryError(
+            _(
+                "Vous avez un lien avec ce dossier : vous ne pouvez pas en décider. Le jury désigne un "
+                "autre président pour ce dossier."
+            )
+        )
+    if Decision.objects.filter(submission=submission).exists():
+        raise JuryError(_("Une décision est déjà enregistrée pour ce dossier."))
+    missing = sorted(set(missing_domains or []))
+    if kind not in DecisionKind.values:
+        raise JuryError(_("Décision inconnue."))
+    if kind in {DecisionKind.REFUSED, DecisionKind.DEFERRED} and not reason.strip():
+        raise JuryError(_("Motivez la décision."))
+    locked = dossier_lock(submission.dossier)
+    if kind == DecisionKind.DEFERRED:
+        known = set(locked.referentiel.domains.values_list("code", flat=True))
+        if not missing or not set(missing) <= known:
+            raise JuryError(_("Indiquez les domaines qui restent à acquérir."))
+    if kind == DecisionKind.AWARDED and not locked.outcome.all_validated:
+        raise JuryError(_("Tous les domaines doivent être maîtrisés pour délivrer la certification."))
+    decision = Decision.objects.create(
+        submission=submission,
+        kind=kind,
+        reason=reason.strip(),
+        missing_domains=missing if kind == DecisionKind.DEFERRED else [],
+        decided_by=by.user,
+    )
+    note = DecisionKind(kind).label
+    if reason.strip():
+        note = f"{note} : {reason.strip()}"
+    dossier_apply(locked=locked, name=TRANSITION_FOR[kind], by=by, note=note, request=request)
+    return decision
+
+
+@transaction.atomic
+def jury_session_close(*, session: JurySession, by: Membership, request: HttpRequest | None = None) -> JurySession:
+    """Close the session once every dossier has its decision; the minutes and the certificates are produced by
+    workers once committed."""
+    from juries.tasks import certificate_generate_task, minutes_generate_task
+
+    _ensure_president_or_admin(session, by)
+    session = _lock_session(session)
+    if not session.all_decided():
+        raise JuryError(_("Chaque dossier doit avoir sa décision avant la clôture."))
+    _session_transition(session, "close", by, request)
+    awarded = list(
+        Decision.objects.filter(
+            submission__session=session, kind=DecisionKind.AWARDED, revoked_at__isnull=True
+        ).values_list("pk", flat=True)
+    )
+    transaction.on_commit(lambda: minutes_generate_task.delay(session.pk))
+    for decision_id in awarded:
+        transaction.on_commit(lambda d=decision_id: certificate_generate_task.delay(d))
+    return session
+
+
+@transaction.atomic
+def decision_revoke(*, decision: Decision, by: Membership, reason: str, request: HttpRequest | None = None) -> Decision:
+    """Certif'Pro only: void a decision (and its certificate); the dossier returns before the jury."""
+    if not by.is_certifpro:
+        raise PermissionDenied
+    if not reason.strip():
+        raise JuryError(_("Indiquez le motif de la révocation."))
+    decision = Decision.objects.select_for_update().select_related("submission__dossier").get(pk=decision.pk)
+    if decision.is_revoked:
+        raise JuryError(_("Cette décision est déjà révoquée."))
+    now = timezone.now()
+    decision.revoked_at, decision.revoked_by, decision.revocation_reason = now, by.user, reason.strip()
+    decision.save(update_fields=["revoked_at", "revoked_by", "revocation_reason"])
+    Certificate.objects.filter(decision=decision).update(revoked_at=now, revocation_reason=reason.strip())
+    dossier = decision.submission.dossier
+    note = _("Décision « %(kind)s » révoquée par Certif'Pro : %(reason)s") % {
+        "kind": decision.get_kind_display(),
+        "reason": reason.strip(),
+    }
+    if dossier.state in {
+        DossierState.CERTIFIED,
+        DossierState.REFUSED,
+        DossierState.PARTIALLY_VALIDATED,
+    } and decision.kind in {DecisionKind.AWARDED, DecisionKind.REFUSED, DecisionKind.DEFERRED}:
+        dossier_apply(locked=dossier_lock(dossier), name="revoke_decision", by=by, note=note, request=request)
+    else:
+        DossierEvent.objects.create(dossier=dossier, actor=by.user, note=note)
+    audit_record(
+        action="jury.decision_revoke",
+        actor=by.user,
+        organisation=dossier.organisation_id,
+        obj=decision,
+        request=request,
+        details={"reason": reason.strip()},
+    )
+    return decision
+
+
+# -- Documents -------------------------------------------------------------------------------------------------
+
+
+def certificate_generate(*, decision_id: int) -> Certificate:
+    """Create the certificate of an awarded decision and render its PDF. Idempotent."""
+    existing = Certificate.objects.filter(decision_id=decision_id).first()
+    if existing is not None and existing.sha256:
+        return existing
+    decision = Decision.objects.select_related("submission__dossier__candidate", "submission__session").get(
+        pk=decision_id, kind=DecisionKind.AWARDED
+    )
+    dossier, session = decision.submission.dossier, decision.submission.session
+    if existing is None:
+        awarded_on = timezone.localtime(session.date).date()
+        try:
+            with transaction.atomic():
+                existing = Certificate.objects.create(
+                    organisation_id=dossier.organisation_id,
+                    dossier=dossier,
+                    decision=decision,
+                    session=session,
+                    number=f"{CERTIFICATE_PREFIX[dossier.certification]}-{awarded_on:%Y}-{decision.pk:07d}",
+                    holder_name=f"{dossier.candidate.first_name} {dossier.candidate.last_name.upper()}",
+                    certification=dossier.certification,
+                    awarded_on=awarded_on,
+                )
+        except IntegrityError:
+            existing = Certificate.objects.get(decision_id=decision_id)
+    certificate = existing
+    pdf = render_pdf(
+        "documents/certificate.html",
+        {"certificate": certificate, "dossier": dossier, "session": session, "qr_svg": _qr_svg(certificate)},
+    )
+    with transaction.atomic():
+        locked = Certificate.objects.select_for_update().get(pk=certificate.pk)
+        if locked.sha256:
+            return locked
+        locked.file.save(f"{locked.number}.pdf", ContentFile(pdf), save=False)
+        locked.sha256 = sha256_hex(pdf)
+        locked.save(update_fields=["file", "sha256"])
+        DossierEvent.objects.create(dossier=dossier, note=_("Certificat %(n)s délivré") % {"n": locked.number})
+    return locked
+
+
+def verification_url(certificate: Certificate) -> str:
+    from django.conf import settings
+    from django.urls import reverse
+
+    return settings.SITE_URL.rstrip("/") + reverse("certificate_verify", args=[certificate.verification_code])
+
+
+def _qr_svg(certificate: Certificate) -> str:
+    import segno
+
+    return segno.make(verification_url(certificate), error="m").svg_inline(scale=3, omitsize=False)
+
+
+def minutes_generate(*, session_id: int) -> SessionMinutes:
+    """The procès-verbal of a closed session. Idempotent."""
+    existing = SessionMinutes.objects.filter(session_id=session_id).first()
+    if existing is not None:
+        return existing
+    session = JurySession.objects.select_related("organisation").get(pk=session_id, state=SessionState.CLOSED)
+    seats = list(session.seats.select_related("member__user").order_by("member__college", "member__user__last_name"))
+    submissions = list(
+        session.submissions.select_related(
+            "dossier__candidate", "dossier__organisation", "decision", "decision__decided_by"
+        )
+    )
+    conflicts = list(
+        ConflictDeclaration.objects.filter(submission__session=session).select_related(
+            "seat__member__user", "submission__dossier"
+        )
+    )
+    number = f"PV-{session.organisation_id}-{timezone.localtime(session.date):%Y%m%d}-{session.pk}"
+    pdf = render_pdf(
+        "documents/minutes.html",
+        {
+            "session": session,
+            "number": number,
+            "seats": seats,
+            "submissions": submissions,
+            "conflicts": conflicts,
+            "employers": [s for s in seats if s.member.college == College.EMPLOYERS],
+            "employees": [s for s in seats if s.member.college == College.EMPLOYEES],
+            "president": next((s for s in seats if s.is_president), None),
+        },
+    )
+    minutes = SessionMinutes(session=session, number=number, sha256=sha256_hex(pdf))
+    minutes.file.save(f"{number}.pdf", ContentFile(pdf), save=False)
+    try:
+        with transaction.atomic():
+            minutes.save()
+    except IntegrityError:
+        minutes.file.delete(save=False)
+        return SessionMinutes.objects.get(session_id=session_id)
+    return minutes
+
+
+def certificate_lookup(code: str) -> Certificate | None:
+    """The public verification: by code only, case-insensitive, nothing else."""
+    normalised = code.strip().upper()
+    if len(normalised) != 8:
+        return None
+    return Certificate.objects.filter(verification_code=normalised).first()

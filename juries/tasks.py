@@ -1,0 +1,14 @@
+from celery import shared_task
+
+from juries.services import certificate_generate, minutes_generate
+
+
+@shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def certificate_generate_task(decision_id: int) -> int:
+    """Idempotent: a retried task finds the certificate already stored."""
+    return certificate_generate(decision_id=decision_id).pk
+
+
+@shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def minutes_generate_task(session_id: int) -> int:
+    return minutes_generate(session_id=session_id).pk
