@@ -41,6 +41,7 @@ TRANSITION_URLS = {
     "open": ("candidates:dossier_open", "pk"),
     "withdraw": ("candidates:dossier_withdraw", "pk"),
     "evaluation_start": ("evaluations:evaluation_start", "dossier_pk"),
+    "submit_to_jury": ("juries:submit", "dossier_pk"),
 }
 
 
@@ -152,11 +153,8 @@ def next_actions(dossier: Dossier, membership: Membership) -> list[NextAction]:
         actions.append(
             NextAction(str(custom["label"]), reverse(url_name, kwargs={kwarg: dossier.pk}), custom.get("danger", False))
         )
-    if (
-        membership.role == Role.COUNSELLOR
-        and dossier.state == DossierState.PARTIALLY_VALIDATED
-        and not dossier.has_training_plan()
-    ):
+    # Partially validated means no training is under way (after a prior evaluation or a jury's deferral).
+    if membership.role == Role.COUNSELLOR and dossier.state == DossierState.PARTIALLY_VALIDATED:
         url = reverse("training:plan_create", kwargs={"dossier_pk": dossier.pk})
         actions.append(NextAction(_("Définir le parcours de formation"), url))
     # The dangerous step (closing the dossier) comes last.

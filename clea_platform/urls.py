@@ -42,6 +42,7 @@ urlpatterns = [
     path("dossiers/", include("candidates.urls")),
     path("evaluations/", include("evaluations.urls")),
     path("formation/", include("training.urls")),
+    path("jurys/", include("juries.urls")),
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
     path("verifier/", certificate_verify_form, name="certificate_verify_form"),
