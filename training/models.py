@@ -4,6 +4,7 @@ from typing import TYPE_CHECKING
 
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 
 from organisations.models import Role
@@ -13,6 +14,21 @@ if TYPE_CHECKING:
 
 
 class TrainingPlanQuerySet(models.QuerySet["TrainingPlan"]):
+    def with_progress(self) -> TrainingPlanQuerySet:
+        """Hours of the sessions done, as `hours_done`, in the list's own query (a subquery, no row per session)."""
+        done = (
+            TrainingSession.objects.filter(plan=models.OuterRef("pk"), done=True)
+            .order_by()
+            .values("plan")
+            .annotate(total=models.Sum("duration_hours"))
+            .values("total")
+        )
+        return self.annotate(
+            hours_done=Coalesce(
+                models.Subquery(done), models.Value(0), output_field=models.DecimalField(max_digits=6, decimal_places=1)
+            )
+        )
+
     def visible_to(self, membership: Membership | None) -> TrainingPlanQuerySet:
         """The dossier's evaluator organisation; the training organisation's trainers and administrators
         (who may be another tenant: they see the plan and the candidate's identity, nothing else);

@@ -165,8 +165,10 @@ def training_note_add(*, plan: TrainingPlan, by: Membership, text: str) -> Progr
 @transaction.atomic
 def training_plan_complete(*, plan: TrainingPlan, by: Membership, request: HttpRequest | None = None) -> TrainingPlan:
     """The trainer declares the training done: the evaluator organisation may start the final evaluation."""
-    plan = TrainingPlan.objects.select_for_update().get(pk=plan.pk)
+    plan = TrainingPlan.objects.select_for_update().select_related("dossier").get(pk=plan.pk)
     _ensure_trainer(plan, by)
+    if plan.dossier.state != DossierState.IN_TRAINING:
+        raise TrainingError(_("Le dossier n'est plus en formation : le parcours ne peut plus être terminé."))
     if not plan.sessions.filter(done=True).exists():
         raise TrainingError(_("Enregistrez au moins une séance réalisée avant de terminer le parcours."))
     plan.completed_at = timezone.now()

@@ -11,8 +11,6 @@ from typing import Any
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import DecimalField, OuterRef, QuerySet, Subquery, Sum, Value
-from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -37,20 +35,6 @@ from training.services import (
 )
 
 PLANS_PER_PAGE = 25
-
-
-def with_done_hours(plans: QuerySet[TrainingPlan]) -> QuerySet[TrainingPlan]:
-    """Hours of the sessions done, as `hours_done`, in the list's own query (a subquery: no row per session)."""
-    done = (
-        TrainingSession.objects.filter(plan=OuterRef("pk"), done=True)
-        .order_by()
-        .values("plan")
-        .annotate(total=Sum("duration_hours"))
-        .values("total")
-    )
-    return plans.annotate(
-        hours_done=Coalesce(Subquery(done), Value(0), output_field=DecimalField(max_digits=6, decimal_places=1))
-    )
 
 
 def _delivers(plan: TrainingPlan, membership: Membership) -> bool:
@@ -83,11 +67,12 @@ def _plan_for_action(request: HttpRequest, pk: int) -> TrainingPlan:
 
 @membership_required(Role.TRAINER, Role.ORG_ADMIN, Role.CERTIFPRO_ADMIN)
 def plan_list(request: HttpRequest) -> HttpResponse:
-    plans = with_done_hours(
-        TrainingPlan.objects.visible_to(request.membership).select_related(
-            "dossier__candidate", "trainer", "organisation"
-        )
-    ).order_by("completed_at", "ends_on", "-id")
+    plans = (
+        TrainingPlan.objects.visible_to(request.membership)
+        .with_progress()
+        .select_related("dossier__candidate", "trainer", "organisation")
+        .order_by("completed_at", "ends_on", "-id")
+    )
     page = Paginator(plans, PLANS_PER_PAGE).get_page(request.GET.get("page"))
     return render(
         request,

@@ -210,3 +210,22 @@ def test_a_final_evaluation_that_validates_every_domain_opens_no_new_cycle():
     dossier.refresh_from_db()
     assert dossier.state == DossierState.READY_FOR_JURY
     assert not dossier.training_plans.filter(cycle=2).exists()
+
+
+@pytest.mark.django_db
+def test_the_plan_of_a_withdrawn_dossier_cannot_be_completed():
+    from candidates.services import dossier_withdraw
+
+    dossier = DossierFactory(state="in_training")
+    plan = TrainingPlan.objects.get(dossier=dossier)
+    training_session_add(
+        plan=plan,
+        by=dossier.team.trainer,
+        date=timezone.localdate(),
+        duration_hours=Decimal("2"),
+        topic="Calcul",
+        done=True,
+    )
+    dossier_withdraw(dossier=dossier, by=dossier.team.counsellor, reason="Déménagement")
+    with pytest.raises(TrainingError, match="plus en formation"):
+        training_plan_complete(plan=plan, by=dossier.team.trainer)

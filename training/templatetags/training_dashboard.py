@@ -8,7 +8,6 @@ from django.utils import timezone
 
 from organisations.models import Membership
 from training.models import TrainingPlan, TrainingSession
-from training.views import with_done_hours
 
 register = template.Library()
 
@@ -29,7 +28,9 @@ def current_training_plans(membership: Membership | None) -> list[TrainingPlan]:
         .values("first")
     )
     plans = (
-        with_done_hours(TrainingPlan.objects.visible_to(membership).filter(completed_at__isnull=True))
+        TrainingPlan.objects.visible_to(membership)
+        .filter(completed_at__isnull=True)
+        .with_progress()
         .annotate(next_session=Subquery(next_session))
         .select_related("dossier__candidate")
         .order_by("ends_on", "id")
