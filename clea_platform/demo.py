@@ -437,3 +437,93 @@ def seed_journey(orgs: dict[str, Organisation]) -> int:
             walk_dossier(dossier, target=target, team=team, prior_acquired=None if direct else acquired)
         created += 1
     return created
+
+
+# -- Juries ---------------------------------------------------------------------------------------------------
+
+JURY_CANDIDATES = [
+    # Certified by the demo's closed session, and submitted to its planned one.
+    ("Paul", "Roussel", datetime.date(1981, 8, 19), "closed"),
+    ("Fatou", "Sow", datetime.date(1992, 10, 27), "closed"),
+    ("Hugo", "Bernard", datetime.date(1988, 3, 9), "planned"),
+    ("Inès", "Carpentier", datetime.date(1977, 1, 15), "planned"),
+]
+DEMO_PLACE = "Transitions Pro Hauts-de-France, 10 rue de Tournai, Lille"
+
+
+@transaction.atomic
+def seed_juries(orgs: dict[str, Organisation]) -> int:
+    """A closed session with certificates and a planned one with submitted dossiers. Skipped when present."""
+    from candidates.models import Civility, EducationLevel, Origin, RegistrationStatus
+    from candidates.services import dossier_create
+    from juries.models import College, DecisionKind, JuryMember, JurySession
+    from juries.services import (
+        decision_record,
+        dossier_submit_to_jury,
+        jury_session_close,
+        jury_session_convene,
+        jury_session_create,
+        jury_session_set_seats,
+        jury_session_start_deliberation,
+    )
+
+    body, nord = orgs["jury"], orgs["nord"]
+    if JurySession.objects.filter(organisation=body, place=DEMO_PLACE).exists():
+        return 0
+    employer, _ = JuryMember.objects.get_or_create(
+        organisation=body,
+        user=User.objects.get(email="jure.employeur@jury.demo"),
+        defaults={"college": College.EMPLOYERS, "represents": "MEDEF Hauts-de-France"},
+    )
+    employee, _ = JuryMember.objects.get_or_create(
+        organisation=body,
+        user=User.objects.get(email="jure.salarie@jury.demo"),
+        defaults={"college": College.EMPLOYEES, "represents": "CFDT Hauts-de-France"},
+    )
+    admin = Membership.objects.get(user__email="admin@certifpro.demo", role=Role.CERTIFPRO_ADMIN)
+    president = Membership.objects.get(user=employer.user, role=Role.JURY_MEMBER)
+    counsellor = Membership.objects.get(user__email="conseillere@evaluateur-nord.demo", role=Role.COUNSELLOR)
+    team = JourneyTeam(
+        counsellor=counsellor,
+        evaluator=Membership.objects.get(user__email="evaluateur@evaluateur-nord.demo"),
+        trainer=Membership.objects.get(user__email="formatrice@formation-nord.demo"),
+        final_evaluator=Membership.objects.get(user__email="evaluateur@evaluateur-nord.demo"),
+    )
+    now = timezone.now()
+    sessions = {}
+    for key, when in (("closed", now + datetime.timedelta(minutes=5)), ("planned", now + datetime.timedelta(days=21))):
+        session = jury_session_create(
+            by=admin, organisation_id=body.pk, region=nord.region, date=when, place=DEMO_PLACE, capacity=20
+        )
+        jury_session_set_seats(
+            session=session, by=admin, member_ids=[employer.pk, employee.pk], president_id=employer.pk
+        )
+        sessions[key] = session
+    submissions = {"closed": [], "planned": []}
+    for first, last, birth, key in JURY_CANDIDATES:
+        dossier = dossier_create(
+            membership=counsellor,
+            certification=Certification.CLEA,
+            candidate_data={
+                "civility": Civility.M if first in {"Paul", "Hugo"} else Civility.MME,
+                "first_name": first,
+                "last_name": last,
+                "birth_date": birth,
+                "birth_place": "Roubaix",
+                "email": f"{last.lower()}@candidat.demo",
+                "registration_status": RegistrationStatus.EMPLOYEE,
+                "education_level": EducationLevel.NONE,
+                "origin": Origin.EMPLOYER,
+                "postcode": "59100",
+                "city": "Roubaix",
+            },
+        )
+        dossier = walk_dossier(dossier, target="ready_for_jury", team=team, prior_acquired=None)
+        submissions[key].append(dossier_submit_to_jury(dossier=dossier, session=sessions[key], by=counsellor))
+    closed = jury_session_convene(session=sessions["closed"], by=admin)
+    closed = jury_session_start_deliberation(session=closed, by=president)
+    for submission in submissions["closed"]:
+        decision_record(submission=submission, by=president, kind=DecisionKind.AWARDED)
+    jury_session_close(session=closed, by=president)
+    jury_session_convene(session=sessions["planned"], by=admin)
+    return len(JURY_CANDIDATES)

@@ -3,7 +3,7 @@ from typing import Any
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
-from clea_platform.demo import ACCOUNTS, DEMO_PASSWORD, seed_foundation, seed_journey
+from clea_platform.demo import ACCOUNTS, DEMO_PASSWORD, seed_foundation, seed_journey, seed_juries
 
 
 class Command(BaseCommand):
@@ -13,7 +13,7 @@ class Command(BaseCommand):
         # The dossiers need the référentiels; loading them is idempotent.
         call_command("load_referentiels", verbosity=0, stdout=self.stdout)
         orgs = seed_foundation()
-        created = seed_journey(orgs)
+        created = seed_journey(orgs) + seed_juries(orgs)
         self.stdout.write(f"Dossiers de démonstration créés : {created}")
         self.stdout.write(self.style.SUCCESS("Données de démonstration prêtes."))
         self.stdout.write(f"Comptes de démonstration (mot de passe : {DEMO_PASSWORD}) :")
