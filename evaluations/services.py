@@ -32,7 +32,7 @@ from evaluations.models import (
     SubDomain,
 )
 from evaluations.outcomes import Outcome, compute_outcome
-from organisations.models import Membership, Role
+from organisations.models import Membership, Role, User
 from organisations.services import audit_record
 
 # -- Référentiels ----------------------------------------------------------------------------------------------
@@ -98,12 +98,27 @@ def referentiel_load_csv(
         )
         criteria += 1
     if make_current:
-        Referentiel.objects.filter(certification=certification, is_current=True).exclude(pk=referentiel.pk).update(
-            is_current=False
-        )
-        Referentiel.objects.filter(pk=referentiel.pk).update(is_current=True)
-        referentiel.is_current = True
+        referentiel_make_current(referentiel=referentiel)
     return LoadReport(referentiel, created=created, criteria=criteria)
+
+
+@transaction.atomic
+def referentiel_make_current(*, referentiel: Referentiel, by: User | None = None) -> Referentiel:
+    """Make this version the one new dossiers are opened on; the certification's previous current version stops
+    being current. Dossiers already opened keep the version they were opened on. Writes an audit row when a
+    person does it."""
+    if not referentiel.criteria().exists():
+        raise ValidationError(_("Le référentiel « %(r)s » ne contient aucun critère.") % {"r": referentiel})
+    # Lock the certification's versions: two administrators must not leave two current ones (or none).
+    list(Referentiel.objects.select_for_update().filter(certification=referentiel.certification))
+    Referentiel.objects.filter(certification=referentiel.certification, is_current=True).exclude(
+        pk=referentiel.pk
+    ).update(is_current=False)
+    Referentiel.objects.filter(pk=referentiel.pk).update(is_current=True)
+    referentiel.is_current = True
+    if by is not None:
+        audit_record(action="referentiel.make_current", actor=by, obj=referentiel)
+    return referentiel
 
 
 def read_thresholds(path: Path) -> dict[str, int]:
@@ -361,7 +376,8 @@ def _acquired_up_to(evaluation: Evaluation) -> set[int]:
 
 
 def grid_rows(evaluation: Evaluation) -> Iterable[tuple[Domain, list[tuple[SubDomain, list[CriterionResult]]]]]:
-    """The evaluation's lines grouped by domain and sub-domain, in référentiel order (two queries)."""
+    """The evaluation's lines grouped by domain and sub-domain, in référentiel order: four queries (the lines,
+    then the référentiel's tree in three) whatever the number of criteria."""
     lines = {line.criterion_id: line for line in evaluation.results.all()}
     for domain in evaluation.dossier.referentiel.domains_tree():
         subs = []

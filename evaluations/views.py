@@ -1,0 +1,359 @@
+"""The evaluator's screens: start an evaluation, fill its grid criterion by criterion, close it, print the
+candidate's summary, download attestations. Rules live in evaluations/services.py; these views parse and render."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import FileResponse, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+from django.views.decorators.http import require_POST
+
+from candidates.models import Dossier, DossierState
+from candidates.services import DossierConflict, TransitionRefused
+from clea_platform.tenancy import membership_required
+from evaluations.forms import EvaluationCloseForm, EvaluationStartForm, GridForm
+from evaluations.models import (
+    Attestation,
+    Criterion,
+    CriterionResult,
+    CriterionResultValue,
+    Domain,
+    Evaluation,
+    EvaluationKind,
+    EvaluationStatus,
+    SubDomain,
+)
+from evaluations.outcomes import DomainOutcome, SubDomainOutcome, compute_outcome
+from evaluations.services import (
+    EvaluationError,
+    evaluation_close,
+    evaluation_save_results,
+    evaluation_start,
+    grid_rows,
+)
+from organisations.models import Membership, Role
+
+# Who may read evaluations. The scoped queryset then decides which: their organisation's for its members, the
+# dossiers of their sessions for jurors, all for Certif'Pro.
+READERS = (Role.EVALUATOR, Role.COUNSELLOR, Role.ORG_ADMIN, Role.JURY_MEMBER, Role.CERTIFPRO_ADMIN)
+# Refusals whose message is written for the user: shown, and the input kept.
+USER_ERRORS = (EvaluationError, TransitionRefused, DossierConflict)
+
+
+def _evaluation_for(request: HttpRequest, pk: int) -> Evaluation:
+    return get_object_or_404(
+        Evaluation.objects.visible_to(request.membership).select_related(
+            "dossier__candidate", "dossier__referentiel", "evaluator", "organisation"
+        ),
+        pk=pk,
+    )
+
+
+def _may_edit(membership: Membership, evaluation: Evaluation) -> bool:
+    """Only an evaluator of the evaluation's organisation fills its grid (the service enforces it too)."""
+    return membership.role == Role.EVALUATOR and membership.organisation_id == evaluation.organisation_id
+
+
+def _acquired_before(evaluation: Evaluation) -> set[int]:
+    """Criteria acquired at the dossier's evaluations closed before this one: what was acquired stays acquired."""
+    earlier = CriterionResult.objects.filter(
+        evaluation__dossier_id=evaluation.dossier_id,
+        evaluation__status=EvaluationStatus.CLOSED,
+        result=CriterionResultValue.ACQUIRED,
+    ).exclude(evaluation_id=evaluation.pk)
+    if evaluation.closed_at is not None:
+        earlier = earlier.filter(evaluation__closed_at__lt=evaluation.closed_at)
+    return set(earlier.values_list("criterion_id", flat=True))
+
+
+# -- Start -----------------------------------------------------------------------------------------------------
+
+
+def _next_kind(dossier: Dossier) -> str | None:
+    if dossier.state == DossierState.OPENED:
+        return EvaluationKind.PRIOR
+    if dossier.state == DossierState.IN_TRAINING:
+        return EvaluationKind.FINAL
+    return None
+
+
+@membership_required(Role.EVALUATOR)
+def start(request: HttpRequest, dossier_pk: int) -> HttpResponse:
+    dossier = get_object_or_404(
+        Dossier.objects.visible_to(request.membership).select_related("candidate", "referentiel"), pk=dossier_pk
+    )
+    kind = _next_kind(dossier)
+    form = EvaluationStartForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            evaluation = evaluation_start(dossier=dossier, by=request.membership, request=request, **form.cleaned_data)
+        except USER_ERRORS as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(
+                request,
+                _("%(kind)s commencée : saisissez les résultats critère par critère.")
+                % {"kind": evaluation.get_kind_display()},
+            )
+            return redirect("evaluations:grid", pk=evaluation.pk)
+    context: dict[str, Any] = {
+        "dossier": dossier,
+        "candidate": dossier.candidate,
+        "form": form,
+        "kind": kind,
+        "kind_label": EvaluationKind(kind).label if kind else "",
+        "scope": dossier.outcome.gap_criteria() if kind == EvaluationKind.FINAL else [],
+        "criteria_count": dossier.referentiel.criteria().count() if kind == EvaluationKind.PRIOR else 0,
+        "training_completed": dossier.training_completed() if kind == EvaluationKind.FINAL else None,
+        "draft": dossier.evaluations.drafts().first() if kind is None else None,
+    }
+    return render(request, "evaluations/start.html", context)
+
+
+# -- Grid ------------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class GridLine:
+    line: CriterionResult
+    result: str
+    comment: str
+    errors: list[str]
+
+    @property
+    def criterion(self) -> Criterion:
+        return self.line.criterion
+
+
+@dataclass
+class GridSubDomain:
+    subdomain: SubDomain
+    lines: list[GridLine]
+    total: int
+    required: int
+    acquired_before: int
+
+    @property
+    def acquired(self) -> int:
+        return self.acquired_before + sum(1 for g in self.lines if g.result == CriterionResultValue.ACQUIRED)
+
+    @property
+    def validated(self) -> bool:
+        mandatory_missing = any(
+            g.criterion.is_mandatory and g.result != CriterionResultValue.ACQUIRED for g in self.lines
+        )
+        return self.acquired >= self.required and not mandatory_missing
+
+
+# What `grid_rows` yields: the evaluation's lines by domain and sub-domain.
+GridRows = list[tuple[Domain, list[tuple[SubDomain, list[CriterionResult]]]]]
+
+
+@dataclass
+class GridDomain:
+    domain: Domain
+    subdomains: list[GridSubDomain] = field(default_factory=list)
+
+
+def _grid_lines(rows: GridRows) -> list[CriterionResult]:
+    return [line for _domain, subs in rows for _sub, lines in subs for line in lines]
+
+
+def _render_grid(
+    request: HttpRequest,
+    evaluation: Evaluation,
+    rows: GridRows,
+    grid_form: GridForm,
+    close_form: EvaluationCloseForm | None = None,
+) -> HttpResponse:
+    editable = _may_edit(request.membership, evaluation) and not evaluation.is_closed
+    before = _acquired_before(evaluation)
+    domains = []
+    for domain, subs in rows:
+        grid_domain = GridDomain(domain)
+        for sub, lines in subs:
+            criteria = list(sub.criteria.all())  # prefetched by grid_rows
+            grid_domain.subdomains.append(
+                GridSubDomain(
+                    subdomain=sub,
+                    lines=[GridLine(line, *grid_form.current(line)) for line in lines],
+                    total=len(criteria),
+                    required=sub.required_count(len(criteria)),
+                    acquired_before=sum(1 for c in criteria if c.pk in before),
+                )
+            )
+        domains.append(grid_domain)
+    lines = [g for d in domains for s in d.subdomains for g in s.lines]
+    context = {
+        "evaluation": evaluation,
+        "dossier": evaluation.dossier,
+        "candidate": evaluation.dossier.candidate,
+        "domains": domains,
+        "line_count": len(lines),
+        "not_assessed_count": sum(1 for g in lines if g.result == CriterionResultValue.NOT_ASSESSED),
+        "result_choices": CriterionResultValue.choices,
+        "editable": editable,
+        "grid_form": grid_form,
+        "close_form": close_form or (EvaluationCloseForm(evaluation=evaluation) if editable else None),
+        "attestation": Attestation.objects.filter(evaluation=evaluation).first() if evaluation.is_closed else None,
+        "result": _result(evaluation) if evaluation.is_closed else None,
+    }
+    return render(request, "evaluations/grid.html", context)
+
+
+def _result(evaluation: Evaluation) -> dict[str, Any]:
+    """The outcome recorded at closing (as it was then), and what comes next for the dossier."""
+    recorded = evaluation.outcome or {}
+    domains = recorded.get("domains", [])
+    dossier = evaluation.dossier
+    latest = not dossier.evaluations.filter(pk__gt=evaluation.pk).exists()
+    if latest and dossier.state == DossierState.READY_FOR_JURY:
+        next_step = _("Tous les domaines sont validés : le dossier est prêt pour le jury.")
+    elif latest and dossier.state == DossierState.PARTIALLY_VALIDATED:
+        next_step = _(
+            "Validation partielle : l'attestation est remise au candidat, et le conseiller ou la conseillère "
+            "définit avec lui le parcours de formation sur ce qui reste à acquérir."
+        )
+    elif latest and dossier.state == DossierState.IN_TRAINING and evaluation.kind == EvaluationKind.FINAL:
+        next_step = _(
+            "Un nouveau cycle de formation est ouvert sur ce qui reste à acquérir ; l'évaluation finale suivante "
+            "ne portera que sur ces critères."
+        )
+    else:
+        next_step = _("Étape actuelle du dossier : %(state)s.") % {"state": dossier.get_state_display()}
+    return {
+        "all_validated": recorded.get("all_validated", False),
+        "domains": domains,
+        "validated_count": sum(1 for d in domains if d.get("validated")),
+        "next_step": next_step,
+    }
+
+
+@membership_required(*READERS)
+def grid(request: HttpRequest, pk: int) -> HttpResponse:
+    evaluation = _evaluation_for(request, pk)
+    rows = list(grid_rows(evaluation))
+    lines = _grid_lines(rows)
+    if request.method != "POST":
+        return _render_grid(request, evaluation, rows, GridForm(lines=lines))
+    if not _may_edit(request.membership, evaluation):
+        raise PermissionDenied
+    form = GridForm(request.POST, lines=lines)
+    if form.is_valid():
+        try:
+            changed = evaluation_save_results(evaluation=evaluation, by=request.membership, results=form.results())
+        except USER_ERRORS as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(
+                request,
+                ngettext(
+                    "Brouillon enregistré (%(n)s critère modifié).",
+                    "Brouillon enregistré (%(n)s critères modifiés).",
+                    changed,
+                )
+                % {"n": changed},
+            )
+            return redirect("evaluations:grid", pk=evaluation.pk)
+    else:
+        messages.error(request, _("La grille n'a pas été enregistrée : corrigez les lignes signalées."))
+    return _render_grid(request, evaluation, rows, form)
+
+
+@require_POST
+@membership_required(Role.EVALUATOR)
+def close(request: HttpRequest, pk: int) -> HttpResponse:
+    evaluation = _evaluation_for(request, pk)
+    if not _may_edit(request.membership, evaluation):
+        raise PermissionDenied
+    form = EvaluationCloseForm(request.POST, evaluation=evaluation)
+    if form.is_valid():
+        try:
+            outcome = evaluation_close(
+                evaluation=evaluation,
+                by=request.membership,
+                ended_on=form.cleaned_data["ended_on"],
+                duration_hours=form.cleaned_data["duration_hours"],
+                request=request,
+            )
+        except USER_ERRORS as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(
+                request,
+                _("Évaluation clôturée : %(n)s domaine(s) validé(s) sur %(total)s.")
+                % {"n": len(outcome.validated_domains), "total": len(outcome.domains)},
+            )
+            return redirect("evaluations:grid", pk=evaluation.pk)
+    rows = list(grid_rows(evaluation))
+    return _render_grid(request, evaluation, rows, GridForm(lines=_grid_lines(rows)), close_form=form)
+
+
+# -- Summary ---------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class SummarySubDomain:
+    subdomain: SubDomain
+    outcome: SubDomainOutcome
+    acquired: list[Criterion]
+
+
+@dataclass
+class SummaryDomain:
+    domain: Domain
+    outcome: DomainOutcome
+    subdomains: list[SummarySubDomain]
+
+
+@membership_required(*READERS)
+def summary(request: HttpRequest, pk: int) -> HttpResponse:
+    """The candidate's summary: strengths first (validated domains and sub-domains, acquired criteria), then
+    what remains to acquire. Acquisitions of earlier evaluations count: what was acquired stays acquired."""
+    evaluation = _evaluation_for(request, pk)
+    acquired = _acquired_before(evaluation) | set(
+        evaluation.results.filter(result=CriterionResultValue.ACQUIRED).values_list("criterion_id", flat=True)
+    )
+    tree = evaluation.dossier.referentiel.domains_tree()
+    outcome = compute_outcome(tree, acquired)
+    domains = [
+        SummaryDomain(
+            domain=domain,
+            outcome=domain_outcome,
+            subdomains=[
+                SummarySubDomain(sub, sub_outcome, [c for c in sub.criteria.all() if c.pk in acquired])
+                for sub, sub_outcome in zip(domain.subdomains.all(), domain_outcome.subdomains, strict=True)
+            ],
+        )
+        for domain, domain_outcome in zip(tree, outcome.domains, strict=True)
+    ]
+    context = {
+        "evaluation": evaluation,
+        "dossier": evaluation.dossier,
+        "candidate": evaluation.dossier.candidate,
+        "outcome": outcome,
+        "domains": domains,
+        "validated_subdomains": [s for d in domains for s in d.subdomains if s.outcome.validated],
+        "partial_subdomains": [s for d in domains for s in d.subdomains if not s.outcome.validated and s.acquired],
+        "missing_subdomains": [s for d in domains for s in d.subdomains if not s.outcome.validated],
+        "attestation": Attestation.objects.filter(evaluation=evaluation).first() if evaluation.is_closed else None,
+    }
+    return render(request, "evaluations/summary.html", context)
+
+
+# -- Attestations ----------------------------------------------------------------------------------------------
+
+
+@membership_required()
+def attestation_download(request: HttpRequest, pk: int) -> FileResponse:
+    """Whoever may see the dossier may download its attestations."""
+    attestation = get_object_or_404(Attestation.objects.visible_to(request.membership), pk=pk)
+    return FileResponse(
+        attestation.file.open("rb"), as_attachment=True, filename=attestation.filename, content_type="application/pdf"
+    )

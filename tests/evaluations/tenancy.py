@@ -1,0 +1,29 @@
+"""The evaluation URLs that take an id, for tests/test_tenancy_urls.py."""
+
+from evaluations.services import attestation_generate
+from organisations.models import Role
+from tests.journey import DossierFactory
+from tests.tenancy_registry import TenantURL
+
+
+def _draft_evaluation(org) -> dict:
+    return {"pk": DossierFactory(organisation=org, state="prior_evaluation").evaluations.get().pk}
+
+
+def _attestation(org) -> dict:
+    # Outside a committed transaction the on-commit task never runs: generate the document directly.
+    evaluation = DossierFactory(organisation=org, state="partially_validated").evaluations.get()
+    return {"pk": attestation_generate(evaluation_id=evaluation.pk).pk}
+
+
+TENANT_URLS = [
+    TenantURL(
+        "evaluations:evaluation_start",
+        Role.EVALUATOR,
+        lambda org: {"dossier_pk": DossierFactory(organisation=org, state="opened").pk},
+    ),
+    TenantURL("evaluations:grid", Role.EVALUATOR, _draft_evaluation),
+    TenantURL("evaluations:close", Role.EVALUATOR, _draft_evaluation, method="post"),
+    TenantURL("evaluations:summary", Role.COUNSELLOR, _draft_evaluation),
+    TenantURL("evaluations:attestation_download", Role.COUNSELLOR, _attestation),
+]

@@ -1,0 +1,59 @@
+"""The grid in a real browser: keyboard use, "Tout acquis" and the live counters (progressive enhancement)."""
+
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.urls import reverse
+
+from evaluations.models import CriterionResultValue
+from tests.factories import TEST_PASSWORD
+from tests.journey import DossierFactory
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+ARTIFACTS = Path(settings.BASE_DIR) / "test-artifacts"
+
+
+def test_the_evaluator_fills_the_grid_with_the_keyboard(page, live_server):
+    evaluation = DossierFactory(state="prior_evaluation").evaluations.get()
+    evaluator = evaluation.dossier.team.evaluator.user
+    page.goto(f"{live_server.url}{reverse('login')}")
+    page.get_by_label("Adresse e-mail").fill(evaluator.email)
+    page.get_by_label("Mot de passe").fill(TEST_PASSWORD)
+    page.get_by_role("button", name="Se connecter").click()
+    page.wait_for_url(f"{live_server.url}/")
+    page.goto(f"{live_server.url}{reverse('evaluations:grid', args=[evaluation.pk])}")
+
+    first_group = page.locator("tbody[data-subdomain]").nth(0)
+    first_group.get_by_role("button", name="Tout acquis").click()
+    assert first_group.locator("[data-acquired]").inner_text() == "2"
+    assert first_group.locator("[data-status]").text_content() == "Sous-domaine validé"
+
+    # Sub-domain 1.2: arrows move within one criterion's radios, Tab goes on to the comment, then the next one.
+    lines = {line.criterion.code: line.criterion_id for line in evaluation.results.select_related("criterion")}
+    page.locator(f"#r{lines['1.2.1']}-not_assessed").focus()
+    page.keyboard.press("ArrowUp")
+    page.keyboard.press("ArrowUp")
+    assert page.locator(f"#r{lines['1.2.1']}-acquired").is_checked()
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.name") == f"comment-{lines['1.2.1']}"
+    page.keyboard.type("Très à l'aise")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.name") == f"result-{lines['1.2.2']}"
+    page.keyboard.press("ArrowUp")
+    page.keyboard.press("ArrowUp")
+    second_group = page.locator("tbody[data-subdomain]").nth(1)
+    assert second_group.locator("[data-acquired]").inner_text() == "2"
+    assert second_group.locator("[data-status]").text_content() == "Sous-domaine validé"
+
+    page.get_by_role("button", name="Enregistrer le brouillon").click()
+    page.wait_for_load_state()
+    assert page.get_by_text("Brouillon enregistré (4 critères modifiés).").is_visible()
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "evaluation-grid.png"), full_page=True)
+    acquired = set(
+        evaluation.results.filter(result=CriterionResultValue.ACQUIRED).values_list("criterion__code", flat=True)
+    )
+    assert acquired == {"1.1.1", "1.1.2", "1.2.1", "1.2.2"}
+    assert evaluation.results.get(criterion__code="1.2.1").comment == "Très à l'aise"
