@@ -323,6 +323,8 @@ def attestation_generate(*, evaluation_id: int) -> Attestation:
     dossier = evaluation.dossier
     outcome = compute_outcome(dossier.referentiel.domains_tree(), _acquired_up_to(evaluation))
     with transaction.atomic():
+        # Versions are numbered per dossier: two evaluations' attestations generated at once take turns here.
+        Dossier.objects.select_for_update(of=("self",)).filter(pk=dossier.pk).first()
         version = Attestation.objects.filter(dossier=dossier).count() + 1
         number = f"ATT-{dossier.reference}-{version}"
         pdf = render_pdf(

@@ -154,3 +154,13 @@ def test_members_page_is_for_administrators(org_a, make_member, client_for):
     assert "collegue@exemple.fr" in admin.get(reverse("organisations:member_list")).content.decode()
     counsellor = client_for(make_member(org_a, role=Role.COUNSELLOR))
     assert counsellor.get(reverse("organisations:member_list")).status_code == 403
+
+
+def test_a_field_error_is_announced_with_its_input(org_a, make_member, client_for):
+    site = SiteFactory(organisation=org_a)
+    client = client_for(make_member(org_a, role=Role.ORG_ADMIN))
+    response = client.post(reverse("organisations:site_edit", args=[site.pk]), {"name": "", "postcode": "5900"})
+    body = response.content.decode()
+    assert 'id="id_postcode_errors"' in body
+    assert 'aria-describedby="id_postcode_errors"' in body
+    assert 'aria-invalid="true"' in body
