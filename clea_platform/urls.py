@@ -43,6 +43,7 @@ urlpatterns = [
     path("evaluations/", include("evaluations.urls")),
     path("formation/", include("training.urls")),
     path("jurys/", include("juries.urls")),
+    path("financements/", include("funding.urls")),
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
     path("verifier/", certificate_verify_form, name="certificate_verify_form"),
