@@ -33,7 +33,7 @@ def _app_entries() -> list[TenantURL]:
     import importlib
 
     entries = []
-    for app in ("candidates", "evaluations", "training", "juries", "funding"):
+    for app in ("candidates", "evaluations", "training", "juries", "funding", "directory", "referrals"):
         try:
             module = importlib.import_module(f"tests.{app}.tenancy")
         except ModuleNotFoundError:
