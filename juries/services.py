@@ -238,7 +238,8 @@ def dossier_submit_to_jury(
     *, dossier: Dossier, session: JurySession, by: Membership, request: HttpRequest | None = None
 ) -> Submission:
     """Put a dossier that is ready for the jury before a session of its region with room left."""
-    if by.role != Role.COUNSELLOR:
+    # Only a counsellor of the evaluator organisation that owns the dossier submits it.
+    if by.role != Role.COUNSELLOR or by.organisation_id != dossier.organisation_id:
         raise PermissionDenied
     session = JurySession.objects.select_for_update(of=("self",)).get(pk=session.pk)
     if not JurySession.objects.open_for_submission().filter(pk=session.pk).exists():
@@ -421,8 +422,9 @@ def certificate_generate(*, decision_id: int) -> Certificate:
     existing = Certificate.objects.filter(decision_id=decision_id).first()
     if existing is not None and existing.sha256:
         return existing
+    # A decision revoked before its certificate was produced gets none (the lookup fails like a non-award).
     decision = Decision.objects.select_related("submission__dossier__candidate", "submission__session").get(
-        pk=decision_id, kind=DecisionKind.AWARDED
+        pk=decision_id, kind=DecisionKind.AWARDED, revoked_at__isnull=True
     )
     dossier, session = decision.submission.dossier, decision.submission.session
     if existing is None:

@@ -1,0 +1,639 @@
+"""The paritary jury screens: submission of a dossier, sessions and their composition, the jurors' review of a
+dossier, the president's decisions, Certif'Pro's revocation and export, and the generated documents.
+
+Every read starts from a scoped queryset (`visible_to`): a session, a submitted dossier or a document of another
+organisation answers 404 exactly like a missing one. The jury rules (parity, quorum, conflicts of interest, who
+decides) live in juries/services.py; the views ask the same questions first only to refuse with 403 before
+reading any input, and to offer each role the actions it may take.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Count, Exists, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
+from django.http import FileResponse, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+from django.views.decorators.http import require_POST
+
+from candidates.models import Dossier, DossierState
+from candidates.services import DossierConflict, TransitionRefused
+from clea_platform.tenancy import membership_required
+from evaluations.models import Attestation, Evaluation
+from juries.exports import to_csv, to_xlsx
+from juries.forms import (
+    ConflictForm,
+    DecisionForm,
+    ExportForm,
+    ExportFormat,
+    RevokeForm,
+    SeatsForm,
+    SessionForm,
+    SubmitForm,
+)
+from juries.models import (
+    Certificate,
+    ConflictDeclaration,
+    Decision,
+    DecisionKind,
+    JuryMember,
+    JurySession,
+    SessionMinutes,
+    SessionSeat,
+    SessionState,
+    Submission,
+)
+from juries.selectors import certified_candidates, export_rows, submissions_for_session
+from juries.services import (
+    JuryError,
+    conflict_declare,
+    decision_record,
+    decision_revoke,
+    dossier_submit_to_jury,
+    jury_session_close,
+    jury_session_convene,
+    jury_session_create,
+    jury_session_set_seats,
+    jury_session_start_deliberation,
+)
+from organisations.models import Membership, OrganisationKind, Role
+from training.models import TrainingPlan
+
+SESSION_ROLES = (Role.ORG_ADMIN, Role.CERTIFPRO_ADMIN, Role.JURY_MEMBER)
+ADMIN_ROLES = (Role.ORG_ADMIN, Role.CERTIFPRO_ADMIN)
+# Who reads a submitted dossier's review page: the jurors of its session, and Certif'Pro.
+REVIEW_ROLES = (Role.JURY_MEMBER, Role.CERTIFPRO_ADMIN)
+PAGE_SIZE = 25
+EDITABLE_STATES = (SessionState.PLANNED, SessionState.CONVENED)
+
+XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+# -- Access helpers -------------------------------------------------------------------------------------------
+
+
+def _is_session_admin(session: JurySession, membership: Membership) -> bool:
+    """The jury body's administrators and Certif'Pro manage a session (juries/services.py says the same)."""
+    return membership.is_certifpro or (
+        membership.role == Role.ORG_ADMIN and membership.organisation_id == session.organisation_id
+    )
+
+
+def _seat_of(session_id: int, membership: Membership) -> SessionSeat | None:
+    if membership.role != Role.JURY_MEMBER:
+        return None
+    return (
+        SessionSeat.objects.filter(session_id=session_id, member__user_id=membership.user_id)
+        .select_related("member")
+        .first()
+    )
+
+
+def _visible_session(request: HttpRequest, pk: int) -> JurySession:
+    sessions = JurySession.objects.visible_to(request.membership).select_related("organisation")
+    return get_object_or_404(sessions, pk=pk)
+
+
+def _visible_submission(request: HttpRequest, pk: int) -> Submission:
+    submissions = Submission.objects.visible_to(request.membership).select_related(
+        "session__organisation", "dossier__candidate", "dossier__referentiel", "decision__decided_by"
+    )
+    return get_object_or_404(submissions, pk=pk)
+
+
+def _count_of(model: type, field: str) -> Coalesce:
+    """A per-session count as a subquery: no join that a scoped queryset's own filters could narrow."""
+    counts = (
+        model.objects.filter(**{field: OuterRef("pk")}).order_by().values(field).annotate(n=Count("pk")).values("n")
+    )
+    return Coalesce(Subquery(counts, output_field=IntegerField()), Value(0))
+
+
+# -- 1. The counsellor submits a dossier ------------------------------------------------------------------------
+
+
+@membership_required(Role.COUNSELLOR)
+def submit(request: HttpRequest, dossier_pk: int) -> HttpResponse:
+    membership: Membership = request.membership
+    dossier = get_object_or_404(
+        Dossier.objects.visible_to(membership).select_related("candidate", "organisation"), pk=dossier_pk
+    )
+    sessions = list(
+        JurySession.objects.open_for_submission(region=dossier.organisation.region)
+        .filter(certification=dossier.certification)
+        .select_related("organisation")
+        .annotate(submitted=_count_of(Submission, "session"))
+        .order_by("date", "pk")
+    )
+    for session in sessions:
+        session.room = max(session.capacity - session.submitted, 0)
+    form = SubmitForm(request.POST if request.method == "POST" else None, sessions=sessions)
+    if request.method == "POST" and form.is_valid():
+        session = form.cleaned_data["session"]
+        try:
+            dossier_submit_to_jury(dossier=dossier, session=session, by=membership, request=request)
+        except (JuryError, TransitionRefused, DossierConflict) as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(
+                request,
+                _("Le dossier %(ref)s est soumis au jury du %(date)s.")
+                % {"ref": dossier.reference, "date": f"{timezone.localtime(session.date):%d/%m/%Y}"},
+            )
+            return redirect("candidates:dossier_detail", pk=dossier.pk)
+    pending = (
+        dossier.submissions.filter(decision__isnull=True).select_related("session").first()
+        if dossier.state == DossierState.SUBMITTED_TO_JURY
+        else None
+    )
+    return render(
+        request,
+        "juries/submit.html",
+        {
+            "dossier": dossier,
+            "sessions": sessions,
+            "form": form,
+            "ready": dossier.state == DossierState.READY_FOR_JURY,
+            "pending": pending,
+        },
+    )
+
+
+# -- 2. Sessions ----------------------------------------------------------------------------------------------
+
+
+@membership_required(*SESSION_ROLES)
+def session_list(request: HttpRequest) -> HttpResponse:
+    membership: Membership = request.membership
+    sessions = (
+        JurySession.objects.visible_to(membership)
+        .select_related("organisation")
+        .annotate(submission_count=_count_of(Submission, "session"), seat_count=_count_of(SessionSeat, "session"))
+        .order_by("-date", "-pk")
+    )
+    if membership.role == Role.JURY_MEMBER:
+        presides = SessionSeat.objects.filter(
+            session=OuterRef("pk"), is_president=True, member__user_id=membership.user_id
+        )
+        sessions = sessions.annotate(presides=Exists(presides))
+    page = Paginator(sessions, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "juries/session_list.html",
+        {
+            "page": page,
+            "is_juror": membership.role == Role.JURY_MEMBER,
+            "can_create": _may_create_sessions(membership),
+            "can_export": membership.is_certifpro,
+            "show_body": membership.is_certifpro,
+        },
+    )
+
+
+def _may_create_sessions(membership: Membership) -> bool:
+    return membership.is_certifpro or (
+        membership.role == Role.ORG_ADMIN and membership.organisation.kind == OrganisationKind.JURY_BODY
+    )
+
+
+@membership_required(*ADMIN_ROLES)
+def session_create(request: HttpRequest) -> HttpResponse:
+    membership: Membership = request.membership
+    if not _may_create_sessions(membership):
+        raise PermissionDenied
+    pick_body = membership.is_certifpro
+    initial = {"certification": "clea", "capacity": 30}
+    if not pick_body:
+        initial["region"] = membership.organisation.region
+    form = SessionForm(request.POST if request.method == "POST" else None, pick_body=pick_body, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            session = jury_session_create(
+                by=membership,
+                organisation_id=data["organisation"].pk if pick_body else membership.organisation_id,
+                region=data["region"],
+                date=data["date"],
+                place="" if data["is_online"] else data["place"].strip(),
+                is_online=data["is_online"],
+                capacity=data["capacity"],
+                certification=data["certification"],
+                request=request,
+            )
+        except JuryError as exc:
+            messages.error(request, str(exc))
+        except ValidationError as exc:
+            for field, errors in exc.message_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
+        else:
+            messages.success(
+                request,
+                _("La session du %(date)s est créée : choisissez maintenant les membres du jury.")
+                % {"date": f"{timezone.localtime(session.date):%d/%m/%Y}"},
+            )
+            return redirect("juries:session_seats", pk=session.pk)
+    return render(request, "juries/session_form.html", {"form": form})
+
+
+@membership_required(*SESSION_ROLES)
+def session_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    membership: Membership = request.membership
+    # The president first, then the members by college and name.
+    seats_qs = SessionSeat.objects.select_related("member__user").order_by(
+        "-is_president", "member__college", "member__user__last_name", "member__user__first_name"
+    )
+    session = get_object_or_404(
+        JurySession.objects.visible_to(membership)
+        .select_related("organisation")
+        .prefetch_related(Prefetch("seats", queryset=seats_qs)),
+        pk=pk,
+    )
+    seats = list(session.seats.all())
+    submissions = list(submissions_for_session(session, membership).select_related("decision__certificate"))
+    my_seat = next((s for s in seats if s.member.user_id == membership.user_id), None)
+    if membership.role != Role.JURY_MEMBER:
+        my_seat = None
+    is_admin = _is_session_admin(session, membership)
+    presides = my_seat is not None and my_seat.is_president
+    conflicts = [conflict for submission in submissions for conflict in submission.conflicts.all()]
+    my_conflicts = {c.submission_id for c in conflicts if my_seat is not None and c.seat_id == my_seat.pk}
+    president = session.president
+    president_conflicts = [c for c in conflicts if president is not None and c.seat_id == president.pk]
+    decisions = [decision for s in submissions if (decision := _decision(s)) is not None]
+    awarded = [d for d in decisions if d.kind == DecisionKind.AWARDED and not d.is_revoked]
+    certificates = [certificate for d in awarded if (certificate := _certificate(d)) is not None]
+    state = session.state
+    minutes = SessionMinutes.objects.filter(session=session).first() if state == SessionState.CLOSED else None
+    for submission in submissions:
+        submission.my_conflict = submission.pk in my_conflicts
+    return render(
+        request,
+        "juries/session_detail.html",
+        {
+            "session": session,
+            "seats": seats,
+            "submissions": submissions,
+            "room_left": max(session.capacity - len(submissions), 0),
+            "quorum_problems": session.quorum_problems() if state in EDITABLE_STATES else [],
+            "conflicts": conflicts,
+            "president": president,
+            "president_conflicts": president_conflicts if state in EDITABLE_STATES else [],
+            "my_seat": my_seat,
+            "is_admin": is_admin,
+            "presides": presides,
+            "can_review": membership.role in REVIEW_ROLES,
+            "can_revoke": membership.is_certifpro,
+            "can_edit_seats": is_admin and state in EDITABLE_STATES,
+            "can_convene": is_admin and state == SessionState.PLANNED,
+            "can_deliberate": (is_admin or presides) and state == SessionState.CONVENED,
+            "can_close": (is_admin or presides) and state == SessionState.DELIBERATING,
+            "undecided_count": len(submissions) - len(decisions),
+            "minutes": minutes,
+            "certificates": certificates,
+            "awaiting_certificates": len(awarded) - len(certificates),
+        },
+    )
+
+
+def _decision(submission: Submission) -> Decision | None:
+    try:
+        return submission.decision
+    except Decision.DoesNotExist:
+        return None
+
+
+def _certificate(decision: Decision) -> Certificate | None:
+    try:
+        certificate = decision.certificate
+    except Certificate.DoesNotExist:
+        return None
+    return certificate if certificate.sha256 else None
+
+
+@membership_required(*ADMIN_ROLES)
+def session_seats(request: HttpRequest, pk: int) -> HttpResponse:
+    membership: Membership = request.membership
+    session = _visible_session(request, pk)
+    if not _is_session_admin(session, membership):
+        raise PermissionDenied
+    if session.state not in EDITABLE_STATES:
+        messages.info(request, _("La composition ne change plus une fois la délibération ouverte."))
+        return redirect("juries:session_detail", pk=session.pk)
+    pool = list(
+        JuryMember.objects.filter(organisation_id=session.organisation_id, is_active=True)
+        .select_related("user")
+        .order_by("college", "user__last_name", "user__first_name")
+    )
+    seats = list(session.seats.all())
+    initial = {
+        "members": [seat.member_id for seat in seats],
+        "present": [seat.member_id for seat in seats if seat.present],
+        "president": next((seat.member_id for seat in seats if seat.is_president), ""),
+    }
+    form = SeatsForm(request.POST if request.method == "POST" else None, pool=pool, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            jury_session_set_seats(
+                session=session,
+                by=membership,
+                member_ids=data["members"],
+                president_id=data["president"],
+                absent_ids=form.absent_ids,
+                request=request,
+            )
+        except JuryError as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, _("La composition du jury est enregistrée."))
+            return redirect("juries:session_detail", pk=session.pk)
+    return render(request, "juries/session_seats.html", {"session": session, "form": form, "rows": form.rows()})
+
+
+@require_POST
+@membership_required(*ADMIN_ROLES)
+def session_convene(request: HttpRequest, pk: int) -> HttpResponse:
+    session = _visible_session(request, pk)
+    try:
+        session = jury_session_convene(session=session, by=request.membership, request=request)
+    except JuryError as exc:
+        messages.error(request, str(exc))
+    else:
+        count = session.seats.count()
+        messages.success(
+            request,
+            ngettext(
+                "La convocation est envoyée au membre du jury.",
+                "Les convocations sont envoyées aux %(n)s membres du jury.",
+                count,
+            )
+            % {"n": count},
+        )
+    return redirect("juries:session_detail", pk=session.pk)
+
+
+@require_POST
+@membership_required(*SESSION_ROLES)
+def session_deliberate(request: HttpRequest, pk: int) -> HttpResponse:
+    session = _visible_session(request, pk)
+    try:
+        jury_session_start_deliberation(session=session, by=request.membership, request=request)
+    except JuryError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, _("La délibération est ouverte : le président enregistre les décisions."))
+    return redirect("juries:session_detail", pk=session.pk)
+
+
+@require_POST
+@membership_required(*SESSION_ROLES)
+def session_close(request: HttpRequest, pk: int) -> HttpResponse:
+    session = _visible_session(request, pk)
+    try:
+        jury_session_close(session=session, by=request.membership, request=request)
+    except JuryError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(
+            request,
+            _("La session est close. Le procès-verbal et les certificats sont en cours de production."),
+        )
+    return redirect("juries:session_detail", pk=session.pk)
+
+
+# -- 3 and 4. The jurors' review of a dossier and the president's decision --------------------------------------
+
+
+def _review_context(
+    request: HttpRequest,
+    submission: Submission,
+    *,
+    conflict_form: ConflictForm | None = None,
+    decision_form: DecisionForm | None = None,
+) -> dict[str, Any]:
+    """Only what a decision needs: identity, certification, the result grid, evaluations, training, attestations."""
+    membership: Membership = request.membership
+    dossier, session = submission.dossier, submission.session
+    outcome = dossier.outcome
+    evaluations = (
+        Evaluation.objects.visible_to(membership)
+        .closed()
+        .filter(dossier=dossier)
+        .select_related("organisation")
+        .order_by("started_on", "id")
+    )
+    plans = (
+        TrainingPlan.objects.visible_to(membership)
+        .filter(dossier=dossier)
+        .with_progress()
+        .select_related("organisation")
+        .order_by("cycle")
+    )
+    attestations = Attestation.objects.visible_to(membership).filter(dossier=dossier).order_by("version")
+    seat = _seat_of(session.pk, membership)
+    my_conflict = (
+        ConflictDeclaration.objects.filter(seat=seat, submission=submission).first() if seat is not None else None
+    )
+    decision = _decision(submission)
+    can_decide = (
+        seat is not None
+        and seat.is_president
+        and my_conflict is None
+        and session.state == SessionState.DELIBERATING
+        and decision is None
+    )
+    domains = [(domain.code, f"{domain.code} – {domain.title}") for domain in outcome.domains]
+    return {
+        "submission": submission,
+        "dossier": dossier,
+        "candidate": dossier.candidate,
+        "session": session,
+        "outcome": outcome,
+        "evaluations": evaluations,
+        "plans": plans,
+        "attestations": attestations,
+        "seat": seat,
+        "my_conflict": my_conflict,
+        "decision": decision,
+        "can_decide": can_decide,
+        "can_declare": seat is not None and my_conflict is None and session.state != SessionState.CLOSED,
+        "can_revoke": membership.is_certifpro and decision is not None and not decision.is_revoked,
+        "conflict_form": conflict_form or ConflictForm(),
+        "decision_form": decision_form or (DecisionForm(domains=domains) if can_decide else None),
+    }
+
+
+@membership_required()
+def review(request: HttpRequest, pk: int) -> HttpResponse:
+    submission = _visible_submission(request, pk)
+    # The evaluator organisation and the jury body's administrators see the submission elsewhere; this page is
+    # the jurors' (and Certif'Pro's) reading of the dossier.
+    if request.membership.role not in REVIEW_ROLES:
+        raise PermissionDenied
+    return render(request, "juries/review.html", _review_context(request, submission))
+
+
+@require_POST
+@membership_required()
+def conflict_declare_view(request: HttpRequest, pk: int) -> HttpResponse:
+    submission = _visible_submission(request, pk)
+    if _seat_of(submission.session_id, request.membership) is None:
+        raise PermissionDenied
+    form = ConflictForm(request.POST)
+    if form.is_valid():
+        try:
+            conflict_declare(
+                submission=submission, by=request.membership, statement=form.cleaned_data["statement"], request=request
+            )
+        except JuryError as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(
+                request, _("Votre lien avec ce dossier est enregistré : vous ne participez pas à sa décision.")
+            )
+            return redirect("juries:review", pk=submission.pk)
+    return render(request, "juries/review.html", _review_context(request, submission, conflict_form=form))
+
+
+@require_POST
+@membership_required()
+def decide(request: HttpRequest, pk: int) -> HttpResponse:
+    submission = _visible_submission(request, pk)
+    seat = _seat_of(submission.session_id, request.membership)
+    if seat is None or not seat.is_president:
+        raise PermissionDenied
+    domains = [
+        (code, f"{code} – {title}")
+        for code, title in submission.dossier.referentiel.domains.order_by("position", "code").values_list(
+            "code", "title"
+        )
+    ]
+    form = DecisionForm(request.POST, domains=domains)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            decision = decision_record(
+                submission=submission,
+                by=request.membership,
+                kind=data["kind"],
+                reason=data["reason"],
+                missing_domains=data["missing_domains"],
+                request=request,
+            )
+        except (JuryError, TransitionRefused, DossierConflict) as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(
+                request,
+                _("Décision enregistrée pour %(name)s : %(kind)s.")
+                % {"name": submission.dossier.candidate.full_name, "kind": decision.get_kind_display()},
+            )
+            return redirect("juries:session_detail", pk=submission.session_id)
+    context = _review_context(request, submission, decision_form=form)
+    return render(request, "juries/review.html", context)
+
+
+@membership_required(Role.JURY_MEMBER)
+def my_conflicts(request: HttpRequest) -> HttpResponse:
+    membership: Membership = request.membership
+    conflicts = (
+        ConflictDeclaration.objects.filter(seat__member__in=JuryMember.objects.visible_to(membership))
+        .select_related("seat__session", "submission__dossier__candidate")
+        .order_by("-declared_at", "-id")
+    )
+    page = Paginator(conflicts, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "juries/my_conflicts.html", {"page": page})
+
+
+# -- 5. Certif'Pro: revocation and export -------------------------------------------------------------------------
+
+
+@membership_required()
+def decision_revoke_view(request: HttpRequest, pk: int) -> HttpResponse:
+    membership: Membership = request.membership
+    decisions = Decision.objects.filter(submission__in=Submission.objects.visible_to(membership)).select_related(
+        "submission__dossier__candidate", "submission__session", "decided_by"
+    )
+    decision = get_object_or_404(decisions, pk=pk)
+    if not membership.is_certifpro:
+        raise PermissionDenied
+    if decision.is_revoked:
+        messages.info(request, _("Cette décision est déjà révoquée."))
+        return redirect("juries:review", pk=decision.submission_id)
+    form = RevokeForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            decision_revoke(decision=decision, by=membership, reason=form.cleaned_data["reason"], request=request)
+        except (JuryError, TransitionRefused, DossierConflict) as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(
+                request,
+                _("La décision est révoquée : le dossier %(ref)s peut être présenté à nouveau au jury.")
+                % {"ref": decision.submission.dossier.reference},
+            )
+            return redirect("juries:review", pk=decision.submission_id)
+    certificate = Certificate.objects.filter(decision=decision).first()
+    return render(
+        request,
+        "juries/decision_revoke.html",
+        {"decision": decision, "submission": decision.submission, "certificate": certificate, "form": form},
+    )
+
+
+@membership_required(Role.CERTIFPRO_ADMIN)
+def export(request: HttpRequest) -> HttpResponse:
+    asked = any(key in request.GET for key in ("start", "end", "format"))
+    form = ExportForm(request.GET if asked else None)
+    if asked and form.is_valid():
+        start, end, fmt = form.cleaned_data["start"], form.cleaned_data["end"], form.cleaned_data["format"]
+        rows = export_rows(certified_candidates(start=start, end=end))
+        if fmt == ExportFormat.XLSX:
+            response = HttpResponse(to_xlsx(rows), content_type=XLSX_CONTENT_TYPE)
+        else:
+            response = HttpResponse(to_csv(rows), content_type="text/csv; charset=utf-8")
+        filename = f"certifies-clea-{start:%Y-%m-%d}-au-{end:%Y-%m-%d}.{fmt}"
+        response["Content-Disposition"] = f'attachment; filename="{filename}"'
+        return response
+    return render(request, "juries/export.html", {"form": form}, status=400 if asked else 200)
+
+
+# -- Documents ------------------------------------------------------------------------------------------------
+
+
+@membership_required(*SESSION_ROLES)
+def minutes_download(request: HttpRequest, pk: int) -> FileResponse:
+    """The minutes of a closed session (`pk` is the session's), for whoever may see the session."""
+    minutes = get_object_or_404(
+        SessionMinutes.objects.filter(session__in=JurySession.objects.visible_to(request.membership).values("pk")),
+        session_id=pk,
+    )
+    return FileResponse(
+        minutes.file.open("rb"),
+        as_attachment=True,
+        filename=f"proces-verbal-{minutes.number}.pdf",
+        content_type="application/pdf",
+    )
+
+
+def _downloadable_certificates(membership: Membership) -> QuerySet[Certificate]:
+    """Those of the dossiers the membership sees (evaluator organisation, jurors, Certif'Pro), and those of the
+    sessions it organises (the jury body's administrators); only once their PDF exists."""
+    sessions = JurySession.objects.visible_to(membership).values("pk")
+    by_dossier = Certificate.objects.visible_to(membership).values("pk")
+    return Certificate.objects.filter(Q(pk__in=by_dossier) | Q(session__in=sessions)).exclude(sha256="")
+
+
+@membership_required()
+def certificate_download(request: HttpRequest, pk: int) -> FileResponse:
+    certificate = get_object_or_404(_downloadable_certificates(request.membership), pk=pk)
+    return FileResponse(
+        certificate.file.open("rb"), as_attachment=True, filename=certificate.filename, content_type="application/pdf"
+    )

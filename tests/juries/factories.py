@@ -7,10 +7,21 @@ from dataclasses import dataclass, field
 
 from django.utils import timezone
 
-from juries.models import College, JuryMember, JurySession
-from juries.services import jury_session_create, jury_session_set_seats
+from candidates.models import Dossier
+from juries.models import Certificate, College, DecisionKind, JuryMember, JurySession, Submission
+from juries.services import (
+    certificate_generate,
+    decision_record,
+    dossier_submit_to_jury,
+    jury_session_close,
+    jury_session_convene,
+    jury_session_create,
+    jury_session_set_seats,
+    jury_session_start_deliberation,
+)
 from organisations.models import Membership, Organisation, OrganisationKind, Region, Role
 from tests.factories import MembershipFactory, OrganisationFactory
+from tests.journey import DossierFactory
 
 
 @dataclass
@@ -65,3 +76,42 @@ def make_jury(
         session=session,
         members=[employer, employee],
     )
+
+
+# -- Sessions further along, through the services ---------------------------------------------------------------
+
+
+def submit(jury: Jury, dossier: Dossier) -> Submission:
+    """The dossier's counsellor puts it before the jury's session (`submission.dossier.team` stays at hand)."""
+    submission = dossier_submit_to_jury(dossier=dossier, session=jury.session, by=dossier.team.counsellor)
+    submission.dossier.team = dossier.team
+    return submission
+
+
+def deliberating(jury: Jury, *dossiers: Dossier) -> list[Submission]:
+    """Submit the dossiers, convene the members, and open the deliberation (`jury.session` follows)."""
+    submissions = [submit(jury, dossier) for dossier in dossiers]
+    jury.session = jury_session_convene(session=jury.session, by=jury.admin)
+    jury.session = jury_session_start_deliberation(session=jury.session, by=jury.president)
+    return submissions
+
+
+def close(jury: Jury) -> JurySession:
+    """Close the session (the documents are queued on commit: wrap in django_capture_on_commit_callbacks to
+    produce them)."""
+    jury.session = jury_session_close(session=jury.session, by=jury.president)
+    return jury.session
+
+
+def certified(jury: Jury | None = None, **dossier_kwargs) -> tuple[Jury, Submission, Certificate]:
+    """A dossier awarded by a closed session, with its certificate produced (the worker's part, in-process)."""
+    jury = jury or make_jury()
+    dossier = DossierFactory(state="ready_for_jury", **dossier_kwargs)
+    [submission] = deliberating(jury, dossier)
+    decision = decision_record(submission=submission, by=jury.president, kind=DecisionKind.AWARDED)
+    close(jury)
+    return jury, submission, certificate_generate(decision_id=decision.pk)
+
+
+def make_certifpro() -> Membership:
+    return MembershipFactory(organisation=OrganisationFactory(certifpro=True), role=Role.CERTIFPRO_ADMIN)

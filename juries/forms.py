@@ -1,0 +1,228 @@
+"""The jury screens' forms. They check the input's shape; the jury rules stay in juries/services.py."""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+from django import forms
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from clea_platform.certifications import Certification
+from juries.models import DecisionKind, JuryMember, JurySession
+from organisations.models import Organisation, OrganisationKind, Region
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(format="%Y-%m-%d", **kwargs)
+
+
+class DateTimeInput(forms.DateTimeInput):
+    input_type = "datetime-local"
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(format="%Y-%m-%dT%H:%M", **kwargs)
+
+
+def session_label(session: JurySession) -> str:
+    when = timezone.localtime(session.date).strftime("%d/%m/%Y %H:%M")
+    where = _("à distance") if session.is_online else session.place
+    return f"{when} – {where}"
+
+
+class SubmitForm(forms.Form):
+    """The counsellor picks one of the sessions listed (open, of the dossier's region and certification)."""
+
+    session = forms.TypedChoiceField(label=_("Session de jury"), coerce=int, empty_value=None, widget=forms.RadioSelect)
+
+    def __init__(self, *args: Any, sessions: list[JurySession], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.sessions = {session.pk: session for session in sessions}
+        self.fields["session"].choices = [(session.pk, session_label(session)) for session in sessions]
+        self.fields["session"].error_messages["required"] = _("Choisissez une session.")
+
+    def clean_session(self) -> JurySession:
+        session = self.sessions.get(self.cleaned_data["session"])
+        if session is None:
+            raise forms.ValidationError(_("Choisissez une session de la liste."))
+        return session
+
+
+class SessionForm(forms.Form):
+    """A new session. Certif'Pro picks the jury body; a jury body's administrator creates for their own."""
+
+    organisation = forms.ModelChoiceField(
+        label=_("Organisateur de jurys"), queryset=Organisation.objects.none(), empty_label=_("Choisir…")
+    )
+    region = forms.ChoiceField(label=_("Région"), choices=[("", _("Choisir…")), *Region.choices])
+    certification = forms.ChoiceField(label=_("Certification"), choices=Certification.choices)
+    date = forms.DateTimeField(label=_("Date et heure"), widget=DateTimeInput(), input_formats=["%Y-%m-%dT%H:%M"])
+    place = forms.CharField(
+        label=_("Lieu"), max_length=255, required=False, help_text=_("Adresse et salle ; inutile à distance.")
+    )
+    is_online = forms.BooleanField(label=_("Session à distance"), required=False)
+    capacity = forms.IntegerField(label=_("Nombre de dossiers maximum"), min_value=1, max_value=500, initial=30)
+
+    def __init__(self, *args: Any, pick_body: bool, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if pick_body:
+            self.fields["organisation"].queryset = Organisation.objects.filter(
+                kind=OrganisationKind.JURY_BODY, is_active=True
+            ).order_by("name")
+        else:
+            del self.fields["organisation"]
+
+    def clean_date(self) -> datetime.datetime:
+        date = self.cleaned_data["date"]
+        if date <= timezone.now():
+            raise forms.ValidationError(_("La session doit avoir lieu dans le futur."))
+        return date
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if not cleaned.get("is_online") and not (cleaned.get("place") or "").strip():
+            self.add_error("place", _("Indiquez le lieu, ou cochez « à distance »."))
+        return cleaned
+
+
+class SeatsForm(forms.Form):
+    """Who of the body's pool is convened, who is present, who presides. Rendered as one row per member."""
+
+    members = forms.TypedMultipleChoiceField(label=_("Convoqué·e"), coerce=int, required=False)
+    present = forms.TypedMultipleChoiceField(label=_("Présent·e"), coerce=int, required=False)
+    president = forms.TypedChoiceField(label=_("Président·e"), coerce=int, empty_value=None, required=False)
+
+    def __init__(self, *args: Any, pool: list[JuryMember], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.pool = pool
+        choices = [(member.pk, str(member)) for member in pool]
+        self.fields["members"].choices = choices
+        self.fields["present"].choices = choices
+        self.fields["president"].choices = [("", _("Aucun"))] + choices
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        members = set(cleaned.get("members") or [])
+        president = cleaned.get("president")
+        if president is not None and president not in members:
+            self.add_error("president", _("Le président doit faire partie des membres convoqués."))
+        return cleaned
+
+    @property
+    def absent_ids(self) -> list[int]:
+        present = set(self.cleaned_data.get("present") or [])
+        return [pk for pk in self.cleaned_data.get("members") or [] if pk not in present]
+
+    def rows(self) -> list[dict[str, Any]]:
+        """One row per pool member with what the form holds for them (bound input, or the initial seats)."""
+        source = self.data if self.is_bound else None
+
+        def chosen(name: str) -> set[str]:
+            if source is not None:
+                return set(source.getlist(name))
+            value = self.initial.get(name)
+            if value is None:
+                return set()
+            return {str(v) for v in value} if isinstance(value, list | set | tuple) else {str(value)}
+
+        members, present, president = chosen("members"), chosen("present"), chosen("president")
+        return [
+            {
+                "member": member,
+                "convened": str(member.pk) in members,
+                "present": str(member.pk) in present,
+                "president": str(member.pk) in president,
+            }
+            for member in self.pool
+        ]
+
+
+class ConflictForm(forms.Form):
+    statement = forms.CharField(
+        label=_("Nature du lien avec ce dossier"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=2000,
+        help_text=_("Ex. : je travaille pour l'organisme qui a formé le candidat. Vous serez exclu·e de la décision."),
+        error_messages={"required": _("Décrivez le lien qui vous lie à ce dossier.")},
+    )
+
+    prefix = "conflict"
+
+
+class DecisionForm(forms.Form):
+    kind = forms.ChoiceField(label=_("Décision"), choices=DecisionKind.choices, widget=forms.RadioSelect)
+    reason = forms.CharField(
+        label=_("Motivation"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        required=False,
+        max_length=4000,
+        help_text=_("Obligatoire pour un refus ou un ajournement."),
+    )
+    missing_domains = forms.MultipleChoiceField(
+        label=_("Domaines restant à acquérir"),
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        help_text=_("Obligatoire pour un ajournement : ces domaines seront à nouveau formés et évalués."),
+    )
+
+    prefix = "decision"
+
+    def __init__(self, *args: Any, domains: list[tuple[str, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["missing_domains"].choices = domains
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        kind = cleaned.get("kind")
+        if kind in {DecisionKind.REFUSED, DecisionKind.DEFERRED} and not (cleaned.get("reason") or "").strip():
+            self.add_error("reason", _("Motivez la décision."))
+        if kind == DecisionKind.DEFERRED and not cleaned.get("missing_domains"):
+            self.add_error("missing_domains", _("Indiquez les domaines qui restent à acquérir."))
+        return cleaned
+
+
+class RevokeForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Motif de la révocation"),
+        widget=forms.Textarea(attrs={"rows": 4}),
+        max_length=4000,
+        error_messages={"required": _("Indiquez le motif de la révocation.")},
+    )
+
+
+class ExportFormat:
+    CSV = "csv"
+    XLSX = "xlsx"
+    CHOICES = [(CSV, _("CSV (séparateur point-virgule)")), (XLSX, _("Excel (XLSX)"))]
+
+
+class ExportForm(forms.Form):
+    start = forms.DateField(
+        label=_("Du"),
+        widget=DateInput(),
+        error_messages={"required": _("Indiquez le début de la période."), "invalid": _("Date invalide (AAAA-MM-JJ).")},
+    )
+    end = forms.DateField(
+        label=_("Au"),
+        widget=DateInput(),
+        error_messages={"required": _("Indiquez la fin de la période."), "invalid": _("Date invalide (AAAA-MM-JJ).")},
+    )
+    format = forms.ChoiceField(
+        label=_("Format"),
+        choices=ExportFormat.CHOICES,
+        initial=ExportFormat.CSV,
+        required=False,
+        widget=forms.RadioSelect,
+    )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        start, end = cleaned.get("start"), cleaned.get("end")
+        if start and end and end < start:
+            self.add_error("end", _("La fin de la période précède son début."))
+        cleaned["format"] = cleaned.get("format") or ExportFormat.CSV
+        return cleaned

@@ -1,0 +1,55 @@
+from django import template
+from django.utils.html import format_html
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
+
+from juries.models import Decision, DecisionKind, SessionState
+
+register = template.Library()
+
+# The badge's colour repeats what its text says; it never carries the information alone.
+SESSION_BADGES = {
+    SessionState.PLANNED: "neutral",
+    SessionState.CONVENED: "info",
+    SessionState.DELIBERATING: "warning",
+    SessionState.CLOSED: "success",
+}
+DECISION_BADGES = {
+    DecisionKind.AWARDED: "success",
+    DecisionKind.DEFERRED: "warning",
+    DecisionKind.REFUSED: "danger",
+    DecisionKind.ABSENT: "neutral",
+    DecisionKind.EXCUSED: "neutral",
+}
+
+
+def session_state_label(state: str) -> str:
+    # The model's label "Close" is also a msgid of Django's own catalogue, translated there as the verb
+    # "Fermer": asked with a context, it stays the French adjective it is.
+    if state == SessionState.CLOSED:
+        return pgettext("jury session state", "Close")
+    return str(SessionState(state).label) if state in SessionState.values else state
+
+
+@register.simple_tag
+def session_state_badge(state: str) -> str:
+    """`{% session_state_badge session.state %}`: the session's state in a badge."""
+    label = session_state_label(state)
+    return format_html('<span class="badge badge--{}">{}</span>', SESSION_BADGES.get(state, "neutral"), label)
+
+
+@register.simple_tag
+def decision_badge(decision: Decision | str | None) -> str:
+    """`{% decision_badge submission.decision %}`: the decision, and in words when it was revoked. A submission
+    without a decision hands the template engine's empty value, not None."""
+    if not isinstance(decision, Decision):
+        return format_html('<span class="badge badge--neutral">{}</span>', _("En attente de décision"))
+    if decision.is_revoked:
+        return format_html(
+            '<span class="badge badge--neutral">{} – {}</span>', decision.get_kind_display(), _("révoquée")
+        )
+    return format_html(
+        '<span class="badge badge--{}">{}</span>',
+        DECISION_BADGES.get(decision.kind, "neutral"),
+        decision.get_kind_display(),
+    )

@@ -1,0 +1,110 @@
+import html
+
+import pytest
+from django.core.cache import cache
+from django.test import Client
+from django.urls import reverse
+
+from juries.services import decision_revoke
+from tests.juries.factories import certified, make_certifpro
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limit(settings):
+    """The rate limit counts in the cache: a private in-memory one, emptied for each test."""
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "verify"}}
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def certificate():
+    _jury, _submission, certificate = certified()
+    return certificate
+
+
+def verify_url(code: str) -> str:
+    return reverse("certificate_verify", kwargs={"code": code})
+
+
+def text(response) -> str:
+    return html.unescape(response.content.decode())
+
+
+def test_a_valid_certificate_shows_its_holder_certification_and_date_without_login(certificate):
+    response = Client().get(verify_url(certificate.verification_code))
+    assert response.status_code == 200
+    page = text(response)
+    assert "Certificat valide" in page
+    assert certificate.holder_name in page
+    assert f"<dd>{certificate.get_certification_display()}</dd>" in page
+    assert f"{certificate.awarded_on:%d/%m/%Y}" in page
+    assert "révoqué" not in page.lower()
+
+
+def test_the_page_shows_nothing_beyond_what_proves_the_certificate(certificate):
+    dossier = certificate.dossier
+    candidate = dossier.candidate
+    page = text(Client().get(verify_url(certificate.verification_code)))
+    assert f"{candidate.birth_date:%d/%m/%Y}" not in page
+    assert candidate.birth_place not in page
+    assert candidate.email not in page
+    assert dossier.organisation.name not in page
+    assert dossier.organisation.siret not in page
+    assert dossier.reference not in page
+    assert certificate.session.organisation.name not in page
+
+
+def test_a_revoked_certificate_says_so(certificate):
+    decision_revoke(decision=certificate.decision, by=make_certifpro(), reason="Fraude.")
+    response = Client().get(verify_url(certificate.verification_code))
+    assert response.status_code == 200
+    page = text(response)
+    assert "révoqué" in page
+    assert "Certificat valide" not in page
+    # The reason is Certif'Pro's business, not the public's.
+    assert "Fraude." not in page
+
+
+def test_an_unknown_code_answers_404(certificate):
+    unknown = "BCDFGHJK" if certificate.verification_code != "BCDFGHJK" else "CDFGHJKL"
+    response = Client().get(verify_url(unknown))
+    assert response.status_code == 404
+    assert "Certificat inconnu" in text(response)
+
+
+def test_a_code_of_the_wrong_length_is_unknown(certificate):
+    response = Client().get(verify_url(certificate.verification_code + "X"))
+    assert response.status_code == 404
+    assert "Certificat inconnu" in text(response)
+
+
+def test_a_lower_case_code_is_accepted(certificate):
+    response = Client().get(verify_url(certificate.verification_code.lower()))
+    assert response.status_code == 200
+    assert certificate.holder_name in text(response)
+
+
+def test_the_form_redirects_to_the_code_page(certificate):
+    client = Client()
+    form = client.get(reverse("certificate_verify_form"))
+    assert form.status_code == 200
+    assert 'name="code"' in form.content.decode()
+    response = client.get(reverse("certificate_verify_form"), {"code": certificate.verification_code.lower()})
+    assert response.status_code == 302
+    assert response["Location"] == verify_url(certificate.verification_code)
+
+
+def test_the_31st_request_within_a_minute_from_one_address_is_refused(certificate):
+    client = Client(REMOTE_ADDR="203.0.113.7")
+    url = verify_url(certificate.verification_code)
+    statuses = [client.get(url).status_code for _ in range(30)]
+    assert statuses == [200] * 30
+    refused = client.get(url)
+    assert refused.status_code == 429
+    assert refused["Retry-After"] == "60"
+    # Another address is not affected.
+    assert Client(REMOTE_ADDR="203.0.113.8").get(url).status_code == 200

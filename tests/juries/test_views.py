@@ -1,0 +1,738 @@
+import datetime
+import html
+import re
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from candidates.models import Dossier, DossierState
+from clea_platform.certifications import Certification
+from juries.models import (
+    Certificate,
+    College,
+    ConflictDeclaration,
+    Decision,
+    DecisionKind,
+    JurySession,
+    SessionSeat,
+    SessionState,
+)
+from juries.services import (
+    conflict_declare,
+    decision_record,
+    jury_session_convene,
+    jury_session_set_seats,
+    minutes_generate,
+)
+from organisations.models import Region, Role
+from tests.factories import MembershipFactory, OrganisationFactory
+from tests.journey import DossierFactory
+from tests.juries.factories import certified, close, deliberating, jury_member, make_certifpro, make_jury, submit
+
+pytestmark = pytest.mark.django_db
+
+
+def text(response) -> str:
+    return html.unescape(response.content.decode())
+
+
+def url(name: str, **kwargs) -> str:
+    return reverse(f"juries:{name}", kwargs=kwargs)
+
+
+def queries_for(client, address: str) -> int:
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(address).status_code == 200
+    return len(captured)
+
+
+def fresh(dossier: Dossier) -> Dossier:
+    return Dossier.objects.get(pk=dossier.pk)
+
+
+@pytest.fixture
+def jury():
+    return make_jury()
+
+
+@pytest.fixture
+def ready():
+    return DossierFactory(state="ready_for_jury")
+
+
+# -- 1. Submission by the counsellor -------------------------------------------------------------------------
+
+
+def test_the_dossier_page_of_a_ready_dossier_offers_the_submission(client_for, ready):
+    response = client_for(ready.team.counsellor).get(reverse("candidates:dossier_detail", kwargs={"pk": ready.pk}))
+    assert response.status_code == 200
+    assert url("submit", dossier_pk=ready.pk) in response.content.decode()
+
+
+def test_the_counsellor_sees_the_open_sessions_of_the_region_and_certification(client_for, ready, jury):
+    full = make_jury(capacity=1)
+    submit(full, DossierFactory(state="ready_for_jury"))
+    elsewhere = make_jury(region=Region.BRETAGNE)
+    past = make_jury(days_ahead=-2)
+    other_certification = make_jury()
+    other_certification.session.certification = Certification.CLEA_NUMERIQUE
+    other_certification.session.save(update_fields=["certification"])
+    response = client_for(ready.team.counsellor).get(url("submit", dossier_pk=ready.pk))
+    assert response.status_code == 200
+    page = text(response)
+    assert f'value="{jury.session.pk}"' in page
+    assert "30 places" in page
+    assert f'value="{full.session.pk}" id="session-{full.session.pk}" disabled' in page
+    assert "Complète" in page
+    for hidden in (elsewhere, past, other_certification):
+        assert f'value="{hidden.session.pk}"' not in page
+
+
+def test_the_counsellor_submits_the_dossier_and_returns_to_it(client_for, ready, jury):
+    response = client_for(ready.team.counsellor).post(
+        url("submit", dossier_pk=ready.pk), {"session": jury.session.pk}, follow=True
+    )
+    assert response.redirect_chain[-1][0] == reverse("candidates:dossier_detail", kwargs={"pk": ready.pk})
+    assert "est soumis au jury du" in text(response)
+    dossier = fresh(ready)
+    assert dossier.state == DossierState.SUBMITTED_TO_JURY
+    assert dossier.submissions.get().session == jury.session
+
+
+def test_a_refused_submission_is_explained_and_keeps_the_choice(client_for, ready):
+    full = make_jury(capacity=1)
+    submit(full, DossierFactory(state="ready_for_jury"))
+    response = client_for(ready.team.counsellor).post(url("submit", dossier_pk=ready.pk), {"session": full.session.pk})
+    assert response.status_code == 200
+    page = text(response)
+    assert "Cette session est complète" in page
+    assert f'value="{full.session.pk}" id="session-{full.session.pk}" checked' in page
+    assert fresh(ready).state == DossierState.READY_FOR_JURY
+
+
+def test_a_submission_without_a_session_asks_for_one(client_for, ready, jury):
+    response = client_for(ready.team.counsellor).post(url("submit", dossier_pk=ready.pk), {})
+    assert response.status_code == 200
+    assert "Choisissez une session." in text(response)
+    assert fresh(ready).state == DossierState.READY_FOR_JURY
+
+
+def test_a_dossier_not_ready_cannot_be_submitted(client_for, jury):
+    dossier = DossierFactory(state="opened")
+    response = client_for(dossier.team.counsellor).get(url("submit", dossier_pk=dossier.pk))
+    assert response.status_code == 200
+    assert "seul un dossier prêt pour le jury" in text(response)
+    assert 'name="session"' not in response.content.decode()
+
+
+def test_an_evaluator_may_not_submit(client_for, ready, jury):
+    response = client_for(ready.team.evaluator).post(url("submit", dossier_pk=ready.pk), {"session": jury.session.pk})
+    assert response.status_code == 403
+    assert fresh(ready).state == DossierState.READY_FOR_JURY
+
+
+def test_a_counsellor_of_another_organisation_gets_404(client_for, make_member, org_a, ready, jury):
+    response = client_for(make_member(org_a, role=Role.COUNSELLOR)).get(url("submit", dossier_pk=ready.pk))
+    assert response.status_code == 404
+
+
+# -- 2. Sessions: list, creation, page, composition, steps ---------------------------------------------------
+
+
+def test_the_jury_body_lists_its_own_sessions_only(client_for, jury):
+    other = make_jury()
+    response = client_for(jury.admin).get(url("session_list"))
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert url("session_detail", pk=jury.session.pk) in page
+    assert url("session_detail", pk=other.session.pk) not in page
+    assert url("session_create") in page
+
+
+def test_a_jury_member_lists_the_sessions_they_sit_on(client_for, jury):
+    same_body_without_them = make_jury(body=jury.body)
+    response = client_for(jury.president).get(url("session_list"))
+    page = text(response)
+    assert "Mes sessions de jury" in page
+    assert url("session_detail", pk=jury.session.pk) in page
+    assert "Vous présidez" in page
+    assert url("session_detail", pk=same_body_without_them.session.pk) not in page
+    assert url("session_create") not in page
+    assert url("my_conflicts") in page
+
+
+def test_certifpro_lists_every_session_and_may_export(client_for, jury):
+    other = make_jury()
+    page = client_for(make_certifpro()).get(url("session_list")).content.decode()
+    assert url("session_detail", pk=jury.session.pk) in page
+    assert url("session_detail", pk=other.session.pk) in page
+    assert url("export") in page
+
+
+def test_a_counsellor_has_no_session_list(client_for, ready):
+    assert client_for(ready.team.counsellor).get(url("session_list")).status_code == 403
+
+
+def test_the_session_list_takes_as_many_queries_for_one_session_as_for_five(client_for):
+    jury = make_jury()
+    submit(jury, DossierFactory(state="ready_for_jury"))
+    juror = client_for(jury.president)
+    admin = client_for(jury.admin)
+    one = (queries_for(juror, url("session_list")), queries_for(admin, url("session_list")))
+    for _ in range(4):
+        more = make_jury(body=jury.body)
+        jury_session_set_seats(
+            session=more.session, by=jury.admin, member_ids=[jury.employer.pk, jury.employee.pk], president_id=None
+        )
+        submit(more, DossierFactory(state="ready_for_jury"))
+    assert JurySession.objects.filter(seats__member=jury.employer).count() == 5
+    assert (queries_for(juror, url("session_list")), queries_for(admin, url("session_list"))) == one
+
+
+def test_the_jury_body_creates_a_session(client_for, jury):
+    when = timezone.localtime() + datetime.timedelta(days=30)
+    response = client_for(jury.admin).post(
+        url("session_create"),
+        {
+            "region": Region.HAUTS_DE_FRANCE,
+            "certification": Certification.CLEA,
+            "date": when.strftime("%Y-%m-%dT%H:%M"),
+            "place": "Transitions Pro, 10 rue de Lille, salle 2",
+            "capacity": "12",
+        },
+    )
+    session = JurySession.objects.exclude(pk=jury.session.pk).get()
+    assert response.status_code == 302
+    assert response["Location"] == url("session_seats", pk=session.pk)
+    assert session.organisation == jury.body
+    assert session.capacity == 12
+    assert session.state == SessionState.PLANNED
+
+
+def test_a_session_needs_a_place_unless_online_and_a_future_date(client_for, jury):
+    past = timezone.localtime() - datetime.timedelta(days=1)
+    response = client_for(jury.admin).post(
+        url("session_create"),
+        {"region": "32", "certification": "clea", "date": past.strftime("%Y-%m-%dT%H:%M"), "capacity": "10"},
+    )
+    assert response.status_code == 200
+    page = text(response)
+    assert "Indiquez le lieu, ou cochez « à distance »." in page
+    assert "La session doit avoir lieu dans le futur." in page
+    assert JurySession.objects.count() == 1
+
+
+def test_certifpro_creates_a_session_for_a_jury_body(client_for, jury):
+    when = timezone.localtime() + datetime.timedelta(days=20)
+    response = client_for(make_certifpro()).post(
+        url("session_create"),
+        {
+            "organisation": jury.body.pk,
+            "region": "32",
+            "certification": "clea",
+            "date": when.strftime("%Y-%m-%dT%H:%M"),
+            "is_online": "on",
+            "capacity": "20",
+        },
+    )
+    assert response.status_code == 302
+    session = JurySession.objects.exclude(pk=jury.session.pk).get()
+    assert session.organisation == jury.body
+    assert session.is_online
+
+
+def test_only_jury_bodies_and_certifpro_create_sessions(client_for, make_member, org_a, jury):
+    assert client_for(make_member(org_a, role=Role.ORG_ADMIN)).get(url("session_create")).status_code == 403
+    assert client_for(jury.president).get(url("session_create")).status_code == 403
+    assert client_for(jury.admin).get(url("session_create")).status_code == 200
+
+
+def test_the_session_page_shows_the_composition_quorum_and_dossiers(client_for, jury, ready):
+    submit(jury, ready)
+    jury_session_set_seats(
+        session=jury.session, by=jury.admin, member_ids=[jury.employer.pk, jury.employee.pk], president_id=None
+    )
+    response = client_for(jury.admin).get(url("session_detail", pk=jury.session.pk))
+    assert response.status_code == 200
+    page = text(response)
+    assert jury.employer.user.get_full_name() in page
+    assert "Collège employeurs" in page and "Collège salariés" in page
+    assert "Un président doit être désigné." in page
+    assert ready.candidate.full_name in page
+    assert "1 dossier soumis sur 30 possibles" in page
+    assert "29 places restantes" in page
+    assert url("session_convene", pk=jury.session.pk) in page
+    assert url("session_seats", pk=jury.session.pk) in page
+    # The organiser reads the list; the jurors examine the dossiers.
+    assert url("review", pk=ready.submissions.get().pk) not in page
+
+
+def test_a_juror_sees_the_dossiers_to_examine_but_not_the_organiser_actions(client_for, jury, ready):
+    submission = submit(jury, ready)
+    page = text(client_for(jury.member_membership(jury.employee)).get(url("session_detail", pk=jury.session.pk)))
+    assert url("review", pk=submission.pk) in page
+    assert url("session_convene", pk=jury.session.pk) not in page
+    assert url("session_seats", pk=jury.session.pk) not in page
+
+
+def test_a_juror_of_another_session_gets_404_on_the_session(client_for, jury):
+    other = make_jury()
+    assert client_for(other.president).get(url("session_detail", pk=jury.session.pk)).status_code == 404
+
+
+def test_the_session_page_takes_as_many_queries_for_one_dossier_as_for_five(client_for):
+    jury = make_jury()
+    submissions = deliberating(jury, DossierFactory(state="ready_for_jury"))
+    decision_record(submission=submissions[0], by=jury.president, kind=DecisionKind.AWARDED)
+    address = url("session_detail", pk=jury.session.pk)
+    clients = [client_for(jury.president), client_for(jury.admin), client_for(make_certifpro())]
+    one = [queries_for(client, address) for client in clients]
+
+    bigger = make_jury()
+    submissions = deliberating(bigger, *(DossierFactory(state="ready_for_jury") for _ in range(5)))
+    decision_record(submission=submissions[0], by=bigger.president, kind=DecisionKind.AWARDED)
+    address = url("session_detail", pk=bigger.session.pk)
+    clients = [client_for(bigger.president), client_for(bigger.admin), clients[2]]
+    assert [queries_for(client, address) for client in clients] == one
+
+
+def test_the_jury_body_composes_the_jury(client_for, jury):
+    second_employer = jury_member(jury.body, College.EMPLOYERS)
+    second_employee = jury_member(jury.body, College.EMPLOYEES)
+    client = client_for(jury.admin)
+    page = text(client.get(url("session_seats", pk=jury.session.pk)))
+    assert second_employer.user.get_full_name() in page
+    members = [jury.employer.pk, jury.employee.pk, second_employer.pk, second_employee.pk]
+    response = client.post(
+        url("session_seats", pk=jury.session.pk),
+        {
+            "members": members,
+            "present": [jury.employer.pk, jury.employee.pk, second_employee.pk],
+            "president": second_employee.pk,
+        },
+    )
+    assert response.status_code == 302
+    seats = {seat.member_id: seat for seat in SessionSeat.objects.filter(session=jury.session)}
+    assert set(seats) == set(members)
+    assert not seats[second_employer.pk].present
+    assert seats[second_employee.pk].is_president
+    assert not seats[jury.employer.pk].is_president
+
+
+def test_a_president_who_is_not_convened_is_refused_and_the_choice_kept(client_for, jury):
+    outsider = jury_member(jury.body, College.EMPLOYERS)
+    response = client_for(jury.admin).post(
+        url("session_seats", pk=jury.session.pk),
+        {"members": [jury.employer.pk, jury.employee.pk], "present": [jury.employer.pk], "president": outsider.pk},
+    )
+    assert response.status_code == 200
+    page = text(response)
+    assert "Le président doit faire partie des membres convoqués." in page
+    assert f'name="president" value="{outsider.pk}" id="president-{outsider.pk}" checked' in page
+    assert f'name="present" value="{jury.employee.pk}" id="present-{jury.employee.pk}">' in page
+    assert SessionSeat.objects.get(session=jury.session, member=jury.employer).is_president
+
+
+def test_jurors_do_not_compose_the_jury(client_for, jury):
+    assert client_for(jury.president).get(url("session_seats", pk=jury.session.pk)).status_code == 403
+
+
+def test_the_composition_is_fixed_once_the_deliberation_opens(client_for, jury):
+    deliberating(jury)
+    response = client_for(jury.admin).get(url("session_seats", pk=jury.session.pk), follow=True)
+    assert "La composition ne change plus" in text(response)
+
+
+def test_the_jury_body_convenes_the_members(client_for, jury, ready, mailoutbox, django_capture_on_commit_callbacks):
+    submit(jury, ready)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client_for(jury.admin).post(url("session_convene", pk=jury.session.pk), follow=True)
+    assert "Les convocations sont envoyées aux 2 membres du jury." in text(response)
+    assert JurySession.objects.get(pk=jury.session.pk).state == SessionState.CONVENED
+    assert len(mailoutbox) == 2
+    assert ready.reference in mailoutbox[0].body
+
+
+def test_a_juror_may_not_convene(client_for, jury):
+    assert client_for(jury.president).post(url("session_convene", pk=jury.session.pk)).status_code == 403
+    assert client_for(jury.admin).get(url("session_convene", pk=jury.session.pk)).status_code == 405
+
+
+def test_the_quorum_problems_are_the_error_when_opening_the_deliberation(client_for, jury):
+    jury_session_set_seats(
+        session=jury.session, by=jury.admin, member_ids=[jury.employer.pk], president_id=jury.employer.pk
+    )
+    jury_session_convene(session=jury.session, by=jury.admin)
+    response = client_for(jury.president).post(url("session_deliberate", pk=jury.session.pk), follow=True)
+    assert "Chaque collège doit avoir au moins un membre présent." in text(response)
+    assert JurySession.objects.get(pk=jury.session.pk).state == SessionState.CONVENED
+
+
+def test_the_president_opens_the_deliberation_and_another_juror_may_not(client_for, jury):
+    jury_session_convene(session=jury.session, by=jury.admin)
+    address = url("session_deliberate", pk=jury.session.pk)
+    assert client_for(jury.member_membership(jury.employee)).post(address).status_code == 403
+    response = client_for(jury.president).post(address, follow=True)
+    assert "La délibération est ouverte" in text(response)
+    assert JurySession.objects.get(pk=jury.session.pk).state == SessionState.DELIBERATING
+
+
+def test_closing_produces_the_documents_offered_on_the_session_page(
+    client_for, jury, ready, django_capture_on_commit_callbacks
+):
+    [submission] = deliberating(jury, ready)
+    client = client_for(jury.president)
+    refused = client.post(url("session_close", pk=jury.session.pk), follow=True)
+    assert "Chaque dossier doit avoir sa décision avant la clôture." in text(refused)
+    decision_record(submission=submission, by=jury.president, kind=DecisionKind.AWARDED)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(url("session_close", pk=jury.session.pk))
+    page = text(client.get(response["Location"]))
+    assert "La session est close" in page
+    certificate = Certificate.objects.get(dossier=ready)
+    assert url("minutes_download", pk=jury.session.pk) in page
+    assert url("certificate_download", pk=certificate.pk) in page
+    minutes = client.get(url("minutes_download", pk=jury.session.pk))
+    assert minutes.status_code == 200
+    assert minutes["Content-Type"] == "application/pdf"
+    assert "attachment" in minutes["Content-Disposition"]
+    assert b"".join(minutes.streaming_content).startswith(b"%PDF")
+    for who in (jury.admin, ready.team.counsellor, make_certifpro()):
+        download = client_for(who).get(url("certificate_download", pk=certificate.pk))
+        assert download.status_code == 200
+        assert f'filename="{certificate.filename}"' in download["Content-Disposition"]
+
+
+def test_documents_still_in_production_are_announced(client_for, jury, ready):
+    [submission] = deliberating(jury, ready)
+    decision_record(submission=submission, by=jury.president, kind=DecisionKind.AWARDED)
+    close(jury)
+    page = text(client_for(jury.admin).get(url("session_detail", pk=jury.session.pk)))
+    assert "Procès-verbal : en cours de production" in page
+    assert "1 certificat en cours de production." in page
+    assert client_for(jury.admin).get(url("minutes_download", pk=jury.session.pk)).status_code == 404
+
+
+def test_a_juror_of_another_session_cannot_download_its_documents(client_for):
+    jury, submission, certificate = certified()
+    minutes_generate(session_id=jury.session.pk)
+    other = make_jury()
+    stranger = client_for(other.president)
+    assert stranger.get(url("minutes_download", pk=jury.session.pk)).status_code == 404
+    assert stranger.get(url("certificate_download", pk=certificate.pk)).status_code == 404
+    assert client_for(jury.president).get(url("certificate_download", pk=certificate.pk)).status_code == 200
+
+
+# -- 3. The jurors' review ------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def trained(django_capture_on_commit_callbacks):
+    """A dossier ready after training and a final evaluation, with its attestation produced."""
+    with django_capture_on_commit_callbacks(execute=True):
+        return DossierFactory(state="ready_for_jury", via_training=True)
+
+
+def test_a_juror_reads_only_what_the_decision_needs(client_for, jury, trained):
+    submission = submit(jury, trained)
+    response = client_for(jury.member_membership(jury.employee)).get(url("review", pk=submission.pk))
+    assert response.status_code == 200
+    page = text(response)
+    candidate = trained.candidate
+    assert candidate.full_name in page
+    assert f"{candidate.birth_date:%d/%m/%Y}" in page
+    assert "Communication en français" in page and "Calcul" in page
+    assert "Domaine validé" in page
+    assert "3 sur 4" in page or "4 sur 4" in page
+    assert "Évaluation préalable" in page and "Évaluation finale" in page
+    assert trained.organisation.name in page
+    plan = trained.training_plans.get()
+    assert plan.organisation.name in page
+    assert "Parcours 1" in page
+    attestation = trained.attestations.get()
+    assert reverse("evaluations:attestation_download", kwargs={"pk": attestation.pk}) in page
+    # No contact data, no timeline, no editing.
+    assert candidate.email not in page
+    assert candidate.birth_place not in page
+    assert "Historique" not in page
+    assert f'href="{reverse("candidates:dossier_detail", kwargs={"pk": trained.pk})}"' not in page
+    assert f'href="{reverse("evaluations:grid", kwargs={"pk": trained.evaluations.first().pk})}"' not in page
+
+
+def test_a_juror_downloads_the_attestations_of_their_session(client_for, jury, trained):
+    submit(jury, trained)
+    attestation = trained.attestations.get()
+    address = reverse("evaluations:attestation_download", kwargs={"pk": attestation.pk})
+    assert client_for(jury.president).get(address).status_code == 200
+    assert client_for(make_jury().president).get(address).status_code == 404
+
+
+def test_a_juror_of_another_session_gets_404_on_a_review_page(client_for, jury, ready):
+    submission = submit(jury, ready)
+    assert client_for(make_jury().president).get(url("review", pk=submission.pk)).status_code == 404
+
+
+def test_a_juror_cannot_open_the_dossier_page(client_for, jury, ready):
+    submit(jury, ready)
+    response = client_for(jury.president).get(reverse("candidates:dossier_detail", kwargs={"pk": ready.pk}))
+    assert response.status_code == 403
+
+
+def test_the_evaluator_organisation_and_the_organiser_do_not_read_the_review(client_for, jury, ready):
+    submission = submit(jury, ready)
+    assert client_for(ready.team.counsellor).get(url("review", pk=submission.pk)).status_code == 403
+    assert client_for(jury.admin).get(url("review", pk=submission.pk)).status_code == 403
+    assert client_for(make_certifpro()).get(url("review", pk=submission.pk)).status_code == 200
+
+
+def test_a_juror_declares_a_conflict_and_is_then_told_they_are_excluded(client_for, jury, ready):
+    submission = submit(jury, ready)
+    juror = jury.member_membership(jury.employee)
+    client = client_for(juror)
+    empty = client.post(url("conflict_declare", pk=submission.pk), {"conflict-statement": "  "})
+    assert empty.status_code == 200
+    assert "Décrivez le lien qui vous lie à ce dossier." in text(empty)
+    assert not ConflictDeclaration.objects.exists()
+    response = client.post(
+        url("conflict_declare", pk=submission.pk), {"conflict-statement": "J'ai formé cette candidate."}, follow=True
+    )
+    assert response.redirect_chain[-1][0] == url("review", pk=submission.pk)
+    page = text(response)
+    assert "Vous êtes exclu·e de la décision sur ce dossier." in page
+    declaration = ConflictDeclaration.objects.get()
+    assert declaration.seat.member == jury.employee
+    assert declaration.statement == "J'ai formé cette candidate."
+    conflicts = text(client.get(url("my_conflicts")))
+    assert ready.candidate.full_name in conflicts
+    assert "J'ai formé cette candidate." in conflicts
+
+
+def test_a_detected_conflict_is_shown_to_the_member(client_for, jury, ready):
+    MembershipFactory(user=jury.employee.user, organisation=ready.organisation, role=Role.EVALUATOR)
+    submission = submit(jury, ready)
+    page = text(client_for(jury.member_membership(jury.employee)).get(url("review", pk=submission.pk)))
+    assert "Vous êtes exclu·e de la décision sur ce dossier." in page
+    assert "La plateforme a détecté un lien" in page
+
+
+def test_only_seated_jurors_declare_conflicts(client_for, jury, ready):
+    submission = submit(jury, ready)
+    address = url("conflict_declare", pk=submission.pk)
+    assert client_for(make_certifpro()).post(address, {"conflict-statement": "Lien"}).status_code == 403
+    assert client_for(make_jury().president).post(address, {"conflict-statement": "Lien"}).status_code == 404
+
+
+def test_my_conflicts_lists_only_mine(client_for, jury, ready):
+    submission = submit(jury, ready)
+    conflict_declare(submission=submission, by=jury.president, statement="Ancien collègue de la candidate.")
+    mine = text(client_for(jury.member_membership(jury.employee)).get(url("my_conflicts")))
+    assert "Aucun conflit d'intérêts" in mine
+    theirs = text(client_for(jury.president).get(url("my_conflicts")))
+    assert "Ancien collègue de la candidate." in theirs
+    assert client_for(jury.admin).get(url("my_conflicts")).status_code == 403
+
+
+# -- 4. The president's decision -----------------------------------------------------------------------------
+
+
+def test_the_decision_form_appears_for_the_president_during_the_deliberation_only(client_for, jury, ready):
+    submission = submit(jury, ready)
+    president = client_for(jury.president)
+    assert 'name="decision-kind"' not in president.get(url("review", pk=submission.pk)).content.decode()
+    jury.session = jury_session_convene(session=jury.session, by=jury.admin)
+    president.post(url("session_deliberate", pk=jury.session.pk))
+    assert 'name="decision-kind"' in president.get(url("review", pk=submission.pk)).content.decode()
+    juror_page = client_for(jury.member_membership(jury.employee)).get(url("review", pk=submission.pk))
+    assert 'name="decision-kind"' not in juror_page.content.decode()
+
+
+def test_the_president_awards_the_certification_through_the_view(client_for, jury, ready):
+    [submission] = deliberating(jury, ready)
+    response = client_for(jury.president).post(url("decide", pk=submission.pk), {"decision-kind": "awarded"})
+    assert response.status_code == 302
+    assert response["Location"] == url("session_detail", pk=jury.session.pk)
+    assert Decision.objects.get(submission=submission).kind == DecisionKind.AWARDED
+    assert fresh(ready).state == DossierState.CERTIFIED
+
+
+def test_a_deferral_without_domains_is_refused_and_the_input_kept(client_for, jury, ready):
+    [submission] = deliberating(jury, ready)
+    response = client_for(jury.president).post(
+        url("decide", pk=submission.pk), {"decision-kind": "deferred", "decision-reason": "Calcul fragile."}
+    )
+    assert response.status_code == 200
+    page = text(response)
+    assert "Indiquez les domaines qui restent à acquérir." in page
+    assert "Calcul fragile." in page
+    assert re.search(r'<input type="radio" name="decision-kind" value="deferred"[^>]* checked', page)
+    assert not Decision.objects.exists()
+
+
+def test_the_president_defers_on_named_domains(client_for, jury, ready):
+    [submission] = deliberating(jury, ready)
+    client_for(jury.president).post(
+        url("decide", pk=submission.pk),
+        {"decision-kind": "deferred", "decision-reason": "Calcul fragile.", "decision-missing_domains": ["2"]},
+    )
+    decision = Decision.objects.get(submission=submission)
+    assert decision.missing_domains == ["2"]
+    assert fresh(ready).state == DossierState.PARTIALLY_VALIDATED
+
+
+def test_a_president_in_conflict_gets_the_reason_instead_of_a_decision(client_for, jury, ready):
+    [submission] = deliberating(jury, ready)
+    conflict_declare(submission=submission, by=jury.president, statement="Lien familial.")
+    client = client_for(jury.president)
+    assert 'name="decision-kind"' not in client.get(url("review", pk=submission.pk)).content.decode()
+    response = client.post(url("decide", pk=submission.pk), {"decision-kind": "awarded"})
+    assert response.status_code == 200
+    assert "vous ne pouvez pas en décider" in text(response)
+    assert not Decision.objects.exists()
+
+
+def test_only_the_president_decides(client_for, jury, ready):
+    [submission] = deliberating(jury, ready)
+    address = url("decide", pk=submission.pk)
+    for who in (jury.member_membership(jury.employee), jury.admin, make_certifpro(), ready.team.counsellor):
+        assert client_for(who).post(address, {"decision-kind": "awarded"}).status_code == 403
+    assert client_for(make_jury().president).post(address, {"decision-kind": "awarded"}).status_code == 404
+    assert not Decision.objects.exists()
+
+
+# -- 5. Certif'Pro: revocation and export --------------------------------------------------------------------
+
+
+def test_certifpro_revokes_a_decision_through_the_view(client_for):
+    jury, submission, certificate = certified()
+    client = client_for(make_certifpro())
+    address = url("decision_revoke", pk=submission.decision.pk)
+    form = client.get(address)
+    assert form.status_code == 200
+    assert certificate.number in text(form)
+    missing = client.post(address, {"reason": ""})
+    assert "Indiquez le motif de la révocation." in text(missing)
+    response = client.post(address, {"reason": "Évaluation non conforme."}, follow=True)
+    assert response.redirect_chain[-1][0] == url("review", pk=submission.pk)
+    assert "La décision est révoquée" in text(response)
+    certificate.refresh_from_db()
+    assert certificate.is_revoked
+    assert fresh(submission.dossier).state == DossierState.READY_FOR_JURY
+
+
+def test_no_one_but_certifpro_revokes(client_for):
+    jury, submission, _certificate = certified()
+    address = url("decision_revoke", pk=submission.decision.pk)
+    for who in (jury.president, jury.admin, submission.dossier.team.counsellor):
+        assert client_for(who).get(address).status_code == 403
+        assert client_for(who).post(address, {"reason": "Non"}).status_code == 403
+    assert Decision.objects.get(pk=submission.decision.pk).revoked_at is None
+
+
+@pytest.fixture
+def awarded_certificate():
+    _jury, _submission, certificate = certified()
+    return certificate
+
+
+def export_query(certificate: Certificate, fmt: str) -> dict[str, str]:
+    return {"start": f"{certificate.awarded_on:%Y-%m-%d}", "end": f"{certificate.awarded_on:%Y-%m-%d}", "format": fmt}
+
+
+def test_certifpro_exports_the_certified_as_csv(client_for, awarded_certificate):
+    response = client_for(make_certifpro()).get(url("export"), export_query(awarded_certificate, "csv"))
+    assert response.status_code == 200
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    day = f"{awarded_certificate.awarded_on:%Y-%m-%d}"
+    assert response["Content-Disposition"] == f'attachment; filename="certifies-clea-{day}-au-{day}.csv"'
+    content = response.content.decode("utf-8-sig")
+    assert content.splitlines()[0].startswith("Numéro de certificat;Code de vérification")
+    assert awarded_certificate.number in content
+
+
+def test_certifpro_exports_the_certified_as_xlsx(client_for, awarded_certificate):
+    response = client_for(make_certifpro()).get(url("export"), export_query(awarded_certificate, "xlsx"))
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    assert response["Content-Disposition"].endswith('.xlsx"')
+    assert response.content.startswith(b"PK")
+
+
+def test_the_export_period_is_checked(client_for):
+    client = client_for(make_certifpro())
+    form = client.get(url("export"))
+    assert form.status_code == 200
+    assert "Indiquez" not in text(form)
+    missing = client.get(url("export"), {"format": "csv"})
+    assert missing.status_code == 400
+    assert "Indiquez le début de la période." in text(missing)
+    assert "Indiquez la fin de la période." in text(missing)
+    reversed_period = client.get(url("export"), {"start": "2026-03-31", "end": "2026-03-01", "format": "csv"})
+    assert reversed_period.status_code == 400
+    assert "La fin de la période précède son début." in text(reversed_period)
+
+
+def test_only_certifpro_exports(client_for, jury, ready):
+    for who in (jury.admin, jury.president, ready.team.counsellor):
+        assert client_for(who).get(url("export"), {"start": "2026-01-01", "end": "2026-12-31"}).status_code == 403
+
+
+# -- 6. The jury member's dashboard --------------------------------------------------------------------------
+
+
+def test_the_dashboard_lists_upcoming_sessions_and_presided_deliberations(client_for, jury, ready):
+    submit(jury, ready)
+    upcoming = make_jury(body=jury.body, days_ahead=20)
+    jury_session_set_seats(
+        session=upcoming.session, by=jury.admin, member_ids=[jury.employer.pk, jury.employee.pk], president_id=None
+    )
+    page = text(client_for(jury.president).get(reverse("home")))
+    assert "Mes prochaines sessions de jury" in page
+    assert url("session_detail", pk=jury.session.pk) in page
+    assert url("session_detail", pk=upcoming.session.pk) in page
+    assert url("my_conflicts") in page
+    assert "Délibérations que vous présidez" not in page
+    jury.session = jury_session_convene(session=jury.session, by=jury.admin)
+    client_for(jury.president).post(url("session_deliberate", pk=jury.session.pk))
+    page = text(client_for(jury.president).get(reverse("home")))
+    assert "Délibérations que vous présidez" in page
+    assert "1 dossier" in page
+
+
+def test_the_dashboard_of_a_member_without_sessions_says_so(client_for):
+    body = OrganisationFactory(jury_body=True)
+    member = MembershipFactory(organisation=body, role=Role.JURY_MEMBER)
+    page = text(client_for(member).get(reverse("home")))
+    assert "Vous n'êtes convoqué·e à aucune session de jury." in page
+
+
+# -- 8. Administration ---------------------------------------------------------------------------------------
+
+
+def test_the_admin_lists_and_shows_the_jury_records(client):
+    jury, submission, certificate = certified()
+    minutes_generate(session_id=jury.session.pk)
+    conflict_declare(submission=submission, by=jury.president, statement="Lien")
+    from tests.factories import UserFactory
+
+    admin_user = UserFactory(is_staff=True, is_superuser=True)
+    client.force_login(admin_user)
+    for model in (
+        "jurymember",
+        "jurysession",
+        "submission",
+        "decision",
+        "certificate",
+        "sessionminutes",
+        "conflictdeclaration",
+    ):
+        assert client.get(reverse(f"admin:juries_{model}_changelist")).status_code == 200
+    session_page = client.get(reverse("admin:juries_jurysession_change", args=[jury.session.pk]))
+    assert session_page.status_code == 200
+    decision_page = text(client.get(reverse("admin:juries_decision_change", args=[submission.decision.pk])))
+    assert url("decision_revoke", pk=submission.decision.pk) in decision_page
+    assert client.get(reverse("admin:juries_decision_add")).status_code == 403
+    found = client.get(reverse("admin:juries_certificate_changelist"), {"q": certificate.verification_code})
+    assert certificate.number in text(found)
