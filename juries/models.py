@@ -96,7 +96,7 @@ class SessionState(models.TextChoices):
     PLANNED = "planned", _("Planifiée")
     CONVENED = "convened", _("Convoquée")
     DELIBERATING = "deliberating", _("En délibération")
-    CLOSED = "closed", _("Close")
+    CLOSED = "closed", _("Clôturée")
 
 
 class JurySessionQuerySet(models.QuerySet["JurySession"]):
@@ -182,6 +182,19 @@ class JurySession(ConcurrentTransitionMixin, models.Model):
         elif not president.present:
             problems.append(str(_("Le président doit être présent.")))
         return problems
+
+    def may_decide(self, seat: SessionSeat | None, submission: Submission) -> bool:
+        """The president records the decisions. For a dossier the president is linked to, another present member
+        without a link (the one the jury designates) records it, so that a conflict never blocks the session."""
+        if seat is None or seat.session_id != self.pk or not seat.present:
+            return False
+        conflicted = {c.seat_id for c in submission.conflicts.all()}
+        if seat.pk in conflicted:
+            return False
+        if seat.is_president:
+            return True
+        president = self.president
+        return president is not None and president.pk in conflicted
 
     def has_quorum(self) -> bool:
         return not self.quorum_problems()

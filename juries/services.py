@@ -210,7 +210,8 @@ def jury_session_convene(*, session: JurySession, by: Membership, request: HttpR
 
     _ensure_session_admin(session, by)
     session = _lock_session(session)
-    if not session.seats.exists():
+    colleges = set(session.seats.values_list("member__college", flat=True))
+    if colleges != {College.EMPLOYERS, College.EMPLOYEES}:
         raise JuryError(_("Convoquez au moins un membre de chaque collège avant d'envoyer les convocations."))
     _session_transition(session, "convene", by, request)
     dossiers = "\n".join(
@@ -314,18 +315,20 @@ def decision_record(
     domains the jury names. Refused: closed. Absent or excused: ready for another session.
     """
     session = JurySession.objects.select_for_update(of=("self",)).get(pk=submission.session_id)
-    seat = _president_seat(session, by)
+    seat = session.seats.filter(member__user_id=by.user_id).first() if by.role == Role.JURY_MEMBER else None
     if seat is None:
         raise PermissionDenied
     if session.state != SessionState.DELIBERATING:
         raise JuryError(_("Les décisions se prennent pendant la délibération."))
-    if ConflictDeclaration.objects.filter(seat=seat, submission=submission).exists():
-        raise JuryError(
-            _(
-                "Vous avez un lien avec ce dossier : vous ne pouvez pas en décider. Le jury désigne un "
-                "autre président pour ce dossier."
+    if not session.may_decide(seat, submission):
+        if ConflictDeclaration.objects.filter(seat=seat, submission=submission).exists():
+            raise JuryError(
+                _(
+                    "Vous avez un lien avec ce dossier : vous ne pouvez pas en décider. Un autre membre "
+                    "présent, sans lien avec le dossier, enregistre la décision."
+                )
             )
-        )
+        raise PermissionDenied
     if Decision.objects.filter(submission=submission).exists():
         raise JuryError(_("Une décision est déjà enregistrée pour ce dossier."))
     missing = sorted(set(missing_domains or []))
@@ -512,6 +515,27 @@ def minutes_generate(*, session_id: int) -> SessionMinutes:
         minutes.file.delete(save=False)
         return SessionMinutes.objects.get(session_id=session_id)
     return minutes
+
+
+def certified_export(
+    *, by: Membership, start: datetime.date, end: datetime.date, fmt: str, request: HttpRequest | None = None
+) -> bytes:
+    """Certif'Pro's file of certified candidates for a period. Personal data leaves the platform: logged."""
+    from juries.exports import to_csv, to_xlsx
+    from juries.selectors import certified_candidates, export_rows
+
+    if not by.is_certifpro:
+        raise PermissionDenied
+    rows = export_rows(certified_candidates(start=start, end=end))
+    content = to_xlsx(rows) if fmt == "xlsx" else to_csv(rows)
+    audit_record(
+        action="juries.export",
+        actor=by.user,
+        organisation=by.organisation_id,
+        request=request,
+        details={"start": start.isoformat(), "end": end.isoformat(), "format": fmt},
+    )
+    return content
 
 
 def certificate_lookup(code: str) -> Certificate | None:

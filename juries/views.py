@@ -27,7 +27,6 @@ from candidates.models import Dossier, DossierState
 from candidates.services import DossierConflict, TransitionRefused
 from clea_platform.tenancy import membership_required
 from evaluations.models import Attestation, Evaluation
-from juries.exports import to_csv, to_xlsx
 from juries.forms import (
     ConflictForm,
     DecisionForm,
@@ -50,9 +49,10 @@ from juries.models import (
     SessionState,
     Submission,
 )
-from juries.selectors import certified_candidates, export_rows, submissions_for_session
+from juries.selectors import submissions_for_session
 from juries.services import (
     JuryError,
+    certified_export,
     conflict_declare,
     decision_record,
     decision_revoke,
@@ -443,11 +443,7 @@ def _review_context(
     )
     decision = _decision(submission)
     can_decide = (
-        seat is not None
-        and seat.is_president
-        and my_conflict is None
-        and session.state == SessionState.DELIBERATING
-        and decision is None
+        session.state == SessionState.DELIBERATING and decision is None and session.may_decide(seat, submission)
     )
     domains = [(domain.code, f"{domain.code} – {domain.title}") for domain in outcome.domains]
     return {
@@ -506,8 +502,9 @@ def conflict_declare_view(request: HttpRequest, pk: int) -> HttpResponse:
 @membership_required()
 def decide(request: HttpRequest, pk: int) -> HttpResponse:
     submission = _visible_submission(request, pk)
-    seat = _seat_of(submission.session_id, request.membership)
-    if seat is None or not seat.is_president:
+    # Who may decide is the service's rule (the president, or another member when the president is linked to
+    # the dossier); outside the session's seats there is nothing to ask.
+    if _seat_of(submission.session_id, request.membership) is None:
         raise PermissionDenied
     domains = [
         (code, f"{code} – {title}")
@@ -594,11 +591,9 @@ def export(request: HttpRequest) -> HttpResponse:
     form = ExportForm(request.GET if asked else None)
     if asked and form.is_valid():
         start, end, fmt = form.cleaned_data["start"], form.cleaned_data["end"], form.cleaned_data["format"]
-        rows = export_rows(certified_candidates(start=start, end=end))
-        if fmt == ExportFormat.XLSX:
-            response = HttpResponse(to_xlsx(rows), content_type=XLSX_CONTENT_TYPE)
-        else:
-            response = HttpResponse(to_csv(rows), content_type="text/csv; charset=utf-8")
+        content = certified_export(by=request.membership, start=start, end=end, fmt=fmt, request=request)
+        content_type = XLSX_CONTENT_TYPE if fmt == ExportFormat.XLSX else "text/csv; charset=utf-8"
+        response = HttpResponse(content, content_type=content_type)
         filename = f"certifies-clea-{start:%Y-%m-%d}-au-{end:%Y-%m-%d}.{fmt}"
         response["Content-Disposition"] = f'attachment; filename="{filename}"'
         return response

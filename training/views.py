@@ -91,7 +91,7 @@ def plan_create(request: HttpRequest, dossier_pk: int) -> HttpResponse:
     )
     gaps = dossier.outcome.gap_criteria()
     form = TrainingPlanForm(
-        request.POST or None,
+        request.POST if request.method == "POST" else None,
         dossier=dossier,
         trainers=trainer_memberships(),
         initial={"objectives": objectives_from_gaps(gaps)},

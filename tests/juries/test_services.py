@@ -577,3 +577,64 @@ def test_the_export_keeps_to_its_period(two_certified):
     after = certificate.awarded_on + datetime.timedelta(days=1)
     assert not certified_candidates(start=after, end=after + datetime.timedelta(days=30)).exists()
     assert certified_candidates(start=certificate.awarded_on, end=certificate.awarded_on).count() == 2
+
+
+@pytest.mark.django_db
+def test_convocation_needs_both_colleges_seated():
+    from juries.services import JuryError, jury_session_convene, jury_session_set_seats
+    from tests.juries.factories import make_jury
+
+    jury = make_jury()
+    session = jury_session_set_seats(
+        session=jury.session, by=jury.admin, member_ids=[jury.employer.pk], president_id=jury.employer.pk
+    )[0].session
+    with pytest.raises(JuryError, match="chaque collège"):
+        jury_session_convene(session=session, by=jury.admin)
+
+
+@pytest.mark.django_db
+def test_when_the_president_is_linked_to_a_dossier_another_present_member_decides_it(
+    django_capture_on_commit_callbacks,
+):
+    from juries.models import DecisionKind
+    from juries.services import (
+        JuryError,
+        conflict_declare,
+        decision_record,
+        dossier_submit_to_jury,
+        jury_session_convene,
+        jury_session_start_deliberation,
+    )
+    from tests.journey import DossierFactory
+    from tests.juries.factories import make_jury
+
+    jury = make_jury()
+    dossier = DossierFactory(state="ready_for_jury")
+    submission = dossier_submit_to_jury(dossier=dossier, session=jury.session, by=dossier.team.counsellor)
+    with django_capture_on_commit_callbacks(execute=True):
+        session = jury_session_convene(session=jury.session, by=jury.admin)
+    jury_session_start_deliberation(session=session, by=jury.president)
+    conflict_declare(submission=submission, by=jury.president, statement="J'ai formé ce candidat.")
+    with pytest.raises(JuryError, match="lien avec ce dossier"):
+        decision_record(submission=submission, by=jury.president, kind=DecisionKind.AWARDED)
+    other = jury.member_membership(jury.employee)
+    decision = decision_record(submission=submission, by=other, kind=DecisionKind.AWARDED)
+    assert decision.decided_by == other.user
+    dossier.refresh_from_db()
+    assert dossier.state == "certified"
+
+
+@pytest.mark.django_db
+def test_an_ordinary_member_cannot_decide_when_the_president_may():
+    from django.core.exceptions import PermissionDenied
+
+    from juries.models import DecisionKind
+    from juries.services import decision_record
+    from tests.juries.factories import deliberating, make_jury
+
+    jury = make_jury()
+    from tests.journey import DossierFactory
+
+    [submission] = deliberating(jury, DossierFactory(state="ready_for_jury"))
+    with pytest.raises(PermissionDenied):
+        decision_record(submission=submission, by=jury.member_membership(jury.employee), kind=DecisionKind.AWARDED)

@@ -362,8 +362,13 @@ def test_a_juror_may_not_convene(client_for, jury):
 
 
 def test_the_quorum_problems_are_the_error_when_opening_the_deliberation(client_for, jury):
+    # Both colleges are convened, but the employees' member turns out absent on the day.
     jury_session_set_seats(
-        session=jury.session, by=jury.admin, member_ids=[jury.employer.pk], president_id=jury.employer.pk
+        session=jury.session,
+        by=jury.admin,
+        member_ids=[jury.employer.pk, jury.employee.pk],
+        president_id=jury.employer.pk,
+        absent_ids=[jury.employee.pk],
     )
     jury_session_convene(session=jury.session, by=jury.admin)
     response = client_for(jury.president).post(url("session_deliberate", pk=jury.session.pk), follow=True)
@@ -591,6 +596,9 @@ def test_a_president_in_conflict_gets_the_reason_instead_of_a_decision(client_fo
     assert response.status_code == 200
     assert "vous ne pouvez pas en décider" in text(response)
     assert not Decision.objects.exists()
+    # The other member present, with no link to the dossier, records it instead.
+    other = client_for(jury.member_membership(jury.employee))
+    assert 'name="decision-kind"' in other.get(url("review", pk=submission.pk)).content.decode()
 
 
 def test_only_the_president_decides(client_for, jury, ready):
