@@ -431,7 +431,8 @@ def certificate_generate(*, decision_id: int) -> Certificate:
     )
     dossier, session = decision.submission.dossier, decision.submission.session
     if existing is None:
-        awarded_on = timezone.localtime(session.date).date()
+        # The day the jury decided (the session may be dated later when it was planned ahead).
+        awarded_on = timezone.localtime(decision.decided_at).date()
         try:
             with transaction.atomic():
                 existing = Certificate.objects.create(
