@@ -202,9 +202,13 @@ def dossier_open(*, dossier: Dossier, by: Membership, consent_text: str, request
 def dossier_withdraw(*, dossier: Dossier, by: Membership, reason: str, request: HttpRequest | None = None) -> Dossier:
     if not reason.strip():
         raise TransitionRefused(_("Indiquez le motif de l'abandon."))
-    return dossier_transition(
+    from funding.services import funding_lines_stop
+
+    dossier = dossier_transition(
         dossier=dossier, name="withdraw", by=by, note=reason.strip(), reason=reason.strip(), request=request
     )
+    funding_lines_stop(dossier=dossier, by=by, reason=reason.strip())
+    return dossier
 
 
 @dataclass

@@ -179,6 +179,8 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE = {
     # The 5-year window: warn counsellors 3 months ahead, expire dossiers past it (idempotent, daily).
     "dossier-deadlines": {"task": "candidates.tasks.dossier_deadlines_task", "schedule": 60 * 60 * 24},
+    # Certif'Pro fees for events that have none yet (habilitations entered in the admin): a daily catch-up.
+    "funding-fee-entries": {"task": "funding.tasks.fee_entries_sync_task", "schedule": 60 * 60 * 24},
 }
 
 REST_FRAMEWORK = {

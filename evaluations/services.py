@@ -265,6 +265,8 @@ def evaluation_close(
     on. With gaps left, queue the attestation of partial validation once committed; after a final evaluation
     with gaps, open the next training cycle."""
     from evaluations.tasks import attestation_generate_task
+    from funding.models import FeeKind
+    from funding.services import fee_entry_record
     from training.services import training_plan_next_cycle
 
     evaluation = Evaluation.objects.select_for_update().select_related("dossier").get(pk=evaluation.pk)
@@ -292,6 +294,7 @@ def evaluation_close(
             all_validated=outcome.all_validated,
             evaluated_on=ended_on,
         )
+        fee_entry_record(kind=FeeKind.PRIOR_EVALUATION, source=evaluation)
     else:
         dossier_apply(
             locked=locked,

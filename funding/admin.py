@@ -1,0 +1,120 @@
+"""Certif'Pro keeps the funders' list and the tariffs here. Everything else is read-only: lines move through
+their services (history, audit), batches and statements are issued documents, fee entries come from events."""
+
+from typing import Any
+
+from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from funding.models import (
+    CertificateReport,
+    ClaimBatch,
+    FeeEntry,
+    Funder,
+    FundingLine,
+    FundingLineEvent,
+    Payment,
+    Statement,
+    Tariff,
+)
+
+
+@admin.register(Funder)
+class FunderAdmin(admin.ModelAdmin):
+    list_display = ["name", "kind", "code", "reference_label", "is_active", "position"]
+    list_filter = ["kind", "is_active"]
+    list_editable = ["is_active", "position"]
+    search_fields = ["name", "code"]
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # Lines point at their funder: deactivate it instead.
+        return False
+
+
+@admin.register(Tariff)
+class TariffAdmin(admin.ModelAdmin):
+    list_display = ["certification", "kind", "amount_cents", "vat_rate", "valid_from", "valid_until"]
+    list_filter = ["certification", "kind"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Tariff | None = None) -> list[str]:
+        # A tariff already applied keeps its amount: close it (valid_until) and add the next one.
+        if obj is not None and obj.entries.exists():
+            return ["certification", "kind", "amount_cents", "vat_rate", "valid_from"]
+        return []
+
+    def has_delete_permission(self, request: HttpRequest, obj: Tariff | None = None) -> bool:
+        return obj is None or not obj.entries.exists()
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class FundingLineEventInline(admin.TabularInline):
+    model = FundingLineEvent
+    extra = 0
+    fields = ["at", "transition", "from_state", "to_state", "actor", "note"]
+    readonly_fields = fields
+    can_delete = False
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[FundingLineEvent]:
+        return super().get_queryset(request).select_related("actor")
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(FundingLine)
+class FundingLineAdmin(ReadOnlyAdmin):
+    list_display = ["dossier", "organisation", "step", "funder", "state", "requested_cents", "granted_cents"]
+    list_filter = ["state", "step", "funder"]
+    search_fields = ["dossier__reference", "funder_reference", "organisation__name"]
+    list_select_related = ["dossier", "organisation", "funder"]
+    inlines = [FundingLineEventInline]
+
+
+@admin.register(ClaimBatch)
+class ClaimBatchAdmin(ReadOnlyAdmin):
+    list_display = ["number", "organisation", "funder", "status", "total_lines", "total_incl_vat_cents", "issued_on"]
+    list_filter = ["status", "funder"]
+    search_fields = ["number", "organisation__name"]
+    list_select_related = ["organisation", "funder"]
+
+
+@admin.register(Payment)
+class PaymentAdmin(ReadOnlyAdmin):
+    list_display = ["reference", "organisation", "batch", "received_on", "total_cents"]
+    list_select_related = ["organisation", "batch"]
+    search_fields = ["reference", "batch__number"]
+
+
+@admin.register(FeeEntry)
+class FeeEntryAdmin(ReadOnlyAdmin):
+    list_display = ["occurred_on", "organisation", "kind", "certification", "source", "amount_cents", "statement"]
+    list_filter = ["kind", "certification"]
+    search_fields = ["source", "organisation__name"]
+    list_select_related = ["organisation", "statement"]
+
+
+@admin.register(Statement)
+class StatementAdmin(ReadOnlyAdmin):
+    list_display = ["number", "organisation", "period_start", "entry_count", "total_incl_vat_cents", "issued_on"]
+    list_select_related = ["organisation"]
+    search_fields = ["number", "organisation__name"]
+
+
+@admin.register(CertificateReport)
+class CertificateReportAdmin(ReadOnlyAdmin):
+    list_display = ["certificate", "organisation", "reported_on", "reported_by"]
+    list_select_related = ["certificate", "organisation", "reported_by"]

@@ -1,0 +1,571 @@
+"""Funding screens. Counsellors: the lines of a dossier. Organisation administrators: lines to claim, batches,
+payments and reconciliation, fees. Certif'Pro: every organisation's fees and statements, the national view, the
+reporting of certificates to the Caisse des Dépôts.
+
+Every read starts from a `visible_to` queryset: another organisation's object answers 404 like a missing one.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.db.models import Prefetch
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.http import urlencode
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from candidates.models import Dossier
+from clea_platform.tenancy import membership_required
+from funding.documents import CONTENT_TYPES, table_to_csv
+from funding.forms import (
+    TRANSITION_FORMS,
+    BatchRequestForm,
+    FeeFilterForm,
+    FundingLineForm,
+    LineFilterForm,
+    PaymentForm,
+    ProofForm,
+    QuarterForm,
+    ReportForm,
+)
+from funding.models import (
+    ClaimBatch,
+    FeeEntry,
+    Funder,
+    FundingLine,
+    FundingLineEvent,
+    FundingProof,
+    LineState,
+    MatchStatus,
+    Payment,
+    PaymentLine,
+    Statement,
+    cdc_deadline,
+    transition_label,
+)
+from funding.selectors import (
+    cdc_table,
+    certificates_overdue,
+    certificates_to_report,
+    claim_summary,
+    fee_totals,
+    fees_by_kind,
+    fees_by_organisation,
+    funding_by_funder,
+)
+from funding.services import (
+    USER_TRANSITIONS,
+    FundingError,
+    batch_request,
+    batch_retry,
+    batches_request,
+    certificates_mark_reported,
+    funding_line_create,
+    funding_line_transition,
+    funding_line_update,
+    funding_proof_add,
+    payment_record,
+    statements_request,
+)
+from organisations.models import Membership, Role
+
+LINE_ROLES = (Role.COUNSELLOR, Role.ORG_ADMIN)
+PAGE_SIZE = 25
+
+
+def _page(request: HttpRequest, items: Any, size: int = PAGE_SIZE) -> Any:
+    return Paginator(items, size).get_page(request.GET.get("page"))
+
+
+def _kept_query(request: HttpRequest) -> str:
+    return urlencode([(key, value) for key, value in request.GET.items() if key != "page" and value])
+
+
+@membership_required(Role.COUNSELLOR, Role.ORG_ADMIN, Role.CERTIFPRO_ADMIN)
+def index(request: HttpRequest) -> HttpResponse:
+    """The funding entry point of each role."""
+    role = request.membership.role
+    if role == Role.ORG_ADMIN:
+        return redirect("funding:claim_list")
+    if role == Role.CERTIFPRO_ADMIN:
+        return redirect("funding:national")
+    return redirect("funding:line_list")
+
+
+# -- Lines -------------------------------------------------------------------------------------------------------
+
+
+def _visible_line(request: HttpRequest, pk: int) -> FundingLine:
+    lines = (
+        FundingLine.objects.visible_to(request.membership)
+        .with_step_done_on()
+        .select_related("dossier__candidate", "funder", "organisation", "batch")
+    )
+    return get_object_or_404(lines, pk=pk)
+
+
+@membership_required(*LINE_ROLES, Role.CERTIFPRO_ADMIN)
+def line_list(request: HttpRequest) -> HttpResponse:
+    filters = LineFilterForm(request.GET)
+    lines = filters.filter(
+        FundingLine.objects.visible_to(request.membership)
+        .select_related("dossier__candidate", "funder", "organisation")
+        .order_by("-updated_at", "-id")
+    )
+    return render(
+        request,
+        "funding/line_list.html",
+        {"page": _page(request, lines), "filters": filters, "query": _kept_query(request)},
+    )
+
+
+@membership_required(*LINE_ROLES)
+def line_create(request: HttpRequest, dossier_pk: int) -> HttpResponse:
+    dossier = get_object_or_404(
+        Dossier.objects.visible_to(request.membership).select_related("candidate"), pk=dossier_pk
+    )
+    form = FundingLineForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            line = funding_line_create(dossier=dossier, by=request.membership, request=request, **form.cleaned_data)
+        except FundingError as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, _("La ligne de financement est créée (brouillon)."))
+            return redirect("funding:line_detail", pk=line.pk)
+    return render(request, "funding/line_form.html", {"form": form, "dossier": dossier, "line": None})
+
+
+@membership_required(*LINE_ROLES)
+def line_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    line = _visible_line(request, pk)
+    if line.state != LineState.DRAFT:
+        messages.info(request, _("Seule une ligne en brouillon peut être modifiée."))
+        return redirect("funding:line_detail", pk=line.pk)
+    form = FundingLineForm(
+        request.POST if request.method == "POST" else None, initial=FundingLineForm.initial_for(line)
+    )
+    if request.method == "POST" and form.is_valid():
+        changes = {name: form.cleaned_data[name] for name in form.changed_data}
+        try:
+            funding_line_update(line=line, by=request.membership, changes=changes, request=request)
+        except FundingError as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, _("La ligne de financement est enregistrée."))
+            return redirect("funding:line_detail", pk=line.pk)
+    return render(request, "funding/line_form.html", {"form": form, "dossier": line.dossier, "line": line})
+
+
+@membership_required(*LINE_ROLES, Role.CERTIFPRO_ADMIN)
+def line_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    line = _visible_line(request, pk)
+    may_act = request.membership.role in LINE_ROLES
+    return render(
+        request,
+        "funding/line_detail.html",
+        {
+            "line": line,
+            "dossier": line.dossier,
+            "actions": line.actions_for(request.membership) if may_act else [],
+            "events": FundingLineEvent.objects.filter(line=line).select_related("actor"),
+            "proofs": FundingProof.objects.filter(line=line).select_related("uploaded_by"),
+            "proof_form": ProofForm() if may_act else None,
+            "may_act": may_act,
+        },
+    )
+
+
+@membership_required(*LINE_ROLES)
+def line_transition(request: HttpRequest, pk: int, name: str) -> HttpResponse:
+    """A transition's page: its form (amount, reference, reason) and the button. The service decides."""
+    if name not in USER_TRANSITIONS:
+        raise Http404
+    line = _visible_line(request, pk)
+    offered = {action["name"] for action in line.actions_for(request.membership)}
+    if request.method != "POST" and name not in offered:
+        messages.info(
+            request,
+            _("Ce changement n'est pas possible pour une ligne « %(state)s ».") % {"state": line.get_state_display()},
+        )
+        return redirect("funding:line_detail", pk=line.pk)
+    form = TRANSITION_FORMS[name](request.POST if request.method == "POST" else None, line=line)
+    if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        note = data.pop("note", "")
+        try:
+            line = funding_line_transition(
+                line=line, name=name, by=request.membership, note=note, request=request, **data
+            )
+        except FundingError as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, _("La ligne est maintenant « %(state)s ».") % {"state": line.get_state_display()})
+            return redirect("funding:line_detail", pk=line.pk)
+    return render(
+        request,
+        "funding/line_transition.html",
+        {"line": line, "dossier": line.dossier, "form": form, "name": name, "label": transition_label(name)},
+    )
+
+
+@membership_required(*LINE_ROLES)
+@require_POST
+def proof_add(request: HttpRequest, pk: int) -> HttpResponse:
+    line = _visible_line(request, pk)
+    form = ProofForm(request.POST, request.FILES)
+    if form.is_valid():
+        try:
+            funding_proof_add(
+                line=line,
+                by=request.membership,
+                label=form.cleaned_data["label"],
+                upload=form.cleaned_data["file"],
+                request=request,
+            )
+        except FundingError as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, _("Le justificatif est joint à la ligne."))
+            return redirect("funding:line_detail", pk=line.pk)
+    else:
+        messages.error(request, " ".join(str(e) for errors in form.errors.values() for e in errors))
+    return redirect("funding:line_detail", pk=line.pk)
+
+
+@membership_required(*LINE_ROLES, Role.CERTIFPRO_ADMIN)
+def proof_download(request: HttpRequest, pk: int) -> FileResponse:
+    proof = get_object_or_404(FundingProof.objects.visible_to(request.membership), pk=pk)
+    return FileResponse(proof.file.open("rb"), as_attachment=True, filename=proof.original_name)
+
+
+# -- Claims and batches (organisation administrators) -----------------------------------------------------------
+
+
+@membership_required(Role.ORG_ADMIN)
+def claim_list(request: HttpRequest) -> HttpResponse:
+    membership: Membership = request.membership
+    lines = (
+        FundingLine.objects.visible_to(membership)
+        .claimable()
+        .select_related("dossier__candidate", "funder")
+        .order_by("funder__name", "step_done_on", "id")
+    )
+    funders = Funder.objects.filter(pk__in=lines.values("funder_id")).order_by("position", "name")
+    form = BatchRequestForm(funders=funders)
+    return render(
+        request,
+        "funding/claim_list.html",
+        {"page": _page(request, lines), "summary": claim_summary(lines), "form": form},
+    )
+
+
+@membership_required(Role.ORG_ADMIN)
+@require_POST
+def batch_create(request: HttpRequest) -> HttpResponse:
+    membership: Membership = request.membership
+    form = BatchRequestForm(request.POST, funders=Funder.objects.all())
+    if not form.is_valid():
+        messages.error(request, " ".join(str(e) for errors in form.errors.values() for e in errors))
+        return redirect("funding:claim_list")
+    data = form.cleaned_data
+    try:
+        if data["funder"] is not None:
+            batches = [
+                batch_request(
+                    organisation=membership.organisation,
+                    funder=data["funder"],
+                    period_start=data["period_start"],
+                    period_end=data["period_end"],
+                    by=membership,
+                    request=request,
+                )
+            ]
+        else:
+            batches = batches_request(
+                organisation=membership.organisation,
+                period_start=data["period_start"],
+                period_end=data["period_end"],
+                by=membership,
+                request=request,
+            )
+    except FundingError as exc:
+        messages.error(request, str(exc))
+        return redirect("funding:claim_list")
+    if len(batches) == 1:
+        messages.success(request, _("Le lot %(n)s est en production.") % {"n": batches[0].number})
+        return redirect("funding:batch_detail", pk=batches[0].pk)
+    messages.success(request, _("%(count)s lots sont en production.") % {"count": len(batches)})
+    return redirect("funding:batch_list")
+
+
+def _visible_batch(request: HttpRequest, pk: int) -> ClaimBatch:
+    return get_object_or_404(
+        ClaimBatch.objects.visible_to(request.membership).select_related("funder", "organisation"), pk=pk
+    )
+
+
+@membership_required(Role.ORG_ADMIN, Role.CERTIFPRO_ADMIN)
+def batch_list(request: HttpRequest) -> HttpResponse:
+    batches = (
+        ClaimBatch.objects.visible_to(request.membership)
+        .select_related("funder", "organisation")
+        .order_by("-created_at", "-id")
+    )
+    return render(request, "funding/batch_list.html", {"page": _page(request, batches)})
+
+
+@membership_required(Role.ORG_ADMIN, Role.CERTIFPRO_ADMIN)
+def batch_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    batch = _visible_batch(request, pk)
+    lines = batch.lines.select_related("dossier__candidate").files_order()  # type: ignore[attr-defined]
+    return render(
+        request,
+        "funding/batch_detail.html",
+        {
+            "batch": batch,
+            "page": _page(request, lines, 50),
+            "payments": batch.payments.select_related("recorded_by").order_by("-received_on", "-id"),
+        },
+    )
+
+
+@membership_required(Role.ORG_ADMIN, Role.CERTIFPRO_ADMIN)
+def batch_status(request: HttpRequest, pk: int) -> HttpResponse:
+    """The batch's status fragment: htmx polls it while the worker runs, and stops once issued or failed."""
+    return render(request, "funding/_batch_status.html", {"batch": _visible_batch(request, pk)})
+
+
+@membership_required(Role.ORG_ADMIN, Role.CERTIFPRO_ADMIN)
+def batch_download(request: HttpRequest, pk: int, fmt: str) -> FileResponse:
+    batch = _visible_batch(request, pk)
+    if fmt not in CONTENT_TYPES or not batch.is_issued:
+        raise Http404
+    return FileResponse(
+        getattr(batch, f"{fmt}_file").open("rb"),
+        as_attachment=True,
+        filename=batch.filename(fmt),
+        content_type=CONTENT_TYPES[fmt],
+    )
+
+
+@membership_required(Role.ORG_ADMIN)
+@require_POST
+def batch_retry_view(request: HttpRequest, pk: int) -> HttpResponse:
+    batch = _visible_batch(request, pk)
+    try:
+        batch_retry(batch=batch, by=request.membership, request=request)
+    except FundingError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, _("Le lot %(n)s est relancé.") % {"n": batch.number})
+    return redirect("funding:batch_detail", pk=batch.pk)
+
+
+# -- Payments ------------------------------------------------------------------------------------------------
+
+
+@membership_required(Role.ORG_ADMIN)
+def payment_create(request: HttpRequest, batch_pk: int) -> HttpResponse:
+    batch = _visible_batch(request, batch_pk)
+    form = PaymentForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            payment = payment_record(
+                batch=batch,
+                by=request.membership,
+                received_on=data["received_on"],
+                reference=data["reference"],
+                lines=data["lines"],
+                request=request,
+            )
+        except FundingError as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, _("Le paiement est enregistré et rapproché du lot."))
+            return redirect("funding:payment_detail", pk=payment.pk)
+    return render(request, "funding/payment_form.html", {"batch": batch, "form": form})
+
+
+@membership_required(Role.ORG_ADMIN, Role.CERTIFPRO_ADMIN)
+def payment_list(request: HttpRequest) -> HttpResponse:
+    payments = (
+        Payment.objects.visible_to(request.membership)
+        .select_related("batch__funder", "organisation")
+        .order_by("-received_on", "-id")
+    )
+    return render(request, "funding/payment_list.html", {"page": _page(request, payments)})
+
+
+@membership_required(Role.ORG_ADMIN, Role.CERTIFPRO_ADMIN)
+def payment_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    payments = Payment.objects.visible_to(request.membership).select_related("batch__funder", "recorded_by")
+    payment = get_object_or_404(
+        payments.prefetch_related(
+            Prefetch("lines", queryset=PaymentLine.objects.select_related("funding_line__dossier__candidate"))
+        ),
+        pk=pk,
+    )
+    lines = list(payment.lines.all())
+    missing = list(
+        FundingLine.objects.filter(pk__in=payment.missing_line_ids, batch=payment.batch)
+        .select_related("dossier__candidate")
+        .files_order()
+    )
+    return render(
+        request,
+        "funding/payment_detail.html",
+        {
+            "payment": payment,
+            "batch": payment.batch,
+            "matched": [pl for pl in lines if pl.status == MatchStatus.MATCHED],
+            "differences": [pl for pl in lines if pl.status == MatchStatus.AMOUNT_DIFFERENCE],
+            "unexpected": [pl for pl in lines if pl.status == MatchStatus.UNEXPECTED],
+            "missing": missing,
+        },
+    )
+
+
+# -- Fees and statements ---------------------------------------------------------------------------------------
+
+
+@membership_required(Role.ORG_ADMIN, Role.CERTIFPRO_ADMIN)
+def fee_list(request: HttpRequest) -> HttpResponse:
+    filters = FeeFilterForm(request.GET)
+    entries = filters.filter(
+        FeeEntry.objects.visible_to(request.membership)
+        .select_related("organisation", "dossier", "statement")
+        .order_by("-occurred_on", "-id")
+    )
+    return render(
+        request,
+        "funding/fee_list.html",
+        {
+            "page": _page(request, entries),
+            "filters": filters,
+            "totals": fee_totals(entries),
+            "query": _kept_query(request),
+            "show_organisation": request.membership.is_certifpro,
+        },
+    )
+
+
+@membership_required(Role.ORG_ADMIN, Role.CERTIFPRO_ADMIN)
+def statement_list(request: HttpRequest) -> HttpResponse:
+    statements = (
+        Statement.objects.visible_to(request.membership)
+        .select_related("organisation")
+        .order_by("-period_start", "organisation__name")
+    )
+    return render(
+        request,
+        "funding/statement_list.html",
+        {
+            "page": _page(request, statements),
+            "form": QuarterForm() if request.membership.is_certifpro else None,
+            "show_organisation": request.membership.is_certifpro,
+        },
+    )
+
+
+@membership_required(Role.CERTIFPRO_ADMIN)
+@require_POST
+def statement_request(request: HttpRequest) -> HttpResponse:
+    form = QuarterForm(request.POST)
+    if form.is_valid():
+        year, quarter = form.cleaned_data["quarter"]
+        try:
+            queued = statements_request(year=year, quarter=quarter, by=request.membership, request=request)
+        except FundingError as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(
+                request,
+                _("Les relevés de %(count)s organisme(s) sont en production.") % {"count": len(queued)},
+            )
+    else:
+        messages.error(request, _("Choisissez un trimestre terminé."))
+    return redirect("funding:statement_list")
+
+
+@membership_required(Role.ORG_ADMIN, Role.CERTIFPRO_ADMIN)
+def statement_download(request: HttpRequest, pk: int, fmt: str) -> FileResponse:
+    statement = get_object_or_404(Statement.objects.visible_to(request.membership), pk=pk)
+    if fmt not in {"csv", "pdf"}:
+        raise Http404
+    return FileResponse(
+        getattr(statement, f"{fmt}_file").open("rb"),
+        as_attachment=True,
+        filename=statement.filename(fmt),
+        content_type=CONTENT_TYPES[fmt],
+    )
+
+
+# -- Certif'Pro ------------------------------------------------------------------------------------------------
+
+
+@membership_required(Role.CERTIFPRO_ADMIN)
+def national(request: HttpRequest) -> HttpResponse:
+    filters = FeeFilterForm(request.GET)
+    entries = filters.filter(FeeEntry.objects.visible_to(request.membership))
+    return render(
+        request,
+        "funding/national.html",
+        {
+            "filters": filters,
+            "fees_by_organisation": fees_by_organisation(entries),
+            "fees_by_kind": fees_by_kind(entries),
+            "fee_totals": fee_totals(entries),
+            "funding": funding_by_funder(FundingLine.objects.visible_to(request.membership)),
+            "to_report": certificates_to_report().count(),
+            "overdue": certificates_overdue().count(),
+        },
+    )
+
+
+@membership_required(Role.CERTIFPRO_ADMIN)
+def cdc_list(request: HttpRequest) -> HttpResponse:
+    pending = certificates_to_report()
+    form = ReportForm(
+        request.POST if request.method == "POST" else None, pending_ids=list(pending.values_list("pk", flat=True))
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            count = certificates_mark_reported(
+                certificate_ids=form.cleaned_data["certificates"],
+                reported_on=form.cleaned_data["reported_on"],
+                by=request.membership,
+                request=request,
+            )
+        except FundingError as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(
+                request,
+                _("%(count)s certificat(s) marqué(s) comme déclaré(s) à la Caisse des Dépôts.") % {"count": count},
+            )
+            return redirect("funding:cdc_list")
+    page = _page(request, pending, 100)
+    today = timezone.localdate()
+    rows = [(c, cdc_deadline(c.awarded_on)) for c in page]
+    ticked = set(form.data.getlist("certificates")) if form.is_bound else None
+    return render(
+        request,
+        "funding/cdc_list.html",
+        {"page": page, "rows": rows, "form": form, "today": today, "ticked": ticked},
+    )
+
+
+@membership_required(Role.CERTIFPRO_ADMIN)
+def cdc_export(request: HttpRequest) -> HttpResponse:
+    response = HttpResponse(table_to_csv(cdc_table(certificates_to_report())), content_type=CONTENT_TYPES["csv"])
+    response["Content-Disposition"] = (
+        f'attachment; filename="certificats-a-declarer-{timezone.localdate():%Y-%m-%d}.csv"'
+    )
+    return response

@@ -421,7 +421,10 @@ def decision_revoke(*, decision: Decision, by: Membership, reason: str, request:
 
 
 def certificate_generate(*, decision_id: int) -> Certificate:
-    """Create the certificate of an awarded decision and render its PDF. Idempotent."""
+    """Create the certificate of an awarded decision (and its Certif'Pro fee) and render its PDF. Idempotent."""
+    from funding.models import FeeKind
+    from funding.services import fee_entry_record
+
     existing = Certificate.objects.filter(decision_id=decision_id).first()
     if existing is not None and existing.sha256:
         return existing
@@ -445,6 +448,8 @@ def certificate_generate(*, decision_id: int) -> Certificate:
                     certification=dossier.certification,
                     awarded_on=awarded_on,
                 )
+                # Certif'Pro's fee per certificate, exactly once (unique per source).
+                fee_entry_record(kind=FeeKind.CERTIFICATE, source=existing)
         except IntegrityError:
             existing = Certificate.objects.get(decision_id=decision_id)
     certificate = existing

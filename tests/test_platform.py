@@ -22,10 +22,19 @@ NOT_TENANT_OWNED = {
     "evaluations.Domain": "part of a national référentiel",
     "evaluations.SubDomain": "part of a national référentiel",
     "evaluations.Criterion": "part of a national référentiel",
+    "funding.Funder": "national list of funders and schemes, kept by Certif'Pro",
+    "funding.Tariff": "Certif'Pro's national fee tariffs",
 }
 
 # Generated documents: whatever points at one must protect it (a legal record is never cascaded away).
-DOCUMENT_MODELS = {"evaluations.Attestation", "juries.Certificate", "juries.SessionMinutes"}
+DOCUMENT_MODELS = {
+    "evaluations.Attestation",
+    "juries.Certificate",
+    "juries.SessionMinutes",
+    "funding.ClaimBatch",
+    "funding.Statement",
+    "funding.FundingProof",
+}
 
 
 def test_every_tenant_owned_model_points_at_its_organisation_and_protects_it():

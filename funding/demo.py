@@ -1,0 +1,125 @@
+"""Demo funding for the northern evaluator's demo dossiers: lines in every state, an issued batch with a payment
+reconciled against it, the fees of the demo events and a quarterly statement. Called by `seed_demo`."""
+
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal
+
+from django.db import transaction
+from django.utils import timezone
+
+from candidates.models import Dossier
+from funding.models import Funder, FundingLine, FundingStep, LineState, quarter_of
+from funding.references import funding_references_load
+from funding.services import (
+    FundingError,
+    PaymentInput,
+    batch_generate,
+    batch_request,
+    fee_entries_catch_up,
+    funding_line_create,
+    funding_line_transition,
+    payment_record,
+    statement_generate,
+)
+from organisations.models import Membership, Organisation, Role
+
+# (candidate's first name, step, funder code, euros excl. VAT, VAT rate, state to reach, funder reference)
+DEMO_LINES = [
+    ("Kevin", FundingStep.PRIOR_EVALUATION, "cpf", "450", "20", LineState.DRAFT, ""),
+    ("Sandrine", FundingStep.PRIOR_EVALUATION, "france-travail", "450", "20", LineState.REQUESTED, ""),
+    ("Julie", FundingStep.TRAINING, "region", "1750", "0", LineState.GRANTED, "HDF-PRF-2026-0117"),
+    ("Patrick", FundingStep.TRAINING, "opco", "1750", "0", LineState.REFUSED, ""),
+    ("Mohamed", FundingStep.PRIOR_EVALUATION, "france-travail", "450", "20", LineState.INVOICED, "FT-59-2026-0342"),
+    ("Aïcha", FundingStep.PRIOR_EVALUATION, "france-travail", "450", "20", LineState.PAID, "FT-59-2026-0343"),
+    ("Nadia", FundingStep.PRIOR_EVALUATION, "employeur", "380", "20", LineState.CANCELLED, ""),
+]
+
+
+@transaction.atomic
+def seed_funding(orgs: dict[str, Organisation]) -> int:
+    """Idempotent: the funders and tariffs are loaded, fees caught up, and the demo lines created only once.
+    Returns how many lines it created."""
+    funding_references_load()
+    fee_entries_catch_up()
+    nord = orgs["nord"]
+    created = 0
+    if not FundingLine.objects.filter(organisation=nord).exists():
+        created = _seed_lines(nord)
+    _seed_statement(nord)
+    return created
+
+
+def _seed_lines(nord: Organisation) -> int:
+    counsellor = Membership.objects.get(user__email="conseillere@evaluateur-nord.demo", role=Role.COUNSELLOR)
+    admin = Membership.objects.get(user__email="conseillere@evaluateur-nord.demo", role=Role.ORG_ADMIN)
+    lines: dict[str, FundingLine] = {}
+    for first_name, step, code, euros, rate, target, reference in DEMO_LINES:
+        dossier = Dossier.objects.filter(organisation=nord, candidate__first_name=first_name).order_by("id").first()
+        if dossier is None:
+            continue
+        line = funding_line_create(
+            dossier=dossier,
+            by=counsellor,
+            step=step,
+            funder=Funder.objects.get(code=code),
+            requested_cents=int(Decimal(euros) * 100),
+            vat_rate=Decimal(rate),
+            hours=Decimal("35") if step == FundingStep.TRAINING else Decimal("3.5"),
+        )
+        if target == LineState.DRAFT:
+            lines[first_name] = line
+            continue
+        line = funding_line_transition(line=line, name="request", by=counsellor)
+        if target == LineState.REFUSED:
+            line = funding_line_transition(
+                line=line, name="refuse", by=counsellor, note="Hors du périmètre du plan de l'entreprise."
+            )
+        elif target not in {LineState.REQUESTED, LineState.CANCELLED}:
+            line = funding_line_transition(
+                line=line, name="grant", by=counsellor, granted_cents=line.requested_cents, funder_reference=reference
+            )
+        if target == LineState.CANCELLED:
+            line = funding_line_transition(
+                line=line, name="cancel", by=counsellor, note="La candidate finance finalement elle-même."
+            )
+        lines[first_name] = line
+    # The France Travail lines of the closed prior evaluations go into one batch, and a payment settles one.
+    today = timezone.localdate()
+    try:
+        batch = batch_request(
+            organisation=nord,
+            funder=Funder.objects.get(code="france-travail"),
+            period_start=today - datetime.timedelta(days=31),
+            period_end=today,
+            by=admin,
+        )
+    except FundingError:
+        return len(lines)
+    batch = batch_generate(batch_id=batch.pk)
+    paid = lines.get("Aïcha")
+    if paid is not None:
+        paid.refresh_from_db()
+        payment_record(
+            batch=batch,
+            by=admin,
+            received_on=today,
+            reference="VIR-FT-2026-118",
+            lines=[
+                PaymentInput(paid.funder_reference, paid.invoiced_incl_vat_cents),
+                PaymentInput("FT-59-2026-9999", 54000),
+            ],
+        )
+    return len(lines)
+
+
+def _seed_statement(nord: Organisation) -> None:
+    """Last quarter's statement: the fees of the demo events up to then (the expired dossier's prior evaluation,
+    the habilitations). One per quarter, so seeding again changes nothing."""
+    year, quarter = quarter_of(timezone.localdate())
+    year, quarter = (year, quarter - 1) if quarter > 1 else (year - 1, 4)
+    try:
+        statement_generate(organisation_id=nord.pk, year=year, quarter=quarter)
+    except FundingError:
+        pass

@@ -1,0 +1,159 @@
+"""The files of claim batches and fee statements: CSV, XLSX and PDF, byte for byte the same when rendered again.
+
+Nothing in them depends on when they are rendered except the document's own issue date: rows come in a stable
+order, the XLSX gets fixed package dates and ZIP timestamps, and WeasyPrint writes no creation date.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime
+import io
+import re
+import zipfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from clea_platform.pdf import render_pdf, sha256_hex
+from funding.money import euros_decimal, format_euros, plain_euros
+
+CSV_CONTENT_TYPE = "text/csv; charset=utf-8"
+XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+PDF_CONTENT_TYPE = "application/pdf"
+CONTENT_TYPES = {"csv": CSV_CONTENT_TYPE, "xlsx": XLSX_CONTENT_TYPE, "pdf": PDF_CONTENT_TYPE}
+
+TOTAL_LABEL = "TOTAL"
+
+
+@dataclass(frozen=True)
+class Column:
+    label: str
+    money: bool = False
+
+
+@dataclass(frozen=True)
+class Table:
+    """A document's lines: cells are str, int (cents, in money columns), Decimal or dates."""
+
+    title: str
+    columns: Sequence[Column]
+    rows: Sequence[Sequence[Any]]
+    total_label_column: int = 0
+
+    def total_row(self) -> list[Any]:
+        row: list[Any] = ["" for _ in self.columns]
+        row[self.total_label_column] = TOTAL_LABEL
+        for index, column in enumerate(self.columns):
+            if column.money:
+                row[index] = sum(r[index] for r in self.rows)
+        return row
+
+
+@dataclass(frozen=True)
+class RenderedFiles:
+    csv: bytes
+    xlsx: bytes | None
+    pdf: bytes
+
+    def sha256(self, extension: str) -> str:
+        return sha256_hex(getattr(self, extension))
+
+
+def _text(value: Any, money: bool) -> str:
+    if value is None or value == "":
+        return ""
+    if money:
+        return plain_euros(value)
+    if isinstance(value, datetime.date):
+        return value.strftime("%d/%m/%Y")
+    if isinstance(value, Decimal):
+        return f"{value.normalize():f}".replace(".", ",")
+    return str(value)
+
+
+def table_to_csv(table: Table) -> bytes:
+    """Semicolon-separated, UTF-8 with a BOM (spreadsheets then read the accents), amounts "1234,50", a total row."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
+    writer.writerow([column.label for column in table.columns])
+    for row in [*table.rows, table.total_row()]:
+        writer.writerow([_text(value, column.money) for value, column in zip(row, table.columns, strict=True)])
+    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+
+
+def table_to_xlsx(table: Table, *, issued_on: datetime.date) -> bytes:
+    """One sheet, amounts as numbers in euros formatted "# ##0,00 €", a total row. Deterministic: the package's
+    created/modified dates are the issue date, and so is every ZIP entry's timestamp."""
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = table.title[:31]
+    sheet.append([column.label for column in table.columns])
+    for row in [*table.rows, table.total_row()]:
+        cells = []
+        for value, column in zip(row, table.columns, strict=True):
+            if column.money and value != "":
+                cells.append(euros_decimal(value))
+            elif value is None:
+                cells.append("")
+            else:
+                cells.append(value)
+        sheet.append(cells)
+    for index, column in enumerate(table.columns, start=1):
+        if column.money:
+            for (cell,) in sheet.iter_rows(min_row=2, min_col=index, max_col=index):
+                cell.number_format = '#,##0.00 "€"'
+        elif any(isinstance(row[index - 1], datetime.date) for row in table.rows):
+            for (cell,) in sheet.iter_rows(min_row=2, min_col=index, max_col=index):
+                cell.number_format = "DD/MM/YYYY"
+    stamp = datetime.datetime.combine(issued_on, datetime.time())
+    workbook.properties.creator = "Plateforme CléA"
+    workbook.properties.created = stamp
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return _normalised_zip(buffer.getvalue(), issued_on)
+
+
+_CORE_DATES = re.compile(rb"(<dcterms:(created|modified)[^>]*>)[^<]*(</dcterms:\2>)")
+
+
+def _normalised_zip(content: bytes, day: datetime.date) -> bytes:
+    """Rewrite an XLSX package with fixed dates: openpyxl stamps "modified" with the clock, ZIP entries too."""
+    stamp = f"{day:%Y-%m-%d}T00:00:00Z".encode()
+    source = zipfile.ZipFile(io.BytesIO(content))
+    output = io.BytesIO()
+    with zipfile.ZipFile(output, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            data = source.read(info.filename)
+            if info.filename == "docProps/core.xml":
+                data = _CORE_DATES.sub(lambda m: m.group(1) + stamp + m.group(3), data)
+            entry = zipfile.ZipInfo(info.filename, date_time=(day.year, day.month, day.day, 0, 0, 0))
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            entry.external_attr = 0o600 << 16
+            target.writestr(entry, data)
+    return output.getvalue()
+
+
+def _display(value: Any, money: bool) -> str:
+    if money and value != "" and value is not None:
+        return format_euros(value)
+    return _text(value, money=False)
+
+
+def render_files(
+    table: Table, *, template: str, context: dict[str, Any], issued_on: datetime.date, xlsx: bool = True
+) -> RenderedFiles:
+    """The CSV, the XLSX (optional) and the PDF of a table; the PDF template receives the display strings."""
+    display = {
+        "columns": table.columns,
+        "rows": [[_display(v, c.money) for v, c in zip(row, table.columns, strict=True)] for row in table.rows],
+        "total": [_display(v, c.money) for v, c in zip(table.total_row(), table.columns, strict=True)],
+        "issued_on": issued_on,
+    }
+    pdf = render_pdf(template, {**context, **display})
+    return RenderedFiles(
+        csv=table_to_csv(table), xlsx=table_to_xlsx(table, issued_on=issued_on) if xlsx else None, pdf=pdf
+    )

@@ -1,0 +1,317 @@
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal
+from typing import Any
+
+from django import forms
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from funding.models import (
+    Funder,
+    FundingLine,
+    FundingStep,
+    LineState,
+    add_months,
+    quarter_bounds,
+    quarter_of,
+)
+from funding.money import DEFAULT_VAT_RATE, format_euros, parse_euros
+from funding.services import PaymentInput
+from organisations.models import Organisation, OrganisationKind
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(format="%Y-%m-%d", **kwargs)
+
+
+class EurosField(forms.Field):
+    """An amount typed in euros ("1 234,50", "1234.5", "1234 €"), cleaned to integer cents."""
+
+    default_error_messages = {"invalid": _("Saisissez un montant en euros, par exemple 1 234,50.")}
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault(
+            "widget", forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off", "maxlength": 20})
+        )
+        super().__init__(**kwargs)
+
+    def prepare_value(self, value: Any) -> Any:
+        if isinstance(value, int):
+            return format_euros(value).removesuffix("\u00a0€")
+        return value
+
+    def to_python(self, value: Any) -> int | None:
+        if value in self.empty_values or not str(value).strip():
+            return None
+        try:
+            cents = parse_euros(str(value)[:40])
+        except ValueError as exc:
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid") from exc
+        if cents <= 0:
+            raise forms.ValidationError(_("Le montant doit être positif."), code="min_value")
+        return cents
+
+
+def vat_rate_field() -> forms.DecimalField:
+    return forms.DecimalField(
+        label=_("Taux de TVA (%)"),
+        min_value=Decimal("0"),
+        max_value=Decimal("100"),
+        max_digits=5,
+        decimal_places=2,
+        initial=DEFAULT_VAT_RATE,
+        localize=True,
+        help_text=_("20 % par défaut ; 0 si l'organisme est exonéré de TVA pour cette prestation."),
+    )
+
+
+class FundingLineForm(forms.Form):
+    step = forms.ChoiceField(label=_("Étape financée"), choices=FundingStep.choices)
+    funder = forms.ModelChoiceField(label=_("Financeur"), queryset=Funder.objects.none(), empty_label=_("Choisir…"))
+    requested_cents = EurosField(
+        label=_("Montant demandé HT (€)"), help_text=_("En euros hors taxes, par exemple 450 ou 1 234,50.")
+    )
+    vat_rate = vat_rate_field()
+    hours = forms.DecimalField(
+        label=_("Heures"),
+        required=False,
+        min_value=Decimal("0"),
+        max_value=Decimal("2000"),
+        decimal_places=1,
+        localize=True,
+    )
+    funder_reference = forms.CharField(
+        label=_("Référence du financeur"),
+        max_length=60,
+        required=False,
+        help_text=_("N° de dossier CPF, convention France Travail, accord OPCO… Obligatoire à l'accord."),
+    )
+    note = forms.CharField(label=_("Commentaire"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["funder"].queryset = Funder.objects.active()
+
+    @classmethod
+    def initial_for(cls, line: FundingLine) -> dict[str, Any]:
+        return {name: getattr(line, name) for name in cls.base_fields}
+
+
+class GrantForm(forms.Form):
+    granted_cents = EurosField(label=_("Montant accordé HT (€)"))
+    funder_reference = forms.CharField(label=_("Référence du financeur"), max_length=60)
+    granted_on = forms.DateField(label=_("Accordé le"), widget=DateInput())
+
+    def __init__(self, *args: Any, line: FundingLine, **kwargs: Any) -> None:
+        kwargs.setdefault(
+            "initial",
+            {
+                "granted_cents": line.requested_cents,
+                "funder_reference": line.funder_reference,
+                "granted_on": timezone.localdate(),
+            },
+        )
+        super().__init__(*args, **kwargs)
+        self.fields["funder_reference"].help_text = line.funder.reference_label
+
+
+class InvoiceForm(forms.Form):
+    invoiced_cents = EurosField(label=_("Montant facturé HT (€)"))
+    invoiced_on = forms.DateField(label=_("Facturé le"), widget=DateInput())
+
+    def __init__(self, *args: Any, line: FundingLine, **kwargs: Any) -> None:
+        kwargs.setdefault("initial", {"invoiced_cents": line.granted_cents, "invoiced_on": timezone.localdate()})
+        super().__init__(*args, **kwargs)
+        self.fields["invoiced_cents"].help_text = _("Au plus le montant accordé : %(amount)s HT.") % {
+            "amount": format_euros(line.granted_cents)
+        }
+
+
+class ReasonForm(forms.Form):
+    note = forms.CharField(label=_("Motif"), widget=forms.Textarea(attrs={"rows": 3}))
+
+    def __init__(self, *args: Any, line: FundingLine, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+
+
+class ConfirmForm(forms.Form):
+    note = forms.CharField(label=_("Commentaire"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args: Any, line: FundingLine, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+
+
+TRANSITION_FORMS: dict[str, type[forms.Form]] = {
+    "request": ConfirmForm,
+    "grant": GrantForm,
+    "refuse": ReasonForm,
+    "invoice": InvoiceForm,
+    "cancel": ReasonForm,
+}
+
+
+class ProofForm(forms.Form):
+    label = forms.CharField(label=_("Intitulé du justificatif"), max_length=200)
+    file = forms.FileField(
+        label=_("Fichier"),
+        help_text=_("PDF, PNG ou JPEG, 5 Mo au plus."),
+        widget=forms.ClearableFileInput(attrs={"accept": ".pdf,.png,.jpg,.jpeg"}),
+    )
+
+
+def previous_month() -> tuple[datetime.date, datetime.date]:
+    first_of_month = timezone.localdate().replace(day=1)
+    return add_months(first_of_month, -1), first_of_month - datetime.timedelta(days=1)
+
+
+class BatchRequestForm(forms.Form):
+    funder = forms.ModelChoiceField(
+        label=_("Financeur"),
+        queryset=Funder.objects.none(),
+        required=False,
+        empty_label=_("Tous les financeurs ayant des lignes à réclamer"),
+        help_text=_("Un lot par financeur."),
+    )
+    period_start = forms.DateField(label=_("Étapes réalisées du"), widget=DateInput())
+    period_end = forms.DateField(label=_("au"), widget=DateInput())
+
+    def __init__(self, *args: Any, funders: Any, **kwargs: Any) -> None:
+        start, _end = previous_month()
+        kwargs.setdefault("initial", {"period_start": start, "period_end": timezone.localdate()})
+        super().__init__(*args, **kwargs)
+        self.fields["funder"].queryset = funders
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        start, end = cleaned.get("period_start"), cleaned.get("period_end")
+        if start and end and end < start:
+            self.add_error("period_end", _("La fin de la période précède son début."))
+        return cleaned
+
+
+class PaymentForm(forms.Form):
+    received_on = forms.DateField(label=_("Reçu le"), widget=DateInput())
+    reference = forms.CharField(label=_("Référence du virement"), max_length=100)
+    lines = forms.CharField(
+        label=_("Lignes du paiement"),
+        widget=forms.Textarea(attrs={"rows": 8, "spellcheck": "false"}),
+        help_text=_(
+            "Une ligne par dossier payé, telle que l'avis de paiement la donne : la référence du financeur, "
+            "un point-virgule, puis le montant payé TTC en euros. Exemple : FT-2026-0042 ; 540,00"
+        ),
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("initial", {"received_on": timezone.localdate()})
+        super().__init__(*args, **kwargs)
+
+    def clean_lines(self) -> list[PaymentInput]:
+        parsed, errors = [], []
+        for number, raw in enumerate(self.cleaned_data["lines"].splitlines(), start=1):
+            if not raw.strip():
+                continue
+            parts = [part.strip() for part in raw.replace("\t", ";").split(";")]
+            try:
+                if len(parts) != 2 or not parts[0]:
+                    raise ValueError(raw)
+                cents = parse_euros(parts[1])
+            except ValueError:
+                errors.append(
+                    _("Ligne %(n)s : « référence ; montant » attendu, par exemple FT-2026-0042 ; 540,00.")
+                    % {"n": number}
+                )
+                continue
+            parsed.append(PaymentInput(parts[0], cents))
+        if errors:
+            raise forms.ValidationError(errors)
+        if not parsed:
+            raise forms.ValidationError(_("Indiquez au moins une ligne de paiement."))
+        return parsed
+
+
+def finished_quarters(count: int = 8) -> list[tuple[str, str]]:
+    year, quarter = quarter_of(timezone.localdate())
+    choices = []
+    for _index in range(count):
+        year, quarter = (year, quarter - 1) if quarter > 1 else (year - 1, 4)
+        start, end = quarter_bounds(year, quarter)
+        label = _("T%(q)s %(y)s (du %(start)s au %(end)s)") % {
+            "q": quarter,
+            "y": year,
+            "start": f"{start:%d/%m/%Y}",
+            "end": f"{end:%d/%m/%Y}",
+        }
+        choices.append((f"{year}-{quarter}", label))
+    return choices
+
+
+class QuarterForm(forms.Form):
+    quarter = forms.ChoiceField(label=_("Trimestre"))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["quarter"].choices = finished_quarters()
+
+    def clean_quarter(self) -> tuple[int, int]:
+        year, quarter = self.cleaned_data["quarter"].split("-")
+        return int(year), int(quarter)
+
+
+class LineFilterForm(forms.Form):
+    state = forms.ChoiceField(label=_("Statut"), required=False, choices=[("", _("Tous"))] + LineState.choices)
+    funder = forms.ModelChoiceField(
+        label=_("Financeur"), queryset=Funder.objects.all(), required=False, empty_label=_("Tous")
+    )
+
+    def filter(self, lines: Any) -> Any:
+        if not self.is_valid():
+            return lines
+        if self.cleaned_data.get("state"):
+            lines = lines.filter(state=self.cleaned_data["state"])
+        if self.cleaned_data.get("funder"):
+            lines = lines.filter(funder=self.cleaned_data["funder"])
+        return lines
+
+
+class FeeFilterForm(forms.Form):
+    organisation = forms.ModelChoiceField(
+        label=_("Organisme"),
+        queryset=Organisation.objects.filter(kind=OrganisationKind.EVALUATOR),
+        required=False,
+        empty_label=_("Tous"),
+    )
+    start = forms.DateField(label=_("Du"), required=False, widget=DateInput())
+    end = forms.DateField(label=_("Au"), required=False, widget=DateInput())
+
+    def filter(self, entries: Any) -> Any:
+        if not self.is_valid():
+            return entries
+        data = self.cleaned_data
+        if data.get("organisation"):
+            entries = entries.filter(organisation=data["organisation"])
+        if data.get("start"):
+            entries = entries.filter(occurred_on__gte=data["start"])
+        if data.get("end"):
+            entries = entries.filter(occurred_on__lte=data["end"])
+        return entries
+
+
+class ReportForm(forms.Form):
+    """The certificates ticked on the list (the template draws one labelled checkbox per row)."""
+
+    reported_on = forms.DateField(label=_("Déclarés à la Caisse des Dépôts le"), widget=DateInput())
+    certificates = forms.TypedMultipleChoiceField(
+        label=_("Certificats déclarés"),
+        coerce=int,
+        error_messages={"required": _("Cochez au moins un certificat.")},
+    )
+
+    def __init__(self, *args: Any, pending_ids: list[int], **kwargs: Any) -> None:
+        kwargs.setdefault("initial", {"reported_on": timezone.localdate()})
+        super().__init__(*args, **kwargs)
+        self.fields["certificates"].choices = [(pk, str(pk)) for pk in pending_ids]

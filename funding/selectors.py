@@ -1,0 +1,149 @@
+"""Reads that span apps: what an organisation has to claim, Certif'Pro's national view, the certificates to report
+to the Caisse des Dépôts."""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import models
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from clea_platform.certifications import Certification
+from funding.documents import Column, Table
+from funding.models import (
+    CDC_REPORT_MONTHS,
+    FeeEntry,
+    FeeKind,
+    FundingLine,
+    LineState,
+    add_months,
+    cdc_deadline,
+)
+
+ZERO = models.Value(0, output_field=models.BigIntegerField())
+
+
+def _sum(field: str) -> Coalesce:
+    return Coalesce(models.Sum(field), ZERO)
+
+
+def claim_summary(lines: models.QuerySet[FundingLine]) -> list[dict[str, Any]]:
+    """Per funder, the lines to claim and their amount incl. VAT (invoiced if already invoiced, else granted)."""
+    amount = Coalesce("invoiced_incl_vat_cents", "granted_incl_vat_cents", ZERO)
+    return list(
+        lines.order_by()
+        .values("funder_id", "funder__name")
+        .annotate(count=models.Count("id"), amount=Coalesce(models.Sum(amount), ZERO))
+        .order_by("funder__name")
+    )
+
+
+@dataclass
+class FeeTotals:
+    count: int = 0
+    amount_cents: int = 0
+    incl_vat_cents: int = 0
+
+
+def fee_totals(entries: models.QuerySet[FeeEntry]) -> FeeTotals:
+    totals = entries.order_by().aggregate(n=models.Count("id"), ht=_sum("amount_cents"), ttc=_sum("incl_vat_cents"))
+    return FeeTotals(totals["n"], totals["ht"], totals["ttc"])
+
+
+def fees_by_organisation(entries: models.QuerySet[FeeEntry]) -> list[dict[str, Any]]:
+    return list(
+        entries.order_by()
+        .values("organisation_id", "organisation__name", "organisation__siret")
+        .annotate(count=models.Count("id"), amount=_sum("amount_cents"), incl_vat=_sum("incl_vat_cents"))
+        .order_by("organisation__name")
+    )
+
+
+def fees_by_kind(entries: models.QuerySet[FeeEntry]) -> list[dict[str, Any]]:
+    rows = list(
+        entries.order_by()
+        .values("certification", "kind")
+        .annotate(count=models.Count("id"), amount=_sum("amount_cents"), incl_vat=_sum("incl_vat_cents"))
+        .order_by("certification", "kind")
+    )
+    for row in rows:
+        row["certification_label"] = Certification(row["certification"]).label
+        row["kind_label"] = FeeKind(row["kind"]).label
+    return rows
+
+
+def funding_by_funder(lines: models.QuerySet[FundingLine]) -> list[dict[str, Any]]:
+    """Per funder: lines by state and the amounts requested, granted, invoiced and paid (incl. VAT; paid as
+    received). One aggregate query."""
+    rows = (
+        lines.order_by()
+        .values("funder__name")
+        .annotate(
+            count=models.Count("id"),
+            open=models.Count("id", filter=models.Q(state__in=[LineState.DRAFT, LineState.REQUESTED])),
+            refused=models.Count("id", filter=models.Q(state=LineState.REFUSED)),
+            requested=_sum("requested_incl_vat_cents"),
+            granted=_sum("granted_incl_vat_cents"),
+            invoiced=_sum("invoiced_incl_vat_cents"),
+            paid=_sum("paid_cents"),
+        )
+        .order_by("funder__name")
+    )
+    return list(rows)
+
+
+def certificates_to_report() -> models.QuerySet[Any]:
+    """Valid certificates not yet reported to the Caisse des Dépôts, the oldest (nearest deadline) first."""
+    from juries.models import Certificate
+
+    return (
+        Certificate.objects.valid()
+        .filter(cdc_report__isnull=True)
+        .select_related("organisation", "dossier__candidate")
+        .order_by("awarded_on", "id")
+    )
+
+
+def certificates_overdue(today: datetime.date | None = None) -> models.QuerySet[Any]:
+    """Not reported and past the 3-month deadline: awarded on or before today minus 3 months."""
+    today = today or timezone.localdate()
+    return certificates_to_report().filter(awarded_on__lt=add_months(today, -CDC_REPORT_MONTHS))
+
+
+CDC_COLUMNS = [
+    Column("Numéro national"),
+    Column("Certification"),
+    Column("Code de vérification"),
+    Column("Nom"),
+    Column("Prénom"),
+    Column("Date de naissance"),
+    Column("Délivré le"),
+    Column("Organisme évaluateur"),
+    Column("SIRET de l'organisme"),
+    Column("À déclarer avant le"),
+]
+
+
+def cdc_table(certificates: Any) -> Table:
+    """The certificates to report, one row each (format of the Caisse des Dépôts: provisional, to confirm)."""
+    rows = []
+    for certificate in certificates:
+        candidate = certificate.dossier.candidate
+        rows.append(
+            [
+                certificate.number,
+                certificate.get_certification_display(),
+                certificate.verification_code,
+                candidate.last_name.upper(),
+                candidate.first_name,
+                candidate.birth_date,
+                certificate.awarded_on,
+                certificate.organisation.name,
+                certificate.organisation.siret,
+                cdc_deadline(certificate.awarded_on),
+            ]
+        )
+    return Table(title="Certificats", columns=CDC_COLUMNS, rows=rows)

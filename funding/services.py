@@ -1,0 +1,1060 @@
+"""Every write of the funding app: one transaction, rows locked, history and audit rows, side effects on commit.
+
+Lines follow their own state machine (draft → requested → granted or refused → invoiced → paid, cancellable
+before invoicing); claim batches are produced by a worker and never change once issued; payments are
+reconciled with their batch; Certif'Pro's fees are recorded by the events themselves, once each.
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.core.files.base import ContentFile
+from django.core.files.uploadedfile import UploadedFile
+from django.db import IntegrityError, models, transaction
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django_fsm import TransitionNotAllowed
+
+from candidates.models import Dossier, DossierState
+from clea_platform.pdf import sha256_hex
+from funding.documents import Column, RenderedFiles, Table, render_files
+from funding.models import (
+    CANCELLABLE_STATES,
+    BatchStatus,
+    CertificateReport,
+    ClaimBatch,
+    FeeEntry,
+    FeeKind,
+    Funder,
+    FundingLine,
+    FundingLineEvent,
+    FundingProof,
+    FundingStep,
+    LineState,
+    MatchStatus,
+    Payment,
+    PaymentLine,
+    Statement,
+    Tariff,
+    quarter_bounds,
+)
+from funding.money import DEFAULT_VAT_RATE, incl_vat
+from organisations.models import Habilitation, Membership, Organisation, Role, User
+from organisations.services import audit_record
+
+LINE_ROLES = (Role.COUNSELLOR, Role.ORG_ADMIN)
+# Transitions a user takes from a screen; "pay" is taken by `payment_record` only.
+USER_TRANSITIONS = ("request", "grant", "refuse", "invoice", "cancel")
+EDITABLE_FIELDS = ("step", "funder", "hours", "vat_rate", "requested_cents", "funder_reference", "note")
+PROGRESS_EVERY = 25
+PROOF_MAX_BYTES = 5 * 1024 * 1024
+PROOF_TYPES = {".pdf", ".png", ".jpg", ".jpeg"}
+
+
+class FundingError(Exception):
+    """A funding rule refuses the action; the message says why, in French."""
+
+
+def _ensure_member_of(membership: Membership, organisation_id: int, roles: Iterable[str]) -> None:
+    if membership.role not in roles or membership.organisation_id != organisation_id:
+        raise PermissionDenied
+
+
+def _ensure_certifpro(membership: Membership) -> None:
+    if not membership.is_certifpro:
+        raise PermissionDenied
+
+
+def _check_vat_rate(rate: Decimal) -> Decimal:
+    rate = Decimal(rate)
+    if not Decimal("0") <= rate <= Decimal("100"):
+        raise FundingError(_("Le taux de TVA doit être compris entre 0 et 100 %."))
+    return rate
+
+
+# -- Lines --------------------------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def funding_line_create(
+    *,
+    dossier: Dossier,
+    by: Membership,
+    step: str,
+    funder: Funder,
+    requested_cents: int,
+    vat_rate: Decimal = DEFAULT_VAT_RATE,
+    hours: Decimal | None = None,
+    funder_reference: str = "",
+    note: str = "",
+    request: HttpRequest | None = None,
+) -> FundingLine:
+    """A draft line for one step of the dossier and one funder. The dossier's row is locked, so that a line is
+    never added while the dossier is being withdrawn (whose withdrawal cancels the open lines)."""
+    _ensure_member_of(by, dossier.organisation_id, LINE_ROLES)
+    locked = Dossier.objects.select_for_update(of=("self",)).get(pk=dossier.pk)
+    if locked.state in {DossierState.WITHDRAWN, DossierState.EXPIRED}:
+        raise FundingError(
+            _("Le dossier est clos (« %(state)s ») : aucun financement ne peut y être ajouté.")
+            % {"state": locked.get_state_display()}
+        )
+    if step not in FundingStep.values:
+        raise FundingError(_("Étape inconnue."))
+    if not funder.is_active:
+        raise FundingError(_("Ce financeur n'est plus proposé."))
+    if requested_cents <= 0:
+        raise FundingError(_("Indiquez le montant demandé."))
+    vat_rate = _check_vat_rate(vat_rate)
+    line = FundingLine.objects.create(
+        organisation_id=locked.organisation_id,
+        dossier=locked,
+        step=step,
+        funder=funder,
+        hours=hours,
+        vat_rate=vat_rate,
+        requested_cents=requested_cents,
+        requested_incl_vat_cents=incl_vat(requested_cents, vat_rate),
+        funder_reference=funder_reference.strip(),
+        note=note.strip(),
+        created_by=by.user,
+    )
+    FundingLineEvent.objects.create(line=line, actor=by.user, to_state=line.state, note=_("Ligne créée"))
+    audit_record(
+        action="funding_line.create", actor=by.user, organisation=line.organisation_id, obj=line, request=request
+    )
+    return line
+
+
+def _lock_line(line: FundingLine) -> FundingLine:
+    locked = FundingLine.objects.select_for_update(of=("self",)).get(pk=line.pk)
+    if locked.state != line.state:
+        raise FundingError(
+            _("La ligne a changé entre-temps (elle est maintenant « %(state)s ») : rechargez la page.")
+            % {"state": locked.get_state_display()}
+        )
+    return locked
+
+
+@transaction.atomic
+def funding_line_update(
+    *, line: FundingLine, by: Membership, changes: dict[str, Any], request: HttpRequest | None = None
+) -> FundingLine:
+    """Edit a draft line (once requested, what was sent to the funder stays as it was)."""
+    _ensure_member_of(by, line.organisation_id, LINE_ROLES)
+    locked = _lock_line(line)
+    if locked.state != LineState.DRAFT:
+        raise FundingError(_("Seule une ligne en brouillon peut être modifiée."))
+    changed = sorted(name for name in changes if name in EDITABLE_FIELDS)
+    for name in changed:
+        setattr(locked, name, changes[name])
+    if "funder" in changed and not locked.funder.is_active:
+        raise FundingError(_("Ce financeur n'est plus proposé."))
+    if locked.requested_cents <= 0:
+        raise FundingError(_("Indiquez le montant demandé."))
+    locked.vat_rate = _check_vat_rate(locked.vat_rate)
+    locked.requested_incl_vat_cents = incl_vat(locked.requested_cents, locked.vat_rate)
+    if changed:
+        locked.save()
+        FundingLineEvent.objects.create(
+            line=locked, actor=by.user, from_state=locked.state, to_state=locked.state, note=_("Brouillon modifié")
+        )
+        audit_record(
+            action="funding_line.update",
+            actor=by.user,
+            organisation=locked.organisation_id,
+            obj=locked,
+            request=request,
+            details={"fields": changed},
+        )
+    return locked
+
+
+def _refusal_message(line: FundingLine, name: str) -> str:
+    if name == "invoice" and line.state == LineState.GRANTED:
+        return {
+            FundingStep.PRIOR_EVALUATION: _(
+                "La ligne ne peut être facturée qu'une fois l'évaluation préalable clôturée."
+            ),
+            FundingStep.TRAINING: _("La ligne ne peut être facturée qu'une fois la formation terminée."),
+            FundingStep.FINAL_EVALUATION: _("La ligne ne peut être facturée qu'une fois l'évaluation finale clôturée."),
+        }[line.step]
+    if name == "cancel" and line.state in {LineState.INVOICED, LineState.PAID}:
+        return _("Une ligne facturée ne peut plus être annulée.")
+    return _("Ce changement n'est pas possible pour une ligne « %(state)s ».") % {"state": line.get_state_display()}
+
+
+def _line_apply(
+    *,
+    locked: FundingLine,
+    name: str,
+    by: Membership | None,
+    actor: User | None,
+    note: str = "",
+    request: HttpRequest | None = None,
+    **kwargs: Any,
+) -> FundingLine:
+    """Apply one transition to a locked line and record it (history and audit). `by` None: the platform acts
+    (a withdrawal, a batch), and the caller already checked who may trigger it."""
+    if by is not None:
+        transition = getattr(locked, name)._django_fsm.get_transition(locked.state)
+        meta_transitions = getattr(FundingLine, name)._django_fsm.transitions.values()
+        reference = transition or next(iter(meta_transitions))
+        if not reference.has_perm(locked, by):
+            raise PermissionDenied
+    source = locked.state
+    try:
+        getattr(locked, name)(**kwargs)
+    except TransitionNotAllowed as exc:
+        raise FundingError(_refusal_message(locked, name)) from exc
+    locked.save()
+    FundingLineEvent.objects.create(
+        line=locked, actor=actor, transition=name, from_state=source, to_state=locked.state, note=note
+    )
+    audit_record(
+        action=f"funding_line.{name}",
+        actor=actor,
+        organisation=locked.organisation_id,
+        obj=locked,
+        request=request,
+        details={"from": source, "to": locked.state},
+    )
+    return locked
+
+
+@transaction.atomic
+def funding_line_transition(
+    *,
+    line: FundingLine,
+    name: str,
+    by: Membership,
+    note: str = "",
+    request: HttpRequest | None = None,
+    **kwargs: Any,
+) -> FundingLine:
+    """Take one user transition: "request"; "grant" (granted_cents, funder_reference, granted_on);
+    "refuse" (note: the funder's reason); "invoice" (invoiced_cents ≤ granted, once the step happened);
+    "cancel" (note), before invoicing. Raises FundingError with the reason, PermissionDenied for the role."""
+    if name not in USER_TRANSITIONS:
+        raise FundingError(_("Changement inconnu."))
+    _ensure_member_of(by, line.organisation_id, LINE_ROLES)
+    locked = _lock_line(line)
+    note = note.strip()
+    today = timezone.localdate()
+    if name == "grant":
+        granted = kwargs.get("granted_cents")
+        reference = (kwargs.get("funder_reference") or locked.funder_reference).strip()
+        if not granted or granted <= 0:
+            raise FundingError(_("Indiquez le montant accordé."))
+        if not reference:
+            raise FundingError(
+                _("Indiquez la référence du financeur (%(label)s) : elle sert aux réclamations et aux paiements.")
+                % {"label": locked.funder.reference_label}
+            )
+        kwargs = {
+            "granted_cents": granted,
+            "funder_reference": reference,
+            "granted_on": kwargs.get("granted_on") or today,
+        }
+    elif name == "invoice":
+        invoiced = kwargs.get("invoiced_cents") or locked.granted_cents
+        if locked.state == LineState.GRANTED and (invoiced is None or invoiced <= 0):
+            raise FundingError(_("Indiquez le montant facturé."))
+        if locked.state == LineState.GRANTED and invoiced > (locked.granted_cents or 0):
+            raise FundingError(_("Le montant facturé ne peut dépasser le montant accordé."))
+        kwargs = {"invoiced_cents": invoiced, "invoiced_on": kwargs.get("invoiced_on") or today}
+    elif name in {"refuse", "cancel"}:
+        if not note:
+            raise FundingError(_("Indiquez le motif."))
+        kwargs = {}
+    else:
+        kwargs = {}
+    return _line_apply(locked=locked, name=name, by=by, actor=by.user, note=note, request=request, **kwargs)
+
+
+@transaction.atomic
+def funding_lines_stop(*, dossier: Dossier, by: Membership | None, reason: str = "") -> int:
+    """A withdrawn dossier stops its open lines: every line not yet invoiced is cancelled, with a history entry.
+    Called by `candidates.services.dossier_withdraw` inside its transaction. Returns how many were cancelled."""
+    lines = FundingLine.objects.select_for_update(of=("self",)).filter(
+        dossier_id=dossier.pk, state__in=CANCELLABLE_STATES
+    )
+    note = _("Dossier abandonné : %(reason)s") % {"reason": reason} if reason else _("Dossier abandonné")
+    count = 0
+    for line in lines.order_by("id"):
+        _line_apply(locked=line, name="cancel", by=None, actor=by.user if by else None, note=note)
+        count += 1
+    return count
+
+
+@transaction.atomic
+def funding_proof_add(
+    *, line: FundingLine, by: Membership, label: str, upload: UploadedFile, request: HttpRequest | None = None
+) -> FundingProof:
+    """Attach a proof (PDF or image, 5 MB at most) to a line, stored with its SHA-256."""
+    _ensure_member_of(by, line.organisation_id, LINE_ROLES)
+    name = upload.name or "justificatif"
+    extension = ("." + name.rsplit(".", 1)[-1].lower()) if "." in name else ""
+    if extension not in PROOF_TYPES:
+        raise FundingError(_("Déposez un fichier PDF, PNG ou JPEG."))
+    if upload.size is not None and upload.size > PROOF_MAX_BYTES:
+        raise FundingError(_("Le fichier dépasse 5 Mo."))
+    content = upload.read()
+    proof = FundingProof(
+        line=line,
+        label=label.strip() or name,
+        original_name=name[:255],
+        sha256=sha256_hex(content),
+        uploaded_by=by.user,
+    )
+    proof.file.save(f"justificatif-{line.pk}{extension}", ContentFile(content), save=False)
+    proof.save()
+    audit_record(
+        action="funding_proof.add",
+        actor=by.user,
+        organisation=line.organisation_id,
+        obj=proof,
+        request=request,
+        details={"line": line.pk, "sha256": proof.sha256},
+    )
+    return proof
+
+
+# -- Claim batches ------------------------------------------------------------------------------------------------
+
+
+def claimable_lines(*, organisation_id: int, funder_id: int | None = None) -> models.QuerySet[FundingLine]:
+    lines = FundingLine.objects.filter(organisation_id=organisation_id).claimable()
+    return lines.filter(funder_id=funder_id) if funder_id is not None else lines
+
+
+@transaction.atomic
+def batch_request(
+    *,
+    organisation: Organisation,
+    funder: Funder,
+    period_start: datetime.date,
+    period_end: datetime.date,
+    by: Membership,
+    request: HttpRequest | None = None,
+) -> ClaimBatch:
+    """Number a new batch for the funder and the period, and queue its production once committed."""
+    from funding.tasks import batch_generate_task
+
+    _ensure_member_of(by, organisation.pk, (Role.ORG_ADMIN,))
+    if period_end < period_start:
+        raise FundingError(_("La fin de la période précède son début."))
+    # The organisation's row serialises the numbering and the one-batch-in-progress rule.
+    Organisation.objects.select_for_update().filter(pk=organisation.pk).first()
+    if (
+        ClaimBatch.objects.filter(organisation=organisation, funder=funder)
+        .filter(status__in=[BatchStatus.QUEUED, BatchStatus.RUNNING])
+        .exists()
+    ):
+        raise FundingError(
+            _("Un lot est déjà en cours de production pour %(funder)s : attendez qu'il soit émis.") % {"funder": funder}
+        )
+    lines = claimable_lines(organisation_id=organisation.pk, funder_id=funder.pk).in_period(period_start, period_end)
+    if not lines.exists():
+        raise FundingError(_("Aucune ligne à réclamer auprès de %(funder)s sur cette période.") % {"funder": funder})
+    today = timezone.localdate()
+    prefix = f"LOT-{organisation.siret}-{today:%Y}-"
+    sequence = ClaimBatch.objects.filter(number__startswith=prefix).count() + 1
+    batch = ClaimBatch.objects.create(
+        organisation=organisation,
+        funder=funder,
+        number=f"{prefix}{sequence:04d}",
+        period_start=period_start,
+        period_end=period_end,
+        requested_by=by.user,
+    )
+    audit_record(
+        action="claim_batch.request",
+        actor=by.user,
+        organisation=organisation,
+        obj=batch,
+        request=request,
+        details={"funder": funder.code, "period": [f"{period_start:%Y-%m-%d}", f"{period_end:%Y-%m-%d}"]},
+    )
+    transaction.on_commit(lambda: batch_generate_task.delay(batch.pk))
+    return batch
+
+
+@transaction.atomic
+def batches_request(
+    *,
+    organisation: Organisation,
+    period_start: datetime.date,
+    period_end: datetime.date,
+    by: Membership,
+    request: HttpRequest | None = None,
+) -> list[ClaimBatch]:
+    """One batch per funder that has lines to claim in the period (the bulk generation)."""
+    _ensure_member_of(by, organisation.pk, (Role.ORG_ADMIN,))
+    lines = claimable_lines(organisation_id=organisation.pk).in_period(period_start, period_end)
+    funder_ids = sorted(set(lines.values_list("funder_id", flat=True)))
+    busy = set(
+        ClaimBatch.objects.filter(
+            organisation=organisation, status__in=[BatchStatus.QUEUED, BatchStatus.RUNNING]
+        ).values_list("funder_id", flat=True)
+    )
+    funders = [funder for funder in Funder.objects.filter(pk__in=funder_ids) if funder.pk not in busy]
+    if not funders:
+        raise FundingError(_("Aucune ligne à réclamer sur cette période (hors lots déjà en production)."))
+    return [
+        batch_request(
+            organisation=organisation,
+            funder=funder,
+            period_start=period_start,
+            period_end=period_end,
+            by=by,
+            request=request,
+        )
+        for funder in funders
+    ]
+
+
+def batch_generate(*, batch_id: int) -> ClaimBatch:
+    """The worker's part: claim the lines (granted ones are invoiced at the amount granted), render the CSV, XLSX
+    and PDF, store them with their SHA-256 and issue the batch. Progress is written on the batch row as it goes.
+
+    Idempotent: an issued batch is returned untouched; a batch interrupted after claiming its lines resumes with
+    the same lines (a line belongs to one batch at most). A failure leaves the batch "failed" with its reason.
+    """
+    batch = ClaimBatch.objects.get(pk=batch_id)
+    if batch.is_issued:
+        return batch
+    with transaction.atomic():
+        batch = ClaimBatch.objects.select_for_update().get(pk=batch_id)
+        if batch.is_issued:
+            return batch
+        batch.status, batch.error = BatchStatus.RUNNING, ""
+        batch.issued_on = batch.issued_on or timezone.localdate()
+        batch.save(update_fields=["status", "error", "issued_on"])
+    try:
+        batch = _batch_claim_lines(batch_id)
+        files = batch_render(batch, progress=lambda done: _batch_progress(batch_id, done))
+        return _batch_issue(batch_id, files)
+    except Exception as exc:
+        ClaimBatch.objects.filter(pk=batch_id).exclude(status=BatchStatus.ISSUED).update(
+            status=BatchStatus.FAILED, error=str(exc)[:2000] or exc.__class__.__name__
+        )
+        raise
+
+
+@transaction.atomic
+def _batch_claim_lines(batch_id: int) -> ClaimBatch:
+    batch = ClaimBatch.objects.select_for_update(of=("self",)).select_related("requested_by").get(pk=batch_id)
+    new_lines = (
+        FundingLine.objects.select_for_update(of=("self",))
+        .filter(organisation_id=batch.organisation_id, funder_id=batch.funder_id)
+        .claimable()
+        .in_period(batch.period_start, batch.period_end)
+        .order_by("id")
+    )
+    note = _("Réclamé dans le lot %(number)s") % {"number": batch.number}
+    for line in new_lines:
+        line.batch = batch
+        if line.state == LineState.GRANTED:
+            _line_apply(
+                locked=line,
+                name="invoice",
+                by=None,
+                actor=batch.requested_by,
+                note=note,
+                invoiced_cents=line.granted_cents,
+                invoiced_on=batch.issued_on,
+            )
+        else:
+            line.save(update_fields=["batch", "updated_at"])
+            FundingLineEvent.objects.create(
+                line=line, actor=batch.requested_by, from_state=line.state, to_state=line.state, note=note
+            )
+    totals = batch.lines.aggregate(
+        n=models.Count("id"), ht=models.Sum("invoiced_cents"), ttc=models.Sum("invoiced_incl_vat_cents")
+    )
+    if not totals["n"]:
+        raise FundingError(_("Plus aucune ligne à réclamer sur cette période : le lot est vide."))
+    batch.total_lines, batch.processed_lines = totals["n"], 0
+    batch.total_cents, batch.total_incl_vat_cents = totals["ht"] or 0, totals["ttc"] or 0
+    batch.save(update_fields=["total_lines", "processed_lines", "total_cents", "total_incl_vat_cents"])
+    return batch
+
+
+def _batch_progress(batch_id: int, done: int) -> None:
+    # Written outside any transaction, so that the screen polling the batch sees it at once.
+    ClaimBatch.objects.filter(pk=batch_id, status=BatchStatus.RUNNING).update(processed_lines=done)
+
+
+BATCH_COLUMNS = [
+    Column("N° de lot"),
+    Column("SIRET de l'organisme"),
+    Column("Référence financeur"),
+    Column("Dossier"),
+    Column("Candidat·e"),
+    Column("Étape"),
+    Column("Date de réalisation"),
+    Column("Heures"),
+    Column("Montant HT", money=True),
+    Column("Taux de TVA (%)"),
+    Column("TVA", money=True),
+    Column("Montant TTC", money=True),
+]
+
+
+def batch_table(batch: ClaimBatch, progress: Callable[[int], None] | None = None) -> Table:
+    lines = list(
+        batch.lines.select_related("dossier__candidate").files_order()  # type: ignore[attr-defined]
+    )
+    rows = []
+    for index, line in enumerate(lines, start=1):
+        candidate = line.dossier.candidate
+        rows.append(
+            [
+                batch.number,
+                batch.organisation.siret,
+                line.funder_reference,
+                line.dossier.reference or str(line.dossier_id),
+                f"{candidate.last_name.upper()} {candidate.first_name}",
+                line.get_step_display(),
+                line.service_date,
+                line.hours if line.hours is not None else "",
+                line.invoiced_cents,
+                line.vat_rate,
+                line.invoiced_incl_vat_cents - line.invoiced_cents,
+                line.invoiced_incl_vat_cents,
+            ]
+        )
+        if progress is not None and (index % PROGRESS_EVERY == 0 or index == len(lines)):
+            progress(index)
+    return Table(title="Lot", columns=BATCH_COLUMNS, rows=rows, total_label_column=2)
+
+
+def batch_render(batch: ClaimBatch, progress: Callable[[int], None] | None = None) -> RenderedFiles:
+    """The batch's three files, from its lines and its issue date only: rendering again gives the same bytes."""
+    batch = ClaimBatch.objects.select_related("organisation", "funder").get(pk=batch.pk)
+    table = batch_table(batch, progress)
+    return render_files(
+        table,
+        template="documents/funding_batch.html",
+        context={"batch": batch, "organisation": batch.organisation, "funder": batch.funder},
+        issued_on=batch.issued_on,
+    )
+
+
+@transaction.atomic
+def _batch_issue(batch_id: int, files: RenderedFiles) -> ClaimBatch:
+    batch = ClaimBatch.objects.select_for_update().get(pk=batch_id)
+    if batch.is_issued:
+        return batch
+    for extension in ("csv", "xlsx", "pdf"):
+        getattr(batch, f"{extension}_file").save(
+            batch.filename(extension), ContentFile(getattr(files, extension)), save=False
+        )
+        setattr(batch, f"{extension}_sha256", files.sha256(extension))
+    batch.status, batch.issued_at, batch.processed_lines = BatchStatus.ISSUED, timezone.now(), batch.total_lines
+    batch.save(
+        update_fields=[
+            "csv_file",
+            "xlsx_file",
+            "pdf_file",
+            "csv_sha256",
+            "xlsx_sha256",
+            "pdf_sha256",
+            "status",
+            "issued_at",
+            "processed_lines",
+        ]
+    )
+    audit_record(
+        action="claim_batch.issue",
+        actor=None,
+        organisation=batch.organisation_id,
+        obj=batch,
+        details={"lines": batch.total_lines, "total_incl_vat_cents": batch.total_incl_vat_cents},
+    )
+    return batch
+
+
+@transaction.atomic
+def batch_retry(*, batch: ClaimBatch, by: Membership, request: HttpRequest | None = None) -> ClaimBatch:
+    """Queue a failed batch again (its lines, if already claimed, stay with it)."""
+    from funding.tasks import batch_generate_task
+
+    _ensure_member_of(by, batch.organisation_id, (Role.ORG_ADMIN,))
+    locked = ClaimBatch.objects.select_for_update().get(pk=batch.pk)
+    if locked.status != BatchStatus.FAILED:
+        raise FundingError(_("Seul un lot en échec peut être relancé."))
+    locked.status = BatchStatus.QUEUED
+    locked.save(update_fields=["status"])
+    audit_record(action="claim_batch.retry", actor=by.user, organisation=locked.organisation_id, obj=locked)
+    transaction.on_commit(lambda: batch_generate_task.delay(locked.pk))
+    return locked
+
+
+# -- Payments and reconciliation --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PaymentInput:
+    funder_reference: str
+    amount_cents: int
+
+
+@dataclass
+class Reconciliation:
+    """Each payment line with its status and the batch line it settles; and the batch lines nobody paid."""
+
+    results: list[tuple[PaymentInput, str, FundingLine | None]] = field(default_factory=list)
+    missing: list[FundingLine] = field(default_factory=list)
+
+    def of(self, status: str) -> list[tuple[PaymentInput, FundingLine | None]]:
+        return [(item, line) for item, result, line in self.results if result == status]
+
+    @property
+    def matched(self) -> list[tuple[PaymentInput, FundingLine | None]]:
+        return self.of(MatchStatus.MATCHED)
+
+    @property
+    def differences(self) -> list[tuple[PaymentInput, FundingLine | None]]:
+        return self.of(MatchStatus.AMOUNT_DIFFERENCE)
+
+    @property
+    def unexpected(self) -> list[PaymentInput]:
+        return [item for item, _line in self.of(MatchStatus.UNEXPECTED)]
+
+
+_REFERENCE_NOISE = re.compile(r"[\s\-_./]")
+
+
+def normalise_reference(reference: str) -> str:
+    """Funders write their references with or without spaces, dashes or dots, in any case."""
+    return _REFERENCE_NOISE.sub("", reference).upper()
+
+
+def reconcile(*, expected: list[FundingLine], received: list[PaymentInput]) -> Reconciliation:
+    """Match payment lines with batch lines by the funder's reference (an exact amount first when a reference
+    repeats): matched, amount differences, unexpected (no such reference left), missing (never paid)."""
+    pool: dict[str, list[FundingLine]] = defaultdict(list)
+    for line in expected:
+        pool[normalise_reference(line.funder_reference)].append(line)
+    outcome = Reconciliation()
+    for item in received:
+        candidates = pool.get(normalise_reference(item.funder_reference), [])
+        if not candidates:
+            outcome.results.append((item, MatchStatus.UNEXPECTED, None))
+            continue
+        exact = next((line for line in candidates if line.invoiced_incl_vat_cents == item.amount_cents), None)
+        line = exact or candidates[0]
+        candidates.remove(line)
+        outcome.results.append((item, MatchStatus.MATCHED if exact else MatchStatus.AMOUNT_DIFFERENCE, line))
+    settled = {line.pk for _item, _status, line in outcome.results if line is not None}
+    outcome.missing = [line for line in expected if line.pk not in settled]
+    return outcome
+
+
+@transaction.atomic
+def payment_record(
+    *,
+    batch: ClaimBatch,
+    by: Membership,
+    received_on: datetime.date,
+    reference: str,
+    lines: list[PaymentInput],
+    request: HttpRequest | None = None,
+) -> Payment:
+    """Record a funder's payment against an issued batch, line by line, and reconcile it: the lines it settles
+    are paid (at the amount received; a different amount is listed for follow-up), the batch lines it does not
+    cover stay invoiced and are listed as missing, and payment lines matching nothing are listed as unexpected."""
+    _ensure_member_of(by, batch.organisation_id, (Role.ORG_ADMIN,))
+    locked = ClaimBatch.objects.select_for_update().get(pk=batch.pk)
+    if not locked.is_issued:
+        raise FundingError(_("Un paiement s'enregistre sur un lot émis."))
+    if not lines:
+        raise FundingError(_("Indiquez au moins une ligne de paiement."))
+    if not reference.strip():
+        raise FundingError(_("Indiquez la référence du virement."))
+    expected = list(
+        FundingLine.objects.select_for_update(of=("self",)).filter(batch=locked, state=LineState.INVOICED).files_order()
+    )
+    outcome = reconcile(expected=expected, received=lines)
+    payment = Payment.objects.create(
+        organisation_id=locked.organisation_id,
+        batch=locked,
+        received_on=received_on,
+        reference=reference.strip(),
+        total_cents=sum(item.amount_cents for item in lines),
+        missing_line_ids=[line.pk for line in outcome.missing],
+        recorded_by=by.user,
+    )
+    note = _("Paiement %(ref)s du %(date)s") % {"ref": payment.reference, "date": f"{received_on:%d/%m/%Y}"}
+    for position, (item, status, line) in enumerate(outcome.results, start=1):
+        PaymentLine.objects.create(
+            payment=payment,
+            position=position,
+            funder_reference=item.funder_reference,
+            amount_cents=item.amount_cents,
+            status=status,
+            funding_line=line,
+            expected_cents=line.invoiced_incl_vat_cents if line is not None else None,
+        )
+        if line is not None:
+            _line_apply(
+                locked=line,
+                name="pay",
+                by=by,
+                actor=by.user,
+                note=note,
+                request=request,
+                paid_cents=item.amount_cents,
+                paid_on=received_on,
+            )
+    audit_record(
+        action="payment.record",
+        actor=by.user,
+        organisation=locked.organisation_id,
+        obj=payment,
+        request=request,
+        details={
+            "batch": locked.number,
+            "matched": len(outcome.matched),
+            "differences": len(outcome.differences),
+            "unexpected": len(outcome.unexpected),
+            "missing": len(outcome.missing),
+        },
+    )
+    return payment
+
+
+# -- Certif'Pro fees ----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FeeFacts:
+    source: str
+    organisation_id: int
+    certification: str
+    occurred_on: datetime.date
+    links: dict[str, Any]
+
+
+def _fee_facts(kind: str, source: Any) -> FeeFacts | None:
+    from evaluations.models import Evaluation, EvaluationKind, EvaluationStatus
+    from juries.models import Certificate
+
+    if kind == FeeKind.PRIOR_EVALUATION and isinstance(source, Evaluation):
+        if source.kind != EvaluationKind.PRIOR or source.status != EvaluationStatus.CLOSED:
+            return None
+        dossier = source.dossier
+        return FeeFacts(
+            source=f"evaluation:{source.pk}",
+            organisation_id=source.organisation_id,
+            certification=dossier.certification,
+            occurred_on=source.ended_on or timezone.localdate(),
+            links={"evaluation": source, "dossier_id": source.dossier_id},
+        )
+    if kind == FeeKind.CERTIFICATE and isinstance(source, Certificate):
+        return FeeFacts(
+            source=f"certificate:{source.pk}",
+            organisation_id=source.organisation_id,
+            certification=source.certification,
+            occurred_on=source.awarded_on,
+            links={"certificate": source, "dossier_id": source.dossier_id},
+        )
+    if kind in {FeeKind.APPLICATION, FeeKind.ESTABLISHMENT} and isinstance(source, Habilitation):
+        siret = source.organisation.siret
+        key = f"habilitation:{source.pk}" + (f":siret:{siret}" if kind == FeeKind.ESTABLISHMENT else "")
+        return FeeFacts(
+            source=key,
+            organisation_id=source.organisation_id,
+            certification=source.certification,
+            occurred_on=source.valid_from,
+            links={"habilitation": source, "siret": siret if kind == FeeKind.ESTABLISHMENT else ""},
+        )
+    raise ValueError(f"No fee of kind {kind!r} for {source!r}")
+
+
+def _fee_entry_record(*, kind: str, source: Any) -> tuple[FeeEntry | None, bool]:
+    facts = _fee_facts(kind, source)
+    if facts is None:
+        return None, False
+    existing = FeeEntry.objects.filter(kind=kind, source=facts.source).first()
+    if existing is not None:
+        return existing, False
+    tariff = Tariff.objects.in_force(certification=facts.certification, kind=kind, on=facts.occurred_on)
+    if tariff is None:
+        return None, False
+    try:
+        # A savepoint: when a retried event races this one, its row wins and ours rolls back alone.
+        with transaction.atomic():
+            entry = FeeEntry.objects.create(
+                organisation_id=facts.organisation_id,
+                kind=kind,
+                certification=facts.certification,
+                source=facts.source,
+                tariff=tariff,
+                amount_cents=tariff.amount_cents,
+                vat_rate=tariff.vat_rate,
+                incl_vat_cents=incl_vat(tariff.amount_cents, tariff.vat_rate),
+                occurred_on=facts.occurred_on,
+                **facts.links,
+            )
+    except IntegrityError:
+        return FeeEntry.objects.get(kind=kind, source=facts.source), False
+    return entry, True
+
+
+def fee_entry_record(*, kind: str, source: Any) -> FeeEntry | None:
+    """Record the Certif'Pro fee that an event owes, at the tariff in force on the event's date: a closed prior
+    evaluation (`FeeKind.PRIOR_EVALUATION`, an Evaluation), an awarded certificate (`CERTIFICATE`, a
+    Certificate), a habilitation (`APPLICATION` and `ESTABLISHMENT`, a Habilitation). Exactly once per event
+    (unique on kind and source): calling it again returns the entry already recorded. None when no tariff
+    applies (a certification without that fee). Runs inside the caller's transaction."""
+    return _fee_entry_record(kind=kind, source=source)[0]
+
+
+def fee_entries_catch_up(*, since: datetime.date | None = None) -> int:
+    """Record the fees of events that have none yet (an event recorded before its hook existed, a habilitation
+    entered in the administration). Idempotent; returns how many entries it created."""
+    from evaluations.models import Evaluation, EvaluationKind, EvaluationStatus
+    from juries.models import Certificate
+
+    created = 0
+    evaluations = (
+        Evaluation.objects.filter(kind=EvaluationKind.PRIOR, status=EvaluationStatus.CLOSED)
+        .exclude(pk__in=FeeEntry.objects.filter(evaluation__isnull=False).values("evaluation_id"))
+        .select_related("dossier")
+    )
+    certificates = Certificate.objects.exclude(
+        pk__in=FeeEntry.objects.filter(certificate__isnull=False).values("certificate_id")
+    )
+    if since is not None:
+        evaluations = evaluations.filter(ended_on__gte=since)
+        certificates = certificates.filter(awarded_on__gte=since)
+    for evaluation in evaluations.order_by("id"):
+        with transaction.atomic():
+            created += _fee_entry_record(kind=FeeKind.PRIOR_EVALUATION, source=evaluation)[1]
+    for certificate in certificates.order_by("id"):
+        with transaction.atomic():
+            created += _fee_entry_record(kind=FeeKind.CERTIFICATE, source=certificate)[1]
+    for kind in (FeeKind.APPLICATION, FeeKind.ESTABLISHMENT):
+        habilitations = Habilitation.objects.exclude(
+            pk__in=FeeEntry.objects.filter(kind=kind, habilitation__isnull=False).values("habilitation_id")
+        ).select_related("organisation")
+        for habilitation in habilitations.order_by("id"):
+            with transaction.atomic():
+                created += _fee_entry_record(kind=kind, source=habilitation)[1]
+    return created
+
+
+# -- Quarterly statements ------------------------------------------------------------------------------------------
+
+
+STATEMENT_COLUMNS = [
+    Column("N° de relevé"),
+    Column("Date"),
+    Column("Redevance"),
+    Column("Certification"),
+    Column("Dossier ou habilitation"),
+    Column("Montant HT", money=True),
+    Column("Taux de TVA (%)"),
+    Column("TVA", money=True),
+    Column("Montant TTC", money=True),
+]
+
+
+def _entry_subject(entry: FeeEntry) -> str:
+    if entry.dossier_id:
+        return entry.dossier.reference or str(entry.dossier_id)
+    if entry.habilitation_id:
+        subject = f"Habilitation n° {entry.habilitation_id}"
+        return f"{subject}, SIRET {entry.siret}" if entry.siret else subject
+    return entry.source
+
+
+def statement_table(number: str, entries: list[FeeEntry]) -> Table:
+    rows = [
+        [
+            number,
+            entry.occurred_on,
+            entry.get_kind_display(),
+            entry.get_certification_display(),
+            _entry_subject(entry),
+            entry.amount_cents,
+            entry.vat_rate,
+            entry.vat_cents,
+            entry.incl_vat_cents,
+        ]
+        for entry in entries
+    ]
+    return Table(title="Relevé", columns=STATEMENT_COLUMNS, rows=rows, total_label_column=4)
+
+
+def statement_render(statement: Statement) -> RenderedFiles:
+    """The statement's CSV and PDF again, from its entries: the same bytes as stored."""
+    entries = list(statement.entries.select_related("dossier").order_by("occurred_on", "kind", "source", "id"))
+    return _statement_files(
+        statement.organisation,
+        statement.number,
+        statement.period_start,
+        statement.period_end,
+        statement.issued_on,
+        entries,
+    )
+
+
+def _statement_files(
+    organisation: Organisation,
+    number: str,
+    start: datetime.date,
+    end: datetime.date,
+    issued_on: datetime.date,
+    entries: list[FeeEntry],
+) -> RenderedFiles:
+    year, quarter = start.year, (start.month - 1) // 3 + 1
+    return render_files(
+        statement_table(number, entries),
+        template="documents/funding_statement.html",
+        context={
+            "organisation": organisation,
+            "number": number,
+            "period_start": start,
+            "period_end": end,
+            "quarter_label": f"T{quarter} {year}",
+        },
+        issued_on=issued_on,
+        xlsx=False,
+    )
+
+
+def statement_generate(
+    *, organisation_id: int, year: int, quarter: int, today: datetime.date | None = None
+) -> Statement:
+    """An organisation's statement of the quarter: its fee entries of the quarter and any earlier one not yet on a
+    statement (a late event is billed next time, never lost). Idempotent: one statement per organisation and
+    quarter. Raises FundingError for a quarter not yet over, or with nothing to bill."""
+    start, end = quarter_bounds(year, quarter)
+    existing = Statement.objects.filter(organisation_id=organisation_id, period_start=start).first()
+    if existing is not None:
+        return existing
+    if end >= (today or timezone.localdate()):
+        raise FundingError(_("Le trimestre n'est pas terminé : son relevé sera produit ensuite."))
+    with transaction.atomic():
+        organisation = Organisation.objects.select_for_update().get(pk=organisation_id)
+        existing = Statement.objects.filter(organisation=organisation, period_start=start).first()
+        if existing is not None:
+            return existing
+        entries = list(
+            FeeEntry.objects.select_for_update(of=("self",))
+            .select_related("dossier")
+            .filter(organisation=organisation, statement__isnull=True, occurred_on__lte=end)
+            .order_by("occurred_on", "kind", "source", "id")
+        )
+        if not entries:
+            raise FundingError(_("Aucune redevance à relever pour ce trimestre."))
+        number = f"RLV-{year}-T{quarter}-{organisation.siret}"
+        issued_on = today or timezone.localdate()
+        files = _statement_files(organisation, number, start, end, issued_on, entries)
+        statement = Statement(
+            organisation=organisation,
+            number=number,
+            period_start=start,
+            period_end=end,
+            entry_count=len(entries),
+            total_cents=sum(entry.amount_cents for entry in entries),
+            total_incl_vat_cents=sum(entry.incl_vat_cents for entry in entries),
+            issued_on=issued_on,
+            csv_sha256=files.sha256("csv"),
+            pdf_sha256=files.sha256("pdf"),
+        )
+        statement.csv_file.save(statement.filename("csv"), ContentFile(files.csv), save=False)
+        statement.pdf_file.save(statement.filename("pdf"), ContentFile(files.pdf), save=False)
+        statement.save()
+        FeeEntry.objects.filter(pk__in=[entry.pk for entry in entries]).update(statement=statement)
+        audit_record(
+            action="statement.generate",
+            actor=None,
+            organisation=organisation,
+            obj=statement,
+            details={"entries": len(entries), "total_incl_vat_cents": statement.total_incl_vat_cents},
+        )
+    return statement
+
+
+@transaction.atomic
+def statements_request(*, year: int, quarter: int, by: Membership, request: HttpRequest | None = None) -> list[int]:
+    """Certif'Pro queues the quarter's statement of every organisation with fees to bill; returns their ids."""
+    from funding.tasks import statement_generate_task
+
+    _ensure_certifpro(by)
+    start, end = quarter_bounds(year, quarter)
+    if end >= timezone.localdate():
+        raise FundingError(_("Le trimestre n'est pas terminé : son relevé sera produit ensuite."))
+    organisation_ids = sorted(
+        set(
+            FeeEntry.objects.filter(statement__isnull=True, occurred_on__lte=end)
+            .exclude(organisation__fee_statements__period_start=start)
+            .values_list("organisation_id", flat=True)
+        )
+    )
+    if not organisation_ids:
+        raise FundingError(_("Aucune redevance à relever pour ce trimestre."))
+    audit_record(
+        action="statement.request",
+        actor=by.user,
+        organisation=by.organisation,
+        request=request,
+        details={"year": year, "quarter": quarter, "organisations": organisation_ids},
+    )
+    for organisation_id in organisation_ids:
+        transaction.on_commit(
+            lambda pk=organisation_id: statement_generate_task.delay(organisation_id=pk, year=year, quarter=quarter)
+        )
+    return organisation_ids
+
+
+# -- Reporting to the Caisse des Dépôts -----------------------------------------------------------------------
+
+
+@transaction.atomic
+def certificates_mark_reported(
+    *, certificate_ids: list[int], reported_on: datetime.date, by: Membership, request: HttpRequest | None = None
+) -> int:
+    """Record that Certif'Pro reported these certificates to the Caisse des Dépôts on that day. Certificates
+    already reported keep their first date. Returns how many were marked now."""
+    from juries.models import Certificate
+
+    _ensure_certifpro(by)
+    if reported_on > timezone.localdate():
+        raise FundingError(_("La date de déclaration ne peut être dans le futur."))
+    certificates = list(
+        Certificate.objects.select_for_update(of=("self",))
+        .filter(pk__in=certificate_ids, cdc_report__isnull=True)
+        .order_by("id")
+    )
+    if any(certificate.awarded_on > reported_on for certificate in certificates):
+        raise FundingError(_("Un certificat ne peut être déclaré avant d'avoir été délivré."))
+    for certificate in certificates:
+        CertificateReport.objects.create(
+            organisation_id=certificate.organisation_id,
+            certificate=certificate,
+            reported_on=reported_on,
+            reported_by=by.user,
+        )
+    if certificates:
+        audit_record(
+            action="certificate.report_cdc",
+            actor=by.user,
+            organisation=by.organisation,
+            request=request,
+            details={"certificates": [c.number for c in certificates], "reported_on": f"{reported_on:%Y-%m-%d}"},
+        )
+    return len(certificates)

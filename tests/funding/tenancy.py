@@ -1,0 +1,76 @@
+"""The funding URLs that take an id, each made for the organisation under test.
+
+Lines belong to the dossier's evaluator organisation (its counsellors and administrators); batches, payments
+and statements to its administrators."""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
+
+from funding.models import FeeEntry, quarter_of
+from funding.references import funding_references_load
+from funding.services import funding_proof_add, payment_record, statement_generate
+from organisations.models import Organisation, Role
+from tests.funding.support import batch_with_lines, draft_line, org_admin, payment_inputs
+from tests.journey import DossierFactory
+from tests.tenancy_registry import TenantURL
+
+
+def _line(org: Organisation) -> dict[str, Any]:
+    return {"pk": draft_line(DossierFactory(organisation=org, state="opened")).pk}
+
+
+def _transition(org: Organisation) -> dict[str, Any]:
+    return {**_line(org), "name": "request"}
+
+
+def _proof(org: Organisation) -> dict[str, Any]:
+    dossier = DossierFactory(organisation=org, state="opened")
+    line = draft_line(dossier)
+    upload = SimpleUploadedFile("accord.pdf", b"%PDF-1.4 accord", content_type="application/pdf")
+    return {"pk": funding_proof_add(line=line, by=dossier.team.counsellor, label="Accord", upload=upload).pk}
+
+
+def _batch(org: Organisation) -> dict[str, Any]:
+    return {"pk": batch_with_lines(org, count=1).pk}
+
+
+def _batch_file(org: Organisation) -> dict[str, Any]:
+    return {**_batch(org), "fmt": "csv"}
+
+
+def _payment(org: Organisation) -> dict[str, Any]:
+    batch = batch_with_lines(org, count=1)
+    payment = payment_record(
+        batch=batch, by=org_admin(org), received_on=timezone.localdate(), reference="VIR-1", lines=payment_inputs(batch)
+    )
+    return {"pk": payment.pk}
+
+
+def _statement(org: Organisation) -> dict[str, Any]:
+    funding_references_load()
+    long_ago = timezone.localdate() - datetime.timedelta(days=200)
+    DossierFactory(organisation=org, state="partially_validated", evaluated_on=long_ago)
+    year, quarter = quarter_of(FeeEntry.objects.get(organisation=org).occurred_on)
+    return {"pk": statement_generate(organisation_id=org.pk, year=year, quarter=quarter).pk, "fmt": "pdf"}
+
+
+TENANT_URLS = [
+    TenantURL("funding:line_create", Role.COUNSELLOR, lambda org: {"dossier_pk": DossierFactory(organisation=org).pk}),
+    TenantURL("funding:line_detail", Role.COUNSELLOR, _line),
+    TenantURL("funding:line_edit", Role.COUNSELLOR, _line),
+    TenantURL("funding:line_transition", Role.COUNSELLOR, _transition),
+    TenantURL("funding:proof_add", Role.COUNSELLOR, _line, method="post"),
+    TenantURL("funding:proof_download", Role.COUNSELLOR, _proof),
+    TenantURL("funding:batch_detail", Role.ORG_ADMIN, _batch),
+    TenantURL("funding:batch_status", Role.ORG_ADMIN, _batch),
+    TenantURL("funding:batch_retry", Role.ORG_ADMIN, _batch, method="post"),
+    TenantURL("funding:batch_download", Role.ORG_ADMIN, _batch_file),
+    TenantURL("funding:payment_create", Role.ORG_ADMIN, lambda org: {"batch_pk": _batch(org)["pk"]}),
+    TenantURL("funding:payment_detail", Role.ORG_ADMIN, _payment),
+    TenantURL("funding:statement_download", Role.ORG_ADMIN, _statement),
+]

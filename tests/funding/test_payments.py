@@ -1,0 +1,124 @@
+"""Recording a funder's payment against a batch, and the reconciliation of its lines with the batch's."""
+
+import pytest
+from django.core.exceptions import PermissionDenied
+from django.utils import timezone
+
+from funding.models import FundingLine, FundingLineEvent, LineState, MatchStatus, PaymentLine
+from funding.services import FundingError, PaymentInput, normalise_reference, payment_record, reconcile
+from tests.funding.support import batch_with_lines, org_admin, payment_inputs
+from tests.journey import DossierFactory
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("references")]
+
+
+def _line(pk: int, reference: str, cents: int) -> FundingLine:
+    return FundingLine(pk=pk, funder_reference=reference, invoiced_incl_vat_cents=cents)
+
+
+# -- The reconciliation itself ---------------------------------------------------------------------------------
+
+
+def test_reconciliation_sorts_payment_lines_into_matched_differences_unexpected_and_missing():
+    expected = [_line(1, "FT-1", 54000), _line(2, "FT-2", 54000), _line(3, "FT-3", 12000)]
+    received = [
+        PaymentInput("ft 1", 54000),  # matched, written differently
+        PaymentInput("FT-2", 50000),  # paid less
+        PaymentInput("FT-9", 1000),  # unknown reference
+    ]
+
+    outcome = reconcile(expected=expected, received=received)
+
+    assert [(item.funder_reference, line.pk) for item, line in outcome.matched] == [("ft 1", 1)]
+    assert [(item.amount_cents, line.pk) for item, line in outcome.differences] == [(50000, 2)]
+    assert outcome.unexpected == [PaymentInput("FT-9", 1000)]
+    assert [line.pk for line in outcome.missing] == [3]
+
+
+def test_a_reference_paid_twice_is_unexpected_the_second_time():
+    outcome = reconcile(expected=[_line(1, "A", 100)], received=[PaymentInput("A", 100), PaymentInput("A", 100)])
+    assert len(outcome.matched) == 1
+    assert outcome.unexpected == [PaymentInput("A", 100)]
+
+
+def test_a_repeated_reference_matches_the_line_with_the_same_amount_first():
+    expected = [_line(1, "CPF-7", 30000), _line(2, "CPF-7", 54000)]
+    outcome = reconcile(expected=expected, received=[PaymentInput("CPF-7", 54000), PaymentInput("CPF-7", 30000)])
+    assert [line.pk for _item, line in outcome.matched] == [2, 1]
+    assert not outcome.differences and not outcome.missing
+
+
+def test_references_are_compared_without_spaces_dashes_dots_or_case():
+    assert normalise_reference(" ft-59.2026 0342 ") == normalise_reference("FT_592026-0342") == "FT5920260342"
+
+
+# -- Recording a payment ----------------------------------------------------------------------------------------
+
+
+def test_a_payment_marks_the_lines_it_settles_paid_and_lists_what_does_not_match(org_a):
+    batch = batch_with_lines(org_a, count=3)
+    first, second, third = batch.lines.order_by("id")
+    admin = org_admin(org_a)
+
+    payment = payment_record(
+        batch=batch,
+        by=admin,
+        received_on=timezone.localdate(),
+        reference="VIR-2026-1",
+        lines=[
+            PaymentInput(first.funder_reference, first.invoiced_incl_vat_cents),
+            PaymentInput(second.funder_reference, second.invoiced_incl_vat_cents - 500),
+            PaymentInput("INCONNU-1", 700),
+        ],
+    )
+
+    states = dict(FundingLine.objects.filter(batch=batch).values_list("pk", "state"))
+    assert states == {first.pk: LineState.PAID, second.pk: LineState.PAID, third.pk: LineState.INVOICED}
+    second.refresh_from_db()
+    assert second.paid_cents == second.invoiced_incl_vat_cents - 500
+    statuses = list(PaymentLine.objects.filter(payment=payment).values_list("status", flat=True))
+    assert statuses == [MatchStatus.MATCHED, MatchStatus.AMOUNT_DIFFERENCE, MatchStatus.UNEXPECTED]
+    assert payment.missing_line_ids == [third.pk]
+    assert payment.total_cents == first.invoiced_incl_vat_cents + second.invoiced_incl_vat_cents - 500 + 700
+    assert FundingLineEvent.objects.get(line=first, to_state=LineState.PAID).note.startswith("Paiement VIR-2026-1")
+
+
+def test_a_later_payment_settles_the_missing_lines(org_a):
+    batch = batch_with_lines(org_a, count=2)
+    first, second = batch.lines.order_by("id")
+    admin = org_admin(org_a)
+    today = timezone.localdate()
+    payment_record(batch=batch, by=admin, received_on=today, reference="V1", lines=payment_inputs(batch)[:1])
+
+    later = payment_record(batch=batch, by=admin, received_on=today, reference="V2", lines=payment_inputs(batch))
+
+    assert set(FundingLine.objects.filter(batch=batch).values_list("state", flat=True)) == {LineState.PAID}
+    statuses = list(later.lines.values_list("funder_reference", "status"))
+    assert statuses == [
+        (first.funder_reference, MatchStatus.UNEXPECTED),
+        (second.funder_reference, MatchStatus.MATCHED),
+    ]
+    assert later.missing_line_ids == []
+
+
+def test_only_the_organisations_administrator_records_a_payment(org_a):
+    batch = batch_with_lines(org_a, count=1)
+    counsellor = DossierFactory(organisation=org_a).team.counsellor
+    with pytest.raises(PermissionDenied):
+        payment_record(
+            batch=batch, by=counsellor, received_on=timezone.localdate(), reference="V", lines=payment_inputs(batch)
+        )
+
+
+def test_a_payment_needs_lines_and_a_reference(org_a):
+    batch = batch_with_lines(org_a, count=1)
+    with pytest.raises(FundingError, match="au moins une ligne"):
+        payment_record(batch=batch, by=org_admin(org_a), received_on=timezone.localdate(), reference="V", lines=[])
+    with pytest.raises(FundingError, match="référence du virement"):
+        payment_record(
+            batch=batch,
+            by=org_admin(org_a),
+            received_on=timezone.localdate(),
+            reference=" ",
+            lines=payment_inputs(batch),
+        )
