@@ -1,4 +1,12 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from candidates import referral_views as views
 
 app_name = "referrals"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.referral_list, name="list"),
+    path("nouvelle/", views.referral_create, name="create"),
+    path("<int:pk>/", views.referral_detail, name="detail"),
+    path("<int:pk>/accepter/", views.referral_accept_view, name="accept"),
+    path("<int:pk>/decliner/", views.referral_decline_view, name="decline"),
+]

@@ -22,6 +22,8 @@ if not SECRET_KEY:
     raise environ.ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+# Days an evaluator organisation has to answer a France Travail referral before it expires.
+REFERRAL_EXPIRY_DAYS = env.int("REFERRAL_EXPIRY_DAYS", default=30)
 # Only behind the platform's own load balancer may the client address be read from X-Forwarded-For.
 TRUST_X_FORWARDED_FOR = env.bool("TRUST_X_FORWARDED_FOR", default=False)
 # Public address of the platform, used in e-mails and on documents (QR codes, links).
@@ -176,11 +178,15 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
+# autodiscover_tasks() only imports <app>.tasks; the referral tasks live beside the referrals.
+CELERY_IMPORTS = ["candidates.referral_tasks"]
 CELERY_BEAT_SCHEDULE = {
     # The 5-year window: warn counsellors 3 months ahead, expire dossiers past it (idempotent, daily).
     "dossier-deadlines": {"task": "candidates.tasks.dossier_deadlines_task", "schedule": 60 * 60 * 24},
     # Certif'Pro fees for events that have none yet (habilitations entered in the admin): a daily catch-up.
     "funding-fee-entries": {"task": "funding.tasks.fee_entries_sync_task", "schedule": 60 * 60 * 24},
+    # France Travail referrals left unanswered expire.
+    "referrals-expire": {"task": "candidates.referral_tasks.referrals_expire_task", "schedule": 60 * 60 * 24},
 }
 
 REST_FRAMEWORK = {

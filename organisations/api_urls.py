@@ -1,3 +1,9 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from organisations import api
+
+app_name = "api"
+urlpatterns = [
+    path("evaluators/nearby", api.EvaluatorsNearbyView.as_view(), name="evaluators_nearby"),
+    path("communes", api.CommunesView.as_view(), name="communes"),
+]

@@ -1,5 +1,6 @@
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from clea_platform.mail import email_send_task
@@ -33,6 +34,8 @@ class QueuedPasswordResetForm(PasswordResetForm):
 
 
 class SiteForm(forms.ModelForm):
+    """A site's details, and the availability its organisation declares in the evaluator directory."""
+
     class Meta:
         model = Site
         fields = [
@@ -49,5 +52,21 @@ class SiteForm(forms.ModelForm):
             "contact_name",
             "contact_email",
             "contact_phone",
+            "next_slot_on",
+            "typical_wait_days",
             "is_active",
         ]
+        widgets = {"next_slot_on": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")}
+        help_texts = {
+            "typical_wait_days": _(
+                "Nombre de jours habituel entre la prise de contact et l'évaluation préalable. "
+                "Ces disponibilités sont affichées dans l'annuaire public : tenez-les à jour."
+            ),
+        }
+
+    def changes(self) -> dict[str, object]:
+        """The changed fields' new values; a change of availability also dates it (shown in the directory)."""
+        changes = {name: self.cleaned_data[name] for name in self.changed_data}
+        if any(name in changes for name in Site.AVAILABILITY_FIELDS):
+            changes["availability_updated_at"] = timezone.now()
+        return changes

@@ -52,7 +52,7 @@ def site_edit(request: HttpRequest, pk: int) -> HttpResponse:
     site = get_object_or_404(Site.objects.visible_to(request.membership), pk=pk)
     form = SiteForm(request.POST or None, instance=site)
     if request.method == "POST" and form.is_valid():
-        changes = {name: form.cleaned_data[name] for name in form.changed_data}
+        changes = form.changes()
         site_update(site=site, changes=changes, by=request.user, request=request)
         messages.success(request, _("Le site « %(name)s » est enregistré.") % {"name": site.name})
         return redirect("organisations:site_list")

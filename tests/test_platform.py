@@ -22,6 +22,8 @@ NOT_TENANT_OWNED = {
     "evaluations.Domain": "part of a national référentiel",
     "evaluations.SubDomain": "part of a national référentiel",
     "evaluations.Criterion": "part of a national référentiel",
+    "organisations.Commune": "national reference data (INSEE's Code officiel géographique), loaded by load_communes",
+    "organisations.CommunePostcode": "part of the national commune table",
     "funding.Funder": "national list of funders and schemes, kept by Certif'Pro",
     "funding.Tariff": "Certif'Pro's national fee tariffs",
 }

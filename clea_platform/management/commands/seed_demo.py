@@ -5,6 +5,7 @@ from django.core.management.base import BaseCommand
 
 from clea_platform.demo import ACCOUNTS, DEMO_PASSWORD, seed_foundation, seed_journey, seed_juries
 from funding.demo import seed_funding
+from organisations.directory_demo import seed_directory
 
 
 class Command(BaseCommand):
@@ -13,9 +14,12 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         # The dossiers need the référentiels; loading them is idempotent.
         call_command("load_referentiels", verbosity=0, stdout=self.stdout)
+        # The commune table, for the directory's place search.
+        call_command("load_communes", verbosity=0, stdout=self.stdout)
         # Tariffs first, so that the seeded evaluations and certificates record their fees as they happen.
         call_command("load_tariffs", verbosity=0, stdout=self.stdout)
         orgs = seed_foundation()
+        self.stdout.write(f"Annuaire : {seed_directory(orgs)} sites et orientations créés")
         created = seed_journey(orgs) + seed_juries(orgs) + seed_funding(orgs)
         self.stdout.write(f"Dossiers de démonstration créés : {created}")
         self.stdout.write(self.style.SUCCESS("Données de démonstration prêtes."))

@@ -1,0 +1,212 @@
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import urlencode
+from django.utils.translation import gettext as _
+
+from candidates.models import Referral, ReferralState
+from candidates.referral_forms import ReferralAcceptForm, ReferralDeclineForm, ReferralFilterForm, ReferralForm
+from candidates.referrals import (
+    ReferralError,
+    referral_accept,
+    referral_consent_text,
+    referral_decline,
+    referral_send,
+)
+from candidates.services import candidate_find_duplicates
+from clea_platform.tenancy import membership_required
+from organisations.directory import directory_sites
+from organisations.models import Membership, Role
+
+REFERRAL_ROLES = (Role.FT_ADVISOR, Role.COUNSELLOR, Role.ORG_ADMIN, Role.CERTIFPRO_ADMIN)
+PAGE_SIZE = 25
+
+
+def _visible_referral(request: HttpRequest, pk: int) -> Referral:
+    """The referral if the current membership may see it; 404 otherwise (missing or another's)."""
+    referrals = Referral.objects.visible_to(request.membership).select_related(
+        "site", "organisation", "from_organisation", "advisor", "answered_by", "dossier"
+    )
+    return get_object_or_404(referrals, pk=pk)
+
+
+def _receives(membership: Membership, referral: Referral) -> bool:
+    """Whether the membership speaks for the receiving organisation (and so sees the job seeker's details)."""
+    return membership.is_certifpro or membership.organisation_id == referral.organisation_id
+
+
+@membership_required(*REFERRAL_ROLES)
+def referral_list(request: HttpRequest) -> HttpResponse:
+    membership: Membership = request.membership
+    filters = ReferralFilterForm(request.GET)
+    referrals = filters.filter(
+        Referral.objects.visible_to(membership).select_related(
+            "site", "organisation", "from_organisation", "advisor", "dossier"
+        )
+    )
+    page = Paginator(referrals, PAGE_SIZE).get_page(request.GET.get("page"))
+    kept = [(key, value) for key, value in request.GET.items() if key != "page" and value]
+    return render(
+        request,
+        "candidates/referral_list.html",
+        {
+            "page": page,
+            "filters": filters,
+            "filtering": bool(request.GET.get("state")),
+            "query": urlencode(kept),
+            "sender_view": membership.role == Role.FT_ADVISOR,
+        },
+    )
+
+
+@membership_required(Role.FT_ADVISOR)
+def referral_create(request: HttpRequest) -> HttpResponse:
+    """Refer a job seeker to a directory site (?site=<id>, as the directory links it)."""
+    membership: Membership = request.membership
+    try:
+        site_id = int(request.GET.get("site", ""))
+    except ValueError as exc:
+        raise Http404 from exc
+    site = get_object_or_404(directory_sites(), pk=site_id)
+    certifications = [h.certification for h in site.organisation.habilitations_in_force]
+    wanted = request.GET.get("certification", "")
+    initial = {"certification": wanted} if wanted in certifications else {}
+    form = ReferralForm(
+        request.POST if request.method == "POST" else None, certifications=certifications, initial=initial
+    )
+    certification = form.data.get("certification") or initial.get("certification") or certifications[0]
+    consent_text = referral_consent_text(
+        site=site, certification=certification if certification in certifications else certifications[0]
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            referral = referral_send(
+                by=membership,
+                site=site,
+                certification=data["certification"],
+                identity=form.identity(),
+                note=data["note"],
+                consent_text=referral_consent_text(site=site, certification=data["certification"]),
+                request=request,
+            )
+        except ReferralError as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(
+                request,
+                _("L'orientation de %(name)s vers %(organisation)s est envoyée.")
+                % {"name": referral.full_name, "organisation": site.organisation.name},
+            )
+            return redirect("referrals:detail", pk=referral.pk)
+    return render(
+        request,
+        "candidates/referral_form.html",
+        {"form": form, "site": site, "consent_text": consent_text},
+    )
+
+
+@membership_required(*REFERRAL_ROLES)
+def referral_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    membership: Membership = request.membership
+    referral = _visible_referral(request, pk)
+    receives = _receives(membership, referral)
+    return render(
+        request,
+        "candidates/referral_detail.html",
+        {
+            "referral": referral,
+            "receives": receives,
+            # The sending agency learns the dossier's step, nothing of its content.
+            "dossier_step": referral.dossier.get_state_display() if referral.dossier_id else "",
+            "can_answer": receives
+            and referral.state == ReferralState.SENT
+            and membership.role in {Role.COUNSELLOR, Role.ORG_ADMIN},
+            "can_accept": receives and referral.state == ReferralState.SENT and membership.role == Role.COUNSELLOR,
+        },
+    )
+
+
+def _answerable(request: HttpRequest, referral: Referral) -> bool:
+    """Only a referral awaiting an answer can be answered; otherwise say why and go back to it."""
+    if referral.state == ReferralState.SENT:
+        return True
+    messages.info(
+        request,
+        _("Cette orientation est « %(state)s » : elle n'attend plus de réponse.")
+        % {"state": referral.get_state_display()},
+    )
+    return False
+
+
+@membership_required(Role.COUNSELLOR)
+def referral_accept_view(request: HttpRequest, pk: int) -> HttpResponse:
+    membership: Membership = request.membership
+    referral = _visible_referral(request, pk)
+    if referral.organisation_id != membership.organisation_id:
+        raise Http404
+    if not _answerable(request, referral):
+        return redirect("referrals:detail", pk=referral.pk)
+    initial = {"birth_place": referral.birth_place, "education_level": referral.education_level}
+    form = ReferralAcceptForm(request.POST if request.method == "POST" else None, initial=initial)
+    duplicates = candidate_find_duplicates(
+        membership=membership,
+        first_name=referral.first_name,
+        last_name=referral.last_name,
+        birth_date=referral.birth_date,
+        certification=referral.certification,
+    )
+    if request.method == "POST" and form.is_valid():
+        if duplicates.own and not form.cleaned_data["confirm_duplicate"]:
+            form.add_error(
+                "confirm_duplicate",
+                _("Cochez cette case pour ouvrir quand même un nouveau dossier pour cette personne."),
+            )
+        else:
+            try:
+                referral = referral_accept(
+                    referral=referral,
+                    by=membership,
+                    extra={
+                        "birth_place": form.cleaned_data["birth_place"],
+                        "education_level": form.cleaned_data["education_level"],
+                    },
+                    request=request,
+                )
+            except ReferralError as exc:
+                messages.error(request, str(exc))
+            else:
+                messages.success(
+                    request,
+                    _("Orientation acceptée : le dossier %(ref)s de %(name)s est créé à l'étape « Information ».")
+                    % {"ref": referral.dossier.reference, "name": referral.full_name},
+                )
+                return redirect("candidates:dossier_detail", pk=referral.dossier_id)
+    return render(
+        request,
+        "candidates/referral_accept.html",
+        {"referral": referral, "form": form, "duplicates": duplicates},
+    )
+
+
+@membership_required(Role.COUNSELLOR, Role.ORG_ADMIN)
+def referral_decline_view(request: HttpRequest, pk: int) -> HttpResponse:
+    membership: Membership = request.membership
+    referral = _visible_referral(request, pk)
+    if referral.organisation_id != membership.organisation_id:
+        raise Http404
+    if not _answerable(request, referral):
+        return redirect("referrals:detail", pk=referral.pk)
+    form = ReferralDeclineForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            referral_decline(referral=referral, by=membership, reason=form.cleaned_data["reason"], request=request)
+        except ReferralError as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, _("L'orientation de %(name)s est déclinée.") % {"name": referral.full_name})
+            return redirect("referrals:list")
+    return render(request, "candidates/referral_decline.html", {"referral": referral, "form": form})

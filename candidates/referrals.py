@@ -1,0 +1,294 @@
+"""Referrals from France Travail advisors to evaluator sites: send, accept (which opens a dossier), decline,
+expire. Each action is atomic, locks the referral's row, writes its audit row, and sends its e-mail once
+committed. The e-mails carry no personal data: only a link to the platform."""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+from django_fsm import TransitionNotAllowed
+
+from candidates.models import (
+    DossierEvent,
+    Origin,
+    Referral,
+    ReferralState,
+    RegistrationStatus,
+)
+from candidates.services import dossier_create
+from clea_platform.certifications import Certification
+from clea_platform.mail import email_send_task
+from evaluations.models import Referentiel
+from organisations.directory import directory_sites
+from organisations.models import Habilitation, Membership, Role, Site
+from organisations.services import audit_record
+
+# What the advisor fills in about the job seeker (the model's field names).
+IDENTITY_FIELDS = (
+    "civility",
+    "first_name",
+    "last_name",
+    "birth_date",
+    "birth_place",
+    "email",
+    "phone",
+    "postcode",
+    "city",
+    "education_level",
+)
+
+# Shown to the job seeker before the referral is sent; the exact text is kept with the referral.
+CONSENT_TEMPLATE = (
+    "J'accepte que France Travail transmette mon identité, mes coordonnées et mon projet de certification "
+    "{certification} à l'organisme évaluateur « {organisation} » (site « {site} »), qui me contactera pour un "
+    "entretien d'information gratuit et sans engagement. Cet organisme enregistrera ces informations sur la "
+    "plateforme CléA de Certif'Pro. Mon conseiller ou ma conseillère France Travail pourra savoir si "
+    "l'organisme a donné suite et à quelle étape en est mon dossier, mais pas le contenu de mes évaluations."
+)
+
+
+class ReferralError(Exception):
+    """The referral cannot take this step now; the message says why, in French."""
+
+
+def referral_consent_text(*, site: Site, certification: str) -> str:
+    return CONSENT_TEMPLATE.format(
+        certification=Certification(certification).label, organisation=site.organisation.name, site=site.name
+    )
+
+
+def _notify(*, subject: str, body: str, to: list[str]) -> None:
+    recipients = [address for address in to if address]
+    if recipients:
+        transaction.on_commit(lambda: email_send_task.delay(subject=subject, body=body, to=recipients))
+
+
+def _link(referral: Referral) -> str:
+    return settings.SITE_URL.rstrip("/") + reverse("referrals:detail", kwargs={"pk": referral.pk})
+
+
+def _lock(referral: Referral) -> Referral:
+    """The referral's row, locked for this transaction; refused if it was answered in the meantime."""
+    rows = Referral.objects.select_for_update(of=("self",))
+    locked = rows.select_related("site", "organisation", "from_organisation", "advisor").get(pk=referral.pk)
+    if locked.state != ReferralState.SENT:
+        messages = {
+            ReferralState.ACCEPTED: _("Cette orientation a déjà été acceptée : le dossier est ouvert."),
+            ReferralState.DECLINED: _("Cette orientation a déjà été déclinée."),
+            ReferralState.EXPIRED: _("Cette orientation a expiré sans réponse : elle ne peut plus être traitée."),
+        }
+        raise ReferralError(messages[locked.state])
+    return locked
+
+
+@transaction.atomic
+def referral_send(
+    *,
+    by: Membership,
+    site: Site,
+    certification: str,
+    identity: dict[str, Any],
+    note: str = "",
+    consent_text: str,
+    request: HttpRequest | None = None,
+) -> Referral:
+    """Record a job seeker's referral to a directory site, with the consent text they agreed to, and tell
+    the site's contact (or the organisation) that a referral awaits an answer.
+
+    Refused when the site no longer takes this certification (habilitation ended, site closed) or when the
+    same person already awaits an answer from the same organisation for it."""
+    if by.role != Role.FT_ADVISOR:
+        raise PermissionDenied
+    if not consent_text.strip():
+        raise ReferralError(_("Le consentement de la personne est nécessaire pour transmettre ses coordonnées."))
+    if not directory_sites(certification).filter(pk=site.pk).exists():
+        raise ReferralError(
+            _("Ce site ne peut pas recevoir de candidat pour cette certification : choisissez un autre site.")
+        )
+    identity = {name: identity.get(name) or "" for name in IDENTITY_FIELDS}
+    pending = Referral.objects.awaiting_answer().filter(
+        organisation_id=site.organisation_id,
+        certification=certification,
+        birth_date=identity["birth_date"],
+        last_name__iexact=identity["last_name"],
+        first_name__iexact=identity["first_name"],
+    )
+    if pending.exists():
+        raise ReferralError(
+            _(
+                "Cette personne est déjà orientée vers cet organisme pour cette certification ; "
+                "il n'a pas encore répondu."
+            )
+        )
+    referral = Referral.objects.create(
+        organisation_id=site.organisation_id,
+        site=site,
+        from_organisation_id=by.organisation_id,
+        advisor=by.user,
+        certification=certification,
+        note=note.strip(),
+        consent_at=timezone.now(),
+        consent_text=consent_text.strip(),
+        **identity,
+    )
+    audit_record(
+        action="referral.send",
+        actor=by.user,
+        organisation=site.organisation_id,
+        obj=referral,
+        request=request,
+        details={"from_organisation": by.organisation_id, "site": site.pk},
+    )
+    _notify(
+        subject=_("Nouvelle orientation France Travail – %(site)s") % {"site": site.name},
+        body=_(
+            "Bonjour,\n\nUne conseillère ou un conseiller France Travail vous oriente une personne pour la "
+            "certification %(certification)s (site « %(site)s »).\nRépondez sur la plateforme CléA : %(link)s\n\n"
+            "Sans réponse, l'orientation expire le %(expires)s."
+        )
+        % {
+            "certification": referral.get_certification_display(),
+            "site": site.name,
+            "link": _link(referral),
+            "expires": date_format(timezone.localtime(referral.expires_at), "d/m/Y"),
+        },
+        to=[site.contact_email or site.organisation.email],
+    )
+    return referral
+
+
+@transaction.atomic
+def referral_accept(
+    *, referral: Referral, by: Membership, extra: dict[str, Any] | None = None, request: HttpRequest | None = None
+) -> Referral:
+    """Accept the referral: open the job seeker's dossier in the "information" step with the referral's
+    details (origin France Travail), note the referral in the dossier's timeline, and tell the advisor.
+
+    `extra` completes or corrects the identity (a birth place, an education level the advisor left out)."""
+    if by.role != Role.COUNSELLOR or by.organisation_id != referral.organisation_id:
+        raise PermissionDenied
+    locked = _lock(referral)
+    if (
+        not Habilitation.objects.in_force()
+        .filter(organisation_id=locked.organisation_id, certification=locked.certification)
+        .exists()
+    ):
+        raise ReferralError(
+            _("Votre organisme n'a plus d'habilitation en cours pour cette certification : déclinez l'orientation.")
+        )
+    data = {name: getattr(locked, name) for name in IDENTITY_FIELDS}
+    data.update({k: v for k, v in (extra or {}).items() if k in IDENTITY_FIELDS and v not in (None, "")})
+    if not data["birth_place"] or not data["education_level"]:
+        raise ReferralError(_("Complétez le lieu de naissance et le niveau de formation pour ouvrir le dossier."))
+    try:
+        dossier = dossier_create(
+            membership=by,
+            certification=locked.certification,
+            candidate_data={
+                **data,
+                "registration_status": RegistrationStatus.JOB_SEEKER,
+                "origin": Origin.FRANCE_TRAVAIL,
+            },
+            request=request,
+        )
+    except Referentiel.DoesNotExist as exc:
+        raise ReferralError(
+            _("Aucun référentiel n'est en vigueur pour cette certification : contactez Certif'Pro.")
+        ) from exc
+    DossierEvent.objects.create(
+        dossier=dossier,
+        actor=by.user,
+        note=_("Orienté par France Travail (%(agency)s, %(advisor)s) le %(date)s")
+        % {
+            "agency": locked.from_organisation.name,
+            "advisor": locked.advisor.get_full_name(),
+            "date": date_format(timezone.localtime(locked.sent_at), "d/m/Y"),
+        },
+    )
+    now = timezone.now()
+    locked.accept(dossier=dossier, by=by.user, at=now)
+    locked.save()
+    audit_record(
+        action="referral.accept",
+        actor=by.user,
+        organisation=locked.organisation_id,
+        obj=locked,
+        request=request,
+        details={"dossier": dossier.pk},
+    )
+    _notify_advisor(locked, _("acceptée : un dossier est ouvert"))
+    return locked
+
+
+@transaction.atomic
+def referral_decline(
+    *, referral: Referral, by: Membership, reason: str, request: HttpRequest | None = None
+) -> Referral:
+    """Decline the referral with a reason (which the advisor reads), and tell the advisor."""
+    if by.role not in {Role.COUNSELLOR, Role.ORG_ADMIN} or by.organisation_id != referral.organisation_id:
+        raise PermissionDenied
+    reason = reason.strip()
+    if not reason:
+        raise ReferralError(_("Indiquez le motif du refus : la conseillère ou le conseiller France Travail le lira."))
+    locked = _lock(referral)
+    locked.decline(reason=reason, by=by.user, at=timezone.now())
+    locked.save()
+    audit_record(
+        action="referral.decline", actor=by.user, organisation=locked.organisation_id, obj=locked, request=request
+    )
+    _notify_advisor(locked, _("déclinée"))
+    return locked
+
+
+def _notify_advisor(referral: Referral, outcome: str) -> None:
+    _notify(
+        subject=_("Votre orientation vers %(organisation)s") % {"organisation": referral.organisation.name},
+        body=_(
+            "Bonjour,\n\nL'orientation n° %(number)s du %(date)s vers %(organisation)s (site « %(site)s ») a été "
+            "%(outcome)s.\nDétails sur la plateforme CléA : %(link)s"
+        )
+        % {
+            "number": referral.pk,
+            "date": date_format(timezone.localtime(referral.sent_at), "d/m/Y"),
+            "organisation": referral.organisation.name,
+            "site": referral.site.name,
+            "outcome": outcome,
+            "link": _link(referral),
+        },
+        to=[referral.advisor.email],
+    )
+
+
+def referrals_expire(*, now: datetime.datetime | None = None) -> int:
+    """Expire the referrals left unanswered past the delay (settings.REFERRAL_EXPIRY_DAYS). Daily; safe to
+    run twice or alongside a counsellor answering: each referral is locked and checked again."""
+    now = now or timezone.now()
+    expired = 0
+    for pk in Referral.objects.overdue(now).values_list("pk", flat=True):
+        with transaction.atomic():
+            locked = Referral.objects.select_for_update(of=("self",)).filter(pk=pk).first()
+            if locked is None or not locked.is_overdue(now):
+                continue
+            try:
+                locked.expire(now=now)
+            except TransitionNotAllowed:
+                continue
+            locked.save()
+            audit_record(
+                action="referral.expire",
+                actor=None,
+                organisation=locked.organisation_id,
+                obj=locked,
+                details={"sent_at": locked.sent_at.isoformat()},
+            )
+            expired += 1
+    return expired

@@ -1,0 +1,154 @@
+"""Public JSON API of the evaluator directory (no login, throttled per client address).
+
+GET /api/v1/evaluators/nearby?commune=59350&certification=clea&radius=20&wheelchair=1&remote=1
+    commune: an INSEE code (taken first), else a postcode or a name as the search box reads them; when several
+    communes match, 400 with the candidates. radius: 10, 20, 50 or 100 (km, default 20).
+GET /api/v1/communes?q=saint etienne
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils.translation import gettext as _
+from rest_framework import serializers, status
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.throttling import AnonRateThrottle
+from rest_framework.views import APIView
+
+from clea_platform.certifications import Certification
+from organisations.directory import DEFAULT_RADIUS_KM, RADII_KM, NearbySite, sites_nearby
+from organisations.models import Commune, CommuneLookup
+
+MAX_RESULTS = 100
+
+
+class DirectoryThrottle(AnonRateThrottle):
+    """Per client address: enough for a page that searches as one types, not for harvesting."""
+
+    scope = "directory_api"
+    rate = "60/minute"
+
+
+class CommuneSerializer(serializers.ModelSerializer):
+    postcodes = serializers.ListField(source="postcode_list", child=serializers.CharField())
+    label = serializers.CharField()
+
+    class Meta:
+        model = Commune
+        fields = [
+            "insee_code",
+            "name",
+            "label",
+            "departement",
+            "departement_name",
+            "region",
+            "region_name",
+            "postcodes",
+            "latitude",
+            "longitude",
+            "is_approximate",
+        ]
+
+
+class NearbySiteSerializer(serializers.Serializer):
+    def to_representation(self, instance: NearbySite) -> dict[str, Any]:
+        site = instance.site
+        organisation = site.organisation
+        return {
+            "site_id": site.pk,
+            "organisation": {"name": organisation.name, "email": organisation.email, "phone": organisation.phone},
+            "name": site.name,
+            "address": site.address,
+            "postcode": site.postcode,
+            "city": site.city,
+            "insee_code": site.insee_code,
+            "latitude": float(site.latitude),
+            "longitude": float(site.longitude),
+            "distance_km": round(instance.distance_km, 1),
+            "certifications": [h.certification for h in getattr(organisation, "habilitations_in_force", [])],
+            "wheelchair_accessible": site.wheelchair_accessible,
+            "remote_evaluation": site.remote_evaluation,
+            "contact": {"name": site.contact_name, "email": site.contact_email, "phone": site.contact_phone},
+            "availability": {
+                "next_slot_on": instance.upcoming_slot.isoformat() if instance.upcoming_slot else None,
+                "typical_wait_days": site.typical_wait_days,
+                "updated_at": site.availability_updated_at.isoformat() if site.availability_updated_at else None,
+            },
+        }
+
+
+class NearbyQuerySerializer(serializers.Serializer):
+    commune = serializers.CharField(max_length=100, help_text="Code INSEE (prioritaire), code postal ou nom")
+    certification = serializers.ChoiceField(choices=Certification.values, required=False, allow_blank=True)
+    radius = serializers.ChoiceField(choices=RADII_KM, required=False, default=DEFAULT_RADIUS_KM)
+    wheelchair = serializers.BooleanField(required=False, default=False)
+    remote = serializers.BooleanField(required=False, default=False)
+
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        # "radius=20" arrives as text; ChoiceField compares it with the integers.
+        data = data.copy()
+        if str(data.get("radius", "")).isdigit():
+            data["radius"] = int(data["radius"])
+        return super().to_internal_value(data)
+
+
+class PublicAPIView(APIView):
+    """No login needed; anonymous clients are throttled per address (signed-in sessions are not: an agency
+    shares one public address)."""
+
+    permission_classes = [AllowAny]
+    throttle_classes = [DirectoryThrottle]
+
+
+class EvaluatorsNearbyView(PublicAPIView):
+    """The directory's sites near a commune, nearest first (at most 100), with distance and availability."""
+
+    def get(self, request: Request) -> Response:
+        query = NearbyQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        params = query.validated_data
+        # An exact INSEE code is taken as such (clients get it from /communes); anything else is read as the
+        # search box reads it, where a postcode that is also another commune's INSEE code asks which.
+        text = params["commune"].strip()
+        commune = Commune.objects.filter(insee_code=text.upper()).first()
+        lookup = CommuneLookup(commune, []) if commune is not None else Commune.objects.resolve(text)
+        if lookup.commune is None:
+            if not lookup.candidates:
+                return Response({"detail": _("Aucune commune ne correspond.")}, status=status.HTTP_404_NOT_FOUND)
+            return Response(
+                {
+                    "detail": _("Plusieurs communes correspondent : précisez avec le code INSEE."),
+                    "candidates": CommuneSerializer(lookup.candidates, many=True).data,
+                },
+                status=status.HTTP_400_BAD_REQUEST,
+            )
+        commune = lookup.commune
+        found = sites_nearby(
+            latitude=commune.latitude,
+            longitude=commune.longitude,
+            radius_km=params["radius"],
+            certification=params.get("certification") or "",
+            wheelchair_accessible=params["wheelchair"],
+            remote_evaluation=params["remote"],
+        )
+        return Response(
+            {
+                "commune": CommuneSerializer(commune).data,
+                "radius_km": found.radius_km,
+                "count": len(found.ranked),
+                "counts_by_radius": {str(r): n for r, n in found.counts_by_radius.items()},
+                "results": NearbySiteSerializer(found.entries(found.ranked[:MAX_RESULTS]), many=True).data,
+            }
+        )
+
+
+class CommunesView(PublicAPIView):
+    """Communes matching a name, a postcode or an INSEE code (for completion), best first."""
+
+    def get(self, request: Request) -> Response:
+        text = request.query_params.get("q", "")
+        communes = Commune.objects.search(text, limit=10) if len(text.strip()) >= 2 else []
+        return Response({"results": CommuneSerializer(communes, many=True).data})

@@ -1,0 +1,181 @@
+import datetime
+import html
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.formats import date_format
+
+from candidates.models import Referral
+from organisations.models import AuditLog, OrganisationKind, Role
+from tests.directory.support import evaluator_site
+from tests.factories import OrganisationFactory, SiteFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def page_text(response) -> str:
+    return html.unescape(response.content.decode())
+
+
+def test_the_public_directory_answers_without_login(anonymous_client, communes):
+    evaluator_site(communes["59512"], name="Roubaix – Gare", contact_phone="03 20 00 00 02", contact_email="r@ex.fr")
+    response = anonymous_client.get(reverse("directory:search"), {"commune": "lille"})
+    assert response.status_code == 200
+    text = page_text(response)
+    assert "1 site à moins de 20 km de Lille (59)" in text
+    assert "Roubaix – Gare" in text and "03 20 00 00 02" in text and "r@ex.fr" in text
+    assert "à 10,8 km" in text
+    assert "Orienter une personne" not in text  # referrals are for France Travail advisors
+
+
+def test_the_empty_public_page_shows_the_search_form(anonymous_client, communes):
+    response = anonymous_client.get(reverse("directory:search"))
+    assert response.status_code == 200
+    assert 'name="commune"' in response.content.decode()
+    assert "à moins de" not in page_text(response)
+
+
+def test_each_result_shows_the_availability_the_organisation_declares(anonymous_client, communes):
+    today = timezone.localdate()
+    evaluator_site(
+        communes["59350"],
+        name="Avec date",
+        next_slot_on=today + datetime.timedelta(days=5),
+        availability_updated_at=timezone.now(),
+    )
+    evaluator_site(
+        communes["59512"],
+        name="Avec délai",
+        typical_wait_days=14,
+        availability_updated_at=timezone.now() - datetime.timedelta(days=90),
+    )
+    evaluator_site(communes["59599"], name="Date passée", next_slot_on=today - datetime.timedelta(days=2))
+    text = page_text(anonymous_client.get(reverse("directory:search"), {"commune": "Lille (59)"}))
+    slot = date_format(today + datetime.timedelta(days=5), "l j F Y")
+    assert f"Prochaine évaluation préalable possible : {slot}" in text
+    assert "Délai habituel avant l'évaluation préalable : 14 jours" in text
+    assert "information ancienne, à vérifier" in text
+    assert text.count("Disponibilités : contacter l'organisme.") == 1  # the past date is not offered
+    assert f"Déclaré par l'organisme le {today:%d/%m/%Y}" in text
+
+
+def test_an_ambiguous_commune_offers_the_choices_as_links(anonymous_client, communes):
+    response = anonymous_client.get(reverse("directory:search"), {"commune": "saint denis", "radius": 50})
+    text = page_text(response)
+    assert "Précisez la commune" in text
+    assert "commune=Saint-Denis%20%28974%29" in response.content.decode()
+    assert "radius=50" in response.content.decode()
+
+
+def test_an_unknown_commune_is_said_so(anonymous_client, communes):
+    text = page_text(anonymous_client.get(reverse("directory:search"), {"commune": "Atlantide"}))
+    assert "Aucune commune ne correspond à « Atlantide »" in text
+
+
+def test_a_search_that_finds_nothing_offers_to_widen_the_radius(anonymous_client, communes):
+    evaluator_site(communes["59178"], name="Douai")  # 29 km
+    response = anonymous_client.get(reverse("directory:search"), {"commune": "59350", "radius": 10})
+    # 59350 is Lille's INSEE code and no postcode: it designates one commune.
+    text = page_text(response)
+    assert "Aucun organisme évaluateur habilité à moins de 10 km." in text
+    assert "Élargir à 50 km (1 site)" in text
+    assert "20 km (0 sites)" in text
+
+
+def test_the_radius_links_keep_the_filters(anonymous_client, communes):
+    evaluator_site(communes["59350"])
+    body = anonymous_client.get(
+        reverse("directory:search"), {"commune": "Lille (59)", "certification": "clea", "wheelchair": "on"}
+    ).content.decode()
+    assert "certification=clea&amp;wheelchair=on&amp;radius=100" in body
+
+
+@pytest.mark.parametrize("count", [1, 5])
+def test_the_public_page_runs_a_fixed_number_of_queries(anonymous_client, communes, count, django_assert_num_queries):
+    for i in range(count):
+        evaluator_site(communes["59512"], name=f"Site {i}")
+    # The commune (names that start with the text, then names with a word that does), the ranking, and the
+    # page's sites with their organisation and habilitations, whatever the number of sites.
+    with django_assert_num_queries(5):
+        response = anonymous_client.get(reverse("directory:search"), {"commune": "Roubaix"})
+    assert response.status_code == 200
+    assert len(response.context["page"].object_list) == count
+
+
+def test_commune_suggestions_are_options_for_the_datalist(anonymous_client, communes):
+    response = anonymous_client.get(
+        reverse("directory:commune_suggestions"), {"commune": "saint etie"}, HTTP_HX_REQUEST="true"
+    )
+    assert response.status_code == 200
+    body = html.unescape(response.content.decode())
+    assert '<option value="Saint-Étienne (42)">Saint-Étienne – Loire (42000…)</option>' in body
+    assert anonymous_client.get(reverse("directory:commune_suggestions"), {"commune": "s"}).content.strip() == b""
+
+
+def test_the_public_page_is_rate_limited_per_address_for_anonymous_visitors(
+    anonymous_client, communes, make_member, client_for
+):
+    url = reverse("directory:search")
+    statuses = [anonymous_client.get(url).status_code for _ in range(121)]
+    assert statuses[:120] == [200] * 120
+    assert statuses[120] == 429
+    # An agency's advisors share its public address: signed in, they are not held back.
+    agency = OrganisationFactory(france_travail=True)
+    advisor = client_for(make_member(agency, role=Role.FT_ADVISOR))
+    assert advisor.get(url, REMOTE_ADDR=anonymous_client.defaults["REMOTE_ADDR"]).status_code == 200
+
+
+def test_an_advisor_can_refer_from_the_results_and_starts_from_the_agency(communes, make_member, client_for):
+    agency = OrganisationFactory(france_travail=True)
+    SiteFactory(organisation=agency, name="Agence", insee_code="59350", postcode="59000", city="Lille")
+    site = evaluator_site(communes["59512"], name="Roubaix")
+    client = client_for(make_member(agency, role=Role.FT_ADVISOR))
+    response = client.get(reverse("directory:search"))
+    assert response.context["commune"] == communes["59350"]  # the agency's commune, until another is typed
+    body = response.content.decode()
+    assert f"{reverse('referrals:create')}?site={site.pk}" in body
+    assert reverse("directory:sheet_list") in body
+
+
+def test_an_org_admin_declares_the_sites_availability_which_dates_it(org_a, make_member, client_for):
+    site = SiteFactory(organisation=org_a)
+    client = client_for(make_member(org_a, role=Role.ORG_ADMIN))
+    url = reverse("organisations:site_edit", kwargs={"pk": site.pk})
+    form = client.get(url).context["form"]
+    data = {name: value for name, value in form.initial.items() if value is not None}
+    data.update(next_slot_on="2030-01-15", typical_wait_days="10", is_active="on")
+    response = client.post(url, data)
+    assert response.status_code == 302, response.context["form"].errors if response.context else ""
+    site.refresh_from_db()
+    assert site.next_slot_on == datetime.date(2030, 1, 15)
+    assert site.typical_wait_days == 10
+    assert timezone.now() - site.availability_updated_at < datetime.timedelta(minutes=1)
+    assert AuditLog.objects.get(action="site.update").details["fields"] == [
+        "availability_updated_at",
+        "next_slot_on",
+        "typical_wait_days",
+    ]
+
+
+def test_editing_something_else_keeps_the_availability_date(org_a, make_member, client_for):
+    stamp = timezone.now() - datetime.timedelta(days=40)
+    site = SiteFactory(organisation=org_a, typical_wait_days=7, availability_updated_at=stamp)
+    client = client_for(make_member(org_a, role=Role.ORG_ADMIN))
+    url = reverse("organisations:site_edit", kwargs={"pk": site.pk})
+    form = client.get(url).context["form"]
+    data = {name: value for name, value in form.initial.items() if value is not None}
+    data.update(contact_name="Nouvel accueil", is_active="on")
+    assert client.post(url, data).status_code == 302
+    site.refresh_from_db()
+    assert site.contact_name == "Nouvel accueil"
+    assert site.availability_updated_at == stamp
+
+
+def test_the_advisor_dashboard_has_the_search_box_and_an_empty_state(make_member, client_for):
+    agency = OrganisationFactory(kind=OrganisationKind.FRANCE_TRAVAIL)
+    text = page_text(client_for(make_member(agency, role=Role.FT_ADVISOR)).get(reverse("home")))
+    assert "Trouver un organisme évaluateur" in text
+    assert 'action="/annuaire/"' in text
+    assert "Vous n'avez encore orienté personne." in text
+    assert Referral.objects.count() == 0
