@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from django_fsm import RETURN_VALUE, ConcurrentTransitionMixin, FSMField, TransitionNotAllowed, transition
 
 from clea_platform.certifications import Certification
-from organisations.models import Role
+from organisations.models import Role, TenantQuerySet
 from organisations.validators import validate_postcode
 
 if TYPE_CHECKING:
@@ -70,15 +70,8 @@ class Origin(models.TextChoices):
     UNION = "union", _("Représentant syndical")
 
 
-class CandidateQuerySet(models.QuerySet["Candidate"]):
-    def visible_to(self, membership: Membership | None) -> CandidateQuerySet:
-        if membership is None:
-            return self.none()
-        if membership.is_certifpro:
-            return self.all()
-        if membership.role in {Role.COUNSELLOR, Role.EVALUATOR, Role.ORG_ADMIN}:
-            return self.filter(organisation_id=membership.organisation_id)
-        return self.none()
+class CandidateQuerySet(TenantQuerySet):
+    """Counsellors, evaluators and administrators: their organisation's candidates; Certif'Pro: all."""
 
 
 class Candidate(models.Model):
@@ -165,16 +158,12 @@ def _by(*roles: str):  # noqa: ANN202 - django-fsm permission callable
     return lambda instance, membership: membership is not None and membership.role in roles
 
 
-class DossierQuerySet(models.QuerySet["Dossier"]):
-    def visible_to(self, membership: Membership | None) -> DossierQuerySet:
-        """Counsellors, evaluators and administrators: their organisation's dossiers; Certif'Pro: all.
-        Trainers see the plans they deliver (with the candidate's identity), not the dossier."""
-        if membership is None:
-            return self.none()
-        if membership.is_certifpro:
-            return self.all()
-        if membership.role in {Role.COUNSELLOR, Role.EVALUATOR, Role.ORG_ADMIN}:
-            return self.filter(organisation_id=membership.organisation_id)
+class DossierQuerySet(TenantQuerySet):
+    """Counsellors, evaluators and administrators: their organisation's dossiers; Certif'Pro: all; jury
+    members: the dossiers of their sessions. Trainers see the plans they deliver (with the candidate's
+    identity), not the dossier."""
+
+    def visible_to_others(self, membership: Membership) -> DossierQuerySet:
         if membership.role == Role.JURY_MEMBER:
             return self.filter(submissions__session__seats__member__user_id=membership.user_id).distinct()
         return self.none()

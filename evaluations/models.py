@@ -8,6 +8,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from clea_platform.certifications import Certification
+from organisations.models import Role, TenantQuerySet
 
 if TYPE_CHECKING:
     from organisations.models import Membership
@@ -198,21 +199,14 @@ class EvaluationStatus(models.TextChoices):
     CLOSED = "closed", _("Clôturée")
 
 
-class EvaluationQuerySet(models.QuerySet["Evaluation"]):
-    def visible_to(self, membership: Membership | None) -> EvaluationQuerySet:
-        """The evaluator organisation's members; Certif'Pro. Trainers and others see no evaluation content."""
-        from organisations.models import Role
+class EvaluationQuerySet(TenantQuerySet):
+    """The evaluator organisation's members and Certif'Pro; jurors, the grids of their sessions' dossiers.
+    Trainers and others see no evaluation content."""
 
-        if membership is None:
-            return self.none()
-        if membership.is_certifpro:
-            return self.all()
-        if membership.role in {Role.COUNSELLOR, Role.EVALUATOR, Role.ORG_ADMIN}:
-            return self.filter(organisation_id=membership.organisation_id)
+    def visible_to_others(self, membership: Membership) -> EvaluationQuerySet:
+        from candidates.models import Dossier
+
         if membership.role == Role.JURY_MEMBER:
-            # Jurors review the grids of the dossiers of their sessions.
-            from candidates.models import Dossier
-
             return self.filter(dossier__in=Dossier.objects.visible_to(membership))
         return self.none()
 

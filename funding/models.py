@@ -23,7 +23,7 @@ from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
 from clea_platform.certifications import Certification
 from funding.money import DEFAULT_VAT_RATE, incl_vat
-from organisations.models import Role
+from organisations.models import Role, TenantQuerySet
 
 if TYPE_CHECKING:
     from organisations.models import Membership
@@ -151,16 +151,10 @@ def step_done_on_subquery() -> models.Case:
     )
 
 
-class FundingLineQuerySet(models.QuerySet["FundingLine"]):
-    def visible_to(self, membership: Membership | None) -> FundingLineQuerySet:
-        """The evaluator organisation's counsellors and administrators; Certif'Pro all; others none."""
-        if membership is None:
-            return self.none()
-        if membership.is_certifpro:
-            return self.all()
-        if membership.role in {Role.COUNSELLOR, Role.ORG_ADMIN}:
-            return self.filter(organisation_id=membership.organisation_id)
-        return self.none()
+class FundingLineQuerySet(TenantQuerySet):
+    """The evaluator organisation's counsellors and administrators; Certif'Pro all; others none."""
+
+    organisation_roles = frozenset({Role.COUNSELLOR, Role.ORG_ADMIN})
 
     def with_step_done_on(self) -> FundingLineQuerySet:
         return self.annotate(step_done_on=step_done_on_subquery())
@@ -446,16 +440,10 @@ class BatchStatus(models.TextChoices):
     FAILED = "failed", _("Échec")
 
 
-class ClaimBatchQuerySet(models.QuerySet["ClaimBatch"]):
-    def visible_to(self, membership: Membership | None) -> ClaimBatchQuerySet:
-        """The organisation's administrators; Certif'Pro."""
-        if membership is None:
-            return self.none()
-        if membership.is_certifpro:
-            return self.all()
-        if membership.role == Role.ORG_ADMIN:
-            return self.filter(organisation_id=membership.organisation_id)
-        return self.none()
+class ClaimBatchQuerySet(TenantQuerySet):
+    """The organisation's administrators; Certif'Pro."""
+
+    organisation_roles = frozenset({Role.ORG_ADMIN})
 
 
 class ClaimBatch(models.Model):
@@ -561,15 +549,10 @@ class ClaimBatch(models.Model):
         return f"{self.number}.{extension}"
 
 
-class PaymentQuerySet(models.QuerySet["Payment"]):
-    def visible_to(self, membership: Membership | None) -> PaymentQuerySet:
-        if membership is None:
-            return self.none()
-        if membership.is_certifpro:
-            return self.all()
-        if membership.role == Role.ORG_ADMIN:
-            return self.filter(organisation_id=membership.organisation_id)
-        return self.none()
+class PaymentQuerySet(TenantQuerySet):
+    """The organisation's administrators; Certif'Pro."""
+
+    organisation_roles = frozenset({Role.ORG_ADMIN})
 
 
 class Payment(models.Model):
@@ -707,16 +690,10 @@ class Tariff(models.Model):
             )
 
 
-class FeeEntryQuerySet(models.QuerySet["FeeEntry"]):
-    def visible_to(self, membership: Membership | None) -> FeeEntryQuerySet:
-        """The organisation's administrators see what they owe; Certif'Pro sees every organisation's."""
-        if membership is None:
-            return self.none()
-        if membership.is_certifpro:
-            return self.all()
-        if membership.role == Role.ORG_ADMIN:
-            return self.filter(organisation_id=membership.organisation_id)
-        return self.none()
+class FeeEntryQuerySet(TenantQuerySet):
+    """The organisation's administrators see what they owe; Certif'Pro sees every organisation's."""
+
+    organisation_roles = frozenset({Role.ORG_ADMIN})
 
 
 class FeeEntry(models.Model):
@@ -797,15 +774,10 @@ class FeeEntry(models.Model):
         return self.incl_vat_cents - self.amount_cents
 
 
-class StatementQuerySet(models.QuerySet["Statement"]):
-    def visible_to(self, membership: Membership | None) -> StatementQuerySet:
-        if membership is None:
-            return self.none()
-        if membership.is_certifpro:
-            return self.all()
-        if membership.role == Role.ORG_ADMIN:
-            return self.filter(organisation_id=membership.organisation_id)
-        return self.none()
+class StatementQuerySet(TenantQuerySet):
+    """The organisation's administrators; Certif'Pro."""
+
+    organisation_roles = frozenset({Role.ORG_ADMIN})
 
 
 class Statement(models.Model):

@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
 from clea_platform.certifications import Certification
-from organisations.models import Region, Role
+from organisations.models import Region, Role, TenantQuerySet
 
 if TYPE_CHECKING:
     from organisations.models import Membership
@@ -30,14 +30,12 @@ class College(models.TextChoices):
     EMPLOYEES = "employees", _("Collège salariés")
 
 
-class JuryMemberQuerySet(models.QuerySet["JuryMember"]):
-    def visible_to(self, membership: Membership | None) -> JuryMemberQuerySet:
-        if membership is None:
-            return self.none()
-        if membership.is_certifpro:
-            return self.all()
-        if membership.role == Role.ORG_ADMIN:
-            return self.filter(organisation_id=membership.organisation_id)
+class JuryMemberQuerySet(TenantQuerySet):
+    """The jury body's administrators: its pool; a juror: their own seats in it; Certif'Pro: all."""
+
+    organisation_roles = frozenset({Role.ORG_ADMIN})
+
+    def visible_to_others(self, membership: Membership) -> JuryMemberQuerySet:
         if membership.role == Role.JURY_MEMBER:
             return self.filter(user_id=membership.user_id)
         return self.none()
@@ -99,18 +97,15 @@ class SessionState(models.TextChoices):
     CLOSED = "closed", _("Clôturée")
 
 
-class JurySessionQuerySet(models.QuerySet["JurySession"]):
-    def visible_to(self, membership: Membership | None) -> JurySessionQuerySet:
-        """Jury members: the sessions they sit on; the jury body's administrators: its sessions; Certif'Pro:
-        all. Evaluator organisations see sessions through `open_for_submission()`, not this."""
-        if membership is None:
-            return self.none()
-        if membership.is_certifpro:
-            return self.all()
+class JurySessionQuerySet(TenantQuerySet):
+    """Jury members: the sessions they sit on; the jury body's administrators: its sessions; Certif'Pro:
+    all. Evaluator organisations see sessions through `open_for_submission()`, not this."""
+
+    organisation_roles = frozenset({Role.ORG_ADMIN})
+
+    def visible_to_others(self, membership: Membership) -> JurySessionQuerySet:
         if membership.role == Role.JURY_MEMBER:
             return self.filter(seats__member__user_id=membership.user_id).distinct()
-        if membership.role == Role.ORG_ADMIN:
-            return self.filter(organisation_id=membership.organisation_id)
         return self.none()
 
     def open_for_submission(self, region: str | None = None) -> JurySessionQuerySet:

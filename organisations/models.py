@@ -84,14 +84,39 @@ class Organisation(models.Model):
         self.siret = (self.siret or "").replace(" ", "")
 
 
-class SiteQuerySet(models.QuerySet["Site"]):
-    def visible_to(self, membership: Membership | None) -> SiteQuerySet:
-        """An organisation's members see its sites; Certif'Pro sees all."""
+class Role(models.TextChoices):
+    COUNSELLOR = "counsellor", _("Conseiller·ère")
+    EVALUATOR = "evaluator", _("Évaluateur·rice")
+    TRAINER = "trainer", _("Formateur·rice")
+    ORG_ADMIN = "org_admin", _("Administrateur·rice de l'organisation")
+    JURY_MEMBER = "jury_member", _("Membre de jury")
+    FT_ADVISOR = "ft_advisor", _("Conseiller·ère France Travail")
+    CERTIFPRO_ADMIN = "certifpro_admin", _("Administrateur·rice Certif'Pro")
+
+
+class TenantQuerySet(models.QuerySet):
+    """Who may see which rows, in one place: nobody without a membership; Certif'Pro every row; the members
+    holding one of `organisation_roles` their own organisation's rows; other roles what `visible_to_others`
+    allows (nothing by default). Another organisation's row is then a 404 like a missing one."""
+
+    organisation_roles: frozenset[str] = frozenset({Role.COUNSELLOR, Role.EVALUATOR, Role.ORG_ADMIN})
+
+    def visible_to(self, membership: Membership | None) -> Any:
         if membership is None:
             return self.none()
         if membership.is_certifpro:
             return self.all()
-        return self.filter(organisation_id=membership.organisation_id)
+        if membership.role in self.organisation_roles:
+            return self.filter(organisation_id=membership.organisation_id)
+        return self.visible_to_others(membership)
+
+    def visible_to_others(self, membership: Membership) -> Any:
+        return self.none()
+
+
+class SiteQuerySet(TenantQuerySet):
+    # Every member of the organisation.
+    organisation_roles = frozenset(Role.values)
 
     def active(self) -> SiteQuerySet:
         return self.filter(is_active=True, organisation__is_active=True)
@@ -463,16 +488,6 @@ class User(AbstractBaseUser, PermissionsMixin):
         return Membership.objects.active().filter(user=self).select_related("organisation")
 
 
-class Role(models.TextChoices):
-    COUNSELLOR = "counsellor", _("Conseiller·ère")
-    EVALUATOR = "evaluator", _("Évaluateur·rice")
-    TRAINER = "trainer", _("Formateur·rice")
-    ORG_ADMIN = "org_admin", _("Administrateur·rice de l'organisation")
-    JURY_MEMBER = "jury_member", _("Membre de jury")
-    FT_ADVISOR = "ft_advisor", _("Conseiller·ère France Travail")
-    CERTIFPRO_ADMIN = "certifpro_admin", _("Administrateur·rice Certif'Pro")
-
-
 # Which roles an organisation of each kind can grant. A trainer may work inside an evaluator organisation
 # (CléA allows it, as long as the trainer never evaluates the same dossier).
 ROLES_BY_KIND: dict[str, set[str]] = {
@@ -486,17 +501,12 @@ ROLES_BY_KIND: dict[str, set[str]] = {
 }
 
 
-class MembershipQuerySet(models.QuerySet["Membership"]):
+class MembershipQuerySet(TenantQuerySet):
     def active(self) -> MembershipQuerySet:
         return self.filter(is_active=True, organisation__is_active=True, user__is_active=True)
 
-    def visible_to(self, membership: Membership | None) -> MembershipQuerySet:
-        """Organisation administrators see their organisation's members; Certif'Pro sees all."""
-        if membership is None:
-            return self.none()
-        if membership.is_certifpro:
-            return self.all()
-        return self.filter(organisation_id=membership.organisation_id)
+    # Every member of the organisation.
+    organisation_roles = frozenset(Role.values)
 
 
 class Membership(models.Model):
@@ -540,13 +550,9 @@ class Membership(models.Model):
         return self.role in roles
 
 
-class AuditLogQuerySet(models.QuerySet["AuditLog"]):
-    def visible_to(self, membership: Membership | None) -> AuditLogQuerySet:
-        if membership is None:
-            return self.none()
-        if membership.is_certifpro:
-            return self.all()
-        return self.filter(organisation_id=membership.organisation_id)
+class AuditLogQuerySet(TenantQuerySet):
+    # Every member of the organisation.
+    organisation_roles = frozenset(Role.values)
 
     def for_object(self, obj: models.Model) -> AuditLogQuerySet:
         return self.filter(object_type=ContentType.objects.get_for_model(obj), object_id=str(obj.pk))
