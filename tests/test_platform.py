@@ -141,3 +141,15 @@ def test_ci_runs_on_postgresql_with_a_real_broker(db):
     assert connection.vendor == "postgresql"
     assert app.conf.broker_url.startswith("redis://")
     assert not settings.CELERY_TASK_ALWAYS_EAGER
+
+
+@pytest.mark.django_db
+def test_every_admin_changelist_opens_for_a_certifpro_administrator(client):
+    from django.contrib import admin
+
+    from tests.factories import UserFactory
+
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    for model in admin.site._registry:
+        url = reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")
+        assert client.get(url).status_code == 200, url
