@@ -7,6 +7,7 @@ from typing import Any
 from django.db.models import Exists, OuterRef, Prefetch, QuerySet
 
 from evaluations.models import Evaluation, EvaluationKind, EvaluationStatus
+from funding.models import FundingLine, LineState
 from juries.models import Certificate, JurySession, SessionSeat, Submission
 from organisations.models import Membership
 
@@ -36,6 +37,7 @@ EXPORT_COLUMNS = [
     ("registration_status", "Statut à l'inscription"),
     ("education_level", "Niveau de formation"),
     ("origin", "Origine de la démarche"),
+    ("funders", "Financeur(s)"),
     ("prior_evaluation_date", "Date de l'évaluation préalable"),
     ("result", "Résultat"),
     ("first_evaluation", "Obtenu dès l'évaluation préalable"),
@@ -46,10 +48,18 @@ def certified_candidates(*, start: datetime.date, end: datetime.date) -> QuerySe
     """Certificates awarded in [start, end], with everything the export needs in a constant number of queries."""
     prior = Evaluation.objects.filter(kind=EvaluationKind.PRIOR, status=EvaluationStatus.CLOSED)
     finals = Evaluation.objects.filter(dossier=OuterRef("dossier"), kind=EvaluationKind.FINAL)
+    funding = (
+        FundingLine.objects.exclude(state__in=[LineState.CANCELLED, LineState.DRAFT, LineState.REFUSED])
+        .select_related("funder")
+        .order_by("funder__name")
+    )
     return (
         Certificate.objects.filter(awarded_on__gte=start, awarded_on__lte=end)
         .select_related("dossier__candidate", "organisation")
-        .prefetch_related(Prefetch("dossier__evaluations", queryset=prior, to_attr="prior_evaluations"))
+        .prefetch_related(
+            Prefetch("dossier__evaluations", queryset=prior, to_attr="prior_evaluations"),
+            Prefetch("dossier__funding_lines", queryset=funding, to_attr="live_funding_lines"),
+        )
         .annotate(had_final=Exists(finals))
         .order_by("awarded_on", "number")
     )
@@ -84,6 +94,7 @@ def export_rows(certificates: QuerySet[Certificate]) -> Iterator[dict[str, Any]]
             "registration_status": candidate.get_registration_status_display(),
             "education_level": candidate.get_education_level_display(),
             "origin": candidate.get_origin_display(),
+            "funders": ", ".join(sorted({line.funder.name for line in dossier.live_funding_lines})),
             "prior_evaluation_date": prior.ended_on or prior.started_on if prior else None,
             "result": "Certifié",
             "first_evaluation": "Non" if cert.had_final else "Oui",

@@ -11,6 +11,7 @@ from pypdf import PdfReader
 
 from candidates.models import Dossier, DossierEvent, DossierState
 from clea_platform.certifications import Certification
+from funding.models import Funder
 from juries.exports import to_csv, to_xlsx
 from juries.models import (
     VERIFICATION_ALPHABET,
@@ -38,7 +39,7 @@ from juries.services import (
     minutes_generate,
 )
 from juries.tasks import certificate_generate_task, minutes_generate_task
-from organisations.models import Region, Role
+from organisations.models import Membership, Region, Role
 from tests.factories import MembershipFactory, OrganisationFactory
 from tests.journey import DossierFactory
 from tests.juries.factories import (
@@ -638,3 +639,16 @@ def test_an_ordinary_member_cannot_decide_when_the_president_may():
     [submission] = deliberating(jury, DossierFactory(state="ready_for_jury"))
     with pytest.raises(PermissionDenied):
         decision_record(submission=submission, by=jury.member_membership(jury.employee), kind=DecisionKind.AWARDED)
+
+
+def test_the_export_names_the_funders_that_granted_the_dossier(two_certified):
+    from tests.funding.support import draft_line, granted_line
+
+    (direct, direct_certificate), _trained = two_certified
+    dossier = direct.dossier
+    counsellor = Membership.objects.filter(organisation=dossier.organisation, role=Role.COUNSELLOR).first()
+    granted_line(dossier, code="france-travail", by=counsellor)
+    draft_line(dossier, code="cpf", by=counsellor)  # a draft funds nothing yet
+    start, end = period_around(direct_certificate)
+    rows = {row["certificate_number"]: row for row in export_rows(certified_candidates(start=start, end=end))}
+    assert rows[direct_certificate.number]["funders"] == Funder.objects.get(code="france-travail").name
