@@ -11,12 +11,14 @@ from __future__ import annotations
 from typing import Any
 
 from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
-from rest_framework.views import APIView
+from rest_framework.views import APIView, exception_handler
 
 from clea_platform.certifications import Certification
 from organisations.directory import DEFAULT_RADIUS_KM, RADII_KM, NearbySite, sites_nearby
@@ -102,10 +104,16 @@ class PublicAPIView(APIView):
     permission_classes = [AllowAny]
     throttle_classes = [DirectoryThrottle]
 
+    def get_exception_handler(self):  # noqa: ANN201
+        # This API's errors were published in DRF's shape ({"radius": [...]}) before the platform-wide
+        # {"code", "message", "errors"} one (clea_platform/api_errors.py); its clients keep it for now.
+        return exception_handler
+
 
 class EvaluatorsNearbyView(PublicAPIView):
     """The directory's sites near a commune, nearest first (at most 100), with distance and availability."""
 
+    @extend_schema(parameters=[NearbyQuerySerializer], responses={200: OpenApiTypes.OBJECT}, auth=[])
     def get(self, request: Request) -> Response:
         query = NearbyQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
@@ -148,6 +156,7 @@ class EvaluatorsNearbyView(PublicAPIView):
 class CommunesView(PublicAPIView):
     """Communes matching a name, a postcode or an INSEE code (for completion), best first."""
 
+    @extend_schema(parameters=[OpenApiParameter("q", OpenApiTypes.STR)], responses={200: OpenApiTypes.OBJECT}, auth=[])
     def get(self, request: Request) -> Response:
         text = request.query_params.get("q", "")
         communes = Commune.objects.search(text, limit=10) if len(text.strip()) >= 2 else []

@@ -70,3 +70,22 @@ class SiteForm(forms.ModelForm):
         if any(name in changes for name in Site.AVAILABILITY_FIELDS):
             changes["availability_updated_at"] = timezone.now()
         return changes
+
+
+class ApiTokenForm(forms.Form):
+    """A personal API token: a name, the membership it acts under, and a lifetime of at most one year."""
+
+    LIFETIMES = [(30, _("30 jours")), (90, _("90 jours")), (180, _("6 mois")), (365, _("1 an"))]
+
+    name = forms.CharField(label=_("Nom du jeton"), max_length=100, help_text=_("Par exemple : logiciel régional"))
+    membership = forms.ModelChoiceField(
+        label=_("Agit au nom de"),
+        queryset=None,
+        empty_label=None,
+        help_text=_("L'organisation et le rôle sous lesquels le jeton agit"),
+    )
+    lifetime = forms.TypedChoiceField(label=_("Durée de validité"), choices=LIFETIMES, coerce=int, initial=90)
+
+    def __init__(self, *args: object, memberships: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["membership"].queryset = memberships

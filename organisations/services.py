@@ -1,14 +1,20 @@
 from __future__ import annotations
 
+import datetime
+import hashlib
+import hmac
+import secrets
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import PermissionDenied
 from django.db import models, transaction
 from django.http import HttpRequest
+from django.utils import timezone
 
 from clea_platform.request_meta import client_ip
 from clea_platform.tenancy import SESSION_KEY
-from organisations.models import AuditLog, Membership, Organisation, Site, User
+from organisations.models import API_TOKEN_MAX_LIFETIME, ApiToken, AuditLog, Membership, Organisation, Site, User
 
 
 def audit_record(
@@ -65,3 +71,78 @@ def site_update(*, site: Site, changes: dict[str, Any], by: User, request: HttpR
             details={"fields": changed},
         )
     return site
+
+
+# -- Personal API tokens ------------------------------------------------------------------------------------
+
+
+def api_token_hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+@transaction.atomic
+def api_token_create(
+    *, membership: Membership, name: str, expires_at: datetime.datetime, request: HttpRequest | None = None
+) -> tuple[ApiToken, str]:
+    """Create a token acting under `membership`; returns it with the full key, which is never stored (only the
+    SHA-256 of its secret): the caller shows it once. Expiry is required, at most one year ahead."""
+    now = timezone.now()
+    if not now < expires_at <= now + API_TOKEN_MAX_LIFETIME:
+        raise ValueError("expires_at must be in the future, at most one year ahead")
+    secret = secrets.token_urlsafe(32)
+    while True:
+        prefix = secrets.token_hex(4)
+        if not ApiToken.objects.filter(prefix=prefix).exists():
+            break
+    token = ApiToken.objects.create(
+        membership=membership, name=name.strip(), prefix=prefix, key_hash=api_token_hash(secret), expires_at=expires_at
+    )
+    audit_record(
+        action="api_token.create",
+        actor=membership.user,
+        organisation=membership.organisation_id,
+        obj=token,
+        request=request,
+        details={"expires_at": expires_at.isoformat()},
+    )
+    return token, f"{prefix}.{secret}"
+
+
+@transaction.atomic
+def api_token_revoke(*, token: ApiToken, by: User, request: HttpRequest | None = None) -> ApiToken:
+    """Revoke a token at once (idempotent); only its owner may."""
+    if token.membership.user_id != by.pk:
+        raise PermissionDenied
+    if token.revoked_at is None:
+        token.revoked_at = timezone.now()
+        token.save(update_fields=["revoked_at"])
+        audit_record(
+            action="api_token.revoke",
+            actor=by,
+            organisation=token.membership.organisation_id,
+            obj=token,
+            request=request,
+        )
+    return token
+
+
+def api_token_authenticate(key: str) -> ApiToken | None:
+    """The usable token for a key "<prefix>.<secret>", or None; records its use (at most once a minute)."""
+    prefix, _sep, secret = key.partition(".")
+    if len(prefix) != 8 or not secret:
+        return None
+    token = (
+        ApiToken.objects.usable()
+        .select_related("membership__user", "membership__organisation")
+        .filter(prefix=prefix)
+        .first()
+    )
+    if token is None or not hmac.compare_digest(token.key_hash, api_token_hash(secret)):
+        return None
+    if not token.membership.is_active or not token.membership.user.is_active:
+        return None
+    now = timezone.now()
+    if token.last_used_at is None or now - token.last_used_at > datetime.timedelta(minutes=1):
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        token.last_used_at = now
+    return token

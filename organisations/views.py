@@ -1,17 +1,20 @@
+import datetime
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from clea_platform.tenancy import membership_required
-from organisations.forms import SiteForm
-from organisations.models import Membership, Role, Site
+from organisations.forms import ApiTokenForm, SiteForm
+from organisations.models import ApiToken, Membership, Role, Site
 from organisations.selectors import dashboard_for
-from organisations.services import membership_switch, site_update
+from organisations.services import api_token_create, api_token_revoke, membership_switch, site_update
 
 
 @login_required
@@ -64,3 +67,35 @@ def member_list(request: HttpRequest) -> HttpResponse:
     members = Membership.objects.visible_to(request.membership).select_related("user", "organisation")
     page = Paginator(members, 25).get_page(request.GET.get("page"))
     return render(request, "organisations/member_list.html", {"page": page})
+
+
+@login_required
+def api_tokens(request: HttpRequest) -> HttpResponse:
+    """The user's personal API tokens: create one (its key is shown on this response only) or revoke one."""
+    memberships = Membership.objects.filter(user=request.user, is_active=True).select_related("organisation")
+    tokens = ApiToken.objects.filter(membership__user=request.user).select_related("membership__organisation")
+    form = ApiTokenForm(memberships=memberships)
+    created_key = None
+    if request.method == "POST" and "revoke" in request.POST:
+        try:
+            token = get_object_or_404(tokens, pk=int(request.POST["revoke"]))
+        except ValueError as exc:
+            raise Http404 from exc
+        api_token_revoke(token=token, by=request.user, request=request)
+        messages.success(request, _("Le jeton « %(name)s » est révoqué.") % {"name": token.name})
+        return redirect("api_tokens")
+    if request.method == "POST":
+        form = ApiTokenForm(request.POST, memberships=memberships)
+        if form.is_valid():
+            token, created_key = api_token_create(
+                membership=form.cleaned_data["membership"],
+                name=form.cleaned_data["name"],
+                expires_at=timezone.now() + datetime.timedelta(days=form.cleaned_data["lifetime"]),
+                request=request,
+            )
+            form = ApiTokenForm(memberships=memberships)
+    return render(
+        request,
+        "organisations/api_tokens.html",
+        {"form": form, "tokens": tokens, "created_key": created_key, "now": timezone.now()},
+    )

@@ -33,7 +33,7 @@ def _app_entries() -> list[TenantURL]:
     import importlib
 
     entries = []
-    for app in ("candidates", "evaluations", "training", "juries", "funding", "directory", "referrals"):
+    for app in ("candidates", "evaluations", "training", "juries", "funding", "directory", "referrals", "api"):
         try:
             module = importlib.import_module(f"tests.{app}.tenancy")
         except ModuleNotFoundError:
@@ -48,4 +48,6 @@ TENANT_URLS += _app_entries()
 NOT_TENANT_URLS: dict[str, str] = {
     "password_reset_confirm": "the uid/token pair is the secret; no organisation involved",
     "certificate_verify": "public by design: the code proves a certificate and shows nothing else",
+    "api:certificate_verify": "the API twin of certificate_verify: public by design",
+    "api:referentiel-detail": "the national referentiels belong to no organisation: every member reads them",
 }

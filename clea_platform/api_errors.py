@@ -1,0 +1,85 @@
+"""Every API error as JSON: a stable `code`, a French `message`, and for invalid input the fields at fault.
+
+    {"code": "invalid", "message": "Certaines données sont invalides.",
+     "errors": [{"field": "certification", "code": "invalid_choice", "message": "…"}]}
+
+The services' refusals (a step the state machine refuses now, an evaluation rule, a jury rule) are 409
+with the service's own French explanation: the API never words a rule twice.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
+from django.http import Http404
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from candidates.services import DossierConflict, TransitionRefused
+from evaluations.services import EvaluationError
+from juries.services import JuryError
+from training.services import TrainingError
+
+# Service refusals: (code, HTTP status).
+REFUSALS: dict[type[Exception], str] = {
+    TransitionRefused: "transition_refused",
+    DossierConflict: "conflict",
+    EvaluationError: "evaluation_refused",
+    TrainingError: "training_refused",
+    JuryError: "jury_refused",
+}
+
+
+GENERIC_MESSAGES: dict[type[Exception], str] = {
+    exceptions.NotFound: _lazy("Cet objet n'existe pas ou ne vous est pas accessible."),
+    exceptions.PermissionDenied: _lazy("Votre rôle ne permet pas cette action."),
+    exceptions.NotAuthenticated: _lazy("Authentification requise : session ou jeton d'API."),
+}
+
+
+def _flatten(detail: Any, field: str = "") -> list[dict[str, str]]:
+    if isinstance(detail, dict):
+        return [
+            error
+            for key, value in detail.items()
+            for error in _flatten(value, key if key == "non_field_errors" or not field else f"{field}.{key}")
+        ]
+    if isinstance(detail, list):
+        return [
+            error
+            for index, value in enumerate(detail)
+            for error in _flatten(value, f"{field}.{index}" if isinstance(value, dict | list) else field)
+        ]
+    return [{"field": field or "non_field_errors", "code": getattr(detail, "code", "invalid"), "message": str(detail)}]
+
+
+def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    for kind, code in REFUSALS.items():
+        if isinstance(exc, kind):
+            return Response({"code": code, "message": str(exc)}, status=status.HTTP_409_CONFLICT)
+    if isinstance(exc, Http404 | ObjectDoesNotExist):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied()
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, exceptions.ValidationError):
+        response.data = {
+            "code": "invalid",
+            "message": _("Certaines données sont invalides."),
+            "errors": _flatten(exc.detail),
+        }
+        return response
+    detail = getattr(exc, "detail", "")
+    # Our own wording for the generic cases; a view's specific message (a detail it set) is kept.
+    message = str(detail)
+    if message == str(getattr(exc, "default_detail", "")):
+        message = GENERIC_MESSAGES.get(type(exc), message)
+    code = getattr(detail, "code", None) or getattr(exc, "default_code", "error")
+    response.data = {"code": code, "message": message}
+    return response

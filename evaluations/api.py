@@ -1,0 +1,245 @@
+"""REST API of the evaluations, their criterion results, the attestations and the referentiels.
+
+Reads start from the scoped querysets of evaluations/models.py; writes go through evaluations/services.py.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import Prefetch
+from django.http import FileResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, viewsets
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from clea_platform.api_auth import HasMembership, current_membership
+from evaluations.models import (
+    Attestation,
+    Criterion,
+    CriterionResult,
+    CriterionResultValue,
+    Domain,
+    Evaluation,
+    Referentiel,
+    SubDomain,
+)
+from evaluations.services import evaluation_close, evaluation_save_results
+from evaluations.views import READERS, _may_edit
+from organisations.models import Role
+
+
+class CriterionResultSerializer(serializers.ModelSerializer):
+    criterion_code = serializers.CharField(source="criterion.code", read_only=True)
+
+    class Meta:
+        model = CriterionResult
+        fields = ["criterion", "criterion_code", "result", "comment"]
+
+
+class EvaluationSerializer(serializers.ModelSerializer):
+    dossier_reference = serializers.CharField(source="dossier.reference", read_only=True)
+    results = CriterionResultSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Evaluation
+        fields = [
+            "id",
+            "dossier",
+            "dossier_reference",
+            "kind",
+            "status",
+            "started_on",
+            "ended_on",
+            "duration_hours",
+            "modality",
+            "context",
+            "closed_at",
+            "outcome",
+            "results",
+        ]
+        read_only_fields = fields
+
+
+class ResultLineSerializer(serializers.Serializer):
+    criterion = serializers.IntegerField()
+    result = serializers.ChoiceField(choices=CriterionResultValue.choices)
+    comment = serializers.CharField(required=False, allow_blank=True, max_length=500, default="")
+
+
+class ResultsSerializer(serializers.Serializer):
+    results = ResultLineSerializer(many=True, allow_empty=False)
+
+
+class CloseSerializer(serializers.Serializer):
+    ended_on = serializers.DateField()
+    duration_hours = serializers.DecimalField(max_digits=5, decimal_places=1, required=False, allow_null=True)
+
+
+class OutcomeSerializer(serializers.Serializer):
+    all_validated = serializers.BooleanField()
+    validated_domains = serializers.ListField(child=serializers.CharField())
+    evaluation = EvaluationSerializer()
+
+
+class EvaluationViewSet(viewsets.ReadOnlyModelViewSet):
+    """Evaluations visible to the membership; their evaluator organisation's evaluators fill and close them."""
+
+    permission_classes = [HasMembership]
+    allowed_roles = READERS
+    serializer_class = EvaluationSerializer
+
+    def get_queryset(self):  # noqa: ANN201
+        return (
+            Evaluation.objects.visible_to(current_membership(self.request))
+            .select_related("dossier")
+            .prefetch_related(Prefetch("results", CriterionResult.objects.select_related("criterion")))
+            .order_by("-created_at", "-id")
+        )
+
+    def _editable(self) -> Evaluation:
+        evaluation = self.get_object()
+        if not _may_edit(current_membership(self.request), evaluation):
+            raise PermissionDenied
+        return evaluation
+
+    @extend_schema(request=ResultsSerializer, responses={200: EvaluationSerializer})
+    @action(detail=True, methods=["put", "post"], pagination_class=None)
+    def results(self, request: Request, pk: str | None = None) -> Response:
+        """Set criterion results in bulk (a draft): lines not sent keep their value."""
+        evaluation = self._editable()
+        body = ResultsSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        evaluation_save_results(
+            evaluation=evaluation,
+            by=current_membership(request),
+            results={line["criterion"]: (line["result"], line["comment"]) for line in body.validated_data["results"]},
+        )
+        return Response(EvaluationSerializer(self.get_queryset().get(pk=evaluation.pk)).data)
+
+    @extend_schema(request=CloseSerializer, responses={200: OutcomeSerializer})
+    @action(detail=True, methods=["post"], pagination_class=None)
+    def close(self, request: Request, pk: str | None = None) -> Response:
+        """Close the evaluation: the outcome is computed and the dossier moves on (evaluation_close)."""
+        evaluation = self._editable()
+        body = CloseSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        outcome = evaluation_close(
+            evaluation=evaluation,
+            by=current_membership(request),
+            ended_on=body.validated_data["ended_on"],
+            duration_hours=body.validated_data.get("duration_hours"),
+            request=request,
+        )
+        return Response(
+            {
+                "all_validated": outcome.all_validated,
+                "validated_domains": [domain.code for domain in outcome.validated_domains],
+                "evaluation": EvaluationSerializer(self.get_queryset().get(pk=evaluation.pk)).data,
+            }
+        )
+
+
+class DocumentSerializer(serializers.ModelSerializer):
+    kind = serializers.SerializerMethodField()
+    dossier_reference = serializers.CharField(source="dossier.reference", read_only=True)
+
+    class Meta:
+        model = Attestation
+        fields = [
+            "id",
+            "kind",
+            "number",
+            "version",
+            "dossier",
+            "dossier_reference",
+            "evaluation",
+            "sha256",
+            "generated_at",
+        ]
+        read_only_fields = fields
+
+    def get_kind(self, attestation: Attestation) -> str:
+        return "attestation"
+
+
+class DocumentViewSet(viewsets.ReadOnlyModelViewSet):
+    """Attestations of partial validation: whoever may see the dossier may read and download them."""
+
+    permission_classes = [HasMembership]
+    serializer_class = DocumentSerializer
+
+    def get_queryset(self):  # noqa: ANN201
+        return (
+            Attestation.objects.visible_to(current_membership(self.request))
+            .select_related("dossier")
+            .order_by("-generated_at", "-id")
+        )
+
+    @extend_schema(responses={(200, "application/pdf"): OpenApiTypes.BINARY})
+    @action(detail=True, methods=["get"])
+    def download(self, request: Request, pk: str | None = None) -> FileResponse:
+        attestation = self.get_object()
+        return FileResponse(
+            attestation.file.open("rb"),
+            as_attachment=True,
+            filename=attestation.filename,
+            content_type="application/pdf",
+        )
+
+
+class CriterionSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Criterion
+        fields = ["id", "code", "title", "is_mandatory"]
+
+
+class SubDomainSerializer(serializers.ModelSerializer):
+    criteria = CriterionSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = SubDomain
+        fields = ["id", "code", "title", "threshold_percent", "criteria"]
+
+
+class DomainSerializer(serializers.ModelSerializer):
+    subdomains = SubDomainSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Domain
+        fields = ["id", "code", "title", "is_transversal", "subdomains"]
+
+
+class ReferentielSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Referentiel
+        fields = ["id", "certification", "version", "title", "is_current", "is_provisional", "created_at"]
+
+
+class ReferentielDetailSerializer(ReferentielSerializer):
+    domains = DomainSerializer(many=True, read_only=True)
+
+    class Meta(ReferentielSerializer.Meta):
+        fields = [*ReferentielSerializer.Meta.fields, "domains"]
+
+
+class ReferentielViewSet(viewsets.ReadOnlyModelViewSet):
+    """The national referentiels (public content of the certification), read-only, to any signed-in member."""
+
+    permission_classes = [HasMembership]
+    allowed_roles = tuple(Role.values)
+
+    def get_queryset(self):  # noqa: ANN201
+        queryset = Referentiel.objects.order_by("certification", "-created_at", "-id")
+        if self.action == "retrieve":
+            queryset = queryset.prefetch_related(
+                Prefetch("domains", Domain.objects.order_by("position", "code")),
+                Prefetch("domains__subdomains", SubDomain.objects.order_by("position", "code")),
+                Prefetch("domains__subdomains__criteria", Criterion.objects.order_by("position", "code")),
+            )
+        return queryset
+
+    def get_serializer_class(self):  # noqa: ANN201
+        return ReferentielDetailSerializer if self.action == "retrieve" else ReferentielSerializer
