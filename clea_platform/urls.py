@@ -2,11 +2,12 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from clea_platform.views import healthz
+from clea_platform.views import healthz, ping
 from juries.public_views import certificate_verify, certificate_verify_form
 from organisations.forms import EmailAuthenticationForm, QueuedPasswordResetForm
-from organisations.views import home
+from organisations.views import api_tokens, home
 
 admin.site.site_header = _("Administration CléA – Certif'Pro")
 admin.site.site_title = _("Administration CléA")
@@ -33,6 +34,7 @@ account_patterns = [
         name="password_reset_confirm",
     ),
     path("mot-de-passe/reinitialise/", auth_views.PasswordResetCompleteView.as_view(), name="password_reset_complete"),
+    path("jetons/", api_tokens, name="api_tokens"),
 ]
 
 urlpatterns = [
@@ -46,9 +48,12 @@ urlpatterns = [
     path("financements/", include("funding.urls")),
     path("annuaire/", include("organisations.directory_urls")),
     path("orientations/", include("candidates.referral_urls")),
-    path("api/v1/", include("organisations.api_urls")),
+    path("api/v1/", include("clea_platform.api_urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api_schema"), name="api_docs"),
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
+    path("ping", ping, name="ping"),
     path("verifier/", certificate_verify_form, name="certificate_verify_form"),
     path("verifier/<str:code>/", certificate_verify, name="certificate_verify"),
 ]

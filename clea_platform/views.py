@@ -1,6 +1,6 @@
 from django.conf import settings
 from django.db import connection
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
 
 from clea_platform.celery import app as celery_app
@@ -27,3 +27,8 @@ def healthz(request: HttpRequest) -> JsonResponse:
             checks["broker"] = f"error: {exc.__class__.__name__}"
     healthy = all(value in {"ok", "eager"} for value in checks.values())
     return JsonResponse({"status": "ok" if healthy else "error", **checks}, status=200 if healthy else 503)
+
+
+def ping(request: HttpRequest) -> HttpResponse:
+    """The benchmarks' floor: the whole middleware stack (session, user, membership), no query of its own."""
+    return HttpResponse("ok", content_type="text/plain")

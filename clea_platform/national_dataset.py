@@ -1,0 +1,775 @@
+"""A national-scale data set for benchmarks: organisations, sites, people, and N dossiers over five years.
+
+Rows are written directly (COPY on PostgreSQL, executemany elsewhere), not through the services, which would
+take hours at this scale; they are shaped like the services' own: states reached by the same transitions,
+one timeline event per transition, the outcome JSON of `compute_outcome`, deadline = prior evaluation + 5
+years, references and certificate numbers in the services' formats. Deterministic for a given seed and day."""
+
+from __future__ import annotations
+
+import datetime
+import io
+import json
+import random
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.core.management import call_command
+from django.core.management.color import no_style
+from django.db import connection, models, transaction
+
+from candidates.models import WINDOW_YEARS, Candidate, Dossier, DossierEvent, add_years, identity_key
+from candidates.models import DossierState as S
+from evaluations.models import Criterion, CriterionResult, Evaluation, Referentiel
+from evaluations.outcomes import compute_outcome
+from juries.models import VERIFICATION_ALPHABET, Certificate, Decision, JuryMember, JurySession, SessionSeat, Submission
+from organisations.models import Commune, Habilitation, Membership, Organisation, OrganisationKind, Role, Site, User
+from training.models import TrainingPlan
+
+UTC = datetime.UTC
+# A user that cannot log in with a password (Django's unusable-password prefix, fixed for determinism).
+UNUSABLE_PASSWORD = "!national-dataset"  # noqa: S105 - "!" makes it unusable
+FIRST_NAMES = (
+    "Camille Léa Manon Chloé Inès Sarah Emma Jade Louise Lina Nadia Fatima Aïcha Sophie Nathalie Isabelle "
+    "Thomas Lucas Hugo Nathan Karim Mohamed Julien Nicolas Mehdi Antoine Paul Louis Yanis Éric Stéphane Olivier"
+).split()
+LAST_NAMES = (
+    "Martin Bernard Dubois Thomas Robert Richard Petit Durand Leroy Moreau Simon Laurent Lefèvre Michel Garcia "
+    "David Bertrand Roux Vincent Fournier Morel Girard André Lefebvre Mercier Dupont Lambert Bonnet François "
+    "Martinez Legrand Garnier Faure Rousseau Blanc Guérin Muller Henry Roussel Nicolas Perrin Morin Mathieu "
+    "Clément Gauthier Dumont Lopez Fontaine Chevalier Robin Benali Nguyen Diallo Traoré Haddad Da Silva"
+).split()
+
+
+@dataclass
+class Options:
+    dossiers: int
+    seed: int = 1
+    today: datetime.date = datetime.date(2026, 11, 23)
+    organisations: int = 300
+    sites_per_organisation: int = 10
+    training_organisations: int = 20
+    years: int = 5
+    progress: Callable[[str], None] = print
+
+
+@dataclass
+class Report:
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+class Writer:
+    """Bulk insertion of plain tuples: COPY on PostgreSQL, executemany elsewhere."""
+
+    def __init__(self) -> None:
+        self.counts: dict[str, int] = {}
+
+    def write(self, model: type[models.Model], names: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+        fields = [model._meta.get_field(name) for name in names]
+        # The other NOT NULL columns take their model default (the database has none of Django's defaults).
+        extra = [
+            f
+            for f in model._meta.concrete_fields
+            if f not in fields and not f.primary_key and not f.null and (f.has_default() or f.blank)
+        ]
+        extra_values = tuple(f.get_default() for f in extra)
+        fields += extra
+        rows = (tuple(row) + extra_values for row in rows)
+        columns = [f.column for f in fields]  # type: ignore[union-attr]
+        table = model._meta.db_table
+        batch: list[Sequence[Any]] = []
+        for row in rows:
+            batch.append(row)
+            if len(batch) >= 20_000:
+                self._flush(table, columns, fields, batch)
+                batch = []
+        if batch:
+            self._flush(table, columns, fields, batch)
+
+    def _flush(self, table: str, columns: list[str], fields: list[Any], batch: list[Sequence[Any]]) -> None:
+        self.counts[table] = self.counts.get(table, 0) + len(batch)
+        quoted = ", ".join(connection.ops.quote_name(c) for c in columns)
+        with connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                buffer = io.StringIO()
+                for row in batch:
+                    buffer.write(",".join(_copy_value(v) for v in row))
+                    buffer.write("\n")
+                buffer.seek(0)
+                cursor.cursor.copy_expert(f"COPY {table} ({quoted}) FROM STDIN WITH (FORMAT csv, NULL '\\N')", buffer)
+            else:
+                placeholders = ", ".join(["%s"] * len(columns))
+                prepared = [
+                    [f.get_db_prep_save(v, connection) for f, v in zip(fields, row, strict=True)] for row in batch
+                ]
+                # Table and column names come from the models, never from input.
+                cursor.executemany(f"INSERT INTO {table} ({quoted}) VALUES ({placeholders})", prepared)  # noqa: S608
+
+
+def _copy_value(value: Any) -> str:
+    """One CSV field for COPY: NULL as an unquoted \\N, everything else quoted."""
+    if value is None:
+        return "\\N"
+    if isinstance(value, bool | int | float | Decimal):
+        return str(value)
+    if isinstance(value, dict | list):
+        value = json.dumps(value)
+    elif isinstance(value, datetime.date):
+        value = value.isoformat()
+    return '"' + str(value).replace('"', '""') + '"'
+
+
+def _luhn_siret(body: str) -> str:
+    for check in "0123456789":
+        digits = [int(c) for c in body + check]
+        total = sum(d if i % 2 == 0 else (d * 2 - 9 if d * 2 > 9 else d * 2) for i, d in enumerate(reversed(digits)))
+        if total % 10 == 0:
+            return body + check
+    raise AssertionError
+
+
+def _at(day: datetime.date, hour: int = 10) -> datetime.datetime:
+    return datetime.datetime.combine(day, datetime.time(hour), tzinfo=UTC)
+
+
+def _next_id(model: type[models.Model]) -> int:
+    return (model.objects.aggregate(m=models.Max("id"))["m"] or 0) + 1
+
+
+def _reset_sequences(model_list: list[type[models.Model]]) -> None:
+    statements = connection.ops.sequence_reset_sql(no_style(), model_list)
+    with connection.cursor() as cursor:
+        for sql in statements:
+            cursor.execute(sql)
+
+
+class _Journey:
+    """One dossier's state as the generator moves it, each transition written to the timeline."""
+
+    def __init__(self, dossier_id: int, at: datetime.datetime, event: Callable[..., None]) -> None:
+        self.dossier_id, self.state, self.updated, self.event = dossier_id, S.INFORMATION, at, event
+
+    def move(self, day: datetime.date, name: str, dst: str, actor: int | None, note: str = "") -> None:
+        self.event(self.dossier_id, _at(day, 11), actor, name, self.state, dst, note)
+        self.state, self.updated = dst, _at(day, 11)
+
+
+@transaction.atomic
+def generate(options: Options) -> Report:
+    rng = random.Random(options.seed)  # noqa: S311 - reproducible data, not secrets
+    say = options.progress
+    today = options.today
+    writer = Writer()
+
+    say("Référentiels…")
+    call_command("load_referentiels", verbosity=0, stdout=io.StringIO())
+    referentiel = Referentiel.objects.get(certification="clea", is_current=True)
+    tree = referentiel.domains_tree()
+    criteria = list(Criterion.objects.filter(subdomain__domain__referentiel=referentiel).order_by("id"))
+    criterion_ids = [c.id for c in criteria]
+    domain_of = {
+        c.id: c.subdomain.domain.code
+        for c in Criterion.objects.select_related("subdomain__domain").filter(id__in=criterion_ids)
+    }
+    domain_codes = sorted(set(domain_of.values()))
+    all_validated_json = compute_outcome(tree, set(criterion_ids)).as_json()
+
+    # A few dozen gap profiles: the domains missed and, in each, the criteria missed.
+    profiles = []
+    for _ in range(40):
+        missed_domains = rng.sample(domain_codes, rng.choice([1, 1, 2, 2, 3, 4]))
+        missed = {cid for cid in criterion_ids if domain_of[cid] in missed_domains and rng.random() < 0.6}
+        if not missed:
+            missed = {next(cid for cid in criterion_ids if domain_of[cid] == missed_domains[0])}
+        outcome = compute_outcome(tree, set(criterion_ids) - missed)
+        if outcome.all_validated:
+            continue
+        profiles.append((missed, outcome.as_json()))
+
+    say("Organisations et sites…")
+    communes = list(Commune.objects.order_by("-population", "insee_code")[:6000])
+    if not communes:
+        raise ValueError("Aucune commune : lancez d'abord « manage.py load_communes ».")
+    weights = [max(c.population, 1) for c in communes]
+    by_region: dict[str, list[Commune]] = {}
+    for c in communes:
+        by_region.setdefault(c.region, []).append(c)
+    org_id, site_id, user_id, member_id = (_next_id(m) for m in (Organisation, Site, User, Membership))
+    now = _at(today)
+    siret_base = rng.randrange(10**8, 9 * 10**8) * 10
+    org_rows, site_rows, user_rows, membership_rows, habilitation_rows = [], [], [], [], []
+    evaluator_orgs: list[dict[str, Any]] = []
+
+    def add_user(first: str, last: str, email: str) -> int:
+        nonlocal user_id
+        user_rows.append((user_id, email, first, last, UNUSABLE_PASSWORD, False, True, False, now))
+        user_id += 1
+        return user_id - 1
+
+    def add_org(name: str, kind: str, region: str) -> int:
+        nonlocal org_id
+        siret = _luhn_siret(f"{siret_base + org_id:013d}")
+        org_rows.append((org_id, name, kind, siret, region, f"contact{org_id}@national.clea.test", "", True, now))
+        org_id += 1
+        return org_id - 1
+
+    def add_member(user: int, org: int, role: str) -> None:
+        nonlocal member_id
+        membership_rows.append((member_id, user, org, role, True, now))
+        member_id += 1
+
+    for n in range(options.organisations):
+        home = rng.choices(communes, weights)[0]
+        region = home.region if len(home.region) == 2 else "11"
+        oid = add_org(f"Évaluateur CléA {home.name} {n + 1}", OrganisationKind.EVALUATOR, region)
+        local = by_region.get(home.region, communes)
+        sites = [home] + rng.choices(local, [max(c.population, 1) for c in local], k=options.sites_per_organisation - 1)
+        for s, c in enumerate(sites):
+            site_rows.append(
+                (
+                    site_id,
+                    oid,
+                    f"Site {c.name} {s + 1}",
+                    f"{rng.randint(1, 120)} rue de la République",
+                    (c.postcodes.split() or ["75001"])[0],
+                    c.name,
+                    c.insee_code,
+                    Decimal(f"{c.latitude:.5f}"),
+                    Decimal(f"{c.longitude:.5f}"),
+                    rng.random() < 0.6,
+                    "",
+                    rng.random() < 0.3,
+                    "",
+                    "",
+                    "",
+                    True,
+                    None,
+                    rng.choice([7, 14, 21, 30]),
+                    None,
+                )
+            )
+            site_id += 1
+        habilitation_rows.append((oid, "clea", add_years(today, -6), add_years(today, 2), "active", ""))
+        staff: dict[str, list[int]] = {}
+        for role, count in ((Role.COUNSELLOR, 3), (Role.EVALUATOR, 3), (Role.ORG_ADMIN, 1)):
+            for k in range(count):
+                uid = add_user(
+                    rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES), f"{role}{k + 1}.org{oid}@national.clea.test"
+                )
+                add_member(uid, oid, role)
+                staff.setdefault(role, []).append(uid)
+        evaluator_orgs.append({"id": oid, "region": region, "weight": home.population, **staff})
+
+    trainers: list[tuple[int, int]] = []
+    for n in range(options.training_organisations):
+        oid = add_org(
+            f"Organisme de formation {n + 1}", OrganisationKind.TRAINING, rng.choice(evaluator_orgs)["region"]
+        )
+        for k in range(4):
+            uid = add_user(
+                rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES), f"trainer{k + 1}.org{oid}@national.clea.test"
+            )
+            add_member(uid, oid, Role.TRAINER)
+            trainers.append((oid, uid))
+    jury_bodies: dict[str, dict[str, Any]] = {}
+    for region in sorted({o["region"] for o in evaluator_orgs}):
+        oid = add_org(f"Transitions Pro {region}", OrganisationKind.JURY_BODY, region)
+        admin = add_user("Admin", f"Jurys {region}", f"admin.jury{oid}@national.clea.test")
+        add_member(admin, oid, Role.ORG_ADMIN)
+        jurors = []
+        for k in range(6):
+            uid = add_user(rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES), f"juror{k + 1}.org{oid}@national.clea.test")
+            add_member(uid, oid, Role.JURY_MEMBER)
+            jurors.append(uid)
+        jury_bodies[region] = {"id": oid, "admin": admin, "jurors": jurors}
+
+    writer.write(
+        Organisation, ["id", "name", "kind", "siret", "region", "email", "phone", "is_active", "created_at"], org_rows
+    )
+    writer.write(
+        Site,
+        [
+            "id",
+            "organisation",
+            "name",
+            "address",
+            "postcode",
+            "city",
+            "insee_code",
+            "latitude",
+            "longitude",
+            "wheelchair_accessible",
+            "accessibility_notes",
+            "remote_evaluation",
+            "contact_name",
+            "contact_email",
+            "contact_phone",
+            "is_active",
+            "next_slot_on",
+            "typical_wait_days",
+            "availability_updated_at",
+        ],
+        site_rows,
+    )
+    writer.write(
+        Habilitation,
+        ["organisation", "certification", "valid_from", "valid_until", "status", "status_reason"],
+        habilitation_rows,
+    )
+    writer.write(
+        User,
+        ["id", "email", "first_name", "last_name", "password", "is_staff", "is_active", "is_superuser", "date_joined"],
+        user_rows,
+    )
+    writer.write(Membership, ["id", "user", "organisation", "role", "is_active", "created_at"], membership_rows)
+
+    say("Jurys…")
+    jury_member_id, session_id = _next_id(JuryMember), _next_id(JurySession)
+    jm_rows, session_rows, seat_rows = [], [], []
+    sessions_by_region: dict[str, list[tuple[int, datetime.datetime]]] = {}
+    first_month = add_years(today, -options.years - 1).replace(day=1)
+    for region, body in jury_bodies.items():
+        body["members"] = []
+        for k, uid in enumerate(body["jurors"]):
+            jm_rows.append(
+                (
+                    jury_member_id,
+                    body["id"],
+                    uid,
+                    "employers" if k % 2 else "employees",
+                    rng.choice(["MEDEF", "CPME", "CFDT", "CGT", "FO"]),
+                    True,
+                )
+            )
+            body["members"].append(jury_member_id)
+            jury_member_id += 1
+        month = first_month
+        while month <= add_years(today, 1):
+            when = _at(month.replace(day=12), 14)
+            sessions_by_region.setdefault(region, []).append((session_id, when))
+            body.setdefault("sessions", []).append(session_id)
+            for k, member in enumerate(body["members"][:4]):
+                seat_rows.append((session_id, member, True, k == 0))
+            session_id += 1
+            month = (month + datetime.timedelta(days=32)).replace(day=1)
+    writer.write(JuryMember, ["id", "organisation", "user", "college", "represents", "is_active"], jm_rows)
+
+    say(f"Dossiers ({options.dossiers})…")
+    ids = {m: _next_id(m) for m in (Candidate, Dossier, Evaluation, TrainingPlan, Submission, Decision)}
+    candidates, dossiers, events, evaluations, results, plans = [], [], [], [], [], []
+    submissions, decisions, certificates = [], [], []
+    session_use: dict[int, int] = {}
+    codes: set[str] = set()
+    org_weights = [o["weight"] + 5000 for o in evaluator_orgs]
+    span = options.years * 365 + 120
+
+    def event(
+        did: int, at: datetime.datetime, actor: int | None, name: str, src: str, dst: str, note: str = ""
+    ) -> None:
+        events.append((did, at, actor, name, src, dst, note))
+
+    def evaluation(
+        did: int,
+        oid: int,
+        kind: str,
+        evaluator: int,
+        day: datetime.date,
+        ended: datetime.date | None,
+        outcome: dict,
+        scope: Iterable[int],
+        missed: set[int],
+    ) -> None:
+        eid, closed = ids[Evaluation], ended is not None
+        ids[Evaluation] += 1
+        evaluations.append(
+            (
+                eid,
+                oid,
+                did,
+                kind,
+                evaluator,
+                day,
+                ended,
+                Decimal("3.5"),
+                "on_site",
+                "",
+                "closed" if closed else "draft",
+                _at(ended, 17) if ended else None,
+                outcome if closed else {},
+                _at(day, 9),
+            )
+        )
+        # One row per criterion in scope from the start (evaluation_start), filled in at closing.
+        for cid in scope:
+            value = ("not_acquired" if cid in missed else "acquired") if closed else "not_assessed"
+            results.append((eid, cid, value, ""))
+
+    event_names = ["dossier", "at", "actor", "transition", "from_state", "to_state", "note"]
+    result_names = ["evaluation", "criterion", "result", "comment"]
+    for number in range(options.dossiers):
+        if len(results) >= 500_000:
+            # The two big tables go out as they grow (foreign keys are checked at commit).
+            say(f"  {number} dossiers…")
+            writer.write(CriterionResult, result_names, results)
+            writer.write(DossierEvent, event_names, events)
+            results.clear()
+            events.clear()
+        org = rng.choices(evaluator_orgs, org_weights)[0]
+        oid = org["id"]
+        counsellor, evaluator = rng.choice(org[Role.COUNSELLOR]), rng.choice(org[Role.EVALUATOR])
+        created = today - datetime.timedelta(days=rng.randrange(span))
+        cid, did = ids[Candidate], ids[Dossier]
+        ids[Candidate] += 1
+        ids[Dossier] += 1
+        first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
+        candidates.append(
+            (
+                cid,
+                oid,
+                rng.choice(["mme", "m"]),
+                first,
+                last,
+                "",
+                datetime.date(rng.randint(1962, 2004), rng.randint(1, 12), rng.randint(1, 28)),
+                "Paris",
+                False,
+                "",
+                "",
+                "",
+                "",
+                "",
+                rng.choice(["employee", "job_seeker", "job_seeker"]),
+                rng.choice(["none", "3", "4"]),
+                rng.choice(["france_travail", "employer", "opco", "own_initiative"]),
+                identity_key(first, last),
+                _at(created, 9),
+            )
+        )
+        reference = f"CLEA-{created:%Y}-{did:06d}"
+        window, deadline, withdrawal, consent = None, None, "", None
+        event(did, _at(created, 9), counsellor, "", "", S.INFORMATION, "Entretien d'information et de conseil")
+        journey = _Journey(did, _at(created, 9), event)
+        move = journey.move
+
+        def step(day: datetime.date) -> bool:
+            return day <= today
+
+        day = created + datetime.timedelta(days=rng.randint(0, 7))
+        if step(day) and rng.random() > 0.02:
+            consent = _at(day, 10)
+            move(day, "open", S.OPENED, counsellor)
+            day += datetime.timedelta(days=rng.randint(7, 30))
+            if step(day):
+                move(day, "start_prior_evaluation", S.PRIOR_EVALUATION, evaluator)
+                end = day + datetime.timedelta(days=rng.randint(0, 3))
+                closed = step(end)
+                validated = rng.random() < 0.25
+                missed, outcome = (set(), all_validated_json) if validated else rng.choice(profiles)
+                evaluation(did, oid, "prior", evaluator, day, end if closed else None, outcome, criterion_ids, missed)
+                if closed:
+                    window, deadline = end, add_years(end, WINDOW_YEARS)
+                    move(
+                        end,
+                        "close_prior_evaluation",
+                        S.READY_FOR_JURY if validated else S.PARTIALLY_VALIDATED,
+                        evaluator,
+                    )
+                    day = end
+                    if not validated:
+                        fate = rng.random()
+                        if fate < 0.10:
+                            day += datetime.timedelta(days=rng.randint(30, 300))
+                            if step(day):
+                                withdrawal = "Reprise d'emploi"
+                                move(day, "withdraw", S.WITHDRAWN, counsellor)
+                        elif fate < 0.88:
+                            start = day + datetime.timedelta(days=rng.randint(14, 45))
+                            if step(start):
+                                tr_org, trainer = rng.choice(trainers)
+                                hours = rng.choice([40, 60, 80, 120])
+                                ends = start + datetime.timedelta(days=rng.randint(60, 200))
+                                done = step(ends)
+                                plans.append(
+                                    (
+                                        ids[TrainingPlan],
+                                        tr_org,
+                                        did,
+                                        1,
+                                        trainer,
+                                        "Acquérir les critères non acquis à l'évaluation préalable.",
+                                        Decimal(hours),
+                                        start,
+                                        ends,
+                                        _at(ends, 16) if done else None,
+                                        counsellor,
+                                        _at(start, 9),
+                                    )
+                                )
+                                ids[TrainingPlan] += 1
+                                move(start, "start_training", S.IN_TRAINING, counsellor)
+                                final = ends + datetime.timedelta(days=rng.randint(7, 30))
+                                if done and step(final):
+                                    move(final, "start_final_evaluation", S.FINAL_EVALUATION, evaluator)
+                                    fend = final + datetime.timedelta(days=rng.randint(0, 2))
+                                    fclosed = step(fend)
+                                    evaluation(
+                                        did,
+                                        oid,
+                                        "final",
+                                        evaluator,
+                                        final,
+                                        fend if fclosed else None,
+                                        all_validated_json,
+                                        sorted(missed),
+                                        set(),
+                                    )
+                                    if fclosed:
+                                        move(fend, "close_final_evaluation", S.READY_FOR_JURY, evaluator)
+                                        day = fend
+                        # Otherwise the dossier stalls, partially validated, until its window closes.
+                    if journey.state in (S.PARTIALLY_VALIDATED, S.IN_TRAINING) and deadline < today:
+                        move(deadline + datetime.timedelta(days=1), "expire", S.EXPIRED, None, "Délai de 5 ans dépassé")
+                    if journey.state == S.READY_FOR_JURY:
+                        submit_day = day + datetime.timedelta(days=rng.randint(3, 20))
+                        region = org["region"]
+                        session = next(
+                            (
+                                (sid, when)
+                                for sid, when in sessions_by_region[region]
+                                if when.date() >= submit_day + datetime.timedelta(days=14)
+                            ),
+                            None,
+                        )
+                        if session and step(submit_day):
+                            sid, when = session
+                            body = jury_bodies[region]
+                            sub_id = ids[Submission]
+                            ids[Submission] += 1
+                            submissions.append((sub_id, sid, did, counsellor, _at(submit_day, 15)))
+                            session_use[sid] = session_use.get(sid, 0) + 1
+                            move(submit_day, "submit_to_jury", S.SUBMITTED_TO_JURY, counsellor)
+                            if when.date() < today:
+                                president = body["jurors"][0]
+                                kind = rng.choices(["awarded", "refused", "absent"], [0.95, 0.01, 0.04])[0]
+                                dec_id = ids[Decision]
+                                ids[Decision] += 1
+                                decisions.append((dec_id, sub_id, kind, "", [], president, when))
+                                if kind == "awarded":
+                                    move(when.date(), "award", S.CERTIFIED, president)
+                                    code = "".join(rng.choice(VERIFICATION_ALPHABET) for _ in range(8))
+                                    while code in codes:
+                                        code = "".join(rng.choice(VERIFICATION_ALPHABET) for _ in range(8))
+                                    codes.add(code)
+                                    certificates.append(
+                                        (
+                                            oid,
+                                            did,
+                                            dec_id,
+                                            sid,
+                                            f"CLEA-{when:%Y}-{dec_id:07d}",
+                                            code,
+                                            f"{first} {last.upper()}",
+                                            "clea",
+                                            when.date(),
+                                            "",
+                                            "",
+                                        )
+                                    )
+                                elif kind == "refused":
+                                    move(when.date(), "refuse", S.REFUSED, president)
+                                else:
+                                    move(when.date(), "mark_absent", S.READY_FOR_JURY, president)
+        dossiers.append(
+            (
+                did,
+                oid,
+                cid,
+                "clea",
+                referentiel.id,
+                reference,
+                journey.state,
+                counsellor,
+                consent,
+                "Consentement RGPD" if consent else "",
+                window,
+                deadline,
+                None,
+                withdrawal,
+                _at(created, 9),
+                journey.updated,
+            )
+        )
+
+    for region, sessions in sessions_by_region.items():
+        for sid, when in sessions:
+            past = when.date() < today
+            session_rows.append(
+                (
+                    sid,
+                    jury_bodies[region]["id"],
+                    region,
+                    "clea",
+                    when,
+                    f"Transitions Pro {region}",
+                    False,
+                    max(30, session_use.get(sid, 0)),
+                    "closed" if past else "planned",
+                    when + datetime.timedelta(hours=3) if past else None,
+                    _at(first_month),
+                )
+            )
+
+    say("Écriture…")
+    writer.write(
+        JurySession,
+        [
+            "id",
+            "organisation",
+            "region",
+            "certification",
+            "date",
+            "place",
+            "is_online",
+            "capacity",
+            "state",
+            "closed_at",
+            "created_at",
+        ],
+        session_rows,
+    )
+    writer.write(SessionSeat, ["session", "member", "present", "is_president"], seat_rows)
+    writer.write(
+        Candidate,
+        [
+            "id",
+            "organisation",
+            "civility",
+            "first_name",
+            "last_name",
+            "birth_name",
+            "birth_date",
+            "birth_place",
+            "born_abroad",
+            "email",
+            "phone",
+            "address",
+            "postcode",
+            "city",
+            "registration_status",
+            "education_level",
+            "origin",
+            "identity_key",
+            "created_at",
+        ],
+        candidates,
+    )
+    writer.write(
+        Dossier,
+        [
+            "id",
+            "organisation",
+            "candidate",
+            "certification",
+            "referentiel",
+            "reference",
+            "state",
+            "counsellor",
+            "consent_at",
+            "consent_text",
+            "window_starts_on",
+            "deadline",
+            "deadline_warning_sent_at",
+            "withdrawal_reason",
+            "created_at",
+            "updated_at",
+        ],
+        dossiers,
+    )
+    say(f"  {len(dossiers)} dossiers, événements…")
+    writer.write(DossierEvent, event_names, events)
+    writer.write(
+        Evaluation,
+        [
+            "id",
+            "organisation",
+            "dossier",
+            "kind",
+            "evaluator",
+            "started_on",
+            "ended_on",
+            "duration_hours",
+            "modality",
+            "context",
+            "status",
+            "closed_at",
+            "outcome",
+            "created_at",
+        ],
+        evaluations,
+    )
+    say(f"  {len(evaluations)} évaluations, résultats par critère…")
+    writer.write(CriterionResult, result_names, results)
+    writer.write(
+        TrainingPlan,
+        [
+            "id",
+            "organisation",
+            "dossier",
+            "cycle",
+            "trainer",
+            "objectives",
+            "planned_hours",
+            "starts_on",
+            "ends_on",
+            "completed_at",
+            "created_by",
+            "created_at",
+        ],
+        plans,
+    )
+    writer.write(Submission, ["id", "session", "dossier", "submitted_by", "submitted_at"], submissions)
+    writer.write(
+        Decision, ["id", "submission", "kind", "reason", "missing_domains", "decided_by", "decided_at"], decisions
+    )
+    writer.write(
+        Certificate,
+        [
+            "organisation",
+            "dossier",
+            "decision",
+            "session",
+            "number",
+            "verification_code",
+            "holder_name",
+            "certification",
+            "awarded_on",
+            "file",
+            "sha256",
+        ],
+        certificates,
+    )
+    say("Séquences…")
+    _reset_sequences(
+        [
+            Organisation,
+            Site,
+            Habilitation,
+            User,
+            Membership,
+            JuryMember,
+            JurySession,
+            SessionSeat,
+            Candidate,
+            Dossier,
+            DossierEvent,
+            Evaluation,
+            CriterionResult,
+            TrainingPlan,
+            Submission,
+            Decision,
+            Certificate,
+        ]
+    )
+    return Report(counts=writer.counts)

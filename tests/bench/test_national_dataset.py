@@ -1,0 +1,144 @@
+import datetime
+import io
+from collections import Counter
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.db import connection, transaction
+from django.db.models import Count
+from django.urls import reverse
+
+from candidates.models import Dossier
+from candidates.models import DossierState as S
+from evaluations.models import CriterionResult, Evaluation
+from juries.models import Certificate
+from organisations.models import Commune, Membership, Organisation, OrganisationKind, Role
+
+TODAY = datetime.date(2026, 11, 23)
+# (INSEE code, name, département, region, population, latitude, longitude)
+COMMUNES = [
+    ("75056", "Paris", "75", "11", 2_100_000, 48.8566, 2.3522),
+    ("13055", "Marseille", "13", "93", 870_000, 43.2965, 5.3698),
+    ("69123", "Lyon", "69", "84", 520_000, 45.7640, 4.8357),
+    ("31555", "Toulouse", "31", "76", 500_000, 43.6047, 1.4442),
+    ("59350", "Lille", "59", "32", 236_000, 50.6292, 3.0573),
+    ("35238", "Rennes", "35", "53", 222_000, 48.1173, -1.6778),
+    ("67482", "Strasbourg", "67", "44", 290_000, 48.5734, 7.7521),
+    ("33063", "Bordeaux", "33", "75", 260_000, 44.8378, -0.5792),
+]
+
+
+@pytest.fixture
+def communes(db):
+    Commune.objects.bulk_create(
+        Commune(
+            insee_code=code,
+            name=name,
+            name_folded=name.lower(),
+            departement=dep,
+            departement_name=dep,
+            region=region,
+            region_name=region,
+            postcodes=f"{dep}000",
+            population=population,
+            latitude=lat,
+            longitude=lng,
+        )
+        for code, name, dep, region, population, lat, lng in COMMUNES
+    )
+
+
+def generate(dossiers: int = 60, seed: int = 7, *extra: str) -> str:
+    out = io.StringIO()
+    args = ["--dossiers", str(dossiers), "--seed", str(seed), "--today", TODAY.isoformat()]
+    args += ["--organisations", "5", "--sites-per-organisation", "2", "--training-organisations", "2"]
+    if connection.vendor != "postgresql":
+        args.append("--allow-sqlite")
+    call_command("generate_national_dataset", *args, *extra, stdout=out)
+    return out.getvalue()
+
+
+def snapshot() -> tuple[list[tuple[str, str]], dict[str, int]]:
+    return (
+        list(Dossier.objects.order_by("reference").values_list("reference", "state")),
+        {
+            "evaluations": Evaluation.objects.count(),
+            "results": CriterionResult.objects.count(),
+            "certificates": Certificate.objects.count(),
+        },
+    )
+
+
+def test_dataset_has_plausible_proportions_and_consistent_dossiers(communes):
+    output = generate(dossiers=120)
+
+    assert "Terminé" in output
+    assert Organisation.objects.filter(kind=OrganisationKind.EVALUATOR).count() == 5
+    assert Dossier.objects.count() == 120
+    states = Counter(Dossier.objects.values_list("state", flat=True))
+    # Five years of dossiers: most are finished, and certified is the most common ending.
+    assert states[S.CERTIFIED] > 120 * 0.4
+    assert states[S.WITHDRAWN] + states[S.EXPIRED] > 0
+    assert sum(states[s] for s in (S.INFORMATION, S.OPENED, S.PRIOR_EVALUATION)) < 120 * 0.2
+    # A prior evaluation records every criterion of the CléA référentiel.
+    prior = Evaluation.objects.filter(kind="prior", status="closed").first()
+    assert prior.results.count() == prior.dossier.referentiel.criteria().count()
+    # About a quarter validate every domain at the prior evaluation.
+    priors = [e.outcome["all_validated"] for e in Evaluation.objects.filter(kind="prior", status="closed")]
+    assert 0.1 * len(priors) < sum(priors) < 0.45 * len(priors)
+
+    for evaluation in Evaluation.objects.filter(kind="prior", status="closed").select_related("dossier")[:20]:
+        assert evaluation.dossier.window_starts_on == evaluation.ended_on >= evaluation.started_on
+    for evaluation in Evaluation.objects.filter(status="draft"):
+        assert set(evaluation.results.values_list("result", flat=True)) == {"not_assessed"}
+    for dossier in Dossier.objects.filter(state__in=[S.READY_FOR_JURY, S.CERTIFIED])[:15]:
+        assert dossier.outcome.all_validated, dossier.reference
+    for dossier in Dossier.objects.filter(state=S.EXPIRED):
+        assert dossier.deadline < TODAY
+    for dossier in Dossier.objects.exclude(window_starts_on=None)[:20]:
+        assert dossier.deadline == dossier.window_starts_on.replace(year=dossier.window_starts_on.year + 5)
+    for certificate in Certificate.objects.select_related("dossier"):
+        assert certificate.dossier.state == S.CERTIFIED
+    assert Certificate.objects.values("verification_code").distinct().count() == Certificate.objects.count()
+
+
+def test_same_seed_gives_the_same_dataset(communes):
+    runs = []
+    for _ in range(2):
+        savepoint = transaction.savepoint()
+        generate(seed=3)
+        runs.append(snapshot())
+        transaction.savepoint_rollback(savepoint)
+
+    assert runs[0] == runs[1]
+    assert len(runs[0][0]) == 60
+
+
+def test_a_second_run_is_refused_without_force(communes):
+    generate(dossiers=10)
+
+    with pytest.raises(CommandError, match="déjà des dossiers"):
+        generate(dossiers=10)
+
+
+@pytest.mark.skipif(connection.vendor == "postgresql", reason="the refusal concerns SQLite")
+def test_sqlite_is_refused_without_the_explicit_option(communes):
+    with pytest.raises(CommandError, match="PostgreSQL"):
+        call_command("generate_national_dataset", "--dossiers", "1", stdout=io.StringIO())
+
+
+def test_counsellor_pages_work_on_the_generated_data(communes, client_for):
+    generate(dossiers=80)
+    busiest = Dossier.objects.values("organisation").order_by().annotate(n=Count("id"))
+    organisation_id = max(busiest, key=lambda row: row["n"])["organisation"]
+    counsellor = Membership.objects.get(
+        organisation_id=organisation_id, role=Role.COUNSELLOR, user__email__startswith="counsellor1."
+    )
+    client = client_for(counsellor)
+
+    response = client.get(reverse("candidates:dossier_list"))
+
+    assert response.status_code == 200
+    dossier = Dossier.objects.filter(organisation_id=organisation_id).first()
+    assert client.get(reverse("candidates:dossier_detail", args=[dossier.pk])).status_code == 200
