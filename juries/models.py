@@ -251,6 +251,17 @@ class SubmissionQuerySet(models.QuerySet["Submission"]):
             return self.filter(dossier__organisation_id=membership.organisation_id)
         return self.none()
 
+    def of_session(self, session: JurySession, membership: Membership | None) -> SubmissionQuerySet:
+        """A session's submissions the membership may see. Those who manage the session (its jury body,
+        Certif'Pro) see them all: filtering by session alone spares PostgreSQL the row-level OR of `visible_to`,
+        which made it hash every dossier of the country (bench/README.md)."""
+        if membership is not None and (
+            membership.is_certifpro
+            or (membership.role == Role.ORG_ADMIN and membership.organisation_id == session.organisation_id)
+        ):
+            return self.filter(session=session)
+        return self.visible_to(membership).filter(session=session)
+
 
 class Submission(models.Model):
     """A dossier put before a session's jury."""

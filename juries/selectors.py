@@ -111,8 +111,7 @@ def sessions_for(membership: Membership) -> QuerySet[JurySession]:
 
 def submissions_for_session(session: JurySession, membership: Membership) -> QuerySet[Submission]:
     return (
-        Submission.objects.visible_to(membership)
-        .filter(session=session)
+        Submission.objects.of_session(session, membership)
         .select_related("dossier__candidate", "dossier__organisation", "decision")
         .prefetch_related("conflicts__seat__member__user")
     )
