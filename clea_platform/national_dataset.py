@@ -24,11 +24,16 @@ from candidates.models import WINDOW_YEARS, Candidate, Dossier, DossierEvent, ad
 from candidates.models import DossierState as S
 from evaluations.models import Criterion, CriterionResult, Evaluation, Referentiel
 from evaluations.outcomes import compute_outcome
+from funding.models import FeeEntry, FeeKind, Funder, FundingLine, FundingStep, LineState, Tariff
+from funding.money import incl_vat
 from juries.models import VERIFICATION_ALPHABET, Certificate, Decision, JuryMember, JurySession, SessionSeat, Submission
 from organisations.models import Commune, Habilitation, Membership, Organisation, OrganisationKind, Role, Site, User
 from training.models import TrainingPlan
 
 UTC = datetime.UTC
+# Which funders pay most often (CPF and France Travail first), and the price of an evaluation (cents, excl. VAT).
+FUNDER_WEIGHTS = {"cpf": 6, "france_travail": 5, "opco": 4, "region": 2}
+EVALUATION_CENTS = {"prior_evaluation": 45_000, "final_evaluation": 25_000}
 # A user that cannot log in with a password (Django's unusable-password prefix, fixed for determinism).
 UNUSABLE_PASSWORD = "!national-dataset"  # noqa: S105 - "!" makes it unusable
 FIRST_NAMES = (
@@ -187,6 +192,11 @@ def generate(options: Options) -> Report:
         if outcome.all_validated:
             continue
         profiles.append((missed, outcome.as_json()))
+
+    call_command("load_tariffs", verbosity=0, stdout=io.StringIO())
+    funders = list(Funder.objects.filter(is_active=True).order_by("position", "id"))
+    tariffs = list(Tariff.objects.filter(certification="clea").order_by("-valid_from"))
+    funder_weights = [FUNDER_WEIGHTS.get(f.kind, 1) for f in funders]
 
     say("Organisations et sites…")
     communes = list(Commune.objects.order_by("-population", "insee_code")[:6000])
@@ -357,9 +367,9 @@ def generate(options: Options) -> Report:
     writer.write(JuryMember, ["id", "organisation", "user", "college", "represents", "is_active"], jm_rows)
 
     say(f"Dossiers ({options.dossiers})…")
-    ids = {m: _next_id(m) for m in (Candidate, Dossier, Evaluation, TrainingPlan, Submission, Decision)}
+    ids = {m: _next_id(m) for m in (Candidate, Dossier, Evaluation, TrainingPlan, Submission, Decision, Certificate)}
     candidates, dossiers, events, evaluations, results, plans = [], [], [], [], [], []
-    submissions, decisions, certificates = [], [], []
+    submissions, decisions, certificates, lines, fees = [], [], [], [], []
     session_use: dict[int, int] = {}
     codes: set[str] = set()
     org_weights = [o["weight"] + 5000 for o in evaluator_orgs]
@@ -369,6 +379,88 @@ def generate(options: Options) -> Report:
         did: int, at: datetime.datetime, actor: int | None, name: str, src: str, dst: str, note: str = ""
     ) -> None:
         events.append((did, at, actor, name, src, dst, note))
+
+    def funding_line(
+        did: int, oid: int, step: str, asked: datetime.date, done: datetime.date | None, hours: int, by: int
+    ) -> None:
+        """One funder per step, asked for before it; its state follows the time since the step happened."""
+        funder = rng.choices(funders, funder_weights)[0]
+        cents = hours * 1_800 if step == FundingStep.TRAINING else EVALUATION_CENTS[step]
+        vat = Decimal("0") if step == FundingStep.TRAINING else Decimal("20")
+        age = (today - done).days if done else -1
+        refused = rng.random() < 0.03
+        state = (
+            LineState.REFUSED
+            if refused
+            else LineState.REQUESTED
+            if age < 0 and (today - asked).days < 15
+            else LineState.GRANTED
+            if age < 30
+            else LineState.INVOICED
+            if age < 120
+            else LineState.PAID
+        )
+        granted = state in (LineState.GRANTED, LineState.INVOICED, LineState.PAID)
+        invoiced = state in (LineState.INVOICED, LineState.PAID)
+        granted_on = asked + datetime.timedelta(days=rng.randint(3, 14)) if granted else None
+        invoiced_on = done + datetime.timedelta(days=rng.randint(1, 20)) if invoiced and done else None
+        paid_on = invoiced_on + datetime.timedelta(days=rng.randint(20, 60)) if state == LineState.PAID else None
+        total = incl_vat(cents, vat)
+        lines.append(
+            (
+                oid,
+                did,
+                step,
+                funder.id,
+                Decimal(hours),
+                vat,
+                cents,
+                total,
+                cents if granted else None,
+                total if granted else None,
+                cents if invoiced else None,
+                total if invoiced else None,
+                total if paid_on else None,
+                f"{funder.code.upper()}-{did:07d}-{step[:2].upper()}",
+                done,
+                granted_on,
+                invoiced_on,
+                paid_on,
+                state,
+                by,
+                _at(asked, 11),
+                _at(paid_on or invoiced_on or granted_on or asked, 11),
+            )
+        )
+
+    def fee(kind: str, source: str, oid: int, on: datetime.date, links: dict[str, int]) -> None:
+        """The Certif'Pro fee of an event, at the tariff in force that day, as `fee_entry_record` records it."""
+        tariff = next(
+            (
+                t
+                for t in tariffs
+                if t.kind == kind and t.valid_from <= on and (t.valid_until is None or on <= t.valid_until)
+            ),
+            None,
+        )
+        if tariff is not None:
+            fees.append(
+                (
+                    oid,
+                    kind,
+                    "clea",
+                    source,
+                    tariff.id,
+                    tariff.amount_cents,
+                    tariff.vat_rate,
+                    incl_vat(tariff.amount_cents, tariff.vat_rate),
+                    on,
+                    links["dossier"],
+                    links.get("evaluation"),
+                    links.get("certificate"),
+                    _at(on, 18),
+                )
+            )
 
     def evaluation(
         did: int,
@@ -405,6 +497,10 @@ def generate(options: Options) -> Report:
         for cid in scope:
             value = ("not_acquired" if cid in missed else "acquired") if closed else "not_assessed"
             results.append((eid, cid, value, ""))
+        step = FundingStep.PRIOR_EVALUATION if kind == "prior" else FundingStep.FINAL_EVALUATION
+        funding_line(did, oid, step, day - datetime.timedelta(days=rng.randint(5, 20)), ended, 4, counsellor)
+        if closed and kind == "prior":
+            fee(FeeKind.PRIOR_EVALUATION, f"evaluation:{eid}", oid, ended, {"dossier": did, "evaluation": eid})
 
     event_names = ["dossier", "at", "actor", "transition", "from_state", "to_state", "note"]
     result_names = ["evaluation", "criterion", "result", "comment"]
@@ -508,6 +604,15 @@ def generate(options: Options) -> Report:
                                     )
                                 )
                                 ids[TrainingPlan] += 1
+                                funding_line(
+                                    did,
+                                    oid,
+                                    FundingStep.TRAINING,
+                                    start - datetime.timedelta(days=rng.randint(10, 30)),
+                                    ends if done else None,
+                                    hours,
+                                    counsellor,
+                                )
                                 move(start, "start_training", S.IN_TRAINING, counsellor)
                                 final = ends + datetime.timedelta(days=rng.randint(7, 30))
                                 if done and step(final):
@@ -562,8 +667,18 @@ def generate(options: Options) -> Report:
                                     while code in codes:
                                         code = "".join(rng.choice(VERIFICATION_ALPHABET) for _ in range(8))
                                     codes.add(code)
+                                    cert_id = ids[Certificate]
+                                    ids[Certificate] += 1
+                                    fee(
+                                        FeeKind.CERTIFICATE,
+                                        f"certificate:{cert_id}",
+                                        oid,
+                                        when.date(),
+                                        {"dossier": did, "certificate": cert_id},
+                                    )
                                     certificates.append(
                                         (
+                                            cert_id,
                                             oid,
                                             did,
                                             dec_id,
@@ -736,6 +851,7 @@ def generate(options: Options) -> Report:
     writer.write(
         Certificate,
         [
+            "id",
             "organisation",
             "dossier",
             "decision",
@@ -749,6 +865,54 @@ def generate(options: Options) -> Report:
             "sha256",
         ],
         certificates,
+    )
+    say(f"  {len(lines)} lignes de financement, {len(fees)} redevances…")
+    writer.write(
+        FundingLine,
+        [
+            "organisation",
+            "dossier",
+            "step",
+            "funder",
+            "hours",
+            "vat_rate",
+            "requested_cents",
+            "requested_incl_vat_cents",
+            "granted_cents",
+            "granted_incl_vat_cents",
+            "invoiced_cents",
+            "invoiced_incl_vat_cents",
+            "paid_cents",
+            "funder_reference",
+            "service_date",
+            "granted_on",
+            "invoiced_on",
+            "paid_on",
+            "state",
+            "created_by",
+            "created_at",
+            "updated_at",
+        ],
+        lines,
+    )
+    writer.write(
+        FeeEntry,
+        [
+            "organisation",
+            "kind",
+            "certification",
+            "source",
+            "tariff",
+            "amount_cents",
+            "vat_rate",
+            "incl_vat_cents",
+            "occurred_on",
+            "dossier",
+            "evaluation",
+            "certificate",
+            "created_at",
+        ],
+        fees,
     )
     say("Séquences…")
     _reset_sequences(
@@ -770,6 +934,8 @@ def generate(options: Options) -> Report:
             Submission,
             Decision,
             Certificate,
+            FundingLine,
+            FeeEntry,
         ]
     )
     return Report(counts=writer.counts)

@@ -45,9 +45,13 @@ def _fetcher_class() -> type:
 
 def render_pdf(template_name: str, context: dict[str, Any]) -> bytes:
     """Render a Django template to PDF. Templates name their assets `static:css/documents.css`."""
+    return html_to_pdf(render_to_string(template_name, {**context, "SITE_URL": settings.SITE_URL}))
+
+
+def html_to_pdf(html: str) -> bytes:
+    """WeasyPrint alone, on HTML already rendered (bench/pdf.py times it as the documents' floor)."""
     from weasyprint import HTML
 
-    html = render_to_string(template_name, {**context, "SITE_URL": settings.SITE_URL})
     return HTML(string=html, base_url=STATIC_SCHEME, url_fetcher=_fetcher_class()()).write_pdf()
 
 

@@ -12,8 +12,10 @@ from django.urls import reverse
 from candidates.models import Dossier
 from candidates.models import DossierState as S
 from evaluations.models import CriterionResult, Evaluation
+from funding.models import FeeEntry, FeeKind, FundingLine, LineState, Tariff
 from juries.models import Certificate
 from organisations.models import Commune, Membership, Organisation, OrganisationKind, Role
+from training.models import TrainingPlan
 
 TODAY = datetime.date(2026, 11, 23)
 # (INSEE code, name, département, region, population, latitude, longitude)
@@ -101,6 +103,28 @@ def test_dataset_has_plausible_proportions_and_consistent_dossiers(communes):
     for certificate in Certificate.objects.select_related("dossier"):
         assert certificate.dossier.state == S.CERTIFIED
     assert Certificate.objects.values("verification_code").distinct().count() == Certificate.objects.count()
+
+
+def test_dataset_funds_each_step_and_records_the_fees_the_services_would(communes):
+    generate(dossiers=120)
+    evaluations = Evaluation.objects.all()
+    # One funding line per evaluation step (and per training plan), in the services' shapes.
+    assert FundingLine.objects.filter(step__in=["prior_evaluation", "final_evaluation"]).count() == evaluations.count()
+    assert FundingLine.objects.filter(step="training").count() == TrainingPlan.objects.count()
+    states = Counter(FundingLine.objects.values_list("state", flat=True))
+    assert states[LineState.PAID] > 0 and states[LineState.GRANTED] + states[LineState.REQUESTED] > 0
+    for line in FundingLine.objects.filter(state__in=[LineState.INVOICED, LineState.PAID]):
+        assert line.service_date is not None and line.invoiced_on >= line.service_date
+        assert line.invoiced_cents <= line.granted_cents
+    # Fees: once per closed prior evaluation and per certificate, at the tariff in force that day.
+    closed_priors = evaluations.filter(kind="prior", status="closed")
+    assert set(FeeEntry.objects.filter(kind=FeeKind.PRIOR_EVALUATION).values_list("evaluation", flat=True)) == set(
+        closed_priors.values_list("id", flat=True)
+    )
+    assert FeeEntry.objects.filter(kind=FeeKind.CERTIFICATE).count() == Certificate.objects.count()
+    entry = FeeEntry.objects.filter(kind=FeeKind.CERTIFICATE).select_related("certificate").first()
+    in_force = Tariff.objects.in_force(certification="clea", kind=FeeKind.CERTIFICATE, on=entry.occurred_on)
+    assert (entry.tariff, entry.occurred_on) == (in_force, entry.certificate.awarded_on)
 
 
 def test_same_seed_gives_the_same_dataset(communes):
