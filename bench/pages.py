@@ -23,6 +23,8 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from measure import children, peak_memory_mb
+
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).resolve().parent / "results" / "latest.md"
 # wrk's --latency prints no 95th percentile: a done() hook prints what the table needs.
@@ -214,6 +216,7 @@ def main() -> None:
             median, p95, rps, errors = wrk(base, path, cookie, script, args.duration, args.connections)
             results.append(Result(name, path, median, p95, rps, int(errors)))
             print(f"{name}: {median:.1f} ms, p95 {p95:.1f} ms, {rps:.0f} req/s", flush=True)
+        web_memory = [peak_memory_mb(pid) for pid in children(gunicorn.pid)]
     finally:
         gunicorn.terminate()
         gunicorn.wait(timeout=20)
@@ -233,6 +236,10 @@ def main() -> None:
             f"| {r.name} | {r.median_ms:.1f} | {r.p95_ms:.1f} | {r.rps:.0f} | "
             f"{r.median_ms / floor.median_ms:.1f}× | {r.errors} |"
         )
+    lines.append("")
+    lines.append(
+        "Peak memory (VmHWM) of the web workers after the run: " + ", ".join(f"{m:.0f} MB" for m in web_memory) + "."
+    )
     table = "\n".join(lines) + "\n"
     print("\n" + table)
     args.output.parent.mkdir(parents=True, exist_ok=True)
