@@ -157,4 +157,5 @@ class ConflictDeclarationAdmin(ReadOnlyAdmin):
     list_display = ["seat", "submission", "detected", "declared_at"]
     list_filter = ["detected"]
     search_fields = ["seat__member__user__last_name", "submission__dossier__reference"]
-    list_select_related = ["seat__member__user", "submission__dossier"]
+    # A submission reads as "dossier → session": both come with the row.
+    list_select_related = ["seat__member__user", "submission__dossier", "submission__session"]
