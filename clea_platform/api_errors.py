@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.http import Http404
 from django.utils.translation import gettext as _
@@ -19,8 +20,10 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from candidates.referrals import ReferralError
 from candidates.services import DossierConflict, TransitionRefused
 from evaluations.services import EvaluationError
+from funding.services import FundingError
 from juries.services import JuryError
 from training.services import TrainingError
 
@@ -31,6 +34,8 @@ REFUSALS: dict[type[Exception], str] = {
     EvaluationError: "evaluation_refused",
     TrainingError: "training_refused",
     JuryError: "jury_refused",
+    FundingError: "funding_refused",
+    ReferralError: "referral_refused",
 }
 
 
@@ -55,6 +60,19 @@ def _flatten(detail: Any, field: str = "") -> list[dict[str, str]]:
             for error in _flatten(value, f"{field}.{index}" if isinstance(value, dict | list) else field)
         ]
     return [{"field": field or "non_field_errors", "code": getattr(detail, "code", "invalid"), "message": str(detail)}]
+
+
+def form_errors(form: forms.Form) -> exceptions.ValidationError:
+    """A screen form's French errors, with their codes, as the API's field errors: the API validates with the
+    screens' own forms rather than word the rules twice."""
+    return exceptions.ValidationError(
+        {
+            "non_field_errors" if field == "__all__" else field: [
+                exceptions.ErrorDetail(error["message"], code=error["code"] or "invalid") for error in errors
+            ]
+            for field, errors in form.errors.get_json_data().items()
+        }
+    )
 
 
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:

@@ -4,15 +4,26 @@ from django.urls import include, path
 from rest_framework.routers import SimpleRouter
 
 from candidates.api import DossierViewSet
+from candidates.referrals_api import ReferralViewSet
 from evaluations.api import DocumentViewSet, EvaluationViewSet, ReferentielViewSet
-from juries.api import CertificateVerifyView
+from funding.api import ClaimBatchViewSet, FunderViewSet, FundingLineViewSet
+from juries.api import CertificateVerifyView, CertificateViewSet, DecisionViewSet, JurySessionViewSet
 from organisations.api_urls import urlpatterns as directory_patterns
+from training.api import TrainingPlanViewSet
 
 router = SimpleRouter()
 router.register("dossiers", DossierViewSet, basename="dossier")
 router.register("evaluations", EvaluationViewSet, basename="evaluation")
 router.register("documents", DocumentViewSet, basename="document")
 router.register("referentiels", ReferentielViewSet, basename="referentiel")
+router.register("jury-sessions", JurySessionViewSet, basename="jury-session")
+router.register("decisions", DecisionViewSet, basename="decision")
+router.register("certificates", CertificateViewSet, basename="certificate")
+router.register("funding-lines", FundingLineViewSet, basename="funding-line")
+router.register("funding-batches", ClaimBatchViewSet, basename="funding-batch")
+router.register("funders", FunderViewSet, basename="funder")
+router.register("training-plans", TrainingPlanViewSet, basename="training-plan")
+router.register("referrals", ReferralViewSet, basename="referral")
 
 app_name = "api"
 urlpatterns = [

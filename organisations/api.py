@@ -12,7 +12,7 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -97,6 +97,11 @@ class NearbyQuerySerializer(serializers.Serializer):
         return super().to_internal_value(data)
 
 
+# The directory's errors keep DRF's own shape (see PublicAPIView): {"detail": …}, or {"<field>": [...]} for 400.
+DIRECTORY_ERROR = inline_serializer("DirectoryError", {"detail": serializers.CharField()})
+DIRECTORY_ERRORS = {400: OpenApiTypes.OBJECT, 429: DIRECTORY_ERROR}
+
+
 class PublicAPIView(APIView):
     """No login needed; anonymous clients are throttled per address (signed-in sessions are not: an agency
     shares one public address)."""
@@ -113,7 +118,11 @@ class PublicAPIView(APIView):
 class EvaluatorsNearbyView(PublicAPIView):
     """The directory's sites near a commune, nearest first (at most 100), with distance and availability."""
 
-    @extend_schema(parameters=[NearbyQuerySerializer], responses={200: OpenApiTypes.OBJECT}, auth=[])
+    @extend_schema(
+        parameters=[NearbyQuerySerializer],
+        responses={200: OpenApiTypes.OBJECT, 404: DIRECTORY_ERROR, **DIRECTORY_ERRORS},
+        auth=[],
+    )
     def get(self, request: Request) -> Response:
         query = NearbyQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
@@ -156,7 +165,11 @@ class EvaluatorsNearbyView(PublicAPIView):
 class CommunesView(PublicAPIView):
     """Communes matching a name, a postcode or an INSEE code (for completion), best first."""
 
-    @extend_schema(parameters=[OpenApiParameter("q", OpenApiTypes.STR)], responses={200: OpenApiTypes.OBJECT}, auth=[])
+    @extend_schema(
+        parameters=[OpenApiParameter("q", OpenApiTypes.STR)],
+        responses={200: OpenApiTypes.OBJECT, **DIRECTORY_ERRORS},
+        auth=[],
+    )
     def get(self, request: Request) -> Response:
         text = request.query_params.get("q", "")
         communes = Commune.objects.search(text, limit=10) if len(text.strip()) >= 2 else []

@@ -1,18 +1,10 @@
-"""A whole journey through the API, from the information interview to a verified certificate.
-
-The jury part runs through the juries services (the jury endpoints are not in the API yet)."""
+"""A whole journey through the API, from the information interview to a verified certificate: the counsellor,
+the evaluator, the jury body and the jury's president each act with their own personal token."""
 
 import pytest
 from django.test import Client
 from django.urls import reverse
 
-from juries.models import Certificate, DecisionKind
-from juries.services import (
-    decision_record,
-    jury_session_close,
-    jury_session_convene,
-    jury_session_start_deliberation,
-)
 from tests.api.test_dossiers import _candidate_payload
 from tests.journey import small_referentiel, team_for
 from tests.juries.factories import make_jury
@@ -60,21 +52,37 @@ def test_a_dossier_goes_from_creation_to_a_verified_certificate_through_the_api(
     ]
     assert take(counsellor, "submit_to_jury", session=jury.session.pk)["state"] == "submitted_to_jury"
 
+    jury_body, president = token_client(jury.admin), token_client(jury.president)
+
+    def operate(client, name, expected=200, **data):
+        url = reverse(f"api:jury-session-{name}", kwargs={"pk": jury.session.pk})
+        response = client.post(url, data, content_type="application/json")
+        assert response.status_code == expected, response.content
+        return response.json()
+
     with django_capture_on_commit_callbacks(execute=True):
-        session = jury_session_convene(session=jury.session, by=jury.admin)
-    session = jury_session_start_deliberation(session=session, by=jury.president)
-    decision_record(submission=session.submissions.get(), by=jury.president, kind=DecisionKind.AWARDED)
+        assert operate(jury_body, "convene")["state"] == "convened"
+    assert operate(president, "deliberate")["state"] == "deliberating"
+    [submission] = president.get(reverse("api:jury-session-submissions", kwargs={"pk": jury.session.pk})).json()[
+        "results"
+    ]
+    assert submission["dossier"]["id"] == created.json()["id"]
+    decision = operate(president, "decisions", 201, submission=submission["id"], kind="awarded")
+    assert decision["kind"] == "awarded"
     with django_capture_on_commit_callbacks(execute=True):
-        jury_session_close(session=session, by=jury.president)
+        assert operate(president, "close")["state"] == "closed"
 
     assert counsellor.get(reverse("api:dossier-detail", kwargs={"pk": created.json()["id"]})).json()["state"] == (
         "certified"
     )
-    code = Certificate.objects.get(dossier_id=created.json()["id"]).verification_code
+    [certificate] = counsellor.get("/api/v1/certificates/").json()["results"]
+    assert certificate["dossier"] == created.json()["id"]
+    code = certificate["verification_code"]
     verified = Client().get(reverse("api:certificate_verify", kwargs={"code": code.lower()}))
     assert verified.status_code == 200
     assert verified.json()["valid"] is True
-    assert verified.json()["holder_name"].endswith("BENALI") or "Benali" in verified.json()["holder_name"]
+    assert verified.json()["holder_name"] == "Aïcha BENALI"
+    assert verified.json()["number"] == certificate["number"]
 
 
 def test_an_unknown_certificate_code_is_a_json_404(client):

@@ -1,0 +1,320 @@
+"""REST API of the France Travail referrals: the same scoped querysets, forms and services as the screens
+(candidates/referral_views.py, candidates/referrals.py).
+
+GET /api/v1/referrals/ (?state=), POST (an advisor, with the job seeker's consent),
+GET /api/v1/referrals/consent-text/?site=&certification= (the text to read to the job seeker first),
+GET /api/v1/referrals/{id}/, POST /api/v1/referrals/{id}/accept/, POST /api/v1/referrals/{id}/decline/
+
+The sending agency sees its referrals and, once a dossier is open, that dossier's step only; the receiving
+organisation also gets the dossier's id and reference.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from candidates.models import EducationLevel, Referral, ReferralState
+from candidates.referral_forms import ReferralAcceptForm, ReferralDeclineForm, ReferralFilterForm, ReferralForm
+from candidates.referral_views import REFERRAL_ROLES, _receives
+from candidates.referrals import (
+    ReferralError,
+    referral_accept,
+    referral_consent_text,
+    referral_decline,
+    referral_send,
+)
+from candidates.services import candidate_find_duplicates
+from clea_platform.api_auth import HasMembership, current_membership
+from clea_platform.api_errors import form_errors
+from clea_platform.certifications import Certification
+from organisations.directory import directory_sites
+from organisations.models import Role, Site
+
+# Who may take each action, as on the screens; list and retrieve: REFERRAL_ROLES.
+ACTION_ROLES: dict[str, tuple[str, ...]] = {
+    "create": (Role.FT_ADVISOR,),
+    "consent_text": (Role.FT_ADVISOR,),
+    "accept": (Role.COUNSELLOR,),
+    "decline": (Role.COUNSELLOR, Role.ORG_ADMIN),
+}
+
+# Shown to the receiving organisation only: the sending agency learns the dossier's step, nothing else.
+RECEIVER_ONLY = ("dossier", "dossier_reference", "advisor_email")
+
+
+class ReferralSiteSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Site
+        fields = ["id", "name", "address", "postcode", "city", "contact_email", "contact_phone"]
+        read_only_fields = fields
+
+
+class ReferralSerializer(serializers.ModelSerializer):
+    state_label = serializers.CharField(source="get_state_display", read_only=True)
+    organisation = serializers.CharField(source="organisation.name", read_only=True)
+    site = ReferralSiteSerializer(read_only=True)
+    from_organisation = serializers.CharField(source="from_organisation.name", read_only=True)
+    advisor = serializers.CharField(source="advisor.get_full_name", read_only=True)
+    advisor_email = serializers.EmailField(
+        source="advisor.email", read_only=True, allow_null=True, help_text="Organisme destinataire seulement."
+    )
+    expires_at = serializers.DateTimeField(read_only=True)
+    dossier = serializers.IntegerField(
+        source="dossier_id", read_only=True, allow_null=True, help_text="Organisme destinataire seulement."
+    )
+    dossier_reference = serializers.CharField(
+        source="dossier.reference", read_only=True, allow_null=True, help_text="Organisme destinataire seulement."
+    )
+    dossier_state = serializers.CharField(
+        source="dossier.state", read_only=True, allow_null=True, help_text="Étape du dossier ouvert."
+    )
+    dossier_state_label = serializers.CharField(source="dossier.get_state_display", read_only=True, allow_null=True)
+
+    class Meta:
+        model = Referral
+        fields = [
+            "id",
+            "state",
+            "state_label",
+            "certification",
+            "organisation",
+            "site",
+            "from_organisation",
+            "advisor",
+            "advisor_email",
+            "civility",
+            "first_name",
+            "last_name",
+            "birth_date",
+            "birth_place",
+            "email",
+            "phone",
+            "postcode",
+            "city",
+            "education_level",
+            "note",
+            "consent_at",
+            "consent_text",
+            "sent_at",
+            "expires_at",
+            "answered_at",
+            "decline_reason",
+            "dossier",
+            "dossier_reference",
+            "dossier_state",
+            "dossier_state_label",
+        ]
+        read_only_fields = fields
+
+    def to_representation(self, referral: Referral) -> dict[str, Any]:
+        data = super().to_representation(referral)
+        if not _receives(current_membership(self.context["request"]), referral):
+            data.update(dict.fromkeys(RECEIVER_ONLY))
+        return data
+
+
+class ReferralCreateSerializer(serializers.ModelSerializer):
+    site = serializers.IntegerField(help_text="`site_id` d'un site de GET /evaluators/nearby.")
+    consent = serializers.BooleanField(
+        help_text="La personne a lu le texte de consentement (GET /referrals/consent-text/) et l'accepte."
+    )
+
+    class Meta:
+        model = Referral
+        fields = [
+            "site",
+            "certification",
+            "civility",
+            "last_name",
+            "first_name",
+            "birth_date",
+            "birth_place",
+            "email",
+            "phone",
+            "postcode",
+            "city",
+            "education_level",
+            "note",
+            "consent",
+        ]
+
+
+class ConsentQuerySerializer(serializers.Serializer):
+    site = serializers.IntegerField()
+    certification = serializers.ChoiceField(choices=Certification.choices)
+
+
+class ConsentTextSerializer(serializers.Serializer):
+    consent_text = serializers.CharField()
+
+
+class ReferralAcceptSerializer(serializers.Serializer):
+    birth_place = serializers.CharField(
+        required=False, allow_blank=True, max_length=150, help_text="Par défaut, celui de l'orientation."
+    )
+    education_level = serializers.ChoiceField(
+        choices=EducationLevel.choices,
+        required=False,
+        allow_blank=True,
+        help_text="Par défaut, celui de l'orientation.",
+    )
+    confirm_duplicate = serializers.BooleanField(
+        default=False, help_text="Ouvrir quand même un dossier quand la personne en a déjà un dans l'organisme."
+    )
+
+
+class ReferralDeclineSerializer(serializers.Serializer):
+    reason = serializers.CharField(
+        max_length=2000, allow_blank=True, help_text="Motif du refus, lu par le conseiller France Travail."
+    )
+
+
+def _directory_site(site_id: int) -> Site:
+    site = directory_sites().filter(pk=site_id).first()
+    if site is None:
+        raise ValidationError({"site": [_("Ce site n'est pas dans l'annuaire des organismes évaluateurs.")]})
+    return site
+
+
+class ReferralViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet
+):
+    """Referrals visible to the membership: advisors send them, the receiving organisation answers them."""
+
+    permission_classes = [HasMembership]
+    serializer_class = ReferralSerializer
+
+    @property
+    def allowed_roles(self) -> tuple[str, ...]:
+        return ACTION_ROLES.get(self.action, REFERRAL_ROLES)
+
+    def get_queryset(self):  # noqa: ANN201
+        return Referral.objects.visible_to(current_membership(self.request)).select_related(
+            "site", "organisation", "from_organisation", "advisor", "dossier"
+        )
+
+    def _received(self) -> Referral:
+        """A referral the current membership answers for: one its organisation received (404 otherwise, as for
+        the sending agency's administrator), still awaiting an answer (409 otherwise, with the screen's words)."""
+        referral = self.get_object()
+        if referral.organisation_id != current_membership(self.request).organisation_id:
+            raise NotFound
+        if referral.state != ReferralState.SENT:
+            raise ReferralError(
+                _("Cette orientation est « %(state)s » : elle n'attend plus de réponse.")
+                % {"state": referral.get_state_display()}
+            )
+        return referral
+
+    def _answer(self, referral: Referral) -> Response:
+        return Response(self.get_serializer(self.get_queryset().get(pk=referral.pk)).data)
+
+    @extend_schema(parameters=[OpenApiParameter("state", OpenApiTypes.STR, enum=ReferralState.values)])
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        filters = ReferralFilterForm(request.query_params)
+        if not filters.is_valid():
+            raise form_errors(filters)
+        page = self.paginate_queryset(filters.filter(self.get_queryset()))
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+    @extend_schema(request=ReferralCreateSerializer, responses={201: ReferralSerializer})
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Refer a job seeker who agreed to it to a directory site (referral_send): the site's contact is told.
+        409 when the site no longer takes the certification or the person already awaits its answer."""
+        body = ReferralCreateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        site = _directory_site(data["site"])
+        # The screen's form: consent, a way to reach the person, a certification the site prepares for.
+        form = ReferralForm(
+            data={key: value for key, value in data.items() if key != "site"},
+            certifications=[h.certification for h in site.organisation.habilitations_in_force],
+        )
+        if not form.is_valid():
+            raise form_errors(form)
+        certification = form.cleaned_data["certification"]
+        referral = referral_send(
+            by=current_membership(request),
+            site=site,
+            certification=certification,
+            identity=form.identity(),
+            note=form.cleaned_data["note"],
+            consent_text=referral_consent_text(site=site, certification=certification),
+            request=request,
+        )
+        return Response(
+            self.get_serializer(self.get_queryset().get(pk=referral.pk)).data, status=status.HTTP_201_CREATED
+        )
+
+    @extend_schema(parameters=[ConsentQuerySerializer], responses={200: ConsentTextSerializer})
+    @action(detail=False, methods=["get"], url_path="consent-text", pagination_class=None)
+    def consent_text(self, request: Request) -> Response:
+        """The text the job seeker agrees to, for this site and certification: read it to them before sending."""
+        query = ConsentQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        site = _directory_site(query.validated_data["site"])
+        return Response(
+            {"consent_text": referral_consent_text(site=site, certification=query.validated_data["certification"])}
+        )
+
+    @extend_schema(request=ReferralAcceptSerializer, responses={200: ReferralSerializer})
+    @action(detail=True, methods=["post"], pagination_class=None)
+    def accept(self, request: Request, pk: str | None = None) -> Response:
+        """Accept the referral (referral_accept): the job seeker's dossier opens at the information step and the
+        advisor is told. Birth place and education level default to the referral's."""
+        referral = self._received()
+        membership = current_membership(request)
+        body = ReferralAcceptSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        form = ReferralAcceptForm(
+            data={
+                "birth_place": data.get("birth_place") or referral.birth_place,
+                "education_level": data.get("education_level") or referral.education_level,
+                "confirm_duplicate": data["confirm_duplicate"],
+            }
+        )
+        if not form.is_valid():
+            raise form_errors(form)
+        duplicates = candidate_find_duplicates(
+            membership=membership,
+            first_name=referral.first_name,
+            last_name=referral.last_name,
+            birth_date=referral.birth_date,
+            certification=referral.certification,
+        )
+        if duplicates.own and not form.cleaned_data["confirm_duplicate"]:
+            raise ValidationError(
+                {"confirm_duplicate": [_("Cette personne a déjà un dossier : confirmez pour en ouvrir un nouveau.")]}
+            )
+        referral = referral_accept(
+            referral=referral,
+            by=membership,
+            extra={key: form.cleaned_data[key] for key in ("birth_place", "education_level")},
+            request=request,
+        )
+        return self._answer(referral)
+
+    @extend_schema(request=ReferralDeclineSerializer, responses={200: ReferralSerializer})
+    @action(detail=True, methods=["post"], pagination_class=None)
+    def decline(self, request: Request, pk: str | None = None) -> Response:
+        """Decline the referral with a reason, which the advisor reads (referral_decline)."""
+        referral = self._received()
+        body = ReferralDeclineSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        form = ReferralDeclineForm(data=body.validated_data)
+        if not form.is_valid():
+            raise form_errors(form)
+        referral = referral_decline(
+            referral=referral, by=current_membership(request), reason=form.cleaned_data["reason"], request=request
+        )
+        return self._answer(referral)
