@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install lint check migrate seed format
+.PHONY: run test install lint check migrate seed format bench
 
 $(STAMP): requirements/base.txt requirements/dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "Python 3.11 is required (found %s)" % sys.version.split()[0])'
@@ -42,3 +42,18 @@ test: lint check
 format: install
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
+
+# The benchmarks of bench/README.md, on a throw-away PostgreSQL database rebuilt from scratch (needs wrk and Redis).
+BENCH_DB ?= clea_bench
+BENCH_N ?= 20000
+BENCH_PG ?= postgres://postgres@127.0.0.1:5432
+BENCH_ENV = DATABASE_URL=$(BENCH_PG)/$(BENCH_DB) DEBUG=true SECRET_KEY=bench
+bench: install
+	dropdb --if-exists -h 127.0.0.1 -U postgres $(BENCH_DB)
+	createdb -h 127.0.0.1 -U postgres $(BENCH_DB)
+	$(BENCH_ENV) $(PY) manage.py migrate --noinput -v0
+	$(BENCH_ENV) $(PY) manage.py load_communes
+	$(BENCH_ENV) $(PY) manage.py generate_national_dataset --dossiers $(BENCH_N) --seed 1
+	psql -h 127.0.0.1 -U postgres $(BENCH_DB) -c "vacuum analyze"
+	DATABASE_URL=$(BENCH_PG)/$(BENCH_DB) $(PY) bench/pages.py
+	DATABASE_URL=$(BENCH_PG)/$(BENCH_DB) REDIS_URL=redis://127.0.0.1:6379/5 $(PY) bench/pdf.py

@@ -64,6 +64,7 @@ def prepare(settings_dir: Path) -> dict[str, str]:
     from django.contrib.auth import SESSION_KEY as USER_SESSION_KEY
     from django.contrib.sessions.backends.db import SessionStore
     from django.db.models import Count
+    from django.db.models.functions import Abs
     from django.urls import reverse
 
     from candidates.models import Dossier
@@ -89,7 +90,12 @@ def prepare(settings_dir: Path) -> dict[str, str]:
     dossier = Dossier.objects.filter(organisation_id=busiest, state="certified").order_by("id").first()
     evaluation = Evaluation.objects.filter(dossier=dossier, kind="prior").first()
     name = dossier.candidate.last_name
-    session = JurySession.objects.annotate(n=Count("submissions")).order_by("-n", "id").first()
+    # The page: a session with (about) 200 dossiers, whatever the size of the data set.
+    session = (
+        JurySession.objects.annotate(n=Count("submissions"), gap=Abs(Count("submissions") - 200))
+        .order_by("gap", "id")
+        .first()
+    )
     jury_admin = Membership.objects.filter(organisation_id=session.organisation_id, role=Role.ORG_ADMIN).first()
     site = Site.objects.filter(organisation_id=busiest).first()
     return {
