@@ -497,6 +497,10 @@ class ReferralState(models.TextChoices):
     EXPIRED = "expired", _("Expirée sans réponse")
 
 
+# The roles `Referral.objects.visible_to` shows referrals to: the screens and the API let them in.
+REFERRAL_ROLES = (Role.FT_ADVISOR, Role.COUNSELLOR, Role.ORG_ADMIN, Role.CERTIFPRO_ADMIN)
+
+
 class ReferralQuerySet(models.QuerySet["Referral"]):
     def visible_to(self, membership: Membership | None) -> ReferralQuerySet:
         """France Travail advisors: the referrals their agency sent; counsellors: those their organisation
@@ -515,6 +519,15 @@ class ReferralQuerySet(models.QuerySet["Referral"]):
                 | models.Q(from_organisation_id=membership.organisation_id)
             )
         return self.none()
+
+    def received_by(self, membership: Membership | None) -> ReferralQuerySet:
+        """Those the membership answers for: its organisation received them (Certif'Pro: all). The sending
+        agency's administrator sees its referrals but answers none of them: 404, as for another's."""
+        if membership is None:
+            return self.none()
+        if membership.is_certifpro:
+            return self.all()
+        return self.visible_to(membership).filter(organisation_id=membership.organisation_id)
 
     def awaiting_answer(self) -> ReferralQuerySet:
         return self.filter(state=ReferralState.SENT)
@@ -620,6 +633,11 @@ class Referral(ConcurrentTransitionMixin, models.Model):
     @property
     def expires_at(self) -> datetime.datetime:
         return self.sent_at + referral_expiry_delay()
+
+    def is_received_by(self, membership: Membership) -> bool:
+        """Whether the membership speaks for the receiving organisation (`received_by`), and so sees the job
+        seeker's details and the dossier opened; the sending agency learns the dossier's step only."""
+        return membership.is_certifpro or membership.organisation_id == self.organisation_id
 
     def is_overdue(self, now: datetime.datetime | None = None) -> bool:
         return self.state == ReferralState.SENT and self.expires_at <= (now or timezone.now())

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
@@ -8,6 +9,9 @@ from django.utils.translation import gettext_lazy as _
 from candidates.forms import PHONE_RE, DateInput
 from candidates.models import EducationLevel, Referral, ReferralQuerySet, ReferralState
 from clea_platform.certifications import Certification
+
+if TYPE_CHECKING:
+    from candidates.services import DuplicateReport
 
 
 class ReferralForm(forms.ModelForm):
@@ -105,6 +109,20 @@ class ReferralAcceptForm(forms.Form):
     confirm_duplicate = forms.BooleanField(
         label=_("Je confirme vouloir ouvrir un nouveau dossier pour cette personne"), required=False
     )
+
+    def __init__(self, *args: Any, duplicates: DuplicateReport, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.duplicates = duplicates
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        # A second dossier for someone the organisation already follows is possible, but never by mistake.
+        if self.duplicates.own and not cleaned.get("confirm_duplicate"):
+            self.add_error(
+                "confirm_duplicate",
+                _("Cette personne a déjà un dossier ouvert chez vous : confirmez pour en ouvrir un nouveau."),
+            )
+        return cleaned
 
 
 class ReferralDeclineForm(forms.Form):

@@ -7,35 +7,29 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 
-from candidates.models import Referral, ReferralState
+from candidates.models import REFERRAL_ROLES, Referral, ReferralQuerySet, ReferralState
 from candidates.referral_forms import ReferralAcceptForm, ReferralDeclineForm, ReferralFilterForm, ReferralForm
 from candidates.referrals import (
     ReferralError,
     referral_accept,
     referral_consent_text,
     referral_decline,
+    referral_duplicates,
     referral_send,
 )
-from candidates.services import candidate_find_duplicates
 from clea_platform.tenancy import membership_required
 from organisations.directory import directory_sites
 from organisations.models import Membership, Role
 
-REFERRAL_ROLES = (Role.FT_ADVISOR, Role.COUNSELLOR, Role.ORG_ADMIN, Role.CERTIFPRO_ADMIN)
 PAGE_SIZE = 25
 
 
-def _visible_referral(request: HttpRequest, pk: int) -> Referral:
-    """The referral if the current membership may see it; 404 otherwise (missing or another's)."""
-    referrals = Referral.objects.visible_to(request.membership).select_related(
-        "site", "organisation", "from_organisation", "advisor", "answered_by", "dossier"
+def _referral(referrals: ReferralQuerySet, pk: int) -> Referral:
+    """The referral among those given (visible to, or received by, the membership); 404 otherwise."""
+    return get_object_or_404(
+        referrals.select_related("site", "organisation", "from_organisation", "advisor", "answered_by", "dossier"),
+        pk=pk,
     )
-    return get_object_or_404(referrals, pk=pk)
-
-
-def _receives(membership: Membership, referral: Referral) -> bool:
-    """Whether the membership speaks for the receiving organisation (and so sees the job seeker's details)."""
-    return membership.is_certifpro or membership.organisation_id == referral.organisation_id
 
 
 @membership_required(*REFERRAL_ROLES)
@@ -112,8 +106,8 @@ def referral_create(request: HttpRequest) -> HttpResponse:
 @membership_required(*REFERRAL_ROLES)
 def referral_detail(request: HttpRequest, pk: int) -> HttpResponse:
     membership: Membership = request.membership
-    referral = _visible_referral(request, pk)
-    receives = _receives(membership, referral)
+    referral = _referral(Referral.objects.visible_to(membership), pk)
+    receives = referral.is_received_by(membership)
     return render(
         request,
         "candidates/referral_detail.html",
@@ -145,46 +139,34 @@ def _answerable(request: HttpRequest, referral: Referral) -> bool:
 @membership_required(Role.COUNSELLOR)
 def referral_accept_view(request: HttpRequest, pk: int) -> HttpResponse:
     membership: Membership = request.membership
-    referral = _visible_referral(request, pk)
-    if referral.organisation_id != membership.organisation_id:
-        raise Http404
+    referral = _referral(Referral.objects.received_by(membership), pk)
     if not _answerable(request, referral):
         return redirect("referrals:detail", pk=referral.pk)
     initial = {"birth_place": referral.birth_place, "education_level": referral.education_level}
-    form = ReferralAcceptForm(request.POST if request.method == "POST" else None, initial=initial)
-    duplicates = candidate_find_duplicates(
-        membership=membership,
-        first_name=referral.first_name,
-        last_name=referral.last_name,
-        birth_date=referral.birth_date,
-        certification=referral.certification,
+    duplicates = referral_duplicates(referral=referral, membership=membership)
+    form = ReferralAcceptForm(
+        request.POST if request.method == "POST" else None, initial=initial, duplicates=duplicates
     )
     if request.method == "POST" and form.is_valid():
-        if duplicates.own and not form.cleaned_data["confirm_duplicate"]:
-            form.add_error(
-                "confirm_duplicate",
-                _("Cochez cette case pour ouvrir quand même un nouveau dossier pour cette personne."),
+        try:
+            referral = referral_accept(
+                referral=referral,
+                by=membership,
+                extra={
+                    "birth_place": form.cleaned_data["birth_place"],
+                    "education_level": form.cleaned_data["education_level"],
+                },
+                request=request,
             )
+        except ReferralError as exc:
+            messages.error(request, str(exc))
         else:
-            try:
-                referral = referral_accept(
-                    referral=referral,
-                    by=membership,
-                    extra={
-                        "birth_place": form.cleaned_data["birth_place"],
-                        "education_level": form.cleaned_data["education_level"],
-                    },
-                    request=request,
-                )
-            except ReferralError as exc:
-                messages.error(request, str(exc))
-            else:
-                messages.success(
-                    request,
-                    _("Orientation acceptée : le dossier %(ref)s de %(name)s est créé à l'étape « Information ».")
-                    % {"ref": referral.dossier.reference, "name": referral.full_name},
-                )
-                return redirect("candidates:dossier_detail", pk=referral.dossier_id)
+            messages.success(
+                request,
+                _("Orientation acceptée : le dossier %(ref)s de %(name)s est créé à l'étape « Information ».")
+                % {"ref": referral.dossier.reference, "name": referral.full_name},
+            )
+            return redirect("candidates:dossier_detail", pk=referral.dossier_id)
     return render(
         request,
         "candidates/referral_accept.html",
@@ -195,9 +177,7 @@ def referral_accept_view(request: HttpRequest, pk: int) -> HttpResponse:
 @membership_required(Role.COUNSELLOR, Role.ORG_ADMIN)
 def referral_decline_view(request: HttpRequest, pk: int) -> HttpResponse:
     membership: Membership = request.membership
-    referral = _visible_referral(request, pk)
-    if referral.organisation_id != membership.organisation_id:
-        raise Http404
+    referral = _referral(Referral.objects.received_by(membership), pk)
     if not _answerable(request, referral):
         return redirect("referrals:detail", pk=referral.pk)
     form = ReferralDeclineForm(request.POST if request.method == "POST" else None)

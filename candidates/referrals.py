@@ -24,7 +24,7 @@ from candidates.models import (
     ReferralState,
     RegistrationStatus,
 )
-from candidates.services import dossier_create
+from candidates.services import DuplicateReport, candidate_find_duplicates, dossier_create
 from clea_platform.certifications import Certification
 from clea_platform.mail import email_send_task
 from evaluations.models import Referentiel
@@ -64,6 +64,20 @@ def referral_consent_text(*, site: Site, certification: str) -> str:
     return CONSENT_TEMPLATE.format(
         certification=Certification(certification).label, organisation=site.organisation.name, site=site.name
     )
+
+
+def referral_duplicates(*, referral: Referral, membership: Membership) -> DuplicateReport:
+    """The referred person's open dossiers for the certification (candidate_find_duplicates), but the one this
+    referral opened: accepting asks for a confirmation when the organisation already follows the person."""
+    report = candidate_find_duplicates(
+        membership=membership,
+        first_name=referral.first_name,
+        last_name=referral.last_name,
+        birth_date=referral.birth_date,
+        certification=referral.certification,
+    )
+    report.own = [dossier for dossier in report.own if dossier.pk != referral.dossier_id]
+    return report
 
 
 def _notify(*, subject: str, body: str, to: list[str]) -> None:

@@ -13,28 +13,26 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from candidates.models import EducationLevel, Referral, ReferralState
+from candidates.models import REFERRAL_ROLES, EducationLevel, Referral, ReferralQuerySet, ReferralState
 from candidates.referral_forms import ReferralAcceptForm, ReferralDeclineForm, ReferralFilterForm, ReferralForm
-from candidates.referral_views import REFERRAL_ROLES, _receives
 from candidates.referrals import (
-    ReferralError,
     referral_accept,
     referral_consent_text,
     referral_decline,
+    referral_duplicates,
     referral_send,
 )
-from candidates.services import candidate_find_duplicates
 from clea_platform.api_auth import HasMembership, current_membership
 from clea_platform.api_errors import form_errors
+from clea_platform.api_fields import ScopedPrimaryKeyField, bound_form
 from clea_platform.certifications import Certification
 from organisations.directory import directory_sites
 from organisations.models import Role, Site
@@ -47,9 +45,6 @@ ACTION_ROLES: dict[str, tuple[str, ...]] = {
     "decline": (Role.COUNSELLOR, Role.ORG_ADMIN),
 }
 
-# Shown to the receiving organisation only: the sending agency learns the dossier's step, nothing else.
-RECEIVER_ONLY = ("dossier", "dossier_reference", "advisor_email")
-
 
 class ReferralSiteSerializer(serializers.ModelSerializer):
     class Meta:
@@ -58,22 +53,16 @@ class ReferralSiteSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class ReferralSerializer(serializers.ModelSerializer):
+class SenderReferralSerializer(serializers.ModelSerializer):
+    """What the sending agency reads: the referral it sent and, once a dossier is open, that dossier's step.
+    An allow-list: a field added to the receiving side's reading stays out of it until listed here."""
+
     state_label = serializers.CharField(source="get_state_display", read_only=True)
     organisation = serializers.CharField(source="organisation.name", read_only=True)
     site = ReferralSiteSerializer(read_only=True)
     from_organisation = serializers.CharField(source="from_organisation.name", read_only=True)
     advisor = serializers.CharField(source="advisor.get_full_name", read_only=True)
-    advisor_email = serializers.EmailField(
-        source="advisor.email", read_only=True, allow_null=True, help_text="Organisme destinataire seulement."
-    )
     expires_at = serializers.DateTimeField(read_only=True)
-    dossier = serializers.IntegerField(
-        source="dossier_id", read_only=True, allow_null=True, help_text="Organisme destinataire seulement."
-    )
-    dossier_reference = serializers.CharField(
-        source="dossier.reference", read_only=True, allow_null=True, help_text="Organisme destinataire seulement."
-    )
     dossier_state = serializers.CharField(
         source="dossier.state", read_only=True, allow_null=True, help_text="Étape du dossier ouvert."
     )
@@ -90,7 +79,6 @@ class ReferralSerializer(serializers.ModelSerializer):
             "site",
             "from_organisation",
             "advisor",
-            "advisor_email",
             "civility",
             "first_name",
             "last_name",
@@ -108,22 +96,48 @@ class ReferralSerializer(serializers.ModelSerializer):
             "expires_at",
             "answered_at",
             "decline_reason",
-            "dossier",
-            "dossier_reference",
             "dossier_state",
             "dossier_state_label",
         ]
         read_only_fields = fields
 
+
+class ReferralSerializer(SenderReferralSerializer):
+    """The receiving organisation's reading (and Certif'Pro's): also the advisor's address and the dossier opened.
+    The sending agency gets its own reading, with these fields null."""
+
+    advisor_email = serializers.EmailField(
+        source="advisor.email", read_only=True, allow_null=True, help_text="Organisme destinataire seulement."
+    )
+    dossier = serializers.IntegerField(
+        source="dossier_id", read_only=True, allow_null=True, help_text="Organisme destinataire seulement."
+    )
+    dossier_reference = serializers.CharField(
+        source="dossier.reference", read_only=True, allow_null=True, help_text="Organisme destinataire seulement."
+    )
+
+    class Meta(SenderReferralSerializer.Meta):
+        fields = [*SenderReferralSerializer.Meta.fields, "advisor_email", "dossier", "dossier_reference"]
+        read_only_fields = fields
+
     def to_representation(self, referral: Referral) -> dict[str, Any]:
-        data = super().to_representation(referral)
-        if not _receives(current_membership(self.context["request"]), referral):
-            data.update(dict.fromkeys(RECEIVER_ONLY))
-        return data
+        if referral.is_received_by(current_membership(self.context["request"])):
+            return super().to_representation(referral)
+        return {**dict.fromkeys(self.fields), **SenderReferralSerializer(referral, context=self.context).data}
 
 
-class ReferralCreateSerializer(serializers.ModelSerializer):
-    site = serializers.IntegerField(help_text="`site_id` d'un site de GET /evaluators/nearby.")
+class DirectorySiteSerializer(serializers.Serializer):
+    site = ScopedPrimaryKeyField(
+        queryset_for=lambda _membership: directory_sites(),
+        message=_("Ce site n'est pas dans l'annuaire des organismes évaluateurs."),
+        help_text="`site_id` d'un site de GET /evaluators/nearby.",
+    )
+
+
+class ReferralCreateSerializer(DirectorySiteSerializer, serializers.ModelSerializer):
+    """The body: the site, looked up in the directory; the rest, described here for the schema, is validated by
+    the screen's ReferralForm."""
+
     consent = serializers.BooleanField(
         help_text="La personne a lu le texte de consentement (GET /referrals/consent-text/) et l'accepte."
     )
@@ -148,8 +162,7 @@ class ReferralCreateSerializer(serializers.ModelSerializer):
         ]
 
 
-class ConsentQuerySerializer(serializers.Serializer):
-    site = serializers.IntegerField()
+class ConsentQuerySerializer(DirectorySiteSerializer):
     certification = serializers.ChoiceField(choices=Certification.choices)
 
 
@@ -158,14 +171,11 @@ class ConsentTextSerializer(serializers.Serializer):
 
 
 class ReferralAcceptSerializer(serializers.Serializer):
-    birth_place = serializers.CharField(
-        required=False, allow_blank=True, max_length=150, help_text="Par défaut, celui de l'orientation."
-    )
+    """The body, for the schema: ReferralAcceptForm validates it."""
+
+    birth_place = serializers.CharField(required=False, help_text="Par défaut, celui de l'orientation.")
     education_level = serializers.ChoiceField(
-        choices=EducationLevel.choices,
-        required=False,
-        allow_blank=True,
-        help_text="Par défaut, celui de l'orientation.",
+        choices=EducationLevel.choices, required=False, help_text="Par défaut, celui de l'orientation."
     )
     confirm_duplicate = serializers.BooleanField(
         default=False, help_text="Ouvrir quand même un dossier quand la personne en a déjà un dans l'organisme."
@@ -173,16 +183,9 @@ class ReferralAcceptSerializer(serializers.Serializer):
 
 
 class ReferralDeclineSerializer(serializers.Serializer):
-    reason = serializers.CharField(
-        max_length=2000, allow_blank=True, help_text="Motif du refus, lu par le conseiller France Travail."
-    )
+    """The body, for the schema: ReferralDeclineForm validates it."""
 
-
-def _directory_site(site_id: int) -> Site:
-    site = directory_sites().filter(pk=site_id).first()
-    if site is None:
-        raise ValidationError({"site": [_("Ce site n'est pas dans l'annuaire des organismes évaluateurs.")]})
-    return site
+    reason = serializers.CharField(help_text="Motif du refus, lu par le conseiller France Travail.")
 
 
 class ReferralViewSet(
@@ -197,26 +200,18 @@ class ReferralViewSet(
     def allowed_roles(self) -> tuple[str, ...]:
         return ACTION_ROLES.get(self.action, REFERRAL_ROLES)
 
-    def get_queryset(self):  # noqa: ANN201
-        return Referral.objects.visible_to(current_membership(self.request)).select_related(
-            "site", "organisation", "from_organisation", "advisor", "dossier"
-        )
+    def get_queryset(self) -> ReferralQuerySet:
+        membership = current_membership(self.request)
+        # Answering: only those the membership's organisation received (another's is a plain 404). Whether the
+        # referral still awaits an answer is the service's to say (409).
+        if self.action in ("accept", "decline"):
+            referrals = Referral.objects.received_by(membership)
+        else:
+            referrals = Referral.objects.visible_to(membership)
+        return referrals.select_related("site", "organisation", "from_organisation", "advisor", "dossier")
 
-    def _received(self) -> Referral:
-        """A referral the current membership answers for: one its organisation received (404 otherwise, as for
-        the sending agency's administrator), still awaiting an answer (409 otherwise, with the screen's words)."""
-        referral = self.get_object()
-        if referral.organisation_id != current_membership(self.request).organisation_id:
-            raise NotFound
-        if referral.state != ReferralState.SENT:
-            raise ReferralError(
-                _("Cette orientation est « %(state)s » : elle n'attend plus de réponse.")
-                % {"state": referral.get_state_display()}
-            )
-        return referral
-
-    def _answer(self, referral: Referral) -> Response:
-        return Response(self.get_serializer(self.get_queryset().get(pk=referral.pk)).data)
+    def _answer(self, referral: Referral, code: int = status.HTTP_200_OK) -> Response:
+        return Response(self.get_serializer(self.get_queryset().get(pk=referral.pk)).data, status=code)
 
     @extend_schema(parameters=[OpenApiParameter("state", OpenApiTypes.STR, enum=ReferralState.values)])
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -230,14 +225,12 @@ class ReferralViewSet(
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """Refer a job seeker who agreed to it to a directory site (referral_send): the site's contact is told.
         409 when the site no longer takes the certification or the person already awaits its answer."""
-        body = ReferralCreateSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        data = body.validated_data
-        site = _directory_site(data["site"])
+        reference = DirectorySiteSerializer(data=request.data, context=self.get_serializer_context())
+        reference.is_valid(raise_exception=True)
+        site = reference.validated_data["site"]
         # The screen's form: consent, a way to reach the person, a certification the site prepares for.
-        form = ReferralForm(
-            data={key: value for key, value in data.items() if key != "site"},
-            certifications=[h.certification for h in site.organisation.habilitations_in_force],
+        form = bound_form(
+            ReferralForm, request, certifications=[h.certification for h in site.organisation.habilitations_in_force]
         )
         if not form.is_valid():
             raise form_errors(form)
@@ -251,51 +244,32 @@ class ReferralViewSet(
             consent_text=referral_consent_text(site=site, certification=certification),
             request=request,
         )
-        return Response(
-            self.get_serializer(self.get_queryset().get(pk=referral.pk)).data, status=status.HTTP_201_CREATED
-        )
+        return self._answer(referral, status.HTTP_201_CREATED)
 
     @extend_schema(parameters=[ConsentQuerySerializer], responses={200: ConsentTextSerializer})
-    @action(detail=False, methods=["get"], url_path="consent-text", pagination_class=None)
+    @action(detail=False, methods=["get"], url_path="consent-text")
     def consent_text(self, request: Request) -> Response:
         """The text the job seeker agrees to, for this site and certification: read it to them before sending."""
-        query = ConsentQuerySerializer(data=request.query_params)
+        query = ConsentQuerySerializer(data=request.query_params, context=self.get_serializer_context())
         query.is_valid(raise_exception=True)
-        site = _directory_site(query.validated_data["site"])
-        return Response(
-            {"consent_text": referral_consent_text(site=site, certification=query.validated_data["certification"])}
-        )
+        return Response({"consent_text": referral_consent_text(**query.validated_data)})
 
     @extend_schema(request=ReferralAcceptSerializer, responses={200: ReferralSerializer})
-    @action(detail=True, methods=["post"], pagination_class=None)
+    @action(detail=True, methods=["post"])
     def accept(self, request: Request, pk: str | None = None) -> Response:
         """Accept the referral (referral_accept): the job seeker's dossier opens at the information step and the
         advisor is told. Birth place and education level default to the referral's."""
-        referral = self._received()
+        referral = self.get_object()
         membership = current_membership(request)
-        body = ReferralAcceptSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        data = body.validated_data
-        form = ReferralAcceptForm(
-            data={
-                "birth_place": data.get("birth_place") or referral.birth_place,
-                "education_level": data.get("education_level") or referral.education_level,
-                "confirm_duplicate": data["confirm_duplicate"],
-            }
+        form = bound_form(
+            ReferralAcceptForm,
+            request,
+            prefill=True,
+            initial={"birth_place": referral.birth_place, "education_level": referral.education_level},
+            duplicates=referral_duplicates(referral=referral, membership=membership),
         )
         if not form.is_valid():
             raise form_errors(form)
-        duplicates = candidate_find_duplicates(
-            membership=membership,
-            first_name=referral.first_name,
-            last_name=referral.last_name,
-            birth_date=referral.birth_date,
-            certification=referral.certification,
-        )
-        if duplicates.own and not form.cleaned_data["confirm_duplicate"]:
-            raise ValidationError(
-                {"confirm_duplicate": [_("Cette personne a déjà un dossier : confirmez pour en ouvrir un nouveau.")]}
-            )
         referral = referral_accept(
             referral=referral,
             by=membership,
@@ -305,13 +279,11 @@ class ReferralViewSet(
         return self._answer(referral)
 
     @extend_schema(request=ReferralDeclineSerializer, responses={200: ReferralSerializer})
-    @action(detail=True, methods=["post"], pagination_class=None)
+    @action(detail=True, methods=["post"])
     def decline(self, request: Request, pk: str | None = None) -> Response:
         """Decline the referral with a reason, which the advisor reads (referral_decline)."""
-        referral = self._received()
-        body = ReferralDeclineSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        form = ReferralDeclineForm(data=body.validated_data)
+        referral = self.get_object()
+        form = bound_form(ReferralDeclineForm, request)
         if not form.is_valid():
             raise form_errors(form)
         referral = referral_decline(

@@ -16,6 +16,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from clea_platform.api_auth import HasMembership, current_membership
+from clea_platform.downloads import file_response
 from evaluations.models import (
     Attestation,
     Criterion,
@@ -182,12 +183,7 @@ class DocumentViewSet(viewsets.ReadOnlyModelViewSet):
     @action(detail=True, methods=["get"])
     def download(self, request: Request, pk: str | None = None) -> FileResponse:
         attestation = self.get_object()
-        return FileResponse(
-            attestation.file.open("rb"),
-            as_attachment=True,
-            filename=attestation.filename,
-            content_type="application/pdf",
-        )
+        return file_response(attestation.file, attestation.filename)
 
 
 class CriterionSerializer(serializers.ModelSerializer):

@@ -158,6 +158,12 @@ class SubDomain(LockedReferentielMixin):
         return -(-total * self.threshold_percent // 100)
 
 
+class CriterionQuerySet(models.QuerySet["Criterion"]):
+    def in_referentiel_order(self) -> CriterionQuerySet:
+        """Domain by domain, sub-domain by sub-domain, as the référentiel lists them."""
+        return self.order_by("subdomain__domain__position", "subdomain__position", "position")
+
+
 class Criterion(LockedReferentielMixin):
     subdomain = models.ForeignKey(
         SubDomain, on_delete=models.CASCADE, related_name="criteria", verbose_name=_("sous-domaine")
@@ -170,6 +176,8 @@ class Criterion(LockedReferentielMixin):
         help_text=_("Sans lui, le sous-domaine n'est pas validé, quel que soit le seuil."),
     )
     position = models.PositiveSmallIntegerField(_("ordre"), default=0)
+
+    objects = CriterionQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("critère")

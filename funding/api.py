@@ -5,21 +5,26 @@ batch answers 404 like a missing one; the funding rules (what may change when, a
 one batch in production per funder) stay in funding/services.py and their refusals are 409.
 
 GET/POST /api/v1/funding-lines/, GET/PATCH /api/v1/funding-lines/{id}/, POST /api/v1/funding-lines/{id}/transition/
-GET/POST /api/v1/funding-batches/, GET /api/v1/funding-batches/{id}/, GET /api/v1/funding-batches/{id}/download/{fmt}/
+GET/POST /api/v1/funding-batches/ (one funder, or every funder with lines to claim), GET /api/v1/funding-batches/{id}/,
+GET /api/v1/funding-batches/{id}/download/{fmt}/
 GET /api/v1/funders/
 """
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
-from django import forms
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import FileResponse, Http404
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    PolymorphicProxySerializer,
+    extend_schema,
+    extend_schema_field,
+)
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
@@ -28,24 +33,28 @@ from rest_framework.response import Response
 
 from candidates.models import Dossier
 from clea_platform.api_auth import HasMembership, current_membership
+from clea_platform.api_errors import form_errors
+from clea_platform.api_fields import ScopedPrimaryKeyField, bound_form
+from clea_platform.downloads import file_response
 from funding.documents import CONTENT_TYPES
-from funding.forms import LineFilterForm
+from funding.forms import (
+    TRANSITION_CENTS_FORMS,
+    BatchRequestForm,
+    FundingLineCentsForm,
+    FundingLineForm,
+    LineListFilterForm,
+)
 from funding.models import ClaimBatch, Funder, FundingLine, FundingStep, LineState, transition_label
 from funding.services import (
     LINE_ROLES,
     USER_TRANSITIONS,
     batch_request,
+    batches_request,
     funding_line_create,
     funding_line_transition,
     funding_line_update,
 )
 from organisations.models import Role
-
-# Amounts are integer cents excluding VAT; the bound keeps them, with their VAT, within the database's integers.
-MAX_CENTS = 10**12
-# The largest id the databases store: a bigger one in a filter is invalid input, not a database error.
-MAX_ID = 2**63 - 1
-
 
 # -- Serializers ----------------------------------------------------------------------------------------------
 
@@ -109,74 +118,55 @@ class FundingLineSerializer(serializers.ModelSerializer):
         return [{"name": a["name"], "label": str(a["label"])} for a in line.actions_for(membership)]
 
 
-class VisibleDossierField(serializers.PrimaryKeyRelatedField):
-    """Only the dossiers the membership sees: another organisation's is "not found", as a missing one."""
-
-    def get_queryset(self) -> QuerySet[Dossier]:
-        return Dossier.objects.visible_to(current_membership(self.context["request"]))
+# The bodies: an id is looked up here, through a scoped queryset; the other fields are described for the schema
+# and validated by the screens' forms (funding/forms.py), amounts in integer cents.
 
 
-class FundingLineCreateSerializer(serializers.Serializer):
-    dossier = VisibleDossierField(queryset=Dossier.objects.none())
+class FundingLineUpdateSerializer(serializers.Serializer):
+    """A draft's fields, as FundingLineForm takes them; a PATCH changes those it sends."""
+
     step = serializers.ChoiceField(choices=FundingStep.choices)
-    funder = serializers.PrimaryKeyRelatedField(queryset=Funder.objects.all())
-    requested_cents = serializers.IntegerField(
-        min_value=1, max_value=MAX_CENTS, help_text="Montant demandé hors taxes, en centimes."
-    )
+    funder = serializers.IntegerField(help_text="Financeur proposé (voir /funders/).")
+    requested_cents = serializers.IntegerField(help_text="Montant demandé hors taxes, en centimes.")
     vat_rate = serializers.DecimalField(
-        max_digits=5, decimal_places=2, min_value=Decimal("0"), max_value=Decimal("100"), required=False
+        max_digits=5, decimal_places=2, required=False, help_text="Taux de TVA en %, 20 par défaut."
     )
-    hours = serializers.DecimalField(
-        max_digits=6,
-        decimal_places=1,
-        min_value=Decimal("0"),
-        max_value=Decimal("2000"),
-        required=False,
-        allow_null=True,
+    hours = serializers.DecimalField(max_digits=6, decimal_places=1, required=False, allow_null=True)
+    funder_reference = serializers.CharField(required=False, allow_blank=True)
+    note = serializers.CharField(required=False, allow_blank=True)
+
+
+class LineDossierSerializer(serializers.Serializer):
+    dossier = ScopedPrimaryKeyField(
+        queryset_for=Dossier.objects.visible_to, message=_("Aucun de vos dossiers ne porte cet identifiant.")
     )
-    funder_reference = serializers.CharField(max_length=60, required=False, allow_blank=True)
-    note = serializers.CharField(max_length=4000, required=False, allow_blank=True)
 
 
-class FundingLineUpdateSerializer(FundingLineCreateSerializer):
-    """The draft's fields; those sent are changed, the others kept."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, partial=True, **kwargs)
-        del self.fields["dossier"]
+class FundingLineCreateSerializer(LineDossierSerializer, FundingLineUpdateSerializer):
+    pass
 
 
-class FundingLineTransitionSerializer(serializers.Serializer):
+class TransitionNameSerializer(serializers.Serializer):
     name = serializers.ChoiceField(choices=[(name, transition_label(name)) for name in USER_TRANSITIONS])
-    note = serializers.CharField(
-        required=False, allow_blank=True, max_length=4000, default="", help_text="refuse, cancel : motif."
-    )
+
+
+class FundingLineTransitionSerializer(TransitionNameSerializer):
+    """The step's name; its fields as the step's screen form takes them, left out: as the screen pre-fills them."""
+
+    note = serializers.CharField(required=False, allow_blank=True, help_text="refuse, cancel : motif.")
     granted_cents = serializers.IntegerField(
-        required=False, min_value=1, max_value=MAX_CENTS, help_text="grant : montant accordé HT, en centimes."
+        required=False, help_text="grant : montant accordé HT, en centimes (le demandé par défaut)."
     )
     granted_on = serializers.DateField(required=False, help_text="grant : date de l'accord (aujourd'hui par défaut).")
     funder_reference = serializers.CharField(
-        required=False, allow_blank=True, max_length=60, help_text="grant : référence du financeur."
+        required=False, allow_blank=True, help_text="grant : référence du financeur (celle de la ligne par défaut)."
     )
     invoiced_cents = serializers.IntegerField(
-        required=False,
-        min_value=1,
-        max_value=MAX_CENTS,
-        help_text="invoice : montant facturé HT, en centimes (l'accordé par défaut).",
+        required=False, help_text="invoice : montant facturé HT, en centimes (l'accordé par défaut)."
     )
-    invoiced_on = serializers.DateField(required=False, help_text="invoice : date de facturation.")
-
-
-class LineListFilterForm(LineFilterForm):
-    """The screen's filters (state, funder) and the dossier."""
-
-    dossier = forms.IntegerField(required=False, min_value=1, max_value=MAX_ID)
-
-    def filter(self, lines: Any) -> Any:
-        lines = super().filter(lines)
-        if self.is_valid() and self.cleaned_data.get("dossier"):
-            lines = lines.filter(dossier_id=self.cleaned_data["dossier"])
-        return lines
+    invoiced_on = serializers.DateField(
+        required=False, help_text="invoice : date de facturation (aujourd'hui par défaut)."
+    )
 
 
 class FunderSerializer(serializers.ModelSerializer):
@@ -230,9 +220,22 @@ class ClaimBatchSerializer(serializers.ModelSerializer):
 
 
 class ClaimBatchCreateSerializer(serializers.Serializer):
-    funder = serializers.PrimaryKeyRelatedField(queryset=Funder.objects.all())
+    """The body, for the schema: BatchRequestForm validates it."""
+
+    funder = serializers.IntegerField(
+        required=False, help_text="Un financeur ; sans lui, un lot par financeur ayant des lignes à réclamer."
+    )
     period_start = serializers.DateField(help_text="Étapes réalisées du…")
     period_end = serializers.DateField(help_text="…au (inclus).")
+
+
+# One funder's batch, or the list of those requested for every funder with lines to claim.
+REQUESTED_BATCHES = PolymorphicProxySerializer(
+    component_name="ClaimBatchRequested",
+    serializers=[ClaimBatchSerializer, ClaimBatchSerializer(many=True)],
+    resource_type_field_name=None,
+    many=False,
+)
 
 
 # -- Funding lines --------------------------------------------------------------------------------------------
@@ -275,7 +278,7 @@ class FundingLineViewSet(
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         filters = LineListFilterForm(request.query_params)
         if not filters.is_valid():
-            raise ValidationError(filters.errors)
+            raise form_errors(filters)
         page = self.paginate_queryset(filters.filter(self.get_queryset()))
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
@@ -283,42 +286,49 @@ class FundingLineViewSet(
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """A draft line for one step of a dossier and one funder (funding_line_create)."""
         _ensure_line_role(request)
-        body = FundingLineCreateSerializer(data=request.data, context=self.get_serializer_context())
-        body.is_valid(raise_exception=True)
-        data = dict(body.validated_data)
-        line = funding_line_create(dossier=data.pop("dossier"), by=current_membership(request), request=request, **data)
+        reference = LineDossierSerializer(data=request.data, context=self.get_serializer_context())
+        form = bound_form(FundingLineCentsForm, request, prefill=True)
+        # Both read before answering: every error of the body at once.
+        if not all([reference.is_valid(), form.is_valid()]):
+            raise ValidationError({**reference.errors, **form_errors(form).detail})
+        line = funding_line_create(
+            dossier=reference.validated_data["dossier"],
+            by=current_membership(request),
+            request=request,
+            **form.cleaned_data,
+        )
         return self._answer(line, status.HTTP_201_CREATED)
 
     @extend_schema(request=FundingLineUpdateSerializer, responses={200: FundingLineSerializer})
     def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        """Change a draft's fields (funding_line_update): once requested, the line stays as it was sent (409)."""
+        """Change a draft's fields (funding_line_update): those sent are changed, the others kept. Once requested,
+        the line stays as it was sent (409)."""
         line = self.get_object()
         _ensure_line_role(request)
-        body = FundingLineUpdateSerializer(data=request.data, context=self.get_serializer_context())
-        body.is_valid(raise_exception=True)
-        line = funding_line_update(
-            line=line, by=current_membership(request), changes=dict(body.validated_data), request=request
-        )
+        form = bound_form(FundingLineCentsForm, request, prefill=True, initial=FundingLineForm.initial_for(line))
+        if not form.is_valid():
+            raise form_errors(form)
+        changes = {name: form.cleaned_data[name] for name in form.changed_data}
+        line = funding_line_update(line=line, by=current_membership(request), changes=changes, request=request)
         return self._answer(line)
 
     @extend_schema(request=FundingLineTransitionSerializer, responses={200: FundingLineSerializer})
     @action(detail=True, methods=["post"])
     def transition(self, request: Request, pk: str | None = None) -> Response:
-        """Take one step by name (funding_line_transition): request; grant (granted_cents, funder_reference,
-        granted_on); refuse (note); invoice (invoiced_cents, invoiced_on), once the step happened; cancel (note).
-        409 with the reason when the line's lifecycle refuses it now."""
+        """Take one step by name (funding_line_transition), with the fields of the step's screen: request; grant
+        (granted_cents, funder_reference, granted_on); refuse (note); invoice (invoiced_cents, invoiced_on), once
+        the step happened; cancel (note). 409 with the reason when the line's lifecycle refuses it now."""
         line = self.get_object()
         _ensure_line_role(request)
-        body = FundingLineTransitionSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        data = dict(body.validated_data)
+        step = TransitionNameSerializer(data=request.data)
+        step.is_valid(raise_exception=True)
+        name = step.validated_data["name"]
+        form = bound_form(TRANSITION_CENTS_FORMS[name], request, prefill=True, line=line)
+        if not form.is_valid():
+            raise form_errors(form)
+        data = dict(form.cleaned_data)
         line = funding_line_transition(
-            line=line,
-            name=data.pop("name"),
-            by=current_membership(request),
-            note=data.pop("note"),
-            request=request,
-            **data,
+            line=line, name=name, by=current_membership(request), note=data.pop("note", ""), request=request, **data
         )
         return self._answer(line)
 
@@ -343,17 +353,25 @@ class ClaimBatchViewSet(
             .order_by("-created_at", "-id")
         )
 
-    @extend_schema(request=ClaimBatchCreateSerializer, responses={201: ClaimBatchSerializer})
+    @extend_schema(request=ClaimBatchCreateSerializer, responses={201: REQUESTED_BATCHES})
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        """Number a batch of the organisation's claimable lines for one funder and period, and queue its
-        production (batch_request): 409 when nothing is to claim or a batch for that funder is in production."""
+        """Number a batch of the organisation's claimable lines for the funder and period, and queue its
+        production (batch_request): 409 when nothing is to claim or a batch for that funder is in production.
+        Without a funder, one batch per funder with lines to claim (batches_request), answered as a list."""
         membership = current_membership(request)
         if membership.role != Role.ORG_ADMIN:
             raise PermissionDenied
-        body = ClaimBatchCreateSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
+        form = bound_form(BatchRequestForm, request, funders=Funder.objects.all())
+        if not form.is_valid():
+            raise form_errors(form)
+        data = form.cleaned_data
+        period = {"period_start": data["period_start"], "period_end": data["period_end"]}
+        if data["funder"] is None:
+            batches = batches_request(organisation=membership.organisation, by=membership, request=request, **period)
+            requested = self.get_queryset().filter(pk__in=[batch.pk for batch in batches])
+            return Response(ClaimBatchSerializer(requested, many=True).data, status=status.HTTP_201_CREATED)
         batch = batch_request(
-            organisation=membership.organisation, by=membership, request=request, **body.validated_data
+            organisation=membership.organisation, funder=data["funder"], by=membership, request=request, **period
         )
         return Response(ClaimBatchSerializer(self.get_queryset().get(pk=batch.pk)).data, status=status.HTTP_201_CREATED)
 
@@ -367,12 +385,7 @@ class ClaimBatchViewSet(
         batch = self.get_object()
         if not batch.is_issued:
             raise Http404
-        return FileResponse(
-            getattr(batch, f"{fmt}_file").open("rb"),
-            as_attachment=True,
-            filename=batch.filename(fmt),
-            content_type=CONTENT_TYPES[fmt],
-        )
+        return file_response(getattr(batch, f"{fmt}_file"), batch.filename(fmt), CONTENT_TYPES[fmt])
 
 
 # -- Funders -----------------------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from clea_platform.api_fields import MAX_ID
 from funding.models import (
     Funder,
     FundingLine,
@@ -17,7 +18,7 @@ from funding.models import (
     quarter_bounds,
     quarter_of,
 )
-from funding.money import DEFAULT_VAT_RATE, format_euros, parse_euros
+from funding.money import DEFAULT_VAT_RATE, MAX_CENTS, format_euros, parse_euros
 from funding.services import PaymentInput
 from organisations.models import Organisation, OrganisationKind
 
@@ -54,7 +55,18 @@ class EurosField(forms.Field):
             raise forms.ValidationError(self.error_messages["invalid"], code="invalid") from exc
         if cents <= 0:
             raise forms.ValidationError(_("Le montant doit être positif."), code="min_value")
+        if cents > MAX_CENTS:
+            raise forms.ValidationError(
+                _("Le montant dépasse %(max)s.") % {"max": format_euros(MAX_CENTS)}, code="max_value"
+            )
         return cents
+
+
+class CentsField(forms.IntegerField):
+    """An amount in integer cents, as the API takes it, within the bounds of EurosField."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(min_value=1, max_value=MAX_CENTS, **kwargs)
 
 
 def vat_rate_field() -> forms.DecimalField:
@@ -152,6 +164,28 @@ TRANSITION_FORMS: dict[str, type[forms.Form]] = {
     "refuse": ReasonForm,
     "invoice": InvoiceForm,
     "cancel": ReasonForm,
+}
+
+
+# The same forms for the API, whose amounts are integer cents rather than euros as typed.
+
+
+class FundingLineCentsForm(FundingLineForm):
+    requested_cents = CentsField(label=_("Montant demandé HT (centimes)"))
+
+
+class GrantCentsForm(GrantForm):
+    granted_cents = CentsField(label=_("Montant accordé HT (centimes)"))
+
+
+class InvoiceCentsForm(InvoiceForm):
+    invoiced_cents = CentsField(label=_("Montant facturé HT (centimes)"))
+
+
+TRANSITION_CENTS_FORMS: dict[str, type[forms.Form]] = {
+    **TRANSITION_FORMS,
+    "grant": GrantCentsForm,
+    "invoice": InvoiceCentsForm,
 }
 
 
@@ -275,6 +309,18 @@ class LineFilterForm(forms.Form):
             lines = lines.filter(state=self.cleaned_data["state"])
         if self.cleaned_data.get("funder"):
             lines = lines.filter(funder=self.cleaned_data["funder"])
+        return lines
+
+
+class LineListFilterForm(LineFilterForm):
+    """The screen's filters (state, funder), and the dossier (the API's list)."""
+
+    dossier = forms.IntegerField(required=False, min_value=1, max_value=MAX_ID)
+
+    def filter(self, lines: Any) -> Any:
+        lines = super().filter(lines)
+        if self.is_valid() and self.cleaned_data.get("dossier"):
+            lines = lines.filter(dossier_id=self.cleaned_data["dossier"])
         return lines
 
 

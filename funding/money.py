@@ -9,6 +9,8 @@ import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 DEFAULT_VAT_RATE = Decimal("20.00")
+# The largest amount excluding VAT (10 billion euros): with its VAT, it stays within the database's integers.
+MAX_CENTS = 10**12
 NBSP = "\u00a0"
 
 

@@ -19,11 +19,12 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch, QuerySet
 from django.http import FileResponse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, extend_schema_serializer
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.exceptions import NotFound
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -31,7 +32,10 @@ from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
 from clea_platform.api_auth import HasMembership, current_membership
+from clea_platform.api_fields import MAX_ID, ScopedPrimaryKeyField
+from clea_platform.downloads import file_response
 from juries.models import (
+    SESSION_ROLES,
     Certificate,
     ConflictDeclaration,
     Decision,
@@ -41,7 +45,7 @@ from juries.models import (
     SessionSeat,
     Submission,
 )
-from juries.selectors import submissions_for_session
+from juries.selectors import related_count, submissions_for_session
 from juries.services import (
     certificate_lookup,
     decision_record,
@@ -51,14 +55,10 @@ from juries.services import (
     jury_session_start_deliberation,
     verification_url,
 )
-from juries.views import EDITABLE_STATES, SESSION_ROLES, _count_of, _downloadable_certificates, _seat_of
 from organisations.models import Role
 
 # Who reads decisions: the roles that see submitted dossiers (Submission.objects.visible_to).
 DECISION_ROLES = (Role.COUNSELLOR, Role.EVALUATOR, Role.ORG_ADMIN, Role.JURY_MEMBER, Role.CERTIFPRO_ADMIN)
-
-# The largest id the databases store: a bigger one in a filter is invalid input, not a database error.
-MAX_ID = 2**63 - 1
 
 
 # -- Serializers ----------------------------------------------------------------------------------------------
@@ -113,8 +113,7 @@ class JurySessionSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_quorum_problems(self, session: JurySession) -> list[str]:
-        # What still stops the deliberation; nothing to say once it is open.
-        return session.quorum_problems() if session.state in EDITABLE_STATES else []
+        return session.pending_quorum_problems()
 
     @extend_schema_field(SessionMinutesSerializer(allow_null=True))
     def get_minutes(self, session: JurySession) -> dict[str, Any] | None:
@@ -155,11 +154,8 @@ class DecisionSerializer(serializers.ModelSerializer):
     @extend_schema_field(serializers.IntegerField(allow_null=True))
     def get_certificate(self, decision: Decision) -> int | None:
         """The certificate's id once its PDF is produced (after the session closes), as /certificates/ lists it."""
-        try:
-            certificate = decision.certificate
-        except Certificate.DoesNotExist:
-            return None
-        return certificate.pk if certificate.sha256 else None
+        certificate = decision.produced_certificate
+        return certificate.pk if certificate is not None else None
 
 
 class ConflictDeclarationSerializer(serializers.ModelSerializer):
@@ -191,17 +187,18 @@ class SubmissionSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(DecisionSerializer(allow_null=True))
     def get_decision(self, submission: Submission) -> dict[str, Any] | None:
-        try:
-            return DecisionSerializer(submission.decision).data
-        except Decision.DoesNotExist:
-            return None
+        decision = submission.recorded_decision
+        return DecisionSerializer(decision).data if decision is not None else None
 
 
 # The body that creates a Decision: named so in the schema, so that the decision kinds make one enum.
 @extend_schema_serializer(component_name="Decision")
 class DecisionRecordSerializer(serializers.Serializer):
-    submission = serializers.IntegerField(
-        min_value=1, max_value=MAX_ID, help_text="Identifiant du dossier soumis à cette session."
+    submission = ScopedPrimaryKeyField(
+        queryset_for=Submission.objects.visible_to,
+        within="session",
+        message=_lazy("Aucun dossier de cette session ne porte cet identifiant."),
+        help_text="Identifiant du dossier soumis à cette session.",
     )
     kind = serializers.ChoiceField(choices=DecisionKind.choices)
     reason = serializers.CharField(
@@ -260,10 +257,6 @@ class CertificateSerializer(serializers.ModelSerializer):
 # -- Sessions -------------------------------------------------------------------------------------------------
 
 
-def _pdf(file: Any, filename: str) -> FileResponse:
-    return FileResponse(file.open("rb"), as_attachment=True, filename=filename, content_type="application/pdf")
-
-
 class JurySessionViewSet(viewsets.ReadOnlyModelViewSet):
     """Sessions visible to the membership: jurors their own, the jury body's administrators theirs, Certif'Pro all.
     The operations are the screens': the service decides who may take them (403) and whether now (409)."""
@@ -273,15 +266,11 @@ class JurySessionViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = JurySessionSerializer
 
     def get_queryset(self) -> QuerySet[JurySession]:
-        # The president first, then the members by college and name (as the session page).
-        seats = SessionSeat.objects.select_related("member__user").order_by(
-            "-is_president", "member__college", "member__user__last_name", "member__user__first_name"
-        )
         return (
             JurySession.objects.visible_to(current_membership(self.request))
             .select_related("organisation", "minutes")
-            .prefetch_related(Prefetch("seats", queryset=seats))
-            .annotate(submission_count=_count_of(Submission, "session"))
+            .prefetch_related(Prefetch("seats", queryset=SessionSeat.objects.president_first()))
+            .annotate(submission_count=related_count(Submission, "session"))
             .order_by("-date", "-pk")
         )
 
@@ -326,21 +315,15 @@ class JurySessionViewSet(viewsets.ReadOnlyModelViewSet):
         session = self.get_object()
         membership = current_membership(request)
         # Outside the session's seats there is nothing to ask (as the screen, before reading any input).
-        if _seat_of(session.pk, membership) is None:
+        if SessionSeat.objects.of(session.pk, membership) is None:
             raise PermissionDenied
-        body = DecisionRecordSerializer(data=request.data)
+        body = DecisionRecordSerializer(
+            data=request.data, context={**self.get_serializer_context(), "session": session}
+        )
         body.is_valid(raise_exception=True)
         data = body.validated_data
-        submission = (
-            Submission.objects.visible_to(membership)
-            .filter(session=session, pk=data["submission"])
-            .select_related("dossier")
-            .first()
-        )
-        if submission is None:
-            raise ValidationError({"submission": [_("Aucun dossier de cette session ne porte cet identifiant.")]})
         decision = decision_record(
-            submission=submission,
+            submission=data["submission"],
             by=membership,
             kind=data["kind"],
             reason=data["reason"],
@@ -364,7 +347,7 @@ class JurySessionViewSet(viewsets.ReadOnlyModelViewSet):
         minutes = SessionMinutes.objects.filter(session=self.get_object()).first()
         if minutes is None:
             raise NotFound(_("Le procès-verbal de cette session n'est pas encore produit."))
-        return _pdf(minutes.file, f"proces-verbal-{minutes.number}.pdf")
+        return file_response(minutes.file, minutes.filename)
 
 
 # -- Decisions ------------------------------------------------------------------------------------------------
@@ -428,7 +411,7 @@ class CertificateViewSet(viewsets.ReadOnlyModelViewSet):
 
     def get_queryset(self) -> QuerySet[Certificate]:
         return (
-            _downloadable_certificates(current_membership(self.request))
+            Certificate.objects.downloadable_by(current_membership(self.request))
             .select_related("dossier")
             .order_by("-awarded_on", "-id")
         )
@@ -437,7 +420,7 @@ class CertificateViewSet(viewsets.ReadOnlyModelViewSet):
     @action(detail=True, methods=["get"])
     def download(self, request: Request, pk: str | None = None) -> FileResponse:
         certificate = self.get_object()
-        return _pdf(certificate.file, certificate.filename)
+        return file_response(certificate.file, certificate.filename)
 
 
 # -- Public verification --------------------------------------------------------------------------------------

@@ -97,6 +97,12 @@ class SessionState(models.TextChoices):
     CLOSED = "closed", _("Clôturée")
 
 
+# The composition of a session may change until its deliberation opens.
+EDITABLE_STATES = (SessionState.PLANNED, SessionState.CONVENED)
+# The roles `JurySession.objects.visible_to` shows sessions to: the screens and the API let them in.
+SESSION_ROLES = (Role.ORG_ADMIN, Role.CERTIFPRO_ADMIN, Role.JURY_MEMBER)
+
+
 class JurySessionQuerySet(TenantQuerySet):
     """Jury members: the sessions they sit on; the jury body's administrators: its sessions; Certif'Pro:
     all. Evaluator organisations see sessions through `open_for_submission()`, not this."""
@@ -178,6 +184,10 @@ class JurySession(ConcurrentTransitionMixin, models.Model):
             problems.append(str(_("Le président doit être présent.")))
         return problems
 
+    def pending_quorum_problems(self) -> list[str]:
+        """What still stops the deliberation, while the composition may change; nothing to say once it is open."""
+        return self.quorum_problems() if self.state in EDITABLE_STATES else []
+
     def may_decide(self, seat: SessionSeat | None, submission: Submission) -> bool:
         """The president records the decisions. For a dossier the president is linked to, another present member
         without a link (the one the jury designates) records it, so that a conflict never blocks the session."""
@@ -210,6 +220,21 @@ class JurySession(ConcurrentTransitionMixin, models.Model):
         self.closed_at = timezone.now()
 
 
+class SessionSeatQuerySet(models.QuerySet["SessionSeat"]):
+    def president_first(self) -> SessionSeatQuerySet:
+        """As a session's page lists its members: the president first, then by college and name."""
+        return self.select_related("member__user").order_by(
+            "-is_president", "member__college", "member__user__last_name", "member__user__first_name"
+        )
+
+    def of(self, session_id: int, membership: Membership) -> SessionSeat | None:
+        """The membership's seat in the session: a juror's own, if convened; nobody else holds one (the jury
+        body's administrators and Certif'Pro manage a session without sitting on it)."""
+        if membership.role != Role.JURY_MEMBER:
+            return None
+        return self.filter(session_id=session_id, member__user_id=membership.user_id).select_related("member").first()
+
+
 class SessionSeat(models.Model):
     """A member convened to a session: presence and the president's role."""
 
@@ -218,6 +243,7 @@ class SessionSeat(models.Model):
     present = models.BooleanField(_("présent"), default=True)
     is_president = models.BooleanField(_("président"), default=False)
 
+    objects = SessionSeatQuerySet.as_manager()
     tenant_path = "session__organisation"
 
     class Meta:
@@ -289,6 +315,14 @@ class Submission(models.Model):
     def __str__(self) -> str:
         return f"{self.dossier} → {self.session}"
 
+    @property
+    def recorded_decision(self) -> Decision | None:
+        """The jury's decision on the dossier, None until the president records it."""
+        try:
+            return self.decision
+        except Decision.DoesNotExist:
+            return None
+
 
 class DecisionKind(models.TextChoices):
     AWARDED = "awarded", _("Certification délivrée")
@@ -336,6 +370,15 @@ class Decision(models.Model):
     def is_revoked(self) -> bool:
         return self.revoked_at is not None
 
+    @property
+    def produced_certificate(self) -> Certificate | None:
+        """The certificate of an award, once its PDF is produced (by a worker, after the session closes)."""
+        try:
+            certificate = self.certificate
+        except Certificate.DoesNotExist:
+            return None
+        return certificate if certificate.is_produced else None
+
 
 class ConflictDeclaration(models.Model):
     """A member's declared or detected link with a dossier's evaluator or trainer: excluded from its decision."""
@@ -369,6 +412,17 @@ class CertificateQuerySet(models.QuerySet["Certificate"]):
 
     def valid(self) -> CertificateQuerySet:
         return self.filter(revoked_at__isnull=True)
+
+    def produced(self) -> CertificateQuerySet:
+        """Those whose PDF exists (see Certificate.is_produced)."""
+        return self.exclude(sha256="")
+
+    def downloadable_by(self, membership: Membership | None) -> CertificateQuerySet:
+        """Those of the dossiers the membership sees (evaluator organisation, jurors, Certif'Pro), and those of
+        the sessions it organises (the jury body's administrators); only once their PDF exists."""
+        by_dossier = self.model.objects.visible_to(membership).values("pk")
+        sessions = JurySession.objects.visible_to(membership).values("pk")
+        return self.filter(models.Q(pk__in=by_dossier) | models.Q(session__in=sessions)).produced()
 
 
 class Certificate(models.Model):
@@ -419,6 +473,11 @@ class Certificate(models.Model):
     def filename(self) -> str:
         return f"certificat-{self.number}.pdf"
 
+    @property
+    def is_produced(self) -> bool:
+        """Its PDF exists: the worker stores the file and its SHA-256 together (certificate_generate)."""
+        return bool(self.sha256)
+
 
 class SessionMinutes(models.Model):
     """The signed minutes (procès-verbal) of a closed session: members, colleges and decisions."""
@@ -439,3 +498,7 @@ class SessionMinutes(models.Model):
 
     def __str__(self) -> str:
         return self.number
+
+    @property
+    def filename(self) -> str:
+        return f"proces-verbal-{self.number}.pdf"

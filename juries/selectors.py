@@ -4,7 +4,8 @@ import datetime
 from collections.abc import Iterator
 from typing import Any
 
-from django.db.models import Exists, OuterRef, Prefetch, QuerySet
+from django.db.models import Count, Exists, IntegerField, Model, OuterRef, Prefetch, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
 
 from evaluations.models import Evaluation, EvaluationKind, EvaluationStatus
 from funding.models import FundingLine, LineState
@@ -99,6 +100,15 @@ def export_rows(certificates: QuerySet[Certificate]) -> Iterator[dict[str, Any]]
             "result": "Certifié",
             "first_evaluation": "Non" if cert.had_final else "Oui",
         }
+
+
+def related_count(model: type[Model], field: str) -> Coalesce:
+    """The count of `model` rows pointing at each row through `field`, as a subquery (`related_count(Submission,
+    "session")` per session): no join that a scoped queryset's own filters could narrow."""
+    counts = (
+        model.objects.filter(**{field: OuterRef("pk")}).order_by().values(field).annotate(n=Count("pk")).values("n")
+    )
+    return Coalesce(Subquery(counts, output_field=IntegerField()), Value(0))
 
 
 def sessions_for(membership: Membership) -> QuerySet[JurySession]:

@@ -426,7 +426,7 @@ def certificate_generate(*, decision_id: int) -> Certificate:
     from funding.services import fee_entry_record
 
     existing = Certificate.objects.filter(decision_id=decision_id).first()
-    if existing is not None and existing.sha256:
+    if existing is not None and existing.is_produced:
         return existing
     # A decision revoked before its certificate was produced gets none (the lookup fails like a non-award).
     decision = Decision.objects.select_related("submission__dossier__candidate", "submission__session").get(
@@ -459,7 +459,7 @@ def certificate_generate(*, decision_id: int) -> Certificate:
     )
     with transaction.atomic():
         locked = Certificate.objects.select_for_update().get(pk=certificate.pk)
-        if locked.sha256:
+        if locked.is_produced:
             return locked
         locked.file.save(f"{locked.number}.pdf", ContentFile(pdf), save=False)
         locked.sha256 = sha256_hex(pdf)

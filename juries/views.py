@@ -14,8 +14,7 @@ from typing import Any
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Count, Exists, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, Value
-from django.db.models.functions import Coalesce
+from django.db.models import Exists, OuterRef, Prefetch
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -25,6 +24,7 @@ from django.views.decorators.http import require_POST
 
 from candidates.models import Dossier, DossierState
 from candidates.services import DossierConflict, TransitionRefused
+from clea_platform.downloads import file_response
 from clea_platform.tenancy import membership_required
 from evaluations.models import Attestation, Evaluation
 from juries.forms import (
@@ -38,6 +38,8 @@ from juries.forms import (
     SubmitForm,
 )
 from juries.models import (
+    EDITABLE_STATES,
+    SESSION_ROLES,
     Certificate,
     ConflictDeclaration,
     Decision,
@@ -49,7 +51,7 @@ from juries.models import (
     SessionState,
     Submission,
 )
-from juries.selectors import submissions_for_session
+from juries.selectors import related_count, submissions_for_session
 from juries.services import (
     JuryError,
     certified_export,
@@ -66,12 +68,10 @@ from juries.services import (
 from organisations.models import Membership, OrganisationKind, Role
 from training.models import TrainingPlan
 
-SESSION_ROLES = (Role.ORG_ADMIN, Role.CERTIFPRO_ADMIN, Role.JURY_MEMBER)
 ADMIN_ROLES = (Role.ORG_ADMIN, Role.CERTIFPRO_ADMIN)
 # Who reads a submitted dossier's review page: the jurors of its session, and Certif'Pro.
 REVIEW_ROLES = (Role.JURY_MEMBER, Role.CERTIFPRO_ADMIN)
 PAGE_SIZE = 25
-EDITABLE_STATES = (SessionState.PLANNED, SessionState.CONVENED)
 
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -83,16 +83,6 @@ def _is_session_admin(session: JurySession, membership: Membership) -> bool:
     """The jury body's administrators and Certif'Pro manage a session (juries/services.py says the same)."""
     return membership.is_certifpro or (
         membership.role == Role.ORG_ADMIN and membership.organisation_id == session.organisation_id
-    )
-
-
-def _seat_of(session_id: int, membership: Membership) -> SessionSeat | None:
-    if membership.role != Role.JURY_MEMBER:
-        return None
-    return (
-        SessionSeat.objects.filter(session_id=session_id, member__user_id=membership.user_id)
-        .select_related("member")
-        .first()
     )
 
 
@@ -108,14 +98,6 @@ def _visible_submission(request: HttpRequest, pk: int) -> Submission:
     return get_object_or_404(submissions, pk=pk)
 
 
-def _count_of(model: type, field: str) -> Coalesce:
-    """A per-session count as a subquery: no join that a scoped queryset's own filters could narrow."""
-    counts = (
-        model.objects.filter(**{field: OuterRef("pk")}).order_by().values(field).annotate(n=Count("pk")).values("n")
-    )
-    return Coalesce(Subquery(counts, output_field=IntegerField()), Value(0))
-
-
 # -- 1. The counsellor submits a dossier ------------------------------------------------------------------------
 
 
@@ -129,7 +111,7 @@ def submit(request: HttpRequest, dossier_pk: int) -> HttpResponse:
         JurySession.objects.open_for_submission(region=dossier.organisation.region)
         .filter(certification=dossier.certification)
         .select_related("organisation")
-        .annotate(submitted=_count_of(Submission, "session"))
+        .annotate(submitted=related_count(Submission, "session"))
         .order_by("date", "pk")
     )
     for session in sessions:
@@ -175,7 +157,9 @@ def session_list(request: HttpRequest) -> HttpResponse:
     sessions = (
         JurySession.objects.visible_to(membership)
         .select_related("organisation")
-        .annotate(submission_count=_count_of(Submission, "session"), seat_count=_count_of(SessionSeat, "session"))
+        .annotate(
+            submission_count=related_count(Submission, "session"), seat_count=related_count(SessionSeat, "session")
+        )
         .order_by("-date", "-pk")
     )
     if membership.role == Role.JURY_MEMBER:
@@ -245,14 +229,10 @@ def session_create(request: HttpRequest) -> HttpResponse:
 @membership_required(*SESSION_ROLES)
 def session_detail(request: HttpRequest, pk: int) -> HttpResponse:
     membership: Membership = request.membership
-    # The president first, then the members by college and name.
-    seats_qs = SessionSeat.objects.select_related("member__user").order_by(
-        "-is_president", "member__college", "member__user__last_name", "member__user__first_name"
-    )
     session = get_object_or_404(
         JurySession.objects.visible_to(membership)
         .select_related("organisation")
-        .prefetch_related(Prefetch("seats", queryset=seats_qs)),
+        .prefetch_related(Prefetch("seats", queryset=SessionSeat.objects.president_first())),
         pk=pk,
     )
     seats = list(session.seats.all())
@@ -266,9 +246,9 @@ def session_detail(request: HttpRequest, pk: int) -> HttpResponse:
     my_conflicts = {c.submission_id for c in conflicts if my_seat is not None and c.seat_id == my_seat.pk}
     president = session.president
     president_conflicts = [c for c in conflicts if president is not None and c.seat_id == president.pk]
-    decisions = [decision for s in submissions if (decision := _decision(s)) is not None]
+    decisions = [decision for s in submissions if (decision := s.recorded_decision) is not None]
     awarded = [d for d in decisions if d.kind == DecisionKind.AWARDED and not d.is_revoked]
-    certificates = [certificate for d in awarded if (certificate := _certificate(d)) is not None]
+    certificates = [certificate for d in awarded if (certificate := d.produced_certificate) is not None]
     state = session.state
     minutes = SessionMinutes.objects.filter(session=session).first() if state == SessionState.CLOSED else None
     for submission in submissions:
@@ -281,7 +261,7 @@ def session_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "seats": seats,
             "submissions": submissions,
             "room_left": max(session.capacity - len(submissions), 0),
-            "quorum_problems": session.quorum_problems() if state in EDITABLE_STATES else [],
+            "quorum_problems": session.pending_quorum_problems(),
             "conflicts": conflicts,
             "president": president,
             "president_conflicts": president_conflicts if state in EDITABLE_STATES else [],
@@ -300,21 +280,6 @@ def session_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "awaiting_certificates": len(awarded) - len(certificates),
         },
     )
-
-
-def _decision(submission: Submission) -> Decision | None:
-    try:
-        return submission.decision
-    except Decision.DoesNotExist:
-        return None
-
-
-def _certificate(decision: Decision) -> Certificate | None:
-    try:
-        certificate = decision.certificate
-    except Certificate.DoesNotExist:
-        return None
-    return certificate if certificate.sha256 else None
 
 
 @membership_required(*ADMIN_ROLES)
@@ -437,11 +402,11 @@ def _review_context(
         .order_by("cycle")
     )
     attestations = Attestation.objects.visible_to(membership).filter(dossier=dossier).order_by("version")
-    seat = _seat_of(session.pk, membership)
+    seat = SessionSeat.objects.of(session.pk, membership)
     my_conflict = (
         ConflictDeclaration.objects.filter(seat=seat, submission=submission).first() if seat is not None else None
     )
-    decision = _decision(submission)
+    decision = submission.recorded_decision
     can_decide = (
         session.state == SessionState.DELIBERATING and decision is None and session.may_decide(seat, submission)
     )
@@ -480,7 +445,7 @@ def review(request: HttpRequest, pk: int) -> HttpResponse:
 @membership_required()
 def conflict_declare_view(request: HttpRequest, pk: int) -> HttpResponse:
     submission = _visible_submission(request, pk)
-    if _seat_of(submission.session_id, request.membership) is None:
+    if SessionSeat.objects.of(submission.session_id, request.membership) is None:
         raise PermissionDenied
     form = ConflictForm(request.POST)
     if form.is_valid():
@@ -504,7 +469,7 @@ def decide(request: HttpRequest, pk: int) -> HttpResponse:
     submission = _visible_submission(request, pk)
     # Who may decide is the service's rule (the president, or another member when the president is linked to
     # the dossier); outside the session's seats there is nothing to ask.
-    if _seat_of(submission.session_id, request.membership) is None:
+    if SessionSeat.objects.of(submission.session_id, request.membership) is None:
         raise PermissionDenied
     domains = [
         (code, f"{code} – {title}")
@@ -610,25 +575,10 @@ def minutes_download(request: HttpRequest, pk: int) -> FileResponse:
         SessionMinutes.objects.filter(session__in=JurySession.objects.visible_to(request.membership).values("pk")),
         session_id=pk,
     )
-    return FileResponse(
-        minutes.file.open("rb"),
-        as_attachment=True,
-        filename=f"proces-verbal-{minutes.number}.pdf",
-        content_type="application/pdf",
-    )
-
-
-def _downloadable_certificates(membership: Membership) -> QuerySet[Certificate]:
-    """Those of the dossiers the membership sees (evaluator organisation, jurors, Certif'Pro), and those of the
-    sessions it organises (the jury body's administrators); only once their PDF exists."""
-    sessions = JurySession.objects.visible_to(membership).values("pk")
-    by_dossier = Certificate.objects.visible_to(membership).values("pk")
-    return Certificate.objects.filter(Q(pk__in=by_dossier) | Q(session__in=sessions)).exclude(sha256="")
+    return file_response(minutes.file, minutes.filename)
 
 
 @membership_required()
 def certificate_download(request: HttpRequest, pk: int) -> FileResponse:
-    certificate = get_object_or_404(_downloadable_certificates(request.membership), pk=pk)
-    return FileResponse(
-        certificate.file.open("rb"), as_attachment=True, filename=certificate.filename, content_type="application/pdf"
-    )
+    certificate = get_object_or_404(Certificate.objects.downloadable_by(request.membership), pk=pk)
+    return file_response(certificate.file, certificate.filename)

@@ -14,12 +14,12 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import Prefetch
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.generics import get_object_or_404
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -27,6 +27,7 @@ from rest_framework.response import Response
 from candidates.models import Candidate, Dossier
 from clea_platform.api_auth import HasMembership, current_membership
 from clea_platform.api_errors import form_errors
+from clea_platform.api_fields import MAX_ID, ScopedPrimaryKeyField, bound_form
 from evaluations.models import Criterion
 from organisations.models import Membership, Role
 from training.forms import TrainingPlanForm, trainer_label
@@ -39,7 +40,6 @@ from training.services import (
     training_session_add,
     training_session_mark_done,
 )
-from training.views import _delivers
 
 # Who may list plans: every role `TrainingPlan.objects.visible_to` shows plans to. The screens show the same
 # plans to counsellors, evaluators and jury members on the dossier's page; a France Travail advisor sees none.
@@ -137,17 +137,26 @@ class TrainingPlanDetailSerializer(TrainingPlanSerializer):
 
 
 class PlanFilterSerializer(serializers.Serializer):
-    # Bounded as a BigAutoField: past it, a foreign-key filter reaches the database and fails there.
     dossier = serializers.IntegerField(
-        required=False, min_value=1, max_value=2**63 - 1, help_text="Les parcours de ce dossier."
+        required=False, min_value=1, max_value=MAX_ID, help_text="Les parcours de ce dossier."
     )
     completed = serializers.BooleanField(
         required=False, allow_null=True, default=None, help_text="true : terminés ; false : en cours."
     )
 
 
-class TrainingPlanCreateSerializer(serializers.Serializer):
-    dossier = serializers.IntegerField(help_text="Dossier en validation partielle.")
+class PlanDossierSerializer(serializers.Serializer):
+    dossier = ScopedPrimaryKeyField(
+        queryset_for=Dossier.objects.visible_to,
+        message=_("Aucun de vos dossiers ne porte cet identifiant."),
+        help_text="Dossier en validation partielle.",
+    )
+
+
+class TrainingPlanCreateSerializer(PlanDossierSerializer):
+    """The body: the dossier, looked up among the counsellor's; the rest, described here for the schema, is
+    validated by the screen's TrainingPlanForm."""
+
     trainer = serializers.IntegerField(help_text="Identifiant d'un rattachement de GET /training-plans/trainers/.")
     planned_hours = serializers.DecimalField(max_digits=5, decimal_places=1)
     starts_on = serializers.DateField()
@@ -172,10 +181,7 @@ def _with_contents(plans: TrainingPlanQuerySet) -> TrainingPlanQuerySet:
     return plans.prefetch_related(
         "sessions",
         Prefetch("notes", ProgressNote.objects.select_related("author")),
-        Prefetch(
-            "target_criteria",
-            Criterion.objects.order_by("subdomain__domain__position", "subdomain__position", "position"),
-        ),
+        Prefetch("target_criteria", Criterion.objects.in_referentiel_order()),
     )
 
 
@@ -196,21 +202,16 @@ class TrainingPlanViewSet(
         # A plan: any membership, as on screen; visibility answers 404, then only its trainer acts (403).
         return None
 
-    def get_queryset(self):  # noqa: ANN201
-        plans = (
-            TrainingPlan.objects.visible_to(current_membership(self.request))
-            .with_progress()
-            .select_related("dossier__candidate", "trainer", "organisation")
-            .order_by("completed_at", "ends_on", "-id")
-        )
+    def get_queryset(self) -> TrainingPlanQuerySet:
+        plans = TrainingPlan.objects.visible_to(current_membership(self.request)).listed()
         return _with_contents(plans) if self.action == "retrieve" else plans
 
-    def get_serializer_class(self):  # noqa: ANN201
+    def get_serializer_class(self) -> type[TrainingPlanSerializer]:
         return TrainingPlanDetailSerializer if self.action == "retrieve" else TrainingPlanSerializer
 
     def _plan_for_action(self) -> TrainingPlan:
         plan = self.get_object()
-        if not _delivers(plan, current_membership(self.request)):
+        if not plan.is_delivered_by(current_membership(self.request)):
             raise PermissionDenied
         return plan
 
@@ -235,21 +236,11 @@ class TrainingPlanViewSet(
         """Define the plan of a partially validated dossier (training_plan_create): the dossier moves into
         training. The trainer is never someone who evaluated the candidate (409)."""
         membership = current_membership(request)
-        body = TrainingPlanCreateSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        data = body.validated_data
-        dossier = Dossier.objects.visible_to(membership).filter(pk=data["dossier"]).first()
-        if dossier is None:
-            # A reference in the body, as a jury session in candidates/api.py: the same answer for a dossier
-            # that does not exist and for another organisation's.
-            raise ValidationError({"dossier": [_("Aucun de vos dossiers ne porte cet identifiant.")]})
+        reference = PlanDossierSerializer(data=request.data, context=self.get_serializer_context())
+        reference.is_valid(raise_exception=True)
+        dossier = reference.validated_data["dossier"]
         # The screen's form: the trainer among trainer_memberships(), the calendar within the 5-year window.
-        form = TrainingPlanForm(
-            data={key: data[key] for key in ("trainer", "planned_hours", "starts_on", "ends_on", "objectives")},
-            dossier=dossier,
-            trainers=trainer_memberships(),
-        )
-        form.fields["objectives"].required = False
+        form = bound_form(TrainingPlanForm, request, dossier=dossier, trainers=trainer_memberships())
         if not form.is_valid():
             raise form_errors(form)
         cleaned = form.cleaned_data
@@ -272,7 +263,7 @@ class TrainingPlanViewSet(
         return Response(TrainerSerializer(trainer_memberships(), many=True).data)
 
     @extend_schema(request=TrainingSessionSerializer, responses={201: TrainingSessionSerializer})
-    @action(detail=True, methods=["post"], pagination_class=None)
+    @action(detail=True, methods=["post"])
     def sessions(self, request: Request, pk: str | None = None) -> Response:
         """The plan's trainer adds a session to its calendar (already done or not)."""
         plan = self._plan_for_action()
@@ -291,7 +282,6 @@ class TrainingPlanViewSet(
         methods=["post"],
         url_path=r"sessions/(?P<session_pk>[^/.]+)/done",
         url_name="session-done",
-        pagination_class=None,
     )
     def session_done(self, request: Request, pk: str | None = None, session_pk: str | None = None) -> Response:
         """The plan's trainer marks one of its sessions done (again is harmless)."""
@@ -301,7 +291,7 @@ class TrainingPlanViewSet(
         return Response(TrainingSessionSerializer(session).data)
 
     @extend_schema(request=ProgressNoteSerializer, responses={201: ProgressNoteSerializer})
-    @action(detail=True, methods=["post"], pagination_class=None)
+    @action(detail=True, methods=["post"])
     def notes(self, request: Request, pk: str | None = None) -> Response:
         """The plan's trainer writes a progress note."""
         plan = self._plan_for_action()
@@ -311,7 +301,7 @@ class TrainingPlanViewSet(
         return Response(ProgressNoteSerializer(note).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=None, responses={200: TrainingPlanDetailSerializer})
-    @action(detail=True, methods=["post"], pagination_class=None)
+    @action(detail=True, methods=["post"])
     def complete(self, request: Request, pk: str | None = None) -> Response:
         """The plan's trainer declares the training done, for good: the final evaluation may start.
         409 without a session done, or when the dossier has left the training."""

@@ -30,8 +30,10 @@ class TrainingPlanForm(forms.Form):
     )
     starts_on = forms.DateField(label=_("Début"), widget=DateInput())
     ends_on = forms.DateField(label=_("Fin prévue"))
+    # Left blank, the plan's objectives are the criteria still missing (training_plan_create).
     objectives = forms.CharField(
         label=_("Objectifs pédagogiques"),
+        required=False,
         widget=forms.Textarea(attrs={"rows": 8}),
         help_text=_("Pré-remplis avec les critères encore à acquérir ; adaptez-les au candidat."),
     )

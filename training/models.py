@@ -29,6 +29,15 @@ class TrainingPlanQuerySet(models.QuerySet["TrainingPlan"]):
             )
         )
 
+    def listed(self) -> TrainingPlanQuerySet:
+        """As the lists show them: with their progress, candidate, trainer and organisation; the plans under way
+        first, the nearest end first."""
+        return (
+            self.with_progress()
+            .select_related("dossier__candidate", "trainer", "organisation")
+            .order_by("completed_at", "ends_on", "-id")
+        )
+
     def visible_to(self, membership: Membership | None) -> TrainingPlanQuerySet:
         """The dossier's evaluator organisation; the training organisation's trainers and administrators
         (who may be another tenant: they see the plan and the candidate's identity, nothing else);
@@ -107,6 +116,16 @@ class TrainingPlan(models.Model):
     @property
     def is_completed(self) -> bool:
         return self.completed_at is not None
+
+    def is_delivered_by(self, membership: Membership) -> bool:
+        """The plan's own trainer, working for the plan's training organisation: the only one who acts on it
+        (training/services.py refuses anyone else; the screens and the API ask first, so that any other role
+        gets 403 before its input is even read)."""
+        return (
+            membership.role == Role.TRAINER
+            and membership.user_id == self.trainer_id
+            and membership.organisation_id == self.organisation_id
+        )
 
     @property
     def done_hours(self):  # noqa: ANN201 - Decimal

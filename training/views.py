@@ -20,7 +20,7 @@ from django.views.decorators.http import require_POST
 from candidates.models import Dossier, DossierState
 from candidates.services import DossierConflict, TransitionRefused
 from clea_platform.tenancy import membership_required
-from organisations.models import Membership, Role
+from organisations.models import Role
 from training.forms import ProgressNoteForm, TrainingPlanForm, TrainingSessionForm
 from training.models import TrainingPlan, TrainingSession
 from training.services import (
@@ -37,17 +37,6 @@ from training.services import (
 PLANS_PER_PAGE = 25
 
 
-def _delivers(plan: TrainingPlan, membership: Membership) -> bool:
-    """The plan's own trainer, working for the plan's training organisation: the only one who may act on it
-    (training/services.py enforces the same rule; the views ask first so that any other role gets 403 before
-    its input is even read)."""
-    return (
-        membership.role == Role.TRAINER
-        and membership.user_id == plan.trainer_id
-        and membership.organisation_id == plan.organisation_id
-    )
-
-
 def _visible_plan(request: HttpRequest, pk: int) -> TrainingPlan:
     return get_object_or_404(
         TrainingPlan.objects.visible_to(request.membership).select_related("dossier__candidate", "organisation"),
@@ -57,7 +46,7 @@ def _visible_plan(request: HttpRequest, pk: int) -> TrainingPlan:
 
 def _plan_for_action(request: HttpRequest, pk: int) -> TrainingPlan:
     plan = _visible_plan(request, pk)
-    if not _delivers(plan, request.membership):
+    if not plan.is_delivered_by(request.membership):
         raise PermissionDenied
     return plan
 
@@ -67,12 +56,7 @@ def _plan_for_action(request: HttpRequest, pk: int) -> TrainingPlan:
 
 @membership_required(Role.TRAINER, Role.ORG_ADMIN, Role.CERTIFPRO_ADMIN)
 def plan_list(request: HttpRequest) -> HttpResponse:
-    plans = (
-        TrainingPlan.objects.visible_to(request.membership)
-        .with_progress()
-        .select_related("dossier__candidate", "trainer", "organisation")
-        .order_by("completed_at", "ends_on", "-id")
-    )
+    plans = TrainingPlan.objects.visible_to(request.membership).listed()
     page = Paginator(plans, PLANS_PER_PAGE).get_page(request.GET.get("page"))
     return render(
         request,
@@ -136,8 +120,7 @@ def plan_create(request: HttpRequest, dossier_pk: int) -> HttpResponse:
 def _detail_context(request: HttpRequest, plan: TrainingPlan, **forms: Any) -> dict[str, Any]:
     membership = request.membership
     sessions = list(plan.sessions.all())
-    delivers = _delivers(plan, membership)
-    can_act = delivers and not plan.is_completed
+    can_act = plan.is_delivered_by(membership) and not plan.is_completed
     return {
         "plan": plan,
         "candidate": plan.dossier.candidate,
@@ -152,9 +135,7 @@ def _detail_context(request: HttpRequest, plan: TrainingPlan, **forms: Any) -> d
 def _render_detail(request: HttpRequest, plan: TrainingPlan, **forms: Any) -> HttpResponse:
     context = _detail_context(request, plan, **forms)
     context["notes"] = plan.notes.select_related("author")
-    context["criteria"] = plan.target_criteria.select_related("subdomain__domain").order_by(
-        "subdomain__domain__position", "subdomain__position", "position"
-    )
+    context["criteria"] = plan.target_criteria.select_related("subdomain__domain").in_referentiel_order()
     # The link back to the dossier only for those who may open it: never the training organisation's people.
     context["dossier_visible"] = Dossier.objects.visible_to(request.membership).filter(pk=plan.dossier_id).exists()
     return render(request, "training/plan_detail.html", context)

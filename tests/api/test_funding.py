@@ -165,12 +165,13 @@ def test_creating_a_line_with_bad_input_names_the_fields(client_for, org_a, org_
     assert response.status_code == 400
     errors = {error["field"]: error["message"] for error in response.json()["errors"]}
     assert set(errors) == {"dossier", "step", "requested_cents", "vat_rate"}
-    assert "n'existe pas" in errors["dossier"]
+    # Another organisation's dossier: the same answer as one that does not exist.
+    assert errors["dossier"] == "Aucun de vos dossiers ne porte cet identifiant."
     assert errors["requested_cents"].startswith("Assurez-vous que cette valeur est supérieure ou égale à")
     assert not FundingLine.objects.exists()
 
 
-def test_a_closed_dossier_or_a_funder_no_longer_offered_is_a_409(client_for, org_a):
+def test_a_closed_dossier_is_a_409_and_a_funder_no_longer_offered_is_not_a_choice(client_for, org_a):
     withdrawn = DossierFactory(organisation=org_a, state="withdrawn")
     client = client_for(withdrawn.team.counsellor)
     response = post(client, LINES, _payload(withdrawn))
@@ -182,8 +183,11 @@ def test_a_closed_dossier_or_a_funder_no_longer_offered_is_a_409(client_for, org
     Funder.objects.filter(code="region").update(is_active=False)
     opened = DossierFactory(organisation=org_a, state="opened")
     response = post(client, LINES, _payload(opened, funder=funder("region").pk))
-    assert response.status_code == 409
-    assert response.json()["message"] == "Ce financeur n'est plus proposé."
+    # As on the screen, whose form offers the active funders only.
+    assert response.status_code == 400
+    [error] = response.json()["errors"]
+    assert (error["field"], error["code"]) == ("funder", "invalid_choice")
+    assert not FundingLine.objects.exists()
 
 
 @pytest.mark.parametrize(("role", "status"), [(Role.ORG_ADMIN, 201), (Role.EVALUATOR, 403)])
@@ -265,10 +269,11 @@ def test_a_transition_with_bad_input_names_the_field_and_a_missing_reason_is_ref
     assert [error["field"] for error in unknown.json()["errors"]] == ["name"]
     bad_date = post(client, line_url(line, "transition"), {"name": "grant", "granted_on": "demain"})
     assert bad_date.status_code == 400
-    assert bad_date.json()["errors"][0]["field"] == "granted_on"
+    # The grant's screen form: every field at fault at once (the line has no funder reference yet).
+    assert {error["field"] for error in bad_date.json()["errors"]} == {"granted_on", "funder_reference"}
     no_reason = post(client, line_url(line, "transition"), {"name": "cancel"})
-    assert no_reason.status_code == 409
-    assert no_reason.json()["message"] == "Indiquez le motif."
+    assert no_reason.status_code == 400
+    assert [error["field"] for error in no_reason.json()["errors"]] == ["note"]
     cancelled = post(client, line_url(line, "transition"), {"name": "cancel", "note": "Autre financeur"})
     assert cancelled.json()["state"] == "cancelled"
     assert post(client, line_url(line, "transition"), {"name": "request"}).json()["message"] == (
@@ -321,6 +326,26 @@ def test_the_administrator_requests_a_batch_that_a_worker_issues(client_for, org
     issued = client.get(reverse("api:funding-batch-detail", kwargs={"pk": body["id"]})).json()
     assert (issued["status"], issued["total_lines"], issued["progress_percent"]) == ("issued", 1, 100)
     assert issued["files"] == ["csv", "xlsx", "pdf"]
+
+
+def test_without_a_funder_each_funder_with_lines_to_claim_gets_its_batch(
+    client_for, org_a, django_capture_on_commit_callbacks
+):
+    granted_line(DossierFactory(organisation=org_a, state="partially_validated"))
+    granted_line(DossierFactory(organisation=org_a, state="partially_validated"), code="cpf")
+    client = client_for(org_admin(org_a))
+
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        response = post(client, BATCHES, _period())
+
+    assert response.status_code == 201, response.content
+    assert sorted(batch["funder_name"] for batch in response.json()) == ["France Travail", "Mon Compte Formation (CPF)"]
+    assert {batch["status"] for batch in response.json()} == {"queued"}
+    assert len(queued) == ClaimBatch.objects.count() == 2
+    # Both in production now: nothing left to claim.
+    again = post(client, BATCHES, _period())
+    assert again.status_code == 409
+    assert again.json()["message"] == "Aucune ligne à réclamer sur cette période (hors lots déjà en production)."
 
 
 def test_the_batch_files_download_as_stored(client_for, org_a):

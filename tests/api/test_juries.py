@@ -246,7 +246,7 @@ def test_a_decision_with_bad_input_names_the_fields(client_for, jury, ready):
     assert response.json()["errors"] == [
         {
             "field": "submission",
-            "code": "invalid",
+            "code": "does_not_exist",
             "message": "Aucun dossier de cette session ne porte cet identifiant.",
         }
     ]

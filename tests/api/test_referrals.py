@@ -295,14 +295,18 @@ def test_a_referral_already_answered_or_expired_is_refused_with_409(org_a, clien
     Referral.objects.filter(pk=expired.pk).update(sent_at=timezone.now() - datetime.timedelta(days=31))
     referrals_expire()
 
+    # The service's refusal, in its words: the dossier this referral opened is no duplicate to confirm.
     for url in (_accept(accepted), _decline(accepted)):
         response = _post(client, url, {"reason": "Complet"})
         assert response.status_code == 409
         assert response.json() == {
             "code": "referral_refused",
-            "message": "Cette orientation est « Acceptée » : elle n'attend plus de réponse.",
+            "message": "Cette orientation a déjà été acceptée : le dossier est ouvert.",
         }
-    assert _post(client, _accept(expired)).json()["code"] == "referral_refused"
+    assert _post(client, _accept(expired)).json() == {
+        "code": "referral_refused",
+        "message": "Cette orientation a expiré sans réponse : elle ne peut plus être traitée.",
+    }
     assert Dossier.objects.count() == 1
 
 
@@ -321,7 +325,8 @@ def test_the_counsellor_declines_with_a_reason_that_the_advisor_reads(org_a, cli
     referral = make_referral(to=org_a)
     client = client_for(_counsellor(org_a))
 
-    assert _fields(_post(client, _decline(referral))) == {"reason": "Ce champ est obligatoire."}
+    # The screen's form, and its words, for a missing or a blank reason.
+    assert _fields(_post(client, _decline(referral))) == {"reason": "Indiquez le motif du refus."}
     assert _fields(_post(client, _decline(referral), {"reason": "   "})) == {"reason": "Indiquez le motif du refus."}
     response = _post(client, _decline(referral), {"reason": "Pas de session avant mars."})
 
@@ -329,6 +334,17 @@ def test_the_counsellor_declines_with_a_reason_that_the_advisor_reads(org_a, cli
     assert (response.json()["state"], response.json()["decline_reason"]) == ("declined", "Pas de session avant mars.")
     advisor = client_for(MembershipFactory(organisation=referral.from_organisation, role=Role.FT_ADVISOR))
     assert advisor.get(_detail(referral)).json()["decline_reason"] == "Pas de session avant mars."
+
+
+def test_a_body_that_is_not_an_object_is_refused_with_400(org_a, client_for):
+    referral = make_referral(to=org_a)
+
+    response = _post(client_for(_counsellor(org_a)), _decline(referral), ["Complet"])
+
+    assert response.status_code == 400
+    assert _fields(response) == {"non_field_errors": "Le corps de la requête doit être un objet JSON."}
+    referral.refresh_from_db()
+    assert referral.state == ReferralState.SENT
 
 
 def test_the_receiving_organisations_administrator_may_decline_but_not_accept(org_a, make_member, client_for):

@@ -335,6 +335,13 @@ def test_a_dossier_of_another_organisation_is_answered_as_a_missing_one(client_f
     assert response.status_code == missing.status_code == 400
     assert response.json() == missing.json()
     assert _fields(response) == {"dossier": "Aucun de vos dossiers ne porte cet identifiant."}
+    # Nor anything else that names no dossier of theirs: the same answer, never a database error.
+    for not_an_id in ("abc", 0, -1, 2**63, "9" * 5000, True, [dossier.pk], 1.5):
+        answer = _post(
+            client_for(outsider), LIST, {**_plan_payload(dossier, dossier.team.trainer), "dossier": not_an_id}
+        )
+        assert answer.status_code == 400, not_an_id
+        assert answer.json() == missing.json(), not_an_id
     assert not TrainingPlan.objects.exists()
 
 

@@ -118,6 +118,19 @@ def test_an_invalid_amount_is_refused_and_the_input_kept(client_for):
     assert not FundingLine.objects.exists()
 
 
+def test_an_amount_beyond_what_the_database_holds_is_refused(client_for):
+    dossier = DossierFactory(state="opened")
+    response = client_for(dossier.team.counsellor).post(
+        reverse("funding:line_create", args=[dossier.pk]),
+        {"step": "prior_evaluation", "funder": funder().pk, "requested_cents": "99999999999", "vat_rate": "20"},
+    )
+    assert response.status_code == 200
+    assert response.context["form"].errors["requested_cents"] == [
+        "Le montant dépasse 10\u00a0000\u00a0000\u00a0000,00\u00a0€."
+    ]
+    assert not FundingLine.objects.exists()
+
+
 def test_the_line_page_shows_its_amounts_in_euros_and_its_history(client_for):
     dossier = DossierFactory(state="partially_validated")
     line = granted_line(dossier, cents=123450)

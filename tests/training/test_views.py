@@ -83,6 +83,17 @@ def test_a_counsellor_defines_a_plan_through_the_view(client_for):
     assert dossier.state == DossierState.IN_TRAINING
 
 
+def test_objectives_left_blank_on_the_screen_are_the_criteria_still_missing(client_for):
+    dossier = DossierFactory(state="partially_validated")
+
+    response = client_for(dossier.team.counsellor).post(
+        reverse("training:plan_create", args=[dossier.pk]), _plan_data(dossier, dossier.team.trainer, objectives="")
+    )
+
+    assert response.status_code == 302
+    assert _plan_of(dossier).objectives == "2.1.3 – Critère 2.1.3\n2.1.4 – Critère 2.1.4"
+
+
 def test_an_end_after_the_deadline_keeps_the_input_and_says_the_deadline(client_for):
     dossier = DossierFactory(state="partially_validated")
     late = dossier.deadline + datetime.timedelta(days=1)
