@@ -9,7 +9,7 @@ from django.db.models.functions import Coalesce
 
 from evaluations.models import Evaluation, EvaluationKind, EvaluationStatus
 from funding.models import FundingLine, LineState
-from juries.models import Certificate, JurySession, SessionSeat, Submission
+from juries.models import Certificate, ConflictDeclaration, JurySession, SessionSeat, Submission
 from organisations.models import Membership
 
 # The columns Certif'Pro expects (see the domain brief: the Pix export for CléA numérique).
@@ -123,5 +123,8 @@ def submissions_for_session(session: JurySession, membership: Membership) -> Que
     return (
         Submission.objects.of_session(session, membership)
         .select_related("dossier__candidate", "dossier__organisation", "decision")
-        .prefetch_related("conflicts__seat__member__user")
+        # One query for the conflicts with their juror, not one per level: most submissions have none.
+        .prefetch_related(
+            Prefetch("conflicts", queryset=ConflictDeclaration.objects.select_related("seat__member__user"))
+        )
     )
