@@ -6,7 +6,7 @@ Reads start from the scoped querysets of evaluations/models.py; writes go throug
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Prefetch
+from django.db.models import Prefetch, QuerySet
 from django.http import FileResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
@@ -18,6 +18,7 @@ from rest_framework.response import Response
 from clea_platform.api_auth import HasMembership, current_membership
 from clea_platform.downloads import file_response
 from evaluations.models import (
+    EVALUATION_READERS,
     Attestation,
     Criterion,
     CriterionResult,
@@ -28,7 +29,6 @@ from evaluations.models import (
     SubDomain,
 )
 from evaluations.services import evaluation_close, evaluation_save_results
-from evaluations.views import READERS, _may_edit
 from organisations.models import Role
 
 
@@ -89,10 +89,10 @@ class EvaluationViewSet(viewsets.ReadOnlyModelViewSet):
     """Evaluations visible to the membership; their evaluator organisation's evaluators fill and close them."""
 
     permission_classes = [HasMembership]
-    allowed_roles = READERS
+    allowed_roles = EVALUATION_READERS
     serializer_class = EvaluationSerializer
 
-    def get_queryset(self):  # noqa: ANN201
+    def get_queryset(self) -> QuerySet[Evaluation]:
         return (
             Evaluation.objects.visible_to(current_membership(self.request))
             .select_related("dossier")
@@ -102,7 +102,7 @@ class EvaluationViewSet(viewsets.ReadOnlyModelViewSet):
 
     def _editable(self) -> Evaluation:
         evaluation = self.get_object()
-        if not _may_edit(current_membership(self.request), evaluation):
+        if not evaluation.is_filled_by(current_membership(self.request)):
             raise PermissionDenied
         return evaluation
 
@@ -172,7 +172,7 @@ class DocumentViewSet(viewsets.ReadOnlyModelViewSet):
     permission_classes = [HasMembership]
     serializer_class = DocumentSerializer
 
-    def get_queryset(self):  # noqa: ANN201
+    def get_queryset(self) -> QuerySet[Attestation]:
         return (
             Attestation.objects.visible_to(current_membership(self.request))
             .select_related("dossier")
@@ -227,7 +227,7 @@ class ReferentielViewSet(viewsets.ReadOnlyModelViewSet):
     permission_classes = [HasMembership]
     allowed_roles = tuple(Role.values)
 
-    def get_queryset(self):  # noqa: ANN201
+    def get_queryset(self) -> QuerySet[Referentiel]:
         queryset = Referentiel.objects.order_by("certification", "-created_at", "-id")
         if self.action == "retrieve":
             queryset = queryset.prefetch_related(
@@ -237,5 +237,5 @@ class ReferentielViewSet(viewsets.ReadOnlyModelViewSet):
             )
         return queryset
 
-    def get_serializer_class(self):  # noqa: ANN201
+    def get_serializer_class(self) -> type[serializers.BaseSerializer]:
         return ReferentielDetailSerializer if self.action == "retrieve" else ReferentielSerializer

@@ -225,6 +225,11 @@ class EvaluationQuerySet(TenantQuerySet):
         return self.filter(status=EvaluationStatus.DRAFT)
 
 
+# Who may read evaluations. The scoped queryset then decides which: their organisation's for its members, the
+# dossiers of their sessions for jurors, all for Certif'Pro.
+EVALUATION_READERS = (Role.EVALUATOR, Role.COUNSELLOR, Role.ORG_ADMIN, Role.JURY_MEMBER, Role.CERTIFPRO_ADMIN)
+
+
 class Evaluation(models.Model):
     """A prior or final evaluation of one dossier, recorded criterion by criterion."""
 
@@ -285,6 +290,10 @@ class Evaluation(models.Model):
     @property
     def is_closed(self) -> bool:
         return self.status == EvaluationStatus.CLOSED
+
+    def is_filled_by(self, membership: Membership) -> bool:
+        """Only an evaluator of the evaluation's organisation fills its grid (the service enforces it too)."""
+        return membership.role == Role.EVALUATOR and membership.organisation_id == self.organisation_id
 
 
 class CriterionResultValue(models.TextChoices):

@@ -19,6 +19,7 @@ from candidates.services import DossierConflict, TransitionRefused
 from clea_platform.tenancy import membership_required
 from evaluations.forms import EvaluationCloseForm, EvaluationStartForm, GridForm
 from evaluations.models import (
+    EVALUATION_READERS,
     Attestation,
     Criterion,
     CriterionResult,
@@ -37,11 +38,8 @@ from evaluations.services import (
     evaluation_start,
     grid_rows,
 )
-from organisations.models import Membership, Role
+from organisations.models import Role
 
-# Who may read evaluations. The scoped queryset then decides which: their organisation's for its members, the
-# dossiers of their sessions for jurors, all for Certif'Pro.
-READERS = (Role.EVALUATOR, Role.COUNSELLOR, Role.ORG_ADMIN, Role.JURY_MEMBER, Role.CERTIFPRO_ADMIN)
 # Refusals whose message is written for the user: shown, and the input kept.
 USER_ERRORS = (EvaluationError, TransitionRefused, DossierConflict)
 
@@ -53,11 +51,6 @@ def _evaluation_for(request: HttpRequest, pk: int) -> Evaluation:
         ),
         pk=pk,
     )
-
-
-def _may_edit(membership: Membership, evaluation: Evaluation) -> bool:
-    """Only an evaluator of the evaluation's organisation fills its grid (the service enforces it too)."""
-    return membership.role == Role.EVALUATOR and membership.organisation_id == evaluation.organisation_id
 
 
 def _acquired_before(evaluation: Evaluation) -> set[int]:
@@ -172,7 +165,7 @@ def _render_grid(
     grid_form: GridForm,
     close_form: EvaluationCloseForm | None = None,
 ) -> HttpResponse:
-    editable = _may_edit(request.membership, evaluation) and not evaluation.is_closed
+    editable = evaluation.is_filled_by(request.membership) and not evaluation.is_closed
     before = _acquired_before(evaluation)
     domains = []
     for domain, subs in rows:
@@ -235,14 +228,14 @@ def _result(evaluation: Evaluation) -> dict[str, Any]:
     }
 
 
-@membership_required(*READERS)
+@membership_required(*EVALUATION_READERS)
 def grid(request: HttpRequest, pk: int) -> HttpResponse:
     evaluation = _evaluation_for(request, pk)
     rows = list(grid_rows(evaluation))
     lines = _grid_lines(rows)
     if request.method != "POST":
         return _render_grid(request, evaluation, rows, GridForm(lines=lines))
-    if not _may_edit(request.membership, evaluation):
+    if not evaluation.is_filled_by(request.membership):
         raise PermissionDenied
     form = GridForm(request.POST, lines=lines)
     if form.is_valid():
@@ -270,7 +263,7 @@ def grid(request: HttpRequest, pk: int) -> HttpResponse:
 @membership_required(Role.EVALUATOR)
 def close(request: HttpRequest, pk: int) -> HttpResponse:
     evaluation = _evaluation_for(request, pk)
-    if not _may_edit(request.membership, evaluation):
+    if not evaluation.is_filled_by(request.membership):
         raise PermissionDenied
     form = EvaluationCloseForm(request.POST, evaluation=evaluation)
     if form.is_valid():
@@ -312,7 +305,7 @@ class SummaryDomain:
     subdomains: list[SummarySubDomain]
 
 
-@membership_required(*READERS)
+@membership_required(*EVALUATION_READERS)
 def summary(request: HttpRequest, pk: int) -> HttpResponse:
     """The candidate's summary: strengths first (validated domains and sub-domains, acquired criteria), then
     what remains to acquire. Acquisitions of earlier evaluations count: what was acquired stays acquired."""
