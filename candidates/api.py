@@ -19,11 +19,10 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from candidates.forms import CONSENT_TEXT, DossierFilterForm
+from candidates.forms import CONSENT_TEXT, DossierCreateForm, DossierFilterForm
 from candidates.models import Candidate, Dossier, DossierState
 from candidates.services import (
     TransitionRefused,
-    candidate_find_duplicates,
     dossier_create,
     dossier_open,
     dossier_withdraw,
@@ -31,6 +30,8 @@ from candidates.services import (
 )
 from candidates.views import DOSSIER_ROLES, offered_transitions
 from clea_platform.api_auth import HasMembership, current_membership
+from clea_platform.api_errors import form_errors
+from clea_platform.api_fields import as_posted
 from clea_platform.certifications import Certification
 from evaluations.models import Modality, Referentiel
 from evaluations.services import evaluation_start
@@ -87,6 +88,8 @@ class DossierSerializer(serializers.ModelSerializer):
 
 
 class DossierCreateSerializer(serializers.Serializer):
+    """The body, for the schema: the screen's DossierCreateForm validates it."""
+
     certification = serializers.ChoiceField(choices=Certification.choices)
     candidate = CandidateSerializer()
     confirm_duplicate = serializers.BooleanField(
@@ -150,7 +153,7 @@ class DossierViewSet(
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         filters = DossierFilterForm(request.query_params)
         if not filters.is_valid():
-            raise ValidationError(filters.errors)
+            raise form_errors(filters)
         page = self.paginate_queryset(filters.filter(self.get_queryset()))
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
@@ -159,27 +162,31 @@ class DossierViewSet(
         membership = current_membership(request)
         if membership.role != Role.COUNSELLOR:
             raise PermissionDenied
-        data = DossierCreateSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        candidate, certification = data.validated_data["candidate"], data.validated_data["certification"]
-        if not membership.organisation.habilitations.in_force().filter(certification=certification).exists():
-            raise ValidationError(
-                {"certification": [_("Votre organisme n'a pas d'habilitation en cours pour cette certification.")]}
-            )
-        duplicates = candidate_find_duplicates(
+        body = request.data if isinstance(request.data, dict) else {}
+        candidate = body.get("candidate")
+        if not isinstance(candidate, dict):
+            raise ValidationError({"candidate": [_("Un objet est attendu : l'identité et la situation du candidat.")]})
+        # The screen's form checks it all (habilitation, fields, duplicates); the candidate's fields are nested.
+        certifications = membership.organisation.habilitations.in_force().values_list("certification", flat=True)
+        form = DossierCreateForm(
+            as_posted({**candidate, **{k: v for k, v in body.items() if k in ("certification", "confirm_duplicate")}}),
+            certifications=certifications,
             membership=membership,
-            first_name=candidate["first_name"],
-            last_name=candidate["last_name"],
-            birth_date=candidate["birth_date"],
-            certification=certification,
         )
-        if duplicates and not data.validated_data["confirm_duplicate"]:
+        if not form.is_valid():
+            errors = form_errors(form).detail
             raise ValidationError(
-                {"confirm_duplicate": [_("Cette personne a déjà un dossier : confirmez pour en ouvrir un nouveau.")]}
+                {
+                    f"candidate.{name}" if name in DossierCreateForm.Meta.fields else name: e
+                    for name, e in errors.items()
+                }
             )
         try:
             dossier = dossier_create(
-                membership=membership, candidate_data=dict(candidate), certification=certification, request=request
+                membership=membership,
+                candidate_data=form.candidate_data(),
+                certification=form.cleaned_data["certification"],
+                request=request,
             )
         except Referentiel.DoesNotExist as exc:
             raise TransitionRefused(

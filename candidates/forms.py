@@ -3,6 +3,7 @@ from __future__ import annotations
 import datetime
 import re
 from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.db.models import Q
@@ -10,7 +11,11 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from candidates.models import Candidate, DossierQuerySet, DossierState, identity_key
+from candidates.services import DuplicateReport, candidate_find_duplicates
 from clea_platform.certifications import Certification
+
+if TYPE_CHECKING:
+    from organisations.models import Membership
 
 # Shown to the candidate before the dossier is opened; the exact text is stored with the dossier
 # (`Dossier.consent_text`), so changing it here never rewrites what earlier candidates agreed to.
@@ -134,8 +139,13 @@ class DossierCreateForm(forms.ModelForm):
             "origin": {"required": _("Indiquez l'origine de la démarche.")},
         }
 
-    def __init__(self, *args: object, certifications: Iterable[str], **kwargs: object) -> None:
+    def __init__(
+        self, *args: object, certifications: Iterable[str], membership: Membership | None = None, **kwargs: object
+    ) -> None:
         super().__init__(*args, **kwargs)
+        # With a membership, clean() looks for the person's open dossiers (the screen and the API alike).
+        self.membership = membership
+        self.duplicates: DuplicateReport | None = None
         allowed = set(certifications)
         choices = [(value, label) for value, label in Certification.choices if value in allowed]
         # With several certifications, make the counsellor choose rather than keep the first by accident.
@@ -210,6 +220,25 @@ class DossierCreateForm(forms.ModelForm):
                 _("Saisissez un numéro de téléphone valide (10 chiffres, par exemple 06 12 34 56 78)."), code="phone"
             )
         return phone
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        identity = [cleaned.get(name) for name in ("first_name", "last_name", "birth_date", "certification")]
+        if self.membership is not None and all(identity):
+            first_name, last_name, birth_date, certification = identity
+            self.duplicates = candidate_find_duplicates(
+                membership=self.membership,
+                first_name=first_name,
+                last_name=last_name,
+                birth_date=birth_date,
+                certification=certification,
+            )
+            if self.duplicates and not cleaned.get("confirm_duplicate"):
+                self.add_error(
+                    "confirm_duplicate",
+                    _("Cette personne a déjà un dossier : confirmez pour en ouvrir quand même un nouveau."),
+                )
+        return cleaned
 
     def candidate_data(self) -> dict[str, object]:
         return {name: self.cleaned_data[name] for name in self.Meta.fields}

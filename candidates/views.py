@@ -23,7 +23,6 @@ from candidates.models import WARNING_BEFORE_DEADLINE, WINDOW_STATES, Dossier, D
 from candidates.services import (
     DossierConflict,
     TransitionRefused,
-    candidate_find_duplicates,
     dossier_create,
     dossier_open,
     dossier_withdraw,
@@ -77,43 +76,29 @@ def dossier_create_view(request: HttpRequest) -> HttpResponse:
     certifications = set(membership.organisation.habilitations.in_force().values_list("certification", flat=True))
     if not certifications:
         return render(request, "candidates/dossier_create.html", {"form": None})
-    form = DossierCreateForm(request.POST if request.method == "POST" else None, certifications=certifications)
-    duplicates = None
+    form = DossierCreateForm(
+        request.POST if request.method == "POST" else None, certifications=certifications, membership=membership
+    )
     if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        duplicates = candidate_find_duplicates(
-            membership=membership,
-            first_name=data["first_name"],
-            last_name=data["last_name"],
-            birth_date=data["birth_date"],
-            certification=data["certification"],
-        )
-        if duplicates and not data["confirm_duplicate"]:
-            form.add_error(
-                "confirm_duplicate",
-                _("Cochez cette case pour ouvrir quand même un nouveau dossier pour cette personne."),
+        try:
+            dossier = dossier_create(
+                membership=membership,
+                candidate_data=form.candidate_data(),
+                certification=form.cleaned_data["certification"],
+                request=request,
+            )
+        except Referentiel.DoesNotExist:
+            messages.error(
+                request, _("Aucun référentiel n'est en vigueur pour cette certification : contactez Certif'Pro.")
             )
         else:
-            try:
-                dossier = dossier_create(
-                    membership=membership,
-                    candidate_data=form.candidate_data(),
-                    certification=data["certification"],
-                    request=request,
-                )
-            except Referentiel.DoesNotExist:
-                messages.error(
-                    request,
-                    _("Aucun référentiel n'est en vigueur pour cette certification : contactez Certif'Pro."),
-                )
-            else:
-                messages.success(
-                    request,
-                    _("Le dossier %(ref)s de %(name)s est créé.")
-                    % {"ref": dossier.reference, "name": dossier.candidate.full_name},
-                )
-                return redirect("candidates:dossier_detail", pk=dossier.pk)
-    return render(request, "candidates/dossier_create.html", {"form": form, "duplicates": duplicates})
+            messages.success(
+                request,
+                _("Le dossier %(ref)s de %(name)s est créé.")
+                % {"ref": dossier.reference, "name": dossier.candidate.full_name},
+            )
+            return redirect("candidates:dossier_detail", pk=dossier.pk)
+    return render(request, "candidates/dossier_create.html", {"form": form, "duplicates": form.duplicates})
 
 
 @dataclass(frozen=True)

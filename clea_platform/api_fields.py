@@ -68,22 +68,25 @@ def _as_posted(value: Any) -> str:
     return str(value)
 
 
-def bound_form(form_class: type[F], request: Request, *, prefill: bool = False, **kwargs: Any) -> F:
-    """The screen's form bound to the request's body, read as the browser's post would be (strings, a list for a
-    multiple choice). With `prefill`, what the body leaves out takes the value the screen shows pre-filled (the
-    form's initial values: today's date, the amount granted, the line as it is)."""
-    body = request.data
+def as_posted(body: Any) -> MultiValueDict:
+    """A JSON object (or a form post) as the browser would post it to the screen's form."""
     if isinstance(body, MultiValueDict):
-        data = body.copy()
-    elif isinstance(body, dict):
-        data = MultiValueDict(
+        return body.copy()
+    if isinstance(body, dict):
+        return MultiValueDict(
             {
                 key: [_as_posted(item) for item in (value if isinstance(value, list) else [value])]
                 for key, value in body.items()
             }
         )
-    else:
-        raise ValidationError({"non_field_errors": [_("Le corps de la requête doit être un objet JSON.")]})
+    raise ValidationError({"non_field_errors": [_("Le corps de la requête doit être un objet JSON.")]})
+
+
+def bound_form(form_class: type[F], request: Request, *, prefill: bool = False, **kwargs: Any) -> F:
+    """The screen's form bound to the request's body, read as the browser's post would be (strings, a list for a
+    multiple choice). With `prefill`, what the body leaves out takes the value the screen shows pre-filled (the
+    form's initial values: today's date, the amount granted, the line as it is)."""
+    data = as_posted(request.data)
     if prefill:
         unbound = form_class(**kwargs)
         for name, field in unbound.fields.items():

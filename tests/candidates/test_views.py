@@ -275,7 +275,7 @@ def test_an_open_dossier_of_the_same_person_in_the_organisation_is_shown_with_a_
     assert "déjà un dossier ouvert dans votre organisme" in page
     assert detail_url(existing) in page and existing.reference in page
     assert 'value="Lefèvre"' in page
-    assert "Cochez cette case pour ouvrir quand même" in page
+    assert "confirmez pour en ouvrir quand même un nouveau" in page
     assert Dossier.objects.count() == 1
 
     confirmed = client.post(CREATE_URL, candidate_post(confirm_duplicate="on"))
