@@ -1,8 +1,35 @@
-"""What the benchmarks share: memory readings of a process from /proc (Linux)."""
+"""What the benchmarks share: the production-like settings they run under, and memory readings of a process from
+/proc (Linux)."""
 
 from __future__ import annotations
 
+import os
+import sys
+import tempfile
 from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def production_environment(prefix: str) -> tuple[Path, dict[str, str]]:
+    """A temporary folder with settings as production has them (DEBUG off, static and media files of its own), and
+    the environment that selects them, applied to this process too (sys.path included) and handed to children."""
+    work = Path(tempfile.mkdtemp(prefix=prefix))
+    (work / "bench_settings.py").write_text(
+        "from clea_platform.settings import *  # noqa: F403\n"
+        f"MEDIA_ROOT = {str(work / 'media')!r}\nSTATIC_ROOT = {str(work / 'static')!r}\n"
+    )
+    env = {
+        **os.environ,
+        "DEBUG": "false",
+        "SECRET_KEY": os.environ.get("SECRET_KEY", "bench-" + os.urandom(16).hex()),
+        "DJANGO_SETTINGS_MODULE": "bench_settings",
+        "PYTHONPATH": f"{work}{os.pathsep}{ROOT}",
+        "LOG_LEVEL": "WARNING",
+    }
+    os.environ.update(env)
+    sys.path[:0] = [str(work), str(ROOT)]
+    return work, env
 
 
 def peak_memory_mb(pid: int) -> float:

@@ -17,15 +17,13 @@ import shutil
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from measure import children, peak_memory_mb
+from measure import ROOT, children, peak_memory_mb, production_environment
 
-ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).resolve().parent / "results" / "latest.md"
 # wrk's --latency prints no 95th percentile: a done() hook prints what the table needs.
 WRK_SCRIPT = """
@@ -52,10 +50,8 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def prepare(settings_dir: Path) -> dict[str, str]:
+def prepare() -> dict[str, str]:
     """The session cookies and the URLs to measure, read from the bench database."""
-    sys.path.insert(0, str(ROOT))
-    sys.path.insert(0, str(settings_dir))
     import django
 
     django.setup()
@@ -159,22 +155,10 @@ def main() -> None:
     if not shutil.which("wrk"):
         sys.exit("wrk is missing: apt-get install -y wrk")
 
-    work = Path(tempfile.mkdtemp(prefix="clea-bench-"))
-    (work / "bench_settings.py").write_text(
-        f"from clea_platform.settings import *  # noqa: F403\nSTATIC_ROOT = {str(work / 'static')!r}\n"
-    )
-    env = {
-        **os.environ,
-        "DEBUG": "false",
-        "SECRET_KEY": os.environ.get("SECRET_KEY", "bench-" + os.urandom(16).hex()),
-        "DJANGO_SETTINGS_MODULE": "bench_settings",
-        "PYTHONPATH": f"{work}{os.pathsep}{ROOT}",
-        "LOG_LEVEL": "WARNING",
-    }
-    os.environ.update(env)
+    work, env = production_environment("clea-bench-")
     python = sys.executable
     subprocess.run([python, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
-    urls = prepare(work)
+    urls = prepare()
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     gunicorn = subprocess.Popen(

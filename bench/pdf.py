@@ -23,14 +23,12 @@ import platform
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from pathlib import Path
 
-from measure import peak_memory_mb
+from measure import ROOT, peak_memory_mb, production_environment
 
-ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).resolve().parent / "results" / "pdf.md"
 
 
@@ -49,21 +47,7 @@ def main() -> None:
     if not os.environ.get("DATABASE_URL", "").startswith("postgres") or not os.environ.get("REDIS_URL"):
         sys.exit("DATABASE_URL (the bench PostgreSQL database) and REDIS_URL must be set (see bench/README.md).")
 
-    work = Path(tempfile.mkdtemp(prefix="clea-bench-pdf-"))
-    (work / "bench_settings.py").write_text(
-        "from clea_platform.settings import *  # noqa: F403\n"
-        f"MEDIA_ROOT = {str(work / 'media')!r}\nSTATIC_ROOT = {str(work / 'static')!r}\n"
-    )
-    env = {
-        **os.environ,
-        "DEBUG": "false",
-        "SECRET_KEY": os.environ.get("SECRET_KEY", "bench-" + os.urandom(16).hex()),
-        "DJANGO_SETTINGS_MODULE": "bench_settings",
-        "PYTHONPATH": f"{work}{os.pathsep}{ROOT}",
-        "LOG_LEVEL": "WARNING",
-    }
-    os.environ.update(env)
-    sys.path[:0] = [str(work), str(ROOT)]
+    _work, env = production_environment("clea-bench-pdf-")
     import django
 
     django.setup()
