@@ -26,7 +26,6 @@ from candidates.services import (
     dossier_create,
     dossier_open,
     dossier_withdraw,
-    role_may,
 )
 from candidates.views import DOSSIER_ROLES, offered_transitions
 from clea_platform.api_auth import HasMembership, current_membership
@@ -38,6 +37,7 @@ from evaluations.services import evaluation_start
 from juries.models import JurySession
 from juries.services import dossier_submit_to_jury
 from organisations.models import Role
+from organisations.transitions import role_may
 
 
 class CandidateSerializer(serializers.ModelSerializer):

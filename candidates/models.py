@@ -235,6 +235,10 @@ class Dossier(ConcurrentTransitionMixin, models.Model):
     def __str__(self) -> str:
         return self.reference or f"Dossier {self.pk}"
 
+    def record_event(self, **fields: Any) -> DossierEvent:
+        """The dossier's timeline row for a transition (organisations.transitions writes it)."""
+        return DossierEvent.objects.create(dossier=self, **fields)
+
     # -- Derived facts -------------------------------------------------------------------------------------
 
     @property

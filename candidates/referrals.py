@@ -26,6 +26,7 @@ from candidates.models import (
 )
 from candidates.services import DuplicateReport, candidate_find_duplicates, dossier_create
 from clea_platform.certifications import Certification
+from clea_platform.errors import BusinessRefusal
 from clea_platform.mail import email_send_task
 from evaluations.models import Referentiel
 from organisations.directory import directory_sites
@@ -56,8 +57,10 @@ CONSENT_TEMPLATE = (
 )
 
 
-class ReferralError(Exception):
+class ReferralError(BusinessRefusal):
     """The referral cannot take this step now; the message says why, in French."""
+
+    code = "referral_refused"
 
 
 def referral_consent_text(*, site: Site, certification: str) -> str:

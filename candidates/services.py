@@ -12,22 +12,27 @@ from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django_fsm import TransitionNotAllowed
 
 from candidates.models import Candidate, Dossier, DossierEvent, identity_key
+from clea_platform.errors import BusinessRefusal
 from evaluations.models import Referentiel
 from organisations.models import Membership, Role
 from organisations.services import audit_record
+from organisations.transitions import transition_apply, transition_lock
 
 REFERENCE_PREFIX = {"clea": "CLEA", "clea_numerique": "CLEANUM", "clea_management": "CLEAMGT"}
 
 
-class DossierConflict(Exception):
+class DossierConflict(BusinessRefusal):
     """The dossier changed since the user loaded it (another tab, a colleague): refuse rather than lose."""
 
+    code = "conflict"
 
-class TransitionRefused(Exception):
+
+class TransitionRefused(BusinessRefusal):
     """The state machine does not allow this step now; the message says why, in French."""
+
+    code = "transition_refused"
 
 
 @dataclass
@@ -114,27 +119,13 @@ def _refusal_message(dossier: Dossier, name: str) -> str:
 
 def dossier_lock(dossier: Dossier) -> Dossier:
     """Lock the dossier's row for this transaction, refusing if it moved since `dossier` was loaded."""
-    if not transaction.get_connection().in_atomic_block:
-        raise RuntimeError("dossier_lock must run inside a transaction")
-    locked = Dossier.objects.select_for_update(of=("self",)).get(pk=dossier.pk)
-    if locked.state != dossier.state:
-        raise DossierConflict(
+    return transition_lock(
+        dossier,
+        changed=lambda locked: DossierConflict(
             _("Le dossier a changé entre-temps (il est maintenant « %(state)s ») : rechargez la page.")
             % {"state": locked.get_state_display()}
-        )
-    return locked
-
-
-def role_may(dossier: Dossier, name: str, membership: Membership) -> bool:
-    """Whether the membership's role may take this transition (whatever the dossier's state and conditions).
-
-    A step that does not exist from the current state is the state machine's refusal, not the role's: the
-    permission is read from any of the transition's sources (they share it), so that a counsellor closing an
-    already closed dossier is told why rather than refused access.
-    """
-    meta = getattr(dossier, name)._django_fsm
-    transition = meta.get_transition(dossier.state) or next(iter(meta.transitions.values()), None)
-    return transition is not None and bool(transition.has_perm(dossier, membership))
+        ),
+    )
 
 
 def dossier_apply(
@@ -152,27 +143,16 @@ def dossier_apply(
     scheduled jobs. Raises TransitionRefused when the state machine refuses the step now, PermissionDenied
     when the role may not take it.
     """
-    if by is not None and not role_may(locked, name, by):
-        raise PermissionDenied
-    source = locked.state
-    try:
-        getattr(locked, name)(**kwargs)
-    except TransitionNotAllowed as exc:
-        raise TransitionRefused(_refusal_message(locked, name)) from exc
-    locked.save()
-    actor = by.user if by is not None else None
-    DossierEvent.objects.create(
-        dossier=locked, actor=actor, transition=name, from_state=source, to_state=locked.state, note=note
-    )
-    audit_record(
-        action=f"dossier.{name}",
-        actor=actor,
-        organisation=locked.organisation_id,
-        obj=locked,
+    return transition_apply(
+        locked,
+        name,
+        by=by,
+        note=note,
         request=request,
-        details={"from": source, "to": locked.state},
+        action="dossier",
+        refused=lambda dossier, name: TransitionRefused(_refusal_message(dossier, name)),
+        **kwargs,
     )
-    return locked
 
 
 def dossier_transition(

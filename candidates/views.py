@@ -30,6 +30,7 @@ from candidates.services import (
 from clea_platform.tenancy import membership_required
 from evaluations.models import Attestation, Evaluation, Referentiel
 from organisations.models import Membership, Role
+from organisations.transitions import transitions_named
 from training.models import TrainingPlan
 
 DOSSIER_ROLES = (Role.COUNSELLOR, Role.EVALUATOR, Role.ORG_ADMIN, Role.CERTIFPRO_ADMIN)
@@ -118,8 +119,7 @@ def offered_transitions(dossier: Dossier, membership: Membership) -> list[Transi
     offered = list(dossier.get_available_user_state_transitions(membership))
     taken = {transition.name for transition in offered}
     for name, fulfilled in FULFILLED_ON_ITS_PAGE.items():
-        meta = getattr(Dossier, name)._django_fsm
-        transition = meta.get_transition(dossier.state)
+        transition = next((t for t in transitions_named(dossier, name) if t.source == dossier.state), None)
         if name in taken or transition is None or not transition.has_perm(dossier, membership):
             continue
         if all(condition(dossier) for condition in transition.conditions if condition.__name__ not in fulfilled):

@@ -3,8 +3,8 @@
     {"code": "invalid", "message": "Certaines données sont invalides.",
      "errors": [{"field": "certification", "code": "invalid_choice", "message": "…"}]}
 
-The services' refusals (a step the state machine refuses now, an evaluation rule, a jury rule) are 409
-with the service's own French explanation: the API never words a rule twice.
+The services' refusals (`BusinessRefusal`: a step the state machine refuses now, an evaluation rule, a jury
+rule) are 409 with the refusal's code and its own French explanation: the API never words a rule twice.
 """
 
 from __future__ import annotations
@@ -20,24 +20,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from candidates.referrals import ReferralError
-from candidates.services import DossierConflict, TransitionRefused
-from evaluations.services import EvaluationError
-from funding.services import FundingError
-from juries.services import JuryError
-from training.services import TrainingError
-
-# Service refusals: (code, HTTP status).
-REFUSALS: dict[type[Exception], str] = {
-    TransitionRefused: "transition_refused",
-    DossierConflict: "conflict",
-    EvaluationError: "evaluation_refused",
-    TrainingError: "training_refused",
-    JuryError: "jury_refused",
-    FundingError: "funding_refused",
-    ReferralError: "referral_refused",
-}
-
+from clea_platform.errors import BusinessRefusal
 
 GENERIC_MESSAGES: dict[type[Exception], str] = {
     exceptions.NotFound: _lazy("Cet objet n'existe pas ou ne vous est pas accessible."),
@@ -76,9 +59,8 @@ def form_errors(form: forms.Form) -> exceptions.ValidationError:
 
 
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
-    for kind, code in REFUSALS.items():
-        if isinstance(exc, kind):
-            return Response({"code": code, "message": str(exc)}, status=status.HTTP_409_CONFLICT)
+    if isinstance(exc, BusinessRefusal):
+        return Response({"code": exc.code, "message": str(exc)}, status=status.HTTP_409_CONFLICT)
     if isinstance(exc, Http404 | ObjectDoesNotExist):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):

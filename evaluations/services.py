@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 
 from candidates.models import Dossier, DossierEvent, DossierState
 from candidates.services import dossier_apply, dossier_lock
+from clea_platform.errors import BusinessRefusal
 from clea_platform.pdf import render_pdf, sha256_hex
 from evaluations.models import (
     DEFAULT_THRESHOLD_PERCENT,
@@ -166,8 +167,10 @@ def referentiel_new_version(*, source: Referentiel, version: str, title: str | N
 # -- Evaluations -----------------------------------------------------------------------------------------------
 
 
-class EvaluationError(Exception):
+class EvaluationError(BusinessRefusal):
     """A rule of the evaluation refused the operation; the message is for the user, in French."""
+
+    code = "evaluation_refused"
 
 
 def _evaluator_trains_this_dossier(dossier: Dossier, user_id: int) -> bool:

@@ -23,6 +23,7 @@ from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
 from clea_platform.certifications import Certification
 from funding.money import DEFAULT_VAT_RATE, incl_vat
+from organisations import transitions
 from organisations.models import Role, TenantQuerySet
 
 if TYPE_CHECKING:
@@ -260,6 +261,10 @@ class FundingLine(ConcurrentTransitionMixin, models.Model):
     def __str__(self) -> str:
         return f"{self.dossier} – {self.get_step_display()} – {self.funder}"
 
+    def record_event(self, **fields: Any) -> FundingLineEvent:
+        """The line's history row for a transition (organisations.transitions writes it)."""
+        return FundingLineEvent.objects.create(line=self, **fields)
+
     # -- Derived facts ---------------------------------------------------------------------------------------------
 
     def step_happened_on(self) -> datetime.date | None:
@@ -366,8 +371,7 @@ class FundingLine(ConcurrentTransitionMixin, models.Model):
 
 def transition_label(name: str) -> str:
     """The user-facing label of a line transition ("grant" → "Enregistrer l'accord")."""
-    meta = getattr(FundingLine, name)._django_fsm
-    return str(next(iter(meta.transitions.values())).custom.get("label", name))
+    return transitions.transition_label(FundingLine, name)
 
 
 class FundingLineEventQuerySet(models.QuerySet["FundingLineEvent"]):

@@ -22,9 +22,9 @@ from django.db import IntegrityError, models, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django_fsm import TransitionNotAllowed
 
 from candidates.models import Dossier, DossierState
+from clea_platform.errors import BusinessRefusal
 from clea_platform.pdf import sha256_hex
 from funding.documents import Column, RenderedFiles, Table, render_files
 from funding.models import (
@@ -50,6 +50,7 @@ from funding.models import (
 from funding.money import DEFAULT_VAT_RATE, incl_vat
 from organisations.models import Habilitation, Membership, Organisation, Role, User
 from organisations.services import audit_record
+from organisations.transitions import transition_apply, transition_lock
 
 LINE_ROLES = (Role.COUNSELLOR, Role.ORG_ADMIN)
 # Transitions a user takes from a screen; "pay" is taken by `payment_record` only.
@@ -60,8 +61,10 @@ PROOF_MAX_BYTES = 5 * 1024 * 1024
 PROOF_TYPES = {".pdf", ".png", ".jpg", ".jpeg"}
 
 
-class FundingError(Exception):
+class FundingError(BusinessRefusal):
     """A funding rule refuses the action; the message says why, in French."""
+
+    code = "funding_refused"
 
 
 def _ensure_member_of(membership: Membership, organisation_id: int, roles: Iterable[str]) -> None:
@@ -135,13 +138,13 @@ def funding_line_create(
 
 
 def _lock_line(line: FundingLine) -> FundingLine:
-    locked = FundingLine.objects.select_for_update(of=("self",)).get(pk=line.pk)
-    if locked.state != line.state:
-        raise FundingError(
+    return transition_lock(
+        line,
+        changed=lambda locked: FundingError(
             _("La ligne a changé entre-temps (elle est maintenant « %(state)s ») : rechargez la page.")
             % {"state": locked.get_state_display()}
-        )
-    return locked
+        ),
+    )
 
 
 @transaction.atomic
@@ -204,30 +207,17 @@ def _line_apply(
 ) -> FundingLine:
     """Apply one transition to a locked line and record it (history and audit). `by` None: the platform acts
     (a withdrawal, a batch), and the caller already checked who may trigger it."""
-    if by is not None:
-        transition = getattr(locked, name)._django_fsm.get_transition(locked.state)
-        meta_transitions = getattr(FundingLine, name)._django_fsm.transitions.values()
-        reference = transition or next(iter(meta_transitions))
-        if not reference.has_perm(locked, by):
-            raise PermissionDenied
-    source = locked.state
-    try:
-        getattr(locked, name)(**kwargs)
-    except TransitionNotAllowed as exc:
-        raise FundingError(_refusal_message(locked, name)) from exc
-    locked.save()
-    FundingLineEvent.objects.create(
-        line=locked, actor=actor, transition=name, from_state=source, to_state=locked.state, note=note
-    )
-    audit_record(
-        action=f"funding_line.{name}",
+    return transition_apply(
+        locked,
+        name,
+        by=by,
         actor=actor,
-        organisation=locked.organisation_id,
-        obj=locked,
+        note=note,
         request=request,
-        details={"from": source, "to": locked.state},
+        action="funding_line",
+        refused=lambda line, name: FundingError(_refusal_message(line, name)),
+        **kwargs,
     )
-    return locked
 
 
 @transaction.atomic

@@ -15,6 +15,7 @@ from django_fsm import TransitionNotAllowed
 
 from candidates.models import Dossier, DossierEvent, DossierState
 from candidates.services import dossier_apply, dossier_lock
+from clea_platform.errors import BusinessRefusal
 from clea_platform.pdf import render_pdf, sha256_hex
 from juries.models import (
     Certificate,
@@ -35,8 +36,10 @@ from organisations.services import audit_record
 CERTIFICATE_PREFIX = {"clea": "CLEA", "clea_numerique": "CLEANUM", "clea_management": "CLEAMGT"}
 
 
-class JuryError(Exception):
+class JuryError(BusinessRefusal):
     """A jury rule refused the operation; the message is for the user, in French."""
+
+    code = "jury_refused"
 
 
 def _ensure_session_admin(session: JurySession, by: Membership) -> None:

@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 
 from candidates.models import Dossier, DossierEvent, DossierState
 from candidates.services import dossier_apply, dossier_lock
+from clea_platform.errors import BusinessRefusal
 from evaluations.models import Criterion
 from evaluations.outcomes import Outcome
 from organisations.models import Membership, OrganisationKind, Role
@@ -19,8 +20,10 @@ from organisations.services import audit_record
 from training.models import ProgressNote, TrainingPlan, TrainingSession
 
 
-class TrainingError(Exception):
+class TrainingError(BusinessRefusal):
     """A rule of the training refused the operation; the message is for the user, in French."""
+
+    code = "training_refused"
 
 
 def objectives_from_gaps(criteria: list[Criterion]) -> str:
