@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import secrets
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
@@ -151,6 +151,10 @@ class JurySession(ConcurrentTransitionMixin, models.Model):
         where = _("à distance") if self.is_online else self.place
         return f"{self.get_region_display()} – {timezone.localtime(self.date):%d/%m/%Y %H:%M} ({where})"
 
+    def record_event(self, **fields: Any) -> JurySessionEvent:
+        """The session's history row for a transition (organisations.transitions writes it)."""
+        return JurySessionEvent.objects.create(session=self, **fields)
+
     def clean(self) -> None:
         if not self.is_online and not self.place.strip():
             raise ValidationError({"place": _("Indiquez le lieu, ou cochez « à distance ».")})
@@ -218,6 +222,38 @@ class JurySession(ConcurrentTransitionMixin, models.Model):
     @transition(field=state, source=SessionState.DELIBERATING, target=SessionState.CLOSED, conditions=[all_decided])
     def close(self) -> None:
         self.closed_at = timezone.now()
+
+
+class JurySessionEventQuerySet(models.QuerySet["JurySessionEvent"]):
+    def visible_to(self, membership: Membership | None) -> JurySessionEventQuerySet:
+        return self.filter(session__in=JurySession.objects.visible_to(membership))
+
+
+class JurySessionEvent(models.Model):
+    """A session's history: its creation and every transition, who, when, from, to. Append-only."""
+
+    session = models.ForeignKey(
+        JurySession, on_delete=models.CASCADE, related_name="events", verbose_name=_("session de jury")
+    )
+    at = models.DateTimeField(_("date"), default=timezone.now)
+    actor = models.ForeignKey(
+        "organisations.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("par")
+    )
+    transition = models.CharField(_("transition"), max_length=30, blank=True)
+    from_state = models.CharField(_("état de départ"), max_length=20, choices=SessionState.choices, blank=True)
+    to_state = models.CharField(_("état d'arrivée"), max_length=20, choices=SessionState.choices)
+    note = models.TextField(_("note"), blank=True)
+
+    objects = JurySessionEventQuerySet.as_manager()
+    tenant_path = "session__organisation"
+
+    class Meta:
+        verbose_name = _("événement d'une session de jury")
+        verbose_name_plural = _("historique des sessions de jury")
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d} {self.from_state} → {self.to_state}"
 
 
 class SessionSeatQuerySet(models.QuerySet["SessionSeat"]):

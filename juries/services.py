@@ -11,7 +11,6 @@ from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django_fsm import TransitionNotAllowed
 
 from candidates.models import Dossier, DossierEvent, DossierState
 from candidates.services import dossier_apply, dossier_lock
@@ -32,6 +31,7 @@ from juries.models import (
 )
 from organisations.models import Membership, OrganisationKind, Role
 from organisations.services import audit_record
+from organisations.transitions import transition_apply, transition_lock
 
 CERTIFICATE_PREFIX = {"clea": "CLEA", "clea_numerique": "CLEANUM", "clea_management": "CLEAMGT"}
 
@@ -52,27 +52,20 @@ def _ensure_session_admin(session: JurySession, by: Membership) -> None:
 
 
 def _lock_session(session: JurySession) -> JurySession:
-    locked = JurySession.objects.select_for_update(of=("self",)).get(pk=session.pk)
-    if locked.state != session.state:
-        raise JuryError(_("La session a changé entre-temps : rechargez la page."))
-    return locked
+    return transition_lock(
+        session, changed=lambda locked: JuryError(_("La session a changé entre-temps : rechargez la page."))
+    )
+
+
+def _session_refused(session: JurySession, name: str) -> JuryError:
+    return JuryError(
+        _("Cette étape n'est pas possible pour une session « %(state)s ».") % {"state": session.get_state_display()}
+    )
 
 
 def _session_transition(session: JurySession, name: str, by: Membership | None, request: HttpRequest | None) -> None:
-    try:
-        getattr(session, name)()
-    except TransitionNotAllowed as exc:
-        raise JuryError(
-            _("Cette étape n'est pas possible pour une session « %(state)s ».") % {"state": session.get_state_display()}
-        ) from exc
-    session.save()
-    audit_record(
-        action=f"jury_session.{name}",
-        actor=by.user if by else None,
-        organisation=session.organisation_id,
-        obj=session,
-        request=request,
-    )
+    """The rules of who may (the body's administrators, the president) are checked by the caller."""
+    transition_apply(session, name, by=by, refused=_session_refused, action="jury_session", request=request)
 
 
 # -- Sessions and composition ------------------------------------------------------------------------------------
@@ -105,6 +98,7 @@ def jury_session_create(
         raise JuryError(_("Seul un organisateur de jurys (Transitions Pro) organise des sessions."))
     session.full_clean(exclude=["state"])
     session.save()
+    session.record_event(transition="", from_state="", to_state=session.state, actor=by.user, note="")
     audit_record(
         action="jury_session.create", actor=by.user, organisation=organisation_id, obj=session, request=request
     )

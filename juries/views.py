@@ -258,6 +258,7 @@ def session_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "juries/session_detail.html",
         {
             "session": session,
+            "events": session.events.select_related("actor"),
             "seats": seats,
             "submissions": submissions,
             "room_left": max(session.capacity - len(submissions), 0),
