@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from candidates.models import Candidate, Dossier, DossierEvent, identity_key
+from candidates.signals import dossier_withdrawn
 from clea_platform.errors import BusinessRefusal
 from evaluations.models import Referentiel
 from organisations.models import Membership, Role
@@ -182,12 +183,11 @@ def dossier_open(*, dossier: Dossier, by: Membership, consent_text: str, request
 def dossier_withdraw(*, dossier: Dossier, by: Membership, reason: str, request: HttpRequest | None = None) -> Dossier:
     if not reason.strip():
         raise TransitionRefused(_("Indiquez le motif de l'abandon."))
-    from funding.services import funding_lines_stop
-
     dossier = dossier_transition(
         dossier=dossier, name="withdraw", by=by, note=reason.strip(), reason=reason.strip(), request=request
     )
-    funding_lines_stop(dossier=dossier, by=by, reason=reason.strip())
+    # Funding cancels the lines not yet invoiced, in this transaction.
+    dossier_withdrawn.send(sender=Dossier, dossier=dossier, by=by, reason=reason.strip())
     return dossier
 
 

@@ -33,6 +33,7 @@ from evaluations.models import (
     SubDomain,
 )
 from evaluations.outcomes import Outcome, compute_outcome
+from evaluations.signals import evaluation_closed
 from organisations.models import Membership, Role, User
 from organisations.services import audit_record
 
@@ -265,12 +266,9 @@ def evaluation_close(
     request: HttpRequest | None = None,
 ) -> Outcome:
     """Close the evaluation, compute what is acquired (carrying over earlier acquisitions) and move the dossier
-    on. With gaps left, queue the attestation of partial validation once committed; after a final evaluation
-    with gaps, open the next training cycle."""
+    on. With gaps left, queue the attestation of partial validation once committed. Sends `evaluation_closed`
+    (Certif'Pro's fee for a prior evaluation; the next training cycle after a final evaluation with gaps)."""
     from evaluations.tasks import attestation_generate_task
-    from funding.models import FeeKind
-    from funding.services import fee_entry_record
-    from training.services import training_plan_next_cycle
 
     evaluation = Evaluation.objects.select_for_update().select_related("dossier").get(pk=evaluation.pk)
     _ensure_editable(evaluation, by)
@@ -297,7 +295,6 @@ def evaluation_close(
             all_validated=outcome.all_validated,
             evaluated_on=ended_on,
         )
-        fee_entry_record(kind=FeeKind.PRIOR_EVALUATION, source=evaluation)
     else:
         dossier_apply(
             locked=locked,
@@ -307,8 +304,8 @@ def evaluation_close(
             request=request,
             all_validated=outcome.all_validated,
         )
-        if not outcome.all_validated:
-            training_plan_next_cycle(dossier=locked, outcome=outcome)
+    # Certif'Pro's fee (funding) and the next training cycle (training) follow, in this transaction.
+    evaluation_closed.send(sender=Evaluation, evaluation=evaluation, dossier=locked, outcome=outcome)
     if not outcome.all_validated:
         transaction.on_commit(lambda: attestation_generate_task.delay(evaluation.pk))
     return outcome

@@ -273,7 +273,7 @@ def funding_line_transition(
 @transaction.atomic
 def funding_lines_stop(*, dossier: Dossier, by: Membership | None, reason: str = "") -> int:
     """A withdrawn dossier stops its open lines: every line not yet invoiced is cancelled, with a history entry.
-    Called by `candidates.services.dossier_withdraw` inside its transaction. Returns how many were cancelled."""
+    Called on `dossier_withdrawn`, inside the withdrawal's transaction. Returns how many were cancelled."""
     lines = FundingLine.objects.select_for_update(of=("self",)).filter(
         dossier_id=dossier.pk, state__in=CANCELLABLE_STATES
     )

@@ -29,6 +29,7 @@ from juries.models import (
     SessionState,
     Submission,
 )
+from juries.signals import certificate_created
 from organisations.models import Membership, OrganisationKind, Role
 from organisations.services import audit_record
 from organisations.transitions import transition_apply, transition_lock
@@ -418,10 +419,8 @@ def decision_revoke(*, decision: Decision, by: Membership, reason: str, request:
 
 
 def certificate_generate(*, decision_id: int) -> Certificate:
-    """Create the certificate of an awarded decision (and its Certif'Pro fee) and render its PDF. Idempotent."""
-    from funding.models import FeeKind
-    from funding.services import fee_entry_record
-
+    """Create the certificate of an awarded decision and render its PDF. Idempotent. Sends `certificate_created`
+    (Certif'Pro's fee per certificate) in the transaction that creates it."""
     existing = Certificate.objects.filter(decision_id=decision_id).first()
     if existing is not None and existing.is_produced:
         return existing
@@ -445,8 +444,7 @@ def certificate_generate(*, decision_id: int) -> Certificate:
                     certification=dossier.certification,
                     awarded_on=awarded_on,
                 )
-                # Certif'Pro's fee per certificate, exactly once (unique per source).
-                fee_entry_record(kind=FeeKind.CERTIFICATE, source=existing)
+                certificate_created.send(sender=Certificate, certificate=existing)
         except IntegrityError:
             existing = Certificate.objects.get(decision_id=decision_id)
     certificate = existing

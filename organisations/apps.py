@@ -8,4 +8,4 @@ class OrganisationsConfig(AppConfig):
     verbose_name = _("Organisations et comptes")
 
     def ready(self) -> None:
-        from organisations import signals  # noqa: F401  (connects the audit receivers)
+        from organisations import receivers  # noqa: F401  (connects the audit receivers)
