@@ -15,7 +15,6 @@ from organisations.models import Role, TenantQuerySet
 from organisations.validators import validate_postcode
 
 if TYPE_CHECKING:
-    from evaluations.outcomes import Outcome
     from organisations.models import Membership
     from training.models import TrainingPlan
 
@@ -244,32 +243,6 @@ class Dossier(ConcurrentTransitionMixin, models.Model):
     @property
     def is_open(self) -> bool:
         return self.state in OPEN_STATES
-
-    def acquired_criterion_ids(self) -> set[int]:
-        """Acquired at any closed evaluation of this dossier: what was acquired stays acquired, except in the
-        domains a jury deferred, which must be acquired again at an evaluation after the deferral."""
-        from evaluations.models import CriterionResult, CriterionResultValue, EvaluationStatus
-        from juries.models import Decision, DecisionKind
-
-        acquired = CriterionResult.objects.filter(
-            evaluation__dossier=self,
-            evaluation__status=EvaluationStatus.CLOSED,
-            result=CriterionResultValue.ACQUIRED,
-        )
-        deferrals = Decision.objects.filter(
-            submission__dossier=self, kind=DecisionKind.DEFERRED, revoked_at__isnull=True
-        ).values_list("decided_at", "missing_domains")
-        for decided_at, domains in deferrals:
-            acquired = acquired.exclude(
-                criterion__subdomain__domain__code__in=domains, evaluation__closed_at__lt=decided_at
-            )
-        return set(acquired.values_list("criterion_id", flat=True))
-
-    @cached_property
-    def outcome(self) -> Outcome:
-        from evaluations.outcomes import compute_outcome
-
-        return compute_outcome(self.referentiel.domains_tree(), self.acquired_criterion_ids())
 
     @cached_property
     def current_training_plan(self) -> TrainingPlan | None:

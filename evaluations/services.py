@@ -18,6 +18,7 @@ from candidates.models import Dossier, DossierEvent, DossierState
 from candidates.services import dossier_apply, dossier_lock
 from clea_platform.errors import BusinessRefusal
 from clea_platform.pdf import render_pdf, sha256_hex
+from evaluations.acquisitions import dossier_outcome
 from evaluations.models import (
     DEFAULT_THRESHOLD_PERCENT,
     Attestation,
@@ -203,7 +204,7 @@ def evaluation_start(
             raise EvaluationError(
                 _("Vous avez formé ce candidat : l'évaluation finale doit être conduite par un autre évaluateur.")
             )
-        kind, name, scope = EvaluationKind.FINAL, "start_final_evaluation", locked.outcome.gap_criteria()
+        kind, name, scope = EvaluationKind.FINAL, "start_final_evaluation", dossier_outcome(locked).gap_criteria()
     else:
         raise EvaluationError(
             _("Aucune évaluation ne peut commencer à l'étape « %(state)s ».") % {"state": locked.get_state_display()}
@@ -278,7 +279,7 @@ def evaluation_close(
     evaluation.status, evaluation.closed_at = EvaluationStatus.CLOSED, timezone.now()
     evaluation.ended_on, evaluation.duration_hours = ended_on, duration_hours
     evaluation.save(update_fields=["status", "closed_at", "ended_on", "duration_hours"])
-    outcome = compute_outcome(locked.referentiel.domains_tree(), locked.acquired_criterion_ids())
+    outcome = dossier_outcome(locked)
     evaluation.outcome = outcome.as_json()
     evaluation.save(update_fields=["outcome"])
     note = _("%(n)s domaine(s) validé(s) sur %(total)s") % {

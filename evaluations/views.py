@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST
 from candidates.models import Dossier, DossierState
 from candidates.services import DossierConflict, TransitionRefused
 from clea_platform.tenancy import membership_required
+from evaluations.acquisitions import dossier_outcome
 from evaluations.forms import EvaluationCloseForm, EvaluationStartForm, GridForm
 from evaluations.models import (
     EVALUATION_READERS,
@@ -101,7 +102,7 @@ def start(request: HttpRequest, dossier_pk: int) -> HttpResponse:
         "form": form,
         "kind": kind,
         "kind_label": EvaluationKind(kind).label if kind else "",
-        "scope": dossier.outcome.gap_criteria() if kind == EvaluationKind.FINAL else [],
+        "scope": dossier_outcome(dossier).gap_criteria() if kind == EvaluationKind.FINAL else [],
         "criteria_count": dossier.referentiel.criteria().count() if kind == EvaluationKind.PRIOR else 0,
         "training_completed": dossier.training_completed() if kind == EvaluationKind.FINAL else None,
         "draft": dossier.evaluations.drafts().first() if kind is None else None,

@@ -6,3 +6,6 @@ class JuriesConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "juries"
     verbose_name = _("Jurys")
+
+    def ready(self) -> None:
+        from juries import receivers  # noqa: F401  (answers the evaluations' reopened domains)

@@ -16,6 +16,7 @@ from candidates.models import Dossier, DossierEvent, DossierState
 from candidates.services import dossier_apply, dossier_lock
 from clea_platform.errors import BusinessRefusal
 from clea_platform.pdf import render_pdf, sha256_hex
+from evaluations.acquisitions import dossier_outcome
 from juries.models import (
     Certificate,
     College,
@@ -339,7 +340,7 @@ def decision_record(
         known = set(locked.referentiel.domains.values_list("code", flat=True))
         if not missing or not set(missing) <= known:
             raise JuryError(_("Indiquez les domaines qui restent à acquérir."))
-    if kind == DecisionKind.AWARDED and not locked.outcome.all_validated:
+    if kind == DecisionKind.AWARDED and not dossier_outcome(locked).all_validated:
         raise JuryError(_("Tous les domaines doivent être maîtrisés pour délivrer la certification."))
     decision = Decision.objects.create(
         submission=submission,

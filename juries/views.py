@@ -26,6 +26,7 @@ from candidates.models import Dossier, DossierState
 from candidates.services import DossierConflict, TransitionRefused
 from clea_platform.downloads import file_response
 from clea_platform.tenancy import membership_required
+from evaluations.acquisitions import dossier_outcome
 from evaluations.models import Attestation, Evaluation
 from juries.forms import (
     ConflictForm,
@@ -387,7 +388,7 @@ def _review_context(
     """Only what a decision needs: identity, certification, the result grid, evaluations, training, attestations."""
     membership: Membership = request.membership
     dossier, session = submission.dossier, submission.session
-    outcome = dossier.outcome
+    outcome = dossier_outcome(dossier)
     evaluations = (
         Evaluation.objects.visible_to(membership)
         .closed()

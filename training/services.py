@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from candidates.models import Dossier, DossierEvent, DossierState
 from candidates.services import dossier_apply, dossier_lock
 from clea_platform.errors import BusinessRefusal
+from evaluations.acquisitions import dossier_outcome
 from evaluations.models import Criterion
 from evaluations.outcomes import Outcome
 from organisations.models import Membership, OrganisationKind, Role
@@ -79,7 +80,7 @@ def training_plan_create(
             _("Le parcours doit se terminer avant l'échéance des 5 ans (%(date)s).")
             % {"date": f"{locked.deadline:%d/%m/%Y}"}
         )
-    gaps = locked.outcome.gap_criteria()
+    gaps = dossier_outcome(locked).gap_criteria()
     cycle = (locked.training_plans.aggregate(m=Max("cycle"))["m"] or 0) + 1
     plan = TrainingPlan.objects.create(
         organisation_id=trainer.organisation_id,

@@ -20,6 +20,7 @@ from django.views.decorators.http import require_POST
 from candidates.models import Dossier, DossierState
 from candidates.services import DossierConflict, TransitionRefused
 from clea_platform.tenancy import membership_required
+from evaluations.acquisitions import dossier_outcome
 from organisations.models import Role
 from training.forms import ProgressNoteForm, TrainingPlanForm, TrainingSessionForm
 from training.models import TrainingPlan, TrainingSession
@@ -73,7 +74,7 @@ def plan_create(request: HttpRequest, dossier_pk: int) -> HttpResponse:
     dossier = get_object_or_404(
         Dossier.objects.visible_to(request.membership).select_related("candidate", "referentiel"), pk=dossier_pk
     )
-    gaps = dossier.outcome.gap_criteria()
+    gaps = dossier_outcome(dossier).gap_criteria()
     form = TrainingPlanForm(
         request.POST if request.method == "POST" else None,
         dossier=dossier,

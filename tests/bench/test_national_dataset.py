@@ -11,6 +11,7 @@ from django.urls import reverse
 
 from candidates.models import Dossier
 from candidates.models import DossierState as S
+from evaluations.acquisitions import dossier_outcome
 from evaluations.models import CriterionResult, Evaluation
 from funding.models import FeeEntry, FeeKind, FundingLine, LineState, Tariff
 from juries.models import Certificate
@@ -95,7 +96,7 @@ def test_dataset_has_plausible_proportions_and_consistent_dossiers(communes):
     for evaluation in Evaluation.objects.filter(status="draft"):
         assert set(evaluation.results.values_list("result", flat=True)) == {"not_assessed"}
     for dossier in Dossier.objects.filter(state__in=[S.READY_FOR_JURY, S.CERTIFIED])[:15]:
-        assert dossier.outcome.all_validated, dossier.reference
+        assert dossier_outcome(dossier).all_validated, dossier.reference
     for dossier in Dossier.objects.filter(state=S.EXPIRED):
         assert dossier.deadline < TODAY
     for dossier in Dossier.objects.exclude(window_starts_on=None)[:20]:

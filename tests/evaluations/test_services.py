@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from candidates.models import Dossier, DossierState
 from clea_platform.certifications import Certification
+from evaluations.acquisitions import acquired_criterion_ids, dossier_outcome
 from evaluations.models import (
     Criterion,
     CriterionResult,
@@ -74,7 +75,7 @@ def test_what_was_acquired_at_the_prior_evaluation_stays_acquired_even_if_the_fi
     assert [d.code for d in outcome.validated_domains] == ["1"]
     dossier = Dossier.objects.get(pk=trained_dossier.pk)
     acquired_codes = set(
-        Criterion.objects.filter(pk__in=dossier.acquired_criterion_ids()).values_list("code", flat=True)
+        Criterion.objects.filter(pk__in=acquired_criterion_ids(dossier)).values_list("code", flat=True)
     )
     assert acquired_codes == PRIOR_WITH_GAPS
     # Gaps left: back in training on a new cycle, on what is still missing only.
@@ -273,7 +274,7 @@ def test_a_new_version_never_changes_the_results_recorded_against_the_old_one():
     old = dossier.referentiel
     evaluation = dossier.evaluations.get()
     recorded = evaluation.outcome
-    before = dossier.outcome.as_json()
+    before = dossier_outcome(dossier).as_json()
 
     new = referentiel_new_version(source=old, version="2027")
     # Certif'Pro lowers 2.1's threshold (2 of 4 would now validate it) and makes the new version current.
@@ -283,8 +284,8 @@ def test_a_new_version_never_changes_the_results_recorded_against_the_old_one():
 
     dossier = Dossier.objects.get(pk=dossier.pk)
     assert dossier.referentiel == old
-    assert dossier.outcome.as_json() == before
-    assert not dossier.outcome.all_validated
+    assert dossier_outcome(dossier).as_json() == before
+    assert not dossier_outcome(dossier).all_validated
     evaluation.refresh_from_db()
     assert evaluation.outcome == recorded
     assert set(evaluation.results.values_list("criterion__subdomain__domain__referentiel", flat=True)) == {old.pk}

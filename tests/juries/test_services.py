@@ -11,6 +11,7 @@ from pypdf import PdfReader
 
 from candidates.models import Dossier, DossierEvent, DossierState
 from clea_platform.certifications import Certification
+from evaluations.acquisitions import dossier_outcome
 from funding.models import Funder
 from juries.exports import to_csv, to_xlsx
 from juries.models import (
@@ -229,7 +230,7 @@ def test_an_award_certifies_the_dossier():
 def test_a_deferral_sends_the_named_domains_back_to_training():
     jury = make_jury()
     dossier = DossierFactory(state="ready_for_jury")
-    assert dossier.outcome.all_validated
+    assert dossier_outcome(dossier).all_validated
     [submission] = deliberating(jury, dossier)
     decision = decision_record(
         submission=submission,
@@ -241,9 +242,9 @@ def test_a_deferral_sends_the_named_domains_back_to_training():
     assert decision.missing_domains == ["2"]
     dossier = fresh(dossier)
     assert dossier.state == DossierState.PARTIALLY_VALIDATED
-    validated = {domain.code: domain.validated for domain in dossier.outcome.domains}
+    validated = {domain.code: domain.validated for domain in dossier_outcome(dossier).domains}
     assert validated == {"1": True, "2": False}
-    assert {c.code for c in dossier.outcome.gap_criteria()} == {"2.1.1", "2.1.2", "2.1.3", "2.1.4"}
+    assert {c.code for c in dossier_outcome(dossier).gap_criteria()} == {"2.1.1", "2.1.2", "2.1.3", "2.1.4"}
     today = timezone.localdate()
     plan = training_plan_create(
         dossier=dossier,

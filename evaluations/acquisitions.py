@@ -1,0 +1,47 @@
+"""What a dossier has acquired so far, and the outcome it gives against the dossier's référentiel.
+
+What was acquired stays acquired, except in the domains that a later step sent back to be acquired again
+(a jury's deferral). That step sits above evaluations in the journey, so it is not imported here: it answers
+the `reopened_domains` signal.
+"""
+
+from __future__ import annotations
+
+import datetime
+from typing import TYPE_CHECKING
+
+from django.dispatch import Signal
+
+from evaluations.models import CriterionResult, CriterionResultValue, EvaluationStatus
+from evaluations.outcomes import Outcome, compute_outcome
+
+if TYPE_CHECKING:
+    from candidates.models import Dossier
+
+# kwargs: dossier. Each receiver returns [(reopened_at, [domain codes]), ...]: criteria of those domains
+# acquired at an evaluation closed before `reopened_at` no longer count.
+reopened_domains = Signal()
+
+
+def acquired_criterion_ids(dossier: Dossier) -> set[int]:
+    """Criteria acquired at any closed evaluation of the dossier, less the reopened domains."""
+    acquired = CriterionResult.objects.filter(
+        evaluation__dossier=dossier,
+        evaluation__status=EvaluationStatus.CLOSED,
+        result=CriterionResultValue.ACQUIRED,
+    )
+    reopenings: list[tuple[datetime.datetime, list[str]]] = [
+        reopening
+        for _receiver, answer in reopened_domains.send(sender=type(dossier), dossier=dossier)
+        for reopening in answer
+    ]
+    for reopened_at, domains in reopenings:
+        acquired = acquired.exclude(
+            criterion__subdomain__domain__code__in=domains, evaluation__closed_at__lt=reopened_at
+        )
+    return set(acquired.values_list("criterion_id", flat=True))
+
+
+def dossier_outcome(dossier: Dossier) -> Outcome:
+    """The validation rule applied to what the dossier has acquired (domains, sub-domains, gaps)."""
+    return compute_outcome(dossier.referentiel.domains_tree(), acquired_criterion_ids(dossier))
