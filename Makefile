@@ -53,7 +53,7 @@ bench: install
 	createdb -h 127.0.0.1 -U postgres $(BENCH_DB)
 	$(BENCH_ENV) $(PY) manage.py migrate --noinput -v0
 	$(BENCH_ENV) $(PY) manage.py load_communes
-	$(BENCH_ENV) $(PY) manage.py generate_national_dataset --dossiers $(BENCH_N) --seed 1
+	$(BENCH_ENV) $(PY) bench/national_dataset.py --dossiers $(BENCH_N) --seed 1
 	psql -h 127.0.0.1 -U postgres $(BENCH_DB) -c "vacuum analyze"
 	DATABASE_URL=$(BENCH_PG)/$(BENCH_DB) $(PY) bench/pages.py
 	DATABASE_URL=$(BENCH_PG)/$(BENCH_DB) REDIS_URL=redis://127.0.0.1:6379/5 $(PY) bench/pdf.py

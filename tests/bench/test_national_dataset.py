@@ -3,12 +3,11 @@ import io
 from collections import Counter
 
 import pytest
-from django.core.management import call_command
-from django.core.management.base import CommandError
 from django.db import connection, transaction
 from django.db.models import Count
 from django.urls import reverse
 
+from bench.national_dataset import DatasetRefused, run
 from candidates.models import Dossier
 from candidates.models import DossierState as S
 from evaluations.acquisitions import dossier_outcome
@@ -58,7 +57,7 @@ def generate(dossiers: int = 60, seed: int = 7, *extra: str) -> str:
     args += ["--organisations", "5", "--sites-per-organisation", "2", "--training-organisations", "2"]
     if connection.vendor != "postgresql":
         args.append("--allow-sqlite")
-    call_command("generate_national_dataset", *args, *extra, stdout=out)
+    run([*args, *extra], stdout=out)
     return out.getvalue()
 
 
@@ -143,14 +142,14 @@ def test_same_seed_gives_the_same_dataset(communes):
 def test_a_second_run_is_refused_without_force(communes):
     generate(dossiers=10)
 
-    with pytest.raises(CommandError, match="déjà des dossiers"):
+    with pytest.raises(DatasetRefused, match="déjà des dossiers"):
         generate(dossiers=10)
 
 
 @pytest.mark.skipif(connection.vendor == "postgresql", reason="the refusal concerns SQLite")
 def test_sqlite_is_refused_without_the_explicit_option(communes):
-    with pytest.raises(CommandError, match="PostgreSQL"):
-        call_command("generate_national_dataset", "--dossiers", "1", stdout=io.StringIO())
+    with pytest.raises(DatasetRefused, match="PostgreSQL"):
+        run(["--dossiers", "1"], stdout=io.StringIO())
 
 
 def test_counsellor_pages_work_on_the_generated_data(communes, client_for):

@@ -7,6 +7,19 @@ years, references and certificate numbers in the services' formats. Deterministi
 
 from __future__ import annotations
 
+import argparse
+import os
+import sys
+import time
+from typing import TextIO
+
+if __name__ == "__main__":  # run as a script from the project's root: python bench/national_dataset.py ...
+    import django
+
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "clea_platform.settings")
+    django.setup()
+
 import datetime
 import io
 import json
@@ -939,3 +952,63 @@ def generate(options: Options) -> Report:
         ]
     )
     return Report(counts=writer.counts)
+
+
+class DatasetRefused(Exception):
+    """The database is not one this generator should write to (SQLite without asking, dossiers already)."""
+
+
+def run(argv: list[str], stdout: TextIO = sys.stdout) -> Report:
+    """The command line of `python bench/national_dataset.py`, in a configured Django process."""
+    from candidates.models import Dossier
+
+    parser = argparse.ArgumentParser(
+        description=(
+            "Construit un jeu de données national (organismes, sites, personnes, N dossiers sur 5 ans) pour les "
+            "mesures de performance. PostgreSQL uniquement, déterministe pour une graine donnée."
+        )
+    )
+    parser.add_argument("--dossiers", type=int, required=True)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--today", type=datetime.date.fromisoformat, default=datetime.date(2026, 11, 23))
+    parser.add_argument("--organisations", type=int, default=300)
+    parser.add_argument("--sites-per-organisation", type=int, default=10)
+    parser.add_argument("--training-organisations", type=int, default=20)
+    parser.add_argument("--allow-sqlite", action="store_true", help="Pour les tests, avec un petit N.")
+    parser.add_argument("--force", action="store_true", help="Ajoute à une base qui contient déjà des dossiers.")
+    options = parser.parse_args(argv)
+    if connection.vendor != "postgresql" and not options.allow_sqlite:
+        raise DatasetRefused(
+            "Ce jeu de données est fait pour PostgreSQL (COPY, volumes). Indiquez DATABASE_URL, "
+            "ou --allow-sqlite pour un petit essai."
+        )
+    if Dossier.objects.exists() and not options.force:
+        raise DatasetRefused("La base contient déjà des dossiers : --force pour ajouter quand même.")
+    started = time.monotonic()
+
+    def progress(message: str) -> None:
+        stdout.write(f"[{time.monotonic() - started:7.1f} s] {message}\n")
+        stdout.flush()
+
+    report = generate(
+        Options(
+            dossiers=options.dossiers,
+            seed=options.seed,
+            today=options.today,
+            organisations=options.organisations,
+            sites_per_organisation=options.sites_per_organisation,
+            training_organisations=options.training_organisations,
+            progress=progress,
+        )
+    )
+    for table, count in sorted(report.counts.items()):
+        stdout.write(f"  {table}: {count}\n")
+    progress("Terminé.")
+    return report
+
+
+if __name__ == "__main__":
+    try:
+        run(sys.argv[1:])
+    except DatasetRefused as refusal:
+        sys.exit(str(refusal))
