@@ -30,10 +30,10 @@ from candidates.referrals import (
     referral_duplicates,
     referral_send,
 )
-from clea_platform.api_auth import HasMembership, current_membership
 from clea_platform.api_errors import form_errors
-from clea_platform.api_fields import ScopedPrimaryKeyField, bound_form
 from clea_platform.certifications import Certification
+from organisations.api_auth import HasMembership, current_membership
+from organisations.api_fields import ScopedPrimaryKeyField, bound_form
 from organisations.directory import directory_sites
 from organisations.models import Role, Site
 

@@ -194,13 +194,13 @@ CELERY_BEAT_SCHEDULE = {
 REST_FRAMEWORK = {
     # The token first: its "WWW-Authenticate: Token" header makes a missing login a 401, not a 403.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "clea_platform.api_auth.ApiTokenAuthentication",
+        "organisations.api_auth.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_THROTTLE_CLASSES": ["clea_platform.api_auth.TokenRateThrottle"],
+    "DEFAULT_THROTTLE_CLASSES": ["organisations.api_auth.TokenRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {
         "api": env.str("API_THROTTLE_RATE", default="1200/hour"),
         "certificate_verify": "30/minute",

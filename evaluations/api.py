@@ -15,7 +15,6 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from clea_platform.api_auth import HasMembership, current_membership
 from clea_platform.downloads import file_response
 from evaluations.models import (
     EVALUATION_READERS,
@@ -29,6 +28,7 @@ from evaluations.models import (
     SubDomain,
 )
 from evaluations.services import evaluation_close, evaluation_save_results
+from organisations.api_auth import HasMembership, current_membership
 from organisations.models import Role
 
 

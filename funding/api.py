@@ -32,9 +32,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from candidates.models import Dossier
-from clea_platform.api_auth import HasMembership, current_membership
 from clea_platform.api_errors import form_errors
-from clea_platform.api_fields import ScopedPrimaryKeyField, bound_form
 from clea_platform.downloads import file_response
 from funding.documents import CONTENT_TYPES
 from funding.forms import (
@@ -54,6 +52,8 @@ from funding.services import (
     funding_line_transition,
     funding_line_update,
 )
+from organisations.api_auth import HasMembership, current_membership
+from organisations.api_fields import ScopedPrimaryKeyField, bound_form
 from organisations.models import Role
 
 # -- Serializers ----------------------------------------------------------------------------------------------

@@ -8,7 +8,6 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from clea_platform.api_fields import MAX_ID
 from funding.models import (
     Funder,
     FundingLine,
@@ -20,6 +19,7 @@ from funding.models import (
 )
 from funding.money import DEFAULT_VAT_RATE, MAX_CENTS, format_euros, parse_euros
 from funding.services import PaymentInput
+from organisations.api_fields import MAX_ID
 from organisations.models import Organisation, OrganisationKind
 
 

@@ -31,8 +31,6 @@ from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
-from clea_platform.api_auth import HasMembership, current_membership
-from clea_platform.api_fields import MAX_ID, ScopedPrimaryKeyField
 from clea_platform.downloads import file_response
 from juries.models import (
     SESSION_ROLES,
@@ -55,6 +53,8 @@ from juries.services import (
     jury_session_start_deliberation,
     verification_url,
 )
+from organisations.api_auth import HasMembership, current_membership
+from organisations.api_fields import MAX_ID, ScopedPrimaryKeyField
 from organisations.models import Role
 
 # Who reads decisions: the roles that see submitted dossiers (Submission.objects.visible_to).

@@ -17,7 +17,7 @@ from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 
-from clea_platform.api_auth import current_membership
+from organisations.api_auth import current_membership
 
 if TYPE_CHECKING:
     from organisations.models import Membership
