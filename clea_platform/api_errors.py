@@ -20,11 +20,11 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from candidates.referrals import ReferralError
 from candidates.services import DossierConflict, TransitionRefused
 from evaluations.services import EvaluationError
 from funding.services import FundingError
 from juries.services import JuryError
+from referrals.services import ReferralError
 from training.services import TrainingError
 
 # Service refusals: (code, HTTP status).

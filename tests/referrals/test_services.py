@@ -16,10 +16,10 @@ from candidates.models import (
     ReferralState,
     RegistrationStatus,
 )
-from candidates.referral_tasks import referrals_expire_task
-from candidates.referrals import ReferralError, referral_accept, referral_decline, referral_send, referrals_expire
 from clea_platform.certifications import Certification
 from organisations.models import AuditLog, HabilitationStatus, Role
+from referrals.services import ReferralError, referral_accept, referral_decline, referral_send, referrals_expire
+from referrals.tasks import referrals_expire_task
 from tests.factories import MembershipFactory
 from tests.referrals.support import IDENTITY, advisor_of, directory_site_of, make_referral
 

@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from candidates.forms import PHONE_RE, DateInput
 from candidates.models import EducationLevel, Referral, ReferralQuerySet, ReferralState
 from clea_platform.certifications import Certification
+from referrals.services import IDENTITY_FIELDS
 
 if TYPE_CHECKING:
     from candidates.services import DuplicateReport
@@ -87,8 +88,6 @@ class ReferralForm(forms.ModelForm):
         return data
 
     def identity(self) -> dict:
-        from candidates.referrals import IDENTITY_FIELDS
-
         return {name: self.cleaned_data.get(name) for name in IDENTITY_FIELDS}
 
 
