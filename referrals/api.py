@@ -21,7 +21,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from candidates.models import REFERRAL_ROLES, EducationLevel, Referral, ReferralQuerySet, ReferralState
+from candidates.models import EducationLevel
 from clea_platform.api_auth import HasMembership, current_membership
 from clea_platform.api_errors import form_errors
 from clea_platform.api_fields import ScopedPrimaryKeyField, bound_form
@@ -29,6 +29,7 @@ from clea_platform.certifications import Certification
 from organisations.directory import directory_sites
 from organisations.models import Role, Site
 from referrals.forms import ReferralAcceptForm, ReferralDeclineForm, ReferralFilterForm, ReferralForm
+from referrals.models import REFERRAL_ROLES, Referral, ReferralQuerySet, ReferralState
 from referrals.services import (
     referral_accept,
     referral_consent_text,

@@ -7,8 +7,9 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from candidates.forms import PHONE_RE, DateInput
-from candidates.models import EducationLevel, Referral, ReferralQuerySet, ReferralState
+from candidates.models import EducationLevel
 from clea_platform.certifications import Certification
+from referrals.models import Referral, ReferralQuerySet, ReferralState
 from referrals.services import IDENTITY_FIELDS
 
 if TYPE_CHECKING:

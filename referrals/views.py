@@ -7,11 +7,11 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 
-from candidates.models import REFERRAL_ROLES, Referral, ReferralQuerySet, ReferralState
 from clea_platform.tenancy import membership_required
 from organisations.directory import directory_sites
 from organisations.models import Membership, Role
 from referrals.forms import ReferralAcceptForm, ReferralDeclineForm, ReferralFilterForm, ReferralForm
+from referrals.models import REFERRAL_ROLES, Referral, ReferralQuerySet, ReferralState
 from referrals.services import (
     ReferralError,
     referral_accept,

@@ -907,7 +907,7 @@ ADMIN_LISTS = {
     "organisations.directorysheet": 6,
     "candidates.candidate": 6,
     "candidates.dossier": 8,
-    "candidates.referral": 6,
+    "referrals.referral": 6,
     "evaluations.referentiel": 6,
     "evaluations.domain": 7,
     "evaluations.subdomain": 8,

@@ -5,9 +5,10 @@ from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
 
-from candidates.models import Dossier, DossierState, Referral, ReferralState
+from candidates.models import Dossier, DossierState
 from clea_platform.demo import walk_dossier
 from organisations.models import HabilitationStatus, Role
+from referrals.models import Referral, ReferralState
 from referrals.services import referral_accept, referral_decline, referrals_expire
 from tests.factories import MembershipFactory, OrganisationFactory
 from tests.journey import PRIOR_WITH_GAPS, small_referentiel, team_for

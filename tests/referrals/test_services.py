@@ -6,18 +6,10 @@ from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from candidates.models import (
-    Candidate,
-    Dossier,
-    DossierState,
-    EducationLevel,
-    Origin,
-    Referral,
-    ReferralState,
-    RegistrationStatus,
-)
+from candidates.models import Candidate, Dossier, DossierState, EducationLevel, Origin, RegistrationStatus
 from clea_platform.certifications import Certification
 from organisations.models import AuditLog, HabilitationStatus, Role
+from referrals.models import Referral, ReferralState
 from referrals.services import ReferralError, referral_accept, referral_decline, referral_send, referrals_expire
 from referrals.tasks import referrals_expire_task
 from tests.factories import MembershipFactory
