@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from candidates.models import Candidate, Dossier, DossierEvent, Referral
+from candidates.models import Candidate, Dossier, DossierEvent
 
 
 @admin.register(Candidate)
@@ -84,23 +84,4 @@ class DossierAdmin(admin.ModelAdmin):
         return False
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
-@admin.register(Referral)
-class ReferralAdmin(admin.ModelAdmin):
-    """Read-only: referrals are answered by the receiving organisation in its screens."""
-
-    list_display = ["last_name", "first_name", "certification", "organisation", "from_organisation", "state", "sent_at"]
-    list_filter = ["state", "certification"]
-    search_fields = ["last_name", "first_name", "organisation__name", "from_organisation__name"]
-    list_select_related = ["organisation", "from_organisation"]
-
-    def get_readonly_fields(self, request, obj=None):  # noqa: ANN001, ANN201 - Django's signature
-        return [f.name for f in Referral._meta.fields]
-
-    def has_add_permission(self, request) -> bool:  # noqa: ANN001
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:  # noqa: ANN001
         return False

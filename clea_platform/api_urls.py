@@ -4,11 +4,11 @@ from django.urls import include, path
 from rest_framework.routers import SimpleRouter
 
 from candidates.api import DossierViewSet
-from candidates.referrals_api import ReferralViewSet
 from evaluations.api import DocumentViewSet, EvaluationViewSet, ReferentielViewSet
 from funding.api import ClaimBatchViewSet, FunderViewSet, FundingLineViewSet
 from juries.api import CertificateVerifyView, CertificateViewSet, DecisionViewSet, JurySessionViewSet
 from organisations.api_urls import urlpatterns as directory_patterns
+from referrals.api import ReferralViewSet
 from training.api import TrainingPlanViewSet
 
 router = SimpleRouter()

@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "clea_platform",
     "organisations",
     "candidates",
+    "referrals",
     "evaluations",
     "training",
     "juries",
@@ -180,15 +181,13 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
-# autodiscover_tasks() only imports <app>.tasks; the referral tasks live beside the referrals.
-CELERY_IMPORTS = ["candidates.referral_tasks"]
 CELERY_BEAT_SCHEDULE = {
     # The 5-year window: warn counsellors 3 months ahead, expire dossiers past it (idempotent, daily).
     "dossier-deadlines": {"task": "candidates.tasks.dossier_deadlines_task", "schedule": 60 * 60 * 24},
     # Certif'Pro fees for events that have none yet (habilitations entered in the admin): a daily catch-up.
     "funding-fee-entries": {"task": "funding.tasks.fee_entries_sync_task", "schedule": 60 * 60 * 24},
     # France Travail referrals left unanswered expire.
-    "referrals-expire": {"task": "candidates.referral_tasks.referrals_expire_task", "schedule": 60 * 60 * 24},
+    "referrals-expire": {"task": "referrals.tasks.referrals_expire_task", "schedule": 60 * 60 * 24},
 }
 
 REST_FRAMEWORK = {

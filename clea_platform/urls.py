@@ -47,7 +47,7 @@ urlpatterns = [
     path("jurys/", include("juries.urls")),
     path("financements/", include("funding.urls")),
     path("annuaire/", include("organisations.directory_urls")),
-    path("orientations/", include("candidates.referral_urls")),
+    path("orientations/", include("referrals.urls")),
     path("api/v1/", include("clea_platform.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api_schema"), name="api_docs"),

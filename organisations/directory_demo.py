@@ -341,8 +341,9 @@ def seed_directory(orgs: dict[str, Organisation]) -> int:
 
 
 def _seed_referrals(orgs: dict[str, Organisation]) -> int:
-    from candidates.models import EducationLevel, Referral
-    from candidates.referrals import (
+    from candidates.models import EducationLevel
+    from referrals.models import Referral
+    from referrals.services import (
         referral_accept,
         referral_consent_text,
         referral_decline,

@@ -32,7 +32,6 @@ from django.urls import reverse
 from django.utils import timezone
 
 from candidates.models import Dossier
-from candidates.referrals import referral_accept
 from clea_platform.certifications import Certification
 from evaluations.models import Referentiel
 from evaluations.services import evaluation_start
@@ -59,6 +58,7 @@ from juries.services import (
 )
 from organisations.models import Membership, Organisation, OrganisationKind, Role
 from organisations.services import api_token_create
+from referrals.services import referral_accept
 from tests.directory.support import evaluator_site, load_sample_communes, make_sheet
 from tests.evaluations.support import complete_training
 from tests.factories import HabilitationFactory, MembershipFactory, OrganisationFactory, SiteFactory
@@ -907,7 +907,7 @@ ADMIN_LISTS = {
     "organisations.directorysheet": 6,
     "candidates.candidate": 6,
     "candidates.dossier": 8,
-    "candidates.referral": 6,
+    "referrals.referral": 6,
     "evaluations.referentiel": 6,
     "evaluations.domain": 7,
     "evaluations.subdomain": 8,

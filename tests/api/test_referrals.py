@@ -5,10 +5,11 @@ from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
 
-from candidates.models import Dossier, DossierState, Referral, ReferralState
-from candidates.referrals import referral_accept, referral_decline, referrals_expire
+from candidates.models import Dossier, DossierState
 from clea_platform.demo import walk_dossier
 from organisations.models import HabilitationStatus, Role
+from referrals.models import Referral, ReferralState
+from referrals.services import referral_accept, referral_decline, referrals_expire
 from tests.factories import MembershipFactory, OrganisationFactory
 from tests.journey import PRIOR_WITH_GAPS, small_referentiel, team_for
 from tests.referrals.support import IDENTITY, advisor_of, directory_site_of, make_referral

@@ -1,11 +1,12 @@
 import pytest
 from django.core.management import call_command
 
-from candidates.models import DossierState, Referral, ReferralState
+from candidates.models import DossierState
 from clea_platform.demo import seed_foundation
 from organisations.directory import directory_sites
 from organisations.directory_demo import EVALUATORS, seed_directory
 from organisations.models import OrganisationKind, Site
+from referrals.models import Referral, ReferralState
 
 pytestmark = pytest.mark.django_db
 

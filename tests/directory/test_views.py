@@ -6,8 +6,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 
-from candidates.models import Referral
 from organisations.models import AuditLog, OrganisationKind, Role
+from referrals.models import Referral
 from tests.directory.support import evaluator_site
 from tests.factories import OrganisationFactory, SiteFactory
 

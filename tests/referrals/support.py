@@ -6,10 +6,11 @@ import datetime
 from decimal import Decimal
 from typing import Any
 
-from candidates.models import Civility, EducationLevel, Referral
-from candidates.referrals import referral_consent_text, referral_send
+from candidates.models import Civility, EducationLevel
 from clea_platform.certifications import Certification
 from organisations.models import Membership, Organisation, OrganisationKind, Role, Site
+from referrals.models import Referral
+from referrals.services import referral_consent_text, referral_send
 from tests.factories import HabilitationFactory, MembershipFactory, OrganisationFactory, SiteFactory
 from tests.journey import small_referentiel
 

@@ -1,4 +1,9 @@
 import datetime
+import json
+import os
+import pathlib
+import subprocess
+import sys
 
 import pytest
 from django.core import mail
@@ -6,20 +11,12 @@ from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from candidates.models import (
-    Candidate,
-    Dossier,
-    DossierState,
-    EducationLevel,
-    Origin,
-    Referral,
-    ReferralState,
-    RegistrationStatus,
-)
-from candidates.referral_tasks import referrals_expire_task
-from candidates.referrals import ReferralError, referral_accept, referral_decline, referral_send, referrals_expire
+from candidates.models import Candidate, Dossier, DossierState, EducationLevel, Origin, RegistrationStatus
 from clea_platform.certifications import Certification
 from organisations.models import AuditLog, HabilitationStatus, Role
+from referrals.models import Referral, ReferralState
+from referrals.services import ReferralError, referral_accept, referral_decline, referral_send, referrals_expire
+from referrals.tasks import referrals_expire_task
 from tests.factories import MembershipFactory
 from tests.referrals.support import IDENTITY, advisor_of, directory_site_of, make_referral
 
@@ -196,6 +193,25 @@ def test_the_delay_comes_from_the_settings(org_a, settings):
     settings.REFERRAL_EXPIRY_DAYS = 7
     backdate(make_referral(to=org_a), 8)
     assert referrals_expire_task.delay().get() == 1
+
+
+def test_the_worker_finds_every_task_the_beat_schedule_names():
+    # A fresh interpreter, as a worker starts: only autodiscovery (the apps' tasks modules) registers tasks.
+    script = (
+        "import json, django; django.setup()\n"
+        "from django.conf import settings\n"
+        "from clea_platform.celery import app\n"
+        "app.loader.import_default_modules()\n"
+        "print(json.dumps({e['task']: e['task'] in app.tasks for e in settings.CELERY_BEAT_SCHEDULE.values()}))"
+    )
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "clea_platform.settings"}
+    root = pathlib.Path(__file__).resolve().parents[2]
+    run = subprocess.run(  # noqa: S603
+        [sys.executable, "-c", script], cwd=root, env=env, capture_output=True, text=True, check=True
+    )
+    registered = json.loads(run.stdout)
+    assert registered["referrals.tasks.referrals_expire_task"] is True
+    assert all(registered.values()), registered
 
 
 def test_an_expired_referral_can_no_longer_be_accepted(org_a):

@@ -4,10 +4,11 @@ import re
 import pytest
 from django.urls import reverse
 
-from candidates.models import Dossier, DossierState, Referral, ReferralState
-from candidates.referrals import referral_accept
+from candidates.models import Dossier, DossierState
 from clea_platform.demo import walk_dossier
 from organisations.models import Role
+from referrals.models import Referral, ReferralState
+from referrals.services import referral_accept
 from tests.factories import MembershipFactory, OrganisationFactory
 from tests.journey import PRIOR_WITH_GAPS, team_for
 from tests.referrals.support import IDENTITY, advisor_of, directory_site_of, make_referral

@@ -7,9 +7,12 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 
-from candidates.models import REFERRAL_ROLES, Referral, ReferralQuerySet, ReferralState
-from candidates.referral_forms import ReferralAcceptForm, ReferralDeclineForm, ReferralFilterForm, ReferralForm
-from candidates.referrals import (
+from clea_platform.tenancy import membership_required
+from organisations.directory import directory_sites
+from organisations.models import Membership, Role
+from referrals.forms import ReferralAcceptForm, ReferralDeclineForm, ReferralFilterForm, ReferralForm
+from referrals.models import REFERRAL_ROLES, Referral, ReferralQuerySet, ReferralState
+from referrals.services import (
     ReferralError,
     referral_accept,
     referral_consent_text,
@@ -17,9 +20,6 @@ from candidates.referrals import (
     referral_duplicates,
     referral_send,
 )
-from clea_platform.tenancy import membership_required
-from organisations.directory import directory_sites
-from organisations.models import Membership, Role
 
 PAGE_SIZE = 25
 
@@ -45,7 +45,7 @@ def referral_list(request: HttpRequest) -> HttpResponse:
     kept = [(key, value) for key, value in request.GET.items() if key != "page" and value]
     return render(
         request,
-        "candidates/referral_list.html",
+        "referrals/referral_list.html",
         {
             "page": page,
             "filters": filters,
@@ -98,7 +98,7 @@ def referral_create(request: HttpRequest) -> HttpResponse:
             return redirect("referrals:detail", pk=referral.pk)
     return render(
         request,
-        "candidates/referral_form.html",
+        "referrals/referral_form.html",
         {"form": form, "site": site, "consent_text": consent_text},
     )
 
@@ -110,7 +110,7 @@ def referral_detail(request: HttpRequest, pk: int) -> HttpResponse:
     receives = referral.is_received_by(membership)
     return render(
         request,
-        "candidates/referral_detail.html",
+        "referrals/referral_detail.html",
         {
             "referral": referral,
             "receives": receives,
@@ -169,7 +169,7 @@ def referral_accept_view(request: HttpRequest, pk: int) -> HttpResponse:
             return redirect("candidates:dossier_detail", pk=referral.dossier_id)
     return render(
         request,
-        "candidates/referral_accept.html",
+        "referrals/referral_accept.html",
         {"referral": referral, "form": form, "duplicates": duplicates},
     )
 
@@ -189,4 +189,4 @@ def referral_decline_view(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, _("L'orientation de %(name)s est déclinée.") % {"name": referral.full_name})
             return redirect("referrals:list")
-    return render(request, "candidates/referral_decline.html", {"referral": referral, "form": form})
+    return render(request, "referrals/referral_decline.html", {"referral": referral, "form": form})

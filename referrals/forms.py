@@ -7,8 +7,10 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from candidates.forms import PHONE_RE, DateInput
-from candidates.models import EducationLevel, Referral, ReferralQuerySet, ReferralState
+from candidates.models import EducationLevel
 from clea_platform.certifications import Certification
+from referrals.models import Referral, ReferralQuerySet, ReferralState
+from referrals.services import IDENTITY_FIELDS
 
 if TYPE_CHECKING:
     from candidates.services import DuplicateReport
@@ -87,8 +89,6 @@ class ReferralForm(forms.ModelForm):
         return data
 
     def identity(self) -> dict:
-        from candidates.referrals import IDENTITY_FIELDS
-
         return {name: self.cleaned_data.get(name) for name in IDENTITY_FIELDS}
 
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from candidates import referral_views as views
+from referrals import views
 
 app_name = "referrals"
 urlpatterns = [

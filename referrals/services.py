@@ -17,13 +17,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django_fsm import TransitionNotAllowed
 
-from candidates.models import (
-    DossierEvent,
-    Origin,
-    Referral,
-    ReferralState,
-    RegistrationStatus,
-)
+from candidates.models import DossierEvent, Origin, RegistrationStatus
 from candidates.services import DuplicateReport, candidate_find_duplicates, dossier_create
 from clea_platform.certifications import Certification
 from clea_platform.errors import BusinessRefusal
@@ -32,6 +26,7 @@ from evaluations.models import Referentiel
 from organisations.directory import directory_sites
 from organisations.models import Habilitation, Membership, Role, Site
 from organisations.services import audit_record
+from referrals.models import Referral, ReferralState
 
 # What the advisor fills in about the job seeker (the model's field names).
 IDENTITY_FIELDS = (

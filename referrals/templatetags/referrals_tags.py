@@ -5,8 +5,8 @@ from typing import Any
 from django import template
 from django.utils.html import format_html
 
-from candidates.models import Referral, ReferralState
 from organisations.models import Role
+from referrals.models import Referral, ReferralState
 
 register = template.Library()
 

@@ -1,5 +1,5 @@
 """REST API of the France Travail referrals: the same scoped querysets, forms and services as the screens
-(candidates/referral_views.py, candidates/referrals.py).
+(referrals/views.py, referrals/services.py).
 
 GET /api/v1/referrals/ (?state=), POST (an advisor, with the job seeker's consent),
 GET /api/v1/referrals/consent-text/?site=&certification= (the text to read to the job seeker first),
@@ -21,21 +21,22 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from candidates.models import REFERRAL_ROLES, EducationLevel, Referral, ReferralQuerySet, ReferralState
-from candidates.referral_forms import ReferralAcceptForm, ReferralDeclineForm, ReferralFilterForm, ReferralForm
-from candidates.referrals import (
-    referral_accept,
-    referral_consent_text,
-    referral_decline,
-    referral_duplicates,
-    referral_send,
-)
+from candidates.models import EducationLevel
 from clea_platform.api_errors import form_errors
 from clea_platform.certifications import Certification
 from organisations.api_auth import HasMembership, current_membership
 from organisations.api_fields import ScopedPrimaryKeyField, bound_form
 from organisations.directory import directory_sites
 from organisations.models import Role, Site
+from referrals.forms import ReferralAcceptForm, ReferralDeclineForm, ReferralFilterForm, ReferralForm
+from referrals.models import REFERRAL_ROLES, Referral, ReferralQuerySet, ReferralState
+from referrals.services import (
+    referral_accept,
+    referral_consent_text,
+    referral_decline,
+    referral_duplicates,
+    referral_send,
+)
 
 # Who may take each action, as on the screens; list and retrieve: REFERRAL_ROLES.
 ACTION_ROLES: dict[str, tuple[str, ...]] = {

@@ -1,6 +1,6 @@
 from celery import shared_task
 
-from candidates.referrals import referrals_expire
+from referrals.services import referrals_expire
 
 
 @shared_task
