@@ -18,7 +18,7 @@ from candidates.referrals import (
     referral_send,
 )
 from clea_platform.tenancy import membership_required
-from organisations.directory import directory_sites
+from directory.selectors import directory_sites
 from organisations.models import Membership, Role
 
 PAGE_SIZE = 25

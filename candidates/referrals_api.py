@@ -34,7 +34,7 @@ from clea_platform.api_auth import HasMembership, current_membership
 from clea_platform.api_errors import form_errors
 from clea_platform.api_fields import ScopedPrimaryKeyField, bound_form
 from clea_platform.certifications import Certification
-from organisations.directory import directory_sites
+from directory.selectors import directory_sites
 from organisations.models import Role, Site
 
 # Who may take each action, as on the screens; list and retrieve: REFERRAL_ROLES.

@@ -11,10 +11,11 @@ from django.urls import reverse
 
 from candidates.models import Dossier
 from candidates.models import DossierState as S
+from directory.models import Commune
 from evaluations.models import CriterionResult, Evaluation
 from funding.models import FeeEntry, FeeKind, FundingLine, LineState, Tariff
 from juries.models import Certificate
-from organisations.models import Commune, Membership, Organisation, OrganisationKind, Role
+from organisations.models import Membership, Organisation, OrganisationKind, Role
 from training.models import TrainingPlan
 
 TODAY = datetime.date(2026, 11, 23)

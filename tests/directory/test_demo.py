@@ -4,8 +4,8 @@ from django.core.management import call_command
 from candidates.models import DossierState, Referral, ReferralState
 from candidates.referral_demo import seed_referrals
 from clea_platform.demo import seed_foundation
-from organisations.directory import directory_sites
-from organisations.directory_demo import EVALUATORS, seed_directory
+from directory.demo import EVALUATORS, seed_directory
+from directory.selectors import directory_sites
 from organisations.models import OrganisationKind, Site
 
 pytestmark = pytest.mark.django_db

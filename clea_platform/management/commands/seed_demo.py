@@ -5,8 +5,8 @@ from django.core.management.base import BaseCommand
 
 from candidates.referral_demo import seed_referrals
 from clea_platform.demo import ACCOUNTS, DEMO_PASSWORD, seed_foundation, seed_journey, seed_juries
+from directory.demo import seed_directory
 from funding.demo import seed_funding
-from organisations.directory_demo import seed_directory
 
 
 class Command(BaseCommand):

@@ -24,7 +24,7 @@ from organisations.models import (
     Site,
 )
 
-# (INSEE code, commune, postcode, latitude, longitude): points from organisations/data/communes.csv.gz.
+# (INSEE code, commune, postcode, latitude, longitude): points from directory/data/communes.csv.gz.
 PLACES = {
     "paris": ("75056", "Paris", "75011", "48.85341", "2.34880"),
     "saint-denis-93": ("93066", "Saint-Denis", "93200", "48.93564", "2.35387"),
