@@ -42,8 +42,8 @@ def report(label: str, values: list[float]) -> None:
 def populate(rng: random.Random, sites: int) -> None:
     from clea_platform.certifications import Certification
     from clea_platform.demo import siret_from
+    from directory.models import Commune
     from organisations.models import (
-        Commune,
         Habilitation,
         HabilitationStatus,
         Organisation,
@@ -106,9 +106,10 @@ def run(samples: int, sites: int) -> None:
     from django.db import connection
     from django.test import Client
 
-    from organisations.directory import sites_nearby
-    from organisations.models import Commune, Site
-    from organisations.places import communes_load, read_communes
+    from directory.models import Commune
+    from directory.places import communes_load, read_communes
+    from directory.selectors import sites_nearby
+    from organisations.models import Site
 
     print(f"Database: {connection.vendor} ({connection.settings_dict['NAME']})")
     started = time.perf_counter()
@@ -152,7 +153,7 @@ def run(samples: int, sites: int) -> None:
         print(f"  {'':42} sites found: median {statistics.median(found):.0f}, max {max(found)}")
 
     client = Client(REMOTE_ADDR="127.0.0.1")
-    from organisations.api import DirectoryThrottle
+    from directory.api import DirectoryThrottle
 
     DirectoryThrottle.rate = "1000000/minute"  # the bench is not a client to hold back
     durations = []

@@ -4,10 +4,10 @@ from django.urls import include, path
 from rest_framework.routers import SimpleRouter
 
 from candidates.api import DossierViewSet
+from directory.api import CommunesView, EvaluatorsNearbyView
 from evaluations.api import DocumentViewSet, EvaluationViewSet, ReferentielViewSet
 from funding.api import ClaimBatchViewSet, FunderViewSet, FundingLineViewSet
 from juries.api import CertificateVerifyView, CertificateViewSet, DecisionViewSet, JurySessionViewSet
-from organisations.api_urls import urlpatterns as directory_patterns
 from referrals.api import ReferralViewSet
 from training.api import TrainingPlanViewSet
 
@@ -27,7 +27,9 @@ router.register("referrals", ReferralViewSet, basename="referral")
 
 app_name = "api"
 urlpatterns = [
-    *directory_patterns,
+    # The directory's public API (no login).
+    path("evaluators/nearby", EvaluatorsNearbyView.as_view(), name="evaluators_nearby"),
+    path("communes", CommunesView.as_view(), name="communes"),
     path("certificates/verify/<str:code>/", CertificateVerifyView.as_view(), name="certificate_verify"),
     path("", include(router.urls)),
 ]

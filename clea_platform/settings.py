@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "clea_platform",
     "organisations",
     "candidates",
+    "directory",
     "referrals",
     "evaluations",
     "training",

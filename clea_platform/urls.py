@@ -46,7 +46,7 @@ urlpatterns = [
     path("formation/", include("training.urls")),
     path("jurys/", include("juries.urls")),
     path("financements/", include("funding.urls")),
-    path("annuaire/", include("organisations.directory_urls")),
+    path("annuaire/", include("directory.urls")),
     path("orientations/", include("referrals.urls")),
     path("api/v1/", include("clea_platform.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),

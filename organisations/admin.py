@@ -5,7 +5,7 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from organisations.models import AuditLog, Commune, DirectorySheet, Habilitation, Membership, Organisation, Site, User
+from organisations.models import AuditLog, Habilitation, Membership, Organisation, Site, User
 
 
 class SiteInline(admin.StackedInline):
@@ -102,33 +102,4 @@ class AuditLogAdmin(admin.ModelAdmin):
         return False
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
-@admin.register(Commune)
-class CommuneAdmin(admin.ModelAdmin):
-    """The national commune table: loaded by `load_communes`, read-only here."""
-
-    list_display = ["insee_code", "name", "departement", "region_name", "postcodes", "is_approximate"]
-    list_filter = ["is_approximate", "region_name"]
-    search_fields = ["insee_code", "name", "name_folded", "postcodes"]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
-@admin.register(DirectorySheet)
-class DirectorySheetAdmin(admin.ModelAdmin):
-    list_display = ["place_label", "certification", "organisation", "requested_on", "status", "site_count"]
-    list_filter = ["status", "certification"]
-    list_select_related = ["organisation"]
-    readonly_fields = [f.name for f in DirectorySheet._meta.fields]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
         return False

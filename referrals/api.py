@@ -24,9 +24,9 @@ from rest_framework.response import Response
 from candidates.models import EducationLevel
 from clea_platform.api_errors import form_errors
 from clea_platform.certifications import Certification
+from directory.selectors import directory_sites
 from organisations.api_auth import HasMembership, current_membership
 from organisations.api_fields import ScopedPrimaryKeyField, bound_form
-from organisations.directory import directory_sites
 from organisations.models import Role, Site
 from referrals.forms import ReferralAcceptForm, ReferralDeclineForm, ReferralFilterForm, ReferralForm
 from referrals.models import REFERRAL_ROLES, Referral, ReferralQuerySet, ReferralState

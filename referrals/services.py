@@ -22,8 +22,8 @@ from candidates.services import DuplicateReport, candidate_find_duplicates, doss
 from clea_platform.certifications import Certification
 from clea_platform.errors import BusinessRefusal
 from clea_platform.mail import email_send_task
+from directory.selectors import directory_sites
 from evaluations.models import Referentiel
-from organisations.directory import directory_sites
 from organisations.models import Habilitation, Membership, Role, Site
 from organisations.services import audit_record
 from referrals.models import Referral, ReferralState

@@ -8,7 +8,7 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 
 from clea_platform.tenancy import membership_required
-from organisations.directory import directory_sites
+from directory.selectors import directory_sites
 from organisations.models import Membership, Role
 from referrals.forms import ReferralAcceptForm, ReferralDeclineForm, ReferralFilterForm, ReferralForm
 from referrals.models import REFERRAL_ROLES, Referral, ReferralQuerySet, ReferralState

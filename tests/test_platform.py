@@ -11,7 +11,7 @@ from django.urls import reverse
 from clea_platform.demo import ACCOUNTS, DEMO_PASSWORD
 from organisations.models import Membership, Organisation, User
 
-PROJECT_APPS = {"organisations", "candidates", "evaluations", "training", "juries", "funding"}
+PROJECT_APPS = {"organisations", "candidates", "directory", "evaluations", "training", "juries", "funding"}
 
 # Models that are not owned by one organisation, and why. Every other model must point at its organisation.
 NOT_TENANT_OWNED = {
@@ -22,8 +22,8 @@ NOT_TENANT_OWNED = {
     "evaluations.Domain": "part of a national référentiel",
     "evaluations.SubDomain": "part of a national référentiel",
     "evaluations.Criterion": "part of a national référentiel",
-    "organisations.Commune": "national reference data (INSEE's Code officiel géographique), loaded by load_communes",
-    "organisations.CommunePostcode": "part of the national commune table",
+    "directory.Commune": "national reference data (INSEE's Code officiel géographique), loaded by load_communes",
+    "directory.CommunePostcode": "part of the national commune table",
     "funding.Funder": "national list of funders and schemes, kept by Certif'Pro",
     "funding.Tariff": "Certif'Pro's national fee tariffs",
 }

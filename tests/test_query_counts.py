@@ -903,11 +903,11 @@ ADMIN_LISTS = {
     "organisations.user": 7,
     "organisations.membership": 6,
     "organisations.auditlog": 9,
-    "organisations.commune": 7,
-    "organisations.directorysheet": 6,
     "candidates.candidate": 6,
     "candidates.dossier": 8,
     "referrals.referral": 6,
+    "directory.commune": 7,
+    "directory.directorysheet": 6,
     "evaluations.referentiel": 6,
     "evaluations.domain": 7,
     "evaluations.subdomain": 8,
@@ -938,7 +938,7 @@ ADMIN_REFERENCE_DATA = {
     "evaluations.criterion",
     "funding.funder",
     "funding.tariff",
-    "organisations.commune",
+    "directory.commune",
 }
 # Stays empty: django-axes writes it only with AXES_ENABLE_ACCESS_FAILURE_LOG, which the platform leaves off.
 ADMIN_EMPTY = {"axes.accessfailurelog"}

@@ -10,11 +10,12 @@ from django.urls import reverse
 from bench.national_dataset import DatasetRefused, run
 from candidates.models import Dossier
 from candidates.models import DossierState as S
+from directory.models import Commune
 from evaluations.acquisitions import dossier_outcome
 from evaluations.models import CriterionResult, Evaluation
 from funding.models import FeeEntry, FeeKind, FundingLine, LineState, Tariff
 from juries.models import Certificate
-from organisations.models import Commune, Membership, Organisation, OrganisationKind, Role
+from organisations.models import Membership, Organisation, OrganisationKind, Role
 from training.models import TrainingPlan
 
 TODAY = datetime.date(2026, 11, 23)

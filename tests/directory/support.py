@@ -10,16 +10,9 @@ from decimal import Decimal
 from django.utils import timezone
 
 from clea_platform.certifications import Certification
-from organisations.models import (
-    Commune,
-    DirectorySheet,
-    HabilitationStatus,
-    Organisation,
-    OrganisationKind,
-    SheetScope,
-    Site,
-)
-from organisations.places import communes_load, read_communes
+from directory.models import Commune, DirectorySheet, SheetScope
+from directory.places import communes_load, read_communes
+from organisations.models import HabilitationStatus, Organisation, OrganisationKind, Site
 from tests.factories import HabilitationFactory, OrganisationFactory, SiteFactory, UserFactory
 
 SAMPLE_CODES = [

@@ -4,7 +4,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from organisations.api import DirectoryThrottle
+from directory.api import DirectoryThrottle
 from tests.directory.support import evaluator_site
 
 pytestmark = pytest.mark.django_db

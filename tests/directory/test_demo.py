@@ -3,9 +3,10 @@ from django.core.management import call_command
 
 from candidates.models import DossierState
 from clea_platform.demo import seed_foundation
-from organisations.directory import directory_sites
-from organisations.directory_demo import EVALUATORS, seed_directory
+from directory.demo import EVALUATORS, seed_directory
+from directory.selectors import directory_sites
 from organisations.models import OrganisationKind, Site
+from referrals.demo import seed_referrals
 from referrals.models import Referral, ReferralState
 
 pytestmark = pytest.mark.django_db
@@ -14,10 +15,10 @@ pytestmark = pytest.mark.django_db
 def test_the_demo_directory_is_idempotent_and_has_referrals_in_every_state():
     call_command("load_referentiels", verbosity=0)
     orgs = seed_foundation()
-    created = seed_directory(orgs)
+    created = seed_directory(orgs) + seed_referrals(orgs)
     counts = (Site.objects.count(), Referral.objects.count())
     assert created > 40
-    assert seed_directory(orgs) == 0
+    assert seed_directory(orgs) + seed_referrals(orgs) == 0
     assert (Site.objects.count(), Referral.objects.count()) == counts
 
     listed = directory_sites()

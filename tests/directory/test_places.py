@@ -1,8 +1,8 @@
 import pytest
 from django.core.management import call_command
 
-from organisations.models import Commune, CommunePostcode
-from organisations.places import communes_load, fold_name, read_communes
+from directory.models import Commune, CommunePostcode
+from directory.places import communes_load, fold_name, read_communes
 from tests.directory.support import SAMPLE_CODES
 
 pytestmark = pytest.mark.django_db

@@ -5,7 +5,7 @@ import pytest
 from django.utils import timezone
 
 from clea_platform.certifications import Certification
-from organisations.directory import (
+from directory.selectors import (
     RADII_KM,
     bounding_box,
     directory_sites,

@@ -5,8 +5,9 @@ from django.urls import reverse
 from pypdf import PdfReader
 
 from clea_platform.pdf import sha256_hex
-from organisations.directory import directory_sheet_generate, directory_sheet_request
-from organisations.models import DirectorySheet, OrganisationKind, Role, SheetScope, SheetStatus
+from directory.models import DirectorySheet, SheetScope, SheetStatus
+from directory.services import directory_sheet_generate, directory_sheet_request
+from organisations.models import OrganisationKind, Role
 from tests.directory.support import evaluator_site, load_sample_communes, make_sheet
 from tests.factories import MembershipFactory, OrganisationFactory
 from tests.waiting import wait_until

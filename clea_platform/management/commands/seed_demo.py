@@ -4,8 +4,9 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
 from clea_platform.demo import ACCOUNTS, DEMO_PASSWORD, seed_foundation, seed_journey, seed_juries
+from directory.demo import seed_directory
 from funding.demo import seed_funding
-from organisations.directory_demo import seed_directory
+from referrals.demo import seed_referrals
 
 
 class Command(BaseCommand):
@@ -19,7 +20,9 @@ class Command(BaseCommand):
         # Tariffs first, so that the seeded evaluations and certificates record their fees as they happen.
         call_command("load_tariffs", verbosity=0, stdout=self.stdout)
         orgs = seed_foundation()
-        self.stdout.write(f"Annuaire : {seed_directory(orgs)} sites et orientations créés")
+        # The referrals go to the directory's sites: seeded after them.
+        listed = seed_directory(orgs) + seed_referrals(orgs)
+        self.stdout.write(f"Annuaire : {listed} sites et orientations créés")
         created = seed_journey(orgs) + seed_juries(orgs) + seed_funding(orgs)
         self.stdout.write(f"Dossiers de démonstration créés : {created}")
         self.stdout.write(self.style.SUCCESS("Données de démonstration prêtes."))

@@ -3,12 +3,12 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from organisations.places import COMMUNES_FILE, communes_load, read_communes
+from directory.places import COMMUNES_FILE, communes_load, read_communes
 
 
 class Command(BaseCommand):
     help = (
-        "Charge (ou met à jour) la table des communes depuis organisations/data/communes.csv.gz. "
+        "Charge (ou met à jour) la table des communes depuis directory/data/communes.csv.gz. "
         "Idempotent : une seconde exécution ne change rien."
     )
 

@@ -16,9 +16,11 @@ from django.views.decorators.http import require_GET
 
 from clea_platform.ratelimit import rate_limited
 from clea_platform.tenancy import membership_required
-from organisations.directory import RADII_KM, SheetRequestError, directory_sheet_request, sites_nearby
-from organisations.directory_forms import DirectorySearchForm, SheetRequestForm
-from organisations.models import Commune, DirectorySheet, Membership, Role, SheetScope, SheetStatus, Site
+from directory.forms import DirectorySearchForm, SheetRequestForm
+from directory.models import Commune, DirectorySheet, SheetScope, SheetStatus
+from directory.selectors import RADII_KM, sites_nearby
+from directory.services import SheetRequestError, directory_sheet_request
+from organisations.models import Membership, Role, Site
 
 View = Callable[..., HttpResponse]
 PAGE_SIZE = 20
@@ -87,7 +89,7 @@ def search(request: HttpRequest) -> HttpResponse:
     kept = [(key, value) for key, value in params.items() if key != "page" and value]
     return render(
         request,
-        "organisations/directory_search.html",
+        "directory/search.html",
         {
             "form": form,
             "lookup": lookup,
@@ -114,7 +116,7 @@ def commune_suggestions(request: HttpRequest) -> HttpResponse:
     """Public: <option> elements for the commune datalist, as one types (htmx)."""
     text = request.GET.get("commune") or request.GET.get("q") or ""
     communes = Commune.objects.search(text, limit=SUGGESTIONS) if len(text.strip()) >= 2 else []
-    return render(request, "organisations/_commune_options.html", {"communes": communes})
+    return render(request, "directory/_commune_options.html", {"communes": communes})
 
 
 @membership_required(*SHEET_ROLES)
@@ -158,14 +160,14 @@ def sheet_list(request: HttpRequest) -> HttpResponse:
             return redirect("directory:sheet_detail", pk=sheet.pk)
     sheets = DirectorySheet.objects.visible_to(membership).select_related("requested_by", "organisation")
     page = Paginator(sheets, PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "organisations/sheet_list.html", {"form": form, "page": page})
+    return render(request, "directory/sheet_list.html", {"form": form, "page": page})
 
 
 @membership_required(*SHEET_ROLES)
 def sheet_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """The sheet's status; htmx polls the status fragment until the worker has rendered it."""
     sheet = get_object_or_404(DirectorySheet.objects.visible_to(request.membership), pk=pk)
-    template = "organisations/_sheet_status.html" if request.htmx else "organisations/sheet_detail.html"
+    template = "directory/_sheet_status.html" if request.htmx else "directory/sheet_detail.html"
     return render(request, template, {"sheet": sheet, "pending": sheet.status == SheetStatus.PENDING})
 
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from organisations import directory_views as views
+from directory import views
 
 app_name = "directory"
 urlpatterns = [

@@ -1,9 +1,8 @@
-"""Demo data for the evaluator directory and France Travail referrals (called by `seed_demo`).
+"""Demo data for the evaluator directory (called by `seed_demo`, before referrals/demo.py).
 
 Evaluator organisations with habilitations and sites across the regions (overseas and Corsica included),
-one whose habilitation is suspended (so absent from the directory), the agency's own site in Lille, and
-referrals from the demo advisor to the northern evaluator in every state. Idempotent: organisations by
-SIRET, sites by (organisation, name), referrals by (agency, person).
+one whose habilitation is suspended (so absent from the directory), and the agency's own site in Lille.
+Idempotent: organisations by SIRET, sites by (organisation, name).
 """
 
 from __future__ import annotations
@@ -19,15 +18,13 @@ from clea_platform.demo import siret_from
 from organisations.models import (
     Habilitation,
     HabilitationStatus,
-    Membership,
     Organisation,
     OrganisationKind,
     Region,
-    Role,
     Site,
 )
 
-# (INSEE code, commune, postcode, latitude, longitude): points from organisations/data/communes.csv.gz.
+# (INSEE code, commune, postcode, latitude, longitude): points from directory/data/communes.csv.gz.
 PLACES = {
     "paris": ("75056", "Paris", "75011", "48.85341", "2.34880"),
     "saint-denis-93": ("93066", "Saint-Denis", "93200", "48.93564", "2.35387"),
@@ -242,23 +239,6 @@ EVALUATORS = {
     ),
 }
 
-REFERRALS = [
-    # (first name, last name, birth date, civility, state, days ago, note / decline reason)
-    ("Samir", "Haddad", datetime.date(1988, 6, 14), "m", "sent", 2, "Disponible le matin ; souhaite Lille Moulins."),
-    ("Claire", "Vasseur", datetime.date(1979, 2, 3), "mme", "sent", 24, ""),
-    ("Jordan", "Delattre", datetime.date(1996, 11, 20), "m", "accepted", 9, "Projet de reconversion en logistique."),
-    (
-        "Mélanie",
-        "Caron",
-        datetime.date(1984, 9, 8),
-        "mme",
-        "declined",
-        12,
-        "Pas de session avant trois mois à Roubaix : orientez plutôt vers le site de Lille.",
-    ),
-    ("Bruno", "Lefort", datetime.date(1970, 4, 27), "m", "expired", 45, ""),
-]
-
 
 def _site_values(place: str, *, pmr: bool, remote: bool, domain: str, index: int) -> dict[str, object]:
     insee, city, postcode, latitude, longitude = PLACES[place]
@@ -289,8 +269,8 @@ def _site_values(place: str, *, pmr: bool, remote: bool, domain: str, index: int
 
 @transaction.atomic
 def seed_directory(orgs: dict[str, Organisation]) -> int:
-    """Evaluators and sites across the regions, the agency's site, and referrals in every state.
-    Returns how many sites and referrals were created (0 on a second run)."""
+    """Evaluators and sites across the regions, and the agency's site.
+    Returns how many sites were created (0 on a second run)."""
     today = timezone.localdate()
     created = 0
     index = 0
@@ -337,58 +317,4 @@ def seed_directory(orgs: dict[str, Organisation]) -> int:
         site.next_slot_on = today + datetime.timedelta(days=6 if site.remote_evaluation else 15)
         site.availability_updated_at = timezone.now()
         site.save(update_fields=["next_slot_on", "availability_updated_at"])
-    return created + _seed_referrals(orgs)
-
-
-def _seed_referrals(orgs: dict[str, Organisation]) -> int:
-    from candidates.models import EducationLevel
-    from referrals.models import Referral
-    from referrals.services import (
-        referral_accept,
-        referral_consent_text,
-        referral_decline,
-        referral_send,
-        referrals_expire,
-    )
-
-    advisor = Membership.objects.get(user__email="conseiller@francetravail.demo", role=Role.FT_ADVISOR)
-    counsellor = Membership.objects.get(user__email="conseillere@evaluateur-nord.demo", role=Role.COUNSELLOR)
-    sites = {s.name: s for s in Site.objects.filter(organisation=orgs["nord"])}
-    created = 0
-    for first, last, birth, civility, state, days_ago, text in REFERRALS:
-        if Referral.objects.filter(from_organisation=orgs["ft"], first_name=first, last_name=last).exists():
-            continue
-        site = sites["Roubaix – Gare"] if state == "declined" else sites["Lille – Moulins"]
-        referral = referral_send(
-            by=advisor,
-            site=site,
-            certification=Certification.CLEA,
-            identity={
-                "civility": civility,
-                "first_name": first,
-                "last_name": last,
-                "birth_date": birth,
-                "birth_place": "Lille" if state != "sent" else "",
-                "email": f"{first.lower()}.{last.lower()}@demandeur.demo",
-                "phone": "06 12 34 56 78",
-                "postcode": "59000",
-                "city": "Lille",
-                "education_level": EducationLevel.LEVEL_3,
-            },
-            note="" if state == "declined" else text,
-            consent_text=referral_consent_text(site=site, certification=Certification.CLEA),
-        )
-        # Demo history: the referral was sent some days ago (an expired one, past the delay).
-        Referral.objects.filter(pk=referral.pk).update(
-            sent_at=timezone.now() - datetime.timedelta(days=days_ago),
-            consent_at=timezone.now() - datetime.timedelta(days=days_ago),
-        )
-        referral.refresh_from_db()
-        if state == "accepted":
-            referral_accept(referral=referral, by=counsellor)
-        elif state == "declined":
-            referral_decline(referral=referral, by=counsellor, reason=text)
-        elif state == "expired":
-            referrals_expire()
-        created += 1
     return created

@@ -21,8 +21,8 @@ from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView, exception_handler
 
 from clea_platform.certifications import Certification
-from organisations.directory import DEFAULT_RADIUS_KM, RADII_KM, NearbySite, sites_nearby
-from organisations.models import Commune, CommuneLookup
+from directory.models import Commune, CommuneLookup
+from directory.selectors import DEFAULT_RADIUS_KM, RADII_KM, NearbySite, sites_nearby
 
 MAX_RESULTS = 100
 

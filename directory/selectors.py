@@ -1,4 +1,4 @@
-"""The evaluator directory: which sites can take a candidate near a place, and the printable sheets.
+"""The evaluator directory's reads: which sites can take a candidate near a place, and what a sheet lists.
 
 Distances are great-circle (haversine) distances between the commune's point and the site's: a bounding
 box in SQL keeps the candidates few (works on SQLite and PostgreSQL alike), then Python measures each one.
@@ -13,27 +13,11 @@ from dataclasses import dataclass, field
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from functools import cached_property
 
-from django.core.files.base import ContentFile
-from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, Prefetch, Q
-from django.http import HttpRequest
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
-from clea_platform.certifications import Certification
-from clea_platform.pdf import render_pdf, sha256_hex
-from organisations.models import (
-    Commune,
-    DirectorySheet,
-    Habilitation,
-    Membership,
-    OrganisationKind,
-    SheetScope,
-    SheetStatus,
-    Site,
-    SiteQuerySet,
-)
-from organisations.services import audit_record
+from directory.models import Commune, DirectorySheet, SheetScope
+from organisations.models import Habilitation, OrganisationKind, Site, SiteQuerySet
 
 EARTH_RADIUS_KM = 6371.0088  # mean radius (IUGG)
 RADII_KM = (10, 20, 50, 100)
@@ -257,110 +241,6 @@ def sites_in_departement(
     return sorted(sites, key=lambda s: (s.city, s.organisation.name, s.name))
 
 
-# -- Printable sheets ------------------------------------------------------------------------------------
-
-
-class SheetRequestError(Exception):
-    """The sheet cannot be asked for as given; the message says why, in French."""
-
-
-def _params_key(
-    *,
-    scope: str,
-    departement: str,
-    commune: Commune | None,
-    radius_km: int | None,
-    certification: str,
-    wheelchair_accessible: bool,
-    remote_evaluation: bool,
-) -> str:
-    place = f"dep:{departement}" if scope == SheetScope.DEPARTEMENT else f"commune:{commune.insee_code}:{radius_km}"
-    return f"{place}|cert:{certification or 'all'}|pmr:{int(wheelchair_accessible)}|remote:{int(remote_evaluation)}"
-
-
-@transaction.atomic
-def directory_sheet_request(
-    *,
-    by: Membership,
-    scope: str,
-    departement: str = "",
-    commune: Commune | None = None,
-    radius_km: int | None = None,
-    certification: str = "",
-    wheelchair_accessible: bool = False,
-    remote_evaluation: bool = False,
-    request: HttpRequest | None = None,
-) -> tuple[DirectorySheet, bool]:
-    """Ask for the sheet of a territory; (sheet, created). The same parameters on the same day give the
-    same sheet, whoever of the organisation asks. Queues its rendering once committed (again after a
-    failure)."""
-    from organisations.tasks import directory_sheet_generate_task
-
-    if scope == SheetScope.DEPARTEMENT:
-        names = Commune.objects.filter(departement=departement).values_list("departement_name", flat=True)[:1]
-        if not departement or not names:
-            raise SheetRequestError(_("Choisissez un département."))
-        place_label = _("%(name)s (%(code)s)") % {"name": names[0], "code": departement}
-        commune, radius_km = None, None
-    elif scope == SheetScope.RADIUS:
-        if commune is None:
-            raise SheetRequestError(_("Choisissez la commune autour de laquelle chercher."))
-        if radius_km not in RADII_KM:
-            raise SheetRequestError(_("Choisissez un rayon de 10, 20, 50 ou 100 km."))
-        place_label = _("à moins de %(radius)s km de %(commune)s") % {"radius": radius_km, "commune": commune.label}
-        departement = ""
-    else:
-        raise SheetRequestError(_("Choisissez un territoire."))
-    if certification and certification not in Certification.values:
-        raise SheetRequestError(_("Certification inconnue."))
-    key = _params_key(
-        scope=scope,
-        departement=departement,
-        commune=commune,
-        radius_km=radius_km,
-        certification=certification,
-        wheelchair_accessible=wheelchair_accessible,
-        remote_evaluation=remote_evaluation,
-    )
-    values = dict(
-        requested_by=by.user,
-        scope=scope,
-        departement=departement,
-        commune_insee=commune.insee_code if commune else "",
-        radius_km=radius_km,
-        place_label=place_label,
-        certification=certification,
-        wheelchair_accessible=wheelchair_accessible,
-        remote_evaluation=remote_evaluation,
-    )
-    today = timezone.localdate()
-    try:
-        with transaction.atomic():
-            sheet, created = DirectorySheet.objects.get_or_create(
-                organisation_id=by.organisation_id, requested_on=today, params_key=key, defaults=values
-            )
-    except IntegrityError:  # a colleague asked for the same sheet at the same instant
-        sheet, created = (
-            DirectorySheet.objects.get(organisation_id=by.organisation_id, requested_on=today, params_key=key),
-            False,
-        )
-    if created or sheet.status == SheetStatus.FAILED:
-        if sheet.status == SheetStatus.FAILED:
-            sheet.status = SheetStatus.PENDING
-            sheet.save(update_fields=["status"])
-        audit_record(
-            action="directory_sheet.request",
-            actor=by.user,
-            organisation=by.organisation_id,
-            obj=sheet,
-            request=request,
-            details={"params": key},
-        )
-        sheet_id = sheet.pk
-        transaction.on_commit(lambda: directory_sheet_generate_task.delay(sheet_id))
-    return sheet, created
-
-
 def directory_sheet_entries(sheet: DirectorySheet) -> list[NearbySite]:
     """What the sheet lists: the sites of its territory that day, with their distance for a radius."""
     filters = dict(
@@ -379,36 +259,3 @@ def directory_sheet_entries(sheet: DirectorySheet) -> list[NearbySite]:
         **filters,
     )
     return found.results
-
-
-def directory_sheet_generate(*, sheet_id: int) -> DirectorySheet:
-    """Render and store the sheet's PDF (and its SHA-256). Idempotent: a ready sheet is returned as is."""
-    sheet = DirectorySheet.objects.select_related("organisation").get(pk=sheet_id)
-    if sheet.status == SheetStatus.READY:
-        return sheet
-    try:
-        entries = directory_sheet_entries(sheet)
-        pdf = render_pdf(
-            "documents/directory_sheet.html",
-            {
-                "sheet": sheet,
-                "entries": entries,
-                "with_distance": sheet.scope == SheetScope.RADIUS,
-                "certification_label": Certification(sheet.certification).label if sheet.certification else "",
-                "generated_at": timezone.localtime(),
-            },
-        )
-    except Exception:
-        DirectorySheet.objects.filter(pk=sheet.pk, status=SheetStatus.PENDING).update(status=SheetStatus.FAILED)
-        raise
-    with transaction.atomic():
-        locked = DirectorySheet.objects.select_for_update(of=("self",)).get(pk=sheet.pk)
-        if locked.status == SheetStatus.READY:  # another worker finished first: keep theirs
-            return locked
-        locked.file.save(sheet.filename, ContentFile(pdf), save=False)
-        locked.sha256 = sha256_hex(pdf)
-        locked.site_count = len(entries)
-        locked.status = SheetStatus.READY
-        locked.generated_at = timezone.now()
-        locked.save(update_fields=["file", "sha256", "site_count", "status", "generated_at"])
-    return locked

@@ -7,8 +7,8 @@ from django.urls import reverse_lazy
 from django.utils.translation import gettext_lazy as _
 
 from clea_platform.certifications import Certification
-from organisations.directory import DEFAULT_RADIUS_KM, RADII_KM
-from organisations.models import Commune, CommuneLookup, SheetScope
+from directory.models import Commune, CommuneLookup, SheetScope
+from directory.selectors import DEFAULT_RADIUS_KM, RADII_KM
 
 RADIUS_CHOICES = [(r, _("%(n)s km") % {"n": r}) for r in RADII_KM]
 CERTIFICATION_CHOICES = [("", _("Toutes les certifications")), *Certification.choices]

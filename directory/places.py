@@ -1,7 +1,7 @@
 """French communes: the folding that searches compare, and the loading of the committed commune table.
 
-The table (organisations/data/communes.csv.gz) is built by hand with organisations/data/build_communes.py;
-the platform only reads it. This module imports no model at load time: organisations.models uses it.
+The table (directory/data/communes.csv.gz) is built by hand with directory/data/build_communes.py;
+the platform only reads it. This module imports no model at load time: directory.models uses it.
 """
 
 from __future__ import annotations
@@ -80,7 +80,7 @@ def communes_load(rows: list[dict[str, str]], *, delete_missing: bool = True) ->
     """
     from django.db import transaction
 
-    from organisations.models import Commune, CommunePostcode
+    from directory.models import Commune, CommunePostcode
 
     fields = list(_values(rows[0]).keys()) if rows else []
     wanted = {row["insee_code"]: _values(row) for row in rows}
