@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "training",
     "juries",
     "funding",
+    "journey",
 ]
 
 MIDDLEWARE = [
