@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "training",
     "juries",
     "funding",
+    "journey",
 ]
 
 MIDDLEWARE = [

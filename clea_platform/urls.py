@@ -5,9 +5,10 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from clea_platform.views import healthz, ping
+from journey.views import home
 from juries.public_views import certificate_verify, certificate_verify_form
 from organisations.forms import EmailAuthenticationForm, QueuedPasswordResetForm
-from organisations.views import api_tokens, home
+from organisations.views import api_tokens
 
 admin.site.site_header = _("Administration CléA – Certif'Pro")
 admin.site.site_title = _("Administration CléA")

@@ -11,6 +11,7 @@ from django.db import models
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from candidates.models import Dossier, DossierState
 from clea_platform.certifications import Certification
 from funding.documents import Column, Table
 from funding.models import (
@@ -22,12 +23,43 @@ from funding.models import (
     add_months,
     cdc_deadline,
 )
+from organisations.models import Membership, Role
 
 ZERO = models.Value(0, output_field=models.BigIntegerField())
+
+# The roles that see a dossier's funding, and those of them that may act on it (Certif'Pro only reads).
+FUNDING_READERS = {Role.COUNSELLOR, Role.ORG_ADMIN, Role.CERTIFPRO_ADMIN}
+FUNDING_ACTORS = {Role.COUNSELLOR, Role.ORG_ADMIN}
 
 
 def _sum(field: str) -> Coalesce:
     return Coalesce(models.Sum(field), ZERO)
+
+
+@dataclass(frozen=True)
+class DossierFunding:
+    # Each line with the transitions the membership may take on it now.
+    lines: list[tuple[FundingLine, list[dict[str, Any]]]]
+    can_create: bool
+
+
+def dossier_funding(membership: Membership | None, dossier: Dossier) -> DossierFunding | None:
+    """The dossier's funding lines with the actions the membership may take, in one query; None for the roles
+    that do not see funding (the dossier page hides the section)."""
+    if membership is None or membership.role not in FUNDING_READERS:
+        return None
+    lines = list(
+        FundingLine.objects.visible_to(membership)
+        .filter(dossier_id=dossier.pk)
+        .with_step_done_on()
+        .select_related("funder")
+        .order_by("step", "created_at", "id")
+    )
+    may_act = membership.role in FUNDING_ACTORS
+    return DossierFunding(
+        lines=[(line, line.actions_for(membership) if may_act else []) for line in lines],
+        can_create=may_act and dossier.state not in {DossierState.WITHDRAWN, DossierState.EXPIRED},
+    )
 
 
 def claim_summary(lines: models.QuerySet[FundingLine]) -> list[dict[str, Any]]:

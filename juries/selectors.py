@@ -6,11 +6,22 @@ from typing import Any
 
 from django.db.models import Count, Exists, IntegerField, Model, OuterRef, Prefetch, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 
 from evaluations.models import Evaluation, EvaluationKind, EvaluationStatus
 from funding.models import FundingLine, LineState
-from juries.models import Certificate, ConflictDeclaration, JurySession, SessionSeat, Submission
+from juries.models import (
+    Certificate,
+    ConflictDeclaration,
+    JuryMember,
+    JurySession,
+    SessionSeat,
+    SessionState,
+    Submission,
+)
 from organisations.models import Membership
+
+UPCOMING_SESSIONS_SIZE = 10
 
 # The columns Certif'Pro expects (see the domain brief: the Pix export for CléA numérique).
 EXPORT_COLUMNS = [
@@ -128,3 +139,33 @@ def submissions_for_session(session: JurySession, membership: Membership) -> Que
             Prefetch("conflicts", queryset=ConflictDeclaration.objects.select_related("seat__member__user"))
         )
     )
+
+
+def upcoming_sessions_for(membership: Membership, *, limit: int = UPCOMING_SESSIONS_SIZE) -> list[JurySession]:
+    """The sessions to come (planned or convened) that the membership sees, the soonest first, each with its
+    `dossier_count`. One query."""
+    return list(
+        JurySession.objects.visible_to(membership)
+        .select_related("organisation")
+        .filter(state__in=[SessionState.PLANNED, SessionState.CONVENED], date__gte=timezone.now())
+        .annotate(dossier_count=related_count(Submission, "session"))
+        .order_by("date", "pk")[:limit]
+    )
+
+
+def deliberations_presided_by(membership: Membership) -> list[JurySession]:
+    """The sessions in deliberation that the membership's user presides, whichever body seated them, each with
+    its `dossier_count`. One query."""
+    return list(
+        JurySession.objects.filter(
+            state=SessionState.DELIBERATING, seats__is_president=True, seats__member__user_id=membership.user_id
+        )
+        .select_related("organisation")
+        .annotate(dossier_count=related_count(Submission, "session"))
+        .order_by("date", "pk")
+    )
+
+
+def conflict_count_for(membership: Membership) -> int:
+    """How many conflicts of interest the membership's jury members have on record. One query."""
+    return ConflictDeclaration.objects.filter(seat__member__in=JuryMember.objects.visible_to(membership)).count()

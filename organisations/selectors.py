@@ -5,27 +5,15 @@ from typing import Any
 from django.db.models import Count, Q
 
 from clea_platform.certifications import Certification
-from organisations.models import (
-    Habilitation,
-    Membership,
-    Organisation,
-    OrganisationKind,
-    Role,
-    Site,
-)
+from organisations.models import Habilitation, Membership, Organisation, OrganisationKind, Site
 
 
-def dashboard_for(membership: Membership) -> dict[str, Any]:
-    """What the home page shows for the current role. Each block is a handful of aggregate queries."""
-    context: dict[str, Any] = {}
-    if membership.role == Role.ORG_ADMIN:
-        context["site_count"] = Site.objects.visible_to(membership).filter(is_active=True).count()
-        context["member_count"] = Membership.objects.visible_to(membership).active().count()
-    if membership.role == Role.FT_ADVISOR:
-        context["regional_evaluators"] = evaluators_in_region(membership.organisation.region)
-    if membership.role == Role.CERTIFPRO_ADMIN:
-        context["national"] = national_overview()
-    return context
+def active_site_count(membership: Membership) -> int:
+    return Site.objects.visible_to(membership).filter(is_active=True).count()
+
+
+def active_member_count(membership: Membership) -> int:
+    return Membership.objects.visible_to(membership).active().count()
 
 
 def evaluators_in_region(region: str) -> list[Organisation]:

@@ -13,15 +13,7 @@ from django.views.decorators.http import require_POST
 from clea_platform.tenancy import membership_required
 from organisations.forms import ApiTokenForm, SiteForm
 from organisations.models import ApiToken, Membership, Role, Site
-from organisations.selectors import dashboard_for
 from organisations.services import api_token_create, api_token_revoke, membership_switch, site_update
-
-
-@login_required
-def home(request: HttpRequest) -> HttpResponse:
-    if request.membership is None:
-        return render(request, "no_membership.html", status=403)
-    return render(request, "home.html", dashboard_for(request.membership))
 
 
 @login_required

@@ -1,13 +1,13 @@
 from __future__ import annotations
 
-from typing import Any
-
 from django import template
 from django.utils.html import format_html
 
-from funding.models import BatchStatus, FundingLine, LineState
+from candidates.models import Dossier
+from funding.models import BatchStatus, LineState
 from funding.money import format_euros
-from organisations.models import Role
+from funding.selectors import DossierFunding
+from funding.selectors import dossier_funding as funding_dossier_funding
 
 register = template.Library()
 
@@ -48,22 +48,9 @@ def batch_status_badge(status: str) -> str:
 
 
 @register.simple_tag(takes_context=True)
-def dossier_funding(context: template.Context, dossier: Any) -> dict[str, Any] | None:
-    """`{% dossier_funding dossier as funding %}`: the dossier's funding lines with the actions the current
-    membership may take, in one query; None for the roles that do not see funding (the section is hidden)."""
+def dossier_funding(context: template.Context, dossier: Dossier) -> DossierFunding | None:
+    """`{% dossier_funding dossier as funding %}`: hands the dossier page (a candidates template, which cannot
+    import funding) the funding section's data from its selector; the query lives there, not here."""
     request = context.get("request")
     membership = getattr(request, "membership", None) or context.get("current_membership")
-    if membership is None or membership.role not in {Role.COUNSELLOR, Role.ORG_ADMIN, Role.CERTIFPRO_ADMIN}:
-        return None
-    lines = list(
-        FundingLine.objects.visible_to(membership)
-        .filter(dossier_id=dossier.pk)
-        .with_step_done_on()
-        .select_related("funder")
-        .order_by("step", "created_at", "id")
-    )
-    may_act = membership.role in {Role.COUNSELLOR, Role.ORG_ADMIN}
-    return {
-        "lines": [(line, line.actions_for(membership) if may_act else []) for line in lines],
-        "can_create": may_act and dossier.state not in {"withdrawn", "expired"},
-    }
+    return funding_dossier_funding(membership, dossier)

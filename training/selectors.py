@@ -1,24 +1,24 @@
-"""The trainer's home-page block: the plans in progress, with their next session and the hours done."""
+"""Reads of training plans for the screens (the trainer's home page)."""
 
 from __future__ import annotations
 
-from django import template
+import datetime
+
 from django.db.models import Min, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from organisations.models import Membership
 from training.models import TrainingPlan, TrainingSession
 
-register = template.Library()
-
-DASHBOARD_PLANS = 10
+PLANS_IN_PROGRESS_SIZE = 10
 
 
-@register.simple_tag
-def current_training_plans(membership: Membership | None) -> list[TrainingPlan]:
+def training_plans_in_progress(
+    membership: Membership, *, today: datetime.date | None = None, limit: int = PLANS_IN_PROGRESS_SIZE
+) -> list[TrainingPlan]:
     """Plans not yet completed, soonest end first; `next_session` is the next session still to hold (today or
     later), `hours_done` the hours of the sessions done. One query, whatever the number of plans."""
-    today = timezone.localdate()
+    today = today or timezone.localdate()
     next_session = (
         TrainingSession.objects.filter(plan=OuterRef("pk"))
         .filter(Q(done=False) & Q(date__gte=today))
@@ -35,4 +35,4 @@ def current_training_plans(membership: Membership | None) -> list[TrainingPlan]:
         .select_related("dossier__candidate")
         .order_by("ends_on", "id")
     )
-    return list(plans[:DASHBOARD_PLANS])
+    return list(plans[:limit])
