@@ -10,7 +10,6 @@ import pytest
 from django.utils import timezone
 
 from candidates.models import Dossier, add_years
-from candidates.referrals import referral_accept
 from funding.selectors import dossier_funding
 from journey.selectors import (
     DASHBOARDS,
@@ -28,6 +27,7 @@ from journey.selectors import (
 )
 from juries.services import conflict_declare
 from organisations.models import Organisation, OrganisationKind, Region, Role
+from referrals.services import referral_accept
 from tests.evaluations.support import complete_training
 from tests.factories import HabilitationFactory, MembershipFactory, OrganisationFactory, SiteFactory
 from tests.funding.support import draft_line
