@@ -3,17 +3,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from django.conf import settings
-from django.contrib import messages
-from django.contrib.messages import get_messages
-from django.forms import BaseForm
 from django.http import HttpResponse
-from django.shortcuts import resolve_url
 from django.test import Client
-from django.test.utils import ContextList
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from tests.tenancy_registry import NOT_TENANT_URLS, TENANT_URLS, TenantURL
+from tests.tenancy_registry import NOT_TENANT_URLS, TENANT_URLS, TenantURL, refusal
 
 
 def _parametrised_url_names(resolver: URLResolver | None = None, namespace: str = "") -> set[str]:
@@ -40,27 +34,6 @@ def _send(client: Client, entry: TenantURL, url: str, data: dict[str, Any]) -> H
     if entry.name.startswith("api:"):
         return getattr(client, entry.method)(url, data, content_type="application/json")
     return getattr(client, entry.method)(url, data)
-
-
-def refusal(response: HttpResponse) -> str | None:
-    """Why the response is not a success, or None: an error status, a redirect to the login page, a redirect
-    carrying an error message (how the screens refuse a transition), or a bound form re-rendered with errors."""
-    status = response.status_code
-    if status >= 400:
-        return f"answered {status}: {response.content[:300]!r}"
-    location = response.get("Location", "")
-    if 300 <= status < 400 and location.startswith(resolve_url(settings.LOGIN_URL)):
-        return f"sent to the login page ({location})"
-    request = getattr(response, "wsgi_request", None)
-    errors = [str(m) for m in get_messages(request) if m.level >= messages.WARNING] if request else []
-    if errors:
-        return f"answered {status} with {errors}"
-    contexts = response.context if isinstance(response.context, ContextList) else [response.context]
-    for context in filter(None, contexts):
-        for key, value in context.flatten().items():
-            if isinstance(value, BaseForm) and value.is_bound and value.errors:
-                return f"answered {status} with the errors of `{key}`: {value.errors.as_data()}"
-    return None
 
 
 def test_every_url_with_an_id_is_covered_by_the_tenancy_test():

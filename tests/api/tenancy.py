@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from organisations.models import Role
 from tests.journey import DossierFactory
-from tests.tenancy_registry import Target, TenantURL
+from tests.tenancy_registry import Row, Target, TenantList, TenantURL, marker
 
 
 def _evaluation(org) -> dict[str, int]:  # noqa: ANN001
@@ -189,4 +189,78 @@ TENANT_URLS += [
     TenantURL("api:funding-line-transition", Role.COUNSELLOR, _funding_line, method="post", data={"name": "request"}),
     TenantURL("api:funding-batch-detail", Role.ORG_ADMIN, _funding_batch),
     TenantURL("api:funding-batch-download", Role.ORG_ADMIN, lambda org: _funding_batch(org, fmt="csv")),
+]
+
+
+# -- The list endpoints: each row is recognised by its dossier's reference (or its own number) -------------------
+
+
+def _dossier_reference(org, state: str = "information") -> str:  # noqa: ANN001
+    return DossierFactory(organisation=org, state=state).reference
+
+
+def _attestation_row(org) -> str:  # noqa: ANN001
+    from evaluations.models import Attestation
+
+    return Attestation.objects.get(pk=_attestation(org)["pk"]).dossier.reference
+
+
+def _decision_row(org) -> str:  # noqa: ANN001
+    from juries.models import Decision
+
+    return Decision.objects.get(pk=_decision(org)["pk"]).submission.dossier.reference
+
+
+def _certificate_row(org) -> str:  # noqa: ANN001
+    from juries.models import Certificate
+
+    return Certificate.objects.get(pk=_certificate(org)["pk"]).number
+
+
+def _jury_session_row(org) -> str:  # noqa: ANN001
+    from juries.models import JurySession
+
+    place = marker(org, "salle")
+    JurySession.objects.filter(pk=_jury_session(org)["pk"]).update(place=place)
+    return place
+
+
+def _funding_line_row(org) -> str:  # noqa: ANN001
+    from funding.models import FundingLine
+
+    return FundingLine.objects.get(pk=_funding_line(org)["pk"]).dossier.reference
+
+
+def _funding_batch_row(org) -> str:  # noqa: ANN001
+    from funding.models import ClaimBatch
+
+    return ClaimBatch.objects.get(pk=_funding_batch(org)["pk"]).number
+
+
+def _trainer_plan_row(org) -> Row:  # noqa: ANN001
+    from tests.training.tenancy import delivered_by
+
+    plan, trainer = delivered_by(org)
+    return Row(plan.dossier.reference, actor=trainer)
+
+
+def _referral_row(org, **sender) -> str:  # noqa: ANN001
+    from tests.referrals.support import make_referral
+
+    return make_referral(**(sender or {"to": org}), last_name=marker(org, "oriente")).last_name
+
+
+TENANT_LISTS = [
+    TenantList("api:dossier-list", Role.COUNSELLOR, _dossier_reference),
+    TenantList("api:evaluation-list", Role.EVALUATOR, lambda org: _dossier_reference(org, "prior_evaluation")),
+    TenantList("api:document-list", Role.COUNSELLOR, _attestation_row),
+    TenantList("api:jury-session-list", Role.ORG_ADMIN, _jury_session_row),
+    TenantList("api:decision-list", Role.COUNSELLOR, _decision_row),
+    TenantList("api:certificate-list", Role.COUNSELLOR, _certificate_row),
+    TenantList("api:funding-line-list", Role.COUNSELLOR, _funding_line_row),
+    TenantList("api:funding-batch-list", Role.ORG_ADMIN, _funding_batch_row),
+    TenantList("api:training-plan-list", Role.TRAINER, _trainer_plan_row),
+    TenantList("api:training-plan-list", Role.COUNSELLOR, lambda org: _dossier_reference(org, "in_training")),
+    TenantList("api:referral-list", Role.COUNSELLOR, _referral_row),
+    TenantList("api:referral-list", Role.FT_ADVISOR, lambda org: _referral_row(org, from_agency=org)),
 ]

@@ -11,7 +11,7 @@ from typing import Any
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
-from funding.models import FeeEntry, quarter_of
+from funding.models import FeeEntry, Statement, quarter_of
 from funding.references import funding_references_load
 from funding.services import (
     FundingError,
@@ -25,7 +25,7 @@ from funding.services import (
 from organisations.models import Organisation, Role
 from tests.funding.support import batch_with_lines, draft_line, funder, granted_line, org_admin, payment_inputs
 from tests.journey import DossierFactory
-from tests.tenancy_registry import Target, TenantURL
+from tests.tenancy_registry import Target, TenantList, TenantURL, marker
 
 
 def _line(org: Organisation) -> dict[str, Any]:
@@ -106,4 +106,47 @@ TENANT_URLS = [
     TenantURL("funding:payment_create", Role.ORG_ADMIN, lambda org: {"batch_pk": _batch(org)["pk"]}),
     TenantURL("funding:payment_detail", Role.ORG_ADMIN, _payment),
     TenantURL("funding:statement_download", Role.ORG_ADMIN, _statement),
+]
+
+
+def _claimable_line(org: Organisation) -> str:
+    dossier = DossierFactory(organisation=org, state="partially_validated")
+    granted_line(dossier)
+    return dossier.reference
+
+
+def _payment_row(org: Organisation) -> str:
+    batch = batch_with_lines(org, count=1)
+    reference = marker(org, "vir")
+    payment_record(
+        batch=batch,
+        by=org_admin(org),
+        received_on=timezone.localdate(),
+        reference=reference,
+        lines=payment_inputs(batch),
+    )
+    return reference
+
+
+def _fee_row(org: Organisation) -> str:
+    # The prior evaluation's close records the fee Certif'Pro charges.
+    funding_references_load()
+    return DossierFactory(organisation=org, state="partially_validated").reference
+
+
+def _statement_row(org: Organisation) -> str:
+    return Statement.objects.get(pk=_statement(org)["pk"]).number
+
+
+TENANT_LISTS = [
+    TenantList(
+        "funding:line_list",
+        Role.COUNSELLOR,
+        lambda org: draft_line(DossierFactory(organisation=org, state="opened")).dossier.reference,
+    ),
+    TenantList("funding:claim_list", Role.ORG_ADMIN, _claimable_line),
+    TenantList("funding:batch_list", Role.ORG_ADMIN, lambda org: batch_with_lines(org, count=1).number),
+    TenantList("funding:payment_list", Role.ORG_ADMIN, _payment_row),
+    TenantList("funding:fee_list", Role.ORG_ADMIN, _fee_row),
+    TenantList("funding:statement_list", Role.ORG_ADMIN, _statement_row),
 ]

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from juries.models import DecisionKind, Submission
-from juries.services import decision_record, jury_session_convene, minutes_generate
+from juries.models import DecisionKind, JurySession, Submission
+from juries.services import conflict_declare, decision_record, jury_session_convene, minutes_generate
 from organisations.models import Organisation, OrganisationKind, Role
 from tests.journey import DossierFactory
 from tests.juries.factories import Jury, certified, close, deliberating, make_jury, submit
-from tests.tenancy_registry import Target, TenantURL
+from tests.tenancy_registry import Row, Target, TenantList, TenantURL, marker
 
 
 def jury_of(org: Organisation) -> Jury:
@@ -104,4 +104,27 @@ TENANT_URLS = [
         data={"decision-kind": DecisionKind.AWARDED},
     ),
     TenantURL("juries:certificate_download", Role.COUNSELLOR, certificate_of),
+]
+
+
+def _session_row(org: Organisation, *, juror: bool = False) -> Row:
+    jury = jury_of(org)
+    place = marker(org, "salle")
+    JurySession.objects.filter(pk=jury.session.pk).update(place=place)
+    return Row(place, actor=jury.president if juror else None)
+
+
+def _conflict_row(org: Organisation) -> Row:
+    target = submission_before_juror_of(org)
+    submission = Submission.objects.get(pk=target.kwargs["pk"])
+    statement = marker(org, "lien")
+    conflict_declare(submission=submission, by=target.actor, statement=statement)
+    return Row(statement, actor=target.actor)
+
+
+# The jury body's administrator lists its sessions; a juror, the sessions they sit on and their own conflicts.
+TENANT_LISTS = [
+    TenantList("juries:session_list", Role.ORG_ADMIN, _session_row),
+    TenantList("juries:session_list", Role.JURY_MEMBER, lambda org: _session_row(org, juror=True)),
+    TenantList("juries:my_conflicts", Role.JURY_MEMBER, _conflict_row),
 ]

@@ -16,7 +16,7 @@ from django.utils import timezone
 from organisations.models import Membership, Organisation, OrganisationKind, Role
 from tests.factories import MembershipFactory
 from tests.journey import DossierFactory
-from tests.tenancy_registry import Target, TenantURL
+from tests.tenancy_registry import Row, Target, TenantList, TenantURL
 from training.models import TrainingPlan, TrainingSession
 from training.services import training_plan_create, training_session_add
 
@@ -85,4 +85,16 @@ TENANT_URLS = [
     TenantURL("training:note_add", Role.TRAINER, _plan_of_trainer, method="post", data={"note-text": "Progrès nets."}),
     TenantURL("training:plan_complete", Role.TRAINER, _plan_of_trainer),
     TenantURL("training:plan_complete", Role.TRAINER, _plan_ready_to_complete, method="post"),
+]
+
+
+def _plan_of_trainer_row(org: Organisation) -> Row:
+    plan, trainer = delivered_by(org)
+    return Row(plan.dossier.reference, actor=trainer)
+
+
+# The evaluator organisation's administrator lists its dossiers' plans; a trainer, the plans they deliver.
+TENANT_LISTS = [
+    TenantList("training:plan_list", Role.TRAINER, _plan_of_trainer_row),
+    TenantList("training:plan_list", Role.ORG_ADMIN, lambda org: _plan(org).dossier.reference),
 ]
