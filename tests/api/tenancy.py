@@ -185,7 +185,9 @@ TENANT_URLS += [
     TenantURL("api:certificate-detail", Role.COUNSELLOR, _certificate),
     TenantURL("api:certificate-download", Role.COUNSELLOR, _certificate),
     TenantURL("api:funding-line-detail", Role.COUNSELLOR, _funding_line),
-    TenantURL("api:funding-line-detail", Role.COUNSELLOR, _funding_line, method="patch"),
+    TenantURL(
+        "api:funding-line-detail", Role.COUNSELLOR, _funding_line, method="patch", data={"funder_reference": "FT-42"}
+    ),
     TenantURL("api:funding-line-transition", Role.COUNSELLOR, _funding_line, method="post", data={"name": "request"}),
     TenantURL("api:funding-batch-detail", Role.ORG_ADMIN, _funding_batch),
     TenantURL("api:funding-batch-download", Role.ORG_ADMIN, lambda org: _funding_batch(org, fmt="csv")),
