@@ -1,48 +1,142 @@
 """Every URL that takes an object id, and how to make such an object for a given organisation.
 
 `tests/test_tenancy_urls.py` walks the URLconf: a new URL with a parameter that is neither listed here nor
-declared public fails the suite, so each new view gets its "another organisation gets 404" test for free.
+declared public fails the suite, so each new view gets its "another organisation gets 404" test for free, and
+its "the owner, with the role that acts there, succeeds" test: an entry names the role that uses the URL and
+makes the object in a state where that use is allowed (with the request body a POST needs).
+
+`tests/test_tenancy_lists.py` does the same for the URLs without an id: each is a tenant list (TENANT_LISTS,
+where a member finds its organisation's row and not another's) or says why not (NOT_TENANT_LISTS).
 """
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from organisations.models import Organisation, Role
-from tests.factories import SiteFactory
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.messages import get_messages
+from django.forms import BaseForm
+from django.http import HttpResponse
+from django.shortcuts import resolve_url
+from django.test.utils import ContextList
+
+from organisations.models import Membership, Organisation
+
+
+@dataclass(frozen=True)
+class Target:
+    """What `make` returns when the URL's kwargs are not enough: the request body that needs the object's ids,
+    or the one person who acts on it (the plan's own trainer, a juror seated in the session) where a fresh
+    member of the organisation with the same role rightly sees nothing."""
+
+    kwargs: dict[str, Any]
+    actor: Membership | None = None
+    data: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class TenantURL:
     name: str
+    # The role that uses the URL: the owner's member with it succeeds, the outsider's with it gets 404.
     role: str
-    # Builds an object owned by the organisation and returns the URL's kwargs.
-    make: Callable[[Organisation], dict[str, Any]]
+    # Builds an object owned by the organisation, in a state where `role` may act on it, and returns the URL's
+    # kwargs (or a Target).
+    make: Callable[[Organisation], dict[str, Any] | Target]
     method: str = "get"
+    # The request body every object of the entry takes (merged under the Target's own data).
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def target(self, organisation: Organisation) -> Target:
+        made = self.make(organisation)
+        target = made if isinstance(made, Target) else Target(kwargs=made)
+        return Target(kwargs=target.kwargs, actor=target.actor, data={**self.data, **target.data})
 
 
-TENANT_URLS: list[TenantURL] = [
-    TenantURL("organisations:site_edit", Role.ORG_ADMIN, lambda org: {"pk": SiteFactory(organisation=org).pk}),
-]
+@dataclass(frozen=True)
+class Row:
+    """A row made for an organisation: the text that recognises it in a list (a reference, a number, a name
+    made from the organisation's SIRET), and who reads the list when a fresh member with the role would not
+    see the row (a trainer sees the plans they deliver, a juror the sessions they sit on)."""
+
+    marker: str
+    actor: Membership | None = None
 
 
-def _app_entries() -> list[TenantURL]:
-    # Each app's tests declare their own URLs in tests/<app>/tenancy.py (a list named TENANT_URLS).
-    import importlib
+@dataclass(frozen=True)
+class TenantList:
+    """A URL without an object id that lists tenant rows (a screen, an export, an API list endpoint)."""
 
+    name: str
+    # The role that uses the list.
+    role: str
+    # Makes a row of the organisation that `role` sees there, and returns its marker (or a Row).
+    make: Callable[[Organisation], str | Row]
+    # The query string the list needs (an export's period and format).
+    query: dict[str, str] = field(default_factory=dict)
+
+    def row(self, organisation: Organisation) -> Row:
+        made = self.make(organisation)
+        return made if isinstance(made, Row) else Row(marker=made)
+
+
+def marker(organisation: Organisation, what: str) -> str:
+    """A text unique to the organisation, that no other organisation's marker contains (the SIRET is 14 digits)."""
+    return f"{what.upper()}-{organisation.siret}"
+
+
+def refusal(response: HttpResponse) -> str | None:
+    """Why the response is not a success, or None: an error status, a redirect to the login page, a redirect
+    carrying an error message (how the screens refuse a transition), or a bound form re-rendered with errors."""
+    status = response.status_code
+    if status >= 400:
+        return f"answered {status}: {response.content[:300]!r}" if not response.streaming else f"answered {status}"
+    location = response.get("Location", "")
+    if 300 <= status < 400 and location.startswith(resolve_url(settings.LOGIN_URL)):
+        return f"sent to the login page ({location})"
+    request = getattr(response, "wsgi_request", None)
+    errors = [str(m) for m in get_messages(request) if m.level >= messages.WARNING] if request else []
+    if errors:
+        return f"answered {status} with {errors}"
+    contexts = response.context if isinstance(response.context, ContextList) else [response.context]
+    for context in filter(None, contexts):
+        for key, value in context.flatten().items():
+            if isinstance(value, BaseForm) and value.is_bound and value.errors:
+                return f"answered {status} with the errors of `{key}`: {value.errors.as_data()}"
+    return None
+
+
+def _app_entries(name: str) -> list[Any]:
+    # Each app's tests declare their own URLs in tests/<app>/tenancy.py: TENANT_URLS (with an id) and
+    # TENANT_LISTS (without).
     entries = []
-    for app in ("candidates", "evaluations", "training", "juries", "funding", "directory", "referrals", "api"):
+    for app in (
+        "organisations",
+        "candidates",
+        "evaluations",
+        "training",
+        "juries",
+        "funding",
+        "directory",
+        "referrals",
+        "api",
+    ):
+        module_name = f"tests.{app}.tenancy"
         try:
-            module = importlib.import_module(f"tests.{app}.tenancy")
-        except ModuleNotFoundError:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name != module_name:
+                raise
             continue
-        entries += module.TENANT_URLS
+        entries += getattr(module, name, [])
     return entries
 
 
-TENANT_URLS += _app_entries()
+TENANT_URLS: list[TenantURL] = _app_entries("TENANT_URLS")
+TENANT_LISTS: list[TenantList] = _app_entries("TENANT_LISTS")
 
 # URLs with parameters that are not tenant objects, and why.
 NOT_TENANT_URLS: dict[str, str] = {
@@ -50,4 +144,50 @@ NOT_TENANT_URLS: dict[str, str] = {
     "certificate_verify": "public by design: the code proves a certificate and shows nothing else",
     "api:certificate_verify": "the API twin of certificate_verify: public by design",
     "api:referentiel-detail": "the national referentiels belong to no organisation: every member reads them",
+    # Certif'Pro sees every decision: there is no other organisation to get 404. That the dossier's own
+    # organisation gets 403 and its neighbour 404 is tested in tests/juries/test_views.py (test_no_one_but_...)
+    # and tests/api/test_juries.py (test_only_certifpro_revokes_..., test_a_decision_of_another_organisation_...).
+    "juries:decision_revoke": "revocation is Certif'Pro's national action, on any organisation's decision",
+    "api:decision-revoke": "the API twin of juries:decision_revoke: Certif'Pro's national action",
+}
+
+# URLs without parameters that list no tenant rows, or list every organisation's by design, and why.
+NOT_TENANT_LISTS: dict[str, str] = {
+    # Public pages and accounts.
+    "login": "account page",
+    "logout": "account page",
+    "password_change": "account page: the user's own password",
+    "password_change_done": "account page",
+    "password_reset": "account page: asks for an e-mail address",
+    "password_reset_done": "account page",
+    "password_reset_complete": "account page",
+    "api_tokens": "account page: the user's own API tokens, each bound to one of their memberships",
+    "organisations:switch": "a POST among the user's own memberships (an unknown one is a 404: tests/organisations)",
+    "healthz": "platform health, no data",
+    "ping": "platform liveness, no data",
+    "certificate_verify_form": "public form: a code proves a certificate and shows nothing else",
+    "api_schema": "the API's OpenAPI schema",
+    "api_docs": "the API's documentation page",
+    # Pages that count or redirect, forms that create.
+    "home": "the role's dashboard: counts from scoped querysets (organisations/selectors.py), no row to recognise",
+    "funding:index": "redirects each role to its own list (funding:line_list, funding:claim_list, ...)",
+    "candidates:dossier_create": "form to create a dossier",
+    "juries:session_create": "form to create a session",
+    "funding:batch_create": "POST that requests a batch of the organisation's claimable lines",
+    "referrals:create": "form to send a referral (the directory's sites are public)",
+    # National data: reference tables and the public directory of habilitated evaluators.
+    "directory:search": "the public directory of habilitated evaluators' sites",
+    "directory:commune_suggestions": "national reference data (INSEE communes)",
+    "api:evaluators_nearby": "the API twin of directory:search: public by design",
+    "api:communes": "the API twin of directory:commune_suggestions",
+    "api:referentiel-list": "the national referentiels belong to no organisation",
+    "api:funder-list": "the national list of funders, kept by Certif'Pro",
+    "api:training-plan-trainers": "the trainers a counsellor may name: every active trainer in the country",
+    "api:referral-consent-text": "the fixed consent text a referral shows the job seeker",
+    # Certif'Pro's national screens and exports: every organisation's rows, to Certif'Pro only (403 otherwise).
+    "juries:export": "Certif'Pro's national export of certified candidates (CSV/XLSX)",
+    "funding:statement_request": "Certif'Pro's POST producing every organisation's quarterly statements",
+    "funding:national": "Certif'Pro's national funding figures",
+    "funding:cdc_list": "Certif'Pro's national list of certificates to report to the Caisse des Dépôts",
+    "funding:cdc_export": "Certif'Pro's national CSV for the Caisse des Dépôts",
 }

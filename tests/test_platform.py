@@ -1,17 +1,26 @@
 import json
 import os
+from pathlib import Path
 
 import pytest
 from django.apps import apps
 from django.conf import settings
+from django.core.exceptions import FieldDoesNotExist
 from django.core.management import call_command
 from django.db import models
 from django.urls import reverse
 
 from clea_platform.demo import ACCOUNTS, DEMO_PASSWORD
+from juries.models import Decision, JuryMember
 from organisations.models import Membership, Organisation, User
+from training.models import TrainingPlan
 
-PROJECT_APPS = {"organisations", "candidates", "directory", "evaluations", "training", "juries", "funding"}
+# The apps whose code lives in this repository (not an installed package): a new app is checked from day one.
+PROJECT_APPS = {
+    config.label
+    for config in apps.get_app_configs()
+    if Path(config.path).is_relative_to(settings.BASE_DIR) and "site-packages" not in Path(config.path).parts
+}
 
 # Models that are not owned by one organisation, and why. Every other model must point at its organisation.
 NOT_TENANT_OWNED = {
@@ -39,7 +48,28 @@ DOCUMENT_MODELS = {
 }
 
 
+def tenant_path_problem(model: type[models.Model], path: str) -> str | None:
+    """Follow `path` ("submission__dossier__organisation") field by field through the models' _meta: None when
+    every step is a non-null foreign key (or one-to-one) of the model it leaves and the last one reaches
+    Organisation, so that each row has exactly one organisation; else what is wrong, for the failure message."""
+    current = model
+    for name in path.split("__"):
+        try:
+            field = current._meta.get_field(name)
+        except FieldDoesNotExist:
+            return f"{current._meta.label} has no field `{name}`"
+        if not field.concrete or not (field.many_to_one or field.one_to_one):
+            return f"{current._meta.label}.{name} is not a foreign key: a row would not lead to one organisation"
+        if field.null:
+            return f"{current._meta.label}.{name} may be null: a row would have no organisation"
+        current = field.related_model
+    if current is not Organisation:
+        return f"it ends at {current._meta.label}, not at organisations.Organisation"
+    return None
+
+
 def test_every_tenant_owned_model_points_at_its_organisation_and_protects_it():
+    assert {"organisations", "candidates", "evaluations", "training", "juries", "funding"} <= PROJECT_APPS
     offenders = []
     for model in apps.get_models():
         label = f"{model._meta.app_label}.{model.__name__}"
@@ -53,11 +83,32 @@ def test_every_tenant_owned_model_points_at_its_organisation_and_protects_it():
             ),
             None,
         )
-        if field is None and not getattr(model, "tenant_path", None):
+        path = getattr(model, "tenant_path", None)
+        if field is None and not path:
             offenders.append(f"{label}: no `organisation` foreign key nor `tenant_path`")
+        elif field is not None and path:
+            offenders.append(f"{label}: an `organisation` foreign key and a `tenant_path`: say it once")
         elif field is not None and field.remote_field.on_delete is not models.PROTECT:
             offenders.append(f"{label}.organisation must be PROTECT")
+        elif path and (problem := tenant_path_problem(model, path)):
+            offenders.append(f"{label}.tenant_path = {path!r}: {problem}")
     assert not offenders, offenders
+
+
+@pytest.mark.parametrize(
+    ("model", "path", "problem"),
+    [
+        (Decision, "submission__dossier__organisation", None),
+        (Decision, "submision__dossier__organisation", "juries.Decision has no field `submision`"),
+        (Decision, "submission__session", "it ends at juries.JurySession, not at organisations.Organisation"),
+        (TrainingPlan, "target_criteria", "training.TrainingPlan.target_criteria is not a foreign key"),
+        (TrainingPlan, "sessions__plan__organisation", "training.TrainingPlan.sessions is not a foreign key"),
+        (JuryMember, "represented_organisation", "juries.JuryMember.represented_organisation may be null"),
+    ],
+)
+def test_a_broken_tenant_path_is_told_apart(model, path, problem):
+    found = tenant_path_problem(model, path)
+    assert found == problem if problem is None else found.startswith(problem)
 
 
 def test_documents_and_what_they_record_are_protected():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from organisations.models import Role
 from tests.journey import DossierFactory
-from tests.tenancy_registry import TenantURL
+from tests.tenancy_registry import TenantList, TenantURL
 
 TENANT_URLS = [
     TenantURL("candidates:dossier_detail", Role.COUNSELLOR, lambda org: {"pk": DossierFactory(organisation=org).pk}),
@@ -18,4 +18,8 @@ TENANT_URLS = [
         Role.COUNSELLOR,
         lambda org: {"pk": DossierFactory(organisation=org, state="opened").pk},
     ),
+]
+
+TENANT_LISTS = [
+    TenantList("candidates:dossier_list", Role.COUNSELLOR, lambda org: DossierFactory(organisation=org).reference),
 ]

@@ -3,11 +3,16 @@
 from evaluations.services import attestation_generate
 from organisations.models import Role
 from tests.journey import DossierFactory
-from tests.tenancy_registry import TenantURL
+from tests.tenancy_registry import Target, TenantURL
 
 
 def _draft_evaluation(org) -> dict:
     return {"pk": DossierFactory(organisation=org, state="prior_evaluation").evaluations.get().pk}
+
+
+def _evaluation_to_close(org) -> Target:
+    evaluation = DossierFactory(organisation=org, state="prior_evaluation").evaluations.get()
+    return Target({"pk": evaluation.pk}, data={"ended_on": evaluation.started_on.isoformat(), "confirm": "on"})
 
 
 def _attestation(org) -> dict:
@@ -23,7 +28,7 @@ TENANT_URLS = [
         lambda org: {"dossier_pk": DossierFactory(organisation=org, state="opened").pk},
     ),
     TenantURL("evaluations:grid", Role.EVALUATOR, _draft_evaluation),
-    TenantURL("evaluations:close", Role.EVALUATOR, _draft_evaluation, method="post"),
+    TenantURL("evaluations:close", Role.EVALUATOR, _evaluation_to_close, method="post"),
     TenantURL("evaluations:summary", Role.COUNSELLOR, _draft_evaluation),
     TenantURL("evaluations:attestation_download", Role.COUNSELLOR, _attestation),
 ]

@@ -1,22 +1,22 @@
 """The juries URLs that take an id, each made for the organisation under test.
 
-The harness hands an evaluator organisation: for the session URLs it becomes a jury body (its org_admin owns
-the sessions). The jurors' URLs on a submitted dossier (review, conflict, decision) are owned at URL level by
-the jury body's org_admin: the scoped lookup finds the submission (another organisation's answers 404), then
-the page answers 403 because only the session's jurors read or act on it. Revocation and the certificate
-belong to the dossier's evaluator organisation: its counsellor finds them (and is refused revocation, 403).
+The harness hands an evaluator organisation: for the session URLs it becomes a jury body (its org_admin manages
+the sessions, each made in the state where the step is allowed). The jurors' URLs on a submitted dossier
+(review, conflict, decision) belong to the jurors seated in the session: the owner is one of them (a fresh
+juror of the body has no seat and sees nothing, like an outsider). The certificate belongs to the dossier's
+evaluator organisation: its counsellor downloads it. Revocation is Certif'Pro's, national: see NOT_TENANT_URLS.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from juries.models import DecisionKind
-from juries.services import decision_record, minutes_generate
+from juries.models import DecisionKind, JurySession, Submission
+from juries.services import conflict_declare, decision_record, jury_session_convene, minutes_generate
 from organisations.models import Organisation, OrganisationKind, Role
 from tests.journey import DossierFactory
 from tests.juries.factories import Jury, certified, close, deliberating, make_jury, submit
-from tests.tenancy_registry import TenantURL
+from tests.tenancy_registry import Row, Target, TenantList, TenantURL, marker
 
 
 def jury_of(org: Organisation) -> Jury:
@@ -29,6 +29,19 @@ def session_of(org: Organisation) -> dict[str, Any]:
     return {"pk": jury_of(org).session.pk}
 
 
+def convened_session_of(org: Organisation) -> dict[str, Any]:
+    jury = jury_of(org)
+    jury_session_convene(session=jury.session, by=jury.admin)
+    return {"pk": jury.session.pk}
+
+
+def deliberating_session_of(org: Organisation) -> dict[str, Any]:
+    # No dossier was submitted: every dossier has its decision, the session may close.
+    jury = jury_of(org)
+    deliberating(jury)
+    return {"pk": jury.session.pk}
+
+
 def closed_session_of(org: Organisation) -> dict[str, Any]:
     jury = jury_of(org)
     deliberating(jury)
@@ -37,9 +50,18 @@ def closed_session_of(org: Organisation) -> dict[str, Any]:
     return {"pk": jury.session.pk}
 
 
-def submission_in_session_of(org: Organisation) -> dict[str, Any]:
+def submission_before_juror_of(org: Organisation) -> Target:
+    """A dossier submitted to a session of `org`, read by a juror seated in it (the employees' member)."""
     jury = jury_of(org)
-    return {"pk": submit(jury, DossierFactory(state="ready_for_jury")).pk}
+    submission = submit(jury, DossierFactory(state="ready_for_jury"))
+    return Target({"pk": submission.pk}, actor=jury.member_membership(jury.employee))
+
+
+def submission_before_president_of(org: Organisation) -> tuple[Submission, Target]:
+    """A dossier of a deliberating session of `org`: its president records the decision."""
+    jury = jury_of(org)
+    [submission] = deliberating(jury, DossierFactory(state="ready_for_jury"))
+    return submission, Target({"pk": submission.pk}, actor=jury.president)
 
 
 def decision_on_dossier_of(org: Organisation) -> dict[str, Any]:
@@ -63,12 +85,46 @@ TENANT_URLS = [
     TenantURL("juries:session_detail", Role.ORG_ADMIN, session_of),
     TenantURL("juries:session_seats", Role.ORG_ADMIN, session_of),
     TenantURL("juries:session_convene", Role.ORG_ADMIN, session_of, method="post"),
-    TenantURL("juries:session_deliberate", Role.ORG_ADMIN, session_of, method="post"),
-    TenantURL("juries:session_close", Role.ORG_ADMIN, session_of, method="post"),
+    TenantURL("juries:session_deliberate", Role.ORG_ADMIN, convened_session_of, method="post"),
+    TenantURL("juries:session_close", Role.ORG_ADMIN, deliberating_session_of, method="post"),
     TenantURL("juries:minutes_download", Role.ORG_ADMIN, closed_session_of),
-    TenantURL("juries:review", Role.ORG_ADMIN, submission_in_session_of),
-    TenantURL("juries:conflict_declare", Role.ORG_ADMIN, submission_in_session_of, method="post"),
-    TenantURL("juries:decide", Role.ORG_ADMIN, submission_in_session_of, method="post"),
-    TenantURL("juries:decision_revoke", Role.COUNSELLOR, decision_on_dossier_of),
+    TenantURL("juries:review", Role.JURY_MEMBER, submission_before_juror_of),
+    TenantURL(
+        "juries:conflict_declare",
+        Role.JURY_MEMBER,
+        submission_before_juror_of,
+        method="post",
+        data={"conflict-statement": "J'ai formé ce candidat."},
+    ),
+    TenantURL(
+        "juries:decide",
+        Role.JURY_MEMBER,
+        lambda org: submission_before_president_of(org)[1],
+        method="post",
+        data={"decision-kind": DecisionKind.AWARDED},
+    ),
     TenantURL("juries:certificate_download", Role.COUNSELLOR, certificate_of),
+]
+
+
+def _session_row(org: Organisation, *, juror: bool = False) -> Row:
+    jury = jury_of(org)
+    place = marker(org, "salle")
+    JurySession.objects.filter(pk=jury.session.pk).update(place=place)
+    return Row(place, actor=jury.president if juror else None)
+
+
+def _conflict_row(org: Organisation) -> Row:
+    target = submission_before_juror_of(org)
+    submission = Submission.objects.get(pk=target.kwargs["pk"])
+    statement = marker(org, "lien")
+    conflict_declare(submission=submission, by=target.actor, statement=statement)
+    return Row(statement, actor=target.actor)
+
+
+# The jury body's administrator lists its sessions; a juror, the sessions they sit on and their own conflicts.
+TENANT_LISTS = [
+    TenantList("juries:session_list", Role.ORG_ADMIN, _session_row),
+    TenantList("juries:session_list", Role.JURY_MEMBER, lambda org: _session_row(org, juror=True)),
+    TenantList("juries:my_conflicts", Role.JURY_MEMBER, _conflict_row),
 ]
