@@ -99,7 +99,7 @@ def prepare() -> dict[str, str]:
         "jury_cookie": cookie(jury_admin),
         "list": reverse("candidates:dossier_list"),
         "search": reverse("candidates:dossier_list") + f"?q={name}",
-        "dossier": reverse("candidates:dossier_detail", args=[dossier.pk]),
+        "dossier": reverse("journey:dossier_detail", args=[dossier.pk]),
         "grid": reverse("evaluations:grid", args=[evaluation.pk]),
         "session": reverse("juries:session_detail", args=[session.pk]),
         "session_size": str(session.n),

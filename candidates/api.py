@@ -1,7 +1,6 @@
 """REST API of the dossiers: the same scoped querysets and services as the screens (candidates/views.py).
 
-GET/POST /api/v1/dossiers/, GET /api/v1/dossiers/{id}/
-GET/POST /api/v1/dossiers/{id}/transitions/
+GET/POST /api/v1/dossiers/, GET /api/v1/dossiers/{id}/ (the steps of a dossier: journey/api.py)
 """
 
 from __future__ import annotations
@@ -9,35 +8,27 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
-from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from candidates.forms import CONSENT_TEXT, DossierCreateForm, DossierFilterForm
+from candidates.forms import DossierCreateForm, DossierFilterForm
 from candidates.models import Candidate, Dossier, DossierState
 from candidates.services import (
     TransitionRefused,
     dossier_create,
-    dossier_open,
-    dossier_withdraw,
 )
-from candidates.views import DOSSIER_ROLES, offered_transitions
+from candidates.views import DOSSIER_ROLES
 from clea_platform.api_errors import form_errors
 from clea_platform.certifications import Certification
-from evaluations.models import Modality, Referentiel
-from evaluations.services import evaluation_start
-from juries.models import JurySession
-from juries.services import dossier_submit_to_jury
+from evaluations.models import Referentiel
 from organisations.api_auth import HasMembership, current_membership
 from organisations.api_fields import as_posted
 from organisations.models import Role
-from organisations.transitions import role_may
 
 
 class CandidateSerializer(serializers.ModelSerializer):
@@ -95,40 +86,6 @@ class DossierCreateSerializer(serializers.Serializer):
     confirm_duplicate = serializers.BooleanField(
         default=False, help_text="Créer quand même un dossier quand la personne en a déjà un pour cette certification."
     )
-
-
-class TransitionSerializer(serializers.Serializer):
-    name = serializers.CharField()
-    label = serializers.CharField()
-    arguments = serializers.ListField(child=serializers.CharField())
-
-
-class TransitionRequestSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=50)
-    note = serializers.CharField(required=False, allow_blank=True, default="")
-    consent = serializers.BooleanField(required=False, help_text="open : le candidat a donné son accord.")
-    reason = serializers.CharField(required=False, allow_blank=True, help_text="withdraw : motif de l'abandon.")
-    started_on = serializers.DateField(required=False, help_text="start_*_evaluation : date de début.")
-    modality = serializers.ChoiceField(choices=Modality.choices, required=False)
-    context = serializers.CharField(required=False, allow_blank=True, max_length=255)
-    session = serializers.IntegerField(required=False, help_text="submit_to_jury : identifiant de la session.")
-
-
-# The arguments each user-facing transition takes through the API (the fields above).
-TRANSITION_ARGUMENTS: dict[str, list[str]] = {
-    "open": ["consent"],
-    "withdraw": ["reason"],
-    "start_prior_evaluation": ["started_on", "modality", "context"],
-    "start_final_evaluation": ["started_on", "modality", "context"],
-    "submit_to_jury": ["session"],
-}
-
-
-def _required(data: dict[str, Any], field: str) -> Any:
-    value = data.get(field)
-    if value in (None, "", False):
-        raise ValidationError({field: [_("Ce champ est obligatoire pour cette étape.")]})
-    return value
 
 
 class DossierViewSet(
@@ -193,70 +150,3 @@ class DossierViewSet(
                 _("Aucun référentiel n'est en vigueur pour cette certification : contactez Certif'Pro.")
             ) from exc
         return Response(DossierSerializer(dossier).data, status=status.HTTP_201_CREATED)
-
-    @extend_schema(methods=["GET"], responses={200: TransitionSerializer(many=True)}, request=None)
-    @extend_schema(
-        methods=["POST"],
-        request=TransitionRequestSerializer,
-        responses={
-            200: DossierSerializer,
-            409: inline_serializer("Refusal", {"code": serializers.CharField(), "message": serializers.CharField()}),
-        },
-    )
-    @action(detail=True, methods=["get", "post"], pagination_class=None)
-    def transitions(self, request: Request, pk: str | None = None) -> Response:
-        """GET: the steps the membership may take now. POST: take one by name (409 when the state machine
-        refuses it now, 403 when the role may not take it)."""
-        dossier = self.get_object()
-        membership = current_membership(request)
-        if request.method == "GET":
-            return Response(
-                [
-                    {
-                        "name": transition.name,
-                        "label": str(transition.custom.get("label", transition.name)),
-                        "arguments": TRANSITION_ARGUMENTS.get(transition.name, []),
-                    }
-                    for transition in offered_transitions(dossier, membership)
-                ]
-            )
-        body = TransitionRequestSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        data = body.validated_data
-        name = data["name"]
-        if name not in TRANSITION_ARGUMENTS:
-            known = name in {t.name for t in Dossier._meta.get_field("state").get_all_transitions(Dossier)}
-            if not known:
-                raise ValidationError({"name": [_("Étape inconnue : %(name)s") % {"name": name}]})
-            raise TransitionRefused(_("Cette étape est déclenchée par la plateforme, pas par une demande."))
-        if not role_may(dossier, name, membership):
-            raise PermissionDenied
-        if name == "open":
-            _required(data, "consent")
-            dossier = dossier_open(dossier=dossier, by=membership, consent_text=CONSENT_TEXT, request=request)
-        elif name == "withdraw":
-            dossier = dossier_withdraw(
-                dossier=dossier, by=membership, reason=_required(data, "reason"), request=request
-            )
-        elif name in ("start_prior_evaluation", "start_final_evaluation"):
-            expected = DossierState.OPENED if name == "start_prior_evaluation" else DossierState.IN_TRAINING
-            if dossier.state != expected:
-                raise TransitionRefused(
-                    _("Cette étape n'est pas possible pour un dossier « %(state)s ».")
-                    % {"state": dossier.get_state_display()}
-                )
-            evaluation_start(
-                dossier=dossier,
-                by=membership,
-                started_on=data.get("started_on") or timezone.localdate(),
-                modality=data.get("modality") or Modality.ON_SITE,
-                context=data.get("context", ""),
-                request=request,
-            )
-        else:  # submit_to_jury
-            session = JurySession.objects.open_for_submission().filter(pk=_required(data, "session")).first()
-            if session is None:
-                raise ValidationError({"session": [_("Aucune session de jury ouverte ne porte cet identifiant.")]})
-            dossier_submit_to_jury(dossier=dossier, session=session, by=membership, request=request)
-        dossier = self.get_queryset().get(pk=dossier.pk)
-        return Response(DossierSerializer(dossier).data)

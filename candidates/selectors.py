@@ -1,4 +1,5 @@
-"""Reads of the organisation's dossiers for the screens (the counsellor's home page panel)."""
+"""Reads of the organisation's dossiers for the screens: the counsellor's home page panel, and the steps a
+membership is offered on a dossier (the dossier page and the API's transitions)."""
 
 from __future__ import annotations
 
@@ -7,9 +8,11 @@ from typing import TypedDict
 
 from django.db.models import Count
 from django.utils import timezone
+from django_fsm import Transition
 
 from candidates.models import WARNING_BEFORE_DEADLINE, WINDOW_STATES, Dossier, DossierState
 from organisations.models import Membership
+from organisations.transitions import transitions_named
 
 DEADLINE_LIST_SIZE = 10
 
@@ -50,3 +53,21 @@ def dossier_board(membership: Membership, *, today: datetime.date | None = None)
         "deadline_soon": deadline_soon,
         "warning_days": WARNING_BEFORE_DEADLINE.days,
     }
+
+
+# Conditions that a step's own page fulfils: the "open" page collects the candidate's consent, so that step is
+# offered while the consent is still missing (django-fsm, which checks every condition, would hide it).
+FULFILLED_ON_ITS_PAGE = {"open": {"has_consent"}}
+
+
+def offered_transitions(dossier: Dossier, membership: Membership) -> list[Transition]:
+    """The transitions the membership may take now, counting the conditions their page fulfils as met."""
+    offered = list(dossier.get_available_user_state_transitions(membership))
+    taken = {transition.name for transition in offered}
+    for name, fulfilled in FULFILLED_ON_ITS_PAGE.items():
+        transition = next((t for t in transitions_named(dossier, name) if t.source == dossier.state), None)
+        if name in taken or transition is None or not transition.has_perm(dossier, membership):
+            continue
+        if all(condition(dossier) for condition in transition.conditions if condition.__name__ not in fulfilled):
+            offered.append(transition)
+    return offered

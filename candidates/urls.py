@@ -6,7 +6,6 @@ app_name = "candidates"
 urlpatterns = [
     path("", views.dossier_list, name="dossier_list"),
     path("nouveau/", views.dossier_create_view, name="dossier_create"),
-    path("<int:pk>/", views.dossier_detail, name="dossier_detail"),
     path("<int:pk>/ouvrir/", views.dossier_open_view, name="dossier_open"),
     path("<int:pk>/abandon/", views.dossier_withdraw_view, name="dossier_withdraw"),
 ]

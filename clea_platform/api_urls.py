@@ -7,6 +7,7 @@ from candidates.api import DossierViewSet
 from directory.api import CommunesView, EvaluatorsNearbyView
 from evaluations.api import DocumentViewSet, EvaluationViewSet, ReferentielViewSet
 from funding.api import ClaimBatchViewSet, FunderViewSet, FundingLineViewSet
+from journey.api import DossierTransitionViewSet
 from juries.api import CertificateVerifyView, CertificateViewSet, DecisionViewSet, JurySessionViewSet
 from referrals.api import ReferralViewSet
 from training.api import TrainingPlanViewSet
@@ -25,11 +26,16 @@ router.register("funders", FunderViewSet, basename="funder")
 router.register("training-plans", TrainingPlanViewSet, basename="training-plan")
 router.register("referrals", ReferralViewSet, basename="referral")
 
+# The steps of a dossier span the journey's apps: their viewset lives in journey, under the same prefix.
+journey_router = SimpleRouter()
+journey_router.register("dossiers", DossierTransitionViewSet, basename="dossier")
+
 app_name = "api"
 urlpatterns = [
     # The directory's public API (no login).
     path("evaluators/nearby", EvaluatorsNearbyView.as_view(), name="evaluators_nearby"),
     path("communes", CommunesView.as_view(), name="communes"),
     path("certificates/verify/<str:code>/", CertificateVerifyView.as_view(), name="certificate_verify"),
+    path("", include(journey_router.urls)),
     path("", include(router.urls)),
 ]

@@ -43,6 +43,7 @@ urlpatterns = [
     path("compte/", include(account_patterns)),
     path("organisation/", include("organisations.urls")),
     path("dossiers/", include("candidates.urls")),
+    path("dossiers/", include("journey.urls")),
     path("evaluations/", include("evaluations.urls")),
     path("formation/", include("training.urls")),
     path("jurys/", include("juries.urls")),

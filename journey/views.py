@@ -1,10 +1,34 @@
-from dataclasses import fields
+"""The journey's screens: each role's home page, and the dossier page, which shows every step of one dossier
+(its timeline, evaluations and attestations, training plans, funding) and the steps the user may take now."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
 
 from django.contrib.auth.decorators import login_required
+from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
 
+from candidates.models import WARNING_BEFORE_DEADLINE, WINDOW_STATES, Dossier, DossierEvent, DossierState
+from candidates.selectors import offered_transitions
+from candidates.views import DOSSIER_ROLES
+from clea_platform.tenancy import membership_required
+from evaluations.models import Attestation, Evaluation
+from funding.selectors import dossier_funding
 from journey.selectors import dashboard_for
+from organisations.models import Membership, Role
+from training.models import TrainingPlan
+
+# Where each user-facing transition (`custom["url"]` on the Dossier transitions) is taken, and the URL kwarg.
+TRANSITION_URLS = {
+    "open": ("candidates:dossier_open", "pk"),
+    "withdraw": ("candidates:dossier_withdraw", "pk"),
+    "evaluation_start": ("evaluations:evaluation_start", "dossier_pk"),
+    "submit_to_jury": ("juries:submit", "dossier_pk"),
+}
 
 
 @login_required
@@ -15,3 +39,96 @@ def home(request: HttpRequest) -> HttpResponse:
         return render(request, "no_membership.html", status=403)
     dashboard = dashboard_for(request.membership)
     return render(request, "home.html", {field.name: getattr(dashboard, field.name) for field in fields(dashboard)})
+
+
+@dataclass(frozen=True)
+class NextAction:
+    label: str
+    url: str
+    danger: bool = False
+
+
+def next_actions(dossier: Dossier, membership: Membership) -> list[NextAction]:
+    """The steps the membership may take on the dossier now, as links to the pages that take them."""
+    actions = []
+    for transition in offered_transitions(dossier, membership):
+        custom = transition.custom
+        if custom.get("automatic") or "label" not in custom:
+            continue
+        url_name, kwarg = TRANSITION_URLS[custom["url"]]
+        actions.append(
+            NextAction(str(custom["label"]), reverse(url_name, kwargs={kwarg: dossier.pk}), custom.get("danger", False))
+        )
+    # Partially validated means no training is under way (after a prior evaluation or a jury's deferral).
+    if membership.role == Role.COUNSELLOR and dossier.state == DossierState.PARTIALLY_VALIDATED:
+        url = reverse("training:plan_create", kwargs={"dossier_pk": dossier.pk})
+        actions.append(NextAction(_("Définir le parcours de formation"), url))
+    # The dangerous step (closing the dossier) comes last.
+    return sorted(actions, key=lambda action: action.danger)
+
+
+def why_no_action(dossier: Dossier, membership: Membership) -> str:
+    """One sentence telling this role why it has nothing to do on the dossier now."""
+    if not dossier.is_open:
+        return _("Ce dossier est clos : plus aucune étape n'est possible.")
+    if membership.is_certifpro:
+        return _("Certif'Pro consulte les dossiers sans intervenir dans leur parcours.")
+    state = dossier.state
+    if state == DossierState.INFORMATION:
+        return _("Un conseiller doit d'abord ouvrir le dossier, avec l'accord du candidat.")
+    if state == DossierState.OPENED:
+        if membership.role == Role.EVALUATOR and not dossier.habilitation_in_force():
+            return _("L'organisme n'a pas d'habilitation en cours pour cette certification.")
+        return _("L'évaluation préalable est conduite par un évaluateur de l'organisme.")
+    if state in {DossierState.PRIOR_EVALUATION, DossierState.FINAL_EVALUATION}:
+        return _("Une évaluation est en cours : l'évaluateur la poursuit depuis sa grille.")
+    if state == DossierState.PARTIALLY_VALIDATED:
+        return _("Un conseiller définit maintenant le parcours de formation du candidat.")
+    if state == DossierState.IN_TRAINING:
+        if not dossier.training_completed():
+            return _("La formation doit être déclarée terminée par le formateur avant l'évaluation finale.")
+        if not dossier.within_window():
+            return _("Le délai de 5 ans après l'évaluation préalable est écoulé.")
+        return _("L'évaluation finale est conduite par un évaluateur de l'organisme.")
+    return _("Le dossier attend sa présentation au jury paritaire.")
+
+
+@membership_required(*DOSSIER_ROLES)
+def dossier_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    membership: Membership = request.membership
+    dossiers = (
+        Dossier.objects.visible_to(membership)
+        .select_related("candidate", "organisation", "referentiel", "counsellor")
+        .prefetch_related(
+            Prefetch("events", queryset=DossierEvent.objects.select_related("actor").order_by("-at", "-id")),
+            Prefetch("evaluations", queryset=Evaluation.objects.select_related("evaluator")),
+            Prefetch("attestations", queryset=Attestation.objects.order_by("-version")),
+            Prefetch(
+                "training_plans",
+                queryset=TrainingPlan.objects.select_related("trainer", "organisation").order_by("-cycle"),
+            ),
+        )
+    )
+    dossier = get_object_or_404(dossiers, pk=pk)
+    plans = list(dossier.training_plans.all())
+    # The guards read the current plan: hand them the one already prefetched rather than query again.
+    dossier.__dict__["current_training_plan"] = plans[0] if plans else None
+    actions = next_actions(dossier, membership)
+    days_left = dossier.days_left() if dossier.state in WINDOW_STATES else None
+    return render(
+        request,
+        "journey/dossier_detail.html",
+        {
+            "dossier": dossier,
+            "candidate": dossier.candidate,
+            "events": dossier.events.all(),
+            "evaluations": dossier.evaluations.all(),
+            "attestations": dossier.attestations.all(),
+            "plans": plans,
+            "actions": actions,
+            "no_action_reason": "" if actions else why_no_action(dossier, membership),
+            "days_left": days_left,
+            "deadline_close": days_left is not None and days_left < WARNING_BEFORE_DEADLINE.days,
+            "funding": dossier_funding(membership, dossier),
+        },
+    )

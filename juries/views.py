@@ -130,7 +130,7 @@ def submit(request: HttpRequest, dossier_pk: int) -> HttpResponse:
                 _("Le dossier %(ref)s est soumis au jury du %(date)s.")
                 % {"ref": dossier.reference, "date": f"{timezone.localtime(session.date):%d/%m/%Y}"},
             )
-            return redirect("candidates:dossier_detail", pk=dossier.pk)
+            return redirect("journey:dossier_detail", pk=dossier.pk)
     pending = (
         dossier.submissions.filter(decision__isnull=True).select_related("session").first()
         if dossier.state == DossierState.SUBMITTED_TO_JURY

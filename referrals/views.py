@@ -166,7 +166,7 @@ def referral_accept_view(request: HttpRequest, pk: int) -> HttpResponse:
                 _("Orientation acceptée : le dossier %(ref)s de %(name)s est créé à l'étape « Information ».")
                 % {"ref": referral.dossier.reference, "name": referral.full_name},
             )
-            return redirect("candidates:dossier_detail", pk=referral.dossier_id)
+            return redirect("journey:dossier_detail", pk=referral.dossier_id)
     return render(
         request,
         "referrals/referral_accept.html",

@@ -276,7 +276,7 @@ def failed_cycle(dossier: Dossier) -> None:
 def dossier_in_training(org: Organisation) -> Scene:
     dossier = with_attestations(lambda: DossierFactory(organisation=org, state="in_training"))
     failed_cycle(dossier)
-    url = reverse("candidates:dossier_detail", kwargs={"pk": dossier.pk})
+    url = reverse("journey:dossier_detail", kwargs={"pk": dossier.pk})
     return Scene(url, dossier.team.counsellor, {"dossier": dossier})
 
 

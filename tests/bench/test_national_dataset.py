@@ -166,4 +166,4 @@ def test_counsellor_pages_work_on_the_generated_data(communes, client_for):
 
     assert response.status_code == 200
     dossier = Dossier.objects.filter(organisation_id=organisation_id).first()
-    assert client.get(reverse("candidates:dossier_detail", args=[dossier.pk])).status_code == 200
+    assert client.get(reverse("journey:dossier_detail", args=[dossier.pk])).status_code == 200

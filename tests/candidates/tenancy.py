@@ -7,7 +7,7 @@ from tests.journey import DossierFactory
 from tests.tenancy_registry import TenantList, TenantURL
 
 TENANT_URLS = [
-    TenantURL("candidates:dossier_detail", Role.COUNSELLOR, lambda org: {"pk": DossierFactory(organisation=org).pk}),
+    TenantURL("journey:dossier_detail", Role.COUNSELLOR, lambda org: {"pk": DossierFactory(organisation=org).pk}),
     TenantURL(
         "candidates:dossier_open",
         Role.COUNSELLOR,

@@ -27,7 +27,7 @@ def text(response) -> str:
 
 
 def detail_url(dossier: Dossier) -> str:
-    return reverse("candidates:dossier_detail", kwargs={"pk": dossier.pk})
+    return reverse("journey:dossier_detail", kwargs={"pk": dossier.pk})
 
 
 def queries_for(client, url: str) -> int:

@@ -145,7 +145,7 @@ def test_every_funding_page_opens_on_the_demo_data_for_each_role(client_for):
             reverse("funding:line_edit", args=[draft.pk]),
             reverse("funding:line_create", args=[draft.dossier_id]),
             reverse("funding:line_transition", args=[granted.pk, "cancel"]),
-            reverse("candidates:dossier_detail", args=[granted.dossier_id]),
+            reverse("journey:dossier_detail", args=[granted.dossier_id]),
         ],
         nord_admin: [
             reverse("funding:claim_list"),

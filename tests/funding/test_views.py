@@ -49,7 +49,7 @@ def queries_for(client, url: str) -> int:
 
 
 def dossier_url(dossier) -> str:
-    return reverse("candidates:dossier_detail", kwargs={"pk": dossier.pk})
+    return reverse("journey:dossier_detail", kwargs={"pk": dossier.pk})
 
 
 # -- The counsellor: the dossier's funding section and its lines ------------------------------------------------

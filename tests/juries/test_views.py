@@ -67,7 +67,7 @@ def ready():
 
 
 def test_the_dossier_page_of_a_ready_dossier_offers_the_submission(client_for, ready):
-    response = client_for(ready.team.counsellor).get(reverse("candidates:dossier_detail", kwargs={"pk": ready.pk}))
+    response = client_for(ready.team.counsellor).get(reverse("journey:dossier_detail", kwargs={"pk": ready.pk}))
     assert response.status_code == 200
     assert url("submit", dossier_pk=ready.pk) in response.content.decode()
 
@@ -95,7 +95,7 @@ def test_the_counsellor_submits_the_dossier_and_returns_to_it(client_for, ready,
     response = client_for(ready.team.counsellor).post(
         url("submit", dossier_pk=ready.pk), {"session": jury.session.pk}, follow=True
     )
-    assert response.redirect_chain[-1][0] == reverse("candidates:dossier_detail", kwargs={"pk": ready.pk})
+    assert response.redirect_chain[-1][0] == reverse("journey:dossier_detail", kwargs={"pk": ready.pk})
     assert "est soumis au jury du" in text(response)
     dossier = fresh(ready)
     assert dossier.state == DossierState.SUBMITTED_TO_JURY
@@ -463,7 +463,7 @@ def test_a_juror_reads_only_what_the_decision_needs(client_for, jury, trained):
     assert candidate.email not in page
     assert candidate.birth_place not in page
     assert "Historique" not in page
-    assert f'href="{reverse("candidates:dossier_detail", kwargs={"pk": trained.pk})}"' not in page
+    assert f'href="{reverse("journey:dossier_detail", kwargs={"pk": trained.pk})}"' not in page
     assert f'href="{reverse("evaluations:grid", kwargs={"pk": trained.evaluations.first().pk})}"' not in page
 
 
@@ -482,7 +482,7 @@ def test_a_juror_of_another_session_gets_404_on_a_review_page(client_for, jury, 
 
 def test_a_juror_cannot_open_the_dossier_page(client_for, jury, ready):
     submit(jury, ready)
-    response = client_for(jury.president).get(reverse("candidates:dossier_detail", kwargs={"pk": ready.pk}))
+    response = client_for(jury.president).get(reverse("journey:dossier_detail", kwargs={"pk": ready.pk}))
     assert response.status_code == 403
 
 

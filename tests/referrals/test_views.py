@@ -95,7 +95,7 @@ def test_a_counsellor_accepts_and_lands_on_the_new_dossier(org_a, make_member, c
     response = client.post(url, {"birth_place": "Roubaix", "education_level": "3"})
     dossier = Dossier.objects.get()
     assert response.status_code == 302
-    assert response.url == reverse("candidates:dossier_detail", kwargs={"pk": dossier.pk})
+    assert response.url == reverse("journey:dossier_detail", kwargs={"pk": dossier.pk})
     assert dossier.state == DossierState.INFORMATION
     assert Referral.objects.get().state == ReferralState.ACCEPTED
     # Asked again (another tab): it says so, and no second dossier.
@@ -143,14 +143,14 @@ def test_the_advisor_sees_the_dossiers_step_and_nothing_of_the_evaluation(org_a,
     text = text_of(advisor.get(reverse("referrals:detail", kwargs={"pk": referral.pk})))
     assert "Étape du dossier :</strong> Validation partielle" in text
     assert referral.dossier.reference not in text
-    assert reverse("candidates:dossier_detail", kwargs={"pk": referral.dossier_id}) not in text
+    assert reverse("journey:dossier_detail", kwargs={"pk": referral.dossier_id}) not in text
     for evaluation_word in ("Critère", "critère", "Attestation", "acquis", "Sous-domaine"):
         assert evaluation_word not in text
     listing = text_of(advisor.get(reverse("referrals:list")))
     assert "Validation partielle" in listing
 
     # The dossier itself stays closed to the agency (the role is refused before any look-up).
-    response = advisor.get(reverse("candidates:dossier_detail", kwargs={"pk": referral.dossier_id}))
+    response = advisor.get(reverse("journey:dossier_detail", kwargs={"pk": referral.dossier_id}))
     assert response.status_code in {403, 404}
     assert referral.dossier.candidate.birth_place not in text_of(response)
 
@@ -159,7 +159,7 @@ def test_the_receiving_counsellor_gets_a_link_to_the_dossier(org_a, make_member,
     counsellor = make_member(org_a, role=Role.COUNSELLOR)
     referral = referral_accept(referral=make_referral(to=org_a), by=counsellor)
     text = text_of(client_for(counsellor).get(reverse("referrals:detail", kwargs={"pk": referral.pk})))
-    assert reverse("candidates:dossier_detail", kwargs={"pk": referral.dossier_id}) in text
+    assert reverse("journey:dossier_detail", kwargs={"pk": referral.dossier_id}) in text
 
 
 def test_an_advisor_of_another_agency_and_another_evaluator_get_404(org_a, org_b, make_member, client_for):

@@ -45,7 +45,7 @@ def _session_data(**overrides):
 
 
 def _dossier_detail_url(dossier):
-    return reverse("candidates:dossier_detail", kwargs={"pk": dossier.pk})
+    return reverse("journey:dossier_detail", kwargs={"pk": dossier.pk})
 
 
 # -- The counsellor defines the plan ----------------------------------------------------------------------------
@@ -288,7 +288,7 @@ def test_the_trainer_of_another_tenant_cannot_open_the_dossier_and_cannot_tell_i
     client = client_for(dossier.team.trainer)
 
     response = client.get(_dossier_detail_url(dossier))
-    missing = client.get(reverse("candidates:dossier_detail", kwargs={"pk": 987654321}))
+    missing = client.get(reverse("journey:dossier_detail", kwargs={"pk": 987654321}))
 
     # The candidates app refuses the trainer's role (403) before any lookup; a 404 from the scoped queryset
     # would do as well. What matters: the same answer as for a dossier that does not exist.
