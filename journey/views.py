@@ -18,9 +18,13 @@ from candidates.views import DOSSIER_ROLES
 from clea_platform.tenancy import membership_required
 from evaluations.models import Attestation, Evaluation
 from funding.selectors import dossier_funding
+from journey.forms import ExportForm, ExportFormat
 from journey.selectors import dashboard_for
+from journey.services import certified_export
 from organisations.models import Membership, Role
 from training.models import TrainingPlan
+
+XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 # Where each user-facing transition (`custom["url"]` on the Dossier transitions) is taken, and the URL kwarg.
 TRANSITION_URLS = {
@@ -132,3 +136,18 @@ def dossier_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "funding": dossier_funding(membership, dossier),
         },
     )
+
+
+@membership_required(Role.CERTIFPRO_ADMIN)
+def certified_export_view(request: HttpRequest) -> HttpResponse:
+    asked = any(key in request.GET for key in ("start", "end", "format"))
+    form = ExportForm(request.GET if asked else None)
+    if asked and form.is_valid():
+        start, end, fmt = form.cleaned_data["start"], form.cleaned_data["end"], form.cleaned_data["format"]
+        content = certified_export(by=request.membership, start=start, end=end, fmt=fmt, request=request)
+        content_type = XLSX_CONTENT_TYPE if fmt == ExportFormat.XLSX else "text/csv; charset=utf-8"
+        response = HttpResponse(content, content_type=content_type)
+        filename = f"certifies-clea-{start:%Y-%m-%d}-au-{end:%Y-%m-%d}.{fmt}"
+        response["Content-Disposition"] = f'attachment; filename="{filename}"'
+        return response
+    return render(request, "journey/certified_export.html", {"form": form}, status=400 if asked else 200)

@@ -1,17 +1,10 @@
 from __future__ import annotations
 
-import datetime
-from collections.abc import Iterator
-from typing import Any
-
-from django.db.models import Count, Exists, IntegerField, Model, OuterRef, Prefetch, QuerySet, Subquery, Value
+from django.db.models import Count, IntegerField, Model, OuterRef, Prefetch, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from evaluations.models import Evaluation, EvaluationKind, EvaluationStatus
-from funding.models import FundingLine, LineState
 from juries.models import (
-    Certificate,
     ConflictDeclaration,
     JuryMember,
     JurySession,
@@ -22,95 +15,6 @@ from juries.models import (
 from organisations.models import Membership
 
 UPCOMING_SESSIONS_SIZE = 10
-
-# The columns Certif'Pro expects (see the domain brief: the Pix export for CléA numérique).
-EXPORT_COLUMNS = [
-    ("certificate_number", "Numéro de certificat"),
-    ("verification_code", "Code de vérification"),
-    ("certification", "Certification"),
-    ("awarded_on", "Date de délivrance"),
-    ("status", "Statut"),
-    ("siren", "SIREN de l'organisme"),
-    ("siret", "SIRET de l'organisme"),
-    ("organisation", "Organisme évaluateur"),
-    ("region", "Zone géographique"),
-    ("civility", "Civilité"),
-    ("last_name", "Nom d'usage"),
-    ("birth_name", "Nom de naissance"),
-    ("first_name", "Prénom"),
-    ("email", "E-mail"),
-    ("phone", "Téléphone"),
-    ("address", "Adresse"),
-    ("postcode", "Code postal"),
-    ("city", "Commune"),
-    ("birth_date", "Date de naissance"),
-    ("birth_place", "Lieu de naissance"),
-    ("born_abroad", "Né·e à l'étranger"),
-    ("registration_status", "Statut à l'inscription"),
-    ("education_level", "Niveau de formation"),
-    ("origin", "Origine de la démarche"),
-    ("funders", "Financeur(s)"),
-    ("prior_evaluation_date", "Date de l'évaluation préalable"),
-    ("result", "Résultat"),
-    ("first_evaluation", "Obtenu dès l'évaluation préalable"),
-]
-
-
-def certified_candidates(*, start: datetime.date, end: datetime.date) -> QuerySet[Certificate]:
-    """Certificates awarded in [start, end], with everything the export needs in a constant number of queries."""
-    prior = Evaluation.objects.filter(kind=EvaluationKind.PRIOR, status=EvaluationStatus.CLOSED)
-    finals = Evaluation.objects.filter(dossier=OuterRef("dossier"), kind=EvaluationKind.FINAL)
-    funding = (
-        FundingLine.objects.exclude(state__in=[LineState.CANCELLED, LineState.DRAFT, LineState.REFUSED])
-        .select_related("funder")
-        .order_by("funder__name")
-    )
-    return (
-        Certificate.objects.filter(awarded_on__gte=start, awarded_on__lte=end)
-        .select_related("dossier__candidate", "organisation")
-        .prefetch_related(
-            Prefetch("dossier__evaluations", queryset=prior, to_attr="prior_evaluations"),
-            Prefetch("dossier__funding_lines", queryset=funding, to_attr="live_funding_lines"),
-        )
-        .annotate(had_final=Exists(finals))
-        .order_by("awarded_on", "number")
-    )
-
-
-def export_rows(certificates: QuerySet[Certificate]) -> Iterator[dict[str, Any]]:
-    for cert in certificates:
-        dossier, candidate, org = cert.dossier, cert.dossier.candidate, cert.organisation
-        prior = dossier.prior_evaluations[0] if dossier.prior_evaluations else None
-        yield {
-            "certificate_number": cert.number,
-            "verification_code": cert.verification_code,
-            "certification": cert.get_certification_display(),
-            "awarded_on": cert.awarded_on,
-            "status": "Révoqué" if cert.is_revoked else "Valide",
-            "siren": org.siren,
-            "siret": org.siret,
-            "organisation": org.name,
-            "region": org.get_region_display(),
-            "civility": candidate.get_civility_display(),
-            "last_name": candidate.last_name,
-            "birth_name": candidate.birth_name,
-            "first_name": candidate.first_name,
-            "email": candidate.email,
-            "phone": candidate.phone,
-            "address": candidate.address,
-            "postcode": candidate.postcode,
-            "city": candidate.city,
-            "birth_date": candidate.birth_date,
-            "birth_place": candidate.birth_place,
-            "born_abroad": "Oui" if candidate.born_abroad else "Non",
-            "registration_status": candidate.get_registration_status_display(),
-            "education_level": candidate.get_education_level_display(),
-            "origin": candidate.get_origin_display(),
-            "funders": ", ".join(sorted({line.funder.name for line in dossier.live_funding_lines})),
-            "prior_evaluation_date": prior.ended_on or prior.started_on if prior else None,
-            "result": "Certifié",
-            "first_evaluation": "Non" if cert.had_final else "Oui",
-        }
 
 
 def related_count(model: type[Model], field: str) -> Coalesce:

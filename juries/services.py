@@ -519,27 +519,6 @@ def minutes_generate(*, session_id: int) -> SessionMinutes:
     return minutes
 
 
-def certified_export(
-    *, by: Membership, start: datetime.date, end: datetime.date, fmt: str, request: HttpRequest | None = None
-) -> bytes:
-    """Certif'Pro's file of certified candidates for a period. Personal data leaves the platform: logged."""
-    from juries.exports import to_csv, to_xlsx
-    from juries.selectors import certified_candidates, export_rows
-
-    if not by.is_certifpro:
-        raise PermissionDenied
-    rows = export_rows(certified_candidates(start=start, end=end))
-    content = to_xlsx(rows) if fmt == "xlsx" else to_csv(rows)
-    audit_record(
-        action="juries.export",
-        actor=by.user,
-        organisation=by.organisation_id,
-        request=request,
-        details={"start": start.isoformat(), "end": end.isoformat(), "format": fmt},
-    )
-    return content
-
-
 def certificate_lookup(code: str) -> Certificate | None:
     """The public verification: by code only, case-insensitive, nothing else."""
     normalised = code.strip().upper()

@@ -19,5 +19,4 @@ urlpatterns = [
     path("mes-conflits/", views.my_conflicts, name="my_conflicts"),
     path("decisions/<int:pk>/revoquer/", views.decision_revoke_view, name="decision_revoke"),
     path("certificats/<int:pk>/telecharger/", views.certificate_download, name="certificate_download"),
-    path("export/", views.export, name="export"),
 ]

@@ -31,8 +31,6 @@ from evaluations.models import Attestation, Evaluation
 from juries.forms import (
     ConflictForm,
     DecisionForm,
-    ExportForm,
-    ExportFormat,
     RevokeForm,
     SeatsForm,
     SessionForm,
@@ -55,7 +53,6 @@ from juries.models import (
 from juries.selectors import related_count, submissions_for_session
 from juries.services import (
     JuryError,
-    certified_export,
     conflict_declare,
     decision_record,
     decision_revoke,
@@ -73,8 +70,6 @@ ADMIN_ROLES = (Role.ORG_ADMIN, Role.CERTIFPRO_ADMIN)
 # Who reads a submitted dossier's review page: the jurors of its session, and Certif'Pro.
 REVIEW_ROLES = (Role.JURY_MEMBER, Role.CERTIFPRO_ADMIN)
 PAGE_SIZE = 25
-
-XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 # -- Access helpers -------------------------------------------------------------------------------------------
@@ -550,21 +545,6 @@ def decision_revoke_view(request: HttpRequest, pk: int) -> HttpResponse:
         "juries/decision_revoke.html",
         {"decision": decision, "submission": decision.submission, "certificate": certificate, "form": form},
     )
-
-
-@membership_required(Role.CERTIFPRO_ADMIN)
-def export(request: HttpRequest) -> HttpResponse:
-    asked = any(key in request.GET for key in ("start", "end", "format"))
-    form = ExportForm(request.GET if asked else None)
-    if asked and form.is_valid():
-        start, end, fmt = form.cleaned_data["start"], form.cleaned_data["end"], form.cleaned_data["format"]
-        content = certified_export(by=request.membership, start=start, end=end, fmt=fmt, request=request)
-        content_type = XLSX_CONTENT_TYPE if fmt == ExportFormat.XLSX else "text/csv; charset=utf-8"
-        response = HttpResponse(content, content_type=content_type)
-        filename = f"certifies-clea-{start:%Y-%m-%d}-au-{end:%Y-%m-%d}.{fmt}"
-        response["Content-Disposition"] = f'attachment; filename="{filename}"'
-        return response
-    return render(request, "juries/export.html", {"form": form}, status=400 if asked else 200)
 
 
 # -- Documents ------------------------------------------------------------------------------------------------

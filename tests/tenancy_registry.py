@@ -185,7 +185,7 @@ NOT_TENANT_LISTS: dict[str, str] = {
     "api:training-plan-trainers": "the trainers a counsellor may name: every active trainer in the country",
     "api:referral-consent-text": "the fixed consent text a referral shows the job seeker",
     # Certif'Pro's national screens and exports: every organisation's rows, to Certif'Pro only (403 otherwise).
-    "juries:export": "Certif'Pro's national export of certified candidates (CSV/XLSX)",
+    "journey:certified_export": "Certif'Pro's national export of certified candidates (CSV/XLSX)",
     "funding:statement_request": "Certif'Pro's POST producing every organisation's quarterly statements",
     "funding:national": "Certif'Pro's national funding figures",
     "funding:cdc_list": "Certif'Pro's national list of certificates to report to the Caisse des Dépôts",

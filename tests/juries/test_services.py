@@ -13,7 +13,7 @@ from candidates.models import Dossier, DossierEvent, DossierState
 from clea_platform.certifications import Certification
 from evaluations.acquisitions import dossier_outcome
 from funding.models import Funder
-from juries.exports import to_csv, to_xlsx
+from journey.exports import EXPORT_COLUMNS, certified_candidates, export_rows, to_csv, to_xlsx
 from juries.models import (
     VERIFICATION_ALPHABET,
     VERIFICATION_CODE_LENGTH,
@@ -25,7 +25,6 @@ from juries.models import (
     SessionState,
     new_verification_code,
 )
-from juries.selectors import EXPORT_COLUMNS, certified_candidates, export_rows
 from juries.services import (
     JuryError,
     certificate_generate,

@@ -5,7 +5,7 @@ import re
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.urls import reverse
+from django.urls import reverse, reverse_lazy
 from django.utils import timezone
 
 from candidates.models import Dossier, DossierState
@@ -37,6 +37,9 @@ pytestmark = pytest.mark.django_db
 
 def text(response) -> str:
     return html.unescape(response.content.decode())
+
+
+EXPORT_URL = reverse_lazy("journey:certified_export")
 
 
 def url(name: str, **kwargs) -> str:
@@ -169,7 +172,7 @@ def test_certifpro_lists_every_session_and_may_export(client_for, jury):
     page = client_for(make_certifpro()).get(url("session_list")).content.decode()
     assert url("session_detail", pk=jury.session.pk) in page
     assert url("session_detail", pk=other.session.pk) in page
-    assert url("export") in page
+    assert EXPORT_URL in page
 
 
 def test_a_counsellor_has_no_session_list(client_for, ready):
@@ -650,7 +653,7 @@ def export_query(certificate: Certificate, fmt: str) -> dict[str, str]:
 
 
 def test_certifpro_exports_the_certified_as_csv(client_for, awarded_certificate):
-    response = client_for(make_certifpro()).get(url("export"), export_query(awarded_certificate, "csv"))
+    response = client_for(make_certifpro()).get(EXPORT_URL, export_query(awarded_certificate, "csv"))
     assert response.status_code == 200
     assert response["Content-Type"] == "text/csv; charset=utf-8"
     day = f"{awarded_certificate.awarded_on:%Y-%m-%d}"
@@ -661,7 +664,7 @@ def test_certifpro_exports_the_certified_as_csv(client_for, awarded_certificate)
 
 
 def test_certifpro_exports_the_certified_as_xlsx(client_for, awarded_certificate):
-    response = client_for(make_certifpro()).get(url("export"), export_query(awarded_certificate, "xlsx"))
+    response = client_for(make_certifpro()).get(EXPORT_URL, export_query(awarded_certificate, "xlsx"))
     assert response.status_code == 200
     assert response["Content-Type"] == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     assert response["Content-Disposition"].endswith('.xlsx"')
@@ -670,21 +673,21 @@ def test_certifpro_exports_the_certified_as_xlsx(client_for, awarded_certificate
 
 def test_the_export_period_is_checked(client_for):
     client = client_for(make_certifpro())
-    form = client.get(url("export"))
+    form = client.get(EXPORT_URL)
     assert form.status_code == 200
     assert "Indiquez" not in text(form)
-    missing = client.get(url("export"), {"format": "csv"})
+    missing = client.get(EXPORT_URL, {"format": "csv"})
     assert missing.status_code == 400
     assert "Indiquez le début de la période." in text(missing)
     assert "Indiquez la fin de la période." in text(missing)
-    reversed_period = client.get(url("export"), {"start": "2026-03-31", "end": "2026-03-01", "format": "csv"})
+    reversed_period = client.get(EXPORT_URL, {"start": "2026-03-31", "end": "2026-03-01", "format": "csv"})
     assert reversed_period.status_code == 400
     assert "La fin de la période précède son début." in text(reversed_period)
 
 
 def test_only_certifpro_exports(client_for, jury, ready):
     for who in (jury.admin, jury.president, ready.team.counsellor):
-        assert client_for(who).get(url("export"), {"start": "2026-01-01", "end": "2026-12-31"}).status_code == 403
+        assert client_for(who).get(EXPORT_URL, {"start": "2026-01-01", "end": "2026-12-31"}).status_code == 403
 
 
 # -- 6. The jury member's dashboard --------------------------------------------------------------------------
