@@ -172,7 +172,7 @@ def test_certifpro_lists_every_session_and_may_export(client_for, jury):
     page = client_for(make_certifpro()).get(url("session_list")).content.decode()
     assert url("session_detail", pk=jury.session.pk) in page
     assert url("session_detail", pk=other.session.pk) in page
-    assert EXPORT_URL in page
+    assert str(EXPORT_URL) in page
 
 
 def test_a_counsellor_has_no_session_list(client_for, ready):
