@@ -41,8 +41,8 @@ def report(label: str, values: list[float]) -> None:
 
 def populate(rng: random.Random, sites: int) -> None:
     from clea_platform.certifications import Certification
-    from clea_platform.demo import siret_from
     from directory.models import Commune
+    from organisations.demo import siret_from
     from organisations.models import (
         Habilitation,
         HabilitationStatus,

@@ -14,7 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from clea_platform.certifications import Certification
-from clea_platform.demo import siret_from
+from organisations.demo import siret_from
 from organisations.models import (
     Habilitation,
     HabilitationStatus,

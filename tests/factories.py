@@ -9,7 +9,7 @@ import factory
 from django.utils import timezone
 
 from clea_platform.certifications import Certification
-from clea_platform.demo import siret_from
+from organisations.demo import siret_from
 from organisations.models import (
     Habilitation,
     HabilitationStatus,

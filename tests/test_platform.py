@@ -10,8 +10,8 @@ from django.core.management import call_command
 from django.db import models
 from django.urls import reverse
 
-from clea_platform.demo import ACCOUNTS, DEMO_PASSWORD
 from juries.models import Decision, JuryMember
+from organisations.demo import ACCOUNTS, DEMO_PASSWORD
 from organisations.models import Membership, Organisation, User
 from training.models import TrainingPlan
 

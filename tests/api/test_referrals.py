@@ -6,7 +6,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from candidates.models import Dossier, DossierState
-from clea_platform.demo import walk_dossier
+from journey.demo import walk_dossier
 from organisations.models import HabilitationStatus, Role
 from referrals.models import Referral, ReferralState
 from referrals.services import referral_accept, referral_decline, referrals_expire

@@ -2,9 +2,9 @@ import pytest
 from django.core.management import call_command
 
 from candidates.models import DossierState
-from clea_platform.demo import seed_foundation
 from directory.demo import EVALUATORS, seed_directory
 from directory.selectors import directory_sites
+from organisations.demo import seed_foundation
 from organisations.models import OrganisationKind, Site
 from referrals.demo import seed_referrals
 from referrals.models import Referral, ReferralState

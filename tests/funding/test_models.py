@@ -94,8 +94,8 @@ def test_months_are_added_on_the_calendar():
 
 @pytest.mark.django_db
 def test_the_demo_funding_shows_every_state_and_an_issued_batch_and_is_idempotent():
-    from clea_platform.demo import seed_foundation
     from funding.demo import seed_funding
+    from organisations.demo import seed_foundation
 
     call_command("seed_demo", verbosity=0)  # seeds the funding demo too
     orgs = seed_foundation()
@@ -125,9 +125,9 @@ def test_the_demo_funding_shows_every_state_and_an_issued_batch_and_is_idempoten
 def test_every_funding_page_opens_on_the_demo_data_for_each_role(client_for):
     from django.urls import reverse
 
-    from clea_platform.demo import seed_foundation
     from funding.demo import seed_funding
     from funding.models import Payment
+    from organisations.demo import seed_foundation
     from organisations.models import Membership, Role
 
     call_command("seed_demo", verbosity=0)

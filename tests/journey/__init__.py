@@ -10,9 +10,9 @@ import factory
 from candidates.models import Civility, Dossier, EducationLevel, Origin, RegistrationStatus
 from candidates.services import dossier_create
 from clea_platform.certifications import Certification
-from clea_platform.demo import JOURNEY, JourneyTeam, walk_dossier
-from clea_platform.demo import evaluation_fill_and_close as evaluate  # noqa: F401 - the tests' name for it
 from evaluations.models import Criterion, Domain, Referentiel, SubDomain
+from journey.demo import JOURNEY, JourneyTeam, walk_dossier
+from journey.demo import evaluation_fill_and_close as evaluate  # noqa: F401 - the tests' name for it
 from organisations.models import Membership, Organisation, OrganisationKind, Role
 from tests.factories import HabilitationFactory, MembershipFactory, OrganisationFactory
 

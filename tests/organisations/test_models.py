@@ -3,7 +3,7 @@ import datetime
 import pytest
 from django.core.exceptions import ValidationError
 
-from clea_platform.demo import siret_from
+from organisations.demo import siret_from
 from organisations.models import AuditLog, Habilitation, HabilitationStatus, Membership, OrganisationKind, Role
 from organisations.services import audit_record
 from organisations.validators import validate_insee_code, validate_siret

@@ -5,7 +5,7 @@ import pytest
 from django.urls import reverse
 
 from candidates.models import Dossier, DossierState
-from clea_platform.demo import walk_dossier
+from journey.demo import walk_dossier
 from organisations.models import Role
 from referrals.models import Referral, ReferralState
 from referrals.services import referral_accept

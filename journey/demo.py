@@ -1,8 +1,5 @@
-"""Demo data: organisations, sites, habilitations and accounts that show every role.
-
-Idempotent: objects are looked up by their natural keys (SIRET, e-mail) and brought back to the demo state.
-Later parts of the platform add their own demo objects from `seed_demo` after these.
-"""
+"""Demo dossiers walked through the journey: every step of every app, and two jury sessions (one closed with its
+certificates, one planned). Idempotent. The tests walk their dossiers with the same `walk_dossier`."""
 
 from __future__ import annotations
 
@@ -14,241 +11,24 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from candidates.models import Candidate, Civility, EducationLevel, Origin, RegistrationStatus
+from candidates.services import dossier_create, dossier_open, dossier_transition, dossier_withdraw
 from clea_platform.certifications import Certification
-from organisations.models import (
-    Habilitation,
-    HabilitationStatus,
-    Membership,
-    Organisation,
-    OrganisationKind,
-    Region,
-    Role,
-    Site,
-    User,
+from evaluations.models import CriterionResultValue, Referentiel
+from evaluations.services import evaluation_close, evaluation_save_results, evaluation_start
+from juries.models import College, DecisionKind, JuryMember, JurySession
+from juries.services import (
+    decision_record,
+    dossier_submit_to_jury,
+    jury_session_close,
+    jury_session_convene,
+    jury_session_create,
+    jury_session_set_seats,
+    jury_session_start_deliberation,
 )
-from organisations.validators import luhn_valid
-
-DEMO_PASSWORD = "demo-clea-2026"
-
-
-def siret_from(prefix: str) -> str:
-    """Complete a 13-digit prefix with the digit that makes a valid (Luhn) SIRET."""
-    return next(prefix + str(d) for d in range(10) if luhn_valid(prefix + str(d)))
-
-
-@dataclass(frozen=True)
-class DemoAccount:
-    email: str
-    first_name: str
-    last_name: str
-    org_key: str
-    roles: tuple[str, ...]
-    label: str
-
-
-ORGANISATIONS = {
-    "nord": dict(
-        name="APP Lille Métropole (évaluateur Nord)",
-        kind=OrganisationKind.EVALUATOR,
-        siret=siret_from("4100000100001"),
-        region=Region.HAUTS_DE_FRANCE,
-        email="contact@evaluateur-nord.demo",
-    ),
-    "sud": dict(
-        name="GRETA Provence (évaluateur Sud)",
-        kind=OrganisationKind.EVALUATOR,
-        siret=siret_from("4100000200001"),
-        region=Region.PROVENCE_ALPES_COTE_D_AZUR,
-        email="contact@evaluateur-sud.demo",
-    ),
-    "formation": dict(
-        name="Formation Nord Compétences",
-        kind=OrganisationKind.TRAINING,
-        siret=siret_from("4100000300001"),
-        region=Region.HAUTS_DE_FRANCE,
-        email="contact@formation-nord.demo",
-    ),
-    "jury": dict(
-        name="Transitions Pro Hauts-de-France",
-        kind=OrganisationKind.JURY_BODY,
-        siret=siret_from("4100000400001"),
-        region=Region.HAUTS_DE_FRANCE,
-        email="jurys@jury.demo",
-    ),
-    "ft": dict(
-        name="France Travail – agence Lille Centre",
-        kind=OrganisationKind.FRANCE_TRAVAIL,
-        siret=siret_from("4100000500001"),
-        region=Region.HAUTS_DE_FRANCE,
-        email="agence@francetravail.demo",
-    ),
-    "certifpro": dict(
-        name="Certif'Pro",
-        kind=OrganisationKind.CERTIFPRO,
-        siret=siret_from("4100000600001"),
-        region=Region.ILE_DE_FRANCE,
-        email="contact@certifpro.demo",
-    ),
-}
-
-SITES = {
-    "nord": [
-        dict(
-            name="Lille – Moulins",
-            address="12 rue de Wazemmes",
-            postcode="59000",
-            city="Lille",
-            insee_code="59350",
-            latitude=Decimal("50.62925"),
-            longitude=Decimal("3.05726"),
-            wheelchair_accessible=True,
-            remote_evaluation=True,
-            contact_name="Accueil CléA",
-            contact_email="clea@evaluateur-nord.demo",
-            contact_phone="03 20 00 00 01",
-        ),
-        dict(
-            name="Roubaix – Gare",
-            address="3 place de la Gare",
-            postcode="59100",
-            city="Roubaix",
-            insee_code="59512",
-            latitude=Decimal("50.69421"),
-            longitude=Decimal("3.17456"),
-            wheelchair_accessible=False,
-            remote_evaluation=False,
-            contact_name="Accueil CléA",
-            contact_email="roubaix@evaluateur-nord.demo",
-            contact_phone="03 20 00 00 02",
-        ),
-    ],
-    "sud": [
-        dict(
-            name="Marseille – Belsunce",
-            address="8 cours Belsunce",
-            postcode="13001",
-            city="Marseille",
-            insee_code="13201",
-            latitude=Decimal("43.29834"),
-            longitude=Decimal("5.37802"),
-            wheelchair_accessible=True,
-            remote_evaluation=False,
-            contact_name="Accueil GRETA",
-            contact_email="clea@evaluateur-sud.demo",
-            contact_phone="04 91 00 00 01",
-        )
-    ],
-    "formation": [
-        dict(
-            name="Tourcoing – Centre",
-            address="5 rue de Lille",
-            postcode="59200",
-            city="Tourcoing",
-            insee_code="59599",
-            latitude=Decimal("50.72391"),
-            longitude=Decimal("3.16117"),
-            wheelchair_accessible=True,
-            contact_email="accueil@formation-nord.demo",
-        )
-    ],
-}
-
-HABILITATIONS = {
-    "nord": [Certification.CLEA, Certification.CLEA_NUMERIQUE],
-    "sud": [Certification.CLEA, Certification.CLEA_MANAGEMENT],
-}
-
-ACCOUNTS = [
-    DemoAccount(
-        "conseillere@evaluateur-nord.demo",
-        "Camille",
-        "Martin",
-        "nord",
-        (Role.COUNSELLOR, Role.ORG_ADMIN),
-        "conseillère (et administratrice) de l'évaluateur Nord",
-    ),
-    DemoAccount(
-        "evaluateur@evaluateur-nord.demo",
-        "Yanis",
-        "Lefebvre",
-        "nord",
-        (Role.EVALUATOR,),
-        "évaluateur de l'évaluateur Nord",
-    ),
-    DemoAccount(
-        "conseiller@evaluateur-sud.demo",
-        "Louis",
-        "Garcia",
-        "sud",
-        (Role.COUNSELLOR,),
-        "conseiller de l'évaluateur Sud (l'autre organisation)",
-    ),
-    DemoAccount(
-        "formatrice@formation-nord.demo",
-        "Inès",
-        "Dubois",
-        "formation",
-        (Role.TRAINER,),
-        "formatrice de l'organisme de formation",
-    ),
-    DemoAccount("jure.employeur@jury.demo", "Bernard", "Roux", "jury", (Role.JURY_MEMBER,), "juré, collège employeurs"),
-    DemoAccount("jure.salarie@jury.demo", "Sofia", "Moreau", "jury", (Role.JURY_MEMBER,), "jurée, collège salariés"),
-    DemoAccount(
-        "conseiller@francetravail.demo", "Thomas", "Petit", "ft", (Role.FT_ADVISOR,), "conseiller France Travail"
-    ),
-    DemoAccount(
-        "admin@certifpro.demo",
-        "Hélène",
-        "Laurent",
-        "certifpro",
-        (Role.CERTIFPRO_ADMIN,),
-        "administratrice Certif'Pro (accès à l'administration)",
-    ),
-]
-
-
-@transaction.atomic
-def seed_foundation() -> dict[str, Organisation]:
-    today = timezone.localdate()
-    orgs: dict[str, Organisation] = {}
-    for key, data in ORGANISATIONS.items():
-        values = {k: v for k, v in data.items() if k != "siret"}
-        orgs[key], _ = Organisation.objects.update_or_create(siret=data["siret"], defaults=values)
-    for key, sites in SITES.items():
-        for data in sites:
-            Site.objects.update_or_create(organisation=orgs[key], name=data["name"], defaults=data)
-    for key, certifications in HABILITATIONS.items():
-        for certification in certifications:
-            Habilitation.objects.update_or_create(
-                organisation=orgs[key],
-                certification=certification,
-                defaults=dict(
-                    valid_from=today - datetime.timedelta(days=365),
-                    valid_until=today + datetime.timedelta(days=3 * 365),
-                    status=HabilitationStatus.ACTIVE,
-                    status_reason="",
-                ),
-            )
-    for account in ACCOUNTS:
-        is_admin = Role.CERTIFPRO_ADMIN in account.roles
-        user, _ = User.objects.update_or_create(
-            email=account.email,
-            defaults=dict(
-                first_name=account.first_name,
-                last_name=account.last_name,
-                is_active=True,
-                is_staff=is_admin,
-                is_superuser=is_admin,
-            ),
-        )
-        user.set_password(DEMO_PASSWORD)
-        user.save(update_fields=["password"])
-        for role in account.roles:
-            Membership.objects.update_or_create(
-                user=user, organisation=orgs[account.org_key], role=role, defaults={"is_active": True}
-            )
-    return orgs
-
+from organisations.models import Membership, Organisation, Role, User
+from training.models import TrainingPlan
+from training.services import training_plan_complete, training_plan_create, training_session_add
 
 # -- The candidate's journey ------------------------------------------------------------------------------------
 
@@ -276,8 +56,6 @@ def evaluation_fill_and_close(
     evaluation: Any, by: Membership, acquired: set[str] | None = None, ended_on: datetime.date | None = None
 ) -> Any:
     """Mark the given criterion codes acquired (all when None), the others not acquired, and close."""
-    from evaluations.models import CriterionResultValue
-    from evaluations.services import evaluation_close, evaluation_save_results
 
     lines = evaluation.results.select_related("criterion")
     results = {
@@ -309,10 +87,6 @@ def walk_dossier(
     `prior_acquired`: criterion codes acquired at the prior evaluation (None: all of them, so the dossier goes
     straight to the jury). `final_acquired`: at the final evaluation (None: all the remaining ones).
     """
-    from candidates.services import dossier_open, dossier_withdraw
-    from evaluations.services import evaluation_start
-    from training.models import TrainingPlan
-    from training.services import training_plan_complete, training_plan_create, training_session_add
 
     today = timezone.localdate()
     evaluated_on = evaluated_on or today
@@ -388,9 +162,6 @@ DEMO_CANDIDATES = [
 @transaction.atomic
 def seed_journey(orgs: dict[str, Organisation]) -> int:
     """Dossiers of the northern evaluator in every state of steps 1 to 3. Skips candidates already there."""
-    from candidates.models import Candidate, Civility, EducationLevel, Origin, RegistrationStatus
-    from candidates.services import dossier_create, dossier_transition
-    from evaluations.models import Referentiel
 
     nord = orgs["nord"]
 
@@ -454,18 +225,6 @@ DEMO_PLACE = "Transitions Pro Hauts-de-France, 10 rue de Tournai, Lille"
 @transaction.atomic
 def seed_juries(orgs: dict[str, Organisation]) -> int:
     """A closed session with certificates and a planned one with submitted dossiers. Skipped when present."""
-    from candidates.models import Civility, EducationLevel, Origin, RegistrationStatus
-    from candidates.services import dossier_create
-    from juries.models import College, DecisionKind, JuryMember, JurySession
-    from juries.services import (
-        decision_record,
-        dossier_submit_to_jury,
-        jury_session_close,
-        jury_session_convene,
-        jury_session_create,
-        jury_session_set_seats,
-        jury_session_start_deliberation,
-    )
 
     body, nord = orgs["jury"], orgs["nord"]
     if JurySession.objects.filter(organisation=body, place=DEMO_PLACE).exists():

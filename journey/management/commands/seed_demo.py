@@ -3,12 +3,14 @@ from typing import Any
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
-from clea_platform.demo import ACCOUNTS, DEMO_PASSWORD, seed_foundation, seed_journey, seed_juries
 from directory.demo import seed_directory
 from funding.demo import seed_funding
+from journey.demo import seed_journey, seed_juries
+from organisations.demo import ACCOUNTS, DEMO_PASSWORD, seed_foundation
 from referrals.demo import seed_referrals
 
 
+# Each app seeds its own demo (its demo.py); this command, in the top layer, runs them in the journey's order.
 class Command(BaseCommand):
     help = "Crée (ou remet en état) les organisations, comptes et données de démonstration. Idempotent."
 
