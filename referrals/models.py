@@ -179,15 +179,19 @@ class Referral(ConcurrentTransitionMixin, models.Model):
     def is_overdue(self, now: datetime.datetime | None = None) -> bool:
         return self.state == ReferralState.SENT and self.expires_at <= (now or timezone.now())
 
+    def record_event(self, **fields: Any) -> ReferralEvent:
+        """The referral's history row for a transition (organisations.transitions writes it)."""
+        return ReferralEvent.objects.create(referral=self, **fields)
+
     # -- Transitions: each changes this instance only; referrals/services.py persists and records them ---
 
     @transition(field=state, source=ReferralState.SENT, target=ReferralState.ACCEPTED)
-    def accept(self, *, dossier: Dossier, by: Any, at: datetime.datetime) -> None:
-        self.dossier, self.answered_by, self.answered_at = dossier, by, at
+    def accept(self, *, dossier: Dossier, answered_by: Any, at: datetime.datetime) -> None:
+        self.dossier, self.answered_by, self.answered_at = dossier, answered_by, at
 
     @transition(field=state, source=ReferralState.SENT, target=ReferralState.DECLINED)
-    def decline(self, *, reason: str, by: Any, at: datetime.datetime) -> None:
-        self.decline_reason, self.answered_by, self.answered_at = reason, by, at
+    def decline(self, *, reason: str, answered_by: Any, at: datetime.datetime) -> None:
+        self.decline_reason, self.answered_by, self.answered_at = reason, answered_by, at
 
     @transition(field=state, source=ReferralState.SENT, target=ReferralState.EXPIRED)
     def expire(self, *, now: datetime.datetime) -> None:
@@ -195,3 +199,35 @@ class Referral(ConcurrentTransitionMixin, models.Model):
         if not self.is_overdue(now):
             raise TransitionNotAllowed("The referral still awaits an answer.", object=self, method=self.expire)
         self.answered_at = now
+
+
+class ReferralEventQuerySet(models.QuerySet["ReferralEvent"]):
+    def visible_to(self, membership: Membership | None) -> ReferralEventQuerySet:
+        return self.filter(referral__in=Referral.objects.visible_to(membership))
+
+
+class ReferralEvent(models.Model):
+    """A referral's history: its sending and its answer (or expiry), who, when, from, to, why. Append-only."""
+
+    referral = models.ForeignKey(
+        Referral, on_delete=models.CASCADE, related_name="events", verbose_name=_("orientation")
+    )
+    at = models.DateTimeField(_("date"), default=timezone.now)
+    actor = models.ForeignKey(
+        "organisations.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("par")
+    )
+    transition = models.CharField(_("transition"), max_length=30, blank=True)
+    from_state = models.CharField(_("état de départ"), max_length=20, choices=ReferralState.choices, blank=True)
+    to_state = models.CharField(_("état d'arrivée"), max_length=20, choices=ReferralState.choices)
+    note = models.TextField(_("note"), blank=True)
+
+    objects = ReferralEventQuerySet.as_manager()
+    tenant_path = "referral__organisation"
+
+    class Meta:
+        verbose_name = _("événement d'une orientation")
+        verbose_name_plural = _("historique des orientations")
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d} {self.from_state} → {self.to_state}"

@@ -15,7 +15,6 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
-from django_fsm import TransitionNotAllowed
 
 from candidates.models import DossierEvent, Origin, RegistrationStatus
 from candidates.services import DuplicateReport, candidate_find_duplicates, dossier_create
@@ -26,6 +25,7 @@ from directory.selectors import directory_sites
 from evaluations.models import Referentiel
 from organisations.models import Habilitation, Membership, Role, Site
 from organisations.services import audit_record
+from organisations.transitions import transition_apply
 from referrals.models import Referral, ReferralState
 
 # What the advisor fills in about the job seeker (the model's field names).
@@ -86,6 +86,13 @@ def _notify(*, subject: str, body: str, to: list[str]) -> None:
 
 def _link(referral: Referral) -> str:
     return settings.SITE_URL.rstrip("/") + reverse("referrals:detail", kwargs={"pk": referral.pk})
+
+
+def _refused(referral: Referral, name: str) -> ReferralError:
+    return ReferralError(
+        _("Cette orientation est « %(state)s » : elle n'attend plus de réponse.")
+        % {"state": referral.get_state_display()}
+    )
 
 
 def _lock(referral: Referral) -> Referral:
@@ -152,6 +159,7 @@ def referral_send(
         consent_text=consent_text.strip(),
         **identity,
     )
+    referral.record_event(transition="", from_state="", to_state=referral.state, actor=by.user, note="")
     audit_record(
         action="referral.send",
         actor=by.user,
@@ -226,16 +234,17 @@ def referral_accept(
             "date": date_format(timezone.localtime(locked.sent_at), "d/m/Y"),
         },
     )
-    now = timezone.now()
-    locked.accept(dossier=dossier, by=by.user, at=now)
-    locked.save()
-    audit_record(
-        action="referral.accept",
-        actor=by.user,
-        organisation=locked.organisation_id,
-        obj=locked,
+    transition_apply(
+        locked,
+        "accept",
+        by=by,
+        refused=_refused,
+        action="referral",
         request=request,
         details={"dossier": dossier.pk},
+        dossier=dossier,
+        answered_by=by.user,
+        at=timezone.now(),
     )
     _notify_advisor(locked, _("acceptée : un dossier est ouvert"))
     return locked
@@ -252,10 +261,17 @@ def referral_decline(
     if not reason:
         raise ReferralError(_("Indiquez le motif du refus : la conseillère ou le conseiller France Travail le lira."))
     locked = _lock(referral)
-    locked.decline(reason=reason, by=by.user, at=timezone.now())
-    locked.save()
-    audit_record(
-        action="referral.decline", actor=by.user, organisation=locked.organisation_id, obj=locked, request=request
+    transition_apply(
+        locked,
+        "decline",
+        by=by,
+        refused=_refused,
+        action="referral",
+        request=request,
+        note=reason,
+        reason=reason,
+        answered_by=by.user,
+        at=timezone.now(),
     )
     _notify_advisor(locked, _("déclinée"))
     return locked
@@ -291,16 +307,17 @@ def referrals_expire(*, now: datetime.datetime | None = None) -> int:
             if locked is None or not locked.is_overdue(now):
                 continue
             try:
-                locked.expire(now=now)
-            except TransitionNotAllowed:
+                transition_apply(
+                    locked,
+                    "expire",
+                    by=None,
+                    refused=_refused,
+                    action="referral",
+                    note=_("Sans réponse dans le délai"),
+                    details={"sent_at": locked.sent_at.isoformat()},
+                    now=now,
+                )
+            except ReferralError:
                 continue
-            locked.save()
-            audit_record(
-                action="referral.expire",
-                actor=None,
-                organisation=locked.organisation_id,
-                obj=locked,
-                details={"sent_at": locked.sent_at.isoformat()},
-            )
             expired += 1
     return expired

@@ -113,6 +113,7 @@ def referral_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "referrals/referral_detail.html",
         {
             "referral": referral,
+            "events": referral.events.select_related("actor"),
             "receives": receives,
             # The sending agency learns the dossier's step, nothing of its content.
             "dossier_step": referral.dossier.get_state_display() if referral.dossier_id else "",

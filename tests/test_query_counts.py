@@ -837,9 +837,10 @@ class OneObjectPage:
 
 
 ONE_OBJECT_PAGES = [
-    # The referral with its site, organisations, advisor and dossier (the receiver and the sending agency).
-    OneObjectPage("referral-detail-receiver", Role.COUNSELLOR, referral_detail, 4),
-    OneObjectPage("referral-detail-sender", Role.FT_ADVISOR, referral_detail_for_the_advisor, 4),
+    # The referral with its site, organisations, advisor and dossier, and its history in one more query (the
+    # receiver and the sending agency).
+    OneObjectPage("referral-detail-receiver", Role.COUNSELLOR, referral_detail, 5),
+    OneObjectPage("referral-detail-sender", Role.FT_ADVISOR, referral_detail_for_the_advisor, 5),
     OneObjectPage("sheet-detail", Role.FT_ADVISOR, sheet_detail, 4),
     # Public: the certificate by its code, nothing else (no session is read).
     OneObjectPage("certificate-verify", None, certificate_verification, 1),
