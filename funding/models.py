@@ -27,6 +27,8 @@ from organisations import transitions
 from organisations.models import Role, TenantQuerySet
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from organisations.models import Membership
 
 VAT_RATE_VALIDATORS = [MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))]
@@ -120,7 +122,8 @@ CANCELLABLE_STATES = [L.DRAFT, L.REQUESTED, L.GRANTED]
 CLAIMABLE_STATES = [L.GRANTED, L.INVOICED]
 
 
-def _line_by(*roles: str):  # noqa: ANN202 - django-fsm permission callable
+def _line_by(*roles: str) -> Callable[[models.Model, Any], bool]:
+    # django-fsm-2 calls it with what `has_perm` got, our Membership or None (its types say a Django user).
     return lambda instance, membership: membership is not None and membership.role in roles
 
 
@@ -337,7 +340,7 @@ class FundingLine(ConcurrentTransitionMixin, models.Model):
         field=state,
         source=L.GRANTED,
         target=L.INVOICED,
-        conditions=[step_happened],
+        conditions=[step_happened],  # type: ignore[list-item]  # django-fsm-2 types conditions on Model
         permission=_line_by(Role.COUNSELLOR, Role.ORG_ADMIN),
         custom={"label": _("Facturer"), "form": True},
     )
