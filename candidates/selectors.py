@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime
-from typing import TypedDict
+from typing import TYPE_CHECKING, TypedDict
 
 from django.db.models import Count
 from django.utils import timezone
@@ -11,13 +11,16 @@ from django.utils import timezone
 from candidates.models import WARNING_BEFORE_DEADLINE, WINDOW_STATES, Dossier, DossierState
 from organisations.models import Membership
 
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
 DEADLINE_LIST_SIZE = 10
 
 
 # Dicts rather than dataclasses: the home page's tests read them by key.
 class StateCount(TypedDict):
     state: str
-    label: str
+    label: StrOrPromise  # the choice's lazy label, translated when rendered
     count: int
 
 
