@@ -4,7 +4,7 @@ import datetime
 from collections.abc import Iterator
 from typing import Any
 
-from django.db.models import Count, Exists, IntegerField, Model, OuterRef, Prefetch, QuerySet, Subquery, Value
+from django.db.models import Count, Exists, IntegerField, OuterRef, Prefetch, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -80,7 +80,7 @@ def certified_candidates(*, start: datetime.date, end: datetime.date) -> QuerySe
 def export_rows(certificates: QuerySet[Certificate]) -> Iterator[dict[str, Any]]:
     for cert in certificates:
         dossier, candidate, org = cert.dossier, cert.dossier.candidate, cert.organisation
-        prior = dossier.prior_evaluations[0] if dossier.prior_evaluations else None
+        prior = dossier.prior_evaluations[0] if dossier.prior_evaluations else None  # type: ignore[attr-defined]  # Prefetch to_attr
         yield {
             "certificate_number": cert.number,
             "verification_code": cert.verification_code,
@@ -106,14 +106,14 @@ def export_rows(certificates: QuerySet[Certificate]) -> Iterator[dict[str, Any]]
             "registration_status": candidate.get_registration_status_display(),
             "education_level": candidate.get_education_level_display(),
             "origin": candidate.get_origin_display(),
-            "funders": ", ".join(sorted({line.funder.name for line in dossier.live_funding_lines})),
+            "funders": ", ".join(sorted({line.funder.name for line in dossier.live_funding_lines})),  # type: ignore[attr-defined]  # Prefetch to_attr
             "prior_evaluation_date": prior.ended_on or prior.started_on if prior else None,
             "result": "Certifié",
-            "first_evaluation": "Non" if cert.had_final else "Oui",
+            "first_evaluation": "Non" if cert.had_final else "Oui",  # type: ignore[attr-defined]  # .annotate()
         }
 
 
-def related_count(model: type[Model], field: str) -> Coalesce:
+def related_count(model: type[Submission | SessionSeat], field: str) -> Coalesce:
     """The count of `model` rows pointing at each row through `field`, as a subquery (`related_count(Submission,
     "session")` per session): no join that a scoped queryset's own filters could narrow."""
     counts = (
