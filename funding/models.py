@@ -295,6 +295,7 @@ class FundingLine(ConcurrentTransitionMixin, models.Model):
                 "danger": transition.custom.get("danger", False),
                 "form": transition.custom.get("form", False),
             }
+            # django-fsm-2 adds get_available_user_<field>_transitions() at class creation: no static type to see.
             for transition in self.get_available_user_state_transitions(membership)  # type: ignore[attr-defined]
             if not transition.custom.get("automatic")
         ]
