@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install lint check migrate seed format bench
+.PHONY: run test install lint check layers types migrate seed format bench
 
 $(STAMP): requirements/base.txt requirements/dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "Python 3.11 is required (found %s)" % sys.version.split()[0])'
@@ -34,8 +34,17 @@ check: install
 	$(PY) manage.py check --fail-level WARNING
 	$(PY) manage.py makemigrations --check --dry-run
 
-# pytest exits 5 when it collected no test: that is a failure here like any other non-zero code.
-test: lint check
+# The layers contract of pyproject.toml (docs/architecture.md): an app imports only the apps below it.
+layers: install
+	$(VENV)/bin/lint-imports
+
+# mypy over the checked scope of pyproject.toml; its cache (.mypy_cache/) makes a second run take about a second.
+types: install
+	$(VENV)/bin/mypy
+
+# The cheap static checks first, then the suite. pytest exits 5 when it collected no test: that is a failure
+# here like any other non-zero code.
+test: lint check layers types
 	@$(PY) -m pytest; status=$$?; \
 	if [ $$status -eq 5 ]; then echo "pytest collected no test: failing." >&2; fi; exit $$status
 

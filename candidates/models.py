@@ -15,6 +15,8 @@ from organisations.models import Role, TenantQuerySet
 from organisations.validators import validate_postcode
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from organisations.models import Membership
     from training.models import TrainingPlan
 
@@ -152,8 +154,10 @@ OPEN_STATES = [
 WINDOW_STATES = [S.PARTIALLY_VALIDATED, S.IN_TRAINING, S.FINAL_EVALUATION]
 
 
-def _by(*roles: str):  # noqa: ANN202 - django-fsm permission callable
-    """Transition permission: the acting membership holds one of the roles (Certif'Pro never acts on dossiers)."""
+def _by(*roles: str) -> Callable[[models.Model, Any], bool]:
+    """Transition permission: the acting membership holds one of the roles (Certif'Pro never acts on dossiers).
+
+    django-fsm-2 calls it with what `has_perm` got, our Membership or None (its types say a Django user)."""
     return lambda instance, membership: membership is not None and membership.role in roles
 
 
@@ -280,7 +284,7 @@ class Dossier(ConcurrentTransitionMixin, models.Model):
         field=state,
         source=S.INFORMATION,
         target=S.OPENED,
-        conditions=[has_consent],
+        conditions=[has_consent],  # type: ignore[list-item]  # django-fsm-2 types conditions on Model
         permission=_by(Role.COUNSELLOR),
         custom={"label": _("Ouvrir le dossier"), "url": "open"},
     )
@@ -291,7 +295,7 @@ class Dossier(ConcurrentTransitionMixin, models.Model):
         field=state,
         source=S.OPENED,
         target=S.PRIOR_EVALUATION,
-        conditions=[habilitation_in_force],
+        conditions=[habilitation_in_force],  # type: ignore[list-item]  # django-fsm-2 types conditions on Model
         permission=_by(Role.EVALUATOR),
         custom={"label": _("Commencer l'évaluation préalable"), "url": "evaluation_start"},
     )
@@ -376,7 +380,7 @@ class Dossier(ConcurrentTransitionMixin, models.Model):
         field=state,
         source=S.PARTIALLY_VALIDATED,
         target=S.IN_TRAINING,
-        conditions=[has_training_plan, within_window],
+        conditions=[has_training_plan, within_window],  # type: ignore[list-item]  # django-fsm-2 types conditions on Model
         permission=_by(Role.COUNSELLOR),
         custom={"automatic": True},
     )
@@ -387,7 +391,7 @@ class Dossier(ConcurrentTransitionMixin, models.Model):
         field=state,
         source=S.IN_TRAINING,
         target=S.FINAL_EVALUATION,
-        conditions=[training_completed, within_window],
+        conditions=[training_completed, within_window],  # type: ignore[list-item]  # django-fsm-2 types conditions on Model
         permission=_by(Role.EVALUATOR),
         custom={"label": _("Commencer l'évaluation finale"), "url": "evaluation_start"},
     )

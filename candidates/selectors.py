@@ -4,7 +4,7 @@ membership is offered on a dossier (the dossier page and the API's transitions).
 from __future__ import annotations
 
 import datetime
-from typing import TypedDict
+from typing import TYPE_CHECKING, TypedDict
 
 from django.db.models import Count
 from django.utils import timezone
@@ -14,13 +14,16 @@ from candidates.models import WARNING_BEFORE_DEADLINE, WINDOW_STATES, Dossier, D
 from organisations.models import Membership
 from organisations.transitions import transitions_named
 
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
 DEADLINE_LIST_SIZE = 10
 
 
 # Dicts rather than dataclasses: the home page's tests read them by key.
 class StateCount(TypedDict):
     state: str
-    label: str
+    label: StrOrPromise  # the choice's lazy label, translated when rendered
     count: int
 
 
@@ -62,11 +65,12 @@ FULFILLED_ON_ITS_PAGE = {"open": {"has_consent"}}
 
 def offered_transitions(dossier: Dossier, membership: Membership) -> list[Transition]:
     """The transitions the membership may take now, counting the conditions their page fulfils as met."""
-    offered = list(dossier.get_available_user_state_transitions(membership))
+    # django-fsm-2 adds the method at class creation, and types a permission's user as a Django user.
+    offered = list(dossier.get_available_user_state_transitions(membership))  # type: ignore[attr-defined]
     taken = {transition.name for transition in offered}
     for name, fulfilled in FULFILLED_ON_ITS_PAGE.items():
         transition = next((t for t in transitions_named(dossier, name) if t.source == dossier.state), None)
-        if name in taken or transition is None or not transition.has_perm(dossier, membership):
+        if name in taken or transition is None or not transition.has_perm(dossier, membership):  # type: ignore[arg-type]
             continue
         if all(condition(dossier) for condition in transition.conditions if condition.__name__ not in fulfilled):
             offered.append(transition)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
@@ -236,6 +237,6 @@ def dossiers_process_deadlines(*, today: datetime.date | None = None) -> Deadlin
                 "finale d'ici là, une nouvelle évaluation préalable sera nécessaire."
             ) % {"ref": dossier.reference, "name": dossier.candidate.full_name, "date": f"{dossier.deadline:%d/%m/%Y}"}
             to = [dossier.counsellor.email]
-            transaction.on_commit(lambda s=subject, b=body, t=to: email_send_task.delay(subject=s, body=b, to=t))
+            transaction.on_commit(partial(email_send_task.delay, subject=subject, body=body, to=to))
             run.warned += 1
     return run

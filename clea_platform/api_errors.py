@@ -9,7 +9,7 @@ rule) are 409 with the refusal's code and its own French explanation: the API ne
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
@@ -22,7 +22,10 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 from clea_platform.errors import BusinessRefusal
 
-GENERIC_MESSAGES: dict[type[Exception], str] = {
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
+GENERIC_MESSAGES: dict[type[Exception], StrOrPromise] = {
     exceptions.NotFound: _lazy("Cet objet n'existe pas ou ne vous est pas accessible."),
     exceptions.PermissionDenied: _lazy("Votre rôle ne permet pas cette action."),
     exceptions.NotAuthenticated: _lazy("Authentification requise : session ou jeton d'API."),
@@ -77,7 +80,7 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         return response
     detail = getattr(exc, "detail", "")
     # Our own wording for the generic cases; a view's specific message (a detail it set) is kept.
-    message = str(detail)
+    message: StrOrPromise = str(detail)
     if message == str(getattr(exc, "default_detail", "")):
         message = GENERIC_MESSAGES.get(type(exc), message)
     code = getattr(detail, "code", None) or getattr(exc, "default_code", "error")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-ERROR = {
+ERROR: dict[str, Any] = {
     "type": "object",
     "properties": {
         "code": {"type": "string", "description": "Code stable, pour les programmes."},

@@ -27,7 +27,7 @@ class CommuneQuerySet(models.QuerySet["Commune"]):
             return []
         code = text.upper().replace(" ", "")
         if COMMUNE_CODE_RE.match(code):
-            by_code = list(self.filter(insee_code=code))
+            by_code: list[Commune] = list(self.filter(insee_code=code))
             by_postcode = self.filter(postcode_rows__postcode=code).exclude(insee_code=code)
             return (by_code + list(by_postcode.order_by("-population", "name")[:limit]))[:limit]
         if code.isdigit() and 2 <= len(code) < 5:

@@ -13,6 +13,7 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypedDict
 
 COMMUNES_FILE = Path(__file__).resolve().parent / "data" / "communes.csv.gz"
 
@@ -56,7 +57,23 @@ def _chunks(items: list[int], size: int = 500) -> Iterable[list[int]]:
         yield items[start : start + size]
 
 
-def _values(row: dict[str, str]) -> dict[str, object]:
+class _CommuneValues(TypedDict):
+    """A commune's fields from one row of the table (all but the INSEE code, its key)."""
+
+    name: str
+    name_folded: str
+    departement: str
+    departement_name: str
+    region: str
+    region_name: str
+    postcodes: str
+    population: int
+    latitude: float
+    longitude: float
+    is_approximate: bool
+
+
+def _values(row: dict[str, str]) -> _CommuneValues:
     return {
         "name": row["name"],
         "name_folded": fold_name(row["name"]),

@@ -12,6 +12,7 @@ import math
 from dataclasses import dataclass, field
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from functools import cached_property
+from typing import TypedDict
 
 from django.db.models import Exists, OuterRef, Prefetch, Q
 from django.utils import timezone
@@ -241,9 +242,18 @@ def sites_in_departement(
     return sorted(sites, key=lambda s: (s.city, s.organisation.name, s.name))
 
 
+class _SiteFilters(TypedDict):
+    """The filters a sheet shares with the directory's searches (sites_nearby, sites_in_departement)."""
+
+    certification: str
+    wheelchair_accessible: bool
+    remote_evaluation: bool
+    day: datetime.date | None
+
+
 def directory_sheet_entries(sheet: DirectorySheet) -> list[NearbySite]:
     """What the sheet lists: the sites of its territory that day, with their distance for a radius."""
-    filters = dict(
+    filters = _SiteFilters(
         certification=sheet.certification,
         wheelchair_accessible=sheet.wheelchair_accessible,
         remote_evaluation=sheet.remote_evaluation,

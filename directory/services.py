@@ -24,13 +24,13 @@ def _params_key(
     *,
     scope: str,
     departement: str,
-    commune: Commune | None,
+    commune_insee: str,
     radius_km: int | None,
     certification: str,
     wheelchair_accessible: bool,
     remote_evaluation: bool,
 ) -> str:
-    place = f"dep:{departement}" if scope == SheetScope.DEPARTEMENT else f"commune:{commune.insee_code}:{radius_km}"
+    place = f"dep:{departement}" if scope == SheetScope.DEPARTEMENT else f"commune:{commune_insee}:{radius_km}"
     return f"{place}|cert:{certification or 'all'}|pmr:{int(wheelchair_accessible)}|remote:{int(remote_evaluation)}"
 
 
@@ -69,10 +69,11 @@ def directory_sheet_request(
         raise SheetRequestError(_("Choisissez un territoire."))
     if certification and certification not in Certification.values:
         raise SheetRequestError(_("Certification inconnue."))
+    commune_insee = commune.insee_code if commune else ""
     key = _params_key(
         scope=scope,
         departement=departement,
-        commune=commune,
+        commune_insee=commune_insee,
         radius_km=radius_km,
         certification=certification,
         wheelchair_accessible=wheelchair_accessible,
@@ -82,7 +83,7 @@ def directory_sheet_request(
         requested_by=by.user,
         scope=scope,
         departement=departement,
-        commune_insee=commune.insee_code if commune else "",
+        commune_insee=commune_insee,
         radius_km=radius_km,
         place_label=place_label,
         certification=certification,

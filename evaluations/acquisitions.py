@@ -8,7 +8,7 @@ the `reopened_domains` signal.
 from __future__ import annotations
 
 import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from django.dispatch import Signal
 
@@ -30,10 +30,11 @@ def acquired_criterion_ids(dossier: Dossier) -> set[int]:
         evaluation__status=EvaluationStatus.CLOSED,
         result=CriterionResultValue.ACQUIRED,
     )
-    reopenings: list[tuple[datetime.datetime, list[str]]] = [
+    # django-stubs types a receiver's answer as `str | None`; this signal's receivers answer reopenings.
+    reopenings = [
         reopening
         for _receiver, answer in reopened_domains.send(sender=type(dossier), dossier=dossier)
-        for reopening in answer
+        for reopening in cast("list[tuple[datetime.datetime, list[str]]]", answer)
     ]
     for reopened_at, domains in reopenings:
         acquired = acquired.exclude(

@@ -93,7 +93,7 @@ def table_to_xlsx(table: Table, *, issued_on: datetime.date) -> bytes:
     sheet.title = table.title[:31]
     sheet.append([column.label for column in table.columns])
     for row in [*table.rows, table.total_row()]:
-        cells = []
+        cells: list[Any] = []
         for value, column in zip(row, table.columns, strict=True):
             if column.money and value != "":
                 cells.append(euros_decimal(value))

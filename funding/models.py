@@ -27,6 +27,8 @@ from organisations import transitions
 from organisations.models import Role, TenantQuerySet
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from organisations.models import Membership
 
 VAT_RATE_VALIDATORS = [MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))]
@@ -120,7 +122,8 @@ CANCELLABLE_STATES = [L.DRAFT, L.REQUESTED, L.GRANTED]
 CLAIMABLE_STATES = [L.GRANTED, L.INVOICED]
 
 
-def _line_by(*roles: str):  # noqa: ANN202 - django-fsm permission callable
+def _line_by(*roles: str) -> Callable[[models.Model, Any], bool]:
+    # django-fsm-2 calls it with what `has_perm` got, our Membership or None (its types say a Django user).
     return lambda instance, membership: membership is not None and membership.role in roles
 
 
@@ -292,6 +295,7 @@ class FundingLine(ConcurrentTransitionMixin, models.Model):
                 "danger": transition.custom.get("danger", False),
                 "form": transition.custom.get("form", False),
             }
+            # django-fsm-2 adds get_available_user_<field>_transitions() at class creation: no static type to see.
             for transition in self.get_available_user_state_transitions(membership)  # type: ignore[attr-defined]
             if not transition.custom.get("automatic")
         ]
@@ -337,7 +341,7 @@ class FundingLine(ConcurrentTransitionMixin, models.Model):
         field=state,
         source=L.GRANTED,
         target=L.INVOICED,
-        conditions=[step_happened],
+        conditions=[step_happened],  # type: ignore[list-item]  # django-fsm-2 types conditions on Model
         permission=_line_by(Role.COUNSELLOR, Role.ORG_ADMIN),
         custom={"label": _("Facturer"), "form": True},
     )

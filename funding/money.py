@@ -25,7 +25,7 @@ def incl_vat(cents: int, rate: Decimal) -> int:
 
 def _grouped(units: int) -> str:
     digits = str(units)
-    groups = []
+    groups: list[str] = []
     while len(digits) > 3:
         groups.insert(0, digits[-3:])
         digits = digits[:-3]

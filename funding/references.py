@@ -46,11 +46,11 @@ def funding_references_load() -> tuple[int, int]:
         )
         funders += created
     tariffs = 0
-    for certification, kind, euros in TARIFFS:
-        if Tariff.objects.filter(certification=certification, kind=kind).exists():
+    for certification, fee_kind, euros in TARIFFS:
+        if Tariff.objects.filter(certification=certification, kind=fee_kind).exists():
             continue
         Tariff.objects.create(
-            certification=certification, kind=kind, amount_cents=int(euros * 100), valid_from=TARIFFS_FROM
+            certification=certification, kind=fee_kind, amount_cents=int(euros * 100), valid_from=TARIFFS_FROM
         )
         tariffs += 1
     return funders, tariffs

@@ -4,6 +4,7 @@ to the Caisse des Dépôts."""
 from __future__ import annotations
 
 import datetime
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -62,7 +63,7 @@ def dossier_funding(membership: Membership | None, dossier: Dossier) -> DossierF
     )
 
 
-def claim_summary(lines: models.QuerySet[FundingLine]) -> list[dict[str, Any]]:
+def claim_summary(lines: models.QuerySet[FundingLine]) -> list[Mapping[str, Any]]:
     """Per funder, the lines to claim and their amount incl. VAT (invoiced if already invoiced, else granted)."""
     amount = Coalesce("invoiced_incl_vat_cents", "granted_incl_vat_cents", ZERO)
     return list(
@@ -85,7 +86,7 @@ def fee_totals(entries: models.QuerySet[FeeEntry]) -> FeeTotals:
     return FeeTotals(totals["n"], totals["ht"], totals["ttc"])
 
 
-def fees_by_organisation(entries: models.QuerySet[FeeEntry]) -> list[dict[str, Any]]:
+def fees_by_organisation(entries: models.QuerySet[FeeEntry]) -> list[Mapping[str, Any]]:
     return list(
         entries.order_by()
         .values("organisation_id", "organisation__name", "organisation__siret")
@@ -95,19 +96,23 @@ def fees_by_organisation(entries: models.QuerySet[FeeEntry]) -> list[dict[str, A
 
 
 def fees_by_kind(entries: models.QuerySet[FeeEntry]) -> list[dict[str, Any]]:
-    rows = list(
+    rows = (
         entries.order_by()
         .values("certification", "kind")
         .annotate(count=models.Count("id"), amount=_sum("amount_cents"), incl_vat=_sum("incl_vat_cents"))
         .order_by("certification", "kind")
     )
-    for row in rows:
-        row["certification_label"] = Certification(row["certification"]).label
-        row["kind_label"] = FeeKind(row["kind"]).label
-    return rows
+    return [
+        {
+            **row,
+            "certification_label": Certification(row["certification"]).label,
+            "kind_label": FeeKind(row["kind"]).label,
+        }
+        for row in rows
+    ]
 
 
-def funding_by_funder(lines: models.QuerySet[FundingLine]) -> list[dict[str, Any]]:
+def funding_by_funder(lines: models.QuerySet[FundingLine]) -> list[Mapping[str, Any]]:
     """Per funder: lines by state and the amounts requested, granted, invoiced and paid (incl. VAT; paid as
     received). One aggregate query."""
     rows = (

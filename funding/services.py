@@ -13,6 +13,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
@@ -37,6 +38,7 @@ from funding.models import (
     Funder,
     FundingLine,
     FundingLineEvent,
+    FundingLineQuerySet,
     FundingProof,
     FundingStep,
     LineState,
@@ -183,13 +185,14 @@ def funding_line_update(
 
 def _refusal_message(line: FundingLine, name: str) -> str:
     if name == "invoice" and line.state == LineState.GRANTED:
-        return {
+        by_step: dict[str, str] = {
             FundingStep.PRIOR_EVALUATION: _(
                 "La ligne ne peut être facturée qu'une fois l'évaluation préalable clôturée."
             ),
             FundingStep.TRAINING: _("La ligne ne peut être facturée qu'une fois la formation terminée."),
             FundingStep.FINAL_EVALUATION: _("La ligne ne peut être facturée qu'une fois l'évaluation finale clôturée."),
-        }[line.step]
+        }
+        return by_step[line.step]
     if name == "cancel" and line.state in {LineState.INVOICED, LineState.PAID}:
         return _("Une ligne facturée ne peut plus être annulée.")
     return _("Ce changement n'est pas possible pour une ligne « %(state)s ».") % {"state": line.get_state_display()}
@@ -256,10 +259,11 @@ def funding_line_transition(
         }
     elif name == "invoice":
         invoiced = kwargs.get("invoiced_cents") or locked.granted_cents
-        if locked.state == LineState.GRANTED and (invoiced is None or invoiced <= 0):
-            raise FundingError(_("Indiquez le montant facturé."))
-        if locked.state == LineState.GRANTED and invoiced > (locked.granted_cents or 0):
-            raise FundingError(_("Le montant facturé ne peut dépasser le montant accordé."))
+        if locked.state == LineState.GRANTED:
+            if invoiced is None or invoiced <= 0:
+                raise FundingError(_("Indiquez le montant facturé."))
+            if invoiced > (locked.granted_cents or 0):
+                raise FundingError(_("Le montant facturé ne peut dépasser le montant accordé."))
         kwargs = {"invoiced_cents": invoiced, "invoiced_on": kwargs.get("invoiced_on") or today}
     elif name in {"refuse", "cancel"}:
         if not note:
@@ -321,7 +325,7 @@ def funding_proof_add(
 # -- Claim batches ------------------------------------------------------------------------------------------------
 
 
-def claimable_lines(*, organisation_id: int, funder_id: int | None = None) -> models.QuerySet[FundingLine]:
+def claimable_lines(*, organisation_id: int, funder_id: int | None = None) -> FundingLineQuerySet:
     lines = FundingLine.objects.filter(organisation_id=organisation_id).claimable()
     return lines.filter(funder_id=funder_id) if funder_id is not None else lines
 
@@ -501,9 +505,7 @@ BATCH_COLUMNS = [
 
 
 def batch_table(batch: ClaimBatch, progress: Callable[[int], None] | None = None) -> Table:
-    lines = list(
-        batch.lines.select_related("dossier__candidate").files_order()  # type: ignore[attr-defined]
-    )
+    lines = list(batch.lines.select_related("dossier__candidate").files_order())
     rows = []
     for index, line in enumerate(lines, start=1):
         candidate = line.dossier.candidate
@@ -531,6 +533,8 @@ def batch_table(batch: ClaimBatch, progress: Callable[[int], None] | None = None
 def batch_render(batch: ClaimBatch, progress: Callable[[int], None] | None = None) -> RenderedFiles:
     """The batch's three files, from its lines and its issue date only: rendering again gives the same bytes."""
     batch = ClaimBatch.objects.select_related("organisation", "funder").get(pk=batch.pk)
+    if batch.issued_on is None:  # batch_generate dates the batch before it renders
+        raise ValueError(f"Claim batch {batch.pk} has no issue date yet: it cannot be rendered.")
     table = batch_table(batch, progress)
     return render_files(
         table,
@@ -862,7 +866,7 @@ STATEMENT_COLUMNS = [
 
 
 def _entry_subject(entry: FeeEntry) -> str:
-    if entry.dossier_id:
+    if entry.dossier is not None:
         return entry.dossier.reference or str(entry.dossier_id)
     if entry.habilitation_id:
         subject = f"Habilitation n° {entry.habilitation_id}"
@@ -1006,7 +1010,7 @@ def statements_request(*, year: int, quarter: int, by: Membership, request: Http
     )
     for organisation_id in organisation_ids:
         transaction.on_commit(
-            lambda pk=organisation_id: statement_generate_task.delay(organisation_id=pk, year=year, quarter=quarter)
+            partial(statement_generate_task.delay, organisation_id=organisation_id, year=year, quarter=quarter)
         )
     return organisation_ids
 

@@ -72,7 +72,10 @@ def certified_candidates(*, start: datetime.date, end: datetime.date) -> QuerySe
 def export_rows(certificates: QuerySet[Certificate]) -> Iterator[dict[str, Any]]:
     for cert in certificates:
         dossier, candidate, org = cert.dossier, cert.dossier.candidate, cert.organisation
-        prior = dossier.prior_evaluations[0] if dossier.prior_evaluations else None
+        # prior_evaluations and live_funding_lines come from Prefetch(to_attr=...), had_final from annotate().
+        prior = dossier.prior_evaluations[0] if dossier.prior_evaluations else None  # type: ignore[attr-defined]
+        funders = {line.funder.name for line in dossier.live_funding_lines}  # type: ignore[attr-defined]
+        first_evaluation = "Non" if cert.had_final else "Oui"  # type: ignore[attr-defined]
         yield {
             "certificate_number": cert.number,
             "verification_code": cert.verification_code,
@@ -98,10 +101,10 @@ def export_rows(certificates: QuerySet[Certificate]) -> Iterator[dict[str, Any]]
             "registration_status": candidate.get_registration_status_display(),
             "education_level": candidate.get_education_level_display(),
             "origin": candidate.get_origin_display(),
-            "funders": ", ".join(sorted({line.funder.name for line in dossier.live_funding_lines})),
+            "funders": ", ".join(sorted(funders)),
             "prior_evaluation_date": prior.ended_on or prior.started_on if prior else None,
             "result": "Certifié",
-            "first_evaluation": "Non" if cert.had_final else "Oui",
+            "first_evaluation": first_evaluation,
         }
 
 

@@ -215,11 +215,21 @@ class JurySession(ConcurrentTransitionMixin, models.Model):
     def convene(self) -> None:
         pass
 
-    @transition(field=state, source=SessionState.CONVENED, target=SessionState.DELIBERATING, conditions=[has_quorum])
+    @transition(
+        field=state,
+        source=SessionState.CONVENED,
+        target=SessionState.DELIBERATING,
+        conditions=[has_quorum],  # type: ignore[list-item]  # django-fsm-2 types conditions on Model
+    )
     def start_deliberation(self) -> None:
         pass
 
-    @transition(field=state, source=SessionState.DELIBERATING, target=SessionState.CLOSED, conditions=[all_decided])
+    @transition(
+        field=state,
+        source=SessionState.DELIBERATING,
+        target=SessionState.CLOSED,
+        conditions=[all_decided],  # type: ignore[list-item]  # django-fsm-2 types conditions on Model
+    )
     def close(self) -> None:
         self.closed_at = timezone.now()
 

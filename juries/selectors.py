@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from django.db.models import Count, IntegerField, Model, OuterRef, Prefetch, QuerySet, Subquery, Value
+from django.db.models import Count, IntegerField, OuterRef, Prefetch, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -17,7 +17,7 @@ from organisations.models import Membership
 UPCOMING_SESSIONS_SIZE = 10
 
 
-def related_count(model: type[Model], field: str) -> Coalesce:
+def related_count(model: type[Submission | SessionSeat], field: str) -> Coalesce:
     """The count of `model` rows pointing at each row through `field`, as a subquery (`related_count(Submission,
     "session")` per session): no join that a scoped queryset's own filters could narrow."""
     counts = (

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Iterable
+from functools import partial
 
 from django.core.exceptions import PermissionDenied
 from django.core.files.base import ContentFile
@@ -229,7 +230,7 @@ def jury_session_convene(*, session: JurySession, by: Membership, request: HttpR
             "dossiers": dossiers,
         }
         email = seat.member.user.email
-        transaction.on_commit(lambda b=body, e=email: email_send_task.delay(subject=subject, body=b, to=[e]))
+        transaction.on_commit(partial(email_send_task.delay, subject=subject, body=body, to=[email]))
     return session
 
 
@@ -289,7 +290,8 @@ def _ensure_president_or_admin(session: JurySession, by: Membership) -> None:
 
 # -- Decisions -------------------------------------------------------------------------------------------------
 
-TRANSITION_FOR = {
+# Keyed by the decision's stored value (a plain str once read back from the database).
+TRANSITION_FOR: dict[str, str] = {
     DecisionKind.AWARDED: "award",
     DecisionKind.DEFERRED: "defer",
     DecisionKind.REFUSED: "refuse",
@@ -349,7 +351,7 @@ def decision_record(
         missing_domains=missing if kind == DecisionKind.DEFERRED else [],
         decided_by=by.user,
     )
-    note = DecisionKind(kind).label
+    note = str(DecisionKind(kind).label)
     if reason.strip():
         note = f"{note} : {reason.strip()}"
     dossier_apply(locked=locked, name=TRANSITION_FOR[kind], by=by, note=note, request=request)
@@ -374,7 +376,7 @@ def jury_session_close(*, session: JurySession, by: Membership, request: HttpReq
     )
     transaction.on_commit(lambda: minutes_generate_task.delay(session.pk))
     for decision_id in awarded:
-        transaction.on_commit(lambda d=decision_id: certificate_generate_task.delay(d))
+        transaction.on_commit(partial(certificate_generate_task.delay, decision_id))
     return session
 
 

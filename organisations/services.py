@@ -42,11 +42,12 @@ def audit_record(
 
 def membership_switch(*, request: HttpRequest, membership_id: int) -> Membership:
     """Make one of the user's own memberships the current one. Raises Membership.DoesNotExist otherwise."""
+    # Only logged-in users switch (the view requires login): request.user is a User, not AnonymousUser.
     membership = request.user.active_memberships().get(pk=membership_id)  # type: ignore[union-attr]
     request.session[SESSION_KEY] = membership.pk
     audit_record(
         action="membership.switch",
-        actor=request.user,  # type: ignore[arg-type]
+        actor=request.user,  # type: ignore[arg-type]  # logged in, as above
         organisation=membership.organisation,
         obj=membership,
         request=request,

@@ -30,8 +30,6 @@ class StateMachine(Protocol):
 
     def save(self, *args: Any, **kwargs: Any) -> None: ...
 
-    def get_all_state_transitions(self) -> Any: ...
-
     def record_event(
         self, *, transition: str, from_state: str, to_state: str, actor: User | None, note: str
     ) -> models.Model: ...
@@ -45,6 +43,7 @@ def transition_lock(obj: M, *, changed: Callable[[M], Exception]) -> M:
     `obj` was loaded: another tab, a colleague, a scheduled job; refuse rather than lose)."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("transition_lock must run inside a transaction")
+    # StateMachine is a protocol, so mypy cannot see that type(obj) is a model class with a manager.
     locked = type(obj)._default_manager.select_for_update(of=("self",)).get(pk=obj.pk)  # type: ignore[attr-defined]
     if locked.state != obj.state:
         raise changed(locked)
@@ -53,7 +52,8 @@ def transition_lock(obj: M, *, changed: Callable[[M], Exception]) -> M:
 
 def transitions_named(obj: StateMachine, name: str) -> list[Transition]:
     """The declared transitions called `name`, the one leaving the current state first."""
-    named = [t for t in obj.get_all_state_transitions() if t.name == name]
+    # django-fsm-2 adds get_all_<field>_transitions() to the model class at runtime: no static type to see.
+    named = [t for t in obj.get_all_state_transitions() if t.name == name]  # type: ignore[attr-defined]
     return sorted(named, key=lambda t: t.source not in (obj.state, "*", "+"))
 
 
@@ -65,11 +65,13 @@ def role_may(obj: StateMachine, name: str, membership: Membership) -> bool:
     already closed object is told why rather than refused access.
     """
     named = transitions_named(obj, name)
-    return bool(named) and bool(named[0].has_perm(obj, membership))
+    # Our permissions are callables of (instance, membership); django-fsm-2 types them for a Django user.
+    return bool(named) and bool(named[0].has_perm(obj, membership))  # type: ignore[arg-type]
 
 
 def transition_label(model: type[models.Model], name: str) -> str:
     """The user-facing label a transition declares in `custom` ("grant" → "Enregistrer l'accord")."""
+    # get_field() is typed as any field or relation; `state` is the FSMField.
     for t in model._meta.get_field("state").get_all_transitions(model):  # type: ignore[union-attr]
         if t.name == name:
             return str(t.custom.get("label", name))
@@ -111,7 +113,7 @@ def transition_apply(
         action=f"{action}.{name}",
         actor=actor,
         organisation=locked.organisation_id,
-        obj=locked,  # type: ignore[arg-type]
+        obj=locked,  # type: ignore[arg-type]  # a StateMachine is a model; the protocol cannot say so
         request=request,
         details={"from": source, "to": locked.state, **(details or {})},
     )

@@ -10,6 +10,8 @@ from django.utils.translation import gettext_lazy as _
 from organisations.models import Role
 
 if TYPE_CHECKING:
+    from decimal import Decimal
+
     from organisations.models import Membership
 
 
@@ -128,7 +130,8 @@ class TrainingPlan(models.Model):
         )
 
     @property
-    def done_hours(self):  # noqa: ANN201 - Decimal
+    def done_hours(self) -> Decimal | int:
+        """Hours of the sessions done (the int 0 when none is)."""
         return sum((s.duration_hours for s in self.sessions.all() if s.done), start=0)
 
 
