@@ -17,14 +17,13 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models.functions import TruncDate
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
 from clea_platform.certifications import Certification
 from funding.money import DEFAULT_VAT_RATE, incl_vat
 from organisations import transitions
-from organisations.models import Role, TenantQuerySet
+from organisations.models import Role, TenantQuerySet, TransitionEvent
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -383,29 +382,19 @@ class FundingLineEventQuerySet(models.QuerySet["FundingLineEvent"]):
         return self.filter(line__in=FundingLine.objects.visible_to(membership))
 
 
-class FundingLineEvent(models.Model):
+class FundingLineEvent(TransitionEvent):
     """A line's history: every transition, who, when, from, to, why. Append-only."""
 
     line = models.ForeignKey(FundingLine, on_delete=models.CASCADE, related_name="events", verbose_name=_("ligne"))
-    at = models.DateTimeField(_("date"), default=timezone.now)
-    actor = models.ForeignKey(
-        "organisations.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("par")
-    )
-    transition = models.CharField(_("transition"), max_length=30, blank=True)
     from_state = models.CharField(_("statut de départ"), max_length=20, choices=LineState.choices, blank=True)
     to_state = models.CharField(_("statut d'arrivée"), max_length=20, choices=LineState.choices)
-    note = models.TextField(_("note"), blank=True)
 
     objects = FundingLineEventQuerySet.as_manager()
     tenant_path = "line__organisation"
 
-    class Meta:
+    class Meta(TransitionEvent.Meta):
         verbose_name = _("événement d'une ligne de financement")
         verbose_name_plural = _("historique des lignes de financement")
-        ordering = ["-at", "-id"]
-
-    def __str__(self) -> str:
-        return f"{self.at:%Y-%m-%d} {self.from_state} → {self.to_state}"
 
 
 class FundingProofQuerySet(models.QuerySet["FundingProof"]):

@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
 from clea_platform.certifications import Certification
-from organisations.models import Region, Role, TenantQuerySet
+from organisations.models import Region, Role, TenantQuerySet, TransitionEvent
 
 if TYPE_CHECKING:
     from organisations.models import Membership
@@ -239,31 +239,21 @@ class JurySessionEventQuerySet(models.QuerySet["JurySessionEvent"]):
         return self.filter(session__in=JurySession.objects.visible_to(membership))
 
 
-class JurySessionEvent(models.Model):
+class JurySessionEvent(TransitionEvent):
     """A session's history: its creation and every transition, who, when, from, to. Append-only."""
 
     session = models.ForeignKey(
         JurySession, on_delete=models.CASCADE, related_name="events", verbose_name=_("session de jury")
     )
-    at = models.DateTimeField(_("date"), default=timezone.now)
-    actor = models.ForeignKey(
-        "organisations.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("par")
-    )
-    transition = models.CharField(_("transition"), max_length=30, blank=True)
     from_state = models.CharField(_("état de départ"), max_length=20, choices=SessionState.choices, blank=True)
     to_state = models.CharField(_("état d'arrivée"), max_length=20, choices=SessionState.choices)
-    note = models.TextField(_("note"), blank=True)
 
     objects = JurySessionEventQuerySet.as_manager()
     tenant_path = "session__organisation"
 
-    class Meta:
+    class Meta(TransitionEvent.Meta):
         verbose_name = _("événement d'une session de jury")
         verbose_name_plural = _("historique des sessions de jury")
-        ordering = ["-at", "-id"]
-
-    def __str__(self) -> str:
-        return f"{self.at:%Y-%m-%d} {self.from_state} → {self.to_state}"
 
 
 class SessionSeatQuerySet(models.QuerySet["SessionSeat"]):

@@ -364,6 +364,26 @@ class Membership(models.Model):
         return self.role in roles
 
 
+class TransitionEvent(models.Model):
+    """What every state machine's history row holds (organisations.transitions writes them): when, who, which
+    transition, from which state to which, why. Each subclass adds the foreign key to its object and declares
+    `from_state` and `to_state` with its states' choices. Append-only."""
+
+    at = models.DateTimeField(_("date"), default=timezone.now)
+    actor = models.ForeignKey(
+        "organisations.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("par")
+    )
+    transition = models.CharField(_("transition"), max_length=30, blank=True)
+    note = models.TextField(_("note"), blank=True)
+
+    class Meta:
+        abstract = True
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d} {getattr(self, 'from_state', '')} → {getattr(self, 'to_state', '')}"
+
+
 class AuditLogQuerySet(TenantQuerySet):
     # Every member of the organisation.
     organisation_roles = frozenset(Role.values)

@@ -13,7 +13,7 @@ from django_fsm import ConcurrentTransitionMixin, FSMField, TransitionNotAllowed
 
 from candidates.models import Civility, Dossier, EducationLevel
 from clea_platform.certifications import Certification
-from organisations.models import Role
+from organisations.models import Role, TransitionEvent
 from organisations.validators import validate_postcode
 
 if TYPE_CHECKING:
@@ -206,28 +206,18 @@ class ReferralEventQuerySet(models.QuerySet["ReferralEvent"]):
         return self.filter(referral__in=Referral.objects.visible_to(membership))
 
 
-class ReferralEvent(models.Model):
+class ReferralEvent(TransitionEvent):
     """A referral's history: its sending and its answer (or expiry), who, when, from, to, why. Append-only."""
 
     referral = models.ForeignKey(
         Referral, on_delete=models.CASCADE, related_name="events", verbose_name=_("orientation")
     )
-    at = models.DateTimeField(_("date"), default=timezone.now)
-    actor = models.ForeignKey(
-        "organisations.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("par")
-    )
-    transition = models.CharField(_("transition"), max_length=30, blank=True)
     from_state = models.CharField(_("état de départ"), max_length=20, choices=ReferralState.choices, blank=True)
     to_state = models.CharField(_("état d'arrivée"), max_length=20, choices=ReferralState.choices)
-    note = models.TextField(_("note"), blank=True)
 
     objects = ReferralEventQuerySet.as_manager()
     tenant_path = "referral__organisation"
 
-    class Meta:
+    class Meta(TransitionEvent.Meta):
         verbose_name = _("événement d'une orientation")
         verbose_name_plural = _("historique des orientations")
-        ordering = ["-at", "-id"]
-
-    def __str__(self) -> str:
-        return f"{self.at:%Y-%m-%d} {self.from_state} → {self.to_state}"
