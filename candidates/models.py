@@ -153,7 +153,7 @@ OPEN_STATES = [
 WINDOW_STATES = [S.PARTIALLY_VALIDATED, S.IN_TRAINING, S.FINAL_EVALUATION]
 
 
-def _by(*roles: str):  # noqa: ANN202 - django-fsm permission callable
+def _by(*roles: str):
     """Transition permission: the acting membership holds one of the roles (Certif'Pro never acts on dossiers)."""
     return lambda instance, membership: membership is not None and membership.role in roles
 

@@ -119,7 +119,7 @@ CANCELLABLE_STATES = [L.DRAFT, L.REQUESTED, L.GRANTED]
 CLAIMABLE_STATES = [L.GRANTED, L.INVOICED]
 
 
-def _line_by(*roles: str):  # noqa: ANN202 - django-fsm permission callable
+def _line_by(*roles: str):  # a django-fsm transition permission
     return lambda instance, membership: membership is not None and membership.role in roles
 
 

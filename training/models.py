@@ -128,7 +128,7 @@ class TrainingPlan(models.Model):
         )
 
     @property
-    def done_hours(self):  # noqa: ANN201 - Decimal
+    def done_hours(self):
         return sum((s.duration_hours for s in self.sessions.all() if s.done), start=0)
 
 

@@ -7,11 +7,11 @@ from tests.journey import DossierFactory
 from tests.tenancy_registry import TenantURL
 
 
-def _evaluation(org) -> dict[str, int]:  # noqa: ANN001
+def _evaluation(org) -> dict[str, int]:
     return {"pk": DossierFactory(organisation=org, state="prior_evaluation").evaluations.get().pk}
 
 
-def _attestation(org) -> dict[str, int]:  # noqa: ANN001
+def _attestation(org) -> dict[str, int]:
     from django.test import TestCase
 
     with TestCase.captureOnCommitCallbacks(execute=True):
@@ -19,14 +19,14 @@ def _attestation(org) -> dict[str, int]:  # noqa: ANN001
     return {"pk": dossier.attestations.get().pk}
 
 
-def _training_plan(org) -> dict[str, int]:  # noqa: ANN001
+def _training_plan(org) -> dict[str, int]:
     # Declared for the dossier's counsellor (see tests/training/tenancy.py): the trainer's actions answer 403.
     from training.models import TrainingPlan
 
     return {"pk": TrainingPlan.objects.get(dossier=DossierFactory(organisation=org, state="in_training")).pk}
 
 
-def _training_session(org) -> dict[str, int]:  # noqa: ANN001
+def _training_session(org) -> dict[str, int]:
     import datetime
     from decimal import Decimal
 
@@ -41,13 +41,13 @@ def _training_session(org) -> dict[str, int]:  # noqa: ANN001
     return {"pk": plan.pk, "session_pk": session.pk}
 
 
-def _referral_to(org) -> dict[str, int]:  # noqa: ANN001
+def _referral_to(org) -> dict[str, int]:
     from tests.referrals.support import make_referral
 
     return {"pk": make_referral(to=org).pk}
 
 
-def _referral_from(org) -> dict[str, int]:  # noqa: ANN001
+def _referral_from(org) -> dict[str, int]:
     from tests.referrals.support import make_referral
 
     return {"pk": make_referral(from_agency=org).pk}
@@ -77,37 +77,37 @@ TENANT_URLS = [
 # -- Juries and funding: the owners are those of tests/juries/tenancy.py and tests/funding/tenancy.py --------------
 
 
-def _jury_session(org) -> dict[str, int]:  # noqa: ANN001
+def _jury_session(org) -> dict[str, int]:
     from tests.juries.tenancy import session_of
 
     return session_of(org)
 
 
-def _closed_jury_session(org) -> dict[str, int]:  # noqa: ANN001
+def _closed_jury_session(org) -> dict[str, int]:
     from tests.juries.tenancy import closed_session_of
 
     return closed_session_of(org)
 
 
-def _decision(org) -> dict[str, int]:  # noqa: ANN001
+def _decision(org) -> dict[str, int]:
     from tests.juries.tenancy import decision_on_dossier_of
 
     return decision_on_dossier_of(org)
 
 
-def _certificate(org) -> dict[str, int]:  # noqa: ANN001
+def _certificate(org) -> dict[str, int]:
     from tests.juries.tenancy import certificate_of
 
     return certificate_of(org)
 
 
-def _funding_line(org) -> dict[str, int]:  # noqa: ANN001
+def _funding_line(org) -> dict[str, int]:
     from tests.funding.support import draft_line
 
     return {"pk": draft_line(DossierFactory(organisation=org, state="opened")).pk}
 
 
-def _funding_batch(org, **extra: str) -> dict[str, int | str]:  # noqa: ANN001
+def _funding_batch(org, **extra: str) -> dict[str, int | str]:
     from tests.funding.support import batch_with_lines
 
     return {"pk": batch_with_lines(org, count=1).pk, **extra}
