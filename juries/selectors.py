@@ -9,7 +9,7 @@ from django.db.models.functions import Coalesce
 
 from evaluations.models import Evaluation, EvaluationKind, EvaluationStatus
 from funding.models import FundingLine, LineState
-from juries.models import Certificate, ConflictDeclaration, JurySession, SessionSeat, Submission
+from juries.models import Certificate, ConflictDeclaration, JurySession, Submission
 from organisations.models import Membership
 
 # The columns Certif'Pro expects (see the domain brief: the Pix export for CléA numérique).
@@ -109,14 +109,6 @@ def related_count(model: type[Model], field: str) -> Coalesce:
         model.objects.filter(**{field: OuterRef("pk")}).order_by().values(field).annotate(n=Count("pk")).values("n")
     )
     return Coalesce(Subquery(counts, output_field=IntegerField()), Value(0))
-
-
-def sessions_for(membership: Membership) -> QuerySet[JurySession]:
-    return (
-        JurySession.objects.visible_to(membership)
-        .select_related("organisation")
-        .prefetch_related(Prefetch("seats", queryset=SessionSeat.objects.select_related("member__user")))
-    )
 
 
 def submissions_for_session(session: JurySession, membership: Membership) -> QuerySet[Submission]:

@@ -127,10 +127,6 @@ class TrainingPlan(models.Model):
             and membership.organisation_id == self.organisation_id
         )
 
-    @property
-    def done_hours(self):
-        return sum((s.duration_hours for s in self.sessions.all() if s.done), start=0)
-
 
 class TrainingSession(models.Model):
     plan = models.ForeignKey(
