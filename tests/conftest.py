@@ -39,25 +39,24 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.xdist_group("browser"))
 
 
-def session_tag(worker_id: str) -> str:
-    """A name of this test process's own: xdist workers (gw0, gw1...) and other people's runs share the Redis."""
-    return f"clea-tests-{worker_id}-{uuid.uuid4().hex[:8]}"
+def session_tag() -> str:
+    """A name of this test process's own: xdist workers (gw0, gw1...) and other people's runs share the Redis.
+    From xdist's environment variable rather than its `worker_id` fixture, so `-p no:xdist` still works."""
+    return f"clea-tests-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}-{uuid.uuid4().hex[:8]}"
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _isolated_celery_queue(worker_id: str) -> None:
+def _isolated_celery_queue() -> None:
     """Each test process gets its own queue, so that a shared Redis never hands it another run's tasks."""
     if not celery_app.conf.task_always_eager:
-        celery_app.conf.task_default_queue = session_tag(worker_id)
+        celery_app.conf.task_default_queue = session_tag()
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _isolated_cache_keys(worker_id: str) -> Iterator[None]:
+def _isolated_cache_keys() -> Iterator[None]:
     """Rate-limit and throttle counters under a key prefix of this process's own, in a shared Redis."""
     cache = django_settings.CACHES["default"]
-    with override_settings(
-        CACHES={**django_settings.CACHES, "default": {**cache, "KEY_PREFIX": session_tag(worker_id)}}
-    ):
+    with override_settings(CACHES={**django_settings.CACHES, "default": {**cache, "KEY_PREFIX": session_tag()}}):
         yield
 
 
