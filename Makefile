@@ -44,8 +44,13 @@ types: install
 
 # The cheap static checks first, then the suite. pytest exits 5 when it collected no test: that is a failure
 # here like any other non-zero code.
+# pytest-xdist runs the tests in PYTEST_WORKERS processes (`auto`: one per core; 0: in this process, e.g. for
+# --pdb); `loadgroup` hands out tests one by one, keeping the browser tests on one worker (tests/conftest.py).
+# PYTEST_ARGS adds options or selects tests: make test PYTEST_ARGS="tests/juries -x".
+PYTEST_WORKERS ?= auto
+PYTEST_ARGS ?=
 test: lint check layers types
-	@$(PY) -m pytest; status=$$?; \
+	@$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS); status=$$?; \
 	if [ $$status -eq 5 ]; then echo "pytest collected no test: failing." >&2; fi; exit $$status
 
 format: install

@@ -177,7 +177,7 @@ class _Journey:
 
 @transaction.atomic
 def generate(options: Options) -> Report:
-    rng = random.Random(options.seed)  # noqa: S311 - reproducible data, not secrets
+    rng = random.Random(options.seed)
     say = options.progress
     today = options.today
     writer = Writer()

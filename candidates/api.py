@@ -97,7 +97,7 @@ class DossierViewSet(
     allowed_roles = DOSSIER_ROLES
     serializer_class = DossierSerializer
 
-    def get_queryset(self):  # noqa: ANN201
+    def get_queryset(self):
         return Dossier.objects.visible_to(current_membership(self.request)).select_related("candidate", "organisation")
 
     @extend_schema(

@@ -174,12 +174,6 @@ class DossierQuerySet(TenantQuerySet):
     def open(self) -> DossierQuerySet:
         return self.filter(state__in=OPEN_STATES)
 
-    def awaiting_evaluation(self) -> DossierQuerySet:
-        return self.filter(state__in=[S.OPENED, S.PRIOR_EVALUATION, S.IN_TRAINING, S.FINAL_EVALUATION])
-
-    def ready_for_jury(self) -> DossierQuerySet:
-        return self.filter(state=S.READY_FOR_JURY)
-
     def past_deadline(self, today: datetime.date) -> DossierQuerySet:
         return self.filter(state__in=WINDOW_STATES, deadline__lt=today)
 

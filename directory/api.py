@@ -109,7 +109,7 @@ class PublicAPIView(APIView):
     permission_classes = [AllowAny]
     throttle_classes = [DirectoryThrottle]
 
-    def get_exception_handler(self):  # noqa: ANN201
+    def get_exception_handler(self):
         # This API's errors were published in DRF's shape ({"radius": [...]}) before the platform-wide
         # {"code", "message", "errors"} one (clea_platform/api_errors.py); its clients keep it for now.
         return exception_handler

@@ -827,10 +827,6 @@ class Statement(models.Model):
         year, quarter = quarter_of(self.period_start)
         return f"T{quarter} {year}"
 
-    @property
-    def total_vat_cents(self) -> int:
-        return self.total_incl_vat_cents - self.total_cents
-
     def filename(self, extension: str) -> str:
         return f"{self.number}.{extension}"
 

@@ -73,7 +73,7 @@ class DossierTransitionViewSet(viewsets.GenericViewSet):
     allowed_roles = DOSSIER_ROLES
     serializer_class = DossierSerializer
 
-    def get_queryset(self):  # noqa: ANN201
+    def get_queryset(self):
         return Dossier.objects.visible_to(current_membership(self.request)).select_related("candidate", "organisation")
 
     @extend_schema(methods=["GET"], responses={200: TransitionSerializer(many=True)}, request=None)

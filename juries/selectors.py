@@ -26,14 +26,6 @@ def related_count(model: type[Submission | SessionSeat], field: str) -> Coalesce
     return Coalesce(Subquery(counts, output_field=IntegerField()), Value(0))
 
 
-def sessions_for(membership: Membership) -> QuerySet[JurySession]:
-    return (
-        JurySession.objects.visible_to(membership)
-        .select_related("organisation")
-        .prefetch_related(Prefetch("seats", queryset=SessionSeat.objects.select_related("member__user")))
-    )
-
-
 def submissions_for_session(session: JurySession, membership: Membership) -> QuerySet[Submission]:
     return (
         Submission.objects.of_session(session, membership)

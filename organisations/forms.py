@@ -25,7 +25,7 @@ class QueuedPasswordResetForm(PasswordResetForm):
 
     def send_mail(
         self, subject_template_name, email_template_name, context, from_email, to_email, html_email_template_name=None
-    ) -> None:  # noqa: ANN001 - Django's signature
+    ) -> None:
         from django.template import loader
 
         subject = "".join(loader.render_to_string(subject_template_name, context).splitlines())

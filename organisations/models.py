@@ -238,10 +238,6 @@ class Habilitation(models.Model):
         if errors:
             raise ValidationError(errors)
 
-    def is_in_force(self, on: datetime.date | None = None) -> bool:
-        on = on or timezone.localdate()
-        return self.status == HabilitationStatus.ACTIVE and self.valid_from <= on <= self.valid_until
-
 
 class UserManager(BaseUserManager["User"]):
     use_in_migrations = True
@@ -388,9 +384,6 @@ class AuditLogQuerySet(TenantQuerySet):
     # Every member of the organisation.
     organisation_roles = frozenset(Role.values)
 
-    def for_object(self, obj: models.Model) -> AuditLogQuerySet:
-        return self.filter(object_type=ContentType.objects.get_for_model(obj), object_id=str(obj.pk))
-
     def update(self, **kwargs: Any) -> int:
         raise PermissionError("The audit log is append-only.")
 
@@ -477,7 +470,3 @@ class ApiToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
-
-    @property
-    def is_usable(self) -> bool:
-        return self.revoked_at is None and self.expires_at > timezone.now()

@@ -12,11 +12,11 @@ class ReferralAdmin(admin.ModelAdmin):
     search_fields = ["last_name", "first_name", "organisation__name", "from_organisation__name"]
     list_select_related = ["organisation", "from_organisation"]
 
-    def get_readonly_fields(self, request, obj=None):  # noqa: ANN001, ANN201 - Django's signature
+    def get_readonly_fields(self, request, obj=None):
         return [f.name for f in Referral._meta.fields]
 
-    def has_add_permission(self, request) -> bool:  # noqa: ANN001
+    def has_add_permission(self, request) -> bool:
         return False
 
-    def has_delete_permission(self, request, obj=None) -> bool:  # noqa: ANN001
+    def has_delete_permission(self, request, obj=None) -> bool:
         return False

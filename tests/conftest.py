@@ -6,7 +6,8 @@ import uuid
 from collections.abc import Callable, Iterator
 
 import pytest
-from django.test import Client
+from django.conf import settings as django_settings
+from django.test import Client, override_settings
 
 from clea_platform.celery import app as celery_app
 from clea_platform.tenancy import SESSION_KEY
@@ -31,11 +32,32 @@ def _test_settings(settings, tmp_path_factory) -> None:
     }
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # Under `--dist loadgroup` the browser tests share one xdist worker, so one chromium starts, not one per worker.
+    for item in items:
+        if item.get_closest_marker("browser"):
+            item.add_marker(pytest.mark.xdist_group("browser"))
+
+
+def session_tag() -> str:
+    """A name of this test process's own: xdist workers (gw0, gw1...) and other people's runs share the Redis.
+    From xdist's environment variable rather than its `worker_id` fixture, so `-p no:xdist` still works."""
+    return f"clea-tests-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}-{uuid.uuid4().hex[:8]}"
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _isolated_celery_queue() -> None:
-    """Each test session gets its own queue, so that a shared Redis never hands it another run's tasks."""
+    """Each test process gets its own queue, so that a shared Redis never hands it another run's tasks."""
     if not celery_app.conf.task_always_eager:
-        celery_app.conf.task_default_queue = f"clea-tests-{uuid.uuid4().hex[:8]}"
+        celery_app.conf.task_default_queue = session_tag()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _isolated_cache_keys() -> Iterator[None]:
+    """Rate-limit and throttle counters under a key prefix of this process's own, in a shared Redis."""
+    cache = django_settings.CACHES["default"]
+    with override_settings(CACHES={**django_settings.CACHES, "default": {**cache, "KEY_PREFIX": session_tag()}}):
+        yield
 
 
 @pytest.fixture(autouse=True)

@@ -10,8 +10,6 @@ from django.utils.translation import gettext_lazy as _
 from organisations.models import Role
 
 if TYPE_CHECKING:
-    from decimal import Decimal
-
     from organisations.models import Membership
 
 
@@ -128,11 +126,6 @@ class TrainingPlan(models.Model):
             and membership.user_id == self.trainer_id
             and membership.organisation_id == self.organisation_id
         )
-
-    @property
-    def done_hours(self) -> Decimal | int:
-        """Hours of the sessions done (the int 0 when none is)."""
-        return sum((s.duration_hours for s in self.sessions.all() if s.done), start=0)
 
 
 class TrainingSession(models.Model):

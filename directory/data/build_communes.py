@@ -33,7 +33,7 @@ import io
 import json
 import math
 import re
-import subprocess  # noqa: S404 - runs npm, by hand, on the maintainer's machine
+import subprocess  # runs npm, by hand, on the maintainer's machine
 import tarfile
 import tempfile
 import unicodedata

@@ -1,10 +1,10 @@
 from __future__ import annotations
 
 import datetime
+import uuid
 from collections.abc import Callable
 
 import pytest
-from django.core.cache import cache
 from django.test import Client
 from django.utils import timezone
 
@@ -13,9 +13,15 @@ from organisations.services import api_token_create
 
 
 @pytest.fixture(autouse=True)
-def _fresh_throttles() -> None:
-    # Throttle counters live in the cache, which outlives a test.
-    cache.clear()
+def _fresh_throttles(settings) -> None:
+    """Throttle counters live in the cache, which outlives a test: each test counts under a key prefix of its own.
+    Not `cache.clear()`: on Redis that is FLUSHDB, which would also drop the Celery messages and results of the
+    xdist worker running beside this one (broker, results and cache share REDIS_URL)."""
+    cache = settings.CACHES["default"]
+    settings.CACHES = {
+        **settings.CACHES,
+        "default": {**cache, "KEY_PREFIX": f"{cache.get('KEY_PREFIX', '')}-{uuid.uuid4().hex[:8]}"},
+    }
 
 
 @pytest.fixture

@@ -7,22 +7,22 @@ from tests.journey import DossierFactory
 from tests.tenancy_registry import Row, Target, TenantList, TenantURL, marker
 
 
-def _evaluation(org) -> dict[str, int]:  # noqa: ANN001
+def _evaluation(org) -> dict[str, int]:
     return {"pk": DossierFactory(organisation=org, state="prior_evaluation").evaluations.get().pk}
 
 
-def _evaluation_results(org) -> Target:  # noqa: ANN001
+def _evaluation_results(org) -> Target:
     evaluation = DossierFactory(organisation=org, state="prior_evaluation").evaluations.get()
     line = evaluation.results.first()
     return Target({"pk": evaluation.pk}, data={"results": [{"criterion": line.criterion_id, "result": "acquired"}]})
 
 
-def _evaluation_to_close(org) -> Target:  # noqa: ANN001
+def _evaluation_to_close(org) -> Target:
     evaluation = DossierFactory(organisation=org, state="prior_evaluation").evaluations.get()
     return Target({"pk": evaluation.pk}, data={"ended_on": evaluation.started_on.isoformat()})
 
 
-def _attestation(org) -> dict[str, int]:  # noqa: ANN001
+def _attestation(org) -> dict[str, int]:
     from django.test import TestCase
 
     with TestCase.captureOnCommitCallbacks(execute=True):
@@ -30,21 +30,21 @@ def _attestation(org) -> dict[str, int]:  # noqa: ANN001
     return {"pk": dossier.attestations.get().pk}
 
 
-def _training_plan(org) -> dict[str, int]:  # noqa: ANN001
+def _training_plan(org) -> dict[str, int]:
     # The dossier's counsellor reads the plan (see tests/training/tenancy.py); its trainer acts on it.
     from training.models import TrainingPlan
 
     return {"pk": TrainingPlan.objects.get(dossier=DossierFactory(organisation=org, state="in_training")).pk}
 
 
-def _trainer_plan(org) -> Target:  # noqa: ANN001
+def _trainer_plan(org) -> Target:
     from tests.training.tenancy import delivered_by
 
     plan, trainer = delivered_by(org)
     return Target({"pk": plan.pk}, actor=trainer)
 
 
-def _trainer_new_session(org) -> Target:  # noqa: ANN001
+def _trainer_new_session(org) -> Target:
     from tests.training.tenancy import delivered_by
 
     plan, trainer = delivered_by(org)
@@ -52,14 +52,14 @@ def _trainer_new_session(org) -> Target:  # noqa: ANN001
     return Target({"pk": plan.pk}, actor=trainer, data=data)
 
 
-def _trainer_session(org) -> Target:  # noqa: ANN001
+def _trainer_session(org) -> Target:
     from tests.training.tenancy import delivered_by, planned_session
 
     plan, trainer = delivered_by(org)
     return Target({"pk": plan.pk, "session_pk": planned_session(plan, trainer).pk}, actor=trainer)
 
 
-def _trainer_plan_ready_to_complete(org) -> Target:  # noqa: ANN001
+def _trainer_plan_ready_to_complete(org) -> Target:
     from tests.training.tenancy import delivered_by, planned_session
 
     plan, trainer = delivered_by(org)
@@ -67,13 +67,13 @@ def _trainer_plan_ready_to_complete(org) -> Target:  # noqa: ANN001
     return Target({"pk": plan.pk}, actor=trainer)
 
 
-def _referral_to(org) -> dict[str, int]:  # noqa: ANN001
+def _referral_to(org) -> dict[str, int]:
     from tests.referrals.support import make_referral
 
     return {"pk": make_referral(to=org).pk}
 
 
-def _referral_from(org) -> dict[str, int]:  # noqa: ANN001
+def _referral_from(org) -> dict[str, int]:
     from tests.referrals.support import make_referral
 
     return {"pk": make_referral(from_agency=org).pk}
@@ -110,56 +110,56 @@ TENANT_URLS = [
 # -- Juries and funding: the owners are those of tests/juries/tenancy.py and tests/funding/tenancy.py --------------
 
 
-def _jury_session(org) -> dict[str, int]:  # noqa: ANN001
+def _jury_session(org) -> dict[str, int]:
     from tests.juries.tenancy import session_of
 
     return session_of(org)
 
 
-def _convened_jury_session(org) -> dict[str, int]:  # noqa: ANN001
+def _convened_jury_session(org) -> dict[str, int]:
     from tests.juries.tenancy import convened_session_of
 
     return convened_session_of(org)
 
 
-def _deliberating_jury_session(org) -> dict[str, int]:  # noqa: ANN001
+def _deliberating_jury_session(org) -> dict[str, int]:
     from tests.juries.tenancy import deliberating_session_of
 
     return deliberating_session_of(org)
 
 
-def _submission_before_president(org) -> Target:  # noqa: ANN001
+def _submission_before_president(org) -> Target:
     from tests.juries.tenancy import submission_before_president_of
 
     submission, target = submission_before_president_of(org)
     return Target({"pk": submission.session_id}, actor=target.actor, data={"submission": submission.pk})
 
 
-def _closed_jury_session(org) -> dict[str, int]:  # noqa: ANN001
+def _closed_jury_session(org) -> dict[str, int]:
     from tests.juries.tenancy import closed_session_of
 
     return closed_session_of(org)
 
 
-def _decision(org) -> dict[str, int]:  # noqa: ANN001
+def _decision(org) -> dict[str, int]:
     from tests.juries.tenancy import decision_on_dossier_of
 
     return decision_on_dossier_of(org)
 
 
-def _certificate(org) -> dict[str, int]:  # noqa: ANN001
+def _certificate(org) -> dict[str, int]:
     from tests.juries.tenancy import certificate_of
 
     return certificate_of(org)
 
 
-def _funding_line(org) -> dict[str, int]:  # noqa: ANN001
+def _funding_line(org) -> dict[str, int]:
     from tests.funding.support import draft_line
 
     return {"pk": draft_line(DossierFactory(organisation=org, state="opened")).pk}
 
 
-def _funding_batch(org, **extra: str) -> dict[str, int | str]:  # noqa: ANN001
+def _funding_batch(org, **extra: str) -> dict[str, int | str]:
     from tests.funding.support import batch_with_lines
 
     return {"pk": batch_with_lines(org, count=1).pk, **extra}
@@ -197,29 +197,29 @@ TENANT_URLS += [
 # -- The list endpoints: each row is recognised by its dossier's reference (or its own number) -------------------
 
 
-def _dossier_reference(org, state: str = "information") -> str:  # noqa: ANN001
+def _dossier_reference(org, state: str = "information") -> str:
     return DossierFactory(organisation=org, state=state).reference
 
 
-def _attestation_row(org) -> str:  # noqa: ANN001
+def _attestation_row(org) -> str:
     from evaluations.models import Attestation
 
     return Attestation.objects.get(pk=_attestation(org)["pk"]).dossier.reference
 
 
-def _decision_row(org) -> str:  # noqa: ANN001
+def _decision_row(org) -> str:
     from juries.models import Decision
 
     return Decision.objects.get(pk=_decision(org)["pk"]).submission.dossier.reference
 
 
-def _certificate_row(org) -> str:  # noqa: ANN001
+def _certificate_row(org) -> str:
     from juries.models import Certificate
 
     return Certificate.objects.get(pk=_certificate(org)["pk"]).number
 
 
-def _jury_session_row(org) -> str:  # noqa: ANN001
+def _jury_session_row(org) -> str:
     from juries.models import JurySession
 
     place = marker(org, "salle")
@@ -227,26 +227,26 @@ def _jury_session_row(org) -> str:  # noqa: ANN001
     return place
 
 
-def _funding_line_row(org) -> str:  # noqa: ANN001
+def _funding_line_row(org) -> str:
     from funding.models import FundingLine
 
     return FundingLine.objects.get(pk=_funding_line(org)["pk"]).dossier.reference
 
 
-def _funding_batch_row(org) -> str:  # noqa: ANN001
+def _funding_batch_row(org) -> str:
     from funding.models import ClaimBatch
 
     return ClaimBatch.objects.get(pk=_funding_batch(org)["pk"]).number
 
 
-def _trainer_plan_row(org) -> Row:  # noqa: ANN001
+def _trainer_plan_row(org) -> Row:
     from tests.training.tenancy import delivered_by
 
     plan, trainer = delivered_by(org)
     return Row(plan.dossier.reference, actor=trainer)
 
 
-def _referral_row(org, **sender) -> str:  # noqa: ANN001
+def _referral_row(org, **sender) -> str:
     from tests.referrals.support import make_referral
 
     return make_referral(**(sender or {"to": org}), last_name=marker(org, "oriente")).last_name

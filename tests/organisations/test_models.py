@@ -46,7 +46,6 @@ def test_habilitation_in_force_only_when_active_and_within_dates():
         status=HabilitationStatus.SUSPENDED, status_reason="Audit défavorable", valid_from=today, valid_until=today
     )
     assert list(Habilitation.objects.in_force(on=today)) == [current]
-    assert current.is_in_force(on=today)
 
 
 @pytest.mark.django_db
