@@ -89,7 +89,7 @@ def test_the_move_to_the_referrals_app_keeps_the_rows_and_the_content_type():
     assert referral.state == ReferralState.ACCEPTED and referral.dossier == dossier
     assert ContentType.objects.get_for_model(Referral).pk == content_type.pk
     assert not ContentType.objects.filter(app_label="candidates", model="referral").exists()
-    assert AuditLog.objects.for_object(referral).get().action == "referral.accept"
+    assert AuditLog.objects.get(object_type=content_type, object_id=str(referral.pk)).action == "referral.accept"
     assert Permission.objects.get(codename="view_referral").content_type_id == content_type.pk
     # The renamed table kept its constraints: one referral per dossier.
     with pytest.raises(IntegrityError), transaction.atomic():
