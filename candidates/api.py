@@ -30,7 +30,7 @@ from candidates.services import (
 from candidates.views import DOSSIER_ROLES, offered_transitions
 from clea_platform.api_errors import form_errors
 from clea_platform.certifications import Certification
-from evaluations.models import Modality, Referentiel
+from evaluations.models import Modality
 from evaluations.services import evaluation_start
 from juries.models import JurySession
 from juries.services import dossier_submit_to_jury
@@ -38,6 +38,7 @@ from organisations.api_auth import HasMembership, current_membership
 from organisations.api_fields import as_posted
 from organisations.models import Role
 from organisations.transitions import role_may
+from referentiels.models import Referentiel
 
 
 class CandidateSerializer(serializers.ModelSerializer):

@@ -28,9 +28,10 @@ from candidates.services import (
     dossier_withdraw,
 )
 from clea_platform.tenancy import membership_required
-from evaluations.models import Attestation, Evaluation, Referentiel
+from evaluations.models import Attestation, Evaluation
 from organisations.models import Membership, Role
 from organisations.transitions import transitions_named
+from referentiels.models import Referentiel
 from training.models import TrainingPlan
 
 DOSSIER_ROLES = (Role.COUNSELLOR, Role.EVALUATOR, Role.ORG_ADMIN, Role.CERTIFPRO_ADMIN)

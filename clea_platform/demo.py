@@ -390,7 +390,7 @@ def seed_journey(orgs: dict[str, Organisation]) -> int:
     """Dossiers of the northern evaluator in every state of steps 1 to 3. Skips candidates already there."""
     from candidates.models import Candidate, Civility, EducationLevel, Origin, RegistrationStatus
     from candidates.services import dossier_create, dossier_transition
-    from evaluations.models import Referentiel
+    from referentiels.models import Referentiel
 
     nord = orgs["nord"]
 

@@ -12,8 +12,8 @@ from candidates.services import dossier_create
 from clea_platform.certifications import Certification
 from clea_platform.demo import JOURNEY, JourneyTeam, walk_dossier
 from clea_platform.demo import evaluation_fill_and_close as evaluate  # noqa: F401 - the tests' name for it
-from evaluations.models import Criterion, Domain, Referentiel, SubDomain
 from organisations.models import Membership, Organisation, OrganisationKind, Role
+from referentiels.models import Criterion, Domain, Referentiel, SubDomain
 from tests.factories import HabilitationFactory, MembershipFactory, OrganisationFactory
 
 # The order in which the services take a dossier; a factory stops at the state it is asked for.
