@@ -36,12 +36,13 @@ from django.db import connection, models, transaction
 from candidates.models import WINDOW_YEARS, Candidate, Dossier, DossierEvent, add_years, identity_key
 from candidates.models import DossierState as S
 from directory.models import Commune
-from evaluations.models import Criterion, CriterionResult, Evaluation, Referentiel
-from evaluations.outcomes import compute_outcome
+from evaluations.models import CriterionResult, Evaluation
 from funding.models import FeeEntry, FeeKind, Funder, FundingLine, FundingStep, LineState, Tariff
 from funding.money import incl_vat
 from juries.models import VERIFICATION_ALPHABET, Certificate, Decision, JuryMember, JurySession, SessionSeat, Submission
 from organisations.models import Habilitation, Membership, Organisation, OrganisationKind, Role, Site, User
+from referentiels.models import Criterion, Referentiel
+from referentiels.outcomes import compute_outcome
 from training.models import TrainingPlan
 
 UTC = datetime.UTC

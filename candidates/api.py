@@ -25,10 +25,10 @@ from candidates.services import (
 from candidates.views import DOSSIER_ROLES
 from clea_platform.api_errors import form_errors
 from clea_platform.certifications import Certification
-from evaluations.models import Referentiel
 from organisations.api_auth import HasMembership, current_membership
 from organisations.api_fields import as_posted
 from organisations.models import Role
+from referentiels.models import Referentiel
 
 
 class CandidateSerializer(serializers.ModelSerializer):

@@ -200,7 +200,7 @@ class Dossier(ConcurrentTransitionMixin, models.Model):
     )
     certification = models.CharField(_("certification"), max_length=20, choices=Certification.choices)
     referentiel = models.ForeignKey(
-        "evaluations.Referentiel", on_delete=models.PROTECT, related_name="dossiers", verbose_name=_("référentiel")
+        "referentiels.Referentiel", on_delete=models.PROTECT, related_name="dossiers", verbose_name=_("référentiel")
     )
     reference = models.CharField(_("référence"), max_length=30, unique=True, null=True, blank=True)
     state = FSMField(_("étape"), default=S.INFORMATION, choices=DossierState.choices, protected=True, db_index=True)

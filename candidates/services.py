@@ -17,10 +17,10 @@ from django.utils.translation import gettext as _
 from candidates.models import Candidate, Dossier, DossierEvent, identity_key
 from candidates.signals import dossier_withdrawn
 from clea_platform.errors import BusinessRefusal
-from evaluations.models import Referentiel
 from organisations.models import Membership, Role
 from organisations.services import audit_record
 from organisations.transitions import transition_apply, transition_lock
+from referentiels.models import Referentiel
 
 REFERENCE_PREFIX = {"clea": "CLEA", "clea_numerique": "CLEANUM", "clea_management": "CLEAMGT"}
 

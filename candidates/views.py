@@ -23,8 +23,8 @@ from candidates.services import (
     dossier_withdraw,
 )
 from clea_platform.tenancy import membership_required
-from evaluations.models import Referentiel
 from organisations.models import Membership, Role
+from referentiels.models import Referentiel
 
 DOSSIER_ROLES = (Role.COUNSELLOR, Role.EVALUATOR, Role.ORG_ADMIN, Role.CERTIFPRO_ADMIN)
 PAGE_SIZE = 25

@@ -5,10 +5,11 @@ from rest_framework.routers import SimpleRouter
 
 from candidates.api import DossierViewSet
 from directory.api import CommunesView, EvaluatorsNearbyView
-from evaluations.api import DocumentViewSet, EvaluationViewSet, ReferentielViewSet
+from evaluations.api import DocumentViewSet, EvaluationViewSet
 from funding.api import ClaimBatchViewSet, FunderViewSet, FundingLineViewSet
 from journey.api import DossierTransitionViewSet
 from juries.api import CertificateVerifyView, CertificateViewSet, DecisionViewSet, JurySessionViewSet
+from referentiels.api import ReferentielViewSet
 from referrals.api import ReferralViewSet
 from training.api import TrainingPlanViewSet
 

@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "axes",
     "clea_platform",
     "organisations",
+    "referentiels",
     "candidates",
     "directory",
     "referrals",

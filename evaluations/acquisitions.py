@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, cast
 from django.dispatch import Signal
 
 from evaluations.models import CriterionResult, CriterionResultValue, EvaluationStatus
-from evaluations.outcomes import Outcome, compute_outcome
+from referentiels.outcomes import Outcome, compute_outcome
 
 if TYPE_CHECKING:
     from candidates.models import Dossier

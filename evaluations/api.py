@@ -1,4 +1,4 @@
-"""REST API of the evaluations, their criterion results, the attestations and the referentiels.
+"""REST API of the evaluations, their criterion results and the attestations.
 
 Reads start from the scoped querysets of evaluations/models.py; writes go through evaluations/services.py.
 """
@@ -16,20 +16,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from clea_platform.downloads import file_response
-from evaluations.models import (
-    EVALUATION_READERS,
-    Attestation,
-    Criterion,
-    CriterionResult,
-    CriterionResultValue,
-    Domain,
-    Evaluation,
-    Referentiel,
-    SubDomain,
-)
+from evaluations.models import EVALUATION_READERS, Attestation, CriterionResult, CriterionResultValue, Evaluation
 from evaluations.services import evaluation_close, evaluation_save_results
 from organisations.api_auth import HasMembership, current_membership
-from organisations.models import Role
 
 
 class CriterionResultSerializer(serializers.ModelSerializer):
@@ -184,58 +173,3 @@ class DocumentViewSet(viewsets.ReadOnlyModelViewSet):
     def download(self, request: Request, pk: str | None = None) -> FileResponse:
         attestation = self.get_object()
         return file_response(attestation.file, attestation.filename)
-
-
-class CriterionSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = Criterion
-        fields = ["id", "code", "title", "is_mandatory"]
-
-
-class SubDomainSerializer(serializers.ModelSerializer):
-    criteria = CriterionSerializer(many=True, read_only=True)
-
-    class Meta:
-        model = SubDomain
-        fields = ["id", "code", "title", "threshold_percent", "criteria"]
-
-
-class DomainSerializer(serializers.ModelSerializer):
-    subdomains = SubDomainSerializer(many=True, read_only=True)
-
-    class Meta:
-        model = Domain
-        fields = ["id", "code", "title", "is_transversal", "subdomains"]
-
-
-class ReferentielSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = Referentiel
-        fields = ["id", "certification", "version", "title", "is_current", "is_provisional", "created_at"]
-
-
-class ReferentielDetailSerializer(ReferentielSerializer):
-    domains = DomainSerializer(many=True, read_only=True)
-
-    class Meta(ReferentielSerializer.Meta):
-        fields = [*ReferentielSerializer.Meta.fields, "domains"]
-
-
-class ReferentielViewSet(viewsets.ReadOnlyModelViewSet):
-    """The national referentiels (public content of the certification), read-only, to any signed-in member."""
-
-    permission_classes = [HasMembership]
-    allowed_roles = tuple(Role.values)
-
-    def get_queryset(self) -> QuerySet[Referentiel]:
-        queryset = Referentiel.objects.order_by("certification", "-created_at", "-id")
-        if self.action == "retrieve":
-            queryset = queryset.prefetch_related(
-                Prefetch("domains", Domain.objects.order_by("position", "code")),
-                Prefetch("domains__subdomains", SubDomain.objects.order_by("position", "code")),
-                Prefetch("domains__subdomains__criteria", Criterion.objects.order_by("position", "code")),
-            )
-        return queryset
-
-    def get_serializer_class(self) -> type[serializers.BaseSerializer]:
-        return ReferentielDetailSerializer if self.action == "retrieve" else ReferentielSerializer

@@ -6,5 +6,5 @@ Sent inside `evaluation_close`'s transaction with `send`: a failing receiver rol
 
 from django.dispatch import Signal
 
-# kwargs: evaluation (closed), dossier (locked, moved on), outcome (evaluations.outcomes.Outcome)
+# kwargs: evaluation (closed), dossier (locked, moved on), outcome (referentiels.outcomes.Outcome)
 evaluation_closed = Signal()

@@ -22,16 +22,12 @@ from evaluations.forms import EvaluationCloseForm, EvaluationStartForm, GridForm
 from evaluations.models import (
     EVALUATION_READERS,
     Attestation,
-    Criterion,
     CriterionResult,
     CriterionResultValue,
-    Domain,
     Evaluation,
     EvaluationKind,
     EvaluationStatus,
-    SubDomain,
 )
-from evaluations.outcomes import DomainOutcome, SubDomainOutcome, compute_outcome
 from evaluations.services import (
     EvaluationError,
     evaluation_close,
@@ -40,6 +36,8 @@ from evaluations.services import (
     grid_rows,
 )
 from organisations.models import Role
+from referentiels.models import Criterion, Domain, SubDomain
+from referentiels.outcomes import DomainOutcome, SubDomainOutcome, compute_outcome
 
 # Refusals whose message is written for the user: shown, and the input kept.
 USER_ERRORS = (EvaluationError, TransitionRefused, DossierConflict)

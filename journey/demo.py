@@ -14,7 +14,7 @@ from django.utils import timezone
 from candidates.models import Candidate, Civility, EducationLevel, Origin, RegistrationStatus
 from candidates.services import dossier_create, dossier_open, dossier_transition, dossier_withdraw
 from clea_platform.certifications import Certification
-from evaluations.models import CriterionResultValue, Referentiel
+from evaluations.models import CriterionResultValue
 from evaluations.services import evaluation_close, evaluation_save_results, evaluation_start
 from juries.models import College, DecisionKind, JuryMember, JurySession
 from juries.services import (
@@ -27,6 +27,7 @@ from juries.services import (
     jury_session_start_deliberation,
 )
 from organisations.models import Membership, Organisation, Role, User
+from referentiels.models import Referentiel
 from training.models import TrainingPlan
 from training.services import training_plan_complete, training_plan_create, training_session_add
 

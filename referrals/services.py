@@ -22,10 +22,10 @@ from clea_platform.certifications import Certification
 from clea_platform.errors import BusinessRefusal
 from clea_platform.mail import email_send_task
 from directory.selectors import directory_sites
-from evaluations.models import Referentiel
 from organisations.models import Habilitation, Membership, Role, Site
 from organisations.services import audit_record
 from organisations.transitions import transition_apply
+from referentiels.models import Referentiel
 from referrals.models import Referral, ReferralState
 
 # What the advisor fills in about the job seeker (the model's field names).

@@ -33,7 +33,6 @@ from django.utils import timezone
 
 from candidates.models import Dossier
 from clea_platform.certifications import Certification
-from evaluations.models import Referentiel
 from evaluations.services import evaluation_start
 from funding.models import FeeEntry, quarter_of
 from funding.references import funding_references_load
@@ -58,6 +57,7 @@ from juries.services import (
 )
 from organisations.models import Membership, Organisation, OrganisationKind, Role
 from organisations.services import api_token_create
+from referentiels.models import Referentiel
 from referrals.services import referral_accept
 from tests.directory.support import evaluator_site, load_sample_communes, make_sheet
 from tests.evaluations.support import complete_training
@@ -909,10 +909,10 @@ ADMIN_LISTS = {
     "referrals.referral": 6,
     "directory.commune": 7,
     "directory.directorysheet": 6,
-    "evaluations.referentiel": 6,
-    "evaluations.domain": 7,
-    "evaluations.subdomain": 8,
-    "evaluations.criterion": 7,
+    "referentiels.referentiel": 6,
+    "referentiels.domain": 7,
+    "referentiels.subdomain": 8,
+    "referentiels.criterion": 7,
     "evaluations.evaluation": 8,
     "evaluations.attestation": 8,
     "training.trainingplan": 9,
@@ -934,9 +934,9 @@ ADMIN_LISTS = {
 }
 # Reference data that the world does not add to: their count is pinned, without growth to show.
 ADMIN_REFERENCE_DATA = {
-    "evaluations.domain",
-    "evaluations.subdomain",
-    "evaluations.criterion",
+    "referentiels.domain",
+    "referentiels.subdomain",
+    "referentiels.criterion",
     "funding.funder",
     "funding.tariff",
     "directory.commune",

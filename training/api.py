@@ -26,10 +26,10 @@ from rest_framework.response import Response
 
 from candidates.models import Candidate, Dossier
 from clea_platform.api_errors import form_errors
-from evaluations.models import Criterion
 from organisations.api_auth import HasMembership, current_membership
 from organisations.api_fields import MAX_ID, ScopedPrimaryKeyField, bound_form
 from organisations.models import Membership, Role
+from referentiels.models import Criterion
 from training.forms import TrainingPlanForm, trainer_label
 from training.models import ProgressNote, TrainingPlan, TrainingPlanQuerySet, TrainingSession
 from training.services import (

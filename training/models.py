@@ -81,7 +81,7 @@ class TrainingPlan(models.Model):
     )
     objectives = models.TextField(_("objectifs pédagogiques"))
     target_criteria = models.ManyToManyField(
-        "evaluations.Criterion", related_name="+", blank=True, verbose_name=_("critères visés")
+        "referentiels.Criterion", related_name="+", blank=True, verbose_name=_("critères visés")
     )
     planned_hours = models.DecimalField(
         _("durée prévue (heures)"),

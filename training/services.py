@@ -14,10 +14,10 @@ from candidates.models import Dossier, DossierEvent, DossierState
 from candidates.services import dossier_apply, dossier_lock
 from clea_platform.errors import BusinessRefusal
 from evaluations.acquisitions import dossier_outcome
-from evaluations.models import Criterion
-from evaluations.outcomes import Outcome
 from organisations.models import Membership, OrganisationKind, Role
 from organisations.services import audit_record
+from referentiels.models import Criterion
+from referentiels.outcomes import Outcome
 from training.models import ProgressNote, TrainingPlan, TrainingSession
 
 

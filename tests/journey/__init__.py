@@ -10,10 +10,10 @@ import factory
 from candidates.models import Civility, Dossier, EducationLevel, Origin, RegistrationStatus
 from candidates.services import dossier_create
 from clea_platform.certifications import Certification
-from evaluations.models import Criterion, Domain, Referentiel, SubDomain
 from journey.demo import JOURNEY, JourneyTeam, walk_dossier
 from journey.demo import evaluation_fill_and_close as evaluate  # noqa: F401 - the tests' name for it
 from organisations.models import Membership, Organisation, OrganisationKind, Role
+from referentiels.models import Criterion, Domain, Referentiel, SubDomain
 from tests.factories import HabilitationFactory, MembershipFactory, OrganisationFactory
 
 # The order in which the services take a dossier; a factory stops at the state it is asked for.

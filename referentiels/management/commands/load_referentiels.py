@@ -2,9 +2,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from evaluations.models import Referentiel
-from evaluations.referentiel_sources import SOURCES
-from evaluations.services import read_thresholds, referentiel_load_csv
+from referentiels.models import Referentiel
+from referentiels.referentiel_sources import SOURCES
+from referentiels.services import read_thresholds, referentiel_load_csv
 
 
 class Command(BaseCommand):

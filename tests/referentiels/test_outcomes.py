@@ -3,7 +3,7 @@
 
 import pytest
 
-from evaluations.outcomes import compute_outcome
+from referentiels.outcomes import compute_outcome
 from tests.journey import criteria_by_code, small_referentiel
 
 pytestmark = pytest.mark.django_db
@@ -72,7 +72,7 @@ def test_all_validated_needs_every_domain(referentiel):
 
 
 def test_nothing_is_validated_without_any_domain():
-    from evaluations.outcomes import Outcome
+    from referentiels.outcomes import Outcome
 
     assert not Outcome(domains=()).all_validated
 

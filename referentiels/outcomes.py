@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from evaluations.models import Criterion, Domain
+from referentiels.models import Criterion, Domain
 
 
 @dataclass(frozen=True)
