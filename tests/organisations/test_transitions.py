@@ -9,8 +9,8 @@ from django.utils import timezone
 from candidates.models import Dossier, DossierEvent, DossierState
 from candidates.services import DossierConflict, TransitionRefused, dossier_open
 from funding.models import FundingLine
-from organisations.models import AuditLog
 from organisations.transitions import role_may, transition_apply, transition_label, transition_lock
+from tests.audit import audit_rows_for
 from tests.journey import DossierFactory
 
 S = DossierState
@@ -25,7 +25,7 @@ def _refused(dossier: Dossier, name: str) -> TransitionRefused:
 
 
 def _written(dossier: Dossier) -> tuple[int, int]:
-    return DossierEvent.objects.filter(dossier=dossier).count(), AuditLog.objects.for_object(dossier).count()
+    return DossierEvent.objects.filter(dossier=dossier).count(), audit_rows_for(dossier).count()
 
 
 def _consented(dossier: Dossier) -> Dossier:
@@ -98,7 +98,7 @@ def test_transition_apply_saves_and_writes_one_event_and_one_audit_row():
         counsellor.user,
         "Consentement",
     )
-    audit = AuditLog.objects.for_object(dossier).latest("id")
+    audit = audit_rows_for(dossier).latest("id")
     assert (audit.action, audit.actor, audit.organisation_id, audit.details) == (
         "dossier.open",
         counsellor.user,
@@ -113,7 +113,7 @@ def test_the_platform_acts_without_a_role_and_without_an_actor():
     with transaction.atomic():
         transition_apply(_consented(dossier), "open", by=None, refused=_refused, action="dossier")
     assert DossierEvent.objects.filter(dossier=dossier).latest("id").actor is None
-    assert AuditLog.objects.for_object(dossier).latest("id").actor is None
+    assert audit_rows_for(dossier).latest("id").actor is None
 
 
 @pytest.mark.django_db

@@ -13,9 +13,9 @@ from django.db.migrations.executor import MigrationExecutor
 
 from candidates.models import Dossier
 from evaluations.models import CriterionResult, Evaluation
-from organisations.models import AuditLog
 from referentiels.models import Criterion, Domain, Referentiel, SubDomain
 from referentiels.outcomes import compute_outcome
+from tests.audit import audit_rows_for
 from training.models import TrainingPlan
 
 # The last migration before the move: evaluations' tables not renamed yet, the referentiels app not migrated.
@@ -201,7 +201,7 @@ def test_moving_the_referentiels_keeps_their_rows_constraints_content_types_and_
         for model, pk in content_types.items():
             assert ContentType.objects.get_for_model(MODELS[model]).pk == pk
             assert Permission.objects.get(codename=f"view_{model}").content_type_id == pk
-        assert list(AuditLog.objects.for_object(moved).values_list("action", flat=True)) == ["referentiel.make_current"]
+        assert list(audit_rows_for(moved).values_list("action", flat=True)) == ["referentiel.make_current"]
 
         # The renamed tables go on numbering their rows, and their constraints still hold.
         Criterion.objects.create(subdomain_id=subdomain.pk, code="2.1.4", title="Critère 2.1.4", position=4)
