@@ -6,32 +6,19 @@ import datetime
 import pytest
 from django.contrib.contenttypes.models import ContentType
 from django.db import IntegrityError, connection, transaction
-from django.db.migrations.executor import MigrationExecutor
 
 from directory.models import Commune, CommunePostcode, DirectorySheet
 from organisations.models import AuditLog
+from tests.migrations_support import migrated_to
 
 BEFORE_THE_MOVE = ("organisations", "0003_api_tokens")
 MOVED = ["commune", "communepostcode", "directorysheet"]
 
 
-def migrate(targets: list[tuple[str, str | None]]) -> MigrationExecutor:
-    executor = MigrationExecutor(connection)
-    executor.migrate(targets)
-    executor.loader.build_graph()  # what is applied has changed
-    return executor
-
-
-def migrate_to_latest() -> None:
-    executor = MigrationExecutor(connection)
-    executor.migrate(executor.loader.graph.leaf_nodes())
-
-
 @pytest.mark.django_db(transaction=True)
 def test_moving_the_directory_models_keeps_their_rows_constraints_and_content_types():
-    try:
-        executor = migrate([BEFORE_THE_MOVE, ("directory", None)])
-        old = executor.loader.project_state([BEFORE_THE_MOVE]).apps
+    # Leaving the block migrates to the latest state: the move under test.
+    with migrated_to([BEFORE_THE_MOVE, ("directory", None)]) as old:
         assert "directory_commune" not in connection.introspection.table_names()
 
         organisation = old.get_model("organisations", "Organisation").objects.create(
@@ -85,49 +72,42 @@ def test_moving_the_directory_models_keeps_their_rows_constraints_and_content_ty
             object_repr="à moins de 20 km de Lille (59) (02/11/2026)",
         )
 
-        migrate_to_latest()
-        ContentType.objects.clear_cache()
+    tables = connection.introspection.table_names()
+    assert {"directory_commune", "directory_communepostcode", "directory_directorysheet"} <= set(tables)
+    assert not {"organisations_commune", "organisations_communepostcode", "organisations_directorysheet"} & set(tables)
 
-        tables = connection.introspection.table_names()
-        assert {"directory_commune", "directory_communepostcode", "directory_directorysheet"} <= set(tables)
-        assert not {"organisations_commune", "organisations_communepostcode", "organisations_directorysheet"} & set(
-            tables
-        )
+    lille = Commune.objects.get(insee_code="59350")
+    assert (lille.name, lille.departement_name, lille.population) == ("Lille", "Nord", 236234)
+    assert (lille.latitude, lille.longitude) == (50.63297, 3.05858)
+    assert lille.postcode_list == ["59000", "59800"]
+    assert list(lille.postcode_rows.values_list("postcode", flat=True)) == ["59800"]
+    assert Commune.objects.search("59800") == [lille]
 
-        lille = Commune.objects.get(insee_code="59350")
-        assert (lille.name, lille.departement_name, lille.population) == ("Lille", "Nord", 236234)
-        assert (lille.latitude, lille.longitude) == (50.63297, 3.05858)
-        assert lille.postcode_list == ["59000", "59800"]
-        assert list(lille.postcode_rows.values_list("postcode", flat=True)) == ["59800"]
-        assert Commune.objects.search("59800") == [lille]
+    moved = DirectorySheet.objects.get(pk=sheet.pk)
+    assert (moved.organisation_id, moved.requested_by_id) == (organisation.pk, user.pk)
+    assert moved.requested_on == datetime.date(2026, 11, 2)
+    assert (moved.scope, moved.commune_insee, moved.radius_km) == ("radius", "59350", 20)
+    assert moved.certification == "clea"
+    assert (moved.status, moved.site_count, moved.sha256) == ("ready", 3, "ab" * 32)
+    assert moved.file.name == "directory_sheets/2026/evaluateurs-lille.pdf"
 
-        moved = DirectorySheet.objects.get(pk=sheet.pk)
-        assert (moved.organisation_id, moved.requested_by_id) == (organisation.pk, user.pk)
-        assert moved.requested_on == datetime.date(2026, 11, 2)
-        assert (moved.scope, moved.commune_insee, moved.radius_km) == ("radius", "59350", 20)
-        assert moved.certification == "clea"
-        assert (moved.status, moved.site_count, moved.sha256) == ("ready", 3, "ab" * 32)
-        assert moved.file.name == "directory_sheets/2026/evaluateurs-lille.pdf"
+    # The content types kept their ids, so the audit log still finds the sheet's history.
+    assert not ContentType.objects.filter(app_label="organisations", model__in=MOVED).exists()
+    for model, pk in old_types.items():
+        assert ContentType.objects.get(app_label="directory", model=model).pk == pk
+    rows = AuditLog.objects.filter(object_type=ContentType.objects.get_for_model(moved), object_id=str(moved.pk))
+    assert list(rows.values_list("action", flat=True)) == ["directory_sheet.request"]
 
-        # The content types kept their ids, so the audit log still finds the sheet's history.
-        assert not ContentType.objects.filter(app_label="organisations", model__in=MOVED).exists()
-        for model, pk in old_types.items():
-            assert ContentType.objects.get(app_label="directory", model=model).pk == pk
-        rows = AuditLog.objects.filter(object_type=ContentType.objects.get_for_model(moved), object_id=str(moved.pk))
-        assert list(rows.values_list("action", flat=True)) == ["directory_sheet.request"]
-
-        # The renamed tables go on numbering their rows, and their constraints still hold.
+    # The renamed tables go on numbering their rows, and their constraints still hold.
+    CommunePostcode.objects.create(commune=lille, postcode="59000")
+    with pytest.raises(IntegrityError), transaction.atomic():
         CommunePostcode.objects.create(commune=lille, postcode="59000")
-        with pytest.raises(IntegrityError), transaction.atomic():
-            CommunePostcode.objects.create(commune=lille, postcode="59000")
-        with pytest.raises(IntegrityError), transaction.atomic():
-            DirectorySheet.objects.create(
-                organisation_id=organisation.pk,
-                requested_by_id=user.pk,
-                requested_on=moved.requested_on,
-                params_key=moved.params_key,
-                scope="radius",
-                place_label=moved.place_label,
-            )
-    finally:
-        migrate_to_latest()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        DirectorySheet.objects.create(
+            organisation_id=organisation.pk,
+            requested_by_id=user.pk,
+            requested_on=moved.requested_on,
+            params_key=moved.params_key,
+            scope="radius",
+            place_label=moved.place_label,
+        )

@@ -4,25 +4,18 @@
 import datetime
 
 import pytest
-from django.contrib.contenttypes.models import ContentType
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
 from juries.models import JurySessionEvent, SessionState
 from organisations.models import Role
 from tests.factories import MembershipFactory, OrganisationFactory
+from tests.migrations_support import migrated_to
 
 # The last migration before the event log. No other app's migration depends on juries 0003, so it is the only
 # one unapplied.
 BEFORE_EVENTS = ("juries", "0002_session_state_label")
 
 S = SessionState
-
-
-def _executor() -> MigrationExecutor:
-    # A new executor reads what is applied now (its loader is built once, at creation).
-    return MigrationExecutor(connection)
 
 
 def _history(session_pk: int) -> list[tuple]:
@@ -32,7 +25,6 @@ def _history(session_pk: int) -> list[tuple]:
 
 @pytest.mark.django_db(transaction=True)
 def test_existing_sessions_get_their_history_from_the_audit_log():
-    latest = _executor().loader.graph.leaf_nodes()
     body = OrganisationFactory(jury_body=True)
     admin = MembershipFactory(organisation=body, role=Role.ORG_ADMIN).user
     president = MembershipFactory(organisation=body, role=Role.JURY_MEMBER).user
@@ -48,10 +40,9 @@ def test_existing_sessions_get_their_history_from_the_audit_log():
         "date": created_at + datetime.timedelta(days=10),
         "place": "Lille",
     }
-    try:
-        _executor().migrate([BEFORE_EVENTS])
-        # Every other app as it is now, juries as it was before the event log.
-        old_apps = _executor().loader.project_state([BEFORE_EVENTS, *(n for n in latest if n[0] != "juries")]).apps
+    # Every other app as it is now, juries as it was before the event log. Leaving the block migrates to the
+    # latest state: the backfill under test.
+    with migrated_to([BEFORE_EVENTS]) as old_apps:
         with pytest.raises(LookupError):
             old_apps.get_model("juries", "JurySessionEvent")
         JurySession = old_apps.get_model("juries", "JurySession")
@@ -81,14 +72,6 @@ def test_existing_sessions_get_their_history_from_the_audit_log():
                 object_id=str(closed.pk),
                 created_at=at,
             )
-
-        _executor().migrate(latest)
-    finally:
-        # The database is shared with the other tests: whatever happened, leave it migrated to the latest.
-        executor = _executor()
-        if executor.migration_plan(latest):
-            executor.migrate(latest)
-        ContentType.objects.clear_cache()
 
     # The creation happened when the row was inserted (its audit row lands a moment later), by the audit row's
     # actor; each transition when and by whom the audit log says.

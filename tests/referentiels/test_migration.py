@@ -9,13 +9,13 @@ import pytest
 from django.contrib.auth.models import Permission
 from django.contrib.contenttypes.models import ContentType
 from django.db import IntegrityError, connection, transaction
-from django.db.migrations.executor import MigrationExecutor
 
 from candidates.models import Dossier
 from evaluations.models import CriterionResult, Evaluation
 from referentiels.models import Criterion, Domain, Referentiel, SubDomain
 from referentiels.outcomes import compute_outcome
 from tests.audit import audit_rows_for
+from tests.migrations_support import migrated_to
 from training.models import TrainingPlan
 
 # The last migration before the move: evaluations' tables not renamed yet, the referentiels app not migrated.
@@ -33,18 +33,6 @@ POINTING_AT_THEM = {
 }
 
 
-def migrate(targets: list[tuple[str, str | None]]) -> MigrationExecutor:
-    executor = MigrationExecutor(connection)
-    executor.migrate(targets)
-    executor.loader.build_graph()  # what is applied has changed
-    return executor
-
-
-def migrate_to_latest() -> None:
-    executor = MigrationExecutor(connection)
-    executor.migrate(executor.loader.graph.leaf_nodes())
-
-
 def referenced_table(table: str, column: str) -> str | None:
     with connection.cursor() as cursor:
         relations = connection.introspection.get_relations(cursor, table)
@@ -54,11 +42,10 @@ def referenced_table(table: str, column: str) -> str | None:
 @pytest.mark.django_db(transaction=True)
 def test_moving_the_referentiels_keeps_their_rows_constraints_content_types_and_what_points_at_them():
     content_types = {model: ContentType.objects.get_for_model(MODELS[model]).pk for model in MOVED}
-    try:
-        executor = migrate([BEFORE_THE_MOVE])
-        # Every applied migration, not only the ones evaluations 0001 needs: dossiers get their référentiel in
-        # candidates 0002, which comes after it.
-        old = executor.loader.project_state(list(executor.loader.applied_migrations)).apps
+    # The historical models of every applied migration, not only the ones evaluations 0001 needs: dossiers get their
+    # référentiel in candidates 0002, which comes after it. Leaving the block migrates to the latest state: the move
+    # under test.
+    with migrated_to([BEFORE_THE_MOVE]) as old:
         with pytest.raises(LookupError):
             old.get_model("referentiels", "Referentiel")
         tables = connection.introspection.table_names()
@@ -158,68 +145,62 @@ def test_moving_the_referentiels_keeps_their_rows_constraints_content_types_and_
             object_repr="CléA – 2018",
         )
 
-        migrate_to_latest()
-        ContentType.objects.clear_cache()
+    tables = set(connection.introspection.table_names())
+    assert {f"referentiels_{model}" for model in MOVED} <= tables
+    assert not {f"evaluations_{model}" for model in MOVED} & tables
+    # The foreign keys of the tables that stayed follow the renamed tables (SQLite rewrites them in place).
+    for (table, column), target in POINTING_AT_THEM.items():
+        assert referenced_table(table, column) == target, (table, column)
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cursor:
+            assert cursor.execute("PRAGMA foreign_key_check").fetchall() == []
 
-        tables = set(connection.introspection.table_names())
-        assert {f"referentiels_{model}" for model in MOVED} <= tables
-        assert not {f"evaluations_{model}" for model in MOVED} & tables
-        # The foreign keys of the tables that stayed follow the renamed tables (SQLite rewrites them in place).
-        for (table, column), target in POINTING_AT_THEM.items():
-            assert referenced_table(table, column) == target, (table, column)
-        if connection.vendor == "sqlite":
-            with connection.cursor() as cursor:
-                assert cursor.execute("PRAGMA foreign_key_check").fetchall() == []
+    moved = Referentiel.objects.get(pk=referentiel.pk)
+    assert (moved.certification, moved.version, moved.title, moved.is_current) == (
+        "clea",
+        "2018",
+        "Référentiel CléA",
+        True,
+    )
+    assert Referentiel.objects.current_for("clea") == moved
+    assert [(c.pk, c.code, c.is_mandatory) for c in moved.criteria().in_referentiel_order()] == [
+        (criteria[0].pk, "2.1.1", True),
+        (criteria[1].pk, "2.1.2", False),
+        (criteria[2].pk, "2.1.3", False),
+    ]
+    assert SubDomain.objects.get(pk=subdomain.pk).threshold_percent == 66
+    assert moved.is_locked  # a dossier was opened on it, through the reverse relation from candidates
 
-        moved = Referentiel.objects.get(pk=referentiel.pk)
-        assert (moved.certification, moved.version, moved.title, moved.is_current) == (
-            "clea",
-            "2018",
-            "Référentiel CléA",
-            True,
+    assert Dossier.objects.get(pk=dossier.pk).referentiel == moved
+    moved_results = CriterionResult.objects.filter(evaluation_id=evaluation.pk)
+    assert {r.pk: (r.criterion_id, r.result) for r in moved_results} == results
+    assert Evaluation.objects.get(pk=evaluation.pk).results.get(result="not_acquired").criterion.code == "2.1.3"
+    assert list(TrainingPlan.objects.get(pk=plan.pk).target_criteria.all()) == [Criterion.objects.get(code="2.1.3")]
+    # The rule reads the moved tree: 2 of 3 with 66 % and the mandatory 2.1.1 acquired.
+    acquired = {criteria[0].pk, criteria[1].pk}
+    assert compute_outcome(moved.domains_tree(), acquired).all_validated
+
+    # The content types kept their ids, so the audit log and the permissions still find the référentiels.
+    assert not ContentType.objects.filter(app_label="evaluations", model__in=MOVED).exists()
+    for model, pk in content_types.items():
+        assert ContentType.objects.get_for_model(MODELS[model]).pk == pk
+        assert Permission.objects.get(codename=f"view_{model}").content_type_id == pk
+    assert list(audit_rows_for(moved).values_list("action", flat=True)) == ["referentiel.make_current"]
+
+    # The renamed tables go on numbering their rows, and their constraints still hold.
+    Criterion.objects.create(subdomain_id=subdomain.pk, code="2.1.4", title="Critère 2.1.4", position=4)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Criterion.objects.create(subdomain_id=subdomain.pk, code="2.1.4", title="Doublon")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Referentiel.objects.create(certification="clea", version="2027", title="Autre", is_current=True)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        SubDomain.objects.filter(pk=subdomain.pk).update(threshold_percent=0)
+    # The foreign keys into the renamed tables are enforced by the database, from every side.
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Dossier.objects.filter(pk=dossier.pk).update(referentiel_id=referentiel.pk + 1000)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        CriterionResult.objects.filter(evaluation_id=evaluation.pk).update(criterion_id=criteria[2].pk + 1000)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        TrainingPlan.target_criteria.through.objects.filter(trainingplan_id=plan.pk).update(
+            criterion_id=criteria[2].pk + 1000
         )
-        assert Referentiel.objects.current_for("clea") == moved
-        assert [(c.pk, c.code, c.is_mandatory) for c in moved.criteria().in_referentiel_order()] == [
-            (criteria[0].pk, "2.1.1", True),
-            (criteria[1].pk, "2.1.2", False),
-            (criteria[2].pk, "2.1.3", False),
-        ]
-        assert SubDomain.objects.get(pk=subdomain.pk).threshold_percent == 66
-        assert moved.is_locked  # a dossier was opened on it, through the reverse relation from candidates
-
-        assert Dossier.objects.get(pk=dossier.pk).referentiel == moved
-        moved_results = CriterionResult.objects.filter(evaluation_id=evaluation.pk)
-        assert {r.pk: (r.criterion_id, r.result) for r in moved_results} == results
-        assert Evaluation.objects.get(pk=evaluation.pk).results.get(result="not_acquired").criterion.code == "2.1.3"
-        assert list(TrainingPlan.objects.get(pk=plan.pk).target_criteria.all()) == [Criterion.objects.get(code="2.1.3")]
-        # The rule reads the moved tree: 2 of 3 with 66 % and the mandatory 2.1.1 acquired.
-        acquired = {criteria[0].pk, criteria[1].pk}
-        assert compute_outcome(moved.domains_tree(), acquired).all_validated
-
-        # The content types kept their ids, so the audit log and the permissions still find the référentiels.
-        assert not ContentType.objects.filter(app_label="evaluations", model__in=MOVED).exists()
-        for model, pk in content_types.items():
-            assert ContentType.objects.get_for_model(MODELS[model]).pk == pk
-            assert Permission.objects.get(codename=f"view_{model}").content_type_id == pk
-        assert list(audit_rows_for(moved).values_list("action", flat=True)) == ["referentiel.make_current"]
-
-        # The renamed tables go on numbering their rows, and their constraints still hold.
-        Criterion.objects.create(subdomain_id=subdomain.pk, code="2.1.4", title="Critère 2.1.4", position=4)
-        with pytest.raises(IntegrityError), transaction.atomic():
-            Criterion.objects.create(subdomain_id=subdomain.pk, code="2.1.4", title="Doublon")
-        with pytest.raises(IntegrityError), transaction.atomic():
-            Referentiel.objects.create(certification="clea", version="2027", title="Autre", is_current=True)
-        with pytest.raises(IntegrityError), transaction.atomic():
-            SubDomain.objects.filter(pk=subdomain.pk).update(threshold_percent=0)
-        # The foreign keys into the renamed tables are enforced by the database, from every side.
-        with pytest.raises(IntegrityError), transaction.atomic():
-            Dossier.objects.filter(pk=dossier.pk).update(referentiel_id=referentiel.pk + 1000)
-        with pytest.raises(IntegrityError), transaction.atomic():
-            CriterionResult.objects.filter(evaluation_id=evaluation.pk).update(criterion_id=criteria[2].pk + 1000)
-        with pytest.raises(IntegrityError), transaction.atomic():
-            TrainingPlan.target_criteria.through.objects.filter(trainingplan_id=plan.pk).update(
-                criterion_id=criteria[2].pk + 1000
-            )
-    finally:
-        migrate_to_latest()
-        ContentType.objects.clear_cache()

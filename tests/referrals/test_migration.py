@@ -6,27 +6,21 @@ import datetime
 import pytest
 from django.contrib.auth.models import Permission
 from django.contrib.contenttypes.models import ContentType
-from django.db import IntegrityError, connection, transaction
-from django.db.migrations.executor import MigrationExecutor
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from organisations.models import AuditLog, Role
 from referrals.models import Referral, ReferralState
 from tests.factories import MembershipFactory, OrganisationFactory, SiteFactory
 from tests.journey import DossierFactory
+from tests.migrations_support import migrated_to
 
 # The last migration before the move, and the referrals app not migrated at all.
 BEFORE_MOVE = [("candidates", "0006_candidate_identity_trigram"), ("referrals", None)]
 
 
-def _executor() -> MigrationExecutor:
-    # A new executor reads what is applied now (its loader is built once, at creation).
-    return MigrationExecutor(connection)
-
-
 @pytest.mark.django_db(transaction=True)
 def test_the_move_to_the_referrals_app_keeps_the_rows_and_the_content_type():
-    latest = _executor().loader.graph.leaf_nodes()
     content_type = ContentType.objects.get_for_model(Referral)
     organisation, agency = OrganisationFactory(), OrganisationFactory(france_travail=True)
     site = SiteFactory(organisation=organisation)
@@ -60,10 +54,8 @@ def test_the_move_to_the_referrals_app_keeps_the_rows_and_the_content_type():
         "decline_reason": "",
         "dossier_id": dossier.pk,
     }
-    try:
-        executor = _executor()
-        executor.migrate(BEFORE_MOVE)
-        old_apps = _executor().loader.project_state([BEFORE_MOVE[0]]).apps
+    # Leaving the block migrates to the latest state: the move under test.
+    with migrated_to(BEFORE_MOVE) as old_apps:
         with pytest.raises(LookupError):
             old_apps.get_model("referrals", "Referral")
         # Going back relabelled the very same content type row.
@@ -75,14 +67,6 @@ def test_the_move_to_the_referrals_app_keeps_the_rows_and_the_content_type():
         old_apps.get_model("organisations", "AuditLog").objects.create(
             action="referral.accept", object_type=old_content_type, object_id=str(old_referral.pk)
         )
-
-        _executor().migrate(latest)
-    finally:
-        # The database is shared with the other tests: whatever happened, leave it migrated to the latest.
-        executor = _executor()
-        if executor.migration_plan(latest):
-            executor.migrate(latest)
-        ContentType.objects.clear_cache()
 
     referral = Referral.objects.get(pk=old_referral.pk)
     assert {name: getattr(referral, name) for name in fields} == fields

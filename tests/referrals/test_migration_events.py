@@ -4,25 +4,18 @@
 import datetime
 
 import pytest
-from django.contrib.contenttypes.models import ContentType
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
 from organisations.models import Role
 from referrals.models import ReferralEvent, ReferralState
 from tests.factories import MembershipFactory, OrganisationFactory, SiteFactory
+from tests.migrations_support import migrated_to
 
 # The last migration before the event log. No other app's migration depends on referrals 0002, so it is the
 # only one unapplied.
 BEFORE_EVENTS = ("referrals", "0001_initial")
 
 S = ReferralState
-
-
-def _executor() -> MigrationExecutor:
-    # A new executor reads what is applied now (its loader is built once, at creation).
-    return MigrationExecutor(connection)
 
 
 def _history(referral_pk: int) -> list[tuple]:
@@ -32,7 +25,6 @@ def _history(referral_pk: int) -> list[tuple]:
 
 @pytest.mark.django_db(transaction=True)
 def test_existing_referrals_get_their_history_from_the_audit_log():
-    latest = _executor().loader.graph.leaf_nodes()
     organisation, agency = OrganisationFactory(), OrganisationFactory(france_travail=True)
     site = SiteFactory(organisation=organisation)
     advisor = MembershipFactory(organisation=agency, role=Role.FT_ADVISOR).user
@@ -54,10 +46,9 @@ def test_existing_referrals_get_their_history_from_the_audit_log():
         "consent_text": "J'accepte que France Travail transmette mon identité.",
         "sent_at": sent_at,
     }
-    try:
-        _executor().migrate([BEFORE_EVENTS])
-        # Every other app as it is now, referrals as it was before the event log.
-        old_apps = _executor().loader.project_state([BEFORE_EVENTS, *(n for n in latest if n[0] != "referrals")]).apps
+    # Every other app as it is now, referrals as it was before the event log. Leaving the block migrates to the
+    # latest state: the backfill under test.
+    with migrated_to([BEFORE_EVENTS]) as old_apps:
         with pytest.raises(LookupError):
             old_apps.get_model("referrals", "ReferralEvent")
         Referral = old_apps.get_model("referrals", "Referral")
@@ -90,14 +81,6 @@ def test_existing_referrals_get_their_history_from_the_audit_log():
                 created_at=at,
                 details=details,
             )
-
-        _executor().migrate(latest)
-    finally:
-        # The database is shared with the other tests: whatever happened, leave it migrated to the latest.
-        executor = _executor()
-        if executor.migration_plan(latest):
-            executor.migrate(latest)
-        ContentType.objects.clear_cache()
 
     # The sending as the audit log has it (when, by whom), then the decline with the referral's reason.
     assert _history(declined.pk) == [
