@@ -17,12 +17,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from candidates.forms import DossierCreateForm, DossierFilterForm
-from candidates.models import Candidate, Dossier, DossierState
+from candidates.models import DOSSIER_ROLES, Candidate, Dossier, DossierState
 from candidates.services import (
     TransitionRefused,
     dossier_create,
 )
-from candidates.views import DOSSIER_ROLES
 from clea_platform.api_errors import form_errors
 from clea_platform.certifications import Certification
 from organisations.api_auth import HasMembership, current_membership

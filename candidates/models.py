@@ -150,6 +150,8 @@ OPEN_STATES = [
     S.READY_FOR_JURY,
     S.SUBMITTED_TO_JURY,
 ]
+# The roles whose screens and API list and show dossiers (what each sees is `Dossier.objects.visible_to`'s).
+DOSSIER_ROLES = (Role.COUNSELLOR, Role.EVALUATOR, Role.ORG_ADMIN, Role.CERTIFPRO_ADMIN)
 # States in which the 5-year window runs.
 WINDOW_STATES = [S.PARTIALLY_VALIDATED, S.IN_TRAINING, S.FINAL_EVALUATION]
 

@@ -182,6 +182,8 @@ def dossier_open(*, dossier: Dossier, by: Membership, consent_text: str, request
 
 @transaction.atomic
 def dossier_withdraw(*, dossier: Dossier, by: Membership, reason: str, request: HttpRequest | None = None) -> Dossier:
+    """Close the dossier for good with the candidate's reason (timeline event and audit row). Sends
+    `dossier_withdrawn`, on which funding cancels the lines not yet invoiced, in this transaction."""
     if not reason.strip():
         raise TransitionRefused(_("Indiquez le motif de l'abandon."))
     dossier = dossier_transition(

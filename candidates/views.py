@@ -14,7 +14,7 @@ from candidates.forms import (
     DossierOpenForm,
     DossierWithdrawForm,
 )
-from candidates.models import Dossier, DossierState
+from candidates.models import DOSSIER_ROLES, Dossier, DossierState
 from candidates.services import (
     DossierConflict,
     TransitionRefused,
@@ -26,7 +26,6 @@ from clea_platform.tenancy import membership_required
 from organisations.models import Membership, Role
 from referentiels.models import Referentiel
 
-DOSSIER_ROLES = (Role.COUNSELLOR, Role.EVALUATOR, Role.ORG_ADMIN, Role.CERTIFPRO_ADMIN)
 PAGE_SIZE = 25
 
 

@@ -20,10 +20,9 @@ from rest_framework.response import Response
 
 from candidates.api import DossierSerializer
 from candidates.forms import CONSENT_TEXT
-from candidates.models import Dossier, DossierState
+from candidates.models import DOSSIER_ROLES, Dossier, DossierState
 from candidates.selectors import offered_transitions
 from candidates.services import TransitionRefused, dossier_open, dossier_withdraw
-from candidates.views import DOSSIER_ROLES
 from evaluations.models import Modality
 from evaluations.services import evaluation_start
 from juries.models import JurySession

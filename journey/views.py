@@ -12,9 +12,8 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from candidates.models import WARNING_BEFORE_DEADLINE, WINDOW_STATES, Dossier, DossierEvent, DossierState
+from candidates.models import DOSSIER_ROLES, WARNING_BEFORE_DEADLINE, WINDOW_STATES, Dossier, DossierEvent, DossierState
 from candidates.selectors import offered_transitions
-from candidates.views import DOSSIER_ROLES
 from clea_platform.tenancy import membership_required
 from evaluations.models import Attestation, Evaluation
 from funding.selectors import dossier_funding

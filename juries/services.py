@@ -87,6 +87,8 @@ def jury_session_create(
     certification: str = "clea",
     request: HttpRequest | None = None,
 ) -> JurySession:
+    """Plan a session of the jury body (its administrators or Certif'Pro): the session, its first history row
+    and an audit row."""
     session = JurySession(
         organisation_id=organisation_id,
         region=region,

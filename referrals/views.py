@@ -114,6 +114,8 @@ def referral_detail(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "referral": referral,
             "events": referral.events.select_related("actor"),
+            # France Travail learns the answer and its date, not who answered in the organisation (as in the API).
+            "hide_actors": not receives,
             "receives": receives,
             # The sending agency learns the dossier's step, nothing of its content.
             "dossier_step": referral.dossier.get_state_display() if referral.dossier_id else "",

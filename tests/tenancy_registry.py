@@ -169,7 +169,10 @@ NOT_TENANT_LISTS: dict[str, str] = {
     "api_schema": "the API's OpenAPI schema",
     "api_docs": "the API's documentation page",
     # Pages that count or redirect, forms that create.
-    "home": "the role's dashboard: counts from scoped querysets (organisations/selectors.py), no row to recognise",
+    "home": (
+        "the role's dashboard, composed by journey/selectors.py from scoped querysets; each panel's scoping is "
+        "tested in tests/journey/test_selectors.py"
+    ),
     "funding:index": "redirects each role to its own list (funding:line_list, funding:claim_list, ...)",
     "candidates:dossier_create": "form to create a dossier",
     "juries:session_create": "form to create a session",

@@ -13,10 +13,22 @@ from django.db import migrations, models
 
 
 def relabel_content_type(apps, schema_editor, *, from_app: str, to_app: str) -> None:
-    # A fresh database has no row yet: post_migrate creates referrals' own at the end of `migrate`.
     ContentType = apps.get_model("contenttypes", "ContentType")
-    rows = ContentType.objects.using(schema_editor.connection.alias)
-    rows.filter(app_label=from_app, model="referral").update(app_label=to_app)
+    Permission = apps.get_model("auth", "Permission")
+    AuditLog = apps.get_model("organisations", "AuditLog")
+    db = schema_editor.connection.alias
+    moving = ContentType.objects.using(db).filter(app_label=from_app, model="referral").first()
+    if moving is None:  # a fresh database: post_migrate creates referrals' own at the end of `migrate`
+        return
+    existing = ContentType.objects.using(db).filter(app_label=to_app, model="referral").first()
+    if existing is not None:
+        # Created under the new label by a `migrate` run in between: the old row, which the audit log and the
+        # granted permissions point at, wins.
+        AuditLog.objects.using(db).filter(object_type=existing).update(object_type=moving)
+        Permission.objects.using(db).filter(content_type=existing).delete()
+        existing.delete()
+    moving.app_label = to_app
+    moving.save(update_fields=["app_label"])
 
 
 def content_type_to_referrals(apps, schema_editor) -> None:
@@ -32,6 +44,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
+        ('auth', '0012_alter_user_first_name_max_length'),
         ('candidates', '0007_move_referral_to_referrals'),
         ('contenttypes', '0002_remove_content_type_name'),
         ('organisations', '0002_communes_directory_sheets_site_availability'),

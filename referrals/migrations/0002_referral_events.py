@@ -31,6 +31,12 @@ def backfill_history(apps, schema_editor):
                 events.append(ReferralEvent(referral=referral, at=row.created_at, actor_id=row.actor_id,
                                             transition="" if name == "send" else name, from_state=source,
                                             to_state=target, note=note))
+        # An answer with no audit row is still proven by the referral's own row (state, answered_at/by, reason).
+        if referral.state != "sent" and not any(row.action.removeprefix("referral.") in ("accept", "decline", "expire") for row in rows):
+            name = {"accepted": "accept", "declined": "decline", "expired": "expire"}[referral.state]
+            events.append(ReferralEvent(referral=referral, at=referral.answered_at or referral.sent_at,
+                                        actor_id=referral.answered_by_id, transition=name, from_state="sent",
+                                        to_state=referral.state, note=referral.decline_reason if name == "decline" else ""))
         ReferralEvent.objects.bulk_create(events)
 
 

@@ -61,14 +61,21 @@ def test_a_refused_answer_records_nothing(org_a):
     assert _history(referral) == [("", "", S.SENT), ("accept", S.SENT, S.ACCEPTED)]
 
 
-def test_both_sides_see_the_history_on_the_referral_page(org_a, client_for):
+def _history_section(client, referral: Referral) -> str:
+    page = client.get(reverse("referrals:detail", kwargs={"pk": referral.pk})).content.decode()
+    return page.split('id="history-title"')[1]
+
+
+def test_both_sides_see_the_history_but_only_the_receiver_sees_who_answered(org_a, client_for):
     referral = make_referral(to=org_a)
-    referral_decline(
-        referral=referral, by=MembershipFactory(organisation=org_a, role=Role.COUNSELLOR), reason="Plus de places"
-    )
-    url = reverse("referrals:detail", kwargs={"pk": referral.pk})
+    counsellor = MembershipFactory(organisation=org_a, role=Role.COUNSELLOR)
+    referral_decline(referral=referral, by=counsellor, reason="Plus de places")
+    colleague = MembershipFactory(organisation=org_a, role=Role.COUNSELLOR)
     advisor = referral.advisor.memberships.get(role=Role.FT_ADVISOR)
-    for membership in (MembershipFactory(organisation=org_a, role=Role.COUNSELLOR), advisor):
-        history = client_for(membership).get(url).content.decode().split('id="history-title"')[1]
+    for membership in (colleague, advisor):
+        history = _history_section(client_for(membership), referral)
         assert "Envoyée, en attente de réponse → Déclinée" in history
         assert "Plus de places" in history
+    # France Travail learns the answer and its date, not who answered in the organisation (as in the API).
+    assert counsellor.user.get_full_name() in _history_section(client_for(colleague), referral)
+    assert counsellor.user.get_full_name() not in _history_section(client_for(advisor), referral)

@@ -64,8 +64,11 @@ def test_existing_referrals_get_their_history_from_the_audit_log():
             answered_by_id=counsellor.pk,
             decline_reason="Plus de places avant l'été.",
         )
+        expired_at = sent_at + datetime.timedelta(days=31)
         expired = Referral.objects.create(
-            **{**fields, "first_name": "Karim", "sent_at": sent_at + datetime.timedelta(hours=1)}, state=S.EXPIRED
+            **{**fields, "first_name": "Karim", "sent_at": sent_at + datetime.timedelta(hours=1)},
+            state=S.EXPIRED,
+            answered_at=expired_at,
         )
         for action, actor, at, details in [
             # The audit row lands a moment after the insert.
@@ -87,5 +90,8 @@ def test_existing_referrals_get_their_history_from_the_audit_log():
         ("", "", S.SENT, advisor.pk, sent_at + datetime.timedelta(seconds=1), ""),
         ("decline", S.SENT, S.DECLINED, counsellor.pk, declined_at, "Plus de places avant l'été."),
     ]
-    # No audit row at all: the sending from the referral itself; nothing says when it expired, so no more.
-    assert _history(expired.pk) == [("", "", S.SENT, advisor.pk, sent_at + datetime.timedelta(hours=1), "")]
+    # No audit row at all: the sending and the expiry from the referral itself (sent_at, answered_at).
+    assert _history(expired.pk) == [
+        ("", "", S.SENT, advisor.pk, sent_at + datetime.timedelta(hours=1), ""),
+        ("expire", S.SENT, S.EXPIRED, None, expired_at, ""),
+    ]
