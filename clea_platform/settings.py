@@ -187,6 +187,8 @@ CELERY_TASK_EAGER_PROPAGATES = True
 # Tasks are idempotent, so a task may be delivered again: ack after running, and give a message back to the queue
 # when its worker dies under it (OOM killer, kill -9). Without reject_on_worker_lost, a prefork child killed
 # mid-task has its message acked and the document is lost (issue 13: 13 of 300 attestations).
+# The price: a task that kills its worker every time comes back every time; the side-effect rows planned in
+# issue 13 will count its attempts.
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 # One message reserved at a time: a PDF worker does not sit on tasks another idle worker could take.
@@ -212,7 +214,8 @@ SWEEP_TASKS = (
 )
 CELERY_TASK_ROUTES = {name: {"queue": CELERY_PDF_QUEUE} for name in PDF_TASKS}
 # Time limits (seconds). The soft limit raises SoftTimeLimitExceeded in the task (a batch records "failed"), the
-# hard one kills the process. A single attestation takes ~0.2 s; a funding batch of thousands of lines renders a
+# hard one kills the process (the prefork pool enforces both; the solo pool of the tests neither). A single
+# attestation takes ~0.2 s; a funding batch of thousands of lines renders a
 # CSV, an XLSX and a long PDF: 4 minutes is far beyond any measured run. Light tasks (one e-mail): 1 minute.
 CELERY_TASK_SOFT_TIME_LIMIT = 60
 CELERY_TASK_TIME_LIMIT = 90
@@ -229,14 +232,16 @@ TASK_RETRY_BACKOFF_MAX = 300
 # left the messages of killed solo workers stuck for an hour (issue 13: 12 of 500).
 CELERY_VISIBILITY_TIMEOUT = 900
 # A web request that queues a task must not hang when Redis is down (issue 13: a password reset held a web
-# worker 19 s). Connect in 1 s, fail a stuck socket in 5 s, and retry a publish twice 0.2 s apart; the result
-# backend's reconnection (20 tries, 1 s apart by default) gets the same short policy.
+# worker 19 s, the result store's 20 reconnections 1 s apart). Connect in 1 s, give up a synchronous command on a
+# stuck socket in 2 s (a consumer's BRPOP is not one: kombu polls it, 1 s at a time), and retry a publish twice
+# 0.2 s apart. Measured with Redis refused: 0.2 s per enqueue; with Redis accepting but mute: 2 s.
+# The result store (written by workers; the web asks for no result) gets the same short reconnection policy.
 _SHORT_RETRY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
 CELERY_BROKER_CONNECTION_TIMEOUT = 1
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": CELERY_VISIBILITY_TIMEOUT,
     "socket_connect_timeout": 1,
-    "socket_timeout": 5,
+    "socket_timeout": 2,
 }
 CELERY_TASK_PUBLISH_RETRY_POLICY = _SHORT_RETRY
 CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"retry_policy": _SHORT_RETRY}
