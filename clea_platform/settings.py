@@ -214,9 +214,9 @@ SWEEP_TASKS = (
 )
 CELERY_TASK_ROUTES = {name: {"queue": CELERY_PDF_QUEUE} for name in PDF_TASKS}
 # Time limits (seconds). The soft limit raises SoftTimeLimitExceeded in the task (a batch records "failed"), the
-# hard one kills the process (the prefork pool enforces both; the solo pool of the tests neither). A single
-# attestation takes ~0.2 s; a funding batch of thousands of lines renders a
-# CSV, an XLSX and a long PDF: 4 minutes is far beyond any measured run. Light tasks (one e-mail): 1 minute.
+# hard one kills the process (the prefork pool enforces both; the solo pool of the tests neither). An attestation
+# renders in ~0.2 s (bench/README.md); the longest document is a funding batch (a CSV, an XLSX and a PDF of
+# thousands of lines), given 4 minutes. The daily sweeps scan national tables: the same. Light tasks: 1 minute.
 CELERY_TASK_SOFT_TIME_LIMIT = 60
 CELERY_TASK_TIME_LIMIT = 90
 LONG_TASK_SOFT_TIME_LIMIT = 240
