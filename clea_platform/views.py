@@ -5,6 +5,8 @@ from django.views.decorators.cache import never_cache
 
 from clea_platform.celery import app as celery_app
 
+BROKER_PROBE_TIMEOUT = 0.5
+
 
 @never_cache
 def healthz_live(request: HttpRequest) -> JsonResponse:
@@ -16,9 +18,12 @@ def healthz_live(request: HttpRequest) -> JsonResponse:
 def _broker_state() -> str:
     if settings.CELERY_TASK_ALWAYS_EAGER:
         return "eager"
+    # One attempt of at most 0.5 s: a probe's own timeout is often 1 s (Kubernetes' default), and a slow answer
+    # here would make the broker fatal again.
+    timeouts = {"socket_connect_timeout": BROKER_PROBE_TIMEOUT, "socket_timeout": BROKER_PROBE_TIMEOUT}
     try:
-        with celery_app.connection_for_write() as conn:
-            conn.ensure_connection(max_retries=1, timeout=1)
+        with celery_app.connection_for_write(connect_timeout=BROKER_PROBE_TIMEOUT, transport_options=timeouts) as conn:
+            conn.ensure_connection(max_retries=0)
     except Exception:  # any failure means "down"; the reason goes to the broker's own monitoring
         return "down"
     return "ok"
