@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass, field
-from functools import partial
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
@@ -17,6 +16,7 @@ from django.utils.translation import gettext as _
 from candidates.models import Candidate, Dossier, DossierEvent, identity_key
 from candidates.signals import dossier_withdrawn
 from clea_platform.errors import BusinessRefusal
+from clea_platform.tasks_queue import enqueue_on_commit
 from organisations.models import Membership, Role
 from organisations.services import audit_record
 from organisations.transitions import transition_apply, transition_lock
@@ -239,6 +239,6 @@ def dossiers_process_deadlines(*, today: datetime.date | None = None) -> Deadlin
                 "finale d'ici là, une nouvelle évaluation préalable sera nécessaire."
             ) % {"ref": dossier.reference, "name": dossier.candidate.full_name, "date": f"{dossier.deadline:%d/%m/%Y}"}
             to = [dossier.counsellor.email]
-            transaction.on_commit(partial(email_send_task.delay, subject=subject, body=body, to=to))
+            enqueue_on_commit(email_send_task, subject=subject, body=body, to=to)
             run.warned += 1
     return run

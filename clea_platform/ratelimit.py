@@ -1,16 +1,72 @@
-"""A fixed-window rate limit on the shared cache (Redis in production), for the public pages."""
+"""Rate limits on the shared cache (Redis in production): a fixed window for the public pages, and a fallback
+for the API throttles. With Redis unreachable they count in the process instead of answering 500.
+
+Why not fail open or closed: the limits guard the public pages (certificate verification, the evaluator
+directory) and the API, which must stay available when Redis is down (a certificate is checked by an employer
+on the spot; the README promises a degraded mode). Failing open would leave the 8-character verification codes
+to unthrottled guessing for the length of the outage; failing closed would take the public service down with
+the cache. Counting per process keeps a limit (`limit` × the number of web processes) and every page up."""
 
 from __future__ import annotations
 
+import logging
+import threading
+import time
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
+import redis.exceptions
 from django.core.cache import cache
+from django.core.cache.backends.base import BaseCache
+from django.core.cache.backends.locmem import LocMemCache
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from clea_platform.request_meta import client_ip
+
+logger = logging.getLogger(__name__)
+
+# What the Redis cache backend raises when Redis is unreachable or stalls.
+CACHE_ERRORS: tuple[type[Exception], ...] = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError)
+# After a failure the shared cache is left alone this long: each request does not wait on a dead Redis again.
+SHARED_CACHE_RETRY_AFTER = 30
+
+_local_counters = LocMemCache("clea-ratelimit-fallback", {"OPTIONS": {"MAX_ENTRIES": 10_000}})
+_state = threading.Lock()
+_shared_down_until = 0.0
+
+
+def counters() -> BaseCache:
+    """The shared cache, or this process's own counters while the shared one is known to be down."""
+    return _local_counters if time.monotonic() < _shared_down_until else cache
+
+
+def shared_cache_failed(exc: Exception) -> BaseCache:
+    """Record a failure of the shared cache and return the local counters to use meanwhile."""
+    global _shared_down_until
+    with _state:
+        _shared_down_until = time.monotonic() + SHARED_CACHE_RETRY_AFTER
+    logger.warning("Rate-limit cache unreachable (%r): counting per process for %d s", exc, SHARED_CACHE_RETRY_AFTER)
+    return _local_counters
+
+
+def _hit(store: BaseCache, key: str, period: int) -> int:
+    store.add(key, 0, timeout=period)
+    try:
+        return store.incr(key)
+    except ValueError:  # expired between add and incr
+        store.set(key, 1, timeout=period)
+        return 1
+
+
+def hit(key: str, period: int) -> int:
+    """Count one request under `key` in a window of `period` seconds; the count so far."""
+    store = counters()
+    try:
+        return _hit(store, key, period)
+    except CACHE_ERRORS as exc:
+        return _hit(shared_cache_failed(exc), key, period)
 
 
 def rate_limited(
@@ -21,13 +77,7 @@ def rate_limited(
     def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
         @wraps(view)
         def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-            key = f"ratelimit:{scope}:{client_ip(request) or 'unknown'}"
-            cache.add(key, 0, timeout=period)
-            try:
-                count = cache.incr(key)
-            except ValueError:  # expired between add and incr
-                cache.set(key, 1, timeout=period)
-                count = 1
+            count = hit(f"ratelimit:{scope}:{client_ip(request) or 'unknown'}", period)
             if count > limit:
                 response = render(request, "rate_limited.html", {"period": period}, status=429)
                 response["Retry-After"] = str(period)
@@ -37,3 +87,17 @@ def rate_limited(
         return wrapper
 
     return decorator
+
+
+class LocalFallbackThrottleMixin:
+    """For a DRF throttle (SimpleRateThrottle and its kind): the same per-process fallback as `rate_limited`."""
+
+    cache: BaseCache
+
+    def allow_request(self, request: Any, view: Any) -> bool:
+        self.cache = counters()
+        try:
+            return super().allow_request(request, view)  # type: ignore[misc]
+        except CACHE_ERRORS as exc:
+            self.cache = shared_cache_failed(exc)
+            return super().allow_request(request, view)  # type: ignore[misc]

@@ -4,7 +4,7 @@ from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from clea_platform.views import healthz, ping
+from clea_platform.views import healthz_live, healthz_ready, ping
 from journey.views import home
 from juries.public_views import certificate_verify, certificate_verify_form
 from organisations.forms import EmailAuthenticationForm, QueuedPasswordResetForm
@@ -54,7 +54,10 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api_schema"), name="api_docs"),
     path("admin/", admin.site.urls),
-    path("healthz", healthz, name="healthz"),
+    # Readiness under its old name too: load balancers configured on /healthz keep working.
+    path("healthz", healthz_ready, name="healthz"),
+    path("healthz/live", healthz_live, name="healthz_live"),
+    path("healthz/ready", healthz_ready, name="healthz_ready"),
     path("ping", ping, name="ping"),
     path("verifier/", certificate_verify_form, name="certificate_verify_form"),
     path("verifier/<str:code>/", certificate_verify, name="certificate_verify"),

@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 
 from clea_platform.certifications import Certification
 from clea_platform.pdf import render_pdf, sha256_hex
+from clea_platform.tasks_queue import enqueue_on_commit
 from directory.models import Commune, DirectorySheet, SheetScope, SheetStatus
 from directory.selectors import RADII_KM, directory_sheet_entries
 from organisations.models import Membership
@@ -114,7 +115,7 @@ def directory_sheet_request(
             details={"params": key},
         )
         sheet_id = sheet.pk
-        transaction.on_commit(lambda: directory_sheet_generate_task.delay(sheet_id))
+        enqueue_on_commit(directory_sheet_generate_task, sheet_id)
     return sheet, created
 
 

@@ -15,6 +15,7 @@ from candidates.models import Dossier, DossierEvent, DossierState
 from candidates.services import dossier_apply, dossier_lock
 from clea_platform.errors import BusinessRefusal
 from clea_platform.pdf import render_pdf, sha256_hex
+from clea_platform.tasks_queue import enqueue_on_commit
 from evaluations.acquisitions import dossier_outcome
 from evaluations.models import (
     Attestation,
@@ -173,7 +174,7 @@ def evaluation_close(
     # Certif'Pro's fee (funding) and the next training cycle (training) follow, in this transaction.
     evaluation_closed.send(sender=Evaluation, evaluation=evaluation, dossier=locked, outcome=outcome)
     if not outcome.all_validated:
-        transaction.on_commit(lambda: attestation_generate_task.delay(evaluation.pk))
+        enqueue_on_commit(attestation_generate_task, evaluation.pk)
     return outcome
 
 

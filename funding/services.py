@@ -13,7 +13,6 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from functools import partial
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
@@ -27,6 +26,7 @@ from django.utils.translation import gettext as _
 from candidates.models import Dossier, DossierState
 from clea_platform.errors import BusinessRefusal
 from clea_platform.pdf import sha256_hex
+from clea_platform.tasks_queue import enqueue_on_commit
 from funding.documents import Column, RenderedFiles, Table, render_files
 from funding.models import (
     CANCELLABLE_STATES,
@@ -378,7 +378,7 @@ def batch_request(
         request=request,
         details={"funder": funder.code, "period": [f"{period_start:%Y-%m-%d}", f"{period_end:%Y-%m-%d}"]},
     )
-    transaction.on_commit(lambda: batch_generate_task.delay(batch.pk))
+    enqueue_on_commit(batch_generate_task, batch.pk)
     return batch
 
 
@@ -590,7 +590,7 @@ def batch_retry(*, batch: ClaimBatch, by: Membership, request: HttpRequest | Non
     locked.status = BatchStatus.QUEUED
     locked.save(update_fields=["status"])
     audit_record(action="claim_batch.retry", actor=by.user, organisation=locked.organisation_id, obj=locked)
-    transaction.on_commit(lambda: batch_generate_task.delay(locked.pk))
+    enqueue_on_commit(batch_generate_task, locked.pk)
     return locked
 
 
@@ -1009,9 +1009,7 @@ def statements_request(*, year: int, quarter: int, by: Membership, request: Http
         details={"year": year, "quarter": quarter, "organisations": organisation_ids},
     )
     for organisation_id in organisation_ids:
-        transaction.on_commit(
-            partial(statement_generate_task.delay, organisation_id=organisation_id, year=year, quarter=quarter)
-        )
+        enqueue_on_commit(statement_generate_task, organisation_id=organisation_id, year=year, quarter=quarter)
     return organisation_ids
 
 

@@ -7,19 +7,20 @@ import datetime
 from celery import shared_task
 from django.utils import timezone
 
+from clea_platform.tasks_queue import DOCUMENT_TASK_OPTIONS
 from funding.services import FundingError, batch_generate, fee_entries_catch_up, statement_generate
 
 # The daily catch-up looks back this far (events older than that were caught by earlier runs).
 CATCH_UP_DAYS = 400
 
 
-@shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+@shared_task(**DOCUMENT_TASK_OPTIONS)
 def batch_generate_task(batch_id: int) -> int:
     """Claim, render and issue a batch. Idempotent: an issued batch is returned untouched."""
     return batch_generate(batch_id=batch_id).pk
 
 
-@shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+@shared_task(**DOCUMENT_TASK_OPTIONS)
 def statement_generate_task(*, organisation_id: int, year: int, quarter: int) -> int | None:
     """One organisation's quarterly statement. Idempotent: one statement per organisation and quarter."""
     try:

@@ -32,6 +32,7 @@ from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
 from clea_platform.downloads import file_response
+from clea_platform.ratelimit import LocalFallbackThrottleMixin
 from juries.models import (
     SESSION_ROLES,
     Certificate,
@@ -426,7 +427,7 @@ class CertificateViewSet(viewsets.ReadOnlyModelViewSet):
 # -- Public verification --------------------------------------------------------------------------------------
 
 
-class CertificateVerifyThrottle(AnonRateThrottle):
+class CertificateVerifyThrottle(LocalFallbackThrottleMixin, AnonRateThrottle):
     """Per client address, as the public verification page: enough to check, not to enumerate codes."""
 
     scope = "certificate_verify"

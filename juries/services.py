@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Iterable
-from functools import partial
 
 from django.core.exceptions import PermissionDenied
 from django.core.files.base import ContentFile
@@ -17,6 +16,7 @@ from candidates.models import Dossier, DossierEvent, DossierState
 from candidates.services import dossier_apply, dossier_lock
 from clea_platform.errors import BusinessRefusal
 from clea_platform.pdf import render_pdf, sha256_hex
+from clea_platform.tasks_queue import enqueue_on_commit
 from evaluations.acquisitions import dossier_outcome
 from juries.models import (
     Certificate,
@@ -232,7 +232,7 @@ def jury_session_convene(*, session: JurySession, by: Membership, request: HttpR
             "dossiers": dossiers,
         }
         email = seat.member.user.email
-        transaction.on_commit(partial(email_send_task.delay, subject=subject, body=body, to=[email]))
+        enqueue_on_commit(email_send_task, subject=subject, body=body, to=[email])
     return session
 
 
@@ -376,9 +376,9 @@ def jury_session_close(*, session: JurySession, by: Membership, request: HttpReq
             submission__session=session, kind=DecisionKind.AWARDED, revoked_at__isnull=True
         ).values_list("pk", flat=True)
     )
-    transaction.on_commit(lambda: minutes_generate_task.delay(session.pk))
+    enqueue_on_commit(minutes_generate_task, session.pk)
     for decision_id in awarded:
-        transaction.on_commit(partial(certificate_generate_task.delay, decision_id))
+        enqueue_on_commit(certificate_generate_task, decision_id)
     return session
 
 

@@ -1,10 +1,11 @@
 from celery import shared_task
 
+from clea_platform.tasks_queue import DOCUMENT_TASK_OPTIONS
 from juries.models import Decision
 from juries.services import certificate_generate, minutes_generate
 
 
-@shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+@shared_task(**DOCUMENT_TASK_OPTIONS)
 def certificate_generate_task(decision_id: int) -> int | None:
     """Idempotent: a retried task finds the certificate already stored. None when the decision was revoked
     before the worker got to it."""
@@ -14,6 +15,6 @@ def certificate_generate_task(decision_id: int) -> int | None:
         return None
 
 
-@shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+@shared_task(**DOCUMENT_TASK_OPTIONS)
 def minutes_generate_task(session_id: int) -> int:
     return minutes_generate(session_id=session_id).pk

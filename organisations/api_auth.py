@@ -17,6 +17,7 @@ from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.throttling import SimpleRateThrottle
 
+from clea_platform.ratelimit import LocalFallbackThrottleMixin
 from organisations.models import ApiToken
 from organisations.services import api_token_authenticate
 
@@ -77,7 +78,7 @@ class HasMembership(BasePermission):
         return not roles or membership.role in roles
 
 
-class TokenRateThrottle(SimpleRateThrottle):
+class TokenRateThrottle(LocalFallbackThrottleMixin, SimpleRateThrottle):
     """Per token for token requests, per user for browser sessions, per address for anonymous ones."""
 
     scope = "api"

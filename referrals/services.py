@@ -21,6 +21,7 @@ from candidates.services import DuplicateReport, candidate_find_duplicates, doss
 from clea_platform.certifications import Certification
 from clea_platform.errors import BusinessRefusal
 from clea_platform.mail import email_send_task
+from clea_platform.tasks_queue import enqueue_on_commit
 from directory.selectors import directory_sites
 from organisations.models import Habilitation, Membership, Role, Site
 from organisations.services import audit_record
@@ -81,7 +82,7 @@ def referral_duplicates(*, referral: Referral, membership: Membership) -> Duplic
 def _notify(*, subject: str, body: str, to: list[str]) -> None:
     recipients = [address for address in to if address]
     if recipients:
-        transaction.on_commit(lambda: email_send_task.delay(subject=subject, body=body, to=recipients))
+        enqueue_on_commit(email_send_task, subject=subject, body=body, to=recipients)
 
 
 def _link(referral: Referral) -> str:

@@ -47,9 +47,20 @@ def session_tag() -> str:
 
 @pytest.fixture(scope="session", autouse=True)
 def _isolated_celery_queue() -> None:
-    """Each test process gets its own queue, so that a shared Redis never hands it another run's tasks."""
+    """Each test process gets its own queues (the default one and its own "pdf"), so that a shared Redis never
+    hands it another run's tasks. Set before the first publish: Celery caches its router."""
     if not celery_app.conf.task_always_eager:
-        celery_app.conf.task_default_queue = session_tag()
+        tag = session_tag()
+        celery_app.conf.task_default_queue = tag
+        celery_app.conf.task_routes = {
+            name: {"queue": f"{tag}-{route['queue']}"} for name, route in django_settings.CELERY_TASK_ROUTES.items()
+        }
+
+
+def consumed_queues() -> list[str]:
+    """The queues a worker of this test process takes tasks from: the light one and the PDF one."""
+    conf = celery_app.conf
+    return [conf.task_default_queue, *sorted({route["queue"] for route in conf.task_routes.values()})]
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -80,8 +91,14 @@ def celery_worker(transactional_db) -> Iterator[object | None]:
         return
     from celery.contrib.testing.worker import start_worker
 
+    # One worker takes both queues, so that CI renders PDFs on a real worker as production's "pdf" worker does.
     with start_worker(
-        celery_app, pool="solo", perform_ping_check=False, loglevel="WARNING", shutdown_timeout=10
+        celery_app,
+        pool="solo",
+        perform_ping_check=False,
+        loglevel="WARNING",
+        shutdown_timeout=10,
+        queues=consumed_queues(),
     ) as worker:
         yield worker
 

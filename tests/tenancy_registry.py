@@ -164,6 +164,8 @@ NOT_TENANT_LISTS: dict[str, str] = {
     "api_tokens": "account page: the user's own API tokens, each bound to one of their memberships",
     "organisations:switch": "a POST among the user's own memberships (an unknown one is a 404: tests/organisations)",
     "healthz": "platform health, no data",
+    "healthz_live": "platform health, no data",
+    "healthz_ready": "platform health, no data",
     "ping": "platform liveness, no data",
     "certificate_verify_form": "public form: a code proves a certificate and shows nothing else",
     "api_schema": "the API's OpenAPI schema",
