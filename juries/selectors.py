@@ -53,9 +53,8 @@ def deliberations_presided_by(membership: Membership) -> list[JurySession]:
     """The sessions in deliberation that the membership's user presides, whichever body seated them, each with
     its `dossier_count`. One query."""
     return list(
-        JurySession.objects.filter(
-            state=SessionState.DELIBERATING, seats__is_president=True, seats__member__user_id=membership.user_id
-        )
+        JurySession.objects.visible_to(membership)
+        .filter(state=SessionState.DELIBERATING, seats__is_president=True, seats__member__user_id=membership.user_id)
         .select_related("organisation")
         .annotate(dossier_count=related_count(Submission, "session"))
         .order_by("date", "pk")
