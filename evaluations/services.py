@@ -10,6 +10,7 @@ from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from candidates.models import Dossier, DossierEvent, DossierState
 from candidates.services import dossier_apply, dossier_lock
@@ -148,8 +149,9 @@ def evaluation_close(
     outcome = dossier_outcome(locked)
     evaluation.outcome = outcome.as_json()
     evaluation.save(update_fields=["outcome"])
-    note = _("%(n)s domaine(s) validé(s) sur %(total)s") % {
-        "n": len(outcome.validated_domains),
+    validated = len(outcome.validated_domains)
+    note = ngettext("%(n)s domaine validé sur %(total)s", "%(n)s domaines validés sur %(total)s", validated) % {
+        "n": validated,
         "total": len(outcome.domains),
     }
     if evaluation.kind == EvaluationKind.PRIOR:

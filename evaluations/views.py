@@ -279,7 +279,11 @@ def close(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(
                 request,
-                _("Évaluation clôturée : %(n)s domaine(s) validé(s) sur %(total)s.")
+                ngettext(
+                    "Évaluation clôturée : %(n)s domaine validé sur %(total)s.",
+                    "Évaluation clôturée : %(n)s domaines validés sur %(total)s.",
+                    len(outcome.validated_domains),
+                )
                 % {"n": len(outcome.validated_domains), "total": len(outcome.domains)},
             )
             return redirect("evaluations:grid", pk=evaluation.pk)

@@ -17,6 +17,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from candidates.models import Dossier
@@ -487,7 +488,12 @@ def statement_request(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(
                 request,
-                _("Les relevés de %(count)s organisme(s) sont en production.") % {"count": len(queued)},
+                ngettext(
+                    "Le relevé de %(count)s organisme est en production.",
+                    "Les relevés de %(count)s organismes sont en production.",
+                    len(queued),
+                )
+                % {"count": len(queued)},
             )
     else:
         messages.error(request, _("Choisissez un trimestre terminé."))
@@ -548,7 +554,12 @@ def cdc_list(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(
                 request,
-                _("%(count)s certificat(s) marqué(s) comme déclaré(s) à la Caisse des Dépôts.") % {"count": count},
+                ngettext(
+                    "%(count)s certificat marqué comme déclaré à la Caisse des Dépôts.",
+                    "%(count)s certificats marqués comme déclarés à la Caisse des Dépôts.",
+                    count,
+                )
+                % {"count": count},
             )
             return redirect("funding:cdc_list")
     page = _page(request, pending, 100)

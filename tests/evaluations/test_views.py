@@ -247,7 +247,7 @@ def test_the_evaluator_closes_the_evaluation_and_sees_the_outcome(client_for, dr
     assert draft.dossier.state == DossierState.PARTIALLY_VALIDATED
     page = client.get(response.url)
     body = text(page)
-    assert "Évaluation clôturée : 1 domaine(s) validé(s) sur 2." in body
+    assert "Évaluation clôturée : 1 domaine validé sur 2." in body
     assert "Résultat de l'évaluation" in body
     assert "1 domaine validé sur 2." in body
     assert "Validation partielle" in body

@@ -297,7 +297,7 @@ def test_a_running_batch_shows_how_many_lines_are_done(org_a, client_for, django
         )
     ClaimBatch.objects.filter(pk=batch.pk).update(status=BatchStatus.RUNNING, total_lines=40, processed_lines=10)
     fragment = text(client_for(org_admin(org_a)).get(reverse("funding:batch_status", args=[batch.pk])))
-    assert 'value="25"' in fragment and "10 ligne(s) sur 40" in fragment and "hx-get" in fragment
+    assert 'value="25"' in fragment and "10 lignes sur 40" in fragment and "hx-get" in fragment
 
 
 def test_bulk_generation_from_the_screen_makes_one_batch_per_funder(

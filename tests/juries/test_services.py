@@ -468,7 +468,7 @@ def test_the_minutes_list_members_colleges_and_decisions():
     text = pdf_text(minutes.file.path)
     for member in (jury.employer, jury.employee):
         assert member.user.last_name in text
-    assert "Collège employeurs" in text
+    assert "Collège employeurs : 1 membre ;" in text and "collège salariés : 1 membre." in text
     assert "Collège salariés" in text
     assert awarded.reference in text and refused.reference in text
     assert "Certification délivrée" in text
