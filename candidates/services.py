@@ -16,10 +16,10 @@ from django.utils.translation import gettext as _
 from candidates.models import Candidate, Dossier, DossierEvent, identity_key
 from candidates.signals import dossier_withdrawn
 from clea_platform.errors import BusinessRefusal
-from clea_platform.tasks_queue import enqueue_on_commit
 from organisations.models import Membership, Role
 from organisations.services import audit_record
 from organisations.transitions import transition_apply, transition_lock
+from outbox.services import email_add
 from referentiels.models import Referentiel
 
 REFERENCE_PREFIX = {"clea": "CLEA", "clea_numerique": "CLEANUM", "clea_management": "CLEAMGT"}
@@ -205,8 +205,6 @@ def dossiers_process_deadlines(*, today: datetime.date | None = None) -> Deadlin
 
     Idempotent: a warning is sent once (recorded on the dossier), an expired dossier leaves the window states.
     """
-    from clea_platform.mail import email_send_task
-
     today = today or timezone.localdate()
     run = DeadlineRun()
     for dossier in Dossier.objects.past_deadline(today).only("id", "state", "deadline"):
@@ -239,6 +237,6 @@ def dossiers_process_deadlines(*, today: datetime.date | None = None) -> Deadlin
                 "finale d'ici là, une nouvelle évaluation préalable sera nécessaire."
             ) % {"ref": dossier.reference, "name": dossier.candidate.full_name, "date": f"{dossier.deadline:%d/%m/%Y}"}
             to = [dossier.counsellor.email]
-            enqueue_on_commit(email_send_task, subject=subject, body=body, to=to)
+            email_add(subject=subject, body=body, to=to, organisation=dossier.organisation_id)
             run.warned += 1
     return run

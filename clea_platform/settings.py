@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "axes",
     "clea_platform",
     "organisations",
+    "outbox",
     "referentiels",
     "candidates",
     "directory",
@@ -198,6 +199,7 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # burst of certificates never delays a password-reset e-mail; everything else (mail, daily sweeps) on Celery's
 # default queue "celery" (kept by name: messages queued before a deploy still find a consumer).
 CELERY_PDF_QUEUE = "pdf"
+CELERY_LIGHT_QUEUE = "celery"
 PDF_TASKS = (
     "evaluations.tasks.attestation_generate_task",
     "juries.tasks.certificate_generate_task",
@@ -250,7 +252,17 @@ CELERY_REDIS_SOCKET_TIMEOUT = 5
 # A worker started while Redis is down keeps trying instead of exiting (and Celery 6 will require the choice).
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = TIME_ZONE
+# The outbox (outbox/services.py): a side effect failing this many times stays "failed" for an operator to retry;
+# a pending one whose message was queued more than SIDE_EFFECT_REQUEUE_AFTER seconds ago and is not waiting on
+# the broker is queued again by the job of every minute; done rows are forgotten after the retention.
+SIDE_EFFECT_MAX_ATTEMPTS = 5
+SIDE_EFFECT_REQUEUE_AFTER = env.int("SIDE_EFFECT_REQUEUE_AFTER", default=120)
+SIDE_EFFECT_RETENTION_DAYS = 90
 CELERY_BEAT_SCHEDULE = {
+    # What the broker lost (a restart without persistence, a dead web process, a backoff that ended) is queued
+    # again: the delay of a lost document is at most this period plus SIDE_EFFECT_REQUEUE_AFTER.
+    "outbox-requeue": {"task": "outbox.tasks.side_effects_requeue_task", "schedule": 60},
+    "outbox-purge": {"task": "outbox.tasks.side_effects_purge_task", "schedule": 60 * 60 * 24},
     # The 5-year window: warn counsellors 3 months ahead, expire dossiers past it (idempotent, daily).
     "dossier-deadlines": {"task": "candidates.tasks.dossier_deadlines_task", "schedule": 60 * 60 * 24},
     # Certif'Pro fees for events that have none yet (habilitations entered in the admin): a daily catch-up.

@@ -8,7 +8,7 @@ from typing import Any
 
 import kombu.exceptions
 import redis.exceptions
-from celery import Task
+from celery import Task, current_app
 from django.conf import settings
 from django.db import OperationalError as DatabaseOperationalError
 from django.db import transaction
@@ -36,19 +36,39 @@ DOCUMENT_TASK_OPTIONS: dict[str, Any] = {
 }
 
 
-def enqueue(task: Task, /, *args: Any, **kwargs: Any) -> bool:
-    """Queue `task` now; False (and an error in the log, with the task and its arguments) when the broker is
-    unreachable. The platform reads no task results (documents are rows), so none is stored or subscribed to:
-    the Redis result store is not a second thing to wait on."""
+def enqueue(task: Task, /, *args: Any, _options: dict[str, Any] | None = None, **kwargs: Any) -> bool:
+    """Queue `task` now (`_options` go to apply_async: a queue, time limits); False (and an error in the log,
+    with the task and its arguments) when the broker is unreachable. The platform reads no task results
+    (documents are rows), so none is stored or subscribed to: the Redis result store is not a second thing to
+    wait on."""
+    options = {"ignore_result": True, **(_options or {})}
     if task.app.conf.task_always_eager:  # embedded mode: no broker, the task runs here and its errors propagate
-        task.apply_async(args, kwargs, ignore_result=True)
+        task.apply_async(args, kwargs, **options)
         return True
     try:
-        task.apply_async(args, kwargs, ignore_result=True)
+        task.apply_async(args, kwargs, **options)
     except BROKER_ERRORS as exc:
         logger.error("Task %s not queued (broker unreachable: %r): args=%r kwargs=%r", task.name, exc, args, kwargs)
         return False
     return True
+
+
+def queue_depth(queue: str) -> int | None:
+    """How many messages wait in `queue` (not those a worker has reserved); None when the broker cannot tell
+    (unreachable, or the embedded mode's tasks run at once)."""
+    app = current_app
+    if app.conf.task_always_eager:
+        return None
+    try:
+        with app.connection_for_write() as connection:
+            declared = connection.default_channel.queue_declare(queue=queue, passive=True)  # type: ignore[attr-defined]
+            return int(declared.message_count)
+    except BROKER_ERRORS as exc:
+        logger.error("Queue %s not measured (broker unreachable: %r)", queue, exc)
+        return None
+    except Exception as exc:  # the transport's ChannelError for a queue that does not exist: nothing waits
+        logger.info("Queue %s not measured: %r", queue, exc)
+        return 0
 
 
 def enqueue_on_commit(task: Task, /, *args: Any, **kwargs: Any) -> None:

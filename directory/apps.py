@@ -7,3 +7,9 @@ class DirectoryConfig(AppConfig):
     name = "directory"
     label = "directory"
     verbose_name = _("Annuaire des évaluateurs")
+
+    def ready(self) -> None:
+        from directory.services import directory_sheet_generate
+        from outbox import registry
+
+        registry.register("directory_sheet", directory_sheet_generate, label=_("Fiche annuaire"))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
@@ -10,11 +12,11 @@ from django.utils.translation import gettext as _
 
 from clea_platform.certifications import Certification
 from clea_platform.pdf import render_pdf, sha256_hex
-from clea_platform.tasks_queue import enqueue_on_commit
 from directory.models import Commune, DirectorySheet, SheetScope, SheetStatus
 from directory.selectors import RADII_KM, directory_sheet_entries
 from organisations.models import Membership
 from organisations.services import audit_record
+from outbox.services import side_effect_add
 
 
 class SheetRequestError(Exception):
@@ -51,8 +53,6 @@ def directory_sheet_request(
     """Ask for the sheet of a territory; (sheet, created). The same parameters on the same day give the
     same sheet, whoever of the organisation asks. Queues its rendering once committed (again after a
     failure)."""
-    from directory.tasks import directory_sheet_generate_task
-
     if scope == SheetScope.DEPARTEMENT:
         names = Commune.objects.filter(departement=departement).values_list("departement_name", flat=True)[:1]
         if not departement or not names:
@@ -114,8 +114,14 @@ def directory_sheet_request(
             request=request,
             details={"params": key},
         )
-        sheet_id = sheet.pk
-        enqueue_on_commit(directory_sheet_generate_task, sheet_id)
+        side_effect_add(
+            kind="directory_sheet",
+            key=f"directory_sheet:{sheet.pk}" if created else f"directory_sheet:{sheet.pk}:retry:{uuid.uuid4()}",
+            label=_("Fiche annuaire %(title)s") % {"title": sheet},
+            organisation=by.organisation_id,
+            arguments={"sheet_id": sheet.pk},
+            requested_by=by.user,
+        )
     return sheet, created
 
 

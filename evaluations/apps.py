@@ -6,3 +6,9 @@ class EvaluationsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "evaluations"
     verbose_name = _("Évaluations")
+
+    def ready(self) -> None:
+        from evaluations.services import attestation_generate
+        from outbox import registry
+
+        registry.register("attestation", attestation_generate, label=_("Attestation de validation partielle"))

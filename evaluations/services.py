@@ -16,7 +16,6 @@ from candidates.models import Dossier, DossierEvent, DossierState
 from candidates.services import dossier_apply, dossier_lock
 from clea_platform.errors import BusinessRefusal
 from clea_platform.pdf import render_pdf, sha256_hex
-from clea_platform.tasks_queue import enqueue_on_commit
 from evaluations.acquisitions import dossier_outcome
 from evaluations.models import (
     Attestation,
@@ -30,6 +29,7 @@ from evaluations.models import (
 from evaluations.signals import evaluation_closed
 from organisations.models import Membership, Role
 from organisations.services import audit_record
+from outbox.services import side_effect_add
 from referentiels.models import Domain, SubDomain
 from referentiels.outcomes import Outcome, compute_outcome
 
@@ -136,8 +136,6 @@ def evaluation_close(
     """Close the evaluation, compute what is acquired (carrying over earlier acquisitions) and move the dossier
     on. With gaps left, queue the attestation of partial validation once committed. Sends `evaluation_closed`
     (Certif'Pro's fee for a prior evaluation; the next training cycle after a final evaluation with gaps)."""
-    from evaluations.tasks import attestation_generate_task
-
     evaluation = Evaluation.objects.select_for_update().select_related("dossier").get(pk=evaluation.pk)
     _ensure_editable(evaluation, by)
     if ended_on < evaluation.started_on:
@@ -176,7 +174,13 @@ def evaluation_close(
     # Certif'Pro's fee (funding) and the next training cycle (training) follow, in this transaction.
     evaluation_closed.send(sender=Evaluation, evaluation=evaluation, dossier=locked, outcome=outcome)
     if not outcome.all_validated:
-        enqueue_on_commit(attestation_generate_task, evaluation.pk)
+        side_effect_add(
+            kind="attestation",
+            key=f"attestation:{evaluation.pk}",
+            label=_("Attestation du dossier %(ref)s") % {"ref": locked.reference},
+            organisation=evaluation.organisation_id,
+            arguments={"evaluation_id": evaluation.pk},
+        )
     return outcome
 
 

@@ -9,3 +9,8 @@ class FundingConfig(AppConfig):
 
     def ready(self) -> None:
         from funding import receivers  # noqa: F401  (connects the receivers of the steps below)
+        from funding.services import batch_generate, statement_produce
+        from outbox import registry
+
+        registry.register("batch", batch_generate, label=_("Lot de demandes de financement"))
+        registry.register("statement", statement_produce, label=_("Relevé de redevances"))

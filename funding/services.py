@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime
 import re
+import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -26,7 +27,6 @@ from django.utils.translation import gettext as _
 from candidates.models import Dossier, DossierState
 from clea_platform.errors import BusinessRefusal
 from clea_platform.pdf import sha256_hex
-from clea_platform.tasks_queue import enqueue_on_commit
 from funding.documents import Column, RenderedFiles, Table, render_files
 from funding.models import (
     CANCELLABLE_STATES,
@@ -53,6 +53,7 @@ from funding.money import DEFAULT_VAT_RATE, incl_vat
 from organisations.models import Habilitation, Membership, Organisation, Role, User
 from organisations.services import audit_record
 from organisations.transitions import transition_apply, transition_lock
+from outbox.services import side_effect_add
 
 LINE_ROLES = (Role.COUNSELLOR, Role.ORG_ADMIN)
 # Transitions a user takes from a screen; "pay" is taken by `payment_record` only.
@@ -341,8 +342,6 @@ def batch_request(
     request: HttpRequest | None = None,
 ) -> ClaimBatch:
     """Number a new batch for the funder and the period, and queue its production once committed."""
-    from funding.tasks import batch_generate_task
-
     _ensure_member_of(by, organisation.pk, (Role.ORG_ADMIN,))
     if period_end < period_start:
         raise FundingError(_("La fin de la période précède son début."))
@@ -378,7 +377,13 @@ def batch_request(
         request=request,
         details={"funder": funder.code, "period": [f"{period_start:%Y-%m-%d}", f"{period_end:%Y-%m-%d}"]},
     )
-    enqueue_on_commit(batch_generate_task, batch.pk)
+    side_effect_add(
+        kind="batch",
+        key=f"batch:{batch.pk}",
+        label=_("Lot %(number)s") % {"number": batch.number},
+        organisation=organisation,
+        arguments={"batch_id": batch.pk},
+    )
     return batch
 
 
@@ -581,8 +586,6 @@ def _batch_issue(batch_id: int, files: RenderedFiles) -> ClaimBatch:
 @transaction.atomic
 def batch_retry(*, batch: ClaimBatch, by: Membership, request: HttpRequest | None = None) -> ClaimBatch:
     """Queue a failed batch again (its lines, if already claimed, stay with it)."""
-    from funding.tasks import batch_generate_task
-
     _ensure_member_of(by, batch.organisation_id, (Role.ORG_ADMIN,))
     locked = ClaimBatch.objects.select_for_update().get(pk=batch.pk)
     if locked.status != BatchStatus.FAILED:
@@ -590,7 +593,14 @@ def batch_retry(*, batch: ClaimBatch, by: Membership, request: HttpRequest | Non
     locked.status = BatchStatus.QUEUED
     locked.save(update_fields=["status"])
     audit_record(action="claim_batch.retry", actor=by.user, organisation=locked.organisation_id, obj=locked)
-    enqueue_on_commit(batch_generate_task, locked.pk)
+    side_effect_add(
+        kind="batch",
+        key=f"batch:{locked.pk}:retry:{uuid.uuid4()}",
+        label=_("Lot %(number)s (relance)") % {"number": locked.number},
+        organisation=locked.organisation_id,
+        arguments={"batch_id": locked.pk},
+        requested_by=by.user,
+    )
     return locked
 
 
@@ -983,11 +993,18 @@ def statement_generate(
     return statement
 
 
+def statement_produce(*, organisation_id: int, year: int, quarter: int) -> Statement | None:
+    """The outbox's "statement" side effect: None when there is nothing to bill (the fees went on another
+    statement meanwhile), which is not a failure to retry."""
+    try:
+        return statement_generate(organisation_id=organisation_id, year=year, quarter=quarter)
+    except FundingError:
+        return None
+
+
 @transaction.atomic
 def statements_request(*, year: int, quarter: int, by: Membership, request: HttpRequest | None = None) -> list[int]:
     """Certif'Pro queues the quarter's statement of every organisation with fees to bill; returns their ids."""
-    from funding.tasks import statement_generate_task
-
     _ensure_certifpro(by)
     start, end = quarter_bounds(year, quarter)
     if end >= timezone.localdate():
@@ -1009,7 +1026,14 @@ def statements_request(*, year: int, quarter: int, by: Membership, request: Http
         details={"year": year, "quarter": quarter, "organisations": organisation_ids},
     )
     for organisation_id in organisation_ids:
-        enqueue_on_commit(statement_generate_task, organisation_id=organisation_id, year=year, quarter=quarter)
+        side_effect_add(
+            kind="statement",
+            key=f"statement:{organisation_id}:{year}T{quarter}:{uuid.uuid4()}",
+            label=_("Relevé de redevances du %(quarter)se trimestre %(year)s") % {"quarter": quarter, "year": year},
+            organisation=organisation_id,
+            arguments={"organisation_id": organisation_id, "year": year, "quarter": quarter},
+            requested_by=by.user,
+        )
     return organisation_ids
 
 

@@ -8,7 +8,7 @@ from celery import shared_task
 from django.utils import timezone
 
 from clea_platform.tasks_queue import DOCUMENT_TASK_OPTIONS
-from funding.services import FundingError, batch_generate, fee_entries_catch_up, statement_generate
+from funding.services import batch_generate, fee_entries_catch_up, statement_produce
 
 # The daily catch-up looks back this far (events older than that were caught by earlier runs).
 CATCH_UP_DAYS = 400
@@ -23,10 +23,8 @@ def batch_generate_task(batch_id: int) -> int:
 @shared_task(**DOCUMENT_TASK_OPTIONS)
 def statement_generate_task(*, organisation_id: int, year: int, quarter: int) -> int | None:
     """One organisation's quarterly statement. Idempotent: one statement per organisation and quarter."""
-    try:
-        return statement_generate(organisation_id=organisation_id, year=year, quarter=quarter).pk
-    except FundingError:
-        return None
+    statement = statement_produce(organisation_id=organisation_id, year=year, quarter=quarter)
+    return statement.pk if statement is not None else None
 
 
 @shared_task

@@ -9,3 +9,8 @@ class JuriesConfig(AppConfig):
 
     def ready(self) -> None:
         from juries import receivers  # noqa: F401  (answers the evaluations' reopened domains)
+        from juries.services import certificate_produce, minutes_generate
+        from outbox import registry
+
+        registry.register("certificate", certificate_produce, label=_("Certificat"))
+        registry.register("minutes", minutes_generate, label=_("Procès-verbal de jury"))

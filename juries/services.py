@@ -16,7 +16,6 @@ from candidates.models import Dossier, DossierEvent, DossierState
 from candidates.services import dossier_apply, dossier_lock
 from clea_platform.errors import BusinessRefusal
 from clea_platform.pdf import render_pdf, sha256_hex
-from clea_platform.tasks_queue import enqueue_on_commit
 from evaluations.acquisitions import dossier_outcome
 from juries.models import (
     Certificate,
@@ -35,6 +34,7 @@ from juries.signals import certificate_created
 from organisations.models import Membership, OrganisationKind, Role
 from organisations.services import audit_record
 from organisations.transitions import transition_apply, transition_lock
+from outbox.services import email_add, side_effect_add
 
 CERTIFICATE_PREFIX = {"clea": "CLEA", "clea_numerique": "CLEANUM", "clea_management": "CLEAMGT"}
 
@@ -208,8 +208,6 @@ def conflict_declare(
 @transaction.atomic
 def jury_session_convene(*, session: JurySession, by: Membership, request: HttpRequest | None = None) -> JurySession:
     """Convene the members by e-mail with the list of dossiers (sent once committed)."""
-    from clea_platform.mail import email_send_task
-
     _ensure_session_admin(session, by)
     session = _lock_session(session)
     colleges = set(session.seats.values_list("member__college", flat=True))
@@ -232,7 +230,7 @@ def jury_session_convene(*, session: JurySession, by: Membership, request: HttpR
             "dossiers": dossiers,
         }
         email = seat.member.user.email
-        enqueue_on_commit(email_send_task, subject=subject, body=body, to=[email])
+        email_add(subject=subject, body=body, to=[email], organisation=session.organisation_id)
     return session
 
 
@@ -364,8 +362,6 @@ def decision_record(
 def jury_session_close(*, session: JurySession, by: Membership, request: HttpRequest | None = None) -> JurySession:
     """Close the session once every dossier has its decision; the minutes and the certificates are produced by
     workers once committed."""
-    from juries.tasks import certificate_generate_task, minutes_generate_task
-
     _ensure_president_or_admin(session, by)
     session = _lock_session(session)
     if not session.all_decided():
@@ -374,11 +370,23 @@ def jury_session_close(*, session: JurySession, by: Membership, request: HttpReq
     awarded = list(
         Decision.objects.filter(
             submission__session=session, kind=DecisionKind.AWARDED, revoked_at__isnull=True
-        ).values_list("pk", flat=True)
+        ).values_list("pk", "submission__dossier__reference", "submission__dossier__organisation_id")
     )
-    enqueue_on_commit(minutes_generate_task, session.pk)
-    for decision_id in awarded:
-        enqueue_on_commit(certificate_generate_task, decision_id)
+    side_effect_add(
+        kind="minutes",
+        key=f"minutes:{session.pk}",
+        label=_("Procès-verbal du jury du %(date)s") % {"date": f"{timezone.localtime(session.date):%d/%m/%Y}"},
+        organisation=session.organisation_id,
+        arguments={"session_id": session.pk},
+    )
+    for decision_id, reference, organisation_id in awarded:
+        side_effect_add(
+            kind="certificate",
+            key=f"certificate:{decision_id}",
+            label=_("Certificat du dossier %(ref)s") % {"ref": reference},
+            organisation=organisation_id,
+            arguments={"decision_id": decision_id},
+        )
     return session
 
 
@@ -466,6 +474,15 @@ def certificate_generate(*, decision_id: int) -> Certificate:
         locked.save(update_fields=["file", "sha256"])
         DossierEvent.objects.create(dossier=dossier, note=_("Certificat %(n)s délivré") % {"n": locked.number})
     return locked
+
+
+def certificate_produce(*, decision_id: int) -> Certificate | None:
+    """The outbox's "certificate" side effect: the certificate, or None when the decision was revoked before a
+    worker got to it (there is nothing left to produce)."""
+    try:
+        return certificate_generate(decision_id=decision_id)
+    except Decision.DoesNotExist:
+        return None
 
 
 def verification_url(certificate: Certificate) -> str:

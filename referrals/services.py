@@ -20,12 +20,11 @@ from candidates.models import DossierEvent, Origin, RegistrationStatus
 from candidates.services import DuplicateReport, candidate_find_duplicates, dossier_create
 from clea_platform.certifications import Certification
 from clea_platform.errors import BusinessRefusal
-from clea_platform.mail import email_send_task
-from clea_platform.tasks_queue import enqueue_on_commit
 from directory.selectors import directory_sites
 from organisations.models import Habilitation, Membership, Role, Site
 from organisations.services import audit_record
 from organisations.transitions import transition_apply
+from outbox.services import email_add
 from referentiels.models import Referentiel
 from referrals.models import Referral, ReferralState
 
@@ -77,12 +76,6 @@ def referral_duplicates(*, referral: Referral, membership: Membership) -> Duplic
     )
     report.own = [dossier for dossier in report.own if dossier.pk != referral.dossier_id]
     return report
-
-
-def _notify(*, subject: str, body: str, to: list[str]) -> None:
-    recipients = [address for address in to if address]
-    if recipients:
-        enqueue_on_commit(email_send_task, subject=subject, body=body, to=recipients)
 
 
 def _link(referral: Referral) -> str:
@@ -169,7 +162,8 @@ def referral_send(
         request=request,
         details={"from_organisation": by.organisation_id, "site": site.pk},
     )
-    _notify(
+    email_add(
+        organisation=site.organisation_id,
         subject=_("Nouvelle orientation France Travail – %(site)s") % {"site": site.name},
         body=_(
             "Bonjour,\n\nUne conseillère ou un conseiller France Travail vous oriente une personne pour la "
@@ -279,7 +273,8 @@ def referral_decline(
 
 
 def _notify_advisor(referral: Referral, outcome: str) -> None:
-    _notify(
+    email_add(
+        organisation=referral.from_organisation_id,
         subject=_("Votre orientation vers %(organisation)s") % {"organisation": referral.organisation.name},
         body=_(
             "Bonjour,\n\nL'orientation n° %(number)s du %(date)s vers %(organisation)s (site « %(site)s ») a été "

@@ -21,6 +21,8 @@ from clea_platform import ratelimit
 from clea_platform.celery import app as celery_app
 from evaluations.models import Attestation, EvaluationStatus
 from organisations.services import api_token_create
+from outbox.models import SideEffect, SideEffectState
+from outbox.services import side_effects_requeue
 from tests.evaluations.support import grid_post_data
 from tests.factories import UserFactory
 from tests.journey import PRIOR_WITH_GAPS, DossierFactory
@@ -99,8 +101,36 @@ def test_closing_an_evaluation_with_the_broker_down_commits_and_logs_the_attesta
     evaluation.refresh_from_db()
     assert evaluation.status == EvaluationStatus.CLOSED
     assert not Attestation.objects.exists()
-    [record] = [r for r in caplog.records if "attestation_generate_task not queued" in r.getMessage()]
-    assert f"args=({evaluation.pk},)" in record.getMessage()
+    # The promise is a row, written with the closing: the broker's absence only delays it.
+    side_effect = SideEffect.objects.get(kind="attestation")
+    assert (side_effect.state, side_effect.arguments) == (SideEffectState.PENDING, {"evaluation_id": evaluation.pk})
+    [record] = [r for r in caplog.records if "side_effect_run_task not queued" in r.getMessage()]
+    assert f"args=({side_effect.pk},)" in record.getMessage()
+
+
+def test_the_attestation_promised_while_the_broker_was_down_appears_once_it_is_back(
+    broker_down, client_for, settings, django_capture_on_commit_callbacks
+):
+    evaluation = DossierFactory(state="prior_evaluation").evaluations.get()
+    client = client_for(evaluation.dossier.team.evaluator)
+    client.post(reverse("evaluations:grid", args=[evaluation.pk]), grid_post_data(evaluation, acquired=PRIOR_WITH_GAPS))
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(
+            reverse("evaluations:close", args=[evaluation.pk]),
+            {"ended_on": timezone.localdate().isoformat(), "duration_hours": "3", "confirm": "on"},
+        )
+    assert not Attestation.objects.exists()
+
+    # The broker is back (tasks run here again); the re-queueing job of every minute finds the row.
+    celery_app.conf.task_always_eager = True
+    _drop_broker_pools()
+    settings.SIDE_EFFECT_REQUEUE_AFTER = 0
+    assert side_effects_requeue() == 1
+
+    attestation = Attestation.objects.get(evaluation=evaluation)
+    assert attestation.file.size > 0
+    assert SideEffect.objects.get(kind="attestation").state == SideEffectState.DONE
+    assert side_effects_requeue() == 0, "done: nothing more to queue"
 
 
 def test_the_password_reset_answers_at_once_with_the_broker_down(broker_down, client, caplog):

@@ -1,0 +1,76 @@
+"""Side effects as rows: each document to render and each e-mail to send is written in the transaction that
+promises it, so a lost message, a dead worker or a broker restart delays it and never loses it (issue 13)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from organisations.models import Organisation, Role, TenantQuerySet
+
+
+class SideEffectState(models.TextChoices):
+    PENDING = "pending", _("En attente")
+    DONE = "done", _("Fait")
+    FAILED = "failed", _("En échec")
+
+
+class SideEffectQuerySet(TenantQuerySet):
+    # Operators: Certif'Pro sees every organisation's, an organisation's administrator its own.
+    organisation_roles = frozenset({Role.ORG_ADMIN})
+
+    def due(self) -> SideEffectQuerySet:
+        """Pending and past their backoff."""
+        return self.filter(state=SideEffectState.PENDING, available_at__lte=timezone.now())
+
+
+class SideEffect(models.Model):
+    organisation = models.ForeignKey(
+        Organisation,
+        verbose_name=_("organisation"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text=_("Celle que l'effet sert ; vide pour un effet national."),
+    )
+    kind = models.CharField(_("nature"), max_length=40)
+    # What it produces, unique: asking twice for the same document gives one row (and one document).
+    key = models.CharField(_("clé"), max_length=200, unique=True)
+    label = models.CharField(_("objet"), max_length=200)
+    arguments = models.JSONField(_("paramètres"), default=dict, blank=True)
+    state = models.CharField(_("état"), max_length=10, choices=SideEffectState.choices, default=SideEffectState.PENDING)
+    attempts = models.PositiveSmallIntegerField(_("tentatives"), default=0)
+    last_error = models.TextField(_("dernière erreur"), blank=True)
+    result = models.CharField(_("résultat"), max_length=200, blank=True)
+    created_at = models.DateTimeField(_("créé le"), default=timezone.now)
+    # Not run before this instant (the backoff after a failure).
+    available_at = models.DateTimeField(_("à reprendre après"), default=timezone.now)
+    # Last time a message was queued for it: the re-queueing job leaves recently queued rows alone.
+    dispatched_at = models.DateTimeField(_("dernier envoi à la file"), default=timezone.now)
+    done_at = models.DateTimeField(_("fait le"), null=True, blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("demandé par"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    objects = SideEffectQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("effet différé")
+        verbose_name_plural = _("effets différés")
+        ordering = ["-created_at", "-pk"]
+        indexes = [
+            # The re-queueing job's scan, and the operators' page (pending and failed, newest first).
+            models.Index(fields=["state", "available_at"], name="outbox_state_available"),
+            models.Index(fields=["organisation", "state", "-created_at"], name="outbox_org_state_created"),
+        ]
+
+    def __str__(self) -> str:
+        return self.label
