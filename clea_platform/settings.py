@@ -199,7 +199,7 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # burst of certificates never delays a password-reset e-mail; everything else (mail, daily sweeps) on Celery's
 # default queue "celery" (kept by name: messages queued before a deploy still find a consumer).
 CELERY_PDF_QUEUE = "pdf"
-CELERY_LIGHT_QUEUE = "celery"
+CELERY_LIGHT_QUEUE = CELERY_TASK_DEFAULT_QUEUE = "celery"
 PDF_TASKS = (
     "evaluations.tasks.attestation_generate_task",
     "juries.tasks.certificate_generate_task",

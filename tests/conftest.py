@@ -46,15 +46,20 @@ def session_tag() -> str:
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _isolated_celery_queue() -> None:
+def _isolated_celery_queue() -> Iterator[None]:
     """Each test process gets its own queues (the default one and its own "pdf"), so that a shared Redis never
-    hands it another run's tasks. Set before the first publish: Celery caches its router."""
-    if not celery_app.conf.task_always_eager:
-        tag = session_tag()
-        celery_app.conf.task_default_queue = tag
-        celery_app.conf.task_routes = {
-            name: {"queue": f"{tag}-{route['queue']}"} for name, route in django_settings.CELERY_TASK_ROUTES.items()
-        }
+    hands it another run's tasks. Set before the first publish: Celery caches its router. The outbox names its
+    queues from the settings (outbox/registry.py), overridden to match."""
+    if celery_app.conf.task_always_eager:
+        yield
+        return
+    tag = session_tag()
+    celery_app.conf.task_default_queue = tag
+    celery_app.conf.task_routes = {
+        name: {"queue": f"{tag}-{route['queue']}"} for name, route in django_settings.CELERY_TASK_ROUTES.items()
+    }
+    with override_settings(CELERY_LIGHT_QUEUE=tag, CELERY_PDF_QUEUE=f"{tag}-{django_settings.CELERY_PDF_QUEUE}"):
+        yield
 
 
 def consumed_queues() -> list[str]:
