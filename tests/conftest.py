@@ -10,8 +10,8 @@ from django.conf import settings as django_settings
 from django.test import Client, override_settings
 
 from clea_platform.celery import app as celery_app
-from clea_platform.tenancy import SESSION_KEY
 from organisations.models import Membership, Organisation, Role
+from tests.clients import logged_in_client
 from tests.factories import MembershipFactory, OrganisationFactory
 
 # Playwright runs an event loop in the test thread; Django's ORM calls from it are still synchronous.
@@ -32,11 +32,17 @@ def _test_settings(settings, tmp_path_factory) -> None:
     }
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    # Under `--dist loadgroup` the browser tests share one xdist worker, so one chromium starts, not one per worker.
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # Under `--dist loadgroup` the browser tests share one xdist worker, so one chromium starts, not one per worker;
+    # the fault tests too, so that their Celery workers and the other xdist worker's tests share the cores, not
+    # two sets of workers. Without xdist (`-p no:xdist`) its marker does not exist.
+    if not config.pluginmanager.hasplugin("xdist"):
+        return
     for item in items:
         if item.get_closest_marker("browser"):
             item.add_marker(pytest.mark.xdist_group("browser"))
+        if item.get_closest_marker("faults"):
+            item.add_marker(pytest.mark.xdist_group("faults"))
 
 
 def session_tag() -> str:
@@ -136,16 +142,7 @@ def make_member(db) -> Callable[..., Membership]:
 @pytest.fixture
 def client_for() -> Callable[[Membership], Client]:
     """A logged-in client working under the given membership."""
-
-    def make(membership: Membership) -> Client:
-        client = Client()
-        client.force_login(membership.user)
-        session = client.session
-        session[SESSION_KEY] = membership.pk
-        session.save()
-        return client
-
-    return make
+    return logged_in_client
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,18 @@
+"""Test clients, shared by the fixtures (tests/conftest.py) and the fault harness (tests/faults/harness.py)."""
+
+from __future__ import annotations
+
+from django.test import Client
+
+from clea_platform.tenancy import SESSION_KEY
+from organisations.models import Membership
+
+
+def logged_in_client(membership: Membership) -> Client:
+    """A client logged in and working under the given membership."""
+    client = Client()
+    client.force_login(membership.user)
+    session = client.session
+    session[SESSION_KEY] = membership.pk
+    session.save()
+    return client
