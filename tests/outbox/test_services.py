@@ -19,6 +19,7 @@ from clea_platform.tasks_queue import queue_depth
 from evaluations.models import Attestation
 from organisations.models import AuditLog, Role
 from outbox import registry
+from outbox import services as outbox_services
 from outbox.models import SideEffect, SideEffectState
 from outbox.services import (
     OutboxError,
@@ -153,13 +154,18 @@ def test_a_failure_is_kept_with_its_error_and_tried_again_after_a_backoff(kind):
     )
 
 
-def test_what_a_failing_handler_wrote_is_rolled_back_with_it(kind, org_a):
-    def writes_then_fails() -> None:
-        AuditLog.objects.create(action="test.half_done", organisation=org_a)
+def test_a_failing_producer_keeps_what_it_committed_itself(kind, org_a):
+    """Producers commit as they go (a batch marks itself failed for its screen): the outbox does not undo it."""
+
+    def marks_then_fails() -> None:
+        AuditLog.objects.create(action="test.marked_failed", organisation=org_a)
         raise ValueError("rendu impossible")
 
-    side_effect_run(promise(kind(writes_then_fails)).pk)
-    assert not AuditLog.objects.filter(action="test.half_done").exists()
+    side_effect = promise(kind(marks_then_fails))
+    side_effect_run(side_effect.pk)
+    assert AuditLog.objects.filter(action="test.marked_failed").exists()
+    side_effect.refresh_from_db()
+    assert (side_effect.state, side_effect.started_at) == (SideEffectState.PENDING, None)
 
 
 def test_after_its_last_attempt_an_effect_fails_for_good(kind, settings):
@@ -226,8 +232,16 @@ def test_the_requeueing_job_sends_again_only_what_waited_too_long(closed_with_ga
         available_at=timezone.now() + datetime.timedelta(minutes=1),
     )
 
-    assert side_effects_requeue() == 1
+    being_produced = promise(kind(lambda: "fait"))  # a worker started it a moment ago
+    killed_long_ago = promise(kind(lambda: "fait"))  # its worker died and its message with the broker
+    an_hour_ago = timezone.now() - datetime.timedelta(hours=1)
+    SideEffect.objects.filter(pk=being_produced.pk).update(dispatched_at=an_hour_ago, started_at=timezone.now())
+    SideEffect.objects.filter(pk=killed_long_ago.pk).update(dispatched_at=an_hour_ago, started_at=an_hour_ago)
 
+    assert side_effects_requeue() == 2
+
+    assert SideEffect.objects.get(pk=being_produced.pk).state == SideEffectState.PENDING
+    assert SideEffect.objects.get(pk=killed_long_ago.pk).state == SideEffectState.DONE
     assert Attestation.objects.filter(evaluation=closed_with_gaps).exists(), "the lost one ran (embedded mode)"
     assert SideEffect.objects.get(pk=lost.pk).state == SideEffectState.DONE
     assert SideEffect.objects.get(pk=recent.pk).state == SideEffectState.PENDING
@@ -289,13 +303,13 @@ def test_who_sees_which_effects(closed_with_gaps, make_member, org_b):
 # -- With PostgreSQL and Redis ----------------------------------------------------------------------------------
 
 needs_postgresql = pytest.mark.skipif(
-    connection.vendor != "postgresql", reason="SKIP LOCKED needs PostgreSQL (SQLite locks the whole database)"
+    connection.vendor != "postgresql", reason="advisory locks are PostgreSQL's (the embedded mode runs one at a time)"
 )
 
 
 @needs_postgresql
 @pytest.mark.django_db(transaction=True)
-def test_a_row_another_worker_holds_is_skipped_not_waited_for(kind):
+def test_an_effect_another_worker_is_producing_is_skipped_not_waited_for(kind):
     ran = []
     test_kind = kind(lambda: ran.append(1))
     side_effect = SideEffect.objects.create(kind=test_kind.name, key="held", label="Essai")  # not queued
@@ -303,8 +317,8 @@ def test_a_row_another_worker_holds_is_skipped_not_waited_for(kind):
 
     def other_worker() -> None:
         try:
-            with transaction.atomic():
-                SideEffect.objects.select_for_update().get(pk=side_effect.pk)
+            with outbox_services._held(side_effect.pk) as holding:
+                assert holding
                 held.set()
                 release.wait(10)
         finally:
