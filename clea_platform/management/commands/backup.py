@@ -48,7 +48,7 @@ class Command(BaseCommand):
         )
         if media:
             self.stdout.write(
-                f"  fichiers : {media['file']}, {megabytes(media['bytes'])}, fichiers archivés : {media['files']} "
+                f"  fichiers : {media['file']}, fichiers archivés : {media['files']}, {megabytes(media['bytes'])} "
                 f"({seconds(media['seconds'])})"
             )
         else:
