@@ -24,8 +24,8 @@ class Command(BaseCommand):
     help = (
         "Restaure une sauvegarde dans une base temporaire (créée puis supprimée) et la vérifie : nombre de lignes "
         "de chaque table, et pour chaque document, présence du fichier et empreinte SHA-256. Sans argument, prend "
-        "d'abord un dump de la base configurée et lit les fichiers dans MEDIA_ROOT. Code de sortie non nul au "
-        "premier écart."
+        "d'abord un dump de la base configurée et lit les fichiers dans MEDIA_ROOT. Code de sortie non nul "
+        "s'il y a un écart (tous sont listés)."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
