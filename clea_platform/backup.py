@@ -278,7 +278,10 @@ def backup_take(*, destination: Path, database: dict[str, Any], media_root: Path
     the dump to the row, however busy the platform."""
     require_postgresql(database)
     directory = destination / f"clea-{database['NAME']}-{now:%Y%m%d-%H%M%S}"
-    directory.mkdir(parents=True)
+    try:
+        directory.mkdir(parents=True)
+    except FileExistsError:
+        raise BackupError(f"{directory} existe déjà : une sauvegarde ne remplace jamais une autre.") from None
     started = time.monotonic()
     connection = database_connection(database)
     try:

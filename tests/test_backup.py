@@ -14,8 +14,17 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
+from django.utils import timezone
 
-from clea_platform.backup import SCRATCH_SUFFIX, MediaArchive, MediaDirectory, document_fields, sha256_field_name
+from clea_platform.backup import (
+    SCRATCH_SUFFIX,
+    BackupError,
+    MediaArchive,
+    MediaDirectory,
+    backup_take,
+    document_fields,
+    sha256_field_name,
+)
 from evaluations.models import Attestation
 from juries.models import Certificate, SessionMinutes
 from tests.factories import OrganisationFactory
@@ -180,3 +189,14 @@ def test_row_counts_that_differ_from_the_manifest_and_an_altered_dump_are_report
     assert not ok
     assert "Dump inutilisable" in report and "empreinte différente" in report
     assert not leftover_scratch_databases()
+
+
+@on_postgresql
+@pytest.mark.django_db(transaction=True)
+def test_a_backup_never_overwrites_another_taken_the_same_second(tmp_path):
+    now = timezone.localtime()
+    first = backup_take(destination=tmp_path, database=connection.settings_dict, media_root=None, now=now)
+    dump = first.dump.read_bytes()
+    with pytest.raises(BackupError, match="existe déjà"):
+        backup_take(destination=tmp_path, database=connection.settings_dict, media_root=None, now=now)
+    assert first.dump.read_bytes() == dump
