@@ -7,7 +7,9 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 
-# Bibliothèques d'exécution de WeasyPrint (+ libpq5 pour psycopg sans wheel binaire).
+# Bibliothèques d'exécution de WeasyPrint (+ libpq5 pour psycopg sans wheel binaire), et le client PostgreSQL 15
+# de Debian bookworm (pg_dump, pg_restore, createdb, dropdb) pour `manage.py backup` et `restore_check` : même
+# version majeure que le serveur de docker-compose.yml.
 RUN apt-get update \
     && apt-get install -y --no-install-recommends \
         libpango-1.0-0 \
@@ -15,6 +17,7 @@ RUN apt-get update \
         libharfbuzz-subset0 \
         fonts-dejavu-core \
         libpq5 \
+        postgresql-client \
     && rm -rf /var/lib/apt/lists/*
 
 # Utilisateur non privilégié.

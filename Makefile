@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install lint check layers types migrate seed format bench
+.PHONY: run test install lint check layers types migrate seed format bench backup restore-check
 
 $(STAMP): requirements/base.txt requirements/dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "Python 3.11 is required (found %s)" % sys.version.split()[0])'
@@ -56,6 +56,18 @@ test: lint check layers types
 format: install
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
+
+# Backups (README, "Production"), PostgreSQL only. `make backup` writes $(BACKUP_DIR)/clea-<base>-<date>/: the dump,
+# then the media archive, then the manifest. `make restore-check BACKUP=backups/clea-...` restores that backup into
+# a scratch database (created and dropped) and checks every table's row count and every document's file and
+# SHA-256; without BACKUP, it dumps the DATABASE_URL database first and reads the files in MEDIA_ROOT.
+BACKUP_DIR ?= backups
+BACKUP ?=
+backup: install
+	$(PY) manage.py backup $(BACKUP_DIR)
+
+restore-check: install
+	$(PY) manage.py restore_check $(BACKUP)
 
 # The benchmarks of bench/README.md, on a throw-away PostgreSQL database rebuilt from scratch (needs wrk and Redis).
 BENCH_DB ?= clea_bench

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from functools import partial
 from typing import Any
 
 import kombu.exceptions
@@ -11,7 +10,6 @@ import redis.exceptions
 from celery import Task, current_app
 from django.conf import settings
 from django.db import OperationalError as DatabaseOperationalError
-from django.db import transaction
 
 logger = logging.getLogger(__name__)
 
@@ -69,8 +67,3 @@ def queue_depth(queue: str) -> int | None:
     except Exception as exc:  # the transport's ChannelError for a queue that does not exist: nothing waits
         logger.info("Queue %s not measured: %r", queue, exc)
         return 0
-
-
-def enqueue_on_commit(task: Task, /, *args: Any, **kwargs: Any) -> None:
-    """Queue `task` once the current transaction commits (at once outside one), through `enqueue`."""
-    transaction.on_commit(partial(enqueue, task, *args, **kwargs))

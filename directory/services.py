@@ -14,8 +14,9 @@ from clea_platform.certifications import Certification
 from clea_platform.pdf import render_pdf, sha256_hex
 from directory.models import Commune, DirectorySheet, SheetScope, SheetStatus
 from directory.selectors import RADII_KM, directory_sheet_entries
-from organisations.models import Membership
+from organisations.models import Membership, User
 from organisations.services import audit_record
+from outbox.models import SideEffect
 from outbox.services import side_effect_add
 
 
@@ -114,15 +115,21 @@ def directory_sheet_request(
             request=request,
             details={"params": key},
         )
-        side_effect_add(
-            kind="directory_sheet",
-            key=f"directory_sheet:{sheet.pk}" if created else f"directory_sheet:{sheet.pk}:retry:{uuid.uuid4()}",
-            label=_("Fiche annuaire %(title)s") % {"title": sheet},
-            organisation=by.organisation_id,
-            arguments={"sheet_id": sheet.pk},
-            requested_by=by.user,
-        )
+        directory_sheet_promise(sheet, again=not created, by=by.user)
     return sheet, created
+
+
+def directory_sheet_promise(sheet: DirectorySheet, *, again: bool = False, by: User | None = None) -> SideEffect:
+    """The rendering of a sheet, promised in the caller's transaction (the outbox); asking again after a failure
+    is a new promise."""
+    return side_effect_add(
+        kind="directory_sheet",
+        key=f"directory_sheet:{sheet.pk}" if not again else f"directory_sheet:{sheet.pk}:again:{uuid.uuid4()}",
+        label=_("Fiche annuaire %(title)s") % {"title": sheet},
+        organisation=sheet.organisation_id,
+        arguments={"sheet_id": sheet.pk},
+        requested_by=by,
+    )
 
 
 def directory_sheet_generate(*, sheet_id: int) -> DirectorySheet:

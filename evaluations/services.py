@@ -29,6 +29,7 @@ from evaluations.models import (
 from evaluations.signals import evaluation_closed
 from organisations.models import Membership, Role
 from organisations.services import audit_record
+from outbox.models import SideEffect
 from outbox.services import side_effect_add
 from referentiels.models import Domain, SubDomain
 from referentiels.outcomes import Outcome, compute_outcome
@@ -174,17 +175,22 @@ def evaluation_close(
     # Certif'Pro's fee (funding) and the next training cycle (training) follow, in this transaction.
     evaluation_closed.send(sender=Evaluation, evaluation=evaluation, dossier=locked, outcome=outcome)
     if not outcome.all_validated:
-        side_effect_add(
-            kind="attestation",
-            key=f"attestation:{evaluation.pk}",
-            label=_("Attestation du dossier %(ref)s") % {"ref": locked.reference},
-            organisation=evaluation.organisation_id,
-            arguments={"evaluation_id": evaluation.pk},
-        )
+        attestation_promise(evaluation)
     return outcome
 
 
 # -- Attestations ----------------------------------------------------------------------------------------------
+
+
+def attestation_promise(evaluation: Evaluation) -> SideEffect:
+    """The attestation of a closed evaluation with gaps, promised in the caller's transaction (the outbox)."""
+    return side_effect_add(
+        kind="attestation",
+        key=f"attestation:{evaluation.pk}",
+        label=_("Attestation du dossier %(ref)s") % {"ref": evaluation.dossier.reference},
+        organisation=evaluation.organisation_id,
+        arguments={"evaluation_id": evaluation.pk},
+    )
 
 
 def attestation_generate(*, evaluation_id: int) -> Attestation:

@@ -53,6 +53,7 @@ from funding.money import DEFAULT_VAT_RATE, incl_vat
 from organisations.models import Habilitation, Membership, Organisation, Role, User
 from organisations.services import audit_record
 from organisations.transitions import transition_apply, transition_lock
+from outbox.models import SideEffect
 from outbox.services import side_effect_add
 
 LINE_ROLES = (Role.COUNSELLOR, Role.ORG_ADMIN)
@@ -377,14 +378,20 @@ def batch_request(
         request=request,
         details={"funder": funder.code, "period": [f"{period_start:%Y-%m-%d}", f"{period_end:%Y-%m-%d}"]},
     )
-    side_effect_add(
-        kind="batch",
-        key=f"batch:{batch.pk}",
-        label=_("Lot %(number)s") % {"number": batch.number},
-        organisation=organisation,
-        arguments={"batch_id": batch.pk},
-    )
+    batch_promise(batch)
     return batch
+
+
+def batch_promise(batch: ClaimBatch, *, retried_by: User | None = None) -> SideEffect:
+    """The production of a batch, promised in the caller's transaction (the outbox); a retry is a new promise."""
+    return side_effect_add(
+        kind="batch",
+        key=f"batch:{batch.pk}" if retried_by is None else f"batch:{batch.pk}:retry:{uuid.uuid4()}",
+        label=(_("Lot %(number)s") if retried_by is None else _("Lot %(number)s (relance)")) % {"number": batch.number},
+        organisation=batch.organisation_id,
+        arguments={"batch_id": batch.pk},
+        requested_by=retried_by,
+    )
 
 
 @transaction.atomic
@@ -593,14 +600,7 @@ def batch_retry(*, batch: ClaimBatch, by: Membership, request: HttpRequest | Non
     locked.status = BatchStatus.QUEUED
     locked.save(update_fields=["status"])
     audit_record(action="claim_batch.retry", actor=by.user, organisation=locked.organisation_id, obj=locked)
-    side_effect_add(
-        kind="batch",
-        key=f"batch:{locked.pk}:retry:{uuid.uuid4()}",
-        label=_("Lot %(number)s (relance)") % {"number": locked.number},
-        organisation=locked.organisation_id,
-        arguments={"batch_id": locked.pk},
-        requested_by=by.user,
-    )
+    batch_promise(locked, retried_by=by.user)
     return locked
 
 

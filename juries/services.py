@@ -34,6 +34,7 @@ from juries.signals import certificate_created
 from organisations.models import Membership, OrganisationKind, Role
 from organisations.services import audit_record
 from organisations.transitions import transition_apply, transition_lock
+from outbox.models import SideEffect
 from outbox.services import email_add, side_effect_add
 
 CERTIFICATE_PREFIX = {"clea": "CLEA", "clea_numerique": "CLEANUM", "clea_management": "CLEAMGT"}
@@ -367,26 +368,11 @@ def jury_session_close(*, session: JurySession, by: Membership, request: HttpReq
     if not session.all_decided():
         raise JuryError(_("Chaque dossier doit avoir sa décision avant la clôture."))
     _session_transition(session, "close", by, request)
-    awarded = list(
-        Decision.objects.filter(
-            submission__session=session, kind=DecisionKind.AWARDED, revoked_at__isnull=True
-        ).values_list("pk", "submission__dossier__reference", "submission__dossier__organisation_id")
-    )
-    side_effect_add(
-        kind="minutes",
-        key=f"minutes:{session.pk}",
-        label=_("Procès-verbal du jury du %(date)s") % {"date": f"{timezone.localtime(session.date):%d/%m/%Y}"},
-        organisation=session.organisation_id,
-        arguments={"session_id": session.pk},
-    )
-    for decision_id, reference, organisation_id in awarded:
-        side_effect_add(
-            kind="certificate",
-            key=f"certificate:{decision_id}",
-            label=_("Certificat du dossier %(ref)s") % {"ref": reference},
-            organisation=organisation_id,
-            arguments={"decision_id": decision_id},
-        )
+    minutes_promise(session)
+    for decision in Decision.objects.filter(
+        submission__session=session, kind=DecisionKind.AWARDED, revoked_at__isnull=True
+    ).select_related("submission__dossier"):
+        certificate_promise(decision)
     return session
 
 
@@ -429,6 +415,29 @@ def decision_revoke(*, decision: Decision, by: Membership, reason: str, request:
 
 
 # -- Documents -------------------------------------------------------------------------------------------------
+
+
+def minutes_promise(session: JurySession) -> SideEffect:
+    """The minutes of a closed session, promised in the caller's transaction (the outbox)."""
+    return side_effect_add(
+        kind="minutes",
+        key=f"minutes:{session.pk}",
+        label=_("Procès-verbal du jury du %(date)s") % {"date": f"{timezone.localtime(session.date):%d/%m/%Y}"},
+        organisation=session.organisation_id,
+        arguments={"session_id": session.pk},
+    )
+
+
+def certificate_promise(decision: Decision) -> SideEffect:
+    """The certificate of an awarded decision, promised in the caller's transaction (the outbox)."""
+    dossier = decision.submission.dossier
+    return side_effect_add(
+        kind="certificate",
+        key=f"certificate:{decision.pk}",
+        label=_("Certificat du dossier %(ref)s") % {"ref": dossier.reference},
+        organisation=dossier.organisation_id,
+        arguments={"decision_id": decision.pk},
+    )
 
 
 def certificate_generate(*, decision_id: int) -> Certificate:

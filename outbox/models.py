@@ -50,6 +50,8 @@ class SideEffect(models.Model):
     available_at = models.DateTimeField(_("à reprendre après"), default=timezone.now)
     # Last time a message was queued for it: the re-queueing job leaves recently queued rows alone.
     dispatched_at = models.DateTimeField(_("dernier envoi à la file"), default=timezone.now)
+    # Set while a worker produces it: the re-queueing job leaves it to that worker.
+    started_at = models.DateTimeField(_("commencé le"), null=True, blank=True)
     done_at = models.DateTimeField(_("fait le"), null=True, blank=True)
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,

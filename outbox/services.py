@@ -1,6 +1,6 @@
 """The outbox: a side effect is a row written in the business transaction; a message on the broker only makes it
-happen sooner. `side_effect_run` produces it at most once (a row lock, and the row marked done in the transaction
-that writes what it produced); `side_effects_requeue`, every minute from beat, queues again what stays pending."""
+happen sooner. `side_effect_run` produces it, one worker at a time, with an idempotent producer;
+`side_effects_requeue`, every minute from beat, queues again what stays pending."""
 
 from __future__ import annotations
 
@@ -8,12 +8,13 @@ import datetime
 import logging
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from functools import partial
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -85,45 +86,66 @@ def _backoff(attempts: int) -> datetime.timedelta:
 
 def side_effect_run(side_effect_id: int) -> SideEffect | None:
     """Produce one side effect. None when there is nothing to do here: it is done, failed for good, waiting for
-    its backoff, or another worker holds it right now.
+    its backoff, or another worker is producing it right now.
 
-    The attempt is counted in a transaction of its own first, so that a worker killed mid-run still counts it:
-    an effect that kills every worker that touches it stops after settings.SIDE_EFFECT_MAX_ATTEMPTS. Then the
-    handler runs inside a transaction that holds the row's lock and marks it done: what it writes and the
-    "done" commit together, and a worker that dies releases the lock with its connection."""
-    with transaction.atomic():
-        row = _claim(side_effect_id)
-        if row is None:
+    A worker holds the effect with a PostgreSQL advisory lock on its connection for the whole run, so a duplicate
+    message (redelivered, re-queued) does nothing meanwhile and a worker that dies releases it with its
+    connection. The lock is not a transaction: the producer commits as it goes (a batch shows its progress, a
+    failed sheet says so at once) and is idempotent, so a run killed after the producer's commit and before the
+    "done" mark only finds, next time, the document already there. The attempt is counted before the run, so
+    that an effect that kills every worker that touches it stops after settings.SIDE_EFFECT_MAX_ATTEMPTS."""
+    with _held(side_effect_id) as held:
+        if not held:
             return None
-        if row.attempts >= settings.SIDE_EFFECT_MAX_ATTEMPTS:
-            row.state = SideEffectState.FAILED
-            row.last_error = row.last_error or _("Abandonné après %(n)s tentatives interrompues.") % {"n": row.attempts}
-            row.save(update_fields=["state", "last_error"])
-            logger.error("Side effect %s (%s) abandoned after %s attempts", row.pk, row.key, row.attempts)
-            return row
-        row.attempts += 1
-        row.save(update_fields=["attempts"])
-    kind = registry.get(row.kind)
-    try:
         with transaction.atomic():
-            row = _claim(side_effect_id)
+            row = SideEffect.objects.select_for_update().filter(pk=side_effect_id).due().first()
             if row is None:
                 return None
+            if row.attempts >= settings.SIDE_EFFECT_MAX_ATTEMPTS:
+                row.state, row.started_at = SideEffectState.FAILED, None
+                row.last_error = row.last_error or _("Abandonné après %(n)s tentatives interrompues.") % {
+                    "n": row.attempts
+                }
+                row.save(update_fields=["state", "started_at", "last_error"])
+                logger.error("Side effect %s (%s) abandoned after %s attempts", row.pk, row.key, row.attempts)
+                return row
+            row.attempts, row.started_at = row.attempts + 1, timezone.now()
+            row.save(update_fields=["attempts", "started_at"])
+        kind = registry.get(row.kind)
+        try:
             produced = kind.handler(**row.arguments)
-            row.state, row.done_at, row.last_error = SideEffectState.DONE, timezone.now(), ""
-            row.result = str(produced)[:200] if produced is not None else ""
-            if kind.forget_arguments:
-                row.arguments = {}
-            row.save(update_fields=["state", "done_at", "last_error", "result", "arguments"])
-            return row
-    except Exception as exc:  # any failure is recorded on the row and retried, up to a limit
-        logger.exception("Side effect %s (%s) failed", side_effect_id, kind.name)
-        return _record_failure(side_effect_id, exc)
+        except Exception as exc:  # any failure is recorded on the row and retried, up to a limit
+            logger.exception("Side effect %s (%s) failed", side_effect_id, kind.name)
+            return _record_failure(side_effect_id, exc)
+        row.state, row.done_at, row.started_at, row.last_error = SideEffectState.DONE, timezone.now(), None, ""
+        row.result = str(produced)[:200] if produced is not None else ""
+        if kind.forget_arguments:
+            row.arguments = {}
+        row.save(update_fields=["state", "done_at", "started_at", "last_error", "result", "arguments"])
+        return row
 
 
-def _claim(side_effect_id: int) -> SideEffect | None:
-    """The row, locked, if it is due; None if another worker holds it (SKIP LOCKED) or it is not due."""
-    return SideEffect.objects.select_for_update(skip_locked=True).filter(pk=side_effect_id).due().first()
+# The first key of PostgreSQL's two-key advisory locks: this module's, so that no other lock collides.
+_LOCK_CLASS = 0x0B0C
+
+
+@contextmanager
+def _held(side_effect_id: int) -> Iterator[bool]:
+    """True while this connection holds the effect's advisory lock; False when another session holds it. Other
+    databases (SQLite, the embedded mode, where tasks run one at a time in the request) need none."""
+    if connection.vendor != "postgresql":
+        yield True
+        return
+    key = (_LOCK_CLASS, side_effect_id % 2**31)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", key)
+        held = bool(cursor.fetchone()[0])
+    try:
+        yield held
+    finally:
+        if held:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", key)
 
 
 def _record_failure(side_effect_id: int, exc: Exception) -> SideEffect | None:
@@ -131,12 +153,12 @@ def _record_failure(side_effect_id: int, exc: Exception) -> SideEffect | None:
         row = SideEffect.objects.select_for_update().filter(pk=side_effect_id).first()
         if row is None or row.state != SideEffectState.PENDING:
             return row
-        row.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+        row.last_error, row.started_at = f"{type(exc).__name__}: {exc}"[:2000], None
         if row.attempts >= settings.SIDE_EFFECT_MAX_ATTEMPTS:
             row.state = SideEffectState.FAILED
         else:
             row.available_at = timezone.now() + _backoff(row.attempts)
-        row.save(update_fields=["last_error", "state", "available_at"])
+        row.save(update_fields=["last_error", "started_at", "state", "available_at"])
         return row
 
 
@@ -144,15 +166,19 @@ def side_effects_requeue(*, limit: int = 1000) -> int:
     """Queue again the pending side effects whose message was lost (a broker restarted without persistence, a
     web process that died between its commit and its publish, a backoff that ended). Returns how many.
 
-    Rows queued less than settings.SIDE_EFFECT_REQUEUE_AFTER seconds ago are left alone, rows a worker holds are
-    skipped (SKIP LOCKED), and a queue is topped up only by what it lacks: with 300 rows pending and 280 messages
-    waiting, the 20 longest-waiting rows are queued again, not 300 (a long backlog is not multiplied)."""
+    Rows queued less than settings.SIDE_EFFECT_REQUEUE_AFTER seconds ago are left alone, and so are rows a worker
+    started less than the longest a task may run ago (a killed worker's message goes back to the queue by
+    itself; past that limit the row is queued again). A queue is topped up only by what it lacks: with 300 rows
+    pending and 280 messages waiting, the 20 longest-waiting rows are queued again, not 300 (a long backlog is
+    not multiplied)."""
     now = timezone.now()
     threshold = now - datetime.timedelta(seconds=settings.SIDE_EFFECT_REQUEUE_AFTER)
+    running_since = now - datetime.timedelta(seconds=settings.LONG_TASK_TIME_LIMIT)
     with transaction.atomic():
         pending = list(
             SideEffect.objects.select_for_update(skip_locked=True)
             .due()
+            .exclude(started_at__gt=running_since)  # a worker is producing it (or was killed: see the docstring)
             .order_by("dispatched_at", "pk")
             .values_list("pk", "kind", "dispatched_at")[: limit * 2]
         )
