@@ -511,7 +511,9 @@ class Certificate(models.Model):
 
     @property
     def is_produced(self) -> bool:
-        """Its PDF exists: the worker stores the file and its SHA-256 together (certificate_generate)."""
+        """Its PDF exists, hence it is issued. `certificate_generate` commits the row with its file and SHA-256 in
+        one transaction; only rows left by the code before issue 13 (row first, PDF in a second transaction) may
+        lack them, until `certificate_generate` completes them."""
         return bool(self.sha256)
 
 
