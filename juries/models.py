@@ -450,7 +450,8 @@ class CertificateQuerySet(models.QuerySet["Certificate"]):
         return self.filter(revoked_at__isnull=True)
 
     def produced(self) -> CertificateQuerySet:
-        """Those whose PDF exists (see Certificate.is_produced)."""
+        """The issued ones, whose PDF exists (see Certificate.is_produced). Every read that shows, verifies, exports
+        or bills a certificate starts from these."""
         return self.exclude(sha256="")
 
     def downloadable_by(self, membership: Membership | None) -> CertificateQuerySet:

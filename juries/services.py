@@ -561,8 +561,9 @@ def minutes_generate(*, session_id: int) -> SessionMinutes:
 
 
 def certificate_lookup(code: str) -> Certificate | None:
-    """The public verification: by code only, case-insensitive, nothing else."""
+    """The public verification: by code only, case-insensitive, nothing else; only a certificate whose PDF exists
+    (a row left without it by the code before issue 13 is not issued)."""
     normalised = code.strip().upper()
     if len(normalised) != 8:
         return None
-    return Certificate.objects.filter(verification_code=normalised).first()
+    return Certificate.objects.produced().filter(verification_code=normalised).first()

@@ -9,17 +9,26 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.db import transaction
+from django.test import Client
 from django.test.signals import template_rendered
+from django.urls import reverse
+from django.utils import timezone
+from pypdf import PdfReader
 
 from candidates.models import DossierEvent
 from clea_platform.documents import orphan_files, orphan_files_collect
 from funding.models import FeeEntry, FeeKind
 from funding.references import funding_references_load
+from funding.selectors import certificates_to_report
+from funding.services import certificates_mark_reported, fee_entries_catch_up, fee_entry_record
+from journey.exports import certified_candidates
 from juries.models import Certificate, Decision, DecisionKind
-from juries.services import certificate_generate, certificate_lookup, decision_record
+from juries.services import certificate_generate, certificate_lookup, decision_record, decision_revoke
 from juries.signals import certificate_created
+from organisations.models import Membership, Role
 from tests.journey import DossierFactory
-from tests.juries.factories import close, deliberating, make_jury
+from tests.juries.factories import close, deliberating, make_certifpro, make_jury
 
 pytestmark = pytest.mark.django_db
 
@@ -35,10 +44,16 @@ def _tariffs(db) -> None:
 
 
 @pytest.fixture
-def decision() -> Decision:
+def dossier():
+    """A dossier ready for the jury, with its organisation's team at hand (`dossier.team`)."""
+    return DossierFactory(state="ready_for_jury")
+
+
+@pytest.fixture
+def decision(dossier) -> Decision:
     """An award of a closed session whose certificate the worker has not produced yet."""
     jury = make_jury()
-    [submission] = deliberating(jury, DossierFactory(state="ready_for_jury"))
+    [submission] = deliberating(jury, dossier)
     decision = decision_record(submission=submission, by=jury.president, kind=DecisionKind.AWARDED)
     close(jury)
     return decision
@@ -129,3 +144,130 @@ def test_issuing_again_returns_the_certificate_stored_and_writes_nothing(decisio
     assert (again.pk, again.file.name, again.sha256) == (first.pk, first.file.name, first.sha256)
     assert len(stored_certificates(settings)) == 1
     assert certificate_fees() == 1 and issued_events(decision) == 1
+
+
+# -- Rows left without their PDF by the code before issue 13 -----------------------------------------------------
+
+
+@pytest.fixture
+def legacy(decision) -> Certificate:
+    """The row as the code before issue 13 committed it, first and alone, with its announcement; the worker was
+    then killed before it stored the PDF."""
+    dossier, session = decision.submission.dossier, decision.submission.session
+    awarded_on = timezone.localtime(decision.decided_at).date()
+    with transaction.atomic():
+        certificate = Certificate.objects.create(
+            organisation_id=dossier.organisation_id,
+            dossier=dossier,
+            decision=decision,
+            session=session,
+            number=f"CLEA-{awarded_on:%Y}-{decision.pk:07d}",
+            holder_name=f"{dossier.candidate.first_name} {dossier.candidate.last_name.upper()}",
+            certification=dossier.certification,
+            awarded_on=awarded_on,
+        )
+        certificate_created.send(sender=Certificate, certificate=certificate)
+    assert not certificate.is_produced
+    return certificate
+
+
+def test_a_certificate_without_its_pdf_is_unknown_at_the_public_verification_until_issued(legacy, settings):
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "legacy"}}
+    code = legacy.verification_code
+    page, api = reverse("certificate_verify", args=[code]), reverse("api:certificate_verify", args=[code])
+    assert certificate_lookup(code) is None
+    assert Client().get(page).status_code == 404
+    assert Client().get(api).status_code == 404
+
+    issued = certificate_generate(decision_id=legacy.decision_id)
+    assert (issued.pk, issued.verification_code) == (legacy.pk, code)
+    assert Client().get(page).status_code == 200
+    assert Client().get(api).json()["number"] == legacy.number
+
+
+def test_a_certificate_without_its_pdf_is_not_listed_to_the_jury_nor_downloadable(legacy, client_for):
+    jury = legacy.session
+    admin = Membership.objects.get(organisation=jury.organisation, role=Role.ORG_ADMIN)
+    clients = [client_for(admin), client_for(make_certifpro())]
+    session_page = reverse("juries:session_detail", args=[jury.pk])
+    download = reverse("juries:certificate_download", args=[legacy.pk])
+    decision_api = reverse("api:decision-detail", args=[legacy.decision_id])
+    for client in clients:
+        page = client.get(session_page).content.decode()
+        assert "1 certificat en cours de production." in page and legacy.number not in page
+        assert client.get(download).status_code == 404
+        assert client.get("/api/v1/certificates/").json()["count"] == 0
+        assert client.get(reverse("api:certificate-download", args=[legacy.pk])).status_code == 404
+        assert client.get(decision_api).json()["certificate"] is None
+
+    certificate_generate(decision_id=legacy.decision_id)
+    for client in clients:
+        page = client.get(session_page).content.decode()
+        assert "certificat en cours de production" not in page and legacy.number in page
+        assert client.get(download).status_code == 200
+        assert [c["id"] for c in client.get("/api/v1/certificates/").json()["results"]] == [legacy.pk]
+        assert client.get(decision_api).json()["certificate"] == legacy.pk
+
+
+def test_the_dossier_page_announces_the_certificate_only_once_its_pdf_exists(legacy, client_for, dossier):
+    page = reverse("journey:dossier_detail", args=[legacy.dossier_id])
+    client = client_for(dossier.team.counsellor)
+    assert legacy.number not in client.get(page).content.decode()
+    certificate_generate(decision_id=legacy.decision_id)
+    assert f"Certificat {legacy.number} délivré" in client.get(page).content.decode()
+
+
+def test_the_revocation_screen_names_no_certificate_without_its_pdf(legacy, client_for):
+    client = client_for(make_certifpro())
+    page = reverse("juries:decision_revoke", args=[legacy.decision_id])
+    assert legacy.number not in client.get(page).content.decode()
+    certificate_generate(decision_id=legacy.decision_id)
+    assert legacy.number in client.get(page).content.decode()
+
+
+def test_a_certificate_without_its_pdf_owes_no_fee_until_its_pdf_is_stored(legacy):
+    # The old code's announcement above billed nothing, nor does the daily catch-up or a direct call.
+    assert certificate_fees() == 0
+    fee_entries_catch_up()
+    assert fee_entry_record(kind=FeeKind.CERTIFICATE, source=legacy) is None
+    assert certificate_fees() == 0
+
+    certificate_generate(decision_id=legacy.decision_id)
+    entry = FeeEntry.objects.get(kind=FeeKind.CERTIFICATE)
+    assert (entry.certificate_id, entry.occurred_on) == (legacy.pk, legacy.awarded_on)
+    fee_entries_catch_up()
+    assert certificate_fees() == 1
+
+
+def test_a_certificate_without_its_pdf_is_neither_exported_nor_reported_to_the_caisse_des_depots(legacy):
+    day = legacy.awarded_on
+    certifpro = make_certifpro()
+    assert list(certified_candidates(start=day, end=day)) == []
+    assert list(certificates_to_report()) == []
+    assert certificates_mark_reported(certificate_ids=[legacy.pk], reported_on=day, by=certifpro) == 0
+
+    certificate_generate(decision_id=legacy.decision_id)
+    assert [c.pk for c in certified_candidates(start=day, end=day)] == [legacy.pk]
+    assert [c.pk for c in certificates_to_report()] == [legacy.pk]
+    assert certificates_mark_reported(certificate_ids=[legacy.pk], reported_on=day, by=certifpro) == 1
+
+
+def test_a_certificate_without_its_pdf_is_completed_with_its_number_and_code(legacy, settings):
+    issued = certificate_generate(decision_id=legacy.decision_id)
+    assert (issued.pk, issued.number, issued.verification_code) == (legacy.pk, legacy.number, legacy.verification_code)
+    assert stored_certificates(settings) == [Path(issued.file.path)]
+    assert hashlib.sha256(Path(issued.file.path).read_bytes()).hexdigest() == issued.sha256
+    text = " ".join(page.extract_text() for page in PdfReader(issued.file.path).pages)
+    assert legacy.verification_code in text and legacy.number in text
+    assert issued_events(legacy.decision) == 1
+    assert certificate_generate(decision_id=legacy.decision_id) == issued
+    assert issued_events(legacy.decision) == 1
+
+
+def test_a_certificate_without_its_pdf_whose_decision_is_revoked_stays_unissued(legacy):
+    decision_revoke(decision=legacy.decision, by=make_certifpro(), reason="Erreur de saisie.")
+    with pytest.raises(Decision.DoesNotExist):
+        certificate_generate(decision_id=legacy.decision_id)
+    legacy.refresh_from_db()
+    assert legacy.is_revoked and not legacy.is_produced
+    assert certificate_lookup(legacy.verification_code) is None
