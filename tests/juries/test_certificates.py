@@ -2,16 +2,15 @@
 event are committed together, after the PDF is rendered and stored; nothing of it is visible before."""
 
 import datetime
-import hashlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pytest
 from django.db import transaction
 from django.test import Client
-from django.test.signals import template_rendered
 from django.urls import reverse
 from django.utils import timezone
 from pypdf import PdfReader
@@ -27,6 +26,7 @@ from juries.models import Certificate, Decision, DecisionKind
 from juries.services import certificate_generate, certificate_lookup, decision_record, decision_revoke
 from juries.signals import certificate_created
 from organisations.models import Membership, Role
+from tests.documents import another_worker_while_rendering, sha256_of, stored_files
 from tests.journey import DossierFactory
 from tests.juries.factories import close, deliberating, make_certifpro, make_jury
 
@@ -60,7 +60,7 @@ def decision(dossier) -> Decision:
 
 
 def stored_certificates(settings) -> list[Path]:
-    return sorted(p for p in (Path(settings.MEDIA_ROOT) / "certificats").rglob("*") if p.is_file())
+    return stored_files("certificats")
 
 
 def issued_events(decision: Decision) -> int:
@@ -87,8 +87,7 @@ def test_the_certificate_is_announced_with_its_pdf_already_stored(decision, sett
 
     def check(sender: Any, *, certificate: Certificate, **kwargs: Any) -> None:
         path = Path(certificate.file.path)
-        content = path.read_bytes() if path.exists() else b""
-        seen.append((path.exists(), hashlib.sha256(content).hexdigest(), certificate.sha256))
+        seen.append((path.exists(), sha256_of(path) if path.exists() else "", certificate.sha256))
 
     with receiving(certificate_created, check):
         certificate = certificate_generate(decision_id=decision.pk)
@@ -121,20 +120,14 @@ def test_a_failure_before_the_commit_leaves_no_certificate_no_fee_and_no_event_o
 
 def test_a_concurrent_duplicate_returns_the_first_certificate_and_removes_only_its_own_file(decision, settings):
     """Another worker issues the certificate while this one renders (the render is outside any transaction)."""
-    winner: list[Certificate] = []
-
-    def other_worker_first(sender: Any, *, template: Any, **kwargs: Any) -> None:
-        if template.name == CERTIFICATE_TEMPLATE and not winner:
-            winner.append(Certificate(pk=0))  # re-entry guard: the other worker renders the same template
-            winner[0] = certificate_generate(decision_id=decision.pk)
-
-    with receiving(template_rendered, other_worker_first):
+    other = partial(certificate_generate, decision_id=decision.pk)
+    with another_worker_while_rendering(CERTIFICATE_TEMPLATE, other) as winner:
         returned = certificate_generate(decision_id=decision.pk)
     [first] = winner
     assert returned == first == Certificate.objects.get()
     assert (returned.verification_code, returned.sha256) == (first.verification_code, first.sha256)
     assert stored_certificates(settings) == [Path(first.file.path)]
-    assert hashlib.sha256(Path(first.file.path).read_bytes()).hexdigest() == first.sha256
+    assert sha256_of(first.file.path) == first.sha256
     assert certificate_fees() == 1 and issued_events(decision) == 1
 
 
@@ -256,7 +249,7 @@ def test_a_certificate_without_its_pdf_is_completed_with_its_number_and_code(leg
     issued = certificate_generate(decision_id=legacy.decision_id)
     assert (issued.pk, issued.number, issued.verification_code) == (legacy.pk, legacy.number, legacy.verification_code)
     assert stored_certificates(settings) == [Path(issued.file.path)]
-    assert hashlib.sha256(Path(issued.file.path).read_bytes()).hexdigest() == issued.sha256
+    assert sha256_of(issued.file.path) == issued.sha256
     text = " ".join(page.extract_text() for page in PdfReader(issued.file.path).pages)
     assert legacy.verification_code in text and legacy.number in text
     assert issued_events(legacy.decision) == 1
