@@ -475,9 +475,9 @@ def certificate_generate(*, decision_id: int) -> Certificate:
 
 def _certificate_complete(certificate: Certificate, *, dossier: Dossier, session: JurySession) -> Certificate:
     """A row left without its PDF by the code before issue 13 (row first, PDF in a second transaction): render
-    and store its PDF now. Such a row was never shown as issued; it becomes so here, with its event and signal
-    (the fee receiver records a fee once per certificate, so one billed at the row's creation is not billed
-    again)."""
+    and store its PDF now. Until then every read leaves the row out (`produced()`); it is issued here, with its
+    event and its announcement (the fee receiver records one fee per certificate, so a fee the old code billed
+    at the row's creation is not billed again)."""
     pdf = _certificate_pdf(certificate, dossier=dossier, session=session)
     with transaction.atomic():
         locked = Certificate.objects.select_for_update().get(pk=certificate.pk)
