@@ -950,6 +950,7 @@ ADMIN_LISTS = {
     "funding.feeentry": 6,
     "funding.statement": 6,
     "funding.certificatereport": 6,
+    "outbox.sideeffect": 6,
 }
 # Reference data that the world does not add to: their count is pinned, without growth to show.
 ADMIN_REFERENCE_DATA = {
