@@ -36,7 +36,7 @@ def _query(params: QueryDict, *, page: bool) -> str:
 @membership_required(*OPERATOR_ROLES)
 @require_GET
 def side_effect_list(request: HttpRequest) -> HttpResponse:
-    membership = request.membership  # type: ignore[attr-defined]
+    membership = request.membership
     visible = SideEffect.objects.visible_to(membership)
     filters = SideEffectFilterForm(request.GET, with_organisation=membership.is_certifpro)
     side_effects = filters.filter(visible).select_related("organisation")
@@ -62,7 +62,7 @@ def side_effect_list(request: HttpRequest) -> HttpResponse:
 @membership_required(*OPERATOR_ROLES)
 @require_POST
 def side_effect_retry_view(request: HttpRequest, pk: int) -> HttpResponse:
-    membership = request.membership  # type: ignore[attr-defined]
+    membership = request.membership
     side_effect = get_object_or_404(SideEffect.objects.visible_to(membership), pk=pk)
     try:
         side_effect_retry(side_effect=side_effect, by=membership, request=request)
