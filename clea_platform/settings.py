@@ -175,6 +175,10 @@ WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "media")
 MEDIA_URL = "/media/"
+# A stored file no row names is removed once this old (clea_platform.documents): a producer stores its file then
+# commits its row within seconds, and a task is killed after LONG_TASK_TIME_LIMIT (5 min), so an hour never takes
+# a file that is about to be committed.
+ORPHAN_FILES_GRACE_MINUTES = 60
 
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
@@ -213,6 +217,7 @@ SWEEP_TASKS = (
     "candidates.tasks.dossier_deadlines_task",
     "funding.tasks.fee_entries_sync_task",
     "referrals.tasks.referrals_expire_task",
+    "organisations.tasks.documents_collect_orphans_task",
 )
 CELERY_TASK_ROUTES = {name: {"queue": CELERY_PDF_QUEUE} for name in PDF_TASKS}
 # Time limits (seconds). The soft limit raises SoftTimeLimitExceeded in the task (a batch records "failed"), the
@@ -269,6 +274,11 @@ CELERY_BEAT_SCHEDULE = {
     "funding-fee-entries": {"task": "funding.tasks.fee_entries_sync_task", "schedule": 60 * 60 * 24},
     # France Travail referrals left unanswered expire.
     "referrals-expire": {"task": "referrals.tasks.referrals_expire_task", "schedule": 60 * 60 * 24},
+    # Files a killed worker stored without committing their row (issue 13), past the grace period.
+    "documents-collect-orphans": {
+        "task": "organisations.tasks.documents_collect_orphans_task",
+        "schedule": 60 * 60 * 24,
+    },
 }
 
 REST_FRAMEWORK = {

@@ -133,11 +133,13 @@ def funding_by_funder(lines: models.QuerySet[FundingLine]) -> list[Mapping[str, 
 
 
 def certificates_to_report() -> models.QuerySet[Any]:
-    """Valid certificates not yet reported to the Caisse des Dépôts, the oldest (nearest deadline) first."""
+    """Valid certificates (issued: their PDF stored) not yet reported to the Caisse des Dépôts, the oldest (nearest
+    deadline) first."""
     from juries.models import Certificate
 
     return (
         Certificate.objects.valid()
+        .produced()
         .filter(cdc_report__isnull=True)
         .select_related("organisation", "dossier__candidate")
         .order_by("awarded_on", "id")

@@ -766,6 +766,8 @@ def _fee_facts(kind: str, source: Any) -> FeeFacts | None:
             links={"evaluation": source, "dossier_id": source.dossier_id},
         )
     if kind == FeeKind.CERTIFICATE and isinstance(source, Certificate):
+        if not source.is_produced:  # not issued until its PDF is stored with it (juries.services)
+            return None
         return FeeFacts(
             source=f"certificate:{source.pk}",
             organisation_id=source.organisation_id,
@@ -818,10 +820,11 @@ def _fee_entry_record(*, kind: str, source: Any) -> tuple[FeeEntry | None, bool]
 
 def fee_entry_record(*, kind: str, source: Any) -> FeeEntry | None:
     """Record the Certif'Pro fee that an event owes, at the tariff in force on the event's date: a closed prior
-    evaluation (`FeeKind.PRIOR_EVALUATION`, an Evaluation), an awarded certificate (`CERTIFICATE`, a
-    Certificate), a habilitation (`APPLICATION` and `ESTABLISHMENT`, a Habilitation). Exactly once per event
-    (unique on kind and source): calling it again returns the entry already recorded. None when no tariff
-    applies (a certification without that fee). Runs inside the caller's transaction."""
+    evaluation (`FeeKind.PRIOR_EVALUATION`, an Evaluation), an issued certificate (`CERTIFICATE`, a
+    Certificate whose PDF is stored), a habilitation (`APPLICATION` and `ESTABLISHMENT`, a Habilitation). Exactly
+    once per event (unique on kind and source): calling it again returns the entry already recorded. None when no
+    tariff applies (a certification without that fee) or the event has not happened (a certificate without its
+    PDF). Runs inside the caller's transaction."""
     return _fee_entry_record(kind=kind, source=source)[0]
 
 
@@ -837,7 +840,8 @@ def fee_entries_catch_up(*, since: datetime.date | None = None) -> int:
         .exclude(pk__in=FeeEntry.objects.filter(evaluation__isnull=False).values("evaluation_id"))
         .select_related("dossier")
     )
-    certificates = Certificate.objects.exclude(
+    # Only issued certificates: a row left without its PDF (before issue 13) owes nothing until it is issued.
+    certificates = Certificate.objects.produced().exclude(
         pk__in=FeeEntry.objects.filter(certificate__isnull=False).values("certificate_id")
     )
     if since is not None:
@@ -1053,6 +1057,7 @@ def certificates_mark_reported(
         raise FundingError(_("La date de déclaration ne peut être dans le futur."))
     certificates = list(
         Certificate.objects.select_for_update(of=("self",))
+        .produced()
         .filter(pk__in=certificate_ids, cdc_report__isnull=True)
         .order_by("id")
     )

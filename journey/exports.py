@@ -49,7 +49,8 @@ EXPORT_COLUMNS = [
 
 
 def certified_candidates(*, start: datetime.date, end: datetime.date) -> QuerySet[Certificate]:
-    """Certificates awarded in [start, end], with everything the export needs in a constant number of queries."""
+    """Certificates issued (their PDF stored) and awarded in [start, end], with everything the export needs in a
+    constant number of queries."""
     prior = Evaluation.objects.filter(kind=EvaluationKind.PRIOR, status=EvaluationStatus.CLOSED)
     finals = Evaluation.objects.filter(dossier=OuterRef("dossier"), kind=EvaluationKind.FINAL)
     funding = (
@@ -58,7 +59,8 @@ def certified_candidates(*, start: datetime.date, end: datetime.date) -> QuerySe
         .order_by("funder__name")
     )
     return (
-        Certificate.objects.filter(awarded_on__gte=start, awarded_on__lte=end)
+        Certificate.objects.produced()
+        .filter(awarded_on__gte=start, awarded_on__lte=end)
         .select_related("dossier__candidate", "organisation")
         .prefetch_related(
             Prefetch("dossier__evaluations", queryset=prior, to_attr="prior_evaluations"),

@@ -134,7 +134,7 @@ class DecisionAdmin(ReadOnlyAdmin):
 
 @admin.register(Certificate)
 class CertificateAdmin(ReadOnlyAdmin):
-    list_display = ["number", "holder_name", "certification", "awarded_on", "organisation", "is_valid"]
+    list_display = ["number", "holder_name", "certification", "awarded_on", "organisation", "is_valid", "has_pdf"]
     list_filter = ["certification", ("revoked_at", admin.EmptyFieldListFilter)]
     search_fields = ["number", "verification_code", "holder_name"]
     date_hierarchy = "awarded_on"
@@ -143,6 +143,11 @@ class CertificateAdmin(ReadOnlyAdmin):
     @admin.display(boolean=True, description=_("valide"))
     def is_valid(self, obj: Certificate) -> bool:
         return not obj.is_revoked
+
+    # A row without its PDF (left by the code before issue 13) is not issued: shown nowhere but here.
+    @admin.display(boolean=True, description=_("PDF produit"))
+    def has_pdf(self, obj: Certificate) -> bool:
+        return obj.is_produced
 
 
 @admin.register(SessionMinutes)

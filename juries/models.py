@@ -450,7 +450,8 @@ class CertificateQuerySet(models.QuerySet["Certificate"]):
         return self.filter(revoked_at__isnull=True)
 
     def produced(self) -> CertificateQuerySet:
-        """Those whose PDF exists (see Certificate.is_produced)."""
+        """The issued ones, whose PDF exists (see Certificate.is_produced). Every read that shows, verifies, exports
+        or bills a certificate starts from these."""
         return self.exclude(sha256="")
 
     def downloadable_by(self, membership: Membership | None) -> CertificateQuerySet:
@@ -511,7 +512,9 @@ class Certificate(models.Model):
 
     @property
     def is_produced(self) -> bool:
-        """Its PDF exists: the worker stores the file and its SHA-256 together (certificate_generate)."""
+        """Its PDF exists, hence it is issued. `certificate_generate` commits the row with its file and SHA-256 in
+        one transaction; only rows left by the code before issue 13 (row first, PDF in a second transaction) may
+        lack them, until `certificate_generate` completes them."""
         return bool(self.sha256)
 
 

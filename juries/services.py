@@ -441,8 +441,14 @@ def certificate_promise(decision: Decision) -> SideEffect:
 
 
 def certificate_generate(*, decision_id: int) -> Certificate:
-    """Create the certificate of an awarded decision and render its PDF. Idempotent. Sends `certificate_created`
-    (Certif'Pro's fee per certificate) in the transaction that creates it."""
+    """Issue the certificate of an awarded decision: render its PDF, then in one transaction create the row with
+    its file and SHA-256, send `certificate_created` (Certif'Pro's fee per certificate) and write the dossier's
+    event. Idempotent: a second call, or a concurrent one that loses the race, returns the certificate stored.
+
+    Nothing is committed before the PDF exists (issue 13): a worker killed at any instant leaves either no
+    certificate at all, to be issued by the next run, or at worst a PDF that no row references, which
+    `documents_collect_orphans` removes. A certificate row is never visible, verifiable or billed without its PDF.
+    """
     existing = Certificate.objects.filter(decision_id=decision_id).first()
     if existing is not None and existing.is_produced:
         return existing
@@ -451,37 +457,53 @@ def certificate_generate(*, decision_id: int) -> Certificate:
         pk=decision_id, kind=DecisionKind.AWARDED, revoked_at__isnull=True
     )
     dossier, session = decision.submission.dossier, decision.submission.session
-    if existing is None:
-        # The day the jury decided (the session may be dated later when it was planned ahead).
-        awarded_on = timezone.localtime(decision.decided_at).date()
-        try:
-            with transaction.atomic():
-                existing = Certificate.objects.create(
-                    organisation_id=dossier.organisation_id,
-                    dossier=dossier,
-                    decision=decision,
-                    session=session,
-                    number=f"{CERTIFICATE_PREFIX[dossier.certification]}-{awarded_on:%Y}-{decision.pk:07d}",
-                    holder_name=f"{dossier.candidate.first_name} {dossier.candidate.last_name.upper()}",
-                    certification=dossier.certification,
-                    awarded_on=awarded_on,
-                )
-                certificate_created.send(sender=Certificate, certificate=existing)
-        except IntegrityError:
-            existing = Certificate.objects.get(decision_id=decision_id)
-    certificate = existing
-    pdf = render_pdf(
-        "documents/certificate.html",
-        {"certificate": certificate, "dossier": dossier, "session": session, "qr_svg": _qr_svg(certificate)},
+    if existing is not None:
+        return _certificate_complete(existing, dossier=dossier, session=session)
+    # The day the jury decided (the session may be dated later when it was planned ahead).
+    awarded_on = timezone.localtime(decision.decided_at).date()
+    # Unsaved: its verification code (a field default) is drawn now, so that the PDF's QR code carries it.
+    certificate = Certificate(
+        organisation_id=dossier.organisation_id,
+        dossier=dossier,
+        decision=decision,
+        session=session,
+        number=f"{CERTIFICATE_PREFIX[dossier.certification]}-{awarded_on:%Y}-{decision.pk:07d}",
+        holder_name=f"{dossier.candidate.first_name} {dossier.candidate.last_name.upper()}",
+        certification=dossier.certification,
+        awarded_on=awarded_on,
     )
+    pdf = _certificate_pdf(certificate, dossier=dossier, session=session)
+    certificate.sha256 = sha256_hex(pdf)
+    # Stored before the transaction: the storage never overwrites (a concurrent worker's file gets another name).
+    certificate.file.save(f"{certificate.number}.pdf", ContentFile(pdf), save=False)
+    try:
+        with transaction.atomic():
+            certificate.save(force_insert=True)
+            _certificate_issued(certificate)
+    except IntegrityError:
+        # Another worker issued it first (unique decision and number): keep theirs, remove our own file only.
+        certificate.file.delete(save=False)
+        winner = Certificate.objects.filter(decision_id=decision_id).first()
+        if winner is None:  # not a duplicate (a verification code drawn twice): the next run draws another
+            raise
+        return winner
+    return certificate
+
+
+def _certificate_complete(certificate: Certificate, *, dossier: Dossier, session: JurySession) -> Certificate:
+    """A row left without its PDF by the code before issue 13 (row first, PDF in a second transaction): render
+    and store its PDF now. Until then every read leaves the row out (`produced()`); it is issued here, with its
+    event and its announcement (the fee receiver records one fee per certificate, so a fee the old code billed
+    at the row's creation is not billed again)."""
+    pdf = _certificate_pdf(certificate, dossier=dossier, session=session)
     with transaction.atomic():
         locked = Certificate.objects.select_for_update().get(pk=certificate.pk)
-        if locked.is_produced:
+        if locked.is_produced:  # another worker completed it while we rendered
             return locked
         locked.file.save(f"{locked.number}.pdf", ContentFile(pdf), save=False)
         locked.sha256 = sha256_hex(pdf)
         locked.save(update_fields=["file", "sha256"])
-        DossierEvent.objects.create(dossier=dossier, note=_("Certificat %(n)s délivré") % {"n": locked.number})
+        _certificate_issued(locked)
     return locked
 
 
@@ -492,6 +514,21 @@ def certificate_produce(*, decision_id: int) -> Certificate | None:
         return certificate_generate(decision_id=decision_id)
     except Decision.DoesNotExist:
         return None
+
+
+def _certificate_pdf(certificate: Certificate, *, dossier: Dossier, session: JurySession) -> bytes:
+    return render_pdf(
+        "documents/certificate.html",
+        {"certificate": certificate, "dossier": dossier, "session": session, "qr_svg": _qr_svg(certificate)},
+    )
+
+
+def _certificate_issued(certificate: Certificate) -> None:
+    """In the transaction that stores the certificate with its PDF: the announcement and the dossier's event."""
+    certificate_created.send(sender=Certificate, certificate=certificate)
+    DossierEvent.objects.create(
+        dossier_id=certificate.dossier_id, note=_("Certificat %(n)s délivré") % {"n": certificate.number}
+    )
 
 
 def verification_url(certificate: Certificate) -> str:
@@ -550,8 +587,9 @@ def minutes_generate(*, session_id: int) -> SessionMinutes:
 
 
 def certificate_lookup(code: str) -> Certificate | None:
-    """The public verification: by code only, case-insensitive, nothing else."""
+    """The public verification: by code only, case-insensitive, nothing else; only a certificate whose PDF exists
+    (a row left without it by the code before issue 13 is not issued)."""
     normalised = code.strip().upper()
     if len(normalised) != 8:
         return None
-    return Certificate.objects.filter(verification_code=normalised).first()
+    return Certificate.objects.produced().filter(verification_code=normalised).first()

@@ -539,7 +539,8 @@ def decision_revoke_view(request: HttpRequest, pk: int) -> HttpResponse:
                 % {"ref": decision.submission.dossier.reference},
             )
             return redirect("juries:review", pk=decision.submission_id)
-    certificate = Certificate.objects.filter(decision=decision).first()
+    # Only an issued certificate (its PDF stored) is public, hence announced as about to be marked revoked.
+    certificate = Certificate.objects.produced().filter(decision=decision).first()
     return render(
         request,
         "juries/decision_revoke.html",

@@ -1,4 +1,6 @@
 import io
+from functools import partial
+from pathlib import Path
 
 import pytest
 from django.urls import reverse
@@ -9,6 +11,7 @@ from directory.models import DirectorySheet, SheetScope, SheetStatus
 from directory.services import directory_sheet_generate, directory_sheet_request
 from organisations.models import OrganisationKind, Role
 from tests.directory.support import evaluator_site, load_sample_communes, make_sheet
+from tests.documents import another_worker_while_rendering, sha256_of, stored_files
 from tests.factories import MembershipFactory, OrganisationFactory
 from tests.waiting import wait_until
 
@@ -93,6 +96,21 @@ def test_the_same_sheet_asked_twice_the_same_day_is_prepared_once(django_capture
     assert again == first
     assert len({first.pk, other.pk, radius.pk}) == 3
     assert len(queued) == 3
+
+
+@pytest.mark.django_db
+def test_two_workers_on_one_sheet_store_one_file():
+    """The other worker finishes the sheet while this one renders; this one then finds it ready under the lock and
+    stores nothing."""
+    load_sample_communes()
+    sheet = make_sheet(OrganisationFactory(france_travail=True))
+    other = partial(directory_sheet_generate, sheet_id=sheet.pk)
+    with another_worker_while_rendering("documents/directory_sheet.html", other) as winner:
+        returned = directory_sheet_generate(sheet_id=sheet.pk)
+    [first] = winner
+    assert returned == first and (returned.file.name, returned.sha256) == (first.file.name, first.sha256)
+    assert stored_files("directory_sheets") == [Path(first.file.path)]
+    assert sha256_of(first.file.path) == first.sha256
 
 
 @pytest.mark.django_db

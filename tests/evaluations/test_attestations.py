@@ -1,5 +1,6 @@
 import datetime
 import hashlib
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,8 @@ from clea_platform.pdf import render_pdf, resolve_static
 from evaluations.models import Attestation, EvaluationKind
 from evaluations.services import attestation_generate, evaluation_start
 from organisations.models import Role
+from tests.documents import another_worker_while_rendering, sha256_of
+from tests.documents import stored_files as stored_under
 from tests.evaluations.support import complete_training
 from tests.journey import PRIOR_WITH_GAPS, DossierFactory, evaluate
 from tests.waiting import wait_until
@@ -64,6 +67,20 @@ def test_generating_twice_keeps_one_attestation_and_one_file(partially_validated
     assert again.sha256 == first.sha256
     assert Attestation.objects.filter(dossier=partially_validated).count() == 1
     assert len(stored_files(settings)) == 1
+
+
+def test_a_second_worker_that_loses_the_race_removes_only_its_own_file():
+    """Its file is stored before its row, which the evaluation's unique attestation refuses: it deletes that file
+    (the storage gave it a name of its own) and returns the first worker's attestation, whose file stays."""
+    dossier = DossierFactory(state="partially_validated")  # the queued attestation task is never run here
+    evaluation = dossier.evaluations.get()
+    other = partial(attestation_generate, evaluation_id=evaluation.pk)
+    with another_worker_while_rendering("documents/attestation.html", other) as winner:
+        returned = attestation_generate(evaluation_id=evaluation.pk)
+    [first] = winner
+    assert returned == first == Attestation.objects.get()
+    assert stored_under("attestations") == [Path(first.file.path)]
+    assert sha256_of(first.file.path) == first.sha256
 
 
 def test_a_final_evaluation_with_gaps_adds_version_2_and_keeps_version_1(

@@ -6,6 +6,8 @@ import io
 import re
 import time
 from decimal import Decimal
+from functools import partial
+from pathlib import Path
 
 import pytest
 from django.utils import timezone
@@ -25,6 +27,7 @@ from funding.services import (
     funding_line_transition,
 )
 from funding.tasks import batch_generate_task
+from tests.documents import another_worker_while_rendering, sha256_of, stored_files
 from tests.funding.support import (
     TODAY,
     batch_with_lines,
@@ -267,6 +270,25 @@ def test_running_the_task_again_changes_nothing(org_a):
     assert again.csv_file.name == batch.csv_file.name
     assert FundingLineEvent.objects.count() == events
     assert ClaimBatch.objects.count() == 1
+
+
+def test_two_workers_on_one_batch_store_one_set_of_files(org_a):
+    """The other worker issues the batch while this one renders; this one then finds it issued under the lock and
+    stores nothing."""
+    for _ in range(2):
+        granted_line(DossierFactory(organisation=org_a, state="partially_validated"))
+    batch = batch_request(
+        organisation=org_a, funder=funder(), period_start=LAST_MONTH[0], period_end=LAST_MONTH[1], by=org_admin(org_a)
+    )  # its task is queued on a commit that never comes here
+    other = partial(batch_generate, batch_id=batch.pk)
+    with another_worker_while_rendering("documents/funding_batch.html", other) as winner:
+        returned = batch_generate(batch_id=batch.pk)
+    [first] = winner
+    files = (first.csv_file, first.xlsx_file, first.pdf_file)
+    assert returned == first and returned.status == BatchStatus.ISSUED
+    assert [f.name for f in (returned.csv_file, returned.xlsx_file, returned.pdf_file)] == [f.name for f in files]
+    assert stored_files("financements/lots") == sorted(Path(f.path) for f in files)
+    assert [sha256_of(f.path) for f in files] == [first.csv_sha256, first.xlsx_sha256, first.pdf_sha256]
 
 
 def test_a_batch_whose_lines_vanished_fails_with_its_reason_and_can_be_retried(

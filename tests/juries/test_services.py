@@ -2,6 +2,8 @@ import csv
 import datetime
 import io
 from decimal import Decimal
+from functools import partial
+from pathlib import Path
 
 import pytest
 from django.core.exceptions import PermissionDenied
@@ -40,6 +42,7 @@ from juries.services import (
 )
 from juries.tasks import certificate_generate_task, minutes_generate_task
 from organisations.models import Membership, Region, Role
+from tests.documents import another_worker_while_rendering, sha256_of, stored_files
 from tests.factories import MembershipFactory, OrganisationFactory
 from tests.journey import DossierFactory
 from tests.juries.factories import (
@@ -485,6 +488,22 @@ def test_generating_a_certificate_or_the_minutes_twice_changes_nothing():
     assert (minutes_again.pk, minutes_again.file.name) == (minutes.pk, minutes.file.name)
     assert Certificate.objects.count() == 1
     assert SessionMinutes.objects.count() == 1
+
+
+def test_two_workers_rendering_the_minutes_keep_the_first_and_the_second_removes_only_its_own_file():
+    """The minutes render outside any lock: the other worker stores them meanwhile, and the unique session sends
+    this one back to theirs."""
+    jury = make_jury()
+    [submission] = deliberating(jury, DossierFactory(state="ready_for_jury"))
+    decision_record(submission=submission, by=jury.president, kind=DecisionKind.REFUSED, reason="Incomplet.")
+    close(jury)
+    other = partial(minutes_generate, session_id=jury.session.pk)
+    with another_worker_while_rendering("documents/minutes.html", other) as winner:
+        returned = minutes_generate(session_id=jury.session.pk)
+    [first] = winner
+    assert returned == first == SessionMinutes.objects.get()
+    assert stored_files("proces-verbaux") == [Path(first.file.path)]
+    assert sha256_of(first.file.path) == first.sha256
 
 
 def test_verification_codes_are_eight_unambiguous_characters():

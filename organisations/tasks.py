@@ -1,0 +1,16 @@
+"""The daily sweep of the stored documents (clea_platform.documents), run from the bottom app: it reads every app's
+FileFields through the app registry and imports none. (`directory_sheet_generate_task` keeps the name it had here
+when it lived in this module: it is registered by directory/tasks.py.)"""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from clea_platform.documents import orphan_files_collect
+
+
+@shared_task
+def documents_collect_orphans_task() -> int:
+    """Daily: remove the stored files no row names, older than the grace period. Idempotent: a second run finds
+    none left; returns how many it removed."""
+    return len(orphan_files_collect())
