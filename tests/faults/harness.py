@@ -31,12 +31,12 @@ from pathlib import Path
 from typing import Any
 
 import redis
-from django.apps import apps
 from django.conf import settings
 from django.db import connection, models, transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from clea_platform import documents
 from clea_platform.celery import app as celery_app
 from evaluations.models import Attestation
 from juries.models import Certificate, DecisionKind, SessionMinutes
@@ -469,19 +469,15 @@ def _stored_files(media_root: str) -> set[str]:
     return {path.relative_to(root).as_posix() for path in root.rglob("*") if path.is_file()}
 
 
-def _named_files() -> set[str]:
-    """Every file name a FileField of any model holds."""
-    names: set[str] = set()
-    for model in apps.get_models():
-        for field in model._meta.concrete_fields:
-            if isinstance(field, models.FileField):
-                names |= set(model._base_manager.exclude(**{field.attname: ""}).values_list(field.attname, flat=True))
-    return names
+def orphan_files() -> list[str]:
+    """Files no row names (clea_platform.documents, without its grace period: the scenario is over, nothing is
+    being written)."""
+    return [orphan.name for orphan in documents.orphan_files(grace=datetime.timedelta(0))]
 
 
-def orphan_files(media_root: str) -> list[str]:
-    """Files under MEDIA_ROOT that no row names."""
-    return sorted(_stored_files(media_root) - _named_files())
+def collect_orphans() -> int:
+    """The orphan collector (the daily `documents_collect_orphans_task`), without its grace period."""
+    return len(documents.orphan_files_collect(grace=datetime.timedelta(0)))
 
 
 def _document_is_whole(document: Any, media_root: str) -> bool:
@@ -493,13 +489,14 @@ def _document_is_whole(document: Any, media_root: str) -> bool:
 
 
 def rows_without_file(media_root: str) -> list[str]:
-    """Document rows whose file is not named, missing, or not the one their SHA-256 says."""
-    broken = []
+    """Rows whose file is missing (clea_platform.documents, over every FileField), and document rows whose file is
+    not named or not the one their SHA-256 says."""
+    broken = {(missing.model, str(missing.pk)) for missing in documents.missing_files()}
     for model, _argument in DOCUMENTS.values():
         for document in model._base_manager.all():
             if not _document_is_whole(document, media_root):
-                broken.append(f"{model._meta.label} {document.pk}: {document.file.name or '(no file)'}")
-    return broken
+                broken.add((model._meta.label, str(document.pk)))
+    return sorted(f"{label} {pk}" for label, pk in broken)
 
 
 def _files_of(document: Any, stored: set[str]) -> int:
@@ -537,9 +534,9 @@ def tally(promises: models.QuerySet[SideEffect], media_root: str) -> Tally:
     produced = lost = duplicate_rows = duplicate_files = 0
     for side_effect in rows:
         model, argument = DOCUMENTS[side_effect.kind]
-        documents = list(model._base_manager.filter(**{argument: _promised_id(side_effect, argument)}))
-        duplicate_rows += len(documents) > 1
-        whole = [document for document in documents if _document_is_whole(document, media_root)]
+        made = list(model._base_manager.filter(**{argument: _promised_id(side_effect, argument)}))
+        duplicate_rows += len(made) > 1
+        whole = [document for document in made if _document_is_whole(document, media_root)]
         produced += bool(whole)
         lost += not whole
         duplicate_files += sum(_files_of(document, stored) > 1 for document in whole)
@@ -551,7 +548,7 @@ def tally(promises: models.QuerySet[SideEffect], media_root: str) -> Tally:
         lost=lost,
         duplicate_rows=duplicate_rows,
         duplicate_files=duplicate_files,
-        orphan_files=len(orphan_files(media_root)),
+        orphan_files=len(orphan_files()),
         rows_without_file=len(rows_without_file(media_root)),
         states=dict(Counter(side_effect.state for side_effect in rows)),
         interrupted=attempts - done,
@@ -626,14 +623,6 @@ class Outcome:
     requeued: int = 0
     orphans_collected: int = 0
     extra: dict[str, Any] = dataclasses.field(default_factory=dict)
-
-
-def _collect_orphans(media_root: str) -> int:
-    """The orphan collector: removes the files no row names (a run killed between its file and its commit)."""
-    orphans = orphan_files(media_root)
-    for name in orphans:
-        (Path(media_root) / name).unlink()
-    return len(orphans)
 
 
 def prefork_kills(cluster: Cluster, *, attestations: int, kills: int, between: int, timeout: float = 600) -> Outcome:
@@ -805,7 +794,7 @@ def _finish(
 ) -> Outcome:
     """Count, run the orphan collector, count again."""
     before = tally(promises, cluster.media_root)
-    collected = _collect_orphans(cluster.media_root)
+    collected = collect_orphans()
     return Outcome(
         tally=before,
         collected=tally(promises, cluster.media_root),
