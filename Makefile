@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install lint check layers types migrate seed format bench backup restore-check
+.PHONY: run test install lint check layers types migrate seed format bench backup restore-check faults
 
 $(STAMP): requirements/base.txt requirements/dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "Python 3.11 is required (found %s)" % sys.version.split()[0])'
@@ -83,3 +83,14 @@ bench: install
 	psql -h 127.0.0.1 -U postgres $(BENCH_DB) -c "vacuum analyze"
 	DATABASE_URL=$(BENCH_PG)/$(BENCH_DB) $(PY) bench/pages.py
 	DATABASE_URL=$(BENCH_PG)/$(BENCH_DB) REDIS_URL=redis://127.0.0.1:6379/5 $(PY) bench/pdf.py
+
+# Issue 13's faults end to end (bench/README.md, section 5): a throw-away database, a private redis-server on a free
+# port, real Celery workers killed and Redis restarted. About 15 minutes: the re-queueing job runs at beat's pace.
+# FAULTS_ARGS passes options, e.g. FAULTS_ARGS="--requeue-every 5 --requeue-after 10" for a quick run.
+FAULTS_DB ?= clea_faults_bench
+FAULTS_ARGS ?=
+faults: install
+	dropdb --if-exists -h 127.0.0.1 -U postgres $(FAULTS_DB)
+	createdb -h 127.0.0.1 -U postgres $(FAULTS_DB)
+	DATABASE_URL=$(BENCH_PG)/$(FAULTS_DB) SECRET_KEY=bench $(PY) manage.py migrate --noinput -v0
+	DATABASE_URL=$(BENCH_PG)/$(FAULTS_DB) $(PY) bench/faults.py $(FAULTS_ARGS)

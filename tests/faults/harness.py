@@ -95,6 +95,7 @@ class RedisServer:
                 if self.client().ping():
                     return
             time.sleep(0.05)
+        self.stop()
         raise HarnessError(f"redis-server did not answer on port {self.port} within 10 s")
 
     def stop(self) -> None:
