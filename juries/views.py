@@ -554,10 +554,7 @@ def decision_revoke_view(request: HttpRequest, pk: int) -> HttpResponse:
 @membership_required(*SESSION_ROLES)
 def minutes_download(request: HttpRequest, pk: int) -> FileResponse:
     """The minutes of a closed session (`pk` is the session's), for whoever may see the session."""
-    minutes = get_object_or_404(
-        SessionMinutes.objects.filter(session__in=JurySession.objects.visible_to(request.membership).values("pk")),
-        session_id=pk,
-    )
+    minutes = get_object_or_404(SessionMinutes.objects.visible_to(request.membership), session_id=pk)
     return file_response(minutes.file, minutes.filename)
 
 

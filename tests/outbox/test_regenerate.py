@@ -1,0 +1,439 @@
+"""Documents rendered again, the earlier version kept (issue 13): for each kind of produced document, a new file under
+the same number and dates, the earlier file left where it was and recorded as a DocumentVersion with its SHA-256,
+through the outbox; who may ask; what the screens show; what the orphan collector and the backup make of it."""
+
+from __future__ import annotations
+
+import datetime
+import io
+import os
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from django.core.exceptions import PermissionDenied
+from django.db import models
+from django.urls import reverse
+from django.utils import timezone
+from pypdf import PdfReader
+
+from candidates.models import DossierEvent
+from clea_platform.backup import document_fields
+from clea_platform.documents import missing_files, orphan_files_collect
+from directory.models import DirectorySheet
+from directory.services import directory_sheet_generate
+from evaluations.models import Attestation
+from evaluations.services import attestation_generate
+from funding.models import ClaimBatch, FeeEntry, FeeKind, Statement, quarter_of
+from funding.references import funding_references_load
+from funding.services import statement_generate
+from juries.models import Certificate, SessionMinutes
+from juries.services import certificate_lookup, minutes_generate
+from organisations.models import AuditLog, Membership, Organisation, Role
+from outbox import registry
+from outbox.models import DocumentVersion, SideEffect, SideEffectState
+from outbox.services import DocumentNotProduced, DocumentRefusal, document_regenerate
+from tests.audit import audit_rows_for
+from tests.directory.support import make_sheet
+from tests.documents import sha256_of
+from tests.factories import MembershipFactory, OrganisationFactory
+from tests.funding.support import batch_with_lines
+from tests.journey import DossierFactory
+from tests.juries.factories import certified, close, deliberating, make_certifpro, make_jury
+
+pytestmark = pytest.mark.django_db
+
+REASON = "Gabarit corrigé : l'adresse de Certif'Pro était fausse."
+
+
+@dataclass
+class Made:
+    """A produced document, the organisation whose administrators may have it rendered again, and its dossier."""
+
+    document: models.Model
+    owner: Organisation
+    dossier_id: int | None = None
+
+
+def make_attestation() -> Made:
+    evaluation = DossierFactory(state="partially_validated").evaluations.get()
+    attestation = attestation_generate(evaluation_id=evaluation.pk)
+    return Made(attestation, attestation.organisation, attestation.dossier_id)
+
+
+def make_certificate() -> Made:
+    _jury, _submission, certificate = certified()
+    return Made(certificate, certificate.organisation, certificate.dossier_id)
+
+
+def make_minutes() -> Made:
+    jury = make_jury()
+    deliberating(jury)
+    close(jury)
+    return Made(minutes_generate(session_id=jury.session.pk), jury.body)
+
+
+def make_batch() -> Made:
+    batch = batch_with_lines(count=2)
+    return Made(batch, batch.organisation)
+
+
+def make_statement() -> Made:
+    funding_references_load()
+    long_ago = timezone.localdate() - datetime.timedelta(days=200)
+    organisation = DossierFactory(state="partially_validated", evaluated_on=long_ago).organisation
+    year, quarter = quarter_of(FeeEntry.objects.get(organisation=organisation).occurred_on)
+    return Made(statement_generate(organisation_id=organisation.pk, year=year, quarter=quarter), organisation)
+
+
+def make_sheet_ready() -> Made:
+    organisation = OrganisationFactory(france_travail=True)
+    sheet = directory_sheet_generate(sheet_id=make_sheet(organisation).pk)
+    return Made(sheet, organisation)
+
+
+MAKERS: dict[str, Callable[[], Made]] = {
+    "attestation": make_attestation,
+    "certificate": make_certificate,
+    "minutes": make_minutes,
+    "batch": make_batch,
+    "statement": make_statement,
+    "directory_sheet": make_sheet_ready,
+}
+LABELS = {
+    "attestation": "Nouvelle version de l'attestation {}",
+    "certificate": "Nouvelle version du certificat {}",
+    "minutes": "Nouvelle version du procès-verbal {}",
+    "batch": "Nouvelle version du lot {}",
+    "statement": "Nouvelle version du relevé {}",
+    "directory_sheet": "Nouvelle version de la fiche annuaire {}",
+}
+MODELS = {
+    "attestation": Attestation,
+    "certificate": Certificate,
+    "minutes": SessionMinutes,
+    "batch": ClaimBatch,
+    "statement": Statement,
+    "directory_sheet": DirectorySheet,
+}
+FIELDS = {
+    "batch": ("csv_file", "xlsx_file", "pdf_file"),
+    "statement": ("csv_file", "pdf_file"),
+}
+
+
+@pytest.fixture(params=sorted(MAKERS))
+def made(request) -> Made:
+    made = MAKERS[request.param]()
+    made.kind = request.param  # type: ignore[attr-defined]
+    return made
+
+
+def fields_of(kind: str) -> tuple[str, ...]:
+    return FIELDS.get(kind, ("file",))
+
+
+def sha256_name(field: str) -> str:
+    return "sha256" if field == "file" else field.replace("_file", "_sha256")
+
+
+def files_of(document: models.Model, kind: str) -> dict[str, tuple[str, str, bytes]]:
+    """Each file of the document: (storage name, recorded SHA-256, content)."""
+    document.refresh_from_db()
+    found = {}
+    for field in fields_of(kind):
+        stored = getattr(document, field)
+        found[field] = (stored.name, getattr(document, sha256_name(field)), Path(stored.path).read_bytes())
+    return found
+
+
+def pdf_text(content: bytes) -> str:
+    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(content)).pages)
+
+
+def admin_of(organisation: Organisation) -> Membership:
+    return MembershipFactory(organisation=organisation, role=Role.ORG_ADMIN)
+
+
+def regenerate(capture, document: models.Model, by: Membership, reason: str = REASON) -> SideEffect:
+    """Ask, and let the outbox run the side effect once committed (in-process, as the embedded mode does)."""
+    with capture(execute=True):
+        side_effect = document_regenerate(document=document, by=by, reason=reason)
+    side_effect.refresh_from_db()
+    return side_effect
+
+
+# -- Each kind of document ---------------------------------------------------------------------------------------
+
+
+def test_every_document_kind_is_registered_with_its_files():
+    assert {kind.name: kind.model for kind in registry.documents()} == MODELS
+    assert {kind.name: kind.fields for kind in registry.documents()} == {kind: fields_of(kind) for kind in MODELS}
+    for kind in registry.documents():
+        assert registry.get(kind.side_effect_kind).queue == registry.get("certificate").queue  # the PDF queue
+
+
+def test_a_new_version_points_the_document_at_a_new_file_and_keeps_the_earlier_one(
+    made, django_capture_on_commit_callbacks
+):
+    kind, document = made.kind, made.document
+    number = str(document)
+    before = files_of(document, kind)
+    certifpro = make_certifpro()
+
+    side_effect = regenerate(django_capture_on_commit_callbacks, document, certifpro)
+
+    assert side_effect.state == SideEffectState.DONE, side_effect.last_error
+    assert side_effect.kind == f"{kind}_regenerate"
+    assert side_effect.label == LABELS[kind].format(number)
+    assert side_effect.organisation_id == made.owner.pk
+    assert side_effect.requested_by == certifpro.user
+    after = files_of(document, kind)
+    assert str(document) == number
+    versions = {version.field: version for version in DocumentVersion.objects.all()}
+    assert set(versions) == set(fields_of(kind))
+    for field, (earlier_name, earlier_sha256, earlier_content) in before.items():
+        name, sha256, content = after[field]
+        # A new file, whose SHA-256 is the one recorded...
+        assert name != earlier_name
+        assert sha256_of(Path(getattr(document, field).path)) == sha256
+        # ...the earlier one where it was, unchanged, and named by its DocumentVersion with its SHA-256.
+        version = versions[field]
+        assert (version.file.name, version.sha256) == (earlier_name, earlier_sha256)
+        assert Path(version.file.path).read_bytes() == earlier_content
+        assert sha256_of(Path(version.file.path)) == earlier_sha256
+        assert (version.organisation_id, version.replaced_by, version.reason) == (made.owner.pk, certifpro.user, REASON)
+        assert version.content_type.model_class() is MODELS[kind] and version.object_id == document.pk
+        if name.endswith(".pdf") and kind != "directory_sheet":
+            # The same content rendered again: what the document said, under its number and dates.
+            assert pdf_text(content) == pdf_text(earlier_content)
+    assert len({version.regeneration for version in versions.values()}) == 1
+    actions = list(audit_rows_for(document).values_list("action", "actor"))
+    assert ("document.regenerate_request", certifpro.user_id) in actions
+    assert ("document.regenerate", certifpro.user_id) in actions
+    replaced = audit_rows_for(document).get(action="document.regenerate")
+    assert replaced.details["reason"] == REASON
+    assert replaced.details["files"] == {
+        field: {"before": before[field][1], "after": after[field][1]} for field in fields_of(kind)
+    }
+    if made.dossier_id is not None:
+        event = DossierEvent.objects.filter(dossier_id=made.dossier_id).order_by("-at", "-pk").first()
+        assert event.note.startswith(LABELS[kind].format(number))
+        assert "l'ancienne est conservée" in event.note and REASON in event.note and event.actor == certifpro.user
+
+
+def test_a_second_new_version_keeps_both_earlier_ones(made, django_capture_on_commit_callbacks):
+    kind, document = made.kind, made.document
+    first = files_of(document, kind)
+    certifpro = make_certifpro()
+    regenerate(django_capture_on_commit_callbacks, document, certifpro, reason="Première correction")
+    second = files_of(document, kind)
+    regenerate(django_capture_on_commit_callbacks, document, certifpro, reason="Seconde correction")
+    third = files_of(document, kind)
+    for field in fields_of(kind):
+        kept = DocumentVersion.objects.filter(field=field).order_by("replaced_at", "pk")
+        assert [(v.file.name, v.sha256, v.reason) for v in kept] == [
+            (first[field][0], first[field][1], "Première correction"),
+            (second[field][0], second[field][1], "Seconde correction"),
+        ]
+        assert len({first[field][0], second[field][0], third[field][0]}) == 3
+        assert all(Path(version.file.path).exists() for version in kept)
+
+
+def test_running_the_same_regeneration_twice_makes_one_version(made, django_capture_on_commit_callbacks):
+    """A worker killed after its commit and before the outbox marked the effect done runs it again."""
+    kind, document = made.kind, made.document
+    with django_capture_on_commit_callbacks(execute=False):
+        side_effect = document_regenerate(document=document, by=make_certifpro(), reason=REASON)
+    handler = registry.get(side_effect.kind).handler
+    handler(**side_effect.arguments)
+    once = files_of(document, kind)
+    handler(**side_effect.arguments)
+    assert files_of(document, kind) == once
+    assert DocumentVersion.objects.count() == len(fields_of(kind))
+    assert audit_rows_for(document).filter(action="document.regenerate").count() == 1
+
+
+# -- The certificate: same number and code, verified, no second fee -------------------------------------------
+
+
+def test_a_certificate_keeps_its_number_and_code_verifies_and_owes_no_second_fee(
+    django_capture_on_commit_callbacks, client
+):
+    funding_references_load()
+    _jury, _submission, certificate = certified()
+    number, code, awarded_on = certificate.number, certificate.verification_code, certificate.awarded_on
+    fees = FeeEntry.objects.filter(kind=FeeKind.CERTIFICATE).count()
+    assert fees == 1
+    earlier = Path(certificate.file.path).read_bytes()
+
+    regenerate(django_capture_on_commit_callbacks, certificate, make_certifpro())
+
+    certificate.refresh_from_db()
+    assert (certificate.number, certificate.verification_code, certificate.awarded_on) == (number, code, awarded_on)
+    assert FeeEntry.objects.filter(kind=FeeKind.CERTIFICATE).count() == fees
+    assert certificate_lookup(code) == certificate
+    page = client.get(reverse("certificate_verify", args=[code]))
+    assert page.status_code == 200 and number in page.content.decode()
+    text = pdf_text(Path(certificate.file.path).read_bytes())
+    assert number in text and code in text and f"{awarded_on:%d/%m/%Y}" in text
+    assert text == pdf_text(earlier)
+
+
+def test_a_template_fix_reaches_the_new_version_and_not_the_earlier_one(
+    settings, tmp_path, django_capture_on_commit_callbacks
+):
+    _jury, _submission, certificate = certified()
+    original = (Path(settings.BASE_DIR) / "templates" / "documents" / "certificate.html").read_text()
+    assert "Vérifier ce certificat" in original
+    fixed = tmp_path / "documents" / "certificate.html"
+    fixed.parent.mkdir()
+    fixed.write_text(original.replace("Vérifier ce certificat", "Vérifiez ce certificat en ligne"))
+    settings.TEMPLATES = [{**settings.TEMPLATES[0], "DIRS": [tmp_path, *settings.TEMPLATES[0]["DIRS"]]}]
+
+    regenerate(django_capture_on_commit_callbacks, certificate, make_certifpro())
+
+    certificate.refresh_from_db()
+    version = DocumentVersion.objects.get()
+    assert "Vérifiez ce certificat en ligne" in pdf_text(Path(certificate.file.path).read_bytes())
+    assert "Vérifiez" not in pdf_text(Path(version.file.path).read_bytes())
+    assert certificate.sha256 != version.sha256
+
+
+# -- Who may ask, and what is refused ----------------------------------------------------------------------------
+
+
+def test_the_owning_organisations_administrator_may_ask(made, django_capture_on_commit_callbacks):
+    side_effect = regenerate(django_capture_on_commit_callbacks, made.document, admin_of(made.owner))
+    assert side_effect.state == SideEffectState.DONE
+    assert DocumentVersion.objects.filter(organisation=made.owner).count() == len(fields_of(made.kind))
+
+
+def test_another_organisations_administrator_finds_no_such_document(made):
+    with pytest.raises(MODELS[made.kind].DoesNotExist):
+        document_regenerate(document=made.document, by=admin_of(OrganisationFactory()), reason=REASON)
+    assert not SideEffect.objects.filter(kind__endswith="_regenerate").exists()
+
+
+@pytest.mark.parametrize("role", [Role.COUNSELLOR, Role.EVALUATOR, Role.TRAINER, Role.JURY_MEMBER, Role.FT_ADVISOR])
+def test_no_other_role_may_ask_even_in_the_owning_organisation(made, role):
+    with pytest.raises(PermissionDenied):
+        document_regenerate(
+            document=made.document, by=MembershipFactory(organisation=made.owner, role=role), reason=REASON
+        )
+    assert not SideEffect.objects.filter(kind__endswith="_regenerate").exists()
+
+
+def test_the_jury_bodys_administrator_may_not_ask_for_a_certificate_of_its_session(
+    django_capture_on_commit_callbacks,
+):
+    """The certificate belongs to the dossier's evaluator organisation; the session's minutes to the jury body."""
+    jury, _submission, certificate = certified()
+    with pytest.raises(Certificate.DoesNotExist):
+        document_regenerate(document=certificate, by=jury.admin, reason=REASON)
+    with django_capture_on_commit_callbacks(execute=True):
+        minutes = minutes_generate(session_id=jury.session.pk)
+    assert regenerate(django_capture_on_commit_callbacks, minutes, jury.admin).state == SideEffectState.DONE
+
+
+@pytest.mark.parametrize("reason", ["", "   \n "])
+def test_a_reason_is_required(made, reason):
+    before = AuditLog.objects.count()
+    with pytest.raises(DocumentRefusal, match="Indiquez le motif"):
+        document_regenerate(document=made.document, by=make_certifpro(), reason=reason)
+    assert AuditLog.objects.count() == before
+    assert not SideEffect.objects.filter(kind__endswith="_regenerate").exists()
+
+
+def test_a_reason_longer_than_1000_characters_is_refused(made):
+    with pytest.raises(DocumentRefusal, match="1000 caractères"):
+        document_regenerate(document=made.document, by=make_certifpro(), reason="x" * 1001)
+
+
+def test_a_certificate_without_its_pdf_yet_cannot_have_a_new_version():
+    _jury, _submission, certificate = certified()
+    # As the code before issue 13 could leave it: the row, without its PDF yet.
+    Certificate.objects.filter(pk=certificate.pk).update(file="", sha256="")
+    certificate.refresh_from_db()
+    with pytest.raises(DocumentNotProduced, match="n'est pas encore produit"):
+        document_regenerate(document=certificate, by=make_certifpro(), reason=REASON)
+    assert not SideEffect.objects.filter(kind="certificate_regenerate").exists()
+
+
+def test_a_sheet_or_a_batch_not_produced_yet_cannot_have_a_new_version():
+    pending = make_sheet(OrganisationFactory(france_travail=True))
+    batch = batch_with_lines(count=1)
+    ClaimBatch.objects.filter(pk=batch.pk).update(status="failed", csv_file="", xlsx_file="", pdf_file="")
+    batch.refresh_from_db()
+    for document in (pending, batch):
+        with pytest.raises(DocumentNotProduced):
+            document_regenerate(document=document, by=make_certifpro(), reason=REASON)
+
+
+def test_the_worker_refuses_a_document_that_lost_its_file_since_the_request(django_capture_on_commit_callbacks):
+    _jury, _submission, certificate = certified()
+    with django_capture_on_commit_callbacks(execute=False):
+        side_effect = document_regenerate(document=certificate, by=make_certifpro(), reason=REASON)
+    Certificate.objects.filter(pk=certificate.pk).update(file="", sha256="")
+    with pytest.raises(DocumentNotProduced):
+        registry.get(side_effect.kind).handler(**side_effect.arguments)
+    assert not DocumentVersion.objects.exists()
+
+
+def test_earlier_versions_are_append_only(made, django_capture_on_commit_callbacks):
+    regenerate(django_capture_on_commit_callbacks, made.document, make_certifpro())
+    version = DocumentVersion.objects.first()
+    version.reason = "Autre motif"
+    with pytest.raises(PermissionError):
+        version.save()
+    with pytest.raises(PermissionError):
+        version.delete()
+    with pytest.raises(PermissionError):
+        DocumentVersion.objects.update(reason="Autre motif")
+    with pytest.raises(PermissionError):
+        DocumentVersion.objects.all().delete()
+
+
+# -- The stored files: the orphan collector, the backup ------------------------------------------------------------
+
+
+def _age_every_stored_file(root: str, minutes: int) -> None:
+    moment = time.time() - minutes * 60
+    for path in Path(root).rglob("*"):
+        if path.is_file():
+            os.utime(path, (moment, moment))
+
+
+def test_the_orphan_collector_keeps_the_earlier_files_and_removes_a_stray_one(
+    made, settings, django_capture_on_commit_callbacks
+):
+    regenerate(django_capture_on_commit_callbacks, made.document, make_certifpro())
+    kept = [version.file.name for version in DocumentVersion.objects.all()]
+    directory = Path(getattr(made.document, fields_of(made.kind)[0]).path).parent
+    stray = directory / f"stray-{uuid.uuid4().hex}.pdf"
+    stray.write_bytes(b"%PDF-1.7 left by a killed worker")
+    _age_every_stored_file(settings.MEDIA_ROOT, minutes=24 * 60)
+
+    removed = [orphan.name for orphan in orphan_files_collect()]
+
+    assert removed == [str(stray.relative_to(settings.MEDIA_ROOT))]
+    assert all((Path(settings.MEDIA_ROOT) / name).exists() for name in kept)
+    assert missing_files() == []
+
+
+def test_a_lost_earlier_file_is_reported_as_missing(django_capture_on_commit_callbacks):
+    _jury, _submission, certificate = certified()
+    regenerate(django_capture_on_commit_callbacks, certificate, make_certifpro())
+    version = DocumentVersion.objects.get()
+    Path(version.file.path).unlink()
+    [missing] = missing_files()
+    assert (missing.model, missing.pk, missing.field) == ("outbox.DocumentVersion", version.pk, "file")
+
+
+def test_the_backup_checks_earlier_versions_against_their_sha256():
+    found = {document.label: document for document in document_fields()}
+    version = found["outbox.DocumentVersion.file"]
+    assert (version.table, version.file_column, version.sha256_column) == ("outbox_documentversion", "file", "sha256")
