@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from django.core.exceptions import PermissionDenied
+from django.core.management import CommandError, call_command
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone
@@ -437,3 +438,50 @@ def test_the_backup_checks_earlier_versions_against_their_sha256():
     found = {document.label: document for document in document_fields()}
     version = found["outbox.DocumentVersion.file"]
     assert (version.table, version.file_column, version.sha256_column) == ("outbox_documentversion", "file", "sha256")
+
+
+# -- The command, for operators without the screens ------------------------------------------------------------
+
+
+def test_the_command_asks_under_a_certifpro_administrators_account(django_capture_on_commit_callbacks):
+    _jury, _submission, certificate = certified()
+    certifpro = make_certifpro()
+    out = io.StringIO()
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command(
+            "document_regenerate",
+            "certificate",
+            certificate.number,
+            reason="Fichier abîmé",
+            user=certifpro.user.email.upper(),
+            stdout=out,
+        )
+    assert f"Nouvelle version du certificat {certificate.number} : demandée" in out.getvalue()
+    version = DocumentVersion.objects.get()
+    assert (version.replaced_by, version.reason) == (certifpro.user, "Fichier abîmé")
+
+
+def test_the_command_finds_a_sheet_by_its_id():
+    sheet = make_sheet_ready().document
+    call_command(
+        "document_regenerate",
+        "directory_sheet",
+        str(sheet.pk),
+        reason="Fichier abîmé",
+        user=make_certifpro().user.email,
+        stdout=io.StringIO(),
+    )
+    assert SideEffect.objects.get(kind="directory_sheet_regenerate").arguments["document_id"] == sheet.pk
+
+
+def test_the_command_refuses_another_account_an_unknown_document_and_a_blank_reason():
+    _jury, _submission, certificate = certified()
+    admin = admin_of(certificate.organisation)
+    with pytest.raises(CommandError, match="n'est pas un compte actif d'administrateur·rice Certif'Pro"):
+        call_command("document_regenerate", "certificate", certificate.number, reason="Motif", user=admin.user.email)
+    certifpro = make_certifpro().user.email
+    with pytest.raises(CommandError, match="Aucun document « certificate »"):
+        call_command("document_regenerate", "certificate", "CLEA-1999-0000000", reason="Motif", user=certifpro)
+    with pytest.raises(CommandError, match="Indiquez le motif"):
+        call_command("document_regenerate", "certificate", certificate.number, reason=" ", user=certifpro)
+    assert not SideEffect.objects.filter(kind="certificate_regenerate").exists()
