@@ -5,6 +5,7 @@ through the outbox; who may ask; what the screens show; what the orphan collecto
 from __future__ import annotations
 
 import datetime
+import html
 import io
 import os
 import time
@@ -16,7 +17,8 @@ from pathlib import Path
 import pytest
 from django.core.exceptions import PermissionDenied
 from django.core.management import CommandError, call_command
-from django.db import models
+from django.db import connection, models
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 from pypdf import PdfReader
@@ -31,15 +33,15 @@ from evaluations.services import attestation_generate
 from funding.models import ClaimBatch, FeeEntry, FeeKind, Statement, quarter_of
 from funding.references import funding_references_load
 from funding.services import statement_generate
-from juries.models import Certificate, SessionMinutes
-from juries.services import certificate_lookup, minutes_generate
+from juries.models import Certificate, DecisionKind, SessionMinutes
+from juries.services import certificate_generate, certificate_lookup, decision_record, minutes_generate
 from organisations.models import AuditLog, Membership, Organisation, Role
 from outbox import registry
 from outbox.models import DocumentVersion, SideEffect, SideEffectState
 from outbox.services import DocumentNotProduced, DocumentRefusal, document_regenerate
 from tests.audit import audit_rows_for
 from tests.directory.support import make_sheet
-from tests.documents import sha256_of
+from tests.documents import regenerated, sha256_of
 from tests.factories import MembershipFactory, OrganisationFactory
 from tests.funding.support import batch_with_lines
 from tests.journey import DossierFactory
@@ -485,3 +487,168 @@ def test_the_command_refuses_another_account_an_unknown_document_and_a_blank_rea
     with pytest.raises(CommandError, match="Indiquez le motif"):
         call_command("document_regenerate", "certificate", certificate.number, reason=" ", user=certifpro)
     assert not SideEffect.objects.filter(kind="certificate_regenerate").exists()
+
+
+# -- The screens -------------------------------------------------------------------------------------------------
+
+
+def page_text(response) -> str:
+    return html.unescape(response.content.decode())
+
+
+def regenerate_url(kind: str, document: models.Model) -> str:
+    return reverse("documents:regenerate", kwargs={"kind": kind, "pk": document.pk})
+
+
+def test_certifpro_asks_from_the_session_page_and_finds_the_earlier_version_listed(
+    client_for, django_capture_on_commit_callbacks
+):
+    jury, _submission, certificate = certified()
+    certifpro = make_certifpro()
+    client = client_for(certifpro)
+    page = reverse("juries:session_detail", kwargs={"pk": jury.session.pk})
+    earlier = Path(certificate.file.path).read_bytes()
+    assert page_text(client.get(page)).count("Produire une nouvelle version") == 1  # the minutes are not produced
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            regenerate_url("certificate", certificate), {"reason": "Nom mal orthographié", "next": page}
+        )
+    assert (response.status_code, response.url) == (302, page)
+
+    # Back on the page once the worker has run (here, as the request's transaction committed).
+    text = page_text(client.get(page))
+    assert "La nouvelle version sera produite dans un instant ; l'ancienne est conservée." in text
+    version = DocumentVersion.objects.get()
+    name = certifpro.user.get_full_name()
+    assert "1 version précédente conservée" in text
+    assert f"à la demande de {name}" in text and "motif : « Nom mal orthographié »" in text
+    download = client.get(reverse("documents:version_download", kwargs={"pk": version.pk}))
+    assert download.status_code == 200
+    assert b"".join(download.streaming_content) == earlier
+    assert download["Content-Type"] == "application/pdf"
+    stem = Path(version.file.name).stem
+    assert f'filename="{stem}-remplace-le-' in download["Content-Disposition"]
+
+
+def test_a_form_without_reason_is_refused_with_a_message(client_for):
+    _jury, _submission, certificate = certified()
+    client = client_for(make_certifpro())
+    response = client.post(regenerate_url("certificate", certificate), {"reason": "  "}, follow=True)
+    assert "Indiquez le motif de la nouvelle version" in page_text(response)
+    assert not SideEffect.objects.filter(kind="certificate_regenerate").exists()
+
+
+def test_a_document_not_produced_yet_is_refused_with_a_message(client_for):
+    _jury, _submission, certificate = certified()
+    Certificate.objects.filter(pk=certificate.pk).update(file="", sha256="")
+    response = client_for(make_certifpro()).post(
+        regenerate_url("certificate", certificate), {"reason": "Motif"}, follow=True
+    )
+    assert "Ce document n'est pas encore produit" in page_text(response)
+
+
+@pytest.mark.parametrize("role", [Role.COUNSELLOR, Role.EVALUATOR])
+def test_the_organisations_other_roles_neither_ask_nor_download_earlier_versions(role, client_for):
+    _jury, _submission, certificate = certified()
+    version = regenerated(certificate)
+    client = client_for(MembershipFactory(organisation=certificate.organisation, role=role))
+    assert client.post(regenerate_url("certificate", certificate), {"reason": "Motif"}).status_code == 403
+    assert client.get(reverse("documents:version_download", kwargs={"pk": version.pk})).status_code == 403
+    assert SideEffect.objects.filter(kind="certificate_regenerate").count() == 1  # regenerated()'s own
+
+
+def test_an_unknown_kind_is_404_and_a_foreign_next_goes_home(client_for):
+    _jury, _submission, certificate = certified()
+    client = client_for(make_certifpro())
+    assert client.post(regenerate_url("contract", certificate), {"reason": "Motif"}).status_code == 404
+    response = client.post(
+        regenerate_url("certificate", certificate), {"reason": "Motif", "next": "https://ailleurs.example/"}
+    )
+    assert response.status_code == 302 and response.url == reverse("home")
+
+
+def test_the_regenerate_form_is_a_post_only(client_for):
+    _jury, _submission, certificate = certified()
+    assert client_for(make_certifpro()).get(regenerate_url("certificate", certificate)).status_code == 405
+
+
+def test_the_dossier_page_shows_the_certificate_and_offers_a_new_version_to_the_operators_only(client_for):
+    _jury, _submission, certificate = certified()
+    attestation = attestation_generate(evaluation_id=certificate.dossier.evaluations.get().pk)
+    regenerated(attestation, reason="Date erronée")
+    page = reverse("journey:dossier_detail", kwargs={"pk": certificate.dossier_id})
+    for membership, offered in [
+        (make_certifpro(), 2),
+        (admin_of(certificate.organisation), 2),
+        (MembershipFactory(organisation=certificate.organisation, role=Role.COUNSELLOR), 0),
+    ]:
+        text = page_text(client_for(membership).get(page))
+        assert f"Certificat {certificate.number}" in text
+        assert reverse("juries:certificate_download", kwargs={"pk": certificate.pk}) in text
+        assert text.count("Produire une nouvelle version") == offered, membership.role
+        assert text.count("motif : « Date erronée »") == (1 if offered else 0), membership.role
+        assert ("Nouvelle version de l'attestation" in text) is True  # the dossier's history tells everyone
+
+
+def test_the_jury_bodys_administrator_is_offered_a_new_version_of_the_minutes_only(
+    client_for, django_capture_on_commit_callbacks
+):
+    jury, _submission, _certificate = certified()
+    minutes = minutes_generate(session_id=jury.session.pk)
+    text = page_text(client_for(jury.admin).get(reverse("juries:session_detail", kwargs={"pk": jury.session.pk})))
+    assert text.count("Produire une nouvelle version") == 1
+    assert regenerate_url("minutes", minutes) in text
+
+
+def test_the_batch_page_and_the_statement_list_offer_a_new_version_to_the_organisations_administrator(client_for):
+    batch = make_batch().document
+    regenerated(batch, reason="Gabarit du financeur")
+    admin = admin_of(batch.organisation)
+    text = page_text(client_for(admin).get(reverse("funding:batch_detail", kwargs={"pk": batch.pk})))
+    assert regenerate_url("batch", batch) in text
+    # One regeneration, its three earlier files.
+    assert "1 version précédente conservée" in text
+    for version in DocumentVersion.objects.all():
+        assert reverse("documents:version_download", kwargs={"pk": version.pk}) in text
+    assert [v.extension for v in DocumentVersion.objects.order_by("field")] == ["CSV", "PDF", "XLSX"]
+
+    statement = make_statement().document
+    text = page_text(client_for(admin_of(statement.organisation)).get(reverse("funding:statement_list")))
+    assert regenerate_url("statement", statement) in text
+
+
+def test_the_sheet_page_offers_a_new_version_to_certifpro(client_for):
+    sheet = make_sheet_ready().document
+    page = reverse("directory:sheet_detail", kwargs={"pk": sheet.pk})
+    assert regenerate_url("directory_sheet", sheet) in page_text(client_for(make_certifpro()).get(page))
+    advisor = MembershipFactory(organisation=sheet.organisation, role=Role.FT_ADVISOR)
+    assert "Produire une nouvelle version" not in page_text(client_for(advisor).get(page))
+
+
+def test_the_session_page_costs_the_same_queries_with_more_certificates_and_versions(client_for):
+    jury = make_jury()
+    dossiers = [DossierFactory(state="ready_for_jury") for _ in range(3)]
+    submissions = deliberating(jury, *dossiers)
+    decisions = [decision_record(submission=s, by=jury.president, kind=DecisionKind.AWARDED) for s in submissions]
+    close(jury)
+    first, *others = [certificate_generate(decision_id=decision.pk) for decision in decisions]
+    Certificate.objects.filter(pk__in=[c.pk for c in others]).update(file="", sha256="")  # not produced yet
+    minutes = minutes_generate(session_id=jury.session.pk)
+    regenerated(first)
+    page = reverse("juries:session_detail", kwargs={"pk": jury.session.pk})
+    for membership in (make_certifpro(), jury.admin):
+        client = client_for(membership)
+        client.get(page)
+        with CaptureQueriesContext(connection) as few:
+            client.get(page)
+        Certificate.objects.filter(pk__in=[c.pk for c in others]).update(file=first.file.name, sha256=first.sha256)
+        for certificate in others:
+            regenerated(certificate)
+        regenerated(minutes)
+        with CaptureQueriesContext(connection) as more:
+            text = page_text(client.get(page))
+        assert len(more) == len(few), membership.role
+        expected = 3 + 1 if membership.is_certifpro else 1  # the jury body's administrator: the minutes only
+        assert text.count("Produire une nouvelle version") == expected
+        Certificate.objects.filter(pk__in=[c.pk for c in others]).update(file="", sha256="")
