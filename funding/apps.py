@@ -29,5 +29,5 @@ class FundingConfig(AppConfig):
             statement_regenerate,
             label=_("Nouvelle version d'un relevé de redevances"),
             version_label=_("Nouvelle version du relevé %(document)s"),
-            fields=("csv_file", "pdf_file"),
+            fields=("pdf_file", "csv_file"),
         )

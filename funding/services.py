@@ -1039,7 +1039,7 @@ def statement_regenerate(*, document_id: int, regeneration: str, by_id: int | No
             document=statement,
             files={
                 f"{extension}_file": (statement.filename(extension), getattr(files, extension))
-                for extension in ("csv", "pdf")
+                for extension in ("pdf", "csv")
             },
             regeneration=regeneration,
             by_id=by_id,

@@ -80,4 +80,7 @@ def _with_versions(regenerations: dict[tuple[int, int], Regeneration]) -> None:
         )
         version.files.append(row)
     for key, regeneration in regenerations.items():
-        regeneration.versions.extend(grouped[key].values())
+        fields = registry.document(regeneration.kind).fields  # in the order the document's page lists its files
+        for version in grouped[key].values():
+            version.files.sort(key=lambda row: fields.index(row.field))
+            regeneration.versions.append(version)

@@ -124,7 +124,7 @@ MODELS = {
 }
 FIELDS = {
     "batch": ("csv_file", "xlsx_file", "pdf_file"),
-    "statement": ("csv_file", "pdf_file"),
+    "statement": ("pdf_file", "csv_file"),
 }
 
 
@@ -611,7 +611,11 @@ def test_the_batch_page_and_the_statement_list_offer_a_new_version_to_the_organi
     assert "1 version précédente conservée" in text
     for version in DocumentVersion.objects.all():
         assert reverse("documents:version_download", kwargs={"pk": version.pk}) in text
-    assert [v.extension for v in DocumentVersion.objects.order_by("field")] == ["CSV", "PDF", "XLSX"]
+    # Listed as the page lists the batch's files.
+    csv, xlsx, pdf = (DocumentVersion.objects.get(field=f"{ext}_file") for ext in ("csv", "xlsx", "pdf"))
+    assert [version.extension for version in (csv, xlsx, pdf)] == ["CSV", "XLSX", "PDF"]
+    links = [text.index(reverse("documents:version_download", kwargs={"pk": v.pk})) for v in (csv, xlsx, pdf)]
+    assert links == sorted(links)
 
     statement = make_statement().document
     text = page_text(client_for(admin_of(statement.organisation)).get(reverse("funding:statement_list")))
