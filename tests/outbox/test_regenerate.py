@@ -46,6 +46,8 @@ from tests.factories import MembershipFactory, OrganisationFactory
 from tests.funding.support import batch_with_lines
 from tests.journey import DossierFactory
 from tests.juries.factories import certified, close, deliberating, make_certifpro, make_jury
+from tests.test_backup import on_postgresql, run_restore_check, take_backup
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.django_db
 
@@ -246,6 +248,19 @@ def test_a_second_new_version_keeps_both_earlier_ones(made, django_capture_on_co
         assert all(Path(version.file.path).exists() for version in kept)
 
 
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_takes_the_new_version_from_the_pdf_queue(celery_worker):
+    """With a broker (CI's Redis), a real worker consumes the message: the side effect is done on its queue."""
+    _jury, _submission, certificate = certified()
+    side_effect = document_regenerate(document=certificate, by=make_certifpro(), reason=REASON)  # autocommitted
+    wait_until(lambda: SideEffect.objects.get(pk=side_effect.pk).state == SideEffectState.DONE, timeout=30)
+    version = DocumentVersion.objects.get()
+    certificate.refresh_from_db()
+    assert certificate.file.name != version.file.name
+    assert sha256_of(Path(certificate.file.path)) == certificate.sha256
+
+
 def test_running_the_same_regeneration_twice_makes_one_version(made, django_capture_on_commit_callbacks):
     """A worker killed after its commit and before the outbox marked the effect done runs it again."""
     kind, document = made.kind, made.document
@@ -440,6 +455,28 @@ def test_the_backup_checks_earlier_versions_against_their_sha256():
     found = {document.label: document for document in document_fields()}
     version = found["outbox.DocumentVersion.file"]
     assert (version.table, version.file_column, version.sha256_column) == ("outbox_documentversion", "file", "sha256")
+
+
+@on_postgresql
+@pytest.mark.django_db(transaction=True)
+def test_a_backup_with_earlier_versions_restores_and_a_damaged_earlier_file_is_reported(settings, tmp_path):
+    _jury, _submission, certificate = certified()  # in a committed transaction: the minutes are produced too
+    regenerated(certificate, reason="Gabarit corrigé")
+    version = DocumentVersion.objects.get()
+    assert Certificate.objects.get().file.name != version.file.name
+
+    backup = take_backup(tmp_path / "backups")
+    ok, report = run_restore_check(str(backup))
+    assert ok, report
+    # The certificate, its minutes, and the certificate's earlier file, each against its SHA-256.
+    assert "outbox.DocumentVersion.file : 1" in report
+    assert "Documents vérifiés : 3 ; écarts : 0" in report
+
+    path = Path(settings.MEDIA_ROOT) / version.file.name
+    path.write_bytes(path.read_bytes() + b"%")
+    ok, report = run_restore_check()
+    assert not ok
+    assert f"outbox.DocumentVersion.file #{version.pk} ({version.file.name}) : empreinte différente" in report
 
 
 # -- The command, for operators without the screens ------------------------------------------------------------
