@@ -8,6 +8,7 @@ years, references and certificate numbers in the services' formats. Deterministi
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
 import sys
 import time
@@ -684,6 +685,7 @@ def generate(options: Options) -> Report:
                                     codes.add(code)
                                     cert_id = ids[Certificate]
                                     ids[Certificate] += 1
+                                    number = f"CLEA-{when:%Y}-{dec_id:07d}"
                                     fee(
                                         FeeKind.CERTIFICATE,
                                         f"certificate:{cert_id}",
@@ -698,13 +700,15 @@ def generate(options: Options) -> Report:
                                             did,
                                             dec_id,
                                             sid,
-                                            f"CLEA-{when:%Y}-{dec_id:07d}",
+                                            number,
                                             code,
                                             f"{first} {last.upper()}",
                                             "clea",
                                             when.date(),
-                                            "",
-                                            "",
+                                            # A produced certificate as the pages see one (a file name and its
+                                            # SHA-256): the bench writes no PDF, so `missing_files` lists them.
+                                            f"certificats/{when:%Y}/{number}.pdf",
+                                            hashlib.sha256(number.encode()).hexdigest(),
                                         )
                                     )
                                 elif kind == "refused":

@@ -28,11 +28,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO, Any, Protocol
 
-from django.apps import apps
 from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.utils import load_backend
+
+from clea_platform.documents import file_columns
 
 DUMP = "database.dump"
 MEDIA_ARCHIVE = "media.tar"
@@ -79,29 +80,27 @@ def column_of(field: Any) -> str:
 
 
 def document_fields() -> list[DocumentField]:
-    """Every concrete FileField of the installed models, in a stable order."""
+    """Every concrete FileField of the installed models (clea_platform.documents finds them), with the columns a
+    restored database is read by, in a stable order."""
     found = []
-    for model in apps.get_models():
-        meta = model._meta
-        if meta.proxy or not meta.managed:
+    for column in file_columns():
+        meta, file_field = column.model._meta, column.field
+        if not meta.managed:
             continue
-        for file_field in meta.concrete_fields:
-            if not isinstance(file_field, models.FileField):
-                continue
-            try:
-                sha256_column: str | None = column_of(meta.get_field(sha256_field_name(file_field.name)))
-            except FieldDoesNotExist:
-                sha256_column = None
-            found.append(
-                DocumentField(
-                    model=meta.label,
-                    field=file_field.name,
-                    table=meta.db_table,
-                    pk_column=column_of(meta.pk),
-                    file_column=column_of(file_field),
-                    sha256_column=sha256_column,
-                )
+        try:
+            sha256_column: str | None = column_of(meta.get_field(sha256_field_name(file_field.name)))
+        except FieldDoesNotExist:
+            sha256_column = None
+        found.append(
+            DocumentField(
+                model=meta.label,
+                field=file_field.name,
+                table=meta.db_table,
+                pk_column=column_of(meta.pk),
+                file_column=column_of(file_field),
+                sha256_column=sha256_column,
             )
+        )
     return sorted(found, key=lambda document: document.label)
 
 

@@ -3,14 +3,17 @@ promises it, so a lost message, a dead worker or a broker restart delays it and 
 
 from __future__ import annotations
 
+import datetime
 from typing import Any
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Case, Count, Q, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from organisations.models import Organisation, Role, TenantQuerySet
+from outbox import registry
 
 
 class SideEffectState(models.TextChoices):
@@ -26,6 +29,34 @@ class SideEffectQuerySet(TenantQuerySet):
     def due(self) -> SideEffectQuerySet:
         """Pending and past their backoff."""
         return self.filter(state=SideEffectState.PENDING, available_at__lte=timezone.now())
+
+    def needs_attention(self) -> SideEffectQuerySet:
+        """What an operator should look at: the failed ones first (they wait for a retry), then the pending ones
+        due for longer than `overdue_after()` (no worker takes their queue, or every run dies before it records
+        anything); the newest first within each."""
+        late = timezone.now() - overdue_after()
+        return self.filter(
+            Q(state=SideEffectState.FAILED) | Q(state=SideEffectState.PENDING, available_at__lte=late)
+        ).order_by(Case(When(state=SideEffectState.FAILED, then=Value(0)), default=Value(1)), "-created_at", "-pk")
+
+    def counts(self) -> dict[str, int]:
+        """How many are failed, pending, and overdue among the pending, in one query."""
+        late = timezone.now() - overdue_after()
+        pending = Q(state=SideEffectState.PENDING)
+        counts = self.aggregate(
+            failed=Count("pk", filter=Q(state=SideEffectState.FAILED)),
+            pending=Count("pk", filter=pending),
+            overdue=Count("pk", filter=pending & Q(available_at__lte=late)),
+        )
+        return {key: value or 0 for key, value in counts.items()}
+
+
+def overdue_after() -> datetime.timedelta:
+    """How long a due side effect may stay pending before it is late: a lost message is queued again within
+    SIDE_EFFECT_REQUEUE_AFTER plus the minute of the beat job, and the longest task (a PDF) then runs for at most
+    LONG_TASK_TIME_LIMIT. With the defaults: 2 + 1 + 5 = 8 minutes."""
+    beat = settings.CELERY_BEAT_SCHEDULE["outbox-requeue"]["schedule"]
+    return datetime.timedelta(seconds=settings.SIDE_EFFECT_REQUEUE_AFTER + beat + settings.LONG_TASK_TIME_LIMIT)
 
 
 class SideEffect(models.Model):
@@ -78,6 +109,27 @@ class SideEffect(models.Model):
 
     def __str__(self) -> str:
         return self.label
+
+    @property
+    def kind_label(self) -> str:
+        """The kind's French name; its code when no installed app registers it any more."""
+        try:
+            return str(registry.get(self.kind).label)
+        except LookupError:
+            return self.kind
+
+    @property
+    def is_retryable(self) -> bool:
+        return self.state != SideEffectState.DONE
+
+    @property
+    def is_overdue(self) -> bool:
+        return self.state == SideEffectState.PENDING and self.available_at <= timezone.now() - overdue_after()
+
+    @property
+    def is_waiting(self) -> bool:
+        """Pending and waiting for its backoff after a failed attempt."""
+        return self.state == SideEffectState.PENDING and self.available_at > timezone.now()
 
 
 class DocumentVersionQuerySet(TenantQuerySet):

@@ -115,6 +115,7 @@ def _app_entries(name: str) -> list[Any]:
     entries = []
     for app in (
         "organisations",
+        "outbox",
         "candidates",
         "evaluations",
         "training",

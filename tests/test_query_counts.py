@@ -65,6 +65,7 @@ from tests.factories import HabilitationFactory, MembershipFactory, Organisation
 from tests.funding.support import batch_with_lines, draft_line, granted_line, org_admin
 from tests.journey import PRIOR_WITH_GAPS, DossierFactory, evaluate, small_referentiel
 from tests.juries.factories import Jury, close, deliberating, jury_member, make_certifpro, make_jury, submit
+from tests.outbox.support import side_effect
 from tests.referrals.support import advisor_of, make_referral
 from training.models import TrainingPlan
 from training.services import training_note_add, training_plan_create, training_session_add
@@ -664,6 +665,22 @@ def search_entries(response: HttpResponse) -> int:
     return len(response.context["entries"])
 
 
+# -- Operations --------------------------------------------------------------------------------------------------
+
+
+def certifpro_side_effects(org: Organisation) -> Scene:
+    for n in range(2):
+        side_effect(org, label=f"Courriel {n}")
+    return Scene(reverse("outbox:side_effect_list"), make_certifpro(), {"org": org})
+
+
+def more_side_effects(scene: Scene) -> None:
+    # Other organisations' (their names shown), and a national one.
+    for n in range(4):
+        side_effect(OrganisationFactory(), label=f"Autre courriel {n}")
+    side_effect(None, label="Relevé national")
+
+
 # -- API lists ---------------------------------------------------------------------------------------------------
 
 
@@ -798,6 +815,8 @@ CASES = [
     # -- Directory (the public search and the sheets are counted in tests/directory). The agency's site and
     # commune, the commune searched (2), the ranking, the page's sites with their habilitations.
     Case("directory-search-advisor", Role.FT_ADVISOR, advisor_search, more_directory_sites, search_entries, 9),
+    # -- Operations. The counts by state (one aggregate), count, page with the organisations.
+    Case("side-effects-certifpro", Role.CERTIFPRO_ADMIN, certifpro_side_effects, more_side_effects, page_rows, 6),
     # -- API lists (dossiers and evaluations are counted in tests/api). Count, page.
     Case("api-documents", Role.COUNSELLOR, api_documents, more_documents, api_count, 5),
     Case("api-referentiels", Role.TRAINER, api_referentiels, more_referentiels, api_count, 5),
@@ -933,6 +952,7 @@ ADMIN_LISTS = {
     "funding.feeentry": 6,
     "funding.statement": 6,
     "funding.certificatereport": 6,
+    "outbox.sideeffect": 6,
 }
 # Reference data that the world does not add to: their count is pinned, without growth to show.
 ADMIN_REFERENCE_DATA = {

@@ -104,6 +104,8 @@ def test_dataset_has_plausible_proportions_and_consistent_dossiers(communes):
     for certificate in Certificate.objects.select_related("dossier"):
         assert certificate.dossier.state == S.CERTIFIED
     assert Certificate.objects.values("verification_code").distinct().count() == Certificate.objects.count()
+    # As the pages, the verification and the fees see them: issued, with a file name and its SHA-256.
+    assert Certificate.objects.produced().count() == Certificate.objects.count()
 
 
 def test_dataset_funds_each_step_and_records_the_fees_the_services_would(communes):
