@@ -44,6 +44,7 @@ urlpatterns = [
     path("organisation/", include("organisations.urls")),
     path("dossiers/", include("candidates.urls")),
     path("evaluations/", include("evaluations.urls")),
+    path("documents/", include("outbox.document_urls")),
     path("formation/", include("training.urls")),
     path("jurys/", include("juries.urls")),
     path("", include("journey.urls")),

@@ -17,7 +17,7 @@ from directory.selectors import RADII_KM, directory_sheet_entries
 from organisations.models import Membership, User
 from organisations.services import audit_record
 from outbox.models import SideEffect
-from outbox.services import side_effect_add
+from outbox.services import DocumentNotProduced, document_replace, side_effect_add
 
 
 class SheetRequestError(Exception):
@@ -138,17 +138,7 @@ def directory_sheet_generate(*, sheet_id: int) -> DirectorySheet:
     if sheet.status == SheetStatus.READY:
         return sheet
     try:
-        entries = directory_sheet_entries(sheet)
-        pdf = render_pdf(
-            "documents/directory_sheet.html",
-            {
-                "sheet": sheet,
-                "entries": entries,
-                "with_distance": sheet.scope == SheetScope.RADIUS,
-                "certification_label": Certification(sheet.certification).label if sheet.certification else "",
-                "generated_at": timezone.localtime(),
-            },
-        )
+        pdf, site_count = _directory_sheet_pdf(sheet)
     except Exception:
         DirectorySheet.objects.filter(pk=sheet.pk, status=SheetStatus.PENDING).update(status=SheetStatus.FAILED)
         raise
@@ -158,8 +148,48 @@ def directory_sheet_generate(*, sheet_id: int) -> DirectorySheet:
             return locked
         locked.file.save(sheet.filename, ContentFile(pdf), save=False)
         locked.sha256 = sha256_hex(pdf)
-        locked.site_count = len(entries)
+        locked.site_count = site_count
         locked.status = SheetStatus.READY
         locked.generated_at = timezone.now()
         locked.save(update_fields=["file", "sha256", "site_count", "status", "generated_at"])
     return locked
+
+
+def directory_sheet_regenerate(
+    *, document_id: int, regeneration: str, by_id: int | None, reason: str
+) -> DirectorySheet:
+    """The outbox's "directory_sheet_regenerate" side effect (asked for by `outbox.services.document_regenerate`):
+    a ready sheet rendered again, the earlier PDF kept as a DocumentVersion. Unlike the other documents, a sheet
+    records no content of its own: it lists the directory as it is when rendered, and says so ("état de
+    l'annuaire au ..."), so the new version lists the sites of now, under the new date and count. Idempotent on
+    `regeneration`."""
+    sheet = DirectorySheet.objects.select_related("organisation").get(pk=document_id)
+    if sheet.status != SheetStatus.READY:
+        raise DocumentNotProduced
+    pdf, site_count = _directory_sheet_pdf(sheet)
+    with transaction.atomic():
+        sheet, _replaced = document_replace(
+            document=sheet,
+            files={"file": (sheet.filename, pdf)},
+            regeneration=regeneration,
+            by_id=by_id,
+            reason=reason,
+            changes={"site_count": site_count, "generated_at": timezone.now()},
+        )
+    return sheet
+
+
+def _directory_sheet_pdf(sheet: DirectorySheet) -> tuple[bytes, int]:
+    """The sheet's PDF, listing the directory as it is now, and how many sites it lists."""
+    entries = directory_sheet_entries(sheet)
+    pdf = render_pdf(
+        "documents/directory_sheet.html",
+        {
+            "sheet": sheet,
+            "entries": entries,
+            "with_distance": sheet.scope == SheetScope.RADIUS,
+            "certification_label": Certification(sheet.certification).label if sheet.certification else "",
+            "generated_at": timezone.localtime(),
+        },
+    )
+    return pdf, len(entries)

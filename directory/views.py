@@ -21,6 +21,7 @@ from directory.models import Commune, DirectorySheet, SheetScope, SheetStatus
 from directory.selectors import RADII_KM, sites_nearby
 from directory.services import SheetRequestError, directory_sheet_request
 from organisations.models import Membership, Role, Site
+from outbox.selectors import documents_regeneration
 
 View = Callable[..., HttpResponse]
 PAGE_SIZE = 20
@@ -167,8 +168,12 @@ def sheet_list(request: HttpRequest) -> HttpResponse:
 def sheet_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """The sheet's status; htmx polls the status fragment until the worker has rendered it."""
     sheet = get_object_or_404(DirectorySheet.objects.visible_to(request.membership), pk=pk)
-    template = "directory/_sheet_status.html" if request.htmx else "directory/sheet_detail.html"
-    return render(request, template, {"sheet": sheet, "pending": sheet.status == SheetStatus.PENDING})
+    context = {"sheet": sheet, "pending": sheet.status == SheetStatus.PENDING}
+    if request.htmx:
+        return render(request, "directory/_sheet_status.html", context)
+    # Its earlier versions and the form asking for a new one, for Certif'Pro, under the status the page polls.
+    documents_regeneration(request.membership, [sheet] if sheet.status == SheetStatus.READY else [])
+    return render(request, "directory/sheet_detail.html", context)
 
 
 @membership_required(*SHEET_ROLES)

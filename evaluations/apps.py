@@ -8,7 +8,15 @@ class EvaluationsConfig(AppConfig):
     verbose_name = _("Évaluations")
 
     def ready(self) -> None:
-        from evaluations.services import attestation_generate
+        from evaluations.models import Attestation
+        from evaluations.services import attestation_generate, attestation_regenerate
         from outbox import registry
 
         registry.register("attestation", attestation_generate, label=_("Attestation de validation partielle"))
+        registry.register_document(
+            "attestation",
+            Attestation,
+            attestation_regenerate,
+            label=_("Nouvelle version d'une attestation"),
+            version_label=_("Nouvelle version de l'attestation %(document)s"),
+        )

@@ -30,7 +30,7 @@ from evaluations.signals import evaluation_closed
 from organisations.models import Membership, Role
 from organisations.services import audit_record
 from outbox.models import SideEffect
-from outbox.services import side_effect_add
+from outbox.services import document_replace, side_effect_add
 from referentiels.models import Domain, SubDomain
 from referentiels.outcomes import Outcome, compute_outcome
 
@@ -193,34 +193,26 @@ def attestation_promise(evaluation: Evaluation) -> SideEffect:
     )
 
 
+# What an attestation's rendering reads with its evaluation.
+ATTESTATION_RELATED = ("dossier__candidate", "dossier__referentiel", "organisation", "evaluator")
+
+
 def attestation_generate(*, evaluation_id: int) -> Attestation:
     """Render and store the attestation of partial validation of a closed evaluation. Idempotent: a second
     call (a retried task, a double click) returns the document already stored."""
     existing = Attestation.objects.filter(evaluation_id=evaluation_id).first()
     if existing is not None:
         return existing
-    evaluation = Evaluation.objects.select_related(
-        "dossier__candidate", "dossier__referentiel", "organisation", "evaluator"
-    ).get(pk=evaluation_id, status=EvaluationStatus.CLOSED)
+    evaluation = Evaluation.objects.select_related(*ATTESTATION_RELATED).get(
+        pk=evaluation_id, status=EvaluationStatus.CLOSED
+    )
     dossier = evaluation.dossier
-    outcome = compute_outcome(dossier.referentiel.domains_tree(), _acquired_up_to(evaluation))
     with transaction.atomic():
         # Versions are numbered per dossier: two evaluations' attestations generated at once take turns here.
         Dossier.objects.select_for_update(of=("self",)).filter(pk=dossier.pk).first()
         version = Attestation.objects.filter(dossier=dossier).count() + 1
         number = f"ATT-{dossier.reference}-{version}"
-        pdf = render_pdf(
-            "documents/attestation.html",
-            {
-                "dossier": dossier,
-                "candidate": dossier.candidate,
-                "evaluation": evaluation,
-                "outcome": outcome,
-                "number": number,
-                "organisation": evaluation.organisation,
-                "issued_on": timezone.localdate(),
-            },
-        )
+        pdf = _attestation_pdf(evaluation, number=number, issued_on=timezone.localdate())
         attestation = Attestation(
             organisation_id=evaluation.organisation_id,
             dossier=dossier,
@@ -244,6 +236,49 @@ def attestation_generate(*, evaluation_id: int) -> Attestation:
             action="attestation.generate", actor=None, organisation=evaluation.organisation_id, obj=attestation
         )
     return attestation
+
+
+def attestation_regenerate(*, document_id: int, regeneration: str, by_id: int | None, reason: str) -> Attestation:
+    """The outbox's "attestation_regenerate" side effect (asked for by `outbox.services.document_regenerate`): the
+    attestation rendered again with its number and its issue date, from what was acquired up to its evaluation;
+    the earlier PDF kept as a DocumentVersion, and the dossier's event. Idempotent on `regeneration`."""
+    attestation = Attestation.objects.get(pk=document_id)
+    evaluation = Evaluation.objects.select_related(*ATTESTATION_RELATED).get(pk=attestation.evaluation_id)
+    issued_on = timezone.localdate(attestation.generated_at)
+    pdf = _attestation_pdf(evaluation, number=attestation.number, issued_on=issued_on)
+    with transaction.atomic():
+        attestation, replaced = document_replace(
+            document=attestation,
+            files={"file": (f"{attestation.number}.pdf", pdf)},
+            regeneration=regeneration,
+            by_id=by_id,
+            reason=reason,
+        )
+        if replaced:
+            DossierEvent.objects.create(
+                dossier_id=attestation.dossier_id,
+                actor_id=by_id,
+                note=_("Nouvelle version de l'attestation %(n)s (l'ancienne est conservée) : %(reason)s")
+                % {"n": attestation.number, "reason": reason},
+            )
+    return attestation
+
+
+def _attestation_pdf(evaluation: Evaluation, *, number: str, issued_on: datetime.date) -> bytes:
+    dossier = evaluation.dossier
+    outcome = compute_outcome(dossier.referentiel.domains_tree(), _acquired_up_to(evaluation))
+    return render_pdf(
+        "documents/attestation.html",
+        {
+            "dossier": dossier,
+            "candidate": dossier.candidate,
+            "evaluation": evaluation,
+            "outcome": outcome,
+            "number": number,
+            "organisation": evaluation.organisation,
+            "issued_on": issued_on,
+        },
+    )
 
 
 def _acquired_up_to(evaluation: Evaluation) -> set[int]:

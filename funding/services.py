@@ -54,7 +54,7 @@ from organisations.models import Habilitation, Membership, Organisation, Role, U
 from organisations.services import audit_record
 from organisations.transitions import transition_apply, transition_lock
 from outbox.models import SideEffect
-from outbox.services import side_effect_add
+from outbox.services import DocumentNotProduced, document_replace, side_effect_add
 
 LINE_ROLES = (Role.COUNSELLOR, Role.ORG_ADMIN)
 # Transitions a user takes from a screen; "pay" is taken by `payment_record` only.
@@ -590,6 +590,28 @@ def _batch_issue(batch_id: int, files: RenderedFiles) -> ClaimBatch:
     return batch
 
 
+def batch_regenerate(*, document_id: int, regeneration: str, by_id: int | None, reason: str) -> ClaimBatch:
+    """The outbox's "batch_regenerate" side effect (asked for by `outbox.services.document_regenerate`): an issued
+    batch's CSV, XLSX and PDF rendered again from its lines and its issue date (`batch_render`), the earlier files
+    kept as DocumentVersions. Its lines, totals and status do not change. Idempotent on `regeneration`."""
+    batch = ClaimBatch.objects.get(pk=document_id)
+    if not batch.is_issued:
+        raise DocumentNotProduced
+    files = batch_render(batch)
+    with transaction.atomic():
+        batch, _replaced = document_replace(
+            document=batch,
+            files={
+                f"{extension}_file": (batch.filename(extension), getattr(files, extension))
+                for extension in ("csv", "xlsx", "pdf")
+            },
+            regeneration=regeneration,
+            by_id=by_id,
+            reason=reason,
+        )
+    return batch
+
+
 @transaction.atomic
 def batch_retry(*, batch: ClaimBatch, by: Membership, request: HttpRequest | None = None) -> ClaimBatch:
     """Queue a failed batch again (its lines, if already claimed, stay with it)."""
@@ -1004,6 +1026,26 @@ def statement_produce(*, organisation_id: int, year: int, quarter: int) -> State
         return statement_generate(organisation_id=organisation_id, year=year, quarter=quarter)
     except FundingError:
         return None
+
+
+def statement_regenerate(*, document_id: int, regeneration: str, by_id: int | None, reason: str) -> Statement:
+    """The outbox's "statement_regenerate" side effect: a statement's CSV and PDF rendered again from its entries
+    and its issue date (`statement_render`), the earlier files kept as DocumentVersions. Idempotent on
+    `regeneration`."""
+    statement = Statement.objects.select_related("organisation").get(pk=document_id)
+    files = statement_render(statement)
+    with transaction.atomic():
+        statement, _replaced = document_replace(
+            document=statement,
+            files={
+                f"{extension}_file": (statement.filename(extension), getattr(files, extension))
+                for extension in ("pdf", "csv")
+            },
+            regeneration=regeneration,
+            by_id=by_id,
+            reason=reason,
+        )
+    return statement
 
 
 @transaction.atomic

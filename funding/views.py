@@ -74,6 +74,7 @@ from funding.services import (
     statements_request,
 )
 from organisations.models import Membership, Role
+from outbox.selectors import documents_regeneration
 
 LINE_ROLES = (Role.COUNSELLOR, Role.ORG_ADMIN)
 PAGE_SIZE = 25
@@ -325,6 +326,7 @@ def batch_list(request: HttpRequest) -> HttpResponse:
 def batch_detail(request: HttpRequest, pk: int) -> HttpResponse:
     batch = _visible_batch(request, pk)
     lines = batch.lines.select_related("dossier__candidate").files_order()  # type: ignore[attr-defined]
+    documents_regeneration(request.membership, [batch] if batch.is_issued else [])
     return render(
         request,
         "funding/batch_detail.html",
@@ -464,11 +466,13 @@ def statement_list(request: HttpRequest) -> HttpResponse:
         .select_related("organisation")
         .order_by("-period_start", "organisation__name")
     )
+    page = _page(request, statements)
+    documents_regeneration(request.membership, page.object_list)
     return render(
         request,
         "funding/statement_list.html",
         {
-            "page": _page(request, statements),
+            "page": page,
             "form": QuarterForm() if request.membership.is_certifpro else None,
             "show_organisation": request.membership.is_certifpro,
         },

@@ -20,7 +20,9 @@ from funding.selectors import dossier_funding
 from journey.forms import ExportForm, ExportFormat
 from journey.selectors import dashboard_for
 from journey.services import certified_export
+from juries.models import Certificate
 from organisations.models import Membership, Role
+from outbox.selectors import documents_regeneration
 from training.models import TrainingPlan
 
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -101,7 +103,7 @@ def dossier_detail(request: HttpRequest, pk: int) -> HttpResponse:
     membership: Membership = request.membership
     dossiers = (
         Dossier.objects.visible_to(membership)
-        .select_related("candidate", "organisation", "referentiel", "counsellor")
+        .select_related("candidate", "organisation", "referentiel", "counsellor", "certificate")
         .prefetch_related(
             Prefetch("events", queryset=DossierEvent.objects.select_related("actor").order_by("-at", "-id")),
             Prefetch("evaluations", queryset=Evaluation.objects.select_related("evaluator")),
@@ -117,6 +119,11 @@ def dossier_detail(request: HttpRequest, pk: int) -> HttpResponse:
     # The guards read the current plan: hand them the one already prefetched rather than query again.
     dossier.__dict__["current_training_plan"] = plans[0] if plans else None
     actions = next_actions(dossier, membership)
+    attestations = list(dossier.attestations.all())
+    certificate: Certificate | None = getattr(dossier, "certificate", None)
+    if certificate is not None and not certificate.is_produced:
+        certificate = None  # not issued until its PDF exists
+    documents_regeneration(membership, [*attestations, *filter(None, [certificate])])
     days_left = dossier.days_left() if dossier.state in WINDOW_STATES else None
     return render(
         request,
@@ -126,7 +133,8 @@ def dossier_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "candidate": dossier.candidate,
             "events": dossier.events.all(),
             "evaluations": dossier.evaluations.all(),
-            "attestations": dossier.attestations.all(),
+            "attestations": attestations,
+            "certificate": certificate,
             "plans": plans,
             "actions": actions,
             "no_action_reason": "" if actions else why_no_action(dossier, membership),

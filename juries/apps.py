@@ -9,8 +9,23 @@ class JuriesConfig(AppConfig):
 
     def ready(self) -> None:
         from juries import receivers  # noqa: F401  (answers the evaluations' reopened domains)
-        from juries.services import certificate_produce, minutes_generate
+        from juries.models import Certificate, SessionMinutes
+        from juries.services import certificate_produce, certificate_regenerate, minutes_generate, minutes_regenerate
         from outbox import registry
 
         registry.register("certificate", certificate_produce, label=_("Certificat"))
         registry.register("minutes", minutes_generate, label=_("Procès-verbal de jury"))
+        registry.register_document(
+            "certificate",
+            Certificate,
+            certificate_regenerate,
+            label=_("Nouvelle version d'un certificat"),
+            version_label=_("Nouvelle version du certificat %(document)s"),
+        )
+        registry.register_document(
+            "minutes",
+            SessionMinutes,
+            minutes_regenerate,
+            label=_("Nouvelle version d'un procès-verbal"),
+            version_label=_("Nouvelle version du procès-verbal %(document)s"),
+        )

@@ -518,6 +518,12 @@ class Certificate(models.Model):
         return bool(self.sha256)
 
 
+class SessionMinutesQuerySet(models.QuerySet["SessionMinutes"]):
+    def visible_to(self, membership: Membership | None) -> SessionMinutesQuerySet:
+        """Whoever may see the session may see its minutes."""
+        return self.filter(session__in=JurySession.objects.visible_to(membership).values("pk"))
+
+
 class SessionMinutes(models.Model):
     """The signed minutes (procès-verbal) of a closed session: members, colleges and decisions."""
 
@@ -529,6 +535,7 @@ class SessionMinutes(models.Model):
     sha256 = models.CharField(_("empreinte SHA-256"), max_length=64)
     generated_at = models.DateTimeField(_("généré le"), auto_now_add=True)
 
+    objects = SessionMinutesQuerySet.as_manager()
     tenant_path = "session__organisation"
 
     class Meta:

@@ -35,7 +35,7 @@ from organisations.models import Membership, OrganisationKind, Role
 from organisations.services import audit_record
 from organisations.transitions import transition_apply, transition_lock
 from outbox.models import SideEffect
-from outbox.services import email_add, side_effect_add
+from outbox.services import DocumentNotProduced, document_replace, email_add, side_effect_add
 
 CERTIFICATE_PREFIX = {"clea": "CLEA", "clea_numerique": "CLEANUM", "clea_management": "CLEAMGT"}
 
@@ -544,12 +544,72 @@ def _qr_svg(certificate: Certificate) -> str:
     return segno.make(verification_url(certificate), error="m").svg_inline(scale=3, omitsize=False)
 
 
+def certificate_regenerate(*, document_id: int, regeneration: str, by_id: int | None, reason: str) -> Certificate:
+    """The outbox's "certificate_regenerate" side effect (asked for by `outbox.services.document_regenerate`): the
+    issued certificate's PDF rendered again, with its number, verification code and dates, the earlier PDF kept as
+    a DocumentVersion, and the dossier's event. Not an issue: `certificate_created` is not sent again (no second
+    fee). Idempotent on `regeneration`."""
+    certificate = Certificate.objects.select_related("dossier__candidate", "dossier__organisation", "session").get(
+        pk=document_id
+    )
+    if not certificate.is_produced:
+        raise DocumentNotProduced
+    pdf = _certificate_pdf(certificate, dossier=certificate.dossier, session=certificate.session)
+    with transaction.atomic():
+        certificate, replaced = document_replace(
+            document=certificate,
+            files={"file": (f"{certificate.number}.pdf", pdf)},
+            regeneration=regeneration,
+            by_id=by_id,
+            reason=reason,
+        )
+        if replaced:
+            DossierEvent.objects.create(
+                dossier_id=certificate.dossier_id,
+                actor_id=by_id,
+                note=_("Nouvelle version du certificat %(n)s (l'ancienne est conservée) : %(reason)s")
+                % {"n": certificate.number, "reason": reason},
+            )
+    return certificate
+
+
 def minutes_generate(*, session_id: int) -> SessionMinutes:
     """The procès-verbal of a closed session. Idempotent."""
     existing = SessionMinutes.objects.filter(session_id=session_id).first()
     if existing is not None:
         return existing
     session = JurySession.objects.select_related("organisation").get(pk=session_id, state=SessionState.CLOSED)
+    number = f"PV-{session.organisation_id}-{timezone.localtime(session.date):%Y%m%d}-{session.pk}"
+    pdf = _minutes_pdf(session, number=number)
+    minutes = SessionMinutes(session=session, number=number, sha256=sha256_hex(pdf))
+    minutes.file.save(f"{number}.pdf", ContentFile(pdf), save=False)
+    try:
+        with transaction.atomic():
+            minutes.save()
+    except IntegrityError:
+        minutes.file.delete(save=False)
+        return SessionMinutes.objects.get(session_id=session_id)
+    return minutes
+
+
+def minutes_regenerate(*, document_id: int, regeneration: str, by_id: int | None, reason: str) -> SessionMinutes:
+    """The outbox's "minutes_regenerate" side effect: the minutes rendered again under their number, from the
+    closed session's members, decisions and conflicts, the earlier PDF kept as a DocumentVersion. Idempotent on
+    `regeneration`."""
+    minutes = SessionMinutes.objects.select_related("session__organisation").get(pk=document_id)
+    pdf = _minutes_pdf(minutes.session, number=minutes.number)
+    with transaction.atomic():
+        minutes, _replaced = document_replace(
+            document=minutes,
+            files={"file": (f"{minutes.number}.pdf", pdf)},
+            regeneration=regeneration,
+            by_id=by_id,
+            reason=reason,
+        )
+    return minutes
+
+
+def _minutes_pdf(session: JurySession, *, number: str) -> bytes:
     seats = list(session.seats.select_related("member__user").order_by("member__college", "member__user__last_name"))
     submissions = list(
         session.submissions.select_related(
@@ -561,8 +621,7 @@ def minutes_generate(*, session_id: int) -> SessionMinutes:
             "seat__member__user", "submission__dossier"
         )
     )
-    number = f"PV-{session.organisation_id}-{timezone.localtime(session.date):%Y%m%d}-{session.pk}"
-    pdf = render_pdf(
+    return render_pdf(
         "documents/minutes.html",
         {
             "session": session,
@@ -575,15 +634,6 @@ def minutes_generate(*, session_id: int) -> SessionMinutes:
             "president": next((s for s in seats if s.is_president), None),
         },
     )
-    minutes = SessionMinutes(session=session, number=number, sha256=sha256_hex(pdf))
-    minutes.file.save(f"{number}.pdf", ContentFile(pdf), save=False)
-    try:
-        with transaction.atomic():
-            minutes.save()
-    except IntegrityError:
-        minutes.file.delete(save=False)
-        return SessionMinutes.objects.get(session_id=session_id)
-    return minutes
 
 
 def certificate_lookup(code: str) -> Certificate | None:

@@ -64,6 +64,7 @@ from juries.services import (
     jury_session_start_deliberation,
 )
 from organisations.models import Membership, OrganisationKind, Role
+from outbox.selectors import documents_regeneration
 from training.models import TrainingPlan
 
 ADMIN_ROLES = (Role.ORG_ADMIN, Role.CERTIFPRO_ADMIN)
@@ -247,6 +248,7 @@ def session_detail(request: HttpRequest, pk: int) -> HttpResponse:
     certificates = [certificate for d in awarded if (certificate := d.produced_certificate) is not None]
     state = session.state
     minutes = SessionMinutes.objects.filter(session=session).first() if state == SessionState.CLOSED else None
+    documents_regeneration(membership, [*filter(None, [minutes]), *certificates])
     for submission in submissions:
         submission.my_conflict = submission.pk in my_conflicts
     return render(
@@ -554,10 +556,7 @@ def decision_revoke_view(request: HttpRequest, pk: int) -> HttpResponse:
 @membership_required(*SESSION_ROLES)
 def minutes_download(request: HttpRequest, pk: int) -> FileResponse:
     """The minutes of a closed session (`pk` is the session's), for whoever may see the session."""
-    minutes = get_object_or_404(
-        SessionMinutes.objects.filter(session__in=JurySession.objects.visible_to(request.membership).values("pk")),
-        session_id=pk,
-    )
+    minutes = get_object_or_404(SessionMinutes.objects.visible_to(request.membership), session_id=pk)
     return file_response(minutes.file, minutes.filename)
 
 

@@ -4,6 +4,7 @@ promises it, so a lost message, a dead worker or a broker restart delays it and 
 from __future__ import annotations
 
 import datetime
+from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -129,3 +130,76 @@ class SideEffect(models.Model):
     def is_waiting(self) -> bool:
         """Pending and waiting for its backoff after a failed attempt."""
         return self.state == SideEffectState.PENDING and self.available_at > timezone.now()
+
+
+class DocumentVersionQuerySet(TenantQuerySet):
+    # Operators, like the side effects: Certif'Pro every organisation's, an organisation's administrator its own.
+    organisation_roles = frozenset({Role.ORG_ADMIN})
+
+    def update(self, **kwargs: Any) -> int:
+        raise PermissionError("Earlier versions of documents are append-only.")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise PermissionError("Earlier versions of documents are append-only.")
+
+
+class DocumentVersion(models.Model):
+    """An earlier file of a produced document, replaced by a new rendering (issue 13: « régénérer » keeps the
+    earlier version). Written in the transaction that points the document at its new file, never edited.
+
+    The file stays where it was stored (no copy): this row names it, so the orphan collector, which walks every
+    FileField (clea_platform.documents), keeps it, and the backup's check (clea_platform.backup) verifies it
+    against `sha256`, named after `file` for that reason. No `upload_to`: nothing is ever uploaded through this
+    field, and an empty one gives the collector no directory of its own to walk."""
+
+    content_type = models.ForeignKey(
+        "contenttypes.ContentType", verbose_name=_("type de document"), on_delete=models.PROTECT, related_name="+"
+    )
+    object_id = models.PositiveBigIntegerField(_("identifiant du document"))
+    organisation = models.ForeignKey(
+        Organisation, verbose_name=_("organisation"), on_delete=models.PROTECT, related_name="+"
+    )
+    # The document's FileField that held the file ("file", or "csv_file", "pdf_file"... for a batch).
+    field = models.CharField(_("champ"), max_length=40)
+    file = models.FileField(_("fichier"), max_length=255)
+    sha256 = models.CharField(_("empreinte SHA-256"), max_length=64)
+    # One regeneration replaces every file of its document (a batch's CSV, XLSX and PDF) under one identifier,
+    # which is also what makes running its side effect twice harmless.
+    regeneration = models.UUIDField(_("régénération"), db_index=True)
+    replaced_at = models.DateTimeField(_("remplacé le"), default=timezone.now)
+    replaced_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("remplacé à la demande de"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    reason = models.TextField(_("motif"))
+
+    objects = DocumentVersionQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("version antérieure d'un document")
+        verbose_name_plural = _("versions antérieures des documents")
+        ordering = ["-replaced_at", "-pk"]
+        indexes = [models.Index(fields=["content_type", "object_id"], name="outbox_version_document")]
+        constraints = [
+            models.UniqueConstraint(fields=["regeneration", "field"], name="outbox_version_one_per_field"),
+        ]
+
+    def __str__(self) -> str:
+        return self.file.name or ""
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None:
+            raise PermissionError("Earlier versions of documents are append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise PermissionError("Earlier versions of documents are append-only.")
+
+    @property
+    def extension(self) -> str:
+        """The file's extension, as a link to it says it: "PDF", "CSV", "XLSX"."""
+        return (self.file.name or "").rpartition(".")[2].upper()

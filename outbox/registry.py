@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
+from django.db import models
 from django.utils.functional import Promise
 
 
@@ -47,3 +48,69 @@ def get(name: str) -> Kind:
 
 def kinds() -> list[Kind]:
     return sorted(_kinds.values(), key=lambda kind: str(kind.label))
+
+
+# -- Documents rendered again (issue 13) ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Document:
+    """A kind of produced document that an operator may have rendered again, the earlier version kept. Its app
+    registers it with the function that renders it again; the outbox runs that function as the side effect
+    `<name>_regenerate`, with (document_id, regeneration, by_id, reason)."""
+
+    name: str
+    model: type[models.Model]
+    # « Nouvelle version du certificat %(document)s »: the side effect's label, with the document's str().
+    version_label: str | Promise
+    # Its FileFields, each with its SHA-256 beside it (clea_platform.backup.sha256_field_name).
+    fields: tuple[str, ...] = ("file",)
+
+    @property
+    def side_effect_kind(self) -> str:
+        return f"{self.name}_regenerate"
+
+    def is_produced(self, document: models.Model) -> bool:
+        """Every file of the document is stored (a certificate not completed, a batch not issued, a sheet still
+        pending: not yet)."""
+        return all(getattr(document, field) for field in self.fields)
+
+
+_documents: dict[str, Document] = {}
+
+
+def register_document(
+    name: str,
+    model: type[models.Model],
+    render_again: Callable[..., Any],
+    *,
+    label: str | Promise,
+    version_label: str | Promise,
+    fields: tuple[str, ...] = ("file",),
+) -> Document:
+    """Register a document kind and, as a side effect kind of its own, the function that renders it again."""
+    if name in _documents and _documents[name].model is not model:
+        raise ValueError(f"Document kind {name!r} is registered twice")
+    _documents[name] = document = Document(name=name, model=model, version_label=version_label, fields=fields)
+    register(document.side_effect_kind, render_again, label=label)
+    return document
+
+
+def document(name: str) -> Document:
+    try:
+        return _documents[name]
+    except KeyError:
+        raise LookupError(f"No document kind {name!r}: is its app installed?") from None
+
+
+def document_of(model: type[models.Model]) -> Document:
+    """The registered kind of a document model (a proxy's, its concrete model's)."""
+    concrete = model._meta.concrete_model
+    for kind in _documents.values():
+        if kind.model is concrete:
+            return kind
+    raise LookupError(f"{model._meta.label} is not a registered document")
+
+
+def documents() -> list[Document]:
+    return sorted(_documents.values(), key=lambda kind: kind.name)

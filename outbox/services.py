@@ -8,23 +8,29 @@ import datetime
 import logging
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import PermissionDenied
+from django.core.files.base import ContentFile
+from django.db import connection, models, transaction
+from django.db.models.fields.files import FieldFile
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from clea_platform.backup import sha256_field_name
 from clea_platform.errors import BusinessRefusal
+from clea_platform.pdf import sha256_hex
 from clea_platform.tasks_queue import enqueue, queue_depth
-from organisations.models import Membership, Organisation, User
+from organisations.models import Membership, Organisation, Role, User
 from organisations.services import audit_record
 from outbox import registry
-from outbox.models import SideEffect, SideEffectState
+from outbox.models import DocumentVersion, SideEffect, SideEffectState
 
 logger = logging.getLogger(__name__)
 
@@ -243,3 +249,148 @@ def email_add(*, subject: str, body: str, to: list[str], organisation: Organisat
         organisation=organisation,
         arguments={"subject": subject, "body": body, "to": recipients},
     )
+
+
+# -- Documents rendered again (issue 13) ------------------------------------------------------------------------
+
+# Who may have a document rendered again: Certif'Pro any document, an organisation's administrators their own.
+REGENERATE_ROLES = frozenset({Role.CERTIFPRO_ADMIN, Role.ORG_ADMIN})
+REASON_MAX_LENGTH = 1000
+
+DocumentModel = TypeVar("DocumentModel", bound=models.Model)
+
+
+class DocumentRefusal(BusinessRefusal):
+    code = "document_refused"
+
+
+class DocumentNotProduced(DocumentRefusal):
+    code = "document_not_produced"
+
+    def __init__(self) -> None:
+        super().__init__(_("Ce document n'est pas encore produit : il n'a pas encore de version à remplacer."))
+
+
+def document_organisation_id(document: models.Model) -> int:
+    """The organisation that owns the document: its `organisation`, or where its `tenant_path` leads (a session's
+    minutes belong to the jury body that holds the session)."""
+    path = getattr(type(document), "tenant_path", "organisation")
+    if path == "organisation":
+        return int(document.organisation_id)  # type: ignore[attr-defined]
+    return int(type(document)._base_manager.filter(pk=document.pk).values_list(path, flat=True).get())
+
+
+def document_regenerate(
+    *, document: models.Model, by: Membership, reason: str, request: HttpRequest | None = None
+) -> SideEffect:
+    """Ask for a new rendering of a produced document, keeping the earlier one (issue 13): after a template fix, or
+    when its file is damaged. Certif'Pro may ask for any document, an organisation's administrator for its own
+    organisation's (the document model's `visible_to`: another organisation's is a DoesNotExist, like a missing
+    one); nobody else. A reason is required.
+
+    Writes the audit row and promises the side effect `<kind>_regenerate` (a new one each time), which a worker
+    runs: the document's app renders it again with the same number and dates (`registry.register_document`), and
+    `document_replace` keeps the earlier file as a DocumentVersion."""
+    kind = registry.document_of(type(document))
+    if by.role not in REGENERATE_ROLES:
+        raise PermissionDenied
+    reason = reason.strip()
+    if not reason:
+        raise DocumentRefusal(_("Indiquez le motif de la nouvelle version : il est conservé avec l'ancienne."))
+    if len(reason) > REASON_MAX_LENGTH:
+        raise DocumentRefusal(
+            _("Le motif ne doit pas dépasser %(n)s caractères.") % {"n": REASON_MAX_LENGTH},
+        )
+    with transaction.atomic():
+        visible = kind.model._default_manager.visible_to(by)  # type: ignore[attr-defined]
+        found = visible.get(pk=document.pk)
+        if not kind.is_produced(found):
+            raise DocumentNotProduced
+        organisation_id = document_organisation_id(found)
+        regeneration = uuid.uuid4()
+        audit_record(
+            action="document.regenerate_request",
+            actor=by.user,
+            organisation=organisation_id,
+            obj=found,
+            request=request,
+            details={"kind": kind.name, "reason": reason, "regeneration": str(regeneration)},
+        )
+        return side_effect_add(
+            kind=kind.side_effect_kind,
+            key=f"{kind.name}:{found.pk}:regenerate:{regeneration}",
+            label=str(kind.version_label) % {"document": found},
+            organisation=organisation_id,
+            arguments={
+                "document_id": found.pk,
+                "regeneration": str(regeneration),
+                "by_id": by.user_id,
+                "reason": reason,
+            },
+            requested_by=by.user,
+        )
+
+
+def document_replace(
+    *,
+    document: DocumentModel,
+    files: Mapping[str, tuple[str, bytes]],
+    regeneration: str | uuid.UUID,
+    by_id: int | None,
+    reason: str,
+    changes: Mapping[str, Any] | None = None,
+) -> tuple[DocumentModel, bool]:
+    """Point a produced document at its new rendering, inside the caller's transaction, keeping the earlier files:
+    lock the row, store each new file under a name of its own (the storage never overwrites), write a
+    DocumentVersion for each earlier file with its SHA-256, then update the row's files, SHA-256 and `changes`, and
+    write the audit row. `files` maps each FileField to (file name, content).
+
+    Returns (the document as now stored, whether it was replaced): False when this regeneration already happened
+    (its side effect ran twice), and nothing is written. A worker killed between the files and the commit leaves
+    at worst files no row names, which the orphan collector removes.
+
+    The row is updated through its queryset, not save(): a claim batch and a fee statement refuse any save once
+    issued, because what they say never changes; a regeneration renders that same content again."""
+    model = type(document)
+    locked = model._base_manager.select_for_update(of=("self",)).get(pk=document.pk)
+    if DocumentVersion.objects.filter(regeneration=regeneration).exists():
+        return locked, False
+    kind = registry.document_of(model)
+    if not kind.is_produced(locked):
+        raise DocumentNotProduced
+    content_type = ContentType.objects.get_for_model(model)
+    organisation_id = document_organisation_id(locked)
+    by = User.objects.filter(pk=by_id).first() if by_id is not None else None
+    updates: dict[str, Any] = dict(changes or {})
+    fingerprints = {}
+    replaced_at = timezone.now()
+    for field, (name, content) in files.items():
+        sha256_field = sha256_field_name(field)
+        stored: FieldFile = getattr(locked, field)
+        earlier_name, earlier_sha256 = stored.name, getattr(locked, sha256_field)
+        stored.save(name, ContentFile(content), save=False)  # a new name: the earlier file stays as it is
+        DocumentVersion.objects.create(
+            content_type=content_type,
+            object_id=locked.pk,
+            organisation_id=organisation_id,
+            field=field,
+            file=earlier_name,
+            sha256=earlier_sha256,
+            regeneration=regeneration,
+            replaced_at=replaced_at,
+            replaced_by=by,
+            reason=reason,
+        )
+        updates[field], updates[sha256_field] = stored.name, sha256_hex(content)
+        fingerprints[field] = {"before": earlier_sha256, "after": updates[sha256_field]}
+    model._base_manager.filter(pk=locked.pk).update(**updates)
+    for name, value in updates.items():
+        setattr(locked, name, value)
+    audit_record(
+        action="document.regenerate",
+        actor=by,
+        organisation=organisation_id,
+        obj=locked,
+        details={"reason": reason, "regeneration": str(regeneration), "files": fingerprints},
+    )
+    return locked, True

@@ -40,3 +40,16 @@ def stored_files(directory: str) -> list[Path]:
 
 def sha256_of(path: str | Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def regenerated(document: Any, *, reason: str = "Fichier abîmé") -> Any:
+    """The document rendered again at a Certif'Pro administrator's request, in-process (the outbox's side effect run
+    at once, as a worker would); returns one of the earlier versions it keeps (outbox.DocumentVersion)."""
+    from outbox import registry
+    from outbox.models import DocumentVersion
+    from outbox.services import document_regenerate
+    from tests.juries.factories import make_certifpro
+
+    side_effect = document_regenerate(document=document, by=make_certifpro(), reason=reason)
+    registry.get(side_effect.kind).handler(**side_effect.arguments)
+    return DocumentVersion.objects.filter(regeneration=side_effect.arguments["regeneration"]).first()

@@ -49,6 +49,8 @@ DOCUMENTS = {
     "funding.Statement.pdf_file": "pdf_sha256",
     "juries.Certificate.file": "sha256",
     "juries.SessionMinutes.file": "sha256",
+    # The earlier files of documents rendered again (issue 13), still where their document stored them.
+    "outbox.DocumentVersion.file": "sha256",
 }
 
 

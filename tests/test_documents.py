@@ -72,6 +72,8 @@ def test_every_document_field_of_the_apps_is_found_with_its_directory():
     assert directories["funding.Statement.csv_file"] == "financements/releves"
     assert directories["funding.FundingProof.file"] == "financements/justificatifs"
     assert directories["directory.DirectorySheet.file"] == "directory_sheets"
+    # An earlier version's file stays in its document's directory: no directory of its own to walk, only names.
+    assert directories["outbox.DocumentVersion.file"] == ""
 
 
 def test_an_old_file_no_row_names_is_removed_and_reported_and_the_documents_stay():

@@ -46,6 +46,7 @@ DOCUMENT_MODELS = {
     "funding.ClaimBatch",
     "funding.Statement",
     "funding.FundingProof",
+    "outbox.DocumentVersion",
 }
 
 

@@ -799,11 +799,13 @@ CASES = [
     # -- Funding (the line, claim, batch and payment lists and the organisation's fees are counted in
     # tests/funding). The line, its proofs, its events.
     Case("line-detail", Role.COUNSELLOR, line_detail, more_events_and_proofs, events_and_proofs, 6),
-    # The batch, the count and page of its lines, its payments.
-    Case("batch-detail", Role.ORG_ADMIN, batch_detail, a_bigger_batch, batch_lines_and_payments, 7),
+    # The batch, the count and page of its lines, its payments; whether the administrator may have it rendered
+    # again (its organisation's) and its earlier versions.
+    Case("batch-detail", Role.ORG_ADMIN, batch_detail, a_bigger_batch, batch_lines_and_payments, 9),
     # The payment, its lines, the batch's lines it left out.
     Case("payment-detail", Role.ORG_ADMIN, payment_detail, a_bigger_payment, reconciled_lines, 6),
-    Case("statement-list", Role.CERTIFPRO_ADMIN, statement_list, more_statements, page_rows, 5),
+    # Count, page, the page's statements' earlier versions.
+    Case("statement-list", Role.CERTIFPRO_ADMIN, statement_list, more_statements, page_rows, 6),
     # Count, totals, the organisations of the filter, page.
     Case("fee-list-certifpro", Role.CERTIFPRO_ADMIN, certifpro_fees, more_fees, page_rows, 7),
     # Fees by organisation, by kind, in total; lines by funder; certificates to report and overdue; the filter.

@@ -1,7 +1,9 @@
 """The evaluation URLs that take an id, for tests/test_tenancy_urls.py."""
 
+from evaluations.models import Attestation
 from evaluations.services import attestation_generate
 from organisations.models import Role
+from tests.documents import regenerated
 from tests.journey import DossierFactory
 from tests.tenancy_registry import Target, TenantURL
 
@@ -31,4 +33,15 @@ TENANT_URLS = [
     TenantURL("evaluations:close", Role.EVALUATOR, _evaluation_to_close, method="post"),
     TenantURL("evaluations:summary", Role.COUNSELLOR, _draft_evaluation),
     TenantURL("evaluations:attestation_download", Role.COUNSELLOR, _attestation),
+    TenantURL(
+        "documents:regenerate",
+        Role.ORG_ADMIN,
+        lambda org: Target({"kind": "attestation", **_attestation(org)}, data={"reason": "Gabarit corrigé"}),
+        method="post",
+    ),
+    TenantURL(
+        "documents:version_download",
+        Role.ORG_ADMIN,
+        lambda org: {"pk": regenerated(Attestation.objects.get(pk=_attestation(org)["pk"])).pk},
+    ),
 ]

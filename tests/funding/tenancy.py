@@ -11,7 +11,7 @@ from typing import Any
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
-from funding.models import FeeEntry, Statement, quarter_of
+from funding.models import ClaimBatch, FeeEntry, Statement, quarter_of
 from funding.references import funding_references_load
 from funding.services import (
     FundingError,
@@ -23,6 +23,7 @@ from funding.services import (
     statement_generate,
 )
 from organisations.models import Organisation, Role
+from tests.documents import regenerated
 from tests.funding.support import batch_with_lines, draft_line, funder, granted_line, org_admin, payment_inputs
 from tests.journey import DossierFactory
 from tests.tenancy_registry import Target, TenantList, TenantURL, marker
@@ -106,6 +107,29 @@ TENANT_URLS = [
     TenantURL("funding:payment_create", Role.ORG_ADMIN, lambda org: {"batch_pk": _batch(org)["pk"]}),
     TenantURL("funding:payment_detail", Role.ORG_ADMIN, _payment),
     TenantURL("funding:statement_download", Role.ORG_ADMIN, _statement),
+    # A new version of a batch's or a statement's files (issue 13), and the earlier ones.
+    TenantURL(
+        "documents:regenerate",
+        Role.ORG_ADMIN,
+        lambda org: Target({"kind": "batch", **_batch(org)}, data={"reason": "Gabarit corrigé"}),
+        method="post",
+    ),
+    TenantURL(
+        "documents:regenerate",
+        Role.ORG_ADMIN,
+        lambda org: Target({"kind": "statement", "pk": _statement(org)["pk"]}, data={"reason": "Gabarit corrigé"}),
+        method="post",
+    ),
+    TenantURL(
+        "documents:version_download",
+        Role.ORG_ADMIN,
+        lambda org: {"pk": regenerated(ClaimBatch.objects.get(pk=_batch(org)["pk"])).pk},
+    ),
+    TenantURL(
+        "documents:version_download",
+        Role.ORG_ADMIN,
+        lambda org: {"pk": regenerated(Statement.objects.get(pk=_statement(org)["pk"])).pk},
+    ),
 ]
 
 

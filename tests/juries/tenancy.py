@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from juries.models import DecisionKind, JurySession, Submission
+from juries.models import Certificate, DecisionKind, JurySession, SessionMinutes, Submission
 from juries.services import conflict_declare, decision_record, jury_session_convene, minutes_generate
 from organisations.models import Organisation, OrganisationKind, Role
+from tests.documents import regenerated
 from tests.journey import DossierFactory
 from tests.juries.factories import Jury, certified, close, deliberating, make_jury, submit
 from tests.tenancy_registry import Row, Target, TenantList, TenantURL, marker
@@ -76,6 +77,23 @@ def certificate_of(org: Organisation) -> dict[str, Any]:
     return {"pk": certificate.pk}
 
 
+def certificate_to_regenerate(org: Organisation) -> Target:
+    return Target({"kind": "certificate", **certificate_of(org)}, data={"reason": "Gabarit corrigé"})
+
+
+def minutes_to_regenerate(org: Organisation) -> Target:
+    minutes = SessionMinutes.objects.get(session_id=closed_session_of(org)["pk"])
+    return Target({"kind": "minutes", "pk": minutes.pk}, data={"reason": "Gabarit corrigé"})
+
+
+def earlier_certificate_of(org: Organisation) -> dict[str, Any]:
+    return {"pk": regenerated(Certificate.objects.get(pk=certificate_of(org)["pk"])).pk}
+
+
+def earlier_minutes_of(org: Organisation) -> dict[str, Any]:
+    return {"pk": regenerated(SessionMinutes.objects.get(session_id=closed_session_of(org)["pk"])).pk}
+
+
 TENANT_URLS = [
     TenantURL(
         "juries:submit",
@@ -104,6 +122,11 @@ TENANT_URLS = [
         data={"decision-kind": DecisionKind.AWARDED},
     ),
     TenantURL("juries:certificate_download", Role.COUNSELLOR, certificate_of),
+    # A new version of a document (issue 13): the certificate's evaluator organisation, the minutes' jury body.
+    TenantURL("documents:regenerate", Role.ORG_ADMIN, certificate_to_regenerate, method="post"),
+    TenantURL("documents:regenerate", Role.ORG_ADMIN, minutes_to_regenerate, method="post"),
+    TenantURL("documents:version_download", Role.ORG_ADMIN, earlier_certificate_of),
+    TenantURL("documents:version_download", Role.ORG_ADMIN, earlier_minutes_of),
 ]
 
 
