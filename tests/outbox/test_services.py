@@ -7,6 +7,7 @@ import datetime
 import threading
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -64,6 +65,31 @@ def closed_with_gaps(django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=False):
         evaluate(evaluation, dossier.team.evaluator, acquired=PRIOR_WITH_GAPS)
     return evaluation
+
+
+@contextmanager
+def another_worker_holds(side_effect_id: int) -> Iterator[None]:
+    """Another connection holds the effect's advisory lock meanwhile, as a worker producing it does (PostgreSQL;
+    elsewhere there is no lock to hold)."""
+    held, release = threading.Event(), threading.Event()
+
+    def other_worker() -> None:
+        try:
+            with outbox_services._held(side_effect_id) as holding:
+                assert holding
+                held.set()
+                release.wait(10)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=other_worker)
+    thread.start()
+    try:
+        assert held.wait(10)
+        yield
+    finally:
+        release.set()
+        thread.join()
 
 
 # -- Promising --------------------------------------------------------------------------------------------------
@@ -238,7 +264,8 @@ def test_the_requeueing_job_sends_again_only_what_waited_too_long(closed_with_ga
     SideEffect.objects.filter(pk=being_produced.pk).update(dispatched_at=an_hour_ago, started_at=timezone.now())
     SideEffect.objects.filter(pk=killed_long_ago.pk).update(dispatched_at=an_hour_ago, started_at=an_hour_ago)
 
-    assert side_effects_requeue() == 2
+    with another_worker_holds(being_produced.pk):
+        assert side_effects_requeue() == 2
 
     assert SideEffect.objects.get(pk=being_produced.pk).state == SideEffectState.PENDING
     assert SideEffect.objects.get(pk=killed_long_ago.pk).state == SideEffectState.DONE
@@ -313,27 +340,23 @@ def test_an_effect_another_worker_is_producing_is_skipped_not_waited_for(kind):
     ran = []
     test_kind = kind(lambda: ran.append(1))
     side_effect = SideEffect.objects.create(kind=test_kind.name, key="held", label="Essai")  # not queued
-    held, release = threading.Event(), threading.Event()
-
-    def other_worker() -> None:
-        try:
-            with outbox_services._held(side_effect.pk) as holding:
-                assert holding
-                held.set()
-                release.wait(10)
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=other_worker)
-    thread.start()
-    try:
-        assert held.wait(10)
+    with another_worker_holds(side_effect.pk):
         assert side_effect_run(side_effect.pk) is None
         assert ran == []
-    finally:
-        release.set()
-        thread.join()
     assert side_effect_run(side_effect.pk) is not None and ran == [1]
+
+
+@needs_postgresql
+def test_an_effect_whose_worker_died_a_moment_ago_is_queued_again_at_once(kind, settings):
+    """Its lock went with the dead worker's connection: no need to wait for Redis to give its message back."""
+    settings.SIDE_EFFECT_REQUEUE_AFTER = 0
+    test_kind = kind(lambda: "fait")
+    rows = {name: promise(test_kind) for name in ("killed", "running")}
+    SideEffect.objects.update(started_at=timezone.now(), dispatched_at=timezone.now() - datetime.timedelta(minutes=3))
+    with another_worker_holds(rows["running"].pk):
+        assert side_effects_requeue() == 1
+    assert SideEffect.objects.get(pk=rows["killed"].pk).state == SideEffectState.DONE
+    assert SideEffect.objects.get(pk=rows["running"].pk).state == SideEffectState.PENDING
 
 
 @pytest.fixture
