@@ -22,6 +22,9 @@ migrate: install
 seed: migrate
 	$(PY) manage.py seed_demo
 
+# The links the demo writes (QR codes, e-mails) point at the server `make run` starts, whatever its PORT.
+seed run: export SITE_URL := $(or $(SITE_URL),http://127.0.0.1:$(PORT))
+
 run: seed
 	@echo "Plateforme CléA sur http://127.0.0.1:$(PORT)/ (Ctrl-C pour arrêter)"
 	$(PY) manage.py runserver 127.0.0.1:$(PORT)

@@ -89,6 +89,7 @@ def main() -> None:
         }
     )
     os.environ.setdefault("SECRET_KEY", "faults-" + secrets.token_hex(16))
+    os.environ.setdefault("SITE_URL", "http://127.0.0.1:8000")
     # whitenoise looks for STATIC_ROOT, which only collectstatic makes (as pyproject.toml's filter says for the tests).
     warnings.filterwarnings("ignore", "No directory at", UserWarning)
     import django

@@ -23,6 +23,7 @@ def production_environment(prefix: str) -> tuple[Path, dict[str, str]]:
         **os.environ,
         "DEBUG": "false",
         "SECRET_KEY": os.environ.get("SECRET_KEY", "bench-" + os.urandom(16).hex()),
+        "SITE_URL": os.environ.get("SITE_URL", "http://127.0.0.1:8000"),
         "DJANGO_SETTINGS_MODULE": "bench_settings",
         "PYTHONPATH": f"{work}{os.pathsep}{ROOT}",
         "LOG_LEVEL": "WARNING",

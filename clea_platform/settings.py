@@ -7,6 +7,7 @@ e-mail printed to the console. `DATABASE_URL` and `REDIS_URL` switch to PostgreS
 import os
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 
@@ -26,8 +27,17 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 REFERRAL_EXPIRY_DAYS = env.int("REFERRAL_EXPIRY_DAYS", default=30)
 # Only behind the platform's own load balancer may the client address be read from X-Forwarded-For.
 TRUST_X_FORWARDED_FOR = env.bool("TRUST_X_FORWARDED_FOR", default=False)
-# Public address of the platform, used in e-mails and on documents (QR codes, links).
-SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
+# Public address of the platform, the start of every absolute link it writes (certificate QR codes and PDFs,
+# e-mails, directory sheets). Guessed only in the embedded mode (`make run` sets it from its port); with DEBUG
+# off it must be said, and a wrong one stops the start rather than printing dead links on certificates.
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000" if DEBUG else "").rstrip("/")
+if not SITE_URL:
+    raise environ.ImproperlyConfigured(
+        "SITE_URL must be set when DEBUG is off: the address the platform is served at, e.g. https://clea.example.fr"
+    )
+_site = urlsplit(SITE_URL)
+if _site.scheme not in {"http", "https"} or not _site.hostname or _site.path or _site.query or _site.fragment:
+    raise environ.ImproperlyConfigured(f"SITE_URL must be a scheme and a host, like https://clea.example.fr: {SITE_URL!r}")
 
 INSTALLED_APPS = [
     "django.contrib.admin",

@@ -1,5 +1,7 @@
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -197,3 +199,46 @@ def test_every_admin_changelist_opens_for_a_certifpro_administrator(client):
     for model in admin.site._registry:
         url = reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")
         assert client.get(url).status_code == 200, url
+
+
+def _start(**environment: str) -> subprocess.CompletedProcess[str]:
+    """Load the settings in a fresh interpreter, as a server starting with this environment would."""
+    # The embedded mode: no database or broker given (CI's would make DEBUG default to off).
+    unset = {"SITE_URL", "DEBUG", "SECRET_KEY", "DATABASE_URL", "REDIS_URL"}
+    env = {key: value for key, value in os.environ.items() if key not in unset}
+    env.update(environment)
+    return subprocess.run(
+        [sys.executable, "-c", "import django; django.setup()"],
+        cwd=Path(__file__).resolve().parent.parent,
+        env={**env, "DJANGO_SETTINGS_MODULE": "clea_platform.settings"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+@pytest.mark.parametrize(
+    ("site_url", "refused"),
+    [
+        (None, "SITE_URL must be set when DEBUG is off"),
+        ("clea.example.fr", "SITE_URL must be a scheme and a host"),
+        ("https://clea.example.fr/plateforme", "SITE_URL must be a scheme and a host"),
+        ("https://clea.example.fr", None),
+        ("https://clea.example.fr/", None),
+    ],
+)
+def test_with_debug_off_the_public_address_must_be_given_and_well_formed(site_url, refused):
+    """Every absolute link (QR codes, PDFs, e-mails) starts with it: a guess would print dead links."""
+    environment = {"DEBUG": "false", "SECRET_KEY": "start-check"}
+    if site_url is not None:
+        environment["SITE_URL"] = site_url
+    started = _start(**environment)
+    if refused is None:
+        assert started.returncode == 0, started.stderr
+    else:
+        assert started.returncode != 0 and refused in started.stderr
+
+
+def test_the_embedded_mode_guesses_the_address_of_make_run():
+    started = _start()
+    assert started.returncode == 0, started.stderr

@@ -273,6 +273,7 @@ class Cluster:
             }
         )
         env.setdefault("SECRET_KEY", "faults-" + secrets.token_hex(16))
+        env.setdefault("SITE_URL", "http://127.0.0.1:8000")
         return env
 
     def worker(self, *, pool: str = "prefork", concurrency: int = 2) -> Worker:
