@@ -37,7 +37,9 @@ if not SITE_URL:
     )
 _site = urlsplit(SITE_URL)
 if _site.scheme not in {"http", "https"} or not _site.hostname or _site.path or _site.query or _site.fragment:
-    raise environ.ImproperlyConfigured(f"SITE_URL must be a scheme and a host, like https://clea.example.fr: {SITE_URL!r}")
+    raise environ.ImproperlyConfigured(
+        f"SITE_URL must be a scheme and a host, like https://clea.example.fr: {SITE_URL}"
+    )
 
 INSTALLED_APPS = [
     "django.contrib.admin",
