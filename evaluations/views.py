@@ -12,10 +12,10 @@ from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
-from django.views.decorators.http import require_POST
 
 from candidates.models import Dossier, DossierState
 from candidates.services import DossierConflict, TransitionRefused
+from clea_platform.actions import post_only
 from clea_platform.tenancy import membership_required
 from evaluations.acquisitions import dossier_outcome
 from evaluations.forms import EvaluationCloseForm, EvaluationStartForm, GridForm
@@ -258,7 +258,7 @@ def grid(request: HttpRequest, pk: int) -> HttpResponse:
     return _render_grid(request, evaluation, rows, form)
 
 
-@require_POST
+@post_only("evaluations:grid")
 @membership_required(Role.EVALUATOR)
 def close(request: HttpRequest, pk: int) -> HttpResponse:
     evaluation = _evaluation_for(request, pk)

@@ -18,9 +18,9 @@ from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
-from django.views.decorators.http import require_POST
 
 from candidates.models import Dossier
+from clea_platform.actions import post_only
 from clea_platform.tenancy import membership_required
 from funding.documents import CONTENT_TYPES, table_to_csv
 from funding.forms import (
@@ -217,7 +217,7 @@ def line_transition(request: HttpRequest, pk: int, name: str) -> HttpResponse:
 
 
 @membership_required(*LINE_ROLES)
-@require_POST
+@post_only("funding:line_detail")
 def proof_add(request: HttpRequest, pk: int) -> HttpResponse:
     line = _visible_line(request, pk)
     form = ProofForm(request.POST, request.FILES)
@@ -268,7 +268,7 @@ def claim_list(request: HttpRequest) -> HttpResponse:
 
 
 @membership_required(Role.ORG_ADMIN)
-@require_POST
+@post_only("funding:batch_list")
 def batch_create(request: HttpRequest) -> HttpResponse:
     membership: Membership = request.membership
     form = BatchRequestForm(request.POST, funders=Funder.objects.all())
@@ -358,7 +358,7 @@ def batch_download(request: HttpRequest, pk: int, fmt: str) -> FileResponse:
 
 
 @membership_required(Role.ORG_ADMIN)
-@require_POST
+@post_only("funding:batch_detail")
 def batch_retry_view(request: HttpRequest, pk: int) -> HttpResponse:
     batch = _visible_batch(request, pk)
     try:
@@ -480,7 +480,7 @@ def statement_list(request: HttpRequest) -> HttpResponse:
 
 
 @membership_required(Role.CERTIFPRO_ADMIN)
-@require_POST
+@post_only("funding:statement_list")
 def statement_request(request: HttpRequest) -> HttpResponse:
     form = QuarterForm(request.POST)
     if form.is_valid():

@@ -20,10 +20,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
-from django.views.decorators.http import require_POST
 
 from candidates.models import Dossier, DossierState
 from candidates.services import DossierConflict, TransitionRefused
+from clea_platform.actions import post_only
 from clea_platform.downloads import file_response
 from clea_platform.tenancy import membership_required
 from evaluations.acquisitions import dossier_outcome
@@ -321,7 +321,7 @@ def session_seats(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "juries/session_seats.html", {"session": session, "form": form, "rows": form.rows()})
 
 
-@require_POST
+@post_only("juries:session_detail")
 @membership_required(*ADMIN_ROLES)
 def session_convene(request: HttpRequest, pk: int) -> HttpResponse:
     session = _visible_session(request, pk)
@@ -343,7 +343,7 @@ def session_convene(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("juries:session_detail", pk=session.pk)
 
 
-@require_POST
+@post_only("juries:session_detail")
 @membership_required(*SESSION_ROLES)
 def session_deliberate(request: HttpRequest, pk: int) -> HttpResponse:
     session = _visible_session(request, pk)
@@ -356,7 +356,7 @@ def session_deliberate(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("juries:session_detail", pk=session.pk)
 
 
-@require_POST
+@post_only("juries:session_detail")
 @membership_required(*SESSION_ROLES)
 def session_close(request: HttpRequest, pk: int) -> HttpResponse:
     session = _visible_session(request, pk)
@@ -440,7 +440,7 @@ def review(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "juries/review.html", _review_context(request, submission))
 
 
-@require_POST
+@post_only("juries:review")
 @membership_required()
 def conflict_declare_view(request: HttpRequest, pk: int) -> HttpResponse:
     submission = _visible_submission(request, pk)
@@ -462,7 +462,7 @@ def conflict_declare_view(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "juries/review.html", _review_context(request, submission, conflict_form=form))
 
 
-@require_POST
+@post_only("juries:review")
 @membership_required()
 def decide(request: HttpRequest, pk: int) -> HttpResponse:
     submission = _visible_submission(request, pk)

@@ -8,8 +8,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
 
+from clea_platform.actions import post_only
 from clea_platform.tenancy import membership_required
 from organisations.forms import ApiTokenForm, SiteForm
 from organisations.models import ApiToken, Membership, Role, Site
@@ -17,7 +17,7 @@ from organisations.services import api_token_create, api_token_revoke, membershi
 
 
 @login_required
-@require_POST
+@post_only("home")
 def switch_membership(request: HttpRequest) -> HttpResponse:
     try:
         membership = membership_switch(request=request, membership_id=int(request.POST.get("membership", "")))

@@ -9,11 +9,12 @@ import posixpath
 from django.contrib import messages
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
 
+from clea_platform.actions import post_only
 from clea_platform.errors import BusinessRefusal
 from clea_platform.tenancy import membership_required
 from organisations.models import Role
@@ -25,7 +26,7 @@ OPERATOR_ROLES = (Role.ORG_ADMIN, Role.CERTIFPRO_ADMIN)
 
 
 @membership_required(*OPERATOR_ROLES)
-@require_POST
+@post_only(lambda request, kind, pk: reverse("outbox:side_effect_list"))
 def regenerate(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
     """Ask for a new version of the document, then go back to the page the form was on."""
     try:

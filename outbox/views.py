@@ -14,8 +14,9 @@ from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET
 
+from clea_platform.actions import post_only
 from clea_platform.tenancy import membership_required
 from organisations.models import Role
 from outbox.forms import SideEffectFilterForm
@@ -60,7 +61,7 @@ def side_effect_list(request: HttpRequest) -> HttpResponse:
 
 
 @membership_required(*OPERATOR_ROLES)
-@require_POST
+@post_only(lambda request, pk: reverse("outbox:side_effect_list"))
 def side_effect_retry_view(request: HttpRequest, pk: int) -> HttpResponse:
     membership = request.membership
     side_effect = get_object_or_404(SideEffect.objects.visible_to(membership), pk=pk)

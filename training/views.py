@@ -15,10 +15,10 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
 
 from candidates.models import Dossier, DossierState
 from candidates.services import DossierConflict, TransitionRefused
+from clea_platform.actions import post_only
 from clea_platform.tenancy import membership_required
 from evaluations.acquisitions import dossier_outcome
 from organisations.models import Role
@@ -157,7 +157,7 @@ def plan_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return _render_detail(request, _visible_plan(request, pk))
 
 
-@require_POST
+@post_only("training:plan_detail")
 @membership_required()
 def session_add(request: HttpRequest, pk: int) -> HttpResponse:
     plan = _plan_for_action(request, pk)
@@ -180,7 +180,13 @@ def session_add(request: HttpRequest, pk: int) -> HttpResponse:
     return _render_detail(request, plan, session_form=form)
 
 
-@require_POST
+def _plan_page_of_session(request: HttpRequest, pk: int) -> str:
+    visible_plans = TrainingPlan.objects.visible_to(getattr(request, "membership", None))
+    plan_id = TrainingSession.objects.filter(plan__in=visible_plans, pk=pk).values_list("plan_id", flat=True).first()
+    return reverse("training:plan_detail", kwargs={"pk": plan_id}) if plan_id else reverse("training:plan_list")
+
+
+@post_only(_plan_page_of_session)
 @membership_required()
 def session_done(request: HttpRequest, pk: int) -> HttpResponse:
     visible_plans = TrainingPlan.objects.visible_to(request.membership)
@@ -200,7 +206,7 @@ def session_done(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect(reverse("training:plan_detail", kwargs={"pk": plan.pk}) + "#seances")
 
 
-@require_POST
+@post_only("training:plan_detail")
 @membership_required()
 def note_add(request: HttpRequest, pk: int) -> HttpResponse:
     plan = _plan_for_action(request, pk)

@@ -361,7 +361,10 @@ def test_the_jury_body_convenes_the_members(client_for, jury, ready, mailoutbox,
 
 def test_a_juror_may_not_convene(client_for, jury):
     assert client_for(jury.president).post(url("session_convene", pk=jury.session.pk)).status_code == 403
-    assert client_for(jury.admin).get(url("session_convene", pk=jury.session.pk)).status_code == 405
+    # A GET (a reloaded page, a pasted link) goes back to the session, which was not convened.
+    response = client_for(jury.admin).get(url("session_convene", pk=jury.session.pk))
+    assert response.status_code == 302 and response.url == url("session_detail", pk=jury.session.pk)
+    assert JurySession.objects.get(pk=jury.session.pk).state == SessionState.PLANNED
 
 
 def test_the_quorum_problems_are_the_error_when_opening_the_deliberation(client_for, jury):

@@ -607,7 +607,9 @@ def test_an_unknown_kind_is_404_and_a_foreign_next_goes_home(client_for):
 
 def test_the_regenerate_form_is_a_post_only(client_for):
     _jury, _submission, certificate = certified()
-    assert client_for(make_certifpro()).get(regenerate_url("certificate", certificate)).status_code == 405
+    response = client_for(make_certifpro()).get(regenerate_url("certificate", certificate))
+    assert response.status_code == 302 and response.url == reverse("outbox:side_effect_list")
+    assert not DocumentVersion.objects.exists()
 
 
 def test_the_dossier_page_shows_the_certificate_and_offers_a_new_version_to_the_operators_only(client_for):

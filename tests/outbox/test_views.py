@@ -335,7 +335,10 @@ def test_the_retry_keeps_only_the_list_s_own_parameters(org_a, certifpro, client
 
 def test_the_retry_is_a_post(org_a, certifpro, client_for):
     row = side_effect(org_a)
-    assert client_for(certifpro).get(retry_url(row)).status_code == 405
+    response = client_for(certifpro).get(retry_url(row))
+    assert response.status_code == 302 and response.url == LIST
+    row.refresh_from_db()
+    assert row.state == SideEffectState.FAILED, "a GET retries nothing"
 
 
 @pytest.mark.django_db(transaction=True)
