@@ -124,9 +124,9 @@ def dossier_create(
         raise PermissionDenied
     refusal = dossier_new_refusal(
         organisation_id=membership.organisation_id,
-        first_name=candidate_data.get("first_name", ""),
-        last_name=candidate_data.get("last_name", ""),
-        birth_date=candidate_data.get("birth_date"),
+        first_name=candidate_data["first_name"],
+        last_name=candidate_data["last_name"],
+        birth_date=candidate_data["birth_date"],
         certification=certification,
     )
     if refusal is not None:
