@@ -82,9 +82,6 @@ class DossierCreateSerializer(serializers.Serializer):
 
     certification = serializers.ChoiceField(choices=Certification.choices)
     candidate = CandidateSerializer()
-    confirm_duplicate = serializers.BooleanField(
-        default=False, help_text="Créer quand même un dossier quand la personne en a déjà un pour cette certification."
-    )
 
 
 class DossierViewSet(
@@ -122,12 +119,12 @@ class DossierViewSet(
         candidate = body.get("candidate")
         if not isinstance(candidate, dict):
             raise ValidationError({"candidate": [_("Un objet est attendu : l'identité et la situation du candidat.")]})
-        # The screen's form checks it all (habilitation, fields, duplicates); the candidate's fields are nested.
+        # The screen's form checks the habilitation and the fields (the candidate's are nested); dossier_create
+        # refuses a person who may not have a new dossier, which answers 409 with the refusal's code.
         certifications = membership.organisation.habilitations.in_force().values_list("certification", flat=True)
         form = DossierCreateForm(
-            as_posted({**candidate, **{k: v for k, v in body.items() if k in ("certification", "confirm_duplicate")}}),
+            as_posted({**candidate, **{k: v for k, v in body.items() if k == "certification"}}),
             certifications=certifications,
-            membership=membership,
         )
         if not form.is_valid():
             errors = form_errors(form).detail

@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from candidates.models import Candidate, DossierQuerySet, DossierState, identity_key
-from candidates.services import DuplicateReport, candidate_find_duplicates
+from candidates.services import NewDossierRefusal, dossier_new_refusal
 from clea_platform.certifications import Certification
 
 if TYPE_CHECKING:
@@ -94,9 +94,6 @@ class DossierCreateForm(forms.ModelForm):
     """The information interview: who the candidate is, and the certification they aim for."""
 
     certification = forms.ChoiceField(label=_("Certification visée"))
-    confirm_duplicate = forms.BooleanField(
-        label=_("Je confirme vouloir ouvrir un nouveau dossier pour cette personne"), required=False
-    )
 
     class Meta:
         model = Candidate
@@ -143,9 +140,10 @@ class DossierCreateForm(forms.ModelForm):
         self, *args: object, certifications: Iterable[str], membership: Membership | None = None, **kwargs: object
     ) -> None:
         super().__init__(*args, **kwargs)
-        # With a membership, clean() looks for the person's open dossiers (the screen and the API alike).
+        # With a membership, clean() refuses a person who may not have a new dossier (dossier_create refuses
+        # it anyway: the API leaves it to the service, which answers 409 with the refusal's code).
         self.membership = membership
-        self.duplicates: DuplicateReport | None = None
+        self.refusal: NewDossierRefusal | None = None
         allowed = set(certifications)
         choices = [(value, label) for value, label in Certification.choices if value in allowed]
         # With several certifications, make the counsellor choose rather than keep the first by accident.
@@ -226,18 +224,15 @@ class DossierCreateForm(forms.ModelForm):
         identity = [cleaned.get(name) for name in ("first_name", "last_name", "birth_date", "certification")]
         if self.membership is not None and all(identity):
             first_name, last_name, birth_date, certification = identity
-            self.duplicates = candidate_find_duplicates(
-                membership=self.membership,
+            self.refusal = dossier_new_refusal(
+                organisation_id=self.membership.organisation_id,
                 first_name=first_name,
                 last_name=last_name,
                 birth_date=birth_date,
                 certification=certification,
             )
-            if self.duplicates and not cleaned.get("confirm_duplicate"):
-                self.add_error(
-                    "confirm_duplicate",
-                    _("Cette personne a déjà un dossier : confirmez pour en ouvrir quand même un nouveau."),
-                )
+            if self.refusal is not None:
+                self.add_error(None, forms.ValidationError(str(self.refusal), code=self.refusal.code))
         return cleaned
 
     def candidate_data(self) -> dict[str, object]:

@@ -4,7 +4,7 @@ a timeline event and an audit entry written, side effects queued on commit."""
 from __future__ import annotations
 
 import datetime
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
@@ -13,7 +13,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from candidates.models import Candidate, Dossier, DossierEvent, identity_key
+from candidates.models import Candidate, Dossier, DossierEvent, DossierState, identity_key
 from candidates.signals import dossier_withdrawn
 from clea_platform.errors import BusinessRefusal
 from organisations.models import Membership, Role
@@ -37,47 +37,100 @@ class TransitionRefused(BusinessRefusal):
     code = "transition_refused"
 
 
-@dataclass
-class DuplicateReport:
-    own: list[Dossier] = field(default_factory=list)
-    elsewhere: bool = False
+class NewDossierRefusal(BusinessRefusal):
+    """A new dossier for this person and certification is refused; `dossier` is the existing one when it
+    belongs to the asking organisation (screens link to it), None otherwise: nothing of another organisation."""
 
-    def __bool__(self) -> bool:
-        return bool(self.own) or self.elsewhere
+    def __init__(self, message: str, *, dossier: Dossier | None = None) -> None:
+        super().__init__(message)
+        self.dossier = dossier
 
 
-def candidate_find_duplicates(
-    *, membership: Membership, first_name: str, last_name: str, birth_date: datetime.date, certification: str
-) -> DuplicateReport:
-    """Open dossiers of the same person for the same certification anywhere on the platform.
+class DossierAlreadyOpen(NewDossierRefusal):
+    """The person already has a dossier in progress for this certification: one at a time, platform-wide."""
 
-    Another organisation's dossier is only reported as existing: neither its organisation nor its content.
-    """
-    matches = (
-        Dossier.objects.open()
-        .filter(
-            candidate__identity_key=identity_key(first_name, last_name),
-            candidate__birth_date=birth_date,
-            certification=certification,
-        )
-        .only("id", "reference", "organisation_id", "state")
+    code = "dossier_already_open"
+
+
+class AlreadyCertified(NewDossierRefusal):
+    """The person already holds this certification (another certification remains possible)."""
+
+    code = "already_certified"
+
+
+def dossier_new_refusal(
+    *,
+    organisation_id: int,
+    first_name: str,
+    last_name: str,
+    birth_date: datetime.date,
+    certification: str,
+) -> NewDossierRefusal | None:
+    """Why the person (folded names and birth date) may not have a new dossier for this certification: a
+    dossier in progress anywhere, or the certification already obtained. None when a new dossier is allowed;
+    after a refusal by the jury, an abandon or the 5-year deadline, a new attempt starts a new dossier.
+
+    The message names neither another organisation nor anything of its dossier (reference, counsellor,
+    dates): only the organisation's own dossier is pointed at."""
+    same_person = Dossier.objects.filter(
+        candidate__identity_key=identity_key(first_name, last_name),
+        candidate__birth_date=birth_date,
+        certification=certification,
     )
-    report = DuplicateReport()
-    for dossier in matches:
-        if dossier.organisation_id == membership.organisation_id:
-            report.own.append(dossier)
-        else:
-            report.elsewhere = True
-    return report
+    # A revoked award moves the dossier back before the jury (decision_revoke): "certified" means held.
+    held = same_person.filter(state=DossierState.CERTIFIED).only("id", "reference", "organisation_id").first()
+    if held is not None:
+        if held.organisation_id == organisation_id:
+            return AlreadyCertified(
+                _(
+                    "Cette personne est déjà titulaire de cette certification (dossier %(ref)s) : un nouveau dossier "
+                    "n'est pas possible. Elle peut en ouvrir un pour une autre certification."
+                )
+                % {"ref": held.reference},
+                dossier=held,
+            )
+        return AlreadyCertified(
+            _(
+                "Cette personne est déjà titulaire de cette certification : un nouveau dossier n'est pas possible. "
+                "Elle peut en ouvrir un pour une autre certification."
+            )
+        )
+    own = same_person.open().filter(organisation_id=organisation_id).only("id", "reference").first()
+    if own is not None:
+        return DossierAlreadyOpen(
+            _("Cette personne a déjà un dossier en cours dans votre organisme pour cette certification : %(ref)s.")
+            % {"ref": own.reference},
+            dossier=own,
+        )
+    if same_person.open().exists():
+        return DossierAlreadyOpen(
+            _(
+                "Cette personne a déjà un dossier en cours pour cette certification : un seul dossier à la fois "
+                "est possible. Il doit être mené à son terme ou abandonné avant d'en ouvrir un nouveau."
+            )
+        )
+    return None
 
 
 @transaction.atomic
 def dossier_create(
     *, membership: Membership, candidate_data: dict[str, Any], certification: str, request: HttpRequest | None = None
 ) -> Dossier:
-    """Record the information interview: the candidate and a dossier in the "information" step."""
+    """Record the information interview: the candidate and a dossier in the "information" step.
+
+    Refused (dossier_new_refusal) when the person has a dossier in progress for the certification, here or
+    elsewhere, or already holds it."""
     if membership.role != Role.COUNSELLOR:
         raise PermissionDenied
+    refusal = dossier_new_refusal(
+        organisation_id=membership.organisation_id,
+        first_name=candidate_data["first_name"],
+        last_name=candidate_data["last_name"],
+        birth_date=candidate_data["birth_date"],
+        certification=certification,
+    )
+    if refusal is not None:
+        raise refusal
     referentiel = Referentiel.objects.current_for(certification)
     candidate = Candidate.objects.create(organisation=membership.organisation, **candidate_data)
     dossier = Dossier.objects.create(

@@ -17,6 +17,7 @@ from candidates.forms import (
 from candidates.models import DOSSIER_ROLES, Dossier, DossierState
 from candidates.services import (
     DossierConflict,
+    NewDossierRefusal,
     TransitionRefused,
     dossier_create,
     dossier_open,
@@ -76,6 +77,9 @@ def dossier_create_view(request: HttpRequest) -> HttpResponse:
             messages.error(
                 request, _("Aucun référentiel n'est en vigueur pour cette certification : contactez Certif'Pro.")
             )
+        except NewDossierRefusal as exc:  # a colleague created it since the form was checked
+            form.refusal = exc
+            form.add_error(None, str(exc))
         else:
             messages.success(
                 request,
@@ -83,7 +87,7 @@ def dossier_create_view(request: HttpRequest) -> HttpResponse:
                 % {"ref": dossier.reference, "name": dossier.candidate.full_name},
             )
             return redirect("journey:dossier_detail", pk=dossier.pk)
-    return render(request, "candidates/dossier_create.html", {"form": form, "duplicates": form.duplicates})
+    return render(request, "candidates/dossier_create.html", {"form": form})
 
 
 @membership_required(Role.COUNSELLOR)

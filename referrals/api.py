@@ -34,7 +34,6 @@ from referrals.services import (
     referral_accept,
     referral_consent_text,
     referral_decline,
-    referral_duplicates,
     referral_send,
 )
 
@@ -178,9 +177,6 @@ class ReferralAcceptSerializer(serializers.Serializer):
     education_level = serializers.ChoiceField(
         choices=EducationLevel.choices, required=False, help_text="Par défaut, celui de l'orientation."
     )
-    confirm_duplicate = serializers.BooleanField(
-        default=False, help_text="Ouvrir quand même un dossier quand la personne en a déjà un dans l'organisme."
-    )
 
 
 class ReferralDeclineSerializer(serializers.Serializer):
@@ -267,7 +263,6 @@ class ReferralViewSet(
             request,
             prefill=True,
             initial={"birth_place": referral.birth_place, "education_level": referral.education_level},
-            duplicates=referral_duplicates(referral=referral, membership=membership),
         )
         if not form.is_valid():
             raise form_errors(form)

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
@@ -11,9 +10,6 @@ from candidates.models import EducationLevel
 from clea_platform.certifications import Certification
 from referrals.models import Referral, ReferralQuerySet, ReferralState
 from referrals.services import IDENTITY_FIELDS
-
-if TYPE_CHECKING:
-    from candidates.services import DuplicateReport
 
 
 class ReferralForm(forms.ModelForm):
@@ -106,23 +102,6 @@ class ReferralAcceptForm(forms.Form):
         choices=[("", "---------"), *EducationLevel.choices],
         error_messages={"required": _("Indiquez le niveau de formation.")},
     )
-    confirm_duplicate = forms.BooleanField(
-        label=_("Je confirme vouloir ouvrir un nouveau dossier pour cette personne"), required=False
-    )
-
-    def __init__(self, *args: Any, duplicates: DuplicateReport, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.duplicates = duplicates
-
-    def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
-        # A second dossier for someone the organisation already follows is possible, but never by mistake.
-        if self.duplicates.own and not cleaned.get("confirm_duplicate"):
-            self.add_error(
-                "confirm_duplicate",
-                _("Cette personne a déjà un dossier ouvert chez vous : confirmez pour en ouvrir un nouveau."),
-            )
-        return cleaned
 
 
 class ReferralDeclineForm(forms.Form):

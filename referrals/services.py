@@ -17,7 +17,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from candidates.models import DossierEvent, Origin, RegistrationStatus
-from candidates.services import DuplicateReport, candidate_find_duplicates, dossier_create
+from candidates.services import NewDossierRefusal, dossier_create, dossier_new_refusal
 from clea_platform.certifications import Certification
 from clea_platform.errors import BusinessRefusal
 from directory.selectors import directory_sites
@@ -64,18 +64,16 @@ def referral_consent_text(*, site: Site, certification: str) -> str:
     )
 
 
-def referral_duplicates(*, referral: Referral, membership: Membership) -> DuplicateReport:
-    """The referred person's open dossiers for the certification (candidate_find_duplicates), but the one this
-    referral opened: accepting asks for a confirmation when the organisation already follows the person."""
-    report = candidate_find_duplicates(
-        membership=membership,
+def referral_new_dossier_refusal(*, referral: Referral) -> NewDossierRefusal | None:
+    """Why accepting would be refused (dossier_new_refusal): the person has a dossier in progress for the
+    certification, here or elsewhere, or already holds it. The message names no other organisation."""
+    return dossier_new_refusal(
+        organisation_id=referral.organisation_id,
         first_name=referral.first_name,
         last_name=referral.last_name,
         birth_date=referral.birth_date,
         certification=referral.certification,
     )
-    report.own = [dossier for dossier in report.own if dossier.pk != referral.dossier_id]
-    return report
 
 
 def _link(referral: Referral) -> str:
@@ -187,6 +185,7 @@ def referral_accept(
 ) -> Referral:
     """Accept the referral: open the job seeker's dossier in the "information" step with the referral's
     details (origin France Travail), note the referral in the dossier's timeline, and tell the advisor.
+    Refused like dossier_create when the person has a dossier in progress or holds the certification.
 
     `extra` completes or corrects the identity (a birth place, an education level the advisor left out)."""
     if by.role != Role.COUNSELLOR or by.organisation_id != referral.organisation_id:

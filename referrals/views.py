@@ -7,6 +7,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 
+from candidates.services import NewDossierRefusal
 from clea_platform.tenancy import membership_required
 from directory.selectors import directory_sites
 from organisations.models import Membership, Role
@@ -17,7 +18,7 @@ from referrals.services import (
     referral_accept,
     referral_consent_text,
     referral_decline,
-    referral_duplicates,
+    referral_new_dossier_refusal,
     referral_send,
 )
 
@@ -146,10 +147,9 @@ def referral_accept_view(request: HttpRequest, pk: int) -> HttpResponse:
     if not _answerable(request, referral):
         return redirect("referrals:detail", pk=referral.pk)
     initial = {"birth_place": referral.birth_place, "education_level": referral.education_level}
-    duplicates = referral_duplicates(referral=referral, membership=membership)
-    form = ReferralAcceptForm(
-        request.POST if request.method == "POST" else None, initial=initial, duplicates=duplicates
-    )
+    # Shown before the counsellor fills anything in; referral_accept refuses the same way.
+    refusal = referral_new_dossier_refusal(referral=referral)
+    form = ReferralAcceptForm(request.POST if request.method == "POST" else None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
             referral = referral_accept(
@@ -161,6 +161,8 @@ def referral_accept_view(request: HttpRequest, pk: int) -> HttpResponse:
                 },
                 request=request,
             )
+        except NewDossierRefusal as exc:  # shown in the page's refusal box
+            refusal = exc
         except ReferralError as exc:
             messages.error(request, str(exc))
         else:
@@ -173,7 +175,7 @@ def referral_accept_view(request: HttpRequest, pk: int) -> HttpResponse:
     return render(
         request,
         "referrals/referral_accept.html",
-        {"referral": referral, "form": form, "duplicates": duplicates},
+        {"referral": referral, "form": form, "refusal": refusal},
     )
 
 

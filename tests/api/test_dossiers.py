@@ -84,7 +84,7 @@ def test_creating_a_dossier_with_bad_input_names_the_fields(client_for, org_a):
     assert fields == {"certification", "candidate.birth_date"}
 
 
-def test_a_duplicate_candidate_needs_a_confirmation(client_for, org_a):
+def test_a_duplicate_candidate_is_refused_with_409(client_for, org_a):
     existing = DossierFactory(organisation=org_a)
     candidate = existing.candidate
     payload = {
@@ -98,10 +98,12 @@ def test_a_duplicate_candidate_needs_a_confirmation(client_for, org_a):
     }
     client = client_for(existing.team.counsellor)
     refused = client.post(LIST, payload, content_type="application/json")
-    assert refused.status_code == 400
-    assert refused.json()["errors"][0]["field"] == "confirm_duplicate"
+    assert refused.status_code == 409
+    assert refused.json()["code"] == "dossier_already_open"
+    assert existing.reference in refused.json()["message"]  # the organisation's own dossier may be named
     confirmed = client.post(LIST, {**payload, "confirm_duplicate": True}, content_type="application/json")
-    assert confirmed.status_code == 201
+    assert confirmed.status_code == 409
+    assert Dossier.objects.count() == 1
 
 
 @pytest.mark.parametrize("role", [Role.EVALUATOR, Role.ORG_ADMIN])

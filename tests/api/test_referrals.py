@@ -275,17 +275,17 @@ def test_accepting_completes_what_the_advisor_left_out_or_says_what_is_missing(o
     assert Dossier.objects.get().candidate.birth_place == "Tourcoing"
 
 
-def test_accepting_someone_who_already_has_a_dossier_needs_a_confirmation(org_a, client_for):
+def test_accepting_someone_who_already_has_a_dossier_is_refused_with_409(org_a, client_for):
     counsellor = _counsellor(org_a)
     referral_accept(referral=make_referral(to=org_a), by=counsellor)
     second = make_referral(to=org_a)  # the same person, referred again
     client = client_for(counsellor)
 
     unconfirmed = _post(client, _accept(second))
-    assert unconfirmed.status_code == 400
-    assert set(_fields(unconfirmed)) == {"confirm_duplicate"}
-    assert _post(client, _accept(second), {"confirm_duplicate": True}).status_code == 200
-    assert Dossier.objects.count() == 2
+    assert unconfirmed.status_code == 409
+    assert unconfirmed.json()["code"] == "dossier_already_open"
+    assert _post(client, _accept(second), {"confirm_duplicate": True}).status_code == 409
+    assert Dossier.objects.count() == 1
 
 
 def test_a_referral_already_answered_or_expired_is_refused_with_409(org_a, client_for):

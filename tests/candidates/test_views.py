@@ -264,7 +264,7 @@ def test_a_day_month_year_birth_date_is_understood(counsellor, client_for):
     assert Candidate.objects.get().birth_date == datetime.date(1985, 4, 12)
 
 
-def test_an_open_dossier_of_the_same_person_in_the_organisation_is_shown_with_a_link(counsellor, org_a, client_for):
+def test_an_open_dossier_of_the_same_person_in_the_organisation_refuses_with_a_link(counsellor, org_a, client_for):
     existing = DossierFactory(
         organisation=org_a, last_name="LEFEVRE", first_name="helene", birth_date=datetime.date(1985, 4, 12)
     )
@@ -272,18 +272,15 @@ def test_an_open_dossier_of_the_same_person_in_the_organisation_is_shown_with_a_
     response = client.post(CREATE_URL, candidate_post())
     assert response.status_code == 200
     page = text(response)
-    assert "déjà un dossier ouvert dans votre organisme" in page
+    assert "déjà un dossier en cours dans votre organisme" in page
     assert detail_url(existing) in page and existing.reference in page
     assert 'value="Lefèvre"' in page
-    assert "confirmez pour en ouvrir quand même un nouveau" in page
+    # No confirmation lets a second one through.
+    assert client.post(CREATE_URL, candidate_post(confirm_duplicate="on")).status_code == 200
     assert Dossier.objects.count() == 1
 
-    confirmed = client.post(CREATE_URL, candidate_post(confirm_duplicate="on"))
-    assert confirmed.status_code == 302
-    assert Dossier.objects.count() == 2
 
-
-def test_an_open_dossier_in_another_organisation_is_reported_without_naming_it(
+def test_an_open_dossier_in_another_organisation_refuses_without_naming_it(
     counsellor, org_b, client_for, django_capture_on_commit_callbacks
 ):
     elsewhere = DossierFactory(
@@ -292,15 +289,13 @@ def test_an_open_dossier_in_another_organisation_is_reported_without_naming_it(
     client = client_for(counsellor)
     response = client.post(CREATE_URL, candidate_post())
     page = text(response)
-    assert "Un dossier est déjà ouvert pour cette personne dans un autre organisme évaluateur" in page
+    assert "Cette personne a déjà un dossier en cours pour cette certification" in page
     assert org_b.name not in page
     assert elsewhere.reference not in page
     assert detail_url(elsewhere) not in page
+    assert elsewhere.team.counsellor.user.get_full_name() not in page
+    assert client.post(CREATE_URL, candidate_post(confirm_duplicate="on")).status_code == 200
     assert Dossier.objects.filter(organisation=counsellor.organisation).count() == 0
-
-    confirmed = client.post(CREATE_URL, candidate_post(confirm_duplicate="on"))
-    assert confirmed.status_code == 302
-    assert Dossier.objects.filter(organisation=counsellor.organisation).count() == 1
 
 
 def test_a_closed_dossier_of_the_same_person_is_no_duplicate(counsellor, org_a, client_for):

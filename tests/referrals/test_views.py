@@ -104,20 +104,19 @@ def test_a_counsellor_accepts_and_lands_on_the_new_dossier(org_a, make_member, c
     assert Dossier.objects.count() == 1
 
 
-def test_accepting_someone_who_already_has_a_dossier_asks_for_confirmation(org_a, make_member, client_for):
+def test_accepting_someone_who_already_has_a_dossier_is_refused(org_a, make_member, client_for):
     counsellor = make_member(org_a, role=Role.COUNSELLOR)
     first = make_referral(to=org_a)
     referral_accept(referral=first, by=counsellor)
     second = make_referral(to=org_a)  # the same person, referred again after the first was accepted
     client = client_for(counsellor)
     url = reverse("referrals:accept", kwargs={"pk": second.pk})
-    response = client.post(url, {"birth_place": "Roubaix", "education_level": "3"})
-    assert response.status_code == 200
-    assert "confirm_duplicate" in response.context["form"].errors
-    assert "déjà un dossier ouvert" in text_of(response)
+    assert "déjà un dossier en cours dans votre organisme" in text_of(client.get(url))
     response = client.post(url, {"birth_place": "Roubaix", "education_level": "3", "confirm_duplicate": "on"})
-    assert response.status_code == 302
-    assert Dossier.objects.count() == 2
+    assert response.status_code == 200
+    assert "déjà un dossier en cours dans votre organisme" in text_of(response)
+    assert Dossier.objects.count() == 1
+    assert Referral.objects.get(pk=second.pk).state == ReferralState.SENT
 
 
 def test_a_counsellor_declines_with_a_reason_that_the_advisor_reads(org_a, make_member, client_for):

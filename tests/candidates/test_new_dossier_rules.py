@@ -1,0 +1,157 @@
+"""One dossier at a time per person and certification, platform-wide, and none for a certification already
+held (issue 14). What another organisation is told names nothing of the organisation that holds the dossier."""
+
+import datetime
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from candidates.models import Dossier, add_years
+from candidates.services import (
+    AlreadyCertified,
+    DossierAlreadyOpen,
+    dossier_create,
+    dossier_withdraw,
+    dossiers_process_deadlines,
+)
+from clea_platform.certifications import Certification
+from juries.models import DecisionKind
+from juries.services import decision_record
+from referrals.services import referral_accept
+from tests.journey import DossierFactory, team_for
+from tests.juries.factories import certified, deliberating, make_jury
+from tests.referrals.support import IDENTITY, make_referral
+
+PERSON = {"first_name": "Nadia", "last_name": "Benali", "birth_date": datetime.date(1985, 4, 12)}
+API_LIST = "/api/v1/dossiers/"
+
+pytestmark = pytest.mark.django_db
+
+
+def _create(organisation, certification=Certification.CLEA, **identity) -> Dossier:
+    """A new dossier for the person (PERSON unless told), opened by the organisation's counsellor."""
+    return DossierFactory(organisation=organisation, certification=certification, **{**PERSON, **identity})
+
+
+def _assert_names_nothing_of(text: str, dossier: Dossier) -> None:
+    assert dossier.organisation.name not in text
+    assert dossier.reference not in text
+    assert dossier.counsellor.get_full_name() not in text
+    assert f"{dossier.created_at:%d/%m/%Y}" not in text
+
+
+def test_another_organisation_is_refused_without_learning_who_holds_the_dossier(org_a, org_b):
+    at_a = _create(org_a, state="in_training")
+    with pytest.raises(DossierAlreadyOpen) as refused:
+        _create(org_b, first_name="NADIA", last_name="benali")  # the same person, typed otherwise
+    assert refused.value.code == "dossier_already_open"
+    assert refused.value.dossier is None
+    assert "déjà un dossier en cours pour cette certification" in str(refused.value)
+    _assert_names_nothing_of(str(refused.value), at_a)
+    assert not Dossier.objects.filter(organisation=org_b).exists()
+
+
+def test_the_api_answers_409_without_naming_the_other_organisation(org_a, org_b, client_for):
+    at_a = _create(org_a)
+    team_b = team_for(org_b)
+    payload = {
+        "certification": "clea",
+        "candidate": {
+            "civility": "mme",
+            "last_name": "Benali",
+            "first_name": "Nadia",
+            "birth_date": "1985-04-12",
+            "birth_place": "Roubaix",
+            "registration_status": "job_seeker",
+            "education_level": "3",
+            "origin": "own_initiative",
+        },
+    }
+    response = client_for(team_b.counsellor).post(API_LIST, payload, content_type="application/json")
+    assert response.status_code == 409, response.content
+    assert response.json()["code"] == "dossier_already_open"
+    _assert_names_nothing_of(response.content.decode(), at_a)
+
+
+def test_the_form_page_refuses_without_naming_the_other_organisation(org_a, org_b, client_for):
+    at_a = _create(org_a, state="opened")
+    team_b = team_for(org_b)
+    post = {
+        "civility": "mme",
+        "last_name": "Benali",
+        "first_name": "Nadia",
+        "birth_date": "12/04/1985",
+        "birth_place": "Roubaix",
+        "registration_status": "job_seeker",
+        "education_level": "3",
+        "origin": "own_initiative",
+        "certification": "clea",
+    }
+    response = client_for(team_b.counsellor).post(reverse("candidates:dossier_create"), post)
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "déjà un dossier en cours pour cette certification" in page
+    _assert_names_nothing_of(page, at_a)
+    assert reverse("journey:dossier_detail", kwargs={"pk": at_a.pk}) not in page
+
+
+def test_accepting_a_referral_is_refused_when_another_organisation_has_a_dossier(org_a, org_b):
+    at_a = _create(org_a, **{k: IDENTITY[k] for k in PERSON})
+    referral = make_referral(to=org_b)
+    with pytest.raises(DossierAlreadyOpen) as refused:
+        referral_accept(referral=referral, by=team_for(org_b).counsellor)
+    _assert_names_nothing_of(str(refused.value), at_a)
+    referral.refresh_from_db()
+    assert referral.state == "sent"
+    assert not Dossier.objects.filter(organisation=org_b).exists()
+
+
+@pytest.mark.parametrize("same_organisation", [True, False])
+def test_a_person_who_holds_the_certification_is_refused(same_organisation, org_b):
+    _, submission, _ = certified(**PERSON)
+    holder = submission.dossier
+    organisation = holder.organisation if same_organisation else org_b
+    with pytest.raises(AlreadyCertified) as refused:
+        dossier_create(
+            membership=team_for(organisation).counsellor,
+            certification=Certification.CLEA,
+            candidate_data={**PERSON, "birth_place": "Lille"},
+        )
+    assert refused.value.code == "already_certified"
+    assert "déjà titulaire de cette certification" in str(refused.value)
+    if same_organisation:
+        assert refused.value.dossier == holder
+    else:
+        assert refused.value.dossier is None
+        _assert_names_nothing_of(str(refused.value), holder)
+
+
+def test_a_holder_of_clea_may_start_clea_numerique(org_b):
+    certified(**PERSON)
+    dossier = _create(org_b, certification=Certification.CLEA_NUMERIQUE)
+    assert dossier.certification == Certification.CLEA_NUMERIQUE
+
+
+def test_a_new_attempt_after_a_withdrawn_dossier_is_allowed(org_a, org_b):
+    earlier = _create(org_a, state="opened")
+    dossier_withdraw(dossier=earlier, by=earlier.team.counsellor, reason="Déménagement")
+    assert _create(org_b).organisation == org_b
+
+
+def test_a_new_attempt_after_a_refusal_by_the_jury_is_allowed(org_b):
+    jury = make_jury()
+    earlier = DossierFactory(state="ready_for_jury", **PERSON)
+    [submission] = deliberating(jury, earlier)
+    decision_record(submission=submission, by=jury.president, kind=DecisionKind.REFUSED, reason="Non acquis.")
+    assert _create(org_b).organisation == org_b
+
+
+def test_a_new_attempt_after_the_5_year_deadline_is_allowed(org_a):
+    # Past the 5 years a new prior evaluation is required: a new dossier (domain brief, journey step 3).
+    today = timezone.localdate()
+    earlier = _create(org_a, state="partially_validated", evaluated_on=add_years(today, -5) - datetime.timedelta(1))
+    dossiers_process_deadlines(today=today)
+    earlier.refresh_from_db()
+    assert earlier.state == "expired"
+    assert _create(org_a).organisation == org_a
