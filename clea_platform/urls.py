@@ -62,5 +62,6 @@ urlpatterns = [
     path("healthz/ready", healthz_ready, name="healthz_ready"),
     path("ping", ping, name="ping"),
     path("verifier/", certificate_verify_form, name="certificate_verify_form"),
-    path("verifier/<str:code>/", certificate_verify, name="certificate_verify"),
+    # <path:> so that a code typed with a slash reaches the page and its explanation, not a bare 404.
+    path("verifier/<path:code>/", certificate_verify, name="certificate_verify"),
 ]
