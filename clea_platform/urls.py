@@ -8,7 +8,7 @@ from clea_platform.views import healthz_live, healthz_ready, ping
 from journey.views import home
 from juries.public_views import certificate_verify, certificate_verify_form
 from organisations.forms import EmailAuthenticationForm, QueuedPasswordResetForm
-from organisations.views import api_tokens
+from organisations.views import LockoutLiftingPasswordResetConfirmView, api_tokens
 
 admin.site.site_header = _("Administration CléA – Certif'Pro")
 admin.site.site_title = _("Administration CléA")
@@ -31,7 +31,7 @@ account_patterns = [
     path("mot-de-passe/oubli/envoye/", auth_views.PasswordResetDoneView.as_view(), name="password_reset_done"),
     path(
         "mot-de-passe/reinitialiser/<uidb64>/<token>/",
-        auth_views.PasswordResetConfirmView.as_view(),
+        LockoutLiftingPasswordResetConfirmView.as_view(),
         name="password_reset_confirm",
     ),
     path("mot-de-passe/reinitialise/", auth_views.PasswordResetCompleteView.as_view(), name="password_reset_complete"),
@@ -62,5 +62,6 @@ urlpatterns = [
     path("healthz/ready", healthz_ready, name="healthz_ready"),
     path("ping", ping, name="ping"),
     path("verifier/", certificate_verify_form, name="certificate_verify_form"),
-    path("verifier/<str:code>/", certificate_verify, name="certificate_verify"),
+    # <path:> so that a code typed with a slash reaches the page and its explanation, not a bare 404.
+    path("verifier/<path:code>/", certificate_verify, name="certificate_verify"),
 ]

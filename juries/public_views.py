@@ -5,22 +5,33 @@ from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 
 from clea_platform.ratelimit import rate_limited
-from juries.services import certificate_lookup
+from juries.services import certificate_lookup, verification_code_normalise
+
+
+def _malformed(request: HttpRequest, typed: str) -> HttpResponse:
+    """Input that cannot be a code: the form again, with what was typed and why it cannot be a code."""
+    return render(
+        request, "juries/verify.html", {"certificate": None, "code": typed, "ask": True, "malformed": True}, status=400
+    )
 
 
 @never_cache
 @rate_limited(scope="verify", limit=30, period=60)
 def certificate_verify(request: HttpRequest, code: str) -> HttpResponse:
-    certificate = certificate_lookup(code)
+    normalised = verification_code_normalise(code)
+    if normalised is None:
+        return _malformed(request, code)
+    certificate = certificate_lookup(normalised)
     status = 200 if certificate is not None else 404
-    return render(
-        request, "juries/verify.html", {"certificate": certificate, "code": code.strip().upper()}, status=status
-    )
+    return render(request, "juries/verify.html", {"certificate": certificate, "code": normalised}, status=status)
 
 
 @rate_limited(scope="verify", limit=30, period=60)
 def certificate_verify_form(request: HttpRequest) -> HttpResponse:
-    code = request.GET.get("code", "").strip()
-    if code:
-        return redirect("certificate_verify", code=code.upper())
-    return render(request, "juries/verify.html", {"certificate": None, "code": "", "ask": True})
+    typed = request.GET.get("code", "")
+    if not typed.strip():
+        return render(request, "juries/verify.html", {"certificate": None, "code": "", "ask": True})
+    normalised = verification_code_normalise(typed)
+    if normalised is None:
+        return _malformed(request, typed)
+    return redirect("certificate_verify", code=normalised)

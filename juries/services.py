@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import re
 from collections.abc import Iterable
 
 from django.core.exceptions import PermissionDenied
@@ -18,6 +19,7 @@ from clea_platform.errors import BusinessRefusal
 from clea_platform.pdf import render_pdf, sha256_hex
 from evaluations.acquisitions import dossier_outcome
 from juries.models import (
+    VERIFICATION_CODE_LENGTH,
     Certificate,
     College,
     ConflictDeclaration,
@@ -636,10 +638,24 @@ def _minutes_pdf(session: JurySession, *, number: str) -> bytes:
     )
 
 
+# What a person may type around a code read off a certificate: spaces and dashes to group the characters.
+_CODE_SEPARATORS = re.compile(r"[\s\-\u2010-\u2015]+")
+# The shape of a code once its separators are gone: 8 ASCII letters or digits. Checked before any query, so that
+# nothing else (a slash, a NUL byte, a page of text) reaches the database or a URL.
+_CODE_SHAPE = re.compile(rf"[A-Z0-9]{{{VERIFICATION_CODE_LENGTH}}}")
+
+
+def verification_code_normalise(code: str) -> str | None:
+    """The code as it is stored ("ab12 cd34", "AB12-CD34" give "AB12CD34"), or None if the input cannot be one.
+    A well-shaped code outside the alphabet (a 0, a 1, a vowel) is still a code: unknown, not malformed."""
+    normalised = _CODE_SEPARATORS.sub("", code).upper()
+    return normalised if _CODE_SHAPE.fullmatch(normalised) else None
+
+
 def certificate_lookup(code: str) -> Certificate | None:
-    """The public verification: by code only, case-insensitive, nothing else; only a certificate whose PDF exists
-    (a row left without it by the code before issue 13 is not issued)."""
-    normalised = code.strip().upper()
-    if len(normalised) != 8:
+    """The public verification: by code only, ignoring case, spaces and dashes, nothing else; only a certificate
+    whose PDF exists (a row left without it by the code before issue 13 is not issued)."""
+    normalised = verification_code_normalise(code)
+    if normalised is None:
         return None
     return Certificate.objects.produced().filter(verification_code=normalised).first()

@@ -6,6 +6,7 @@ import hmac
 import secrets
 from typing import Any
 
+from axes.handlers.proxy import AxesProxyHandler
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied
 from django.db import models, transaction
@@ -38,6 +39,22 @@ def audit_record(
         ip_address=client_ip(request),
         details=details or {},
     )
+
+
+@transaction.atomic
+def user_password_reset_complete(*, user: User, request: HttpRequest) -> int:
+    """After a password reset by e-mail link: lift the login lockout and audit it. Returns the number of axes
+    attempts cleared.
+
+    Whoever holds the link proved they own the address, the same proof a reset needs; keeping the account locked
+    out for the rest of the cool-off would refuse the password they just chose. Axes counts failures under the
+    address as typed in the login form; the backend matches it exactly against the stored, lower-cased address,
+    so a lockout that matters is recorded under `user.email`."""
+    cleared = AxesProxyHandler.reset_attempts(username=user.email)
+    audit_record(
+        action="auth.password_reset", actor=user, obj=user, request=request, details={"lockouts_cleared": cleared}
+    )
+    return cleared
 
 
 def membership_switch(*, request: HttpRequest, membership_id: int) -> Membership:

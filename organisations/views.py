@@ -2,7 +2,10 @@ import datetime
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.forms import SetPasswordForm
+from django.contrib.auth.views import PasswordResetConfirmView
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -13,7 +16,24 @@ from clea_platform.actions import post_only
 from clea_platform.tenancy import membership_required
 from organisations.forms import ApiTokenForm, SiteForm
 from organisations.models import ApiToken, Membership, Role, Site
-from organisations.services import api_token_create, api_token_revoke, membership_switch, site_update
+from organisations.services import (
+    api_token_create,
+    api_token_revoke,
+    membership_switch,
+    site_update,
+    user_password_reset_complete,
+)
+
+
+class LockoutLiftingPasswordResetConfirmView(PasswordResetConfirmView):
+    """Django's reset confirmation; a new password set through the e-mailed link also lifts a login lockout."""
+
+    def form_valid(self, form: SetPasswordForm) -> HttpResponse:
+        # The new password and the lifted lockout land together, or neither does.
+        with transaction.atomic():
+            response = super().form_valid(form)
+            user_password_reset_complete(user=form.user, request=self.request)
+        return response
 
 
 @login_required

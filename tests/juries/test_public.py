@@ -76,10 +76,11 @@ def test_an_unknown_code_answers_404(certificate):
     assert "Certificat inconnu" in text(response)
 
 
-def test_a_code_of_the_wrong_length_is_unknown(certificate):
+def test_a_code_of_the_wrong_length_is_refused_with_an_explanation(certificate):
+    # Not "unknown": no certificate could ever have it, and the page says what a code looks like.
     response = Client().get(verify_url(certificate.verification_code + "X"))
-    assert response.status_code == 404
-    assert "Certificat inconnu" in text(response)
+    assert response.status_code == 400
+    assert "Code invalide" in text(response)
 
 
 def test_a_lower_case_code_is_accepted(certificate):
@@ -108,3 +109,80 @@ def test_the_31st_request_within_a_minute_from_one_address_is_refused(certificat
     assert refused["Retry-After"] == "60"
     # Another address is not affected.
     assert Client(REMOTE_ADDR="203.0.113.8").get(url).status_code == 200
+
+
+def spaced(code: str, separator: str) -> str:
+    return code[:4] + separator + code[4:]
+
+
+def test_the_form_accepts_a_code_typed_with_spaces_dashes_or_lower_case(certificate):
+    code = certificate.verification_code
+    client = Client()
+    for typed in (spaced(code.lower(), " "), spaced(code, "-"), f" {code.lower()} ", spaced(code, " - ")):
+        response = client.get(reverse("certificate_verify_form"), {"code": typed})
+        assert response.status_code == 302, typed
+        assert response["Location"] == verify_url(code)
+    assert certificate.holder_name in text(client.get(verify_url(code)))
+
+
+def test_the_code_page_accepts_a_code_with_spaces_dashes_or_lower_case(certificate):
+    code = certificate.verification_code
+    for typed in (spaced(code.lower(), " "), spaced(code, "-"), f" {code.lower()} "):
+        response = Client().get(verify_url(typed))
+        assert response.status_code == 200, typed
+        assert certificate.holder_name in text(response)
+
+
+def test_a_well_shaped_code_typed_with_separators_that_matches_nothing_is_unknown(certificate):
+    # "AB12CD34" has the shape of a code, not its alphabet: no certificate, but not malformed either.
+    response = Client().get(verify_url("ab12 cd34"))
+    assert response.status_code == 404
+    assert "Certificat inconnu" in text(response)
+    assert "« AB12CD34 »" in text(response)
+
+
+ODD_INPUTS = ["a/b", "AB12/CD34", "X" * 5000, "ÉÉÉÉÉÉÉÉ", "ＡＢ１２ＣＤ３４", "AB12CD3\x00", "--", "<script>x</script>"]
+
+
+@pytest.mark.parametrize("typed", ODD_INPUTS)
+def test_the_form_answers_input_that_cannot_be_a_code_with_the_form_and_an_explanation(certificate, typed):
+    response = Client().get(reverse("certificate_verify_form"), {"code": typed})
+    assert response.status_code == 400
+    page = text(response)
+    assert "Code invalide" in page
+    assert "n'est pas un code de vérification" in page
+    assert 'name="code"' in page
+    assert "<script>x" not in response.content.decode()
+
+
+@pytest.mark.parametrize("typed", [*ODD_INPUTS, " "])
+def test_the_code_page_answers_input_that_cannot_be_a_code_with_the_form_and_an_explanation(certificate, typed):
+    response = Client().get(verify_url(typed))
+    assert response.status_code == 400
+    assert "Code invalide" in text(response)
+    assert 'name="code"' in text(response)
+
+
+def test_an_empty_code_shows_the_form_without_an_error():
+    for response in (
+        Client().get(reverse("certificate_verify_form"), {"code": ""}),
+        Client().get(reverse("certificate_verify_form"), {"code": "   "}),
+    ):
+        assert response.status_code == 200
+        assert 'name="code"' in text(response)
+        assert "Code invalide" not in text(response)
+
+
+def test_input_that_cannot_be_a_code_counts_against_the_rate_limit(certificate):
+    client = Client(REMOTE_ADDR="203.0.113.9")
+    statuses = [client.get(verify_url("a/b")).status_code for _ in range(30)]
+    assert statuses == [400] * 30
+    assert client.get(verify_url(certificate.verification_code)).status_code == 429
+
+
+def test_the_api_accepts_a_code_with_spaces_dashes_or_lower_case(certificate):
+    code = certificate.verification_code
+    for typed in (spaced(code.lower(), " "), spaced(code, "-")):
+        response = Client().get(reverse("api:certificate_verify", kwargs={"code": typed}))
+        assert response.status_code == 200, typed
+        assert response.json()["code"] == code

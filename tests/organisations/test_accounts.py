@@ -86,3 +86,47 @@ def test_password_reset_for_an_unknown_address_says_the_same_and_sends_nothing(c
     response = client.post(reverse("password_reset"), {"email": "personne@exemple.fr"})
     assert response.status_code == 302
     assert mail.outbox == []
+
+
+@pytest.mark.django_db
+def test_a_password_reset_lifts_the_lockout_and_the_new_password_works_at_once(
+    settings, django_capture_on_commit_callbacks
+):
+    user = UserFactory(email="camille@exemple.fr")
+    attacker = Client(REMOTE_ADDR="10.0.0.1")
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        attacker.post(reverse("login"), {"username": "camille@exemple.fr", "password": "mauvais mot de passe"})
+    camille = Client(REMOTE_ADDR="10.0.0.2")
+    locked = camille.post(reverse("login"), {"username": "camille@exemple.fr", "password": TEST_PASSWORD})
+    assert locked.status_code == 429
+
+    with django_capture_on_commit_callbacks(execute=True):
+        camille.post(reverse("password_reset"), {"email": "camille@exemple.fr"})
+    link = next(line for line in mail.outbox[0].body.splitlines() if "/compte/mot-de-passe/reinitialiser/" in line)
+    form_page = camille.get(link.split("testserver", 1)[1], follow=True)
+    assert form_page.context["validlink"]
+    new_password = "une toute nouvelle phrase de passe"
+    done = camille.post(form_page.redirect_chain[-1][0], {"new_password1": new_password, "new_password2": new_password})
+    assert done.status_code == 302
+
+    response = camille.post(reverse("login"), {"username": "camille@exemple.fr", "password": new_password})
+    assert response.status_code == 302
+    assert response.url == reverse("home")
+    assert AuditLog.objects.filter(action="auth.password_reset", actor=user, object_id=str(user.pk)).exists()
+
+
+@pytest.mark.django_db
+def test_a_password_reset_that_is_refused_leaves_the_lockout_in_place(settings, django_capture_on_commit_callbacks):
+    UserFactory(email="camille@exemple.fr")
+    client = Client(REMOTE_ADDR="10.0.0.1")
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        client.post(reverse("login"), {"username": "camille@exemple.fr", "password": "mauvais mot de passe"})
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("password_reset"), {"email": "camille@exemple.fr"})
+    link = next(line for line in mail.outbox[0].body.splitlines() if "/compte/mot-de-passe/reinitialiser/" in line)
+    form_page = client.get(link.split("testserver", 1)[1], follow=True)
+    refused = client.post(form_page.redirect_chain[-1][0], {"new_password1": "court", "new_password2": "court"})
+    assert refused.status_code == 200
+    assert not AuditLog.objects.filter(action="auth.password_reset").exists()
+    response = client.post(reverse("login"), {"username": "camille@exemple.fr", "password": TEST_PASSWORD})
+    assert response.status_code == 429
