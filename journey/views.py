@@ -135,6 +135,8 @@ def dossier_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "evaluations": dossier.evaluations.all(),
             "attestations": attestations,
             "certificate": certificate,
+            # The 5-year deadline concerns the final evaluation: once it is behind the dossier, the line is stale.
+            "deadline_applies": dossier.deadline is not None and dossier.state in WINDOW_STATES,
             "plans": plans,
             "actions": actions,
             "no_action_reason": "" if actions else why_no_action(dossier, membership),
