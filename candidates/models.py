@@ -244,6 +244,11 @@ class Dossier(ConcurrentTransitionMixin, models.Model):
     def is_open(self) -> bool:
         return self.state in OPEN_STATES
 
+    @property
+    def final_evaluation_due(self) -> bool:
+        """Inside the 5-year window, before the final evaluation: the only time its deadline means anything."""
+        return self.deadline is not None and self.state in WINDOW_STATES
+
     @cached_property
     def current_training_plan(self) -> TrainingPlan | None:
         return self.training_plans.order_by("-cycle").first()

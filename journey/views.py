@@ -12,7 +12,7 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from candidates.models import DOSSIER_ROLES, WARNING_BEFORE_DEADLINE, WINDOW_STATES, Dossier, DossierEvent, DossierState
+from candidates.models import DOSSIER_ROLES, WARNING_BEFORE_DEADLINE, Dossier, DossierEvent, DossierState
 from candidates.selectors import offered_transitions
 from clea_platform.tenancy import membership_required
 from evaluations.models import Attestation, Evaluation
@@ -124,7 +124,7 @@ def dossier_detail(request: HttpRequest, pk: int) -> HttpResponse:
     if certificate is not None and not certificate.is_produced:
         certificate = None  # not issued until its PDF exists
     documents_regeneration(membership, [*attestations, *filter(None, [certificate])])
-    days_left = dossier.days_left() if dossier.state in WINDOW_STATES else None
+    days_left = dossier.days_left() if dossier.final_evaluation_due else None
     return render(
         request,
         "journey/dossier_detail.html",
@@ -135,8 +135,6 @@ def dossier_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "evaluations": dossier.evaluations.all(),
             "attestations": attestations,
             "certificate": certificate,
-            # The 5-year deadline concerns the final evaluation: once it is behind the dossier, the line is stale.
-            "deadline_applies": dossier.deadline is not None and dossier.state in WINDOW_STATES,
             "plans": plans,
             "actions": actions,
             "no_action_reason": "" if actions else why_no_action(dossier, membership),
