@@ -3,8 +3,10 @@
     {"code": "invalid", "message": "Certaines données sont invalides.",
      "errors": [{"field": "certification", "code": "invalid_choice", "message": "…"}]}
 
-The services' refusals (`BusinessRefusal`: a step the state machine refuses now, an evaluation rule, a jury
-rule) are 409 with the refusal's code and its own French explanation: the API never words a rule twice.
+A service's `django.core.exceptions.ValidationError` (a rule about what was typed, with the field it concerns) is
+a 400 with its fields, as a form's errors are. The services' refusals (`BusinessRefusal`: a step the state machine
+refuses now, an evaluation rule, a jury rule) are 409 with the refusal's code and its own French explanation: the
+API never words a rule twice.
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from django import forms
-from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
+from django.core.exceptions import NON_FIELD_ERRORS, ObjectDoesNotExist, PermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
@@ -61,9 +64,28 @@ def form_errors(form: forms.Form) -> exceptions.ValidationError:
     )
 
 
+def model_errors(exc: DjangoValidationError) -> exceptions.ValidationError:
+    """A model's or a service's validation (`full_clean`, a rule on a field) as the API's field errors."""
+    if hasattr(exc, "error_dict"):
+        return exceptions.ValidationError(
+            {
+                "non_field_errors" if field == NON_FIELD_ERRORS else field: [
+                    exceptions.ErrorDetail(str(message), code=error.code or "invalid")
+                    for error in errors
+                    for message in error.messages
+                ]
+                for field, errors in exc.error_dict.items()
+            }
+        )
+    return exceptions.ValidationError({"non_field_errors": exc.messages})
+
+
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, BusinessRefusal):
         return Response({"code": exc.code, "message": str(exc)}, status=status.HTTP_409_CONFLICT)
+    if isinstance(exc, DjangoValidationError):
+        # Input a rule refuses (a date outside its bounds, a reason left out): 400 on the field, not 409.
+        exc = model_errors(exc)
     if isinstance(exc, Http404 | ObjectDoesNotExist):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):

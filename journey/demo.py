@@ -123,7 +123,11 @@ def walk_dossier(
                 topic="Remise à niveau sur les critères à acquérir",
                 done=True,
             )
-            training_plan_complete(plan=plan, by=team.trainer)
+            training_plan_complete(
+                plan=plan,
+                by=team.trainer,
+                shortfall_reason="Objectifs atteints avant la fin des heures prévues.",
+            )
             evaluation = evaluation_start(dossier=dossier, by=team.final_evaluator, started_on=today)
         elif step == "ready_for_jury":
             evaluation_fill_and_close(evaluation, team.final_evaluator, final_acquired, today)

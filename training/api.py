@@ -3,7 +3,8 @@
 
 GET /api/v1/training-plans/ (?dossier=, ?completed=), POST (a counsellor defines a plan),
 GET /api/v1/training-plans/trainers/ (who may be named), GET /api/v1/training-plans/{id}/,
-POST /api/v1/training-plans/{id}/sessions/, .../sessions/{session_pk}/done/, .../notes/, .../complete/
+POST /api/v1/training-plans/{id}/sessions/, .../sessions/{session_pk}/done/, .../sessions/{session_pk}/remove/,
+.../notes/, .../complete/
 
 Whoever may see a plan reads all of it (a trainer of another tenant too: the plan and the candidate's identity,
 nothing of the dossier); only the plan's own trainer acts on it.
@@ -39,6 +40,7 @@ from training.services import (
     training_plan_create,
     training_session_add,
     training_session_mark_done,
+    training_session_remove,
 )
 
 # Who may list plans: every role `TrainingPlan.objects.visible_to` shows plans to. The screens show the same
@@ -75,6 +77,16 @@ class TrainingSessionSerializer(serializers.ModelSerializer):
         model = TrainingSession
         fields = ["id", "date", "duration_hours", "topic", "done"]
         read_only_fields = ["id"]
+
+
+class TrainingPlanCompleteSerializer(serializers.Serializer):
+    shortfall_reason = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=2000,
+        help_text="Obligatoire quand les heures réalisées sont inférieures aux heures prévues.",
+    )
 
 
 class ProgressNoteSerializer(serializers.ModelSerializer):
@@ -121,6 +133,7 @@ class TrainingPlanSerializer(serializers.ModelSerializer):
             "ends_on",
             "is_completed",
             "completed_at",
+            "shortfall_reason",
             "created_at",
         ]
         read_only_fields = fields
@@ -265,7 +278,8 @@ class TrainingPlanViewSet(
     @extend_schema(request=TrainingSessionSerializer, responses={201: TrainingSessionSerializer})
     @action(detail=True, methods=["post"])
     def sessions(self, request: Request, pk: str | None = None) -> Response:
-        """The plan's trainer adds a session to its calendar (already done or not)."""
+        """The plan's trainer adds a session to its calendar (already done or not): 400 on `date` outside the
+        plan's period, on `done` for a session done before its day."""
         plan = self._plan_for_action()
         body = TrainingSessionSerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -284,11 +298,30 @@ class TrainingPlanViewSet(
         url_name="session-done",
     )
     def session_done(self, request: Request, pk: str | None = None, session_pk: str | None = None) -> Response:
-        """The plan's trainer marks one of its sessions done (again is harmless)."""
+        """The plan's trainer marks one of its sessions done (again is harmless); 400 on `done` before the
+        session's day."""
         plan = self._plan_for_action()
         session = get_object_or_404(plan.sessions.all(), pk=session_pk)
         session = training_session_mark_done(session=session, by=current_membership(request))
         return Response(TrainingSessionSerializer(session).data)
+
+    @extend_schema(
+        request=None,
+        responses={204: None},
+        parameters=[OpenApiParameter("session_pk", OpenApiTypes.INT, OpenApiParameter.PATH)],
+    )
+    @action(
+        detail=True,
+        methods=["post"],
+        url_path=r"sessions/(?P<session_pk>[^/.]+)/remove",
+        url_name="session-remove",
+    )
+    def session_remove(self, request: Request, pk: str | None = None, session_pk: str | None = None) -> Response:
+        """The plan's trainer takes a session that did not take place off the calendar (409 for a session done)."""
+        plan = self._plan_for_action()
+        session = get_object_or_404(plan.sessions.all(), pk=session_pk)
+        training_session_remove(session=session, by=current_membership(request))
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(request=ProgressNoteSerializer, responses={201: ProgressNoteSerializer})
     @action(detail=True, methods=["post"])
@@ -300,11 +333,19 @@ class TrainingPlanViewSet(
         note = training_note_add(plan=plan, by=current_membership(request), text=body.validated_data["text"])
         return Response(ProgressNoteSerializer(note).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=None, responses={200: TrainingPlanDetailSerializer})
+    @extend_schema(request=TrainingPlanCompleteSerializer, responses={200: TrainingPlanDetailSerializer})
     @action(detail=True, methods=["post"])
     def complete(self, request: Request, pk: str | None = None) -> Response:
-        """The plan's trainer declares the training done, for good: the final evaluation may start.
-        409 without a session done, or when the dossier has left the training."""
+        """The plan's trainer declares the training done today, for good: the final evaluation may start.
+        400 while sessions are planned after today, or on `shortfall_reason` when fewer hours were done than
+        planned and no reason is given; 409 without a session done, or when the dossier has left the training."""
         plan = self._plan_for_action()
-        training_plan_complete(plan=plan, by=current_membership(request), request=request)
+        body = TrainingPlanCompleteSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        training_plan_complete(
+            plan=plan,
+            by=current_membership(request),
+            shortfall_reason=body.validated_data["shortfall_reason"],
+            request=request,
+        )
         return Response(self._detail(plan))

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from django import forms
@@ -7,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from candidates.models import Dossier
 from organisations.models import Membership
-from training.models import ProgressNote, TrainingSession
+from training.models import ProgressNote, TrainingPlan, TrainingSession, hours_label
 
 
 class DateInput(forms.DateInput):
@@ -75,6 +76,9 @@ class TrainingPlanForm(forms.Form):
 
 
 class TrainingSessionForm(forms.ModelForm):
+    """A session of `plan`: the model's own rules (within the plan's period, done only once its day has come)
+    answer on the field concerned."""
+
     prefix = "session"
 
     class Meta:
@@ -82,6 +86,36 @@ class TrainingSessionForm(forms.ModelForm):
         fields = ["date", "duration_hours", "topic", "done"]
         widgets = {"date": DateInput()}
         labels = {"done": _("Séance déjà réalisée")}
+
+    def __init__(self, *args: Any, plan: TrainingPlan, **kwargs: Any) -> None:
+        super().__init__(*args, instance=TrainingSession(plan=plan), **kwargs)
+        self.fields["date"].widget.attrs.update(min=f"{plan.starts_on:%Y-%m-%d}", max=f"{plan.ends_on:%Y-%m-%d}")
+        self.fields["date"].help_text = _("Entre le %(start)s et le %(end)s, dates du parcours.") % {
+            "start": f"{plan.starts_on:%d/%m/%Y}",
+            "end": f"{plan.ends_on:%d/%m/%Y}",
+        }
+
+
+class TrainingPlanCompleteForm(forms.Form):
+    """The trainer's confirmation. The reason is asked for only when fewer hours were done than planned; whether it
+    is missing is the plan's rule (`TrainingPlan.check_completion`, through the service), worded once there."""
+
+    shortfall_reason = forms.CharField(
+        label=_("Motif des heures non réalisées"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3, "aria-required": "true"}),
+    )
+
+    def __init__(self, *args: Any, plan: TrainingPlan, hours_done: Decimal, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if hours_done >= plan.planned_hours:
+            del self.fields["shortfall_reason"]
+            return
+        self.fields["shortfall_reason"].help_text = _(
+            "Obligatoire : %(done)s h réalisées sur %(planned)s h prévues. Le motif figurera dans l'historique du "
+            "dossier."
+        ) % {"done": hours_label(hours_done), "planned": hours_label(plan.planned_hours)}
 
 
 class ProgressNoteForm(forms.ModelForm):

@@ -1,16 +1,27 @@
 from __future__ import annotations
 
+import datetime
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models.functions import Coalesce
+from django.template.defaultfilters import floatformat
+from django.utils import timezone
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from organisations.models import Role
 
 if TYPE_CHECKING:
     from organisations.models import Membership
+
+
+def hours_label(hours: Decimal) -> str:
+    """Hours as the screens print them (floatformat:"-1"): 12, 7,5."""
+    return floatformat(hours, "-1")
 
 
 class TrainingPlanQuerySet(models.QuerySet["TrainingPlan"]):
@@ -92,6 +103,8 @@ class TrainingPlan(models.Model):
     starts_on = models.DateField(_("début"))
     ends_on = models.DateField(_("fin prévue"))
     completed_at = models.DateTimeField(_("formation terminée le"), null=True, blank=True)
+    # Why the training ended with fewer hours done than planned: asked at completion in that case only.
+    shortfall_reason = models.TextField(_("motif des heures non réalisées"), blank=True)
     created_by = models.ForeignKey(
         "organisations.User", on_delete=models.PROTECT, related_name="+", verbose_name=_("créé par")
     )
@@ -116,6 +129,47 @@ class TrainingPlan(models.Model):
     @property
     def is_completed(self) -> bool:
         return self.completed_at is not None
+
+    def check_completion(self, *, shortfall_reason: str, today: datetime.date | None = None) -> None:
+        """Whether the training may be declared done today. The day of completion is the training's end: it
+        cannot precede its last session done, nor leave sessions planned after it (the calendar would then show
+        sessions of a finished training, and the final evaluation covers only what was trained). With fewer
+        hours done than planned, the reason is asked for: the timeline keeps it."""
+        today = today or timezone.localdate()
+        sessions = list(self.sessions.all())
+        done = [s for s in sessions if s.done]
+        errors: dict[str, list[str]] = {}
+        last_done = max((s.date for s in done), default=None)
+        if last_done and last_done > today:
+            errors.setdefault(NON_FIELD_ERRORS, []).append(
+                gettext(
+                    "La dernière séance réalisée est datée du %(date)s : la formation ne peut pas être terminée avant."
+                )
+                % {"date": f"{last_done:%d/%m/%Y}"}
+            )
+        planned = sorted(s.date for s in sessions if not s.done and s.date > today)
+        if planned:
+            errors.setdefault(NON_FIELD_ERRORS, []).append(
+                ngettext(
+                    "Une séance est encore prévue le %(date)s : retirez-la du calendrier ou attendez qu'elle ait eu "
+                    "lieu pour terminer la formation.",
+                    "%(n)s séances sont encore prévues, à partir du %(date)s : retirez-les du calendrier ou "
+                    "attendez qu'elles aient eu lieu pour terminer la formation.",
+                    len(planned),
+                )
+                % {"n": len(planned), "date": f"{planned[0]:%d/%m/%Y}"}
+            )
+        hours_done = sum((s.duration_hours for s in done), start=Decimal(0))
+        if hours_done < self.planned_hours and not shortfall_reason.strip():
+            errors["shortfall_reason"] = [
+                gettext(
+                    "%(done)s h réalisées sur %(planned)s h prévues : indiquez pourquoi la formation se termine "
+                    "avant les heures prévues."
+                )
+                % {"done": hours_label(hours_done), "planned": hours_label(self.planned_hours)}
+            ]
+        if errors:
+            raise ValidationError(errors)
 
     def is_delivered_by(self, membership: Membership) -> bool:
         """The plan's own trainer, working for the plan's training organisation: the only one who acts on it
@@ -148,6 +202,23 @@ class TrainingSession(models.Model):
 
     def __str__(self) -> str:
         return f"{self.date:%d/%m/%Y} {self.topic}"
+
+    def clean(self) -> None:
+        """A session takes place within its plan's calendar, and is done only once its day has come (the
+        platform's day, Europe/Paris)."""
+        errors: dict[str, str] = {}
+        plan = self.plan
+        if self.date and not plan.starts_on <= self.date <= plan.ends_on:
+            errors["date"] = gettext("La séance doit avoir lieu pendant le parcours, du %(start)s au %(end)s.") % {
+                "start": f"{plan.starts_on:%d/%m/%Y}",
+                "end": f"{plan.ends_on:%d/%m/%Y}",
+            }
+        elif self.done and self.date and self.date > timezone.localdate():
+            errors["done"] = gettext(
+                "La séance du %(date)s n'a pas encore eu lieu : elle ne peut pas être marquée réalisée."
+            ) % {"date": f"{self.date:%d/%m/%Y}"}
+        if errors:
+            raise ValidationError(errors)
 
 
 class ProgressNote(models.Model):

@@ -3,9 +3,9 @@ from __future__ import annotations
 import datetime
 from decimal import Decimal
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Max, Sum
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -18,7 +18,7 @@ from organisations.models import Membership, OrganisationKind, Role
 from organisations.services import audit_record
 from referentiels.models import Criterion
 from referentiels.outcomes import Outcome
-from training.models import ProgressNote, TrainingPlan, TrainingSession
+from training.models import ProgressNote, TrainingPlan, TrainingSession, hours_label
 
 
 class TrainingError(BusinessRefusal):
@@ -145,17 +145,38 @@ def _ensure_trainer(plan: TrainingPlan, by: Membership) -> None:
 def training_session_add(
     *, plan: TrainingPlan, by: Membership, date: datetime.date, duration_hours: Decimal, topic: str, done: bool = False
 ) -> TrainingSession:
+    """Add a session to the plan's calendar. Raises ValidationError (on `date` or `done`) for a session outside
+    the plan's period, or done before its day."""
     _ensure_trainer(plan, by)
-    return TrainingSession.objects.create(plan=plan, date=date, duration_hours=duration_hours, topic=topic, done=done)
+    session = TrainingSession(plan=plan, date=date, duration_hours=duration_hours, topic=topic, done=done)
+    session.full_clean()
+    session.save()
+    return session
 
 
 @transaction.atomic
 def training_session_mark_done(*, session: TrainingSession, by: Membership) -> TrainingSession:
+    """Raises ValidationError (on `done`) before the session's day."""
     _ensure_trainer(session.plan, by)
     if not session.done:
         session.done = True
+        try:
+            session.full_clean()
+        except ValidationError:
+            session.done = False
+            raise
         session.save(update_fields=["done"])
     return session
+
+
+@transaction.atomic
+def training_session_remove(*, session: TrainingSession, by: Membership) -> None:
+    """Take a session that did not take place off the calendar (a session done is part of the training's record
+    and stays): the way to finish a training earlier than its calendar planned."""
+    _ensure_trainer(session.plan, by)
+    if session.done:
+        raise TrainingError(_("Une séance réalisée reste au calendrier : elle ne peut pas être retirée."))
+    session.delete()
 
 
 @transaction.atomic
@@ -167,22 +188,39 @@ def training_note_add(*, plan: TrainingPlan, by: Membership, text: str) -> Progr
 
 
 @transaction.atomic
-def training_plan_complete(*, plan: TrainingPlan, by: Membership, request: HttpRequest | None = None) -> TrainingPlan:
-    """The trainer declares the training done: the evaluator organisation may start the final evaluation."""
+def training_plan_complete(
+    *, plan: TrainingPlan, by: Membership, shortfall_reason: str = "", request: HttpRequest | None = None
+) -> TrainingPlan:
+    """The trainer declares the training done today: the evaluator organisation may start the final evaluation.
+    Raises ValidationError when the calendar says otherwise (a session done after today, sessions still planned)
+    or, with fewer hours done than planned, without `shortfall_reason`; the reason goes on the dossier's
+    timeline."""
     plan = TrainingPlan.objects.select_for_update().select_related("dossier").get(pk=plan.pk)
     _ensure_trainer(plan, by)
     if plan.dossier.state != DossierState.IN_TRAINING:
         raise TrainingError(_("Le dossier n'est plus en formation : le parcours ne peut plus être terminé."))
     if not plan.sessions.filter(done=True).exists():
         raise TrainingError(_("Enregistrez au moins une séance réalisée avant de terminer le parcours."))
+    plan.check_completion(shortfall_reason=shortfall_reason)
+    hours_done = plan.sessions.filter(done=True).aggregate(total=Sum("duration_hours"))["total"]
+    shortfall = hours_done < plan.planned_hours
     plan.completed_at = timezone.now()
-    plan.save(update_fields=["completed_at"])
-    DossierEvent.objects.create(
-        dossier_id=plan.dossier_id,
-        actor=by.user,
-        note=_("Formation terminée (parcours %(cycle)s)") % {"cycle": plan.cycle},
-    )
+    plan.shortfall_reason = shortfall_reason.strip() if shortfall else ""
+    plan.save(update_fields=["completed_at", "shortfall_reason"])
+    note = _("Formation terminée (parcours %(cycle)s)") % {"cycle": plan.cycle}
+    if shortfall:
+        note += "\n" + _("%(done)s h réalisées sur %(planned)s h prévues. Motif : %(reason)s") % {
+            "done": hours_label(hours_done),
+            "planned": hours_label(plan.planned_hours),
+            "reason": plan.shortfall_reason,
+        }
+    DossierEvent.objects.create(dossier_id=plan.dossier_id, actor=by.user, note=note)
     audit_record(
-        action="training_plan.complete", actor=by.user, organisation=plan.organisation_id, obj=plan, request=request
+        action="training_plan.complete",
+        actor=by.user,
+        organisation=plan.organisation_id,
+        obj=plan,
+        request=request,
+        details={"hours_done": str(hours_done), "shortfall_reason": plan.shortfall_reason} if shortfall else None,
     )
     return plan

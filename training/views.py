@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -22,7 +22,7 @@ from clea_platform.actions import post_only
 from clea_platform.tenancy import membership_required
 from evaluations.acquisitions import dossier_outcome
 from organisations.models import Role
-from training.forms import ProgressNoteForm, TrainingPlanForm, TrainingSessionForm
+from training.forms import ProgressNoteForm, TrainingPlanCompleteForm, TrainingPlanForm, TrainingSessionForm
 from training.models import TrainingPlan, TrainingSession
 from training.services import (
     TrainingError,
@@ -33,6 +33,7 @@ from training.services import (
     training_plan_create,
     training_session_add,
     training_session_mark_done,
+    training_session_remove,
 )
 
 PLANS_PER_PAGE = 25
@@ -128,7 +129,7 @@ def _detail_context(request: HttpRequest, plan: TrainingPlan, **forms: Any) -> d
         "sessions": sessions,
         "hours_done": sum((s.duration_hours for s in sessions if s.done), start=0),
         "can_act": can_act,
-        "session_form": forms.get("session_form") or (TrainingSessionForm() if can_act else None),
+        "session_form": forms.get("session_form") or (TrainingSessionForm(plan=plan) if can_act else None),
         "note_form": forms.get("note_form") or (ProgressNoteForm() if can_act else None),
     }
 
@@ -161,13 +162,15 @@ def plan_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @membership_required()
 def session_add(request: HttpRequest, pk: int) -> HttpResponse:
     plan = _plan_for_action(request, pk)
-    form = TrainingSessionForm(request.POST)
+    form = TrainingSessionForm(request.POST, plan=plan)
     error = ""
     if form.is_valid():
         try:
             training_session_add(plan=plan, by=request.membership, **form.cleaned_data)
         except TrainingError as exc:
             error = str(exc)
+        except ValidationError as exc:
+            form.add_error(None, exc)
         else:
             if request.htmx:
                 return _render_sessions(request, plan, status_message=_("La séance est ajoutée au calendrier."))
@@ -186,24 +189,47 @@ def _plan_page_of_session(request: HttpRequest, pk: int) -> str:
     return reverse("training:plan_detail", kwargs={"pk": plan_id}) if plan_id else reverse("training:plan_list")
 
 
+def _session_for_action(request: HttpRequest, pk: int) -> tuple[TrainingSession, TrainingPlan]:
+    visible_plans = TrainingPlan.objects.visible_to(request.membership)
+    session = get_object_or_404(TrainingSession.objects.filter(plan__in=visible_plans), pk=pk)
+    return session, _plan_for_action(request, session.plan_id)
+
+
+def _session_answer(request: HttpRequest, plan: TrainingPlan, *, message: str = "", error: str = "") -> HttpResponse:
+    if request.htmx:
+        return _render_sessions(request, plan, status_message=message, error=error)
+    if error:
+        messages.error(request, error)
+    else:
+        messages.success(request, message)
+    return redirect(reverse("training:plan_detail", kwargs={"pk": plan.pk}) + "#seances")
+
+
 @post_only(_plan_page_of_session)
 @membership_required()
 def session_done(request: HttpRequest, pk: int) -> HttpResponse:
-    visible_plans = TrainingPlan.objects.visible_to(request.membership)
-    session = get_object_or_404(TrainingSession.objects.filter(plan__in=visible_plans), pk=pk)
-    plan = _plan_for_action(request, session.plan_id)
+    session, plan = _session_for_action(request, pk)
     try:
         training_session_mark_done(session=session, by=request.membership)
     except TrainingError as exc:
-        if request.htmx:
-            return _render_sessions(request, plan, error=str(exc))
-        messages.error(request, str(exc))
-    else:
-        message = _("La séance du %(date)s est réalisée.") % {"date": f"{session.date:%d/%m/%Y}"}
-        if request.htmx:
-            return _render_sessions(request, plan, status_message=message)
-        messages.success(request, message)
-    return redirect(reverse("training:plan_detail", kwargs={"pk": plan.pk}) + "#seances")
+        return _session_answer(request, plan, error=str(exc))
+    except ValidationError as exc:
+        return _session_answer(request, plan, error=" ".join(exc.messages))
+    message = _("La séance du %(date)s est réalisée.") % {"date": f"{session.date:%d/%m/%Y}"}
+    return _session_answer(request, plan, message=message)
+
+
+@post_only(_plan_page_of_session)
+@membership_required()
+def session_remove(request: HttpRequest, pk: int) -> HttpResponse:
+    """A session that did not take place leaves the calendar (one done stays: the service refuses)."""
+    session, plan = _session_for_action(request, pk)
+    try:
+        training_session_remove(session=session, by=request.membership)
+    except TrainingError as exc:
+        return _session_answer(request, plan, error=str(exc))
+    message = _("La séance du %(date)s est retirée du calendrier.") % {"date": f"{session.date:%d/%m/%Y}"}
+    return _session_answer(request, plan, message=message)
 
 
 @post_only("training:plan_detail")
@@ -231,17 +257,31 @@ def note_add(request: HttpRequest, pk: int) -> HttpResponse:
 
 @membership_required()
 def plan_complete(request: HttpRequest, pk: int) -> HttpResponse:
-    """GET asks for confirmation (the trainer cannot undo it); POST declares the training done."""
+    """GET asks for confirmation (the trainer cannot undo it), with the reason when hours are missing; POST
+    declares the training done."""
     plan = _plan_for_action(request, pk)
-    if request.method == "POST":
+    context = _detail_context(request, plan)
+    form = TrainingPlanCompleteForm(
+        request.POST if request.method == "POST" else None, plan=plan, hours_done=context["hours_done"]
+    )
+    if request.method == "POST" and form.is_valid():
         try:
-            training_plan_complete(plan=plan, by=request.membership, request=request)
+            training_plan_complete(
+                plan=plan,
+                by=request.membership,
+                shortfall_reason=form.cleaned_data.get("shortfall_reason", ""),
+                request=request,
+            )
         except TrainingError as exc:
             messages.error(request, str(exc))
+            return redirect("training:plan_detail", pk=plan.pk)
+        except ValidationError as exc:
+            # The plan's rules, on the reason's field or above the form; what was typed stays.
+            form.add_error(None, exc)
         else:
             messages.success(
                 request,
                 _("La formation est terminée : l'organisme évaluateur peut organiser l'évaluation finale."),
             )
-        return redirect("training:plan_detail", pk=plan.pk)
-    return render(request, "training/plan_complete.html", _detail_context(request, plan))
+            return redirect("training:plan_detail", pk=plan.pk)
+    return render(request, "training/plan_complete.html", {**context, "form": form})

@@ -64,7 +64,8 @@ def _trainer_plan_ready_to_complete(org) -> Target:
 
     plan, trainer = delivered_by(org)
     planned_session(plan, trainer, done=True)
-    return Target({"pk": plan.pk}, actor=trainer)
+    # 2 h done of 35: the reason is asked for.
+    return Target({"pk": plan.pk}, actor=trainer, data={"shortfall_reason": "Objectifs atteints."})
 
 
 def _referral_to(org) -> dict[str, int]:
@@ -91,6 +92,7 @@ TENANT_URLS = [
     TenantURL("api:training-plan-detail", Role.TRAINER, _trainer_plan),
     TenantURL("api:training-plan-sessions", Role.TRAINER, _trainer_new_session, method="post"),
     TenantURL("api:training-plan-session-done", Role.TRAINER, _trainer_session, method="post"),
+    TenantURL("api:training-plan-session-remove", Role.TRAINER, _trainer_session, method="post"),
     TenantURL("api:training-plan-notes", Role.TRAINER, _trainer_plan, method="post", data={"text": "Progrès nets."}),
     TenantURL("api:training-plan-complete", Role.TRAINER, _trainer_plan_ready_to_complete, method="post"),
     TenantURL("api:referral-detail", Role.COUNSELLOR, _referral_to),

@@ -240,11 +240,11 @@ def test_who_reads_a_plan(who, status, client_for, make_member, org_a):
         ("other_counsellor", 404),
     ],
 )
-@pytest.mark.parametrize("name", ["sessions", "session-done", "notes", "complete"])
+@pytest.mark.parametrize("name", ["sessions", "session-done", "session-remove", "notes", "complete"])
 def test_only_the_plans_trainer_acts_on_it(name, who, status, client_for, make_member, org_a):
     plan = _plan(organisation=org_a)
     session = _session(plan, done=True)
-    kwargs = {"session_pk": session.pk} if name == "session-done" else {}
+    kwargs = {"session_pk": session.pk} if name.startswith("session-") else {}
 
     # No body: the role is refused before the input is read (a 400 would tell the field rules to anyone).
     response = _post(client_for(_member_of(plan, who, make_member)), _url(name, plan, **kwargs))
@@ -422,7 +422,7 @@ def test_the_trainer_adds_a_session_marks_it_done_writes_a_note_and_completes(to
     assert note.json()["text"] == "Autonome sur les remises."
     assert note.json()["author"] == plan.trainer.get_full_name()
 
-    completed = _post(client, _url("complete", plan))
+    completed = _post(client, _url("complete", plan), {"shortfall_reason": "Autonome plus tôt que prévu."})
     assert completed.status_code == 200, completed.content
     body = completed.json()
     assert body["is_completed"] is True and body["completed_at"]

@@ -58,7 +58,7 @@ def complete_training(dossier: Dossier) -> None:
     training_session_add(
         plan=plan, by=trainer, date=TODAY(), duration_hours=Decimal("2"), topic="Proportionnalité", done=True
     )
-    training_plan_complete(plan=plan, by=trainer)
+    training_plan_complete(plan=plan, by=trainer, shortfall_reason="Objectifs atteints.")
 
 
 def expired_dossier() -> Dossier:

@@ -23,7 +23,7 @@ def complete_training(dossier: Dossier) -> TrainingPlan:
         topic="Calcul",
         done=True,
     )
-    return training_plan_complete(plan=plan, by=dossier.team.trainer)
+    return training_plan_complete(plan=plan, by=dossier.team.trainer, shortfall_reason="Objectifs atteints.")
 
 
 def grid_post_data(evaluation: Evaluation, acquired: set[str] = frozenset(), comments: dict[str, str] | None = None):

@@ -156,7 +156,7 @@ def test_a_training_line_waits_for_the_training_plan_to_be_completed():
         topic="Proportionnalité",
         done=True,
     )
-    training_plan_complete(plan=plan, by=dossier.team.trainer)
+    training_plan_complete(plan=plan, by=dossier.team.trainer, shortfall_reason="Objectifs atteints.")
 
     line = funding_line_transition(line=FundingLine.objects.get(pk=line.pk), name="invoice", by=dossier.team.counsellor)
     assert (line.state, line.invoiced_cents, line.invoiced_incl_vat_cents) == (LineState.INVOICED, 175000, 175000)

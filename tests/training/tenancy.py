@@ -69,7 +69,8 @@ def _plan_ready_to_complete(org: Organisation) -> Target:
     # The trainer declares the training done once a session at least is done.
     plan, trainer = delivered_by(org)
     planned_session(plan, trainer, done=True)
-    return Target({"pk": plan.pk}, actor=trainer)
+    # 2 h done of 35: the reason is asked for.
+    return Target({"pk": plan.pk}, actor=trainer, data={"shortfall_reason": "Objectifs atteints."})
 
 
 TENANT_URLS = [
@@ -82,6 +83,7 @@ TENANT_URLS = [
     TenantURL("training:plan_detail", Role.TRAINER, _plan_of_trainer),
     TenantURL("training:session_add", Role.TRAINER, _session_form, method="post"),
     TenantURL("training:session_done", Role.TRAINER, _session_of_trainer, method="post"),
+    TenantURL("training:session_remove", Role.TRAINER, _session_of_trainer, method="post"),
     TenantURL("training:note_add", Role.TRAINER, _plan_of_trainer, method="post", data={"note-text": "Progrès nets."}),
     TenantURL("training:plan_complete", Role.TRAINER, _plan_of_trainer),
     TenantURL("training:plan_complete", Role.TRAINER, _plan_ready_to_complete, method="post"),

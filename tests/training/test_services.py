@@ -124,7 +124,7 @@ def test_completion_requires_a_done_session():
         training_plan_complete(plan=plan, by=trainer)
 
     training_session_mark_done(session=session, by=trainer)
-    plan = training_plan_complete(plan=plan, by=trainer)
+    plan = training_plan_complete(plan=plan, by=trainer, shortfall_reason="Objectifs atteints.")
     assert plan.completed_at is not None
     assert dossier.events.filter(note__startswith="Formation terminée").exists()
 

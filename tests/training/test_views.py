@@ -176,7 +176,7 @@ def test_the_trainer_adds_sessions_and_notes_and_completes_the_plan_through_the_
     plan.refresh_from_db()
     assert plan.completed_at is None
 
-    response = client.post(reverse("training:plan_complete", args=[plan.pk]))
+    response = client.post(reverse("training:plan_complete", args=[plan.pk]), {"shortfall_reason": "Autonome."})
     assert response.status_code == 302
     plan.refresh_from_db()
     assert plan.completed_at is not None
