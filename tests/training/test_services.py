@@ -2,7 +2,7 @@ import datetime
 from decimal import Decimal
 
 import pytest
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.utils import timezone
 
 from candidates.models import DossierState
@@ -10,7 +10,7 @@ from evaluations.models import EvaluationKind, EvaluationStatus
 from organisations.models import Role
 from tests.factories import MembershipFactory
 from tests.journey import DossierFactory, evaluate
-from training.models import TrainingPlan
+from training.models import TrainingPlan, TrainingSession
 from training.services import (
     TrainingError,
     training_note_add,
@@ -18,6 +18,7 @@ from training.services import (
     training_plan_create,
     training_session_add,
     training_session_mark_done,
+    training_session_remove,
 )
 
 pytestmark = pytest.mark.django_db
@@ -229,3 +230,175 @@ def test_the_plan_of_a_withdrawn_dossier_cannot_be_completed():
     dossier_withdraw(dossier=dossier, by=dossier.team.counsellor, reason="Déménagement")
     with pytest.raises(TrainingError, match="plus en formation"):
         training_plan_complete(plan=plan, by=dossier.team.trainer)
+
+
+# -- Dates and hours (issue 14) ---------------------------------------------------------------------------------
+
+
+def _days(n):
+    return timezone.localdate() + datetime.timedelta(days=n)
+
+
+def _add(plan, by, date, hours="3", done=False):
+    return training_session_add(
+        plan=plan, by=by, date=date, duration_hours=Decimal(hours), topic="Proportionnalité", done=done
+    )
+
+
+@pytest.mark.parametrize("offset", ["before_start", "after_end"])
+def test_a_session_cannot_be_dated_outside_its_plan(offset):
+    dossier = DossierFactory(state="in_training")
+    plan, trainer = _plan_of(dossier), dossier.team.trainer
+    date = (
+        plan.starts_on - datetime.timedelta(days=1)
+        if offset == "before_start"
+        else plan.ends_on + datetime.timedelta(days=1)
+    )
+
+    with pytest.raises(ValidationError) as refused:
+        _add(plan, trainer, date)
+
+    assert list(refused.value.message_dict) == ["date"]
+    assert f"du {plan.starts_on:%d/%m/%Y} au {plan.ends_on:%d/%m/%Y}" in refused.value.message_dict["date"][0]
+    assert not plan.sessions.exists()
+    # The plan's own bounds are within it.
+    _add(plan, trainer, plan.starts_on)
+    _add(plan, trainer, plan.ends_on)
+
+
+def test_a_session_cannot_be_added_done_before_its_day():
+    dossier = DossierFactory(state="in_training")
+    plan, trainer = _plan_of(dossier), dossier.team.trainer
+
+    with pytest.raises(ValidationError) as refused:
+        _add(plan, trainer, _days(1), done=True)
+
+    assert list(refused.value.message_dict) == ["done"]
+    assert "n'a pas encore eu lieu" in refused.value.message_dict["done"][0]
+    assert not plan.sessions.exists()
+
+
+def test_a_session_cannot_be_marked_done_before_its_day():
+    dossier = DossierFactory(state="in_training")
+    plan, trainer = _plan_of(dossier), dossier.team.trainer
+    session = _add(plan, trainer, _days(2))
+
+    with pytest.raises(ValidationError) as refused:
+        training_session_mark_done(session=session, by=trainer)
+
+    assert list(refused.value.message_dict) == ["done"]
+    session.refresh_from_db()
+    assert session.done is False
+
+
+def test_the_day_of_a_session_is_the_day_in_paris(monkeypatch):
+    dossier = DossierFactory(state="in_training")
+    plan, trainer = _plan_of(dossier), dossier.team.trainer
+    TrainingPlan.objects.filter(pk=plan.pk).update(
+        starts_on=datetime.date(2025, 6, 1), ends_on=datetime.date(2025, 6, 30)
+    )
+    plan.refresh_from_db()
+    session = TrainingSession.objects.create(
+        plan=plan, date=datetime.date(2025, 6, 2), duration_hours=Decimal("3"), topic="Calcul"
+    )
+
+    # 23:30 in Paris on 1 June (21:30 UTC): the session of 2 June has not taken place yet.
+    monkeypatch.setattr(timezone, "now", lambda: datetime.datetime(2025, 6, 1, 21, 30, tzinfo=datetime.UTC))
+    with pytest.raises(ValidationError):
+        training_session_mark_done(session=session, by=trainer)
+
+    # 00:30 in Paris on 2 June, still 1 June in UTC: its day has come.
+    monkeypatch.setattr(timezone, "now", lambda: datetime.datetime(2025, 6, 1, 22, 30, tzinfo=datetime.UTC))
+    training_session_mark_done(session=session, by=trainer)
+    session.refresh_from_db()
+    assert session.done
+
+
+def test_a_plan_with_a_session_still_planned_after_today_cannot_be_completed_until_it_is_removed():
+    dossier = DossierFactory(state="in_training")
+    plan, trainer = _plan_of(dossier), dossier.team.trainer
+    for _ in range(3):
+        _add(plan, trainer, timezone.localdate(), hours="12", done=True)
+    later = _add(plan, trainer, _days(7))
+
+    with pytest.raises(ValidationError) as refused:
+        training_plan_complete(plan=plan, by=trainer)
+
+    assert list(refused.value.message_dict) == [NON_FIELD_ERRORS]
+    assert f"encore prévue le {_days(7):%d/%m/%Y}" in refused.value.messages[0]
+    plan.refresh_from_db()
+    assert plan.completed_at is None
+
+    training_session_remove(session=later, by=trainer)
+    assert training_plan_complete(plan=plan, by=trainer).completed_at is not None
+
+
+def test_a_session_planned_in_the_past_and_not_done_does_not_hold_the_completion():
+    dossier = DossierFactory(state="in_training")
+    plan, trainer = _plan_of(dossier), dossier.team.trainer
+    TrainingPlan.objects.filter(pk=plan.pk).update(starts_on=_days(-10))
+    plan.refresh_from_db()
+    _add(plan, trainer, _days(-3))  # did not take place
+    _add(plan, trainer, timezone.localdate(), hours="12", done=True)
+
+    assert training_plan_complete(plan=plan, by=trainer, shortfall_reason="Absences").completed_at is not None
+
+
+def test_a_plan_cannot_be_completed_before_its_last_done_session():
+    dossier = DossierFactory(state="in_training")
+    plan, trainer = _plan_of(dossier), dossier.team.trainer
+    _add(plan, trainer, timezone.localdate(), hours="12", done=True)
+    # Recorded done ahead of its day before the rule existed.
+    TrainingSession.objects.create(plan=plan, date=_days(3), duration_hours=Decimal("12"), topic="Bilan", done=True)
+
+    with pytest.raises(ValidationError) as refused:
+        training_plan_complete(plan=plan, by=trainer, shortfall_reason="Autonome")
+
+    assert f"datée du {_days(3):%d/%m/%Y}" in refused.value.messages[0]
+    plan.refresh_from_db()
+    assert plan.completed_at is None
+
+
+def test_completing_under_the_planned_hours_asks_for_a_reason_that_the_timeline_shows():
+    dossier = DossierFactory(state="in_training")
+    plan, trainer = _plan_of(dossier), dossier.team.trainer
+    _add(plan, trainer, timezone.localdate(), hours="7.5", done=True)
+
+    with pytest.raises(ValidationError) as refused:
+        training_plan_complete(plan=plan, by=trainer, shortfall_reason="   ")
+
+    assert refused.value.message_dict == {
+        "shortfall_reason": [
+            "7,5 h réalisées sur 35 h prévues : indiquez pourquoi la formation se termine avant les heures prévues."
+        ]
+    }
+    plan = training_plan_complete(plan=plan, by=trainer, shortfall_reason=" Le candidat a repris un emploi. ")
+
+    plan.refresh_from_db()
+    assert plan.shortfall_reason == "Le candidat a repris un emploi."
+    event = dossier.events.get(note__startswith="Formation terminée")
+    assert "7,5 h réalisées sur 35 h prévues. Motif : Le candidat a repris un emploi." in event.note
+
+
+def test_completing_with_the_planned_hours_done_needs_no_reason_and_keeps_none():
+    dossier = DossierFactory(state="in_training")
+    plan, trainer = _plan_of(dossier), dossier.team.trainer
+    for _ in range(3):
+        _add(plan, trainer, timezone.localdate(), hours="12", done=True)
+
+    plan = training_plan_complete(plan=plan, by=trainer, shortfall_reason="Sans objet")
+
+    assert plan.completed_at is not None and plan.shortfall_reason == ""
+    assert dossier.events.get(note__startswith="Formation terminée").note == "Formation terminée (parcours 1)"
+
+
+def test_a_done_session_cannot_be_removed():
+    dossier = DossierFactory(state="in_training")
+    plan, trainer = _plan_of(dossier), dossier.team.trainer
+    session = _add(plan, trainer, timezone.localdate(), done=True)
+
+    with pytest.raises(TrainingError, match="reste au calendrier"):
+        training_session_remove(session=session, by=trainer)
+    with pytest.raises(PermissionDenied):
+        training_session_remove(session=session, by=dossier.team.counsellor)
+    assert plan.sessions.count() == 1

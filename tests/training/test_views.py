@@ -435,3 +435,105 @@ def test_the_trainers_dashboard_has_an_empty_state(client_for):
     content = client_for(trainer).get(reverse("home")).content.decode()
 
     assert "Aucun parcours de formation ne vous est confié." in content
+
+
+# -- Dates and hours (issue 14) ---------------------------------------------------------------------------------
+
+
+def test_a_session_after_the_plan_is_refused_on_its_date_field_with_the_input_kept(client_for):
+    dossier = DossierFactory(state="in_training")
+    plan = _plan_of(dossier)
+    late = plan.ends_on + datetime.timedelta(days=1)
+    data = _session_data(**{"session-date": f"{late:%Y-%m-%d}", "session-topic": "Lecture de consignes"})
+
+    response = client_for(dossier.team.trainer).post(reverse("training:session_add", args=[plan.pk]), data)
+
+    content = response.content.decode()
+    assert response.status_code == 200
+    assert list(response.context["session_form"].errors) == ["date"]
+    assert 'id="id_session-date_errors"' in content
+    assert re.search(r'aria-describedby="[^"]*id_session-date_errors', content)
+    assert 'value="Lecture de consignes"' in content
+    assert f"du {plan.starts_on:%d/%m/%Y} au {plan.ends_on:%d/%m/%Y}" in content
+    assert not plan.sessions.exists()
+
+
+def test_a_session_in_the_future_cannot_be_added_as_done(client_for):
+    dossier = DossierFactory(state="in_training")
+    plan = _plan_of(dossier)
+    data = _session_data(**{"session-date": f"{TODAY() + datetime.timedelta(days=1):%Y-%m-%d}", "session-done": "on"})
+
+    response = client_for(dossier.team.trainer).post(
+        reverse("training:session_add", args=[plan.pk]), data, HTTP_HX_REQUEST="true"
+    )
+
+    assert list(response.context["session_form"].errors) == ["done"]
+    assert "pas encore eu lieu : elle ne peut pas être marquée réalisée" in response.content.decode()
+    assert not plan.sessions.exists()
+
+
+def test_marking_a_future_session_done_says_why_and_it_can_be_taken_off_the_calendar(client_for):
+    dossier = DossierFactory(state="in_training")
+    plan = _plan_of(dossier)
+    tomorrow = TODAY() + datetime.timedelta(days=1)
+    session = training_session_add(
+        plan=plan, by=dossier.team.trainer, date=tomorrow, duration_hours=Decimal("2"), topic="Fractions"
+    )
+    client = client_for(dossier.team.trainer)
+
+    response = client.post(reverse("training:session_done", args=[session.pk]), HTTP_HX_REQUEST="true")
+
+    assert response.content.decode().startswith('<section id="seances"')
+    assert f"La séance du {tomorrow:%d/%m/%Y} n&#x27;a pas encore eu lieu" in response.content.decode()
+    session.refresh_from_db()
+    assert session.done is False
+
+    response = client.post(reverse("training:session_remove", args=[session.pk]), follow=True)
+    assert f"La séance du {tomorrow:%d/%m/%Y} est retirée du calendrier." in response.content.decode()
+    assert not plan.sessions.exists()
+
+
+def test_completing_under_the_planned_hours_asks_for_a_reason_on_its_field_and_the_dossier_shows_it(client_for):
+    dossier = DossierFactory(state="in_training")
+    plan = _plan_of(dossier)
+    trainer = dossier.team.trainer
+    training_session_add(plan=plan, by=trainer, date=TODAY(), duration_hours=Decimal("3"), topic="Calcul", done=True)
+    client = client_for(trainer)
+    url = reverse("training:plan_complete", args=[plan.pk])
+
+    confirmation = client.get(url).content.decode()
+    assert "Motif des heures non réalisées" in confirmation
+    assert "Obligatoire : 3 h réalisées sur 35 h prévues." in confirmation
+
+    refused = client.post(url, {"shortfall_reason": "  "})
+    content = refused.content.decode()
+    assert refused.status_code == 200
+    assert list(refused.context["form"].errors) == ["shortfall_reason"]
+    assert 'id="id_shortfall_reason_errors"' in content
+    plan.refresh_from_db()
+    assert plan.completed_at is None
+
+    response = client.post(url, {"shortfall_reason": "Le candidat a retrouvé un emploi à temps plein."})
+    assert response.status_code == 302
+    timeline = client_for(dossier.team.counsellor).get(_dossier_detail_url(dossier)).content.decode()
+    assert "3 h réalisées sur 35 h prévues. Motif : Le candidat a retrouvé un emploi à temps plein." in timeline
+
+
+def test_a_plan_with_a_session_still_planned_is_not_completed_and_the_page_says_why(client_for):
+    dossier = DossierFactory(state="in_training")
+    plan = _plan_of(dossier)
+    trainer = dossier.team.trainer
+    training_session_add(plan=plan, by=trainer, date=TODAY(), duration_hours=Decimal("3"), topic="Calcul", done=True)
+    later = TODAY() + datetime.timedelta(days=5)
+    training_session_add(plan=plan, by=trainer, date=later, duration_hours=Decimal("3"), topic="Bilan")
+
+    response = client_for(trainer).post(
+        reverse("training:plan_complete", args=[plan.pk]), {"shortfall_reason": "Autonome."}
+    )
+
+    content = response.content.decode()
+    assert response.status_code == 200
+    assert f"Une séance est encore prévue le {later:%d/%m/%Y}" in content
+    assert "Autonome." in content
+    plan.refresh_from_db()
+    assert plan.completed_at is None
