@@ -483,3 +483,76 @@ def test_a_completed_plan_refuses_the_trainers_actions_with_409(name, client_for
 
     assert response.status_code == 409
     assert response.json() == {"code": "training_refused", "message": "Ce parcours est terminé."}
+
+
+# -- Dates and hours (issue 14): 400 on the field, as the screens ------------------------------------------------
+
+
+def test_a_session_outside_the_plan_or_done_before_its_day_is_400_on_its_field(client_for, org_a):
+    plan = _plan(organisation=org_a)
+    client = client_for(plan.team.trainer)
+    late = plan.ends_on + datetime.timedelta(days=1)
+    tomorrow = TODAY() + datetime.timedelta(days=1)
+
+    outside = _post(client, _url("sessions", plan), {"date": f"{late:%Y-%m-%d}", "duration_hours": "2", "topic": "%"})
+    assert outside.status_code == 400
+    assert _fields(outside) == {
+        "date": "La séance doit avoir lieu pendant le parcours, "
+        f"du {plan.starts_on:%d/%m/%Y} au {plan.ends_on:%d/%m/%Y}."
+    }
+
+    ahead = _post(
+        client,
+        _url("sessions", plan),
+        {"date": f"{tomorrow:%Y-%m-%d}", "duration_hours": "2", "topic": "%", "done": True},
+    )
+    assert ahead.status_code == 400
+    assert list(_fields(ahead)) == ["done"]
+    assert not plan.sessions.exists()
+
+    planned = _session(plan)
+    plan.sessions.filter(pk=planned.pk).update(date=tomorrow)
+    marked = _post(client, _url("session-done", plan, session_pk=planned.pk))
+    assert marked.status_code == 400
+    assert _fields(marked) == {
+        "done": f"La séance du {tomorrow:%d/%m/%Y} n'a pas encore eu lieu : elle ne peut pas être marquée réalisée."
+    }
+    planned.refresh_from_db()
+    assert planned.done is False
+
+
+def test_completing_is_400_while_a_session_is_planned_then_on_the_missing_reason(client_for, org_a):
+    plan = _plan(organisation=org_a)
+    client = client_for(plan.team.trainer)
+    _session(plan, done=True, hours="2")
+    later = _session(plan)
+    plan.sessions.filter(pk=later.pk).update(date=TODAY() + datetime.timedelta(days=3))
+
+    held = _post(client, _url("complete", plan), {"shortfall_reason": "Autonome."})
+    assert held.status_code == 400
+    assert list(_fields(held)) == ["non_field_errors"]
+
+    removed = _post(client, _url("session-remove", plan, session_pk=later.pk))
+    assert removed.status_code == 204
+    assert plan.sessions.count() == 1
+
+    no_reason = _post(client, _url("complete", plan))
+    assert no_reason.status_code == 400
+    assert _fields(no_reason) == {
+        "shortfall_reason": "2 h réalisées sur 35 h prévues : indiquez pourquoi la formation se termine avant les "
+        "heures prévues."
+    }
+
+    completed = _post(client, _url("complete", plan), {"shortfall_reason": "Autonome."})
+    assert completed.status_code == 200, completed.content
+    assert completed.json()["shortfall_reason"] == "Autonome."
+
+
+def test_a_done_session_is_not_removed(client_for, org_a):
+    plan = _plan(organisation=org_a)
+    session = _session(plan, done=True)
+
+    response = _post(client_for(plan.team.trainer), _url("session-remove", plan, session_pk=session.pk))
+
+    assert response.status_code == 409
+    assert plan.sessions.count() == 1
