@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
@@ -157,12 +157,41 @@ def _grid_lines(rows: GridRows) -> list[CriterionResult]:
     return [line for _domain, subs in rows for _sub, lines in subs for line in lines]
 
 
+@dataclass
+class SummaryError:
+    """One line of the error summary at the top of the grid: the message, and the anchor of what it concerns."""
+
+    message: str
+    href: str = ""
+
+
+def _error_summary(
+    lines: list[GridLine], grid_form: GridForm, close_form: EvaluationCloseForm | None, refusal: str
+) -> list[SummaryError]:
+    """What went wrong with the last post, listed where the evaluator lands (the grid runs to thousands of pixels:
+    the close form at its foot would hide its own errors), each error linked to its row or field."""
+    errors = [SummaryError(refusal)] if refusal else []
+    errors += [SummaryError(str(e)) for e in grid_form.non_field_errors()]
+    for line in lines:
+        for error in line.errors:
+            # The radio the row shows checked (the first one if none was posted): the row's first stop.
+            value = line.result if line.result in CriterionResultValue.values else CriterionResultValue.values[0]
+            errors.append(SummaryError(f"{line.criterion.code} : {error}", f"#r{line.criterion.pk}-{value}"))
+    if close_form is not None and close_form.is_bound:
+        for name, field_errors in close_form.errors.items():
+            href = "" if name == NON_FIELD_ERRORS else f"#{close_form[name].auto_id}"
+            errors += [SummaryError(str(error), href) for error in field_errors]
+    return errors
+
+
 def _render_grid(
     request: HttpRequest,
     evaluation: Evaluation,
     rows: GridRows,
     grid_form: GridForm,
     close_form: EvaluationCloseForm | None = None,
+    refusal: str = "",
+    summary_title: str = "",
 ) -> HttpResponse:
     editable = evaluation.is_filled_by(request.membership) and not evaluation.is_closed
     before = _acquired_before(evaluation)
@@ -183,6 +212,8 @@ def _render_grid(
         domains.append(grid_domain)
     lines = [g for d in domains for s in d.subdomains for g in s.lines]
     context = {
+        "error_summary": _error_summary(lines, grid_form, close_form, refusal),
+        "error_summary_title": summary_title,
         "evaluation": evaluation,
         "dossier": evaluation.dossier,
         "candidate": evaluation.dossier.candidate,
@@ -237,11 +268,12 @@ def grid(request: HttpRequest, pk: int) -> HttpResponse:
     if not evaluation.is_filled_by(request.membership):
         raise PermissionDenied
     form = GridForm(request.POST, lines=lines)
+    refusal = ""
     if form.is_valid():
         try:
             changed = evaluation_save_results(evaluation=evaluation, by=request.membership, results=form.results())
         except USER_ERRORS as exc:
-            messages.error(request, str(exc))
+            refusal = str(exc)
         else:
             messages.success(
                 request,
@@ -254,8 +286,10 @@ def grid(request: HttpRequest, pk: int) -> HttpResponse:
             )
             return redirect("evaluations:grid", pk=evaluation.pk)
     else:
-        messages.error(request, _("La grille n'a pas été enregistrée : corrigez les lignes signalées."))
-    return _render_grid(request, evaluation, rows, form)
+        refusal = _("Corrigez les lignes signalées.")
+    return _render_grid(
+        request, evaluation, rows, form, refusal=refusal, summary_title=_("La grille n'a pas été enregistrée")
+    )
 
 
 @post_only("evaluations:grid")
@@ -265,6 +299,7 @@ def close(request: HttpRequest, pk: int) -> HttpResponse:
     if not evaluation.is_filled_by(request.membership):
         raise PermissionDenied
     form = EvaluationCloseForm(request.POST, evaluation=evaluation)
+    refusal = ""
     if form.is_valid():
         try:
             outcome = evaluation_close(
@@ -275,7 +310,7 @@ def close(request: HttpRequest, pk: int) -> HttpResponse:
                 request=request,
             )
         except USER_ERRORS as exc:
-            messages.error(request, str(exc))
+            refusal = str(exc)
         else:
             messages.success(
                 request,
@@ -288,7 +323,15 @@ def close(request: HttpRequest, pk: int) -> HttpResponse:
             )
             return redirect("evaluations:grid", pk=evaluation.pk)
     rows = list(grid_rows(evaluation))
-    return _render_grid(request, evaluation, rows, GridForm(lines=_grid_lines(rows)), close_form=form)
+    return _render_grid(
+        request,
+        evaluation,
+        rows,
+        GridForm(lines=_grid_lines(rows)),
+        close_form=form,
+        refusal=refusal,
+        summary_title=_("L'évaluation n'est pas clôturée"),
+    )
 
 
 # -- Summary ---------------------------------------------------------------------------------------------------

@@ -57,3 +57,35 @@ def test_the_evaluator_fills_the_grid_with_the_keyboard(page, live_server):
     )
     assert acquired == {"1.1.1", "1.1.2", "1.2.1", "1.2.2"}
     assert evaluation.results.get(criterion__code="1.2.1").comment == "Très à l'aise"
+
+
+def test_a_failed_close_is_summarised_at_the_top_and_the_summary_takes_the_focus(page, live_server):
+    evaluation = DossierFactory(state="prior_evaluation").evaluations.get()
+    evaluator = evaluation.dossier.team.evaluator.user
+    page.set_viewport_size({"width": 375, "height": 667})
+    page.goto(f"{live_server.url}{reverse('login')}")
+    page.get_by_label("Adresse e-mail").fill(evaluator.email)
+    page.get_by_label("Mot de passe").fill(TEST_PASSWORD)
+    page.get_by_role("button", name="Se connecter").click()
+    page.wait_for_url(f"{live_server.url}/")
+    page.goto(f"{live_server.url}{reverse('evaluations:grid', args=[evaluation.pk])}")
+
+    # The confirmation box left unticked: the form at the foot of the grid is refused.
+    page.get_by_role("button", name="Clôturer l'évaluation").click()
+    page.wait_for_load_state()
+
+    summary = page.locator("[data-error-summary]")
+    summary.wait_for()
+    assert page.evaluate("document.activeElement.id") == "erreurs"
+    box = summary.bounding_box()
+    viewport = page.viewport_size
+    assert box is not None and 0 <= box["y"] and box["y"] + 40 <= viewport["height"]
+    assert "L'évaluation n'est pas clôturée" in summary.inner_text()
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "evaluation-close-error-summary.png"))
+
+    # Its link takes the focus to the field concerned, at the foot of the page.
+    summary.get_by_role("link", name="Cochez la case pour confirmer la clôture.").click()
+    assert page.evaluate("document.activeElement.id") == "id_confirm"
+    evaluation.refresh_from_db()
+    assert not evaluation.is_closed

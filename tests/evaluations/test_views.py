@@ -407,3 +407,48 @@ def test_the_evaluator_dashboard_takes_as_many_queries_with_1_or_5_dossiers(org_
     assert body.count(reverse("evaluations:evaluation_start", args=[first.pk])) == 1
     assert with_five == with_one
     assert Evaluation.objects.drafts().filter(evaluator=evaluator.user).count() == 1
+
+
+# -- Errors summarised at the top of the grid (issue 14) --------------------------------------------------------
+
+
+def _summary(body: str) -> str:
+    start = body.index("data-error-summary")
+    return body[start : body.index("</ul>", start)]
+
+
+def test_a_refused_close_is_summarised_above_the_grid_with_links_to_the_fields(client_for, draft, evaluator):
+    future = TODAY() + datetime.timedelta(days=1)
+
+    response = client_for(evaluator).post(close_url(draft), {"ended_on": future.isoformat()})
+
+    body = text(response)
+    assert response.status_code == 200
+    # Above the grid, not at its foot.
+    assert body.index("data-error-summary") < body.index('class="grid-eval"')
+    summary = _summary(body)
+    assert "L'évaluation n'est pas clôturée" in summary
+    assert '<a href="#id_ended_on">La date de fin ne peut pas être dans le futur.</a>' in summary
+    assert '<a href="#id_confirm">Cochez la case pour confirmer la clôture.</a>' in summary
+    assert 'tabindex="-1"' in body[body.index("data-error-summary") - 200 : body.index("data-error-summary")]
+    assert "js/error_summary.js" in body
+    assert "<script>" not in body  # the grid's script is a static file (CSP)
+
+
+def test_a_grid_left_unanswered_is_summarised_with_links_to_the_rows(client_for, draft, evaluator):
+    data = grid_post_data(draft)
+    line = draft.results.select_related("criterion").order_by("criterion__code").first()
+    del data[f"result-{line.criterion_id}"]
+
+    response = client_for(evaluator).post(grid_url(draft), data)
+
+    summary = _summary(text(response))
+    assert "La grille n'a pas été enregistrée" in summary
+    assert f'<a href="#r{line.criterion_id}-acquired">{line.criterion.code} : ' in summary
+
+
+def test_a_page_without_errors_has_no_summary(client_for, draft, evaluator):
+    body = text(client_for(evaluator).get(grid_url(draft)))
+
+    assert "data-error-summary" not in body
+    assert "js/error_summary.js" not in body
