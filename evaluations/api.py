@@ -65,7 +65,9 @@ class ResultsSerializer(serializers.Serializer):
 
 class CloseSerializer(serializers.Serializer):
     ended_on = serializers.DateField()
-    duration_hours = serializers.DecimalField(max_digits=5, decimal_places=1, required=False, allow_null=True)
+    duration_hours = serializers.DecimalField(
+        max_digits=4, decimal_places=1, required=False, allow_null=True, help_text="De 0 à 40 heures."
+    )
 
 
 class OutcomeSerializer(serializers.Serializer):

@@ -32,6 +32,12 @@ class EvaluationStartForm(forms.Form):
         ),
     )
 
+    def clean_started_on(self) -> Any:
+        started_on = self.cleaned_data["started_on"]
+        if errors := Evaluation.start_errors(started_on):
+            raise ValidationError(errors)
+        return started_on
+
 
 class EvaluationCloseForm(forms.Form):
     ended_on = forms.DateField(label=_("Date de fin"), initial=timezone.localdate, widget=DateInput())
@@ -57,13 +63,8 @@ class EvaluationCloseForm(forms.Form):
 
     def clean_ended_on(self) -> Any:
         ended_on = self.cleaned_data["ended_on"]
-        if ended_on < self.evaluation.started_on:
-            raise ValidationError(
-                _("La date de fin précède la date de début de l'évaluation (%(date)s).")
-                % {"date": f"{self.evaluation.started_on:%d/%m/%Y}"}
-            )
-        if ended_on > timezone.localdate():
-            raise ValidationError(_("La date de fin ne peut pas être dans le futur."))
+        if errors := self.evaluation.end_errors(ended_on):
+            raise ValidationError(errors)
         return ended_on
 
 

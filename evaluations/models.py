@@ -1,9 +1,13 @@
 from __future__ import annotations
 
+import datetime
 from typing import TYPE_CHECKING
 
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from organisations.models import Role, TenantQuerySet
@@ -110,6 +114,45 @@ class Evaluation(models.Model):
     @property
     def is_closed(self) -> bool:
         return self.status == EvaluationStatus.CLOSED
+
+    @staticmethod
+    def start_errors(started_on: datetime.date) -> list[str]:
+        """An evaluation starts on a day that has come (the platform's day, Europe/Paris)."""
+        if started_on > timezone.localdate():
+            return [gettext("La date de début ne peut pas être dans le futur.")]
+        return []
+
+    def end_errors(self, ended_on: datetime.date) -> list[str]:
+        """It ends on or after its start, and not after today."""
+        if ended_on < self.started_on:
+            return [
+                gettext("La date de fin précède la date de début de l'évaluation (%(date)s).")
+                % {"date": f"{self.started_on:%d/%m/%Y}"}
+            ]
+        if ended_on > timezone.localdate():
+            return [gettext("La date de fin ne peut pas être dans le futur.")]
+        return []
+
+    def clean(self) -> None:
+        errors: dict[str, list[str]] = {}
+        if self.started_on and self._state.adding and (start := self.start_errors(self.started_on)):
+            errors["started_on"] = start
+        if self.started_on and self.ended_on and (end := self.end_errors(self.ended_on)):
+            errors["ended_on"] = end
+        if errors:
+            raise ValidationError(errors)
+
+    def validate_dates_and_duration(self) -> None:
+        """The dates' rules and the duration's bounds, on their fields (the rest is the service's to check)."""
+        others = [f.name for f in self._meta.fields if f.name not in {"started_on", "ended_on", "duration_hours"}]
+        errors: dict[str, list[str]] = {}
+        for check in (lambda: self.clean_fields(exclude=others), self.clean):
+            try:
+                check()
+            except ValidationError as exc:
+                errors = exc.update_error_dict(errors)
+        if errors:
+            raise ValidationError(errors)
 
     def is_filled_by(self, membership: Membership) -> bool:
         """Only an evaluator of the evaluation's organisation fills its grid (the service enforces it too)."""

@@ -4,7 +4,7 @@ import datetime
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
@@ -77,8 +77,7 @@ def evaluation_start(
         raise EvaluationError(
             _("Aucune évaluation ne peut commencer à l'étape « %(state)s ».") % {"state": locked.get_state_display()}
         )
-    dossier_apply(locked=locked, name=name, by=by, request=request)
-    evaluation = Evaluation.objects.create(
+    evaluation = Evaluation(
         organisation_id=locked.organisation_id,
         dossier=locked,
         kind=kind,
@@ -87,8 +86,26 @@ def evaluation_start(
         modality=modality,
         context=context,
     )
+    evaluation.validate_dates_and_duration()
+    if kind == EvaluationKind.FINAL:
+        _check_after_training(locked, started_on)
+    dossier_apply(locked=locked, name=name, by=by, request=request)
+    evaluation.save()
     CriterionResult.objects.bulk_create(CriterionResult(evaluation=evaluation, criterion=c) for c in scope)
     return evaluation
+
+
+def _check_after_training(dossier: Dossier, started_on: datetime.date) -> None:
+    """The final evaluation covers what was trained: it cannot start before the training's end."""
+    plan = dossier.current_training_plan
+    completed_on = timezone.localdate(plan.completed_at) if plan and plan.completed_at else None
+    if completed_on and started_on < completed_on:
+        raise ValidationError(
+            {
+                "started_on": _("L'évaluation finale ne peut pas commencer avant la fin de la formation (%(date)s).")
+                % {"date": f"{completed_on:%d/%m/%Y}"}
+            }
+        )
 
 
 def _ensure_editable(evaluation: Evaluation, by: Membership) -> None:
@@ -139,11 +156,11 @@ def evaluation_close(
     (Certif'Pro's fee for a prior evaluation; the next training cycle after a final evaluation with gaps)."""
     evaluation = Evaluation.objects.select_for_update().select_related("dossier").get(pk=evaluation.pk)
     _ensure_editable(evaluation, by)
-    if ended_on < evaluation.started_on:
-        raise EvaluationError(_("La date de fin précède la date de début de l'évaluation."))
+    evaluation.ended_on, evaluation.duration_hours = ended_on, duration_hours
+    # On the fields concerned (a ValidationError: 400 through the API, on the field on screen).
+    evaluation.validate_dates_and_duration()
     locked = dossier_lock(evaluation.dossier)
     evaluation.status, evaluation.closed_at = EvaluationStatus.CLOSED, timezone.now()
-    evaluation.ended_on, evaluation.duration_hours = ended_on, duration_hours
     evaluation.save(update_fields=["status", "closed_at", "ended_on", "duration_hours"])
     outcome = dossier_outcome(locked)
     evaluation.outcome = outcome.as_json()

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib import messages
-from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied
+from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
@@ -87,6 +87,8 @@ def start(request: HttpRequest, dossier_pk: int) -> HttpResponse:
             evaluation = evaluation_start(dossier=dossier, by=request.membership, request=request, **form.cleaned_data)
         except USER_ERRORS as exc:
             messages.error(request, str(exc))
+        except ValidationError as exc:
+            form.add_error(None, exc)
         else:
             messages.success(
                 request,
@@ -311,6 +313,8 @@ def close(request: HttpRequest, pk: int) -> HttpResponse:
             )
         except USER_ERRORS as exc:
             refusal = str(exc)
+        except ValidationError as exc:
+            form.add_error(None, exc)
         else:
             messages.success(
                 request,

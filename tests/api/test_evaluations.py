@@ -1,5 +1,8 @@
+import datetime
+
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from evaluations.models import CriterionResultValue, Evaluation
 from organisations.models import Role
@@ -143,3 +146,22 @@ def test_the_referentiels_are_read_only_with_their_tree(client_for, org_a):
     assert [c["code"] for c in detail["domains"][0]["subdomains"][1]["criteria"]] == ["1.2.1", "1.2.2", "1.2.3"]
     assert detail["domains"][0]["subdomains"][1]["criteria"][0]["is_mandatory"] is True
     assert client.post("/api/v1/referentiels/", {}).status_code == 405
+
+
+@pytest.mark.parametrize(
+    ("days", "hours", "field"), [(1, "4", "ended_on"), (0, "41", "duration_hours"), (0, "120", "duration_hours")]
+)
+def test_closing_with_an_end_in_the_future_or_a_duration_out_of_bounds_is_400_on_the_field(
+    days, hours, field, client_for, org_a
+):
+    evaluation = _evaluation(org_a)
+    ended_on = timezone.localdate() + datetime.timedelta(days=days)
+    response = client_for(evaluation.team.evaluator).post(
+        reverse("api:evaluation-close", kwargs={"pk": evaluation.pk}),
+        {"ended_on": ended_on.isoformat(), "duration_hours": hours},
+        content_type="application/json",
+    )
+    assert response.status_code == 400
+    assert [error["field"] for error in response.json()["errors"]] == [field]
+    evaluation.refresh_from_db()
+    assert not evaluation.is_closed

@@ -1,7 +1,8 @@
 import datetime
+from decimal import Decimal
 
 import pytest
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
 from candidates.models import Dossier, DossierState
@@ -143,17 +144,62 @@ def test_the_final_evaluation_waits_for_the_training_to_be_completed():
         start_final(dossier)
 
 
-def test_an_end_date_before_the_start_date_is_refused():
+def test_an_end_date_before_the_start_date_is_refused_on_its_field():
     dossier = DossierFactory(state="prior_evaluation")
     evaluation = dossier.evaluations.get()
-    with pytest.raises(EvaluationError, match="précède la date de début"):
+    with pytest.raises(ValidationError) as refused:
         evaluation_close(
             evaluation=evaluation,
             by=dossier.team.evaluator,
             ended_on=evaluation.started_on - datetime.timedelta(days=1),
         )
+    assert "précède la date de début" in refused.value.message_dict["ended_on"][0]
     evaluation.refresh_from_db()
     assert not evaluation.is_closed
+
+
+@pytest.mark.parametrize(
+    ("days", "hours", "field"), [(1, "4", "ended_on"), (0, "41", "duration_hours"), (0, "-1", "duration_hours")]
+)
+def test_closing_refuses_an_end_in_the_future_and_a_duration_out_of_bounds(days, hours, field):
+    dossier = DossierFactory(state="prior_evaluation")
+    evaluation = dossier.evaluations.get()
+    with pytest.raises(ValidationError) as refused:
+        evaluation_close(
+            evaluation=evaluation,
+            by=dossier.team.evaluator,
+            ended_on=timezone.localdate() + datetime.timedelta(days=days),
+            duration_hours=Decimal(hours),
+        )
+    assert list(refused.value.message_dict) == [field]
+    evaluation.refresh_from_db()
+    assert not evaluation.is_closed
+    assert evaluation.dossier.state == DossierState.PRIOR_EVALUATION
+
+
+def test_an_evaluation_cannot_start_in_the_future():
+    dossier = DossierFactory(state="opened")
+    with pytest.raises(ValidationError) as refused:
+        evaluation_start(
+            dossier=dossier, by=dossier.team.evaluator, started_on=timezone.localdate() + datetime.timedelta(days=1)
+        )
+    assert refused.value.message_dict == {"started_on": ["La date de début ne peut pas être dans le futur."]}
+    dossier.refresh_from_db()
+    assert dossier.state == DossierState.OPENED
+    assert not dossier.evaluations.exists()
+
+
+def test_the_final_evaluation_cannot_start_before_the_training_ended(trained_dossier):
+    yesterday = timezone.localdate() - datetime.timedelta(days=1)
+    with pytest.raises(ValidationError) as refused:
+        evaluation_start(dossier=trained_dossier, by=trained_dossier.team.final_evaluator, started_on=yesterday)
+    assert refused.value.message_dict == {
+        "started_on": [
+            f"L'évaluation finale ne peut pas commencer avant la fin de la formation ({timezone.localdate():%d/%m/%Y})."
+        ]
+    }
+    trained_dossier.refresh_from_db()
+    assert trained_dossier.state == DossierState.IN_TRAINING
 
 
 def test_evaluations_are_only_visible_to_their_organisation(org_a, make_member):

@@ -452,3 +452,31 @@ def test_a_page_without_errors_has_no_summary(client_for, draft, evaluator):
 
     assert "data-error-summary" not in body
     assert "js/error_summary.js" not in body
+
+
+def test_a_final_evaluation_dated_before_the_training_ended_is_refused_on_its_date(client_for):
+    dossier = DossierFactory(state="in_training")
+    complete_training(dossier)
+    url = reverse("evaluations:evaluation_start", args=[dossier.pk])
+    yesterday = TODAY() - datetime.timedelta(days=1)
+
+    response = client_for(dossier.team.final_evaluator).post(
+        url, {"started_on": yesterday.isoformat(), "modality": "on_site", "context": "Logistique"}
+    )
+
+    assert response.status_code == 200
+    assert list(response.context["form"].errors) == ["started_on"]
+    assert "ne peut pas commencer avant la fin de la formation" in text(response)
+    assert 'value="Logistique"' in response.content.decode()
+    assert not dossier.evaluations.filter(kind=EvaluationKind.FINAL).exists()
+
+
+def test_an_evaluation_dated_in_the_future_is_refused_on_its_date(client_for):
+    dossier = DossierFactory(state="opened")
+    url = reverse("evaluations:evaluation_start", args=[dossier.pk])
+    tomorrow = TODAY() + datetime.timedelta(days=1)
+
+    response = client_for(dossier.team.evaluator).post(url, {"started_on": tomorrow.isoformat(), "modality": "on_site"})
+
+    assert response.context["form"].errors == {"started_on": ["La date de début ne peut pas être dans le futur."]}
+    assert not dossier.evaluations.exists()
