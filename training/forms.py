@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from candidates.models import Dossier
 from organisations.models import Membership
-from training.models import ProgressNote, TrainingPlan, TrainingSession, hours_label
+from training.models import ProgressNote, TrainingPlan, TrainingSession, hours_label, plan_calendar_errors
 
 
 class DateInput(forms.DateInput):
@@ -63,15 +63,9 @@ class TrainingPlanForm(forms.Form):
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
         starts_on, ends_on = cleaned.get("starts_on"), cleaned.get("ends_on")
-        if starts_on and ends_on and ends_on < starts_on:
-            self.add_error("ends_on", _("La fin prévue précède le début."))
-        deadline = self.dossier.deadline
-        if ends_on and deadline and ends_on > deadline:
-            self.add_error(
-                "ends_on",
-                _("Le parcours doit se terminer au plus tard le %(date)s, échéance des 5 ans.")
-                % {"date": f"{deadline:%d/%m/%Y}"},
-            )
+        if starts_on and ends_on:
+            for field, message in plan_calendar_errors(self.dossier, starts_on, ends_on).items():
+                self.add_error(field, message)
         return cleaned
 
 

@@ -16,12 +16,31 @@ from django.utils.translation import gettext_lazy as _
 from organisations.models import Role
 
 if TYPE_CHECKING:
+    from candidates.models import Dossier
     from organisations.models import Membership
 
 
 def hours_label(hours: Decimal) -> str:
     """Hours as the screens print them (floatformat:"-1"): 12, 7,5."""
     return floatformat(hours, "-1")
+
+
+def plan_calendar_errors(dossier: Dossier, starts_on: datetime.date, ends_on: datetime.date) -> dict[str, str]:
+    """A plan's calendar: after the prior evaluation that found the gaps, within the 5-year window (the form and
+    the service say it in the same words, on the field concerned)."""
+    errors = {}
+    if dossier.window_starts_on and starts_on < dossier.window_starts_on:
+        errors["starts_on"] = gettext(
+            "Le parcours commence au plus tôt le %(date)s, jour de l'évaluation préalable qui a établi les critères à "
+            "acquérir."
+        ) % {"date": f"{dossier.window_starts_on:%d/%m/%Y}"}
+    if ends_on < starts_on:
+        errors["ends_on"] = gettext("La fin prévue précède le début.")
+    elif dossier.deadline and ends_on > dossier.deadline:
+        errors["ends_on"] = gettext("Le parcours doit se terminer au plus tard le %(date)s, échéance des 5 ans.") % {
+            "date": f"{dossier.deadline:%d/%m/%Y}"
+        }
+    return errors
 
 
 class TrainingPlanQuerySet(models.QuerySet["TrainingPlan"]):

@@ -18,7 +18,7 @@ from organisations.models import Membership, OrganisationKind, Role
 from organisations.services import audit_record
 from referentiels.models import Criterion
 from referentiels.outcomes import Outcome
-from training.models import ProgressNote, TrainingPlan, TrainingSession, hours_label
+from training.models import ProgressNote, TrainingPlan, TrainingSession, hours_label, plan_calendar_errors
 
 
 class TrainingError(BusinessRefusal):
@@ -73,13 +73,8 @@ def training_plan_create(
     if locked.state != DossierState.PARTIALLY_VALIDATED:
         raise TrainingError(_("Un parcours se définit après une validation partielle."))
     _check_trainer(locked, trainer)
-    if ends_on < starts_on:
-        raise TrainingError(_("La fin prévue précède le début."))
-    if locked.deadline and ends_on > locked.deadline:
-        raise TrainingError(
-            _("Le parcours doit se terminer avant l'échéance des 5 ans (%(date)s).")
-            % {"date": f"{locked.deadline:%d/%m/%Y}"}
-        )
+    if errors := plan_calendar_errors(locked, starts_on, ends_on):
+        raise ValidationError(errors)
     gaps = dossier_outcome(locked).gap_criteria()
     cycle = (locked.training_plans.aggregate(m=Max("cycle"))["m"] or 0) + 1
     plan = TrainingPlan.objects.create(

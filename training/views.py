@@ -97,6 +97,8 @@ def plan_create(request: HttpRequest, dossier_pk: int) -> HttpResponse:
             )
         except (TrainingError, TransitionRefused, DossierConflict) as exc:
             messages.error(request, str(exc))
+        except ValidationError as exc:
+            form.add_error(None, exc)
         else:
             messages.success(
                 request,

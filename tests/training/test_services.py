@@ -101,10 +101,25 @@ def test_an_end_after_the_five_year_deadline_is_refused():
     dossier = DossierFactory(state="partially_validated")
     deadline = dossier.deadline
 
-    with pytest.raises(TrainingError, match=f"{deadline:%d/%m/%Y}"):
+    with pytest.raises(ValidationError) as refused:
         _create(dossier, ends_on=deadline + datetime.timedelta(days=1))
 
+    assert f"{deadline:%d/%m/%Y}" in refused.value.message_dict["ends_on"][0]
     assert _create(dossier, ends_on=deadline).ends_on == deadline
+
+
+def test_a_plan_cannot_start_before_the_prior_evaluation_that_found_the_gaps():
+    evaluated_on = timezone.localdate() - datetime.timedelta(days=10)
+    dossier = DossierFactory(state="partially_validated", evaluated_on=evaluated_on)
+
+    with pytest.raises(ValidationError) as refused:
+        _create(dossier, starts_on=evaluated_on - datetime.timedelta(days=1))
+
+    assert list(refused.value.message_dict) == ["starts_on"]
+    assert f"au plus tôt le {evaluated_on:%d/%m/%Y}" in refused.value.messages[0]
+    dossier.refresh_from_db()
+    assert dossier.state == DossierState.PARTIALLY_VALIDATED
+    assert _create(dossier, starts_on=evaluated_on).starts_on == evaluated_on
 
 
 def test_a_counsellor_of_another_organisation_cannot_define_the_plan(org_a, make_member):

@@ -537,3 +537,19 @@ def test_a_plan_with_a_session_still_planned_is_not_completed_and_the_page_says_
     assert "Autonome." in content
     plan.refresh_from_db()
     assert plan.completed_at is None
+
+
+def test_a_plan_starting_before_the_prior_evaluation_is_refused_on_its_start(client_for):
+    evaluated_on = TODAY() - datetime.timedelta(days=10)
+    dossier = DossierFactory(state="partially_validated", evaluated_on=evaluated_on)
+    early = evaluated_on - datetime.timedelta(days=3)
+
+    response = client_for(dossier.team.counsellor).post(
+        reverse("training:plan_create", args=[dossier.pk]),
+        _plan_data(dossier, dossier.team.trainer, starts_on=f"{early:%Y-%m-%d}"),
+    )
+
+    assert response.status_code == 200
+    assert list(response.context["form"].errors) == ["starts_on"]
+    assert f"au plus tôt le {evaluated_on:%d/%m/%Y}" in response.content.decode()
+    assert not dossier.training_plans.exists()
