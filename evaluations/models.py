@@ -145,7 +145,7 @@ class Evaluation(models.Model):
     def validate_dates_and_duration(self) -> None:
         """The dates' rules and the duration's bounds, on their fields (the rest is the service's to check)."""
         others = [f.name for f in self._meta.fields if f.name not in {"started_on", "ended_on", "duration_hours"}]
-        errors: dict[str, list[str]] = {}
+        errors: dict[str, list[ValidationError]] = {}
         for check in (lambda: self.clean_fields(exclude=others), self.clean):
             try:
                 check()
