@@ -225,6 +225,8 @@ class TrainingSession(models.Model):
     def clean(self) -> None:
         """A session takes place within its plan's calendar, and is done only once its day has come (the
         platform's day, Europe/Paris)."""
+        if self.plan_id is None:  # a session of a plan not saved yet (the admin's add page): no calendar yet
+            return
         errors: dict[str, str] = {}
         plan = self.plan
         if self.date and not plan.starts_on <= self.date <= plan.ends_on:
