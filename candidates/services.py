@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from candidates.models import Candidate, Dossier, DossierEvent, DossierState, identity_key
 from candidates.signals import dossier_withdrawn
 from clea_platform.errors import BusinessRefusal
+from clea_platform.locks import serialise_on
 from organisations.models import Membership, Role
 from organisations.services import audit_record
 from organisations.transitions import transition_apply, transition_lock
@@ -122,6 +123,11 @@ def dossier_create(
     elsewhere, or already holds it."""
     if membership.role != Role.COUNSELLOR:
         raise PermissionDenied
+    # Two counsellors (or two tabs) opening a dossier for the same person at once would both pass the check.
+    serialise_on(
+        f"dossier-new:{identity_key(candidate_data['first_name'], candidate_data['last_name'])}:"
+        f"{candidate_data['birth_date']:%Y-%m-%d}:{certification}"
+    )
     refusal = dossier_new_refusal(
         organisation_id=membership.organisation_id,
         first_name=candidate_data["first_name"],
