@@ -10,7 +10,14 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from candidates.models import Candidate, DossierQuerySet, DossierState, identity_key
+from candidates.models import (
+    DEFAULT_DOSSIER_SORT,
+    DOSSIER_SORTS,
+    Candidate,
+    DossierQuerySet,
+    DossierState,
+    identity_key,
+)
 from candidates.services import NewDossierRefusal, dossier_new_refusal
 from clea_platform.certifications import Certification
 
@@ -57,10 +64,24 @@ class DossierFilterForm(forms.Form):
         choices=[("", _("Toutes les certifications")), *Certification.choices],
     )
 
+    # The column the list is sorted by, kept by the filter form (a hidden field) when the filters change.
+    sort = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    def clean_sort(self) -> str:
+        # Whitelisted rather than validated: a stale or forged key sorts by default and voids no filter.
+        sort = self.cleaned_data.get("sort", "")
+        return sort if sort.removeprefix("-") in DOSSIER_SORTS else ""
+
+    def current_sort(self) -> str:
+        self.is_valid()
+        return self.cleaned_data.get("sort") or DEFAULT_DOSSIER_SORT
+
     def is_filtering(self) -> bool:
-        return self.is_valid() and any(self.cleaned_data.values())
+        return self.is_valid() and any(value for name, value in self.cleaned_data.items() if name != "sort")
 
     def filter(self, dossiers: DossierQuerySet) -> DossierQuerySet:
+        """The dossiers the filters keep, in the chosen order."""
+        dossiers = dossiers.sorted_by(self.current_sort())
         if not self.is_valid():
             return dossiers
         data = self.cleaned_data

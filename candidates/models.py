@@ -163,6 +163,17 @@ def _by(*roles: str) -> Callable[[models.Model, Any], bool]:
     return lambda instance, membership: membership is not None and membership.role in roles
 
 
+# The dossier list's sort keys (a whitelist: nothing the URL says reaches order_by otherwise) and their fields.
+DOSSIER_SORTS: dict[str, tuple[str, ...]] = {
+    "name": ("candidate__last_name", "candidate__first_name"),
+    "reference": ("reference",),
+    "state": ("state_rank",),
+    "opened": ("consent_at",),
+    "updated": ("updated_at",),
+}
+DEFAULT_DOSSIER_SORT = "-updated"
+
+
 class DossierQuerySet(TenantQuerySet):
     """Counsellors, evaluators and administrators: their organisation's dossiers; Certif'Pro: all; jury
     members: the dossiers of their sessions. Trainers see the plans they deliver (with the candidate's
@@ -175,6 +186,29 @@ class DossierQuerySet(TenantQuerySet):
 
     def open(self) -> DossierQuerySet:
         return self.filter(state__in=OPEN_STATES)
+
+    def sorted_by(self, sort: str) -> DossierQuerySet:
+        """Ordered by a key of DOSSIER_SORTS ("-" first: descending), then by id in the same direction so that
+        equal values (a surname, a step) keep one order from page to page. Steps sort in journey order, not
+        alphabetically; a dossier not yet opened comes last either way. An unknown key sorts by last change."""
+        descending = sort.startswith("-")
+        fields = DOSSIER_SORTS.get(sort.removeprefix("-"))
+        if fields is None:
+            return self.sorted_by(DEFAULT_DOSSIER_SORT)
+        dossiers = self
+        if "state_rank" in fields:
+            ranks = [models.When(state=state, then=rank) for rank, state in enumerate(DossierState.values)]
+            dossiers = dossiers.annotate(state_rank=models.Case(*ranks, output_field=models.IntegerField()))
+        order: list[str | models.OrderBy] = []
+        for name in (*fields, "id"):
+            if name == "consent_at":  # the only nullable key
+                order.append(
+                    models.F(name).desc(nulls_last=True) if descending else models.F(name).asc(nulls_last=True)
+                )
+            else:
+                # Plain "-updated_at", "-id": the default order reads the index dossier_org_recent_idx.
+                order.append(f"-{name}" if descending else name)
+        return dossiers.order_by(*order)
 
     def past_deadline(self, today: datetime.date) -> DossierQuerySet:
         return self.filter(state__in=WINDOW_STATES, deadline__lt=today)

@@ -13,8 +13,10 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from candidates.models import Candidate, Dossier, DossierEvent, DossierState, identity_key
+from candidates.exports import dossier_export_headers, dossier_export_rows
+from candidates.models import Candidate, Dossier, DossierEvent, DossierQuerySet, DossierState, identity_key
 from candidates.signals import dossier_withdrawn
+from clea_platform import spreadsheets
 from clea_platform.errors import BusinessRefusal
 from organisations.models import Membership, Role
 from organisations.services import audit_record
@@ -153,6 +155,34 @@ def dossier_create(
         request=request,
     )
     return dossier
+
+
+@transaction.atomic
+def dossiers_export(
+    *,
+    by: Membership,
+    dossiers: DossierQuerySet,
+    fmt: str,
+    filters: dict[str, Any] | None = None,
+    request: HttpRequest | None = None,
+) -> bytes:
+    """The dossiers as a CSV or XLSX file (`dossiers` is the list's queryset: scoped, filtered and sorted by
+    the caller). Personal data leaves the platform: the audit log keeps who, how many and which `filters`."""
+    with_organisation = by.is_certifpro
+    headers = dossier_export_headers(with_organisation=with_organisation)
+    rows = list(dossier_export_rows(dossiers, with_organisation=with_organisation))
+    if fmt == "xlsx":
+        content = spreadsheets.to_xlsx(headers, rows, title=_("Dossiers"))
+    else:
+        content = spreadsheets.to_csv(headers, rows)
+    audit_record(
+        action="dossier.export",
+        actor=by.user,
+        organisation=by.organisation_id,
+        request=request,
+        details={"format": fmt, "rows": len(rows), "filters": filters or {}},
+    )
+    return content
 
 
 def _refusal_message(dossier: Dossier, name: str) -> str:

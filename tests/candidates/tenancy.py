@@ -22,4 +22,10 @@ TENANT_URLS = [
 
 TENANT_LISTS = [
     TenantList("candidates:dossier_list", Role.COUNSELLOR, lambda org: DossierFactory(organisation=org).reference),
+    TenantList(
+        "candidates:dossier_export",
+        Role.COUNSELLOR,
+        lambda org: DossierFactory(organisation=org).reference,
+        query={"format": "xlsx"},
+    ),
 ]
