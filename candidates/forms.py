@@ -111,10 +111,8 @@ class DateInput(forms.DateInput):
         super().__init__(attrs=attrs, format="%Y-%m-%d")
 
 
-class DossierCreateForm(forms.ModelForm):
-    """The information interview: who the candidate is, and the certification they aim for."""
-
-    certification = forms.ChoiceField(label=_("Certification visée"))
+class CandidateIdentityForm(forms.ModelForm):
+    """Who the candidate is and how to reach them: entered at the information interview, corrected later."""
 
     class Meta:
         model = Candidate
@@ -131,11 +129,9 @@ class DossierCreateForm(forms.ModelForm):
             "address",
             "postcode",
             "city",
-            "registration_status",
-            "education_level",
-            "origin",
         ]
         widgets = {"birth_date": DateInput()}
+        labels = {"email": _("Adresse e-mail")}
         help_texts = {
             "birth_name": _("Si différent du nom d'usage."),
             "birth_place": _("Commune, ou pays pour une naissance à l'étranger."),
@@ -152,27 +148,10 @@ class DossierCreateForm(forms.ModelForm):
             },
             "birth_place": {"required": _("Indiquez le lieu de naissance.")},
             "email": {"invalid": _("Saisissez une adresse e-mail valide.")},
-            "registration_status": {"required": _("Indiquez le statut à l'inscription.")},
-            "education_level": {"required": _("Indiquez le niveau de formation.")},
-            "origin": {"required": _("Indiquez l'origine de la démarche.")},
         }
 
-    def __init__(
-        self, *args: object, certifications: Iterable[str], membership: Membership | None = None, **kwargs: object
-    ) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        # With a membership, clean() refuses a person who may not have a new dossier (dossier_create refuses
-        # it anyway: the API leaves it to the service, which answers 409 with the refusal's code).
-        self.membership = membership
-        self.refusal: NewDossierRefusal | None = None
-        allowed = set(certifications)
-        choices = [(value, label) for value, label in Certification.choices if value in allowed]
-        # With several certifications, make the counsellor choose rather than keep the first by accident.
-        self.fields["certification"].choices = choices if len(choices) == 1 else [("", "---------"), *choices]
-        self.fields["certification"].error_messages.update(
-            required=_("Choisissez la certification visée."),
-            invalid_choice=_("Votre organisme n'est pas habilité pour cette certification."),
-        )
         autocomplete = {
             "last_name": "family-name",
             "first_name": "given-name",
@@ -195,9 +174,6 @@ class DossierCreateForm(forms.ModelForm):
 
     def contact_fields(self) -> list[forms.BoundField]:
         return [self[n] for n in ("email", "phone", "address", "postcode", "city")]
-
-    def situation_fields(self) -> list[forms.BoundField]:
-        return [self[n] for n in ("registration_status", "education_level", "origin")]
 
     def _clean_name(self, name: str) -> str:
         return " ".join(self.cleaned_data.get(name, "").split())
@@ -239,6 +215,46 @@ class DossierCreateForm(forms.ModelForm):
                 _("Saisissez un numéro de téléphone valide (10 chiffres, par exemple 06 12 34 56 78)."), code="phone"
             )
         return phone
+
+
+class DossierCreateForm(CandidateIdentityForm):
+    """The information interview: who the candidate is, and the certification they aim for."""
+
+    certification = forms.ChoiceField(label=_("Certification visée"))
+
+    class Meta(CandidateIdentityForm.Meta):
+        fields = [
+            *CandidateIdentityForm.Meta.fields,
+            "registration_status",
+            "education_level",
+            "origin",
+        ]
+        error_messages = {
+            **CandidateIdentityForm.Meta.error_messages,
+            "registration_status": {"required": _("Indiquez le statut à l'inscription.")},
+            "education_level": {"required": _("Indiquez le niveau de formation.")},
+            "origin": {"required": _("Indiquez l'origine de la démarche.")},
+        }
+
+    def __init__(
+        self, *args: object, certifications: Iterable[str], membership: Membership | None = None, **kwargs: object
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        # With a membership, clean() refuses a person who may not have a new dossier (dossier_create refuses
+        # it anyway: the API leaves it to the service, which answers 409 with the refusal's code).
+        self.membership = membership
+        self.refusal: NewDossierRefusal | None = None
+        allowed = set(certifications)
+        choices = [(value, label) for value, label in Certification.choices if value in allowed]
+        # With several certifications, make the counsellor choose rather than keep the first by accident.
+        self.fields["certification"].choices = choices if len(choices) == 1 else [("", "---------"), *choices]
+        self.fields["certification"].error_messages.update(
+            required=_("Choisissez la certification visée."),
+            invalid_choice=_("Votre organisme n'est pas habilité pour cette certification."),
+        )
+
+    def situation_fields(self) -> list[forms.BoundField]:
+        return [self[n] for n in ("registration_status", "education_level", "origin")]
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()

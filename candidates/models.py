@@ -124,6 +124,24 @@ class Candidate(models.Model):
         return f"{self.first_name} {self.last_name}"
 
 
+# What the counsellor may correct after the information interview (candidate_correct), with the words the
+# form and the timeline use for each.
+CANDIDATE_IDENTITY_FIELDS = {
+    "civility": _("civilité"),
+    "last_name": _("nom d'usage"),
+    "first_name": _("prénom"),
+    "birth_name": _("nom de naissance"),
+    "birth_date": _("date de naissance"),
+    "birth_place": _("lieu de naissance"),
+    "born_abroad": _("naissance à l'étranger"),
+    "email": _("adresse e-mail"),
+    "phone": _("téléphone"),
+    "address": _("adresse"),
+    "postcode": _("code postal"),
+    "city": _("commune"),
+}
+
+
 class DossierState(models.TextChoices):
     INFORMATION = "information", _("Information")
     OPENED = "opened", _("Dossier ouvert")

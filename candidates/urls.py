@@ -9,4 +9,5 @@ urlpatterns = [
     path("nouveau/", views.dossier_create_view, name="dossier_create"),
     path("<int:pk>/ouvrir/", views.dossier_open_view, name="dossier_open"),
     path("<int:pk>/abandon/", views.dossier_withdraw_view, name="dossier_withdraw"),
+    path("<int:pk>/candidat/", views.candidate_correct_view, name="candidate_correct"),
 ]

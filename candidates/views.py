@@ -10,19 +10,23 @@ from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import ngettext
 
 from candidates.forms import (
     CONSENT_TEXT,
+    CandidateIdentityForm,
     DossierCreateForm,
     DossierFilterForm,
     DossierOpenForm,
     DossierWithdrawForm,
 )
-from candidates.models import DOSSIER_ROLES, Dossier, DossierQuerySet, DossierState
+from candidates.models import DOSSIER_ROLES, Candidate, Dossier, DossierQuerySet, DossierState
 from candidates.services import (
+    CANDIDATE_CORRECTION_ROLES,
     DossierConflict,
     NewDossierRefusal,
     TransitionRefused,
+    candidate_correct,
     dossier_create,
     dossier_open,
     dossier_withdraw,
@@ -216,3 +220,35 @@ def dossier_withdraw_view(request: HttpRequest, pk: int) -> HttpResponse:
             messages.success(request, _("Le dossier %(ref)s est clos (abandon).") % {"ref": dossier.reference})
             return redirect("journey:dossier_detail", pk=dossier.pk)
     return render(request, "candidates/dossier_withdraw.html", {"dossier": dossier, "form": form})
+
+
+@membership_required(*CANDIDATE_CORRECTION_ROLES)
+def candidate_correct_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Correct the identity and contact details of the dossier's candidate (`pk` is the dossier's: the page is
+    reached from it, and returns to it)."""
+    dossier = _visible_dossier(request, pk)
+    # The form works on a copy: a refused form must not leave the page's candidate half-changed.
+    form = CandidateIdentityForm(
+        request.POST if request.method == "POST" else None, instance=Candidate.objects.get(pk=dossier.candidate_id)
+    )
+    if request.method == "POST" and form.is_valid():
+        changed = candidate_correct(
+            candidate=dossier.candidate,
+            by=request.membership,
+            data={name: form.cleaned_data[name] for name in form.Meta.fields},
+            request=request,
+        )
+        if changed:
+            messages.success(
+                request,
+                ngettext(
+                    "%(count)s champ corrigé ; la correction figure à l'historique du dossier.",
+                    "%(count)s champs corrigés ; la correction figure à l'historique du dossier.",
+                    len(changed),
+                )
+                % {"count": len(changed)},
+            )
+        else:
+            messages.info(request, _("Aucune modification : rien n'a été enregistré."))
+        return redirect("journey:dossier_detail", pk=dossier.pk)
+    return render(request, "candidates/candidate_correct.html", {"dossier": dossier, "form": form})

@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 
 from candidates.models import DOSSIER_ROLES, WARNING_BEFORE_DEADLINE, Dossier, DossierEvent, DossierState
 from candidates.selectors import offered_transitions
+from candidates.services import CANDIDATE_CORRECTION_ROLES
 from clea_platform import spreadsheets
 from clea_platform.tenancy import membership_required
 from evaluations.models import Attestation, Evaluation
@@ -140,6 +141,7 @@ def dossier_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "days_left": days_left,
             "deadline_close": days_left is not None and days_left < WARNING_BEFORE_DEADLINE.days,
             "funding": dossier_funding(membership, dossier),
+            "can_correct_candidate": membership.role in CANDIDATE_CORRECTION_ROLES,
         },
     )
 

@@ -18,6 +18,7 @@ TENANT_URLS = [
         Role.COUNSELLOR,
         lambda org: {"pk": DossierFactory(organisation=org, state="opened").pk},
     ),
+    TenantURL("candidates:candidate_correct", Role.COUNSELLOR, lambda org: {"pk": DossierFactory(organisation=org).pk}),
 ]
 
 TENANT_LISTS = [
