@@ -213,10 +213,10 @@ class DossierQuerySet(TenantQuerySet):
         fields = DOSSIER_SORTS.get(sort.removeprefix("-"))
         if fields is None:
             return self.sorted_by(DEFAULT_DOSSIER_SORT)
-        dossiers = self
+        dossiers: DossierQuerySet = self
         if "state_rank" in fields:
             ranks = [models.When(state=state, then=rank) for rank, state in enumerate(DossierState.values)]
-            dossiers = dossiers.annotate(state_rank=models.Case(*ranks, output_field=models.IntegerField()))
+            dossiers = self.annotate(state_rank=models.Case(*ranks, output_field=models.IntegerField()))
         order: list[str | models.OrderBy] = []
         for name in (*fields, "id"):
             if name == "consent_at":  # the only nullable key

@@ -1,7 +1,6 @@
 """Correcting a candidate's identity and contact details: the counsellor's screen, its service, its traces."""
 
 import html
-import re
 
 import pytest
 from django.core.exceptions import PermissionDenied
