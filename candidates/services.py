@@ -12,9 +12,20 @@ from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
-from candidates.models import Candidate, Dossier, DossierEvent, DossierState, identity_key
+from candidates.exports import dossier_export_headers, dossier_export_rows
+from candidates.models import (
+    CANDIDATE_IDENTITY_FIELDS,
+    Candidate,
+    Dossier,
+    DossierEvent,
+    DossierQuerySet,
+    DossierState,
+    identity_key,
+)
 from candidates.signals import dossier_withdrawn
+from clea_platform import spreadsheets
 from clea_platform.errors import BusinessRefusal
 from clea_platform.locks import serialise_on
 from organisations.models import Membership, Role
@@ -159,6 +170,80 @@ def dossier_create(
         request=request,
     )
     return dossier
+
+
+@transaction.atomic
+def dossiers_export(
+    *,
+    by: Membership,
+    dossiers: DossierQuerySet,
+    fmt: str,
+    filters: dict[str, Any] | None = None,
+    request: HttpRequest | None = None,
+) -> bytes:
+    """The dossiers as a CSV or XLSX file (`dossiers` is the list's queryset: scoped, filtered and sorted by
+    the caller). Personal data leaves the platform: the audit log keeps who, how many and which `filters`."""
+    with_organisation = by.is_certifpro
+    headers = dossier_export_headers(with_organisation=with_organisation)
+    rows = list(dossier_export_rows(dossiers, with_organisation=with_organisation))
+    if fmt == "xlsx":
+        content = spreadsheets.to_xlsx(headers, rows, title=_("Dossiers"))
+    else:
+        content = spreadsheets.to_csv(headers, rows)
+    audit_record(
+        action="dossier.export",
+        actor=by.user,
+        organisation=by.organisation_id,
+        request=request,
+        details={"format": fmt, "rows": len(rows), "filters": filters or {}},
+    )
+    return content
+
+
+# Who may correct a candidate's identity and contact details: the organisation's counsellors and administrators.
+CANDIDATE_CORRECTION_ROLES = (Role.COUNSELLOR, Role.ORG_ADMIN)
+
+
+@transaction.atomic
+def candidate_correct(
+    *, candidate: Candidate, by: Membership, data: dict[str, Any], request: HttpRequest | None = None
+) -> list[str]:
+    """Correct the candidate's identity and contact details (the keys of CANDIDATE_IDENTITY_FIELDS in `data`),
+    and return the names of the fields that changed. Writes the candidate, one timeline event on each of their
+    dossiers and an audit row; nothing when nothing changed.
+
+    The event and the audit row name the fields, never their old or new values: the timeline is read by
+    everyone who follows the dossier (evaluators, trainers' organisations, jury members, Certif'Pro) and kept
+    as long as the dossier, so a former name or address copied there would outlive the correction it was
+    meant to replace (GDPR: minimisation, and rectification that leaves no stale copy)."""
+    if by.role not in CANDIDATE_CORRECTION_ROLES or candidate.organisation_id != by.organisation_id:
+        raise PermissionDenied
+    candidate = Candidate.objects.select_for_update().get(pk=candidate.pk)
+    changed = [name for name in CANDIDATE_IDENTITY_FIELDS if name in data and getattr(candidate, name) != data[name]]
+    if not changed:
+        return []
+    for name in changed:
+        setattr(candidate, name, data[name])
+    candidate.save(update_fields=changed)
+    labels = ", ".join(str(CANDIDATE_IDENTITY_FIELDS[name]) for name in changed)
+    note = ngettext(
+        "Identité et coordonnées du candidat corrigées (%(count)s champ) : %(fields)s.",
+        "Identité et coordonnées du candidat corrigées (%(count)s champs) : %(fields)s.",
+        len(changed),
+    ) % {"count": len(changed), "fields": labels}
+    DossierEvent.objects.bulk_create(
+        DossierEvent(dossier=dossier, actor=by.user, transition="candidate_correct", note=note)
+        for dossier in candidate.dossiers.all()
+    )
+    audit_record(
+        action="candidate.correct",
+        actor=by.user,
+        organisation=by.organisation_id,
+        obj=candidate,
+        request=request,
+        details={"fields": changed},
+    )
+    return changed
 
 
 def _refusal_message(dossier: Dossier, name: str) -> str:

@@ -1,5 +1,6 @@
 import datetime
 import html
+import io
 import re
 
 import pytest
@@ -7,9 +8,11 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse, reverse_lazy
 from django.utils import timezone
+from openpyxl import load_workbook
 
 from candidates.models import Dossier, DossierState
 from clea_platform.certifications import Certification
+from journey.forms import previous_month
 from juries.models import (
     Certificate,
     College,
@@ -672,6 +675,33 @@ def test_certifpro_exports_the_certified_as_xlsx(client_for, awarded_certificate
     assert response["Content-Type"] == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     assert response["Content-Disposition"].endswith('.xlsx"')
     assert response.content.startswith(b"PK")
+
+
+def test_the_certified_xlsx_has_a_frozen_filterable_header_and_runs_no_formula(client_for, awarded_certificate):
+    candidate = awarded_certificate.dossier.candidate
+    candidate.last_name = '=HYPERLINK("http://example.org","Voir")'
+    candidate.save(update_fields=["last_name"])
+    response = client_for(make_certifpro()).get(EXPORT_URL, export_query(awarded_certificate, "xlsx"))
+    sheet = load_workbook(io.BytesIO(response.content))["Certifiés"]
+    assert sheet.freeze_panes == "A2"
+    assert sheet.auto_filter.ref == f"A1:{sheet.cell(1, sheet.max_column).column_letter}2"
+    row = dict(zip([cell.value for cell in sheet[1]], sheet[2], strict=True))
+    assert row["Nom d'usage"].data_type == "s"
+    assert row["Nom d'usage"].value == "'" + candidate.last_name
+    assert row["Date de délivrance"].is_date
+
+
+def test_the_export_form_offers_the_previous_calendar_month(client_for):
+    today = timezone.localdate()
+    end = today.replace(day=1) - datetime.timedelta(days=1)
+    page = text(client_for(make_certifpro()).get(EXPORT_URL))
+    assert f'name="start" value="{end:%Y-%m-01}"' in page
+    assert f'name="end" value="{end:%Y-%m-%d}"' in page
+
+
+def test_previous_month_runs_from_its_first_to_its_last_day():
+    assert previous_month(datetime.date(2026, 3, 15)) == (datetime.date(2026, 2, 1), datetime.date(2026, 2, 28))
+    assert previous_month(datetime.date(2026, 1, 1)) == (datetime.date(2025, 12, 1), datetime.date(2025, 12, 31))
 
 
 def test_the_export_period_is_checked(client_for):
