@@ -17,6 +17,7 @@ from django.utils.translation import ngettext
 from candidates.exports import dossier_export_headers, dossier_export_rows
 from candidates.models import (
     CANDIDATE_IDENTITY_FIELDS,
+    OPEN_STATES,
     Candidate,
     Dossier,
     DossierEvent,
@@ -77,18 +78,22 @@ def dossier_new_refusal(
     last_name: str,
     birth_date: datetime.date,
     certification: str,
+    other_than_candidate: int | None = None,
 ) -> NewDossierRefusal | None:
     """Why the person (folded names and birth date) may not have a new dossier for this certification: a
     dossier in progress anywhere, or the certification already obtained. None when a new dossier is allowed;
     after a refusal by the jury, an abandon or the 5-year deadline, a new attempt starts a new dossier.
 
     The message names neither another organisation nor anything of its dossier (reference, counsellor,
-    dates): only the organisation's own dossier is pointed at."""
+    dates): only the organisation's own dossier is pointed at. `other_than_candidate` leaves out that candidate's
+    own dossiers (correcting a person's identity checks it against everyone else)."""
     same_person = Dossier.objects.filter(
         candidate__identity_key=identity_key(first_name, last_name),
         candidate__birth_date=birth_date,
         certification=certification,
     )
+    if other_than_candidate is not None:
+        same_person = same_person.exclude(candidate_id=other_than_candidate)
     # A revoked award moves the dossier back before the jury (decision_revoke): "certified" means held.
     held = same_person.filter(state=DossierState.CERTIFIED).only("id", "reference", "organisation_id").first()
     if held is not None:
@@ -124,6 +129,13 @@ def dossier_new_refusal(
     return None
 
 
+def _serialise_person(identity: dict[str, Any], certification: str) -> None:
+    serialise_on(
+        f"dossier-new:{identity_key(identity['first_name'], identity['last_name'])}:"
+        f"{identity['birth_date']:%Y-%m-%d}:{certification}"
+    )
+
+
 @transaction.atomic
 def dossier_create(
     *, membership: Membership, candidate_data: dict[str, Any], certification: str, request: HttpRequest | None = None
@@ -135,10 +147,7 @@ def dossier_create(
     if membership.role != Role.COUNSELLOR:
         raise PermissionDenied
     # Two counsellors (or two tabs) opening a dossier for the same person at once would both pass the check.
-    serialise_on(
-        f"dossier-new:{identity_key(candidate_data['first_name'], candidate_data['last_name'])}:"
-        f"{candidate_data['birth_date']:%Y-%m-%d}:{certification}"
-    )
+    _serialise_person(candidate_data, certification)
     refusal = dossier_new_refusal(
         organisation_id=membership.organisation_id,
         first_name=candidate_data["first_name"],
@@ -224,6 +233,8 @@ def candidate_correct(
         return []
     for name in changed:
         setattr(candidate, name, data[name])
+    if {"first_name", "last_name", "birth_date"} & set(changed):
+        _refuse_a_second_holder(candidate)
     candidate.save(update_fields=changed)
     labels = ", ".join(str(CANDIDATE_IDENTITY_FIELDS[name]) for name in changed)
     note = ngettext(
@@ -244,6 +255,22 @@ def candidate_correct(
         details={"fields": changed},
     )
     return changed
+
+
+def _refuse_a_second_holder(candidate: Candidate) -> None:
+    """A corrected name or birth date must not turn the candidate into someone who already has a dossier in
+    progress, or the certification, under the new identity: the one-dossier rule holds for corrections too."""
+    identity = {name: getattr(candidate, name) for name in ("first_name", "last_name", "birth_date")}
+    for dossier in candidate.dossiers.filter(state__in=[*OPEN_STATES, DossierState.CERTIFIED]).order_by("pk"):
+        _serialise_person(identity, dossier.certification)
+        refusal = dossier_new_refusal(
+            organisation_id=candidate.organisation_id,
+            certification=dossier.certification,
+            other_than_candidate=candidate.pk,
+            **identity,
+        )
+        if refusal is not None:
+            raise refusal
 
 
 def _refusal_message(dossier: Dossier, name: str) -> str:

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django import forms
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
@@ -232,12 +233,16 @@ def candidate_correct_view(request: HttpRequest, pk: int) -> HttpResponse:
         request.POST if request.method == "POST" else None, instance=Candidate.objects.get(pk=dossier.candidate_id)
     )
     if request.method == "POST" and form.is_valid():
-        changed = candidate_correct(
-            candidate=dossier.candidate,
-            by=request.membership,
-            data={name: form.cleaned_data[name] for name in form.Meta.fields},
-            request=request,
-        )
+        try:
+            changed = candidate_correct(
+                candidate=dossier.candidate,
+                by=request.membership,
+                data={name: form.cleaned_data[name] for name in form.Meta.fields},
+                request=request,
+            )
+        except NewDossierRefusal as exc:  # the corrected identity is someone's with a dossier or the certificate
+            form.add_error(None, forms.ValidationError(str(exc), code=exc.code))
+            return render(request, "candidates/candidate_correct.html", {"dossier": dossier, "form": form})
         if changed:
             messages.success(
                 request,

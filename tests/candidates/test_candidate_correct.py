@@ -140,3 +140,37 @@ def test_the_service_refuses_a_member_of_another_organisation(dossier, org_b, ma
         candidate_correct(
             candidate=dossier.candidate, by=make_member(org_b, role=Role.COUNSELLOR), data={"city": "Ailleurs"}
         )
+
+
+def test_a_correction_cannot_make_the_candidate_someone_with_a_dossier_in_progress(dossier, org_b, client_for):
+    """Correcting the name to that of a person with a dossier in progress elsewhere would be a second dossier for
+    that person: refused like a new dossier, naming nothing of the other organisation, and nothing is saved."""
+    elsewhere = DossierFactory(organisation=org_b, state="in_training", first_name="Inès", last_name="Moreau")
+    elsewhere.candidate.birth_date = dossier.candidate.birth_date
+    elsewhere.candidate.save(update_fields=["birth_date"])
+    candidate = dossier.candidate
+    response = client_for(dossier.team.counsellor).post(
+        url(dossier), posted(candidate, first_name="Ines", last_name="MOREAU")
+    )
+    assert response.status_code == 200
+    page = text(response)
+    assert "déjà un dossier en cours pour cette certification" in page
+    assert org_b.name not in page and elsewhere.reference not in page
+    assert 'value="MOREAU"' in page  # what the counsellor typed is kept
+    candidate.refresh_from_db()
+    assert candidate.last_name != "MOREAU"
+    assert not DossierEvent.objects.filter(dossier=dossier, transition="candidate_correct").exists()
+
+
+def test_the_same_person_in_training_for_another_certification_does_not_block_a_correction(dossier, org_b):
+    """The rule is per certification, as for a new dossier: a CléA numérique journey elsewhere blocks nothing."""
+    candidate = dossier.candidate
+    DossierFactory(
+        organisation=org_b,
+        state="in_training",
+        first_name=candidate.first_name,
+        last_name=candidate.last_name,
+        birth_date=candidate.birth_date,
+        certification="clea_numerique",
+    )
+    assert candidate_correct(candidate=candidate, by=dossier.team.counsellor, data={"city": "Arras"}) == ["city"]
