@@ -26,9 +26,8 @@ def evaluation_drafts_of(membership: Membership) -> list[Evaluation]:
 @dataclass(frozen=True)
 class AttestationCheck:
     """What the public verification page shows of an attestation: enough to check it, nothing to reach the person
-    (no birth date, no contact details, no organisation or dossier reference), as for a certificate."""
+    (no birth date, no contact details, no organisation, no number: it holds the dossier's reference)."""
 
-    number: str
     holder_name: str
     certification: str
     issued_on: datetime.date
@@ -48,7 +47,6 @@ def attestation_check(code: str) -> AttestationCheck | None:
     attestation.evaluation.dossier = dossier  # loaded already
     outcome = attestation_outcome(attestation.evaluation)
     return AttestationCheck(
-        number=attestation.number,
         holder_name=f"{dossier.candidate.first_name} {dossier.candidate.last_name.upper()}",
         certification=dossier.get_certification_display(),
         issued_on=timezone.localdate(attestation.generated_at),
