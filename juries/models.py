@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import secrets
 from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
@@ -11,18 +10,19 @@ from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
 from clea_platform.certifications import Certification
+from clea_platform.verification import CERTIFICATE_CODE_LENGTH, verification_code_new
+from clea_platform.verification import VERIFICATION_ALPHABET as VERIFICATION_ALPHABET  # the bench draws from it
 from organisations.models import Region, Role, TenantQuerySet, TransitionEvent
 
 if TYPE_CHECKING:
     from organisations.models import Membership
 
-# Pix's public codes: 8 characters without 0, 1 or vowels, so that nothing reads ambiguously or spells a word.
-VERIFICATION_ALPHABET = "23456789BCDFGHJKLMNPQRSTVWXZ"
-VERIFICATION_CODE_LENGTH = 8
+# A certificate's code: 8 characters of Pix's alphabet (clea_platform.verification, shared with attestations).
+VERIFICATION_CODE_LENGTH = CERTIFICATE_CODE_LENGTH
 
 
 def new_verification_code() -> str:
-    return "".join(secrets.choice(VERIFICATION_ALPHABET) for _ in range(VERIFICATION_CODE_LENGTH))
+    return verification_code_new(VERIFICATION_CODE_LENGTH)
 
 
 class College(models.TextChoices):

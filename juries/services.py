@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime
-import re
 from collections.abc import Iterable
 
 from django.core.exceptions import PermissionDenied
@@ -17,9 +16,10 @@ from candidates.models import Dossier, DossierEvent, DossierState
 from candidates.services import dossier_apply, dossier_lock
 from clea_platform.errors import BusinessRefusal
 from clea_platform.pdf import render_pdf, sha256_hex
+from clea_platform.verification import verification_code_normalise, verification_qr_svg
+from clea_platform.verification import verification_url as code_verification_url
 from evaluations.acquisitions import dossier_outcome
 from juries.models import (
-    VERIFICATION_CODE_LENGTH,
     Certificate,
     College,
     ConflictDeclaration,
@@ -534,16 +534,11 @@ def _certificate_issued(certificate: Certificate) -> None:
 
 
 def verification_url(certificate: Certificate) -> str:
-    from django.conf import settings
-    from django.urls import reverse
-
-    return settings.SITE_URL.rstrip("/") + reverse("certificate_verify", args=[certificate.verification_code])
+    return code_verification_url(certificate.verification_code)
 
 
 def _qr_svg(certificate: Certificate) -> str:
-    import segno
-
-    return segno.make(verification_url(certificate), error="m").svg_inline(scale=3, omitsize=False)
+    return verification_qr_svg(certificate.verification_code)
 
 
 def certificate_regenerate(*, document_id: int, regeneration: str, by_id: int | None, reason: str) -> Certificate:
@@ -636,20 +631,6 @@ def _minutes_pdf(session: JurySession, *, number: str) -> bytes:
             "president": next((s for s in seats if s.is_president), None),
         },
     )
-
-
-# What a person may type around a code read off a certificate: spaces and dashes to group the characters.
-_CODE_SEPARATORS = re.compile(r"[\s\-\u2010-\u2015]+")
-# The shape of a code once its separators are gone: 8 ASCII letters or digits. Checked before any query, so that
-# nothing else (a slash, a NUL byte, a page of text) reaches the database or a URL.
-_CODE_SHAPE = re.compile(rf"[A-Z0-9]{{{VERIFICATION_CODE_LENGTH}}}")
-
-
-def verification_code_normalise(code: str) -> str | None:
-    """The code as it is stored ("ab12 cd34", "AB12-CD34" give "AB12CD34"), or None if the input cannot be one.
-    A well-shaped code outside the alphabet (a 0, a 1, a vowel) is still a code: unknown, not malformed."""
-    normalised = _CODE_SEPARATORS.sub("", code).upper()
-    return normalised if _CODE_SHAPE.fullmatch(normalised) else None
 
 
 def certificate_lookup(code: str) -> Certificate | None:
