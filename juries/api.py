@@ -13,6 +13,7 @@ GET /api/v1/certificates/verify/{code}/ (public)
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
@@ -33,6 +34,8 @@ from rest_framework.views import APIView
 
 from clea_platform.downloads import file_response
 from clea_platform.ratelimit import LocalFallbackThrottleMixin
+from clea_platform.verification import verification_code_normalise
+from evaluations.selectors import attestation_check
 from juries.models import (
     SESSION_ROLES,
     Certificate,
@@ -466,3 +469,29 @@ class CertificateVerifyView(APIView):
                 "revoked": certificate.revoked_at is not None,
             }
         )
+
+
+class AttestationVerificationSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    holder_name = serializers.CharField()
+    certification = serializers.CharField()
+    issued_on = serializers.DateField()
+    acquired_domains = serializers.ListField(child=serializers.CharField())
+
+
+class AttestationVerifyView(APIView):
+    """Public: what an attestation of partial validation's code proves, exactly what `/verifier/` shows of it (no
+    birth date, contact details, organisation or number). Throttled with the certificates' check: one budget per
+    address for every code, so that alternating the two kinds does not double the guesses."""
+
+    permission_classes = [AllowAny]
+    authentication_classes: list[type] = []
+    throttle_classes = [CertificateVerifyThrottle]
+
+    @extend_schema(responses={200: AttestationVerificationSerializer}, auth=[])
+    def get(self, request: Request, code: str) -> Response:
+        normalised = verification_code_normalise(code)
+        checked = attestation_check(normalised) if normalised else None
+        if checked is None:
+            raise NotFound(_("Aucune attestation ne correspond à ce code."))
+        return Response({"code": normalised, **dataclasses.asdict(checked)})

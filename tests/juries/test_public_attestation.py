@@ -73,3 +73,21 @@ def test_an_unknown_attestation_code_answers_404_in_french(attestation):
 )
 def test_codes_of_8_or_10_characters_are_read_as_codes_and_no_other_length(typed, expected):
     assert verification_code_normalise(typed) == expected
+
+
+def test_the_api_checks_an_attestation_as_the_page_does(attestation):
+    code = attestation.verification_code
+    checked = Client().get(reverse("api:attestation_verify", kwargs={"code": f"{code[:5]}-{code[5:]}".lower()}))
+    assert checked.status_code == 200
+    body = checked.json()
+    assert body["code"] == code
+    assert body["holder_name"] == "Léa MARTIN"
+    assert body["acquired_domains"]
+    assert set(body) == {"code", "holder_name", "certification", "issued_on", "acquired_domains"}
+
+
+@pytest.mark.parametrize("code", ["ZZZZZZZZZZ", "a.b", "ZZZZZZZZ"])
+def test_the_api_answers_a_json_404_to_a_code_of_no_attestation(code, db):
+    response = Client().get(reverse("api:attestation_verify", kwargs={"code": code}))
+    assert response.status_code == 404
+    assert response.json()["message"] == "Aucune attestation ne correspond à ce code."
