@@ -45,6 +45,13 @@ class Civility(models.TextChoices):
     M = "m", _("Monsieur")
 
 
+def civility_agree(civility: str, masculine: str, feminine: str) -> str:
+    """The word that agrees with the person ("Née le" for Madame, "Né le" for Monsieur) where the civility is known,
+    rather than "né·e": both forms are passed already translated. Without a civility, the masculine, French's
+    unmarked form."""
+    return feminine if civility == Civility.MME else masculine
+
+
 class RegistrationStatus(models.TextChoices):
     EMPLOYEE = "employee", _("Salarié·e")
     JOB_SEEKER = "job_seeker", _("Demandeur·se d'emploi")
@@ -89,7 +96,7 @@ class Candidate(models.Model):
     birth_date = models.DateField(_("date de naissance"))
     birth_place = models.CharField(_("lieu de naissance"), max_length=150)
     born_abroad = models.BooleanField(_("né·e à l'étranger"), default=False)
-    email = models.EmailField(_("e-mail"), blank=True)
+    email = models.EmailField(_("adresse e-mail"), blank=True)
     phone = models.CharField(_("téléphone"), max_length=20, blank=True)
     address = models.CharField(_("adresse"), max_length=255, blank=True)
     postcode = models.CharField(_("code postal"), max_length=5, blank=True, validators=[validate_postcode])
@@ -122,6 +129,21 @@ class Candidate(models.Model):
     @property
     def full_name(self) -> str:
         return f"{self.first_name} {self.last_name}"
+
+    def civility_agree(self, masculine: str, feminine: str) -> str:
+        return civility_agree(self.civility, masculine, feminine)
+
+    @property
+    def registration_status_label(self) -> str:
+        """The status agreed with the person ("Salariée"); the choices' "Salarié·e" is for the form, before."""
+        agreed = {
+            RegistrationStatus.EMPLOYEE: (_("Salarié"), _("Salariée")),
+            RegistrationStatus.JOB_SEEKER: (_("Demandeur d'emploi"), _("Demandeuse d'emploi")),
+        }
+        if self.registration_status not in agreed:
+            return str(self.get_registration_status_display())
+        masculine, feminine = agreed[RegistrationStatus(self.registration_status)]
+        return self.civility_agree(str(masculine), str(feminine))
 
 
 # What the counsellor may correct after the information interview (candidate_correct), with the words the

@@ -34,6 +34,7 @@ from candidates.services import (
     dossiers_export,
 )
 from clea_platform import spreadsheets
+from clea_platform.french import of_name
 from clea_platform.tenancy import membership_required
 from organisations.models import Membership, Role
 from referentiels.models import Referentiel
@@ -166,8 +167,8 @@ def dossier_create_view(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(
                 request,
-                _("Le dossier %(ref)s de %(name)s est créé.")
-                % {"ref": dossier.reference, "name": dossier.candidate.full_name},
+                _("Le dossier %(ref)s %(of_name)s est créé.")
+                % {"ref": dossier.reference, "of_name": of_name(dossier.candidate.full_name)},
             )
             return redirect("journey:dossier_detail", pk=dossier.pk)
     return render(request, "candidates/dossier_create.html", {"form": form})

@@ -303,7 +303,11 @@ def batch_create(request: HttpRequest) -> HttpResponse:
     if len(batches) == 1:
         messages.success(request, _("Le lot %(n)s est en production.") % {"n": batches[0].number})
         return redirect("funding:batch_detail", pk=batches[0].pk)
-    messages.success(request, _("%(count)s lots sont en production.") % {"count": len(batches)})
+    messages.success(
+        request,
+        ngettext("%(count)s lot est en production.", "%(count)s lots sont en production.", len(batches))
+        % {"count": len(batches)},
+    )
     return redirect("funding:batch_list")
 
 
