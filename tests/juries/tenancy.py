@@ -103,7 +103,7 @@ TENANT_URLS = [
     TenantURL("juries:session_detail", Role.ORG_ADMIN, session_of),
     TenantURL("juries:session_seats", Role.ORG_ADMIN, session_of),
     TenantURL("juries:session_convene", Role.ORG_ADMIN, session_of, method="post"),
-    TenantURL("juries:session_deliberate", Role.ORG_ADMIN, convened_session_of, method="post"),
+    TenantURL("juries:session_deliberate", Role.ORG_ADMIN, convened_session_of),
     TenantURL("juries:session_close", Role.ORG_ADMIN, deliberating_session_of, method="post"),
     TenantURL("juries:minutes_download", Role.ORG_ADMIN, closed_session_of),
     TenantURL("juries:review", Role.JURY_MEMBER, submission_before_juror_of),
