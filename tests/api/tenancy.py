@@ -116,12 +116,6 @@ def _jury_session(org) -> dict[str, int]:
     return session_of(org)
 
 
-def _convened_jury_session(org) -> dict[str, int]:
-    from tests.juries.tenancy import convened_session_of
-
-    return convened_session_of(org)
-
-
 def _jury_session_on_its_day(org) -> Target:
     from tests.juries.tenancy import session_on_its_day_of
 
