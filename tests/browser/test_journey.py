@@ -102,7 +102,7 @@ def test_from_the_first_interview_to_ready_for_the_jury(page, live_server):
     log_in(page, base, team.trainer.user.email)
     plan = dossier.training_plans.get()
     page.goto(f"{base}/formation/{plan.pk}/")
-    page.get_by_label("Date").fill(f"{timezone.localdate():%Y-%m-%d}")
+    page.get_by_role("textbox", name="Date", exact=True).fill(f"{timezone.localdate():%Y-%m-%d}")
     page.get_by_label("Durée (heures)").fill("3")
     page.get_by_label("Contenu").fill("Calcul de proportions")
     page.get_by_label("Séance déjà réalisée").check()
