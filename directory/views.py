@@ -123,6 +123,9 @@ def commune_suggestions(request: HttpRequest) -> HttpResponse:
     """Public: <option> elements for the commune datalist, as one types (htmx)."""
     text = request.GET.get("commune") or request.GET.get("q") or ""
     communes = Commune.objects.search(text, limit=SUGGESTIONS) if len(text.strip()) >= 2 else []
+    if not communes and len(text.strip()) >= 2:
+        # Nothing starts so: offer the nearest names ("Roubiax": Roubaix) rather than an empty list.
+        communes = Commune.objects.suggest(text)
     return render(request, "directory/_commune_options.html", {"communes": communes})
 
 
