@@ -56,12 +56,19 @@ class TransitionRequestSerializer(serializers.Serializer):
 
 # The arguments each user-facing transition takes through the API (the fields above).
 TRANSITION_ARGUMENTS: dict[str, list[str]] = {
-    "open": ["consent", "birth_place", "education_level"],
+    # And the candidate's fields still blank (a referral's dossier): see _arguments.
+    "open": ["consent"],
     "withdraw": ["reason"],
     "start_prior_evaluation": ["started_on", "modality", "context"],
     "start_final_evaluation": ["started_on", "modality", "context"],
     "submit_to_jury": ["session"],
 }
+
+
+def _arguments(dossier: Dossier, name: str) -> list[str]:
+    """What a step takes: opening also asks what the candidate record still lacks (birth place, education level)."""
+    arguments = TRANSITION_ARGUMENTS.get(name, [])
+    return [*arguments, *dossier.candidate.missing_for_opening] if name == "open" else arguments
 
 
 def _required(data: dict[str, Any], field: str) -> Any:
@@ -102,7 +109,7 @@ class DossierTransitionViewSet(viewsets.GenericViewSet):
                     {
                         "name": transition.name,
                         "label": str(transition.custom.get("label", transition.name)),
-                        "arguments": TRANSITION_ARGUMENTS.get(transition.name, []),
+                        "arguments": _arguments(dossier, transition.name),
                     }
                     for transition in offered_transitions(dossier, membership)
                 ]
