@@ -14,8 +14,9 @@ from __future__ import annotations
 import heapq
 import threading
 import time
+from array import array
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from directory.places import fold_name
@@ -92,7 +93,7 @@ class CommuneNameIndex:
     populations: list[int]
     lengths: list[int]
     gram_counts: list[int]
-    postings: dict[str, list[int]]
+    postings: Mapping[str, Sequence[int]]
 
     @classmethod
     def build(cls, rows: list[tuple[int, str, int]], version: int | None) -> CommuneNameIndex:
@@ -109,7 +110,9 @@ class CommuneNameIndex:
             gram_counts.append(len(grams))
             for gram in grams:
                 postings.setdefault(gram, []).append(position)
-        return cls(version, time.monotonic(), ids, names, populations, lengths, gram_counts, postings)
+        # Arrays of machine integers: a tenth of the memory of lists of Python ints (half a million positions).
+        packed = {gram: array("I", positions) for gram, positions in postings.items()}
+        return cls(version, time.monotonic(), ids, names, populations, lengths, gram_counts, packed)
 
     def nearest(self, text: str, limit: int) -> list[int]:
         """The ids of the communes whose names are nearest `text`, nearest then most populated first; none
