@@ -17,7 +17,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.urls import reverse
 
-from candidates.models import Dossier
+from candidates.models import Candidate, Dossier
 from directory.demo import seed_directory
 from evaluations.models import Evaluation
 from funding.demo import seed_funding
@@ -49,6 +49,8 @@ ACCOUNTS = [
     Account("ft-advisor", "conseiller@francetravail.demo"),
     Account("certifpro-admin", "admin@certifpro.demo"),
 ]
+
+LONG_EMAIL = "marie.christine.girarddelafontainesaintmartin@entrepriseexemple.fr"
 
 SCROLLS_SIDEWAYS = "document.documentElement.scrollWidth > window.innerWidth"
 
@@ -87,6 +89,10 @@ def seed_demo() -> None:
     seed_journey(orgs)
     seed_juries(orgs)
     seed_funding(orgs)
+    # Words longer than a phone's line: a hyphenated commune in the organisation's name, a long e-mail address.
+    orgs["nord"].name = "APP Saint-Rémy-en-Bouzemont-Saint-Genest-et-Isson (évaluateur Nord)"
+    orgs["nord"].save(update_fields=["name"])
+    Candidate.objects.filter(last_name="Girard").update(email=LONG_EMAIL)
 
 
 def role_pages() -> dict[str, list[str]]:
