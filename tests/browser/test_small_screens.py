@@ -24,6 +24,7 @@ from funding.demo import seed_funding
 from journey.demo import seed_journey, seed_juries
 from juries.models import Submission
 from organisations.demo import DEMO_PASSWORD, seed_foundation
+from organisations.models import Membership, Role
 from referrals.demo import seed_referrals
 from referrals.models import Referral
 from training.models import TrainingPlan
@@ -37,12 +38,12 @@ ARTIFACTS = Path(settings.BASE_DIR) / "test-artifacts" / "small-screens"
 class Account:
     name: str  # the screenshots' and failures' name for it
     email: str
-    switch_to: str | None = None  # the membership to switch to, by its label in the organisation switch
+    switch_to: str | None = None  # the role of the membership to switch to with the organisation switch
 
 
 ACCOUNTS = [
     Account("counsellor", "conseillere@evaluateur-nord.demo"),
-    Account("org-admin", "conseillere@evaluateur-nord.demo", switch_to="Administrateur·rice de l'organisation"),
+    Account("org-admin", "conseillere@evaluateur-nord.demo", switch_to=Role.ORG_ADMIN),
     Account("evaluator", "evaluateur@evaluateur-nord.demo"),
     Account("trainer", "formatrice@formation-nord.demo"),
     Account("president", "jure.employeur@jury.demo"),
@@ -139,13 +140,11 @@ def log_in(page, base: str, account: Account) -> None:
         menu_button = page.get_by_role("button", name="Menu")
         if menu_button.is_visible():
             menu_button.click()
-        switch = page.get_by_label("Je travaille pour")
-        switch.select_option(
-            label=next(o for o in switch.locator("option").all_inner_texts() if account.switch_to in o)
-        )
+        membership = Membership.objects.get(user__email=account.email, role=account.switch_to)
+        page.get_by_label("Je travaille pour").select_option(str(membership.pk))
         page.get_by_role("button", name="Changer").click()
         page.wait_for_url(f"{base}/")
-        assert page.get_by_text("Vous travaillez maintenant pour").is_visible()
+        assert page.get_by_label("Je travaille pour").input_value() == str(membership.pk)
 
 
 def header_links(page) -> list[str]:
