@@ -118,6 +118,16 @@ class GrantForm(forms.Form):
     granted_cents = EurosField(label=_("Montant accordé HT (€)"))
     funder_reference = forms.CharField(label=_("Référence du financeur"), max_length=60)
     granted_on = forms.DateField(label=_("Accordé le"), widget=DateInput())
+    override_reason = forms.CharField(
+        label=_("Motif de la dérogation"),
+        required=False,
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_(
+            "Seulement pour un montant accordé supérieur au montant demandé, ou un accord daté du futur. "
+            "Il figure dans l'historique de la ligne."
+        ),
+    )
 
     def __init__(self, *args: Any, line: FundingLine, **kwargs: Any) -> None:
         kwargs.setdefault(
@@ -129,7 +139,29 @@ class GrantForm(forms.Form):
             },
         )
         super().__init__(*args, **kwargs)
+        self.line = line
         self.fields["funder_reference"].help_text = line.funder.reference_label
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        departures = self.line.grant_departures(
+            granted_cents=cleaned.get("granted_cents"),
+            granted_on=cleaned.get("granted_on"),
+            today=timezone.localdate(),
+        )
+        if departures and not (cleaned.get("override_reason") or "").strip():
+            for name, message in departures.items():
+                self.add_error(name, message)
+            self.add_error("override_reason", _("Indiquez le motif de la dérogation."))
+        return cleaned
+
+    @property
+    def override_shown(self) -> bool:
+        """Whether the page shows the reason's field without waiting for the script: when the grant as typed
+        departs from the request, or a reason was typed (never lost)."""
+        if not self.is_bound:
+            return False
+        return bool(self.data.get(self.add_prefix("override_reason"), "").strip()) or "override_reason" in self.errors
 
 
 class InvoiceForm(forms.Form):

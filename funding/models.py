@@ -17,11 +17,12 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models.functions import TruncDate
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
 from clea_platform.certifications import Certification
-from funding.money import DEFAULT_VAT_RATE, incl_vat
+from funding.money import DEFAULT_VAT_RATE, format_euros, incl_vat
 from organisations import transitions
 from organisations.models import Role, TenantQuerySet, TransitionEvent
 
@@ -283,6 +284,25 @@ class FundingLine(ConcurrentTransitionMixin, models.Model):
     @property
     def is_open(self) -> bool:
         return self.state in CANCELLABLE_STATES
+
+    def grant_departures(
+        self, *, granted_cents: int | None, granted_on: datetime.date | None, today: datetime.date
+    ) -> dict[str, str]:
+        """What makes this grant an exception that needs an explicit reason, by field: more than was requested
+        (a funder's agreement covers the request, a larger one is usually a typing error), or an agreement dated
+        in the future (an agreement is recorded once received). Empty for an ordinary grant."""
+        departures: dict[str, str] = {}
+        if granted_cents is not None and granted_cents > self.requested_cents:
+            departures["granted_cents"] = gettext(
+                "Le montant accordé (%(granted)s HT) dépasse le montant demandé (%(requested)s HT) : corrigez-le, "
+                "ou indiquez le motif de cette dérogation."
+            ) % {"granted": format_euros(granted_cents), "requested": format_euros(self.requested_cents)}
+        if granted_on is not None and granted_on > today:
+            departures["granted_on"] = gettext(
+                "La date de l'accord (%(date)s) est dans le futur : corrigez-la, ou indiquez le motif de cette "
+                "dérogation."
+            ) % {"date": f"{granted_on:%d/%m/%Y}"}
+        return departures
 
     def actions_for(self, membership: Membership | None) -> list[dict[str, Any]]:
         """The transitions this membership may take now (the state machine's answer, conditions included), as

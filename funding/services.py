@@ -49,7 +49,7 @@ from funding.models import (
     Tariff,
     quarter_bounds,
 )
-from funding.money import DEFAULT_VAT_RATE, incl_vat
+from funding.money import DEFAULT_VAT_RATE, format_euros, incl_vat
 from organisations.models import Habilitation, Membership, Organisation, Role, User
 from organisations.services import audit_record
 from organisations.transitions import transition_apply, transition_lock
@@ -69,6 +69,11 @@ class FundingError(BusinessRefusal):
     """A funding rule refuses the action; the message says why, in French."""
 
     code = "funding_refused"
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        # The form field the refusal is about, so that a screen shows it there (None: the whole action).
+        self.field = field
 
 
 def _ensure_member_of(membership: Membership, organisation_id: int, roles: Iterable[str]) -> None:
@@ -208,6 +213,7 @@ def _line_apply(
     actor: User | None,
     note: str = "",
     request: HttpRequest | None = None,
+    details: dict[str, Any] | None = None,
     **kwargs: Any,
 ) -> FundingLine:
     """Apply one transition to a locked line and record it (history and audit). `by` None: the platform acts
@@ -219,6 +225,7 @@ def _line_apply(
         actor=actor,
         note=note,
         request=request,
+        details=details,
         action="funding_line",
         refused=lambda line, name: FundingError(_refusal_message(line, name)),
         **kwargs,
@@ -235,30 +242,39 @@ def funding_line_transition(
     request: HttpRequest | None = None,
     **kwargs: Any,
 ) -> FundingLine:
-    """Take one user transition: "request"; "grant" (granted_cents, funder_reference, granted_on);
-    "refuse" (note: the funder's reason); "invoice" (invoiced_cents ≤ granted, once the step happened);
-    "cancel" (note), before invoicing. Raises FundingError with the reason, PermissionDenied for the role."""
+    """Take one user transition: "request"; "grant" (granted_cents, funder_reference, granted_on, and
+    override_reason when granting more than requested or dating the agreement in the future); "refuse" (note: the
+    funder's reason); "invoice" (invoiced_cents ≤ granted, once the step happened); "cancel" (note), before
+    invoicing. Raises FundingError with the reason, PermissionDenied for the role."""
     if name not in USER_TRANSITIONS:
         raise FundingError(_("Changement inconnu."))
     _ensure_member_of(by, line.organisation_id, LINE_ROLES)
     locked = _lock_line(line)
     note = note.strip()
     today = timezone.localdate()
+    details: dict[str, Any] | None = None
     if name == "grant":
         granted = kwargs.get("granted_cents")
         reference = (kwargs.get("funder_reference") or locked.funder_reference).strip()
         if not granted or granted <= 0:
-            raise FundingError(_("Indiquez le montant accordé."))
+            raise FundingError(_("Indiquez le montant accordé."), field="granted_cents")
         if not reference:
             raise FundingError(
                 _("Indiquez la référence du financeur (%(label)s) : elle sert aux réclamations et aux paiements.")
-                % {"label": locked.funder.reference_label}
+                % {"label": locked.funder.reference_label},
+                field="funder_reference",
             )
-        kwargs = {
-            "granted_cents": granted,
-            "funder_reference": reference,
-            "granted_on": kwargs.get("granted_on") or today,
-        }
+        granted_on = kwargs.get("granted_on") or today
+        departures = locked.grant_departures(granted_cents=granted, granted_on=granted_on, today=today)
+        override_reason = (kwargs.get("override_reason") or "").strip()
+        if departures and not override_reason:
+            field, message = next(iter(departures.items()))
+            raise FundingError(message, field=field)
+        if departures:
+            # The reason goes into the line's history with what it overrides, and into the audit row.
+            note = _grant_override_note(locked, granted, granted_on, override_reason)
+            details = {"override": sorted(departures), "override_reason": override_reason}
+        kwargs = {"granted_cents": granted, "funder_reference": reference, "granted_on": granted_on}
     elif name == "invoice":
         invoiced = kwargs.get("invoiced_cents") or locked.granted_cents
         if locked.state == LineState.GRANTED:
@@ -273,7 +289,21 @@ def funding_line_transition(
         kwargs = {}
     else:
         kwargs = {}
-    return _line_apply(locked=locked, name=name, by=by, actor=by.user, note=note, request=request, **kwargs)
+    return _line_apply(
+        locked=locked, name=name, by=by, actor=by.user, note=note, request=request, details=details, **kwargs
+    )
+
+
+def _grant_override_note(line: FundingLine, granted: int, granted_on: datetime.date, reason: str) -> str:
+    what = []
+    if granted > line.requested_cents:
+        what.append(
+            _("montant accordé %(granted)s HT pour %(requested)s HT demandés")
+            % {"granted": format_euros(granted), "requested": format_euros(line.requested_cents)}
+        )
+    if granted_on > timezone.localdate():
+        what.append(_("accord daté du %(date)s, dans le futur") % {"date": f"{granted_on:%d/%m/%Y}"})
+    return _("Dérogation (%(what)s). Motif : %(reason)s") % {"what": " ; ".join(what), "reason": reason}
 
 
 @transaction.atomic

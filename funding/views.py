@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import Prefetch
@@ -100,6 +101,14 @@ def index(request: HttpRequest) -> HttpResponse:
 
 
 # -- Lines -------------------------------------------------------------------------------------------------------
+
+
+def _refusal_to_form(request: HttpRequest, form: forms.Form, exc: FundingError) -> None:
+    """A service's refusal, shown on the field it is about when the form has it, at the top otherwise."""
+    if exc.field and exc.field in form.fields:
+        form.add_error(exc.field, str(exc))
+    else:
+        messages.error(request, str(exc))
 
 
 def _visible_line(request: HttpRequest, pk: int) -> FundingLine:
@@ -205,7 +214,7 @@ def line_transition(request: HttpRequest, pk: int, name: str) -> HttpResponse:
                 line=line, name=name, by=request.membership, note=note, request=request, **data
             )
         except FundingError as exc:
-            messages.error(request, str(exc))
+            _refusal_to_form(request, form, exc)
         else:
             messages.success(request, _("La ligne est maintenant « %(state)s ».") % {"state": line.get_state_display()})
             return redirect("funding:line_detail", pk=line.pk)

@@ -164,6 +164,51 @@ def test_granting_through_the_form_records_the_amount_and_reference(client_for):
     assert (line.state, line.granted_cents, line.funder_reference) == (LineState.GRANTED, 40000, "FT-77")
 
 
+def test_granting_more_than_requested_on_screen_asks_for_a_reason_on_the_fields_and_keeps_the_input(client_for):
+    dossier = DossierFactory(state="opened")
+    line = funding_line_transition(line=draft_line(dossier, cents=45000), name="request", by=dossier.team.counsellor)
+    client = client_for(dossier.team.counsellor)
+    url = reverse("funding:line_transition", args=[line.pk, "grant"])
+    # The reason's field is there for the script, hidden until the grant departs from the request.
+    assert 'data-grant-override data-requested-cents="45000"' in text(client.get(url))
+    assert "funding/grant-override.js" in text(client.get(url))
+    assert " hidden>" in text(client.get(url))
+    data = {"granted_cents": "480,00", "funder_reference": "FT-77", "granted_on": f"{TODAY():%Y-%m-%d}"}
+
+    response = client.post(url, data)
+
+    assert response.status_code == 200
+    form = response.context["form"]
+    assert form.errors["granted_cents"] == [
+        "Le montant accordé (480,00\u00a0€ HT) dépasse le montant demandé (450,00\u00a0€ HT) : corrigez-le, "
+        "ou indiquez le motif de cette dérogation."
+    ]
+    assert form.errors["override_reason"] == ["Indiquez le motif de la dérogation."]
+    page = text(response)
+    assert 'value="480,00"' in page and 'value="FT-77"' in page
+    assert 'aria-describedby="id_override_reason_helptext id_override_reason_errors"' in page
+    assert " hidden>" not in page
+    assert FundingLine.objects.get(pk=line.pk).state == LineState.REQUESTED
+
+    client.post(url, {**data, "override_reason": "Avenant à la convention"})
+
+    line.refresh_from_db()
+    assert (line.state, line.granted_cents) == (LineState.GRANTED, 48000)
+    assert "Motif : Avenant à la convention" in text(client.get(reverse("funding:line_detail", args=[line.pk])))
+
+
+def test_a_grant_dated_tomorrow_on_screen_is_refused_on_its_date_field(client_for):
+    dossier = DossierFactory(state="opened")
+    line = funding_line_transition(line=draft_line(dossier), name="request", by=dossier.team.counsellor)
+    tomorrow = TODAY() + datetime.timedelta(days=1)
+    response = client_for(dossier.team.counsellor).post(
+        reverse("funding:line_transition", args=[line.pk, "grant"]),
+        {"granted_cents": "450", "funder_reference": "FT-77", "granted_on": f"{tomorrow:%Y-%m-%d}"},
+    )
+    assert list(response.context["form"].errors) == ["granted_on", "override_reason"]
+    assert f"La date de l'accord ({tomorrow:%d/%m/%Y}) est dans le futur" in text(response)
+
+
 def test_invoicing_before_the_step_is_refused_with_the_reason_and_the_input_kept(client_for):
     dossier = DossierFactory(state="prior_evaluation")
     line = granted_line(dossier)
