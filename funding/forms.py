@@ -196,6 +196,7 @@ TRANSITION_FORMS: dict[str, type[forms.Form]] = {
     "refuse": ReasonForm,
     "invoice": InvoiceForm,
     "cancel": ReasonForm,
+    "write_off": ReasonForm,
 }
 
 

@@ -29,6 +29,7 @@ from clea_platform.errors import BusinessRefusal
 from clea_platform.pdf import sha256_hex
 from funding.documents import Column, RenderedFiles, Table, render_files
 from funding.models import (
+    AWAITING_PAYMENT_STATES,
     CANCELLABLE_STATES,
     BatchStatus,
     CertificateReport,
@@ -58,7 +59,7 @@ from outbox.services import DocumentNotProduced, document_replace, side_effect_a
 
 LINE_ROLES = (Role.COUNSELLOR, Role.ORG_ADMIN)
 # Transitions a user takes from a screen; "pay" is taken by `payment_record` only.
-USER_TRANSITIONS = ("request", "grant", "refuse", "invoice", "cancel")
+USER_TRANSITIONS = ("request", "grant", "refuse", "invoice", "cancel", "write_off")
 EDITABLE_FIELDS = ("step", "funder", "hours", "vat_rate", "requested_cents", "funder_reference", "note")
 PROGRESS_EVERY = 25
 PROOF_MAX_BYTES = 5 * 1024 * 1024
@@ -200,8 +201,10 @@ def _refusal_message(line: FundingLine, name: str) -> str:
             FundingStep.FINAL_EVALUATION: _("La ligne ne peut être facturée qu'une fois l'évaluation finale clôturée."),
         }
         return by_step[line.step]
-    if name == "cancel" and line.state in {LineState.INVOICED, LineState.PAID}:
+    if name == "cancel" and line.state not in CANCELLABLE_STATES and line.invoiced_cents is not None:
         return _("Une ligne facturée ne peut plus être annulée.")
+    if name == "write_off":
+        return _("Seul le reste à percevoir d'une ligne payée en partie peut être abandonné.")
     return _("Ce changement n'est pas possible pour une ligne « %(state)s ».") % {"state": line.get_state_display()}
 
 
@@ -245,7 +248,8 @@ def funding_line_transition(
     """Take one user transition: "request"; "grant" (granted_cents, funder_reference, granted_on, and
     override_reason when granting more than requested or dating the agreement in the future); "refuse" (note: the
     funder's reason); "invoice" (invoiced_cents ≤ granted, once the step happened); "cancel" (note), before
-    invoicing. Raises FundingError with the reason, PermissionDenied for the role."""
+    invoicing; "write_off" (note), the remainder of a partly paid line, by an administrator. Raises FundingError
+    with the reason, PermissionDenied for the role."""
     if name not in USER_TRANSITIONS:
         raise FundingError(_("Changement inconnu."))
     _ensure_member_of(by, line.organisation_id, LINE_ROLES)
@@ -285,8 +289,18 @@ def funding_line_transition(
         kwargs = {"invoiced_cents": invoiced, "invoiced_on": kwargs.get("invoiced_on") or today}
     elif name in {"refuse", "cancel"}:
         if not note:
-            raise FundingError(_("Indiquez le motif."))
+            raise FundingError(_("Indiquez le motif."), field="note")
         kwargs = {}
+    elif name == "write_off":
+        if not note:
+            raise FundingError(_("Indiquez pourquoi le reste ne sera pas perçu."), field="note")
+        if locked.state == LineState.PARTIALLY_PAID:
+            note = _("Reste à percevoir de %(amount)s abandonné. Motif : %(reason)s") % {
+                "amount": format_euros(locked.remainder_cents),
+                "reason": note,
+            }
+            details = {"written_off_cents": locked.remainder_cents}
+        kwargs = {"written_off_on": today}
     else:
         kwargs = {}
     return _line_apply(
@@ -696,9 +710,16 @@ def normalise_reference(reference: str) -> str:
     return _REFERENCE_NOISE.sub("", reference).upper()
 
 
+def amount_due(line: FundingLine) -> int:
+    """What the funder still owes on an invoiced line, including VAT: the amount invoiced less what was paid."""
+    return (line.invoiced_incl_vat_cents or 0) - (line.paid_cents or 0)
+
+
 def reconcile(*, expected: list[FundingLine], received: list[PaymentInput]) -> Reconciliation:
-    """Match payment lines with batch lines by the funder's reference (an exact amount first when a reference
-    repeats): matched, amount differences, unexpected (no such reference left), missing (never paid)."""
+    """Match payment lines with the batch lines awaiting payment by the funder's reference (the amount still due
+    first when a reference repeats, then a line owing at least the amount): matched (the amount due, paid in
+    full), amount differences (less than due: partly paid; more: an overpayment, which `payment_record`
+    refuses), unexpected (no such reference left), missing (not in this payment)."""
     pool: dict[str, list[FundingLine]] = defaultdict(list)
     for line in expected:
         pool[normalise_reference(line.funder_reference)].append(line)
@@ -708,13 +729,33 @@ def reconcile(*, expected: list[FundingLine], received: list[PaymentInput]) -> R
         if not candidates:
             outcome.results.append((item, MatchStatus.UNEXPECTED, None))
             continue
-        exact = next((line for line in candidates if line.invoiced_incl_vat_cents == item.amount_cents), None)
-        line = exact or candidates[0]
+        exact = next((line for line in candidates if amount_due(line) == item.amount_cents), None)
+        covering = next((line for line in candidates if amount_due(line) > item.amount_cents), None)
+        line = exact or covering or candidates[0]
         candidates.remove(line)
         outcome.results.append((item, MatchStatus.MATCHED if exact else MatchStatus.AMOUNT_DIFFERENCE, line))
     settled = {line.pk for _item, _status, line in outcome.results if line is not None}
     outcome.missing = [line for line in expected if line.pk not in settled]
     return outcome
+
+
+def overpayments(outcome: Reconciliation) -> list[tuple[int, PaymentInput, FundingLine]]:
+    """The payment lines (their index in the payment) that pay more than their line still owes."""
+    return [
+        (index, item, line)
+        for index, (item, _status, line) in enumerate(outcome.results)
+        if line is not None and item.amount_cents > amount_due(line)
+    ]
+
+
+def overpayment_message(item: PaymentInput, line: FundingLine) -> str:
+    return _(
+        "%(ref)s : %(amount)s payés pour %(due)s restant à percevoir ; un paiement ne peut dépasser ce qui reste dû."
+    ) % {
+        "ref": item.funder_reference,
+        "amount": format_euros(item.amount_cents),
+        "due": format_euros(amount_due(line)),
+    }
 
 
 @transaction.atomic
@@ -727,21 +768,34 @@ def payment_record(
     lines: list[PaymentInput],
     request: HttpRequest | None = None,
 ) -> Payment:
-    """Record a funder's payment against an issued batch, line by line, and reconcile it: the lines it settles
-    are paid (at the amount received; a different amount is listed for follow-up), the batch lines it does not
-    cover stay invoiced and are listed as missing, and payment lines matching nothing are listed as unexpected."""
+    """Record a funder's payment against an issued batch, line by line, and reconcile it: a line paid what it
+    still owes is paid; paid less, it is partly paid and its remainder stays due (later payments or a write-off
+    settle it); the batch lines it does not cover are listed as missing, and payment lines matching nothing as
+    unexpected. Refused: paying a line more than it owes, a date in the future, a transfer already recorded on
+    the batch (the same reference)."""
     _ensure_member_of(by, batch.organisation_id, (Role.ORG_ADMIN,))
     locked = ClaimBatch.objects.select_for_update().get(pk=batch.pk)
     if not locked.is_issued:
         raise FundingError(_("Un paiement s'enregistre sur un lot émis."))
     if not lines:
-        raise FundingError(_("Indiquez au moins une ligne de paiement."))
+        raise FundingError(_("Indiquez au moins une ligne de paiement."), field="lines")
     if not reference.strip():
-        raise FundingError(_("Indiquez la référence du virement."))
+        raise FundingError(_("Indiquez la référence du virement."), field="reference")
+    if received_on > timezone.localdate():
+        raise FundingError(_("La date de réception ne peut être dans le futur."), field="received_on")
+    if payment_already_recorded(locked, reference):
+        raise FundingError(
+            _("Le virement %(ref)s est déjà enregistré sur ce lot.") % {"ref": reference.strip()}, field="reference"
+        )
     expected = list(
-        FundingLine.objects.select_for_update(of=("self",)).filter(batch=locked, state=LineState.INVOICED).files_order()
+        FundingLine.objects.select_for_update(of=("self",))
+        .filter(batch=locked, state__in=AWAITING_PAYMENT_STATES)
+        .files_order()
     )
     outcome = reconcile(expected=expected, received=lines)
+    overpaid = overpayments(outcome)
+    if overpaid:
+        raise FundingError(" ".join(overpayment_message(item, line) for _i, item, line in overpaid), field="lines")
     payment = Payment.objects.create(
         organisation_id=locked.organisation_id,
         batch=locked,
@@ -760,17 +814,25 @@ def payment_record(
             amount_cents=item.amount_cents,
             status=status,
             funding_line=line,
-            expected_cents=line.invoiced_incl_vat_cents if line is not None else None,
+            expected_cents=amount_due(line) if line is not None else None,
         )
         if line is not None:
+            due = amount_due(line)
+            line_note = note
+            if item.amount_cents < due:
+                line_note = _("%(note)s : %(amount)s reçus, reste à percevoir %(rest)s") % {
+                    "note": note,
+                    "amount": format_euros(item.amount_cents),
+                    "rest": format_euros(due - item.amount_cents),
+                }
             _line_apply(
                 locked=line,
                 name="pay",
                 by=by,
                 actor=by.user,
-                note=note,
+                note=line_note,
                 request=request,
-                paid_cents=item.amount_cents,
+                amount_cents=item.amount_cents,
                 paid_on=received_on,
             )
     audit_record(
@@ -788,6 +850,13 @@ def payment_record(
         },
     )
     return payment
+
+
+def payment_already_recorded(batch: ClaimBatch, reference: str) -> bool:
+    """Whether a transfer with this reference (written with or without spaces, dashes, in any case) is recorded
+    on the batch: what makes recording, or importing, the same payment twice impossible."""
+    wanted = normalise_reference(reference)
+    return any(normalise_reference(known) == wanted for known in batch.payments.values_list("reference", flat=True))
 
 
 # -- Certif'Pro fees ----------------------------------------------------------------------------------------------

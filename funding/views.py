@@ -51,6 +51,7 @@ from funding.models import (
     transition_label,
 )
 from funding.selectors import (
+    batch_remainder,
     cdc_table,
     certificates_overdue,
     certificates_to_report,
@@ -341,6 +342,7 @@ def batch_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "funding/batch_detail.html",
         {
             "batch": batch,
+            "remainder": batch_remainder(batch),
             "page": _page(request, lines, 50),
             "payments": batch.payments.select_related("recorded_by").order_by("-received_on", "-id"),
         },
@@ -398,7 +400,7 @@ def payment_create(request: HttpRequest, batch_pk: int) -> HttpResponse:
                 request=request,
             )
         except FundingError as exc:
-            messages.error(request, str(exc))
+            _refusal_to_form(request, form, exc)
         else:
             messages.success(request, _("Le paiement est enregistré et rapproché du lot."))
             return redirect("funding:payment_detail", pk=payment.pk)

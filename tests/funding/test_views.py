@@ -400,7 +400,51 @@ def test_recording_a_payment_on_screen_shows_the_reconciliation(org_a, client_fo
     assert "Écarts de montant" in page and "-40,00\u00a0€" in page
     assert "INCONNU-9" in page and third.funder_reference in page
     states = dict(FundingLine.objects.values_list("pk", "state"))
-    assert (states[first.pk], states[second.pk], states[third.pk]) == ("paid", "paid", "invoiced")
+    assert (states[first.pk], states[second.pk], states[third.pk]) == ("paid", "partially_paid", "invoiced")
+
+
+def test_the_line_and_the_lists_show_what_remains_to_be_received(org_a, client_for):
+    batch = batch_with_lines(org_a, count=1)
+    [line] = batch.lines.all()
+    admin = org_admin(org_a)
+    client = client_for(admin)
+    client.post(
+        reverse("funding:payment_create", args=[batch.pk]),
+        {
+            "received_on": f"{TODAY():%Y-%m-%d}",
+            "reference": "VIR-1",
+            "lines": f"{line.funder_reference} ; {(line.invoiced_incl_vat_cents - 4000) / 100:.2f}",
+        },
+    )
+
+    for url in (
+        reverse("funding:line_detail", args=[line.pk]),
+        reverse("funding:line_list"),
+        reverse("funding:batch_detail", args=[batch.pk]),
+        reverse("journey:dossier_detail", args=[line.dossier_id]),
+    ):
+        page = text(client.get(url))
+        assert "Reste à percevoir" in page and "40,00\u00a0€" in page and "Payé en partie" in page, url
+
+    detail = text(client.get(reverse("funding:line_detail", args=[line.pk])))
+    assert reverse("funding:line_transition", args=[line.pk, "write_off"]) in detail
+    client.post(reverse("funding:line_transition", args=[line.pk, "write_off"]), {"note": "Plafond atteint"})
+    line.refresh_from_db()
+    assert (line.state, line.written_off_cents) == ("written_off", 4000)
+
+
+def test_an_overpayment_on_screen_is_refused_on_the_lines_field_and_the_input_kept(org_a, client_for):
+    batch = batch_with_lines(org_a, count=1)
+    [line] = batch.lines.all()
+    typed = f"{line.funder_reference} ; 9999"
+    response = client_for(org_admin(org_a)).post(
+        reverse("funding:payment_create", args=[batch.pk]),
+        {"received_on": f"{TODAY():%Y-%m-%d}", "reference": "VIR-1", "lines": typed},
+    )
+    assert response.status_code == 200
+    assert "ne peut dépasser ce qui reste dû" in response.context["form"].errors["lines"][0]
+    assert typed in text(response)
+    assert not Payment.objects.exists()
 
 
 def test_a_malformed_payment_line_is_reported_by_its_number_and_the_input_kept(org_a, client_for):
