@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+import base64
 import datetime
 from decimal import Decimal
 from typing import Any
 
 from django import forms
+from django.core import signing
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -18,6 +20,7 @@ from funding.models import (
     quarter_of,
 )
 from funding.money import DEFAULT_VAT_RATE, MAX_CENTS, format_euros, parse_euros
+from funding.payment_files import MAX_BYTES as PAYMENT_FILE_MAX_BYTES
 from funding.services import PaymentInput
 from organisations.api_fields import MAX_ID
 from organisations.models import Organisation, OrganisationKind
@@ -299,6 +302,46 @@ class PaymentForm(forms.Form):
         if not parsed:
             raise forms.ValidationError(_("Indiquez au moins une ligne de paiement."))
         return parsed
+
+
+# An import's preview stays valid an hour: long enough to read it, short enough not to confirm a forgotten tab.
+PAYMENT_FILE_MAX_AGE = 3600
+
+
+class PaymentFileForm(forms.Form):
+    file = forms.FileField(
+        label=_("Fichier de paiement du financeur (CSV)"),
+        help_text=_("CSV séparé par des points-virgules ou des virgules, en UTF-8, 1 Mo au plus."),
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
+    )
+
+    def clean_file(self) -> bytes:
+        upload = self.cleaned_data["file"]
+        if upload.size is not None and upload.size > PAYMENT_FILE_MAX_BYTES:
+            raise forms.ValidationError(_("Le fichier dépasse 1 Mo : découpez-le par virement."))
+        return upload.read()
+
+
+class PaymentFileConfirmForm(forms.Form):
+    """The previewed file, carried signed by the preview page: confirming records exactly what was shown."""
+
+    token = forms.CharField(widget=forms.HiddenInput)
+
+    def __init__(self, *args: Any, batch_pk: int, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.salt = f"funding.payment_import:{batch_pk}"
+
+    @classmethod
+    def sign(cls, content: bytes, *, batch_pk: int) -> str:
+        encoded = base64.b64encode(content).decode()
+        return signing.dumps(encoded, salt=f"funding.payment_import:{batch_pk}", compress=True)
+
+    def clean_token(self) -> bytes:
+        try:
+            encoded = signing.loads(self.cleaned_data["token"], salt=self.salt, max_age=PAYMENT_FILE_MAX_AGE)
+        except signing.BadSignature as exc:
+            raise forms.ValidationError(_("L'aperçu a expiré : déposez le fichier à nouveau.")) from exc
+        return base64.b64decode(encoded)
 
 
 def finished_quarters(count: int = 8) -> list[tuple[str, str]]:

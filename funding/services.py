@@ -23,6 +23,7 @@ from django.db import IntegrityError, models, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from candidates.models import Dossier, DossierState
 from clea_platform.errors import BusinessRefusal
@@ -51,6 +52,7 @@ from funding.models import (
     quarter_bounds,
 )
 from funding.money import DEFAULT_VAT_RATE, format_euros, incl_vat
+from funding.payment_files import FileRow, RowError, read_payment_file
 from organisations.models import Habilitation, Membership, Organisation, Role, User
 from organisations.services import audit_record
 from organisations.transitions import transition_apply, transition_lock
@@ -850,6 +852,171 @@ def payment_record(
         },
     )
     return payment
+
+
+@dataclass(frozen=True)
+class PlannedEntry:
+    """One row of the file and what recording it does: the line it pays, what the line owed, what remains."""
+
+    row: FileRow
+    line: FundingLine
+    due_before_cents: int
+
+    @property
+    def remainder_cents(self) -> int:
+        return self.due_before_cents - self.row.amount_cents
+
+
+@dataclass
+class PlannedPayment:
+    reference: str
+    received_on: datetime.date
+    entries: list[PlannedEntry] = field(default_factory=list)
+
+    @property
+    def total_cents(self) -> int:
+        return sum(entry.row.amount_cents for entry in self.entries)
+
+
+@dataclass
+class ImportPlan:
+    """What importing a payment file would record on a batch: new transfers, those already recorded (skipped),
+    and every error, by row and column. Recorded only when there is no error (all or nothing)."""
+
+    payments: list[PlannedPayment] = field(default_factory=list)
+    already_recorded: list[str] = field(default_factory=list)
+    errors: list[RowError] = field(default_factory=list)
+    sha256: str = ""
+
+
+class PaymentImportRefused(FundingError):
+    """The file has errors: nothing was recorded; `plan` lists them."""
+
+    code = "payment_file_refused"
+
+    def __init__(self, plan: ImportPlan) -> None:
+        count = len(plan.errors)
+        super().__init__(
+            ngettext(
+                "Le fichier contient %(count)s erreur : rien n'est enregistré.",
+                "Le fichier contient %(count)s erreurs : rien n'est enregistré.",
+                count,
+            )
+            % {"count": count},
+            field="file",
+        )
+        self.plan = plan
+
+
+def payment_import_plan(*, batch: ClaimBatch, content: bytes) -> ImportPlan:
+    """Read a funder's payment file (funding/payment_files.py) against the batch, writing nothing: each new
+    transfer with the lines it pays, as `payment_record` will reconcile them one transfer after the other, the
+    transfers already recorded on the batch (skipped: importing a file again records nothing twice), and the
+    errors: a row for another batch, a reference no line awaiting payment carries, an amount above what remains
+    due, a transfer dated differently on two rows."""
+    parsed = read_payment_file(content)
+    plan = ImportPlan(errors=list(parsed.errors), sha256=sha256_hex(content))
+    groups: dict[str, PlannedPayment] = {}
+    rows_of: dict[str, list[FileRow]] = defaultdict(list)
+    for row in parsed.rows:
+        if row.batch_reference and normalise_reference(row.batch_reference) != normalise_reference(batch.number):
+            plan.errors.append(
+                RowError(
+                    row.number,
+                    "lot",
+                    _("Cette ligne concerne le lot %(other)s, pas le lot %(batch)s.")
+                    % {"other": row.batch_reference, "batch": batch.number},
+                )
+            )
+            continue
+        key = normalise_reference(row.payment_reference)
+        group = groups.setdefault(key, PlannedPayment(row.payment_reference, row.paid_on))
+        if row.paid_on != group.received_on:
+            plan.errors.append(
+                RowError(
+                    row.number,
+                    "date",
+                    _("Le paiement %(ref)s est daté du %(date)s sur une ligne précédente.")
+                    % {"ref": group.reference, "date": f"{group.received_on:%d/%m/%Y}"},
+                )
+            )
+            continue
+        rows_of[key].append(row)
+    # The lines as each transfer will find them, the file's earlier transfers counted in memory (never saved).
+    lines = list(
+        FundingLine.objects.filter(batch=batch, state__in=AWAITING_PAYMENT_STATES)
+        .select_related("dossier__candidate")
+        .files_order()
+    )
+    for key, group in groups.items():
+        if payment_already_recorded(batch, group.reference):
+            plan.already_recorded.append(group.reference)
+            continue
+        rows = rows_of[key]
+        awaiting = [line for line in lines if amount_due(line) > 0]
+        outcome = reconcile(
+            expected=awaiting, received=[PaymentInput(row.line_reference, row.amount_cents) for row in rows]
+        )
+        for row, (item, _status, line) in zip(rows, outcome.results, strict=True):
+            if line is None:
+                plan.errors.append(
+                    RowError(
+                        row.number,
+                        "reference_ligne",
+                        _("Aucune ligne de ce lot en attente de paiement ne porte la référence %(ref)s.")
+                        % {"ref": row.line_reference},
+                    )
+                )
+            elif item.amount_cents > amount_due(line):
+                plan.errors.append(RowError(row.number, "montant", overpayment_message(item, line)))
+            else:
+                group.entries.append(PlannedEntry(row, line, amount_due(line)))
+                line.paid_cents = (line.paid_cents or 0) + item.amount_cents
+        if group.entries:
+            plan.payments.append(group)
+    plan.errors.sort(key=lambda error: (error.number or 0, error.column))
+    return plan
+
+
+@transaction.atomic
+def payment_import(
+    *, batch: ClaimBatch, by: Membership, content: bytes, request: HttpRequest | None = None
+) -> tuple[ImportPlan, list[Payment]]:
+    """Record the transfers of a funder's payment file on the batch, all or nothing: the plan is made again with
+    the batch locked, any error refuses the whole file (PaymentImportRefused, nothing written), and each new
+    transfer is recorded by `payment_record`. Transfers already recorded are skipped, so importing the same file
+    again records nothing. One audit row names the file by its SHA-256."""
+    _ensure_member_of(by, batch.organisation_id, (Role.ORG_ADMIN,))
+    locked = ClaimBatch.objects.select_for_update().get(pk=batch.pk)
+    if not locked.is_issued:
+        raise FundingError(_("Un paiement s'enregistre sur un lot émis."))
+    plan = payment_import_plan(batch=locked, content=content)
+    if plan.errors:
+        raise PaymentImportRefused(plan)
+    payments = [
+        payment_record(
+            batch=locked,
+            by=by,
+            received_on=planned.received_on,
+            reference=planned.reference,
+            lines=[PaymentInput(entry.row.line_reference, entry.row.amount_cents) for entry in planned.entries],
+            request=request,
+        )
+        for planned in plan.payments
+    ]
+    audit_record(
+        action="payment.import",
+        actor=by.user,
+        organisation=locked.organisation_id,
+        obj=locked,
+        request=request,
+        details={
+            "sha256": plan.sha256,
+            "payments": [payment.reference for payment in payments],
+            "already_recorded": plan.already_recorded,
+        },
+    )
+    return plan, payments
 
 
 def payment_already_recorded(batch: ClaimBatch, reference: str) -> bool:
