@@ -178,6 +178,12 @@ class InvoiceForm(forms.Form):
             "amount": format_euros(line.granted_cents)
         }
 
+    def clean_invoiced_on(self) -> datetime.date:
+        invoiced_on: datetime.date = self.cleaned_data["invoiced_on"]
+        if invoiced_on > timezone.localdate():
+            raise forms.ValidationError(_("La date de facturation ne peut être dans le futur."))
+        return invoiced_on
+
 
 class ReasonForm(forms.Form):
     note = forms.CharField(label=_("Motif"), widget=forms.Textarea(attrs={"rows": 3}))
@@ -280,6 +286,12 @@ class PaymentForm(forms.Form):
         kwargs.setdefault("initial", {"received_on": timezone.localdate()})
         super().__init__(*args, **kwargs)
 
+    def clean_received_on(self) -> datetime.date:
+        received_on: datetime.date = self.cleaned_data["received_on"]
+        if received_on > timezone.localdate():
+            raise forms.ValidationError(_("La date de réception ne peut être dans le futur."))
+        return received_on
+
     def clean_lines(self) -> list[PaymentInput]:
         parsed, errors = [], []
         for number, raw in enumerate(self.cleaned_data["lines"].splitlines(), start=1):
@@ -290,6 +302,8 @@ class PaymentForm(forms.Form):
                 if len(parts) != 2 or not parts[0]:
                     raise ValueError(raw)
                 cents = parse_euros(parts[1])
+                if cents <= 0:
+                    raise ValueError(raw)
             except ValueError:
                 errors.append(
                     _("Ligne %(n)s : « référence ; montant » attendu, par exemple FT-2026-0042 ; 540,00.")

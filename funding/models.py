@@ -266,6 +266,12 @@ class FundingLine(ConcurrentTransitionMixin, models.Model):
                 | models.Q(granted_cents__isnull=False, invoiced_cents__lte=models.F("granted_cents")),
                 name="fundingline_invoiced_within_granted",
             ),
+            # Partly paid or written off: paid less than invoiced (the rest is still due, or was written off).
+            models.CheckConstraint(
+                condition=~models.Q(state__in=[L.PARTIALLY_PAID, L.WRITTEN_OFF])
+                | models.Q(paid_cents__lt=models.F("invoiced_incl_vat_cents")),
+                name="fundingline_partly_paid_below_invoiced",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -283,12 +283,23 @@ def funding_line_transition(
         kwargs = {"granted_cents": granted, "funder_reference": reference, "granted_on": granted_on}
     elif name == "invoice":
         invoiced = kwargs.get("invoiced_cents") or locked.granted_cents
+        invoiced_on = kwargs.get("invoiced_on") or today
         if locked.state == LineState.GRANTED:
             if invoiced is None or invoiced <= 0:
-                raise FundingError(_("Indiquez le montant facturé."))
+                raise FundingError(_("Indiquez le montant facturé."), field="invoiced_cents")
             if invoiced > (locked.granted_cents or 0):
-                raise FundingError(_("Le montant facturé ne peut dépasser le montant accordé."))
-        kwargs = {"invoiced_cents": invoiced, "invoiced_on": kwargs.get("invoiced_on") or today}
+                raise FundingError(_("Le montant facturé ne peut dépasser le montant accordé."), field="invoiced_cents")
+            # An invoice bills a step that happened, on or after its day, and is dated when it is issued.
+            if invoiced_on > today:
+                raise FundingError(_("La date de facturation ne peut être dans le futur."), field="invoiced_on")
+            done_on = locked.step_happened_on()
+            if done_on is not None and invoiced_on < done_on:
+                raise FundingError(
+                    _("La facture ne peut précéder la réalisation de l'étape, le %(date)s.")
+                    % {"date": f"{done_on:%d/%m/%Y}"},
+                    field="invoiced_on",
+                )
+        kwargs = {"invoiced_cents": invoiced, "invoiced_on": invoiced_on}
     elif name in {"refuse", "cancel"}:
         if not note:
             raise FundingError(_("Indiquez le motif."), field="note")
@@ -781,6 +792,8 @@ def payment_record(
         raise FundingError(_("Un paiement s'enregistre sur un lot émis."))
     if not lines:
         raise FundingError(_("Indiquez au moins une ligne de paiement."), field="lines")
+    if any(item.amount_cents <= 0 for item in lines):
+        raise FundingError(_("Chaque montant payé doit être positif."), field="lines")
     if not reference.strip():
         raise FundingError(_("Indiquez la référence du virement."), field="reference")
     if received_on > timezone.localdate():

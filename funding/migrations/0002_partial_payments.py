@@ -113,4 +113,15 @@ class Migration(migrations.Migration):
             ),
         ),
         migrations.RunPython(underpaid_lines_become_partly_paid, partly_paid_lines_back_to_paid),
+        migrations.AddConstraint(
+            model_name="fundingline",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("state__in", ["partially_paid", "written_off"]), _negated=True),
+                    ("paid_cents__lt", models.F("invoiced_incl_vat_cents")),
+                    _connector="OR",
+                ),
+                name="fundingline_partly_paid_below_invoiced",
+            ),
+        ),
     ]

@@ -340,3 +340,35 @@ def test_an_ordinary_grant_needs_no_reason_and_records_none():
         line=line, name="grant", by=dossier.team.counsellor, granted_cents=45000, funder_reference="FT-1"
     )
     assert FundingLineEvent.objects.get(line=line, to_state=LineState.GRANTED).note == ""
+
+
+# -- Dates and amounts of an invoice (issue 14, the same kind of rule) -------------------------------------------
+
+
+def test_an_invoice_dated_in_the_future_or_before_the_step_is_refused_on_its_date():
+    ten_days_ago = timezone.localdate() - datetime.timedelta(days=10)
+    dossier = DossierFactory(state="partially_validated", evaluated_on=ten_days_ago)
+    line = granted_line(dossier)
+    counsellor = dossier.team.counsellor
+
+    with pytest.raises(FundingError, match="futur") as future:
+        funding_line_transition(
+            line=line, name="invoice", by=counsellor, invoiced_on=timezone.localdate() + datetime.timedelta(days=1)
+        )
+    with pytest.raises(FundingError, match=f"précéder la réalisation de l'étape, le {ten_days_ago:%d/%m/%Y}") as early:
+        funding_line_transition(
+            line=line, name="invoice", by=counsellor, invoiced_on=ten_days_ago - datetime.timedelta(days=1)
+        )
+
+    assert (future.value.field, early.value.field) == ("invoiced_on", "invoiced_on")
+    line = funding_line_transition(line=line, name="invoice", by=counsellor, invoiced_on=ten_days_ago)
+    assert (line.state, line.invoiced_on) == (LineState.INVOICED, ten_days_ago)
+
+
+def test_the_database_refuses_a_partly_paid_line_paid_in_full():
+    dossier = DossierFactory(state="partially_validated")
+    line = funding_line_transition(line=granted_line(dossier), name="invoice", by=dossier.team.counsellor)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        FundingLine.objects.filter(pk=line.pk).update(
+            state=LineState.PARTIALLY_PAID, paid_cents=line.invoiced_incl_vat_cents
+        )

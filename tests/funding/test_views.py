@@ -559,3 +559,46 @@ def test_the_funding_home_sends_each_role_to_its_screen(org_a, make_member, clie
     assert client_for(make_member(org_a, role=Role.COUNSELLOR)).get(index).url == reverse("funding:line_list")
     assert client_for(make_member(org_a, role=Role.ORG_ADMIN)).get(index).url == reverse("funding:claim_list")
     assert client_for(make_certifpro()).get(index).url == reverse("funding:national")
+
+
+def test_a_zero_payment_or_a_payment_received_tomorrow_is_refused_on_its_field(org_a, client_for):
+    batch = batch_with_lines(org_a, count=1)
+    [line] = batch.lines.all()
+    client = client_for(org_admin(org_a))
+    url = reverse("funding:payment_create", args=[batch.pk])
+    tomorrow = TODAY() + datetime.timedelta(days=1)
+
+    response = client.post(
+        url, {"received_on": f"{tomorrow:%Y-%m-%d}", "reference": "VIR-1", "lines": f"{line.funder_reference} ; 0"}
+    )
+
+    errors = response.context["form"].errors
+    assert errors["received_on"] == ["La date de réception ne peut être dans le futur."]
+    assert errors["lines"][0].startswith("Ligne 1 :")
+    assert not Payment.objects.exists()
+
+
+def test_invoicing_on_screen_with_a_date_in_the_future_is_refused_on_the_date(client_for):
+    dossier = DossierFactory(state="partially_validated")
+    line = granted_line(dossier)
+    tomorrow = TODAY() + datetime.timedelta(days=1)
+    response = client_for(dossier.team.counsellor).post(
+        reverse("funding:line_transition", args=[line.pk, "invoice"]),
+        {"invoiced_cents": "450", "invoiced_on": f"{tomorrow:%Y-%m-%d}"},
+    )
+    assert response.context["form"].errors["invoiced_on"] == ["La date de facturation ne peut être dans le futur."]
+    assert FundingLine.objects.get(pk=line.pk).state == LineState.GRANTED
+
+
+def test_the_national_view_no_longer_counts_the_grant_of_a_cancelled_line(org_a, client_for):
+    from funding.selectors import funding_by_funder
+
+    dossier = DossierFactory(organisation=org_a, state="opened")
+    granted_line(dossier, granted=40000)
+    funding_line_transition(
+        line=granted_line(dossier, granted=30000), name="cancel", by=dossier.team.counsellor, note="Doublon"
+    )
+
+    [row] = funding_by_funder(FundingLine.objects.filter(organisation=org_a))
+
+    assert row["granted"] == 48000  # 400 € HT with its VAT; the cancelled 300 € no longer counts
