@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install lint check layers types migrate seed format bench backup restore-check faults
+.PHONY: run test install lint check layers types migrate seed format messages bench backup restore-check faults
 
 $(STAMP): requirements/base.txt requirements/dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "Python 3.11 is required (found %s)" % sys.version.split()[0])'
@@ -55,6 +55,11 @@ PYTEST_ARGS ?=
 test: lint check layers types
 	@$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS); status=$$?; \
 	if [ $$status -eq 5 ]; then echo "pytest collected no test: failing." >&2; fi; exit $$status
+
+# The French catalogue (README, "Le français de la plateforme"): extracted from the code and the templates (xgettext,
+# Debian's `gettext`), plural forms filled, compiled by polib. Both files are committed: run it after changing a text.
+messages: install
+	$(PY) manage.py catalogue_update
 
 format: install
 	$(VENV)/bin/ruff format .

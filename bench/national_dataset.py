@@ -377,7 +377,8 @@ def generate(options: Options) -> Report:
             sessions_by_region.setdefault(region, []).append((session_id, when))
             body.setdefault("sessions", []).append(session_id)
             for k, member in enumerate(body["members"][:4]):
-                seat_rows.append((session_id, member, True, k == 0))
+                # The attendance is recorded when a session deliberates: those still ahead have none yet.
+                seat_rows.append((session_id, member, "present" if when.date() <= today else "", k == 0))
             session_id += 1
             month = (month + datetime.timedelta(days=32)).replace(day=1)
     writer.write(JuryMember, ["id", "organisation", "user", "college", "represents", "is_active"], jm_rows)
@@ -773,7 +774,7 @@ def generate(options: Options) -> Report:
         ],
         session_rows,
     )
-    writer.write(SessionSeat, ["session", "member", "present", "is_president"], seat_rows)
+    writer.write(SessionSeat, ["session", "member", "attendance", "is_president"], seat_rows)
     writer.write(
         Candidate,
         [

@@ -17,7 +17,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from candidates.forms import DossierCreateForm, DossierFilterForm
-from candidates.models import DOSSIER_ROLES, Candidate, Dossier, DossierState
+from candidates.models import DOSSIER_ROLES, DOSSIER_SORTS, Candidate, Dossier, DossierState
 from candidates.services import (
     TransitionRefused,
     dossier_create,
@@ -101,6 +101,12 @@ class DossierViewSet(
             OpenApiParameter("state", OpenApiTypes.STR, enum=DossierState.values),
             OpenApiParameter("certification", OpenApiTypes.STR, enum=Certification.values),
             OpenApiParameter("q", OpenApiTypes.STR, description="Nom, prénom ou référence"),
+            OpenApiParameter(
+                "sort",
+                OpenApiTypes.STR,
+                enum=[f"{sign}{key}" for key in DOSSIER_SORTS for sign in ("", "-")],
+                description="Tri (« - » : décroissant) ; par défaut, la dernière modification d'abord",
+            ),
         ]
     )
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:

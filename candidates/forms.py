@@ -10,7 +10,14 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from candidates.models import Candidate, DossierQuerySet, DossierState, identity_key
+from candidates.models import (
+    DEFAULT_DOSSIER_SORT,
+    DOSSIER_SORTS,
+    Candidate,
+    DossierQuerySet,
+    DossierState,
+    identity_key,
+)
 from candidates.services import NewDossierRefusal, dossier_new_refusal
 from clea_platform.certifications import Certification
 
@@ -57,10 +64,24 @@ class DossierFilterForm(forms.Form):
         choices=[("", _("Toutes les certifications")), *Certification.choices],
     )
 
+    # The column the list is sorted by, kept by the filter form (a hidden field) when the filters change.
+    sort = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    def clean_sort(self) -> str:
+        # Whitelisted rather than validated: a stale or forged key sorts by default and voids no filter.
+        sort = self.cleaned_data.get("sort", "")
+        return sort if sort.removeprefix("-") in DOSSIER_SORTS else ""
+
+    def current_sort(self) -> str:
+        self.is_valid()
+        return self.cleaned_data.get("sort") or DEFAULT_DOSSIER_SORT
+
     def is_filtering(self) -> bool:
-        return self.is_valid() and any(self.cleaned_data.values())
+        return self.is_valid() and any(value for name, value in self.cleaned_data.items() if name != "sort")
 
     def filter(self, dossiers: DossierQuerySet) -> DossierQuerySet:
+        """The dossiers the filters keep, in the chosen order."""
+        dossiers = dossiers.sorted_by(self.current_sort())
         if not self.is_valid():
             return dossiers
         data = self.cleaned_data
@@ -90,10 +111,8 @@ class DateInput(forms.DateInput):
         super().__init__(attrs=attrs, format="%Y-%m-%d")
 
 
-class DossierCreateForm(forms.ModelForm):
-    """The information interview: who the candidate is, and the certification they aim for."""
-
-    certification = forms.ChoiceField(label=_("Certification visée"))
+class CandidateIdentityForm(forms.ModelForm):
+    """Who the candidate is and how to reach them: entered at the information interview, corrected later."""
 
     class Meta:
         model = Candidate
@@ -110,11 +129,9 @@ class DossierCreateForm(forms.ModelForm):
             "address",
             "postcode",
             "city",
-            "registration_status",
-            "education_level",
-            "origin",
         ]
         widgets = {"birth_date": DateInput()}
+        labels = {"email": _("Adresse e-mail")}
         help_texts = {
             "birth_name": _("Si différent du nom d'usage."),
             "birth_place": _("Commune, ou pays pour une naissance à l'étranger."),
@@ -131,27 +148,10 @@ class DossierCreateForm(forms.ModelForm):
             },
             "birth_place": {"required": _("Indiquez le lieu de naissance.")},
             "email": {"invalid": _("Saisissez une adresse e-mail valide.")},
-            "registration_status": {"required": _("Indiquez le statut à l'inscription.")},
-            "education_level": {"required": _("Indiquez le niveau de formation.")},
-            "origin": {"required": _("Indiquez l'origine de la démarche.")},
         }
 
-    def __init__(
-        self, *args: object, certifications: Iterable[str], membership: Membership | None = None, **kwargs: object
-    ) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        # With a membership, clean() refuses a person who may not have a new dossier (dossier_create refuses
-        # it anyway: the API leaves it to the service, which answers 409 with the refusal's code).
-        self.membership = membership
-        self.refusal: NewDossierRefusal | None = None
-        allowed = set(certifications)
-        choices = [(value, label) for value, label in Certification.choices if value in allowed]
-        # With several certifications, make the counsellor choose rather than keep the first by accident.
-        self.fields["certification"].choices = choices if len(choices) == 1 else [("", "---------"), *choices]
-        self.fields["certification"].error_messages.update(
-            required=_("Choisissez la certification visée."),
-            invalid_choice=_("Votre organisme n'est pas habilité pour cette certification."),
-        )
         autocomplete = {
             "last_name": "family-name",
             "first_name": "given-name",
@@ -174,9 +174,6 @@ class DossierCreateForm(forms.ModelForm):
 
     def contact_fields(self) -> list[forms.BoundField]:
         return [self[n] for n in ("email", "phone", "address", "postcode", "city")]
-
-    def situation_fields(self) -> list[forms.BoundField]:
-        return [self[n] for n in ("registration_status", "education_level", "origin")]
 
     def _clean_name(self, name: str) -> str:
         return " ".join(self.cleaned_data.get(name, "").split())
@@ -218,6 +215,46 @@ class DossierCreateForm(forms.ModelForm):
                 _("Saisissez un numéro de téléphone valide (10 chiffres, par exemple 06 12 34 56 78)."), code="phone"
             )
         return phone
+
+
+class DossierCreateForm(CandidateIdentityForm):
+    """The information interview: who the candidate is, and the certification they aim for."""
+
+    certification = forms.ChoiceField(label=_("Certification visée"))
+
+    class Meta(CandidateIdentityForm.Meta):
+        fields = [
+            *CandidateIdentityForm.Meta.fields,
+            "registration_status",
+            "education_level",
+            "origin",
+        ]
+        error_messages = {
+            **CandidateIdentityForm.Meta.error_messages,
+            "registration_status": {"required": _("Indiquez le statut à l'inscription.")},
+            "education_level": {"required": _("Indiquez le niveau de formation.")},
+            "origin": {"required": _("Indiquez l'origine de la démarche.")},
+        }
+
+    def __init__(
+        self, *args: object, certifications: Iterable[str], membership: Membership | None = None, **kwargs: object
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        # With a membership, clean() refuses a person who may not have a new dossier (dossier_create refuses
+        # it anyway: the API leaves it to the service, which answers 409 with the refusal's code).
+        self.membership = membership
+        self.refusal: NewDossierRefusal | None = None
+        allowed = set(certifications)
+        choices = [(value, label) for value, label in Certification.choices if value in allowed]
+        # With several certifications, make the counsellor choose rather than keep the first by accident.
+        self.fields["certification"].choices = choices if len(choices) == 1 else [("", "---------"), *choices]
+        self.fields["certification"].error_messages.update(
+            required=_("Choisissez la certification visée."),
+            invalid_choice=_("Votre organisme n'est pas habilité pour cette certification."),
+        )
+
+    def situation_fields(self) -> list[forms.BoundField]:
+        return [self[n] for n in ("registration_status", "education_level", "origin")]
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()

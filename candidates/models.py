@@ -45,6 +45,13 @@ class Civility(models.TextChoices):
     M = "m", _("Monsieur")
 
 
+def civility_agree(civility: str, masculine: str, feminine: str) -> str:
+    """The word that agrees with the person ("Née le" for Madame, "Né le" for Monsieur) where the civility is known,
+    rather than "né·e": both forms are passed already translated. Without a civility, the masculine, French's
+    unmarked form."""
+    return feminine if civility == Civility.MME else masculine
+
+
 class RegistrationStatus(models.TextChoices):
     EMPLOYEE = "employee", _("Salarié·e")
     JOB_SEEKER = "job_seeker", _("Demandeur·se d'emploi")
@@ -89,7 +96,7 @@ class Candidate(models.Model):
     birth_date = models.DateField(_("date de naissance"))
     birth_place = models.CharField(_("lieu de naissance"), max_length=150)
     born_abroad = models.BooleanField(_("né·e à l'étranger"), default=False)
-    email = models.EmailField(_("e-mail"), blank=True)
+    email = models.EmailField(_("adresse e-mail"), blank=True)
     phone = models.CharField(_("téléphone"), max_length=20, blank=True)
     address = models.CharField(_("adresse"), max_length=255, blank=True)
     postcode = models.CharField(_("code postal"), max_length=5, blank=True, validators=[validate_postcode])
@@ -122,6 +129,39 @@ class Candidate(models.Model):
     @property
     def full_name(self) -> str:
         return f"{self.first_name} {self.last_name}"
+
+    def civility_agree(self, masculine: str, feminine: str) -> str:
+        return civility_agree(self.civility, masculine, feminine)
+
+    @property
+    def registration_status_label(self) -> str:
+        """The status agreed with the person ("Salariée"); the choices' "Salarié·e" is for the form, before."""
+        agreed = {
+            RegistrationStatus.EMPLOYEE: (_("Salarié"), _("Salariée")),
+            RegistrationStatus.JOB_SEEKER: (_("Demandeur d'emploi"), _("Demandeuse d'emploi")),
+        }
+        if self.registration_status not in agreed:
+            return str(self.get_registration_status_display())
+        masculine, feminine = agreed[RegistrationStatus(self.registration_status)]
+        return self.civility_agree(str(masculine), str(feminine))
+
+
+# What the counsellor may correct after the information interview (candidate_correct), with the words the
+# form and the timeline use for each.
+CANDIDATE_IDENTITY_FIELDS = {
+    "civility": _("civilité"),
+    "last_name": _("nom d'usage"),
+    "first_name": _("prénom"),
+    "birth_name": _("nom de naissance"),
+    "birth_date": _("date de naissance"),
+    "birth_place": _("lieu de naissance"),
+    "born_abroad": _("naissance à l'étranger"),
+    "email": _("adresse e-mail"),
+    "phone": _("téléphone"),
+    "address": _("adresse"),
+    "postcode": _("code postal"),
+    "city": _("commune"),
+}
 
 
 class DossierState(models.TextChoices):
@@ -163,6 +203,17 @@ def _by(*roles: str) -> Callable[[models.Model, Any], bool]:
     return lambda instance, membership: membership is not None and membership.role in roles
 
 
+# The dossier list's sort keys (a whitelist: nothing the URL says reaches order_by otherwise) and their fields.
+DOSSIER_SORTS: dict[str, tuple[str, ...]] = {
+    "name": ("candidate__last_name", "candidate__first_name"),
+    "reference": ("reference",),
+    "state": ("state_rank",),
+    "opened": ("consent_at",),
+    "updated": ("updated_at",),
+}
+DEFAULT_DOSSIER_SORT = "-updated"
+
+
 class DossierQuerySet(TenantQuerySet):
     """Counsellors, evaluators and administrators: their organisation's dossiers; Certif'Pro: all; jury
     members: the dossiers of their sessions. Trainers see the plans they deliver (with the candidate's
@@ -175,6 +226,29 @@ class DossierQuerySet(TenantQuerySet):
 
     def open(self) -> DossierQuerySet:
         return self.filter(state__in=OPEN_STATES)
+
+    def sorted_by(self, sort: str) -> DossierQuerySet:
+        """Ordered by a key of DOSSIER_SORTS ("-" first: descending), then by id in the same direction so that
+        equal values (a surname, a step) keep one order from page to page. Steps sort in journey order, not
+        alphabetically; a dossier not yet opened comes last either way. An unknown key sorts by last change."""
+        descending = sort.startswith("-")
+        fields = DOSSIER_SORTS.get(sort.removeprefix("-"))
+        if fields is None:
+            return self.sorted_by(DEFAULT_DOSSIER_SORT)
+        dossiers: DossierQuerySet = self
+        if "state_rank" in fields:
+            ranks = [models.When(state=state, then=rank) for rank, state in enumerate(DossierState.values)]
+            dossiers = self.annotate(state_rank=models.Case(*ranks, output_field=models.IntegerField()))
+        order: list[str | models.OrderBy] = []
+        for name in (*fields, "id"):
+            if name == "consent_at":  # the only nullable key
+                order.append(
+                    models.F(name).desc(nulls_last=True) if descending else models.F(name).asc(nulls_last=True)
+                )
+            else:
+                # Plain "-updated_at", "-id": the default order reads the index dossier_org_recent_idx.
+                order.append(f"-{name}" if descending else name)
+        return dossiers.order_by(*order)
 
     def past_deadline(self, today: datetime.date) -> DossierQuerySet:
         return self.filter(state__in=WINDOW_STATES, deadline__lt=today)

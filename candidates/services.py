@@ -12,10 +12,23 @@ from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
-from candidates.models import Candidate, Dossier, DossierEvent, DossierState, identity_key
+from candidates.exports import dossier_export_headers, dossier_export_rows
+from candidates.models import (
+    CANDIDATE_IDENTITY_FIELDS,
+    OPEN_STATES,
+    Candidate,
+    Dossier,
+    DossierEvent,
+    DossierQuerySet,
+    DossierState,
+    identity_key,
+)
 from candidates.signals import dossier_withdrawn
+from clea_platform import spreadsheets
 from clea_platform.errors import BusinessRefusal
+from clea_platform.locks import serialise_on
 from organisations.models import Membership, Role
 from organisations.services import audit_record
 from organisations.transitions import transition_apply, transition_lock
@@ -65,18 +78,22 @@ def dossier_new_refusal(
     last_name: str,
     birth_date: datetime.date,
     certification: str,
+    other_than_candidate: int | None = None,
 ) -> NewDossierRefusal | None:
     """Why the person (folded names and birth date) may not have a new dossier for this certification: a
     dossier in progress anywhere, or the certification already obtained. None when a new dossier is allowed;
     after a refusal by the jury, an abandon or the 5-year deadline, a new attempt starts a new dossier.
 
     The message names neither another organisation nor anything of its dossier (reference, counsellor,
-    dates): only the organisation's own dossier is pointed at."""
+    dates): only the organisation's own dossier is pointed at. `other_than_candidate` leaves out that candidate's
+    own dossiers (correcting a person's identity checks it against everyone else)."""
     same_person = Dossier.objects.filter(
         candidate__identity_key=identity_key(first_name, last_name),
         candidate__birth_date=birth_date,
         certification=certification,
     )
+    if other_than_candidate is not None:
+        same_person = same_person.exclude(candidate_id=other_than_candidate)
     # A revoked award moves the dossier back before the jury (decision_revoke): "certified" means held.
     held = same_person.filter(state=DossierState.CERTIFIED).only("id", "reference", "organisation_id").first()
     if held is not None:
@@ -112,6 +129,13 @@ def dossier_new_refusal(
     return None
 
 
+def _serialise_person(identity: dict[str, Any], certification: str) -> None:
+    serialise_on(
+        f"dossier-new:{identity_key(identity['first_name'], identity['last_name'])}:"
+        f"{identity['birth_date']:%Y-%m-%d}:{certification}"
+    )
+
+
 @transaction.atomic
 def dossier_create(
     *, membership: Membership, candidate_data: dict[str, Any], certification: str, request: HttpRequest | None = None
@@ -122,6 +146,8 @@ def dossier_create(
     elsewhere, or already holds it."""
     if membership.role != Role.COUNSELLOR:
         raise PermissionDenied
+    # Two counsellors (or two tabs) opening a dossier for the same person at once would both pass the check.
+    _serialise_person(candidate_data, certification)
     refusal = dossier_new_refusal(
         organisation_id=membership.organisation_id,
         first_name=candidate_data["first_name"],
@@ -153,6 +179,98 @@ def dossier_create(
         request=request,
     )
     return dossier
+
+
+@transaction.atomic
+def dossiers_export(
+    *,
+    by: Membership,
+    dossiers: DossierQuerySet,
+    fmt: str,
+    filters: dict[str, Any] | None = None,
+    request: HttpRequest | None = None,
+) -> bytes:
+    """The dossiers as a CSV or XLSX file (`dossiers` is the list's queryset: scoped, filtered and sorted by
+    the caller). Personal data leaves the platform: the audit log keeps who, how many and which `filters`."""
+    with_organisation = by.is_certifpro
+    headers = dossier_export_headers(with_organisation=with_organisation)
+    rows = list(dossier_export_rows(dossiers, with_organisation=with_organisation))
+    if fmt == "xlsx":
+        content = spreadsheets.to_xlsx(headers, rows, title=_("Dossiers"))
+    else:
+        content = spreadsheets.to_csv(headers, rows)
+    audit_record(
+        action="dossier.export",
+        actor=by.user,
+        organisation=by.organisation_id,
+        request=request,
+        details={"format": fmt, "rows": len(rows), "filters": filters or {}},
+    )
+    return content
+
+
+# Who may correct a candidate's identity and contact details: the organisation's counsellors and administrators.
+CANDIDATE_CORRECTION_ROLES = (Role.COUNSELLOR, Role.ORG_ADMIN)
+
+
+@transaction.atomic
+def candidate_correct(
+    *, candidate: Candidate, by: Membership, data: dict[str, Any], request: HttpRequest | None = None
+) -> list[str]:
+    """Correct the candidate's identity and contact details (the keys of CANDIDATE_IDENTITY_FIELDS in `data`),
+    and return the names of the fields that changed. Writes the candidate, one timeline event on each of their
+    dossiers and an audit row; nothing when nothing changed.
+
+    The event and the audit row name the fields, never their old or new values: the timeline is read by
+    everyone who follows the dossier (evaluators, trainers' organisations, jury members, Certif'Pro) and kept
+    as long as the dossier, so a former name or address copied there would outlive the correction it was
+    meant to replace (GDPR: minimisation, and rectification that leaves no stale copy)."""
+    if by.role not in CANDIDATE_CORRECTION_ROLES or candidate.organisation_id != by.organisation_id:
+        raise PermissionDenied
+    candidate = Candidate.objects.select_for_update().get(pk=candidate.pk)
+    changed = [name for name in CANDIDATE_IDENTITY_FIELDS if name in data and getattr(candidate, name) != data[name]]
+    if not changed:
+        return []
+    for name in changed:
+        setattr(candidate, name, data[name])
+    if {"first_name", "last_name", "birth_date"} & set(changed):
+        _refuse_a_second_holder(candidate)
+    candidate.save(update_fields=changed)
+    labels = ", ".join(str(CANDIDATE_IDENTITY_FIELDS[name]) for name in changed)
+    note = ngettext(
+        "Identité et coordonnées du candidat corrigées (%(count)s champ) : %(fields)s.",
+        "Identité et coordonnées du candidat corrigées (%(count)s champs) : %(fields)s.",
+        len(changed),
+    ) % {"count": len(changed), "fields": labels}
+    DossierEvent.objects.bulk_create(
+        DossierEvent(dossier=dossier, actor=by.user, transition="candidate_correct", note=note)
+        for dossier in candidate.dossiers.all()
+    )
+    audit_record(
+        action="candidate.correct",
+        actor=by.user,
+        organisation=by.organisation_id,
+        obj=candidate,
+        request=request,
+        details={"fields": changed},
+    )
+    return changed
+
+
+def _refuse_a_second_holder(candidate: Candidate) -> None:
+    """A corrected name or birth date must not turn the candidate into someone who already has a dossier in
+    progress, or the certification, under the new identity: the one-dossier rule holds for corrections too."""
+    identity = {name: getattr(candidate, name) for name in ("first_name", "last_name", "birth_date")}
+    for dossier in candidate.dossiers.filter(state__in=[*OPEN_STATES, DossierState.CERTIFIED]).order_by("pk"):
+        _serialise_person(identity, dossier.certification)
+        refusal = dossier_new_refusal(
+            organisation_id=candidate.organisation_id,
+            certification=dossier.certification,
+            other_than_candidate=candidate.pk,
+            **identity,
+        )
+        if refusal is not None:
+            raise refusal
 
 
 def _refusal_message(dossier: Dossier, name: str) -> str:

@@ -5,7 +5,9 @@ from candidates import views
 app_name = "candidates"
 urlpatterns = [
     path("", views.dossier_list, name="dossier_list"),
+    path("export/", views.dossier_export, name="dossier_export"),
     path("nouveau/", views.dossier_create_view, name="dossier_create"),
     path("<int:pk>/ouvrir/", views.dossier_open_view, name="dossier_open"),
     path("<int:pk>/abandon/", views.dossier_withdraw_view, name="dossier_withdraw"),
+    path("<int:pk>/candidat/", views.candidate_correct_view, name="candidate_correct"),
 ]

@@ -1,28 +1,40 @@
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+from django import forms
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import ngettext
 
 from candidates.forms import (
     CONSENT_TEXT,
+    CandidateIdentityForm,
     DossierCreateForm,
     DossierFilterForm,
     DossierOpenForm,
     DossierWithdrawForm,
 )
-from candidates.models import DOSSIER_ROLES, Dossier, DossierState
+from candidates.models import DOSSIER_ROLES, Candidate, Dossier, DossierQuerySet, DossierState
 from candidates.services import (
+    CANDIDATE_CORRECTION_ROLES,
     DossierConflict,
     NewDossierRefusal,
     TransitionRefused,
+    candidate_correct,
     dossier_create,
     dossier_open,
     dossier_withdraw,
+    dossiers_export,
 )
+from clea_platform import spreadsheets
+from clea_platform.french import of_name
 from clea_platform.tenancy import membership_required
 from organisations.models import Membership, Role
 from referentiels.models import Referentiel
@@ -36,11 +48,58 @@ def _visible_dossier(request: HttpRequest, pk: int) -> Dossier:
     return get_object_or_404(dossiers, pk=pk)
 
 
+@dataclass(frozen=True)
+class SortHeader:
+    """A sortable column's header: its link sorts by the column (the other way round when it already does)."""
+
+    label: str
+    query: str
+    # aria-sort of the column the list is sorted by ("ascending", "descending"); empty for the others.
+    aria_sort: str
+    next_direction: str
+
+
+# (key, label, first direction): dates sort newest first on the first click, names and steps A to Z.
+SORT_COLUMNS = [
+    ("name", _lazy("Candidat·e"), ""),
+    ("reference", _lazy("Référence"), ""),
+    ("state", _lazy("Étape"), ""),
+    ("opened", _lazy("Ouvert le"), "-"),
+    ("updated", _lazy("Dernière modification"), "-"),
+]
+
+
+def sort_headers(request: HttpRequest, current: str) -> dict[str, SortHeader]:
+    """Each sortable column's header, its link keeping the filters (and going back to the first page)."""
+    kept = [(key, value) for key, value in request.GET.items() if key not in {"page", "sort"} and value]
+    headers = {}
+    for key, label, first in SORT_COLUMNS:
+        if current.removeprefix("-") == key:
+            descending = current.startswith("-")
+            aria_sort = "descending" if descending else "ascending"
+            sort = key if descending else f"-{key}"
+        else:
+            aria_sort, sort = "", f"{first}{key}"
+        headers[key] = SortHeader(
+            label=str(label),
+            query=urlencode([*kept, ("sort", sort)]),
+            aria_sort=aria_sort,
+            next_direction=_("décroissant") if sort.startswith("-") else _("croissant"),
+        )
+    return headers
+
+
+def _listed_dossiers(request: HttpRequest) -> tuple[DossierFilterForm, DossierQuerySet]:
+    """The list's filters and the dossiers they keep, sorted: the screen pages them, the export takes them all."""
+    filters = DossierFilterForm(request.GET)
+    dossiers = Dossier.objects.visible_to(request.membership).select_related("candidate", "organisation")
+    return filters, filters.filter(dossiers)
+
+
 @membership_required(*DOSSIER_ROLES)
 def dossier_list(request: HttpRequest) -> HttpResponse:
     membership: Membership = request.membership
-    filters = DossierFilterForm(request.GET)
-    dossiers = filters.filter(Dossier.objects.visible_to(membership).select_related("candidate", "organisation"))
+    filters, dossiers = _listed_dossiers(request)
     page = Paginator(dossiers, PAGE_SIZE).get_page(request.GET.get("page"))
     kept = [(key, value) for key, value in request.GET.items() if key != "page" and value]
     return render(
@@ -51,9 +110,34 @@ def dossier_list(request: HttpRequest) -> HttpResponse:
             "filters": filters,
             "filtering": filters.is_filtering(),
             "query": urlencode(kept),
+            "sort_headers": sort_headers(request, filters.current_sort()),
             "can_create": membership.role == Role.COUNSELLOR,
         },
     )
+
+
+@membership_required(*DOSSIER_ROLES)
+def dossier_export(request: HttpRequest) -> HttpResponse:
+    """The list as CSV or XLSX: the same scoped and filtered dossiers, in the same order, every page."""
+    fmt = request.GET.get("format", "csv")
+    if fmt not in spreadsheets.CONTENT_TYPES:
+        raise Http404
+    filters, dossiers = _listed_dossiers(request)
+    applied = filters.cleaned_data if filters.is_valid() else {}
+    content = dossiers_export(
+        by=request.membership,
+        dossiers=dossiers,
+        fmt=fmt,
+        # The searched text may be a name: the audit row says a search was made, not what it was.
+        filters={
+            **{key: value for key, value in applied.items() if value and key != "q"},
+            "search": bool(applied.get("q")),
+        },
+        request=request,
+    )
+    response = HttpResponse(content, content_type=spreadsheets.CONTENT_TYPES[fmt])
+    response["Content-Disposition"] = f'attachment; filename="dossiers-{timezone.localdate():%Y-%m-%d}.{fmt}"'
+    return response
 
 
 @membership_required(Role.COUNSELLOR)
@@ -83,8 +167,8 @@ def dossier_create_view(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(
                 request,
-                _("Le dossier %(ref)s de %(name)s est créé.")
-                % {"ref": dossier.reference, "name": dossier.candidate.full_name},
+                _("Le dossier %(ref)s %(of_name)s est créé.")
+                % {"ref": dossier.reference, "of_name": of_name(dossier.candidate.full_name)},
             )
             return redirect("journey:dossier_detail", pk=dossier.pk)
     return render(request, "candidates/dossier_create.html", {"form": form})
@@ -138,3 +222,39 @@ def dossier_withdraw_view(request: HttpRequest, pk: int) -> HttpResponse:
             messages.success(request, _("Le dossier %(ref)s est clos (abandon).") % {"ref": dossier.reference})
             return redirect("journey:dossier_detail", pk=dossier.pk)
     return render(request, "candidates/dossier_withdraw.html", {"dossier": dossier, "form": form})
+
+
+@membership_required(*CANDIDATE_CORRECTION_ROLES)
+def candidate_correct_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Correct the identity and contact details of the dossier's candidate (`pk` is the dossier's: the page is
+    reached from it, and returns to it)."""
+    dossier = _visible_dossier(request, pk)
+    # The form works on a copy: a refused form must not leave the page's candidate half-changed.
+    form = CandidateIdentityForm(
+        request.POST if request.method == "POST" else None, instance=Candidate.objects.get(pk=dossier.candidate_id)
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            changed = candidate_correct(
+                candidate=dossier.candidate,
+                by=request.membership,
+                data={name: form.cleaned_data[name] for name in form.Meta.fields},
+                request=request,
+            )
+        except NewDossierRefusal as exc:  # the corrected identity is someone's with a dossier or the certificate
+            form.add_error(None, forms.ValidationError(str(exc), code=exc.code))
+            return render(request, "candidates/candidate_correct.html", {"dossier": dossier, "form": form})
+        if changed:
+            messages.success(
+                request,
+                ngettext(
+                    "%(count)s champ corrigé ; la correction figure à l'historique du dossier.",
+                    "%(count)s champs corrigés ; la correction figure à l'historique du dossier.",
+                    len(changed),
+                )
+                % {"count": len(changed)},
+            )
+        else:
+            messages.info(request, _("Aucune modification : rien n'a été enregistré."))
+        return redirect("journey:dossier_detail", pk=dossier.pk)
+    return render(request, "candidates/candidate_correct.html", {"dossier": dossier, "form": form})

@@ -8,7 +8,13 @@ from directory.api import CommunesView, EvaluatorsNearbyView
 from evaluations.api import DocumentViewSet, EvaluationViewSet
 from funding.api import ClaimBatchViewSet, FunderViewSet, FundingLineViewSet
 from journey.api import DossierTransitionViewSet
-from juries.api import CertificateVerifyView, CertificateViewSet, DecisionViewSet, JurySessionViewSet
+from juries.api import (
+    AttestationVerifyView,
+    CertificateVerifyView,
+    CertificateViewSet,
+    DecisionViewSet,
+    JurySessionViewSet,
+)
 from referentiels.api import ReferentielViewSet
 from referrals.api import ReferralViewSet
 from training.api import TrainingPlanViewSet
@@ -37,6 +43,7 @@ urlpatterns = [
     path("evaluators/nearby", EvaluatorsNearbyView.as_view(), name="evaluators_nearby"),
     path("communes", CommunesView.as_view(), name="communes"),
     path("certificates/verify/<str:code>/", CertificateVerifyView.as_view(), name="certificate_verify"),
+    path("attestations/verify/<str:code>/", AttestationVerifyView.as_view(), name="attestation_verify"),
     path("", include(journey_router.urls)),
     path("", include(router.urls)),
 ]

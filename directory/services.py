@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from clea_platform.certifications import Certification
+from clea_platform.french import of_name
 from clea_platform.pdf import render_pdf, sha256_hex
 from directory.models import Commune, DirectorySheet, SheetScope, SheetStatus
 from directory.selectors import RADII_KM, directory_sheet_entries
@@ -65,7 +66,10 @@ def directory_sheet_request(
             raise SheetRequestError(_("Choisissez la commune autour de laquelle chercher."))
         if radius_km not in RADII_KM:
             raise SheetRequestError(_("Choisissez un rayon de 10, 20, 50 ou 100 km."))
-        place_label = _("à moins de %(radius)s km de %(commune)s") % {"radius": radius_km, "commune": commune.label}
+        place_label = _("à moins de %(radius)s km %(of_commune)s") % {
+            "radius": radius_km,
+            "of_commune": of_name(commune.label),
+        }
         departement = ""
     else:
         raise SheetRequestError(_("Choisissez un territoire."))

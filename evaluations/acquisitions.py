@@ -17,19 +17,23 @@ from referentiels.outcomes import Outcome, compute_outcome
 
 if TYPE_CHECKING:
     from candidates.models import Dossier
+    from evaluations.models import Evaluation
 
 # kwargs: dossier. Each receiver returns [(reopened_at, [domain codes]), ...]: criteria of those domains
 # acquired at an evaluation closed before `reopened_at` no longer count.
 reopened_domains = Signal()
 
 
-def acquired_criterion_ids(dossier: Dossier) -> set[int]:
-    """Criteria acquired at any closed evaluation of the dossier, less the reopened domains."""
+def acquired_criterion_ids(dossier: Dossier, *, up_to: datetime.datetime | None = None) -> set[int]:
+    """Criteria acquired at any closed evaluation of the dossier, less the reopened domains. With `up_to`: as they
+    stood then (evaluations closed by then, domains reopened by then), which is what an attestation states."""
     acquired = CriterionResult.objects.filter(
         evaluation__dossier=dossier,
         evaluation__status=EvaluationStatus.CLOSED,
         result=CriterionResultValue.ACQUIRED,
     )
+    if up_to is not None:
+        acquired = acquired.filter(evaluation__closed_at__lte=up_to)
     # django-stubs types a receiver's answer as `str | None`; this signal's receivers answer reopenings.
     reopenings = [
         reopening
@@ -37,6 +41,8 @@ def acquired_criterion_ids(dossier: Dossier) -> set[int]:
         for reopening in cast("list[tuple[datetime.datetime, list[str]]]", answer)
     ]
     for reopened_at, domains in reopenings:
+        if up_to is not None and reopened_at > up_to:
+            continue
         acquired = acquired.exclude(
             criterion__subdomain__domain__code__in=domains, evaluation__closed_at__lt=reopened_at
         )
@@ -46,3 +52,12 @@ def acquired_criterion_ids(dossier: Dossier) -> set[int]:
 def dossier_outcome(dossier: Dossier) -> Outcome:
     """The validation rule applied to what the dossier has acquired (domains, sub-domains, gaps)."""
     return compute_outcome(dossier.referentiel.domains_tree(), acquired_criterion_ids(dossier))
+
+
+def attestation_outcome(evaluation: Evaluation) -> Outcome:
+    """What the attestation of a closed evaluation states, whenever it is rendered (first, again, or checked on the
+    public page): what the dossier had acquired when that evaluation closed, and the criteria still to acquire."""
+    dossier = evaluation.dossier
+    return compute_outcome(
+        dossier.referentiel.domains_tree(), acquired_criterion_ids(dossier, up_to=evaluation.closed_at)
+    )

@@ -6,6 +6,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from clea_platform.verification import ATTESTATION_CODE_LENGTH, verification_code_new
 from organisations.models import Role, TenantQuerySet
 
 if TYPE_CHECKING:
@@ -145,6 +146,10 @@ class CriterionResult(models.Model):
         return f"{self.criterion_id}: {self.result}"
 
 
+def new_attestation_code() -> str:
+    return verification_code_new(ATTESTATION_CODE_LENGTH)
+
+
 class AttestationQuerySet(models.QuerySet["Attestation"]):
     def visible_to(self, membership: Membership | None) -> AttestationQuerySet:
         """Whoever may see the dossier may download its attestations."""
@@ -169,6 +174,11 @@ class Attestation(models.Model):
         Evaluation, on_delete=models.PROTECT, related_name="attestation", verbose_name=_("évaluation")
     )
     number = models.CharField(_("numéro"), max_length=30, unique=True)
+    # Printed on the attestation and checked on the public /verifier/ page, like a certificate's (10 characters:
+    # never one of theirs).
+    verification_code = models.CharField(
+        _("code de vérification"), max_length=10, unique=True, default=new_attestation_code
+    )
     version = models.PositiveSmallIntegerField(_("version"))
     file = models.FileField(_("fichier"), upload_to="attestations/%Y/")
     sha256 = models.CharField(_("empreinte SHA-256"), max_length=64)

@@ -1,8 +1,14 @@
-"""Reads of evaluations for the screens (the evaluator's home page)."""
+"""Reads of evaluations for the screens (the evaluator's home page, the public check of an attestation)."""
 
 from __future__ import annotations
 
-from evaluations.models import Evaluation
+import datetime
+from dataclasses import dataclass
+
+from django.utils import timezone
+
+from evaluations.acquisitions import attestation_outcome
+from evaluations.models import Attestation, Evaluation
 from organisations.models import Membership
 
 
@@ -14,4 +20,35 @@ def evaluation_drafts_of(membership: Membership) -> list[Evaluation]:
         .filter(evaluator_id=membership.user_id)
         .select_related("dossier__candidate")
         .order_by("started_on", "id")
+    )
+
+
+@dataclass(frozen=True)
+class AttestationCheck:
+    """What the public verification page shows of an attestation: enough to check it, nothing to reach the person
+    (no birth date, no contact details, no organisation, no number: it holds the dossier's reference)."""
+
+    holder_name: str
+    certification: str
+    issued_on: datetime.date
+    acquired_domains: list[str]
+
+
+def attestation_check(code: str) -> AttestationCheck | None:
+    """The attestation with this verification code (already normalised), or None."""
+    attestation = (
+        Attestation.objects.filter(verification_code=code)
+        .select_related("dossier__candidate", "dossier__referentiel", "evaluation")
+        .first()
+    )
+    if attestation is None:
+        return None
+    dossier = attestation.dossier
+    attestation.evaluation.dossier = dossier  # loaded already
+    outcome = attestation_outcome(attestation.evaluation)
+    return AttestationCheck(
+        holder_name=f"{dossier.candidate.first_name} {dossier.candidate.last_name.upper()}",
+        certification=dossier.get_certification_display(),
+        issued_on=timezone.localdate(attestation.generated_at),
+        acquired_domains=[f"{d.code}. {d.title}" for d in outcome.validated_domains],
     )

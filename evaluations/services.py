@@ -16,7 +16,8 @@ from candidates.models import Dossier, DossierEvent, DossierState
 from candidates.services import dossier_apply, dossier_lock
 from clea_platform.errors import BusinessRefusal
 from clea_platform.pdf import render_pdf, sha256_hex
-from evaluations.acquisitions import dossier_outcome
+from clea_platform.verification import verification_qr_svg, verification_url
+from evaluations.acquisitions import attestation_outcome, dossier_outcome
 from evaluations.models import (
     Attestation,
     CriterionResult,
@@ -32,7 +33,7 @@ from organisations.services import audit_record
 from outbox.models import SideEffect
 from outbox.services import document_replace, side_effect_add
 from referentiels.models import Domain, SubDomain
-from referentiels.outcomes import Outcome, compute_outcome
+from referentiels.outcomes import Outcome
 
 # -- Evaluations -----------------------------------------------------------------------------------------------
 
@@ -212,15 +213,16 @@ def attestation_generate(*, evaluation_id: int) -> Attestation:
         Dossier.objects.select_for_update(of=("self",)).filter(pk=dossier.pk).first()
         version = Attestation.objects.filter(dossier=dossier).count() + 1
         number = f"ATT-{dossier.reference}-{version}"
-        pdf = _attestation_pdf(evaluation, number=number, issued_on=timezone.localdate())
+        # Unsaved: its verification code (a field default) is drawn now, so that the PDF prints it.
         attestation = Attestation(
             organisation_id=evaluation.organisation_id,
             dossier=dossier,
             evaluation=evaluation,
             number=number,
             version=version,
-            sha256=sha256_hex(pdf),
         )
+        pdf = _attestation_pdf(attestation, evaluation=evaluation, issued_on=timezone.localdate())
+        attestation.sha256 = sha256_hex(pdf)
         attestation.file.save(f"{number}.pdf", ContentFile(pdf), save=False)
         try:
             with transaction.atomic():
@@ -245,7 +247,7 @@ def attestation_regenerate(*, document_id: int, regeneration: str, by_id: int | 
     attestation = Attestation.objects.get(pk=document_id)
     evaluation = Evaluation.objects.select_related(*ATTESTATION_RELATED).get(pk=attestation.evaluation_id)
     issued_on = timezone.localdate(attestation.generated_at)
-    pdf = _attestation_pdf(evaluation, number=attestation.number, issued_on=issued_on)
+    pdf = _attestation_pdf(attestation, evaluation=evaluation, issued_on=issued_on)
     with transaction.atomic():
         attestation, replaced = document_replace(
             document=attestation,
@@ -264,33 +266,27 @@ def attestation_regenerate(*, document_id: int, regeneration: str, by_id: int | 
     return attestation
 
 
-def _attestation_pdf(evaluation: Evaluation, *, number: str, issued_on: datetime.date) -> bytes:
+def _attestation_pdf(attestation: Attestation, *, evaluation: Evaluation, issued_on: datetime.date) -> bytes:
     dossier = evaluation.dossier
-    outcome = compute_outcome(dossier.referentiel.domains_tree(), _acquired_up_to(evaluation))
+    candidate = dossier.candidate
+    holder = f"{candidate.first_name} {candidate.last_name.upper()}"
     return render_pdf(
         "documents/attestation.html",
         {
             "dossier": dossier,
-            "candidate": dossier.candidate,
+            "candidate": candidate,
+            "holder": holder,
+            # "Madame Léa MARTIN", or the name alone when the civility is unknown.
+            "holder_with_civility": f"{candidate.get_civility_display()} {holder}" if candidate.civility else holder,
             "evaluation": evaluation,
-            "outcome": outcome,
-            "number": number,
+            "outcome": attestation_outcome(evaluation),
+            "number": attestation.number,
             "organisation": evaluation.organisation,
             "issued_on": issued_on,
+            "verification_code": attestation.verification_code,
+            "verification_url": verification_url(attestation.verification_code),
+            "qr_svg": verification_qr_svg(attestation.verification_code),
         },
-    )
-
-
-def _acquired_up_to(evaluation: Evaluation) -> set[int]:
-    """Criteria acquired at this evaluation or a closed one before it: the attestation of a given evaluation
-    says what was acquired then, even if generated later."""
-    return set(
-        CriterionResult.objects.filter(
-            evaluation__dossier_id=evaluation.dossier_id,
-            evaluation__status=EvaluationStatus.CLOSED,
-            evaluation__closed_at__lte=evaluation.closed_at,
-            result=CriterionResultValue.ACQUIRED,
-        ).values_list("criterion_id", flat=True)
     )
 
 

@@ -2,6 +2,10 @@
 
 Nothing in them depends on when they are rendered except the document's own issue date: rows come in a stable
 order, the XLSX gets fixed package dates and ZIP timestamps, and WeasyPrint writes no creation date.
+
+Their layout (a total row under the lines, money formats) is the document the funder and Certif'Pro receive, so
+they keep their own writer rather than clea_platform.spreadsheets; they share its formula neutralisation (a
+text cell is never run by a spreadsheet, and ordinary text keeps its bytes) and its package normalisation.
 """
 
 from __future__ import annotations
@@ -9,18 +13,15 @@ from __future__ import annotations
 import csv
 import datetime
 import io
-import re
-import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from clea_platform.pdf import render_pdf, sha256_hex
+from clea_platform.spreadsheets import CSV_CONTENT_TYPE, XLSX_CONTENT_TYPE, neutralise, normalised_xlsx
 from funding.money import euros_decimal, format_euros, plain_euros
 
-CSV_CONTENT_TYPE = "text/csv; charset=utf-8"
-XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 PDF_CONTENT_TYPE = "application/pdf"
 CONTENT_TYPES = {"csv": CSV_CONTENT_TYPE, "xlsx": XLSX_CONTENT_TYPE, "pdf": PDF_CONTENT_TYPE}
 
@@ -70,7 +71,9 @@ def _text(value: Any, money: bool) -> str:
         return value.strftime("%d/%m/%Y")
     if isinstance(value, Decimal):
         return f"{value.normalize():f}".replace(".", ",")
-    return str(value)
+    if isinstance(value, int):
+        return str(value)
+    return neutralise(str(value))
 
 
 def table_to_csv(table: Table) -> bytes:
@@ -99,6 +102,8 @@ def table_to_xlsx(table: Table, *, issued_on: datetime.date) -> bytes:
                 cells.append(euros_decimal(value))
             elif value is None:
                 cells.append("")
+            elif isinstance(value, str):
+                cells.append(neutralise(value))  # openpyxl would store "=..." as a formula
             else:
                 cells.append(value)
         sheet.append(cells)
@@ -114,27 +119,7 @@ def table_to_xlsx(table: Table, *, issued_on: datetime.date) -> bytes:
     workbook.properties.created = stamp
     buffer = io.BytesIO()
     workbook.save(buffer)
-    return _normalised_zip(buffer.getvalue(), issued_on)
-
-
-_CORE_DATES = re.compile(rb"(<dcterms:(created|modified)[^>]*>)[^<]*(</dcterms:\2>)")
-
-
-def _normalised_zip(content: bytes, day: datetime.date) -> bytes:
-    """Rewrite an XLSX package with fixed dates: openpyxl stamps "modified" with the clock, ZIP entries too."""
-    stamp = f"{day:%Y-%m-%d}T00:00:00Z".encode()
-    source = zipfile.ZipFile(io.BytesIO(content))
-    output = io.BytesIO()
-    with zipfile.ZipFile(output, "w", zipfile.ZIP_DEFLATED) as target:
-        for info in source.infolist():
-            data = source.read(info.filename)
-            if info.filename == "docProps/core.xml":
-                data = _CORE_DATES.sub(lambda m: m.group(1) + stamp + m.group(3), data)
-            entry = zipfile.ZipInfo(info.filename, date_time=(day.year, day.month, day.day, 0, 0, 0))
-            entry.compress_type = zipfile.ZIP_DEFLATED
-            entry.external_attr = 0o600 << 16
-            target.writestr(entry, data)
-    return output.getvalue()
+    return normalised_xlsx(buffer.getvalue(), issued_on)
 
 
 def _display(value: Any, money: bool) -> str:

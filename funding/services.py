@@ -27,6 +27,7 @@ from django.utils.translation import ngettext
 
 from candidates.models import Dossier, DossierState
 from clea_platform.errors import BusinessRefusal
+from clea_platform.french import of_name
 from clea_platform.pdf import sha256_hex
 from funding.documents import Column, RenderedFiles, Table, render_files
 from funding.models import (
@@ -415,7 +416,9 @@ def batch_request(
         )
     lines = claimable_lines(organisation_id=organisation.pk, funder_id=funder.pk).in_period(period_start, period_end)
     if not lines.exists():
-        raise FundingError(_("Aucune ligne à réclamer auprès de %(funder)s sur cette période.") % {"funder": funder})
+        raise FundingError(
+            _("Aucune ligne à réclamer auprès %(of_funder)s sur cette période.") % {"of_funder": of_name(str(funder))}
+        )
     today = timezone.localdate()
     prefix = f"LOT-{organisation.siret}-{today:%Y}-"
     sequence = ClaimBatch.objects.filter(number__startswith=prefix).count() + 1

@@ -21,9 +21,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from candidates.models import Dossier
+from clea_platform import spreadsheets
 from clea_platform.actions import post_only
 from clea_platform.tenancy import membership_required
-from funding.documents import CONTENT_TYPES, table_to_csv
+from funding.documents import CONTENT_TYPES
 from funding.forms import (
     TRANSITION_FORMS,
     BatchRequestForm,
@@ -317,7 +318,11 @@ def batch_create(request: HttpRequest) -> HttpResponse:
     if len(batches) == 1:
         messages.success(request, _("Le lot %(n)s est en production.") % {"n": batches[0].number})
         return redirect("funding:batch_detail", pk=batches[0].pk)
-    messages.success(request, _("%(count)s lots sont en production.") % {"count": len(batches)})
+    messages.success(
+        request,
+        ngettext("%(count)s lot est en production.", "%(count)s lots sont en production.", len(batches))
+        % {"count": len(batches)},
+    )
     return redirect("funding:batch_list")
 
 
@@ -651,7 +656,10 @@ def cdc_list(request: HttpRequest) -> HttpResponse:
 
 @membership_required(Role.CERTIFPRO_ADMIN)
 def cdc_export(request: HttpRequest) -> HttpResponse:
-    response = HttpResponse(table_to_csv(cdc_table(certificates_to_report())), content_type=CONTENT_TYPES["csv"])
+    # A list to import, not a statement: the platform's writer, without the total row the documents carry.
+    table = cdc_table(certificates_to_report())
+    content = spreadsheets.to_csv([column.label for column in table.columns], table.rows)
+    response = HttpResponse(content, content_type=spreadsheets.CSV_CONTENT_TYPE)
     response["Content-Disposition"] = (
         f'attachment; filename="certificats-a-declarer-{timezone.localdate():%Y-%m-%d}.csv"'
     )

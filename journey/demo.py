@@ -16,7 +16,7 @@ from candidates.services import dossier_create, dossier_open, dossier_transition
 from clea_platform.certifications import Certification
 from evaluations.models import CriterionResultValue
 from evaluations.services import evaluation_close, evaluation_save_results, evaluation_start
-from juries.models import College, DecisionKind, JuryMember, JurySession
+from juries.models import Attendance, College, DecisionKind, JuryMember, JurySession
 from juries.services import (
     decision_record,
     dossier_submit_to_jury,
@@ -281,7 +281,14 @@ def seed_juries(orgs: dict[str, Organisation]) -> int:
         dossier = walk_dossier(dossier, target="ready_for_jury", team=team, prior_acquired=None)
         submissions[key].append(dossier_submit_to_jury(dossier=dossier, session=sessions[key], by=counsellor))
     closed = jury_session_convene(session=sessions["closed"], by=admin)
-    closed = jury_session_start_deliberation(session=closed, by=president)
+    # The session's day comes (it was ahead while the dossiers were submitted): everyone is there.
+    JurySession.objects.filter(pk=closed.pk).update(date=timezone.now())
+    closed = JurySession.objects.get(pk=closed.pk)
+    closed = jury_session_start_deliberation(
+        session=closed,
+        by=president,
+        attendance={employer.pk: Attendance.PRESENT, employee.pk: Attendance.PRESENT},
+    )
     for submission in submissions["closed"]:
         decision_record(submission=submission, by=president, kind=DecisionKind.AWARDED)
     jury_session_close(session=closed, by=president)

@@ -1,16 +1,15 @@
 """Certif'Pro's national export of certified candidates: what it reads across the journey (organisation, candidate,
-prior evaluation, funders, certificate), as CSV (semicolon, UTF-8 with BOM for spreadsheet users) and XLSX."""
+prior evaluation, funders, certificate), as CSV and XLSX through the platform's spreadsheet writer."""
 
 from __future__ import annotations
 
-import csv
 import datetime
-import io
 from collections.abc import Iterable, Iterator
 from typing import Any
 
 from django.db.models import Exists, OuterRef, Prefetch, QuerySet
 
+from clea_platform import spreadsheets
 from evaluations.models import Evaluation, EvaluationKind, EvaluationStatus
 from funding.models import FundingLine, LineState
 from juries.models import Certificate
@@ -30,7 +29,7 @@ EXPORT_COLUMNS = [
     ("last_name", "Nom d'usage"),
     ("birth_name", "Nom de naissance"),
     ("first_name", "Prénom"),
-    ("email", "E-mail"),
+    ("email", "Adresse e-mail"),
     ("phone", "Téléphone"),
     ("address", "Adresse"),
     ("postcode", "Code postal"),
@@ -41,7 +40,7 @@ EXPORT_COLUMNS = [
     ("registration_status", "Statut à l'inscription"),
     ("education_level", "Niveau de formation"),
     ("origin", "Origine de la démarche"),
-    ("funders", "Financeur(s)"),
+    ("funders", "Financeurs"),
     ("prior_evaluation_date", "Date de l'évaluation préalable"),
     ("result", "Résultat"),
     ("first_evaluation", "Obtenu dès l'évaluation préalable"),
@@ -100,7 +99,7 @@ def export_rows(certificates: QuerySet[Certificate]) -> Iterator[dict[str, Any]]
             "birth_date": candidate.birth_date,
             "birth_place": candidate.birth_place,
             "born_abroad": "Oui" if candidate.born_abroad else "Non",
-            "registration_status": candidate.get_registration_status_display(),
+            "registration_status": candidate.registration_status_label,
             "education_level": candidate.get_education_level_display(),
             "origin": candidate.get_origin_display(),
             "funders": ", ".join(sorted(funders)),
@@ -110,29 +109,13 @@ def export_rows(certificates: QuerySet[Certificate]) -> Iterator[dict[str, Any]]
         }
 
 
-def _cell(value: Any) -> Any:
-    if isinstance(value, datetime.date):
-        return value.strftime("%d/%m/%Y")
-    return "" if value is None else value
+def _table(rows: Iterable[dict[str, Any]]) -> tuple[list[str], list[list[Any]]]:
+    return [label for _key, label in EXPORT_COLUMNS], [[row[key] for key, _label in EXPORT_COLUMNS] for row in rows]
 
 
 def to_csv(rows: Iterable[dict[str, Any]]) -> bytes:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=";")
-    writer.writerow([label for _key, label in EXPORT_COLUMNS])
-    for row in rows:
-        writer.writerow([_cell(row[key]) for key, _label in EXPORT_COLUMNS])
-    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+    return spreadsheets.to_csv(*_table(rows))
 
 
 def to_xlsx(rows: Iterable[dict[str, Any]]) -> bytes:
-    from openpyxl import Workbook
-
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet("Certifiés")
-    sheet.append([label for _key, label in EXPORT_COLUMNS])
-    for row in rows:
-        sheet.append([row[key] if row[key] is not None else "" for key, _label in EXPORT_COLUMNS])
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+    return spreadsheets.to_xlsx(*_table(rows), title="Certifiés")

@@ -14,18 +14,18 @@ from django.utils.translation import gettext as _
 
 from candidates.models import DOSSIER_ROLES, WARNING_BEFORE_DEADLINE, Dossier, DossierEvent, DossierState
 from candidates.selectors import offered_transitions
+from candidates.services import CANDIDATE_CORRECTION_ROLES
+from clea_platform import spreadsheets
 from clea_platform.tenancy import membership_required
 from evaluations.models import Attestation, Evaluation
 from funding.selectors import dossier_funding
-from journey.forms import ExportForm, ExportFormat
+from journey.forms import ExportForm
 from journey.selectors import dashboard_for
 from journey.services import certified_export
 from juries.models import Certificate
 from organisations.models import Membership, Role
 from outbox.selectors import documents_regeneration
 from training.models import TrainingPlan
-
-XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 # Where each user-facing transition (`custom["url"]` on the Dossier transitions) is taken, and the URL kwarg.
 TRANSITION_URLS = {
@@ -141,6 +141,7 @@ def dossier_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "days_left": days_left,
             "deadline_close": days_left is not None and days_left < WARNING_BEFORE_DEADLINE.days,
             "funding": dossier_funding(membership, dossier),
+            "can_correct_candidate": membership.role in CANDIDATE_CORRECTION_ROLES,
         },
     )
 
@@ -152,8 +153,7 @@ def certified_export_view(request: HttpRequest) -> HttpResponse:
     if asked and form.is_valid():
         start, end, fmt = form.cleaned_data["start"], form.cleaned_data["end"], form.cleaned_data["format"]
         content = certified_export(by=request.membership, start=start, end=end, fmt=fmt, request=request)
-        content_type = XLSX_CONTENT_TYPE if fmt == ExportFormat.XLSX else "text/csv; charset=utf-8"
-        response = HttpResponse(content, content_type=content_type)
+        response = HttpResponse(content, content_type=spreadsheets.CONTENT_TYPES[fmt])
         filename = f"certifies-clea-{start:%Y-%m-%d}-au-{end:%Y-%m-%d}.{fmt}"
         response["Content-Disposition"] = f'attachment; filename="{filename}"'
         return response

@@ -13,6 +13,7 @@ GET /api/v1/certificates/verify/{code}/ (public)
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
@@ -33,8 +34,11 @@ from rest_framework.views import APIView
 
 from clea_platform.downloads import file_response
 from clea_platform.ratelimit import LocalFallbackThrottleMixin
+from clea_platform.verification import verification_code_normalise
+from evaluations.selectors import attestation_check
 from juries.models import (
     SESSION_ROLES,
+    Attendance,
     Certificate,
     ConflictDeclaration,
     Decision,
@@ -43,6 +47,7 @@ from juries.models import (
     SessionMinutes,
     SessionSeat,
     Submission,
+    decision_domains_problem,
 )
 from juries.selectors import related_count, submissions_for_session
 from juries.services import (
@@ -70,10 +75,22 @@ class SessionSeatSerializer(serializers.ModelSerializer):
     name = serializers.CharField(source="member.user.get_full_name", read_only=True)
     college = serializers.CharField(source="member.college", read_only=True)
     represents = serializers.CharField(source="member.represents", read_only=True)
+    attendance_label = serializers.CharField(source="get_attendance_display", read_only=True)
+    present = serializers.BooleanField(read_only=True)
 
     class Meta:
         model = SessionSeat
-        fields = ["id", "member", "name", "college", "represents", "present", "is_president"]
+        fields = [
+            "id",
+            "member",
+            "name",
+            "college",
+            "represents",
+            "attendance",
+            "attendance_label",
+            "present",
+            "is_president",
+        ]
         read_only_fields = fields
 
 
@@ -192,6 +209,17 @@ class SubmissionSerializer(serializers.ModelSerializer):
         return DecisionSerializer(decision).data if decision is not None else None
 
 
+class MemberAttendanceSerializer(serializers.Serializer):
+    member = serializers.IntegerField(min_value=1, max_value=MAX_ID, help_text="Identifiant du membre convoqué.")
+    attendance = serializers.ChoiceField(choices=Attendance.choices)
+
+
+class DeliberateSerializer(serializers.Serializer):
+    attendance = MemberAttendanceSerializer(
+        many=True, help_text="La présence de chaque membre convoqué, relevée à l'ouverture de la délibération."
+    )
+
+
 # The body that creates a Decision: named so in the schema, so that the decision kinds make one enum.
 @extend_schema_serializer(component_name="Decision")
 class DecisionRecordSerializer(serializers.Serializer):
@@ -215,6 +243,12 @@ class DecisionRecordSerializer(serializers.Serializer):
         default=list,
         help_text="Ajournement : codes des domaines du référentiel qui restent à acquérir.",
     )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        problem = decision_domains_problem(attrs["kind"], attrs.get("missing_domains") or [])
+        if problem:
+            raise serializers.ValidationError({"missing_domains": [problem]})
+        return attrs
 
 
 class RevokeSerializer(serializers.Serializer):
@@ -296,12 +330,17 @@ class JurySessionViewSet(viewsets.ReadOnlyModelViewSet):
         session = jury_session_convene(session=self.get_object(), by=current_membership(request), request=request)
         return self._answer(session)
 
-    @extend_schema(request=None, responses={200: JurySessionSerializer})
+    @extend_schema(request=DeliberateSerializer, responses={200: JurySessionSerializer})
     @action(detail=True, methods=["post"])
     def deliberate(self, request: Request, pk: str | None = None) -> Response:
-        """Open the deliberation (the president, the administrators): 409 with the quorum's problems."""
+        """Open the deliberation on the session's day with the attendance of every member convened (the president,
+        the administrators): 409 before the day, or with what the quorum lacks among those present."""
+        session = self.get_object()
+        body = DeliberateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        attendance = {row["member"]: row["attendance"] for row in body.validated_data["attendance"]}
         session = jury_session_start_deliberation(
-            session=self.get_object(), by=current_membership(request), request=request
+            session=session, by=current_membership(request), attendance=attendance, request=request
         )
         return self._answer(session)
 
@@ -466,3 +505,29 @@ class CertificateVerifyView(APIView):
                 "revoked": certificate.revoked_at is not None,
             }
         )
+
+
+class AttestationVerificationSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    holder_name = serializers.CharField()
+    certification = serializers.CharField()
+    issued_on = serializers.DateField()
+    acquired_domains = serializers.ListField(child=serializers.CharField())
+
+
+class AttestationVerifyView(APIView):
+    """Public: what an attestation of partial validation's code proves, exactly what `/verifier/` shows of it (no
+    birth date, contact details, organisation or number). Throttled with the certificates' check: one budget per
+    address for every code, so that alternating the two kinds does not double the guesses."""
+
+    permission_classes = [AllowAny]
+    authentication_classes: list[type] = []
+    throttle_classes = [CertificateVerifyThrottle]
+
+    @extend_schema(responses={200: AttestationVerificationSerializer}, auth=[])
+    def get(self, request: Request, code: str) -> Response:
+        normalised = verification_code_normalise(code)
+        checked = attestation_check(normalised) if normalised else None
+        if checked is None:
+            raise NotFound(_("Aucune attestation ne correspond à ce code."))
+        return Response({"code": normalised, **dataclasses.asdict(checked)})

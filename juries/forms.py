@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from clea_platform.certifications import Certification
-from juries.models import DecisionKind, JuryMember, JurySession
+from juries.models import Attendance, DecisionKind, JuryMember, JurySession, SessionSeat, decision_domains_problem
 from organisations.models import Organisation, OrganisationKind, Region
 
 
@@ -90,10 +90,10 @@ class SessionForm(forms.Form):
 
 
 class SeatsForm(forms.Form):
-    """Who of the body's pool is convened, who is present, who presides. Rendered as one row per member."""
+    """Who of the body's pool is convened, who presides. Rendered as one row per member. Who attends is recorded
+    on the day, when the deliberation opens (AttendanceForm)."""
 
     members = forms.TypedMultipleChoiceField(label=_("Convoqué·e"), coerce=int, required=False)
-    present = forms.TypedMultipleChoiceField(label=_("Présent·e"), coerce=int, required=False)
     president = forms.TypedChoiceField(label=_("Président·e"), coerce=int, empty_value=None, required=False)
 
     def __init__(self, *args: Any, pool: list[JuryMember], **kwargs: Any) -> None:
@@ -101,7 +101,6 @@ class SeatsForm(forms.Form):
         self.pool = pool
         choices = [(member.pk, str(member)) for member in pool]
         self.fields["members"].choices = choices
-        self.fields["present"].choices = choices
         self.fields["president"].choices = [("", _("Aucun"))] + choices
 
     def clean(self) -> dict[str, Any]:
@@ -111,11 +110,6 @@ class SeatsForm(forms.Form):
         if president is not None and president not in members:
             self.add_error("president", _("Le président doit faire partie des membres convoqués."))
         return cleaned
-
-    @property
-    def absent_ids(self) -> list[int]:
-        present = set(self.cleaned_data.get("present") or [])
-        return [pk for pk in self.cleaned_data.get("members") or [] if pk not in present]
 
     def rows(self) -> list[dict[str, Any]]:
         """One row per pool member with what the form holds for them (bound input, or the initial seats)."""
@@ -129,16 +123,43 @@ class SeatsForm(forms.Form):
                 return set()
             return {str(v) for v in value} if isinstance(value, list | set | tuple) else {str(value)}
 
-        members, present, president = chosen("members"), chosen("present"), chosen("president")
+        members, president = chosen("members"), chosen("president")
         return [
-            {
-                "member": member,
-                "convened": str(member.pk) in members,
-                "present": str(member.pk) in present,
-                "president": str(member.pk) in president,
-            }
+            {"member": member, "convened": str(member.pk) in members, "president": str(member.pk) in president}
             for member in self.pool
         ]
+
+
+class AttendanceForm(forms.Form):
+    """The attendance of each member convened, recorded by the president (or the jury body) when the deliberation
+    opens: one radio group per member. The service counts parity and quorum on it."""
+
+    def __init__(self, *args: Any, seats: list[SessionSeat], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.seats = seats
+        for seat in seats:
+            name = seat.member.user.get_full_name()
+            self.fields[self.field_name(seat)] = forms.ChoiceField(
+                label=f"{name} ({seat.member.get_college_display()}, {seat.member.represents})",
+                choices=Attendance.choices,
+                widget=forms.RadioSelect,
+                initial=seat.attendance or None,
+                error_messages={
+                    "required": _("Indiquez si %(name)s est présent·e, absent·e ou excusé·e.") % {"name": name}
+                },
+            )
+
+    @staticmethod
+    def field_name(seat: SessionSeat) -> str:
+        return f"member_{seat.member_id}"
+
+    def members(self) -> list[Any]:
+        """The bound fields, one per seat, in the seats' order (the president first)."""
+        return [self[self.field_name(seat)] for seat in self.seats]
+
+    @property
+    def attendance(self) -> dict[int, str]:
+        return {seat.member_id: self.cleaned_data[self.field_name(seat)] for seat in self.seats}
 
 
 class ConflictForm(forms.Form):
@@ -166,7 +187,7 @@ class DecisionForm(forms.Form):
         label=_("Domaines restant à acquérir"),
         widget=forms.CheckboxSelectMultiple,
         required=False,
-        help_text=_("Obligatoire pour un ajournement : ces domaines seront à nouveau formés et évalués."),
+        help_text=_("Pour un ajournement seulement, et obligatoire : ces domaines seront à nouveau formés et évalués."),
     )
 
     prefix = "decision"
@@ -180,8 +201,10 @@ class DecisionForm(forms.Form):
         kind = cleaned.get("kind")
         if kind in {DecisionKind.REFUSED, DecisionKind.DEFERRED} and not (cleaned.get("reason") or "").strip():
             self.add_error("reason", _("Motivez la décision."))
-        if kind == DecisionKind.DEFERRED and not cleaned.get("missing_domains"):
-            self.add_error("missing_domains", _("Indiquez les domaines qui restent à acquérir."))
+        if kind:
+            problem = decision_domains_problem(kind, cleaned.get("missing_domains") or [])
+            if problem:
+                self.add_error("missing_domains", problem)
         return cleaned
 
 

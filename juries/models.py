@@ -1,28 +1,37 @@
 from __future__ import annotations
 
-import secrets
+import datetime
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
 from clea_platform.certifications import Certification
+from clea_platform.verification import CERTIFICATE_CODE_LENGTH, verification_code_new
+from clea_platform.verification import VERIFICATION_ALPHABET as VERIFICATION_ALPHABET  # the bench draws from it
 from organisations.models import Region, Role, TenantQuerySet, TransitionEvent
 
 if TYPE_CHECKING:
     from organisations.models import Membership
 
-# Pix's public codes: 8 characters without 0, 1 or vowels, so that nothing reads ambiguously or spells a word.
-VERIFICATION_ALPHABET = "23456789BCDFGHJKLMNPQRSTVWXZ"
-VERIFICATION_CODE_LENGTH = 8
+# A certificate's code: 8 characters of Pix's alphabet (clea_platform.verification, shared with attestations).
+VERIFICATION_CODE_LENGTH = CERTIFICATE_CODE_LENGTH
+
+
+# The CléA rules date a jury's decisions on the session; its day is the day in metropolitan France, where
+# Certif'Pro keeps the national register (a session of an overseas region still counts in Paris' calendar).
+SESSION_TIMEZONE = ZoneInfo("Europe/Paris")
 
 
 def new_verification_code() -> str:
-    return "".join(secrets.choice(VERIFICATION_ALPHABET) for _ in range(VERIFICATION_CODE_LENGTH))
+    return verification_code_new(VERIFICATION_CODE_LENGTH)
 
 
 class College(models.TextChoices):
@@ -166,20 +175,49 @@ class JurySession(ConcurrentTransitionMixin, models.Model):
     def room_left(self) -> int:
         return self.capacity - self.submissions.count()
 
+    @property
+    def day(self) -> datetime.date:
+        """The session's date in Paris: the date its minutes and certificates carry."""
+        return timezone.localtime(self.date, SESSION_TIMEZONE).date()
+
+    def has_begun(self) -> bool:
+        """Its day has come (in Paris): the deliberation may open, not before."""
+        return timezone.localtime(timezone.now(), SESSION_TIMEZONE).date() >= self.day
+
+    def composition_problems(self) -> list[str]:
+        """What the convened members lack to make a paritary jury: a member of each college, a president."""
+        colleges = {seat.member.college for seat in self.seats.all()}
+        problems = []
+        if colleges != {College.EMPLOYERS, College.EMPLOYEES}:
+            problems.append(str(_("Convoquez au moins un membre de chaque collège.")))
+        if self.president is None:
+            problems.append(str(_("Un président doit être désigné.")))
+        return problems
+
     def quorum_problems(self) -> list[str]:
-        """Why the session may not deliberate (empty when it may): parity of the colleges present, a president."""
-        present = [seat for seat in self.seats.all() if seat.present]
+        """Why the session may not deliberate (empty when it may), from the attendance recorded when it opens:
+        everyone's attendance known, a member of each college present, as many of one as of the other, the
+        president present. Who was convened does not count, who is there does."""
+        seats = list(self.seats.all())
+        unrecorded = [seat for seat in seats if not seat.attendance]
+        if unrecorded:
+            names = ", ".join(seat.member.user.get_full_name() for seat in unrecorded)
+            return [str(_("Indiquez la présence de chaque membre (manque : %(names)s).") % {"names": names})]
+        present = [seat for seat in seats if seat.present]
         employers = sum(1 for s in present if s.member.college == College.EMPLOYERS)
         employees = sum(1 for s in present if s.member.college == College.EMPLOYEES)
         problems = []
-        if employers < 1 or employees < 1:
-            problems.append(str(_("Chaque collège doit avoir au moins un membre présent.")))
-        elif employers != employees:
+        if employers < 1:
+            problems.append(str(_("Aucun membre du collège employeurs n'est présent.")))
+        if employees < 1:
+            problems.append(str(_("Aucun membre du collège salariés n'est présent.")))
+        if employers and employees and employers != employees:
             problems.append(
-                str(
-                    _("Les collèges présents doivent être en nombre égal (%(e)s employeurs, %(s)s salariés).")
-                    % {"e": employers, "s": employees}
-                )
+                str(_("Les collèges présents doivent être en nombre égal : %(employers)s, %(employees)s."))
+                % {
+                    "employers": ngettext("%(n)s employeur", "%(n)s employeurs", employers) % {"n": employers},
+                    "employees": ngettext("%(n)s salarié", "%(n)s salariés", employees) % {"n": employees},
+                }
             )
         president = self.president
         if president is None:
@@ -189,8 +227,9 @@ class JurySession(ConcurrentTransitionMixin, models.Model):
         return problems
 
     def pending_quorum_problems(self) -> list[str]:
-        """What still stops the deliberation, while the composition may change; nothing to say once it is open."""
-        return self.quorum_problems() if self.state in EDITABLE_STATES else []
+        """What still stops the deliberation while the composition may change (the attendance is only known on
+        the day, when it opens); nothing to say once it is open."""
+        return self.composition_problems() if self.state in EDITABLE_STATES else []
 
     def may_decide(self, seat: SessionSeat | None, submission: Submission) -> bool:
         """The president records the decisions. For a dossier the president is linked to, another present member
@@ -219,7 +258,7 @@ class JurySession(ConcurrentTransitionMixin, models.Model):
         field=state,
         source=SessionState.CONVENED,
         target=SessionState.DELIBERATING,
-        conditions=[has_quorum],  # type: ignore[list-item]  # django-fsm-2 types conditions on Model
+        conditions=[has_begun, has_quorum],  # type: ignore[list-item]  # django-fsm-2 types conditions on Model
     )
     def start_deliberation(self) -> None:
         pass
@@ -256,6 +295,12 @@ class JurySessionEvent(TransitionEvent):
         verbose_name_plural = _("historique des sessions de jury")
 
 
+class Attendance(models.TextChoices):
+    PRESENT = "present", _("Présent·e")
+    ABSENT = "absent", _("Absent·e")
+    EXCUSED = "excused", _("Excusé·e")
+
+
 class SessionSeatQuerySet(models.QuerySet["SessionSeat"]):
     def president_first(self) -> SessionSeatQuerySet:
         """As a session's page lists its members: the president first, then by college and name."""
@@ -272,11 +317,12 @@ class SessionSeatQuerySet(models.QuerySet["SessionSeat"]):
 
 
 class SessionSeat(models.Model):
-    """A member convened to a session: presence and the president's role."""
+    """A member convened to a session: the president's role, and the attendance recorded when the deliberation
+    opens (blank until then)."""
 
     session = models.ForeignKey(JurySession, on_delete=models.CASCADE, related_name="seats", verbose_name=_("session"))
     member = models.ForeignKey(JuryMember, on_delete=models.PROTECT, related_name="seats", verbose_name=_("membre"))
-    present = models.BooleanField(_("présent"), default=True)
+    attendance = models.CharField(_("présence"), max_length=10, choices=Attendance.choices, blank=True)
     is_president = models.BooleanField(_("président"), default=False)
 
     objects = SessionSeatQuerySet.as_manager()
@@ -294,6 +340,10 @@ class SessionSeat(models.Model):
 
     def __str__(self) -> str:
         return str(self.member)
+
+    @property
+    def present(self) -> bool:
+        return self.attendance == Attendance.PRESENT
 
 
 class SubmissionQuerySet(models.QuerySet["Submission"]):
@@ -366,6 +416,20 @@ class DecisionKind(models.TextChoices):
     REFUSED = "refused", _("Refus")
     ABSENT = "absent", _("Candidat absent")
     EXCUSED = "excused", _("Candidat excusé")
+
+
+def decision_domains_problem(kind: str, missing_domains: Iterable[str]) -> str | None:
+    """A decision names the domains to acquire again if and only if it defers the certification: an award leaves
+    none, a deferral names at least one, and the other decisions say nothing of the domains. The message is
+    for the user (the form and the API show it on the domains)."""
+    named = bool(list(missing_domains))
+    if kind == DecisionKind.DEFERRED:
+        return None if named else str(_("Un ajournement indique au moins un domaine à acquérir."))
+    if not named:
+        return None
+    if kind == DecisionKind.AWARDED:
+        return str(_("Une certification délivrée ne laisse aucun domaine à acquérir : décochez les domaines."))
+    return str(_("Seul un ajournement indique des domaines à acquérir : décochez les domaines."))
 
 
 class Decision(models.Model):

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import datetime
-import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from django.core.exceptions import PermissionDenied
 from django.core.files.base import ContentFile
@@ -12,14 +11,17 @@ from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from candidates.models import Dossier, DossierEvent, DossierState
 from candidates.services import dossier_apply, dossier_lock
 from clea_platform.errors import BusinessRefusal
 from clea_platform.pdf import render_pdf, sha256_hex
+from clea_platform.verification import verification_code_normalise, verification_qr_svg
+from clea_platform.verification import verification_url as code_verification_url
 from evaluations.acquisitions import dossier_outcome
 from juries.models import (
-    VERIFICATION_CODE_LENGTH,
+    Attendance,
     Certificate,
     College,
     ConflictDeclaration,
@@ -31,6 +33,7 @@ from juries.models import (
     SessionSeat,
     SessionState,
     Submission,
+    decision_domains_problem,
 )
 from juries.signals import certificate_created
 from organisations.models import Membership, OrganisationKind, Role
@@ -69,9 +72,11 @@ def _session_refused(session: JurySession, name: str) -> JuryError:
     )
 
 
-def _session_transition(session: JurySession, name: str, by: Membership | None, request: HttpRequest | None) -> None:
+def _session_transition(
+    session: JurySession, name: str, by: Membership | None, request: HttpRequest | None, note: str = ""
+) -> None:
     """The rules of who may (the body's administrators, the president) are checked by the caller."""
-    transition_apply(session, name, by=by, refused=_session_refused, action="jury_session", request=request)
+    transition_apply(session, name, by=by, refused=_session_refused, action="jury_session", request=request, note=note)
 
 
 # -- Sessions and composition ------------------------------------------------------------------------------------
@@ -120,10 +125,10 @@ def jury_session_set_seats(
     by: Membership,
     member_ids: Iterable[int],
     president_id: int | None,
-    absent_ids: Iterable[int] = (),
     request: HttpRequest | None = None,
 ) -> list[SessionSeat]:
-    """Set who is convened, who is absent and who presides; conflicts are detected again."""
+    """Set who is convened and who presides; conflicts are detected again. Who attends is recorded on the day,
+    when the deliberation opens (jury_session_start_deliberation)."""
     _ensure_session_admin(session, by)
     session = _lock_session(session)
     if session.state in {SessionState.DELIBERATING, SessionState.CLOSED}:
@@ -136,12 +141,11 @@ def jury_session_set_seats(
     }
     if president_id is not None and president_id not in members:
         raise JuryError(_("Le président doit faire partie des membres convoqués."))
-    absent = set(absent_ids)
     session.seats.exclude(member_id__in=members).delete()
     seats = []
     for member_id in members:
         seat, _created = SessionSeat.objects.update_or_create(
-            session=session, member_id=member_id, defaults={"present": member_id not in absent, "is_president": False}
+            session=session, member_id=member_id, defaults={"is_president": False}
         )
         seats.append(seat)
     if president_id is not None:
@@ -153,7 +157,7 @@ def jury_session_set_seats(
         organisation=session.organisation_id,
         obj=session,
         request=request,
-        details={"members": sorted(members), "president": president_id, "absent": sorted(absent)},
+        details={"members": sorted(members), "president": president_id},
     )
     return seats
 
@@ -269,14 +273,52 @@ def dossier_submit_to_jury(
 
 @transaction.atomic
 def jury_session_start_deliberation(
-    *, session: JurySession, by: Membership, request: HttpRequest | None = None
+    *,
+    session: JurySession,
+    by: Membership,
+    attendance: Mapping[int, str],
+    request: HttpRequest | None = None,
 ) -> JurySession:
+    """Open the deliberation on the session's day (in Paris) or later, with the attendance of every member
+    convened (`attendance`: member id to present, absent or excused), stored on the seats. Parity and quorum
+    are counted on who is present. Writes the attendance's audit row, then the transition's event and audit rows;
+    refused as a whole (nothing stored) when a rule is not met."""
     _ensure_president_or_admin(session, by)
     session = _lock_session(session)
+    if session.state != SessionState.CONVENED:
+        raise _session_refused(session, "start_deliberation")
+    if not session.has_begun():
+        raise JuryError(
+            _("La délibération ne peut pas s'ouvrir avant le jour de la session, le %(date)s.")
+            % {"date": f"{session.day:%d/%m/%Y}"}
+        )
+    seats = list(session.seats.select_related("member__user"))
+    convened = {seat.member_id for seat in seats}
+    if set(attendance) - convened:
+        raise JuryError(_("La présence ne se relève que pour les membres convoqués à la session."))
+    if any(status not in Attendance.values for status in attendance.values()):
+        raise JuryError(_("Présence inconnue : indiquez présent, absent ou excusé."))
+    for seat in seats:
+        seat.attendance = attendance.get(seat.member_id, "")
+    SessionSeat.objects.bulk_update(seats, ["attendance"])
+    # The quorum reads the seats afresh (the president among them), with the attendance just stored.
     problems = session.quorum_problems()
     if problems:
         raise JuryError(" ".join(problems))
-    _session_transition(session, "start_deliberation", by, request)
+    audit_record(
+        action="jury_session.attendance",
+        actor=by.user,
+        organisation=session.organisation_id,
+        obj=session,
+        request=request,
+        details={status: sorted(m for m, s in attendance.items() if s == status) for status in Attendance.values},
+    )
+    present = sum(1 for seat in seats if seat.present)
+    note = ngettext("%(present)s membre présent sur %(n)s", "%(present)s membres présents sur %(n)s", present) % {
+        "present": present,
+        "n": len(seats),
+    }
+    _session_transition(session, "start_deliberation", by, request, note=note)
     return session
 
 
@@ -340,10 +382,13 @@ def decision_record(
         raise JuryError(_("Décision inconnue."))
     if kind in {DecisionKind.REFUSED, DecisionKind.DEFERRED} and not reason.strip():
         raise JuryError(_("Motivez la décision."))
+    problem = decision_domains_problem(kind, missing)
+    if problem:
+        raise JuryError(problem)
     locked = dossier_lock(submission.dossier)
     if kind == DecisionKind.DEFERRED:
         known = set(locked.referentiel.domains.values_list("code", flat=True))
-        if not missing or not set(missing) <= known:
+        if not set(missing) <= known:
             raise JuryError(_("Indiquez les domaines qui restent à acquérir."))
     if kind == DecisionKind.AWARDED and not dossier_outcome(locked).all_validated:
         raise JuryError(_("Tous les domaines doivent être maîtrisés pour délivrer la certification."))
@@ -351,7 +396,7 @@ def decision_record(
         submission=submission,
         kind=kind,
         reason=reason.strip(),
-        missing_domains=missing if kind == DecisionKind.DEFERRED else [],
+        missing_domains=missing,
         decided_by=by.user,
     )
     note = str(DecisionKind(kind).label)
@@ -461,8 +506,8 @@ def certificate_generate(*, decision_id: int) -> Certificate:
     dossier, session = decision.submission.dossier, decision.submission.session
     if existing is not None:
         return _certificate_complete(existing, dossier=dossier, session=session)
-    # The day the jury decided (the session may be dated later when it was planned ahead).
-    awarded_on = timezone.localtime(decision.decided_at).date()
+    # The CléA rules date the decision on the session that took it, not on the day its president typed it in.
+    awarded_on = session.day
     # Unsaved: its verification code (a field default) is drawn now, so that the PDF's QR code carries it.
     certificate = Certificate(
         organisation_id=dossier.organisation_id,
@@ -534,16 +579,11 @@ def _certificate_issued(certificate: Certificate) -> None:
 
 
 def verification_url(certificate: Certificate) -> str:
-    from django.conf import settings
-    from django.urls import reverse
-
-    return settings.SITE_URL.rstrip("/") + reverse("certificate_verify", args=[certificate.verification_code])
+    return code_verification_url(certificate.verification_code)
 
 
 def _qr_svg(certificate: Certificate) -> str:
-    import segno
-
-    return segno.make(verification_url(certificate), error="m").svg_inline(scale=3, omitsize=False)
+    return verification_qr_svg(certificate.verification_code)
 
 
 def certificate_regenerate(*, document_id: int, regeneration: str, by_id: int | None, reason: str) -> Certificate:
@@ -581,7 +621,7 @@ def minutes_generate(*, session_id: int) -> SessionMinutes:
     if existing is not None:
         return existing
     session = JurySession.objects.select_related("organisation").get(pk=session_id, state=SessionState.CLOSED)
-    number = f"PV-{session.organisation_id}-{timezone.localtime(session.date):%Y%m%d}-{session.pk}"
+    number = f"PV-{session.organisation_id}-{session.day:%Y%m%d}-{session.pk}"
     pdf = _minutes_pdf(session, number=number)
     minutes = SessionMinutes(session=session, number=number, sha256=sha256_hex(pdf))
     minutes.file.save(f"{number}.pdf", ContentFile(pdf), save=False)
@@ -633,23 +673,11 @@ def _minutes_pdf(session: JurySession, *, number: str) -> bytes:
             "conflicts": conflicts,
             "employers": [s for s in seats if s.member.college == College.EMPLOYERS],
             "employees": [s for s in seats if s.member.college == College.EMPLOYEES],
+            "employers_present": [s for s in seats if s.member.college == College.EMPLOYERS and s.present],
+            "employees_present": [s for s in seats if s.member.college == College.EMPLOYEES and s.present],
             "president": next((s for s in seats if s.is_president), None),
         },
     )
-
-
-# What a person may type around a code read off a certificate: spaces and dashes to group the characters.
-_CODE_SEPARATORS = re.compile(r"[\s\-\u2010-\u2015]+")
-# The shape of a code once its separators are gone: 8 ASCII letters or digits. Checked before any query, so that
-# nothing else (a slash, a NUL byte, a page of text) reaches the database or a URL.
-_CODE_SHAPE = re.compile(rf"[A-Z0-9]{{{VERIFICATION_CODE_LENGTH}}}")
-
-
-def verification_code_normalise(code: str) -> str | None:
-    """The code as it is stored ("ab12 cd34", "AB12-CD34" give "AB12CD34"), or None if the input cannot be one.
-    A well-shaped code outside the alphabet (a 0, a 1, a vowel) is still a code: unknown, not malformed."""
-    normalised = _CODE_SEPARATORS.sub("", code).upper()
-    return normalised if _CODE_SHAPE.fullmatch(normalised) else None
 
 
 def certificate_lookup(code: str) -> Certificate | None:

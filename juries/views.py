@@ -29,6 +29,7 @@ from clea_platform.tenancy import membership_required
 from evaluations.acquisitions import dossier_outcome
 from evaluations.models import Attestation, Evaluation
 from juries.forms import (
+    AttendanceForm,
     ConflictForm,
     DecisionForm,
     RevokeForm,
@@ -298,7 +299,6 @@ def session_seats(request: HttpRequest, pk: int) -> HttpResponse:
     seats = list(session.seats.all())
     initial = {
         "members": [seat.member_id for seat in seats],
-        "present": [seat.member_id for seat in seats if seat.present],
         "president": next((seat.member_id for seat in seats if seat.is_president), ""),
     }
     form = SeatsForm(request.POST if request.method == "POST" else None, pool=pool, initial=initial)
@@ -310,7 +310,6 @@ def session_seats(request: HttpRequest, pk: int) -> HttpResponse:
                 by=membership,
                 member_ids=data["members"],
                 president_id=data["president"],
-                absent_ids=form.absent_ids,
                 request=request,
             )
         except JuryError as exc:
@@ -343,17 +342,34 @@ def session_convene(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("juries:session_detail", pk=session.pk)
 
 
-@post_only("juries:session_detail")
 @membership_required(*SESSION_ROLES)
 def session_deliberate(request: HttpRequest, pk: int) -> HttpResponse:
+    """The step "Ouvrir la délibération": the attendance of each member convened, then the opening. A refusal
+    (before the session's day, no quorum among those present) is shown above the form, the choices kept."""
+    membership: Membership = request.membership
     session = _visible_session(request, pk)
-    try:
-        jury_session_start_deliberation(session=session, by=request.membership, request=request)
-    except JuryError as exc:
-        messages.error(request, str(exc))
-    else:
-        messages.success(request, _("La délibération est ouverte : le président enregistre les décisions."))
-    return redirect("juries:session_detail", pk=session.pk)
+    seat = SessionSeat.objects.of(session.pk, membership)
+    if not ((seat is not None and seat.is_president) or _is_session_admin(session, membership)):
+        raise PermissionDenied
+    if session.state != SessionState.CONVENED:
+        messages.info(request, _("La délibération ne s'ouvre que pour une session convoquée."))
+        return redirect("juries:session_detail", pk=session.pk)
+    seats = list(session.seats.president_first())
+    form = AttendanceForm(request.POST if request.method == "POST" else None, seats=seats)
+    refusal = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            jury_session_start_deliberation(session=session, by=membership, attendance=form.attendance, request=request)
+        except JuryError as exc:
+            refusal = str(exc)
+        else:
+            messages.success(request, _("La délibération est ouverte : le président enregistre les décisions."))
+            return redirect("juries:session_detail", pk=session.pk)
+    return render(
+        request,
+        "juries/session_deliberate.html",
+        {"session": session, "form": form, "refusal": refusal, "too_early": not session.has_begun()},
+    )
 
 
 @post_only("juries:session_detail")

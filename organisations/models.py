@@ -60,7 +60,7 @@ class Organisation(models.Model):
         _("SIRET"), max_length=14, unique=True, validators=[validate_siret], help_text=_("14 chiffres, sans espaces.")
     )
     region = models.CharField(_("région"), max_length=2, choices=Region.choices)
-    email = models.EmailField(_("e-mail de contact"), blank=True)
+    email = models.EmailField(_("adresse e-mail de contact"), blank=True)
     phone = models.CharField(_("téléphone"), max_length=20, blank=True)
     is_active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(_("créée le"), auto_now_add=True)
@@ -140,7 +140,7 @@ class Site(models.Model):
     accessibility_notes = models.TextField(_("informations d'accessibilité"), blank=True)
     remote_evaluation = models.BooleanField(_("évaluation à distance possible"), default=False)
     contact_name = models.CharField(_("contact"), max_length=120, blank=True)
-    contact_email = models.EmailField(_("e-mail du contact"), blank=True)
+    contact_email = models.EmailField(_("adresse e-mail du contact"), blank=True)
     contact_phone = models.CharField(_("téléphone du contact"), max_length=20, blank=True)
     is_active = models.BooleanField(_("actif"), default=True)
     # What the organisation declares, shown in the directory: kept up to date by its administrators.

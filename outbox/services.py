@@ -22,6 +22,7 @@ from django.db.models.fields.files import FieldFile
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from clea_platform.backup import sha256_field_name
 from clea_platform.errors import BusinessRefusal
@@ -109,9 +110,11 @@ def side_effect_run(side_effect_id: int) -> SideEffect | None:
                 return None
             if row.attempts >= settings.SIDE_EFFECT_MAX_ATTEMPTS:
                 row.state, row.started_at = SideEffectState.FAILED, None
-                row.last_error = row.last_error or _("Abandonné après %(n)s tentatives interrompues.") % {
-                    "n": row.attempts
-                }
+                row.last_error = row.last_error or ngettext(
+                    "Abandonné après %(n)s tentative interrompue.",
+                    "Abandonné après %(n)s tentatives interrompues.",
+                    row.attempts,
+                ) % {"n": row.attempts}
                 row.save(update_fields=["state", "started_at", "last_error"])
                 logger.error("Side effect %s (%s) abandoned after %s attempts", row.pk, row.key, row.attempts)
                 return row
@@ -316,7 +319,12 @@ def document_regenerate(
         raise DocumentRefusal(_("Indiquez le motif de la nouvelle version : il est conservé avec l'ancienne."))
     if len(reason) > REASON_MAX_LENGTH:
         raise DocumentRefusal(
-            _("Le motif ne doit pas dépasser %(n)s caractères.") % {"n": REASON_MAX_LENGTH},
+            ngettext(
+                "Le motif ne doit pas dépasser %(n)s caractère.",
+                "Le motif ne doit pas dépasser %(n)s caractères.",
+                REASON_MAX_LENGTH,
+            )
+            % {"n": REASON_MAX_LENGTH},
         )
     with transaction.atomic():
         visible = kind.model._default_manager.visible_to(by)  # type: ignore[attr-defined]

@@ -81,7 +81,7 @@ class ReferralForm(forms.ModelForm):
     def clean(self) -> dict:
         data = super().clean()
         if not data.get("email") and not data.get("phone") and not self.has_error("email"):
-            self.add_error("phone", _("Indiquez au moins un moyen de contact : téléphone ou e-mail."))
+            self.add_error("phone", _("Indiquez au moins un moyen de contact : téléphone ou adresse e-mail."))
         return data
 
     def identity(self) -> dict:

@@ -106,7 +106,7 @@ class Referral(ConcurrentTransitionMixin, models.Model):
     last_name = models.CharField(_("nom d'usage"), max_length=150)
     birth_date = models.DateField(_("date de naissance"))
     birth_place = models.CharField(_("lieu de naissance"), max_length=150, blank=True)
-    email = models.EmailField(_("e-mail"), blank=True)
+    email = models.EmailField(_("adresse e-mail"), blank=True)
     phone = models.CharField(_("téléphone"), max_length=20, blank=True)
     postcode = models.CharField(_("code postal"), max_length=5, blank=True, validators=[validate_postcode])
     city = models.CharField(_("commune"), max_length=120, blank=True)

@@ -8,6 +8,7 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 
 from candidates.services import NewDossierRefusal
+from clea_platform.french import of_name
 from clea_platform.tenancy import membership_required
 from directory.selectors import directory_sites
 from organisations.models import Membership, Role
@@ -93,8 +94,8 @@ def referral_create(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(
                 request,
-                _("L'orientation de %(name)s vers %(organisation)s est envoyée.")
-                % {"name": referral.full_name, "organisation": site.organisation.name},
+                _("L'orientation %(of_name)s vers %(organisation)s est envoyée.")
+                % {"of_name": of_name(referral.full_name), "organisation": site.organisation.name},
             )
             return redirect("referrals:detail", pk=referral.pk)
     return render(
@@ -168,8 +169,8 @@ def referral_accept_view(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(
                 request,
-                _("Orientation acceptée : le dossier %(ref)s de %(name)s est créé à l'étape « Information ».")
-                % {"ref": referral.dossier.reference, "name": referral.full_name},
+                _("Orientation acceptée : le dossier %(ref)s %(of_name)s est créé à l'étape « Information ».")
+                % {"ref": referral.dossier.reference, "of_name": of_name(referral.full_name)},
             )
             return redirect("journey:dossier_detail", pk=referral.dossier_id)
     return render(
@@ -192,6 +193,8 @@ def referral_decline_view(request: HttpRequest, pk: int) -> HttpResponse:
         except ReferralError as exc:
             messages.error(request, str(exc))
         else:
-            messages.success(request, _("L'orientation de %(name)s est déclinée.") % {"name": referral.full_name})
+            messages.success(
+                request, _("L'orientation %(of_name)s est déclinée.") % {"of_name": of_name(referral.full_name)}
+            )
             return redirect("referrals:list")
     return render(request, "referrals/referral_decline.html", {"referral": referral, "form": form})

@@ -64,7 +64,17 @@ from tests.evaluations.support import complete_training
 from tests.factories import HabilitationFactory, MembershipFactory, OrganisationFactory, SiteFactory
 from tests.funding.support import batch_with_lines, draft_line, granted_line, org_admin
 from tests.journey import PRIOR_WITH_GAPS, DossierFactory, evaluate, small_referentiel
-from tests.juries.factories import Jury, close, deliberating, jury_member, make_certifpro, make_jury, submit
+from tests.juries.factories import (
+    Jury,
+    close,
+    deliberating,
+    everyone_present,
+    jury_member,
+    make_certifpro,
+    make_jury,
+    session_day,
+    submit,
+)
 from tests.outbox.support import side_effect
 from tests.referrals.support import advisor_of, make_referral
 from training.models import TrainingPlan
@@ -171,8 +181,8 @@ def _seated_session(jury: Jury, *, deliberate: bool = False) -> None:
     )
     submit(more, DossierFactory(state="ready_for_jury"))
     if deliberate:
-        session = jury_session_convene(session=more.session, by=jury.admin)
-        jury_session_start_deliberation(session=session, by=jury.president)
+        session = session_day(jury_session_convene(session=more.session, by=jury.admin))
+        jury_session_start_deliberation(session=session, by=jury.president, attendance=everyone_present(session))
 
 
 def juror_dashboard(org: Organisation) -> Scene:

@@ -4,7 +4,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from candidates.models import WARNING_BEFORE_DEADLINE, WINDOW_STATES, Dossier, DossierState
+from candidates.models import WARNING_BEFORE_DEADLINE, WINDOW_STATES, Dossier, DossierState, civility_agree
 
 register = template.Library()
 
@@ -27,6 +27,13 @@ def state_badge(state: str) -> str:
     """`{% state_badge dossier.state %}`: the step's label in a badge."""
     label = DossierState(state).label if state in DossierState.values else state
     return format_html('<span class="badge badge--{}">{}</span>', STATE_BADGES.get(state, "neutral"), label)
+
+
+@register.simple_tag(name="civility_agree")
+def civility_agree_tag(person: object, masculine: str, feminine: str) -> str:
+    """`{% civility_agree candidate _("Né le") _("Née le") %}`: the form that agrees with a candidate's or a
+    referral's civility; `_()` keeps both forms in the catalogue."""
+    return civility_agree(getattr(person, "civility", ""), masculine, feminine)
 
 
 @register.simple_tag

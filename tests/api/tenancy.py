@@ -116,10 +116,10 @@ def _jury_session(org) -> dict[str, int]:
     return session_of(org)
 
 
-def _convened_jury_session(org) -> dict[str, int]:
-    from tests.juries.tenancy import convened_session_of
+def _jury_session_on_its_day(org) -> Target:
+    from tests.juries.tenancy import session_on_its_day_of
 
-    return convened_session_of(org)
+    return session_on_its_day_of(org)
 
 
 def _deliberating_jury_session(org) -> dict[str, int]:
@@ -171,7 +171,7 @@ TENANT_URLS += [
     TenantURL("api:jury-session-detail", Role.ORG_ADMIN, _jury_session),
     TenantURL("api:jury-session-submissions", Role.ORG_ADMIN, _jury_session),
     TenantURL("api:jury-session-convene", Role.ORG_ADMIN, _jury_session, method="post"),
-    TenantURL("api:jury-session-deliberate", Role.ORG_ADMIN, _convened_jury_session, method="post"),
+    TenantURL("api:jury-session-deliberate", Role.ORG_ADMIN, _jury_session_on_its_day, method="post"),
     TenantURL(
         "api:jury-session-decisions",
         Role.JURY_MEMBER,

@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from tests.api.test_dossiers import _candidate_payload
 from tests.journey import small_referentiel, team_for
-from tests.juries.factories import make_jury
+from tests.juries.factories import make_jury, session_day
 
 pytestmark = pytest.mark.django_db
 
@@ -62,7 +62,9 @@ def test_a_dossier_goes_from_creation_to_a_verified_certificate_through_the_api(
 
     with django_capture_on_commit_callbacks(execute=True):
         assert operate(jury_body, "convene")["state"] == "convened"
-    assert operate(president, "deliberate")["state"] == "deliberating"
+    jury.session = session_day(jury.session)
+    present = [{"member": member.pk, "attendance": "present"} for member in (jury.employer, jury.employee)]
+    assert operate(president, "deliberate", attendance=present)["state"] == "deliberating"
     [submission] = president.get(reverse("api:jury-session-submissions", kwargs={"pk": jury.session.pk})).json()[
         "results"
     ]

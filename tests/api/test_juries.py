@@ -9,7 +9,7 @@ from juries.services import conflict_declare, decision_record, jury_session_set_
 from organisations.models import Role
 from tests.factories import OrganisationFactory
 from tests.journey import DossierFactory
-from tests.juries.factories import certified, close, deliberating, make_certifpro, make_jury, submit
+from tests.juries.factories import certified, close, deliberating, make_certifpro, make_jury, session_day, submit
 
 pytestmark = pytest.mark.django_db
 
@@ -53,9 +53,9 @@ def test_the_jury_body_lists_its_sessions_with_the_seats_president_first(client_
     assert session["state"] == "planned"
     assert session["state_label"] == "Planifiée"
     assert session["submission_count"] == 1
-    assert [(seat["member"], seat["is_president"]) for seat in session["seats"]] == [
-        (jury.employer.pk, True),
-        (jury.employee.pk, False),
+    assert [(seat["member"], seat["is_president"], seat["attendance"]) for seat in session["seats"]] == [
+        (jury.employer.pk, True, ""),
+        (jury.employee.pk, False, ""),
     ]
     assert session["quorum_problems"] == []
     assert session["minutes"] is None
@@ -171,22 +171,52 @@ def test_a_juror_may_not_convene_and_a_session_is_convened_once(client_for, jury
     }
 
 
-def test_the_president_opens_the_deliberation_and_another_juror_may_not(client_for, jury):
+def attendance(jury, employer: str = "present", employee: str = "present") -> dict:
+    return {
+        "attendance": [
+            {"member": jury.employer.pk, "attendance": employer},
+            {"member": jury.employee.pk, "attendance": employee},
+        ]
+    }
+
+
+def test_the_president_opens_the_deliberation_with_the_attendance_and_another_juror_may_not(client_for, jury):
     post(client_for(jury.admin), session_url("convene", jury.session))
+    jury.session = session_day(jury.session)
     employee = client_for(jury.member_membership(jury.employee))
-    assert post(employee, session_url("deliberate", jury.session)).status_code == 403
-    response = post(client_for(jury.president), session_url("deliberate", jury.session))
+    assert post(employee, session_url("deliberate", jury.session), attendance(jury)).status_code == 403
+    response = post(client_for(jury.president), session_url("deliberate", jury.session), attendance(jury))
     assert response.status_code == 200, response.content
     assert response.json()["state"] == "deliberating"
+    assert [(seat["member"], seat["attendance"], seat["attendance_label"]) for seat in response.json()["seats"]] == [
+        (jury.employer.pk, "present", "Présent·e"),
+        (jury.employee.pk, "present", "Présent·e"),
+    ]
+
+
+def test_the_deliberation_does_not_open_before_the_session_day(client_for, jury):
+    post(client_for(jury.admin), session_url("convene", jury.session))
+    response = post(client_for(jury.president), session_url("deliberate", jury.session), attendance(jury))
+    assert response.status_code == 409
+    assert response.json()["message"].startswith("La délibération ne peut pas s'ouvrir avant le jour de la session")
+
+
+def test_the_attendance_is_required_to_open_the_deliberation(client_for, jury):
+    post(client_for(jury.admin), session_url("convene", jury.session))
+    jury.session = session_day(jury.session)
+    response = post(client_for(jury.president), session_url("deliberate", jury.session))
+    assert response.status_code == 400
+    assert "attendance" in response.content.decode()
 
 
 def test_the_quorum_problems_are_the_409_explanation(client_for, jury):
     post(client_for(jury.admin), session_url("convene", jury.session))
-    jury.session.seats.filter(member=jury.employee).update(present=False)
-    response = post(client_for(jury.president), session_url("deliberate", jury.session))
+    jury.session = session_day(jury.session)
+    body = attendance(jury, employee="excused")
+    response = post(client_for(jury.president), session_url("deliberate", jury.session), body)
     assert response.status_code == 409
     assert response.json()["code"] == "jury_refused"
-    assert response.json()["message"] == "Chaque collège doit avoir au moins un membre présent."
+    assert response.json()["message"] == "Aucun membre du collège salariés n'est présent."
 
 
 def _decide(client, session: JurySession, **data):
@@ -217,6 +247,17 @@ def test_a_deferral_names_the_domains_to_acquire_again(client_for, jury, ready):
     assert response.status_code == 201, response.content
     assert response.json()["missing_domains"] == ["2"]
     assert state_of(ready) == DossierState.PARTIALLY_VALIDATED
+
+
+def test_an_award_naming_domains_is_refused_on_the_domains(client_for, jury, ready):
+    [submission] = deliberating(jury, ready)
+    response = _decide(
+        client_for(jury.president), jury.session, submission=submission.pk, kind="awarded", missing_domains=["2"]
+    )
+    assert response.status_code == 400
+    assert "Une certification délivrée ne laisse aucun domaine à acquérir" in response.content.decode()
+    assert "missing_domains" in response.content.decode()
+    assert not Decision.objects.exists()
 
 
 def test_only_a_member_of_the_session_decides(client_for, make_member, org_a, jury, ready):
@@ -276,7 +317,8 @@ def test_a_decision_is_taken_during_the_deliberation_and_once(client_for, jury, 
     assert early.status_code == 409
     assert early.json()["message"] == "Les décisions se prennent pendant la délibération."
     post(client_for(jury.admin), session_url("convene", jury.session))
-    post(client, session_url("deliberate", jury.session))
+    jury.session = session_day(jury.session)
+    post(client, session_url("deliberate", jury.session), attendance(jury))
     assert _decide(client, jury.session, submission=submission.pk, kind="awarded").status_code == 201
     again = _decide(client, jury.session, submission=submission.pk, kind="refused", reason="Non")
     assert again.status_code == 409

@@ -202,7 +202,7 @@ def test_bad_referral_input_names_the_fields_in_french(org_a, client_for):
     unreachable = _post(client, LIST, _payload(site, consent=False, phone="", email=""))
     assert _fields(unreachable) == {
         "consent": "Sans l'accord de la personne, l'orientation ne peut pas être envoyée.",
-        "phone": "Indiquez au moins un moyen de contact : téléphone ou e-mail.",
+        "phone": "Indiquez au moins un moyen de contact : téléphone ou adresse e-mail.",
     }
 
     # CléA numérique: not among the site's habilitations.

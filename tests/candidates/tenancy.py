@@ -18,8 +18,15 @@ TENANT_URLS = [
         Role.COUNSELLOR,
         lambda org: {"pk": DossierFactory(organisation=org, state="opened").pk},
     ),
+    TenantURL("candidates:candidate_correct", Role.COUNSELLOR, lambda org: {"pk": DossierFactory(organisation=org).pk}),
 ]
 
 TENANT_LISTS = [
     TenantList("candidates:dossier_list", Role.COUNSELLOR, lambda org: DossierFactory(organisation=org).reference),
+    TenantList(
+        "candidates:dossier_export",
+        Role.COUNSELLOR,
+        lambda org: DossierFactory(organisation=org).reference,
+        query={"format": "xlsx"},
+    ),
 ]

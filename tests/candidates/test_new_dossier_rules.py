@@ -2,8 +2,10 @@
 held (issue 14). What another organisation is told names nothing of the organisation that holds the dossier."""
 
 import datetime
+import threading
 
 import pytest
+from django.db import connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 
@@ -19,7 +21,7 @@ from clea_platform.certifications import Certification
 from juries.models import DecisionKind
 from juries.services import decision_record
 from referrals.services import referral_accept
-from tests.journey import DossierFactory, team_for
+from tests.journey import DossierFactory, small_referentiel, team_for
 from tests.juries.factories import certified, deliberating, make_jury
 from tests.referrals.support import IDENTITY, make_referral
 
@@ -155,3 +157,58 @@ def test_a_new_attempt_after_the_5_year_deadline_is_allowed(org_a):
     earlier.refresh_from_db()
     assert earlier.state == "expired"
     assert _create(org_a).organisation == org_a
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="SQLite (the embedded mode) runs one writing transaction at a time"
+)
+@pytest.mark.django_db(transaction=True)
+def test_two_organisations_opening_the_same_person_at_once_make_one_dossier(org_a, org_b):
+    """Organisation A's transaction has created the dossier but not committed when B asks: B must wait for A's
+    answer and be refused, not pass the check on a database that does not show A's row yet."""
+    small_referentiel()
+    counsellors = {org_a: team_for(org_a).counsellor, org_b: team_for(org_b).counsellor}
+    b_done, outcome = threading.Event(), {}
+
+    def open_for(organisation) -> None:
+        try:
+            dossier_create(
+                membership=counsellors[organisation],
+                certification=Certification.CLEA,
+                candidate_data={**PERSON, "birth_place": "Lille"},
+            )
+            outcome[organisation.pk] = "created"
+        except DossierAlreadyOpen:
+            outcome[organisation.pk] = "refused"
+        finally:
+            b_done.set()
+            connection.close()
+
+    a_created = threading.Event()
+
+    def a_slow_commit() -> None:
+        try:
+            with transaction.atomic():
+                dossier_create(
+                    membership=counsellors[org_a],
+                    certification=Certification.CLEA,
+                    candidate_data={**PERSON, "birth_place": "Lille"},
+                )
+                a_created.set()
+                b_done.wait(2)  # without serialisation B finishes meanwhile; with it, B waits for this commit
+            outcome[org_a.pk] = "created"
+        except Exception as exc:  # shown by the final assertion
+            outcome[org_a.pk] = repr(exc)
+            a_created.set()
+        finally:
+            connection.close()
+
+    first = threading.Thread(target=a_slow_commit)
+    first.start()
+    assert a_created.wait(10)
+    second = threading.Thread(target=open_for, args=(org_b,))
+    second.start()
+    first.join(15)
+    second.join(15)
+    assert outcome == {org_a.pk: "created", org_b.pk: "refused"}
+    assert Dossier.objects.filter(candidate__last_name="Benali").count() == 1

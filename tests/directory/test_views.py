@@ -80,7 +80,7 @@ def test_a_search_that_finds_nothing_offers_to_widen_the_radius(anonymous_client
     text = page_text(response)
     assert "Aucun organisme évaluateur habilité à moins de 10 km." in text
     assert "Élargir à 50 km (1 site)" in text
-    assert "20 km (0 sites)" in text
+    assert "20 km (0 site)" in text  # French: 0 is singular
 
 
 def test_the_radius_links_keep_the_filters(anonymous_client, communes):

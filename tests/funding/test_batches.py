@@ -14,6 +14,7 @@ from django.utils import timezone
 from openpyxl import load_workbook
 from pypdf import PdfReader
 
+from candidates.models import Candidate
 from funding.models import BatchStatus, ClaimBatch, FundingLine, FundingLineEvent, FundingStep, LineState
 from funding.money import format_euros
 from funding.references import funding_references_load
@@ -193,6 +194,18 @@ def test_the_files_carry_no_timestamp_but_the_batch_issue_date(org_a):
     core = xlsx_core_dates(batch.xlsx_file.read())
     assert core.count(stamp) == 2  # created and modified
     assert not re.search(rb"\d{2}:\d{2}", batch.csv_file.read())
+
+
+def test_a_name_a_spreadsheet_would_run_as_a_formula_is_written_as_text(org_a):
+    dossier = DossierFactory(organisation=org_a, state="partially_validated")
+    Candidate.objects.filter(pk=dossier.candidate_id).update(last_name="=1+1")
+    granted_line(dossier, cents=12345, vat_rate=Decimal("20"))
+    batch = issued_batch(org_a)
+
+    header, line = _csv_rows(batch.csv_file.read())[:2]
+    assert line[header.index("Candidat·e")].startswith("'=1+1 ")
+    cell = load_workbook(io.BytesIO(batch.xlsx_file.read())).active.cell(2, header.index("Candidat·e") + 1)
+    assert cell.data_type == "s" and cell.value.startswith("'=1+1 ")
 
 
 def test_amounts_add_up_in_the_csv(org_a):

@@ -544,6 +544,7 @@ def test_certifpro_exports_the_certificates_to_report_and_marks_them_reported(cl
     rows = list(csv.reader(io.StringIO(export.content.decode("utf-8-sig")), delimiter=";"))
     assert rows[1][0] == certificate.number
     assert rows[1][rows[0].index("À déclarer avant le")] == f"{cdc_deadline(certificate.awarded_on):%d/%m/%Y}"
+    assert len(rows) == 2  # one line per certificate: no "TOTAL" line an import would read as a certificate
 
     response = client.post(
         reverse("funding:cdc_list"),

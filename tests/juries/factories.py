@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from django.utils import timezone
 
 from candidates.models import Dossier
-from juries.models import Certificate, College, DecisionKind, JuryMember, JurySession, Submission
+from juries.models import Attendance, Certificate, College, DecisionKind, JuryMember, JurySession, Submission
 from juries.services import (
     certificate_generate,
     decision_record,
@@ -88,11 +88,33 @@ def submit(jury: Jury, dossier: Dossier) -> Submission:
     return submission
 
 
+def session_day(session: JurySession, when: datetime.datetime | None = None) -> JurySession:
+    """The session's day has come: it is dated `when` (now by default). The dossiers were submitted while it lay
+    ahead (only a future session takes them); the deliberation opens on its day, not before."""
+    JurySession.objects.filter(pk=session.pk).update(date=when or timezone.now())
+    return JurySession.objects.get(pk=session.pk)
+
+
+def everyone_present(session: JurySession) -> dict[int, str]:
+    """The attendance of a session where every member convened came."""
+    return dict.fromkeys(session.seats.values_list("member_id", flat=True), Attendance.PRESENT)
+
+
+def open_deliberation(jury: Jury, *, by: Membership | None = None, **attendance: str) -> JurySession:
+    """On the session's day, its president (or `by`) opens the deliberation with everyone present, but for the
+    members named by their attribute on `jury` (`employee="absent"`). `jury.session` follows."""
+    recorded = everyone_present(jury.session) | {getattr(jury, name).pk: status for name, status in attendance.items()}
+    jury.session = session_day(jury.session)
+    jury.session = jury_session_start_deliberation(session=jury.session, by=by or jury.president, attendance=recorded)
+    return jury.session
+
+
 def deliberating(jury: Jury, *dossiers: Dossier) -> list[Submission]:
-    """Submit the dossiers, convene the members, and open the deliberation (`jury.session` follows)."""
+    """Submit the dossiers, convene the members, and, on the session's day, open the deliberation with everyone
+    present (`jury.session` follows)."""
     submissions = [submit(jury, dossier) for dossier in dossiers]
     jury.session = jury_session_convene(session=jury.session, by=jury.admin)
-    jury.session = jury_session_start_deliberation(session=jury.session, by=jury.president)
+    open_deliberation(jury)
     return submissions
 
 

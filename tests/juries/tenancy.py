@@ -16,7 +16,16 @@ from juries.services import conflict_declare, decision_record, jury_session_conv
 from organisations.models import Organisation, OrganisationKind, Role
 from tests.documents import regenerated
 from tests.journey import DossierFactory
-from tests.juries.factories import Jury, certified, close, deliberating, make_jury, submit
+from tests.juries.factories import (
+    Jury,
+    certified,
+    close,
+    deliberating,
+    everyone_present,
+    make_jury,
+    session_day,
+    submit,
+)
 from tests.tenancy_registry import Row, Target, TenantList, TenantURL, marker
 
 
@@ -34,6 +43,14 @@ def convened_session_of(org: Organisation) -> dict[str, Any]:
     jury = jury_of(org)
     jury_session_convene(session=jury.session, by=jury.admin)
     return {"pk": jury.session.pk}
+
+
+def session_on_its_day_of(org: Organisation) -> Target:
+    """A convened session of `org` on its day, with the attendance its opening takes (everyone present)."""
+    jury = jury_of(org)
+    session = session_day(jury_session_convene(session=jury.session, by=jury.admin))
+    present = [{"member": member_id, "attendance": status} for member_id, status in everyone_present(session).items()]
+    return Target({"pk": session.pk}, data={"attendance": present})
 
 
 def deliberating_session_of(org: Organisation) -> dict[str, Any]:
@@ -103,7 +120,7 @@ TENANT_URLS = [
     TenantURL("juries:session_detail", Role.ORG_ADMIN, session_of),
     TenantURL("juries:session_seats", Role.ORG_ADMIN, session_of),
     TenantURL("juries:session_convene", Role.ORG_ADMIN, session_of, method="post"),
-    TenantURL("juries:session_deliberate", Role.ORG_ADMIN, convened_session_of, method="post"),
+    TenantURL("juries:session_deliberate", Role.ORG_ADMIN, convened_session_of),
     TenantURL("juries:session_close", Role.ORG_ADMIN, deliberating_session_of, method="post"),
     TenantURL("juries:minutes_download", Role.ORG_ADMIN, closed_session_of),
     TenantURL("juries:review", Role.JURY_MEMBER, submission_before_juror_of),

@@ -10,7 +10,7 @@ from juries.services import (
     jury_session_start_deliberation,
 )
 from tests.journey import DossierFactory
-from tests.juries.factories import make_jury
+from tests.juries.factories import everyone_present, make_jury, session_day
 
 pytestmark = pytest.mark.django_db
 
@@ -21,7 +21,9 @@ def test_a_dossier_goes_from_ready_to_certified_with_minutes_and_certificate(dja
     submission = dossier_submit_to_jury(dossier=dossier, session=jury.session, by=dossier.team.counsellor)
     with django_capture_on_commit_callbacks(execute=True):
         session = jury_session_convene(session=jury.session, by=jury.admin)
-    session = jury_session_start_deliberation(session=session, by=jury.president)
+    session = jury_session_start_deliberation(
+        session=session_day(session), by=jury.president, attendance=everyone_present(session)
+    )
     decision_record(submission=submission, by=jury.president, kind=DecisionKind.AWARDED)
     with django_capture_on_commit_callbacks(execute=True):
         jury_session_close(session=session, by=jury.president)

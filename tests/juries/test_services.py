@@ -16,6 +16,7 @@ from clea_platform.certifications import Certification
 from evaluations.acquisitions import dossier_outcome
 from funding.models import Funder
 from journey.exports import EXPORT_COLUMNS, certified_candidates, export_rows, to_csv, to_xlsx
+from juries.models import SESSION_TIMEZONE as PARIS
 from juries.models import (
     VERIFICATION_ALPHABET,
     VERIFICATION_CODE_LENGTH,
@@ -41,7 +42,7 @@ from juries.services import (
     minutes_generate,
 )
 from juries.tasks import certificate_generate_task, minutes_generate_task
-from organisations.models import Membership, Region, Role
+from organisations.models import AuditLog, Membership, Region, Role
 from tests.documents import another_worker_while_rendering, sha256_of, stored_files
 from tests.factories import MembershipFactory, OrganisationFactory
 from tests.journey import DossierFactory
@@ -49,9 +50,12 @@ from tests.juries.factories import (
     certified,
     close,
     deliberating,
+    everyone_present,
     jury_member,
     make_certifpro,
     make_jury,
+    open_deliberation,
+    session_day,
     submit,
 )
 from tests.waiting import wait_until
@@ -73,57 +77,178 @@ def fresh(dossier: Dossier) -> Dossier:
 # -- Parity and quorum ---------------------------------------------------------------------------------------
 
 
-def convened_with(jury, members, president, absent=()):
+def convened_with(jury, members, president):
     jury_session_set_seats(
         session=jury.session,
         by=jury.admin,
         member_ids=[m.pk for m in members],
         president_id=president.pk if president else None,
-        absent_ids=[m.pk for m in absent],
     )
     return jury_session_convene(session=jury.session, by=jury.admin)
 
 
+def attendance(*members, absent=(), excused=()):
+    return {
+        m.pk: "absent" if m in absent else "excused" if m in excused else "present"
+        for m in (*members, *absent, *excused)
+    }
+
+
 def test_one_employer_and_one_employee_present_with_their_president_may_deliberate():
     jury = make_jury()
+    session = session_day(jury_session_convene(session=jury.session, by=jury.admin))
+    session = jury_session_start_deliberation(
+        session=session, by=jury.president, attendance=attendance(jury.employer, jury.employee)
+    )
+    assert session.state == SessionState.DELIBERATING
+    assert {seat.member_id: seat.attendance for seat in session.seats.all()} == {
+        jury.employer.pk: "present",
+        jury.employee.pk: "present",
+    }
+
+
+def test_the_deliberation_does_not_open_before_the_session_day():
+    jury = make_jury(days_ahead=1)
     session = jury_session_convene(session=jury.session, by=jury.admin)
-    session = jury_session_start_deliberation(session=session, by=jury.president)
+    day = f"{timezone.localtime(session.date, PARIS):%d/%m/%Y}"
+    with pytest.raises(JuryError, match=f"avant le jour de la session, le {day}"):
+        jury_session_start_deliberation(
+            session=session, by=jury.president, attendance=attendance(jury.employer, jury.employee)
+        )
+    session.refresh_from_db(fields=["state"])
+    assert session.state == SessionState.CONVENED
+    # Nothing of the refused opening is kept: the attendance is recorded again on the day.
+    assert set(session.seats.values_list("attendance", flat=True)) == {""}
+
+
+def test_the_session_day_is_its_date_in_paris_whatever_the_hour():
+    jury = make_jury()
+    session = jury_session_convene(session=jury.session, by=jury.admin)
+    # Late this evening in Paris: still today, although tomorrow in UTC+14 or earlier than now.
+    tonight = timezone.localtime(timezone.now(), PARIS).replace(hour=23, minute=59)
+    session = session_day(session, tonight)
+    assert session.day == timezone.localdate(timezone=PARIS)
+    session = jury_session_start_deliberation(
+        session=session, by=jury.president, attendance=attendance(jury.employer, jury.employee)
+    )
+    assert session.state == SessionState.DELIBERATING
+
+
+def test_the_deliberation_may_open_after_the_session_day():
+    # The jury met yesterday; its president records the attendance and the decisions today.
+    jury = make_jury()
+    session = jury_session_convene(session=jury.session, by=jury.admin)
+    session = session_day(session, timezone.now() - datetime.timedelta(days=1))
+    session = jury_session_start_deliberation(
+        session=session, by=jury.president, attendance=attendance(jury.employer, jury.employee)
+    )
     assert session.state == SessionState.DELIBERATING
 
 
 def test_one_employer_and_two_employees_present_may_not_deliberate():
     jury = make_jury()
     second_employee = jury_member(jury.body, College.EMPLOYEES)
-    session = convened_with(jury, [jury.employer, jury.employee, second_employee], president=jury.employer)
-    with pytest.raises(JuryError, match="nombre égal"):
-        jury_session_start_deliberation(session=session, by=jury.president)
-    session.refresh_from_db()
+    session = session_day(convened_with(jury, [jury.employer, jury.employee, second_employee], jury.employer))
+    with pytest.raises(JuryError, match="nombre égal : 1 employeur, 2 salariés"):
+        jury_session_start_deliberation(
+            session=session, by=jury.president, attendance=attendance(jury.employer, jury.employee, second_employee)
+        )
+    session.refresh_from_db(fields=["state"])
     assert session.state == SessionState.CONVENED
+
+
+def test_parity_counts_who_is_present_not_who_was_convened():
+    # Two employers and one employee convened; one employer sends their apologies: one of each is present.
+    jury = make_jury()
+    second_employer = jury_member(jury.body, College.EMPLOYERS)
+    session = session_day(convened_with(jury, [jury.employer, second_employer, jury.employee], jury.employer))
+    session = jury_session_start_deliberation(
+        session=session,
+        by=jury.president,
+        attendance=attendance(jury.employer, jury.employee, excused=[second_employer]),
+    )
+    assert session.state == SessionState.DELIBERATING
+    assert session.seats.get(member=second_employer).attendance == "excused"
+
+
+def test_a_college_without_anyone_present_may_not_deliberate_and_the_refusal_names_it():
+    jury = make_jury()
+    session = session_day(jury_session_convene(session=jury.session, by=jury.admin))
+    with pytest.raises(JuryError) as refused:
+        jury_session_start_deliberation(
+            session=session, by=jury.president, attendance=attendance(jury.employer, absent=[jury.employee])
+        )
+    assert str(refused.value) == "Aucun membre du collège salariés n'est présent."
+
+
+def test_every_member_convened_has_their_attendance_recorded():
+    jury = make_jury()
+    session = session_day(jury_session_convene(session=jury.session, by=jury.admin))
+    with pytest.raises(
+        JuryError, match=f"Indiquez la présence de chaque membre \\(manque : {jury.employee.user.get_full_name()}\\)"
+    ):
+        jury_session_start_deliberation(session=session, by=jury.president, attendance=attendance(jury.employer))
+    outsider = jury_member(jury.body, College.EMPLOYEES)
+    with pytest.raises(JuryError, match="membres convoqués"):
+        jury_session_start_deliberation(
+            session=session, by=jury.president, attendance=attendance(jury.employer, jury.employee, outsider)
+        )
+    with pytest.raises(JuryError, match="Présence inconnue"):
+        jury_session_start_deliberation(
+            session=session, by=jury.president, attendance={jury.employer.pk: "present", jury.employee.pk: "late"}
+        )
+
+
+def test_opening_the_deliberation_records_the_attendance_in_the_audit_log_and_the_history():
+    jury = make_jury()
+    second_employer = jury_member(jury.body, College.EMPLOYERS)
+    session = session_day(convened_with(jury, [jury.employer, second_employer, jury.employee], jury.employer))
+    jury_session_start_deliberation(
+        session=session,
+        by=jury.president,
+        attendance=attendance(jury.employer, jury.employee, absent=[second_employer]),
+    )
+    audit = AuditLog.objects.get(action="jury_session.attendance")
+    assert audit.details == {
+        "present": sorted([jury.employer.pk, jury.employee.pk]),
+        "absent": [second_employer.pk],
+        "excused": [],
+    }
+    event = session.events.get(transition="start_deliberation")
+    assert event.note == "2 membres présents sur 3"
 
 
 def test_one_member_of_each_college_without_a_president_may_not_deliberate():
     jury = make_jury()
-    session = convened_with(jury, [jury.employer, jury.employee], president=None)
+    session = session_day(convened_with(jury, [jury.employer, jury.employee], president=None))
     with pytest.raises(JuryError, match="président doit être désigné"):
-        jury_session_start_deliberation(session=session, by=jury.admin)
+        jury_session_start_deliberation(
+            session=session, by=jury.admin, attendance=attendance(jury.employer, jury.employee)
+        )
 
 
 def test_an_absent_president_prevents_the_deliberation():
     jury = make_jury()
     second_employer = jury_member(jury.body, College.EMPLOYERS)
-    session = convened_with(
-        jury, [jury.employer, second_employer, jury.employee], president=jury.employer, absent=[jury.employer]
-    )
-    assert session.quorum_problems() == ["Le président doit être présent."]
-    with pytest.raises(JuryError, match="président doit être présent"):
-        jury_session_start_deliberation(session=session, by=jury.admin)
+    session = session_day(convened_with(jury, [jury.employer, second_employer, jury.employee], jury.employer))
+    with pytest.raises(JuryError) as refused:
+        jury_session_start_deliberation(
+            session=session,
+            by=jury.admin,
+            attendance=attendance(second_employer, jury.employee, excused=[jury.employer]),
+        )
+    assert str(refused.value) == "Le président doit être présent."
 
 
 def test_a_member_who_does_not_preside_may_not_open_the_deliberation():
     jury = make_jury()
     session = jury_session_convene(session=jury.session, by=jury.admin)
     with pytest.raises(PermissionDenied):
-        jury_session_start_deliberation(session=session, by=jury.member_membership(jury.employee))
+        jury_session_start_deliberation(
+            session=session_day(session),
+            by=jury.member_membership(jury.employee),
+            attendance=attendance(jury.employer, jury.employee),
+        )
 
 
 def test_the_president_must_be_one_of_the_members_convened():
@@ -265,12 +390,29 @@ def test_a_deferral_needs_its_reason_and_known_domains():
     [submission] = deliberating(jury, DossierFactory(state="ready_for_jury"))
     with pytest.raises(JuryError, match="Motivez"):
         decision_record(submission=submission, by=jury.president, kind=DecisionKind.DEFERRED, missing_domains=["2"])
-    with pytest.raises(JuryError, match="domaines"):
+    with pytest.raises(JuryError, match="Un ajournement indique au moins un domaine à acquérir"):
         decision_record(submission=submission, by=jury.president, kind=DecisionKind.DEFERRED, reason="Motif")
     with pytest.raises(JuryError, match="domaines"):
         decision_record(
             submission=submission, by=jury.president, kind=DecisionKind.DEFERRED, reason="Motif", missing_domains=["9"]
         )
+
+
+def test_an_award_names_no_domain_to_acquire():
+    jury = make_jury()
+    dossier = DossierFactory(state="ready_for_jury")
+    [submission] = deliberating(jury, dossier)
+    with pytest.raises(JuryError, match="Une certification délivrée ne laisse aucun domaine à acquérir"):
+        decision_record(submission=submission, by=jury.president, kind=DecisionKind.AWARDED, missing_domains=["2"])
+    assert fresh(dossier).state == DossierState.SUBMITTED_TO_JURY
+
+
+@pytest.mark.parametrize("kind", [DecisionKind.REFUSED, DecisionKind.ABSENT, DecisionKind.EXCUSED])
+def test_only_a_deferral_names_domains_to_acquire(kind):
+    jury = make_jury()
+    [submission] = deliberating(jury, DossierFactory(state="ready_for_jury"))
+    with pytest.raises(JuryError, match="Seul un ajournement indique des domaines à acquérir"):
+        decision_record(submission=submission, by=jury.president, kind=kind, reason="Motif", missing_domains=["2"])
 
 
 def test_a_refusal_closes_the_dossier():
@@ -305,7 +447,7 @@ def test_only_the_president_decides_during_the_deliberation_and_once():
     with pytest.raises(JuryError, match="pendant la délibération"):
         decision_record(submission=submission, by=jury.president, kind=DecisionKind.AWARDED)
     jury.session = jury_session_convene(session=jury.session, by=jury.admin)
-    jury.session = jury_session_start_deliberation(session=jury.session, by=jury.president)
+    open_deliberation(jury)
     for not_president in (jury.member_membership(jury.employee), jury.admin, dossier.team.counsellor):
         with pytest.raises(PermissionDenied):
             decision_record(submission=submission, by=not_president, kind=DecisionKind.AWARDED)
@@ -471,12 +613,44 @@ def test_the_minutes_list_members_colleges_and_decisions():
     text = pdf_text(minutes.file.path)
     for member in (jury.employer, jury.employee):
         assert member.user.last_name in text
-    assert "Collège employeurs : 1 membre ;" in text and "collège salariés : 1 membre." in text
+    assert (
+        "Collège employeurs : 1 membre présent sur 1 ;" in text and "collège salariés : 1 membre présent sur 1." in text
+    )
     assert "Collège salariés" in text
     assert awarded.reference in text and refused.reference in text
     assert "Certification délivrée" in text
     assert "Refus" in text
     assert "Dossier incomplet." in text
+
+
+def test_the_certificate_and_the_minutes_carry_the_session_date_not_the_day_the_decisions_were_typed():
+    # The jury sat yesterday; its president records the attendance and the decisions this morning.
+    jury = make_jury()
+    second_employee = jury_member(jury.body, College.EMPLOYEES)
+    dossier = DossierFactory(state="ready_for_jury")
+    submission = submit(jury, dossier)
+    session = convened_with(jury, [jury.employer, jury.employee, second_employee], jury.employer)
+    session = session_day(session, timezone.now() - datetime.timedelta(days=1))
+    yesterday = timezone.localdate(timezone=PARIS) - datetime.timedelta(days=1)
+    jury.session = jury_session_start_deliberation(
+        session=session,
+        by=jury.president,
+        attendance=attendance(jury.employer, jury.employee, excused=[second_employee]),
+    )
+    decision = decision_record(submission=submission, by=jury.president, kind=DecisionKind.AWARDED)
+    close(jury)
+    certificate = certificate_generate(decision_id=decision.pk)
+    assert certificate.awarded_on == yesterday
+    text = pdf_text(certificate.file.path)
+    assert f"réuni le {yesterday:%d/%m/%Y}" in text
+    assert f"délivré le {yesterday:%d/%m/%Y}" in text
+    minutes = minutes_generate(session_id=jury.session.pk)
+    assert minutes.number.startswith(f"PV-{jury.body.pk}-{yesterday:%Y%m%d}-")
+    text = pdf_text(minutes.file.path)
+    assert f"Fait le {yesterday:%d/%m/%Y}, jour de la session." in text
+    # The attendance recorded when the deliberation opened, member by member and by college.
+    assert f"{second_employee.user.get_full_name()} Collège salariés CFDT Excusé·e" in text
+    assert "collège salariés : 1 membre présent sur 2." in text
 
 
 def test_generating_a_certificate_or_the_minutes_twice_changes_nothing():
@@ -626,14 +800,16 @@ def test_when_the_president_is_linked_to_a_dossier_another_present_member_decide
         jury_session_start_deliberation,
     )
     from tests.journey import DossierFactory
-    from tests.juries.factories import make_jury
+    from tests.juries.factories import make_jury, session_day
 
     jury = make_jury()
     dossier = DossierFactory(state="ready_for_jury")
     submission = dossier_submit_to_jury(dossier=dossier, session=jury.session, by=dossier.team.counsellor)
     with django_capture_on_commit_callbacks(execute=True):
         session = jury_session_convene(session=jury.session, by=jury.admin)
-    jury_session_start_deliberation(session=session, by=jury.president)
+    jury_session_start_deliberation(
+        session=session_day(session), by=jury.president, attendance=everyone_present(session)
+    )
     conflict_declare(submission=submission, by=jury.president, statement="J'ai formé ce candidat.")
     with pytest.raises(JuryError, match="lien avec ce dossier"):
         decision_record(submission=submission, by=jury.president, kind=DecisionKind.AWARDED)

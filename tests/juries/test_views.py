@@ -1,5 +1,6 @@
 import datetime
 import html
+import io
 import re
 
 import pytest
@@ -7,9 +8,11 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse, reverse_lazy
 from django.utils import timezone
+from openpyxl import load_workbook
 
 from candidates.models import Dossier, DossierState
 from clea_platform.certifications import Certification
+from journey.forms import previous_month
 from juries.models import (
     Certificate,
     College,
@@ -30,7 +33,16 @@ from juries.services import (
 from organisations.models import Region, Role
 from tests.factories import MembershipFactory, OrganisationFactory
 from tests.journey import DossierFactory
-from tests.juries.factories import certified, close, deliberating, jury_member, make_certifpro, make_jury, submit
+from tests.juries.factories import (
+    certified,
+    close,
+    deliberating,
+    jury_member,
+    make_certifpro,
+    make_jury,
+    session_day,
+    submit,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -311,16 +323,14 @@ def test_the_jury_body_composes_the_jury(client_for, jury):
     members = [jury.employer.pk, jury.employee.pk, second_employer.pk, second_employee.pk]
     response = client.post(
         url("session_seats", pk=jury.session.pk),
-        {
-            "members": members,
-            "present": [jury.employer.pk, jury.employee.pk, second_employee.pk],
-            "president": second_employee.pk,
-        },
+        {"members": members, "president": second_employee.pk},
     )
     assert response.status_code == 302
     seats = {seat.member_id: seat for seat in SessionSeat.objects.filter(session=jury.session)}
     assert set(seats) == set(members)
-    assert not seats[second_employer.pk].present
+    # Who attends is not known yet: it is recorded on the day, when the deliberation opens.
+    assert {seat.attendance for seat in seats.values()} == {""}
+    assert 'name="present"' not in page
     assert seats[second_employee.pk].is_president
     assert not seats[jury.employer.pk].is_president
 
@@ -329,13 +339,14 @@ def test_a_president_who_is_not_convened_is_refused_and_the_choice_kept(client_f
     outsider = jury_member(jury.body, College.EMPLOYERS)
     response = client_for(jury.admin).post(
         url("session_seats", pk=jury.session.pk),
-        {"members": [jury.employer.pk, jury.employee.pk], "present": [jury.employer.pk], "president": outsider.pk},
+        {"members": [jury.employer.pk], "president": outsider.pk},
     )
     assert response.status_code == 200
     page = text(response)
     assert "Le président doit faire partie des membres convoqués." in page
     assert f'name="president" value="{outsider.pk}" id="president-{outsider.pk}" checked' in page
-    assert f'name="present" value="{jury.employee.pk}" id="present-{jury.employee.pk}">' in page
+    assert f'name="members" value="{jury.employer.pk}" id="members-{jury.employer.pk}" checked' in page
+    assert f'name="members" value="{jury.employee.pk}" id="members-{jury.employee.pk}">' in page
     assert SessionSeat.objects.get(session=jury.session, member=jury.employer).is_president
 
 
@@ -367,28 +378,71 @@ def test_a_juror_may_not_convene(client_for, jury):
     assert JurySession.objects.get(pk=jury.session.pk).state == SessionState.PLANNED
 
 
-def test_the_quorum_problems_are_the_error_when_opening_the_deliberation(client_for, jury):
-    # Both colleges are convened, but the employees' member turns out absent on the day.
-    jury_session_set_seats(
-        session=jury.session,
-        by=jury.admin,
-        member_ids=[jury.employer.pk, jury.employee.pk],
-        president_id=jury.employer.pk,
-        absent_ids=[jury.employee.pk],
-    )
+def attendance_data(**by_member) -> dict[str, str]:
+    return {f"member_{member.pk}": status for member, status in by_member.items()}
+
+
+def present(*members, **others) -> dict[str, str]:
+    return {f"member_{member.pk}": "present" for member in members} | {
+        f"member_{pk}": status for pk, status in others.items()
+    }
+
+
+def test_opening_before_the_session_day_is_refused_and_the_attendance_kept(client_for, jury):
     jury_session_convene(session=jury.session, by=jury.admin)
-    response = client_for(jury.president).post(url("session_deliberate", pk=jury.session.pk), follow=True)
-    assert "Chaque collège doit avoir au moins un membre présent." in text(response)
+    address = url("session_deliberate", pk=jury.session.pk)
+    client = client_for(jury.president)
+    day = f"{timezone.localtime(jury.session.date):%d/%m/%Y}"
+    assert "La délibération ne peut pas s'ouvrir avant le jour de la session" in text(client.get(address))
+    response = client.post(address, {f"member_{jury.employer.pk}": "present", f"member_{jury.employee.pk}": "excused"})
+    assert response.status_code == 200
+    page = text(response)
+    assert "La délibération n'est pas ouverte" in page
+    assert f"La délibération ne peut pas s'ouvrir avant le jour de la session, le {day}." in page
+    assert re.search(rf'name="member_{jury.employee.pk}" value="excused"[^>]* checked', page)
+    assert JurySession.objects.get(pk=jury.session.pk).state == SessionState.CONVENED
+
+
+def test_the_quorum_problems_are_the_error_when_opening_the_deliberation(client_for, jury):
+    # Both colleges are convened, but the employees' member is absent on the day.
+    jury.session = session_day(jury_session_convene(session=jury.session, by=jury.admin))
+    response = client_for(jury.president).post(
+        url("session_deliberate", pk=jury.session.pk),
+        {f"member_{jury.employer.pk}": "present", f"member_{jury.employee.pk}": "absent"},
+    )
+    assert response.status_code == 200
+    assert "Aucun membre du collège salariés n'est présent." in text(response)
+    assert JurySession.objects.get(pk=jury.session.pk).state == SessionState.CONVENED
+    assert set(SessionSeat.objects.filter(session=jury.session).values_list("attendance", flat=True)) == {""}
+
+
+def test_each_member_attendance_is_required_on_its_field(client_for, jury):
+    jury.session = session_day(jury_session_convene(session=jury.session, by=jury.admin))
+    response = client_for(jury.president).post(
+        url("session_deliberate", pk=jury.session.pk), {f"member_{jury.employer.pk}": "present"}
+    )
+    page = response.content.decode()
+    name = html.escape(jury.employee.user.get_full_name())
+    assert f"Indiquez si {name} est présent·e, absent·e ou excusé·e." in html.unescape(page)
+    assert (
+        f'aria-describedby="id_member_{jury.employee.pk}_errors' in page
+        or f"id_member_{jury.employee.pk}_errors" in page
+    )
+    assert re.search(rf'name="member_{jury.employer.pk}" value="present"[^>]* checked', page)
     assert JurySession.objects.get(pk=jury.session.pk).state == SessionState.CONVENED
 
 
 def test_the_president_opens_the_deliberation_and_another_juror_may_not(client_for, jury):
-    jury_session_convene(session=jury.session, by=jury.admin)
+    jury.session = session_day(jury_session_convene(session=jury.session, by=jury.admin))
     address = url("session_deliberate", pk=jury.session.pk)
-    assert client_for(jury.member_membership(jury.employee)).post(address).status_code == 403
-    response = client_for(jury.president).post(address, follow=True)
-    assert "La délibération est ouverte" in text(response)
-    assert JurySession.objects.get(pk=jury.session.pk).state == SessionState.DELIBERATING
+    data = {f"member_{jury.employer.pk}": "present", f"member_{jury.employee.pk}": "present"}
+    assert client_for(jury.member_membership(jury.employee)).post(address, data).status_code == 403
+    assert client_for(jury.member_membership(jury.employee)).get(address).status_code == 403
+    response = client_for(jury.president).post(address, data, follow=True)
+    page = text(response)
+    assert "La délibération est ouverte" in page
+    # The session page shows who was there.
+    assert "Présent·e" in page and "Relevée à l'ouverture" not in page
 
 
 def test_closing_produces_the_documents_offered_on_the_session_page(
@@ -553,8 +607,8 @@ def test_the_decision_form_appears_for_the_president_during_the_deliberation_onl
     submission = submit(jury, ready)
     president = client_for(jury.president)
     assert 'name="decision-kind"' not in president.get(url("review", pk=submission.pk)).content.decode()
-    jury.session = jury_session_convene(session=jury.session, by=jury.admin)
-    president.post(url("session_deliberate", pk=jury.session.pk))
+    jury.session = session_day(jury_session_convene(session=jury.session, by=jury.admin))
+    president.post(url("session_deliberate", pk=jury.session.pk), present(jury.employer, jury.employee))
     assert 'name="decision-kind"' in president.get(url("review", pk=submission.pk)).content.decode()
     juror_page = client_for(jury.member_membership(jury.employee)).get(url("review", pk=submission.pk))
     assert 'name="decision-kind"' not in juror_page.content.decode()
@@ -576,10 +630,32 @@ def test_a_deferral_without_domains_is_refused_and_the_input_kept(client_for, ju
     )
     assert response.status_code == 200
     page = text(response)
-    assert "Indiquez les domaines qui restent à acquérir." in page
+    assert "Un ajournement indique au moins un domaine à acquérir." in page
     assert "Calcul fragile." in page
     assert re.search(r'<input type="radio" name="decision-kind" value="deferred"[^>]* checked', page)
     assert not Decision.objects.exists()
+
+
+def test_an_award_with_domains_is_refused_on_the_domains_and_the_input_kept(client_for, jury, ready):
+    [submission] = deliberating(jury, ready)
+    response = client_for(jury.president).post(
+        url("decide", pk=submission.pk), {"decision-kind": "awarded", "decision-missing_domains": ["2"]}
+    )
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "Une certification délivrée ne laisse aucun domaine à acquérir : décochez les domaines." in page
+    assert 'id="id_decision-missing_domains_errors"' in page
+    assert re.search(r'<input type="checkbox" name="decision-missing_domains" value="2"[^>]* checked', page)
+    assert not Decision.objects.exists()
+
+
+def test_the_decision_form_marks_the_domains_for_the_script_that_shows_them_for_a_deferral(client_for, jury, ready):
+    [submission] = deliberating(jury, ready)
+    page = client_for(jury.president).get(url("review", pk=submission.pk)).content.decode()
+    # Without the script every field shows; with it, the domains only for a deferral (tests/browser/test_jury.py).
+    assert re.search(r'<div data-decision-domains="deferred">\s*<div class="field">\s*<fieldset>', page)
+    assert "<script" in page and 'src="/static/js/decision_form.js"' in page
+    assert "hidden" not in page.split("data-decision-domains", 1)[1].split("</fieldset>", 1)[0]
 
 
 def test_the_president_defers_on_named_domains(client_for, jury, ready):
@@ -674,6 +750,33 @@ def test_certifpro_exports_the_certified_as_xlsx(client_for, awarded_certificate
     assert response.content.startswith(b"PK")
 
 
+def test_the_certified_xlsx_has_a_frozen_filterable_header_and_runs_no_formula(client_for, awarded_certificate):
+    candidate = awarded_certificate.dossier.candidate
+    candidate.last_name = '=HYPERLINK("http://example.org","Voir")'
+    candidate.save(update_fields=["last_name"])
+    response = client_for(make_certifpro()).get(EXPORT_URL, export_query(awarded_certificate, "xlsx"))
+    sheet = load_workbook(io.BytesIO(response.content))["Certifiés"]
+    assert sheet.freeze_panes == "A2"
+    assert sheet.auto_filter.ref == f"A1:{sheet.cell(1, sheet.max_column).column_letter}2"
+    row = dict(zip([cell.value for cell in sheet[1]], sheet[2], strict=True))
+    assert row["Nom d'usage"].data_type == "s"
+    assert row["Nom d'usage"].value == "'" + candidate.last_name
+    assert row["Date de délivrance"].is_date
+
+
+def test_the_export_form_offers_the_previous_calendar_month(client_for):
+    today = timezone.localdate()
+    end = today.replace(day=1) - datetime.timedelta(days=1)
+    page = text(client_for(make_certifpro()).get(EXPORT_URL))
+    assert f'name="start" value="{end:%Y-%m-01}"' in page
+    assert f'name="end" value="{end:%Y-%m-%d}"' in page
+
+
+def test_previous_month_runs_from_its_first_to_its_last_day():
+    assert previous_month(datetime.date(2026, 3, 15)) == (datetime.date(2026, 2, 1), datetime.date(2026, 2, 28))
+    assert previous_month(datetime.date(2026, 1, 1)) == (datetime.date(2025, 12, 1), datetime.date(2025, 12, 31))
+
+
 def test_the_export_period_is_checked(client_for):
     client = client_for(make_certifpro())
     form = client.get(EXPORT_URL)
@@ -708,8 +811,10 @@ def test_the_dashboard_lists_upcoming_sessions_and_presided_deliberations(client
     assert url("session_detail", pk=upcoming.session.pk) in page
     assert url("my_conflicts") in page
     assert "Délibérations que vous présidez" not in page
-    jury.session = jury_session_convene(session=jury.session, by=jury.admin)
-    client_for(jury.president).post(url("session_deliberate", pk=jury.session.pk))
+    jury.session = session_day(jury_session_convene(session=jury.session, by=jury.admin))
+    client_for(jury.president).post(
+        url("session_deliberate", pk=jury.session.pk), present(jury.employer, jury.employee)
+    )
     page = text(client_for(jury.president).get(reverse("home")))
     assert "Délibérations que vous présidez" in page
     assert "1 dossier" in page

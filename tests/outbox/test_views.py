@@ -380,3 +380,12 @@ def test_a_retry_that_fails_again_says_when_it_will_be_tried_next(client_for, ma
             f"prochaine tentative automatique à {when}.",
         )
     ]
+
+
+def test_a_row_never_tried_says_0_tentative_in_the_singular(org_a, certifpro, client_for):
+    # French counts 0 in the singular: the project's catalogue (locale/fr) decides, not the English fallback.
+    side_effect(org_a, label="Jamais tenté", state=SideEffectState.PENDING, attempts=0, age=LATE)
+
+    body = " ".join(text(client_for(certifpro).get(LIST)).split())
+
+    assert "0 tentative<" in body

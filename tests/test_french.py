@@ -1,0 +1,255 @@
+"""The platform's French (issue 14): the catalogue that gives French plurals, and the words it writes."""
+
+from __future__ import annotations
+
+import ast
+import gettext
+import re
+from pathlib import Path
+
+import polib
+import pytest
+from django.conf import settings
+from django.template import engines
+from django.utils import translation
+from django.utils.translation import ngettext
+from django.utils.translation.template import templatize
+
+from clea_platform.messages import PLURAL_FORMS, catalogue_compile, catalogue_path
+
+ROOT = Path(settings.BASE_DIR)
+APPS = sorted(p.parent.name for p in ROOT.glob("*/apps.py")) + ["clea_platform"]
+
+
+def templates() -> list[Path]:
+    return sorted(p for p in (ROOT / "templates").rglob("*") if p.suffix in {".html", ".txt"})
+
+
+def python_sources() -> list[Path]:
+    return sorted(p for app in APPS for p in (ROOT / app).rglob("*.py") if "migrations" not in p.parts)
+
+
+def read_mo(path: Path) -> gettext.GNUTranslations:
+    with path.open("rb") as handle:
+        return gettext.GNUTranslations(handle)
+
+
+# -- The catalogue ----------------------------------------------------------------------------------------------
+
+
+def test_the_committed_mo_is_the_compiled_po(tmp_path):
+    """What Django reads is the .mo: a .po changed without `make messages` would change nothing on screen."""
+    fresh = tmp_path / "django.mo"
+    catalogue_compile(catalogue_path("po"), fresh)
+
+    committed, expected = read_mo(catalogue_path("mo")), read_mo(fresh)
+
+    assert committed._catalog == expected._catalog, "locale/fr is stale: run `make messages` and commit both files"
+    assert [committed.plural(n) for n in range(4)] == [0, 0, 1, 1]
+
+
+def test_the_catalogue_states_the_french_plural_rule():
+    po = polib.pofile(str(catalogue_path("po")))
+
+    assert po.metadata["Plural-Forms"] == PLURAL_FORMS
+    assert all(entry.msgstr_plural == {0: entry.msgid, 1: entry.msgid_plural} for entry in po if entry.msgid_plural)
+    assert not [entry.msgid for entry in po if "fuzzy" in entry.flags]
+
+
+LITERAL = r"u?(?:'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\")"
+TEMPLATE_PLURAL = re.compile(rf"\bn(?:p)?gettext\((?:({LITERAL}), )?({LITERAL}), ({LITERAL}),")
+PLURAL_FUNCTIONS = {"ngettext", "ngettext_lazy", "npgettext", "npgettext_lazy"}
+
+
+def plural_msgids() -> set[tuple[str, str]]:
+    found: set[tuple[str, str]] = set()
+    for path in templates():
+        # Django's own reading of a template for makemessages: each {% blocktranslate count %} becomes ngettext().
+        for match in TEMPLATE_PLURAL.finditer(templatize(path.read_text(), origin=str(path))):
+            found.add((ast.literal_eval(match[2]), ast.literal_eval(match[3])))
+    for path in python_sources():
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not isinstance(node, ast.Call):
+                continue
+            name = getattr(node.func, "id", getattr(node.func, "attr", ""))
+            args = [a.value for a in node.args if isinstance(a, ast.Constant) and isinstance(a.value, str)]
+            if name in PLURAL_FUNCTIONS and len(args) >= 2:
+                found.add((args[-2], args[-1]))
+    return found
+
+
+def test_every_plural_of_the_code_and_templates_is_in_the_catalogue():
+    """A msgid the catalogue lacks falls back to the English rule: "0 tentatives". `make messages` adds it."""
+    po = polib.pofile(str(catalogue_path("po")))
+    known = {(entry.msgid, entry.msgid_plural) for entry in po if entry.msgid_plural}
+
+    found = plural_msgids()
+
+    assert len(found) > 40  # the walk finds them: blocktranslate count in templates, ngettext in Python
+    assert sorted(found - known) == []
+
+
+@pytest.mark.parametrize(("n", "text"), [(0, "0 tentative"), (1, "1 tentative"), (2, "2 tentatives")])
+def test_zero_and_one_are_singular_in_a_template(n, text):
+    template = engines["django"].from_string(
+        "{% load i18n %}{% blocktranslate count n=n %}{{ n }} tentative{% plural %}{{ n }} tentatives"
+        "{% endblocktranslate %}"
+    )
+
+    assert template.render({"n": n}) == text
+    with translation.override("fr"):
+        assert ngettext("%(n)s tentative", "%(n)s tentatives", n) % {"n": n} == text
+
+
+# -- The words ---------------------------------------------------------------------------------------------------
+
+# Inclusive writing ("né·e", "candidat(e)", "conseiller·ère") and plurals in brackets ("site(s)").
+INCLUSIVE = re.compile(r"\w+·\w+(?:·\w+)?|\w+\((?:e|es|ne|nes|se|ses|rice|rices|ère|ères)\)")
+BRACKETED_PLURAL = re.compile(r"\w\((?:s|x|es)\)")
+
+# Where the platform cannot know the gender, "·e" stays. The platform records no civility for its users
+# (counsellors, evaluators, trainers, administrators, jury members): their roles and what is said to them keep it,
+# everywhere.
+STAFF_WORDS = {
+    "Conseiller·ère",
+    "conseiller·ère",
+    "Formateur·rice",
+    "formateur·rice",
+    "Évaluateur·rice",
+    "évaluateur·rice",
+    "Administrateur·rice",
+    "Président·e",
+    "président·e",
+    "Présent·e",
+    "présent·e",
+    "Absent·e",
+    "Convoqué·e",
+    "convoqué·e",
+    "Exclu·e",
+    "exclu·e",
+}
+# A candidate's gender is known (civility is required): words about one candidate agree with it
+# ({% civility_agree %}, Candidate.registration_status_label). Only these templates keep "Candidat·e", as the
+# header of a column that lists many people.
+CANDIDATE_COLUMN_TEMPLATES = {
+    "candidates/dossier_list.html",
+    "dashboard/counsellor.html",
+    "dashboard/evaluator.html",
+    "documents/funding_batch.html",
+    "documents/minutes.html",
+    "funding/batch_detail.html",
+    "funding/claim_list.html",
+    "funding/line_list.html",
+    "funding/payment_detail.html",
+    "juries/my_conflicts.html",
+    "juries/session_detail.html",
+    "training/plan_list.html",
+}
+# The catalogue's messages about candidates that keep "·e", each for a reader who does not know the person yet.
+CANDIDATE_MSGIDS_ALLOWED = {
+    "Candidat·e",  # the column headers above
+    "candidat·e",  # the model's name (admin, API schema): any candidate
+    "candidat·es",
+    "Salarié·e",  # the choices of the form, before the civility is chosen
+    "Demandeur·se d'emploi",
+    "né·e à l'étranger",  # the form's label, same reason
+}
+
+
+def inclusive_words(text: str) -> set[str]:
+    return set(INCLUSIVE.findall(text))
+
+
+def test_templates_write_no_plural_in_brackets_nor_the_english_pluralize():
+    offenders = []
+    for path in templates():
+        text = path.read_text()
+        offenders += [f"{path.relative_to(ROOT)}: {match}" for match in BRACKETED_PLURAL.findall(text)]
+        offenders += [f"{path.relative_to(ROOT)}: |pluralize" for _ in re.findall(r"\|pluralize\b", text)]
+
+    assert offenders == []
+
+
+def test_templates_agree_with_the_candidate_where_the_gender_is_known():
+    offenders = []
+    for path in templates():
+        name = str(path.relative_to(ROOT / "templates"))
+        for word in inclusive_words(path.read_text()) - STAFF_WORDS:
+            if not (word == "Candidat·e" and name in CANDIDATE_COLUMN_TEMPLATES):
+                offenders.append(f"{name}: {word}")
+
+    assert offenders == []
+
+
+def test_the_catalogue_has_no_plural_in_brackets_and_inclusive_forms_only_where_the_gender_is_unknown():
+    po = polib.pofile(str(catalogue_path("po")))
+    texts = [text for entry in po for text in (entry.msgid, entry.msgid_plural) if text]
+
+    assert [text for text in texts if BRACKETED_PLURAL.search(text)] == []
+    assert [
+        text for text in texts if inclusive_words(text) - STAFF_WORDS and text not in CANDIDATE_MSGIDS_ALLOWED
+    ] == []
+
+
+@pytest.mark.parametrize(
+    ("name", "of", "at"),
+    [
+        ("Arras", "d'Arras", "à Arras"),
+        ("Lille", "de Lille", "à Lille"),
+        ("Évreux", "d'Évreux", "à Évreux"),
+        ("Hénin-Beaumont", "d'Hénin-Beaumont", "à Hénin-Beaumont"),
+        ("Yvetot", "d'Yvetot", "à Yvetot"),
+        ("Yasmine Benali", "de Yasmine Benali", "à Yasmine Benali"),
+        ("Le Havre (76)", "du Havre (76)", "au Havre (76)"),
+        ("Les Mureaux", "des Mureaux", "aux Mureaux"),
+        ("La Madeleine", "de La Madeleine", "à La Madeleine"),
+        ("APP Roubaix", "d'APP Roubaix", "à APP Roubaix"),
+        ("Leers", "de Leers", "à Leers"),
+    ],
+)
+def test_names_are_elided_and_contracted(name, of, at):
+    from clea_platform.french import at_name, of_name
+
+    assert (of_name(name), at_name(name)) == (of, at)
+    template = engines["django"].from_string("{% load french %}{{ name|de }} / {{ name|a }}")
+    assert template.render({"name": name}) == f"{of} / {at}".replace("'", "&#x27;")
+
+
+@pytest.mark.django_db
+def test_the_dossier_page_agrees_with_the_candidate_s_civility(client_for):
+    from django.urls import reverse
+
+    from tests.journey import DossierFactory
+
+    dossier = DossierFactory(first_name="Aïcha")
+    candidate = dossier.candidate
+    candidate.birth_name = "Martin"
+    candidate.save(update_fields=["birth_name"])
+    url = reverse("journey:dossier_detail", args=[dossier.pk])
+
+    woman = client_for(dossier.team.counsellor).get(url).content.decode()
+    candidate.civility = "m"
+    candidate.save(update_fields=["civility"])
+    man = client_for(dossier.team.counsellor).get(url).content.decode()
+
+    assert "Demandeuse d&#x27;emploi" in woman and "(née Martin)" in woman
+    assert "Demandeur d&#x27;emploi" in man and "(né Martin)" in man
+    assert "·" not in woman.split("Statut à l")[1].split("</dd>")[0]
+
+
+@pytest.mark.django_db
+def test_the_certificate_and_the_attestation_agree_with_the_candidate():
+    from django.template.loader import render_to_string
+
+    from tests.journey import DossierFactory
+
+    dossier = DossierFactory(first_name="Aïcha")
+    candidate = dossier.candidate
+    context = {"dossier": dossier, "candidate": candidate, "organisation": dossier.organisation}
+
+    attestation = " ".join(render_to_string("documents/attestation.html", context).split())
+    certificate = " ".join(render_to_string("documents/certificate.html", context).split())
+
+    assert "atteste que Madame" in attestation and "née le 12/04/1985" in attestation
+    assert "née le 12/04/1985" in certificate
+    assert "·" not in attestation.replace("Évaluateur·rice", "")  # the evaluator: a user, of unknown gender

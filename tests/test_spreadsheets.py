@@ -1,0 +1,67 @@
+"""The platform's spreadsheet writer (clea_platform.spreadsheets), on which every CSV and XLSX export stands."""
+
+import csv
+import datetime
+import io
+from decimal import Decimal
+
+import pytest
+from openpyxl import load_workbook
+
+from clea_platform.spreadsheets import neutralise, to_csv, to_xlsx
+
+HEADERS = ["Nom", "Né le", "Heures", "Montant", "Solde", "Commentaire"]
+ROWS = [
+    ['=HYPERLINK("http://evil","x")', datetime.date(1985, 4, 12), 35, Decimal("12.50"), -5, None],
+    ["+33 6 12 34 56 78", datetime.date(2001, 1, 2), 0, Decimal("0"), 7, "@SUM(A1)"],
+    ["Dupont", datetime.date(1970, 12, 31), 120, Decimal("1234.5"), 0, "-2+3"],
+]
+
+
+def read_csv(content: bytes) -> list[list[str]]:
+    assert content.startswith("\ufeff".encode())
+    return list(csv.reader(io.StringIO(content.decode("utf-8-sig")), delimiter=";"))
+
+
+@pytest.mark.parametrize("start", ["=", "+", "-", "@", "\t", "\r"])
+def test_a_text_starting_like_a_formula_gets_a_quote(start):
+    assert neutralise(f"{start}1+1") == f"'{start}1+1"
+    assert neutralise(f"a{start}1") == f"a{start}1"
+
+
+def test_the_csv_neutralises_formulas_and_keeps_numbers_and_dates():
+    rows = read_csv(to_csv(HEADERS, ROWS))
+    assert rows[0] == HEADERS
+    assert rows[1] == ['\'=HYPERLINK("http://evil","x")', "12/04/1985", "35", "12,5", "-5", ""]
+    assert rows[2] == ["'+33 6 12 34 56 78", "02/01/2001", "0", "0", "7", "'@SUM(A1)"]
+    assert rows[3][3:] == ["1234,5", "0", "'-2+3"]
+
+
+def test_the_xlsx_header_is_bold_frozen_and_filters_the_data():
+    sheet = load_workbook(io.BytesIO(to_xlsx(HEADERS, ROWS, title="Dossiers")))["Dossiers"]
+    assert sheet.freeze_panes == "A2"
+    assert sheet.auto_filter.ref == "A1:F4"
+    assert all(cell.font.b for cell in sheet[1])
+    widths = {letter: sheet.column_dimensions[letter].width for letter in "ABCDEF"}
+    assert widths["A"] > widths["C"] >= 8  # fitted to the content, never narrower than 8
+
+
+def test_the_xlsx_keeps_numbers_and_dates_and_runs_no_formula():
+    sheet = load_workbook(io.BytesIO(to_xlsx(HEADERS, ROWS, title="Dossiers")))["Dossiers"]
+    first = sheet[2]
+    assert first[0].data_type == "s" and first[0].value == '\'=HYPERLINK("http://evil","x")'
+    assert first[1].is_date and first[1].value.date() == datetime.date(1985, 4, 12)
+    assert first[1].number_format == "DD/MM/YYYY"
+    assert first[2].value == 35 and first[3].value == 12.5 and first[4].value == -5
+    assert not any(cell.data_type == "f" for row in sheet.iter_rows() for cell in row)
+
+
+def test_the_same_rows_give_the_same_bytes():
+    assert to_xlsx(HEADERS, ROWS, title="Dossiers") == to_xlsx(HEADERS, ROWS, title="Dossiers")
+    assert to_csv(HEADERS, ROWS) == to_csv(HEADERS, ROWS)
+
+
+def test_an_empty_table_still_has_its_filterable_header():
+    sheet = load_workbook(io.BytesIO(to_xlsx(HEADERS, [], title="Vide")))["Vide"]
+    assert [cell.value for cell in sheet[1]] == HEADERS
+    assert sheet.auto_filter.ref == "A1:F1"
