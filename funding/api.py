@@ -71,6 +71,9 @@ class FundingLineSerializer(serializers.ModelSerializer):
     funder_name = serializers.CharField(source="funder.name", read_only=True)
     state_label = serializers.CharField(source="get_state_display", read_only=True)
     step_done_on = serializers.DateField(read_only=True, allow_null=True)
+    remainder_cents = serializers.IntegerField(
+        read_only=True, allow_null=True, help_text="Reste à percevoir TTC, en centimes (ligne facturée non soldée)."
+    )
     transitions = serializers.SerializerMethodField()
 
     class Meta:
@@ -94,11 +97,14 @@ class FundingLineSerializer(serializers.ModelSerializer):
             "invoiced_cents",
             "invoiced_incl_vat_cents",
             "paid_cents",
+            "remainder_cents",
+            "written_off_cents",
             "funder_reference",
             "service_date",
             "granted_on",
             "invoiced_on",
             "paid_on",
+            "written_off_on",
             "state",
             "state_label",
             "batch",

@@ -245,6 +245,7 @@ def test_a_line_is_requested_granted_and_invoiced_through_transitions(client_for
     assert too_much.json()["message"] == "Le montant facturé ne peut dépasser le montant accordé."
     invoiced = post(client, address, {"name": "invoice"})
     assert (invoiced.json()["state"], invoiced.json()["invoiced_cents"]) == ("invoiced", 40000)
+    assert invoiced.json()["remainder_cents"] == 48000  # what the funder owes, with its VAT
     assert invoiced.json()["transitions"] == []
 
 
