@@ -16,6 +16,7 @@ from candidates.models import (
     Candidate,
     DossierQuerySet,
     DossierState,
+    EducationLevel,
     identity_key,
 )
 from candidates.services import NewDossierRefusal, dossier_new_refusal
@@ -152,6 +153,9 @@ class CandidateIdentityForm(forms.ModelForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        # Blank is allowed for a referral's candidate until the dossier opens; once given, it cannot be erased.
+        if self.instance.pk and self.instance.birth_place:
+            self.fields["birth_place"].required = True
         autocomplete = {
             "last_name": "family-name",
             "first_name": "given-name",
@@ -244,6 +248,9 @@ class DossierCreateForm(CandidateIdentityForm):
         # it anyway: the API leaves it to the service, which answers 409 with the refusal's code).
         self.membership = membership
         self.refusal: NewDossierRefusal | None = None
+        # The model leaves them blank for a referral's dossier; the counsellor's own interview asks them.
+        for name in Candidate.FIELDS_FOR_OPENING:
+            self.fields[name].required = True
         allowed = set(certifications)
         choices = [(value, label) for value, label in Certification.choices if value in allowed]
         # With several certifications, make the counsellor choose rather than keep the first by accident.
@@ -277,10 +284,34 @@ class DossierCreateForm(CandidateIdentityForm):
 
 
 class DossierOpenForm(forms.Form):
+    """The consent, and what the information interview learnt that the candidate record still lacks (a
+    referral leaves the birth place and the education level to it)."""
+
+    birth_place = forms.CharField(
+        label=_("Lieu de naissance"),
+        max_length=150,
+        help_text=_("Commune, ou pays pour une naissance à l'étranger."),
+        error_messages={"required": _("Indiquez le lieu de naissance.")},
+    )
+    education_level = forms.ChoiceField(
+        label=_("Niveau de formation"),
+        choices=[("", "---------"), *EducationLevel.choices],
+        error_messages={"required": _("Indiquez le niveau de formation.")},
+    )
     consent = forms.BooleanField(
         label=_("Le candidat a donné son accord"),
         error_messages={"required": _("Le dossier ne peut être ouvert qu'avec l'accord du candidat : cochez la case.")},
     )
+
+    def __init__(self, *args: Any, candidate: Candidate, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Only what is missing is asked; what the candidate record holds is not asked again.
+        for name in Candidate.FIELDS_FOR_OPENING:
+            if name not in candidate.missing_for_opening:
+                del self.fields[name]
+
+    def candidate_data(self) -> dict[str, str]:
+        return {name: self.cleaned_data[name] for name in Candidate.FIELDS_FOR_OPENING if name in self.cleaned_data}
 
 
 class DossierWithdrawForm(forms.Form):

@@ -94,7 +94,9 @@ class Candidate(models.Model):
     last_name = models.CharField(_("nom d'usage"), max_length=150)
     birth_name = models.CharField(_("nom de naissance"), max_length=150, blank=True)
     birth_date = models.DateField(_("date de naissance"))
-    birth_place = models.CharField(_("lieu de naissance"), max_length=150)
+    # Blank until the information interview when the dossier comes from a referral (an advisor may not know
+    # them); opening the dossier requires both (Dossier.candidate_complete).
+    birth_place = models.CharField(_("lieu de naissance"), max_length=150, blank=True)
     born_abroad = models.BooleanField(_("né·e à l'étranger"), default=False)
     email = models.EmailField(_("adresse e-mail"), blank=True)
     phone = models.CharField(_("téléphone"), max_length=20, blank=True)
@@ -104,7 +106,9 @@ class Candidate(models.Model):
     registration_status = models.CharField(
         _("statut à l'inscription"), max_length=12, choices=RegistrationStatus.choices
     )
-    education_level = models.CharField(_("niveau de formation"), max_length=4, choices=EducationLevel.choices)
+    education_level = models.CharField(
+        _("niveau de formation"), max_length=4, choices=EducationLevel.choices, blank=True
+    )
     origin = models.CharField(_("origine de la démarche"), max_length=20, choices=Origin.choices)
     identity_key = models.CharField(max_length=310, editable=False, db_index=True)
     created_at = models.DateTimeField(_("créé le"), auto_now_add=True)
@@ -129,6 +133,14 @@ class Candidate(models.Model):
     @property
     def full_name(self) -> str:
         return f"{self.first_name} {self.last_name}"
+
+    # What the information interview must have filled in before the dossier opens (Certif'Pro's data).
+    FIELDS_FOR_OPENING = ("birth_place", "education_level")
+
+    @property
+    def missing_for_opening(self) -> list[str]:
+        """The fields still blank that opening the dossier requires (a referral may leave them out)."""
+        return [name for name in self.FIELDS_FOR_OPENING if not getattr(self, name)]
 
     def civility_agree(self, masculine: str, feminine: str) -> str:
         return civility_agree(self.civility, masculine, feminine)
@@ -337,6 +349,9 @@ class Dossier(ConcurrentTransitionMixin, models.Model):
     def has_consent(self) -> bool:
         return self.consent_at is not None and bool(self.consent_text.strip())
 
+    def candidate_complete(self) -> bool:
+        return not self.candidate.missing_for_opening
+
     def habilitation_in_force(self) -> bool:
         return self.organisation.habilitations.in_force().filter(certification=self.certification).exists()
 
@@ -359,7 +374,7 @@ class Dossier(ConcurrentTransitionMixin, models.Model):
         field=state,
         source=S.INFORMATION,
         target=S.OPENED,
-        conditions=[has_consent],  # type: ignore[list-item]  # django-fsm-2 types conditions on Model
+        conditions=[has_consent, candidate_complete],  # type: ignore[list-item]  # django-fsm-2 types conditions on Model
         permission=_by(Role.COUNSELLOR),
         custom={"label": _("Ouvrir le dossier"), "url": "open"},
     )

@@ -58,9 +58,10 @@ def dossier_board(membership: Membership, *, today: datetime.date | None = None)
     }
 
 
-# Conditions that a step's own page fulfils: the "open" page collects the candidate's consent, so that step is
-# offered while the consent is still missing (django-fsm, which checks every condition, would hide it).
-FULFILLED_ON_ITS_PAGE = {"open": {"has_consent"}}
+# Conditions that a step's own page fulfils: the "open" page collects the candidate's consent, and the birth
+# place and education level a referral left blank, so that step is offered while they are still missing
+# (django-fsm, which checks every condition, would hide it).
+FULFILLED_ON_ITS_PAGE = {"open": {"has_consent", "candidate_complete"}}
 
 
 def offered_transitions(dossier: Dossier, membership: Membership) -> list[Transition]:

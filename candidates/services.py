@@ -274,6 +274,8 @@ def _refuse_a_second_holder(candidate: Candidate) -> None:
 
 
 def _refusal_message(dossier: Dossier, name: str) -> str:
+    if name == "open" and dossier.has_consent() and not dossier.candidate_complete():
+        return _("Complétez le lieu de naissance et le niveau de formation du candidat pour ouvrir le dossier.")
     reasons = {
         "open": _("Le consentement du candidat doit être recueilli pour ouvrir le dossier."),
         "start_prior_evaluation": _("L'organisme n'a pas d'habilitation en cours pour cette certification."),
@@ -342,13 +344,40 @@ def dossier_transition(
 
 
 @transaction.atomic
-def dossier_open(*, dossier: Dossier, by: Membership, consent_text: str, request: HttpRequest | None = None) -> Dossier:
-    """Record the candidate's consent (with the exact text shown) and open the dossier."""
+def dossier_open(
+    *,
+    dossier: Dossier,
+    by: Membership,
+    consent_text: str,
+    candidate_data: dict[str, str] | None = None,
+    request: HttpRequest | None = None,
+) -> Dossier:
+    """Record the candidate's consent (with the exact text shown) and open the dossier.
+
+    `candidate_data` fills in what the information interview learnt and a referral left blank (birth place,
+    education level: Candidate.FIELDS_FOR_OPENING); refused while one is still missing."""
     if not consent_text.strip():
         raise TransitionRefused(_("Le texte du consentement présenté au candidat est obligatoire."))
     locked = dossier_lock(dossier)
+    candidate = locked.candidate
+    completed = {
+        name: value
+        for name, value in (candidate_data or {}).items()
+        if name in Candidate.FIELDS_FOR_OPENING and value and not getattr(candidate, name)
+    }
+    if completed:
+        for name, value in completed.items():
+            setattr(candidate, name, value)
+        candidate.save(update_fields=list(completed))
     locked.consent_at, locked.consent_text = timezone.now(), consent_text.strip()
-    return dossier_apply(locked=locked, name="open", by=by, note=_("Consentement recueilli"), request=request)
+    return dossier_apply(
+        locked=locked,
+        name="open",
+        by=by,
+        note=_("Consentement recueilli"),
+        request=request,
+        details={"completed": sorted(completed)} if completed else None,
+    )
 
 
 @transaction.atomic

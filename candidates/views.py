@@ -184,10 +184,16 @@ def dossier_open_view(request: HttpRequest, pk: int) -> HttpResponse:
             % {"state": dossier.get_state_display()},
         )
         return redirect("journey:dossier_detail", pk=dossier.pk)
-    form = DossierOpenForm(request.POST if request.method == "POST" else None)
+    form = DossierOpenForm(request.POST if request.method == "POST" else None, candidate=dossier.candidate)
     if request.method == "POST" and form.is_valid():
         try:
-            dossier_open(dossier=dossier, by=request.membership, consent_text=CONSENT_TEXT, request=request)
+            dossier_open(
+                dossier=dossier,
+                by=request.membership,
+                consent_text=CONSENT_TEXT,
+                candidate_data=form.candidate_data(),
+                request=request,
+            )
         except (TransitionRefused, DossierConflict) as exc:
             messages.error(request, str(exc))
         else:

@@ -4,6 +4,7 @@ GET /api/v1/evaluators/nearby?commune=59350&certification=clea&radius=20&wheelch
     commune: an INSEE code (taken first), else a postcode or a name as the search box reads them; when several
     communes match, 400 with the candidates. radius: 10, 20, 50 or 100 (km, default 20).
 GET /api/v1/communes?q=saint etienne
+    results: the communes matching; when none does, suggestions: the nearest names ("Lile": Lille (59)).
 """
 
 from __future__ import annotations
@@ -135,7 +136,13 @@ class EvaluatorsNearbyView(PublicAPIView):
         lookup = CommuneLookup(commune, []) if commune is not None else Commune.objects.resolve(text)
         if lookup.commune is None:
             if not lookup.candidates:
-                return Response({"detail": _("Aucune commune ne correspond.")}, status=status.HTTP_404_NOT_FOUND)
+                return Response(
+                    {
+                        "detail": _("Aucune commune ne correspond."),
+                        "suggestions": CommuneSerializer(lookup.suggestions, many=True).data,
+                    },
+                    status=status.HTTP_404_NOT_FOUND,
+                )
             return Response(
                 {
                     "detail": _("Plusieurs communes correspondent : précisez avec le code INSEE."),
@@ -164,7 +171,8 @@ class EvaluatorsNearbyView(PublicAPIView):
 
 
 class CommunesView(PublicAPIView):
-    """Communes matching a name, a postcode or an INSEE code (for completion), best first."""
+    """Communes matching a name, a postcode or an INSEE code (for completion), best first; when none does,
+    `suggestions` holds the communes whose names are nearest ("Lile": Lille), for "did you mean"."""
 
     @extend_schema(
         parameters=[OpenApiParameter("q", OpenApiTypes.STR)],
@@ -174,4 +182,10 @@ class CommunesView(PublicAPIView):
     def get(self, request: Request) -> Response:
         text = request.query_params.get("q", "")
         communes = Commune.objects.search(text, limit=10) if len(text.strip()) >= 2 else []
-        return Response({"results": CommuneSerializer(communes, many=True).data})
+        suggestions = Commune.objects.suggest(text) if not communes and len(text.strip()) >= 2 else []
+        return Response(
+            {
+                "results": CommuneSerializer(communes, many=True).data,
+                "suggestions": CommuneSerializer(suggestions, many=True).data,
+            }
+        )

@@ -110,11 +110,15 @@ class SheetRequestForm(forms.Form):
                 lookup = Commune.objects.resolve(text)
                 if lookup.commune is None:
                     self.commune_choices = lookup.candidates
-                    self.add_error(
-                        "commune",
-                        _("Précisez la commune parmi les propositions.")
-                        if lookup.candidates
-                        else _("Aucune commune ne correspond à « %(text)s ».") % {"text": text},
-                    )
+                    if lookup.candidates:
+                        message = _("Précisez la commune parmi les propositions.")
+                    elif lookup.suggestions:
+                        message = _("Aucune commune ne correspond à « %(text)s ». Vouliez-vous dire : %(names)s ?") % {
+                            "text": text,
+                            "names": ", ".join(c.label for c in lookup.suggestions),
+                        }
+                    else:
+                        message = _("Aucune commune ne correspond à « %(text)s ».") % {"text": text}
+                    self.add_error("commune", message)
                 data["commune_obj"] = lookup.commune
         return data

@@ -6,7 +6,7 @@ organisation); the directory reads them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.db import models
 from django.utils.text import slugify
@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from clea_platform.certifications import Certification
 from directory.places import COMMUNE_CODE_RE, COMMUNE_WITH_DEPARTEMENT_RE, fold_name
+from directory.spelling import commune_name_index
 from organisations.models import Membership, Organisation
 
 
@@ -67,13 +68,28 @@ class CommuneQuerySet(models.QuerySet["Commune"]):
         exact = [c for c in candidates if c.name_folded == folded]
         if len(exact) == 1 and not COMMUNE_CODE_RE.match(query.strip().upper()):
             return CommuneLookup(exact[0], [c for c in candidates if c is not exact[0]][:10])
+        if not candidates:
+            return CommuneLookup(None, [], suggestions=self.suggest(query))
         return CommuneLookup(None, candidates)
+
+    def suggest(self, query: str, limit: int = 5) -> list[Commune]:
+        """The communes whose names are nearest a misspelt `query` ("Lile": Lille, Lisle…), nearest then most
+        populated first (directory.spelling); none for a code or "Name (département)"."""
+        text = " ".join(query.split())[:100]
+        if COMMUNE_CODE_RE.match(text.upper().replace(" ", "")) or text.replace(" ", "").isdigit():
+            return []
+        with_departement = COMMUNE_WITH_DEPARTEMENT_RE.match(text)
+        ids = commune_name_index().nearest(with_departement["name"] if with_departement else text, limit)
+        found = self.in_bulk(ids)
+        return [found[pk] for pk in ids if pk in found]
 
 
 @dataclass(frozen=True)
 class CommuneLookup:
     commune: Commune | None
     candidates: list[Commune]
+    # When nothing matches: the nearest names, for "Vouliez-vous dire : Lille (59) ?".
+    suggestions: list[Commune] = field(default_factory=list)
 
 
 class Commune(models.Model):

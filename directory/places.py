@@ -138,6 +138,9 @@ def communes_load(rows: list[dict[str, str]], *, delete_missing: bool = True) ->
                 ],
                 batch_size=5000,
             )
+    from directory.spelling import commune_name_index_forget
+
+    commune_name_index_forget()
     return LoadReport(
         created=len(to_create),
         updated=len(to_update),

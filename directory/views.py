@@ -18,7 +18,7 @@ from clea_platform.ratelimit import rate_limited
 from clea_platform.tenancy import membership_required
 from directory.forms import DirectorySearchForm, SheetRequestForm
 from directory.models import Commune, DirectorySheet, SheetScope, SheetStatus
-from directory.selectors import RADII_KM, sites_nearby
+from directory.selectors import DEFAULT_RADIUS_KM, RADII_KM, sites_nearby
 from directory.services import SheetRequestError, directory_sheet_request
 from organisations.models import Membership, Role, Site
 from outbox.selectors import documents_regeneration
@@ -61,6 +61,10 @@ def search(request: HttpRequest) -> HttpResponse:
     """Public: the evaluator sites near a commune, nearest first, within a radius that can be widened."""
     membership: Membership | None = getattr(request, "membership", None)
     params = request.GET.copy()
+    if not params.get("radius"):
+        # The radius applied without one asked for is written into the search: the select shows it (rather
+        # than its first option, 10 km, while 20 km applied) and the printed sheet carries it.
+        params["radius"] = str(DEFAULT_RADIUS_KM)
     if not params.get("commune"):
         agency = _agency_commune(membership)
         if agency is not None and "commune" not in params:
@@ -104,6 +108,8 @@ def search(request: HttpRequest) -> HttpResponse:
             if found is not None
             else None,
             "certification": form.filters()["certification"],
+            # The printed sheet is asked with exactly these parameters (see the print form in the template).
+            "filters": form.filters(),
             "can_refer": membership is not None and membership.role == Role.FT_ADVISOR,
             "can_print": membership is not None and membership.role in SHEET_ROLES,
             "choice_query": urlencode([(k, v) for k, v in params.items() if k not in {"page", "commune"} and v]),
@@ -117,6 +123,9 @@ def commune_suggestions(request: HttpRequest) -> HttpResponse:
     """Public: <option> elements for the commune datalist, as one types (htmx)."""
     text = request.GET.get("commune") or request.GET.get("q") or ""
     communes = Commune.objects.search(text, limit=SUGGESTIONS) if len(text.strip()) >= 2 else []
+    if not communes and len(text.strip()) >= 2:
+        # Nothing starts so: offer the nearest names ("Roubiax": Roubaix) rather than an empty list.
+        communes = Commune.objects.suggest(text)
     return render(request, "directory/_commune_options.html", {"communes": communes})
 
 
@@ -129,14 +138,17 @@ def sheet_list(request: HttpRequest) -> HttpResponse:
     if agency is not None:
         initial = {"departement": agency.departement, "commune": agency.label}
     if request.method == "GET" and request.GET.get("commune"):
-        # From a directory search: the same place, radius and filters, as a radius sheet.
+        # From a directory search: the same place, radius and filters, as a radius sheet, read by the search's
+        # own form (its default radius included: a link without one searched 20 km, not the first choice).
+        search = DirectorySearchForm(request.GET)
+        filters = search.filters()
         initial.update(
             scope=SheetScope.RADIUS,
             commune=request.GET["commune"],
-            radius=request.GET.get("radius"),
-            certification=request.GET.get("certification", ""),
-            wheelchair=bool(request.GET.get("wheelchair")),
-            remote=bool(request.GET.get("remote")),
+            radius=filters["radius_km"],
+            certification=filters["certification"],
+            wheelchair=filters["wheelchair_accessible"],
+            remote=filters["remote_evaluation"],
         )
     form = SheetRequestForm(request.POST if request.method == "POST" else None, initial=initial)
     if request.method == "POST" and form.is_valid():

@@ -71,6 +71,9 @@ class FundingLineSerializer(serializers.ModelSerializer):
     funder_name = serializers.CharField(source="funder.name", read_only=True)
     state_label = serializers.CharField(source="get_state_display", read_only=True)
     step_done_on = serializers.DateField(read_only=True, allow_null=True)
+    remainder_cents = serializers.IntegerField(
+        read_only=True, allow_null=True, help_text="Reste à percevoir TTC, en centimes (ligne facturée non soldée)."
+    )
     transitions = serializers.SerializerMethodField()
 
     class Meta:
@@ -94,11 +97,14 @@ class FundingLineSerializer(serializers.ModelSerializer):
             "invoiced_cents",
             "invoiced_incl_vat_cents",
             "paid_cents",
+            "remainder_cents",
+            "written_off_cents",
             "funder_reference",
             "service_date",
             "granted_on",
             "invoiced_on",
             "paid_on",
+            "written_off_on",
             "state",
             "state_label",
             "batch",
@@ -158,6 +164,12 @@ class FundingLineTransitionSerializer(TransitionNameSerializer):
         required=False, help_text="grant : montant accordé HT, en centimes (le demandé par défaut)."
     )
     granted_on = serializers.DateField(required=False, help_text="grant : date de l'accord (aujourd'hui par défaut).")
+    override_reason = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        help_text="grant : motif de la dérogation, obligatoire pour accorder plus que le demandé ou dater l'accord "
+        "du futur ; il figure dans l'historique de la ligne.",
+    )
     funder_reference = serializers.CharField(
         required=False, allow_blank=True, help_text="grant : référence du financeur (celle de la ligne par défaut)."
     )
@@ -316,8 +328,9 @@ class FundingLineViewSet(
     @action(detail=True, methods=["post"])
     def transition(self, request: Request, pk: str | None = None) -> Response:
         """Take one step by name (funding_line_transition), with the fields of the step's screen: request; grant
-        (granted_cents, funder_reference, granted_on); refuse (note); invoice (invoiced_cents, invoiced_on), once
-        the step happened; cancel (note). 409 with the reason when the line's lifecycle refuses it now."""
+        (granted_cents, funder_reference, granted_on; override_reason to grant more than requested or date the
+        agreement in the future, else 400 on those fields); refuse (note); invoice (invoiced_cents, invoiced_on),
+        once the step happened; cancel (note). 409 with the reason when the line's lifecycle refuses it now."""
         line = self.get_object()
         _ensure_line_role(request)
         step = TransitionNameSerializer(data=request.data)

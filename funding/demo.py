@@ -25,6 +25,7 @@ from funding.services import (
 )
 from organisations.models import Membership, Organisation, Role
 
+L = LineState
 # (candidate's first name, step, funder code, euros excl. VAT, VAT rate, state to reach, funder reference)
 DEMO_LINES = [
     ("Kevin", FundingStep.PRIOR_EVALUATION, "cpf", "450", "20", LineState.DRAFT, ""),
@@ -34,6 +35,8 @@ DEMO_LINES = [
     ("Mohamed", FundingStep.PRIOR_EVALUATION, "france-travail", "450", "20", LineState.INVOICED, "FT-59-2026-0342"),
     ("Aïcha", FundingStep.PRIOR_EVALUATION, "france-travail", "450", "20", LineState.PAID, "FT-59-2026-0343"),
     ("Nadia", FundingStep.PRIOR_EVALUATION, "employeur", "380", "20", LineState.CANCELLED, ""),
+    ("Éric", FundingStep.PRIOR_EVALUATION, "france-travail", "450", "20", LineState.PARTIALLY_PAID, "FT-59-2026-0344"),
+    ("Patrick", FundingStep.PRIOR_EVALUATION, "france-travail", "450", "20", LineState.WRITTEN_OFF, "FT-59-2026-0345"),
 ]
 
 
@@ -54,7 +57,7 @@ def seed_funding(orgs: dict[str, Organisation]) -> int:
 def _seed_lines(nord: Organisation) -> int:
     counsellor = Membership.objects.get(user__email="conseillere@evaluateur-nord.demo", role=Role.COUNSELLOR)
     admin = Membership.objects.get(user__email="conseillere@evaluateur-nord.demo", role=Role.ORG_ADMIN)
-    lines: dict[str, FundingLine] = {}
+    lines: dict[str, FundingLine] = {}  # by the state each line is to reach
     for first_name, step, code, euros, rate, target, reference in DEMO_LINES:
         dossier = Dossier.objects.filter(organisation=nord, candidate__first_name=first_name).order_by("id").first()
         if dossier is None:
@@ -69,7 +72,7 @@ def _seed_lines(nord: Organisation) -> int:
             hours=Decimal("35") if step == FundingStep.TRAINING else Decimal("3.5"),
         )
         if target == LineState.DRAFT:
-            lines[first_name] = line
+            lines[target] = line
             continue
         line = funding_line_transition(line=line, name="request", by=counsellor)
         if target == LineState.REFUSED:
@@ -84,7 +87,7 @@ def _seed_lines(nord: Organisation) -> int:
             line = funding_line_transition(
                 line=line, name="cancel", by=counsellor, note="La candidate finance finalement elle-même."
             )
-        lines[first_name] = line
+        lines[target] = line
     # The France Travail lines of the closed prior evaluations go into one batch, and a payment settles one.
     today = timezone.localdate()
     try:
@@ -98,18 +101,29 @@ def _seed_lines(nord: Organisation) -> int:
     except FundingError:
         return len(lines)
     batch = batch_generate(batch_id=batch.pk)
-    paid = lines.get("Aïcha")
-    if paid is not None:
-        paid.refresh_from_db()
+    # One payment: a line paid in full, two paid 40 € short (one of whose remainder is then written off), and a
+    # reference the batch does not know.
+    paid, short, written_off = (lines.get(state) for state in (L.PAID, L.PARTIALLY_PAID, L.WRITTEN_OFF))
+    if paid is not None and short is not None and written_off is not None:
+        for line in (paid, short, written_off):
+            line.refresh_from_db()
         payment_record(
             batch=batch,
             by=admin,
             received_on=today,
             reference="VIR-FT-2026-118",
             lines=[
-                PaymentInput(paid.funder_reference, paid.invoiced_incl_vat_cents),
+                PaymentInput(paid.funder_reference, paid.invoiced_incl_vat_cents or 0),
+                PaymentInput(short.funder_reference, (short.invoiced_incl_vat_cents or 0) - 4000),
+                PaymentInput(written_off.funder_reference, (written_off.invoiced_incl_vat_cents or 0) - 4000),
                 PaymentInput("FT-59-2026-9999", 54000),
             ],
+        )
+        funding_line_transition(
+            line=FundingLine.objects.get(pk=written_off.pk),
+            name="write_off",
+            by=admin,
+            note="Plafond de prise en charge du financeur atteint.",
         )
     return len(lines)
 

@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+import base64
 import datetime
 from decimal import Decimal
 from typing import Any
 
 from django import forms
+from django.core import signing
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -18,6 +20,7 @@ from funding.models import (
     quarter_of,
 )
 from funding.money import DEFAULT_VAT_RATE, MAX_CENTS, format_euros, parse_euros
+from funding.payment_files import MAX_BYTES as PAYMENT_FILE_MAX_BYTES
 from funding.services import PaymentInput
 from organisations.api_fields import MAX_ID
 from organisations.models import Organisation, OrganisationKind
@@ -118,6 +121,16 @@ class GrantForm(forms.Form):
     granted_cents = EurosField(label=_("Montant accordé HT (€)"))
     funder_reference = forms.CharField(label=_("Référence du financeur"), max_length=60)
     granted_on = forms.DateField(label=_("Accordé le"), widget=DateInput())
+    override_reason = forms.CharField(
+        label=_("Motif de la dérogation"),
+        required=False,
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_(
+            "Seulement pour un montant accordé supérieur au montant demandé, ou un accord daté du futur. "
+            "Il figure dans l'historique de la ligne."
+        ),
+    )
 
     def __init__(self, *args: Any, line: FundingLine, **kwargs: Any) -> None:
         kwargs.setdefault(
@@ -129,7 +142,29 @@ class GrantForm(forms.Form):
             },
         )
         super().__init__(*args, **kwargs)
+        self.line = line
         self.fields["funder_reference"].help_text = line.funder.reference_label
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        departures = self.line.grant_departures(
+            granted_cents=cleaned.get("granted_cents"),
+            granted_on=cleaned.get("granted_on"),
+            today=timezone.localdate(),
+        )
+        if departures and not (cleaned.get("override_reason") or "").strip():
+            for name, message in departures.items():
+                self.add_error(name, message)
+            self.add_error("override_reason", _("Indiquez le motif de la dérogation."))
+        return cleaned
+
+    @property
+    def override_shown(self) -> bool:
+        """Whether the page shows the reason's field without waiting for the script: when the grant as typed
+        departs from the request, or a reason was typed (never lost)."""
+        if not self.is_bound:
+            return False
+        return bool(self.data.get(self.add_prefix("override_reason"), "").strip()) or "override_reason" in self.errors
 
 
 class InvoiceForm(forms.Form):
@@ -142,6 +177,12 @@ class InvoiceForm(forms.Form):
         self.fields["invoiced_cents"].help_text = _("Au plus le montant accordé : %(amount)s HT.") % {
             "amount": format_euros(line.granted_cents)
         }
+
+    def clean_invoiced_on(self) -> datetime.date:
+        invoiced_on: datetime.date = self.cleaned_data["invoiced_on"]
+        if invoiced_on > timezone.localdate():
+            raise forms.ValidationError(_("La date de facturation ne peut être dans le futur."))
+        return invoiced_on
 
 
 class ReasonForm(forms.Form):
@@ -164,6 +205,7 @@ TRANSITION_FORMS: dict[str, type[forms.Form]] = {
     "refuse": ReasonForm,
     "invoice": InvoiceForm,
     "cancel": ReasonForm,
+    "write_off": ReasonForm,
 }
 
 
@@ -244,6 +286,12 @@ class PaymentForm(forms.Form):
         kwargs.setdefault("initial", {"received_on": timezone.localdate()})
         super().__init__(*args, **kwargs)
 
+    def clean_received_on(self) -> datetime.date:
+        received_on: datetime.date = self.cleaned_data["received_on"]
+        if received_on > timezone.localdate():
+            raise forms.ValidationError(_("La date de réception ne peut être dans le futur."))
+        return received_on
+
     def clean_lines(self) -> list[PaymentInput]:
         parsed, errors = [], []
         for number, raw in enumerate(self.cleaned_data["lines"].splitlines(), start=1):
@@ -254,6 +302,8 @@ class PaymentForm(forms.Form):
                 if len(parts) != 2 or not parts[0]:
                     raise ValueError(raw)
                 cents = parse_euros(parts[1])
+                if cents <= 0:
+                    raise ValueError(raw)
             except ValueError:
                 errors.append(
                     _("Ligne %(n)s : « référence ; montant » attendu, par exemple FT-2026-0042 ; 540,00.")
@@ -266,6 +316,46 @@ class PaymentForm(forms.Form):
         if not parsed:
             raise forms.ValidationError(_("Indiquez au moins une ligne de paiement."))
         return parsed
+
+
+# An import's preview stays valid an hour: long enough to read it, short enough not to confirm a forgotten tab.
+PAYMENT_FILE_MAX_AGE = 3600
+
+
+class PaymentFileForm(forms.Form):
+    file = forms.FileField(
+        label=_("Fichier de paiement du financeur (CSV)"),
+        help_text=_("CSV séparé par des points-virgules ou des virgules, en UTF-8, 1 Mo au plus."),
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
+    )
+
+    def clean_file(self) -> bytes:
+        upload = self.cleaned_data["file"]
+        if upload.size is not None and upload.size > PAYMENT_FILE_MAX_BYTES:
+            raise forms.ValidationError(_("Le fichier dépasse 1 Mo : découpez-le par virement."))
+        return upload.read()
+
+
+class PaymentFileConfirmForm(forms.Form):
+    """The previewed file, carried signed by the preview page: confirming records exactly what was shown."""
+
+    token = forms.CharField(widget=forms.HiddenInput)
+
+    def __init__(self, *args: Any, batch_pk: int, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.salt = f"funding.payment_import:{batch_pk}"
+
+    @classmethod
+    def sign(cls, content: bytes, *, batch_pk: int) -> str:
+        encoded = base64.b64encode(content).decode()
+        return signing.dumps(encoded, salt=f"funding.payment_import:{batch_pk}", compress=True)
+
+    def clean_token(self) -> bytes:
+        try:
+            encoded = signing.loads(self.cleaned_data["token"], salt=self.salt, max_age=PAYMENT_FILE_MAX_AGE)
+        except signing.BadSignature as exc:
+            raise forms.ValidationError(_("L'aperçu a expiré : déposez le fichier à nouveau.")) from exc
+        return base64.b64decode(encoded)
 
 
 def finished_quarters(count: int = 8) -> list[tuple[str, str]]:

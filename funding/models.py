@@ -17,11 +17,12 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models.functions import TruncDate
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
-from django_fsm import ConcurrentTransitionMixin, FSMField, transition
+from django_fsm import RETURN_VALUE, ConcurrentTransitionMixin, FSMField, transition
 
 from clea_platform.certifications import Certification
-from funding.money import DEFAULT_VAT_RATE, incl_vat
+from funding.money import DEFAULT_VAT_RATE, format_euros, incl_vat
 from organisations import transitions
 from organisations.models import Role, TenantQuerySet, TransitionEvent
 
@@ -110,7 +111,9 @@ class LineState(models.TextChoices):
     GRANTED = "granted", _("Accordé")
     REFUSED = "refused", _("Refusé")
     INVOICED = "invoiced", _("Facturé")
+    PARTIALLY_PAID = "partially_paid", _("Payé en partie")
     PAID = "paid", _("Payé")
+    WRITTEN_OFF = "written_off", _("Soldé, reste abandonné")
     CANCELLED = "cancelled", _("Annulé")
 
 
@@ -119,6 +122,8 @@ L = LineState
 CANCELLABLE_STATES = [L.DRAFT, L.REQUESTED, L.GRANTED]
 # A funder's claim gathers granted lines (the batch invoices them) and lines invoiced outside any batch.
 CLAIMABLE_STATES = [L.GRANTED, L.INVOICED]
+# Lines whose funder still owes something: invoiced and not paid in full (the "reste à percevoir" is followed).
+AWAITING_PAYMENT_STATES = [L.INVOICED, L.PARTIALLY_PAID]
 
 
 def _line_by(*roles: str) -> Callable[[models.Model, Any], bool]:
@@ -215,7 +220,9 @@ class FundingLine(ConcurrentTransitionMixin, models.Model):
     granted_incl_vat_cents = models.PositiveBigIntegerField(_("montant accordé TTC (centimes)"), null=True, blank=True)
     invoiced_cents = models.PositiveBigIntegerField(_("montant facturé HT (centimes)"), null=True, blank=True)
     invoiced_incl_vat_cents = models.PositiveBigIntegerField(_("montant facturé TTC (centimes)"), null=True, blank=True)
+    # What the funder paid so far, including VAT, over one or several payments.
     paid_cents = models.PositiveBigIntegerField(_("montant payé (centimes)"), null=True, blank=True)
+    written_off_cents = models.PositiveBigIntegerField(_("reste abandonné TTC (centimes)"), null=True, blank=True)
     funder_reference = models.CharField(
         _("référence du financeur"),
         max_length=60,
@@ -226,6 +233,7 @@ class FundingLine(ConcurrentTransitionMixin, models.Model):
     granted_on = models.DateField(_("accordé le"), null=True, blank=True)
     invoiced_on = models.DateField(_("facturé le"), null=True, blank=True)
     paid_on = models.DateField(_("payé le"), null=True, blank=True)
+    written_off_on = models.DateField(_("reste abandonné le"), null=True, blank=True)
     state = FSMField(_("statut"), default=L.DRAFT, choices=LineState.choices, protected=True, db_index=True)
     batch = models.ForeignKey(
         "funding.ClaimBatch",
@@ -258,6 +266,12 @@ class FundingLine(ConcurrentTransitionMixin, models.Model):
                 | models.Q(granted_cents__isnull=False, invoiced_cents__lte=models.F("granted_cents")),
                 name="fundingline_invoiced_within_granted",
             ),
+            # Partly paid or written off: paid less than invoiced (the rest is still due, or was written off).
+            models.CheckConstraint(
+                condition=~models.Q(state__in=[L.PARTIALLY_PAID, L.WRITTEN_OFF])
+                | models.Q(paid_cents__lt=models.F("invoiced_incl_vat_cents")),
+                name="fundingline_partly_paid_below_invoiced",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -284,6 +298,33 @@ class FundingLine(ConcurrentTransitionMixin, models.Model):
     def is_open(self) -> bool:
         return self.state in CANCELLABLE_STATES
 
+    @property
+    def remainder_cents(self) -> int | None:
+        """What the funder still owes, including VAT ("reste à percevoir"): the amount invoiced less what was
+        paid, while the line awaits payment; None before invoicing and once paid or written off."""
+        if self.state not in AWAITING_PAYMENT_STATES or self.invoiced_incl_vat_cents is None:
+            return None
+        return self.invoiced_incl_vat_cents - (self.paid_cents or 0)
+
+    def grant_departures(
+        self, *, granted_cents: int | None, granted_on: datetime.date | None, today: datetime.date
+    ) -> dict[str, str]:
+        """What makes this grant an exception that needs an explicit reason, by field: more than was requested
+        (a funder's agreement covers the request, a larger one is usually a typing error), or an agreement dated
+        in the future (an agreement is recorded once received). Empty for an ordinary grant."""
+        departures: dict[str, str] = {}
+        if granted_cents is not None and granted_cents > self.requested_cents:
+            departures["granted_cents"] = gettext(
+                "Le montant accordé (%(granted)s HT) dépasse le montant demandé (%(requested)s HT) : corrigez-le, "
+                "ou indiquez le motif de cette dérogation."
+            ) % {"granted": format_euros(granted_cents), "requested": format_euros(self.requested_cents)}
+        if granted_on is not None and granted_on > today:
+            departures["granted_on"] = gettext(
+                "La date de l'accord (%(date)s) est dans le futur : corrigez-la, ou indiquez le motif de cette "
+                "dérogation."
+            ) % {"date": f"{granted_on:%d/%m/%Y}"}
+        return departures
+
     def actions_for(self, membership: Membership | None) -> list[dict[str, Any]]:
         """The transitions this membership may take now (the state machine's answer, conditions included), as
         the screens offer them: the dangerous ones last. Annotate `with_step_done_on` to spare a query."""
@@ -298,7 +339,7 @@ class FundingLine(ConcurrentTransitionMixin, models.Model):
             for transition in self.get_available_user_state_transitions(membership)  # type: ignore[attr-defined]
             if not transition.custom.get("automatic")
         ]
-        order = ["request", "grant", "invoice", "refuse", "cancel"]
+        order = ["request", "grant", "invoice", "refuse", "cancel", "write_off"]
         return sorted(actions, key=lambda action: (action["danger"], order.index(action["name"])))
 
     # -- Transitions: each changes this instance only; funding/services.py locks, validates and records ---------
@@ -352,14 +393,31 @@ class FundingLine(ConcurrentTransitionMixin, models.Model):
 
     @transition(
         field=state,
-        source=L.INVOICED,
-        target=L.PAID,
+        source=AWAITING_PAYMENT_STATES,
+        target=RETURN_VALUE(L.PARTIALLY_PAID, L.PAID),
         permission=_line_by(Role.ORG_ADMIN),
         custom={"automatic": True},
     )
-    def pay(self, *, paid_cents: int, paid_on: datetime.date) -> None:
-        self.paid_cents = paid_cents
+    def pay(self, *, amount_cents: int, paid_on: datetime.date) -> str:
+        """One payment of the funder: paid in full once the payments reach the amount invoiced, partly before.
+        The service refuses an amount above what remains due."""
+        remainder = self.remainder_cents or 0
+        if not 0 < amount_cents <= remainder:
+            raise ValueError(f"A payment of {amount_cents} cents on a line owing {remainder}.")
+        self.paid_cents = (self.paid_cents or 0) + amount_cents
         self.paid_on = paid_on
+        return L.PAID if amount_cents == remainder else L.PARTIALLY_PAID
+
+    @transition(
+        field=state,
+        source=L.PARTIALLY_PAID,
+        target=L.WRITTEN_OFF,
+        permission=_line_by(Role.ORG_ADMIN),
+        custom={"label": _("Abandonner le reste à percevoir"), "form": True, "danger": True},
+    )
+    def write_off(self, *, written_off_on: datetime.date) -> None:
+        self.written_off_cents = self.remainder_cents
+        self.written_off_on = written_off_on
 
     @transition(
         field=state,

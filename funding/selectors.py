@@ -16,7 +16,9 @@ from candidates.models import Dossier, DossierState
 from clea_platform.certifications import Certification
 from funding.documents import Column, Table
 from funding.models import (
+    AWAITING_PAYMENT_STATES,
     CDC_REPORT_MONTHS,
+    ClaimBatch,
     FeeEntry,
     FeeKind,
     FundingLine,
@@ -27,6 +29,10 @@ from funding.models import (
 from organisations.models import Membership, Role
 
 ZERO = models.Value(0, output_field=models.BigIntegerField())
+# What a line awaiting payment still owes, including VAT (FundingLine.remainder_cents, in SQL).
+LINE_DUE = models.ExpressionWrapper(
+    models.F("invoiced_incl_vat_cents") - Coalesce("paid_cents", ZERO), output_field=models.BigIntegerField()
+)
 
 # The roles that see a dossier's funding, and those of them that may act on it (Certif'Pro only reads).
 FUNDING_READERS = {Role.COUNSELLOR, Role.ORG_ADMIN, Role.CERTIFPRO_ADMIN}
@@ -113,8 +119,9 @@ def fees_by_kind(entries: models.QuerySet[FeeEntry]) -> list[dict[str, Any]]:
 
 
 def funding_by_funder(lines: models.QuerySet[FundingLine]) -> list[Mapping[str, Any]]:
-    """Per funder: lines by state and the amounts requested, granted, invoiced and paid (incl. VAT; paid as
-    received). One aggregate query."""
+    """Per funder: lines by state and the amounts requested, granted (a cancelled line's grant no longer counts),
+    invoiced, paid (as received), still to receive and written off (incl. VAT). One aggregate query."""
+    awaiting = models.Q(state__in=AWAITING_PAYMENT_STATES)
     rows = (
         lines.order_by()
         .values("funder__name")
@@ -123,13 +130,25 @@ def funding_by_funder(lines: models.QuerySet[FundingLine]) -> list[Mapping[str, 
             open=models.Count("id", filter=models.Q(state__in=[LineState.DRAFT, LineState.REQUESTED])),
             refused=models.Count("id", filter=models.Q(state=LineState.REFUSED)),
             requested=_sum("requested_incl_vat_cents"),
-            granted=_sum("granted_incl_vat_cents"),
+            granted=Coalesce(models.Sum("granted_incl_vat_cents", filter=~models.Q(state=LineState.CANCELLED)), ZERO),
             invoiced=_sum("invoiced_incl_vat_cents"),
             paid=_sum("paid_cents"),
+            remainder=Coalesce(
+                models.Sum(LINE_DUE, filter=awaiting),
+                ZERO,
+            ),
+            written_off=_sum("written_off_cents"),
         )
         .order_by("funder__name")
     )
     return list(rows)
+
+
+def batch_remainder(batch: ClaimBatch) -> int:
+    """What the funder still owes on the batch, including VAT: its lines awaiting payment, less what they got."""
+    return FundingLine.objects.filter(batch=batch, state__in=AWAITING_PAYMENT_STATES).aggregate(
+        rest=Coalesce(models.Sum(LINE_DUE), ZERO)
+    )["rest"]
 
 
 def certificates_to_report() -> models.QuerySet[Any]:

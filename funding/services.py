@@ -23,6 +23,7 @@ from django.db import IntegrityError, models, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from candidates.models import Dossier, DossierState
 from clea_platform.errors import BusinessRefusal
@@ -30,6 +31,7 @@ from clea_platform.french import of_name
 from clea_platform.pdf import sha256_hex
 from funding.documents import Column, RenderedFiles, Table, render_files
 from funding.models import (
+    AWAITING_PAYMENT_STATES,
     CANCELLABLE_STATES,
     BatchStatus,
     CertificateReport,
@@ -50,7 +52,8 @@ from funding.models import (
     Tariff,
     quarter_bounds,
 )
-from funding.money import DEFAULT_VAT_RATE, incl_vat
+from funding.money import DEFAULT_VAT_RATE, format_euros, incl_vat
+from funding.payment_files import FileRow, RowError, read_payment_file
 from organisations.models import Habilitation, Membership, Organisation, Role, User
 from organisations.services import audit_record
 from organisations.transitions import transition_apply, transition_lock
@@ -59,7 +62,7 @@ from outbox.services import DocumentNotProduced, document_replace, side_effect_a
 
 LINE_ROLES = (Role.COUNSELLOR, Role.ORG_ADMIN)
 # Transitions a user takes from a screen; "pay" is taken by `payment_record` only.
-USER_TRANSITIONS = ("request", "grant", "refuse", "invoice", "cancel")
+USER_TRANSITIONS = ("request", "grant", "refuse", "invoice", "cancel", "write_off")
 EDITABLE_FIELDS = ("step", "funder", "hours", "vat_rate", "requested_cents", "funder_reference", "note")
 PROGRESS_EVERY = 25
 PROOF_MAX_BYTES = 5 * 1024 * 1024
@@ -70,6 +73,11 @@ class FundingError(BusinessRefusal):
     """A funding rule refuses the action; the message says why, in French."""
 
     code = "funding_refused"
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        # The form field the refusal is about, so that a screen shows it there (None: the whole action).
+        self.field = field
 
 
 def _ensure_member_of(membership: Membership, organisation_id: int, roles: Iterable[str]) -> None:
@@ -196,8 +204,10 @@ def _refusal_message(line: FundingLine, name: str) -> str:
             FundingStep.FINAL_EVALUATION: _("La ligne ne peut être facturée qu'une fois l'évaluation finale clôturée."),
         }
         return by_step[line.step]
-    if name == "cancel" and line.state in {LineState.INVOICED, LineState.PAID}:
+    if name == "cancel" and line.state not in CANCELLABLE_STATES and line.invoiced_cents is not None:
         return _("Une ligne facturée ne peut plus être annulée.")
+    if name == "write_off":
+        return _("Seul le reste à percevoir d'une ligne payée en partie peut être abandonné.")
     return _("Ce changement n'est pas possible pour une ligne « %(state)s ».") % {"state": line.get_state_display()}
 
 
@@ -209,6 +219,7 @@ def _line_apply(
     actor: User | None,
     note: str = "",
     request: HttpRequest | None = None,
+    details: dict[str, Any] | None = None,
     **kwargs: Any,
 ) -> FundingLine:
     """Apply one transition to a locked line and record it (history and audit). `by` None: the platform acts
@@ -220,6 +231,7 @@ def _line_apply(
         actor=actor,
         note=note,
         request=request,
+        details=details,
         action="funding_line",
         refused=lambda line, name: FundingError(_refusal_message(line, name)),
         **kwargs,
@@ -236,45 +248,90 @@ def funding_line_transition(
     request: HttpRequest | None = None,
     **kwargs: Any,
 ) -> FundingLine:
-    """Take one user transition: "request"; "grant" (granted_cents, funder_reference, granted_on);
-    "refuse" (note: the funder's reason); "invoice" (invoiced_cents ≤ granted, once the step happened);
-    "cancel" (note), before invoicing. Raises FundingError with the reason, PermissionDenied for the role."""
+    """Take one user transition: "request"; "grant" (granted_cents, funder_reference, granted_on, and
+    override_reason when granting more than requested or dating the agreement in the future); "refuse" (note: the
+    funder's reason); "invoice" (invoiced_cents ≤ granted, once the step happened); "cancel" (note), before
+    invoicing; "write_off" (note), the remainder of a partly paid line, by an administrator. Raises FundingError
+    with the reason, PermissionDenied for the role."""
     if name not in USER_TRANSITIONS:
         raise FundingError(_("Changement inconnu."))
     _ensure_member_of(by, line.organisation_id, LINE_ROLES)
     locked = _lock_line(line)
     note = note.strip()
     today = timezone.localdate()
+    details: dict[str, Any] | None = None
     if name == "grant":
         granted = kwargs.get("granted_cents")
         reference = (kwargs.get("funder_reference") or locked.funder_reference).strip()
         if not granted or granted <= 0:
-            raise FundingError(_("Indiquez le montant accordé."))
+            raise FundingError(_("Indiquez le montant accordé."), field="granted_cents")
         if not reference:
             raise FundingError(
                 _("Indiquez la référence du financeur (%(label)s) : elle sert aux réclamations et aux paiements.")
-                % {"label": locked.funder.reference_label}
+                % {"label": locked.funder.reference_label},
+                field="funder_reference",
             )
-        kwargs = {
-            "granted_cents": granted,
-            "funder_reference": reference,
-            "granted_on": kwargs.get("granted_on") or today,
-        }
+        granted_on = kwargs.get("granted_on") or today
+        departures = locked.grant_departures(granted_cents=granted, granted_on=granted_on, today=today)
+        override_reason = (kwargs.get("override_reason") or "").strip()
+        if departures and not override_reason:
+            field, message = next(iter(departures.items()))
+            raise FundingError(message, field=field)
+        if departures:
+            # The reason goes into the line's history with what it overrides, and into the audit row.
+            note = _grant_override_note(locked, granted, granted_on, override_reason)
+            details = {"override": sorted(departures), "override_reason": override_reason}
+        kwargs = {"granted_cents": granted, "funder_reference": reference, "granted_on": granted_on}
     elif name == "invoice":
         invoiced = kwargs.get("invoiced_cents") or locked.granted_cents
+        invoiced_on = kwargs.get("invoiced_on") or today
         if locked.state == LineState.GRANTED:
             if invoiced is None or invoiced <= 0:
-                raise FundingError(_("Indiquez le montant facturé."))
+                raise FundingError(_("Indiquez le montant facturé."), field="invoiced_cents")
             if invoiced > (locked.granted_cents or 0):
-                raise FundingError(_("Le montant facturé ne peut dépasser le montant accordé."))
-        kwargs = {"invoiced_cents": invoiced, "invoiced_on": kwargs.get("invoiced_on") or today}
+                raise FundingError(_("Le montant facturé ne peut dépasser le montant accordé."), field="invoiced_cents")
+            # An invoice bills a step that happened, on or after its day, and is dated when it is issued.
+            if invoiced_on > today:
+                raise FundingError(_("La date de facturation ne peut être dans le futur."), field="invoiced_on")
+            done_on = locked.step_happened_on()
+            if done_on is not None and invoiced_on < done_on:
+                raise FundingError(
+                    _("La facture ne peut précéder la réalisation de l'étape, le %(date)s.")
+                    % {"date": f"{done_on:%d/%m/%Y}"},
+                    field="invoiced_on",
+                )
+        kwargs = {"invoiced_cents": invoiced, "invoiced_on": invoiced_on}
     elif name in {"refuse", "cancel"}:
         if not note:
-            raise FundingError(_("Indiquez le motif."))
+            raise FundingError(_("Indiquez le motif."), field="note")
         kwargs = {}
+    elif name == "write_off":
+        if not note:
+            raise FundingError(_("Indiquez pourquoi le reste ne sera pas perçu."), field="note")
+        if locked.state == LineState.PARTIALLY_PAID:
+            note = _("Reste à percevoir de %(amount)s abandonné. Motif : %(reason)s") % {
+                "amount": format_euros(locked.remainder_cents),
+                "reason": note,
+            }
+            details = {"written_off_cents": locked.remainder_cents}
+        kwargs = {"written_off_on": today}
     else:
         kwargs = {}
-    return _line_apply(locked=locked, name=name, by=by, actor=by.user, note=note, request=request, **kwargs)
+    return _line_apply(
+        locked=locked, name=name, by=by, actor=by.user, note=note, request=request, details=details, **kwargs
+    )
+
+
+def _grant_override_note(line: FundingLine, granted: int, granted_on: datetime.date, reason: str) -> str:
+    what = []
+    if granted > line.requested_cents:
+        what.append(
+            _("montant accordé %(granted)s HT pour %(requested)s HT demandés")
+            % {"granted": format_euros(granted), "requested": format_euros(line.requested_cents)}
+        )
+    if granted_on > timezone.localdate():
+        what.append(_("accord daté du %(date)s, dans le futur") % {"date": f"{granted_on:%d/%m/%Y}"})
+    return _("Dérogation (%(what)s). Motif : %(reason)s") % {"what": " ; ".join(what), "reason": reason}
 
 
 @transaction.atomic
@@ -669,9 +726,16 @@ def normalise_reference(reference: str) -> str:
     return _REFERENCE_NOISE.sub("", reference).upper()
 
 
+def amount_due(line: FundingLine) -> int:
+    """What the funder still owes on an invoiced line, including VAT: the amount invoiced less what was paid."""
+    return (line.invoiced_incl_vat_cents or 0) - (line.paid_cents or 0)
+
+
 def reconcile(*, expected: list[FundingLine], received: list[PaymentInput]) -> Reconciliation:
-    """Match payment lines with batch lines by the funder's reference (an exact amount first when a reference
-    repeats): matched, amount differences, unexpected (no such reference left), missing (never paid)."""
+    """Match payment lines with the batch lines awaiting payment by the funder's reference (the amount still due
+    first when a reference repeats, then a line owing at least the amount): matched (the amount due, paid in
+    full), amount differences (less than due: partly paid; more: an overpayment, which `payment_record`
+    refuses), unexpected (no such reference left), missing (not in this payment)."""
     pool: dict[str, list[FundingLine]] = defaultdict(list)
     for line in expected:
         pool[normalise_reference(line.funder_reference)].append(line)
@@ -681,13 +745,33 @@ def reconcile(*, expected: list[FundingLine], received: list[PaymentInput]) -> R
         if not candidates:
             outcome.results.append((item, MatchStatus.UNEXPECTED, None))
             continue
-        exact = next((line for line in candidates if line.invoiced_incl_vat_cents == item.amount_cents), None)
-        line = exact or candidates[0]
+        exact = next((line for line in candidates if amount_due(line) == item.amount_cents), None)
+        covering = next((line for line in candidates if amount_due(line) > item.amount_cents), None)
+        line = exact or covering or candidates[0]
         candidates.remove(line)
         outcome.results.append((item, MatchStatus.MATCHED if exact else MatchStatus.AMOUNT_DIFFERENCE, line))
     settled = {line.pk for _item, _status, line in outcome.results if line is not None}
     outcome.missing = [line for line in expected if line.pk not in settled]
     return outcome
+
+
+def overpayments(outcome: Reconciliation) -> list[tuple[int, PaymentInput, FundingLine]]:
+    """The payment lines (their index in the payment) that pay more than their line still owes."""
+    return [
+        (index, item, line)
+        for index, (item, _status, line) in enumerate(outcome.results)
+        if line is not None and item.amount_cents > amount_due(line)
+    ]
+
+
+def overpayment_message(item: PaymentInput, line: FundingLine) -> str:
+    return _(
+        "%(ref)s : %(amount)s payés pour %(due)s restant à percevoir ; un paiement ne peut dépasser ce qui reste dû."
+    ) % {
+        "ref": item.funder_reference,
+        "amount": format_euros(item.amount_cents),
+        "due": format_euros(amount_due(line)),
+    }
 
 
 @transaction.atomic
@@ -700,21 +784,36 @@ def payment_record(
     lines: list[PaymentInput],
     request: HttpRequest | None = None,
 ) -> Payment:
-    """Record a funder's payment against an issued batch, line by line, and reconcile it: the lines it settles
-    are paid (at the amount received; a different amount is listed for follow-up), the batch lines it does not
-    cover stay invoiced and are listed as missing, and payment lines matching nothing are listed as unexpected."""
+    """Record a funder's payment against an issued batch, line by line, and reconcile it: a line paid what it
+    still owes is paid; paid less, it is partly paid and its remainder stays due (later payments or a write-off
+    settle it); the batch lines it does not cover are listed as missing, and payment lines matching nothing as
+    unexpected. Refused: paying a line more than it owes, a date in the future, a transfer already recorded on
+    the batch (the same reference)."""
     _ensure_member_of(by, batch.organisation_id, (Role.ORG_ADMIN,))
     locked = ClaimBatch.objects.select_for_update().get(pk=batch.pk)
     if not locked.is_issued:
         raise FundingError(_("Un paiement s'enregistre sur un lot émis."))
     if not lines:
-        raise FundingError(_("Indiquez au moins une ligne de paiement."))
+        raise FundingError(_("Indiquez au moins une ligne de paiement."), field="lines")
+    if any(item.amount_cents <= 0 for item in lines):
+        raise FundingError(_("Chaque montant payé doit être positif."), field="lines")
     if not reference.strip():
-        raise FundingError(_("Indiquez la référence du virement."))
+        raise FundingError(_("Indiquez la référence du virement."), field="reference")
+    if received_on > timezone.localdate():
+        raise FundingError(_("La date de réception ne peut être dans le futur."), field="received_on")
+    if payment_already_recorded(locked, reference):
+        raise FundingError(
+            _("Le virement %(ref)s est déjà enregistré sur ce lot.") % {"ref": reference.strip()}, field="reference"
+        )
     expected = list(
-        FundingLine.objects.select_for_update(of=("self",)).filter(batch=locked, state=LineState.INVOICED).files_order()
+        FundingLine.objects.select_for_update(of=("self",))
+        .filter(batch=locked, state__in=AWAITING_PAYMENT_STATES)
+        .files_order()
     )
     outcome = reconcile(expected=expected, received=lines)
+    overpaid = overpayments(outcome)
+    if overpaid:
+        raise FundingError(" ".join(overpayment_message(item, line) for _i, item, line in overpaid), field="lines")
     payment = Payment.objects.create(
         organisation_id=locked.organisation_id,
         batch=locked,
@@ -733,17 +832,25 @@ def payment_record(
             amount_cents=item.amount_cents,
             status=status,
             funding_line=line,
-            expected_cents=line.invoiced_incl_vat_cents if line is not None else None,
+            expected_cents=amount_due(line) if line is not None else None,
         )
         if line is not None:
+            due = amount_due(line)
+            line_note = note
+            if item.amount_cents < due:
+                line_note = _("%(note)s : %(amount)s reçus, reste à percevoir %(rest)s") % {
+                    "note": note,
+                    "amount": format_euros(item.amount_cents),
+                    "rest": format_euros(due - item.amount_cents),
+                }
             _line_apply(
                 locked=line,
                 name="pay",
                 by=by,
                 actor=by.user,
-                note=note,
+                note=line_note,
                 request=request,
-                paid_cents=item.amount_cents,
+                amount_cents=item.amount_cents,
                 paid_on=received_on,
             )
     audit_record(
@@ -761,6 +868,178 @@ def payment_record(
         },
     )
     return payment
+
+
+@dataclass(frozen=True)
+class PlannedEntry:
+    """One row of the file and what recording it does: the line it pays, what the line owed, what remains."""
+
+    row: FileRow
+    line: FundingLine
+    due_before_cents: int
+
+    @property
+    def remainder_cents(self) -> int:
+        return self.due_before_cents - self.row.amount_cents
+
+
+@dataclass
+class PlannedPayment:
+    reference: str
+    received_on: datetime.date
+    entries: list[PlannedEntry] = field(default_factory=list)
+
+    @property
+    def total_cents(self) -> int:
+        return sum(entry.row.amount_cents for entry in self.entries)
+
+
+@dataclass
+class ImportPlan:
+    """What importing a payment file would record on a batch: new transfers, those already recorded (skipped),
+    and every error, by row and column. Recorded only when there is no error (all or nothing)."""
+
+    payments: list[PlannedPayment] = field(default_factory=list)
+    already_recorded: list[str] = field(default_factory=list)
+    errors: list[RowError] = field(default_factory=list)
+    sha256: str = ""
+
+
+class PaymentImportRefused(FundingError):
+    """The file has errors: nothing was recorded; `plan` lists them."""
+
+    code = "payment_file_refused"
+
+    def __init__(self, plan: ImportPlan) -> None:
+        count = len(plan.errors)
+        super().__init__(
+            ngettext(
+                "Le fichier contient %(count)s erreur : rien n'est enregistré.",
+                "Le fichier contient %(count)s erreurs : rien n'est enregistré.",
+                count,
+            )
+            % {"count": count},
+            field="file",
+        )
+        self.plan = plan
+
+
+def payment_import_plan(*, batch: ClaimBatch, content: bytes) -> ImportPlan:
+    """Read a funder's payment file (funding/payment_files.py) against the batch, writing nothing: each new
+    transfer with the lines it pays, as `payment_record` will reconcile them one transfer after the other, the
+    transfers already recorded on the batch (skipped: importing a file again records nothing twice), and the
+    errors: a row for another batch, a reference no line awaiting payment carries, an amount above what remains
+    due, a transfer dated differently on two rows."""
+    parsed = read_payment_file(content)
+    plan = ImportPlan(errors=list(parsed.errors), sha256=sha256_hex(content))
+    groups: dict[str, PlannedPayment] = {}
+    rows_of: dict[str, list[FileRow]] = defaultdict(list)
+    for row in parsed.rows:
+        if row.batch_reference and normalise_reference(row.batch_reference) != normalise_reference(batch.number):
+            plan.errors.append(
+                RowError(
+                    row.number,
+                    "lot",
+                    _("Cette ligne concerne le lot %(other)s, pas le lot %(batch)s.")
+                    % {"other": row.batch_reference, "batch": batch.number},
+                )
+            )
+            continue
+        key = normalise_reference(row.payment_reference)
+        group = groups.setdefault(key, PlannedPayment(row.payment_reference, row.paid_on))
+        if row.paid_on != group.received_on:
+            plan.errors.append(
+                RowError(
+                    row.number,
+                    "date",
+                    _("Le paiement %(ref)s est daté du %(date)s sur une ligne précédente.")
+                    % {"ref": group.reference, "date": f"{group.received_on:%d/%m/%Y}"},
+                )
+            )
+            continue
+        rows_of[key].append(row)
+    # The lines as each transfer will find them, the file's earlier transfers counted in memory (never saved).
+    lines = list(
+        FundingLine.objects.filter(batch=batch, state__in=AWAITING_PAYMENT_STATES)
+        .select_related("dossier__candidate")
+        .files_order()
+    )
+    for key, group in groups.items():
+        if payment_already_recorded(batch, group.reference):
+            plan.already_recorded.append(group.reference)
+            continue
+        rows = rows_of[key]
+        awaiting = [line for line in lines if amount_due(line) > 0]
+        outcome = reconcile(
+            expected=awaiting, received=[PaymentInput(row.line_reference, row.amount_cents) for row in rows]
+        )
+        for row, (item, _status, line) in zip(rows, outcome.results, strict=True):
+            if line is None:
+                plan.errors.append(
+                    RowError(
+                        row.number,
+                        "reference_ligne",
+                        _("Aucune ligne de ce lot en attente de paiement ne porte la référence %(ref)s.")
+                        % {"ref": row.line_reference},
+                    )
+                )
+            elif item.amount_cents > amount_due(line):
+                plan.errors.append(RowError(row.number, "montant", overpayment_message(item, line)))
+            else:
+                group.entries.append(PlannedEntry(row, line, amount_due(line)))
+                line.paid_cents = (line.paid_cents or 0) + item.amount_cents
+        if group.entries:
+            plan.payments.append(group)
+    plan.errors.sort(key=lambda error: (error.number or 0, error.column))
+    return plan
+
+
+@transaction.atomic
+def payment_import(
+    *, batch: ClaimBatch, by: Membership, content: bytes, request: HttpRequest | None = None
+) -> tuple[ImportPlan, list[Payment]]:
+    """Record the transfers of a funder's payment file on the batch, all or nothing: the plan is made again with
+    the batch locked, any error refuses the whole file (PaymentImportRefused, nothing written), and each new
+    transfer is recorded by `payment_record`. Transfers already recorded are skipped, so importing the same file
+    again records nothing. One audit row names the file by its SHA-256."""
+    _ensure_member_of(by, batch.organisation_id, (Role.ORG_ADMIN,))
+    locked = ClaimBatch.objects.select_for_update().get(pk=batch.pk)
+    if not locked.is_issued:
+        raise FundingError(_("Un paiement s'enregistre sur un lot émis."))
+    plan = payment_import_plan(batch=locked, content=content)
+    if plan.errors:
+        raise PaymentImportRefused(plan)
+    payments = [
+        payment_record(
+            batch=locked,
+            by=by,
+            received_on=planned.received_on,
+            reference=planned.reference,
+            lines=[PaymentInput(entry.row.line_reference, entry.row.amount_cents) for entry in planned.entries],
+            request=request,
+        )
+        for planned in plan.payments
+    ]
+    audit_record(
+        action="payment.import",
+        actor=by.user,
+        organisation=locked.organisation_id,
+        obj=locked,
+        request=request,
+        details={
+            "sha256": plan.sha256,
+            "payments": [payment.reference for payment in payments],
+            "already_recorded": plan.already_recorded,
+        },
+    )
+    return plan, payments
+
+
+def payment_already_recorded(batch: ClaimBatch, reference: str) -> bool:
+    """Whether a transfer with this reference (written with or without spaces, dashes, in any case) is recorded
+    on the batch: what makes recording, or importing, the same payment twice impossible."""
+    wanted = normalise_reference(reference)
+    return any(normalise_reference(known) == wanted for known in batch.payments.values_list("reference", flat=True))
 
 
 # -- Certif'Pro fees ----------------------------------------------------------------------------------------------

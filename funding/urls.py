@@ -22,6 +22,7 @@ urlpatterns = [
     path("lots/<int:pk>/relancer/", views.batch_retry_view, name="batch_retry"),
     path("lots/<int:pk>/fichier.<str:fmt>", views.batch_download, name="batch_download"),
     path("lots/<int:batch_pk>/paiement/", views.payment_create, name="payment_create"),
+    path("lots/<int:batch_pk>/paiement/fichier/", views.payment_import_view, name="payment_import"),
     path("paiements/", views.payment_list, name="payment_list"),
     path("paiements/<int:pk>/", views.payment_detail, name="payment_detail"),
     # Certif'Pro's fees.

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import Prefetch
@@ -30,6 +31,8 @@ from funding.forms import (
     FeeFilterForm,
     FundingLineForm,
     LineFilterForm,
+    PaymentFileConfirmForm,
+    PaymentFileForm,
     PaymentForm,
     ProofForm,
     QuarterForm,
@@ -51,6 +54,7 @@ from funding.models import (
     transition_label,
 )
 from funding.selectors import (
+    batch_remainder,
     cdc_table,
     certificates_overdue,
     certificates_to_report,
@@ -63,6 +67,7 @@ from funding.selectors import (
 from funding.services import (
     USER_TRANSITIONS,
     FundingError,
+    PaymentImportRefused,
     batch_request,
     batch_retry,
     batches_request,
@@ -71,6 +76,8 @@ from funding.services import (
     funding_line_transition,
     funding_line_update,
     funding_proof_add,
+    payment_import,
+    payment_import_plan,
     payment_record,
     statements_request,
 )
@@ -101,6 +108,14 @@ def index(request: HttpRequest) -> HttpResponse:
 
 
 # -- Lines -------------------------------------------------------------------------------------------------------
+
+
+def _refusal_to_form(request: HttpRequest, form: forms.Form, exc: FundingError) -> None:
+    """A service's refusal, shown on the field it is about when the form has it, at the top otherwise."""
+    if exc.field and exc.field in form.fields:
+        form.add_error(exc.field, str(exc))
+    else:
+        messages.error(request, str(exc))
 
 
 def _visible_line(request: HttpRequest, pk: int) -> FundingLine:
@@ -206,7 +221,7 @@ def line_transition(request: HttpRequest, pk: int, name: str) -> HttpResponse:
                 line=line, name=name, by=request.membership, note=note, request=request, **data
             )
         except FundingError as exc:
-            messages.error(request, str(exc))
+            _refusal_to_form(request, form, exc)
         else:
             messages.success(request, _("La ligne est maintenant « %(state)s ».") % {"state": line.get_state_display()})
             return redirect("funding:line_detail", pk=line.pk)
@@ -337,6 +352,7 @@ def batch_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "funding/batch_detail.html",
         {
             "batch": batch,
+            "remainder": batch_remainder(batch),
             "page": _page(request, lines, 50),
             "payments": batch.payments.select_related("recorded_by").order_by("-received_on", "-id"),
         },
@@ -394,11 +410,67 @@ def payment_create(request: HttpRequest, batch_pk: int) -> HttpResponse:
                 request=request,
             )
         except FundingError as exc:
-            messages.error(request, str(exc))
+            _refusal_to_form(request, form, exc)
         else:
             messages.success(request, _("Le paiement est enregistré et rapproché du lot."))
             return redirect("funding:payment_detail", pk=payment.pk)
     return render(request, "funding/payment_form.html", {"batch": batch, "form": form})
+
+
+@membership_required(Role.ORG_ADMIN)
+def payment_import_view(request: HttpRequest, batch_pk: int) -> HttpResponse:
+    """The funder's payment file: uploaded, previewed (what will be recorded, every row error; nothing written),
+    then confirmed, all or nothing."""
+    batch = _visible_batch(request, batch_pk)
+    if not batch.is_issued:
+        messages.info(request, _("Un paiement s'enregistre sur un lot émis."))
+        return redirect("funding:batch_detail", pk=batch.pk)
+    upload = PaymentFileForm(request.POST or None, request.FILES or None)
+    confirm = PaymentFileConfirmForm(request.POST if "token" in request.POST else None, batch_pk=batch.pk)
+    context: dict[str, Any] = {"batch": batch, "upload": upload, "plan": None, "confirm": None}
+    if request.method == "POST" and "token" in request.POST:
+        upload = PaymentFileForm()
+        context["upload"] = upload
+        if not confirm.is_valid():
+            messages.error(request, " ".join(str(e) for errors in confirm.errors.values() for e in errors))
+            return render(request, "funding/payment_import.html", context)
+        try:
+            plan, payments = payment_import(
+                batch=batch, by=request.membership, content=confirm.cleaned_data["token"], request=request
+            )
+        except PaymentImportRefused as exc:
+            messages.error(request, str(exc))
+            context["plan"] = exc.plan
+            return render(request, "funding/payment_import.html", context)
+        except FundingError as exc:
+            messages.error(request, str(exc))
+            return render(request, "funding/payment_import.html", context)
+        messages.success(request, _import_summary(len(payments), len(plan.already_recorded)))
+        return redirect("funding:batch_detail", pk=batch.pk)
+    if request.method == "POST" and upload.is_valid():
+        content = upload.cleaned_data["file"]
+        plan = payment_import_plan(batch=batch, content=content)
+        context["plan"] = plan
+        if not plan.errors and plan.payments:
+            context["confirm"] = PaymentFileConfirmForm(
+                initial={"token": PaymentFileConfirmForm.sign(content, batch_pk=batch.pk)}, batch_pk=batch.pk
+            )
+    return render(request, "funding/payment_import.html", context)
+
+
+def _import_summary(recorded: int, skipped: int) -> str:
+    summary = ngettext(
+        "%(count)s paiement enregistré et rapproché du lot.",
+        "%(count)s paiements enregistrés et rapprochés du lot.",
+        recorded,
+    ) % {"count": recorded}
+    if skipped:
+        summary += " " + ngettext(
+            "%(count)s paiement du fichier était déjà enregistré : il est ignoré.",
+            "%(count)s paiements du fichier étaient déjà enregistrés : ils sont ignorés.",
+            skipped,
+        ) % {"count": skipped}
+    return summary
 
 
 @membership_required(Role.ORG_ADMIN, Role.CERTIFPRO_ADMIN)

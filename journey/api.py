@@ -20,7 +20,7 @@ from rest_framework.response import Response
 
 from candidates.api import DossierSerializer
 from candidates.forms import CONSENT_TEXT
-from candidates.models import DOSSIER_ROLES, Dossier, DossierState
+from candidates.models import DOSSIER_ROLES, Candidate, Dossier, DossierState, EducationLevel
 from candidates.selectors import offered_transitions
 from candidates.services import TransitionRefused, dossier_open, dossier_withdraw
 from evaluations.models import Modality
@@ -41,6 +41,12 @@ class TransitionRequestSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=50)
     note = serializers.CharField(required=False, allow_blank=True, default="")
     consent = serializers.BooleanField(required=False, help_text="open : le candidat a donné son accord.")
+    birth_place = serializers.CharField(
+        required=False, allow_blank=True, max_length=150, help_text="open : si le dossier n'en a pas encore."
+    )
+    education_level = serializers.ChoiceField(
+        choices=EducationLevel.choices, required=False, help_text="open : si le dossier n'en a pas encore."
+    )
     reason = serializers.CharField(required=False, allow_blank=True, help_text="withdraw : motif de l'abandon.")
     started_on = serializers.DateField(required=False, help_text="start_*_evaluation : date de début.")
     modality = serializers.ChoiceField(choices=Modality.choices, required=False)
@@ -50,12 +56,19 @@ class TransitionRequestSerializer(serializers.Serializer):
 
 # The arguments each user-facing transition takes through the API (the fields above).
 TRANSITION_ARGUMENTS: dict[str, list[str]] = {
+    # And the candidate's fields still blank (a referral's dossier): see _arguments.
     "open": ["consent"],
     "withdraw": ["reason"],
     "start_prior_evaluation": ["started_on", "modality", "context"],
     "start_final_evaluation": ["started_on", "modality", "context"],
     "submit_to_jury": ["session"],
 }
+
+
+def _arguments(dossier: Dossier, name: str) -> list[str]:
+    """What a step takes: opening also asks what the candidate record still lacks (birth place, education level)."""
+    arguments = TRANSITION_ARGUMENTS.get(name, [])
+    return [*arguments, *dossier.candidate.missing_for_opening] if name == "open" else arguments
 
 
 def _required(data: dict[str, Any], field: str) -> Any:
@@ -96,7 +109,7 @@ class DossierTransitionViewSet(viewsets.GenericViewSet):
                     {
                         "name": transition.name,
                         "label": str(transition.custom.get("label", transition.name)),
-                        "arguments": TRANSITION_ARGUMENTS.get(transition.name, []),
+                        "arguments": _arguments(dossier, transition.name),
                     }
                     for transition in offered_transitions(dossier, membership)
                 ]
@@ -114,7 +127,13 @@ class DossierTransitionViewSet(viewsets.GenericViewSet):
             raise PermissionDenied
         if name == "open":
             _required(data, "consent")
-            dossier = dossier_open(dossier=dossier, by=membership, consent_text=CONSENT_TEXT, request=request)
+            dossier = dossier_open(
+                dossier=dossier,
+                by=membership,
+                consent_text=CONSENT_TEXT,
+                candidate_data={name: data.get(name, "") for name in Candidate.FIELDS_FOR_OPENING},
+                request=request,
+            )
         elif name == "withdraw":
             dossier = dossier_withdraw(
                 dossier=dossier, by=membership, reason=_required(data, "reason"), request=request

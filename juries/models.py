@@ -167,6 +167,14 @@ class JurySession(ConcurrentTransitionMixin, models.Model):
     def clean(self) -> None:
         if not self.is_online and not self.place.strip():
             raise ValidationError({"place": _("Indiquez le lieu, ou cochez « à distance ».")})
+        # A new session is planned ahead (the API and the service too, not only the screen's form); an existing
+        # one keeps its date once held.
+        if self._state.adding and self.date is not None and self.date <= timezone.now():
+            raise ValidationError({"date": _("La session doit avoir lieu dans le futur.")})
+
+    def has_passed(self) -> bool:
+        """Its day is over (in Paris): too late to convene anyone."""
+        return timezone.localtime(timezone.now(), SESSION_TIMEZONE).date() > self.day
 
     @property
     def president(self) -> SessionSeat | None:

@@ -217,6 +217,8 @@ def jury_session_convene(*, session: JurySession, by: Membership, request: HttpR
     """Convene the members by e-mail with the list of dossiers (sent once committed)."""
     _ensure_session_admin(session, by)
     session = _lock_session(session)
+    if session.has_passed():
+        raise JuryError(_("La date de cette session est passée : les convocations ne peuvent plus être envoyées."))
     colleges = set(session.seats.values_list("member__college", flat=True))
     if colleges != {College.EMPLOYERS, College.EMPLOYEES}:
         raise JuryError(_("Convoquez au moins un membre de chaque collège avant d'envoyer les convocations."))

@@ -29,7 +29,7 @@ from organisations.api_auth import HasMembership, current_membership
 from organisations.api_fields import ScopedPrimaryKeyField, bound_form
 from organisations.models import Role, Site
 from referrals.forms import ReferralAcceptForm, ReferralDeclineForm, ReferralFilterForm, ReferralForm
-from referrals.models import REFERRAL_ROLES, Referral, ReferralQuerySet, ReferralState
+from referrals.models import ACCEPTING_ROLE, REFERRAL_ROLES, Referral, ReferralQuerySet, ReferralState
 from referrals.services import (
     referral_accept,
     referral_consent_text,
@@ -41,7 +41,7 @@ from referrals.services import (
 ACTION_ROLES: dict[str, tuple[str, ...]] = {
     "create": (Role.FT_ADVISOR,),
     "consent_text": (Role.FT_ADVISOR,),
-    "accept": (Role.COUNSELLOR,),
+    "accept": (ACCEPTING_ROLE,),
     "decline": (Role.COUNSELLOR, Role.ORG_ADMIN),
 }
 

@@ -89,18 +89,20 @@ class ReferralForm(forms.ModelForm):
 
 
 class ReferralAcceptForm(forms.Form):
-    """What the counsellor confirms to open the dossier: what the candidate record needs and may lack."""
+    """What the counsellor may complete on accepting: only what an advisor could have known is needed, the
+    birth place and the education level are asked at the information interview, before the dossier opens."""
 
     birth_place = forms.CharField(
         label=_("Lieu de naissance"),
         max_length=150,
-        help_text=_("Commune, ou pays pour une naissance à l'étranger."),
-        error_messages={"required": _("Indiquez le lieu de naissance.")},
+        required=False,
+        help_text=_("Facultatif : sinon, il sera demandé à l'ouverture du dossier, après l'entretien d'information."),
     )
     education_level = forms.ChoiceField(
         label=_("Niveau de formation"),
         choices=[("", "---------"), *EducationLevel.choices],
-        error_messages={"required": _("Indiquez le niveau de formation.")},
+        required=False,
+        help_text=_("Facultatif : sinon, il sera demandé à l'ouverture du dossier, après l'entretien d'information."),
     )
 
 

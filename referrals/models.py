@@ -36,6 +36,15 @@ class ReferralState(models.TextChoices):
 
 # The roles `Referral.objects.visible_to` shows referrals to: the screens and the API let them in.
 REFERRAL_ROLES = (Role.FT_ADVISOR, Role.COUNSELLOR, Role.ORG_ADMIN, Role.CERTIFPRO_ADMIN)
+# Accepting opens the dossier at the information step with the acceptor as its counsellor: the CléA journey
+# starts with a counsellor's one-to-one interview, so a counsellor accepts (dossier_create allows no other
+# role). The organisation's administrator may decline, and is told who accepts.
+ACCEPTING_ROLE = Role.COUNSELLOR
+WHO_ACCEPTS = _(
+    "Une conseillère ou un conseiller de votre organisme accepte l'orientation : c'est elle ou lui qui reçoit "
+    "la personne en entretien d'information et suit le dossier créé. En tant qu'administrateur ou "
+    "administratrice, vous pouvez la décliner."
+)
 
 
 class ReferralQuerySet(models.QuerySet["Referral"]):

@@ -26,7 +26,7 @@ from organisations.services import audit_record
 from organisations.transitions import transition_apply
 from outbox.services import email_add
 from referentiels.models import Referentiel
-from referrals.models import Referral, ReferralState
+from referrals.models import ACCEPTING_ROLE, Referral, ReferralState
 
 # What the advisor fills in about the job seeker (the model's field names).
 IDENTITY_FIELDS = (
@@ -187,8 +187,9 @@ def referral_accept(
     details (origin France Travail), note the referral in the dossier's timeline, and tell the advisor.
     Refused like dossier_create when the person has a dossier in progress or holds the certification.
 
-    `extra` completes or corrects the identity (a birth place, an education level the advisor left out)."""
-    if by.role != Role.COUNSELLOR or by.organisation_id != referral.organisation_id:
+    Needs only what an advisor can know: the birth place and the education level, if still blank, are asked
+    when the dossier opens after the information interview (dossier_open). `extra` completes the identity."""
+    if by.role != ACCEPTING_ROLE or by.organisation_id != referral.organisation_id:
         raise PermissionDenied
     locked = _lock(referral)
     if (
@@ -201,8 +202,6 @@ def referral_accept(
         )
     data = {name: getattr(locked, name) for name in IDENTITY_FIELDS}
     data.update({k: v for k, v in (extra or {}).items() if k in IDENTITY_FIELDS and v not in (None, "")})
-    if not data["birth_place"] or not data["education_level"]:
-        raise ReferralError(_("Complétez le lieu de naissance et le niveau de formation pour ouvrir le dossier."))
     try:
         dossier = dossier_create(
             membership=by,

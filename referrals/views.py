@@ -13,7 +13,7 @@ from clea_platform.tenancy import membership_required
 from directory.selectors import directory_sites
 from organisations.models import Membership, Role
 from referrals.forms import ReferralAcceptForm, ReferralDeclineForm, ReferralFilterForm, ReferralForm
-from referrals.models import REFERRAL_ROLES, Referral, ReferralQuerySet, ReferralState
+from referrals.models import ACCEPTING_ROLE, REFERRAL_ROLES, WHO_ACCEPTS, Referral, ReferralQuerySet, ReferralState
 from referrals.services import (
     ReferralError,
     referral_accept,
@@ -54,6 +54,7 @@ def referral_list(request: HttpRequest) -> HttpResponse:
             "filtering": bool(request.GET.get("state")),
             "query": urlencode(kept),
             "sender_view": membership.role == Role.FT_ADVISOR,
+            "who_accepts": WHO_ACCEPTS if membership.role == Role.ORG_ADMIN else "",
         },
     )
 
@@ -124,7 +125,8 @@ def referral_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "can_answer": receives
             and referral.state == ReferralState.SENT
             and membership.role in {Role.COUNSELLOR, Role.ORG_ADMIN},
-            "can_accept": receives and referral.state == ReferralState.SENT and membership.role == Role.COUNSELLOR,
+            "can_accept": receives and referral.state == ReferralState.SENT and membership.role == ACCEPTING_ROLE,
+            "who_accepts": WHO_ACCEPTS,
         },
     )
 
@@ -141,11 +143,15 @@ def _answerable(request: HttpRequest, referral: Referral) -> bool:
     return False
 
 
-@membership_required(Role.COUNSELLOR)
+@membership_required(Role.COUNSELLOR, Role.ORG_ADMIN)
 def referral_accept_view(request: HttpRequest, pk: int) -> HttpResponse:
     membership: Membership = request.membership
     referral = _referral(Referral.objects.received_by(membership), pk)
     if not _answerable(request, referral):
+        return redirect("referrals:detail", pk=referral.pk)
+    if membership.role != ACCEPTING_ROLE:
+        # The administrator who followed a link here learns who accepts rather than meeting a bare 403.
+        messages.info(request, WHO_ACCEPTS)
         return redirect("referrals:detail", pk=referral.pk)
     initial = {"birth_place": referral.birth_place, "education_level": referral.education_level}
     # Shown before the counsellor fills anything in; referral_accept refuses the same way.

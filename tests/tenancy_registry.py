@@ -144,6 +144,7 @@ NOT_TENANT_URLS: dict[str, str] = {
     "password_reset_confirm": "the uid/token pair is the secret; no organisation involved",
     "certificate_verify": "public by design: the code proves a certificate and shows nothing else",
     "api:certificate_verify": "the API twin of certificate_verify: public by design",
+    "api:attestation_verify": "public by design: the code proves an attestation, shown as on certificate_verify",
     "api:referentiel-detail": "the national referentiels belong to no organisation: every member reads them",
     # Certif'Pro sees every decision: there is no other organisation to get 404. That the dossier's own
     # organisation gets 403 and its neighbour 404 is tested in tests/juries/test_views.py (test_no_one_but_...)

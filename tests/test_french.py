@@ -123,6 +123,9 @@ STAFF_WORDS = {
     "Présent·e",
     "présent·e",
     "Absent·e",
+    "absent·e",
+    "Excusé·e",  # a jury member's attendance (the members' civility is not recorded)
+    "excusé·e",
     "Convoqué·e",
     "convoqué·e",
     "Exclu·e",

@@ -810,8 +810,8 @@ CASES = [
     # tests/funding). The line, its proofs, its events.
     Case("line-detail", Role.COUNSELLOR, line_detail, more_events_and_proofs, events_and_proofs, 6),
     # The batch, the count and page of its lines, its payments; whether the administrator may have it rendered
-    # again (its organisation's) and its earlier versions.
-    Case("batch-detail", Role.ORG_ADMIN, batch_detail, a_bigger_batch, batch_lines_and_payments, 9),
+    # again (its organisation's) and its earlier versions; what the funder still owes on it.
+    Case("batch-detail", Role.ORG_ADMIN, batch_detail, a_bigger_batch, batch_lines_and_payments, 10),
     # The payment, its lines, the batch's lines it left out.
     Case("payment-detail", Role.ORG_ADMIN, payment_detail, a_bigger_payment, reconciled_lines, 6),
     # Count, page, the page's statements' earlier versions.

@@ -15,7 +15,9 @@ LINE_BADGES = {
     LineState.GRANTED: "success",
     LineState.REFUSED: "danger",
     LineState.INVOICED: "info",
+    LineState.PARTIALLY_PAID: "warning",
     LineState.PAID: "success",
+    LineState.WRITTEN_OFF: "neutral",
     LineState.CANCELLED: "neutral",
 }
 BATCH_BADGES = {

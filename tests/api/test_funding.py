@@ -245,7 +245,31 @@ def test_a_line_is_requested_granted_and_invoiced_through_transitions(client_for
     assert too_much.json()["message"] == "Le montant facturé ne peut dépasser le montant accordé."
     invoiced = post(client, address, {"name": "invoice"})
     assert (invoiced.json()["state"], invoiced.json()["invoiced_cents"]) == ("invoiced", 40000)
+    assert invoiced.json()["remainder_cents"] == 48000  # what the funder owes, with its VAT
     assert invoiced.json()["transitions"] == []
+
+
+def test_granting_more_than_requested_or_in_the_future_through_the_api_needs_a_reason(client_for, org_a):
+    dossier = DossierFactory(organisation=org_a, state="opened")
+    line = draft_line(dossier, cents=45000)
+    client = client_for(dossier.team.counsellor)
+    address = line_url(line, "transition")
+    post(client, address, {"name": "request"})
+    tomorrow = f"{TODAY() + datetime.timedelta(days=1):%Y-%m-%d}"
+    body = {"name": "grant", "granted_cents": 45001, "funder_reference": "FT-9", "granted_on": tomorrow}
+
+    refused = post(client, address, body)
+
+    assert refused.status_code == 400
+    errors = {error["field"]: error["message"] for error in refused.json()["errors"]}
+    assert set(errors) == {"granted_cents", "granted_on", "override_reason"}
+    assert errors["granted_cents"].startswith("Le montant accordé (450,01")
+    assert FundingLine.objects.get(pk=line.pk).state == LineState.REQUESTED
+
+    granted = post(client, address, {**body, "override_reason": "Avenant signé"})
+
+    assert granted.status_code == 200, granted.content
+    assert (granted.json()["state"], granted.json()["granted_cents"]) == ("granted", 45001)
 
 
 def test_invoicing_before_the_step_happened_is_a_409_with_the_reason(client_for, org_a):

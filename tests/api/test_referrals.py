@@ -257,22 +257,33 @@ def test_the_counsellor_accepts_and_the_dossier_opens_at_the_information_step(
     assert mail.outbox[-1].to == [referral.advisor.email]
 
 
-def test_accepting_completes_what_the_advisor_left_out_or_says_what_is_missing(org_a, client_for):
+def test_accepting_needs_nothing_the_advisor_left_out_and_checks_what_is_given(org_a, client_for):
     referral = make_referral(to=org_a, birth_place="", education_level="")
     client = client_for(_counsellor(org_a))
 
-    missing = _post(client, _accept(referral))
-    assert missing.status_code == 400
-    assert _fields(missing) == {
-        "birth_place": "Indiquez le lieu de naissance.",
-        "education_level": "Indiquez le niveau de formation.",
-    }
     bad = _post(client, _accept(referral), {"birth_place": "Tourcoing", "education_level": "bac"})
-    assert set(_fields(bad)) == {"education_level"}
+    assert bad.status_code == 400 and set(_fields(bad)) == {"education_level"}
 
-    completed = _post(client, _accept(referral), {"birth_place": "Tourcoing", "education_level": "4"})
-    assert completed.status_code == 200
-    assert Dossier.objects.get().candidate.birth_place == "Tourcoing"
+    accepted = _post(client, _accept(referral))
+    assert accepted.status_code == 200, accepted.content
+    candidate = Dossier.objects.get().candidate
+    assert (candidate.birth_place, candidate.education_level) == ("", "")
+
+
+def test_the_open_step_asks_what_the_referral_left_out(org_a, client_for):
+    counsellor = _counsellor(org_a)
+    referral = referral_accept(referral=make_referral(to=org_a, birth_place="", education_level=""), by=counsellor)
+    client = client_for(counsellor)
+    url = reverse("api:dossier-transitions", kwargs={"pk": referral.dossier_id})
+    offered = {t["name"]: t["arguments"] for t in client.get(url).json()}
+    assert offered["open"] == ["consent", "birth_place", "education_level"]
+
+    refused = _post(client, url, {"name": "open", "consent": True})
+    assert refused.status_code == 409
+    assert "lieu de naissance et le niveau de formation" in refused.json()["message"]
+    opened = _post(client, url, {"name": "open", "consent": True, "birth_place": "Tourcoing", "education_level": "4"})
+    assert opened.status_code == 200, opened.content
+    assert (opened.json()["state"], opened.json()["candidate"]["birth_place"]) == ("opened", "Tourcoing")
 
 
 def test_accepting_someone_who_already_has_a_dossier_is_refused_with_409(org_a, client_for):

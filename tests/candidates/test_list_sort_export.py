@@ -61,7 +61,10 @@ def test_the_list_sorts_by_name_both_ways_and_says_so_with_aria_sort(counsellor,
 
 def test_namesakes_keep_one_order_from_page_to_page(counsellor, org_a, client_for, monkeypatch):
     monkeypatch.setattr("candidates.views.PAGE_SIZE", 2)
-    namesakes = [DossierFactory(organisation=org_a, first_name="Léa", last_name="Martin", birth_date=born(d)) for d in range(1, 6)]
+    namesakes = [
+        DossierFactory(organisation=org_a, first_name="Léa", last_name="Martin", birth_date=born(d))
+        for d in range(1, 6)
+    ]
     client = client_for(counsellor)
     pages = [listed(client.get(LIST_URL, {"sort": "name", "page": n})) for n in (1, 2, 3)]
     assert sum(pages, []) == [d.reference for d in sorted(namesakes, key=lambda d: d.pk)]

@@ -247,6 +247,9 @@ def test_with_several_certifications_the_counsellor_must_choose_one(counsellor, 
         ("email", "helene@", "Saisissez une adresse e-mail valide."),
         ("phone", "12", "Saisissez un numéro de téléphone valide"),
         ("last_name", "", "Indiquez le nom d'usage."),
+        # Blank on the model for a referral's dossier, still asked at the counsellor's own interview.
+        ("birth_place", "", "Indiquez le lieu de naissance."),
+        ("education_level", "", "Indiquez le niveau de formation."),
     ],
 )
 def test_bad_input_is_refused_in_french_and_kept(field, value, message, counsellor, client_for):

@@ -90,7 +90,7 @@ def test_communes_completion(anonymous_client, communes):
     body = anonymous_client.get("/api/v1/communes", {"q": "saint etienne"}).json()
     assert body["results"][0]["label"] == "Saint-Étienne (42)"
     assert body["results"][0]["is_approximate"] is False
-    assert anonymous_client.get("/api/v1/communes", {"q": "s"}).json() == {"results": []}
+    assert anonymous_client.get("/api/v1/communes", {"q": "s"}).json() == {"results": [], "suggestions": []}
 
 
 def test_the_api_is_throttled_per_client_address(anonymous_client, communes):

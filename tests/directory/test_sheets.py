@@ -171,7 +171,10 @@ def test_the_form_starts_from_the_agencys_place_and_a_search_becomes_a_radius_sh
     form = client.get(reverse("directory:sheet_list")).context["form"]
     assert form.initial["departement"] == "59" and form.initial["commune"] == "Roubaix (59)"
     form = client.get(reverse("directory:sheet_list"), {"commune": "Lille (59)", "radius": "50"}).context["form"]
-    assert (form.initial["scope"], form.initial["commune"], form.initial["radius"]) == ("radius", "Lille (59)", "50")
+    assert (form.initial["scope"], form.initial["commune"], form.initial["radius"]) == ("radius", "Lille (59)", 50)
+    # A search link without a radius searched the default one: the sheet starts from it too.
+    form = client.get(reverse("directory:sheet_list"), {"commune": "Lille (59)"}).context["form"]
+    assert form.initial["radius"] == 20 and '<option value="20" selected>' in str(form["radius"])
 
 
 @pytest.mark.django_db

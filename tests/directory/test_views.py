@@ -179,3 +179,44 @@ def test_the_advisor_dashboard_has_the_search_box_and_an_empty_state(make_member
     assert 'action="/annuaire/"' in text
     assert "Vous n'avez encore orienté personne." in text
     assert Referral.objects.count() == 0
+
+
+def test_the_radius_shown_is_the_radius_applied(anonymous_client, communes):
+    evaluator_site(communes["59512"], name="Roubaix")  # 10 km from Lille
+    response = anonymous_client.get(reverse("directory:search"), {"commune": "Lille (59)"})
+    assert response.context["found"].radius_km == 20
+    # The select shows 20 km chosen (not its first option, 10 km, which a browser shows when none is).
+    assert '<option value="20" selected>' in str(response.context["form"]["radius"])
+    assert "1 site à moins de 20 km de Lille (59)" in page_text(response)
+
+
+def _print_form(body: str) -> dict[str, str]:
+    """The hidden fields of the search page's "print this sector" form."""
+    import re
+
+    action = reverse("directory:sheet_list")
+    form = re.search(rf'<form method="post" action="{action}".*?</form>', body, re.S)
+    assert form is not None
+    return dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)"', form.group(0)))
+
+
+@pytest.mark.parametrize("query", [{}, {"radius": "50", "certification": "clea", "wheelchair": "on"}])
+def test_the_printed_sheet_lists_exactly_the_sites_on_screen_in_their_order(query, communes, make_member, client_for):
+    from directory.models import DirectorySheet
+    from directory.selectors import directory_sheet_entries
+
+    lille = communes["59350"]
+    for i in range(4):  # at the same distance: the day's fair order decides, on screen and on paper alike
+        evaluator_site(lille, name=f"Lille {i}", wheelchair_accessible=i % 2 == 0)
+    for code in ("59512", "59599", "59009", "59178", "62041"):  # 5 to 45 km away
+        evaluator_site(communes[code], name=communes[code].name, wheelchair_accessible=True)
+    client = client_for(make_member(OrganisationFactory(france_travail=True), role=Role.FT_ADVISOR))
+    response = client.get(reverse("directory:search"), {"commune": "Lille (59)", **query})
+    on_screen = [entry.site.pk for entry in response.context["entries"]]
+    assert on_screen and len(on_screen) == len(response.context["found"].ranked)  # one page: all of them
+
+    printed = client.post(reverse("directory:sheet_list"), _print_form(response.content.decode()))
+    assert printed.status_code == 302
+    sheet = DirectorySheet.objects.get()
+    assert sheet.radius_km == response.context["found"].radius_km
+    assert [entry.site.pk for entry in directory_sheet_entries(sheet)] == on_screen

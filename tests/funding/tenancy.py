@@ -105,6 +105,7 @@ TENANT_URLS = [
     TenantURL("funding:batch_retry", Role.ORG_ADMIN, _failed_batch, method="post"),
     TenantURL("funding:batch_download", Role.ORG_ADMIN, _batch_file),
     TenantURL("funding:payment_create", Role.ORG_ADMIN, lambda org: {"batch_pk": _batch(org)["pk"]}),
+    TenantURL("funding:payment_import", Role.ORG_ADMIN, lambda org: {"batch_pk": _batch(org)["pk"]}),
     TenantURL("funding:payment_detail", Role.ORG_ADMIN, _payment),
     TenantURL("funding:statement_download", Role.ORG_ADMIN, _statement),
     # A new version of a batch's or a statement's files (issue 13), and the earlier ones.

@@ -267,3 +267,108 @@ def test_service_dates_are_those_of_the_step(org_a):
     dossier = DossierFactory(organisation=org_a, state="partially_validated", evaluated_on=ten_days_ago)
     line = funding_line_transition(line=granted_line(dossier), name="invoice", by=dossier.team.counsellor)
     assert line.service_date == ten_days_ago
+
+
+# -- A grant beyond the request, or dated in the future, needs a reason (issue 14) ------------------------------
+
+
+def _requested(dossier, cents: int = 45000) -> FundingLine:
+    return funding_line_transition(line=draft_line(dossier, cents=cents), name="request", by=dossier.team.counsellor)
+
+
+def test_granting_more_than_requested_is_refused_without_a_reason():
+    dossier = DossierFactory(state="opened")
+    line = _requested(dossier, cents=45000)
+
+    with pytest.raises(FundingError, match="dépasse le montant demandé") as refusal:
+        funding_line_transition(
+            line=line, name="grant", by=dossier.team.counsellor, granted_cents=45001, funder_reference="FT-1"
+        )
+
+    assert refusal.value.field == "granted_cents"
+    assert FundingLine.objects.get(pk=line.pk).state == LineState.REQUESTED
+
+
+def test_a_grant_dated_in_the_future_is_refused_without_a_reason():
+    dossier = DossierFactory(state="opened")
+    line = _requested(dossier)
+    tomorrow = timezone.localdate() + datetime.timedelta(days=1)
+
+    with pytest.raises(FundingError, match="dans le futur") as refusal:
+        funding_line_transition(
+            line=line,
+            name="grant",
+            by=dossier.team.counsellor,
+            granted_cents=45000,
+            funder_reference="FT-1",
+            granted_on=tomorrow,
+        )
+
+    assert refusal.value.field == "granted_on"
+    assert FundingLine.objects.get(pk=line.pk).state == LineState.REQUESTED
+
+
+def test_an_override_reason_lets_the_grant_through_and_stays_in_the_lines_history_and_audit():
+    dossier = DossierFactory(state="opened")
+    line = _requested(dossier, cents=45000)
+    tomorrow = timezone.localdate() + datetime.timedelta(days=1)
+
+    line = funding_line_transition(
+        line=line,
+        name="grant",
+        by=dossier.team.counsellor,
+        granted_cents=50000,
+        funder_reference="FT-1",
+        granted_on=tomorrow,
+        override_reason="Avenant n° 2 de la convention, signé pour le 1er du mois.",
+    )
+
+    assert (line.state, line.granted_cents, line.granted_on) == (LineState.GRANTED, 50000, tomorrow)
+    note = FundingLineEvent.objects.get(line=line, to_state=LineState.GRANTED).note
+    assert "500,00\u00a0€ HT pour 450,00\u00a0€ HT demandés" in note
+    assert f"accord daté du {tomorrow:%d/%m/%Y}" in note
+    assert note.endswith("Motif : Avenant n° 2 de la convention, signé pour le 1er du mois.")
+    audit = AuditLog.objects.get(action="funding_line.grant", object_id=str(line.pk))
+    assert audit.details["override"] == ["granted_cents", "granted_on"]
+    assert audit.details["override_reason"].startswith("Avenant n° 2")
+
+
+def test_an_ordinary_grant_needs_no_reason_and_records_none():
+    dossier = DossierFactory(state="opened")
+    line = _requested(dossier, cents=45000)
+    line = funding_line_transition(
+        line=line, name="grant", by=dossier.team.counsellor, granted_cents=45000, funder_reference="FT-1"
+    )
+    assert FundingLineEvent.objects.get(line=line, to_state=LineState.GRANTED).note == ""
+
+
+# -- Dates and amounts of an invoice (issue 14, the same kind of rule) -------------------------------------------
+
+
+def test_an_invoice_dated_in_the_future_or_before_the_step_is_refused_on_its_date():
+    ten_days_ago = timezone.localdate() - datetime.timedelta(days=10)
+    dossier = DossierFactory(state="partially_validated", evaluated_on=ten_days_ago)
+    line = granted_line(dossier)
+    counsellor = dossier.team.counsellor
+
+    with pytest.raises(FundingError, match="futur") as future:
+        funding_line_transition(
+            line=line, name="invoice", by=counsellor, invoiced_on=timezone.localdate() + datetime.timedelta(days=1)
+        )
+    with pytest.raises(FundingError, match=f"précéder la réalisation de l'étape, le {ten_days_ago:%d/%m/%Y}") as early:
+        funding_line_transition(
+            line=line, name="invoice", by=counsellor, invoiced_on=ten_days_ago - datetime.timedelta(days=1)
+        )
+
+    assert (future.value.field, early.value.field) == ("invoiced_on", "invoiced_on")
+    line = funding_line_transition(line=line, name="invoice", by=counsellor, invoiced_on=ten_days_ago)
+    assert (line.state, line.invoiced_on) == (LineState.INVOICED, ten_days_ago)
+
+
+def test_the_database_refuses_a_partly_paid_line_paid_in_full():
+    dossier = DossierFactory(state="partially_validated")
+    line = funding_line_transition(line=granted_line(dossier), name="invoice", by=dossier.team.counsellor)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        FundingLine.objects.filter(pk=line.pk).update(
+            state=LineState.PARTIALLY_PAID, paid_cents=line.invoiced_incl_vat_cents
+        )

@@ -1,11 +1,22 @@
 """Recording a funder's payment against a batch, and the reconciliation of its lines with the batch's."""
 
+import datetime
+
 import pytest
 from django.core.exceptions import PermissionDenied
 from django.utils import timezone
 
-from funding.models import FundingLine, FundingLineEvent, LineState, MatchStatus, PaymentLine
-from funding.services import FundingError, PaymentInput, normalise_reference, payment_record, reconcile
+from funding.models import FundingLine, FundingLineEvent, LineState, MatchStatus, Payment, PaymentLine
+from funding.services import (
+    FundingError,
+    PaymentInput,
+    funding_line_transition,
+    normalise_reference,
+    payment_record,
+    reconcile,
+)
+from organisations.models import AuditLog, Role
+from tests.factories import MembershipFactory
 from tests.funding.support import batch_with_lines, org_admin, payment_inputs
 from tests.journey import DossierFactory
 
@@ -73,9 +84,9 @@ def test_a_payment_marks_the_lines_it_settles_paid_and_lists_what_does_not_match
     )
 
     states = dict(FundingLine.objects.filter(batch=batch).values_list("pk", "state"))
-    assert states == {first.pk: LineState.PAID, second.pk: LineState.PAID, third.pk: LineState.INVOICED}
+    assert states == {first.pk: LineState.PAID, second.pk: LineState.PARTIALLY_PAID, third.pk: LineState.INVOICED}
     second.refresh_from_db()
-    assert second.paid_cents == second.invoiced_incl_vat_cents - 500
+    assert (second.paid_cents, second.remainder_cents) == (second.invoiced_incl_vat_cents - 500, 500)
     statuses = list(PaymentLine.objects.filter(payment=payment).values_list("status", flat=True))
     assert statuses == [MatchStatus.MATCHED, MatchStatus.AMOUNT_DIFFERENCE, MatchStatus.UNEXPECTED]
     assert payment.missing_line_ids == [third.pk]
@@ -122,3 +133,125 @@ def test_a_payment_needs_lines_and_a_reference(org_a):
             reference=" ",
             lines=payment_inputs(batch),
         )
+
+
+# -- Partial payments: the remainder is followed until paid or written off (issue 14) ------------------------------
+
+
+def _pay(batch, reference: str, line: FundingLine, cents: int):
+    return payment_record(
+        batch=batch,
+        by=org_admin(batch.organisation),
+        received_on=timezone.localdate(),
+        reference=reference,
+        lines=[PaymentInput(line.funder_reference, cents)],
+    )
+
+
+def test_a_payment_below_the_amount_due_leaves_the_line_partly_paid_with_its_remainder(org_a):
+    batch = batch_with_lines(org_a, count=1)
+    [line] = batch.lines.all()
+    due = line.invoiced_incl_vat_cents
+
+    _pay(batch, "V1", line, due - 4000)
+
+    line.refresh_from_db()
+    assert line.state == LineState.PARTIALLY_PAID
+    assert (line.paid_cents, line.remainder_cents) == (due - 4000, 4000)
+    event = FundingLineEvent.objects.get(line=line, to_state=LineState.PARTIALLY_PAID)
+    assert event.note.endswith("reste à percevoir 40,00\u00a0€")
+
+
+def test_more_payments_are_recorded_until_the_line_is_paid_in_full(org_a):
+    batch = batch_with_lines(org_a, count=1)
+    [line] = batch.lines.all()
+    due = line.invoiced_incl_vat_cents
+
+    _pay(batch, "V1", line, due - 4000)
+    second = _pay(batch, "V2", line, 1500)
+    line.refresh_from_db()
+    assert (line.state, line.remainder_cents) == (LineState.PARTIALLY_PAID, 2500)
+    assert second.lines.get().expected_cents == 4000  # what remained due before this payment
+
+    last = _pay(batch, "V3", line, 2500)
+
+    line.refresh_from_db()
+    assert (line.state, line.paid_cents, line.remainder_cents) == (LineState.PAID, due, None)
+    assert last.lines.get().status == MatchStatus.MATCHED
+    assert last.missing_line_ids == []
+
+
+def test_paying_more_than_remains_due_is_refused_and_nothing_is_recorded(org_a):
+    batch = batch_with_lines(org_a, count=1)
+    [line] = batch.lines.all()
+    _pay(batch, "V1", line, line.invoiced_incl_vat_cents - 4000)
+
+    with pytest.raises(FundingError, match="40,00\u00a0€ restant à percevoir") as refusal:
+        _pay(batch, "V2", line, 4001)
+
+    assert refusal.value.field == "lines"
+    line.refresh_from_db()
+    assert (line.state, line.remainder_cents) == (LineState.PARTIALLY_PAID, 4000)
+    assert not Payment.objects.filter(reference="V2").exists()
+
+
+def test_an_invoiced_line_cannot_be_overpaid_either(org_a):
+    batch = batch_with_lines(org_a, count=1)
+    [line] = batch.lines.all()
+    with pytest.raises(FundingError, match="ne peut dépasser ce qui reste dû"):
+        _pay(batch, "V1", line, line.invoiced_incl_vat_cents + 1)
+    assert FundingLine.objects.get(pk=line.pk).state == LineState.INVOICED
+
+
+def test_the_same_transfer_is_not_recorded_twice_on_a_batch(org_a):
+    batch = batch_with_lines(org_a, count=2)
+    first, second = batch.lines.order_by("id")
+    _pay(batch, "VIR-2026-001", first, first.invoiced_incl_vat_cents)
+    with pytest.raises(FundingError, match="déjà enregistré"):
+        _pay(batch, "vir 2026 001", second, second.invoiced_incl_vat_cents)
+
+
+def test_a_payment_dated_in_the_future_is_refused(org_a):
+    batch = batch_with_lines(org_a, count=1)
+    with pytest.raises(FundingError, match="futur") as refusal:
+        payment_record(
+            batch=batch,
+            by=org_admin(org_a),
+            received_on=timezone.localdate() + datetime.timedelta(days=1),
+            reference="V1",
+            lines=payment_inputs(batch),
+        )
+    assert refusal.value.field == "received_on"
+
+
+def test_the_administrator_writes_off_a_remainder_with_a_reason_in_the_history_and_audit(org_a):
+    batch = batch_with_lines(org_a, count=1)
+    [line] = batch.lines.all()
+    _pay(batch, "V1", line, line.invoiced_incl_vat_cents - 4000)
+    line = FundingLine.objects.get(pk=line.pk)
+    admin = org_admin(org_a)
+    counsellor = MembershipFactory(organisation=org_a, role=Role.COUNSELLOR)
+    assert "write_off" not in [action["name"] for action in line.actions_for(counsellor)]
+    assert "write_off" in [action["name"] for action in line.actions_for(admin)]
+    with pytest.raises(PermissionDenied):
+        funding_line_transition(line=line, name="write_off", by=counsellor, note="Plafond atteint")
+    with pytest.raises(FundingError, match="Indiquez pourquoi"):
+        funding_line_transition(line=line, name="write_off", by=admin)
+
+    line = funding_line_transition(line=line, name="write_off", by=admin, note="Plafond du financeur atteint")
+
+    assert (line.state, line.written_off_cents, line.remainder_cents) == (LineState.WRITTEN_OFF, 4000, None)
+    assert line.written_off_on == timezone.localdate()
+    note = FundingLineEvent.objects.get(line=line, to_state=LineState.WRITTEN_OFF).note
+    assert note == "Reste à percevoir de 40,00\u00a0€ abandonné. Motif : Plafond du financeur atteint"
+    audit = AuditLog.objects.get(action="funding_line.write_off", object_id=str(line.pk))
+    assert audit.details["written_off_cents"] == 4000
+    # Settled: no more payment is taken on it.
+    assert _pay(batch, "V2", line, 4000).lines.get().status == MatchStatus.UNEXPECTED
+
+
+def test_only_a_partly_paid_line_can_be_written_off(org_a):
+    batch = batch_with_lines(org_a, count=1)
+    [line] = batch.lines.all()
+    with pytest.raises(FundingError, match="payée en partie"):
+        funding_line_transition(line=line, name="write_off", by=org_admin(org_a), note="Trop tard")

@@ -164,6 +164,51 @@ def test_granting_through_the_form_records_the_amount_and_reference(client_for):
     assert (line.state, line.granted_cents, line.funder_reference) == (LineState.GRANTED, 40000, "FT-77")
 
 
+def test_granting_more_than_requested_on_screen_asks_for_a_reason_on_the_fields_and_keeps_the_input(client_for):
+    dossier = DossierFactory(state="opened")
+    line = funding_line_transition(line=draft_line(dossier, cents=45000), name="request", by=dossier.team.counsellor)
+    client = client_for(dossier.team.counsellor)
+    url = reverse("funding:line_transition", args=[line.pk, "grant"])
+    # The reason's field is there for the script, hidden until the grant departs from the request.
+    assert 'data-grant-override data-requested-cents="45000"' in text(client.get(url))
+    assert "funding/grant-override.js" in text(client.get(url))
+    assert " hidden>" in text(client.get(url))
+    data = {"granted_cents": "480,00", "funder_reference": "FT-77", "granted_on": f"{TODAY():%Y-%m-%d}"}
+
+    response = client.post(url, data)
+
+    assert response.status_code == 200
+    form = response.context["form"]
+    assert form.errors["granted_cents"] == [
+        "Le montant accordé (480,00\u00a0€ HT) dépasse le montant demandé (450,00\u00a0€ HT) : corrigez-le, "
+        "ou indiquez le motif de cette dérogation."
+    ]
+    assert form.errors["override_reason"] == ["Indiquez le motif de la dérogation."]
+    page = text(response)
+    assert 'value="480,00"' in page and 'value="FT-77"' in page
+    assert 'aria-describedby="id_override_reason_helptext id_override_reason_errors"' in page
+    assert " hidden>" not in page
+    assert FundingLine.objects.get(pk=line.pk).state == LineState.REQUESTED
+
+    client.post(url, {**data, "override_reason": "Avenant à la convention"})
+
+    line.refresh_from_db()
+    assert (line.state, line.granted_cents) == (LineState.GRANTED, 48000)
+    assert "Motif : Avenant à la convention" in text(client.get(reverse("funding:line_detail", args=[line.pk])))
+
+
+def test_a_grant_dated_tomorrow_on_screen_is_refused_on_its_date_field(client_for):
+    dossier = DossierFactory(state="opened")
+    line = funding_line_transition(line=draft_line(dossier), name="request", by=dossier.team.counsellor)
+    tomorrow = TODAY() + datetime.timedelta(days=1)
+    response = client_for(dossier.team.counsellor).post(
+        reverse("funding:line_transition", args=[line.pk, "grant"]),
+        {"granted_cents": "450", "funder_reference": "FT-77", "granted_on": f"{tomorrow:%Y-%m-%d}"},
+    )
+    assert list(response.context["form"].errors) == ["granted_on", "override_reason"]
+    assert f"La date de l'accord ({tomorrow:%d/%m/%Y}) est dans le futur" in text(response)
+
+
 def test_invoicing_before_the_step_is_refused_with_the_reason_and_the_input_kept(client_for):
     dossier = DossierFactory(state="prior_evaluation")
     line = granted_line(dossier)
@@ -355,7 +400,51 @@ def test_recording_a_payment_on_screen_shows_the_reconciliation(org_a, client_fo
     assert "Écarts de montant" in page and "-40,00\u00a0€" in page
     assert "INCONNU-9" in page and third.funder_reference in page
     states = dict(FundingLine.objects.values_list("pk", "state"))
-    assert (states[first.pk], states[second.pk], states[third.pk]) == ("paid", "paid", "invoiced")
+    assert (states[first.pk], states[second.pk], states[third.pk]) == ("paid", "partially_paid", "invoiced")
+
+
+def test_the_line_and_the_lists_show_what_remains_to_be_received(org_a, client_for):
+    batch = batch_with_lines(org_a, count=1)
+    [line] = batch.lines.all()
+    admin = org_admin(org_a)
+    client = client_for(admin)
+    client.post(
+        reverse("funding:payment_create", args=[batch.pk]),
+        {
+            "received_on": f"{TODAY():%Y-%m-%d}",
+            "reference": "VIR-1",
+            "lines": f"{line.funder_reference} ; {(line.invoiced_incl_vat_cents - 4000) / 100:.2f}",
+        },
+    )
+
+    for url in (
+        reverse("funding:line_detail", args=[line.pk]),
+        reverse("funding:line_list"),
+        reverse("funding:batch_detail", args=[batch.pk]),
+        reverse("journey:dossier_detail", args=[line.dossier_id]),
+    ):
+        page = text(client.get(url))
+        assert "Reste à percevoir" in page and "40,00\u00a0€" in page and "Payé en partie" in page, url
+
+    detail = text(client.get(reverse("funding:line_detail", args=[line.pk])))
+    assert reverse("funding:line_transition", args=[line.pk, "write_off"]) in detail
+    client.post(reverse("funding:line_transition", args=[line.pk, "write_off"]), {"note": "Plafond atteint"})
+    line.refresh_from_db()
+    assert (line.state, line.written_off_cents) == ("written_off", 4000)
+
+
+def test_an_overpayment_on_screen_is_refused_on_the_lines_field_and_the_input_kept(org_a, client_for):
+    batch = batch_with_lines(org_a, count=1)
+    [line] = batch.lines.all()
+    typed = f"{line.funder_reference} ; 9999"
+    response = client_for(org_admin(org_a)).post(
+        reverse("funding:payment_create", args=[batch.pk]),
+        {"received_on": f"{TODAY():%Y-%m-%d}", "reference": "VIR-1", "lines": typed},
+    )
+    assert response.status_code == 200
+    assert "ne peut dépasser ce qui reste dû" in response.context["form"].errors["lines"][0]
+    assert typed in text(response)
+    assert not Payment.objects.exists()
 
 
 def test_a_malformed_payment_line_is_reported_by_its_number_and_the_input_kept(org_a, client_for):
@@ -471,3 +560,46 @@ def test_the_funding_home_sends_each_role_to_its_screen(org_a, make_member, clie
     assert client_for(make_member(org_a, role=Role.COUNSELLOR)).get(index).url == reverse("funding:line_list")
     assert client_for(make_member(org_a, role=Role.ORG_ADMIN)).get(index).url == reverse("funding:claim_list")
     assert client_for(make_certifpro()).get(index).url == reverse("funding:national")
+
+
+def test_a_zero_payment_or_a_payment_received_tomorrow_is_refused_on_its_field(org_a, client_for):
+    batch = batch_with_lines(org_a, count=1)
+    [line] = batch.lines.all()
+    client = client_for(org_admin(org_a))
+    url = reverse("funding:payment_create", args=[batch.pk])
+    tomorrow = TODAY() + datetime.timedelta(days=1)
+
+    response = client.post(
+        url, {"received_on": f"{tomorrow:%Y-%m-%d}", "reference": "VIR-1", "lines": f"{line.funder_reference} ; 0"}
+    )
+
+    errors = response.context["form"].errors
+    assert errors["received_on"] == ["La date de réception ne peut être dans le futur."]
+    assert errors["lines"][0].startswith("Ligne 1 :")
+    assert not Payment.objects.exists()
+
+
+def test_invoicing_on_screen_with_a_date_in_the_future_is_refused_on_the_date(client_for):
+    dossier = DossierFactory(state="partially_validated")
+    line = granted_line(dossier)
+    tomorrow = TODAY() + datetime.timedelta(days=1)
+    response = client_for(dossier.team.counsellor).post(
+        reverse("funding:line_transition", args=[line.pk, "invoice"]),
+        {"invoiced_cents": "450", "invoiced_on": f"{tomorrow:%Y-%m-%d}"},
+    )
+    assert response.context["form"].errors["invoiced_on"] == ["La date de facturation ne peut être dans le futur."]
+    assert FundingLine.objects.get(pk=line.pk).state == LineState.GRANTED
+
+
+def test_the_national_view_no_longer_counts_the_grant_of_a_cancelled_line(org_a, client_for):
+    from funding.selectors import funding_by_funder
+
+    dossier = DossierFactory(organisation=org_a, state="opened")
+    granted_line(dossier, granted=40000)
+    funding_line_transition(
+        line=granted_line(dossier, granted=30000), name="cancel", by=dossier.team.counsellor, note="Doublon"
+    )
+
+    [row] = funding_by_funder(FundingLine.objects.filter(organisation=org_a))
+
+    assert row["granted"] == 48000  # 400 € HT with its VAT; the cancelled 300 € no longer counts

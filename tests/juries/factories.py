@@ -62,10 +62,12 @@ def make_jury(
         organisation_id=body.pk,
         region=region,
         capacity=capacity,
-        date=timezone.now() + datetime.timedelta(days=days_ahead),
+        date=timezone.now() + datetime.timedelta(days=max(days_ahead, 1)),
         place="Lille",
     )
     jury_session_set_seats(session=session, by=admin, member_ids=[employer.pk, employee.pk], president_id=employer.pk)
+    if days_ahead < 1:  # planned ahead, as every session is, and its day has come or gone since
+        session = session_day(session, timezone.now() + datetime.timedelta(days=days_ahead))
     president = Membership.objects.get(user=employer.user, role=Role.JURY_MEMBER)
     return Jury(
         body=body,

@@ -6,7 +6,7 @@ from functools import partial
 from pathlib import Path
 
 import pytest
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 from openpyxl import load_workbook
 from pypdf import PdfReader
@@ -37,6 +37,7 @@ from juries.services import (
     dossier_submit_to_jury,
     jury_session_close,
     jury_session_convene,
+    jury_session_create,
     jury_session_set_seats,
     jury_session_start_deliberation,
     minutes_generate,
@@ -847,3 +848,32 @@ def test_the_export_names_the_funders_that_granted_the_dossier(two_certified):
     start, end = period_around(direct_certificate)
     rows = {row["certificate_number"]: row for row in export_rows(certified_candidates(start=start, end=end))}
     assert rows[direct_certificate.number]["funders"] == Funder.objects.get(code="france-travail").name
+
+
+def test_a_session_is_planned_ahead_through_the_service_too():
+    """The screen's form refused a past date; the service (and so the API) planned one: now the model says it."""
+    jury = make_jury()
+    with pytest.raises(ValidationError) as refused:
+        jury_session_create(
+            by=jury.admin,
+            organisation_id=jury.body.pk,
+            region=jury.session.region,
+            date=timezone.now() - datetime.timedelta(hours=1),
+            place="Lille",
+        )
+    assert refused.value.message_dict == {"date": ["La session doit avoir lieu dans le futur."]}
+
+
+def test_no_convocation_once_the_session_day_is_over():
+    jury = make_jury()
+    held = session_day(jury.session, timezone.now() - datetime.timedelta(days=1))
+    with pytest.raises(JuryError, match="La date de cette session est passée"):
+        jury_session_convene(session=held, by=jury.admin)
+    jury.session.refresh_from_db()
+    assert jury.session.state == SessionState.PLANNED
+
+
+def test_convening_on_the_session_day_itself_is_still_possible():
+    jury = make_jury()
+    today = session_day(jury.session)
+    assert jury_session_convene(session=today, by=jury.admin).state == SessionState.CONVENED

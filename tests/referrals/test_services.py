@@ -12,6 +12,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from candidates.models import Candidate, Dossier, DossierState, EducationLevel, Origin, RegistrationStatus
+from candidates.services import TransitionRefused, dossier_open
 from clea_platform.certifications import Certification
 from organisations.models import AuditLog, HabilitationStatus, Role
 from referrals.models import Referral, ReferralState
@@ -132,16 +133,45 @@ def test_the_database_refuses_an_accepted_referral_without_dossier(org_a):
         Referral.objects.filter(pk=referral.pk).update(state=ReferralState.ACCEPTED)
 
 
-def test_accepting_needs_a_birth_place_and_an_education_level_which_the_counsellor_may_complete(org_a):
+def test_accepting_needs_only_what_an_advisor_can_know_and_opening_then_asks_the_rest(org_a):
+    # Birth place and education level are learnt at the information interview, not by France Travail.
     referral = make_referral(to=org_a, birth_place="", education_level="")
-    with pytest.raises(ReferralError, match="lieu de naissance"):
-        referral_accept(referral=referral, by=counsellor_of(org_a))
+    counsellor = counsellor_of(org_a)
+    referral = referral_accept(referral=referral, by=counsellor)
+    dossier = referral.dossier
+    assert (dossier.state, dossier.candidate.birth_place, dossier.candidate.education_level) == ("information", "", "")
+    with pytest.raises(TransitionRefused, match="lieu de naissance et le niveau de formation"):
+        dossier_open(dossier=dossier, by=counsellor, consent_text="J'accepte.")
+    dossier.refresh_from_db()
+    assert dossier.state == "information"
+
+    opened = dossier_open(
+        dossier=dossier,
+        by=counsellor,
+        consent_text="J'accepte.",
+        candidate_data={"birth_place": "Tunis", "education_level": EducationLevel.NONE},
+    )
+    assert opened.state == "opened"
+    opened.candidate.refresh_from_db()
+    assert (opened.candidate.birth_place, opened.candidate.education_level) == ("Tunis", "none")
+
+
+def test_what_the_counsellor_knows_on_accepting_is_kept(org_a):
+    referral = make_referral(to=org_a, birth_place="", education_level="")
     referral = referral_accept(
         referral=referral,
         by=counsellor_of(org_a),
         extra={"birth_place": "Tunis", "education_level": EducationLevel.NONE},
     )
     assert (referral.dossier.candidate.birth_place, referral.dossier.candidate.education_level) == ("Tunis", "none")
+
+
+def test_an_organisation_administrator_does_not_accept_a_counsellor_does(org_a, make_member):
+    # Accepting makes the acceptor the dossier's counsellor: the CléA journey starts with a counsellor's interview.
+    referral = make_referral(to=org_a)
+    with pytest.raises(PermissionDenied):
+        referral_accept(referral=referral, by=make_member(org_a, role=Role.ORG_ADMIN))
+    assert not Dossier.objects.exists()
 
 
 def test_only_a_counsellor_of_the_receiving_organisation_accepts(org_a, org_b):

@@ -253,3 +253,58 @@ def test_the_advisor_dashboard_lists_the_advisors_own_referrals(client_for):
     text = text_of(client_for(advisor).get(reverse("home")))
     assert "BENALI Alice" in text and "Bruno" not in text
     assert "Envoyée, en attente de réponse" in text
+
+
+def test_the_receiving_administrator_is_told_who_accepts_and_may_decline(org_a, make_member, client_for):
+    referral = make_referral(to=org_a)
+    admin = client_for(make_member(org_a, role=Role.ORG_ADMIN))
+    detail = text_of(admin.get(reverse("referrals:detail", kwargs={"pk": referral.pk})))
+    assert "Une conseillère ou un conseiller de votre organisme accepte l'orientation" in detail
+    assert reverse("referrals:decline", kwargs={"pk": referral.pk}) in detail
+    assert reverse("referrals:accept", kwargs={"pk": referral.pk}) not in detail
+    listing = text_of(admin.get(reverse("referrals:list")))
+    assert "Une conseillère ou un conseiller de votre organisme accepte" in listing
+    # The accept URL, followed anyway, leads back to the referral with the same sentence, and opens nothing.
+    response = admin.post(reverse("referrals:accept", kwargs={"pk": referral.pk}), follow=True)
+    assert response.redirect_chain[-1][0] == reverse("referrals:detail", kwargs={"pk": referral.pk})
+    assert "suit le dossier créé" in text_of(response)
+    assert not Dossier.objects.exists()
+
+
+def test_another_organisations_administrator_gets_404_on_accept(org_a, org_b, make_member, client_for):
+    referral = make_referral(to=org_a)
+    admin = client_for(make_member(org_b, role=Role.ORG_ADMIN))
+    assert admin.get(reverse("referrals:accept", kwargs={"pk": referral.pk})).status_code == 404
+
+
+def test_a_counsellor_accepts_without_birth_place_or_education_level_and_gives_them_when_opening(
+    org_a, make_member, client_for
+):
+    referral = make_referral(to=org_a, birth_place="", education_level="")
+    client = client_for(make_member(org_a, role=Role.COUNSELLOR))
+    page = client.get(reverse("referrals:accept", kwargs={"pk": referral.pk}))
+    assert not page.context["form"].fields["birth_place"].required
+    response = client.post(reverse("referrals:accept", kwargs={"pk": referral.pk}), {})
+    dossier = Dossier.objects.get()
+    assert response.status_code == 302 and dossier.state == DossierState.INFORMATION
+    assert "lieu à compléter à l'ouverture du dossier" in text_of(client.get(response.url))
+
+    url = reverse("candidates:dossier_open", kwargs={"pk": dossier.pk})
+    form_page = text_of(client.get(url))
+    assert 'name="birth_place"' in form_page and 'name="education_level"' in form_page
+    refused = client.post(url, {"consent": "on"})
+    assert refused.status_code == 200
+    assert set(refused.context["form"].errors) == {"birth_place", "education_level"}
+    assert refused.context["form"].data["consent"] == "on"  # nothing typed is lost
+    opened = client.post(url, {"consent": "on", "birth_place": "Tunis", "education_level": "none"})
+    assert opened.status_code == 302
+    dossier.refresh_from_db()
+    assert dossier.state == DossierState.OPENED
+    assert (dossier.candidate.birth_place, dossier.candidate.education_level) == ("Tunis", "none")
+
+
+def test_opening_a_dossier_whose_candidate_is_complete_asks_only_the_consent(org_a, make_member, client_for):
+    counsellor = make_member(org_a, role=Role.COUNSELLOR)
+    referral = referral_accept(referral=make_referral(to=org_a), by=counsellor)
+    page = client_for(counsellor).get(reverse("candidates:dossier_open", kwargs={"pk": referral.dossier_id}))
+    assert set(page.context["form"].fields) == {"consent"}

@@ -1,0 +1,29 @@
+"""Partial payments (issue 14): a line paid less than invoiced before them was marked paid and its remainder
+forgotten; the migration makes it partly paid, its remainder followed, and says so in its history."""
+
+import pytest
+
+from funding.models import FundingLine, FundingLineEvent, LineState
+from funding.references import funding_references_load
+from tests.funding.support import batch_with_lines
+from tests.migrations_support import migrated_to
+
+BEFORE_PARTIAL_PAYMENTS = [("funding", "0001_initial")]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_lines_paid_less_than_invoiced_become_partly_paid_and_the_others_stay_paid():
+    funding_references_load()
+    short, full = batch_with_lines(count=2).lines.order_by("id")
+
+    with migrated_to(BEFORE_PARTIAL_PAYMENTS) as old_apps:
+        OldLine = old_apps.get_model("funding", "FundingLine")
+        OldLine.objects.filter(pk=short.pk).update(state="paid", paid_cents=short.invoiced_incl_vat_cents - 4000)
+        OldLine.objects.filter(pk=full.pk).update(state="paid", paid_cents=full.invoiced_incl_vat_cents)
+
+    short, full = FundingLine.objects.get(pk=short.pk), FundingLine.objects.get(pk=full.pk)
+    assert (short.state, short.remainder_cents) == (LineState.PARTIALLY_PAID, 4000)
+    assert full.state == LineState.PAID
+    event = FundingLineEvent.objects.get(line=short, to_state=LineState.PARTIALLY_PAID)
+    assert event.note == "Paiement incomplet repris : reste à percevoir 40,00 €"
+    assert not FundingLineEvent.objects.filter(line=full, to_state=LineState.PARTIALLY_PAID).exists()
