@@ -81,9 +81,10 @@
 
   // Back from a save (#criterion-<id>): the focus on that criterion's checked radio, where the evaluator was, so
   // that Tab goes on to the next criterion. An error summary, when there is one, keeps the focus.
-  var match = /^#criterion-(\d+)$/.exec(window.location.hash);
-  var criterion = match && document.getElementById("criterion-" + match[1]);
-  if (criterion && !document.querySelector("[data-error-summary]")) {
+  function backToCriterion() {
+    var match = /^#criterion-(\d+)$/.exec(window.location.hash);
+    var criterion = match && document.getElementById("criterion-" + match[1]);
+    if (!criterion || document.querySelector("[data-error-summary]")) { return; }
     var radio = criterion.querySelector("input[type=radio]:checked") || criterion.querySelector("input[type=radio]");
     radio.focus({ preventScroll: true });
     criterion.scrollIntoView({ block: "center" });
@@ -95,5 +96,11 @@
       status.replaceChildren();
       window.setTimeout(function () { status.replaceChildren.apply(status, messages); }, 500);
     }
+  }
+  // After the load: the browser's own move to the fragment (a fieldset, not focusable) would take the focus back.
+  if (document.readyState === "complete") {
+    backToCriterion();
+  } else {
+    window.addEventListener("load", function () { window.setTimeout(backToCriterion, 0); });
   }
 })();
