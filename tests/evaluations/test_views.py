@@ -189,7 +189,7 @@ def test_saving_takes_the_evaluator_back_to_the_last_changed_criterion(client_fo
     response = client.post(grid_url(draft), data)
 
     assert response.status_code == 302 and response.url == f"{grid_url(draft)}#criterion-{changed.criterion_id}"
-    assert 'id="criterion-%d"' % changed.criterion_id in text(client.get(grid_url(draft)))
+    assert f'id="criterion-{changed.criterion_id}"' in text(client.get(grid_url(draft)))
     # Nothing changed: nowhere in particular to go back to.
     assert client.post(grid_url(draft), data).url == grid_url(draft)
 
