@@ -69,12 +69,20 @@ def _font_config() -> Any:
 PDF_VARIANT = "pdf/ua-1"
 
 
+class DocumentNotAccessible(ValueError):
+    """A template without what PDF/UA cannot do without: WeasyPrint would only log it and write the file anyway."""
+
+
 def html_to_pdf(html: str) -> bytes:
     """WeasyPrint alone, on HTML already rendered (bench/pdf.py times it as the documents' floor)."""
     from weasyprint import HTML
 
-    document = HTML(string=html, base_url=STATIC_SCHEME, url_fetcher=_fetcher_class()())
-    return document.write_pdf(font_config=_font_config(), pdf_variant=PDF_VARIANT)
+    document = HTML(string=html, base_url=STATIC_SCHEME, url_fetcher=_fetcher_class()()).render(
+        font_config=_font_config(), pdf_variant=PDF_VARIANT
+    )
+    if not document.metadata.lang or not document.metadata.title:
+        raise DocumentNotAccessible("A document template needs <html lang> and a <title>: PDF/UA requires both.")
+    return bytes(document.write_pdf(pdf_variant=PDF_VARIANT))
 
 
 def sha256_hex(content: bytes) -> str:

@@ -10,6 +10,7 @@ import re
 import pytest
 from django.utils import timezone
 
+from clea_platform.pdf import DocumentNotAccessible, html_to_pdf
 from clea_platform.verification import verification_url
 from directory.services import directory_sheet_generate
 from funding.models import quarter_bounds, quarter_of
@@ -151,3 +152,16 @@ def test_the_fee_statement_is_tagged_and_its_total_row_is_headed_by_total():
     total_row = table.find("TR")[-1]
     assert [cell.role for cell in total_row.children] == ["TH", "TD", "TD", "TD"]
     assert all(len(cell.attributes["/Headers"]) == 2 for cell in total_row.find("TD"))
+
+
+@pytest.mark.parametrize(
+    "html",
+    [
+        "<html><head><title>Relevé</title></head><body><h1>Relevé</h1></body></html>",
+        '<html lang="fr"><head></head><body><h1>Relevé</h1></body></html>',
+    ],
+    ids=["without-lang", "without-title"],
+)
+def test_a_document_without_its_language_or_title_is_refused_rather_than_written_untitled(html):
+    with pytest.raises(DocumentNotAccessible):
+        html_to_pdf(html)
