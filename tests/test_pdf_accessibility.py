@@ -66,6 +66,13 @@ def assert_tables_have_headers(pdf: TaggedPdf, *, count: int) -> list[StructElem
     return tables
 
 
+def assert_facts_read_with_their_labels(table: StructElem) -> None:
+    """The document's facts (number, dates...): each row a label (row header) and its value, which points at it."""
+    rows = table.find("TR")
+    assert rows and all([cell.role for cell in row.children] == ["TH", "TD"] for row in rows)
+    assert all(len(cell.attributes["/Headers"]) == 1 for cell in table.find("TD"))
+
+
 def assert_qr_code_described(pdf: TaggedPdf, *, url: str) -> None:
     [figure] = pdf.find("Figure")
     assert figure.alt == f"Code QR menant à la page de vérification {url}"
@@ -81,6 +88,8 @@ def test_the_attestation_is_tagged_with_its_sections_lists_and_described_qr_code
     assert_pdf_ua(pdf, title=f"Attestation de validation partielle {attestation.number}")
     assert_headings_in_order(pdf)
     assert headings(pdf).count(2) == 2 and 3 in headings(pdf)  # "Domaines acquis", "Ce qui reste…", each domain
+    [facts] = assert_tables_have_headers(pdf, count=1)
+    assert_facts_read_with_their_labels(facts)
     # The domains acquired and the criteria left are bulleted lists: items with their label and body.
     bulleted = [item for item in pdf.find("LI") if [child.role for child in item.children] == ["Lbl", "LBody"]]
     assert len(bulleted) >= 2
@@ -106,7 +115,8 @@ def test_the_minutes_are_tagged_with_their_sections_and_tables():
     assert_pdf_ua(pdf, title=f"Procès-verbal {minutes.number}")
     assert_headings_in_order(pdf)
     assert headings(pdf).count(2) == 2  # composition, decisions
-    composition, decisions = assert_tables_have_headers(pdf, count=2)
+    facts, composition, decisions = assert_tables_have_headers(pdf, count=3)
+    assert_facts_read_with_their_labels(facts)
     assert len(composition.find("TH")) == 4 and len(decisions.find("TH")) == 5
 
 
@@ -130,7 +140,8 @@ def test_the_claim_batch_is_tagged_and_its_total_row_is_headed_by_total():
 
     assert_pdf_ua(pdf, title=f"Lot de réclamation {batch.number}")
     assert_headings_in_order(pdf)
-    [table] = assert_tables_have_headers(pdf, count=1)
+    facts, table = assert_tables_have_headers(pdf, count=2)
+    assert_facts_read_with_their_labels(facts)
     # The amounts of the total row are data, headed by their column and by "Total" (a row header).
     total_row = table.find("TR")[-1]
     assert [cell.role for cell in total_row.children] == ["TH", "TD", "TD", "TD"]
@@ -148,7 +159,8 @@ def test_the_fee_statement_is_tagged_and_its_total_row_is_headed_by_total():
 
     assert_pdf_ua(pdf, title=f"Relevé de redevances {statement.number}")
     assert_headings_in_order(pdf)
-    [table] = assert_tables_have_headers(pdf, count=1)
+    facts, table = assert_tables_have_headers(pdf, count=2)
+    assert_facts_read_with_their_labels(facts)
     total_row = table.find("TR")[-1]
     assert [cell.role for cell in total_row.children] == ["TH", "TD", "TD", "TD"]
     assert all(len(cell.attributes["/Headers"]) == 2 for cell in total_row.find("TD"))
