@@ -9,8 +9,10 @@ machine (half of it in axe itself, the evaluation grid's 107 criteria the longes
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.urls import reverse, reverse_lazy
 
 from tests.browser.axe import axe_violations, describe
@@ -18,6 +20,7 @@ from tests.browser.test_small_screens import ACCOUNTS, header_links, log_in, rol
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
+ARTIFACTS = Path(settings.BASE_DIR) / "test-artifacts" / "axe"
 WIDTHS = (320, 1280)
 UNKNOWN_CODE = reverse_lazy("certificate_verify", args=["ABCD2345"])  # well formed, unknown: the page answers 404
 
@@ -58,6 +61,9 @@ def test_axe_finds_no_violation_on_any_page_of_any_role_at_320_and_1280_px(page,
                 assert response is not None and response.status == expected, f"{who}: {path} answers {response}"
                 loads += 1
                 found.extend(describe(axe_violations(page), where=f"{who} {path} @{width}px"))
+                if path == reverse("accessibility"):
+                    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+                    page.screenshot(path=str(ARTIFACTS / f"accessibilite-{width}.png"), full_page=True)
 
     check("anonymous", public_pages())
     for account in ACCOUNTS:
