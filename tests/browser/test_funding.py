@@ -11,7 +11,7 @@ from django.utils import timezone
 from funding.models import FundingLine, FundingLineEvent, LineState, Payment
 from funding.references import funding_references_load
 from funding.services import funding_line_transition
-from tests.browser.test_jury import log_in
+from tests.browser.support import log_in
 from tests.funding.support import draft_line, granted_line, issued_batch, org_admin
 from tests.journey import DossierFactory
 

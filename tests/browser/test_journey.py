@@ -11,21 +11,12 @@ from django.utils import timezone
 from pypdf import PdfReader
 
 from candidates.models import Dossier, add_years
-from tests.factories import TEST_PASSWORD
+from tests.browser.support import log_in
 from tests.journey import small_referentiel, team_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 ARTIFACTS = Path(settings.BASE_DIR) / "test-artifacts"
-
-
-def log_in(page, base: str, email: str) -> None:
-    page.context.clear_cookies()
-    page.goto(f"{base}/compte/connexion/")
-    page.get_by_label("Adresse e-mail").fill(email)
-    page.get_by_label("Mot de passe").fill(TEST_PASSWORD)
-    page.get_by_role("button", name="Se connecter").click()
-    page.wait_for_url(f"{base}/")
 
 
 def fill_grid(page, dossier: Dossier, acquired: set[str]) -> None:

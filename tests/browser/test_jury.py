@@ -11,22 +11,13 @@ from django.conf import settings
 
 from juries.models import Certificate, JurySession
 from juries.services import dossier_submit_to_jury, jury_session_convene
-from tests.factories import TEST_PASSWORD
+from tests.browser.support import log_in
 from tests.journey import DossierFactory
 from tests.juries.factories import make_jury, session_day
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 ARTIFACTS = Path(settings.BASE_DIR) / "test-artifacts"
-
-
-def log_in(page, base: str, email: str) -> None:
-    page.context.clear_cookies()
-    page.goto(f"{base}/compte/connexion/")
-    page.get_by_label("Adresse e-mail").fill(email)
-    page.get_by_label("Mot de passe").fill(TEST_PASSWORD)
-    page.get_by_role("button", name="Se connecter").click()
-    page.wait_for_url(f"{base}/")
 
 
 def test_a_juror_reviews_the_president_awards_and_the_certificate_verifies(page, live_server):

@@ -12,7 +12,8 @@ from playwright.sync_api import expect
 from evaluations.models import Attestation
 from organisations.models import Role
 from outbox.models import SideEffect, SideEffectState, overdue_after
-from tests.factories import TEST_PASSWORD, OrganisationFactory
+from tests.browser.support import log_in
+from tests.factories import OrganisationFactory
 from tests.outbox.support import failed_attestation, side_effect
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -20,15 +21,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 ARTIFACTS = Path(settings.BASE_DIR) / "test-artifacts"
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 375, "height": 812}
-
-
-def log_in(page, base: str, email: str) -> None:
-    page.context.clear_cookies()
-    page.goto(f"{base}/compte/connexion/")
-    page.get_by_label("Adresse e-mail").fill(email)
-    page.get_by_label("Mot de passe").fill(TEST_PASSWORD)
-    page.get_by_role("button", name="Se connecter").click()
-    page.wait_for_url(f"{base}/")
 
 
 def page_width(page) -> tuple[int, int]:

@@ -10,7 +10,7 @@ from django.conf import settings
 
 from juries.models import Certificate
 from outbox.models import DocumentVersion
-from tests.browser.test_jury import log_in
+from tests.browser.support import log_in
 from tests.juries.factories import certified, make_certifpro
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

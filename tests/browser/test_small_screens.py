@@ -27,6 +27,7 @@ from organisations.demo import DEMO_PASSWORD, seed_foundation
 from organisations.models import Membership, Role
 from referrals.demo import seed_referrals
 from referrals.models import Referral
+from tests.browser.support import log_in as sign_in
 from training.models import TrainingPlan
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -130,12 +131,7 @@ def role_pages() -> dict[str, list[str]]:
 
 
 def log_in(page, base: str, account: Account) -> None:
-    page.context.clear_cookies()
-    page.goto(f"{base}/compte/connexion/")
-    page.get_by_label("Adresse e-mail").fill(account.email)
-    page.get_by_label("Mot de passe").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="Se connecter").click()
-    page.wait_for_url(f"{base}/")
+    sign_in(page, base, account.email, DEMO_PASSWORD)
     if account.switch_to:
         menu_button = page.get_by_role("button", name="Menu")
         if menu_button.is_visible():

@@ -8,7 +8,7 @@ from django.urls import reverse
 from playwright.sync_api import expect
 
 from evaluations.models import CriterionResultValue
-from tests.factories import TEST_PASSWORD
+from tests.browser.support import log_in
 from tests.journey import DossierFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -19,11 +19,7 @@ ARTIFACTS = Path(settings.BASE_DIR) / "test-artifacts"
 def test_the_evaluator_fills_the_grid_with_the_keyboard(page, live_server):
     evaluation = DossierFactory(state="prior_evaluation").evaluations.get()
     evaluator = evaluation.dossier.team.evaluator.user
-    page.goto(f"{live_server.url}{reverse('login')}")
-    page.get_by_label("Adresse e-mail").fill(evaluator.email)
-    page.get_by_label("Mot de passe").fill(TEST_PASSWORD)
-    page.get_by_role("button", name="Se connecter").click()
-    page.wait_for_url(f"{live_server.url}/")
+    log_in(page, live_server.url, evaluator.email)
     page.goto(f"{live_server.url}{reverse('evaluations:grid', args=[evaluation.pk])}")
 
     first_group = page.locator("[data-subdomain]").nth(0)
@@ -79,11 +75,7 @@ def test_a_failed_close_is_summarised_at_the_top_and_the_summary_takes_the_focus
     evaluation = DossierFactory(state="prior_evaluation").evaluations.get()
     evaluator = evaluation.dossier.team.evaluator.user
     page.set_viewport_size({"width": 375, "height": 667})
-    page.goto(f"{live_server.url}{reverse('login')}")
-    page.get_by_label("Adresse e-mail").fill(evaluator.email)
-    page.get_by_label("Mot de passe").fill(TEST_PASSWORD)
-    page.get_by_role("button", name="Se connecter").click()
-    page.wait_for_url(f"{live_server.url}/")
+    log_in(page, live_server.url, evaluator.email)
     page.goto(f"{live_server.url}{reverse('evaluations:grid', args=[evaluation.pk])}")
 
     # The confirmation box left unticked: the form at the foot of the grid is refused.

@@ -10,7 +10,7 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 
-from tests.factories import TEST_PASSWORD
+from tests.browser.support import log_in
 from tests.journey import DossierFactory
 from training.models import TrainingPlan
 from training.services import training_session_add
@@ -18,15 +18,6 @@ from training.services import training_session_add
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 ARTIFACTS = Path(settings.BASE_DIR) / "test-artifacts"
-
-
-def _log_in(page, base, email):
-    page.context.clear_cookies()
-    page.goto(f"{base}{reverse('login')}")
-    page.get_by_label("Adresse e-mail").fill(email)
-    page.get_by_label("Mot de passe").fill(TEST_PASSWORD)
-    page.get_by_role("button", name="Se connecter").click()
-    page.wait_for_url(f"{base}/")
 
 
 def test_the_trainer_ends_the_training_short_with_a_reason_that_the_timeline_shows(page, live_server):
@@ -41,7 +32,7 @@ def test_the_trainer_ends_the_training_short_with_a_reason_that_the_timeline_sho
     later = today + datetime.timedelta(days=4)
     training_session_add(plan=plan, by=trainer, date=later, duration_hours=Decimal("3"), topic="Bilan")
 
-    _log_in(page, base, trainer.user.email)
+    log_in(page, base, trainer.user.email)
     page.goto(f"{base}{reverse('training:plan_detail', args=[plan.pk])}")
     page.get_by_role("button", name=f"Retirer du calendrier (séance du {later:%d/%m/%Y})").click()
     page.get_by_text(f"La séance du {later:%d/%m/%Y} est retirée du calendrier.").wait_for()
@@ -59,7 +50,7 @@ def test_the_trainer_ends_the_training_short_with_a_reason_that_the_timeline_sho
     page.get_by_text("La formation est terminée").first.wait_for()
     assert page.evaluate("document.documentElement.scrollWidth") <= 375
 
-    _log_in(page, base, dossier.team.counsellor.user.email)
+    log_in(page, base, dossier.team.counsellor.user.email)
     page.goto(f"{base}{reverse('journey:dossier_detail', args=[dossier.pk])}")
     timeline = page.locator("ol.timeline")
     assert "6 h réalisées sur 35 h prévues. Motif : Le candidat a repris un emploi à temps plein." in (
