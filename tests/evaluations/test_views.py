@@ -451,7 +451,6 @@ def test_a_page_without_errors_has_no_summary(client_for, draft, evaluator):
     body = text(client_for(evaluator).get(grid_url(draft)))
 
     assert "data-error-summary" not in body
-    assert "js/error_summary.js" not in body
 
 
 def test_a_final_evaluation_dated_before_the_training_ended_is_refused_on_its_date(client_for):
