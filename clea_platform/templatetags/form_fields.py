@@ -3,8 +3,8 @@ from typing import Any
 
 from django import template
 from django.forms import BaseForm, BoundField
-from django.utils.translation import gettext as _
 from django.utils.safestring import SafeString
+from django.utils.translation import gettext as _
 
 register = template.Library()
 
@@ -49,13 +49,17 @@ def form_summary_errors(form: BaseForm, anchors: dict[str, str] | None = None) -
             continue
         anchor = anchors.get(field.name) or field_anchor(field)
         for error in field.errors:
-            message = _("%(label)s : %(error)s") % {"label": field.label, "error": error} if field.label else str(error)
+            message = (
+                _("%(label)s : %(error)s") % {"label": field.label, "error": error}
+                if field.label and not field.is_hidden
+                else str(error)
+            )
             errors.append(SummaryError(message, f"#{anchor}" if anchor else ""))
     return errors
 
 
 @register.inclusion_tag("includes/error_summary.html")
-def error_summary(form: BaseForm | None, refusal: str = "", title: str = "", **anchors: str) -> dict[str, Any]:
+def error_summary(form: BaseForm | None, refusal: object = None, title: str = "", **anchors: str) -> dict[str, Any]:
     """The shared error summary of a form posted back with errors: at the top of the form, focused on load, each
     line a link to its field (static/js/error_summary.js). `refusal`: a service's refusal shown first; any other
     keyword names a field rendered by hand and the id of its container."""
