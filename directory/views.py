@@ -205,7 +205,7 @@ def sheet_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _sheet_status_message(sheet: DirectorySheet) -> str:
     if sheet.status == SheetStatus.READY:
-        return ngettext("La fiche est prête : %(n)d site.", "La fiche est prête : %(n)d sites.", sheet.site_count) % {
+        return ngettext("La fiche est prête : %(n)s site.", "La fiche est prête : %(n)s sites.", sheet.site_count) % {
             "n": sheet.site_count
         }
     return _("La fiche n'a pas pu être préparée. Demandez-la de nouveau : elle sera refaite.")
