@@ -12,10 +12,8 @@ alone, the time of building the index once per process, and how often the intend
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -23,6 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.directory_search import report  # noqa: E402
+from bench.measure import throwaway_database  # noqa: E402
 
 
 def misspell(name: str, rng: random.Random) -> str:
@@ -95,38 +94,8 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=300, help="misspelt names tried (default 300)")
     args = parser.parse_args()
 
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "clea_platform.settings")
-    temporary = None
-    if "DATABASE_URL" not in os.environ:
-        temporary = Path(tempfile.mkdtemp(prefix="clea-bench-")) / "bench.sqlite3"
-        os.environ["DATABASE_URL"] = f"sqlite:///{temporary}"
-        os.environ.setdefault("SECRET_KEY", "bench-only-secret-key")
-        os.environ.setdefault("DEBUG", "true")
-
-    import django
-
-    django.setup()
-    from django.db import connection
-    from django.test.utils import setup_test_environment
-
-    setup_test_environment(debug=False)
-    if temporary is not None:
-        from django.core.management import call_command
-
-        call_command("migrate", verbosity=0)
-        try:
-            run(args.samples)
-        finally:
-            connection.close()
-            for path in temporary.parent.iterdir():
-                path.unlink()
-            temporary.parent.rmdir()
-    else:
-        old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
-        try:
-            run(args.samples)
-        finally:
-            connection.creation.destroy_test_db(old_name, verbosity=0)
+    with throwaway_database():
+        run(args.samples)
 
 
 if __name__ == "__main__":

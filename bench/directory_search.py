@@ -13,17 +13,16 @@ test_<name> beside it and destroys it at the end. Prints the median and 95th per
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import statistics
 import sys
-import tempfile
 import time
 from decimal import Decimal
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from bench.measure import throwaway_database  # noqa: E402
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -171,40 +170,11 @@ def main() -> None:
     parser.add_argument("--sites", type=int, default=3000, help="evaluator sites created (default 3000)")
     args = parser.parse_args()
 
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "clea_platform.settings")
-    temporary = None
-    if "DATABASE_URL" not in os.environ:
-        temporary = Path(tempfile.mkdtemp(prefix="clea-bench-")) / "bench.sqlite3"
-        os.environ["DATABASE_URL"] = f"sqlite:///{temporary}"
-        os.environ.setdefault("SECRET_KEY", "bench-only-secret-key")
-        os.environ.setdefault("DEBUG", "true")
+    with throwaway_database():
+        from django.conf import settings
 
-    import django
-
-    django.setup()
-    from django.conf import settings
-    from django.db import connection
-    from django.test.utils import setup_test_environment
-
-    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
-    setup_test_environment(debug=False)  # no query log: time what production runs
-    if temporary is not None:
-        from django.core.management import call_command
-
-        call_command("migrate", verbosity=0)
-        try:
-            run(args.samples, args.sites)
-        finally:
-            connection.close()
-            for path in temporary.parent.iterdir():
-                path.unlink()
-            temporary.parent.rmdir()
-    else:
-        old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
-        try:
-            run(args.samples, args.sites)
-        finally:
-            connection.creation.destroy_test_db(old_name, verbosity=0)
+        settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
+        run(args.samples, args.sites)
 
 
 if __name__ == "__main__":

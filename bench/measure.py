@@ -6,6 +6,8 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -44,3 +46,42 @@ def peak_memory_mb(pid: int) -> float:
 def children(pid: int) -> list[int]:
     """The direct child processes (gunicorn's workers under its master)."""
     return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
+
+@contextmanager
+def throwaway_database() -> Iterator[None]:
+    """Django set up on a database of the benchmark's own, gone afterwards: a temporary SQLite file without
+    DATABASE_URL, else a test database beside the one DATABASE_URL names. No query log (DEBUG off): time what
+    production runs."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "clea_platform.settings")
+    temporary = None
+    if "DATABASE_URL" not in os.environ:
+        temporary = Path(tempfile.mkdtemp(prefix="clea-bench-")) / "bench.sqlite3"
+        os.environ["DATABASE_URL"] = f"sqlite:///{temporary}"
+        os.environ.setdefault("SECRET_KEY", "bench-only-secret-key")
+        os.environ.setdefault("DEBUG", "true")
+
+    import django
+
+    django.setup()
+    from django.db import connection
+    from django.test.utils import setup_test_environment
+
+    setup_test_environment(debug=False)
+    if temporary is not None:
+        from django.core.management import call_command
+
+        call_command("migrate", verbosity=0)
+        try:
+            yield
+        finally:
+            connection.close()
+            for path in temporary.parent.iterdir():
+                path.unlink()
+            temporary.parent.rmdir()
+    else:
+        old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
+        try:
+            yield
+        finally:
+            connection.creation.destroy_test_db(old_name, verbosity=0)

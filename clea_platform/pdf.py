@@ -61,12 +61,28 @@ def _font_config() -> Any:
     return _fonts.config
 
 
+# PDF/UA-1 (ISO 14289-1): a tagged PDF a screen reader can walk (headings, lists, tables whose cells know their
+# headers, figures with their text), its language and its title shown instead of the file name. WeasyPrint builds
+# the tags from the HTML: a template needs `<html lang>`, a `<title>`, real headings in order, `<th scope>`, and
+# a `<title>` in an inline SVG (its alternative text). Borders, backgrounds and the page margin boxes (page
+# numbers) are left out of the tree as layout.
+PDF_VARIANT = "pdf/ua-1"
+
+
+class DocumentNotAccessible(ValueError):
+    """A template without what PDF/UA cannot do without: WeasyPrint would only log it and write the file anyway."""
+
+
 def html_to_pdf(html: str) -> bytes:
     """WeasyPrint alone, on HTML already rendered (bench/pdf.py times it as the documents' floor)."""
     from weasyprint import HTML
 
-    document = HTML(string=html, base_url=STATIC_SCHEME, url_fetcher=_fetcher_class()())
-    return document.write_pdf(font_config=_font_config())
+    document = HTML(string=html, base_url=STATIC_SCHEME, url_fetcher=_fetcher_class()()).render(
+        font_config=_font_config(), pdf_variant=PDF_VARIANT
+    )
+    if not document.metadata.lang or not document.metadata.title:
+        raise DocumentNotAccessible("A document template needs <html lang> and a <title>: PDF/UA requires both.")
+    return bytes(document.write_pdf(pdf_variant=PDF_VARIANT))
 
 
 def sha256_hex(content: bytes) -> str:

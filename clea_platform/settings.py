@@ -195,6 +195,9 @@ ORPHAN_FILES_GRACE_MINUTES = 60
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="CléA <ne-pas-repondre@clea.example>")
+# Where the accessibility declaration (/accessibilite/) tells people to report a barrier: a mailbox someone reads,
+# as the RGAA's declaration model requires ("retour d'information et contact").
+ACCESSIBILITY_CONTACT_EMAIL = env.str("ACCESSIBILITY_CONTACT_EMAIL", default="accessibilite@clea.example")
 
 # Celery: a real broker when REDIS_URL is set; otherwise tasks run in-process, at once.
 CELERY_BROKER_URL = REDIS_URL or "memory://"

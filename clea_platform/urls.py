@@ -4,7 +4,7 @@ from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from clea_platform.views import healthz_live, healthz_ready, ping
+from clea_platform.views import accessibility, healthz_live, healthz_ready, ping
 from journey.views import home
 from juries.public_views import certificate_verify, certificate_verify_form
 from organisations.forms import EmailAuthenticationForm, QueuedPasswordResetForm
@@ -61,6 +61,7 @@ urlpatterns = [
     path("healthz/live", healthz_live, name="healthz_live"),
     path("healthz/ready", healthz_ready, name="healthz_ready"),
     path("ping", ping, name="ping"),
+    path("accessibilite/", accessibility, name="accessibility"),
     path("verifier/", certificate_verify_form, name="certificate_verify_form"),
     # <path:> so that a code typed with a slash reaches the page and its explanation, not a bare 404.
     path("verifier/<path:code>/", certificate_verify, name="certificate_verify"),

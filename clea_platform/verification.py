@@ -10,6 +10,7 @@ import secrets
 
 from django.conf import settings
 from django.urls import reverse
+from django.utils.translation import gettext as _
 
 # Pix's public codes: no 0, 1 or vowel, so that nothing reads ambiguously or spells a word.
 VERIFICATION_ALPHABET = "23456789BCDFGHJKLMNPQRSTVWXZ"
@@ -42,7 +43,10 @@ def verification_url(code: str) -> str:
 
 
 def verification_qr_svg(code: str) -> str:
-    """The QR code of `verification_url(code)`, inline SVG for a PDF template."""
+    """The QR code of `verification_url(code)`, inline SVG for a PDF template. Its `<title>` is the figure's
+    alternative text in the tagged PDF: what the code leads to, for a reader who cannot scan it."""
     import segno
 
-    return segno.make(verification_url(code), error="m").svg_inline(scale=3, omitsize=False)
+    url = verification_url(code)
+    alt = _("Code QR menant à la page de vérification %(url)s") % {"url": url}
+    return segno.make(url, error="m").svg_inline(scale=3, omitsize=False, title=alt)

@@ -1,6 +1,9 @@
+import datetime
+
 from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 
 from clea_platform.celery import app as celery_app
@@ -49,3 +52,20 @@ def healthz_ready(request: HttpRequest) -> JsonResponse:
 def ping(request: HttpRequest) -> HttpResponse:
     """The benchmarks' floor: the whole middleware stack (session, user, membership), no query of its own."""
     return HttpResponse("ok", content_type="text/plain")
+
+
+# The day the declaration below was written from the audit of issue 15: change it with the declaration's text.
+ACCESSIBILITY_DECLARATION_DATE = datetime.date(2026, 12, 2)
+
+
+def accessibility(request: HttpRequest) -> HttpResponse:
+    """The declaration of accessibility (RGAA 4.1 model), public and linked from every page's footer, as the law of
+    11 February 2005 (article 47) asks of services of public interest."""
+    return render(
+        request,
+        "accessibility.html",
+        {
+            "declared_on": ACCESSIBILITY_DECLARATION_DATE,
+            "contact_email": settings.ACCESSIBILITY_CONTACT_EMAIL,
+        },
+    )

@@ -123,6 +123,15 @@ class GridForm(forms.Form):
             for line in self.lines
         }
 
+    def last_changed(self) -> int | None:
+        """The id of the last criterion, in grid order, whose result or comment the post changes: where the
+        evaluator was when saving, and where the page takes them back."""
+        results = self.results()
+        for line in reversed(self.lines):
+            if results[line.criterion_id] != (line.result, line.comment):
+                return line.criterion_id
+        return None
+
     def current(self, line: CriterionResult) -> tuple[str, str, list[str]]:
         """What the grid shows for a line: the value posted (kept after an error) or the stored one, and errors."""
         result, comment = result_field_name(line.criterion_id), comment_field_name(line.criterion_id)

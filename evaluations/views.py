@@ -10,6 +10,7 @@ from django.contrib import messages
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -272,6 +273,7 @@ def grid(request: HttpRequest, pk: int) -> HttpResponse:
     form = GridForm(request.POST, lines=lines)
     refusal = ""
     if form.is_valid():
+        last_changed = form.last_changed()
         try:
             changed = evaluation_save_results(evaluation=evaluation, by=request.membership, results=form.results())
         except USER_ERRORS as exc:
@@ -286,7 +288,10 @@ def grid(request: HttpRequest, pk: int) -> HttpResponse:
                 )
                 % {"n": changed},
             )
-            return redirect("evaluations:grid", pk=evaluation.pk)
+            # Back where the evaluator was, not at the top of a page of 107 criteria: the static script focuses
+            # the criterion the fragment names.
+            fragment = f"#criterion-{last_changed}" if last_changed else ""
+            return redirect(reverse("evaluations:grid", args=[evaluation.pk]) + fragment)
     else:
         refusal = _("Corrigez les lignes signalées.")
     return _render_grid(

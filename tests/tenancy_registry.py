@@ -170,6 +170,7 @@ NOT_TENANT_LISTS: dict[str, str] = {
     "healthz_ready": "platform health, no data",
     "ping": "platform liveness, no data",
     "certificate_verify_form": "public form: a code proves a certificate and shows nothing else",
+    "accessibility": "the public declaration of accessibility, no data",
     "api_schema": "the API's OpenAPI schema",
     "api_docs": "the API's documentation page",
     # Pages that count or redirect, forms that create.

@@ -14,6 +14,7 @@ from evaluations.models import Evaluation, EvaluationKind
 from organisations.models import HabilitationStatus, Role
 from tests.factories import HabilitationFactory, OrganisationFactory
 from tests.journey import DossierFactory, small_referentiel
+from tests.spoken import spoken
 from training.models import TrainingPlan
 
 pytestmark = pytest.mark.django_db
@@ -323,7 +324,7 @@ def test_the_dossier_page_shows_identity_step_and_timeline(counsellor, org_a, cl
     assert "Hélène Lefèvre" in page
     assert "Dossier ouvert" in page
     assert f"version {dossier.referentiel.version}" in page
-    assert "Information → Dossier ouvert" in page
+    assert "Information vers Dossier ouvert" in spoken(page)
     assert "Consentement recueilli" in page
     assert f"par {dossier.team.counsellor.user.get_full_name()}" in page
     events = list(response.context["events"])

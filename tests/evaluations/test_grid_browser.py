@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.urls import reverse
+from playwright.sync_api import expect
 
 from evaluations.models import CriterionResultValue
 from tests.factories import TEST_PASSWORD
@@ -25,14 +26,27 @@ def test_the_evaluator_fills_the_grid_with_the_keyboard(page, live_server):
     page.wait_for_url(f"{live_server.url}/")
     page.goto(f"{live_server.url}{reverse('evaluations:grid', args=[evaluation.pk])}")
 
-    first_group = page.locator("tbody[data-subdomain]").nth(0)
+    first_group = page.locator("[data-subdomain]").nth(0)
     first_group.get_by_role("button", name="Tout acquis").click()
     assert first_group.locator("[data-acquired]").inner_text() == "2"
     assert first_group.locator("[data-status]").text_content() == "Sous-domaine validé"
 
-    # Sub-domain 1.2: arrows move within one criterion's radios, Tab goes on to the comment, then the next one.
+    # Sub-domain 1.2: its toolbar is one Tab stop, an arrow key goes from "Tout acquis" to "Ajouter un commentaire",
+    # which shows the comment boxes. Arrows move within one criterion's radios, Tab goes on to its comment, then
+    # to the next criterion.
     lines = {line.criterion.code: line.criterion_id for line in evaluation.results.select_related("criterion")}
-    page.locator(f"#r{lines['1.2.1']}-not_assessed").focus()
+    second_group = page.locator("[data-subdomain]").nth(1)
+    comment = page.locator(f"#c{lines['1.2.1']}")
+    assert not comment.is_visible()
+    second_group.get_by_role("button", name="Tout acquis").focus()
+    page.keyboard.press("ArrowRight")
+    toggle = second_group.get_by_role("button", name="Ajouter un commentaire")
+    assert page.evaluate("document.activeElement.dataset.commentsToggle") == ""
+    assert toggle.get_attribute("aria-expanded") == "false"
+    page.keyboard.press("Enter")
+    assert toggle.get_attribute("aria-expanded") == "true" and comment.is_visible()
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.name") == f"result-{lines['1.2.1']}"
     page.keyboard.press("ArrowUp")
     page.keyboard.press("ArrowUp")
     assert page.locator(f"#r{lines['1.2.1']}-acquired").is_checked()
@@ -43,13 +57,15 @@ def test_the_evaluator_fills_the_grid_with_the_keyboard(page, live_server):
     assert page.evaluate("document.activeElement.name") == f"result-{lines['1.2.2']}"
     page.keyboard.press("ArrowUp")
     page.keyboard.press("ArrowUp")
-    second_group = page.locator("tbody[data-subdomain]").nth(1)
     assert second_group.locator("[data-acquired]").inner_text() == "2"
     assert second_group.locator("[data-status]").text_content() == "Sous-domaine validé"
 
-    page.get_by_role("button", name="Enregistrer le brouillon").click()
-    page.wait_for_load_state()
-    assert page.get_by_text("Brouillon enregistré (4 critères modifiés).").is_visible()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Enregistrer le brouillon").click()
+    expect(page.get_by_role("status")).to_have_text("Brouillon enregistré (4 critères modifiés).")
+    # Back on the last changed criterion, its comment in sight.
+    assert page.evaluate("document.activeElement.name") == f"result-{lines['1.2.2']}"
+    assert page.locator(f"#c{lines['1.2.1']}").is_visible()
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "evaluation-grid.png"), full_page=True)
     acquired = set(

@@ -150,12 +150,48 @@ def test_the_grid_groups_the_criteria_by_domain_and_subdomain(client_for, draft,
     body = text(response)
     assert response.status_code == 200
     assert 'class="grid-eval"' in body
-    assert body.index("Domaine 1. Communication en français") < body.index("1.1 Sous-domaine 1.1")
-    assert body.index("1.2 Sous-domaine 1.2") < body.index("Domaine 2. Calcul")
+    assert body.index("Domaine 1. Communication en français</h2>") < body.index("1.1 Sous-domaine 1.1</h3>")
+    assert body.index("1.2 Sous-domaine 1.2</h3>") < body.index("Domaine 2. Calcul</h2>")
     assert body.count('type="radio"') == 9 * 3
     assert body.count('name="result-') == 27
     assert "0 / 3 acquis (seuil : 2 requis)" in body.replace("<span data-acquired>", "").replace("</span>", "")
     assert "Enregistrer le brouillon" in body and "Clôturer l'évaluation" in body
+
+
+def test_each_criterion_is_a_radio_group_named_by_its_code_and_title_under_headings(client_for, draft, evaluator):
+    body = text(client_for(evaluator).get(grid_url(draft)))
+    line = draft.results.select_related("criterion__subdomain__domain").get(criterion__code="1.1.1")
+    criterion = line.criterion
+    assert body.count('<fieldset class="criterion"') == 9
+    fieldset = body[body.index(f'id="criterion-{criterion.pk}"') :]
+    fieldset = fieldset[: fieldset.index("</fieldset>")]
+    assert f'<span class="criterion__code">1.1.1</span> {criterion.title}</legend>' in fieldset
+    assert fieldset.count('type="radio"') == 3
+    # A heading per domain and sub-domain, the domains listed at the top with links to theirs.
+    domain = criterion.subdomain.domain
+    assert body.count('<h2 id="domain-') == 2 and body.count('<h3 id="subdomain-') == 3
+    assert body.index(f'href="#domain-{domain.pk}"') < body.index(f'<h2 id="domain-{domain.pk}"')
+    # The counter and the sub-domain's badge read out together.
+    progress = body[body.index('aria-live="polite" aria-atomic="true"') :]
+    assert progress.index("data-acquired") < progress.index("data-status") < progress.index("</p>")
+    assert "colgroup" not in body and "<table" not in body
+
+
+def test_saving_takes_the_evaluator_back_to_the_last_changed_criterion(client_for, draft, evaluator):
+    client = client_for(evaluator)
+    data = grid_post_data(draft)
+    for key in data:
+        if key.startswith("result-"):
+            data[key] = CriterionResultValue.NOT_ASSESSED  # as stored: unchanged
+    changed = draft.results.get(criterion__code="1.2.1")
+    data[f"result-{changed.criterion_id}"] = CriterionResultValue.ACQUIRED
+
+    response = client.post(grid_url(draft), data)
+
+    assert response.status_code == 302 and response.url == f"{grid_url(draft)}#criterion-{changed.criterion_id}"
+    assert f'id="criterion-{changed.criterion_id}"' in text(client.get(grid_url(draft)))
+    # Nothing changed: nowhere in particular to go back to.
+    assert client.post(grid_url(draft), data).url == grid_url(draft)
 
 
 def test_the_evaluator_saves_a_draft(client_for, draft, evaluator):
@@ -164,7 +200,8 @@ def test_the_evaluator_saves_a_draft(client_for, draft, evaluator):
 
     response = client.post(grid_url(draft), data)
 
-    assert response.status_code == 302 and response.url == grid_url(draft)
+    last = draft.results.get(criterion__code="2.1.4")  # every line changed: back on the last one
+    assert response.status_code == 302 and response.url == f"{grid_url(draft)}#criterion-{last.criterion_id}"
     results = dict(draft.results.values_list("criterion__code", "result"))
     assert results["1.1.1"] == results["1.1.2"] == CriterionResultValue.ACQUIRED
     assert results["2.1.4"] == CriterionResultValue.NOT_ACQUIRED
@@ -172,7 +209,7 @@ def test_the_evaluator_saves_a_draft(client_for, draft, evaluator):
     page = client.get(response.url)
     assert "Brouillon enregistré (9 critères modifiés)." in text(page)
     assert "2 / 2 acquis" in text(page).replace("<span data-acquired>", "").replace("</span>", "")
-    assert 'value="Consignes reformulées"' in text(page)
+    assert ">Consignes reformulées</textarea>" in text(page)
 
 
 def test_a_bad_line_keeps_everything_typed_and_says_which(client_for, draft, evaluator):
@@ -185,7 +222,7 @@ def test_a_bad_line_keeps_everything_typed_and_says_which(client_for, draft, eva
     assert response.status_code == 200
     assert "La grille n'a pas été enregistrée" in text(response)
     assert "Sélectionnez un choix valide" in text(response)
-    assert 'value="À revoir"' in text(response)
+    assert ">À revoir</textarea>" in text(response)
     assert set(draft.results.values_list("result", flat=True)) == {CriterionResultValue.NOT_ASSESSED}
 
 

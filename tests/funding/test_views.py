@@ -38,6 +38,7 @@ from tests.funding.support import (
 from tests.funding.test_fees import a_day_in_previous_quarter, previous_quarter
 from tests.journey import DossierFactory
 from tests.juries.factories import make_certifpro
+from tests.spoken import spoken
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("references")]
 
@@ -136,7 +137,7 @@ def test_the_line_page_shows_its_amounts_in_euros_and_its_history(client_for):
     line = granted_line(dossier, cents=123450)
     page = text(client_for(dossier.team.counsellor).get(reverse("funding:line_detail", args=[line.pk])))
     assert "1\u00a0234,50\u00a0€ HT, 1\u00a0481,40\u00a0€ TTC" in page
-    assert "Demandé → Accordé" in page
+    assert "Demandé vers Accordé" in spoken(page)
 
 
 def test_a_transition_button_moves_the_line_and_the_page_says_so(client_for):

@@ -7,6 +7,7 @@ from juries.models import DecisionKind, JurySessionEvent, SessionState
 from juries.services import JuryError, decision_record, jury_session_convene
 from tests.journey import DossierFactory
 from tests.juries.factories import close, deliberating, make_jury
+from tests.spoken import spoken
 
 pytestmark = pytest.mark.django_db
 
@@ -42,7 +43,7 @@ def test_the_session_page_shows_its_history(client_for):
     response = client_for(jury.admin).get(reverse("juries:session_detail", kwargs={"pk": jury.session.pk}))
     assert response.status_code == 200
     history = response.content.decode().split('id="history-title"')[1]
-    assert "Planifiée → Convoquée" in history
+    assert "Planifiée vers Convoquée" in spoken(history)
     assert jury.admin.user.get_full_name() in history
 
 

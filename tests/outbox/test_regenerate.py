@@ -26,6 +26,7 @@ from pypdf import PdfReader
 from candidates.models import DossierEvent
 from clea_platform.backup import document_fields
 from clea_platform.documents import missing_files, orphan_files_collect
+from clea_platform.french import of_name
 from directory.models import DirectorySheet
 from directory.services import directory_sheet_generate
 from evaluations.models import Attestation
@@ -559,7 +560,7 @@ def test_certifpro_asks_from_the_session_page_and_finds_the_earlier_version_list
     version = DocumentVersion.objects.get()
     name = certifpro.user.get_full_name()
     assert "1 version précédente conservée" in text
-    assert f"à la demande de {name}" in text and "motif : « Nom mal orthographié »" in text
+    assert f"à la demande {of_name(name)}" in text and "motif : « Nom mal orthographié »" in text  # d'Anaïs
     download = client.get(reverse("documents:version_download", kwargs={"pk": version.pk}))
     assert download.status_code == 200
     assert b"".join(download.streaming_content) == earlier

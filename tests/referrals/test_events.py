@@ -11,6 +11,7 @@ from referrals.models import Referral, ReferralEvent, ReferralState
 from referrals.services import ReferralError, referral_accept, referral_decline, referrals_expire
 from tests.factories import MembershipFactory
 from tests.referrals.support import make_referral
+from tests.spoken import spoken
 
 pytestmark = pytest.mark.django_db
 
@@ -74,7 +75,7 @@ def test_both_sides_see_the_history_but_only_the_receiver_sees_who_answered(org_
     advisor = referral.advisor.memberships.get(role=Role.FT_ADVISOR)
     for membership in (colleague, advisor):
         history = _history_section(client_for(membership), referral)
-        assert "Envoyée, en attente de réponse → Déclinée" in history
+        assert "Envoyée, en attente de réponse vers Déclinée" in spoken(history)
         assert "Plus de places" in history
     # France Travail learns the answer and its date, not who answered in the organisation (as in the API).
     assert counsellor.user.get_full_name() in _history_section(client_for(colleague), referral)
