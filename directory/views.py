@@ -12,6 +12,7 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET
 
 from clea_platform.ratelimit import rate_limited
@@ -27,6 +28,9 @@ View = Callable[..., HttpResponse]
 PAGE_SIZE = 20
 SUGGESTIONS = 10
 SHEET_ROLES = (Role.FT_ADVISOR, Role.CERTIFPRO_ADMIN)
+# The status page polls every 2 s for two minutes, then offers a "Rafraîchir" link: a sheet the worker has not
+# rendered by then waits for the beat job, and a page left open must not poll the server forever.
+SHEET_POLL_LIMIT = 60
 
 
 def _agency_commune(membership: Membership | None) -> Commune | None:
@@ -180,12 +184,31 @@ def sheet_list(request: HttpRequest) -> HttpResponse:
 def sheet_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """The sheet's status; htmx polls the status fragment until the worker has rendered it."""
     sheet = get_object_or_404(DirectorySheet.objects.visible_to(request.membership), pk=pk)
-    context = {"sheet": sheet, "pending": sheet.status == SheetStatus.PENDING}
+    try:
+        polls = max(int(request.GET.get("poll", 0)), 0)
+    except ValueError:
+        polls = 0
+    pending = sheet.status == SheetStatus.PENDING
+    context = {
+        "sheet": sheet,
+        "pending": pending,
+        "next_poll": polls + 1 if pending and polls < SHEET_POLL_LIMIT else None,
+        # Announced once, when the polled status changes (templates/includes/live_status.html).
+        "status_message": "" if pending else _sheet_status_message(sheet),
+    }
     if request.htmx:
         return render(request, "directory/_sheet_status.html", context)
     # Its earlier versions and the form asking for a new one, for Certif'Pro, under the status the page polls.
     documents_regeneration(request.membership, [sheet] if sheet.status == SheetStatus.READY else [])
     return render(request, "directory/sheet_detail.html", context)
+
+
+def _sheet_status_message(sheet: DirectorySheet) -> str:
+    if sheet.status == SheetStatus.READY:
+        return ngettext("La fiche est prête : %(n)s site.", "La fiche est prête : %(n)s sites.", sheet.site_count) % {
+            "n": sheet.site_count
+        }
+    return _("La fiche n'a pas pu être préparée. Demandez-la de nouveau : elle sera refaite.")
 
 
 @membership_required(*SHEET_ROLES)

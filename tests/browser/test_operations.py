@@ -81,7 +81,7 @@ def test_certifpro_retries_a_failed_attestation_and_finds_it_done(page, live_ser
     page.wait_for_load_state()
 
     # Tasks run in the web process here: the attestation is rendered by the time the page comes back.
-    expect(page.get_by_role("status")).to_contain_text(f"Relance de « {label} » : c'est fait.")
+    expect(page.locator(".messages[role=status]")).to_contain_text(f"Relance de « {label} » : c'est fait.")
     expect(page.locator(".outbox-summary")).to_contain_text("1 en échec")
     expect(page.get_by_role("row", name=re.compile(re.escape(label)))).to_have_count(0)
     assert Attestation.objects.filter(dossier=dossier).exists()

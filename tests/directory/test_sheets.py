@@ -197,3 +197,36 @@ def test_sheets_are_for_advisors_and_certifpro(client, org_a, make_member, clien
     assert client_for(make_member(org_a, role=Role.COUNSELLOR)).get(url).status_code == 403
     assert client_for(make_member(role=Role.CERTIFPRO_ADMIN)).get(url).status_code == 200
     assert org_a.kind == OrganisationKind.EVALUATOR
+
+
+@pytest.mark.django_db
+def test_the_status_polling_stops_after_its_limit_with_a_refresh_link(client_for):
+    membership = advisor()
+    sheet = make_sheet(membership.organisation)
+    client = client_for(membership)
+    url = reverse("directory:sheet_detail", kwargs={"pk": sheet.pk})
+
+    polling = client.get(f"{url}?poll=59", HTTP_HX_REQUEST="true").content.decode()
+    assert f'hx-get="{url}?poll=60"' in polling
+    assert "<a " not in polling  # nothing focusable in a box that is replaced every 2 s
+
+    stopped = client.get(f"{url}?poll=60", HTTP_HX_REQUEST="true").content.decode()
+    assert "hx-trigger" not in stopped and "hx-get" not in stopped
+    assert f'<a href="{url}">Rafraîchir</a>' in stopped
+    # The page opened again polls again.
+    assert f'hx-get="{url}?poll=1"' in client.get(url).content.decode()
+
+
+@pytest.mark.django_db
+def test_the_polled_status_announces_the_ready_sheet_through_the_live_region(client_for):
+    membership = advisor()
+    sheet = make_sheet(membership.organisation, status=SheetStatus.READY, site_count=3)
+    client = client_for(membership)
+    url = reverse("directory:sheet_detail", kwargs={"pk": sheet.pk})
+
+    fragment = client.get(f"{url}?poll=4", HTTP_HX_REQUEST="true").content.decode()
+    assert '<div id="live-status" hx-swap-oob="innerHTML"><p>La fiche est prête : 3 sites.</p></div>' in fragment
+    assert "data-poll" in fragment and "hx-trigger" not in fragment
+    page = client.get(url).content.decode()
+    assert "hx-swap-oob" not in page  # the full page's own region stays empty: nothing changed under the reader
+    assert '<div id="live-status" class="visually-hidden" role="status" aria-live="polite" aria-atomic="true">' in page

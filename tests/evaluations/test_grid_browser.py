@@ -58,7 +58,7 @@ def test_the_evaluator_fills_the_grid_with_the_keyboard(page, live_server):
 
     with page.expect_navigation():
         page.get_by_role("button", name="Enregistrer le brouillon").click()
-    expect(page.get_by_role("status")).to_have_text("Brouillon enregistré (4 critères modifiés).")
+    expect(page.locator("#contenu").get_by_role("status")).to_have_text("Brouillon enregistré (4 critères modifiés).")
     # Back on the last changed criterion, its comment in sight.
     assert page.evaluate("document.activeElement.name") == f"result-{lines['1.2.2']}"
     assert page.locator(f"#c{lines['1.2.1']}").is_visible()

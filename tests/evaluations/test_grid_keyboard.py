@@ -94,7 +94,7 @@ def test_after_a_save_the_focus_is_back_on_the_last_changed_criterion(page, live
     with page.expect_navigation():
         page.get_by_role("button", name="Enregistrer le brouillon").click()
     # Written again into the status region once the page is up, so that screen readers read it out.
-    expect(page.get_by_role("status")).to_have_text("Brouillon enregistré (1 critère modifié).")
+    expect(page.locator("#contenu").get_by_role("status")).to_have_text("Brouillon enregistré (1 critère modifié).")
 
     presses = 0
     while page.evaluate("document.activeElement.name") != f"result-{fortieth.criterion_id}" and presses < 300:

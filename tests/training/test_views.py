@@ -553,3 +553,34 @@ def test_a_plan_starting_before_the_prior_evaluation_is_refused_on_its_start(cli
     assert list(response.context["form"].errors) == ["starts_on"]
     assert f"au plus tôt le {evaluated_on:%d/%m/%Y}" in response.content.decode()
     assert not dossier.training_plans.exists()
+
+
+def test_an_htmx_session_answer_announces_through_the_live_region_and_marks_the_message_for_the_focus(client_for):
+    dossier = DossierFactory(state="in_training")
+    plan = _plan_of(dossier)
+
+    response = client_for(dossier.team.trainer).post(
+        reverse("training:session_add", args=[plan.pk]), _session_data(), HTTP_HX_REQUEST="true"
+    )
+
+    content = response.content.decode()
+    section, out_of_band = content.split("</section>")
+    assert '<div class="messages" tabindex="-1" data-swap-focus><p class="message--success">' in section
+    assert 'role="status"' not in section and 'role="alert"' not in section
+    assert out_of_band.strip() == (
+        '<div id="live-status" hx-swap-oob="innerHTML"><p>La séance est ajoutée au calendrier.</p></div>'
+    )
+
+
+def test_an_htmx_note_refused_on_its_field_marks_the_field_invalid_without_announcing_a_message(client_for):
+    dossier = DossierFactory(state="in_training")
+    plan = _plan_of(dossier)
+
+    response = client_for(dossier.team.trainer).post(
+        reverse("training:note_add", args=[plan.pk]), {"note-text": ""}, HTTP_HX_REQUEST="true"
+    )
+
+    content = response.content.decode()
+    assert 'aria-invalid="true"' in content  # where static/js/live-region.js puts the focus
+    assert "data-error-summary" in content
+    assert "hx-swap-oob" not in content
