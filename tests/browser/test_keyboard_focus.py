@@ -11,8 +11,9 @@ from django.utils import timezone
 
 from directory.models import DirectorySheet, SheetStatus
 from organisations.models import Role
+from tests.browser.support import log_in
 from tests.directory.support import make_sheet
-from tests.factories import TEST_PASSWORD, MembershipFactory, OrganisationFactory
+from tests.factories import MembershipFactory, OrganisationFactory
 from tests.journey import DossierFactory
 from training.models import TrainingPlan
 
@@ -20,15 +21,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 ARTIFACTS = Path(settings.BASE_DIR) / "test-artifacts"
 ACTIVE = "document.activeElement"
-
-
-def log_in(page, base: str, email: str) -> None:
-    page.context.clear_cookies()
-    page.goto(f"{base}{reverse('login')}")
-    page.get_by_label("Adresse e-mail").fill(email)
-    page.get_by_label("Mot de passe").fill(TEST_PASSWORD)
-    page.get_by_role("button", name="Se connecter").click()
-    page.wait_for_url(f"{base}/")
 
 
 def test_an_error_is_found_by_keyboard_from_the_summary(page, live_server, org_a, make_member):
