@@ -32,10 +32,10 @@ def _test_settings(settings, tmp_path_factory) -> None:
     }
 
 
-# Groups of tests that `--dist loadgroup` keeps on one xdist worker: the browser tests, so that one chromium starts,
-# not one per worker; the fault tests, so that one set of their Celery workers shares the cores with the other
-# xdist worker's tests, not two.
-XDIST_GROUPS = ("browser", "faults")
+# Groups of tests that `--dist loadgroup` keeps on one xdist worker: the fault tests, so that one set of their Celery
+# workers shares the cores with the other xdist worker's tests, not two. The browser tests are no group any more:
+# with about 6 minutes of them, one worker running them all made the suite's critical path (24 GB hold two chromiums).
+XDIST_GROUPS = ("faults",)
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -42,7 +42,7 @@ def searched_pages() -> dict[str, list[str]]:
     return {"counsellor": [f"{dossiers}?q=girard", f"{dossiers}?q=zzzz"]}
 
 
-def test_axe_finds_no_violation_on_any_page_of_any_role_at_320_and_1280_px(page, live_server):
+def test_axe_finds_no_violation_on_any_page_of_any_role(page, live_server):
     page.set_default_timeout(10_000)
     started = time.monotonic()
     seed_demo()
@@ -51,10 +51,10 @@ def test_axe_finds_no_violation_on_any_page_of_any_role_at_320_and_1280_px(page,
     found: list[str] = []
     loads = 0
 
-    def check(who: str, paths: list[str]) -> None:
+    def check(who: str, paths: list[str], widths: tuple[int, ...] = WIDTHS) -> None:
         nonlocal loads
         for path in dict.fromkeys(paths):
-            for width in WIDTHS:
+            for width in widths:
                 page.set_viewport_size({"width": width, "height": 800})
                 response = page.goto(base + path)
                 expected = 404 if path == str(UNKNOWN_CODE) else 200
@@ -69,7 +69,10 @@ def test_axe_finds_no_violation_on_any_page_of_any_role_at_320_and_1280_px(page,
     for account in ACCOUNTS:
         page.set_viewport_size({"width": 1280, "height": 800})
         log_in(page, base, account)
-        check(account.name, ["/", *header_links(page), *pages[account.name], *searched_pages().get(account.name, [])])
+        # The home at both widths; the other pages at 320 px, where reflow problems show (the suite's time budget).
+        check(account.name, ["/"])
+        others = [*header_links(page), *pages[account.name], *searched_pages().get(account.name, [])]
+        check(account.name, [p for p in others if p != "/"], widths=(320,))
     print(f"axe over every role's pages: {loads} page loads in {time.monotonic() - started:.1f} s")
     assert not found, "axe-core violations (WCAG 2.0/2.1 A, AA):\n" + "\n".join(found)
 

@@ -194,7 +194,10 @@ def test_no_page_scrolls_sideways_on_a_phone_and_the_menu_reaches_every_link(pag
         log_in(page, base, account)
         page.screenshot(path=str(ARTIFACTS / f"{account.name}-{width}.png"), full_page=True)
         assert_menu_folds_and_reaches_every_link(page, account, ARTIFACTS / f"{account.name}-{width}-menu.png")
-        for path in dict.fromkeys(["/", *header_links(page), *pages[account.name]]):
+        # Every page at 320 px, the narrowest; at 375 px each role's home and own pages (what fits 320 px fits 375
+        # unless a media query breaks in between, which the home and the role's pages show): the suite's time budget.
+        walked = ["/", *header_links(page)] if width == 320 else ["/"]
+        for path in dict.fromkeys([*walked, *pages[account.name]]):
             response = page.goto(base + path)
             assert response is not None and response.ok, (
                 f"{account.name}: {path} answers {response and response.status}"
