@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from playwright.sync_api import expect
 
 from juries.models import Certificate, JurySession
 from juries.services import dossier_submit_to_jury, jury_session_convene
@@ -76,11 +77,11 @@ def test_a_juror_reviews_the_president_awards_and_the_certificate_verifies(page,
     # The decision form shows the domains to acquire for a deferral only.
     page.get_by_role("link", name=re.compile("^Examiner et décider")).click()
     domains = page.get_by_role("group", name="Domaines restant à acquérir")
-    assert not domains.is_visible()
+    expect(domains).to_be_hidden()  # decision_form.js runs deferred: wait for it
     page.get_by_label("Ajournement").check()
-    assert domains.is_visible()
+    expect(domains).to_be_visible()
     page.get_by_label("Certification délivrée").check()
-    assert not domains.is_visible()
+    expect(domains).to_be_hidden()
     page.get_by_role("button", name="Enregistrer la décision").click()
     page.wait_for_load_state()
     page.goto(f"{base}/jurys/{jury.session.pk}/")
