@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib import messages
-from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -17,6 +17,7 @@ from django.utils.translation import ngettext
 from candidates.models import Dossier, DossierState
 from candidates.services import DossierConflict, TransitionRefused
 from clea_platform.actions import post_only
+from clea_platform.templatetags.form_fields import SummaryError, form_summary_errors
 from clea_platform.tenancy import membership_required
 from evaluations.acquisitions import dossier_outcome
 from evaluations.forms import EvaluationCloseForm, EvaluationStartForm, GridForm
@@ -160,14 +161,6 @@ def _grid_lines(rows: GridRows) -> list[CriterionResult]:
     return [line for _domain, subs in rows for _sub, lines in subs for line in lines]
 
 
-@dataclass
-class SummaryError:
-    """One line of the error summary at the top of the grid: the message, and the anchor of what it concerns."""
-
-    message: str
-    href: str = ""
-
-
 def _error_summary(
     lines: list[GridLine], grid_form: GridForm, close_form: EvaluationCloseForm | None, refusal: str
 ) -> list[SummaryError]:
@@ -179,11 +172,10 @@ def _error_summary(
         for error in line.errors:
             # The radio the row shows checked (the first one if none was posted): the row's first stop.
             value = line.result if line.result in CriterionResultValue.values else CriterionResultValue.values[0]
-            errors.append(SummaryError(f"{line.criterion.code} : {error}", f"#r{line.criterion.pk}-{value}"))
+            message = _("%(label)s : %(error)s") % {"label": line.criterion.code, "error": error}
+            errors.append(SummaryError(message, f"#r{line.criterion.pk}-{value}"))
     if close_form is not None and close_form.is_bound:
-        for name, field_errors in close_form.errors.items():
-            href = "" if name == NON_FIELD_ERRORS else f"#{close_form[name].auto_id}"
-            errors += [SummaryError(str(error), href) for error in field_errors]
+        errors += form_summary_errors(close_form)
     return errors
 
 

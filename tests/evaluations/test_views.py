@@ -467,8 +467,10 @@ def test_a_refused_close_is_summarised_above_the_grid_with_links_to_the_fields(c
     assert body.index("data-error-summary") < body.index('class="grid-eval"')
     summary = _summary(body)
     assert "L'évaluation n'est pas clôturée" in summary
-    assert '<a href="#id_ended_on">La date de fin ne peut pas être dans le futur.</a>' in summary
-    assert '<a href="#id_confirm">Cochez la case pour confirmer la clôture.</a>' in summary
+    assert '<a href="#id_ended_on">Date de fin : La date de fin ne peut pas être dans le futur.</a>' in summary
+    # Each field's error named after its label, as on every other form's summary.
+    assert '<a href="#id_confirm">Je confirme la clôture : ' in summary
+    assert "modifiés. : Cochez la case pour confirmer la clôture.</a>" in summary
     assert 'tabindex="-1"' in body[body.index("data-error-summary") - 200 : body.index("data-error-summary")]
     assert "js/error_summary.js" in body
     assert "<script>" not in body  # the grid's script is a static file (CSP)
