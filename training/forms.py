@@ -103,7 +103,7 @@ class TrainingPlanCompleteForm(forms.Form):
 
     def __init__(self, *args: Any, plan: TrainingPlan, hours_done: Decimal, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        if hours_done >= plan.planned_hours:
+        if not plan.has_shortfall(hours_done):
             del self.fields["shortfall_reason"]
             return
         self.fields["shortfall_reason"].help_text = _(

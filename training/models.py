@@ -149,12 +149,22 @@ class TrainingPlan(models.Model):
     def is_completed(self) -> bool:
         return self.completed_at is not None
 
+    def sessions_done_hours(self) -> Decimal:
+        """Hours of the sessions done, from the prefetched sessions when they are (`with_progress()` annotates the
+        same figure, as `hours_done`, on the plans of a list: hence this name)."""
+        return sum((s.duration_hours for s in self.sessions.all() if s.done), start=Decimal(0))
+
+    def has_shortfall(self, hours_done: Decimal) -> bool:
+        """Fewer hours done than planned: the training may still end, but the reason is asked for."""
+        return hours_done < self.planned_hours
+
     def check_completion(self, *, shortfall_reason: str, today: datetime.date | None = None) -> None:
         """Whether the training may be declared done today. The day of completion is the training's end: it
         cannot precede its last session done, nor leave sessions planned after it (the calendar would then show
         sessions of a finished training, and the final evaluation covers only what was trained). With fewer
         hours done than planned, the reason is asked for: the timeline keeps it."""
         today = today or timezone.localdate()
+        models.prefetch_related_objects([self], "sessions")
         sessions = list(self.sessions.all())
         done = [s for s in sessions if s.done]
         errors: dict[str, list[str]] = {}
@@ -178,8 +188,8 @@ class TrainingPlan(models.Model):
                 )
                 % {"n": len(planned), "date": f"{planned[0]:%d/%m/%Y}"}
             )
-        hours_done = sum((s.duration_hours for s in done), start=Decimal(0))
-        if hours_done < self.planned_hours and not shortfall_reason.strip():
+        hours_done = self.sessions_done_hours()
+        if self.has_shortfall(hours_done) and not shortfall_reason.strip():
             errors["shortfall_reason"] = [
                 gettext(
                     "%(done)s h réalisées sur %(planned)s h prévues : indiquez pourquoi la formation se termine "

@@ -5,7 +5,7 @@ from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Max, Sum
+from django.db.models import Max
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -197,8 +197,8 @@ def training_plan_complete(
     if not plan.sessions.filter(done=True).exists():
         raise TrainingError(_("Enregistrez au moins une séance réalisée avant de terminer le parcours."))
     plan.check_completion(shortfall_reason=shortfall_reason)
-    hours_done = plan.sessions.filter(done=True).aggregate(total=Sum("duration_hours"))["total"]
-    shortfall = hours_done < plan.planned_hours
+    hours_done = plan.sessions_done_hours()  # the sessions check_completion has just read
+    shortfall = plan.has_shortfall(hours_done)
     plan.completed_at = timezone.now()
     plan.shortfall_reason = shortfall_reason.strip() if shortfall else ""
     plan.save(update_fields=["completed_at", "shortfall_reason"])

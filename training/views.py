@@ -11,6 +11,7 @@ from typing import Any
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
+from django.db.models import prefetch_related_objects
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -123,13 +124,14 @@ def plan_create(request: HttpRequest, dossier_pk: int) -> HttpResponse:
 
 def _detail_context(request: HttpRequest, plan: TrainingPlan, **forms: Any) -> dict[str, Any]:
     membership = request.membership
+    prefetch_related_objects([plan], "sessions")  # the calendar and its hours done, in one query
     sessions = list(plan.sessions.all())
     can_act = plan.is_delivered_by(membership) and not plan.is_completed
     return {
         "plan": plan,
         "candidate": plan.dossier.candidate,
         "sessions": sessions,
-        "hours_done": sum((s.duration_hours for s in sessions if s.done), start=0),
+        "hours_done": plan.sessions_done_hours(),
         "can_act": can_act,
         "session_form": forms.get("session_form") or (TrainingSessionForm(plan=plan) if can_act else None),
         "note_form": forms.get("note_form") or (ProgressNoteForm() if can_act else None),

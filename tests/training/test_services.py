@@ -407,6 +407,20 @@ def test_completing_with_the_planned_hours_done_needs_no_reason_and_keeps_none()
     assert dossier.events.get(note__startswith="Formation terminée").note == "Formation terminée (parcours 1)"
 
 
+def test_only_the_sessions_done_count_and_the_planned_hours_done_exactly_are_no_shortfall():
+    dossier = DossierFactory(state="in_training")
+    plan, trainer = _plan_of(dossier), dossier.team.trainer
+    assert plan.planned_hours == 35
+    for hours in ("12", "12", "10.5"):
+        _add(plan, trainer, timezone.localdate(), hours=hours, done=True)
+    _add(plan, trainer, plan.ends_on, hours="4")
+
+    assert plan.sessions_done_hours() == Decimal("34.5")
+    assert plan.has_shortfall(plan.sessions_done_hours())
+    _add(plan, trainer, timezone.localdate(), hours="0.5", done=True)
+    assert not plan.has_shortfall(TrainingPlan.objects.get(pk=plan.pk).sessions_done_hours())
+
+
 def test_a_done_session_cannot_be_removed():
     dossier = DossierFactory(state="in_training")
     plan, trainer = _plan_of(dossier), dossier.team.trainer
