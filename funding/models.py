@@ -299,12 +299,18 @@ class FundingLine(ConcurrentTransitionMixin, models.Model):
         return self.state in CANCELLABLE_STATES
 
     @property
+    def due_cents(self) -> int:
+        """What the funder owes on the line, including VAT: the amount invoiced (none yet: 0) less what was paid.
+        Its SQL twin is funding.selectors.LINE_DUE, for the sums of the lists."""
+        return (self.invoiced_incl_vat_cents or 0) - (self.paid_cents or 0)
+
+    @property
     def remainder_cents(self) -> int | None:
-        """What the funder still owes, including VAT ("reste à percevoir"): the amount invoiced less what was
-        paid, while the line awaits payment; None before invoicing and once paid or written off."""
+        """What the funder still owes, including VAT ("reste à percevoir"), while the line awaits payment; None
+        before invoicing and once paid or written off."""
         if self.state not in AWAITING_PAYMENT_STATES or self.invoiced_incl_vat_cents is None:
             return None
-        return self.invoiced_incl_vat_cents - (self.paid_cents or 0)
+        return self.due_cents
 
     def grant_departures(
         self, *, granted_cents: int | None, granted_on: datetime.date | None, today: datetime.date

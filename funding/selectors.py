@@ -29,9 +29,10 @@ from funding.models import (
 from organisations.models import Membership, Role
 
 ZERO = models.Value(0, output_field=models.BigIntegerField())
-# What a line awaiting payment still owes, including VAT (FundingLine.remainder_cents, in SQL).
+# The SQL twin of FundingLine.due_cents (what the funder owes on a line, including VAT), for the sums of the lists:
+# a change to one is a change to both (tests/funding/test_models.py holds them together).
 LINE_DUE = models.ExpressionWrapper(
-    models.F("invoiced_incl_vat_cents") - Coalesce("paid_cents", ZERO), output_field=models.BigIntegerField()
+    Coalesce("invoiced_incl_vat_cents", ZERO) - Coalesce("paid_cents", ZERO), output_field=models.BigIntegerField()
 )
 
 # The roles that see a dossier's funding, and those of them that may act on it (Certif'Pro only reads).

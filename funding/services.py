@@ -726,11 +726,6 @@ def normalise_reference(reference: str) -> str:
     return _REFERENCE_NOISE.sub("", reference).upper()
 
 
-def amount_due(line: FundingLine) -> int:
-    """What the funder still owes on an invoiced line, including VAT: the amount invoiced less what was paid."""
-    return (line.invoiced_incl_vat_cents or 0) - (line.paid_cents or 0)
-
-
 def reconcile(*, expected: list[FundingLine], received: list[PaymentInput]) -> Reconciliation:
     """Match payment lines with the batch lines awaiting payment by the funder's reference (the amount still due
     first when a reference repeats, then a line owing at least the amount): matched (the amount due, paid in
@@ -745,8 +740,8 @@ def reconcile(*, expected: list[FundingLine], received: list[PaymentInput]) -> R
         if not candidates:
             outcome.results.append((item, MatchStatus.UNEXPECTED, None))
             continue
-        exact = next((line for line in candidates if amount_due(line) == item.amount_cents), None)
-        covering = next((line for line in candidates if amount_due(line) > item.amount_cents), None)
+        exact = next((line for line in candidates if line.due_cents == item.amount_cents), None)
+        covering = next((line for line in candidates if line.due_cents > item.amount_cents), None)
         line = exact or covering or candidates[0]
         candidates.remove(line)
         outcome.results.append((item, MatchStatus.MATCHED if exact else MatchStatus.AMOUNT_DIFFERENCE, line))
@@ -760,7 +755,7 @@ def overpayments(outcome: Reconciliation) -> list[tuple[int, PaymentInput, Fundi
     return [
         (index, item, line)
         for index, (item, _status, line) in enumerate(outcome.results)
-        if line is not None and item.amount_cents > amount_due(line)
+        if line is not None and item.amount_cents > line.due_cents
     ]
 
 
@@ -770,7 +765,7 @@ def overpayment_message(item: PaymentInput, line: FundingLine) -> str:
     ) % {
         "ref": item.funder_reference,
         "amount": format_euros(item.amount_cents),
-        "due": format_euros(amount_due(line)),
+        "due": format_euros(line.due_cents),
     }
 
 
@@ -832,10 +827,10 @@ def payment_record(
             amount_cents=item.amount_cents,
             status=status,
             funding_line=line,
-            expected_cents=amount_due(line) if line is not None else None,
+            expected_cents=line.due_cents if line is not None else None,
         )
         if line is not None:
-            due = amount_due(line)
+            due = line.due_cents
             line_note = note
             if item.amount_cents < due:
                 line_note = _("%(note)s : %(amount)s reçus, reste à percevoir %(rest)s") % {
@@ -969,7 +964,7 @@ def payment_import_plan(*, batch: ClaimBatch, content: bytes) -> ImportPlan:
             plan.already_recorded.append(group.reference)
             continue
         rows = rows_of[key]
-        awaiting = [line for line in lines if amount_due(line) > 0]
+        awaiting = [line for line in lines if line.due_cents > 0]
         outcome = reconcile(
             expected=awaiting, received=[PaymentInput(row.line_reference, row.amount_cents) for row in rows]
         )
@@ -983,10 +978,10 @@ def payment_import_plan(*, batch: ClaimBatch, content: bytes) -> ImportPlan:
                         % {"ref": row.line_reference},
                     )
                 )
-            elif item.amount_cents > amount_due(line):
+            elif item.amount_cents > line.due_cents:
                 plan.errors.append(RowError(row.number, "montant", overpayment_message(item, line)))
             else:
-                group.entries.append(PlannedEntry(row, line, amount_due(line)))
+                group.entries.append(PlannedEntry(row, line, line.due_cents))
                 line.paid_cents = (line.paid_cents or 0) + item.amount_cents
         if group.entries:
             plan.payments.append(group)

@@ -7,6 +7,7 @@ from django.core.exceptions import PermissionDenied
 from django.utils import timezone
 
 from funding.models import FundingLine, FundingLineEvent, LineState, MatchStatus, Payment, PaymentLine
+from funding.selectors import LINE_DUE
 from funding.services import (
     FundingError,
     PaymentInput,
@@ -17,7 +18,7 @@ from funding.services import (
 )
 from organisations.models import AuditLog, Role
 from tests.factories import MembershipFactory
-from tests.funding.support import batch_with_lines, org_admin, payment_inputs
+from tests.funding.support import batch_with_lines, draft_line, org_admin, payment_inputs
 from tests.journey import DossierFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("references")]
@@ -179,6 +180,24 @@ def test_more_payments_are_recorded_until_the_line_is_paid_in_full(org_a):
     assert (line.state, line.paid_cents, line.remainder_cents) == (LineState.PAID, due, None)
     assert last.lines.get().status == MatchStatus.MATCHED
     assert last.missing_line_ids == []
+
+
+def test_what_a_line_owes_is_the_same_on_the_model_and_in_the_sql_of_the_lists(org_a):
+    batch = batch_with_lines(org_a, count=3)
+    paid, partly, invoiced = batch.lines.order_by("id")
+    _pay(batch, "V1", paid, paid.invoiced_incl_vat_cents)
+    _pay(batch, "V2", partly, partly.invoiced_incl_vat_cents - 4000)
+    draft = draft_line(DossierFactory(organisation=org_a, state="partially_validated"))
+
+    lines = FundingLine.objects.filter(pk__in=[paid.pk, partly.pk, invoiced.pk, draft.pk]).annotate(due=LINE_DUE)
+
+    owed = {line.pk: (line.due_cents, line.due, line.remainder_cents) for line in lines}
+    assert owed == {
+        paid.pk: (0, 0, None),
+        partly.pk: (4000, 4000, 4000),
+        invoiced.pk: (invoiced.invoiced_incl_vat_cents,) * 3,
+        draft.pk: (0, 0, None),
+    }
 
 
 def test_paying_more_than_remains_due_is_refused_and_nothing_is_recorded(org_a):
