@@ -11,7 +11,7 @@ import datetime
 import re
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -279,7 +279,7 @@ def funding_line_transition(
             raise FundingError(message, field=field)
         if departures:
             # The reason goes into the line's history with what it overrides, and into the audit row.
-            note = _grant_override_note(locked, granted, granted_on, override_reason)
+            note = _grant_override_note(locked, granted, granted_on, departures, override_reason)
             details = {"override": sorted(departures), "override_reason": override_reason}
         kwargs = {"granted_cents": granted, "funder_reference": reference, "granted_on": granted_on}
     elif name == "invoice":
@@ -322,14 +322,17 @@ def funding_line_transition(
     )
 
 
-def _grant_override_note(line: FundingLine, granted: int, granted_on: datetime.date, reason: str) -> str:
+def _grant_override_note(
+    line: FundingLine, granted: int, granted_on: datetime.date, departures: Collection[str], reason: str
+) -> str:
+    """The history's wording of what the grant overrides: one phrase per departure (`grant_departures`' keys)."""
     what = []
-    if granted > line.requested_cents:
+    if "granted_cents" in departures:
         what.append(
             _("montant accordé %(granted)s HT pour %(requested)s HT demandés")
             % {"granted": format_euros(granted), "requested": format_euros(line.requested_cents)}
         )
-    if granted_on > timezone.localdate():
+    if "granted_on" in departures:
         what.append(_("accord daté du %(date)s, dans le futur") % {"date": f"{granted_on:%d/%m/%Y}"})
     return _("Dérogation (%(what)s). Motif : %(reason)s") % {"what": " ; ".join(what), "reason": reason}
 
