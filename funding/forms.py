@@ -178,12 +178,6 @@ class InvoiceForm(forms.Form):
             "amount": format_euros(line.granted_cents)
         }
 
-    def clean_invoiced_on(self) -> datetime.date:
-        invoiced_on: datetime.date = self.cleaned_data["invoiced_on"]
-        if invoiced_on > timezone.localdate():
-            raise forms.ValidationError(_("La date de facturation ne peut être dans le futur."))
-        return invoiced_on
-
 
 class ReasonForm(forms.Form):
     note = forms.CharField(label=_("Motif"), widget=forms.Textarea(attrs={"rows": 3}))
@@ -285,12 +279,6 @@ class PaymentForm(forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("initial", {"received_on": timezone.localdate()})
         super().__init__(*args, **kwargs)
-
-    def clean_received_on(self) -> datetime.date:
-        received_on: datetime.date = self.cleaned_data["received_on"]
-        if received_on > timezone.localdate():
-            raise forms.ValidationError(_("La date de réception ne peut être dans le futur."))
-        return received_on
 
     def clean_lines(self) -> list[PaymentInput]:
         parsed, errors = [], []

@@ -570,13 +570,17 @@ def test_a_zero_payment_or_a_payment_received_tomorrow_is_refused_on_its_field(o
     url = reverse("funding:payment_create", args=[batch.pk])
     tomorrow = TODAY() + datetime.timedelta(days=1)
 
-    response = client.post(
-        url, {"received_on": f"{tomorrow:%Y-%m-%d}", "reference": "VIR-1", "lines": f"{line.funder_reference} ; 0"}
+    zero = client.post(
+        url, {"received_on": f"{TODAY():%Y-%m-%d}", "reference": "VIR-1", "lines": f"{line.funder_reference} ; 0"}
+    )
+    tomorrows = client.post(
+        url, {"received_on": f"{tomorrow:%Y-%m-%d}", "reference": "VIR-1", "lines": f"{line.funder_reference} ; 1"}
     )
 
-    errors = response.context["form"].errors
-    assert errors["received_on"] == ["La date de réception ne peut être dans le futur."]
-    assert errors["lines"][0].startswith("Ligne 1 :")
+    assert zero.context["form"].errors["lines"][0].startswith("Ligne 1 :")
+    # The service's rule, shown on the field.
+    assert tomorrows.context["form"].errors == {"received_on": ["La date de réception ne peut être dans le futur."]}
+    assert 'id="id_received_on_errors"' in tomorrows.content.decode()
     assert not Payment.objects.exists()
 
 
@@ -589,6 +593,7 @@ def test_invoicing_on_screen_with_a_date_in_the_future_is_refused_on_the_date(cl
         {"invoiced_cents": "450", "invoiced_on": f"{tomorrow:%Y-%m-%d}"},
     )
     assert response.context["form"].errors["invoiced_on"] == ["La date de facturation ne peut être dans le futur."]
+    assert 'id="id_invoiced_on_errors"' in response.content.decode()
     assert FundingLine.objects.get(pk=line.pk).state == LineState.GRANTED
 
 
