@@ -134,6 +134,11 @@ class Candidate(models.Model):
     def full_name(self) -> str:
         return f"{self.first_name} {self.last_name}"
 
+    @property
+    def holder_name(self) -> str:
+        """The name as the documents print it (attestations, certificates, their verification pages): Léa MARTIN."""
+        return f"{self.first_name} {self.last_name.upper()}"
+
     # What the information interview must have filled in before the dossier opens (Certif'Pro's data).
     FIELDS_FOR_OPENING = ("birth_place", "education_level")
 

@@ -47,7 +47,7 @@ def attestation_check(code: str) -> AttestationCheck | None:
     attestation.evaluation.dossier = dossier  # loaded already
     outcome = attestation_outcome(attestation.evaluation)
     return AttestationCheck(
-        holder_name=f"{dossier.candidate.first_name} {dossier.candidate.last_name.upper()}",
+        holder_name=dossier.candidate.holder_name,
         certification=dossier.get_certification_display(),
         issued_on=timezone.localdate(attestation.generated_at),
         acquired_domains=[f"{d.code}. {d.title}" for d in outcome.validated_domains],

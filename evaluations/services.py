@@ -286,7 +286,7 @@ def attestation_regenerate(*, document_id: int, regeneration: str, by_id: int | 
 def _attestation_pdf(attestation: Attestation, *, evaluation: Evaluation, issued_on: datetime.date) -> bytes:
     dossier = evaluation.dossier
     candidate = dossier.candidate
-    holder = f"{candidate.first_name} {candidate.last_name.upper()}"
+    holder = candidate.holder_name
     return render_pdf(
         "documents/attestation.html",
         {

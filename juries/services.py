@@ -517,7 +517,7 @@ def certificate_generate(*, decision_id: int) -> Certificate:
         decision=decision,
         session=session,
         number=f"{CERTIFICATE_PREFIX[dossier.certification]}-{awarded_on:%Y}-{decision.pk:07d}",
-        holder_name=f"{dossier.candidate.first_name} {dossier.candidate.last_name.upper()}",
+        holder_name=dossier.candidate.holder_name,
         certification=dossier.certification,
         awarded_on=awarded_on,
     )
