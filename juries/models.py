@@ -180,6 +180,24 @@ class JurySession(ConcurrentTransitionMixin, models.Model):
     def president(self) -> SessionSeat | None:
         return next((seat for seat in self.seats.all() if seat.is_president), None)
 
+    def managed_by(self, membership: Membership) -> bool:
+        """The jury body's administrators and Certif'Pro manage a session: compose it, convene it, and open or close
+        its deliberation as its president may."""
+        return membership.is_certifpro or (
+            membership.role == Role.ORG_ADMIN and membership.organisation_id == self.organisation_id
+        )
+
+    def presided_by(self, membership: Membership) -> bool:
+        """The membership is the juror convened as the session's president."""
+        if membership.role != Role.JURY_MEMBER:
+            return False
+        return self.seats.filter(is_president=True, member__user_id=membership.user_id).exists()
+
+    @property
+    def awaits_deliberation(self) -> bool:
+        """Convened and not yet deliberating: the only state from which the deliberation opens."""
+        return self.state == SessionState.CONVENED
+
     def room_left(self) -> int:
         return self.capacity - self.submissions.count()
 

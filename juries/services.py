@@ -52,12 +52,8 @@ class JuryError(BusinessRefusal):
 
 
 def _ensure_session_admin(session: JurySession, by: Membership) -> None:
-    """The jury body's administrators and Certif'Pro manage sessions."""
-    if by.is_certifpro:
-        return
-    if by.role == Role.ORG_ADMIN and by.organisation_id == session.organisation_id:
-        return
-    raise PermissionDenied
+    if not session.managed_by(by):
+        raise PermissionDenied
 
 
 def _lock_session(session: JurySession) -> JurySession:
@@ -287,7 +283,7 @@ def jury_session_start_deliberation(
     refused as a whole (nothing stored) when a rule is not met."""
     _ensure_president_or_admin(session, by)
     session = _lock_session(session)
-    if session.state != SessionState.CONVENED:
+    if not session.awaits_deliberation:
         raise _session_refused(session, "start_deliberation")
     if not session.has_begun():
         raise JuryError(
@@ -324,15 +320,9 @@ def jury_session_start_deliberation(
     return session
 
 
-def _president_seat(session: JurySession, by: Membership) -> SessionSeat | None:
-    if by.role != Role.JURY_MEMBER:
-        return None
-    return session.seats.filter(is_president=True, member__user_id=by.user_id).first()
-
-
 def _ensure_president_or_admin(session: JurySession, by: Membership) -> None:
-    if _president_seat(session, by) is None:
-        _ensure_session_admin(session, by)
+    if not (session.managed_by(by) or session.presided_by(by)):
+        raise PermissionDenied
 
 
 # -- Decisions -------------------------------------------------------------------------------------------------

@@ -77,13 +77,6 @@ PAGE_SIZE = 25
 # -- Access helpers -------------------------------------------------------------------------------------------
 
 
-def _is_session_admin(session: JurySession, membership: Membership) -> bool:
-    """The jury body's administrators and Certif'Pro manage a session (juries/services.py says the same)."""
-    return membership.is_certifpro or (
-        membership.role == Role.ORG_ADMIN and membership.organisation_id == session.organisation_id
-    )
-
-
 def _visible_session(request: HttpRequest, pk: int) -> JurySession:
     sessions = JurySession.objects.visible_to(request.membership).select_related("organisation")
     return get_object_or_404(sessions, pk=pk)
@@ -238,7 +231,7 @@ def session_detail(request: HttpRequest, pk: int) -> HttpResponse:
     my_seat = next((s for s in seats if s.member.user_id == membership.user_id), None)
     if membership.role != Role.JURY_MEMBER:
         my_seat = None
-    is_admin = _is_session_admin(session, membership)
+    is_admin = session.managed_by(membership)
     presides = my_seat is not None and my_seat.is_president
     conflicts = [conflict for submission in submissions for conflict in submission.conflicts.all()]
     my_conflicts = {c.submission_id for c in conflicts if my_seat is not None and c.seat_id == my_seat.pk}
@@ -272,7 +265,7 @@ def session_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "can_revoke": membership.is_certifpro,
             "can_edit_seats": is_admin and state in EDITABLE_STATES,
             "can_convene": is_admin and state == SessionState.PLANNED,
-            "can_deliberate": (is_admin or presides) and state == SessionState.CONVENED,
+            "can_deliberate": (is_admin or presides) and session.awaits_deliberation,
             "can_close": (is_admin or presides) and state == SessionState.DELIBERATING,
             "undecided_count": len(submissions) - len(decisions),
             "minutes": minutes,
@@ -286,7 +279,7 @@ def session_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def session_seats(request: HttpRequest, pk: int) -> HttpResponse:
     membership: Membership = request.membership
     session = _visible_session(request, pk)
-    if not _is_session_admin(session, membership):
+    if not session.managed_by(membership):
         raise PermissionDenied
     if session.state not in EDITABLE_STATES:
         messages.info(request, _("La composition ne change plus une fois la délibération ouverte."))
@@ -348,10 +341,9 @@ def session_deliberate(request: HttpRequest, pk: int) -> HttpResponse:
     (before the session's day, no quorum among those present) is shown above the form, the choices kept."""
     membership: Membership = request.membership
     session = _visible_session(request, pk)
-    seat = SessionSeat.objects.of(session.pk, membership)
-    if not ((seat is not None and seat.is_president) or _is_session_admin(session, membership)):
+    if not (session.managed_by(membership) or session.presided_by(membership)):
         raise PermissionDenied
-    if session.state != SessionState.CONVENED:
+    if not session.awaits_deliberation:
         messages.info(request, _("La délibération ne s'ouvre que pour une session convoquée."))
         return redirect("juries:session_detail", pk=session.pk)
     seats = list(session.seats.president_first())

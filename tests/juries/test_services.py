@@ -241,6 +241,27 @@ def test_an_absent_president_prevents_the_deliberation():
     assert str(refused.value) == "Le président doit être présent."
 
 
+def test_a_session_is_managed_by_its_bodys_administrators_and_certifpro_and_presided_by_its_president_only():
+    jury = make_jury()
+    other_body = OrganisationFactory(kind=jury.body.kind, region=jury.body.region)
+    other_admin = MembershipFactory(organisation=other_body, role=Role.ORG_ADMIN)
+    # The president's own user, as an administrator elsewhere: presides as a juror, not through that membership.
+    president_as_admin = MembershipFactory(organisation=other_body, role=Role.ORG_ADMIN, user=jury.president.user)
+    session = jury.session
+
+    certifpro = make_certifpro()
+
+    managers = [m for m in (jury.admin, certifpro, other_admin, jury.president) if session.managed_by(m)]
+    presidents = [
+        m
+        for m in (jury.president, jury.member_membership(jury.employee), jury.admin, president_as_admin)
+        if session.presided_by(m)
+    ]
+
+    assert managers == [jury.admin, certifpro]
+    assert presidents == [jury.president]
+
+
 def test_a_member_who_does_not_preside_may_not_open_the_deliberation():
     jury = make_jury()
     session = jury_session_convene(session=jury.session, by=jury.admin)
