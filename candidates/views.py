@@ -135,9 +135,7 @@ def dossier_export(request: HttpRequest) -> HttpResponse:
         },
         request=request,
     )
-    response = HttpResponse(content, content_type=spreadsheets.CONTENT_TYPES[fmt])
-    response["Content-Disposition"] = f'attachment; filename="dossiers-{timezone.localdate():%Y-%m-%d}.{fmt}"'
-    return response
+    return spreadsheets.attachment(content, fmt, f"dossiers-{timezone.localdate():%Y-%m-%d}")
 
 
 @membership_required(Role.COUNSELLOR)

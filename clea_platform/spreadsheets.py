@@ -11,7 +11,8 @@ One writer for every export, so that each gets the same guarantees:
 - Deterministic: the same rows give the same bytes (fixed package dates and ZIP timestamps), so a file can be
   fingerprinted and compared.
 
-Imports no application: callers pass plain values (str, int, Decimal, float, bool, date, datetime, None).
+Imports no application: callers pass plain values (str, int, Decimal, float, bool, date, datetime, None), and
+hand the bytes to `attachment` for the download.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import Any
 
+from django.http import HttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -167,6 +169,13 @@ def to_xlsx(
     buffer = io.BytesIO()
     workbook.save(buffer)
     return normalised_xlsx(buffer.getvalue(), day)
+
+
+def attachment(content: bytes, fmt: str, filename: str) -> HttpResponse:
+    """A written spreadsheet as a download: its content type, and `filename` (without extension) + "." + `fmt`."""
+    response = HttpResponse(content, content_type=CONTENT_TYPES[fmt])
+    response["Content-Disposition"] = f'attachment; filename="{filename}.{fmt}"'
+    return response
 
 
 _CORE_DATES = re.compile(rb"(<dcterms:(created|modified)[^>]*>)[^<]*(</dcterms:\2>)")

@@ -659,8 +659,4 @@ def cdc_export(request: HttpRequest) -> HttpResponse:
     # A list to import, not a statement: the platform's writer, without the total row the documents carry.
     table = cdc_table(certificates_to_report())
     content = spreadsheets.to_csv([column.label for column in table.columns], table.rows)
-    response = HttpResponse(content, content_type=spreadsheets.CSV_CONTENT_TYPE)
-    response["Content-Disposition"] = (
-        f'attachment; filename="certificats-a-declarer-{timezone.localdate():%Y-%m-%d}.csv"'
-    )
-    return response
+    return spreadsheets.attachment(content, "csv", f"certificats-a-declarer-{timezone.localdate():%Y-%m-%d}")

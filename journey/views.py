@@ -153,8 +153,5 @@ def certified_export_view(request: HttpRequest) -> HttpResponse:
     if asked and form.is_valid():
         start, end, fmt = form.cleaned_data["start"], form.cleaned_data["end"], form.cleaned_data["format"]
         content = certified_export(by=request.membership, start=start, end=end, fmt=fmt, request=request)
-        response = HttpResponse(content, content_type=spreadsheets.CONTENT_TYPES[fmt])
-        filename = f"certifies-clea-{start:%Y-%m-%d}-au-{end:%Y-%m-%d}.{fmt}"
-        response["Content-Disposition"] = f'attachment; filename="{filename}"'
-        return response
+        return spreadsheets.attachment(content, fmt, f"certifies-clea-{start:%Y-%m-%d}-au-{end:%Y-%m-%d}")
     return render(request, "journey/certified_export.html", {"form": form}, status=400 if asked else 200)

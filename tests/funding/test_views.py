@@ -542,6 +542,8 @@ def test_certifpro_exports_the_certificates_to_report_and_marks_them_reported(cl
     page = text(client.get(reverse("funding:cdc_list")))
     assert certificate.number in page and "délai dépassé" in page
     export = client.get(reverse("funding:cdc_export"))
+    assert export["Content-Type"] == "text/csv; charset=utf-8"
+    assert export["Content-Disposition"] == f'attachment; filename="certificats-a-declarer-{TODAY():%Y-%m-%d}.csv"'
     rows = list(csv.reader(io.StringIO(export.content.decode("utf-8-sig")), delimiter=";"))
     assert rows[1][0] == certificate.number
     assert rows[1][rows[0].index("À déclarer avant le")] == f"{cdc_deadline(certificate.awarded_on):%d/%m/%Y}"
