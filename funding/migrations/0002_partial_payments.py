@@ -4,6 +4,13 @@ import django_fsm
 from django.db import migrations, models
 from django.db.models import F
 
+# A pure function (funding.money imports no model): the note reads as the platform's own history lines.
+from funding.money import format_euros
+
+# The history line the migration writes, and that going back removes (nothing else starts with it).
+RECOVERED_NOTE = "Paiement incomplet repris : reste à percevoir "
+RECOVERED = {"transition": "pay", "from_state": "paid", "to_state": "partially_paid"}
+
 
 def underpaid_lines_become_partly_paid(apps, schema_editor):
     """Before partial payments, a line paid less than invoiced was marked paid and its remainder forgotten: it
@@ -15,15 +22,8 @@ def underpaid_lines_become_partly_paid(apps, schema_editor):
     )
     events = []
     for line_id, paid, invoiced in underpaid.values_list("id", "paid_cents", "invoiced_incl_vat_cents"):
-        rest = invoiced - paid
         events.append(
-            FundingLineEvent(
-                line_id=line_id,
-                transition="pay",
-                from_state="paid",
-                to_state="partially_paid",
-                note=f"Paiement incomplet repris : reste à percevoir {rest // 100},{rest % 100:02d} €",
-            )
+            FundingLineEvent(line_id=line_id, note=RECOVERED_NOTE + format_euros(invoiced - paid), **RECOVERED)
         )
     # The state field is protected on the model: an update of the rows, not an assignment.
     underpaid.update(state="partially_paid")
@@ -31,8 +31,12 @@ def underpaid_lines_become_partly_paid(apps, schema_editor):
 
 
 def partly_paid_lines_back_to_paid(apps, schema_editor):
+    """Every partly paid or written-off line is paid again, as before partial payments, and the history lines the
+    forward step wrote go (the platform's own payment lines stay: they record real payments)."""
     FundingLine = apps.get_model("funding", "FundingLine")
+    FundingLineEvent = apps.get_model("funding", "FundingLineEvent")
     FundingLine.objects.filter(state__in=["partially_paid", "written_off"]).update(state="paid")
+    FundingLineEvent.objects.filter(note__startswith=RECOVERED_NOTE, **RECOVERED).delete()
 
 
 class Migration(migrations.Migration):
