@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from candidates.models import Dossier, DossierEvent, DossierState
+from candidates.models import Candidate, Dossier, DossierEvent, DossierState
 from candidates.services import dossier_apply, dossier_lock
 from clea_platform.errors import BusinessRefusal
 from clea_platform.pdf import render_pdf, sha256_hex
@@ -283,6 +283,54 @@ def attestation_regenerate(*, document_id: int, regeneration: str, by_id: int | 
     return attestation
 
 
+def attestation_statement(candidate: Candidate, *, organisation: str, certification: str) -> str:
+    """The attestation's opening sentence, agreed with the holder's civility ("Madame …, née le"); an unknown
+    civility gets a wording without gender marks."""
+    values = {
+        "org": organisation,
+        "holder": candidate.holder_name,
+        "birth": f"{candidate.birth_date:%d/%m/%Y}",
+        "place": candidate.birth_place,
+        "certification": certification,
+    }
+    if not candidate.civility:
+        neutral = (
+            _(
+                "%(org)s atteste que %(holder)s (date de naissance : %(birth)s, à %(place)s) a validé une partie de la "
+                "certification %(certification)s."
+            )
+            if candidate.birth_place
+            else _(
+                "%(org)s atteste que %(holder)s (date de naissance : %(birth)s) a validé une partie de la "
+                "certification %(certification)s."
+            )
+        )
+        return neutral % values
+    if candidate.birth_place:
+        agreed = candidate.civility_agree(
+            _(
+                "%(org)s atteste que Monsieur %(holder)s, né le %(birth)s à %(place)s, a validé une partie de la "
+                "certification %(certification)s."
+            ),
+            _(
+                "%(org)s atteste que Madame %(holder)s, née le %(birth)s à %(place)s, a validé une partie de la "
+                "certification %(certification)s."
+            ),
+        )
+    else:
+        agreed = candidate.civility_agree(
+            _(
+                "%(org)s atteste que Monsieur %(holder)s, né le %(birth)s, a validé une partie de la certification "
+                "%(certification)s."
+            ),
+            _(
+                "%(org)s atteste que Madame %(holder)s, née le %(birth)s, a validé une partie de la certification "
+                "%(certification)s."
+            ),
+        )
+    return agreed % values
+
+
 def _attestation_pdf(attestation: Attestation, *, evaluation: Evaluation, issued_on: datetime.date) -> bytes:
     dossier = evaluation.dossier
     candidate = dossier.candidate
@@ -293,6 +341,9 @@ def _attestation_pdf(attestation: Attestation, *, evaluation: Evaluation, issued
             "dossier": dossier,
             "candidate": candidate,
             "holder": holder,
+            "statement": attestation_statement(
+                candidate, organisation=evaluation.organisation.name, certification=dossier.get_certification_display()
+            ),
             # "Madame Léa MARTIN", or the name alone when the civility is unknown.
             "holder_with_civility": f"{candidate.get_civility_display()} {holder}" if candidate.civility else holder,
             "evaluation": evaluation,

@@ -8,6 +8,8 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from django.db.models import Exists, OuterRef, Prefetch, QuerySet
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from clea_platform import spreadsheets
 from evaluations.models import Evaluation, EvaluationKind, EvaluationStatus
@@ -16,34 +18,34 @@ from juries.models import Certificate
 
 # The columns Certif'Pro expects (see the domain brief: the Pix export for CléA numérique).
 EXPORT_COLUMNS = [
-    ("certificate_number", "Numéro de certificat"),
-    ("verification_code", "Code de vérification"),
-    ("certification", "Certification"),
-    ("awarded_on", "Date de délivrance"),
-    ("status", "Statut"),
-    ("siren", "SIREN de l'organisme"),
-    ("siret", "SIRET de l'organisme"),
-    ("organisation", "Organisme évaluateur"),
-    ("region", "Zone géographique"),
-    ("civility", "Civilité"),
-    ("last_name", "Nom d'usage"),
-    ("birth_name", "Nom de naissance"),
-    ("first_name", "Prénom"),
-    ("email", "Adresse e-mail"),
-    ("phone", "Téléphone"),
-    ("address", "Adresse"),
-    ("postcode", "Code postal"),
-    ("city", "Commune"),
-    ("birth_date", "Date de naissance"),
-    ("birth_place", "Lieu de naissance"),
-    ("born_abroad", "Né·e à l'étranger"),
-    ("registration_status", "Statut à l'inscription"),
-    ("education_level", "Niveau de formation"),
-    ("origin", "Origine de la démarche"),
-    ("funders", "Financeurs"),
-    ("prior_evaluation_date", "Date de l'évaluation préalable"),
-    ("result", "Résultat"),
-    ("first_evaluation", "Obtenu dès l'évaluation préalable"),
+    ("certificate_number", gettext_lazy("Numéro de certificat")),
+    ("verification_code", gettext_lazy("Code de vérification")),
+    ("certification", gettext_lazy("Certification")),
+    ("awarded_on", gettext_lazy("Date de délivrance")),
+    ("status", gettext_lazy("Statut")),
+    ("siren", gettext_lazy("SIREN de l'organisme")),
+    ("siret", gettext_lazy("SIRET de l'organisme")),
+    ("organisation", gettext_lazy("Organisme évaluateur")),
+    ("region", gettext_lazy("Zone géographique")),
+    ("civility", gettext_lazy("Civilité")),
+    ("last_name", gettext_lazy("Nom d'usage")),
+    ("birth_name", gettext_lazy("Nom de naissance")),
+    ("first_name", gettext_lazy("Prénom")),
+    ("email", gettext_lazy("Adresse e-mail")),
+    ("phone", gettext_lazy("Téléphone")),
+    ("address", gettext_lazy("Adresse")),
+    ("postcode", gettext_lazy("Code postal")),
+    ("city", gettext_lazy("Commune")),
+    ("birth_date", gettext_lazy("Date de naissance")),
+    ("birth_place", gettext_lazy("Lieu de naissance")),
+    ("born_abroad", gettext_lazy("Né·e à l'étranger")),
+    ("registration_status", gettext_lazy("Statut à l'inscription")),
+    ("education_level", gettext_lazy("Niveau de formation")),
+    ("origin", gettext_lazy("Origine de la démarche")),
+    ("funders", gettext_lazy("Financeurs")),
+    ("prior_evaluation_date", gettext_lazy("Date de l'évaluation préalable")),
+    ("result", gettext_lazy("Résultat")),
+    ("first_evaluation", gettext_lazy("Obtenu dès l'évaluation préalable")),
 ]
 
 
@@ -76,13 +78,13 @@ def export_rows(certificates: QuerySet[Certificate]) -> Iterator[dict[str, Any]]
         # prior_evaluations and live_funding_lines come from Prefetch(to_attr=...), had_final from annotate().
         prior = dossier.prior_evaluations[0] if dossier.prior_evaluations else None  # type: ignore[attr-defined]
         funders = {line.funder.name for line in dossier.live_funding_lines}  # type: ignore[attr-defined]
-        first_evaluation = "Non" if cert.had_final else "Oui"  # type: ignore[attr-defined]
+        first_evaluation = _("Non") if cert.had_final else _("Oui")  # type: ignore[attr-defined]
         yield {
             "certificate_number": cert.number,
             "verification_code": cert.verification_code,
             "certification": cert.get_certification_display(),
             "awarded_on": cert.awarded_on,
-            "status": "Révoqué" if cert.is_revoked else "Valide",
+            "status": _("Révoqué") if cert.is_revoked else _("Valide"),
             "siren": org.siren,
             "siret": org.siret,
             "organisation": org.name,
@@ -98,19 +100,20 @@ def export_rows(certificates: QuerySet[Certificate]) -> Iterator[dict[str, Any]]
             "city": candidate.city,
             "birth_date": candidate.birth_date,
             "birth_place": candidate.birth_place,
-            "born_abroad": "Oui" if candidate.born_abroad else "Non",
+            "born_abroad": _("Oui") if candidate.born_abroad else _("Non"),
             "registration_status": candidate.registration_status_label,
             "education_level": candidate.get_education_level_display(),
             "origin": candidate.get_origin_display(),
             "funders": ", ".join(sorted(funders)),
             "prior_evaluation_date": prior.ended_on or prior.started_on if prior else None,
-            "result": "Certifié",
+            "result": _("Certifié"),
             "first_evaluation": first_evaluation,
         }
 
 
 def _table(rows: Iterable[dict[str, Any]]) -> tuple[list[str], list[list[Any]]]:
-    return [label for _key, label in EXPORT_COLUMNS], [[row[key] for key, _label in EXPORT_COLUMNS] for row in rows]
+    headers = [str(label) for _key, label in EXPORT_COLUMNS]
+    return headers, [[row[key] for key, _label in EXPORT_COLUMNS] for row in rows]
 
 
 def to_csv(rows: Iterable[dict[str, Any]]) -> bytes:
@@ -118,4 +121,4 @@ def to_csv(rows: Iterable[dict[str, Any]]) -> bytes:
 
 
 def to_xlsx(rows: Iterable[dict[str, Any]]) -> bytes:
-    return spreadsheets.to_xlsx(*_table(rows), title="Certifiés")
+    return spreadsheets.to_xlsx(*_table(rows), title=_("Certifiés"))

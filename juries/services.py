@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from candidates.models import Dossier, DossierEvent, DossierState
+from candidates.models import Candidate, Dossier, DossierEvent, DossierState
 from candidates.services import dossier_apply, dossier_lock
 from clea_platform.errors import BusinessRefusal
 from clea_platform.pdf import render_pdf, sha256_hex
@@ -555,10 +555,31 @@ def certificate_produce(*, decision_id: int) -> Certificate | None:
         return None
 
 
+def certificate_mastery(candidate: Candidate) -> str:
+    """The line under the holder's name, agreed with the civility ("née le" for Madame, "né le" for Monsieur); an
+    unknown civility gets a wording without gender marks."""
+    values = {"birth": f"{candidate.birth_date:%d/%m/%Y}"}
+    if not candidate.civility:
+        return _("ayant maîtrisé l'ensemble des domaines du référentiel (date de naissance : %(birth)s).") % values
+    return (
+        candidate.civility_agree(
+            _("né le %(birth)s, ayant maîtrisé l'ensemble des domaines du référentiel."),
+            _("née le %(birth)s, ayant maîtrisé l'ensemble des domaines du référentiel."),
+        )
+        % values
+    )
+
+
 def _certificate_pdf(certificate: Certificate, *, dossier: Dossier, session: JurySession) -> bytes:
     return render_pdf(
         "documents/certificate.html",
-        {"certificate": certificate, "dossier": dossier, "session": session, "qr_svg": _qr_svg(certificate)},
+        {
+            "certificate": certificate,
+            "dossier": dossier,
+            "session": session,
+            "mastery": certificate_mastery(dossier.candidate),
+            "qr_svg": _qr_svg(certificate),
+        },
     )
 
 

@@ -244,11 +244,23 @@ def test_the_dossier_page_agrees_with_the_candidate_s_civility(client_for):
 def test_the_certificate_and_the_attestation_agree_with_the_candidate():
     from django.template.loader import render_to_string
 
+    from evaluations.services import attestation_statement
+    from juries.services import certificate_mastery
     from tests.journey import DossierFactory
 
     dossier = DossierFactory(first_name="Aïcha")
     candidate = dossier.candidate
-    context = {"dossier": dossier, "candidate": candidate, "organisation": dossier.organisation}
+    # The sentences that agree are built with the PDFs' context (the services), then printed by the templates.
+    statement = attestation_statement(
+        candidate, organisation=dossier.organisation.name, certification=dossier.get_certification_display()
+    )
+    context = {
+        "dossier": dossier,
+        "candidate": candidate,
+        "organisation": dossier.organisation,
+        "statement": statement,
+        "mastery": certificate_mastery(candidate),
+    }
 
     attestation = " ".join(render_to_string("documents/attestation.html", context).split())
     certificate = " ".join(render_to_string("documents/certificate.html", context).split())
