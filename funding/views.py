@@ -439,7 +439,7 @@ def payment_import_view(request: HttpRequest, batch_pk: int) -> HttpResponse:
                 batch=batch, by=request.membership, content=confirm.cleaned_data["token"], request=request
             )
         except PaymentImportRefused as exc:
-            messages.error(request, str(exc))
+            # The preview's alert says it, above the file's errors: no second message on top of the page.
             context["plan"] = exc.plan
             return render(request, "funding/payment_import.html", context)
         except FundingError as exc:

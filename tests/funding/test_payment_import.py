@@ -7,10 +7,11 @@ from pathlib import Path
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from django.utils import timezone
 
 from funding.models import ClaimBatch, FundingLine, LineState, Payment
 from funding.payment_files import read_payment_file
-from funding.services import PaymentImportRefused, payment_import, payment_import_plan
+from funding.services import PaymentImportRefused, PaymentInput, payment_import, payment_import_plan, payment_record
 from organisations.models import AuditLog, Organisation
 from tests.funding.support import granted_line, issued_batch, org_admin, text
 from tests.journey import DossierFactory
@@ -189,6 +190,31 @@ def test_the_administrator_previews_then_confirms_the_file_on_screen(org_a, clie
     again = text(client.post(url, {"file": upload("paiement-virgule.csv")}))
     assert "Déjà enregistré, ignoré : VIR-OPCO-1." in again and "Confirmer l'enregistrement" not in again
     assert Payment.objects.count() == 1
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("references")
+def test_a_file_refused_at_confirmation_says_so_once_above_its_errors(org_a, client_for):
+    batch = batch_of_three(org_a)
+    admin = org_admin(org_a)
+    client = client_for(admin)
+    url = reverse("funding:payment_import", args=[batch.pk])
+    preview = client.post(url, {"file": upload("paiement-virgule.csv")})
+    # Between the preview and the confirmation, another transfer pays one of the file's lines.
+    payment_record(
+        batch=batch,
+        by=admin,
+        received_on=timezone.localdate(),
+        reference="VIR-AUTRE",
+        lines=[PaymentInput("FT-2026-0003", 54000)],
+    )
+
+    page = text(client.post(url, {"token": preview.context["confirm"]["token"].value()}))
+
+    assert "Le fichier contient 1 erreur : rien ne sera enregistré." in page
+    assert "Aucune ligne de ce lot en attente de paiement ne porte la référence ft 2026 0003." in page
+    assert "rien n'est enregistré" not in page  # the service's own wording, once shown as a message too
+    assert Payment.objects.get().reference == "VIR-AUTRE"
 
 
 @pytest.mark.django_db
