@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import datetime
 import unicodedata
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from django.db import models
 from django.utils import timezone
@@ -16,6 +16,8 @@ from organisations.validators import validate_postcode
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+
+    from django_stubs_ext import StrOrPromise
 
     from organisations.models import Membership
     from training.models import TrainingPlan
@@ -220,13 +222,22 @@ def _by(*roles: str) -> Callable[[models.Model, Any], bool]:
     return lambda instance, membership: membership is not None and membership.role in roles
 
 
-# The dossier list's sort keys (a whitelist: nothing the URL says reaches order_by otherwise) and their fields.
-DOSSIER_SORTS: dict[str, tuple[str, ...]] = {
-    "name": ("candidate__last_name", "candidate__first_name"),
-    "reference": ("reference",),
-    "state": ("state_rank",),
-    "opened": ("consent_at",),
-    "updated": ("updated_at",),
+class DossierSort(NamedTuple):
+    """A sort of the dossier list: the fields it orders by, its column's header, and the direction of the first
+    click ("-": dates newest first; names and steps A to Z)."""
+
+    fields: tuple[str, ...]
+    label: StrOrPromise
+    first: str = ""
+
+
+# The dossier list's sort keys (a whitelist: nothing the URL says reaches order_by otherwise), in column order.
+DOSSIER_SORTS: dict[str, DossierSort] = {
+    "name": DossierSort(("candidate__last_name", "candidate__first_name"), _("Candidat·e")),
+    "reference": DossierSort(("reference",), _("Référence")),
+    "state": DossierSort(("state_rank",), _("Étape")),
+    "opened": DossierSort(("consent_at",), _("Ouvert le"), "-"),
+    "updated": DossierSort(("updated_at",), _("Dernière modification"), "-"),
 }
 DEFAULT_DOSSIER_SORT = "-updated"
 
@@ -249,9 +260,10 @@ class DossierQuerySet(TenantQuerySet):
         equal values (a surname, a step) keep one order from page to page. Steps sort in journey order, not
         alphabetically; a dossier not yet opened comes last either way. An unknown key sorts by last change."""
         descending = sort.startswith("-")
-        fields = DOSSIER_SORTS.get(sort.removeprefix("-"))
-        if fields is None:
+        known = DOSSIER_SORTS.get(sort.removeprefix("-"))
+        if known is None:
             return self.sorted_by(DEFAULT_DOSSIER_SORT)
+        fields = known.fields
         dossiers: DossierQuerySet = self
         if "state_rank" in fields:
             ranks = [models.When(state=state, then=rank) for rank, state in enumerate(DossierState.values)]

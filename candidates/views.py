@@ -10,7 +10,6 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
 from django.utils.translation import ngettext
 
 from candidates.forms import (
@@ -21,7 +20,7 @@ from candidates.forms import (
     DossierOpenForm,
     DossierWithdrawForm,
 )
-from candidates.models import DOSSIER_ROLES, Candidate, Dossier, DossierQuerySet, DossierState
+from candidates.models import DOSSIER_ROLES, DOSSIER_SORTS, Candidate, Dossier, DossierQuerySet, DossierState
 from candidates.services import (
     CANDIDATE_CORRECTION_ROLES,
     DossierConflict,
@@ -59,29 +58,19 @@ class SortHeader:
     next_direction: str
 
 
-# (key, label, first direction): dates sort newest first on the first click, names and steps A to Z.
-SORT_COLUMNS = [
-    ("name", _lazy("Candidat·e"), ""),
-    ("reference", _lazy("Référence"), ""),
-    ("state", _lazy("Étape"), ""),
-    ("opened", _lazy("Ouvert le"), "-"),
-    ("updated", _lazy("Dernière modification"), "-"),
-]
-
-
 def sort_headers(request: HttpRequest, current: str) -> dict[str, SortHeader]:
     """Each sortable column's header, its link keeping the filters (and going back to the first page)."""
     kept = [(key, value) for key, value in request.GET.items() if key not in {"page", "sort"} and value]
     headers = {}
-    for key, label, first in SORT_COLUMNS:
+    for key, column in DOSSIER_SORTS.items():
         if current.removeprefix("-") == key:
             descending = current.startswith("-")
             aria_sort = "descending" if descending else "ascending"
             sort = key if descending else f"-{key}"
         else:
-            aria_sort, sort = "", f"{first}{key}"
+            aria_sort, sort = "", f"{column.first}{key}"
         headers[key] = SortHeader(
-            label=str(label),
+            label=str(column.label),
             query=urlencode([*kept, ("sort", sort)]),
             aria_sort=aria_sort,
             next_direction=_("décroissant") if sort.startswith("-") else _("croissant"),
