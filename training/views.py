@@ -147,14 +147,29 @@ def _render_detail(request: HttpRequest, plan: TrainingPlan, **forms: Any) -> Ht
     return render(request, "training/plan_detail.html", context)
 
 
-def _render_sessions(request: HttpRequest, plan: TrainingPlan, **extra: Any) -> HttpResponse:
-    return render(request, "training/_sessions.html", {**_detail_context(request, plan), **extra})
+# The plan page's sections an action answers with: the fragment htmx swaps in, and the section's anchor.
+SECTIONS = {"sessions": ("training/_sessions.html", "#seances"), "notes": ("training/_notes.html", "#notes")}
 
 
-def _render_notes(request: HttpRequest, plan: TrainingPlan, **extra: Any) -> HttpResponse:
-    context = {**_detail_context(request, plan), **extra}
-    context["notes"] = plan.notes.select_related("author")
-    return render(request, "training/_notes.html", context)
+def _section_answer(
+    request: HttpRequest, plan: TrainingPlan, section: str, *, message: str = "", error: str = "", **kept_forms: Any
+) -> HttpResponse:
+    """The answer to an action on a section of the plan page ("sessions", "notes"). To htmx: the section again,
+    the message or the error announced, a refused form (`session_form`, `note_form`) kept as typed. Otherwise: the
+    message or the error at the top of the page, back at the section; with a refused form, the page again, with it."""
+    template, anchor = SECTIONS[section]
+    if request.htmx:
+        context = {**_detail_context(request, plan, **kept_forms), "status_message": message, "error": error}
+        if section == "notes":
+            context["notes"] = plan.notes.select_related("author")
+        return render(request, template, context)
+    if error:
+        messages.error(request, error)
+    elif message:
+        messages.success(request, message)
+    if kept_forms:
+        return _render_detail(request, plan, **kept_forms)
+    return redirect(reverse("training:plan_detail", kwargs={"pk": plan.pk}) + anchor)
 
 
 @membership_required()
@@ -176,15 +191,8 @@ def session_add(request: HttpRequest, pk: int) -> HttpResponse:
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
-            if request.htmx:
-                return _render_sessions(request, plan, status_message=_("La séance est ajoutée au calendrier."))
-            messages.success(request, _("La séance est ajoutée au calendrier."))
-            return redirect(reverse("training:plan_detail", kwargs={"pk": plan.pk}) + "#seances")
-    if request.htmx:
-        return _render_sessions(request, plan, session_form=form, error=error)
-    if error:
-        messages.error(request, error)
-    return _render_detail(request, plan, session_form=form)
+            return _section_answer(request, plan, "sessions", message=_("La séance est ajoutée au calendrier."))
+    return _section_answer(request, plan, "sessions", error=error, session_form=form)
 
 
 def _plan_page_of_session(request: HttpRequest, pk: int) -> str:
@@ -199,16 +207,6 @@ def _session_for_action(request: HttpRequest, pk: int) -> tuple[TrainingSession,
     return session, _plan_for_action(request, session.plan_id)
 
 
-def _session_answer(request: HttpRequest, plan: TrainingPlan, *, message: str = "", error: str = "") -> HttpResponse:
-    if request.htmx:
-        return _render_sessions(request, plan, status_message=message, error=error)
-    if error:
-        messages.error(request, error)
-    else:
-        messages.success(request, message)
-    return redirect(reverse("training:plan_detail", kwargs={"pk": plan.pk}) + "#seances")
-
-
 @post_only(_plan_page_of_session)
 @membership_required()
 def session_done(request: HttpRequest, pk: int) -> HttpResponse:
@@ -216,11 +214,11 @@ def session_done(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         training_session_mark_done(session=session, by=request.membership)
     except TrainingError as exc:
-        return _session_answer(request, plan, error=str(exc))
+        return _section_answer(request, plan, "sessions", error=str(exc))
     except ValidationError as exc:
-        return _session_answer(request, plan, error=" ".join(exc.messages))
+        return _section_answer(request, plan, "sessions", error=" ".join(exc.messages))
     message = _("La séance du %(date)s est réalisée.") % {"date": f"{session.date:%d/%m/%Y}"}
-    return _session_answer(request, plan, message=message)
+    return _section_answer(request, plan, "sessions", message=message)
 
 
 @post_only(_plan_page_of_session)
@@ -231,9 +229,9 @@ def session_remove(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         training_session_remove(session=session, by=request.membership)
     except TrainingError as exc:
-        return _session_answer(request, plan, error=str(exc))
+        return _section_answer(request, plan, "sessions", error=str(exc))
     message = _("La séance du %(date)s est retirée du calendrier.") % {"date": f"{session.date:%d/%m/%Y}"}
-    return _session_answer(request, plan, message=message)
+    return _section_answer(request, plan, "sessions", message=message)
 
 
 @post_only("training:plan_detail")
@@ -248,15 +246,8 @@ def note_add(request: HttpRequest, pk: int) -> HttpResponse:
         except TrainingError as exc:
             error = str(exc)
         else:
-            if request.htmx:
-                return _render_notes(request, plan, status_message=_("La note de progression est enregistrée."))
-            messages.success(request, _("La note de progression est enregistrée."))
-            return redirect(reverse("training:plan_detail", kwargs={"pk": plan.pk}) + "#notes")
-    if request.htmx:
-        return _render_notes(request, plan, note_form=form, error=error)
-    if error:
-        messages.error(request, error)
-    return _render_detail(request, plan, note_form=form)
+            return _section_answer(request, plan, "notes", message=_("La note de progression est enregistrée."))
+    return _section_answer(request, plan, "notes", error=error, note_form=form)
 
 
 @membership_required()
