@@ -156,6 +156,7 @@ CANDIDATE_MSGIDS_ALLOWED = {
     "Salarié·e",  # the choices of the form, before the civility is chosen
     "Demandeur·se d'emploi",
     "né·e à l'étranger",  # the form's label, same reason
+    "Né·e à l'étranger",  # a column header of the certified export (journey/exports.py): many people
 }
 
 
