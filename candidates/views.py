@@ -61,7 +61,7 @@ class SortHeader:
 
 # (key, label, first direction): dates sort newest first on the first click, names and steps A to Z.
 SORT_COLUMNS = [
-    ("name", _lazy("Candidat·e"), ""),
+    ("name", _lazy("Personne candidate"), ""),
     ("reference", _lazy("Référence"), ""),
     ("state", _lazy("Étape"), ""),
     ("opened", _lazy("Ouvert le"), "-"),

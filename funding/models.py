@@ -61,7 +61,7 @@ class FunderKind(models.TextChoices):
     PRO_A = "pro_a", _("Pro-A")
     TRANSITIONS_PRO = "transitions_pro", _("Transitions Pro")
     EMPLOYER = "employer", _("Employeur (en direct)")
-    CANDIDATE = "candidate", _("Candidat·e")
+    CANDIDATE = "candidate", _("Autofinancement")
 
 
 class FunderQuerySet(models.QuerySet["Funder"]):

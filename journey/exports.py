@@ -36,7 +36,7 @@ EXPORT_COLUMNS = [
     ("city", "Commune"),
     ("birth_date", "Date de naissance"),
     ("birth_place", "Lieu de naissance"),
-    ("born_abroad", "Né·e à l'étranger"),
+    ("born_abroad", "Naissance à l'étranger"),
     ("registration_status", "Statut à l'inscription"),
     ("education_level", "Niveau de formation"),
     ("origin", "Origine de la démarche"),

@@ -3,7 +3,7 @@ forgotten; the migration makes it partly paid, its remainder followed, and says 
 
 import pytest
 
-from funding.models import FundingLine, FundingLineEvent, LineState
+from funding.models import Funder, FundingLine, FundingLineEvent, LineState
 from funding.references import funding_references_load
 from tests.funding.support import batch_with_lines
 from tests.migrations_support import migrated_to
@@ -27,3 +27,17 @@ def test_lines_paid_less_than_invoiced_become_partly_paid_and_the_others_stay_pa
     event = FundingLineEvent.objects.get(line=short, to_state=LineState.PARTIALLY_PAID)
     assert event.note == "Paiement incomplet repris : reste à percevoir 40,00 €"
     assert not FundingLineEvent.objects.filter(line=full, to_state=LineState.PARTIALLY_PAID).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_self_funding_funder_loses_its_middle_dot_and_the_other_funders_keep_their_names():
+    """Issue 15: the name the platform loaded, "Candidat·e (autofinancement)", read "point" by screen readers."""
+    funding_references_load()
+
+    with migrated_to([("funding", "0002_partial_payments")]) as old_apps:
+        OldFunder = old_apps.get_model("funding", "Funder")
+        OldFunder.objects.filter(code="candidat").update(name="Candidat·e (autofinancement)")
+        names = dict(OldFunder.objects.exclude(code="candidat").values_list("code", "name"))
+
+    assert Funder.objects.get(code="candidat").name == "Autofinancement"
+    assert dict(Funder.objects.exclude(code="candidat").values_list("code", "name")) == names

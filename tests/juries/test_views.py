@@ -275,7 +275,7 @@ def test_the_session_page_shows_the_composition_quorum_and_dossiers(client_for, 
     page = text(response)
     assert jury.employer.user.get_full_name() in page
     assert "Collège employeurs" in page and "Collège salariés" in page
-    assert "Un président doit être désigné." in page
+    assert "Désignez la présidence du jury." in page
     assert ready.candidate.full_name in page
     assert "1 dossier soumis sur 30 possibles" in page
     assert "29 places restantes" in page
@@ -343,7 +343,7 @@ def test_a_president_who_is_not_convened_is_refused_and_the_choice_kept(client_f
     )
     assert response.status_code == 200
     page = text(response)
-    assert "Le président doit faire partie des membres convoqués." in page
+    assert "La présidence revient à l'un des membres convoqués." in page
     assert f'name="president" value="{outsider.pk}" id="president-{outsider.pk}" checked' in page
     assert f'name="members" value="{jury.employer.pk}" id="members-{jury.employer.pk}" checked' in page
     assert f'name="members" value="{jury.employee.pk}" id="members-{jury.employee.pk}">' in page
@@ -423,7 +423,7 @@ def test_each_member_attendance_is_required_on_its_field(client_for, jury):
     )
     page = response.content.decode()
     name = html.escape(jury.employee.user.get_full_name())
-    assert f"Indiquez si {name} est présent·e, absent·e ou excusé·e." in html.unescape(page)
+    assert f"Indiquez pour {name} : présence, absence ou absence excusée." in html.unescape(page)
     assert (
         f'aria-describedby="id_member_{jury.employee.pk}_errors' in page
         or f"id_member_{jury.employee.pk}_errors" in page
@@ -442,7 +442,7 @@ def test_the_president_opens_the_deliberation_and_another_juror_may_not(client_f
     page = text(response)
     assert "La délibération est ouverte" in page
     # The session page shows who was there.
-    assert "Présent·e" in page and "Relevée à l'ouverture" not in page
+    assert 'badge--success">Présence</span>' in page and "Relevée à l'ouverture" not in page
 
 
 def test_closing_produces_the_documents_offered_on_the_session_page(
@@ -566,7 +566,7 @@ def test_a_juror_declares_a_conflict_and_is_then_told_they_are_excluded(client_f
     )
     assert response.redirect_chain[-1][0] == url("review", pk=submission.pk)
     page = text(response)
-    assert "Vous êtes exclu·e de la décision sur ce dossier." in page
+    assert "Vous ne prenez pas part à la décision sur ce dossier." in page
     declaration = ConflictDeclaration.objects.get()
     assert declaration.seat.member == jury.employee
     assert declaration.statement == "J'ai formé cette candidate."
@@ -579,7 +579,7 @@ def test_a_detected_conflict_is_shown_to_the_member(client_for, jury, ready):
     MembershipFactory(user=jury.employee.user, organisation=ready.organisation, role=Role.EVALUATOR)
     submission = submit(jury, ready)
     page = text(client_for(jury.member_membership(jury.employee)).get(url("review", pk=submission.pk)))
-    assert "Vous êtes exclu·e de la décision sur ce dossier." in page
+    assert "Vous ne prenez pas part à la décision sur ce dossier." in page
     assert "La plateforme a détecté un lien" in page
 
 
@@ -824,7 +824,7 @@ def test_the_dashboard_of_a_member_without_sessions_says_so(client_for):
     body = OrganisationFactory(jury_body=True)
     member = MembershipFactory(organisation=body, role=Role.JURY_MEMBER)
     page = text(client_for(member).get(reverse("home")))
-    assert "Vous n'êtes convoqué·e à aucune session de jury." in page
+    assert "Aucune convocation à une session de jury pour le moment." in page
 
 
 # -- 8. Administration ---------------------------------------------------------------------------------------

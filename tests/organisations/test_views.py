@@ -16,7 +16,7 @@ pytestmark = pytest.mark.django_db
         (Role.EVALUATOR, "Aucune évaluation en attente."),
         (Role.TRAINER, "Aucun parcours de formation ne vous est confié."),
         (Role.ORG_ADMIN, "Aucun site actif"),
-        (Role.JURY_MEMBER, "Vous n'êtes convoqué·e à aucune session de jury."),
+        (Role.JURY_MEMBER, "Aucune convocation à une session de jury pour le moment."),
         (Role.FT_ADVISOR, "Aucun organisme évaluateur n'a d'habilitation en cours"),
         (Role.CERTIFPRO_ADMIN, "Vue nationale"),
     ],

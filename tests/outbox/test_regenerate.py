@@ -517,7 +517,7 @@ def test_the_command_finds_a_sheet_by_its_id():
 def test_the_command_refuses_another_account_an_unknown_document_and_a_blank_reason():
     _jury, _submission, certificate = certified()
     admin = admin_of(certificate.organisation)
-    with pytest.raises(CommandError, match="n'est pas un compte actif d'administrateur·rice Certif'Pro"):
+    with pytest.raises(CommandError, match="n'est pas un compte actif d'administration Certif'Pro"):
         call_command("document_regenerate", "certificate", certificate.number, reason="Motif", user=admin.user.email)
     certifpro = make_certifpro().user.email
     with pytest.raises(CommandError, match="Aucun document « certificate »"):
