@@ -20,6 +20,7 @@ from funding.models import (
     Payment,
     Statement,
     cdc_deadline,
+    previous_quarter,
 )
 from funding.services import batch_request, funding_line_transition
 from organisations.models import Role
@@ -35,7 +36,7 @@ from tests.funding.support import (
     issued_batch,
     org_admin,
 )
-from tests.funding.test_fees import a_day_in_previous_quarter, previous_quarter
+from tests.funding.test_fees import a_day_in_previous_quarter
 from tests.journey import DossierFactory
 from tests.juries.factories import make_certifpro
 from tests.spoken import spoken
@@ -510,7 +511,7 @@ def test_certifpro_produces_the_quarters_statements_and_organisations_download_t
     DossierFactory(organisation=org_a, state="partially_validated", evaluated_on=day)
     DossierFactory(organisation=org_b, state="partially_validated", evaluated_on=day)
     certifpro = client_for(make_certifpro())
-    year, quarter = previous_quarter()
+    year, quarter = previous_quarter(timezone.localdate())
 
     with django_capture_on_commit_callbacks(execute=True):
         certifpro.post(reverse("funding:statement_request"), {"quarter": f"{year}-{quarter}"})
