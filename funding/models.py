@@ -50,6 +50,12 @@ def quarter_of(day: datetime.date) -> tuple[int, int]:
     return day.year, (day.month - 1) // 3 + 1
 
 
+def previous_quarter(today: datetime.date) -> tuple[int, int]:
+    """The quarter before the one `today` falls in, as (year, quarter): the last finished one."""
+    year, quarter = quarter_of(today)
+    return (year, quarter - 1) if quarter > 1 else (year - 1, 4)
+
+
 # -- Funders ------------------------------------------------------------------------------------------------------
 
 

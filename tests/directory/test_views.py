@@ -1,5 +1,4 @@
 import datetime
-import html
 
 import pytest
 from django.urls import reverse
@@ -8,14 +7,11 @@ from django.utils.formats import date_format
 
 from organisations.models import AuditLog, OrganisationKind, Role
 from referrals.models import Referral
+from tests.clients import page_text
 from tests.directory.support import evaluator_site
 from tests.factories import OrganisationFactory, SiteFactory
 
 pytestmark = pytest.mark.django_db
-
-
-def page_text(response) -> str:
-    return html.unescape(response.content.decode())
 
 
 def test_the_public_directory_answers_without_login(anonymous_client, communes):
@@ -108,7 +104,7 @@ def test_commune_suggestions_are_options_for_the_datalist(anonymous_client, comm
         reverse("directory:commune_suggestions"), {"commune": "saint etie"}, HTTP_HX_REQUEST="true"
     )
     assert response.status_code == 200
-    body = html.unescape(response.content.decode())
+    body = page_text(response)
     assert '<option value="Saint-Étienne (42)">Saint-Étienne – Loire (42000…)</option>' in body
     assert anonymous_client.get(reverse("directory:commune_suggestions"), {"commune": "s"}).content.strip() == b""
 
