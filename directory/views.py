@@ -124,13 +124,15 @@ def search(request: HttpRequest) -> HttpResponse:
 @require_GET
 @_limited_for_anonymous(scope="directory-suggestions", limit=300)
 def commune_suggestions(request: HttpRequest) -> HttpResponse:
-    """Public: <option> elements for the commune datalist, as one types (htmx)."""
+    """Public: the options of the commune combobox for what was typed, and how many they are in words
+    (static/js/combobox.js)."""
     text = request.GET.get("commune") or request.GET.get("q") or ""
-    communes = Commune.objects.search(text, limit=SUGGESTIONS) if len(text.strip()) >= 2 else []
-    if not communes and len(text.strip()) >= 2:
+    searched = len(text.strip()) >= 2
+    communes = Commune.objects.search(text, limit=SUGGESTIONS) if searched else []
+    if not communes and searched:
         # Nothing starts so: offer the nearest names ("Roubiax": Roubaix) rather than an empty list.
         communes = Commune.objects.suggest(text)
-    return render(request, "directory/_commune_options.html", {"communes": communes})
+    return render(request, "directory/_commune_options.html", {"communes": communes, "searched": searched})
 
 
 @membership_required(*SHEET_ROLES)
