@@ -1,13 +1,15 @@
+from typing import Any
+
 from django import template
-from django.forms import BoundField
 
 from directory.forms import DirectorySearchForm
 
 register = template.Library()
 
 
-@register.simple_tag
-def directory_commune_field(auto_id: str = "id_%s") -> BoundField:
-    """The directory search's commune field, empty, for a page that sends its own small search form to the directory
-    (the France Travail advisor's home): the same combobox as the directory's, from the same widget."""
-    return DirectorySearchForm(auto_id=auto_id)["commune"]
+@register.inclusion_tag("includes/field.html")
+def directory_commune_field(auto_id: str = "id_%s") -> dict[str, Any]:
+    """The directory search's commune field, labelled and empty, for a page whose small form sends the search to
+    the directory (the France Travail advisor's home): the same combobox as the directory's, from the same widget.
+    It never shows errors: the directory's page reports them, with its summary."""
+    return {"field": DirectorySearchForm(auto_id=auto_id)["commune"]}

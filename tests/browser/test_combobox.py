@@ -90,6 +90,12 @@ def test_the_commune_combobox_is_worked_by_keys_announces_its_count_and_zooms_wi
     page.keyboard.press("Backspace")
     page.keyboard.type("004")
     expect(live).to_have_text("1 commune proposée")
+    page.keyboard.press("ArrowDown")
+    assert field.get_attribute("aria-activedescendant") == options.first.get_attribute("id")
+    page.keyboard.press("Home")  # back to the text, caret at its start; the list stays open
+    assert field.get_attribute("aria-activedescendant") is None
+    assert page.evaluate("document.activeElement.selectionStart") == 0
+    expect(field).to_have_attribute("aria-expanded", "true")
     page.keyboard.press("Tab")  # leaving the field closes the list
     expect(field).to_have_attribute("aria-expanded", "false")
     expect(listbox).to_be_hidden()
