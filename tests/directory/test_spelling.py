@@ -105,7 +105,7 @@ def test_the_completion_offers_the_nearest_names_when_none_starts_so(communes):
     response = client_from_own_address().get(
         reverse("directory:commune_suggestions"), {"commune": "villeneuve dascq"}, HTTP_HX_REQUEST="true"
     )
-    assert '<option value="Villeneuve-d&#x27;Ascq (59)">' in response.content.decode()
+    assert '<li role="option" data-value="Villeneuve-d&#x27;Ascq (59)">' in response.content.decode()
 
 
 @pytest.mark.django_db

@@ -22,7 +22,7 @@ from funding.models import (
     cdc_deadline,
     previous_quarter,
 )
-from funding.services import batch_request, funding_line_transition
+from funding.services import batch_generate, batch_request, funding_line_transition
 from organisations.models import Role
 from tests.clients import page_text
 from tests.factories import MembershipFactory
@@ -322,7 +322,7 @@ def test_generating_a_batch_from_the_screen_queues_it_and_shows_its_progress(
     assert response.url == reverse("funding:batch_detail", args=[batch.pk])
     status_url = reverse("funding:batch_status", args=[batch.pk])
     fragment = page_text(client.get(status_url))
-    assert f'hx-get="{status_url}"' in fragment and "<progress" in fragment and "En attente" in fragment
+    assert f'hx-get="{status_url}?poll=1&step=0"' in fragment and "<progress" in fragment and "En attente" in fragment
 
     for callback in queued:  # the worker's part
         callback()
@@ -332,19 +332,105 @@ def test_generating_a_batch_from_the_screen_queues_it_and_shows_its_progress(
     assert "Émis" in fragment and "1 ligne" in fragment
 
 
-def test_a_running_batch_shows_how_many_lines_are_done(org_a, client_for, django_capture_on_commit_callbacks):
-    granted_line(DossierFactory(organisation=org_a, state="partially_validated"))
-    with django_capture_on_commit_callbacks(execute=False):
-        batch = batch_request(
-            organisation=org_a,
+def queued_batch(organisation, capture) -> ClaimBatch:
+    """A requested batch that no worker has started (its task captured, not run)."""
+    granted_line(DossierFactory(organisation=organisation, state="partially_validated"))
+    with capture(execute=False):
+        return batch_request(
+            organisation=organisation,
             funder=funder(),
             period_start=TODAY() - datetime.timedelta(days=31),
             period_end=TODAY(),
-            by=org_admin(org_a),
+            by=org_admin(organisation),
         )
-    ClaimBatch.objects.filter(pk=batch.pk).update(status=BatchStatus.RUNNING, total_lines=40, processed_lines=10)
+
+
+def running(batch: ClaimBatch, done: int, total: int = 40) -> None:
+    ClaimBatch.objects.filter(pk=batch.pk).update(status=BatchStatus.RUNNING, total_lines=total, processed_lines=done)
+
+
+def test_a_running_batch_shows_how_many_lines_are_done(org_a, client_for, django_capture_on_commit_callbacks):
+    batch = queued_batch(org_a, django_capture_on_commit_callbacks)
+    running(batch, 10)
     fragment = page_text(client_for(org_admin(org_a)).get(reverse("funding:batch_status", args=[batch.pk])))
-    assert 'value="25"' in fragment and "10 lignes sur 40" in fragment and "hx-get" in fragment
+    assert f'<progress max="100" value="25" aria-label="Production du lot {batch.number}">' in fragment
+    assert "10 lignes sur 40" in fragment and "hx-get" in fragment
+
+
+def test_the_polled_progress_is_announced_at_each_quarter_and_at_the_end_not_at_every_poll(
+    org_a, client_for, django_capture_on_commit_callbacks
+):
+    batch = queued_batch(org_a, django_capture_on_commit_callbacks)
+    client = client_for(org_admin(org_a))
+    url = reverse("funding:batch_status", args=[batch.pk])
+
+    def poll(poll: int, step: int) -> str:
+        return page_text(client.get(url, {"poll": poll, "step": step}, HTTP_HX_REQUEST="true"))
+
+    def said(fragment: str) -> str:
+        return fragment.split('<div id="live-status" hx-swap-oob="innerHTML"><p>')[1].split("</p>")[0]
+
+    # Waiting for the worker: a bar without a value (busy, not 0 %), and nothing to say.
+    fragment = poll(1, 0)
+    assert f'<progress max="100" aria-label="Production du lot {batch.number}">' in fragment
+    assert "hx-swap-oob" not in fragment and f'hx-get="{url}?poll=2&step=0"' in fragment
+
+    running(batch, 11)  # 27 %: the first quarter passed, said once
+    fragment = poll(2, 0)
+    assert said(fragment) == f"Lot {batch.number} : 27 % des lignes produites."
+    assert f'hx-get="{url}?poll=3&step=25"' in fragment
+    running(batch, 19)  # 47 %: same quarter, nothing new to say
+    assert "hx-swap-oob" not in poll(3, 25)
+    running(batch, 31)  # 77 %: a jump over a quarter is said once, with what is done
+    assert said(poll(4, 25)) == f"Lot {batch.number} : 77 % des lignes produites."
+    assert "<a " not in poll(5, 75)  # nothing focusable in a box replaced every 2 s
+
+    ClaimBatch.objects.filter(pk=batch.pk).update(status=BatchStatus.FAILED, error="Financeur inconnu")
+    fragment = poll(6, 75)
+    assert said(fragment) == f"La production du lot {batch.number} a échoué."
+    assert "hx-get" not in fragment and "hx-trigger" not in fragment
+
+
+def test_the_polled_batch_announces_its_end_and_stops(org_a, client_for, django_capture_on_commit_callbacks):
+    batch = queued_batch(org_a, django_capture_on_commit_callbacks)
+    running(batch, 1, total=1)
+    client = client_for(org_admin(org_a))
+    url = reverse("funding:batch_status", args=[batch.pk])
+    batch_generate(batch_id=batch.pk)
+
+    fragment = page_text(client.get(url, {"poll": 7, "step": 75}, HTTP_HX_REQUEST="true"))
+    ended = f"<p>Le lot {batch.number} est émis : 1 ligne.</p></div>"
+    assert f'<div id="live-status" hx-swap-oob="innerHTML">{ended}' in fragment
+    assert "hx-get" not in fragment and "<progress" not in fragment
+    page = page_text(client.get(reverse("funding:batch_detail", args=[batch.pk])))
+    assert "hx-swap-oob" not in page  # the full page says nothing: nothing changed under the reader
+    assert page.count("aria-live") == 1  # base.html's #live-status, not a region around the polled box
+
+
+def test_the_batch_polling_stops_after_its_limit_with_a_refresh_link(
+    org_a, client_for, django_capture_on_commit_callbacks
+):
+    batch = queued_batch(org_a, django_capture_on_commit_callbacks)
+    running(batch, 10)
+    client = client_for(org_admin(org_a))
+    url = reverse("funding:batch_status", args=[batch.pk])
+    detail = reverse("funding:batch_detail", args=[batch.pk])
+    assert f'hx-get="{url}?poll=1&step=25"' in page_text(client.get(detail))  # the page opened polls from the start
+
+    polling = page_text(client.get(url, {"poll": 59, "step": 25}, HTTP_HX_REQUEST="true"))
+    assert f'hx-get="{url}?poll=60&step=25"' in polling and "<a " not in polling
+
+    listing = f"http://testserver{reverse('funding:batch_list')}?page=1"
+    stopped = page_text(client.get(url, {"poll": 60, "step": 25}, HTTP_HX_REQUEST="true", HTTP_HX_CURRENT_URL=listing))
+    assert "hx-get" not in stopped and "hx-trigger" not in stopped
+    assert "cette page ne se met plus à jour toute seule." in stopped
+    assert f'<a href="{reverse("funding:batch_list")}?page=1">Rafraîchir</a>' in stopped  # the page that polled
+    assert f"Le lot {batch.number} est toujours en production" in stopped.split("hx-swap-oob")[1]
+    # Asked outside a page (no current URL, or another site's): the link goes to the batch's page.
+    elsewhere = page_text(
+        client.get(url, {"poll": 60}, HTTP_HX_REQUEST="true", HTTP_HX_CURRENT_URL="https://ailleurs.example/")
+    )
+    assert f'<a href="{detail}">Rafraîchir</a>' in elsewhere
 
 
 def test_bulk_generation_from_the_screen_makes_one_batch_per_funder(
