@@ -55,8 +55,8 @@ def civility_agree(civility: str, masculine: str, feminine: str) -> str:
 
 
 class RegistrationStatus(models.TextChoices):
-    EMPLOYEE = "employee", _("Salarié·e")
-    JOB_SEEKER = "job_seeker", _("Demandeur·se d'emploi")
+    EMPLOYEE = "employee", _("En emploi salarié")
+    JOB_SEEKER = "job_seeker", _("En recherche d'emploi")
     OTHER = "other", _("Autre")
 
 
@@ -99,7 +99,7 @@ class Candidate(models.Model):
     # Blank until the information interview when the dossier comes from a referral (an advisor may not know
     # them); opening the dossier requires both (Dossier.candidate_complete).
     birth_place = models.CharField(_("lieu de naissance"), max_length=150, blank=True)
-    born_abroad = models.BooleanField(_("né·e à l'étranger"), default=False)
+    born_abroad = models.BooleanField(_("naissance à l'étranger"), default=False)
     email = models.EmailField(_("adresse e-mail"), blank=True)
     phone = models.CharField(_("téléphone"), max_length=20, blank=True)
     address = models.CharField(_("adresse"), max_length=255, blank=True)
@@ -118,8 +118,8 @@ class Candidate(models.Model):
     objects = CandidateQuerySet.as_manager()
 
     class Meta:
-        verbose_name = _("candidat·e")
-        verbose_name_plural = _("candidat·es")
+        verbose_name = _("personne candidate")
+        verbose_name_plural = _("personnes candidates")
         ordering = ["last_name", "first_name"]
         indexes = [models.Index(fields=["identity_key", "birth_date"], name="candidate_identity_idx")]
 
@@ -154,7 +154,8 @@ class Candidate(models.Model):
 
     @property
     def registration_status_label(self) -> str:
-        """The status agreed with the person ("Salariée"); the choices' "Salarié·e" is for the form, before."""
+        """The status agreed with the person ("Salariée"); the choices' épicène "En emploi salarié" is for
+        the form, before the civility is chosen, and for lists."""
         agreed = {
             RegistrationStatus.EMPLOYEE: (_("Salarié"), _("Salariée")),
             RegistrationStatus.JOB_SEEKER: (_("Demandeur d'emploi"), _("Demandeuse d'emploi")),
@@ -233,7 +234,7 @@ class DossierSort(NamedTuple):
 
 # The dossier list's sort keys (a whitelist: nothing the URL says reaches order_by otherwise), in column order.
 DOSSIER_SORTS: dict[str, DossierSort] = {
-    "name": DossierSort(("candidate__last_name", "candidate__first_name"), _("Candidat·e")),
+    "name": DossierSort(("candidate__last_name", "candidate__first_name"), _("Personne candidate")),
     "reference": DossierSort(("reference",), _("Référence")),
     "state": DossierSort(("state_rank",), _("Étape")),
     "opened": DossierSort(("consent_at",), _("Ouvert le"), "-"),
@@ -301,7 +302,7 @@ class Dossier(ConcurrentTransitionMixin, models.Model):
         verbose_name=_("organisme évaluateur"),
     )
     candidate = models.ForeignKey(
-        Candidate, on_delete=models.PROTECT, related_name="dossiers", verbose_name=_("candidat·e")
+        Candidate, on_delete=models.PROTECT, related_name="dossiers", verbose_name=_("personne candidate")
     )
     certification = models.CharField(_("certification"), max_length=20, choices=Certification.choices)
     referentiel = models.ForeignKey(
@@ -310,10 +311,10 @@ class Dossier(ConcurrentTransitionMixin, models.Model):
     reference = models.CharField(_("référence"), max_length=30, unique=True, null=True, blank=True)
     state = FSMField(_("étape"), default=S.INFORMATION, choices=DossierState.choices, protected=True, db_index=True)
     counsellor = models.ForeignKey(
-        "organisations.User", on_delete=models.PROTECT, related_name="+", verbose_name=_("conseiller·ère")
+        "organisations.User", on_delete=models.PROTECT, related_name="+", verbose_name=_("suivi par")
     )
     consent_at = models.DateTimeField(_("consentement recueilli le"), null=True, blank=True)
-    consent_text = models.TextField(_("texte présenté au candidat"), blank=True)
+    consent_text = models.TextField(_("texte présenté à la personne"), blank=True)
     window_starts_on = models.DateField(_("date de l'évaluation préalable"), null=True, blank=True)
     deadline = models.DateField(_("échéance des 5 ans"), null=True, blank=True, db_index=True)
     deadline_warning_sent_at = models.DateTimeField(null=True, blank=True, editable=False)

@@ -69,7 +69,10 @@ class Evaluation(models.Model):
     )
     kind = models.CharField(_("type"), max_length=10, choices=EvaluationKind.choices)
     evaluator = models.ForeignKey(
-        "organisations.User", on_delete=models.PROTECT, related_name="evaluations", verbose_name=_("évaluateur·rice")
+        "organisations.User",
+        on_delete=models.PROTECT,
+        related_name="evaluations",
+        verbose_name=_("évaluation menée par"),
     )
     started_on = models.DateField(_("date de début"))
     ended_on = models.DateField(_("date de fin"), null=True, blank=True)

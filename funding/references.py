@@ -22,7 +22,7 @@ FUNDERS = [
     ("pro-a", FunderKind.PRO_A, "Pro-A (reconversion ou promotion par alternance)", "N° de dossier Pro-A"),
     ("transitions-pro", FunderKind.TRANSITIONS_PRO, "Transitions Pro", "N° de dossier Transitions Pro"),
     ("employeur", FunderKind.EMPLOYER, "Employeur (en direct)", "N° de bon de commande"),
-    ("candidat", FunderKind.CANDIDATE, "Candidat·e (autofinancement)", "N° de facture"),
+    ("candidat", FunderKind.CANDIDATE, "Autofinancement", "N° de facture"),
 ]
 
 TARIFFS_FROM = datetime.date(2019, 7, 1)

@@ -568,7 +568,7 @@ BATCH_COLUMNS = [
     Column("SIRET de l'organisme"),
     Column("Référence financeur"),
     Column("Dossier"),
-    Column("Candidat·e"),
+    Column("Personne candidate"),
     Column("Étape"),
     Column("Date de réalisation"),
     Column("Heures"),

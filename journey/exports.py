@@ -38,7 +38,7 @@ EXPORT_COLUMNS = [
     ("city", gettext_lazy("Commune")),
     ("birth_date", gettext_lazy("Date de naissance")),
     ("birth_place", gettext_lazy("Lieu de naissance")),
-    ("born_abroad", gettext_lazy("Né·e à l'étranger")),
+    ("born_abroad", gettext_lazy("Naissance à l'étranger")),
     ("registration_status", gettext_lazy("Statut à l'inscription")),
     ("education_level", gettext_lazy("Niveau de formation")),
     ("origin", gettext_lazy("Origine de la démarche")),

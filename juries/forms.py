@@ -93,8 +93,8 @@ class SeatsForm(forms.Form):
     """Who of the body's pool is convened, who presides. Rendered as one row per member. Who attends is recorded
     on the day, when the deliberation opens (AttendanceForm)."""
 
-    members = forms.TypedMultipleChoiceField(label=_("Convoqué·e"), coerce=int, required=False)
-    president = forms.TypedChoiceField(label=_("Président·e"), coerce=int, empty_value=None, required=False)
+    members = forms.TypedMultipleChoiceField(label=_("Convocation"), coerce=int, required=False)
+    president = forms.TypedChoiceField(label=_("Présidence"), coerce=int, empty_value=None, required=False)
 
     def __init__(self, *args: Any, pool: list[JuryMember], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -108,7 +108,7 @@ class SeatsForm(forms.Form):
         members = set(cleaned.get("members") or [])
         president = cleaned.get("president")
         if president is not None and president not in members:
-            self.add_error("president", _("Le président doit faire partie des membres convoqués."))
+            self.add_error("president", _("La présidence revient à l'un des membres convoqués."))
         return cleaned
 
     def rows(self) -> list[dict[str, Any]]:
@@ -145,7 +145,7 @@ class AttendanceForm(forms.Form):
                 widget=forms.RadioSelect,
                 initial=seat.attendance or None,
                 error_messages={
-                    "required": _("Indiquez si %(name)s est présent·e, absent·e ou excusé·e.") % {"name": name}
+                    "required": _("Indiquez pour %(name)s : présence, absence ou absence excusée.") % {"name": name}
                 },
             )
 
@@ -167,7 +167,10 @@ class ConflictForm(forms.Form):
         label=_("Nature du lien avec ce dossier"),
         widget=forms.Textarea(attrs={"rows": 3}),
         max_length=2000,
-        help_text=_("Ex. : je travaille pour l'organisme qui a formé le candidat. Vous serez exclu·e de la décision."),
+        help_text=_(
+            "Ex. : je travaille pour l'organisme qui a formé la personne candidate. Vous ne prendrez pas part à la "
+            "décision."
+        ),
         error_messages={"required": _("Décrivez le lien qui vous lie à ce dossier.")},
     )
 

@@ -217,7 +217,7 @@ class JurySession(ConcurrentTransitionMixin, models.Model):
         if colleges != {College.EMPLOYERS, College.EMPLOYEES}:
             problems.append(str(_("Convoquez au moins un membre de chaque collège.")))
         if self.president is None:
-            problems.append(str(_("Un président doit être désigné.")))
+            problems.append(str(_("Désignez la présidence du jury.")))
         return problems
 
     def quorum_problems(self) -> list[str]:
@@ -247,9 +247,9 @@ class JurySession(ConcurrentTransitionMixin, models.Model):
             )
         president = self.president
         if president is None:
-            problems.append(str(_("Un président doit être désigné.")))
+            problems.append(str(_("Désignez la présidence du jury.")))
         elif not president.present:
-            problems.append(str(_("Le président doit être présent.")))
+            problems.append(str(_("La personne qui préside doit être présente.")))
         return problems
 
     def pending_quorum_problems(self) -> list[str]:
@@ -322,9 +322,9 @@ class JurySessionEvent(TransitionEvent):
 
 
 class Attendance(models.TextChoices):
-    PRESENT = "present", _("Présent·e")
-    ABSENT = "absent", _("Absent·e")
-    EXCUSED = "excused", _("Excusé·e")
+    PRESENT = "present", _("Présence")
+    ABSENT = "absent", _("Absence")
+    EXCUSED = "excused", _("Absence excusée")
 
 
 class SessionSeatQuerySet(models.QuerySet["SessionSeat"]):
@@ -440,8 +440,8 @@ class DecisionKind(models.TextChoices):
     AWARDED = "awarded", _("Certification délivrée")
     DEFERRED = "deferred", _("Ajournement")
     REFUSED = "refused", _("Refus")
-    ABSENT = "absent", _("Candidat absent")
-    EXCUSED = "excused", _("Candidat excusé")
+    ABSENT = "absent", _("Absence de la personne candidate")
+    EXCUSED = "excused", _("Absence excusée de la personne candidate")
 
 
 def decision_domains_problem(kind: str, missing_domains: Iterable[str]) -> str | None:
@@ -469,7 +469,7 @@ class Decision(models.Model):
     # Deferral: the domains (codes of the dossier's référentiel) the jury wants trained and evaluated again.
     missing_domains = models.JSONField(_("domaines à acquérir"), default=list, blank=True)
     decided_by = models.ForeignKey(
-        "organisations.User", on_delete=models.PROTECT, related_name="+", verbose_name=_("président")
+        "organisations.User", on_delete=models.PROTECT, related_name="+", verbose_name=_("décision enregistrée par")
     )
     decided_at = models.DateTimeField(_("décidé le"), default=timezone.now)
     revoked_at = models.DateTimeField(_("révoqué le"), null=True, blank=True)

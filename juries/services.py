@@ -136,7 +136,7 @@ def jury_session_set_seats(
         )
     }
     if president_id is not None and president_id not in members:
-        raise JuryError(_("Le président doit faire partie des membres convoqués."))
+        raise JuryError(_("La présidence revient à l'un des membres convoqués."))
     session.seats.exclude(member_id__in=members).delete()
     seats = []
     for member_id in members:
@@ -226,7 +226,7 @@ def jury_session_convene(*, session: JurySession, by: Membership, request: HttpR
     subject = _("Convocation au jury CléA du %(date)s") % {"date": f"{timezone.localtime(session.date):%d/%m/%Y}"}
     for seat in session.seats.select_related("member__user"):
         body = _(
-            "Bonjour %(name)s,\n\nVous êtes convoqué·e au jury paritaire CléA du %(date)s (%(where)s).\n"
+            "Bonjour %(name)s,\n\nNous vous convoquons au jury paritaire CléA du %(date)s (%(where)s).\n"
             "Dossiers à examiner :\n%(dossiers)s\n\nLes dossiers sont consultables sur la plateforme."
         ) % {
             "name": seat.member.user.get_full_name(),
@@ -295,7 +295,7 @@ def jury_session_start_deliberation(
     if set(attendance) - convened:
         raise JuryError(_("La présence ne se relève que pour les membres convoqués à la session."))
     if any(status not in Attendance.values for status in attendance.values()):
-        raise JuryError(_("Présence inconnue : indiquez présent, absent ou excusé."))
+        raise JuryError(_("Présence inconnue : indiquez une présence, une absence ou une absence excusée."))
     for seat in seats:
         seat.attendance = attendance.get(seat.member_id, "")
     SessionSeat.objects.bulk_update(seats, ["attendance"])

@@ -355,7 +355,7 @@ def session_deliberate(request: HttpRequest, pk: int) -> HttpResponse:
         except JuryError as exc:
             refusal = str(exc)
         else:
-            messages.success(request, _("La délibération est ouverte : le président enregistre les décisions."))
+            messages.success(request, _("La délibération est ouverte : la présidence enregistre les décisions."))
             return redirect("juries:session_detail", pk=session.pk)
     return render(
         request,

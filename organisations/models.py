@@ -82,13 +82,13 @@ class Organisation(models.Model):
 
 
 class Role(models.TextChoices):
-    COUNSELLOR = "counsellor", _("Conseiller·ère")
-    EVALUATOR = "evaluator", _("Évaluateur·rice")
-    TRAINER = "trainer", _("Formateur·rice")
-    ORG_ADMIN = "org_admin", _("Administrateur·rice de l'organisation")
+    COUNSELLOR = "counsellor", _("Accompagnement")
+    EVALUATOR = "evaluator", _("Évaluation")
+    TRAINER = "trainer", _("Formation")
+    ORG_ADMIN = "org_admin", _("Administration de l'organisation")
     JURY_MEMBER = "jury_member", _("Membre de jury")
-    FT_ADVISOR = "ft_advisor", _("Conseiller·ère France Travail")
-    CERTIFPRO_ADMIN = "certifpro_admin", _("Administrateur·rice Certif'Pro")
+    FT_ADVISOR = "ft_advisor", _("Conseil France Travail")
+    CERTIFPRO_ADMIN = "certifpro_admin", _("Administration Certif'Pro")
 
 
 class TenantQuerySet(models.QuerySet):

@@ -107,7 +107,7 @@ class Referral(ConcurrentTransitionMixin, models.Model):
         "organisations.User",
         on_delete=models.PROTECT,
         related_name="+",
-        verbose_name=_("conseiller·ère France Travail"),
+        verbose_name=_("conseil France Travail"),
     )
     certification = models.CharField(_("certification visée"), max_length=20, choices=Certification.choices)
     civility = models.CharField(_("civilité"), max_length=3, choices=Civility.choices)

@@ -54,6 +54,6 @@ class TrainingPlanAdmin(admin.ModelAdmin):
     readonly_fields = ["created_at", "created_by"]
     inlines = [TrainingSessionInline, ProgressNoteInline]
 
-    @admin.display(description=_("candidat·e"), ordering="dossier__candidate__last_name")
+    @admin.display(description=_("personne candidate"), ordering="dossier__candidate__last_name")
     def candidate(self, plan: TrainingPlan) -> str:
         return str(plan.dossier.candidate)

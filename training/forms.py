@@ -25,7 +25,7 @@ def trainer_label(membership: Membership) -> str:
 class TrainingPlanForm(forms.Form):
     """The counsellor's definition of a plan. The trainer is one of `trainer_memberships()`, chosen by id."""
 
-    trainer = forms.TypedChoiceField(label=_("Formateur·rice"), coerce=int, empty_value=None)
+    trainer = forms.TypedChoiceField(label=_("Formation assurée par"), coerce=int, empty_value=None)
     planned_hours = forms.DecimalField(
         label=_("Durée prévue (heures)"), min_value=1, max_value=1000, max_digits=5, decimal_places=1
     )

@@ -107,7 +107,10 @@ class TrainingPlan(models.Model):
     )
     cycle = models.PositiveSmallIntegerField(_("cycle"), default=1)
     trainer = models.ForeignKey(
-        "organisations.User", on_delete=models.PROTECT, related_name="training_plans", verbose_name=_("formateur·rice")
+        "organisations.User",
+        on_delete=models.PROTECT,
+        related_name="training_plans",
+        verbose_name=_("formation assurée par"),
     )
     objectives = models.TextField(_("objectifs pédagogiques"))
     target_criteria = models.ManyToManyField(

@@ -105,7 +105,7 @@ def test_the_session_detail_says_why_it_may_not_deliberate(client_for, jury):
         session=jury.session, by=jury.admin, member_ids=[jury.employer.pk, jury.employee.pk], president_id=None
     )
     detail = client_for(jury.admin).get(session_url("detail", jury.session)).json()
-    assert detail["quorum_problems"] == ["Un président doit être désigné."]
+    assert detail["quorum_problems"] == ["Désignez la présidence du jury."]
 
 
 def test_another_jury_body_and_another_juror_get_404(client_for, jury):
@@ -189,8 +189,8 @@ def test_the_president_opens_the_deliberation_with_the_attendance_and_another_ju
     assert response.status_code == 200, response.content
     assert response.json()["state"] == "deliberating"
     assert [(seat["member"], seat["attendance"], seat["attendance_label"]) for seat in response.json()["seats"]] == [
-        (jury.employer.pk, "present", "Présent·e"),
-        (jury.employee.pk, "present", "Présent·e"),
+        (jury.employer.pk, "present", "Présence"),
+        (jury.employee.pk, "present", "Présence"),
     ]
 
 

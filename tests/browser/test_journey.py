@@ -80,7 +80,7 @@ def test_from_the_first_interview_to_ready_for_the_jury(page, live_server):
 
     # 3. The counsellor entrusts the training to a trainer of another organisation.
     page.get_by_role("link", name="Définir le parcours de formation").click()
-    page.get_by_label("Formateur·rice").select_option(str(team.trainer.pk))
+    page.get_by_label("Formation assurée par").select_option(str(team.trainer.pk))
     page.get_by_label("Durée prévue (heures)").fill("24")
     page.get_by_label("Début").fill(f"{timezone.localdate():%Y-%m-%d}")
     page.get_by_label("Fin prévue").fill(f"{timezone.localdate() + datetime.timedelta(days=45):%Y-%m-%d}")

@@ -43,21 +43,21 @@ def test_a_juror_reviews_the_president_awards_and_the_certificate_verifies(page,
     employer_name, employee_name = jury.employer.user.get_full_name(), jury.employee.user.get_full_name()
 
     def attendance(name: str, status: str) -> None:
-        page.get_by_role("group", name=re.compile(re.escape(name))).get_by_label(status).check()
+        page.get_by_role("group", name=re.compile(re.escape(name))).get_by_label(status, exact=True).check()
 
-    attendance(employer_name, "Présent·e")
-    attendance(employee_name, "Présent·e")
+    attendance(employer_name, "Présence")
+    attendance(employee_name, "Présence")
     page.get_by_role("button", name="Enregistrer les présences et ouvrir la délibération").click()
     refusal = page.get_by_role("alert")
     assert "ne peut pas s'ouvrir avant le jour de la session" in refusal.inner_text()
     group = page.get_by_role("group", name=re.compile(re.escape(employee_name)))
-    assert group.get_by_label("Présent·e").is_checked()
+    assert group.get_by_label("Présence", exact=True).is_checked()
 
     # The session's day comes. The employees' member does not: no quorum, the refusal says which college lacks.
     day = session_day(jury.session).day
     page.goto(f"{base}/jurys/{jury.session.pk}/deliberer/")
-    attendance(employer_name, "Présent·e")
-    attendance(employee_name, "Absent·e")
+    attendance(employer_name, "Présence")
+    attendance(employee_name, "Absence")
     page.get_by_role("button", name="Enregistrer les présences et ouvrir la délibération").click()
     assert "Aucun membre du collège salariés n'est présent." in page.get_by_role("alert").inner_text()
     ARTIFACTS.mkdir(exist_ok=True)
@@ -67,12 +67,16 @@ def test_a_juror_reviews_the_president_awards_and_the_certificate_verifies(page,
     page.set_viewport_size({"width": 1280, "height": 800})
 
     # The member arrives: everyone present, the deliberation opens and the session page shows the attendance.
-    attendance(employee_name, "Présent·e")
+    attendance(employee_name, "Présence")
     page.get_by_role("button", name="Enregistrer les présences et ouvrir la délibération").click()
     page.get_by_text("La délibération est ouverte").wait_for()
     assert JurySession.objects.get(pk=jury.session.pk).state == "deliberating"
     composition = page.get_by_role("table", name="Membres convoqués, par collège")
-    assert composition.get_by_role("row", name=re.compile(re.escape(employee_name))).get_by_text("Présent·e").count()
+    assert (
+        composition.get_by_role("row", name=re.compile(re.escape(employee_name)))
+        .get_by_text("Présence", exact=True)
+        .count()
+    )
 
     # The decision form shows the domains to acquire for a deferral only.
     page.get_by_role("link", name=re.compile("^Examiner et décider")).click()

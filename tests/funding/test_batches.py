@@ -203,8 +203,8 @@ def test_a_name_a_spreadsheet_would_run_as_a_formula_is_written_as_text(org_a):
     batch = issued_batch(org_a)
 
     header, line = _csv_rows(batch.csv_file.read())[:2]
-    assert line[header.index("Candidat·e")].startswith("'=1+1 ")
-    cell = load_workbook(io.BytesIO(batch.xlsx_file.read())).active.cell(2, header.index("Candidat·e") + 1)
+    assert line[header.index("Personne candidate")].startswith("'=1+1 ")
+    cell = load_workbook(io.BytesIO(batch.xlsx_file.read())).active.cell(2, header.index("Personne candidate") + 1)
     assert cell.data_type == "s" and cell.value.startswith("'=1+1 ")
 
 

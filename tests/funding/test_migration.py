@@ -4,7 +4,7 @@ forgotten; the migration makes it partly paid, its remainder followed, and says 
 import pytest
 from django.utils import timezone
 
-from funding.models import FundingLine, FundingLineEvent, LineState
+from funding.models import Funder, FundingLine, FundingLineEvent, LineState
 from funding.references import funding_references_load
 from funding.services import PaymentInput, payment_record
 from tests.funding.support import batch_with_lines, org_admin
@@ -61,3 +61,17 @@ def test_going_back_makes_the_lines_paid_again_and_removes_only_the_history_line
         assert states == {recovered.pk: "paid", paid_on_the_platform.pk: "paid"}
         assert not recovered_notes.exists()
         assert payment_events.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_self_funding_funder_loses_its_middle_dot_and_the_other_funders_keep_their_names():
+    """Issue 15: the name the platform loaded, "Candidat·e (autofinancement)", read "point" by screen readers."""
+    funding_references_load()
+
+    with migrated_to([("funding", "0002_partial_payments")]) as old_apps:
+        OldFunder = old_apps.get_model("funding", "Funder")
+        OldFunder.objects.filter(code="candidat").update(name="Candidat·e (autofinancement)")
+        names = dict(OldFunder.objects.exclude(code="candidat").values_list("code", "name"))
+
+    assert Funder.objects.get(code="candidat").name == "Autofinancement"
+    assert dict(Funder.objects.exclude(code="candidat").values_list("code", "name")) == names

@@ -222,7 +222,7 @@ def test_opening_the_deliberation_records_the_attendance_in_the_audit_log_and_th
 def test_one_member_of_each_college_without_a_president_may_not_deliberate():
     jury = make_jury()
     session = session_day(convened_with(jury, [jury.employer, jury.employee], president=None))
-    with pytest.raises(JuryError, match="président doit être désigné"):
+    with pytest.raises(JuryError, match="Désignez la présidence du jury"):
         jury_session_start_deliberation(
             session=session, by=jury.admin, attendance=attendance(jury.employer, jury.employee)
         )
@@ -238,7 +238,7 @@ def test_an_absent_president_prevents_the_deliberation():
             by=jury.admin,
             attendance=attendance(second_employer, jury.employee, excused=[jury.employer]),
         )
-    assert str(refused.value) == "Le président doit être présent."
+    assert str(refused.value) == "La personne qui préside doit être présente."
 
 
 def test_a_session_is_managed_by_its_bodys_administrators_and_certifpro_and_presided_by_its_president_only():
@@ -276,7 +276,7 @@ def test_a_member_who_does_not_preside_may_not_open_the_deliberation():
 def test_the_president_must_be_one_of_the_members_convened():
     jury = make_jury()
     outsider = jury_member(jury.body, College.EMPLOYERS)
-    with pytest.raises(JuryError, match="président doit faire partie"):
+    with pytest.raises(JuryError, match="La présidence revient à l'un des membres convoqués"):
         jury_session_set_seats(
             session=jury.session,
             by=jury.admin,
@@ -671,7 +671,7 @@ def test_the_certificate_and_the_minutes_carry_the_session_date_not_the_day_the_
     text = pdf_text(minutes.file.path)
     assert f"Fait le {yesterday:%d/%m/%Y}, jour de la session." in text
     # The attendance recorded when the deliberation opened, member by member and by college.
-    assert f"{second_employee.user.get_full_name()} Collège salariés CFDT Excusé·e" in text
+    assert f"{second_employee.user.get_full_name()} Collège salariés CFDT Absence excusée" in text
     assert "collège salariés : 1 membre présent sur 2." in text
 
 

@@ -15,8 +15,8 @@ from outbox.services import document_regenerate
 class Command(BaseCommand):
     help = (
         "Demande une nouvelle version d'un document produit (certificat, attestation, procès-verbal, lot, relevé, "
-        "fiche annuaire), produite par un worker ; l'ancienne est conservée. Au nom d'un·e administrateur·rice "
-        "Certif'Pro."
+        "fiche annuaire), produite par un worker ; l'ancienne est conservée. Demandée au "
+        "nom d'un compte d'administration Certif'Pro (--user)."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -25,7 +25,7 @@ class Command(BaseCommand):
         parser.add_argument("document", help="numéro du document (ou son identifiant ; une fiche annuaire n'a que lui)")
         parser.add_argument("--reason", required=True, help="motif de la nouvelle version (obligatoire)")
         parser.add_argument(
-            "--user", required=True, help="adresse e-mail de l'administrateur·rice Certif'Pro qui la demande"
+            "--user", required=True, help="adresse e-mail du compte d'administration Certif'Pro qui la demande"
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -33,7 +33,7 @@ class Command(BaseCommand):
         user = User.objects.filter(email__iexact=options["user"].strip(), is_active=True).first()
         membership = user.active_memberships().filter(role=Role.CERTIFPRO_ADMIN).first() if user is not None else None
         if membership is None:
-            raise CommandError(f"{options['user']} n'est pas un compte actif d'administrateur·rice Certif'Pro.")
+            raise CommandError(f"{options['user']} n'est pas un compte actif d'administration Certif'Pro.")
         document = self._document(kind.model, options["document"])
         if document is None:
             raise CommandError(f"Aucun document « {kind.name} » n'a le numéro ou l'identifiant {options['document']}.")
