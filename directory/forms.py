@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.urls import reverse_lazy
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from clea_platform.certifications import Certification
@@ -14,34 +14,36 @@ RADIUS_CHOICES = [(r, _("%(n)s km") % {"n": r}) for r in RADII_KM]
 CERTIFICATION_CHOICES = [("", _("Toutes les certifications")), *Certification.choices]
 
 
-class SearchInput(forms.TextInput):
+class CommuneCombobox(forms.TextInput):
+    """The commune input and the listbox under it that static/js/combobox.js fills from the suggestions URL as one
+    types (WAI-ARIA APG combobox, list autocomplete). Without the script it stays a plain search input, which the
+    search and the sheet form resolve on the server; the script gives it its combobox role, not the markup, so
+    that nothing claims a popup that cannot open. The listbox is HTML, not a native datalist, so that its text
+    follows the page's zoom."""
+
     input_type = "search"
+    template_name = "directory/widgets/commune_combobox.html"
+
+    def __init__(self, attrs: dict[str, Any] | None = None) -> None:
+        super().__init__({"autocomplete": "off", **(attrs or {})})
+
+    def get_context(self, name: str, value: Any, attrs: dict[str, Any] | None) -> dict[str, Any]:
+        context = super().get_context(name, value, attrs)
+        context["widget"]["suggestions_url"] = reverse("directory:commune_suggestions")
+        context["widget"]["listbox_label"] = _("Communes proposées")
+        return context
 
 
 class CommuneField(forms.CharField):
-    """A text input completed from the commune table (an HTML datalist filled by htmx as one types)."""
+    """A text input completed from the commune table (the combobox above)."""
 
-    widget = SearchInput
+    widget = CommuneCombobox
 
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("max_length", 100)
         kwargs.setdefault("label", _("Commune, code postal ou code INSEE"))
         kwargs.setdefault("help_text", _("Par exemple « Saint-Étienne », « 59000 » ou « 2A004 »."))
         super().__init__(**kwargs)
-
-    def widget_attrs(self, widget: forms.Widget) -> dict[str, Any]:
-        attrs = super().widget_attrs(widget)
-        attrs.update(
-            {
-                "list": "commune-suggestions",
-                "autocomplete": "off",
-                "hx-get": reverse_lazy("directory:commune_suggestions"),
-                "hx-trigger": "input changed delay:250ms",
-                "hx-target": "#commune-suggestions",
-                "hx-swap": "innerHTML",
-            }
-        )
-        return attrs
 
 
 class DirectorySearchForm(forms.Form):

@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET
 
+from clea_platform.polling import next_poll
 from clea_platform.ratelimit import rate_limited
 from clea_platform.tenancy import membership_required
 from directory.forms import DirectorySearchForm, SheetRequestForm
@@ -28,9 +29,6 @@ View = Callable[..., HttpResponse]
 PAGE_SIZE = 20
 SUGGESTIONS = 10
 SHEET_ROLES = (Role.FT_ADVISOR, Role.CERTIFPRO_ADMIN)
-# The status page polls every 2 s for two minutes, then offers a "Rafraîchir" link: a sheet the worker has not
-# rendered by then waits for the beat job, and a page left open must not poll the server forever.
-SHEET_POLL_LIMIT = 60
 
 
 def _agency_commune(membership: Membership | None) -> Commune | None:
@@ -124,13 +122,15 @@ def search(request: HttpRequest) -> HttpResponse:
 @require_GET
 @_limited_for_anonymous(scope="directory-suggestions", limit=300)
 def commune_suggestions(request: HttpRequest) -> HttpResponse:
-    """Public: <option> elements for the commune datalist, as one types (htmx)."""
+    """Public: the options of the commune combobox for what was typed, and how many they are in words
+    (static/js/combobox.js)."""
     text = request.GET.get("commune") or request.GET.get("q") or ""
-    communes = Commune.objects.search(text, limit=SUGGESTIONS) if len(text.strip()) >= 2 else []
-    if not communes and len(text.strip()) >= 2:
+    searched = len(text.strip()) >= 2
+    communes = Commune.objects.search(text, limit=SUGGESTIONS) if searched else []
+    if not communes and searched:
         # Nothing starts so: offer the nearest names ("Roubiax": Roubaix) rather than an empty list.
         communes = Commune.objects.suggest(text)
-    return render(request, "directory/_commune_options.html", {"communes": communes})
+    return render(request, "directory/_commune_options.html", {"communes": communes, "searched": searched})
 
 
 @membership_required(*SHEET_ROLES)
@@ -184,15 +184,12 @@ def sheet_list(request: HttpRequest) -> HttpResponse:
 def sheet_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """The sheet's status; htmx polls the status fragment until the worker has rendered it."""
     sheet = get_object_or_404(DirectorySheet.objects.visible_to(request.membership), pk=pk)
-    try:
-        polls = max(int(request.GET.get("poll", 0)), 0)
-    except ValueError:
-        polls = 0
     pending = sheet.status == SheetStatus.PENDING
     context = {
         "sheet": sheet,
         "pending": pending,
-        "next_poll": polls + 1 if pending and polls < SHEET_POLL_LIMIT else None,
+        # Every 2 s for two minutes, then a "Rafraîchir" link (clea_platform/polling.py).
+        "next_poll": next_poll(request, pending=pending),
         # Announced once, when the polled status changes (templates/includes/live_status.html).
         "status_message": "" if pending else _sheet_status_message(sheet),
     }

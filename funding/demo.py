@@ -10,7 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from candidates.models import Dossier
-from funding.models import Funder, FundingLine, FundingStep, LineState, quarter_of
+from funding.models import Funder, FundingLine, FundingStep, LineState, previous_quarter
 from funding.references import funding_references_load
 from funding.services import (
     FundingError,
@@ -131,8 +131,7 @@ def _seed_lines(nord: Organisation) -> int:
 def _seed_statement(nord: Organisation) -> None:
     """Last quarter's statement: the fees of the demo events up to then (the expired dossier's prior evaluation,
     the habilitations). One per quarter, so seeding again changes nothing."""
-    year, quarter = quarter_of(timezone.localdate())
-    year, quarter = (year, quarter - 1) if quarter > 1 else (year - 1, 4)
+    year, quarter = previous_quarter(timezone.localdate())
     try:
         statement_generate(organisation_id=nord.pk, year=year, quarter=quarter)
     except FundingError:

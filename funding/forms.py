@@ -16,8 +16,8 @@ from funding.models import (
     FundingStep,
     LineState,
     add_months,
+    previous_quarter,
     quarter_bounds,
-    quarter_of,
 )
 from funding.money import DEFAULT_VAT_RATE, MAX_CENTS, format_euros, parse_euros
 from funding.payment_files import MAX_BYTES as PAYMENT_FILE_MAX_BYTES
@@ -359,10 +359,10 @@ class PaymentFileConfirmForm(forms.Form):
 
 
 def finished_quarters(count: int = 8) -> list[tuple[str, str]]:
-    year, quarter = quarter_of(timezone.localdate())
+    start = timezone.localdate()
     choices = []
     for _index in range(count):
-        year, quarter = (year, quarter - 1) if quarter > 1 else (year - 1, 4)
+        year, quarter = previous_quarter(start)
         start, end = quarter_bounds(year, quarter)
         label = _("T%(q)s %(y)s (du %(start)s au %(end)s)") % {
             "q": quarter,

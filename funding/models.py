@@ -50,6 +50,12 @@ def quarter_of(day: datetime.date) -> tuple[int, int]:
     return day.year, (day.month - 1) // 3 + 1
 
 
+def previous_quarter(today: datetime.date) -> tuple[int, int]:
+    """The quarter before the one `today` falls in, as (year, quarter): the last finished one."""
+    year, quarter = quarter_of(today)
+    return (year, quarter - 1) if quarter > 1 else (year - 1, 4)
+
+
 # -- Funders ------------------------------------------------------------------------------------------------------
 
 
@@ -599,6 +605,12 @@ class ClaimBatch(models.Model):
         if self.is_issued:
             return 100
         return int(100 * self.processed_lines / self.total_lines) if self.total_lines else 0
+
+    @property
+    def progress_step(self) -> int:
+        """The last quarter of the lines passed (0, 25, 50, 75 or 100): the live region announces the production at
+        each quarter, not at every poll (funding.views.batch_status)."""
+        return self.progress_percent // 25 * 25
 
     def filename(self, extension: str) -> str:
         return f"{self.number}.{extension}"

@@ -15,6 +15,7 @@ from django.core.paginator import Paginator
 from django.db.models import Prefetch
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
@@ -23,6 +24,7 @@ from django.utils.translation import ngettext
 from candidates.models import Dossier
 from clea_platform import spreadsheets
 from clea_platform.actions import post_only
+from clea_platform.polling import next_poll, query_count
 from clea_platform.tenancy import membership_required
 from funding.documents import CONTENT_TYPES
 from funding.forms import (
@@ -39,6 +41,7 @@ from funding.forms import (
     ReportForm,
 )
 from funding.models import (
+    BatchStatus,
     ClaimBatch,
     FeeEntry,
     Funder,
@@ -361,8 +364,47 @@ def batch_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @membership_required(Role.ORG_ADMIN, Role.CERTIFPRO_ADMIN)
 def batch_status(request: HttpRequest, pk: int) -> HttpResponse:
-    """The batch's status fragment: htmx polls it while the worker runs, and stops once issued or failed."""
-    return render(request, "funding/_batch_status.html", {"batch": _visible_batch(request, pk)})
+    """The batch's status fragment: htmx polls it while the worker runs, and stops once issued or failed, or at the
+    polling limit (clea_platform/polling.py). `step` is the quarter of the lines the page has already shown."""
+    batch = _visible_batch(request, pk)
+    following = next_poll(request, pending=batch.in_progress)
+    stopped = batch.in_progress and following is None
+    return render(
+        request,
+        "funding/_batch_status.html",
+        {
+            "batch": batch,
+            "next_poll": following,
+            "poll_stopped": stopped,
+            "status_message": _batch_status_message(batch, shown_step=query_count(request, "step"), stopped=stopped),
+            # The link reloads the page that polled (the list or the batch's page), else the batch's page.
+            "refresh_url": request.htmx.current_url_abs_path or reverse("funding:batch_detail", args=[batch.pk]),
+        },
+    )
+
+
+def _batch_status_message(batch: ClaimBatch, *, shown_step: int, stopped: bool) -> str:
+    """What the live region says after a poll: the end of the production, each quarter of the lines passed, or that
+    the page stops following it. Nothing otherwise: a screen reader must not read the bar out at every poll."""
+    number = batch.number
+    if batch.is_issued:
+        return ngettext(
+            "Le lot %(number)s est émis : %(n)s ligne.",
+            "Le lot %(number)s est émis : %(n)s lignes.",
+            batch.total_lines,
+        ) % {"number": number, "n": batch.total_lines}
+    if batch.status == BatchStatus.FAILED:
+        return _("La production du lot %(number)s a échoué.") % {"number": number}
+    if stopped:
+        return _("Le lot %(number)s est toujours en production : cette page ne se met plus à jour toute seule.") % {
+            "number": number
+        }
+    if batch.progress_step > shown_step:
+        return _("Lot %(number)s : %(percent)s %% des lignes produites.") % {
+            "number": number,
+            "percent": batch.progress_percent,
+        }
+    return ""
 
 
 @membership_required(Role.ORG_ADMIN, Role.CERTIFPRO_ADMIN)

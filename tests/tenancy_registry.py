@@ -90,7 +90,9 @@ def marker(organisation: Organisation, what: str) -> str:
 
 def refusal(response: HttpResponse) -> str | None:
     """Why the response is not a success, or None: an error status, a redirect to the login page, a redirect
-    carrying an error message (how the screens refuse a transition), or a bound form re-rendered with errors."""
+    carrying an error message (how the screens refuse a transition), a bound form re-rendered with errors, a
+    page showing a service's refusal above its form (the `refusal` of the context), or a preview listing the
+    errors of what was sent (an uploaded file's plan, whose `errors` is a list)."""
     status = response.status_code
     if status >= 400:
         return f"answered {status}: {response.content[:300]!r}" if not response.streaming else f"answered {status}"
@@ -106,6 +108,10 @@ def refusal(response: HttpResponse) -> str | None:
         for key, value in context.flatten().items():
             if isinstance(value, BaseForm) and value.is_bound and value.errors:
                 return f"answered {status} with the errors of `{key}`: {value.errors.as_data()}"
+            if key == "refusal" and value:
+                return f"answered {status} with the refusal: {value}"
+            if isinstance(getattr(value, "errors", None), list) and value.errors:
+                return f"answered {status} with the errors of `{key}`: {value.errors}"
     return None
 
 

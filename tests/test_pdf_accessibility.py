@@ -13,7 +13,7 @@ from django.utils import timezone
 from clea_platform.pdf import DocumentNotAccessible, html_to_pdf
 from clea_platform.verification import verification_url
 from directory.services import directory_sheet_generate
-from funding.models import quarter_bounds, quarter_of
+from funding.models import previous_quarter, quarter_bounds
 from funding.references import funding_references_load
 from funding.services import statement_generate
 from juries.services import minutes_generate
@@ -71,6 +71,13 @@ def assert_facts_read_with_their_labels(table: StructElem) -> None:
     rows = table.find("TR")
     assert rows and all([cell.role for cell in row.children] == ["TH", "TD"] for row in rows)
     assert all(len(cell.attributes["/Headers"]) == 1 for cell in table.find("TD"))
+
+
+def assert_total_row_headed_by_total(table: StructElem) -> None:
+    """The amounts of the last row are data, each headed by its column and by "Total" (the row's header)."""
+    total_row = table.find("TR")[-1]
+    assert [cell.role for cell in total_row.children] == ["TH", "TD", "TD", "TD"]
+    assert all(len(cell.attributes["/Headers"]) == 2 for cell in total_row.find("TD"))
 
 
 def assert_qr_code_described(pdf: TaggedPdf, *, url: str) -> None:
@@ -142,15 +149,11 @@ def test_the_claim_batch_is_tagged_and_its_total_row_is_headed_by_total():
     assert_headings_in_order(pdf)
     facts, table = assert_tables_have_headers(pdf, count=2)
     assert_facts_read_with_their_labels(facts)
-    # The amounts of the total row are data, headed by their column and by "Total" (a row header).
-    total_row = table.find("TR")[-1]
-    assert [cell.role for cell in total_row.children] == ["TH", "TD", "TD", "TD"]
-    assert all(len(cell.attributes["/Headers"]) == 2 for cell in total_row.find("TD"))
+    assert_total_row_headed_by_total(table)
 
 
 def test_the_fee_statement_is_tagged_and_its_total_row_is_headed_by_total():
-    year, quarter = quarter_of(timezone.localdate())
-    year, quarter = (year, quarter - 1) if quarter > 1 else (year - 1, 4)
+    year, quarter = previous_quarter(timezone.localdate())
     day = quarter_bounds(year, quarter)[0] + datetime.timedelta(days=10)
     dossier = DossierFactory(state="partially_validated", evaluated_on=day)
     statement = statement_generate(organisation_id=dossier.organisation_id, year=year, quarter=quarter)
@@ -161,9 +164,7 @@ def test_the_fee_statement_is_tagged_and_its_total_row_is_headed_by_total():
     assert_headings_in_order(pdf)
     facts, table = assert_tables_have_headers(pdf, count=2)
     assert_facts_read_with_their_labels(facts)
-    total_row = table.find("TR")[-1]
-    assert [cell.role for cell in total_row.children] == ["TH", "TD", "TD", "TD"]
-    assert all(len(cell.attributes["/Headers"]) == 2 for cell in total_row.find("TD"))
+    assert_total_row_headed_by_total(table)
 
 
 @pytest.mark.parametrize(

@@ -3,13 +3,16 @@
 import csv
 import datetime
 import io
+import zipfile
 from decimal import Decimal
+from xml.etree import ElementTree
 
 import pytest
 from openpyxl import load_workbook
 
 from clea_platform.spreadsheets import neutralise, to_csv, to_xlsx
 
+DCTERMS = "http://purl.org/dc/terms/"
 HEADERS = ["Nom", "Né le", "Heures", "Montant", "Solde", "Commentaire"]
 ROWS = [
     ['=HYPERLINK("http://evil","x")', datetime.date(1985, 4, 12), 35, Decimal("12.50"), -5, None],
@@ -56,9 +59,17 @@ def test_the_xlsx_keeps_numbers_and_dates_and_runs_no_formula():
     assert not any(cell.data_type == "f" for row in sheet.iter_rows() for cell in row)
 
 
-def test_the_same_rows_give_the_same_bytes():
-    assert to_xlsx(HEADERS, ROWS, title="Dossiers") == to_xlsx(HEADERS, ROWS, title="Dossiers")
-    assert to_csv(HEADERS, ROWS) == to_csv(HEADERS, ROWS)
+@pytest.mark.parametrize("day", [None, datetime.date(2025, 3, 31)], ids=["default", "given"])
+def test_the_xlsx_package_is_dated_by_its_day_never_by_the_clock(day):
+    """Two files built within the same 2 seconds share their ZIP timestamps anyway: the dates are read instead,
+    on every entry and in the document's properties."""
+    expected = day or datetime.date(1980, 1, 1)
+    content = to_xlsx(HEADERS, ROWS, title="Dossiers", **({"day": day} if day else {}))
+    package = zipfile.ZipFile(io.BytesIO(content))
+    assert {info.date_time for info in package.infolist()} == {(expected.year, expected.month, expected.day, 0, 0, 0)}
+    core = ElementTree.fromstring(package.read("docProps/core.xml"))  # noqa: S314 (the writer's own output)
+    dates = {name: core.findtext(f"{{{DCTERMS}}}{name}") for name in ("created", "modified")}
+    assert dates == dict.fromkeys(("created", "modified"), f"{expected:%Y-%m-%d}T00:00:00Z")
 
 
 def test_an_empty_table_still_has_its_filterable_header():

@@ -320,7 +320,7 @@ class TrainingPlanViewSet(
         """The plan's trainer takes a session that did not take place off the calendar (409 for a session done)."""
         plan = self._plan_for_action()
         session = get_object_or_404(plan.sessions.all(), pk=session_pk)
-        training_session_remove(session=session, by=current_membership(request))
+        training_session_remove(session=session, by=current_membership(request), request=request)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(request=ProgressNoteSerializer, responses={201: ProgressNoteSerializer})

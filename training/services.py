@@ -165,12 +165,30 @@ def training_session_mark_done(*, session: TrainingSession, by: Membership) -> T
 
 
 @transaction.atomic
-def training_session_remove(*, session: TrainingSession, by: Membership) -> None:
+def training_session_remove(*, session: TrainingSession, by: Membership, request: HttpRequest | None = None) -> None:
     """Take a session that did not take place off the calendar (a session done is part of the training's record
-    and stays): the way to finish a training earlier than its calendar planned."""
-    _ensure_trainer(session.plan, by)
+    and stays): the way to finish a training earlier than its calendar planned. Writes an event on the dossier's
+    timeline and an audit row, which keep the session's date and hours once its row is gone."""
+    # The plan's lock orders the removal after a completion in flight (which reads the calendar under it).
+    plan = TrainingPlan.objects.select_for_update(of=("self",)).get(pk=session.plan_id)
+    _ensure_trainer(plan, by)
+    session = plan.sessions.get(pk=session.pk)  # as it stands now: it may have been marked done meanwhile
     if session.done:
         raise TrainingError(_("Une séance réalisée reste au calendrier : elle ne peut pas être retirée."))
+    DossierEvent.objects.create(
+        dossier_id=plan.dossier_id,
+        actor=by.user,
+        note=_("Séance du %(date)s (%(hours)s h) retirée du calendrier de formation (parcours %(cycle)s)")
+        % {"date": f"{session.date:%d/%m/%Y}", "hours": hours_label(session.duration_hours), "cycle": plan.cycle},
+    )
+    audit_record(
+        action="training_session.remove",
+        actor=by.user,
+        organisation=plan.organisation_id,
+        obj=plan,
+        request=request,
+        details={"date": session.date.isoformat(), "duration_hours": str(session.duration_hours)},
+    )
     session.delete()
 
 

@@ -227,7 +227,7 @@ def session_remove(request: HttpRequest, pk: int) -> HttpResponse:
     """A session that did not take place leaves the calendar (one done stays: the service refuses)."""
     session, plan = _session_for_action(request, pk)
     try:
-        training_session_remove(session=session, by=request.membership)
+        training_session_remove(session=session, by=request.membership, request=request)
     except TrainingError as exc:
         return _session_answer(request, plan, error=str(exc))
     message = _("La séance du %(date)s est retirée du calendrier.") % {"date": f"{session.date:%d/%m/%Y}"}

@@ -6,7 +6,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from candidates.models import DossierState
-from organisations.models import Role
+from organisations.models import AuditLog, Role
 from tests.factories import MembershipFactory, OrganisationFactory
 from tests.journey import DossierFactory
 from training.models import TrainingPlan
@@ -535,6 +535,8 @@ def test_completing_is_400_while_a_session_is_planned_then_on_the_missing_reason
     removed = _post(client, _url("session-remove", plan, session_pk=later.pk))
     assert removed.status_code == 204
     assert plan.sessions.count() == 1
+    assert AuditLog.objects.get(action="training_session.remove").ip_address == "127.0.0.1"
+    assert plan.dossier.events.filter(note__startswith="Séance du").exists()
 
     no_reason = _post(client, _url("complete", plan))
     assert no_reason.status_code == 400

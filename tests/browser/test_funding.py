@@ -1,5 +1,6 @@
 """Funding in a real browser (issue 14): the grant form asks for an override reason as soon as the grant departs
-from the request, and a funder's payment file is previewed then recorded, at 375 px wide."""
+from the request, and a funder's payment file is previewed then recorded, at 375 px wide. Issue 15: a batch's
+production is announced at each quarter and at its end, and its polling never takes the focus."""
 
 import datetime
 from pathlib import Path
@@ -8,11 +9,12 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 
-from funding.models import FundingLine, FundingLineEvent, LineState, Payment
+from funding.models import BatchStatus, ClaimBatch, FundingLine, FundingLineEvent, LineState, Payment
 from funding.references import funding_references_load
 from funding.services import funding_line_transition
 from tests.browser.support import log_in
-from tests.funding.support import draft_line, granted_line, issued_batch, org_admin
+from tests.factories import OrganisationFactory
+from tests.funding.support import draft_line, funder, granted_line, issued_batch, org_admin
 from tests.journey import DossierFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -87,3 +89,42 @@ def test_a_payment_file_is_previewed_then_recorded_at_375_px(page, live_server, 
 
     line = FundingLine.objects.get(batch=batch)
     assert (line.state, line.remainder_cents) == (LineState.PARTIALLY_PAID, 4000)
+
+
+def test_a_batch_in_production_is_announced_by_quarters_without_taking_the_focus(page, live_server):
+    page.set_default_timeout(10_000)
+    organisation = OrganisationFactory()
+    admin = org_admin(organisation)
+    # The state a worker leaves a batch in, a quarter of its lines done (tests/directory/support.make_sheet does
+    # the same for a sheet): requested through the service, the batch would be produced at once, in-process.
+    batch = ClaimBatch.objects.create(
+        organisation=organisation,
+        funder=funder(),
+        number="LOT-TEST-2026-0001",
+        period_start=timezone.localdate() - datetime.timedelta(days=31),
+        period_end=timezone.localdate(),
+        requested_by=admin.user,
+        status=BatchStatus.RUNNING,
+        total_lines=40,
+        processed_lines=10,
+    )
+    log_in(page, live_server.url, admin.user.email)
+    polls = []
+    page.on("request", lambda request: polls.append(request.url) if "poll=" in request.url else None)
+    page.goto(f"{live_server.url}/financements/lots/{batch.pk}/")
+    live = page.locator("#live-status")
+    assert page.get_by_role("progressbar", name=f"Production du lot {batch.number}").get_attribute("value") == "25"
+
+    page.get_by_role("link", name="Vérifier un certificat").focus()  # the reader has tabbed on to a link
+
+    ClaimBatch.objects.filter(pk=batch.pk).update(processed_lines=21)
+    page.wait_for_function("document.getElementById('live-status').textContent.includes('52 %')")
+    assert live.inner_text().strip() == f"Lot {batch.number} : 52 % des lignes produites."
+    ClaimBatch.objects.filter(pk=batch.pk).update(status=BatchStatus.ISSUED, processed_lines=40)
+    page.wait_for_function("document.getElementById('live-status').textContent.includes('émis')")
+    assert live.inner_text().strip() == f"Le lot {batch.number} est émis : 40 lignes."
+    assert len(polls) >= 2
+    assert page.evaluate("document.activeElement.textContent") == "Vérifier un certificat"
+    count = len(polls)
+    page.wait_for_timeout(2_200)  # longer than the 2 s between polls
+    assert len(polls) == count  # an issued batch is not polled any more

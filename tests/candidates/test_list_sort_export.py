@@ -2,7 +2,6 @@
 
 import csv
 import datetime
-import html
 import io
 import re
 
@@ -12,6 +11,7 @@ from openpyxl import load_workbook
 
 from candidates.models import Dossier
 from organisations.models import AuditLog, Role
+from tests.clients import page_text
 from tests.journey import DossierFactory
 
 pytestmark = pytest.mark.django_db
@@ -49,7 +49,7 @@ def test_the_list_sorts_by_name_both_ways_and_says_so_with_aria_sort(counsellor,
 
     ascending = client.get(LIST_URL, {"sort": "name"})
     assert listed(ascending) == [albert.reference, bernard.reference, camus.reference]
-    page = html.unescape(ascending.content.decode())
+    page = page_text(ascending)
     header = re.search(r'<th scope="col" aria-sort="ascending"><a href="\?([^"]*)">Personne candidate', page)
     assert header and header.group(1) == "sort=-name"  # the link turns the order round
     assert page.count("aria-sort=") == 1

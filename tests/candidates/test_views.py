@@ -1,5 +1,4 @@
 import datetime
-import html
 
 import pytest
 from django.db import connection
@@ -12,6 +11,7 @@ from candidates.models import Candidate, Dossier, DossierEvent, add_years
 from clea_platform.certifications import Certification
 from evaluations.models import Evaluation, EvaluationKind
 from organisations.models import HabilitationStatus, Role
+from tests.clients import page_text
 from tests.factories import HabilitationFactory, OrganisationFactory
 from tests.journey import DossierFactory, small_referentiel
 from tests.spoken import spoken
@@ -21,10 +21,6 @@ pytestmark = pytest.mark.django_db
 
 LIST_URL = reverse("candidates:dossier_list")
 CREATE_URL = reverse("candidates:dossier_create")
-
-
-def text(response) -> str:
-    return html.unescape(response.content.decode())
 
 
 def detail_url(dossier: Dossier) -> str:
@@ -75,9 +71,9 @@ def test_counsellor_sees_the_dossiers_of_the_organisation_only(counsellor, org_a
     other = DossierFactory(organisation=org_b, last_name="Durand")
     response = client_for(counsellor).get(LIST_URL)
     assert response.status_code == 200
-    assert own.reference in text(response)
-    assert other.reference not in text(response)
-    assert "Nouveau dossier" in text(response)
+    assert own.reference in page_text(response)
+    assert other.reference not in page_text(response)
+    assert "Nouveau dossier" in page_text(response)
 
 
 @pytest.mark.parametrize("role", [Role.EVALUATOR, Role.ORG_ADMIN])
@@ -85,14 +81,14 @@ def test_evaluators_and_administrators_see_the_list_without_the_create_button(ro
     dossier = DossierFactory(organisation=org_a)
     response = client_for(make_member(org_a, role=role)).get(LIST_URL)
     assert response.status_code == 200
-    assert dossier.reference in text(response)
-    assert "Nouveau dossier" not in text(response)
+    assert dossier.reference in page_text(response)
+    assert "Nouveau dossier" not in page_text(response)
 
 
 def test_certifpro_sees_every_organisations_dossiers_with_their_organisation(org_a, org_b, make_member, client_for):
     first, second = DossierFactory(organisation=org_a), DossierFactory(organisation=org_b)
     response = client_for(make_member(role=Role.CERTIFPRO_ADMIN)).get(LIST_URL)
-    page = text(response)
+    page = page_text(response)
     assert first.reference in page and second.reference in page
     assert org_a.name in page and org_b.name in page
 
@@ -108,7 +104,7 @@ def test_roles_without_dossiers_are_refused_the_list(role, kind, make_member, cl
 def test_the_list_filters_by_state(counsellor, org_a, client_for):
     waiting = DossierFactory(organisation=org_a, state="information")
     opened = DossierFactory(organisation=org_a, state="opened")
-    page = text(client_for(counsellor).get(LIST_URL, {"state": "opened"}))
+    page = page_text(client_for(counsellor).get(LIST_URL, {"state": "opened"}))
     assert opened.reference in page
     assert waiting.reference not in page
 
@@ -116,7 +112,7 @@ def test_the_list_filters_by_state(counsellor, org_a, client_for):
 def test_the_list_filters_by_certification(counsellor, org_a, client_for):
     clea = DossierFactory(organisation=org_a)
     numerique = DossierFactory(organisation=org_a, certification=Certification.CLEA_NUMERIQUE)
-    page = text(client_for(counsellor).get(LIST_URL, {"certification": "clea_numerique"}))
+    page = page_text(client_for(counsellor).get(LIST_URL, {"certification": "clea_numerique"}))
     assert numerique.reference in page
     assert clea.reference not in page
 
@@ -125,14 +121,14 @@ def test_the_list_filters_by_certification(counsellor, org_a, client_for):
 def test_the_search_finds_names_whatever_the_accents_case_and_order(query, counsellor, org_a, client_for):
     found = DossierFactory(organisation=org_a, last_name="Lefèvre", first_name="Hélène")
     other = DossierFactory(organisation=org_a, last_name="Martin", first_name="Paul")
-    page = text(client_for(counsellor).get(LIST_URL, {"q": query}))
+    page = page_text(client_for(counsellor).get(LIST_URL, {"q": query}))
     assert found.reference in page
     assert other.reference not in page
 
 
 def test_the_search_finds_a_dossier_by_its_reference(counsellor, org_a, client_for):
     found, other = DossierFactory(organisation=org_a), DossierFactory(organisation=org_a)
-    page = text(client_for(counsellor).get(LIST_URL, {"q": found.reference.lower()}))
+    page = page_text(client_for(counsellor).get(LIST_URL, {"q": found.reference.lower()}))
     assert found.reference in page
     assert other.reference not in page
 
@@ -151,14 +147,14 @@ def test_pagination_keeps_the_filters_in_its_links(counsellor, org_a, client_for
 
 
 def test_an_empty_list_invites_the_counsellor_to_create_a_dossier(counsellor, client_for):
-    page = text(client_for(counsellor).get(LIST_URL))
+    page = page_text(client_for(counsellor).get(LIST_URL))
     assert "Aucun dossier pour le moment." in page
     assert CREATE_URL in page
 
 
 def test_an_empty_filtered_list_says_nothing_matches(counsellor, org_a, client_for):
     DossierFactory(organisation=org_a)
-    page = text(client_for(counsellor).get(LIST_URL, {"state": "ready_for_jury"}))
+    page = page_text(client_for(counsellor).get(LIST_URL, {"state": "ready_for_jury"}))
     assert "Aucun dossier ne correspond à ces critères." in page
     assert "Aucun dossier pour le moment." not in page
 
@@ -166,7 +162,7 @@ def test_an_empty_filtered_list_says_nothing_matches(counsellor, org_a, client_f
 def test_the_list_shows_the_deadline_and_warns_when_it_is_close(counsellor, org_a, client_for):
     evaluated_on = add_years(timezone.localdate(), -5) + datetime.timedelta(days=40)
     dossier = DossierFactory(organisation=org_a, state="partially_validated", evaluated_on=evaluated_on)
-    page = text(client_for(counsellor).get(LIST_URL))
+    page = page_text(client_for(counsellor).get(LIST_URL))
     assert f"{dossier.deadline:%d/%m/%Y}" in page
     assert f"{dossier.days_left()} jours restants" in page
 
@@ -214,7 +210,7 @@ def test_without_a_habilitation_in_force_the_page_explains_instead_of_showing_th
     )
     response = client_for(make_member(org_a, role=Role.COUNSELLOR)).get(CREATE_URL)
     assert response.status_code == 200
-    assert "aucune habilitation en cours" in text(response)
+    assert "aucune habilitation en cours" in page_text(response)
     assert response.context["form"] is None
 
 
@@ -224,7 +220,7 @@ def test_only_certifications_with_a_habilitation_in_force_are_offered(counsellor
     assert set(choices) == {"clea"}
     response = client.post(CREATE_URL, candidate_post(certification="clea_numerique"))
     assert response.status_code == 200
-    assert "Votre organisme n'est pas habilité pour cette certification." in text(response)
+    assert "Votre organisme n'est pas habilité pour cette certification." in page_text(response)
     assert not Dossier.objects.exists()
 
 
@@ -232,7 +228,7 @@ def test_with_several_certifications_the_counsellor_must_choose_one(counsellor, 
     HabilitationFactory(organisation=org_a, certification=Certification.CLEA_NUMERIQUE)
     response = client_for(counsellor).post(CREATE_URL, candidate_post(certification=""))
     assert response.status_code == 200
-    assert "Choisissez la certification visée." in text(response)
+    assert "Choisissez la certification visée." in page_text(response)
     assert not Dossier.objects.exists()
 
 
@@ -256,7 +252,7 @@ def test_with_several_certifications_the_counsellor_must_choose_one(counsellor, 
 def test_bad_input_is_refused_in_french_and_kept(field, value, message, counsellor, client_for):
     response = client_for(counsellor).post(CREATE_URL, candidate_post(**{field: value}))
     assert response.status_code == 200
-    page = text(response)
+    page = page_text(response)
     assert message in page
     assert 'value="Roubaix"' in page  # what was typed is still there
     assert f'id="id_{field}_errors"' in page  # the error is tied to its field
@@ -275,7 +271,7 @@ def test_an_open_dossier_of_the_same_person_in_the_organisation_refuses_with_a_l
     client = client_for(counsellor)
     response = client.post(CREATE_URL, candidate_post())
     assert response.status_code == 200
-    page = text(response)
+    page = page_text(response)
     assert "déjà un dossier en cours dans votre organisme" in page
     assert detail_url(existing) in page and existing.reference in page
     assert 'value="Lefèvre"' in page
@@ -292,7 +288,7 @@ def test_an_open_dossier_in_another_organisation_refuses_without_naming_it(
     )
     client = client_for(counsellor)
     response = client.post(CREATE_URL, candidate_post())
-    page = text(response)
+    page = page_text(response)
     assert "Cette personne a déjà un dossier en cours pour cette certification" in page
     assert org_b.name not in page
     assert elsewhere.reference not in page
@@ -320,7 +316,7 @@ def test_the_dossier_page_shows_identity_step_and_timeline(counsellor, org_a, cl
     dossier = DossierFactory(organisation=org_a, state="opened", last_name="Lefèvre", first_name="Hélène")
     response = client_for(counsellor).get(detail_url(dossier))
     assert response.status_code == 200
-    page = text(response)
+    page = page_text(response)
     assert "Hélène Lefèvre" in page
     assert "Dossier ouvert" in page
     assert f"version {dossier.referentiel.version}" in page
@@ -335,7 +331,7 @@ def test_the_dossier_page_shows_the_deadline_with_the_days_left(counsellor, org_
     evaluated_on = timezone.localdate() - datetime.timedelta(days=10)
     dossier = DossierFactory(organisation=org_a, state="partially_validated", evaluated_on=evaluated_on)
     response = client_for(counsellor).get(detail_url(dossier))
-    page = text(response)
+    page = page_text(response)
     assert f"au plus tard le {add_years(evaluated_on, 5):%d/%m/%Y}" in page
     assert f"Il reste {dossier.days_left()} jours." in page
     assert response.context["deadline_close"] is False
@@ -357,7 +353,7 @@ def test_the_dossier_page_links_evaluations_attestations_and_training_plans(
     prior = Evaluation.objects.get(dossier=dossier, kind=EvaluationKind.PRIOR)
     plan = TrainingPlan.objects.get(dossier=dossier)
     attestation = dossier.attestations.get()
-    page = text(client_for(counsellor).get(detail_url(dossier)))
+    page = page_text(client_for(counsellor).get(detail_url(dossier)))
     assert reverse("evaluations:grid", kwargs={"pk": prior.pk}) in page
     assert reverse("evaluations:summary", kwargs={"pk": prior.pk}) in page
     assert reverse("evaluations:attestation_download", kwargs={"pk": attestation.pk}) in page
@@ -369,12 +365,12 @@ def test_the_dossier_page_links_evaluations_attestations_and_training_plans(
 def test_evaluator_is_offered_to_start_the_prior_evaluation_of_an_opened_dossier(org_a, client_for):
     dossier = DossierFactory(organisation=org_a, state="opened")
     start = reverse("evaluations:evaluation_start", kwargs={"dossier_pk": dossier.pk})
-    evaluator_page = text(client_for(dossier.team.evaluator).get(detail_url(dossier)))
+    evaluator_page = page_text(client_for(dossier.team.evaluator).get(detail_url(dossier)))
     assert "Commencer l'évaluation préalable" in evaluator_page
     assert start in evaluator_page
     assert "Clore le dossier (abandon)" not in evaluator_page
 
-    counsellor_page = text(client_for(dossier.team.counsellor).get(detail_url(dossier)))
+    counsellor_page = page_text(client_for(dossier.team.counsellor).get(detail_url(dossier)))
     assert "Commencer l'évaluation préalable" not in counsellor_page
     assert start not in counsellor_page
     assert reverse("candidates:dossier_withdraw", kwargs={"pk": dossier.pk}) in counsellor_page
@@ -382,20 +378,20 @@ def test_evaluator_is_offered_to_start_the_prior_evaluation_of_an_opened_dossier
 
 def test_counsellor_is_offered_to_open_a_dossier_in_the_information_step(org_a, client_for):
     dossier = DossierFactory(organisation=org_a, state="information")
-    page = text(client_for(dossier.team.counsellor).get(detail_url(dossier)))
+    page = page_text(client_for(dossier.team.counsellor).get(detail_url(dossier)))
     assert "Ouvrir le dossier" in page
     assert reverse("candidates:dossier_open", kwargs={"pk": dossier.pk}) in page
-    evaluator_page = text(client_for(dossier.team.evaluator).get(detail_url(dossier)))
+    evaluator_page = page_text(client_for(dossier.team.evaluator).get(detail_url(dossier)))
     assert reverse("candidates:dossier_open", kwargs={"pk": dossier.pk}) not in evaluator_page
     assert "Un conseiller doit d'abord ouvrir le dossier" in evaluator_page
 
 
 def test_counsellor_is_offered_to_define_the_training_of_a_partially_validated_dossier(org_a, client_for):
     dossier = DossierFactory(organisation=org_a, state="partially_validated")
-    page = text(client_for(dossier.team.counsellor).get(detail_url(dossier)))
+    page = page_text(client_for(dossier.team.counsellor).get(detail_url(dossier)))
     assert "Définir le parcours de formation" in page
     assert reverse("training:plan_create", kwargs={"dossier_pk": dossier.pk}) in page
-    evaluator_page = text(client_for(dossier.team.evaluator).get(detail_url(dossier)))
+    evaluator_page = page_text(client_for(dossier.team.evaluator).get(detail_url(dossier)))
     assert "Définir le parcours de formation" not in evaluator_page
     assert "Un conseiller définit maintenant le parcours de formation" in evaluator_page
 
@@ -407,12 +403,12 @@ def test_evaluator_is_told_why_the_prior_evaluation_cannot_start_without_a_habil
     )
     response = client_for(dossier.team.evaluator).get(detail_url(dossier))
     assert response.context["actions"] == []
-    assert "L'organisme n'a pas d'habilitation en cours pour cette certification." in text(response)
+    assert "L'organisme n'a pas d'habilitation en cours pour cette certification." in page_text(response)
 
 
 def test_evaluator_is_told_the_training_must_be_completed_first(org_a, client_for):
     dossier = DossierFactory(organisation=org_a, state="in_training")
-    page = text(client_for(dossier.team.evaluator).get(detail_url(dossier)))
+    page = page_text(client_for(dossier.team.evaluator).get(detail_url(dossier)))
     assert "Commencer l'évaluation finale" not in page
     assert "La formation doit être déclarée terminée par le formateur" in page
 
@@ -420,8 +416,8 @@ def test_evaluator_is_told_the_training_must_be_completed_first(org_a, client_fo
 def test_org_admin_may_close_a_dossier_but_certifpro_only_looks(org_a, make_member, client_for):
     dossier = DossierFactory(organisation=org_a, state="opened")
     withdraw = reverse("candidates:dossier_withdraw", kwargs={"pk": dossier.pk})
-    assert withdraw in text(client_for(make_member(org_a, role=Role.ORG_ADMIN)).get(detail_url(dossier)))
-    certifpro_page = text(client_for(make_member(role=Role.CERTIFPRO_ADMIN)).get(detail_url(dossier)))
+    assert withdraw in page_text(client_for(make_member(org_a, role=Role.ORG_ADMIN)).get(detail_url(dossier)))
+    certifpro_page = page_text(client_for(make_member(role=Role.CERTIFPRO_ADMIN)).get(detail_url(dossier)))
     assert withdraw not in certifpro_page
     assert "Certif'Pro consulte les dossiers sans intervenir" in certifpro_page
 
@@ -430,8 +426,8 @@ def test_a_closed_dossier_offers_nothing_and_says_so(org_a, client_for):
     dossier = DossierFactory(organisation=org_a, state="withdrawn")
     response = client_for(dossier.team.counsellor).get(detail_url(dossier))
     assert response.context["actions"] == []
-    assert "Ce dossier est clos : plus aucune étape n'est possible." in text(response)
-    assert dossier.withdrawal_reason in text(response)
+    assert "Ce dossier est clos : plus aucune étape n'est possible." in page_text(response)
+    assert dossier.withdrawal_reason in page_text(response)
 
 
 def test_a_trainer_may_not_open_the_dossier_page(org_a, make_member, client_for):
@@ -461,7 +457,7 @@ def test_counsellor_opens_a_dossier_with_the_candidates_consent(org_a, client_fo
     dossier = DossierFactory(organisation=org_a)
     url = reverse("candidates:dossier_open", kwargs={"pk": dossier.pk})
     client = client_for(dossier.team.counsellor)
-    page = text(client.get(url))
+    page = page_text(client.get(url))
     assert CONSENT_TEXT[:60] in page
     assert "Le candidat a donné son accord" in page
     response = client.post(url, {"consent": "on"})
@@ -478,7 +474,7 @@ def test_the_consent_checkbox_is_required(org_a, client_for):
     url = reverse("candidates:dossier_open", kwargs={"pk": dossier.pk})
     response = client_for(dossier.team.counsellor).post(url, {})
     assert response.status_code == 200
-    assert "qu'avec l'accord du candidat" in text(response)
+    assert "qu'avec l'accord du candidat" in page_text(response)
     dossier.refresh_from_db()
     assert dossier.state == "information"
     assert dossier.consent_at is None
@@ -498,7 +494,7 @@ def test_opening_an_already_opened_dossier_goes_back_to_it(org_a, client_for):
     url = reverse("candidates:dossier_open", kwargs={"pk": dossier.pk})
     response = client_for(dossier.team.counsellor).post(url, {"consent": "on"}, follow=True)
     assert response.redirect_chain[-1][0] == detail_url(dossier)
-    assert "il n'y a plus d'accord à recueillir" in text(response)
+    assert "il n'y a plus d'accord à recueillir" in page_text(response)
     assert dossier.events.filter(transition="open").count() == 1
 
 
@@ -524,7 +520,7 @@ def test_the_withdrawal_reason_is_required(org_a, client_for):
     url = reverse("candidates:dossier_withdraw", kwargs={"pk": dossier.pk})
     response = client_for(dossier.team.counsellor).post(url, {"reason": "   "})
     assert response.status_code == 200
-    assert "Indiquez le motif de l'abandon." in text(response)
+    assert "Indiquez le motif de l'abandon." in page_text(response)
     dossier.refresh_from_db()
     assert dossier.state == "opened"
 
@@ -566,7 +562,7 @@ def test_the_counsellors_dashboard_lists_the_deadlines_within_91_days(counsellor
         evaluated_on=add_years(timezone.localdate(), -5) + datetime.timedelta(days=60),
     )
     later = DossierFactory(organisation=org_a, state="partially_validated")
-    page = text(client_for(counsellor).get(reverse("home")))
+    page = page_text(client_for(counsellor).get(reverse("home")))
     assert soon.reference in page
     assert later.reference not in page
 
@@ -584,6 +580,6 @@ def test_the_counsellors_dashboard_costs_the_same_for_one_or_five_dossiers(
 
 
 def test_an_empty_dashboard_offers_to_create_a_dossier(counsellor, client_for):
-    page = text(client_for(counsellor).get(reverse("home")))
+    page = page_text(client_for(counsellor).get(reverse("home")))
     assert "Aucun dossier pour le moment." in page
     assert CREATE_URL in page

@@ -1,5 +1,6 @@
 import datetime
 import html
+import re
 
 import pytest
 from django.urls import reverse
@@ -8,14 +9,11 @@ from django.utils.formats import date_format
 
 from organisations.models import AuditLog, OrganisationKind, Role
 from referrals.models import Referral
+from tests.clients import page_text
 from tests.directory.support import evaluator_site
 from tests.factories import OrganisationFactory, SiteFactory
 
 pytestmark = pytest.mark.django_db
-
-
-def page_text(response) -> str:
-    return html.unescape(response.content.decode())
 
 
 def test_the_public_directory_answers_without_login(anonymous_client, communes):
@@ -103,14 +101,19 @@ def test_the_public_page_runs_a_fixed_number_of_queries(anonymous_client, commun
     assert len(response.context["page"].object_list) == count
 
 
-def test_commune_suggestions_are_options_for_the_datalist(anonymous_client, communes):
-    response = anonymous_client.get(
-        reverse("directory:commune_suggestions"), {"commune": "saint etie"}, HTTP_HX_REQUEST="true"
-    )
-    assert response.status_code == 200
-    body = html.unescape(response.content.decode())
-    assert '<option value="Saint-Étienne (42)">Saint-Étienne – Loire (42000…)</option>' in body
-    assert anonymous_client.get(reverse("directory:commune_suggestions"), {"commune": "s"}).content.strip() == b""
+def test_commune_suggestions_are_options_with_their_count_in_words(anonymous_client, communes):
+    url = reverse("directory:commune_suggestions")
+    body = html.unescape(anonymous_client.get(url, {"commune": "saint etie"}).content.decode())
+    assert body.startswith('<ul data-status="3 communes proposées">')
+    assert '<li role="option" data-value="Saint-Étienne (42)">Saint-Étienne – Loire (42000…)</li>' in body
+    assert body.count('role="option"') == 3
+    single = html.unescape(anonymous_client.get(url, {"commune": "2A004"}).content.decode())
+    assert single.startswith('<ul data-status="1 commune proposée">') and single.count('role="option"') == 1
+    # A code that no commune bears: no option, and words that say so (a name would get the nearest ones).
+    none = html.unescape(anonymous_client.get(url, {"commune": "2A999"}).content.decode())
+    assert none.startswith('<ul data-status="Aucune commune ne correspond">') and "<li" not in none
+    # One character is not searched: nothing to show, nothing to say.
+    assert anonymous_client.get(url, {"commune": "s"}).content.strip() == b""
 
 
 def test_the_public_page_is_rate_limited_per_address_for_anonymous_visitors(
@@ -179,6 +182,28 @@ def test_the_advisor_dashboard_has_the_search_box_and_an_empty_state(make_member
     assert 'action="/annuaire/"' in text
     assert "Vous n'avez encore orienté personne." in text
     assert Referral.objects.count() == 0
+
+
+def test_the_three_commune_fields_are_one_combobox_that_works_as_plain_text_without_script(
+    anonymous_client, communes, make_member, client_for
+):
+    suggestions = reverse("directory:commune_suggestions")
+    advisor = client_for(make_member(OrganisationFactory(kind=OrganisationKind.FRANCE_TRAVAIL), role=Role.FT_ADVISOR))
+    pages = [
+        ("id_commune", anonymous_client.get(reverse("directory:search"))),
+        ("dashboard-commune", advisor.get(reverse("home"))),
+        ("id_commune", advisor.get(reverse("directory:sheet_list"))),
+    ]
+    for input_id, response in pages:
+        text = response.content.decode()
+        assert text.count("data-combobox=") == 1 and f'data-combobox="{suggestions}"' in text
+        field = re.search(rf'<input [^>]*id="{input_id}"[^>]*>', text)[0]
+        assert 'type="search"' in field and 'name="commune"' in field and 'autocomplete="off"' in field
+        assert f'aria-describedby="{input_id}_helptext"' in field and f'<label for="{input_id}">' in text
+        # The script gives the combobox role: without it the field is a plain input, resolved by the server.
+        assert "role=" not in field and " list=" not in field and "<datalist" not in text
+        listbox = f'<ul class="combobox__listbox" id="{input_id}-listbox" role="listbox"'
+        assert f'{listbox} aria-label="Communes proposées" hidden></ul>' in text
 
 
 def test_the_radius_shown_is_the_radius_applied(anonymous_client, communes):

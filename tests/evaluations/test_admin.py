@@ -1,9 +1,8 @@
-import html
-
 import pytest
 from django.test import Client
 from django.urls import reverse
 
+from tests.clients import page_text
 from tests.factories import UserFactory
 from tests.journey import DossierFactory
 
@@ -32,7 +31,7 @@ def test_evaluations_and_attestations_are_read_only(admin_client, django_capture
         assert not response.context["has_delete_permission"]
         assert admin_client.post(change_url(obj), {}).status_code == 403
     assert admin_client.get(reverse("admin:evaluations_evaluation_add")).status_code == 403
-    assert "Critère 2.1.3" in html.unescape(admin_client.get(change_url(evaluation)).content.decode())
+    assert "Critère 2.1.3" in page_text(admin_client.get(change_url(evaluation)))
 
 
 @pytest.mark.parametrize("model", ["evaluation", "attestation"])

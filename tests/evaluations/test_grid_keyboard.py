@@ -15,7 +15,7 @@ from playwright.sync_api import expect
 
 from evaluations.models import CriterionResultValue
 from evaluations.services import grid_rows
-from tests.factories import TEST_PASSWORD
+from tests.browser.support import log_in
 from tests.journey import DossierFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -46,11 +46,7 @@ def open_grid(page, live_server):
     call_command("load_referentiels", stdout=io.StringIO())
     evaluation = DossierFactory(state="prior_evaluation").evaluations.get()
     assert evaluation.results.count() == 107
-    page.goto(f"{live_server.url}{reverse('login')}")
-    page.get_by_label("Adresse e-mail").fill(evaluation.dossier.team.evaluator.user.email)
-    page.get_by_label("Mot de passe").fill(TEST_PASSWORD)
-    page.get_by_role("button", name="Se connecter").click()
-    page.wait_for_url(f"{live_server.url}/")
+    log_in(page, live_server.url, evaluation.dossier.team.evaluator.user.email)
     page.goto(f"{live_server.url}{reverse('evaluations:grid', args=[evaluation.pk])}")
     return evaluation
 

@@ -1,5 +1,4 @@
 import datetime
-import html
 import io
 
 import pytest
@@ -13,16 +12,13 @@ from candidates.models import DossierState
 from clea_platform.certifications import Certification
 from evaluations.models import CriterionResultValue, Evaluation, EvaluationKind, EvaluationStatus
 from organisations.models import Role
+from tests.clients import page_text
 from tests.evaluations.support import complete_training, grid_post_data
 from tests.journey import PRIOR_WITH_GAPS, DossierFactory, small_referentiel
 
 pytestmark = pytest.mark.django_db
 
 TODAY = timezone.localdate
-
-
-def text(response) -> str:
-    return html.unescape(response.content.decode())
 
 
 def grid_url(evaluation) -> str:
@@ -54,8 +50,8 @@ def test_the_evaluator_starts_the_prior_evaluation_of_an_opened_dossier(client_f
 
     page = client.get(url)
     assert page.status_code == 200
-    assert "Commencer l'évaluation préalable" in text(page)
-    assert "porte sur les 9 critères du référentiel" in text(page)
+    assert "Commencer l'évaluation préalable" in page_text(page)
+    assert "porte sur les 9 critères du référentiel" in page_text(page)
     assert page.context["form"]["started_on"].value() == TODAY()
 
     response = client.post(
@@ -82,9 +78,9 @@ def test_the_final_evaluation_page_lists_only_the_criteria_still_missing(client_
     url = reverse("evaluations:evaluation_start", args=[dossier.pk])
 
     page = client.get(url)
-    assert "Commencer l'évaluation finale" in text(page)
+    assert "Commencer l'évaluation finale" in page_text(page)
     assert [c.code for c in page.context["scope"]] == ["2.1.3", "2.1.4"]
-    assert "Critère 2.1.3" in text(page) and "Critère 1.1.1" not in text(page)
+    assert "Critère 2.1.3" in page_text(page) and "Critère 1.1.1" not in page_text(page)
 
     response = client.post(url, {"started_on": TODAY().isoformat(), "modality": "on_site", "context": ""})
     evaluation = dossier.evaluations.get(kind=EvaluationKind.FINAL)
@@ -96,12 +92,12 @@ def test_a_refused_start_keeps_the_input_with_the_reason(client_for):
     dossier = DossierFactory(state="in_training")  # training not declared completed
     client = client_for(dossier.team.final_evaluator)
     url = reverse("evaluations:evaluation_start", args=[dossier.pk])
-    assert "pas encore déclarée terminée" in text(client.get(url))
+    assert "pas encore déclarée terminée" in page_text(client.get(url))
 
     response = client.post(url, {"started_on": TODAY().isoformat(), "modality": "on_site", "context": "BTP"})
 
     assert response.status_code == 200
-    assert "La formation doit être déclarée terminée" in text(response)
+    assert "La formation doit être déclarée terminée" in page_text(response)
     assert 'value="BTP"' in response.content.decode()
     assert not dossier.evaluations.filter(kind=EvaluationKind.FINAL).exists()
 
@@ -113,7 +109,7 @@ def test_a_start_date_that_is_not_a_date_is_reported_in_french(client_for):
         {"started_on": "demain", "modality": "on_site", "context": "Propreté"},
     )
     assert response.status_code == 200
-    assert "Saisissez une date valide." in text(response)
+    assert "Saisissez une date valide." in page_text(response)
     assert 'value="Propreté"' in response.content.decode()
     assert not dossier.evaluations.exists()
 
@@ -122,7 +118,7 @@ def test_an_empty_start_form_says_what_is_missing(client_for):
     dossier = DossierFactory(state="opened")
     response = client_for(dossier.team.evaluator).post(reverse("evaluations:evaluation_start", args=[dossier.pk]), {})
     assert response.status_code == 200
-    assert "Ce champ est obligatoire." in text(response)
+    assert "Ce champ est obligatoire." in page_text(response)
     assert not dossier.evaluations.exists()
 
 
@@ -131,8 +127,8 @@ def test_no_evaluation_starts_at_another_step_and_the_draft_is_pointed_to(client
         reverse("evaluations:evaluation_start", args=[draft.dossier_id])
     )
     assert response.status_code == 200
-    assert "Aucune évaluation ne peut commencer à l'étape « Évaluation préalable en cours »" in text(response)
-    assert grid_url(draft) in text(response)
+    assert "Aucune évaluation ne peut commencer à l'étape « Évaluation préalable en cours »" in page_text(response)
+    assert grid_url(draft) in page_text(response)
     assert '<form method="post" novalidate>' not in response.content.decode()
 
 
@@ -147,7 +143,7 @@ def test_a_counsellor_cannot_start_an_evaluation(client_for):
 
 def test_the_grid_groups_the_criteria_by_domain_and_subdomain(client_for, draft, evaluator):
     response = client_for(evaluator).get(grid_url(draft))
-    body = text(response)
+    body = page_text(response)
     assert response.status_code == 200
     assert 'class="grid-eval"' in body
     assert body.index("Domaine 1. Communication en français</h2>") < body.index("1.1 Sous-domaine 1.1</h3>")
@@ -159,7 +155,7 @@ def test_the_grid_groups_the_criteria_by_domain_and_subdomain(client_for, draft,
 
 
 def test_each_criterion_is_a_radio_group_named_by_its_code_and_title_under_headings(client_for, draft, evaluator):
-    body = text(client_for(evaluator).get(grid_url(draft)))
+    body = page_text(client_for(evaluator).get(grid_url(draft)))
     line = draft.results.select_related("criterion__subdomain__domain").get(criterion__code="1.1.1")
     criterion = line.criterion
     assert body.count('<fieldset class="criterion"') == 9
@@ -191,7 +187,7 @@ def test_saving_takes_the_evaluator_back_to_the_last_changed_criterion(client_fo
     response = client.post(grid_url(draft), data)
 
     assert response.status_code == 302 and response.url == f"{grid_url(draft)}#criterion-{changed.criterion_id}"
-    assert f'id="criterion-{changed.criterion_id}"' in text(client.get(grid_url(draft)))
+    assert f'id="criterion-{changed.criterion_id}"' in page_text(client.get(grid_url(draft)))
     # Nothing changed: nowhere in particular to go back to.
     assert client.post(grid_url(draft), data).url == grid_url(draft)
 
@@ -209,9 +205,9 @@ def test_the_evaluator_saves_a_draft(client_for, draft, evaluator):
     assert results["2.1.4"] == CriterionResultValue.NOT_ACQUIRED
     assert draft.results.get(criterion__code="1.1.1").comment == "Consignes reformulées"
     page = client.get(response.url)
-    assert "Brouillon enregistré (9 critères modifiés)." in text(page)
-    assert "2 / 2 acquis" in text(page).replace("<span data-acquired>", "").replace("</span>", "")
-    assert ">Consignes reformulées</textarea>" in text(page)
+    assert "Brouillon enregistré (9 critères modifiés)." in page_text(page)
+    assert "2 / 2 acquis" in page_text(page).replace("<span data-acquired>", "").replace("</span>", "")
+    assert ">Consignes reformulées</textarea>" in page_text(page)
 
 
 def test_a_bad_line_keeps_everything_typed_and_says_which(client_for, draft, evaluator):
@@ -222,9 +218,9 @@ def test_a_bad_line_keeps_everything_typed_and_says_which(client_for, draft, eva
     response = client_for(evaluator).post(grid_url(draft), data)
 
     assert response.status_code == 200
-    assert "La grille n'a pas été enregistrée" in text(response)
-    assert "Sélectionnez un choix valide" in text(response)
-    assert ">À revoir</textarea>" in text(response)
+    assert "La grille n'a pas été enregistrée" in page_text(response)
+    assert "Sélectionnez un choix valide" in page_text(response)
+    assert ">À revoir</textarea>" in page_text(response)
     assert set(draft.results.values_list("result", flat=True)) == {CriterionResultValue.NOT_ASSESSED}
 
 
@@ -233,7 +229,7 @@ def test_a_posted_criterion_outside_the_scope_is_refused(client_for, draft, eval
     data["result-987654"] = CriterionResultValue.ACQUIRED
     response = client_for(evaluator).post(grid_url(draft), data)
     assert response.status_code == 200
-    assert "ne font pas partie de cette évaluation" in text(response)
+    assert "ne font pas partie de cette évaluation" in page_text(response)
     assert set(draft.results.values_list("result", flat=True)) == {CriterionResultValue.NOT_ASSESSED}
 
 
@@ -242,7 +238,7 @@ def test_a_counsellor_reads_the_grid_but_cannot_save_it(client_for, draft):
     page = client.get(grid_url(draft))
     assert page.status_code == 200
     assert 'type="radio"' not in page.content.decode()
-    assert "consultation seule" in text(page)
+    assert "consultation seule" in page_text(page)
     assert client.post(grid_url(draft), grid_post_data(draft, acquired={"1.1.1"})).status_code == 403
     assert client.post(close_url(draft), {"ended_on": TODAY().isoformat(), "confirm": "on"}).status_code == 403
     assert not draft.results.filter(result=CriterionResultValue.ACQUIRED).exists()
@@ -285,7 +281,7 @@ def test_the_evaluator_closes_the_evaluation_and_sees_the_outcome(client_for, dr
     assert str(draft.duration_hours) == "3.5"
     assert draft.dossier.state == DossierState.PARTIALLY_VALIDATED
     page = client.get(response.url)
-    body = text(page)
+    body = page_text(page)
     assert "Évaluation clôturée : 1 domaine validé sur 2." in body
     assert "Résultat de l'évaluation" in body
     assert "1 domaine validé sur 2." in body
@@ -300,7 +296,7 @@ def test_saving_a_closed_evaluation_says_it_is_closed(client_for, draft, evaluat
     client = client_for(evaluator)
     client.post(close_url(draft), {"ended_on": TODAY().isoformat(), "confirm": "on"})
     response = client.post(grid_url(draft), grid_post_data(draft, acquired={"1.1.1"}))
-    assert "Cette évaluation est clôturée" in text(response)
+    assert "Cette évaluation est clôturée" in page_text(response)
     assert not draft.results.filter(result=CriterionResultValue.ACQUIRED).exists()
 
 
@@ -310,7 +306,7 @@ def test_an_end_date_before_the_start_keeps_the_input_with_a_french_error(client
         close_url(draft), {"ended_on": ended_on.isoformat(), "duration_hours": "4", "confirm": "on"}
     )
     assert response.status_code == 200
-    body = text(response)
+    body = page_text(response)
     assert "La date de fin précède la date de début de l'évaluation" in body
     assert f'value="{ended_on.isoformat()}"' in body
     assert 'name="duration_hours" value="4"' in body
@@ -321,7 +317,7 @@ def test_an_end_date_before_the_start_keeps_the_input_with_a_french_error(client
 def test_closing_needs_the_confirmation(client_for, draft, evaluator):
     response = client_for(evaluator).post(close_url(draft), {"ended_on": TODAY().isoformat()})
     assert response.status_code == 200
-    assert "Cochez la case pour confirmer la clôture." in text(response)
+    assert "Cochez la case pour confirmer la clôture." in page_text(response)
     draft.refresh_from_db()
     assert not draft.is_closed
 
@@ -332,7 +328,7 @@ def test_closing_with_everything_acquired_sends_the_dossier_to_the_jury(client_f
     client.post(grid_url(draft), grid_post_data(draft, acquired=every_code))
     client.post(close_url(draft), {"ended_on": TODAY().isoformat(), "confirm": "on"})
     page = client.get(grid_url(draft))
-    assert "le dossier est prêt pour le jury" in text(page)
+    assert "le dossier est prêt pour le jury" in page_text(page)
     draft.dossier.refresh_from_db()
     assert draft.dossier.state == DossierState.READY_FOR_JURY
 
@@ -354,8 +350,8 @@ def test_the_grid_of_the_107_clea_criteria_takes_as_many_queries_as_a_small_one(
     assert grid_queries(clea_client, clea) == grid_queries(small_client, small)
     with django_assert_num_queries(grid_queries(small_client, small)):
         page = clea_client.get(grid_url(clea))
-    assert text(page).count('type="radio"') == 107 * 3
-    assert "7.4" in text(page)
+    assert page_text(page).count('type="radio"') == 107 * 3
+    assert "7.4" in page_text(page)
 
 
 # -- Summary ---------------------------------------------------------------------------------------------------
@@ -366,7 +362,7 @@ def test_the_summary_shows_the_strengths_first_then_what_remains(client_for, dja
         dossier = DossierFactory(state="partially_validated", first_name="Inès")
     evaluation = dossier.evaluations.get()
     response = client_for(dossier.team.counsellor).get(reverse("evaluations:summary", args=[evaluation.pk]))
-    body = text(response)
+    body = page_text(response)
     assert response.status_code == 200
     assert "Synthèse de l'évaluation préalable" in body
     assert "Inès" in body
@@ -390,7 +386,7 @@ def test_the_summary_of_a_final_evaluation_counts_the_earlier_acquisitions(clien
     final = dossier.evaluations.get(kind=EvaluationKind.FINAL)
     client.post(grid_url(final), grid_post_data(final, acquired={"2.1.3"}))
 
-    body = text(client.get(reverse("evaluations:summary", args=[final.pk])))
+    body = page_text(client.get(reverse("evaluations:summary", args=[final.pk])))
 
     assert "Synthèse provisoire" in body
     assert "Vous avez validé tous les domaines" in body
@@ -404,7 +400,7 @@ def dashboard_queries(client) -> tuple[int, str]:
     with CaptureQueriesContext(connection) as queries:
         response = client.get(reverse("home"))
     assert response.status_code == 200
-    return len(queries), text(response)
+    return len(queries), page_text(response)
 
 
 def test_the_evaluator_dashboard_lists_the_dossiers_waiting_and_own_drafts(org_a, org_b, client_for):
@@ -461,7 +457,7 @@ def test_a_refused_close_is_summarised_above_the_grid_with_links_to_the_fields(c
 
     response = client_for(evaluator).post(close_url(draft), {"ended_on": future.isoformat()})
 
-    body = text(response)
+    body = page_text(response)
     assert response.status_code == 200
     # Above the grid, not at its foot.
     assert body.index("data-error-summary") < body.index('class="grid-eval"')
@@ -481,13 +477,13 @@ def test_a_grid_left_unanswered_is_summarised_with_links_to_the_rows(client_for,
 
     response = client_for(evaluator).post(grid_url(draft), data)
 
-    summary = _summary(text(response))
+    summary = _summary(page_text(response))
     assert "La grille n'a pas été enregistrée" in summary
     assert f'<a href="#r{line.criterion_id}-acquired">{line.criterion.code} : ' in summary
 
 
 def test_a_page_without_errors_has_no_summary(client_for, draft, evaluator):
-    body = text(client_for(evaluator).get(grid_url(draft)))
+    body = page_text(client_for(evaluator).get(grid_url(draft)))
 
     assert "data-error-summary" not in body
 
@@ -504,7 +500,7 @@ def test_a_final_evaluation_dated_before_the_training_ended_is_refused_on_its_da
 
     assert response.status_code == 200
     assert list(response.context["form"].errors) == ["started_on"]
-    assert "ne peut pas commencer avant la fin de la formation" in text(response)
+    assert "ne peut pas commencer avant la fin de la formation" in page_text(response)
     assert 'value="Logistique"' in response.content.decode()
     assert not dossier.evaluations.filter(kind=EvaluationKind.FINAL).exists()
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime
-import html
 import io
 import zipfile
 from decimal import Decimal
@@ -19,10 +18,6 @@ from tests.factories import MembershipFactory
 from tests.journey import DossierFactory
 
 TODAY = timezone.localdate
-
-
-def text(response) -> str:
-    return html.unescape(response.content.decode())
 
 
 def funder(code: str = "france-travail") -> Funder:

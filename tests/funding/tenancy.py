@@ -77,6 +77,20 @@ def _batch_file(org: Organisation) -> dict[str, Any]:
     return {**_batch(org), "fmt": "csv"}
 
 
+def _batch_and_payment_file(org: Organisation) -> Target:
+    """An issued batch and the funder's payment file for it, as the administrator uploads it for the preview:
+    one transfer paying every line in full, today."""
+    batch = ClaimBatch.objects.get(pk=_batch(org)["pk"])
+    rows = [
+        f"{line.funder_reference};{line.invoiced_incl_vat_cents // 100},{line.invoiced_incl_vat_cents % 100:02d};"
+        f"{timezone.localdate():%d/%m/%Y};VIR-{org.siret}"
+        for line in batch.lines.order_by("id")
+    ]
+    content = "\n".join(["reference_ligne;montant;date;reference_paiement", *rows]).encode()
+    upload = SimpleUploadedFile("paiement.csv", content, content_type="text/csv")
+    return Target({"batch_pk": batch.pk}, data={"file": upload})
+
+
 def _payment(org: Organisation) -> dict[str, Any]:
     batch = batch_with_lines(org, count=1)
     payment = payment_record(
@@ -106,6 +120,8 @@ TENANT_URLS = [
     TenantURL("funding:batch_download", Role.ORG_ADMIN, _batch_file),
     TenantURL("funding:payment_create", Role.ORG_ADMIN, lambda org: {"batch_pk": _batch(org)["pk"]}),
     TenantURL("funding:payment_import", Role.ORG_ADMIN, lambda org: {"batch_pk": _batch(org)["pk"]}),
+    # The upload of the funder's file and its preview, not only the page with the upload form.
+    TenantURL("funding:payment_import", Role.ORG_ADMIN, _batch_and_payment_file, method="post"),
     TenantURL("funding:payment_detail", Role.ORG_ADMIN, _payment),
     TenantURL("funding:statement_download", Role.ORG_ADMIN, _statement),
     # A new version of a batch's or a statement's files (issue 13), and the earlier ones.

@@ -19,6 +19,7 @@ from funding.models import (
     Statement,
     Tariff,
     cdc_deadline,
+    previous_quarter,
     quarter_bounds,
     quarter_of,
 )
@@ -44,13 +45,8 @@ from tests.juries.factories import make_certifpro
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("references")]
 
 
-def previous_quarter() -> tuple[int, int]:
-    year, quarter = quarter_of(timezone.localdate())
-    return (year, quarter - 1) if quarter > 1 else (year - 1, 4)
-
-
 def a_day_in_previous_quarter() -> datetime.date:
-    return quarter_bounds(*previous_quarter())[0] + datetime.timedelta(days=10)
+    return quarter_bounds(*previous_quarter(timezone.localdate()))[0] + datetime.timedelta(days=10)
 
 
 # -- Fee entries -----------------------------------------------------------------------------------------------
@@ -204,7 +200,7 @@ def test_a_statement_is_produced_once_per_quarter_and_renders_again_identically(
 
 
 def test_a_fee_recorded_late_goes_on_the_next_statement(org_a):
-    year, quarter = previous_quarter()
+    year, quarter = previous_quarter(timezone.localdate())
     start, _end = quarter_bounds(year, quarter)
     older_day = start - datetime.timedelta(days=20)
     older_year, older_quarter = quarter_of(older_day)

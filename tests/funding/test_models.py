@@ -7,7 +7,16 @@ from django.apps import apps
 from django.core.management import call_command
 from django.db import models
 
-from funding.models import BatchStatus, ClaimBatch, FeeEntry, FundingLine, LineState, Statement, add_months
+from funding.models import (
+    BatchStatus,
+    ClaimBatch,
+    FeeEntry,
+    FundingLine,
+    LineState,
+    Statement,
+    add_months,
+    previous_quarter,
+)
 from funding.money import format_euros, incl_vat, parse_euros, plain_euros
 from organisations.models import Organisation
 
@@ -90,6 +99,16 @@ def test_months_are_added_on_the_calendar():
 
     assert add_months(datetime.date(2024, 1, 31), 1) == datetime.date(2024, 2, 29)
     assert add_months(datetime.date(2026, 3, 15), -3) == datetime.date(2025, 12, 15)
+
+
+@pytest.mark.parametrize(
+    ("today", "expected"),
+    [("2026-01-01", (2025, 4)), ("2026-03-31", (2025, 4)), ("2026-04-01", (2026, 1)), ("2026-12-31", (2026, 3))],
+)
+def test_the_previous_quarter_is_the_last_finished_one_across_the_new_year(today, expected):
+    import datetime
+
+    assert previous_quarter(datetime.date.fromisoformat(today)) == expected
 
 
 @pytest.mark.django_db

@@ -12,7 +12,8 @@ from funding.models import ClaimBatch, FundingLine, LineState, Payment
 from funding.payment_files import read_payment_file
 from funding.services import PaymentImportRefused, payment_import, payment_import_plan
 from organisations.models import AuditLog, Organisation
-from tests.funding.support import granted_line, issued_batch, org_admin, text
+from tests.clients import page_text
+from tests.funding.support import granted_line, issued_batch, org_admin
 from tests.journey import DossierFactory
 
 FILES = Path(__file__).parent / "files"
@@ -171,22 +172,22 @@ def test_the_administrator_previews_then_confirms_the_file_on_screen(org_a, clie
     batch = batch_of_three(org_a)
     client = client_for(org_admin(org_a))
     url = reverse("funding:payment_import", args=[batch.pk])
-    assert url in text(client.get(reverse("funding:batch_detail", args=[batch.pk])))
+    assert url in page_text(client.get(reverse("funding:batch_detail", args=[batch.pk])))
 
     preview = client.post(url, {"file": upload("paiement-virgule.csv")})
 
-    page = text(preview)
+    page = page_text(preview)
     assert "Aperçu de l'import" in page and "VIR-OPCO-1" in page and "Confirmer l'enregistrement" in page
     assert not Payment.objects.exists()
 
     done = client.post(url, {"token": preview.context["confirm"]["token"].value()}, follow=True)
 
     assert done.redirect_chain[-1][0] == reverse("funding:batch_detail", args=[batch.pk])
-    assert "1 paiement enregistré et rapproché du lot." in text(done)
+    assert "1 paiement enregistré et rapproché du lot." in page_text(done)
     assert states(batch)["FT-2026-0003"] == (LineState.PAID, None)
 
     # The same file again: nothing new to record, nothing recorded.
-    again = text(client.post(url, {"file": upload("paiement-virgule.csv")}))
+    again = page_text(client.post(url, {"file": upload("paiement-virgule.csv")}))
     assert "Déjà enregistré, ignoré : VIR-OPCO-1." in again and "Confirmer l'enregistrement" not in again
     assert Payment.objects.count() == 1
 
@@ -198,7 +199,7 @@ def test_the_preview_of_a_wrong_file_lists_its_errors_and_offers_no_confirmation
     response = client_for(org_admin(org_a)).post(
         reverse("funding:payment_import", args=[batch.pk]), {"file": upload("paiement-erreurs.csv")}
     )
-    page = text(response)
+    page = page_text(response)
     assert "Le fichier contient 6 erreurs : rien ne sera enregistré." in page
     assert "« cinq cents » n'est pas un montant en euros" in page
     assert "« 31/02/2026 » n'est pas une date" in page
@@ -213,5 +214,5 @@ def test_a_tampered_confirmation_records_nothing(org_a, client_for):
     response = client_for(org_admin(org_a)).post(
         reverse("funding:payment_import", args=[batch.pk]), {"token": "bm9wZQ:1abc:forged"}
     )
-    assert "L'aperçu a expiré" in text(response)
+    assert "L'aperçu a expiré" in page_text(response)
     assert not Payment.objects.exists()

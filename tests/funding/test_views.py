@@ -20,9 +20,11 @@ from funding.models import (
     Payment,
     Statement,
     cdc_deadline,
+    previous_quarter,
 )
-from funding.services import batch_request, funding_line_transition
+from funding.services import batch_generate, batch_request, funding_line_transition
 from organisations.models import Role
+from tests.clients import page_text
 from tests.factories import MembershipFactory
 from tests.funding.support import (
     TODAY,
@@ -33,9 +35,8 @@ from tests.funding.support import (
     granted_line,
     issued_batch,
     org_admin,
-    text,
 )
-from tests.funding.test_fees import a_day_in_previous_quarter, previous_quarter
+from tests.funding.test_fees import a_day_in_previous_quarter
 from tests.journey import DossierFactory
 from tests.juries.factories import make_certifpro
 from tests.spoken import spoken
@@ -61,7 +62,7 @@ def test_the_dossier_page_lists_its_funding_lines_with_the_buttons_the_state_all
     draft = draft_line(dossier)
     granted = granted_line(dossier, code="cpf")
 
-    page = text(client_for(dossier.team.counsellor).get(dossier_url(dossier)))
+    page = page_text(client_for(dossier.team.counsellor).get(dossier_url(dossier)))
 
     assert "Financements" in page and "Brouillon" in page and "Accordé" in page
     assert reverse("funding:line_transition", args=[draft.pk, "request"]) in page
@@ -73,7 +74,7 @@ def test_the_dossier_page_lists_its_funding_lines_with_the_buttons_the_state_all
 def test_an_evaluator_sees_no_funding_section(client_for):
     dossier = DossierFactory(state="partially_validated")
     draft_line(dossier)
-    page = text(client_for(dossier.team.evaluator).get(dossier_url(dossier)))
+    page = page_text(client_for(dossier.team.evaluator).get(dossier_url(dossier)))
     assert 'id="funding-title"' not in page
 
 
@@ -114,7 +115,7 @@ def test_an_invalid_amount_is_refused_and_the_input_kept(client_for):
         {"step": "prior_evaluation", "funder": funder().pk, "requested_cents": "douze", "vat_rate": "20"},
     )
     assert response.status_code == 200
-    page = text(response)
+    page = page_text(response)
     assert "Saisissez un montant en euros" in page and 'value="douze"' in page
     assert not FundingLine.objects.exists()
 
@@ -135,7 +136,7 @@ def test_an_amount_beyond_what_the_database_holds_is_refused(client_for):
 def test_the_line_page_shows_its_amounts_in_euros_and_its_history(client_for):
     dossier = DossierFactory(state="partially_validated")
     line = granted_line(dossier, cents=123450)
-    page = text(client_for(dossier.team.counsellor).get(reverse("funding:line_detail", args=[line.pk])))
+    page = page_text(client_for(dossier.team.counsellor).get(reverse("funding:line_detail", args=[line.pk])))
     assert "1\u00a0234,50\u00a0€ HT, 1\u00a0481,40\u00a0€ TTC" in page
     assert "Demandé vers Accordé" in spoken(page)
 
@@ -149,7 +150,7 @@ def test_a_transition_button_moves_the_line_and_the_page_says_so(client_for):
 
     line.refresh_from_db()
     assert line.state == LineState.REQUESTED
-    assert "La ligne est maintenant « Demandé »." in text(response)
+    assert "La ligne est maintenant « Demandé »." in page_text(response)
 
 
 def test_granting_through_the_form_records_the_amount_and_reference(client_for):
@@ -157,7 +158,7 @@ def test_granting_through_the_form_records_the_amount_and_reference(client_for):
     line = funding_line_transition(line=draft_line(dossier), name="request", by=dossier.team.counsellor)
     client = client_for(dossier.team.counsellor)
     url = reverse("funding:line_transition", args=[line.pk, "grant"])
-    assert "N° de convention France Travail" in text(client.get(url))
+    assert "N° de convention France Travail" in page_text(client.get(url))
 
     client.post(url, {"granted_cents": "400", "funder_reference": "FT-77", "granted_on": f"{TODAY():%Y-%m-%d}"})
 
@@ -171,9 +172,9 @@ def test_granting_more_than_requested_on_screen_asks_for_a_reason_on_the_fields_
     client = client_for(dossier.team.counsellor)
     url = reverse("funding:line_transition", args=[line.pk, "grant"])
     # The reason's field is there for the script, hidden until the grant departs from the request.
-    assert 'data-grant-override data-requested-cents="45000"' in text(client.get(url))
-    assert "funding/grant-override.js" in text(client.get(url))
-    assert " hidden>" in text(client.get(url))
+    assert 'data-grant-override data-requested-cents="45000"' in page_text(client.get(url))
+    assert "funding/grant-override.js" in page_text(client.get(url))
+    assert " hidden>" in page_text(client.get(url))
     data = {"granted_cents": "480,00", "funder_reference": "FT-77", "granted_on": f"{TODAY():%Y-%m-%d}"}
 
     response = client.post(url, data)
@@ -185,7 +186,7 @@ def test_granting_more_than_requested_on_screen_asks_for_a_reason_on_the_fields_
         "ou indiquez le motif de cette dérogation."
     ]
     assert form.errors["override_reason"] == ["Indiquez le motif de la dérogation."]
-    page = text(response)
+    page = page_text(response)
     assert 'value="480,00"' in page and 'value="FT-77"' in page
     assert 'aria-describedby="id_override_reason_helptext id_override_reason_errors"' in page
     assert " hidden>" not in page
@@ -195,7 +196,7 @@ def test_granting_more_than_requested_on_screen_asks_for_a_reason_on_the_fields_
 
     line.refresh_from_db()
     assert (line.state, line.granted_cents) == (LineState.GRANTED, 48000)
-    assert "Motif : Avenant à la convention" in text(client.get(reverse("funding:line_detail", args=[line.pk])))
+    assert "Motif : Avenant à la convention" in page_text(client.get(reverse("funding:line_detail", args=[line.pk])))
 
 
 def test_a_grant_dated_tomorrow_on_screen_is_refused_on_its_date_field(client_for):
@@ -207,7 +208,7 @@ def test_a_grant_dated_tomorrow_on_screen_is_refused_on_its_date_field(client_fo
         {"granted_cents": "450", "funder_reference": "FT-77", "granted_on": f"{tomorrow:%Y-%m-%d}"},
     )
     assert list(response.context["form"].errors) == ["granted_on", "override_reason"]
-    assert f"La date de l'accord ({tomorrow:%d/%m/%Y}) est dans le futur" in text(response)
+    assert f"La date de l'accord ({tomorrow:%d/%m/%Y}) est dans le futur" in page_text(response)
 
 
 def test_invoicing_before_the_step_is_refused_with_the_reason_and_the_input_kept(client_for):
@@ -221,7 +222,7 @@ def test_invoicing_before_the_step_is_refused_with_the_reason_and_the_input_kept
     response = client.post(url, {"invoiced_cents": "321,00", "invoiced_on": f"{TODAY():%Y-%m-%d}"})
 
     assert response.status_code == 200
-    page = text(response)
+    page = page_text(response)
     assert "une fois l'évaluation préalable clôturée" in page
     assert 'value="321,00"' in page
     line.refresh_from_db()
@@ -233,7 +234,7 @@ def test_a_draft_is_edited_on_its_form(client_for):
     line = draft_line(dossier, cents=45000)
     url = reverse("funding:line_edit", args=[line.pk])
     client = client_for(dossier.team.counsellor)
-    assert 'value="450,00"' in text(client.get(url))
+    assert 'value="450,00"' in page_text(client.get(url))
 
     data = {"step": line.step, "funder": line.funder_id, "requested_cents": "480", "vat_rate": "0", "hours": "4"}
     assert client.post(url, data).status_code == 302
@@ -260,7 +261,7 @@ def test_a_proof_is_attached_and_downloaded_and_a_wrong_type_refused(client_for)
     exe = SimpleUploadedFile("virus.exe", b"MZ", content_type="application/octet-stream")
     response = client.post(url, {"label": "Autre", "file": exe}, follow=True)
 
-    assert "PDF, PNG ou JPEG" in text(response)
+    assert "PDF, PNG ou JPEG" in page_text(response)
     [proof] = line.proofs.all()
     download = client.get(reverse("funding:proof_download", args=[proof.pk]))
     assert b"".join(download.streaming_content) == b"%PDF-1.4 accord"
@@ -301,7 +302,7 @@ def test_the_claim_list_shows_what_each_funder_owes_at_constant_cost(org_a, clie
     assert [(row["funder__name"], row["count"], row["amount"]) for row in response.context["summary"]] == [
         ("France Travail", 5, 5 * 54000)
     ]
-    assert "2\u00a0700,00\u00a0€" in text(response)
+    assert "2\u00a0700,00\u00a0€" in page_text(response)
 
 
 def test_generating_a_batch_from_the_screen_queues_it_and_shows_its_progress(
@@ -320,30 +321,116 @@ def test_generating_a_batch_from_the_screen_queues_it_and_shows_its_progress(
     batch = ClaimBatch.objects.get()
     assert response.url == reverse("funding:batch_detail", args=[batch.pk])
     status_url = reverse("funding:batch_status", args=[batch.pk])
-    fragment = text(client.get(status_url))
-    assert f'hx-get="{status_url}"' in fragment and "<progress" in fragment and "En attente" in fragment
+    fragment = page_text(client.get(status_url))
+    assert f'hx-get="{status_url}?poll=1&step=0"' in fragment and "<progress" in fragment and "En attente" in fragment
 
     for callback in queued:  # the worker's part
         callback()
-    fragment = text(client.get(status_url))
+    fragment = page_text(client.get(status_url))
     assert "hx-get" not in fragment
     assert reverse("funding:batch_download", args=[batch.pk, "xlsx"]) in fragment
     assert "Émis" in fragment and "1 ligne" in fragment
 
 
-def test_a_running_batch_shows_how_many_lines_are_done(org_a, client_for, django_capture_on_commit_callbacks):
-    granted_line(DossierFactory(organisation=org_a, state="partially_validated"))
-    with django_capture_on_commit_callbacks(execute=False):
-        batch = batch_request(
-            organisation=org_a,
+def queued_batch(organisation, capture) -> ClaimBatch:
+    """A requested batch that no worker has started (its task captured, not run)."""
+    granted_line(DossierFactory(organisation=organisation, state="partially_validated"))
+    with capture(execute=False):
+        return batch_request(
+            organisation=organisation,
             funder=funder(),
             period_start=TODAY() - datetime.timedelta(days=31),
             period_end=TODAY(),
-            by=org_admin(org_a),
+            by=org_admin(organisation),
         )
-    ClaimBatch.objects.filter(pk=batch.pk).update(status=BatchStatus.RUNNING, total_lines=40, processed_lines=10)
-    fragment = text(client_for(org_admin(org_a)).get(reverse("funding:batch_status", args=[batch.pk])))
-    assert 'value="25"' in fragment and "10 lignes sur 40" in fragment and "hx-get" in fragment
+
+
+def running(batch: ClaimBatch, done: int, total: int = 40) -> None:
+    ClaimBatch.objects.filter(pk=batch.pk).update(status=BatchStatus.RUNNING, total_lines=total, processed_lines=done)
+
+
+def test_a_running_batch_shows_how_many_lines_are_done(org_a, client_for, django_capture_on_commit_callbacks):
+    batch = queued_batch(org_a, django_capture_on_commit_callbacks)
+    running(batch, 10)
+    fragment = page_text(client_for(org_admin(org_a)).get(reverse("funding:batch_status", args=[batch.pk])))
+    assert f'<progress max="100" value="25" aria-label="Production du lot {batch.number}">' in fragment
+    assert "10 lignes sur 40" in fragment and "hx-get" in fragment
+
+
+def test_the_polled_progress_is_announced_at_each_quarter_and_at_the_end_not_at_every_poll(
+    org_a, client_for, django_capture_on_commit_callbacks
+):
+    batch = queued_batch(org_a, django_capture_on_commit_callbacks)
+    client = client_for(org_admin(org_a))
+    url = reverse("funding:batch_status", args=[batch.pk])
+
+    def poll(poll: int, step: int) -> str:
+        return page_text(client.get(url, {"poll": poll, "step": step}, HTTP_HX_REQUEST="true"))
+
+    def said(fragment: str) -> str:
+        return fragment.split('<div id="live-status" hx-swap-oob="innerHTML"><p>')[1].split("</p>")[0]
+
+    # Waiting for the worker: a bar without a value (busy, not 0 %), and nothing to say.
+    fragment = poll(1, 0)
+    assert f'<progress max="100" aria-label="Production du lot {batch.number}">' in fragment
+    assert "hx-swap-oob" not in fragment and f'hx-get="{url}?poll=2&step=0"' in fragment
+
+    running(batch, 11)  # 27 %: the first quarter passed, said once
+    fragment = poll(2, 0)
+    assert said(fragment) == f"Lot {batch.number} : 27 % des lignes produites."
+    assert f'hx-get="{url}?poll=3&step=25"' in fragment
+    running(batch, 19)  # 47 %: same quarter, nothing new to say
+    assert "hx-swap-oob" not in poll(3, 25)
+    running(batch, 31)  # 77 %: a jump over a quarter is said once, with what is done
+    assert said(poll(4, 25)) == f"Lot {batch.number} : 77 % des lignes produites."
+    assert "<a " not in poll(5, 75)  # nothing focusable in a box replaced every 2 s
+
+    ClaimBatch.objects.filter(pk=batch.pk).update(status=BatchStatus.FAILED, error="Financeur inconnu")
+    fragment = poll(6, 75)
+    assert said(fragment) == f"La production du lot {batch.number} a échoué."
+    assert "hx-get" not in fragment and "hx-trigger" not in fragment
+
+
+def test_the_polled_batch_announces_its_end_and_stops(org_a, client_for, django_capture_on_commit_callbacks):
+    batch = queued_batch(org_a, django_capture_on_commit_callbacks)
+    running(batch, 1, total=1)
+    client = client_for(org_admin(org_a))
+    url = reverse("funding:batch_status", args=[batch.pk])
+    batch_generate(batch_id=batch.pk)
+
+    fragment = page_text(client.get(url, {"poll": 7, "step": 75}, HTTP_HX_REQUEST="true"))
+    ended = f"<p>Le lot {batch.number} est émis : 1 ligne.</p></div>"
+    assert f'<div id="live-status" hx-swap-oob="innerHTML">{ended}' in fragment
+    assert "hx-get" not in fragment and "<progress" not in fragment
+    page = page_text(client.get(reverse("funding:batch_detail", args=[batch.pk])))
+    assert "hx-swap-oob" not in page  # the full page says nothing: nothing changed under the reader
+    assert page.count("aria-live") == 1  # base.html's #live-status, not a region around the polled box
+
+
+def test_the_batch_polling_stops_after_its_limit_with_a_refresh_link(
+    org_a, client_for, django_capture_on_commit_callbacks
+):
+    batch = queued_batch(org_a, django_capture_on_commit_callbacks)
+    running(batch, 10)
+    client = client_for(org_admin(org_a))
+    url = reverse("funding:batch_status", args=[batch.pk])
+    detail = reverse("funding:batch_detail", args=[batch.pk])
+    assert f'hx-get="{url}?poll=1&step=25"' in page_text(client.get(detail))  # the page opened polls from the start
+
+    polling = page_text(client.get(url, {"poll": 59, "step": 25}, HTTP_HX_REQUEST="true"))
+    assert f'hx-get="{url}?poll=60&step=25"' in polling and "<a " not in polling
+
+    listing = f"http://testserver{reverse('funding:batch_list')}?page=1"
+    stopped = page_text(client.get(url, {"poll": 60, "step": 25}, HTTP_HX_REQUEST="true", HTTP_HX_CURRENT_URL=listing))
+    assert "hx-get" not in stopped and "hx-trigger" not in stopped
+    assert "cette page ne se met plus à jour toute seule." in stopped
+    assert f'<a href="{reverse("funding:batch_list")}?page=1">Rafraîchir</a>' in stopped  # the page that polled
+    assert f"Le lot {batch.number} est toujours en production" in stopped.split("hx-swap-oob")[1]
+    # Asked outside a page (no current URL, or another site's): the link goes to the batch's page.
+    elsewhere = page_text(
+        client.get(url, {"poll": 60}, HTTP_HX_REQUEST="true", HTTP_HX_CURRENT_URL="https://ailleurs.example/")
+    )
+    assert f'<a href="{detail}">Rafraîchir</a>' in elsewhere
 
 
 def test_bulk_generation_from_the_screen_makes_one_batch_per_funder(
@@ -356,7 +443,7 @@ def test_bulk_generation_from_the_screen_makes_one_batch_per_funder(
     with django_capture_on_commit_callbacks(execute=True):
         response = client_for(org_admin(org_a)).post(reverse("funding:batch_create"), data, follow=True)
     assert ClaimBatch.objects.filter(status=BatchStatus.ISSUED).count() == 2
-    assert "2 lots sont en production." in text(response)
+    assert "2 lots sont en production." in page_text(response)
 
 
 def test_the_batch_files_download_as_stored(org_a, client_for):
@@ -395,7 +482,7 @@ def test_recording_a_payment_on_screen_shows_the_reconciliation(org_a, client_fo
         follow=True,
     )
 
-    page = text(response)
+    page = page_text(response)
     payment = Payment.objects.get()
     assert response.redirect_chain[-1][0] == reverse("funding:payment_detail", args=[payment.pk])
     assert "Écarts de montant" in page and "-40,00\u00a0€" in page
@@ -424,10 +511,10 @@ def test_the_line_and_the_lists_show_what_remains_to_be_received(org_a, client_f
         reverse("funding:batch_detail", args=[batch.pk]),
         reverse("journey:dossier_detail", args=[line.dossier_id]),
     ):
-        page = text(client.get(url))
+        page = page_text(client.get(url))
         assert "Reste à percevoir" in page and "40,00\u00a0€" in page and "Payé en partie" in page, url
 
-    detail = text(client.get(reverse("funding:line_detail", args=[line.pk])))
+    detail = page_text(client.get(reverse("funding:line_detail", args=[line.pk])))
     assert reverse("funding:line_transition", args=[line.pk, "write_off"]) in detail
     client.post(reverse("funding:line_transition", args=[line.pk, "write_off"]), {"note": "Plafond atteint"})
     line.refresh_from_db()
@@ -444,7 +531,7 @@ def test_an_overpayment_on_screen_is_refused_on_the_lines_field_and_the_input_ke
     )
     assert response.status_code == 200
     assert "ne peut dépasser ce qui reste dû" in response.context["form"].errors["lines"][0]
-    assert typed in text(response)
+    assert typed in page_text(response)
     assert not Payment.objects.exists()
 
 
@@ -454,7 +541,7 @@ def test_a_malformed_payment_line_is_reported_by_its_number_and_the_input_kept(o
         reverse("funding:payment_create", args=[batch.pk]),
         {"received_on": f"{TODAY():%Y-%m-%d}", "reference": "VIR-42", "lines": "FT-1 ; 540\nFT-2 sans montant"},
     )
-    page = text(response)
+    page = page_text(response)
     assert "Ligne 2 :" in page and "FT-2 sans montant" in page
     assert not Payment.objects.exists()
 
@@ -510,15 +597,15 @@ def test_certifpro_produces_the_quarters_statements_and_organisations_download_t
     DossierFactory(organisation=org_a, state="partially_validated", evaluated_on=day)
     DossierFactory(organisation=org_b, state="partially_validated", evaluated_on=day)
     certifpro = client_for(make_certifpro())
-    year, quarter = previous_quarter()
+    year, quarter = previous_quarter(timezone.localdate())
 
     with django_capture_on_commit_callbacks(execute=True):
         certifpro.post(reverse("funding:statement_request"), {"quarter": f"{year}-{quarter}"})
 
     assert Statement.objects.count() == 2
-    page = text(certifpro.get(reverse("funding:statement_list")))
+    page = page_text(certifpro.get(reverse("funding:statement_list")))
     assert org_a.name in page and org_b.name in page
-    own = text(client_for(org_admin(org_a)).get(reverse("funding:statement_list")))
+    own = page_text(client_for(org_admin(org_a)).get(reverse("funding:statement_list")))
     assert org_b.siret not in own and f"RLV-{year}-T{quarter}-{org_a.siret}" in own
     statement = Statement.objects.get(organisation=org_a)
     response = client_for(org_admin(org_a)).get(reverse("funding:statement_download", args=[statement.pk, "csv"]))
@@ -539,7 +626,7 @@ def test_certifpro_exports_the_certificates_to_report_and_marks_them_reported(cl
     certificate = awarded_certificate(days_ago=100)
     client = client_for(make_certifpro())
 
-    page = text(client.get(reverse("funding:cdc_list")))
+    page = page_text(client.get(reverse("funding:cdc_list")))
     assert certificate.number in page and "délai dépassé" in page
     export = client.get(reverse("funding:cdc_export"))
     rows = list(csv.reader(io.StringIO(export.content.decode("utf-8-sig")), delimiter=";"))
@@ -553,7 +640,7 @@ def test_certifpro_exports_the_certificates_to_report_and_marks_them_reported(cl
         follow=True,
     )
     assert CertificateReport.objects.get().certificate == certificate
-    assert "Tous les certificats délivrés sont déclarés." in text(response)
+    assert "Tous les certificats délivrés sont déclarés." in page_text(response)
 
 
 def test_the_funding_home_sends_each_role_to_its_screen(org_a, make_member, client_for):

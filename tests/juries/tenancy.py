@@ -53,6 +53,14 @@ def session_on_its_day_of(org: Organisation) -> Target:
     return Target({"pk": session.pk}, data={"attendance": present})
 
 
+def session_on_its_day_for_the_screen(org: Organisation) -> Target:
+    """The same session, with the attendance as the screen "Ouvrir la délibération" posts it: one radio group
+    per member convened (AttendanceForm), everyone present."""
+    target = session_on_its_day_of(org)
+    present = {f"member_{row['member']}": row["attendance"] for row in target.data["attendance"]}
+    return Target(target.kwargs, data=present)
+
+
 def deliberating_session_of(org: Organisation) -> dict[str, Any]:
     # No dossier was submitted: every dossier has its decision, the session may close.
     jury = jury_of(org)
@@ -121,6 +129,8 @@ TENANT_URLS = [
     TenantURL("juries:session_seats", Role.ORG_ADMIN, session_of),
     TenantURL("juries:session_convene", Role.ORG_ADMIN, session_of, method="post"),
     TenantURL("juries:session_deliberate", Role.ORG_ADMIN, convened_session_of),
+    # The POST that opens the deliberation, not only the page with its attendance form.
+    TenantURL("juries:session_deliberate", Role.ORG_ADMIN, session_on_its_day_for_the_screen, method="post"),
     TenantURL("juries:session_close", Role.ORG_ADMIN, deliberating_session_of, method="post"),
     TenantURL("juries:minutes_download", Role.ORG_ADMIN, closed_session_of),
     TenantURL("juries:review", Role.JURY_MEMBER, submission_before_juror_of),

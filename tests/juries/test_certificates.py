@@ -164,8 +164,8 @@ def legacy(decision) -> Certificate:
     return certificate
 
 
-def test_a_certificate_without_its_pdf_is_unknown_at_the_public_verification_until_issued(legacy, settings):
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "legacy"}}
+@pytest.mark.usefixtures("fresh_rate_limit")
+def test_a_certificate_without_its_pdf_is_unknown_at_the_public_verification_until_issued(legacy):
     code = legacy.verification_code
     page, api = reverse("certificate_verify", args=[code]), reverse("api:certificate_verify", args=[code])
     assert certificate_lookup(code) is None

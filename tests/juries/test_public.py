@@ -1,23 +1,12 @@
-import html
-
 import pytest
-from django.core.cache import cache
 from django.test import Client
 from django.urls import reverse
 
 from juries.services import decision_revoke
+from tests.clients import page_text
 from tests.juries.factories import certified, make_certifpro
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _fresh_rate_limit(settings):
-    """The rate limit counts in the cache: a private in-memory one, emptied for each test."""
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "verify"}}
-    cache.clear()
-    yield
-    cache.clear()
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_rate_limit")]
 
 
 @pytest.fixture
@@ -30,14 +19,10 @@ def verify_url(code: str) -> str:
     return reverse("certificate_verify", kwargs={"code": code})
 
 
-def text(response) -> str:
-    return html.unescape(response.content.decode())
-
-
 def test_a_valid_certificate_shows_its_holder_certification_and_date_without_login(certificate):
     response = Client().get(verify_url(certificate.verification_code))
     assert response.status_code == 200
-    page = text(response)
+    page = page_text(response)
     assert "Certificat valide" in page
     assert certificate.holder_name in page
     assert f"<dd>{certificate.get_certification_display()}</dd>" in page
@@ -48,7 +33,7 @@ def test_a_valid_certificate_shows_its_holder_certification_and_date_without_log
 def test_the_page_shows_nothing_beyond_what_proves_the_certificate(certificate):
     dossier = certificate.dossier
     candidate = dossier.candidate
-    page = text(Client().get(verify_url(certificate.verification_code)))
+    page = page_text(Client().get(verify_url(certificate.verification_code)))
     assert f"{candidate.birth_date:%d/%m/%Y}" not in page
     assert candidate.birth_place not in page
     assert candidate.email not in page
@@ -62,7 +47,7 @@ def test_a_revoked_certificate_says_so(certificate):
     decision_revoke(decision=certificate.decision, by=make_certifpro(), reason="Fraude.")
     response = Client().get(verify_url(certificate.verification_code))
     assert response.status_code == 200
-    page = text(response)
+    page = page_text(response)
     assert "révoqué" in page
     assert "Certificat valide" not in page
     # The reason is Certif'Pro's business, not the public's.
@@ -73,20 +58,20 @@ def test_an_unknown_code_answers_404(certificate):
     unknown = "BCDFGHJK" if certificate.verification_code != "BCDFGHJK" else "CDFGHJKL"
     response = Client().get(verify_url(unknown))
     assert response.status_code == 404
-    assert "Certificat inconnu" in text(response)
+    assert "Certificat inconnu" in page_text(response)
 
 
 def test_a_code_of_the_wrong_length_is_refused_with_an_explanation(certificate):
     # Not "unknown": no certificate could ever have it, and the page says what a code looks like.
     response = Client().get(verify_url(certificate.verification_code + "X"))
     assert response.status_code == 400
-    assert "Code invalide" in text(response)
+    assert "Code invalide" in page_text(response)
 
 
 def test_a_lower_case_code_is_accepted(certificate):
     response = Client().get(verify_url(certificate.verification_code.lower()))
     assert response.status_code == 200
-    assert certificate.holder_name in text(response)
+    assert certificate.holder_name in page_text(response)
 
 
 def test_the_form_redirects_to_the_code_page(certificate):
@@ -122,7 +107,7 @@ def test_the_form_accepts_a_code_typed_with_spaces_dashes_or_lower_case(certific
         response = client.get(reverse("certificate_verify_form"), {"code": typed})
         assert response.status_code == 302, typed
         assert response["Location"] == verify_url(code)
-    assert certificate.holder_name in text(client.get(verify_url(code)))
+    assert certificate.holder_name in page_text(client.get(verify_url(code)))
 
 
 def test_the_code_page_accepts_a_code_with_spaces_dashes_or_lower_case(certificate):
@@ -130,15 +115,15 @@ def test_the_code_page_accepts_a_code_with_spaces_dashes_or_lower_case(certifica
     for typed in (spaced(code.lower(), " "), spaced(code, "-"), f" {code.lower()} "):
         response = Client().get(verify_url(typed))
         assert response.status_code == 200, typed
-        assert certificate.holder_name in text(response)
+        assert certificate.holder_name in page_text(response)
 
 
 def test_a_well_shaped_code_typed_with_separators_that_matches_nothing_is_unknown(certificate):
     # "AB12CD34" has the shape of a code, not its alphabet: no certificate, but not malformed either.
     response = Client().get(verify_url("ab12 cd34"))
     assert response.status_code == 404
-    assert "Certificat inconnu" in text(response)
-    assert "« AB12CD34 »" in text(response)
+    assert "Certificat inconnu" in page_text(response)
+    assert "« AB12CD34 »" in page_text(response)
 
 
 ODD_INPUTS = ["a/b", "AB12/CD34", "X" * 5000, "ÉÉÉÉÉÉÉÉ", "ＡＢ１２ＣＤ３４", "AB12CD3\x00", "--", "<script>x</script>"]
@@ -148,7 +133,7 @@ ODD_INPUTS = ["a/b", "AB12/CD34", "X" * 5000, "ÉÉÉÉÉÉÉÉ", "ＡＢ１２�
 def test_the_form_answers_input_that_cannot_be_a_code_with_the_form_and_an_explanation(certificate, typed):
     response = Client().get(reverse("certificate_verify_form"), {"code": typed})
     assert response.status_code == 400
-    page = text(response)
+    page = page_text(response)
     assert "Code invalide" in page
     assert "n'est pas un code de vérification" in page
     assert 'name="code"' in page
@@ -159,8 +144,8 @@ def test_the_form_answers_input_that_cannot_be_a_code_with_the_form_and_an_expla
 def test_the_code_page_answers_input_that_cannot_be_a_code_with_the_form_and_an_explanation(certificate, typed):
     response = Client().get(verify_url(typed))
     assert response.status_code == 400
-    assert "Code invalide" in text(response)
-    assert 'name="code"' in text(response)
+    assert "Code invalide" in page_text(response)
+    assert 'name="code"' in page_text(response)
 
 
 def test_an_empty_code_shows_the_form_without_an_error():
@@ -169,8 +154,8 @@ def test_an_empty_code_shows_the_form_without_an_error():
         Client().get(reverse("certificate_verify_form"), {"code": "   "}),
     ):
         assert response.status_code == 200
-        assert 'name="code"' in text(response)
-        assert "Code invalide" not in text(response)
+        assert 'name="code"' in page_text(response)
+        assert "Code invalide" not in page_text(response)
 
 
 def test_input_that_cannot_be_a_code_counts_against_the_rate_limit(certificate):

@@ -1,25 +1,15 @@
 """The public /verifier/ page knows attestations of partial validation too (issue 14): by their own 10-character
 code, typed as loosely as a certificate's, showing only what proves the attestation."""
 
-import html
-
 import pytest
-from django.core.cache import cache
 from django.test import Client
 from django.urls import reverse
 
 from clea_platform.verification import verification_code_normalise
+from tests.clients import page_text
 from tests.journey import DossierFactory
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _fresh_rate_limit(settings):
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "verify"}}
-    cache.clear()
-    yield
-    cache.clear()
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_rate_limit")]
 
 
 @pytest.fixture
@@ -30,17 +20,13 @@ def attestation(django_capture_on_commit_callbacks, settings, tmp_path):
     return dossier.attestations.get()
 
 
-def text(response) -> str:
-    return html.unescape(response.content.decode())
-
-
 def test_an_attestation_typed_loosely_shows_its_holder_certification_date_and_acquired_domains(attestation):
     code = attestation.verification_code
     typed = f"{code[:5].lower()} - {code[5:].lower()}"
     response = Client().get(reverse("certificate_verify_form"), {"code": typed}, follow=True)
     assert response.redirect_chain == [(reverse("certificate_verify", args=[code]), 302)]
     assert response.status_code == 200
-    page = text(response)
+    page = page_text(response)
     assert "Attestation authentique" in page
     assert "Léa MARTIN" in page
     assert "<dd>CléA</dd>" in page
@@ -52,7 +38,7 @@ def test_an_attestation_typed_loosely_shows_its_holder_certification_date_and_ac
 def test_the_attestation_page_shows_no_contact_details_nor_anything_beyond_the_proof(attestation):
     dossier = attestation.dossier
     candidate = dossier.candidate
-    page = text(Client().get(reverse("certificate_verify", args=[attestation.verification_code])))
+    page = page_text(Client().get(reverse("certificate_verify", args=[attestation.verification_code])))
     assert candidate.email not in page
     assert f"{candidate.birth_date:%d/%m/%Y}" not in page
     assert candidate.birth_place not in page
@@ -64,7 +50,7 @@ def test_an_unknown_attestation_code_answers_404_in_french(attestation):
     unknown = "BCDFGHJKLM" if attestation.verification_code != "BCDFGHJKLM" else "CDFGHJKLMN"
     response = Client().get(reverse("certificate_verify", args=[unknown]))
     assert response.status_code == 404
-    assert "Attestation inconnue" in text(response)
+    assert "Attestation inconnue" in page_text(response)
 
 
 @pytest.mark.parametrize(

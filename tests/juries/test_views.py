@@ -31,6 +31,7 @@ from juries.services import (
     minutes_generate,
 )
 from organisations.models import Region, Role
+from tests.clients import page_text
 from tests.factories import MembershipFactory, OrganisationFactory
 from tests.journey import DossierFactory
 from tests.juries.factories import (
@@ -45,10 +46,6 @@ from tests.juries.factories import (
 )
 
 pytestmark = pytest.mark.django_db
-
-
-def text(response) -> str:
-    return html.unescape(response.content.decode())
 
 
 EXPORT_URL = reverse_lazy("journey:certified_export")
@@ -97,7 +94,7 @@ def test_the_counsellor_sees_the_open_sessions_of_the_region_and_certification(c
     other_certification.session.save(update_fields=["certification"])
     response = client_for(ready.team.counsellor).get(url("submit", dossier_pk=ready.pk))
     assert response.status_code == 200
-    page = text(response)
+    page = page_text(response)
     assert f'value="{jury.session.pk}"' in page
     assert "30 places" in page
     assert f'value="{full.session.pk}" id="session-{full.session.pk}" disabled' in page
@@ -111,7 +108,7 @@ def test_the_counsellor_submits_the_dossier_and_returns_to_it(client_for, ready,
         url("submit", dossier_pk=ready.pk), {"session": jury.session.pk}, follow=True
     )
     assert response.redirect_chain[-1][0] == reverse("journey:dossier_detail", kwargs={"pk": ready.pk})
-    assert "est soumis au jury du" in text(response)
+    assert "est soumis au jury du" in page_text(response)
     dossier = fresh(ready)
     assert dossier.state == DossierState.SUBMITTED_TO_JURY
     assert dossier.submissions.get().session == jury.session
@@ -122,7 +119,7 @@ def test_a_refused_submission_is_explained_and_keeps_the_choice(client_for, read
     submit(full, DossierFactory(state="ready_for_jury"))
     response = client_for(ready.team.counsellor).post(url("submit", dossier_pk=ready.pk), {"session": full.session.pk})
     assert response.status_code == 200
-    page = text(response)
+    page = page_text(response)
     assert "Cette session est complète" in page
     assert f'value="{full.session.pk}" id="session-{full.session.pk}" checked' in page
     assert fresh(ready).state == DossierState.READY_FOR_JURY
@@ -131,7 +128,7 @@ def test_a_refused_submission_is_explained_and_keeps_the_choice(client_for, read
 def test_a_submission_without_a_session_asks_for_one(client_for, ready, jury):
     response = client_for(ready.team.counsellor).post(url("submit", dossier_pk=ready.pk), {})
     assert response.status_code == 200
-    assert "Choisissez une session." in text(response)
+    assert "Choisissez une session." in page_text(response)
     assert fresh(ready).state == DossierState.READY_FOR_JURY
 
 
@@ -139,7 +136,7 @@ def test_a_dossier_not_ready_cannot_be_submitted(client_for, jury):
     dossier = DossierFactory(state="opened")
     response = client_for(dossier.team.counsellor).get(url("submit", dossier_pk=dossier.pk))
     assert response.status_code == 200
-    assert "seul un dossier prêt pour le jury" in text(response)
+    assert "seul un dossier prêt pour le jury" in page_text(response)
     assert 'name="session"' not in response.content.decode()
 
 
@@ -170,7 +167,7 @@ def test_the_jury_body_lists_its_own_sessions_only(client_for, jury):
 def test_a_jury_member_lists_the_sessions_they_sit_on(client_for, jury):
     same_body_without_them = make_jury(body=jury.body)
     response = client_for(jury.president).get(url("session_list"))
-    page = text(response)
+    page = page_text(response)
     assert "Mes sessions de jury" in page
     assert url("session_detail", pk=jury.session.pk) in page
     assert "Vous présidez" in page
@@ -234,7 +231,7 @@ def test_a_session_needs_a_place_unless_online_and_a_future_date(client_for, jur
         {"region": "32", "certification": "clea", "date": past.strftime("%Y-%m-%dT%H:%M"), "capacity": "10"},
     )
     assert response.status_code == 200
-    page = text(response)
+    page = page_text(response)
     assert "Indiquez le lieu, ou cochez « à distance »." in page
     assert "La session doit avoir lieu dans le futur." in page
     assert JurySession.objects.count() == 1
@@ -272,7 +269,7 @@ def test_the_session_page_shows_the_composition_quorum_and_dossiers(client_for, 
     )
     response = client_for(jury.admin).get(url("session_detail", pk=jury.session.pk))
     assert response.status_code == 200
-    page = text(response)
+    page = page_text(response)
     assert jury.employer.user.get_full_name() in page
     assert "Collège employeurs" in page and "Collège salariés" in page
     assert "Désignez la présidence du jury." in page
@@ -287,7 +284,7 @@ def test_the_session_page_shows_the_composition_quorum_and_dossiers(client_for, 
 
 def test_a_juror_sees_the_dossiers_to_examine_but_not_the_organiser_actions(client_for, jury, ready):
     submission = submit(jury, ready)
-    page = text(client_for(jury.member_membership(jury.employee)).get(url("session_detail", pk=jury.session.pk)))
+    page = page_text(client_for(jury.member_membership(jury.employee)).get(url("session_detail", pk=jury.session.pk)))
     assert url("review", pk=submission.pk) in page
     assert url("session_convene", pk=jury.session.pk) not in page
     assert url("session_seats", pk=jury.session.pk) not in page
@@ -318,7 +315,7 @@ def test_the_jury_body_composes_the_jury(client_for, jury):
     second_employer = jury_member(jury.body, College.EMPLOYERS)
     second_employee = jury_member(jury.body, College.EMPLOYEES)
     client = client_for(jury.admin)
-    page = text(client.get(url("session_seats", pk=jury.session.pk)))
+    page = page_text(client.get(url("session_seats", pk=jury.session.pk)))
     assert second_employer.user.get_full_name() in page
     members = [jury.employer.pk, jury.employee.pk, second_employer.pk, second_employee.pk]
     response = client.post(
@@ -342,7 +339,7 @@ def test_a_president_who_is_not_convened_is_refused_and_the_choice_kept(client_f
         {"members": [jury.employer.pk], "president": outsider.pk},
     )
     assert response.status_code == 200
-    page = text(response)
+    page = page_text(response)
     assert "La présidence revient à l'un des membres convoqués." in page
     assert f'name="president" value="{outsider.pk}" id="president-{outsider.pk}" checked' in page
     assert f'name="members" value="{jury.employer.pk}" id="members-{jury.employer.pk}" checked' in page
@@ -357,14 +354,14 @@ def test_jurors_do_not_compose_the_jury(client_for, jury):
 def test_the_composition_is_fixed_once_the_deliberation_opens(client_for, jury):
     deliberating(jury)
     response = client_for(jury.admin).get(url("session_seats", pk=jury.session.pk), follow=True)
-    assert "La composition ne change plus" in text(response)
+    assert "La composition ne change plus" in page_text(response)
 
 
 def test_the_jury_body_convenes_the_members(client_for, jury, ready, mailoutbox, django_capture_on_commit_callbacks):
     submit(jury, ready)
     with django_capture_on_commit_callbacks(execute=True):
         response = client_for(jury.admin).post(url("session_convene", pk=jury.session.pk), follow=True)
-    assert "Les convocations sont envoyées aux 2 membres du jury." in text(response)
+    assert "Les convocations sont envoyées aux 2 membres du jury." in page_text(response)
     assert JurySession.objects.get(pk=jury.session.pk).state == SessionState.CONVENED
     assert len(mailoutbox) == 2
     assert ready.reference in mailoutbox[0].body
@@ -393,10 +390,10 @@ def test_opening_before_the_session_day_is_refused_and_the_attendance_kept(clien
     address = url("session_deliberate", pk=jury.session.pk)
     client = client_for(jury.president)
     day = f"{timezone.localtime(jury.session.date):%d/%m/%Y}"
-    assert "La délibération ne peut pas s'ouvrir avant le jour de la session" in text(client.get(address))
+    assert "La délibération ne peut pas s'ouvrir avant le jour de la session" in page_text(client.get(address))
     response = client.post(address, {f"member_{jury.employer.pk}": "present", f"member_{jury.employee.pk}": "excused"})
     assert response.status_code == 200
-    page = text(response)
+    page = page_text(response)
     assert "La délibération n'est pas ouverte" in page
     assert f"La délibération ne peut pas s'ouvrir avant le jour de la session, le {day}." in page
     assert re.search(rf'name="member_{jury.employee.pk}" value="excused"[^>]* checked', page)
@@ -411,7 +408,7 @@ def test_the_quorum_problems_are_the_error_when_opening_the_deliberation(client_
         {f"member_{jury.employer.pk}": "present", f"member_{jury.employee.pk}": "absent"},
     )
     assert response.status_code == 200
-    assert "Aucun membre du collège salariés n'est présent." in text(response)
+    assert "Aucun membre du collège salariés n'est présent." in page_text(response)
     assert JurySession.objects.get(pk=jury.session.pk).state == SessionState.CONVENED
     assert set(SessionSeat.objects.filter(session=jury.session).values_list("attendance", flat=True)) == {""}
 
@@ -439,7 +436,7 @@ def test_the_president_opens_the_deliberation_and_another_juror_may_not(client_f
     assert client_for(jury.member_membership(jury.employee)).post(address, data).status_code == 403
     assert client_for(jury.member_membership(jury.employee)).get(address).status_code == 403
     response = client_for(jury.president).post(address, data, follow=True)
-    page = text(response)
+    page = page_text(response)
     assert "La délibération est ouverte" in page
     # The session page shows who was there.
     assert 'badge--success">Présence</span>' in page and "Relevée à l'ouverture" not in page
@@ -451,11 +448,11 @@ def test_closing_produces_the_documents_offered_on_the_session_page(
     [submission] = deliberating(jury, ready)
     client = client_for(jury.president)
     refused = client.post(url("session_close", pk=jury.session.pk), follow=True)
-    assert "Chaque dossier doit avoir sa décision avant la clôture." in text(refused)
+    assert "Chaque dossier doit avoir sa décision avant la clôture." in page_text(refused)
     decision_record(submission=submission, by=jury.president, kind=DecisionKind.AWARDED)
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(url("session_close", pk=jury.session.pk))
-    page = text(client.get(response["Location"]))
+    page = page_text(client.get(response["Location"]))
     assert "La session est close" in page
     certificate = Certificate.objects.get(dossier=ready)
     assert url("minutes_download", pk=jury.session.pk) in page
@@ -475,7 +472,7 @@ def test_documents_still_in_production_are_announced(client_for, jury, ready):
     [submission] = deliberating(jury, ready)
     decision_record(submission=submission, by=jury.president, kind=DecisionKind.AWARDED)
     close(jury)
-    page = text(client_for(jury.admin).get(url("session_detail", pk=jury.session.pk)))
+    page = page_text(client_for(jury.admin).get(url("session_detail", pk=jury.session.pk)))
     assert "Procès-verbal : en cours de production" in page
     assert "1 certificat en cours de production." in page
     assert client_for(jury.admin).get(url("minutes_download", pk=jury.session.pk)).status_code == 404
@@ -505,7 +502,7 @@ def test_a_juror_reads_only_what_the_decision_needs(client_for, jury, trained):
     submission = submit(jury, trained)
     response = client_for(jury.member_membership(jury.employee)).get(url("review", pk=submission.pk))
     assert response.status_code == 200
-    page = text(response)
+    page = page_text(response)
     candidate = trained.candidate
     assert candidate.full_name in page
     assert f"{candidate.birth_date:%d/%m/%Y}" in page
@@ -559,18 +556,18 @@ def test_a_juror_declares_a_conflict_and_is_then_told_they_are_excluded(client_f
     client = client_for(juror)
     empty = client.post(url("conflict_declare", pk=submission.pk), {"conflict-statement": "  "})
     assert empty.status_code == 200
-    assert "Décrivez le lien qui vous lie à ce dossier." in text(empty)
+    assert "Décrivez le lien qui vous lie à ce dossier." in page_text(empty)
     assert not ConflictDeclaration.objects.exists()
     response = client.post(
         url("conflict_declare", pk=submission.pk), {"conflict-statement": "J'ai formé cette candidate."}, follow=True
     )
     assert response.redirect_chain[-1][0] == url("review", pk=submission.pk)
-    page = text(response)
+    page = page_text(response)
     assert "Vous ne prenez pas part à la décision sur ce dossier." in page
     declaration = ConflictDeclaration.objects.get()
     assert declaration.seat.member == jury.employee
     assert declaration.statement == "J'ai formé cette candidate."
-    conflicts = text(client.get(url("my_conflicts")))
+    conflicts = page_text(client.get(url("my_conflicts")))
     assert ready.candidate.full_name in conflicts
     assert "J'ai formé cette candidate." in conflicts
 
@@ -578,7 +575,7 @@ def test_a_juror_declares_a_conflict_and_is_then_told_they_are_excluded(client_f
 def test_a_detected_conflict_is_shown_to_the_member(client_for, jury, ready):
     MembershipFactory(user=jury.employee.user, organisation=ready.organisation, role=Role.EVALUATOR)
     submission = submit(jury, ready)
-    page = text(client_for(jury.member_membership(jury.employee)).get(url("review", pk=submission.pk)))
+    page = page_text(client_for(jury.member_membership(jury.employee)).get(url("review", pk=submission.pk)))
     assert "Vous ne prenez pas part à la décision sur ce dossier." in page
     assert "La plateforme a détecté un lien" in page
 
@@ -593,9 +590,9 @@ def test_only_seated_jurors_declare_conflicts(client_for, jury, ready):
 def test_my_conflicts_lists_only_mine(client_for, jury, ready):
     submission = submit(jury, ready)
     conflict_declare(submission=submission, by=jury.president, statement="Ancien collègue de la candidate.")
-    mine = text(client_for(jury.member_membership(jury.employee)).get(url("my_conflicts")))
+    mine = page_text(client_for(jury.member_membership(jury.employee)).get(url("my_conflicts")))
     assert "Aucun conflit d'intérêts" in mine
-    theirs = text(client_for(jury.president).get(url("my_conflicts")))
+    theirs = page_text(client_for(jury.president).get(url("my_conflicts")))
     assert "Ancien collègue de la candidate." in theirs
     assert client_for(jury.admin).get(url("my_conflicts")).status_code == 403
 
@@ -629,7 +626,7 @@ def test_a_deferral_without_domains_is_refused_and_the_input_kept(client_for, ju
         url("decide", pk=submission.pk), {"decision-kind": "deferred", "decision-reason": "Calcul fragile."}
     )
     assert response.status_code == 200
-    page = text(response)
+    page = page_text(response)
     assert "Un ajournement indique au moins un domaine à acquérir." in page
     assert "Calcul fragile." in page
     assert re.search(r'<input type="radio" name="decision-kind" value="deferred"[^>]* checked', page)
@@ -676,7 +673,7 @@ def test_a_president_in_conflict_gets_the_reason_instead_of_a_decision(client_fo
     assert 'name="decision-kind"' not in client.get(url("review", pk=submission.pk)).content.decode()
     response = client.post(url("decide", pk=submission.pk), {"decision-kind": "awarded"})
     assert response.status_code == 200
-    assert "vous ne pouvez pas en décider" in text(response)
+    assert "vous ne pouvez pas en décider" in page_text(response)
     assert not Decision.objects.exists()
     # The other member present, with no link to the dossier, records it instead.
     other = client_for(jury.member_membership(jury.employee))
@@ -701,12 +698,12 @@ def test_certifpro_revokes_a_decision_through_the_view(client_for):
     address = url("decision_revoke", pk=submission.decision.pk)
     form = client.get(address)
     assert form.status_code == 200
-    assert certificate.number in text(form)
+    assert certificate.number in page_text(form)
     missing = client.post(address, {"reason": ""})
-    assert "Indiquez le motif de la révocation." in text(missing)
+    assert "Indiquez le motif de la révocation." in page_text(missing)
     response = client.post(address, {"reason": "Évaluation non conforme."}, follow=True)
     assert response.redirect_chain[-1][0] == url("review", pk=submission.pk)
-    assert "La décision est révoquée" in text(response)
+    assert "La décision est révoquée" in page_text(response)
     certificate.refresh_from_db()
     assert certificate.is_revoked
     assert fresh(submission.dossier).state == DossierState.READY_FOR_JURY
@@ -767,7 +764,7 @@ def test_the_certified_xlsx_has_a_frozen_filterable_header_and_runs_no_formula(c
 def test_the_export_form_offers_the_previous_calendar_month(client_for):
     today = timezone.localdate()
     end = today.replace(day=1) - datetime.timedelta(days=1)
-    page = text(client_for(make_certifpro()).get(EXPORT_URL))
+    page = page_text(client_for(make_certifpro()).get(EXPORT_URL))
     assert f'name="start" value="{end:%Y-%m-01}"' in page
     assert f'name="end" value="{end:%Y-%m-%d}"' in page
 
@@ -781,14 +778,14 @@ def test_the_export_period_is_checked(client_for):
     client = client_for(make_certifpro())
     form = client.get(EXPORT_URL)
     assert form.status_code == 200
-    assert "Indiquez" not in text(form)
+    assert "Indiquez" not in page_text(form)
     missing = client.get(EXPORT_URL, {"format": "csv"})
     assert missing.status_code == 400
-    assert "Indiquez le début de la période." in text(missing)
-    assert "Indiquez la fin de la période." in text(missing)
+    assert "Indiquez le début de la période." in page_text(missing)
+    assert "Indiquez la fin de la période." in page_text(missing)
     reversed_period = client.get(EXPORT_URL, {"start": "2026-03-31", "end": "2026-03-01", "format": "csv"})
     assert reversed_period.status_code == 400
-    assert "La fin de la période précède son début." in text(reversed_period)
+    assert "La fin de la période précède son début." in page_text(reversed_period)
 
 
 def test_only_certifpro_exports(client_for, jury, ready):
@@ -805,7 +802,7 @@ def test_the_dashboard_lists_upcoming_sessions_and_presided_deliberations(client
     jury_session_set_seats(
         session=upcoming.session, by=jury.admin, member_ids=[jury.employer.pk, jury.employee.pk], president_id=None
     )
-    page = text(client_for(jury.president).get(reverse("home")))
+    page = page_text(client_for(jury.president).get(reverse("home")))
     assert "Mes prochaines sessions de jury" in page
     assert url("session_detail", pk=jury.session.pk) in page
     assert url("session_detail", pk=upcoming.session.pk) in page
@@ -815,7 +812,7 @@ def test_the_dashboard_lists_upcoming_sessions_and_presided_deliberations(client
     client_for(jury.president).post(
         url("session_deliberate", pk=jury.session.pk), present(jury.employer, jury.employee)
     )
-    page = text(client_for(jury.president).get(reverse("home")))
+    page = page_text(client_for(jury.president).get(reverse("home")))
     assert "Délibérations que vous présidez" in page
     assert "1 dossier" in page
 
@@ -823,7 +820,7 @@ def test_the_dashboard_lists_upcoming_sessions_and_presided_deliberations(client
 def test_the_dashboard_of_a_member_without_sessions_says_so(client_for):
     body = OrganisationFactory(jury_body=True)
     member = MembershipFactory(organisation=body, role=Role.JURY_MEMBER)
-    page = text(client_for(member).get(reverse("home")))
+    page = page_text(client_for(member).get(reverse("home")))
     assert "Aucune convocation à une session de jury pour le moment." in page
 
 
@@ -850,8 +847,8 @@ def test_the_admin_lists_and_shows_the_jury_records(client):
         assert client.get(reverse(f"admin:juries_{model}_changelist")).status_code == 200
     session_page = client.get(reverse("admin:juries_jurysession_change", args=[jury.session.pk]))
     assert session_page.status_code == 200
-    decision_page = text(client.get(reverse("admin:juries_decision_change", args=[submission.decision.pk])))
+    decision_page = page_text(client.get(reverse("admin:juries_decision_change", args=[submission.decision.pk])))
     assert url("decision_revoke", pk=submission.decision.pk) in decision_page
     assert client.get(reverse("admin:juries_decision_add")).status_code == 403
     found = client.get(reverse("admin:juries_certificate_changelist"), {"q": certificate.verification_code})
-    assert certificate.number in text(found)
+    assert certificate.number in page_text(found)

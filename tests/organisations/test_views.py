@@ -1,9 +1,8 @@
-import html
-
 import pytest
 from django.urls import reverse
 
 from organisations.models import AuditLog, Role
+from tests.clients import page_text
 from tests.factories import SiteFactory
 
 pytestmark = pytest.mark.django_db
@@ -29,7 +28,7 @@ def test_each_role_has_a_dashboard_with_its_empty_state(role, expected, make_mem
     organisation = OrganisationFactory(kind=kind)
     response = client_for(make_member(organisation, role=role)).get(reverse("home"))
     assert response.status_code == 200
-    assert expected in html.unescape(response.content.decode())
+    assert expected in page_text(response)
 
 
 def test_a_user_without_membership_is_told_so(client):

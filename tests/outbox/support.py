@@ -4,7 +4,6 @@ whose retry really renders the document."""
 from __future__ import annotations
 
 import datetime
-import html
 import itertools
 from typing import Any
 
@@ -21,10 +20,6 @@ from tests.journey import DossierFactory
 DISK_FULL = "OSError: [Errno 28] No space left on device: '/srv/media/attestations/2026/12'"
 
 _keys = itertools.count(1)
-
-
-def text(response) -> str:
-    return html.unescape(response.content.decode())
 
 
 def side_effect(

@@ -9,7 +9,8 @@ from django.urls import reverse
 
 from organisations.models import Role
 from outbox.models import SideEffectState
-from tests.outbox.support import side_effect, text
+from tests.clients import page_text
+from tests.outbox.support import side_effect
 
 pytestmark = pytest.mark.django_db
 
@@ -55,7 +56,7 @@ def test_the_list_filters_by_state_and_kind_and_searches_keys_and_labels(staff_c
     assert labels(staff_client.get(CHANGELIST, {"q": "certificate:42"})) == ["Certificat de Léa"]
     assert labels(staff_client.get(CHANGELIST, {"q": "en échec"})) == ["Courriel en échec"]
     # The kinds by their French names, in the filter and in the rows.
-    body = text(staff_client.get(CHANGELIST))
+    body = page_text(staff_client.get(CHANGELIST))
     assert "Attestation de validation partielle" in body
     assert '<td class="field-kind_name">Certificat</td>' in body
 

@@ -5,7 +5,6 @@ through the outbox; who may ask; what the screens show; what the orphan collecto
 from __future__ import annotations
 
 import datetime
-import html
 import io
 import os
 import time
@@ -41,6 +40,7 @@ from outbox import registry
 from outbox.models import DocumentVersion, SideEffect, SideEffectState
 from outbox.services import DocumentNotProduced, DocumentRefusal, document_regenerate
 from tests.audit import audit_rows_for
+from tests.clients import page_text
 from tests.directory.support import make_sheet
 from tests.documents import regenerated, sha256_of
 from tests.factories import MembershipFactory, OrganisationFactory
@@ -528,10 +528,6 @@ def test_the_command_refuses_another_account_an_unknown_document_and_a_blank_rea
 
 
 # -- The screens -------------------------------------------------------------------------------------------------
-
-
-def page_text(response) -> str:
-    return html.unescape(response.content.decode())
 
 
 def regenerate_url(kind: str, document: models.Model) -> str:

@@ -13,9 +13,10 @@ from evaluations.models import Attestation
 from organisations.models import Role
 from outbox.models import SideEffect, SideEffectState, overdue_after
 from tests.audit import audit_rows_for
+from tests.clients import page_text
 from tests.factories import OrganisationFactory
 from tests.journey import DossierFactory
-from tests.outbox.support import DISK_FULL, failed_attestation, side_effect, text
+from tests.outbox.support import DISK_FULL, failed_attestation, side_effect
 
 pytestmark = pytest.mark.django_db
 
@@ -52,7 +53,7 @@ def test_certifpro_sees_every_organisation_s_side_effects_with_their_organisatio
 
     assert response.status_code == 200
     assert set(shown(response)) == {mine.pk, theirs.pk, national.pk}
-    body = text(response)
+    body = page_text(response)
     assert "Évaluateur A" in body and "Évaluateur B" in body and "National" in body
     assert '<th scope="col">Organisme</th>' in body
 
@@ -65,7 +66,7 @@ def test_an_organisation_administrator_sees_only_its_own(org_a, org_b, make_memb
     response = client.get(LIST, {"state": "all"})
 
     assert shown(response) == [mine.pk]
-    body = text(response)
+    body = page_text(response)
     assert "Courriel B" not in body and "Relevé national" not in body
     assert response.context["counts"] == {"failed": 1, "pending": 0, "overdue": 0}
     # Its own organisation needs no column, and it has no other organisation to look for.
@@ -97,11 +98,11 @@ def test_an_anonymous_visitor_is_sent_to_the_login_page(org_a, client):
 
 def test_the_navigation_links_the_page_for_operators_only(org_a, certifpro, make_member, client_for):
     link = f'href="{LIST}"'
-    assert link in text(client_for(certifpro).get(reverse("home")))
-    assert link in text(client_for(make_member(org_a, role=Role.ORG_ADMIN)).get(reverse("home")))
-    assert link not in text(client_for(make_member(org_a, role=Role.COUNSELLOR)).get(reverse("home")))
+    assert link in page_text(client_for(certifpro).get(reverse("home")))
+    assert link in page_text(client_for(make_member(org_a, role=Role.ORG_ADMIN)).get(reverse("home")))
+    assert link not in page_text(client_for(make_member(org_a, role=Role.COUNSELLOR)).get(reverse("home")))
     # On the page itself, the link says so.
-    assert f'{link} aria-current="page"' in text(client_for(certifpro).get(LIST))
+    assert f'{link} aria-current="page"' in page_text(client_for(certifpro).get(LIST))
 
 
 # -- What it lists -----------------------------------------------------------------------------------------------
@@ -127,7 +128,7 @@ def test_by_default_it_lists_the_failed_then_the_overdue_and_counts_each_state(o
     # ones still in time or waiting for their backoff.
     assert shown(response) == [new_failure.pk, old_failure.pk, overdue.pk]
     assert response.context["counts"] == {"failed": 2, "pending": 3, "overdue": 1}
-    body = " ".join(text(response).split())
+    body = " ".join(page_text(response).split())
     assert "<strong>2</strong> en échec" in body
     assert "<strong>3</strong> en attente</a> (dont 1 en retard)" in body
     assert "3 documents ou courriels à traiter : les échecs d'abord, puis les retards" in body
@@ -164,7 +165,7 @@ def test_it_filters_by_state(state, labels, org_a, certifpro, client_for):
 def test_a_done_row_shows_when_it_was_done_and_no_retry_button(org_a, certifpro, client_for):
     done = side_effect(org_a, label="Déjà fait", state=SideEffectState.DONE)
 
-    body = text(client_for(certifpro).get(LIST, {"state": "done"}))
+    body = page_text(client_for(certifpro).get(LIST, {"state": "done"}))
 
     assert f"Aucune : fait le {timezone.localtime(done.done_at):%d/%m/%Y %H:%M}" in body
     assert retry_url(done) not in body
@@ -182,7 +183,7 @@ def test_it_filters_by_kind(org_a, certifpro, client_for):
     kinds = dict(client.get(LIST).context["filters"].fields["kind"].choices)
     assert kinds["certificate"] == "Certificat"
     assert kinds["attestation"] == "Attestation de validation partielle"
-    assert "Certificat de Léa Martin" in text(client.get(LIST)) and ">Certificat<" in text(client.get(LIST))
+    assert "Certificat de Léa Martin" in page_text(client.get(LIST)) and ">Certificat<" in page_text(client.get(LIST))
 
 
 def test_certifpro_finds_an_organisation_by_name_or_siret(org_a, org_b, certifpro, client_for):
@@ -194,7 +195,7 @@ def test_certifpro_finds_an_organisation_by_name_or_siret(org_a, org_b, certifpr
     assert shown(client.get(LIST, {"organisation": spaced_siret})) == [theirs.pk]
     response = client.get(LIST, {"organisation": "Nulle part"})
     assert shown(response) == []
-    assert "Aucun document ni courriel ne correspond à ces critères." in text(response)
+    assert "Aucun document ni courriel ne correspond à ces critères." in page_text(response)
 
 
 def test_an_unknown_filter_value_says_so_and_filters_nothing_else(org_a, certifpro, client_for):
@@ -204,7 +205,7 @@ def test_an_unknown_filter_value_says_so_and_filters_nothing_else(org_a, certifp
 
     assert response.status_code == 200
     assert shown(response) == [row.pk]
-    assert "Sélectionnez un choix valide" in text(response)
+    assert "Sélectionnez un choix valide" in page_text(response)
 
 
 def test_fifty_rows_a_page_and_the_filters_follow_the_pages(org_a, certifpro, client_for):
@@ -214,7 +215,7 @@ def test_fifty_rows_a_page_and_the_filters_follow_the_pages(org_a, certifpro, cl
 
     first = client.get(LIST, {"kind": "email"})
     assert shown(first) == [row.pk for row in rows[:50]]
-    assert "Page 1 sur 2" in text(first)
+    assert "Page 1 sur 2" in page_text(first)
     assert 'href="?kind=email&amp;page=2"' in first.content.decode()
 
     second = client.get(LIST, {"kind": "email", "page": "2"})
@@ -234,7 +235,7 @@ def test_fifty_rows_a_page_and_the_filters_follow_the_pages(org_a, certifpro, cl
 )
 def test_the_empty_page_says_all_is_well(query, message, org_a, make_member, client_for):
     response = client_for(make_member(org_a, role=Role.ORG_ADMIN)).get(LIST, query)
-    body = text(response)
+    body = page_text(response)
     assert message in body
     assert "<table" not in body
 
@@ -243,7 +244,7 @@ def test_the_default_page_says_when_the_pending_ones_are_in_time(org_a, make_mem
     side_effect(org_a, state=SideEffectState.PENDING, age=RECENT)
     side_effect(org_a, state=SideEffectState.PENDING, age=RECENT)
 
-    body = text(client_for(make_member(org_a, role=Role.ORG_ADMIN)).get(LIST))
+    body = page_text(client_for(make_member(org_a, role=Role.ORG_ADMIN)).get(LIST))
 
     assert "Rien à traiter : aucun échec, et les 2 documents ou courriels en attente sont dans les temps." in body
 
@@ -318,8 +319,8 @@ def test_retrying_a_done_row_shows_the_refusal_and_changes_nothing(org_a, certif
     response = client_for(certifpro).post(retry_url(done), {"query": "state=done"}, follow=True)
 
     assert response.redirect_chain == [(f"{LIST}?state=done", 302)]
-    assert "Cet effet est déjà fait : il n'y a rien à relancer." in text(response)
-    assert 'class="message--error"' in text(response)
+    assert "Cet effet est déjà fait : il n'y a rien à relancer." in page_text(response)
+    assert 'class="message--error"' in page_text(response)
     done.refresh_from_db()
     assert (done.state, done.attempts) == (SideEffectState.DONE, 1)
     assert not audit_rows_for(done).exists()
@@ -386,6 +387,6 @@ def test_a_row_never_tried_says_0_tentative_in_the_singular(org_a, certifpro, cl
     # French counts 0 in the singular: the project's catalogue (locale/fr) decides, not the English fallback.
     side_effect(org_a, label="Jamais tenté", state=SideEffectState.PENDING, attempts=0, age=LATE)
 
-    body = " ".join(text(client_for(certifpro).get(LIST)).split())
+    body = " ".join(page_text(client_for(certifpro).get(LIST)).split())
 
     assert "0 tentative<" in body

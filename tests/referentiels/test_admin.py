@@ -1,5 +1,3 @@
-import html
-
 import pytest
 from django.test import Client
 from django.urls import reverse
@@ -8,6 +6,7 @@ from django.utils import timezone
 from clea_platform.certifications import Certification
 from organisations.models import AuditLog
 from referentiels.models import Criterion, Domain, Referentiel
+from tests.clients import page_text
 from tests.factories import UserFactory
 from tests.journey import DossierFactory, small_referentiel
 
@@ -38,7 +37,7 @@ def test_a_referentiel_not_used_yet_is_editable(admin_client):
     response = admin_client.get(change_url(referentiel))
     assert response.status_code == 200
     assert response.context["has_change_permission"]
-    assert "déjà utilisé par des dossiers" not in html.unescape(response.content.decode())
+    assert "déjà utilisé par des dossiers" not in page_text(response)
 
 
 @pytest.mark.parametrize("model", [Referentiel, Domain, Criterion])
@@ -49,7 +48,7 @@ def test_every_part_of_a_locked_referentiel_is_read_only_with_the_way_out(admin_
     assert response.status_code == 200
     assert not response.context["has_change_permission"]
     assert not response.context["has_delete_permission"]
-    assert "créez une nouvelle version" in html.unescape(response.content.decode())
+    assert "créez une nouvelle version" in page_text(response)
     assert admin_client.post(change_url(obj), {}).status_code == 403
 
 
@@ -61,7 +60,7 @@ def test_no_part_can_be_added_to_a_locked_referentiel(admin_client):
         {"subdomain": subdomain.pk, "code": "1.1.9", "title": "Nouveau", "position": 9},
     )
     assert response.status_code == 200
-    assert "créez une nouvelle version" in html.unescape(response.content.decode())
+    assert "créez une nouvelle version" in page_text(response)
     assert not Criterion.objects.filter(code="1.1.9").exists()
 
 
@@ -71,7 +70,7 @@ def test_the_action_creates_a_new_version_with_a_free_name(admin_client):
     expected = f"test-copie-{timezone.localdate():%Y%m%d}"
 
     response = run_action(admin_client, "create_new_version", source)
-    assert f"La version « {expected} » est créée" in html.unescape(response.content.decode())
+    assert f"La version « {expected} » est créée" in page_text(response)
     run_action(admin_client, "create_new_version", source)
 
     copies = Referentiel.objects.exclude(pk=source.pk).order_by("pk")
@@ -86,7 +85,7 @@ def test_the_action_makes_a_version_current_and_the_previous_one_not(admin_clien
 
     response = run_action(admin_client, "make_current", new)
 
-    assert "est maintenant la version en vigueur" in html.unescape(response.content.decode())
+    assert "est maintenant la version en vigueur" in page_text(response)
     assert Referentiel.objects.current_for(Certification.CLEA) == new
     assert AuditLog.objects.filter(action="referentiel.make_current", object_id=str(new.pk)).exists()
 
@@ -98,7 +97,7 @@ def test_two_versions_of_one_certification_cannot_both_become_current(admin_clie
 
     response = run_action(admin_client, "make_current", old, new)
 
-    assert "Une seule version peut être en vigueur par certification" in html.unescape(response.content.decode())
+    assert "Une seule version peut être en vigueur par certification" in page_text(response)
     assert Referentiel.objects.current_for(Certification.CLEA) == old
 
 

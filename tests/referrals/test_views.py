@@ -1,4 +1,3 @@
-import html
 import re
 
 import pytest
@@ -9,6 +8,7 @@ from journey.demo import walk_dossier
 from organisations.models import Role
 from referrals.models import Referral, ReferralState
 from referrals.services import referral_accept
+from tests.clients import page_text
 from tests.factories import MembershipFactory, OrganisationFactory
 from tests.journey import PRIOR_WITH_GAPS, team_for
 from tests.referrals.support import IDENTITY, advisor_of, directory_site_of, make_referral
@@ -17,7 +17,7 @@ pytestmark = pytest.mark.django_db
 
 
 def text_of(response) -> str:
-    return html.unescape(response.content.decode())
+    return page_text(response)
 
 
 def referral_form_data(**overrides):

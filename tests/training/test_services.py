@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from candidates.models import DossierState
 from evaluations.models import EvaluationKind, EvaluationStatus
-from organisations.models import Role
+from organisations.models import AuditLog, Role
 from tests.factories import MembershipFactory
 from tests.journey import DossierFactory, evaluate
 from training.models import TrainingPlan, TrainingSession
@@ -417,3 +417,31 @@ def test_a_done_session_cannot_be_removed():
     with pytest.raises(PermissionDenied):
         training_session_remove(session=session, by=dossier.team.counsellor)
     assert plan.sessions.count() == 1
+
+
+def test_removing_a_session_leaves_an_event_on_the_timeline_and_an_audit_row():
+    dossier = DossierFactory(state="in_training")
+    plan, trainer = _plan_of(dossier), dossier.team.trainer
+    later = _add(plan, trainer, _days(7), hours="2.5")
+
+    training_session_remove(session=later, by=trainer)
+
+    assert not plan.sessions.exists()
+    event = dossier.events.get(note__startswith="Séance du")
+    assert event.actor == trainer.user
+    assert event.note == f"Séance du {_days(7):%d/%m/%Y} (2,5 h) retirée du calendrier de formation (parcours 1)"
+    audit = AuditLog.objects.get(action="training_session.remove")
+    assert (audit.actor, audit.organisation_id, audit.object_id) == (trainer.user, plan.organisation_id, str(plan.pk))
+    assert audit.details == {"date": _days(7).isoformat(), "duration_hours": "2.5"}
+
+
+def test_a_refused_removal_leaves_no_event_and_no_audit_row():
+    dossier = DossierFactory(state="in_training")
+    plan, trainer = _plan_of(dossier), dossier.team.trainer
+    session = _add(plan, trainer, timezone.localdate(), done=True)
+
+    with pytest.raises(TrainingError):
+        training_session_remove(session=session, by=trainer)
+
+    assert not dossier.events.filter(note__startswith="Séance du").exists()
+    assert not AuditLog.objects.filter(action="training_session.remove").exists()

@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from candidates.models import DossierState
-from organisations.models import Role
+from organisations.models import AuditLog, Role
 from tests.factories import MembershipFactory, OrganisationFactory
 from tests.journey import DossierFactory
 from training.models import TrainingPlan
@@ -491,6 +491,9 @@ def test_marking_a_future_session_done_says_why_and_it_can_be_taken_off_the_cale
     response = client.post(reverse("training:session_remove", args=[session.pk]), follow=True)
     assert f"La séance du {tomorrow:%d/%m/%Y} est retirée du calendrier." in response.content.decode()
     assert not plan.sessions.exists()
+    # The removal is traced with the screen's request (the address the audit row keeps).
+    assert AuditLog.objects.get(action="training_session.remove").ip_address == "127.0.0.1"
+    assert dossier.events.filter(note__startswith=f"Séance du {tomorrow:%d/%m/%Y}").exists()
 
 
 def test_completing_under_the_planned_hours_asks_for_a_reason_on_its_field_and_the_dossier_shows_it(client_for):
