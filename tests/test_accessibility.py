@@ -35,6 +35,9 @@ def test_the_declaration_is_public_and_has_every_section_of_the_rgaa_model(clien
     # (a combobox) and a funding batch's progress.
     for fixed in ("point médian", "suggestions de communes", "lot de financement"):
         assert fixed not in html, fixed
+    # The text spacing and 200 % zoom checks (tests/browser/test_text_spacing.py) are among the tests declared.
+    results = html.split("Résultats des tests")[1].split("Contenus non accessibles")[0]
+    assert "espacement du texte" in results and "zoom à 200 %" in results
     assert "%" not in html.split("Résultats des tests")[1].split("Contenus non accessibles")[0].replace("200 %", "")
 
 

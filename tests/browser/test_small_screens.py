@@ -133,14 +133,20 @@ def role_pages() -> dict[str, list[str]]:
 def log_in(page, base: str, account: Account) -> None:
     sign_in(page, base, account.email, DEMO_PASSWORD)
     if account.switch_to:
-        menu_button = page.get_by_role("button", name="Menu")
-        if menu_button.is_visible():
-            menu_button.click()
-        membership = Membership.objects.get(user__email=account.email, role=account.switch_to)
-        page.get_by_label("Je travaille pour").select_option(str(membership.pk))
+        switch_membership(page, account)
+
+
+def switch_membership(page, account: Account) -> None:
+    """The header's organisation switch, to the account's membership of role `switch_to`: one post, which comes
+    back to the page it was made from."""
+    menu_button = page.get_by_role("button", name="Menu")
+    if menu_button.is_visible():
+        menu_button.click()
+    membership = Membership.objects.get(user__email=account.email, role=account.switch_to)
+    page.get_by_label("Je travaille pour").select_option(str(membership.pk))
+    with page.expect_navigation(url=page.url):
         page.get_by_role("button", name="Changer").click()
-        page.wait_for_url(f"{base}/")
-        assert page.get_by_label("Je travaille pour").input_value() == str(membership.pk)
+    assert page.get_by_label("Je travaille pour").input_value() == str(membership.pk)
 
 
 def header_links(page) -> list[str]:
