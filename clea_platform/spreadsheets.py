@@ -48,6 +48,9 @@ FIXED_DAY = datetime.date(1980, 1, 1)
 DATE_FORMAT = "DD/MM/YYYY"
 DATETIME_FORMAT = "DD/MM/YYYY HH:MM"
 MIN_WIDTH, MAX_WIDTH = 8, 60
+# Control characters XML 1.0 cannot hold (openpyxl refuses the whole file over one): a vertical tab or an escape
+# pasted with a name. An XLSX cell shows a space in their place; a CSV keeps the text as typed.
+_XML_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 # Sheet names are at most 31 characters and may not hold these.
 _SHEET_FORBIDDEN = re.compile(r"[\\/*?:\[\]]")
 
@@ -121,7 +124,12 @@ def xlsx_value(value: Any) -> Any:
         return _local(value)
     if isinstance(value, datetime.date | int | float | Decimal):
         return value
-    return neutralise(str(value))
+    return xlsx_text(str(value))
+
+
+def xlsx_text(value: str) -> str:
+    """Text as an XLSX cell: the characters XML refuses as spaces, then neutralised."""
+    return neutralise(_XML_ILLEGAL.sub(" ", value))
 
 
 def _width(value: Any) -> int:
@@ -177,7 +185,7 @@ def to_xlsx(
     bold = Font(bold=True)
     header_cells = []
     for header in headers:
-        cell = WriteOnlyCell(sheet, value=neutralise(header))
+        cell = WriteOnlyCell(sheet, value=xlsx_text(header))
         cell.font = bold
         header_cells.append(cell)
     sheet.append(header_cells)
