@@ -66,9 +66,17 @@ class DossierAlreadyOpen(NewDossierRefusal):
 
 
 class AlreadyCertified(NewDossierRefusal):
-    """The person already holds this certification (another certification remains possible)."""
+    """The person already holds this certification, through the asking organisation (another certification
+    remains possible)."""
 
     code = "already_certified"
+
+
+class DossierElsewhere(NewDossierRefusal):
+    """The person has a dossier in progress, or the certification, through another organisation: one answer for
+    both, so that the asking organisation learns neither which organisation nor where the other journey stands."""
+
+    code = "dossier_elsewhere"
 
 
 def dossier_new_refusal(
@@ -84,9 +92,12 @@ def dossier_new_refusal(
     dossier in progress anywhere, or the certification already obtained. None when a new dossier is allowed;
     after a refusal by the jury, an abandon or the 5-year deadline, a new attempt starts a new dossier.
 
-    The message names neither another organisation nor anything of its dossier (reference, counsellor,
-    dates): only the organisation's own dossier is pointed at. `other_than_candidate` leaves out that candidate's
-    own dossiers (correcting a person's identity checks it against everyone else)."""
+    The asking organisation's own dossier is named and linked (`dossier`). Another organisation's is not
+    described at all: the same DossierElsewhere, word for word, whether it is in progress or certified, with no
+    organisation, reference, counsellor, date or step; the one-dossier rule holds nationally all the same, and
+    Certif'Pro, who sees every dossier, sorts out a change of organisation or two people with one identity.
+    `other_than_candidate` leaves out that candidate's own dossiers (correcting a person's identity checks it
+    against everyone else)."""
     same_person = Dossier.objects.filter(
         candidate__identity_key=identity_key(first_name, last_name),
         candidate__birth_date=birth_date,
@@ -95,35 +106,30 @@ def dossier_new_refusal(
     if other_than_candidate is not None:
         same_person = same_person.exclude(candidate_id=other_than_candidate)
     # A revoked award moves the dossier back before the jury (decision_revoke): "certified" means held.
-    held = same_person.filter(state=DossierState.CERTIFIED).only("id", "reference", "organisation_id").first()
+    here = same_person.filter(organisation_id=organisation_id)
+    held = here.filter(state=DossierState.CERTIFIED).only("id", "reference").first()
     if held is not None:
-        if held.organisation_id == organisation_id:
-            return AlreadyCertified(
-                _(
-                    "Cette personne est déjà titulaire de cette certification (dossier %(ref)s) : un nouveau dossier "
-                    "n'est pas possible. Elle peut en ouvrir un pour une autre certification."
-                )
-                % {"ref": held.reference},
-                dossier=held,
-            )
         return AlreadyCertified(
             _(
-                "Cette personne est déjà titulaire de cette certification : un nouveau dossier n'est pas possible. "
-                "Elle peut en ouvrir un pour une autre certification."
+                "Cette personne est déjà titulaire de cette certification (dossier %(ref)s) : un nouveau dossier "
+                "n'est pas possible. Elle peut en ouvrir un pour une autre certification."
             )
+            % {"ref": held.reference},
+            dossier=held,
         )
-    own = same_person.open().filter(organisation_id=organisation_id).only("id", "reference").first()
+    own = here.open().only("id", "reference").first()
     if own is not None:
         return DossierAlreadyOpen(
             _("Cette personne a déjà un dossier en cours dans votre organisme pour cette certification : %(ref)s.")
             % {"ref": own.reference},
             dossier=own,
         )
-    if same_person.open().exists():
-        return DossierAlreadyOpen(
+    if same_person.filter(state__in=[*OPEN_STATES, DossierState.CERTIFIED]).exists():
+        return DossierElsewhere(
             _(
-                "Cette personne a déjà un dossier en cours pour cette certification : un seul dossier à la fois "
-                "est possible. Il doit être mené à son terme ou abandonné avant d'en ouvrir un nouveau."
+                "Cette personne a déjà un parcours pour cette certification dans un autre organisme : un nouveau "
+                "dossier n'est pas possible ici. Si elle souhaite changer d'organisme, ou si vous pensez qu'il "
+                "s'agit d'une autre personne (même nom, même date de naissance), contactez Certif'Pro."
             )
         )
     return None

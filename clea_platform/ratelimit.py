@@ -1,5 +1,6 @@
-"""Rate limits on the shared cache (Redis in production): a fixed window for the public pages, and a fallback
-for the API throttles. With Redis unreachable they count in the process instead of answering 500.
+"""Rate limits on the shared cache (Redis in production): a fixed window for the public pages, and a base for the
+API throttles, both keyed on the client's address by the platform's one rule (clea_platform.request_meta). With
+Redis unreachable they count in the process instead of answering 500.
 
 Why not fail open or closed: the limits guard the public pages (certificate verification, the evaluator
 directory) and the API, which must stay available when Redis is down (a certificate is checked by an employer
@@ -89,10 +90,15 @@ def rate_limited(
     return decorator
 
 
-class LocalFallbackThrottleMixin:
-    """For a DRF throttle (SimpleRateThrottle and its kind): the same per-process fallback as `rate_limited`."""
+class PlatformThrottleMixin:
+    """The base of every DRF throttle of the platform (SimpleRateThrottle and its kind): the client's address by the
+    platform's rule (clea_platform.request_meta), not DRF's reading of X-Forwarded-For, and the same per-process
+    fallback as `rate_limited` when the shared cache is down."""
 
     cache: BaseCache
+
+    def get_ident(self, request: Any) -> str:
+        return client_ip(request) or "unknown"
 
     def allow_request(self, request: Any, view: Any) -> bool:
         self.cache = counters()

@@ -25,8 +25,19 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "te
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 # Days an evaluator organisation has to answer a France Travail referral before it expires.
 REFERRAL_EXPIRY_DAYS = env.int("REFERRAL_EXPIRY_DAYS", default=30)
-# Only behind the platform's own load balancer may the client address be read from X-Forwarded-For.
-TRUST_X_FORWARDED_FOR = env.bool("TRUST_X_FORWARDED_FOR", default=False)
+# How many reverse proxies of the platform's own (load balancer, nginx) stand in front of it, each appending to
+# X-Forwarded-For the address it received the request from: the client's address is the entry the outermost one
+# wrote (clea_platform/request_meta.py), for every rate limit, throttle, audit row and login lockout. 0: the header
+# is ignored. More than there are lets clients choose their address; fewer keys every client on a proxy.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+if TRUSTED_PROXY_COUNT < 0:
+    raise environ.ImproperlyConfigured(f"TRUSTED_PROXY_COUNT must be 0 or more: {TRUSTED_PROXY_COUNT}")
+if "TRUST_X_FORWARDED_FOR" in os.environ:
+    # Read as "1 proxy" it could be wrong either way; ignored, every client would share the balancer's address.
+    raise environ.ImproperlyConfigured(
+        "TRUST_X_FORWARDED_FOR is replaced by TRUSTED_PROXY_COUNT: the number of proxies in front of the platform "
+        "(0 without any, 1 behind one load balancer)."
+    )
 # Public address of the platform, the start of every absolute link it writes (certificate QR codes and PDFs,
 # e-mails, directory sheets). Guessed only in the embedded mode (`make run` sets it from its port); with DEBUG
 # off it must be said, and a wrong one stops the start rather than printing dead links on certificates.
@@ -151,6 +162,8 @@ AXES_USERNAME_FORM_FIELD = "username"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_VERBOSE = False
+# The lockout and its records read the client's address by the platform's rule, not ipware's defaults.
+AXES_CLIENT_IP_CALLABLE = "clea_platform.request_meta.client_ip"
 # Per-account lockout on purpose: a whole France Travail agency or training centre often shares one public
 # address, and locking the address would lock every colleague out (axes.W006 warns about exactly that).
 SILENCED_SYSTEM_CHECKS = ["axes.W006"]
@@ -306,6 +319,9 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_THROTTLE_CLASSES": ["organisations.api_auth.TokenRateThrottle"],
+    # Every throttle keys on clea_platform.request_meta.client_ip (PlatformThrottleMixin); DRF's own reading of
+    # X-Forwarded-For is set to the same count for any throttle that would not.
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT,
     "DEFAULT_THROTTLE_RATES": {
         "api": env.str("API_THROTTLE_RATE", default="1200/hour"),
         "certificate_verify": "30/minute",

@@ -6,13 +6,18 @@ One writer for every export, so that each gets the same guarantees:
 - XLSX: one sheet, a bold header frozen on scroll with a filter over the data, column widths fitted to the
   content, dates as real date cells (sortable, filterable by month), numbers as numbers.
 - Formula injection: a text cell starting with "=", "+", "-", "@", a tab or a carriage return is one Excel or
-  LibreOffice would evaluate (a candidate named "=HYPERLINK(...)"); it is written with a leading "'" (OWASP's
-  advice). Only text is touched: an int, a Decimal or a date stays a number or a date.
+  LibreOffice would evaluate (a candidate named "=HYPERLINK(...)"); so is one where spaces come first, since
+  an import may trim them (LibreOffice's "Trim spaces"). It is written with a leading "'" (OWASP's advice).
+  Only text is touched: an int, a Decimal, an amount (`Money`) or a date stays a number or a date, negative
+  ones included.
 - Deterministic: the same rows give the same bytes (fixed package dates and ZIP timestamps), so a file can be
   fingerprinted and compared.
 
-Imports no application: callers pass plain values (str, int, Decimal, float, bool, date, datetime, None), and
-hand the bytes to `attachment` for the download.
+Imports no application: callers pass plain values (str, int, Decimal, float, bool, date, datetime, None) and
+`Money`. Every export writes through here: the list of dossiers, Certif'Pro's export of the certified, the Caisse
+des Dépôts list, and the claim batches' and fee statements' files (funding/documents.py, which keeps its own sheet
+layout, a total row without a filter, but writes each cell with `csv_text` and `xlsx_value`). Callers hand
+the bytes to `attachment` for the download.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ import io
 import re
 import zipfile
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -37,18 +43,41 @@ CONTENT_TYPES = {"csv": CSV_CONTENT_TYPE, "xlsx": XLSX_CONTENT_TYPE}
 # The first characters that make a spreadsheet read a cell as a formula (or, for tab and CR, let one through
 # once the cell is pasted or re-imported).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# A money format for amounts in euros: "1 234,50 €" in a French spreadsheet.
+MONEY_FORMAT = '#,##0.00 "€"'
 # ZIP cannot store dates before 1980; any fixed date would do, this one says "not a real date".
 FIXED_DAY = datetime.date(1980, 1, 1)
 DATE_FORMAT = "DD/MM/YYYY"
 DATETIME_FORMAT = "DD/MM/YYYY HH:MM"
 MIN_WIDTH, MAX_WIDTH = 8, 60
+# Control characters XML 1.0 cannot hold (openpyxl refuses the whole file over one): a vertical tab or an escape
+# pasted with a name. An XLSX cell shows a space in their place; a CSV keeps the text as typed.
+_XML_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 # Sheet names are at most 31 characters and may not hold these.
 _SHEET_FORBIDDEN = re.compile(r"[\\/*?:\[\]]")
 
 
+@dataclass(frozen=True)
+class Money:
+    """An amount in cents, written as a number: "-1234,50" in CSV (two decimals and the decimal comma, which
+    French spreadsheets read as a number), a number of euros with MONEY_FORMAT in XLSX. Never text, so never
+    neutralised: a negative amount keeps its sign and stays summable."""
+
+    cents: int
+
+    def csv(self) -> str:
+        sign = "-" if self.cents < 0 else ""
+        units, rest = divmod(abs(self.cents), 100)
+        return f"{sign}{units},{rest:02d}"
+
+    def euros(self) -> Decimal:
+        return (Decimal(self.cents) / 100).quantize(Decimal("0.01"))
+
+
 def neutralise(value: str) -> str:
-    """The text as a cell no spreadsheet evaluates: a leading "'" before a formula's first character."""
-    return "'" + value if value.startswith(FORMULA_STARTS) else value
+    """The text as a cell no spreadsheet evaluates: a leading "'" before a formula's first character, and before
+    spaces that an import would trim down to one."""
+    return "'" + value if value.startswith(FORMULA_STARTS) or value.lstrip().startswith(FORMULA_STARTS) else value
 
 
 def _local(value: datetime.datetime) -> datetime.datetime:
@@ -60,6 +89,8 @@ def csv_text(value: Any) -> str:
     """A value as CSV text: dates "31/12/2025", decimals "12,5", booleans "Oui"/"Non", None empty."""
     if value is None:
         return ""
+    if isinstance(value, Money):
+        return value.csv()
     if isinstance(value, bool):
         return _("Oui") if value else _("Non")
     if isinstance(value, datetime.datetime):
@@ -84,16 +115,23 @@ def to_csv(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
 
 
 def xlsx_value(value: Any) -> Any:
-    """A value as an XLSX cell: numbers and dates as such, booleans "Oui"/"Non", text neutralised."""
+    """A value as an XLSX cell: numbers, amounts and dates as such, booleans "Oui"/"Non", text neutralised."""
     if value is None:
         return ""
+    if isinstance(value, Money):
+        return value.euros()
     if isinstance(value, bool):
         return _("Oui") if value else _("Non")
     if isinstance(value, datetime.datetime):
         return _local(value)
     if isinstance(value, datetime.date | int | float | Decimal):
         return value
-    return neutralise(str(value))
+    return xlsx_text(str(value))
+
+
+def xlsx_text(value: str) -> str:
+    """Text as an XLSX cell: the characters XML refuses as spaces, then neutralised."""
+    return neutralise(_XML_ILLEGAL.sub(" ", value))
 
 
 def _width(value: Any) -> int:
@@ -129,7 +167,8 @@ def to_xlsx(
     from openpyxl.utils import get_column_letter
 
     formats = number_formats or {}
-    values = [[xlsx_value(value) for value in row] for row in rows]
+    given = [list(row) for row in rows]
+    values = [[xlsx_value(value) for value in row] for row in given]
     widths = [len(header) for header in headers]
     for row in values:
         for index, value in enumerate(row):
@@ -148,16 +187,18 @@ def to_xlsx(
     bold = Font(bold=True)
     header_cells = []
     for header in headers:
-        cell = WriteOnlyCell(sheet, value=neutralise(header))
+        cell = WriteOnlyCell(sheet, value=xlsx_text(header))
         cell.font = bold
         header_cells.append(cell)
     sheet.append(header_cells)
-    for row in values:
+    for original, row in zip(given, values, strict=True):
         cells = []
         for index, value in enumerate(row):
             cell = WriteOnlyCell(sheet, value=value)
             if index in formats and value != "":
                 cell.number_format = formats[index]
+            elif isinstance(original[index], Money):
+                cell.number_format = MONEY_FORMAT
             elif isinstance(value, datetime.datetime):
                 cell.number_format = DATETIME_FORMAT
             elif isinstance(value, datetime.date):

@@ -22,14 +22,14 @@ from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView, exception_handler
 
 from clea_platform.certifications import Certification
-from clea_platform.ratelimit import LocalFallbackThrottleMixin
+from clea_platform.ratelimit import PlatformThrottleMixin
 from directory.models import Commune, CommuneLookup
 from directory.selectors import DEFAULT_RADIUS_KM, RADII_KM, NearbySite, sites_nearby
 
 MAX_RESULTS = 100
 
 
-class DirectoryThrottle(LocalFallbackThrottleMixin, AnonRateThrottle):
+class DirectoryThrottle(PlatformThrottleMixin, AnonRateThrottle):
     """Per client address: enough for a page that searches as one types, not for harvesting."""
 
     scope = "directory_api"

@@ -3,24 +3,32 @@
 Nothing in them depends on when they are rendered except the document's own issue date: rows come in a stable
 order, the XLSX gets fixed package dates and ZIP timestamps, and WeasyPrint writes no creation date.
 
-Their layout (a total row under the lines, money formats) is the document the funder and Certif'Pro receive, so
-they keep their own writer rather than clea_platform.spreadsheets; they share its formula neutralisation (a
-text cell is never run by a spreadsheet, and ordinary text keeps its bytes) and its package normalisation.
+They are written through the platform's spreadsheet writer (clea_platform.spreadsheets), like every export: the
+CSV by `to_csv`, and each XLSX cell by `xlsx_value`, so that a text cell is never run by a spreadsheet and an
+amount (`Money`) stays a number, negative or not. The XLSX keeps its own sheet layout, the document the funder and
+Certif'Pro receive: a total row under the lines, which the writer's filter would sort in with them.
 """
 
 from __future__ import annotations
 
-import csv
 import datetime
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
 from clea_platform.pdf import render_pdf, sha256_hex
-from clea_platform.spreadsheets import CSV_CONTENT_TYPE, XLSX_CONTENT_TYPE, neutralise, normalised_xlsx
-from funding.money import euros_decimal, format_euros, plain_euros
+from clea_platform.spreadsheets import (
+    CSV_CONTENT_TYPE,
+    MONEY_FORMAT,
+    XLSX_CONTENT_TYPE,
+    Money,
+    csv_text,
+    normalised_xlsx,
+    to_csv,
+    xlsx_value,
+)
+from funding.money import format_euros
 
 PDF_CONTENT_TYPE = "application/pdf"
 CONTENT_TYPES = {"csv": CSV_CONTENT_TYPE, "xlsx": XLSX_CONTENT_TYPE, "pdf": PDF_CONTENT_TYPE}
@@ -62,28 +70,21 @@ class RenderedFiles:
         return sha256_hex(getattr(self, extension))
 
 
-def _text(value: Any, money: bool) -> str:
-    if value is None or value == "":
-        return ""
-    if money:
-        return plain_euros(value)
-    if isinstance(value, datetime.date):
-        return value.strftime("%d/%m/%Y")
-    if isinstance(value, Decimal):
-        return f"{value.normalize():f}".replace(".", ",")
-    if isinstance(value, int):
-        return str(value)
-    return neutralise(str(value))
+def _cells(row: Sequence[Any], columns: Sequence[Column]) -> list[Any]:
+    """A row for the spreadsheet writer: the cents of money columns as `Money`, an empty money cell empty."""
+    return [
+        Money(value) if column.money and value is not None and value != "" else value
+        for value, column in zip(row, columns, strict=True)
+    ]
+
+
+def _rows(table: Table) -> list[list[Any]]:
+    return [_cells(row, table.columns) for row in [*table.rows, table.total_row()]]
 
 
 def table_to_csv(table: Table) -> bytes:
     """Semicolon-separated, UTF-8 with a BOM (spreadsheets then read the accents), amounts "1234,50", a total row."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
-    writer.writerow([column.label for column in table.columns])
-    for row in [*table.rows, table.total_row()]:
-        writer.writerow([_text(value, column.money) for value, column in zip(row, table.columns, strict=True)])
-    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+    return to_csv([column.label for column in table.columns], _rows(table))
 
 
 def table_to_xlsx(table: Table, *, issued_on: datetime.date) -> bytes:
@@ -95,22 +96,12 @@ def table_to_xlsx(table: Table, *, issued_on: datetime.date) -> bytes:
     sheet = workbook.active
     sheet.title = table.title[:31]
     sheet.append([column.label for column in table.columns])
-    for row in [*table.rows, table.total_row()]:
-        cells: list[Any] = []
-        for value, column in zip(row, table.columns, strict=True):
-            if column.money and value != "":
-                cells.append(euros_decimal(value))
-            elif value is None:
-                cells.append("")
-            elif isinstance(value, str):
-                cells.append(neutralise(value))  # openpyxl would store "=..." as a formula
-            else:
-                cells.append(value)
-        sheet.append(cells)
+    for row in _rows(table):
+        sheet.append([xlsx_value(value) for value in row])
     for index, column in enumerate(table.columns, start=1):
         if column.money:
             for (cell,) in sheet.iter_rows(min_row=2, min_col=index, max_col=index):
-                cell.number_format = '#,##0.00 "€"'
+                cell.number_format = MONEY_FORMAT
         elif any(isinstance(row[index - 1], datetime.date) for row in table.rows):
             for (cell,) in sheet.iter_rows(min_row=2, min_col=index, max_col=index):
                 cell.number_format = "DD/MM/YYYY"
@@ -125,7 +116,7 @@ def table_to_xlsx(table: Table, *, issued_on: datetime.date) -> bytes:
 def _display(value: Any, money: bool) -> str:
     if money and value != "" and value is not None:
         return format_euros(value)
-    return _text(value, money=False)
+    return csv_text(value)
 
 
 def render_files(

@@ -33,7 +33,7 @@ from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
 from clea_platform.downloads import file_response
-from clea_platform.ratelimit import LocalFallbackThrottleMixin
+from clea_platform.ratelimit import PlatformThrottleMixin
 from clea_platform.verification import verification_code_normalise
 from evaluations.selectors import attestation_check
 from juries.models import (
@@ -466,7 +466,7 @@ class CertificateViewSet(viewsets.ReadOnlyModelViewSet):
 # -- Public verification --------------------------------------------------------------------------------------
 
 
-class CertificateVerifyThrottle(LocalFallbackThrottleMixin, AnonRateThrottle):
+class CertificateVerifyThrottle(PlatformThrottleMixin, AnonRateThrottle):
     """Per client address, as the public verification page: enough to check, not to enumerate codes."""
 
     scope = "certificate_verify"

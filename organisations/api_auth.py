@@ -17,7 +17,7 @@ from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.throttling import SimpleRateThrottle
 
-from clea_platform.ratelimit import LocalFallbackThrottleMixin
+from clea_platform.ratelimit import PlatformThrottleMixin
 from organisations.models import ApiToken
 from organisations.services import api_token_authenticate
 
@@ -78,7 +78,7 @@ class HasMembership(BasePermission):
         return not roles or membership.role in roles
 
 
-class TokenRateThrottle(LocalFallbackThrottleMixin, SimpleRateThrottle):
+class TokenRateThrottle(PlatformThrottleMixin, SimpleRateThrottle):
     """Per token for token requests, per user for browser sessions, per address for anonymous ones."""
 
     scope = "api"

@@ -10,7 +10,7 @@ from xml.etree import ElementTree
 import pytest
 from openpyxl import load_workbook
 
-from clea_platform.spreadsheets import neutralise, to_csv, to_xlsx
+from clea_platform.spreadsheets import MONEY_FORMAT, Money, neutralise, to_csv, to_xlsx
 
 DCTERMS = "http://purl.org/dc/terms/"
 HEADERS = ["Nom", "Né le", "Heures", "Montant", "Solde", "Commentaire"]
@@ -30,6 +30,24 @@ def read_csv(content: bytes) -> list[list[str]]:
 def test_a_text_starting_like_a_formula_gets_a_quote(start):
     assert neutralise(f"{start}1+1") == f"'{start}1+1"
     assert neutralise(f"a{start}1") == f"a{start}1"
+
+
+@pytest.mark.parametrize("spaces", [" ", "   ", "\u00a0", "\n", " \t"])
+@pytest.mark.parametrize("start", ["=", "+", "-", "@"])
+def test_spaces_before_a_formula_do_not_hide_it(spaces, start):
+    """An import that trims spaces (LibreOffice's "Trim spaces") would leave the formula first."""
+    assert neutralise(f"{spaces}{start}1+1") == f"'{spaces}{start}1+1"
+    assert neutralise(f"{spaces}Dupont") == f"{spaces}Dupont"
+
+
+def test_an_amount_is_a_number_in_both_formats_negative_or_not():
+    rows = [["Avoir", Money(-1250)], ["Facture", Money(123450)], ["Centimes", Money(-5)]]
+    assert [row[1] for row in read_csv(to_csv(["Libellé", "Montant"], rows))[1:]] == ["-12,50", "1234,50", "-0,05"]
+    sheet = load_workbook(io.BytesIO(to_xlsx(["Libellé", "Montant"], rows, title="Montants")))["Montants"]
+    amounts = [row[1] for row in sheet.iter_rows(min_row=2)]
+    assert [cell.data_type for cell in amounts] == ["n", "n", "n"]
+    assert [cell.value for cell in amounts] == [-12.5, 1234.5, -0.05]
+    assert {cell.number_format for cell in amounts} == {MONEY_FORMAT}
 
 
 def test_the_csv_neutralises_formulas_and_keeps_numbers_and_dates():

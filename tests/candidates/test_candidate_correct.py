@@ -7,7 +7,7 @@ from django.core.exceptions import PermissionDenied
 from django.urls import reverse
 
 from candidates.models import Candidate, DossierEvent
-from candidates.services import DossierAlreadyOpen, candidate_correct
+from candidates.services import DossierElsewhere, candidate_correct
 from organisations.models import AuditLog, Role
 from tests.clients import page_text
 from tests.journey import DossierFactory
@@ -151,7 +151,7 @@ def test_a_correction_cannot_make_the_candidate_someone_with_a_dossier_in_progre
     )
     assert response.status_code == 200
     page = page_text(response)
-    assert "déjà un dossier en cours pour cette certification" in page
+    assert "déjà un parcours pour cette certification dans un autre organisme" in page
     assert org_b.name not in page and elsewhere.reference not in page
     assert 'value="MOREAU"' in page  # what the counsellor typed is kept
     candidate.refresh_from_db()
@@ -194,7 +194,7 @@ def test_the_same_person_in_training_for_the_same_certification_blocks_the_same_
     candidate = dossier.candidate
     same_person_in_training_elsewhere(candidate, org_b, certification=dossier.certification)
     corrected = candidate.first_name.upper()
-    with pytest.raises(DossierAlreadyOpen):
+    with pytest.raises(DossierElsewhere):
         candidate_correct(candidate=candidate, by=dossier.team.counsellor, data={"first_name": corrected})
     candidate.refresh_from_db()
     assert candidate.first_name != corrected

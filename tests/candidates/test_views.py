@@ -289,7 +289,7 @@ def test_an_open_dossier_in_another_organisation_refuses_without_naming_it(
     client = client_for(counsellor)
     response = client.post(CREATE_URL, candidate_post())
     page = page_text(response)
-    assert "Cette personne a déjà un dossier en cours pour cette certification" in page
+    assert "Cette personne a déjà un parcours pour cette certification dans un autre organisme" in page
     assert org_b.name not in page
     assert elsewhere.reference not in page
     assert detail_url(elsewhere) not in page

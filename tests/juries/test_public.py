@@ -1,3 +1,5 @@
+from urllib.parse import quote
+
 import pytest
 from django.test import Client
 from django.urls import reverse
@@ -127,6 +129,17 @@ def test_a_well_shaped_code_typed_with_separators_that_matches_nothing_is_unknow
 
 
 ODD_INPUTS = ["a/b", "AB12/CD34", "X" * 5000, "ÉÉÉÉÉÉÉÉ", "ＡＢ１２ＣＤ３４", "AB12CD3\x00", "--", "<script>x</script>"]
+
+
+@pytest.mark.parametrize("kind", ["certificates", "attestations"])
+@pytest.mark.parametrize("typed", [*ODD_INPUTS, "..", "a\\b", "%2F"])
+def test_the_api_answers_input_that_cannot_be_a_code_with_a_404(kind, typed):
+    """Path-like input through the public API: a slash (decoded from %2F) matches no route, anything else reaches
+    the check of the code's shape; a 404 either way, never a 500."""
+    response = Client().get(f"/api/v1/{kind}/verify/{quote(typed, safe='')}/")
+    assert response.status_code == 404
+    if response["Content-Type"] == "application/json":
+        assert response.json()["code"] == "not_found"
 
 
 @pytest.mark.parametrize("typed", ODD_INPUTS)
