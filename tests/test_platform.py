@@ -1,5 +1,6 @@
 import json
 import os
+import secrets
 import subprocess
 import sys
 from pathlib import Path
@@ -158,7 +159,6 @@ def test_seed_demo_is_idempotent_and_every_demo_account_can_log_in(client, setti
     assert not User.objects.get(email="conseillere@evaluateur-nord.demo").is_staff
 
 
-
 @pytest.mark.django_db
 @pytest.mark.parametrize(("debug", "embedded"), [(False, True), (True, False), (False, False)])
 def test_seed_demo_refuses_outside_the_embedded_demo_unless_forced(settings, debug, embedded):
@@ -170,6 +170,7 @@ def test_seed_demo_refuses_outside_the_embedded_demo_unless_forced(settings, deb
     assert ("DEBUG est désactivé" in str(refused.value)) is not debug
     assert ("DATABASE_URL est défini" in str(refused.value)) is not embedded
     assert not User.objects.exists() and not Organisation.objects.exists()
+
 
 def test_pages_load_no_asset_from_another_host(client, db):
     body = client.get(reverse("login")).content.decode()
@@ -245,7 +246,7 @@ def _start(**environment: str) -> subprocess.CompletedProcess[str]:
 )
 def test_with_debug_off_the_public_address_must_be_given_and_well_formed(site_url, refused):
     """Every absolute link (QR codes, PDFs, e-mails) starts with it: a guess would print dead links."""
-    environment = {"DEBUG": "false", "SECRET_KEY": "start-check"}
+    environment = {"DEBUG": "false", "SECRET_KEY": secrets.token_urlsafe(50)}
     if site_url is not None:
         environment["SITE_URL"] = site_url
     started = _start(**environment)
