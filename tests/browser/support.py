@@ -1,4 +1,9 @@
-"""What the browser tests share: signing in as a person does, through the login form."""
+"""What the browser tests share: signing in as a person does, through the login form.
+
+The pages run under the Content-Security-Policy (README, "Sécurité"), which refuses eval: give
+`page.wait_for_function` a function ("() => ..."), which Playwright calls through the DevTools protocol; a bare
+expression is eval'd in the page and fails. Likewise `page.add_script_tag` is inline code: evaluate the file's text
+instead (tests/browser/axe.py)."""
 
 from __future__ import annotations
 

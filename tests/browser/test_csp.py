@@ -103,5 +103,5 @@ def test_the_main_pages_of_several_roles_break_no_rule_of_the_content_security_p
 
     # The listener is not deaf: a style attribute put into the page now is refused, and reported.
     page.evaluate("document.body.insertAdjacentHTML('beforeend', '<p style=\"color: red\">x</p>')")
-    page.wait_for_function("window.__cspViolations.length > 0")
+    page.wait_for_function("() => window.__cspViolations.length > 0")
     assert "style-src" in page.evaluate("window.__cspViolations")[0]
