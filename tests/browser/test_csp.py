@@ -1,6 +1,6 @@
 """The Content-Security-Policy in Chromium (issue 16): the main pages of several roles load, run their scripts and
 show their styles without one violation of the policy, which refuses inline scripts, style attributes, event
-handler attributes and eval. Nine page loads on the demo's data: the policy and the templates are the same for every
+handler attributes and eval. Ten page loads on the demo's data: the policy and the templates are the same for every
 page, and tests/test_security_headers.py scans every template for what the policy refuses.
 
 Chromium reports each refusal twice: a `securitypolicyviolation` event in the page (listened to by a script that
@@ -13,6 +13,7 @@ import pytest
 from django.conf import settings
 from django.urls import reverse
 
+from candidates.models import Dossier
 from evaluations.models import Evaluation, EvaluationStatus
 from organisations.models import Membership
 from tests.browser.test_small_screens import ACCOUNTS, log_in, role_pages, seed_demo
@@ -57,9 +58,12 @@ def test_the_main_pages_of_several_roles_break_no_rule_of_the_content_security_p
             .first()
         ],
     )
+    dossier_pk = Dossier.objects.get(candidate__last_name="Girard").pk
     base = live_server.url
     console: list[str] = []
-    page.on("console", lambda message: console.append(message.text) if "Content Security Policy" in message.text else 0)
+    page.on(
+        "console", lambda message: console.append(message.text) if "Content Security Policy" in message.text else None
+    )
     page.add_init_script(LISTEN)
     found: list[str] = []
     loads = 0
@@ -92,10 +96,12 @@ def test_the_main_pages_of_several_roles_break_no_rule_of_the_content_security_p
         ("evaluator", pages["evaluator"][1]),  # the evaluation grid and its scripts
         ("president", pages["president"][1]),  # the jury's review and its decision form
         ("trainer", pages["trainer"][0]),  # the training plan and its htmx forms
-        ("certifpro-admin", "/admin/"),  # Django's admin
+        ("certifpro-admin", "/admin/"),  # Django's admin, its index
     ):
         sign_in_with_a_session(page, base, account(name).email)
         check(name, path)
+    # An admin change form, with its widgets' scripts (dates, related objects): where Certif'Pro edits identities.
+    check("certifpro-admin", reverse("admin:candidates_dossier_change", args=[dossier_pk]), ready="#content-main form")
 
     assert loads <= 10, loads
     assert not found, "Content-Security-Policy violations:\n" + "\n".join(found)
