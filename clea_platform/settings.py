@@ -215,10 +215,10 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", defa
 SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
 if not SECURE_HSTS_PRELOAD:
     SILENCED_SYSTEM_CHECKS.append("security.W021")
-# The scheme of the request is read from X-Forwarded-Proto only behind a declared proxy, which sets that header
-# itself: anyone else could claim HTTPS with it. Without a declared proxy, TLS must end at gunicorn or the redirect
-# above loops (README, "Sécurité").
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if TRUST_X_FORWARDED_FOR else None
+# The scheme of the request is read from X-Forwarded-Proto only behind a declared proxy (TRUSTED_PROXY_COUNT), which
+# sets that header itself: anyone else could claim HTTPS with it. Without a declared proxy, TLS must end at gunicorn
+# or the redirect above loops (README, "Sécurité").
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if TRUSTED_PROXY_COUNT else None
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 # Content-Security-Policy (django-csp 4): the platform's own scripts and stylesheets only, no inline script, style

@@ -30,7 +30,7 @@ PRODUCTION = {
 
 def run_django(args: list[str], **environment: str) -> subprocess.CompletedProcess[str]:
     """A fresh interpreter with only `environment` for the platform's variables: settings are read at start-up."""
-    unset = {"SITE_URL", "DEBUG", "SECRET_KEY", "DATABASE_URL", "REDIS_URL", "ALLOWED_HOSTS", "TRUST_X_FORWARDED_FOR"}
+    unset = {"SITE_URL", "DEBUG", "SECRET_KEY", "DATABASE_URL", "REDIS_URL", "ALLOWED_HOSTS", "TRUSTED_PROXY_COUNT"}
     unset |= {key for key in os.environ if key.startswith(("SECURE_", "SESSION_COOKIE_", "CSRF_COOKIE_"))}
     unset.add("DJANGO_ALLOW_ASYNC_UNSAFE")  # the browser tests' (tests/conftest.py); check --deploy refuses it
     env = {key: value for key, value in os.environ.items() if key not in unset}
@@ -95,7 +95,7 @@ def test_in_production_plain_http_is_redirected_and_https_answers_with_a_year_of
 
 def test_a_client_cannot_claim_https_with_a_header_unless_a_trusted_proxy_is_declared():
     assert probe()["claimed"] == 301
-    assert probe(TRUST_X_FORWARDED_FOR="true")["claimed"] == 200
+    assert probe(TRUSTED_PROXY_COUNT="1")["claimed"] == 200
 
 
 def test_preloading_is_set_from_the_environment_and_then_no_longer_silenced():
