@@ -173,11 +173,13 @@ AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
-# CNIL / ANSSI guidance: length over composition rules, and refuse the common passwords.
+# CNIL / ANSSI guidance: length over composition rules, and refuse the guessable passwords: zxcvbn's estimate with
+# French dictionaries and the user's own words, at least 3 of 4 (README, "Mots de passe et connexions").
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "organisations.password_strength.PasswordStrengthValidator", "OPTIONS": {"min_score": 3}},
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
