@@ -185,6 +185,12 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 PASSWORD_RESET_TIMEOUT = 60 * 60 * 24
+# Password-reset requests (README, "Mots de passe et connexions"), per hour: for one e-mail address as typed (whether an
+# account has it or not, so that the refusal tells nothing), and from one client address (an agency's colleagues
+# share one).
+PASSWORD_RESET_LIMIT_PER_ACCOUNT = 3
+PASSWORD_RESET_LIMIT_PER_ADDRESS = 20
+PASSWORD_RESET_LIMIT_PERIOD = 60 * 60
 
 AXES_FAILURE_LIMIT = 5
 AXES_COOLOFF_TIME = timedelta(minutes=30)

@@ -9,6 +9,9 @@ from organisations.models import AuditLog
 from tests.factories import TEST_PASSWORD, UserFactory
 from tests.waiting import wait_until
 
+# Password-reset requests are rate-limited in the cache: each test starts with fresh counters.
+pytestmark = pytest.mark.usefixtures("fresh_rate_limit")
+
 
 @pytest.mark.django_db
 def test_login_with_email_and_password_records_an_audit_entry(client, org_a, make_member):
