@@ -6,8 +6,10 @@ import pytest
 from axes.models import AccessAttempt
 from django.db.models import Max
 from django.test import Client
-from django.urls import reverse
+from django.urls import URLResolver, get_resolver, reverse
 from django.utils import timezone
+from rest_framework.authentication import BasicAuthentication
+from rest_framework.authtoken.views import ObtainAuthToken
 
 from tests.clients import page_text
 from tests.factories import TEST_PASSWORD, UserFactory
@@ -93,3 +95,23 @@ def test_the_lockout_page_says_when_to_try_again_and_attempts_meanwhile_do_not_p
     assert 0 < int(refused["Retry-After"]) <= settings.AXES_COOLOFF_TIME.total_seconds()
     assert AccessAttempt.objects.get(username="camille@exemple.fr").failures_since_start == failures
     assert AccessAttempt.objects.aggregate(last=Max("attempt_time"))["last"] == last_failure
+
+
+def _api_views(patterns, found):
+    for pattern in patterns:
+        if isinstance(pattern, URLResolver):
+            _api_views(pattern.url_patterns, found)
+        elif view_class := getattr(pattern.callback, "cls", None):
+            found.append(view_class)
+    return found
+
+
+def test_no_api_endpoint_takes_a_password_around_the_login_limits():
+    """The API authenticates by token or by the session that the (limited) login form opened: no endpoint takes a
+    password, which would need the same limits."""
+    views = _api_views(get_resolver().url_patterns, [])
+    assert len(views) > 10
+    for view_class in views:
+        assert not issubclass(view_class, ObtainAuthToken), view_class
+        for authentication in view_class().get_authenticators():
+            assert not isinstance(authentication, BasicAuthentication), view_class
