@@ -70,6 +70,12 @@ def hit(key: str, period: int) -> int:
         return _hit(shared_cache_failed(exc), key, period)
 
 
+def over_limit(*, scope: str, ident: str, limit: int, period: int) -> bool:
+    """Count one request of `ident` (a client address, a hashed account...) in `scope`: whether it goes beyond `limit`
+    requests in a window of `period` seconds."""
+    return hit(f"ratelimit:{scope}:{ident}", period) > limit
+
+
 def rate_limited(
     *, scope: str, limit: int, period: int
 ) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
@@ -78,8 +84,7 @@ def rate_limited(
     def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
         @wraps(view)
         def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-            count = hit(f"ratelimit:{scope}:{client_ip(request) or 'unknown'}", period)
-            if count > limit:
+            if over_limit(scope=scope, ident=client_ip(request) or "unknown", limit=limit, period=period):
                 response = render(request, "rate_limited.html", {"period": period}, status=429)
                 response["Retry-After"] = str(period)
                 return response

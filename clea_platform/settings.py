@@ -173,30 +173,52 @@ AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
-# CNIL / ANSSI guidance: length over composition rules, and refuse the common passwords.
+# CNIL / ANSSI guidance: length over composition rules, and refuse the guessable passwords: zxcvbn's estimate with
+# French dictionaries and the user's own words, at least 3 of 4 (README, "Mots de passe et connexions").
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "organisations.password_strength.PasswordStrengthValidator", "OPTIONS": {"min_score": 3}},
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 PASSWORD_RESET_TIMEOUT = 60 * 60 * 24
+# Password-reset requests (README, "Mots de passe et connexions"), per hour: for one e-mail address as typed (whether an
+# account has it or not, so that the refusal tells nothing), and from one client address (an agency's colleagues
+# share one).
+PASSWORD_RESET_LIMIT_PER_ACCOUNT = 3
+PASSWORD_RESET_LIMIT_PER_ADDRESS = 20
+PASSWORD_RESET_LIMIT_PERIOD = 60 * 60
 
-AXES_FAILURE_LIMIT = 5
+# Login lockouts (README, "Mots de passe et connexions"): failed logins within the cool-off that lock, per account
+# (whatever the addresses: a targeted attack) and per client address (whatever the accounts: password spraying). A
+# France Travail agency or a training centre puts all its staff behind one public address: the address's threshold
+# is the higher one. Each lock lifts 30 minutes after the last failure that counts for it; attempts while locked do
+# not push it back, so that the page can say when to try again. organisations/login_lockout.py gives each parameter
+# its threshold (axes itself has one for all).
+LOGIN_FAILURE_LIMITS = {
+    "username": env.int("LOGIN_FAILURE_LIMIT_PER_ACCOUNT", default=5),
+    "ip_address": env.int("LOGIN_FAILURE_LIMIT_PER_ADDRESS", default=20),
+}
+AXES_HANDLER = "organisations.login_lockout.PerParameterLimitsHandler"
+AXES_LOCKOUT_PARAMETERS = list(LOGIN_FAILURE_LIMITS)
+# Axes' one limit, the scale on which the handler puts each parameter's failures: the account's.
+AXES_FAILURE_LIMIT = LOGIN_FAILURE_LIMITS["username"]
 AXES_COOLOFF_TIME = timedelta(minutes=30)
-AXES_LOCKOUT_PARAMETERS = ["username"]
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 # The login form posts the e-mail address as "username" (Django's AuthenticationForm).
 AXES_USERNAME_FORM_FIELD = "username"
+# A successful login clears the account's failures, not its address's (PerParameterLimitsHandler).
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_LOCKOUT_CALLABLE = "organisations.login_lockout.lockout_response"
 AXES_VERBOSE = False
 # The lockout and its records read the client's address by the platform's rule, not ipware's defaults.
 AXES_CLIENT_IP_CALLABLE = "clea_platform.request_meta.client_ip"
-# Per-account lockout on purpose: a whole France Travail agency or training centre often shares one public
-# address, and locking the address would lock every colleague out (axes.W006 warns about exactly that).
-SILENCED_SYSTEM_CHECKS = ["axes.W006"]
+# axes.W006 (no lockout per address) no longer applies: the address is locked too, at its own threshold.
+SILENCED_SYSTEM_CHECKS: list[str] = []
 
 # Sessions live in the database, never in Redis: losing the cache or the broker logs nobody out.
 SESSION_ENGINE = "django.contrib.sessions.backends.db"

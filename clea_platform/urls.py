@@ -7,8 +7,8 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from clea_platform.views import accessibility, healthz_live, healthz_ready, ping
 from journey.views import home
 from juries.public_views import certificate_verify, certificate_verify_form
-from organisations.forms import EmailAuthenticationForm, QueuedPasswordResetForm
-from organisations.views import LockoutLiftingPasswordResetConfirmView, api_tokens
+from organisations.forms import EmailAuthenticationForm
+from organisations.views import LockoutLiftingPasswordResetConfirmView, RateLimitedPasswordResetView, api_tokens
 
 admin.site.site_header = _("Administration CléA – Certif'Pro")
 admin.site.site_title = _("Administration CléA")
@@ -23,11 +23,7 @@ account_patterns = [
     path("deconnexion/", auth_views.LogoutView.as_view(), name="logout"),
     path("mot-de-passe/", auth_views.PasswordChangeView.as_view(), name="password_change"),
     path("mot-de-passe/modifie/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
-    path(
-        "mot-de-passe/oubli/",
-        auth_views.PasswordResetView.as_view(form_class=QueuedPasswordResetForm),
-        name="password_reset",
-    ),
+    path("mot-de-passe/oubli/", RateLimitedPasswordResetView.as_view(), name="password_reset"),
     path("mot-de-passe/oubli/envoye/", auth_views.PasswordResetDoneView.as_view(), name="password_reset_done"),
     path(
         "mot-de-passe/reinitialiser/<uidb64>/<token>/",

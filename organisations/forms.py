@@ -1,7 +1,9 @@
 from django import forms
+from django.conf import settings
 from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from clea_platform.mail import email_send_task
 from clea_platform.tasks_queue import enqueue
@@ -14,11 +16,20 @@ class EmailAuthenticationForm(AuthenticationForm):
     )
 
     error_messages = {
-        "invalid_login": _(
-            "Adresse e-mail ou mot de passe incorrect. Après 5 échecs, le compte est bloqué 30 minutes."
-        ),
+        "invalid_login": _("Adresse e-mail ou mot de passe incorrect."),
         "inactive": _("Ce compte est désactivé."),
     }
+
+    def get_invalid_login_error(self) -> forms.ValidationError:
+        # The thresholds are settings (LOGIN_FAILURE_LIMITS, AXES_COOLOFF_TIME): the message says the ones in force.
+        failures = settings.LOGIN_FAILURE_LIMITS["username"]
+        minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
+        warning = ngettext(
+            "Après %(failures)d échec, le compte est bloqué %(minutes)d minutes.",
+            "Après %(failures)d échecs, le compte est bloqué %(minutes)d minutes.",
+            failures,
+        ) % {"failures": failures, "minutes": minutes}
+        return forms.ValidationError(f"{self.error_messages['invalid_login']} {warning}", code="invalid_login")
 
 
 class QueuedPasswordResetForm(PasswordResetForm):

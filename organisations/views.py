@@ -1,20 +1,25 @@
 import datetime
+import logging
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.forms import SetPasswordForm
-from django.contrib.auth.views import PasswordResetConfirmView
+from django.contrib.auth.forms import PasswordResetForm, SetPasswordForm
+from django.contrib.auth.views import PasswordResetConfirmView, PasswordResetView
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 
 from clea_platform.actions import post_only
+from clea_platform.ratelimit import over_limit
+from clea_platform.request_meta import client_ip
 from clea_platform.tenancy import membership_required
-from organisations.forms import ApiTokenForm, SiteForm
+from organisations.forms import ApiTokenForm, QueuedPasswordResetForm, SiteForm
 from organisations.models import ApiToken, Membership, Role, Site
 from organisations.services import (
     api_token_create,
@@ -23,6 +28,44 @@ from organisations.services import (
     site_update,
     user_password_reset_complete,
 )
+
+logger = logging.getLogger(__name__)
+
+
+class RateLimitedPasswordResetView(PasswordResetView):
+    """Django's reset request, limited per account and per client address (settings.PASSWORD_RESET_LIMIT_*): each
+    e-mail floods an inbox and hands out one more valid link, and a script could do it for every address it knows.
+
+    The account is the address as typed, whether an account has it or not, so that the refusal tells no more than
+    the usual answer ("if an account exists..."); a refused request sends nothing. Both counters count every request,
+    so that staying under one never hides the other."""
+
+    form_class = QueuedPasswordResetForm
+
+    def form_valid(self, form: PasswordResetForm) -> HttpResponse:
+        period = settings.PASSWORD_RESET_LIMIT_PERIOD
+        # Keyed on a keyed hash: the shared cache holds no e-mail address.
+        account = salted_hmac("password-reset-limit", form.cleaned_data["email"].strip().casefold()).hexdigest()
+        over_account = over_limit(
+            scope="password-reset-account",
+            ident=account,
+            limit=settings.PASSWORD_RESET_LIMIT_PER_ACCOUNT,
+            period=period,
+        )
+        over_address = over_limit(
+            scope="password-reset-address",
+            ident=client_ip(self.request) or "unknown",
+            limit=settings.PASSWORD_RESET_LIMIT_PER_ADDRESS,
+            period=period,
+        )
+        if not (over_account or over_address):
+            return super().form_valid(form)
+        logger.warning("Password reset refused: too many requests (%s)", "account" if over_account else "address")
+        response = render(
+            self.request, "registration/password_reset_limited.html", {"minutes": period // 60}, status=429
+        )
+        response["Retry-After"] = str(period)
+        return response
 
 
 class LockoutLiftingPasswordResetConfirmView(PasswordResetConfirmView):

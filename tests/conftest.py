@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 from django.conf import settings as django_settings
+from django.core.cache import cache
 from django.test import Client, override_settings
 
 from clea_platform.celery import app as celery_app
@@ -95,6 +96,19 @@ def _isolated_cache_keys() -> Iterator[None]:
     cache = django_settings.CACHES["default"]
     with override_settings(CACHES={**django_settings.CACHES, "default": {**cache, "KEY_PREFIX": session_tag()}}):
         yield
+
+
+@pytest.fixture
+def fresh_rate_limit(settings) -> Iterator[None]:
+    """Rate limits count in the cache (public verification, password-reset requests): a private in-memory one, emptied
+    for each test (cache.clear() on the shared Redis would also drop the Celery messages of the xdist worker beside
+    this one)."""
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "rate-limits"}
+    }
+    cache.clear()
+    yield
+    cache.clear()
 
 
 @pytest.fixture(autouse=True)

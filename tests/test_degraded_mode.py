@@ -133,6 +133,7 @@ def test_the_attestation_promised_while_the_broker_was_down_appears_once_it_is_b
     assert side_effects_requeue() == 0, "done: nothing more to queue"
 
 
+@pytest.mark.usefixtures("fresh_rate_limit")
 def test_the_password_reset_answers_at_once_with_the_broker_down(broker_down, client, caplog):
     UserFactory(email="camille@exemple.fr")
     started = time.monotonic()

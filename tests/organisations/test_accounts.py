@@ -6,8 +6,12 @@ from django.test import Client
 from django.urls import reverse
 
 from organisations.models import AuditLog
+from tests.clients import page_text
 from tests.factories import TEST_PASSWORD, UserFactory
 from tests.waiting import wait_until
+
+# Password-reset requests are rate-limited in the cache: each test starts with fresh counters.
+pytestmark = pytest.mark.usefixtures("fresh_rate_limit")
 
 
 @pytest.mark.django_db
@@ -24,7 +28,9 @@ def test_a_wrong_password_is_refused_in_french(client):
     UserFactory(email="camille@exemple.fr")
     response = client.post(reverse("login"), {"username": "camille@exemple.fr", "password": "pas le bon"})
     assert response.status_code == 200
-    assert "Adresse e-mail ou mot de passe incorrect" in response.content.decode()
+    assert "Adresse e-mail ou mot de passe incorrect. Après 5 échecs, le compte est bloqué 30 minutes." in page_text(
+        response
+    )
     entry = AuditLog.objects.get(action="auth.login_failed")
     assert entry.details == {"email": "camille@exemple.fr"}
 
@@ -39,7 +45,7 @@ def test_the_account_is_locked_after_five_failures_even_with_the_right_password(
         reverse("login"), {"username": "camille@exemple.fr", "password": TEST_PASSWORD}
     )
     assert response.status_code == 429
-    assert "Compte temporairement bloqué" in response.content.decode()
+    assert "Connexion temporairement bloquée" in response.content.decode()
 
 
 @pytest.mark.django_db
