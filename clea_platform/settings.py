@@ -67,6 +67,8 @@ INSTALLED_APPS = [
     "django_fsm",
     "django_htmx",
     "axes",
+    # The audit log's append-only trigger (organisations.AuditLog), installed by its migration on PostgreSQL.
+    "pgtrigger",
     "clea_platform",
     "organisations",
     "outbox",
