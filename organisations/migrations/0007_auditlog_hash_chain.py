@@ -15,29 +15,56 @@ from django.db import migrations, models
 from organisations import audit_chain
 
 # The labels the models' audit_label() writes for new rows (French, like every label stored in the log).
-LABELS = {("candidates", "candidate"): "Personne candidate n° {}", ("referrals", "referral"): "Orientation France Travail n° {}"}
+LABELS = {
+    ("candidates", "candidate"): "Personne candidate n° {}",
+    ("referrals", "referral"): "Orientation France Travail n° {}",
+}
 
 
 def seal_existing_rows(apps, schema_editor):
     AuditLog = apps.get_model("organisations", "AuditLog")
     ContentType = apps.get_model("contenttypes", "ContentType")
-    db = schema_editor.connection.alias
+    connection = schema_editor.connection
     labels = {
         content_type.pk: LABELS[(content_type.app_label, content_type.model)]
-        for content_type in ContentType.objects.using(db).all()
+        for content_type in ContentType.objects.using(connection.alias).all()
         if (content_type.app_label, content_type.model) in LABELS
     }
+    table = schema_editor.quote_name(AuditLog._meta.db_table)
+    if connection.vendor == "postgresql":
+        from psycopg2.extras import execute_values
+
+        # One UPDATE per batch, from a VALUES list: bulk_update's CASE expressions took 140 s for 200,000 rows.
+        def write(cursor, batch):
+            execute_values(
+                cursor.cursor,  # psycopg2's own cursor, under Django's wrapper
+                f"UPDATE {table} AS t SET object_repr = v.object_repr, previous_hash = v.previous_hash, "  # noqa: S608
+                "hash = v.hash FROM (VALUES %s) AS v (object_repr, previous_hash, hash, id) WHERE t.id = v.id",
+                batch,
+                page_size=len(batch),
+            )
+    else:
+
+        def write(cursor, batch):
+            cursor.executemany(
+                f"UPDATE {table} SET object_repr = %s, previous_hash = %s, hash = %s WHERE id = %s",  # noqa: S608
+                batch,
+            )
+
     previous, batch = audit_chain.GENESIS, []
-    for row in AuditLog.objects.using(db).order_by("id").iterator(chunk_size=2000):
-        if row.object_type_id in labels:
-            row.object_repr = labels[row.object_type_id].format(row.object_id)
-        row.previous_hash = previous
-        row.hash = previous = audit_chain.row_hash(row)
-        batch.append(row)
-        if len(batch) == 2000:
-            AuditLog.objects.using(db).bulk_update(batch, ["object_repr", "previous_hash", "hash"])
-            batch = []
-    AuditLog.objects.using(db).bulk_update(batch, ["object_repr", "previous_hash", "hash"])
+    rows = AuditLog.objects.using(connection.alias).order_by("id").iterator(chunk_size=5000)
+    with connection.cursor() as cursor:
+        for row in rows:
+            if row.object_type_id in labels:
+                row.object_repr = labels[row.object_type_id].format(row.object_id)
+            row.previous_hash = previous
+            row.hash = previous = audit_chain.row_hash(row)
+            batch.append((row.object_repr, row.previous_hash, row.hash, row.pk))
+            if len(batch) == 5000:
+                write(cursor, batch)
+                batch = []
+        if batch:
+            write(cursor, batch)
 
 
 class Migration(migrations.Migration):
