@@ -284,6 +284,7 @@ def training_plan_complete(
         organisation=plan.organisation_id,
         obj=plan,
         request=request,
-        details={"hours_done": str(hours_done), "shortfall_reason": plan.shortfall_reason} if shortfall else None,
+        # The reason, written about the person, stays on the plan and the timeline, out of the unalterable log.
+        details={"hours_done": str(hours_done), "shortfall": True} if shortfall else None,
     )
     return plan

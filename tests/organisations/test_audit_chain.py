@@ -13,8 +13,9 @@ from django.core.management.base import CommandError
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
+from clea_platform import locks
 from organisations import audit_chain
-from organisations.models import AuditLog
+from organisations.models import AUDIT_CHAIN_LOCK, AuditLog
 from organisations.services import AUDIT_PURGE_ACTION, audit_chain_verify, audit_purge, audit_record
 from tests.factories import OrganisationFactory, UserFactory
 
@@ -230,8 +231,15 @@ def _in_a_thread(target, *args) -> threading.Thread:
 
 
 def _waiting_on_the_chain_lock() -> bool:
+    """Whether a session waits for the chain's advisory lock in this database (pg_locks lists the whole cluster's:
+    other test processes' databases too). A two-key lock shows its first key as classid and its second as objid."""
     with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")
+        cursor.execute(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND objsubid = 2"
+            " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+            " AND classid = %s AND objid = hashtext(%s)::oid",
+            [locks._LOCK_CLASS, AUDIT_CHAIN_LOCK],
+        )
         return cursor.fetchone()[0] > 0
 
 

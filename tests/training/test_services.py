@@ -393,6 +393,10 @@ def test_completing_under_the_planned_hours_asks_for_a_reason_that_the_timeline_
     assert plan.shortfall_reason == "Le candidat a repris un emploi."
     event = dossier.events.get(note__startswith="Formation terminée")
     assert "7,5 h réalisées sur 35 h prévues. Motif : Le candidat a repris un emploi." in event.note
+    # The audit row says hours were missing; the reason, written about the person, stays on the plan and the
+    # timeline, where the anonymisation reaches it, and out of the unalterable log.
+    row = AuditLog.objects.get(action="training_plan.complete")
+    assert row.details == {"hours_done": "7.5", "shortfall": True}
 
 
 def test_completing_with_the_planned_hours_done_needs_no_reason_and_keeps_none():
