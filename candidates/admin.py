@@ -5,10 +5,11 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from candidates.models import Candidate, Dossier, DossierEvent
+from organisations.admin_audit import AuditedModelAdmin
 
 
 @admin.register(Candidate)
-class CandidateAdmin(admin.ModelAdmin):
+class CandidateAdmin(AuditedModelAdmin):
     """Identity corrections (a misspelt name); `identity_key` is recomputed on save."""
 
     list_display = ["last_name", "first_name", "birth_date", "organisation", "email"]
@@ -43,7 +44,7 @@ class DossierEventInline(admin.TabularInline):
 
 
 @admin.register(Dossier)
-class DossierAdmin(admin.ModelAdmin):
+class DossierAdmin(AuditedModelAdmin):
     """Consultation and the counsellor's reassignment only.
 
     The step (`state`) and what the journey records (consent, window, deadline) change through the services,

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from django.db import models
 from django.utils import timezone
 from django.utils.functional import cached_property
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django_fsm import RETURN_VALUE, ConcurrentTransitionMixin, FSMField, TransitionNotAllowed, transition
 
@@ -131,6 +132,11 @@ class Candidate(models.Model):
         if kwargs.get("update_fields") is not None:
             kwargs["update_fields"] = {*kwargs["update_fields"], "identity_key"}
         super().save(*args, **kwargs)
+
+    def audit_label(self) -> str:
+        """What the audit log keeps of this row: no name, which the log, unalterable, could never give up when
+        the person's data is anonymised."""
+        return gettext("Personne candidate n° %(id)s") % {"id": self.pk}
 
     @property
     def full_name(self) -> str:

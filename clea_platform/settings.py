@@ -95,6 +95,8 @@ INSTALLED_APPS = [
     "django_htmx",
     "csp",
     "axes",
+    # The audit log's append-only trigger (organisations.AuditLog), installed by its migration on PostgreSQL.
+    "pgtrigger",
     "clea_platform",
     "organisations",
     "outbox",

@@ -4,10 +4,11 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 from directory.models import Commune, DirectorySheet
+from organisations.admin_audit import AuditedModelAdmin
 
 
 @admin.register(Commune)
-class CommuneAdmin(admin.ModelAdmin):
+class CommuneAdmin(AuditedModelAdmin):
     """The national commune table: loaded by `load_communes`, read-only here."""
 
     list_display = ["insee_code", "name", "departement", "region_name", "postcodes", "is_approximate"]
@@ -25,7 +26,7 @@ class CommuneAdmin(admin.ModelAdmin):
 
 
 @admin.register(DirectorySheet)
-class DirectorySheetAdmin(admin.ModelAdmin):
+class DirectorySheetAdmin(AuditedModelAdmin):
     list_display = ["place_label", "certification", "organisation", "requested_on", "status", "site_count"]
     list_filter = ["status", "certification"]
     list_select_related = ["organisation"]

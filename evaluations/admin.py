@@ -11,6 +11,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from evaluations.models import Attestation, CriterionResult, Evaluation
+from organisations.admin_audit import AuditedModelAdmin
 
 
 class ReadOnlyAdminMixin:
@@ -36,7 +37,7 @@ class CriterionResultInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 
 @admin.register(Evaluation)
-class EvaluationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class EvaluationAdmin(ReadOnlyAdminMixin, AuditedModelAdmin):
     list_display = ["__str__", "dossier", "organisation", "evaluator", "kind", "status", "closed_at"]
     list_filter = ["kind", "status", "modality"]
     search_fields = ["dossier__reference", "organisation__name", "evaluator__email"]
@@ -46,7 +47,7 @@ class EvaluationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(Attestation)
-class AttestationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class AttestationAdmin(ReadOnlyAdminMixin, AuditedModelAdmin):
     list_display = ["number", "dossier", "version", "organisation", "generated_at"]
     search_fields = ["number", "dossier__reference", "organisation__name"]
     list_select_related = ["dossier", "organisation"]

@@ -108,6 +108,7 @@ class EvaluationViewSet(viewsets.ReadOnlyModelViewSet):
             evaluation=evaluation,
             by=current_membership(request),
             results={line["criterion"]: (line["result"], line["comment"]) for line in body.validated_data["results"]},
+            request=request,
         )
         return Response(EvaluationSerializer(self.get_queryset().get(pk=evaluation.pk)).data)
 

@@ -117,9 +117,16 @@ def _ensure_editable(evaluation: Evaluation, by: Membership) -> None:
 
 
 @transaction.atomic
-def evaluation_save_results(*, evaluation: Evaluation, by: Membership, results: Mapping[int, tuple[str, str]]) -> int:
+def evaluation_save_results(
+    *,
+    evaluation: Evaluation,
+    by: Membership,
+    results: Mapping[int, tuple[str, str]],
+    request: HttpRequest | None = None,
+) -> int:
     """Save a draft: {criterion id: (result, comment)} for criteria in the evaluation's scope. Returns how
-    many lines changed. A criterion outside the scope is an error, not silently ignored."""
+    many lines changed. A criterion outside the scope is an error, not silently ignored. With lines changed, an
+    audit row names their criteria (not the results nor the comments, which the grid keeps)."""
     evaluation = Evaluation.objects.select_for_update().get(pk=evaluation.pk)
     _ensure_editable(evaluation, by)
     lines = {line.criterion_id: line for line in evaluation.results.all()}
@@ -140,6 +147,15 @@ def evaluation_save_results(*, evaluation: Evaluation, by: Membership, results: 
             line.result, line.comment = value, comment
             changed.append(line)
     CriterionResult.objects.bulk_update(changed, ["result", "comment"])
+    if changed:
+        audit_record(
+            action="evaluation.save_results",
+            actor=by.user,
+            organisation=evaluation.organisation_id,
+            obj=evaluation,
+            request=request,
+            details={"criteria": sorted(line.criterion_id for line in changed)},
+        )
     return len(changed)
 
 

@@ -267,7 +267,9 @@ def grid(request: HttpRequest, pk: int) -> HttpResponse:
     if form.is_valid():
         last_changed = form.last_changed()
         try:
-            changed = evaluation_save_results(evaluation=evaluation, by=request.membership, results=form.results())
+            changed = evaluation_save_results(
+                evaluation=evaluation, by=request.membership, results=form.results(), request=request
+            )
         except USER_ERRORS as exc:
             refusal = str(exc)
         else:

@@ -18,10 +18,11 @@ from funding.models import (
     Statement,
     Tariff,
 )
+from organisations.admin_audit import AuditedModelAdmin
 
 
 @admin.register(Funder)
-class FunderAdmin(admin.ModelAdmin):
+class FunderAdmin(AuditedModelAdmin):
     list_display = ["name", "kind", "code", "reference_label", "is_active", "position"]
     list_filter = ["kind", "is_active"]
     list_editable = ["is_active", "position"]
@@ -33,7 +34,7 @@ class FunderAdmin(admin.ModelAdmin):
 
 
 @admin.register(Tariff)
-class TariffAdmin(admin.ModelAdmin):
+class TariffAdmin(AuditedModelAdmin):
     list_display = ["certification", "kind", "amount_cents", "vat_rate", "valid_from", "valid_until"]
     list_filter = ["certification", "kind"]
 
@@ -47,7 +48,7 @@ class TariffAdmin(admin.ModelAdmin):
         return obj is None or not obj.entries.exists()
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(AuditedModelAdmin):
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 

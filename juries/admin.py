@@ -29,6 +29,7 @@ from juries.models import (
     Submission,
 )
 from juries.services import conflicts_detect
+from organisations.admin_audit import AuditedModelAdmin
 from organisations.models import Organisation, OrganisationKind
 
 
@@ -37,7 +38,7 @@ def _jury_bodies_only(db_field: ForeignKey, kwargs: dict[str, Any]) -> None:
         kwargs["queryset"] = Organisation.objects.filter(kind=OrganisationKind.JURY_BODY)
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(AuditedModelAdmin):
     """A record: listed and viewed, never added, changed or deleted here."""
 
     def has_add_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
@@ -51,7 +52,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 
 @admin.register(JuryMember)
-class JuryMemberAdmin(admin.ModelAdmin):
+class JuryMemberAdmin(AuditedModelAdmin):
     list_display = ["__str__", "organisation", "college", "represents", "is_active"]
     list_filter = ["college", "is_active", "organisation"]
     search_fields = ["user__last_name", "user__first_name", "user__email", "represents"]
@@ -67,6 +68,9 @@ class SessionSeatInline(admin.TabularInline):
     model = SessionSeat
     extra = 0
     autocomplete_fields = ["member"]
+    # Recorded by the president when the deliberation opens (jury_session_start_deliberation), which counts the
+    # quorum on it.
+    readonly_fields = ["attendance"]
 
     def _editable(self, obj: JurySession | None) -> bool:
         return obj is None or obj.state in {SessionState.PLANNED, SessionState.CONVENED}
@@ -82,7 +86,7 @@ class SessionSeatInline(admin.TabularInline):
 
 
 @admin.register(JurySession)
-class JurySessionAdmin(admin.ModelAdmin):
+class JurySessionAdmin(AuditedModelAdmin):
     list_display = ["date", "organisation", "region", "certification", "state", "capacity"]
     list_filter = ["state", "region", "certification"]
     search_fields = ["organisation__name", "place"]

@@ -1,10 +1,13 @@
 from typing import Any
 
 from django.contrib import admin
+from django.contrib.auth.admin import GroupAdmin as DjangoGroupAdmin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.models import Group
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
+from organisations.admin_audit import AuditedAdminMixin, AuditedModelAdmin
 from organisations.models import AuditLog, Habilitation, Membership, Organisation, Site, User
 
 
@@ -26,7 +29,7 @@ class MembershipInline(admin.TabularInline):
 
 
 @admin.register(Organisation)
-class OrganisationAdmin(admin.ModelAdmin):
+class OrganisationAdmin(AuditedModelAdmin):
     list_display = ["name", "kind", "siret", "region", "is_active"]
     list_filter = ["kind", "region", "is_active"]
     search_fields = ["name", "siret"]
@@ -34,7 +37,7 @@ class OrganisationAdmin(admin.ModelAdmin):
 
 
 @admin.register(Site)
-class SiteAdmin(admin.ModelAdmin):
+class SiteAdmin(AuditedModelAdmin):
     list_display = [
         "name",
         "organisation",
@@ -51,7 +54,7 @@ class SiteAdmin(admin.ModelAdmin):
 
 
 @admin.register(Habilitation)
-class HabilitationAdmin(admin.ModelAdmin):
+class HabilitationAdmin(AuditedModelAdmin):
     list_display = ["organisation", "certification", "valid_from", "valid_until", "status"]
     list_filter = ["certification", "status"]
     search_fields = ["organisation__name", "organisation__siret"]
@@ -60,7 +63,7 @@ class HabilitationAdmin(admin.ModelAdmin):
 
 
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin):
+class UserAdmin(AuditedAdminMixin, DjangoUserAdmin):
     ordering = ["last_name", "first_name"]
     list_display = ["email", "first_name", "last_name", "is_active", "is_staff"]
     search_fields = ["email", "first_name", "last_name"]
@@ -76,8 +79,17 @@ class UserAdmin(DjangoUserAdmin):
     inlines = [MembershipInline]
 
 
+# Django's groups carry permissions: granting them is audited like the rest.
+admin.site.unregister(Group)
+
+
+@admin.register(Group)
+class GroupAdmin(AuditedAdminMixin, DjangoGroupAdmin):
+    pass
+
+
 @admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin):
+class MembershipAdmin(AuditedModelAdmin):
     list_display = ["user", "organisation", "role", "is_active"]
     list_filter = ["role", "is_active", "organisation__kind"]
     search_fields = ["user__email", "user__last_name", "organisation__name"]
@@ -86,7 +98,7 @@ class MembershipAdmin(admin.ModelAdmin):
 
 
 @admin.register(AuditLog)
-class AuditLogAdmin(admin.ModelAdmin):
+class AuditLogAdmin(AuditedModelAdmin):
     """Read-only: the log is append-only, even for administrators."""
 
     list_display = ["created_at", "action", "actor", "organisation", "object_repr", "ip_address"]

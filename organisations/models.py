@@ -3,15 +3,18 @@ from __future__ import annotations
 import datetime
 from typing import TYPE_CHECKING, Any
 
+import pgtrigger
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.db import models
+from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from clea_platform.certifications import Certification
+from clea_platform.locks import serialise_on
+from organisations import audit_chain
 from organisations.validators import validate_insee_code, validate_postcode, validate_siret
 
 if TYPE_CHECKING:
@@ -380,6 +383,12 @@ class TransitionEvent(models.Model):
         return f"{self.at:%Y-%m-%d} {getattr(self, 'from_state', '')} → {getattr(self, 'to_state', '')}"
 
 
+# The advisory lock every audit row is chained under (clea_platform.locks.serialise_on).
+AUDIT_CHAIN_LOCK = "audit-chain"
+# The PostgreSQL trigger refusing UPDATE and DELETE on the audit log (pgtrigger's name for it).
+AUDIT_APPEND_ONLY_TRIGGER = "auditlog_append_only"
+
+
 class AuditLogQuerySet(TenantQuerySet):
     # Every member of the organisation.
     organisation_roles = frozenset(Role.values)
@@ -390,9 +399,33 @@ class AuditLogQuerySet(TenantQuerySet):
     def delete(self) -> tuple[int, dict[str, int]]:
         raise PermissionError("The audit log is append-only.")
 
+    def bulk_create(self, *args: Any, **kwargs: Any) -> list[AuditLog]:  # type: ignore[override]  # refuses all
+        # Each row is chained to the one before it, one at a time (AuditLog.save).
+        raise PermissionError("Audit rows are written one at a time, by audit_record().")
+
+    def chain(self) -> AuditLogQuerySet:
+        """Every row in the chain's order, with only what the hash covers."""
+        return self.order_by("id").only(
+            "id",
+            "created_at",
+            "actor_id",
+            "organisation_id",
+            "action",
+            "object_type_id",
+            "object_id",
+            "object_repr",
+            "ip_address",
+            "details",
+            "previous_hash",
+            "hash",
+        )
+
 
 class AuditLog(models.Model):
-    """Append-only record of who did what, for whom, from where. Written by services, never edited."""
+    """Append-only record of who did what, for whom, from where. Written by services, never edited.
+
+    Each row chains the SHA-256 of the previous one (organisations/audit_chain.py), and on PostgreSQL a trigger
+    refuses every UPDATE and DELETE of the table, whoever asks: `manage.py audit_verify` proves the chain."""
 
     created_at = models.DateTimeField(_("date"), default=timezone.now, db_index=True)
     actor = models.ForeignKey(
@@ -409,6 +442,8 @@ class AuditLog(models.Model):
     object_repr = models.CharField(_("objet"), max_length=255, blank=True)
     ip_address = models.GenericIPAddressField(_("adresse IP"), null=True, blank=True)
     details = models.JSONField(_("détails"), default=dict, blank=True)
+    previous_hash = models.CharField(_("empreinte de l'entrée précédente"), max_length=64, blank=True, editable=False)
+    hash = models.CharField(_("empreinte SHA-256"), max_length=64, blank=True, editable=False)
 
     objects = AuditLogQuerySet.as_manager()
 
@@ -420,14 +455,29 @@ class AuditLog(models.Model):
             models.Index(fields=["object_type", "object_id"], name="auditlog_object_idx"),
             models.Index(fields=["organisation", "-created_at"], name="auditlog_org_recent_idx"),
         ]
+        # In the database itself, for every client: the application's role, a psql session, a script. Only a
+        # retention purge gets past it, through audit_purge (organisations/services.py), which chains its own row.
+        triggers = [
+            pgtrigger.Protect(name=AUDIT_APPEND_ONLY_TRIGGER, operation=pgtrigger.Update | pgtrigger.Delete),
+        ]
 
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.action} {self.object_repr}"
 
     def save(self, *args: Any, **kwargs: Any) -> None:
+        """Insert the row chained to the last one. The lock, held until the caller's transaction ends, makes the
+        next writer wait for this row to be committed (or rolled back) before reading the chain's end: two
+        concurrent transactions cannot both chain to the same row."""
         if self.pk is not None:
             raise PermissionError("The audit log is append-only.")
-        super().save(*args, **kwargs)
+        audit_chain.check_details(self.details)
+        with transaction.atomic(using=kwargs.get("using")):
+            serialise_on(AUDIT_CHAIN_LOCK)
+            last = AuditLog.objects.order_by("-id").values_list("hash", flat=True).first()
+            # An empty log: the chain starts from GENESIS, or from where a purge that removed every row left it.
+            self.previous_hash = last if last is not None else (self.previous_hash or audit_chain.GENESIS)
+            self.hash = audit_chain.row_hash(self)
+            super().save(*args, **kwargs)
 
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         raise PermissionError("The audit log is append-only.")

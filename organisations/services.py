@@ -6,6 +6,7 @@ import hmac
 import secrets
 from typing import Any
 
+import pgtrigger
 from axes.handlers.proxy import AxesProxyHandler
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied
@@ -13,9 +14,21 @@ from django.db import models, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
+from clea_platform.locks import serialise_on
 from clea_platform.request_meta import client_ip
 from clea_platform.tenancy import SESSION_KEY
-from organisations.models import API_TOKEN_MAX_LIFETIME, ApiToken, AuditLog, Membership, Organisation, Site, User
+from organisations import audit_chain
+from organisations.models import (
+    API_TOKEN_MAX_LIFETIME,
+    AUDIT_APPEND_ONLY_TRIGGER,
+    AUDIT_CHAIN_LOCK,
+    ApiToken,
+    AuditLog,
+    Membership,
+    Organisation,
+    Site,
+    User,
+)
 
 
 def audit_record(
@@ -27,18 +40,67 @@ def audit_record(
     request: HttpRequest | None = None,
     details: dict[str, Any] | None = None,
 ) -> AuditLog:
-    """Append one row to the audit log (`organisation` as an instance or an id). Call it inside the service's
-    transaction so that both land or neither."""
+    """Append one row to the audit log (`organisation` as an instance or an id), chained to the last one. Call it
+    inside the service's transaction so that both land or neither; from then on, until that transaction ends, any
+    other transaction writing an audit row waits (AuditLog.save).
+
+    The row is kept, unalterable, for the audit log's retention period: `details` says what changed (field names,
+    ids, counts), never a person's identity; a model whose str() names a person gives an `audit_label()` instead."""
+    if obj is None:
+        label = ""
+    else:
+        label = obj.audit_label() if hasattr(obj, "audit_label") else str(obj)
     return AuditLog.objects.create(
         action=action,
         actor=actor if actor is not None and actor.is_authenticated else None,
         organisation_id=organisation.pk if isinstance(organisation, Organisation) else organisation,
         object_type=ContentType.objects.get_for_model(obj) if obj is not None else None,
         object_id=str(obj.pk) if obj is not None else "",
-        object_repr=str(obj)[:255] if obj is not None else "",
+        object_repr=label[:255],
         ip_address=client_ip(request),
         details=details or {},
     )
+
+
+# The action of the row a purge leaves: it names the last row removed and its hash, where the chain now starts.
+AUDIT_PURGE_ACTION = "audit.purge"
+
+
+def audit_chain_verify() -> audit_chain.ChainReport:
+    """Recompute the audit log's chain from its first row (or from the anchor the last purge recorded) to its last,
+    and report the first row whose link or hash does not hold."""
+    anchor = (
+        AuditLog.objects.filter(action=AUDIT_PURGE_ACTION).order_by("-id").values_list("details", flat=True).first()
+    )
+    start = anchor["through_hash"] if anchor else audit_chain.GENESIS
+    return audit_chain.verify(AuditLog.objects.chain().iterator(chunk_size=2000), start=start)
+
+
+@transaction.atomic
+def audit_purge(*, before: datetime.datetime, by: User | None = None) -> int:
+    """Remove the audit rows written before `before` (the retention period's end) and write one chained row that
+    records the purge: how many rows, up to which, and the last one's hash, from which audit_verify starts.
+    The only path past the table's trigger; returns the number of rows removed.
+
+    The chain is cut at its start only: from the first row written on or after `before`, every row stays, even
+    one that a clock set back would have dated earlier."""
+    serialise_on(AUDIT_CHAIN_LOCK)
+    first_kept = AuditLog.objects.filter(created_at__gte=before).order_by("id").values_list("id", flat=True).first()
+    doomed = AuditLog.objects.filter(id__lt=first_kept) if first_kept is not None else AuditLog.objects.all()
+    last = doomed.order_by("-id").only("id", "hash").first()
+    if last is None:
+        return 0
+    with pgtrigger.ignore(f"organisations.AuditLog:{AUDIT_APPEND_ONLY_TRIGGER}"):
+        # A plain QuerySet: AuditLogQuerySet.delete() refuses, which is what every other caller must meet.
+        removed, _by_model = models.QuerySet(AuditLog).filter(id__lte=last.pk).delete()
+    # With every row gone, this one starts the chain where the removed rows ended (see AuditLog.save).
+    AuditLog(
+        action=AUDIT_PURGE_ACTION,
+        actor=by,
+        previous_hash=last.hash,
+        details={"count": removed, "before": before.isoformat(), "through_id": last.pk, "through_hash": last.hash},
+    ).save()
+    return removed
 
 
 @transaction.atomic

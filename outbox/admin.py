@@ -5,6 +5,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
+from organisations.admin_audit import AuditedModelAdmin
 from outbox import registry
 from outbox.models import SideEffect
 
@@ -23,7 +24,7 @@ class KindFilter(admin.SimpleListFilter):
 
 
 @admin.register(SideEffect)
-class SideEffectAdmin(admin.ModelAdmin):
+class SideEffectAdmin(AuditedModelAdmin):
     """Read-only: a side effect changes through the outbox's services (a retry is the "Relancer" of the operators'
     page, which writes its audit row), never by editing its row."""
 

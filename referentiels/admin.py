@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from organisations.admin_audit import AuditedModelAdmin
 from referentiels.models import Criterion, Domain, Referentiel, SubDomain
 from referentiels.services import referentiel_make_current, referentiel_new_version
 
@@ -108,7 +109,7 @@ def free_version_name(source: Referentiel) -> str:
 
 
 @admin.register(Referentiel)
-class ReferentielAdmin(LockedReferentielAdminMixin, admin.ModelAdmin):
+class ReferentielAdmin(LockedReferentielAdminMixin, AuditedModelAdmin):
     list_display = ["__str__", "title", "is_current", "is_provisional", "used", "created_at"]
     list_filter = ["certification", "is_current", "is_provisional"]
     search_fields = ["version", "title"]
@@ -168,7 +169,7 @@ class ReferentielAdmin(LockedReferentielAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(Domain)
-class DomainAdmin(LockedReferentielAdminMixin, admin.ModelAdmin):
+class DomainAdmin(LockedReferentielAdminMixin, AuditedModelAdmin):
     list_display = ["__str__", "referentiel", "is_transversal", "position"]
     list_filter = ["referentiel__certification", "referentiel"]
     search_fields = ["code", "title"]
@@ -177,7 +178,7 @@ class DomainAdmin(LockedReferentielAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(SubDomain)
-class SubDomainAdmin(LockedReferentielAdminMixin, admin.ModelAdmin):
+class SubDomainAdmin(LockedReferentielAdminMixin, AuditedModelAdmin):
     list_display = ["__str__", "threshold_percent", "domain", "referentiel"]
     list_filter = ["domain__referentiel__certification", "domain__referentiel", "threshold_percent"]
     search_fields = ["code", "title"]
@@ -190,7 +191,7 @@ class SubDomainAdmin(LockedReferentielAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(Criterion)
-class CriterionAdmin(LockedReferentielAdminMixin, admin.ModelAdmin):
+class CriterionAdmin(LockedReferentielAdminMixin, AuditedModelAdmin):
     list_display = ["code", "title", "is_mandatory", "subdomain", "referentiel"]
     list_filter = ["is_mandatory", "subdomain__domain__referentiel__certification", "subdomain__domain__referentiel"]
     search_fields = ["code", "title"]

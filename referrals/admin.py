@@ -1,10 +1,11 @@
 from django.contrib import admin
 
+from organisations.admin_audit import AuditedModelAdmin
 from referrals.models import Referral
 
 
 @admin.register(Referral)
-class ReferralAdmin(admin.ModelAdmin):
+class ReferralAdmin(AuditedModelAdmin):
     """Read-only: referrals are answered by the receiving organisation in its screens."""
 
     list_display = ["last_name", "first_name", "certification", "organisation", "from_organisation", "state", "sent_at"]

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, TransitionNotAllowed, transition
 
@@ -171,6 +172,11 @@ class Referral(ConcurrentTransitionMixin, models.Model):
 
     def __str__(self) -> str:
         return f"{self.last_name.upper()} {self.first_name} → {self.site.name}"
+
+    def audit_label(self) -> str:
+        """What the audit log keeps of this row: no name, which the log, unalterable, could never give up when
+        the person's data is anonymised."""
+        return gettext("Orientation France Travail n° %(id)s") % {"id": self.pk}
 
     @property
     def full_name(self) -> str:

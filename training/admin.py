@@ -1,23 +1,40 @@
 from django.contrib import admin
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
+from organisations.admin_audit import AuditedModelAdmin
 from training.models import ProgressNote, TrainingPlan, TrainingSession
 
 
-class TrainingSessionInline(admin.TabularInline):
+class TrainerRecordInline:
+    """The trainer's record of the training: written on the training screens, whose services check the calendar
+    and audit each step. Editing it here would mark sessions done, or put words in a trainer's name, behind the
+    trainer's back."""
+
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
+
+
+class TrainingSessionInline(TrainerRecordInline, admin.TabularInline):
     model = TrainingSession
-    extra = 0
     fields = ["date", "duration_hours", "topic", "done"]
+    readonly_fields = fields
 
 
-class ProgressNoteInline(admin.StackedInline):
+class ProgressNoteInline(TrainerRecordInline, admin.StackedInline):
     model = ProgressNote
-    extra = 0
     fields = ["at", "author", "text"]
-    readonly_fields = ["at"]
-    raw_id_fields = ["author"]
+    readonly_fields = fields
 
 
 class CompletedFilter(admin.SimpleListFilter):
@@ -36,7 +53,7 @@ class CompletedFilter(admin.SimpleListFilter):
 
 
 @admin.register(TrainingPlan)
-class TrainingPlanAdmin(admin.ModelAdmin):
+class TrainingPlanAdmin(AuditedModelAdmin):
     list_display = ["dossier", "candidate", "cycle", "trainer", "organisation", "starts_on", "ends_on", "completed_at"]
     list_select_related = ["dossier__candidate", "trainer", "organisation"]
     list_filter = [CompletedFilter, "cycle", "dossier__certification", "organisation__region"]
@@ -48,10 +65,12 @@ class TrainingPlanAdmin(admin.ModelAdmin):
         "organisation__name",
     ]
     date_hierarchy = "starts_on"
-    raw_id_fields = ["dossier", "trainer", "created_by"]
+    raw_id_fields = ["trainer"]
     autocomplete_fields = ["organisation"]
     filter_horizontal = ["target_criteria"]
-    readonly_fields = ["created_at", "created_by"]
+    # What the journey sets: the dossier and cycle (training_plan_create), the completion and its reason
+    # (training_plan_complete, by the trainer, which lets the final evaluation start).
+    readonly_fields = ["dossier", "cycle", "completed_at", "shortfall_reason", "created_at", "created_by"]
     inlines = [TrainingSessionInline, ProgressNoteInline]
 
     @admin.display(description=_("personne candidate"), ordering="dossier__candidate__last_name")

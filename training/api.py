@@ -283,7 +283,9 @@ class TrainingPlanViewSet(
         plan = self._plan_for_action()
         body = TrainingSessionSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        session = training_session_add(plan=plan, by=current_membership(request), **body.validated_data)
+        session = training_session_add(
+            plan=plan, by=current_membership(request), request=request, **body.validated_data
+        )
         return Response(TrainingSessionSerializer(session).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(
@@ -302,7 +304,7 @@ class TrainingPlanViewSet(
         session's day."""
         plan = self._plan_for_action()
         session = get_object_or_404(plan.sessions.all(), pk=session_pk)
-        session = training_session_mark_done(session=session, by=current_membership(request))
+        session = training_session_mark_done(session=session, by=current_membership(request), request=request)
         return Response(TrainingSessionSerializer(session).data)
 
     @extend_schema(
@@ -330,7 +332,9 @@ class TrainingPlanViewSet(
         plan = self._plan_for_action()
         body = ProgressNoteSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        note = training_note_add(plan=plan, by=current_membership(request), text=body.validated_data["text"])
+        note = training_note_add(
+            plan=plan, by=current_membership(request), text=body.validated_data["text"], request=request
+        )
         return Response(ProgressNoteSerializer(note).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=TrainingPlanCompleteSerializer, responses={200: TrainingPlanDetailSerializer})

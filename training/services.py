@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import datetime
 from decimal import Decimal
+from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -136,22 +137,50 @@ def _ensure_trainer(plan: TrainingPlan, by: Membership) -> None:
         raise TrainingError(_("Ce parcours est terminé."))
 
 
+def _session_details(session: TrainingSession) -> dict[str, Any]:
+    return {
+        "session": session.pk,
+        "date": session.date.isoformat(),
+        "duration_hours": str(session.duration_hours),
+        "done": session.done,
+    }
+
+
 @transaction.atomic
 def training_session_add(
-    *, plan: TrainingPlan, by: Membership, date: datetime.date, duration_hours: Decimal, topic: str, done: bool = False
+    *,
+    plan: TrainingPlan,
+    by: Membership,
+    date: datetime.date,
+    duration_hours: Decimal,
+    topic: str,
+    done: bool = False,
+    request: HttpRequest | None = None,
 ) -> TrainingSession:
-    """Add a session to the plan's calendar. Raises ValidationError (on `date` or `done`) for a session outside
-    the plan's period, or done before its day."""
+    """Add a session to the plan's calendar, with an audit row (a session done counts towards the training's
+    hours). Raises ValidationError (on `date` or `done`) for a session outside the plan's period, or done before
+    its day."""
     _ensure_trainer(plan, by)
     session = TrainingSession(plan=plan, date=date, duration_hours=duration_hours, topic=topic, done=done)
     session.full_clean()
     session.save()
+    audit_record(
+        action="training_session.add",
+        actor=by.user,
+        organisation=plan.organisation_id,
+        obj=plan,
+        request=request,
+        details=_session_details(session),
+    )
     return session
 
 
 @transaction.atomic
-def training_session_mark_done(*, session: TrainingSession, by: Membership) -> TrainingSession:
-    """Raises ValidationError (on `done`) before the session's day."""
+def training_session_mark_done(
+    *, session: TrainingSession, by: Membership, request: HttpRequest | None = None
+) -> TrainingSession:
+    """Mark the session done, with an audit row (marking it again changes and records nothing). Raises
+    ValidationError (on `done`) before the session's day."""
     _ensure_trainer(session.plan, by)
     if not session.done:
         session.done = True
@@ -161,6 +190,14 @@ def training_session_mark_done(*, session: TrainingSession, by: Membership) -> T
             session.done = False
             raise
         session.save(update_fields=["done"])
+        audit_record(
+            action="training_session.done",
+            actor=by.user,
+            organisation=session.plan.organisation_id,
+            obj=session.plan,
+            request=request,
+            details=_session_details(session),
+        )
     return session
 
 
@@ -193,11 +230,24 @@ def training_session_remove(*, session: TrainingSession, by: Membership, request
 
 
 @transaction.atomic
-def training_note_add(*, plan: TrainingPlan, by: Membership, text: str) -> ProgressNote:
+def training_note_add(
+    *, plan: TrainingPlan, by: Membership, text: str, request: HttpRequest | None = None
+) -> ProgressNote:
+    """Write a progress note, with an audit row naming the note (never its text: what the trainer writes about a
+    person stays in the note, which the anonymisation can reach)."""
     _ensure_trainer(plan, by)
     if not text.strip():
         raise TrainingError(_("La note est vide."))
-    return ProgressNote.objects.create(plan=plan, author=by.user, text=text.strip())
+    note = ProgressNote.objects.create(plan=plan, author=by.user, text=text.strip())
+    audit_record(
+        action="progress_note.add",
+        actor=by.user,
+        organisation=plan.organisation_id,
+        obj=plan,
+        request=request,
+        details={"note": note.pk},
+    )
+    return note
 
 
 @transaction.atomic
@@ -234,6 +284,7 @@ def training_plan_complete(
         organisation=plan.organisation_id,
         obj=plan,
         request=request,
-        details={"hours_done": str(hours_done), "shortfall_reason": plan.shortfall_reason} if shortfall else None,
+        # The reason, written about the person, stays on the plan and the timeline, out of the unalterable log.
+        details={"hours_done": str(hours_done), "shortfall": True} if shortfall else None,
     )
     return plan

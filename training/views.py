@@ -185,7 +185,7 @@ def session_add(request: HttpRequest, pk: int) -> HttpResponse:
     error = ""
     if form.is_valid():
         try:
-            training_session_add(plan=plan, by=request.membership, **form.cleaned_data)
+            training_session_add(plan=plan, by=request.membership, request=request, **form.cleaned_data)
         except TrainingError as exc:
             error = str(exc)
         except ValidationError as exc:
@@ -212,7 +212,7 @@ def _session_for_action(request: HttpRequest, pk: int) -> tuple[TrainingSession,
 def session_done(request: HttpRequest, pk: int) -> HttpResponse:
     session, plan = _session_for_action(request, pk)
     try:
-        training_session_mark_done(session=session, by=request.membership)
+        training_session_mark_done(session=session, by=request.membership, request=request)
     except TrainingError as exc:
         return _section_answer(request, plan, "sessions", error=str(exc))
     except ValidationError as exc:
@@ -242,7 +242,7 @@ def note_add(request: HttpRequest, pk: int) -> HttpResponse:
     error = ""
     if form.is_valid():
         try:
-            training_note_add(plan=plan, by=request.membership, text=form.cleaned_data["text"])
+            training_note_add(plan=plan, by=request.membership, text=form.cleaned_data["text"], request=request)
         except TrainingError as exc:
             error = str(exc)
         else:

@@ -14,7 +14,7 @@ from evaluations.services import (
     evaluation_save_results,
     evaluation_start,
 )
-from organisations.models import Role
+from organisations.models import AuditLog, Role
 from referentiels.models import Criterion
 from tests.evaluations.support import complete_training
 from tests.factories import MembershipFactory
@@ -87,6 +87,37 @@ def test_results_outside_the_evaluations_scope_are_refused(trained_dossier):
             results={outside.pk: (CriterionResultValue.ACQUIRED, "")},
         )
     assert not CriterionResult.objects.filter(evaluation=evaluation, criterion=outside).exists()
+
+
+def test_saving_a_draft_writes_an_audit_row_naming_the_criteria_changed(org_b):
+    dossier = DossierFactory(state="prior_evaluation")
+    evaluation = dossier.evaluations.get()
+    lines = {line.criterion.code: line for line in evaluation.results.select_related("criterion")}
+    before = AuditLog.objects.count()
+
+    changed = evaluation_save_results(
+        evaluation=evaluation,
+        by=dossier.team.evaluator,
+        results={
+            lines["1.1.1"].criterion_id: (CriterionResultValue.ACQUIRED, "Consignes reformulées"),
+            lines["1.1.2"].criterion_id: (CriterionResultValue.NOT_ASSESSED, ""),  # unchanged
+        },
+    )
+
+    assert changed == 1
+    row = AuditLog.objects.order_by("-id").first()
+    assert AuditLog.objects.count() == before + 1 and row.action == "evaluation.save_results"
+    assert (row.actor, row.organisation_id) == (dossier.team.evaluator.user, evaluation.organisation_id)
+    assert (row.object_type.model, row.object_id) == ("evaluation", str(evaluation.pk))
+    assert row.details == {"criteria": [lines["1.1.1"].criterion_id]}
+    # Refused: nothing saved, nothing recorded.
+    with pytest.raises(PermissionDenied):
+        evaluation_save_results(
+            evaluation=evaluation,
+            by=MembershipFactory(organisation=org_b, role=Role.EVALUATOR),
+            results={lines["1.1.2"].criterion_id: (CriterionResultValue.ACQUIRED, "")},
+        )
+    assert AuditLog.objects.count() == before + 1
 
 
 def test_an_unknown_result_value_is_refused():

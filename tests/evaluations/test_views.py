@@ -11,7 +11,7 @@ from django.utils import timezone
 from candidates.models import DossierState
 from clea_platform.certifications import Certification
 from evaluations.models import CriterionResultValue, Evaluation, EvaluationKind, EvaluationStatus
-from organisations.models import Role
+from organisations.models import AuditLog, Role
 from tests.clients import page_text
 from tests.evaluations.support import complete_training, grid_post_data
 from tests.journey import PRIOR_WITH_GAPS, DossierFactory, small_referentiel
@@ -208,6 +208,13 @@ def test_the_evaluator_saves_a_draft(client_for, draft, evaluator):
     assert "Brouillon enregistré (9 critères modifiés)." in page_text(page)
     assert "2 / 2 acquis" in page_text(page).replace("<span data-acquired>", "").replace("</span>", "")
     assert ">Consignes reformulées</textarea>" in page_text(page)
+    # One audit row for the draft, with the screen's address, naming the criteria changed and nothing of what
+    # the evaluator wrote.
+    row = AuditLog.objects.get(action="evaluation.save_results")
+    assert (row.actor, row.object_id, row.ip_address) == (evaluator.user, str(draft.pk), "127.0.0.1")
+    assert row.details == {"criteria": sorted(draft.results.values_list("criterion_id", flat=True))}
+    client.post(grid_url(draft), data)  # the same values again: nothing changes, nothing recorded
+    assert AuditLog.objects.filter(action="evaluation.save_results").count() == 1
 
 
 def test_a_bad_line_keeps_everything_typed_and_says_which(client_for, draft, evaluator):

@@ -393,6 +393,10 @@ def test_completing_under_the_planned_hours_asks_for_a_reason_that_the_timeline_
     assert plan.shortfall_reason == "Le candidat a repris un emploi."
     event = dossier.events.get(note__startswith="Formation terminée")
     assert "7,5 h réalisées sur 35 h prévues. Motif : Le candidat a repris un emploi." in event.note
+    # The audit row says hours were missing; the reason, written about the person, stays on the plan and the
+    # timeline, where the anonymisation reaches it, and out of the unalterable log.
+    row = AuditLog.objects.get(action="training_plan.complete")
+    assert row.details == {"hours_done": "7.5", "shortfall": True}
 
 
 def test_completing_with_the_planned_hours_done_needs_no_reason_and_keeps_none():
@@ -459,3 +463,43 @@ def test_a_refused_removal_leaves_no_event_and_no_audit_row():
 
     assert not dossier.events.filter(note__startswith="Séance du").exists()
     assert not AuditLog.objects.filter(action="training_session.remove").exists()
+
+
+def test_adding_a_session_marking_it_done_and_writing_a_note_each_leave_an_audit_row():
+    dossier = DossierFactory(state="in_training")
+    plan, trainer = _plan_of(dossier), dossier.team.trainer
+    before = set(AuditLog.objects.values_list("pk", flat=True))
+
+    session = _add(plan, trainer, timezone.localdate(), hours="2.5")
+    training_session_mark_done(session=session, by=trainer)
+    training_session_mark_done(session=session, by=trainer)  # again: nothing changes, nothing recorded
+    note = training_note_add(plan=plan, by=trainer, text="Mme Durand progresse sur les fractions.")
+
+    rows = list(AuditLog.objects.exclude(pk__in=before).order_by("id"))
+    assert [row.action for row in rows] == ["training_session.add", "training_session.done", "progress_note.add"]
+    for row in rows:
+        assert (row.actor, row.organisation_id, row.object_id) == (trainer.user, plan.organisation_id, str(plan.pk))
+    session_details = {"session": session.pk, "date": timezone.localdate().isoformat(), "duration_hours": "2.5"}
+    assert rows[0].details == {**session_details, "done": False}
+    assert rows[1].details == {**session_details, "done": True}
+    # The note by its id: what the trainer wrote about the person never enters the unalterable log.
+    assert rows[2].details == {"note": note.pk}
+    assert "Durand" not in str([(row.object_repr, row.details) for row in rows])
+
+
+def test_a_refused_session_or_note_leaves_no_audit_row():
+    dossier = DossierFactory(state="in_training")
+    plan, trainer = _plan_of(dossier), dossier.team.trainer
+    before = AuditLog.objects.count()
+
+    with pytest.raises(ValidationError):
+        _add(plan, trainer, _days(1), done=True)
+    with pytest.raises(PermissionDenied):
+        _add(plan, dossier.team.counsellor, timezone.localdate())
+    with pytest.raises(TrainingError):
+        training_note_add(plan=plan, by=trainer, text="  ")
+    future = _add(plan, trainer, _days(3))
+    with pytest.raises(ValidationError):
+        training_session_mark_done(session=future, by=trainer)
+
+    assert list(AuditLog.objects.order_by("id").values_list("action", flat=True)[before:]) == ["training_session.add"]

@@ -185,6 +185,10 @@ def test_the_trainer_adds_sessions_and_notes_and_completes_the_plan_through_the_
     assert "Terminé" in page
     assert "Ajouter la séance" not in page
     assert "Maîtrise la règle de trois." in page
+    # Each step is audited with the screen's request (the address the row keeps).
+    steps = ["training_session.add", "training_session.done", "progress_note.add", "training_plan.complete"]
+    rows = AuditLog.objects.filter(action__in=steps, object_id=str(plan.pk)).order_by("id")
+    assert [(row.action, row.ip_address) for row in rows] == [(step, "127.0.0.1") for step in steps]
 
 
 def test_the_plan_page_shows_the_objectives_criteria_calendar_and_forms_to_its_trainer(client_for):
