@@ -77,6 +77,7 @@ from tests.juries.factories import (
 )
 from tests.outbox.support import side_effect
 from tests.referrals.support import advisor_of, make_referral
+from tests.two_factor import provision_device
 from training.models import TrainingPlan
 from training.services import training_note_add, training_plan_create, training_session_add
 
@@ -245,6 +246,8 @@ def token_page(org: Organisation) -> Scene:
     other = MembershipFactory(user=member.user, organisation=OrganisationFactory(), role=Role.EVALUATOR)
     _token(member, 0)
     _token(other, 1)
+    # Tokens are created from a session verified by a second factor: the page with its form.
+    provision_device(member.user)
     return Scene(reverse("api_tokens"), member, {"memberships": [member, other]})
 
 
