@@ -225,15 +225,14 @@ def user_session_start(*, request: HttpRequest, user: User, now: datetime.dateti
     session = request.session
     if session.session_key is None:
         session.save()
-    row, _created = UserSession.objects.update_or_create(
+    # A new key (login cycles it) or a session never listed: one INSERT, paid at each login.
+    row = UserSession.objects.create(
+        user=user,
         session_key=session.session_key,
-        defaults={
-            "user": user,
-            "created_at": now,
-            "last_seen_at": now,
-            "user_agent": request.META.get("HTTP_USER_AGENT", "")[:300],
-            "ip_address": client_ip(request),
-        },
+        created_at=now,
+        last_seen_at=now,
+        user_agent=request.META.get("HTTP_USER_AGENT", "")[:300],
+        ip_address=client_ip(request),
     )
     session[SESSION_ROW_KEY] = row.pk
     session[SESSION_STARTED_KEY] = session[SESSION_SEEN_KEY] = int(now.timestamp())
