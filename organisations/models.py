@@ -299,7 +299,7 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         # Django sets `_password` when the password is set, and clears it before saving a rehash of the same one.
-        if self._password is not None:
+        if self._password is not None:  # type: ignore[attr-defined]
             self.password_changed_at = timezone.now()
             update_fields = kwargs.get("update_fields")
             if update_fields is not None and "password" in update_fields:

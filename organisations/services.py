@@ -228,7 +228,7 @@ def user_session_start(*, request: HttpRequest, user: User, now: datetime.dateti
     # A new key (login cycles it) or a session never listed: one INSERT, paid at each login.
     row = UserSession.objects.create(
         user=user,
-        session_key=session.session_key,
+        session_key=str(session.session_key),
         created_at=now,
         last_seen_at=now,
         user_agent=request.META.get("HTTP_USER_AGENT", "")[:300],
@@ -244,7 +244,7 @@ def user_session_touch(*, request: HttpRequest, now: datetime.datetime) -> None:
     """Record activity (the middleware calls it at most once a minute per session). The key is written again: Django
     gives a session a new key when its password changes or its user logs in again."""
     request.session[SESSION_SEEN_KEY] = int(now.timestamp())
-    UserSession.objects.filter(pk=request.session.get(SESSION_ROW_KEY)).update(
+    UserSession.objects.filter(pk=request.session.get(SESSION_ROW_KEY, 0)).update(
         last_seen_at=now, session_key=request.session.session_key
     )
 
@@ -257,7 +257,7 @@ def user_session_expire(*, request: HttpRequest, reason: SessionEnd) -> None:
 
 def user_session_forget(*, request: HttpRequest) -> None:
     """At logout: the session leaves the user's list."""
-    UserSession.objects.filter(pk=request.session.get(SESSION_ROW_KEY)).delete()
+    UserSession.objects.filter(pk=request.session.get(SESSION_ROW_KEY, 0)).delete()
 
 
 @transaction.atomic
@@ -284,7 +284,9 @@ def user_password_change_complete(*, user: User, request: HttpRequest) -> int:
     """After a password change from the account (Django has given this session a new key): this session's row
     follows its key, every other session of the user ends. API tokens issued before stop by themselves
     (`ApiTokenQuerySet.usable`). Returns the number of other sessions ended."""
-    UserSession.objects.filter(pk=request.session.get(SESSION_ROW_KEY)).update(session_key=request.session.session_key)
+    UserSession.objects.filter(pk=request.session.get(SESSION_ROW_KEY, 0)).update(
+        session_key=request.session.session_key
+    )
     ended = user_sessions_end(user=user, by=user, request=request, keep=request.session.session_key or "")
     audit_record(
         action="auth.password_change", actor=user, obj=user, request=request, details={"sessions_ended": ended}
