@@ -63,16 +63,22 @@ def audit_record(
 
 @transaction.atomic
 def user_password_reset_complete(*, user: User, request: HttpRequest) -> int:
-    """After a password reset by e-mail link: lift the login lockout and audit it. Returns the number of axes
-    attempts cleared.
+    """After a password reset by e-mail link: lift the login lockout, end the user's sessions, and audit it. Returns
+    the number of axes attempts cleared.
 
     Whoever holds the link proved they own the address, the same proof a reset needs; keeping the account locked
     out for the rest of the cool-off would refuse the password they just chose. Axes counts failures under the
     address as typed in the login form; the backend matches it exactly against the stored, lower-cased address,
     so a lockout that matters is recorded under `user.email`."""
     cleared = AxesProxyHandler.reset_attempts(username=user.email)
+    # Whoever was logged in with the old password (a forgotten shared PC, a thief) is not any more.
+    ended = user_sessions_end(user=user, by=user, request=request)
     audit_record(
-        action="auth.password_reset", actor=user, obj=user, request=request, details={"lockouts_cleared": cleared}
+        action="auth.password_reset",
+        actor=user,
+        obj=user,
+        request=request,
+        details={"lockouts_cleared": cleared, "sessions_ended": ended},
     )
     return cleared
 

@@ -183,3 +183,20 @@ def test_a_role_that_requires_two_factors_lists_sessions_too(make_member, client
     membership = make_member(OrganisationFactory(jury_body=True), role=Role.JURY_MEMBER)
     client = client_for(membership)
     assert len(client.get(reverse("account")).context["sessions"]) == 1
+
+
+def test_a_password_reset_by_email_ends_every_session(org_a, make_member, django_capture_on_commit_callbacks):
+    from django.core import mail
+
+    user = make_member(org_a).user
+    forgotten = signed_in(user)
+    stranger = Client()
+    with django_capture_on_commit_callbacks(execute=True):
+        stranger.post(reverse("password_reset"), {"email": user.email})
+    link = next(line for line in mail.outbox[0].body.splitlines() if "/compte/mot-de-passe/reinitialiser/" in line)
+    form_page = stranger.get(link.split("testserver", 1)[1], follow=True)
+    new_password = "une toute nouvelle phrase de passe"
+    stranger.post(form_page.redirect_chain[-1][0], {"new_password1": new_password, "new_password2": new_password})
+    assert not is_signed_in(forgotten)
+    assert not UserSession.objects.filter(user=user).exists()
+    assert AuditLog.objects.get(action="auth.password_reset").details == {"lockouts_cleared": 0, "sessions_ended": 1}
