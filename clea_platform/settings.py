@@ -328,6 +328,8 @@ CELERY_BEAT_SCHEDULE = {
     "funding-fee-entries": {"task": "funding.tasks.fee_entries_sync_task", "schedule": 60 * 60 * 24},
     # France Travail referrals left unanswered expire.
     "referrals-expire": {"task": "referrals.tasks.referrals_expire_task", "schedule": 60 * 60 * 24},
+    # The list of each person's sessions forgets those their limits ended; expired sessions leave the store.
+    "user-sessions-purge": {"task": "organisations.tasks.user_sessions_purge_task", "schedule": 60 * 60 * 24},
     # Files a killed worker stored without committing their row (issue 13), past the grace period.
     "documents-collect-orphans": {
         "task": "organisations.tasks.documents_collect_orphans_task",

@@ -285,6 +285,22 @@ def user_sessions_end(
     return len(keys)
 
 
+def user_sessions_purge(*, now: datetime.datetime | None = None) -> int:
+    """Daily: forget the rows of sessions their limits have ended (a browser left idle never comes back to be logged
+    out), and let the session store drop its expired sessions. Idempotent; returns the rows removed."""
+    now = now or timezone.now()
+    alive = UserSession.objects.alive(
+        now,
+        datetime.timedelta(
+            minutes=settings.SESSION_IDLE_TIMEOUT_MINUTES, seconds=settings.SESSION_ACTIVITY_GRANULARITY_SECONDS
+        ),
+        datetime.timedelta(hours=settings.SESSION_ABSOLUTE_LIFETIME_HOURS),
+    )
+    removed, _per_model = UserSession.objects.exclude(pk__in=alive.values("pk")).delete()
+    _session_store().clear_expired()
+    return removed
+
+
 @transaction.atomic
 def user_password_change_complete(*, user: User, request: HttpRequest) -> int:
     """After a password change from the account (Django has given this session a new key): this session's row

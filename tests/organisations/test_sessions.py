@@ -200,3 +200,22 @@ def test_a_password_reset_by_email_ends_every_session(org_a, make_member, django
     assert not is_signed_in(forgotten)
     assert not UserSession.objects.filter(user=user).exists()
     assert AuditLog.objects.get(action="auth.password_reset").details == {"lockouts_cleared": 0, "sessions_ended": 1}
+
+
+def test_the_daily_purge_forgets_the_sessions_their_limits_ended(settings, org_a, make_member):
+    from organisations.tasks import user_sessions_purge_task
+
+    user = make_member(org_a).user
+    now = timezone.now()
+    idle_limit = datetime.timedelta(minutes=settings.SESSION_IDLE_TIMEOUT_MINUTES, seconds=61)
+    live = UserSession.objects.create(user=user, session_key="a" * 32, last_seen_at=now)
+    UserSession.objects.create(user=user, session_key="b" * 32, last_seen_at=now - idle_limit)
+    UserSession.objects.create(
+        user=user, session_key="c" * 32, created_at=now - datetime.timedelta(hours=12, seconds=1), last_seen_at=now
+    )
+    assert user_sessions_purge_task.delay().get() == 2
+    assert list(UserSession.objects.all()) == [live]
+    assert user_sessions_purge_task.delay().get() == 0
+    assert any(
+        e["task"] == "organisations.tasks.user_sessions_purge_task" for e in settings.CELERY_BEAT_SCHEDULE.values()
+    )

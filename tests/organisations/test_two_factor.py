@@ -274,3 +274,20 @@ def test_the_account_page_offers_the_second_factor_to_everyone(make_member, clie
     page = page_text(client_for(membership).get(reverse("account")))
     assert "Activer la double authentification" in page
     assert f"{reverse('two_factor_enrol')}?next={reverse('account')}" in page
+
+
+def test_demo_totp_prints_the_code_the_demo_accounts_accept(client):
+    import io
+
+    from django.core.management import call_command
+
+    from organisations.demo import DEMO_PASSWORD, seed_foundation
+
+    seed_foundation()
+    out = io.StringIO()
+    call_command("demo_totp", stdout=out, stderr=io.StringIO())
+    code = out.getvalue().strip()
+    assert re.fullmatch(r"\d{6}", code)
+    client.post(reverse("login"), {"username": "jure.salarie@jury.demo", "password": DEMO_PASSWORD})
+    assert client.post(reverse("two_factor_verify"), {"code": code}).url == reverse("home")
+    assert client.get(reverse("home")).status_code == 200
