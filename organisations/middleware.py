@@ -75,7 +75,7 @@ class SessionLifetimeMiddleware:
         started = session.get(SESSION_STARTED_KEY)
         if started is None:
             # Opened before sessions were listed: listed from now on, and timed from now.
-            user_session_start(request=request, user=request.user, now=now)  # type: ignore[arg-type]
+            user_session_start(request=request, user=request.user, now=now, adopt=True)  # type: ignore[arg-type]
             return
         seen = session.get(SESSION_SEEN_KEY, started)
         idle_minutes = settings.SESSION_IDLE_TIMEOUT_MINUTES

@@ -15,7 +15,7 @@ from django.conf import settings
 from django.contrib.auth import logout
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied
-from django.db import models, transaction
+from django.db import IntegrityError, models, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 from django_otp.models import Device
@@ -224,15 +224,16 @@ def _session_store() -> Any:
     return import_module(settings.SESSION_ENGINE).SessionStore
 
 
-def user_session_start(*, request: HttpRequest, user: User, now: datetime.datetime | None = None) -> UserSession:
-    """At login (and for a session opened before sessions were listed): the session's row in the user's list, its
-    start and activity times, and whether the user has a second factor to give."""
+def user_session_start(
+    *, request: HttpRequest, user: User, now: datetime.datetime | None = None, adopt: bool = False
+) -> UserSession:
+    """At login (and, with `adopt`, for a session opened before sessions were listed): the session's row in the
+    user's list, its start and activity times, and whether the user has a second factor to give."""
     now = now or timezone.now()
     session = request.session
     if session.session_key is None:
         session.save()
-    # A new key (login cycles it) or a session never listed: one INSERT, paid at each login.
-    row = UserSession.objects.create(
+    values = dict(
         user=user,
         session_key=str(session.session_key),
         created_at=now,
@@ -240,6 +241,16 @@ def user_session_start(*, request: HttpRequest, user: User, now: datetime.dateti
         user_agent=request.META.get("HTTP_USER_AGENT", "")[:300],
         ip_address=client_ip(request),
     )
+    if not adopt:
+        # A new key (login cycles it): one INSERT, paid at each login.
+        row = UserSession.objects.create(**values)
+    else:
+        # A session opened before sessions were listed: its first requests may arrive together.
+        try:
+            with transaction.atomic():
+                row = UserSession.objects.create(**values)
+        except IntegrityError:
+            row = UserSession.objects.get(session_key=values["session_key"])
     session[SESSION_ROW_KEY] = row.pk
     session[SESSION_STARTED_KEY] = session[SESSION_SEEN_KEY] = int(now.timestamp())
     session[TWO_FACTOR_ENROLLED_KEY] = two_factor_device(user) is not None

@@ -7,12 +7,13 @@ from django.contrib import messages
 from django.contrib.auth import REDIRECT_FIELD_NAME, logout
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import PasswordChangeForm, SetPasswordForm
-from django.contrib.auth.views import PasswordChangeView, PasswordResetConfirmView
+from django.contrib.auth.views import PasswordChangeView, PasswordResetConfirmView, redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render, resolve_url
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
@@ -26,6 +27,7 @@ from organisations.forms import ApiTokenForm, RecoveryCodeForm, SiteForm, TotpCo
 from organisations.models import ApiToken, Membership, Role, Site, UserSession
 from organisations.services import (
     SESSION_ROW_KEY,
+    TWO_FACTOR_ENROLLED_KEY,
     CodeCheck,
     api_token_create,
     api_token_revoke,
@@ -192,7 +194,11 @@ def two_factor_verify_view(request: HttpRequest) -> HttpResponse:
     if session_two_factor_verified(request.session):
         return redirect(_next_url(request))
     if two_factor_device(request.user) is None:
-        return redirect("two_factor_enrol")
+        # Removed since the login (turned off from another session): enrol if the roles require it, else go on.
+        request.session[TWO_FACTOR_ENROLLED_KEY] = False
+        if request.user.two_factor_required(request.memberships):
+            return redirect_to_login(_next_url(request), login_url=reverse("two_factor_enrol"))
+        return redirect(_next_url(request))
     form = TotpCodeForm()
     recovery_form = RecoveryCodeForm(auto_id="id_recovery_%s")
     if request.method == "POST":
@@ -299,7 +305,9 @@ def account(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
     sessions = UserSession.objects.filter(user=request.user).alive(
         now,
-        datetime.timedelta(minutes=settings.SESSION_IDLE_TIMEOUT_MINUTES),
+        datetime.timedelta(
+            minutes=settings.SESSION_IDLE_TIMEOUT_MINUTES, seconds=settings.SESSION_ACTIVITY_GRANULARITY_SECONDS
+        ),
         datetime.timedelta(hours=settings.SESSION_ABSOLUTE_LIFETIME_HOURS),
     )
     device = two_factor_device(request.user)

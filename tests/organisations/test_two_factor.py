@@ -291,3 +291,14 @@ def test_demo_totp_prints_the_code_the_demo_accounts_accept(client):
     client.post(reverse("login"), {"username": "jure.salarie@jury.demo", "password": DEMO_PASSWORD})
     assert client.post(reverse("two_factor_verify"), {"code": code}).url == reverse("home")
     assert client.get(reverse("home")).status_code == 200
+
+
+def test_a_session_waiting_for_a_code_goes_on_once_the_device_is_turned_off_elsewhere(make_member, client_for):
+    counsellor = member(make_member, Role.COUNSELLOR)
+    provision_device(counsellor.user)
+    waiting = Client()
+    log_in_with_password(waiting, counsellor.user)
+    assert waiting.get(reverse("home")).url.startswith(reverse("two_factor_verify"))
+    client_for(counsellor).post(reverse("two_factor_disable"))
+    assert waiting.get(reverse("two_factor_verify")).url == reverse("home")
+    assert waiting.get(reverse("home")).status_code == 200
