@@ -347,13 +347,13 @@ def sessions_end_all(request: HttpRequest) -> HttpResponse:
     keep = request.session.session_key or ""
     ended = user_sessions_end(user=user, by=user, request=request, keep=keep)
     logout(request)
-    messages.success(
-        request,
-        ngettext(
+    if ended:
+        message = ngettext(
             "Toutes vos sessions sont fermées : ce navigateur et %(count)d autre.",
             "Toutes vos sessions sont fermées : ce navigateur et %(count)d autres.",
             ended,
-        )
-        % {"count": ended},
-    )
+        ) % {"count": ended}
+    else:
+        message = _("Toutes vos sessions sont fermées : vous n'en aviez pas d'autre que celle-ci.")
+    messages.success(request, message)
     return redirect("login")
