@@ -242,6 +242,9 @@ def user_session_start(
         ip_address=client_ip(request),
     )
     if not adopt:
+        if previous := session.get(SESSION_ROW_KEY):
+            # Logged in again in the same session: Django gave it a new key and dropped the old one.
+            UserSession.objects.filter(pk=previous).delete()
         # A new key (login cycles it): one INSERT, paid at each login.
         row = UserSession.objects.create(**values)
     else:
