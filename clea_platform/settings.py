@@ -97,6 +97,9 @@ INSTALLED_APPS = [
     "axes",
     # The audit log's append-only trigger (organisations.AuditLog), installed by its migration on PostgreSQL.
     "pgtrigger",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "clea_platform",
     "organisations",
     "outbox",
@@ -122,9 +125,13 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "clea_platform.private_pages.NoStoreForSignedInMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Idle and absolute session lifetimes: an expired session is logged out before anything reads the user's data.
+    "organisations.middleware.SessionLifetimeMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "clea_platform.tenancy.CurrentMembershipMiddleware",
+    # After the memberships: whether a second factor is required depends on the roles they hold.
+    "organisations.middleware.TwoFactorMiddleware",
     # Axes must come last: it inspects the response of the login view.
     "axes.middleware.AxesMiddleware",
 ]
@@ -224,6 +231,25 @@ SILENCED_SYSTEM_CHECKS: list[str] = []
 
 # Sessions live in the database, never in Redis: losing the cache or the broker logs nobody out.
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
+# Shared office PCs (organisations/middleware.py): a session ends after this many minutes without a request, and
+# this many hours after its login whatever happens; the cookie itself dies with the browser.
+SESSION_IDLE_TIMEOUT_MINUTES = env.int("SESSION_IDLE_TIMEOUT_MINUTES", default=30)
+SESSION_ABSOLUTE_LIFETIME_HOURS = env.int("SESSION_ABSOLUTE_LIFETIME_HOURS", default=12)
+if SESSION_IDLE_TIMEOUT_MINUTES < 1 or SESSION_ABSOLUTE_LIFETIME_HOURS < 1:
+    raise environ.ImproperlyConfigured(
+        "SESSION_IDLE_TIMEOUT_MINUTES and SESSION_ABSOLUTE_LIFETIME_HOURS must be 1 or more."
+    )
+# A session's last activity is written at most once per this many seconds (one UPDATE of the session and one of
+# its row in the user's list), not on every request; an idle session therefore ends between the timeout and the
+# timeout plus this, never before the timeout.
+SESSION_ACTIVITY_GRANULARITY_SECONDS = 60
+SESSION_COOKIE_AGE = SESSION_ABSOLUTE_LIFETIME_HOURS * 60 * 60
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+# Second factor (django-otp): the issuer shown in authenticator apps, and its exponential back-off after a wrong
+# code (1, 2, 4, 8... seconds per device, TOTP and recovery codes alike).
+OTP_TOTP_ISSUER = "CléA"
+OTP_TOTP_THROTTLE_FACTOR = 1
+OTP_STATIC_THROTTLE_FACTOR = 1
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
 CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
@@ -388,6 +414,8 @@ CELERY_BEAT_SCHEDULE = {
     "funding-fee-entries": {"task": "funding.tasks.fee_entries_sync_task", "schedule": 60 * 60 * 24},
     # France Travail referrals left unanswered expire.
     "referrals-expire": {"task": "referrals.tasks.referrals_expire_task", "schedule": 60 * 60 * 24},
+    # The list of each person's sessions forgets those their limits ended; expired sessions leave the store.
+    "user-sessions-purge": {"task": "organisations.tasks.user_sessions_purge_task", "schedule": 60 * 60 * 24},
     # Files a killed worker stored without committing their row (issue 13), past the grace period.
     "documents-collect-orphans": {
         "task": "organisations.tasks.documents_collect_orphans_task",
@@ -399,7 +427,8 @@ REST_FRAMEWORK = {
     # The token first: its "WWW-Authenticate: Token" header makes a missing login a 401, not a 403.
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "organisations.api_auth.ApiTokenAuthentication",
-        "rest_framework.authentication.SessionAuthentication",
+        # A session counts only once its second factor is verified where one is due (organisations/middleware.py).
+        "organisations.api_auth.TwoFactorSessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",

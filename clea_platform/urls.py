@@ -8,20 +8,33 @@ from clea_platform.views import accessibility, healthz_live, healthz_ready, ping
 from journey.views import home
 from juries.public_views import certificate_verify, certificate_verify_form
 from organisations.forms import EmailAuthenticationForm
-from organisations.views import LockoutLiftingPasswordResetConfirmView, RateLimitedPasswordResetView, api_tokens
+from organisations.views import (
+    LockoutLiftingPasswordResetConfirmView,
+    RateLimitedPasswordResetView,
+    SessionsEndingPasswordChangeView,
+    account,
+    api_tokens,
+    session_end,
+    sessions_end_all,
+    two_factor_disable_view,
+    two_factor_enrol_view,
+    two_factor_recovery_codes_view,
+    two_factor_verify_view,
+)
 
 admin.site.site_header = _("Administration CléA – Certif'Pro")
 admin.site.site_title = _("Administration CléA")
 admin.site.index_title = _("Référentiels, organisations et comptes")
 
 account_patterns = [
+    path("", account, name="account"),
     path(
         "connexion/",
         auth_views.LoginView.as_view(authentication_form=EmailAuthenticationForm, redirect_authenticated_user=True),
         name="login",
     ),
     path("deconnexion/", auth_views.LogoutView.as_view(), name="logout"),
-    path("mot-de-passe/", auth_views.PasswordChangeView.as_view(), name="password_change"),
+    path("mot-de-passe/", SessionsEndingPasswordChangeView.as_view(), name="password_change"),
     path("mot-de-passe/modifie/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
     path("mot-de-passe/oubli/", RateLimitedPasswordResetView.as_view(), name="password_reset"),
     path("mot-de-passe/oubli/envoye/", auth_views.PasswordResetDoneView.as_view(), name="password_reset_done"),
@@ -32,6 +45,12 @@ account_patterns = [
     ),
     path("mot-de-passe/reinitialise/", auth_views.PasswordResetCompleteView.as_view(), name="password_reset_complete"),
     path("jetons/", api_tokens, name="api_tokens"),
+    path("deux-facteurs/", two_factor_verify_view, name="two_factor_verify"),
+    path("deux-facteurs/activer/", two_factor_enrol_view, name="two_factor_enrol"),
+    path("deux-facteurs/codes-de-secours/", two_factor_recovery_codes_view, name="two_factor_recovery_codes"),
+    path("deux-facteurs/desactiver/", two_factor_disable_view, name="two_factor_disable"),
+    path("sessions/<int:pk>/fermer/", session_end, name="session_end"),
+    path("sessions/fermer/", sessions_end_all, name="sessions_end_all"),
 ]
 
 urlpatterns = [

@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Any
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import exceptions
-from rest_framework.authentication import BaseAuthentication, get_authorization_header
-from rest_framework.permissions import BasePermission
+from rest_framework.authentication import BaseAuthentication, SessionAuthentication, get_authorization_header
+from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
 from rest_framework.throttling import SimpleRateThrottle
 
@@ -39,12 +39,32 @@ class ApiTokenAuthentication(BaseAuthentication):
         token = api_token_authenticate(parts[1].decode(errors="replace"))
         if token is None:
             raise exceptions.AuthenticationFailed(_("Jeton invalide, expiré ou révoqué."))
+        if token.read_only and request.method not in SAFE_METHODS:
+            raise exceptions.PermissionDenied(_("Ce jeton est en lecture seule : il ne peut rien modifier."))
         request._request.membership = token.membership  # type: ignore[attr-defined]
         request._request.memberships = [token.membership]  # type: ignore[attr-defined]
         return token.membership.user, token
 
     def authenticate_header(self, request: Request) -> str:
         return "Token"
+
+
+class TwoFactorSessionAuthentication(SessionAuthentication):
+    """The browser session, once it has given the second factor it owes (organisations.middleware.TwoFactorMiddleware
+    marks the request): before that, the API treats it as anonymous."""
+
+    def authenticate(self, request: Request) -> tuple[Any, None] | None:
+        if getattr(request._request, "two_factor_pending", None):
+            return None
+        return super().authenticate(request)
+
+
+class TwoFactorSessionScheme(OpenApiAuthenticationExtension):
+    target_class = "organisations.api_auth.TwoFactorSessionAuthentication"
+    name = "cookieAuth"
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, Any]:
+        return {"type": "apiKey", "in": "cookie", "name": "sessionid"}
 
 
 class ApiTokenScheme(OpenApiAuthenticationExtension):

@@ -6,15 +6,19 @@ Later parts of the platform add their own demo objects from `seed_demo` after th
 
 from __future__ import annotations
 
+import base64
 import datetime
 from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import transaction
 from django.utils import timezone
+from django_otp.oath import TOTP
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from clea_platform.certifications import Certification
 from organisations.models import (
+    TWO_FACTOR_ROLES,
     Habilitation,
     HabilitationStatus,
     Membership,
@@ -28,6 +32,18 @@ from organisations.models import (
 from organisations.validators import luhn_valid
 
 DEMO_PASSWORD = "demo-clea-2026"
+# The demo accounts whose roles require a second factor share this TOTP secret (base32, as authenticator apps and
+# `oathtool --totp -b` take it): people add it to an app once, scripts compute the code (`manage.py demo_totp`).
+# Public like the password: demo data only.
+DEMO_TOTP_SECRET = "CLEADEMOCLEADEMOCLEADEMOCLEADEMO"
+
+
+def demo_totp_code(at: float | None = None) -> str:
+    """The code of DEMO_TOTP_SECRET now (or at the Unix time `at`), as an authenticator app shows it."""
+    totp = TOTP(base64.b32decode(DEMO_TOTP_SECRET))
+    if at is not None:
+        totp.time = at
+    return f"{totp.token():06d}"
 
 
 def siret_from(prefix: str) -> str:
@@ -246,4 +262,24 @@ def seed_foundation() -> dict[str, Organisation]:
             Membership.objects.update_or_create(
                 user=user, organisation=orgs[account.org_key], role=role, defaults={"is_active": True}
             )
+        if user.is_staff or TWO_FACTOR_ROLES & set(account.roles):
+            # The shared secret, its counters back to zero: whoever runs the demo can log in again at once.
+            TOTPDevice.objects.filter(user=user).exclude(name="démo").delete()
+            TOTPDevice.objects.update_or_create(
+                user=user,
+                name="démo",
+                defaults=dict(
+                    key=base64.b32decode(DEMO_TOTP_SECRET).hex(),
+                    confirmed=True,
+                    last_t=-1,
+                    drift=0,
+                    throttling_failure_count=0,
+                    throttling_failure_timestamp=None,
+                ),
+            )
     return orgs
+
+
+def demo_accounts_with_two_factor() -> list[DemoAccount]:
+    """The demo accounts that give a code after their password."""
+    return [a for a in ACCOUNTS if TWO_FACTOR_ROLES & set(a.roles) or Role.CERTIFPRO_ADMIN in a.roles]

@@ -7,7 +7,7 @@ from django.utils.translation import ngettext
 
 from clea_platform.mail import email_send_task
 from clea_platform.tasks_queue import enqueue
-from organisations.models import Site
+from organisations.models import ApiTokenScope, Site
 
 
 class EmailAuthenticationForm(AuthenticationForm):
@@ -99,7 +99,49 @@ class ApiTokenForm(forms.Form):
         help_text=_("L'organisation et le rôle sous lesquels le jeton agit"),
     )
     lifetime = forms.TypedChoiceField(label=_("Durée de validité"), choices=LIFETIMES, coerce=int, initial=90)
+    scope = forms.ChoiceField(
+        label=_("Droits du jeton"),
+        choices=ApiTokenScope.choices,
+        initial=ApiTokenScope.READ_ONLY,
+        widget=forms.RadioSelect,
+        help_text=_("Un jeton en lecture seule consulte les données mais ne peut rien créer ni modifier."),
+    )
 
     def __init__(self, *args: object, memberships: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
         self.fields["membership"].queryset = memberships
+
+
+class TotpCodeForm(forms.Form):
+    """The 6 digits an authenticator app shows."""
+
+    code = forms.CharField(
+        label=_("Code à 6 chiffres"),
+        max_length=12,
+        help_text=_("Le code affiché par votre application d'authentification, sans espace."),
+        widget=forms.TextInput(
+            attrs={
+                "autocomplete": "one-time-code",
+                "inputmode": "numeric",
+                "pattern": "[0-9 ]*",
+                "autofocus": True,
+                "spellcheck": "false",
+                "size": 8,
+            }
+        ),
+        error_messages={"required": _("Saisissez le code à 6 chiffres de votre application.")},
+    )
+
+
+class RecoveryCodeForm(forms.Form):
+    """One of the recovery codes shown once at enrolment (8 letters and digits, used up once typed)."""
+
+    recovery_code = forms.CharField(
+        label=_("Code de secours"),
+        max_length=20,
+        help_text=_("L'un des 10 codes notés lors de l'activation, par exemple abcd-2345. Chacun ne sert qu'une fois."),
+        widget=forms.TextInput(
+            attrs={"autocomplete": "off", "autocapitalize": "off", "spellcheck": "false", "size": 12}
+        ),
+        error_messages={"required": _("Saisissez l'un de vos codes de secours.")},
+    )

@@ -18,6 +18,8 @@ from organisations import audit_chain
 from organisations.validators import validate_insee_code, validate_postcode, validate_siret
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from django.db.models import QuerySet
 
 
@@ -92,6 +94,11 @@ class Role(models.TextChoices):
     JURY_MEMBER = "jury_member", _("Membre de jury")
     FT_ADVISOR = "ft_advisor", _("Conseil France Travail")
     CERTIFPRO_ADMIN = "certifpro_admin", _("Administration Certif'Pro")
+
+
+# The roles whose holders must confirm their login with a second factor (README, "Sécurité"): they decide on
+# certifications, reach every organisation's data, or manage an organisation's members and sites.
+TWO_FACTOR_ROLES = frozenset({Role.CERTIFPRO_ADMIN, Role.JURY_MEMBER, Role.ORG_ADMIN})
 
 
 class TenantQuerySet(models.QuerySet):
@@ -272,6 +279,8 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_staff = models.BooleanField(_("accès à l'administration"), default=False)
     is_active = models.BooleanField(_("actif"), default=True)
     date_joined = models.DateTimeField(_("inscrit le"), default=timezone.now)
+    # When the password last changed (not a hasher's rehash): API tokens issued before it stop working.
+    password_changed_at = models.DateTimeField(_("mot de passe changé le"), null=True, blank=True, editable=False)
 
     objects = UserManager()
 
@@ -290,6 +299,20 @@ class User(AbstractBaseUser, PermissionsMixin):
     def clean(self) -> None:
         super().clean()
         self.email = self.__class__.objects.normalize_email(self.email).lower()
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # Django sets `_password` when the password is set, and clears it before saving a rehash of the same one.
+        if self._password is not None:  # type: ignore[attr-defined]
+            self.password_changed_at = timezone.now()
+            update_fields = kwargs.get("update_fields")
+            if update_fields is not None and "password" in update_fields:
+                kwargs["update_fields"] = {*update_fields, "password_changed_at"}
+        super().save(*args, **kwargs)
+
+    def two_factor_required(self, memberships: Iterable[Membership]) -> bool:
+        """Whether this person must use a second factor, given their active memberships: Certif'Pro, jury
+        members, organisation administrators, and whoever reaches the Django administration."""
+        return self.is_staff or any(m.role in TWO_FACTOR_ROLES for m in memberships)
 
     def get_full_name(self) -> str:
         return f"{self.first_name} {self.last_name}".strip()
@@ -488,9 +511,24 @@ class AuditLog(models.Model):
 API_TOKEN_MAX_LIFETIME = datetime.timedelta(days=365)
 
 
+class ApiTokenScope(models.TextChoices):
+    READ_WRITE = "read_write", _("Lecture et écriture")
+    READ_ONLY = "read_only", _("Lecture seule")
+
+
 class ApiTokenQuerySet(models.QuerySet["ApiToken"]):
     def usable(self, now: datetime.datetime | None = None) -> ApiTokenQuerySet:
-        return self.filter(revoked_at__isnull=True, expires_at__gt=now or timezone.now())
+        """Neither revoked nor expired; its user, membership and organisation all active; issued since the user's
+        password last changed."""
+        return self.filter(
+            models.Q(membership__user__password_changed_at__isnull=True)
+            | models.Q(membership__user__password_changed_at__lte=models.F("created_at")),
+            revoked_at__isnull=True,
+            expires_at__gt=now or timezone.now(),
+            membership__is_active=True,
+            membership__user__is_active=True,
+            membership__organisation__is_active=True,
+        )
 
 
 class ApiToken(models.Model):
@@ -503,6 +541,9 @@ class ApiToken(models.Model):
         Membership, on_delete=models.CASCADE, related_name="api_tokens", verbose_name=_("rattachement")
     )
     name = models.CharField(_("nom"), max_length=100)
+    scope = models.CharField(
+        _("droits"), max_length=10, choices=ApiTokenScope.choices, default=ApiTokenScope.READ_WRITE
+    )
     prefix = models.CharField(_("préfixe"), max_length=8, unique=True)
     key_hash = models.CharField(_("empreinte de la clé"), max_length=64)
     created_at = models.DateTimeField(_("créé le"), auto_now_add=True)
@@ -520,3 +561,78 @@ class ApiToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def read_only(self) -> bool:
+        return self.scope == ApiTokenScope.READ_ONLY
+
+    def status(self, now: datetime.datetime) -> str:
+        """Why the token works or not, for its owner's list (with `membership__user` and `__organisation` loaded)."""
+        membership = self.membership
+        changed = membership.user.password_changed_at
+        if self.revoked_at is not None:
+            return "revoked"
+        if self.expires_at <= now:
+            return "expired"
+        if changed is not None and changed > self.created_at:
+            return "password_changed"
+        if not (membership.is_active and membership.organisation.is_active and membership.user.is_active):
+            return "inactive"
+        return "active"
+
+
+# -- Sessions ---------------------------------------------------------------------------------------------------
+
+
+class UserSessionQuerySet(models.QuerySet["UserSession"]):
+    def alive(
+        self, now: datetime.datetime, idle: datetime.timedelta, lifetime: datetime.timedelta
+    ) -> UserSessionQuerySet:
+        """The sessions that the idle and absolute limits have not ended yet (rows of ended ones wait for the purge)."""
+        return self.filter(last_seen_at__gt=now - idle, created_at__gt=now - lifetime)
+
+
+class UserSession(models.Model):
+    """One login of a person (a browser session), so that they can see their sessions and end them, one or all.
+    The session store keeps the session itself; this row finds it by its key."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="sessions", verbose_name=_("utilisateur"))
+    session_key = models.CharField(_("clé de session"), max_length=40, unique=True)
+    created_at = models.DateTimeField(_("ouverte le"), default=timezone.now)
+    last_seen_at = models.DateTimeField(_("dernière activité"), default=timezone.now)
+    user_agent = models.CharField(_("navigateur"), max_length=300, blank=True)
+    ip_address = models.GenericIPAddressField(_("adresse IP"), null=True, blank=True)
+
+    objects = UserSessionQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("session")
+        verbose_name_plural = _("sessions")
+        ordering = ["-last_seen_at", "-id"]
+        indexes = [models.Index(fields=["user", "-last_seen_at"], name="usersession_user_recent_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.created_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def browser_label(self) -> str:
+        """A short name for the browser and system, read from the user agent (enough to recognise one's own PC)."""
+        agent = self.user_agent
+        browser = next(
+            (name for token, name in _BROWSERS if token in agent), agent[:40] or str(_("Navigateur inconnu"))
+        )
+        system = next((name for token, name in _SYSTEMS if token in agent), "")
+        return f"{browser} ({system})" if system else browser
+
+
+# Order matters: Edge and Opera also say "Chrome", Chrome also says "Safari".
+_BROWSERS = (("Edg/", "Edge"), ("OPR/", "Opera"), ("Firefox/", "Firefox"), ("Chrome/", "Chrome"), ("Safari/", "Safari"))
+_SYSTEMS = (
+    ("Windows", "Windows"),
+    ("Android", "Android"),
+    ("iPhone", "iPhone"),
+    ("iPad", "iPad"),
+    ("Mac OS X", "macOS"),
+    ("CrOS", "ChromeOS"),
+    ("Linux", "Linux"),
+)

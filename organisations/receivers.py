@@ -5,7 +5,7 @@ from django.dispatch import receiver
 from django.http import HttpRequest
 
 from organisations.models import User
-from organisations.services import audit_record
+from organisations.services import audit_record, user_session_forget, user_session_start
 
 
 @receiver(user_logged_in)
@@ -13,10 +13,22 @@ def audit_login(sender: Any, request: HttpRequest, user: User, **kwargs: Any) ->
     audit_record(action="auth.login", actor=user, obj=user, request=request)
 
 
+@receiver(user_logged_in)
+def session_listed(sender: Any, request: HttpRequest, user: User, **kwargs: Any) -> None:
+    user_session_start(request=request, user=user)
+
+
 @receiver(user_logged_out)
 def audit_logout(sender: Any, request: HttpRequest, user: User | None, **kwargs: Any) -> None:
-    if user is not None:
+    user_session_forget(request=request)
+    if user is None:
+        return
+    # A session ended by its idle or absolute limit (organisations/middleware.py) says so.
+    reason = getattr(request, "session_end_reason", None)
+    if reason is None:
         audit_record(action="auth.logout", actor=user, obj=user, request=request)
+    else:
+        audit_record(action="auth.session_expired", actor=user, obj=user, request=request, details={"reason": reason})
 
 
 @receiver(user_login_failed)

@@ -1,18 +1,27 @@
 from __future__ import annotations
 
 import datetime
+import enum
 import hashlib
 import hmac
+import re
 import secrets
+from importlib import import_module
 from typing import Any
 
+import django_otp
 import pgtrigger
 from axes.handlers.proxy import AxesProxyHandler
+from django.conf import settings
+from django.contrib.auth import logout
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied
-from django.db import models, transaction
+from django.db import IntegrityError, models, transaction
 from django.http import HttpRequest
 from django.utils import timezone
+from django_otp.models import Device
+from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from clea_platform.locks import serialise_on
 from clea_platform.request_meta import client_ip
@@ -23,11 +32,14 @@ from organisations.models import (
     AUDIT_APPEND_ONLY_TRIGGER,
     AUDIT_CHAIN_LOCK,
     ApiToken,
+    ApiTokenScope,
     AuditLog,
     Membership,
     Organisation,
+    Role,
     Site,
     User,
+    UserSession,
 )
 
 
@@ -105,16 +117,22 @@ def audit_purge(*, before: datetime.datetime, by: User | None = None) -> int:
 
 @transaction.atomic
 def user_password_reset_complete(*, user: User, request: HttpRequest) -> int:
-    """After a password reset by e-mail link: lift the login lockout and audit it. Returns the number of axes
-    attempts cleared.
+    """After a password reset by e-mail link: lift the login lockout, end the user's sessions, and audit it. Returns
+    the number of axes attempts cleared.
 
     Whoever holds the link proved they own the address, the same proof a reset needs; keeping the account locked
     out for the rest of the cool-off would refuse the password they just chose. Axes counts failures under the
     address as typed in the login form; the backend matches it exactly against the stored, lower-cased address,
     so a lockout that matters is recorded under `user.email`."""
     cleared = AxesProxyHandler.reset_attempts(username=user.email)
+    # Whoever was logged in with the old password (a forgotten shared PC, a thief) is not any more.
+    ended = user_sessions_end(user=user, by=user, request=request)
     audit_record(
-        action="auth.password_reset", actor=user, obj=user, request=request, details={"lockouts_cleared": cleared}
+        action="auth.password_reset",
+        actor=user,
+        obj=user,
+        request=request,
+        details={"lockouts_cleared": cleared, "sessions_ended": ended},
     )
     return cleared
 
@@ -162,20 +180,33 @@ def api_token_hash(secret: str) -> str:
 
 @transaction.atomic
 def api_token_create(
-    *, membership: Membership, name: str, expires_at: datetime.datetime, request: HttpRequest | None = None
+    *,
+    membership: Membership,
+    name: str,
+    expires_at: datetime.datetime,
+    scope: str = ApiTokenScope.READ_WRITE,
+    request: HttpRequest | None = None,
 ) -> tuple[ApiToken, str]:
     """Create a token acting under `membership`; returns it with the full key, which is never stored (only the
-    SHA-256 of its secret): the caller shows it once. Expiry is required, at most one year ahead."""
+    SHA-256 of its secret): the caller shows it once. Expiry is required, at most one year ahead. Refused
+    (PermissionDenied) for a membership, user or organisation that is switched off."""
     now = timezone.now()
     if not now < expires_at <= now + API_TOKEN_MAX_LIFETIME:
         raise ValueError("expires_at must be in the future, at most one year ahead")
+    if not Membership.objects.active().filter(pk=membership.pk).exists():
+        raise PermissionDenied("The membership, its user or its organisation is not active.")
     secret = secrets.token_urlsafe(32)
     while True:
         prefix = secrets.token_hex(4)
         if not ApiToken.objects.filter(prefix=prefix).exists():
             break
     token = ApiToken.objects.create(
-        membership=membership, name=name.strip(), prefix=prefix, key_hash=api_token_hash(secret), expires_at=expires_at
+        membership=membership,
+        name=name.strip(),
+        scope=scope,
+        prefix=prefix,
+        key_hash=api_token_hash(secret),
+        expires_at=expires_at,
     )
     audit_record(
         action="api_token.create",
@@ -183,7 +214,7 @@ def api_token_create(
         organisation=membership.organisation_id,
         obj=token,
         request=request,
-        details={"expires_at": expires_at.isoformat()},
+        details={"expires_at": expires_at.isoformat(), "scope": scope},
     )
     return token, f"{prefix}.{secret}"
 
@@ -207,7 +238,8 @@ def api_token_revoke(*, token: ApiToken, by: User, request: HttpRequest | None =
 
 
 def api_token_authenticate(key: str) -> ApiToken | None:
-    """The usable token for a key "<prefix>.<secret>", or None; records its use (at most once a minute)."""
+    """The usable token for a key "<prefix>.<secret>", or None; records its use (at most once a minute). Usable:
+    see `ApiTokenQuerySet.usable` (user, membership and organisation active, password unchanged since issue)."""
     prefix, _sep, secret = key.partition(".")
     if len(prefix) != 8 or not secret:
         return None
@@ -219,10 +251,293 @@ def api_token_authenticate(key: str) -> ApiToken | None:
     )
     if token is None or not hmac.compare_digest(token.key_hash, api_token_hash(secret)):
         return None
-    if not token.membership.is_active or not token.membership.user.is_active:
-        return None
     now = timezone.now()
     if token.last_used_at is None or now - token.last_used_at > datetime.timedelta(minutes=1):
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
         token.last_used_at = now
     return token
+
+
+# -- Sessions -----------------------------------------------------------------------------------------------------
+
+# What the platform keeps in a session besides Django's and django-otp's keys: when it started and was last seen
+# (epoch seconds, for the idle and absolute limits), the id of its row in the user's list, and whether the user had
+# a second factor when they logged in (so that no request has to ask the database).
+SESSION_STARTED_KEY = "session_started_at"
+SESSION_SEEN_KEY = "session_seen_at"
+SESSION_ROW_KEY = "user_session_id"
+TWO_FACTOR_ENROLLED_KEY = "two_factor_enrolled"
+
+
+class SessionEnd(enum.StrEnum):
+    IDLE = "idle"
+    LIFETIME = "lifetime"
+
+
+def _session_store() -> Any:
+    return import_module(settings.SESSION_ENGINE).SessionStore
+
+
+def user_session_start(
+    *, request: HttpRequest, user: User, now: datetime.datetime | None = None, adopt: bool = False
+) -> UserSession:
+    """At login (and, with `adopt`, for a session opened before sessions were listed): the session's row in the
+    user's list, its start and activity times, and whether the user has a second factor to give."""
+    now = now or timezone.now()
+    session = request.session
+    if session.session_key is None:
+        session.save()
+    values = dict(
+        user=user,
+        session_key=str(session.session_key),
+        created_at=now,
+        last_seen_at=now,
+        user_agent=request.META.get("HTTP_USER_AGENT", "")[:300],
+        ip_address=client_ip(request),
+    )
+    if not adopt:
+        if previous := session.get(SESSION_ROW_KEY):
+            # Logged in again in the same session: Django gave it a new key and dropped the old one.
+            UserSession.objects.filter(pk=previous).delete()
+        # A new key (login cycles it): one INSERT, paid at each login.
+        row = UserSession.objects.create(**values)
+    else:
+        # A session opened before sessions were listed: its first requests may arrive together.
+        try:
+            with transaction.atomic():
+                row = UserSession.objects.create(**values)
+        except IntegrityError:
+            row = UserSession.objects.get(session_key=values["session_key"])
+    session[SESSION_ROW_KEY] = row.pk
+    session[SESSION_STARTED_KEY] = session[SESSION_SEEN_KEY] = int(now.timestamp())
+    session[TWO_FACTOR_ENROLLED_KEY] = two_factor_device(user) is not None
+    return row
+
+
+def user_session_touch(*, request: HttpRequest, now: datetime.datetime) -> None:
+    """Record activity (the middleware calls it at most once a minute per session). The key is written again: Django
+    gives a session a new key when its password changes or its user logs in again."""
+    request.session[SESSION_SEEN_KEY] = int(now.timestamp())
+    UserSession.objects.filter(pk=request.session.get(SESSION_ROW_KEY, 0)).update(
+        last_seen_at=now, session_key=request.session.session_key
+    )
+
+
+def user_session_expire(*, request: HttpRequest, reason: SessionEnd) -> None:
+    """End the request's session because a limit passed; the logout receivers audit it with its reason."""
+    request.session_end_reason = reason  # type: ignore[attr-defined]
+    logout(request)
+
+
+def user_session_forget(*, request: HttpRequest) -> None:
+    """At logout: the session leaves the user's list."""
+    UserSession.objects.filter(pk=request.session.get(SESSION_ROW_KEY, 0)).delete()
+
+
+@transaction.atomic
+def user_sessions_end(
+    *, user: User, by: User | None, request: HttpRequest | None = None, pks: list[int] | None = None, keep: str = ""
+) -> int:
+    """End sessions of `user` (those of `pks`, or all), except the one whose key is `keep`: each is deleted from the
+    session store, so its browser is logged out at its next request. Audited; returns how many ended."""
+    rows = UserSession.objects.filter(user=user).exclude(session_key=keep or None)
+    if pks is not None:
+        rows = rows.filter(pk__in=pks)
+    keys = list(rows.values_list("session_key", flat=True))
+    store = _session_store()
+    for key in keys:
+        store(session_key=key).delete()
+    rows.delete()
+    if keys:
+        audit_record(action="auth.sessions_end", actor=by, obj=user, request=request, details={"sessions": len(keys)})
+    return len(keys)
+
+
+def user_sessions_purge(*, now: datetime.datetime | None = None) -> int:
+    """Daily: forget the rows of sessions their limits have ended (a browser left idle never comes back to be logged
+    out), and let the session store drop its expired sessions. Idempotent; returns the rows removed."""
+    now = now or timezone.now()
+    alive = UserSession.objects.alive(
+        now,
+        datetime.timedelta(
+            minutes=settings.SESSION_IDLE_TIMEOUT_MINUTES, seconds=settings.SESSION_ACTIVITY_GRANULARITY_SECONDS
+        ),
+        datetime.timedelta(hours=settings.SESSION_ABSOLUTE_LIFETIME_HOURS),
+    )
+    removed, _per_model = UserSession.objects.exclude(pk__in=alive.values("pk")).delete()
+    _session_store().clear_expired()
+    return removed
+
+
+@transaction.atomic
+def user_password_change_complete(*, user: User, request: HttpRequest) -> int:
+    """After a password change from the account (Django has given this session a new key): this session's row
+    follows its key, every other session of the user ends. API tokens issued before stop by themselves
+    (`ApiTokenQuerySet.usable`). Returns the number of other sessions ended."""
+    UserSession.objects.filter(pk=request.session.get(SESSION_ROW_KEY, 0)).update(
+        session_key=request.session.session_key
+    )
+    ended = user_sessions_end(user=user, by=user, request=request, keep=request.session.session_key or "")
+    audit_record(
+        action="auth.password_change", actor=user, obj=user, request=request, details={"sessions_ended": ended}
+    )
+    return ended
+
+
+# -- Second factor ------------------------------------------------------------------------------------------------
+
+RECOVERY_CODE_COUNT = 10
+_CODE_SEPARATORS = re.compile(r"[\s-]+")
+
+
+class CodeCheck(enum.StrEnum):
+    OK = "ok"
+    WRONG = "wrong"
+    # django-otp's back-off after wrong codes: 1, 2, 4, 8... seconds per device.
+    THROTTLED = "throttled"
+
+
+def two_factor_device(user: User) -> TOTPDevice | None:
+    """The user's confirmed authenticator app, if any."""
+    return TOTPDevice.objects.filter(user=user, confirmed=True).order_by("pk").first()
+
+
+def session_two_factor_verified(session: Any) -> bool:
+    """Whether this session gave a second factor since its login (django-otp keeps the device in the session)."""
+    return django_otp.DEVICE_ID_SESSION_KEY in session
+
+
+def two_factor_login(*, request: HttpRequest, device: Device) -> None:
+    """Mark the session verified by `device` (django_otp.login, which checks that the device is the user's)."""
+    django_otp.login(request, device)
+    request.session[TWO_FACTOR_ENROLLED_KEY] = True
+
+
+def _check(device: Device, code: str) -> CodeCheck:
+    allowed, _info = device.verify_is_allowed()
+    if not allowed:
+        return CodeCheck.THROTTLED
+    return CodeCheck.OK if device.verify_token(code) else CodeCheck.WRONG
+
+
+def recovery_code_normalise(code: str) -> str:
+    return _CODE_SEPARATORS.sub("", code).lower()
+
+
+@transaction.atomic
+def two_factor_enrolment_device(*, user: User) -> TOTPDevice:
+    """The authenticator being set up: created at the first visit, the same secret until it is confirmed."""
+    device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("-pk").first()
+    if device is None:
+        device = TOTPDevice.objects.create(user=user, name="Application d'authentification", confirmed=False)
+    return device
+
+
+def _recovery_codes_replace(user: User) -> list[str]:
+    device, _created = StaticDevice.objects.get_or_create(user=user, defaults={"name": "Codes de secours"})
+    device.token_set.all().delete()
+    device.throttle_reset(commit=True)
+    codes = [StaticToken.random_token() for _ in range(RECOVERY_CODE_COUNT)]
+    StaticToken.objects.bulk_create([StaticToken(device=device, token=code) for code in codes])
+    return codes
+
+
+@transaction.atomic
+def two_factor_enrol_confirm(*, request: HttpRequest, device: TOTPDevice, code: str) -> tuple[CodeCheck, list[str]]:
+    """Confirm the authenticator with a code it shows. On success: the device becomes the user's, 10 recovery codes
+    replace any earlier ones (returned: the caller shows them once, they are not shown again), the session is
+    verified, the user's other sessions end (they were opened without this factor), and it is audited."""
+    user: User = request.user  # type: ignore[assignment]
+    device = TOTPDevice.objects.select_for_update().get(pk=device.pk, user=user, confirmed=False)
+    result = _check(device, code.strip())
+    if result is not CodeCheck.OK:
+        return result, []
+    TOTPDevice.objects.filter(user=user).exclude(pk=device.pk).delete()
+    device.confirmed = True
+    device.save(update_fields=["confirmed"])
+    codes = _recovery_codes_replace(user)
+    two_factor_login(request=request, device=device)
+    ended = user_sessions_end(user=user, by=user, request=request, keep=request.session.session_key or "")
+    audit_record(
+        action="auth.two_factor_enrol", actor=user, obj=user, request=request, details={"sessions_ended": ended}
+    )
+    return result, codes
+
+
+@transaction.atomic
+def two_factor_verify(*, request: HttpRequest, code: str, recovery: bool = False) -> CodeCheck:
+    """After the password: check a code of the user's authenticator (or, with `recovery`, one of their recovery
+    codes, which is then used up) and mark the session verified. Every attempt is audited; wrong codes slow the
+    next attempts down (django-otp's throttling, per device)."""
+    user: User = request.user  # type: ignore[assignment]
+    device: Device | None
+    if recovery:
+        device = StaticDevice.objects.select_for_update().filter(user=user, confirmed=True).first()
+        code = recovery_code_normalise(code)
+    else:
+        device = TOTPDevice.objects.select_for_update().filter(user=user, confirmed=True).order_by("pk").first()
+        code = _CODE_SEPARATORS.sub("", code)
+    result = CodeCheck.WRONG if device is None else _check(device, code)
+    method = "recovery_code" if recovery else "totp"
+    if result is CodeCheck.OK and device is not None:
+        two_factor_login(request=request, device=device)
+        details: dict[str, Any] = {"method": method}
+        if recovery:
+            details["recovery_codes_left"] = StaticToken.objects.filter(device__user=user).count()
+        audit_record(action="auth.two_factor", actor=user, obj=user, request=request, details=details)
+    else:
+        audit_record(
+            action="auth.two_factor_failed",
+            actor=user,
+            obj=user,
+            request=request,
+            details={"method": method, "reason": result},
+        )
+    return result
+
+
+@transaction.atomic
+def two_factor_recovery_codes_renew(*, request: HttpRequest) -> list[str]:
+    """New recovery codes for a verified session; the earlier ones stop working. Returned to be shown once."""
+    user: User = request.user  # type: ignore[assignment]
+    if not session_two_factor_verified(request.session):
+        raise PermissionDenied
+    codes = _recovery_codes_replace(user)
+    audit_record(action="auth.recovery_codes_renew", actor=user, obj=user, request=request)
+    return codes
+
+
+@transaction.atomic
+def two_factor_disable(*, request: HttpRequest, memberships: list[Membership]) -> None:
+    """Remove one's own second factor, for a person whose roles do not require one (PermissionDenied otherwise)."""
+    user: User = request.user  # type: ignore[assignment]
+    if user.two_factor_required(memberships) or not session_two_factor_verified(request.session):
+        raise PermissionDenied
+    TOTPDevice.objects.filter(user=user).delete()
+    StaticDevice.objects.filter(user=user).delete()
+    request.session.pop(django_otp.DEVICE_ID_SESSION_KEY, None)
+    request.session[TWO_FACTOR_ENROLLED_KEY] = False
+    audit_record(action="auth.two_factor_disable", actor=user, obj=user, request=request)
+
+
+@transaction.atomic
+def two_factor_reset(*, user: User, by: User, request: HttpRequest | None = None) -> int:
+    """Certif'Pro's answer to a lost phone: remove the user's authenticator and recovery codes and end their sessions,
+    so that their next login enrols a new authenticator. Only a Certif'Pro administrator (or a superuser) may; it is
+    audited under the person who did it. Returns the number of sessions ended."""
+    if not (by.is_superuser or by.active_memberships().filter(role=Role.CERTIFPRO_ADMIN).exists()):
+        raise PermissionDenied
+    devices = (
+        TOTPDevice.objects.filter(user=user, confirmed=True).count() + StaticDevice.objects.filter(user=user).count()
+    )
+    TOTPDevice.objects.filter(user=user).delete()
+    StaticDevice.objects.filter(user=user).delete()
+    ended = user_sessions_end(user=user, by=by, request=request)
+    audit_record(
+        action="auth.two_factor_reset",
+        actor=by,
+        obj=user,
+        request=request,
+        details={"devices": devices, "sessions_ended": ended},
+    )
+    return ended

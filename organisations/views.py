@@ -1,32 +1,57 @@
+import base64
 import datetime
 import logging
 
+import segno
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import REDIRECT_FIELD_NAME, logout
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.forms import PasswordResetForm, SetPasswordForm
-from django.contrib.auth.views import PasswordResetConfirmView, PasswordResetView
+from django.contrib.auth.forms import PasswordChangeForm, PasswordResetForm, SetPasswordForm
+from django.contrib.auth.views import (
+    PasswordChangeView,
+    PasswordResetConfirmView,
+    PasswordResetView,
+    redirect_to_login,
+)
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import get_object_or_404, redirect, render, resolve_url
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+from django.views.decorators.cache import never_cache
+from django_otp.plugins.otp_static.models import StaticToken
 
 from clea_platform.actions import post_only
 from clea_platform.ratelimit import over_limit
 from clea_platform.request_meta import client_ip
 from clea_platform.tenancy import membership_required
-from organisations.forms import ApiTokenForm, QueuedPasswordResetForm, SiteForm
-from organisations.models import ApiToken, Membership, Role, Site
+from organisations.forms import ApiTokenForm, QueuedPasswordResetForm, RecoveryCodeForm, SiteForm, TotpCodeForm
+from organisations.models import ApiToken, Membership, Role, Site, UserSession
 from organisations.services import (
+    SESSION_ROW_KEY,
+    TWO_FACTOR_ENROLLED_KEY,
+    CodeCheck,
     api_token_create,
     api_token_revoke,
     membership_switch,
+    session_two_factor_verified,
     site_update,
+    two_factor_device,
+    two_factor_disable,
+    two_factor_enrol_confirm,
+    two_factor_enrolment_device,
+    two_factor_recovery_codes_renew,
+    two_factor_verify,
+    user_password_change_complete,
     user_password_reset_complete,
+    user_sessions_end,
 )
 
 logger = logging.getLogger(__name__)
@@ -124,11 +149,16 @@ def member_list(request: HttpRequest) -> HttpResponse:
     return render(request, "organisations/member_list.html", {"page": page})
 
 
+@never_cache
 @login_required
 def api_tokens(request: HttpRequest) -> HttpResponse:
-    """The user's personal API tokens: create one (its key is shown on this response only) or revoke one."""
-    memberships = Membership.objects.filter(user=request.user, is_active=True).select_related("organisation")
-    tokens = ApiToken.objects.filter(membership__user=request.user).select_related("membership__organisation")
+    """The user's personal API tokens: create one (its key is shown on this response only) or revoke one. Minting
+    needs a session verified by a second factor: a stolen password alone never yields a token."""
+    memberships = request.user.active_memberships()
+    tokens = ApiToken.objects.filter(membership__user=request.user).select_related(
+        "membership__organisation", "membership__user"
+    )
+    verified = session_two_factor_verified(request.session)
     form = ApiTokenForm(memberships=memberships)
     created_key = None
     if request.method == "POST" and "revoke" in request.POST:
@@ -140,17 +170,237 @@ def api_tokens(request: HttpRequest) -> HttpResponse:
         messages.success(request, _("Le jeton « %(name)s » est révoqué.") % {"name": token.name})
         return redirect("api_tokens")
     if request.method == "POST":
+        if not verified:
+            raise PermissionDenied
         form = ApiTokenForm(request.POST, memberships=memberships)
         if form.is_valid():
             token, created_key = api_token_create(
                 membership=form.cleaned_data["membership"],
                 name=form.cleaned_data["name"],
                 expires_at=timezone.now() + datetime.timedelta(days=form.cleaned_data["lifetime"]),
+                scope=form.cleaned_data["scope"],
                 request=request,
             )
             form = ApiTokenForm(memberships=memberships)
+    now = timezone.now()
     return render(
         request,
         "organisations/api_tokens.html",
-        {"form": form, "tokens": tokens, "created_key": created_key, "now": timezone.now()},
+        {
+            "form": form,
+            "tokens": [(token, token.status(now)) for token in tokens],
+            "created_key": created_key,
+            "verified": verified,
+        },
     )
+
+
+class SessionsEndingPasswordChangeView(PasswordChangeView):
+    """Django's password change; every other session of the user ends with the old password (this one stays)."""
+
+    form_class = PasswordChangeForm
+
+    def form_valid(self, form: PasswordChangeForm) -> HttpResponse:
+        with transaction.atomic():
+            response = super().form_valid(form)
+            ended = user_password_change_complete(user=form.user, request=self.request)
+        if ended:
+            messages.info(
+                self.request,
+                ngettext("%(count)d autre session a été fermée.", "%(count)d autres sessions ont été fermées.", ended)
+                % {"count": ended},
+            )
+        return response
+
+
+# -- Account: second factor and sessions ----------------------------------------------------------------------------
+
+
+def _next_url(request: HttpRequest) -> str:
+    target = request.POST.get(REDIRECT_FIELD_NAME) or request.GET.get(REDIRECT_FIELD_NAME, "")
+    if not url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return resolve_url(settings.LOGIN_REDIRECT_URL)
+    return target
+
+
+def _code_error(form: TotpCodeForm | RecoveryCodeForm, field: str, result: CodeCheck) -> None:
+    if result is CodeCheck.THROTTLED:
+        form.add_error(field, _("Trop de codes erronés à la suite : attendez quelques secondes avant de réessayer."))
+    elif field == "code":
+        form.add_error(field, _("Ce code n'est pas le bon, ou il a déjà servi : saisissez le code affiché maintenant."))
+    else:
+        form.add_error(field, _("Ce code de secours n'est pas valable (inconnu ou déjà utilisé)."))
+
+
+@never_cache
+@login_required
+def two_factor_verify_view(request: HttpRequest) -> HttpResponse:
+    """After the password: a code of the user's authenticator app, or one of their recovery codes."""
+    if session_two_factor_verified(request.session):
+        return redirect(_next_url(request))
+    if two_factor_device(request.user) is None:
+        # Removed since the login (turned off from another session): enrol if the roles require it, else go on.
+        request.session[TWO_FACTOR_ENROLLED_KEY] = False
+        if request.user.two_factor_required(request.memberships):
+            return redirect_to_login(_next_url(request), login_url=reverse("two_factor_enrol"))
+        return redirect(_next_url(request))
+    form = TotpCodeForm()
+    recovery_form = RecoveryCodeForm(auto_id="id_recovery_%s")
+    if request.method == "POST":
+        recovery = "recovery_code" in request.POST
+        bound: TotpCodeForm | RecoveryCodeForm
+        if recovery:
+            bound = recovery_form = RecoveryCodeForm(request.POST, auto_id="id_recovery_%s")
+        else:
+            bound = form = TotpCodeForm(request.POST)
+        field = "recovery_code" if recovery else "code"
+        if bound.is_valid():
+            result = two_factor_verify(request=request, code=bound.cleaned_data[field], recovery=recovery)
+            if result is CodeCheck.OK:
+                if recovery:
+                    messages.warning(
+                        request,
+                        _(
+                            "Code de secours utilisé : il ne servira plus. "
+                            "Générez-en de nouveaux depuis « Mon compte »."
+                        ),
+                    )
+                return redirect(_next_url(request))
+            _code_error(bound, field, result)
+    return render(
+        request,
+        "registration/two_factor_verify.html",
+        {
+            "form": form,
+            "recovery_form": recovery_form,
+            "next": _next_url(request),
+            "recovery_open": recovery_form.is_bound,
+        },
+    )
+
+
+def _qr_svg(device) -> str:
+    return segno.make(device.config_url, error="m").svg_inline(
+        scale=4, omitsize=False, title=_("Code QR à scanner avec votre application d'authentification")
+    )
+
+
+def _grouped_secret(device) -> str:
+    secret = base64.b32encode(device.bin_key).decode()
+    return " ".join(secret[i : i + 4] for i in range(0, len(secret), 4))
+
+
+def _recovery_codes_page(request: HttpRequest, codes: list[str], next_url: str) -> HttpResponse:
+    shown = [f"{code[:4]}-{code[4:]}" for code in codes]
+    return render(request, "registration/two_factor_recovery_codes.html", {"codes": shown, "next": next_url})
+
+
+@never_cache
+@login_required
+def two_factor_enrol_view(request: HttpRequest) -> HttpResponse:
+    """Set up an authenticator app: its QR code and its secret in text, then one code to confirm; the recovery codes
+    are shown on the answer to that confirmation only."""
+    if two_factor_device(request.user) is not None:
+        return redirect("account" if session_two_factor_verified(request.session) else "two_factor_verify")
+    device = two_factor_enrolment_device(user=request.user)
+    form = TotpCodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        result, codes = two_factor_enrol_confirm(request=request, device=device, code=form.cleaned_data["code"])
+        if result is CodeCheck.OK:
+            return _recovery_codes_page(request, codes, _next_url(request))
+        _code_error(form, "code", result)
+    required = request.user.two_factor_required(request.memberships)
+    return render(
+        request,
+        "registration/two_factor_enrol.html",
+        {
+            "form": form,
+            "qr_svg": _qr_svg(device),
+            "secret": _grouped_secret(device),
+            "required": required,
+            "next": _next_url(request),
+        },
+    )
+
+
+@never_cache
+@login_required
+@post_only("account")
+def two_factor_recovery_codes_view(request: HttpRequest) -> HttpResponse:
+    """New recovery codes (the earlier ones stop working), shown on this answer only."""
+    if two_factor_device(request.user) is None:
+        return redirect("two_factor_enrol")
+    codes = two_factor_recovery_codes_renew(request=request)
+    return _recovery_codes_page(request, codes, resolve_url("account"))
+
+
+@login_required
+@post_only("account")
+def two_factor_disable_view(request: HttpRequest) -> HttpResponse:
+    two_factor_disable(request=request, memberships=request.memberships)
+    messages.success(request, _("La double authentification est désactivée pour votre compte."))
+    return redirect("account")
+
+
+@never_cache
+@login_required
+def account(request: HttpRequest) -> HttpResponse:
+    """The person's own account: second factor, active sessions (this one marked, each can be ended), password and
+    API tokens."""
+    now = timezone.now()
+    sessions = UserSession.objects.filter(user=request.user).alive(
+        now,
+        datetime.timedelta(
+            minutes=settings.SESSION_IDLE_TIMEOUT_MINUTES, seconds=settings.SESSION_ACTIVITY_GRANULARITY_SECONDS
+        ),
+        datetime.timedelta(hours=settings.SESSION_ABSOLUTE_LIFETIME_HOURS),
+    )
+    device = two_factor_device(request.user)
+    return render(
+        request,
+        "organisations/account.html",
+        {
+            "sessions": sessions,
+            "current_session_id": request.session.get(SESSION_ROW_KEY),
+            "device": device,
+            "recovery_codes_left": StaticToken.objects.filter(device__user=request.user).count() if device else 0,
+            "two_factor_required": request.user.two_factor_required(request.memberships),
+            "idle_minutes": settings.SESSION_IDLE_TIMEOUT_MINUTES,
+            "lifetime_hours": settings.SESSION_ABSOLUTE_LIFETIME_HOURS,
+        },
+    )
+
+
+@login_required
+@post_only("account")
+def session_end(request: HttpRequest, pk: int) -> HttpResponse:
+    """End one of one's own sessions (another person's is a 404, like a missing one)."""
+    row = get_object_or_404(UserSession, pk=pk, user=request.user)
+    if row.pk == request.session.get(SESSION_ROW_KEY):
+        logout(request)
+        return redirect("login")
+    user_sessions_end(user=request.user, by=request.user, request=request, pks=[row.pk])
+    messages.success(request, _("La session est fermée : ce navigateur devra se reconnecter."))
+    return redirect("account")
+
+
+@login_required
+@post_only("account")
+def sessions_end_all(request: HttpRequest) -> HttpResponse:
+    """« Se déconnecter partout »: every session of the user ends, this one included."""
+    user = request.user
+    keep = request.session.session_key or ""
+    ended = user_sessions_end(user=user, by=user, request=request, keep=keep)
+    logout(request)
+    if ended:
+        message = ngettext(
+            "Toutes vos sessions sont fermées : ce navigateur et %(count)d autre.",
+            "Toutes vos sessions sont fermées : ce navigateur et %(count)d autres.",
+            ended,
+        ) % {"count": ended}
+    else:
+        message = _("Toutes vos sessions sont fermées : vous n'en aviez pas d'autre que celle-ci.")
+    messages.success(request, message)
+    return redirect("login")

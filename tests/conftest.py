@@ -12,7 +12,7 @@ from django.test import Client, override_settings
 
 from clea_platform.celery import app as celery_app
 from organisations.models import Membership, Organisation, Role
-from tests.clients import logged_in_client
+from tests.clients import logged_in_client, verified_login
 from tests.factories import MembershipFactory, OrganisationFactory
 
 # Playwright runs an event loop in the test thread; Django's ORM calls from it are still synchronous.
@@ -194,3 +194,9 @@ def browser_type_launch_args(browser_type_launch_args):
             "--disable-quic",
         ],
     }
+
+
+@pytest.fixture
+def admin_client(db, admin_user) -> Client:
+    """pytest-django's superuser client, its second factor given: the Django administration requires one."""
+    return verified_login(Client(), admin_user)

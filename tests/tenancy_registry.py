@@ -148,6 +148,10 @@ TENANT_LISTS: list[TenantList] = _app_entries("TENANT_LISTS")
 # URLs with parameters that are not tenant objects, and why.
 NOT_TENANT_URLS: dict[str, str] = {
     "password_reset_confirm": "the uid/token pair is the secret; no organisation involved",
+    "session_end": (
+        "one of the user's own sessions, whatever organisation they work for; another person's is a 404 "
+        "(tests/organisations/test_sessions.py)"
+    ),
     "certificate_verify": "public by design: the code proves a certificate and shows nothing else",
     "api:certificate_verify": "the API twin of certificate_verify: public by design",
     "api:attestation_verify": "public by design: the code proves an attestation, shown as on certificate_verify",
@@ -170,6 +174,12 @@ NOT_TENANT_LISTS: dict[str, str] = {
     "password_reset_done": "account page",
     "password_reset_complete": "account page",
     "api_tokens": "account page: the user's own API tokens, each bound to one of their memberships",
+    "account": "account page: the user's own second factor and sessions",
+    "two_factor_verify": "account page: the code after the password",
+    "two_factor_enrol": "account page: setting up the user's own authenticator",
+    "two_factor_recovery_codes": "account page: the user's own recovery codes",
+    "two_factor_disable": "account page: the user's own authenticator",
+    "sessions_end_all": "account page: ends the user's own sessions",
     "organisations:switch": "a POST among the user's own memberships (an unknown one is a 404: tests/organisations)",
     "healthz": "platform health, no data",
     "healthz_live": "platform health, no data",

@@ -15,7 +15,13 @@ from django.urls import reverse
 from whitenoise.compress import Compressor
 
 from juries.models import Decision, JuryMember
-from organisations.demo import ACCOUNTS, DEMO_PASSWORD
+from organisations.demo import (
+    ACCOUNTS,
+    DEMO_PASSWORD,
+    DEMO_TOTP_SECRET,
+    demo_accounts_with_two_factor,
+    demo_totp_code,
+)
 from organisations.models import Membership, Organisation, User
 from training.models import TrainingPlan
 
@@ -31,6 +37,7 @@ NOT_TENANT_OWNED = {
     "organisations.Organisation": "the tenant itself",
     "organisations.User": "a person may belong to several organisations, through memberships",
     "organisations.AuditLog": "platform-wide; the organisation is recorded when there is one",
+    "organisations.UserSession": "a person's login, whatever organisation they work for in it",
     "referentiels.Referentiel": "national, owned by Certif'Pro",
     "referentiels.Domain": "part of a national référentiel",
     "referentiels.SubDomain": "part of a national référentiel",
@@ -143,7 +150,7 @@ def test_healthz_reports_database_and_broker(client):
 
 
 @pytest.mark.django_db
-def test_seed_demo_is_idempotent_and_every_demo_account_can_log_in(client, settings):
+def test_seed_demo_is_idempotent_and_every_demo_account_can_log_in(client, settings, capsys):
     # `make run`'s embedded demo (DEBUG on, no DATABASE_URL) needs no flag; elsewhere --force-demo seeds it anyway.
     settings.DEBUG, settings.EMBEDDED = True, True
     call_command("seed_demo", verbosity=0)
@@ -151,9 +158,25 @@ def test_seed_demo_is_idempotent_and_every_demo_account_can_log_in(client, setti
     settings.DEBUG, settings.EMBEDDED = False, False
     call_command("seed_demo", force_demo=True, verbosity=0)
     assert (Organisation.objects.count(), User.objects.count(), Membership.objects.count()) == counts
+    assert DEMO_TOTP_SECRET in capsys.readouterr().out, "make run prints the demo's TOTP secret"
+    with_code = demo_accounts_with_two_factor()
+    assert {a.email for a in with_code} == {
+        "conseillere@evaluateur-nord.demo",
+        "jure.employeur@jury.demo",
+        "jure.salarie@jury.demo",
+        "admin@certifpro.demo",
+    }
     for account in ACCOUNTS:
         response = client.post(reverse("login"), {"username": account.email, "password": DEMO_PASSWORD})
         assert response.status_code == 302, account.email
+        home = client.get(reverse("home"))
+        if account in with_code:
+            # The README's way: the code of the shared secret, as `manage.py demo_totp` prints it.
+            assert home.url.startswith(reverse("two_factor_verify")), account.email
+            verified = client.post(home.url, {"code": demo_totp_code()})
+            assert verified.status_code == 302 and verified.url == reverse("home"), account.email
+            home = client.get(reverse("home"))
+        assert home.status_code == 200, account.email
         client.post(reverse("logout"))
     assert User.objects.get(email="admin@certifpro.demo").is_staff
     assert not User.objects.get(email="conseillere@evaluateur-nord.demo").is_staff
@@ -210,9 +233,10 @@ def test_ci_runs_on_postgresql_with_a_real_broker(db):
 def test_every_admin_changelist_opens_for_a_certifpro_administrator(client):
     from django.contrib import admin
 
+    from tests.clients import verified_login
     from tests.factories import UserFactory
 
-    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    verified_login(client, UserFactory(is_staff=True, is_superuser=True))
     for model in admin.site._registry:
         url = reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")
         assert client.get(url).status_code == 200, url

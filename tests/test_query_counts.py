@@ -55,7 +55,7 @@ from juries.services import (
     jury_session_set_seats,
     jury_session_start_deliberation,
 )
-from organisations.models import Membership, Organisation, OrganisationKind, Role
+from organisations.models import Membership, Organisation, OrganisationKind, Role, UserSession
 from organisations.services import api_token_create
 from referentiels.models import Referentiel
 from referrals.services import referral_accept
@@ -77,6 +77,7 @@ from tests.juries.factories import (
 )
 from tests.outbox.support import side_effect
 from tests.referrals.support import advisor_of, make_referral
+from tests.two_factor import provision_device
 from training.models import TrainingPlan
 from training.services import training_note_add, training_plan_create, training_session_add
 
@@ -245,12 +246,26 @@ def token_page(org: Organisation) -> Scene:
     other = MembershipFactory(user=member.user, organisation=OrganisationFactory(), role=Role.EVALUATOR)
     _token(member, 0)
     _token(other, 1)
+    # Tokens are created from a session verified by a second factor: the page with its form.
+    provision_device(member.user)
     return Scene(reverse("api_tokens"), member, {"memberships": [member, other]})
 
 
 def more_tokens(scene: Scene) -> None:
     for n in range(5):
         _token(scene.data["memberships"][n % 2], n + 2)
+
+
+def account_page(org: Organisation) -> Scene:
+    member = MembershipFactory(organisation=org, role=Role.COUNSELLOR)
+    for n in range(2):
+        UserSession.objects.create(user=member.user, session_key=f"other-{n}")
+    return Scene(reverse("account"), member, {"user": member.user})
+
+
+def more_logins(scene: Scene) -> None:
+    for n in range(5):
+        UserSession.objects.create(user=scene.data["user"], session_key=f"more-{n}", user_agent="Firefox/128.0")
 
 
 def site_list(org: Organisation) -> Scene:
@@ -781,6 +796,8 @@ CASES = [
     # -- Accounts and organisations.
     # The memberships a token may act under (read by the select, then by its check), the tokens.
     Case("api-tokens", Role.COUNSELLOR, token_page, more_tokens, context_len("tokens"), 6),
+    # The second factor (none here), the sessions.
+    Case("account", Role.COUNSELLOR, account_page, more_logins, context_len("sessions"), 5),
     # Count, page. (tests/organisations counts this page too, but with one number of sites.)
     Case("site-list", Role.COUNSELLOR, site_list, more_sites, page_rows, 5),
     Case("member-list", Role.ORG_ADMIN, member_list, more_members, page_rows, 5),

@@ -71,9 +71,9 @@ def test_a_token_expires_within_a_year():
 
 def test_the_token_screen_shows_the_key_once_and_revokes(client_for, org_a, make_member):
     membership = make_member(org_a, role=Role.COUNSELLOR)
-    client = client_for(membership)
+    client = client_for(membership, two_factor=True)
     url = reverse("api_tokens")
-    created = client.post(url, {"name": "Logiciel", "membership": membership.pk, "lifetime": 90})
+    created = client.post(url, {"name": "Logiciel", "membership": membership.pk, "lifetime": 90, "scope": "read_write"})
     assert created.status_code == 200
     key = created.context["created_key"]
     assert key in created.content.decode()
@@ -97,7 +97,9 @@ def test_nobody_revokes_another_users_token(client_for, org_a, make_member):
 def test_the_token_screen_only_offers_the_users_own_memberships(client_for, org_a, org_b, make_member):
     membership = make_member(org_a)
     other = make_member(org_b)
-    response = client_for(membership).post(reverse("api_tokens"), {"name": "x", "membership": other.pk, "lifetime": 30})
+    response = client_for(membership, two_factor=True).post(
+        reverse("api_tokens"), {"name": "x", "membership": other.pk, "lifetime": 30, "scope": "read_only"}
+    )
     assert "membership" in response.context["form"].errors
     assert not ApiToken.objects.exists()
 

@@ -31,7 +31,7 @@ from juries.services import (
     minutes_generate,
 )
 from organisations.models import Region, Role
-from tests.clients import page_text
+from tests.clients import page_text, verified_login
 from tests.factories import MembershipFactory, OrganisationFactory
 from tests.journey import DossierFactory
 from tests.juries.factories import (
@@ -834,7 +834,7 @@ def test_the_admin_lists_and_shows_the_jury_records(client):
     from tests.factories import UserFactory
 
     admin_user = UserFactory(is_staff=True, is_superuser=True)
-    client.force_login(admin_user)
+    verified_login(client, admin_user)
     for model in (
         "jurymember",
         "jurysession",

@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from organisations.models import Role
 from outbox.models import SideEffectState
-from tests.clients import page_text
+from tests.clients import page_text, verified_login
 from tests.outbox.support import side_effect
 
 pytestmark = pytest.mark.django_db
@@ -21,7 +21,7 @@ CHANGELIST = reverse("admin:outbox_sideeffect_changelist")
 def staff_client(make_member) -> Client:
     certifpro = make_member(role=Role.CERTIFPRO_ADMIN, is_staff=True, is_superuser=True)
     client = Client()
-    client.force_login(certifpro.user)
+    verified_login(client, certifpro.user)
     return client
 
 

@@ -6,7 +6,7 @@ from django.utils import timezone
 from clea_platform.certifications import Certification
 from organisations.models import AuditLog
 from referentiels.models import Criterion, Domain, Referentiel
-from tests.clients import page_text
+from tests.clients import page_text, verified_login
 from tests.factories import UserFactory
 from tests.journey import DossierFactory, small_referentiel
 
@@ -16,7 +16,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def admin_client() -> Client:
     client = Client()
-    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    verified_login(client, UserFactory(is_staff=True, is_superuser=True))
     return client
 
 

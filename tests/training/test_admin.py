@@ -2,6 +2,7 @@ import pytest
 from django.urls import reverse
 
 from organisations.models import User
+from tests.clients import verified_login
 from tests.journey import DossierFactory
 from training.models import TrainingPlan
 
@@ -10,7 +11,7 @@ pytestmark = pytest.mark.django_db
 
 def test_the_admin_lists_filters_and_opens_plans_with_their_sessions_and_notes(client):
     plan = TrainingPlan.objects.get(dossier=DossierFactory(state="final_evaluation"))
-    client.force_login(User.objects.create_superuser("admin@certifpro.test", "un mot de passe assez long"))
+    verified_login(client, User.objects.create_superuser("admin@certifpro.test", "un mot de passe assez long"))
     changelist = reverse("admin:training_trainingplan_changelist")
 
     assert plan.dossier.reference in client.get(changelist).content.decode()

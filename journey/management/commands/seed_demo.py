@@ -7,7 +7,13 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from directory.demo import seed_directory
 from funding.demo import seed_funding
 from journey.demo import seed_journey, seed_juries
-from organisations.demo import ACCOUNTS, DEMO_PASSWORD, seed_foundation
+from organisations.demo import (
+    ACCOUNTS,
+    DEMO_PASSWORD,
+    DEMO_TOTP_SECRET,
+    demo_accounts_with_two_factor,
+    seed_foundation,
+)
 from referrals.demo import seed_referrals
 
 REFUSAL = (
@@ -61,5 +67,13 @@ class Command(BaseCommand):
         self.stdout.write(f"Dossiers de démonstration créés : {created}")
         self.stdout.write(self.style.SUCCESS("Données de démonstration prêtes."))
         self.stdout.write(f"Comptes de démonstration (mot de passe : {DEMO_PASSWORD}) :")
+        with_code = demo_accounts_with_two_factor()
         for account in ACCOUNTS:
-            self.stdout.write(f"  {account.email:38} {account.label}")
+            marker = " *" if account in with_code else ""
+            self.stdout.write(f"  {account.email:38} {account.label}{marker}")
+        self.stdout.write(
+            f"* Double authentification : après le mot de passe, un code à 6 chiffres du secret TOTP partagé "
+            f"{DEMO_TOTP_SECRET}\n"
+            "  (à ajouter à une application d'authentification), ou donné par `.venv/bin/python manage.py demo_totp`\n"
+            f"  ou `oathtool --totp -b {DEMO_TOTP_SECRET}`."
+        )
