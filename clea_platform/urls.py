@@ -52,6 +52,7 @@ urlpatterns = [
     path("annuaire/", include("directory.urls")),
     path("orientations/", include("referrals.urls")),
     path("exploitation/effets/", include("outbox.urls")),
+    path("donnees-personnelles/", include("privacy.urls")),
     path("api/v1/", include("clea_platform.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api_schema"), name="api_docs"),
