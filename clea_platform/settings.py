@@ -356,10 +356,13 @@ DATA_RETENTION: dict[str, dict[str, Any]] = {
             "2224 du Code civil)."
         ),
         "action": "erase_contacts",
-        "at_deadline": _("E-mail, téléphone et adresse effacés ; l'identité du titulaire est conservée."),
+        "at_deadline": _(
+            "E-mail, téléphone et adresse effacés, comme ceux de l'orientation qui a ouvert le dossier ; l'identité "
+            "du titulaire est conservée."
+        ),
     },
     "certificates": {
-        "label": _("Certificats et identité de leur titulaire"),
+        "label": _("Certificats, identité de leur titulaire et dossier certifié"),
         "duration": None,
         "start": _("la délivrance"),
         "ground": _(
@@ -369,7 +372,7 @@ DATA_RETENTION: dict[str, dict[str, Any]] = {
         "action": "keep",
         "at_deadline": _(
             "Conservés : la page publique de vérification montre toujours le titulaire, la certification, la "
-            "date, le numéro et le statut."
+            "date, le numéro et le statut ; les documents du dossier restent."
         ),
     },
     "jury_minutes": {

@@ -3,16 +3,11 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.utils import timezone
-from django.utils.formats import date_format
-from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from candidates.forms import DateInput
-from candidates.models import Candidate
-from privacy.selectors import PersonRecords, record_token
+from privacy.selectors import PersonRecords, record_label, record_token
 from privacy.services import REASON_MAX_LENGTH
-from referrals.models import Referral
 
 
 class PersonSearchForm(forms.Form):
@@ -31,25 +26,6 @@ class PersonSearchForm(forms.Form):
             "invalid": gettext_lazy("Indiquez une date valide, par exemple 12/04/1985."),
         },
     )
-
-
-def record_label(record: Candidate | Referral) -> str:
-    """What tells one record from another's homonym: its kind, organisation, birth place, e-mail, commune."""
-    details = [record.birth_place, record.email, record.city]
-    described = ", ".join(detail for detail in details if detail)
-    if isinstance(record, Candidate):
-        references = ", ".join(dossier.reference or str(dossier.pk) for dossier in record.dossiers.all())
-        text = _("Fiche candidat de %(organisation)s (dossiers %(references)s)") % {
-            "organisation": record.organisation.name,
-            "references": references or "–",
-        }
-    else:
-        text = _("Orientation France Travail vers %(organisation)s, envoyée le %(date)s (%(state)s)") % {
-            "organisation": record.organisation.name,
-            "date": date_format(timezone.localdate(record.sent_at), "d/m/Y"),
-            "state": record.get_state_display(),
-        }
-    return f"{text} – {described}" if described else text
 
 
 class RecordsForm(forms.Form):

@@ -18,6 +18,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from candidates.models import Candidate, Dossier, DossierEvent, DossierQuerySet, DossierState, identity_key
 from funding.models import AWAITING_PAYMENT_STATES, FundingLine, FundingLineQuerySet
@@ -171,6 +172,26 @@ def record_token(record: Candidate | Referral) -> str:
     return f"{'candidate' if isinstance(record, Candidate) else 'referral'}-{record.pk}"
 
 
+def record_label(record: Candidate | Referral) -> str:
+    """What tells one record from another's homonym: its kind, organisation, birth place, e-mail, commune."""
+    details = [record.birth_place, record.email, record.city]
+    described = ", ".join(detail for detail in details if detail)
+    if isinstance(record, Candidate):
+        references = [dossier.reference or str(dossier.pk) for dossier in record.dossiers.all()]
+        text = ngettext(
+            "Personne candidate chez %(organisation)s (dossier %(references)s)",
+            "Personne candidate chez %(organisation)s (dossiers %(references)s)",
+            len(references),
+        ) % {"organisation": record.organisation.name, "references": ", ".join(references) or "–"}
+    else:
+        text = _("Orientation France Travail vers %(organisation)s, envoyée le %(date)s (%(state)s)") % {
+            "organisation": record.organisation.name,
+            "date": date_format(timezone.localdate(record.sent_at), "d/m/Y"),
+            "state": record.get_state_display(),
+        }
+    return f"{text} – {described}" if described else text
+
+
 def _candidates() -> QuerySet[Candidate]:
     dossiers = Dossier.objects.select_related("certificate").prefetch_related("funding_lines__funder")
     return (
@@ -264,8 +285,8 @@ class Assessment:
         return not self.reasons
 
     @property
-    def is_candidate(self) -> bool:
-        return isinstance(self.record, Candidate)
+    def label(self) -> str:
+        return record_label(self.record)
 
 
 def _day(day: datetime.date) -> str:

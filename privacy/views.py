@@ -14,9 +14,9 @@ from django.utils.translation import ngettext
 from clea_platform.actions import post_only
 from clea_platform.tenancy import membership_required
 from organisations.models import Role
-from privacy.forms import ErasureForm, PersonSearchForm, RecordsForm, record_label
+from privacy.forms import ErasureForm, PersonSearchForm, RecordsForm
 from privacy.retention import retention_table
-from privacy.selectors import PersonRecords, erasure_assessment, person_of, persons_search
+from privacy.selectors import PersonRecords, erasure_assessment, person_of, persons_search, record_label
 from privacy.services import PrivacyRefusal, person_erase, person_export
 
 ZIP = "application/zip"
