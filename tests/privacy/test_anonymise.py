@@ -123,8 +123,9 @@ def test_the_attestations_file_is_deleted_and_its_verification_says_the_holder_w
     url = reverse("certificate_verify", kwargs={"code": attestation.verification_code})
     assert "Inès DURAND" in page_text(Client().get(url))
 
+    now = later(years=5, days=1)
     with django_capture_on_commit_callbacks(execute=True):
-        retention_apply(now=later(years=5, days=1))
+        retention_apply(now=now)
 
     attestation.refresh_from_db()
     assert attestation.file.name == "" and attestation.sha256  # the row and its fingerprint stay
@@ -135,6 +136,8 @@ def test_the_attestations_file_is_deleted_and_its_verification_says_the_holder_w
     assert "Attestation authentique" in page
     assert "DURAND" not in page and "ANONYMISÉE" not in page
     assert "Identité effacée le" in page
+    body = Client().get(reverse("api:attestation_verify", kwargs={"code": attestation.verification_code})).json()
+    assert body["holder_name"] == "" and body["holder_erased_on"] == f"{timezone.localdate(now):%Y-%m-%d}"
 
 
 def test_a_certificate_holder_keeps_their_identity_and_the_verification_page_is_unchanged():
