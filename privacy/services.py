@@ -251,7 +251,8 @@ def retention_apply(*, now: datetime.datetime | None = None) -> dict[str, int]:
     for step in RETENTION_STEPS:
         done[step.key] = step.apply(step.due, now)
     if any(done.values()):
-        audit_record(action="privacy.retention", actor=None, details={"now": now.isoformat(), "done": done})
+        with transaction.atomic():  # as every audit row is written: inside a transaction (the chain locks its tail)
+            audit_record(action="privacy.retention", actor=None, details={"now": now.isoformat(), "done": done})
     logger.info("Retention applied at %s: %s", now.isoformat(), done)
     return done
 
@@ -278,13 +279,14 @@ def person_export(*, records: PersonRecords, by: Membership, request: HttpReques
     if not records.records:
         raise PrivacyRefusal(_("Choisissez au moins une fiche de la personne."))
     content, files = person_archive(records)
-    audit_record(
-        action="privacy.export",
-        actor=by.user,
-        organisation=by.organisation_id,
-        request=request,
-        details={**_ids(records), "files": files, "bytes": len(content)},
-    )
+    with transaction.atomic():
+        audit_record(
+            action="privacy.export",
+            actor=by.user,
+            organisation=by.organisation_id,
+            request=request,
+            details={**_ids(records), "files": files, "bytes": len(content)},
+        )
     return content
 
 

@@ -109,6 +109,7 @@ def person_erase_view(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
                         % {"record": record_label(record), "reasons": " ".join(reasons)},
                     )
                 return redirect("privacy:index")
+    assessments = erasure_assessment(person)
     return render(
         request,
         "privacy/erase.html",
@@ -118,7 +119,8 @@ def person_erase_view(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
             "pk": pk,
             "form": form,
             "refusal": refusal,
-            "assessments": erasure_assessment(person),
+            "assessments": assessments,
+            "erasable": any(assessment.erasable for assessment in assessments),
         },
         status=409 if refusal else 400 if form.is_bound and not form.is_valid() else 200,
     )

@@ -149,7 +149,10 @@ def test_erasing_a_certificate_holder_is_refused_with_the_reason(certifpro):
     _jury, _submission, certificate = certified()
     candidate_id = certificate.dossier.candidate_id
     url = reverse("privacy:erase", kwargs={"kind": "candidat", "pk": candidate_id})
+    page = page_text(certifpro.get(url))
+    assert "Rien ne peut être effacé aujourd'hui" in page and 'name="reason"' not in page
 
+    # Posted all the same (the page was open before the award, say): refused, with the reason.
     response = certifpro.post(url, {"records": [f"candidate-{candidate_id}"], "reason": "Courriel du 2 mars"})
 
     page = page_text(response)
