@@ -252,22 +252,29 @@ SEARCH_LIMIT = 50
 
 def persons_search(*, name: str, birth_date: datetime.date) -> list[PersonFound]:
     """The people born on `birth_date` whose names contain every word of `name` (accents, case and hyphens
-    ignored), not anonymised, at most SEARCH_LIMIT."""
+    ignored), not anonymised, at most SEARCH_LIMIT, each with all their records: every record of a person has the
+    same folded names, so the search finds them all. A fixed number of queries, whatever it finds."""
     words = identity_key("", name).split()
     if not words:
         return []
     candidates = _candidates().filter(birth_date=birth_date)
     for word in words:
         candidates = candidates.filter(identity_key__contains=word)
-    keys: dict[PersonKey, tuple[str, int]] = {}
-    for candidate in candidates[: SEARCH_LIMIT * 4]:
-        keys.setdefault(person_key(candidate), ("candidat", candidate.pk))
+    people: dict[PersonKey, PersonRecords] = {}
+    for candidate in candidates:
+        people.setdefault(person_key(candidate), PersonRecords(person_key(candidate))).candidates.append(candidate)
+    theirs = {candidate.pk for person in people.values() for candidate in person.candidates}
     for referral in _referrals().filter(birth_date=birth_date):
         key = person_key(referral)
-        if all(word in key.identity_key for word in words):
-            keys.setdefault(key, ("orientation", referral.pk))
-    found = [PersonFound(person_records(key), kind, pk) for key, (kind, pk) in list(keys.items())[:SEARCH_LIMIT]]
-    return sorted(found, key=lambda person: person.records.key.identity_key)
+        if all(word in key.identity_key for word in words) and (
+            referral.dossier is None or referral.dossier.candidate_id not in theirs
+        ):
+            people.setdefault(key, PersonRecords(key)).referrals.append(referral)
+    found = [
+        PersonFound(person, "candidat" if person.candidates else "orientation", person.records[0].pk)
+        for person in people.values()
+    ]
+    return sorted(found, key=lambda person: person.records.key.identity_key)[:SEARCH_LIMIT]
 
 
 # -- May the person's data be erased now? -----------------------------------------------------------------------

@@ -9,6 +9,8 @@ import zipfile
 from io import BytesIO
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from candidates.models import Candidate
@@ -17,7 +19,8 @@ from privacy.retention import retention_table
 from tests.clients import page_text
 from tests.factories import OrganisationFactory
 from tests.juries.factories import certified
-from tests.privacy.support import withdrawn_dossier
+from tests.privacy.support import decline, withdrawn_dossier
+from tests.referrals.support import make_referral
 
 pytestmark = pytest.mark.django_db
 
@@ -167,3 +170,19 @@ def test_certifpro_finds_the_screen_in_the_menu_and_others_do_not(certifpro, dos
     assert f'href="{url}"' in page_text(certifpro.get(reverse("home")))
     counsellor = client_for(make_member(dossier.organisation, role=Role.COUNSELLOR))
     assert f'href="{url}"' not in page_text(counsellor.get(reverse("home")))
+
+
+def test_the_search_costs_the_same_queries_whatever_it_finds(certifpro, dossier):
+    def search() -> tuple[int, str]:
+        with CaptureQueriesContext(connection) as queries:
+            response = certifpro.post(reverse("privacy:index"), {"name": "fournier", "birth_date": "1979-11-23"})
+        return len(queries), page_text(response)
+
+    one, page = search()
+    assert "1 personne trouvée" in page
+    withdrawn_dossier(first_name="Hélène", last_name="Fournier-Dubois", birth_date=BIRTH)  # a second record of hers
+    withdrawn_dossier(first_name="Marc", last_name="Fournier", birth_date=BIRTH)
+    decline(make_referral(first_name="Luc", last_name="Fournier", birth_date=BIRTH))
+    three, page = search()
+    assert "3 personnes trouvées" in page and "2 fiches" in page
+    assert three == one
