@@ -69,24 +69,37 @@ def dossier_closed_at() -> Coalesce:
     return Coalesce(Subquery(latest.values("at")[:1]), F("updated_at"))
 
 
-def dossiers_past_retention(now: datetime.datetime) -> DossierQuerySet:
-    """Dossiers closed without a certificate longer ago than their retention, which no funding line holds."""
-    holds = funding_holds(timezone.localdate(now)).filter(dossier=OuterRef("pk"))
-    return (
-        Dossier.objects.filter(state__in=CLOSED_WITHOUT_CERTIFICATE, certificate__isnull=True)
-        .annotate(closed_at=dossier_closed_at())
-        .filter(closed_at__lte=_cutoff("closed_dossiers", now))
-        .filter(~Exists(holds))
+def _past_retention(now: datetime.datetime) -> Q:
+    """On dossiers annotated with `closed_at` and `held` (`_with_retention_facts`): closed without a certificate
+    longer ago than their retention, and held by no funding line."""
+    return Q(
+        state__in=CLOSED_WITHOUT_CERTIFICATE,
+        certificate__isnull=True,
+        closed_at__lte=_cutoff("closed_dossiers", now),
+        held=False,
     )
+
+
+def _with_retention_facts(dossiers: DossierQuerySet, now: datetime.datetime) -> DossierQuerySet:
+    holds = funding_holds(timezone.localdate(now)).filter(dossier=OuterRef("pk"))
+    return dossiers.annotate(closed_at=dossier_closed_at(), held=Exists(holds))
+
+
+def dossiers_past_retention(now: datetime.datetime) -> DossierQuerySet:
+    """Dossiers not anonymised yet, closed without a certificate longer ago than their retention, which no funding
+    line holds."""
+    return _with_retention_facts(Dossier.objects.filter(anonymised_at__isnull=True), now).filter(_past_retention(now))
 
 
 def candidates_to_anonymise(now: datetime.datetime) -> QuerySet[Candidate]:
-    """Candidates not anonymised yet whose every dossier is past its retention (`dossiers_past_retention`)."""
-    past = dossiers_past_retention(now).values("pk")
-    others = Dossier.objects.filter(candidate=OuterRef("pk")).exclude(pk__in=past)
+    """Candidates not anonymised yet whose every dossier is past its retention (`dossiers_past_retention`).
+
+    Starts from the dossiers past their retention (closed ones, by the indexed state), and checks each of their
+    candidates' other dossiers by the candidate's own: no scan of the national table per candidate."""
+    others = _with_retention_facts(Dossier.objects.filter(candidate=OuterRef("pk")), now).exclude(_past_retention(now))
     return Candidate.objects.filter(
-        Exists(Dossier.objects.filter(candidate=OuterRef("pk"))), ~Exists(others), anonymised_at__isnull=True
-    )
+        pk__in=dossiers_past_retention(now).values("candidate_id"), anonymised_at__isnull=True
+    ).filter(~Exists(others))
 
 
 def candidates_to_erase_contacts(now: datetime.datetime) -> QuerySet[Candidate]:

@@ -18,9 +18,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from candidates.models import Candidate, Dossier, DossierEvent
+from candidates.services import dossier_withdraw
 from clea_platform.celery import app as celery_app
 from evaluations.models import Attestation, CriterionResult, Evaluation
-from juries.services import certificate_lookup
+from juries.services import certificate_lookup, decision_revoke
 from organisations.models import ApiToken, AuditLog, Role
 from organisations.services import api_token_create, api_token_revoke
 from outbox.models import SideEffect
@@ -30,12 +31,13 @@ from privacy.tasks import retention_apply_task
 from referrals.models import ReferralEvent, ReferralState
 from tests.clients import page_text
 from tests.factories import MembershipFactory
-from tests.juries.factories import certified
+from tests.juries.factories import certified, make_certifpro
 from tests.privacy.support import (
     COMMENT,
     CONTEXT,
     NOTE,
     WITHDRAWAL_REASON,
+    counsellor_of,
     decline,
     dossier_in_training,
     later,
@@ -280,3 +282,17 @@ def test_each_dossier_counts_once_whatever_its_history():
     counts = Dossier.objects.values("state").annotate(n=Count("pk"))
     retention_apply(now=later(years=6))
     assert list(Dossier.objects.values("state").annotate(n=Count("pk"))) == list(counts)
+
+
+def test_a_revoked_certificates_holder_is_kept_even_once_the_dossier_is_withdrawn():
+    """The revoked certificate stays verifiable (« révoqué », with its holder): its dossier, withdrawn since, is
+    closed without a valid certificate, but a certificate row names the person."""
+    _jury, _submission, certificate = certified(last_name="Moreau")
+    decision_revoke(decision=certificate.decision, by=make_certifpro(), reason="Fraude à l'évaluation")
+    dossier = Dossier.objects.get(pk=certificate.dossier_id)
+    dossier_withdraw(dossier=dossier, by=counsellor_of(dossier), reason="Fin du parcours")
+
+    assert retention_apply(now=later(years=30))["closed_dossiers"] == 0
+    assert Candidate.objects.get(pk=dossier.candidate_id).last_name == "Moreau"
+    page = page_text(Client().get(reverse("certificate_verify", kwargs={"code": certificate.verification_code})))
+    assert "Certificat révoqué" in page and certificate.holder_name in page
