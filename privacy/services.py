@@ -35,7 +35,7 @@ from candidates.models import (
 from clea_platform.errors import BusinessRefusal
 from evaluations.models import Attestation, CriterionResult, Evaluation
 from funding.models import FundingLine, FundingLineEvent, FundingProof
-from juries.models import Decision
+from juries.models import Decision, Submission
 from organisations.models import Membership, Role
 from organisations.services import audit_record
 from outbox.models import DocumentVersion
@@ -114,17 +114,22 @@ def _dossiers_scrub(dossiers: models.QuerySet[Dossier], now: datetime.datetime) 
     dossier_ids = list(dossiers.values_list("pk", flat=True))
     Dossier.objects.filter(pk__in=dossier_ids).update(withdrawal_reason="", anonymised_at=now)
     DossierEvent.objects.filter(dossier_id__in=dossier_ids).exclude(note="").update(note="")
-    Evaluation.objects.filter(dossier_id__in=dossier_ids).exclude(context="").update(context="")
-    CriterionResult.objects.filter(evaluation__dossier_id__in=dossier_ids).exclude(comment="").update(comment="")
-    TrainingPlan.objects.filter(dossier_id__in=dossier_ids).update(objectives="", shortfall_reason="")
-    ProgressNote.objects.filter(plan__dossier_id__in=dossier_ids).exclude(text="").update(text="")
-    Decision.objects.filter(submission__dossier_id__in=dossier_ids).update(reason="", revocation_reason="")
-    lines = FundingLine.objects.filter(dossier_id__in=dossier_ids)
-    lines.update(note="", funder_reference="")
-    FundingLineEvent.objects.filter(line__in=lines).exclude(note="").update(note="")
+    # Ids first, then each table by its own indexed foreign key: an UPDATE through a join made PostgreSQL scan the
+    # whole criterion results table, 0.3 s a person on 50,000 dossiers (README, "Données personnelles").
+    evaluation_ids = list(Evaluation.objects.filter(dossier_id__in=dossier_ids).values_list("pk", flat=True))
+    Evaluation.objects.filter(pk__in=evaluation_ids).exclude(context="").update(context="")
+    CriterionResult.objects.filter(evaluation_id__in=evaluation_ids).exclude(comment="").update(comment="")
+    plan_ids = list(TrainingPlan.objects.filter(dossier_id__in=dossier_ids).values_list("pk", flat=True))
+    TrainingPlan.objects.filter(pk__in=plan_ids).update(objectives="", shortfall_reason="")
+    ProgressNote.objects.filter(plan_id__in=plan_ids).exclude(text="").update(text="")
+    submission_ids = list(Submission.objects.filter(dossier_id__in=dossier_ids).values_list("pk", flat=True))
+    Decision.objects.filter(submission_id__in=submission_ids).update(reason="", revocation_reason="")
+    line_ids = list(FundingLine.objects.filter(dossier_id__in=dossier_ids).values_list("pk", flat=True))
+    FundingLine.objects.filter(pk__in=line_ids).update(note="", funder_reference="")
+    FundingLineEvent.objects.filter(line_id__in=line_ids).exclude(note="").update(note="")
 
     files: list[tuple[Storage, str]] = []
-    proofs = FundingProof.objects.filter(line__in=lines)
+    proofs = FundingProof.objects.filter(line_id__in=line_ids)
     files += _files(FundingProof, proofs)
     proofs.update(file="", original_name="")
     attestations = Attestation.objects.filter(dossier_id__in=dossier_ids)
@@ -199,13 +204,20 @@ def _delete(due: Due, now: datetime.datetime) -> int:
         return int(rows.delete()[1].get(rows.model._meta.label, 0))
 
 
+# Rows anonymised one by one per category and run: about 5 ms each on PostgreSQL (README, "Données personnelles"),
+# so a run stays well within the sweeps' time limit (LONG_TASK_SOFT_TIME_LIMIT) and writes its audit row; a backlog
+# (the first run on years of data) is absorbed over the following days.
+RETENTION_BATCH = 10_000
+
+
 def _one_by_one(action: Callable[..., bool]) -> Callable[[Due, datetime.datetime], int]:
     """Each person in a transaction of their own, checked again under its lock (a dossier may have moved on since
-    the list was read): a failure leaves the others done, and the next run takes it again."""
+    the list was read): a failure leaves the others done, and the next run takes it again. The oldest rows first,
+    RETENTION_BATCH at most."""
 
     def apply(due: Due, now: datetime.datetime) -> int:
         done = 0
-        for pk in list(due(now).values_list("pk", flat=True).order_by("pk")):
+        for pk in list(due(now).values_list("pk", flat=True).order_by("pk")[:RETENTION_BATCH]):
             with transaction.atomic():
                 row = due(now).filter(pk=pk).select_for_update(of=("self",)).first()
                 done += row is not None and action(row, now)

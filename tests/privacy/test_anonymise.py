@@ -296,3 +296,14 @@ def test_a_revoked_certificates_holder_is_kept_even_once_the_dossier_is_withdraw
     assert Candidate.objects.get(pk=dossier.candidate_id).last_name == "Moreau"
     page = page_text(Client().get(reverse("certificate_verify", kwargs={"code": certificate.verification_code})))
     assert "Certificat révoqué" in page and certificate.holder_name in page
+
+
+def test_a_run_takes_a_batch_at_most_and_the_next_run_the_rest(monkeypatch):
+    monkeypatch.setattr("privacy.services.RETENTION_BATCH", 1)
+    first, second = withdrawn_dossier(), withdrawn_dossier()
+    now = later(years=6)
+    assert retention_apply(now=now)["closed_dossiers"] == 1
+    assert Candidate.objects.get(pk=first.candidate_id).anonymised_at is not None
+    assert retention_due(now=now)["closed_dossiers"] == 1
+    assert retention_apply(now=now)["closed_dossiers"] == 1
+    assert Candidate.objects.get(pk=second.candidate_id).anonymised_at is not None
