@@ -235,6 +235,15 @@ def person_records(key: PersonKey) -> PersonRecords:
     return PersonRecords(key=key, candidates=candidates, referrals=referrals)
 
 
+def person_records_locked(records: PersonRecords) -> PersonRecords:
+    """The same records read again and locked, inside the caller's transaction: an erasure decides on the state it
+    holds (a refusal revoked by Certif'Pro since the page was read puts the dossier back before the jury). Those
+    anonymised since are gone."""
+    candidates = _candidates().filter(pk__in=[c.pk for c in records.candidates]).select_for_update(of=("self",))
+    referrals = _referrals().filter(pk__in=[r.pk for r in records.referrals]).select_for_update(of=("self",))
+    return PersonRecords(key=records.key, candidates=list(candidates), referrals=list(referrals))
+
+
 def person_of(kind: str, pk: int) -> PersonRecords | None:
     """The person a record belongs to (`kind` "candidat" or "orientation", as the screens' URLs say), None when
     there is no such record or it is anonymised."""

@@ -47,6 +47,7 @@ from privacy.selectors import (
     candidates_to_erase_contacts,
     emails_to_delete,
     erasure_assessment,
+    person_records_locked,
     record_token,
     referrals_to_anonymise,
     sessions_to_delete,
@@ -338,7 +339,7 @@ def person_erase(
     now = now or timezone.now()
     result = ErasureResult()
     with transaction.atomic():
-        for assessment in erasure_assessment(records, timezone.localdate(now)):
+        for assessment in erasure_assessment(person_records_locked(records), timezone.localdate(now)):
             record = assessment.record
             if not assessment.erasable:
                 result.kept.append((record, assessment.reasons))

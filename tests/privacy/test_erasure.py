@@ -12,13 +12,16 @@ from candidates.models import Candidate, Dossier
 from candidates.services import dossier_withdraw
 from funding.models import FundingLine, LineState
 from funding.services import payment_record
+from juries.models import DecisionKind
+from juries.services import decision_record, decision_revoke
 from organisations.models import AuditLog, Role
 from privacy.selectors import erasure_assessment, person_key, person_records
 from privacy.services import PrivacyRefusal, person_erase, retention_apply
 from referrals.models import ReferralState
 from tests.factories import MembershipFactory
 from tests.funding.support import batch_with_lines, org_admin, payment_inputs
-from tests.juries.factories import certified, make_certifpro
+from tests.journey import DossierFactory
+from tests.juries.factories import certified, deliberating, make_certifpro, make_jury
 from tests.privacy.support import counsellor_of, decline, dossier_in_training, later, withdrawn_dossier
 from tests.referrals.support import make_referral
 
@@ -160,3 +163,25 @@ def test_a_reason_is_required_and_only_certifpro_erases():
             )
     assert Candidate.objects.get(pk=dossier.candidate_id).anonymised_at is None
     assert not AuditLog.objects.filter(action__startswith="privacy.erase").exists()
+
+
+def test_the_erasure_decides_on_what_it_locks_not_on_the_page_read_before():
+    """A refusal Certif'Pro revokes between the page and the post puts the dossier back before the jury: kept."""
+    jury = make_jury()
+    dossier = DossierFactory(state="ready_for_jury")
+    [submission] = deliberating(jury, dossier)
+    decision = decision_record(
+        submission=submission, by=jury.president, kind=DecisionKind.REFUSED, reason="Domaine 1 non maîtrisé"
+    )
+    person = person_of(Candidate.objects.get(pk=dossier.candidate_id))
+    [assessment] = erasure_assessment(person)
+    assert assessment.erasable  # refused by the jury: closed without a certificate
+
+    certifpro = make_certifpro()
+    decision_revoke(decision=decision, by=certifpro, reason="Erreur de saisie de la décision")
+    result = person_erase(records=person, by=certifpro, reason=REASON)
+
+    assert not result.erased
+    [(_record, reasons)] = result.kept
+    assert reasons[0].startswith(f"Le dossier {dossier.reference} est en cours (« Prêt pour le jury »)")
+    assert Candidate.objects.get(pk=dossier.candidate_id).anonymised_at is None

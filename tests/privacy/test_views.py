@@ -16,10 +16,11 @@ from django.urls import reverse
 from candidates.models import Candidate
 from organisations.models import AuditLog, Role
 from privacy.retention import retention_table
+from privacy.services import retention_apply
 from tests.clients import page_text
 from tests.factories import OrganisationFactory
 from tests.juries.factories import certified
-from tests.privacy.support import decline, withdrawn_dossier
+from tests.privacy.support import decline, later, withdrawn_dossier
 from tests.referrals.support import make_referral
 
 pytestmark = pytest.mark.django_db
@@ -186,3 +187,14 @@ def test_the_search_costs_the_same_queries_whatever_it_finds(certifpro, dossier)
     three, page = search()
     assert "3 personnes trouvées" in page and "2 fiches" in page
     assert three == one
+
+
+def test_nobody_enters_an_anonymised_persons_identity_again(dossier, client_for):
+    retention_apply(now=later(years=6))
+    counsellor = client_for(dossier.team.counsellor)
+    url = reverse("candidates:candidate_correct", args=[dossier.pk])
+    assert url not in page_text(counsellor.get(reverse("journey:dossier_detail", args=[dossier.pk])))
+    response = counsellor.post(url, {"first_name": "Hélène", "last_name": "Fournier-Dubois"}, follow=True)
+    assert response.redirect_chain == [(reverse("journey:dossier_detail", args=[dossier.pk]), 302)]
+    assert "il n'y a plus rien à corriger" in page_text(response)
+    assert Candidate.objects.get(pk=dossier.candidate_id).last_name == "anonymisée"
