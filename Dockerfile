@@ -36,10 +36,12 @@ RUN mkdir -p /app/media /app/staticfiles && chown -R app:app /app
 USER app
 
 # Fichiers statiques collectés à la construction (valeurs factices : rien n'est
-# connecté à la base ici, et ces variables ne restent pas dans l'image).
-RUN SECRET_KEY=build-only-dummy-secret-key \
+# connecté à la base ici, et ces variables ne restent pas dans l'image). La clé est tirée au hasard à
+# chaque construction : avec DEBUG désactivé, les réglages refusent une clé courte ou publiée.
+RUN SECRET_KEY="$(python -c 'import secrets; print(secrets.token_urlsafe(50))')" \
     DEBUG=false \
     ALLOWED_HOSTS=localhost \
+    SITE_URL=http://localhost:8000 \
     DATABASE_URL=sqlite:////tmp/build.sqlite3 \
     REDIS_URL=redis://localhost:6379/0 \
     python manage.py collectstatic --noinput

@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install lint check layers types migrate seed format messages bench backup restore-check faults
+.PHONY: run test install lint check layers types security bandit deps-audit migrate seed format messages bench backup restore-check faults
 
 $(STAMP): requirements/base.txt requirements/dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "Python 3.11 is required (found %s)" % sys.version.split()[0])'
@@ -45,6 +45,18 @@ layers: install
 types: install
 	$(VENV)/bin/mypy
 
+# Security (README, "Sécurité"): bandit finds no high-severity issue in the code that ships (its scope in
+# pyproject.toml), and pip-audit no known vulnerability in the pinned requirements where PyPI's vulnerability data can
+# be reached (skipped with the reason printed where it cannot; 30 s at most). `check --deploy` runs in the suite
+# (tests/test_security_headers.py).
+security: bandit deps-audit
+
+bandit: install
+	$(VENV)/bin/bandit -c pyproject.toml -r . -q --severity-level high
+
+deps-audit: install
+	$(PY) .ci/pip_audit.py
+
 # The cheap static checks first, then the suite. pytest exits 5 when it collected no test: that is a failure
 # here like any other non-zero code.
 # pytest-xdist runs the tests in PYTEST_WORKERS processes (`auto`: one per core; 0: in this process, e.g. for
@@ -52,7 +64,7 @@ types: install
 # PYTEST_ARGS adds options or selects tests: make test PYTEST_ARGS="tests/juries -x".
 PYTEST_WORKERS ?= auto
 PYTEST_ARGS ?=
-test: lint check layers types
+test: lint check layers types security
 	@$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS); status=$$?; \
 	if [ $$status -eq 5 ]; then echo "pytest collected no test: failing." >&2; fi; exit $$status
 
@@ -100,5 +112,5 @@ FAULTS_ARGS ?=
 faults: install
 	dropdb --if-exists -h 127.0.0.1 -U postgres $(FAULTS_DB)
 	createdb -h 127.0.0.1 -U postgres $(FAULTS_DB)
-	DATABASE_URL=$(BENCH_PG)/$(FAULTS_DB) SECRET_KEY=bench $(PY) manage.py migrate --noinput -v0
+	DATABASE_URL=$(BENCH_PG)/$(FAULTS_DB) DEBUG=true SECRET_KEY=bench $(PY) manage.py migrate --noinput -v0
 	DATABASE_URL=$(BENCH_PG)/$(FAULTS_DB) $(PY) bench/faults.py $(FAULTS_ARGS)

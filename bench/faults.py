@@ -88,7 +88,7 @@ def main() -> None:
             "LOG_LEVEL": "ERROR",
         }
     )
-    os.environ.setdefault("SECRET_KEY", "faults-" + secrets.token_hex(16))
+    os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(50))
     os.environ.setdefault("SITE_URL", "http://127.0.0.1:8000")
     # whitenoise looks for STATIC_ROOT, which only collectstatic makes (as pyproject.toml's filter says for the tests).
     warnings.filterwarnings("ignore", "No directory at", UserWarning)

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -24,7 +25,7 @@ def production_environment(prefix: str) -> tuple[Path, dict[str, str]]:
     env = {
         **os.environ,
         "DEBUG": "false",
-        "SECRET_KEY": os.environ.get("SECRET_KEY", "bench-" + os.urandom(16).hex()),
+        "SECRET_KEY": os.environ.get("SECRET_KEY", secrets.token_urlsafe(50)),
         "SITE_URL": os.environ.get("SITE_URL", "http://127.0.0.1:8000"),
         "DJANGO_SETTINGS_MODULE": "bench_settings",
         "PYTHONPATH": f"{work}{os.pathsep}{ROOT}",
@@ -58,7 +59,7 @@ def throwaway_database() -> Iterator[None]:
     if "DATABASE_URL" not in os.environ:
         temporary = Path(tempfile.mkdtemp(prefix="clea-bench-")) / "bench.sqlite3"
         os.environ["DATABASE_URL"] = f"sqlite:///{temporary}"
-        os.environ.setdefault("SECRET_KEY", "bench-only-secret-key")
+        os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(50))
         os.environ.setdefault("DEBUG", "true")
 
     import django

@@ -11,6 +11,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import environ
+from csp.constants import NONE, SELF
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -20,9 +21,35 @@ environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 EMBEDDED = "DATABASE_URL" not in os.environ
 DEBUG = env.bool("DEBUG", default=EMBEDDED)
-SECRET_KEY = env.str("SECRET_KEY", default="insecure-development-key-only-for-the-embedded-mode" if DEBUG else "")
-if not SECRET_KEY:
-    raise environ.ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
+EMBEDDED_SECRET_KEY = "insecure-development-key-only-for-the-embedded-mode"  # noqa: S105 (public: refused below)
+# Keys that were published (this file, CI, docker-compose.yml and the Dockerfile once had them): whoever knows the key
+# forges sessions, password-reset links and signed links, so none of them may sign anything outside the embedded mode.
+PUBLISHED_SECRET_KEYS = frozenset(
+    {
+        EMBEDDED_SECRET_KEY,
+        "ci-only-secret-key-not-for-production",
+        "insecure-local-only-change-me",
+        "build-only-dummy-secret-key",
+        "bench-only-secret-key",
+    }
+)
+SECRET_KEY = env.str("SECRET_KEY", default=EMBEDDED_SECRET_KEY if DEBUG else "")
+if not DEBUG:
+    _MAKE_ONE = 'python -c "import secrets; print(secrets.token_urlsafe(50))"'
+    if not SECRET_KEY:
+        raise environ.ImproperlyConfigured(f"SECRET_KEY must be set when DEBUG is off. Make one with: {_MAKE_ONE}")
+    # A published key padded or repeated to length is no more secret than the key itself.
+    if any(published in SECRET_KEY for published in PUBLISHED_SECRET_KEYS):
+        raise environ.ImproperlyConfigured(
+            f"SECRET_KEY is (or contains) a published example key and may not be used when DEBUG is off. "
+            f"Make one with: {_MAKE_ONE}"
+        )
+    # Django's own threshold (check --deploy, security.W009): 50 characters, 5 different ones at least.
+    if len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5 or SECRET_KEY.startswith("django-insecure-"):
+        raise environ.ImproperlyConfigured(
+            f"SECRET_KEY is too weak for DEBUG off ({len(SECRET_KEY)} characters; 50 random ones at least). "
+            f"Make one with: {_MAKE_ONE}"
+        )
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 # Days an evaluator organisation has to answer a France Travail referral before it expires.
@@ -68,6 +95,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_fsm",
     "django_htmx",
+    "csp",
     "axes",
     "clea_platform",
     "organisations",
@@ -86,12 +114,14 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "clea_platform.private_pages.NoStoreForSignedInMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -176,9 +206,41 @@ SESSION_ENGINE = "django.contrib.sessions.backends.db"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
 CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# HTTPS (README, "Sécurité"). With DEBUG off and an https SITE_URL: plain HTTP is redirected, and browsers are told to
+# come back over HTTPS only for a year, subdomains included (HSTS). An http SITE_URL (a local `docker compose up`,
+# CI's live server) leaves both off by default, and `check --deploy` says so. Each can be set from the environment.
+_SERVED_OVER_HTTPS = not DEBUG and _site.scheme == "https"
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=_SERVED_OVER_HTTPS)
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=365 * 24 * 3600 if _SERVED_OVER_HTTPS else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+# Preloading binds the whole domain and its subdomains into the browsers' own lists, for months after it is taken
+# back: the operator's decision, not a default. security.W021 ("not preloaded") is that decision, silenced below.
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+if not SECURE_HSTS_PRELOAD:
+    SILENCED_SYSTEM_CHECKS.append("security.W021")
+# The scheme of the request is read from X-Forwarded-Proto only behind a declared proxy (TRUSTED_PROXY_COUNT), which
+# sets that header itself: anyone else could claim HTTPS with it. Without a declared proxy, TLS must end at gunicorn
+# or the redirect above loops (README, "Sécurité").
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if TRUSTED_PROXY_COUNT else None
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy (django-csp 4): the platform's own scripts and stylesheets only, no inline script, style
+# attribute or event handler (tests/test_security_headers.py walks the templates for them), no eval. `data:` images
+# are the API documentation's icons (Swagger UI's stylesheet).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
 
 LANGUAGE_CODE = "fr"
 LANGUAGES = [("fr", "Français")]

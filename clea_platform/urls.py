@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from clea_platform.views import accessibility, healthz_live, healthz_ready, ping
 from journey.views import home
@@ -55,7 +55,8 @@ urlpatterns = [
     path("donnees-personnelles/", include("privacy.urls")),
     path("api/v1/", include("clea_platform.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api_schema"), name="api_docs"),
+    # The split view serves Swagger UI's start-up script as a file (?script): the CSP refuses inline scripts.
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api_schema"), name="api_docs"),
     path("admin/", admin.site.urls),
     # Readiness under its old name too: load balancers configured on /healthz keep working.
     path("healthz", healthz_ready, name="healthz"),

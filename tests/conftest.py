@@ -25,6 +25,9 @@ def _test_settings(settings, tmp_path_factory) -> None:
     # Generated documents go to a throw-away folder, never into the project's media/.
     settings.MEDIA_ROOT = str(tmp_path_factory.mktemp("media"))
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # The test client and live_server speak plain HTTP, whatever SITE_URL the environment gives (an https one turns
+    # the redirect on); tests/test_security_headers.py checks production's HTTPS settings in a process of their own.
+    settings.SECURE_SSL_REDIRECT = False
     # Production's manifest storage needs collectstatic; tests/test_platform.py runs that pipeline itself.
     settings.STORAGES = {
         **settings.STORAGES,

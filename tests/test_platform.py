@@ -1,5 +1,6 @@
 import json
 import os
+import secrets
 import subprocess
 import sys
 from pathlib import Path
@@ -8,7 +9,7 @@ import pytest
 from django.apps import apps
 from django.conf import settings
 from django.core.exceptions import FieldDoesNotExist
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db import models
 from django.urls import reverse
 from whitenoise.compress import Compressor
@@ -142,10 +143,13 @@ def test_healthz_reports_database_and_broker(client):
 
 
 @pytest.mark.django_db
-def test_seed_demo_is_idempotent_and_every_demo_account_can_log_in(client):
+def test_seed_demo_is_idempotent_and_every_demo_account_can_log_in(client, settings):
+    # `make run`'s embedded demo (DEBUG on, no DATABASE_URL) needs no flag; elsewhere --force-demo seeds it anyway.
+    settings.DEBUG, settings.EMBEDDED = True, True
     call_command("seed_demo", verbosity=0)
     counts = (Organisation.objects.count(), User.objects.count(), Membership.objects.count())
-    call_command("seed_demo", verbosity=0)
+    settings.DEBUG, settings.EMBEDDED = False, False
+    call_command("seed_demo", force_demo=True, verbosity=0)
     assert (Organisation.objects.count(), User.objects.count(), Membership.objects.count()) == counts
     for account in ACCOUNTS:
         response = client.post(reverse("login"), {"username": account.email, "password": DEMO_PASSWORD})
@@ -153,6 +157,19 @@ def test_seed_demo_is_idempotent_and_every_demo_account_can_log_in(client):
         client.post(reverse("logout"))
     assert User.objects.get(email="admin@certifpro.demo").is_staff
     assert not User.objects.get(email="conseillere@evaluateur-nord.demo").is_staff
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("debug", "embedded"), [(False, True), (True, False), (False, False)])
+def test_seed_demo_refuses_outside_the_embedded_demo_unless_forced(settings, debug, embedded):
+    """Its accounts share a published password, one of them a superuser: on a real database that is a way in."""
+    settings.DEBUG, settings.EMBEDDED = debug, embedded
+    with pytest.raises(CommandError, match="--force-demo") as refused:
+        call_command("seed_demo", verbosity=0)
+    assert "Refusé" in str(refused.value) and "Refused" in str(refused.value)
+    assert ("DEBUG est désactivé" in str(refused.value)) is not debug
+    assert ("DATABASE_URL est défini" in str(refused.value)) is not embedded
+    assert not User.objects.exists() and not Organisation.objects.exists()
 
 
 def test_pages_load_no_asset_from_another_host(client, db):
@@ -229,7 +246,7 @@ def _start(**environment: str) -> subprocess.CompletedProcess[str]:
 )
 def test_with_debug_off_the_public_address_must_be_given_and_well_formed(site_url, refused):
     """Every absolute link (QR codes, PDFs, e-mails) starts with it: a guess would print dead links."""
-    environment = {"DEBUG": "false", "SECRET_KEY": "start-check"}
+    environment = {"DEBUG": "false", "SECRET_KEY": secrets.token_urlsafe(50)}
     if site_url is not None:
         environment["SITE_URL"] = site_url
     started = _start(**environment)

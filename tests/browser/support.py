@@ -1,8 +1,26 @@
-"""What the browser tests share: signing in as a person does, through the login form."""
+"""What the browser tests share: signing in as a person does, through the login form.
+
+The pages run under the Content-Security-Policy (README, "Sécurité"), which refuses eval: give
+`page.wait_for_function` a function ("() => ..."), which Playwright calls through the DevTools protocol; a bare
+expression is eval'd in the page and fails. Likewise `page.add_script_tag` and `page.add_style_tag` are inline code:
+evaluate a script's text instead (tests/browser/axe.py), and add a stylesheet with `add_stylesheet` below."""
 
 from __future__ import annotations
 
 from tests.factories import TEST_PASSWORD
+
+
+def add_stylesheet(page, css: str) -> None:
+    """`css` applied to the page as a constructed stylesheet (CSSOM), which the Content-Security-Policy allows, where
+    a <style> element (`page.add_style_tag`) is refused."""
+    page.evaluate(
+        """css => {
+          const sheet = new CSSStyleSheet();
+          sheet.replaceSync(css);
+          document.adoptedStyleSheets = [...document.adoptedStyleSheets, sheet];
+        }""",
+        css,
+    )
 
 
 def log_in(page, base: str, email: str, password: str = TEST_PASSWORD) -> None:

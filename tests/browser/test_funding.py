@@ -118,10 +118,10 @@ def test_a_batch_in_production_is_announced_by_quarters_without_taking_the_focus
     page.get_by_role("link", name="Vérifier un certificat").focus()  # the reader has tabbed on to a link
 
     ClaimBatch.objects.filter(pk=batch.pk).update(processed_lines=21)
-    page.wait_for_function("document.getElementById('live-status').textContent.includes('52 %')")
+    page.wait_for_function("() => document.getElementById('live-status').textContent.includes('52 %')")
     assert live.inner_text().strip() == f"Lot {batch.number} : 52 % des lignes produites."
     ClaimBatch.objects.filter(pk=batch.pk).update(status=BatchStatus.ISSUED, processed_lines=40)
-    page.wait_for_function("document.getElementById('live-status').textContent.includes('émis')")
+    page.wait_for_function("() => document.getElementById('live-status').textContent.includes('émis')")
     assert live.inner_text().strip() == f"Le lot {batch.number} est émis : 40 lignes."
     assert len(polls) >= 2
     assert page.evaluate("document.activeElement.textContent") == "Vérifier un certificat"

@@ -61,7 +61,7 @@ def test_an_htmx_answer_keeps_the_focus_on_the_invalid_field_then_on_the_message
     page.get_by_role("button", name="Ajouter la séance").focus()
     page.keyboard.press("Enter")
     page.locator("#seances [aria-invalid='true']").first.wait_for()
-    page.wait_for_function(f"{ACTIVE}.getAttribute('aria-invalid') === 'true'")
+    page.wait_for_function(f"() => {ACTIVE}.getAttribute('aria-invalid') === 'true'")
     assert page.evaluate(f"{ACTIVE}.id") == "id_session-date"
     assert page.evaluate(f"!!{ACTIVE}.closest('#seances')")
 
@@ -72,7 +72,7 @@ def test_an_htmx_answer_keeps_the_focus_on_the_invalid_field_then_on_the_message
     page.locator("#id_session-topic").fill("Règle de trois")
     page.locator("#id_session-topic").press("Enter")
     page.get_by_text("La séance est ajoutée au calendrier.").first.wait_for()
-    page.wait_for_function(f"{ACTIVE}.hasAttribute('data-swap-focus')")
+    page.wait_for_function(f"() => {ACTIVE}.hasAttribute('data-swap-focus')")
     assert "La séance est ajoutée au calendrier." in page.locator("#live-status").inner_text()
     # The next Tab carries on inside the calendar, not from the top of the page.
     page.keyboard.press("Tab")
@@ -101,7 +101,7 @@ def test_the_polled_sheet_status_never_takes_the_focus_and_announces_the_ready_s
     assert page.evaluate(f"{ACTIVE}.textContent") == "Vérifier un certificat"
 
     DirectorySheet.objects.filter(pk=sheet.pk).update(status=SheetStatus.READY, site_count=2)
-    page.wait_for_function("document.getElementById('live-status').textContent.includes('La fiche est prête')")
+    page.wait_for_function("() => document.getElementById('live-status').textContent.includes('La fiche est prête')")
     assert page.locator("#live-status").inner_text().strip() == "La fiche est prête : 2 sites."
     assert page.evaluate(f"{ACTIVE}.textContent") == "Vérifier un certificat"
     count = len(polls)

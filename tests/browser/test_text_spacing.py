@@ -26,6 +26,7 @@ from django.conf import settings
 from django.urls import reverse
 
 from directory.places import communes_load, read_communes
+from tests.browser.support import add_stylesheet
 from tests.browser.test_small_screens import (
     ACCOUNTS,
     CULPRITS,
@@ -126,7 +127,7 @@ def test_text_spacing_and_200_percent_zoom_cut_nothing_and_scroll_only_the_table
     page = context.new_page()
     page.set_default_timeout(10_000)
     page.set_content(SAMPLE)
-    page.add_style_tag(content=TEXT_SPACING)
+    add_stylesheet(page, TEXT_SPACING)
     sample = page.evaluate(CLIPPED_TEXT)
     assert [line.split(" ", 2)[:2] for line in sample] == [["p", "spills"], ["div", "cuts"]], sample
 
@@ -163,7 +164,9 @@ def test_text_spacing_and_200_percent_zoom_cut_nothing_and_scroll_only_the_table
             where = f"{who} {path}"
             problems.extend(zoom_problems(page, where))
             # The text spacing, on the same document.
-            page.add_style_tag(content=TEXT_SPACING)
+            # A constructed stylesheet: the Content-Security-Policy refuses a <style> element (add_style_tag).
+            add_stylesheet(page, TEXT_SPACING)
+            assert page.evaluate("getComputedStyle(document.body).wordSpacing") != "0px", f"{where}: no spacing"
             name = re.sub(r"[^\w]+", "-", path).strip("-") or "accueil"
             for width in (320, 1280):
                 problems.extend(spaced_problems(page, where, width))

@@ -272,7 +272,7 @@ class Cluster:
                 "PYTHONPATH": str(ROOT),
             }
         )
-        env.setdefault("SECRET_KEY", "faults-" + secrets.token_hex(16))
+        env.setdefault("SECRET_KEY", secrets.token_urlsafe(50))
         env.setdefault("SITE_URL", "http://127.0.0.1:8000")
         return env
 

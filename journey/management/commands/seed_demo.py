@@ -1,7 +1,8 @@
 from typing import Any
 
+from django.conf import settings
 from django.core.management import call_command
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from directory.demo import seed_directory
 from funding.demo import seed_funding
@@ -9,12 +10,43 @@ from journey.demo import seed_journey, seed_juries
 from organisations.demo import ACCOUNTS, DEMO_PASSWORD, seed_foundation
 from referrals.demo import seed_referrals
 
+REFUSAL = (
+    "Refusé : seed_demo crée un superutilisateur et des comptes dont le mot de passe est publié ; il ne "
+    "tourne que dans la démo embarquée (`make run` : DEBUG actif, sans DATABASE_URL). Ici : {where}. Pour une "
+    "démonstration sur cette base, relancez avec --force-demo.\n"
+    "Refused: seed_demo creates a superuser and accounts whose password is published; it only runs in the embedded "
+    "demo (DEBUG on, no DATABASE_URL). Run it again with --force-demo to seed a demo on this database anyway."
+)
+
+
+def demo_refusal_reason() -> str | None:
+    """Why the demo may not be seeded here, or None in the embedded demo (`make run`: DEBUG on, SQLite)."""
+    problems = []
+    if not settings.DEBUG:
+        problems.append("DEBUG est désactivé")
+    if not settings.EMBEDDED:
+        problems.append("DATABASE_URL est défini")
+    return " et ".join(problems) or None
+
 
 # Each app seeds its own demo (its demo.py); this command, in the top layer, runs them in the journey's order.
 class Command(BaseCommand):
-    help = "Crée (ou remet en état) les organisations, comptes et données de démonstration. Idempotent."
+    help = (
+        "Crée (ou remet en état) les organisations, comptes et données de démonstration. Idempotent. Refuse hors de "
+        "la démo embarquée (DEBUG désactivé ou DATABASE_URL défini) sauf avec --force-demo."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--force-demo",
+            action="store_true",
+            help="Crée les comptes de démonstration (mot de passe publié) même hors de la démo embarquée.",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        reason = demo_refusal_reason()
+        if reason and not options["force_demo"]:
+            raise CommandError(REFUSAL.format(where=reason))
         # The dossiers need the référentiels; loading them is idempotent.
         call_command("load_referentiels", verbosity=0, stdout=self.stdout)
         # The commune table, for the directory's place search.
