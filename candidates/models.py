@@ -43,6 +43,20 @@ def add_years(day: datetime.date, years: int) -> datetime.date:
         return day.replace(year=day.year + years, day=28)
 
 
+# What an anonymised person's names become (privacy.services): the lists and documents still read "Personne
+# ANONYMISÉE", and the duplicate check of a real person never matches them (their birth date keeps its year only).
+ANONYMISED_FIRST_NAME = "Personne"
+ANONYMISED_LAST_NAME = "anonymisée"
+# The contact details erased once they are no longer needed (privacy.services), and with them the identity's
+# other direct identifiers when the whole person is anonymised.
+CONTACT_FIELDS = ("email", "phone", "address", "postcode", "city")
+
+
+def anonymised_birth_date(birth_date: datetime.date) -> datetime.date:
+    """The year only (1 January), which keeps the age statistics: the day and month identify."""
+    return datetime.date(birth_date.year, 1, 1)
+
+
 class Civility(models.TextChoices):
     MME = "mme", _("Madame")
     M = "m", _("Monsieur")
@@ -115,6 +129,10 @@ class Candidate(models.Model):
     origin = models.CharField(_("origine de la démarche"), max_length=20, choices=Origin.choices)
     identity_key = models.CharField(max_length=310, editable=False, db_index=True)
     created_at = models.DateTimeField(_("créé le"), auto_now_add=True)
+    # Set once by privacy.services, past the retention or on request: the identity is gone for good.
+    anonymised_at = models.DateTimeField(_("anonymisée le"), null=True, blank=True, editable=False)
+    # Set once the contact details of a certificate's holder were erased past their retention (the identity stays).
+    contacts_erased_at = models.DateTimeField(_("coordonnées effacées le"), null=True, blank=True, editable=False)
 
     objects = CandidateQuerySet.as_manager()
 
@@ -327,6 +345,8 @@ class Dossier(ConcurrentTransitionMixin, models.Model):
     withdrawal_reason = models.TextField(_("motif d'abandon"), blank=True)
     created_at = models.DateTimeField(_("créé le"), auto_now_add=True)
     updated_at = models.DateTimeField(_("modifié le"), auto_now=True)
+    # Set once by privacy.services with its candidate's: notes, free texts and personal files are gone.
+    anonymised_at = models.DateTimeField(_("anonymisé le"), null=True, blank=True, editable=False)
 
     objects = DossierQuerySet.as_manager()
 

@@ -222,6 +222,11 @@ def candidate_correct_view(request: HttpRequest, pk: int) -> HttpResponse:
     """Correct the identity and contact details of the dossier's candidate (`pk` is the dossier's: the page is
     reached from it, and returns to it)."""
     dossier = _visible_dossier(request, pk)
+    if dossier.candidate.anonymised_at is not None:
+        messages.info(
+            request, _("Les données personnelles de ce dossier sont anonymisées : il n'y a plus rien à corriger.")
+        )
+        return redirect("journey:dossier_detail", pk=dossier.pk)
     # The form works on a copy: a refused form must not leave the page's candidate half-changed.
     form = CandidateIdentityForm(
         request.POST if request.method == "POST" else None, instance=Candidate.objects.get(pk=dossier.candidate_id)

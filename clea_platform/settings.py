@@ -7,10 +7,12 @@ e-mail printed to the console. `DATABASE_URL` and `REDIS_URL` switch to PostgreS
 import os
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import environ
 from csp.constants import NONE, SELF
+from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -112,6 +114,7 @@ INSTALLED_APPS = [
     "juries",
     "funding",
     "journey",
+    "privacy",
 ]
 
 MIDDLEWARE = [
@@ -358,6 +361,7 @@ SWEEP_TASKS = (
     "funding.tasks.fee_entries_sync_task",
     "referrals.tasks.referrals_expire_task",
     "organisations.tasks.documents_collect_orphans_task",
+    "privacy.tasks.retention_apply_task",
 )
 CELERY_TASK_ROUTES = {name: {"queue": CELERY_PDF_QUEUE} for name in PDF_TASKS}
 # Time limits (seconds). The soft limit raises SoftTimeLimitExceeded in the task (a batch records "failed"), the
@@ -420,6 +424,126 @@ CELERY_BEAT_SCHEDULE = {
     "documents-collect-orphans": {
         "task": "organisations.tasks.documents_collect_orphans_task",
         "schedule": 60 * 60 * 24,
+    },
+    # Personal data past its retention (DATA_RETENTION below): anonymised or deleted, idempotent, daily.
+    "privacy-retention": {"task": "privacy.tasks.retention_apply_task", "schedule": 60 * 60 * 24},
+}
+
+# -- Personal data: how long each category is kept, why, and what happens at the deadline (GDPR art. 5.1.e) -----
+# `manage.py anonymise` (daily from beat, task privacy.tasks.retention_apply_task) applies every category whose
+# `action` it implements (privacy/retention.py); the others say what is kept and why. `duration` is counted from
+# `start`; None: no end. The README's table ("Données personnelles et conservation") says the same in French and
+# tests/privacy/test_retention.py checks that it does. Shorten or lengthen a duration here, nowhere else.
+DATA_RETENTION: dict[str, dict[str, Any]] = {
+    "closed_dossiers": {
+        "label": _("Dossiers clos sans certificat (abandon, refus du jury, délai de 5 ans expiré)"),
+        "duration": {"years": 5},
+        "start": _("la clôture du dossier"),
+        "ground": _(
+            "Mission de certification de Certif'Pro (intérêt légitime) : une personne a 5 ans pour achever son "
+            "parcours CléA, et une contestation se prescrit par 5 ans (article 2224 du Code civil)."
+        ),
+        "action": "anonymise",
+        "at_deadline": _(
+            "Anonymisation : nom, prénoms, coordonnées, lieu de naissance et notes effacés, date de naissance "
+            "réduite à l'année ; fichiers des attestations et justificatifs supprimés. Restent, pour les "
+            "statistiques : étapes et leurs dates, résultats, organisme, région, certification, civilité, statut."
+        ),
+    },
+    "invoiced_funding": {
+        "label": _("Financements facturés (lignes, justificatifs, lots de réclamation)"),
+        "duration": {"years": 10},
+        "start": _("la date de facturation"),
+        "ground": _("Obligation légale comptable (article L123-22 du Code de commerce)."),
+        "action": "hold",
+        "at_deadline": _(
+            "Retarde l'anonymisation du dossier jusque-là, comme toute ligne encore en attente de paiement ; "
+            "les fichiers des lots ne sont pas modifiés."
+        ),
+    },
+    "certified_contacts": {
+        "label": _("Dossiers certifiés : coordonnées de la personne"),
+        "duration": {"years": 5},
+        "start": _("la délivrance du certificat"),
+        "ground": _(
+            "Échanges sur le certificat (duplicata, déclaration à la Caisse des Dépôts, contestation : article "
+            "2224 du Code civil)."
+        ),
+        "action": "erase_contacts",
+        "at_deadline": _(
+            "E-mail, téléphone et adresse effacés, comme ceux de l'orientation qui a ouvert le dossier ; l'identité "
+            "du titulaire est conservée."
+        ),
+    },
+    "certificates": {
+        "label": _("Certificats, identité de leur titulaire et dossier certifié"),
+        "duration": None,
+        "start": _("la délivrance"),
+        "ground": _(
+            "Le certificat n'a pas de fin de validité : Certif'Pro doit pouvoir le vérifier, en délivrer un "
+            "duplicata et le déclarer à la Caisse des Dépôts (exceptions de l'article 17.3 du RGPD)."
+        ),
+        "action": "keep",
+        "at_deadline": _(
+            "Conservés : la page publique de vérification montre toujours le titulaire, la certification, la "
+            "date, le numéro et le statut ; les documents du dossier restent."
+        ),
+    },
+    "jury_minutes": {
+        "label": _("Procès-verbaux des jurys"),
+        "duration": None,
+        "start": _("la clôture de la session"),
+        "ground": _("Preuve des décisions des jurys paritaires, certificats comme refus."),
+        "action": "keep",
+        "at_deadline": _("Conservés tels que signés."),
+    },
+    "closed_referrals": {
+        "label": _("Orientations France Travail déclinées ou expirées"),
+        "duration": {"years": 1},
+        "start": _("la réponse de l'organisme ou l'expiration"),
+        "ground": _(
+            "Suivi de l'orientation par France Travail et l'organisme, puis statistiques annuelles (intérêt légitime)."
+        ),
+        "action": "anonymise",
+        "at_deadline": _("Anonymisation de la personne orientée et de la note ; l'orientation reste comptée."),
+    },
+    "api_tokens": {
+        "label": _("Jetons d'API révoqués ou expirés"),
+        "duration": {"years": 1},
+        "start": _("la révocation ou l'expiration"),
+        "ground": _("Sécurité du traitement (article 32 du RGPD) : expliquer les accès passés lors d'un incident."),
+        "action": "delete",
+        "at_deadline": _("Supprimés."),
+    },
+    "sessions": {
+        "label": _("Sessions de connexion"),
+        "duration": {"days": 0},
+        "start": _("leur expiration"),
+        "ground": _("Sécurité du traitement (article 32 du RGPD)."),
+        "action": "delete",
+        "at_deadline": _("Supprimées."),
+    },
+    "outbox_emails": {
+        "label": _("Courriels de la file d'envoi"),
+        "duration": {"days": SIDE_EFFECT_RETENTION_DAYS},
+        "start": _("leur création (le texte est effacé dès l'envoi)"),
+        "ground": _("Acheminement des courriels et reprise d'un envoi en échec."),
+        "action": "delete",
+        "at_deadline": _("Supprimés, envoyés ou en échec."),
+    },
+    "audit_log": {
+        "label": _("Journal d'audit"),
+        "duration": {"years": 6},
+        "start": _("l'action journalisée"),
+        "ground": _(
+            "Sécurité et responsabilité (articles 5.2 et 32 du RGPD) : prouver qui a décidé quoi sur un dossier, "
+            "un certificat ou un financement pendant le délai de contestation (5 ans) et une année de marge."
+        ),
+        "action": "keep",
+        "at_deadline": _(
+            "Rien par l'application, dont le journal refuse toute modification : la purge des lignes de plus de "
+            "6 ans est une opération d'exploitation."
+        ),
     },
 }
 

@@ -12,6 +12,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -175,4 +176,6 @@ class DocumentViewSet(viewsets.ReadOnlyModelViewSet):
     @action(detail=True, methods=["get"])
     def download(self, request: Request, pk: str | None = None) -> FileResponse:
         attestation = self.get_object()
+        if not attestation.file:  # deleted past its retention (privacy.services): the row stays, the file is gone
+            raise NotFound
         return file_response(attestation.file, attestation.filename)

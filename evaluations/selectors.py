@@ -32,6 +32,10 @@ class AttestationCheck:
     certification: str
     issued_on: datetime.date
     acquired_domains: list[str]
+    # The day the holder's identity was erased with the dossier's personal data, past their retention
+    # (settings.DATA_RETENTION, privacy.services): the attestation was issued, its holder can no longer be named
+    # (`holder_name` is then empty). None while the identity is kept.
+    holder_erased_on: datetime.date | None = None
 
 
 def attestation_check(code: str) -> AttestationCheck | None:
@@ -46,8 +50,10 @@ def attestation_check(code: str) -> AttestationCheck | None:
     dossier = attestation.dossier
     attestation.evaluation.dossier = dossier  # loaded already
     outcome = attestation_outcome(attestation.evaluation)
+    erased_at = dossier.candidate.anonymised_at
     return AttestationCheck(
-        holder_name=dossier.candidate.holder_name,
+        holder_name="" if erased_at is not None else dossier.candidate.holder_name,
+        holder_erased_on=timezone.localdate(erased_at) if erased_at is not None else None,
         certification=dossier.get_certification_display(),
         issued_on=timezone.localdate(attestation.generated_at),
         acquired_domains=[f"{d.code}. {d.title}" for d in outcome.validated_domains],

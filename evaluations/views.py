@@ -394,8 +394,9 @@ def summary(request: HttpRequest, pk: int) -> HttpResponse:
 
 @membership_required()
 def attestation_download(request: HttpRequest, pk: int) -> FileResponse:
-    """Whoever may see the dossier may download its attestations."""
-    attestation = get_object_or_404(Attestation.objects.visible_to(request.membership), pk=pk)
+    """Whoever may see the dossier may download its attestations (not one whose file was deleted past its
+    retention: privacy.services)."""
+    attestation = get_object_or_404(Attestation.objects.visible_to(request.membership).exclude(file=""), pk=pk)
     return FileResponse(
         attestation.file.open("rb"), as_attachment=True, filename=attestation.filename, content_type="application/pdf"
     )

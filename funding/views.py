@@ -261,7 +261,8 @@ def proof_add(request: HttpRequest, pk: int) -> HttpResponse:
 
 @membership_required(*LINE_ROLES, Role.CERTIFPRO_ADMIN)
 def proof_download(request: HttpRequest, pk: int) -> FileResponse:
-    proof = get_object_or_404(FundingProof.objects.visible_to(request.membership), pk=pk)
+    # A proof erased past its retention (privacy.services) has no file left: like a missing one.
+    proof = get_object_or_404(FundingProof.objects.visible_to(request.membership).exclude(file=""), pk=pk)
     return FileResponse(proof.file.open("rb"), as_attachment=True, filename=proof.original_name)
 
 

@@ -513,6 +513,8 @@ class AttestationVerificationSerializer(serializers.Serializer):
     certification = serializers.CharField()
     issued_on = serializers.DateField()
     acquired_domains = serializers.ListField(child=serializers.CharField())
+    # Set (and holder_name empty) once the holder's identity was erased past its retention.
+    holder_erased_on = serializers.DateField(allow_null=True)
 
 
 class AttestationVerifyView(APIView):

@@ -54,7 +54,9 @@ def version_download(request: HttpRequest, pk: int) -> FileResponse:
     """An earlier file of a document, for whoever may have that document rendered again: the version's
     organisation, and the document itself through its model's scoping (another organisation's: 404)."""
     version = get_object_or_404(
-        DocumentVersion.objects.visible_to(request.membership).select_related("content_type"), pk=pk
+        # An erased version (privacy.services, past its retention) has no file left: like a missing one.
+        DocumentVersion.objects.visible_to(request.membership).exclude(file="").select_related("content_type"),
+        pk=pk,
     )
     model = version.content_type.model_class()
     try:

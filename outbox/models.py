@@ -142,6 +142,17 @@ class DocumentVersionQuerySet(TenantQuerySet):
     def delete(self) -> tuple[int, dict[str, int]]:
         raise PermissionError("Earlier versions of documents are append-only.")
 
+    def files_erase(self, *, now: datetime.datetime) -> list[str]:
+        """The one change an earlier version admits: past the retention of the personal data its file holds
+        (privacy.services), the file's name is blanked and `erased_at` set; the row (what was replaced, when, by
+        whom, why, its SHA-256) stays. Returns the names of the files, which the caller deletes once its
+        transaction commits (were that lost, the orphan collector removes them: no row names them any more).
+        Idempotent: erased versions are left alone."""
+        pending = self.filter(erased_at__isnull=True)
+        names = [name for name in pending.values_list("file", flat=True) if name]
+        models.QuerySet.update(pending, file="", erased_at=now)
+        return names
+
 
 class DocumentVersion(models.Model):
     """An earlier file of a produced document, replaced by a new rendering (issue 13: « régénérer » keeps the
@@ -176,6 +187,8 @@ class DocumentVersion(models.Model):
         related_name="+",
     )
     reason = models.TextField(_("motif"))
+    # Its file deleted past the retention of the personal data it held (DocumentVersionQuerySet.files_erase).
+    erased_at = models.DateTimeField(_("fichier supprimé le"), null=True, blank=True, editable=False)
 
     objects = DocumentVersionQuerySet.as_manager()
 

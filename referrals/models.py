@@ -148,6 +148,8 @@ class Referral(ConcurrentTransitionMixin, models.Model):
         related_name="referrals",
         verbose_name=_("dossier ouvert"),
     )
+    # Set once by privacy.services, past the retention or on request: the person's identity is gone for good.
+    anonymised_at = models.DateTimeField(_("anonymisée le"), null=True, blank=True, editable=False)
 
     objects = ReferralQuerySet.as_manager()
 

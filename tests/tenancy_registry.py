@@ -161,6 +161,11 @@ NOT_TENANT_URLS: dict[str, str] = {
     # and tests/api/test_juries.py (test_only_certifpro_revokes_..., test_a_decision_of_another_organisation_...).
     "juries:decision_revoke": "revocation is Certif'Pro's national action, on any organisation's decision",
     "api:decision-revoke": "the API twin of juries:decision_revoke: Certif'Pro's national action",
+    # A person's GDPR requests: Certif'Pro answers them over every organisation's records (the same person is
+    # recorded by several); every other role gets 403 (tests/privacy/test_views.py).
+    "privacy:person": "Certif'Pro's view of one person's records across organisations (GDPR requests)",
+    "privacy:export": "Certif'Pro's subject-access export of a person's records across organisations",
+    "privacy:erase": "Certif'Pro's erasure on request of a person's records across organisations",
 }
 
 # URLs without parameters that list no tenant rows, or list every organisation's by design, and why.
@@ -214,4 +219,5 @@ NOT_TENANT_LISTS: dict[str, str] = {
     "funding:national": "Certif'Pro's national funding figures",
     "funding:cdc_list": "Certif'Pro's national list of certificates to report to the Caisse des Dépôts",
     "funding:cdc_export": "Certif'Pro's national CSV for the Caisse des Dépôts",
+    "privacy:index": "Certif'Pro's retention table and search of a person across organisations (GDPR requests)",
 }

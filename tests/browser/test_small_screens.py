@@ -126,7 +126,13 @@ def role_pages() -> dict[str, list[str]]:
             reverse("referrals:detail", args=[referral.pk]),
             f"{reverse('referrals:create')}?site={referral.site_id}",
         ],
-        "certifpro-admin": [dossier_page, grid],
+        "certifpro-admin": [
+            dossier_page,
+            grid,
+            # A person's data: the records' table, the export's checkboxes, the erasure's reasons.
+            reverse("privacy:person", kwargs={"kind": "candidat", "pk": dossier.candidate_id}),
+            reverse("privacy:erase", kwargs={"kind": "candidat", "pk": dossier.candidate_id}),
+        ],
     }
 
 

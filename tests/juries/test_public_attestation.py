@@ -69,7 +69,9 @@ def test_the_api_checks_an_attestation_as_the_page_does(attestation):
     assert body["code"] == code
     assert body["holder_name"] == "Léa MARTIN"
     assert body["acquired_domains"]
-    assert set(body) == {"code", "holder_name", "certification", "issued_on", "acquired_domains"}
+    # holder_erased_on: set once the holder's identity is erased past its retention (tests/privacy).
+    assert body["holder_erased_on"] is None
+    assert set(body) == {"code", "holder_name", "certification", "issued_on", "acquired_domains", "holder_erased_on"}
 
 
 @pytest.mark.parametrize("code", ["ZZZZZZZZZZ", "a.b", "ZZZZZZZZ"])
