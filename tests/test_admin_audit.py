@@ -17,6 +17,7 @@ from funding.models import Funder, Tariff
 from organisations.admin_audit import AuditedAdminMixin
 from organisations.models import AuditLog, Membership, Role
 from tests.admin_forms import admin_form_data
+from tests.clients import verified_login
 from tests.factories import TEST_PASSWORD, MembershipFactory, OrganisationFactory, SiteFactory, UserFactory
 from tests.journey import DossierFactory
 from training.models import TrainingPlan
@@ -36,8 +37,7 @@ def certifpro_admin():
 
 @pytest.fixture
 def admin_client(client, certifpro_admin):
-    client.force_login(certifpro_admin)
-    return client
+    return verified_login(client, certifpro_admin)
 
 
 def _admin_rows():

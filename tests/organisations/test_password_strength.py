@@ -17,7 +17,7 @@ from django.utils.http import urlsafe_base64_encode
 from organisations.demo import ACCOUNTS, DEMO_PASSWORD, seed_foundation
 from organisations.models import Role, User
 from organisations.password_strength import FEEDBACK, PasswordStrengthValidator
-from tests.clients import page_text
+from tests.clients import page_text, verified_login
 from tests.factories import TEST_PASSWORD, MembershipFactory, OrganisationFactory, UserFactory
 
 TOO_EASY = "Ce mot de passe est trop facile à deviner."
@@ -130,9 +130,7 @@ def test_the_demo_seed_sets_the_published_password_that_real_users_are_refused()
 def certifpro_admin(make_member):
     membership = make_member(role=Role.CERTIFPRO_ADMIN)
     User.objects.filter(pk=membership.user_id).update(is_staff=True, is_superuser=True)
-    client = Client()
-    client.force_login(membership.user)
-    return client
+    return verified_login(Client(), membership.user)
 
 
 @pytest.mark.django_db
