@@ -35,6 +35,11 @@ class EmailAuthenticationForm(AuthenticationForm):
 class QueuedPasswordResetForm(PasswordResetForm):
     """Send the reset e-mail from a worker, so that the page answers at once and SMTP hiccups are retried."""
 
+    # Django's French says "Courriel"; the platform's one term for an address is "adresse e-mail" (README).
+    email = forms.EmailField(
+        label=_("Adresse e-mail"), max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email"})
+    )
+
     def send_mail(
         self, subject_template_name, email_template_name, context, from_email, to_email, html_email_template_name=None
     ) -> None:

@@ -89,3 +89,11 @@ def test_the_form_page_itself_is_not_counted(settings):
     client = Client(REMOTE_ADDR="198.51.100.8")
     for _ in range(settings.PASSWORD_RESET_LIMIT_PER_ADDRESS + 1):
         assert client.get(reverse("password_reset")).status_code == 200
+
+
+def test_the_form_asks_for_the_address_in_the_platforms_words():
+    """One term for an address across the platform (README, « Le français de la plateforme »): not Django's
+    « Courriel » on this one form."""
+    page = page_text(Client().get(reverse("password_reset")))
+    assert re.search(r'<label for="id_email"[^>]*>Adresse e-mail', page), page
+    assert "Courriel" not in page

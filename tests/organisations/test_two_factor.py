@@ -302,3 +302,11 @@ def test_a_session_waiting_for_a_code_goes_on_once_the_device_is_turned_off_else
     client_for(counsellor).post(reverse("two_factor_disable"))
     assert waiting.get(reverse("two_factor_verify")).url == reverse("home")
     assert waiting.get(reverse("home")).status_code == 200
+
+
+def test_the_account_page_says_when_no_recovery_code_is_left(make_member, client_for):
+    membership = member(make_member, Role.ORG_ADMIN)
+    provision_device(membership.user)  # an authenticator, no recovery codes: the demo devices' case
+    page = page_text(client_for(membership).get(reverse("account")))
+    assert "Vous n'avez plus de code de secours" in page
+    assert "0 code" not in page
