@@ -280,6 +280,11 @@ class DossierQuerySet(TenantQuerySet):
     def open(self) -> DossierQuerySet:
         return self.filter(state__in=OPEN_STATES)
 
+    def open_or_certified(self) -> DossierQuerySet:
+        """The dossiers that stand in the way of another for the same person and certification: one in progress,
+        or the certification held (a revoked award has moved its dossier back before the jury)."""
+        return self.filter(state__in=[*OPEN_STATES, S.CERTIFIED])
+
     def sorted_by(self, sort: str) -> DossierQuerySet:
         """Ordered by a key of DOSSIER_SORTS ("-" first: descending), then by id in the same direction so that
         equal values (a surname, a step) keep one order from page to page. Steps sort in journey order, not

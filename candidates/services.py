@@ -17,7 +17,6 @@ from django.utils.translation import ngettext
 from candidates.exports import dossier_export_headers, dossier_export_rows
 from candidates.models import (
     CANDIDATE_IDENTITY_FIELDS,
-    OPEN_STATES,
     Candidate,
     Dossier,
     DossierEvent,
@@ -124,7 +123,7 @@ def dossier_new_refusal(
             % {"ref": own.reference},
             dossier=own,
         )
-    if same_person.filter(state__in=[*OPEN_STATES, DossierState.CERTIFIED]).exists():
+    if same_person.open_or_certified().exists():
         return DossierElsewhere(
             _(
                 "Cette personne a déjà un parcours pour cette certification dans un autre organisme : un nouveau "
@@ -269,7 +268,7 @@ def _refuse_a_second_holder(candidate: Candidate) -> None:
     """A corrected name or birth date must not turn the candidate into someone who already has a dossier in
     progress, or the certification, under the new identity: the one-dossier rule holds for corrections too."""
     identity = {name: getattr(candidate, name) for name in ("first_name", "last_name", "birth_date")}
-    for dossier in candidate.dossiers.filter(state__in=[*OPEN_STATES, DossierState.CERTIFIED]).order_by("pk"):
+    for dossier in candidate.dossiers.open_or_certified().order_by("pk"):
         _serialise_person(identity, dossier.certification)
         refusal = dossier_new_refusal(
             organisation_id=candidate.organisation_id,

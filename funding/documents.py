@@ -20,6 +20,7 @@ from typing import Any
 from clea_platform.pdf import render_pdf, sha256_hex
 from clea_platform.spreadsheets import (
     CSV_CONTENT_TYPE,
+    DATE_FORMAT,
     MONEY_FORMAT,
     XLSX_CONTENT_TYPE,
     Money,
@@ -104,7 +105,7 @@ def table_to_xlsx(table: Table, *, issued_on: datetime.date) -> bytes:
                 cell.number_format = MONEY_FORMAT
         elif any(isinstance(row[index - 1], datetime.date) for row in table.rows):
             for (cell,) in sheet.iter_rows(min_row=2, min_col=index, max_col=index):
-                cell.number_format = "DD/MM/YYYY"
+                cell.number_format = DATE_FORMAT
     stamp = datetime.datetime.combine(issued_on, datetime.time())
     workbook.properties.creator = "Plateforme CléA"
     workbook.properties.created = stamp

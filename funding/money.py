@@ -42,17 +42,6 @@ def format_euros(cents: int | None) -> str:
     return f"{sign}{_grouped(units)},{rest:02d}{NBSP}€"
 
 
-def plain_euros(cents: int) -> str:
-    """`123450` → "1234,50": the files' format (French spreadsheets read the decimal comma)."""
-    sign = "-" if cents < 0 else ""
-    units, rest = divmod(abs(int(cents)), 100)
-    return f"{sign}{units},{rest:02d}"
-
-
-def euros_decimal(cents: int) -> Decimal:
-    return (Decimal(cents) / 100).quantize(Decimal("0.01"))
-
-
 _SPACES = re.compile(r"[\s\u00a0\u202f]")
 
 

@@ -152,6 +152,45 @@ def test_templates_write_no_inclusive_form():
     assert offenders == []
 
 
+# What a PDF document may print outside {% translate %} and {% blocktranslate %}: the brands, and the verification
+# address's path (the public URL printed under the certificate's QR code).
+DOCUMENT_WORDS_OUTSIDE_GETTEXT = {"CléA", "Certif'Pro", "verifier"}
+UNTRANSLATED_NOISE = re.compile(
+    r"\{% comment %\}.*?\{% endcomment %\}"
+    r"|\{% blocktrans(?:late)?\b.*?%\}.*?\{% endblocktrans(?:late)? %\}"
+    r"|<(style|script)\b.*?</\1>"
+    r"|\{%.*?%\}|\{\{.*?\}\}|\{#.*?#\}|<[^>]*>",
+    re.DOTALL,
+)
+
+
+def untranslated_words(template: str) -> list[str]:
+    """The words of a template that reach the reader without gettext: what is left once the translated texts, the
+    tags, the variables and the markup are taken out."""
+    return re.findall(r"[^\W\d_][\w'-]*", UNTRANSLATED_NOISE.sub(" ", template))
+
+
+def test_untranslated_words_are_found_and_translated_ones_are_not():
+    template = (
+        '{% load i18n %}<h1 class="title">{% translate "Décisions" %}</h1><p>Fait le {{ day }}.</p>'
+        "{% blocktranslate with n=number %}N° {{ n }}{% endblocktranslate %}<style>p { color: red }</style>"
+    )
+    assert untranslated_words(template) == ["Fait", "le"]
+
+
+def test_every_word_of_the_pdf_documents_goes_through_the_catalogue():
+    """The minutes, certificates, attestations, claim batches, fee statements and directory sheets, like the screens."""
+    documents = sorted((ROOT / "templates" / "documents").glob("*.html"))
+    assert len(documents) >= 6
+    offenders = {
+        path.name: words
+        for path in documents
+        if (words := [w for w in untranslated_words(path.read_text()) if w not in DOCUMENT_WORDS_OUTSIDE_GETTEXT])
+    }
+
+    assert offenders == {}
+
+
 def catalogue_texts() -> list[str]:
     """Every msgid and msgstr of the French catalogue: the .po (whose empty msgstr make gettext return the msgid)
     and the compiled .mo that Django reads."""

@@ -50,6 +50,22 @@ def test_an_amount_is_a_number_in_both_formats_negative_or_not():
     assert {cell.number_format for cell in amounts} == {MONEY_FORMAT}
 
 
+@pytest.mark.parametrize(
+    ("cents", "csv_text", "euros"),
+    [
+        (0, "0,00", Decimal("0.00")),
+        (5, "0,05", Decimal("0.05")),
+        (123450, "1234,50", Decimal("1234.50")),
+        (100000000, "1000000,00", Decimal("1000000.00")),
+        (-4000, "-40,00", Decimal("-40.00")),
+    ],
+)
+def test_an_amount_in_cents_is_written_in_euros_with_two_decimals(cents, csv_text, euros):
+    """The one place where cents become a file's number: the claim batches and statements write through it."""
+    assert Money(cents).csv() == csv_text
+    assert Money(cents).euros() == euros and Money(cents).euros().as_tuple().exponent == -2
+
+
 def test_the_csv_neutralises_formulas_and_keeps_numbers_and_dates():
     rows = read_csv(to_csv(HEADERS, ROWS))
     assert rows[0] == HEADERS
