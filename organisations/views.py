@@ -25,7 +25,6 @@ from django.utils.crypto import salted_hmac
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
-from django.views.decorators.cache import never_cache
 from django_otp.plugins.otp_static.models import StaticToken
 
 from clea_platform.actions import post_only
@@ -149,7 +148,6 @@ def member_list(request: HttpRequest) -> HttpResponse:
     return render(request, "organisations/member_list.html", {"page": page})
 
 
-@never_cache
 @login_required
 def api_tokens(request: HttpRequest) -> HttpResponse:
     """The user's personal API tokens: create one (its key is shown on this response only) or revoke one. Minting
@@ -234,7 +232,6 @@ def _code_error(form: TotpCodeForm | RecoveryCodeForm, field: str, result: CodeC
         form.add_error(field, _("Ce code de secours n'est pas valable (inconnu ou déjà utilisé)."))
 
 
-@never_cache
 @login_required
 def two_factor_verify_view(request: HttpRequest) -> HttpResponse:
     """After the password: a code of the user's authenticator app, or one of their recovery codes."""
@@ -297,7 +294,6 @@ def _recovery_codes_page(request: HttpRequest, codes: list[str], next_url: str) 
     return render(request, "registration/two_factor_recovery_codes.html", {"codes": shown, "next": next_url})
 
 
-@never_cache
 @login_required
 def two_factor_enrol_view(request: HttpRequest) -> HttpResponse:
     """Set up an authenticator app: its QR code and its secret in text, then one code to confirm; the recovery codes
@@ -325,7 +321,6 @@ def two_factor_enrol_view(request: HttpRequest) -> HttpResponse:
     )
 
 
-@never_cache
 @login_required
 @post_only("account")
 def two_factor_recovery_codes_view(request: HttpRequest) -> HttpResponse:
@@ -344,7 +339,6 @@ def two_factor_disable_view(request: HttpRequest) -> HttpResponse:
     return redirect("account")
 
 
-@never_cache
 @login_required
 def account(request: HttpRequest) -> HttpResponse:
     """The person's own account: second factor, active sessions (this one marked, each can be ended), password and

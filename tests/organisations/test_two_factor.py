@@ -117,6 +117,7 @@ def test_a_user_with_a_device_gives_a_code_before_any_page_then_lands_where_they
         response = client.get(url)
         assert response.status_code == 302 and response.url.startswith(reverse("two_factor_verify")), url
     page = client.get(reverse("two_factor_verify"), {"next": reverse("juries:session_list")})
+    assert "no-store" in page["Cache-Control"]  # signed in, if not yet verified: private_pages' middleware
     body = page.content.decode()
     assert 'autocomplete="one-time-code"' in body and 'inputmode="numeric"' in body
     assert '<label for="id_code">' in body
