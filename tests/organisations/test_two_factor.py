@@ -107,6 +107,8 @@ def test_enrolling_ends_the_other_sessions_opened_without_the_factor(make_member
     assert this.get(reverse("home")).status_code == 200
     assert other.get(reverse("home")).status_code == 302  # to the login page
     assert UserSession.objects.filter(user=membership.user).count() == 1
+    assert AuditLog.objects.get(action="auth.two_factor_enrol").details == {"sessions_ended": 1}
+    assert not AuditLog.objects.filter(action="auth.sessions_end").exists()
 
 
 def test_a_user_with_a_device_gives_a_code_before_any_page_then_lands_where_they_were_going(make_member, client):
@@ -232,6 +234,7 @@ def test_certifpro_resets_a_lost_phone_from_the_admin_with_an_audit_row(make_mem
     entry = AuditLog.objects.get(action="auth.two_factor_reset")
     assert entry.actor == certifpro.user and entry.object_id == str(juror.user.pk)
     assert entry.details == {"devices": 1, "sessions_ended": 1}
+    assert not AuditLog.objects.filter(action="auth.sessions_end").exists()
     # The session opened with the lost phone is over; the next login sets up a new authenticator.
     assert lost.get(reverse("home")).status_code == 302
     fresh = Client()
