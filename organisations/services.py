@@ -363,14 +363,7 @@ def user_sessions_end(
 def user_sessions_purge(*, now: datetime.datetime | None = None) -> int:
     """Daily: forget the rows of sessions their limits have ended (a browser left idle never comes back to be logged
     out), and let the session store drop its expired sessions. Idempotent; returns the rows removed."""
-    now = now or timezone.now()
-    alive = UserSession.objects.alive(
-        now,
-        datetime.timedelta(
-            minutes=settings.SESSION_IDLE_TIMEOUT_MINUTES, seconds=settings.SESSION_ACTIVITY_GRANULARITY_SECONDS
-        ),
-        datetime.timedelta(hours=settings.SESSION_ABSOLUTE_LIFETIME_HOURS),
-    )
+    alive = UserSession.objects.alive(now or timezone.now())
     removed, _per_model = UserSession.objects.exclude(pk__in=alive.values("pk")).delete()
     _session_store().clear_expired()
     return removed

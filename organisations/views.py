@@ -343,14 +343,7 @@ def two_factor_disable_view(request: HttpRequest) -> HttpResponse:
 def account(request: HttpRequest) -> HttpResponse:
     """The person's own account: second factor, active sessions (this one marked, each can be ended), password and
     API tokens."""
-    now = timezone.now()
-    sessions = UserSession.objects.filter(user=request.user).alive(
-        now,
-        datetime.timedelta(
-            minutes=settings.SESSION_IDLE_TIMEOUT_MINUTES, seconds=settings.SESSION_ACTIVITY_GRANULARITY_SECONDS
-        ),
-        datetime.timedelta(hours=settings.SESSION_ABSOLUTE_LIFETIME_HOURS),
-    )
+    sessions = UserSession.objects.filter(user=request.user).alive(timezone.now())
     device = two_factor_device(request.user)
     return render(
         request,
