@@ -12,14 +12,12 @@ from django.contrib.auth.views import (
     PasswordChangeView,
     PasswordResetConfirmView,
     PasswordResetView,
-    redirect_to_login,
 )
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render, resolve_url
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -238,10 +236,9 @@ def two_factor_verify_view(request: HttpRequest) -> HttpResponse:
     if session_two_factor_verified(request.session):
         return redirect(_next_url(request))
     if two_factor_device(request.user) is None:
-        # Removed since the login (turned off from another session): enrol if the roles require it, else go on.
+        # Removed since the login (turned off from another session): no code to give. The middleware sends a person
+        # whose roles require a second factor to set one up, as at any request.
         request.session[TWO_FACTOR_ENROLLED_KEY] = False
-        if request.user.two_factor_required(request.memberships):
-            return redirect_to_login(_next_url(request), login_url=reverse("two_factor_enrol"))
         return redirect(_next_url(request))
     form = TotpCodeForm()
     recovery_form = RecoveryCodeForm(auto_id="id_recovery_%s")

@@ -306,3 +306,14 @@ def test_a_session_waiting_for_a_code_goes_on_once_the_device_is_turned_off_else
     client_for(counsellor).post(reverse("two_factor_disable"))
     assert waiting.get(reverse("two_factor_verify")).url == reverse("home")
     assert waiting.get(reverse("home")).status_code == 200
+
+
+def test_a_session_waiting_for_a_code_whose_device_is_gone_enrols_if_its_roles_require_one(make_member):
+    juror = member(make_member, Role.JURY_MEMBER)
+    provision_device(juror.user)
+    waiting = Client()
+    log_in_with_password(waiting, juror.user)
+    TOTPDevice.objects.filter(user=juror.user).delete()  # e.g. from a shell: no screen removes a required one
+    response = waiting.get(reverse("two_factor_verify"), {"next": reverse("juries:session_list")}, follow=True)
+    assert response.redirect_chain[-1][0] == f"{reverse('two_factor_enrol')}?next={reverse('juries:session_list')}"
+    assert response.status_code == 200
