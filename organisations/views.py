@@ -101,6 +101,16 @@ class LockoutLiftingPasswordResetConfirmView(PasswordResetConfirmView):
         return response
 
 
+def _next_url(request: HttpRequest) -> str:
+    """Where `next` asks to go, if it stays on this site; the home page otherwise."""
+    target = request.POST.get(REDIRECT_FIELD_NAME) or request.GET.get(REDIRECT_FIELD_NAME, "")
+    if not url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return resolve_url(settings.LOGIN_REDIRECT_URL)
+    return target
+
+
 @login_required
 @post_only("home")
 def switch_membership(request: HttpRequest) -> HttpResponse:
@@ -113,10 +123,7 @@ def switch_membership(request: HttpRequest) -> HttpResponse:
         _("Vous travaillez maintenant pour %(org)s (%(role)s).")
         % {"org": membership.organisation, "role": membership.get_role_display()},
     )
-    target = request.POST.get("next", "")
-    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
-        target = "home"
-    return redirect(target)
+    return redirect(_next_url(request))
 
 
 @membership_required()
@@ -210,15 +217,6 @@ class SessionsEndingPasswordChangeView(PasswordChangeView):
 
 
 # -- Account: second factor and sessions ----------------------------------------------------------------------------
-
-
-def _next_url(request: HttpRequest) -> str:
-    target = request.POST.get(REDIRECT_FIELD_NAME) or request.GET.get(REDIRECT_FIELD_NAME, "")
-    if not url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return resolve_url(settings.LOGIN_REDIRECT_URL)
-    return target
 
 
 def _code_error(form: TotpCodeForm | RecoveryCodeForm, field: str, result: CodeCheck) -> None:
