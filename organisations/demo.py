@@ -60,6 +60,16 @@ class DemoAccount:
     roles: tuple[str, ...]
     label: str
 
+    @property
+    def is_staff(self) -> bool:
+        """Certif'Pro's administrator reaches the Django administration (as a superuser)."""
+        return Role.CERTIFPRO_ADMIN in self.roles
+
+    @property
+    def gives_code(self) -> bool:
+        """Whether the account gives a code after its password: User.two_factor_required, for these roles."""
+        return self.is_staff or bool(TWO_FACTOR_ROLES & set(self.roles))
+
 
 ORGANISATIONS = {
     "nord": dict(
@@ -245,15 +255,14 @@ def seed_foundation() -> dict[str, Organisation]:
                 ),
             )
     for account in ACCOUNTS:
-        is_admin = Role.CERTIFPRO_ADMIN in account.roles
         user, _ = User.objects.update_or_create(
             email=account.email,
             defaults=dict(
                 first_name=account.first_name,
                 last_name=account.last_name,
                 is_active=True,
-                is_staff=is_admin,
-                is_superuser=is_admin,
+                is_staff=account.is_staff,
+                is_superuser=account.is_staff,
             ),
         )
         user.set_password(DEMO_PASSWORD)
@@ -262,7 +271,7 @@ def seed_foundation() -> dict[str, Organisation]:
             Membership.objects.update_or_create(
                 user=user, organisation=orgs[account.org_key], role=role, defaults={"is_active": True}
             )
-        if user.is_staff or TWO_FACTOR_ROLES & set(account.roles):
+        if account.gives_code:
             # The shared secret, its counters back to zero: whoever runs the demo can log in again at once.
             TOTPDevice.objects.filter(user=user).exclude(name="démo").delete()
             TOTPDevice.objects.update_or_create(
@@ -282,4 +291,4 @@ def seed_foundation() -> dict[str, Organisation]:
 
 def demo_accounts_with_two_factor() -> list[DemoAccount]:
     """The demo accounts that give a code after their password."""
-    return [a for a in ACCOUNTS if TWO_FACTOR_ROLES & set(a.roles) or Role.CERTIFPRO_ADMIN in a.roles]
+    return [account for account in ACCOUNTS if account.gives_code]

@@ -19,6 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import ngettext
 
+from organisations.models import session_limits
 from organisations.services import (
     SESSION_SEEN_KEY,
     SESSION_STARTED_KEY,
@@ -78,18 +79,17 @@ class SessionLifetimeMiddleware:
             user_session_start(request=request, user=request.user, now=now, adopt=True)  # type: ignore[arg-type]
             return
         seen = session.get(SESSION_SEEN_KEY, started)
+        idle, lifetime = session_limits()
         idle_minutes = settings.SESSION_IDLE_TIMEOUT_MINUTES
         lifetime_hours = settings.SESSION_ABSOLUTE_LIFETIME_HOURS
-        granularity = settings.SESSION_ACTIVITY_GRANULARITY_SECONDS
-        if stamp - started >= lifetime_hours * 3600:
+        if stamp - started >= lifetime.total_seconds():
             user_session_expire(request=request, reason=SessionEnd.LIFETIME)
             message = ngettext(
                 "Votre session a atteint sa durée maximale de %(hours)d heure : reconnectez-vous.",
                 "Votre session a atteint sa durée maximale de %(hours)d heures : reconnectez-vous.",
                 lifetime_hours,
             ) % {"hours": lifetime_hours}
-        elif stamp - seen >= idle_minutes * 60 + granularity:
-            # `seen` may lag the last request by up to `granularity`: the session never ends before the timeout.
+        elif stamp - seen >= idle.total_seconds():
             user_session_expire(request=request, reason=SessionEnd.IDLE)
             message = ngettext(
                 "Votre session a pris fin après %(minutes)d minute d'inactivité : reconnectez-vous.",
@@ -97,7 +97,7 @@ class SessionLifetimeMiddleware:
                 idle_minutes,
             ) % {"minutes": idle_minutes}
         else:
-            if stamp - seen >= granularity:
+            if stamp - seen >= settings.SESSION_ACTIVITY_GRANULARITY_SECONDS:
                 user_session_touch(request=request, now=now)
             return
         if not request.path.startswith("/api/"):

@@ -4,6 +4,7 @@ import datetime
 from typing import TYPE_CHECKING, Any
 
 import pgtrigger
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
@@ -584,11 +585,20 @@ class ApiToken(models.Model):
 # -- Sessions ---------------------------------------------------------------------------------------------------
 
 
+def session_limits() -> tuple[datetime.timedelta, datetime.timedelta]:
+    """How long a session lasts after its last recorded activity, and at most after its login (settings.SESSION_*).
+    Activity is recorded at most once per SESSION_ACTIVITY_GRANULARITY_SECONDS, so it may lag the last request by
+    that much: the idle limit adds it, and a session never ends before its timeout."""
+    idle = datetime.timedelta(
+        minutes=settings.SESSION_IDLE_TIMEOUT_MINUTES, seconds=settings.SESSION_ACTIVITY_GRANULARITY_SECONDS
+    )
+    return idle, datetime.timedelta(hours=settings.SESSION_ABSOLUTE_LIFETIME_HOURS)
+
+
 class UserSessionQuerySet(models.QuerySet["UserSession"]):
-    def alive(
-        self, now: datetime.datetime, idle: datetime.timedelta, lifetime: datetime.timedelta
-    ) -> UserSessionQuerySet:
+    def alive(self, now: datetime.datetime) -> UserSessionQuerySet:
         """The sessions that the idle and absolute limits have not ended yet (rows of ended ones wait for the purge)."""
+        idle, lifetime = session_limits()
         return self.filter(last_seen_at__gt=now - idle, created_at__gt=now - lifetime)
 
 

@@ -126,13 +126,8 @@ def user_password_reset_complete(*, user: User, request: HttpRequest) -> int:
     so a lockout that matters is recorded under `user.email`."""
     cleared = AxesProxyHandler.reset_attempts(username=user.email)
     # Whoever was logged in with the old password (a forgotten shared PC, a thief) is not any more.
-    ended = user_sessions_end(user=user, by=user, request=request)
-    audit_record(
-        action="auth.password_reset",
-        actor=user,
-        obj=user,
-        request=request,
-        details={"lockouts_cleared": cleared, "sessions_ended": ended},
+    user_sessions_end(
+        user=user, by=user, request=request, action="auth.password_reset", details={"lockouts_cleared": cleared}
     )
     return cleared
 
@@ -336,10 +331,21 @@ def user_session_forget(*, request: HttpRequest) -> None:
 
 @transaction.atomic
 def user_sessions_end(
-    *, user: User, by: User | None, request: HttpRequest | None = None, pks: list[int] | None = None, keep: str = ""
+    *,
+    user: User,
+    by: User | None,
+    request: HttpRequest | None = None,
+    pks: list[int] | None = None,
+    keep: str = "",
+    action: str = "auth.sessions_end",
+    details: dict[str, Any] | None = None,
 ) -> int:
     """End sessions of `user` (those of `pks`, or all), except the one whose key is `keep`: each is deleted from the
-    session store, so its browser is logged out at its next request. Audited; returns how many ended."""
+    session store, so its browser is logged out at its next request. Returns how many ended.
+
+    Audited in one row, under `action` with `details` and the count as `sessions_ended`: a service whose change ends
+    the sessions (a password reset or change, a second factor set up or reset) names its own action here, and the log
+    holds one row for that change, not a second one for its sessions."""
     rows = UserSession.objects.filter(user=user).exclude(session_key=keep or None)
     if pks is not None:
         rows = rows.filter(pk__in=pks)
@@ -348,22 +354,16 @@ def user_sessions_end(
     for key in keys:
         store(session_key=key).delete()
     rows.delete()
-    if keys:
-        audit_record(action="auth.sessions_end", actor=by, obj=user, request=request, details={"sessions": len(keys)})
+    audit_record(
+        action=action, actor=by, obj=user, request=request, details={**(details or {}), "sessions_ended": len(keys)}
+    )
     return len(keys)
 
 
 def user_sessions_purge(*, now: datetime.datetime | None = None) -> int:
     """Daily: forget the rows of sessions their limits have ended (a browser left idle never comes back to be logged
     out), and let the session store drop its expired sessions. Idempotent; returns the rows removed."""
-    now = now or timezone.now()
-    alive = UserSession.objects.alive(
-        now,
-        datetime.timedelta(
-            minutes=settings.SESSION_IDLE_TIMEOUT_MINUTES, seconds=settings.SESSION_ACTIVITY_GRANULARITY_SECONDS
-        ),
-        datetime.timedelta(hours=settings.SESSION_ABSOLUTE_LIFETIME_HOURS),
-    )
+    alive = UserSession.objects.alive(now or timezone.now())
     removed, _per_model = UserSession.objects.exclude(pk__in=alive.values("pk")).delete()
     _session_store().clear_expired()
     return removed
@@ -377,11 +377,9 @@ def user_password_change_complete(*, user: User, request: HttpRequest) -> int:
     UserSession.objects.filter(pk=request.session.get(SESSION_ROW_KEY, 0)).update(
         session_key=request.session.session_key
     )
-    ended = user_sessions_end(user=user, by=user, request=request, keep=request.session.session_key or "")
-    audit_record(
-        action="auth.password_change", actor=user, obj=user, request=request, details={"sessions_ended": ended}
+    return user_sessions_end(
+        user=user, by=user, request=request, keep=request.session.session_key or "", action="auth.password_change"
     )
-    return ended
 
 
 # -- Second factor ------------------------------------------------------------------------------------------------
@@ -457,9 +455,8 @@ def two_factor_enrol_confirm(*, request: HttpRequest, device: TOTPDevice, code: 
     device.save(update_fields=["confirmed"])
     codes = _recovery_codes_replace(user)
     two_factor_login(request=request, device=device)
-    ended = user_sessions_end(user=user, by=user, request=request, keep=request.session.session_key or "")
-    audit_record(
-        action="auth.two_factor_enrol", actor=user, obj=user, request=request, details={"sessions_ended": ended}
+    user_sessions_end(
+        user=user, by=user, request=request, keep=request.session.session_key or "", action="auth.two_factor_enrol"
     )
     return result, codes
 
@@ -532,12 +529,6 @@ def two_factor_reset(*, user: User, by: User, request: HttpRequest | None = None
     )
     TOTPDevice.objects.filter(user=user).delete()
     StaticDevice.objects.filter(user=user).delete()
-    ended = user_sessions_end(user=user, by=by, request=request)
-    audit_record(
-        action="auth.two_factor_reset",
-        actor=by,
-        obj=user,
-        request=request,
-        details={"devices": devices, "sessions_ended": ended},
+    return user_sessions_end(
+        user=user, by=by, request=request, action="auth.two_factor_reset", details={"devices": devices}
     )
-    return ended

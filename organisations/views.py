@@ -12,20 +12,17 @@ from django.contrib.auth.views import (
     PasswordChangeView,
     PasswordResetConfirmView,
     PasswordResetView,
-    redirect_to_login,
 )
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render, resolve_url
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
-from django.views.decorators.cache import never_cache
 from django_otp.plugins.otp_static.models import StaticToken
 
 from clea_platform.actions import post_only
@@ -104,6 +101,16 @@ class LockoutLiftingPasswordResetConfirmView(PasswordResetConfirmView):
         return response
 
 
+def _next_url(request: HttpRequest) -> str:
+    """Where `next` asks to go, if it stays on this site; the home page otherwise."""
+    target = request.POST.get(REDIRECT_FIELD_NAME) or request.GET.get(REDIRECT_FIELD_NAME, "")
+    if not url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return resolve_url(settings.LOGIN_REDIRECT_URL)
+    return target
+
+
 @login_required
 @post_only("home")
 def switch_membership(request: HttpRequest) -> HttpResponse:
@@ -116,10 +123,7 @@ def switch_membership(request: HttpRequest) -> HttpResponse:
         _("Vous travaillez maintenant pour %(org)s (%(role)s).")
         % {"org": membership.organisation, "role": membership.get_role_display()},
     )
-    target = request.POST.get("next", "")
-    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
-        target = "home"
-    return redirect(target)
+    return redirect(_next_url(request))
 
 
 @membership_required()
@@ -149,7 +153,6 @@ def member_list(request: HttpRequest) -> HttpResponse:
     return render(request, "organisations/member_list.html", {"page": page})
 
 
-@never_cache
 @login_required
 def api_tokens(request: HttpRequest) -> HttpResponse:
     """The user's personal API tokens: create one (its key is shown on this response only) or revoke one. Minting
@@ -216,15 +219,6 @@ class SessionsEndingPasswordChangeView(PasswordChangeView):
 # -- Account: second factor and sessions ----------------------------------------------------------------------------
 
 
-def _next_url(request: HttpRequest) -> str:
-    target = request.POST.get(REDIRECT_FIELD_NAME) or request.GET.get(REDIRECT_FIELD_NAME, "")
-    if not url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return resolve_url(settings.LOGIN_REDIRECT_URL)
-    return target
-
-
 def _code_error(form: TotpCodeForm | RecoveryCodeForm, field: str, result: CodeCheck) -> None:
     if result is CodeCheck.THROTTLED:
         form.add_error(field, _("Trop de codes erronés à la suite : attendez quelques secondes avant de réessayer."))
@@ -234,17 +228,15 @@ def _code_error(form: TotpCodeForm | RecoveryCodeForm, field: str, result: CodeC
         form.add_error(field, _("Ce code de secours n'est pas valable (inconnu ou déjà utilisé)."))
 
 
-@never_cache
 @login_required
 def two_factor_verify_view(request: HttpRequest) -> HttpResponse:
     """After the password: a code of the user's authenticator app, or one of their recovery codes."""
     if session_two_factor_verified(request.session):
         return redirect(_next_url(request))
     if two_factor_device(request.user) is None:
-        # Removed since the login (turned off from another session): enrol if the roles require it, else go on.
+        # Removed since the login (turned off from another session): no code to give. The middleware sends a person
+        # whose roles require a second factor to set one up, as at any request.
         request.session[TWO_FACTOR_ENROLLED_KEY] = False
-        if request.user.two_factor_required(request.memberships):
-            return redirect_to_login(_next_url(request), login_url=reverse("two_factor_enrol"))
         return redirect(_next_url(request))
     form = TotpCodeForm()
     recovery_form = RecoveryCodeForm(auto_id="id_recovery_%s")
@@ -297,7 +289,6 @@ def _recovery_codes_page(request: HttpRequest, codes: list[str], next_url: str) 
     return render(request, "registration/two_factor_recovery_codes.html", {"codes": shown, "next": next_url})
 
 
-@never_cache
 @login_required
 def two_factor_enrol_view(request: HttpRequest) -> HttpResponse:
     """Set up an authenticator app: its QR code and its secret in text, then one code to confirm; the recovery codes
@@ -325,7 +316,6 @@ def two_factor_enrol_view(request: HttpRequest) -> HttpResponse:
     )
 
 
-@never_cache
 @login_required
 @post_only("account")
 def two_factor_recovery_codes_view(request: HttpRequest) -> HttpResponse:
@@ -344,19 +334,11 @@ def two_factor_disable_view(request: HttpRequest) -> HttpResponse:
     return redirect("account")
 
 
-@never_cache
 @login_required
 def account(request: HttpRequest) -> HttpResponse:
     """The person's own account: second factor, active sessions (this one marked, each can be ended), password and
     API tokens."""
-    now = timezone.now()
-    sessions = UserSession.objects.filter(user=request.user).alive(
-        now,
-        datetime.timedelta(
-            minutes=settings.SESSION_IDLE_TIMEOUT_MINUTES, seconds=settings.SESSION_ACTIVITY_GRANULARITY_SECONDS
-        ),
-        datetime.timedelta(hours=settings.SESSION_ABSOLUTE_LIFETIME_HOURS),
-    )
+    sessions = UserSession.objects.filter(user=request.user).alive(timezone.now())
     device = two_factor_device(request.user)
     return render(
         request,

@@ -167,3 +167,45 @@ def test_the_token_screen_creates_a_read_only_token_and_says_so(client_for, org_
     assert token.scope == ApiTokenScope.READ_ONLY
     assert AuditLog.objects.get(action="api_token.create").details["scope"] == "read_only"
     assert "Lecture seule" in client.get(reverse("api_tokens")).content.decode()
+
+
+def test_the_status_the_owner_reads_agrees_with_the_tokens_that_authenticate(org_a, make_member):
+    """ApiToken.status explains, row by row, what ApiTokenQuerySet.usable decides in one query: a condition added to
+    one and not the other would show "Actif" for a token that gets 401, or the reverse."""
+    now = timezone.now()
+    tokens = {}
+    for state in ("active", "revoked", "expired", "password_changed", "membership", "user", "organisation"):
+        membership = make_member(org_a) if state != "organisation" else make_member()
+        token, _key_ = api_token_create(membership=membership, name=state, expires_at=now + datetime.timedelta(days=30))
+        tokens[state] = token
+        if state == "revoked":
+            ApiToken.objects.filter(pk=token.pk).update(revoked_at=now)
+        elif state == "expired":
+            ApiToken.objects.filter(pk=token.pk).update(expires_at=now - datetime.timedelta(seconds=1))
+        elif state == "password_changed":
+            membership.user.set_password("une toute nouvelle phrase de passe")
+            membership.user.save()
+        elif state == "membership":
+            membership.is_active = False
+            membership.save(update_fields=["is_active"])
+        elif state == "user":
+            membership.user.is_active = False
+            membership.user.save(update_fields=["is_active"])
+        elif state == "organisation":
+            membership.organisation.is_active = False
+            membership.organisation.save(update_fields=["is_active"])
+    rows = ApiToken.objects.filter(pk__in=[t.pk for t in tokens.values()]).select_related(
+        "membership__user", "membership__organisation"
+    )
+    statuses = {token.name: token.status(now) for token in rows}
+    assert statuses == {
+        "active": "active",
+        "revoked": "revoked",
+        "expired": "expired",
+        "password_changed": "password_changed",
+        "membership": "inactive",
+        "user": "inactive",
+        "organisation": "inactive",
+    }
+    usable = set(ApiToken.objects.usable(now).values_list("name", flat=True))
+    assert usable == {name for name, status in statuses.items() if status == "active"} == {"active"}

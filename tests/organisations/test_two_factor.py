@@ -107,6 +107,8 @@ def test_enrolling_ends_the_other_sessions_opened_without_the_factor(make_member
     assert this.get(reverse("home")).status_code == 200
     assert other.get(reverse("home")).status_code == 302  # to the login page
     assert UserSession.objects.filter(user=membership.user).count() == 1
+    assert AuditLog.objects.get(action="auth.two_factor_enrol").details == {"sessions_ended": 1}
+    assert not AuditLog.objects.filter(action="auth.sessions_end").exists()
 
 
 def test_a_user_with_a_device_gives_a_code_before_any_page_then_lands_where_they_were_going(make_member, client):
@@ -117,6 +119,7 @@ def test_a_user_with_a_device_gives_a_code_before_any_page_then_lands_where_they
         response = client.get(url)
         assert response.status_code == 302 and response.url.startswith(reverse("two_factor_verify")), url
     page = client.get(reverse("two_factor_verify"), {"next": reverse("juries:session_list")})
+    assert "no-store" in page["Cache-Control"]  # signed in, if not yet verified: private_pages' middleware
     body = page.content.decode()
     assert 'autocomplete="one-time-code"' in body and 'inputmode="numeric"' in body
     assert '<label for="id_code">' in body
@@ -231,6 +234,7 @@ def test_certifpro_resets_a_lost_phone_from_the_admin_with_an_audit_row(make_mem
     entry = AuditLog.objects.get(action="auth.two_factor_reset")
     assert entry.actor == certifpro.user and entry.object_id == str(juror.user.pk)
     assert entry.details == {"devices": 1, "sessions_ended": 1}
+    assert not AuditLog.objects.filter(action="auth.sessions_end").exists()
     # The session opened with the lost phone is over; the next login sets up a new authenticator.
     assert lost.get(reverse("home")).status_code == 302
     fresh = Client()
@@ -310,3 +314,14 @@ def test_the_account_page_says_when_no_recovery_code_is_left(make_member, client
     page = page_text(client_for(membership).get(reverse("account")))
     assert "Vous n'avez plus de code de secours" in page
     assert "0 code" not in page
+
+
+def test_a_session_waiting_for_a_code_whose_device_is_gone_enrols_if_its_roles_require_one(make_member):
+    juror = member(make_member, Role.JURY_MEMBER)
+    provision_device(juror.user)
+    waiting = Client()
+    log_in_with_password(waiting, juror.user)
+    TOTPDevice.objects.filter(user=juror.user).delete()  # e.g. from a shell: no screen removes a required one
+    response = waiting.get(reverse("two_factor_verify"), {"next": reverse("juries:session_list")}, follow=True)
+    assert response.redirect_chain[-1][0] == f"{reverse('two_factor_enrol')}?next={reverse('juries:session_list')}"
+    assert response.status_code == 200
