@@ -13,30 +13,15 @@ from django.db.models import Model, QuerySet
 from django.forms import BaseForm, BaseFormSet
 from django.http import HttpRequest
 
-from organisations.models import Organisation
+from organisations.models import owning_organisation_id
 from organisations.services import audit_record
-
-
-def organisation_id_of(obj: Model) -> int | None:
-    """The organisation a row belongs to: itself, its `organisation`, or the one its `tenant_path` leads to."""
-    if isinstance(obj, Organisation):
-        return obj.pk
-    if hasattr(obj, "organisation_id"):
-        return obj.organisation_id
-    path = getattr(obj, "tenant_path", "")
-    target: Any = obj
-    for name in path.split("__") if path else ():
-        target = getattr(target, name, None)
-        if target is None:
-            return None
-    return target.pk if path else None
 
 
 def admin_audit(request: HttpRequest, action: str, obj: Model, fields: list[str] | None = None) -> None:
     audit_record(
         action=f"admin.{action}",
         actor=request.user,  # type: ignore[arg-type]  # the admin requires a logged-in staff user
-        organisation=organisation_id_of(obj),
+        organisation=owning_organisation_id(obj),
         obj=obj,
         request=request,
         details={"fields": sorted(fields)} if fields is not None else None,

@@ -646,3 +646,18 @@ _SYSTEMS = (
     ("CrOS", "ChromeOS"),
     ("Linux", "Linux"),
 )
+
+
+def owning_organisation_id(obj: models.Model) -> int | None:
+    """The organisation a row belongs to: itself, its `organisation`, or the one its `tenant_path` leads to (a
+    session's minutes belong to the jury body that holds the session). Read from the instance, so that it still
+    answers for a row just deleted (the admin's audit)."""
+    if isinstance(obj, Organisation):
+        return obj.pk
+    path = getattr(type(obj), "tenant_path", "organisation")
+    target: Any = obj
+    for name in path.split("__"):
+        target = getattr(target, name, None)
+        if target is None:
+            return None
+    return int(target.pk)
