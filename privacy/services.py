@@ -30,6 +30,7 @@ from candidates.models import (
     Candidate,
     Dossier,
     DossierEvent,
+    anonymised_birth_date,
     identity_key,
 )
 from clea_platform.errors import BusinessRefusal
@@ -97,7 +98,7 @@ def _referrals_anonymise(referrals: models.QuerySet[Referral], now: datetime.dat
     Referral.objects.filter(pk__in=ids).update(
         first_name=ANONYMISED_FIRST_NAME,
         last_name=ANONYMISED_LAST_NAME,
-        birth_date=TruncYear("birth_date"),
+        birth_date=TruncYear("birth_date"),  # anonymised_birth_date, in SQL (several rows at once)
         birth_place="",
         decline_reason="",
         anonymised_at=now,
@@ -158,7 +159,7 @@ def candidate_anonymise(*, candidate: Candidate, now: datetime.datetime) -> bool
         last_name=ANONYMISED_LAST_NAME,
         identity_key=identity_key(ANONYMISED_FIRST_NAME, ANONYMISED_LAST_NAME),
         birth_name="",
-        birth_date=datetime.date(locked.birth_date.year, 1, 1),
+        birth_date=anonymised_birth_date(locked.birth_date),
         birth_place="",
         anonymised_at=now,
         contacts_erased_at=locked.contacts_erased_at or now,
