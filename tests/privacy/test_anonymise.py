@@ -46,7 +46,7 @@ from tests.privacy.support import (
 from tests.referrals.support import make_referral
 from training.models import ProgressNote, TrainingPlan
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_rate_limit")]
 
 
 def nothing_due() -> dict[str, int]:
