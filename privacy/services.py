@@ -183,6 +183,12 @@ def candidate_contacts_erase(*, candidate: Candidate, now: datetime.datetime) ->
     return bool(updated)
 
 
+def referral_anonymise(*, referral: Referral, now: datetime.datetime) -> bool:
+    """Anonymise one referral closed without a dossier (`_referrals_anonymise`), inside the caller's transaction.
+    False when it already was."""
+    return bool(_referrals_anonymise(Referral.objects.filter(pk=referral.pk), now))
+
+
 # -- The daily job ---------------------------------------------------------------------------------------------
 
 
@@ -228,10 +234,6 @@ def _one_by_one(action: Callable[..., bool]) -> Callable[[Due, datetime.datetime
     return apply
 
 
-def _referral_anonymise(referral: Referral, now: datetime.datetime) -> bool:
-    return bool(_referrals_anonymise(Referral.objects.filter(pk=referral.pk), now))
-
-
 RETENTION_STEPS = (
     RetentionStep(
         "closed_dossiers",
@@ -243,7 +245,11 @@ RETENTION_STEPS = (
         candidates_to_erase_contacts,
         _one_by_one(lambda candidate, now: candidate_contacts_erase(candidate=candidate, now=now)),
     ),
-    RetentionStep("closed_referrals", referrals_to_anonymise, _one_by_one(_referral_anonymise)),
+    RetentionStep(
+        "closed_referrals",
+        referrals_to_anonymise,
+        _one_by_one(lambda referral, now: referral_anonymise(referral=referral, now=now)),
+    ),
     RetentionStep("api_tokens", api_tokens_to_delete, _delete),
     RetentionStep("sessions", sessions_to_delete, _delete),
     RetentionStep("outbox_emails", emails_to_delete, _delete),
@@ -348,7 +354,7 @@ def person_erase(
             if isinstance(record, Candidate):
                 changed = candidate_anonymise(candidate=record, now=now)
             else:
-                changed = bool(_referrals_anonymise(Referral.objects.filter(pk=record.pk), now))
+                changed = referral_anonymise(referral=record, now=now)
             if changed:
                 result.erased.append(record)
         audit_record(
