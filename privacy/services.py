@@ -14,6 +14,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from django.contrib.admin.models import LogEntry
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied
 from django.core.files.storage import Storage
@@ -87,6 +88,14 @@ def _files(model: type[models.Model], rows: models.QuerySet, field_name: str = "
     return [(storage, name) for name in rows.exclude(**{field_name: ""}).values_list(field_name, flat=True)]
 
 
+def _admin_history_unname(row: Candidate | Referral) -> None:
+    """Django's admin history names each row it saved by str(), the person's name (an identity corrected there,
+    even a save without a change): it takes the row's audit label, as the audit log does."""
+    LogEntry.objects.filter(content_type=ContentType.objects.get_for_model(row), object_id=str(row.pk)).update(
+        object_repr=row.audit_label()
+    )
+
+
 def _referrals_anonymise(referrals: models.QuerySet[Referral], now: datetime.datetime) -> int:
     """Replace the identity each referral copied (names, birth date → its year, birth place, contact details, the
     advisor's note, the reason of a refusal) and its history's notes. The state, dates, organisations, site and
@@ -105,6 +114,8 @@ def _referrals_anonymise(referrals: models.QuerySet[Referral], now: datetime.dat
         **dict.fromkeys(REFERRAL_CONTACT_FIELDS, ""),
     )
     ReferralEvent.objects.filter(referral_id__in=ids).exclude(note="").update(note="")
+    for referral in Referral.objects.filter(pk__in=ids):
+        _admin_history_unname(referral)
     return len(ids)
 
 
@@ -148,9 +159,9 @@ def _dossiers_scrub(dossiers: models.QuerySet[Dossier], now: datetime.datetime) 
 
 def candidate_anonymise(*, candidate: Candidate, now: datetime.datetime) -> bool:
     """Anonymise the person a candidate row records, inside the caller's transaction: names replaced, birth date
-    reduced to its year, birth name and place and contact details erased; their dossiers scrubbed
-    (`_dossiers_scrub`) and the referrals that opened them anonymised. The attestations' and proofs' files are
-    deleted once committed. False when it already was (nothing is written)."""
+    reduced to its year, birth name and place and contact details erased, the admin's history of the row naming
+    them no more; their dossiers scrubbed (`_dossiers_scrub`) and the referrals that opened them anonymised. The
+    attestations' and proofs' files are deleted once committed. False when it already was (nothing is written)."""
     locked = Candidate.objects.select_for_update().filter(pk=candidate.pk, anonymised_at__isnull=True).first()
     if locked is None:
         return False
@@ -165,6 +176,7 @@ def candidate_anonymise(*, candidate: Candidate, now: datetime.datetime) -> bool
         contacts_erased_at=locked.contacts_erased_at or now,
         **dict.fromkeys(CONTACT_FIELDS, ""),
     )
+    _admin_history_unname(locked)
     dossiers = Dossier.objects.filter(candidate_id=locked.pk)
     files = _dossiers_scrub(dossiers, now)
     _referrals_anonymise(Referral.objects.filter(dossier__in=dossiers), now)

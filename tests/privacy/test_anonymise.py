@@ -9,6 +9,8 @@ import io
 
 import pytest
 from django.conf import settings
+from django.contrib.admin.models import LogEntry
+from django.contrib.contenttypes.models import ContentType
 from django.contrib.sessions.models import Session
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -33,9 +35,10 @@ from outbox.models import DocumentVersion, SideEffect
 from outbox.services import document_regenerate, email_add
 from privacy.services import retention_apply, retention_due
 from privacy.tasks import retention_apply_task
-from referrals.models import ReferralEvent, ReferralState
-from tests.clients import page_text
-from tests.factories import MembershipFactory
+from referrals.models import Referral, ReferralEvent, ReferralState
+from tests.admin_forms import admin_form_data
+from tests.clients import page_text, verified_login
+from tests.factories import MembershipFactory, UserFactory
 from tests.funding.support import draft_line
 from tests.juries.factories import certified, make_certifpro
 from tests.privacy.support import (
@@ -368,3 +371,48 @@ def test_files_a_dead_process_did_not_delete_after_the_commit_are_finished_by_th
     collected = orphan_files_collect(grace=datetime.timedelta(0))
     assert sorted(orphan.name for orphan in collected) == sorted(names)
     assert stored(names) == []
+
+
+# -- What the Django admin keeps of a person -----------------------------------------------------------------------
+
+
+@pytest.fixture
+def admin_user():
+    return UserFactory(is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def admin_client(client, admin_user):
+    return verified_login(client, admin_user)
+
+
+def test_the_admins_history_of_an_identity_corrected_there_names_nobody_once_anonymised(admin_client, admin_user):
+    dossier = withdrawn_dossier(first_name="Hélène", last_name="Lefèvre")
+    url = reverse("admin:candidates_candidate_change", args=[dossier.candidate_id])
+    response = admin_client.post(url, {**admin_form_data(admin_client.get(url)), "last_name": "Lefebvre"}, follow=True)
+    assert response.redirect_chain == [(reverse("admin:candidates_candidate_changelist"), 302)]
+    history = LogEntry.objects.filter(
+        content_type=ContentType.objects.get_for_model(Candidate), object_id=str(dossier.candidate_id)
+    )
+    assert "LEFEBVRE" in history.get().object_repr  # Django's own history names the object by str()
+
+    retention_apply(now=later(years=6))
+
+    assert list(history.values_list("object_repr", flat=True)) == [f"Personne candidate n° {dossier.candidate_id}"]
+    verified_login(admin_client, admin_user)  # the run deleted the sessions it found expired six years on
+    recent = page_text(admin_client.get(reverse("admin:index")))
+    assert f"Personne candidate n° {dossier.candidate_id}" in recent and "LEFEBVRE" not in recent
+
+
+def test_the_admins_history_of_a_referral_saved_there_names_nobody_once_anonymised(admin_client):
+    referral = decline(make_referral(first_name="Awa", last_name="Diallo"))
+    url = reverse("admin:referrals_referral_change", args=[referral.pk])
+    assert admin_client.post(url, admin_form_data(admin_client.get(url))).status_code == 302
+    history = LogEntry.objects.filter(
+        content_type=ContentType.objects.get_for_model(Referral), object_id=str(referral.pk)
+    )
+    assert "DIALLO" in history.get().object_repr
+
+    retention_apply(now=later(years=1, days=1))
+
+    assert list(history.values_list("object_repr", flat=True)) == [f"Orientation France Travail n° {referral.pk}"]
