@@ -416,3 +416,17 @@ def test_the_admins_history_of_a_referral_saved_there_names_nobody_once_anonymis
     retention_apply(now=later(years=1, days=1))
 
     assert list(history.values_list("object_repr", flat=True)) == [f"Orientation France Travail n° {referral.pk}"]
+
+
+def test_the_admin_shows_an_anonymised_candidate_read_only_and_refuses_a_name_posted(admin_client, admin_user):
+    """As the counsellor's correction screen does (candidates.services.candidate_correct): no identity comes back."""
+    dossier = withdrawn_dossier(first_name="Hélène", last_name="Lefèvre")
+    url = reverse("admin:candidates_candidate_change", args=[dossier.candidate_id])
+    data = admin_form_data(admin_client.get(url))
+    retention_apply(now=later(years=6))
+    verified_login(admin_client, admin_user)  # the run deleted the sessions it found expired six years on
+
+    page = admin_client.get(url)
+    assert page.status_code == 200 and 'name="last_name"' not in page_text(page)
+    assert admin_client.post(url, {**data, "last_name": "Lefèvre"}).status_code == 403
+    assert Candidate.objects.get(pk=dossier.candidate_id).last_name == "anonymisée"
