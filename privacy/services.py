@@ -23,6 +23,7 @@ from django.db.models.functions import TruncYear
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from candidates.models import (
     ANONYMISED_FIRST_NAME,
@@ -351,7 +352,12 @@ def person_erase(
         raise PrivacyRefusal(_("Indiquez le motif de l'effacement : la demande de la personne, sa date."))
     if len(reason) > REASON_MAX_LENGTH:
         raise PrivacyRefusal(
-            _("Le motif ne doit pas dépasser %(n)s caractères.") % {"n": REASON_MAX_LENGTH},
+            ngettext(
+                "Le motif ne doit pas dépasser %(n)s caractère.",
+                "Le motif ne doit pas dépasser %(n)s caractères.",
+                REASON_MAX_LENGTH,
+            )
+            % {"n": REASON_MAX_LENGTH},
         )
     if not records.records:
         raise PrivacyRefusal(_("Choisissez au moins une fiche de la personne."))
