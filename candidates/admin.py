@@ -22,6 +22,12 @@ class CandidateAdmin(AuditedModelAdmin):
         # A candidate comes with a dossier, created by a counsellor (duplicate check, timeline, audit).
         return False
 
+    def has_change_permission(self, request: HttpRequest, obj: Candidate | None = None) -> bool:
+        # Anonymised for good (privacy.services): no identity comes back, here as in candidate_correct.
+        if obj is not None and obj.anonymised_at is not None:
+            return False
+        return super().has_change_permission(request, obj)
+
 
 class DossierEventInline(admin.TabularInline):
     """The timeline, append-only: written by the services, never edited."""

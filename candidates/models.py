@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import datetime
 import unicodedata
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 from django.db import models
 from django.utils import timezone
@@ -36,7 +36,11 @@ def identity_key(first_name: str, last_name: str) -> str:
     return " ".join(text.lower().split())
 
 
-def add_years(day: datetime.date, years: int) -> datetime.date:
+Day = TypeVar("Day", bound=datetime.date)
+
+
+def add_years(day: Day, years: int) -> Day:
+    """The same day (or instant: a datetime keeps its time) `years` later, or earlier when negative."""
     try:
         return day.replace(year=day.year + years)
     except ValueError:  # 29 February

@@ -11,24 +11,11 @@ from typing import Any
 from django.conf import settings
 from django.utils.translation import gettext, ngettext
 
+from candidates.models import add_years
+
 # The actions `manage.py anonymise` takes at a deadline; "hold" delays another category's, "keep" does nothing.
 APPLIED_ACTIONS = frozenset({"anonymise", "erase_contacts", "delete"})
 ACTIONS = APPLIED_ACTIONS | {"hold", "keep"}
-
-
-def years_before(moment: datetime.datetime, years: int) -> datetime.datetime:
-    """The same instant `years` years earlier; 29 February gives the 28th."""
-    try:
-        return moment.replace(year=moment.year - years)
-    except ValueError:
-        return moment.replace(year=moment.year - years, day=28)
-
-
-def date_years_before(day: datetime.date, years: int) -> datetime.date:
-    try:
-        return day.replace(year=day.year - years)
-    except ValueError:
-        return day.replace(year=day.year - years, day=28)
 
 
 @dataclass(frozen=True)
@@ -49,7 +36,7 @@ class Retention:
         if self.duration is None:
             return None
         if "years" in self.duration:
-            return years_before(now, self.duration["years"])
+            return add_years(now, -self.duration["years"])
         return now - datetime.timedelta(days=self.duration["days"])
 
     @property

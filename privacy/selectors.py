@@ -20,12 +20,20 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from candidates.models import Candidate, Dossier, DossierEvent, DossierQuerySet, DossierState, identity_key
+from candidates.models import (
+    Candidate,
+    Dossier,
+    DossierEvent,
+    DossierQuerySet,
+    DossierState,
+    add_years,
+    identity_key,
+)
 from funding.models import AWAITING_PAYMENT_STATES, FundingLine, FundingLineQuerySet
 from juries.models import Certificate
 from organisations.models import ApiToken
 from outbox.models import SideEffect
-from privacy.retention import date_years_before, retention
+from privacy.retention import retention
 from referrals.models import Referral, ReferralState
 
 # The closed dossiers that never led to a certificate; their retention runs from their closing.
@@ -49,7 +57,7 @@ def accounting_hold_until(invoiced_on: datetime.date) -> datetime.date | None:
     duration = retention("invoiced_funding").duration
     if duration is None:
         return None
-    return date_years_before(invoiced_on, -duration["years"])
+    return add_years(invoiced_on, duration["years"])
 
 
 def funding_holds(today: datetime.date) -> FundingLineQuerySet:
@@ -58,7 +66,7 @@ def funding_holds(today: datetime.date) -> FundingLineQuerySet:
     duration = retention("invoiced_funding").duration
     recently = Q(invoiced_on__isnull=False)
     if duration is not None:
-        recently &= Q(invoiced_on__gt=date_years_before(today, duration["years"]))
+        recently &= Q(invoiced_on__gt=add_years(today, -duration["years"]))
     return FundingLine.objects.filter(Q(state__in=AWAITING_PAYMENT_STATES) | recently)
 
 

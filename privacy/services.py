@@ -14,6 +14,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from django.contrib.admin.models import LogEntry
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied
 from django.core.files.storage import Storage
@@ -22,6 +23,7 @@ from django.db.models.functions import TruncYear
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from candidates.models import (
     ANONYMISED_FIRST_NAME,
@@ -30,6 +32,7 @@ from candidates.models import (
     Candidate,
     Dossier,
     DossierEvent,
+    anonymised_birth_date,
     identity_key,
 )
 from clea_platform.errors import BusinessRefusal
@@ -86,6 +89,14 @@ def _files(model: type[models.Model], rows: models.QuerySet, field_name: str = "
     return [(storage, name) for name in rows.exclude(**{field_name: ""}).values_list(field_name, flat=True)]
 
 
+def _admin_history_unname(row: Candidate | Referral) -> None:
+    """Django's admin history names each row it saved by str(), the person's name (an identity corrected there,
+    even a save without a change): it takes the row's audit label, as the audit log does."""
+    LogEntry.objects.filter(content_type=ContentType.objects.get_for_model(row), object_id=str(row.pk)).update(
+        object_repr=row.audit_label()
+    )
+
+
 def _referrals_anonymise(referrals: models.QuerySet[Referral], now: datetime.datetime) -> int:
     """Replace the identity each referral copied (names, birth date → its year, birth place, contact details, the
     advisor's note, the reason of a refusal) and its history's notes. The state, dates, organisations, site and
@@ -97,13 +108,15 @@ def _referrals_anonymise(referrals: models.QuerySet[Referral], now: datetime.dat
     Referral.objects.filter(pk__in=ids).update(
         first_name=ANONYMISED_FIRST_NAME,
         last_name=ANONYMISED_LAST_NAME,
-        birth_date=TruncYear("birth_date"),
+        birth_date=TruncYear("birth_date"),  # anonymised_birth_date, in SQL (several rows at once)
         birth_place="",
         decline_reason="",
         anonymised_at=now,
         **dict.fromkeys(REFERRAL_CONTACT_FIELDS, ""),
     )
     ReferralEvent.objects.filter(referral_id__in=ids).exclude(note="").update(note="")
+    for referral in Referral.objects.filter(pk__in=ids):
+        _admin_history_unname(referral)
     return len(ids)
 
 
@@ -147,9 +160,9 @@ def _dossiers_scrub(dossiers: models.QuerySet[Dossier], now: datetime.datetime) 
 
 def candidate_anonymise(*, candidate: Candidate, now: datetime.datetime) -> bool:
     """Anonymise the person a candidate row records, inside the caller's transaction: names replaced, birth date
-    reduced to its year, birth name and place and contact details erased; their dossiers scrubbed
-    (`_dossiers_scrub`) and the referrals that opened them anonymised. The attestations' and proofs' files are
-    deleted once committed. False when it already was (nothing is written)."""
+    reduced to its year, birth name and place and contact details erased, the admin's history of the row naming
+    them no more; their dossiers scrubbed (`_dossiers_scrub`) and the referrals that opened them anonymised. The
+    attestations' and proofs' files are deleted once committed. False when it already was (nothing is written)."""
     locked = Candidate.objects.select_for_update().filter(pk=candidate.pk, anonymised_at__isnull=True).first()
     if locked is None:
         return False
@@ -158,12 +171,13 @@ def candidate_anonymise(*, candidate: Candidate, now: datetime.datetime) -> bool
         last_name=ANONYMISED_LAST_NAME,
         identity_key=identity_key(ANONYMISED_FIRST_NAME, ANONYMISED_LAST_NAME),
         birth_name="",
-        birth_date=datetime.date(locked.birth_date.year, 1, 1),
+        birth_date=anonymised_birth_date(locked.birth_date),
         birth_place="",
         anonymised_at=now,
         contacts_erased_at=locked.contacts_erased_at or now,
         **dict.fromkeys(CONTACT_FIELDS, ""),
     )
+    _admin_history_unname(locked)
     dossiers = Dossier.objects.filter(candidate_id=locked.pk)
     files = _dossiers_scrub(dossiers, now)
     _referrals_anonymise(Referral.objects.filter(dossier__in=dossiers), now)
@@ -180,6 +194,12 @@ def candidate_contacts_erase(*, candidate: Candidate, now: datetime.datetime) ->
     if updated:
         Referral.objects.filter(dossier__candidate_id=candidate.pk).update(**dict.fromkeys(REFERRAL_CONTACT_FIELDS, ""))
     return bool(updated)
+
+
+def referral_anonymise(*, referral: Referral, now: datetime.datetime) -> bool:
+    """Anonymise one referral closed without a dossier (`_referrals_anonymise`), inside the caller's transaction.
+    False when it already was."""
+    return bool(_referrals_anonymise(Referral.objects.filter(pk=referral.pk), now))
 
 
 # -- The daily job ---------------------------------------------------------------------------------------------
@@ -227,10 +247,6 @@ def _one_by_one(action: Callable[..., bool]) -> Callable[[Due, datetime.datetime
     return apply
 
 
-def _referral_anonymise(referral: Referral, now: datetime.datetime) -> bool:
-    return bool(_referrals_anonymise(Referral.objects.filter(pk=referral.pk), now))
-
-
 RETENTION_STEPS = (
     RetentionStep(
         "closed_dossiers",
@@ -242,7 +258,11 @@ RETENTION_STEPS = (
         candidates_to_erase_contacts,
         _one_by_one(lambda candidate, now: candidate_contacts_erase(candidate=candidate, now=now)),
     ),
-    RetentionStep("closed_referrals", referrals_to_anonymise, _one_by_one(_referral_anonymise)),
+    RetentionStep(
+        "closed_referrals",
+        referrals_to_anonymise,
+        _one_by_one(lambda referral, now: referral_anonymise(referral=referral, now=now)),
+    ),
     RetentionStep("api_tokens", api_tokens_to_delete, _delete),
     RetentionStep("sessions", sessions_to_delete, _delete),
     RetentionStep("outbox_emails", emails_to_delete, _delete),
@@ -332,7 +352,12 @@ def person_erase(
         raise PrivacyRefusal(_("Indiquez le motif de l'effacement : la demande de la personne, sa date."))
     if len(reason) > REASON_MAX_LENGTH:
         raise PrivacyRefusal(
-            _("Le motif ne doit pas dépasser %(n)s caractères.") % {"n": REASON_MAX_LENGTH},
+            ngettext(
+                "Le motif ne doit pas dépasser %(n)s caractère.",
+                "Le motif ne doit pas dépasser %(n)s caractères.",
+                REASON_MAX_LENGTH,
+            )
+            % {"n": REASON_MAX_LENGTH},
         )
     if not records.records:
         raise PrivacyRefusal(_("Choisissez au moins une fiche de la personne."))
@@ -347,7 +372,7 @@ def person_erase(
             if isinstance(record, Candidate):
                 changed = candidate_anonymise(candidate=record, now=now)
             else:
-                changed = bool(_referrals_anonymise(Referral.objects.filter(pk=record.pk), now))
+                changed = referral_anonymise(referral=record, now=now)
             if changed:
                 result.erased.append(record)
         audit_record(

@@ -8,12 +8,11 @@ import datetime
 
 from django.utils import timezone
 
-from candidates.models import Dossier
+from candidates.models import Dossier, add_years
 from candidates.services import dossier_withdraw
 from evaluations.models import CriterionResult, Evaluation
 from evaluations.services import attestation_generate
 from organisations.models import Membership, Role
-from privacy.retention import years_before
 from referrals.models import Referral
 from referrals.services import referral_decline
 from tests.factories import MembershipFactory
@@ -28,7 +27,7 @@ NOTE = "Progresse bien malgré ses soucis de santé"
 
 def later(*, years: int = 0, days: int = 0) -> datetime.datetime:
     """Now, `years` years and `days` days ahead."""
-    return years_before(timezone.now(), -years) + datetime.timedelta(days=days)
+    return add_years(timezone.now(), years) + datetime.timedelta(days=days)
 
 
 def counsellor_of(dossier: Dossier) -> Membership:

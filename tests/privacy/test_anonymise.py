@@ -9,7 +9,11 @@ import io
 
 import pytest
 from django.conf import settings
+from django.contrib.admin.models import LogEntry
+from django.contrib.contenttypes.models import ContentType
 from django.contrib.sessions.models import Session
+from django.core.files.storage import default_storage
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db.models import Count
@@ -20,17 +24,22 @@ from django.utils import timezone
 from candidates.models import Candidate, Dossier, DossierEvent
 from candidates.services import dossier_withdraw
 from clea_platform.celery import app as celery_app
+from clea_platform.documents import orphan_files, orphan_files_collect
 from evaluations.models import Attestation, CriterionResult, Evaluation
+from funding.models import FundingProof
+from funding.services import funding_proof_add
 from juries.services import certificate_lookup, decision_revoke
 from organisations.models import ApiToken, AuditLog, Role
 from organisations.services import api_token_create, api_token_revoke
-from outbox.models import SideEffect
-from outbox.services import email_add
+from outbox.models import DocumentVersion, SideEffect
+from outbox.services import document_regenerate, email_add
 from privacy.services import retention_apply, retention_due
 from privacy.tasks import retention_apply_task
-from referrals.models import ReferralEvent, ReferralState
-from tests.clients import page_text
-from tests.factories import MembershipFactory
+from referrals.models import Referral, ReferralEvent, ReferralState
+from tests.admin_forms import admin_form_data
+from tests.clients import page_text, verified_login
+from tests.factories import MembershipFactory, UserFactory
+from tests.funding.support import draft_line
 from tests.juries.factories import certified, make_certifpro
 from tests.privacy.support import (
     COMMENT,
@@ -46,7 +55,7 @@ from tests.privacy.support import (
 from tests.referrals.support import make_referral
 from training.models import ProgressNote, TrainingPlan
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_rate_limit")]
 
 
 def nothing_due() -> dict[str, int]:
@@ -307,3 +316,117 @@ def test_a_run_takes_a_batch_at_most_and_the_next_run_the_rest(monkeypatch):
     assert retention_due(now=now)["closed_dossiers"] == 1
     assert retention_apply(now=now)["closed_dossiers"] == 1
     assert Candidate.objects.get(pk=second.candidate_id).anonymised_at is not None
+
+
+def dossier_with_every_file(capture) -> tuple[Dossier, list[str]]:
+    """A withdrawn dossier whose attestation was rendered again (its earlier file kept as a version) and whose
+    funding line holds a proof; with the names of the three files the anonymisation deletes."""
+    dossier = dossier_in_training()
+    team = dossier.team
+    upload = SimpleUploadedFile("accord.pdf", b"%PDF-1.4 accord de prise en charge", content_type="application/pdf")
+    proof = funding_proof_add(line=draft_line(dossier), by=team.counsellor, label="Accord", upload=upload)
+    attestation = Attestation.objects.get(dossier=dossier)
+    with capture(execute=True):
+        document_regenerate(document=attestation, by=make_certifpro(), reason="Gabarit corrigé")
+    attestation.refresh_from_db()
+    version = DocumentVersion.objects.get(object_id=attestation.pk)
+    dossier = dossier_withdraw(dossier=dossier, by=team.counsellor, reason=WITHDRAWAL_REASON)
+    return dossier, [attestation.file.name, version.file.name, proof.file.name]
+
+
+def stored(names: list[str]) -> list[str]:
+    return [name for name in names if default_storage.exists(name)]
+
+
+def test_the_attestations_earlier_versions_and_the_funding_proofs_go_once_committed_and_their_rows_stay(
+    django_capture_on_commit_callbacks,
+):
+    dossier, names = dossier_with_every_file(django_capture_on_commit_callbacks)
+    assert stored(names) == names
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert retention_apply(now=later(years=6))["closed_dossiers"] == 1
+
+    assert stored(names) == []
+    version = DocumentVersion.objects.get(object_id=Attestation.objects.get(dossier=dossier).pk)
+    assert version.file.name == "" and version.erased_at is not None and version.sha256
+    assert list(FundingProof.objects.filter(line__dossier=dossier).values_list("file", "original_name")) == [("", "")]
+    assert orphan_files(grace=datetime.timedelta(0)) == []
+
+
+def test_files_a_dead_process_did_not_delete_after_the_commit_are_finished_by_the_orphan_collector(
+    django_capture_on_commit_callbacks,
+):
+    _dossier, names = dossier_with_every_file(django_capture_on_commit_callbacks)
+    now = later(years=6)
+
+    # Committed, and the process dies before its on-commit deletion runs.
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        assert retention_apply(now=now)["closed_dossiers"] == 1
+    assert callbacks, "the deletion waits for the commit"
+    assert stored(names) == names  # nothing deleted before the commit
+
+    # The next run has nothing left to anonymise; the daily collector deletes the files no row names any more.
+    assert retention_apply(now=now) == nothing_due()
+    collected = orphan_files_collect(grace=datetime.timedelta(0))
+    assert sorted(orphan.name for orphan in collected) == sorted(names)
+    assert stored(names) == []
+
+
+# -- What the Django admin keeps of a person -----------------------------------------------------------------------
+
+
+@pytest.fixture
+def admin_user():
+    return UserFactory(is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def admin_client(client, admin_user):
+    return verified_login(client, admin_user)
+
+
+def test_the_admins_history_of_an_identity_corrected_there_names_nobody_once_anonymised(admin_client, admin_user):
+    dossier = withdrawn_dossier(first_name="Hélène", last_name="Lefèvre")
+    url = reverse("admin:candidates_candidate_change", args=[dossier.candidate_id])
+    response = admin_client.post(url, {**admin_form_data(admin_client.get(url)), "last_name": "Lefebvre"}, follow=True)
+    assert response.redirect_chain == [(reverse("admin:candidates_candidate_changelist"), 302)]
+    history = LogEntry.objects.filter(
+        content_type=ContentType.objects.get_for_model(Candidate), object_id=str(dossier.candidate_id)
+    )
+    assert "LEFEBVRE" in history.get().object_repr  # Django's own history names the object by str()
+
+    retention_apply(now=later(years=6))
+
+    assert list(history.values_list("object_repr", flat=True)) == [f"Personne candidate n° {dossier.candidate_id}"]
+    verified_login(admin_client, admin_user)  # the run deleted the sessions it found expired six years on
+    recent = page_text(admin_client.get(reverse("admin:index")))
+    assert f"Personne candidate n° {dossier.candidate_id}" in recent and "LEFEBVRE" not in recent
+
+
+def test_the_admins_history_of_a_referral_saved_there_names_nobody_once_anonymised(admin_client):
+    referral = decline(make_referral(first_name="Awa", last_name="Diallo"))
+    url = reverse("admin:referrals_referral_change", args=[referral.pk])
+    assert admin_client.post(url, admin_form_data(admin_client.get(url))).status_code == 302
+    history = LogEntry.objects.filter(
+        content_type=ContentType.objects.get_for_model(Referral), object_id=str(referral.pk)
+    )
+    assert "DIALLO" in history.get().object_repr
+
+    retention_apply(now=later(years=1, days=1))
+
+    assert list(history.values_list("object_repr", flat=True)) == [f"Orientation France Travail n° {referral.pk}"]
+
+
+def test_the_admin_shows_an_anonymised_candidate_read_only_and_refuses_a_name_posted(admin_client, admin_user):
+    """As the counsellor's correction screen does (candidates.services.candidate_correct): no identity comes back."""
+    dossier = withdrawn_dossier(first_name="Hélène", last_name="Lefèvre")
+    url = reverse("admin:candidates_candidate_change", args=[dossier.candidate_id])
+    data = admin_form_data(admin_client.get(url))
+    retention_apply(now=later(years=6))
+    verified_login(admin_client, admin_user)  # the run deleted the sessions it found expired six years on
+
+    page = admin_client.get(url)
+    assert page.status_code == 200 and 'name="last_name"' not in page_text(page)
+    assert admin_client.post(url, {**data, "last_name": "Lefèvre"}).status_code == 403
+    assert Candidate.objects.get(pk=dossier.candidate_id).last_name == "anonymisée"

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from privacy.retention import ACTIONS, APPLIED_ACTIONS, Retention, date_years_before, retention_table, years_before
+from privacy.retention import ACTIONS, APPLIED_ACTIONS, Retention, retention_table
 from privacy.services import RETENTION_STEPS
 
 README = Path(settings.BASE_DIR) / "README.md"
@@ -78,9 +78,10 @@ def test_a_cutoff_is_the_instant_the_duration_before_now(duration, expected):
     assert row.cutoff(datetime.datetime(2024, 3, 1, 12, tzinfo=datetime.UTC)) == expected
 
 
-def test_the_29th_of_february_counts_back_to_the_28th():
-    assert years_before(datetime.datetime(2024, 2, 29, tzinfo=datetime.UTC), 1).date() == datetime.date(2023, 2, 28)
-    assert date_years_before(datetime.date(2024, 2, 29), -10) == datetime.date(2034, 2, 28)
+def test_the_29th_of_february_counts_back_to_the_28th_at_the_same_time():
+    row = Retention("x", "x", {"years": 1}, "x", "x", "keep", "x")
+    moment = datetime.datetime(2024, 2, 29, 12, tzinfo=datetime.UTC)
+    assert row.cutoff(moment) == datetime.datetime(2023, 2, 28, 12, tzinfo=datetime.UTC)
 
 
 def test_an_unknown_action_is_refused(settings):
