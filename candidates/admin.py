@@ -24,7 +24,7 @@ class CandidateAdmin(AuditedModelAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj: Candidate | None = None) -> bool:
         # Anonymised for good (privacy.services): no identity comes back, here as in candidate_correct.
-        if obj is not None and obj.anonymised_at is not None:
+        if obj is not None and not obj.can_be_corrected:
             return False
         return super().has_change_permission(request, obj)
 

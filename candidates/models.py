@@ -161,6 +161,11 @@ class Candidate(models.Model):
         return gettext("Personne candidate n° %(id)s") % {"id": self.pk}
 
     @property
+    def can_be_corrected(self) -> bool:
+        """An anonymised person is no one any more: nobody enters an identity again (screens, service, admin)."""
+        return self.anonymised_at is None
+
+    @property
     def full_name(self) -> str:
         return f"{self.first_name} {self.last_name}"
 

@@ -233,7 +233,7 @@ def candidate_correct(
     if by.role not in CANDIDATE_CORRECTION_ROLES or candidate.organisation_id != by.organisation_id:
         raise PermissionDenied
     candidate = Candidate.objects.select_for_update().get(pk=candidate.pk)
-    if candidate.anonymised_at is not None:  # erased for good (privacy.services): no identity comes back
+    if not candidate.can_be_corrected:  # erased for good (privacy.services): no identity comes back
         raise PermissionDenied
     changed = [name for name in CANDIDATE_IDENTITY_FIELDS if name in data and getattr(candidate, name) != data[name]]
     if not changed:

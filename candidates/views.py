@@ -222,7 +222,7 @@ def candidate_correct_view(request: HttpRequest, pk: int) -> HttpResponse:
     """Correct the identity and contact details of the dossier's candidate (`pk` is the dossier's: the page is
     reached from it, and returns to it)."""
     dossier = _visible_dossier(request, pk)
-    if dossier.candidate.anonymised_at is not None:
+    if not dossier.candidate.can_be_corrected:
         messages.info(
             request, _("Les données personnelles de ce dossier sont anonymisées : il n'y a plus rien à corriger.")
         )

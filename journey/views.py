@@ -141,9 +141,8 @@ def dossier_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "days_left": days_left,
             "deadline_close": days_left is not None and days_left < WARNING_BEFORE_DEADLINE.days,
             "funding": dossier_funding(membership, dossier),
-            # An anonymised person is no one any more: nobody enters an identity again (candidate_correct refuses).
             "can_correct_candidate": membership.role in CANDIDATE_CORRECTION_ROLES
-            and dossier.candidate.anonymised_at is None,
+            and dossier.candidate.can_be_corrected,
         },
     )
 
