@@ -1,16 +1,45 @@
+import copy
 from typing import Any
 
+from django import forms
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from candidates.models import Candidate, Dossier, DossierEvent
+from candidates.services import NewDossierRefusal, refuse_a_second_holder
 from organisations.admin_audit import AuditedModelAdmin
+
+IDENTITY = ("first_name", "last_name", "birth_date")
+
+
+class CandidateAdminForm(forms.ModelForm):
+    class Meta:
+        model = Candidate
+        fields = IDENTITY  # the admin passes its own field list; these are the ones this form checks
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if self.errors or not set(IDENTITY) & set(self.changed_data):
+            return cleaned
+        # The same one-dossier rule as the organisation's correction: checked on a copy carrying the new identity
+        # (the instance gets the cleaned values only after clean()), inside the admin's transaction.
+        candidate = copy.copy(self.instance)
+        for name in IDENTITY:
+            setattr(candidate, name, cleaned[name])
+        try:
+            refuse_a_second_holder(candidate)
+        except NewDossierRefusal as refusal:
+            raise forms.ValidationError(str(refusal), code=refusal.code) from None
+        return cleaned
 
 
 @admin.register(Candidate)
 class CandidateAdmin(AuditedModelAdmin):
-    """Identity corrections (a misspelt name); `identity_key` is recomputed on save."""
+    """Identity corrections (a misspelt name); `identity_key` is recomputed on save. A corrected identity must
+    not be that of a person with a dossier in progress or the certification (`refuse_a_second_holder`)."""
+
+    form = CandidateAdminForm
 
     list_display = ["last_name", "first_name", "birth_date", "organisation", "email"]
     list_filter = ["registration_status", "education_level", "origin"]

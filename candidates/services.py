@@ -241,7 +241,7 @@ def candidate_correct(
     for name in changed:
         setattr(candidate, name, data[name])
     if {"first_name", "last_name", "birth_date"} & set(changed):
-        _refuse_a_second_holder(candidate)
+        refuse_a_second_holder(candidate)
     candidate.save(update_fields=changed)
     labels = ", ".join(str(CANDIDATE_IDENTITY_FIELDS[name]) for name in changed)
     note = ngettext(
@@ -264,9 +264,10 @@ def candidate_correct(
     return changed
 
 
-def _refuse_a_second_holder(candidate: Candidate) -> None:
+def refuse_a_second_holder(candidate: Candidate) -> None:
     """A corrected name or birth date must not turn the candidate into someone who already has a dossier in
-    progress, or the certification, under the new identity: the one-dossier rule holds for corrections too."""
+    progress, or the certification, under the new identity: the one-dossier rule holds for corrections too,
+    whether made by the organisation (`candidate_correct`) or by Certif'Pro in the Django admin."""
     identity = {name: getattr(candidate, name) for name in ("first_name", "last_name", "birth_date")}
     for dossier in candidate.dossiers.open_or_certified().order_by("pk"):
         _serialise_person(identity, dossier.certification)
