@@ -115,6 +115,27 @@ def audit_purge(*, before: datetime.datetime, by: User | None = None) -> int:
     return removed
 
 
+# What a lockout locked: the account tried, or the client address (AuditLog.ip_address).
+LOCKOUT_ACCOUNT = "account"
+LOCKOUT_ADDRESS = "address"
+
+
+@transaction.atomic
+def auth_lockout_record(*, action: str, locked: str, username: str, request: HttpRequest | None) -> AuditLog:
+    """One audit row when a limit starts refusing (a login lockout, password-reset requests), not one per failure:
+    `locked` says what (LOCKOUT_ACCOUNT or LOCKOUT_ADDRESS), the row carries the client address and the identifier
+    typed (never a password). The account, when one has that address, is the row's object."""
+    username = username.strip()[:254]
+    user = User.objects.filter(email__iexact=username).first() if username else None
+    return audit_record(
+        action=action,
+        actor=None,
+        obj=user,
+        request=request,
+        details={"locked": locked, "username": username},
+    )
+
+
 @transaction.atomic
 def user_password_reset_complete(*, user: User, request: HttpRequest) -> int:
     """After a password reset by e-mail link: lift the login lockout, end the user's sessions, and audit it. Returns

@@ -26,17 +26,20 @@ from django.utils.translation import ngettext
 from django_otp.plugins.otp_static.models import StaticToken
 
 from clea_platform.actions import post_only
-from clea_platform.ratelimit import over_limit
+from clea_platform.ratelimit import hit
 from clea_platform.request_meta import client_ip
 from clea_platform.tenancy import membership_required
 from organisations.forms import ApiTokenForm, QueuedPasswordResetForm, RecoveryCodeForm, SiteForm, TotpCodeForm
 from organisations.models import ApiToken, Membership, Role, Site, UserSession
 from organisations.services import (
+    LOCKOUT_ACCOUNT,
+    LOCKOUT_ADDRESS,
     SESSION_ROW_KEY,
     TWO_FACTOR_ENROLLED_KEY,
     CodeCheck,
     api_token_create,
     api_token_revoke,
+    auth_lockout_record,
     membership_switch,
     session_two_factor_verified,
     site_update,
@@ -68,18 +71,25 @@ class RateLimitedPasswordResetView(PasswordResetView):
         period = settings.PASSWORD_RESET_LIMIT_PERIOD
         # Keyed on a keyed hash: the shared cache holds no e-mail address.
         account = salted_hmac("password-reset-limit", form.cleaned_data["email"].strip().casefold()).hexdigest()
-        over_account = over_limit(
-            scope="password-reset-account",
-            ident=account,
-            limit=settings.PASSWORD_RESET_LIMIT_PER_ACCOUNT,
-            period=period,
-        )
-        over_address = over_limit(
-            scope="password-reset-address",
-            ident=client_ip(self.request) or "unknown",
-            limit=settings.PASSWORD_RESET_LIMIT_PER_ADDRESS,
-            period=period,
-        )
+        limits = {
+            LOCKOUT_ACCOUNT: (f"password-reset-account:{account}", settings.PASSWORD_RESET_LIMIT_PER_ACCOUNT),
+            LOCKOUT_ADDRESS: (
+                f"password-reset-address:{client_ip(self.request) or 'unknown'}",
+                settings.PASSWORD_RESET_LIMIT_PER_ADDRESS,
+            ),
+        }
+        counts = {locked: hit(f"ratelimit:{key}", period) for locked, (key, _limit) in limits.items()}
+        over_account = counts[LOCKOUT_ACCOUNT] > limits[LOCKOUT_ACCOUNT][1]
+        over_address = counts[LOCKOUT_ADDRESS] > limits[LOCKOUT_ADDRESS][1]
+        for locked, (_key, limit) in limits.items():
+            # The request that crosses the limit, once per window: not every refused one.
+            if counts[locked] == limit + 1:
+                auth_lockout_record(
+                    action="auth.password_reset_limited",
+                    locked=locked,
+                    username=form.cleaned_data["email"],
+                    request=self.request,
+                )
         if not (over_account or over_address):
             return super().form_valid(form)
         logger.warning("Password reset refused: too many requests (%s)", "account" if over_account else "address")
