@@ -232,6 +232,10 @@ AXES_CLIENT_IP_CALLABLE = "clea_platform.request_meta.client_ip"
 # axes.W006 (no lockout per address) no longer applies: the address is locked too, at its own threshold.
 SILENCED_SYSTEM_CHECKS: list[str] = []
 
+# Recorded in every backup's manifest, read in the dump's snapshot (clea_platform/backup.py): the audit chain's last
+# row and hash, the anchor `manage.py audit_verify --expect ID:HASH` checks later.
+BACKUP_MANIFEST_ANCHORS = {"audit_chain": "organisations.services.audit_chain_head"}
+
 # Sessions live in the database, never in Redis: losing the cache or the broker logs nobody out.
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
 # Shared office PCs (organisations/middleware.py): a session ends after this many minutes without a request, and

@@ -16,7 +16,8 @@ from django.conf import settings
 from django.contrib.auth import logout
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied
-from django.db import IntegrityError, models, transaction
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, connections, models, transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.http import HttpRequest
 from django.utils import timezone
 from django_otp.models import Device
@@ -86,6 +87,42 @@ def audit_chain_verify() -> audit_chain.ChainReport:
     )
     start = anchor["through_hash"] if anchor else audit_chain.GENESIS
     return audit_chain.verify(AuditLog.objects.chain().iterator(chunk_size=2000), start=start)
+
+
+def audit_chain_head(connection: BaseDatabaseWrapper | None = None) -> dict[str, Any] | None:
+    """The last row's id and hash ({"id", "hash"}; None for an empty log), read on `connection` (the backup's own, in
+    its dump's snapshot) or the default one. Written down outside the database (a backup manifest, an operator's
+    notebook), it anchors the chain: `audit_verify --expect ID:HASH` then proves that row is still there, unaltered,
+    which the chain alone cannot prove of its last rows (they could be removed, or all rows rewritten)."""
+    connection = connection or connections[DEFAULT_DB_ALIAS]
+    table = connection.ops.quote_name(AuditLog._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT id, hash FROM {table} ORDER BY id DESC LIMIT 1")  # noqa: S608 - the model's table
+        row = cursor.fetchone()
+    return {"id": row[0], "hash": row[1]} if row else None
+
+
+class AnchorCheck(enum.StrEnum):
+    OK = "ok"
+    MISSING = "missing"  # no row with that id: removed, or the anchor belongs to another database
+    DIFFERENT = "different"  # the row is there with another hash: rewritten
+    PURGED = "purged"  # before the last retention purge: the purge row proves the chain up to its own anchor only
+
+
+def audit_chain_expect(*, row_id: int, row_hash: str) -> AnchorCheck:
+    """Whether the log still holds the row `row_id` with the hash `row_hash` (from audit_chain_head). The caller
+    verifies the chain as well: together they prove every row up to that one unchanged since it was written down."""
+    stored = AuditLog.objects.filter(pk=row_id).values_list("hash", flat=True).first()
+    if stored is not None:
+        return AnchorCheck.OK if hmac.compare_digest(stored, row_hash) else AnchorCheck.DIFFERENT
+    anchor = (
+        AuditLog.objects.filter(action=AUDIT_PURGE_ACTION).order_by("-id").values_list("details", flat=True).first()
+    )
+    if anchor is not None and row_id <= anchor["through_id"]:
+        if row_id == anchor["through_id"]:
+            return AnchorCheck.OK if hmac.compare_digest(anchor["through_hash"], row_hash) else AnchorCheck.DIFFERENT
+        return AnchorCheck.PURGED
+    return AnchorCheck.MISSING
 
 
 @transaction.atomic
