@@ -337,13 +337,23 @@ def _grant_override_note(
     return _("Dérogation (%(what)s). Motif : %(reason)s") % {"what": " ; ".join(what), "reason": reason}
 
 
+def _stoppable_lines(dossier: Dossier) -> FundingLineQuerySet:
+    return FundingLine.objects.select_for_update(of=("self",)).filter(
+        dossier_id=dossier.pk, state__in=CANCELLABLE_STATES
+    )
+
+
+def funding_lines_lock_for_stop(*, dossier: Dossier) -> int:
+    """Lock the lines a withdrawal will stop, before its first audit row (on `dossier_withdrawal_started`, see
+    candidates/signals.py for the lock order). Writes nothing; returns how many."""
+    return len(list(_stoppable_lines(dossier).order_by("id").values_list("id", flat=True)))
+
+
 @transaction.atomic
 def funding_lines_stop(*, dossier: Dossier, by: Membership | None, reason: str = "") -> int:
     """A withdrawn dossier stops its open lines: every line not yet invoiced is cancelled, with a history entry.
     Called on `dossier_withdrawn`, inside the withdrawal's transaction. Returns how many were cancelled."""
-    lines = FundingLine.objects.select_for_update(of=("self",)).filter(
-        dossier_id=dossier.pk, state__in=CANCELLABLE_STATES
-    )
+    lines = _stoppable_lines(dossier)
     note = _("Dossier abandonné : %(reason)s") % {"reason": reason} if reason else _("Dossier abandonné")
     count = 0
     for line in lines.order_by("id"):
