@@ -42,6 +42,7 @@ from organisations.models import (
     User,
     UserSession,
 )
+from organisations.recovery_codes import recovery_code_digest
 
 
 def audit_record(
@@ -494,7 +495,10 @@ def _recovery_codes_replace(user: User) -> list[str]:
     device.token_set.all().delete()
     device.throttle_reset(commit=True)
     codes = [StaticToken.random_token() for _ in range(RECOVERY_CODE_COUNT)]
-    StaticToken.objects.bulk_create([StaticToken(device=device, token=code) for code in codes])
+    # Stored as digests (organisations/recovery_codes.py): the codes themselves are only returned, to be shown once.
+    StaticToken.objects.bulk_create(
+        [StaticToken(device=device, token=recovery_code_digest(code, device_id=device.pk)) for code in codes]
+    )
     return codes
 
 
@@ -528,7 +532,8 @@ def two_factor_verify(*, request: HttpRequest, code: str, recovery: bool = False
     device: Device | None
     if recovery:
         device = StaticDevice.objects.select_for_update().filter(user=user, confirmed=True).first()
-        code = recovery_code_normalise(code)
+        # The device compares what it is given with what it stores: the digest (organisations/recovery_codes.py).
+        code = recovery_code_digest(recovery_code_normalise(code), device_id=device.pk) if device else ""
     else:
         device = TOTPDevice.objects.select_for_update().filter(user=user, confirmed=True).order_by("pk").first()
         code = _CODE_SEPARATORS.sub("", code)

@@ -11,10 +11,11 @@ from django.core.exceptions import PermissionDenied
 from django.test import Client
 from django.urls import reverse
 from django_otp.oath import TOTP
-from django_otp.plugins.otp_static.models import StaticToken
+from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from organisations.models import ROLES_BY_KIND, ApiToken, AuditLog, OrganisationKind, Role, UserSession
+from organisations.recovery_codes import recovery_code_digest
 from organisations.services import two_factor_reset
 from tests.clients import page_text
 from tests.factories import TEST_PASSWORD, OrganisationFactory, UserFactory
@@ -26,6 +27,18 @@ pytestmark = pytest.mark.django_db
 def member(make_member, role: str):
     kind = next(k for k in OrganisationKind if role in ROLES_BY_KIND[k])
     return make_member(OrganisationFactory(kind=kind), role=role)
+
+
+def stored_digests(user) -> set[str]:
+    return set(StaticToken.objects.filter(device__user=user).values_list("token", flat=True))
+
+
+def digests_of(user, codes) -> set[str]:
+    """What the table holds for the codes shown: their digests, never the codes."""
+    device = StaticDevice.objects.get(user=user)
+    digests = {recovery_code_digest(code.replace("-", ""), device_id=device.pk) for code in codes}
+    assert not digests & {code.replace("-", "") for code in codes}
+    return digests
 
 
 def log_in_with_password(client: Client, user) -> None:
@@ -85,9 +98,7 @@ def test_enrolment_shows_the_qr_code_and_the_secret_then_the_recovery_codes_once
     assert "no-store" in confirmed["Cache-Control"]
     codes = re.findall(r"<li><code>([a-z2-7]{4}-[a-z2-7]{4})</code></li>", confirmed.content.decode())
     assert len(codes) == 10
-    assert {c.replace("-", "") for c in codes} == set(
-        StaticToken.objects.filter(device__user=membership.user).values_list("token", flat=True)
-    )
+    assert stored_digests(membership.user) == digests_of(membership.user, codes)
     assert 'href="/organisation/sites/"' in confirmed.content.decode()
     assert client.get(reverse("home")).status_code == 200
     assert AuditLog.objects.filter(action="auth.two_factor_enrol", actor=membership.user).exists()
@@ -204,7 +215,7 @@ def test_renewing_the_recovery_codes_replaces_them(make_member, client_for):
     assert response.status_code == 200 and "no-store" in response["Cache-Control"]
     new = {c.replace("-", "") for c in re.findall(r"<code>([a-z2-7-]{9})</code>", response.content.decode())}
     assert len(new) == 10 and not new & set(old)
-    assert set(StaticToken.objects.values_list("token", flat=True)) == new
+    assert stored_digests(membership.user) == digests_of(membership.user, new)
 
 
 def test_someone_whose_role_does_not_require_it_may_turn_it_off_and_others_may_not(make_member, client_for):
@@ -325,3 +336,16 @@ def test_a_session_waiting_for_a_code_whose_device_is_gone_enrols_if_its_roles_r
     response = waiting.get(reverse("two_factor_verify"), {"next": reverse("juries:session_list")}, follow=True)
     assert response.redirect_chain[-1][0] == f"{reverse('two_factor_enrol')}?next={reverse('juries:session_list')}"
     assert response.status_code == 200
+
+
+def test_the_recovery_codes_are_stored_as_salted_digests_that_differ_between_users(make_member):
+    from organisations.services import _recovery_codes_replace
+
+    first, second = member(make_member, Role.ORG_ADMIN), member(make_member, Role.ORG_ADMIN)
+    codes = _recovery_codes_replace(first.user)
+    stored = stored_digests(first.user)
+    assert len(stored) == 10 and not stored & set(codes)
+    assert all(re.fullmatch(r"[0-9a-f]{16}", digest) for digest in stored)
+    # The same code for another user (another device, another salt) is stored differently.
+    _recovery_codes_replace(second.user)
+    assert not digests_of(second.user, codes) & stored
