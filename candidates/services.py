@@ -388,8 +388,11 @@ def dossier_open(
 
 
 @transaction.atomic
-def dossier_withdraw(*, dossier: Dossier, by: Membership, reason: str, request: HttpRequest | None = None) -> Dossier:
-    """Close the dossier for good with the candidate's reason (timeline event and audit row). Sends
+def dossier_withdraw(
+    *, dossier: Dossier, by: Membership | None, reason: str, request: HttpRequest | None = None
+) -> Dossier:
+    """Close the dossier for good with the candidate's reason (timeline event and audit row); `by` None: the platform
+    closes it (privacy's retention, for a dossier stalled before the prior evaluation). Sends
     `dossier_withdrawn`, on which funding cancels the lines not yet invoiced, in this transaction."""
     if not reason.strip():
         raise TransitionRefused(_("Indiquez le motif de l'abandon."))

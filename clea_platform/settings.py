@@ -454,6 +454,22 @@ DATA_RETENTION: dict[str, dict[str, Any]] = {
             "statistiques : étapes et leurs dates, résultats, organisme, région, certification, civilité, statut."
         ),
     },
+    "stalled_dossiers": {
+        "label": _("Dossiers restés en information ou ouverts, sans évaluation préalable"),
+        "duration": {"years": 2},
+        "start": _("leur dernière activité (dernier événement du dossier)"),
+        "ground": _(
+            "Intérêt légitime et minimisation (article 5.1.c et e du RGPD) : sans évaluation préalable, la fenêtre "
+            "de 5 ans de CléA n'a pas commencé et le dossier n'a aucun résultat à conserver ; 2 ans sans activité "
+            "signifient que la personne ne poursuit plus. La CNIL retient 3 ans après le dernier contact pour des "
+            "prospects (référentiel « gestion commerciale ») : un parcours qui n'a pas commencé reste en deçà."
+        ),
+        "action": "anonymise",
+        "at_deadline": _(
+            "Dossier clos (abandon, par la plateforme) puis anonymisé comme un dossier clos, si aucun autre dossier "
+            "de la personne n'est en cours ni dans sa durée de conservation."
+        ),
+    },
     "invoiced_funding": {
         "label": _("Financements facturés (lignes, justificatifs, lots de réclamation)"),
         "duration": {"years": 10},
@@ -494,12 +510,46 @@ DATA_RETENTION: dict[str, dict[str, Any]] = {
         ),
     },
     "jury_minutes": {
-        "label": _("Procès-verbaux des jurys"),
+        "label": _("Procès-verbaux des jurys (noms des candidats et des jurés)"),
         "duration": None,
         "start": _("la clôture de la session"),
-        "ground": _("Preuve des décisions des jurys paritaires, certificats comme refus."),
+        "ground": _(
+            "Preuve des décisions des jurys paritaires, certificats comme refus : le procès-verbal fonde chaque "
+            "certificat, qui n'a pas de fin de validité (duplicata, vérification, contestation), et ne peut être "
+            "caviardé sans perdre sa signature et son empreinte (exceptions de l'article 17.3.b et e du RGPD)."
+        ),
         "action": "keep",
         "at_deadline": _("Conservés tels que signés."),
+    },
+    "funding_files": {
+        "label": _("Fichiers des lots de réclamation et des relevés de frais (noms des personnes, montants)"),
+        "duration": {"years": 10},
+        "start": _("leur émission"),
+        "ground": _(
+            "Obligation légale : pièces comptables (article L123-22 du Code de commerce, 10 ans), qui couvrent les "
+            "contrôles des financeurs (6 ans pour l'administration fiscale, article L102 B du Livre des procédures "
+            "fiscales ; durée de la convention et de ses contrôles pour les OPCO, la Région ou le FSE+)."
+        ),
+        "action": "keep",
+        "at_deadline": _(
+            "Rien par l'application : les fichiers émis sont figés et leur empreinte vérifiée par les sauvegardes ; "
+            "leur suppression au-delà de 10 ans est une opération d'exploitation, comme la purge du journal d'audit."
+        ),
+    },
+    "inactive_accounts": {
+        "label": _("Comptes des personnels (conseillers, évaluateurs, formateurs, jurés, administrateurs)"),
+        "duration": {"years": 2},
+        "start": _("la dernière connexion (la création pour un compte jamais utilisé)"),
+        "ground": _(
+            "Sécurité du traitement (article 32 du RGPD) : un compte dormant est une porte d'entrée ; minimisation "
+            "(article 5.1.c). 2 ans couvrent un juré ou un formateur qui n'intervient qu'une fois par an."
+        ),
+        "action": "anonymise",
+        "at_deadline": _(
+            "Compte désactivé (ses rattachements aussi), mot de passe inutilisable, second facteur supprimé, nom et "
+            "adresse e-mail remplacés ; la ligne reste pour le journal d'audit et les historiques qui la citent. "
+            "Jamais un superutilisateur."
+        ),
     },
     "closed_referrals": {
         "label": _("Orientations France Travail déclinées ou expirées"),

@@ -29,6 +29,7 @@ from clea_platform.request_meta import client_ip
 from clea_platform.tenancy import SESSION_KEY
 from organisations import audit_chain
 from organisations.models import (
+    ANONYMISED_EMAIL,
     API_TOKEN_MAX_LIFETIME,
     AUDIT_APPEND_ONLY_TRIGGER,
     AUDIT_CHAIN_LOCK,
@@ -189,6 +190,28 @@ def user_password_reset_complete(*, user: User, request: HttpRequest) -> int:
         user=user, by=user, request=request, action="auth.password_reset", details={"lockouts_cleared": cleared}
     )
     return cleared
+
+
+def user_anonymise(*, user: User, now: datetime.datetime) -> bool:
+    """An account unused past its retention, inside the caller's transaction: deactivated (memberships too, so no
+    token or role survives it), its password unusable, its second factors and session rows removed, its name and
+    address replaced. The row stays: the audit log, the dossiers' histories and the documents point at its id, and
+    still do. Superusers are the platform's operators and are never chosen (privacy.selectors). False when it
+    already was anonymised (nothing is written)."""
+    locked = User.objects.select_for_update().filter(pk=user.pk, anonymised_at__isnull=True).first()
+    if locked is None:
+        return False
+    locked.email = ANONYMISED_EMAIL.format(pk=locked.pk)
+    locked.first_name = locked.last_name = ""
+    locked.is_active = locked.is_staff = False
+    locked.anonymised_at = now
+    locked.set_unusable_password()
+    locked.save()
+    Membership.objects.filter(user=locked).update(is_active=False)
+    TOTPDevice.objects.filter(user=locked).delete()
+    StaticDevice.objects.filter(user=locked).delete()
+    UserSession.objects.filter(user=locked).delete()
+    return True
 
 
 def membership_switch(*, request: HttpRequest, membership_id: int) -> Membership:
