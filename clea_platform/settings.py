@@ -260,6 +260,11 @@ OTP_STATIC_THROTTLE_FACTOR = 1
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
 CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
+# ASVS 3.3.3: the `__Host-` prefix makes browsers refuse these cookies unless Secure, for path /, without a Domain: a
+# neighbouring subdomain (or a network attacker over plain HTTP) cannot plant a session or a CSRF token of its own.
+# Only where the cookies are Secure (browsers refuse the prefix otherwise): a local http server keeps the usual names.
+SESSION_COOKIE_NAME = "__Host-sessionid" if SESSION_COOKIE_SECURE else "sessionid"
+CSRF_COOKIE_NAME = "__Host-csrftoken" if CSRF_COOKIE_SECURE else "csrftoken"
 # HTTPS (README, "Sécurité"). With DEBUG off and an https SITE_URL: plain HTTP is redirected, and browsers are told to
 # come back over HTTPS only for a year, subdomains included (HSTS). An http SITE_URL (a local `docker compose up`,
 # CI's live server) leaves both off by default, and `check --deploy` says so. Each can be set from the environment.
