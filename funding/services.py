@@ -66,7 +66,15 @@ USER_TRANSITIONS = ("request", "grant", "refuse", "invoice", "cancel", "write_of
 EDITABLE_FIELDS = ("step", "funder", "hours", "vat_rate", "requested_cents", "funder_reference", "note")
 PROGRESS_EVERY = 25
 PROOF_MAX_BYTES = 5 * 1024 * 1024
-PROOF_TYPES = {".pdf", ".png", ".jpg", ".jpeg"}
+# Each accepted extension, and how a file of that type starts: the name alone would let an HTML page or a program
+# through as "accord.pdf" (ASVS 5.0 5.2.2).
+PROOF_SIGNATURES = {
+    ".pdf": (b"%PDF-",),
+    ".png": (b"\x89PNG\r\n\x1a\n",),
+    ".jpg": (b"\xff\xd8\xff",),
+    ".jpeg": (b"\xff\xd8\xff",),
+}
+PROOF_TYPES = set(PROOF_SIGNATURES)
 
 
 class FundingError(BusinessRefusal):
@@ -375,6 +383,10 @@ def funding_proof_add(
     if upload.size is not None and upload.size > PROOF_MAX_BYTES:
         raise FundingError(_("Le fichier dépasse 5 Mo."))
     content = upload.read()
+    if not content.startswith(PROOF_SIGNATURES[extension]):
+        raise FundingError(
+            _("Le contenu du fichier n'est pas celui d'un fichier %(type)s.") % {"type": extension[1:].upper()}
+        )
     proof = FundingProof(
         line=line,
         label=label.strip() or name,
