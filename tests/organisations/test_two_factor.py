@@ -6,6 +6,7 @@ import base64
 import re
 
 import pytest
+from axes.models import AccessAttempt
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.test import Client
@@ -211,7 +212,7 @@ def test_renewing_the_recovery_codes_replaces_them(make_member, client_for):
     from organisations.services import _recovery_codes_replace
 
     old = _recovery_codes_replace(membership.user)
-    response = client.post(reverse("two_factor_recovery_codes"))
+    response = client.post(reverse("two_factor_recovery_codes"), {"codes-password": TEST_PASSWORD})
     assert response.status_code == 200 and "no-store" in response["Cache-Control"]
     new = {c.replace("-", "") for c in re.findall(r"<code>([a-z2-7-]{9})</code>", response.content.decode())}
     assert len(new) == 10 and not new & set(old)
@@ -222,12 +223,13 @@ def test_someone_whose_role_does_not_require_it_may_turn_it_off_and_others_may_n
     counsellor = member(make_member, Role.COUNSELLOR)
     provision_device(counsellor.user)
     client = client_for(counsellor)
-    assert client.post(reverse("two_factor_disable")).status_code == 302
+    assert client.post(reverse("two_factor_disable"), {"disable-password": TEST_PASSWORD}).status_code == 302
     assert not TOTPDevice.objects.filter(user=counsellor.user).exists()
     assert client.get(reverse("home")).status_code == 200
 
     admin_member = member(make_member, Role.ORG_ADMIN)
-    assert client_for(admin_member).post(reverse("two_factor_disable")).status_code == 403
+    refused = client_for(admin_member).post(reverse("two_factor_disable"), {"disable-password": TEST_PASSWORD})
+    assert refused.status_code == 403
     assert TOTPDevice.objects.filter(user=admin_member.user).exists()
 
 
@@ -314,7 +316,7 @@ def test_a_session_waiting_for_a_code_goes_on_once_the_device_is_turned_off_else
     waiting = Client()
     log_in_with_password(waiting, counsellor.user)
     assert waiting.get(reverse("home")).url.startswith(reverse("two_factor_verify"))
-    client_for(counsellor).post(reverse("two_factor_disable"))
+    client_for(counsellor).post(reverse("two_factor_disable"), {"disable-password": TEST_PASSWORD})
     assert waiting.get(reverse("two_factor_verify")).url == reverse("home")
     assert waiting.get(reverse("home")).status_code == 200
 
@@ -349,3 +351,27 @@ def test_the_recovery_codes_are_stored_as_salted_digests_that_differ_between_use
     # The same code for another user (another device, another salt) is stored differently.
     _recovery_codes_replace(second.user)
     assert not digests_of(second.user, codes) & stored
+
+
+@pytest.mark.parametrize(
+    "url, field",
+    [("two_factor_recovery_codes", "codes-password"), ("two_factor_disable", "disable-password")],
+)
+def test_changing_the_second_factor_asks_for_the_password_again(make_member, client_for, url, field):
+    counsellor = member(make_member, Role.COUNSELLOR)
+    provision_device(counsellor.user)
+    from organisations.services import _recovery_codes_replace
+
+    codes = _recovery_codes_replace(counsellor.user)
+    client = client_for(counsellor)
+    for data in ({}, {field: "pas le mot de passe"}):
+        refused = client.post(reverse(url), data)
+        assert refused.status_code == 400
+        assert "no-store" in refused["Cache-Control"]
+    assert "Mot de passe incorrect : rien n'a été modifié." in page_text(refused)
+    assert 'autocomplete="current-password"' in refused.content.decode()
+    # Nothing changed: the device and the codes are still there.
+    assert TOTPDevice.objects.filter(user=counsellor.user).exists()
+    assert stored_digests(counsellor.user) == digests_of(counsellor.user, codes)
+    # A wrong password here counts like one at login (axes).
+    assert AccessAttempt.objects.filter(username=counsellor.user.email).exists()
