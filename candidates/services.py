@@ -24,7 +24,7 @@ from candidates.models import (
     DossierState,
     identity_key,
 )
-from candidates.signals import dossier_withdrawn
+from candidates.signals import dossier_withdrawal_started, dossier_withdrawn
 from clea_platform import spreadsheets
 from clea_platform.errors import BusinessRefusal
 from clea_platform.locks import serialise_on
@@ -389,13 +389,19 @@ def dossier_open(
 
 
 @transaction.atomic
-def dossier_withdraw(*, dossier: Dossier, by: Membership, reason: str, request: HttpRequest | None = None) -> Dossier:
-    """Close the dossier for good with the candidate's reason (timeline event and audit row). Sends
+def dossier_withdraw(
+    *, dossier: Dossier, by: Membership | None, reason: str, request: HttpRequest | None = None
+) -> Dossier:
+    """Close the dossier for good with the candidate's reason (timeline event and audit row); `by` None: the platform
+    closes it (privacy's retention, for a dossier stalled before the prior evaluation). Sends
     `dossier_withdrawn`, on which funding cancels the lines not yet invoiced, in this transaction."""
     if not reason.strip():
         raise TransitionRefused(_("Indiquez le motif de l'abandon."))
-    dossier = dossier_transition(
-        dossier=dossier, name="withdraw", by=by, note=reason.strip(), reason=reason.strip(), request=request
+    locked = dossier_lock(dossier)
+    # The rows the withdrawal changes are locked before its first audit row (candidates/signals.py: lock order).
+    dossier_withdrawal_started.send(sender=Dossier, dossier=locked)
+    dossier = dossier_apply(
+        locked=locked, name="withdraw", by=by, note=reason.strip(), reason=reason.strip(), request=request
     )
     # Funding cancels the lines not yet invoiced, in this transaction.
     dossier_withdrawn.send(sender=Dossier, dossier=dossier, by=by, reason=reason.strip())

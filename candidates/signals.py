@@ -6,5 +6,12 @@ operation back, so the dossier and its consequences land together or not at all.
 
 from django.dispatch import Signal
 
+# kwargs: dossier (locked, not yet withdrawn). Receivers lock the rows they will change on `dossier_withdrawn`, and
+# write nothing: every row lock of the withdrawal is then taken before its first audit row, whose chain lock
+# (organisations.models.AUDIT_CHAIN_LOCK) is held to the commit. A row locked after it could be held by a transaction
+# waiting for that chain lock (a funding line being granted): each would wait for the other, and PostgreSQL would
+# abort one of them.
+dossier_withdrawal_started = Signal()
+
 # kwargs: dossier (locked, withdrawn), by (Membership | None), reason (str)
 dossier_withdrawn = Signal()

@@ -28,10 +28,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO, Any, Protocol
 
+from django.conf import settings
 from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.utils import load_backend
+from django.utils.module_loading import import_string
 
 from clea_platform.documents import file_columns
 
@@ -230,6 +232,14 @@ def table_row_counts(connection: BaseDatabaseWrapper) -> dict[str, int]:
     return counts
 
 
+def manifest_anchors(connection: BaseDatabaseWrapper) -> dict[str, Any]:
+    """What the apps ask the manifest to record, read in the dump's snapshot (settings.BACKUP_MANIFEST_ANCHORS: a name
+    and the dotted path of a function of the connection): e.g. the audit chain's last row and hash, so that the
+    manifest, kept away from the database, anchors the chain (`audit_verify --expect`). clea_platform imports no
+    app: the apps are named in the settings."""
+    return {name: import_string(path)(connection) for name, path in settings.BACKUP_MANIFEST_ANCHORS.items()}
+
+
 # -- Taking a backup --------------------------------------------------------------------------------------------
 
 
@@ -289,6 +299,7 @@ def backup_take(*, destination: Path, database: dict[str, Any], media_root: Path
             cursor.execute("SELECT pg_export_snapshot()")
             snapshot = cursor.fetchone()[0]
             counts = table_row_counts(connection)
+            anchors = manifest_anchors(connection)
             # pg_dump imports the snapshot at its start; the transaction must stay open until then, so until the end.
             pg_run(
                 "pg_dump",
@@ -314,6 +325,7 @@ def backup_take(*, destination: Path, database: dict[str, Any], media_root: Path
             "seconds": round(time.monotonic() - started, 1),
         },
         "tables": counts,
+        "anchors": anchors,
         "media": None,
     }
     if media_root is not None:

@@ -232,6 +232,10 @@ AXES_CLIENT_IP_CALLABLE = "clea_platform.request_meta.client_ip"
 # axes.W006 (no lockout per address) no longer applies: the address is locked too, at its own threshold.
 SILENCED_SYSTEM_CHECKS: list[str] = []
 
+# Recorded in every backup's manifest, read in the dump's snapshot (clea_platform/backup.py): the audit chain's last
+# row and hash, the anchor `manage.py audit_verify --expect ID:HASH` checks later.
+BACKUP_MANIFEST_ANCHORS = {"audit_chain": "organisations.services.audit_chain_head"}
+
 # Sessions live in the database, never in Redis: losing the cache or the broker logs nobody out.
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
 # Shared office PCs (organisations/middleware.py): a session ends after this many minutes without a request, and
@@ -256,6 +260,11 @@ OTP_STATIC_THROTTLE_FACTOR = 1
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
 CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
+# ASVS 3.3.3: the `__Host-` prefix makes browsers refuse these cookies unless Secure, for path /, without a Domain: a
+# neighbouring subdomain (or a network attacker over plain HTTP) cannot plant a session or a CSRF token of its own.
+# Only where the cookies are Secure (browsers refuse the prefix otherwise): a local http server keeps the usual names.
+SESSION_COOKIE_NAME = "__Host-sessionid" if SESSION_COOKIE_SECURE else "sessionid"
+CSRF_COOKIE_NAME = "__Host-csrftoken" if CSRF_COOKIE_SECURE else "csrftoken"
 # HTTPS (README, "Sécurité"). With DEBUG off and an https SITE_URL: plain HTTP is redirected, and browsers are told to
 # come back over HTTPS only for a year, subdomains included (HSTS). An http SITE_URL (a local `docker compose up`,
 # CI's live server) leaves both off by default, and `check --deploy` says so. Each can be set from the environment.
@@ -450,6 +459,22 @@ DATA_RETENTION: dict[str, dict[str, Any]] = {
             "statistiques : étapes et leurs dates, résultats, organisme, région, certification, civilité, statut."
         ),
     },
+    "stalled_dossiers": {
+        "label": _("Dossiers restés en information ou ouverts, sans évaluation préalable"),
+        "duration": {"years": 2},
+        "start": _("leur dernière activité (dernier événement du dossier)"),
+        "ground": _(
+            "Intérêt légitime et minimisation (article 5.1.c et e du RGPD) : sans évaluation préalable, la fenêtre "
+            "de 5 ans de CléA n'a pas commencé et le dossier n'a aucun résultat à conserver ; 2 ans sans activité "
+            "signifient que la personne ne poursuit plus. La CNIL retient 3 ans après le dernier contact pour des "
+            "prospects (référentiel « gestion commerciale ») : un parcours qui n'a pas commencé reste en deçà."
+        ),
+        "action": "anonymise",
+        "at_deadline": _(
+            "Dossier clos (abandon, par la plateforme) puis anonymisé comme un dossier clos, si aucun autre dossier "
+            "de la personne n'est en cours ni dans sa durée de conservation."
+        ),
+    },
     "invoiced_funding": {
         "label": _("Financements facturés (lignes, justificatifs, lots de réclamation)"),
         "duration": {"years": 10},
@@ -490,12 +515,46 @@ DATA_RETENTION: dict[str, dict[str, Any]] = {
         ),
     },
     "jury_minutes": {
-        "label": _("Procès-verbaux des jurys"),
+        "label": _("Procès-verbaux des jurys (noms des candidats et des jurés)"),
         "duration": None,
         "start": _("la clôture de la session"),
-        "ground": _("Preuve des décisions des jurys paritaires, certificats comme refus."),
+        "ground": _(
+            "Preuve des décisions des jurys paritaires, certificats comme refus : le procès-verbal fonde chaque "
+            "certificat, qui n'a pas de fin de validité (duplicata, vérification, contestation), et ne peut être "
+            "caviardé sans perdre sa signature et son empreinte (exceptions de l'article 17.3.b et e du RGPD)."
+        ),
         "action": "keep",
         "at_deadline": _("Conservés tels que signés."),
+    },
+    "funding_files": {
+        "label": _("Fichiers des lots de réclamation et des relevés de frais (noms des personnes, montants)"),
+        "duration": {"years": 10},
+        "start": _("leur émission"),
+        "ground": _(
+            "Obligation légale : pièces comptables (article L123-22 du Code de commerce, 10 ans), qui couvrent les "
+            "contrôles des financeurs (6 ans pour l'administration fiscale, article L102 B du Livre des procédures "
+            "fiscales ; durée de la convention et de ses contrôles pour les OPCO, la Région ou le FSE+)."
+        ),
+        "action": "keep",
+        "at_deadline": _(
+            "Rien par l'application : les fichiers émis sont figés et leur empreinte vérifiée par les sauvegardes ; "
+            "leur suppression au-delà de 10 ans est une opération d'exploitation, comme la purge du journal d'audit."
+        ),
+    },
+    "inactive_accounts": {
+        "label": _("Comptes des personnels (conseillers, évaluateurs, formateurs, jurés, administrateurs)"),
+        "duration": {"years": 2},
+        "start": _("la dernière connexion (la création pour un compte jamais utilisé)"),
+        "ground": _(
+            "Sécurité du traitement (article 32 du RGPD) : un compte dormant est une porte d'entrée ; minimisation "
+            "(article 5.1.c). 2 ans couvrent un juré ou un formateur qui n'intervient qu'une fois par an."
+        ),
+        "action": "anonymise",
+        "at_deadline": _(
+            "Compte désactivé (ses rattachements aussi), mot de passe inutilisable, second facteur supprimé, nom et "
+            "adresse e-mail remplacés ; la ligne reste pour le journal d'audit et les historiques qui la citent. "
+            "Jamais un superutilisateur."
+        ),
     },
     "closed_referrals": {
         "label": _("Orientations France Travail déclinées ou expirées"),

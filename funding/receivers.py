@@ -6,12 +6,17 @@ from typing import Any
 
 from django.dispatch import receiver
 
-from candidates.signals import dossier_withdrawn
+from candidates.signals import dossier_withdrawal_started, dossier_withdrawn
 from evaluations.models import EvaluationKind
 from evaluations.signals import evaluation_closed
 from funding.models import FeeKind
-from funding.services import fee_entry_record, funding_lines_stop
+from funding.services import fee_entry_record, funding_lines_lock_for_stop, funding_lines_stop
 from juries.signals import certificate_created
+
+
+@receiver(dossier_withdrawal_started, dispatch_uid="funding.lock_lines")
+def lock_lines_of_withdrawing_dossier(sender: Any, *, dossier: Any, **kwargs: Any) -> None:
+    funding_lines_lock_for_stop(dossier=dossier)
 
 
 @receiver(dossier_withdrawn, dispatch_uid="funding.stop_lines")

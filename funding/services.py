@@ -66,7 +66,15 @@ USER_TRANSITIONS = ("request", "grant", "refuse", "invoice", "cancel", "write_of
 EDITABLE_FIELDS = ("step", "funder", "hours", "vat_rate", "requested_cents", "funder_reference", "note")
 PROGRESS_EVERY = 25
 PROOF_MAX_BYTES = 5 * 1024 * 1024
-PROOF_TYPES = {".pdf", ".png", ".jpg", ".jpeg"}
+# Each accepted extension, and how a file of that type starts: the name alone would let an HTML page or a program
+# through as "accord.pdf" (ASVS 5.0 5.2.2).
+PROOF_SIGNATURES = {
+    ".pdf": (b"%PDF-",),
+    ".png": (b"\x89PNG\r\n\x1a\n",),
+    ".jpg": (b"\xff\xd8\xff",),
+    ".jpeg": (b"\xff\xd8\xff",),
+}
+PROOF_TYPES = set(PROOF_SIGNATURES)
 
 
 class FundingError(BusinessRefusal):
@@ -337,13 +345,23 @@ def _grant_override_note(
     return _("Dérogation (%(what)s). Motif : %(reason)s") % {"what": " ; ".join(what), "reason": reason}
 
 
+def _stoppable_lines(dossier: Dossier) -> FundingLineQuerySet:
+    return FundingLine.objects.select_for_update(of=("self",)).filter(
+        dossier_id=dossier.pk, state__in=CANCELLABLE_STATES
+    )
+
+
+def funding_lines_lock_for_stop(*, dossier: Dossier) -> int:
+    """Lock the lines a withdrawal will stop, before its first audit row (on `dossier_withdrawal_started`, see
+    candidates/signals.py for the lock order). Writes nothing; returns how many."""
+    return len(list(_stoppable_lines(dossier).order_by("id").values_list("id", flat=True)))
+
+
 @transaction.atomic
 def funding_lines_stop(*, dossier: Dossier, by: Membership | None, reason: str = "") -> int:
     """A withdrawn dossier stops its open lines: every line not yet invoiced is cancelled, with a history entry.
     Called on `dossier_withdrawn`, inside the withdrawal's transaction. Returns how many were cancelled."""
-    lines = FundingLine.objects.select_for_update(of=("self",)).filter(
-        dossier_id=dossier.pk, state__in=CANCELLABLE_STATES
-    )
+    lines = _stoppable_lines(dossier)
     note = _("Dossier abandonné : %(reason)s") % {"reason": reason} if reason else _("Dossier abandonné")
     count = 0
     for line in lines.order_by("id"):
@@ -365,6 +383,10 @@ def funding_proof_add(
     if upload.size is not None and upload.size > PROOF_MAX_BYTES:
         raise FundingError(_("Le fichier dépasse 5 Mo."))
     content = upload.read()
+    if not content.startswith(PROOF_SIGNATURES[extension]):
+        raise FundingError(
+            _("Le contenu du fichier n'est pas celui d'un fichier %(type)s.") % {"type": extension[1:].upper()}
+        )
     proof = FundingProof(
         line=line,
         label=label.strip() or name,

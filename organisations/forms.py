@@ -1,6 +1,10 @@
+from typing import Any
+
 from django import forms
 from django.conf import settings
+from django.contrib.auth import authenticate
 from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
+from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
@@ -150,3 +154,27 @@ class RecoveryCodeForm(forms.Form):
         ),
         error_messages={"required": _("Saisissez l'un de vos codes de secours.")},
     )
+
+
+class ReauthenticationForm(forms.Form):
+    """The person's password, asked again before a change to how they sign in (new recovery codes, the second factor
+    turned off: ASVS 5.0 7.5.1), so that a session left open on a shared PC cannot weaken the account. Checked
+    through `authenticate`, hence axes: wrong passwords here count towards the account's lockout like at login."""
+
+    password = forms.CharField(
+        label=_("Votre mot de passe"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+
+    def __init__(self, *args: Any, request: HttpRequest, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.request = request
+
+    def clean_password(self) -> str:
+        password: str = self.cleaned_data["password"]
+        user = self.request.user
+        confirmed = authenticate(self.request, username=getattr(user, "email", ""), password=password)
+        if confirmed is None or confirmed.pk != user.pk:
+            raise forms.ValidationError(_("Mot de passe incorrect : rien n'a été modifié."), code="wrong_password")
+        return password

@@ -26,6 +26,11 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
+from organisations.services import LOCKOUT_ACCOUNT, LOCKOUT_ADDRESS, auth_lockout_record
+
+# The audit's word for each of axes' lockout parameters.
+_LOCKED = {"username": LOCKOUT_ACCOUNT, "ip_address": LOCKOUT_ADDRESS}
+
 
 def failure_limits() -> dict[str, int]:
     """Each lockout parameter of AXES_LOCKOUT_PARAMETERS and the failures that lock it."""
@@ -60,6 +65,26 @@ class PerParameterLimitsHandler(AxesDatabaseHandler):
         limits = failure_limits()
         failures = self.failures_by_parameter(request, credentials)
         return max(count * scale // limits[parameter] for parameter, count in failures.items())
+
+    def user_login_failed(
+        self, sender: Any, credentials: dict[str, Any], request: HttpRequest | None = None, **kwargs: Any
+    ) -> None:
+        """Axes' recording of a failure, and one audit row for each lock this failure set: the failure that reaches
+        a threshold, not the ones refused while the lock holds (a sprayer would fill the log)."""
+        if request is None or getattr(request, "axes_locked_out", False):
+            super().user_login_failed(sender, credentials, request, **kwargs)
+            return
+        self.clean_expired_user_attempts(request, credentials)
+        before = set(self.locked_parameters(request, credentials))
+        super().user_login_failed(sender, credentials, request, **kwargs)
+        for parameter in self.locked_parameters(request, credentials):
+            if parameter not in before:
+                auth_lockout_record(
+                    action="auth.login_lockout",
+                    locked=_LOCKED[parameter],
+                    username=get_client_username(request, credentials) or "",
+                    request=request,
+                )
 
     def reset_user_attempts(self, request: HttpRequest, credentials: dict[str, Any] | None = None) -> int:
         """After a successful login (AXES_RESET_ON_SUCCESS): the account's failures only. Axes would also clear every

@@ -250,6 +250,10 @@ class Habilitation(models.Model):
             raise ValidationError(errors)
 
 
+# The address an anonymised account takes: unique (its id), and a reserved domain no message is ever delivered to.
+ANONYMISED_EMAIL = "compte-{pk}@anonyme.invalid"
+
+
 class UserManager(BaseUserManager["User"]):
     use_in_migrations = True
 
@@ -282,6 +286,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     date_joined = models.DateTimeField(_("inscrit le"), default=timezone.now)
     # When the password last changed (not a hasher's rehash): API tokens issued before it stop working.
     password_changed_at = models.DateTimeField(_("mot de passe changé le"), null=True, blank=True, editable=False)
+    # An account unused past its retention (settings.DATA_RETENTION["inactive_accounts"]): deactivated, its name and
+    # address replaced; the row stays, for the audit log and the histories that point at it.
+    anonymised_at = models.DateTimeField(_("anonymisé le"), null=True, blank=True, editable=False)
 
     objects = UserManager()
 

@@ -16,7 +16,8 @@ from django.conf import settings
 from django.contrib.auth import logout
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied
-from django.db import IntegrityError, models, transaction
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, connections, models, transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.http import HttpRequest
 from django.utils import timezone
 from django_otp.models import Device
@@ -28,6 +29,7 @@ from clea_platform.request_meta import client_ip
 from clea_platform.tenancy import SESSION_KEY
 from organisations import audit_chain
 from organisations.models import (
+    ANONYMISED_EMAIL,
     API_TOKEN_MAX_LIFETIME,
     AUDIT_APPEND_ONLY_TRIGGER,
     AUDIT_CHAIN_LOCK,
@@ -41,6 +43,7 @@ from organisations.models import (
     User,
     UserSession,
 )
+from organisations.recovery_codes import recovery_code_digest
 
 
 def audit_record(
@@ -88,6 +91,42 @@ def audit_chain_verify() -> audit_chain.ChainReport:
     return audit_chain.verify(AuditLog.objects.chain().iterator(chunk_size=2000), start=start)
 
 
+def audit_chain_head(connection: BaseDatabaseWrapper | None = None) -> dict[str, Any] | None:
+    """The last row's id and hash ({"id", "hash"}; None for an empty log), read on `connection` (the backup's own, in
+    its dump's snapshot) or the default one. Written down outside the database (a backup manifest, an operator's
+    notebook), it anchors the chain: `audit_verify --expect ID:HASH` then proves that row is still there, unaltered,
+    which the chain alone cannot prove of its last rows (they could be removed, or all rows rewritten)."""
+    connection = connection or connections[DEFAULT_DB_ALIAS]
+    table = connection.ops.quote_name(AuditLog._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT id, hash FROM {table} ORDER BY id DESC LIMIT 1")  # noqa: S608 - the model's table
+        row = cursor.fetchone()
+    return {"id": row[0], "hash": row[1]} if row else None
+
+
+class AnchorCheck(enum.StrEnum):
+    OK = "ok"
+    MISSING = "missing"  # no row with that id: removed, or the anchor belongs to another database
+    DIFFERENT = "different"  # the row is there with another hash: rewritten
+    PURGED = "purged"  # before the last retention purge: the purge row proves the chain up to its own anchor only
+
+
+def audit_chain_expect(*, row_id: int, row_hash: str) -> AnchorCheck:
+    """Whether the log still holds the row `row_id` with the hash `row_hash` (from audit_chain_head). The caller
+    verifies the chain as well: together they prove every row up to that one unchanged since it was written down."""
+    stored = AuditLog.objects.filter(pk=row_id).values_list("hash", flat=True).first()
+    if stored is not None:
+        return AnchorCheck.OK if hmac.compare_digest(stored, row_hash) else AnchorCheck.DIFFERENT
+    anchor = (
+        AuditLog.objects.filter(action=AUDIT_PURGE_ACTION).order_by("-id").values_list("details", flat=True).first()
+    )
+    if anchor is not None and row_id <= anchor["through_id"]:
+        if row_id == anchor["through_id"]:
+            return AnchorCheck.OK if hmac.compare_digest(anchor["through_hash"], row_hash) else AnchorCheck.DIFFERENT
+        return AnchorCheck.PURGED
+    return AnchorCheck.MISSING
+
+
 @transaction.atomic
 def audit_purge(*, before: datetime.datetime, by: User | None = None) -> int:
     """Remove the audit rows written before `before` (the retention period's end) and write one chained row that
@@ -115,6 +154,27 @@ def audit_purge(*, before: datetime.datetime, by: User | None = None) -> int:
     return removed
 
 
+# What a lockout locked: the account tried, or the client address (AuditLog.ip_address).
+LOCKOUT_ACCOUNT = "account"
+LOCKOUT_ADDRESS = "address"
+
+
+@transaction.atomic
+def auth_lockout_record(*, action: str, locked: str, username: str, request: HttpRequest | None) -> AuditLog:
+    """One audit row when a limit starts refusing (a login lockout, password-reset requests), not one per failure:
+    `locked` says what (LOCKOUT_ACCOUNT or LOCKOUT_ADDRESS), the row carries the client address and the identifier
+    typed (never a password). The account, when one has that address, is the row's object."""
+    username = username.strip()[:254]
+    user = User.objects.filter(email__iexact=username).first() if username else None
+    return audit_record(
+        action=action,
+        actor=None,
+        obj=user,
+        request=request,
+        details={"locked": locked, "username": username},
+    )
+
+
 @transaction.atomic
 def user_password_reset_complete(*, user: User, request: HttpRequest) -> int:
     """After a password reset by e-mail link: lift the login lockout, end the user's sessions, and audit it. Returns
@@ -130,6 +190,28 @@ def user_password_reset_complete(*, user: User, request: HttpRequest) -> int:
         user=user, by=user, request=request, action="auth.password_reset", details={"lockouts_cleared": cleared}
     )
     return cleared
+
+
+def user_anonymise(*, user: User, now: datetime.datetime) -> bool:
+    """An account unused past its retention, inside the caller's transaction: deactivated (memberships too, so no
+    token or role survives it), its password unusable, its second factors and session rows removed, its name and
+    address replaced. The row stays: the audit log, the dossiers' histories and the documents point at its id, and
+    still do. Superusers are the platform's operators and are never chosen (privacy.selectors). False when it
+    already was anonymised (nothing is written)."""
+    locked = User.objects.select_for_update().filter(pk=user.pk, anonymised_at__isnull=True).first()
+    if locked is None:
+        return False
+    locked.email = ANONYMISED_EMAIL.format(pk=locked.pk)
+    locked.first_name = locked.last_name = ""
+    locked.is_active = locked.is_staff = False
+    locked.anonymised_at = now
+    locked.set_unusable_password()
+    locked.save()
+    Membership.objects.filter(user=locked).update(is_active=False)
+    TOTPDevice.objects.filter(user=locked).delete()
+    StaticDevice.objects.filter(user=locked).delete()
+    UserSession.objects.filter(user=locked).delete()
+    return True
 
 
 def membership_switch(*, request: HttpRequest, membership_id: int) -> Membership:
@@ -436,7 +518,10 @@ def _recovery_codes_replace(user: User) -> list[str]:
     device.token_set.all().delete()
     device.throttle_reset(commit=True)
     codes = [StaticToken.random_token() for _ in range(RECOVERY_CODE_COUNT)]
-    StaticToken.objects.bulk_create([StaticToken(device=device, token=code) for code in codes])
+    # Stored as digests (organisations/recovery_codes.py): the codes themselves are only returned, to be shown once.
+    StaticToken.objects.bulk_create(
+        [StaticToken(device=device, token=recovery_code_digest(code, device_id=device.pk)) for code in codes]
+    )
     return codes
 
 
@@ -470,7 +555,8 @@ def two_factor_verify(*, request: HttpRequest, code: str, recovery: bool = False
     device: Device | None
     if recovery:
         device = StaticDevice.objects.select_for_update().filter(user=user, confirmed=True).first()
-        code = recovery_code_normalise(code)
+        # The device compares what it is given with what it stores: the digest (organisations/recovery_codes.py).
+        code = recovery_code_digest(recovery_code_normalise(code), device_id=device.pk) if device else ""
     else:
         device = TOTPDevice.objects.select_for_update().filter(user=user, confirmed=True).order_by("pk").first()
         code = _CODE_SEPARATORS.sub("", code)

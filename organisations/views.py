@@ -26,17 +26,27 @@ from django.utils.translation import ngettext
 from django_otp.plugins.otp_static.models import StaticToken
 
 from clea_platform.actions import post_only
-from clea_platform.ratelimit import over_limit
+from clea_platform.ratelimit import hit
 from clea_platform.request_meta import client_ip
 from clea_platform.tenancy import membership_required
-from organisations.forms import ApiTokenForm, QueuedPasswordResetForm, RecoveryCodeForm, SiteForm, TotpCodeForm
+from organisations.forms import (
+    ApiTokenForm,
+    QueuedPasswordResetForm,
+    ReauthenticationForm,
+    RecoveryCodeForm,
+    SiteForm,
+    TotpCodeForm,
+)
 from organisations.models import ApiToken, Membership, Role, Site, UserSession
 from organisations.services import (
+    LOCKOUT_ACCOUNT,
+    LOCKOUT_ADDRESS,
     SESSION_ROW_KEY,
     TWO_FACTOR_ENROLLED_KEY,
     CodeCheck,
     api_token_create,
     api_token_revoke,
+    auth_lockout_record,
     membership_switch,
     session_two_factor_verified,
     site_update,
@@ -68,18 +78,25 @@ class RateLimitedPasswordResetView(PasswordResetView):
         period = settings.PASSWORD_RESET_LIMIT_PERIOD
         # Keyed on a keyed hash: the shared cache holds no e-mail address.
         account = salted_hmac("password-reset-limit", form.cleaned_data["email"].strip().casefold()).hexdigest()
-        over_account = over_limit(
-            scope="password-reset-account",
-            ident=account,
-            limit=settings.PASSWORD_RESET_LIMIT_PER_ACCOUNT,
-            period=period,
-        )
-        over_address = over_limit(
-            scope="password-reset-address",
-            ident=client_ip(self.request) or "unknown",
-            limit=settings.PASSWORD_RESET_LIMIT_PER_ADDRESS,
-            period=period,
-        )
+        limits = {
+            LOCKOUT_ACCOUNT: (f"password-reset-account:{account}", settings.PASSWORD_RESET_LIMIT_PER_ACCOUNT),
+            LOCKOUT_ADDRESS: (
+                f"password-reset-address:{client_ip(self.request) or 'unknown'}",
+                settings.PASSWORD_RESET_LIMIT_PER_ADDRESS,
+            ),
+        }
+        counts = {locked: hit(f"ratelimit:{key}", period) for locked, (key, _limit) in limits.items()}
+        over_account = counts[LOCKOUT_ACCOUNT] > limits[LOCKOUT_ACCOUNT][1]
+        over_address = counts[LOCKOUT_ADDRESS] > limits[LOCKOUT_ADDRESS][1]
+        for locked, (_key, limit) in limits.items():
+            # The request that crosses the limit, once per window: not every refused one.
+            if counts[locked] == limit + 1:
+                auth_lockout_record(
+                    action="auth.password_reset_limited",
+                    locked=locked,
+                    username=form.cleaned_data["email"],
+                    request=self.request,
+                )
         if not (over_account or over_address):
             return super().form_valid(form)
         logger.warning("Password reset refused: too many requests (%s)", "account" if over_account else "address")
@@ -316,12 +333,19 @@ def two_factor_enrol_view(request: HttpRequest) -> HttpResponse:
     )
 
 
+# The two forms of the account page that ask for the password again (ReauthenticationForm), by prefix.
+CODES_PREFIX, DISABLE_PREFIX = "codes", "disable"
+
+
 @login_required
 @post_only("account")
 def two_factor_recovery_codes_view(request: HttpRequest) -> HttpResponse:
-    """New recovery codes (the earlier ones stop working), shown on this answer only."""
+    """New recovery codes (the earlier ones stop working), shown on this answer only; the password first."""
     if two_factor_device(request.user) is None:
         return redirect("two_factor_enrol")
+    form = ReauthenticationForm(request.POST, prefix=CODES_PREFIX, request=request)
+    if not form.is_valid():
+        return _account_page(request, codes_form=form, status=400)
     codes = two_factor_recovery_codes_renew(request=request)
     return _recovery_codes_page(request, codes, resolve_url("account"))
 
@@ -329,15 +353,21 @@ def two_factor_recovery_codes_view(request: HttpRequest) -> HttpResponse:
 @login_required
 @post_only("account")
 def two_factor_disable_view(request: HttpRequest) -> HttpResponse:
+    form = ReauthenticationForm(request.POST, prefix=DISABLE_PREFIX, request=request)
+    if not form.is_valid():
+        return _account_page(request, disable_form=form, status=400)
     two_factor_disable(request=request, memberships=request.memberships)
     messages.success(request, _("La double authentification est désactivée pour votre compte."))
     return redirect("account")
 
 
-@login_required
-def account(request: HttpRequest) -> HttpResponse:
-    """The person's own account: second factor, active sessions (this one marked, each can be ended), password and
-    API tokens."""
+def _account_page(
+    request: HttpRequest,
+    *,
+    codes_form: ReauthenticationForm | None = None,
+    disable_form: ReauthenticationForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
     sessions = UserSession.objects.filter(user=request.user).alive(timezone.now())
     device = two_factor_device(request.user)
     return render(
@@ -351,8 +381,18 @@ def account(request: HttpRequest) -> HttpResponse:
             "two_factor_required": request.user.two_factor_required(request.memberships),
             "idle_minutes": settings.SESSION_IDLE_TIMEOUT_MINUTES,
             "lifetime_hours": settings.SESSION_ABSOLUTE_LIFETIME_HOURS,
+            "codes_form": codes_form or ReauthenticationForm(prefix=CODES_PREFIX, request=request),
+            "disable_form": disable_form or ReauthenticationForm(prefix=DISABLE_PREFIX, request=request),
         },
+        status=status,
     )
+
+
+@login_required
+def account(request: HttpRequest) -> HttpResponse:
+    """The person's own account: second factor, active sessions (this one marked, each can be ended), password and
+    API tokens."""
+    return _account_page(request)
 
 
 @login_required

@@ -31,13 +31,15 @@ from candidates.models import (
 )
 from funding.models import AWAITING_PAYMENT_STATES, FundingLine, FundingLineQuerySet
 from juries.models import Certificate
-from organisations.models import ApiToken
+from organisations.models import ApiToken, User
 from outbox.models import SideEffect
 from privacy.retention import retention
 from referrals.models import Referral, ReferralState
 
 # The closed dossiers that never led to a certificate; their retention runs from their closing.
 CLOSED_WITHOUT_CERTIFICATE = (DossierState.WITHDRAWN, DossierState.EXPIRED, DossierState.REFUSED)
+# Dossiers that had not reached the prior evaluation: their retention runs from their last activity.
+STALLED_STATES = (DossierState.INFORMATION, DossierState.OPENED)
 # Referrals closed without a dossier.
 CLOSED_REFERRAL_STATES = (ReferralState.DECLINED, ReferralState.EXPIRED)
 
@@ -77,20 +79,32 @@ def dossier_closed_at() -> Coalesce:
     return Coalesce(Subquery(latest.values("at")[:1]), F("updated_at"))
 
 
+def dossier_last_activity() -> Coalesce:
+    """The dossier's last step or change: its timeline's latest event, whatever it says (its last change for a
+    dossier without one)."""
+    latest = DossierEvent.objects.filter(dossier=OuterRef("pk")).order_by("-at", "-id")
+    return Coalesce(Subquery(latest.values("at")[:1]), F("updated_at"))
+
+
+def _stalled(now: datetime.datetime) -> Q:
+    """On dossiers annotated by `_with_retention_facts`: still in information or opened, with no activity for
+    longer than settings.DATA_RETENTION["stalled_dossiers"]."""
+    return Q(state__in=STALLED_STATES, last_activity__lte=_cutoff("stalled_dossiers", now))
+
+
 def _past_retention(now: datetime.datetime) -> Q:
-    """On dossiers annotated with `closed_at` and `held` (`_with_retention_facts`): closed without a certificate
-    longer ago than their retention, and held by no funding line."""
-    return Q(
-        state__in=CLOSED_WITHOUT_CERTIFICATE,
-        certificate__isnull=True,
-        closed_at__lte=_cutoff("closed_dossiers", now),
-        held=False,
+    """On dossiers annotated with `closed_at`, `last_activity` and `held` (`_with_retention_facts`): closed without
+    a certificate longer ago than their retention, or stalled before the prior evaluation longer than theirs; held
+    by no funding line."""
+    closed = Q(
+        state__in=CLOSED_WITHOUT_CERTIFICATE, certificate__isnull=True, closed_at__lte=_cutoff("closed_dossiers", now)
     )
+    return (closed | _stalled(now)) & Q(held=False)
 
 
 def _with_retention_facts(dossiers: DossierQuerySet, now: datetime.datetime) -> DossierQuerySet:
     holds = funding_holds(timezone.localdate(now)).filter(dossier=OuterRef("pk"))
-    return dossiers.annotate(closed_at=dossier_closed_at(), held=Exists(holds))
+    return dossiers.annotate(closed_at=dossier_closed_at(), last_activity=dossier_last_activity(), held=Exists(holds))
 
 
 def dossiers_past_retention(now: datetime.datetime) -> DossierQuerySet:
@@ -108,6 +122,29 @@ def candidates_to_anonymise(now: datetime.datetime) -> QuerySet[Candidate]:
     return Candidate.objects.filter(
         pk__in=dossiers_past_retention(now).values("candidate_id"), anonymised_at__isnull=True
     ).filter(~Exists(others))
+
+
+def candidates_with_stalled_dossiers(now: datetime.datetime) -> QuerySet[Candidate]:
+    """Of `candidates_to_anonymise`, those with a dossier stalled before the prior evaluation (closed before they
+    are anonymised)."""
+    stalled = _with_retention_facts(Dossier.objects.filter(candidate=OuterRef("pk")), now).filter(_stalled(now))
+    return candidates_to_anonymise(now).filter(Exists(stalled))
+
+
+def stalled_dossiers_of(candidate: Candidate) -> DossierQuerySet:
+    """The candidate's dossiers still in information or opened (to close: `candidates_with_stalled_dossiers` said
+    they are all past their retention)."""
+    return Dossier.objects.filter(candidate=candidate, state__in=STALLED_STATES, anonymised_at__isnull=True)
+
+
+def accounts_to_anonymise(now: datetime.datetime) -> QuerySet[User]:
+    """Accounts not logged into (or, never used, created) longer ago than settings.DATA_RETENTION
+    ["inactive_accounts"], not anonymised yet. Never a superuser: the operators' own account, whose loss would lock
+    the administration."""
+    cutoff = _cutoff("inactive_accounts", now)
+    return User.objects.filter(is_superuser=False, anonymised_at__isnull=True).filter(
+        Q(last_login__lte=cutoff) | Q(last_login__isnull=True, date_joined__lte=cutoff)
+    )
 
 
 def candidates_to_erase_contacts(now: datetime.datetime) -> QuerySet[Candidate]:

@@ -35,25 +35,29 @@ from candidates.models import (
     anonymised_birth_date,
     identity_key,
 )
+from candidates.services import dossier_withdraw
 from clea_platform.errors import BusinessRefusal
 from evaluations.models import Attestation, CriterionResult, Evaluation
 from funding.models import FundingLine, FundingLineEvent, FundingProof
 from juries.models import Decision, Submission
 from organisations.models import Membership, Role
-from organisations.services import audit_record
+from organisations.services import audit_record, user_anonymise
 from outbox.models import DocumentVersion
 from privacy.exports import person_archive
 from privacy.selectors import (
     PersonRecords,
+    accounts_to_anonymise,
     api_tokens_to_delete,
     candidates_to_anonymise,
     candidates_to_erase_contacts,
+    candidates_with_stalled_dossiers,
     emails_to_delete,
     erasure_assessment,
     person_records_locked,
     record_token,
     referrals_to_anonymise,
     sessions_to_delete,
+    stalled_dossiers_of,
 )
 from referrals.models import Referral, ReferralEvent
 from training.models import ProgressNote, TrainingPlan
@@ -247,11 +251,36 @@ def _one_by_one(action: Callable[..., bool]) -> Callable[[Due, datetime.datetime
     return apply
 
 
+def candidate_retire(*, candidate: Candidate, now: datetime.datetime) -> bool:
+    """A person past the retention of every dossier: anonymised (`candidate_anonymise`), then their dossiers stalled
+    before the prior evaluation closed as withdrawn by the platform, with a reason that names no one. In this
+    order: the anonymisation's row locks come before the withdrawal's audit rows (candidates/signals.py)."""
+    stalled = list(stalled_dossiers_of(candidate))
+    if not candidate_anonymise(candidate=candidate, now=now):
+        return False
+    for dossier in stalled:
+        dossier_withdraw(
+            dossier=dossier, by=None, reason=_("Sans activité au-delà de la durée de conservation : clos et anonymisé.")
+        )
+    return True
+
+
 RETENTION_STEPS = (
+    # First: a person with a stalled dossier is counted here, the others under closed_dossiers.
+    RetentionStep(
+        "stalled_dossiers",
+        candidates_with_stalled_dossiers,
+        _one_by_one(lambda candidate, now: candidate_retire(candidate=candidate, now=now)),
+    ),
     RetentionStep(
         "closed_dossiers",
         candidates_to_anonymise,
-        _one_by_one(lambda candidate, now: candidate_anonymise(candidate=candidate, now=now)),
+        _one_by_one(lambda candidate, now: candidate_retire(candidate=candidate, now=now)),
+    ),
+    RetentionStep(
+        "inactive_accounts",
+        accounts_to_anonymise,
+        _one_by_one(lambda user, now: user_anonymise(user=user, now=now)),
     ),
     RetentionStep(
         "certified_contacts",

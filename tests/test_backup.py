@@ -23,10 +23,12 @@ from clea_platform.backup import (
     MediaDirectory,
     backup_take,
     document_fields,
+    manifest_anchors,
     sha256_field_name,
 )
 from evaluations.models import Attestation
 from juries.models import Certificate, SessionMinutes
+from organisations.services import audit_record
 from tests.factories import OrganisationFactory
 from tests.journey import DossierFactory
 from tests.juries.factories import certified
@@ -202,3 +204,20 @@ def test_a_backup_never_overwrites_another_taken_the_same_second(tmp_path):
     with pytest.raises(BackupError, match="existe déjà"):
         backup_take(destination=tmp_path, database=connection.settings_dict, media_root=None, now=now)
     assert first.dump.read_bytes() == dump
+
+
+@pytest.mark.django_db
+def test_the_manifest_anchors_are_read_on_the_backups_connection():
+    row = audit_record(action="test.anchor", actor=None)
+    assert manifest_anchors(connection) == {"audit_chain": {"id": row.pk, "hash": row.hash}}
+
+
+@on_postgresql
+@pytest.mark.django_db(transaction=True)
+def test_the_manifest_records_the_audit_chain_head_that_audit_verify_expects(tmp_path):
+    audit_record(action="test.before", actor=None)
+    last = audit_record(action="test.last", actor=None)
+    backup = take_backup(tmp_path / "backups")
+    manifest = json.loads((backup / "manifest.json").read_text())
+    assert manifest["anchors"] == {"audit_chain": {"id": last.pk, "hash": last.hash}}
+    call_command("audit_verify", "--expect", f"{last.pk}:{last.hash}", stdout=io.StringIO())

@@ -68,7 +68,16 @@ from django.test import Client
 client = Client(HTTP_HOST="clea.example.fr")
 plain, secure = client.get("/ping"), client.get("/ping", secure=True)
 claimed = client.get("/ping", HTTP_X_FORWARDED_PROTO="https")
+from django.http import HttpResponse
+from django.middleware.csrf import CsrfViewMiddleware, get_token
+from django.test import RequestFactory
+def form_page(request):
+    get_token(request)  # what a page with a form does
+    return HttpResponse()
+with_form = CsrfViewMiddleware(form_page)(RequestFactory().get("/", secure=True))
 print(json.dumps({
+    "csrf_cookie": with_form.cookies[settings.CSRF_COOKIE_NAME].OutputString(),
+    "cookie_names": [settings.SESSION_COOKIE_NAME, settings.CSRF_COOKIE_NAME],
     "plain": [plain.status_code, plain.headers.get("Location")],
     "hsts": secure.headers.get("Strict-Transport-Security"),
     "claimed": claimed.status_code,
@@ -91,6 +100,16 @@ def test_in_production_plain_http_is_redirected_and_https_answers_with_a_year_of
     assert int(max_age.removeprefix("max-age=")) >= 365 * 24 * 3600
     assert flags == ["includeSubDomains"]  # preloading is the operator's decision (SECURE_HSTS_PRELOAD)
     assert answers["cookies_secure"] == [True, True]
+
+
+def test_in_production_the_cookies_carry_the_host_prefix_so_no_other_host_can_set_them():
+    answers = probe()
+    assert answers["cookie_names"] == ["__Host-sessionid", "__Host-csrftoken"]
+    # What the prefix requires of the cookie, or browsers drop it: Secure, path /, no Domain.
+    attributes = answers["csrf_cookie"].split("; ")
+    assert attributes[0].startswith("__Host-csrftoken=")
+    assert "Secure" in attributes and "Path=/" in attributes
+    assert not any(attribute.startswith("Domain=") for attribute in attributes)
 
 
 def test_a_client_cannot_claim_https_with_a_header_unless_a_trusted_proxy_is_declared():

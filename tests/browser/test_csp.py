@@ -9,6 +9,8 @@ runs before the page's own) and an error in the console; the test collects both.
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 import pytest
 from django.conf import settings
 from django.urls import reverse
@@ -42,7 +44,11 @@ def sign_in_with_a_session(page, base: str, email: str) -> None:
     assert membership is not None, email
     session = logged_in_client(membership).cookies[settings.SESSION_COOKIE_NAME].value
     page.context.clear_cookies()
-    page.context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": session, "url": base}])
+    # Production's cookie ("__Host-sessionid" where cookies are Secure) must be Secure, or the browser drops it;
+    # Chromium treats the local live server as a secure origin.
+    host = urlsplit(base).hostname or ""
+    cookie = {"name": settings.SESSION_COOKIE_NAME, "value": session, "domain": host, "path": "/"}
+    page.context.add_cookies([{**cookie, "secure": settings.SESSION_COOKIE_SECURE}])
 
 
 def test_the_main_pages_of_several_roles_break_no_rule_of_the_content_security_policy(page, live_server):

@@ -267,6 +267,30 @@ def test_a_proof_is_attached_and_downloaded_and_a_wrong_type_refused(client_for)
     assert b"".join(download.streaming_content) == b"%PDF-1.4 accord"
 
 
+@pytest.mark.parametrize(
+    "name, content",
+    [
+        ("accord.pdf", b"<html><script>alert(1)</script></html>"),
+        ("scan.png", b"MZ\x90\x00 a program"),
+        ("scan.jpg", b"%PDF-1.4 not a picture"),
+    ],
+)
+def test_a_proof_whose_content_is_not_of_its_extensions_type_is_refused(client_for, name, content):
+    dossier = DossierFactory(state="opened")
+    line = draft_line(dossier)
+    client = client_for(dossier.team.counsellor)
+    upload = SimpleUploadedFile(name, content, content_type="application/octet-stream")
+    response = client.post(
+        reverse("funding:proof_add", args=[line.pk]), {"label": "Accord", "file": upload}, follow=True
+    )
+    assert "Le contenu du fichier n'est pas celui d'un fichier" in page_text(response)
+    assert not line.proofs.exists()
+    # The real thing goes through.
+    png = SimpleUploadedFile("scan.png", b"\x89PNG\r\n\x1a\n image", content_type="image/png")
+    client.post(reverse("funding:proof_add", args=[line.pk]), {"label": "Accord", "file": png})
+    assert line.proofs.count() == 1
+
+
 def test_the_line_list_costs_the_same_for_one_or_five_lines(client_for, django_assert_num_queries):
     dossier = DossierFactory(state="opened")
     draft_line(dossier)

@@ -16,7 +16,13 @@ from django.utils import timezone
 from clea_platform import locks
 from organisations import audit_chain
 from organisations.models import AUDIT_CHAIN_LOCK, AuditLog
-from organisations.services import AUDIT_PURGE_ACTION, audit_chain_verify, audit_purge, audit_record
+from organisations.services import (
+    AUDIT_PURGE_ACTION,
+    audit_chain_head,
+    audit_chain_verify,
+    audit_purge,
+    audit_record,
+)
 from tests.factories import OrganisationFactory, UserFactory
 
 on_postgresql = pytest.mark.skipif(
@@ -292,3 +298,82 @@ def test_two_threads_writing_at_once_keep_one_chain():
     report = audit_chain_verify()
     assert report.intact and report.count == 50
     assert len(set(AuditLog.objects.values_list("previous_hash", flat=True))) == 50
+
+
+# -- Anchors written down outside the database ------------------------------------------------------------------
+
+
+def _verify_with(*arguments: str) -> tuple[int, str]:
+    out = io.StringIO()
+    try:
+        call_command("audit_verify", *arguments, stdout=out)
+    except CommandError as error:
+        return error.returncode, str(error)
+    return 0, out.getvalue()
+
+
+@pytest.mark.django_db
+def test_audit_verify_head_prints_the_last_rows_id_and_hash():
+    rows = _rows(3)
+    assert _verify_with("--head") == (0, f"{rows[-1].pk}:{rows[-1].hash}\n")
+    assert audit_chain_head() == {"id": rows[-1].pk, "hash": rows[-1].hash}
+    code, output = _verify()
+    assert f"Ancre à noter hors de la base : {rows[-1].pk}:{rows[-1].hash}" in output
+
+
+@pytest.mark.django_db
+def test_an_anchor_still_in_the_chain_is_found():
+    rows = _rows(3)
+    _rows(2)  # written after the anchor was noted
+    code, output = _verify_with("--expect", f"{rows[-1].pk}:{rows[-1].hash.upper()}")
+    assert code == 0, output
+    assert f"Ancre retrouvée : l'entrée n° {rows[-1].pk} est inchangée." in output
+
+
+@pytest.mark.django_db
+def test_the_last_rows_removed_pass_the_chain_but_not_the_anchor():
+    rows = _rows(3)
+    anchor = f"{rows[-1].pk}:{rows[-1].hash}"
+    with behind_the_trigger(), connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {AuditLog._meta.db_table} WHERE id = %s", [rows[-1].pk])  # noqa: S608
+    # What remains is a valid chain: only the anchor shows the loss.
+    assert audit_chain_verify().intact
+    code, output = _verify_with("--expect", anchor)
+    assert code == 1
+    assert f"Ancre non retrouvée, entrée n° {rows[-1].pk} : elle n'est plus dans le journal" in output
+
+
+@pytest.mark.django_db
+def test_a_chain_rewritten_from_its_start_passes_the_chain_but_not_the_anchor():
+    rows = _rows(3)
+    anchor = f"{rows[-1].pk}:{rows[-1].hash}"
+    # Someone past the trigger alters the first row and recomputes every hash after it: a consistent chain.
+    with behind_the_trigger(), connection.cursor() as cursor:
+        previous = audit_chain.GENESIS
+        for row in AuditLog.objects.chain():
+            if row.pk == rows[0].pk:
+                row.action = "test.rewritten"
+            row.previous_hash = previous
+            row.hash = previous = audit_chain.row_hash(row)
+            cursor.execute(
+                f"UPDATE {AuditLog._meta.db_table} SET action = %s, previous_hash = %s, hash = %s WHERE id = %s",  # noqa: S608
+                [row.action, row.previous_hash, row.hash, row.pk],
+            )
+    assert audit_chain_verify().intact
+    code, output = _verify_with("--expect", anchor)
+    assert code == 1 and "son empreinte a changé (journal réécrit)" in output
+
+
+@pytest.mark.django_db
+def test_an_anchor_before_a_purge_is_checked_against_the_purge_row_or_said_unverifiable():
+    old = _rows(2)
+    audit_purge(before=timezone.now() + datetime.timedelta(seconds=1))
+    assert _verify_with("--expect", f"{old[-1].pk}:{old[-1].hash}")[0] == 0
+    code, output = _verify_with("--expect", f"{old[0].pk}:{old[0].hash}")
+    assert code == 1 and "précède la dernière purge de conservation" in output
+
+
+@pytest.mark.django_db
+def test_a_malformed_anchor_is_refused():
+    with pytest.raises(CommandError, match="--expect"):
+        call_command("audit_verify", "--expect", "12:abc")

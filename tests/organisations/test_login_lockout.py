@@ -11,6 +11,8 @@ from django.utils import timezone
 from rest_framework.authentication import BasicAuthentication
 from rest_framework.authtoken.views import ObtainAuthToken
 
+from organisations.models import AuditLog
+from organisations.services import audit_chain_verify
 from tests.clients import page_text
 from tests.factories import TEST_PASSWORD, UserFactory
 
@@ -115,3 +117,42 @@ def test_no_api_endpoint_takes_a_password_around_the_login_limits():
         assert not issubclass(view_class, ObtainAuthToken), view_class
         for authentication in view_class().get_authenticators():
             assert not isinstance(authentication, BasicAuthentication), view_class
+
+
+def lockout_rows(action: str = "auth.login_lockout"):
+    return list(AuditLog.objects.filter(action=action).order_by("id"))
+
+
+def test_a_locked_account_writes_one_audit_row_with_the_address_and_the_username_tried(settings):
+    camille = UserFactory(email="camille@exemple.fr")
+    limit = settings.LOGIN_FAILURE_LIMITS["username"]
+    for n in range(limit):
+        log_in(f"198.51.100.{n}", "camille@exemple.fr", "azertyuiopqs")
+    # Refused while the lock holds: no more rows.
+    for _ in range(3):
+        assert log_in("198.51.100.77", "camille@exemple.fr", "azertyuiopqs").status_code == 429
+
+    [row] = lockout_rows()
+    assert row.details == {"locked": "account", "username": "camille@exemple.fr"}
+    assert row.ip_address == f"198.51.100.{limit - 1}"
+    assert row.object_id == str(camille.pk)
+    assert "azertyuiopqs" not in str(row.details)
+    assert audit_chain_verify().intact
+
+
+def test_a_locked_address_writes_one_audit_row_even_for_accounts_that_do_not_exist(settings):
+    limit = settings.LOGIN_FAILURE_LIMITS["ip_address"]
+    for n in range(limit + 3):
+        log_in(SPRAYER, f"inconnu{n}@exemple.fr", "motdepasse12")
+
+    [row] = lockout_rows()
+    assert row.details == {"locked": "address", "username": f"inconnu{limit - 1}@exemple.fr"}
+    assert row.ip_address == SPRAYER
+    assert row.object_id == ""
+
+
+def test_failures_under_the_thresholds_write_no_lockout_row(settings):
+    UserFactory(email="camille@exemple.fr")
+    for n in range(settings.LOGIN_FAILURE_LIMITS["username"] - 1):
+        log_in(f"198.51.100.{n}", "camille@exemple.fr", "azertyuiopqs")
+    assert lockout_rows() == []

@@ -8,6 +8,7 @@ from django.core import mail
 from django.test import Client
 from django.urls import reverse
 
+from organisations.models import AuditLog
 from tests.clients import page_text
 from tests.factories import UserFactory
 
@@ -97,3 +98,26 @@ def test_the_form_asks_for_the_address_in_the_platforms_words():
     page = page_text(Client().get(reverse("password_reset")))
     assert re.search(r'<label for="id_email"[^>]*>Adresse e-mail', page), page
     assert "Courriel" not in page
+
+
+def test_a_reset_limit_reached_writes_one_audit_row_per_limit_and_window(settings, django_capture_on_commit_callbacks):
+    camille = UserFactory(email="camille@exemple.fr")
+    limit = settings.PASSWORD_RESET_LIMIT_PER_ACCOUNT
+    for n in range(limit + 3):
+        ask(Client(REMOTE_ADDR=f"203.0.113.{n}"), "camille@exemple.fr", django_capture_on_commit_callbacks)
+
+    [row] = AuditLog.objects.filter(action="auth.password_reset_limited")
+    assert row.details == {"locked": "account", "username": "camille@exemple.fr"}
+    assert row.ip_address == f"203.0.113.{limit}"
+    assert row.object_id == str(camille.pk)
+
+
+def test_an_address_over_its_reset_limit_writes_one_audit_row(settings, django_capture_on_commit_callbacks):
+    limit = settings.PASSWORD_RESET_LIMIT_PER_ADDRESS
+    client = Client(REMOTE_ADDR="198.51.100.3")
+    for n in range(limit + 2):
+        ask(client, f"personne{n}@exemple.fr", django_capture_on_commit_callbacks)
+
+    [row] = AuditLog.objects.filter(action="auth.password_reset_limited")
+    assert row.details == {"locked": "address", "username": f"personne{limit}@exemple.fr"}
+    assert row.ip_address == "198.51.100.3"

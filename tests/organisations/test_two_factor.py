@@ -6,15 +6,17 @@ import base64
 import re
 
 import pytest
+from axes.models import AccessAttempt
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.test import Client
 from django.urls import reverse
 from django_otp.oath import TOTP
-from django_otp.plugins.otp_static.models import StaticToken
+from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from organisations.models import ROLES_BY_KIND, ApiToken, AuditLog, OrganisationKind, Role, UserSession
+from organisations.recovery_codes import recovery_code_digest
 from organisations.services import two_factor_reset
 from tests.clients import page_text
 from tests.factories import TEST_PASSWORD, OrganisationFactory, UserFactory
@@ -26,6 +28,18 @@ pytestmark = pytest.mark.django_db
 def member(make_member, role: str):
     kind = next(k for k in OrganisationKind if role in ROLES_BY_KIND[k])
     return make_member(OrganisationFactory(kind=kind), role=role)
+
+
+def stored_digests(user) -> set[str]:
+    return set(StaticToken.objects.filter(device__user=user).values_list("token", flat=True))
+
+
+def digests_of(user, codes) -> set[str]:
+    """What the table holds for the codes shown: their digests, never the codes."""
+    device = StaticDevice.objects.get(user=user)
+    digests = {recovery_code_digest(code.replace("-", ""), device_id=device.pk) for code in codes}
+    assert not digests & {code.replace("-", "") for code in codes}
+    return digests
 
 
 def log_in_with_password(client: Client, user) -> None:
@@ -85,9 +99,7 @@ def test_enrolment_shows_the_qr_code_and_the_secret_then_the_recovery_codes_once
     assert "no-store" in confirmed["Cache-Control"]
     codes = re.findall(r"<li><code>([a-z2-7]{4}-[a-z2-7]{4})</code></li>", confirmed.content.decode())
     assert len(codes) == 10
-    assert {c.replace("-", "") for c in codes} == set(
-        StaticToken.objects.filter(device__user=membership.user).values_list("token", flat=True)
-    )
+    assert stored_digests(membership.user) == digests_of(membership.user, codes)
     assert 'href="/organisation/sites/"' in confirmed.content.decode()
     assert client.get(reverse("home")).status_code == 200
     assert AuditLog.objects.filter(action="auth.two_factor_enrol", actor=membership.user).exists()
@@ -200,23 +212,24 @@ def test_renewing_the_recovery_codes_replaces_them(make_member, client_for):
     from organisations.services import _recovery_codes_replace
 
     old = _recovery_codes_replace(membership.user)
-    response = client.post(reverse("two_factor_recovery_codes"))
+    response = client.post(reverse("two_factor_recovery_codes"), {"codes-password": TEST_PASSWORD})
     assert response.status_code == 200 and "no-store" in response["Cache-Control"]
     new = {c.replace("-", "") for c in re.findall(r"<code>([a-z2-7-]{9})</code>", response.content.decode())}
     assert len(new) == 10 and not new & set(old)
-    assert set(StaticToken.objects.values_list("token", flat=True)) == new
+    assert stored_digests(membership.user) == digests_of(membership.user, new)
 
 
 def test_someone_whose_role_does_not_require_it_may_turn_it_off_and_others_may_not(make_member, client_for):
     counsellor = member(make_member, Role.COUNSELLOR)
     provision_device(counsellor.user)
     client = client_for(counsellor)
-    assert client.post(reverse("two_factor_disable")).status_code == 302
+    assert client.post(reverse("two_factor_disable"), {"disable-password": TEST_PASSWORD}).status_code == 302
     assert not TOTPDevice.objects.filter(user=counsellor.user).exists()
     assert client.get(reverse("home")).status_code == 200
 
     admin_member = member(make_member, Role.ORG_ADMIN)
-    assert client_for(admin_member).post(reverse("two_factor_disable")).status_code == 403
+    refused = client_for(admin_member).post(reverse("two_factor_disable"), {"disable-password": TEST_PASSWORD})
+    assert refused.status_code == 403
     assert TOTPDevice.objects.filter(user=admin_member.user).exists()
 
 
@@ -303,7 +316,7 @@ def test_a_session_waiting_for_a_code_goes_on_once_the_device_is_turned_off_else
     waiting = Client()
     log_in_with_password(waiting, counsellor.user)
     assert waiting.get(reverse("home")).url.startswith(reverse("two_factor_verify"))
-    client_for(counsellor).post(reverse("two_factor_disable"))
+    client_for(counsellor).post(reverse("two_factor_disable"), {"disable-password": TEST_PASSWORD})
     assert waiting.get(reverse("two_factor_verify")).url == reverse("home")
     assert waiting.get(reverse("home")).status_code == 200
 
@@ -325,3 +338,40 @@ def test_a_session_waiting_for_a_code_whose_device_is_gone_enrols_if_its_roles_r
     response = waiting.get(reverse("two_factor_verify"), {"next": reverse("juries:session_list")}, follow=True)
     assert response.redirect_chain[-1][0] == f"{reverse('two_factor_enrol')}?next={reverse('juries:session_list')}"
     assert response.status_code == 200
+
+
+def test_the_recovery_codes_are_stored_as_salted_digests_that_differ_between_users(make_member):
+    from organisations.services import _recovery_codes_replace
+
+    first, second = member(make_member, Role.ORG_ADMIN), member(make_member, Role.ORG_ADMIN)
+    codes = _recovery_codes_replace(first.user)
+    stored = stored_digests(first.user)
+    assert len(stored) == 10 and not stored & set(codes)
+    assert all(re.fullmatch(r"[0-9a-f]{16}", digest) for digest in stored)
+    # The same code for another user (another device, another salt) is stored differently.
+    _recovery_codes_replace(second.user)
+    assert not digests_of(second.user, codes) & stored
+
+
+@pytest.mark.parametrize(
+    "url, field",
+    [("two_factor_recovery_codes", "codes-password"), ("two_factor_disable", "disable-password")],
+)
+def test_changing_the_second_factor_asks_for_the_password_again(make_member, client_for, url, field):
+    counsellor = member(make_member, Role.COUNSELLOR)
+    provision_device(counsellor.user)
+    from organisations.services import _recovery_codes_replace
+
+    codes = _recovery_codes_replace(counsellor.user)
+    client = client_for(counsellor)
+    for data in ({}, {field: "pas le mot de passe"}):
+        refused = client.post(reverse(url), data)
+        assert refused.status_code == 400
+        assert "no-store" in refused["Cache-Control"]
+    assert "Mot de passe incorrect : rien n'a été modifié." in page_text(refused)
+    assert 'autocomplete="current-password"' in refused.content.decode()
+    # Nothing changed: the device and the codes are still there.
+    assert TOTPDevice.objects.filter(user=counsellor.user).exists()
+    assert stored_digests(counsellor.user) == digests_of(counsellor.user, codes)
+    # A wrong password here counts like one at login (axes).
+    assert AccessAttempt.objects.filter(username=counsellor.user.email).exists()

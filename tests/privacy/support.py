@@ -12,7 +12,7 @@ from candidates.models import Dossier, add_years
 from candidates.services import dossier_withdraw
 from evaluations.models import CriterionResult, Evaluation
 from evaluations.services import attestation_generate
-from organisations.models import Membership, Role
+from organisations.models import Membership, Role, User
 from referrals.models import Referral
 from referrals.services import referral_decline
 from tests.factories import MembershipFactory
@@ -28,6 +28,12 @@ NOTE = "Progresse bien malgré ses soucis de santé"
 def later(*, years: int = 0, days: int = 0) -> datetime.datetime:
     """Now, `years` years and `days` days ahead."""
     return add_years(timezone.now(), years) + datetime.timedelta(days=days)
+
+
+def staff_still_logging_in(at: datetime.datetime) -> None:
+    """Every account logged in at `at`: a run of the retention then leaves the accounts alone (their own rule,
+    "inactive_accounts", is tested on its own)."""
+    User.objects.update(last_login=at)
 
 
 def counsellor_of(dossier: Dossier) -> Membership:

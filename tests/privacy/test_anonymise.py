@@ -50,6 +50,7 @@ from tests.privacy.support import (
     decline,
     dossier_in_training,
     later,
+    staff_still_logging_in,
     withdrawn_dossier,
 )
 from tests.referrals.support import make_referral
@@ -183,6 +184,7 @@ def test_a_certificate_holders_contact_details_are_erased_five_years_after_the_a
 
 def test_a_dossier_in_progress_is_never_anonymised():
     in_progress = dossier_in_training()
+    staff_still_logging_in(later(years=40))
     assert retention_apply(now=later(years=40)) == nothing_due()
     assert Candidate.objects.get(pk=in_progress.candidate_id).anonymised_at is None
 

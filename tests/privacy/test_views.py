@@ -20,7 +20,7 @@ from privacy.services import retention_apply
 from tests.clients import page_text
 from tests.factories import OrganisationFactory
 from tests.juries.factories import certified
-from tests.privacy.support import decline, later, withdrawn_dossier
+from tests.privacy.support import decline, later, staff_still_logging_in, withdrawn_dossier
 from tests.referrals.support import make_referral
 
 pytestmark = pytest.mark.django_db
@@ -190,6 +190,7 @@ def test_the_search_costs_the_same_queries_whatever_it_finds(certifpro, dossier)
 
 
 def test_nobody_enters_an_anonymised_persons_identity_again(dossier, client_for):
+    staff_still_logging_in(later(years=6))
     retention_apply(now=later(years=6))
     counsellor = client_for(dossier.team.counsellor)
     url = reverse("candidates:candidate_correct", args=[dossier.pk])
