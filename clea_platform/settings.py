@@ -108,6 +108,7 @@ INSTALLED_APPS = [
     "referentiels",
     "candidates",
     "directory",
+    "scheduling",
     "referrals",
     "evaluations",
     "training",
@@ -427,6 +428,9 @@ CELERY_BEAT_SCHEDULE = {
     },
     # Personal data past its retention (DATA_RETENTION below): anonymised or deleted, idempotent, daily.
     "privacy-retention": {"task": "privacy.tasks.retention_apply_task", "schedule": 60 * 60 * 24},
+    # The directory's availability of sites whose organisation uses the platform's agenda (the next free day moves
+    # with the calendar): also refreshed on each booking at the site.
+    "sites-availability": {"task": "scheduling.tasks.sites_availability_refresh_task", "schedule": 60 * 60 * 24},
 }
 
 # -- Personal data: how long each category is kept, why, and what happens at the deadline (GDPR art. 5.1.e) -----
