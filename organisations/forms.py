@@ -1,3 +1,5 @@
+from typing import Any
+
 from django import forms
 from django.conf import settings
 from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
@@ -82,6 +84,13 @@ class SiteForm(forms.ModelForm):
                 "Ces disponibilités sont affichées dans l'annuaire public : tenez-les à jour."
             ),
         }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Computed from the bookings (scheduling/availability.py): nothing to declare by hand.
+        if self.instance.pk and self.instance.organisation.uses_platform_agenda:
+            for name in Site.AVAILABILITY_FIELDS:
+                del self.fields[name]
 
     def changes(self) -> dict[str, object]:
         """The changed fields' new values; a change of availability also dates it (shown in the directory)."""
