@@ -584,6 +584,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Two sets of choices share the field name "modality": an evaluation's and an appointment's.
+    "ENUM_NAME_OVERRIDES": {
+        "EvaluationModalityEnum": "evaluations.models.Modality",
+        "AppointmentModalityEnum": "scheduling.models.AppointmentModality",
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "clea_platform.api_schema.add_error_responses",

@@ -189,14 +189,18 @@ def may_book(membership: Membership, purpose: str) -> bool:
     return membership.role == Role.TRAINER and purpose == AppointmentPurpose.TRAINING_SESSION
 
 
-def _may_record(appointment: Appointment, membership: Membership) -> bool:
+# Transition permissions: django-fsm-2 calls them with what `has_perm` got, our Membership (its types say a Django
+# user, hence `Any`).
+
+
+def _may_record(appointment: Any, membership: Any) -> bool:
     """Done or missed: the person the candidate meets, or the organisation's counsellor or administrator."""
     if membership.pk == appointment.with_membership_id:
         return True
     return membership.role in SCHEDULING_ROLES and membership.organisation_id == appointment.organisation_id
 
 
-def _may_cancel(appointment: Appointment, membership: Membership) -> bool:
+def _may_cancel(appointment: Any, membership: Any) -> bool:
     if membership.role in SCHEDULING_ROLES and membership.organisation_id == appointment.organisation_id:
         return True
     return (
@@ -318,10 +322,12 @@ class Appointment(ConcurrentTransitionMixin, models.Model):
     def is_planned(self) -> bool:
         return self.state == AppointmentState.PLANNED
 
+    def was_rebooked(self) -> bool:
+        return Appointment.objects.filter(rebooked_from=self).exists()
+
     @property
     def can_be_rebooked(self) -> bool:
-        # `rebooked_as` is a reverse one-to-one: reading it raises when there is none.
-        return self.state in (AppointmentState.MISSED, AppointmentState.CANCELLED) and not hasattr(self, "rebooked_as")
+        return self.state in (AppointmentState.MISSED, AppointmentState.CANCELLED) and not self.was_rebooked()
 
     def has_started(self, now: datetime.datetime | None = None) -> bool:
         return self.starts_at <= (now or timezone.now())

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass, field
 
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from candidates.models import Dossier
@@ -61,13 +62,9 @@ def dossier_schedule(membership: Membership, dossier: Dossier) -> DossierSchedul
         Appointment.objects.visible_to(membership)
         .filter(dossier_id=dossier.pk)
         .select_related("with_membership__user", "site", "rebooked_from")
+        # Whether each was rebooked, in the same query.
+        .annotate(rebooked=Exists(Appointment.objects.filter(rebooked_from=OuterRef("pk"))))
         .order_by("-starts_at", "-id")
-    )
-    # Whether each was rebooked, without a query per row.
-    rebooked = set(
-        Appointment.objects.filter(rebooked_from__in=[a.pk for a in appointments]).values_list(
-            "rebooked_from_id", flat=True
-        )
     )
     now = timezone.now()
     organiser = membership.role in SCHEDULING_ROLES and membership.organisation_id == dossier.organisation_id
@@ -77,7 +74,9 @@ def dossier_schedule(membership: Membership, dossier: Dossier) -> DossierSchedul
         appointments=appointments,
         can_assign=organiser and dossier.is_open,
         can_book=dossier.is_open and (organiser or membership.role == Role.TRAINER),
-        actions={a.pk: appointment_actions(a, membership, now, rebooked=a.pk in rebooked) for a in appointments},
+        actions={
+            a.pk: appointment_actions(a, membership, now, rebooked=getattr(a, "rebooked", None)) for a in appointments
+        },
     )
 
 

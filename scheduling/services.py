@@ -26,6 +26,7 @@ from organisations.services import audit_record
 from organisations.transitions import transition_apply, transition_lock
 from scheduling import availability
 from scheduling.models import (
+    APPOINTMENT_ASSIGNMENT,
     APPOINTMENT_ROLE,
     ASSIGNMENT_ROLE,
     EVALUATION_PURPOSES,
@@ -34,7 +35,6 @@ from scheduling.models import (
     SCHEDULING_ROLES,
     Appointment,
     AppointmentModality,
-    AppointmentPurpose,
     AppointmentState,
     Assignment,
     AssignmentPurpose,
@@ -199,11 +199,7 @@ def assignment_follow(
 
 def default_with_membership(dossier: Dossier, purpose: str) -> Membership | None:
     """The person the candidate meets by default: the step's current assignee."""
-    step = {
-        AppointmentPurpose.PRIOR_EVALUATION: AssignmentPurpose.PRIOR_EVALUATION,
-        AppointmentPurpose.FINAL_EVALUATION: AssignmentPurpose.FINAL_EVALUATION,
-        AppointmentPurpose.TRAINING_SESSION: AssignmentPurpose.TRAINING,
-    }.get(purpose)
+    step = APPOINTMENT_ASSIGNMENT.get(purpose)
     if step is None:
         return None
     current = Assignment.objects.current().filter(dossier=dossier, purpose=step).select_related("assignee").first()

@@ -5,11 +5,14 @@ from __future__ import annotations
 import datetime
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
 from organisations.models import Role
 from scheduling.models import Appointment, AppointmentState, Assignment
+from scheduling.services import appointment_cancel, appointment_rebook
 from tests.factories import MembershipFactory
 from tests.journey import DossierFactory
 from tests.scheduling import book, next_weekday_at
@@ -130,3 +133,31 @@ def test_marking_done_from_the_agenda(client_for):
     assert response.status_code == 302 and response["Location"] == reverse("scheduling:agenda")
     appointment.refresh_from_db()
     assert appointment.state == AppointmentState.DONE
+
+
+def _queries(client, url, query) -> int:
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(url, query).status_code == 200
+    return len(captured)
+
+
+def test_the_agenda_and_the_dossier_page_cost_the_same_queries_with_more_appointments(client_for):
+    dossier = DossierFactory(state="opened")
+    starts = next_weekday_at(9, days=7)
+    book(dossier, starts_at=starts)
+    agenda = (reverse("scheduling:agenda"), {"view": "week", "date": starts.date().isoformat()})
+    page = (reverse("journey:dossier_detail", args=[dossier.pk]), {})
+    evaluator, counsellor = client_for(dossier.team.evaluator), client_for(dossier.team.counsellor)
+    before = (
+        _queries(evaluator, *agenda),
+        _queries(counsellor, *page),
+    )
+    for hour in (12, 15):
+        appointment = book(dossier, starts_at=starts.replace(hour=hour))
+    appointment_cancel(appointment=appointment, by=dossier.team.counsellor, reason="x")
+    appointment_rebook(appointment=appointment, by=dossier.team.counsellor, starts_at=starts.replace(hour=17))
+    after = (
+        _queries(evaluator, *agenda),
+        _queries(counsellor, *page),
+    )
+    assert after == before
