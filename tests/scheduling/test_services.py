@@ -441,3 +441,18 @@ def test_appointments_of_another_organisation_are_not_visible():
     outsider = MembershipFactory(organisation=OrganisationFactory(), role=Role.COUNSELLOR)
     assert not Appointment.objects.visible_to(outsider).filter(pk=appointment.pk).exists()
     assert Appointment.objects.visible_to(dossier.team.counsellor).filter(pk=appointment.pk).exists()
+
+
+def test_a_trainer_sees_the_appointments_they_hold_and_nothing_else():
+    dossier = DossierFactory(state="in_training")
+    trainer = dossier.team.trainer
+    session = book(
+        dossier, by=trainer, purpose=AppointmentPurpose.TRAINING_SESSION, with_membership=trainer, remote=True
+    )
+    book(dossier, remote=True)  # an evaluation appointment of the same dossier
+    colleague = MembershipFactory(organisation=trainer.organisation, role=Role.TRAINER)
+    assert list(Appointment.objects.visible_to(trainer)) == [session]
+    assert not Appointment.objects.visible_to(colleague).exists()
+    assert list(Assignment.objects.visible_to(trainer)) == list(
+        Assignment.objects.filter(dossier=dossier, purpose=AssignmentPurpose.TRAINING)
+    )
