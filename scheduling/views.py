@@ -21,7 +21,7 @@ from organisations.models import Membership, Role, Site
 from scheduling.forms import AppointmentForm, AssignmentForm, CancelForm
 from scheduling.ics import appointment_ics, appointment_ics_filename
 from scheduling.models import SCHEDULING_ROLES, Appointment, AssignmentPurpose
-from scheduling.selectors import agenda_days, appointment_actions
+from scheduling.selectors import agenda_days, appointment_actions, dossier_schedule
 from scheduling.services import (
     SchedulingError,
     appointment_book,
@@ -304,20 +304,29 @@ def appointment_mark_view(request: HttpRequest, pk: int, outcome: str) -> HttpRe
     appointment = _appointment_for(membership, pk)
     if outcome not in ("done", "missed"):
         raise Http404
+    message = error = ""
     try:
         appointment_mark(appointment=appointment, by=membership, done=outcome == "done", request=request)
     except SchedulingError as exc:
-        messages.error(request, str(exc))
+        error = str(exc)
     else:
-        messages.success(
-            request,
-            _("Le rendez-vous est noté réalisé.") if outcome == "done" else _("Le rendez-vous est noté manqué."),
-        )
+        message = _("Le rendez-vous est noté réalisé.") if outcome == "done" else _("Le rendez-vous est noté manqué.")
+    dossier = Dossier.objects.visible_to(membership).filter(pk=appointment.dossier_id).first()
+    if request.htmx and dossier is not None:  # type: ignore[attr-defined]
+        # From the dossier page: its appointments section again, the message announced.
+        context = {
+            "dossier": dossier,
+            "schedule": dossier_schedule(membership, dossier),
+            "status_message": message,
+            "error": error,
+        }
+        return render(request, "scheduling/_appointments.html", context)
+    if error:
+        messages.error(request, error)
+    else:
+        messages.success(request, message)
     # Back where the button was: the agenda, or the dossier page (which a trainer does not see).
-    if (
-        request.POST.get("next") == "agenda"
-        or not Dossier.objects.visible_to(membership).filter(pk=appointment.dossier_id).exists()
-    ):
+    if request.POST.get("next") == "agenda" or dossier is None:
         return redirect("scheduling:agenda")
     return redirect("journey:dossier_detail", pk=appointment.dossier_id)
 

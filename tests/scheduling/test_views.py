@@ -161,3 +161,21 @@ def test_the_agenda_and_the_dossier_page_cost_the_same_queries_with_more_appoint
         _queries(counsellor, *page),
     )
     assert after == before
+
+
+def test_marking_done_from_the_dossier_page_with_htmx_answers_its_appointments_section(client_for):
+    dossier = DossierFactory(state="opened")
+    appointment = book(dossier)
+    past = timezone.now() - datetime.timedelta(minutes=30)
+    Appointment.objects.filter(pk=appointment.pk).update(starts_at=past, ends_at=past + datetime.timedelta(hours=1))
+    client = client_for(dossier.team.counsellor)
+    page = client.get(reverse("journey:dossier_detail", args=[dossier.pk])).content.decode()
+    assert f'hx-post="{reverse("scheduling:appointment_missed", args=[appointment.pk])}"' in page
+    response = client.post(reverse("scheduling:appointment_missed", args=[appointment.pk]), HTTP_HX_REQUEST="true")
+    html = response.content.decode()
+    assert response.status_code == 200 and html.startswith('<section id="rendez-vous"')
+    assert "Le rendez-vous est noté manqué." in html and 'id="live-status"' in html
+    assert reverse("scheduling:appointment_rebook", args=[appointment.pk]) in html
+    # Again: refused, said in the section.
+    response = client.post(reverse("scheduling:appointment_done", args=[appointment.pk]), HTTP_HX_REQUEST="true")
+    assert "cette action n&#x27;est plus possible" in response.content.decode()
