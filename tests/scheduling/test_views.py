@@ -179,3 +179,16 @@ def test_marking_done_from_the_dossier_page_with_htmx_answers_its_appointments_s
     # Again: refused, said in the section.
     response = client.post(reverse("scheduling:appointment_done", args=[appointment.pk]), HTTP_HX_REQUEST="true")
     assert "cette action n&#x27;est plus possible" in response.content.decode()
+
+
+def test_the_evaluation_start_page_says_when_the_step_is_assigned_to_someone_else(client_for):
+    from scheduling.services import assignment_set
+
+    dossier = DossierFactory(state="opened")
+    team = dossier.team
+    url = reverse("evaluations:evaluation_start", args=[dossier.pk])
+    assert "vous la prenez en charge" not in client_for(team.evaluator).get(url).content.decode()
+    assignment_set(dossier=dossier, purpose="prior_evaluation", assignee=team.final_evaluator, by=team.counsellor)
+    page = client_for(team.evaluator).get(url).content.decode()
+    assert f"confiée à {team.final_evaluator.user.get_full_name()}" in page and "vous la prenez en charge" in page
+    assert "vous la prenez en charge" not in client_for(team.final_evaluator).get(url).content.decode()
