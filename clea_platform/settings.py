@@ -363,6 +363,7 @@ SWEEP_TASKS = (
     "referrals.tasks.referrals_expire_task",
     "organisations.tasks.documents_collect_orphans_task",
     "privacy.tasks.retention_apply_task",
+    "scheduling.tasks.sites_availability_refresh_task",
 )
 CELERY_TASK_ROUTES = {name: {"queue": CELERY_PDF_QUEUE} for name in PDF_TASKS}
 # Time limits (seconds). The soft limit raises SoftTimeLimitExceeded in the task (a batch records "failed"), the
