@@ -17,6 +17,7 @@ from juries.api import (
 )
 from referentiels.api import ReferentielViewSet
 from referrals.api import ReferralViewSet
+from scheduling.api import AppointmentViewSet
 from training.api import TrainingPlanViewSet
 
 router = SimpleRouter()
@@ -32,6 +33,7 @@ router.register("funding-batches", ClaimBatchViewSet, basename="funding-batch")
 router.register("funders", FunderViewSet, basename="funder")
 router.register("training-plans", TrainingPlanViewSet, basename="training-plan")
 router.register("referrals", ReferralViewSet, basename="referral")
+router.register("appointments", AppointmentViewSet, basename="appointment")
 
 # The steps of a dossier span the journey's apps: their viewset lives in journey, under the same prefix.
 journey_router = SimpleRouter()

@@ -108,6 +108,7 @@ INSTALLED_APPS = [
     "referentiels",
     "candidates",
     "directory",
+    "scheduling",
     "referrals",
     "evaluations",
     "training",
@@ -371,6 +372,7 @@ SWEEP_TASKS = (
     "referrals.tasks.referrals_expire_task",
     "organisations.tasks.documents_collect_orphans_task",
     "privacy.tasks.retention_apply_task",
+    "scheduling.tasks.sites_availability_refresh_task",
 )
 CELERY_TASK_ROUTES = {name: {"queue": CELERY_PDF_QUEUE} for name in PDF_TASKS}
 # Time limits (seconds). The soft limit raises SoftTimeLimitExceeded in the task (a batch records "failed"), the
@@ -436,6 +438,9 @@ CELERY_BEAT_SCHEDULE = {
     },
     # Personal data past its retention (DATA_RETENTION below): anonymised or deleted, idempotent, daily.
     "privacy-retention": {"task": "privacy.tasks.retention_apply_task", "schedule": 60 * 60 * 24},
+    # The directory's availability of sites whose organisation uses the platform's agenda (the next free day moves
+    # with the calendar): also refreshed on each booking at the site.
+    "sites-availability": {"task": "scheduling.tasks.sites_availability_refresh_task", "schedule": 60 * 60 * 24},
 }
 
 # -- Personal data: how long each category is kept, why, and what happens at the deadline (GDPR art. 5.1.e) -----
@@ -639,6 +644,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Two sets of choices share the field name "modality": an evaluation's and an appointment's.
+    "ENUM_NAME_OVERRIDES": {
+        "EvaluationModalityEnum": "evaluations.models.Modality",
+        "AppointmentModalityEnum": "scheduling.models.AppointmentModality",
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "clea_platform.api_schema.add_error_responses",

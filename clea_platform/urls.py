@@ -61,6 +61,7 @@ urlpatterns = [
     path("evaluations/", include("evaluations.urls")),
     path("documents/", include("outbox.document_urls")),
     path("formation/", include("training.urls")),
+    path("agenda/", include("scheduling.urls")),
     path("jurys/", include("juries.urls")),
     path("", include("journey.urls")),
     path("financements/", include("funding.urls")),

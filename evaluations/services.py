@@ -34,6 +34,8 @@ from outbox.models import SideEffect
 from outbox.services import document_replace, side_effect_add
 from referentiels.models import Domain, SubDomain
 from referentiels.outcomes import Outcome
+from scheduling.models import AssignmentPurpose, has_trained
+from scheduling.services import assignment_follow
 
 # -- Evaluations -----------------------------------------------------------------------------------------------
 
@@ -42,10 +44,6 @@ class EvaluationError(BusinessRefusal):
     """A rule of the evaluation refused the operation; the message is for the user, in French."""
 
     code = "evaluation_refused"
-
-
-def _evaluator_trains_this_dossier(dossier: Dossier, user_id: int) -> bool:
-    return dossier.training_plans.filter(trainer_id=user_id).exists()
 
 
 @transaction.atomic
@@ -69,7 +67,7 @@ def evaluation_start(
     if locked.state == DossierState.OPENED:
         kind, name, scope = EvaluationKind.PRIOR, "start_prior_evaluation", list(locked.referentiel.criteria())
     elif locked.state == DossierState.IN_TRAINING:
-        if _evaluator_trains_this_dossier(locked, by.user_id):
+        if has_trained(locked, by.user_id):
             raise EvaluationError(
                 _("Vous avez formé ce candidat : l'évaluation finale doit être conduite par un autre évaluateur.")
             )
@@ -93,6 +91,17 @@ def evaluation_start(
     dossier_apply(locked=locked, name=name, by=by, request=request)
     evaluation.save()
     CriterionResult.objects.bulk_create(CriterionResult(evaluation=evaluation, criterion=c) for c in scope)
+    # The evaluator who starts is the step's assignee from now on (recorded when nobody was, handed over when a
+    # colleague starts instead): the queues and the dossier page say who acts.
+    assignment_follow(
+        dossier=locked,
+        purpose=AssignmentPurpose.PRIOR_EVALUATION
+        if kind == EvaluationKind.PRIOR
+        else AssignmentPurpose.FINAL_EVALUATION,
+        membership=by,
+        by=by.user,
+        end_reason=_("Évaluation commencée par une autre personne"),
+    )
     return evaluation
 
 

@@ -40,6 +40,7 @@ from evaluations.services import (
 from organisations.models import Role
 from referentiels.models import Criterion, Domain, SubDomain
 from referentiels.outcomes import DomainOutcome, SubDomainOutcome, compute_outcome
+from scheduling.models import Assignment, AssignmentPurpose
 
 # Refusals whose message is written for the user: shown, and the input kept.
 USER_ERRORS = (EvaluationError, TransitionRefused, DossierConflict)
@@ -108,8 +109,22 @@ def start(request: HttpRequest, dossier_pk: int) -> HttpResponse:
         "criteria_count": dossier.referentiel.criteria().count() if kind == EvaluationKind.PRIOR else 0,
         "training_completed": dossier.training_completed() if kind == EvaluationKind.FINAL else None,
         "draft": dossier.evaluations.drafts().first() if kind is None else None,
+        # The step's assignee, when someone else: starting hands the step over (scheduling.services.assignment_follow).
+        "assigned_to": _assigned_elsewhere(dossier, kind, request.membership) if kind else None,
     }
     return render(request, "evaluations/start.html", context)
+
+
+def _assigned_elsewhere(dossier: Dossier, kind: str, membership: Any) -> Any:
+    purpose = AssignmentPurpose.PRIOR_EVALUATION if kind == EvaluationKind.PRIOR else AssignmentPurpose.FINAL_EVALUATION
+    current = (
+        Assignment.objects.current()
+        .filter(dossier=dossier, purpose=purpose)
+        .exclude(assignee__user_id=membership.user_id)
+        .select_related("assignee__user")
+        .first()
+    )
+    return current.assignee.user if current else None
 
 
 # -- Grid ------------------------------------------------------------------------------------------------------

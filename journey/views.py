@@ -25,6 +25,7 @@ from journey.services import certified_export
 from juries.models import Certificate
 from organisations.models import Membership, Role
 from outbox.selectors import documents_regeneration
+from scheduling.selectors import dossier_schedule
 from training.models import TrainingPlan
 
 # Where each user-facing transition (`custom["url"]` on the Dossier transitions) is taken, and the URL kwarg.
@@ -141,6 +142,7 @@ def dossier_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "days_left": days_left,
             "deadline_close": days_left is not None and days_left < WARNING_BEFORE_DEADLINE.days,
             "funding": dossier_funding(membership, dossier),
+            "schedule": dossier_schedule(membership, dossier),
             "can_correct_candidate": membership.role in CANDIDATE_CORRECTION_ROLES
             and dossier.candidate.can_be_corrected,
         },

@@ -42,8 +42,8 @@ class MembershipInline(admin.TabularInline):
 
 @admin.register(Organisation)
 class OrganisationAdmin(AuditedModelAdmin):
-    list_display = ["name", "kind", "siret", "region", "is_active"]
-    list_filter = ["kind", "region", "is_active"]
+    list_display = ["name", "kind", "siret", "region", "is_active", "uses_platform_agenda"]
+    list_filter = ["kind", "region", "is_active", "uses_platform_agenda"]
     search_fields = ["name", "siret"]
     inlines = [SiteInline, HabilitationInline, MembershipInline]
 

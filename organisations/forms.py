@@ -87,6 +87,13 @@ class SiteForm(forms.ModelForm):
             ),
         }
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Computed from the bookings (scheduling/availability.py): nothing to declare by hand.
+        if self.instance.pk and self.instance.organisation.uses_platform_agenda:
+            for name in Site.AVAILABILITY_FIELDS:
+                del self.fields[name]
+
     def changes(self) -> dict[str, object]:
         """The changed fields' new values; a change of availability also dates it (shown in the directory)."""
         changes = {name: self.cleaned_data[name] for name in self.changed_data}

@@ -69,6 +69,16 @@ class Organisation(models.Model):
     email = models.EmailField(_("adresse e-mail de contact"), blank=True)
     phone = models.CharField(_("téléphone"), max_length=20, blank=True)
     is_active = models.BooleanField(_("active"), default=True)
+    # Its sites' availability in the directory is then computed from its bookings (scheduling/availability.py)
+    # instead of declared by hand.
+    uses_platform_agenda = models.BooleanField(
+        _("utilise l'agenda de la plateforme"),
+        default=False,
+        help_text=_(
+            "Les disponibilités de ses sites dans l'annuaire (prochaine date, délai habituel) sont alors calculées "
+            "à partir des rendez-vous pris sur la plateforme."
+        ),
+    )
     created_at = models.DateTimeField(_("créée le"), auto_now_add=True)
 
     class Meta:

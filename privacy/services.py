@@ -60,6 +60,7 @@ from privacy.selectors import (
     stalled_dossiers_of,
 )
 from referrals.models import Referral, ReferralEvent
+from scheduling.models import Appointment, Assignment
 from training.models import ProgressNote, TrainingPlan
 
 logger = logging.getLogger(__name__)
@@ -126,9 +127,9 @@ def _referrals_anonymise(referrals: models.QuerySet[Referral], now: datetime.dat
 
 def _dossiers_scrub(dossiers: models.QuerySet[Dossier], now: datetime.datetime) -> list[tuple[Storage, str]]:
     """Blank the free texts the dossiers' steps hold about the person (the withdrawal's reason, the timeline's,
-    evaluations', training's, jury's and funding's notes and comments, the funder's file reference), and take the
-    files of their attestations, earlier versions and funding proofs out of the rows. Returns those files, for
-    deletion once committed. What the statistics count stays."""
+    evaluations', training's, jury's, funding's and appointments' notes and comments, the funder's file reference),
+    and take the files of their attestations, earlier versions and funding proofs out of the rows. Returns those
+    files, for deletion once committed. What the statistics count stays."""
     dossier_ids = list(dossiers.values_list("pk", flat=True))
     Dossier.objects.filter(pk__in=dossier_ids).update(withdrawal_reason="", anonymised_at=now)
     DossierEvent.objects.filter(dossier_id__in=dossier_ids).exclude(note="").update(note="")
@@ -145,6 +146,9 @@ def _dossiers_scrub(dossiers: models.QuerySet[Dossier], now: datetime.datetime) 
     line_ids = list(FundingLine.objects.filter(dossier_id__in=dossier_ids).values_list("pk", flat=True))
     FundingLine.objects.filter(pk__in=line_ids).update(note="", funder_reference="")
     FundingLineEvent.objects.filter(line_id__in=line_ids).exclude(note="").update(note="")
+    # An appointment's cancellation reason and remote details, an assignment's end reason: may speak of the person.
+    Appointment.objects.filter(dossier_id__in=dossier_ids).update(cancel_reason="", remote_details="")
+    Assignment.objects.filter(dossier_id__in=dossier_ids).exclude(end_reason="").update(end_reason="")
 
     files: list[tuple[Storage, str]] = []
     proofs = FundingProof.objects.filter(line_id__in=line_ids)

@@ -124,6 +124,7 @@ def _app_entries(name: str) -> list[Any]:
         "outbox",
         "candidates",
         "evaluations",
+        "scheduling",
         "training",
         "juries",
         "funding",

@@ -802,13 +802,14 @@ CASES = [
     Case("site-list", Role.COUNSELLOR, site_list, more_sites, page_rows, 5),
     Case("member-list", Role.ORG_ADMIN, member_list, more_members, page_rows, 5),
     # -- Dossiers (the list, and the detail's events and funding lines, are counted in tests/candidates and
-    # tests/funding). The dossier, its events, evaluations, attestations, training plans and funding lines.
-    Case("dossier-detail-cycles", Role.COUNSELLOR, dossier_in_training, more_cycles, evaluations_and_plans, 9),
+    # tests/funding). The dossier, its events, evaluations, attestations, training plans and funding lines, its
+    # assignments and appointments.
+    Case("dossier-detail-cycles", Role.COUNSELLOR, dossier_in_training, more_cycles, evaluations_and_plans, 11),
     # -- Evaluations and training (the grid is counted in tests/evaluations, the trainer's plan list in
     # tests/training). The evaluation, earlier and own acquisitions, the référentiel's three levels, the attestation.
     Case("evaluation-summary", Role.COUNSELLOR, small_summary, summary_of_107_criteria, summary_subdomains, 10),
-    # The dossier, the référentiel's three levels, jury deferrals, acquisitions, the current plan.
-    Case("evaluation-start", Role.EVALUATOR, final_start, final_start_on_7_criteria, context_len("scope"), 10),
+    # The dossier, the référentiel's three levels, jury deferrals, acquisitions, the current plan, its assignment.
+    Case("evaluation-start", Role.EVALUATOR, final_start, final_start_on_7_criteria, context_len("scope"), 11),
     # The plan, its sessions, its trainer, the target criteria, the notes with their authors.
     Case("plan-detail", Role.TRAINER, plan_detail, more_sessions_and_notes, sessions_and_notes, 8),
     Case("plan-list-certifpro", Role.CERTIFPRO_ADMIN, certifpro_plans, more_certifpro_plans, page_rows, 5),

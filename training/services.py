@@ -19,6 +19,8 @@ from organisations.models import Membership, OrganisationKind, Role
 from organisations.services import audit_record
 from referentiels.models import Criterion
 from referentiels.outcomes import Outcome
+from scheduling.models import AssignmentPurpose, has_evaluated
+from scheduling.services import assignment_follow, trainer_was_evaluator_message
 from training.models import ProgressNote, TrainingPlan, TrainingSession, hours_label, plan_calendar_errors
 
 
@@ -48,9 +50,10 @@ def trainer_memberships() -> list[Membership]:
 def _check_trainer(dossier: Dossier, trainer: Membership) -> None:
     if trainer.role != Role.TRAINER or not trainer.is_active:
         raise TrainingError(_("La personne choisie n'est pas formatrice."))
-    # CléA: the trainer and the evaluator may work in the same organisation but are never the same person.
-    if dossier.evaluations.filter(evaluator_id=trainer.user_id).exists():
-        raise TrainingError(_("Cette personne a évalué le candidat : elle ne peut pas être sa formatrice."))
+    # CléA: the trainer and the evaluator may work in the same organisation but are never the same person (the
+    # evaluations done, and the evaluator assigned now: scheduling holds the rule).
+    if has_evaluated(dossier, trainer.user_id):
+        raise TrainingError(trainer_was_evaluator_message())
 
 
 @transaction.atomic
@@ -90,6 +93,14 @@ def training_plan_create(
         created_by=by.user,
     )
     plan.target_criteria.set(gaps)
+    # The plan's trainer is the dossier's assigned trainer (a plan for another trainer hands the step over).
+    assignment_follow(
+        dossier=locked,
+        purpose=AssignmentPurpose.TRAINING,
+        membership=trainer,
+        by=by.user,
+        end_reason=_("Parcours confié à une autre personne"),
+    )
     locked.__dict__.pop("current_training_plan", None)
     dossier_apply(
         locked=locked,

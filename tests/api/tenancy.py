@@ -268,3 +268,46 @@ TENANT_LISTS = [
     TenantList("api:referral-list", Role.COUNSELLOR, _referral_row),
     TenantList("api:referral-list", Role.FT_ADVISOR, lambda org: _referral_row(org, from_agency=org)),
 ]
+
+
+# -- Appointments: the counsellor of the dossier's organisation books and acts; the owners of tests/scheduling --------
+
+
+def _appointment(org) -> dict[str, int]:
+    from tests.scheduling.tenancy import _planned
+
+    return {"pk": _planned(org).pk}
+
+
+def _appointment_started(org) -> dict[str, int]:
+    from tests.scheduling.tenancy import _started
+
+    return _started(org)
+
+
+def _appointment_cancelled(org) -> Target:
+    from tests.scheduling import next_weekday_at
+    from tests.scheduling.tenancy import _cancelled
+
+    target = _cancelled(org)
+    return Target(target.kwargs, data={"starts_at": next_weekday_at(15, days=4).isoformat()})
+
+
+def _appointment_row(org) -> str:
+    from tests.scheduling import book
+
+    dossier = DossierFactory(organisation=org, state="opened")
+    book(dossier, remote=True)
+    return dossier.reference
+
+
+TENANT_URLS += [
+    TenantURL("api:appointment-detail", Role.COUNSELLOR, _appointment),
+    TenantURL("api:appointment-ics", Role.COUNSELLOR, _appointment),
+    TenantURL("api:appointment-cancel", Role.COUNSELLOR, _appointment, method="post", data={"reason": "Empêchement"}),
+    TenantURL("api:appointment-done", Role.COUNSELLOR, _appointment_started, method="post"),
+    TenantURL("api:appointment-missed", Role.COUNSELLOR, _appointment_started, method="post"),
+    TenantURL("api:appointment-rebook", Role.COUNSELLOR, _appointment_cancelled, method="post"),
+]
+
+TENANT_LISTS += [TenantList("api:appointment-list", Role.COUNSELLOR, _appointment_row)]

@@ -27,6 +27,7 @@ from organisations.demo import DEMO_PASSWORD, seed_foundation
 from organisations.models import Membership, Role
 from referrals.demo import seed_referrals
 from referrals.models import Referral
+from scheduling.demo import seed_scheduling
 from tests.browser.support import log_in as sign_in
 from training.models import TrainingPlan
 
@@ -91,6 +92,7 @@ def seed_demo() -> None:
     seed_journey(orgs)
     seed_juries(orgs)
     seed_funding(orgs)
+    seed_scheduling(orgs)
     # Words longer than a phone's line: a hyphenated commune in the organisation's name, a long e-mail address.
     orgs["nord"].name = "APP Saint-Rémy-en-Bouzemont-Saint-Genest-et-Isson (évaluateur Nord)"
     orgs["nord"].save(update_fields=["name"])
@@ -114,9 +116,12 @@ def role_pages() -> dict[str, list[str]]:
             dossier_page,
             reverse("candidates:dossier_create"),
             reverse("referrals:detail", args=[referral.pk]),
+            reverse("scheduling:appointment_create", args=[dossier.pk]),
+            reverse("scheduling:assignment_create", args=[dossier.pk]),
         ],
         "org-admin": [dossier_page, reverse("referrals:detail", args=[referral.pk])],
-        "evaluator": [dossier_page, grid],
+        # The agenda's week (the header's link) and day views, with the demo's appointments.
+        "evaluator": [dossier_page, grid, f"{reverse('scheduling:agenda')}?view=day"],
         "trainer": [reverse("training:plan_detail", args=[plan.pk])],
         "president": [
             reverse("juries:session_detail", args=[submission.session_id]),

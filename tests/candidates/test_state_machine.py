@@ -377,8 +377,10 @@ class Recorder:
     def __init__(self, dossier: Dossier) -> None:
         self.dossier = dossier
 
+    # The state machine's rows: a transition has its target state. Facts a step records besides (the assignment an
+    # evaluation's start hands over, tests/scheduling) are timeline rows without one, with audit rows of their own.
     def _counts(self) -> tuple[int, int]:
-        events = DossierEvent.objects.filter(dossier=self.dossier).exclude(transition="").count()
+        events = DossierEvent.objects.filter(dossier=self.dossier).exclude(to_state="").count()
         audits = AuditLog.objects.filter(object_id=str(self.dossier.pk), action__startswith="dossier.").count()
         return events, audits
 
@@ -386,10 +388,14 @@ class Recorder:
         before = self._counts()
         action()
         assert self._counts() == (before[0] + 1, before[1] + 1), name
-        event = DossierEvent.objects.filter(dossier=self.dossier).exclude(transition="").order_by("-id").first()
+        event = DossierEvent.objects.filter(dossier=self.dossier).exclude(to_state="").order_by("-id").first()
         actor = by.user if by is not None else None
         assert (event.transition, event.actor, event.from_state, event.to_state) == (name, actor, source, target)
-        audit = AuditLog.objects.filter(object_id=str(self.dossier.pk)).order_by("-id").first()
+        audit = (
+            AuditLog.objects.filter(object_id=str(self.dossier.pk), action__startswith="dossier.")
+            .order_by("-id")
+            .first()
+        )
         assert audit.action == f"dossier.{name}"
         assert audit.actor == actor
         assert audit.organisation_id == self.dossier.organisation_id

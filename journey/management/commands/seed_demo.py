@@ -15,6 +15,7 @@ from organisations.demo import (
     seed_foundation,
 )
 from referrals.demo import seed_referrals
+from scheduling.demo import seed_scheduling
 
 REFUSAL = (
     "Refusé : seed_demo crée un superutilisateur et des comptes dont le mot de passe est publié ; il ne "
@@ -65,6 +66,8 @@ class Command(BaseCommand):
         self.stdout.write(f"Annuaire : {listed} sites et orientations créés")
         created = seed_journey(orgs) + seed_juries(orgs) + seed_funding(orgs)
         self.stdout.write(f"Dossiers de démonstration créés : {created}")
+        booked = seed_scheduling(orgs)
+        self.stdout.write(f"Rendez-vous de démonstration pris : {booked}")
         self.stdout.write(self.style.SUCCESS("Données de démonstration prêtes."))
         self.stdout.write(f"Comptes de démonstration (mot de passe : {DEMO_PASSWORD}) :")
         with_code = demo_accounts_with_two_factor()
