@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
@@ -20,7 +21,7 @@ from clea_platform.tenancy import membership_required
 from evaluations.models import Attestation, Evaluation
 from funding.selectors import dossier_funding
 from journey.forms import ExportForm
-from journey.selectors import dashboard_for
+from journey.selectors import TODO_PAGE_SIZE, WorkQueuePages, dashboard_for, work_queue
 from journey.services import certified_export
 from juries.models import Certificate
 from organisations.models import Membership, Role
@@ -43,7 +44,18 @@ def home(request: HttpRequest) -> HttpResponse:
     if request.membership is None:
         return render(request, "no_membership.html", status=403)
     dashboard = dashboard_for(request.membership)
-    return render(request, "home.html", {field.name: getattr(dashboard, field.name) for field in fields(dashboard)})
+    context = {field.name: getattr(dashboard, field.name) for field in fields(dashboard)}
+    return render(request, "home.html", {**context, "todo": work_queue(request.membership)})
+
+
+@membership_required()
+def todo(request: HttpRequest) -> HttpResponse:
+    """The whole "À faire" of the current role, oldest first, a page at a time."""
+    number = request.GET.get("page")
+    asked = int(number) if number and number.isdigit() and int(number) > 0 else 1
+    items = WorkQueuePages(request.membership, upto=asked * TODO_PAGE_SIZE)
+    page = Paginator(items, TODO_PAGE_SIZE).get_page(asked)
+    return render(request, "journey/todo.html", {"page": page})
 
 
 @dataclass(frozen=True)
