@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, overload
 
-from django.db.models import Case, Count, Exists, F, Min, OuterRef, Q, QuerySet, Subquery, When
+from django.db.models import Case, Count, Exists, F, Min, OuterRef, Q, QuerySet, Subquery, When, Window
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
@@ -156,8 +156,9 @@ def dashboard_for(membership: Membership) -> Dashboard:
 
 # -- "À faire": the work waiting for this person -------------------------------------------------------------------
 #
-# Each role's queue is a list of sources; each source is one kind of work, read by two queries (its count, its
-# oldest rows), so that a queue costs the same whatever the number of items. The sources are merged oldest first.
+# Each role's queue is a list of sources; each source is one kind of work, read by one query (its oldest rows with
+# the count of all), so that a queue costs the same whatever the number of items. The sources are merged oldest
+# first.
 
 TODO_SIZE = 8
 TODO_PAGE_SIZE = 25
@@ -199,8 +200,11 @@ def _day(moment: datetime.date | datetime.datetime | None) -> datetime.date:
 
 
 def _read(rows: QuerySet[Any], limit: int, item: Callable[[Any], QueueItem]) -> tuple[int, list[QueueItem]]:
-    """A source's two queries: how many, then the oldest `limit` (`rows` is already ordered oldest first)."""
-    return rows.count(), [item(row) for row in rows[:limit]]
+    """A source's one query: its oldest `limit` rows (`rows` is already ordered oldest first), each carrying the
+    count of all (a window over the whole selection, computed before the LIMIT). No row, no work: a count of 0.
+    The rows must not repeat (no join that multiplies them), or the count would too."""
+    found = list(rows.annotate(queue_total=Window(Count("pk")))[: max(limit, 1)])
+    return (found[0].queue_total if found else 0), [item(row) for row in found[:limit]]
 
 
 def _entered_state_at() -> Coalesce:
@@ -674,7 +678,7 @@ WORK_QUEUES: dict[str, list[Source]] = {
 
 def work_queue(membership: Membership, *, limit: int = TODO_SIZE) -> WorkQueue:
     """The work waiting for this membership, oldest first: its role's sources merged, `limit` items at most (the
-    oldest `limit` of all are among the oldest `limit` of each). Two queries per source, whatever the items."""
+    oldest `limit` of all are among the oldest `limit` of each). One query per source, whatever the items."""
     count, items = 0, []
     for source in WORK_QUEUES[membership.role]:
         n, rows = source(membership, limit)

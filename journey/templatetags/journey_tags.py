@@ -15,7 +15,7 @@ register = template.Library()
 
 
 def waiting_text(since: datetime.date, today: datetime.date) -> str:
-    """"depuis 12 jours", "depuis aujourd'hui", or for a day to come (a session, a jury), "le 05/12/2026"."""
+    """ "depuis 12 jours", "depuis aujourd'hui", or for a day to come (a session, a jury), "le 05/12/2026"."""
     days = (today - since).days
     if days < 0:
         return _("le %(date)s") % {"date": f"{since:%d/%m/%Y}"}

@@ -8,6 +8,8 @@ import datetime
 from decimal import Decimal
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -85,7 +87,7 @@ def _near_deadline(organisation):
     )
 
 
-def counsellor_world(org):
+def counsellor_world(org, name: str = "Nadia"):
     opened = DossierFactory(organisation=org, state="opened")
     partial = DossierFactory(organisation=org, state="partially_validated")
     ready = DossierFactory(organisation=org, state="ready_for_jury")
@@ -93,7 +95,7 @@ def counsellor_world(org):
     DossierFactory(organisation=org, state="in_training")  # its trainer's work, not the counsellor's
     DossierFactory(organisation=org, state="prior_evaluation")  # the evaluator's
     age(opened, 10), age(partial, 20), age(ready, 5), age(near, 40)
-    referral = make_referral(to=org)
+    referral = make_referral(to=org, first_name=name)
     type(referral).objects.filter(pk=referral.pk).update(sent_at=timezone.now() - datetime.timedelta(days=3))
     return opened, partial, ready, near, referral
 
@@ -336,3 +338,29 @@ def test_certifpro_acts_on_failed_side_effects_and_habilitations_ending(org_a):
         "habilitations_to_renew": "Renouveler 1 habilitation qui prend fin dans les 3 mois",
         "side_effects_failed": "Relancer 1 document ou courriel en échec",
     }
+
+
+def _queries(client, url) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(url).status_code == 200
+    return len(queries)
+
+
+def test_the_home_page_and_the_queue_page_cost_the_same_with_more_items(org_a, client_for):
+    opened, *_ = counsellor_world(org_a)
+    client = client_for(opened.team.counsellor)
+    client.get(reverse("home"))
+    home, page = _queries(client, reverse("home")), _queries(client, reverse("journey:todo"))
+    for name in ("Alice", "Bruno", "Chloé"):
+        counsellor_world(org_a, name)
+    assert work_queue(opened.team.counsellor, limit=100).count == 24
+    assert _queries(client, reverse("home")) == home
+    assert _queries(client, reverse("journey:todo")) == page
+    # Session, user, memberships, the dossiers per step, then one query per kind of work.
+    assert home == 3 + 1 + len(WORK_QUEUES[Role.COUNSELLOR])
+
+
+def test_a_queue_reads_one_query_per_kind_of_work(org_a, django_assert_num_queries):
+    opened, *_ = counsellor_world(org_a)
+    with django_assert_num_queries(len(WORK_QUEUES[Role.COUNSELLOR])):
+        assert work_queue(opened.team.counsellor).count == 6
