@@ -223,7 +223,7 @@ def _dossier_item(kind: str, action: StrOrPromise, url: str) -> Callable[[Dossie
         subject=str(dossier.candidate),
         detail=dossier.reference or "",
         url=url.format(pk=dossier.pk),
-        since=_day(dossier.queue_since),
+        since=_day(dossier.queue_since),  # type: ignore[attr-defined]  # annotated by each source's queryset
     )
 
 
@@ -580,7 +580,7 @@ def referrals_to_follow(membership: Membership, limit: int) -> tuple[int, list[Q
             subject=f"{referral.last_name.upper()} {referral.first_name}",
             detail=f"{referral.organisation.name} – {referral.get_state_display()}",
             url=url.format(pk=referral.pk),
-            since=_day(referral.queue_since),
+            since=_day(referral.queue_since),  # type: ignore[attr-defined]  # annotated above
         )
 
     return _read(rows, limit, item)

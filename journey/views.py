@@ -25,7 +25,8 @@ from journey.forms import ExportForm
 from journey.next_steps import Facts, next_step, reader_note
 from journey.selectors import TODO_PAGE_SIZE, WorkQueuePages, dashboard_for, work_queue
 from journey.services import certified_export
-from juries.models import Certificate, Submission
+from juries.models import Certificate
+from juries.selectors import jury_session_of
 from organisations.models import Membership, Role
 from outbox.selectors import documents_regeneration
 from training.models import TrainingPlan
@@ -109,16 +110,8 @@ def dossier_detail(request: HttpRequest, pk: int) -> HttpResponse:
     actions = next_actions(dossier, membership)
     events = list(dossier.events.all())
     evaluations = list(dossier.evaluations.all())
-    session = None
-    if dossier.state == DossierState.SUBMITTED_TO_JURY:  # the one step whose actor the page has not loaded
-        submission = (
-            Submission.objects.visible_to(membership)
-            .filter(dossier=dossier)
-            .select_related("session")
-            .order_by("-submitted_at", "-id")
-            .first()
-        )
-        session = submission.session if submission is not None else None
+    # The one step whose actor the page has not loaded yet: the jury session the dossier is before.
+    session = jury_session_of(dossier, membership) if dossier.state == DossierState.SUBMITTED_TO_JURY else None
     step = next_step(Facts(dossier=dossier, reader=membership, plans=plans, evaluations=evaluations, session=session))
     attestations = list(dossier.attestations.all())
     certificate: Certificate | None = getattr(dossier, "certificate", None)
