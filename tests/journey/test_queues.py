@@ -5,9 +5,11 @@ queue page all of them; the cost does not grow with the items."""
 from __future__ import annotations
 
 import datetime
+import io
 from decimal import Decimal
 
 import pytest
+from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -21,7 +23,8 @@ from journey.selectors import (
 )
 from journey.templatetags.journey_tags import waiting_text
 from juries.services import jury_session_convene, jury_session_set_seats
-from organisations.models import Role
+from organisations.demo import ACCOUNTS
+from organisations.models import Membership, Role
 from outbox.models import SideEffect, SideEffectState
 from referrals.services import referral_decline
 from tests.clients import page_text
@@ -364,3 +367,15 @@ def test_a_queue_reads_one_query_per_kind_of_work(org_a, django_assert_num_queri
     opened, *_ = counsellor_world(org_a)
     with django_assert_num_queries(len(WORK_QUEUES[Role.COUNSELLOR])):
         assert work_queue(opened.team.counsellor).count == 6
+
+
+def test_every_demo_account_has_work_waiting(settings):
+    settings.DEBUG, settings.EMBEDDED = True, True
+    call_command("seed_demo", verbosity=0, stdout=io.StringIO())
+    empty = [
+        (account.email, membership.role)
+        for account in ACCOUNTS
+        for membership in Membership.objects.filter(user__email=account.email)
+        if not work_queue(membership).count
+    ]
+    assert empty == []
