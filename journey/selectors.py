@@ -1,8 +1,9 @@
-"""The role home pages: one selector per role, each composing the panels of the apps it reads.
+"""The role home pages: one selector per role, each composing the panels of the apps it reads, and each role's
+« À faire » (WORK_QUEUES, at the end of this module), the work waiting for the person.
 
-A panel that reads one app comes from that app's selectors; a panel that reads across apps (the evaluator's
-worklist: dossiers and their training plans) is written here, above them all. Every selector returns plain data,
-its querysets already evaluated, so that the template only formats it.
+A panel that reads one app comes from that app's selectors; one that reads across apps (the evaluations to start:
+dossiers and their training plans) is written here, above them all. Every selector returns plain data, its
+querysets already evaluated, so that the template only formats it.
 """
 
 from __future__ import annotations
@@ -227,10 +228,10 @@ def _dossier_item(kind: str, action: StrOrPromise, url: str) -> Callable[[Dossie
     )
 
 
-def _url(name: str, **kwarg: str) -> str:
-    """The URL `name` with "{pk}" in place of its one argument, filled in per row."""
-    key = next(iter(kwarg))
-    return reverse(name, kwargs={key: 1}).replace("/1/", "/{pk}/")
+def _url(name: str, kwarg: str = "pk") -> str:
+    """The URL `name` with "{pk}" in place of its one argument (`kwarg`), to fill in per row without a reverse()
+    per row."""
+    return reverse(name, kwargs={kwarg: 1}).replace("/1/", "/{pk}/")
 
 
 # Evaluator ---------------------------------------------------------------------------------------------------------
@@ -257,7 +258,7 @@ def evaluations_to_start(membership: Membership, limit: int) -> tuple[int, list[
         .select_related("candidate")
         .order_by("queue_since", "id")
     )
-    url = _url("evaluations:evaluation_start", dossier_pk="")
+    url = _url("evaluations:evaluation_start", "dossier_pk")
 
     def item(dossier: Dossier) -> QueueItem:
         prior = dossier.state == DossierState.OPENED
@@ -276,7 +277,7 @@ def evaluation_drafts_to_close(membership: Membership, limit: int) -> tuple[int,
         .select_related("dossier__candidate")
         .order_by("started_on", "id")
     )
-    url = _url("evaluations:grid", pk="")
+    url = _url("evaluations:grid")
     return _read(
         rows,
         limit,
@@ -308,7 +309,7 @@ def training_sessions_of_the_week(membership: Membership, limit: int) -> tuple[i
         .select_related("plan__dossier__candidate")
         .order_by("date", "id")
     )
-    url = _url("training:plan_detail", pk="")
+    url = _url("training:plan_detail")
 
     def item(session: TrainingSession) -> QueueItem:
         past = session.date < today
@@ -332,7 +333,7 @@ def training_plans_to_complete(membership: Membership, limit: int) -> tuple[int,
         .select_related("dossier__candidate")
         .order_by("ends_on", "id")
     )
-    url = _url("training:plan_complete", pk="")
+    url = _url("training:plan_complete")
     return _read(
         rows,
         limit,
@@ -358,7 +359,7 @@ def training_plans_without_sessions(membership: Membership, limit: int) -> tuple
         .select_related("dossier__candidate")
         .order_by("starts_on", "id")
     )
-    url = _url("training:plan_detail", pk="")
+    url = _url("training:plan_detail")
     return _read(
         rows,
         limit,
@@ -391,7 +392,7 @@ def dossiers_without_evaluator(membership: Membership, limit: int) -> tuple[int,
         .order_by("queue_since", "id")
     )
     item = _dossier_item(
-        "dossier_without_evaluator", _("Faire conduire l'évaluation préalable"), _url("journey:dossier_detail", pk="")
+        "dossier_without_evaluator", _("Faire conduire l'évaluation préalable"), _url("journey:dossier_detail")
     )
     return _read(rows, limit, item)
 
@@ -406,7 +407,7 @@ def partial_validations_without_plan(membership: Membership, limit: int) -> tupl
         .order_by("queue_since", "id")
     )
     item = _dossier_item(
-        "plan_to_define", _("Définir le parcours de formation"), _url("training:plan_create", dossier_pk="")
+        "plan_to_define", _("Définir le parcours de formation"), _url("training:plan_create", "dossier_pk")
     )
     return _read(rows, limit, item)
 
@@ -420,7 +421,7 @@ def dossiers_to_submit(membership: Membership, limit: int) -> tuple[int, list[Qu
         .select_related("candidate")
         .order_by("queue_since", "id")
     )
-    item = _dossier_item("dossier_to_submit", _("Soumettre au jury"), _url("juries:submit", dossier_pk=""))
+    item = _dossier_item("dossier_to_submit", _("Soumettre au jury"), _url("juries:submit", "dossier_pk"))
     return _read(rows, limit, item)
 
 
@@ -434,7 +435,7 @@ def deadlines_within_warning(membership: Membership, limit: int) -> tuple[int, l
         .select_related("candidate")
         .order_by("deadline", "id")
     )
-    url = _url("journey:dossier_detail", pk="")
+    url = _url("journey:dossier_detail")
     return _read(
         rows,
         limit,
@@ -459,7 +460,7 @@ def referrals_to_answer(membership: Membership, limit: int) -> tuple[int, list[Q
         .select_related("site", "from_organisation")
         .order_by("sent_at", "id")
     )
-    url = _url("referrals:detail", pk="")
+    url = _url("referrals:detail")
     return _read(
         rows,
         limit,
@@ -485,7 +486,7 @@ def referrals_to_answer(membership: Membership, limit: int) -> tuple[int, list[Q
 def jury_sessions_to_convene(membership: Membership, limit: int) -> tuple[int, list[QueueItem]]:
     """A jury body's planned sessions still to convene (its administrators compose and convene them)."""
     rows = JurySession.objects.visible_to(membership).filter(state=SessionState.PLANNED, date__gte=timezone.now())
-    url = _url("juries:session_detail", pk="")
+    url = _url("juries:session_detail")
     return _read(
         rows.order_by("date", "pk"),
         limit,
@@ -511,7 +512,7 @@ def jury_sessions_to_review(membership: Membership, limit: int) -> tuple[int, li
         .annotate(dossier_count=related_count(Submission, "session"))
         .order_by("date", "pk")
     )
-    url = _url("juries:session_detail", pk="")
+    url = _url("juries:session_detail")
     return _read(
         rows,
         limit,
@@ -537,7 +538,7 @@ def jury_decisions_to_take(membership: Membership, limit: int) -> tuple[int, lis
         .select_related("dossier__candidate", "session")
         .order_by("session__date", "submitted_at", "id")
     )
-    url = _url("juries:review", pk="")
+    url = _url("juries:review")
     return _read(
         rows,
         limit,
@@ -570,7 +571,7 @@ def referrals_to_follow(membership: Membership, limit: int) -> tuple[int, list[Q
         .select_related("organisation")
         .order_by("queue_since", "id")
     )
-    url = _url("referrals:detail", pk="")
+    url = _url("referrals:detail")
 
     def item(referral: Referral) -> QueueItem:
         waiting = referral.state == ReferralState.SENT

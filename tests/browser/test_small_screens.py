@@ -112,12 +112,13 @@ def role_pages() -> dict[str, list[str]]:
     return {
         "counsellor": [
             dossier_page,
+            reverse("journey:todo"),
             reverse("candidates:dossier_create"),
             reverse("referrals:detail", args=[referral.pk]),
         ],
         "org-admin": [dossier_page, reverse("referrals:detail", args=[referral.pk])],
         "evaluator": [dossier_page, grid],
-        "trainer": [reverse("training:plan_detail", args=[plan.pk])],
+        "trainer": [reverse("training:plan_detail", args=[plan.pk]), reverse("journey:todo")],
         "president": [
             reverse("juries:session_detail", args=[submission.session_id]),
             reverse("juries:review", args=[submission.pk]),

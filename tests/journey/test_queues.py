@@ -31,7 +31,7 @@ from tests.clients import page_text
 from tests.evaluations.support import complete_training
 from tests.factories import HabilitationFactory, MembershipFactory, OrganisationFactory
 from tests.journey import DossierFactory
-from tests.juries.factories import deliberating, make_certifpro, make_jury, submit
+from tests.juries.factories import certified, deliberating, make_certifpro, make_jury, submit
 from tests.referrals.support import advisor_of, make_referral
 from training.models import TrainingPlan
 from training.services import training_plan_create, training_session_add
@@ -326,6 +326,14 @@ def test_the_advisor_follows_own_referrals_waiting_or_to_send_elsewhere(org_a):
 
 
 # -- Certif'Pro ----------------------------------------------------------------------------------------------------
+
+
+def test_certifpro_declares_the_certificates_issued(org_a):
+    _jury, _submission, certificate = certified()
+    [item] = work_queue(make_certifpro()).items
+    assert (item.kind, item.url) == ("certificates_to_declare", reverse("funding:cdc_list"))
+    assert item.action == "Déclarer 1 certificat à la Caisse des Dépôts"
+    assert item.since == certificate.awarded_on
 
 
 def test_certifpro_acts_on_failed_side_effects_and_habilitations_ending(org_a):
