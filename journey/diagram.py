@@ -9,7 +9,7 @@ Layout, computed here and only formatted by the template (an SVG, no script):
   order, so that the journey runs down the first column;
 - a transition to the next layer runs from the bottom of its source to the top of its target; a longer forward one
   leaves the source's right side; a transition back up (a jury's deferral, a revoked decision) runs on the left of
-  the first column, or from the top of a box further right.
+  the first column, or up the gap on the left of a box further right.
 """
 
 from __future__ import annotations
@@ -157,8 +157,10 @@ def _edge_path(source: Node, target: Node, span: int, source_column: int) -> str
         x1, y1, x2, y2 = source.x, source.y + h / 2, target.x, target.y + h / 2
         bulge = 16 + 8 * -span
         return f"M{x1:g},{y1:g} C{x1 - bulge:g},{y1:g} {x2 - bulge:g},{y2:g} {x2:g},{y2:g}"
-    x1, y1, x2, y2 = source.x + w / 2, source.y, target.x + w, target.y + h / 2
-    return f"M{x1:g},{y1:g} C{x1:g},{y2:g} {x1:g},{y2:g} {x2:g},{y2:g}"
+    # Back up from a box further right: up the gap on its left, into the target's right side.
+    x1, y1, x2, y2 = source.x, source.y + h / 2, target.x + w, target.y + h / 2
+    lane = source.x - COLUMN_GAP / 2
+    return f"M{x1:g},{y1:g} C{lane:g},{y1:g} {lane:g},{y2:g} {x2:g},{y2:g}"
 
 
 def draw(

@@ -102,3 +102,6 @@ def test_the_diagram_is_an_accessible_svg_without_inline_style(org_a, client_for
     assert 'role="region" tabindex="0" aria-labelledby="diagram-title"' in svg
     assert 'role="img"' in svg and "<title" in svg and "<desc" in svg and "viewBox=" in svg
     assert "style=" not in svg and "<script" not in svg
+    # Coordinates in the SVG's own syntax, never the French decimal comma of the page's localised numbers.
+    assert re.findall(r'\b(?:x|y|cx)="[^"]*,', svg) == []
+    assert re.search(r'<text x="\d+(\.\d+)?" y="\d+(\.\d+)?">', svg)
