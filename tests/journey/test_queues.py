@@ -201,7 +201,7 @@ def test_the_evaluators_queue_holds_the_evaluations_to_start_and_only_own_drafts
 # -- Trainer -------------------------------------------------------------------------------------------------------
 
 
-def _plan(trainer, org, *, starts_in: int, ends_in: int) -> TrainingPlan:
+def _plan(trainer, org, *, ends_in: int) -> TrainingPlan:
     dossier = DossierFactory(organisation=org, state="partially_validated")
     return training_plan_create(
         dossier=dossier,
@@ -216,9 +216,9 @@ def _plan(trainer, org, *, starts_in: int, ends_in: int) -> TrainingPlan:
 def test_the_trainers_queue_holds_sessions_of_the_week_plans_to_schedule_and_to_complete(org_a, org_b):
     trainer = MembershipFactory(organisation=OrganisationFactory(training=True), role=Role.TRAINER)
     colleague = MembershipFactory(organisation=trainer.organisation, role=Role.TRAINER)
-    running = _plan(trainer, org_a, starts_in=0, ends_in=60)
-    ended = _plan(trainer, org_b, starts_in=0, ends_in=30)
-    empty = _plan(trainer, org_a, starts_in=0, ends_in=60)
+    running = _plan(trainer, org_a, ends_in=60)
+    ended = _plan(trainer, org_b, ends_in=30)
+    empty = _plan(trainer, org_a, ends_in=60)
     TrainingPlan.objects.filter(pk=ended.pk).update(
         starts_on=TODAY() - datetime.timedelta(days=40), ends_on=TODAY() - datetime.timedelta(days=2)
     )
@@ -232,7 +232,7 @@ def test_the_trainers_queue_holds_sessions_of_the_week_plans_to_schedule_and_to_
         topic="Plus tard",
     )
     training_session_add(plan=running, by=trainer, date=TODAY(), duration_hours=Decimal("2"), topic="Fait", done=True)
-    _plan(colleague, org_a, starts_in=0, ends_in=60)  # the colleague's plan: not this trainer's work
+    _plan(colleague, org_a, ends_in=60)  # the colleague's plan: not this trainer's work
 
     queue = work_queue(trainer, limit=20)
 
