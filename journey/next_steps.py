@@ -14,13 +14,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-if TYPE_CHECKING:
-    from django_stubs_ext import StrOrPromise
-
 from candidates.models import Dossier, DossierState
 from organisations.models import Membership, Role, User
 
 if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
     from evaluations.models import Evaluation
     from juries.models import JurySession
     from training.models import TrainingPlan
