@@ -1,4 +1,5 @@
-"""Reads of evaluations for the screens (the evaluator's home page, the public check of an attestation)."""
+"""Reads of evaluations for the screens (the public check of an attestation). The evaluator's drafts to close are
+in their "À faire" (journey.selectors)."""
 
 from __future__ import annotations
 
@@ -8,19 +9,7 @@ from dataclasses import dataclass
 from django.utils import timezone
 
 from evaluations.acquisitions import attestation_outcome
-from evaluations.models import Attestation, Evaluation
-from organisations.models import Membership
-
-
-def evaluation_drafts_of(membership: Membership) -> list[Evaluation]:
-    """The evaluations this evaluator started and has not closed, the oldest first. One query."""
-    return list(
-        Evaluation.objects.visible_to(membership)
-        .drafts()
-        .filter(evaluator_id=membership.user_id)
-        .select_related("dossier__candidate")
-        .order_by("started_on", "id")
-    )
+from evaluations.models import Attestation
 
 
 @dataclass(frozen=True)

@@ -212,7 +212,32 @@ def seed_journey(orgs: dict[str, Organisation]) -> int:
             direct = target == "ready_for_jury" and not via_training
             walk_dossier(dossier, target=target, team=team, prior_acquired=None if direct else acquired)
         created += 1
-    return created
+    return created + _seed_southern_dossier(orgs["sud"])
+
+
+def _seed_southern_dossier(sud: Organisation) -> int:
+    """One opened dossier for the other organisation, so that its counsellor's « À faire » has an item too."""
+    counsellor = Membership.objects.get(user__email="conseiller@evaluateur-sud.demo", role=Role.COUNSELLOR)
+    if Candidate.objects.filter(organisation=sud, first_name="Lucas", last_name="Ferrand").exists():
+        return 0
+    dossier = dossier_create(
+        membership=counsellor,
+        certification=Certification.CLEA,
+        candidate_data={
+            "civility": Civility.M,
+            "first_name": "Lucas",
+            "last_name": "Ferrand",
+            "birth_date": datetime.date(1991, 9, 2),
+            "birth_place": "Marseille",
+            "registration_status": RegistrationStatus.JOB_SEEKER,
+            "education_level": EducationLevel.NONE,
+            "origin": Origin.MISSION_LOCALE,
+            "postcode": "13001",
+            "city": "Marseille",
+        },
+    )
+    dossier_open(dossier=dossier, by=counsellor, consent_text="Le candidat accepte l'ouverture de son dossier CléA.")
+    return 1
 
 
 # -- Juries ---------------------------------------------------------------------------------------------------

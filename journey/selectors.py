@@ -1,52 +1,52 @@
-"""The role home pages: one selector per role, each composing the panels of the apps it reads.
+"""The role home pages: one selector per role, each composing the panels of the apps it reads, and each role's
+« À faire » (WORK_QUEUES, at the end of this module), the work waiting for the person.
 
-A panel that reads one app comes from that app's selectors; a panel that reads across apps (the evaluator's
-worklist: dossiers and their training plans) is written here, above them all. Every selector returns plain data,
-its querysets already evaluated, so that the template only formats it.
+A panel that reads one app comes from that app's selectors; one that reads across apps (the evaluations to start:
+dossiers and their training plans) is written here, above them all. Every selector returns plain data, its
+querysets already evaluated, so that the template only formats it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import datetime
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, overload
 
-from django.db.models import OuterRef, Q, Subquery
+from django.db.models import Case, Count, Exists, F, Min, OuterRef, Q, QuerySet, Subquery, When, Window
+from django.db.models.functions import Coalesce
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
-from candidates.models import Dossier, DossierState
+from candidates.models import WARNING_BEFORE_DEADLINE, WINDOW_STATES, Dossier, DossierEvent, DossierState
 from candidates.selectors import DossierBoard, dossier_board
 from evaluations.models import Evaluation
-from evaluations.selectors import evaluation_drafts_of
-from juries.models import JurySession
-from juries.selectors import conflict_count_for, deliberations_presided_by, upcoming_sessions_for
-from organisations.models import Membership, Organisation, Role
+from funding.selectors import certificates_to_report
+from juries.models import JurySession, SessionState, Submission
+from juries.selectors import conflict_count_for, deliberations_presided_by, related_count, upcoming_sessions_for
+from organisations.models import Habilitation, Membership, Organisation, Role
 from organisations.selectors import active_member_count, active_site_count, evaluators_in_region, national_overview
-from referrals.models import Referral
-from training.models import TrainingPlan
+from outbox.models import SideEffect, SideEffectState
+from referrals.models import Referral, ReferralState
+from training.models import TrainingPlan, TrainingSession
 from training.selectors import training_plans_in_progress
 
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
 REFERRALS_SIZE = 5
-WAITING_SIZE = 20
-
-
-@dataclass(frozen=True)
-class ReferralsWaiting:
-    count: int
-    # The oldest first: they expire first.
-    oldest: list[Referral]
 
 
 @dataclass(frozen=True)
 class CounsellorDashboard:
     board: DossierBoard
-    incoming: ReferralsWaiting
 
 
 @dataclass(frozen=True)
 class EvaluatorDashboard:
-    waiting: list[Dossier]
-    more_waiting: bool
-    drafts: list[Evaluation]
+    pass
 
 
 @dataclass(frozen=True)
@@ -90,46 +90,13 @@ Dashboard = (
 
 
 def counsellor_dashboard(membership: Membership) -> CounsellorDashboard:
-    """The dossiers per step and those close to their 5-year deadline (two queries), and the France Travail
-    referrals the organisation has not answered yet (a count and the oldest few: two)."""
-    waiting = (
-        Referral.objects.visible_to(membership).filter(organisation_id=membership.organisation_id).awaiting_answer()
-    )
-    return CounsellorDashboard(
-        board=dossier_board(membership),
-        incoming=ReferralsWaiting(
-            count=waiting.count(),
-            oldest=list(waiting.select_related("site", "from_organisation").order_by("sent_at", "id")[:REFERRALS_SIZE]),
-        ),
-    )
-
-
-def dossiers_awaiting_evaluation(membership: Membership, *, limit: int = WAITING_SIZE) -> list[Dossier]:
-    """Opened dossiers (a prior evaluation to hold) and dossiers in training whose current plan is completed (a
-    final one), the longest waiting first; `limit + 1` rows, so that the caller knows whether more wait. One
-    query: the current plan is a subquery."""
-    current_plan_completed_at = Subquery(
-        TrainingPlan.objects.filter(dossier=OuterRef("pk")).order_by("-cycle").values("completed_at")[:1]
-    )
-    return list(
-        Dossier.objects.visible_to(membership)
-        .annotate(current_plan_completed_at=current_plan_completed_at)
-        .filter(
-            Q(state=DossierState.OPENED) | Q(state=DossierState.IN_TRAINING, current_plan_completed_at__isnull=False)
-        )
-        .select_related("candidate")
-        .order_by("updated_at", "id")[: limit + 1]
-    )
+    """The dossiers per step (one query); the referrals to answer and the deadlines are in "À faire"."""
+    return CounsellorDashboard(board=dossier_board(membership))
 
 
 def evaluator_dashboard(membership: Membership) -> EvaluatorDashboard:
-    """The dossiers waiting for an evaluation, and the evaluator's own drafts. Two queries."""
-    waiting = dossiers_awaiting_evaluation(membership)
-    return EvaluatorDashboard(
-        waiting=waiting[:WAITING_SIZE],
-        more_waiting=len(waiting) > WAITING_SIZE,
-        drafts=evaluation_drafts_of(membership),
-    )
+    """Nothing beyond "À faire" (evaluations to start, own drafts to close): the dossier list is one click away."""
+    return EvaluatorDashboard()
 
 
 def trainer_dashboard(membership: Membership) -> TrainerDashboard:
@@ -186,3 +153,560 @@ DASHBOARDS: dict[str, Callable[[Membership], Dashboard]] = {
 def dashboard_for(membership: Membership) -> Dashboard:
     """The home page's data for the membership's role."""
     return DASHBOARDS[membership.role](membership)
+
+
+# -- "À faire": the work waiting for this person -------------------------------------------------------------------
+#
+# Each role's queue is a list of sources; each source is one kind of work, read by one query (its oldest rows with
+# the count of all), so that a queue costs the same whatever the number of items. The sources are merged oldest
+# first.
+
+TODO_SIZE = 8
+TODO_PAGE_SIZE = 25
+# Referrals answered (declined or expired) stay in the advisor's queue this long: the person is to be sent elsewhere.
+REFERRAL_FOLLOW_UP = datetime.timedelta(days=30)
+# Certif'Pro renews a habilitation before it lapses: it enters the queue this long before its end.
+HABILITATION_RENEWAL_NOTICE = datetime.timedelta(days=91)
+
+
+@dataclass(frozen=True)
+class QueueItem:
+    """One piece of work: what to do, on what, where it is done, and since when it waits (a day to come for a
+    session or a jury: the template says "le …" rather than "depuis …")."""
+
+    kind: str
+    action: str
+    subject: str
+    url: str
+    since: datetime.date
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class WorkQueue:
+    count: int
+    # The oldest first, at most the limit asked for.
+    items: list[QueueItem]
+
+
+Source = Callable[[Membership, int], tuple[int, list[QueueItem]]]
+
+
+def _day(moment: datetime.date | datetime.datetime | None) -> datetime.date:
+    if moment is None:
+        return timezone.localdate()
+    if isinstance(moment, datetime.datetime):
+        return timezone.localdate(moment)
+    return moment
+
+
+def _read(rows: QuerySet[Any], limit: int, item: Callable[[Any], QueueItem]) -> tuple[int, list[QueueItem]]:
+    """A source's one query: its oldest `limit` rows (`rows` is already ordered oldest first), each carrying the
+    count of all (a window over the whole selection, computed before the LIMIT). No row, no work: a count of 0.
+    The rows must not repeat (no join that multiplies them), or the count would too."""
+    found = list(rows.annotate(queue_total=Window(Count("pk")))[: max(limit, 1)])
+    return (found[0].queue_total if found else 0), [item(row) for row in found[:limit]]
+
+
+def _entered_state_at() -> Coalesce:
+    """When the dossier entered its current step: its latest event into that step (a dossier predating the events,
+    its last change)."""
+    entered = (
+        DossierEvent.objects.filter(dossier=OuterRef("pk"), to_state=OuterRef("state")).order_by("-at").values("at")
+    )
+    return Coalesce(Subquery(entered[:1]), F("updated_at"))
+
+
+def _dossier_item(kind: str, action: StrOrPromise, url: str) -> Callable[[Dossier], QueueItem]:
+    return lambda dossier: QueueItem(
+        kind=kind,
+        action=str(action),
+        subject=str(dossier.candidate),
+        detail=dossier.reference or "",
+        url=url.format(pk=dossier.pk),
+        since=_day(dossier.queue_since),  # type: ignore[attr-defined]  # annotated by each source's queryset
+    )
+
+
+def _url(name: str, kwarg: str = "pk") -> str:
+    """The URL `name` with "{pk}" in place of its one argument (`kwarg`), to fill in per row without a reverse()
+    per row."""
+    return reverse(name, kwargs={kwarg: 1}).replace("/1/", "/{pk}/")
+
+
+# Evaluator ---------------------------------------------------------------------------------------------------------
+
+
+def evaluations_to_start(membership: Membership, limit: int) -> tuple[int, list[QueueItem]]:
+    """Opened dossiers (a prior evaluation to hold) and dossiers in training whose current plan is completed (a
+    final one), in the evaluator's organisation, the longest waiting first."""
+    current_plan_completed_at = Subquery(
+        TrainingPlan.objects.filter(dossier=OuterRef("pk")).order_by("-cycle").values("completed_at")[:1]
+    )
+    rows = (
+        Dossier.objects.visible_to(membership)
+        .annotate(current_plan_completed_at=current_plan_completed_at)
+        .filter(
+            Q(state=DossierState.OPENED) | Q(state=DossierState.IN_TRAINING, current_plan_completed_at__isnull=False)
+        )
+        .annotate(
+            queue_since=Case(
+                When(state=DossierState.IN_TRAINING, then=F("current_plan_completed_at")),
+                default=_entered_state_at(),
+            )
+        )
+        .select_related("candidate")
+        .order_by("queue_since", "id")
+    )
+    url = _url("evaluations:evaluation_start", "dossier_pk")
+
+    def item(dossier: Dossier) -> QueueItem:
+        prior = dossier.state == DossierState.OPENED
+        action = _("Commencer l'évaluation préalable") if prior else _("Commencer l'évaluation finale")
+        return _dossier_item("evaluation_to_start", action, url)(dossier)
+
+    return _read(rows, limit, item)
+
+
+def evaluation_drafts_to_close(membership: Membership, limit: int) -> tuple[int, list[QueueItem]]:
+    """The evaluations this evaluator started and has not closed, the oldest first."""
+    rows = (
+        Evaluation.objects.visible_to(membership)
+        .drafts()
+        .filter(evaluator_id=membership.user_id)
+        .select_related("dossier__candidate")
+        .order_by("started_on", "id")
+    )
+    url = _url("evaluations:grid")
+    return _read(
+        rows,
+        limit,
+        lambda evaluation: QueueItem(
+            kind="evaluation_to_close",
+            action=_("Compléter et clôturer l'%(kind)s") % {"kind": evaluation.get_kind_display().lower()},
+            subject=str(evaluation.dossier.candidate),
+            detail=evaluation.dossier.reference or "",
+            url=url.format(pk=evaluation.pk),
+            since=evaluation.started_on,
+        ),
+    )
+
+
+# Trainer -----------------------------------------------------------------------------------------------------------
+
+
+def _week_end(today: datetime.date) -> datetime.date:
+    return today + datetime.timedelta(days=6 - today.weekday())
+
+
+def training_sessions_of_the_week(membership: Membership, limit: int) -> tuple[int, list[QueueItem]]:
+    """The sessions of the trainer's plans under way still to hold or to mark done: this week's, and earlier ones
+    never marked done."""
+    today = timezone.localdate()
+    plans = TrainingPlan.objects.visible_to(membership).filter(completed_at__isnull=True)
+    rows = (
+        TrainingSession.objects.filter(plan__in=plans, done=False, date__lte=_week_end(today))
+        .select_related("plan__dossier__candidate")
+        .order_by("date", "id")
+    )
+    url = _url("training:plan_detail")
+
+    def item(session: TrainingSession) -> QueueItem:
+        past = session.date < today
+        return QueueItem(
+            kind="training_session",
+            action=_("Indiquer si la séance a eu lieu") if past else _("Tenir la séance"),
+            subject=str(session.plan.dossier.candidate),
+            detail=session.topic,
+            url=url.format(pk=session.plan_id),
+            since=session.date,
+        )
+
+    return _read(rows, limit, item)
+
+
+def training_plans_to_complete(membership: Membership, limit: int) -> tuple[int, list[QueueItem]]:
+    """The trainer's plans whose planned end has come and that are not declared completed yet."""
+    rows = (
+        TrainingPlan.objects.visible_to(membership)
+        .filter(completed_at__isnull=True, ends_on__lte=timezone.localdate())
+        .select_related("dossier__candidate")
+        .order_by("ends_on", "id")
+    )
+    url = _url("training:plan_complete")
+    return _read(
+        rows,
+        limit,
+        lambda plan: QueueItem(
+            kind="plan_to_complete",
+            action=_("Déclarer la formation terminée"),
+            subject=str(plan.dossier.candidate),
+            detail=plan.dossier.reference or "",
+            url=url.format(pk=plan.pk),
+            since=plan.ends_on,
+        ),
+    )
+
+
+def training_plans_without_sessions(membership: Membership, limit: int) -> tuple[int, list[QueueItem]]:
+    """The trainer's plans under way, before their planned end, with no session ahead: the calendar to fill."""
+    today = timezone.localdate()
+    ahead = TrainingSession.objects.filter(plan=OuterRef("pk"), done=False, date__gte=today)
+    rows = (
+        TrainingPlan.objects.visible_to(membership)
+        .filter(completed_at__isnull=True, ends_on__gt=today)
+        .exclude(Exists(ahead))
+        .select_related("dossier__candidate")
+        .order_by("starts_on", "id")
+    )
+    url = _url("training:plan_detail")
+    return _read(
+        rows,
+        limit,
+        lambda plan: QueueItem(
+            kind="plan_to_schedule",
+            action=_("Planifier les séances du parcours"),
+            subject=str(plan.dossier.candidate),
+            detail=plan.dossier.reference or "",
+            url=url.format(pk=plan.pk),
+            since=plan.starts_on,
+        ),
+    )
+
+
+# Counsellor --------------------------------------------------------------------------------------------------------
+
+
+def dossiers_opened_without_evaluator(membership: Membership) -> QuerySet[Dossier]:
+    """Opened dossiers that no evaluator has taken up yet. Today's truth: no evaluation started, i.e. still in the
+    "opened" step. The `scheduling` app's assignments will replace this (an opened dossier with no evaluator
+    assigned): the lead switches this one filter when it lands."""
+    return Dossier.objects.visible_to(membership).filter(state=DossierState.OPENED)
+
+
+def dossiers_without_evaluator(membership: Membership, limit: int) -> tuple[int, list[QueueItem]]:
+    rows = (
+        dossiers_opened_without_evaluator(membership)
+        .annotate(queue_since=_entered_state_at())
+        .select_related("candidate")
+        .order_by("queue_since", "id")
+    )
+    item = _dossier_item(
+        "dossier_without_evaluator", _("Faire conduire l'évaluation préalable"), _url("journey:dossier_detail")
+    )
+    return _read(rows, limit, item)
+
+
+def partial_validations_without_plan(membership: Membership, limit: int) -> tuple[int, list[QueueItem]]:
+    """Partially validated dossiers: no training under way (after a prior evaluation or a jury's deferral)."""
+    rows = (
+        Dossier.objects.visible_to(membership)
+        .filter(state=DossierState.PARTIALLY_VALIDATED)
+        .annotate(queue_since=_entered_state_at())
+        .select_related("candidate")
+        .order_by("queue_since", "id")
+    )
+    item = _dossier_item(
+        "plan_to_define", _("Définir le parcours de formation"), _url("training:plan_create", "dossier_pk")
+    )
+    return _read(rows, limit, item)
+
+
+def dossiers_to_submit(membership: Membership, limit: int) -> tuple[int, list[QueueItem]]:
+    """Dossiers ready for the jury and not submitted to a session yet."""
+    rows = (
+        Dossier.objects.visible_to(membership)
+        .filter(state=DossierState.READY_FOR_JURY)
+        .annotate(queue_since=_entered_state_at())
+        .select_related("candidate")
+        .order_by("queue_since", "id")
+    )
+    item = _dossier_item("dossier_to_submit", _("Soumettre au jury"), _url("juries:submit", "dossier_pk"))
+    return _read(rows, limit, item)
+
+
+def deadlines_within_warning(membership: Membership, limit: int) -> tuple[int, list[QueueItem]]:
+    """Dossiers whose 5-year deadline falls within 3 months, waiting since they entered that period (the nearest
+    deadline first)."""
+    today = timezone.localdate()
+    rows = (
+        Dossier.objects.visible_to(membership)
+        .filter(state__in=WINDOW_STATES, deadline__gte=today, deadline__lte=today + WARNING_BEFORE_DEADLINE)
+        .select_related("candidate")
+        .order_by("deadline", "id")
+    )
+    url = _url("journey:dossier_detail")
+    return _read(
+        rows,
+        limit,
+        lambda dossier: QueueItem(
+            kind="deadline",
+            action=_("Échéance des 5 ans le %(date)s") % {"date": f"{dossier.deadline:%d/%m/%Y}"},
+            subject=str(dossier.candidate),
+            detail=dossier.reference or "",
+            url=url.format(pk=dossier.pk),
+            since=dossier.deadline - WARNING_BEFORE_DEADLINE,
+        ),
+    )
+
+
+def referrals_to_answer(membership: Membership, limit: int) -> tuple[int, list[QueueItem]]:
+    """The France Travail referrals the organisation received and has not answered yet (a counsellor accepts them,
+    the administrator may decline them)."""
+    rows = (
+        Referral.objects.visible_to(membership)
+        .filter(organisation_id=membership.organisation_id)
+        .awaiting_answer()
+        .select_related("site", "from_organisation")
+        .order_by("sent_at", "id")
+    )
+    url = _url("referrals:detail")
+    return _read(
+        rows,
+        limit,
+        lambda referral: QueueItem(
+            kind="referral_to_answer",
+            action=_("Répondre à l'orientation France Travail"),
+            subject=f"{referral.last_name.upper()} {referral.first_name}",
+            detail=_("%(agency)s, pour %(site)s, expire le %(date)s")
+            % {
+                "agency": referral.from_organisation.name,
+                "site": referral.site.name,
+                "date": f"{timezone.localdate(referral.expires_at):%d/%m/%Y}",
+            },
+            url=url.format(pk=referral.pk),
+            since=_day(referral.sent_at),
+        ),
+    )
+
+
+# Organisation administrator ----------------------------------------------------------------------------------------
+
+
+def jury_sessions_to_convene(membership: Membership, limit: int) -> tuple[int, list[QueueItem]]:
+    """A jury body's planned sessions still to convene (its administrators compose and convene them)."""
+    rows = JurySession.objects.visible_to(membership).filter(state=SessionState.PLANNED, date__gte=timezone.now())
+    url = _url("juries:session_detail")
+    return _read(
+        rows.order_by("date", "pk"),
+        limit,
+        lambda session: QueueItem(
+            kind="session_to_convene",
+            action=_("Composer et convoquer la session de jury"),
+            subject=_("Jury du %(date)s") % {"date": f"{timezone.localtime(session.date):%d/%m/%Y %H:%M}"},
+            url=url.format(pk=session.pk),
+            since=_day(session.created_at),
+        ),
+    )
+
+
+# Jurors ------------------------------------------------------------------------------------------------------------
+
+
+def jury_sessions_to_review(membership: Membership, limit: int) -> tuple[int, list[QueueItem]]:
+    """The convened sessions the juror sits on, not yet deliberating: their dossiers to read, the soonest first."""
+    rows = (
+        # A juror sees the sessions they sit on, no other.
+        JurySession.objects.visible_to(membership)
+        .filter(state=SessionState.CONVENED)
+        .annotate(dossier_count=related_count(Submission, "session"))
+        .order_by("date", "pk")
+    )
+    url = _url("juries:session_detail")
+    return _read(
+        rows,
+        limit,
+        lambda session: QueueItem(
+            kind="session_to_review",
+            action=_("Étudier les dossiers de la session"),
+            subject=_("Jury du %(date)s") % {"date": f"{timezone.localtime(session.date):%d/%m/%Y %H:%M}"},
+            detail=ngettext("%(n)s dossier", "%(n)s dossiers", session.dossier_count) % {"n": session.dossier_count},
+            url=url.format(pk=session.pk),
+            since=_day(session.date),
+        ),
+    )
+
+
+def jury_decisions_to_take(membership: Membership, limit: int) -> tuple[int, list[QueueItem]]:
+    """The dossiers without a decision in the deliberating sessions the juror presides."""
+    presided = JurySession.objects.filter(
+        state=SessionState.DELIBERATING, seats__is_president=True, seats__member__user_id=membership.user_id
+    )
+    rows = (
+        Submission.objects.visible_to(membership)
+        .filter(session__in=presided, decision__isnull=True)
+        .select_related("dossier__candidate", "session")
+        .order_by("session__date", "submitted_at", "id")
+    )
+    url = _url("juries:review")
+    return _read(
+        rows,
+        limit,
+        lambda submission: QueueItem(
+            kind="decision_to_take",
+            action=_("Enregistrer la décision du jury"),
+            subject=str(submission.dossier.candidate),
+            detail=_("Jury du %(date)s") % {"date": f"{timezone.localtime(submission.session.date):%d/%m/%Y}"},
+            url=url.format(pk=submission.pk),
+            since=_day(submission.session.date),
+        ),
+    )
+
+
+# France Travail advisor --------------------------------------------------------------------------------------------
+
+
+def referrals_to_follow(membership: Membership, limit: int) -> tuple[int, list[QueueItem]]:
+    """The advisor's own referrals still awaiting an answer, and those declined or expired lately: the person is to
+    be sent elsewhere."""
+    recently = timezone.now() - REFERRAL_FOLLOW_UP
+    rows = (
+        Referral.objects.visible_to(membership)
+        .filter(advisor_id=membership.user_id)
+        .filter(
+            Q(state=ReferralState.SENT)
+            | Q(state__in=[ReferralState.DECLINED, ReferralState.EXPIRED], answered_at__gte=recently)
+        )
+        .annotate(queue_since=Coalesce("answered_at", "sent_at"))
+        .select_related("organisation")
+        .order_by("queue_since", "id")
+    )
+    url = _url("referrals:detail")
+
+    def item(referral: Referral) -> QueueItem:
+        waiting = referral.state == ReferralState.SENT
+        return QueueItem(
+            kind="referral_waiting" if waiting else "referral_to_redirect",
+            action=str(_("Attendre la réponse de l'organisme") if waiting else _("Orienter la personne ailleurs")),
+            subject=f"{referral.last_name.upper()} {referral.first_name}",
+            detail=f"{referral.organisation.name} – {referral.get_state_display()}",
+            url=url.format(pk=referral.pk),
+            since=_day(referral.queue_since),  # type: ignore[attr-defined]  # annotated above
+        )
+
+    return _read(rows, limit, item)
+
+
+# Certif'Pro --------------------------------------------------------------------------------------------------------
+
+
+def _aggregate_item(
+    kind: str, count: int, oldest: Any, action: str, url: str, subject: str = ""
+) -> tuple[int, list[QueueItem]]:
+    """National volumes come as one item each (how many, since the oldest), not a line per row."""
+    if not count:
+        return 0, []
+    return count, [QueueItem(kind=kind, action=action, subject=subject, url=url, since=_day(oldest))]
+
+
+def certificates_to_declare(membership: Membership, limit: int) -> tuple[int, list[QueueItem]]:
+    """The issued certificates not yet reported to the Caisse des Dépôts (within 3 months of their award)."""
+    found = certificates_to_report().order_by().aggregate(n=Count("pk"), oldest=Min("awarded_on"))
+    n = found["n"]
+    return _aggregate_item(
+        "certificates_to_declare",
+        n,
+        found["oldest"],
+        ngettext(
+            "Déclarer %(n)s certificat à la Caisse des Dépôts",
+            "Déclarer %(n)s certificats à la Caisse des Dépôts",
+            n,
+        )
+        % {"n": n},
+        reverse("funding:cdc_list"),
+    )
+
+
+def side_effects_failed(membership: Membership, limit: int) -> tuple[int, list[QueueItem]]:
+    """Documents and e-mails that failed for good: an operator retries them."""
+    found = (
+        SideEffect.objects.visible_to(membership)
+        .filter(state=SideEffectState.FAILED)
+        .order_by()
+        .aggregate(n=Count("pk"), oldest=Min("created_at"))
+    )
+    n = found["n"]
+    return _aggregate_item(
+        "side_effects_failed",
+        n,
+        found["oldest"],
+        ngettext("Relancer %(n)s document ou courriel en échec", "Relancer %(n)s documents ou courriels en échec", n)
+        % {"n": n},
+        f"{reverse('outbox:side_effect_list')}?state={SideEffectState.FAILED}",
+    )
+
+
+def habilitations_to_renew(membership: Membership, limit: int) -> tuple[int, list[QueueItem]]:
+    """Habilitations in force that end within 3 months: renew them or let them lapse."""
+    today = timezone.localdate()
+    found = (
+        Habilitation.objects.in_force()
+        .filter(valid_until__lte=today + HABILITATION_RENEWAL_NOTICE)
+        .order_by()
+        .aggregate(n=Count("pk"), oldest=Min("valid_until"))
+    )
+    n = found["n"]
+    return _aggregate_item(
+        "habilitations_to_renew",
+        n,
+        found["oldest"] - HABILITATION_RENEWAL_NOTICE if found["oldest"] else None,
+        ngettext(
+            "Renouveler %(n)s habilitation qui prend fin dans les 3 mois",
+            "Renouveler %(n)s habilitations qui prennent fin dans les 3 mois",
+            n,
+        )
+        % {"n": n},
+        reverse("admin:organisations_habilitation_changelist"),
+    )
+
+
+WORK_QUEUES: dict[str, list[Source]] = {
+    Role.COUNSELLOR: [
+        referrals_to_answer,
+        dossiers_without_evaluator,
+        partial_validations_without_plan,
+        dossiers_to_submit,
+        deadlines_within_warning,
+    ],
+    Role.EVALUATOR: [evaluations_to_start, evaluation_drafts_to_close],
+    Role.TRAINER: [training_sessions_of_the_week, training_plans_to_complete, training_plans_without_sessions],
+    Role.ORG_ADMIN: [referrals_to_answer, jury_sessions_to_convene],
+    Role.JURY_MEMBER: [jury_decisions_to_take, jury_sessions_to_review],
+    Role.FT_ADVISOR: [referrals_to_follow],
+    Role.CERTIFPRO_ADMIN: [certificates_to_declare, side_effects_failed, habilitations_to_renew],
+}
+
+
+def work_queue(membership: Membership, *, limit: int = TODO_SIZE) -> WorkQueue:
+    """The work waiting for this membership, oldest first: its role's sources merged, `limit` items at most (the
+    oldest `limit` of all are among the oldest `limit` of each). One query per source, whatever the items."""
+    count, items = 0, []
+    for source in WORK_QUEUES[membership.role]:
+        n, rows = source(membership, limit)
+        count += n
+        items.extend(rows)
+    items.sort(key=lambda item: item.since)  # stable: a source's own order breaks the ties
+    return WorkQueue(count=count, items=items[:limit])
+
+
+class WorkQueuePages(Sequence[QueueItem]):
+    """The whole queue for a Paginator: its length is the count, a page reads the oldest items up to its end.
+    `upto` (the end of the page asked for) lets one reading serve both the count and the page."""
+
+    def __init__(self, membership: Membership, *, upto: int) -> None:
+        self.membership = membership
+        self.queue = work_queue(membership, limit=upto)
+        self.upto = upto
+
+    def __len__(self) -> int:
+        return self.queue.count
+
+    @overload
+    def __getitem__(self, index: int) -> QueueItem: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[QueueItem]: ...
+    def __getitem__(self, index: int | slice) -> QueueItem | list[QueueItem]:
+        end = (index + 1) if isinstance(index, int) else (index.stop or len(self))
+        if end > self.upto:
+            self.queue, self.upto = work_queue(self.membership, limit=end), end
+        return self.queue.items[index]

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
@@ -19,10 +20,13 @@ from clea_platform import spreadsheets
 from clea_platform.tenancy import membership_required
 from evaluations.models import Attestation, Evaluation
 from funding.selectors import dossier_funding
+from journey.diagram import dossier_diagram
 from journey.forms import ExportForm
-from journey.selectors import dashboard_for
+from journey.next_steps import Facts, next_step, reader_note
+from journey.selectors import TODO_PAGE_SIZE, WorkQueuePages, dashboard_for, work_queue
 from journey.services import certified_export
 from juries.models import Certificate
+from juries.selectors import jury_session_of
 from organisations.models import Membership, Role
 from outbox.selectors import documents_regeneration
 from scheduling.selectors import dossier_schedule
@@ -44,7 +48,18 @@ def home(request: HttpRequest) -> HttpResponse:
     if request.membership is None:
         return render(request, "no_membership.html", status=403)
     dashboard = dashboard_for(request.membership)
-    return render(request, "home.html", {field.name: getattr(dashboard, field.name) for field in fields(dashboard)})
+    context = {field.name: getattr(dashboard, field.name) for field in fields(dashboard)}
+    return render(request, "home.html", {**context, "todo": work_queue(request.membership)})
+
+
+@membership_required()
+def todo(request: HttpRequest) -> HttpResponse:
+    """The whole "À faire" of the current role, oldest first, a page at a time."""
+    number = request.GET.get("page")
+    asked = int(number) if number and number.isdigit() and int(number) > 0 else 1
+    items = WorkQueuePages(request.membership, upto=asked * TODO_PAGE_SIZE)
+    page = Paginator(items, TODO_PAGE_SIZE).get_page(asked)
+    return render(request, "journey/todo.html", {"page": page})
 
 
 @dataclass(frozen=True)
@@ -73,32 +88,6 @@ def next_actions(dossier: Dossier, membership: Membership) -> list[NextAction]:
     return sorted(actions, key=lambda action: action.danger)
 
 
-def why_no_action(dossier: Dossier, membership: Membership) -> str:
-    """One sentence telling this role why it has nothing to do on the dossier now."""
-    if not dossier.is_open:
-        return _("Ce dossier est clos : plus aucune étape n'est possible.")
-    if membership.is_certifpro:
-        return _("Certif'Pro consulte les dossiers sans intervenir dans leur parcours.")
-    state = dossier.state
-    if state == DossierState.INFORMATION:
-        return _("Un conseiller doit d'abord ouvrir le dossier, avec l'accord du candidat.")
-    if state == DossierState.OPENED:
-        if membership.role == Role.EVALUATOR and not dossier.habilitation_in_force():
-            return _("L'organisme n'a pas d'habilitation en cours pour cette certification.")
-        return _("L'évaluation préalable est conduite par un évaluateur de l'organisme.")
-    if state in {DossierState.PRIOR_EVALUATION, DossierState.FINAL_EVALUATION}:
-        return _("Une évaluation est en cours : l'évaluateur la poursuit depuis sa grille.")
-    if state == DossierState.PARTIALLY_VALIDATED:
-        return _("Un conseiller définit maintenant le parcours de formation du candidat.")
-    if state == DossierState.IN_TRAINING:
-        if not dossier.training_completed():
-            return _("La formation doit être déclarée terminée par le formateur avant l'évaluation finale.")
-        if not dossier.within_window():
-            return _("Le délai de 5 ans après l'évaluation préalable est écoulé.")
-        return _("L'évaluation finale est conduite par un évaluateur de l'organisme.")
-    return _("Le dossier attend sa présentation au jury paritaire.")
-
-
 @membership_required(*DOSSIER_ROLES)
 def dossier_detail(request: HttpRequest, pk: int) -> HttpResponse:
     membership: Membership = request.membership
@@ -120,6 +109,11 @@ def dossier_detail(request: HttpRequest, pk: int) -> HttpResponse:
     # The guards read the current plan: hand them the one already prefetched rather than query again.
     dossier.__dict__["current_training_plan"] = plans[0] if plans else None
     actions = next_actions(dossier, membership)
+    events = list(dossier.events.all())
+    evaluations = list(dossier.evaluations.all())
+    # The one step whose actor the page has not loaded yet: the jury session the dossier is before.
+    session = jury_session_of(dossier, membership) if dossier.state == DossierState.SUBMITTED_TO_JURY else None
+    step = next_step(Facts(dossier=dossier, reader=membership, plans=plans, evaluations=evaluations, session=session))
     attestations = list(dossier.attestations.all())
     certificate: Certificate | None = getattr(dossier, "certificate", None)
     if certificate is not None and not certificate.is_produced:
@@ -132,13 +126,15 @@ def dossier_detail(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "dossier": dossier,
             "candidate": dossier.candidate,
-            "events": dossier.events.all(),
-            "evaluations": dossier.evaluations.all(),
+            "events": events,
+            "evaluations": evaluations,
             "attestations": attestations,
             "certificate": certificate,
             "plans": plans,
             "actions": actions,
-            "no_action_reason": "" if actions else why_no_action(dossier, membership),
+            "next_step": step,
+            "reader_note": "" if actions else reader_note(dossier, membership),
+            "diagram": dossier_diagram(dossier, events),
             "days_left": days_left,
             "deadline_close": days_left is not None and days_left < WARNING_BEFORE_DEADLINE.days,
             "funding": dossier_funding(membership, dossier),

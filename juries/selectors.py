@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.db.models import Count, IntegerField, OuterRef, Prefetch, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -13,6 +15,9 @@ from juries.models import (
     Submission,
 )
 from organisations.models import Membership
+
+if TYPE_CHECKING:
+    from candidates.models import Dossier
 
 UPCOMING_SESSIONS_SIZE = 10
 
@@ -64,3 +69,15 @@ def deliberations_presided_by(membership: Membership) -> list[JurySession]:
 def conflict_count_for(membership: Membership) -> int:
     """How many conflicts of interest the membership's jury members have on record. One query."""
     return ConflictDeclaration.objects.filter(seat__member__in=JuryMember.objects.visible_to(membership)).count()
+
+
+def jury_session_of(dossier: Dossier, membership: Membership) -> JurySession | None:
+    """The session the dossier was last submitted to, as the membership may see its submission. One query."""
+    submission = (
+        Submission.objects.visible_to(membership)
+        .filter(dossier=dossier)
+        .select_related("session")
+        .order_by("-submitted_at", "-id")
+        .first()
+    )
+    return submission.session if submission is not None else None

@@ -182,6 +182,8 @@ HABILITATIONS = {
     "nord": [Certification.CLEA, Certification.CLEA_NUMERIQUE],
     "sud": [Certification.CLEA, Certification.CLEA_MANAGEMENT],
 }
+# Certif'Pro's « À faire »: one habilitation comes up for renewal within the 3 months (the others run 3 years).
+ENDING_SOON = ("sud", Certification.CLEA_MANAGEMENT)
 
 ACCOUNTS = [
     DemoAccount(
@@ -249,7 +251,7 @@ def seed_foundation() -> dict[str, Organisation]:
                 certification=certification,
                 defaults=dict(
                     valid_from=today - datetime.timedelta(days=365),
-                    valid_until=today + datetime.timedelta(days=3 * 365),
+                    valid_until=today + datetime.timedelta(days=60 if (key, certification) == ENDING_SOON else 3 * 365),
                     status=HabilitationStatus.ACTIVE,
                     status_reason="",
                 ),

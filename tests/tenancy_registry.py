@@ -130,6 +130,7 @@ def _app_entries(name: str) -> list[Any]:
         "funding",
         "directory",
         "referrals",
+        "journey",
         "api",
     ):
         module_name = f"tests.{app}.tenancy"
@@ -198,7 +199,8 @@ NOT_TENANT_LISTS: dict[str, str] = {
     # Pages that count or redirect, forms that create.
     "home": (
         "the role's dashboard, composed by journey/selectors.py from scoped querysets; each panel's scoping is "
-        "tested in tests/journey/test_selectors.py"
+        "tested in tests/journey/test_selectors.py, and its « À faire » (the same queue as journey:todo, a tenant "
+        "list) in tests/journey/test_queues.py"
     ),
     "funding:index": "redirects each role to its own list (funding:line_list, funding:claim_list, ...)",
     "candidates:dossier_create": "form to create a dossier",

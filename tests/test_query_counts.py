@@ -784,15 +784,19 @@ def certificate_verification(org: Organisation) -> Scene:
 
 # Each count is the three queries of a signed-in request (session, user, memberships), then the page's own.
 CASES = [
-    # -- Dashboards (the counsellor's, the evaluator's and the advisor's are counted in their apps' tests).
-    # The plans in progress, with their hours done and next session.
-    Case("home-trainer", Role.TRAINER, trainer_dashboard, more_plans, links_to("training:plan_detail"), 4),
-    # Upcoming sessions, sessions in deliberation presided, the count of conflicts of interest.
-    Case("home-juror", Role.JURY_MEMBER, juror_dashboard, more_juror_sessions, links_to("juries:session_detail"), 6),
-    # Two counts: active sites, members.
-    Case("home-org-admin", Role.ORG_ADMIN, org_admin_dashboard, more_sites_and_members, dashboard_counts, 5),
-    # Two aggregates: organisations by kind, habilitated organisations by certification.
-    Case("home-certifpro", Role.CERTIFPRO_ADMIN, certifpro_dashboard, more_habilitations, national_total, 5),
+    # -- Dashboards (the counsellor's, the evaluator's and the advisor's are counted in their apps' tests, and every
+    # role's "À faire" in tests/journey/test_queues.py). Each starts with "À faire": one query per kind of work.
+    # The plans in progress, with their hours done and next session; sessions of the week, plans to complete, to
+    # schedule.
+    Case("home-trainer", Role.TRAINER, trainer_dashboard, more_plans, links_to("training:plan_detail"), 7),
+    # Upcoming sessions, sessions in deliberation presided, the count of conflicts of interest; decisions to take,
+    # sessions to review.
+    Case("home-juror", Role.JURY_MEMBER, juror_dashboard, more_juror_sessions, links_to("juries:session_detail"), 8),
+    # Two counts: active sites, members; referrals to answer, sessions to convene.
+    Case("home-org-admin", Role.ORG_ADMIN, org_admin_dashboard, more_sites_and_members, dashboard_counts, 7),
+    # Two aggregates: organisations by kind, habilitated organisations by certification; certificates to declare,
+    # documents and e-mails failed, habilitations to renew.
+    Case("home-certifpro", Role.CERTIFPRO_ADMIN, certifpro_dashboard, more_habilitations, national_total, 8),
     # -- Accounts and organisations.
     # The memberships a token may act under (read by the select, then by its check), the tokens.
     Case("api-tokens", Role.COUNSELLOR, token_page, more_tokens, context_len("tokens"), 6),

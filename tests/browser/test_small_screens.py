@@ -114,6 +114,7 @@ def role_pages() -> dict[str, list[str]]:
     return {
         "counsellor": [
             dossier_page,
+            reverse("journey:todo"),
             reverse("candidates:dossier_create"),
             reverse("referrals:detail", args=[referral.pk]),
             reverse("scheduling:appointment_create", args=[dossier.pk]),
@@ -122,7 +123,7 @@ def role_pages() -> dict[str, list[str]]:
         "org-admin": [dossier_page, reverse("referrals:detail", args=[referral.pk])],
         # The agenda's week (the header's link) and day views, with the demo's appointments.
         "evaluator": [dossier_page, grid, f"{reverse('scheduling:agenda')}?view=day"],
-        "trainer": [reverse("training:plan_detail", args=[plan.pk])],
+        "trainer": [reverse("training:plan_detail", args=[plan.pk]), reverse("journey:todo")],
         "president": [
             reverse("juries:session_detail", args=[submission.session_id]),
             reverse("juries:review", args=[submission.pk]),

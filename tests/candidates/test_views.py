@@ -383,7 +383,10 @@ def test_counsellor_is_offered_to_open_a_dossier_in_the_information_step(org_a, 
     assert reverse("candidates:dossier_open", kwargs={"pk": dossier.pk}) in page
     evaluator_page = page_text(client_for(dossier.team.evaluator).get(detail_url(dossier)))
     assert reverse("candidates:dossier_open", kwargs={"pk": dossier.pk}) not in evaluator_page
-    assert "Un conseiller doit d'abord ouvrir le dossier" in evaluator_page
+    # Who acts next, even when it is not the reader: the dossier's counsellor.
+    assert "Ouverture du dossier, après l'entretien d'information" in evaluator_page
+    assert f"{dossier.counsellor.get_full_name()} (accompagnement)" in evaluator_page
+    assert "(vous)" not in evaluator_page and "(vous)" in page
 
 
 def test_counsellor_is_offered_to_define_the_training_of_a_partially_validated_dossier(org_a, client_for):
@@ -393,7 +396,8 @@ def test_counsellor_is_offered_to_define_the_training_of_a_partially_validated_d
     assert reverse("training:plan_create", kwargs={"dossier_pk": dossier.pk}) in page
     evaluator_page = page_text(client_for(dossier.team.evaluator).get(detail_url(dossier)))
     assert "Définir le parcours de formation" not in evaluator_page
-    assert "Un conseiller définit maintenant le parcours de formation" in evaluator_page
+    assert "Définition du parcours de formation" in evaluator_page
+    assert f"{dossier.counsellor.get_full_name()} (accompagnement)" in evaluator_page
 
 
 def test_evaluator_is_told_why_the_prior_evaluation_cannot_start_without_a_habilitation(org_a, client_for):
@@ -410,7 +414,9 @@ def test_evaluator_is_told_the_training_must_be_completed_first(org_a, client_fo
     dossier = DossierFactory(organisation=org_a, state="in_training")
     page = page_text(client_for(dossier.team.evaluator).get(detail_url(dossier)))
     assert "Commencer l'évaluation finale" not in page
-    assert "La formation doit être déclarée terminée par le formateur" in page
+    plan = dossier.training_plans.get()
+    assert f"Formation (parcours 1, fin prévue le {plan.ends_on:%d/%m/%Y}), puis la déclaration de sa fin" in page
+    assert f"{plan.trainer.get_full_name()} (formation), {plan.organisation.name}" in page
 
 
 def test_org_admin_may_close_a_dossier_but_certifpro_only_looks(org_a, make_member, client_for):
@@ -426,7 +432,7 @@ def test_a_closed_dossier_offers_nothing_and_says_so(org_a, client_for):
     dossier = DossierFactory(organisation=org_a, state="withdrawn")
     response = client_for(dossier.team.counsellor).get(detail_url(dossier))
     assert response.context["actions"] == []
-    assert "Ce dossier est clos : plus aucune étape n'est possible." in page_text(response)
+    assert "Aucune : ce dossier est clos, plus aucune étape n'est possible." in page_text(response)
     assert dossier.withdrawal_reason in page_text(response)
 
 
@@ -562,10 +568,11 @@ def test_the_counsellors_dashboard_lists_the_deadlines_within_91_days(counsellor
         state="partially_validated",
         evaluated_on=add_years(timezone.localdate(), -5) + datetime.timedelta(days=60),
     )
-    later = DossierFactory(organisation=org_a, state="partially_validated")
+    DossierFactory(organisation=org_a, state="partially_validated")
     page = page_text(client_for(counsellor).get(reverse("home")))
-    assert soon.reference in page
-    assert later.reference not in page
+    # In "À faire": the one deadline within 91 days (both dossiers also wait for their training plan).
+    assert page.count("Échéance des 5 ans le") == 1
+    assert f"Échéance des 5 ans le {soon.deadline:%d/%m/%Y}" in page
 
 
 def test_the_counsellors_dashboard_costs_the_same_for_one_or_five_dossiers(

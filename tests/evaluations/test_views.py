@@ -428,13 +428,12 @@ def test_the_evaluator_dashboard_lists_the_dossiers_waiting_and_own_drafts(org_a
     assert grid_url(mine) in body
     # Another evaluator of the organisation does not see this evaluator's drafts.
     _count, other = dashboard_queries(client_for(opened.team.final_evaluator))
-    assert grid_url(mine) not in other and "Vous n'avez aucune évaluation en cours de saisie." in other
+    assert grid_url(mine) not in other and reverse("evaluations:evaluation_start", args=[opened.pk]) in other
 
 
-def test_the_evaluator_dashboard_has_empty_states(org_a, make_member, client_for):
+def test_the_evaluator_dashboard_has_an_empty_state(org_a, make_member, client_for):
     _count, body = dashboard_queries(client_for(make_member(org_a, role=Role.EVALUATOR)))
-    assert "Aucune évaluation en attente." in body
-    assert "Vous n'avez aucune évaluation en cours de saisie." in body
+    assert "Rien à faire pour l'instant." in body
 
 
 def test_the_evaluator_dashboard_takes_as_many_queries_with_1_or_5_dossiers(org_a, client_for):

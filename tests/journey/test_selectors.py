@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from candidates.models import Dossier, add_years
+from candidates.models import add_years
 from funding.selectors import dossier_funding
 from journey.selectors import (
     DASHBOARDS,
@@ -18,8 +18,6 @@ from journey.selectors import (
     certifpro_dashboard,
     counsellor_dashboard,
     dashboard_for,
-    dossiers_awaiting_evaluation,
-    evaluator_dashboard,
     ft_advisor_dashboard,
     jury_member_dashboard,
     org_admin_dashboard,
@@ -28,7 +26,6 @@ from journey.selectors import (
 from juries.services import conflict_declare
 from organisations.models import Organisation, OrganisationKind, Region, Role
 from referrals.services import referral_accept
-from tests.evaluations.support import complete_training
 from tests.factories import HabilitationFactory, MembershipFactory, OrganisationFactory, SiteFactory
 from tests.funding.support import draft_line
 from tests.journey import DossierFactory
@@ -62,17 +59,14 @@ def _near_deadline(organisation):
     )
 
 
-def test_the_counsellor_sees_only_the_organisations_dossiers_and_referrals(org_a, org_b, django_assert_num_queries):
+def test_the_counsellor_counts_only_the_organisations_dossiers(org_a, org_b, django_assert_num_queries):
     mine = [DossierFactory(organisation=org_a), DossierFactory(organisation=org_a), _near_deadline(org_a)]
     DossierFactory(organisation=org_b, state="opened")
     _near_deadline(org_b)
     counsellor = mine[0].team.counsellor
-    oldest = make_referral(to=org_a, first_name="Alice")
-    newer = make_referral(to=org_a, first_name="Bruno")
     referral_accept(referral=make_referral(to=org_a, first_name="Déjà"), by=counsellor)
-    make_referral(to=org_b, first_name="Ailleurs")
 
-    with django_assert_num_queries(4):
+    with django_assert_num_queries(1):
         board = counsellor_dashboard(counsellor)
 
     # The accepted referral opened a dossier of org_a in the first step.
@@ -81,45 +75,9 @@ def test_the_counsellor_sees_only_the_organisations_dossiers_and_referrals(org_a
         ("information", 3),
         ("partially_validated", 1),
     ]
-    assert board.board["deadline_soon"] == [mine[2]]
-    assert board.incoming.count == 2
-    assert board.incoming.oldest == [oldest, newer]
 
 
-# -- Evaluator -----------------------------------------------------------------------------------------------------
-
-
-def test_the_evaluator_sees_the_organisations_waiting_dossiers_and_only_own_drafts(
-    org_a, org_b, django_assert_num_queries
-):
-    opened = DossierFactory(organisation=org_a, state="opened")
-    trained = DossierFactory(organisation=org_a, state="in_training")
-    complete_training(trained)
-    DossierFactory(organisation=org_a, state="in_training")  # its plan runs: nothing to evaluate yet
-    draft = DossierFactory(organisation=org_a, state="prior_evaluation").evaluations.get()
-    other_org = DossierFactory(organisation=org_b, state="opened")
-    DossierFactory(organisation=org_b, state="prior_evaluation")
-    evaluator = opened.team.evaluator
-
-    with django_assert_num_queries(2):
-        board = evaluator_dashboard(evaluator)
-
-    assert board.waiting == [opened, trained]
-    assert board.more_waiting is False
-    assert board.drafts == [draft]
-    # A colleague sees the same waiting dossiers, not this evaluator's draft; org_b's evaluator sees org_b's.
-    assert evaluator_dashboard(opened.team.final_evaluator).drafts == []
-    assert evaluator_dashboard(other_org.team.evaluator).waiting == [other_org]
-
-
-def test_the_evaluators_waiting_list_fetches_one_more_than_it_shows(org_a):
-    first = DossierFactory(organisation=org_a, state="opened")
-    DossierFactory(organisation=org_a, state="opened")
-    DossierFactory(organisation=org_a, state="opened")
-
-    assert dossiers_awaiting_evaluation(first.team.evaluator, limit=1) == list(
-        Dossier.objects.filter(organisation=org_a).order_by("updated_at", "id")[:2]
-    )
+# The evaluator's dossiers waiting and drafts are their "À faire" (tests/journey/test_queues.py).
 
 
 # -- Trainer -------------------------------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ pytestmark = pytest.mark.django_db
     ("role", "expected"),
     [
         (Role.COUNSELLOR, "Aucun dossier pour le moment."),
-        (Role.EVALUATOR, "Aucune évaluation en attente."),
+        (Role.EVALUATOR, "Rien à faire pour l'instant."),
         (Role.TRAINER, "Aucun parcours de formation ne vous est confié."),
         (Role.ORG_ADMIN, "Aucun site actif"),
         (Role.JURY_MEMBER, "Aucune convocation à une session de jury pour le moment."),

@@ -225,22 +225,24 @@ def test_the_dashboards_run_a_fixed_number_of_queries(org_a, client_for, count, 
     counsellor = MembershipFactory(organisation=org_a, role=Role.COUNSELLOR)
     for i in range(count):
         make_referral(to=org_a, by=advisor, first_name=f"Personne{i}")
-    # Session, user, memberships; then the advisor's referrals (and the regional evaluators), or the
-    # counsellor's dossier counts, deadlines, and referrals awaiting an answer (count, then the oldest).
-    expected = {Role.FT_ADVISOR: 5, Role.COUNSELLOR: 7}
+    # Session, user, memberships; then the advisor's referrals (and the regional evaluators) and "À faire" (one
+    # query), or the counsellor's dossier counts and "À faire" (five kinds of work, one query each).
+    expected = {Role.FT_ADVISOR: 6, Role.COUNSELLOR: 9}
     for member in (advisor, counsellor):
         client = client_for(member)
         client.get(reverse("home"))
         with django_assert_num_queries(expected[member.role]):
             response = client.get(reverse("home"))
-        assert len(re.findall(r"Personne\d", text_of(response))) == count
+        # The advisor's "À faire" follows the referrals, and the table of the latest lists them again.
+        assert len(re.findall(r"Personne\d", text_of(response))) == count * (2 if member == advisor else 1)
 
 
 def test_the_counsellor_dashboard_lists_the_referrals_awaiting_an_answer(org_a, make_member, client_for):
     make_referral(to=org_a, first_name="Alice")
     make_referral(to=org_a, first_name="Bruno")
     text = text_of(client_for(make_member(org_a, role=Role.COUNSELLOR)).get(reverse("home")))
-    assert "2 orientations attendent votre réponse." in text
+    assert "À faire : 2 tâches" in text
+    assert text.count("Répondre à l'orientation France Travail") == 2
     assert "BENALI Alice" in text and "BENALI Bruno" in text
     assert "Aucun dossier pour le moment." in text  # the existing blocks are still there
 
