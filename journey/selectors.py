@@ -30,6 +30,7 @@ from organisations.models import Habilitation, Membership, Organisation, Role
 from organisations.selectors import active_member_count, active_site_count, evaluators_in_region, national_overview
 from outbox.models import SideEffect, SideEffectState
 from referrals.models import Referral, ReferralState
+from scheduling.models import Assignment, AssignmentPurpose
 from training.models import TrainingPlan, TrainingSession
 from training.selectors import training_plans_in_progress
 
@@ -239,7 +240,9 @@ def _url(name: str, kwarg: str = "pk") -> str:
 
 def evaluations_to_start(membership: Membership, limit: int) -> tuple[int, list[QueueItem]]:
     """Opened dossiers (a prior evaluation to hold) and dossiers in training whose current plan is completed (a
-    final one), in the evaluator's organisation, the longest waiting first."""
+    final one), in the evaluator's organisation, the longest waiting first; not those whose evaluation the
+    counsellor has assigned to a colleague (they are in the colleague's queue)."""
+    elsewhere = Assignment.objects.current().filter(dossier=OuterRef("pk")).exclude(assignee=membership)
     current_plan_completed_at = Subquery(
         TrainingPlan.objects.filter(dossier=OuterRef("pk")).order_by("-cycle").values("completed_at")[:1]
     )
@@ -248,6 +251,10 @@ def evaluations_to_start(membership: Membership, limit: int) -> tuple[int, list[
         .annotate(current_plan_completed_at=current_plan_completed_at)
         .filter(
             Q(state=DossierState.OPENED) | Q(state=DossierState.IN_TRAINING, current_plan_completed_at__isnull=False)
+        )
+        .exclude(Q(state=DossierState.OPENED) & Exists(elsewhere.filter(purpose=AssignmentPurpose.PRIOR_EVALUATION)))
+        .exclude(
+            Q(state=DossierState.IN_TRAINING) & Exists(elsewhere.filter(purpose=AssignmentPurpose.FINAL_EVALUATION))
         )
         .annotate(
             queue_since=Case(
@@ -378,10 +385,9 @@ def training_plans_without_sessions(membership: Membership, limit: int) -> tuple
 
 
 def dossiers_opened_without_evaluator(membership: Membership) -> QuerySet[Dossier]:
-    """Opened dossiers that no evaluator has taken up yet. Today's truth: no evaluation started, i.e. still in the
-    "opened" step. The `scheduling` app's assignments will replace this (an opened dossier with no evaluator
-    assigned): the lead switches this one filter when it lands."""
-    return Dossier.objects.visible_to(membership).filter(state=DossierState.OPENED)
+    """Opened dossiers whose prior evaluation is assigned to nobody (scheduling's current assignment)."""
+    assigned = Assignment.objects.current().filter(dossier=OuterRef("pk"), purpose=AssignmentPurpose.PRIOR_EVALUATION)
+    return Dossier.objects.visible_to(membership).filter(state=DossierState.OPENED).exclude(Exists(assigned))
 
 
 def dossiers_without_evaluator(membership: Membership, limit: int) -> tuple[int, list[QueueItem]]:
@@ -392,7 +398,9 @@ def dossiers_without_evaluator(membership: Membership, limit: int) -> tuple[int,
         .order_by("queue_since", "id")
     )
     item = _dossier_item(
-        "dossier_without_evaluator", _("Faire conduire l'évaluation préalable"), _url("journey:dossier_detail")
+        "dossier_without_evaluator",
+        _("Confier l'évaluation préalable"),
+        _url("scheduling:assignment_create", "dossier_pk"),
     )
     return _read(rows, limit, item)
 

@@ -27,6 +27,7 @@ from organisations.demo import ACCOUNTS
 from organisations.models import Membership, Role
 from outbox.models import SideEffect, SideEffectState
 from referrals.services import referral_decline
+from scheduling.services import assignment_set
 from tests.clients import page_text
 from tests.evaluations.support import complete_training
 from tests.factories import HabilitationFactory, MembershipFactory, OrganisationFactory
@@ -114,7 +115,7 @@ def test_the_counsellors_queue_holds_the_organisations_work_oldest_first(org_a, 
         ("plan_to_define", reverse("training:plan_create", args=[near.pk])),
         ("deadline", reverse("journey:dossier_detail", args=[near.pk])),
         ("plan_to_define", reverse("training:plan_create", args=[partial.pk])),
-        ("dossier_without_evaluator", reverse("journey:dossier_detail", args=[opened.pk])),
+        ("dossier_without_evaluator", reverse("scheduling:assignment_create", args=[opened.pk])),
         ("dossier_to_submit", reverse("juries:submit", args=[ready.pk])),
         ("referral_to_answer", reverse("referrals:detail", args=[referral.pk])),
     ]
@@ -123,10 +124,29 @@ def test_the_counsellors_queue_holds_the_organisations_work_oldest_first(org_a, 
     assert queue.items[1].action == f"Échéance des 5 ans le {near.deadline:%d/%m/%Y}"
 
 
-def test_opened_without_evaluator_means_no_evaluation_started_until_assignments_exist(org_a):
+def test_opened_without_evaluator_means_no_prior_evaluation_assigned(org_a):
+    """The counsellor's item goes once the prior evaluation is assigned to someone."""
     opened = DossierFactory(organisation=org_a, state="opened")
+    assigned = DossierFactory(organisation=org_a, state="opened")
     DossierFactory(organisation=org_a, state="prior_evaluation")
-    assert list(dossiers_opened_without_evaluator(opened.team.counsellor)) == [opened]
+    counsellor = opened.team.counsellor
+    assert set(dossiers_opened_without_evaluator(counsellor)) == {opened, assigned}
+
+    assignment_set(dossier=assigned, purpose="prior_evaluation", assignee=assigned.team.evaluator, by=counsellor)
+
+    assert list(dossiers_opened_without_evaluator(counsellor)) == [opened]
+
+
+def test_an_evaluation_assigned_to_a_colleague_leaves_the_other_evaluators_queue(org_a):
+    opened = DossierFactory(organisation=org_a, state="opened")
+    evaluator, colleague = opened.team.evaluator, opened.team.final_evaluator
+    start = reverse("evaluations:evaluation_start", args=[opened.pk])
+    assert start in urls(work_queue(evaluator)) and start in urls(work_queue(colleague))
+
+    assignment_set(dossier=opened, purpose="prior_evaluation", assignee=colleague, by=opened.team.counsellor)
+
+    assert start not in urls(work_queue(evaluator))
+    assert start in urls(work_queue(colleague))
 
 
 def test_the_home_page_shows_the_first_items_a_count_and_a_link_to_the_whole_queue(org_a, client_for):
@@ -146,7 +166,7 @@ def test_the_home_page_shows_the_first_items_a_count_and_a_link_to_the_whole_que
     # The oldest come first on the page too.
     body = response.content.decode()
     assert body.index(reverse("training:plan_create", args=[near.pk])) < body.index(
-        reverse("journey:dossier_detail", args=[opened.pk])
+        reverse("scheduling:assignment_create", args=[opened.pk])
     )
 
 
@@ -160,11 +180,11 @@ def test_the_queue_page_lists_everything_a_page_at_a_time(org_a, client_for, set
     page_2 = client.get(reverse("journey:todo"), {"page": 2})
 
     assert page_1.context["page"].paginator.count == 27
-    assert page_1.context["page"].object_list[0].url == reverse("journey:dossier_detail", args=[first.pk])
+    assert page_1.context["page"].object_list[0].url == reverse("scheduling:assignment_create", args=[first.pk])
     assert len(page_1.context["page"].object_list) == 25
     assert len(page_2.context["page"].object_list) == 2
     shown = {item.url for page in (page_1, page_2) for item in page.context["page"].object_list}
-    assert shown == {reverse("journey:dossier_detail", args=[d.pk]) for d in [first, *others]}
+    assert shown == {reverse("scheduling:assignment_create", args=[d.pk]) for d in [first, *others]}
     assert "27 tâches vous attendent, les plus anciennes d'abord." in page_text(page_1)
 
 
