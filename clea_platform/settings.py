@@ -115,6 +115,7 @@ INSTALLED_APPS = [
     "funding",
     "journey",
     "privacy",
+    "notifications",
 ]
 
 MIDDLEWARE = [
@@ -154,6 +155,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "clea_platform.tenancy.membership_context",
+                "notifications.context_processors.unread_notifications",
             ],
         },
     },
@@ -427,6 +429,10 @@ CELERY_BEAT_SCHEDULE = {
     },
     # Personal data past its retention (DATA_RETENTION below): anonymised or deleted, idempotent, daily.
     "privacy-retention": {"task": "privacy.tasks.retention_apply_task", "schedule": 60 * 60 * 24},
+    # Notifications (issue 17): the deadlines and referrals that time brings, and each user's digest of the days
+    # gone by; both keyed on their events, so a second run sends nothing more.
+    "notifications-daily": {"task": "notifications.tasks.notifications_daily_task", "schedule": 60 * 60 * 24},
+    "notification-digests": {"task": "notifications.tasks.notification_digests_task", "schedule": 60 * 60},
 }
 
 # -- Personal data: how long each category is kept, why, and what happens at the deadline (GDPR art. 5.1.e) -----
