@@ -7,6 +7,7 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET
@@ -41,7 +42,7 @@ def centre(request: HttpRequest) -> HttpResponse:
 
 
 @membership_required()
-@post_only("notifications:centre")
+@post_only(lambda request, pk: reverse("notifications:centre"))
 def mark_read(request: HttpRequest, pk: int) -> HttpResponse:
     notification = get_object_or_404(Notification.objects.visible_to(request.membership), pk=pk)
     notification_mark_read(notification=notification, by=request.membership)
