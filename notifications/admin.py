@@ -1,10 +1,11 @@
 from django.contrib import admin
 
 from notifications.models import Notification, NotificationPreference
+from organisations.admin_audit import AuditedModelAdmin
 
 
 @admin.register(Notification)
-class NotificationAdmin(admin.ModelAdmin):
+class NotificationAdmin(AuditedModelAdmin):
     """Read-only: notifications are written by their events, read by their recipients."""
 
     list_display = ["title", "kind", "recipient", "organisation", "created_at", "read_at", "emailed_at"]
@@ -20,6 +21,6 @@ class NotificationAdmin(admin.ModelAdmin):
 
 
 @admin.register(NotificationPreference)
-class NotificationPreferenceAdmin(admin.ModelAdmin):
+class NotificationPreferenceAdmin(AuditedModelAdmin):
     list_display = ["user", "email_mode", "updated_at"]
     list_select_related = ["user"]
