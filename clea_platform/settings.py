@@ -409,6 +409,8 @@ CELERY_TIMEZONE = TIME_ZONE
 SIDE_EFFECT_MAX_ATTEMPTS = 5
 SIDE_EFFECT_REQUEUE_AFTER = env.int("SIDE_EFFECT_REQUEUE_AFTER", default=120)
 SIDE_EFFECT_RETENTION_DAYS = 90
+# Notifications (issue 17) name candidates: deleted this long after they were written, read or not (daily job).
+NOTIFICATION_RETENTION_DAYS = env.int("NOTIFICATION_RETENTION_DAYS", default=365)
 CELERY_BEAT_SCHEDULE = {
     # What the broker lost (a restart without persistence, a dead web process, a backoff that ended) is queued
     # again: the delay of a lost document is at most this period plus SIDE_EFFECT_REQUEUE_AFTER.

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime
 from collections.abc import Iterable
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Min
 from django.db.models.functions import TruncDate
@@ -190,10 +191,20 @@ DEADLINE_NOTICES = (("deadline_1_month", 31), ("deadline_3_months", 91))
 REFERRAL_EXPIRING_DAYS = 3
 
 
+def notifications_purge(*, now: datetime.datetime | None = None) -> int:
+    """Delete the notifications written more than settings.NOTIFICATION_RETENTION_DAYS ago: their titles name
+    candidates, and a year-old « à vous de jouer » tells nothing any more. Returns how many were deleted."""
+    cutoff = (now or timezone.now()) - datetime.timedelta(days=settings.NOTIFICATION_RETENTION_DAYS)
+    deleted, _rows = Notification.objects.filter(created_at__lt=cutoff).delete()
+    return deleted
+
+
 def notifications_daily(*, today: datetime.date | None = None) -> int:
     """Daily (beat): the 5-year deadlines approaching (3 months, then 1 month before; a dossier that enters the
     window late gets the nearer notice only) and the referrals about to expire. Each event is told once (its key),
-    so the job may run twice a day. Returns how many notifications it wrote."""
+    so the job may run twice a day. Returns how many notifications it wrote. Then forgets the old ones
+    (notifications_purge): an event older than the retention is not told again, its key having gone with it only
+    after every daily check that could find it has passed."""
     from candidates.models import WINDOW_STATES, Dossier
     from notifications import receivers_daily
 
@@ -222,4 +233,5 @@ def notifications_daily(*, today: datetime.date | None = None) -> int:
             continue
         with transaction.atomic():
             written += len(notify(receivers_daily.referral_expiring_event(referral, key=key)))
+    notifications_purge()
     return written

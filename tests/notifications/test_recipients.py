@@ -24,7 +24,7 @@ from referrals.services import referral_accept, referral_decline
 from tests.factories import MembershipFactory
 from tests.journey import DossierFactory
 from tests.juries.factories import deliberating, jury_member, make_jury, submit
-from tests.notifications.support import recipients
+from tests.notifications.support import notification_for, recipients
 from tests.referrals.support import make_referral
 from training.models import TrainingPlan
 from training.services import training_plan_complete, training_session_add
@@ -220,3 +220,13 @@ def test_a_rule_naming_someone_with_an_organisation_they_do_not_belong_to_is_not
     monkeypatch.setitem(KINDS, "test", Kind("Essai", (lambda event: named,)))
     notify(Event(kind="test", key="k", organisation_id=org_a.pk, title="Essai"))
     assert recipients("test") == emails(insider)
+
+
+def test_notifications_are_forgotten_after_their_retention(org_a, settings):
+    member = MembershipFactory(organisation=org_a, role=Role.COUNSELLOR)
+    old, recent = notification_for(member), notification_for(member)
+    Notification.objects.filter(pk=old.pk).update(
+        created_at=timezone.now() - datetime.timedelta(days=settings.NOTIFICATION_RETENTION_DAYS + 1)
+    )
+    notifications_daily()
+    assert list(Notification.objects.all()) == [recent]
