@@ -5,13 +5,17 @@ from __future__ import annotations
 
 import datetime
 import smtplib
+import threading
+import time
 from unittest import mock
 
 import pytest
 from django.core import mail
+from django.core.mail import EmailMultiAlternatives
+from django.db import connection
 from django.utils import timezone
 
-from notifications import attachments
+from notifications import attachments, delivery
 from notifications.kinds import KINDS, Event, Kind, members_with_role
 from notifications.models import EmailDelivery, EmailMode, Notification, NotificationPreference
 from notifications.services import digests_promise, notify
@@ -19,6 +23,7 @@ from organisations.models import Role
 from outbox.models import SideEffect, SideEffectState
 from outbox.services import side_effect_run
 from tests.factories import MembershipFactory
+from tests.notifications.support import notification_for
 
 pytestmark = pytest.mark.django_db
 
@@ -191,3 +196,39 @@ def test_an_unknown_attachment_provider_fails_visibly_and_sends_nothing(counsell
     assert "absent" in effect.last_error and mail.outbox == []
     notification.refresh_from_db()
     assert notification.emailed_at is None
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks are PostgreSQL's (SQLite runs one at a time)")
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_sending_the_same_notification_at_once_send_it_once(org_a):
+    """The immediate e-mail and a digest (or a duplicate run outside the outbox's lock) racing for one row: the
+    second waits on the row lock, then finds `emailed_at` set."""
+    counsellor = MembershipFactory(organisation=org_a, role=Role.COUNSELLOR)
+    # Written without its side effect: in a test that commits, the outbox would send it at once, eagerly.
+    notification = notification_for(counsellor, email_delivery=EmailDelivery.IMMEDIATE)
+    sent = []
+    original = EmailMultiAlternatives.send
+
+    def slow_send(message, *args, **kwargs):
+        sent.append(message.to)
+        time.sleep(0.5)  # the mail server takes its time: the other worker arrives meanwhile
+        return original(message, *args, **kwargs)
+
+    errors = []
+
+    def worker():
+        try:
+            delivery.notification_email_send(notification_id=notification.pk)
+        except Exception as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    with mock.patch.object(EmailMultiAlternatives, "send", slow_send):
+        threads = [threading.Thread(target=worker) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert errors == []
+    assert len(sent) == 1 and len(mail.outbox) == 1
