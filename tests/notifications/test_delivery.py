@@ -103,6 +103,10 @@ def test_a_failed_send_is_retried_by_the_outbox_and_leaves_once(counsellor):
     notification.refresh_from_db()
     assert effect.state == SideEffectState.PENDING and "SMTPServerDisconnected" in effect.last_error
     assert notification.emailed_at is None and mail.outbox == []
+    # On the operators' page of the organisation's administrator, and of no other organisation's.
+    admin = MembershipFactory(organisation=counsellor.organisation, role=Role.ORG_ADMIN)
+    assert list(SideEffect.objects.visible_to(admin)) == [effect]
+    assert not SideEffect.objects.visible_to(MembershipFactory(role=Role.ORG_ADMIN)).exists()
     SideEffect.objects.filter(pk=effect.pk).update(available_at=timezone.now())  # its backoff is over
     side_effect_run(effect.pk)
     assert len(mail.outbox) == 1
