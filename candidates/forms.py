@@ -302,6 +302,14 @@ class DossierOpenForm(forms.Form):
         label=_("Le candidat a donné son accord"),
         error_messages={"required": _("Le dossier ne peut être ouvert qu'avec l'accord du candidat : cochez la case.")},
     )
+    notify_by_email = forms.BooleanField(
+        label=_("Le candidat accepte d'être prévenu par courriel"),
+        required=False,
+        help_text=_(
+            "De ses rendez-vous, de ses documents (attestation, certificat) et de la décision du jury, à l'adresse "
+            "e-mail de son dossier. Facultatif."
+        ),
+    )
 
     def __init__(self, *args: Any, candidate: Candidate, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

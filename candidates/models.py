@@ -353,6 +353,10 @@ class Dossier(ConcurrentTransitionMixin, models.Model):
     )
     consent_at = models.DateTimeField(_("consentement recueilli le"), null=True, blank=True)
     consent_text = models.TextField(_("texte présenté à la personne"), blank=True)
+    # Whether the candidate agreed, at opening, to hear by e-mail of their appointments, documents and decision
+    # (notifications); off unless asked. The date says when they agreed.
+    notify_by_email = models.BooleanField(_("accepte d'être prévenu par courriel"), default=False)
+    notify_by_email_at = models.DateTimeField(_("accord pour les courriels recueilli le"), null=True, blank=True)
     window_starts_on = models.DateField(_("date de l'évaluation préalable"), null=True, blank=True)
     deadline = models.DateField(_("échéance des 5 ans"), null=True, blank=True, db_index=True)
     deadline_warning_sent_at = models.DateTimeField(null=True, blank=True, editable=False)

@@ -358,9 +358,11 @@ def dossier_open(
     by: Membership,
     consent_text: str,
     candidate_data: dict[str, str] | None = None,
+    notify_by_email: bool = False,
     request: HttpRequest | None = None,
 ) -> Dossier:
-    """Record the candidate's consent (with the exact text shown) and open the dossier.
+    """Record the candidate's consent (with the exact text shown) and open the dossier. `notify_by_email`: the
+    candidate also agreed to hear by e-mail of their appointments, documents and decision (dated).
 
     `candidate_data` fills in what the information interview learnt and a referral left blank (birth place,
     education level: Candidate.FIELDS_FOR_OPENING); refused while one is still missing."""
@@ -378,6 +380,8 @@ def dossier_open(
             setattr(candidate, name, value)
         candidate.save(update_fields=list(completed))
     locked.consent_at, locked.consent_text = timezone.now(), consent_text.strip()
+    if notify_by_email:
+        locked.notify_by_email, locked.notify_by_email_at = True, locked.consent_at
     return dossier_apply(
         locked=locked,
         name="open",

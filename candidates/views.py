@@ -179,6 +179,7 @@ def dossier_open_view(request: HttpRequest, pk: int) -> HttpResponse:
                 by=request.membership,
                 consent_text=CONSENT_TEXT,
                 candidate_data=form.candidate_data(),
+                notify_by_email=form.cleaned_data["notify_by_email"],
                 request=request,
             )
         except (TransitionRefused, DossierConflict) as exc:

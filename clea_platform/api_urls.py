@@ -15,6 +15,7 @@ from juries.api import (
     DecisionViewSet,
     JurySessionViewSet,
 )
+from notifications.api import NotificationViewSet
 from referentiels.api import ReferentielViewSet
 from referrals.api import ReferralViewSet
 from scheduling.api import AppointmentViewSet
@@ -34,6 +35,7 @@ router.register("funders", FunderViewSet, basename="funder")
 router.register("training-plans", TrainingPlanViewSet, basename="training-plan")
 router.register("referrals", ReferralViewSet, basename="referral")
 router.register("appointments", AppointmentViewSet, basename="appointment")
+router.register("notifications", NotificationViewSet, basename="notification")
 
 # The steps of a dossier span the journey's apps: their viewset lives in journey, under the same prefix.
 journey_router = SimpleRouter()

@@ -116,6 +116,7 @@ INSTALLED_APPS = [
     "funding",
     "journey",
     "privacy",
+    "notifications",
 ]
 
 MIDDLEWARE = [
@@ -155,6 +156,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "clea_platform.tenancy.membership_context",
+                "notifications.context_processors.unread_notifications",
             ],
         },
     },
@@ -418,6 +420,8 @@ CELERY_TIMEZONE = TIME_ZONE
 SIDE_EFFECT_MAX_ATTEMPTS = 5
 SIDE_EFFECT_REQUEUE_AFTER = env.int("SIDE_EFFECT_REQUEUE_AFTER", default=120)
 SIDE_EFFECT_RETENTION_DAYS = 90
+# Notifications (issue 17) name candidates: deleted this long after they were written, read or not (daily job).
+NOTIFICATION_RETENTION_DAYS = env.int("NOTIFICATION_RETENTION_DAYS", default=365)
 CELERY_BEAT_SCHEDULE = {
     # What the broker lost (a restart without persistence, a dead web process, a backoff that ended) is queued
     # again: the delay of a lost document is at most this period plus SIDE_EFFECT_REQUEUE_AFTER.
@@ -441,6 +445,10 @@ CELERY_BEAT_SCHEDULE = {
     # The directory's availability of sites whose organisation uses the platform's agenda (the next free day moves
     # with the calendar): also refreshed on each booking at the site.
     "sites-availability": {"task": "scheduling.tasks.sites_availability_refresh_task", "schedule": 60 * 60 * 24},
+    # Notifications (issue 17): the deadlines and referrals that time brings, and each user's digest of the days
+    # gone by; both keyed on their events, so a second run sends nothing more.
+    "notifications-daily": {"task": "notifications.tasks.notifications_daily_task", "schedule": 60 * 60 * 24},
+    "notification-digests": {"task": "notifications.tasks.notification_digests_task", "schedule": 60 * 60},
 }
 
 # -- Personal data: how long each category is kept, why, and what happens at the deadline (GDPR art. 5.1.e) -----

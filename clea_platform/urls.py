@@ -69,6 +69,7 @@ urlpatterns = [
     path("orientations/", include("referrals.urls")),
     path("exploitation/effets/", include("outbox.urls")),
     path("donnees-personnelles/", include("privacy.urls")),
+    path("notifications/", include("notifications.urls")),
     path("api/v1/", include("clea_platform.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
     # The split view serves Swagger UI's start-up script as a file (?script): the CSP refuses inline scripts.

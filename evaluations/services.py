@@ -27,7 +27,7 @@ from evaluations.models import (
     EvaluationStatus,
     Modality,
 )
-from evaluations.signals import evaluation_closed
+from evaluations.signals import attestation_ready, evaluation_closed
 from organisations.models import Membership, Role
 from organisations.services import audit_record
 from outbox.models import SideEffect
@@ -216,7 +216,7 @@ def evaluation_close(
             all_validated=outcome.all_validated,
         )
     # Certif'Pro's fee (funding) and the next training cycle (training) follow, in this transaction.
-    evaluation_closed.send(sender=Evaluation, evaluation=evaluation, dossier=locked, outcome=outcome)
+    evaluation_closed.send(sender=Evaluation, evaluation=evaluation, dossier=locked, outcome=outcome, by=by)
     if not outcome.all_validated:
         attestation_promise(evaluation)
     return outcome
@@ -279,6 +279,8 @@ def attestation_generate(*, evaluation_id: int) -> Attestation:
         audit_record(
             action="attestation.generate", actor=None, organisation=evaluation.organisation_id, obj=attestation
         )
+        # Its people hear of it with the file there to download (notifications), in this transaction.
+        attestation_ready.send(sender=Attestation, attestation=attestation)
     return attestation
 
 

@@ -41,6 +41,11 @@ class TransitionRequestSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=50)
     note = serializers.CharField(required=False, allow_blank=True, default="")
     consent = serializers.BooleanField(required=False, help_text="open : le candidat a donné son accord.")
+    notify_by_email = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="open : le candidat accepte d'être prévenu par courriel de ses documents et de la décision.",
+    )
     birth_place = serializers.CharField(
         required=False, allow_blank=True, max_length=150, help_text="open : si le dossier n'en a pas encore."
     )
@@ -57,7 +62,7 @@ class TransitionRequestSerializer(serializers.Serializer):
 # The arguments each user-facing transition takes through the API (the fields above).
 TRANSITION_ARGUMENTS: dict[str, list[str]] = {
     # And the candidate's fields still blank (a referral's dossier): see _arguments.
-    "open": ["consent"],
+    "open": ["consent", "notify_by_email"],
     "withdraw": ["reason"],
     "start_prior_evaluation": ["started_on", "modality", "context"],
     "start_final_evaluation": ["started_on", "modality", "context"],
@@ -132,6 +137,7 @@ class DossierTransitionViewSet(viewsets.GenericViewSet):
                 by=membership,
                 consent_text=CONSENT_TEXT,
                 candidate_data={name: data.get(name, "") for name in Candidate.FIELDS_FOR_OPENING},
+                notify_by_email=data["notify_by_email"],
                 request=request,
             )
         elif name == "withdraw":

@@ -82,8 +82,10 @@ def walk_dossier(
     prior_acquired: set[str] | None,
     final_acquired: set[str] | None = None,
     evaluated_on: datetime.date | None = None,
+    notify_by_email: bool = False,
 ) -> Any:
     """Take a dossier from "information" to `target` (a JOURNEY state or "withdrawn") through the services.
+    `notify_by_email`: the candidate agrees at opening to hear of their documents and decision by e-mail.
 
     `prior_acquired`: criterion codes acquired at the prior evaluation (None: all of them, so the dossier goes
     straight to the jury). `final_acquired`: at the final evaluation (None: all the remaining ones).
@@ -98,7 +100,10 @@ def walk_dossier(
             break
         if step == "opened":
             dossier = dossier_open(
-                dossier=dossier, by=team.counsellor, consent_text="Le candidat accepte l'ouverture de son dossier CléA."
+                dossier=dossier,
+                by=team.counsellor,
+                consent_text="Le candidat accepte l'ouverture de son dossier CléA.",
+                notify_by_email=notify_by_email,
             )
         elif step == "prior_evaluation":
             evaluation = evaluation_start(dossier=dossier, by=team.evaluator, started_on=evaluated_on)
@@ -210,7 +215,10 @@ def seed_journey(orgs: dict[str, Organisation]) -> int:
             dossier_transition(dossier=dossier, name="expire", by=None, note="Délai de 5 ans écoulé")
         else:
             direct = target == "ready_for_jury" and not via_training
-            walk_dossier(dossier, target=target, team=team, prior_acquired=None if direct else acquired)
+            # The demo's candidates agreed to e-mails: their documents and decisions reach them (notifications).
+            walk_dossier(
+                dossier, target=target, team=team, prior_acquired=None if direct else acquired, notify_by_email=True
+            )
         created += 1
     return created + _seed_southern_dossier(orgs["sud"])
 
@@ -307,7 +315,7 @@ def seed_juries(orgs: dict[str, Organisation]) -> int:
                 "city": "Roubaix",
             },
         )
-        dossier = walk_dossier(dossier, target="ready_for_jury", team=team, prior_acquired=None)
+        dossier = walk_dossier(dossier, target="ready_for_jury", team=team, prior_acquired=None, notify_by_email=True)
         submissions[key].append(dossier_submit_to_jury(dossier=dossier, session=sessions[key], by=counsellor))
     closed = jury_session_convene(session=sessions["closed"], by=admin)
     # The session's day comes (it was ahead while the dossiers were submitted): everyone is there.

@@ -35,7 +35,7 @@ from juries.models import (
     Submission,
     decision_domains_problem,
 )
-from juries.signals import certificate_created
+from juries.signals import certificate_created, decision_recorded, dossier_submitted, session_convened
 from organisations.models import Membership, OrganisationKind, Role
 from organisations.services import audit_record
 from organisations.transitions import transition_apply, transition_lock
@@ -236,6 +236,7 @@ def jury_session_convene(*, session: JurySession, by: Membership, request: HttpR
         }
         email = seat.member.user.email
         email_add(subject=subject, body=body, to=[email], organisation=session.organisation_id)
+    session_convened.send(sender=JurySession, session=session, by=by)
     return session
 
 
@@ -266,6 +267,7 @@ def dossier_submit_to_jury(
     )
     submission = Submission.objects.create(session=session, dossier=locked, submitted_by=by.user)
     conflicts_detect(session=session)
+    dossier_submitted.send(sender=Submission, submission=submission, session=session, by=by)
     return submission
 
 
@@ -395,6 +397,7 @@ def decision_record(
     if reason.strip():
         note = f"{note} : {reason.strip()}"
     dossier_apply(locked=locked, name=TRANSITION_FOR[kind], by=by, note=note, request=request)
+    decision_recorded.send(sender=Decision, decision=decision, dossier=locked, by=by)
     return decision
 
 

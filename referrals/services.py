@@ -27,6 +27,7 @@ from organisations.transitions import transition_apply
 from outbox.services import email_add
 from referentiels.models import Referentiel
 from referrals.models import ACCEPTING_ROLE, Referral, ReferralState
+from referrals.signals import referral_answered, referral_sent
 
 # What the advisor fills in about the job seeker (the model's field names).
 IDENTITY_FIELDS = (
@@ -176,6 +177,7 @@ def referral_send(
         },
         to=[site.contact_email or site.organisation.email],
     )
+    referral_sent.send(sender=Referral, referral=referral, by=by)
     return referral
 
 
@@ -240,6 +242,7 @@ def referral_accept(
         at=timezone.now(),
     )
     _notify_advisor(locked, _("acceptée : un dossier est ouvert"))
+    referral_answered.send(sender=Referral, referral=locked, by=by)
     return locked
 
 
@@ -267,6 +270,7 @@ def referral_decline(
         at=timezone.now(),
     )
     _notify_advisor(locked, _("déclinée"))
+    referral_answered.send(sender=Referral, referral=locked, by=by)
     return locked
 
 

@@ -131,6 +131,7 @@ def _app_entries(name: str) -> list[Any]:
         "directory",
         "referrals",
         "journey",
+        "notifications",
         "api",
     ):
         module_name = f"tests.{app}.tenancy"
@@ -187,6 +188,9 @@ NOT_TENANT_LISTS: dict[str, str] = {
     "two_factor_recovery_codes": "account page: the user's own recovery codes",
     "two_factor_disable": "account page: the user's own authenticator",
     "sessions_end_all": "account page: ends the user's own sessions",
+    "notifications:preferences": "account page: the user's own e-mail preference",
+    "notifications:mark_all_read": "a POST on the member's own notifications of their organisation",
+    "api:notification-read-all": "the API twin of notifications:mark_all_read",
     "organisations:switch": "a POST among the user's own memberships (an unknown one is a 404: tests/organisations)",
     "healthz": "platform health, no data",
     "healthz_live": "platform health, no data",

@@ -46,6 +46,7 @@ NOT_TENANT_OWNED = {
     "directory.CommunePostcode": "part of the national commune table",
     "funding.Funder": "national list of funders and schemes, kept by Certif'Pro",
     "funding.Tariff": "Certif'Pro's national fee tariffs",
+    "notifications.NotificationPreference": "a person's own choice, whatever organisation they work for",
 }
 
 # Generated documents: whatever points at one must protect it (a legal record is never cascaded away).

@@ -55,6 +55,8 @@ from juries.services import (
     jury_session_set_seats,
     jury_session_start_deliberation,
 )
+from notifications.models import EmailMode
+from notifications.services import notification_preference_set
 from organisations.models import Membership, Organisation, OrganisationKind, Role, UserSession
 from organisations.services import api_token_create
 from referentiels.models import Referentiel
@@ -782,73 +784,74 @@ def certificate_verification(org: Organisation) -> Scene:
 
 # -- The table ---------------------------------------------------------------------------------------------------
 
-# Each count is the three queries of a signed-in request (session, user, memberships), then the page's own.
+# Each count is the four queries of a signed-in page (session, user, memberships, and the header's count of unread
+# notifications), then the page's own.
 CASES = [
     # -- Dashboards (the counsellor's, the evaluator's and the advisor's are counted in their apps' tests, and every
     # role's "À faire" in tests/journey/test_queues.py). Each starts with "À faire": one query per kind of work.
     # The plans in progress, with their hours done and next session; sessions of the week, plans to complete, to
     # schedule.
-    Case("home-trainer", Role.TRAINER, trainer_dashboard, more_plans, links_to("training:plan_detail"), 7),
+    Case("home-trainer", Role.TRAINER, trainer_dashboard, more_plans, links_to("training:plan_detail"), 8),
     # Upcoming sessions, sessions in deliberation presided, the count of conflicts of interest; decisions to take,
     # sessions to review.
-    Case("home-juror", Role.JURY_MEMBER, juror_dashboard, more_juror_sessions, links_to("juries:session_detail"), 8),
+    Case("home-juror", Role.JURY_MEMBER, juror_dashboard, more_juror_sessions, links_to("juries:session_detail"), 9),
     # Two counts: active sites, members; referrals to answer, sessions to convene.
-    Case("home-org-admin", Role.ORG_ADMIN, org_admin_dashboard, more_sites_and_members, dashboard_counts, 7),
+    Case("home-org-admin", Role.ORG_ADMIN, org_admin_dashboard, more_sites_and_members, dashboard_counts, 8),
     # Two aggregates: organisations by kind, habilitated organisations by certification; certificates to declare,
     # documents and e-mails failed, habilitations to renew.
-    Case("home-certifpro", Role.CERTIFPRO_ADMIN, certifpro_dashboard, more_habilitations, national_total, 8),
+    Case("home-certifpro", Role.CERTIFPRO_ADMIN, certifpro_dashboard, more_habilitations, national_total, 9),
     # -- Accounts and organisations.
     # The memberships a token may act under (read by the select, then by its check), the tokens.
-    Case("api-tokens", Role.COUNSELLOR, token_page, more_tokens, context_len("tokens"), 6),
+    Case("api-tokens", Role.COUNSELLOR, token_page, more_tokens, context_len("tokens"), 7),
     # The second factor (none here), the sessions.
-    Case("account", Role.COUNSELLOR, account_page, more_logins, context_len("sessions"), 5),
+    Case("account", Role.COUNSELLOR, account_page, more_logins, context_len("sessions"), 6),
     # Count, page. (tests/organisations counts this page too, but with one number of sites.)
-    Case("site-list", Role.COUNSELLOR, site_list, more_sites, page_rows, 5),
-    Case("member-list", Role.ORG_ADMIN, member_list, more_members, page_rows, 5),
+    Case("site-list", Role.COUNSELLOR, site_list, more_sites, page_rows, 6),
+    Case("member-list", Role.ORG_ADMIN, member_list, more_members, page_rows, 6),
     # -- Dossiers (the list, and the detail's events and funding lines, are counted in tests/candidates and
     # tests/funding). The dossier, its events, evaluations, attestations, training plans and funding lines, its
     # assignments and appointments.
-    Case("dossier-detail-cycles", Role.COUNSELLOR, dossier_in_training, more_cycles, evaluations_and_plans, 11),
+    Case("dossier-detail-cycles", Role.COUNSELLOR, dossier_in_training, more_cycles, evaluations_and_plans, 12),
     # -- Evaluations and training (the grid is counted in tests/evaluations, the trainer's plan list in
     # tests/training). The evaluation, earlier and own acquisitions, the référentiel's three levels, the attestation.
-    Case("evaluation-summary", Role.COUNSELLOR, small_summary, summary_of_107_criteria, summary_subdomains, 10),
+    Case("evaluation-summary", Role.COUNSELLOR, small_summary, summary_of_107_criteria, summary_subdomains, 11),
     # The dossier, the référentiel's three levels, jury deferrals, acquisitions, the current plan, its assignment.
     Case("evaluation-start", Role.EVALUATOR, final_start, final_start_on_7_criteria, context_len("scope"), 11),
     # The plan, its sessions, its trainer, the target criteria, the notes with their authors.
-    Case("plan-detail", Role.TRAINER, plan_detail, more_sessions_and_notes, sessions_and_notes, 8),
-    Case("plan-list-certifpro", Role.CERTIFPRO_ADMIN, certifpro_plans, more_certifpro_plans, page_rows, 5),
+    Case("plan-detail", Role.TRAINER, plan_detail, more_sessions_and_notes, sessions_and_notes, 9),
+    Case("plan-list-certifpro", Role.CERTIFPRO_ADMIN, certifpro_plans, more_certifpro_plans, page_rows, 6),
     # The dossier, its outcome (référentiel, deferrals, acquisitions), the trainers that may be named.
-    Case("plan-create-form", Role.COUNSELLOR, plan_form, more_trainers, trainer_choices, 10),
+    Case("plan-create-form", Role.COUNSELLOR, plan_form, more_trainers, trainer_choices, 11),
     # -- Juries (the session list for jurors and administrators, and the session page, are counted in
     # tests/juries). The submission, the outcome (4), the seat, the conflict, evaluations, plans, attestations.
-    Case("jury-review", Role.JURY_MEMBER, review, review_of_a_longer_dossier, evaluations_and_plans, 14),
-    Case("my-conflicts", Role.JURY_MEMBER, my_conflicts, more_conflicts, page_rows, 5),
-    Case("session-list-certifpro", Role.CERTIFPRO_ADMIN, certifpro_sessions, more_sessions, page_rows, 5),
+    Case("jury-review", Role.JURY_MEMBER, review, review_of_a_longer_dossier, evaluations_and_plans, 15),
+    Case("my-conflicts", Role.JURY_MEMBER, my_conflicts, more_conflicts, page_rows, 6),
+    Case("session-list-certifpro", Role.CERTIFPRO_ADMIN, certifpro_sessions, more_sessions, page_rows, 6),
     # The session, the body's members, the seats.
-    Case("session-seats", Role.ORG_ADMIN, session_seats, more_jury_members, context_len("rows"), 6),
+    Case("session-seats", Role.ORG_ADMIN, session_seats, more_jury_members, context_len("rows"), 7),
     # The dossier, the sessions open in its region with their number of dossiers.
-    Case("submit-form", Role.COUNSELLOR, submit_form, more_sessions, context_len("sessions"), 5),
+    Case("submit-form", Role.COUNSELLOR, submit_form, more_sessions, context_len("sessions"), 6),
     # -- Funding (the line, claim, batch and payment lists and the organisation's fees are counted in
     # tests/funding). The line, its proofs, its events.
-    Case("line-detail", Role.COUNSELLOR, line_detail, more_events_and_proofs, events_and_proofs, 6),
+    Case("line-detail", Role.COUNSELLOR, line_detail, more_events_and_proofs, events_and_proofs, 7),
     # The batch, the count and page of its lines, its payments; whether the administrator may have it rendered
     # again (its organisation's) and its earlier versions; what the funder still owes on it.
-    Case("batch-detail", Role.ORG_ADMIN, batch_detail, a_bigger_batch, batch_lines_and_payments, 10),
+    Case("batch-detail", Role.ORG_ADMIN, batch_detail, a_bigger_batch, batch_lines_and_payments, 11),
     # The payment, its lines, the batch's lines it left out.
-    Case("payment-detail", Role.ORG_ADMIN, payment_detail, a_bigger_payment, reconciled_lines, 6),
+    Case("payment-detail", Role.ORG_ADMIN, payment_detail, a_bigger_payment, reconciled_lines, 7),
     # Count, page, the page's statements' earlier versions.
-    Case("statement-list", Role.CERTIFPRO_ADMIN, statement_list, more_statements, page_rows, 6),
+    Case("statement-list", Role.CERTIFPRO_ADMIN, statement_list, more_statements, page_rows, 7),
     # Count, totals, the organisations of the filter, page.
-    Case("fee-list-certifpro", Role.CERTIFPRO_ADMIN, certifpro_fees, more_fees, page_rows, 7),
+    Case("fee-list-certifpro", Role.CERTIFPRO_ADMIN, certifpro_fees, more_fees, page_rows, 8),
     # Fees by organisation, by kind, in total; lines by funder; certificates to report and overdue; the filter.
-    Case("national", Role.CERTIFPRO_ADMIN, national, more_fees_and_lines, national_rows, 10),
+    Case("national", Role.CERTIFPRO_ADMIN, national, more_fees_and_lines, national_rows, 11),
     # The certificates' ids for the form, count, page.
-    Case("cdc-list", Role.CERTIFPRO_ADMIN, cdc_list, more_certificates, context_len("rows"), 6),
+    Case("cdc-list", Role.CERTIFPRO_ADMIN, cdc_list, more_certificates, context_len("rows"), 7),
     # -- Directory (the public search and the sheets are counted in tests/directory). The agency's site and
     # commune, the commune searched (2), the ranking, the page's sites with their habilitations.
-    Case("directory-search-advisor", Role.FT_ADVISOR, advisor_search, more_directory_sites, search_entries, 9),
+    Case("directory-search-advisor", Role.FT_ADVISOR, advisor_search, more_directory_sites, search_entries, 10),
     # -- Operations. The counts by state (one aggregate), count, page with the organisations.
-    Case("side-effects-certifpro", Role.CERTIFPRO_ADMIN, certifpro_side_effects, more_side_effects, page_rows, 6),
+    Case("side-effects-certifpro", Role.CERTIFPRO_ADMIN, certifpro_side_effects, more_side_effects, page_rows, 7),
     # -- API lists (dossiers and evaluations are counted in tests/api). Count, page.
     Case("api-documents", Role.COUNSELLOR, api_documents, more_documents, api_count, 5),
     Case("api-referentiels", Role.TRAINER, api_referentiels, more_referentiels, api_count, 5),
@@ -892,9 +895,9 @@ class OneObjectPage:
 ONE_OBJECT_PAGES = [
     # The referral with its site, organisations, advisor and dossier, and its history in one more query (the
     # receiver and the sending agency).
-    OneObjectPage("referral-detail-receiver", Role.COUNSELLOR, referral_detail, 5),
-    OneObjectPage("referral-detail-sender", Role.FT_ADVISOR, referral_detail_for_the_advisor, 5),
-    OneObjectPage("sheet-detail", Role.FT_ADVISOR, sheet_detail, 4),
+    OneObjectPage("referral-detail-receiver", Role.COUNSELLOR, referral_detail, 6),
+    OneObjectPage("referral-detail-sender", Role.FT_ADVISOR, referral_detail_for_the_advisor, 6),
+    OneObjectPage("sheet-detail", Role.FT_ADVISOR, sheet_detail, 5),
     # Public: the certificate by its code, nothing else (no session is read).
     OneObjectPage("certificate-verify", None, certificate_verification, 1),
 ]
@@ -939,6 +942,7 @@ def _admin_world() -> None:
     )
     # A login, and a failed one: the lockout's access log and attempts.
     member = MembershipFactory(organisation=org)
+    notification_preference_set(user=member.user, email_mode=EmailMode.DIGEST)
     anonymous().force_login(member.user)
     anonymous().post(reverse("login"), {"username": member.user.email, "password": "pas le bon mot de passe"})
 
@@ -985,6 +989,8 @@ ADMIN_LISTS = {
     "funding.statement": 6,
     "funding.certificatereport": 6,
     "outbox.sideeffect": 6,
+    "notifications.notification": 7,
+    "notifications.notificationpreference": 6,
 }
 # Reference data that the world does not add to: their count is pinned, without growth to show.
 ADMIN_REFERENCE_DATA = {

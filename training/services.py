@@ -22,6 +22,7 @@ from referentiels.outcomes import Outcome
 from scheduling.models import AssignmentPurpose, has_evaluated
 from scheduling.services import assignment_follow, trainer_was_evaluator_message
 from training.models import ProgressNote, TrainingPlan, TrainingSession, hours_label, plan_calendar_errors
+from training.signals import training_plan_completed, training_plan_created
 
 
 class TrainingError(BusinessRefusal):
@@ -110,6 +111,7 @@ def training_plan_create(
         note=_("Parcours %(cycle)s confié à %(trainer)s (%(org)s)")
         % {"cycle": cycle, "trainer": trainer.user.get_full_name(), "org": trainer.organisation.name},
     )
+    training_plan_created.send(sender=TrainingPlan, plan=plan, by=by)
     return plan
 
 
@@ -138,6 +140,7 @@ def training_plan_next_cycle(*, dossier: Dossier, outcome: Outcome) -> TrainingP
     DossierEvent.objects.create(
         dossier=dossier, note=_("Nouveau parcours de formation (cycle %(cycle)s)") % {"cycle": plan.cycle}
     )
+    training_plan_created.send(sender=TrainingPlan, plan=plan, by=None)
     return plan
 
 
@@ -298,4 +301,5 @@ def training_plan_complete(
         # The reason, written about the person, stays on the plan and the timeline, out of the unalterable log.
         details={"hours_done": str(hours_done), "shortfall": True} if shortfall else None,
     )
+    training_plan_completed.send(sender=TrainingPlan, plan=plan, by=by)
     return plan

@@ -167,7 +167,7 @@ def test_the_counsellor_sees_the_steps_they_may_take_with_their_labels(client_fo
     names = {step["name"]: step for step in body}
     assert set(names) == {"open", "withdraw"}
     assert names["open"]["label"] == "Ouvrir le dossier"
-    assert names["open"]["arguments"] == ["consent"]
+    assert names["open"]["arguments"] == ["consent", "notify_by_email"]
 
 
 def test_the_evaluator_sees_the_evaluation_start(client_for, org_a):
@@ -185,6 +185,18 @@ def test_opening_a_dossier_through_the_api_records_the_consent(client_for, org_a
     assert response.json()["state"] == "opened"
     dossier.refresh_from_db()
     assert dossier.consent_at is not None
+    assert not dossier.notify_by_email  # off unless asked
+
+
+def test_opening_through_the_api_records_the_consent_to_emails(client_for, org_a):
+    dossier = DossierFactory(organisation=org_a)
+    client_for(dossier.team.counsellor).post(
+        _transitions(dossier),
+        {"name": "open", "consent": True, "notify_by_email": True},
+        content_type="application/json",
+    )
+    dossier.refresh_from_db()
+    assert dossier.notify_by_email and dossier.notify_by_email_at == dossier.consent_at
 
 
 def test_a_step_missing_its_argument_names_the_field(client_for, org_a):

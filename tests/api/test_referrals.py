@@ -276,7 +276,7 @@ def test_the_open_step_asks_what_the_referral_left_out(org_a, client_for):
     client = client_for(counsellor)
     url = reverse("api:dossier-transitions", kwargs={"pk": referral.dossier_id})
     offered = {t["name"]: t["arguments"] for t in client.get(url).json()}
-    assert offered["open"] == ["consent", "birth_place", "education_level"]
+    assert offered["open"] == ["consent", "notify_by_email", "birth_place", "education_level"]
 
     refused = _post(client, url, {"name": "open", "consent": True})
     assert refused.status_code == 409

@@ -474,6 +474,18 @@ def test_counsellor_opens_a_dossier_with_the_candidates_consent(org_a, client_fo
     assert dossier.state == "opened"
     assert dossier.consent_text == CONSENT_TEXT
     assert dossier.consent_at is not None
+    assert (dossier.notify_by_email, dossier.notify_by_email_at) == (False, None)  # e-mails: off unless asked
+
+
+def test_the_candidate_agrees_at_opening_to_hear_by_email_and_the_date_is_kept(org_a, client_for):
+    dossier = DossierFactory(organisation=org_a)
+    url = reverse("candidates:dossier_open", kwargs={"pk": dossier.pk})
+    client = client_for(dossier.team.counsellor)
+    assert "Le candidat accepte d'être prévenu par courriel" in page_text(client.get(url))
+    client.post(url, {"consent": "on", "notify_by_email": "on"})
+    dossier.refresh_from_db()
+    assert dossier.state == "opened"
+    assert dossier.notify_by_email and dossier.notify_by_email_at == dossier.consent_at
 
 
 def test_the_consent_checkbox_is_required(org_a, client_for):

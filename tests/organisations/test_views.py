@@ -79,8 +79,8 @@ def test_site_list_shows_only_the_organisations_sites(org_a, org_b, make_member,
     SiteFactory.create_batch(3, organisation=org_a, name="Site de A")
     SiteFactory(organisation=org_b, name="Site de B")
     client = client_for(make_member(org_a))
-    # session, user, memberships, count, page of sites: constant whatever the number of sites.
-    with django_assert_num_queries(5):
+    # session, user, memberships, unread notifications, count, page of sites: constant whatever the number of sites.
+    with django_assert_num_queries(6):
         response = client.get(reverse("organisations:site_list"))
     body = response.content.decode()
     assert body.count("Site de A") == 3

@@ -213,7 +213,8 @@ def test_the_list_runs_a_fixed_number_of_queries(org_a, client_for, count, role,
     member = advisor_of(agency) if role == Role.FT_ADVISOR else counsellor
     client = client_for(member)
     client.get(reverse("referrals:list"))
-    with django_assert_num_queries(5):
+    # Session, user, memberships, the header's unread notifications; count, page.
+    with django_assert_num_queries(6):
         response = client.get(reverse("referrals:list"))
     assert len(response.context["page"].object_list) == count
 
@@ -225,9 +226,10 @@ def test_the_dashboards_run_a_fixed_number_of_queries(org_a, client_for, count, 
     counsellor = MembershipFactory(organisation=org_a, role=Role.COUNSELLOR)
     for i in range(count):
         make_referral(to=org_a, by=advisor, first_name=f"Personne{i}")
-    # Session, user, memberships; then the advisor's referrals (and the regional evaluators) and "À faire" (one
-    # query), or the counsellor's dossier counts and "À faire" (five kinds of work, one query each).
-    expected = {Role.FT_ADVISOR: 6, Role.COUNSELLOR: 9}
+    # Session, user, memberships, the header's unread notifications; then the advisor's referrals (and the
+    # regional evaluators) and "À faire" (one query), or the counsellor's dossier counts and "À faire" (five kinds of
+    # work, one query each).
+    expected = {Role.FT_ADVISOR: 7, Role.COUNSELLOR: 10}
     for member in (advisor, counsellor):
         client = client_for(member)
         client.get(reverse("home"))
@@ -309,4 +311,5 @@ def test_opening_a_dossier_whose_candidate_is_complete_asks_only_the_consent(org
     counsellor = make_member(org_a, role=Role.COUNSELLOR)
     referral = referral_accept(referral=make_referral(to=org_a), by=counsellor)
     page = client_for(counsellor).get(reverse("candidates:dossier_open", kwargs={"pk": referral.dossier_id}))
-    assert set(page.context["form"].fields) == {"consent"}
+    # The consent, and the candidate's optional consent to e-mails (notifications).
+    assert set(page.context["form"].fields) == {"consent", "notify_by_email"}

@@ -1,0 +1,60 @@
+"""The events nobody triggers, found by the daily job (services.notifications_daily): their objects and words."""
+
+from __future__ import annotations
+
+import datetime
+
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+
+from candidates.models import Dossier
+from notifications.kinds import Event
+from referrals.models import Referral, referral_expiry_delay
+
+
+def deadline_event(dossier: Dossier, *, kind: str, key: str) -> Event:
+    """`dossier` has a deadline (the daily job reads only those)."""
+    if kind == "deadline_1_month":
+        title = _("Échéance des 5 ans dans moins d'un mois : dossier %(ref)s (%(name)s)")
+    else:
+        title = _("Échéance des 5 ans dans moins de 3 mois : dossier %(ref)s (%(name)s)")
+    return Event(
+        kind=kind,
+        key=key,
+        organisation_id=dossier.organisation_id,
+        title=title % {"ref": dossier.reference, "name": dossier.candidate.full_name},
+        body=_(
+            "Le délai se termine le %(date)s. Sans évaluation finale d'ici là, une nouvelle évaluation préalable "
+            "sera nécessaire."
+        )
+        % {"date": date_format(dossier.deadline, "d/m/Y") if dossier.deadline else ""},
+        url=reverse("journey:dossier_detail", args=[dossier.pk]),
+        dossier=dossier,
+    )
+
+
+def referrals_expiring(*, days: int) -> list[Referral]:
+    """Unanswered referrals that expire within `days` days and have not expired yet."""
+    now = timezone.now()
+    delay = referral_expiry_delay()
+    return list(
+        Referral.objects.awaiting_answer()
+        .filter(sent_at__lte=now - delay + datetime.timedelta(days=days), sent_at__gt=now - delay)
+        .select_related("site")
+        .order_by("sent_at", "pk")
+    )
+
+
+def referral_expiring_event(referral: Referral, *, key: str) -> Event:
+    return Event(
+        kind="referral_expiring",
+        key=key,
+        organisation_id=referral.organisation_id,
+        title=_("Orientation sans réponse : %(name)s") % {"name": referral.full_name},
+        body=_("Elle expire le %(date)s. Acceptez-la ou déclinez-la avant cette date.")
+        % {"date": date_format(timezone.localtime(referral.expires_at), "d/m/Y")},
+        url=reverse("referrals:detail", args=[referral.pk]),
+        referral=referral,
+    )
