@@ -387,8 +387,9 @@ def test_the_home_page_and_the_queue_page_cost_the_same_with_more_items(org_a, c
     assert work_queue(opened.team.counsellor, limit=100).count == 24
     assert _queries(client, reverse("home")) == home
     assert _queries(client, reverse("journey:todo")) == page
-    # Session, user, memberships, the dossiers per step, then one query per kind of work.
-    assert home == 3 + 1 + len(WORK_QUEUES[Role.COUNSELLOR])
+    # Session, user, memberships, the header's unread notifications, the dossiers per step, then one query per kind
+    # of work.
+    assert home == 3 + 1 + 1 + len(WORK_QUEUES[Role.COUNSELLOR])
 
 
 def test_a_queue_reads_one_query_per_kind_of_work(org_a, django_assert_num_queries):
