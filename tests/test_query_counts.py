@@ -815,7 +815,8 @@ CASES = [
     # -- Evaluations and training (the grid is counted in tests/evaluations, the trainer's plan list in
     # tests/training). The evaluation, earlier and own acquisitions, the référentiel's three levels, the attestation.
     Case("evaluation-summary", Role.COUNSELLOR, small_summary, summary_of_107_criteria, summary_subdomains, 11),
-    # The dossier, the référentiel's three levels, jury deferrals, acquisitions, the current plan, its assignment, the header's unread notifications.
+    # The dossier, the référentiel's three levels, jury deferrals, acquisitions, the current plan, its assignment,
+    # the header's unread notifications.
     Case("evaluation-start", Role.EVALUATOR, final_start, final_start_on_7_criteria, context_len("scope"), 12),
     # The plan, its sessions, its trainer, the target criteria, the notes with their authors.
     Case("plan-detail", Role.TRAINER, plan_detail, more_sessions_and_notes, sessions_and_notes, 9),
