@@ -6,6 +6,8 @@ from __future__ import annotations
 import datetime
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -121,3 +123,16 @@ def test_the_api_marks_one_then_all_as_read(counsellor, client_for):
     assert answer.status_code == 200 and answer.json()["read_at"] is not None
     assert client.post("/api/v1/notifications/read-all/").json() == {"marked": 1}
     assert not Notification.objects.unread().exists()
+
+
+def test_the_folded_menu_button_carries_the_unread_count_for_no_query_more(counsellor, client_for):
+    """On a phone the navigation folds behind « Menu »: the button says the count too, from the same cached COUNT."""
+    three(counsellor)
+    client = client_for(counsellor)
+    client.get(reverse("home"))
+    with CaptureQueriesContext(connection) as captured:
+        page = client.get(reverse("home")).content.decode()
+    toggle = page[page.index('class="site-header__toggle') : page.index("</button>", page.index("site-header__toggle"))]
+    assert '<span class="badge badge--info" aria-hidden="true">2</span>' in toggle
+    assert ", 2 notifications non lues" in toggle
+    assert sum("notifications_notification" in query["sql"] for query in captured.captured_queries) == 1
