@@ -512,27 +512,30 @@ def jury_sessions_to_convene(membership: Membership, limit: int) -> tuple[int, l
 
 
 def jury_sessions_to_review(membership: Membership, limit: int) -> tuple[int, list[QueueItem]]:
-    """The convened sessions the juror sits on, not yet deliberating: their dossiers to read, the soonest first."""
+    """The convened sessions the juror sits on, not yet deliberating: their dossiers to read, the soonest first. On
+    the session's day, its president's item is the opening of the deliberation (the attendance, then the quorum)."""
+    presides = SessionSeat.objects.filter(session=OuterRef("pk"), is_president=True, member__user_id=membership.user_id)
     rows = (
         # A juror sees the sessions they sit on, no other.
         JurySession.objects.visible_to(membership)
         .filter(state=SessionState.CONVENED)
-        .annotate(dossier_count=related_count(Submission, "session"))
+        .annotate(dossier_count=related_count(Submission, "session"), presides=Exists(presides))
         .order_by("date", "pk")
     )
-    url = _url("juries:session_detail")
-    return _read(
-        rows,
-        limit,
-        lambda session: QueueItem(
-            kind="session_to_review",
-            action=_("Étudier les dossiers de la session"),
+    review_url, deliberate_url = _url("juries:session_detail"), _url("juries:session_deliberate")
+
+    def item(session: Any) -> QueueItem:  # a JurySession with the annotations above
+        opens = session.presides and session.has_begun()
+        return QueueItem(
+            kind="deliberation_to_open" if opens else "session_to_review",
+            action=_("Ouvrir la délibération") if opens else _("Étudier les dossiers de la session"),
             subject=_("Jury du %(date)s") % {"date": f"{timezone.localtime(session.date):%d/%m/%Y %H:%M}"},
             detail=ngettext("%(n)s dossier", "%(n)s dossiers", session.dossier_count) % {"n": session.dossier_count},
-            url=url.format(pk=session.pk),
+            url=(deliberate_url if opens else review_url).format(pk=session.pk),
             since=_day(session.date),
-        ),
-    )
+        )
+
+    return _read(rows, limit, item)
 
 
 def jury_decisions_to_take(membership: Membership, limit: int) -> tuple[int, list[QueueItem]]:

@@ -11,6 +11,7 @@ import re
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 from playwright.sync_api import Locator, Page, expect
@@ -25,7 +26,8 @@ from tests.juries.factories import make_jury, session_day
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-SCREENSHOTS = Path("/tmp/walk17")
+# Screenshots of a few steps, beside the other browser tests' (not committed).
+ARTIFACTS = Path(settings.BASE_DIR) / "test-artifacts"
 # The prior evaluation leaves sub-domain 2.1 short (2 of 4 criteria, 75 % needed); the final one covers only it.
 PRIOR_ACQUIRED = {"1.1.1", "1.1.2", "1.2.1", "1.2.2", "2.1.1", "2.1.2"}
 FINAL_ACQUIRED = {"2.1.3", "2.1.4"}
@@ -73,8 +75,8 @@ class Desk:
         self.page.wait_for_url(f"{self.base}{lands_on}")
 
     def shot(self, name: str) -> None:
-        SCREENSHOTS.mkdir(exist_ok=True)
-        self.page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+        ARTIFACTS.mkdir(exist_ok=True)
+        self.page.screenshot(path=str(ARTIFACTS / f"hand-offs-{name}.png"), full_page=True)
 
 
 def test_one_dossier_from_opening_to_certificate_through_the_queues(browser, live_server):
@@ -216,13 +218,14 @@ def test_one_dossier_from_opening_to_certificate_through_the_queues(browser, liv
         employee.page.get_by_role("link", name=re.compile(f"^Examiner – {literal('Inès Marchand')}"))
     ).to_be_visible()
 
-    # The session's day comes. The president opens the deliberation from the session in « À faire ».
+    # The session's day comes: the president's « À faire » leads to the opening of the deliberation.
     jury.session = session_day(jury.session)
     session_name = f"Jury du {timezone.localtime(jury.session.date):%d/%m/%Y}"
     president = Desk(browser, base, jury.president)
-    president.follow_todo("Étudier les dossiers de la session", session_name, lands_on=session_page)
+    president.follow_todo(
+        "Ouvrir la délibération", session_name, lands_on=reverse("juries:session_deliberate", args=[jury.session.pk])
+    )
     page = president.page
-    page.get_by_role("link", name="Ouvrir la délibération").click()
     for member in (jury.employer, jury.employee):
         name = member.user.get_full_name()
         page.get_by_role("group", name=re.compile(re.escape(name))).get_by_label("Présence", exact=True).check()
