@@ -163,6 +163,8 @@ def test_one_dossier_from_opening_to_certificate_through_the_queues(browser, liv
     page.get_by_label("Séance déjà réalisée").check()
     page.get_by_role("button", name="Ajouter la séance").click()
     page.get_by_text("Proportions et pourcentages").wait_for()
+    # Declaring the training done is the trainer's own step, not a hand-off: before the planned end « À faire » does
+    # not ask for it (training_plans_to_complete), the plan's page offers it.
     page.get_by_role("link", name="Terminer la formation").click()
     page.get_by_role("button", name="Confirmer : la formation est terminée").click()
     page.wait_for_load_state()
@@ -195,6 +197,7 @@ def test_one_dossier_from_opening_to_certificate_through_the_queues(browser, liv
     page.get_by_role("button", name="Soumettre au jury").click()
     page.wait_for_load_state()
     assert state() == DossierState.SUBMITTED_TO_JURY
+    # Submitted, the dossier waits for the jury: nothing in the counsellor's « À faire » until the certificate.
     expect(counsellor.todo("Soumettre au jury", who)).to_have_count(0)
 
     # The jury body's administrator hears of the submission and convenes the session from « À faire ».
@@ -255,8 +258,12 @@ def test_one_dossier_from_opening_to_certificate_through_the_queues(browser, liv
     expect(president.todo("Clore la session de jury", session_name)).to_have_count(0)
     certificate = Certificate.objects.get(dossier=dossier)
 
-    # Back to the counsellor: the certificate is announced, and its link leads to the dossier, certified.
+    # Back to the counsellor. A certificate to hand over is no « À faire » item by design (nothing is left to do on
+    # the platform): the notification announces it, and its link leads to the dossier, certified.
     counsellor.follow_notification(f"Certificat {certificate.number} disponible : dossier", lands_on=dossier_page)
     expect(counsellor.page.get_by_text("Certifié").first).to_be_visible()
     counsellor.shot("5-counsellor-certified")
     expect(counsellor.home().get_by_role("link", name=re.compile(re.escape(who)))).to_have_count(0)
+    # The evaluator hears of the decision too, and has nothing left to do on the dossier.
+    evaluator.follow_notification("Décision du jury : Certification délivrée, dossier", lands_on=dossier_page)
+    expect(evaluator.home().get_by_role("link", name=re.compile(re.escape(who)))).to_have_count(0)
