@@ -24,7 +24,7 @@ from candidates.models import WARNING_BEFORE_DEADLINE, WINDOW_STATES, Dossier, D
 from candidates.selectors import DossierBoard, dossier_board
 from evaluations.models import Evaluation
 from funding.selectors import certificates_to_report
-from juries.models import JurySession, SessionState, Submission
+from juries.models import JurySession, SessionSeat, SessionState, Submission
 from juries.selectors import conflict_count_for, deliberations_presided_by, related_count, upcoming_sessions_for
 from organisations.models import Habilitation, Membership, Organisation, Role
 from organisations.selectors import active_member_count, active_site_count, evaluators_in_region, national_overview
@@ -512,27 +512,30 @@ def jury_sessions_to_convene(membership: Membership, limit: int) -> tuple[int, l
 
 
 def jury_sessions_to_review(membership: Membership, limit: int) -> tuple[int, list[QueueItem]]:
-    """The convened sessions the juror sits on, not yet deliberating: their dossiers to read, the soonest first."""
+    """The convened sessions the juror sits on, not yet deliberating: their dossiers to read, the soonest first. On
+    the session's day, its president's item is the opening of the deliberation (the attendance, then the quorum)."""
+    presides = SessionSeat.objects.filter(session=OuterRef("pk"), is_president=True, member__user_id=membership.user_id)
     rows = (
         # A juror sees the sessions they sit on, no other.
         JurySession.objects.visible_to(membership)
         .filter(state=SessionState.CONVENED)
-        .annotate(dossier_count=related_count(Submission, "session"))
+        .annotate(dossier_count=related_count(Submission, "session"), presides=Exists(presides))
         .order_by("date", "pk")
     )
-    url = _url("juries:session_detail")
-    return _read(
-        rows,
-        limit,
-        lambda session: QueueItem(
-            kind="session_to_review",
-            action=_("Étudier les dossiers de la session"),
+    review_url, deliberate_url = _url("juries:session_detail"), _url("juries:session_deliberate")
+
+    def item(session: Any) -> QueueItem:  # a JurySession with the annotations above
+        opens = session.presides and session.has_begun()
+        return QueueItem(
+            kind="deliberation_to_open" if opens else "session_to_review",
+            action=_("Ouvrir la délibération") if opens else _("Étudier les dossiers de la session"),
             subject=_("Jury du %(date)s") % {"date": f"{timezone.localtime(session.date):%d/%m/%Y %H:%M}"},
             detail=ngettext("%(n)s dossier", "%(n)s dossiers", session.dossier_count) % {"n": session.dossier_count},
-            url=url.format(pk=session.pk),
+            url=(deliberate_url if opens else review_url).format(pk=session.pk),
             since=_day(session.date),
-        ),
-    )
+        )
+
+    return _read(rows, limit, item)
 
 
 def jury_decisions_to_take(membership: Membership, limit: int) -> tuple[int, list[QueueItem]]:
@@ -557,6 +560,35 @@ def jury_decisions_to_take(membership: Membership, limit: int) -> tuple[int, lis
             detail=_("Jury du %(date)s") % {"date": f"{timezone.localtime(submission.session.date):%d/%m/%Y}"},
             url=url.format(pk=submission.pk),
             since=_day(submission.session.date),
+        ),
+    )
+
+
+def jury_sessions_to_close(membership: Membership, limit: int) -> tuple[int, list[QueueItem]]:
+    """The deliberating sessions the juror presides whose every dossier has its decision: closing them produces the
+    minutes and the certificates, so that until then the counsellors wait for nothing they can see."""
+    presides = SessionSeat.objects.filter(session=OuterRef("pk"), is_president=True, member__user_id=membership.user_id)
+    undecided = Submission.objects.filter(session=OuterRef("pk"), decision__isnull=True)
+    rows = (
+        # Exists, not a join on the seats: the count over the window must not repeat a session.
+        JurySession.objects.visible_to(membership)
+        .filter(Exists(presides), state=SessionState.DELIBERATING)
+        .exclude(Exists(undecided))
+        .annotate(dossier_count=related_count(Submission, "session"))
+        .order_by("date", "pk")
+    )
+    url = _url("juries:session_detail")
+    return _read(
+        rows,
+        limit,
+        lambda session: QueueItem(
+            kind="session_to_close",
+            action=_("Clore la session de jury"),
+            subject=_("Jury du %(date)s") % {"date": f"{timezone.localtime(session.date):%d/%m/%Y %H:%M}"},
+            detail=ngettext("%(n)s dossier décidé", "%(n)s dossiers décidés", session.dossier_count)
+            % {"n": session.dossier_count},
+            url=url.format(pk=session.pk),
+            since=_day(session.date),
         ),
     )
 
@@ -679,7 +711,7 @@ WORK_QUEUES: dict[str, list[Source]] = {
     Role.EVALUATOR: [evaluations_to_start, evaluation_drafts_to_close],
     Role.TRAINER: [training_sessions_of_the_week, training_plans_to_complete, training_plans_without_sessions],
     Role.ORG_ADMIN: [referrals_to_answer, jury_sessions_to_convene],
-    Role.JURY_MEMBER: [jury_decisions_to_take, jury_sessions_to_review],
+    Role.JURY_MEMBER: [jury_decisions_to_take, jury_sessions_to_close, jury_sessions_to_review],
     Role.FT_ADVISOR: [referrals_to_follow],
     Role.CERTIFPRO_ADMIN: [certificates_to_declare, side_effects_failed, habilitations_to_renew],
 }

@@ -793,8 +793,8 @@ CASES = [
     # schedule.
     Case("home-trainer", Role.TRAINER, trainer_dashboard, more_plans, links_to("training:plan_detail"), 8),
     # Upcoming sessions, sessions in deliberation presided, the count of conflicts of interest; decisions to take,
-    # sessions to review.
-    Case("home-juror", Role.JURY_MEMBER, juror_dashboard, more_juror_sessions, links_to("juries:session_detail"), 9),
+    # sessions to close, sessions to review.
+    Case("home-juror", Role.JURY_MEMBER, juror_dashboard, more_juror_sessions, links_to("juries:session_detail"), 10),
     # Two counts: active sites, members; referrals to answer, sessions to convene.
     Case("home-org-admin", Role.ORG_ADMIN, org_admin_dashboard, more_sites_and_members, dashboard_counts, 8),
     # Two aggregates: organisations by kind, habilitated organisations by certification; certificates to declare,

@@ -8,6 +8,7 @@ evaluate a script's text instead (tests/browser/axe.py), and add a stylesheet wi
 
 from __future__ import annotations
 
+from candidates.models import Dossier
 from organisations.models import User
 from tests.factories import TEST_PASSWORD
 from tests.two_factor import provision_device, totp_code
@@ -45,3 +46,17 @@ def log_in(page, base: str, email: str, password: str = TEST_PASSWORD) -> None:
         page.get_by_label("Code à 6 chiffres").fill(totp_code(device))
         page.get_by_role("button", name="Valider le code").click()
     page.wait_for_url(f"{base}/")
+
+
+def fill_grid(page, dossier: Dossier, acquired: set[str]) -> None:
+    """On the grid of the dossier's draft evaluation: each criterion acquired or not, the draft saved, then closed
+    (3 hours). Shared by the journey's tests (test_journey.py, test_hand_offs.py)."""
+    evaluation = dossier.evaluations.filter(status="draft").get()
+    for line in evaluation.results.select_related("criterion"):
+        choice = "acquired" if line.criterion.code in acquired else "not_acquired"
+        page.locator(f"#r{line.criterion_id}-{choice}").check()
+    page.get_by_role("button", name="Enregistrer le brouillon").click()
+    page.get_by_label("Durée (heures)").fill("3")
+    page.get_by_label("Je confirme la clôture").check()
+    page.get_by_role("button", name="Clôturer l'évaluation").click()
+    page.wait_for_load_state()

@@ -11,24 +11,12 @@ from django.utils import timezone
 from pypdf import PdfReader
 
 from candidates.models import Dossier, add_years
-from tests.browser.support import log_in
+from tests.browser.support import fill_grid, log_in
 from tests.journey import small_referentiel, team_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 ARTIFACTS = Path(settings.BASE_DIR) / "test-artifacts"
-
-
-def fill_grid(page, dossier: Dossier, acquired: set[str]) -> None:
-    evaluation = dossier.evaluations.filter(status="draft").get()
-    for line in evaluation.results.select_related("criterion"):
-        choice = "acquired" if line.criterion.code in acquired else "not_acquired"
-        page.locator(f"#r{line.criterion_id}-{choice}").check()
-    page.get_by_role("button", name="Enregistrer le brouillon").click()
-    page.get_by_label("Durée (heures)").fill("3")
-    page.get_by_label("Je confirme la clôture").check()
-    page.get_by_role("button", name="Clôturer l'évaluation").click()
-    page.wait_for_load_state()
 
 
 def test_from_the_first_interview_to_ready_for_the_jury(page, live_server):

@@ -22,7 +22,8 @@ from journey.selectors import (
     work_queue,
 )
 from journey.templatetags.journey_tags import waiting_text
-from juries.services import jury_session_convene, jury_session_set_seats
+from juries.models import DecisionKind
+from juries.services import decision_record, jury_session_convene, jury_session_set_seats
 from organisations.demo import ACCOUNTS
 from organisations.models import Membership, Role
 from outbox.models import SideEffect, SideEffectState
@@ -32,7 +33,16 @@ from tests.clients import page_text
 from tests.evaluations.support import complete_training
 from tests.factories import HabilitationFactory, MembershipFactory, OrganisationFactory
 from tests.journey import DossierFactory
-from tests.juries.factories import certified, deliberating, make_certifpro, make_jury, submit
+from tests.juries.factories import (
+    certified,
+    close,
+    deliberating,
+    make_certifpro,
+    make_jury,
+    open_deliberation,
+    session_day,
+    submit,
+)
 from tests.referrals.support import advisor_of, make_referral
 from training.models import TrainingPlan
 from training.services import training_plan_create, training_session_add
@@ -321,6 +331,45 @@ def test_jurors_review_their_convened_sessions_and_the_president_takes_the_decis
     president = [(item.kind, item.url) for item in work_queue(jury.president).items]
     assert ("decision_to_take", reverse("juries:review", args=[submission.pk])) in president
     assert "decision_to_take" not in {item.kind for item in work_queue(employee).items}
+
+
+def test_on_the_sessions_day_its_president_opens_the_deliberation():
+    jury = make_jury()
+    submit(jury, DossierFactory(state="ready_for_jury"))
+    jury.session = jury_session_convene(session=jury.session, by=jury.admin)
+    employee = jury.employee.user.memberships.get(role=Role.JURY_MEMBER)
+
+    def items(member: Membership) -> list[tuple[str, str]]:
+        return [(item.kind, item.url) for item in work_queue(member).items]
+
+    review = ("session_to_review", reverse("juries:session_detail", args=[jury.session.pk]))
+    assert items(jury.president) == [review]  # ten days ahead: the dossiers to read
+    jury.session = session_day(jury.session)
+    assert items(jury.president) == [
+        ("deliberation_to_open", reverse("juries:session_deliberate", args=[jury.session.pk]))
+    ]
+    assert items(employee) == [review]  # the other jurors still read; the president opens
+    open_deliberation(jury)
+    assert "deliberation_to_open" not in {kind for kind, _ in items(jury.president)}
+
+
+def test_the_president_closes_the_session_once_every_dossier_is_decided():
+    jury = make_jury()
+    first, second = deliberating(jury, DossierFactory(state="ready_for_jury"), DossierFactory(state="ready_for_jury"))
+    employee = jury.employee.user.memberships.get(role=Role.JURY_MEMBER)
+    session_url = reverse("juries:session_detail", args=[jury.session.pk])
+
+    def to_close(member: Membership) -> list[tuple[str, str]]:
+        return [(item.url, item.detail) for item in work_queue(member).items if item.kind == "session_to_close"]
+
+    decision_record(submission=first, by=jury.president, kind=DecisionKind.AWARDED)
+    assert to_close(jury.president) == []  # one dossier still waits for its decision
+    decision_record(submission=second, by=jury.president, kind=DecisionKind.AWARDED)
+    assert to_close(jury.president) == [(session_url, "2 dossiers décidés")]
+    assert work_queue(jury.president).count == 1
+    assert to_close(employee) == []  # the president closes, not every juror
+    close(jury)
+    assert to_close(jury.president) == []
 
 
 # -- France Travail advisor ----------------------------------------------------------------------------------------
