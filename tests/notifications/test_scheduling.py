@@ -9,11 +9,13 @@ from zoneinfo import ZoneInfo
 
 import icalendar
 import pytest
+from django.conf import settings as django_settings
 from django.core import mail
 from django.core.management import call_command
 from django.utils import timezone
 
 from candidates.models import Dossier
+from notifications.kinds import KINDS
 from notifications.models import EmailMode, Notification
 from notifications.services import appointment_reminders_send, digests_promise, notification_preference_set
 from organisations.models import Membership, Role
@@ -303,3 +305,10 @@ def test_the_demo_gives_each_nord_agenda_holder_appointment_notifications(settin
         told = Notification.objects.filter(recipient__email=email, kind__startswith="appointment_")
         assert told.exists(), email
     assert Notification.objects.filter(recipient__email="formatrice@formation-nord.demo", kind="assignment").exists()
+
+
+def test_the_readme_lists_every_kind_and_counts_them():
+    readme = (django_settings.BASE_DIR / "README.md").read_text(encoding="utf-8")
+    for kind in KINDS:
+        assert f"`{kind}`" in readme, kind
+    assert f"{len(KINDS)} natures de notification en tout" in readme
