@@ -17,6 +17,7 @@ from django.utils import timezone
 from candidates.models import Dossier
 from notifications.kinds import KINDS
 from notifications.models import EmailMode, Notification
+from notifications.receivers import appointment_ics_file
 from notifications.services import appointment_reminders_send, digests_promise, notification_preference_set
 from organisations.models import Membership, Role
 from outbox.models import SideEffect, SideEffectState
@@ -231,6 +232,10 @@ def test_the_booking_email_carries_the_appointment_ics_in_paris_time(dossier):
         assert start.tzinfo is not None and str(start.tzinfo) == "Europe/Paris"
         assert start == appointment.starts_at and start.hour == 9
         assert str(event["STATUS"]) == "CONFIRMED"
+
+
+def test_the_ics_provider_joins_nothing_once_the_appointment_is_gone():
+    assert appointment_ics_file(appointment_id=987654) is None
 
 
 def test_a_digest_joins_the_ics_of_its_appointments(dossier):
