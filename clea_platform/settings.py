@@ -449,6 +449,9 @@ CELERY_BEAT_SCHEDULE = {
     # gone by; both keyed on their events, so a second run sends nothing more.
     "notifications-daily": {"task": "notifications.tasks.notifications_daily_task", "schedule": 60 * 60 * 24},
     "notification-digests": {"task": "notifications.tasks.notification_digests_task", "schedule": 60 * 60},
+    # Tomorrow's appointments, reminded from 9:00 (Paris) the day before: hourly so that the first run after 9:00
+    # sends them whenever beat started, and those booked later in the day still get theirs (keyed: sent once).
+    "appointment-reminders": {"task": "notifications.tasks.appointment_reminders_task", "schedule": 60 * 60},
 }
 
 # -- Personal data: how long each category is kept, why, and what happens at the deadline (GDPR art. 5.1.e) -----

@@ -8,7 +8,7 @@ class NotificationsConfig(AppConfig):
     verbose_name = _("Notifications")
 
     def ready(self) -> None:
-        from notifications import receivers  # noqa: F401  (connects the receivers of the events below)
+        from notifications import attachments, receivers  # receivers: connects the receivers of the events below
         from notifications.delivery import digest_send, notification_email_send
         from outbox import registry
 
@@ -20,3 +20,5 @@ class NotificationsConfig(AppConfig):
         registry.register(
             "notification_digest", digest_send, label=_("Récapitulatif quotidien des notifications"), document=False
         )
+        # Every appointment e-mail (booked, moved, cancelled, reminder) carries its .ics, built when it leaves.
+        attachments.register("appointment_ics", receivers.appointment_ics_file)

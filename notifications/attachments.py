@@ -1,7 +1,8 @@
-"""Files joined to a notification's e-mail, by name: an app registers a provider in its AppConfig.ready()
-(the scheduling app: `register("appointment_ics", lambda appointment_id: ...)`), its receiver names it in the
-Event's `attachments` ([{"provider": "appointment_ics", "arguments": {"appointment_id": 7}}]), and the e-mail
-calls it when it is sent, so the file says what is true then and the row holds only identifiers."""
+"""Files joined to a notification's e-mail, by name: a provider is registered in notifications' AppConfig.ready()
+(`register("appointment_ics", receivers.appointment_ics_file)`: scheduling, below, never imports notifications),
+its receiver names it in the Event's `attachments` ([{"provider": "appointment_ics", "arguments":
+{"appointment_id": 7}}]), and the e-mail calls it when it is sent, so the file says what is true then and the row
+holds only identifiers."""
 
 from __future__ import annotations
 

@@ -16,6 +16,9 @@ No protocol closes that window without the mail server's help; we keep it to a c
 from __future__ import annotations
 
 import datetime
+import json
+from collections.abc import Iterable
+from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
@@ -82,6 +85,14 @@ def notification_email_send(*, notification_id: int) -> str | None:
     return _("Courriel envoyé")
 
 
+def _distinct(specs: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One file per object: an appointment booked then moved the same day joins its .ics once, as it is now."""
+    seen: dict[str, dict[str, Any]] = {}
+    for spec in specs:
+        seen.setdefault(json.dumps(spec, sort_keys=True), spec)
+    return list(seen.values())
+
+
 def digest_send(*, user_id: int, day: str) -> str | None:
     """Send a user's digest of one day: every notification of that day still waiting for it, in one e-mail with a
     text and an HTML part. None when nothing waits (already sent, or the user gone)."""
@@ -112,6 +123,8 @@ def digest_send(*, user_id: int, day: str) -> str | None:
             to=user.email,
             message_id=f"digest-{user_id}-{date:%Y%m%d}",
         )
+        for attachment in attachments.resolve(_distinct(spec for n in waiting for spec in n.attachments)):
+            message.attach(attachment.filename, attachment.content, attachment.mimetype)
         message.send()
         Notification.objects.filter(pk__in=[n.pk for n in waiting]).update(emailed_at=timezone.now())
     return _("Récapitulatif envoyé")

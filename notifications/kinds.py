@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from candidates.models import Dossier
     from juries.models import JurySession
     from referrals.models import Referral
+    from scheduling.models import Appointment, Assignment
     from training.models import TrainingPlan
 
 # (user id, organisation id): a person, as a member of one organisation.
@@ -48,6 +49,13 @@ class Event:
     plan: TrainingPlan | None = None
     session: JurySession | None = None
     referral: Referral | None = None
+    appointment: Appointment | None = None
+    assignment: Assignment | None = None
+    # The assignment a reassignment just ended: its assignee hears that the step is no longer theirs.
+    previous_assignment: Assignment | None = None
+    # What one person reads instead of the event's words: {user id: {"title": ..., "body": ..., "url": ...}}
+    # (the previous assignee's « no longer yours », a trainer's link to their agenda rather than a dossier).
+    personal: dict[int, dict[str, str]] = field(default_factory=dict)
     candidate_title: str = ""
     candidate_body: str = ""
     attachments: list[dict[str, Any]] = field(default_factory=list)
@@ -116,6 +124,26 @@ def referral_advisor(event: Event) -> Iterable[Person]:
         yield (referral.advisor_id, referral.from_organisation_id)
 
 
+def assignee(event: Event) -> Iterable[Person]:
+    """The person the step is assigned to, in the organisation of their membership (a trainer's may be another)."""
+    assignment = event.assignment
+    if assignment is not None:
+        yield (assignment.assignee.user_id, assignment.assignee.organisation_id)
+
+
+def previous_assignee(event: Event) -> Iterable[Person]:
+    assignment = event.previous_assignment
+    if assignment is not None:
+        yield (assignment.assignee.user_id, assignment.assignee.organisation_id)
+
+
+def appointment_attendee(event: Event) -> Iterable[Person]:
+    """The person the candidate meets, in the organisation of their membership (a trainer's may be another)."""
+    appointment = event.appointment
+    if appointment is not None:
+        yield (appointment.with_membership.user_id, appointment.with_membership.organisation_id)
+
+
 def members_with_role(organisation_id: int, role: str) -> list[Person]:
     return [
         (user_id, organisation_id)
@@ -130,7 +158,7 @@ class Kind:
     label: str | Promise
     recipients: tuple[Rule, ...]
     # The candidate too, by e-mail, when they agreed at opening and an address is known (their documents, the
-    # decision; their appointments once scheduling lands).
+    # decision, their appointments).
     candidate: bool = False
     # False: the event's formal e-mail already leaves from its own app (see the module's docstring).
     email: bool = True
@@ -151,6 +179,13 @@ KINDS: dict[str, Kind] = {
     "referral_expiring": Kind(_("Orientation bientôt expirée"), (referral_answerers,)),
     "deadline_3_months": Kind(_("Échéance des 5 ans dans 3 mois"), (dossier_counsellor,), email=False),
     "deadline_1_month": Kind(_("Échéance des 5 ans dans 1 mois"), (dossier_counsellor,)),
+    "assignment": Kind(_("Étape confiée"), (assignee, previous_assignee)),
+    "appointment_booked": Kind(_("Rendez-vous pris"), (appointment_attendee, dossier_counsellor), candidate=True),
+    "appointment_changed": Kind(_("Rendez-vous déplacé"), (appointment_attendee, dossier_counsellor), candidate=True),
+    "appointment_cancelled": Kind(_("Rendez-vous annulé"), (appointment_attendee, dossier_counsellor), candidate=True),
+    # The counsellor rebooks: the person met, who recorded it or let the counsellor do so, knows already.
+    "appointment_missed": Kind(_("Rendez-vous manqué"), (dossier_counsellor,)),
+    "appointment_reminder": Kind(_("Rappel de rendez-vous"), (appointment_attendee,), candidate=True),
 }
 
 

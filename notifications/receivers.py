@@ -18,10 +18,15 @@ from evaluations.models import EvaluationKind
 from evaluations.signals import attestation_ready, evaluation_closed
 from juries.models import DecisionKind, SessionState
 from juries.signals import certificate_created, decision_recorded, dossier_submitted, session_convened
+from notifications.attachments import Attachment
 from notifications.kinds import Event
 from notifications.services import notify
+from organisations.models import Role
 from referrals.models import ReferralState
 from referrals.signals import referral_answered, referral_sent
+from scheduling.ics import appointment_ics, appointment_ics_filename, appointment_location
+from scheduling.models import Appointment, AppointmentModality, Assignment, AssignmentPurpose
+from scheduling.signals import appointment_booked, appointment_cancelled, appointment_changed, assignment_changed
 from training.signals import training_plan_completed, training_plan_created
 
 
@@ -33,7 +38,7 @@ def _dossier_url(dossier: Dossier) -> str:
     return reverse("journey:dossier_detail", args=[dossier.pk])
 
 
-def _who(dossier: Dossier) -> str:
+def dossier_words(dossier: Dossier) -> str:
     return _("dossier %(ref)s (%(name)s)") % {"ref": dossier.reference, "name": dossier.candidate.full_name}
 
 
@@ -47,9 +52,9 @@ def on_evaluation_closed(
 ) -> None:
     validated, total = len(outcome.validated_domains), len(outcome.domains)
     if evaluation.kind == EvaluationKind.PRIOR:
-        title = _("Évaluation préalable clôturée : %(who)s") % {"who": _who(dossier)}
+        title = _("Évaluation préalable clôturée : %(who)s") % {"who": dossier_words(dossier)}
     else:
-        title = _("Évaluation finale clôturée : %(who)s") % {"who": _who(dossier)}
+        title = _("Évaluation finale clôturée : %(who)s") % {"who": dossier_words(dossier)}
     body = ngettext("%(n)s domaine validé sur %(total)s.", "%(n)s domaines validés sur %(total)s.", validated) % {
         "n": validated,
         "total": total,
@@ -77,7 +82,7 @@ def on_attestation_ready(sender: Any, *, attestation: Any, **kwargs: Any) -> Non
             key=f"attestation_ready:{attestation.pk}",
             organisation_id=dossier.organisation_id,
             title=_("Attestation %(number)s disponible : %(who)s")
-            % {"number": attestation.number, "who": _who(dossier)},
+            % {"number": attestation.number, "who": dossier_words(dossier)},
             body=_("L'attestation de validation partielle est prête à être remise au candidat."),
             url=_dossier_url(dossier),
             dossier=dossier,
@@ -100,7 +105,7 @@ def on_training_plan_created(sender: Any, *, plan: Any, by: Any = None, **kwargs
             key=f"training_plan_created:{plan.pk}",
             organisation_id=plan.organisation_id,
             title=_("Parcours de formation %(cycle)s à assurer : %(who)s")
-            % {"cycle": plan.cycle, "who": _who(dossier)},
+            % {"cycle": plan.cycle, "who": dossier_words(dossier)},
             body=_("Du %(start)s au %(end)s.") % {"start": _day(plan.starts_on), "end": _day(plan.ends_on)},
             url=reverse("training:plan_detail", args=[plan.pk]),
             actor_id=_actor(by),
@@ -118,7 +123,7 @@ def on_training_plan_completed(sender: Any, *, plan: Any, by: Any = None, **kwar
             kind="training_plan_completed",
             key=f"training_plan_completed:{plan.pk}",
             organisation_id=dossier.organisation_id,
-            title=_("Formation terminée : %(who)s") % {"who": _who(dossier)},
+            title=_("Formation terminée : %(who)s") % {"who": dossier_words(dossier)},
             body=_("L'évaluation finale peut commencer."),
             url=_dossier_url(dossier),
             actor_id=_actor(by),
@@ -187,7 +192,7 @@ def on_decision_recorded(sender: Any, *, decision: Any, dossier: Dossier, by: An
             kind="decision_recorded",
             key=f"decision_recorded:{decision.pk}",
             organisation_id=dossier.organisation_id,
-            title=_("Décision du jury : %(decision)s, %(who)s") % {"decision": label, "who": _who(dossier)},
+            title=_("Décision du jury : %(decision)s, %(who)s") % {"decision": label, "who": dossier_words(dossier)},
             body=decision.reason,
             url=_dossier_url(dossier),
             actor_id=_actor(by),
@@ -211,7 +216,7 @@ def on_certificate_created(sender: Any, *, certificate: Any, **kwargs: Any) -> N
             key=f"certificate_ready:{certificate.pk}",
             organisation_id=dossier.organisation_id,
             title=_("Certificat %(number)s disponible : %(who)s")
-            % {"number": certificate.number, "who": _who(dossier)},
+            % {"number": certificate.number, "who": dossier_words(dossier)},
             url=_dossier_url(dossier),
             dossier=dossier,
             candidate_title=_("Votre certificat CléA est prêt"),
@@ -259,3 +264,229 @@ def on_referral_answered(sender: Any, *, referral: Any, by: Any = None, **kwargs
             referral=referral,
         )
     )
+
+
+# -- Scheduling: assignments and appointments ---------------------------------------------------------------------
+
+
+def _assignment_url(assignment: Assignment) -> str:
+    """A trainer does not see dossiers: they book the sessions of the one assigned to them."""
+    if assignment.assignee.role == Role.TRAINER:
+        return reverse("scheduling:appointment_create", args=[assignment.dossier_id])
+    return _dossier_url(assignment.dossier)
+
+
+def _told_by_the_plan(assignment: Assignment) -> bool:
+    """A training plan's creation assigns its trainer (scheduling.services.assignment_follow): its own notification,
+    training_plan_created, already tells them, with the plan's dates."""
+    if assignment.purpose != AssignmentPurpose.TRAINING:
+        return False
+    latest = assignment.dossier.training_plans.order_by("-cycle").values_list("trainer_id", "completed_at").first()
+    return latest is not None and latest == (assignment.assignee.user_id, None)
+
+
+@receiver(assignment_changed, dispatch_uid="notifications.assignment")
+def on_assignment_changed(
+    sender: Any, *, assignment: Assignment, previous: Assignment | None = None, by: Any = None, **kwargs: Any
+) -> None:
+    dossier = assignment.dossier
+    purpose = assignment.get_purpose_display()
+    new = None if _told_by_the_plan(assignment) else assignment
+    personal: dict[int, dict[str, str]] = {}
+    if previous is not None:
+        body = _("Elle est confiée désormais à %(name)s.") % {"name": assignment.assignee.user.get_full_name()}
+        if previous.end_reason:
+            body += " " + _("Motif : %(reason)s") % {"reason": previous.end_reason}
+        personal[previous.assignee.user_id] = {
+            "title": _("Étape qui ne vous est plus confiée : %(purpose)s, %(who)s")
+            % {"purpose": purpose, "who": dossier_words(dossier)},
+            "body": body,
+            # A former trainer sees the dossier no more; a former evaluator still does (their organisation's).
+            "url": "" if previous.assignee.role == Role.TRAINER else _dossier_url(dossier),
+        }
+    if new is None and previous is None:
+        return
+    notify(
+        Event(
+            kind="assignment",
+            key=f"assignment:{assignment.pk}",
+            organisation_id=dossier.organisation_id,
+            title=_("Étape qui vous est confiée : %(purpose)s, %(who)s")
+            % {"purpose": purpose, "who": dossier_words(dossier)},
+            body=_("Confiée par %(name)s.") % {"name": by.get_full_name()} if by is not None else "",
+            url=_assignment_url(assignment),
+            actor_id=by.pk if by is not None else None,
+            dossier=dossier,
+            assignment=new,
+            previous_assignment=previous,
+            personal=personal,
+        )
+    )
+
+
+def _when(moment: Any) -> str:
+    return date_format(timezone.localtime(moment), "l j F Y à H:i")
+
+
+def _agenda_url(appointment: Appointment) -> str:
+    """The person met reads the appointment in their agenda, on its day (a trainer does not see the dossier)."""
+    day = timezone.localtime(appointment.starts_at).date()
+    return f"{reverse('scheduling:agenda')}?view=day&date={day:%Y-%m-%d}"
+
+
+def _where(appointment: Appointment) -> str:
+    if appointment.modality == AppointmentModality.REMOTE and appointment.remote_details:
+        return _("À distance : %(details)s") % {"details": appointment.remote_details}
+    return appointment_location(appointment)
+
+
+def appointment_summary(appointment: Appointment) -> str:
+    """What, when, with whom, where, how long: the same lines for staff and candidate (no candidate's name)."""
+    member = appointment.with_membership
+    minutes = appointment.duration_minutes
+    return _("%(purpose)s le %(when)s avec %(name)s (%(organisation)s). Lieu : %(where)s. %(duration)s") % {
+        "purpose": appointment.get_purpose_display(),
+        "when": _when(appointment.starts_at),
+        "name": member.user.get_full_name(),
+        "organisation": member.organisation.name,
+        "where": _where(appointment),
+        "duration": ngettext("Durée : %(n)s minute.", "Durée : %(n)s minutes.", minutes) % {"n": minutes},
+    }
+
+
+def _ics(appointment: Appointment) -> list[dict[str, Any]]:
+    return [{"provider": "appointment_ics", "arguments": {"appointment_id": appointment.pk}}]
+
+
+def appointment_event(appointment: Appointment, *, kind: str, key: str, title: str, body: str, **fields: Any) -> Event:
+    """An appointment's event for the kinds that tell its people: the dossier's page for the counsellor, the agenda
+    of the day for the person met, and its .ics joined to every e-mail (built when sent: what is true then)."""
+    return Event(
+        kind=kind,
+        key=key,
+        organisation_id=appointment.organisation_id,
+        title=title,
+        body=body,
+        url=_dossier_url(appointment.dossier),
+        personal={appointment.with_membership.user_id: {"url": _agenda_url(appointment)}},
+        dossier=appointment.dossier,
+        appointment=appointment,
+        attachments=_ics(appointment),
+        **fields,
+    )
+
+
+def _what(appointment: Appointment) -> dict[str, str]:
+    return {
+        "purpose": appointment.get_purpose_display(),
+        "when": _when(appointment.starts_at),
+        "who": dossier_words(appointment.dossier),
+    }
+
+
+@receiver(appointment_booked, dispatch_uid="notifications.appointment_booked")
+def on_appointment_booked(sender: Any, *, appointment: Appointment, by: Any = None, **kwargs: Any) -> None:
+    details = appointment_summary(appointment)
+    if appointment.rebooked_from_id is not None:
+        title = _("Rendez-vous reprogrammé : %(purpose)s le %(when)s, %(who)s")
+    else:
+        title = _("Rendez-vous pris : %(purpose)s le %(when)s, %(who)s")
+    notify(
+        appointment_event(
+            appointment,
+            kind="appointment_booked",
+            key=f"appointment_booked:{appointment.pk}",
+            title=title % _what(appointment),
+            body=details,
+            actor_id=_actor_user(by),
+            candidate_title=_("Votre rendez-vous CléA du %(when)s") % {"when": _when(appointment.starts_at)},
+            candidate_body=details + " " + _("Le fichier joint l'ajoute à votre agenda."),
+        )
+    )
+
+
+@receiver(appointment_changed, dispatch_uid="notifications.appointment_changed")
+def on_appointment_changed(
+    sender: Any, *, appointment: Appointment, change: str, previous: dict[str, Any], by: Any = None, **kwargs: Any
+) -> None:
+    if change == "missed":
+        _appointment_missed(appointment, by=by)
+        return
+    if change != "rescheduled":
+        return  # done: nobody waits on it (the dossier's next step tells its own people)
+    before = _("Il était prévu le %(when)s.") % {"when": _when(previous["starts_at"])}
+    notify(
+        appointment_event(
+            appointment,
+            kind="appointment_changed",
+            # The sequence grows with each change: each reschedule is its own event, told once.
+            key=f"appointment_changed:{appointment.pk}:{appointment.sequence}",
+            title=_("Rendez-vous déplacé : %(purpose)s le %(when)s, %(who)s") % _what(appointment),
+            body=f"{appointment_summary(appointment)} {before}",
+            actor_id=_actor_user(by),
+            candidate_title=_("Votre rendez-vous CléA est déplacé au %(when)s")
+            % {"when": _when(appointment.starts_at)},
+            candidate_body=f"{appointment_summary(appointment)} {before} "
+            + _("Le fichier joint met à jour votre agenda."),
+        )
+    )
+
+
+def _appointment_missed(appointment: Appointment, *, by: Any) -> None:
+    notify(
+        Event(
+            kind="appointment_missed",
+            key=f"appointment_missed:{appointment.pk}",
+            organisation_id=appointment.organisation_id,
+            title=_("Rendez-vous manqué : %(purpose)s du %(when)s, %(who)s") % _what(appointment),
+            body=_("Le candidat n'est pas venu : reprogrammez le rendez-vous depuis la page du dossier."),
+            url=_dossier_url(appointment.dossier),
+            actor_id=_actor_user(by),
+            dossier=appointment.dossier,
+            appointment=appointment,
+        )
+    )
+
+
+@receiver(appointment_cancelled, dispatch_uid="notifications.appointment_cancelled")
+def on_appointment_cancelled(
+    sender: Any, *, appointment: Appointment, reason: str, by: Any = None, **kwargs: Any
+) -> None:
+    when = _when(appointment.starts_at)
+    notify(
+        appointment_event(
+            appointment,
+            kind="appointment_cancelled",
+            key=f"appointment_cancelled:{appointment.pk}",
+            title=_("Rendez-vous annulé : %(purpose)s du %(when)s, %(who)s") % _what(appointment),
+            # The reason is for the staff only: it may speak of the candidate, or of a colleague.
+            body=_("Motif : %(reason)s") % {"reason": reason},
+            actor_id=_actor_user(by),
+            candidate_title=_("Votre rendez-vous CléA du %(when)s est annulé") % {"when": when},
+            candidate_body=_(
+                "Votre rendez-vous (%(purpose)s) du %(when)s est annulé. Votre conseillère ou votre conseiller vous "
+                "propose une autre date. Le fichier joint le retire de votre agenda."
+            )
+            % {"purpose": appointment.get_purpose_display().lower(), "when": when},
+        )
+    )
+
+
+def _actor_user(by: Any) -> int | None:
+    """Scheduling's signals carry the User who acted (the other apps' carry a Membership)."""
+    return by.pk if by is not None else None
+
+
+def appointment_ics_file(appointment_id: int) -> Attachment | None:
+    """The attachment provider "appointment_ics" (registered in apps.py): the appointment as it is when the e-mail
+    leaves (moved, cancelled), or nothing once it is gone."""
+    appointment = (
+        Appointment.objects.select_related(
+            "dossier__organisation", "site", "with_membership__user", "with_membership__organisation"
+        )
+        .filter(pk=appointment_id)
+        .first()
+    )
+    if appointment is None:
+        return None
+    return Attachment(appointment_ics_filename(appointment), appointment_ics(appointment), "text/calendar")

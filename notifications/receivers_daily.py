@@ -1,4 +1,5 @@
-"""The events nobody triggers, found by the daily job (services.notifications_daily): their objects and words."""
+"""The events nobody triggers, found by the daily job (services.notifications_daily) and the hourly reminders
+(services.appointment_reminders_send): their objects and words."""
 
 from __future__ import annotations
 
@@ -11,7 +12,9 @@ from django.utils.translation import gettext as _
 
 from candidates.models import Dossier
 from notifications.kinds import Event
+from notifications.receivers import appointment_event, appointment_summary, dossier_words
 from referrals.models import Referral, referral_expiry_delay
+from scheduling.models import Appointment
 
 
 def deadline_event(dossier: Dossier, *, kind: str, key: str) -> Event:
@@ -57,4 +60,44 @@ def referral_expiring_event(referral: Referral, *, key: str) -> Event:
         % {"date": date_format(timezone.localtime(referral.expires_at), "d/m/Y")},
         url=reverse("referrals:detail", args=[referral.pk]),
         referral=referral,
+    )
+
+
+def appointments_tomorrow(today: datetime.date) -> list[Appointment]:
+    """The planned appointments of the day after `today`, a Europe/Paris calendar day (23 or 25 hours long on the
+    days the clocks change: hence two midnights, not 24 hours)."""
+    tomorrow = today + datetime.timedelta(days=1)
+    start = timezone.make_aware(datetime.datetime.combine(tomorrow, datetime.time.min))
+    end = timezone.make_aware(datetime.datetime.combine(tomorrow + datetime.timedelta(days=1), datetime.time.min))
+    return list(
+        Appointment.objects.planned()
+        .filter(starts_at__gte=start, starts_at__lt=end)
+        .select_related(
+            "dossier__candidate",
+            "dossier__organisation",
+            "site",
+            "with_membership__user",
+            "with_membership__organisation",
+        )
+        .order_by("starts_at", "pk")
+    )
+
+
+def appointment_reminder_key(appointment: Appointment) -> str:
+    """Keyed on the time too: an appointment moved to another day is reminded again, once, before its new date."""
+    return f"appointment_reminder:{appointment.pk}:{appointment.starts_at.astimezone(datetime.UTC):%Y%m%dT%H%MZ}"
+
+
+def appointment_reminder_event(appointment: Appointment, *, key: str) -> Event:
+    time = f"{timezone.localtime(appointment.starts_at):%H:%M}"
+    details = appointment_summary(appointment)
+    return appointment_event(
+        appointment,
+        kind="appointment_reminder",
+        key=key,
+        title=_("Rappel : %(purpose)s demain à %(time)s, %(who)s")
+        % {"purpose": appointment.get_purpose_display(), "time": time, "who": dossier_words(appointment.dossier)},
+        body=details,
+        candidate_title=_("Rappel : votre rendez-vous CléA demain à %(time)s") % {"time": time},
+        candidate_body=details,
     )

@@ -72,7 +72,7 @@ def notify(event: Event) -> list[Notification]:
         notification, created = Notification.objects.get_or_create(
             event_key=event.key,
             recipient_id=user_id,
-            defaults=_fields(event, organisation_id, _delivery(modes[user_id], kind_emails=kind.email)),
+            defaults=_fields(event, organisation_id, _delivery(modes[user_id], kind_emails=kind.email), user_id),
         )
         if created:
             written.append(notification)
@@ -97,13 +97,14 @@ def notify(event: Event) -> list[Notification]:
     return written
 
 
-def _fields(event: Event, organisation_id: int, delivery: str) -> dict[str, object]:
+def _fields(event: Event, organisation_id: int, delivery: str, user_id: int | None = None) -> dict[str, object]:
+    own = event.personal.get(user_id, {}) if user_id is not None else {}
     return {
         "organisation_id": organisation_id,
         "kind": event.kind,
-        "title": event.title[:200],
-        "body": event.body,
-        "url": event.url_by_organisation.get(organisation_id, event.url)[:300],
+        "title": own.get("title", event.title)[:200],
+        "body": own.get("body", event.body),
+        "url": own.get("url", event.url_by_organisation.get(organisation_id, event.url))[:300],
         "email_delivery": delivery,
         "attachments": event.attachments,
     }
@@ -189,6 +190,30 @@ def notification_preference_set(*, user: User, email_mode: str) -> NotificationP
 DEADLINE_NOTICES = (("deadline_1_month", 31), ("deadline_3_months", 91))
 # A referral left unanswered: its organisation hears of it this many days before it expires.
 REFERRAL_EXPIRING_DAYS = 3
+
+
+# Reminders leave the day before an appointment, from this hour (Europe/Paris): not in the night, and late enough
+# that the day's bookings for tomorrow are mostly made. The hourly job catches those booked after.
+APPOINTMENT_REMINDER_HOUR = 9
+
+
+def appointment_reminders_send(*, now: datetime.datetime | None = None) -> int:
+    """Hourly (beat): remind the person met and the candidate (if they agreed) of tomorrow's planned appointments,
+    from APPOINTMENT_REMINDER_HOUR. Keyed on (appointment, start): a second run sends nothing, a rescheduled
+    appointment is reminded again before its new date. Returns how many notifications it wrote."""
+    from notifications import receivers_daily
+
+    local = timezone.localtime(now or timezone.now())
+    if local.hour < APPOINTMENT_REMINDER_HOUR:
+        return 0
+    written = 0
+    for appointment in receivers_daily.appointments_tomorrow(local.date()):
+        key = receivers_daily.appointment_reminder_key(appointment)
+        if Notification.objects.filter(event_key=key).exists():
+            continue
+        with transaction.atomic():
+            written += len(notify(receivers_daily.appointment_reminder_event(appointment, key=key)))
+    return written
 
 
 def notifications_purge(*, now: datetime.datetime | None = None) -> int:

@@ -1,6 +1,6 @@
 from celery import shared_task
 
-from notifications.services import digests_promise, notifications_daily
+from notifications.services import appointment_reminders_send, digests_promise, notifications_daily
 
 
 @shared_task
@@ -13,3 +13,9 @@ def notification_digests_task() -> int:
 def notifications_daily_task() -> int:
     """Daily (beat): deadlines approaching and referrals about to expire, each told once."""
     return notifications_daily()
+
+
+@shared_task
+def appointment_reminders_task() -> int:
+    """Hourly (beat): tomorrow's appointments reminded, each once per (appointment, start)."""
+    return appointment_reminders_send()

@@ -80,22 +80,24 @@ def _seed_nord(nord: Organisation) -> int:
     )
     appointment_cancel(appointment=first, by=counsellor, reason="La candidate a demandé un autre jour.")
     appointment_rebook(appointment=first, by=counsellor, starts_at=_at(next_week, 10))
+    # (dossier, purpose, person met, start, minutes, place, booked by): the trainer books a session herself and the
+    # counsellor the next one, so that each hears of the other's booking (notifications never tell the booker).
     plans = [
-        (kevin, AppointmentPurpose.PRIOR_EVALUATION, evaluator, _at(_workday(2), 9), 180, on_site),
-        (sandrine, AppointmentPurpose.PRIOR_EVALUATION, evaluator, _at(this_week, 14), 120, on_site),
-        (patrick, AppointmentPurpose.FINAL_EVALUATION, evaluator, _at(_workday(7), 9), 150, on_site),
-        (julie, AppointmentPurpose.TRAINING_SESSION, trainer, _at(this_week, 14), 120, remote),
-        (julie, AppointmentPurpose.TRAINING_SESSION, trainer, _at(next_week, 14), 120, remote),
-        (nadia, AppointmentPurpose.INFORMATION, counsellor, _at(_workday(2), 16), 45, remote),
+        (kevin, AppointmentPurpose.PRIOR_EVALUATION, evaluator, _at(_workday(2), 9), 180, on_site, counsellor),
+        (sandrine, AppointmentPurpose.PRIOR_EVALUATION, evaluator, _at(this_week, 14), 120, on_site, counsellor),
+        (patrick, AppointmentPurpose.FINAL_EVALUATION, evaluator, _at(_workday(7), 9), 150, on_site, counsellor),
+        (julie, AppointmentPurpose.TRAINING_SESSION, trainer, _at(this_week, 14), 120, remote, trainer),
+        (julie, AppointmentPurpose.TRAINING_SESSION, trainer, _at(next_week, 14), 120, remote, counsellor),
+        (nadia, AppointmentPurpose.INFORMATION, counsellor, _at(_workday(2), 16), 45, remote, counsellor),
     ]
-    for dossier, purpose, person, starts_at, minutes, place in plans:
+    for dossier, purpose, person, starts_at, minutes, place, booker in plans:
         appointment_book(
             dossier=dossier,
             purpose=purpose,
             with_membership=person,
             starts_at=starts_at,
             duration_minutes=minutes,
-            by=trainer if purpose == AppointmentPurpose.TRAINING_SESSION else counsellor,
+            by=booker,
             **place,
         )
     site_availability_refresh(site)
