@@ -79,7 +79,18 @@ class Desk:
         self.page.screenshot(path=str(ARTIFACTS / f"hand-offs-{name}.png"), full_page=True)
 
 
-def test_one_dossier_from_opening_to_certificate_through_the_queues(browser, live_server):
+@pytest.fixture
+def desks(browser):
+    """Each person's browser context is closed with the test: one left open keeps its connections to the live
+    server alive, whose threads then close the test's SQLite connection from the wrong thread during later tests."""
+    before = set(browser.contexts)
+    yield
+    for context in browser.contexts:
+        if context not in before:
+            context.close()
+
+
+def test_one_dossier_from_opening_to_certificate_through_the_queues(browser, live_server, desks):
     base = live_server.url
     jury = make_jury()
     dossier = DossierFactory(last_name="Marchand", first_name="Inès")  # after the information interview
