@@ -987,7 +987,9 @@ def notification_queued_when_redis_restarts(
     return outcome
 
 
-def accepted_then_killed(cluster: Cluster, smtp: SmtpServer, *, requeue_every: float, timeout: float = 120) -> MailOutcome:
+def accepted_then_killed(
+    cluster: Cluster, smtp: SmtpServer, *, requeue_every: float, timeout: float = 120
+) -> MailOutcome:
     """The window left open (see above), made to happen: the sending worker is frozen (SIGSTOP) before it reads
     the server's "250", the server accepts the message, then the worker is killed -9 before its commit. The next
     run sends the e-mail again, with the same Message-ID."""
