@@ -917,13 +917,19 @@ def notification_killed_while_sending(
     held_id = notification_of(held.mail)
     emailed_while_held = Notification.objects.filter(pk=held_id, emailed_at__isnull=False).exists()
     victim = _kill_sender(cluster, held)
+    killed = time.monotonic()
     held.wait_gone(10)
     unacked_after_kill = cluster.redis.unacked()
     cluster.replace(victim)
     _seconds, requeued = wait_until_done(cluster, promises, timeout=timeout, requeue_every=requeue_every)
     outcome = _mail_outcome(smtp, rows, promises, started, requeued)
     outcome.extra.update(
-        {"held": held_id, "emailed_while_held": emailed_while_held, "unacked_after_kill": unacked_after_kill}
+        {
+            "held": held_id,
+            "emailed_while_held": emailed_while_held,
+            "unacked_after_kill": unacked_after_kill,
+            "done_after_kill_seconds": time.monotonic() - killed,
+        }
     )
     return outcome
 
