@@ -1,6 +1,8 @@
 """Faults against the real components (issue 13): a private redis-server, real Celery worker processes on the
 database this process uses, kill -9 of the processes that are producing a document, Redis restarted without
-persistence; then a count of what the platform promised and what it has.
+persistence; then a count of what the platform promised and what it has. For the notification e-mails (issue 17),
+the workers send through SMTP to a mail server of the test's own (tests/faults/smtp.py), which counts what it
+accepted.
 
 The test suite (tests/faults/) and the fault script (bench/faults.py) both drive it: the scenarios at the end
 are theirs, at small sizes in the tests and at the issue's sizes in the script. Nothing here is mocked.
