@@ -9,6 +9,7 @@ from django.conf import settings as django_settings
 from django.db import connection
 
 from tests.faults.harness import REDIS_SERVER, Cluster, database_url
+from tests.faults.smtp import SmtpServer
 
 # The workers see the re-queueing delay through their environment; this process, which runs the job, through
 # its settings.
@@ -34,3 +35,10 @@ def cluster(transactional_db, settings, tmp_path: Path) -> Iterator[Cluster]:
         requeue_after=REQUEUE_AFTER,
     ) as running:
         yield running
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpServer]:
+    """The mail server the workers send notification e-mails to (tests/faults/smtp.py), in a thread of this process."""
+    with SmtpServer() as server:
+        yield server

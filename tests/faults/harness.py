@@ -1,6 +1,8 @@
 """Faults against the real components (issue 13): a private redis-server, real Celery worker processes on the
 database this process uses, kill -9 of the processes that are producing a document, Redis restarted without
-persistence; then a count of what the platform promised and what it has.
+persistence; then a count of what the platform promised and what it has. For the notification e-mails (issue 17),
+the workers send through SMTP to a mail server of the test's own (tests/faults/smtp.py), which counts what it
+accepted.
 
 The test suite (tests/faults/) and the fault script (bench/faults.py) both drive it: the scenarios at the end
 are theirs, at small sizes in the tests and at the issue's sizes in the script. Nothing here is mocked.
@@ -42,6 +44,7 @@ from evaluations.models import Attestation
 from juries.models import Certificate, DecisionKind, SessionMinutes
 from outbox.models import SideEffect, SideEffectState
 from outbox.services import _LOCK_CLASS, side_effects_requeue
+from tests.faults.smtp import Held, Mail, SmtpServer
 
 ROOT = Path(__file__).resolve().parents[2]
 REDIS_SERVER = "/usr/bin/redis-server"
@@ -239,6 +242,8 @@ class Cluster:
         self.queues = [settings.CELERY_LIGHT_QUEUE, settings.CELERY_PDF_QUEUE]
         self.requeue_after = requeue_after
         self.workers: list[Worker] = []
+        # More of the workers' environment, for those started from now on (the mail server's EMAIL_URL).
+        self.extra_env: dict[str, str] = {}
         self._saved_conf: dict[str, Any] = {}
 
     def __enter__(self) -> Cluster:
@@ -274,6 +279,7 @@ class Cluster:
         )
         env.setdefault("SECRET_KEY", secrets.token_urlsafe(50))
         env.setdefault("SITE_URL", "http://127.0.0.1:8000")
+        env.update(self.extra_env)
         return env
 
     def worker(self, *, pool: str = "prefork", concurrency: int = 2) -> Worker:
@@ -304,6 +310,16 @@ class Cluster:
 
     def logs(self) -> str:
         return "\n".join(f"--- {worker.name}\n{tail(worker.log)}" for worker in self.workers)
+
+    def process_with_port(self, port: int) -> tuple[Worker, int]:
+        """The live worker, and its process (the main one or a pool child), that holds a TCP connection from local
+        `port`: who is sending the message a server received from that port."""
+        ports = _local_ports_by_inode()
+        for worker in self.live_workers():
+            for pid in [worker.pid, *children(worker.pid)]:
+                if any(ports.get(inode) == port for inode in _socket_inodes(pid)):
+                    return worker, pid
+        raise HarnessError(f"no worker process holds a connection from port {port}\n{self.logs()}")
 
 
 # -- Who is producing a side effect right now --------------------------------------------------------------------
@@ -784,6 +800,222 @@ def close_while_broker_down(cluster: Cluster, *, requeue_every: float, timeout: 
         }
     )
     return outcome
+
+
+# -- Notification e-mails (issue 17) ---------------------------------------------------------------------------
+#
+# The workers send through SMTP to tests/faults/smtp.py's server, which can hold a message before answering its
+# DATA. What these scenarios show, and the one window they do not close: notifications.delivery sends each
+# notification's e-mail with its row locked and sets `emailed_at` in the same transaction, so a worker killed
+# before the server accepted the message (held here) rolls back and the next run sends it once; a duplicate message
+# finds the outbox's advisory lock held, or the row done. A worker killed after the server accepted the message and
+# before its commit (a few milliseconds in production) leaves `emailed_at` unset: the next run sends it again, with
+# the same Message-ID (mail programs show one message). `accepted_then_killed` measures that window instead of
+# pretending it away; only the mail server's help (a delivery status it keeps per Message-ID) would close it.
+
+_NOTIFICATION_MESSAGE_ID = re.compile(r"^<notification-(\d+)@")
+
+
+def counsellor_notified(count: int) -> tuple[list[Any], models.QuerySet[SideEffect]]:
+    """`count` dossiers whose prior evaluation closes with every domain validated, through the services
+    (evaluations.services.evaluation_close sends `evaluation_closed`, notifications.services.notify tells the
+    dossier's counsellor, whose preference is "immediately", and promises the e-mail), committed together: the
+    messages are published at the commit. Nothing left to acquire, so no attestation: one e-mail per dossier.
+    Returns the notifications and their e-mails' promises."""
+    from notifications.models import EmailMode, Notification
+    from notifications.services import notification_preference_set
+    from tests.factories import OrganisationFactory
+    from tests.journey import DossierFactory, team_for
+
+    with transaction.atomic():
+        organisation = OrganisationFactory()
+        notification_preference_set(user=team_for(organisation).counsellor.user, email_mode=EmailMode.IMMEDIATE)
+        dossiers = [DossierFactory(state="ready_for_jury", organisation=organisation) for _ in range(count)]
+        keys = [f"evaluation_closed:{dossier.evaluations.get().pk}" for dossier in dossiers]
+        notifications = list(Notification.objects.filter(event_key__in=keys).order_by("pk"))
+    promises = SideEffect.objects.filter(key__in=[f"notification_email:{row.pk}" for row in notifications])
+    if not len(notifications) == promises.count() == count:
+        raise HarnessError(f"{count} closes told {len(notifications)} notifications, {promises.count()} e-mails")
+    return notifications, promises
+
+
+def notification_of(mail: Mail) -> int:
+    found = _NOTIFICATION_MESSAGE_ID.match(mail.message_id)
+    if found is None:
+        raise HarnessError(f"not a notification's e-mail: {mail.message_id!r}")
+    return int(found.group(1))
+
+
+@dataclasses.dataclass
+class MailOutcome:
+    """What the mail server accepted for each notification, and what the database says of them."""
+
+    notifications: int
+    # Messages the server accepted, by notification (its Message-ID names it).
+    accepted: dict[int, int]
+    message_ids: dict[int, set[str]]
+    dropped: int
+    emailed: int
+    states: dict[str, int]
+    attempts: dict[int, int]
+    seconds: float
+    requeued: int = 0
+    extra: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+    @property
+    def accepted_counts(self) -> Counter[int]:
+        """How many notifications had their e-mail accepted 0, 1, 2... times."""
+        return Counter(self.accepted.values())
+
+
+def _mail_outcome(
+    smtp: SmtpServer, notifications: list[Any], promises: models.QuerySet[SideEffect], started: float, requeued: int
+) -> MailOutcome:
+    from notifications.models import Notification
+
+    ids = [row.pk for row in notifications]
+    accepted = Counter(notification_of(mail) for mail in smtp.accepted if mail.message_id.startswith("<notification-"))
+    message_ids: dict[int, set[str]] = {pk: set() for pk in ids}
+    for mail in smtp.accepted:
+        if mail.message_id.startswith("<notification-") and notification_of(mail) in message_ids:
+            message_ids[notification_of(mail)].add(mail.message_id)
+    rows = list(promises)
+    return MailOutcome(
+        notifications=len(ids),
+        accepted={pk: accepted[pk] for pk in ids},
+        message_ids=message_ids,
+        dropped=len(smtp.dropped),
+        emailed=Notification.objects.filter(pk__in=ids, emailed_at__isnull=False).count(),
+        states=dict(Counter(row.state for row in rows)),
+        attempts={int(row.arguments.get("notification_id", row.key.rsplit(":", 1)[1])): row.attempts for row in rows},
+        seconds=time.monotonic() - started,
+        requeued=requeued,
+    )
+
+
+def _kill_sender(cluster: Cluster, held: Held) -> Worker:
+    """kill -9 of the process sending `held` (its connection's port says which); returns its worker, dead."""
+    worker, pid = cluster.process_with_port(held.mail.client_port)
+    os.kill(pid, signal.SIGKILL)
+    if pid == worker.pid:
+        worker.process.wait(timeout=10)  # type: ignore[union-attr]
+    return worker
+
+
+def notification_killed_while_sending(
+    cluster: Cluster, smtp: SmtpServer, *, notifications: int, requeue_every: float, timeout: float = 120
+) -> MailOutcome:
+    """A solo worker killed -9 while it sends a notification's e-mail, before the server accepted it (the server
+    holds the first one); a supervisor's fresh worker takes the rest, and the re-queueing job queues the killed
+    run's row again (its message stays unacknowledged in Redis for the visibility timeout)."""
+    started = time.monotonic()
+    smtp.hold(1, prefix="<notification-")
+    cluster.extra_env["EMAIL_URL"] = smtp.url
+    cluster.worker(pool="solo", concurrency=1)
+    rows, promises = counsellor_notified(notifications)
+    held = smtp.next_held(timeout)
+    from notifications.models import Notification
+
+    held_id = notification_of(held.mail)
+    emailed_while_held = Notification.objects.filter(pk=held_id, emailed_at__isnull=False).exists()
+    victim = _kill_sender(cluster, held)
+    killed = time.monotonic()
+    held.wait_gone(10)
+    unacked_after_kill = cluster.redis.unacked()
+    cluster.replace(victim)
+    _seconds, requeued = wait_until_done(cluster, promises, timeout=timeout, requeue_every=requeue_every)
+    outcome = _mail_outcome(smtp, rows, promises, started, requeued)
+    outcome.extra.update(
+        {
+            "held": held_id,
+            "emailed_while_held": emailed_while_held,
+            "unacked_after_kill": unacked_after_kill,
+            "done_after_kill_seconds": time.monotonic() - killed,
+        }
+    )
+    return outcome
+
+
+def notification_queued_twice(cluster: Cluster, smtp: SmtpServer, *, timeout: float = 120) -> MailOutcome:
+    """One notification's side effect with two messages on the queue (dispatched twice) and a prefork worker with
+    two processes: the first run is held at the server's DATA until the other process has run the duplicate and
+    acknowledged it; then a third message, once the e-mail has left."""
+    from outbox.services import dispatch
+
+    started = time.monotonic()
+    smtp.hold(1, prefix="<notification-")
+    cluster.extra_env["EMAIL_URL"] = smtp.url
+    cluster.worker(pool="prefork", concurrency=2)
+    rows, promises = counsellor_notified(1)
+    effect = promises.get()
+    dispatch(effect.pk, effect.kind)
+    held = smtp.next_held(timeout)
+    holder, holder_pid = cluster.process_with_port(held.mail.client_port)
+    # Both messages taken from the queue, the duplicate acknowledged: it ran, in the other process, and did nothing.
+    deadline = time.monotonic() + timeout
+    while cluster.redis.waiting(settings.CELERY_LIGHT_QUEUE) or cluster.redis.unacked() != 1:
+        if time.monotonic() > deadline:
+            raise HarnessError(f"the duplicate was not run within {timeout} s\n{cluster.logs()}")
+        time.sleep(0.05)
+    duplicate_pids = set(holder.renderers()) - {holder_pid}
+    held.release()
+    wait_until_done(cluster, promises, timeout=timeout)
+    dispatch(effect.pk, effect.kind)  # a late duplicate: finds the row done
+    while cluster.redis.waiting(settings.CELERY_LIGHT_QUEUE) or cluster.redis.unacked():
+        if time.monotonic() > deadline:
+            raise HarnessError(f"the late duplicate was not run within {timeout} s\n{cluster.logs()}")
+        time.sleep(0.05)
+    outcome = _mail_outcome(smtp, rows, promises, started, 0)
+    outcome.extra.update({"other_processes": len(duplicate_pids), "unacked_at_end": cluster.redis.unacked()})
+    return outcome
+
+
+def notification_queued_when_redis_restarts(
+    cluster: Cluster, smtp: SmtpServer, *, notifications: int, requeue_every: float, timeout: float = 120
+) -> MailOutcome:
+    """Redis restarted without persistence after the commit and before any worker ran: the messages are gone; a
+    worker starts, the re-queueing job queues the rows again, and each e-mail arrives once."""
+    started = time.monotonic()
+    cluster.extra_env["EMAIL_URL"] = smtp.url
+    rows, promises = counsellor_notified(notifications)
+    queued = cluster.redis.waiting(settings.CELERY_LIGHT_QUEUE)
+    cluster.redis.restart()
+    after_restart = cluster.redis.waiting(settings.CELERY_LIGHT_QUEUE)
+    restarted = time.monotonic()
+    cluster.worker(pool="prefork", concurrency=2)
+    _seconds, requeued = wait_until_done(cluster, promises, timeout=timeout, requeue_every=requeue_every)
+    outcome = _mail_outcome(smtp, rows, promises, started, requeued)
+    outcome.extra.update(
+        {
+            "queued_at_restart": queued,
+            "queued_after_restart": after_restart,
+            "done_after_restart_seconds": time.monotonic() - restarted,
+        }
+    )
+    return outcome
+
+
+def accepted_then_killed(
+    cluster: Cluster, smtp: SmtpServer, *, requeue_every: float, timeout: float = 120
+) -> MailOutcome:
+    """The window left open (see above), made to happen: the sending worker is frozen (SIGSTOP) before it reads
+    the server's "250", the server accepts the message, then the worker is killed -9 before its commit. The next
+    run sends the e-mail again, with the same Message-ID."""
+    started = time.monotonic()
+    smtp.hold(1, prefix="<notification-")
+    cluster.extra_env["EMAIL_URL"] = smtp.url
+    cluster.worker(pool="solo", concurrency=1)
+    rows, promises = counsellor_notified(1)
+    held = smtp.next_held(timeout)
+    worker, pid = cluster.process_with_port(held.mail.client_port)
+    os.kill(pid, signal.SIGSTOP)
+    held.release()
+    smtp.wait_accepted({held.mail.message_id}, timeout=10)
+    os.kill(pid, signal.SIGKILL)
+    worker.process.wait(timeout=10)  # type: ignore[union-attr]
+    cluster.replace(worker)
+    _seconds, requeued = wait_until_done(cluster, promises, timeout=timeout, requeue_every=requeue_every)
+    return _mail_outcome(smtp, rows, promises, started, requeued)
 
 
 def _finish(
