@@ -15,10 +15,9 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from candidates.models import Dossier
 from organisations.api_auth import HasMembership, current_membership
 from organisations.api_fields import MAX_ID, ScopedPrimaryKeyField
-from organisations.models import Membership, Role, Site
+from organisations.models import Membership, Site
 from scheduling.ics import appointment_ics, appointment_ics_filename
 from scheduling.models import (
     MAX_DURATION_MINUTES,
@@ -27,27 +26,14 @@ from scheduling.models import (
     AppointmentModality,
     AppointmentPurpose,
     AppointmentState,
-    AssignmentPurpose,
 )
+from scheduling.selectors import BOOKERS, bookable_dossiers
 from scheduling.services import (
     appointment_book,
     appointment_cancel,
     appointment_mark,
     appointment_rebook,
 )
-
-BOOKERS = (Role.COUNSELLOR, Role.ORG_ADMIN, Role.TRAINER)
-
-
-def bookable_dossiers(membership: Membership | None) -> QuerySet[Dossier]:
-    """The dossiers the membership books for: its organisation's; a trainer's, those assigned to them for training."""
-    if membership is not None and membership.role == Role.TRAINER:
-        return Dossier.objects.filter(
-            assignments__assignee=membership,
-            assignments__purpose=AssignmentPurpose.TRAINING,
-            assignments__ended_at__isnull=True,
-        )
-    return Dossier.objects.visible_to(membership)
 
 
 class AppointmentSerializer(serializers.ModelSerializer):

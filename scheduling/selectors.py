@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass, field
 
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
 from candidates.models import Dossier
@@ -15,8 +15,24 @@ from scheduling.models import (
     Appointment,
     AppointmentState,
     Assignment,
+    AssignmentPurpose,
     may_book,
 )
+
+# Who books appointments: counsellors and administrators for their organisation's dossiers, trainers for theirs.
+BOOKERS = (Role.COUNSELLOR, Role.ORG_ADMIN, Role.TRAINER)
+
+
+def bookable_dossiers(membership: Membership | None) -> QuerySet[Dossier]:
+    """The dossiers the membership books for (screens and API alike): its organisation's; a trainer's (who does not
+    see dossiers), those assigned to them for training now."""
+    if membership is not None and membership.role == Role.TRAINER:
+        return Dossier.objects.filter(
+            assignments__assignee=membership,
+            assignments__purpose=AssignmentPurpose.TRAINING,
+            assignments__ended_at__isnull=True,
+        )
+    return Dossier.objects.visible_to(membership)
 
 
 @dataclass

@@ -21,7 +21,7 @@ from organisations.models import Membership, Role, Site
 from scheduling.forms import AppointmentForm, AssignmentForm, CancelForm
 from scheduling.ics import appointment_ics, appointment_ics_filename
 from scheduling.models import SCHEDULING_ROLES, Appointment, AssignmentPurpose
-from scheduling.selectors import agenda_days, appointment_actions, dossier_schedule
+from scheduling.selectors import BOOKERS, agenda_days, appointment_actions, bookable_dossiers, dossier_schedule
 from scheduling.services import (
     SchedulingError,
     appointment_book,
@@ -35,21 +35,11 @@ from scheduling.services import (
     default_with_membership,
 )
 
-BOOKERS = (Role.COUNSELLOR, Role.ORG_ADMIN, Role.TRAINER)
 AGENDA_ROLES = (Role.COUNSELLOR, Role.EVALUATOR, Role.TRAINER, Role.ORG_ADMIN)
 
 
 def _dossier_for(membership: Membership, pk: int) -> Dossier:
-    """The organisation's dossier; for a trainer (who does not see dossiers), one assigned to them for training."""
-    if membership.role == Role.TRAINER:
-        dossiers = Dossier.objects.filter(
-            assignments__assignee=membership,
-            assignments__purpose=AssignmentPurpose.TRAINING,
-            assignments__ended_at__isnull=True,
-        )
-    else:
-        dossiers = Dossier.objects.visible_to(membership)
-    return get_object_or_404(dossiers.select_related("candidate", "organisation"), pk=pk)
+    return get_object_or_404(bookable_dossiers(membership).select_related("candidate", "organisation"), pk=pk)
 
 
 def _back(membership: Membership, dossier_id: int) -> HttpResponse:
