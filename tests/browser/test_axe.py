@@ -1,6 +1,8 @@
 """axe-core on every role's pages (issue 15): the public pages, then each role of the demo logged in once, its home
 page, its header's links and its own object pages, each loaded at 320 px, checked, then resized to 1280 px and checked
-again. Any violation of WCAG 2.0 / 2.1 A or AA fails the test, with one line per rule and page.
+again. Any violation of WCAG 2.0 / 2.1 A or AA fails the test, with one line per rule and page. At 320 px the walk
+also checks what the small-screens test (issue 14) asks of every page: nothing scrolls sideways but the tables, and
+those take the keyboard and have a name.
 
 A second test reaches, once each, the states that only a post or a query shows: the dossier creation form posted
 empty, the evaluation grid's close refused, the jury attendance refused before the session's day, a payment file's
@@ -23,7 +25,17 @@ from directory.places import communes_load, read_communes
 from funding.models import BatchStatus, ClaimBatch
 from juries.models import JurySession, SessionState
 from tests.browser.axe import axe_violations, describe
-from tests.browser.test_small_screens import ACCOUNTS, header_links, log_in, role_pages, seed_demo, switch_membership
+from tests.browser.test_small_screens import (
+    ACCOUNTS,
+    CULPRITS,
+    SCROLLS_SIDEWAYS,
+    UNREACHABLE_SCROLL_BOXES,
+    header_links,
+    log_in,
+    role_pages,
+    seed_demo,
+    switch_membership,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -56,6 +68,8 @@ def test_axe_finds_no_violation_on_any_page_of_any_role(page, live_server):
     pages = role_pages()
     base = live_server.url
     found: list[str] = []
+    too_wide: list[str] = []
+    unreachable: list[str] = []
     loads = 0
 
     def check(who: str, paths: list[str]) -> None:
@@ -68,6 +82,13 @@ def test_axe_finds_no_violation_on_any_page_of_any_role(page, live_server):
             expected = 404 if path == str(UNKNOWN_CODE) else 200
             assert response is not None and response.status == expected, f"{who}: {path} answers {response}"
             loads += 1
+            # At 320 px, before axe: what the small-screens test asks of every page (it walks only each role's
+            # own pages, at 375 px: one load of each page for both tests).
+            if page.evaluate(SCROLLS_SIDEWAYS):
+                width_now = page.evaluate("document.documentElement.scrollWidth")
+                too_wide.append(f"{who} {path}: {width_now}px wide, {page.evaluate(CULPRITS)}")
+            if boxes := page.evaluate(UNREACHABLE_SCROLL_BOXES):
+                unreachable.append(f"{who} {path}: {boxes}")
             for width in WIDTHS:
                 page.set_viewport_size({"width": width, "height": 800})
                 found.extend(describe(axe_violations(page), where=f"{who} {path} @{width}px"))
@@ -81,6 +102,8 @@ def test_axe_finds_no_violation_on_any_page_of_any_role(page, live_server):
         check(account.name, ["/", *header_links(page), *pages[account.name], *searched_pages().get(account.name, [])])
     print(f"axe over every role's pages: {loads} page loads in {time.monotonic() - started:.1f} s")
     assert not found, "axe-core violations (WCAG 2.0/2.1 A, AA):\n" + "\n".join(found)
+    assert not too_wide, f"Pages wider than {WIDTHS[0]}px:\n" + "\n".join(too_wide)
+    assert not unreachable, "Scrolling tables without a keyboard stop or a name:\n" + "\n".join(unreachable)
 
 
 def test_axe_finds_no_violation_in_the_states_a_walk_does_not_show(page, live_server):

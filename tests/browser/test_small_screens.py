@@ -1,5 +1,6 @@
 """Every role on a phone (issue 14, "small screens"): at 375 and 320 px no page scrolls sideways, the header folds
-into a menu whose button opens it and reaches every link; at 1280 px the header is the desktop one.
+into a menu whose button opens it and reaches every link; at 1280 px the header is the desktop one. Every page at
+320 px is checked by the axe walk (test_axe.py), which loads them all there anyway.
 
 The data is the demo's (organisations with long names, a counsellor who is also her organisation's administrator,
 a jury with a president, a France Travail agency), seeded without the commune table that only the place search
@@ -198,24 +199,32 @@ def assert_menu_folds_and_reaches_every_link(page, account: Account, screenshot:
     assert page.evaluate("document.activeElement.getAttribute('aria-controls')") == "site-menu"
 
 
-@pytest.mark.parametrize("width", [375, 320])
-def test_no_page_scrolls_sideways_on_a_phone_and_the_menu_reaches_every_link(page, live_server, width):
+PHONE_WIDTHS = (375, 320)
+
+
+def test_no_page_scrolls_sideways_on_a_phone_and_the_menu_reaches_every_link(page, live_server):
+    """Each role's menu at 375 and 320 px on its home page; then at 375 px its home and own pages (what fits 320 px
+    fits 375 unless a media query breaks in between, which the home and the role's pages show). Every page at 320 px,
+    the narrowest, is loaded once by the axe walk (test_axe.py), which checks the same two things there before its
+    own rules: one load of each page for both tests, the suite's time."""
     page.set_default_timeout(10_000)
     seed_demo()
     pages = role_pages()
     base = live_server.url
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.set_viewport_size({"width": width, "height": 800})
+    width = PHONE_WIDTHS[0]
     too_wide: list[str] = []
     unreachable: list[str] = []
     for account in ACCOUNTS:
+        page.set_viewport_size({"width": width, "height": 800})
         log_in(page, base, account)
-        page.screenshot(path=str(ARTIFACTS / f"{account.name}-{width}.png"), full_page=True)
-        assert_menu_folds_and_reaches_every_link(page, account, ARTIFACTS / f"{account.name}-{width}-menu.png")
-        # Every page at 320 px, the narrowest; at 375 px each role's home and own pages (what fits 320 px fits 375
-        # unless a media query breaks in between, which the home and the role's pages show): the suite's time budget.
-        walked = ["/", *header_links(page)] if width == 320 else ["/"]
-        for path in dict.fromkeys([*walked, *pages[account.name]]):
+        for menu_width in reversed(PHONE_WIDTHS):
+            page.set_viewport_size({"width": menu_width, "height": 800})
+            page.screenshot(path=str(ARTIFACTS / f"{account.name}-{menu_width}.png"), full_page=True)
+            menu_shot = ARTIFACTS / f"{account.name}-{menu_width}-menu.png"
+            assert_menu_folds_and_reaches_every_link(page, account, menu_shot)
+        page.set_viewport_size({"width": width, "height": 800})
+        for path in dict.fromkeys(["/", *pages[account.name]]):
             response = page.goto(base + path)
             assert response is not None and response.ok, (
                 f"{account.name}: {path} answers {response and response.status}"
