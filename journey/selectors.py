@@ -229,6 +229,18 @@ def _dossier_item(kind: str, action: StrOrPromise, url: str) -> Callable[[Dossie
     )
 
 
+def _plan_item(kind: str, action: StrOrPromise, url: str, since: str) -> Callable[[TrainingPlan], QueueItem]:
+    """A trainer's plan as a queue item, waiting since its date field `since` (its start or its planned end)."""
+    return lambda plan: QueueItem(
+        kind=kind,
+        action=str(action),
+        subject=str(plan.dossier.candidate),
+        detail=plan.dossier.reference or "",
+        url=url.format(pk=plan.pk),
+        since=getattr(plan, since),
+    )
+
+
 def _url(name: str, kwarg: str = "pk") -> str:
     """The URL `name` with "{pk}" in place of its one argument (`kwarg`), to fill in per row without a reverse()
     per row."""
@@ -340,19 +352,10 @@ def training_plans_to_complete(membership: Membership, limit: int) -> tuple[int,
         .select_related("dossier__candidate")
         .order_by("ends_on", "id")
     )
-    url = _url("training:plan_complete")
-    return _read(
-        rows,
-        limit,
-        lambda plan: QueueItem(
-            kind="plan_to_complete",
-            action=_("Déclarer la formation terminée"),
-            subject=str(plan.dossier.candidate),
-            detail=plan.dossier.reference or "",
-            url=url.format(pk=plan.pk),
-            since=plan.ends_on,
-        ),
+    item = _plan_item(
+        "plan_to_complete", _("Déclarer la formation terminée"), _url("training:plan_complete"), "ends_on"
     )
+    return _read(rows, limit, item)
 
 
 def training_plans_without_sessions(membership: Membership, limit: int) -> tuple[int, list[QueueItem]]:
@@ -366,19 +369,10 @@ def training_plans_without_sessions(membership: Membership, limit: int) -> tuple
         .select_related("dossier__candidate")
         .order_by("starts_on", "id")
     )
-    url = _url("training:plan_detail")
-    return _read(
-        rows,
-        limit,
-        lambda plan: QueueItem(
-            kind="plan_to_schedule",
-            action=_("Planifier les séances du parcours"),
-            subject=str(plan.dossier.candidate),
-            detail=plan.dossier.reference or "",
-            url=url.format(pk=plan.pk),
-            since=plan.starts_on,
-        ),
+    item = _plan_item(
+        "plan_to_schedule", _("Planifier les séances du parcours"), _url("training:plan_detail"), "starts_on"
     )
+    return _read(rows, limit, item)
 
 
 # Counsellor --------------------------------------------------------------------------------------------------------
