@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from candidates.models import (
+    CORRECTION_MESSAGE_MAX_LENGTH,
     DEFAULT_DOSSIER_SORT,
     DOSSIER_SORTS,
     Candidate,
@@ -329,4 +330,29 @@ class DossierWithdrawForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 4}),
         help_text=_("Par exemple : déménagement, reprise d'emploi, choix du candidat. Le motif figure à l'historique."),
         error_messages={"required": _("Indiquez le motif de l'abandon.")},
+    )
+
+
+class CorrectionRequestForm(forms.Form):
+    """The candidate's request to correct their data (their space calls correction_request_create with it)."""
+
+    message = forms.CharField(
+        label=_("Ce qui est à corriger"),
+        max_length=CORRECTION_MESSAGE_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 5}),
+        help_text=_("Dites ce qui est faux et ce qui est juste. Par exemple : mon nom s'écrit avec un « é »."),
+        error_messages={"required": _("Indiquez ce qui est à corriger dans vos données.")},
+    )
+
+
+class CorrectionAnswerForm(forms.Form):
+    answer = forms.CharField(
+        label=_("Votre réponse à la personne"),
+        max_length=CORRECTION_MESSAGE_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 5}),
+        help_text=_(
+            "Elle la lit dans son espace. Dites ce que vous avez corrigé, ou pourquoi rien n'a changé "
+            "(une pièce justificative à montrer, par exemple)."
+        ),
+        error_messages={"required": _("Indiquez votre réponse à la personne.")},
     )

@@ -611,3 +611,76 @@ class DossierEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d} {self.transition}"
+
+
+# What the person may write in a correction request: enough to say what is wrong and what is right, short enough
+# to be read in the counsellor's queue.
+CORRECTION_MESSAGE_MAX_LENGTH = 2000
+
+
+class CorrectionState(models.TextChoices):
+    OPEN = "open", _("À traiter")
+    ANSWERED = "answered", _("Traitée")
+
+
+class CorrectionRequestQuerySet(TenantQuerySet):
+    """Counsellors, evaluators and administrators: their organisation's requests; Certif'Pro: all. The candidate,
+    who has no membership, reads their own through their space (by the candidate, not through this rule)."""
+
+    def open(self) -> CorrectionRequestQuerySet:
+        return self.filter(state=CorrectionState.OPEN)
+
+
+class CorrectionRequest(models.Model):
+    """A candidate says that some of their data is wrong (GDPR art. 16, right to rectification): their counsellor
+    reads it in their queue, corrects what needs correcting through the usual form (candidate_correct, which keeps
+    its own traces), and answers."""
+
+    organisation = models.ForeignKey(
+        "organisations.Organisation",
+        on_delete=models.PROTECT,
+        related_name="correction_requests",
+        verbose_name=_("organisme évaluateur"),
+    )
+    candidate = models.ForeignKey(
+        Candidate, on_delete=models.PROTECT, related_name="correction_requests", verbose_name=_("personne candidate")
+    )
+    # The dossier the person was looking at, if any: it names the counsellor who hears of the request.
+    dossier = models.ForeignKey(
+        Dossier,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="correction_requests",
+        verbose_name=_("dossier"),
+    )
+    message = models.TextField(_("ce qui est à corriger"), max_length=CORRECTION_MESSAGE_MAX_LENGTH)
+    created_at = models.DateTimeField(_("demandée le"), default=timezone.now)
+    state = models.CharField(
+        _("état"), max_length=10, choices=CorrectionState.choices, default=CorrectionState.OPEN, db_index=True
+    )
+    answered_at = models.DateTimeField(_("traitée le"), null=True, blank=True)
+    answered_by = models.ForeignKey(
+        "organisations.User",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("traitée par"),
+    )
+    answer = models.TextField(_("réponse"), blank=True, max_length=CORRECTION_MESSAGE_MAX_LENGTH)
+
+    objects = CorrectionRequestQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("demande de rectification")
+        verbose_name_plural = _("demandes de rectification")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["organisation", "state", "created_at"], name="correction_org_state_idx")]
+
+    def __str__(self) -> str:
+        return gettext("Demande de rectification n° %(id)s") % {"id": self.pk}
+
+    @property
+    def is_open(self) -> bool:
+        return self.state == CorrectionState.OPEN

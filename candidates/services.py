@@ -7,7 +7,7 @@ import datetime
 from dataclasses import dataclass
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
@@ -17,14 +17,22 @@ from django.utils.translation import ngettext
 from candidates.exports import dossier_export_headers, dossier_export_rows
 from candidates.models import (
     CANDIDATE_IDENTITY_FIELDS,
+    CORRECTION_MESSAGE_MAX_LENGTH,
     Candidate,
+    CorrectionRequest,
+    CorrectionState,
     Dossier,
     DossierEvent,
     DossierQuerySet,
     DossierState,
     identity_key,
 )
-from candidates.signals import dossier_withdrawal_started, dossier_withdrawn
+from candidates.signals import (
+    correction_answered,
+    correction_requested,
+    dossier_withdrawal_started,
+    dossier_withdrawn,
+)
 from clea_platform import spreadsheets
 from clea_platform.errors import BusinessRefusal
 from clea_platform.locks import serialise_on
@@ -262,6 +270,115 @@ def candidate_correct(
         details={"fields": changed},
     )
     return changed
+
+
+class CorrectionAlreadyAnswered(BusinessRefusal):
+    """The request was answered already (by a colleague, in another tab): one answer per request."""
+
+    code = "correction_already_answered"
+
+
+def _required_text(value: str, *, field: str, missing: str) -> str:
+    """`value` stripped, or a ValidationError on `field`: empty (`missing`), or longer than the limit."""
+    text = value.strip()
+    if not text:
+        raise ValidationError({field: ValidationError(missing, code="required")})
+    if len(text) > CORRECTION_MESSAGE_MAX_LENGTH:
+        raise ValidationError(
+            {
+                field: ValidationError(
+                    ngettext(
+                        "Le texte ne doit pas dépasser %(n)s caractère (il en compte %(length)s).",
+                        "Le texte ne doit pas dépasser %(n)s caractères (il en compte %(length)s).",
+                        CORRECTION_MESSAGE_MAX_LENGTH,
+                    )
+                    % {"n": CORRECTION_MESSAGE_MAX_LENGTH, "length": len(text)},
+                    code="max_length",
+                )
+            }
+        )
+    return text
+
+
+@transaction.atomic
+def correction_request_create(
+    *, candidate: Candidate, dossier: Dossier | None = None, message: str, request: HttpRequest | None = None
+) -> CorrectionRequest:
+    """The candidate asks for some of their data to be corrected (GDPR art. 16), from their own space: no
+    membership acts, the caller has identified the person. Writes the request, an event on the dossier named (its
+    timeline says a request came, not what it says), an audit row saying the candidate asked, and sends
+    `correction_requested` (notifications tells the dossier's counsellor), all in this transaction.
+
+    `message` is required, at most CORRECTION_MESSAGE_MAX_LENGTH characters (ValidationError on "message", in
+    French); `dossier` must be the candidate's own. An anonymised person is no one any more: nothing to correct."""
+    if not candidate.can_be_corrected:
+        raise PermissionDenied
+    if dossier is not None and dossier.candidate_id != candidate.pk:
+        raise PermissionDenied
+    text = _required_text(message, field="message", missing=_("Indiquez ce qui est à corriger dans vos données."))
+    correction = CorrectionRequest.objects.create(
+        organisation_id=candidate.organisation_id, candidate=candidate, dossier=dossier, message=text
+    )
+    if dossier is not None:
+        DossierEvent.objects.create(
+            dossier=dossier,
+            transition="correction_request",
+            note=_("Demande de rectification de ses données envoyée par la personne candidate."),
+        )
+    audit_record(
+        action="candidate.correction_request",
+        actor=None,
+        organisation=candidate.organisation_id,
+        obj=correction,
+        request=request,
+        # Who asked, since no user did; never the message, which speaks of the person.
+        details={"by": "candidate", "candidate": candidate.pk, "dossier": dossier.pk if dossier else None},
+    )
+    correction_requested.send(sender=CorrectionRequest, correction=correction)
+    return correction
+
+
+@transaction.atomic
+def correction_request_answer(
+    *, correction: CorrectionRequest, by: Membership, answer: str, request: HttpRequest | None = None
+) -> CorrectionRequest:
+    """Answer a correction request and mark it handled: the organisation's counsellors and administrators
+    (CANDIDATE_CORRECTION_ROLES); another organisation's request is refused like a missing one. The data itself is
+    corrected through `candidate_correct`, with its own traces. Locks the request, refuses a second answer
+    (CorrectionAlreadyAnswered), writes the dossier's event and an audit row (without the answer's text), and sends
+    `correction_answered` (notifications e-mails the candidate, if they agreed, to read it in their space)."""
+    if by.role not in CANDIDATE_CORRECTION_ROLES:
+        raise PermissionDenied
+    locked = (
+        CorrectionRequest.objects.visible_to(by)
+        .select_for_update(of=("self",))
+        .filter(pk=correction.pk, organisation_id=by.organisation_id)
+        .first()
+    )
+    if locked is None:
+        raise PermissionDenied
+    if not locked.is_open:
+        raise CorrectionAlreadyAnswered(_("Cette demande de rectification est déjà traitée."))
+    locked.answer = _required_text(answer, field="answer", missing=_("Indiquez votre réponse à la personne."))
+    locked.state, locked.answered_at, locked.answered_by = CorrectionState.ANSWERED, timezone.now(), by.user
+    locked.save(update_fields=["answer", "state", "answered_at", "answered_by"])
+    if locked.dossier_id is not None:
+        DossierEvent.objects.create(
+            dossier_id=locked.dossier_id,
+            actor=by.user,
+            transition="correction_answer",
+            note=_("Demande de rectification traitée."),
+        )
+    audit_record(
+        action="candidate.correction_answer",
+        actor=by.user,
+        organisation=by.organisation_id,
+        obj=locked,
+        request=request,
+        details={"candidate": locked.candidate_id},
+    )
+    correction_answered.send(sender=CorrectionRequest, correction=locked, by=by)
+    return locked
 
 
 def refuse_a_second_holder(candidate: Candidate) -> None:

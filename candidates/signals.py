@@ -15,3 +15,9 @@ dossier_withdrawal_started = Signal()
 
 # kwargs: dossier (locked, withdrawn), by (Membership | None), reason (str)
 dossier_withdrawn = Signal()
+
+# kwargs: correction (CorrectionRequest, just written). The candidate asked: no membership acted.
+correction_requested = Signal()
+
+# kwargs: correction (CorrectionRequest, answered), by (Membership)
+correction_answered = Signal()

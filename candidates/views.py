@@ -4,6 +4,7 @@ from dataclasses import dataclass
 
 from django import forms
 from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -15,18 +16,29 @@ from django.utils.translation import ngettext
 from candidates.forms import (
     CONSENT_TEXT,
     CandidateIdentityForm,
+    CorrectionAnswerForm,
     DossierCreateForm,
     DossierFilterForm,
     DossierOpenForm,
     DossierWithdrawForm,
 )
-from candidates.models import DOSSIER_ROLES, DOSSIER_SORTS, Candidate, Dossier, DossierQuerySet, DossierState
+from candidates.models import (
+    DOSSIER_ROLES,
+    DOSSIER_SORTS,
+    Candidate,
+    CorrectionRequest,
+    Dossier,
+    DossierQuerySet,
+    DossierState,
+)
 from candidates.services import (
     CANDIDATE_CORRECTION_ROLES,
+    CorrectionAlreadyAnswered,
     DossierConflict,
     NewDossierRefusal,
     TransitionRefused,
     candidate_correct,
+    correction_request_answer,
     dossier_create,
     dossier_open,
     dossier_withdraw,
@@ -257,3 +269,45 @@ def candidate_correct_view(request: HttpRequest, pk: int) -> HttpResponse:
             messages.info(request, _("Aucune modification : rien n'a été enregistré."))
         return redirect("journey:dossier_detail", pk=dossier.pk)
     return render(request, "candidates/candidate_correct.html", {"dossier": dossier, "form": form})
+
+
+@membership_required(*CANDIDATE_CORRECTION_ROLES)
+def correction_request_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """A candidate's correction request: what they wrote, their current data with the link to correct it, and the
+    answer that marks it handled. Another organisation's request is a 404 like a missing one."""
+    correction = get_object_or_404(
+        CorrectionRequest.objects.visible_to(request.membership).select_related("candidate", "dossier", "answered_by"),
+        pk=pk,
+    )
+    candidate = correction.candidate
+    # The correction form is reached through a dossier of the person's: the one they named, else their latest.
+    dossier = correction.dossier or candidate.dossiers.order_by("-updated_at", "-pk").first()
+    form = CorrectionAnswerForm(request.POST if request.method == "POST" and correction.is_open else None)
+    if request.method == "POST":
+        if not correction.is_open:
+            messages.info(request, _("Cette demande de rectification est déjà traitée."))
+            return redirect("candidates:correction_request", pk=correction.pk)
+        if form.is_valid():
+            try:
+                correction_request_answer(
+                    correction=correction, by=request.membership, answer=form.cleaned_data["answer"], request=request
+                )
+            except CorrectionAlreadyAnswered as exc:  # a colleague answered since the page was loaded
+                messages.info(request, str(exc))
+                return redirect("candidates:correction_request", pk=correction.pk)
+            except ValidationError as exc:
+                form.add_error(None, exc)
+            else:
+                messages.success(request, _("La demande est traitée : la personne lira votre réponse dans son espace."))
+                return redirect("candidates:correction_request", pk=correction.pk)
+    return render(
+        request,
+        "candidates/correction_request.html",
+        {
+            "correction": correction,
+            "candidate": candidate,
+            "dossier": dossier,
+            "form": form,
+            "can_correct_candidate": dossier is not None and candidate.can_be_corrected,
+        },
+    )

@@ -11,8 +11,14 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from candidates.models import Candidate, Civility, EducationLevel, Origin, RegistrationStatus
-from candidates.services import dossier_create, dossier_open, dossier_transition, dossier_withdraw
+from candidates.models import Candidate, Civility, CorrectionRequest, EducationLevel, Origin, RegistrationStatus
+from candidates.services import (
+    correction_request_create,
+    dossier_create,
+    dossier_open,
+    dossier_transition,
+    dossier_withdraw,
+)
 from clea_platform.certifications import Certification
 from evaluations.models import CriterionResultValue
 from evaluations.services import evaluation_close, evaluation_save_results, evaluation_start
@@ -220,7 +226,20 @@ def seed_journey(orgs: dict[str, Organisation]) -> int:
                 dossier, target=target, team=team, prior_acquired=None if direct else acquired, notify_by_email=True
             )
         created += 1
+    _seed_correction_request(nord)
     return created + _seed_southern_dossier(orgs["sud"])
+
+
+def _seed_correction_request(nord: Organisation) -> None:
+    """A request to correct her data from the candidate in training, waiting in the counsellor's « À faire »."""
+    candidate = Candidate.objects.filter(organisation=nord, first_name="Julie", last_name="Fontaine").first()
+    if candidate is None or CorrectionRequest.objects.filter(candidate=candidate).exists():
+        return
+    correction_request_create(
+        candidate=candidate,
+        dossier=candidate.dossiers.order_by("pk").first(),
+        message="J'ai déménagé : j'habite maintenant 8 rue Nationale, 59800 Lille.",
+    )
 
 
 def _seed_southern_dossier(sud: Organisation) -> int:

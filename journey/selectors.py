@@ -20,7 +20,14 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from candidates.models import WARNING_BEFORE_DEADLINE, WINDOW_STATES, Dossier, DossierEvent, DossierState
+from candidates.models import (
+    WARNING_BEFORE_DEADLINE,
+    WINDOW_STATES,
+    CorrectionRequest,
+    Dossier,
+    DossierEvent,
+    DossierState,
+)
 from candidates.selectors import DossierBoard, dossier_board
 from evaluations.models import Evaluation
 from funding.selectors import certificates_to_report
@@ -482,6 +489,30 @@ def referrals_to_answer(membership: Membership, limit: int) -> tuple[int, list[Q
     )
 
 
+def correction_requests_to_answer(membership: Membership, limit: int) -> tuple[int, list[QueueItem]]:
+    """« Demandes de rectification »: what candidates asked to correct in their data, from their space, not yet
+    answered (the organisation's counsellors and its administrator answer them)."""
+    rows = (
+        CorrectionRequest.objects.visible_to(membership)
+        .open()
+        .select_related("candidate", "dossier")
+        .order_by("created_at", "id")
+    )
+    url = _url("candidates:correction_request")
+    return _read(
+        rows,
+        limit,
+        lambda correction: QueueItem(
+            kind="correction_request",
+            action=_("Répondre à la demande de rectification"),
+            subject=str(correction.candidate),
+            detail=correction.dossier.reference if correction.dossier is not None else "",
+            url=url.format(pk=correction.pk),
+            since=_day(correction.created_at),
+        ),
+    )
+
+
 # Organisation administrator ----------------------------------------------------------------------------------------
 
 
@@ -701,10 +732,11 @@ WORK_QUEUES: dict[str, list[Source]] = {
         partial_validations_without_plan,
         dossiers_to_submit,
         deadlines_within_warning,
+        correction_requests_to_answer,
     ],
     Role.EVALUATOR: [evaluations_to_start, evaluation_drafts_to_close],
     Role.TRAINER: [training_sessions_of_the_week, training_plans_to_complete, training_plans_without_sessions],
-    Role.ORG_ADMIN: [referrals_to_answer, jury_sessions_to_convene],
+    Role.ORG_ADMIN: [referrals_to_answer, jury_sessions_to_convene, correction_requests_to_answer],
     Role.JURY_MEMBER: [jury_decisions_to_take, jury_sessions_to_close, jury_sessions_to_review],
     Role.FT_ADVISOR: [referrals_to_follow],
     Role.CERTIFPRO_ADMIN: [certificates_to_declare, side_effects_failed, habilitations_to_renew],

@@ -13,7 +13,14 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from candidates.models import DOSSIER_ROLES, WARNING_BEFORE_DEADLINE, Dossier, DossierEvent, DossierState
+from candidates.models import (
+    DOSSIER_ROLES,
+    WARNING_BEFORE_DEADLINE,
+    CorrectionRequest,
+    Dossier,
+    DossierEvent,
+    DossierState,
+)
 from candidates.selectors import offered_transitions
 from candidates.services import CANDIDATE_CORRECTION_ROLES
 from clea_platform import spreadsheets
@@ -120,6 +127,13 @@ def dossier_detail(request: HttpRequest, pk: int) -> HttpResponse:
         certificate = None  # not issued until its PDF exists
     documents_regeneration(membership, [*attestations, *filter(None, [certificate])])
     days_left = dossier.days_left() if dossier.final_evaluation_due else None
+    # The person's requests to correct their data, whichever of their dossiers they named: the data is theirs.
+    corrections = list(
+        CorrectionRequest.objects.visible_to(membership)
+        .open()
+        .filter(candidate_id=dossier.candidate_id)
+        .order_by("created_at", "id")
+    )
     return render(
         request,
         "journey/dossier_detail.html",
@@ -141,6 +155,8 @@ def dossier_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "schedule": dossier_schedule(membership, dossier),
             "can_correct_candidate": membership.role in CANDIDATE_CORRECTION_ROLES
             and dossier.candidate.can_be_corrected,
+            "corrections": corrections,
+            "can_answer_corrections": membership.role in CANDIDATE_CORRECTION_ROLES,
         },
     )
 

@@ -58,6 +58,8 @@ class Event:
     personal: dict[int, dict[str, str]] = field(default_factory=dict)
     candidate_title: str = ""
     candidate_body: str = ""
+    # The candidate's link, a plain path (their space, /mon-espace/); none by default.
+    candidate_url: str = ""
     attachments: list[dict[str, Any]] = field(default_factory=list)
     # What a rule needs beyond the objects (e.g. the referral's expiry).
     extra: dict[str, Any] = field(default_factory=dict)
@@ -186,6 +188,9 @@ KINDS: dict[str, Kind] = {
     # The counsellor rebooks: the person met, who recorded it or let the counsellor do so, knows already.
     "appointment_missed": Kind(_("Rendez-vous manqué"), (dossier_counsellor,)),
     "appointment_reminder": Kind(_("Rappel de rendez-vous"), (appointment_attendee,), candidate=True),
+    "correction_requested": Kind(_("Demande de rectification"), (dossier_counsellor,)),
+    # The candidate alone: the counsellor who answered knows.
+    "correction_answered": Kind(_("Réponse à une demande de rectification"), (), candidate=True),
 }
 
 

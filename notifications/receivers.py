@@ -13,7 +13,8 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from candidates.models import Dossier
+from candidates.models import CorrectionRequest, Dossier
+from candidates.signals import correction_answered, correction_requested
 from evaluations.models import EvaluationKind
 from evaluations.signals import attestation_ready, evaluation_closed
 from juries.models import DecisionKind, SessionState
@@ -262,6 +263,62 @@ def on_referral_answered(sender: Any, *, referral: Any, by: Any = None, **kwargs
             url=reverse("referrals:detail", args=[referral.pk]),
             actor_id=_actor(by),
             referral=referral,
+        )
+    )
+
+
+# -- Correction requests: the candidate's data ---------------------------------------------------------------------
+
+# The candidate's own space (issue 18), where they read the answer: a plain path, the space's app sits above this one.
+CANDIDATE_SPACE_PATH = "/mon-espace/"
+
+
+def correction_dossier(correction: CorrectionRequest) -> Dossier | None:
+    """The dossier whose counsellor hears of the request, and whose agreement to e-mails counts: the one the person
+    named, else their latest."""
+    if correction.dossier is not None:
+        return correction.dossier
+    return correction.candidate.dossiers.select_related("candidate").order_by("-updated_at", "-pk").first()
+
+
+@receiver(correction_requested, dispatch_uid="notifications.correction_requested")
+def on_correction_requested(sender: Any, *, correction: CorrectionRequest, **kwargs: Any) -> None:
+    dossier = correction_dossier(correction)
+    if dossier is None:
+        return
+    notify(
+        Event(
+            kind="correction_requested",
+            key=f"correction_requested:{correction.pk}",
+            organisation_id=correction.organisation_id,
+            title=_("Demande de rectification de ses données : %(who)s") % {"who": dossier_words(dossier)},
+            # The request itself stays on the platform: an e-mail copy would outlive its answer.
+            body=_("La personne signale une erreur dans ses données : lisez sa demande et répondez-lui."),
+            url=reverse("candidates:correction_request", args=[correction.pk]),
+            dossier=dossier,
+        )
+    )
+
+
+@receiver(correction_answered, dispatch_uid="notifications.correction_answered")
+def on_correction_answered(sender: Any, *, correction: CorrectionRequest, by: Any = None, **kwargs: Any) -> None:
+    dossier = correction_dossier(correction)
+    if dossier is None:
+        return
+    notify(
+        Event(
+            kind="correction_answered",
+            key=f"correction_answered:{correction.pk}",
+            organisation_id=correction.organisation_id,
+            title=_("Demande de rectification traitée : %(who)s") % {"who": dossier_words(dossier)},
+            actor_id=_actor(by),
+            dossier=dossier,
+            candidate_title=_("Votre demande de correction a reçu une réponse"),
+            candidate_body=_(
+                "Votre conseillère ou votre conseiller a répondu à votre demande de correction de vos données. "
+                "Lisez la réponse dans votre espace CléA."
+            ),
+            candidate_url=CANDIDATE_SPACE_PATH,
         )
     )
 

@@ -83,10 +83,10 @@ def notify(event: Event) -> list[Notification]:
             recipient_email=address,
             defaults={
                 **_fields(event, event.organisation_id, EmailDelivery.IMMEDIATE),
-                # Their own space comes with the next issue: until then, no link into the platform.
+                # Only the kinds that name the candidate's own space link into the platform: never a staff page.
                 "title": event.candidate_title or event.title,
                 "body": event.candidate_body or event.body,
-                "url": "",
+                "url": event.candidate_url,
             },
         )
         if created:

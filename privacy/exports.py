@@ -24,7 +24,7 @@ from django.utils import timezone
 from django.utils.html import escape
 from django.utils.translation import gettext as _
 
-from candidates.models import Candidate, Dossier
+from candidates.models import Candidate, CorrectionRequest, Dossier
 from evaluations.models import Attestation, Evaluation
 from funding.models import FundingLine, FundingProof
 from juries.models import Certificate, Decision, Submission
@@ -315,6 +315,17 @@ def _referral(referral: Referral) -> dict[str, Any]:
     }
 
 
+def _correction(correction: CorrectionRequest) -> dict[str, Any]:
+    return {
+        "demandée le": _when(correction.created_at),
+        "dossier": correction.dossier.reference if correction.dossier is not None else None,
+        "demande": correction.message,
+        "état": _choice(correction, "state"),
+        "traitée le": _when(correction.answered_at),
+        "réponse": correction.answer,
+    }
+
+
 def _audit_rows(records: PersonRecords, dossiers: list[Dossier], referrals: list[Referral]) -> list[dict[str, Any]]:
     """The audit rows about the person's records and what their dossiers hold, and the rows of Certif'Pro's own
     answers to them (exports, erasures), which name the records by id."""
@@ -329,6 +340,9 @@ def _audit_rows(records: PersonRecords, dossiers: list[Dossier], referrals: list
         Certificate: set(Certificate.objects.filter(dossier__in=dossiers).values_list("pk", flat=True)),
         FundingLine: set(FundingLine.objects.filter(dossier__in=dossiers).values_list("pk", flat=True)),
         FundingProof: set(FundingProof.objects.filter(line__dossier__in=dossiers).values_list("pk", flat=True)),
+        CorrectionRequest: set(
+            CorrectionRequest.objects.filter(candidate__in=records.candidates).values_list("pk", flat=True)
+        ),
     }
     which = models.Q(pk__in=[])
     for model, ids in objects.items():
@@ -376,6 +390,12 @@ def person_data(records: PersonRecords, files: _Files | None = None) -> dict[str
             {
                 "identité": _identity(candidate),
                 "dossiers": [_dossier(dossier, files) for dossier in by_candidate.get(candidate.pk, [])],
+                "demandes de rectification": [
+                    _correction(correction)
+                    for correction in CorrectionRequest.objects.filter(candidate=candidate)
+                    .select_related("dossier")
+                    .order_by("created_at", "pk")
+                ],
             }
             for candidate in records.candidates
         ],

@@ -30,6 +30,7 @@ from candidates.models import (
     ANONYMISED_LAST_NAME,
     CONTACT_FIELDS,
     Candidate,
+    CorrectionRequest,
     Dossier,
     DossierEvent,
     anonymised_birth_date,
@@ -186,6 +187,8 @@ def candidate_anonymise(*, candidate: Candidate, now: datetime.datetime) -> bool
         **dict.fromkeys(CONTACT_FIELDS, ""),
     )
     _admin_history_unname(locked)
+    # What the person wrote to have their data corrected, and the answer, speak of them.
+    CorrectionRequest.objects.filter(candidate_id=locked.pk).update(message="", answer="")
     dossiers = Dossier.objects.filter(candidate_id=locked.pk)
     files = _dossiers_scrub(dossiers, now)
     _referrals_anonymise(Referral.objects.filter(dossier__in=dossiers), now)

@@ -795,8 +795,8 @@ CASES = [
     # Upcoming sessions, sessions in deliberation presided, the count of conflicts of interest; decisions to take,
     # sessions to close, sessions to review.
     Case("home-juror", Role.JURY_MEMBER, juror_dashboard, more_juror_sessions, links_to("juries:session_detail"), 10),
-    # Two counts: active sites, members; referrals to answer, sessions to convene.
-    Case("home-org-admin", Role.ORG_ADMIN, org_admin_dashboard, more_sites_and_members, dashboard_counts, 8),
+    # Two counts: active sites, members; referrals to answer, sessions to convene, correction requests to answer.
+    Case("home-org-admin", Role.ORG_ADMIN, org_admin_dashboard, more_sites_and_members, dashboard_counts, 9),
     # Two aggregates: organisations by kind, habilitated organisations by certification; certificates to declare,
     # documents and e-mails failed, habilitations to renew.
     Case("home-certifpro", Role.CERTIFPRO_ADMIN, certifpro_dashboard, more_habilitations, national_total, 9),
@@ -810,8 +810,8 @@ CASES = [
     Case("member-list", Role.ORG_ADMIN, member_list, more_members, page_rows, 6),
     # -- Dossiers (the list, and the detail's events and funding lines, are counted in tests/candidates and
     # tests/funding). The dossier, its events, evaluations, attestations, training plans and funding lines, its
-    # assignments and appointments.
-    Case("dossier-detail-cycles", Role.COUNSELLOR, dossier_in_training, more_cycles, evaluations_and_plans, 12),
+    # assignments and appointments, the person's open correction requests.
+    Case("dossier-detail-cycles", Role.COUNSELLOR, dossier_in_training, more_cycles, evaluations_and_plans, 13),
     # -- Evaluations and training (the grid is counted in tests/evaluations, the trainer's plan list in
     # tests/training). The evaluation, earlier and own acquisitions, the référentiel's three levels, the attestation.
     Case("evaluation-summary", Role.COUNSELLOR, small_summary, summary_of_107_criteria, summary_subdomains, 11),

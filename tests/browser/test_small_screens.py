@@ -18,7 +18,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.urls import reverse
 
-from candidates.models import Candidate, Dossier
+from candidates.models import Candidate, CorrectionRequest, Dossier
 from directory.demo import seed_directory
 from evaluations.models import Evaluation
 from funding.demo import seed_funding
@@ -112,6 +112,8 @@ def role_pages() -> dict[str, list[str]]:
     plan = TrainingPlan.objects.get(dossier=dossier)
     dossier_page = reverse("journey:dossier_detail", args=[dossier.pk])
     grid = reverse("evaluations:grid", args=[draft.pk])
+    correction = CorrectionRequest.objects.open().first()  # the demo's, from the candidate in training
+    assert correction is not None
     return {
         "counsellor": [
             dossier_page,
@@ -120,6 +122,7 @@ def role_pages() -> dict[str, list[str]]:
             reverse("referrals:detail", args=[referral.pk]),
             reverse("scheduling:appointment_create", args=[dossier.pk]),
             reverse("scheduling:assignment_create", args=[dossier.pk]),
+            reverse("candidates:correction_request", args=[correction.pk]),
         ],
         "org-admin": [dossier_page, reverse("referrals:detail", args=[referral.pk])],
         # The agenda's week (the header's link) and day views, with the demo's appointments.

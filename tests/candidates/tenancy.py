@@ -2,9 +2,22 @@
 
 from __future__ import annotations
 
-from organisations.models import Role
+from typing import Any
+
+from candidates.services import correction_request_create
+from organisations.models import Organisation, Role
 from tests.journey import DossierFactory
 from tests.tenancy_registry import TenantList, TenantURL
+
+
+def correction_request(organisation: Organisation) -> dict[str, Any]:
+    """An open correction request of one of the organisation's candidates, as their space writes it."""
+    dossier = DossierFactory(organisation=organisation, state="opened")
+    correction = correction_request_create(
+        candidate=dossier.candidate, dossier=dossier, message="Mon prénom s'écrit avec un tréma."
+    )
+    return {"pk": correction.pk}
+
 
 TENANT_URLS = [
     TenantURL("journey:dossier_detail", Role.COUNSELLOR, lambda org: {"pk": DossierFactory(organisation=org).pk}),
@@ -19,6 +32,14 @@ TENANT_URLS = [
         lambda org: {"pk": DossierFactory(organisation=org, state="opened").pk},
     ),
     TenantURL("candidates:candidate_correct", Role.COUNSELLOR, lambda org: {"pk": DossierFactory(organisation=org).pk}),
+    TenantURL("candidates:correction_request", Role.COUNSELLOR, correction_request),
+    TenantURL(
+        "candidates:correction_request",
+        Role.ORG_ADMIN,
+        correction_request,
+        method="post",
+        data={"answer": "C'est corrigé."},
+    ),
 ]
 
 TENANT_LISTS = [
