@@ -9,14 +9,19 @@ import json
 from joserfc import jwt
 from joserfc.jwk import OKPKey
 
+from clea_platform.certifications import Certification
 from credentials.models import IssuedCredential
 from credentials.signing import ALGORITHM
-from juries.models import Certificate
-from tests.juries.factories import certified
+from juries.models import Certificate, JurySession
+from tests.juries.factories import certified, make_jury
 
 
-def issued(**dossier_kwargs) -> tuple[Certificate, IssuedCredential]:
-    _jury, _submission, certificate = certified(**dossier_kwargs)
+def issued(certification: str = Certification.CLEA, **dossier_kwargs) -> tuple[Certificate, IssuedCredential]:
+    """A certificate awarded by a session on `certification`, with the credential issued along with it."""
+    jury = make_jury()
+    JurySession.objects.filter(pk=jury.session.pk).update(certification=certification)
+    jury.session.certification = certification
+    _jury, _submission, certificate = certified(jury, certification=certification, **dossier_kwargs)
     return certificate, IssuedCredential.objects.get(certificate=certificate)
 
 
