@@ -1,5 +1,7 @@
 """The signing keys: one created on first need, race-safe; a rotation keeps earlier credentials verifiable."""
 
+import io
+
 import pytest
 from django.core.management import call_command
 from django.db import IntegrityError, transaction
@@ -44,9 +46,11 @@ def test_the_certificate_credential_is_signed_with_the_current_key():
 
 def test_after_a_rotation_old_credentials_verify_and_new_ones_use_the_new_key():
     _certificate, old = issued()
-    call_command("credential_key_rotate", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    out = io.StringIO()
+    call_command("credential_key_rotate", stdout=out)
     old_key = SigningKey.objects.get(pk=old.key_id)
     new_key = SigningKey.objects.get(signing=True)
+    assert new_key.kid in out.getvalue()
     assert new_key != old_key
     assert old_key.retired_at is not None and old_key.signing is None
     assert verify.credential_verify(old.token).valid
