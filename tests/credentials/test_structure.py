@@ -5,6 +5,7 @@ specification are checked one by one, each under the section that requires it.""
 
 import datetime
 import hashlib
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -152,3 +153,13 @@ def test_each_certification_names_its_own_achievement():
         names[certification] = (achievement["name"], achievement["id"])
     assert [name for name, _id in names.values()] == ["CléA", "CléA numérique", "CléA management"]
     assert len({achievement_id for _name, achievement_id in names.values()}) == 3
+
+
+def test_each_achievement_id_is_served_as_its_achievement(client):
+    _certificate, credential = issued()
+    achievement = payload_of(credential.token)["credentialSubject"]["achievement"]
+    response = client.get(urlsplit(achievement["id"]).path)
+    assert response.status_code == 200
+    served = response.json()
+    assert {k: v for k, v in served.items() if k != "@context"} == achievement
+    assert client.get("/credentials/achievements/clea_inconnu").status_code == 404
