@@ -17,7 +17,7 @@ from django.conf import settings
 from joserfc import jws, jwt
 from joserfc.jwk import OKPKey
 
-# Ed25519 under the name Open Badges verifiers and wallets read today. RFC 9864 names it "Ed25519" and deprecates
+# Ed25519 under the name most Open Badges verifiers and wallets read today. RFC 9864 names it "Ed25519" and deprecates
 # "EdDSA" (joserfc warns; CredentialsConfig.ready silences that one warning): to revisit when verifiers follow.
 ALGORITHM = "EdDSA"
 ISSUER_NAME = "Certif'Pro"
