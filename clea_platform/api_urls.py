@@ -4,6 +4,7 @@ from django.urls import include, path
 from rest_framework.routers import SimpleRouter
 
 from candidates.api import DossierViewSet
+from credentials.api import CredentialVerifyView
 from directory.api import CommunesView, EvaluatorsNearbyView
 from evaluations.api import DocumentViewSet, EvaluationViewSet
 from funding.api import ClaimBatchViewSet, FunderViewSet, FundingLineViewSet
@@ -48,6 +49,7 @@ urlpatterns = [
     path("communes", CommunesView.as_view(), name="communes"),
     path("certificates/verify/<str:code>/", CertificateVerifyView.as_view(), name="certificate_verify"),
     path("attestations/verify/<str:code>/", AttestationVerifyView.as_view(), name="attestation_verify"),
+    path("credentials/verify/", CredentialVerifyView.as_view(), name="credential_verify"),
     path("", include(journey_router.urls)),
     path("", include(router.urls)),
 ]

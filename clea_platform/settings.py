@@ -114,6 +114,7 @@ INSTALLED_APPS = [
     "training",
     "juries",
     "funding",
+    "credentials",
     "journey",
     "privacy",
     "notifications",

@@ -82,6 +82,9 @@ urlpatterns = [
     path("ping", ping, name="ping"),
     path("accessibilite/", accessibility, name="accessibility"),
     path("verifier/", certificate_verify_form, name="certificate_verify_form"),
+    # The Open Badges credentials: keys, DID document, status lists, and the file check on /verifier/ (before the
+    # code pattern below, which would take "fichier" for a code).
+    path("", include("credentials.urls")),
     # <path:> so that a code typed with a slash reaches the page and its explanation, not a bare 404.
     path("verifier/<path:code>/", certificate_verify, name="certificate_verify"),
 ]

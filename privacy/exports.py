@@ -25,6 +25,7 @@ from django.utils.html import escape
 from django.utils.translation import gettext as _
 
 from candidates.models import Candidate, CorrectionRequest, Dossier
+from credentials.models import IssuedCredential
 from evaluations.models import Attestation, Evaluation
 from funding.models import FundingLine, FundingProof
 from juries.models import Certificate, Decision, Submission
@@ -216,6 +217,20 @@ def _certificate(certificate: Certificate, files: _Files) -> dict[str, Any]:
         if certificate.file
         else None,
         "versions antérieures": _versions(certificate, files),
+        "attestation numérique": _credential(certificate),
+    }
+
+
+def _credential(certificate: Certificate) -> dict[str, Any] | None:
+    """The Open Badges credential issued with the certificate, as the holder downloads it (README, « Attestation
+    numérique »): its signed text holds the certificate's number and a salted hash of the name, nothing else."""
+    credential = IssuedCredential.objects.filter(certificate=certificate).first()
+    if credential is None:
+        return None
+    return {
+        "identifiant": str(credential),
+        "émise le": _when(credential.issued_at),
+        "attestation signée (JWT)": credential.token,
     }
 
 

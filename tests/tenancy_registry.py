@@ -128,6 +128,7 @@ def _app_entries(name: str) -> list[Any]:
         "training",
         "juries",
         "funding",
+        "credentials",
         "directory",
         "referrals",
         "journey",
@@ -158,6 +159,8 @@ NOT_TENANT_URLS: dict[str, str] = {
     "certificate_verify": "public by design: the code proves a certificate and shows nothing else",
     "api:certificate_verify": "the API twin of certificate_verify: public by design",
     "api:attestation_verify": "public by design: the code proves an attestation, shown as on certificate_verify",
+    "credentials:status_list": "public by design: the signed revocation list every credential points at",
+    "credentials:achievement": "public by design: what each certification is, the `id` of its Open Badges Achievement",
     "api:referentiel-detail": "the national referentiels belong to no organisation: every member reads them",
     # Certif'Pro sees every decision: there is no other organisation to get 404. That the dossier's own
     # organisation gets 403 and its neighbour 404 is tested in tests/juries/test_views.py (test_no_one_but_...)
@@ -197,6 +200,10 @@ NOT_TENANT_LISTS: dict[str, str] = {
     "healthz_ready": "platform health, no data",
     "ping": "platform liveness, no data",
     "certificate_verify_form": "public form: a code proves a certificate and shows nothing else",
+    "credentials:verify_upload": "public form: a credential file proves a certificate and shows nothing else",
+    "api:credential_verify": "the API twin of credentials:verify_upload: public by design",
+    "credentials:jwks": "the platform's public keys (JWKS), no tenant data",
+    "credentials:did": "the platform's did:web document (its public keys), no tenant data",
     "accessibility": "the public declaration of accessibility, no data",
     "api_schema": "the API's OpenAPI schema",
     "api_docs": "the API's documentation page",

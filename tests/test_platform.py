@@ -37,6 +37,7 @@ NOT_TENANT_OWNED = {
     "organisations.Organisation": "the tenant itself",
     "organisations.User": "a person may belong to several organisations, through memberships",
     "organisations.AuditLog": "platform-wide; the organisation is recorded when there is one",
+    "credentials.SigningKey": "the platform's own keys, signing every organisation's credentials",
     "organisations.UserSession": "a person's login, whatever organisation they work for in it",
     "referentiels.Referentiel": "national, owned by Certif'Pro",
     "referentiels.Domain": "part of a national référentiel",

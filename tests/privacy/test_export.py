@@ -14,6 +14,7 @@ import pytest
 from django.core.exceptions import PermissionDenied
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from credentials.models import IssuedCredential
 from evaluations.models import Attestation
 from funding.services import funding_proof_add
 from organisations.models import AuditLog, Role
@@ -109,6 +110,8 @@ def test_the_certificate_and_the_jurys_decision_are_in_it():
     assert dossier["certificat"]["numéro national"] == certificate.number
     assert hashlib.sha256(files[dossier["certificat"]["fichier"]]).hexdigest() == certificate.sha256
     assert dossier["jurys"][0]["décision"] == "Certification délivrée"
+    credential = IssuedCredential.objects.get(certificate=certificate)
+    assert dossier["certificat"]["attestation numérique"]["attestation signée (JWT)"] == credential.token
 
 
 def test_each_export_writes_an_audit_row_with_the_records_ids_and_not_the_name(nadia):
