@@ -8,6 +8,7 @@ not found here (CléA numérique, CléA management, a future version) is shown a
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
@@ -15,10 +16,13 @@ from django.utils.translation import pgettext_lazy
 from candidates.models import DossierState
 from clea_platform.certifications import Certification
 
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
 S = DossierState
 
 # (certification, code) → plain words. Sub-domains say what I can do.
-PLAIN_TITLES = {
+PLAIN_TITLES: dict[tuple[str, str], StrOrPromise] = {
     (Certification.CLEA, "1"): _("Parler, lire et écrire en français"),
     (Certification.CLEA, "1.1"): _("Écouter et comprendre"),
     (Certification.CLEA, "1.2"): _("Parler à l'oral"),
@@ -64,8 +68,8 @@ def plain_title(certification: str, code: str, title: str) -> str:
 @dataclass(frozen=True)
 class Step:
     number: int
-    title: str
-    what: str
+    title: StrOrPromise
+    what: StrOrPromise
 
 
 # The four steps of CléA (Certif'Pro): the interview, the prior evaluation, the training (with its final

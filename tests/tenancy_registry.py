@@ -173,13 +173,13 @@ NOT_TENANT_URLS: dict[str, str] = {
     # The candidate's own space: no membership, one person's records (Dossier.objects.of_person); another person's
     # object is a 404 there (tests/space/test_tenancy.py).
     "space:sign_in": "the token is the secret: single use, 30 minutes (tests/space/test_sign_in.py)",
-    "space:dossier": "the candidate's own dossier; another person's is a 404 (tests/space/test_tenancy.py)",
-    "space:acquired": "the candidate's own dossier; another person's is a 404 (tests/space/test_tenancy.py)",
-    "space:consent": "the candidate's own dossier; another person's is a 404 (tests/space/test_tenancy.py)",
-    "space:consent_withdraw": "the candidate's own dossier; another person's is a 404 (tests/space/test_tenancy.py)",
-    "space:appointment_ics": "the candidate's own appointment; another person's is a 404 (tests/space/test_tenancy.py)",
-    "space:attestation_download": "the candidate's own document; another person's is a 404 (tests/space/test_tenancy.py)",
-    "space:certificate_download": "the candidate's own document; another person's is a 404 (tests/space/test_tenancy.py)",
+    "space:dossier": "the candidate's own dossier; another person's is a 404 (tests/space)",
+    "space:acquired": "the candidate's own dossier; another person's is a 404 (tests/space)",
+    "space:consent": "the candidate's own dossier; another person's is a 404 (tests/space)",
+    "space:consent_withdraw": "the candidate's own dossier; another person's is a 404 (tests/space)",
+    "space:appointment_ics": "the candidate's own appointment; another person's is a 404 (tests/space)",
+    "space:attestation_download": "the candidate's own document; another person's is a 404 (tests/space)",
+    "space:certificate_download": "the candidate's own document; another person's is a 404 (tests/space)",
 }
 
 # URLs without parameters that list no tenant rows, or list every organisation's by design, and why.

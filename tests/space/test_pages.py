@@ -142,14 +142,19 @@ def test_a_closed_dossier_says_so_and_offers_no_withdrawal(org_a):
     client = candidate_client(dossier)
     page = client.get(reverse("space:dossier", args=[dossier.pk])).content.decode()
     assert "Mon dossier est fermé" in page and 'aria-current="step"' not in page
-    assert reverse("space:consent_withdraw", args=[dossier.pk]) not in client.get(
-        reverse("space:consent", args=[dossier.pk])
-    ).content.decode()
+    assert (
+        reverse("space:consent_withdraw", args=[dossier.pk])
+        not in client.get(reverse("space:consent", args=[dossier.pk])).content.decode()
+    )
 
 
 def test_birth_date_is_part_of_the_person(org_a):
     """Two people sharing an address (a couple's mailbox) are two people: the birth date tells them apart."""
-    one = DossierFactory(organisation=org_a, opened=True, email="famille@exemple.fr", birth_date=datetime.date(1980, 1, 1))
-    two = DossierFactory(organisation=org_a, opened=True, email="famille@exemple.fr", birth_date=datetime.date(1982, 1, 1))
+    one = DossierFactory(
+        organisation=org_a, opened=True, email="famille@exemple.fr", birth_date=datetime.date(1980, 1, 1)
+    )
+    two = DossierFactory(
+        organisation=org_a, opened=True, email="famille@exemple.fr", birth_date=datetime.date(1982, 1, 1)
+    )
     client = candidate_client(one)
     assert client.get(reverse("space:dossier", args=[two.pk])).status_code == 404
