@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from candidates.models import Dossier
+from candidates.signals import dossier_withdrawn
 from evaluations.models import EvaluationKind
 from evaluations.signals import attestation_ready, evaluation_closed
 from juries.models import DecisionKind, SessionState
@@ -111,6 +112,24 @@ def on_training_plan_created(sender: Any, *, plan: Any, by: Any = None, **kwargs
             actor_id=_actor(by),
             dossier=dossier,
             plan=plan,
+        )
+    )
+
+
+@receiver(dossier_withdrawn, dispatch_uid="notifications.dossier_withdrawn")
+def on_dossier_withdrawn(sender: Any, *, dossier: Dossier, by: Any = None, reason: str = "", **kwargs: Any) -> None:
+    """The counsellor hears when someone else closes the dossier: the candidate withdrawing their consent from their
+    own space (by None, the platform acting for them), an administrator, the retention rules."""
+    notify(
+        Event(
+            kind="dossier_withdrawn",
+            key=f"dossier_withdrawn:{dossier.pk}",
+            organisation_id=dossier.organisation_id,
+            title=_("Dossier clos : %(who)s") % {"who": dossier_words(dossier)},
+            body=reason,
+            url=_dossier_url(dossier),
+            actor_id=_actor(by),
+            dossier=dossier,
         )
     )
 

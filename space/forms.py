@@ -3,7 +3,10 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from candidates.forms import DateInput
+# A birth date as a person writes it in France: 12/04/1985, with slashes, dashes, dots or spaces, or no separator.
+# A text field rather than the browser's date picker, which shows the device's format (mm/dd/yyyy on an English
+# phone) and makes a birth date forty years back a long scroll.
+BIRTH_DATE_FORMATS = ["%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y", "%d %m %Y", "%d%m%Y", "%Y-%m-%d"]
 
 
 class SignInRequestForm(forms.Form):
@@ -20,10 +23,11 @@ class SignInRequestForm(forms.Form):
     )
     birth_date = forms.DateField(
         label=_("Ma date de naissance"),
-        help_text=_("Exemple : 12/04/1985."),
+        help_text=_("Le jour, le mois, puis l'année. Exemple : 12/04/1985."),
         error_messages={
             "required": _("Écrivez votre date de naissance."),
             "invalid": _("Cette date n'est pas valide. Exemple : 12/04/1985."),
         },
-        widget=DateInput(attrs={"autocomplete": "bday"}),
+        input_formats=BIRTH_DATE_FORMATS,
+        widget=forms.TextInput(attrs={"autocomplete": "bday", "spellcheck": "false"}),
     )

@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from candidates.models import CandidatePerson, Dossier, DossierState
+from clea_platform.french import of_name
 from evaluations.acquisitions import dossier_outcome
 from evaluations.models import Attestation, Evaluation, EvaluationStatus
 from juries.models import Certificate, Submission
@@ -124,19 +125,19 @@ def _who(dossier: Dossier, kind: str) -> str:
             .first()
         )
         if draft is not None:
-            return _("%(name)s, de %(organisation)s.") % {
+            return _("%(name)s, %(of_organisation)s.") % {
                 "name": draft.evaluator.get_full_name(),
-                "organisation": dossier.organisation.name,
+                "of_organisation": of_name(dossier.organisation.name),
             }
-        return _("L'équipe de %(organisation)s.") % {"organisation": dossier.organisation.name}
+        return _("L'équipe %(of_organisation)s.") % {"of_organisation": of_name(dossier.organisation.name)}
     if kind == TRAINER:
         plan: TrainingPlan | None = (
             dossier.training_plans.select_related("trainer", "organisation").order_by("-cycle").first()
         )
         if plan is not None:
-            return _("%(name)s, de %(organisation)s.") % {
+            return _("%(name)s, %(of_organisation)s.") % {
                 "name": plan.trainer.get_full_name(),
-                "organisation": plan.organisation.name,
+                "of_organisation": of_name(plan.organisation.name),
             }
         return _("%(name)s, qui me suit.") % {"name": dossier.counsellor.get_full_name()}
     if kind == JURY:

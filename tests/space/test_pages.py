@@ -14,6 +14,7 @@ from pypdf import PdfReader
 from candidates.models import DossierEvent, DossierState
 from evaluations.models import Evaluation
 from evaluations.services import attestation_generate
+from notifications.models import Notification
 from organisations.models import AuditLog
 from tests.journey import DossierFactory
 from tests.juries.factories import certified
@@ -158,3 +159,10 @@ def test_birth_date_is_part_of_the_person(org_a):
     )
     client = candidate_client(one)
     assert client.get(reverse("space:dossier", args=[two.pk])).status_code == 404
+
+
+def test_the_counsellor_hears_that_the_candidate_withdrew(in_training):
+    candidate_client(in_training).post(reverse("space:consent_withdraw", args=[in_training.pk]))
+    told = Notification.objects.get(kind="dossier_withdrawn")
+    assert told.recipient_id == in_training.counsellor_id
+    assert told.body == "Retrait de son accord par la personne candidate"

@@ -24,6 +24,7 @@ from evaluations.models import Evaluation
 from evaluations.services import attestation_generate
 from journey.demo import _demo_gaps_acquired
 from referentiels.models import Referentiel
+from scheduling.models import AppointmentPurpose
 from tests.journey import DossierFactory
 from tests.juries.factories import certified
 from tests.scheduling import book
@@ -103,7 +104,7 @@ def pages(fresh_rate_limit) -> dict[str, str]:
         birth_date=datetime.date(1995, 5, 30),
     )
     attestation_generate(evaluation_id=Evaluation.objects.filter(dossier=dossier).earliest("pk").pk)
-    book(dossier, with_membership=dossier.team.final_evaluator)
+    book(dossier, with_membership=dossier.team.final_evaluator, purpose=AppointmentPurpose.FINAL_EVALUATION)
     _jury, _submission, certificate = certified(email="paul.roussel@exemple.fr")
 
     html: dict[str, str] = {}

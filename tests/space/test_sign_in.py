@@ -81,6 +81,15 @@ def test_an_anonymised_person_gets_no_link(dossier, fresh_rate_limit, django_cap
     assert mail.outbox == []
 
 
+@pytest.mark.parametrize("typed", ["03/06/1979", "03-06-1979", "03.06.1979", "03 06 1979", "03061979"])
+def test_the_birth_date_is_read_as_a_person_in_france_writes_it(
+    dossier, fresh_rate_limit, django_capture_on_commit_callbacks, typed
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        assert ask(Client(), "lea.martin@exemple.fr", typed).status_code == 302
+    assert len(mail.outbox) == 1
+
+
 def test_the_form_answers_in_french(db, fresh_rate_limit):
     response = Client().post(reverse("space:sign_in_request"), {"email": "pas-une-adresse", "birth_date": "hier"})
     assert response.status_code == 400
