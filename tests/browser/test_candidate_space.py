@@ -21,8 +21,8 @@ from playwright.sync_api import expect
 from clea_platform.certifications import Certification
 from evaluations.models import Evaluation
 from evaluations.services import attestation_generate
-from organisations.models import Organisation
 from journey.demo import _demo_gaps_acquired
+from organisations.models import Organisation
 from referentiels.models import Referentiel
 from scheduling.models import AppointmentPurpose
 from tests.browser.axe import axe_violations, describe
