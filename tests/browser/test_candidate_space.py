@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime
 import re
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -31,7 +32,8 @@ from tests.scheduling import book
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-SHOTS = Path("/tmp/space-shots")
+# Beside the other browser tests' artifacts, in the system's temporary directory (/tmp/space-shots here).
+SHOTS = Path(tempfile.gettempdir()) / "space-shots"
 PHONE, DESKTOP = 375, 1280
 EMAIL = "julie.fontaine@exemple.fr"
 
