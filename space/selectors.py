@@ -74,7 +74,7 @@ def appointments_of(person: CandidatePerson) -> QuerySet[Appointment]:
 @dataclass(frozen=True)
 class StepView:
     step: Step
-    status: str  # "done", "current" or "todo"
+    status: str  # "done", "skipped" (no training needed), "current" or "todo"
 
 
 @dataclass(frozen=True)
@@ -99,12 +99,20 @@ class DossierPage:
     closed: bool
 
 
+# The training step, which a dossier validated in full at its prior evaluation goes past without (about a quarter).
+TRAINING_STEP = 3
+
+
 def _steps(dossier: Dossier) -> list[StepView]:
     current = STEP_OF_STATE.get(dossier.state)
     certified = dossier.state == DossierState.CERTIFIED
+    past_training = certified or (current is not None and current > TRAINING_STEP)
+    skipped_training = past_training and not dossier.training_plans.exists()
     views = []
     for step in STEPS:
-        if certified or (current is not None and step.number < current):
+        if step.number == TRAINING_STEP and skipped_training:
+            status = "skipped"
+        elif certified or (current is not None and step.number < current):
             status = "done"
         elif current == step.number:
             status = "current"

@@ -17,7 +17,6 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
 
 from candidates.models import Candidate, Dossier
 from clea_platform.actions import post_only
@@ -116,7 +115,7 @@ def sign_in(request: HttpRequest, token: str) -> HttpResponse:
     return render(request, "space/sign_in.html", {"token": token})
 
 
-@require_POST
+@post_only("space:home")
 def sign_out(request: HttpRequest) -> HttpResponse:
     candidate_session_end(request)
     return redirect("space:signed_out")

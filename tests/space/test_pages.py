@@ -166,3 +166,10 @@ def test_the_counsellor_hears_that_the_candidate_withdrew(in_training):
     told = Notification.objects.get(kind="dossier_withdrawn")
     assert told.recipient_id == in_training.counsellor_id
     assert told.body == "Retrait de son accord par la personne candidate"
+
+
+def test_a_dossier_that_needed_no_training_says_so(db):
+    _jury, _submission, certificate = certified(email="direct@exemple.fr")
+    response = candidate_client(certificate.dossier).get(reverse("space:dossier", args=[certificate.dossier_id]))
+    assert [item.status for item in response.context["page"].steps] == ["done", "done", "skipped", "done"]
+    assert "Pas besoin : je savais déjà tout." in response.content.decode()
