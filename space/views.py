@@ -175,7 +175,8 @@ def documents(request: HttpRequest) -> HttpResponse:
         {
             "certificate": certificate,
             "url": verification_url(certificate.verification_code),
-            "qr": verification_qr_svg(certificate.verification_code),
+            # Large enough to be scanned off a phone's screen by another phone.
+            "qr": verification_qr_svg(certificate.verification_code, scale=5),
         }
         for certificate in selectors.certificates_of(person)
     ]

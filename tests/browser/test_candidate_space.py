@@ -28,7 +28,9 @@ from referentiels.models import Referentiel
 from scheduling.models import AppointmentPurpose
 from tests.browser.axe import axe_violations, describe
 from tests.journey import DossierFactory
+from tests.juries.factories import certified
 from tests.scheduling import book
+from tests.space.support import link_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -140,5 +142,21 @@ def test_a_candidate_signs_in_from_an_emailed_link_and_downloads_the_attestation
     page.get_by_role("button", name="Me connecter").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Ce lien ne marche plus")
     check("11-lien-use")
+
+    # A certified person followed by two organisations: the list of their dossiers, the steps of one that needed no
+    # training, and the certificate with its QR code for an employer.
+    _jury, _submission, certificate = certified(email="paul.roussel@exemple.fr", birth_date=datetime.date(1981, 8, 19))
+    DossierFactory(opened=True, email="PAUL.ROUSSEL@exemple.fr", birth_date=datetime.date(1981, 8, 19))
+    page.goto(f"{base}{reverse('space:sign_in', args=[link_for(certificate.dossier)])}")
+    page.get_by_role("button", name="Me connecter").click()
+    page.wait_for_url(f"{base}{reverse('space:home')}")
+    expect(page.get_by_role("listitem").filter(has=page.get_by_role("link"))).not_to_have_count(0)
+    check("12-mes-dossiers")
+    page.goto(f"{base}{reverse('space:dossier', args=[certificate.dossier_id])}")
+    expect(page.locator("main")).to_contain_text("Pas besoin : je savais déjà tout.")
+    check("13-parcours-certifie")
+    page.goto(f"{base}{reverse('space:documents')}")
+    expect(page.locator("main svg")).to_have_count(1)
+    check("14-documents-certifie")
 
     assert not found, "\n".join(found)
