@@ -17,6 +17,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
 
 from candidates.models import Candidate, Dossier
 from clea_platform.actions import post_only
@@ -104,8 +105,10 @@ def sign_in_requested(request: HttpRequest) -> HttpResponse:
     return render(request, "space/sign_in_requested.html", {"minutes": int(LINK_VALIDITY.total_seconds() // 60)})
 
 
+@never_cache
 def sign_in(request: HttpRequest, token: str) -> HttpResponse:
-    """GET shows a button and spends nothing (mail scanners open links); POST spends the link and opens the space."""
+    """GET shows a button and spends nothing (mail scanners open links); POST spends the link and opens the space.
+    Never stored: the address holds the token."""
     if request.method == "POST":
         try:
             sign_in_link_use(token=token, request=request)

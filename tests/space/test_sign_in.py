@@ -225,3 +225,8 @@ def test_the_support_command_prints_a_working_link(dossier):
 def test_a_link_made_by_the_service_says_where_it_came_from(dossier):
     link, token = sign_in_link_create(candidate=dossier.candidate, origin=LinkOrigin.SUPPORT)
     assert link.is_usable() and len(token) >= 43
+
+
+def test_the_link_s_page_is_never_stored(dossier):
+    response = Client().get(reverse("space:sign_in", args=[link_for(dossier)]))
+    assert "no-store" in response["Cache-Control"]
