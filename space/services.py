@@ -3,8 +3,9 @@ there (withdraw their consent). Every write has its audit row; every e-mail leav
 
 from __future__ import annotations
 
+import json
 import secrets
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from django.conf import settings
 from django.contrib.auth import logout
@@ -17,8 +18,11 @@ from django.utils.translation import gettext as _
 from candidates.models import Candidate, CandidatePerson, Dossier
 from candidates.services import dossier_withdraw
 from clea_platform.errors import BusinessRefusal
+from clea_platform.pdf import html_to_pdf
 from organisations.services import audit_record
 from outbox.services import email_add
+from privacy.exports import person_data, summary_html
+from privacy.selectors import PersonRecords, person_key
 from space.models import LINK_VALIDITY, LinkOrigin, SignInLink, token_hash
 
 if TYPE_CHECKING:
@@ -175,3 +179,29 @@ def consent_withdraw(*, person: CandidatePerson, dossier: Dossier, request: Http
         reason=_("Retrait de son accord par la personne candidate"),
         request=request,
     )
+
+
+def person_data_export(
+    *, person: CandidatePerson, kind: Literal["json", "pdf"], request: HttpRequest | None = None
+) -> bytes:
+    """Everything the platform holds on the person (privacy.exports.person_data, as Certif'Pro's subject-access export
+    gives it): JSON for a program, or its summary as a PDF a person reads; with its audit row. Their own records only:
+    the Candidate rows of their session, none anonymised."""
+    candidates = list(Candidate.objects.filter(pk__in=person.candidate_ids, anonymised_at__isnull=True).order_by("pk"))
+    if not candidates:
+        raise Candidate.DoesNotExist
+    data = person_data(PersonRecords(key=person_key(candidates[0]), candidates=candidates))
+    if kind == "json":
+        content = json.dumps(data, ensure_ascii=False, indent=2, default=str).encode()
+    else:
+        content = html_to_pdf(summary_html(data))
+    with transaction.atomic():
+        audit_record(
+            action="space.data_export",
+            actor=None,
+            organisation=candidates[0].organisation_id,
+            obj=candidates[0],
+            request=request,
+            details={"format": kind, "candidates": [c.pk for c in candidates], "bytes": len(content)},
+        )
+    return content

@@ -6,7 +6,6 @@ scope (space.selectors): another person's dossier, document or appointment is a 
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -23,15 +22,11 @@ from candidates.models import Candidate, Dossier
 from clea_platform.actions import post_only
 from clea_platform.downloads import file_response
 from clea_platform.errors import BusinessRefusal
-from clea_platform.pdf import html_to_pdf
 from clea_platform.ratelimit import over_limit
 from clea_platform.request_meta import client_ip
 from clea_platform.tenancy import membership_required
 from clea_platform.verification import verification_qr_svg, verification_url
 from organisations.models import Role
-from organisations.services import audit_record
-from privacy.exports import person_data, summary_html
-from privacy.selectors import PersonRecords, person_key
 from scheduling.ics import appointment_ics, appointment_ics_filename
 from space import selectors
 from space.forms import SignInRequestForm
@@ -41,6 +36,7 @@ from space.services import (
     SpaceRefusal,
     candidate_session_end,
     consent_withdraw,
+    person_data_export,
     sign_in_link_request,
     sign_in_link_send,
     sign_in_link_use,
@@ -242,48 +238,29 @@ def consent_withdraw_view(request: HttpRequest, pk: int) -> HttpResponse:
 # -- My data ------------------------------------------------------------------------------------------------------
 
 
-def _records(request: HttpRequest) -> PersonRecords:
-    person = request.candidate_person  # type: ignore[attr-defined]
-    candidates = list(Candidate.objects.filter(pk__in=person.candidate_ids, anonymised_at__isnull=True).order_by("pk"))
-    if not candidates:
-        raise Http404
-    return PersonRecords(key=person_key(candidates[0]), candidates=candidates)
-
-
-def _audit_export(request: HttpRequest, records: PersonRecords, kind: str) -> None:
-    audit_record(
-        action="space.data_export",
-        actor=None,
-        organisation=records.candidates[0].organisation_id,
-        obj=records.candidates[0],
-        request=request,
-        details={"format": kind, "candidates": [c.pk for c in records.candidates]},
-    )
-
-
 @candidate_required
 def my_data(request: HttpRequest) -> HttpResponse:
     return render(request, "space/data.html", {"section": "data"})
 
 
+def _data_download(request: HttpRequest, kind: str, content_type: str) -> HttpResponse:
+    try:
+        content = person_data_export(person=request.candidate_person, kind=kind, request=request)  # type: ignore[attr-defined]
+    except Candidate.DoesNotExist as exc:
+        raise Http404 from exc
+    response = HttpResponse(content, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="mes-donnees-{timezone.localdate():%Y-%m-%d}.{kind}"'
+    return response
+
+
 @candidate_required
 def my_data_json(request: HttpRequest) -> HttpResponse:
-    records = _records(request)
-    content = json.dumps(person_data(records), ensure_ascii=False, indent=2, default=str)
-    _audit_export(request, records, "json")
-    response = HttpResponse(content, content_type="application/json; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="mes-donnees-{timezone.localdate():%Y-%m-%d}.json"'
-    return response
+    return _data_download(request, "json", "application/json; charset=utf-8")
 
 
 @candidate_required
 def my_data_pdf(request: HttpRequest) -> HttpResponse:
-    records = _records(request)
-    content = html_to_pdf(summary_html(person_data(records)))
-    _audit_export(request, records, "pdf")
-    response = HttpResponse(content, content_type="application/pdf")
-    response["Content-Disposition"] = f'attachment; filename="mes-donnees-{timezone.localdate():%Y-%m-%d}.pdf"'
-    return response
+    return _data_download(request, "pdf", "application/pdf")
 
 
 # -- The counsellor's button --------------------------------------------------------------------------------------
