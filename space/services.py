@@ -5,20 +5,22 @@ from __future__ import annotations
 
 import json
 import secrets
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 from django.conf import settings
 from django.contrib.auth import logout
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from candidates.models import Candidate, CandidatePerson, Dossier
+from candidates.models import Candidate, CandidatePerson, CandidateQuerySet, Dossier
 from candidates.services import dossier_withdraw
 from clea_platform.errors import BusinessRefusal
 from clea_platform.pdf import html_to_pdf
+from organisations.models import Role
 from organisations.services import audit_record
 from outbox.services import email_add
 from privacy.exports import person_data, summary_html
@@ -36,6 +38,10 @@ if TYPE_CHECKING:
 # and when they were last active.
 SESSION_PERSON_KEY = "space_candidate_ids"
 SESSION_SEEN_KEY = "space_seen"
+
+
+# Who sends a candidate a link from the dossier page: those who follow the candidate.
+LINK_SENDERS = frozenset({Role.COUNSELLOR, Role.ORG_ADMIN})
 
 
 class SpaceRefusal(BusinessRefusal):
@@ -93,7 +99,7 @@ def _send(*, candidate: Candidate, token: str) -> None:
     )
 
 
-def _reachable(candidates: Any) -> Candidate | None:
+def _reachable(candidates: CandidateQuerySet) -> Candidate | None:
     """The record to write to: the most recent one holding a dossier (its organisation sends the mail)."""
     return candidates.filter(dossiers__isnull=False).distinct().order_by("-created_at", "-pk").first()
 
@@ -115,7 +121,10 @@ def sign_in_link_request(
 
 @transaction.atomic
 def sign_in_link_send(*, dossier: Dossier, by: Membership, request: HttpRequest | None = None) -> SignInLink:
-    """The counsellor sends the candidate a link from the dossier page (the dossier read through `by`'s scope)."""
+    """The counsellor (or an administrator of the organisation) sends the candidate a link from the dossier page, the
+    dossier read through `by`'s scope: another organisation's is a DoesNotExist."""
+    if by.role not in LINK_SENDERS:
+        raise PermissionDenied
     dossier = Dossier.objects.visible_to(by).select_related("candidate").get(pk=dossier.pk)
     candidate = dossier.candidate
     if not candidate.email or candidate.anonymised_at is not None:

@@ -26,12 +26,12 @@ from clea_platform.ratelimit import over_limit
 from clea_platform.request_meta import client_ip
 from clea_platform.tenancy import membership_required
 from clea_platform.verification import verification_qr_svg, verification_url
-from organisations.models import Role
 from scheduling.ics import appointment_ics, appointment_ics_filename
 from space import selectors
 from space.forms import SignInRequestForm
 from space.models import LINK_VALIDITY
 from space.services import (
+    LINK_SENDERS,
     LinkUnusable,
     SpaceRefusal,
     candidate_session_end,
@@ -266,7 +266,7 @@ def my_data_pdf(request: HttpRequest) -> HttpResponse:
 # -- The counsellor's button --------------------------------------------------------------------------------------
 
 
-@membership_required(Role.COUNSELLOR, Role.ORG_ADMIN)
+@membership_required(*LINK_SENDERS)
 @post_only("journey:dossier_detail")
 def link_send(request: HttpRequest, pk: int) -> HttpResponse:
     """Send the candidate a link to their space, from the staff dossier page (another organisation's is a 404)."""

@@ -8,17 +8,18 @@ import re
 
 import pytest
 from django.core import mail
+from django.core.exceptions import PermissionDenied
 from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
 from candidates.models import Candidate
-from organisations.models import AuditLog
+from organisations.models import AuditLog, Role
 from outbox.models import SideEffect
 from space.middleware import CandidatePersonMiddleware
 from space.models import LinkOrigin, SignInLink, token_hash
-from space.services import SESSION_PERSON_KEY, sign_in_link_create
+from space.services import SESSION_PERSON_KEY, sign_in_link_create, sign_in_link_send
 from tests.clients import logged_in_client
 from tests.journey import DossierFactory
 from tests.space.support import candidate_client, link_for
@@ -230,3 +231,11 @@ def test_a_link_made_by_the_service_says_where_it_came_from(dossier):
 def test_the_link_s_page_is_never_stored(dossier):
     response = Client().get(reverse("space:sign_in", args=[link_for(dossier)]))
     assert "no-store" in response["Cache-Control"]
+
+
+def test_only_those_who_follow_the_candidate_send_a_link(dossier, make_member, org_a):
+    evaluator = make_member(org_a, role=Role.EVALUATOR)
+    with pytest.raises(PermissionDenied):
+        sign_in_link_send(dossier=dossier, by=evaluator)
+    assert logged_in_client(evaluator).post(reverse("space:link_send", args=[dossier.pk])).status_code == 403
+    assert not SignInLink.objects.exists()
