@@ -27,6 +27,8 @@ seed run: export SITE_URL := $(or $(SITE_URL),http://127.0.0.1:$(PORT))
 
 run: seed
 	@echo "Plateforme CléA sur http://127.0.0.1:$(PORT)/ (Ctrl-C pour arrêter)"
+	@echo "Espace de Paul Roussel, candidat certifié de la démo (lien à usage unique, 30 minutes) :"
+	@$(PY) manage.py candidate_link --demo
 	$(PY) manage.py runserver 127.0.0.1:$(PORT)
 
 lint: install

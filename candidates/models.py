@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import datetime
 import unicodedata
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 from django.db import models
@@ -99,8 +100,23 @@ class Origin(models.TextChoices):
     UNION = "union", _("Représentant syndical")
 
 
+@dataclass(frozen=True)
+class CandidatePerson:
+    """A person signed in to their own space (space.middleware): the Candidate rows that are them, one per
+    organisation that recorded them (the same e-mail address and birth date). Not a User: they have no account."""
+
+    candidate_ids: tuple[int, ...]
+
+
 class CandidateQuerySet(TenantQuerySet):
     """Counsellors, evaluators and administrators: their organisation's candidates; Certif'Pro: all."""
+
+    def same_person(self, *, email: str, birth_date: datetime.date) -> CandidateQuerySet:
+        """The records of one person as their own space knows them: the same e-mail address (any case) and birth
+        date, in any organisation. An anonymised record is no one any more; a blank address matches nothing."""
+        if not email.strip():
+            return self.none()
+        return self.filter(anonymised_at__isnull=True, email__iexact=email.strip(), birth_date=birth_date)
 
 
 class Candidate(models.Model):
@@ -285,6 +301,10 @@ class DossierQuerySet(TenantQuerySet):
         if membership.role == Role.JURY_MEMBER:
             return self.filter(submissions__session__seats__member__user_id=membership.user_id).distinct()
         return self.none()
+
+    def of_person(self, person: CandidatePerson) -> DossierQuerySet:
+        """The candidate's own space: the dossiers of the records that are this person, none once anonymised."""
+        return self.filter(candidate_id__in=person.candidate_ids, candidate__anonymised_at__isnull=True)
 
     def open(self) -> DossierQuerySet:
         return self.filter(state__in=OPEN_STATES)

@@ -511,18 +511,35 @@ def dossier_open(
 
 @transaction.atomic
 def dossier_withdraw(
-    *, dossier: Dossier, by: Membership | None, reason: str, request: HttpRequest | None = None
+    *,
+    dossier: Dossier,
+    by: Membership | None,
+    reason: str,
+    request: HttpRequest | None = None,
+    by_candidate: bool = False,
 ) -> Dossier:
     """Close the dossier for good with the candidate's reason (timeline event and audit row); `by` None: the platform
-    closes it (privacy's retention, for a dossier stalled before the prior evaluation). Sends
+    closes it (privacy's retention, for a dossier stalled before the prior evaluation), or the candidate does when
+    `by_candidate` (withdrawing their consent from their own space: the timeline and the audit row say so). Sends
     `dossier_withdrawn`, on which funding cancels the lines not yet invoiced, in this transaction."""
     if not reason.strip():
         raise TransitionRefused(_("Indiquez le motif de l'abandon."))
+    if by_candidate and by is not None:
+        raise ValueError("A candidate acts alone: by_candidate goes with by=None.")
+    note = reason.strip()
+    if by_candidate:
+        note = _("Par la personne candidate, depuis son espace : %(reason)s") % {"reason": note}
     locked = dossier_lock(dossier)
     # The rows the withdrawal changes are locked before its first audit row (candidates/signals.py: lock order).
     dossier_withdrawal_started.send(sender=Dossier, dossier=locked)
     dossier = dossier_apply(
-        locked=locked, name="withdraw", by=by, note=reason.strip(), reason=reason.strip(), request=request
+        locked=locked,
+        name="withdraw",
+        by=by,
+        note=note,
+        reason=reason.strip(),
+        request=request,
+        details={"by_candidate": True} if by_candidate else None,
     )
     # Funding cancels the lines not yet invoiced, in this transaction.
     dossier_withdrawn.send(sender=Dossier, dossier=dossier, by=by, reason=reason.strip())

@@ -118,6 +118,7 @@ INSTALLED_APPS = [
     "journey",
     "privacy",
     "notifications",
+    "space",
 ]
 
 MIDDLEWARE = [
@@ -138,6 +139,8 @@ MIDDLEWARE = [
     "clea_platform.tenancy.CurrentMembershipMiddleware",
     # After the memberships: whether a second factor is required depends on the roles they hold.
     "organisations.middleware.TwoFactorMiddleware",
+    # The candidate of a sign-in link's session (their own space): after the staff user is known, whom it yields to.
+    "space.middleware.CandidatePersonMiddleware",
     # Axes must come last: it inspects the response of the login view.
     "axes.middleware.AxesMiddleware",
 ]
@@ -254,6 +257,8 @@ if SESSION_IDLE_TIMEOUT_MINUTES < 1 or SESSION_ABSOLUTE_LIFETIME_HOURS < 1:
 # its row in the user's list), not on every request; an idle session therefore ends between the timeout and the
 # timeout plus this, never before the timeout.
 SESSION_ACTIVITY_GRANULARITY_SECONDS = 60
+# A candidate's own space (space.middleware): their session ends after this long without a request.
+CANDIDATE_SESSION_IDLE = timedelta(minutes=env.int("CANDIDATE_SESSION_IDLE_MINUTES", default=30))
 SESSION_COOKIE_AGE = SESSION_ABSOLUTE_LIFETIME_HOURS * 60 * 60
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 # Second factor (django-otp): the issuer shown in authenticator apps, and its exponential back-off after a wrong

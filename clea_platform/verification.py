@@ -42,11 +42,12 @@ def verification_url(code: str) -> str:
     return settings.SITE_URL.rstrip("/") + reverse("certificate_verify", args=[code])
 
 
-def verification_qr_svg(code: str) -> str:
-    """The QR code of `verification_url(code)`, inline SVG for a PDF template. Its `<title>` is the figure's
-    alternative text in the tagged PDF: what the code leads to, for a reader who cannot scan it."""
+def verification_qr_svg(code: str, *, scale: int = 3) -> str:
+    """The QR code of `verification_url(code)`, inline SVG for a PDF template (or a page: the candidate's space
+    draws it larger, to be scanned off a phone's screen). Its `<title>` is the figure's alternative text in the
+    tagged PDF: what the code leads to, for a reader who cannot scan it."""
     import segno
 
     url = verification_url(code)
     alt = _("Code QR menant à la page de vérification %(url)s") % {"url": url}
-    return segno.make(url, error="m").svg_inline(scale=3, omitsize=False, title=alt)
+    return segno.make(url, error="m").svg_inline(scale=scale, omitsize=False, title=alt)

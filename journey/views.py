@@ -157,6 +157,10 @@ def dossier_detail(request: HttpRequest, pk: int) -> HttpResponse:
             and dossier.candidate.can_be_corrected,
             "corrections": corrections,
             "can_answer_corrections": membership.role in CANDIDATE_CORRECTION_ROLES,
+            # The candidate's own space (issue 18): who keeps the person's contact data sends them the sign-in link.
+            "can_send_space_link": membership.role in CANDIDATE_CORRECTION_ROLES
+            and bool(dossier.candidate.email)
+            and dossier.candidate.can_be_corrected,
         },
     )
 

@@ -58,8 +58,6 @@ class Event:
     personal: dict[int, dict[str, str]] = field(default_factory=dict)
     candidate_title: str = ""
     candidate_body: str = ""
-    # The candidate's link, a plain path (their space, /mon-espace/); none by default.
-    candidate_url: str = ""
     attachments: list[dict[str, Any]] = field(default_factory=list)
     # What a rule needs beyond the objects (e.g. the referral's expiry).
     extra: dict[str, Any] = field(default_factory=dict)
@@ -176,6 +174,8 @@ KINDS: dict[str, Kind] = {
     "session_dossier_added": Kind(_("Dossier ajouté à une session convoquée"), (session_jurors,)),
     "decision_recorded": Kind(_("Décision du jury"), (dossier_counsellor, dossier_evaluators), candidate=True),
     "certificate_ready": Kind(_("Certificat disponible"), (dossier_counsellor,), candidate=True),
+    # Closed by someone else than the counsellor: the candidate from their space, an administrator, the platform.
+    "dossier_withdrawn": Kind(_("Dossier clos (abandon)"), (dossier_counsellor,)),
     "referral_received": Kind(_("Orientation reçue"), (referral_answerers,), email=False),
     "referral_answered": Kind(_("Réponse à une orientation"), (referral_advisor,), email=False),
     "referral_expiring": Kind(_("Orientation bientôt expirée"), (referral_answerers,)),

@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from candidates.models import CorrectionRequest, Dossier
-from candidates.signals import correction_answered, correction_requested
+from candidates.signals import correction_answered, correction_requested, dossier_withdrawn
 from evaluations.models import EvaluationKind
 from evaluations.signals import attestation_ready, evaluation_closed
 from juries.models import DecisionKind, SessionState
@@ -112,6 +112,24 @@ def on_training_plan_created(sender: Any, *, plan: Any, by: Any = None, **kwargs
             actor_id=_actor(by),
             dossier=dossier,
             plan=plan,
+        )
+    )
+
+
+@receiver(dossier_withdrawn, dispatch_uid="notifications.dossier_withdrawn")
+def on_dossier_withdrawn(sender: Any, *, dossier: Dossier, by: Any = None, reason: str = "", **kwargs: Any) -> None:
+    """The counsellor hears when someone else closes the dossier: the candidate withdrawing their consent from their
+    own space (by None, the platform acting for them), an administrator, the retention rules."""
+    notify(
+        Event(
+            kind="dossier_withdrawn",
+            key=f"dossier_withdrawn:{dossier.pk}",
+            organisation_id=dossier.organisation_id,
+            title=_("Dossier clos : %(who)s") % {"who": dossier_words(dossier)},
+            body=reason,
+            url=_dossier_url(dossier),
+            actor_id=_actor(by),
+            dossier=dossier,
         )
     )
 
@@ -269,10 +287,6 @@ def on_referral_answered(sender: Any, *, referral: Any, by: Any = None, **kwargs
 
 # -- Correction requests: the candidate's data ---------------------------------------------------------------------
 
-# The candidate's own space (issue 18), where they read the answer: a plain path, the space's app sits above this one.
-CANDIDATE_SPACE_PATH = "/mon-espace/"
-
-
 def correction_dossier(correction: CorrectionRequest) -> Dossier | None:
     """The dossier whose counsellor hears of the request, and whose agreement to e-mails counts: the one the person
     named, else their latest."""
@@ -318,7 +332,6 @@ def on_correction_answered(sender: Any, *, correction: CorrectionRequest, by: An
                 "Votre conseillère ou votre conseiller a répondu à votre demande de correction de vos données. "
                 "Lisez la réponse dans votre espace CléA."
             ),
-            candidate_url=CANDIDATE_SPACE_PATH,
         )
     )
 

@@ -13,6 +13,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Min
 from django.db.models.functions import TruncDate
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -83,10 +84,11 @@ def notify(event: Event) -> list[Notification]:
             recipient_email=address,
             defaults={
                 **_fields(event, event.organisation_id, EmailDelivery.IMMEDIATE),
-                # Only the kinds that name the candidate's own space link into the platform: never a staff page.
                 "title": event.candidate_title or event.title,
                 "body": event.candidate_body or event.body,
-                "url": event.candidate_url,
+                # Their own space (issue 18), by its URL name (space sits above notifications): the page asks for a
+                # sign-in link when no session is open; a notification never carries one.
+                "url": reverse("space:home"),
             },
         )
         if created:

@@ -2,8 +2,8 @@
 JSON file (machine-readable), an HTML summary (what a person reads) and the document files (attestations,
 certificate, funding proofs, earlier versions of those documents).
 
-A read, with no side effect: Certif'Pro's screen (privacy.services.person_export) writes the audit row, and the
-candidate's own space (issue 18) will call `person_data` / `person_archive` the same way. Other people's data
+A read, with no side effect: Certif'Pro's screen (privacy.services.person_export) writes the audit row, and so does the
+candidate's own space (issue 18: space.views, `person_data` as JSON and its summary as a PDF). Other people's data
 stays out: the jury's minutes and the funding batches list other candidates, and the audit rows are given
 without the staff member's name or address (the organisation that acted is given)."""
 

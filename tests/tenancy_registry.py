@@ -133,6 +133,7 @@ def _app_entries(name: str) -> list[Any]:
         "referrals",
         "journey",
         "notifications",
+        "space",
         "api",
     ):
         module_name = f"tests.{app}.tenancy"
@@ -172,6 +173,16 @@ NOT_TENANT_URLS: dict[str, str] = {
     "privacy:person": "Certif'Pro's view of one person's records across organisations (GDPR requests)",
     "privacy:export": "Certif'Pro's subject-access export of a person's records across organisations",
     "privacy:erase": "Certif'Pro's erasure on request of a person's records across organisations",
+    # The candidate's own space: no membership, one person's records (Dossier.objects.of_person); another person's
+    # object is a 404 there (tests/space/test_tenancy.py).
+    "space:sign_in": "the token is the secret: single use, 30 minutes (tests/space/test_sign_in.py)",
+    "space:dossier": "the candidate's own dossier; another person's is a 404 (tests/space)",
+    "space:acquired": "the candidate's own dossier; another person's is a 404 (tests/space)",
+    "space:consent": "the candidate's own dossier; another person's is a 404 (tests/space)",
+    "space:consent_withdraw": "the candidate's own dossier; another person's is a 404 (tests/space)",
+    "space:appointment_ics": "the candidate's own appointment; another person's is a 404 (tests/space)",
+    "space:attestation_download": "the candidate's own document; another person's is a 404 (tests/space)",
+    "space:certificate_download": "the candidate's own document; another person's is a 404 (tests/space)",
 }
 
 # URLs without parameters that list no tenant rows, or list every organisation's by design, and why.
@@ -234,4 +245,14 @@ NOT_TENANT_LISTS: dict[str, str] = {
     "funding:cdc_list": "Certif'Pro's national list of certificates to report to the Caisse des Dépôts",
     "funding:cdc_export": "Certif'Pro's national CSV for the Caisse des Dépôts",
     "privacy:index": "Certif'Pro's retention table and search of a person across organisations (GDPR requests)",
+    # The candidate's own space: no membership; each page reads one person's records (tests/space/test_tenancy.py).
+    "space:home": "the candidate's own dossiers (Dossier.objects.of_person)",
+    "space:sign_in_request": "public form: an address and a birth date, the same answer whether they match or not",
+    "space:sign_in_requested": "public page: the same answer whatever was asked",
+    "space:sign_out": "ends the candidate's own session",
+    "space:signed_out": "public page",
+    "space:documents": "the candidate's own documents (Dossier.objects.of_person)",
+    "space:data": "the candidate's own data page",
+    "space:data_json": "the candidate's own data (their Candidate rows only)",
+    "space:data_pdf": "the candidate's own data (their Candidate rows only)",
 }

@@ -99,6 +99,9 @@ class DossierFactory(factory.Factory):
     first_name = factory.Sequence(lambda n: f"Prénom{n}")
     last_name = factory.Sequence(lambda n: f"Nom{n}")
     birth_date = datetime.date(1985, 4, 12)
+    # Every factory candidate shares it unless told: the candidate's space takes one address and birth date for
+    # one person (tests/space give each person their own).
+    email = "candidate@exemple.fr"
     # The prior evaluation's date (today by default): the 5-year window runs from it.
     evaluated_on = None
     # Criteria acquired at the prior evaluation. "ready_for_jury" goes straight there (everything acquired at
@@ -126,6 +129,7 @@ class DossierFactory(factory.Factory):
         first_name,
         last_name,
         birth_date,
+        email,
         evaluated_on,
         prior_acquired,
         via_training,
@@ -145,7 +149,7 @@ class DossierFactory(factory.Factory):
                 "registration_status": RegistrationStatus.JOB_SEEKER,
                 "education_level": EducationLevel.LEVEL_3,
                 "origin": Origin.OWN_INITIATIVE,
-                "email": "candidate@exemple.fr",
+                "email": email,
             },
         )
         direct = state == "ready_for_jury" and not via_training

@@ -80,7 +80,8 @@ def test_the_attestation_tells_the_counsellor_and_the_candidate_who_agreed(org_a
     attestation = attestation_generate(evaluation_id=Evaluation.objects.get(dossier=dossier).pk)
     assert recipients("attestation_ready") == emails(dossier.team.counsellor) | {"candidate@exemple.fr"}
     candidate_row = Notification.objects.get(kind="attestation_ready", recipient__isnull=True)
-    assert candidate_row.url == "" and attestation.number in candidate_row.body
+    # Their own space, never a sign-in link: a forwarded notification opens nothing by itself.
+    assert candidate_row.url == "/mon-espace/" and attestation.number in candidate_row.body
     attestation_generate(evaluation_id=attestation.evaluation_id)  # the side effect run twice: told once
     assert Notification.objects.filter(kind="attestation_ready").count() == 2
 

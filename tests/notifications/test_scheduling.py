@@ -196,6 +196,9 @@ def test_a_cancellation_gives_its_reason_to_the_staff_and_never_to_the_candidate
     candidate_message = message_to(CANDIDATE)
     html = candidate_message.alternatives[0][0]
     assert reason not in candidate_message.subject + candidate_message.body + html
+    # The way to their own space, never a sign-in link: a forwarded e-mail opens nothing by itself.
+    assert f"{django_settings.SITE_URL}/mon-espace/" in candidate_message.body
+    assert "/mon-espace/lien/" not in candidate_message.body + html
     event = calendar_of(candidate_message)
     assert reason not in event.to_ical().decode()
     assert str(event["STATUS"]) == "CANCELLED"

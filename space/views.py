@@ -1,0 +1,284 @@
+"""The candidate's own space, under /mon-espace/ (issue 18), and the counsellor's button that sends a sign-in link.
+
+Every page of the space needs a candidate session (`candidate_required`); every object is read from the person's
+scope (space.selectors): another person's dossier, document or appointment is a 404, like a missing one."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import ObjectDoesNotExist
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+
+from candidates.models import Candidate, Dossier
+from clea_platform.actions import post_only
+from clea_platform.downloads import file_response
+from clea_platform.errors import BusinessRefusal
+from clea_platform.ratelimit import over_limit
+from clea_platform.request_meta import client_ip
+from clea_platform.tenancy import membership_required
+from clea_platform.verification import verification_qr_svg, verification_url
+from scheduling.ics import appointment_ics, appointment_ics_filename
+from space import selectors
+from space.forms import SignInRequestForm
+from space.models import LINK_VALIDITY
+from space.services import (
+    LINK_SENDERS,
+    LinkUnusable,
+    SpaceRefusal,
+    candidate_session_end,
+    consent_withdraw,
+    person_data_export,
+    sign_in_link_request,
+    sign_in_link_send,
+    sign_in_link_use,
+)
+
+# Asking for links: per client address (a person on a shared connection may retry), and per e-mail address (nobody
+# fills someone's mailbox with links).
+REQUESTS_PER_ADDRESS = 20
+REQUESTS_PER_EMAIL = 5
+REQUEST_PERIOD = 60 * 60
+
+
+def candidate_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """A candidate session, or the page that sends a link (saying so when the session just ended for idleness)."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if request.candidate_person is None:  # type: ignore[attr-defined]
+            if request.candidate_session_ended:  # type: ignore[attr-defined]
+                messages.info(request, _("Ma session est finie après 30 minutes sans activité. Je demande un lien."))
+            return redirect("space:sign_in_request")
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _dossier(request: HttpRequest, pk: int) -> Dossier:
+    try:
+        return selectors.dossier_of(request.candidate_person, pk)  # type: ignore[attr-defined]
+    except Dossier.DoesNotExist as exc:
+        raise Http404 from exc
+
+
+def _rate_limited(request: HttpRequest, email: str) -> bool:
+    email_key = hashlib.sha256(email.strip().lower().encode()).hexdigest()
+    by_address = over_limit(
+        scope="space-link-ip", ident=client_ip(request) or "unknown", limit=REQUESTS_PER_ADDRESS, period=REQUEST_PERIOD
+    )
+    by_email = over_limit(scope="space-link-email", ident=email_key, limit=REQUESTS_PER_EMAIL, period=REQUEST_PERIOD)
+    return by_address or by_email
+
+
+# -- Signing in ---------------------------------------------------------------------------------------------------
+
+
+def sign_in_request(request: HttpRequest) -> HttpResponse:
+    """The e-mail address and the birth date; the same answer whether they match a dossier or not."""
+    form = SignInRequestForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        if _rate_limited(request, form.cleaned_data["email"]):
+            response = render(request, "space/rate_limited.html", status=429)
+            response["Retry-After"] = str(REQUEST_PERIOD)
+            return response
+        sign_in_link_request(
+            email=form.cleaned_data["email"], birth_date=form.cleaned_data["birth_date"], request=request
+        )
+        return redirect("space:sign_in_requested")
+    return render(request, "space/sign_in_request.html", {"form": form}, status=400 if form.is_bound else 200)
+
+
+def sign_in_requested(request: HttpRequest) -> HttpResponse:
+    return render(request, "space/sign_in_requested.html", {"minutes": int(LINK_VALIDITY.total_seconds() // 60)})
+
+
+@never_cache
+def sign_in(request: HttpRequest, token: str) -> HttpResponse:
+    """GET shows a button and spends nothing (mail scanners open links); POST spends the link and opens the space.
+    Never stored: the address holds the token."""
+    if request.method == "POST":
+        try:
+            sign_in_link_use(token=token, request=request)
+        except LinkUnusable:
+            return render(request, "space/link_unusable.html", status=410)
+        return redirect("space:home")
+    return render(request, "space/sign_in.html", {"token": token})
+
+
+@post_only("space:home")
+def sign_out(request: HttpRequest) -> HttpResponse:
+    candidate_session_end(request)
+    return redirect("space:signed_out")
+
+
+def signed_out(request: HttpRequest) -> HttpResponse:
+    return render(request, "space/signed_out.html")
+
+
+# -- The pages ----------------------------------------------------------------------------------------------------
+
+
+@candidate_required
+def home(request: HttpRequest) -> HttpResponse:
+    """My dossiers; with only one (the usual case), straight to it."""
+    dossiers = selectors.dossiers_of(request.candidate_person)  # type: ignore[attr-defined]
+    if len(dossiers) == 1:
+        return redirect("space:dossier", pk=dossiers[0].pk)
+    return render(request, "space/home.html", {"dossiers": dossiers, "section": "journey"})
+
+
+@candidate_required
+def dossier_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    dossier = _dossier(request, pk)
+    return render(
+        request,
+        "space/dossier.html",
+        {"page": selectors.dossier_page(dossier), "dossier": dossier, "section": "journey"},
+    )
+
+
+@candidate_required
+def acquired(request: HttpRequest, pk: int) -> HttpResponse:
+    dossier = _dossier(request, pk)
+    return render(
+        request,
+        "space/acquired.html",
+        {"dossier": dossier, "acquisitions": selectors.acquisitions(dossier), "section": "journey"},
+    )
+
+
+@candidate_required
+def appointment_ics_view(request: HttpRequest, pk: int) -> HttpResponse:
+    appointments = selectors.appointments_of(request.candidate_person).select_related(  # type: ignore[attr-defined]
+        "dossier__organisation", "site", "with_membership__user"
+    )
+    appointment = get_object_or_404(appointments, pk=pk)
+    response = HttpResponse(appointment_ics(appointment), content_type="text/calendar; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{appointment_ics_filename(appointment)}"'
+    return response
+
+
+@candidate_required
+def documents(request: HttpRequest) -> HttpResponse:
+    person = request.candidate_person  # type: ignore[attr-defined]
+    certificates = [
+        {
+            "certificate": certificate,
+            "url": verification_url(certificate.verification_code),
+            # Large enough to be scanned off a phone's screen by another phone.
+            "qr": verification_qr_svg(certificate.verification_code, scale=5),
+        }
+        for certificate in selectors.certificates_of(person)
+    ]
+    return render(
+        request,
+        "space/documents.html",
+        {"attestations": selectors.attestations_of(person), "certificates": certificates, "section": "documents"},
+    )
+
+
+@candidate_required
+def attestation_download(request: HttpRequest, pk: int) -> HttpResponse:
+    attestations = {a.pk: a for a in selectors.attestations_of(request.candidate_person)}  # type: ignore[attr-defined]
+    attestation = attestations.get(pk)
+    if attestation is None or not attestation.file:
+        raise Http404
+    return file_response(attestation.file, attestation.filename)
+
+
+@candidate_required
+def certificate_download(request: HttpRequest, pk: int) -> HttpResponse:
+    certificates = {c.pk: c for c in selectors.certificates_of(request.candidate_person)}  # type: ignore[attr-defined]
+    certificate = certificates.get(pk)
+    if certificate is None:
+        raise Http404
+    return file_response(certificate.file, certificate.filename)
+
+
+# -- My consent ---------------------------------------------------------------------------------------------------
+
+
+@candidate_required
+def consent(request: HttpRequest, pk: int) -> HttpResponse:
+    return render(request, "space/consent.html", {"dossier": _dossier(request, pk), "section": "journey"})
+
+
+@candidate_required
+def consent_withdraw_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """A page that says what withdrawing means, then the POST that withdraws the dossier."""
+    dossier = _dossier(request, pk)
+    refusal = ""
+    if request.method == "POST" and dossier.is_open:
+        try:
+            consent_withdraw(person=request.candidate_person, dossier=dossier, request=request)  # type: ignore[attr-defined]
+        except ObjectDoesNotExist as exc:
+            raise Http404 from exc
+        except BusinessRefusal as exc:
+            refusal = str(exc)
+        else:
+            messages.success(request, _("C'est fait. Mon dossier est fermé."))
+            return redirect("space:dossier", pk=dossier.pk)
+    return render(
+        request,
+        "space/consent_withdraw.html",
+        {"dossier": dossier, "refusal": refusal, "section": "journey"},
+        status=409 if refusal else 200,
+    )
+
+
+# -- My data ------------------------------------------------------------------------------------------------------
+
+
+@candidate_required
+def my_data(request: HttpRequest) -> HttpResponse:
+    return render(request, "space/data.html", {"section": "data"})
+
+
+def _data_download(request: HttpRequest, kind: str, content_type: str) -> HttpResponse:
+    try:
+        content = person_data_export(person=request.candidate_person, kind=kind, request=request)  # type: ignore[attr-defined]
+    except Candidate.DoesNotExist as exc:
+        raise Http404 from exc
+    response = HttpResponse(content, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="mes-donnees-{timezone.localdate():%Y-%m-%d}.{kind}"'
+    return response
+
+
+@candidate_required
+def my_data_json(request: HttpRequest) -> HttpResponse:
+    return _data_download(request, "json", "application/json; charset=utf-8")
+
+
+@candidate_required
+def my_data_pdf(request: HttpRequest) -> HttpResponse:
+    return _data_download(request, "pdf", "application/pdf")
+
+
+# -- The counsellor's button --------------------------------------------------------------------------------------
+
+
+@membership_required(*LINK_SENDERS)
+@post_only("journey:dossier_detail")
+def link_send(request: HttpRequest, pk: int) -> HttpResponse:
+    """Send the candidate a link to their space, from the staff dossier page (another organisation's is a 404)."""
+    dossier = get_object_or_404(Dossier.objects.visible_to(request.membership), pk=pk)  # type: ignore[attr-defined]
+    try:
+        sign_in_link_send(dossier=dossier, by=request.membership, request=request)  # type: ignore[attr-defined]
+    except SpaceRefusal as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(
+            request,
+            _("Le lien est envoyé à %(email)s. Il est valable %(minutes)s minutes.")
+            % {"email": dossier.candidate.email, "minutes": int(LINK_VALIDITY.total_seconds() // 60)},
+        )
+    return redirect("journey:dossier_detail", pk=dossier.pk)
