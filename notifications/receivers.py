@@ -287,6 +287,7 @@ def on_referral_answered(sender: Any, *, referral: Any, by: Any = None, **kwargs
 
 # -- Correction requests: the candidate's data ---------------------------------------------------------------------
 
+
 def correction_dossier(correction: CorrectionRequest) -> Dossier | None:
     """The dossier whose counsellor hears of the request, and whose agreement to e-mails counts: the one the person
     named, else their latest."""
