@@ -97,7 +97,7 @@ class CredentialVerifyView(APIView):
     parser_classes = [JSONParser, RawCredentialParser, VcJwtParser]
 
     @extend_schema(
-        summary="Vérifier une attestation numérique (Open Badges 3.0)",
+        summary="Vérifier un certificat numérique (Open Badges 3.0)",
         description=(
             'Le corps est `{"credential": "<jwt>"}` en JSON, ou le fichier .jwt lui-même (text/plain ou '
             "application/vc+jwt). La réponse dit si l'attestation est signée par une clé publiée de la plateforme, "

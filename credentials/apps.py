@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 class CredentialsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "credentials"
-    verbose_name = _("Attestations numériques")
+    verbose_name = _("Certificats numériques")
 
     def ready(self) -> None:
         from joserfc.errors import SecurityWarning

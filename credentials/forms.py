@@ -6,7 +6,7 @@ from credentials.verify import MAX_CREDENTIAL_BYTES
 
 class CredentialUploadForm(forms.Form):
     file = forms.FileField(
-        label=_("Fichier de l'attestation numérique (.jwt ou .json)"),
+        label=_("Fichier du certificat numérique (.jwt ou .json)"),
         widget=forms.ClearableFileInput(attrs={"accept": ".jwt,.json,application/jwt,application/json"}),
     )
 
@@ -14,6 +14,6 @@ class CredentialUploadForm(forms.Form):
         upload = self.cleaned_data["file"]
         if upload.size > MAX_CREDENTIAL_BYTES:
             raise forms.ValidationError(
-                _("Ce fichier est trop gros pour être une attestation numérique (64 Ko au plus)."), code="too_big"
+                _("Ce fichier est trop gros pour être un certificat numérique (64 Ko au plus)."), code="too_big"
             )
         return upload

@@ -64,7 +64,7 @@ class IssuedCredential(models.Model):
         SigningKey, on_delete=models.PROTECT, related_name="credentials", verbose_name=_("clé de signature")
     )
     issued_at = models.DateTimeField(_("émise le"))
-    token = models.TextField(_("attestation signée (JWS compact)"))
+    token = models.TextField(_("certificat signé (JWS compact)"))
     sha256 = models.CharField(_("empreinte SHA-256"), max_length=64)
 
     objects = IssuedCredentialQuerySet.as_manager()
@@ -72,8 +72,8 @@ class IssuedCredential(models.Model):
     tenant_path = "certificate__organisation"
 
     class Meta:
-        verbose_name = _("attestation numérique")
-        verbose_name_plural = _("attestations numériques")
+        verbose_name = _("certificat numérique")
+        verbose_name_plural = _("certificats numériques")
 
     def __str__(self) -> str:
         return f"urn:uuid:{self.credential_id}"

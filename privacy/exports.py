@@ -217,7 +217,7 @@ def _certificate(certificate: Certificate, files: _Files) -> dict[str, Any]:
         if certificate.file
         else None,
         "versions antérieures": _versions(certificate, files),
-        "attestation numérique": _credential(certificate),
+        "certificat numérique": _credential(certificate),
     }
 
 
@@ -230,7 +230,7 @@ def _credential(certificate: Certificate) -> dict[str, Any] | None:
     return {
         "identifiant": str(credential),
         "émise le": _when(credential.issued_at),
-        "attestation signée (JWT)": credential.token,
+        "certificat signé (JWT)": credential.token,
     }
 
 

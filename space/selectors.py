@@ -10,7 +10,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from candidates.models import CandidatePerson, Dossier, DossierState
+from candidates.models import CandidatePerson, CorrectionRequest, Dossier, DossierState
 from clea_platform.french import of_name
 from evaluations.acquisitions import dossier_outcome
 from evaluations.models import Attestation, Evaluation, EvaluationStatus
@@ -46,6 +46,15 @@ def dossiers_of(person: CandidatePerson) -> list[Dossier]:
 def dossier_of(person: CandidatePerson, pk: int) -> Dossier:
     """The person's dossier `pk` (Dossier.DoesNotExist for anyone else's)."""
     return Dossier.objects.of_person(person).select_related("organisation", "counsellor", "candidate").get(pk=pk)
+
+
+def corrections_of(person: CandidatePerson) -> list[CorrectionRequest]:
+    """My requests to correct my data, the latest first, with their answers."""
+    return list(
+        CorrectionRequest.objects.filter(
+            candidate_id__in=person.candidate_ids, candidate__anonymised_at__isnull=True
+        ).order_by("-created_at", "-pk")
+    )
 
 
 def attestations_of(person: CandidatePerson) -> list[Attestation]:

@@ -19,6 +19,11 @@ urlpatterns = [
     path("documents/", views.documents, name="documents"),
     path("documents/attestations/<int:pk>/", views.attestation_download, name="attestation_download"),
     path("documents/certificats/<int:pk>/", views.certificate_download, name="certificate_download"),
+    path(
+        "documents/certificats/<int:pk>/attestation-numerique/",
+        views.credential_download_view,
+        name="credential_download",
+    ),
     path("mes-donnees/", views.my_data, name="data"),
     path("mes-donnees/donnees.json", views.my_data_json, name="data_json"),
     path("mes-donnees/donnees.pdf", views.my_data_pdf, name="data_pdf"),

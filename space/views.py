@@ -11,7 +11,7 @@ from functools import wraps
 from typing import Any
 
 from django.contrib import messages
-from django.core.exceptions import ObjectDoesNotExist
+from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 
 from candidates.models import Candidate, Dossier
+from candidates.services import correction_request_create
 from clea_platform.actions import post_only
 from clea_platform.downloads import file_response
 from clea_platform.errors import BusinessRefusal
@@ -26,9 +27,11 @@ from clea_platform.ratelimit import over_limit
 from clea_platform.request_meta import client_ip
 from clea_platform.tenancy import membership_required
 from clea_platform.verification import verification_qr_svg, verification_url
+from credentials.services import credential_download
+from juries.models import Certificate
 from scheduling.ics import appointment_ics, appointment_ics_filename
 from space import selectors
-from space.forms import SignInRequestForm
+from space.forms import MyCorrectionForm, SignInRequestForm
 from space.models import LINK_VALIDITY
 from space.services import (
     LINK_SENDERS,
@@ -195,13 +198,30 @@ def attestation_download(request: HttpRequest, pk: int) -> HttpResponse:
     return file_response(attestation.file, attestation.filename)
 
 
-@candidate_required
-def certificate_download(request: HttpRequest, pk: int) -> HttpResponse:
+def _certificate(request: HttpRequest, pk: int) -> Certificate:
     certificates = {c.pk: c for c in selectors.certificates_of(request.candidate_person)}  # type: ignore[attr-defined]
     certificate = certificates.get(pk)
     if certificate is None:
         raise Http404
+    return certificate
+
+
+@candidate_required
+def certificate_download(request: HttpRequest, pk: int) -> HttpResponse:
+    certificate = _certificate(request, pk)
     return file_response(certificate.file, certificate.filename)
+
+
+@candidate_required
+def credential_download_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """The certificate's Open Badges credential (credentials app): the same scope as its PDF."""
+    download = credential_download(_certificate(request, pk))
+    if download is None:
+        raise Http404
+    filename, content, content_type = download
+    response = HttpResponse(content, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
 
 
 # -- My consent ---------------------------------------------------------------------------------------------------
@@ -240,7 +260,27 @@ def consent_withdraw_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 @candidate_required
 def my_data(request: HttpRequest) -> HttpResponse:
-    return render(request, "space/data.html", {"section": "data"})
+    """The copies of my data, my requests to correct it with their answers, and the form to ask for one."""
+    person = request.candidate_person  # type: ignore[attr-defined]
+    dossiers = selectors.dossiers_of(person)
+    form = MyCorrectionForm(request.POST or None, dossiers=dossiers)
+    if request.method == "POST" and dossiers and form.is_valid():
+        dossier = form.dossier
+        try:
+            correction_request_create(
+                candidate=dossier.candidate, dossier=dossier, message=form.cleaned_data["message"], request=request
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, _("Ma demande est envoyée. La personne qui me suit va me répondre ici."))
+            return redirect("space:data")
+    return render(
+        request,
+        "space/data.html",
+        {"form": form, "can_ask": bool(dossiers), "corrections": selectors.corrections_of(person), "section": "data"},
+        status=400 if form.errors else 200,
+    )
 
 
 def _data_download(request: HttpRequest, kind: str, content_type: str) -> HttpResponse:

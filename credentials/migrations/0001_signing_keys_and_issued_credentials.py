@@ -39,14 +39,14 @@ class Migration(migrations.Migration):
                 ('credential_id', models.UUIDField(default=uuid.uuid4, unique=True, verbose_name="identifiant de l'attestation")),
                 ('status_index', models.PositiveIntegerField(unique=True, verbose_name='position dans la liste de statut')),
                 ('issued_at', models.DateTimeField(verbose_name='émise le')),
-                ('token', models.TextField(verbose_name='attestation signée (JWS compact)')),
+                ('token', models.TextField(verbose_name='certificat signé (JWS compact)')),
                 ('sha256', models.CharField(max_length=64, verbose_name='empreinte SHA-256')),
                 ('certificate', models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='credential', to='juries.certificate', verbose_name='certificat')),
                 ('key', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='credentials', to='credentials.signingkey', verbose_name='clé de signature')),
             ],
             options={
-                'verbose_name': 'attestation numérique',
-                'verbose_name_plural': 'attestations numériques',
+                'verbose_name': 'certificat numérique',
+                'verbose_name_plural': 'certificats numériques',
             },
         ),
     ]

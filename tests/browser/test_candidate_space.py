@@ -3,8 +3,8 @@ e-mail, opens the link, presses « Me connecter », sees the four steps, and dow
 no violation of WCAG 2.1 A/AA on any candidate page, at 375 px and at 1280 px; each is photographed at both widths
 (/tmp/space-shots/, not committed).
 
-The credential's download and its check on /verifier/ (the same issue's « A credential that cannot be forged ») are
-another branch's; the integrator adds them to this test."""
+Then a certified person downloads their signed credential (the same issue's « A credential that cannot be forged »),
+and an employer without an account checks it on /verifier/: authentic; changed by one byte, refused."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from django.core.management import call_command
 from django.urls import reverse
 from playwright.sync_api import expect
 
+from candidates.models import CorrectionRequest
 from clea_platform.certifications import Certification
 from evaluations.models import Evaluation
 from evaluations.services import attestation_generate
@@ -27,6 +28,7 @@ from organisations.models import Organisation
 from referentiels.models import Referentiel
 from scheduling.models import AppointmentPurpose
 from tests.browser.axe import axe_violations, describe
+from tests.credentials.factories import with_signature_byte_flipped
 from tests.journey import DossierFactory
 from tests.juries.factories import certified
 from tests.scheduling import book
@@ -130,7 +132,12 @@ def test_a_candidate_signs_in_from_an_emailed_link_and_downloads_the_attestation
     assert download.suggested_filename == attestation.filename
     assert Path(download.path()).read_bytes().startswith(b"%PDF")
 
+    # My data: a request to correct it, which the counsellor will answer.
     page.get_by_role("navigation", name="Mon espace").get_by_role("link", name="Mes données").click()
+    page.get_by_label("Ce qui est faux dans mes données").fill("Mon nom s'écrit Fontaine-Leroy.")
+    page.get_by_role("button", name="Envoyer ma demande").click()
+    expect(page.locator("main")).to_contain_text("Pas encore de réponse.")
+    assert CorrectionRequest.objects.get().dossier_id == dossier.pk
     check("9-donnees")
 
     page.get_by_role("button", name="Me déconnecter").click()
@@ -158,5 +165,28 @@ def test_a_candidate_signs_in_from_an_emailed_link_and_downloads_the_attestation
     page.goto(f"{base}{reverse('space:documents')}")
     expect(page.locator("main svg")).to_have_count(1)
     check("14-documents-certifie")
+
+    # The signed credential (Open Badges 3.0), downloaded, then checked by an employer without an account on
+    # /verifier/: authentic; the same file changed by one byte is refused.
+    with page.expect_download() as download_info:
+        page.get_by_role("link", name="Télécharger mon certificat numérique").click()
+    credential = Path(download_info.value.path())
+    assert download_info.value.suggested_filename == f"clea-{certificate.number}.jwt"
+    page.context.clear_cookies()
+    page.goto(f"{base}{reverse('certificate_verify_form')}")
+    check("15-verifier")
+    page.get_by_label(re.compile("Fichier du certificat numérique")).set_input_files(str(credential))
+    page.get_by_role("button", name="Contrôler le fichier").click()
+    expect(page.locator("main")).to_contain_text("Authentique et non modifié")
+    expect(page.locator("main")).to_contain_text(certificate.number)
+    check("16-verdict")
+    page.goto(f"{base}{reverse('certificate_verify_form')}")
+    changed = with_signature_byte_flipped(credential.read_text()).encode()
+    page.get_by_label(re.compile("Fichier du certificat numérique")).set_input_files(
+        files=[{"name": "clea.jwt", "mimeType": "application/jwt", "buffer": changed}]
+    )
+    page.get_by_role("button", name="Contrôler le fichier").click()
+    expect(page.locator("main")).to_contain_text("Signature invalide")
+    check("17-verdict-refuse")
 
     assert not found, "\n".join(found)

@@ -48,7 +48,7 @@ def test_an_uploaded_credential_is_authentic_and_shows_the_certificate(credentia
     response = upload(credential.token)
     assert response.status_code == 200
     page = page_text(response)
-    assert "Authentique et non modifiée" in page
+    assert "Authentique et non modifié" in page
     assert certificate.holder_name in page
     assert certificate.number in page
     assert "CléA" in page
@@ -57,7 +57,7 @@ def test_an_uploaded_credential_is_authentic_and_shows_the_certificate(credentia
 
 def test_a_json_file_holding_the_credential_is_accepted(credential):
     response = upload(json.dumps({"credential": credential.token}), name="clea.json")
-    assert "Authentique et non modifiée" in page_text(response)
+    assert "Authentique et non modifié" in page_text(response)
 
 
 def test_a_changed_file_is_told_modified(credential):
@@ -74,8 +74,8 @@ def test_a_revoked_certificate_shows_its_revocation_date(credential):
     decision_revoke(decision=certificate.decision, by=make_certifpro(), reason="Fraude")
     certificate.refresh_from_db()
     page = page_text(upload(credential.token))
-    assert f"Révoquée le {certificate.revoked_at:%d/%m/%Y}" in page
-    assert "Authentique et non modifiée" not in page
+    assert f"Révoqué le {certificate.revoked_at:%d/%m/%Y}" in page
+    assert "Authentique et non modifié" not in page
 
 
 def test_a_file_that_is_not_a_credential_is_unreadable():

@@ -111,7 +111,7 @@ def test_the_certificate_and_the_jurys_decision_are_in_it():
     assert hashlib.sha256(files[dossier["certificat"]["fichier"]]).hexdigest() == certificate.sha256
     assert dossier["jurys"][0]["décision"] == "Certification délivrée"
     credential = IssuedCredential.objects.get(certificate=certificate)
-    assert dossier["certificat"]["attestation numérique"]["attestation signée (JWT)"] == credential.token
+    assert dossier["certificat"]["certificat numérique"]["certificat signé (JWT)"] == credential.token
 
 
 def test_each_export_writes_an_audit_row_with_the_records_ids_and_not_the_name(nadia):

@@ -11,13 +11,16 @@ import pytest
 from django.urls import reverse
 from pypdf import PdfReader
 
-from candidates.models import DossierEvent, DossierState
+from candidates.models import CorrectionRequest, DossierEvent, DossierState
+from candidates.services import correction_request_answer
+from credentials.verify import credential_verify
 from evaluations.models import Evaluation
 from evaluations.services import attestation_generate
+from juries.services import decision_revoke
 from notifications.models import Notification
-from organisations.models import AuditLog
+from organisations.models import AuditLog, Membership
 from tests.journey import DossierFactory
-from tests.juries.factories import certified
+from tests.juries.factories import certified, make_certifpro
 from tests.scheduling import book
 from tests.space.support import candidate_client
 
@@ -97,7 +100,70 @@ def test_the_certificate_comes_with_its_verification_link_and_qr_code(db):
     assert reverse("certificate_verify", args=[certificate.verification_code]) in page
     assert "<svg" in page and "Code QR" in page
     assert reverse("space:certificate_download", args=[certificate.pk]) in page
-    assert 'data-placeholder="credential"' in page  # the credential's download goes here (cred helper)
+    credential_url = reverse("space:credential_download", args=[certificate.pk])
+    assert credential_url in page and reverse("certificate_verify_form") in page
+
+
+def test_the_credential_downloads_and_verifies_as_the_holder_s(db):
+    _jury, _submission, certificate = certified(email="badge@exemple.fr")
+    response = candidate_client(certificate.dossier).get(reverse("space:credential_download", args=[certificate.pk]))
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/vc+jwt"
+    assert f"clea-{certificate.number}.jwt" in response["Content-Disposition"]
+    verdict = credential_verify(response.content)
+    assert verdict.valid and not verdict.revoked
+
+
+def test_a_revoked_certificate_is_no_longer_offered_nor_its_credential(db):
+    jury, _submission, certificate = certified(email="revoked@exemple.fr")
+    decision_revoke(decision=certificate.decision, by=make_certifpro(), reason="Fraude établie")
+    client = candidate_client(certificate.dossier)
+    assert (
+        reverse("space:credential_download", args=[certificate.pk])
+        not in client.get(reverse("space:documents")).content.decode()
+    )
+    assert client.get(reverse("space:credential_download", args=[certificate.pk])).status_code == 404
+
+
+def test_a_correction_request_reaches_the_counsellor_and_its_answer_comes_back(in_training):
+    client = candidate_client(in_training)
+    url = reverse("space:data")
+    empty = client.post(url, {"message": "  "})
+    assert empty.status_code == 400
+    assert "Écrivez ce qui est faux dans vos données." in empty.content.decode()
+    assert not CorrectionRequest.objects.exists()
+
+    response = client.post(url, {"message": "Mon nom s'écrit Lefèvre, avec un accent."})
+    assert response.status_code == 302
+    correction = CorrectionRequest.objects.get()
+    assert correction.dossier == in_training and correction.candidate == in_training.candidate
+    assert Notification.objects.filter(kind="correction_requested", recipient=in_training.counsellor).exists()
+    page = client.get(url).content.decode()
+    assert "Lefèvre" in page and "Pas encore de réponse." in page
+
+    counsellor = Membership.objects.get(user=in_training.counsellor, organisation=in_training.organisation)
+    correction_request_answer(correction=correction, by=counsellor, answer="Le nom est corrigé.")
+    page = client.get(url).content.decode()
+    assert "Le nom est corrigé." in page and "Pas encore de réponse." not in page
+
+
+def test_a_person_with_two_organisations_says_which_dossier_the_request_is_about(org_a, org_b):
+    first = DossierFactory(organisation=org_a, in_training=True, email="deux@exemple.fr")
+    second = DossierFactory(
+        organisation=org_b,
+        certification="clea_numerique",
+        opened=True,
+        email="DEUX@exemple.fr",
+        first_name=first.candidate.first_name,
+        last_name=first.candidate.last_name,
+    )
+    client = candidate_client(first)
+    url = reverse("space:data")
+    missing = client.post(url, {"message": "Mon adresse a changé."})
+    assert missing.status_code == 400 and "Choisissez le dossier." in missing.content.decode()
+    assert client.post(url, {"message": "Mon adresse a changé.", "dossier": str(second.pk)}).status_code == 302
+    correction = CorrectionRequest.objects.get()
+    assert correction.organisation == org_b and correction.candidate == second.candidate
 
 
 def test_the_consent_page_shows_the_text_and_its_date(in_training):
@@ -135,7 +201,6 @@ def test_my_data_downloads_as_json_and_as_a_readable_pdf(in_training):
     text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.content)).pages)
     assert in_training.reference in text
     assert AuditLog.objects.filter(action="space.data_export").count() == 2
-    assert 'data-placeholder="correction-request"' in client.get(reverse("space:data")).content.decode()
 
 
 def test_a_closed_dossier_says_so_and_offers_no_withdrawal(org_a):

@@ -79,14 +79,10 @@ def test_a_s_documents_page_lists_none_of_b_s(person_a, person_b):
 
 def test_another_person_s_certificate_is_a_404(person_a):
     _jury, _submission, certificate = certified(email="c@exemple.fr", birth_date=datetime.date(1970, 3, 3))
-    client = candidate_client(person_a)
-    assert client.get(reverse("space:certificate_download", args=[certificate.pk])).status_code == 404
-    assert (
-        candidate_client(certificate.dossier)
-        .get(reverse("space:certificate_download", args=[certificate.pk]))
-        .status_code
-        == 200
-    )
+    client, holder = candidate_client(person_a), candidate_client(certificate.dossier)
+    for name in ("space:certificate_download", "space:credential_download"):
+        assert client.get(reverse(name, args=[certificate.pk])).status_code == 404, name
+        assert holder.get(reverse(name, args=[certificate.pk])).status_code == 200, name
 
 
 def test_a_staff_session_does_not_open_the_space(person_a):

@@ -5,7 +5,7 @@ from credentials.services import signing_key_rotate
 
 class Command(BaseCommand):
     help = (
-        "Crée une nouvelle clé de signature des attestations numériques ; l'ancienne ne signe plus mais reste "
+        "Crée une nouvelle clé de signature des certificats numériques ; l'ancienne ne signe plus mais reste "
         "publiée (/.well-known/jwks.json, /.well-known/did.json) : les attestations déjà émises restent vérifiables."
     )
 
