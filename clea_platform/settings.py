@@ -604,6 +604,19 @@ DATA_RETENTION: dict[str, dict[str, Any]] = {
         "action": "delete",
         "at_deadline": _("Supprimées."),
     },
+    "sign_in_links": {
+        "label": _(
+            "Liens de connexion à l'espace de la personne candidate (empreinte du lien, dates d'envoi et d'usage)"
+        ),
+        "duration": {"days": 30},
+        "start": _("leur expiration"),
+        "ground": _(
+            "Sécurité du traitement (article 32 du RGPD) : expliquer un usage suspect ; l'audit garde l'envoi et "
+            "l'usage."
+        ),
+        "action": "delete",
+        "at_deadline": _("Supprimés."),
+    },
     "outbox_emails": {
         "label": _("Courriels de la file d'envoi"),
         "duration": {"days": SIDE_EFFECT_RETENTION_DAYS},

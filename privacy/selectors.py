@@ -26,6 +26,7 @@ from candidates.models import (
     DossierEvent,
     DossierQuerySet,
     DossierState,
+    SignInLink,
     add_years,
     identity_key,
 )
@@ -175,6 +176,10 @@ def api_tokens_to_delete(now: datetime.datetime) -> QuerySet[ApiToken]:
 
 def sessions_to_delete(now: datetime.datetime) -> QuerySet[Session]:
     return Session.objects.filter(expire_date__lte=_cutoff("sessions", now))
+
+
+def sign_in_links_to_delete(now: datetime.datetime) -> QuerySet[SignInLink]:
+    return SignInLink.objects.filter(expires_at__lte=_cutoff("sign_in_links", now))
 
 
 def emails_to_delete(now: datetime.datetime) -> QuerySet[SideEffect]:

@@ -58,6 +58,7 @@ from privacy.selectors import (
     record_token,
     referrals_to_anonymise,
     sessions_to_delete,
+    sign_in_links_to_delete,
     stalled_dossiers_of,
 )
 from referrals.models import Referral, ReferralEvent
@@ -301,6 +302,7 @@ RETENTION_STEPS = (
     ),
     RetentionStep("api_tokens", api_tokens_to_delete, _delete),
     RetentionStep("sessions", sessions_to_delete, _delete),
+    RetentionStep("sign_in_links", sign_in_links_to_delete, _delete),
     RetentionStep("outbox_emails", emails_to_delete, _delete),
 )
 

@@ -16,7 +16,16 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from candidates.models import Candidate, CandidatePerson, CandidateQuerySet, Dossier
+from candidates.models import (
+    LINK_VALIDITY,
+    Candidate,
+    CandidatePerson,
+    CandidateQuerySet,
+    Dossier,
+    LinkOrigin,
+    SignInLink,
+    token_hash,
+)
 from candidates.services import CANDIDATE_CORRECTION_ROLES, dossier_withdraw
 from clea_platform.errors import BusinessRefusal
 from clea_platform.pdf import html_to_pdf
@@ -24,7 +33,6 @@ from organisations.services import audit_record
 from outbox.services import email_add
 from privacy.exports import person_data, summary_html
 from privacy.selectors import PersonRecords, person_key
-from space.models import LINK_VALIDITY, LinkOrigin, SignInLink, token_hash
 
 if TYPE_CHECKING:
     import datetime

@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 
-from candidates.models import Candidate, Dossier
+from candidates.models import LINK_VALIDITY, Candidate, Dossier
 from candidates.services import correction_request_create
 from clea_platform.actions import post_only
 from clea_platform.downloads import file_response
@@ -32,7 +32,6 @@ from juries.models import Certificate
 from scheduling.ics import appointment_ics, appointment_ics_filename
 from space import selectors
 from space.forms import MyCorrectionForm, SignInRequestForm
-from space.models import LINK_VALIDITY
 from space.services import (
     LINK_SENDERS,
     LinkUnusable,

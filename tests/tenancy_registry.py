@@ -183,6 +183,7 @@ NOT_TENANT_URLS: dict[str, str] = {
     "space:appointment_ics": "the candidate's own appointment; another person's is a 404 (tests/space)",
     "space:attestation_download": "the candidate's own document; another person's is a 404 (tests/space)",
     "space:certificate_download": "the candidate's own document; another person's is a 404 (tests/space)",
+    "space:credential_download": "the candidate's own credential; another person's is a 404 (tests/space)",
 }
 
 # URLs without parameters that list no tenant rows, or list every organisation's by design, and why.

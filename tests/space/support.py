@@ -5,8 +5,7 @@ from __future__ import annotations
 from django.test import Client
 from django.urls import reverse
 
-from candidates.models import Dossier
-from space.models import LinkOrigin
+from candidates.models import Dossier, LinkOrigin
 from space.services import sign_in_link_create
 
 

@@ -14,11 +14,11 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from candidates.models import Candidate
+from candidates.models import Candidate, LinkOrigin, SignInLink, token_hash
 from organisations.models import AuditLog, Role
 from outbox.models import SideEffect
+from privacy.services import retention_apply
 from space.middleware import CandidatePersonMiddleware
-from space.models import LinkOrigin, SignInLink, token_hash
 from space.services import SESSION_PERSON_KEY, sign_in_link_create, sign_in_link_send
 from tests.clients import logged_in_client
 from tests.journey import DossierFactory
@@ -239,3 +239,14 @@ def test_only_those_who_follow_the_candidate_send_a_link(dossier, make_member, o
         sign_in_link_send(dossier=dossier, by=evaluator)
     assert logged_in_client(evaluator).post(reverse("space:link_send", args=[dossier.pk])).status_code == 403
     assert not SignInLink.objects.exists()
+
+
+def test_spent_links_leave_the_database_30_days_after_they_expire(dossier):
+    """The retention table's `sign_in_links` row, applied by the daily job: used or not, a link is deleted 30 days
+    after its expiry; a younger one stays."""
+    now = timezone.now()
+    old, recent = (sign_in_link_create(candidate=dossier.candidate, origin=LinkOrigin.SUPPORT)[0] for _ in range(2))
+    SignInLink.objects.filter(pk=old.pk).update(expires_at=now - datetime.timedelta(days=31), used_at=now)
+    SignInLink.objects.filter(pk=recent.pk).update(expires_at=now - datetime.timedelta(days=29))
+    assert retention_apply(now=now)["sign_in_links"] == 1
+    assert list(SignInLink.objects.values_list("pk", flat=True)) == [recent.pk]

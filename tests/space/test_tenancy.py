@@ -10,9 +10,9 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from candidates.models import SignInLink
 from evaluations.models import Evaluation
 from evaluations.services import attestation_generate
-from space.models import SignInLink
 from tests.clients import logged_in_client
 from tests.journey import DossierFactory
 from tests.juries.factories import certified

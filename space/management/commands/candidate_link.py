@@ -3,8 +3,7 @@
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from candidates.models import Dossier, DossierState
-from space.models import LinkOrigin
+from candidates.models import Dossier, DossierState, LinkOrigin
 from space.services import sign_in_link_create, sign_in_url
 
 # The demo's candidate holding a certificate (journey.demo.JURY_CANDIDATES, certified by the closed session).
