@@ -29,6 +29,7 @@ from organisations.models import Membership, Role
 from referrals.demo import seed_referrals
 from referrals.models import Referral
 from scheduling.demo import seed_scheduling
+from tests.browser.snapshots import restore_snapshot, take_snapshot
 from tests.browser.support import log_in as sign_in
 from training.models import TrainingPlan
 
@@ -84,7 +85,15 @@ CULPRITS = """() => {
 
 
 def seed_demo() -> None:
-    """`manage.py seed_demo` but the 35,000 communes, which take most of its time and no page here reads."""
+    """`manage.py seed_demo` but the 35,000 communes, which take most of its time and no page here reads. Seven
+    browser tests start from it: on the embedded SQLite, the first in each test process seeds (6 s) and keeps a copy
+    of the database and of the documents it produced; the others get that copy back (tests/browser/snapshots.py)."""
+    if not restore_snapshot("demo"):
+        _seed_demo()
+        take_snapshot("demo")
+
+
+def _seed_demo() -> None:
     call_command("load_referentiels", verbosity=0)
     call_command("load_tariffs", verbosity=0)
     orgs = seed_foundation()
