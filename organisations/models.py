@@ -512,7 +512,9 @@ class AuditLog(models.Model):
         if self.pk is not None:
             raise PermissionError("The audit log is append-only.")
         audit_chain.check_details(self.details)
-        with transaction.atomic(using=kwargs.get("using")):
+        # No savepoint of its own inside the caller's transaction (two statements fewer per row): a failure here
+        # fails that transaction, as PostgreSQL would after any failed statement anyway.
+        with transaction.atomic(using=kwargs.get("using"), savepoint=False):
             serialise_on(AUDIT_CHAIN_LOCK)
             last = AuditLog.objects.order_by("-id").values_list("hash", flat=True).first()
             # An empty log: the chain starts from GENESIS, or from where a purge that removed every row left it.
