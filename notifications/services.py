@@ -109,27 +109,19 @@ def notify(event: Event) -> list[Notification]:
 
 
 def _notifications_write(event: Event, rows: list[Notification]) -> list[Notification]:
-    """Insert the members' rows that this event has not written yet (one read, one insert), in the rules' order.
-    A row written meanwhile by a concurrent transaction makes the insert fail: its savepoint is rolled back and
-    each row is then asked for alone (get_or_create), which keeps the one already there."""
+    """Insert the members' rows, in the rules' order, in one statement. A row this event already wrote (a signal
+    sent twice, a daily job run twice, a concurrent transaction) makes the insert fail: its savepoint is rolled
+    back and each row is then asked for alone (get_or_create), which keeps the one already there."""
     if not rows:
-        return []
-    already = set(
-        Notification.objects.filter(
-            event_key=event.key, recipient_id__in=[row.recipient_id for row in rows]
-        ).values_list("recipient_id", flat=True)
-    )
-    missing = [row for row in rows if row.recipient_id not in already]
-    if not missing:
         return []
     if connection.features.can_return_rows_from_bulk_insert:
         try:
             with transaction.atomic():
-                return Notification.objects.bulk_create(missing)
+                return Notification.objects.bulk_create(rows)
         except IntegrityError:
             pass
     written = []
-    for row in missing:
+    for row in rows:
         notification, created = Notification.objects.get_or_create(
             event_key=row.event_key,
             recipient_id=row.recipient_id,

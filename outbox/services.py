@@ -68,39 +68,38 @@ def side_effect_add(
 
 
 def side_effects_add(promises: list[dict[str, Any]]) -> list[SideEffect]:
-    """Several `side_effect_add` at once (each dict holds its keyword arguments), in two queries rather than four
-    per effect: one read of the keys already promised, one insert of the others. Same rows, same dispatch on commit,
-    same answer (each key's row, in the order asked). A key promised meanwhile by a concurrent transaction makes the
-    insert fail: its savepoint is rolled back and each effect is then asked for alone, as side_effect_add does."""
+    """Several `side_effect_add` at once (each dict holds its keyword arguments), in one insert rather than a read
+    and an insert per effect: same rows, same dispatch on commit, same answer (each key's row, in the order asked).
+    A key already promised (asked twice, or by a concurrent transaction) makes the insert fail: its savepoint is
+    rolled back and each effect is then asked for alone, as side_effect_add does, which returns the first row."""
     for promise in promises:
         registry.get(promise["kind"])  # an unknown kind fails here, in the request, not later in a worker
-    if len(promises) <= 1:
-        return [side_effect_add(**promise) for promise in promises]
-    existing = SideEffect.objects.in_bulk([promise["key"] for promise in promises], field_name="key")
-    missing: dict[str, SideEffect] = {}
+    rows: dict[str, SideEffect] = {}
     for promise in promises:
-        if promise["key"] in existing or promise["key"] in missing:
-            continue
         organisation = promise["organisation"]
-        missing[promise["key"]] = SideEffect(
-            key=promise["key"],
-            kind=promise["kind"],
-            label=promise["label"][:200],
-            organisation_id=organisation.pk if isinstance(organisation, Organisation) else organisation,
-            arguments=promise.get("arguments") or {},
-            requested_by=promise.get("requested_by"),
+        rows.setdefault(
+            promise["key"],
+            SideEffect(
+                key=promise["key"],
+                kind=promise["kind"],
+                label=promise["label"][:200],
+                organisation_id=organisation.pk if isinstance(organisation, Organisation) else organisation,
+                arguments=promise.get("arguments") or {},
+                requested_by=promise.get("requested_by"),
+            ),
         )
-    if missing and not connection.features.can_return_rows_from_bulk_insert:
+    if not rows:
+        return []
+    if not connection.features.can_return_rows_from_bulk_insert:
         return [side_effect_add(**promise) for promise in promises]
-    if missing:
-        try:
-            with transaction.atomic():
-                SideEffect.objects.bulk_create(missing.values())
-        except IntegrityError:
-            return [side_effect_add(**promise) for promise in promises]
-        for side_effect in missing.values():
-            transaction.on_commit(partial(dispatch, side_effect.pk, side_effect.kind))
-    return [existing.get(promise["key"]) or missing[promise["key"]] for promise in promises]
+    try:
+        with transaction.atomic():
+            SideEffect.objects.bulk_create(rows.values())
+    except IntegrityError:
+        return [side_effect_add(**promise) for promise in promises]
+    for side_effect in rows.values():
+        transaction.on_commit(partial(dispatch, side_effect.pk, side_effect.kind))
+    return [rows[promise["key"]] for promise in promises]
 
 
 def dispatch(side_effect_id: int, kind: str) -> bool:
