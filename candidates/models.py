@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from django_fsm import RETURN_VALUE, ConcurrentTransitionMixin, FSMField, TransitionNotAllowed, transition
 
 from clea_platform.certifications import Certification
-from organisations.models import Role, TenantQuerySet
+from organisations.models import Habilitation, Role, TenantQuerySet
 from organisations.validators import validate_postcode
 
 if TYPE_CHECKING:
@@ -436,7 +436,12 @@ class Dossier(ConcurrentTransitionMixin, models.Model):
         return not self.candidate.missing_for_opening
 
     def habilitation_in_force(self) -> bool:
-        return self.organisation.habilitations.in_force().filter(certification=self.certification).exists()
+        # By the organisation's id: one query, without loading the organisation first.
+        return (
+            Habilitation.objects.filter(organisation_id=self.organisation_id, certification=self.certification)
+            .in_force()
+            .exists()
+        )
 
     def within_window(self) -> bool:
         return self.deadline is None or self.deadline >= timezone.localdate()

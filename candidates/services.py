@@ -418,9 +418,12 @@ def _refusal_message(dossier: Dossier, name: str) -> str:
 
 
 def dossier_lock(dossier: Dossier) -> Dossier:
-    """Lock the dossier's row for this transaction, refusing if it moved since `dossier` was loaded."""
+    """Lock the dossier's row for this transaction, refusing if it moved since `dossier` was loaded. Its candidate
+    and référentiel come in the same query: the step's event words name the candidate, its outcome reads the
+    référentiel."""
     return transition_lock(
         dossier,
+        related=("candidate", "referentiel"),
         changed=lambda locked: DossierConflict(
             _("Le dossier a changé entre-temps (il est maintenant « %(state)s ») : rechargez la page.")
             % {"state": locked.get_state_display()}

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Iterable
+from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Min
 from django.db.models.functions import TruncDate
 from django.urls import reverse
@@ -20,25 +21,28 @@ from django.utils.translation import gettext as _
 from notifications.kinds import KINDS, Event, Person
 from notifications.models import EmailDelivery, EmailMode, Notification, NotificationPreference
 from organisations.models import Membership, User
-from outbox.services import side_effect_add
+from outbox.services import side_effect_add, side_effects_add
 
 
-def _members(people: Iterable[Person]) -> list[Person]:
+def _members(people: Iterable[Person]) -> list[tuple[int, int, str]]:
     """The people who hold an active membership of the organisation they are named with, in the order the
-    rules named them, each person once: a former member, or a user named with an organisation they do not
-    belong to, hears nothing."""
+    rules named them, each person once, with their e-mail preference (email_modes), in one query: a former
+    member, or a user named with an organisation they do not belong to, hears nothing."""
     wanted: dict[int, int] = {}
     for user_id, organisation_id in people:
         wanted.setdefault(user_id, organisation_id)
     if not wanted:
         return []
-    held = set(
-        Membership.objects.active()
+    held = {
+        (user_id, organisation_id): mode
+        for user_id, organisation_id, mode in Membership.objects.active()
         .filter(user_id__in=wanted, organisation_id__in=set(wanted.values()))
-        .values_list("user_id", "organisation_id")
-    )
+        .values_list("user_id", "organisation_id", "user__notification_preference__email_mode")
+    }
     return [
-        (user_id, organisation_id) for user_id, organisation_id in wanted.items() if (user_id, organisation_id) in held
+        (user_id, organisation_id, held[user_id, organisation_id] or EmailMode.IMMEDIATE)
+        for user_id, organisation_id in wanted.items()
+        if (user_id, organisation_id) in held
     ]
 
 
@@ -67,16 +71,17 @@ def notify(event: Event) -> list[Notification]:
         if person[0] != event.actor_id  # never the person who acted
     ]
     recipients = _members(people)
-    modes = email_modes(user_id for user_id, _organisation_id in recipients)
-    written = []
-    for user_id, organisation_id in recipients:
-        notification, created = Notification.objects.get_or_create(
-            event_key=event.key,
-            recipient_id=user_id,
-            defaults=_fields(event, organisation_id, _delivery(modes[user_id], kind_emails=kind.email), user_id),
-        )
-        if created:
-            written.append(notification)
+    written = _notifications_write(
+        event,
+        [
+            Notification(
+                event_key=event.key,
+                recipient_id=user_id,
+                **_fields(event, organisation_id, _delivery(mode, kind_emails=kind.email), user_id),
+            )
+            for user_id, organisation_id, mode in recipients
+        ],
+    )
     if kind.candidate and (address := _candidate_address(event)):
         notification, created = Notification.objects.get_or_create(
             event_key=event.key,
@@ -93,10 +98,41 @@ def notify(event: Event) -> list[Notification]:
         )
         if created:
             written.append(notification)
-    for notification in written:
-        if notification.email_delivery == EmailDelivery.IMMEDIATE:
-            notification_email_promise(notification)
+    side_effects_add(
+        [
+            _email_promise(notification)
+            for notification in written
+            if notification.email_delivery == EmailDelivery.IMMEDIATE
+        ]
+    )
     return written
+
+
+def _notifications_write(event: Event, rows: list[Notification]) -> list[Notification]:
+    """Insert the members' rows, in the rules' order, in one statement. A row this event already wrote (a signal
+    sent twice, a daily job run twice, a concurrent transaction) makes the insert fail: its savepoint is rolled
+    back and each row is then asked for alone (get_or_create), which keeps the one already there."""
+    if not rows:
+        return []
+    if connection.features.can_return_rows_from_bulk_insert:
+        try:
+            with transaction.atomic():
+                return Notification.objects.bulk_create(rows)
+        except IntegrityError:
+            pass
+    written = []
+    for row in rows:
+        notification, created = Notification.objects.get_or_create(
+            event_key=row.event_key,
+            recipient_id=row.recipient_id,
+            defaults={field: getattr(row, field) for field in _FIELDS},
+        )
+        if created:
+            written.append(notification)
+    return written
+
+
+_FIELDS = ("organisation_id", "kind", "title", "body", "url", "email_delivery", "attachments")
 
 
 def _fields(event: Event, organisation_id: int, delivery: str, user_id: int | None = None) -> dict[str, object]:
@@ -123,15 +159,15 @@ def _candidate_address(event: Event) -> str:
     return candidate.email.strip()
 
 
-def notification_email_promise(notification: Notification) -> None:
+def _email_promise(notification: Notification) -> dict[str, Any]:
     """One side effect per notification, keyed on it: asked twice, still one e-mail (delivery.py)."""
-    side_effect_add(
-        kind="notification_email",
-        key=f"notification_email:{notification.pk}",
-        label=_("Notification « %(title)s »") % {"title": notification.title},
-        organisation=notification.organisation_id,
-        arguments={"notification_id": notification.pk},
-    )
+    return {
+        "kind": "notification_email",
+        "key": f"notification_email:{notification.pk}",
+        "label": _("Notification « %(title)s »") % {"title": notification.title},
+        "organisation": notification.organisation_id,
+        "arguments": {"notification_id": notification.pk},
+    }
 
 
 def digests_promise(*, today: datetime.date | None = None) -> int:

@@ -38,13 +38,15 @@ class StateMachine(Protocol):
 M = TypeVar("M", bound=StateMachine)
 
 
-def transition_lock(obj: M, *, changed: Callable[[M], Exception]) -> M:
+def transition_lock(obj: M, *, changed: Callable[[M], Exception], related: tuple[str, ...] = ()) -> M:
     """The object's row, locked for this transaction (`changed(locked)` is raised when its state moved since
-    `obj` was loaded: another tab, a colleague, a scheduled job; refuse rather than lose)."""
+    `obj` was loaded: another tab, a colleague, a scheduled job; refuse rather than lose). `related`: foreign keys
+    read with it in the same query (select_related), which the lock leaves unlocked."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("transition_lock must run inside a transaction")
     # StateMachine is a protocol, so mypy cannot see that type(obj) is a model class with a manager.
-    locked = type(obj)._default_manager.select_for_update(of=("self",)).get(pk=obj.pk)  # type: ignore[attr-defined]
+    rows = type(obj)._default_manager.select_for_update(of=("self",))  # type: ignore[attr-defined]
+    locked = (rows.select_related(*related) if related else rows).get(pk=obj.pk)
     if locked.state != obj.state:
         raise changed(locked)
     return locked

@@ -17,7 +17,7 @@ from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied
 from django.core.files.base import ContentFile
-from django.db import connection, models, transaction
+from django.db import IntegrityError, connection, models, transaction
 from django.db.models.fields.files import FieldFile
 from django.http import HttpRequest
 from django.utils import timezone
@@ -65,6 +65,41 @@ def side_effect_add(
     if created:
         transaction.on_commit(partial(dispatch, side_effect.pk, side_effect.kind))
     return side_effect
+
+
+def side_effects_add(promises: list[dict[str, Any]]) -> list[SideEffect]:
+    """Several `side_effect_add` at once (each dict holds its keyword arguments), in one insert rather than a read
+    and an insert per effect: same rows, same dispatch on commit, same answer (each key's row, in the order asked).
+    A key already promised (asked twice, or by a concurrent transaction) makes the insert fail: its savepoint is
+    rolled back and each effect is then asked for alone, as side_effect_add does, which returns the first row."""
+    for promise in promises:
+        registry.get(promise["kind"])  # an unknown kind fails here, in the request, not later in a worker
+    rows: dict[str, SideEffect] = {}
+    for promise in promises:
+        organisation = promise["organisation"]
+        rows.setdefault(
+            promise["key"],
+            SideEffect(
+                key=promise["key"],
+                kind=promise["kind"],
+                label=promise["label"][:200],
+                organisation_id=organisation.pk if isinstance(organisation, Organisation) else organisation,
+                arguments=promise.get("arguments") or {},
+                requested_by=promise.get("requested_by"),
+            ),
+        )
+    if not rows:
+        return []
+    if not connection.features.can_return_rows_from_bulk_insert:
+        return [side_effect_add(**promise) for promise in promises]
+    try:
+        with transaction.atomic():
+            SideEffect.objects.bulk_create(rows.values())
+    except IntegrityError:
+        return [side_effect_add(**promise) for promise in promises]
+    for side_effect in rows.values():
+        transaction.on_commit(partial(dispatch, side_effect.pk, side_effect.kind))
+    return [rows[promise["key"]] for promise in promises]
 
 
 def dispatch(side_effect_id: int, kind: str) -> bool:

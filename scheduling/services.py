@@ -105,9 +105,42 @@ def _assign(
 ) -> Assignment:
     # Two counsellors assigning at once: the second waits, then ends the first one's row (the partial unique
     # constraint refuses two current rows whatever happens).
+    previous = _current_locked(dossier, purpose)
+    return _assign_after(
+        dossier=dossier,
+        purpose=purpose,
+        assignee=assignee,
+        previous=previous,
+        by=by,
+        end_reason=end_reason,
+        request=request,
+    )
+
+
+def _current_locked(dossier: Dossier, purpose: str) -> Assignment | None:
+    """The step's current assignment (with its assignee), locked: whoever assigns the step next waits for us."""
     serialise_on(f"assignment-{dossier.pk}-{purpose}")
+    return (
+        Assignment.objects.select_for_update(of=("self",))
+        .current()
+        .filter(dossier=dossier, purpose=purpose)
+        .select_related("assignee")
+        .first()
+    )
+
+
+def _assign_after(
+    *,
+    dossier: Dossier,
+    purpose: str,
+    assignee: Membership,
+    previous: Assignment | None,
+    by: User | None,
+    end_reason: str,
+    request: HttpRequest | None,
+) -> Assignment:
+    """_assign once the current assignment is locked and read (`previous`)."""
     now = timezone.now()
-    previous = Assignment.objects.select_for_update().current().filter(dossier=dossier, purpose=purpose).first()
     if previous is not None:
         previous.ended_at, previous.end_reason = now, end_reason[:255]
         previous.save(update_fields=["ended_at", "end_reason"])
@@ -188,10 +221,18 @@ def assignment_follow(
     step's assignee from now on, so that the queues say who acts. Records an assignment when there is none, hands it
     over (ending the current one with `end_reason`) when it names someone else, leaves it otherwise. Inside the
     caller's transaction, with the caller's own checks."""
-    current = Assignment.objects.current().filter(dossier=dossier, purpose=purpose).select_related("assignee").first()
+    current = _current_locked(dossier, purpose)
     if current is not None and current.assignee.user_id == membership.user_id:
         return current
-    return _assign(dossier=dossier, purpose=purpose, assignee=membership, by=by, end_reason=end_reason, request=None)
+    return _assign_after(
+        dossier=dossier,
+        purpose=purpose,
+        assignee=membership,
+        previous=current,
+        by=by,
+        end_reason=end_reason,
+        request=None,
+    )
 
 
 # -- Appointments ----------------------------------------------------------------------------------------------------

@@ -127,6 +127,17 @@ def test_preferences_choose_immediate_digest_or_no_email(org_a):
     ]
 
 
+def test_an_event_told_again_writes_and_emails_only_the_members_it_had_not_told(counsellor, org_a):
+    [first] = notify(referral_event(counsellor))
+    second, third = (MembershipFactory(organisation=org_a, role=Role.COUNSELLOR) for _ in range(2))
+    written = notify(referral_event(counsellor))
+    assert sorted(n.recipient_id for n in written) == sorted([second.user_id, third.user_id])
+    assert Notification.objects.filter(recipient=counsellor.user).get().pk == first.pk
+    assert set(SideEffect.objects.values_list("key", flat=True)) == {
+        f"notification_email:{n.pk}" for n in [first, *written]
+    }
+
+
 def test_a_kind_whose_formal_email_exists_stays_in_the_centre(counsellor):
     # The convocation, the referral's messages: their own app sends the formal e-mail.
     [notification] = notify(referral_event(counsellor, kind="test_no_email"))

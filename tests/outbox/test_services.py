@@ -29,6 +29,7 @@ from outbox.services import (
     side_effect_add,
     side_effect_retry,
     side_effect_run,
+    side_effects_add,
     side_effects_purge,
     side_effects_requeue,
 )
@@ -128,6 +129,38 @@ def test_asking_twice_for_the_same_key_gives_one_row_queued_once(kind, django_ca
         second = side_effect_add(kind=test_kind.name, key="same", label="Essai", organisation=None)
     assert first.pk == second.pk and SideEffect.objects.count() == 1
     assert len(callbacks) == 1 and ran == [1]
+
+
+def test_promising_several_at_once_writes_the_new_keys_only_and_queues_each_once(
+    kind, django_capture_on_commit_callbacks
+):
+    ran = []
+    test_kind = kind(lambda n: ran.append(n))
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        first = side_effect_add(kind=test_kind.name, key="one", label="Essai", organisation=None, arguments={"n": 1})
+        rows = side_effects_add(
+            [
+                {"kind": test_kind.name, "key": key, "label": "Essai" * 50, "organisation": None, "arguments": {"n": n}}
+                for key, n in (("one", 10), ("two", 2), ("three", 3))
+            ]
+        )
+    assert [row.key for row in rows] == ["one", "two", "three"]
+    assert rows[0].pk == first.pk and rows[0].arguments == {"n": 1}  # the first promise's row, untouched
+    assert SideEffect.objects.count() == 3
+    assert SideEffect.objects.get(key="two").label == ("Essai" * 50)[:200]
+    assert len(callbacks) == 3 and ran == [1, 2, 3]
+
+
+def test_promising_several_at_once_refuses_an_unknown_kind_before_writing_any(kind):
+    test_kind = kind(lambda: None)
+    with pytest.raises(LookupError):
+        side_effects_add(
+            [
+                {"kind": test_kind.name, "key": "k1", "label": "?", "organisation": None},
+                {"kind": "nothing-like-it", "key": "k2", "label": "?", "organisation": None},
+            ]
+        )
+    assert not SideEffect.objects.exists()
 
 
 def test_an_unknown_kind_is_refused_at_once():
