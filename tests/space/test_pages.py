@@ -133,8 +133,9 @@ def test_a_correction_request_reaches_the_counsellor_and_its_answer_comes_back(i
     assert "Écrivez ce qui est faux dans vos données." in empty.content.decode()
     assert not CorrectionRequest.objects.exists()
 
-    response = client.post(url, {"message": "Mon nom s'écrit Lefèvre, avec un accent."})
-    assert response.status_code == 302
+    response = client.post(url, {"message": "Mon nom s'écrit Lefèvre, avec un accent."}, follow=True)
+    assert response.redirect_chain == [(url, 302)]
+    assert "Ma demande est envoyée." in response.content.decode()  # the layout's messages (includes/messages.html)
     correction = CorrectionRequest.objects.get()
     assert correction.dossier == in_training and correction.candidate == in_training.candidate
     assert Notification.objects.filter(kind="correction_requested", recipient=in_training.counsellor).exists()
