@@ -3,15 +3,15 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 
 import pytest
-from django.db import connection, transaction
+from django.db import connection
 
 from credentials.models import IssuedCredential, SigningKey
 from credentials.services import credential_issue, signing_key
 from juries.models import Certificate
+from tests.concurrency import race
 from tests.credentials.factories import issued
 
 pytestmark = [
@@ -20,44 +20,6 @@ pytestmark = [
     ),
     pytest.mark.django_db(transaction=True),
 ]
-
-
-def race(first: Callable[[], object], second: Callable[[], object]) -> dict[str, object]:
-    """`first` runs in a transaction left open until `second` has finished or waited a second for it (blocked on
-    the row `first` wrote), then commits; what each returned, or the exception it raised."""
-    outcome: dict[str, object] = {}
-    first_done, second_done = threading.Event(), threading.Event()
-
-    def run_first() -> None:
-        try:
-            with transaction.atomic():
-                outcome["first"] = first()
-                first_done.set()
-                second_done.wait(1)
-        except Exception as exc:  # shown by the caller's assertion
-            outcome["first"] = exc
-            first_done.set()
-        finally:
-            connection.close()
-
-    def run_second() -> None:
-        try:
-            with transaction.atomic():  # as inside the transaction that issues a certificate
-                outcome["second"] = second()
-        except Exception as exc:
-            outcome["second"] = exc
-        finally:
-            second_done.set()
-            connection.close()
-
-    a = threading.Thread(target=run_first)
-    a.start()
-    assert first_done.wait(10)
-    b = threading.Thread(target=run_second)
-    b.start()
-    a.join(15)
-    b.join(15)
-    return outcome
 
 
 def test_two_processes_creating_the_first_key_at_once_share_one():

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import threading
-
 import pytest
-from django.db import connection, transaction
+from django.db import connection
 from django.test import RequestFactory
 
 from space.services import LinkUnusable, sign_in_link_use
+from tests.concurrency import race
 from tests.journey import DossierFactory
 from tests.space.support import link_for
 
@@ -35,37 +34,9 @@ def test_a_link_used_twice_at_once_opens_one_session():
     """A has locked and spent the link but not committed when B presses the same link: B must wait for A's commit and
     find it used, not read the row as A found it."""
     token = link_for(DossierFactory(opened=True, email="deux@exemple.fr"))
-    outcome: dict[str, str] = {}
-    a_used, b_done = threading.Event(), threading.Event()
-
-    def a_slow_commit() -> None:
-        try:
-            with transaction.atomic():
-                sign_in_link_use(token=token, request=_request())
-                a_used.set()
-                b_done.wait(2)  # without the lock B finishes meanwhile; with it, B waits for this commit
-            outcome["a"] = "signed in"
-        except Exception as exc:  # shown by the final assertion
-            outcome["a"] = repr(exc)
-            a_used.set()
-        finally:
-            connection.close()
-
-    def b_uses() -> None:
-        try:
-            sign_in_link_use(token=token, request=_request())
-            outcome["b"] = "signed in"
-        except LinkUnusable:
-            outcome["b"] = "refused"
-        finally:
-            b_done.set()
-            connection.close()
-
-    a = threading.Thread(target=a_slow_commit)
-    a.start()
-    assert a_used.wait(10)
-    b = threading.Thread(target=b_uses)
-    b.start()
-    a.join(15)
-    b.join(15)
-    assert outcome == {"a": "signed in", "b": "refused"}
+    outcome = race(
+        lambda: sign_in_link_use(token=token, request=_request()),
+        lambda: sign_in_link_use(token=token, request=_request()),
+    )
+    assert not isinstance(outcome["first"], Exception), outcome
+    assert isinstance(outcome["second"], LinkUnusable), outcome
