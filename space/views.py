@@ -10,12 +10,14 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 
 from candidates.models import LINK_VALIDITY, Candidate, Dossier
@@ -58,7 +60,13 @@ def candidate_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpR
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if request.candidate_person is None:  # type: ignore[attr-defined]
             if request.candidate_session_ended:  # type: ignore[attr-defined]
-                messages.info(request, _("Ma session est finie après 30 minutes sans activité. Je demande un lien."))
+                minutes = int(settings.CANDIDATE_SESSION_IDLE.total_seconds() // 60)
+                ended = ngettext(
+                    "Ma session est finie après %(n)s minute sans activité. Je demande un lien.",
+                    "Ma session est finie après %(n)s minutes sans activité. Je demande un lien.",
+                    minutes,
+                )
+                messages.info(request, ended % {"n": minutes})
             return redirect("space:sign_in_request")
         return view(request, *args, **kwargs)
 

@@ -250,3 +250,12 @@ def test_spent_links_leave_the_database_30_days_after_they_expire(dossier):
     SignInLink.objects.filter(pk=recent.pk).update(expires_at=now - datetime.timedelta(days=29))
     assert retention_apply(now=now)["sign_in_links"] == 1
     assert list(SignInLink.objects.values_list("pk", flat=True)) == [recent.pk]
+
+
+def test_the_idle_limit_is_a_setting_and_the_message_says_it(dossier, monkeypatch, settings):
+    settings.CANDIDATE_SESSION_IDLE = datetime.timedelta(minutes=15)
+    client = candidate_client(dossier)
+    later = timezone.now() + datetime.timedelta(minutes=16)
+    monkeypatch.setattr(CandidatePersonMiddleware, "now", staticmethod(lambda: later))
+    response = client.get(reverse("space:dossier", args=[dossier.pk]), follow=True)
+    assert "Ma session est finie après 15 minutes sans activité." in response.content.decode()
