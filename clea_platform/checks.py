@@ -1,0 +1,43 @@
+"""A database stopped halfway through migrations that were squashed since (docs/architecture.md, "Les migrations").
+
+Django then falls back on the replaced migrations, whose files are gone, and would find nothing to apply: the
+tables of the missing ones would silently never be created. `migrate` runs the database checks first, so it stops
+here with what to do instead."""
+
+from typing import Any
+
+from django.apps import apps
+from django.core.checks import Error, Tags, register
+from django.db import connections
+from django.db.migrations.loader import MigrationLoader
+from django.db.migrations.recorder import MigrationRecorder
+from django.db.utils import DatabaseError
+
+LAST_DETAILED = "0b05c49"
+
+
+@register(Tags.database)
+def squashed_migrations_fully_replaced(app_configs: Any = None, databases: Any = None, **kwargs: Any) -> list[Error]:
+    errors: list[Error] = []
+    for alias in databases or []:
+        try:
+            recorded = MigrationRecorder(connections[alias]).applied_migrations()
+        except DatabaseError:  # no database yet: nothing recorded, nothing to check
+            continue
+        loader = MigrationLoader(None, ignore_no_migrations=True)
+        for key, migration in loader.disk_migrations.items():
+            if not migration.replaces or key in recorded or not apps.is_installed(migration.app_label):
+                continue
+            done = [name for name in migration.replaces if name in recorded]
+            if done and len(done) < len(migration.replaces):
+                missing = ", ".join(name for _, name in migration.replaces if (key[0], name) not in recorded)
+                errors.append(
+                    Error(
+                        f"Database '{alias}' applied only part of the migrations that {key[0]}.{key[1]} replaces "
+                        f"(missing: {missing}).",
+                        hint=f"Migrate it first with the platform at commit {LAST_DETAILED}, the last one with the "
+                        "detailed migrations, then with this version.",
+                        id="clea_platform.E001",
+                    )
+                )
+    return errors
