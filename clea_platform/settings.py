@@ -54,6 +54,11 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "te
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 # Days an evaluator organisation has to answer a France Travail referral before it expires.
 REFERRAL_EXPIRY_DAYS = env.int("REFERRAL_EXPIRY_DAYS", default=30)
+# Days an information dossier may stay untouched (no event, note, change or planned appointment) before it closes by
+# itself « sans suite après l'information » (candidates.services.dossiers_close_idle_information, daily); it enters
+# the counsellor's « À faire » INFORMATION_IDLE_WARNING_DAYS before. The person may come back later: a new dossier.
+INFORMATION_IDLE_DAYS = env.int("INFORMATION_IDLE_DAYS", default=180)
+INFORMATION_IDLE_WARNING_DAYS = env.int("INFORMATION_IDLE_WARNING_DAYS", default=30)
 # How many reverse proxies of the platform's own (load balancer, nginx) stand in front of it, each appending to
 # X-Forwarded-For the address it received the request from: the client's address is the entry the outermost one
 # wrote (clea_platform/request_meta.py), for every rate limit, throttle, audit row and login lockout. 0: the header
@@ -435,6 +440,8 @@ CELERY_BEAT_SCHEDULE = {
     "outbox-purge": {"task": "outbox.tasks.side_effects_purge_task", "schedule": 60 * 60 * 24},
     # The 5-year window: warn counsellors 3 months ahead, expire dossiers past it (idempotent, daily).
     "dossier-deadlines": {"task": "candidates.tasks.dossier_deadlines_task", "schedule": 60 * 60 * 24},
+    # Information dossiers untouched for INFORMATION_IDLE_DAYS close « sans suite » (idempotent, daily).
+    "information-idle-close": {"task": "candidates.tasks.information_idle_close_task", "schedule": 60 * 60 * 24},
     # Certif'Pro fees for events that have none yet (habilitations entered in the admin): a daily catch-up.
     "funding-fee-entries": {"task": "funding.tasks.fee_entries_sync_task", "schedule": 60 * 60 * 24},
     # France Travail referrals left unanswered expire.

@@ -5,12 +5,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 
+import datetime
+
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from candidates.models import (
@@ -19,9 +23,10 @@ from candidates.models import (
     CorrectionRequest,
     Dossier,
     DossierEvent,
+    DossierNote,
     DossierState,
 )
-from candidates.selectors import offered_transitions
+from candidates.selectors import earlier_information_notes, offered_transitions
 from candidates.services import CANDIDATE_CORRECTION_ROLES
 from clea_platform import spreadsheets
 from clea_platform.tenancy import membership_required
@@ -103,6 +108,11 @@ def dossier_detail(request: HttpRequest, pk: int) -> HttpResponse:
         .select_related("candidate", "organisation", "referentiel", "counsellor", "certificate")
         .prefetch_related(
             Prefetch("events", queryset=DossierEvent.objects.select_related("actor").order_by("-at", "-id")),
+            # The information interview's notes: the organisation's own (jury members and others read none).
+            Prefetch(
+                "notes",
+                queryset=DossierNote.objects.visible_to(membership).select_related("author").order_by("-at", "-id"),
+            ),
             Prefetch("evaluations", queryset=Evaluation.objects.select_related("evaluator")),
             Prefetch("attestations", queryset=Attestation.objects.order_by("-version")),
             Prefetch(
@@ -127,6 +137,14 @@ def dossier_detail(request: HttpRequest, pk: int) -> HttpResponse:
         certificate = None  # not issued until its PDF exists
     documents_regeneration(membership, [*attestations, *filter(None, [certificate])])
     days_left = dossier.days_left() if dossier.final_evaluation_due else None
+    in_information = dossier.state == DossierState.INFORMATION
+    information_closes_on = None
+    if in_information:
+        # The day the daily job closes it if nothing happens (candidates.services.dossiers_close_idle_information).
+        last_activity = max([dossier.updated_at, *(event.at for event in events[:1])])
+        information_closes_on = timezone.localdate(
+            last_activity + datetime.timedelta(days=settings.INFORMATION_IDLE_DAYS)
+        )
     # The person's requests to correct their data, whichever of their dossiers they named: the data is theirs.
     corrections = list(
         CorrectionRequest.objects.visible_to(membership)
@@ -156,6 +174,14 @@ def dossier_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "can_correct_candidate": membership.role in CANDIDATE_CORRECTION_ROLES
             and dossier.candidate.can_be_corrected,
             "corrections": corrections,
+            "notes": list(dossier.notes.all()),
+            "in_information": in_information,
+            "information_closes_on": information_closes_on,
+            "can_write_information": in_information
+            and membership.role in CANDIDATE_CORRECTION_ROLES
+            and dossier.anonymised_at is None,
+            # « Information précédente »: what the person said at an earlier interview here, when they come back.
+            "earlier_notes": earlier_information_notes(membership, dossier) if in_information else [],
             "can_answer_corrections": membership.role in CANDIDATE_CORRECTION_ROLES,
             # The candidate's own space (issue 18): who keeps the person's contact data sends them the sign-in link.
             "can_send_space_link": membership.role in CANDIDATE_CORRECTION_ROLES
