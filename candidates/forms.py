@@ -14,10 +14,10 @@ from candidates.models import (
     CORRECTION_MESSAGE_MAX_LENGTH,
     DEFAULT_DOSSIER_SORT,
     DOSSIER_SORTS,
+    NOTE_MAX_LENGTH,
     Candidate,
     DossierQuerySet,
     DossierState,
-    NOTE_MAX_LENGTH,
     EducationLevel,
     identity_key,
 )

@@ -474,7 +474,7 @@ CELERY_BEAT_SCHEDULE = {
 # tests/privacy/test_retention.py checks that it does. Shorten or lengthen a duration here, nowhere else.
 DATA_RETENTION: dict[str, dict[str, Any]] = {
     "closed_dossiers": {
-        "label": _("Dossiers clos sans certificat (abandon, refus du jury, délai de 5 ans expiré)"),
+        "label": _("Dossiers ouverts puis clos sans certificat (abandon, refus du jury, délai de 5 ans expiré)"),
         "duration": {"years": 5},
         "start": _("la clôture du dossier"),
         "ground": _(
@@ -502,6 +502,25 @@ DATA_RETENTION: dict[str, dict[str, Any]] = {
         "at_deadline": _(
             "Dossier clos (abandon, par la plateforme) puis anonymisé comme un dossier clos, si aucun autre dossier "
             "de la personne n'est en cours ni dans sa durée de conservation."
+        ),
+    },
+    "closed_information": {
+        "label": _(
+            "Dossiers clos à l'étape d'information, jamais ouverts (sans suite après l'information, abandon), et leurs "
+            "notes d'entretien"
+        ),
+        "duration": {"years": 2},
+        "start": _("la clôture du dossier"),
+        "ground": _(
+            "Intérêt légitime et minimisation (article 5.1.c et e du RGPD) : la personne n'a pas donné son accord, "
+            "aucun parcours n'a commencé ; 2 ans permettent de retrouver ses notes si elle revient. Avec les "
+            "INFORMATION_IDLE_DAYS (180 jours) qui précèdent la clôture automatique, le dossier reste en deçà des 3 ans "
+            "après le dernier contact que retient la CNIL pour des prospects."
+        ),
+        "action": "anonymise",
+        "at_deadline": _(
+            "Anonymisé comme un dossier clos (notes d'entretien effacées avec les autres textes libres), si aucun "
+            "autre dossier de la personne n'est en cours ni dans sa durée de conservation."
         ),
     },
     "invoiced_funding": {

@@ -3,9 +3,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
-
 import datetime
+from dataclasses import dataclass, fields
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
