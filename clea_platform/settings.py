@@ -513,9 +513,9 @@ DATA_RETENTION: dict[str, dict[str, Any]] = {
         "start": _("la clôture du dossier"),
         "ground": _(
             "Intérêt légitime et minimisation (article 5.1.c et e du RGPD) : la personne n'a pas donné son accord, "
-            "aucun parcours n'a commencé ; 2 ans permettent de retrouver ses notes si elle revient. Avec les "
-            "INFORMATION_IDLE_DAYS (180 jours) qui précèdent la clôture automatique, le dossier reste en deçà des 3 ans "
-            "après le dernier contact que retient la CNIL pour des prospects."
+            "aucun parcours n'a commencé ; 2 ans permettent de retrouver ses notes si elle revient. Avec les jours "
+            "sans activité qui précèdent la clôture automatique (INFORMATION_IDLE_DAYS, 180 par défaut), le dossier "
+            "reste en deçà des 3 ans après le dernier contact que retient la CNIL pour des prospects."
         ),
         "action": "anonymise",
         "at_deadline": _(
