@@ -107,11 +107,6 @@ def dossier_detail(request: HttpRequest, pk: int) -> HttpResponse:
         .select_related("candidate", "organisation", "referentiel", "counsellor", "certificate")
         .prefetch_related(
             Prefetch("events", queryset=DossierEvent.objects.select_related("actor").order_by("-at", "-id")),
-            # The information interview's notes: the organisation's own (jury members and others read none).
-            Prefetch(
-                "notes",
-                queryset=DossierNote.objects.visible_to(membership).select_related("author").order_by("-at", "-id"),
-            ),
             Prefetch("evaluations", queryset=Evaluation.objects.select_related("evaluator")),
             Prefetch("attestations", queryset=Attestation.objects.order_by("-version")),
             Prefetch(
@@ -136,6 +131,16 @@ def dossier_detail(request: HttpRequest, pk: int) -> HttpResponse:
         certificate = None  # not issued until its PDF exists
     documents_regeneration(membership, [*attestations, *filter(None, [certificate])])
     days_left = dossier.days_left() if dossier.final_evaluation_due else None
+    # The information interview's notes, the organisation's own (jury members read none): each note wrote its event,
+    # so a dossier without one costs no query.
+    notes = []
+    if any(event.transition == "note" for event in events):
+        notes = list(
+            DossierNote.objects.visible_to(membership)
+            .filter(dossier=dossier)
+            .select_related("author")
+            .order_by("-at", "-id")
+        )
     in_information = dossier.state == DossierState.INFORMATION
     information_closes_on = None
     if in_information:
@@ -173,7 +178,7 @@ def dossier_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "can_correct_candidate": membership.role in CANDIDATE_CORRECTION_ROLES
             and dossier.candidate.can_be_corrected,
             "corrections": corrections,
-            "notes": list(dossier.notes.all()),
+            "notes": notes,
             "in_information": in_information,
             "information_closes_on": information_closes_on,
             "can_write_information": in_information
