@@ -5,6 +5,9 @@ comes back later."""
 from __future__ import annotations
 
 import datetime
+import io
+import json
+import zipfile
 
 import pytest
 from django.conf import settings
@@ -30,6 +33,8 @@ from candidates.tasks import information_idle_close_task
 from journey.selectors import information_closing_soon, information_reminders_due, work_queue
 from notifications.models import Notification
 from organisations.models import AuditLog, Role
+from privacy.exports import DATA_FILE, person_archive
+from privacy.selectors import person_key, person_records
 from privacy.services import retention_apply
 from scheduling.models import AppointmentPurpose
 from tests.factories import MembershipFactory
@@ -366,3 +371,14 @@ def test_the_information_page_costs_the_same_with_one_note_or_five(client_for, d
         dossier_note_add(dossier=dossier, by=counsellor(dossier), text=f"Note {n}")
     with django_assert_num_queries(len(captured)):
         client.get(detail(dossier))
+
+
+def test_the_persons_copy_of_their_data_holds_the_interview_notes():
+    dossier = information()
+    dossier_note_add(dossier=dossier, by=counsellor(dossier), text=SAID)
+    content, _ = person_archive(person_records(person_key(dossier.candidate)))
+    with zipfile.ZipFile(io.BytesIO(content)) as archive:
+        data = json.loads(archive.read(DATA_FILE))
+    [sheet] = data["fiches"]
+    [exported] = sheet["dossiers"]
+    assert [note["note"] for note in exported["notes d'entretien"]] == [SAID]
