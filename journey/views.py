@@ -40,6 +40,7 @@ from juries.models import Certificate
 from juries.selectors import jury_session_of
 from organisations.models import Membership, Role
 from outbox.selectors import documents_regeneration
+from scheduling.models import AppointmentState
 from scheduling.selectors import dossier_schedule
 from training.models import TrainingPlan
 
@@ -141,11 +142,14 @@ def dossier_detail(request: HttpRequest, pk: int) -> HttpResponse:
             .select_related("author")
             .order_by("-at", "-id")
         )
+    schedule = dossier_schedule(membership, dossier)
     in_information = dossier.state == DossierState.INFORMATION
     information_closes_on = None
     if in_information:
-        # The day the daily job closes it if nothing happens (candidates.services.dossiers_close_idle_information).
-        last_activity = max([dossier.updated_at, *(event.at for event in events[:1])])
+        # The day the daily job closes it if nothing happens (candidates.services.dossiers_close_idle_information):
+        # its last activity, or a planned appointment after it, and the idle days.
+        planned = [a.starts_at for a in schedule.appointments if a.state == AppointmentState.PLANNED]
+        last_activity = max([dossier.updated_at, *(event.at for event in events[:1]), *planned])
         information_closes_on = timezone.localdate(
             last_activity + datetime.timedelta(days=settings.INFORMATION_IDLE_DAYS)
         )
@@ -174,7 +178,7 @@ def dossier_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "days_left": days_left,
             "deadline_close": days_left is not None and days_left < WARNING_BEFORE_DEADLINE.days,
             "funding": dossier_funding(membership, dossier),
-            "schedule": dossier_schedule(membership, dossier),
+            "schedule": schedule,
             "can_correct_candidate": membership.role in CANDIDATE_CORRECTION_ROLES
             and dossier.candidate.can_be_corrected,
             "corrections": corrections,

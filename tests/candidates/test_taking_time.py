@@ -382,3 +382,12 @@ def test_the_persons_copy_of_their_data_holds_the_interview_notes():
     [sheet] = data["fiches"]
     [exported] = sheet["dossiers"]
     assert [note["note"] for note in exported["notes d'entretien"]] == [SAID]
+
+
+def test_the_page_gives_the_closing_day_after_a_planned_appointment(client_for):
+    dossier = information()
+    starts_at = next_weekday_at(9, days=40)
+    book(dossier, purpose=AppointmentPurpose.INFORMATION, with_membership=counsellor(dossier), starts_at=starts_at)
+    page = client_for(counsellor(dossier)).get(detail(dossier)).text
+    closes = timezone.localdate(starts_at + datetime.timedelta(days=IDLE))
+    assert f"à partir du {closes:%d/%m/%Y}" in page
