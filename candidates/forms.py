@@ -14,6 +14,7 @@ from candidates.models import (
     CORRECTION_MESSAGE_MAX_LENGTH,
     DEFAULT_DOSSIER_SORT,
     DOSSIER_SORTS,
+    NOTE_MAX_LENGTH,
     Candidate,
     DossierQuerySet,
     DossierState,
@@ -356,3 +357,36 @@ class CorrectionAnswerForm(forms.Form):
         ),
         error_messages={"required": _("Indiquez votre réponse à la personne.")},
     )
+
+
+class DossierNoteForm(forms.Form):
+    """A note of the information interview (dossier_note_add)."""
+
+    text = forms.CharField(
+        label=_("Note d'entretien"),
+        max_length=NOTE_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 6}),
+        help_text=_(
+            "Ce que la personne a dit, ses questions, ce qui a été convenu. La note est datée et reste au dossier ; "
+            "seul votre organisme la lit."
+        ),
+        error_messages={"required": _("Écrivez la note avant de l'enregistrer.")},
+    )
+
+
+class DossierTakeTimeForm(forms.Form):
+    """The person takes time to think (dossier_take_time), with an optional day to call them back."""
+
+    reminder_on = forms.DateField(
+        label=_("Date de rappel (facultatif)"),
+        required=False,
+        widget=DateInput(),
+        help_text=_("Ce jour-là, le dossier apparaît dans votre liste « À faire » pour rappeler la personne."),
+        error_messages={"invalid": _("Saisissez une date valide, par exemple 15/03/2027.")},
+    )
+
+    def clean_reminder_on(self) -> datetime.date | None:
+        day: datetime.date | None = self.cleaned_data.get("reminder_on")
+        if day is not None and day <= timezone.localdate():
+            raise forms.ValidationError(_("Choisissez une date de rappel après aujourd'hui."), code="past")
+        return day

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 from django.db import models
+from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.translation import gettext
@@ -339,6 +340,25 @@ class DossierQuerySet(TenantQuerySet):
                 order.append(f"-{name}" if descending else name)
         return dossiers.order_by(*order)
 
+    def with_last_activity(self) -> DossierQuerySet:
+        """Annotated with `last_activity`: the latest of its timeline's events (every step, note, appointment,
+        correction, « prend le temps de réfléchir » writes one) and of its own last change."""
+        latest = DossierEvent.objects.filter(dossier=models.OuterRef("pk")).order_by("-at", "-id").values("at")[:1]
+        return self.annotate(
+            last_activity=Greatest(Coalesce(models.Subquery(latest), models.F("updated_at")), models.F("updated_at"))
+        )
+
+    def idle_information(self, *, before: datetime.datetime) -> DossierQuerySet:
+        """Information dossiers untouched since `before`: no event, note or change since, and no appointment
+        planned from then on (a meeting booked far ahead is not a person who left)."""
+        return (
+            self.filter(state=S.INFORMATION)
+            # One filter() call: the state and the date of the same appointment (scheduling, above this app).
+            .exclude(pk__in=Dossier.objects.filter(appointments__state="planned", appointments__starts_at__gte=before))
+            .with_last_activity()
+            .filter(last_activity__lt=before)
+        )
+
     def past_deadline(self, today: datetime.date) -> DossierQuerySet:
         return self.filter(state__in=WINDOW_STATES, deadline__lt=today)
 
@@ -386,6 +406,11 @@ class Dossier(ConcurrentTransitionMixin, models.Model):
     updated_at = models.DateTimeField(_("modifié le"), auto_now=True)
     # Set once by privacy.services with its candidate's: notes, free texts and personal files are gone.
     anonymised_at = models.DateTimeField(_("anonymisé le"), null=True, blank=True, editable=False)
+    # After the information interview the person may take time to think (CléA: « le candidat reste libre de ses
+    # choix, il peut prendre le temps de réfléchir, revenir plus tard »): when they left without opening, and the day
+    # the counsellor wants to call them back (their « À faire »). Meaningful in the information step only.
+    reflection_since = models.DateTimeField(_("prend le temps de réfléchir depuis le"), null=True, blank=True)
+    reflection_reminder_on = models.DateField(_("rappeler la personne le"), null=True, blank=True)
 
     objects = DossierQuerySet.as_manager()
 
@@ -774,3 +799,43 @@ class SignInLink(models.Model):
 
     def is_usable(self, now: datetime.datetime | None = None) -> bool:
         return self.used_at is None and self.expires_at > (now or timezone.now())
+
+
+# -- The information interview's notes ------------------------------------------------------------------------
+
+# Long enough for what was said at an interview, short enough to be read on the dossier page.
+NOTE_MAX_LENGTH = 4000
+
+
+class DossierNoteQuerySet(TenantQuerySet):
+    """The organisation's counsellors, evaluators and administrators, and Certif'Pro (TenantQuerySet); nobody
+    outside the organisation that held the interview (jury members never read them)."""
+
+
+class DossierNote(models.Model):
+    """What the counsellor wrote down at the information interview, and at each later contact before the dossier
+    opens: dated entries rather than one field overwritten, kept once the dossier opens. Free text about the person:
+    privacy.services blanks it when the dossier is anonymised."""
+
+    organisation = models.ForeignKey(
+        "organisations.Organisation",
+        on_delete=models.PROTECT,
+        related_name="dossier_notes",
+        verbose_name=_("organisme évaluateur"),
+    )
+    dossier = models.ForeignKey(Dossier, on_delete=models.CASCADE, related_name="notes", verbose_name=_("dossier"))
+    author = models.ForeignKey(
+        "organisations.User", on_delete=models.PROTECT, related_name="+", verbose_name=_("écrite par")
+    )
+    at = models.DateTimeField(_("date"), default=timezone.now)
+    text = models.TextField(_("note"), max_length=NOTE_MAX_LENGTH)
+
+    objects = DossierNoteQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("note d'entretien")
+        verbose_name_plural = _("notes d'entretien")
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return gettext("Note d'entretien n° %(id)s") % {"id": self.pk}

@@ -3,12 +3,14 @@ membership is offered on a dossier (the dossier page and the API's transitions).
 
 from __future__ import annotations
 
+import datetime
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypedDict
 
 from django.db.models import Count
 from django_fsm import Transition
 
-from candidates.models import Dossier, DossierState
+from candidates.models import Dossier, DossierNote, DossierState
 from organisations.models import Membership
 from organisations.transitions import transitions_named
 
@@ -60,3 +62,44 @@ def offered_transitions(dossier: Dossier, membership: Membership) -> list[Transi
         if all(condition(dossier) for condition in transition.conditions if condition.__name__ not in fulfilled):
             offered.append(transition)
     return offered
+
+
+@dataclass(frozen=True)
+class EarlierNote:
+    """A note of an earlier information interview of the same person in the same organisation."""
+
+    reference: str
+    at: datetime.datetime
+    author: str
+    text: str
+
+
+def earlier_information_notes(membership: Membership, dossier: Dossier) -> list[EarlierNote]:
+    """« Information précédente »: the notes of the person's earlier information interviews in this organisation,
+    from the dossiers closed without opening (sans suite, or abandoned at the information step), newest first. The
+    same person is the same folded names and birth date, as the one-dossier rule decides. One query."""
+    candidate = dossier.candidate
+    notes = (
+        DossierNote.objects.visible_to(membership)
+        .filter(
+            organisation_id=dossier.organisation_id,
+            dossier__candidate__identity_key=candidate.identity_key,
+            dossier__candidate__birth_date=candidate.birth_date,
+            dossier__state=DossierState.WITHDRAWN,
+            dossier__consent_at__isnull=True,
+            dossier__anonymised_at__isnull=True,
+        )
+        .exclude(dossier_id=dossier.pk)
+        .select_related("dossier", "author")
+        .order_by("-at", "-id")
+    )
+    return [
+        EarlierNote(
+            reference=note.dossier.reference or "", at=note.at, author=note.author.get_full_name(), text=note.text
+        )
+        for note in notes[:EARLIER_NOTES_SHOWN]
+    ]
+
+
+# Enough to remind the counsellor of what was said; the earlier dossier keeps them all.
+EARLIER_NOTES_SHOWN = 10

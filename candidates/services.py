@@ -7,6 +7,7 @@ import datetime
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import HttpRequest
@@ -18,11 +19,13 @@ from candidates.exports import dossier_export_headers, dossier_export_rows
 from candidates.models import (
     CANDIDATE_IDENTITY_FIELDS,
     CORRECTION_MESSAGE_MAX_LENGTH,
+    NOTE_MAX_LENGTH,
     Candidate,
     CorrectionRequest,
     CorrectionState,
     Dossier,
     DossierEvent,
+    DossierNote,
     DossierQuerySet,
     DossierState,
     identity_key,
@@ -278,21 +281,21 @@ class CorrectionAlreadyAnswered(BusinessRefusal):
     code = "correction_already_answered"
 
 
-def _required_text(value: str, *, field: str, missing: str) -> str:
-    """`value` stripped, or a ValidationError on `field`: empty (`missing`), or longer than the limit."""
+def _required_text(value: str, *, field: str, missing: str, limit: int = CORRECTION_MESSAGE_MAX_LENGTH) -> str:
+    """`value` stripped, or a ValidationError on `field`: empty (`missing`), or longer than `limit`."""
     text = value.strip()
     if not text:
         raise ValidationError({field: ValidationError(missing, code="required")})
-    if len(text) > CORRECTION_MESSAGE_MAX_LENGTH:
+    if len(text) > limit:
         raise ValidationError(
             {
                 field: ValidationError(
                     ngettext(
                         "Le texte ne doit pas dépasser %(n)s caractère (il en compte %(length)s).",
                         "Le texte ne doit pas dépasser %(n)s caractères (il en compte %(length)s).",
-                        CORRECTION_MESSAGE_MAX_LENGTH,
+                        limit,
                     )
-                    % {"n": CORRECTION_MESSAGE_MAX_LENGTH, "length": len(text)},
+                    % {"n": limit, "length": len(text)},
                     code="max_length",
                 )
             }
@@ -595,3 +598,137 @@ def dossiers_process_deadlines(*, today: datetime.date | None = None) -> Deadlin
             email_add(subject=subject, body=body, to=to, organisation=dossier.organisation_id)
             run.warned += 1
     return run
+
+
+# -- Taking time: the information interview's notes, « prend le temps de réfléchir », the idle information closed ---
+
+
+class NotInInformation(BusinessRefusal):
+    """The dossier left the information step (opened, closed) since the page was loaded."""
+
+    code = "not_in_information"
+
+
+def _information_locked(dossier: Dossier, by: Membership) -> Dossier:
+    """The dossier locked for this transaction, if `by` may write about its information interview: a counsellor or
+    administrator of its organisation (CANDIDATE_CORRECTION_ROLES), the dossier not anonymised, still in the
+    information step (NotInInformation otherwise)."""
+    if by.role not in CANDIDATE_CORRECTION_ROLES:
+        raise PermissionDenied
+    locked = (
+        Dossier.objects.visible_to(by)
+        .select_for_update(of=("self",))
+        .filter(pk=dossier.pk, organisation_id=by.organisation_id, anonymised_at__isnull=True)
+        .first()
+    )
+    if locked is None:
+        raise PermissionDenied
+    if locked.state != DossierState.INFORMATION:
+        raise NotInInformation(
+            _("Ce dossier n'est plus à l'étape « Information » (il est maintenant « %(state)s ») : rechargez la page.")
+            % {"state": locked.get_state_display()}
+        )
+    return locked
+
+
+@transaction.atomic
+def dossier_note_add(*, dossier: Dossier, by: Membership, text: str, request: HttpRequest | None = None) -> DossierNote:
+    """Write down what was said at the information interview or a later contact, as a dated note of its own (the
+    earlier ones stay). Writes the note, a timeline event that says a note was written (not what it says: the
+    timeline is read by everyone who follows the dossier, the notes by the organisation only) and an audit row
+    without the text. A reminder already due is done: the person was reached, it leaves the « À faire »."""
+    locked = _information_locked(dossier, by)
+    text = _required_text(
+        text, field="text", missing=_("Écrivez la note avant de l'enregistrer."), limit=NOTE_MAX_LENGTH
+    )
+    note = DossierNote.objects.create(organisation_id=locked.organisation_id, dossier=locked, author=by.user, text=text)
+    if locked.reflection_reminder_on is not None and locked.reflection_reminder_on <= timezone.localdate():
+        locked.reflection_reminder_on = None
+        locked.save(update_fields=["reflection_reminder_on", "updated_at"])
+    DossierEvent.objects.create(
+        dossier=locked, actor=by.user, transition="note", note=_("Note d'entretien ajoutée."), at=note.at
+    )
+    audit_record(
+        action="dossier.note",
+        actor=by.user,
+        organisation=by.organisation_id,
+        obj=note,
+        request=request,
+        details={"dossier": locked.pk},
+    )
+    return note
+
+
+@transaction.atomic
+def dossier_take_time(
+    *,
+    dossier: Dossier,
+    by: Membership,
+    reminder_on: datetime.date | None = None,
+    request: HttpRequest | None = None,
+) -> Dossier:
+    """The person leaves the information interview without opening their dossier: they take time to think (CléA).
+    Records since when and, if given, the day to call them back (in the counsellor's « À faire » from that day; a
+    later call replaces it, none clears it). Writes the dossier, a timeline event and an audit row. The consent is
+    still asked only when the dossier opens; untouched for INFORMATION_IDLE_DAYS, it closes by itself
+    (`dossiers_close_idle_information`)."""
+    today = timezone.localdate()
+    if reminder_on is not None and reminder_on <= today:
+        raise ValidationError(
+            {"reminder_on": ValidationError(_("Choisissez une date de rappel après aujourd'hui."), code="past")}
+        )
+    locked = _information_locked(dossier, by)
+    locked.reflection_since, locked.reflection_reminder_on = timezone.now(), reminder_on
+    locked.save(update_fields=["reflection_since", "reflection_reminder_on", "updated_at"])
+    note = _("La personne prend le temps de réfléchir.")
+    if reminder_on is not None:
+        note = _("La personne prend le temps de réfléchir. Rappel prévu le %(date)s.") % {
+            "date": f"{reminder_on:%d/%m/%Y}"
+        }
+    DossierEvent.objects.create(dossier=locked, actor=by.user, transition="take_time", note=note)
+    audit_record(
+        action="dossier.take_time",
+        actor=by.user,
+        organisation=by.organisation_id,
+        obj=locked,
+        request=request,
+        details={"reminder_on": reminder_on.isoformat() if reminder_on else None},
+    )
+    return locked
+
+
+def information_idle_cutoff(now: datetime.datetime | None = None) -> datetime.datetime:
+    """An information dossier whose last activity is older than this instant is closed by the daily job."""
+    return (now or timezone.now()) - datetime.timedelta(days=settings.INFORMATION_IDLE_DAYS)
+
+
+def dossiers_close_idle_information(*, now: datetime.datetime | None = None) -> int:
+    """Close, as withdrawn by the platform with the reason « Sans suite après l'information », each information
+    dossier untouched for INFORMATION_IDLE_DAYS (`DossierQuerySet.idle_information`: no event, note or change, no
+    appointment planned since), and return how many. Each in its own transaction, checked again under its lock:
+    `dossier_withdraw` writes the timeline event and the audit row with no actor, and sends `dossier_withdrawn`
+    (notifications tells the counsellor). Idempotent: a closed dossier is no longer in information."""
+    now = now or timezone.now()
+    before = information_idle_cutoff(now)
+    days = settings.INFORMATION_IDLE_DAYS
+    reason = ngettext(
+        "Sans suite après l'information : aucune activité depuis %(days)s jour. Si la personne revient, un nouveau "
+        "dossier pourra être créé.",
+        "Sans suite après l'information : aucune activité depuis %(days)s jours. Si la personne revient, un nouveau "
+        "dossier pourra être créé.",
+        days,
+    ) % {"days": days}
+    closed = 0
+    for pk in list(Dossier.objects.idle_information(before=before).order_by("pk").values_list("pk", flat=True)):
+        with transaction.atomic():
+            dossier = (
+                Dossier.objects.idle_information(before=before).select_for_update(of=("self",)).filter(pk=pk).first()
+            )
+            if dossier is None:  # a note or a step since the list was read
+                continue
+            try:
+                dossier_withdraw(dossier=dossier, by=None, reason=reason)
+            except (DossierConflict, TransitionRefused):
+                continue
+            closed += 1
+    return closed

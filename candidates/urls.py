@@ -9,6 +9,8 @@ urlpatterns = [
     path("nouveau/", views.dossier_create_view, name="dossier_create"),
     path("<int:pk>/ouvrir/", views.dossier_open_view, name="dossier_open"),
     path("<int:pk>/abandon/", views.dossier_withdraw_view, name="dossier_withdraw"),
+    path("<int:pk>/notes/", views.dossier_note_view, name="dossier_note"),
+    path("<int:pk>/reflexion/", views.dossier_take_time_view, name="dossier_take_time"),
     path("<int:pk>/candidat/", views.candidate_correct_view, name="candidate_correct"),
     path("rectifications/<int:pk>/", views.correction_request_view, name="correction_request"),
 ]

@@ -3,11 +3,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
@@ -19,7 +21,9 @@ from candidates.forms import (
     CorrectionAnswerForm,
     DossierCreateForm,
     DossierFilterForm,
+    DossierNoteForm,
     DossierOpenForm,
+    DossierTakeTimeForm,
     DossierWithdrawForm,
 )
 from candidates.models import (
@@ -36,11 +40,14 @@ from candidates.services import (
     CorrectionAlreadyAnswered,
     DossierConflict,
     NewDossierRefusal,
+    NotInInformation,
     TransitionRefused,
     candidate_correct,
     correction_request_answer,
     dossier_create,
+    dossier_note_add,
     dossier_open,
+    dossier_take_time,
     dossier_withdraw,
     dossiers_export,
 )
@@ -228,6 +235,68 @@ def dossier_withdraw_view(request: HttpRequest, pk: int) -> HttpResponse:
             messages.success(request, _("Le dossier %(ref)s est clos (abandon).") % {"ref": dossier.reference})
             return redirect("journey:dossier_detail", pk=dossier.pk)
     return render(request, "candidates/dossier_withdraw.html", {"dossier": dossier, "form": form})
+
+
+def _information_dossier(request: HttpRequest, pk: int) -> Dossier | HttpResponse:
+    """The dossier if it may still take notes and « prend le temps de réfléchir »; else a redirect to its page."""
+    dossier = _visible_dossier(request, pk)
+    if dossier.state != DossierState.INFORMATION or dossier.anonymised_at is not None:
+        messages.info(
+            request,
+            _("Ce dossier est à l'étape « %(state)s » : les notes d'entretien se prennent à l'étape « Information ».")
+            % {"state": dossier.get_state_display()},
+        )
+        return redirect("journey:dossier_detail", pk=dossier.pk)
+    return dossier
+
+
+@membership_required(*CANDIDATE_CORRECTION_ROLES)
+def dossier_note_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Add a dated note of the information interview (the earlier ones stay, on the dossier page)."""
+    dossier = _information_dossier(request, pk)
+    if isinstance(dossier, HttpResponse):
+        return dossier
+    form = DossierNoteForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            dossier_note_add(dossier=dossier, by=request.membership, text=form.cleaned_data["text"], request=request)
+        except NotInInformation as exc:
+            messages.info(request, str(exc))
+            return redirect("journey:dossier_detail", pk=dossier.pk)
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, _("La note est enregistrée."))
+            return redirect(f"{reverse('journey:dossier_detail', kwargs={'pk': dossier.pk})}#notes-title")
+    return render(request, "candidates/dossier_note.html", {"dossier": dossier, "form": form})
+
+
+@membership_required(*CANDIDATE_CORRECTION_ROLES)
+def dossier_take_time_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """« La personne prend le temps de réfléchir »: she leaves without opening, maybe with a day to call her back."""
+    dossier = _information_dossier(request, pk)
+    if isinstance(dossier, HttpResponse):
+        return dossier
+    initial = {"reminder_on": dossier.reflection_reminder_on}
+    form = DossierTakeTimeForm(request.POST if request.method == "POST" else None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            dossier_take_time(
+                dossier=dossier, by=request.membership, reminder_on=form.cleaned_data["reminder_on"], request=request
+            )
+        except NotInInformation as exc:
+            messages.info(request, str(exc))
+            return redirect("journey:dossier_detail", pk=dossier.pk)
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, _("C'est noté : la personne prend le temps de réfléchir."))
+            return redirect("journey:dossier_detail", pk=dossier.pk)
+    return render(
+        request,
+        "candidates/dossier_take_time.html",
+        {"dossier": dossier, "form": form, "idle_days": settings.INFORMATION_IDLE_DAYS},
+    )
 
 
 @membership_required(*CANDIDATE_CORRECTION_ROLES)

@@ -54,6 +54,11 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "te
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 # Days an evaluator organisation has to answer a France Travail referral before it expires.
 REFERRAL_EXPIRY_DAYS = env.int("REFERRAL_EXPIRY_DAYS", default=30)
+# Days an information dossier may stay untouched (no event, note, change or planned appointment) before it closes by
+# itself « sans suite après l'information » (candidates.services.dossiers_close_idle_information, daily); it enters
+# the counsellor's « À faire » INFORMATION_IDLE_WARNING_DAYS before. The person may come back later: a new dossier.
+INFORMATION_IDLE_DAYS = env.int("INFORMATION_IDLE_DAYS", default=180)
+INFORMATION_IDLE_WARNING_DAYS = env.int("INFORMATION_IDLE_WARNING_DAYS", default=30)
 # How many reverse proxies of the platform's own (load balancer, nginx) stand in front of it, each appending to
 # X-Forwarded-For the address it received the request from: the client's address is the entry the outermost one
 # wrote (clea_platform/request_meta.py), for every rate limit, throttle, audit row and login lockout. 0: the header
@@ -435,6 +440,8 @@ CELERY_BEAT_SCHEDULE = {
     "outbox-purge": {"task": "outbox.tasks.side_effects_purge_task", "schedule": 60 * 60 * 24},
     # The 5-year window: warn counsellors 3 months ahead, expire dossiers past it (idempotent, daily).
     "dossier-deadlines": {"task": "candidates.tasks.dossier_deadlines_task", "schedule": 60 * 60 * 24},
+    # Information dossiers untouched for INFORMATION_IDLE_DAYS close « sans suite » (idempotent, daily).
+    "information-idle-close": {"task": "candidates.tasks.information_idle_close_task", "schedule": 60 * 60 * 24},
     # Certif'Pro fees for events that have none yet (habilitations entered in the admin): a daily catch-up.
     "funding-fee-entries": {"task": "funding.tasks.fee_entries_sync_task", "schedule": 60 * 60 * 24},
     # France Travail referrals left unanswered expire.
@@ -467,7 +474,7 @@ CELERY_BEAT_SCHEDULE = {
 # tests/privacy/test_retention.py checks that it does. Shorten or lengthen a duration here, nowhere else.
 DATA_RETENTION: dict[str, dict[str, Any]] = {
     "closed_dossiers": {
-        "label": _("Dossiers clos sans certificat (abandon, refus du jury, délai de 5 ans expiré)"),
+        "label": _("Dossiers ouverts puis clos sans certificat (abandon, refus du jury, délai de 5 ans expiré)"),
         "duration": {"years": 5},
         "start": _("la clôture du dossier"),
         "ground": _(
@@ -495,6 +502,25 @@ DATA_RETENTION: dict[str, dict[str, Any]] = {
         "at_deadline": _(
             "Dossier clos (abandon, par la plateforme) puis anonymisé comme un dossier clos, si aucun autre dossier "
             "de la personne n'est en cours ni dans sa durée de conservation."
+        ),
+    },
+    "closed_information": {
+        "label": _(
+            "Dossiers clos à l'étape d'information, jamais ouverts (sans suite après l'information, abandon), et leurs "
+            "notes d'entretien"
+        ),
+        "duration": {"years": 2},
+        "start": _("la clôture du dossier"),
+        "ground": _(
+            "Intérêt légitime et minimisation (article 5.1.c et e du RGPD) : la personne n'a pas donné son accord, "
+            "aucun parcours n'a commencé ; 2 ans permettent de retrouver ses notes si elle revient. Avec les jours "
+            "sans activité qui précèdent la clôture automatique (INFORMATION_IDLE_DAYS, 180 par défaut), le dossier "
+            "reste en deçà des 3 ans après le dernier contact que retient la CNIL pour des prospects."
+        ),
+        "action": "anonymise",
+        "at_deadline": _(
+            "Anonymisé comme un dossier clos (notes d'entretien effacées avec les autres textes libres), si aucun "
+            "autre dossier de la personne n'est en cours ni dans sa durée de conservation."
         ),
     },
     "invoiced_funding": {

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, overload
 
+from django.conf import settings
 from django.db.models import Case, Count, Exists, F, Min, OuterRef, Q, QuerySet, Subquery, When, Window
 from django.db.models.functions import Coalesce
 from django.urls import reverse
@@ -29,6 +30,7 @@ from candidates.models import (
     DossierState,
 )
 from candidates.selectors import DossierBoard, dossier_board
+from candidates.services import information_idle_cutoff
 from evaluations.models import Evaluation
 from funding.selectors import certificates_to_report
 from juries.models import JurySession, SessionSeat, SessionState, Submission
@@ -421,6 +423,60 @@ def partial_validations_without_plan(membership: Membership, limit: int) -> tupl
     return _read(rows, limit, item)
 
 
+def information_reminders_due(membership: Membership, limit: int) -> tuple[int, list[QueueItem]]:
+    """Information dossiers whose person took time to think, on or after the day the counsellor chose to call them
+    back (a note written since clears it: candidates.services.dossier_note_add)."""
+    rows = (
+        Dossier.objects.visible_to(membership)
+        .filter(state=DossierState.INFORMATION, reflection_reminder_on__lte=timezone.localdate())
+        .select_related("candidate")
+        .order_by("reflection_reminder_on", "id")
+    )
+    url = _url("journey:dossier_detail")
+    return _read(
+        rows,
+        limit,
+        lambda dossier: QueueItem(
+            kind="information_reminder",
+            action=_("Rappeler la personne : elle prenait le temps de réfléchir"),
+            subject=str(dossier.candidate),
+            detail=dossier.reference or "",
+            url=url.format(pk=dossier.pk),
+            since=dossier.reflection_reminder_on,
+        ),
+    )
+
+
+def information_closing_soon(membership: Membership, limit: int) -> tuple[int, list[QueueItem]]:
+    """Information dossiers that the daily job will close « sans suite » within INFORMATION_IDLE_WARNING_DAYS,
+    waiting since they entered that period (the nearest closing first); those with a reminder due are listed
+    there already."""
+    warning = datetime.timedelta(days=settings.INFORMATION_IDLE_WARNING_DAYS)
+    idle = datetime.timedelta(days=settings.INFORMATION_IDLE_DAYS)
+    rows = (
+        Dossier.objects.visible_to(membership)
+        .idle_information(before=information_idle_cutoff() + warning)
+        .exclude(reflection_reminder_on__lte=timezone.localdate())
+        .select_related("candidate")
+        .order_by("last_activity", "id")
+    )
+    url = _url("journey:dossier_detail")
+
+    def item(dossier: Dossier) -> QueueItem:
+        closes = dossier.last_activity + idle  # type: ignore[attr-defined]  # annotated by idle_information
+        return QueueItem(
+            kind="information_closing",
+            action=_("Sans nouvelles : le dossier sera clos « sans suite » à partir du %(date)s")
+            % {"date": f"{timezone.localdate(closes):%d/%m/%Y}"},
+            subject=str(dossier.candidate),
+            detail=dossier.reference or "",
+            url=url.format(pk=dossier.pk),
+            since=timezone.localdate(closes - warning),
+        )
+
+    return _read(rows, limit, item)
+
+
 def dossiers_to_submit(membership: Membership, limit: int) -> tuple[int, list[QueueItem]]:
     """Dossiers ready for the jury and not submitted to a session yet."""
     rows = (
@@ -733,6 +789,8 @@ WORK_QUEUES: dict[str, list[Source]] = {
         dossiers_to_submit,
         deadlines_within_warning,
         correction_requests_to_answer,
+        information_reminders_due,
+        information_closing_soon,
     ],
     Role.EVALUATOR: [evaluations_to_start, evaluation_drafts_to_close],
     Role.TRAINER: [training_sessions_of_the_week, training_plans_to_complete, training_plans_without_sessions],

@@ -3,14 +3,17 @@
 
 from __future__ import annotations
 
+import datetime
 from dataclasses import dataclass, fields
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from candidates.models import (
@@ -19,9 +22,10 @@ from candidates.models import (
     CorrectionRequest,
     Dossier,
     DossierEvent,
+    DossierNote,
     DossierState,
 )
-from candidates.selectors import offered_transitions
+from candidates.selectors import earlier_information_notes, offered_transitions
 from candidates.services import CANDIDATE_CORRECTION_ROLES
 from clea_platform import spreadsheets
 from clea_platform.tenancy import membership_required
@@ -36,6 +40,7 @@ from juries.models import Certificate
 from juries.selectors import jury_session_of
 from organisations.models import Membership, Role
 from outbox.selectors import documents_regeneration
+from scheduling.models import AppointmentState
 from scheduling.selectors import dossier_schedule
 from training.models import TrainingPlan
 
@@ -127,6 +132,27 @@ def dossier_detail(request: HttpRequest, pk: int) -> HttpResponse:
         certificate = None  # not issued until its PDF exists
     documents_regeneration(membership, [*attestations, *filter(None, [certificate])])
     days_left = dossier.days_left() if dossier.final_evaluation_due else None
+    # The information interview's notes, the organisation's own (jury members read none): each note wrote its event,
+    # so a dossier without one costs no query.
+    notes = []
+    if any(event.transition == "note" for event in events):
+        notes = list(
+            DossierNote.objects.visible_to(membership)
+            .filter(dossier=dossier)
+            .select_related("author")
+            .order_by("-at", "-id")
+        )
+    schedule = dossier_schedule(membership, dossier)
+    in_information = dossier.state == DossierState.INFORMATION
+    information_closes_on = None
+    if in_information:
+        # The day the daily job closes it if nothing happens (candidates.services.dossiers_close_idle_information):
+        # its last activity, or a planned appointment after it, and the idle days.
+        planned = [a.starts_at for a in schedule.appointments if a.state == AppointmentState.PLANNED]
+        last_activity = max([dossier.updated_at, *(event.at for event in events[:1]), *planned])
+        information_closes_on = timezone.localdate(
+            last_activity + datetime.timedelta(days=settings.INFORMATION_IDLE_DAYS)
+        )
     # The person's requests to correct their data, whichever of their dossiers they named: the data is theirs.
     corrections = list(
         CorrectionRequest.objects.visible_to(membership)
@@ -152,10 +178,18 @@ def dossier_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "days_left": days_left,
             "deadline_close": days_left is not None and days_left < WARNING_BEFORE_DEADLINE.days,
             "funding": dossier_funding(membership, dossier),
-            "schedule": dossier_schedule(membership, dossier),
+            "schedule": schedule,
             "can_correct_candidate": membership.role in CANDIDATE_CORRECTION_ROLES
             and dossier.candidate.can_be_corrected,
             "corrections": corrections,
+            "notes": notes,
+            "in_information": in_information,
+            "information_closes_on": information_closes_on,
+            "can_write_information": in_information
+            and membership.role in CANDIDATE_CORRECTION_ROLES
+            and dossier.anonymised_at is None,
+            # « Information précédente »: what the person said at an earlier interview here, when they come back.
+            "earlier_notes": earlier_information_notes(membership, dossier) if in_information else [],
             "can_answer_corrections": membership.role in CANDIDATE_CORRECTION_ROLES,
             # The candidate's own space (issue 18): who keeps the person's contact data sends them the sign-in link.
             "can_send_space_link": membership.role in CANDIDATE_CORRECTION_ROLES

@@ -284,6 +284,10 @@ def _dossier(dossier: Dossier, files: _Files) -> dict[str, Any]:
         "date de l'évaluation préalable": _day(dossier.window_starts_on),
         "échéance des 5 ans": _day(dossier.deadline),
         "motif d'abandon": dossier.withdrawal_reason,
+        "notes d'entretien": [
+            {"date": _when(note.at), "écrite par": note.author.get_full_name(), "note": note.text}
+            for note in dossier.notes.select_related("author").order_by("at", "pk")
+        ],
         "historique": [
             {
                 "date": _when(event.at),

@@ -93,14 +93,23 @@ def _stalled(now: datetime.datetime) -> Q:
     return Q(state__in=STALLED_STATES, last_activity__lte=_cutoff("stalled_dossiers", now))
 
 
+def _closed_information(now: datetime.datetime) -> Q:
+    """On dossiers annotated by `_with_retention_facts`: closed at the information step, never opened (no consent:
+    « sans suite après l'information » or an abandon), longer ago than settings.DATA_RETENTION["closed_information"]."""
+    return Q(state=DossierState.WITHDRAWN, consent_at__isnull=True, closed_at__lte=_cutoff("closed_information", now))
+
+
 def _past_retention(now: datetime.datetime) -> Q:
-    """On dossiers annotated with `closed_at`, `last_activity` and `held` (`_with_retention_facts`): closed without
-    a certificate longer ago than their retention, or stalled before the prior evaluation longer than theirs; held
-    by no funding line."""
+    """On dossiers annotated with `closed_at`, `last_activity` and `held` (`_with_retention_facts`): opened then closed
+    without a certificate longer ago than their retention, closed at the information step longer ago than theirs, or
+    stalled before the prior evaluation longer than theirs; held by no funding line."""
     closed = Q(
-        state__in=CLOSED_WITHOUT_CERTIFICATE, certificate__isnull=True, closed_at__lte=_cutoff("closed_dossiers", now)
+        state__in=CLOSED_WITHOUT_CERTIFICATE,
+        certificate__isnull=True,
+        consent_at__isnull=False,
+        closed_at__lte=_cutoff("closed_dossiers", now),
     )
-    return (closed | _stalled(now)) & Q(held=False)
+    return (closed | _closed_information(now) | _stalled(now)) & Q(held=False)
 
 
 def _with_retention_facts(dossiers: DossierQuerySet, now: datetime.datetime) -> DossierQuerySet:
@@ -130,6 +139,15 @@ def candidates_with_stalled_dossiers(now: datetime.datetime) -> QuerySet[Candida
     are anonymised)."""
     stalled = _with_retention_facts(Dossier.objects.filter(candidate=OuterRef("pk")), now).filter(_stalled(now))
     return candidates_to_anonymise(now).filter(Exists(stalled))
+
+
+def candidates_with_closed_information(now: datetime.datetime) -> QuerySet[Candidate]:
+    """Of `candidates_to_anonymise`, those with a dossier closed at the information step (counted under their own
+    row of the table, and before the other closed dossiers)."""
+    closed = _with_retention_facts(Dossier.objects.filter(candidate=OuterRef("pk")), now).filter(
+        _closed_information(now)
+    )
+    return candidates_to_anonymise(now).filter(Exists(closed))
 
 
 def stalled_dossiers_of(candidate: Candidate) -> DossierQuerySet:

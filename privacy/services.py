@@ -33,6 +33,7 @@ from candidates.models import (
     CorrectionRequest,
     Dossier,
     DossierEvent,
+    DossierNote,
     anonymised_birth_date,
     identity_key,
 )
@@ -51,6 +52,7 @@ from privacy.selectors import (
     api_tokens_to_delete,
     candidates_to_anonymise,
     candidates_to_erase_contacts,
+    candidates_with_closed_information,
     candidates_with_stalled_dossiers,
     emails_to_delete,
     erasure_assessment,
@@ -128,13 +130,16 @@ def _referrals_anonymise(referrals: models.QuerySet[Referral], now: datetime.dat
 
 
 def _dossiers_scrub(dossiers: models.QuerySet[Dossier], now: datetime.datetime) -> list[tuple[Storage, str]]:
-    """Blank the free texts the dossiers' steps hold about the person (the withdrawal's reason, the timeline's,
+    """Blank the free texts the dossiers' steps hold about the person (the withdrawal's reason, the information
+    interview's notes, the timeline's,
     evaluations', training's, jury's, funding's and appointments' notes and comments, the funder's file reference),
     and take the files of their attestations, earlier versions and funding proofs out of the rows. Returns those
     files, for deletion once committed. What the statistics count stays."""
     dossier_ids = list(dossiers.values_list("pk", flat=True))
     Dossier.objects.filter(pk__in=dossier_ids).update(withdrawal_reason="", anonymised_at=now)
     DossierEvent.objects.filter(dossier_id__in=dossier_ids).exclude(note="").update(note="")
+    # What the person said at the information interview.
+    DossierNote.objects.filter(dossier_id__in=dossier_ids).exclude(text="").update(text="")
     # Ids first, then each table by its own indexed foreign key: an UPDATE through a join made PostgreSQL scan the
     # whole criterion results table, 0.3 s a person on 50,000 dossiers (README, "Données personnelles").
     evaluation_ids = list(Evaluation.objects.filter(dossier_id__in=dossier_ids).values_list("pk", flat=True))
@@ -278,6 +283,12 @@ RETENTION_STEPS = (
     RetentionStep(
         "stalled_dossiers",
         candidates_with_stalled_dossiers,
+        _one_by_one(lambda candidate, now: candidate_retire(candidate=candidate, now=now)),
+    ),
+    # Then those whose dossier closed at the information step (never opened), before the other closed ones.
+    RetentionStep(
+        "closed_information",
+        candidates_with_closed_information,
         _one_by_one(lambda candidate, now: candidate_retire(candidate=candidate, now=now)),
     ),
     RetentionStep(

@@ -32,6 +32,22 @@ TENANT_URLS = [
         lambda org: {"pk": DossierFactory(organisation=org, state="opened").pk},
     ),
     TenantURL("candidates:candidate_correct", Role.COUNSELLOR, lambda org: {"pk": DossierFactory(organisation=org).pk}),
+    TenantURL("candidates:dossier_note", Role.COUNSELLOR, lambda org: {"pk": DossierFactory(organisation=org).pk}),
+    TenantURL(
+        "candidates:dossier_note",
+        Role.ORG_ADMIN,
+        lambda org: {"pk": DossierFactory(organisation=org).pk},
+        method="post",
+        data={"text": "Elle veut en parler à son employeur."},
+    ),
+    TenantURL("candidates:dossier_take_time", Role.COUNSELLOR, lambda org: {"pk": DossierFactory(organisation=org).pk}),
+    TenantURL(
+        "candidates:dossier_take_time",
+        Role.COUNSELLOR,
+        lambda org: {"pk": DossierFactory(organisation=org).pk},
+        method="post",
+        data={"reminder_on": ""},
+    ),
     TenantURL("candidates:correction_request", Role.COUNSELLOR, correction_request),
     TenantURL(
         "candidates:correction_request",
