@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('candidates', '0015_sign_in_link'),
+        ('candidates', '0001_squashed_2026_12'),
         ('organisations', '0011_merge_agenda_recovery_codes'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
