@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('candidates', '0001_squashed_2026_12'),
-        ('organisations', '0011_merge_agenda_recovery_codes'),
+        ('organisations', '0001_squashed_2026_12'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
