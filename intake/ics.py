@@ -16,7 +16,9 @@ from scheduling.ics import PARIS, PRODID
 
 
 def proposal_ics(interview_request: InterviewRequest, *, now: datetime.datetime | None = None) -> bytes:
-    assert interview_request.proposed_starts_at is not None and interview_request.proposed_ends_at is not None
+    starts_at, ends_at = interview_request.proposed_starts_at, interview_request.proposed_ends_at
+    if starts_at is None or ends_at is None:
+        raise ValueError("No meeting proposed.")
     calendar = icalendar.Calendar()
     calendar.add("prodid", PRODID)
     calendar.add("version", "2.0")
@@ -24,11 +26,11 @@ def proposal_ics(interview_request: InterviewRequest, *, now: datetime.datetime 
     event = icalendar.Event()
     host = urlsplit(settings.SITE_URL).hostname or "clea.invalid"
     # One UID per proposal: another time proposed is another event in the calendar.
-    stamp = int(interview_request.proposed_starts_at.timestamp())
+    stamp = int(starts_at.timestamp())
     event.add("uid", f"interview-request-{interview_request.pk}-{stamp}@{host}")
     event.add("dtstamp", (now or timezone.now()).astimezone(datetime.UTC))
-    event.add("dtstart", interview_request.proposed_starts_at.astimezone(PARIS))
-    event.add("dtend", interview_request.proposed_ends_at.astimezone(PARIS))
+    event.add("dtstart", starts_at.astimezone(PARIS))
+    event.add("dtend", ends_at.astimezone(PARIS))
     event.add(
         "summary",
         _("Entretien d'information CléA – %(organisation)s") % {"organisation": interview_request.organisation.name},

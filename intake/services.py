@@ -129,9 +129,7 @@ def interview_request_confirm(*, token: str, now: datetime.datetime | None = Non
     interview_request.waiting_since = now
     interview_request.token_sha256 = None
     interview_request.token_expires_at = None
-    interview_request.save(
-        update_fields=["state", "confirmed_at", "waiting_since", "token_sha256", "token_expires_at"]
-    )
+    interview_request.save(update_fields=["state", "confirmed_at", "waiting_since", "token_sha256", "token_expires_at"])
     _event(interview_request, "confirm")
     return interview_request
 
@@ -301,9 +299,7 @@ def interview_request_convert(
     interview_request.token_sha256 = None
     interview_request.token_expires_at = None
     interview_request.save(update_fields=["state", "dossier", "closed_at", "token_sha256", "token_expires_at"])
-    _event(
-        interview_request, "convert", note=_("Dossier %(ref)s ouvert") % {"ref": dossier.reference}, actor=by.user
-    )
+    _event(interview_request, "convert", note=_("Dossier %(ref)s ouvert") % {"ref": dossier.reference}, actor=by.user)
     audit_record(
         action="intake.convert",
         actor=by.user,
@@ -324,11 +320,9 @@ def _nearby_sites(interview_request: InterviewRequest) -> list[Site]:
     found = sites_nearby(
         latitude=float(site.latitude), longitude=float(site.longitude), certification=interview_request.certification
     )
-    return [
-        entry.site
-        for entry in found.results
-        if entry.site.organisation_id != interview_request.organisation_id
-    ][:NEARBY_SITES_IN_EXPIRY]
+    return [entry.site for entry in found.results if entry.site.organisation_id != interview_request.organisation_id][
+        :NEARBY_SITES_IN_EXPIRY
+    ]
 
 
 def _organisation_addresses(interview_request: InterviewRequest) -> list[str]:

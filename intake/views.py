@@ -61,7 +61,9 @@ def _rate_limited(request: HttpRequest, email: str) -> bool:
         limit=settings.INTAKE_REQUESTS_PER_ADDRESS,
         period=period,
     )
-    by_email = over_limit(scope="intake-email", ident=email_key, limit=settings.INTAKE_REQUESTS_PER_EMAIL, period=period)
+    by_email = over_limit(
+        scope="intake-email", ident=email_key, limit=settings.INTAKE_REQUESTS_PER_EMAIL, period=period
+    )
     return by_address or by_email
 
 
@@ -174,9 +176,7 @@ def request_list(request: HttpRequest) -> HttpResponse:
 def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
     interview_request = _visible(request, pk)
     events = interview_request.events.select_related("actor")
-    return render(
-        request, "intake/request_detail.html", {"interview_request": interview_request, "events": events}
-    )
+    return render(request, "intake/request_detail.html", {"interview_request": interview_request, "events": events})
 
 
 @membership_required(*HANDLING_ROLES)

@@ -30,9 +30,9 @@ from candidates.models import (
     add_years,
     identity_key,
 )
+from funding.models import AWAITING_PAYMENT_STATES, FundingLine, FundingLineQuerySet
 from intake.models import CLOSED as CLOSED_INTERVIEW_REQUEST_STATES
 from intake.models import InterviewRequest, InterviewRequestState
-from funding.models import AWAITING_PAYMENT_STATES, FundingLine, FundingLineQuerySet
 from juries.models import Certificate
 from organisations.models import ApiToken, User
 from outbox.models import SideEffect

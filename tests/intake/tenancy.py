@@ -20,7 +20,5 @@ TENANT_URLS = [
 
 # The list upper-cases the last name: the marker is upper-case already.
 TENANT_LISTS = [
-    TenantList(
-        "intake:list", Role.COUNSELLOR, lambda org: str(make_request(org, last_name=marker(org, "demande")))
-    ),
+    TenantList("intake:list", Role.COUNSELLOR, lambda org: str(make_request(org, last_name=marker(org, "demande")))),
 ]
