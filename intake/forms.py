@@ -50,7 +50,7 @@ class InterviewRequestForm(forms.Form):
         help_text=_("Par exemple : « pas le mercredi »."),
     )
     consent = forms.BooleanField(
-        label=_("J'accepte que cet organisme me contacte pour fixer un entretien."),
+        label=_("J'accepte que cet organisme me contacte pour fixer un entretien"),
         error_messages={"required": _("Cochez la case pour que l'organisme puisse vous contacter.")},
     )
     # A honeypot: hidden from people (CSS and aria-hidden), filled by robots. A filled one is answered as a success.

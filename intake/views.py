@@ -14,7 +14,6 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods
 
 from candidates.forms import DossierCreateForm
 from candidates.models import Origin
@@ -67,7 +66,6 @@ def _rate_limited(request: HttpRequest, email: str) -> bool:
     return by_address or by_email
 
 
-@require_http_methods(["GET", "POST"])
 def request_create(request: HttpRequest, site_pk: int) -> HttpResponse:
     site = _listed_site(site_pk)
     certifications = [h.certification for h in getattr(site.organisation, "habilitations_in_force", [])]
@@ -98,7 +96,6 @@ def request_sent(request: HttpRequest) -> HttpResponse:
     return render(request, "intake/request_sent.html")
 
 
-@require_http_methods(["GET", "POST"])
 def confirm(request: HttpRequest, token: str) -> HttpResponse:
     """GET shows a button, POST confirms: mail scanners open links, they do not press buttons."""
     if request.method == "POST":
@@ -119,7 +116,6 @@ def _proposed(token: str) -> InterviewRequest:
     return found
 
 
-@require_http_methods(["GET", "POST"])
 def answer(request: HttpRequest, token: str) -> HttpResponse:
     """The proposed meeting, and two buttons: accept, or ask for another time (with a message)."""
     try:
@@ -180,7 +176,6 @@ def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @membership_required(*HANDLING_ROLES)
-@require_http_methods(["GET", "POST"])
 def request_propose(request: HttpRequest, pk: int) -> HttpResponse:
     interview_request = _visible(request, pk)
     if not interview_request.may_propose:
@@ -219,7 +214,6 @@ def request_propose(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @membership_required(Role.COUNSELLOR)
-@require_http_methods(["GET", "POST"])
 def request_convert(request: HttpRequest, pk: int) -> HttpResponse:
     """The existing dossier form, filled from the request; the dossier starts at « Information »."""
     interview_request = _visible(request, pk)
