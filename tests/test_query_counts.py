@@ -65,6 +65,7 @@ from tests.directory.support import evaluator_site, load_sample_communes, make_s
 from tests.evaluations.support import complete_training
 from tests.factories import HabilitationFactory, MembershipFactory, OrganisationFactory, SiteFactory
 from tests.funding.support import batch_with_lines, draft_line, granted_line, org_admin
+from tests.intake.support import counsellor_of, make_request
 from tests.journey import PRIOR_WITH_GAPS, DossierFactory, evaluate, small_referentiel
 from tests.juries.factories import (
     Jury,
@@ -78,7 +79,6 @@ from tests.juries.factories import (
     submit,
 )
 from tests.outbox.support import side_effect
-from tests.intake.support import counsellor_of, make_request
 from tests.referrals.support import advisor_of, make_referral
 from tests.two_factor import provision_device
 from training.models import TrainingPlan

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import datetime
 import re
+import tempfile
+from pathlib import Path
 
 import pytest
 from django.core import mail
@@ -27,6 +29,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 PHONE = 375
 EMAIL = "lea.martin@exemple.fr"
+# Screenshots at 375 px of the public form and of the organisation's request page (not committed).
+SHOTS = Path(tempfile.gettempdir())
 
 
 def link_in_last_mail(kind: str) -> str:
@@ -73,7 +77,7 @@ def test_a_person_comes_directly_from_the_directory_to_an_information_dossier(br
     person.get_by_label("Le matin").check()
     person.get_by_label("Précisions sur vos disponibilités (facultatif)").fill("pas le mercredi")
     person.get_by_label("J'accepte que cet organisme me contacte pour fixer un entretien").check()
-    person.screenshot(path="/tmp/i19-direct-form-375.png", full_page=True)
+    person.screenshot(path=str(SHOTS / "i19-direct-form-375.png"), full_page=True)
     problems += describe(axe_violations(person), where="form")
     person.get_by_role("button", name="Envoyer ma demande").click()
     person.wait_for_url(f"{base}{reverse('intake:sent')}")
@@ -118,7 +122,7 @@ def test_a_person_comes_directly_from_the_directory_to_an_information_dossier(br
     ).click()
     desk.wait_for_url(f"{base}{detail}")
     desk.set_viewport_size({"width": PHONE, "height": 800})
-    desk.screenshot(path="/tmp/i19-direct-request-375.png", full_page=True)
+    desk.screenshot(path=str(SHOTS / "i19-direct-request-375.png"), full_page=True)
     problems += describe(axe_violations(desk), where="request page")
     desk.get_by_role("link", name="L'entretien a eu lieu : ouvrir le dossier").click()
     expect(desk.locator("[name=last_name]")).to_have_value("Martin")
