@@ -25,6 +25,7 @@ from intake.models import (
     InterviewRequestState,
     new_token,
 )
+from intake.signals import interview_request_answered, interview_request_confirmed
 from organisations.models import Membership, Role, Site, User
 from organisations.services import audit_record
 from outbox.services import email_add
@@ -131,6 +132,7 @@ def interview_request_confirm(*, token: str, now: datetime.datetime | None = Non
     interview_request.token_expires_at = None
     interview_request.save(update_fields=["state", "confirmed_at", "waiting_since", "token_sha256", "token_expires_at"])
     _event(interview_request, "confirm")
+    interview_request_confirmed.send(sender=InterviewRequest, interview_request=interview_request)
     return interview_request
 
 
@@ -161,6 +163,7 @@ def interview_request_answer(
         fields += ["waiting_since", "reminded_at"]
     interview_request.save(update_fields=fields)
     _event(interview_request, "accept" if accept else "other_time", note=interview_request.answer_message)
+    interview_request_answered.send(sender=InterviewRequest, interview_request=interview_request)
     return interview_request
 
 

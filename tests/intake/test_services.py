@@ -200,3 +200,18 @@ def test_the_retention_job_deletes_unconfirmed_requests_after_two_days_and_close
     done = retention_apply(now=now + datetime.timedelta(days=367))
     assert done["closed_interview_requests"] == 1
     assert list(InterviewRequest.objects.all()) == [waiting]
+
+
+def test_the_counsellors_are_told_of_a_confirmed_request_and_the_proposer_of_the_answer(org_a):
+    from notifications.models import Notification
+
+    counsellor = counsellor_of(org_a)
+    colleague = MembershipFactory(organisation=org_a, role=Role.COUNSELLOR)
+    outsider = counsellor_of(listed_site().organisation)
+    make_request(org_a, state=InterviewRequestState.ACCEPTED)
+    received = Notification.objects.filter(kind="interview_request_received")
+    assert set(received.values_list("recipient_id", flat=True)) == {counsellor.user_id, colleague.user_id}
+    assert outsider.user_id not in set(Notification.objects.values_list("recipient_id", flat=True))
+    # The proposer (make_request's counsellor) hears the answer; the colleague does not.
+    answered = Notification.objects.filter(kind="interview_request_answered")
+    assert list(answered.values_list("recipient_id", flat=True)) == [counsellor.user_id]
