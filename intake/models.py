@@ -183,6 +183,8 @@ class InterviewRequestEvent(models.Model):
     action = models.CharField(max_length=30)
     note = models.TextField(blank=True)
 
+    tenant_path = "request__organisation"
+
     class Meta:
         ordering = ["at", "id"]
 
