@@ -200,8 +200,11 @@ def request_propose(request: HttpRequest, pk: int) -> HttpResponse:
                 request=request,
             )
         except ValidationError as exc:
-            for field, errors in exc.message_dict.items():
-                form.add_error(field if field in form.fields else None, errors)
+            if not hasattr(exc, "error_dict"):  # the request closed meanwhile
+                form.add_error(None, exc.messages)
+            else:
+                for field, errors in exc.message_dict.items():
+                    form.add_error(field if field in form.fields else None, errors)
         else:
             messages.success(request, _("Le rendez-vous est proposé : la personne a reçu un courriel."))
             return redirect("intake:detail", pk=pk)

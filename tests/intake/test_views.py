@@ -244,3 +244,14 @@ def test_the_counsellor_opens_the_information_dossier_prefilled_from_the_request
     assert dossier.state == DossierState.INFORMATION and dossier.candidate.origin == Origin.OWN_INITIATIVE
     request.refresh_from_db()
     assert request.state == InterviewRequestState.CONVERTED and request.dossier == dossier
+
+
+def test_a_closed_request_offers_no_proposal_and_no_dossier(org_a):
+    request = make_request(org_a, state=InterviewRequestState.ACCEPTED)
+    InterviewRequest.objects.filter(pk=request.pk).update(state=InterviewRequestState.EXPIRED)
+    client = logged_in_client(counsellor_of(org_a))
+    for name in ("intake:propose", "intake:convert"):
+        response = client.get(reverse(name, args=[request.pk]))
+        assert response.status_code == 302 and response["Location"] == reverse("intake:detail", args=[request.pk])
+    page = client.get(reverse("intake:detail", args=[request.pk])).content.decode()
+    assert "Proposer un" not in page and "ouvrir le dossier" not in page
