@@ -10,9 +10,11 @@ class Migration(migrations.Migration):
 
     initial = True
 
+    # The first migration of each app, not its latest: the tables referenced exist from there, and the name survives
+    # the squash of December 2026 (a dependency on a replaced migration breaks once its file is gone).
     dependencies = [
-        ('candidates', '0015_sign_in_link'),
-        ('organisations', '0011_merge_agenda_recovery_codes'),
+        ('candidates', '__first__'),
+        ('organisations', '__first__'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
