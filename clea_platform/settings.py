@@ -59,6 +59,16 @@ REFERRAL_EXPIRY_DAYS = env.int("REFERRAL_EXPIRY_DAYS", default=30)
 # the counsellor's « À faire » INFORMATION_IDLE_WARNING_DAYS before. The person may come back later: a new dossier.
 INFORMATION_IDLE_DAYS = env.int("INFORMATION_IDLE_DAYS", default=180)
 INFORMATION_IDLE_WARNING_DAYS = env.int("INFORMATION_IDLE_WARNING_DAYS", default=30)
+# Interview requests sent from the directory (app intake): the e-mail confirmation link lasts this long; an
+# organisation that has not proposed a meeting this many working days after the request reached it is reminded,
+# and the request expires this many working days after the reminder (the person is pointed to other sites).
+INTAKE_CONFIRM_LINK_HOURS = env.int("INTAKE_CONFIRM_LINK_HOURS", default=48)
+INTAKE_REMIND_AFTER_WORKING_DAYS = env.int("INTAKE_REMIND_AFTER_WORKING_DAYS", default=3)
+INTAKE_EXPIRE_AFTER_WORKING_DAYS = env.int("INTAKE_EXPIRE_AFTER_WORKING_DAYS", default=5)
+# The public request form: at most this many requests per client address, and per e-mail address, in a period.
+INTAKE_REQUESTS_PER_ADDRESS = env.int("INTAKE_REQUESTS_PER_ADDRESS", default=5)
+INTAKE_REQUESTS_PER_EMAIL = env.int("INTAKE_REQUESTS_PER_EMAIL", default=3)
+INTAKE_REQUEST_PERIOD = 60 * 60
 # How many reverse proxies of the platform's own (load balancer, nginx) stand in front of it, each appending to
 # X-Forwarded-For the address it received the request from: the client's address is the entry the outermost one
 # wrote (clea_platform/request_meta.py), for every rate limit, throttle, audit row and login lockout. 0: the header
@@ -115,6 +125,7 @@ INSTALLED_APPS = [
     "directory",
     "scheduling",
     "referrals",
+    "intake",
     "evaluations",
     "training",
     "juries",
@@ -446,6 +457,11 @@ CELERY_BEAT_SCHEDULE = {
     "funding-fee-entries": {"task": "funding.tasks.fee_entries_sync_task", "schedule": 60 * 60 * 24},
     # France Travail referrals left unanswered expire.
     "referrals-expire": {"task": "referrals.tasks.referrals_expire_task", "schedule": 60 * 60 * 24},
+    # Interview requests from the directory left unanswered: reminded to the organisation, then expired.
+    "interview-requests-follow-up": {
+        "task": "intake.tasks.interview_requests_follow_up_task",
+        "schedule": 60 * 60 * 24,
+    },
     # The list of each person's sessions forgets those their limits ended; expired sessions leave the store.
     "user-sessions-purge": {"task": "organisations.tasks.user_sessions_purge_task", "schedule": 60 * 60 * 24},
     # Files a killed worker stored without committing their row (issue 13), past the grace period.
@@ -613,6 +629,28 @@ DATA_RETENTION: dict[str, dict[str, Any]] = {
         ),
         "action": "anonymise",
         "at_deadline": _("Anonymisation de la personne orientée et de la note ; l'orientation reste comptée."),
+    },
+    "unconfirmed_interview_requests": {
+        "label": _("Demandes d'entretien envoyées depuis l'annuaire et jamais confirmées par e-mail"),
+        "duration": {"days": 2},
+        "start": _("leur envoi"),
+        "ground": _(
+            "Minimisation (article 5.1.c du RGPD) : l'adresse n'est pas prouvée, personne ne les a vues ; le lien "
+            "de confirmation dure 48 heures."
+        ),
+        "action": "delete",
+        "at_deadline": _("Supprimées, avec leur historique."),
+    },
+    "closed_interview_requests": {
+        "label": _("Demandes d'entretien closes (dossier ouvert ou expirées sans réponse)"),
+        "duration": {"years": 1},
+        "start": _("leur clôture"),
+        "ground": _(
+            "Suivi de la demande par l'organisme (consentement de la personne à être contactée) ; une fois le "
+            "dossier ouvert, ses données vivent dans le dossier."
+        ),
+        "action": "delete",
+        "at_deadline": _("Supprimées, avec leur historique ; le journal d'audit garde le numéro de la demande."),
     },
     "api_tokens": {
         "label": _("Jetons d'API révoqués ou expirés"),

@@ -66,6 +66,7 @@ urlpatterns = [
     path("", include("journey.urls")),
     path("financements/", include("funding.urls")),
     path("annuaire/", include("directory.urls")),
+    path("", include("intake.urls")),
     path("orientations/", include("referrals.urls")),
     path("exploitation/effets/", include("outbox.urls")),
     path("donnees-personnelles/", include("privacy.urls")),

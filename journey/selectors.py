@@ -33,6 +33,7 @@ from candidates.selectors import DossierBoard, dossier_board
 from candidates.services import information_idle_cutoff
 from evaluations.models import Evaluation
 from funding.selectors import certificates_to_report
+from intake.models import InterviewRequest, InterviewRequestState
 from juries.models import JurySession, SessionSeat, SessionState, Submission
 from juries.selectors import conflict_count_for, deliberations_presided_by, related_count, upcoming_sessions_for
 from organisations.models import Habilitation, Membership, Organisation, Role
@@ -569,6 +570,40 @@ def correction_requests_to_answer(membership: Membership, limit: int) -> tuple[i
     )
 
 
+def _interview_request_action(state: str) -> str:
+    if state == InterviewRequestState.OTHER_TIME:
+        return _("Proposer un autre horaire : la personne l'a demandé")
+    if state == InterviewRequestState.ACCEPTED:
+        return _("Recevoir la personne, puis ouvrir son dossier")
+    return _("Proposer un rendez-vous à la personne venue par l'annuaire")
+
+
+def interview_requests_to_handle(membership: Membership, limit: int) -> tuple[int, list[QueueItem]]:
+    """« Demandes d'entretien »: people who asked the organisation for an information interview from the directory
+    (their address confirmed) and wait for a proposal, for another time, or for their dossier after the meeting."""
+    rows = (
+        InterviewRequest.objects.visible_to(membership)
+        .to_handle()
+        .select_related("site")
+        .annotate(queue_since=Coalesce("answered_at", "waiting_since"))
+        .order_by("queue_since", "id")
+    )
+    url = _url("intake:detail")
+    return _read(
+        rows,
+        limit,
+        lambda request: QueueItem(
+            kind="interview_request",
+            action=_interview_request_action(request.state),
+            subject=str(request),
+            detail=_("%(certification)s, site %(site)s")
+            % {"certification": request.get_certification_display(), "site": request.site.name},
+            url=url.format(pk=request.pk),
+            since=_day(request.queue_since),
+        ),
+    )
+
+
 # Organisation administrator ----------------------------------------------------------------------------------------
 
 
@@ -791,10 +826,16 @@ WORK_QUEUES: dict[str, list[Source]] = {
         correction_requests_to_answer,
         information_reminders_due,
         information_closing_soon,
+        interview_requests_to_handle,
     ],
     Role.EVALUATOR: [evaluations_to_start, evaluation_drafts_to_close],
     Role.TRAINER: [training_sessions_of_the_week, training_plans_to_complete, training_plans_without_sessions],
-    Role.ORG_ADMIN: [referrals_to_answer, jury_sessions_to_convene, correction_requests_to_answer],
+    Role.ORG_ADMIN: [
+        referrals_to_answer,
+        jury_sessions_to_convene,
+        correction_requests_to_answer,
+        interview_requests_to_handle,
+    ],
     Role.JURY_MEMBER: [jury_decisions_to_take, jury_sessions_to_close, jury_sessions_to_review],
     Role.FT_ADVISOR: [referrals_to_follow],
     Role.CERTIFPRO_ADMIN: [certificates_to_declare, side_effects_failed, habilitations_to_renew],

@@ -144,6 +144,22 @@ def appointment_attendee(event: Event) -> Iterable[Person]:
         yield (appointment.with_membership.user_id, appointment.with_membership.organisation_id)
 
 
+def interview_request_handlers(event: Event) -> Iterable[Person]:
+    """The counsellors of the organisation a person asked for an interview (app intake)."""
+    organisation_id = event.extra.get("interview_request_organisation")
+    if organisation_id is not None:
+        yield from members_with_role(organisation_id, Role.COUNSELLOR)
+
+
+def interview_request_counsellor(event: Event) -> Iterable[Person]:
+    """The counsellor named in the meeting proposed to the person, else the organisation's counsellors."""
+    membership = event.extra.get("interview_request_with")
+    if membership is not None:
+        yield (membership.user_id, membership.organisation_id)
+    else:
+        yield from interview_request_handlers(event)
+
+
 def members_with_role(organisation_id: int, role: str) -> list[Person]:
     return [
         (user_id, organisation_id)
@@ -188,6 +204,9 @@ KINDS: dict[str, Kind] = {
     # The counsellor rebooks: the person met, who recorded it or let the counsellor do so, knows already.
     "appointment_missed": Kind(_("Rendez-vous manqué"), (dossier_counsellor,)),
     "appointment_reminder": Kind(_("Rappel de rendez-vous"), (appointment_attendee,), candidate=True),
+    # A person who came directly from the directory (app intake): their request confirmed, their answer.
+    "interview_request_received": Kind(_("Demande d'entretien reçue"), (interview_request_handlers,)),
+    "interview_request_answered": Kind(_("Réponse à un rendez-vous proposé"), (interview_request_counsellor,)),
     "correction_requested": Kind(_("Demande de rectification"), (dossier_counsellor,)),
     # The candidate alone: the counsellor who answered knows.
     "correction_answered": Kind(_("Réponse à une demande de rectification"), (), candidate=True),

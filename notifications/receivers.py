@@ -17,6 +17,7 @@ from candidates.models import CorrectionRequest, Dossier
 from candidates.signals import correction_answered, correction_requested, dossier_withdrawn
 from evaluations.models import EvaluationKind
 from evaluations.signals import attestation_ready, evaluation_closed
+from intake.signals import interview_request_answered, interview_request_confirmed
 from juries.models import DecisionKind, SessionState
 from juries.signals import certificate_created, decision_recorded, dossier_submitted, session_convened
 from notifications.attachments import Attachment
@@ -261,6 +262,45 @@ def on_referral_sent(sender: Any, *, referral: Any, by: Any = None, **kwargs: An
             url=reverse("referrals:detail", args=[referral.pk]),
             actor_id=_actor(by),
             referral=referral,
+        )
+    )
+
+
+@receiver(interview_request_confirmed, dispatch_uid="notifications.interview_request_received")
+def on_interview_request_confirmed(sender: Any, *, interview_request: Any, **kwargs: Any) -> None:
+    notify(
+        Event(
+            kind="interview_request_received",
+            key=f"interview_request_received:{interview_request.pk}",
+            organisation_id=interview_request.organisation_id,
+            title=_("Demande d'entretien venue de l'annuaire : %(name)s") % {"name": interview_request.full_name},
+            body=_("Site « %(site)s ». Proposez un rendez-vous à la personne.") % {"site": interview_request.site.name},
+            url=reverse("intake:detail", args=[interview_request.pk]),
+            extra={"interview_request_organisation": interview_request.organisation_id},
+        )
+    )
+
+
+@receiver(interview_request_answered, dispatch_uid="notifications.interview_request_answered")
+def on_interview_request_answered(sender: Any, *, interview_request: Any, **kwargs: Any) -> None:
+    accepted = interview_request.state == "accepted"
+    if accepted:
+        title = _("Rendez-vous accepté : %(name)s") % {"name": interview_request.full_name}
+    else:
+        title = _("Autre horaire demandé : %(name)s") % {"name": interview_request.full_name}
+    notify(
+        Event(
+            kind="interview_request_answered",
+            key=f"interview_request_answered:{interview_request.pk}:{interview_request.answered_at.isoformat()}",
+            organisation_id=interview_request.organisation_id,
+            title=title,
+            # Not the person's message: it may say more than a notification e-mail should carry; the page shows it.
+            body="",
+            url=reverse("intake:detail", args=[interview_request.pk]),
+            extra={
+                "interview_request_organisation": interview_request.organisation_id,
+                "interview_request_with": interview_request.proposed_with,
+            },
         )
     )
 

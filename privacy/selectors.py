@@ -31,6 +31,8 @@ from candidates.models import (
     identity_key,
 )
 from funding.models import AWAITING_PAYMENT_STATES, FundingLine, FundingLineQuerySet
+from intake.models import CLOSED as CLOSED_INTERVIEW_REQUEST_STATES
+from intake.models import InterviewRequest, InterviewRequestState
 from juries.models import Certificate
 from organisations.models import ApiToken, User
 from outbox.models import SideEffect
@@ -174,6 +176,19 @@ def candidates_to_erase_contacts(now: datetime.datetime) -> QuerySet[Candidate]:
     in_progress = Dossier.objects.open().filter(candidate=OuterRef("pk"))
     return Candidate.objects.filter(
         Exists(awarded), ~Exists(in_progress), anonymised_at__isnull=True, contacts_erased_at__isnull=True
+    )
+
+
+def unconfirmed_interview_requests_to_delete(now: datetime.datetime) -> QuerySet[InterviewRequest]:
+    return InterviewRequest.objects.filter(
+        state=InterviewRequestState.UNCONFIRMED,
+        created_at__lte=_cutoff("unconfirmed_interview_requests", now),
+    )
+
+
+def closed_interview_requests_to_delete(now: datetime.datetime) -> QuerySet[InterviewRequest]:
+    return InterviewRequest.objects.filter(
+        state__in=CLOSED_INTERVIEW_REQUEST_STATES, closed_at__lte=_cutoff("closed_interview_requests", now)
     )
 
 

@@ -54,6 +54,7 @@ from privacy.selectors import (
     candidates_to_erase_contacts,
     candidates_with_closed_information,
     candidates_with_stalled_dossiers,
+    closed_interview_requests_to_delete,
     emails_to_delete,
     erasure_assessment,
     person_records_locked,
@@ -62,6 +63,7 @@ from privacy.selectors import (
     sessions_to_delete,
     sign_in_links_to_delete,
     stalled_dossiers_of,
+    unconfirmed_interview_requests_to_delete,
 )
 from referrals.models import Referral, ReferralEvent
 from scheduling.models import Appointment, Assignment
@@ -311,6 +313,8 @@ RETENTION_STEPS = (
         referrals_to_anonymise,
         _one_by_one(lambda referral, now: referral_anonymise(referral=referral, now=now)),
     ),
+    RetentionStep("unconfirmed_interview_requests", unconfirmed_interview_requests_to_delete, _delete),
+    RetentionStep("closed_interview_requests", closed_interview_requests_to_delete, _delete),
     RetentionStep("api_tokens", api_tokens_to_delete, _delete),
     RetentionStep("sessions", sessions_to_delete, _delete),
     RetentionStep("sign_in_links", sign_in_links_to_delete, _delete),

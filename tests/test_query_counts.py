@@ -65,6 +65,7 @@ from tests.directory.support import evaluator_site, load_sample_communes, make_s
 from tests.evaluations.support import complete_training
 from tests.factories import HabilitationFactory, MembershipFactory, OrganisationFactory, SiteFactory
 from tests.funding.support import batch_with_lines, draft_line, granted_line, org_admin
+from tests.intake.support import counsellor_of, make_request
 from tests.journey import PRIOR_WITH_GAPS, DossierFactory, evaluate, small_referentiel
 from tests.juries.factories import (
     Jury,
@@ -317,6 +318,16 @@ def more_cycles(scene: Scene) -> None:
 def evaluations_and_plans(response: HttpResponse) -> int:
     context = response.context
     return len(context["evaluations"]) + len(context["plans"]) + len(context["attestations"])
+
+
+def interview_request_list(org: Organisation) -> Scene:
+    make_request(org)
+    return Scene(reverse("intake:list"), counsellor_of(org), {"org": org})
+
+
+def more_interview_requests(scene: Scene) -> None:
+    for _ in range(5):
+        make_request(scene.data["org"])
 
 
 def referral_detail(org: Organisation) -> Scene:
@@ -795,8 +806,9 @@ CASES = [
     # Upcoming sessions, sessions in deliberation presided, the count of conflicts of interest; decisions to take,
     # sessions to close, sessions to review.
     Case("home-juror", Role.JURY_MEMBER, juror_dashboard, more_juror_sessions, links_to("juries:session_detail"), 10),
-    # Two counts: active sites, members; referrals to answer, sessions to convene, correction requests to answer.
-    Case("home-org-admin", Role.ORG_ADMIN, org_admin_dashboard, more_sites_and_members, dashboard_counts, 9),
+    # Two counts: active sites, members; referrals to answer, sessions to convene, correction requests to answer,
+    # interview requests to handle.
+    Case("home-org-admin", Role.ORG_ADMIN, org_admin_dashboard, more_sites_and_members, dashboard_counts, 10),
     # Two aggregates: organisations by kind, habilitated organisations by certification; certificates to declare,
     # documents and e-mails failed, habilitations to renew.
     Case("home-certifpro", Role.CERTIFPRO_ADMIN, certifpro_dashboard, more_habilitations, national_total, 9),
@@ -808,6 +820,8 @@ CASES = [
     # Count, page. (tests/organisations counts this page too, but with one number of sites.)
     Case("site-list", Role.COUNSELLOR, site_list, more_sites, page_rows, 6),
     Case("member-list", Role.ORG_ADMIN, member_list, more_members, page_rows, 6),
+    # Count, page (the requests with their site).
+    Case("interview-request-list", Role.COUNSELLOR, interview_request_list, more_interview_requests, page_rows, 6),
     # -- Dossiers (the list, and the detail's events and funding lines, are counted in tests/candidates and
     # tests/funding). The dossier, its events, evaluations, attestations, training plans and funding lines, its
     # assignments and appointments, the person's open correction requests.
