@@ -10,5 +10,7 @@ urlpatterns = [
     path("<int:pk>/ouvrir/", views.dossier_open_view, name="dossier_open"),
     path("<int:pk>/abandon/", views.dossier_withdraw_view, name="dossier_withdraw"),
     path("<int:pk>/candidat/", views.candidate_correct_view, name="candidate_correct"),
+    path("accueillir/", views.transfer_view, name="transfer"),
+    path("partis/", views.transferred_away_list, name="transferred_away_list"),
     path("rectifications/<int:pk>/", views.correction_request_view, name="correction_request"),
 ]
