@@ -664,7 +664,7 @@ class DossierEventQuerySet(models.QuerySet["DossierEvent"]):
     def visible_to(self, membership: Membership | None) -> DossierEventQuerySet:
         """The whole timeline of a dossier one may see; for an organisation the dossier left, up to the move."""
         events = self.filter(dossier__in=Dossier.objects.visible_to(membership))
-        if membership is None or membership.is_certifpro or membership.role not in Dossier.objects.organisation_roles:
+        if membership is None or membership.is_certifpro or membership.role not in DossierQuerySet.organisation_roles:
             return events
         left = DossierTransfer.objects.filter(
             dossier_id=models.OuterRef("dossier_id"), from_organisation_id=membership.organisation_id
@@ -708,7 +708,7 @@ class DossierTransferQuerySet(models.QuerySet["DossierTransfer"]):
             return self.none()
         if membership.is_certifpro:
             return self.all()
-        if membership.role not in Dossier.objects.organisation_roles:
+        if membership.role not in DossierQuerySet.organisation_roles:
             return self.none()
         org = membership.organisation_id
         return self.filter(models.Q(from_organisation_id=org) | models.Q(to_organisation_id=org))

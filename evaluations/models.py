@@ -211,7 +211,7 @@ class AttestationQuerySet(models.QuerySet["Attestation"]):
         from candidates.models import Dossier
 
         visible = self.filter(dossier__in=Dossier.objects.visible_to(membership))
-        if membership is None or membership.is_certifpro or membership.role not in Dossier.objects.organisation_roles:
+        if membership is None or membership.is_certifpro or membership.role not in TenantQuerySet.organisation_roles:
             return visible
         return visible | self.filter(organisation_id=membership.organisation_id)
 
