@@ -328,25 +328,26 @@ def transfer_view(request: HttpRequest) -> HttpResponse:
     """Take in a dossier the person brings from another organisation (issue 19): found by its reference and their
     birth date, never listed; then the person's agreement to the text read to them, and the move."""
     membership: Membership = request.membership
-    confirming = request.method == "POST" and "consent_step" in request.POST
-    find = TransferFindForm(request.POST if request.method == "POST" and not confirming else None)
-    confirm = TransferConfirmForm(request.POST if confirming else None)
+    posted = request.POST if request.method == "POST" else None
+    confirming = posted is not None and "consent_step" in posted
+    # The search (first step), or its reference and birth date sent back hidden with the confirmation.
+    find = TransferFindForm(posted)
+    confirm = TransferConfirmForm(posted if confirming else None)
     dossier = None
-    form: TransferFindForm = confirm if confirming else find
-    if form.is_bound and form.is_valid():
+    if find.is_bound and find.is_valid():
         dossier = transfer_find(
-            membership=membership,
-            reference=form.cleaned_data["reference"],
-            birth_date=form.cleaned_data["birth_date"],
+            membership=membership, reference=find.cleaned_data["reference"], birth_date=find.cleaned_data["birth_date"]
         )
         if dossier is None:
-            form.add_error(
+            find.add_error(
                 None,
                 _(
                     "Aucun dossier d'un autre organisme ne correspond à cette référence et à cette date de naissance. "
                     "Vérifiez-les avec la personne."
                 ),
             )
+        elif not confirming:
+            confirm = TransferConfirmForm(initial=find.cleaned_data)
     refusal = ""
     if dossier is not None and confirming and confirm.is_valid():
         try:
@@ -368,9 +369,7 @@ def transfer_view(request: HttpRequest) -> HttpResponse:
                 % {"ref": dossier.reference},
             )
             return redirect("journey:dossier_detail", pk=dossier.pk)
-    if dossier is not None and not confirming:
-        # Found: the confirmation step, the reference and birth date carried along.
-        confirm = TransferConfirmForm(initial=find.cleaned_data)
+    invalid = bool(find.is_bound and find.errors) or bool(confirm.is_bound and confirm.errors) or bool(refusal)
     return render(
         request,
         "candidates/transfer.html",
@@ -382,7 +381,7 @@ def transfer_view(request: HttpRequest) -> HttpResponse:
             "refusal": refusal,
             "movable": dossier is not None and dossier.state in TRANSFERABLE_STATES,
         },
-        status=400 if form.is_bound and (form.errors or refusal) else 200,
+        status=400 if invalid else 200,
     )
 
 
