@@ -11,7 +11,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, ValidationError
@@ -170,7 +170,15 @@ class DossierViewSet(
 
     @extend_schema(
         request=DossierTransferSerializer,
-        responses={201: DossierSerializer},
+        responses={
+            201: DossierSerializer,
+            404: OpenApiResponse(
+                inline_serializer(
+                    "TransferNotFound", {"code": serializers.CharField(), "message": serializers.CharField()}
+                ),
+                description="Aucun dossier d'un autre organisme ne porte cette référence avec cette date de naissance.",
+            ),
+        },
         description=(
             "Accueillir le dossier d'un autre organisme, trouvé par sa référence et la date de naissance de la "
             "personne (404 sinon), avec son accord. Le demandeur devient le conseiller du dossier."
