@@ -73,7 +73,7 @@ class MoveForm(forms.Form):
     """The person confirms the move of their dossier to another organisation: they agree, and may say why."""
 
     agree = forms.BooleanField(
-        label=_("J'ai lu ce texte. Je suis d'accord."),
+        label=_("J'ai lu ce texte et je suis d'accord"),
         error_messages={"required": _("Cochez la case pour dire que vous êtes d'accord.")},
     )
     reason = forms.CharField(

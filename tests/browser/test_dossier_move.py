@@ -66,7 +66,7 @@ def test_the_candidate_moves_to_b_who_continues_and_a_keeps_its_own_part(page, l
     page.get_by_role("button", name="Oui, je change d'organisme").click()  # not agreed yet: the summary says so
     expect(page.locator(".error-summary")).to_contain_text("Cochez la case pour dire que vous êtes d'accord.")
     shot("space-confirmer")
-    page.get_by_label("J'ai lu ce texte. Je suis d'accord.").check()
+    page.get_by_label("J'ai lu ce texte et je suis d'accord").check()
     page.get_by_label("Pourquoi je change (si je veux)").fill("Je déménage à Roubaix.")
     page.get_by_role("button", name="Oui, je change d'organisme").click()
     page.wait_for_url(f"{base}{reverse('space:dossier', args=[dossier.pk])}")
