@@ -635,8 +635,13 @@ class Dossier(ConcurrentTransitionMixin, models.Model):
         field=state,
         source=TRANSFERABLE_STATES,
         target=RETURN_VALUE(*TRANSFERABLE_STATES),
-        # A member of the new organisation asks (the candidate, who has no membership, acts through by=None).
-        permission=_by(Role.COUNSELLOR, Role.ORG_ADMIN),
+        # A counsellor or administrator of the new organisation asks (the candidate, who has no membership, acts
+        # through by=None); the organisation that holds the dossier never pushes it away, nor is it offered the step.
+        permission=lambda instance, membership: (
+            membership is not None
+            and membership.role in (Role.COUNSELLOR, Role.ORG_ADMIN)
+            and membership.organisation_id != instance.organisation_id
+        ),
         custom={"automatic": True},
     )
     def transfer(self, *, organisation_id: int, counsellor_id: int) -> str:
