@@ -33,6 +33,7 @@ from candidates.models import (
     CorrectionRequest,
     Dossier,
     DossierEvent,
+    DossierTransfer,
     anonymised_birth_date,
     identity_key,
 )
@@ -135,6 +136,8 @@ def _dossiers_scrub(dossiers: models.QuerySet[Dossier], now: datetime.datetime) 
     dossier_ids = list(dossiers.values_list("pk", flat=True))
     Dossier.objects.filter(pk__in=dossier_ids).update(withdrawal_reason="", anonymised_at=now)
     DossierEvent.objects.filter(dossier_id__in=dossier_ids).exclude(note="").update(note="")
+    # Why the person changed organisation (issue 19) may speak of them; who moved it where and when stays.
+    DossierTransfer.objects.filter(dossier_id__in=dossier_ids).exclude(reason="").update(reason="")
     # Ids first, then each table by its own indexed foreign key: an UPDATE through a join made PostgreSQL scan the
     # whole criterion results table, 0.3 s a person on 50,000 dossiers (README, "Données personnelles").
     evaluation_ids = list(Evaluation.objects.filter(dossier_id__in=dossier_ids).values_list("pk", flat=True))

@@ -8,7 +8,7 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from candidates.models import Dossier, DossierEvent, DossierState, DossierTransfer
-from candidates.services import TransferRefused, dossier_transfer, transfer_find
+from candidates.services import TransferRefused, dossier_transfer, dossier_withdraw, transfer_find
 from evaluations.acquisitions import dossier_outcome
 from evaluations.models import Attestation, Evaluation
 from funding.models import FundingLine
@@ -229,3 +229,19 @@ def test_the_new_organisation_finds_a_dossier_by_reference_and_birth_date_only()
         )
         is None
     )
+
+
+def test_anonymising_the_dossier_blanks_the_moves_reason_and_keeps_the_move():
+    from privacy.services import retention_apply
+    from tests.privacy.support import later, staff_still_logging_in
+
+    dossier = DossierFactory(opened=True)
+    org_b, team_b = new_organisation()
+    move(dossier, org_b, by=team_b.counsellor, reason="Je déménage chez ma sœur à Roubaix.")
+    dossier = Dossier.objects.get(pk=dossier.pk)
+    dossier_withdraw(dossier=dossier, by=team_b.counsellor, reason="Arrêt")
+    staff_still_logging_in(later(years=6))
+    retention_apply(now=later(years=6))
+
+    transfer = DossierTransfer.objects.get(dossier=dossier)
+    assert transfer.reason == "" and transfer.to_organisation == org_b
