@@ -8,19 +8,24 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
-from rest_framework.exceptions import ValidationError
+from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from candidates.forms import DossierCreateForm, DossierFilterForm
+from candidates.forms import TRANSFER_CONSENT_TEXT, DossierCreateForm, DossierFilterForm
 from candidates.models import DOSSIER_ROLES, DOSSIER_SORTS, Candidate, Dossier, DossierState
 from candidates.services import (
+    TRANSFER_ROLES,
     TransitionRefused,
     dossier_create,
+    dossier_transfer,
+    transfer_find,
 )
 from clea_platform.api_errors import form_errors
 from clea_platform.certifications import Certification
@@ -82,6 +87,16 @@ class DossierCreateSerializer(serializers.Serializer):
 
     certification = serializers.ChoiceField(choices=Certification.choices)
     candidate = CandidateSerializer()
+
+
+class DossierTransferSerializer(serializers.Serializer):
+    """Taking in a dossier from another organisation (issue 19): found by its reference and the candidate's birth
+    date; the candidate's consent to the platform's text (TRANSFER_CONSENT_TEXT, stored with the move)."""
+
+    reference = serializers.CharField(max_length=30)
+    birth_date = serializers.DateField()
+    consent = serializers.BooleanField(help_text="La personne a donné son accord au texte du changement d'organisme.")
+    reason = serializers.CharField(max_length=2000, help_text="Motif du changement, inscrit à l'historique.")
 
 
 class DossierViewSet(
@@ -152,3 +167,44 @@ class DossierViewSet(
                 _("Aucun référentiel n'est en vigueur pour cette certification : contactez Certif'Pro.")
             ) from exc
         return Response(DossierSerializer(dossier).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        request=DossierTransferSerializer,
+        responses={
+            201: DossierSerializer,
+            404: OpenApiResponse(
+                inline_serializer(
+                    "TransferNotFound", {"code": serializers.CharField(), "message": serializers.CharField()}
+                ),
+                description="Aucun dossier d'un autre organisme ne porte cette référence avec cette date de naissance.",
+            ),
+        },
+        description=(
+            "Accueillir le dossier d'un autre organisme, trouvé par sa référence et la date de naissance de la "
+            "personne (404 sinon), avec son accord. Le demandeur devient le conseiller du dossier."
+        ),
+    )
+    @action(detail=False, methods=["post"], url_path="transfer")
+    def transfer(self, request: Request) -> Response:
+        membership = current_membership(request)
+        if membership.role not in TRANSFER_ROLES:
+            raise PermissionDenied
+        body = DossierTransferSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        dossier = transfer_find(membership=membership, reference=data["reference"], birth_date=data["birth_date"])
+        if dossier is None:
+            raise NotFound
+        try:
+            dossier_transfer(
+                dossier=dossier,
+                to_organisation=membership.organisation,
+                consent_text=TRANSFER_CONSENT_TEXT,
+                consent_given=data["consent"],
+                reason=data["reason"],
+                by=membership,
+                request=request,
+            )
+        except DjangoValidationError as exc:
+            raise ValidationError(exc.message_dict) from exc
+        return Response(DossierSerializer(self.get_queryset().get(pk=dossier.pk)).data, status=status.HTTP_201_CREATED)

@@ -40,6 +40,16 @@ CONSENT_TEXT = (
     "conséquence pour vous. Vous pouvez consulter et faire corriger vos informations auprès de votre conseiller."
 )
 
+# Shown to the candidate before their dossier moves to another organisation (issue 19), by the new organisation's
+# counsellor or on their own screen; stored with the move (`DossierTransfer.consent_text`), like CONSENT_TEXT.
+TRANSFER_CONSENT_TEXT = (
+    "Vous choisissez un autre organisme pour suivre votre dossier CléA. Le nouvel organisme reçoit votre dossier : "
+    "votre identité, vos coordonnées, les résultats de vos évaluations, vos attestations et vos parcours de "
+    "formation. Ce que vous avez déjà acquis reste acquis. Votre date limite ne change pas. Vos rendez-vous prévus "
+    "avec l'ancien organisme sont annulés. L'ancien organisme est prévenu. Il garde ce qu'il a fait pour vous, "
+    "mais ne voit pas la suite."
+)
+
 MIN_AGE, MAX_AGE = 16, 99
 PHONE_RE = re.compile(r"^\+?[0-9 .\-()]{10,20}$")
 
@@ -390,3 +400,40 @@ class DossierTakeTimeForm(forms.Form):
         if day is not None and day <= timezone.localdate():
             raise forms.ValidationError(_("Choisissez une date de rappel après aujourd'hui."), code="past")
         return day
+
+
+class TransferFindForm(forms.Form):
+    """The new organisation looks for the dossier the person brings: its reference and their birth date together."""
+
+    reference = forms.CharField(
+        label=_("Référence du dossier"),
+        max_length=30,
+        help_text=_("Elle figure sur les courriers et dans l'espace de la personne, par exemple CLEA-2026-000123."),
+        error_messages={"required": _("Indiquez la référence du dossier.")},
+    )
+    birth_date = forms.DateField(
+        label=_("Date de naissance de la personne"),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        error_messages={
+            "required": _("Indiquez la date de naissance de la personne."),
+            "invalid": _("Indiquez une date valide, par exemple 12/04/1985."),
+        },
+    )
+
+
+class TransferConfirmForm(TransferFindForm):
+    """The found dossier's move: the person's agreement to the text read to them, and why they change."""
+
+    consent = forms.BooleanField(
+        label=_("La personne a donné son accord"),
+        error_messages={
+            "required": _("Le dossier ne peut changer d'organisme qu'avec l'accord de la personne : cochez la case.")
+        },
+    )
+    reason = forms.CharField(
+        label=_("Motif du changement"),
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Par exemple : déménagement, horaires, choix de la personne. Le motif figure à l'historique."),
+        error_messages={"required": _("Indiquez le motif du changement d'organisme.")},
+    )

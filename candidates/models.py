@@ -265,6 +265,11 @@ OPEN_STATES = [
 DOSSIER_ROLES = (Role.COUNSELLOR, Role.EVALUATOR, Role.ORG_ADMIN, Role.CERTIFPRO_ADMIN)
 # States in which the 5-year window runs.
 WINDOW_STATES = [S.PARTIALLY_VALIDATED, S.IN_TRAINING, S.FINAL_EVALUATION]
+# The steps from which a dossier may move to another organisation: opened, between the steps, ready for the jury.
+# Not `information` (nothing is acquired yet: the person simply goes to the other organisation, whose information
+# interview opens their dossier there), not while an evaluation is being entered (the grid belongs to the organisation
+# evaluating: it closes it first, in hours or days), not once submitted to the jury, nor closed.
+TRANSFERABLE_STATES = [S.OPENED, S.PARTIALLY_VALIDATED, S.IN_TRAINING, S.READY_FOR_JURY]
 
 
 def _by(*roles: str) -> Callable[[models.Model, Any], bool]:
@@ -303,6 +308,36 @@ class DossierQuerySet(TenantQuerySet):
         if membership.role == Role.JURY_MEMBER:
             return self.filter(submissions__session__seats__member__user_id=membership.user_id).distinct()
         return self.none()
+
+    def transferred_away_from(self, organisation_id: int) -> DossierQuerySet:
+        """The dossiers that left this organisation for another (DossierTransfer) and are not back in it."""
+        left = DossierTransfer.objects.filter(from_organisation_id=organisation_id).values("dossier_id")
+        return self.filter(pk__in=left).exclude(organisation_id=organisation_id)
+
+    def readable_by(self, membership: Membership | None) -> DossierQuerySet:
+        """`visible_to`, plus, for the members of an organisation a dossier has left, that dossier: read only, as it
+        stood when it left (child querysets' `visible_to` keep only that organisation's own rows for them). Every
+        action starts from `visible_to`, so the previous organisation's action URLs answer 404."""
+        if membership is None or membership.is_certifpro or membership.role not in self.organisation_roles:
+            return self.visible_to(membership)
+        left = DossierTransfer.objects.filter(from_organisation_id=membership.organisation_id).values("dossier_id")
+        # One condition on the dossier's own rows (no join, no DISTINCT): the lists keep their index order.
+        return self.filter(models.Q(organisation_id=membership.organisation_id) | models.Q(pk__in=left))
+
+    def with_departure(self, membership: Membership | None) -> DossierQuerySet:
+        """For the rows `readable_by` adds: when the dossier left the member's organisation and for which one
+        (`left_at`, `left_to`), None otherwise; in the list's own query."""
+        if membership is None or membership.is_certifpro or membership.role not in self.organisation_roles:
+            return self
+        last = DossierTransfer.objects.filter(
+            dossier_id=models.OuterRef("pk"), from_organisation_id=membership.organisation_id
+        ).order_by("-at", "-id")
+        gone = ~models.Q(organisation_id=membership.organisation_id)
+        return self.annotate(
+            left_at=models.Case(models.When(gone, then=models.Subquery(last.values("at")[:1]))),
+            left_to=models.Case(models.When(gone, then=models.Subquery(last.values("to_organisation__name")[:1]))),
+            left_state=models.Case(models.When(gone, then=models.Subquery(last.values("from_state")[:1]))),
+        )
 
     def of_person(self, person: CandidatePerson) -> DossierQuerySet:
         """The candidate's own space: the dossiers of the records that are this person, none once anonymised."""
@@ -623,6 +658,27 @@ class Dossier(ConcurrentTransitionMixin, models.Model):
 
     @transition(
         field=state,
+        source=TRANSFERABLE_STATES,
+        target=RETURN_VALUE(*TRANSFERABLE_STATES),
+        # A counsellor or administrator of the new organisation asks (the candidate, who has no membership, acts
+        # through by=None); the organisation that holds the dossier never pushes it away, nor is it offered the step.
+        permission=lambda instance, membership: (
+            membership is not None
+            and membership.role in (Role.COUNSELLOR, Role.ORG_ADMIN)
+            and membership.organisation_id != instance.organisation_id
+        ),
+        custom={"automatic": True},
+    )
+    def transfer(self, *, organisation_id: int, counsellor_id: int) -> str:
+        """To another organisation, with its counsellor. A training in progress stops (its plan is closed by the
+        training app): the new organisation defines its own from what remains, so the dossier is back to
+        partially validated. The 5-year window does not move."""
+        self.organisation_id = organisation_id
+        self.counsellor_id = counsellor_id
+        return S.PARTIALLY_VALIDATED if self.state == S.IN_TRAINING else self.state
+
+    @transition(
+        field=state,
         source=WINDOW_STATES,
         target=S.EXPIRED,
         permission=lambda instance, membership: False,
@@ -636,7 +692,15 @@ class Dossier(ConcurrentTransitionMixin, models.Model):
 
 class DossierEventQuerySet(models.QuerySet["DossierEvent"]):
     def visible_to(self, membership: Membership | None) -> DossierEventQuerySet:
-        return self.filter(dossier__in=Dossier.objects.visible_to(membership))
+        """The whole timeline of a dossier one may see; for an organisation the dossier left, up to the move."""
+        events = self.filter(dossier__in=Dossier.objects.visible_to(membership))
+        if membership is None or membership.is_certifpro or membership.role not in DossierQuerySet.organisation_roles:
+            return events
+        left = DossierTransfer.objects.filter(
+            dossier_id=models.OuterRef("dossier_id"), from_organisation_id=membership.organisation_id
+        ).exclude(dossier__organisation_id=membership.organisation_id)
+        before_move = models.Exists(left.filter(at__gte=models.OuterRef("at")))
+        return events | self.filter(before_move)
 
 
 class DossierEvent(models.Model):
@@ -662,6 +726,78 @@ class DossierEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d} {self.transition}"
+
+
+# -- Changing organisation (issue 19) ------------------------------------------------------------------------
+
+
+class DossierTransferQuerySet(models.QuerySet["DossierTransfer"]):
+    def visible_to(self, membership: Membership | None) -> DossierTransferQuerySet:
+        """Both organisations of the move, and Certif'Pro."""
+        if membership is None:
+            return self.none()
+        if membership.is_certifpro:
+            return self.all()
+        if membership.role not in DossierQuerySet.organisation_roles:
+            return self.none()
+        org = membership.organisation_id
+        return self.filter(models.Q(from_organisation_id=org) | models.Q(to_organisation_id=org))
+
+
+class DossierTransfer(models.Model):
+    """A dossier moved from one evaluator organisation to another, asked by the new one (with the candidate's consent
+    recorded) or by the candidate from their space. Append-only: the previous organisation's read-only view of the
+    dossier is drawn from it."""
+
+    dossier = models.ForeignKey(Dossier, on_delete=models.PROTECT, related_name="transfers", verbose_name=_("dossier"))
+    from_organisation = models.ForeignKey(
+        "organisations.Organisation",
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("organisme quitté"),
+    )
+    to_organisation = models.ForeignKey(
+        "organisations.Organisation",
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("nouvel organisme"),
+    )
+    at = models.DateTimeField(_("date"), default=timezone.now)
+    # Who asked: a member of the new organisation, or None when the candidate moved their dossier themself.
+    requested_by = models.ForeignKey(
+        "organisations.Membership",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("demandé par"),
+    )
+    by_candidate = models.BooleanField(_("demandé par la personne candidate"), default=False)
+    # The exact text the candidate agreed to (like Dossier.consent_text), on screen in their space or read to them.
+    consent_text = models.TextField(_("texte présenté à la personne"))
+    reason = models.TextField(_("motif"))
+    from_state = models.CharField(_("étape au départ"), max_length=30, choices=DossierState.choices)
+
+    objects = DossierTransferQuerySet.as_manager()
+    tenant_path = "dossier__organisation"
+
+    class Meta:
+        verbose_name = _("changement d'organisme")
+        verbose_name_plural = _("changements d'organisme")
+        ordering = ["-at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(from_organisation=models.F("to_organisation")), name="transfer_changes_organisation"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(by_candidate=True, requested_by__isnull=True)
+                | models.Q(by_candidate=False, requested_by__isnull=False),
+                name="transfer_one_requester",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"DossierTransfer {self.pk}"
 
 
 # What the person may write in a correction request: enough to say what is wrong and what is right, short enough

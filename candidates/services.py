@@ -9,7 +9,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import models, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -20,6 +20,7 @@ from candidates.models import (
     CANDIDATE_IDENTITY_FIELDS,
     CORRECTION_MESSAGE_MAX_LENGTH,
     NOTE_MAX_LENGTH,
+    TRANSFERABLE_STATES,
     Candidate,
     CorrectionRequest,
     CorrectionState,
@@ -28,18 +29,21 @@ from candidates.models import (
     DossierNote,
     DossierQuerySet,
     DossierState,
+    DossierTransfer,
     identity_key,
 )
 from candidates.signals import (
     correction_answered,
     correction_requested,
+    dossier_transfer_started,
+    dossier_transferred,
     dossier_withdrawal_started,
     dossier_withdrawn,
 )
 from clea_platform import spreadsheets
 from clea_platform.errors import BusinessRefusal
 from clea_platform.locks import serialise_on
-from organisations.models import Membership, Role
+from organisations.models import Habilitation, Membership, Organisation, Role
 from organisations.services import audit_record
 from organisations.transitions import transition_apply, transition_lock
 from outbox.services import email_add
@@ -550,6 +554,151 @@ def dossier_withdraw(
     # Funding cancels the lines not yet invoiced, in this transaction.
     dossier_withdrawn.send(sender=Dossier, dossier=dossier, by=by, reason=reason.strip())
     return dossier
+
+
+class TransferRefused(BusinessRefusal):
+    """The dossier may not move to that organisation now; the message says why, in French."""
+
+    code = "transfer_refused"
+
+
+# The roles of the new organisation who may take a dossier in (and become its counsellor).
+TRANSFER_ROLES = (Role.COUNSELLOR, Role.ORG_ADMIN)
+
+
+def transfer_find(*, membership: Membership, reference: str, birth_date: datetime.date) -> Dossier | None:
+    """The dossier another organisation holds that the new one asks to take in: found by its reference and the
+    candidate's birth date together (the two things the person can give), never listed. None when either does not
+    match, or the dossier is already this organisation's: the same answer, so nothing is learnt by guessing."""
+    if membership.role not in TRANSFER_ROLES:
+        return None
+    return (
+        Dossier.objects.filter(reference__iexact=reference.strip(), candidate__birth_date=birth_date)
+        .exclude(organisation_id=membership.organisation_id)
+        .filter(candidate__anonymised_at__isnull=True)
+        .select_related("candidate", "organisation")
+        .first()
+    )
+
+
+def transfer_counsellor(organisation: Organisation) -> Membership | None:
+    """Who takes in a dossier the candidate moved themself: the new organisation's first counsellor (oldest
+    membership), else its first administrator."""
+    members = Membership.objects.active().filter(organisation=organisation).select_related("user")
+    for role in TRANSFER_ROLES:
+        first = members.filter(role=role).order_by("pk").first()
+        if first is not None:
+            return first
+    return None
+
+
+def transfer_destinations(dossier: Dossier) -> models.QuerySet[Organisation]:
+    """The organisations a dossier may move to: habilitated for its certification today, active, not its own."""
+    habilitated = Habilitation.objects.in_force().filter(certification=dossier.certification)
+    return Organisation.objects.filter(is_active=True, pk__in=habilitated.values("organisation_id")).exclude(
+        pk=dossier.organisation_id
+    )
+
+
+@transaction.atomic
+def dossier_transfer(
+    *,
+    dossier: Dossier,
+    to_organisation: Organisation,
+    consent_text: str,
+    reason: str,
+    by: Membership | None,
+    consent_given: bool = False,
+    request: HttpRequest | None = None,
+) -> DossierTransfer:
+    """Move the dossier to `to_organisation` (issue 19). `by`: the new organisation's counsellor or administrator,
+    who records the candidate's consent (`consent_given`, with the exact `consent_text` read to them) and becomes
+    the dossier's counsellor; None when the candidate moves it from their own space (the text is then the one they
+    confirmed on screen), and the new organisation's first counsellor takes it.
+
+    The previous organisation is told and cannot block it. What was acquired (evaluations, attestations, training
+    history) follows the dossier; funding lines, fees, appointments and assignments keep their organisation. The
+    5-year window is unchanged. Writes the DossierTransfer, the timeline event (seen by both organisations: it is
+    dated before the move's record) and an audit row for each organisation; sends `dossier_transfer_started` (the
+    rows the move changes are locked before the first audit row) then `dossier_transferred`, on which scheduling
+    cancels the appointments in progress and ends the open assignments, training closes a plan in progress, and
+    notifications tells the previous organisation, each with the reason."""
+    reason, consent_text = reason.strip(), consent_text.strip()
+    if by is not None and (by.role not in TRANSFER_ROLES or by.organisation_id != to_organisation.pk):
+        raise PermissionDenied
+    if not consent_given or not consent_text:
+        raise ValidationError({"consent": _("L'accord de la personne candidate est obligatoire.")})
+    if not reason:
+        raise ValidationError({"reason": _("Indiquez le motif du changement d'organisme.")})
+    locked = dossier_lock(dossier)
+    if locked.organisation_id == to_organisation.pk:
+        raise TransferRefused(_("Le dossier est déjà suivi par cet organisme."))
+    if locked.state not in TRANSFERABLE_STATES:
+        raise TransferRefused(_transfer_refusal(locked))
+    habilitated = Habilitation.objects.in_force().filter(
+        organisation_id=to_organisation.pk, certification=locked.certification
+    )
+    if not to_organisation.is_active or not habilitated.exists():
+        raise TransferRefused(_("Cet organisme n'est pas habilité pour cette certification."))
+    counsellor = by if by is not None else transfer_counsellor(to_organisation)
+    if counsellor is None:
+        raise TransferRefused(_("Cet organisme n'a pas encore de conseiller pour accueillir le dossier."))
+    previous_organisation, previous_counsellor_id = locked.organisation, locked.counsellor_id
+    from_state = locked.state
+    dossier_transfer_started.send(sender=Dossier, dossier=locked)
+    note = _("Parti de %(from)s vers %(to)s. Motif : %(reason)s") % {
+        "from": previous_organisation.name,
+        "to": to_organisation.name,
+        "reason": reason,
+    }
+    if by is None:
+        note = _("Par la personne candidate, depuis son espace : %(note)s") % {"note": note}
+    transition_apply(
+        locked,
+        "transfer",
+        by=by,
+        actor=by.user if by is not None else None,
+        note=note,
+        request=request,
+        action="dossier",
+        refused=lambda dossier, name: TransferRefused(_transfer_refusal(dossier)),
+        details={"from_organisation": previous_organisation.pk, "by_candidate": by is None},
+        organisation_id=to_organisation.pk,
+        counsellor_id=counsellor.user_id,
+    )
+    locked.organisation = to_organisation
+    # After the timeline event: the previous organisation reads the timeline up to this instant, the move included.
+    transfer = DossierTransfer.objects.create(
+        dossier=locked,
+        from_organisation=previous_organisation,
+        to_organisation=to_organisation,
+        requested_by=by,
+        by_candidate=by is None,
+        consent_text=consent_text,
+        reason=reason,
+        from_state=from_state,
+    )
+    # The previous organisation's own trail says the dossier left it.
+    audit_record(
+        action="dossier.transferred_away",
+        actor=by.user if by is not None else None,
+        organisation=previous_organisation.pk,
+        obj=locked,
+        request=request,
+        details={"to_organisation": to_organisation.pk, "transfer": transfer.pk},
+    )
+    dossier_transferred.send(
+        sender=Dossier, dossier=locked, transfer=transfer, previous_counsellor_id=previous_counsellor_id, by=by
+    )
+    return transfer
+
+
+def _transfer_refusal(dossier: Dossier) -> str:
+    if dossier.state in (DossierState.PRIOR_EVALUATION, DossierState.FINAL_EVALUATION):
+        return _("Une évaluation est en cours : le dossier pourra changer d'organisme quand elle sera terminée.")
+    if dossier.state == DossierState.INFORMATION:
+        return _("Le dossier n'est pas encore ouvert : la personne peut simplement s'adresser au nouvel organisme.")
+    return _("Un dossier « %(state)s » ne peut plus changer d'organisme.") % {"state": dossier.get_state_display()}
 
 
 @dataclass

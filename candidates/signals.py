@@ -21,3 +21,13 @@ correction_requested = Signal()
 
 # kwargs: correction (CorrectionRequest, answered), by (Membership)
 correction_answered = Signal()
+
+# kwargs: dossier (locked, still in its previous organisation). Receivers lock the rows they will change on
+# `dossier_transferred` and write nothing (the lock order of `dossier_withdrawal_started`).
+dossier_transfer_started = Signal()
+
+# kwargs: dossier (locked, now in the new organisation), transfer (DossierTransfer), previous_counsellor_id (int),
+# by (Membership | None: None when the candidate moved it from their space). Scheduling cancels the appointments in
+# progress and ends the open assignments, training closes a plan in progress, notifications tells both
+# organisations; each with the transfer's reason.
+dossier_transferred = Signal()

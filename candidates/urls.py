@@ -12,5 +12,7 @@ urlpatterns = [
     path("<int:pk>/notes/", views.dossier_note_view, name="dossier_note"),
     path("<int:pk>/reflexion/", views.dossier_take_time_view, name="dossier_take_time"),
     path("<int:pk>/candidat/", views.candidate_correct_view, name="candidate_correct"),
+    path("accueillir/", views.transfer_view, name="transfer"),
+    path("partis/", views.transferred_away_list, name="transferred_away_list"),
     path("rectifications/<int:pk>/", views.correction_request_view, name="correction_request"),
 ]

@@ -17,6 +17,7 @@ from django.utils.translation import ngettext
 
 from candidates.forms import (
     CONSENT_TEXT,
+    TRANSFER_CONSENT_TEXT,
     CandidateIdentityForm,
     CorrectionAnswerForm,
     DossierCreateForm,
@@ -25,22 +26,28 @@ from candidates.forms import (
     DossierOpenForm,
     DossierTakeTimeForm,
     DossierWithdrawForm,
+    TransferConfirmForm,
+    TransferFindForm,
 )
 from candidates.models import (
     DOSSIER_ROLES,
     DOSSIER_SORTS,
+    TRANSFERABLE_STATES,
     Candidate,
     CorrectionRequest,
     Dossier,
     DossierQuerySet,
     DossierState,
+    DossierTransfer,
 )
 from candidates.services import (
     CANDIDATE_CORRECTION_ROLES,
+    TRANSFER_ROLES,
     CorrectionAlreadyAnswered,
     DossierConflict,
     NewDossierRefusal,
     NotInInformation,
+    TransferRefused,
     TransitionRefused,
     candidate_correct,
     correction_request_answer,
@@ -48,8 +55,10 @@ from candidates.services import (
     dossier_note_add,
     dossier_open,
     dossier_take_time,
+    dossier_transfer,
     dossier_withdraw,
     dossiers_export,
+    transfer_find,
 )
 from clea_platform import spreadsheets
 from clea_platform.french import of_name
@@ -120,6 +129,7 @@ def dossier_list(request: HttpRequest) -> HttpResponse:
             "query": urlencode(kept),
             "sort_headers": sort_headers(request, filters.current_sort()),
             "can_create": membership.role == Role.COUNSELLOR,
+            "can_transfer": membership.role in TRANSFER_ROLES,
         },
     )
 
@@ -380,3 +390,79 @@ def correction_request_view(request: HttpRequest, pk: int) -> HttpResponse:
             "can_correct_candidate": dossier is not None and candidate.can_be_corrected,
         },
     )
+
+
+@membership_required(*TRANSFER_ROLES)
+def transfer_view(request: HttpRequest) -> HttpResponse:
+    """Take in a dossier the person brings from another organisation (issue 19): found by its reference and their
+    birth date, never listed; then the person's agreement to the text read to them, and the move."""
+    membership: Membership = request.membership
+    posted = request.POST if request.method == "POST" else None
+    confirming = posted is not None and "consent_step" in posted
+    # The search (first step), or its reference and birth date sent back hidden with the confirmation.
+    find = TransferFindForm(posted)
+    confirm = TransferConfirmForm(posted if confirming else None)
+    dossier = None
+    if find.is_bound and find.is_valid():
+        dossier = transfer_find(
+            membership=membership, reference=find.cleaned_data["reference"], birth_date=find.cleaned_data["birth_date"]
+        )
+        if dossier is None:
+            find.add_error(
+                None,
+                _(
+                    "Aucun dossier d'un autre organisme ne correspond à cette référence et à cette date de naissance. "
+                    "Vérifiez-les avec la personne."
+                ),
+            )
+        elif not confirming:
+            confirm = TransferConfirmForm(initial=find.cleaned_data)
+    refusal = ""
+    if dossier is not None and confirming and confirm.is_valid():
+        try:
+            dossier_transfer(
+                dossier=dossier,
+                to_organisation=membership.organisation,
+                consent_text=TRANSFER_CONSENT_TEXT,
+                consent_given=confirm.cleaned_data["consent"],
+                reason=confirm.cleaned_data["reason"],
+                by=membership,
+                request=request,
+            )
+        except (TransferRefused, DossierConflict) as exc:
+            refusal = str(exc)
+        else:
+            messages.success(
+                request,
+                _("Le dossier %(ref)s est maintenant suivi par votre organisme. Vous en êtes le conseiller.")
+                % {"ref": dossier.reference},
+            )
+            return redirect("journey:dossier_detail", pk=dossier.pk)
+    invalid = bool(find.is_bound and find.errors) or bool(confirm.is_bound and confirm.errors) or bool(refusal)
+    return render(
+        request,
+        "candidates/transfer.html",
+        {
+            "dossier": dossier,
+            "find": find,
+            "confirm": confirm,
+            "consent_text": TRANSFER_CONSENT_TEXT,
+            "refusal": refusal,
+            "movable": dossier is not None and dossier.state in TRANSFERABLE_STATES,
+        },
+        status=400 if invalid else 200,
+    )
+
+
+@membership_required(*DOSSIER_ROLES)
+def transferred_away_list(request: HttpRequest) -> HttpResponse:
+    """The dossiers that left the organisation for another (issue 19): each links to its read-only page."""
+    transfers = (
+        DossierTransfer.objects.visible_to(request.membership)
+        .filter(from_organisation_id=request.membership.organisation_id)
+        .exclude(dossier__organisation_id=request.membership.organisation_id)
+        .select_related("dossier__candidate", "to_organisation")
+        .order_by("-at", "-id")
+    )
+    page = Paginator(transfers, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "candidates/transferred_away_list.html", {"page": page})

@@ -36,6 +36,14 @@ class EvaluationQuerySet(TenantQuerySet):
     """The evaluator organisation's members and Certif'Pro; jurors, the grids of their sessions' dossiers.
     Trainers and others see no evaluation content."""
 
+    def visible_to(self, membership: Membership | None) -> EvaluationQuerySet:
+        """Also, for the organisation a dossier moved to (issue 19), the evaluations made before by the previous
+        one: what was acquired follows the person. The previous organisation keeps its own (by `organisation`)."""
+        if membership is not None and not membership.is_certifpro and membership.role in self.organisation_roles:
+            org = membership.organisation_id
+            return self.filter(models.Q(organisation_id=org) | models.Q(dossier__organisation_id=org))
+        return super().visible_to(membership)
+
     def visible_to_others(self, membership: Membership) -> EvaluationQuerySet:
         from candidates.models import Dossier
 
@@ -198,10 +206,14 @@ def new_attestation_code() -> str:
 
 class AttestationQuerySet(models.QuerySet["Attestation"]):
     def visible_to(self, membership: Membership | None) -> AttestationQuerySet:
-        """Whoever may see the dossier may download its attestations."""
+        """Whoever may see the dossier may download its attestations; an organisation the dossier left (issue 19),
+        the attestations it issued itself."""
         from candidates.models import Dossier
 
-        return self.filter(dossier__in=Dossier.objects.visible_to(membership))
+        visible = self.filter(dossier__in=Dossier.objects.visible_to(membership))
+        if membership is None or membership.is_certifpro or membership.role not in TenantQuerySet.organisation_roles:
+            return visible
+        return visible | self.filter(organisation_id=membership.organisation_id)
 
 
 class Attestation(models.Model):

@@ -66,7 +66,10 @@ def dossier_funding(membership: Membership | None, dossier: Dossier) -> DossierF
     may_act = membership.role in FUNDING_ACTORS
     return DossierFunding(
         lines=[(line, line.actions_for(membership) if may_act else []) for line in lines],
-        can_create=may_act and dossier.state not in {DossierState.WITHDRAWN, DossierState.EXPIRED},
+        # Not on a dossier that left the organisation (issue 19): its lines stay, the new ones are the new owner's.
+        can_create=may_act
+        and dossier.organisation_id == membership.organisation_id
+        and dossier.state not in {DossierState.WITHDRAWN, DossierState.EXPIRED},
     )
 
 

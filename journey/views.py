@@ -103,29 +103,43 @@ def next_actions(dossier: Dossier, membership: Membership) -> list[NextAction]:
 @membership_required(*DOSSIER_ROLES)
 def dossier_detail(request: HttpRequest, pk: int) -> HttpResponse:
     membership: Membership = request.membership
+    # An organisation the dossier left reads it too (issue 19), and each part through its own scoped queryset:
+    # its own evaluations, attestations, plans and the timeline up to the move, nothing after.
     dossiers = (
-        Dossier.objects.visible_to(membership)
+        Dossier.objects.readable_by(membership)
+        .with_departure(membership)
         .select_related("candidate", "organisation", "referentiel", "counsellor", "certificate")
         .prefetch_related(
-            Prefetch("events", queryset=DossierEvent.objects.select_related("actor").order_by("-at", "-id")),
-            Prefetch("evaluations", queryset=Evaluation.objects.select_related("evaluator")),
-            Prefetch("attestations", queryset=Attestation.objects.order_by("-version")),
+            Prefetch(
+                "events",
+                queryset=DossierEvent.objects.visible_to(membership).select_related("actor").order_by("-at", "-id"),
+            ),
+            Prefetch("evaluations", queryset=Evaluation.objects.visible_to(membership).select_related("evaluator")),
+            Prefetch("attestations", queryset=Attestation.objects.visible_to(membership).order_by("-version")),
             Prefetch(
                 "training_plans",
-                queryset=TrainingPlan.objects.select_related("trainer", "organisation").order_by("-cycle"),
+                queryset=TrainingPlan.objects.visible_to(membership)
+                .select_related("trainer", "organisation")
+                .order_by("-cycle"),
             ),
         )
     )
     dossier = get_object_or_404(dossiers, pk=pk)
+    # Gone to another organisation: read only, no step to take (each action URL starts from visible_to: a 404).
+    left = getattr(dossier, "left_at", None) is not None
     plans = list(dossier.training_plans.all())
     # The guards read the current plan: hand them the one already prefetched rather than query again.
     dossier.__dict__["current_training_plan"] = plans[0] if plans else None
-    actions = next_actions(dossier, membership)
+    actions = [] if left else next_actions(dossier, membership)
     events = list(dossier.events.all())
     evaluations = list(dossier.evaluations.all())
     # The one step whose actor the page has not loaded yet: the jury session the dossier is before.
     session = jury_session_of(dossier, membership) if dossier.state == DossierState.SUBMITTED_TO_JURY else None
-    step = next_step(Facts(dossier=dossier, reader=membership, plans=plans, evaluations=evaluations, session=session))
+    step = (
+        None
+        if left
+        else next_step(Facts(dossier=dossier, reader=membership, plans=plans, evaluations=evaluations, session=session))
+    )
     attestations = list(dossier.attestations.all())
     certificate: Certificate | None = getattr(dossier, "certificate", None)
     if certificate is not None and not certificate.is_produced:
@@ -154,12 +168,17 @@ def dossier_detail(request: HttpRequest, pk: int) -> HttpResponse:
             last_activity + datetime.timedelta(days=settings.INFORMATION_IDLE_DAYS)
         )
     # The person's requests to correct their data, whichever of their dossiers they named: the data is theirs.
-    corrections = list(
-        CorrectionRequest.objects.visible_to(membership)
-        .open()
-        .filter(candidate_id=dossier.candidate_id)
-        .order_by("created_at", "id")
+    corrections = (
+        []
+        if left
+        else list(
+            CorrectionRequest.objects.visible_to(membership)
+            .open()
+            .filter(candidate_id=dossier.candidate_id)
+            .order_by("created_at", "id")
+        )
     )
+    may_correct = membership.role in CANDIDATE_CORRECTION_ROLES and not left
     return render(
         request,
         "journey/dossier_detail.html",
@@ -173,28 +192,24 @@ def dossier_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "plans": plans,
             "actions": actions,
             "next_step": step,
-            "reader_note": "" if actions else reader_note(dossier, membership),
+            "reader_note": "" if actions or left else reader_note(dossier, membership),
+            "left": left,
             "diagram": dossier_diagram(dossier, events),
             "days_left": days_left,
             "deadline_close": days_left is not None and days_left < WARNING_BEFORE_DEADLINE.days,
             "funding": dossier_funding(membership, dossier),
             "schedule": schedule,
-            "can_correct_candidate": membership.role in CANDIDATE_CORRECTION_ROLES
-            and dossier.candidate.can_be_corrected,
+            "can_correct_candidate": may_correct and dossier.candidate.can_be_corrected,
             "corrections": corrections,
             "notes": notes,
             "in_information": in_information,
             "information_closes_on": information_closes_on,
-            "can_write_information": in_information
-            and membership.role in CANDIDATE_CORRECTION_ROLES
-            and dossier.anonymised_at is None,
+            "can_write_information": in_information and may_correct and dossier.anonymised_at is None,
             # « Information précédente »: what the person said at an earlier interview here, when they come back.
             "earlier_notes": earlier_information_notes(membership, dossier) if in_information else [],
-            "can_answer_corrections": membership.role in CANDIDATE_CORRECTION_ROLES,
+            "can_answer_corrections": may_correct,
             # The candidate's own space (issue 18): who keeps the person's contact data sends them the sign-in link.
-            "can_send_space_link": membership.role in CANDIDATE_CORRECTION_ROLES
-            and bool(dossier.candidate.email)
-            and dossier.candidate.can_be_corrected,
+            "can_send_space_link": may_correct and bool(dossier.candidate.email) and dossier.candidate.can_be_corrected,
         },
     )
 

@@ -160,6 +160,15 @@ def interview_request_counsellor(event: Event) -> Iterable[Person]:
         yield from interview_request_handlers(event)
 
 
+def previous_organisation(event: Event) -> Iterable[Person]:
+    """A dossier that moved to another organisation (issue 19): who followed it at the one it left (the event names
+    that organisation), and its administrators."""
+    counsellor_id = event.extra.get("previous_counsellor_id")
+    if counsellor_id is not None:
+        yield (counsellor_id, event.organisation_id)
+    yield from members_with_role(event.organisation_id, Role.ORG_ADMIN)
+
+
 def members_with_role(organisation_id: int, role: str) -> list[Person]:
     return [
         (user_id, organisation_id)
@@ -192,6 +201,10 @@ KINDS: dict[str, Kind] = {
     "certificate_ready": Kind(_("Certificat disponible"), (dossier_counsellor,), candidate=True),
     # Closed by someone else than the counsellor: the candidate from their space, an administrator, the platform.
     "dossier_withdrawn": Kind(_("Dossier clos (abandon)"), (dossier_counsellor,)),
+    # A dossier moved to another organisation (issue 19): the one it left cannot block it, it is told; the new
+    # counsellor hears when the candidate moved it themself (otherwise they asked for it).
+    "dossier_transferred_away": Kind(_("Dossier parti vers un autre organisme"), (previous_organisation,)),
+    "dossier_transferred_in": Kind(_("Dossier arrivé d'un autre organisme"), (dossier_counsellor,)),
     "referral_received": Kind(_("Orientation reçue"), (referral_answerers,), email=False),
     "referral_answered": Kind(_("Réponse à une orientation"), (referral_advisor,), email=False),
     "referral_expiring": Kind(_("Orientation bientôt expirée"), (referral_answerers,)),

@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from candidates.models import CorrectionRequest, Dossier
-from candidates.signals import correction_answered, correction_requested, dossier_withdrawn
+from candidates.signals import correction_answered, correction_requested, dossier_transferred, dossier_withdrawn
 from evaluations.models import EvaluationKind
 from evaluations.signals import attestation_ready, evaluation_closed
 from intake.signals import interview_request_answered, interview_request_confirmed
@@ -115,6 +115,41 @@ def on_training_plan_created(sender: Any, *, plan: Any, by: Any = None, **kwargs
             plan=plan,
         )
     )
+
+
+@receiver(dossier_transferred, dispatch_uid="notifications.dossier_transferred")
+def on_dossier_transferred(
+    sender: Any, *, dossier: Dossier, transfer: Any, previous_counsellor_id: int, by: Any = None, **kwargs: Any
+) -> None:
+    """The organisation the dossier left is told (it cannot block the move) and keeps a read-only page; the new
+    counsellor hears of a dossier the candidate moved themself."""
+    words = {"who": dossier_words(dossier), "org": transfer.to_organisation.name}
+    notify(
+        Event(
+            kind="dossier_transferred_away",
+            key=f"dossier_transferred_away:{transfer.pk}",
+            organisation_id=transfer.from_organisation_id,
+            title=_("Dossier parti vers %(org)s : %(who)s") % words,
+            body=_("Motif : %(reason)s") % {"reason": transfer.reason},
+            url=_dossier_url(dossier),
+            actor_id=_actor(by),
+            dossier=dossier,
+            extra={"previous_counsellor_id": previous_counsellor_id},
+        )
+    )
+    if by is None:
+        notify(
+            Event(
+                kind="dossier_transferred_in",
+                key=f"dossier_transferred_in:{transfer.pk}",
+                organisation_id=dossier.organisation_id,
+                title=_("Dossier arrivé de %(org)s : %(who)s")
+                % {"who": dossier_words(dossier), "org": transfer.from_organisation.name},
+                body=_("Motif : %(reason)s") % {"reason": transfer.reason},
+                url=_dossier_url(dossier),
+                dossier=dossier,
+            )
+        )
 
 
 @receiver(dossier_withdrawn, dispatch_uid="notifications.dossier_withdrawn")

@@ -34,6 +34,7 @@ from candidates.models import (
     Dossier,
     DossierEvent,
     DossierNote,
+    DossierTransfer,
     anonymised_birth_date,
     identity_key,
 )
@@ -142,6 +143,8 @@ def _dossiers_scrub(dossiers: models.QuerySet[Dossier], now: datetime.datetime) 
     DossierEvent.objects.filter(dossier_id__in=dossier_ids).exclude(note="").update(note="")
     # What the person said at the information interview.
     DossierNote.objects.filter(dossier_id__in=dossier_ids).exclude(text="").update(text="")
+    # Why the person changed organisation (issue 19) may speak of them; who moved it where and when stays.
+    DossierTransfer.objects.filter(dossier_id__in=dossier_ids).exclude(reason="").update(reason="")
     # Ids first, then each table by its own indexed foreign key: an UPDATE through a join made PostgreSQL scan the
     # whole criterion results table, 0.3 s a person on 50,000 dossiers (README, "Données personnelles").
     evaluation_ids = list(Evaluation.objects.filter(dossier_id__in=dossier_ids).values_list("pk", flat=True))

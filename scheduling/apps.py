@@ -6,3 +6,6 @@ class SchedulingConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "scheduling"
     verbose_name = _("Affectations et rendez-vous")
+
+    def ready(self) -> None:
+        from scheduling import receivers  # noqa: F401  (connects the receivers of the steps below)

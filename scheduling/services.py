@@ -608,3 +608,33 @@ def appointment_cancel(
     availability.refresh_after(locked)
     appointment_cancelled.send(sender=Appointment, appointment=locked, reason=reason, by=by.user)
     return locked
+
+
+# -- A dossier moving to another organisation (issue 19) --------------------------------------------------------------
+
+
+def dossier_transfer_lock(*, dossier: Dossier) -> None:
+    """Lock what a move will close (on `dossier_transfer_started`), before the move's first audit row."""
+    list(Appointment.objects.select_for_update().planned().filter(dossier=dossier).values_list("pk", flat=True))
+    list(Assignment.objects.select_for_update().current().filter(dossier=dossier).values_list("pk", flat=True))
+
+
+def dossier_transfer_close(*, dossier: Dossier, reason: str, by: User | None) -> None:
+    """The dossier left its organisation (`dossier_transferred`): its planned appointments are cancelled and its
+    open assignments end, each with the move's reason. The platform acts (the move was authorised by its service):
+    the new organisation books and assigns again. Sends `appointment_cancelled` for each appointment."""
+    words = _("Changement d'organisme : %(reason)s") % {"reason": reason}
+    for appointment in Appointment.objects.planned().filter(dossier=dossier).order_by("starts_at", "pk"):
+        locked = transition_apply(
+            appointment,
+            "cancel",
+            by=None,
+            actor=by,
+            refused=_refused,
+            action="appointment",
+            note=words,
+            reason=words,
+        )
+        availability.refresh_after(locked)
+        appointment_cancelled.send(sender=Appointment, appointment=locked, reason=words, by=by)
+    Assignment.objects.current().filter(dossier=dossier).update(ended_at=timezone.now(), end_reason=words[:255])

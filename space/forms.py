@@ -67,3 +67,19 @@ class MyCorrectionForm(CorrectionRequestForm):
         if len(self.dossiers) == 1:
             return next(iter(self.dossiers.values()))
         return self.dossiers[self.cleaned_data["dossier"]]
+
+
+class MoveForm(forms.Form):
+    """The person confirms the move of their dossier to another organisation: they agree, and may say why."""
+
+    agree = forms.BooleanField(
+        label=_("J'ai lu ce texte et je suis d'accord"),
+        error_messages={"required": _("Cochez la case pour dire que vous êtes d'accord.")},
+    )
+    reason = forms.CharField(
+        label=_("Pourquoi je change (si je veux)"),
+        required=False,
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Exemple : je déménage. L'ancien et le nouvel organisme le liront."),
+    )

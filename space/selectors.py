@@ -12,6 +12,8 @@ from django.utils.translation import gettext as _
 
 from candidates.models import CandidatePerson, CorrectionRequest, Dossier, DossierState
 from clea_platform.french import of_name
+from directory.models import Commune
+from directory.selectors import NearbySite, directory_sites, sites_nearby
 from evaluations.acquisitions import dossier_outcome
 from evaluations.models import Attestation, Evaluation, EvaluationStatus
 from juries.models import Certificate, Submission
@@ -31,7 +33,7 @@ from space.words import (
 )
 
 if TYPE_CHECKING:
-    from organisations.models import Organisation
+    from organisations.models import Organisation, Site
     from training.models import TrainingPlan
 
 
@@ -259,3 +261,49 @@ def acquisitions(dossier: Dossier) -> Acquisitions:
         for domain in outcome.domains
     ]
     return Acquisitions(evaluated=True, domains=domains)
+
+
+# -- Changing organisation (issue 19) -------------------------------------------------------------------------------
+
+# How many organisations the page offers: the nearest first, enough to choose, short enough to read on a phone.
+MOVE_CHOICES = 10
+MOVE_RADIUS_KM = 100
+
+
+def move_sites(dossier: Dossier) -> list[NearbySite]:
+    """Where the person may move their dossier: one site per organisation habilitated for its certification today
+    (the nearest one to the person's commune when their postcode is known), their current organisation left out,
+    nearest first (the directory's order)."""
+    postcode = dossier.candidate.postcode
+    commune = (
+        Commune.objects.filter(postcode_rows__postcode=postcode).order_by("-population", "pk").first()
+        if postcode
+        else None
+    )
+    if commune is not None:
+        search = sites_nearby(
+            latitude=commune.latitude,
+            longitude=commune.longitude,
+            radius_km=MOVE_RADIUS_KM,
+            certification=dossier.certification,
+        )
+        entries = search.results
+    else:
+        entries = [
+            NearbySite(site=site, distance_km=-1)
+            for site in directory_sites(dossier.certification).order_by("city", "name")[: MOVE_CHOICES * 5]
+        ]
+    chosen: dict[int, NearbySite] = {}
+    for entry in entries:
+        organisation_id = entry.site.organisation_id
+        if organisation_id != dossier.organisation_id and organisation_id not in chosen:
+            chosen[organisation_id] = entry
+        if len(chosen) == MOVE_CHOICES:
+            break
+    return list(chosen.values())
+
+
+def move_site(dossier: Dossier, site_id: int) -> Site:
+    """One of the sites the dossier may move to (DoesNotExist otherwise: another organisation's site without the
+    habilitation, an inactive one, or the current organisation's)."""
+    return directory_sites(dossier.certification).exclude(organisation_id=dossier.organisation_id).get(pk=site_id)

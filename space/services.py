@@ -16,17 +16,19 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from candidates.forms import TRANSFER_CONSENT_TEXT
 from candidates.models import (
     LINK_VALIDITY,
     Candidate,
     CandidatePerson,
     CandidateQuerySet,
     Dossier,
+    DossierTransfer,
     LinkOrigin,
     SignInLink,
     token_hash,
 )
-from candidates.services import CANDIDATE_CORRECTION_ROLES, dossier_withdraw
+from candidates.services import CANDIDATE_CORRECTION_ROLES, dossier_transfer, dossier_withdraw
 from clea_platform.errors import BusinessRefusal
 from clea_platform.pdf import html_to_pdf
 from organisations.services import audit_record
@@ -39,7 +41,7 @@ if TYPE_CHECKING:
 
     from django.http import HttpRequest
 
-    from organisations.models import Membership
+    from organisations.models import Membership, Site
 
 # What the session keeps of a signed-in candidate (space.middleware reads it): the candidate ids that are the person,
 # and when they were last active.
@@ -221,3 +223,22 @@ def person_data_export(
             details={"format": kind, "candidates": [c.pk for c in candidates], "bytes": len(content)},
         )
     return content
+
+
+@transaction.atomic
+def dossier_move(
+    *, person: CandidatePerson, dossier: Dossier, site: Site, reason: str = "", request: HttpRequest | None = None
+) -> DossierTransfer:
+    """The candidate moves their dossier to the organisation of `site` from their space (issue 19), having confirmed
+    the text on screen (TRANSFER_CONSENT_TEXT, stored with the move). Another person's dossier is a DoesNotExist;
+    the rules (states, habilitation) are candidates.services.dossier_transfer's."""
+    dossier = Dossier.objects.of_person(person).get(pk=dossier.pk)
+    return dossier_transfer(
+        dossier=dossier,
+        to_organisation=site.organisation,
+        consent_text=TRANSFER_CONSENT_TEXT,
+        consent_given=True,
+        reason=reason.strip() or _("Choix de la personne candidate"),
+        by=None,
+        request=request,
+    )

@@ -20,7 +20,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 
-from candidates.models import LINK_VALIDITY, Candidate, Dossier
+from candidates.forms import TRANSFER_CONSENT_TEXT
+from candidates.models import LINK_VALIDITY, TRANSFERABLE_STATES, Candidate, Dossier
 from candidates.services import correction_request_create
 from clea_platform.actions import post_only
 from clea_platform.downloads import file_response
@@ -31,15 +32,17 @@ from clea_platform.tenancy import membership_required
 from clea_platform.verification import verification_qr_svg, verification_url
 from credentials.services import credential_download
 from juries.models import Certificate
+from organisations.models import Site
 from scheduling.ics import appointment_ics, appointment_ics_filename
 from space import selectors
-from space.forms import MyCorrectionForm, SignInRequestForm
+from space.forms import MoveForm, MyCorrectionForm, SignInRequestForm
 from space.services import (
     LINK_SENDERS,
     LinkUnusable,
     SpaceRefusal,
     candidate_session_end,
     consent_withdraw,
+    dossier_move,
     person_data_export,
     sign_in_link_request,
     sign_in_link_send,
@@ -152,7 +155,12 @@ def dossier_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(
         request,
         "space/dossier.html",
-        {"page": selectors.dossier_page(dossier), "dossier": dossier, "section": "journey"},
+        {
+            "page": selectors.dossier_page(dossier),
+            "dossier": dossier,
+            "section": "journey",
+            "can_move": dossier.state in TRANSFERABLE_STATES,
+        },
     )
 
 
@@ -259,6 +267,70 @@ def consent_withdraw_view(request: HttpRequest, pk: int) -> HttpResponse:
         "space/consent_withdraw.html",
         {"dossier": dossier, "refusal": refusal, "section": "journey"},
         status=409 if refusal else 200,
+    )
+
+
+# -- Changing organisation (issue 19) ------------------------------------------------------------------------------
+
+
+@candidate_required
+def move(request: HttpRequest, pk: int) -> HttpResponse:
+    """« Changer d'organisme »: the habilitated organisations, nearest first, one site each."""
+    dossier = _dossier(request, pk)
+    movable = dossier.state in TRANSFERABLE_STATES
+    return render(
+        request,
+        "space/move.html",
+        {
+            "dossier": dossier,
+            "movable": movable,
+            "sites": selectors.move_sites(dossier) if movable else [],
+            "section": "journey",
+        },
+    )
+
+
+@candidate_required
+def move_confirm(request: HttpRequest, pk: int, site_pk: int) -> HttpResponse:
+    """What moving means, the text the person agrees to, then the POST that moves the dossier."""
+    dossier = _dossier(request, pk)
+    try:
+        site = selectors.move_site(dossier, site_pk)
+    except Site.DoesNotExist as exc:
+        raise Http404 from exc
+    form = MoveForm(request.POST if request.method == "POST" else None)
+    refusal = ""
+    if request.method == "POST" and form.is_valid():
+        try:
+            dossier_move(
+                person=request.candidate_person,  # type: ignore[attr-defined]
+                dossier=dossier,
+                site=site,
+                reason=form.cleaned_data["reason"],
+                request=request,
+            )
+        except ObjectDoesNotExist as exc:
+            raise Http404 from exc
+        except BusinessRefusal as exc:
+            refusal = str(exc)
+        else:
+            messages.success(
+                request,
+                _("C'est fait. Mon dossier est maintenant suivi par %(org)s.") % {"org": site.organisation.name},
+            )
+            return redirect("space:dossier", pk=dossier.pk)
+    return render(
+        request,
+        "space/move_confirm.html",
+        {
+            "dossier": dossier,
+            "site": site,
+            "form": form,
+            "consent_text": TRANSFER_CONSENT_TEXT,
+            "refusal": refusal,
+            "section": "journey",
+        },
+        status=409 if refusal else (400 if form.errors else 200),
     )
 
 

@@ -189,6 +189,11 @@ NOT_TENANT_URLS: dict[str, str] = {
     "space:attestation_download": "the candidate's own document; another person's is a 404 (tests/space)",
     "space:certificate_download": "the candidate's own document; another person's is a 404 (tests/space)",
     "space:credential_download": "the candidate's own credential; another person's is a 404 (tests/space)",
+    "space:move": "the candidate's own dossier; another person's is a 404 (tests/space/test_move.py)",
+    "space:move_confirm": (
+        "the candidate's own dossier and a public directory site; another person's dossier is a 404 "
+        "(tests/space/test_move.py)"
+    ),
 }
 
 # URLs without parameters that list no tenant rows, or list every organisation's by design, and why.
@@ -232,6 +237,11 @@ NOT_TENANT_LISTS: dict[str, str] = {
     ),
     "funding:index": "redirects each role to its own list (funding:line_list, funding:claim_list, ...)",
     "candidates:dossier_create": "form to create a dossier",
+    "api:dossier-transfer": "the API twin of candidates:transfer: finds by reference and birth date, never lists",
+    "candidates:transfer": (
+        "form that finds another organisation's dossier by reference and birth date, never a list "
+        "(tests/candidates/test_transfer_views.py)"
+    ),
     "juries:session_create": "form to create a session",
     "funding:batch_create": "POST that requests a batch of the organisation's claimable lines",
     "referrals:create": "form to send a referral (the directory's sites are public)",

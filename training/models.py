@@ -44,6 +44,20 @@ def plan_calendar_errors(dossier: Dossier, starts_on: datetime.date, ends_on: da
 
 
 class TrainingPlanQuerySet(models.QuerySet["TrainingPlan"]):
+    @staticmethod
+    def _defined_before_leaving(organisation_id: int) -> models.Exists:
+        """The plans defined while the dossier was this evaluator organisation's, once it has moved to another
+        (issue 19): the previous organisation keeps reading what it did, not what came after."""
+        from candidates.models import DossierTransfer
+
+        return models.Exists(
+            DossierTransfer.objects.filter(
+                dossier_id=models.OuterRef("dossier_id"),
+                from_organisation_id=organisation_id,
+                at__gte=models.OuterRef("created_at"),
+            )
+        )
+
     def with_progress(self) -> TrainingPlanQuerySet:
         """Hours of the sessions done, as `hours_done`, in the list's own query (a subquery, no row per session)."""
         done = (
@@ -82,9 +96,13 @@ class TrainingPlanQuerySet(models.QuerySet["TrainingPlan"]):
             return self.filter(
                 models.Q(organisation_id=membership.organisation_id)
                 | models.Q(dossier__organisation_id=membership.organisation_id)
+                | self._defined_before_leaving(membership.organisation_id)
             )
         if membership.role in {Role.COUNSELLOR, Role.EVALUATOR}:
-            return self.filter(dossier__organisation_id=membership.organisation_id)
+            return self.filter(
+                models.Q(dossier__organisation_id=membership.organisation_id)
+                | self._defined_before_leaving(membership.organisation_id)
+            )
         if membership.role == Role.JURY_MEMBER:
             from candidates.models import Dossier
 

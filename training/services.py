@@ -15,7 +15,7 @@ from candidates.models import Dossier, DossierEvent, DossierState
 from candidates.services import dossier_apply, dossier_lock
 from clea_platform.errors import BusinessRefusal
 from evaluations.acquisitions import dossier_outcome
-from organisations.models import Membership, OrganisationKind, Role
+from organisations.models import Membership, OrganisationKind, Role, User
 from organisations.services import audit_record
 from referentiels.models import Criterion
 from referentiels.outcomes import Outcome
@@ -303,3 +303,37 @@ def training_plan_complete(
     )
     training_plan_completed.send(sender=TrainingPlan, plan=plan, by=by)
     return plan
+
+
+# -- A dossier moving to another organisation (issue 19) --------------------------------------------------------------
+
+
+def training_plans_lock_for_transfer(*, dossier: Dossier) -> None:
+    """Lock the plan a move will close (on `dossier_transfer_started`), before the move's first audit row."""
+    list(TrainingPlan.objects.select_for_update().filter(dossier=dossier, completed_at__isnull=True).values("pk"))
+
+
+def training_plans_close_for_transfer(*, dossier: Dossier, reason: str, by: User | None) -> list[TrainingPlan]:
+    """The dossier left its organisation during a training (`dossier_transferred`): the plan in progress ends today
+    with the hours done, the move's reason as why the rest was not done, and a line on the timeline. The new
+    organisation defines its own plan from what remains (the dossier is back to partially validated)."""
+    closed = []
+    for plan in TrainingPlan.objects.filter(dossier=dossier, completed_at__isnull=True).order_by("cycle"):
+        plan.completed_at = timezone.now()
+        plan.shortfall_reason = _("Parcours arrêté, changement d'organisme : %(reason)s") % {"reason": reason}
+        plan.save(update_fields=["completed_at", "shortfall_reason"])
+        DossierEvent.objects.create(
+            dossier_id=dossier.pk,
+            actor=by,
+            note=_("Parcours %(cycle)s arrêté (%(done)s h réalisées) : changement d'organisme")
+            % {"cycle": plan.cycle, "done": hours_label(plan.sessions_done_hours())},
+        )
+        audit_record(
+            action="training_plan.close_for_transfer",
+            actor=by,
+            organisation=plan.organisation_id,
+            obj=plan,
+            details={"dossier": dossier.pk},
+        )
+        closed.append(plan)
+    return closed

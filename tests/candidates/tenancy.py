@@ -58,7 +58,19 @@ TENANT_URLS = [
     ),
 ]
 
+
+def transferred_away(organisation: Organisation) -> str:
+    """A dossier of the organisation that moved to another one: the organisation lists it among those gone."""
+    from tests.candidates.transfer_support import move, new_organisation
+
+    dossier = DossierFactory(organisation=organisation, state="opened")
+    to, team = new_organisation()
+    move(dossier, to, by=team.counsellor)
+    return dossier.reference
+
+
 TENANT_LISTS = [
+    TenantList("candidates:transferred_away_list", Role.COUNSELLOR, transferred_away),
     TenantList("candidates:dossier_list", Role.COUNSELLOR, lambda org: DossierFactory(organisation=org).reference),
     TenantList(
         "candidates:dossier_export",

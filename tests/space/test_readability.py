@@ -25,6 +25,8 @@ from evaluations.services import attestation_generate
 from journey.demo import _demo_gaps_acquired
 from referentiels.models import Referentiel
 from scheduling.models import AppointmentPurpose
+from tests.candidates.transfer_support import new_organisation
+from tests.factories import SiteFactory
 from tests.journey import DossierFactory
 from tests.juries.factories import certified
 from tests.scheduling import book
@@ -132,6 +134,19 @@ def pages(fresh_rate_limit) -> dict[str, str]:
         response = client.get(url)
         assert response.status_code == 200, name
         html[name] = response.content.decode()
+    # Changing organisation (issue 19): another habilitated organisation with a site in the directory.
+    other, _team = new_organisation()
+    site = SiteFactory(organisation=other)
+    for name, url in {
+        "changer d'organisme": reverse("space:move", args=[dossier.pk]),
+        "changer d'organisme, confirmer": reverse("space:move_confirm", args=[dossier.pk, site.pk]),
+    }.items():
+        response = client.get(url)
+        assert response.status_code == 200, name
+        html[name] = response.content.decode()
+    html["changer d'organisme, erreurs"] = client.post(
+        reverse("space:move_confirm", args=[dossier.pk, site.pk]), {}
+    ).content.decode()
     html["mes documents, certifié"] = (
         candidate_client(certificate.dossier).get(reverse("space:documents")).content.decode()
     )

@@ -1,0 +1,107 @@
+"""The new organisation takes in a dossier (issue 19): found by reference and birth date, the person's agreement to
+the text read to them, the move; French messages through the error summary."""
+
+from __future__ import annotations
+
+import datetime
+import html
+
+import pytest
+from django.urls import reverse
+
+from candidates.forms import TRANSFER_CONSENT_TEXT
+from candidates.models import DossierTransfer
+from organisations.models import Role
+from tests.candidates.transfer_support import new_organisation
+from tests.clients import logged_in_client
+from tests.factories import MembershipFactory
+from tests.journey import DossierFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def text(response) -> str:
+    return html.unescape(response.content.decode())
+
+
+URL = "candidates:transfer"
+
+
+def _found(dossier) -> dict[str, str]:
+    return {"reference": dossier.reference, "birth_date": dossier.candidate.birth_date.isoformat()}
+
+
+def test_the_counsellor_finds_the_dossier_records_the_consent_and_takes_it_in():
+    dossier = DossierFactory(partially_validated=True)
+    org_b, team_b = new_organisation()
+    client = logged_in_client(team_b.counsellor)
+    assert reverse(URL) in text(client.get(reverse("candidates:dossier_list")))
+
+    found = client.post(reverse(URL), _found(dossier))
+    body = text(found)
+    assert found.status_code == 200
+    assert dossier.candidate.full_name in body and dossier.organisation.name in body
+    assert "Lisez ce texte à la personne" in body
+
+    missing = client.post(reverse(URL), {**_found(dossier), "consent_step": "1"})
+    assert missing.status_code == 400
+    body = text(missing)
+    assert 'class="error-summary"' in body
+    assert "cochez la case" in body and "Indiquez le motif du changement d'organisme." in body
+
+    taken = client.post(
+        reverse(URL), {**_found(dossier), "consent_step": "1", "consent": "on", "reason": "Déménagement"}
+    )
+    assert taken.status_code == 302 and taken["Location"] == reverse("journey:dossier_detail", args=[dossier.pk])
+    transfer = DossierTransfer.objects.get()
+    assert transfer.requested_by == team_b.counsellor and transfer.consent_text == TRANSFER_CONSENT_TEXT
+    page = text(client.get(taken["Location"]))
+    assert f"Le dossier {dossier.reference} est maintenant suivi par votre organisme." in page
+
+
+def test_a_wrong_birth_date_finds_nothing_and_says_so():
+    dossier = DossierFactory(opened=True)
+    _org_b, team_b = new_organisation()
+    response = logged_in_client(team_b.counsellor).post(
+        reverse(URL), {"reference": dossier.reference, "birth_date": datetime.date(1900, 1, 1).isoformat()}
+    )
+    assert response.status_code == 400
+    body = text(response)
+    assert "Aucun dossier d'un autre organisme ne correspond" in body
+    assert dossier.candidate.full_name not in body
+
+
+def test_the_empty_form_names_each_missing_field():
+    _org_b, team_b = new_organisation()
+    response = logged_in_client(team_b.counsellor).post(reverse(URL), {})
+    body = text(response)
+    assert response.status_code == 400
+    assert "Indiquez la référence du dossier." in body and "Indiquez la date de naissance de la personne." in body
+
+
+def test_a_refused_move_shows_the_reason_in_the_summary():
+    dossier = DossierFactory(in_prior_evaluation=True)
+    _org_b, team_b = new_organisation()
+    response = logged_in_client(team_b.counsellor).post(
+        reverse(URL), {**_found(dossier), "consent_step": "1", "consent": "on", "reason": "Déménagement"}
+    )
+    assert response.status_code == 400
+    assert "Une évaluation est en cours" in text(response)
+    assert not DossierTransfer.objects.exists()
+
+
+@pytest.mark.parametrize("role", [Role.EVALUATOR, Role.TRAINER, Role.JURY_MEMBER])
+def test_only_counsellors_and_administrators_take_in_a_dossier(role):
+    org_b, _team = new_organisation()
+    assert logged_in_client(MembershipFactory(organisation=org_b, role=role)).get(reverse(URL)).status_code == 403
+
+
+def test_the_administrator_may_take_it_in_and_becomes_its_counsellor():
+    dossier = DossierFactory(ready_for_jury=True)
+    org_b, _team = new_organisation()
+    admin = MembershipFactory(organisation=org_b, role=Role.ORG_ADMIN)
+    logged_in_client(admin).post(
+        reverse(URL), {**_found(dossier), "consent_step": "1", "consent": "on", "reason": "Choix de la personne"}
+    )
+    dossier.refresh_from_db()
+    assert dossier.organisation == org_b and dossier.counsellor == admin.user
