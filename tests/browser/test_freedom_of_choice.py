@@ -46,6 +46,13 @@ def literal(text: str) -> str:
     return re.escape(text).replace("/", r"\/")
 
 
+def weekday_after(day: datetime.date, days: int) -> datetime.date:
+    """`days` after `day`, moved on to a Monday if it falls on a weekend (the form takes a Sunday, a person would
+    not offer one)."""
+    day += datetime.timedelta(days=days)
+    return day + datetime.timedelta(days=(7 - day.weekday()) % 7 if day.weekday() >= 5 else 0)
+
+
 def link_in_last_mail(pattern: str) -> str:
     mine = [m for m in mail.outbox if EMAIL in (address.lower() for address in m.to)]
     return re.search(rf"http\S+/{pattern}/\S+/", mine[-1].body)[0]
@@ -130,13 +137,14 @@ def test_directory_to_a_then_moved_to_b_up_to_the_jury_and_a_keeps_its_part(brow
     counsellor_a.todo("Proposer un rendez-vous à la personne venue par l'annuaire").click()
     desk.get_by_role("link", name="Proposer un rendez-vous").click()
     desk.get_by_label("Avec").select_option(str(team_a.counsellor.pk))
-    desk.get_by_label("Date").fill(f"{today + datetime.timedelta(days=3):%Y-%m-%d}")
+    desk.get_by_label("Date").fill(f"{weekday_after(today, days=3):%Y-%m-%d}")
     desk.get_by_label("Heure de début").fill("10:00")
     desk.get_by_label("Durée (minutes)").fill("45")
     desk.get_by_role("button", name="Envoyer la proposition").click()
     desk.wait_for_load_state()
     page.goto(link_in_last_mail("entretien/reponse"))
     expect(page.locator("main")).to_contain_text("Site de Lille-Centre")
+    expect(page.locator("main")).to_contain_text(team_a.counsellor.user.get_full_name())
     person.shot("2-rendez-vous-375")
     page.get_by_role("button", name="Je viendrai").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Votre réponse est envoyée")
