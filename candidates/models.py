@@ -278,7 +278,16 @@ TRANSFERABLE_STATES = [
     S.FINAL_EVALUATION,
     S.READY_FOR_JURY,
 ]
-# Where a move leaves the dossier: the step before an evaluation in progress, or before a training in progress.
+# Where a move leaves the dossier, from each step (`Dossier.transfer`): the step before an evaluation in progress, or
+# before a training in progress; the same step otherwise.
+TRANSFER_EDGES: dict[str, list[str]] = {
+    S.OPENED: [S.OPENED],
+    S.PRIOR_EVALUATION: [S.OPENED],
+    S.PARTIALLY_VALIDATED: [S.PARTIALLY_VALIDATED],
+    S.IN_TRAINING: [S.IN_TRAINING, S.PARTIALLY_VALIDATED],
+    S.FINAL_EVALUATION: [S.IN_TRAINING],
+    S.READY_FOR_JURY: [S.READY_FOR_JURY],
+}
 TRANSFER_TARGETS = [S.OPENED, S.PARTIALLY_VALIDATED, S.IN_TRAINING, S.READY_FOR_JURY]
 
 
@@ -677,7 +686,7 @@ class Dossier(ConcurrentTransitionMixin, models.Model):
             and membership.role in (Role.COUNSELLOR, Role.ORG_ADMIN)
             and membership.organisation_id != instance.organisation_id
         ),
-        custom={"automatic": True},
+        custom={"automatic": True, "edges": TRANSFER_EDGES},
     )
     def transfer(self, *, organisation_id: int, counsellor_id: int) -> str:
         """To another organisation, with its counsellor. The 5-year window does not move.
