@@ -106,7 +106,7 @@ def transition_label(transition: Transition) -> str:
 def declared_edges(transitions: Iterable[Transition], states: Sequence[str]) -> list[tuple[str, str, str, str]]:
     """(name, source, target, label) for every declared transition: one per source, one per possible target of a
     transition that returns its target (RETURN_VALUE); "*" and "+" sources stand for every step (but the target)."""
-    edges = []
+    edges: list[tuple[str, str, str, str]] = []
     for transition in transitions:
         # A transition whose target depends on its source says so (custom "edges": {source: [targets]}).
         if (known := transition.custom.get("edges")) is not None:
