@@ -194,7 +194,9 @@ def test_the_previous_organisation_reads_its_abandoned_grid_and_the_new_one_only
     draft.refresh_from_db()
     assert draft.results.filter(result=CriterionResultValue.ACQUIRED).count() == 1
     assert evaluator_a.get(summary_url).status_code == 404  # nothing of it was acquired: no summary
-    assert "Abandonnée" in text(logged_in_client(team_a.counsellor).get(dossier_url))
+    page_a = text(logged_in_client(team_a.counsellor).get(dossier_url))
+    assert "Abandonnée" in page_a and grid_url in page_a
+    assert "abandonnée, car le dossier part vers" in page_a  # dated with the move: on A's timeline too
 
     # B reads that an evaluation was abandoned on the timeline, not A's grid.
     for member in (team_b.counsellor, team_b.evaluator):
