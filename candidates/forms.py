@@ -46,7 +46,8 @@ TRANSFER_CONSENT_TEXT = (
     "Vous choisissez un autre organisme pour suivre votre dossier CléA. Le nouvel organisme reçoit votre dossier : "
     "votre identité, vos coordonnées, les résultats de vos évaluations, vos attestations et vos parcours de "
     "formation. Ce que vous avez déjà acquis reste acquis. Votre date limite ne change pas. Vos rendez-vous prévus "
-    "avec l'ancien organisme sont annulés. L'ancien organisme est prévenu. Il garde ce qu'il a fait pour vous, "
+    "avec l'ancien organisme sont annulés. Une évaluation en cours avec lui s'arrête et ne compte pas : vous la "
+    "repassez avec le nouvel organisme. L'ancien organisme est prévenu. Il garde ce qu'il a fait pour vous, "
     "mais ne voit pas la suite."
 )
 

@@ -265,11 +265,30 @@ OPEN_STATES = [
 DOSSIER_ROLES = (Role.COUNSELLOR, Role.EVALUATOR, Role.ORG_ADMIN, Role.CERTIFPRO_ADMIN)
 # States in which the 5-year window runs.
 WINDOW_STATES = [S.PARTIALLY_VALIDATED, S.IN_TRAINING, S.FINAL_EVALUATION]
-# The steps from which a dossier may move to another organisation: opened, between the steps, ready for the jury.
-# Not `information` (nothing is acquired yet: the person simply goes to the other organisation, whose information
-# interview opens their dossier there), not while an evaluation is being entered (the grid belongs to the organisation
-# evaluating: it closes it first, in hours or days), not once submitted to the jury, nor closed.
-TRANSFERABLE_STATES = [S.OPENED, S.PARTIALLY_VALIDATED, S.IN_TRAINING, S.READY_FOR_JURY]
+# The steps from which a dossier may move to another organisation: every step from opening to ready for the jury,
+# an evaluation in progress included (issue 19: the previous organisation cannot block the move by keeping its grid
+# open; evaluations abandon the draft on `dossier_transferred`). Not `information` (nothing is acquired yet: the person
+# simply goes to the other organisation, whose information interview opens their dossier there), not once submitted
+# to the jury, nor closed.
+TRANSFERABLE_STATES = [
+    S.OPENED,
+    S.PRIOR_EVALUATION,
+    S.PARTIALLY_VALIDATED,
+    S.IN_TRAINING,
+    S.FINAL_EVALUATION,
+    S.READY_FOR_JURY,
+]
+# Where a move leaves the dossier, from each step (`Dossier.transfer`): the step before an evaluation in progress, or
+# before a training in progress; the same step otherwise.
+TRANSFER_EDGES: dict[str, list[str]] = {
+    S.OPENED: [S.OPENED],
+    S.PRIOR_EVALUATION: [S.OPENED],
+    S.PARTIALLY_VALIDATED: [S.PARTIALLY_VALIDATED],
+    S.IN_TRAINING: [S.IN_TRAINING, S.PARTIALLY_VALIDATED],
+    S.FINAL_EVALUATION: [S.IN_TRAINING],
+    S.READY_FOR_JURY: [S.READY_FOR_JURY],
+}
+TRANSFER_TARGETS = [S.OPENED, S.PARTIALLY_VALIDATED, S.IN_TRAINING, S.READY_FOR_JURY]
 
 
 def _by(*roles: str) -> Callable[[models.Model, Any], bool]:
@@ -659,7 +678,7 @@ class Dossier(ConcurrentTransitionMixin, models.Model):
     @transition(
         field=state,
         source=TRANSFERABLE_STATES,
-        target=RETURN_VALUE(*TRANSFERABLE_STATES),
+        target=RETURN_VALUE(*TRANSFER_TARGETS),
         # A counsellor or administrator of the new organisation asks (the candidate, who has no membership, acts
         # through by=None); the organisation that holds the dossier never pushes it away, nor is it offered the step.
         permission=lambda instance, membership: (
@@ -667,15 +686,28 @@ class Dossier(ConcurrentTransitionMixin, models.Model):
             and membership.role in (Role.COUNSELLOR, Role.ORG_ADMIN)
             and membership.organisation_id != instance.organisation_id
         ),
-        custom={"automatic": True},
+        custom={"automatic": True, "edges": TRANSFER_EDGES},
     )
     def transfer(self, *, organisation_id: int, counsellor_id: int) -> str:
-        """To another organisation, with its counsellor. A training in progress stops (its plan is closed by the
-        training app): the new organisation defines its own from what remains, so the dossier is back to
-        partially validated. The 5-year window does not move."""
+        """To another organisation, with its counsellor. The 5-year window does not move.
+
+        An evaluation in progress is abandoned (its draft is closed without a result by the evaluations app), and
+        the dossier is back to the step before it: a prior evaluation is one whole act, the new organisation starts
+        it again (opened); a final evaluation starts again on what remains once the training is completed
+        (in training). A training in progress stops (its plan is closed by the training app): the new organisation
+        defines its own from what remains (partially validated); a training already completed stays so, and the
+        final evaluation is what comes next (in training)."""
+        if self.state == S.PRIOR_EVALUATION:
+            target: str = S.OPENED
+        elif self.state == S.FINAL_EVALUATION:
+            target = S.IN_TRAINING
+        elif self.state == S.IN_TRAINING:
+            target = S.IN_TRAINING if self.training_completed() else S.PARTIALLY_VALIDATED
+        else:
+            target = self.state
         self.organisation_id = organisation_id
         self.counsellor_id = counsellor_id
-        return S.PARTIALLY_VALIDATED if self.state == S.IN_TRAINING else self.state
+        return target
 
     @transition(
         field=state,

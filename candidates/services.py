@@ -621,8 +621,9 @@ def dossier_transfer(
     5-year window is unchanged. Writes the DossierTransfer, the timeline event (seen by both organisations: it is
     dated before the move's record) and an audit row for each organisation; sends `dossier_transfer_started` (the
     rows the move changes are locked before the first audit row) then `dossier_transferred`, on which scheduling
-    cancels the appointments in progress and ends the open assignments, training closes a plan in progress, and
-    notifications tells the previous organisation, each with the reason."""
+    cancels the appointments in progress and ends the open assignments, training closes a plan in progress,
+    evaluations abandons an evaluation in progress (the dossier is back to the step before it, `Dossier.transfer`),
+    and notifications tells the previous organisation and the evaluator of that evaluation, each with the reason."""
     reason, consent_text = reason.strip(), consent_text.strip()
     if by is not None and (by.role not in TRANSFER_ROLES or by.organisation_id != to_organisation.pk):
         raise PermissionDenied
@@ -694,8 +695,6 @@ def dossier_transfer(
 
 
 def _transfer_refusal(dossier: Dossier) -> str:
-    if dossier.state in (DossierState.PRIOR_EVALUATION, DossierState.FINAL_EVALUATION):
-        return _("Une évaluation est en cours : le dossier pourra changer d'organisme quand elle sera terminée.")
     if dossier.state == DossierState.INFORMATION:
         return _("Le dossier n'est pas encore ouvert : la personne peut simplement s'adresser au nouvel organisme.")
     return _("Un dossier « %(state)s » ne peut plus changer d'organisme.") % {"state": dossier.get_state_display()}

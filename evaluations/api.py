@@ -48,6 +48,7 @@ class EvaluationSerializer(serializers.ModelSerializer):
             "modality",
             "context",
             "closed_at",
+            "abandoned_at",
             "outcome",
             "results",
         ]

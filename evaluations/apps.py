@@ -8,6 +8,7 @@ class EvaluationsConfig(AppConfig):
     verbose_name = _("Évaluations")
 
     def ready(self) -> None:
+        from evaluations import receivers  # noqa: F401  (connects the receivers of the steps below)
         from evaluations.models import Attestation
         from evaluations.services import attestation_generate, attestation_regenerate
         from outbox import registry

@@ -14,6 +14,7 @@ from clea_platform.verification import ATTESTATION_CODE_LENGTH, verification_cod
 from organisations.models import Role, TenantQuerySet
 
 if TYPE_CHECKING:
+    from candidates.models import DossierTransfer
     from organisations.models import Membership
 
 
@@ -30,6 +31,9 @@ class Modality(models.TextChoices):
 class EvaluationStatus(models.TextChoices):
     DRAFT = "draft", _("En cours de saisie")
     CLOSED = "closed", _("Clôturée")
+    # Closed without a result: the dossier moved to another organisation during the evaluation (issue 19). Its lines
+    # are never acquired (acquisitions read closed evaluations only) and no fee follows (evaluation_closed is not sent).
+    ABANDONED = "abandoned", _("Abandonnée")
 
 
 class EvaluationQuerySet(TenantQuerySet):
@@ -41,7 +45,10 @@ class EvaluationQuerySet(TenantQuerySet):
         one: what was acquired follows the person. The previous organisation keeps its own (by `organisation`)."""
         if membership is not None and not membership.is_certifpro and membership.role in self.organisation_roles:
             org = membership.organisation_id
-            return self.filter(models.Q(organisation_id=org) | models.Q(dossier__organisation_id=org))
+            # Not a grid the previous organisation abandoned when the dossier moved: nothing of it was acquired, and
+            # its lines are that organisation's work in progress. The timeline says it was abandoned.
+            followed = models.Q(dossier__organisation_id=org) & ~models.Q(status=EvaluationStatus.ABANDONED)
+            return self.filter(models.Q(organisation_id=org) | followed)
         return super().visible_to(membership)
 
     def visible_to_others(self, membership: Membership) -> EvaluationQuerySet:
@@ -56,6 +63,9 @@ class EvaluationQuerySet(TenantQuerySet):
 
     def drafts(self) -> EvaluationQuerySet:
         return self.filter(status=EvaluationStatus.DRAFT)
+
+    def abandoned(self) -> EvaluationQuerySet:
+        return self.filter(status=EvaluationStatus.ABANDONED)
 
 
 # Who may read evaluations. The scoped queryset then decides which: their organisation's for its members, the
@@ -99,6 +109,17 @@ class Evaluation(models.Model):
         _("statut"), max_length=10, choices=EvaluationStatus.choices, default=EvaluationStatus.DRAFT
     )
     closed_at = models.DateTimeField(_("clôturée le"), null=True, blank=True)
+    # An abandoned evaluation: when, and the move that abandoned it (its reason, blanked with the dossier's personal
+    # data by privacy, is read from there rather than copied here).
+    abandoned_at = models.DateTimeField(_("abandonnée le"), null=True, blank=True)
+    abandoned_by_transfer = models.ForeignKey(
+        "candidates.DossierTransfer",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="abandoned_evaluations",
+        verbose_name=_("abandonnée au changement d'organisme"),
+    )
     # The sub-domain and domain outcomes computed at closing, kept as they were for the record.
     outcome = models.JSONField(_("résultat"), default=dict, blank=True)
     created_at = models.DateTimeField(_("créée le"), auto_now_add=True)
@@ -115,6 +136,11 @@ class Evaluation(models.Model):
                 fields=["dossier"], condition=models.Q(status="draft"), name="evaluation_one_draft_per_dossier"
             ),
             models.CheckConstraint(
+                condition=models.Q(status="abandoned", abandoned_at__isnull=False)
+                | (~models.Q(status="abandoned") & models.Q(abandoned_at__isnull=True)),
+                name="evaluation_abandoned_dated",
+            ),
+            models.CheckConstraint(
                 condition=models.Q(ended_on__isnull=True) | models.Q(ended_on__gte=models.F("started_on")),
                 name="evaluation_dates_ordered",
             ),
@@ -126,6 +152,21 @@ class Evaluation(models.Model):
     @property
     def is_closed(self) -> bool:
         return self.status == EvaluationStatus.CLOSED
+
+    @property
+    def is_draft(self) -> bool:
+        """Being entered: the only status in which its grid changes."""
+        return self.status == EvaluationStatus.DRAFT
+
+    @property
+    def is_abandoned(self) -> bool:
+        return self.status == EvaluationStatus.ABANDONED
+
+    def abandon(self, *, transfer: DossierTransfer) -> None:
+        """Closed without a result because the dossier moved (the service saves it and writes its history)."""
+        self.status = EvaluationStatus.ABANDONED
+        self.abandoned_at = transfer.at
+        self.abandoned_by_transfer = transfer
 
     @staticmethod
     def start_errors(started_on: datetime.date) -> list[str]:

@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from candidates.models import Candidate, Dossier, DossierEvent, DossierState
+from candidates.models import Candidate, Dossier, DossierEvent, DossierState, DossierTransfer
 from candidates.services import dossier_apply, dossier_lock
 from clea_platform.errors import BusinessRefusal
 from clea_platform.pdf import render_pdf, sha256_hex
@@ -28,7 +28,7 @@ from evaluations.models import (
     Modality,
 )
 from evaluations.signals import attestation_ready, evaluation_closed
-from organisations.models import Membership, Role
+from organisations.models import Membership, Role, User
 from organisations.services import audit_record
 from outbox.models import SideEffect
 from outbox.services import document_replace, side_effect_add
@@ -121,6 +121,10 @@ def _check_after_training(dossier: Dossier, started_on: datetime.date) -> None:
 def _ensure_editable(evaluation: Evaluation, by: Membership) -> None:
     if by.role != Role.EVALUATOR or by.organisation_id != evaluation.organisation_id:
         raise PermissionDenied
+    if evaluation.status == EvaluationStatus.ABANDONED:
+        raise EvaluationError(
+            _("Cette évaluation a été abandonnée : le dossier est parti vers un autre organisme. Elle ne change plus.")
+        )
     if evaluation.status != EvaluationStatus.DRAFT:
         raise EvaluationError(_("Cette évaluation est clôturée : ses résultats ne peuvent plus changer."))
 
@@ -180,12 +184,15 @@ def evaluation_close(
     """Close the evaluation, compute what is acquired (carrying over earlier acquisitions) and move the dossier
     on. With gaps left, queue the attestation of partial validation once committed. Sends `evaluation_closed`
     (Certif'Pro's fee for a prior evaluation; the next training cycle after a final evaluation with gaps)."""
-    evaluation = Evaluation.objects.select_for_update().select_related("dossier").get(pk=evaluation.pk)
+    # The dossier first, then its evaluation: the order of a move (candidates.services.dossier_transfer locks the
+    # dossier, then evaluations lock its draft on `dossier_transfer_started`), so the two never wait for each other.
+    locked = dossier_lock(Dossier.objects.get(pk=evaluation.dossier_id))
+    evaluation = Evaluation.objects.select_for_update(of=("self",)).get(pk=evaluation.pk)
+    evaluation.dossier = locked
     _ensure_editable(evaluation, by)
     evaluation.ended_on, evaluation.duration_hours = ended_on, duration_hours
     # On the fields concerned (a ValidationError: 400 through the API, on the field on screen).
     evaluation.validate_dates_and_duration()
-    locked = dossier_lock(evaluation.dossier)
     evaluation.status, evaluation.closed_at = EvaluationStatus.CLOSED, timezone.now()
     evaluation.save(update_fields=["status", "closed_at", "ended_on", "duration_hours"])
     outcome = dossier_outcome(locked)
@@ -220,6 +227,61 @@ def evaluation_close(
     if not outcome.all_validated:
         attestation_promise(evaluation)
     return outcome
+
+
+# -- A dossier moving to another organisation during an evaluation (issue 19) -------------------------------------
+
+
+def evaluation_drafts_lock_for_transfer(*, dossier: Dossier) -> None:
+    """Lock the draft a move will abandon (on `dossier_transfer_started`), before the move's first audit row."""
+    list(Evaluation.objects.select_for_update(of=("self",)).drafts().filter(dossier=dossier).values_list("pk"))
+
+
+def evaluation_abandon_for_transfer(
+    *, dossier: Dossier, transfer: DossierTransfer, by: User | None
+) -> list[Evaluation]:
+    """The dossier left its organisation during an evaluation (`dossier_transferred`): the previous organisation
+    cannot block the move by keeping its grid open, so the draft is closed without a result. Its lines stay as they
+    were, read only, for the organisation that entered them; nothing of it is acquired and no fee follows
+    (`evaluation_closed` is not sent). Writes the timeline line, dated with the move so that both organisations read
+    it, and an audit row for the previous organisation. The dossier is already back to the step before
+    (`Dossier.transfer`); scheduling ends the evaluator's assignment, notifications tell them."""
+    abandoned = []
+    for evaluation in Evaluation.objects.drafts().filter(dossier=dossier).order_by("pk"):
+        evaluation.abandon(transfer=transfer)
+        evaluation.save(update_fields=["status", "abandoned_at", "abandoned_by_transfer"])
+        words = {
+            "day": f"{evaluation.started_on:%d/%m/%Y}",
+            "from": transfer.from_organisation.name,
+            "to": transfer.to_organisation.name,
+        }
+        if evaluation.kind == EvaluationKind.PRIOR:
+            note = (
+                _(
+                    "Évaluation préalable commencée le %(day)s chez %(from)s : abandonnée, car le dossier part vers "
+                    "%(to)s. Rien de cette évaluation n'est acquis. %(to)s refera l'évaluation préalable en entier."
+                )
+                % words
+            )
+        else:
+            note = (
+                _(
+                    "Évaluation finale commencée le %(day)s chez %(from)s : abandonnée, car le dossier part vers "
+                    "%(to)s. Rien de cette évaluation n'est acquis. %(to)s refera l'évaluation finale sur ce qui "
+                    "reste à acquérir."
+                )
+                % words
+            )
+        DossierEvent.objects.create(dossier_id=dossier.pk, at=transfer.at, actor=by, note=note)
+        audit_record(
+            action="evaluation.abandon",
+            actor=by,
+            organisation=evaluation.organisation_id,
+            obj=evaluation,
+            details={"dossier": dossier.pk, "transfer": transfer.pk},
+        )
+        abandoned.append(evaluation)
+    return abandoned
 
 
 # -- Attestations ----------------------------------------------------------------------------------------------

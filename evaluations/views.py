@@ -8,7 +8,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -49,7 +49,11 @@ USER_ERRORS = (EvaluationError, TransitionRefused, DossierConflict)
 def _evaluation_for(request: HttpRequest, pk: int) -> Evaluation:
     return get_object_or_404(
         Evaluation.objects.visible_to(request.membership).select_related(
-            "dossier__candidate", "dossier__referentiel", "evaluator", "organisation"
+            "dossier__candidate",
+            "dossier__referentiel",
+            "evaluator",
+            "organisation",
+            "abandoned_by_transfer__to_organisation",
         ),
         pk=pk,
     )
@@ -203,7 +207,7 @@ def _render_grid(
     refusal: str = "",
     summary_title: str = "",
 ) -> HttpResponse:
-    editable = evaluation.is_filled_by(request.membership) and not evaluation.is_closed
+    editable = evaluation.is_filled_by(request.membership) and evaluation.is_draft
     before = _acquired_before(evaluation)
     domains = []
     for domain, subs in rows:
@@ -372,8 +376,11 @@ class SummaryDomain:
 @membership_required(*EVALUATION_READERS)
 def summary(request: HttpRequest, pk: int) -> HttpResponse:
     """The candidate's summary: strengths first (validated domains and sub-domains, acquired criteria), then
-    what remains to acquire. Acquisitions of earlier evaluations count: what was acquired stays acquired."""
+    what remains to acquire. Acquisitions of earlier evaluations count: what was acquired stays acquired. None for an
+    abandoned evaluation: nothing of it was acquired, its grid says so."""
     evaluation = _evaluation_for(request, pk)
+    if evaluation.is_abandoned:
+        raise Http404
     acquired = _acquired_before(evaluation) | set(
         evaluation.results.filter(result=CriterionResultValue.ACQUIRED).values_list("criterion_id", flat=True)
     )

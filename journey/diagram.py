@@ -54,6 +54,7 @@ TRANSITION_LABELS: dict[str, StrOrPromise] = {
     "mark_absent": gettext_lazy("Absence de la personne candidate au jury"),
     "revoke_decision": gettext_lazy("Révocation de la décision par Certif'Pro"),
     "expire": gettext_lazy("Délai de 5 ans écoulé"),
+    "transfer": gettext_lazy("Changement d'organisme"),
 }
 
 
@@ -105,8 +106,14 @@ def transition_label(transition: Transition) -> str:
 def declared_edges(transitions: Iterable[Transition], states: Sequence[str]) -> list[tuple[str, str, str, str]]:
     """(name, source, target, label) for every declared transition: one per source, one per possible target of a
     transition that returns its target (RETURN_VALUE); "*" and "+" sources stand for every step (but the target)."""
-    edges = []
+    edges: list[tuple[str, str, str, str]] = []
     for transition in transitions:
+        # A transition whose target depends on its source says so (custom "edges": {source: [targets]}).
+        if (known := transition.custom.get("edges")) is not None:
+            if transition.source in known:
+                label = transition_label(transition)
+                edges.extend((transition.name, str(transition.source), str(t), label) for t in known[transition.source])
+            continue
         targets = transition.target.allowed_states if isinstance(transition.target, State) else [transition.target]
         sources = states if transition.source in ("*", "+") else [transition.source]
         for source in sources:

@@ -67,7 +67,7 @@ def _counsellor_step(step: StrOrPromise) -> Callable[[Facts], NextStep]:
 
 
 def _evaluation_in_progress(facts: Facts) -> NextStep:
-    draft = next((e for e in facts.evaluations if not e.is_closed), None)
+    draft = next((e for e in facts.evaluations if e.is_draft), None)
     if draft is None:  # a dossier predating the evaluations' records
         return NextStep(_("Clôture de l'évaluation en cours"), _team(facts))
     by, is_reader = _person(draft.evaluator, Role.EVALUATOR, facts)

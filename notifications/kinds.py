@@ -162,10 +162,12 @@ def interview_request_counsellor(event: Event) -> Iterable[Person]:
 
 def previous_organisation(event: Event) -> Iterable[Person]:
     """A dossier that moved to another organisation (issue 19): who followed it at the one it left (the event names
-    that organisation), and its administrators."""
+    that organisation), the evaluator of an evaluation the move abandoned, and its administrators."""
     counsellor_id = event.extra.get("previous_counsellor_id")
     if counsellor_id is not None:
         yield (counsellor_id, event.organisation_id)
+    for evaluator_id in event.extra.get("evaluator_ids", ()):
+        yield (evaluator_id, event.organisation_id)
     yield from members_with_role(event.organisation_id, Role.ORG_ADMIN)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db.models import Q
 from django.dispatch import receiver
 from django.urls import reverse
 from django.utils import timezone
@@ -15,7 +16,7 @@ from django.utils.translation import ngettext
 
 from candidates.models import CorrectionRequest, Dossier
 from candidates.signals import correction_answered, correction_requested, dossier_transferred, dossier_withdrawn
-from evaluations.models import EvaluationKind
+from evaluations.models import Evaluation, EvaluationKind, EvaluationStatus
 from evaluations.signals import attestation_ready, evaluation_closed
 from intake.signals import interview_request_answered, interview_request_confirmed
 from juries.models import DecisionKind, SessionState
@@ -121,9 +122,26 @@ def on_training_plan_created(sender: Any, *, plan: Any, by: Any = None, **kwargs
 def on_dossier_transferred(
     sender: Any, *, dossier: Dossier, transfer: Any, previous_counsellor_id: int, by: Any = None, **kwargs: Any
 ) -> None:
-    """The organisation the dossier left is told (it cannot block the move) and keeps a read-only page; the new
-    counsellor hears of a dossier the candidate moved themself."""
+    """The organisation the dossier left is told (it cannot block the move) and keeps a read-only page; the evaluator
+    whose evaluation the move abandoned reads that, with a link to their grid; the new counsellor hears of a dossier
+    the candidate moved themself."""
     words = {"who": dossier_words(dossier), "org": transfer.to_organisation.name}
+    # The draft the move abandons (evaluations' receiver may run before or after this one).
+    abandoned = Evaluation.objects.filter(dossier=dossier, organisation_id=transfer.from_organisation_id).filter(
+        Q(status=EvaluationStatus.DRAFT) | Q(abandoned_by_transfer=transfer)
+    )
+    personal = {
+        evaluation.evaluator_id: {
+            "title": _("Évaluation abandonnée, dossier parti vers %(org)s : %(who)s") % words,
+            "body": _(
+                "Le dossier a changé d'organisme pendant votre %(kind)s. Elle est close sans résultat : vous pouvez "
+                "encore la lire, plus la modifier. Motif : %(reason)s"
+            )
+            % {"kind": evaluation.get_kind_display().lower(), "reason": transfer.reason},
+            "url": reverse("evaluations:grid", args=[evaluation.pk]),
+        }
+        for evaluation in abandoned
+    }
     notify(
         Event(
             kind="dossier_transferred_away",
@@ -134,7 +152,8 @@ def on_dossier_transferred(
             url=_dossier_url(dossier),
             actor_id=_actor(by),
             dossier=dossier,
-            extra={"previous_counsellor_id": previous_counsellor_id},
+            personal=personal,
+            extra={"previous_counsellor_id": previous_counsellor_id, "evaluator_ids": sorted(personal)},
         )
     )
     if by is None:

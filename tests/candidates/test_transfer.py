@@ -72,9 +72,7 @@ def test_only_an_organisation_habilitated_for_the_certification_takes_a_dossier(
     assert not DossierTransfer.objects.exists()
 
 
-@pytest.mark.parametrize(
-    "state", ["information", "prior_evaluation", "final_evaluation", "submitted_to_jury", "withdrawn", "certified"]
-)
+@pytest.mark.parametrize("state", ["information", "submitted_to_jury", "withdrawn", "certified"])
 def test_a_dossier_moves_only_between_opening_and_the_jury(state):
     if state == "submitted_to_jury":
         dossier = DossierFactory(ready_for_jury=True)
@@ -91,7 +89,9 @@ def test_a_dossier_moves_only_between_opening_and_the_jury(state):
     assert not DossierTransfer.objects.exists()
 
 
-@pytest.mark.parametrize("state", ["opened", "partially_validated", "in_training", "ready_for_jury"])
+@pytest.mark.parametrize(
+    "state", ["opened", "prior_evaluation", "partially_validated", "in_training", "final_evaluation", "ready_for_jury"]
+)
 def test_a_dossier_moves_from_every_step_before_the_jury(state):
     dossier = DossierFactory(state=state)
     org_b, team_b = new_organisation()

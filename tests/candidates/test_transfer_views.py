@@ -16,6 +16,7 @@ from tests.candidates.transfer_support import new_organisation
 from tests.clients import logged_in_client
 from tests.factories import MembershipFactory
 from tests.journey import DossierFactory
+from tests.juries.factories import make_jury, submit
 
 pytestmark = pytest.mark.django_db
 
@@ -80,14 +81,25 @@ def test_the_empty_form_names_each_missing_field():
 
 
 def test_a_refused_move_shows_the_reason_in_the_summary():
-    dossier = DossierFactory(in_prior_evaluation=True)
+    dossier = DossierFactory(ready_for_jury=True)
+    submit(make_jury(), dossier)
     _org_b, team_b = new_organisation()
     response = logged_in_client(team_b.counsellor).post(
         reverse(URL), {**_found(dossier), "consent_step": "1", "consent": "on", "reason": "Déménagement"}
     )
     assert response.status_code == 400
-    assert "Une évaluation est en cours" in text(response)
+    assert "Un dossier « Soumis au jury » ne peut plus changer d'organisme." in text(response)
     assert not DossierTransfer.objects.exists()
+
+
+def test_during_an_evaluation_the_new_organisation_is_told_it_starts_again():
+    dossier = DossierFactory(in_prior_evaluation=True)
+    _org_b, team_b = new_organisation()
+    page = text(logged_in_client(team_b.counsellor).post(reverse(URL), _found(dossier)))
+    assert (
+        "Une évaluation préalable est en cours dans l'autre organisme. Elle s'arrête et ne compte pas : votre "
+        "organisme refera l'évaluation préalable en entier." in page
+    )
 
 
 @pytest.mark.parametrize("role", [Role.EVALUATOR, Role.TRAINER, Role.JURY_MEMBER])

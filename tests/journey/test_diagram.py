@@ -25,6 +25,9 @@ def fsm_edges() -> set[tuple[str, str, str]]:
     edges = set()
     for t in Dossier._meta.get_field("state").get_all_transitions(Dossier):
         targets = t.target.allowed_states if isinstance(t.target, RETURN_VALUE) else [t.target]
+        if "edges" in t.custom:  # a target that depends on the source (the move: Dossier.transfer)
+            assert set(t.custom["edges"][t.source]) <= set(targets)
+            targets = t.custom["edges"][t.source]
         edges |= {(t.name, str(t.source), str(target)) for target in targets}
     return edges
 

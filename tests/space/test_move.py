@@ -18,6 +18,7 @@ from organisations.models import Habilitation
 from tests.candidates.transfer_support import new_organisation
 from tests.factories import SiteFactory
 from tests.journey import DossierFactory
+from tests.juries.factories import make_jury, submit
 from tests.space.support import candidate_client
 
 pytestmark = pytest.mark.django_db
@@ -95,16 +96,35 @@ def test_the_nearest_organisations_come_first():
     assert "km de chez moi" in page
 
 
-def test_a_dossier_in_evaluation_cannot_move_and_says_so():
-    dossier = _dossier(state="prior_evaluation")
+def test_a_dossier_before_the_jury_cannot_move_and_says_so():
+    dossier = _dossier(state="ready_for_jury")
+    submit(make_jury(), dossier)
     site_b = SiteFactory(organisation=new_organisation()[0])
     client = candidate_client(dossier)
     page = text(client.get(reverse("space:move", args=[dossier.pk])))
     assert "Je ne peux pas changer d'organisme maintenant." in page
+    assert "C'est possible jusqu'au jury, une fois mon dossier ouvert." in page
     refused = client.post(reverse("space:move_confirm", args=[dossier.pk, site_b.pk]), {"agree": "on"})
     assert refused.status_code == 409
-    assert "Une évaluation est en cours" in text(refused)
+    assert "Un dossier « Soumis au jury » ne peut plus changer d'organisme." in text(refused)
     assert not DossierTransfer.objects.exists()
+
+
+def test_during_an_evaluation_the_candidate_moves_and_is_told_it_does_not_count():
+    dossier = _dossier(state="prior_evaluation")
+    org_b, _team = new_organisation()
+    site_b = SiteFactory(organisation=org_b)
+    client = candidate_client(dossier)
+    page = text(client.get(reverse("space:move", args=[dossier.pk])))
+    assert reverse("space:move_confirm", args=[dossier.pk, site_b.pk]) in page
+    confirm = text(client.get(reverse("space:move_confirm", args=[dossier.pk, site_b.pk])))
+    assert (
+        "Si je passe une évaluation, elle s'arrête et ne compte pas. Je la repasse avec le nouvel organisme." in confirm
+    )
+    moved = client.post(reverse("space:move_confirm", args=[dossier.pk, site_b.pk]), {"agree": "on"})
+    assert moved.status_code == 302
+    dossier.refresh_from_db()
+    assert (dossier.organisation, dossier.state) == (org_b, "opened")
 
 
 def test_another_persons_dossier_is_a_404():
