@@ -51,6 +51,17 @@ TRANSFER_CONSENT_TEXT = (
     "mais ne voit pas la suite."
 )
 
+# The same text as the person reads it in their own space, in the first person like every page there (the space's
+# readability test): what they agree to there is this one, stored with the move.
+MY_TRANSFER_CONSENT_TEXT = (
+    "Je choisis un autre organisme pour suivre mon dossier CléA. Le nouvel organisme reçoit mon dossier : "
+    "mon identité, mes coordonnées, les résultats de mes évaluations, mes attestations et mes parcours de "
+    "formation. Ce que j'ai déjà acquis reste acquis. Ma date limite ne change pas. Mes rendez-vous prévus "
+    "avec l'ancien organisme sont annulés. Une évaluation en cours avec lui s'arrête et ne compte pas : je la "
+    "repasse avec le nouvel organisme. L'ancien organisme est prévenu. Il garde ce qu'il a fait pour moi, "
+    "mais ne voit pas la suite."
+)
+
 MIN_AGE, MAX_AGE = 16, 99
 PHONE_RE = re.compile(r"^\+?[0-9 .\-()]{10,20}$")
 

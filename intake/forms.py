@@ -38,7 +38,7 @@ class InterviewRequestForm(forms.Form):
     )
     certification = forms.ChoiceField(label=_("Certification"))
     preferred = forms.MultipleChoiceField(
-        label=_("Quand préférez-vous être reçu ? (facultatif)"),
+        label=_("Quand préférez-vous venir ? (facultatif)"),
         choices=PREFERRED_TIME_CHOICES,
         required=False,
         widget=forms.CheckboxSelectMultiple,

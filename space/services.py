@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from candidates.forms import TRANSFER_CONSENT_TEXT
+from candidates.forms import MY_TRANSFER_CONSENT_TEXT
 from candidates.models import (
     LINK_VALIDITY,
     Candidate,
@@ -230,13 +230,13 @@ def dossier_move(
     *, person: CandidatePerson, dossier: Dossier, site: Site, reason: str = "", request: HttpRequest | None = None
 ) -> DossierTransfer:
     """The candidate moves their dossier to the organisation of `site` from their space (issue 19), having confirmed
-    the text on screen (TRANSFER_CONSENT_TEXT, stored with the move). Another person's dossier is a DoesNotExist;
+    the text on screen (MY_TRANSFER_CONSENT_TEXT, stored with the move). Another person's dossier is a DoesNotExist;
     the rules (states, habilitation) are candidates.services.dossier_transfer's."""
     dossier = Dossier.objects.of_person(person).get(pk=dossier.pk)
     return dossier_transfer(
         dossier=dossier,
         to_organisation=site.organisation,
-        consent_text=TRANSFER_CONSENT_TEXT,
+        consent_text=MY_TRANSFER_CONSENT_TEXT,
         consent_given=True,
         reason=reason.strip() or _("Choix de la personne candidate"),
         by=None,

@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 
-from candidates.forms import TRANSFER_CONSENT_TEXT
+from candidates.forms import MY_TRANSFER_CONSENT_TEXT
 from candidates.models import LINK_VALIDITY, TRANSFERABLE_STATES, Candidate, Dossier
 from candidates.services import correction_request_create
 from clea_platform.actions import post_only
@@ -326,7 +326,7 @@ def move_confirm(request: HttpRequest, pk: int, site_pk: int) -> HttpResponse:
             "dossier": dossier,
             "site": site,
             "form": form,
-            "consent_text": TRANSFER_CONSENT_TEXT,
+            "consent_text": MY_TRANSFER_CONSENT_TEXT,
             "refusal": refusal,
             "section": "journey",
         },

@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
-from candidates.forms import TRANSFER_CONSENT_TEXT
+from candidates.forms import MY_TRANSFER_CONSENT_TEXT
 from candidates.models import Dossier, DossierTransfer
 from directory.models import Commune, CommunePostcode
 from notifications.models import Notification
@@ -52,7 +52,7 @@ def test_the_candidate_chooses_a_habilitated_organisation_confirms_and_moves():
     assert client.get(reverse("space:move_confirm", args=[dossier.pk, own_site.pk])).status_code == 404
 
     confirm = text(client.get(reverse("space:move_confirm", args=[dossier.pk, site_b.pk])))
-    assert TRANSFER_CONSENT_TEXT.split(".")[0] in confirm.replace("&#x27;", "'")
+    assert MY_TRANSFER_CONSENT_TEXT.split(".")[0] in confirm.replace("&#x27;", "'")
     unchecked = client.post(reverse("space:move_confirm", args=[dossier.pk, site_b.pk]), {})
     assert unchecked.status_code == 400
     assert "Cochez la case pour dire que vous êtes d'accord." in text(unchecked)
@@ -65,7 +65,7 @@ def test_the_candidate_chooses_a_habilitated_organisation_confirms_and_moves():
     assert moved.status_code == 302 and moved["Location"] == reverse("space:dossier", args=[dossier.pk])
     transfer = DossierTransfer.objects.get()
     assert transfer.by_candidate and transfer.reason == "Je déménage."
-    assert transfer.consent_text == TRANSFER_CONSENT_TEXT
+    assert transfer.consent_text == MY_TRANSFER_CONSENT_TEXT
     dossier.refresh_from_db()
     assert dossier.organisation == org_b and dossier.counsellor == team_b.counsellor.user
     followed = text(client.get(reverse("space:dossier", args=[dossier.pk])))
