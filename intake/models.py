@@ -181,6 +181,7 @@ EVENT_LABELS = {
     "propose": _("Rendez-vous proposé"),
     "accept": _("Rendez-vous accepté par la personne"),
     "other_time": _("Autre horaire demandé par la personne"),
+    "cancelled": _("Rendez-vous annulé depuis l'agenda"),
     "remind": _("Rappel envoyé à l'organisme"),
     "expire": _("Expirée sans réponse de l'organisme"),
     "convert": _("Dossier ouvert"),

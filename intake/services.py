@@ -29,7 +29,7 @@ from intake.signals import interview_request_answered, interview_request_confirm
 from organisations.models import Membership, Role, Site, User
 from organisations.services import audit_record
 from outbox.services import email_add
-from scheduling.models import AppointmentState
+from scheduling.models import Appointment, AppointmentState
 from scheduling.services import (
     information_appointment_attach,
     information_appointment_book,
@@ -324,6 +324,26 @@ def interview_request_convert(
         details={"dossier": dossier.pk},
     )
     return interview_request
+
+
+def interview_request_appointment_cancelled(*, appointment: Appointment, reason: str, by: User | None) -> None:
+    """The proposed appointment was cancelled from the agenda (scheduling told the person): the request waits for a
+    new proposal again, its answer link no longer works. Inside the cancellation's transaction."""
+    interview_request = (
+        InterviewRequest.objects.select_for_update(of=("self",))
+        .filter(appointment=appointment, state__in=(InterviewRequestState.PROPOSED, InterviewRequestState.ACCEPTED))
+        .first()
+    )
+    if interview_request is None:
+        return
+    now = timezone.now()
+    interview_request.state = InterviewRequestState.WAITING
+    interview_request.waiting_since = now
+    interview_request.reminded_at = None
+    interview_request.token_sha256 = None
+    interview_request.token_expires_at = None
+    interview_request.save(update_fields=["state", "waiting_since", "reminded_at", "token_sha256", "token_expires_at"])
+    _event(interview_request, "cancelled", note=reason, actor=by)
 
 
 # -- Time -----------------------------------------------------------------------------------------------------------

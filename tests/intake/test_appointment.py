@@ -22,6 +22,7 @@ from intake.services import (
     interview_request_expire,
     interview_request_propose,
 )
+from notifications.models import Notification
 from notifications.services import appointment_reminders_send
 from organisations.models import Membership, Role
 from outbox.models import SideEffect, SideEffectState
@@ -29,7 +30,7 @@ from outbox.services import side_effect_run
 from privacy.services import retention_apply
 from scheduling.ics import appointment_uid
 from scheduling.models import Appointment, AppointmentModality, AppointmentPurpose, AppointmentState
-from scheduling.services import appointment_book
+from scheduling.services import appointment_book, appointment_cancel
 from tests.factories import MembershipFactory
 from tests.intake.support import counsellor_of, make_request
 from tests.journey import DossierFactory
@@ -201,3 +202,14 @@ def test_scheduling_refuses_an_appointment_without_dossier_for_another_purpose(o
     request = make_request(org_a, state=InterviewRequestState.PROPOSED)
     with pytest.raises(IntegrityError), transaction.atomic():
         Appointment.objects.filter(pk=request.appointment_id).update(purpose=AppointmentPurpose.PRIOR_EVALUATION)
+
+
+def test_cancelled_from_the_agenda_the_person_is_told_and_the_request_waits_again(org_a):
+    request = make_request(org_a, state=InterviewRequestState.ACCEPTED)
+    counsellor = counsellor_of(org_a)
+    appointment_cancel(appointment=request.appointment, by=counsellor, reason="Conseillère absente")
+    request.refresh_from_db()
+    assert request.state == InterviewRequestState.WAITING and request.may_propose
+    assert request.events.last().action == "cancelled"
+    told = Notification.objects.get(kind="appointment_cancelled", recipient__isnull=True)
+    assert told.recipient_email == PERSON and "annulé" in told.title
