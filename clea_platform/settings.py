@@ -650,7 +650,11 @@ DATA_RETENTION: dict[str, dict[str, Any]] = {
             "dossier ouvert, ses données vivent dans le dossier."
         ),
         "action": "delete",
-        "at_deadline": _("Supprimées, avec leur historique ; le journal d'audit garde le numéro de la demande."),
+        "at_deadline": _(
+            "Supprimées, avec leur historique ; les rendez-vous qu'elles ont proposés sans qu'un dossier les reprenne "
+            "restent dans l'agenda, sans le nom ni l'adresse de la personne (« Personne effacée ») ; le journal "
+            "d'audit garde le numéro de la demande."
+        ),
     },
     "api_tokens": {
         "label": _("Jetons d'API révoqués ou expirés"),

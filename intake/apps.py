@@ -7,3 +7,6 @@ class IntakeConfig(AppConfig):
     name = "intake"
     label = "intake"
     verbose_name = _("Demandes d'entretien d'information")
+
+    def ready(self) -> None:
+        from intake import receivers  # noqa: F401  (connects the receiver of scheduling's cancellations)

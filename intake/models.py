@@ -17,7 +17,8 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from clea_platform.certifications import Certification
-from organisations.models import Role, TenantQuerySet
+from organisations.models import Membership, Role, TenantQuerySet
+from scheduling.models import Appointment
 
 
 class InterviewRequestState(models.TextChoices):
@@ -93,17 +94,18 @@ class InterviewRequest(models.Model):
     # time): the reminder and the expiry count from here.
     waiting_since = models.DateTimeField(_("en attente depuis"), null=True, blank=True)
     reminded_at = models.DateTimeField(_("rappelée à l'organisme le"), null=True, blank=True)
-    # The proposed meeting (the last one).
-    proposed_starts_at = models.DateTimeField(_("rendez-vous proposé le"), null=True, blank=True)
-    proposed_duration_minutes = models.PositiveSmallIntegerField(_("durée (minutes)"), null=True, blank=True)
-    proposed_with = models.ForeignKey(
-        "organisations.Membership",
+    # The proposed meeting (the last one): an appointment in the named counsellor's agenda, without a dossier until
+    # the request is converted (then attached to it). The earlier proposals, cancelled, are its `rebooked_from`s.
+    appointment = models.OneToOneField(
+        "scheduling.Appointment",
         on_delete=models.PROTECT,
         null=True,
         blank=True,
-        related_name="+",
-        verbose_name=_("avec"),
+        # The agenda reads it by this name to link to the request (scheduling never imports intake).
+        related_name="interview_request",
+        verbose_name=_("rendez-vous proposé"),
     )
+    # The words the person was sent for the place (a room, a video link): the appointment keeps the site.
     proposed_place = models.CharField(_("lieu"), max_length=500, blank=True)
     answer_message = models.TextField(_("message de la personne"), blank=True)
     answered_at = models.DateTimeField(_("réponse de la personne le"), null=True, blank=True)
@@ -142,11 +144,22 @@ class InterviewRequest(models.Model):
     def full_name(self) -> str:
         return f"{self.first_name} {self.last_name}"
 
+    # The proposed meeting, as the templates and e-mails read it.
+    @property
+    def proposed_starts_at(self) -> datetime.datetime | None:
+        return self.appointment.starts_at if self.appointment is not None else None
+
+    @property
+    def proposed_duration_minutes(self) -> int | None:
+        return self.appointment.duration_minutes if self.appointment is not None else None
+
     @property
     def proposed_ends_at(self) -> datetime.datetime | None:
-        if self.proposed_starts_at is None or self.proposed_duration_minutes is None:
-            return None
-        return self.proposed_starts_at + datetime.timedelta(minutes=self.proposed_duration_minutes)
+        return self.appointment.ends_at if self.appointment is not None else None
+
+    @property
+    def proposed_with(self) -> Membership | None:
+        return self.appointment.with_membership if self.appointment is not None else None
 
     @property
     def may_propose(self) -> bool:
@@ -168,6 +181,7 @@ EVENT_LABELS = {
     "propose": _("Rendez-vous proposé"),
     "accept": _("Rendez-vous accepté par la personne"),
     "other_time": _("Autre horaire demandé par la personne"),
+    "cancelled": _("Rendez-vous annulé depuis l'agenda"),
     "remind": _("Rappel envoyé à l'organisme"),
     "expire": _("Expirée sans réponse de l'organisme"),
     "convert": _("Dossier ouvert"),
@@ -194,3 +208,18 @@ class InterviewRequestEvent(models.Model):
     @property
     def label(self) -> str:
         return str(EVENT_LABELS.get(self.action, self.action))
+
+
+def requests_appointment_ids(requests: models.QuerySet[InterviewRequest]) -> list[int]:
+    """Every appointment these requests proposed: the last one and, back along `rebooked_from`, those it replaced
+    (the privacy job blanks the person's data on them before deleting the requests)."""
+    found: set[int] = set()
+    frontier = {pk for pk in requests.values_list("appointment_id", flat=True) if pk is not None}
+    while frontier:
+        found |= frontier
+        frontier = {
+            pk
+            for pk in Appointment.objects.filter(pk__in=frontier).values_list("rebooked_from_id", flat=True)
+            if pk is not None and pk not in found
+        }
+    return sorted(found)

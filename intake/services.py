@@ -29,7 +29,12 @@ from intake.signals import interview_request_answered, interview_request_confirm
 from organisations.models import Membership, Role, Site, User
 from organisations.services import audit_record
 from outbox.services import email_add
-from scheduling.models import MAX_DURATION_MINUTES, MIN_DURATION_MINUTES, Appointment
+from scheduling.models import Appointment, AppointmentState
+from scheduling.services import (
+    information_appointment_attach,
+    information_appointment_book,
+    information_appointment_cancel,
+)
 
 HANDLING_ROLES = (Role.COUNSELLOR, Role.ORG_ADMIN)
 # Sites offered to a person whose request expired.
@@ -157,10 +162,17 @@ def interview_request_answer(
     interview_request.token_expires_at = None
     fields = ["state", "answer_message", "answered_at", "token_sha256", "token_expires_at"]
     if not accept:
-        # The organisation has to answer again: its reminder and the expiry count afresh.
+        # The organisation has to answer again: its reminder and the expiry count afresh; the slot leaves the
+        # counsellor's agenda.
         interview_request.waiting_since = now
         interview_request.reminded_at = None
         fields += ["waiting_since", "reminded_at"]
+        if interview_request.appointment is not None:
+            information_appointment_cancel(
+                appointment=interview_request.appointment,
+                reason=_("La personne demande un autre horaire"),
+                by=None,
+            )
     interview_request.save(update_fields=fields)
     _event(interview_request, "accept" if accept else "other_time", note=interview_request.answer_message)
     interview_request_answered.send(sender=InterviewRequest, interview_request=interview_request)
@@ -206,40 +218,38 @@ def interview_request_propose(
     if not interview_request.may_propose:
         raise ValidationError(_("Cette demande est close : il n'y a plus de rendez-vous à proposer."))
     errors: dict[str, str] = {}
-    if starts_at <= now:
-        errors["starts_at"] = _("Un rendez-vous ne se prend pas dans le passé : choisissez une date à venir.")
-    if not MIN_DURATION_MINUTES <= duration_minutes <= MAX_DURATION_MINUTES:
-        errors["duration_minutes"] = _("La durée doit être comprise entre %(min)s et %(max)s minutes.") % {
-            "min": MIN_DURATION_MINUTES,
-            "max": MAX_DURATION_MINUTES,
-        }
-    if with_membership.pk not in {m.pk for m in proposable_memberships(interview_request.organisation_id)}:
-        errors["with_membership"] = _(
-            "L'entretien d'information se tient avec une conseillère ou un conseiller de votre organisme."
-        )
     if not place.strip():
         errors["place"] = _("Indiquez le lieu, ou le lien de visioconférence, du rendez-vous.")
-    if not errors:
-        ends_at = starts_at + datetime.timedelta(minutes=duration_minutes)
-        clash = (
-            Appointment.objects.planned()
-            .of_person(with_membership.user_id)
-            .between(starts_at, ends_at)
-            .order_by("starts_at")
-            .first()
+    previous = interview_request.appointment
+    if previous is not None and previous.state == AppointmentState.PLANNED:
+        # Another time proposed while the last one stands: it leaves the counsellor's agenda first (so that the new
+        # one may take its slot). Rolled back with everything else when the new one is refused.
+        previous = information_appointment_cancel(
+            appointment=previous, reason=_("L'organisme propose un autre horaire"), by=by
         )
-        if clash is not None:
-            errors["starts_at"] = _("%(name)s a déjà un rendez-vous sur ce créneau, le %(start)s.") % {
-                "name": with_membership.user.get_full_name(),
-                "start": _when(clash.starts_at),
-            }
+    try:
+        appointment = information_appointment_book(
+            organisation_id=interview_request.organisation_id,
+            site=interview_request.site,
+            with_membership=with_membership,
+            starts_at=starts_at,
+            duration_minutes=duration_minutes,
+            person_name=interview_request.full_name,
+            person_email=interview_request.email,
+            by=by,
+            replaces=previous if previous is not None and previous.can_be_rebooked else None,
+            request=request,
+            now=now,
+        )
+    except ValidationError as exc:
+        if errors:
+            raise ValidationError({**errors, **exc.message_dict}) from exc
+        raise
     if errors:
         raise ValidationError(errors)
     token, digest = new_token()
     interview_request.state = InterviewRequestState.PROPOSED
-    interview_request.proposed_starts_at = starts_at
-    interview_request.proposed_duration_minutes = duration_minutes
-    interview_request.proposed_with = with_membership
+    interview_request.appointment = appointment
     interview_request.proposed_place = place.strip()
     interview_request.answer_message = ""
     interview_request.answered_at = None
@@ -249,9 +259,7 @@ def interview_request_propose(
     interview_request.save(
         update_fields=[
             "state",
-            "proposed_starts_at",
-            "proposed_duration_minutes",
-            "proposed_with",
+            "appointment",
             "proposed_place",
             "answer_message",
             "answered_at",
@@ -302,6 +310,10 @@ def interview_request_convert(
     interview_request.token_sha256 = None
     interview_request.token_expires_at = None
     interview_request.save(update_fields=["state", "dossier", "closed_at", "token_sha256", "token_expires_at"])
+    appointment = interview_request.appointment
+    if appointment is not None and appointment.state != AppointmentState.CANCELLED and appointment.dossier_id is None:
+        # The interview that led to the dossier: it joins it (done if it has taken place).
+        information_appointment_attach(appointment=appointment, dossier=dossier, by=by)
     _event(interview_request, "convert", note=_("Dossier %(ref)s ouvert") % {"ref": dossier.reference}, actor=by.user)
     audit_record(
         action="intake.convert",
@@ -312,6 +324,26 @@ def interview_request_convert(
         details={"dossier": dossier.pk},
     )
     return interview_request
+
+
+def interview_request_appointment_cancelled(*, appointment: Appointment, reason: str, by: User | None) -> None:
+    """The proposed appointment was cancelled from the agenda (scheduling told the person): the request waits for a
+    new proposal again, its answer link no longer works. Inside the cancellation's transaction."""
+    interview_request = (
+        InterviewRequest.objects.select_for_update(of=("self",))
+        .filter(appointment=appointment, state__in=(InterviewRequestState.PROPOSED, InterviewRequestState.ACCEPTED))
+        .first()
+    )
+    if interview_request is None:
+        return
+    now = timezone.now()
+    interview_request.state = InterviewRequestState.WAITING
+    interview_request.waiting_since = now
+    interview_request.reminded_at = None
+    interview_request.token_sha256 = None
+    interview_request.token_expires_at = None
+    interview_request.save(update_fields=["state", "waiting_since", "reminded_at", "token_sha256", "token_expires_at"])
+    _event(interview_request, "cancelled", note=reason, actor=by)
 
 
 # -- Time -----------------------------------------------------------------------------------------------------------

@@ -108,7 +108,7 @@ def confirm(request: HttpRequest, token: str) -> HttpResponse:
 def _proposed(token: str) -> InterviewRequest:
     found = (
         InterviewRequest.objects.by_token(token, InterviewRequestState.PROPOSED, timezone.now())
-        .select_related("site", "organisation", "proposed_with__user")
+        .select_related("site", "organisation", "appointment__with_membership__user")
         .first()
     )
     if found is None:
@@ -151,7 +151,7 @@ def _visible(request: HttpRequest, pk: int) -> InterviewRequest:
     found = (
         InterviewRequest.objects.visible_to(membership)
         .confirmed()
-        .select_related("site", "dossier", "proposed_with__user")
+        .select_related("site", "dossier", "appointment__with_membership__user")
         .filter(pk=pk)
         .first()
     )

@@ -493,6 +493,19 @@ def _when(moment: Any) -> str:
     return date_format(timezone.localtime(moment), "l j F Y à H:i")
 
 
+def appointment_who(appointment: Appointment) -> str:
+    """The dossier, or the person who asked from the directory and has none yet."""
+    if appointment.dossier is not None:
+        return dossier_words(appointment.dossier)
+    return _("%(name)s (demande de l'annuaire)") % {"name": appointment.who}
+
+
+def _appointment_url(appointment: Appointment) -> str:
+    if appointment.dossier is not None:
+        return _dossier_url(appointment.dossier)
+    return _agenda_url(appointment)
+
+
 def _agenda_url(appointment: Appointment) -> str:
     """The person met reads the appointment in their agenda, on its day (a trainer does not see the dossier)."""
     day = timezone.localtime(appointment.starts_at).date()
@@ -532,7 +545,7 @@ def appointment_event(appointment: Appointment, *, kind: str, key: str, title: s
         organisation_id=appointment.organisation_id,
         title=title,
         body=body,
-        url=_dossier_url(appointment.dossier),
+        url=_appointment_url(appointment),
         personal={appointment.with_membership.user_id: {"url": _agenda_url(appointment)}},
         dossier=appointment.dossier,
         appointment=appointment,
@@ -545,7 +558,7 @@ def _what(appointment: Appointment) -> dict[str, str]:
     return {
         "purpose": appointment.get_purpose_display(),
         "when": _when(appointment.starts_at),
-        "who": dossier_words(appointment.dossier),
+        "who": appointment_who(appointment),
     }
 
 
@@ -605,7 +618,7 @@ def _appointment_missed(appointment: Appointment, *, by: Any) -> None:
             organisation_id=appointment.organisation_id,
             title=_("Rendez-vous manqué : %(purpose)s du %(when)s, %(who)s") % _what(appointment),
             body=_("Le candidat n'est pas venu : reprogrammez le rendez-vous depuis la page du dossier."),
-            url=_dossier_url(appointment.dossier),
+            url=_appointment_url(appointment),
             actor_id=_actor_user(by),
             dossier=appointment.dossier,
             appointment=appointment,

@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 
 from candidates.models import Dossier
 from notifications.kinds import Event
-from notifications.receivers import appointment_event, appointment_summary, dossier_words
+from notifications.receivers import appointment_event, appointment_summary, appointment_who
 from referrals.models import Referral, referral_expiry_delay
 from scheduling.models import Appointment
 
@@ -96,7 +96,7 @@ def appointment_reminder_event(appointment: Appointment, *, key: str) -> Event:
         kind="appointment_reminder",
         key=key,
         title=_("Rappel : %(purpose)s demain à %(time)s, %(who)s")
-        % {"purpose": appointment.get_purpose_display(), "time": time, "who": dossier_words(appointment.dossier)},
+        % {"purpose": appointment.get_purpose_display(), "time": time, "who": appointment_who(appointment)},
         body=details,
         candidate_title=_("Rappel : votre rendez-vous CléA demain à %(time)s") % {"time": time},
         candidate_body=details,

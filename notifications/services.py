@@ -92,8 +92,8 @@ def notify(event: Event) -> list[Notification]:
                 "title": event.candidate_title or event.title,
                 "body": event.candidate_body or event.body,
                 # Their own space (issue 18), by its URL name (space sits above notifications): the page asks for a
-                # sign-in link when no session is open; a notification never carries one.
-                "url": reverse("space:home"),
+                # sign-in link when no session is open; a notification never carries one. None without a dossier.
+                "url": reverse("space:home") if event.dossier is not None else "",
             },
         )
         if created:
@@ -149,8 +149,13 @@ def _fields(event: Event, organisation_id: int, delivery: str, user_id: int | No
 
 
 def _candidate_address(event: Event) -> str:
-    """The candidate's address, when they agreed at opening to hear from us by e-mail; else nothing."""
+    """The candidate's address, when they agreed at opening to hear from us by e-mail; else nothing. For an
+    appointment without a dossier, the address of the person's request."""
     dossier = event.dossier
+    appointment = event.appointment
+    if dossier is None and appointment is not None and appointment.dossier_id is None:
+        # A person who asked an information interview from the directory (app intake) and gave this address for it.
+        return appointment.person_email.strip()
     if dossier is None or not dossier.notify_by_email:
         return ""
     candidate = dossier.candidate

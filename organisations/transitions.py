@@ -32,7 +32,7 @@ class StateMachine(Protocol):
 
     def record_event(
         self, *, transition: str, from_state: str, to_state: str, actor: User | None, note: str
-    ) -> models.Model: ...
+    ) -> models.Model | None: ...
 
 
 M = TypeVar("M", bound=StateMachine)

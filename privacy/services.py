@@ -42,6 +42,7 @@ from candidates.services import dossier_withdraw
 from clea_platform.errors import BusinessRefusal
 from evaluations.models import Attestation, CriterionResult, Evaluation
 from funding.models import FundingLine, FundingLineEvent, FundingProof
+from intake.models import requests_appointment_ids
 from juries.models import Decision, Submission
 from organisations.models import Membership, Role
 from organisations.services import audit_record, user_anonymise
@@ -68,6 +69,7 @@ from privacy.selectors import (
 )
 from referrals.models import Referral, ReferralEvent
 from scheduling.models import Appointment, Assignment
+from scheduling.services import information_appointments_forget
 from training.models import ProgressNote, TrainingPlan
 
 logger = logging.getLogger(__name__)
@@ -247,6 +249,15 @@ def _delete(due: Due, now: datetime.datetime) -> int:
         return int(rows.delete()[1].get(rows.model._meta.label, 0))
 
 
+def _delete_interview_requests(due: Due, now: datetime.datetime) -> int:
+    """Deleted like the others, after blanking the person's name and address on the appointments they proposed
+    that no dossier took (those stay in the counsellors' agendas, as « Personne effacée »)."""
+    with transaction.atomic():
+        rows = due(now)
+        information_appointments_forget(requests_appointment_ids(rows))
+        return int(rows.delete()[1].get(rows.model._meta.label, 0))
+
+
 # Rows anonymised one by one per category and run: about 5 ms each on PostgreSQL (README, "Données personnelles"),
 # so a run stays well within the sweeps' time limit (LONG_TASK_SOFT_TIME_LIMIT) and writes its audit row; a backlog
 # (the first run on years of data) is absorbed over the following days.
@@ -317,7 +328,7 @@ RETENTION_STEPS = (
         _one_by_one(lambda referral, now: referral_anonymise(referral=referral, now=now)),
     ),
     RetentionStep("unconfirmed_interview_requests", unconfirmed_interview_requests_to_delete, _delete),
-    RetentionStep("closed_interview_requests", closed_interview_requests_to_delete, _delete),
+    RetentionStep("closed_interview_requests", closed_interview_requests_to_delete, _delete_interview_requests),
     RetentionStep("api_tokens", api_tokens_to_delete, _delete),
     RetentionStep("sessions", sessions_to_delete, _delete),
     RetentionStep("sign_in_links", sign_in_links_to_delete, _delete),

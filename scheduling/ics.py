@@ -52,7 +52,8 @@ def appointment_ics(appointment: Appointment, *, now: datetime.datetime | None =
     event.add("sequence", appointment.sequence)
     event.add("dtstart", appointment.starts_at.astimezone(PARIS))
     event.add("dtend", appointment.ends_at.astimezone(PARIS))
-    organisation = appointment.dossier.organisation
+    # The dossier's organisation is the appointment's (read through it: the callers load it with the dossier).
+    organisation = appointment.dossier.organisation if appointment.dossier is not None else appointment.organisation
     event.add(
         "summary",
         _("%(what)s – %(organisation)s") % {"what": appointment.get_purpose_display(), "organisation": organisation},
@@ -65,7 +66,7 @@ def appointment_ics(appointment: Appointment, *, now: datetime.datetime | None =
             "organisation": appointment.with_membership.organisation.name,
         },
     ]
-    if appointment.dossier.reference:
+    if appointment.dossier is not None and appointment.dossier.reference:
         lines.append(_("Dossier : %(reference)s") % {"reference": appointment.dossier.reference})
     if appointment.modality == AppointmentModality.REMOTE and appointment.remote_details:
         lines.append(_("Rendez-vous à distance : %(details)s") % {"details": appointment.remote_details})

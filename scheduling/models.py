@@ -236,9 +236,18 @@ class Appointment(ConcurrentTransitionMixin, models.Model):
     organisation = models.ForeignKey(
         "organisations.Organisation", on_delete=models.PROTECT, related_name="+", verbose_name=_("organisation")
     )
+    # None for an information interview a person asked from the directory before any dossier (app intake, which
+    # points here): then the person's name and address below say who comes; attached to the dossier once opened.
     dossier = models.ForeignKey(
-        "candidates.Dossier", on_delete=models.PROTECT, related_name="appointments", verbose_name=_("dossier")
+        "candidates.Dossier",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="appointments",
+        verbose_name=_("dossier"),
     )
+    person_name = models.CharField(_("personne"), max_length=300, blank=True)
+    person_email = models.EmailField(_("adresse e-mail de la personne"), blank=True)
     purpose = models.CharField(_("objet"), max_length=20, choices=AppointmentPurpose.choices)
     with_membership = models.ForeignKey(
         "organisations.Membership",
@@ -306,6 +315,16 @@ class Appointment(ConcurrentTransitionMixin, models.Model):
             models.CheckConstraint(
                 condition=models.Q(ends_at__gt=models.F("starts_at")), name="appointment_ends_after"
             ),
+            # Without a dossier: only the information interview, the first meeting. The person's name and address
+            # only without one (a dossier carries them, and anonymises them with the candidate).
+            models.CheckConstraint(
+                condition=models.Q(dossier__isnull=False) | models.Q(purpose="information"),
+                name="appointment_without_dossier_is_information",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(dossier__isnull=True) | (models.Q(person_name="") & models.Q(person_email="")),
+                name="appointment_person_only_without_dossier",
+            ),
         ]
         indexes = [
             models.Index(fields=["with_membership", "starts_at"], name="appointment_agenda_idx"),
@@ -317,6 +336,13 @@ class Appointment(ConcurrentTransitionMixin, models.Model):
 
     def audit_label(self) -> str:
         return gettext("Rendez-vous n° %(id)s") % {"id": self.pk}
+
+    @property
+    def who(self) -> str:
+        """Whom the staff meet: the candidate, or the person who asked from the directory."""
+        if self.dossier is not None:
+            return self.dossier.candidate.full_name
+        return self.person_name or gettext("Personne effacée")
 
     @property
     def is_planned(self) -> bool:
@@ -332,9 +358,15 @@ class Appointment(ConcurrentTransitionMixin, models.Model):
     def has_started(self, now: datetime.datetime | None = None) -> bool:
         return self.starts_at <= (now or timezone.now())
 
-    def record_event(self, *, transition: str, from_state: str, to_state: str, actor: Any, note: str) -> DossierEvent:
-        """The dossier's timeline row for the appointment's transition (organisations.transitions writes it)."""
+    def record_event(
+        self, *, transition: str, from_state: str, to_state: str, actor: Any, note: str
+    ) -> DossierEvent | None:
+        """The dossier's timeline row for the appointment's transition (organisations.transitions writes it); none
+        without a dossier (the audit row and the intake request's history tell it)."""
         from candidates.models import DossierEvent
+
+        if self.dossier_id is None:
+            return None
 
         label = {
             "mark_done": gettext("Rendez-vous réalisé : %(what)s"),

@@ -63,6 +63,9 @@ def appointment_actions(
         and not (appointment.was_rebooked() if rebooked is None else rebooked)
     ) and (organiser or (own and may_book(membership, appointment.purpose))):
         actions.add("rebook")
+    if appointment.dossier_id is None:
+        # An interview asked from the directory: another time is proposed from its request (app intake).
+        actions -= {"reschedule", "rebook"}
     return actions
 
 
@@ -111,7 +114,8 @@ def agenda_days(membership: Membership, person: Membership, start: datetime.date
         Appointment.objects.visible_to(membership)
         .of_person(person.user_id)
         .between(begin, end)
-        .select_related("dossier__candidate", "site", "with_membership__user")
+        # interview_request: the reverse of intake's link, read by name (the agenda links to the request).
+        .select_related("dossier__candidate", "site", "with_membership__user", "interview_request")
         .order_by("starts_at", "id")
     )
     by_day: dict[datetime.date, list[Appointment]] = {}

@@ -35,6 +35,7 @@ from scheduling.models import (
     SCHEDULING_ROLES,
     Appointment,
     AppointmentModality,
+    AppointmentPurpose,
     AppointmentState,
     Assignment,
     AssignmentPurpose,
@@ -320,6 +321,19 @@ def _validate_slot(
     if errors:
         raise ValidationError(errors)
     ends_at = starts_at + datetime.timedelta(minutes=duration_minutes)
+    _check_free(with_membership, starts_at, ends_at, exclude=exclude)
+    return ends_at
+
+
+def _check_free(
+    with_membership: Membership,
+    starts_at: datetime.datetime,
+    ends_at: datetime.datetime,
+    *,
+    exclude: Appointment | None = None,
+) -> None:
+    """No overlap in the person's agenda, whatever the appointment (with a dossier or not): waited for under a lock,
+    so that two bookings at once cannot both pass."""
     serialise_on(f"agenda-{with_membership.user_id}")
     clashes = Appointment.objects.planned().of_person(with_membership.user_id).between(starts_at, ends_at)
     if exclude is not None:
@@ -339,7 +353,6 @@ def _validate_slot(
                 }
             }
         )
-    return ends_at
 
 
 def _check_booker(dossier: Dossier, purpose: str, by: Membership) -> None:
@@ -354,6 +367,8 @@ def _check_booker(dossier: Dossier, purpose: str, by: Membership) -> None:
 
 
 def _timeline(appointment: Appointment, note: str, by: User | None, transition: str) -> None:
+    if appointment.dossier_id is None:
+        return
     DossierEvent.objects.create(dossier_id=appointment.dossier_id, actor=by, transition=transition, note=note)
 
 
@@ -449,6 +464,10 @@ def appointment_rebook(
     """A new planned appointment replacing a missed or cancelled one (linked to it by `rebooked_from`); what is not
     given is taken from the old one."""
     old = Appointment.objects.select_for_update(of=("self",)).select_related("dossier").get(pk=appointment.pk)
+    if old.dossier is None:
+        raise SchedulingError(
+            _("Cet entretien n'a pas encore de dossier : proposez un autre horaire depuis la demande.")
+        )
     _check_booker(old.dossier, old.purpose, by)
     if not old.can_be_rebooked:
         raise SchedulingError(_("Seul un rendez-vous manqué ou annulé, pas encore remplacé, peut être reprogrammé."))
@@ -484,6 +503,10 @@ def appointment_reschedule(
     """Move a planned appointment (date, duration, place), with the booking's rules; its calendar entry keeps its
     UID and takes the next SEQUENCE. Sends `appointment_changed` (change="rescheduled")."""
     locked = Appointment.objects.select_for_update(of=("self",)).select_related("dossier").get(pk=appointment.pk)
+    if locked.dossier is None:
+        raise SchedulingError(
+            _("Cet entretien n'a pas encore de dossier : proposez un autre horaire depuis la demande.")
+        )
     _check_booker(locked.dossier, locked.purpose, by)
     if locked.state != AppointmentState.PLANNED:
         raise SchedulingError(_("Seul un rendez-vous prévu peut être déplacé."))
@@ -608,6 +631,142 @@ def appointment_cancel(
     availability.refresh_after(locked)
     appointment_cancelled.send(sender=Appointment, appointment=locked, reason=reason, by=by.user)
     return locked
+
+
+# -- The information interview a person asked from the directory, before any dossier (issue 19) ---------------------
+# App intake (above) calls these and keeps the link to the appointment; scheduling knows only the person's name and
+# address, for its agenda, its .ics and the reminder. No signal on booking nor on the person's own cancellation:
+# intake writes its own e-mails to the person (with the link to answer) and tells the counsellor.
+
+
+@transaction.atomic
+def information_appointment_book(
+    *,
+    organisation_id: int,
+    site: Site,
+    with_membership: Membership,
+    starts_at: datetime.datetime,
+    duration_minutes: int,
+    person_name: str,
+    person_email: str,
+    by: Membership,
+    replaces: Appointment | None = None,
+    request: HttpRequest | None = None,
+    now: datetime.datetime | None = None,
+) -> Appointment:
+    """An information interview with a person who has no dossier yet, at the site they asked: a date to come, 15 to
+    480 minutes, an active counsellor of the organisation free then. `replaces`: the cancelled proposal it follows
+    (linked by `rebooked_from`, so that the person's data can be found on all of them)."""
+    if by.role not in SCHEDULING_ROLES or by.organisation_id != organisation_id:
+        raise PermissionDenied
+    now = now or timezone.now()
+    errors: dict[str, str] = {}
+    if timezone.is_naive(starts_at):
+        errors["starts_at"] = _("Indiquez la date et l'heure du rendez-vous.")
+    elif starts_at <= now:
+        errors["starts_at"] = _("Un rendez-vous ne se prend pas dans le passé : choisissez une date à venir.")
+    if not MIN_DURATION_MINUTES <= duration_minutes <= MAX_DURATION_MINUTES:
+        errors["duration_minutes"] = _("La durée doit être comprise entre %(min)s et %(max)s minutes.") % {
+            "min": MIN_DURATION_MINUTES,
+            "max": MAX_DURATION_MINUTES,
+        }
+    counsellors = Membership.objects.active().filter(
+        role=APPOINTMENT_ROLE[AppointmentPurpose.INFORMATION], organisation_id=organisation_id
+    )
+    if not counsellors.filter(pk=with_membership.pk).exists():
+        errors["with_membership"] = _(
+            "L'entretien d'information se tient avec une conseillère ou un conseiller de votre organisme."
+        )
+    if errors:
+        raise ValidationError(errors)
+    ends_at = starts_at + datetime.timedelta(minutes=duration_minutes)
+    _check_free(with_membership, starts_at, ends_at)
+    appointment = Appointment.objects.create(
+        organisation_id=organisation_id,
+        dossier=None,
+        person_name=person_name.strip()[:300],
+        person_email=person_email.strip(),
+        purpose=AppointmentPurpose.INFORMATION,
+        with_membership=with_membership,
+        starts_at=starts_at,
+        duration_minutes=duration_minutes,
+        ends_at=ends_at,
+        modality=AppointmentModality.SITE,
+        site=site,
+        rebooked_from=replaces,
+        booked_by=by.user,
+        booked_at=now,
+    )
+    audit_record(
+        action="appointment.book",
+        actor=by.user,
+        organisation=organisation_id,
+        obj=appointment,
+        request=request,
+        details={"dossier": None, "purpose": appointment.purpose, "with": with_membership.pk},
+    )
+    availability.refresh_after(appointment)
+    return appointment
+
+
+@transaction.atomic
+def information_appointment_cancel(*, appointment: Appointment, reason: str, by: Membership | None) -> Appointment:
+    """Cancel a planned information interview without a dossier: the person asked for another time (`by` None),
+    or the organisation proposes another one. Nothing to cancel once it is no longer planned."""
+    locked = Appointment.objects.select_for_update(of=("self",)).get(pk=appointment.pk)
+    if locked.state != AppointmentState.PLANNED:
+        return locked
+    # The organisation's own step is authorised by intake's service (the proposal), hence the platform acting.
+    locked = transition_apply(
+        locked,
+        "cancel",
+        by=None,
+        actor=by.user if by is not None else None,
+        refused=_refused,
+        action="appointment",
+        note=reason,
+        reason=reason,
+    )
+    availability.refresh_after(locked)
+    return locked
+
+
+@transaction.atomic
+def information_appointment_attach(
+    *, appointment: Appointment, dossier: Dossier, by: Membership, now: datetime.datetime | None = None
+) -> Appointment:
+    """The person's dossier is opened (intake's conversion): the interview joins it (its timeline, its schedule),
+    the person's name and address leave the appointment (the dossier holds them now), and an interview that has
+    started is recorded as done: it is the one that led to the dossier."""
+    _check_organiser(dossier, by)
+    now = now or timezone.now()
+    locked = (
+        Appointment.objects.select_for_update(of=("self",))
+        .select_related("with_membership__user")
+        .get(pk=appointment.pk)
+    )
+    if locked.dossier_id is not None or locked.organisation_id != dossier.organisation_id:
+        raise SchedulingError(_("Ce rendez-vous appartient déjà à un dossier."))
+    locked.dossier = dossier
+    locked.person_name, locked.person_email = "", ""
+    locked.save(update_fields=["dossier", "person_name", "person_email"])
+    _timeline(
+        locked,
+        _("Entretien d'information demandé depuis l'annuaire : %(what)s avec %(name)s")
+        % {"what": str(locked), "name": locked.with_membership.user.get_full_name()},
+        by.user,
+        "appointment_book",
+    )
+    if locked.state == AppointmentState.PLANNED and locked.has_started(now):
+        locked = transition_apply(locked, "mark_done", by=by, refused=_refused, action="appointment", now=now)
+    return locked
+
+
+def information_appointments_forget(appointment_ids: list[int]) -> int:
+    """Blank the person's name and address on these appointments without a dossier (their request is deleted)."""
+    return Appointment.objects.filter(pk__in=appointment_ids, dossier__isnull=True).update(
+        person_name="", person_email=""
+    )
 
 
 # -- A dossier moving to another organisation (issue 19) --------------------------------------------------------------

@@ -42,8 +42,8 @@ def _dossier_for(membership: Membership, pk: int) -> Dossier:
     return get_object_or_404(bookable_dossiers(membership).select_related("candidate", "organisation"), pk=pk)
 
 
-def _back(membership: Membership, dossier_id: int) -> HttpResponse:
-    if membership.role == Role.TRAINER:
+def _back(membership: Membership, dossier_id: int | None) -> HttpResponse:
+    if membership.role == Role.TRAINER or dossier_id is None:
         return redirect("scheduling:agenda")
     return redirect("journey:dossier_detail", pk=dossier_id)
 
@@ -182,6 +182,8 @@ def _add_errors(form: AppointmentForm, exc: ValidationError) -> None:
 def appointment_rebook_view(request: HttpRequest, pk: int) -> HttpResponse:
     membership: Membership = request.membership  # type: ignore[attr-defined]
     old = _appointment_for(membership, pk)
+    if old.dossier is None:
+        raise Http404  # another time is proposed from the intake request
     initial = {
         "with_membership": old.with_membership,
         "duration_minutes": old.duration_minutes,
@@ -224,6 +226,8 @@ def appointment_rebook_view(request: HttpRequest, pk: int) -> HttpResponse:
 def appointment_reschedule_view(request: HttpRequest, pk: int) -> HttpResponse:
     membership: Membership = request.membership  # type: ignore[attr-defined]
     appointment = _appointment_for(membership, pk)
+    if appointment.dossier is None:
+        raise Http404  # another time is proposed from the intake request
     local = timezone.localtime(appointment.starts_at)
     initial = {
         "with_membership": appointment.with_membership,

@@ -7,9 +7,11 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from intake.models import InterviewRequestState
 from organisations.models import Role
 from scheduling.models import Appointment, AppointmentState
 from tests.factories import MembershipFactory
+from tests.intake.support import counsellor_of, make_request
 from tests.journey import DossierFactory
 from tests.scheduling import book, next_weekday_at
 
@@ -115,3 +117,12 @@ def test_rebook_and_ics(token_client):
     assert ics["Content-Type"].startswith("text/calendar")
     (event,) = icalendar.Calendar.from_ical(ics.content).walk("VEVENT")
     assert event["status"] == "CANCELLED"
+
+
+def test_the_api_lists_the_interview_without_a_dossier_to_its_organisation_only(org_a, org_b, token_client):
+    request = make_request(org_a, state=InterviewRequestState.PROPOSED)
+    rows = token_client(counsellor_of(org_a)).get(LIST).json()["results"]
+    [row] = [r for r in rows if r["id"] == request.appointment_id]
+    assert row["dossier"] is None and row["state"] == "planned"
+    others = token_client(counsellor_of(org_b)).get(LIST).json()["results"]
+    assert request.appointment_id not in [r["id"] for r in others]
