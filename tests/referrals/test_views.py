@@ -227,9 +227,10 @@ def test_the_dashboards_run_a_fixed_number_of_queries(org_a, client_for, count, 
     for i in range(count):
         make_referral(to=org_a, by=advisor, first_name=f"Personne{i}")
     # Session, user, memberships, the header's unread notifications; then the advisor's referrals (and the
-    # regional evaluators) and "À faire" (one query), or the counsellor's dossier counts and "À faire" (six kinds of
-    # work, one query each: the candidates' correction requests are the sixth).
-    expected = {Role.FT_ADVISOR: 7, Role.COUNSELLOR: 11}
+    # regional evaluators) and "À faire" (one query), or the counsellor's dossier counts and "À faire" (nine kinds of
+    # work, one query each: after the candidates' correction requests, the information reminders due, the information
+    # dossiers closing soon and the interview requests from the directory).
+    expected = {Role.FT_ADVISOR: 7, Role.COUNSELLOR: 14}
     for member in (advisor, counsellor):
         client = client_for(member)
         client.get(reverse("home"))
