@@ -45,3 +45,30 @@ def race(first: Callable[[], object], second: Callable[[], object]) -> dict[str,
     a.join(15)
     b.join(15)
     return outcome
+
+
+def someone_waits_on_a_lock() -> bool:
+    """Whether a session of this test database waits on a lock (a row, or the audit chain's advisory lock)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        )
+        row = cursor.fetchone()
+        return bool(row and row[0] > 0)
+
+
+def in_a_thread(target: Callable[[], object], errors: list[BaseException]) -> threading.Thread:
+    """Start `target` in a thread with its own connection, closed at the end; what it raises (a deadlock among
+    others) goes to `errors` for the test to report."""
+
+    def run() -> None:
+        try:
+            target()
+        except Exception as error:
+            errors.append(error)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread

@@ -15,34 +15,13 @@ from evaluations.models import CriterionResultValue, Evaluation, EvaluationStatu
 from evaluations.services import evaluation_save_results
 from organisations.services import audit_chain_verify
 from tests.candidates.transfer_support import move, new_organisation
+from tests.concurrency import in_a_thread, someone_waits_on_a_lock
 from tests.journey import DossierFactory, criteria_by_code
 
 pytestmark = pytest.mark.skipif(
     connection.vendor != "postgresql",
     reason="row locks and the chain's advisory lock are PostgreSQL's: set DATABASE_URL to a postgres:// URL (CI does)",
 )
-
-
-def _someone_waits_on_a_lock() -> bool:
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
-        )
-        return cursor.fetchone()[0] > 0
-
-
-def _in_a_thread(target, errors: list[BaseException]) -> threading.Thread:
-    def run() -> None:
-        try:
-            target()
-        except Exception as error:  # a deadlock among others: reported by the test
-            errors.append(error)
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    return thread
 
 
 @pytest.mark.django_db(transaction=True)
@@ -59,7 +38,7 @@ def test_saving_the_grid_and_moving_the_dossier_at_the_same_moment_both_land(mon
         # Called with the evaluation's row locked: the save goes on to its audit row once the move waits on a lock.
         grid_locked.set()
         deadline = time.monotonic() + 5
-        while not _someone_waits_on_a_lock() and time.monotonic() < deadline:
+        while not someone_waits_on_a_lock() and time.monotonic() < deadline:
             time.sleep(0.02)
         ensure_editable(evaluation, by)
 
@@ -75,7 +54,7 @@ def test_saving_the_grid_and_moving_the_dossier_at_the_same_moment_both_land(mon
         move(dossier, org_b, by=None)
 
     errors: list[BaseException] = []
-    threads = [_in_a_thread(save, errors), _in_a_thread(move_away, errors)]
+    threads = [in_a_thread(save, errors), in_a_thread(move_away, errors)]
     for thread in threads:
         thread.join(30)
 

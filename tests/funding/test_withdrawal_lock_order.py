@@ -14,6 +14,7 @@ from funding import services as funding_services
 from funding.models import FundingLine, LineState
 from funding.services import funding_line_transition
 from organisations.services import audit_chain_verify
+from tests.concurrency import in_a_thread, someone_waits_on_a_lock
 from tests.funding.support import draft_line
 from tests.journey import DossierFactory
 
@@ -21,28 +22,6 @@ pytestmark = pytest.mark.skipif(
     connection.vendor != "postgresql",
     reason="row locks and the chain's advisory lock are PostgreSQL's: set DATABASE_URL to a postgres:// URL (CI does)",
 )
-
-
-def _someone_waits_on_a_lock() -> bool:
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
-        )
-        return cursor.fetchone()[0] > 0
-
-
-def _in_a_thread(target, errors: list[BaseException]) -> threading.Thread:
-    def run() -> None:
-        try:
-            target()
-        except Exception as error:  # a deadlock among others: reported by the test
-            errors.append(error)
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    return thread
 
 
 @pytest.mark.django_db(transaction=True)
@@ -58,7 +37,7 @@ def test_a_withdrawal_and_a_line_request_at_the_same_moment_both_land(references
         line_locked.set()
         # The line's transaction goes on to its audit row once the withdrawal waits on a lock (or after 5 s).
         deadline = time.monotonic() + 5
-        while not _someone_waits_on_a_lock() and time.monotonic() < deadline:
+        while not someone_waits_on_a_lock() and time.monotonic() < deadline:
             time.sleep(0.02)
         return locked
 
@@ -72,7 +51,7 @@ def test_a_withdrawal_and_a_line_request_at_the_same_moment_both_land(references
         dossier_withdraw(dossier=dossier, by=counsellor, reason="Le candidat déménage.")
 
     errors: list[BaseException] = []
-    threads = [_in_a_thread(request_the_line, errors), _in_a_thread(withdraw, errors)]
+    threads = [in_a_thread(request_the_line, errors), in_a_thread(withdraw, errors)]
     for thread in threads:
         thread.join(30)
 
