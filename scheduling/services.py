@@ -262,6 +262,22 @@ def _local(moment: datetime.datetime) -> str:
     return date_format(timezone.localtime(moment), "l j F Y à H:i")
 
 
+def _slot_errors(starts_at: datetime.datetime, duration_minutes: int, now: datetime.datetime) -> dict[str, str]:
+    """What is wrong with a slot whoever books it (a dossier's appointment or an interview asked from the directory):
+    a time without its zone, a time gone, a duration out of bounds; by field."""
+    errors: dict[str, str] = {}
+    if timezone.is_naive(starts_at):
+        errors["starts_at"] = _("Indiquez la date et l'heure du rendez-vous.")
+    elif starts_at <= now:
+        errors["starts_at"] = _("Un rendez-vous ne se prend pas dans le passé : choisissez une date à venir.")
+    if not MIN_DURATION_MINUTES <= duration_minutes <= MAX_DURATION_MINUTES:
+        errors["duration_minutes"] = _("La durée doit être comprise entre %(min)s et %(max)s minutes.") % {
+            "min": MIN_DURATION_MINUTES,
+            "max": MAX_DURATION_MINUTES,
+        }
+    return errors
+
+
 def _validate_slot(
     *,
     dossier: Dossier,
@@ -280,15 +296,7 @@ def _validate_slot(
     errors: dict[str, str] = {}
     if purpose not in APPOINTMENT_ROLE:
         raise ValidationError({"purpose": _("Objet de rendez-vous inconnu.")})
-    if timezone.is_naive(starts_at):
-        errors["starts_at"] = _("Indiquez la date et l'heure du rendez-vous.")
-    elif starts_at <= now:
-        errors["starts_at"] = _("Un rendez-vous ne se prend pas dans le passé : choisissez une date à venir.")
-    if not MIN_DURATION_MINUTES <= duration_minutes <= MAX_DURATION_MINUTES:
-        errors["duration_minutes"] = _("La durée doit être comprise entre %(min)s et %(max)s minutes.") % {
-            "min": MIN_DURATION_MINUTES,
-            "max": MAX_DURATION_MINUTES,
-        }
+    errors.update(_slot_errors(starts_at, duration_minutes, now))
     role = APPOINTMENT_ROLE[purpose]
     if role == "counsellor":
         eligible = Membership.objects.active().filter(role=role, organisation_id=dossier.organisation_id)
@@ -660,16 +668,7 @@ def information_appointment_book(
     if by.role not in SCHEDULING_ROLES or by.organisation_id != organisation_id:
         raise PermissionDenied
     now = now or timezone.now()
-    errors: dict[str, str] = {}
-    if timezone.is_naive(starts_at):
-        errors["starts_at"] = _("Indiquez la date et l'heure du rendez-vous.")
-    elif starts_at <= now:
-        errors["starts_at"] = _("Un rendez-vous ne se prend pas dans le passé : choisissez une date à venir.")
-    if not MIN_DURATION_MINUTES <= duration_minutes <= MAX_DURATION_MINUTES:
-        errors["duration_minutes"] = _("La durée doit être comprise entre %(min)s et %(max)s minutes.") % {
-            "min": MIN_DURATION_MINUTES,
-            "max": MAX_DURATION_MINUTES,
-        }
+    errors = _slot_errors(starts_at, duration_minutes, now)
     counsellors = Membership.objects.active().filter(
         role=APPOINTMENT_ROLE[AppointmentPurpose.INFORMATION], organisation_id=organisation_id
     )
