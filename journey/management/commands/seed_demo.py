@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from directory.demo import seed_directory
 from funding.demo import seed_funding
+from intake.demo import seed_intake
 from journey.demo import seed_journey, seed_juries
 from organisations.demo import (
     ACCOUNTS,
@@ -68,6 +69,9 @@ class Command(BaseCommand):
         self.stdout.write(f"Dossiers de démonstration créés : {created}")
         booked = seed_scheduling(orgs)
         self.stdout.write(f"Rendez-vous de démonstration pris : {booked}")
+        # After the agendas: a proposed interview is an appointment, and the agendas are seeded only when empty.
+        asked = seed_intake(orgs)
+        self.stdout.write(f"Demandes d'entretien venues de l'annuaire : {asked}")
         self.stdout.write(self.style.SUCCESS("Données de démonstration prêtes."))
         self.stdout.write(f"Comptes de démonstration (mot de passe : {DEMO_PASSWORD}) :")
         with_code = demo_accounts_with_two_factor()
