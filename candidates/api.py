@@ -14,7 +14,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.exceptions import NotFound, Throttled, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -22,6 +22,7 @@ from candidates.forms import TRANSFER_CONSENT_TEXT, DossierCreateForm, DossierFi
 from candidates.models import DOSSIER_ROLES, DOSSIER_SORTS, Candidate, Dossier, DossierState
 from candidates.services import (
     TRANSFER_ROLES,
+    TransferLookupsExceeded,
     TransitionRefused,
     dossier_create,
     dossier_transfer,
@@ -192,7 +193,10 @@ class DossierViewSet(
         body = DossierTransferSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
-        dossier = transfer_find(membership=membership, reference=data["reference"], birth_date=data["birth_date"])
+        try:
+            dossier = transfer_find(membership=membership, reference=data["reference"], birth_date=data["birth_date"])
+        except TransferLookupsExceeded as exc:
+            raise Throttled(detail=str(exc)) from exc
         if dossier is None:
             raise NotFound
         try:

@@ -43,6 +43,7 @@ from candidates.signals import (
 from clea_platform import spreadsheets
 from clea_platform.errors import BusinessRefusal
 from clea_platform.locks import serialise_on
+from clea_platform.ratelimit import over_limit
 from organisations.models import Habilitation, Membership, Organisation, Role
 from organisations.services import audit_record
 from organisations.transitions import transition_apply, transition_lock
@@ -559,6 +560,10 @@ def dossier_withdraw(
 class TransferRefused(BusinessRefusal):
     """The dossier may not move to that organisation now; the message says why, in French."""
 
+
+class TransferLookupsExceeded(TransferRefused):
+    """A member looked for more dossiers to take in than settings.TRANSFER_LOOKUPS_PER_HOUR allows."""
+
     code = "transfer_refused"
 
 
@@ -572,6 +577,13 @@ def transfer_find(*, membership: Membership, reference: str, birth_date: datetim
     match, or the dossier is already this organisation's: the same answer, so nothing is learnt by guessing."""
     if membership.role not in TRANSFER_ROLES:
         return None
+    # References are numbered and birth dates few: without a bound, a member could take in dossiers by guessing.
+    if over_limit(
+        scope="transfer-find", ident=str(membership.pk), limit=settings.TRANSFER_LOOKUPS_PER_HOUR, period=60 * 60
+    ):
+        raise TransferLookupsExceeded(
+            _("Trop de recherches de dossier en une heure. Réessayez plus tard, ou contactez Certif'Pro.")
+        )
     return (
         Dossier.objects.filter(reference__iexact=reference.strip(), candidate__birth_date=birth_date)
         .exclude(organisation_id=membership.organisation_id)
@@ -647,6 +659,8 @@ def dossier_transfer(
     previous_organisation, previous_counsellor_id = locked.organisation, locked.counsellor_id
     from_state = locked.state
     dossier_transfer_started.send(sender=Dossier, dossier=locked)
+    # A rectification request still open is the new organisation's to answer: it now holds the dossier.
+    CorrectionRequest.objects.open().filter(dossier=locked).update(organisation=to_organisation)
     note = _("Parti de %(from)s vers %(to)s. Motif : %(reason)s") % {
         "from": previous_organisation.name,
         "to": to_organisation.name,

@@ -47,6 +47,7 @@ from candidates.services import (
     DossierConflict,
     NewDossierRefusal,
     NotInInformation,
+    TransferLookupsExceeded,
     TransferRefused,
     TransitionRefused,
     candidate_correct,
@@ -403,11 +404,18 @@ def transfer_view(request: HttpRequest) -> HttpResponse:
     find = TransferFindForm(posted)
     confirm = TransferConfirmForm(posted if confirming else None)
     dossier = None
+    too_many = False
     if find.is_bound and find.is_valid():
-        dossier = transfer_find(
-            membership=membership, reference=find.cleaned_data["reference"], birth_date=find.cleaned_data["birth_date"]
-        )
-        if dossier is None:
+        try:
+            dossier = transfer_find(
+                membership=membership,
+                reference=find.cleaned_data["reference"],
+                birth_date=find.cleaned_data["birth_date"],
+            )
+        except TransferLookupsExceeded as exc:
+            too_many = True
+            find.add_error(None, str(exc))
+        if dossier is None and not too_many:
             find.add_error(
                 None,
                 _(
@@ -450,7 +458,7 @@ def transfer_view(request: HttpRequest) -> HttpResponse:
             "refusal": refusal,
             "movable": dossier is not None and dossier.state in TRANSFERABLE_STATES,
         },
-        status=400 if invalid else 200,
+        status=429 if too_many else 400 if invalid else 200,
     )
 
 

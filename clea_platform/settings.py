@@ -54,6 +54,8 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "te
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 # Days an evaluator organisation has to answer a France Travail referral before it expires.
 REFERRAL_EXPIRY_DAYS = env.int("REFERRAL_EXPIRY_DAYS", default=30)
+# Dossiers of another organisation one member may look for (reference and birth date) in an hour, to take them in.
+TRANSFER_LOOKUPS_PER_HOUR = env.int("TRANSFER_LOOKUPS_PER_HOUR", default=20)
 # Days an information dossier may stay untouched (no event, note, change or planned appointment) before it closes by
 # itself « sans suite après l'information » (candidates.services.dossiers_close_idle_information, daily); it enters
 # the counsellor's « À faire » INFORMATION_IDLE_WARNING_DAYS before. The person may come back later: a new dossier.

@@ -10,9 +10,10 @@ import pytest
 from django.urls import reverse
 
 from candidates.forms import TRANSFER_CONSENT_TEXT
-from candidates.models import DossierTransfer
+from candidates.models import CorrectionRequest, DossierTransfer
+from candidates.services import correction_request_create
 from organisations.models import Role
-from tests.candidates.transfer_support import new_organisation
+from tests.candidates.transfer_support import move, new_organisation
 from tests.clients import logged_in_client
 from tests.factories import MembershipFactory
 from tests.journey import DossierFactory
@@ -117,3 +118,44 @@ def test_the_administrator_may_take_it_in_and_becomes_its_counsellor():
     )
     dossier.refresh_from_db()
     assert dossier.organisation == org_b and dossier.counsellor == admin.user
+
+
+@pytest.mark.usefixtures("fresh_rate_limit")
+def test_a_member_who_looks_for_too_many_dossiers_is_stopped_for_an_hour(settings):
+    """References are numbered and birth dates few: guessing must not let an organisation take dossiers in."""
+    settings.TRANSFER_LOOKUPS_PER_HOUR = 2
+    dossier = DossierFactory(partially_validated=True)
+    _org_b, team_b = new_organisation()
+    client = logged_in_client(team_b.counsellor)
+    wrong = {"reference": dossier.reference, "birth_date": "1970-01-01"}
+    assert client.post(reverse(URL), wrong).status_code == 400
+    assert client.post(reverse(URL), wrong).status_code == 400
+
+    stopped = client.post(reverse(URL), _found(dossier))  # even the right pair, once over the limit
+    assert stopped.status_code == 429
+    body = text(stopped)
+    assert "Trop de recherches de dossier en une heure." in body and 'class="error-summary"' in body
+    assert dossier.candidate.full_name not in body
+    # Another member of the same organisation counts on their own.
+    other = MembershipFactory(organisation=team_b.counsellor.organisation, role=Role.COUNSELLOR)
+    assert logged_in_client(other).post(reverse(URL), _found(dossier)).status_code == 200
+
+
+def test_the_organisation_left_reads_no_contact_details_and_the_new_one_answers_the_open_correction_request():
+    dossier = DossierFactory(partially_validated=True)
+    team_a = dossier.team
+    candidate = dossier.candidate
+    candidate.phone = "06 11 22 33 44"
+    candidate.save(update_fields=["phone"])
+    correction = correction_request_create(candidate=candidate, dossier=dossier, message="Mon nom prend un accent.")
+    org_b, team_b = new_organisation()
+    move(dossier, org_b, by=team_b.counsellor)
+
+    correction.refresh_from_db()
+    assert correction.organisation == org_b
+    assert CorrectionRequest.objects.visible_to(team_a.counsellor).filter(pk=correction.pk).count() == 0
+    page_b = text(logged_in_client(team_b.counsellor).get(reverse("journey:dossier_detail", args=[dossier.pk])))
+    assert "06 11 22 33 44" in page_b
+    page_a = text(logged_in_client(team_a.counsellor).get(reverse("journey:dossier_detail", args=[dossier.pk])))
+    assert "Parti vers" in page_a
+    assert "06 11 22 33 44" not in page_a and candidate.email not in page_a
