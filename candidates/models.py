@@ -403,10 +403,12 @@ class DossierQuerySet(TenantQuerySet):
         )
 
     def idle_information(self, *, before: datetime.datetime) -> DossierQuerySet:
-        """Information dossiers untouched since `before`: no event, note or change since, and no appointment
-        planned from then on (a meeting booked far ahead is not a person who left)."""
+        """Information dossiers untouched since `before`: no event, note or change since, no appointment planned
+        from then on and no call-back day from then on (a meeting booked, or a call agreed, far ahead is not a person
+        who left)."""
         return (
             self.filter(state=S.INFORMATION)
+            .exclude(reflection_reminder_on__gte=timezone.localdate(before))
             # One filter() call: the state and the date of the same appointment (scheduling, above this app).
             .exclude(pk__in=Dossier.objects.filter(appointments__state="planned", appointments__starts_at__gte=before))
             .with_last_activity()

@@ -163,6 +163,10 @@ def dossier_detail(request: HttpRequest, pk: int) -> HttpResponse:
         # The day the daily job closes it if nothing happens (candidates.services.dossiers_close_idle_information):
         # its last activity, or a planned appointment after it, and the idle days.
         planned = [a.starts_at for a in schedule.appointments if a.state == AppointmentState.PLANNED]
+        if dossier.reflection_reminder_on is not None:  # a call-back day agreed with the person counts the same
+            planned.append(
+                timezone.make_aware(datetime.datetime.combine(dossier.reflection_reminder_on, datetime.time()))
+            )
         last_activity = max([dossier.updated_at, *(event.at for event in events[:1]), *planned])
         information_closes_on = timezone.localdate(
             last_activity + datetime.timedelta(days=settings.INFORMATION_IDLE_DAYS)

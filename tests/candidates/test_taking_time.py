@@ -209,6 +209,18 @@ def test_an_appointment_planned_ahead_keeps_the_information_open():
     assert dossiers_close_idle_information(now=later(days=IDLE + 11 + IDLE)) == 1
 
 
+def test_a_call_back_day_beyond_the_idle_period_keeps_the_information_open(client_for):
+    """The counsellor agreed to call the person back in more than the idle days: the job waits for that day."""
+    dossier = information()
+    reminder_on = timezone.localdate() + datetime.timedelta(days=IDLE + 10)
+    dossier_take_time(dossier=dossier, by=counsellor(dossier), reminder_on=reminder_on)
+    page = client_for(counsellor(dossier)).get(detail(dossier)).text
+    assert f"à partir du {reminder_on + datetime.timedelta(days=IDLE):%d/%m/%Y}" in page
+    assert dossiers_close_idle_information(now=later(days=IDLE + 1)) == 0
+    assert Dossier.objects.get(pk=dossier.pk).state == "information"
+    assert dossiers_close_idle_information(now=later(days=IDLE + 11 + IDLE)) == 1
+
+
 def test_an_opened_dossier_is_never_closed_by_the_idle_rule():
     dossier = DossierFactory(opened=True)
     assert dossiers_close_idle_information(now=later(days=IDLE * 3)) == 0
