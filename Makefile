@@ -64,6 +64,10 @@ deps-audit: install
 # pytest-xdist runs the tests in PYTEST_WORKERS processes (`auto`: one per core; 0: in this process, e.g. for
 # --pdb); `loadgroup` hands out tests one by one, keeping the browser tests on one worker (tests/conftest.py).
 # PYTEST_ARGS adds options or selects tests: make test PYTEST_ARGS="tests/juries -x".
+# Python's default is to keep compiled modules (and pytest its assertion-rewritten test modules) in __pycache__;
+# an environment that sets PYTHONDONTWRITEBYTECODE (this workplace's does) made every pytest process compile the
+# project and rewrite ~500 test modules again: about 6 s of processor per process.
+unexport PYTHONDONTWRITEBYTECODE
 PYTEST_WORKERS ?= auto
 PYTEST_ARGS ?=
 test: lint check layers types security

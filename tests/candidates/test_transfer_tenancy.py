@@ -23,16 +23,22 @@ from tests.clients import logged_in_client
 from tests.factories import MembershipFactory, OrganisationFactory
 from tests.funding.support import draft_line
 from tests.journey import DossierFactory, team_for
+from tests.shared import shared_rows
 from training.models import TrainingPlan
 from training.services import training_plan_create
 
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def world():
+@pytest.fixture(scope="module")
+def world(django_db_setup, django_db_blocker):
     """A's dossier, partially validated with its attestation and a funding line, then moved to B; B defines the
-    training; C is a third organisation."""
+    training; C is a third organisation. Built once for the module's tests, which only read it."""
+    with shared_rows(django_db_blocker):
+        yield _world()
+
+
+def _world():
     dossier = DossierFactory(partially_validated=True)
     org_a, team_a = dossier.organisation, dossier.team
     evaluation = Evaluation.objects.get(dossier=dossier)

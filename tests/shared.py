@@ -1,0 +1,45 @@
+"""Rows built once and read by several tests: a module's "world" of dossiers walked through the services costs
+a second or more, and read-only tests need not each build their own.
+
+    @pytest.fixture(scope="module")
+    def world(django_db_setup, django_db_blocker):
+        with shared_rows(django_db_blocker) as media:
+            yield build_the_world()
+
+The rows live in a transaction that is rolled back after the module's last test; each test runs in a savepoint
+inside it, as pytest-django does anyway, so whatever a test writes is gone before the next one, and the shared rows
+are the same for all. Only for tests that do not need a transaction of their own (not `transaction=True`).
+
+Files the world writes (attestations, certificates) go to a media folder of the module's own; tests/conftest.py
+copies it into each test's media folder, so that a download in a test finds them.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from django.db import transaction
+from django.test import override_settings
+
+# The media folder of the shared world in use (one at a time: a module's fixture is torn down before the next one).
+media_roots: list[Path] = []
+
+
+@contextmanager
+def shared_rows(django_db_blocker) -> Iterator[Path]:
+    with (
+        tempfile.TemporaryDirectory(prefix="clea-shared-media-") as media,
+        # What tests/conftest.py's _test_settings gives each test, which runs after a module's fixtures.
+        override_settings(MEDIA_ROOT=media, PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]),
+        django_db_blocker.unblock(),
+        transaction.atomic(),
+    ):
+        media_roots.append(Path(media))
+        try:
+            yield Path(media)
+        finally:
+            media_roots.pop()
+            transaction.set_rollback(True)
