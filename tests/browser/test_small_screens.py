@@ -214,7 +214,9 @@ def assert_menu_folds_and_reaches_every_link(page, account: Account, screenshot:
 PHONE_WIDTHS = (375, 320)
 
 
-def test_no_page_scrolls_sideways_on_a_phone_and_the_menu_reaches_every_link(page, live_server):
+# One test per role, so that the walk spreads over the test processes.
+@pytest.mark.parametrize("account", ACCOUNTS, ids=[account.name for account in ACCOUNTS])
+def test_no_page_scrolls_sideways_on_a_phone_and_the_menu_reaches_every_link(page, live_server, account):
     """Each role's menu at 375 and 320 px on its home page; then at 375 px its home and own pages (what fits 320 px
     fits 375 unless a media query breaks in between, which the home and the role's pages show). Every page at 320 px,
     the narrowest, is loaded once by the axe walk (test_axe.py), which checks the same two things there before its
@@ -227,28 +229,25 @@ def test_no_page_scrolls_sideways_on_a_phone_and_the_menu_reaches_every_link(pag
     width = PHONE_WIDTHS[0]
     too_wide: list[str] = []
     unreachable: list[str] = []
-    for account in ACCOUNTS:
-        page.set_viewport_size({"width": width, "height": 800})
-        log_in(page, base, account)
-        for menu_width in reversed(PHONE_WIDTHS):
-            page.set_viewport_size({"width": menu_width, "height": 800})
-            page.screenshot(path=str(ARTIFACTS / f"{account.name}-{menu_width}.png"), full_page=True)
-            menu_shot = ARTIFACTS / f"{account.name}-{menu_width}-menu.png"
-            assert_menu_folds_and_reaches_every_link(page, account, menu_shot)
-        page.set_viewport_size({"width": width, "height": 800})
-        for path in dict.fromkeys(["/", *pages[account.name]]):
-            response = page.goto(base + path)
-            assert response is not None and response.ok, (
-                f"{account.name}: {path} answers {response and response.status}"
-            )
-            if page.evaluate(SCROLLS_SIDEWAYS):
-                width_now = page.evaluate("document.documentElement.scrollWidth")
-                too_wide.append(f"{account.name} {path}: {width_now}px wide, {page.evaluate(CULPRITS)}")
-            if boxes := page.evaluate(UNREACHABLE_SCROLL_BOXES):
-                unreachable.append(f"{account.name} {path}: {boxes}")
-            if path in pages[account.name]:
-                name = re.sub(r"[^\w]+", "-", path).strip("-")
-                page.screenshot(path=str(ARTIFACTS / f"{account.name}-{name}-{width}.png"), full_page=True)
+    page.set_viewport_size({"width": width, "height": 800})
+    log_in(page, base, account)
+    for menu_width in reversed(PHONE_WIDTHS):
+        page.set_viewport_size({"width": menu_width, "height": 800})
+        page.screenshot(path=str(ARTIFACTS / f"{account.name}-{menu_width}.png"), full_page=True)
+        menu_shot = ARTIFACTS / f"{account.name}-{menu_width}-menu.png"
+        assert_menu_folds_and_reaches_every_link(page, account, menu_shot)
+    page.set_viewport_size({"width": width, "height": 800})
+    for path in dict.fromkeys(["/", *pages[account.name]]):
+        response = page.goto(base + path)
+        assert response is not None and response.ok, f"{account.name}: {path} answers {response and response.status}"
+        if page.evaluate(SCROLLS_SIDEWAYS):
+            width_now = page.evaluate("document.documentElement.scrollWidth")
+            too_wide.append(f"{account.name} {path}: {width_now}px wide, {page.evaluate(CULPRITS)}")
+        if boxes := page.evaluate(UNREACHABLE_SCROLL_BOXES):
+            unreachable.append(f"{account.name} {path}: {boxes}")
+        if path in pages[account.name]:
+            name = re.sub(r"[^\w]+", "-", path).strip("-")
+            page.screenshot(path=str(ARTIFACTS / f"{account.name}-{name}-{width}.png"), full_page=True)
     assert not too_wide, f"Pages wider than {width}px:\n" + "\n".join(too_wide)
     assert not unreachable, "Scrolling tables without a keyboard stop or a name:\n" + "\n".join(unreachable)
 
