@@ -1,0 +1,62 @@
+"""Each subscriber hears only of what its membership reads (issue 20), like an API token: another organisation's
+dossier never, and a dossier that moved away no longer once its move is told."""
+
+from __future__ import annotations
+
+import pytest
+
+from candidates.services import dossier_withdraw
+from organisations.models import Role
+from outbox.models import SideEffect
+from tests.candidates.transfer_support import move, new_organisation
+from tests.journey import DossierFactory
+from tests.webhooks.support import subscribe
+from webhooks.models import EventType, WebhookSubscription
+
+pytestmark = pytest.mark.django_db
+
+
+def heard(subscription: WebhookSubscription) -> list[tuple[str, str]]:
+    return [
+        (payload["type"], payload["data"].get("state"))
+        for payload in subscription.deliveries.order_by("created_at", "pk").values_list("payload", flat=True)
+    ]
+
+
+def test_a_dossier_is_told_to_its_organisation_and_certifpro_and_after_a_move_to_the_new_organisation_only(
+    org_a, make_member
+):
+    org_b, team_b = new_organisation()
+    to_a = subscribe(make_member(org_a, Role.ORG_ADMIN))[0]
+    to_b = subscribe(make_member(org_b, Role.ORG_ADMIN))[0]
+    national = subscribe(make_member(role=Role.CERTIFPRO_ADMIN))[0]
+    # Subscribed to the decisions only: hears nothing of a dossier's steps.
+    decisions_only = subscribe(make_member(org_a, Role.ORG_ADMIN), event_types=[EventType.DECISION_RECORDED])[0]
+
+    dossier = DossierFactory(organisation=org_a, opened=True)
+    move(dossier, org_b, by=team_b.counsellor)
+    dossier_withdraw(dossier=dossier, by=team_b.counsellor, reason="La personne renonce.")
+
+    created, opened = ("dossier.state_changed", "information"), ("dossier.state_changed", "opened")
+    moved, withdrawn = ("dossier.transferred", "opened"), ("dossier.state_changed", "withdrawn")
+    assert heard(to_a) == [created, opened, moved]
+    assert heard(to_b) == [moved, withdrawn]
+    assert heard(national) == [created, opened, moved, withdrawn]
+    assert heard(decisions_only) == []
+    moved_payload = to_a.deliveries.get(event_type="dossier.transferred").payload
+    assert moved_payload["data"] == {"from_organisation": org_a.pk, "to_organisation": org_b.pk, "state": "opened"}
+    assert moved_payload["organisation"] == org_b.pk
+    # One side effect per delivery, in its subscriber's organisation.
+    assert SideEffect.objects.filter(kind="webhook", organisation=org_b).count() == 2
+
+
+def test_a_paused_or_deactivated_subscription_hears_nothing(org_a, make_member):
+    paused = subscribe(make_member(org_a, Role.ORG_ADMIN))[0]
+    WebhookSubscription.objects.filter(pk=paused.pk).update(paused_at=paused.created_at)
+    left = subscribe(make_member(org_a, Role.ORG_ADMIN))[0]
+    left.membership.is_active = False
+    left.membership.save(update_fields=["is_active"])
+
+    DossierFactory(organisation=org_a)
+
+    assert heard(paused) == [] and heard(left) == []
