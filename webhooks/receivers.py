@@ -85,8 +85,8 @@ def on_certificate_created(sender: Any, *, certificate: Any, **kwargs: Any) -> N
             resource_id=certificate.pk,
             checked_id=certificate.pk,
             organisation_id=dossier.organisation_id,
-            # The dossier's organisation, and the jury body whose session awarded it.
-            organisations={dossier.organisation_id, certificate.organisation_id},
+            # The dossier's organisation (the certificate's), and the jury body whose session awarded it.
+            organisations={dossier.organisation_id, certificate.organisation_id, certificate.session.organisation_id},
             data={"dossier": dossier.pk},
         )
     )

@@ -6,10 +6,16 @@ from __future__ import annotations
 import pytest
 
 from candidates.services import dossier_withdraw
+from evaluations.models import Evaluation
+from evaluations.services import attestation_generate
 from organisations.models import Role
 from outbox.models import SideEffect
+from referrals.services import referral_accept
 from tests.candidates.transfer_support import move, new_organisation
+from tests.factories import MembershipFactory
 from tests.journey import DossierFactory
+from tests.juries.factories import certified, make_jury
+from tests.referrals.support import advisor_of, make_referral
 from tests.webhooks.support import subscribe
 from webhooks.models import EventType, WebhookSubscription
 
@@ -60,3 +66,39 @@ def test_a_paused_or_deactivated_subscription_hears_nothing(org_a, make_member):
     DossierFactory(organisation=org_a)
 
     assert heard(paused) == [] and heard(left) == []
+
+
+def test_documents_decisions_and_referrals_reach_the_organisations_that_read_them(org_a, make_member):
+    """The dossier's organisation hears of its attestation, decision and certificate; the jury body of the decision
+    and of the certificate, not of the dossier's steps; the referral's two organisations, of the referral."""
+    dossier_side = subscribe(make_member(org_a, Role.ORG_ADMIN))[0]
+    jury = make_jury()
+    jury_side = subscribe(jury.admin)[0]
+    agency_side = subscribe(make_member(advisor_of().organisation, Role.ORG_ADMIN))[0]
+
+    partial = DossierFactory(organisation=org_a, partially_validated=True)
+    attestation = attestation_generate(evaluation_id=Evaluation.objects.get(dossier=partial).pk)
+    _jury, submission, certificate = certified(jury, organisation=org_a)
+    referral = make_referral(to=org_a, from_agency=agency_side.organisation)
+    referral_accept(referral=referral, by=MembershipFactory(organisation=org_a, role=Role.COUNSELLOR))
+
+    def named(subscription: WebhookSubscription) -> set[tuple[str, int]]:
+        return {
+            (payload["type"], payload["resource_id"])
+            for payload in subscription.deliveries.exclude(event_type="dossier.state_changed").values_list(
+                "payload", flat=True
+            )
+        }
+
+    decision = ("decision.recorded", submission.decision.pk)
+    awarded = ("certificate.ready", certificate.pk)
+    sent, accepted = ("referral.sent", referral.pk), ("referral.answered", referral.pk)
+    assert named(dossier_side) == {("attestation.ready", attestation.pk), decision, awarded, sent, accepted}
+    assert named(jury_side) == {decision, awarded}
+    assert not jury_side.deliveries.filter(event_type="dossier.state_changed").exists()
+    assert named(agency_side) == {sent, accepted}
+    payload = dossier_side.deliveries.get(event_type="referral.answered").payload
+    assert (payload["url"].endswith(f"/api/v1/referrals/{referral.pk}/"), payload["data"]) == (
+        True,
+        {"state": "accepted"},
+    )
