@@ -1,5 +1,4 @@
 from django.apps import AppConfig
-from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 
@@ -19,5 +18,5 @@ class WebhooksConfig(AppConfig):
             webhook_deliver,
             label=_("Webhook"),
             document=False,
-            max_attempts=settings.WEBHOOK_MAX_ATTEMPTS,
+            max_attempts_setting="WEBHOOK_MAX_ATTEMPTS",
         )

@@ -14,7 +14,7 @@ from candidates.services import dossier_withdraw
 from notifications.models import Notification
 from organisations.models import Role
 from outbox.models import SideEffect, SideEffectState
-from outbox.services import side_effect_run
+from outbox.services import side_effect_retry, side_effect_run
 from privacy.services import retention_apply
 from tests.journey import DossierFactory
 from tests.waiting import wait_until
@@ -159,3 +159,31 @@ def test_a_real_worker_delivers_a_signed_ping(celery_worker, org_a, make_member)
         wait_until(lambda: WebhookDelivery.objects.get(pk=delivery.pk).status == DeliveryStatus.DELIVERED)
     [message] = receiver.received
     assert Webhook(secret).verify(message.body, message.headers)["resource_id"] == subscription.pk
+
+
+def test_a_delivery_failing_its_last_attempt_waits_for_an_operators_retry_which_delivers_it(
+    org_a, make_member, settings, django_capture_on_commit_callbacks
+):
+    settings.WEBHOOK_MAX_ATTEMPTS = 2
+    admin = make_member(org_a, Role.ORG_ADMIN)
+    with http_receiver(500, 500, 200) as receiver:
+        subscription, _secret = subscribe(admin, receiver.url)
+        with django_capture_on_commit_callbacks(execute=True):
+            delivery = subscription_ping(subscription=subscription, by=admin)
+        side_effect = SideEffect.objects.get(kind="webhook")
+        _due_now(side_effect)
+        side_effect_run(side_effect.pk)
+        side_effect.refresh_from_db()
+        delivery.refresh_from_db()
+        assert (side_effect.state, side_effect.attempts, delivery.status) == (
+            SideEffectState.FAILED,
+            2,
+            DeliveryStatus.FAILED,
+        )
+
+        # « Relancer » on the operators' page (outbox) sends the same message again.
+        with django_capture_on_commit_callbacks(execute=True):
+            side_effect_retry(side_effect=side_effect, by=admin)
+    delivery.refresh_from_db()
+    assert delivery.status == DeliveryStatus.DELIVERED and delivery.attempts.count() == 3
+    assert len({message.headers["Webhook-Id"] for message in receiver.received}) == 1
