@@ -4,6 +4,7 @@ dossier never, and a dossier that moved away no longer once its move is told."""
 from __future__ import annotations
 
 import pytest
+from django.urls import reverse
 
 from candidates.services import dossier_withdraw
 from evaluations.models import Evaluation
@@ -56,7 +57,7 @@ def test_a_dossier_is_told_to_its_organisation_and_certifpro_and_after_a_move_to
     assert SideEffect.objects.filter(kind="webhook", organisation=org_b).count() == 2
 
 
-def test_a_paused_or_deactivated_subscription_hears_nothing(org_a, make_member):
+def test_a_paused_or_deactivated_subscription_hears_nothing_and_says_so(org_a, make_member, client_for):
     paused = subscribe(make_member(org_a, Role.ORG_ADMIN))[0]
     WebhookSubscription.objects.filter(pk=paused.pk).update(paused_at=paused.created_at)
     left = subscribe(make_member(org_a, Role.ORG_ADMIN))[0]
@@ -66,6 +67,8 @@ def test_a_paused_or_deactivated_subscription_hears_nothing(org_a, make_member):
     DossierFactory(organisation=org_a)
 
     assert heard(paused) == [] and heard(left) == []
+    page = client_for(make_member(org_a, Role.ORG_ADMIN)).get(reverse("webhooks:list")).content.decode()
+    assert "En pause" in page and "Suspendu : rattachement, compte ou organisation désactivé" in page
 
 
 def test_documents_decisions_and_referrals_reach_the_organisations_that_read_them(org_a, make_member):
