@@ -14,6 +14,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django_fsm import RETURN_VALUE, ConcurrentTransitionMixin, FSMField, TransitionNotAllowed, transition
 
+from candidates.signals import dossier_state_changed
 from clea_platform.certifications import Certification
 from organisations.models import Habilitation, Role, TenantQuerySet
 from organisations.validators import validate_postcode
@@ -485,8 +486,12 @@ class Dossier(ConcurrentTransitionMixin, models.Model):
         return self.reference or f"Dossier {self.pk}"
 
     def record_event(self, **fields: Any) -> DossierEvent:
-        """The dossier's timeline row for a transition (organisations.transitions writes it)."""
-        return DossierEvent.objects.create(dossier=self, **fields)
+        """The dossier's timeline row for a transition (organisations.transitions writes it), or for its creation;
+        a change of step is announced (`dossier_state_changed`) in the same transaction."""
+        event = DossierEvent.objects.create(dossier=self, **fields)
+        if event.to_state and event.to_state != event.from_state:
+            dossier_state_changed.send(sender=Dossier, dossier=self, event=event)
+        return event
 
     # -- Derived facts -------------------------------------------------------------------------------------
 

@@ -189,9 +189,7 @@ def dossier_create(
     )
     dossier.reference = f"{REFERENCE_PREFIX[certification]}-{timezone.localdate():%Y}-{dossier.pk:06d}"
     dossier.save(update_fields=["reference"])
-    DossierEvent.objects.create(
-        dossier=dossier, actor=membership.user, to_state=dossier.state, note=_("Entretien d'information et de conseil")
-    )
+    dossier.record_event(actor=membership.user, to_state=dossier.state, note=_("Entretien d'information et de conseil"))
     audit_record(
         action="dossier.create",
         actor=membership.user,

@@ -31,3 +31,8 @@ dossier_transfer_started = Signal()
 # progress and ends the open assignments, training closes a plan in progress, notifications tells both
 # organisations; each with the transfer's reason.
 dossier_transferred = Signal()
+
+# kwargs: dossier (locked, in its new state), event (the DossierEvent just written: `from_state`, empty for a dossier
+# just created, `to_state`, `transition`, `actor`). Sent by Dossier.record_event for every change of step, the
+# creation included (webhooks tell the subscribers).
+dossier_state_changed = Signal()

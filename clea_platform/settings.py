@@ -133,6 +133,7 @@ INSTALLED_APPS = [
     "juries",
     "funding",
     "credentials",
+    "webhooks",
     "journey",
     "privacy",
     "notifications",
@@ -446,6 +447,16 @@ SIDE_EFFECT_REQUEUE_AFTER = env.int("SIDE_EFFECT_REQUEUE_AFTER", default=120)
 SIDE_EFFECT_RETENTION_DAYS = 90
 # Notifications (issue 17) name candidates: deleted this long after they were written, read or not (daily job).
 NOTIFICATION_RETENTION_DAYS = env.int("NOTIFICATION_RETENTION_DAYS", default=365)
+# Webhooks (issue 20, README "Webhooks"): each delivery is an outbox side effect, retried with the outbox's backoff
+# (10 s, 20 s, 40 s... 5 min at most) up to WEBHOOK_MAX_ATTEMPTS times (12: about 35 minutes); a subscription whose
+# deliveries fail WEBHOOK_PAUSE_AFTER_FAILURES times in a row, or for WEBHOOK_PAUSE_AFTER_DAYS, is paused. Plain http
+# and addresses on a private network only where WEBHOOK_ALLOW_HTTP (DEBUG; the tests' receiver on 127.0.0.1).
+WEBHOOK_TIMEOUT = 10
+WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=12)
+WEBHOOK_PAUSE_AFTER_FAILURES = env.int("WEBHOOK_PAUSE_AFTER_FAILURES", default=50)
+WEBHOOK_PAUSE_AFTER_DAYS = env.int("WEBHOOK_PAUSE_AFTER_DAYS", default=3)
+WEBHOOK_ALLOW_HTTP = env.bool("WEBHOOK_ALLOW_HTTP", default=DEBUG)
+WEBHOOK_RESPONSE_KEPT_CHARS = 1000
 CELERY_BEAT_SCHEDULE = {
     # What the broker lost (a restart without persistence, a dead web process, a backoff that ended) is queued
     # again: the delay of a lost document is at most this period plus SIDE_EFFECT_REQUEUE_AFTER.
@@ -694,6 +705,18 @@ DATA_RETENTION: dict[str, dict[str, Any]] = {
         "ground": _("Acheminement des courriels et reprise d'un envoi en échec."),
         "action": "delete",
         "at_deadline": _("Supprimés, envoyés ou en échec."),
+    },
+    "webhook_deliveries": {
+        "label": _("Journal des webhooks (événements envoyés, tentatives, début des réponses des destinataires)"),
+        "duration": {"days": 30},
+        "start": _("l'événement"),
+        "ground": _(
+            "Suivi des envois et diagnostic d'un destinataire en panne ; les messages ne portent que des "
+            "identifiants, mais la réponse d'un destinataire peut en dire davantage (minimisation, article 5.1.c du "
+            "RGPD)."
+        ),
+        "action": "delete",
+        "at_deadline": _("Supprimés, avec leurs tentatives."),
     },
     "audit_log": {
         "label": _("Journal d'audit"),

@@ -57,6 +57,7 @@ urlpatterns = [
     path("", home, name="home"),
     path("compte/", include(account_patterns)),
     path("organisation/", include("organisations.urls")),
+    path("organisation/webhooks/", include("webhooks.urls")),
     path("dossiers/", include("candidates.urls")),
     path("evaluations/", include("evaluations.urls")),
     path("documents/", include("outbox.document_urls")),

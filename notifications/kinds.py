@@ -171,6 +171,15 @@ def previous_organisation(event: Event) -> Iterable[Person]:
     yield from members_with_role(event.organisation_id, Role.ORG_ADMIN)
 
 
+def webhook_managers(event: Event) -> Iterable[Person]:
+    """A webhook subscription paused after its failures (issue 20): who created it, under the membership it reads
+    with, and the administrators of its organisation."""
+    owner = event.extra.get("owner_id")
+    if owner is not None:
+        yield (owner, event.organisation_id)
+    yield from members_with_role(event.organisation_id, Role.ORG_ADMIN)
+
+
 def members_with_role(organisation_id: int, role: str) -> list[Person]:
     return [
         (user_id, organisation_id)
@@ -225,6 +234,8 @@ KINDS: dict[str, Kind] = {
     "correction_requested": Kind(_("Demande de rectification"), (dossier_counsellor,)),
     # The candidate alone: the counsellor who answered knows.
     "correction_answered": Kind(_("Réponse à une demande de rectification"), (), candidate=True),
+    # Its receiver kept failing: events are no longer sent until someone resumes it (webhooks).
+    "webhook_paused": Kind(_("Webhook mis en pause après des échecs"), (webhook_managers,)),
 }
 
 

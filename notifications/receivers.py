@@ -31,6 +31,7 @@ from scheduling.ics import appointment_ics, appointment_ics_filename, appointmen
 from scheduling.models import Appointment, AppointmentModality, Assignment, AssignmentPurpose
 from scheduling.signals import appointment_booked, appointment_cancelled, appointment_changed, assignment_changed
 from training.signals import training_plan_completed, training_plan_created
+from webhooks.signals import subscription_paused
 
 
 def _actor(by: Any) -> int | None:
@@ -668,3 +669,23 @@ def appointment_ics_file(appointment_id: int) -> Attachment | None:
     if appointment is None:
         return None
     return Attachment(appointment_ics_filename(appointment), appointment_ics(appointment), "text/calendar")
+
+
+@receiver(subscription_paused, dispatch_uid="notifications.webhook_paused")
+def on_webhook_paused(sender: Any, *, subscription: Any, **kwargs: Any) -> None:
+    owner_id = subscription.membership.user_id if subscription.membership.is_active else None
+    notify(
+        Event(
+            kind="webhook_paused",
+            key=f"webhook_paused:{subscription.pk}:{subscription.paused_at.isoformat()}",
+            organisation_id=subscription.organisation_id,
+            title=_("Webhook « %(name)s » mis en pause") % {"name": subscription.name},
+            body=_(
+                "Ses envois ont échoué %(n)s fois de suite : plus aucun événement ne lui est envoyé. Vérifiez "
+                "l'adresse, testez-la puis reprenez l'abonnement."
+            )
+            % {"n": subscription.consecutive_failures},
+            url=reverse("webhooks:detail", args=[subscription.pk]),
+            extra={"owner_id": owner_id},
+        )
+    )

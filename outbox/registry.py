@@ -23,6 +23,13 @@ class Kind:
     document: bool = True
     # Arguments that must not outlive the effect (an e-mail's body): blanked once it is done.
     forget_arguments: bool = False
+    # The setting that holds how many attempts before the row stays "failed" (read at each run); None:
+    # SIDE_EFFECT_MAX_ATTEMPTS. A webhook waits longer for a receiver that is down than a PDF for a bug fix.
+    max_attempts_setting: str | None = None
+
+    @property
+    def attempts_limit(self) -> int:
+        return int(getattr(settings, self.max_attempts_setting or "SIDE_EFFECT_MAX_ATTEMPTS"))
 
     @property
     def queue(self) -> str:

@@ -135,7 +135,8 @@ def side_effect_run(side_effect_id: int) -> SideEffect | None:
     connection. The lock is not a transaction: the producer commits as it goes (a batch shows its progress, a
     failed sheet says so at once) and is idempotent, so a run killed after the producer's commit and before the
     "done" mark only finds, next time, the document already there. The attempt is counted before the run, so
-    that an effect that kills every worker that touches it stops after settings.SIDE_EFFECT_MAX_ATTEMPTS."""
+    that an effect that kills every worker that touches it stops after its kind's limit
+    (settings.SIDE_EFFECT_MAX_ATTEMPTS unless the kind says otherwise)."""
     with _held(side_effect_id) as held:
         if not held:
             return None
@@ -143,7 +144,8 @@ def side_effect_run(side_effect_id: int) -> SideEffect | None:
             row = SideEffect.objects.select_for_update().filter(pk=side_effect_id).due().first()
             if row is None:
                 return None
-            if row.attempts >= settings.SIDE_EFFECT_MAX_ATTEMPTS:
+            kind = registry.get(row.kind)
+            if row.attempts >= kind.attempts_limit:
                 row.state, row.started_at = SideEffectState.FAILED, None
                 row.last_error = row.last_error or ngettext(
                     "Abandonné après %(n)s tentative interrompue.",
@@ -155,7 +157,6 @@ def side_effect_run(side_effect_id: int) -> SideEffect | None:
                 return row
             row.attempts, row.started_at = row.attempts + 1, timezone.now()
             row.save(update_fields=["attempts", "started_at"])
-        kind = registry.get(row.kind)
         try:
             produced = kind.handler(**row.arguments)
         except Exception as exc:  # any failure is recorded on the row and retried, up to a limit
@@ -214,7 +215,7 @@ def _record_failure(side_effect_id: int, exc: Exception) -> SideEffect | None:
         if row is None or row.state != SideEffectState.PENDING:
             return row
         row.last_error, row.started_at = f"{type(exc).__name__}: {exc}"[:2000], None
-        if row.attempts >= settings.SIDE_EFFECT_MAX_ATTEMPTS:
+        if row.attempts >= registry.get(row.kind).attempts_limit:
             row.state = SideEffectState.FAILED
         else:
             row.available_at = timezone.now() + _backoff(row.attempts)

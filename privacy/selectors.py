@@ -38,6 +38,7 @@ from organisations.models import ApiToken, User
 from outbox.models import SideEffect
 from privacy.retention import retention
 from referrals.models import Referral, ReferralState
+from webhooks.models import WebhookDelivery
 
 # The closed dossiers that never led to a certificate; their retention runs from their closing.
 CLOSED_WITHOUT_CERTIFICATE = (DossierState.WITHDRAWN, DossierState.EXPIRED, DossierState.REFUSED)
@@ -213,6 +214,11 @@ def sessions_to_delete(now: datetime.datetime) -> QuerySet[Session]:
 
 def sign_in_links_to_delete(now: datetime.datetime) -> QuerySet[SignInLink]:
     return SignInLink.objects.filter(expires_at__lte=_cutoff("sign_in_links", now))
+
+
+def webhook_deliveries_to_delete(now: datetime.datetime) -> QuerySet[WebhookDelivery]:
+    """Their attempts go with them (the receivers' answers may say more than the ids the platform sent)."""
+    return WebhookDelivery.objects.past_retention(_cutoff("webhook_deliveries", now))
 
 
 def emails_to_delete(now: datetime.datetime) -> QuerySet[SideEffect]:

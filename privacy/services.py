@@ -66,6 +66,7 @@ from privacy.selectors import (
     sign_in_links_to_delete,
     stalled_dossiers_of,
     unconfirmed_interview_requests_to_delete,
+    webhook_deliveries_to_delete,
 )
 from referrals.models import Referral, ReferralEvent
 from scheduling.models import Appointment, Assignment
@@ -333,6 +334,7 @@ RETENTION_STEPS = (
     RetentionStep("sessions", sessions_to_delete, _delete),
     RetentionStep("sign_in_links", sign_in_links_to_delete, _delete),
     RetentionStep("outbox_emails", emails_to_delete, _delete),
+    RetentionStep("webhook_deliveries", webhook_deliveries_to_delete, _delete),
 )
 
 

@@ -135,6 +135,7 @@ def _app_entries(name: str) -> list[Any]:
         "journey",
         "notifications",
         "space",
+        "webhooks",
         "api",
     ):
         module_name = f"tests.{app}.tenancy"
