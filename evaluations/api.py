@@ -30,9 +30,36 @@ class CriterionResultSerializer(serializers.ModelSerializer):
         fields = ["criterion", "criterion_code", "result", "comment"]
 
 
+class SubDomainOutcomeSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    title = serializers.CharField()
+    validated = serializers.BooleanField()
+    acquired = serializers.IntegerField(help_text="Critères acquis.")
+    required = serializers.IntegerField(help_text="Critères à acquérir pour valider le sous-domaine.")
+    total = serializers.IntegerField()
+    missing_mandatory = serializers.ListField(
+        child=serializers.CharField(), help_text="Critères obligatoires manquants."
+    )
+
+
+class DomainOutcomeSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    title = serializers.CharField()
+    validated = serializers.BooleanField()
+    subdomains = SubDomainOutcomeSerializer(many=True)
+
+
+class EvaluationOutcomeSerializer(serializers.Serializer):
+    """The outcome stored at closing (referentiels.outcomes.Outcome.as_json); an empty object before."""
+
+    all_validated = serializers.BooleanField(required=False)
+    domains = DomainOutcomeSerializer(many=True, required=False)
+
+
 class EvaluationSerializer(serializers.ModelSerializer):
     dossier_reference = serializers.CharField(source="dossier.reference", read_only=True)
     results = CriterionResultSerializer(many=True, read_only=True)
+    outcome = EvaluationOutcomeSerializer(read_only=True, help_text="Le résultat calculé à la clôture ({} avant).")
 
     class Meta:
         model = Evaluation

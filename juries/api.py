@@ -148,6 +148,9 @@ class DecisionSerializer(serializers.ModelSerializer):
     kind_label = serializers.CharField(source="get_kind_display", read_only=True)
     decided_by = serializers.CharField(source="decided_by.get_full_name", read_only=True)
     certificate = serializers.SerializerMethodField()
+    missing_domains = serializers.ListField(
+        child=serializers.CharField(), read_only=True, help_text="Ajournement : domaines qui restent à acquérir."
+    )
 
     class Meta:
         model = Decision

@@ -1,0 +1,70 @@
+"""One contract for every /api/ answer: JSON errors in the shared shape, including the ones DRF or Django give before
+any view runs (unknown path, method, body type, Accept), and a schema that declares them and validates."""
+
+import pytest
+from openapi_spec_validator import validate
+
+from tests.journey import DossierFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(scope="module")
+def schema(django_db_setup, django_db_blocker) -> dict:
+    from django.test import Client
+
+    with django_db_blocker.unblock():
+        return Client().get("/api/schema/?format=json").json()
+
+
+def test_the_schema_validates_and_declares_json_bodies_and_the_errors_of_every_operation(schema):
+    validate(schema)
+    assert schema["openapi"] == "3.1.0"
+    assert schema["info"]["title"].isascii()
+    operations = [
+        (f"{method.upper()} {path}", operation)
+        for path, methods in schema["paths"].items()
+        for method, operation in methods.items()
+    ]
+    assert len(operations) >= 70
+    for name, operation in operations:
+        assert {"400", "405", "406", "429"} <= operation["responses"].keys(), name
+        body = operation.get("requestBody", {}).get("content", {})
+        if body:
+            assert "415" in operation["responses"], name
+            # The credential check alone also takes the raw .jwt file.
+            expected = ["application/json", "text/plain"] if "credentials/verify" in name else ["application/json"]
+            assert list(body) == expected, name
+        assert "_retrieve" not in operation["operationId"] or "{id}/" in name, name
+
+
+def test_nullable_references_and_json_fields_are_typed(schema):
+    components = schema["components"]["schemas"]
+    assert components["JurySession"]["properties"]["minutes"]["oneOf"][1] == {"type": "null"}
+    assert components["Submission"]["properties"]["decision"]["oneOf"][1] == {"type": "null"}
+    assert components["Evaluation"]["properties"]["outcome"]["allOf"][0]["$ref"].endswith("/EvaluationOutcome")
+    assert components["Decision"]["properties"]["missing_domains"]["items"] == {"type": "string"}
+
+
+def test_an_unknown_api_path_is_a_json_404_and_a_page_stays_html(client):
+    response = client.get("/api/v1/nowhere/")
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+    assert response.json()["code"] == "not_found"
+    assert "text/html" in client.get("/nulle-part/")["Content-Type"]
+    # The slash is still added by a redirect before the 404 (APPEND_SLASH).
+    assert client.get("/api/v1/dossiers").status_code == 301
+
+
+def test_a_form_body_a_wrong_method_and_an_unservable_accept_answer_json_errors(client_for, org_a):
+    dossier = DossierFactory(organisation=org_a, state="opened")
+    client = client_for(dossier.team.counsellor)
+    form = client.post("/api/v1/dossiers/", {"certification": "clea"})  # multipart, the test client's default
+    assert form.status_code == 415
+    assert form.json()["code"] == "unsupported_media_type"
+    wrong_method = client.delete("/api/v1/dossiers/")
+    assert wrong_method.status_code == 405
+    assert wrong_method.json()["code"] == "method_not_allowed"
+    html_only = client.get("/api/v1/dossiers/", HTTP_ACCEPT="text/html")
+    assert html_only.status_code == 406
+    assert html_only.json()["code"] == "not_acceptable"
