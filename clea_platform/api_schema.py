@@ -22,9 +22,10 @@ class AutoSchema(openapi.AutoSchema):
         operation_id = super().get_operation_id()
         if getattr(self.view, "action", None) in STANDARD_ACTIONS:
             return operation_id
+        # HEAD and OPTIONS are not operations (and DRF adds "head" to a route's action map once it served a GET).
         action_map = getattr(self.view, "action_map", None)
         if action_map is not None:
-            methods = set(action_map)
+            methods = set(action_map) - {"head", "options"}
         else:
             methods = {m for m in self.view.http_method_names if m not in {"options", "head"} and hasattr(self.view, m)}
         if len(methods) > 1:

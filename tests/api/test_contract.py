@@ -2,9 +2,11 @@
 any view runs (unknown path, method, body type, Accept), and a schema that declares them and validates."""
 
 import pytest
+from django.urls import reverse
 from openapi_spec_validator import validate
 
 from tests.journey import DossierFactory
+from tests.juries.factories import make_jury
 
 pytestmark = pytest.mark.django_db
 
@@ -68,3 +70,16 @@ def test_a_form_body_a_wrong_method_and_an_unservable_accept_answer_json_errors(
     html_only = client.get("/api/v1/dossiers/", HTTP_ACCEPT="text/html")
     assert html_only.status_code == 406
     assert html_only.json()["code"] == "not_acceptable"
+
+
+def test_a_download_serves_an_accept_naming_its_file_type_and_answers_its_errors_in_json(client_for):
+    jury = make_jury()
+    client = client_for(jury.admin)
+    url = reverse("api:jury-session-minutes", kwargs={"pk": jury.session.pk})
+    not_yet = client.get(url, HTTP_ACCEPT="application/pdf")
+    assert not_yet.status_code == 404  # the view ran: no minutes before the session closes
+    assert not_yet.json()["message"] == "Le procès-verbal de cette session n'est pas encore produit."
+    assert client.get(url, HTTP_ACCEPT="text/html").status_code == 406
+    # Its operation keeps its name once the route served a GET (DRF then adds HEAD to the route's actions).
+    operation = client.get("/api/schema/?format=json").json()["paths"]["/api/v1/jury-sessions/{id}/minutes/"]["get"]
+    assert operation["operationId"] == "jury_sessions_minutes"
