@@ -16,7 +16,7 @@ from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from clea_platform.downloads import file_response
+from clea_platform.downloads import PDF, file_response, negotiation_for
 from evaluations.models import EVALUATION_READERS, Attestation, CriterionResult, CriterionResultValue, Evaluation
 from evaluations.services import evaluation_close, evaluation_save_results
 from organisations.api_auth import HasMembership, current_membership
@@ -200,8 +200,8 @@ class DocumentViewSet(viewsets.ReadOnlyModelViewSet):
             .order_by("-generated_at", "-id")
         )
 
-    @extend_schema(responses={(200, "application/pdf"): OpenApiTypes.BINARY})
-    @action(detail=True, methods=["get"])
+    @extend_schema(responses={(200, PDF): OpenApiTypes.BINARY})
+    @action(detail=True, methods=["get"], content_negotiation_class=negotiation_for(PDF))
     def download(self, request: Request, pk: str | None = None) -> FileResponse:
         attestation = self.get_object()
         if not attestation.file:  # deleted past its retention (privacy.services): the row stays, the file is gone
