@@ -113,7 +113,7 @@ def test_a_generated_client_drives_the_whole_journey(generated, live_server, org
         MemberAttendanceRequest,
         ResultLineRequest,
         ResultsRequest,
-        TransitionRequestRequest,
+        TakeTransitionRequest,
     )
     from clea_api_client.types import File
 
@@ -150,7 +150,7 @@ def test_a_generated_client_drives_the_whole_journey(generated, live_server, org
 
     def take(client: Any, name: str, **arguments: Any) -> str:
         taken = dossiers_transitions_create.sync(
-            dossier.id, client=client, body=TransitionRequestRequest(name=name, **arguments)
+            dossier.id, client=client, body=TakeTransitionRequest(name=name, **arguments)
         )
         return taken.state.value
 
