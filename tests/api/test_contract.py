@@ -1,10 +1,13 @@
 """One contract for every /api/ answer: JSON errors in the shared shape, including the ones DRF or Django give before
 any view runs (unknown path, method, body type, Accept), and a schema that declares them and validates."""
 
+import json
+
 import pytest
 from django.urls import reverse
 from openapi_spec_validator import validate
 
+from clea_platform.api_errors import server_error
 from tests.journey import DossierFactory
 from tests.juries.factories import make_jury
 
@@ -56,6 +59,13 @@ def test_an_unknown_api_path_is_a_json_404_and_a_page_stays_html(client):
     assert "text/html" in client.get("/nulle-part/")["Content-Type"]
     # The slash is still added by a redirect before the 404 (APPEND_SLASH).
     assert client.get("/api/v1/dossiers").status_code == 301
+
+
+def test_a_server_error_under_the_api_is_json(rf):
+    response = server_error(rf.get("/api/v1/dossiers/"))
+    assert response.status_code == 500
+    assert json.loads(response.content)["code"] == "server_error"
+    assert "text/html" in server_error(rf.get("/dossiers/"))["Content-Type"]
 
 
 def test_a_form_body_a_wrong_method_and_an_unservable_accept_answer_json_errors(client_for, org_a):
