@@ -16,9 +16,10 @@ from typing import TYPE_CHECKING, Any
 from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS, ObjectDoesNotExist, PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
+from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -108,3 +109,28 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     code = getattr(detail, "code", None) or getattr(exc, "default_code", "error")
     response.data = {"code": code, "message": message}
     return response
+
+
+def _is_api(request: HttpRequest) -> bool:
+    return request.path_info.startswith("/api/")
+
+
+def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """handler404: under /api/ an unknown path answers in the API's error shape, not the site's HTML page (the
+    slash redirect of APPEND_SLASH still comes first, since this is the 404 it turns into a redirect)."""
+    if _is_api(request):
+        return JsonResponse(
+            {"code": "not_found", "message": _("Aucune opération de l'API à cette adresse (voir /api/schema/).")},
+            status=status.HTTP_404_NOT_FOUND,
+        )
+    return defaults.page_not_found(request, exception)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """handler500: the API's error shape under /api/, the site's page elsewhere."""
+    if _is_api(request):
+        return JsonResponse(
+            {"code": "server_error", "message": _("Erreur interne : elle est signalée à l'équipe technique.")},
+            status=status.HTTP_500_INTERNAL_SERVER_ERROR,
+        )
+    return defaults.server_error(request)

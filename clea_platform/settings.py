@@ -753,10 +753,15 @@ REST_FRAMEWORK = {
         "certificate_verify": "30/minute",
     },
     "EXCEPTION_HANDLER": "clea_platform.api_errors.api_exception_handler",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # JSON in, JSON out: one body type per operation, which generated clients can send (a form or multipart body
+    # was accepted and declared too, and broke them); a view that takes a file says so itself (credentials/api.py).
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_SCHEMA_CLASS": "clea_platform.api_schema.AutoSchema",
 }
 SPECTACULAR_SETTINGS = {
-    "TITLE": "API CléA",
+    # ASCII: generators make the package name from it ("clea-api-client", import clea_api_client).
+    "TITLE": "CleA API",
     "DESCRIPTION": "Dossiers, évaluations, formation, jurys et financements des certifications CléA, avec les "
     "mêmes droits que les écrans. Authentification : session du navigateur ou jeton personnel (/compte/jetons/).",
     "VERSION": "1.0.0",
@@ -767,6 +772,9 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # OpenAPI 3.1: a nullable reference is `oneOf: [{$ref}, {type: null}]`, which validates a null; 3.0's
+    # `nullable` beside `allOf` does not (it only widens a `type` in the same schema).
+    "OAS_VERSION": "3.1.0",
     # Two sets of choices share the field name "modality": an evaluation's and an appointment's.
     "ENUM_NAME_OVERRIDES": {
         "EvaluationModalityEnum": "evaluations.models.Modality",

@@ -22,6 +22,10 @@ from organisations.views import (
     two_factor_verify_view,
 )
 
+# Under /api/, a page not found or a server error answers in the API's JSON error shape.
+handler404 = "clea_platform.api_errors.page_not_found"
+handler500 = "clea_platform.api_errors.server_error"
+
 admin.site.site_header = _("Administration CléA – Certif'Pro")
 admin.site.site_title = _("Administration CléA")
 admin.site.index_title = _("Référentiels, organisations et comptes")

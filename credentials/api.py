@@ -6,7 +6,7 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiExample, extend_schema
+from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_serializer
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 from rest_framework.parsers import BaseParser, JSONParser
@@ -34,6 +34,8 @@ class VcJwtParser(RawCredentialParser):
     media_type = "application/vc+jwt"
 
 
+# Named for generated clients: "CredentialVerifyRequest", not "CredentialVerifyRequestRequest".
+@extend_schema_serializer(component_name="CredentialVerify")
 class CredentialVerifyRequestSerializer(serializers.Serializer):
     credential = serializers.CharField(
         max_length=MAX_CREDENTIAL_BYTES, trim_whitespace=True, help_text="L'attestation : un JWS compact (JWT)."

@@ -19,7 +19,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
-from rest_framework.views import APIView, exception_handler
+from rest_framework.views import APIView
 
 from clea_platform.certifications import Certification
 from clea_platform.ratelimit import PlatformThrottleMixin
@@ -57,7 +57,36 @@ class CommuneSerializer(serializers.ModelSerializer):
         ]
 
 
+class ContactSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    email = serializers.CharField()
+    phone = serializers.CharField()
+
+
+class AvailabilitySerializer(serializers.Serializer):
+    next_slot_on = serializers.DateField(allow_null=True)
+    typical_wait_days = serializers.IntegerField(allow_null=True)
+    updated_at = serializers.DateTimeField(allow_null=True)
+
+
 class NearbySiteSerializer(serializers.Serializer):
+    # The fields say what the schema publishes; `to_representation` builds the row in one pass over the site.
+    site_id = serializers.IntegerField()
+    organisation = ContactSerializer()
+    name = serializers.CharField()
+    address = serializers.CharField()
+    postcode = serializers.CharField()
+    city = serializers.CharField()
+    insee_code = serializers.CharField()
+    latitude = serializers.FloatField()
+    longitude = serializers.FloatField()
+    distance_km = serializers.FloatField()
+    certifications = serializers.ListField(child=serializers.ChoiceField(choices=Certification.values))
+    wheelchair_accessible = serializers.BooleanField()
+    remote_evaluation = serializers.BooleanField()
+    contact = ContactSerializer()
+    availability = AvailabilitySerializer()
+
     def to_representation(self, instance: NearbySite) -> dict[str, Any]:
         site = instance.site
         organisation = site.organisation
@@ -84,6 +113,21 @@ class NearbySiteSerializer(serializers.Serializer):
         }
 
 
+class NearbySerializer(serializers.Serializer):
+    commune = CommuneSerializer()
+    radius_km = serializers.ChoiceField(choices=RADII_KM)
+    count = serializers.IntegerField(help_text="Sites dans le rayon (les 100 premiers sont dans `results`).")
+    counts_by_radius = serializers.DictField(
+        child=serializers.IntegerField(), help_text="Nombre de sites pour chaque rayon proposé (clé : le rayon)."
+    )
+    results = NearbySiteSerializer(many=True)
+
+
+class CommunesSerializer(serializers.Serializer):
+    results = CommuneSerializer(many=True)
+    suggestions = CommuneSerializer(many=True, help_text="Les noms les plus proches, quand aucun ne correspond.")
+
+
 class NearbyQuerySerializer(serializers.Serializer):
     commune = serializers.CharField(max_length=100, help_text="Code INSEE (prioritaire), code postal ou nom")
     certification = serializers.ChoiceField(choices=Certification.values, required=False, allow_blank=True)
@@ -99,9 +143,27 @@ class NearbyQuerySerializer(serializers.Serializer):
         return super().to_internal_value(data)
 
 
-# The directory's errors keep DRF's own shape (see PublicAPIView): {"detail": …}, or {"<field>": [...]} for 400.
-DIRECTORY_ERROR = inline_serializer("DirectoryError", {"detail": serializers.CharField()})
-DIRECTORY_ERRORS = {400: OpenApiTypes.OBJECT, 429: DIRECTORY_ERROR}
+# Errors in the API's shape (clea_platform/api_errors.py), with what helps the person choose: the candidates of an
+# ambiguous name, the nearest names of an unknown one.
+class FieldErrorSerializer(serializers.Serializer):
+    field = serializers.CharField()
+    code = serializers.CharField()
+    message = serializers.CharField()
+
+
+AMBIGUOUS_COMMUNE = inline_serializer(
+    "AmbiguousCommuneError",
+    {
+        "code": serializers.CharField(),
+        "message": serializers.CharField(),
+        "errors": FieldErrorSerializer(many=True, required=False, help_text="Un paramètre invalide."),
+        "candidates": CommuneSerializer(many=True, required=False, help_text="Une commune ambiguë : ses homonymes."),
+    },
+)
+UNKNOWN_COMMUNE = inline_serializer(
+    "UnknownCommuneError",
+    {"code": serializers.CharField(), "message": serializers.CharField(), "suggestions": CommuneSerializer(many=True)},
+)
 
 
 class PublicAPIView(APIView):
@@ -111,18 +173,13 @@ class PublicAPIView(APIView):
     permission_classes = [AllowAny]
     throttle_classes = [DirectoryThrottle]
 
-    def get_exception_handler(self):
-        # This API's errors were published in DRF's shape ({"radius": [...]}) before the platform-wide
-        # {"code", "message", "errors"} one (clea_platform/api_errors.py); its clients keep it for now.
-        return exception_handler
-
 
 class EvaluatorsNearbyView(PublicAPIView):
     """The directory's sites near a commune, nearest first (at most 100), with distance and availability."""
 
     @extend_schema(
         parameters=[NearbyQuerySerializer],
-        responses={200: OpenApiTypes.OBJECT, 404: DIRECTORY_ERROR, **DIRECTORY_ERRORS},
+        responses={200: NearbySerializer, 400: AMBIGUOUS_COMMUNE, 404: UNKNOWN_COMMUNE},
         auth=[],
     )
     def get(self, request: Request) -> Response:
@@ -138,14 +195,16 @@ class EvaluatorsNearbyView(PublicAPIView):
             if not lookup.candidates:
                 return Response(
                     {
-                        "detail": _("Aucune commune ne correspond."),
+                        "code": "unknown_commune",
+                        "message": _("Aucune commune ne correspond."),
                         "suggestions": CommuneSerializer(lookup.suggestions, many=True).data,
                     },
                     status=status.HTTP_404_NOT_FOUND,
                 )
             return Response(
                 {
-                    "detail": _("Plusieurs communes correspondent : précisez avec le code INSEE."),
+                    "code": "ambiguous_commune",
+                    "message": _("Plusieurs communes correspondent : précisez avec le code INSEE."),
                     "candidates": CommuneSerializer(lookup.candidates, many=True).data,
                 },
                 status=status.HTTP_400_BAD_REQUEST,
@@ -175,8 +234,9 @@ class CommunesView(PublicAPIView):
     `suggestions` holds the communes whose names are nearest ("Lile": Lille), for "did you mean"."""
 
     @extend_schema(
+        operation_id="communes_search",
         parameters=[OpenApiParameter("q", OpenApiTypes.STR)],
-        responses={200: OpenApiTypes.OBJECT, **DIRECTORY_ERRORS},
+        responses={200: CommunesSerializer},
         auth=[],
     )
     def get(self, request: Request) -> Response:

@@ -16,7 +16,7 @@ from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from clea_platform.downloads import file_response
+from clea_platform.downloads import PDF, file_response, negotiation_for
 from evaluations.models import EVALUATION_READERS, Attestation, CriterionResult, CriterionResultValue, Evaluation
 from evaluations.services import evaluation_close, evaluation_save_results
 from organisations.api_auth import HasMembership, current_membership
@@ -30,9 +30,36 @@ class CriterionResultSerializer(serializers.ModelSerializer):
         fields = ["criterion", "criterion_code", "result", "comment"]
 
 
+class SubDomainOutcomeSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    title = serializers.CharField()
+    validated = serializers.BooleanField()
+    acquired = serializers.IntegerField(help_text="Critères acquis.")
+    required = serializers.IntegerField(help_text="Critères à acquérir pour valider le sous-domaine.")
+    total = serializers.IntegerField()
+    missing_mandatory = serializers.ListField(
+        child=serializers.CharField(), help_text="Critères obligatoires manquants."
+    )
+
+
+class DomainOutcomeSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    title = serializers.CharField()
+    validated = serializers.BooleanField()
+    subdomains = SubDomainOutcomeSerializer(many=True)
+
+
+class EvaluationOutcomeSerializer(serializers.Serializer):
+    """The outcome stored at closing (referentiels.outcomes.Outcome.as_json); an empty object before."""
+
+    all_validated = serializers.BooleanField(required=False)
+    domains = DomainOutcomeSerializer(many=True, required=False)
+
+
 class EvaluationSerializer(serializers.ModelSerializer):
     dossier_reference = serializers.CharField(source="dossier.reference", read_only=True)
     results = CriterionResultSerializer(many=True, read_only=True)
+    outcome = EvaluationOutcomeSerializer(read_only=True, help_text="Le résultat calculé à la clôture ({} avant).")
 
     class Meta:
         model = Evaluation
@@ -173,8 +200,8 @@ class DocumentViewSet(viewsets.ReadOnlyModelViewSet):
             .order_by("-generated_at", "-id")
         )
 
-    @extend_schema(responses={(200, "application/pdf"): OpenApiTypes.BINARY})
-    @action(detail=True, methods=["get"])
+    @extend_schema(responses={(200, PDF): OpenApiTypes.BINARY})
+    @action(detail=True, methods=["get"], content_negotiation_class=negotiation_for(PDF))
     def download(self, request: Request, pk: str | None = None) -> FileResponse:
         attestation = self.get_object()
         if not attestation.file:  # deleted past its retention (privacy.services): the row stays, the file is gone

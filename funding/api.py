@@ -33,7 +33,7 @@ from rest_framework.response import Response
 
 from candidates.models import Dossier
 from clea_platform.api_errors import form_errors
-from clea_platform.downloads import file_response
+from clea_platform.downloads import file_response, negotiation_for
 from funding.documents import CONTENT_TYPES
 from funding.forms import (
     TRANSITION_CENTS_FORMS,
@@ -392,7 +392,12 @@ class ClaimBatchViewSet(
         parameters=[OpenApiParameter("fmt", OpenApiTypes.STR, OpenApiParameter.PATH, enum=list(CONTENT_TYPES))],
         responses={(200, content_type): OpenApiTypes.BINARY for content_type in CONTENT_TYPES.values()},
     )
-    @action(detail=True, methods=["get"], url_path=r"download/(?P<fmt>csv|xlsx|pdf)")
+    @action(
+        detail=True,
+        methods=["get"],
+        url_path=r"download/(?P<fmt>csv|xlsx|pdf)",
+        content_negotiation_class=negotiation_for(*CONTENT_TYPES.values()),
+    )
     def download(self, request: Request, pk: str | None = None, fmt: str = "pdf") -> FileResponse:
         """One of the issued batch's files: CSV, XLSX or the PDF summary (404 while it is in production)."""
         batch = self.get_object()

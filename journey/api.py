@@ -11,7 +11,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema, extend_schema_serializer, inline_serializer
 from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
@@ -37,6 +37,8 @@ class TransitionSerializer(serializers.Serializer):
     arguments = serializers.ListField(child=serializers.CharField())
 
 
+# Named for generated clients: "TakeTransitionRequest", not "TransitionRequestRequest".
+@extend_schema_serializer(component_name="TakeTransition")
 class TransitionRequestSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=50)
     note = serializers.CharField(required=False, allow_blank=True, default="")

@@ -32,7 +32,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
-from clea_platform.downloads import file_response
+from clea_platform.downloads import PDF, file_response, negotiation_for
 from clea_platform.ratelimit import PlatformThrottleMixin
 from clea_platform.verification import verification_code_normalise
 from evaluations.selectors import attestation_check
@@ -148,6 +148,9 @@ class DecisionSerializer(serializers.ModelSerializer):
     kind_label = serializers.CharField(source="get_kind_display", read_only=True)
     decided_by = serializers.CharField(source="decided_by.get_full_name", read_only=True)
     certificate = serializers.SerializerMethodField()
+    missing_domains = serializers.ListField(
+        child=serializers.CharField(), read_only=True, help_text="Ajournement : domaines qui restent à acquérir."
+    )
 
     class Meta:
         model = Decision
@@ -380,8 +383,8 @@ class JurySessionViewSet(viewsets.ReadOnlyModelViewSet):
         session = jury_session_close(session=self.get_object(), by=current_membership(request), request=request)
         return self._answer(session)
 
-    @extend_schema(responses={(200, "application/pdf"): OpenApiTypes.BINARY})
-    @action(detail=True, methods=["get"])
+    @extend_schema(responses={(200, PDF): OpenApiTypes.BINARY})
+    @action(detail=True, methods=["get"], content_negotiation_class=negotiation_for(PDF))
     def minutes(self, request: Request, pk: str | None = None) -> FileResponse:
         """The signed minutes (procès-verbal) of a closed session, once produced."""
         minutes = SessionMinutes.objects.filter(session=self.get_object()).first()
@@ -456,8 +459,8 @@ class CertificateViewSet(viewsets.ReadOnlyModelViewSet):
             .order_by("-awarded_on", "-id")
         )
 
-    @extend_schema(responses={(200, "application/pdf"): OpenApiTypes.BINARY})
-    @action(detail=True, methods=["get"])
+    @extend_schema(responses={(200, PDF): OpenApiTypes.BINARY})
+    @action(detail=True, methods=["get"], content_negotiation_class=negotiation_for(PDF))
     def download(self, request: Request, pk: str | None = None) -> FileResponse:
         certificate = self.get_object()
         return file_response(certificate.file, certificate.filename)

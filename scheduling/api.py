@@ -15,6 +15,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from clea_platform.downloads import negotiation_for
 from organisations.api_auth import HasMembership, current_membership
 from organisations.api_fields import MAX_ID, ScopedPrimaryKeyField
 from organisations.models import Membership, Site
@@ -209,7 +210,7 @@ class AppointmentViewSet(
         return self._answer(new, status.HTTP_201_CREATED)
 
     @extend_schema(responses={(200, "text/calendar"): OpenApiTypes.BINARY})
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], content_negotiation_class=negotiation_for("text/calendar"))
     def ics(self, request: Request, pk: str | None = None) -> HttpResponse:
         """The appointment as an iCalendar file (Europe/Paris)."""
         appointment = self.get_object()

@@ -60,15 +60,18 @@ def test_filters_and_radius_apply(anonymous_client, communes):
 def test_a_bad_parameter_is_a_400_that_says_which(anonymous_client, communes):
     response = anonymous_client.get(NEARBY, {"commune": "lille", "radius": 30})
     assert response.status_code == 400
-    assert "radius" in response.json()
+    assert [error["field"] for error in response.json()["errors"]] == ["radius"]
     response = anonymous_client.get(NEARBY, {"commune": "lille", "certification": "bac"})
-    assert response.status_code == 400 and "certification" in response.json()
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid"
+    assert [error["field"] for error in response.json()["errors"]] == ["certification"]
     assert anonymous_client.get(NEARBY).status_code == 400
 
 
 def test_an_ambiguous_commune_is_a_400_with_the_candidates(anonymous_client, communes):
     response = anonymous_client.get(NEARBY, {"commune": "saint denis"})
     assert response.status_code == 400
+    assert response.json()["code"] == "ambiguous_commune"
     codes = {c["insee_code"] for c in response.json()["candidates"]}
     assert {"93066", "97411", "11339"} <= codes
 
@@ -83,7 +86,10 @@ def test_an_insee_code_comes_before_the_postcodes_it_collides_with(anonymous_cli
 
 
 def test_an_unknown_commune_is_a_404(anonymous_client, communes):
-    assert anonymous_client.get(NEARBY, {"commune": "Atlantide"}).status_code == 404
+    response = anonymous_client.get(NEARBY, {"commune": "Atlantide"})
+    assert response.status_code == 404
+    assert response.json()["code"] == "unknown_commune"
+    assert response.json()["message"] == "Aucune commune ne correspond."
 
 
 def test_communes_completion(anonymous_client, communes):
