@@ -159,6 +159,11 @@ MIDDLEWARE = [
     "organisations.middleware.TwoFactorMiddleware",
     # The candidate of a sign-in link's session (their own space): after the staff user is known, whom it yields to.
     "space.middleware.CandidatePersonMiddleware",
+    # The API's safe writes (README, "API REST"), once the request's user and membership are known: a POST sent again
+    # with its Idempotency-Key replays the stored answer, before the conditional headers (If-Match) are checked...
+    "organisations.api_idempotency.IdempotencyMiddleware",
+    # ...then ETag / If-None-Match / If-Match, the RateLimit-* headers and Deprecation / Sunset on /api/ answers.
+    "clea_platform.api_headers.ApiHeadersMiddleware",
     # Axes must come last: it inspects the response of the login view.
     "axes.middleware.AxesMiddleware",
 ]
@@ -446,6 +451,8 @@ SIDE_EFFECT_REQUEUE_AFTER = env.int("SIDE_EFFECT_REQUEUE_AFTER", default=120)
 SIDE_EFFECT_RETENTION_DAYS = 90
 # Notifications (issue 17) name candidates: deleted this long after they were written, read or not (daily job).
 NOTIFICATION_RETENTION_DAYS = env.int("NOTIFICATION_RETENTION_DAYS", default=365)
+# An API POST's Idempotency-Key and its stored answer are replayed this long (then deleted by the retention job).
+IDEMPOTENCY_KEY_HOURS = 24
 CELERY_BEAT_SCHEDULE = {
     # What the broker lost (a restart without persistence, a dead web process, a backoff that ended) is queued
     # again: the delay of a lost document is at most this period plus SIDE_EFFECT_REQUEUE_AFTER.
@@ -666,6 +673,17 @@ DATA_RETENTION: dict[str, dict[str, Any]] = {
         "action": "delete",
         "at_deadline": _("Supprimés."),
     },
+    "idempotency_keys": {
+        "label": _("Clés d'idempotence de l'API et réponses enregistrées (qui peuvent nommer une personne)"),
+        "duration": {"days": IDEMPOTENCY_KEY_HOURS // 24},
+        "start": _("leur réception"),
+        "ground": _(
+            "Exécution du service (intérêt légitime) : un logiciel qui renvoie une requête après une coupure reçoit "
+            "la même réponse au lieu de créer une seconde fois ; 24 heures couvrent ses nouvelles tentatives."
+        ),
+        "action": "delete",
+        "at_deadline": _("Supprimées."),
+    },
     "sessions": {
         "label": _("Sessions de connexion"),
         "duration": {"days": 0},
@@ -730,6 +748,11 @@ REST_FRAMEWORK = {
         "certificate_verify": "30/minute",
     },
     "EXCEPTION_HANDLER": "clea_platform.api_errors.api_exception_handler",
+    # ISO 8601 only (README, "API REST"): "1990-04-03", "2026-12-04T09:30:00+01:00"; the screens' French formats
+    # ("03/04/1990") are a 400 on the field. The API's forms follow (organisations.api_fields.bound_form).
+    "DATE_INPUT_FORMATS": ["iso-8601"],
+    "DATETIME_INPUT_FORMATS": ["iso-8601"],
+    "TIME_INPUT_FORMATS": ["iso-8601"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }
 SPECTACULAR_SETTINGS = {
