@@ -775,6 +775,8 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "clea_platform.api_schema.add_error_responses",
+        # After the error answers: Idempotency-Key, If-Match, If-None-Match, ETag and RateLimit-* (README, "API REST").
+        "clea_platform.api_schema_headers.add_safe_write_headers",
     ],
 }
 
