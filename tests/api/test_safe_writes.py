@@ -2,8 +2,10 @@
 the RateLimit-* headers, and Deprecation / Sunset."""
 
 import datetime
+import time
 
 import pytest
+from django.db import connection, transaction
 from django.test import Client
 from django.urls import path, reverse
 from django.utils import timezone
@@ -17,6 +19,7 @@ from funding.references import funding_references_load
 from organisations.models import IdempotencyKey
 from privacy.services import retention_apply
 from tests.api.test_dossiers import _candidate_payload
+from tests.concurrency import in_a_thread, someone_waits_on_a_lock
 from tests.funding.support import draft_line, funder
 from tests.journey import DossierFactory, small_referentiel, team_for
 from training.models import TrainingPlan, TrainingSession
@@ -217,3 +220,27 @@ def test_a_deprecated_operation_says_so_and_when_it_goes(client):
     assert response["Deprecation"] == f"@{int(SINCE.timestamp())}"
     assert response["Sunset"] == "Tue, 01 Jun 2027 00:00:00 GMT"
     assert response["Link"] == '<https://clea.example.fr/docs/api-changelog>; rel="deprecation"; type="text/html"'
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="two requests at once need PostgreSQL's row locks")
+@pytest.mark.django_db(transaction=True)
+def test_a_retry_while_the_first_request_runs_gets_409_and_the_first_one_lands(token_client, org_a):
+    """The first request holds its key (committed at once) while its service waits on the dossier's row, which the
+    test keeps locked; the retry, sent meanwhile with the same key, is told to wait instead of creating again."""
+    membership, url, body, _model = _line_create(org_a)
+    client = token_client(membership)
+    answers: dict[str, int] = {}
+    errors: list[BaseException] = []
+    with transaction.atomic():
+        Dossier.objects.select_for_update().get(pk=body["dossier"])
+        first = in_a_thread(lambda: answers.setdefault("first", _post(client, url, body, key="k").status_code), errors)
+        deadline = time.monotonic() + 10
+        while not someone_waits_on_a_lock() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        retry = _post(client, url, body, key="k")
+        assert (retry.status_code, retry.json()["code"]) == (409, "idempotency_key_in_flight")
+    first.join(30)
+    assert errors == [] and answers == {"first": 201}
+    assert FundingLine.objects.count() == 1
+    replay = _post(client, url, body, key="k")
+    assert (replay.status_code, replay["Idempotent-Replayed"]) == (201, "true")
