@@ -4,7 +4,8 @@
   shows, children included), `If-None-Match` answered 304;
 - `If-Match` on writes to one resource (PUT/PATCH on /api/v1/<resources>/<id>/, POST on its actions such as
   /api/v1/dossiers/<id>/transitions/): the resource is read as its GET would answer, and a tag that is not its
-  current one is a 412 in the shared error shape. Optional: without it the write proceeds (last write wins);
+  current one is a 412 in the shared error shape; a write that passes answers with the resource's new `ETag`.
+  Optional: without it the write proceeds (last write wins);
 - `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset` (draft-ietf-httpapi-ratelimit-headers) and
   `RateLimit-Policy` from the throttles the view ran (clea_platform.ratelimit.PlatformThrottleMixin records them);
   DRF adds `Retry-After` to a 429;
@@ -166,6 +167,11 @@ class ApiHeadersMiddleware:
             etag = etag_of(response.content)
             response["ETag"] = etag
             response = get_conditional_response(request, etag=etag, response=response) or response
+        elif request.method in UNSAFE and request.headers.get("If-Match") and 200 <= response.status_code < 300:
+            # A client that writes conditionally gets the resource's new tag for its next write, without reading it.
+            etag = _current_etag(request)
+            if etag is not None:
+                response["ETag"] = etag
         deprecation: Deprecation | None = getattr(request, "api_deprecation", None)
         if deprecation is not None:
             _add_deprecation(deprecation, response)

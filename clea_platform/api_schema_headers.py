@@ -13,7 +13,8 @@ RESOURCE = re.compile(r"^(/api/v1/[^/]+/\{[^}]+\}/)")
 
 HEADERS: dict[str, Any] = {
     "ETag": {
-        "description": "Empreinte de la représentation : à renvoyer dans If-None-Match ou If-Match.",
+        "description": "Empreinte de la représentation (après une écriture avec If-Match : la nouvelle) : à renvoyer "
+        "dans If-None-Match ou If-Match.",
         "schema": {"type": "string"},
     },
     "RateLimit-Limit": {"description": "Requêtes permises dans la fenêtre.", "schema": {"type": "integer"}},
@@ -87,7 +88,7 @@ def add_safe_write_headers(result: dict[str, Any], generator: Any, request: Any,
                 if not isinstance(response, dict) or not (code.startswith("2") or code == "429"):
                     continue
                 names = [*RATE_LIMIT]
-                if method == "get" and code == "200":
+                if (method == "get" and code == "200") or (method != "get" and has_resource and code.startswith("2")):
                     names.append("ETag")
                 if method == "post" and not anonymous and code.startswith("2"):
                     names.append("Idempotent-Replayed")

@@ -168,7 +168,10 @@ def test_an_update_or_an_action_with_a_stale_if_match_is_a_412_and_changes_nothi
     assert (line.requested_cents, line.state) == (100, "draft")
 
     fresh = client.get(url)["ETag"]
-    assert _post(client, transition, {"name": "request"}, HTTP_IF_MATCH=fresh).status_code == 200
+    requested = _post(client, transition, {"name": "request"}, HTTP_IF_MATCH=fresh)
+    assert requested.status_code == 200
+    # The answer carries the resource's new tag, the one its GET now gives.
+    assert requested["ETag"] == client.get(url)["ETag"] != fresh
 
 
 # -- RateLimit-* -------------------------------------------------------------------------------------------------
