@@ -169,9 +169,9 @@ class ApiHeadersMiddleware:
             response = get_conditional_response(request, etag=etag, response=response) or response
         elif request.method in UNSAFE and request.headers.get("If-Match") and 200 <= response.status_code < 300:
             # A client that writes conditionally gets the resource's new tag for its next write, without reading it.
-            etag = _current_etag(request)
-            if etag is not None:
-                response["ETag"] = etag
+            new_etag = _current_etag(request)
+            if new_etag is not None:
+                response["ETag"] = new_etag
         deprecation: Deprecation | None = getattr(request, "api_deprecation", None)
         if deprecation is not None:
             _add_deprecation(deprecation, response)
