@@ -19,13 +19,16 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+import math
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from rest_framework import exceptions
 from rest_framework.exceptions import APIException
 from rest_framework.request import Request
 
@@ -44,9 +47,19 @@ def _error(status: int, code: str, message: str) -> JsonResponse:
     return JsonResponse({"code": code, "message": message}, status=status)
 
 
-def _owner(request: HttpRequest, view_func: Callable[..., Any]) -> tuple[str, Membership, ApiToken | None] | None:
-    """Who sends the request, by the view's own authentication: ("token-12", membership, token) or
-    ("membership-3", membership, None); None when nobody is signed in (the view then answers 401 or 403)."""
+@dataclass(frozen=True)
+class Owner:
+    """Who sends the request: "token-12" or "membership-3", and the authenticated request its view would see."""
+
+    name: str
+    membership: Membership
+    token: ApiToken | None
+    request: Request
+
+
+def _owner(request: HttpRequest, view_func: Callable[..., Any]) -> Owner | None:
+    """The sender, by the view's own authentication: a token, or a session under its current membership; None when
+    nobody is signed in (the view then answers 401 or 403)."""
     view_class = getattr(view_func, "cls", None)
     authenticators = [auth() for auth in getattr(view_class, "authentication_classes", [])]
     if not authenticators:
@@ -60,8 +73,24 @@ def _owner(request: HttpRequest, view_func: Callable[..., Any]) -> tuple[str, Me
     if not user or not user.is_authenticated or membership is None:
         return None
     if isinstance(auth, ApiToken):
-        return f"token-{auth.pk}", auth.membership, auth
-    return f"membership-{membership.pk}", membership, None
+        return Owner(f"token-{auth.pk}", auth.membership, auth, drf_request)
+    return Owner(f"membership-{membership.pk}", membership, None, drf_request)
+
+
+def _throttled(owner: Owner, view_func: Callable[..., Any]) -> HttpResponse | None:
+    """A replay skips the view, not its rate limit: counted by the view's throttles (which record the RateLimit-*
+    headers), 429 beyond, as the view would answer."""
+    view_class = view_func.cls  # type: ignore[attr-defined]
+    view = view_class()
+    for throttle in view.get_throttles():
+        if not throttle.allow_request(owner.request, view):
+            wait = throttle.wait()
+            exc = exceptions.Throttled(wait)
+            response = _error(429, "throttled", str(exc.detail))
+            if wait is not None:
+                response["Retry-After"] = str(math.ceil(wait))
+            return response
+    return None
 
 
 def _fingerprint(request: HttpRequest) -> str:
@@ -114,7 +143,7 @@ class IdempotencyMiddleware:
         owner = _owner(request, view_func)
         if owner is None:
             return None
-        name, membership, token = owner
+        name, membership, token = owner.name, owner.membership, owner.token
         fingerprint = _fingerprint(request)
         now = timezone.now()
         try:
@@ -127,7 +156,7 @@ class IdempotencyMiddleware:
                 name=name, key=key, membership=membership, token=token, fingerprint=fingerprint, now=now
             )
             if isinstance(row_or_answer, HttpResponse):
-                return row_or_answer
+                return _throttled(owner, view_func) or row_or_answer
             row = row_or_answer
         request._idempotency_row = row  # type: ignore[attr-defined]
         return None

@@ -10,6 +10,8 @@ from django.test import Client
 from django.urls import path, reverse
 from django.utils import timezone
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
+from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
 from candidates.models import Dossier
@@ -177,24 +179,32 @@ def test_an_update_or_an_action_with_a_stale_if_match_is_a_412_and_changes_nothi
 # -- RateLimit-* -------------------------------------------------------------------------------------------------
 
 
-def test_every_answer_says_the_rate_limit_left_and_a_429_when_to_retry(settings, token_client, org_a, make_member):
-    from rest_framework.settings import api_settings
-    from rest_framework.throttling import SimpleRateThrottle
-
+@pytest.fixture
+def two_a_minute(settings, monkeypatch) -> None:
     settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"api": "2/minute"}}
-    original = SimpleRateThrottle.THROTTLE_RATES
-    SimpleRateThrottle.THROTTLE_RATES = api_settings.DEFAULT_THROTTLE_RATES  # DRF reads the rates at import
-    try:
-        client = token_client(make_member(org_a))
-        answers = [client.get("/api/v1/dossiers/") for _ in range(3)]
-    finally:
-        SimpleRateThrottle.THROTTLE_RATES = original
+    # DRF reads the rates once, at import: swapped for this test only.
+    monkeypatch.setattr(SimpleRateThrottle, "THROTTLE_RATES", api_settings.DEFAULT_THROTTLE_RATES)
+
+
+def test_every_answer_says_the_rate_limit_left_and_a_429_when_to_retry(two_a_minute, token_client, org_a, make_member):
+    client = token_client(make_member(org_a))
+    answers = [client.get("/api/v1/dossiers/") for _ in range(3)]
     assert [a.status_code for a in answers] == [200, 200, 429]
     assert [a["RateLimit-Limit"] for a in answers] == ["2", "2", "2"]
     assert [a["RateLimit-Remaining"] for a in answers] == ["1", "0", "0"]
     assert all(0 < int(a["RateLimit-Reset"]) <= 60 for a in answers)
     assert answers[0]["RateLimit-Policy"] == "2;w=60"
     assert 0 < int(answers[2]["Retry-After"]) <= 60
+
+
+def test_a_replay_counts_against_the_rate_limit(two_a_minute, token_client, org_a):
+    """A replay skips the operation, not the limit: otherwise replays would be a way around it."""
+    membership, url, body, _model = _line_create(org_a)
+    client = token_client(membership)
+    answers = [_post(client, url, body, key="same") for _ in range(3)]
+    assert [a.status_code for a in answers] == [201, 201, 429]
+    assert answers[1]["Idempotent-Replayed"] == "true" and answers[1]["RateLimit-Remaining"] == "0"
+    assert answers[2].json()["code"] == "throttled" and int(answers[2]["Retry-After"]) > 0
 
 
 # -- Deprecation / Sunset ----------------------------------------------------------------------------------------
