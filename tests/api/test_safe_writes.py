@@ -257,3 +257,27 @@ def test_a_retry_while_the_first_request_runs_gets_409_and_the_first_one_lands(t
     assert FundingLine.objects.count() == 1
     replay = _post(client, url, body, key="k")
     assert (replay.status_code, replay["Idempotent-Replayed"]) == (201, "true")
+
+
+# -- The schema ------------------------------------------------------------------------------------------------
+
+
+def test_the_schema_declares_the_safe_write_headers_and_their_answers(client):
+    paths = client.get("/api/schema/", {"format": "json"}).json()["paths"]
+
+    def names(operation):
+        return {parameter["name"] for parameter in operation.get("parameters", [])}
+
+    create = paths["/api/v1/funding-lines/"]["post"]
+    assert "Idempotency-Key" in names(create) and "If-Match" not in names(create)
+    assert {"409", "422"} <= set(create["responses"])
+    assert "Idempotent-Replayed" in create["responses"]["201"]["headers"]
+    update = paths["/api/v1/funding-lines/{id}/"]["patch"]
+    assert "If-Match" in names(update) and "412" in update["responses"]
+    action = paths["/api/v1/dossiers/{id}/transitions/"]["post"]
+    assert {"Idempotency-Key", "If-Match"} <= names(action)
+    read = paths["/api/v1/funding-lines/{id}/"]["get"]
+    assert "If-None-Match" in names(read) and "304" in read["responses"]
+    assert {"ETag", "RateLimit-Remaining"} <= set(read["responses"]["200"]["headers"])
+    public = paths["/api/v1/credentials/verify/"]["post"]
+    assert "Idempotency-Key" not in names(public)
