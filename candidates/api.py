@@ -31,7 +31,7 @@ from candidates.services import (
 from clea_platform.api_errors import form_errors
 from clea_platform.certifications import Certification
 from organisations.api_auth import HasMembership, current_membership
-from organisations.api_fields import as_posted
+from organisations.api_fields import as_posted, iso_8601_only
 from organisations.models import Role
 from referentiels.models import Referentiel
 
@@ -126,7 +126,7 @@ class DossierViewSet(
         ]
     )
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        filters = DossierFilterForm(request.query_params)
+        filters = iso_8601_only(DossierFilterForm(request.query_params))
         if not filters.is_valid():
             raise form_errors(filters)
         page = self.paginate_queryset(filters.filter(self.get_queryset()))
@@ -144,9 +144,11 @@ class DossierViewSet(
         # The screen's form checks the habilitation and the fields (the candidate's are nested); dossier_create
         # refuses a person who may not have a new dossier, which answers 409 with the refusal's code.
         certifications = membership.organisation.habilitations.in_force().values_list("certification", flat=True)
-        form = DossierCreateForm(
-            as_posted({**candidate, **{k: v for k, v in body.items() if k == "certification"}}),
-            certifications=certifications,
+        form = iso_8601_only(
+            DossierCreateForm(
+                as_posted({**candidate, **{k: v for k, v in body.items() if k == "certification"}}),
+                certifications=certifications,
+            )
         )
         if not form.is_valid():
             errors = form_errors(form).detail

@@ -532,7 +532,7 @@ def dossier_withdraw(
     `by_candidate` (withdrawing their consent from their own space: the timeline and the audit row say so). Sends
     `dossier_withdrawn`, on which funding cancels the lines not yet invoiced, in this transaction."""
     if not reason.strip():
-        raise TransitionRefused(_("Indiquez le motif de l'abandon."))
+        raise TransitionRefused(_("Indiquez le motif de l'abandon."), field="reason")
     if by_candidate and by is not None:
         raise ValueError("A candidate acts alone: by_candidate goes with by=None.")
     note = reason.strip()

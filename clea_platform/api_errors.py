@@ -6,7 +6,7 @@
 A service's `django.core.exceptions.ValidationError` (a rule about what was typed, with the field it concerns) is
 a 400 with its fields, as a form's errors are. The services' refusals (`BusinessRefusal`: a step the state machine
 refuses now, an evaluation rule, a jury rule) are 409 with the refusal's code and its own French explanation: the
-API never words a rule twice.
+API never words a rule twice. A refusal that names its `field` (a reason left out) is a 400 on that field.
 """
 
 from __future__ import annotations
@@ -82,7 +82,10 @@ def model_errors(exc: DjangoValidationError) -> exceptions.ValidationError:
 
 
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
-    if isinstance(exc, BusinessRefusal):
+    if isinstance(exc, BusinessRefusal) and exc.field:
+        # Input left out or refused by a rule of the service: 400 on that field, as a form's errors.
+        exc = exceptions.ValidationError({exc.field: [exceptions.ErrorDetail(str(exc), code=exc.code)]})
+    elif isinstance(exc, BusinessRefusal):
         return Response({"code": exc.code, "message": str(exc)}, status=status.HTTP_409_CONFLICT)
     if isinstance(exc, DjangoValidationError):
         # Input a rule refuses (a date outside its bounds, a reason left out): 400 on the field, not 409.

@@ -11,6 +11,7 @@ the cache. Counting per process keeps a limit (`limit` × the number of web proc
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -24,6 +25,7 @@ from django.core.cache.backends.locmem import LocMemCache
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from clea_platform.api_headers import RateLimit, rate_limit_record
 from clea_platform.request_meta import client_ip
 
 logger = logging.getLogger(__name__)
@@ -106,9 +108,26 @@ class PlatformThrottleMixin:
         return client_ip(request) or "unknown"
 
     def allow_request(self, request: Any, view: Any) -> bool:
+        if getattr(getattr(request, "_request", request), "rate_limit_exempt", False):
+            return True  # the read an If-Match check makes for its write (clea_platform.api_headers)
         self.cache = counters()
         try:
-            return super().allow_request(request, view)  # type: ignore[misc]
+            allowed = super().allow_request(request, view)  # type: ignore[misc]
         except CACHE_ERRORS as exc:
             self.cache = shared_cache_failed(exc)
-            return super().allow_request(request, view)  # type: ignore[misc]
+            allowed = super().allow_request(request, view)  # type: ignore[misc]
+        self._record(request)
+        return bool(allowed)
+
+    def _record(self, request: Any) -> None:
+        """What the window leaves the client, for the RateLimit-* headers (SimpleRateThrottle's state after it
+        counted: `history` holds this window's requests, newest first)."""
+        limit, window = getattr(self, "num_requests", None), getattr(self, "duration", None)
+        if not limit or not window or getattr(self, "key", None) is None:
+            return
+        history: list[float] = getattr(self, "history", [])
+        now: float = getattr(self, "now", time.time())
+        reset = math.ceil(history[-1] + window - now) if history else window
+        rate_limit_record(
+            request, RateLimit(limit=limit, remaining=max(limit - len(history), 0), reset=max(reset, 0), window=window)
+        )

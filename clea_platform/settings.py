@@ -160,6 +160,11 @@ MIDDLEWARE = [
     "organisations.middleware.TwoFactorMiddleware",
     # The candidate of a sign-in link's session (their own space): after the staff user is known, whom it yields to.
     "space.middleware.CandidatePersonMiddleware",
+    # The API's safe writes (README, "API REST"), once the request's user and membership are known: a POST sent again
+    # with its Idempotency-Key replays the stored answer, before the conditional headers (If-Match) are checked...
+    "organisations.api_idempotency.IdempotencyMiddleware",
+    # ...then ETag / If-None-Match / If-Match, the RateLimit-* headers and Deprecation / Sunset on /api/ answers.
+    "clea_platform.api_headers.ApiHeadersMiddleware",
     # Axes must come last: it inspects the response of the login view.
     "axes.middleware.AxesMiddleware",
 ]
@@ -457,6 +462,8 @@ WEBHOOK_PAUSE_AFTER_FAILURES = env.int("WEBHOOK_PAUSE_AFTER_FAILURES", default=5
 WEBHOOK_PAUSE_AFTER_DAYS = env.int("WEBHOOK_PAUSE_AFTER_DAYS", default=3)
 WEBHOOK_ALLOW_HTTP = env.bool("WEBHOOK_ALLOW_HTTP", default=DEBUG)
 WEBHOOK_RESPONSE_KEPT_CHARS = 1000
+# An API POST's Idempotency-Key and its stored answer are replayed this long (then deleted by the retention job).
+IDEMPOTENCY_KEY_HOURS = 24
 CELERY_BEAT_SCHEDULE = {
     # What the broker lost (a restart without persistence, a dead web process, a backoff that ended) is queued
     # again: the delay of a lost document is at most this period plus SIDE_EFFECT_REQUEUE_AFTER.
@@ -677,6 +684,17 @@ DATA_RETENTION: dict[str, dict[str, Any]] = {
         "action": "delete",
         "at_deadline": _("Supprimés."),
     },
+    "idempotency_keys": {
+        "label": _("Clés d'idempotence de l'API et réponses enregistrées (qui peuvent nommer une personne)"),
+        "duration": {"days": IDEMPOTENCY_KEY_HOURS // 24},
+        "start": _("leur réception"),
+        "ground": _(
+            "Exécution du service (intérêt légitime) : un logiciel qui renvoie une requête après une coupure reçoit "
+            "la même réponse au lieu de créer une seconde fois ; 24 heures couvrent ses nouvelles tentatives."
+        ),
+        "action": "delete",
+        "at_deadline": _("Supprimées."),
+    },
     "sessions": {
         "label": _("Sessions de connexion"),
         "duration": {"days": 0},
@@ -758,6 +776,11 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_SCHEMA_CLASS": "clea_platform.api_schema.AutoSchema",
+    # ISO 8601 only (README, "API REST"): "1990-04-03", "2026-12-04T09:30:00+01:00"; the screens' French formats
+    # ("03/04/1990") are a 400 on the field. The API's forms follow (organisations.api_fields.bound_form).
+    "DATE_INPUT_FORMATS": ["iso-8601"],
+    "DATETIME_INPUT_FORMATS": ["iso-8601"],
+    "TIME_INPUT_FORMATS": ["iso-8601"],
 }
 SPECTACULAR_SETTINGS = {
     # ASCII: generators make the package name from it ("clea-api-client", import clea_api_client).
@@ -783,6 +806,8 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "clea_platform.api_schema.add_error_responses",
+        # After the error answers: Idempotency-Key, If-Match, If-None-Match, ETag and RateLimit-* (README, "API REST").
+        "clea_platform.api_schema_headers.add_safe_write_headers",
     ],
 }
 

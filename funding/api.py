@@ -53,7 +53,7 @@ from funding.services import (
     funding_line_update,
 )
 from organisations.api_auth import HasMembership, current_membership
-from organisations.api_fields import ScopedPrimaryKeyField, bound_form
+from organisations.api_fields import ScopedPrimaryKeyField, bound_form, iso_8601_only
 from organisations.models import Role
 
 # -- Serializers ----------------------------------------------------------------------------------------------
@@ -288,7 +288,7 @@ class FundingLineViewSet(
         ]
     )
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        filters = LineListFilterForm(request.query_params)
+        filters = iso_8601_only(LineListFilterForm(request.query_params))
         if not filters.is_valid():
             raise form_errors(filters)
         page = self.paginate_queryset(filters.filter(self.get_queryset()))

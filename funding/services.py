@@ -136,7 +136,7 @@ def funding_line_create(
     if not funder.is_active:
         raise FundingError(_("Ce financeur n'est plus proposé."))
     if requested_cents <= 0:
-        raise FundingError(_("Indiquez le montant demandé."))
+        raise FundingError(_("Indiquez le montant demandé."), field="requested_cents")
     vat_rate = _check_vat_rate(vat_rate)
     line = FundingLine.objects.create(
         organisation_id=locked.organisation_id,
@@ -183,7 +183,7 @@ def funding_line_update(
     if "funder" in changed and not locked.funder.is_active:
         raise FundingError(_("Ce financeur n'est plus proposé."))
     if locked.requested_cents <= 0:
-        raise FundingError(_("Indiquez le montant demandé."))
+        raise FundingError(_("Indiquez le montant demandé."), field="requested_cents")
     locked.vat_rate = _check_vat_rate(locked.vat_rate)
     locked.requested_incl_vat_cents = incl_vat(locked.requested_cents, locked.vat_rate)
     if changed:

@@ -375,7 +375,7 @@ def decision_record(
     if kind not in DecisionKind.values:
         raise JuryError(_("Décision inconnue."))
     if kind in {DecisionKind.REFUSED, DecisionKind.DEFERRED} and not reason.strip():
-        raise JuryError(_("Motivez la décision."))
+        raise JuryError(_("Motivez la décision."), field="reason")
     problem = decision_domains_problem(kind, missing)
     if problem:
         raise JuryError(problem)
@@ -383,7 +383,7 @@ def decision_record(
     if kind == DecisionKind.DEFERRED:
         known = set(locked.referentiel.domains.values_list("code", flat=True))
         if not set(missing) <= known:
-            raise JuryError(_("Indiquez les domaines qui restent à acquérir."))
+            raise JuryError(_("Indiquez les domaines qui restent à acquérir."), field="missing_domains")
     if kind == DecisionKind.AWARDED and not dossier_outcome(locked).all_validated:
         raise JuryError(_("Tous les domaines doivent être maîtrisés pour délivrer la certification."))
     decision = Decision.objects.create(
@@ -424,7 +424,7 @@ def decision_revoke(*, decision: Decision, by: Membership, reason: str, request:
     if not by.is_certifpro:
         raise PermissionDenied
     if not reason.strip():
-        raise JuryError(_("Indiquez le motif de la révocation."))
+        raise JuryError(_("Indiquez le motif de la révocation."), field="reason")
     decision = Decision.objects.select_for_update().select_related("submission__dossier").get(pk=decision.pk)
     if decision.is_revoked:
         raise JuryError(_("Cette décision est déjà révoquée."))

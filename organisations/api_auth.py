@@ -77,7 +77,9 @@ class ApiTokenScheme(OpenApiAuthenticationExtension):
         return {
             "type": "http",
             "scheme": "bearer",
-            "description": "Jeton personnel créé depuis /compte/jetons/ : « Authorization: Token <préfixe>.<secret> ».",
+            "description": "Jeton personnel créé depuis /compte/jetons/ : « Authorization: Token <préfixe>.<secret> ». "
+            "Un jeton en lecture seule reçoit 403 sur toute opération qui écrit (POST, PUT, PATCH, DELETE, actions "
+            "comprises).",
         }
 
 

@@ -82,6 +82,25 @@ def as_posted(body: Any) -> MultiValueDict:
     raise ValidationError({"non_field_errors": [_("Le corps de la requête doit être un objet JSON.")]})
 
 
+# ISO 8601 only in the API (README, "API REST"; DRF's own fields: settings.REST_FRAMEWORK DATE_INPUT_FORMATS): the
+# screens' forms also read French dates ("03/04/1990"), which a program must not have guessed for it.
+ISO_DATE_FORMATS = ["%Y-%m-%d"]
+ISO_TIME_FORMATS = ["%H:%M", "%H:%M:%S", "%H:%M:%S.%f"]
+
+
+def iso_8601_only(form: F) -> F:
+    """The screen's form reading dates, times and datetimes as ISO 8601 only, for the API: anything else is a 400 on
+    the field. A datetime field keeps Django's ISO parser (an offset, or the platform's time zone without one)."""
+    for field in form.fields.values():
+        if isinstance(field, forms.DateTimeField):
+            field.input_formats = []
+        elif isinstance(field, forms.DateField):
+            field.input_formats = ISO_DATE_FORMATS
+        elif isinstance(field, forms.TimeField):
+            field.input_formats = ISO_TIME_FORMATS
+    return form
+
+
 def bound_form(form_class: type[F], request: Request, *, prefill: bool = False, **kwargs: Any) -> F:
     """The screen's form bound to the request's body, read as the browser's post would be (strings, a list for a
     multiple choice). With `prefill`, what the body leaves out takes the value the screen shows pre-filled (the
@@ -93,4 +112,4 @@ def bound_form(form_class: type[F], request: Request, *, prefill: bool = False, 
             initial = unbound.get_initial_for_field(field, name)
             if name not in data and initial is not None:
                 data[name] = field.prepare_value(initial)
-    return form_class(data, **kwargs)
+    return iso_8601_only(form_class(data, **kwargs))

@@ -613,6 +613,46 @@ class ApiToken(models.Model):
         return "active"
 
 
+class IdempotencyKey(models.Model):
+    """An `Idempotency-Key` sent with a POST of the API (organisations.api_idempotency), and the answer given to it:
+    sent again with the same body by the same token (or the same membership's session), the stored answer is
+    replayed instead of running the operation twice. `status_code` is null while the first request runs.
+
+    The body may name a person (a dossier's answer): the row follows the retention table (IDEMPOTENCY_KEY_HOURS,
+    then the daily job deletes it)."""
+
+    membership = models.ForeignKey(
+        Membership, on_delete=models.CASCADE, related_name="idempotency_keys", verbose_name=_("rattachement")
+    )
+    # Null for a browser session's request.
+    token = models.ForeignKey(
+        ApiToken, on_delete=models.CASCADE, null=True, blank=True, related_name="+", verbose_name=_("jeton")
+    )
+    # Whose key it is: "token-<id>" or "membership-<id>" (keys are unique per client, not platform-wide).
+    owner = models.CharField(_("client"), max_length=40)
+    key = models.CharField(_("clé"), max_length=255)
+    # SHA-256 of the method, the path and the body: the same key with another request is refused.
+    fingerprint = models.CharField(_("empreinte de la requête"), max_length=64)
+    created_at = models.DateTimeField(_("reçue le"), default=timezone.now, db_index=True)
+    status_code = models.PositiveSmallIntegerField(_("statut de la réponse"), null=True, blank=True)
+    headers = models.JSONField(_("en-têtes de la réponse"), default=dict, blank=True)
+    body = models.BinaryField(_("corps de la réponse"), default=b"", blank=True)
+
+    tenant_path = "membership__organisation"
+
+    class Meta:
+        verbose_name = _("clé d'idempotence")
+        verbose_name_plural = _("clés d'idempotence")
+        constraints = [models.UniqueConstraint(fields=["owner", "key"], name="idempotency_key_unique_per_owner")]
+
+    def __str__(self) -> str:
+        return f"{self.owner}: {self.key}"
+
+    def expired(self, now: datetime.datetime) -> bool:
+        """Older than settings.IDEMPOTENCY_KEY_HOURS: no longer replayed (the retention job deletes it daily)."""
+        return self.created_at <= now - datetime.timedelta(hours=settings.IDEMPOTENCY_KEY_HOURS)
+
+
 # -- Sessions ---------------------------------------------------------------------------------------------------
 
 

@@ -343,7 +343,9 @@ def document_regenerate(
         raise PermissionDenied
     reason = reason.strip()
     if not reason:
-        raise DocumentRefusal(_("Indiquez le motif de la nouvelle version : il est conservé avec l'ancienne."))
+        raise DocumentRefusal(
+            _("Indiquez le motif de la nouvelle version : il est conservé avec l'ancienne."), field="reason"
+        )
     if len(reason) > REASON_MAX_LENGTH:
         raise DocumentRefusal(
             ngettext(

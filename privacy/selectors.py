@@ -34,7 +34,7 @@ from funding.models import AWAITING_PAYMENT_STATES, FundingLine, FundingLineQuer
 from intake.models import CLOSED as CLOSED_INTERVIEW_REQUEST_STATES
 from intake.models import InterviewRequest, InterviewRequestState
 from juries.models import Certificate
-from organisations.models import ApiToken, User
+from organisations.models import ApiToken, IdempotencyKey, User
 from outbox.models import SideEffect
 from privacy.retention import retention
 from referrals.models import Referral, ReferralState
@@ -206,6 +206,10 @@ def referrals_to_anonymise(now: datetime.datetime) -> QuerySet[Referral]:
 def api_tokens_to_delete(now: datetime.datetime) -> QuerySet[ApiToken]:
     cutoff = _cutoff("api_tokens", now)
     return ApiToken.objects.filter(Q(revoked_at__lte=cutoff) | Q(expires_at__lte=cutoff))
+
+
+def idempotency_keys_to_delete(now: datetime.datetime) -> QuerySet[IdempotencyKey]:
+    return IdempotencyKey.objects.filter(created_at__lte=_cutoff("idempotency_keys", now))
 
 
 def sessions_to_delete(now: datetime.datetime) -> QuerySet[Session]:

@@ -26,7 +26,7 @@ from clea_platform.api_errors import form_errors
 from clea_platform.certifications import Certification
 from directory.selectors import directory_sites
 from organisations.api_auth import HasMembership, current_membership
-from organisations.api_fields import ScopedPrimaryKeyField, bound_form
+from organisations.api_fields import ScopedPrimaryKeyField, bound_form, iso_8601_only
 from organisations.models import Role, Site
 from referrals.forms import ReferralAcceptForm, ReferralDeclineForm, ReferralFilterForm, ReferralForm
 from referrals.models import ACCEPTING_ROLE, REFERRAL_ROLES, Referral, ReferralQuerySet, ReferralState
@@ -212,7 +212,7 @@ class ReferralViewSet(
 
     @extend_schema(parameters=[OpenApiParameter("state", OpenApiTypes.STR, enum=ReferralState.values)])
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        filters = ReferralFilterForm(request.query_params)
+        filters = iso_8601_only(ReferralFilterForm(request.query_params))
         if not filters.is_valid():
             raise form_errors(filters)
         page = self.paginate_queryset(filters.filter(self.get_queryset()))

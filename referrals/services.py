@@ -255,7 +255,9 @@ def referral_decline(
         raise PermissionDenied
     reason = reason.strip()
     if not reason:
-        raise ReferralError(_("Indiquez le motif du refus : la conseillère ou le conseiller France Travail le lira."))
+        raise ReferralError(
+            _("Indiquez le motif du refus : la conseillère ou le conseiller France Travail le lira."), field="reason"
+        )
     locked = _lock(referral)
     transition_apply(
         locked,

@@ -285,3 +285,15 @@ def test_with_debug_off_the_public_address_must_be_given_and_well_formed(site_ur
 def test_the_embedded_mode_guesses_the_address_of_make_run():
     started = _start()
     assert started.returncode == 0, started.stderr
+
+
+@pytest.mark.parametrize(
+    ("site_url", "warned"),
+    [("http://localhost:8000", True), ("http://127.0.0.1:8000", True), ("https://clea.example.fr", False)],
+)
+def test_check_deploy_warns_of_a_loopback_site_url(settings, site_url, warned):
+    """The API's verification_url and the certificates' QR codes follow SITE_URL: a loopback one is a dead link."""
+    from clea_platform.checks import site_url_is_public
+
+    settings.SITE_URL = site_url
+    assert [w.id for w in site_url_is_public()] == (["clea_platform.W001"] if warned else [])

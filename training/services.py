@@ -251,7 +251,7 @@ def training_note_add(
     person stays in the note, which the anonymisation can reach)."""
     _ensure_trainer(plan, by)
     if not text.strip():
-        raise TrainingError(_("La note est vide."))
+        raise TrainingError(_("La note est vide."), field="text")
     note = ProgressNote.objects.create(plan=plan, author=by.user, text=text.strip())
     audit_record(
         action="progress_note.add",

@@ -74,6 +74,18 @@ def test_counsellor_creates_a_dossier_through_the_service(client_for, org_a):
     assert DossierEvent.objects.filter(dossier=dossier).count() == 1
 
 
+@pytest.mark.parametrize("birth_date", ["03/04/1990", "3 avril 1990", "1990-04-03T00:00:00"])
+def test_dates_are_iso_8601_only(birth_date, client_for, org_a):
+    """The screens read French dates; the API only ISO 8601, which no program can misread (issue 20)."""
+    small_referentiel()
+    team = team_for(org_a)
+    payload = {"certification": "clea", "candidate": {**_candidate_payload(), "birth_date": birth_date}}
+    response = client_for(team.counsellor).post(LIST, payload, content_type="application/json")
+    assert response.status_code == 400
+    assert [error["field"] for error in response.json()["errors"]] == ["candidate.birth_date"]
+    assert not Dossier.objects.exists()
+
+
 def test_creating_a_dossier_with_bad_input_names_the_fields(client_for, org_a):
     small_referentiel()
     team = team_for(org_a)

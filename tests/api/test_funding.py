@@ -241,8 +241,15 @@ def test_a_line_is_requested_granted_and_invoiced_through_transitions(client_for
     assert (granted.json()["state"], granted.json()["granted_incl_vat_cents"]) == ("granted", 48000)
     assert granted.json()["granted_on"] == "2026-01-05"
     too_much = post(client, address, {"name": "invoice", "invoiced_cents": 40001})
-    assert too_much.status_code == 409
-    assert too_much.json()["message"] == "Le montant facturé ne peut dépasser le montant accordé."
+    # A rule about what was typed: 400 on the field (issue 20), with the refusal's code.
+    assert too_much.status_code == 400
+    assert too_much.json()["errors"] == [
+        {
+            "field": "invoiced_cents",
+            "code": "funding_refused",
+            "message": "Le montant facturé ne peut dépasser le montant accordé.",
+        }
+    ]
     invoiced = post(client, address, {"name": "invoice"})
     assert (invoiced.json()["state"], invoiced.json()["invoiced_cents"]) == ("invoiced", 40000)
     assert invoiced.json()["remainder_cents"] == 48000  # what the funder owes, with its VAT

@@ -295,18 +295,26 @@ def test_a_decision_with_bad_input_names_the_fields(client_for, jury, ready):
 
 
 @pytest.mark.parametrize(
-    ("data", "message"),
+    ("data", "field", "message"),
     [
-        ({"kind": "refused"}, "Motivez la décision."),
-        ({"kind": "deferred", "reason": "Calcul", "missing_domains": ["9"]}, "Indiquez les domaines"),
+        ({"kind": "refused"}, "reason", "Motivez la décision."),
+        (
+            {"kind": "deferred", "reason": "Calcul", "missing_domains": ["9"]},
+            "missing_domains",
+            "Indiquez les domaines",
+        ),
     ],
 )
-def test_the_jury_rules_refuse_a_decision_with_409(data, message, client_for, jury, ready):
+def test_a_decision_without_its_reason_or_with_unknown_domains_is_a_400_on_the_field(
+    data, field, message, client_for, jury, ready
+):
+    """Input the jury's rules refuse is a 400 on its field (issue 20), not a 409: nothing is in conflict."""
     [submission] = deliberating(jury, ready)
     response = _decide(client_for(jury.president), jury.session, submission=submission.pk, **data)
-    assert response.status_code == 409
-    assert response.json()["code"] == "jury_refused"
-    assert message in response.json()["message"]
+    assert response.status_code == 400
+    [error] = response.json()["errors"]
+    assert (error["field"], error["code"]) == (field, "jury_refused")
+    assert message in error["message"]
     assert state_of(ready) == DossierState.SUBMITTED_TO_JURY
 
 
@@ -476,14 +484,18 @@ def test_a_decision_of_another_organisation_cannot_be_revoked_by_its_neighbour(c
 # -- Certificates ---------------------------------------------------------------------------------------------
 
 
-def test_the_evaluator_organisation_lists_and_downloads_its_certificates(client_for, make_member, org_a, org_b):
+def test_the_evaluator_organisation_lists_and_downloads_its_certificates(
+    settings, client_for, make_member, org_a, org_b
+):
+    # The public address the platform is served at (SITE_URL), whatever address the API was called at.
+    settings.SITE_URL = "https://clea.example.fr"
     _jury, submission, certificate = certified(organisation=org_a)
     certified(organisation=org_b)
     client = client_for(submission.dossier.team.counsellor)
     [listed] = client.get(CERTIFICATES).json()["results"]
     assert listed["id"] == certificate.pk
     assert listed["number"] == certificate.number
-    assert listed["verification_url"].endswith(f"/verifier/{certificate.verification_code}/")
+    assert listed["verification_url"] == f"https://clea.example.fr/verifier/{certificate.verification_code}/"
     download = client.get(reverse("api:certificate-download", kwargs={"pk": certificate.pk}))
     assert download["Content-Type"] == "application/pdf"
     assert b"".join(download.streaming_content).startswith(b"%PDF")

@@ -2,6 +2,7 @@
 organisation loses its API access, a token dies with its user's password, a token can be narrowed to read-only."""
 
 import datetime
+import re
 
 import pytest
 from django.core.exceptions import PermissionDenied
@@ -209,3 +210,26 @@ def test_the_status_the_owner_reads_agrees_with_the_tokens_that_authenticate(org
     }
     usable = set(ApiToken.objects.usable(now).values_list("name", flat=True))
     assert usable == {name for name, status in statuses.items() if status == "active"} == {"active"}
+
+
+def test_a_read_only_token_is_refused_every_write_of_the_urlconf(org_a, make_member):
+    """Every unsafe operation the URLconf serves, actions included (walked, not listed by hand: a new one is
+    covered from day one), answers 403 to a read-only token before reaching its view. Only the public ones, which
+    authenticate nobody, are left: they are reads in substance (checking a credential)."""
+    from drf_spectacular.generators import EndpointEnumerator
+
+    client = Client(HTTP_AUTHORIZATION=f"Token {_key(make_member(org_a), scope=ApiTokenScope.READ_ONLY)}")
+    refused, public = [], set()
+    for route, _regex, method, view in EndpointEnumerator().get_api_endpoints():
+        if method in ("GET", "HEAD", "OPTIONS"):
+            continue
+        if not view.cls.authentication_classes:
+            public.add(route)
+            continue
+        url = re.sub(r"\{[^}]+\}", "1", route)
+        response = client.generic(method, url, "{}", content_type="application/json")
+        assert response.status_code == 403, (method, url, response.content)
+        assert "lecture seule" in response.json()["message"], (method, url)
+        refused.append((method, route))
+    assert len(refused) >= 30
+    assert public == {"/api/v1/credentials/verify/"}
