@@ -4,8 +4,8 @@ and a 400 for any query parameter an operation does not declare.
 DRF's own CursorPagination keeps only the first ordering field in its cursor and counts ties with an offset capped
 at 1,000: rows that share an `updated_at` (a bulk change writes one instant) would be skipped or repeated once one
 of them changes between two pages. Here the cursor holds both the instant and the id, and a page is the rows
-strictly after that pair (keyset pagination): a row that changes between two pages moves behind the cursor's
-end of the list and is read again there, with its new `updated_at`; no other row moves, so none is skipped.
+strictly after that pair (keyset pagination): a row that changes between two pages moves to the end of the list
+and is read again there, with its new `updated_at`; no other row moves, so none is skipped nor repeated.
 """
 
 from __future__ import annotations

@@ -221,6 +221,16 @@ def test_an_undeclared_query_parameter_is_a_400_naming_it(query, client_for, org
     assert "updated_since" in error["message"]
 
 
+def test_an_operation_on_one_object_declares_no_query_parameter(client_for, org_a):
+    dossier = DossierFactory(organisation=org_a, state="opened")
+    client = client_for(dossier.team.counsellor)
+    for url in (f"{DOSSIERS}{dossier.pk}/", f"{DOSSIERS}{dossier.pk}/transitions/"):
+        assert client.get(url, {"format": "json"}).status_code == 200
+        response = client.get(url, {"expand": "candidate"})
+        assert response.status_code == 400, url
+        assert [error["field"] for error in response.json()["errors"]] == ["expand"]
+
+
 def test_evaluations_filter_by_dossier(client_for, org_a):
     dossier = DossierFactory(organisation=org_a, state="prior_evaluation")
     DossierFactory(organisation=org_a, state="prior_evaluation")
