@@ -43,10 +43,10 @@ def parse_updated_since(value: str) -> datetime.datetime:
     """An aware instant in ISO 8601; a date alone or a naive time is refused (the offset is the whole point)."""
     repaired = _UNENCODED_PLUS.sub(r"\1+\2", value.strip())
     try:
-        parsed = parse_datetime(repaired)
-    except ValueError:
+        parsed = _aware_utc(repaired)
+    except (ValueError, OverflowError):
         parsed = None
-    if parsed is None or parsed.tzinfo is None:
+    if parsed is None:
         raise invalid_param(
             "updated_since",
             _(
@@ -55,6 +55,14 @@ def parse_updated_since(value: str) -> datetime.datetime:
             ),
         )
     return parsed
+
+
+def _aware_utc(value: str) -> datetime.datetime | None:
+    """In UTC: Python takes offsets up to 24 h, PostgreSQL only up to 16 (a 500 otherwise)."""
+    parsed = parse_datetime(value)
+    if parsed is None or parsed.tzinfo is None:
+        return None
+    return parsed.astimezone(datetime.UTC)
 
 
 def check_query_params(request: Request, declared: Iterable[str]) -> None:
@@ -109,8 +117,8 @@ class FeedPagination(BasePagination):
         return urlsafe_b64encode(token.encode()).decode().rstrip("=")
 
     def _position(self, value: str) -> Any:
-        at = parse_datetime(value)
-        if at is None or at.tzinfo is None:
+        at = _aware_utc(value)
+        if at is None:
             raise ValueError(value)
         return at
 
@@ -121,7 +129,7 @@ class FeedPagination(BasePagination):
             if direction not in ("f", "r"):
                 raise ValueError(token)
             return direction == "r", self._position(value), int(pk)
-        except (ValueError, UnicodeDecodeError, binascii.Error) as exc:
+        except (ValueError, OverflowError, UnicodeDecodeError, binascii.Error) as exc:
             raise invalid_param(
                 self.cursor_query_param,
                 _("Curseur invalide : reprenez le lien « next » ou « previous » d'une réponse, tel quel."),
