@@ -81,6 +81,13 @@ class Report:
     counts: dict[str, int] = field(default_factory=dict)
 
 
+def _dated(values: tuple[Any, ...], positions: list[int], at: Any) -> tuple[Any, ...]:
+    if not positions:
+        return values
+    at = at or datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
+    return tuple(at if i in positions else value for i, value in enumerate(values))
+
+
 class Writer:
     """Bulk insertion of plain tuples: COPY on PostgreSQL, executemany elsewhere."""
 
@@ -96,8 +103,12 @@ class Writer:
             if f not in fields and not f.primary_key and not f.null and (f.has_default() or f.blank)
         ]
         extra_values = tuple(f.get_default() for f in extra)
+        # An auto_now column left out (the updated_at of the API's feed) takes the row's first date and time given
+        # (its creation, decision, sending...), as the migration that added it did: the same seed, the same rows.
+        dated = [i for i, f in enumerate(extra) if getattr(f, "auto_now", False)]
+        source = next((i for i, f in enumerate(fields) if isinstance(f, models.DateTimeField)), None)
         fields += extra
-        rows = (tuple(row) + extra_values for row in rows)
+        rows = (tuple(row) + _dated(extra_values, dated, row[source] if source is not None else None) for row in rows)
         columns = [f.column for f in fields]  # type: ignore[union-attr]
         table = model._meta.db_table
         batch: list[Sequence[Any]] = []

@@ -19,7 +19,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from candidates.forms import TRANSFER_CONSENT_TEXT, DossierCreateForm, DossierFilterForm
-from candidates.models import DOSSIER_ROLES, DOSSIER_SORTS, Candidate, Dossier, DossierState
+from candidates.models import DOSSIER_ROLES, Candidate, Dossier, DossierState
 from candidates.services import (
     TRANSFER_ROLES,
     TransferLookupsExceeded,
@@ -29,6 +29,7 @@ from candidates.services import (
     transfer_find,
 )
 from clea_platform.api_errors import form_errors
+from clea_platform.api_feed import FeedViewSetMixin, declared_fields
 from clea_platform.certifications import Certification
 from organisations.api_auth import HasMembership, current_membership
 from organisations.api_fields import as_posted, iso_8601_only
@@ -101,11 +102,17 @@ class DossierTransferSerializer(serializers.Serializer):
 
 
 class DossierViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet
+    FeedViewSetMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    viewsets.GenericViewSet,
 ):
-    """Dossiers visible to the current membership; counsellors create them."""
+    """Dossiers visible to the current membership; counsellors create them. The list is the feed's order: the
+    screen's `sort` is not offered (a cursor needs one stable order)."""
 
     permission_classes = [HasMembership]
+    query_params = {"list": declared_fields(DossierFilterForm, exclude=["sort"])}
     allowed_roles = DOSSIER_ROLES
     serializer_class = DossierSerializer
 
@@ -117,12 +124,6 @@ class DossierViewSet(
             OpenApiParameter("state", OpenApiTypes.STR, enum=DossierState.values),
             OpenApiParameter("certification", OpenApiTypes.STR, enum=Certification.values),
             OpenApiParameter("q", OpenApiTypes.STR, description="Nom, prénom ou référence"),
-            OpenApiParameter(
-                "sort",
-                OpenApiTypes.STR,
-                enum=[f"{sign}{key}" for key in DOSSIER_SORTS for sign in ("", "-")],
-                description="Tri (« - » : décroissant) ; par défaut, la dernière modification d'abord",
-            ),
         ]
     )
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:

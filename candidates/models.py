@@ -16,6 +16,7 @@ from django_fsm import RETURN_VALUE, ConcurrentTransitionMixin, FSMField, Transi
 
 from candidates.signals import dossier_state_changed
 from clea_platform.certifications import Certification
+from clea_platform.changes import TracksChanges
 from organisations.models import Habilitation, Role, TenantQuerySet
 from organisations.validators import validate_postcode
 
@@ -122,7 +123,9 @@ class CandidateQuerySet(TenantQuerySet):
         return self.filter(anonymised_at__isnull=True, email__iexact=email.strip(), birth_date=birth_date)
 
 
-class Candidate(models.Model):
+class Candidate(TracksChanges, models.Model):
+    # The rows whose updated_at moves with this one's changes (clea_platform/changes.py).
+    feed_parents = ("dossiers",)
     organisation = models.ForeignKey(
         "organisations.Organisation",
         on_delete=models.PROTECT,
@@ -428,7 +431,7 @@ class DossierQuerySet(TenantQuerySet):
         )
 
 
-class Dossier(ConcurrentTransitionMixin, models.Model):
+class Dossier(ConcurrentTransitionMixin, TracksChanges, models.Model):
     """A candidate's journey towards one certification, owned by the evaluator organisation that opened it."""
 
     organisation = models.ForeignKey(

@@ -5,6 +5,8 @@ Reads start from the scoped querysets of evaluations/models.py; writes go throug
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch, QuerySet
 from django.http import FileResponse
@@ -16,10 +18,20 @@ from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from clea_platform.api_feed import FeedViewSetMixin, declared_fields
 from clea_platform.downloads import PDF, file_response, negotiation_for
-from evaluations.models import EVALUATION_READERS, Attestation, CriterionResult, CriterionResultValue, Evaluation
+from evaluations.models import (
+    EVALUATION_READERS,
+    Attestation,
+    CriterionResult,
+    CriterionResultValue,
+    Evaluation,
+    EvaluationKind,
+    EvaluationStatus,
+)
 from evaluations.services import evaluation_close, evaluation_save_results
 from organisations.api_auth import HasMembership, current_membership
+from organisations.api_fields import MAX_ID
 
 
 class CriterionResultSerializer(serializers.ModelSerializer):
@@ -78,6 +90,8 @@ class EvaluationSerializer(serializers.ModelSerializer):
             "abandoned_at",
             "outcome",
             "results",
+            "created_at",
+            "updated_at",
         ]
         read_only_fields = fields
 
@@ -105,12 +119,19 @@ class OutcomeSerializer(serializers.Serializer):
     evaluation = EvaluationSerializer()
 
 
-class EvaluationViewSet(viewsets.ReadOnlyModelViewSet):
+class EvaluationFilterSerializer(serializers.Serializer):
+    dossier = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID, help_text="Dossier")
+    kind = serializers.ChoiceField(choices=EvaluationKind.choices, required=False)
+    status = serializers.ChoiceField(choices=EvaluationStatus.choices, required=False)
+
+
+class EvaluationViewSet(FeedViewSetMixin, viewsets.ReadOnlyModelViewSet):
     """Evaluations visible to the membership; their evaluator organisation's evaluators fill and close them."""
 
     permission_classes = [HasMembership]
     allowed_roles = EVALUATION_READERS
     serializer_class = EvaluationSerializer
+    query_params = {"list": declared_fields(EvaluationFilterSerializer)}
 
     def get_queryset(self) -> QuerySet[Evaluation]:
         return (
@@ -119,6 +140,17 @@ class EvaluationViewSet(viewsets.ReadOnlyModelViewSet):
             .prefetch_related(Prefetch("results", CriterionResult.objects.select_related("criterion")))
             .order_by("-created_at", "-id")
         )
+
+    @extend_schema(parameters=[EvaluationFilterSerializer])
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        filters = EvaluationFilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        lookups = {"dossier": "dossier_id", "kind": "kind", "status": "status"}
+        evaluations = self.get_queryset().filter(
+            **{lookups[name]: value for name, value in filters.validated_data.items()}
+        )
+        page = self.paginate_queryset(evaluations)
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
     def _editable(self) -> Evaluation:
         evaluation = self.get_object()
@@ -180,6 +212,7 @@ class DocumentSerializer(serializers.ModelSerializer):
             "evaluation",
             "sha256",
             "generated_at",
+            "updated_at",
         ]
         read_only_fields = fields
 
@@ -187,7 +220,7 @@ class DocumentSerializer(serializers.ModelSerializer):
         return "attestation"
 
 
-class DocumentViewSet(viewsets.ReadOnlyModelViewSet):
+class DocumentViewSet(FeedViewSetMixin, viewsets.ReadOnlyModelViewSet):
     """Attestations of partial validation: whoever may see the dossier may read and download them."""
 
     permission_classes = [HasMembership]

@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from clea_platform.changes import TracksChanges
 from clea_platform.verification import ATTESTATION_CODE_LENGTH, verification_code_new
 from organisations.models import Role, TenantQuerySet
 
@@ -73,8 +74,11 @@ class EvaluationQuerySet(TenantQuerySet):
 EVALUATION_READERS = (Role.EVALUATOR, Role.COUNSELLOR, Role.ORG_ADMIN, Role.JURY_MEMBER, Role.CERTIFPRO_ADMIN)
 
 
-class Evaluation(models.Model):
+class Evaluation(TracksChanges, models.Model):
     """A prior or final evaluation of one dossier, recorded criterion by criterion."""
+
+    # The rows whose updated_at moves with this one's changes (clea_platform/changes.py).
+    feed_parents = ("dossier",)
 
     organisation = models.ForeignKey(
         "organisations.Organisation",
@@ -123,6 +127,7 @@ class Evaluation(models.Model):
     # The sub-domain and domain outcomes computed at closing, kept as they were for the record.
     outcome = models.JSONField(_("résultat"), default=dict, blank=True)
     created_at = models.DateTimeField(_("créée le"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("modifiée le"), auto_now=True, db_index=True)
 
     objects = EvaluationQuerySet.as_manager()
 
@@ -218,7 +223,9 @@ class CriterionResultValue(models.TextChoices):
     NOT_ASSESSED = "not_assessed", _("Non évalué")
 
 
-class CriterionResult(models.Model):
+class CriterionResult(TracksChanges, models.Model):
+    # The rows whose updated_at moves with this one's changes (clea_platform/changes.py).
+    feed_parents = ("evaluation", "evaluation__dossier")
     evaluation = models.ForeignKey(
         Evaluation, on_delete=models.CASCADE, related_name="results", verbose_name=_("évaluation")
     )
@@ -257,8 +264,11 @@ class AttestationQuerySet(models.QuerySet["Attestation"]):
         return visible | self.filter(organisation_id=membership.organisation_id)
 
 
-class Attestation(models.Model):
+class Attestation(TracksChanges, models.Model):
     """The attestation of partial validation of one closed evaluation: one document per evaluation, ever."""
+
+    # The rows whose updated_at moves with this one's changes (clea_platform/changes.py).
+    feed_parents = ("dossier",)
 
     organisation = models.ForeignKey(
         "organisations.Organisation",
@@ -282,6 +292,7 @@ class Attestation(models.Model):
     file = models.FileField(_("fichier"), upload_to="attestations/%Y/")
     sha256 = models.CharField(_("empreinte SHA-256"), max_length=64)
     generated_at = models.DateTimeField(_("générée le"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("modifiée le"), auto_now=True, db_index=True)
 
     objects = AttestationQuerySet.as_manager()
 

@@ -14,6 +14,7 @@ from django.utils.translation import ngettext
 
 from candidates.models import Candidate, Dossier, DossierEvent, DossierState, DossierTransfer
 from candidates.services import dossier_apply, dossier_lock
+from clea_platform.changes import rows_changed
 from clea_platform.errors import BusinessRefusal
 from clea_platform.pdf import render_pdf, sha256_hex
 from clea_platform.verification import verification_qr_svg, verification_url
@@ -161,6 +162,7 @@ def evaluation_save_results(
             changed.append(line)
     CriterionResult.objects.bulk_update(changed, ["result", "comment"])
     if changed:
+        rows_changed(evaluation)  # the results are part of the evaluation, and of its dossier
         audit_record(
             action="evaluation.save_results",
             actor=by.user,

@@ -33,6 +33,7 @@ from rest_framework.response import Response
 
 from candidates.models import Dossier
 from clea_platform.api_errors import form_errors
+from clea_platform.api_feed import FeedViewSetMixin, declared_fields
 from clea_platform.downloads import file_response, negotiation_for
 from funding.documents import CONTENT_TYPES
 from funding.forms import (
@@ -222,6 +223,7 @@ class ClaimBatchSerializer(serializers.ModelSerializer):
             "files",
             "error",
             "created_at",
+            "updated_at",
         ]
         read_only_fields = fields
 
@@ -260,12 +262,17 @@ def _ensure_line_role(request: Request) -> None:
 
 
 class FundingLineViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet
+    FeedViewSetMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    viewsets.GenericViewSet,
 ):
     """Funding lines of the dossiers the membership sees: the organisation's counsellors and administrators,
     Certif'Pro (read-only)."""
 
     permission_classes = [HasMembership]
+    query_params = {"list": declared_fields(LineListFilterForm)}
     allowed_roles = (*LINE_ROLES, Role.CERTIFPRO_ADMIN)
     serializer_class = FundingLineSerializer
 
@@ -350,7 +357,11 @@ class FundingLineViewSet(
 
 
 class ClaimBatchViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet
+    FeedViewSetMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    viewsets.GenericViewSet,
 ):
     """The organisation's claim batches (its administrators; Certif'Pro reads all). A batch is produced by a
     worker: `status` and `progress_percent` follow it, the files are downloadable once issued."""
@@ -409,8 +420,9 @@ class ClaimBatchViewSet(
 # -- Funders -----------------------------------------------------------------------------------------------------
 
 
-class FunderViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
-    """The funders offered for new lines and batches (the national list Certif'Pro keeps), in one page."""
+class FunderViewSet(FeedViewSetMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
+    """The funders offered for new lines and batches (the national list Certif'Pro keeps), in one page: reference
+    data, not in the change feed (a plain array, no cursor nor `updated_since`)."""
 
     permission_classes = [HasMembership]
     allowed_roles = (*LINE_ROLES, Role.CERTIFPRO_ADMIN)

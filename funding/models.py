@@ -22,6 +22,7 @@ from django.utils.translation import gettext_lazy as _
 from django_fsm import RETURN_VALUE, ConcurrentTransitionMixin, FSMField, transition
 
 from clea_platform.certifications import Certification
+from clea_platform.changes import TracksChanges
 from funding.money import DEFAULT_VAT_RATE, format_euros, incl_vat
 from organisations import transitions
 from organisations.models import Role, TenantQuerySet, TransitionEvent
@@ -190,8 +191,11 @@ class FundingLineQuerySet(TenantQuerySet):
         return self.order_by("dossier__reference", "step", "funder_reference", "id")
 
 
-class FundingLine(ConcurrentTransitionMixin, models.Model):
+class FundingLine(ConcurrentTransitionMixin, TracksChanges, models.Model):
     """What one funder pays for one step of one dossier, from the request to the payment."""
+
+    # The rows whose updated_at moves with this one's changes (clea_platform/changes.py).
+    feed_parents = ("dossier",)
 
     organisation = models.ForeignKey(
         "organisations.Organisation",
@@ -472,8 +476,11 @@ class FundingProofQuerySet(models.QuerySet["FundingProof"]):
         return self.filter(line__in=FundingLine.objects.visible_to(membership))
 
 
-class FundingProof(models.Model):
+class FundingProof(TracksChanges, models.Model):
     """A proof attached to a line (the funder's agreement, an attendance sheet, an invoice)."""
+
+    # The rows whose updated_at moves with this one's changes (clea_platform/changes.py).
+    feed_parents = ("line", "line__dossier")
 
     line = models.ForeignKey(FundingLine, on_delete=models.PROTECT, related_name="proofs", verbose_name=_("ligne"))
     label = models.CharField(_("intitulé"), max_length=200)
@@ -513,7 +520,7 @@ class ClaimBatchQuerySet(TenantQuerySet):
     organisation_roles = frozenset({Role.ORG_ADMIN})
 
 
-class ClaimBatch(models.Model):
+class ClaimBatch(TracksChanges, models.Model):
     """What the organisation sends or uploads to one funder for one period: the lines to claim as CSV and XLSX,
     with a PDF summary. Immutable once issued; a line belongs to one batch at most (`FundingLine.batch`)."""
 
@@ -563,6 +570,7 @@ class ClaimBatch(models.Model):
         "organisations.User", on_delete=models.PROTECT, related_name="+", verbose_name=_("demandé par")
     )
     created_at = models.DateTimeField(_("demandé le"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("modifié le"), auto_now=True, db_index=True)
 
     objects = ClaimBatchQuerySet.as_manager()
 

@@ -536,7 +536,7 @@ def batch_generate(*, batch_id: int) -> ClaimBatch:
         return _batch_issue(batch_id, files)
     except Exception as exc:
         ClaimBatch.objects.filter(pk=batch_id).exclude(status=BatchStatus.ISSUED).update(
-            status=BatchStatus.FAILED, error=str(exc)[:2000] or exc.__class__.__name__
+            status=BatchStatus.FAILED, error=str(exc)[:2000] or exc.__class__.__name__, updated_at=timezone.now()
         )
         raise
 
@@ -582,7 +582,9 @@ def _batch_claim_lines(batch_id: int) -> ClaimBatch:
 
 def _batch_progress(batch_id: int, done: int) -> None:
     # Written outside any transaction, so that the screen polling the batch sees it at once.
-    ClaimBatch.objects.filter(pk=batch_id, status=BatchStatus.RUNNING).update(processed_lines=done)
+    ClaimBatch.objects.filter(pk=batch_id, status=BatchStatus.RUNNING).update(
+        processed_lines=done, updated_at=timezone.now()
+    )
 
 
 BATCH_COLUMNS = [

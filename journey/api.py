@@ -23,6 +23,7 @@ from candidates.forms import CONSENT_TEXT
 from candidates.models import DOSSIER_ROLES, Candidate, Dossier, DossierState, EducationLevel
 from candidates.selectors import offered_transitions
 from candidates.services import TransitionRefused, dossier_open, dossier_withdraw
+from clea_platform.api_feed import FeedViewSetMixin
 from evaluations.models import Modality
 from evaluations.services import evaluation_start
 from juries.models import JurySession
@@ -85,8 +86,9 @@ def _required(data: dict[str, Any], field: str) -> Any:
     return value
 
 
-class DossierTransitionViewSet(viewsets.GenericViewSet):
-    """The steps the current membership may take on a dossier it sees, and taking one."""
+class DossierTransitionViewSet(FeedViewSetMixin, viewsets.GenericViewSet):
+    """The steps the current membership may take on a dossier it sees, and taking one (no query parameter: any is
+    a 400, as everywhere in the API)."""
 
     permission_classes = [HasMembership]
     allowed_roles = DOSSIER_ROLES

@@ -32,6 +32,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
+from clea_platform.api_feed import FeedPagination, FeedViewSetMixin, declared_fields
 from clea_platform.downloads import PDF, file_response, negotiation_for
 from clea_platform.ratelimit import PlatformThrottleMixin
 from clea_platform.verification import verification_code_normalise
@@ -127,6 +128,8 @@ class JurySessionSerializer(serializers.ModelSerializer):
             "seats",
             "quorum_problems",
             "minutes",
+            "created_at",
+            "updated_at",
         ]
         read_only_fields = fields
 
@@ -169,6 +172,7 @@ class DecisionSerializer(serializers.ModelSerializer):
             "revoked_at",
             "revocation_reason",
             "certificate",
+            "updated_at",
         ]
         read_only_fields = fields
 
@@ -285,6 +289,7 @@ class CertificateSerializer(serializers.ModelSerializer):
             "sha256",
             "revoked_at",
             "revocation_reason",
+            "updated_at",
         ]
         read_only_fields = fields
 
@@ -295,7 +300,14 @@ class CertificateSerializer(serializers.ModelSerializer):
 # -- Sessions -------------------------------------------------------------------------------------------------
 
 
-class JurySessionViewSet(viewsets.ReadOnlyModelViewSet):
+class SubmissionPagination(FeedPagination):
+    """A session's dossiers, in the order they were put before it (not a feed: no `updated_since`)."""
+
+    ordering = ("submitted_at", "id")
+    feed = False
+
+
+class JurySessionViewSet(FeedViewSetMixin, viewsets.ReadOnlyModelViewSet):
     """Sessions visible to the membership: jurors their own, the jury body's administrators theirs, Certif'Pro all.
     The operations are the screens': the service decides who may take them (403) and whether now (409)."""
 
@@ -315,8 +327,10 @@ class JurySessionViewSet(viewsets.ReadOnlyModelViewSet):
     def _answer(self, session: JurySession) -> Response:
         return Response(JurySessionSerializer(self.get_queryset().get(pk=session.pk)).data)
 
+    paginated_actions = frozenset({"submissions"})
+
     @extend_schema(responses={200: SubmissionSerializer(many=True)})
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], pagination_class=SubmissionPagination)
     def submissions(self, request: Request, pk: str | None = None) -> Response:
         """The dossiers put before the session, with their decision and the declared or detected conflicts."""
         session = self.get_object()
@@ -400,10 +414,11 @@ def _decisions() -> QuerySet[Decision]:
     return Decision.objects.select_related("submission__dossier", "decided_by", "certificate")
 
 
-class DecisionViewSet(viewsets.ReadOnlyModelViewSet):
+class DecisionViewSet(FeedViewSetMixin, viewsets.ReadOnlyModelViewSet):
     """The decisions on the dossiers the membership sees; Certif'Pro revokes them."""
 
     permission_classes = [HasMembership]
+    query_params = {"list": declared_fields(DecisionFilterSerializer)}
     allowed_roles = DECISION_ROLES
     serializer_class = DecisionSerializer
 
@@ -445,7 +460,7 @@ class DecisionViewSet(viewsets.ReadOnlyModelViewSet):
 # -- Certificates ---------------------------------------------------------------------------------------------
 
 
-class CertificateViewSet(viewsets.ReadOnlyModelViewSet):
+class CertificateViewSet(FeedViewSetMixin, viewsets.ReadOnlyModelViewSet):
     """Certificates whose PDF exists, for those who may download them on the screens: the dossier's evaluator
     organisation, the session's jurors and jury body, Certif'Pro."""
 

@@ -14,6 +14,7 @@ from django.utils.translation import ngettext
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
 from clea_platform.certifications import Certification
+from clea_platform.changes import TracksChanges
 from clea_platform.verification import CERTIFICATE_CODE_LENGTH, verification_code_new
 from clea_platform.verification import VERIFICATION_ALPHABET as VERIFICATION_ALPHABET  # the bench draws from it
 from organisations.models import Region, Role, TenantQuerySet, TransitionEvent
@@ -128,7 +129,7 @@ class JurySessionQuerySet(TenantQuerySet):
         return qs.filter(region=region) if region else qs
 
 
-class JurySession(ConcurrentTransitionMixin, models.Model):
+class JurySession(ConcurrentTransitionMixin, TracksChanges, models.Model):
     organisation = models.ForeignKey(
         "organisations.Organisation",
         on_delete=models.PROTECT,
@@ -148,6 +149,7 @@ class JurySession(ConcurrentTransitionMixin, models.Model):
     state = FSMField(_("état"), default=SessionState.PLANNED, choices=SessionState.choices, protected=True)
     closed_at = models.DateTimeField(_("close le"), null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(_("modifié le"), auto_now=True, db_index=True)
 
     objects = JurySessionQuerySet.as_manager()
 
@@ -342,9 +344,12 @@ class SessionSeatQuerySet(models.QuerySet["SessionSeat"]):
         return self.filter(session_id=session_id, member__user_id=membership.user_id).select_related("member").first()
 
 
-class SessionSeat(models.Model):
+class SessionSeat(TracksChanges, models.Model):
     """A member convened to a session: the president's role, and the attendance recorded when the deliberation
     opens (blank until then)."""
+
+    # The rows whose updated_at moves with this one's changes (clea_platform/changes.py).
+    feed_parents = ("session",)
 
     session = models.ForeignKey(JurySession, on_delete=models.CASCADE, related_name="seats", verbose_name=_("session"))
     member = models.ForeignKey(JuryMember, on_delete=models.PROTECT, related_name="seats", verbose_name=_("membre"))
@@ -401,8 +406,11 @@ class SubmissionQuerySet(models.QuerySet["Submission"]):
         return self.visible_to(membership).filter(session=session)
 
 
-class Submission(models.Model):
+class Submission(TracksChanges, models.Model):
     """A dossier put before a session's jury."""
+
+    # The rows whose updated_at moves with this one's changes (clea_platform/changes.py).
+    feed_parents = ("session", "dossier")
 
     session = models.ForeignKey(
         JurySession, on_delete=models.PROTECT, related_name="submissions", verbose_name=_("session")
@@ -458,8 +466,11 @@ def decision_domains_problem(kind: str, missing_domains: Iterable[str]) -> str |
     return str(_("Seul un ajournement indique des domaines à acquérir : décochez les domaines."))
 
 
-class Decision(models.Model):
+class Decision(TracksChanges, models.Model):
     """The jury's decision on one submitted dossier, recorded by the president. Revocable by Certif'Pro only."""
+
+    # The rows whose updated_at moves with this one's changes (clea_platform/changes.py).
+    feed_parents = ("submission__session", "submission__dossier")
 
     submission = models.OneToOneField(
         Submission, on_delete=models.PROTECT, related_name="decision", verbose_name=_("dossier soumis")
@@ -472,6 +483,7 @@ class Decision(models.Model):
         "organisations.User", on_delete=models.PROTECT, related_name="+", verbose_name=_("décision enregistrée par")
     )
     decided_at = models.DateTimeField(_("décidé le"), default=timezone.now)
+    updated_at = models.DateTimeField(_("modifiée le"), auto_now=True, db_index=True)
     revoked_at = models.DateTimeField(_("révoqué le"), null=True, blank=True)
     revoked_by = models.ForeignKey(
         "organisations.User",
@@ -506,8 +518,11 @@ class Decision(models.Model):
         return certificate if certificate.is_produced else None
 
 
-class ConflictDeclaration(models.Model):
+class ConflictDeclaration(TracksChanges, models.Model):
     """A member's declared or detected link with a dossier's evaluator or trainer: excluded from its decision."""
+
+    # The rows whose updated_at moves with this one's changes (clea_platform/changes.py).
+    feed_parents = ("submission__session",)
 
     seat = models.ForeignKey(SessionSeat, on_delete=models.CASCADE, related_name="conflicts", verbose_name=_("membre"))
     submission = models.ForeignKey(
@@ -552,8 +567,11 @@ class CertificateQuerySet(models.QuerySet["Certificate"]):
         return self.filter(models.Q(pk__in=by_dossier) | models.Q(session__in=sessions)).produced()
 
 
-class Certificate(models.Model):
+class Certificate(TracksChanges, models.Model):
     """The certificate awarded by a jury: a national number, a public verification code, a signed PDF."""
+
+    # The rows whose updated_at moves with this one's changes (clea_platform/changes.py).
+    feed_parents = ("dossier", "decision")
 
     organisation = models.ForeignKey(
         "organisations.Organisation",
@@ -580,6 +598,7 @@ class Certificate(models.Model):
     file = models.FileField(_("fichier"), upload_to="certificats/%Y/", blank=True)
     sha256 = models.CharField(_("empreinte SHA-256"), max_length=64, blank=True)
     revoked_at = models.DateTimeField(_("révoqué le"), null=True, blank=True)
+    updated_at = models.DateTimeField(_("modifié le"), auto_now=True, db_index=True)
     revocation_reason = models.TextField(_("motif de la révocation"), blank=True)
 
     objects = CertificateQuerySet.as_manager()
@@ -614,8 +633,11 @@ class SessionMinutesQuerySet(models.QuerySet["SessionMinutes"]):
         return self.filter(session__in=JurySession.objects.visible_to(membership).values("pk"))
 
 
-class SessionMinutes(models.Model):
+class SessionMinutes(TracksChanges, models.Model):
     """The signed minutes (procès-verbal) of a closed session: members, colleges and decisions."""
+
+    # The rows whose updated_at moves with this one's changes (clea_platform/changes.py).
+    feed_parents = ("session",)
 
     session = models.OneToOneField(
         JurySession, on_delete=models.PROTECT, related_name="minutes", verbose_name=_("session")

@@ -15,6 +15,7 @@ from django.utils.translation import ngettext
 
 from candidates.models import Candidate, Dossier, DossierEvent, DossierState
 from candidates.services import dossier_apply, dossier_lock
+from clea_platform.changes import rows_changed
 from clea_platform.errors import BusinessRefusal
 from clea_platform.pdf import render_pdf, sha256_hex
 from clea_platform.verification import verification_code_normalise, verification_qr_svg
@@ -146,6 +147,7 @@ def jury_session_set_seats(
         seats.append(seat)
     if president_id is not None:
         SessionSeat.objects.filter(session=session, member_id=president_id).update(is_president=True)
+    rows_changed(session)  # seats removed, a president named: written without save()
     conflicts_detect(session=session)
     audit_record(
         action="jury_session.seats",
@@ -301,6 +303,7 @@ def jury_session_start_deliberation(
     for seat in seats:
         seat.attendance = attendance.get(seat.member_id, "")
     SessionSeat.objects.bulk_update(seats, ["attendance"])
+    rows_changed(session)
     # The quorum reads the seats afresh (the president among them), with the attendance just stored.
     problems = session.quorum_problems()
     if problems:
@@ -431,7 +434,9 @@ def decision_revoke(*, decision: Decision, by: Membership, reason: str, request:
     now = timezone.now()
     decision.revoked_at, decision.revoked_by, decision.revocation_reason = now, by.user, reason.strip()
     decision.save(update_fields=["revoked_at", "revoked_by", "revocation_reason"])
-    Certificate.objects.filter(decision=decision).update(revoked_at=now, revocation_reason=reason.strip())
+    certificates = Certificate.objects.filter(decision=decision)
+    certificates.update(revoked_at=now, revocation_reason=reason.strip())
+    rows_changed(certificates, at=now)
     dossier = decision.submission.dossier
     note = _("Décision « %(kind)s » révoquée par Certif'Pro : %(reason)s") % {
         "kind": decision.get_kind_display(),

@@ -16,6 +16,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from clea_platform.api_feed import FeedViewSetMixin, NewestFirstPagination, declared_fields
 from notifications.kinds import KINDS, kind_label
 from notifications.models import Notification, NotificationQuerySet
 from notifications.services import notification_mark_read, notifications_mark_all_read
@@ -29,7 +30,7 @@ class NotificationSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Notification
-        fields = ["id", "kind", "kind_label", "title", "body", "url", "created_at", "read_at"]
+        fields = ["id", "kind", "kind_label", "title", "body", "url", "created_at", "read_at", "updated_at"]
         read_only_fields = fields
 
     def get_kind_label(self, notification: Notification) -> str:
@@ -44,11 +45,15 @@ class ReadAllSerializer(serializers.Serializer):
     marked = serializers.IntegerField(help_text="Nombre de notifications marquées comme lues.")
 
 
-class NotificationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
-    """The current user's notifications, unread first, then newest first."""
+class NotificationViewSet(FeedViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """The current user's notifications, newest change first (a person reads the latest first; the centre's
+    "unread first" is `?unread=true`). The cursor still holds: a notification read while paging moves before
+    the first page, and the next poll with `updated_since` finds it."""
 
     permission_classes = [HasMembership]
     serializer_class = NotificationSerializer
+    pagination_class = NewestFirstPagination
+    query_params = {"list": declared_fields(NotificationFilterSerializer)}
 
     def get_queryset(self) -> NotificationQuerySet:
         return Notification.objects.visible_to(current_membership(self.request)).for_centre()

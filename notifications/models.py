@@ -14,6 +14,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from clea_platform.changes import TracksChanges
 from organisations.models import Membership, Organisation
 
 
@@ -48,7 +49,7 @@ class NotificationQuerySet(models.QuerySet["Notification"]):
         return self.order_by(models.F("read_at").asc(nulls_first=True), "-created_at", "-pk")
 
 
-class Notification(models.Model):
+class Notification(TracksChanges, models.Model):
     organisation = models.ForeignKey(
         Organisation,
         verbose_name=_("organisation"),
@@ -74,6 +75,7 @@ class Notification(models.Model):
     # The event, e.g. "decision_recorded:42": with the recipient, what makes the notification unique.
     event_key = models.CharField(_("événement"), max_length=120)
     created_at = models.DateTimeField(_("créée le"), default=timezone.now)
+    updated_at = models.DateTimeField(_("modifiée le"), auto_now=True, db_index=True)
     read_at = models.DateTimeField(_("lue le"), null=True, blank=True)
     email_delivery = models.CharField(
         _("envoi par courriel"), max_length=10, choices=EmailDelivery.choices, default=EmailDelivery.NONE

@@ -217,7 +217,8 @@ def notification_mark_read(*, notification: Notification, by: Membership) -> Not
 
 
 def notifications_mark_all_read(*, by: Membership) -> int:
-    return Notification.objects.visible_to(by).unread().update(read_at=timezone.now())
+    now = timezone.now()
+    return Notification.objects.visible_to(by).unread().update(read_at=now, updated_at=now)
 
 
 def notification_preference_set(*, user: User, email_mode: str) -> NotificationPreference:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db.models import Prefetch, QuerySet
 from rest_framework import serializers, viewsets
 
+from clea_platform.api_feed import FeedViewSetMixin, ReferencePagination
 from organisations.api_auth import HasMembership
 from organisations.models import Role
 from referentiels.models import Criterion, Domain, Referentiel, SubDomain
@@ -45,10 +46,12 @@ class ReferentielDetailSerializer(ReferentielSerializer):
         fields = [*ReferentielSerializer.Meta.fields, "domains"]
 
 
-class ReferentielViewSet(viewsets.ReadOnlyModelViewSet):
-    """The national referentiels (public content of the certification), read-only, to any signed-in member."""
+class ReferentielViewSet(FeedViewSetMixin, viewsets.ReadOnlyModelViewSet):
+    """The national referentiels (public content of the certification), read-only, to any signed-in member.
+    Reference data, not in the change feed: paged by id, without `updated_since`."""
 
     permission_classes = [HasMembership]
+    pagination_class = ReferencePagination
     allowed_roles = tuple(Role.values)
 
     def get_queryset(self) -> QuerySet[Referentiel]:

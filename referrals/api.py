@@ -23,6 +23,7 @@ from rest_framework.response import Response
 
 from candidates.models import EducationLevel
 from clea_platform.api_errors import form_errors
+from clea_platform.api_feed import FeedViewSetMixin, declared_fields
 from clea_platform.certifications import Certification
 from directory.selectors import directory_sites
 from organisations.api_auth import HasMembership, current_membership
@@ -98,6 +99,7 @@ class SenderReferralSerializer(serializers.ModelSerializer):
             "decline_reason",
             "dossier_state",
             "dossier_state_label",
+            "updated_at",
         ]
         read_only_fields = fields
 
@@ -186,11 +188,19 @@ class ReferralDeclineSerializer(serializers.Serializer):
 
 
 class ReferralViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet
+    FeedViewSetMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    viewsets.GenericViewSet,
 ):
     """Referrals visible to the membership: advisors send them, the receiving organisation answers them."""
 
     permission_classes = [HasMembership]
+    query_params = {
+        "list": declared_fields(ReferralFilterForm),
+        "consent_text": declared_fields(ConsentQuerySerializer),
+    }
     serializer_class = ReferralSerializer
 
     @property

@@ -14,6 +14,7 @@ from django_fsm import ConcurrentTransitionMixin, FSMField, TransitionNotAllowed
 
 from candidates.models import Civility, Dossier, EducationLevel
 from clea_platform.certifications import Certification
+from clea_platform.changes import TracksChanges
 from organisations.models import Role, TransitionEvent
 from organisations.validators import validate_postcode
 
@@ -83,11 +84,14 @@ class ReferralQuerySet(models.QuerySet["Referral"]):
         return self.filter(state=ReferralState.SENT, sent_at__lt=(now or timezone.now()) - referral_expiry_delay())
 
 
-class Referral(ConcurrentTransitionMixin, models.Model):
+class Referral(ConcurrentTransitionMixin, TracksChanges, models.Model):
     """A France Travail advisor hands a job seeker (who agreed to it) over to an evaluator's site.
 
     Owned by the receiving evaluator organisation; the sending agency keeps sight of its status and, once a
     dossier exists, of that dossier's step only, never of the evaluation's content."""
+
+    # The rows whose updated_at moves with this one's changes (clea_platform/changes.py).
+    feed_parents = ("dossier",)
 
     organisation = models.ForeignKey(
         "organisations.Organisation",
@@ -130,6 +134,7 @@ class Referral(ConcurrentTransitionMixin, models.Model):
         _("état"), default=ReferralState.SENT, choices=ReferralState.choices, protected=True, db_index=True
     )
     sent_at = models.DateTimeField(_("envoyée le"), default=timezone.now, db_index=True)
+    updated_at = models.DateTimeField(_("modifiée le"), auto_now=True, db_index=True)
     answered_at = models.DateTimeField(_("réponse le"), null=True, blank=True)
     answered_by = models.ForeignKey(
         "organisations.User",

@@ -15,6 +15,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from clea_platform.api_feed import FeedViewSetMixin, declared_fields
 from clea_platform.downloads import negotiation_for
 from organisations.api_auth import HasMembership, current_membership
 from organisations.api_fields import MAX_ID, ScopedPrimaryKeyField
@@ -62,6 +63,7 @@ class AppointmentSerializer(serializers.ModelSerializer):
             "rebooked_from",
             "sequence",
             "booked_at",
+            "updated_at",
         ]
         read_only_fields = fields
 
@@ -111,7 +113,11 @@ class AppointmentFilterSerializer(serializers.Serializer):
 
 
 class AppointmentViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet
+    FeedViewSetMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    viewsets.GenericViewSet,
 ):
     """Appointments visible to the membership (its organisation's; a trainer's own). The counsellor books every
     kind, a trainer the training sessions of the dossiers assigned to them; 400 on a rule about the slot (past date,
@@ -119,6 +125,8 @@ class AppointmentViewSet(
 
     permission_classes = [HasMembership]
     serializer_class = AppointmentSerializer
+    # The list is the feed's order, not the agenda's: sort by `starts_at` on your side.
+    query_params = {"list": declared_fields(AppointmentFilterSerializer)}
 
     @property
     def allowed_roles(self) -> tuple[str, ...] | None:

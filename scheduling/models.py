@@ -12,6 +12,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, TransitionNotAllowed, transition
 
+from clea_platform.changes import TracksChanges
 from organisations.models import OrganisationKind, Role, TenantQuerySet
 
 if TYPE_CHECKING:
@@ -229,9 +230,12 @@ class AppointmentQuerySet(TenantQuerySet):
         return self.filter(starts_at__lt=end, ends_at__gt=start)
 
 
-class Appointment(ConcurrentTransitionMixin, models.Model):
+class Appointment(ConcurrentTransitionMixin, TracksChanges, models.Model):
     """A meeting of the candidate with a counsellor, an evaluator or a trainer: planned, then done, missed or
     cancelled (with a reason). A missed or cancelled one is rebooked as a new appointment linked to it."""
+
+    # The rows whose updated_at moves with this one's changes (clea_platform/changes.py).
+    feed_parents = ("dossier",)
 
     organisation = models.ForeignKey(
         "organisations.Organisation", on_delete=models.PROTECT, related_name="+", verbose_name=_("organisation")
@@ -293,6 +297,7 @@ class Appointment(ConcurrentTransitionMixin, models.Model):
         "organisations.User", on_delete=models.PROTECT, related_name="+", verbose_name=_("pris par")
     )
     booked_at = models.DateTimeField(_("pris le"), default=timezone.now)
+    updated_at = models.DateTimeField(_("modifié le"), auto_now=True, db_index=True)
     # The iCalendar SEQUENCE: bumped on every change the attendee's calendar must pick up.
     sequence = models.PositiveIntegerField(default=0, editable=False)
 

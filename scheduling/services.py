@@ -764,7 +764,7 @@ def information_appointment_attach(
 def information_appointments_forget(appointment_ids: list[int]) -> int:
     """Blank the person's name and address on these appointments without a dossier (their request is deleted)."""
     return Appointment.objects.filter(pk__in=appointment_ids, dossier__isnull=True).update(
-        person_name="", person_email=""
+        person_name="", person_email="", updated_at=timezone.now()
     )
 
 

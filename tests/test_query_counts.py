@@ -738,7 +738,7 @@ def more_documents(scene: Scene) -> None:
 
 
 def api_count(response: HttpResponse) -> int:
-    return response.json()["count"]
+    return len(response.json()["results"])
 
 
 def _referentiels(count: int) -> None:
@@ -867,9 +867,10 @@ CASES = [
     Case("directory-search-advisor", Role.FT_ADVISOR, advisor_search, more_directory_sites, search_entries, 10),
     # -- Operations. The counts by state (one aggregate), count, page with the organisations.
     Case("side-effects-certifpro", Role.CERTIFPRO_ADMIN, certifpro_side_effects, more_side_effects, page_rows, 7),
-    # -- API lists (dossiers and evaluations are counted in tests/api). Count, page.
-    Case("api-documents", Role.COUNSELLOR, api_documents, more_documents, api_count, 5),
-    Case("api-referentiels", Role.TRAINER, api_referentiels, more_referentiels, api_count, 5),
+    # -- API lists (dossiers and evaluations are counted in tests/api). A page, without a count since the cursor
+    # pagination (issue 20).
+    Case("api-documents", Role.COUNSELLOR, api_documents, more_documents, api_count, 4),
+    Case("api-referentiels", Role.TRAINER, api_referentiels, more_referentiels, api_count, 4),
     # Public, no session: the commune, the ranking, the sites with their habilitations.
     Case("api-evaluators-nearby", None, api_nearby, more_directory_sites, nearby_count, 4),
 ]

@@ -27,6 +27,7 @@ from rest_framework.response import Response
 
 from candidates.models import Candidate, Dossier
 from clea_platform.api_errors import form_errors
+from clea_platform.api_feed import FeedViewSetMixin, declared_fields
 from organisations.api_auth import HasMembership, current_membership
 from organisations.api_fields import MAX_ID, ScopedPrimaryKeyField, bound_form
 from organisations.models import Membership, Role
@@ -135,6 +136,7 @@ class TrainingPlanSerializer(serializers.ModelSerializer):
             "completed_at",
             "shortfall_reason",
             "created_at",
+            "updated_at",
         ]
         read_only_fields = fields
 
@@ -199,11 +201,16 @@ def _with_contents(plans: TrainingPlanQuerySet) -> TrainingPlanQuerySet:
 
 
 class TrainingPlanViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet
+    FeedViewSetMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    viewsets.GenericViewSet,
 ):
     """Training plans visible to the membership; the dossier's counsellor defines them, their trainer runs them."""
 
     permission_classes = [HasMembership]
+    query_params = {"list": declared_fields(PlanFilterSerializer)}
     serializer_class = TrainingPlanSerializer
 
     @property

@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
+from clea_platform.changes import TracksChanges
 from organisations.models import Role
 
 if TYPE_CHECKING:
@@ -110,8 +111,11 @@ class TrainingPlanQuerySet(models.QuerySet["TrainingPlan"]):
         return self.none()
 
 
-class TrainingPlan(models.Model):
+class TrainingPlan(TracksChanges, models.Model):
     """The individualised training of one gap cycle: what is missing after an evaluation, who trains, when."""
+
+    # The rows whose updated_at moves with this one's changes (clea_platform/changes.py).
+    feed_parents = ("dossier",)
 
     # The training organisation: the tenant whose trainer delivers the plan.
     organisation = models.ForeignKey(
@@ -149,6 +153,7 @@ class TrainingPlan(models.Model):
         "organisations.User", on_delete=models.PROTECT, related_name="+", verbose_name=_("créé par")
     )
     created_at = models.DateTimeField(_("créé le"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("modifié le"), auto_now=True, db_index=True)
 
     objects = TrainingPlanQuerySet.as_manager()
 
@@ -232,7 +237,9 @@ class TrainingPlan(models.Model):
         )
 
 
-class TrainingSession(models.Model):
+class TrainingSession(TracksChanges, models.Model):
+    # The rows whose updated_at moves with this one's changes (clea_platform/changes.py).
+    feed_parents = ("plan", "plan__dossier")
     plan = models.ForeignKey(
         TrainingPlan, on_delete=models.CASCADE, related_name="sessions", verbose_name=_("parcours")
     )
@@ -273,7 +280,9 @@ class TrainingSession(models.Model):
             raise ValidationError(errors)
 
 
-class ProgressNote(models.Model):
+class ProgressNote(TracksChanges, models.Model):
+    # The rows whose updated_at moves with this one's changes (clea_platform/changes.py).
+    feed_parents = ("plan", "plan__dossier")
     plan = models.ForeignKey(TrainingPlan, on_delete=models.CASCADE, related_name="notes", verbose_name=_("parcours"))
     author = models.ForeignKey(
         "organisations.User", on_delete=models.PROTECT, related_name="+", verbose_name=_("auteur")

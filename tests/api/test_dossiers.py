@@ -32,7 +32,7 @@ def test_counsellor_lists_their_organisations_dossiers_with_pagination_and_filte
     client = client_for(mine.team.counsellor)
 
     body = client.get(LIST).json()
-    assert body["count"] == 2
+    assert len(body["results"]) == 2
     assert {d["organisation"] for d in body["results"]} == {org_a.name}
 
     opened = client.get(LIST, {"state": "opened"}).json()
@@ -57,8 +57,9 @@ def test_the_dossier_list_costs_the_same_queries_whatever_the_rows(rows, client_
         dossier = DossierFactory(organisation=org_a)
     client = client_for(dossier.team.counsellor)
     client.get(LIST)  # warm the session
-    with django_assert_num_queries(5):
-        assert client.get(LIST).json()["count"] == rows
+    # No count since the cursor pagination (issue 20): one query fewer.
+    with django_assert_num_queries(4):
+        assert len(client.get(LIST).json()["results"]) == rows
 
 
 def test_counsellor_creates_a_dossier_through_the_service(client_for, org_a):

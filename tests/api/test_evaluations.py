@@ -38,8 +38,9 @@ def test_the_evaluation_list_costs_the_same_queries_whatever_the_rows(
         evaluation = _evaluation(org_a)
     client = client_for(evaluation.team.evaluator)
     client.get("/api/v1/evaluations/")
-    with django_assert_num_queries(6):
-        assert client.get("/api/v1/evaluations/").json()["count"] == rows
+    # No count since the cursor pagination (issue 20): one query fewer.
+    with django_assert_num_queries(5):
+        assert len(client.get("/api/v1/evaluations/").json()["results"]) == rows
 
 
 def test_the_evaluator_sets_results_in_bulk_then_closes(client_for, org_a, django_capture_on_commit_callbacks):
@@ -120,7 +121,7 @@ def test_only_an_evaluator_of_the_organisation_fills_the_grid(role, status, clie
         content_type="application/json",
     )
     assert response.status_code == status
-    assert client_for(make_member(org_a, role=role)).get("/api/v1/evaluations/").json()["count"] == 1
+    assert len(client_for(make_member(org_a, role=role)).get("/api/v1/evaluations/").json()["results"]) == 1
 
 
 def test_a_trainer_reads_no_evaluation(client_for, make_member, org_a):

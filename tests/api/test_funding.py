@@ -65,7 +65,7 @@ def test_the_counsellor_lists_the_organisations_lines_with_filters(client_for, o
     draft_line(DossierFactory(organisation=org_b, state="opened"))
 
     body = client.get(LINES).json()
-    assert body["count"] == 3
+    assert len(body["results"]) == 3
     assert {line["organisation"] for line in body["results"]} == {org_a.name}
     by_dossier = client.get(LINES, {"dossier": dossier.pk}).json()["results"]
     assert {line["id"] for line in by_dossier} == {draft.pk, requested.pk}
@@ -122,8 +122,9 @@ def test_the_line_list_costs_the_same_queries_whatever_the_rows(rows, client_for
         granted_line(dossier)
     client = client_for(dossier.team.counsellor)
     client.get(LINES)
-    with django_assert_num_queries(5):
-        assert client.get(LINES).json()["count"] == rows
+    # No count since the cursor pagination (issue 20): one query fewer.
+    with django_assert_num_queries(4):
+        assert len(client.get(LINES).json()["results"]) == rows
 
 
 def test_a_line_of_another_organisation_gets_404(client_for, make_member, org_a, org_b):
@@ -455,5 +456,6 @@ def test_the_batch_list_costs_the_same_queries_whatever_the_rows(rows, client_fo
         issued_batch(org_a)
     client = client_for(org_admin(org_a))
     client.get(BATCHES)
-    with django_assert_num_queries(5):
-        assert client.get(BATCHES).json()["count"] == rows
+    # No count since the cursor pagination (issue 20): one query fewer.
+    with django_assert_num_queries(4):
+        assert len(client.get(BATCHES).json()["results"]) == rows

@@ -79,7 +79,7 @@ def test_each_side_lists_its_own_referrals_and_filters_by_state(org_a, org_b, cl
     assert {row["first_name"] for row in receiving_side["results"]} == {"Alice", "Chloé"}
     waiting = client_for(counsellor).get(LIST, {"state": "sent"}).json()
     assert [row["id"] for row in waiting["results"]] == [alice.pk]
-    assert waiting["count"] == 1 and "next" in waiting
+    assert len(waiting["results"]) == 1 and "next" in waiting
 
 
 def test_a_bad_state_filter_names_the_field_in_french(org_a, client_for):
@@ -112,8 +112,9 @@ def test_the_referral_list_costs_the_same_queries_whatever_the_rows(
     client = client_for(advisor_of(agency) if role == Role.FT_ADVISOR else counsellor)
     client.get(LIST)  # warm the session
     # Session, user, membership; the count, then the page with its site, organisations, advisor and dossier.
-    with django_assert_num_queries(5):
-        assert client.get(LIST).json()["count"] == rows
+    # No count since the cursor pagination (issue 20): one query fewer.
+    with django_assert_num_queries(4):
+        assert len(client.get(LIST).json()["results"]) == rows
 
 
 # -- One referral -----------------------------------------------------------------------------------------------

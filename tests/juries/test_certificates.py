@@ -189,7 +189,7 @@ def test_a_certificate_without_its_pdf_is_not_listed_to_the_jury_nor_downloadabl
         page = client.get(session_page).content.decode()
         assert "1 certificat en cours de production." in page and legacy.number not in page
         assert client.get(download).status_code == 404
-        assert client.get("/api/v1/certificates/").json()["count"] == 0
+        assert client.get("/api/v1/certificates/").json()["results"] == []
         assert client.get(reverse("api:certificate-download", args=[legacy.pk])).status_code == 404
         assert client.get(decision_api).json()["certificate"] is None
 
