@@ -117,7 +117,7 @@ def test_the_demo_funding_shows_every_state_and_an_issued_batch_and_is_idempoten
     from funding.demo import seed_funding
     from organisations.demo import seed_foundation
 
-    call_command("seed_demo", force_demo=True, verbosity=0)  # seeds the funding demo too
+    call_command("seed_demo", force_demo=True, verbosity=0, without_communes=True)  # seeds the funding demo too
     orgs = seed_foundation()
     counts = (
         FundingLine.objects.count(),
@@ -150,7 +150,7 @@ def test_every_funding_page_opens_on_the_demo_data_for_each_role(client_for):
     from organisations.demo import seed_foundation
     from organisations.models import Membership, Role
 
-    call_command("seed_demo", force_demo=True, verbosity=0)
+    call_command("seed_demo", force_demo=True, verbosity=0, without_communes=True)
     seed_funding(seed_foundation())
     batch = ClaimBatch.objects.get()
     draft = FundingLine.objects.get(state=LineState.DRAFT)

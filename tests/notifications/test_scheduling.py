@@ -304,7 +304,7 @@ def test_only_tomorrows_planned_appointments_are_reminded(dossier, admin):
 
 def test_the_demo_gives_each_nord_agenda_holder_appointment_notifications(settings):
     settings.DEBUG, settings.EMBEDDED = True, True
-    call_command("seed_demo", verbosity=0)
+    call_command("seed_demo", verbosity=0, without_communes=True)
     for email in (
         "conseillere@evaluateur-nord.demo",
         "evaluateur@evaluateur-nord.demo",

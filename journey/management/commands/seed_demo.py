@@ -50,6 +50,12 @@ class Command(BaseCommand):
             action="store_true",
             help="Crée les comptes de démonstration (mot de passe publié) même hors de la démo embarquée.",
         )
+        parser.add_argument(
+            "--without-communes",
+            action="store_true",
+            help="Ne charge pas les 35 000 communes (la moitié du temps) : la recherche par commune de l'annuaire "
+            "reste vide. Pour les tests qui ne la lisent pas.",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         reason = demo_refusal_reason()
@@ -58,7 +64,8 @@ class Command(BaseCommand):
         # The dossiers need the référentiels; loading them is idempotent.
         call_command("load_referentiels", verbosity=0, stdout=self.stdout)
         # The commune table, for the directory's place search.
-        call_command("load_communes", verbosity=0, stdout=self.stdout)
+        if not options["without_communes"]:
+            call_command("load_communes", verbosity=0, stdout=self.stdout)
         # Tariffs first, so that the seeded evaluations and certificates record their fees as they happen.
         call_command("load_tariffs", verbosity=0, stdout=self.stdout)
         orgs = seed_foundation()
