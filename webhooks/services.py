@@ -33,7 +33,7 @@ from django.utils.translation import gettext as _
 
 from candidates.models import Dossier, DossierTransfer
 from evaluations.models import Attestation
-from juries.models import Certificate, Decision, Submission
+from juries.models import Certificate, Decision
 from organisations.models import Membership, Role
 from organisations.services import audit_record
 from outbox.services import side_effects_add
@@ -65,12 +65,9 @@ class Resource:
     scoped querysets as the API: a subscriber hears only of what its token could fetch)."""
 
     name: str
-    api_route: str
+    # None: the resource has no API address (a subscription, named by the « Tester » button's ping).
+    api_route: str | None
     readable: Callable[[Membership], models.QuerySet[Any]]
-
-
-def _decisions(membership: Membership) -> models.QuerySet[Any]:
-    return Decision.objects.filter(submission__in=Submission.objects.visible_to(membership))
 
 
 RESOURCES = {
@@ -80,8 +77,9 @@ RESOURCES = {
     "dossier_transfer": Resource("dossier", "api:dossier-detail", DossierTransfer.objects.visible_to),
     "attestation": Resource("attestation", "api:document-detail", Attestation.objects.visible_to),
     "certificate": Resource("certificate", "api:certificate-detail", Certificate.objects.downloadable_by),
-    "decision": Resource("decision", "api:decision-detail", _decisions),
+    "decision": Resource("decision", "api:decision-detail", Decision.objects.visible_to),
     "referral": Resource("referral", "api:referral-detail", Referral.objects.visible_to),
+    "webhook_subscription": Resource("webhook_subscription", None, WebhookSubscription.objects.visible_to),
 }
 
 
@@ -105,7 +103,7 @@ class WebhookEvent:
 
     def payload(self) -> dict[str, Any]:
         resource = RESOURCES[self.resource]
-        path = reverse(resource.api_route, args=[self.resource_id])
+        url = settings.SITE_URL + reverse(resource.api_route, args=[self.resource_id]) if resource.api_route else ""
         return {
             "id": str(self.id),
             "type": self.type,
@@ -113,7 +111,7 @@ class WebhookEvent:
             "organisation": self.organisation_id,
             "resource": resource.name,
             "resource_id": self.resource_id,
-            "url": settings.SITE_URL + path,
+            "url": url,
             "data": self.data,
         }
 
@@ -137,7 +135,9 @@ def webhook_event_emit(event: WebhookEvent) -> list[WebhookDelivery]:
     return _deliveries_add(chosen, event)
 
 
-def _deliveries_add(subscriptions: Iterable[WebhookSubscription], event: WebhookEvent) -> list[WebhookDelivery]:
+def _deliveries_add(
+    subscriptions: Iterable[WebhookSubscription], event: WebhookEvent, *, requested_by: Any = None
+) -> list[WebhookDelivery]:
     deliveries = []
     for subscription in subscriptions:
         delivery, created = WebhookDelivery.objects.get_or_create(
@@ -152,20 +152,23 @@ def _deliveries_add(subscriptions: Iterable[WebhookSubscription], event: Webhook
         )
         if created:
             deliveries.append(delivery)
-    side_effects_add(
-        [
-            {
-                "kind": SIDE_EFFECT_KIND,
-                "key": f"webhook:{delivery.message_id}",
-                "label": _("Webhook « %(type)s » vers %(host)s")
-                % {"type": delivery.event_type, "host": urlsplit(delivery.subscription.url).hostname},
-                "organisation": delivery.subscription.organisation_id,
-                "arguments": {"delivery_id": delivery.pk},
-            }
-            for delivery in deliveries
-        ]
-    )
+    side_effects_add([_delivery_side_effect(delivery, requested_by=requested_by) for delivery in deliveries])
     return deliveries
+
+
+def _delivery_side_effect(delivery: WebhookDelivery, *, requested_by: Any = None) -> dict[str, Any]:
+    """The outbox row that sends one delivery (`requested_by`: the user who pressed « Tester »)."""
+    effect = {
+        "kind": SIDE_EFFECT_KIND,
+        "key": f"webhook:{delivery.message_id}",
+        "label": _("Webhook « %(type)s » vers %(host)s")
+        % {"type": delivery.event_type, "host": urlsplit(delivery.subscription.url).hostname},
+        "organisation": delivery.subscription.organisation_id,
+        "arguments": {"delivery_id": delivery.pk},
+    }
+    if requested_by is not None:
+        effect["requested_by"] = requested_by
+    return effect
 
 
 # -- Signing and sending ------------------------------------------------------------------------------------------
@@ -429,37 +432,16 @@ def subscription_ping(
 ) -> WebhookDelivery:
     """The « Tester » button: a `ping` event to this subscription alone, sent and logged like any other."""
     locked = _locked(subscription, by)
-    now = timezone.now()
     event_id = uuid.uuid4()
-    payload = {
-        "id": str(event_id),
-        "type": PING,
-        "occurred_at": timezone.localtime(now).isoformat(timespec="seconds"),
-        "organisation": locked.organisation_id,
-        "resource": "webhook_subscription",
-        "resource_id": locked.pk,
-        "url": "",
-        "data": {},
-    }
-    delivery = WebhookDelivery.objects.create(
-        subscription=locked,
-        event_id=event_id,
-        event_type=PING,
-        event_key=f"ping:{event_id}",
-        payload=payload,
-        created_at=now,
+    event = WebhookEvent(
+        id=event_id,
+        type=PING,
+        key=f"ping:{event_id}",
+        resource="webhook_subscription",
+        resource_id=locked.pk,
+        checked_id=locked.pk,
+        organisation_id=locked.organisation_id,
+        organisations={locked.organisation_id},
     )
-    side_effects_add(
-        [
-            {
-                "kind": SIDE_EFFECT_KIND,
-                "key": f"webhook:{delivery.message_id}",
-                "label": _("Webhook « %(type)s » vers %(host)s")
-                % {"type": PING, "host": urlsplit(locked.url).hostname},
-                "organisation": locked.organisation_id,
-                "arguments": {"delivery_id": delivery.pk},
-                "requested_by": by.user,
-            }
-        ]
-    )
+    [delivery] = _deliveries_add([locked], event, requested_by=by.user)
     return delivery
