@@ -12,9 +12,11 @@ import base64
 import datetime
 import hashlib
 import hmac
+import ipaddress
 import json
 import logging
 import secrets
+import socket
 import time
 import uuid
 from collections.abc import Callable, Iterable
@@ -188,8 +190,40 @@ def body_of(payload: dict[str, Any]) -> bytes:
     return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
 
 
+def address_refusal(url: str) -> str:
+    """Why the platform must not post to `url` now, or "" when it may: every address its host resolves to at send
+    time must be public (`is_global`). The check at subscription only sees the name typed; a public name can resolve
+    to 10.0.0.1 or 169.254.169.254, or be moved there later. settings.WEBHOOK_ALLOW_HTTP lifts it (DEBUG, the
+    tests' receiver on 127.0.0.1). The connection resolves the name again: docs/security.md says what remains."""
+    if settings.WEBHOOK_ALLOW_HTTP:
+        return ""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    try:
+        found = socket.getaddrinfo(host, parts.port or 443, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError):
+        return _("Envoi impossible : le nom « %(host)s » ne correspond à aucune adresse.") % {"host": host}
+    private = []
+    for *_rest, sockaddr in found:
+        address = ipaddress.ip_address(str(sockaddr[0]).split("%")[0])
+        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+            address = address.ipv4_mapped
+        if not address.is_global:
+            private.append(str(address))
+    if private:
+        return _(
+            "Envoi refusé : « %(host)s » désigne une adresse non publique (%(addresses)s). La plateforme n'envoie "
+            "qu'à des adresses joignables depuis Internet."
+        ) % {"host": host, "addresses": ", ".join(sorted(set(private)))}
+    return ""
+
+
 class WebhookDeliveryFailed(Exception):
     """The receiver did not answer 2xx: the outbox records it and tries again after its backoff."""
+
+
+class WebhookAddressRefused(Exception):
+    """The address resolves to a non-public one: nothing is sent (address_refusal)."""
 
 
 def webhook_deliver(delivery_id: int) -> str | None:
@@ -219,7 +253,12 @@ def webhook_deliver(delivery_id: int) -> str | None:
     }
     started = time.monotonic()
     status_code, error, excerpt = None, "", ""
+    # Checked at each attempt, not only at subscription: what a name resolves to changes. A refused address is
+    # logged as a failed attempt, and nothing is sent.
+    refusal = address_refusal(subscription.url)
     try:
+        if refusal:
+            raise WebhookAddressRefused(refusal)
         # No redirects: the address checked at subscription is the only one the platform posts to.
         with requests.post(
             subscription.url,
@@ -232,6 +271,8 @@ def webhook_deliver(delivery_id: int) -> str | None:
             status_code = response.status_code
             raw = response.raw.read(settings.WEBHOOK_RESPONSE_KEPT_CHARS * 4, decode_content=True) or b""
             excerpt = raw.decode(response.encoding or "utf-8", errors="replace")
+    except WebhookAddressRefused as exc:
+        error = str(exc)
     except requests.RequestException as exc:
         error = f"{type(exc).__name__}: {exc}"
     duration_ms = int((time.monotonic() - started) * 1000)
