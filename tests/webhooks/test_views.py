@@ -38,8 +38,11 @@ def test_an_administrator_subscribes_sees_the_secret_once_and_reads_with_their_o
         org_a,
         ["certificate.ready"],
     )
-    assert subscription.secret.startswith("whsec_") and subscription.secret in response.content.decode()
-    page = client.get(reverse("webhooks:detail", args=[subscription.pk])).content.decode()
+    # Post, redirect, get: the subscription's page shows the secret on its first display, never again.
+    detail = reverse("webhooks:detail", args=[subscription.pk])
+    assert response.status_code == 302 and response["Location"] == detail
+    assert subscription.secret.startswith("whsec_") and subscription.secret in client.get(detail).content.decode()
+    page = client.get(detail).content.decode()
     assert subscription.secret not in page and "https://si.example.fr/clea" in page
     assert AuditLog.objects.filter(action="webhook.create", object_id=str(subscription.pk)).exists()
 
