@@ -44,6 +44,7 @@ from juries.models import (
     ConflictDeclaration,
     Decision,
     DecisionKind,
+    DecisionQuerySet,
     JurySession,
     SessionMinutes,
     SessionSeat,
@@ -410,7 +411,7 @@ class JurySessionViewSet(FeedViewSetMixin, viewsets.ReadOnlyModelViewSet):
 # -- Decisions ------------------------------------------------------------------------------------------------
 
 
-def _decisions() -> QuerySet[Decision]:
+def _decisions() -> DecisionQuerySet:
     return Decision.objects.select_related("submission__dossier", "decided_by", "certificate")
 
 
@@ -423,8 +424,7 @@ class DecisionViewSet(FeedViewSetMixin, viewsets.ReadOnlyModelViewSet):
     serializer_class = DecisionSerializer
 
     def get_queryset(self) -> QuerySet[Decision]:
-        submissions = Submission.objects.visible_to(current_membership(self.request))
-        return _decisions().filter(submission__in=submissions).order_by("-decided_at", "-id")
+        return _decisions().visible_to(current_membership(self.request)).order_by("-decided_at", "-id")
 
     @extend_schema(
         parameters=[

@@ -466,6 +466,12 @@ def decision_domains_problem(kind: str, missing_domains: Iterable[str]) -> str |
     return str(_("Seul un ajournement indique des domaines à acquérir : décochez les domaines."))
 
 
+class DecisionQuerySet(models.QuerySet["Decision"]):
+    def visible_to(self, membership: Membership | None) -> DecisionQuerySet:
+        """The decisions on the submissions the membership sees (the API's and the webhooks' one rule)."""
+        return self.filter(submission__in=Submission.objects.visible_to(membership))
+
+
 class Decision(TracksChanges, models.Model):
     """The jury's decision on one submitted dossier, recorded by the president. Revocable by Certif'Pro only."""
 
@@ -495,6 +501,7 @@ class Decision(TracksChanges, models.Model):
     )
     revocation_reason = models.TextField(_("motif de la révocation"), blank=True)
 
+    objects = DecisionQuerySet.as_manager()
     tenant_path = "submission__dossier__organisation"
 
     class Meta:

@@ -170,17 +170,22 @@ def member_list(request: HttpRequest) -> HttpResponse:
     return render(request, "organisations/member_list.html", {"page": page})
 
 
+# The key of a token just created, held in the session until the token page's next display shows it.
+CREATED_TOKEN_SESSION_ENTRY = "api_tokens:created-key"  # noqa: S105 (a session entry's name)
+
+
 @login_required
 def api_tokens(request: HttpRequest) -> HttpResponse:
-    """The user's personal API tokens: create one (its key is shown on this response only) or revoke one. Minting
-    needs a session verified by a second factor: a stolen password alone never yields a token."""
+    """The user's personal API tokens: create one or revoke one. A creation redirects here (a reload then posts
+    nothing again) and the next display shows the key, once: the session holds it until then. Minting needs a
+    session verified by a second factor: a stolen password alone never yields a token."""
     memberships = request.user.active_memberships()
     tokens = ApiToken.objects.filter(membership__user=request.user).select_related(
         "membership__organisation", "membership__user"
     )
     verified = session_two_factor_verified(request.session)
     form = ApiTokenForm(memberships=memberships)
-    created_key = None
+    created_key = None if request.method == "POST" else request.session.pop(CREATED_TOKEN_SESSION_ENTRY, None)
     if request.method == "POST" and "revoke" in request.POST:
         try:
             token = get_object_or_404(tokens, pk=int(request.POST["revoke"]))
@@ -194,14 +199,14 @@ def api_tokens(request: HttpRequest) -> HttpResponse:
             raise PermissionDenied
         form = ApiTokenForm(request.POST, memberships=memberships)
         if form.is_valid():
-            token, created_key = api_token_create(
+            _token, request.session[CREATED_TOKEN_SESSION_ENTRY] = api_token_create(
                 membership=form.cleaned_data["membership"],
                 name=form.cleaned_data["name"],
                 expires_at=timezone.now() + datetime.timedelta(days=form.cleaned_data["lifetime"]),
                 scope=form.cleaned_data["scope"],
                 request=request,
             )
-            form = ApiTokenForm(memberships=memberships)
+            return redirect("api_tokens")
     now = timezone.now()
     return render(
         request,

@@ -33,6 +33,9 @@ class EventType(models.TextChoices):
 PING = "ping"
 
 
+LOCAL_SUFFIXES = (".localhost", ".local", ".internal")
+
+
 def validate_webhook_url(value: str) -> None:
     """HTTPS only, to a public host: a delivery carries a signature, not a secret, but plain HTTP would let anyone on
     the way read which dossiers move, and an address on the platform's own network would make it a relay.
@@ -44,8 +47,10 @@ def validate_webhook_url(value: str) -> None:
         return
     if parts.scheme != "https":
         raise ValidationError(_("L'adresse doit commencer par https://."), code="scheme")
-    host = (parts.hostname or "").lower()
-    if host == "localhost" or host.endswith(".localhost") or host.endswith(".local"):
+    host = (parts.hostname or "").lower().rstrip(".")
+    # Names that only a local resolver answers (RFC 6761, 6762; ICANN's .internal): the cloud's metadata service,
+    # the platform's own machines. Any other name is checked again, resolved, at each send (webhook_deliver).
+    if host == "localhost" or host.endswith(LOCAL_SUFFIXES):
         raise ValidationError(_("L'adresse doit être joignable depuis Internet."), code="host")
     try:
         address = ipaddress.ip_address(host)

@@ -12,9 +12,11 @@ import base64
 import datetime
 import hashlib
 import hmac
+import ipaddress
 import json
 import logging
 import secrets
+import socket
 import time
 import uuid
 from collections.abc import Callable, Iterable
@@ -33,7 +35,7 @@ from django.utils.translation import gettext as _
 
 from candidates.models import Dossier, DossierTransfer
 from evaluations.models import Attestation
-from juries.models import Certificate, Decision, Submission
+from juries.models import Certificate, Decision
 from organisations.models import Membership, Role
 from organisations.services import audit_record
 from outbox.services import side_effects_add
@@ -65,12 +67,9 @@ class Resource:
     scoped querysets as the API: a subscriber hears only of what its token could fetch)."""
 
     name: str
-    api_route: str
+    # None: the resource has no API address (a subscription, named by the « Tester » button's ping).
+    api_route: str | None
     readable: Callable[[Membership], models.QuerySet[Any]]
-
-
-def _decisions(membership: Membership) -> models.QuerySet[Any]:
-    return Decision.objects.filter(submission__in=Submission.objects.visible_to(membership))
 
 
 RESOURCES = {
@@ -80,8 +79,9 @@ RESOURCES = {
     "dossier_transfer": Resource("dossier", "api:dossier-detail", DossierTransfer.objects.visible_to),
     "attestation": Resource("attestation", "api:document-detail", Attestation.objects.visible_to),
     "certificate": Resource("certificate", "api:certificate-detail", Certificate.objects.downloadable_by),
-    "decision": Resource("decision", "api:decision-detail", _decisions),
+    "decision": Resource("decision", "api:decision-detail", Decision.objects.visible_to),
     "referral": Resource("referral", "api:referral-detail", Referral.objects.visible_to),
+    "webhook_subscription": Resource("webhook_subscription", None, WebhookSubscription.objects.visible_to),
 }
 
 
@@ -105,7 +105,7 @@ class WebhookEvent:
 
     def payload(self) -> dict[str, Any]:
         resource = RESOURCES[self.resource]
-        path = reverse(resource.api_route, args=[self.resource_id])
+        url = settings.SITE_URL + reverse(resource.api_route, args=[self.resource_id]) if resource.api_route else ""
         return {
             "id": str(self.id),
             "type": self.type,
@@ -113,7 +113,7 @@ class WebhookEvent:
             "organisation": self.organisation_id,
             "resource": resource.name,
             "resource_id": self.resource_id,
-            "url": settings.SITE_URL + path,
+            "url": url,
             "data": self.data,
         }
 
@@ -137,7 +137,9 @@ def webhook_event_emit(event: WebhookEvent) -> list[WebhookDelivery]:
     return _deliveries_add(chosen, event)
 
 
-def _deliveries_add(subscriptions: Iterable[WebhookSubscription], event: WebhookEvent) -> list[WebhookDelivery]:
+def _deliveries_add(
+    subscriptions: Iterable[WebhookSubscription], event: WebhookEvent, *, requested_by: Any = None
+) -> list[WebhookDelivery]:
     deliveries = []
     for subscription in subscriptions:
         delivery, created = WebhookDelivery.objects.get_or_create(
@@ -152,20 +154,23 @@ def _deliveries_add(subscriptions: Iterable[WebhookSubscription], event: Webhook
         )
         if created:
             deliveries.append(delivery)
-    side_effects_add(
-        [
-            {
-                "kind": SIDE_EFFECT_KIND,
-                "key": f"webhook:{delivery.message_id}",
-                "label": _("Webhook « %(type)s » vers %(host)s")
-                % {"type": delivery.event_type, "host": urlsplit(delivery.subscription.url).hostname},
-                "organisation": delivery.subscription.organisation_id,
-                "arguments": {"delivery_id": delivery.pk},
-            }
-            for delivery in deliveries
-        ]
-    )
+    side_effects_add([_delivery_side_effect(delivery, requested_by=requested_by) for delivery in deliveries])
     return deliveries
+
+
+def _delivery_side_effect(delivery: WebhookDelivery, *, requested_by: Any = None) -> dict[str, Any]:
+    """The outbox row that sends one delivery (`requested_by`: the user who pressed « Tester »)."""
+    effect = {
+        "kind": SIDE_EFFECT_KIND,
+        "key": f"webhook:{delivery.message_id}",
+        "label": _("Webhook « %(type)s » vers %(host)s")
+        % {"type": delivery.event_type, "host": urlsplit(delivery.subscription.url).hostname},
+        "organisation": delivery.subscription.organisation_id,
+        "arguments": {"delivery_id": delivery.pk},
+    }
+    if requested_by is not None:
+        effect["requested_by"] = requested_by
+    return effect
 
 
 # -- Signing and sending ------------------------------------------------------------------------------------------
@@ -185,8 +190,40 @@ def body_of(payload: dict[str, Any]) -> bytes:
     return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
 
 
+def address_refusal(url: str) -> str:
+    """Why the platform must not post to `url` now, or "" when it may: every address its host resolves to at send
+    time must be public (`is_global`). The check at subscription only sees the name typed; a public name can resolve
+    to 10.0.0.1 or 169.254.169.254, or be moved there later. settings.WEBHOOK_ALLOW_HTTP lifts it (DEBUG, the
+    tests' receiver on 127.0.0.1). The connection resolves the name again: docs/security.md says what remains."""
+    if settings.WEBHOOK_ALLOW_HTTP:
+        return ""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    try:
+        found = socket.getaddrinfo(host, parts.port or 443, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError):
+        return _("Envoi impossible : le nom « %(host)s » ne correspond à aucune adresse.") % {"host": host}
+    private = []
+    for *_rest, sockaddr in found:
+        address = ipaddress.ip_address(str(sockaddr[0]).split("%")[0])
+        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+            address = address.ipv4_mapped
+        if not address.is_global:
+            private.append(str(address))
+    if private:
+        return _(
+            "Envoi refusé : « %(host)s » désigne une adresse non publique (%(addresses)s). La plateforme n'envoie "
+            "qu'à des adresses joignables depuis Internet."
+        ) % {"host": host, "addresses": ", ".join(sorted(set(private)))}
+    return ""
+
+
 class WebhookDeliveryFailed(Exception):
     """The receiver did not answer 2xx: the outbox records it and tries again after its backoff."""
+
+
+class WebhookAddressRefused(Exception):
+    """The address resolves to a non-public one: nothing is sent (address_refusal)."""
 
 
 def webhook_deliver(delivery_id: int) -> str | None:
@@ -216,7 +253,12 @@ def webhook_deliver(delivery_id: int) -> str | None:
     }
     started = time.monotonic()
     status_code, error, excerpt = None, "", ""
+    # Checked at each attempt, not only at subscription: what a name resolves to changes. A refused address is
+    # logged as a failed attempt, and nothing is sent.
+    refusal = address_refusal(subscription.url)
     try:
+        if refusal:
+            raise WebhookAddressRefused(refusal)
         # No redirects: the address checked at subscription is the only one the platform posts to.
         with requests.post(
             subscription.url,
@@ -229,6 +271,8 @@ def webhook_deliver(delivery_id: int) -> str | None:
             status_code = response.status_code
             raw = response.raw.read(settings.WEBHOOK_RESPONSE_KEPT_CHARS * 4, decode_content=True) or b""
             excerpt = raw.decode(response.encoding or "utf-8", errors="replace")
+    except WebhookAddressRefused as exc:
+        error = str(exc)
     except requests.RequestException as exc:
         error = f"{type(exc).__name__}: {exc}"
     duration_ms = int((time.monotonic() - started) * 1000)
@@ -429,37 +473,16 @@ def subscription_ping(
 ) -> WebhookDelivery:
     """The « Tester » button: a `ping` event to this subscription alone, sent and logged like any other."""
     locked = _locked(subscription, by)
-    now = timezone.now()
     event_id = uuid.uuid4()
-    payload = {
-        "id": str(event_id),
-        "type": PING,
-        "occurred_at": timezone.localtime(now).isoformat(timespec="seconds"),
-        "organisation": locked.organisation_id,
-        "resource": "webhook_subscription",
-        "resource_id": locked.pk,
-        "url": "",
-        "data": {},
-    }
-    delivery = WebhookDelivery.objects.create(
-        subscription=locked,
-        event_id=event_id,
-        event_type=PING,
-        event_key=f"ping:{event_id}",
-        payload=payload,
-        created_at=now,
+    event = WebhookEvent(
+        id=event_id,
+        type=PING,
+        key=f"ping:{event_id}",
+        resource="webhook_subscription",
+        resource_id=locked.pk,
+        checked_id=locked.pk,
+        organisation_id=locked.organisation_id,
+        organisations={locked.organisation_id},
     )
-    side_effects_add(
-        [
-            {
-                "kind": SIDE_EFFECT_KIND,
-                "key": f"webhook:{delivery.message_id}",
-                "label": _("Webhook « %(type)s » vers %(host)s")
-                % {"type": PING, "host": urlsplit(locked.url).hostname},
-                "organisation": locked.organisation_id,
-                "arguments": {"delivery_id": delivery.pk},
-                "requested_by": by.user,
-            }
-        ]
-    )
+    [delivery] = _deliveries_add([locked], event, requested_by=by.user)
     return delivery

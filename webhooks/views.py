@@ -35,13 +35,15 @@ def _subscriptions(request: HttpRequest) -> QuerySet[WebhookSubscription]:
 
 @membership_required(*MANAGERS)
 def subscription_list(request: HttpRequest) -> HttpResponse:
-    """The subscriptions, and the form that adds one: its secret is shown on the answer to that POST only."""
+    """The subscriptions, and the form that adds one. A creation redirects to the subscription's page (a reload then
+    posts nothing again), which shows its secret once: the session holds it until that page is shown."""
     form = SubscriptionForm()
     if request.method == "POST":
         form = SubscriptionForm(request.POST)
         if form.is_valid():
             subscription, secret = subscription_create(by=request.membership, request=request, **form.cleaned_data)
-            return _detail(request, subscription, created_secret=secret)
+            request.session[_secret_key(subscription.pk)] = secret
+            return redirect("webhooks:detail", pk=subscription.pk)
     return render(
         request,
         "webhooks/subscription_list.html",
@@ -53,23 +55,21 @@ def subscription_list(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _secret_key(pk: int) -> str:
+    return f"webhooks:created-secret:{pk}"
+
+
 @membership_required(*MANAGERS)
 def subscription_detail(request: HttpRequest, pk: int) -> HttpResponse:
     subscription = get_object_or_404(_subscriptions(request), pk=pk)
-    form = None
-    if request.method == "POST":
-        form = SubscriptionForm(request.POST)
-        if form.is_valid():
-            subscription_update(
-                subscription=subscription,
-                by=request.membership,
-                request=request,
-                **form.cleaned_data,
-            )
-            messages.success(
-                request, _("L'abonnement « %(name)s » est enregistré.") % {"name": form.cleaned_data["name"]}
-            )
-            return redirect("webhooks:detail", pk=pk)
+    if request.method != "POST":
+        # The secret of a subscription just created, shown on this display only.
+        return _detail(request, subscription, created_secret=request.session.pop(_secret_key(subscription.pk), ""))
+    form = SubscriptionForm(request.POST)
+    if form.is_valid():
+        subscription_update(subscription=subscription, by=request.membership, request=request, **form.cleaned_data)
+        messages.success(request, _("L'abonnement « %(name)s » est enregistré.") % {"name": form.cleaned_data["name"]})
+        return redirect("webhooks:detail", pk=pk)
     return _detail(request, subscription, form=form)
 
 

@@ -161,8 +161,9 @@ def test_the_token_screen_creates_a_read_only_token_and_says_so(client_for, org_
     created = client.post(
         reverse("api_tokens"),
         {"name": "Tableau de bord", "membership": membership.pk, "lifetime": 30, "scope": "read_only"},
+        follow=True,
     )
-    assert created.status_code == 200
+    assert created.status_code == 200 and created.context["created_key"]
     assert created["Cache-Control"].count("no-store") == 1
     token = ApiToken.objects.get()
     assert token.scope == ApiTokenScope.READ_ONLY

@@ -74,11 +74,12 @@ def test_an_administrator_subscribes_tests_the_address_and_pauses_it_a_counsello
         shoot(page, "list-form")
         page.get_by_role("button", name="Créer l'abonnement").click()
 
-        # The answer to the creation shows the secret, once.
+        # The creation redirects to the subscription's page, which shows the secret on its first display.
+        subscription = WebhookSubscription.objects.get()
+        expect(page).to_have_url(f"{base}/organisation/webhooks/{subscription.pk}/")
         expect(page.get_by_role("heading", level=1)).to_have_text("Webhook « SI régional »")
         expect(page.locator(".messages[role=status]")).to_contain_text("Copiez son secret maintenant")
         secret = page.get_by_label("Secret de signature").input_value()
-        subscription = WebhookSubscription.objects.get()
         assert secret == subscription.secret and secret.startswith("whsec_")
         assert (subscription.membership, sorted(subscription.event_types)) == (
             admin,
@@ -87,18 +88,22 @@ def test_an_administrator_subscribes_tests_the_address_and_pauses_it_a_counsello
         assert_accessible(page, "webhook créé (secret affiché)")
         shoot(page, "created-secret")
 
-        # Back to the list (the creation's answer was a POST's: reloading it would post the form again, as a browser
-        # warns), then to the subscription: its secret is gone.
+        # A reload (a GET, after the redirect) creates nothing and no longer shows the secret.
+        page.reload()
+        expect(page.get_by_role("heading", level=1)).to_have_text("Webhook « SI régional »")
+        expect(page.get_by_label("Secret de signature")).to_have_count(0)
+        assert secret not in page.content()
+        assert WebhookSubscription.objects.count() == 1
+        expect(page.get_by_text("Aucun envoi pour le moment.")).to_be_visible()
+
+        # The list shows it, and leads back to it: still no secret.
         page.get_by_role("navigation", name="Fil d’Ariane").get_by_role("link", name="Webhooks").click()
         row = page.get_by_role("row", name=re.compile(r"^SI régional"))
         expect(row.get_by_role("cell")).to_have_text(["Actif", "2 événements", receiver.url])
         shoot(page, "list")
         row.get_by_role("link", name="SI régional").click()
         expect(page).to_have_url(f"{base}/organisation/webhooks/{subscription.pk}/")
-        expect(page.get_by_role("heading", level=1)).to_have_text("Webhook « SI régional »")
         expect(page.get_by_label("Secret de signature")).to_have_count(0)
-        assert secret not in page.content()
-        expect(page.get_by_text("Aucun envoi pour le moment.")).to_be_visible()
 
         # « Tester »: tasks run in the web process here, so the ping is sent before the redirect comes back; the
         # page has no polling, and with a real worker the log would show it after a reload.

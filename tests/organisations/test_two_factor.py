@@ -273,7 +273,7 @@ def test_api_tokens_are_minted_only_from_a_verified_session(make_member, client_
     assert "double authentification" in page and 'name="name"' not in page
     assert password_only.post(reverse("api_tokens"), data).status_code == 403
     assert not ApiToken.objects.exists()
-    assert client_for(membership, two_factor=True).post(reverse("api_tokens"), data).status_code == 200
+    assert client_for(membership, two_factor=True).post(reverse("api_tokens"), data).status_code == 302
     assert ApiToken.objects.count() == 1
 
 
