@@ -6,8 +6,10 @@ own authentication classes (a replay is given only to the token, or the membersh
 request, and only while it may still sign in), then
 
 - first use of the key: a row is written (committed at once: it marks the key as in flight), the view runs, and a
-  success (2xx) is stored with its status, body and headers; any other answer deletes the row, since a refused or
-  failed operation wrote nothing (the services are atomic) and may be sent again with the same key;
+  success (2xx) is stored with its status, body and headers, once the write has committed (a process killed in
+  between leaves the key in flight until IN_FLIGHT_TIMEOUT, after which a retry runs the write again); any other
+  answer deletes the row, since a refused or failed operation wrote nothing (the services are atomic) and may be
+  sent again with the same key;
 - the same key and the same request (method, path, body) again: the stored answer, with `Idempotent-Replayed: true`;
 - the same key with another request: 422; while the first request runs: 409.
 
@@ -119,10 +121,15 @@ class IdempotencyMiddleware:
         if row is None or response.get(REPLAYED_HEADER):
             return response
         if 200 <= response.status_code < 300 and not response.streaming:
-            row.status_code = response.status_code
-            row.body = response.content
-            row.headers = {name: response[name] for name in REPLAYED_HEADERS if response.has_header(name)}
-            row.save(update_fields=["status_code", "body", "headers"])
+            # After the write's commit, not in its transaction (the view's services commit their own): a process
+            # killed between the two leaves the key in flight, and a retry after IN_FLIGHT_TIMEOUT runs the write
+            # again. An update, not save(): a row taken over meanwhile (deleted) updates nothing, and the client
+            # still gets the answer of a write that succeeded, not a 500.
+            IdempotencyKey.objects.filter(pk=row.pk).update(
+                status_code=response.status_code,
+                body=response.content,
+                headers={name: response[name] for name in REPLAYED_HEADERS if response.has_header(name)},
+            )
         else:
             IdempotencyKey.objects.filter(pk=row.pk).delete()
         return response

@@ -6,6 +6,7 @@ import time
 
 import pytest
 from django.db import connection, transaction
+from django.db.models.signals import post_save
 from django.http import HttpResponse
 from django.test import Client
 from django.urls import include, path, reverse
@@ -108,6 +109,24 @@ def test_a_key_in_flight_answers_409_and_a_refused_request_frees_its_key(token_c
     in_flight = _post(client, url, body, key="running")
     assert (in_flight.status_code, in_flight.json()["code"]) == (409, "idempotency_key_in_flight")
     assert FundingLine.objects.count() == 1
+
+
+def test_a_key_taken_over_while_its_write_ran_still_answers_the_write(token_client, org_a):
+    """Another process took the key over (its request looked dead) while this write ran: the write succeeded, so
+    its client gets its 201, not a 500 from storing an answer on a row that is gone."""
+    membership, url, body, _model = _line_create(org_a)
+    client = token_client(membership)
+
+    def taken_over(sender, **kwargs):
+        IdempotencyKey.objects.all().delete()
+
+    post_save.connect(taken_over, sender=FundingLine, dispatch_uid="tests.taken_over")
+    try:
+        answer = _post(client, url, body, key="k")
+    finally:
+        post_save.disconnect(dispatch_uid="tests.taken_over")
+    assert answer.status_code == 201 and FundingLine.objects.count() == 1
+    assert not IdempotencyKey.objects.exists()
 
 
 def test_a_malformed_key_is_a_400(token_client, org_a):
