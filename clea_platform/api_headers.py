@@ -32,7 +32,8 @@ from django.utils.http import http_date, parse_etags
 from django.utils.translation import gettext as _
 
 API_PREFIX = "/api/"
-# A resource of the API is /api/v1/<resources>/<id>/; its actions live under it.
+# A resource of the API is /api/v1/<resources>/<id>/ (in the schema, /api/v1/<resources>/{id}/); its actions live
+# under it.
 RESOURCE = re.compile(r"^/api/v1/[^/]+/[^/]+/")
 JSON_TYPES = ("application/json", "application/problem+json")
 UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
