@@ -31,6 +31,8 @@ from django.utils.cache import get_conditional_response
 from django.utils.http import http_date, parse_etags
 from django.utils.translation import gettext as _
 
+from clea_platform.api_errors import json_error
+
 API_PREFIX = "/api/"
 # A resource of the API is /api/v1/<resources>/<id>/ (in the schema, /api/v1/<resources>/{id}/); its actions live
 # under it.
@@ -149,14 +151,10 @@ def lock_for_write(request: Any, model: type[models.Model], pk: Any) -> None:
 
 
 def _precondition_failed() -> JsonResponse:
-    return JsonResponse(
-        {
-            "code": "precondition_failed",
-            "message": _(
-                "La ressource a changé depuis votre lecture (If-Match) : relisez-la, puis renvoyez votre modification."
-            ),
-        },
-        status=412,
+    return json_error(
+        412,
+        "precondition_failed",
+        _("La ressource a changé depuis votre lecture (If-Match) : relisez-la, puis renvoyez votre modification."),
     )
 
 

@@ -27,13 +27,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from rest_framework import exceptions
 from rest_framework.exceptions import APIException
 from rest_framework.request import Request
 
+from clea_platform.api_errors import json_error
 from organisations.models import ApiToken, IdempotencyKey, Membership
 
 HEADER = "Idempotency-Key"
@@ -43,10 +44,6 @@ REPLAYED_HEADERS = ("Content-Type", "Location", "ETag", "Deprecation", "Sunset",
 KEY_MAX_LENGTH = 255
 # A row still in flight after this long belongs to a request that died (a killed worker): the key is free again.
 IN_FLIGHT_TIMEOUT = datetime.timedelta(minutes=5)
-
-
-def _error(status: int, code: str, message: str) -> JsonResponse:
-    return JsonResponse({"code": code, "message": message}, status=status)
 
 
 @dataclass(frozen=True)
@@ -88,7 +85,7 @@ def _throttled(owner: Owner, view_func: Callable[..., Any]) -> HttpResponse | No
         if not throttle.allow_request(owner.request, view):
             wait = throttle.wait()
             exc = exceptions.Throttled(wait)
-            response = _error(429, "throttled", str(exc.detail))
+            response = json_error(429, "throttled", str(exc.detail))
             if wait is not None:
                 response["Retry-After"] = str(math.ceil(wait))
             return response
@@ -141,7 +138,7 @@ class IdempotencyMiddleware:
         if key is None or request.method != "POST" or not request.path.startswith("/api/v1/"):
             return None
         if not key or len(key) > KEY_MAX_LENGTH or not key.isascii() or not key.isprintable():
-            return _error(
+            return json_error(
                 400,
                 "idempotency_key_invalid",
                 _("L'en-tête Idempotency-Key doit compter de 1 à %(max)s caractères ASCII imprimables.")
@@ -192,7 +189,7 @@ class IdempotencyMiddleware:
                     owner=name, key=key, membership=membership, token=token, fingerprint=fingerprint, created_at=now
                 )
             if row.fingerprint != fingerprint:
-                return _error(
+                return json_error(
                     422,
                     "idempotency_key_reused",
                     _(
@@ -201,7 +198,7 @@ class IdempotencyMiddleware:
                     ),
                 )
             if row.status_code is None:
-                return _error(
+                return json_error(
                     409,
                     "idempotency_key_in_flight",
                     _(
