@@ -22,7 +22,6 @@ from django.utils.translation import gettext_lazy as _lazy
 from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.response import Response
-from rest_framework.views import exception_handler as drf_exception_handler
 
 from clea_platform.errors import BusinessRefusal
 
@@ -94,6 +93,10 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied()
+    # Imported here: rest_framework.views reads the authentication classes, whose module (through the rate limits)
+    # imports the API's middleware, which imports this module for json_error.
+    from rest_framework.views import exception_handler as drf_exception_handler
+
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
@@ -114,6 +117,11 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     return response
 
 
+def json_error(status: int, code: str, message: StrOrPromise) -> JsonResponse:
+    """An answer in the API's error shape, {"code", "message"}, from outside DRF's views (middleware, handlers)."""
+    return JsonResponse({"code": code, "message": str(message)}, status=status)
+
+
 def _is_api(request: HttpRequest) -> bool:
     return request.path_info.startswith("/api/")
 
@@ -122,9 +130,8 @@ def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
     """handler404: under /api/ an unknown path answers in the API's error shape, not the site's HTML page (the
     slash redirect of APPEND_SLASH still comes first, since this is the 404 it turns into a redirect)."""
     if _is_api(request):
-        return JsonResponse(
-            {"code": "not_found", "message": _("Aucune opération de l'API à cette adresse (voir /api/schema/).")},
-            status=status.HTTP_404_NOT_FOUND,
+        return json_error(
+            status.HTTP_404_NOT_FOUND, "not_found", _("Aucune opération de l'API à cette adresse (voir /api/schema/).")
         )
     return defaults.page_not_found(request, exception)
 
@@ -132,8 +139,9 @@ def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
 def server_error(request: HttpRequest) -> HttpResponse:
     """handler500: the API's error shape under /api/, the site's page elsewhere."""
     if _is_api(request):
-        return JsonResponse(
-            {"code": "server_error", "message": _("Erreur interne : elle est signalée à l'équipe technique.")},
-            status=status.HTTP_500_INTERNAL_SERVER_ERROR,
+        return json_error(
+            status.HTTP_500_INTERNAL_SERVER_ERROR,
+            "server_error",
+            _("Erreur interne : elle est signalée à l'équipe technique."),
         )
     return defaults.server_error(request)

@@ -26,6 +26,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
+from clea_platform.api_headers import lock_for_write
+
 PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
 # Accepted by every operation: DRF's format override.
@@ -261,6 +263,12 @@ class FeedViewSetMixin:
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)  # type: ignore[misc]
         check_query_params(request, self.declared_query_params())
+
+    def get_object(self) -> Any:
+        # The read that checks a write's If-Match locks the row first (clea_platform.api_headers).
+        lookup = self.lookup_url_kwarg or self.lookup_field  # type: ignore[attr-defined]
+        lock_for_write(self.request, self.get_queryset().model, self.kwargs[lookup])  # type: ignore[attr-defined]
+        return super().get_object()  # type: ignore[misc]
 
     def declared_query_params(self) -> list[str]:
         action = getattr(self, "action", None) or ""

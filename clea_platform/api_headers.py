@@ -3,9 +3,11 @@
 - `ETag` on each JSON read (a hash of the body the client receives, so it moves with any change to what it
   shows, children included), `If-None-Match` answered 304;
 - `If-Match` on writes to one resource (PUT/PATCH on /api/v1/<resources>/<id>/, POST on its actions such as
-  /api/v1/dossiers/<id>/transitions/): the resource is read as its GET would answer, and a tag that is not its
-  current one is a 412 in the shared error shape; a write that passes answers with the resource's new `ETag`.
-  Optional: without it the write proceeds (last write wins);
+  /api/v1/dossiers/<id>/transitions/): the resource's row is locked and it is read as its GET would answer, in
+  the write's transaction; a tag that is not its current one, or a read that fails (RFC 9110: a precondition
+  that cannot be evaluated is not met), is a 412 in the shared error shape, except a 401 or 404, answered as such
+  (the write's own answer; nothing said of another organisation's resource). A write that passes runs under that
+  lock and answers with the resource's new `ETag`. Optional: without it the write proceeds (last write wins);
 - `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset` (draft-ietf-httpapi-ratelimit-headers) and
   `RateLimit-Policy` from the throttles the view ran (clea_platform.ratelimit.PlatformThrottleMixin records them);
   DRF adds `Retry-After` to a 429;
@@ -22,17 +24,23 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.urls import Resolver404, resolve
+from django.db import models, transaction
+from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict
+from django.urls import Resolver404, ResolverMatch, resolve
 from django.utils.cache import get_conditional_response
 from django.utils.http import http_date, parse_etags
 from django.utils.translation import gettext as _
 
+from clea_platform.api_errors import json_error
+
 API_PREFIX = "/api/"
-# A resource of the API is /api/v1/<resources>/<id>/; its actions live under it.
+# A resource of the API is /api/v1/<resources>/<id>/ (in the schema, /api/v1/<resources>/{id}/); its actions live
+# under it.
 RESOURCE = re.compile(r"^/api/v1/[^/]+/[^/]+/")
 JSON_TYPES = ("application/json", "application/problem+json")
 UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# Set on the read that checks a write's If-Match: the detail view locks the resource's row before reading it.
+LOCK_FOR_WRITE = "api_lock_for_write"
 
 V = TypeVar("V")
 
@@ -95,9 +103,9 @@ def _is_json(response: HttpResponse) -> bool:
     return not response.streaming and response.get("Content-Type", "").split(";")[0].strip() in JSON_TYPES
 
 
-def _current_etag(request: HttpRequest) -> str | None:
-    """The tag a GET of the resource the write concerns would answer now; None when the path names no resource
-    with a GET, or the client may not read it (the write then answers its own 404)."""
+def _resource_read(request: HttpRequest) -> ResolverMatch | None:
+    """The GET of the resource a write concerns (its `-detail` view); None when the path names no resource with a
+    GET (a list, a public endpoint), which If-Match then leaves alone."""
     match = RESOURCE.match(request.path_info)
     if match is None:
         return None
@@ -107,6 +115,12 @@ def _current_etag(request: HttpRequest) -> str | None:
         return None
     if not (found.url_name or "").endswith("-detail") or "get" not in (getattr(found.func, "actions", None) or {}):
         return None
+    return found
+
+
+def _read_as_get(request: HttpRequest, found: ResolverMatch, *, lock: bool = False) -> HttpResponse:
+    """The resource as its GET answers the write's sender now (without the write's query string, which the GET does
+    not declare); with `lock`, its row is locked first (`lock_for_write`), until the caller's transaction ends."""
     probe = copy.copy(request)
     probe.method = "GET"
     probe.META = {
@@ -115,26 +129,32 @@ def _current_etag(request: HttpRequest) -> str | None:
         if name not in {"HTTP_IF_MATCH", "HTTP_IF_NONE_MATCH", "CONTENT_TYPE", "CONTENT_LENGTH"}
     }
     probe.META["REQUEST_METHOD"] = "GET"
+    probe.META["QUERY_STRING"] = ""
+    probe.GET = QueryDict()
     probe.__dict__.pop("headers", None)  # a cached view of the write's META
     # The check is part of the write: not counted again against the client's rate limit.
     probe.rate_limit_exempt = True  # type: ignore[attr-defined]
-    response = found.func(probe, *found.args, **found.kwargs)
+    setattr(probe, LOCK_FOR_WRITE, lock)
+    response: HttpResponse = found.func(probe, *found.args, **found.kwargs)
     if hasattr(response, "render"):
         response.render()
-    if response.status_code != 200 or not _is_json(response):
-        return None
-    return etag_of(response.content)
+    return response
+
+
+def lock_for_write(request: Any, model: type[models.Model], pk: Any) -> None:
+    """Called by a detail view's `get_object` (clea_platform.api_feed.FeedViewSetMixin): when the read is the
+    If-Match check of a write, lock the resource's row before it is read, so that no other write runs between the
+    check and this one. A row of another organisation is locked a moment, and answered 404 as before."""
+    django_request = getattr(request, "_request", request)
+    if getattr(django_request, LOCK_FOR_WRITE, False):
+        list(model._base_manager.select_for_update().filter(pk=pk).values_list("pk", flat=True))
 
 
 def _precondition_failed() -> JsonResponse:
-    return JsonResponse(
-        {
-            "code": "precondition_failed",
-            "message": _(
-                "La ressource a changé depuis votre lecture (If-Match) : relisez-la, puis renvoyez votre modification."
-            ),
-        },
-        status=412,
+    return json_error(
+        412,
+        "precondition_failed",
+        _("La ressource a changé depuis votre lecture (If-Match) : relisez-la, puis renvoyez votre modification."),
     )
 
 
@@ -170,9 +190,10 @@ class ApiHeadersMiddleware:
             response = get_conditional_response(request, etag=etag, response=response) or response
         elif request.method in UNSAFE and request.headers.get("If-Match") and 200 <= response.status_code < 300:
             # A client that writes conditionally gets the resource's new tag for its next write, without reading it.
-            new_etag = _current_etag(request)
-            if new_etag is not None:
-                response["ETag"] = new_etag
+            found = _resource_read(request)
+            read = _read_as_get(request, found) if found is not None else None
+            if read is not None and read.status_code == 200 and _is_json(read):
+                response["ETag"] = etag_of(read.content)
         deprecation: Deprecation | None = getattr(request, "api_deprecation", None)
         if deprecation is not None:
             _add_deprecation(deprecation, response)
@@ -188,10 +209,22 @@ class ApiHeadersMiddleware:
         if_match = request.headers.get("If-Match")
         if request.method not in UNSAFE or not if_match:
             return None
-        current = _current_etag(request)
-        if current is None:
+        found = _resource_read(request)
+        if found is None:
             return None
-        tags = parse_etags(if_match)
-        if "*" in tags or current in tags:
-            return None
-        return _precondition_failed()
+        # The check and the write in one transaction, the resource's row locked from the check on: two writes sent
+        # with the same tag cannot both pass it (the second one reads the first one's result, and gets a 412).
+        with transaction.atomic():
+            read = _read_as_get(request, found, lock=True)
+            if read.status_code in (401, 404):
+                # Not signed in, or not theirs (another organisation's, or none): the answer the write would give,
+                # nothing told about the resource.
+                return read
+            if read.status_code != 200 or not _is_json(read):
+                # RFC 9110, 13.1.1: a precondition that cannot be evaluated is not met.
+                return _precondition_failed()
+            tags = parse_etags(if_match)
+            if "*" not in tags and etag_of(read.content) not in tags:
+                return _precondition_failed()
+            response: HttpResponse = view_func(request, *args, **kwargs)
+            return response

@@ -86,7 +86,7 @@ RESPONSES = {
     "400": ("Données invalides : chaque erreur nomme son champ.", "ValidationError"),
     "401": ("Authentification requise : session ou jeton d'API.", "Error"),
     "403": ("Le rôle de l'adhésion courante ne permet pas cette action.", "Error"),
-    "404": ("Objet inexistant ou d'un autre organisme, ou page au-delà de la liste.", "Error"),
+    "404": ("Objet inexistant ou d'un autre organisme.", "Error"),
     "409": ("Refus d'une règle métier (étape impossible maintenant, jury, financement…).", "Error"),
     "405": ("Méthode non permise sur ce chemin (l'en-tête Allow donne celles qui le sont).", "Error"),
     "406": ("Aucun format de réponse ne convient à l'en-tête Accept : l'API répond en JSON.", "Error"),
@@ -109,8 +109,7 @@ def add_error_responses(result: dict[str, Any], generator: Any, request: Any, pu
             codes = {"400", "405", "406", "429"}
             if "requestBody" in operation:
                 codes.add("415")
-            paginated = any(p.get("name") == "page" for p in operation.get("parameters", []))
-            if "{" in path or paginated:
+            if "{" in path:
                 codes.add("404")
             if not anonymous:
                 codes |= {"401", "403"}

@@ -5,11 +5,9 @@ they add (304, 412, 422)."""
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
-# /api/v1/<resources>/{id}/..., whose GET /api/v1/<resources>/{id}/ exists.
-RESOURCE = re.compile(r"^(/api/v1/[^/]+/\{[^}]+\}/)")
+from clea_platform.api_headers import RESOURCE
 
 HEADERS: dict[str, Any] = {
     "ETag": {
@@ -68,8 +66,9 @@ def add_safe_write_headers(result: dict[str, Any], generator: Any, request: Any,
     components.setdefault("headers", {}).update(HEADERS)
     paths = result.get("paths", {})
     for path, operations in paths.items():
+        # /api/v1/<resources>/{id}/..., whose GET /api/v1/<resources>/{id}/ exists.
         resource = RESOURCE.match(path)
-        has_resource = resource is not None and "get" in paths.get(resource.group(1), {})
+        has_resource = resource is not None and "{" in resource.group(0) and "get" in paths.get(resource.group(0), {})
         for method, operation in operations.items():
             anonymous = {} in operation.get("security", [{}])
             parameters = operation.setdefault("parameters", [])

@@ -4,8 +4,10 @@ A model mixes in `TracksChanges` and names, in `feed_parents`, the paths to the 
 evaluation's results: `("evaluation", "evaluation__dossier")`; a paths is followed as a `values()` lookup, so a
 reverse relation works: a candidate's identity moves its `dossiers`). Every `save()` then moves the row's own
 `updated_at` (even with `update_fields`, which would leave an `auto_now` field behind) and its parents', and
-`delete()` moves the parents'. Writes that bypass `save()` (`QuerySet.update`, `bulk_create`, `bulk_update`,
-`QuerySet.delete`) call `rows_changed()` in their service: there are few, and they are listed in the README.
+`delete()` moves the parents'. Writes that bypass `save()` go through `rows_update()` (a `QuerySet.update` that adds
+`updated_at` and moves the parents) or, after a `bulk_create`, `bulk_update` or `QuerySet.delete`, call
+`rows_changed()`: there are few, and they are listed in the README. No service sets `updated_at` by hand. A parent
+moves to the later of its own `updated_at` and the change's: never back in time.
 
 Parents are moved by one `UPDATE … WHERE id IN (SELECT …)` per path, without reading them: the services keep their
 own locks and instances, and the paths are spelled out whole (no recursion), so each model says what it moves.
@@ -17,6 +19,8 @@ import datetime
 from typing import Any, ClassVar
 
 from django.db import models
+from django.db.models import F, Value
+from django.db.models.functions import Greatest
 from django.utils import timezone
 
 FIELD = "updated_at"
@@ -35,26 +39,40 @@ def _related_model(model: type[models.Model], path: str) -> type[models.Model]:
     return model
 
 
+def _later_of(at: datetime.datetime) -> Greatest:
+    """`at`, unless the row moved later already: a change dated by its service (a certificate's issue) must not
+    take a parent changed since back in time."""
+    return Greatest(F(FIELD), Value(at, output_field=models.DateTimeField()))
+
+
 def _move_parents(model: type[models.Model], rows: models.QuerySet[Any], at: datetime.datetime) -> None:
     for path in getattr(model, "feed_parents", ()):
         parent = _related_model(model, path)
-        parent._default_manager.filter(pk__in=rows.values(path)).update(**{FIELD: at})
+        parent._default_manager.filter(pk__in=rows.values(path)).update(**{FIELD: _later_of(at)})
+
+
+def rows_update(rows: models.QuerySet[Any], *, at: datetime.datetime | None = None, **values: Any) -> int:
+    """`rows.update(**values)` that moves the rows' `updated_at` and their `feed_parents'`: the one way to write
+    rows without `save()` (a bulk update, an anonymisation). Returns the number of rows updated."""
+    at = at or timezone.now()
+    # The parents first: the update may change what `rows` selects (notifications marked read are no longer unread).
+    _move_parents(rows.model, rows, at)
+    if _has_updated_at(rows.model):
+        values.setdefault(FIELD, at)
+    if not values:  # a row without updated_at, of which only the parents move
+        return 0
+    return rows.update(**values)
 
 
 def rows_changed(rows: models.Model | models.QuerySet[Any], *, at: datetime.datetime | None = None) -> None:
     """Move `updated_at` of a row (or of a queryset's rows) and of their `feed_parents`, for writes that bypass
-    `save()`: a bulk update of children, a queryset's `update()`."""
+    `save()`: a bulk update of children, a file replaced through the queryset."""
     at = at or timezone.now()
     if isinstance(rows, models.Model):
-        model: type[models.Model] = type(rows)
-        queryset = model._default_manager.filter(pk=rows.pk)
-        if _has_updated_at(model):
+        if _has_updated_at(type(rows)):
             setattr(rows, FIELD, at)
-    else:
-        model, queryset = rows.model, rows
-    if _has_updated_at(model):
-        queryset.update(**{FIELD: at})
-    _move_parents(model, queryset, at)
+        rows = type(rows)._default_manager.filter(pk=rows.pk)
+    rows_update(rows, at=at)
 
 
 class TracksChanges(models.Model):
@@ -84,5 +102,5 @@ class TracksChanges(models.Model):
         deleted = super().delete(*args, **kwargs)
         at = timezone.now()
         for parent, ids in parents:
-            parent._default_manager.filter(pk__in=[pk for pk in ids if pk is not None]).update(**{FIELD: at})
+            parent._default_manager.filter(pk__in=[pk for pk in ids if pk is not None]).update(**{FIELD: _later_of(at)})
         return deleted

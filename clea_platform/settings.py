@@ -760,8 +760,9 @@ REST_FRAMEWORK = {
         "organisations.api_auth.TwoFactorSessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
-    "PAGE_SIZE": 50,
+    # Every viewset pages its lists through FeedViewSetMixin (cursor over updated_at, id); the default says so for
+    # any new one. Its page size is api_feed.PAGE_SIZE.
+    "DEFAULT_PAGINATION_CLASS": "clea_platform.api_feed.FeedPagination",
     "DEFAULT_THROTTLE_CLASSES": ["organisations.api_auth.TokenRateThrottle"],
     # Every throttle keys on clea_platform.request_meta.client_ip (PlatformThrottleMixin); DRF's own reading of
     # X-Forwarded-For is set to the same count for any throttle that would not.

@@ -26,6 +26,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from candidates.models import Dossier, DossierState
+from clea_platform.changes import rows_update
 from clea_platform.errors import BusinessRefusal
 from clea_platform.french import of_name
 from clea_platform.pdf import sha256_hex
@@ -535,8 +536,10 @@ def batch_generate(*, batch_id: int) -> ClaimBatch:
         files = batch_render(batch, progress=lambda done: _batch_progress(batch_id, done))
         return _batch_issue(batch_id, files)
     except Exception as exc:
-        ClaimBatch.objects.filter(pk=batch_id).exclude(status=BatchStatus.ISSUED).update(
-            status=BatchStatus.FAILED, error=str(exc)[:2000] or exc.__class__.__name__, updated_at=timezone.now()
+        rows_update(
+            ClaimBatch.objects.filter(pk=batch_id).exclude(status=BatchStatus.ISSUED),
+            status=BatchStatus.FAILED,
+            error=str(exc)[:2000] or exc.__class__.__name__,
         )
         raise
 
@@ -582,9 +585,7 @@ def _batch_claim_lines(batch_id: int) -> ClaimBatch:
 
 def _batch_progress(batch_id: int, done: int) -> None:
     # Written outside any transaction, so that the screen polling the batch sees it at once.
-    ClaimBatch.objects.filter(pk=batch_id, status=BatchStatus.RUNNING).update(
-        processed_lines=done, updated_at=timezone.now()
-    )
+    rows_update(ClaimBatch.objects.filter(pk=batch_id, status=BatchStatus.RUNNING), processed_lines=done)
 
 
 BATCH_COLUMNS = [

@@ -15,7 +15,7 @@ from django.utils.translation import ngettext
 
 from candidates.models import Candidate, Dossier, DossierEvent, DossierState
 from candidates.services import dossier_apply, dossier_lock
-from clea_platform.changes import rows_changed
+from clea_platform.changes import rows_changed, rows_update
 from clea_platform.errors import BusinessRefusal
 from clea_platform.pdf import render_pdf, sha256_hex
 from clea_platform.verification import verification_code_normalise, verification_qr_svg
@@ -435,8 +435,7 @@ def decision_revoke(*, decision: Decision, by: Membership, reason: str, request:
     decision.revoked_at, decision.revoked_by, decision.revocation_reason = now, by.user, reason.strip()
     decision.save(update_fields=["revoked_at", "revoked_by", "revocation_reason"])
     certificates = Certificate.objects.filter(decision=decision)
-    certificates.update(revoked_at=now, revocation_reason=reason.strip())
-    rows_changed(certificates, at=now)
+    rows_update(certificates, at=now, revoked_at=now, revocation_reason=reason.strip())
     dossier = decision.submission.dossier
     note = _("Décision « %(kind)s » révoquée par Certif'Pro : %(reason)s") % {
         "kind": decision.get_kind_display(),

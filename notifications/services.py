@@ -18,6 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from clea_platform.changes import rows_update
 from notifications.kinds import KINDS, Event, Person
 from notifications.models import EmailDelivery, EmailMode, Notification, NotificationPreference
 from organisations.models import Membership, User
@@ -218,7 +219,7 @@ def notification_mark_read(*, notification: Notification, by: Membership) -> Not
 
 def notifications_mark_all_read(*, by: Membership) -> int:
     now = timezone.now()
-    return Notification.objects.visible_to(by).unread().update(read_at=now, updated_at=now)
+    return rows_update(Notification.objects.visible_to(by).unread(), at=now, read_at=now)
 
 
 def notification_preference_set(*, user: User, email_mode: str) -> NotificationPreference:

@@ -6,8 +6,10 @@ own authentication classes (a replay is given only to the token, or the membersh
 request, and only while it may still sign in), then
 
 - first use of the key: a row is written (committed at once: it marks the key as in flight), the view runs, and a
-  success (2xx) is stored with its status, body and headers; any other answer deletes the row, since a refused or
-  failed operation wrote nothing (the services are atomic) and may be sent again with the same key;
+  success (2xx) is stored with its status, body and headers, once the write has committed (a process killed in
+  between leaves the key in flight until IN_FLIGHT_TIMEOUT, after which a retry runs the write again); any other
+  answer deletes the row, since a refused or failed operation wrote nothing (the services are atomic) and may be
+  sent again with the same key;
 - the same key and the same request (method, path, body) again: the stored answer, with `Idempotent-Replayed: true`;
 - the same key with another request: 422; while the first request runs: 409.
 
@@ -25,13 +27,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from rest_framework import exceptions
 from rest_framework.exceptions import APIException
 from rest_framework.request import Request
 
+from clea_platform.api_errors import json_error
 from organisations.models import ApiToken, IdempotencyKey, Membership
 
 HEADER = "Idempotency-Key"
@@ -41,10 +44,6 @@ REPLAYED_HEADERS = ("Content-Type", "Location", "ETag", "Deprecation", "Sunset",
 KEY_MAX_LENGTH = 255
 # A row still in flight after this long belongs to a request that died (a killed worker): the key is free again.
 IN_FLIGHT_TIMEOUT = datetime.timedelta(minutes=5)
-
-
-def _error(status: int, code: str, message: str) -> JsonResponse:
-    return JsonResponse({"code": code, "message": message}, status=status)
 
 
 @dataclass(frozen=True)
@@ -86,7 +85,7 @@ def _throttled(owner: Owner, view_func: Callable[..., Any]) -> HttpResponse | No
         if not throttle.allow_request(owner.request, view):
             wait = throttle.wait()
             exc = exceptions.Throttled(wait)
-            response = _error(429, "throttled", str(exc.detail))
+            response = json_error(429, "throttled", str(exc.detail))
             if wait is not None:
                 response["Retry-After"] = str(math.ceil(wait))
             return response
@@ -119,10 +118,15 @@ class IdempotencyMiddleware:
         if row is None or response.get(REPLAYED_HEADER):
             return response
         if 200 <= response.status_code < 300 and not response.streaming:
-            row.status_code = response.status_code
-            row.body = response.content
-            row.headers = {name: response[name] for name in REPLAYED_HEADERS if response.has_header(name)}
-            row.save(update_fields=["status_code", "body", "headers"])
+            # After the write's commit, not in its transaction (the view's services commit their own): a process
+            # killed between the two leaves the key in flight, and a retry after IN_FLIGHT_TIMEOUT runs the write
+            # again. An update, not save(): a row taken over meanwhile (deleted) updates nothing, and the client
+            # still gets the answer of a write that succeeded, not a 500.
+            IdempotencyKey.objects.filter(pk=row.pk).update(
+                status_code=response.status_code,
+                body=response.content,
+                headers={name: response[name] for name in REPLAYED_HEADERS if response.has_header(name)},
+            )
         else:
             IdempotencyKey.objects.filter(pk=row.pk).delete()
         return response
@@ -134,7 +138,7 @@ class IdempotencyMiddleware:
         if key is None or request.method != "POST" or not request.path.startswith("/api/v1/"):
             return None
         if not key or len(key) > KEY_MAX_LENGTH or not key.isascii() or not key.isprintable():
-            return _error(
+            return json_error(
                 400,
                 "idempotency_key_invalid",
                 _("L'en-tête Idempotency-Key doit compter de 1 à %(max)s caractères ASCII imprimables.")
@@ -185,7 +189,7 @@ class IdempotencyMiddleware:
                     owner=name, key=key, membership=membership, token=token, fingerprint=fingerprint, created_at=now
                 )
             if row.fingerprint != fingerprint:
-                return _error(
+                return json_error(
                     422,
                     "idempotency_key_reused",
                     _(
@@ -194,7 +198,7 @@ class IdempotencyMiddleware:
                     ),
                 )
             if row.status_code is None:
-                return _error(
+                return json_error(
                     409,
                     "idempotency_key_in_flight",
                     _(

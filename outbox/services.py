@@ -25,6 +25,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from clea_platform.backup import sha256_field_name
+from clea_platform.changes import TracksChanges, rows_changed
 from clea_platform.errors import BusinessRefusal
 from clea_platform.pdf import sha256_hex
 from clea_platform.tasks_queue import enqueue, queue_depth
@@ -404,7 +405,8 @@ def document_replace(
     at worst files no row names, which the orphan collector removes.
 
     The row is updated through its queryset, not save(): a claim batch and a fee statement refuse any save once
-    issued, because what they say never changes; a regeneration renders that same content again."""
+    issued, because what they say never changes; a regeneration renders that same content again. A document that
+    tracks changes (clea_platform.changes) then moves its `updated_at` and its parents' through `rows_changed`."""
     model = type(document)
     locked = model._base_manager.select_for_update(of=("self",)).get(pk=document.pk)
     if DocumentVersion.objects.filter(regeneration=regeneration).exists():
@@ -442,6 +444,9 @@ def document_replace(
     model._base_manager.filter(pk=locked.pk).update(**updates)
     for name, value in updates.items():
         setattr(locked, name, value)
+    if issubclass(model, TracksChanges):
+        # A new file is a change the API's feed shows (its link, its SHA-256): updated_at and the parents' move.
+        rows_changed(locked, at=replaced_at)
     audit_record(
         action="document.regenerate",
         actor=by,

@@ -39,6 +39,7 @@ from candidates.models import (
     identity_key,
 )
 from candidates.services import dossier_withdraw
+from clea_platform.changes import rows_changed, rows_update
 from clea_platform.errors import BusinessRefusal
 from evaluations.models import Attestation, CriterionResult, Evaluation
 from funding.models import FundingLine, FundingLineEvent, FundingProof
@@ -121,14 +122,15 @@ def _referrals_anonymise(referrals: models.QuerySet[Referral], now: datetime.dat
     ids = list(pending.values_list("pk", flat=True))
     if not ids:
         return 0
-    Referral.objects.filter(pk__in=ids).update(
+    rows_update(
+        Referral.objects.filter(pk__in=ids),
+        at=now,
         first_name=ANONYMISED_FIRST_NAME,
         last_name=ANONYMISED_LAST_NAME,
         birth_date=TruncYear("birth_date"),  # anonymised_birth_date, in SQL (several rows at once)
         birth_place="",
         decline_reason="",
         anonymised_at=now,
-        updated_at=now,
         **dict.fromkeys(REFERRAL_CONTACT_FIELDS, ""),
     )
     ReferralEvent.objects.filter(referral_id__in=ids).exclude(note="").update(note="")
@@ -144,8 +146,8 @@ def _dossiers_scrub(dossiers: models.QuerySet[Dossier], now: datetime.datetime) 
     and take the files of their attestations, earlier versions and funding proofs out of the rows. Returns those
     files, for deletion once committed. What the statistics count stays."""
     dossier_ids = list(dossiers.values_list("pk", flat=True))
-    # Every row rewritten here moves its updated_at: the API's feed tells integrators what to erase too.
-    Dossier.objects.filter(pk__in=dossier_ids).update(withdrawal_reason="", anonymised_at=now, updated_at=now)
+    # Every row rewritten here moves its updated_at (rows_update): the API's feed tells integrators what to erase too.
+    rows_update(Dossier.objects.filter(pk__in=dossier_ids), at=now, withdrawal_reason="", anonymised_at=now)
     DossierEvent.objects.filter(dossier_id__in=dossier_ids).exclude(note="").update(note="")
     # What the person said at the information interview.
     DossierNote.objects.filter(dossier_id__in=dossier_ids).exclude(text="").update(text="")
@@ -154,18 +156,20 @@ def _dossiers_scrub(dossiers: models.QuerySet[Dossier], now: datetime.datetime) 
     # Ids first, then each table by its own indexed foreign key: an UPDATE through a join made PostgreSQL scan the
     # whole criterion results table, 0.3 s a person on 50,000 dossiers (README, "Données personnelles").
     evaluation_ids = list(Evaluation.objects.filter(dossier_id__in=dossier_ids).values_list("pk", flat=True))
-    Evaluation.objects.filter(pk__in=evaluation_ids).update(context="", updated_at=now)
+    rows_update(Evaluation.objects.filter(pk__in=evaluation_ids), at=now, context="")
     CriterionResult.objects.filter(evaluation_id__in=evaluation_ids).exclude(comment="").update(comment="")
     plan_ids = list(TrainingPlan.objects.filter(dossier_id__in=dossier_ids).values_list("pk", flat=True))
-    TrainingPlan.objects.filter(pk__in=plan_ids).update(objectives="", shortfall_reason="", updated_at=now)
+    rows_update(TrainingPlan.objects.filter(pk__in=plan_ids), at=now, objectives="", shortfall_reason="")
     ProgressNote.objects.filter(plan_id__in=plan_ids).exclude(text="").update(text="")
     submission_ids = list(Submission.objects.filter(dossier_id__in=dossier_ids).values_list("pk", flat=True))
-    Decision.objects.filter(submission_id__in=submission_ids).update(reason="", revocation_reason="", updated_at=now)
+    decisions = Decision.objects.filter(submission_id__in=submission_ids)
+    rows_update(decisions, at=now, reason="", revocation_reason="")
     line_ids = list(FundingLine.objects.filter(dossier_id__in=dossier_ids).values_list("pk", flat=True))
-    FundingLine.objects.filter(pk__in=line_ids).update(note="", funder_reference="", updated_at=now)
+    rows_update(FundingLine.objects.filter(pk__in=line_ids), at=now, note="", funder_reference="")
     FundingLineEvent.objects.filter(line_id__in=line_ids).exclude(note="").update(note="")
     # An appointment's cancellation reason and remote details, an assignment's end reason: may speak of the person.
-    Appointment.objects.filter(dossier_id__in=dossier_ids).update(cancel_reason="", remote_details="", updated_at=now)
+    appointments = Appointment.objects.filter(dossier_id__in=dossier_ids)
+    rows_update(appointments, at=now, cancel_reason="", remote_details="")
     Assignment.objects.filter(dossier_id__in=dossier_ids).exclude(end_reason="").update(end_reason="")
 
     files: list[tuple[Storage, str]] = []
@@ -175,7 +179,7 @@ def _dossiers_scrub(dossiers: models.QuerySet[Dossier], now: datetime.datetime) 
     attestations = Attestation.objects.filter(dossier_id__in=dossier_ids)
     files += _files(Attestation, attestations)
     attestation_ids = list(attestations.values_list("pk", flat=True))
-    attestations.update(file="", updated_at=now)
+    rows_update(attestations, at=now, file="")
     versions = DocumentVersion.objects.filter(
         content_type=ContentType.objects.get_for_model(Attestation), object_id__in=attestation_ids
     )
@@ -220,9 +224,11 @@ def candidate_contacts_erase(*, candidate: Candidate, now: datetime.datetime) ->
         pk=candidate.pk, contacts_erased_at__isnull=True, anonymised_at__isnull=True
     ).update(contacts_erased_at=now, **dict.fromkeys(CONTACT_FIELDS, ""))
     if updated:
-        Dossier.objects.filter(candidate_id=candidate.pk).update(updated_at=now)  # the dossier shows its candidate
-        Referral.objects.filter(dossier__candidate_id=candidate.pk).update(
-            updated_at=now, **dict.fromkeys(REFERRAL_CONTACT_FIELDS, "")
+        rows_changed(Dossier.objects.filter(candidate_id=candidate.pk), at=now)  # the dossier shows its candidate
+        rows_update(
+            Referral.objects.filter(dossier__candidate_id=candidate.pk),
+            at=now,
+            **dict.fromkeys(REFERRAL_CONTACT_FIELDS, ""),
         )
     return bool(updated)
 

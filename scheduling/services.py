@@ -19,6 +19,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from candidates.models import Dossier, DossierEvent
+from clea_platform.changes import rows_update
 from clea_platform.errors import BusinessRefusal
 from clea_platform.locks import serialise_on
 from organisations.models import Membership, Site, User
@@ -763,8 +764,8 @@ def information_appointment_attach(
 
 def information_appointments_forget(appointment_ids: list[int]) -> int:
     """Blank the person's name and address on these appointments without a dossier (their request is deleted)."""
-    return Appointment.objects.filter(pk__in=appointment_ids, dossier__isnull=True).update(
-        person_name="", person_email="", updated_at=timezone.now()
+    return rows_update(
+        Appointment.objects.filter(pk__in=appointment_ids, dossier__isnull=True), person_name="", person_email=""
     )
 
 

@@ -47,14 +47,20 @@ def race(first: Callable[[], object], second: Callable[[], object]) -> dict[str,
     return outcome
 
 
-def someone_waits_on_a_lock() -> bool:
-    """Whether a session of this test database waits on a lock (a row, or the audit chain's advisory lock)."""
+def sessions_waiting_on_a_lock() -> int:
+    """How many sessions of this test database wait on a lock (a row, or the audit chain's advisory lock)."""
     with connection.cursor() as cursor:
+        # Inside a transaction, pg_stat_activity is read once and kept until it ends: read it afresh each time.
+        cursor.execute("SELECT pg_stat_clear_snapshot()")
         cursor.execute(
             "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
         )
         row = cursor.fetchone()
-        return bool(row and row[0] > 0)
+        return int(row[0]) if row else 0
+
+
+def someone_waits_on_a_lock() -> bool:
+    return sessions_waiting_on_a_lock() > 0
 
 
 def in_a_thread(target: Callable[[], object], errors: list[BaseException]) -> threading.Thread:

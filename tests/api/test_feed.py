@@ -16,6 +16,7 @@ from candidates.models import Dossier
 from candidates.services import candidate_correct
 from clea_platform.api_feed import FeedViewSetMixin
 from clea_platform.api_urls import router
+from clea_platform.changes import rows_changed
 from evaluations.models import Evaluation
 from evaluations.services import evaluation_save_results
 from juries.models import JurySession
@@ -60,6 +61,14 @@ def test_saving_results_moves_the_evaluation_and_its_dossier(db):
         evaluation=evaluation, by=dossier.team.evaluator, results={line.criterion_id: ("acquired", "")}
     )
     assert moved(Evaluation.objects.get(pk=evaluation.pk), dossier) == []
+
+
+def test_a_change_dated_earlier_never_takes_a_parent_back_in_time(db):
+    dossier = DossierFactory(state="prior_evaluation")
+    evaluation = dossier.evaluations.get()
+    dossier.refresh_from_db()
+    rows_changed(evaluation, at=LONG_AGO + datetime.timedelta(days=1))
+    assert Dossier.objects.get(pk=dossier.pk).updated_at == dossier.updated_at
 
 
 def test_a_training_session_added_or_removed_and_a_note_move_the_plan_and_its_dossier(org_a):

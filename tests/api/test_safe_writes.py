@@ -6,10 +6,14 @@ import time
 
 import pytest
 from django.db import connection, transaction
+from django.db.models.signals import post_save
+from django.http import HttpResponse
 from django.test import Client
-from django.urls import path, reverse
+from django.urls import include, path, reverse
 from django.utils import timezone
+from rest_framework import viewsets
 from rest_framework.response import Response
+from rest_framework.routers import SimpleRouter
 from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
@@ -21,7 +25,7 @@ from funding.references import funding_references_load
 from organisations.models import IdempotencyKey
 from privacy.services import retention_apply
 from tests.api.test_dossiers import _candidate_payload
-from tests.concurrency import in_a_thread, someone_waits_on_a_lock
+from tests.concurrency import in_a_thread, sessions_waiting_on_a_lock, someone_waits_on_a_lock
 from tests.funding.support import draft_line, funder
 from tests.journey import DossierFactory, small_referentiel, team_for
 from training.models import TrainingPlan, TrainingSession
@@ -105,6 +109,24 @@ def test_a_key_in_flight_answers_409_and_a_refused_request_frees_its_key(token_c
     in_flight = _post(client, url, body, key="running")
     assert (in_flight.status_code, in_flight.json()["code"]) == (409, "idempotency_key_in_flight")
     assert FundingLine.objects.count() == 1
+
+
+def test_a_key_taken_over_while_its_write_ran_still_answers_the_write(token_client, org_a):
+    """Another process took the key over (its request looked dead) while this write ran: the write succeeded, so
+    its client gets its 201, not a 500 from storing an answer on a row that is gone."""
+    membership, url, body, _model = _line_create(org_a)
+    client = token_client(membership)
+
+    def taken_over(sender, **kwargs):
+        IdempotencyKey.objects.all().delete()
+
+    post_save.connect(taken_over, sender=FundingLine, dispatch_uid="tests.taken_over")
+    try:
+        answer = _post(client, url, body, key="k")
+    finally:
+        post_save.disconnect(dispatch_uid="tests.taken_over")
+    assert answer.status_code == 201 and FundingLine.objects.count() == 1
+    assert not IdempotencyKey.objects.exists()
 
 
 def test_a_malformed_key_is_a_400(token_client, org_a):
@@ -223,7 +245,26 @@ class OldView(APIView):
         return Response({"ok": True})
 
 
-urlpatterns = [path("api/v1/old/", OldView.as_view())]
+class ThingViewSet(viewsets.ViewSet):
+    """A resource whose GET may fail: "broken" answers a page, not JSON."""
+
+    authentication_classes: list[type] = []
+    permission_classes: list[type] = []
+    written: list[str] = []
+
+    def retrieve(self, request, pk):
+        if pk == "broken":
+            return HttpResponse("<p>Erreur</p>", content_type="text/html")
+        return Response({"pk": pk, "query": request.query_params.dict()})
+
+    def partial_update(self, request, pk):
+        self.written.append(pk)
+        return Response({"pk": pk})
+
+
+things = SimpleRouter()
+things.register("things", ThingViewSet, basename="thing")
+urlpatterns = [path("api/v1/old/", OldView.as_view()), path("api/v1/", include(things.urls))]
 
 
 @pytest.mark.urls(__name__)
@@ -233,6 +274,59 @@ def test_a_deprecated_operation_says_so_and_when_it_goes(client):
     assert response["Deprecation"] == f"@{int(SINCE.timestamp())}"
     assert response["Sunset"] == "Tue, 01 Jun 2027 00:00:00 GMT"
     assert response["Link"] == '<https://clea.example.fr/docs/api-changelog>; rel="deprecation"; type="text/html"'
+
+
+@pytest.mark.urls(__name__)
+def test_an_if_match_that_cannot_be_checked_is_a_412_and_the_write_query_string_is_not_the_reads(client):
+    ThingViewSet.written.clear()
+    # RFC 9110, 13.1.1: a precondition that cannot be evaluated is false, the write does not run.
+    refused = client.patch("/api/v1/things/broken/", {}, content_type="application/json", HTTP_IF_MATCH='"x"')
+    assert (refused.status_code, refused.json()["code"], ThingViewSet.written) == (412, "precondition_failed", [])
+    # The read that checks the tag is the resource's GET, without the write's query string.
+    etag = client.get("/api/v1/things/1/")["ETag"]
+    passed = client.patch("/api/v1/things/1/?dry=1", {}, content_type="application/json", HTTP_IF_MATCH=etag)
+    assert (passed.status_code, ThingViewSet.written) == (200, ["1"])
+
+
+def test_an_if_match_on_another_organisations_resource_is_a_404(client_for, org_a, org_b):
+    funding_references_load()
+    line = draft_line(DossierFactory(organisation=org_b, state="opened"))
+    client = client_for(DossierFactory(organisation=org_a, state="opened").team.counsellor)
+    url = reverse("api:funding-line-detail", kwargs={"pk": line.pk})
+    answer = client.patch(url, {"requested_cents": 1}, content_type="application/json", HTTP_IF_MATCH='"x"')
+    assert answer.status_code == 404
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="two requests at once need PostgreSQL's row locks")
+@pytest.mark.django_db(transaction=True)
+def test_two_writes_sent_at_once_with_the_same_if_match_one_lands_the_other_is_a_412(client_for, org_a):
+    """The test holds the line's row; both PATCHes, sent with the tag of the same read, wait on it. Once released,
+    the first one to lock it writes; the second one checks its tag against that write's result."""
+    funding_references_load()
+    dossier = DossierFactory(organisation=org_a, state="opened")
+    line = draft_line(dossier, cents=45000)
+    client = client_for(dossier.team.counsellor)
+    url = reverse("api:funding-line-detail", kwargs={"pk": line.pk})
+    etag = client.get(url)["ETag"]
+    answers: list[int] = []
+    errors: list[BaseException] = []
+
+    def patch(cents: int) -> None:
+        body = {"requested_cents": cents}
+        answers.append(client.patch(url, body, content_type="application/json", HTTP_IF_MATCH=etag).status_code)
+
+    with transaction.atomic():
+        FundingLine.objects.select_for_update().get(pk=line.pk)
+        threads = [in_a_thread(lambda cents=cents: patch(cents), errors) for cents in (100, 200)]
+        deadline = time.monotonic() + 10
+        while sessions_waiting_on_a_lock() < 2 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert sessions_waiting_on_a_lock() == 2
+    for thread in threads:
+        thread.join(30)
+    assert errors == [] and sorted(answers) == [200, 412]
+    line.refresh_from_db()
+    assert line.requested_cents in (100, 200)
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="two requests at once need PostgreSQL's row locks")

@@ -24,6 +24,7 @@ from pypdf import PdfReader
 
 from candidates.models import DossierEvent
 from clea_platform.backup import document_fields
+from clea_platform.changes import TracksChanges
 from clea_platform.documents import missing_files, orphan_files_collect
 from clea_platform.french import of_name
 from directory.models import DirectorySheet
@@ -52,6 +53,7 @@ from tests.waiting import wait_until
 
 pytestmark = pytest.mark.django_db
 
+LONG_AGO = datetime.datetime(2020, 1, 1, tzinfo=datetime.UTC)
 REASON = "Gabarit corrigé : l'adresse de Certif'Pro était fausse."
 
 
@@ -164,6 +166,21 @@ def admin_of(organisation: Organisation) -> Membership:
     return MembershipFactory(organisation=organisation, role=Role.ORG_ADMIN)
 
 
+def feed_rows(document: models.Model) -> list[models.Model]:
+    """The document and the parents its change moves in the API's feed (clea_platform.changes), if it tracks any."""
+    if not isinstance(document, TracksChanges):
+        return []
+    model = type(document)
+    rows: list[models.Model] = [document] if any(f.name == "updated_at" for f in model._meta.concrete_fields) else []
+    for path in document.feed_parents:
+        parent = model._meta.get_field(path.split("__")[0]).related_model
+        for name in path.split("__")[1:]:
+            parent = parent._meta.get_field(name).related_model
+        ids = model.objects.filter(pk=document.pk).values_list(path, flat=True)
+        rows += list(parent._default_manager.filter(pk__in=ids))
+    return rows
+
+
 def regenerate(capture, document: models.Model, by: Membership, reason: str = REASON) -> SideEffect:
     """Ask, and let the outbox run the side effect once committed (in-process, as the embedded mode does)."""
     with capture(execute=True):
@@ -189,8 +206,15 @@ def test_a_new_version_points_the_document_at_a_new_file_and_keeps_the_earlier_o
     number = str(document)
     before = files_of(document, kind)
     certifpro = make_certifpro()
+    tracked = feed_rows(document)
+    for row in tracked:
+        type(row)._default_manager.filter(pk=row.pk).update(updated_at=LONG_AGO)
 
     side_effect = regenerate(django_capture_on_commit_callbacks, document, certifpro)
+
+    # A new file is a change the API's feed shows: the document and its parents moved (issue 20's review, item 2).
+    assert [type(row)._default_manager.get(pk=row.pk).updated_at > LONG_AGO for row in tracked] == [True] * len(tracked)
+    assert bool(tracked) == (kind in {"attestation", "certificate", "minutes", "batch"})
 
     assert side_effect.state == SideEffectState.DONE, side_effect.last_error
     assert side_effect.kind == f"{kind}_regenerate"
