@@ -18,9 +18,10 @@ from __future__ import annotations
 import datetime
 from typing import Any, ClassVar
 
-from django.db import models
+from django.core.exceptions import EmptyResultSet
+from django.db import connection, models, transaction
 from django.db.models import F, Value
-from django.db.models.functions import Greatest
+from django.db.models.functions import Greatest, Now
 from django.utils import timezone
 
 FIELD = "updated_at"
@@ -48,7 +49,45 @@ def _later_of(at: datetime.datetime) -> Greatest:
 def _move_parents(model: type[models.Model], rows: models.QuerySet[Any], at: datetime.datetime) -> None:
     for path in getattr(model, "feed_parents", ()):
         parent = _related_model(model, path)
-        parent._default_manager.filter(pk__in=rows.values(path)).update(**{FIELD: _later_of(at)})
+        wanted = parent._default_manager.filter(pk__in=rows.values(path))
+        if connection.vendor == "postgresql" and connection.in_atomic_block:
+            _move_unless_held(parent, wanted, at)
+        else:  # SQLite writes one transaction at a time; outside a transaction nothing else is held
+            wanted.update(**{FIELD: _later_of(at)})
+
+
+def _move_unless_held(parent: type[models.Model], wanted: models.QuerySet[Any], at: datetime.datetime) -> None:
+    """Move the parents no other transaction holds, and the others once this one has committed.
+
+    The platform locks a dossier before its children (a move, a withdrawal, an evaluation's close). A service that
+    writes a child first and then waited here for the dossier would deadlock with them (a grid saved while the
+    dossier moves). A held parent is moved after the commit instead, to that instant, in a statement of its own: by
+    then this transaction holds nothing, and a reader who saw the child's change also sees the parent move later."""
+    quote = connection.ops.quote_name
+    field, key = parent._meta.get_field(FIELD), parent._meta.pk
+    if not isinstance(field, models.Field) or key is None:  # pragma: no cover - _has_updated_at checked the model
+        raise LookupError(f"{parent.__name__} has no {FIELD} column")
+    table, column, pk = parent._meta.db_table, str(field.column), str(key.column)
+    try:
+        sub_sql, sub_params = wanted.values("pk").query.sql_with_params()
+    except EmptyResultSet:  # rows known empty before asking the database (`pk__in=[]`)
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"WITH wanted AS ({sub_sql}), "  # noqa: S608 (names from the models, values as parameters)
+            f"locked AS (SELECT {quote(pk)} FROM {quote(table)} WHERE {quote(pk)} IN (SELECT * FROM wanted) "
+            f"FOR UPDATE SKIP LOCKED), "
+            f"moved AS (UPDATE {quote(table)} SET {quote(column)} = GREATEST({quote(column)}, %s) "
+            f"WHERE {quote(pk)} IN (SELECT * FROM locked) RETURNING {quote(pk)}) "
+            f"SELECT {quote(pk)} FROM {quote(table)} WHERE {quote(pk)} IN (SELECT * FROM wanted) "
+            f"AND {quote(pk)} NOT IN (SELECT {quote(pk)} FROM moved)",
+            [*sub_params, at],
+        )
+        held = [row[0] for row in cursor.fetchall()]
+    if held:
+        transaction.on_commit(
+            lambda: parent._default_manager.filter(pk__in=held).update(**{FIELD: Greatest(F(FIELD), Now())})
+        )
 
 
 def rows_update(rows: models.QuerySet[Any], *, at: datetime.datetime | None = None, **values: Any) -> int:

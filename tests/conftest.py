@@ -24,19 +24,10 @@ CHROMIUM = "/usr/bin/chromium"
 
 @pytest.fixture(autouse=True)
 def _test_settings(settings, tmp_path_factory) -> None:
-    # Generated documents go to a throw-away folder, never into the project's media/.
-    settings.MEDIA_ROOT = str(tmp_path_factory.mktemp("media"))
+    for name, value in shared.settings_for_tests(str(tmp_path_factory.mktemp("media"))).items():
+        setattr(settings, name, value)
     if shared.media_roots:  # the files of a module's shared rows (tests/shared.py)
         shutil.copytree(shared.media_roots[-1], settings.MEDIA_ROOT, dirs_exist_ok=True)
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    # The test client and live_server speak plain HTTP, whatever SITE_URL the environment gives (an https one turns
-    # the redirect on); tests/test_security_headers.py checks production's HTTPS settings in a process of their own.
-    settings.SECURE_SSL_REDIRECT = False
-    # Production's manifest storage needs collectstatic; tests/test_platform.py runs that pipeline itself.
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
 
 
 # Groups of tests that `--dist loadgroup` keeps on one xdist worker: the fault tests, so that one set of their Celery

@@ -20,9 +20,32 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.test import override_settings
+
+
+def settings_for_tests(media_root: str) -> dict[str, Any]:
+    """What every test runs with (tests/conftest.py), and a module's shared rows too: its fixture runs before the
+    tests' own settings are applied."""
+    return {
+        # Generated documents go to a throw-away folder, never into the project's media/.
+        "MEDIA_ROOT": media_root,
+        "PASSWORD_HASHERS": ["django.contrib.auth.hashers.MD5PasswordHasher"],
+        # The test client and live_server speak plain HTTP, whatever SITE_URL the environment gives (an https one
+        # turns the redirect on); tests/test_security_headers.py checks production's HTTPS settings in a process of
+        # their own.
+        "SECURE_SSL_REDIRECT": False,
+        # Production's manifest storage (DEBUG off, as in CI) needs collectstatic; tests/test_platform.py runs that
+        # pipeline itself.
+        "STORAGES": {
+            **settings.STORAGES,
+            "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+        },
+    }
+
 
 # The media folder of the shared world in use (one at a time: a module's fixture is torn down before the next one).
 media_roots: list[Path] = []
@@ -32,8 +55,7 @@ media_roots: list[Path] = []
 def shared_rows(django_db_blocker) -> Iterator[Path]:
     with (
         tempfile.TemporaryDirectory(prefix="clea-shared-media-") as media,
-        # What tests/conftest.py's _test_settings gives each test, which runs after a module's fixtures.
-        override_settings(MEDIA_ROOT=media, PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]),
+        override_settings(**settings_for_tests(media)),
         django_db_blocker.unblock(),
         transaction.atomic(),
     ):

@@ -263,3 +263,51 @@ def test_every_list_accepts_exactly_the_query_parameters_its_schema_declares(db)
         assert declared == set(view.declared_query_params()), prefix
         checked += 1
     assert checked == len(router.registry)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_change_does_not_wait_for_a_parent_another_transaction_holds_and_moves_it_after_its_commit():
+    """A child written while another transaction holds its dossier (a move or a withdrawal lock the dossier first)
+    must not wait for it under the child's own lock, the order that deadlocked: the dossier moves once the writer
+    has committed, as soon as the holder lets go. PostgreSQL only: SQLite writes one transaction at a time."""
+    from django.db import connection, transaction
+
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks: PostgreSQL (CI)")
+    import threading
+    import time
+
+    from tests.concurrency import in_a_thread
+
+    dossier = DossierFactory(in_prior_evaluation=True)
+    evaluation = Evaluation.objects.get(dossier=dossier)
+    held, release = threading.Event(), threading.Event()
+
+    def hold_the_dossier() -> None:
+        with transaction.atomic():
+            list(Dossier.objects.select_for_update().filter(pk=dossier.pk).values_list("pk"))
+            held.set()
+            release.wait(10)
+
+    errors: list[BaseException] = []
+    holder = in_a_thread(hold_the_dossier, errors)
+    assert held.wait(10)
+    started = time.monotonic()
+    writer_done = threading.Event()
+
+    def write_the_child() -> None:
+        with transaction.atomic():
+            rows_changed(evaluation)
+        writer_done.set()  # after the commit and its deferred move of the dossier
+
+    writer = in_a_thread(write_the_child, errors)
+    # The child is written without waiting for the dossier; only the move after the commit waits for the holder.
+    time.sleep(0.5)
+    assert not writer_done.is_set()
+    assert Evaluation.objects.get(pk=evaluation.pk).updated_at > dossier.updated_at
+    release.set()
+    for thread in (holder, writer):
+        thread.join(10)
+    assert errors == []
+    assert time.monotonic() - started < 10
+    assert Dossier.objects.get(pk=dossier.pk).updated_at >= Evaluation.objects.get(pk=evaluation.pk).updated_at
