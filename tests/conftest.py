@@ -26,8 +26,8 @@ CHROMIUM = "/usr/bin/chromium"
 def _test_settings(settings, tmp_path_factory) -> None:
     # Generated documents go to a throw-away folder, never into the project's media/.
     settings.MEDIA_ROOT = str(tmp_path_factory.mktemp("media"))
-    if shared.media_roots:  # the files of a module's shared rows (tests/shared.py)
-        shutil.copytree(shared.media_roots[-1], settings.MEDIA_ROOT, dirs_exist_ok=True)
+    for shared_media in shared.media_roots:  # the files of a module's shared rows (tests/shared.py)
+        shutil.copytree(shared_media, settings.MEDIA_ROOT, dirs_exist_ok=True)
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     # The test client and live_server speak plain HTTP, whatever SITE_URL the environment gives (an https one turns
     # the redirect on); tests/test_security_headers.py checks production's HTTPS settings in a process of their own.

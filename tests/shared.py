@@ -24,7 +24,8 @@ from pathlib import Path
 from django.db import transaction
 from django.test import override_settings
 
-# The media folder of the shared world in use (one at a time: a module's fixture is torn down before the next one).
+# The media folders of the shared rows in use: a module's, or several when a module has more than one such fixture
+# (nested: the second's transaction is a savepoint in the first's); all are torn down before the next module.
 media_roots: list[Path] = []
 
 
