@@ -26,8 +26,8 @@ CHROMIUM = "/usr/bin/chromium"
 def _test_settings(settings, tmp_path_factory) -> None:
     for name, value in shared.settings_for_tests(str(tmp_path_factory.mktemp("media"))).items():
         setattr(settings, name, value)
-    if shared.media_roots:  # the files of a module's shared rows (tests/shared.py)
-        shutil.copytree(shared.media_roots[-1], settings.MEDIA_ROOT, dirs_exist_ok=True)
+    for shared_media in shared.media_roots:  # the files of a module's shared rows (tests/shared.py)
+        shutil.copytree(shared_media, settings.MEDIA_ROOT, dirs_exist_ok=True)
 
 
 # Groups of tests that `--dist loadgroup` keeps on one xdist worker: the fault tests, so that one set of their Celery

@@ -47,7 +47,8 @@ def settings_for_tests(media_root: str) -> dict[str, Any]:
     }
 
 
-# The media folder of the shared world in use (one at a time: a module's fixture is torn down before the next one).
+# The media folders of the shared rows in use: a module's, or several when a module has more than one such fixture
+# (nested: the second's transaction is a savepoint in the first's); all are torn down before the next module.
 media_roots: list[Path] = []
 
 

@@ -5,14 +5,17 @@ specification are checked one by one, each under the section that requires it.""
 
 import datetime
 import hashlib
+from collections.abc import Iterator
 from urllib.parse import urlsplit
 
 import pytest
 
 from clea_platform.certifications import Certification
+from credentials.models import IssuedCredential
 from credentials.signing import issuer_id
 from juries.services import verification_url
 from tests.credentials.factories import header_of, issued, payload_of
+from tests.shared import shared_rows
 
 pytestmark = pytest.mark.django_db
 
@@ -27,10 +30,19 @@ def is_date_time_z(value) -> bool:
     return isinstance(value, str) and value.endswith("Z") and datetime.datetime.fromisoformat(value).tzinfo is not None
 
 
+@pytest.fixture(scope="module")
+def credential_pk(django_db_setup, django_db_blocker) -> Iterator[int]:
+    """A CléA numérique certificate issued with its credential, built once for the module's tests, which only read
+    it (tests/shared.py)."""
+    with shared_rows(django_db_blocker):
+        _certificate, credential = issued(certification=Certification.CLEA_NUMERIQUE)
+        yield credential.pk
+
+
 @pytest.fixture
-def credential():
-    certificate, credential = issued(certification=Certification.CLEA_NUMERIQUE)
-    return certificate, credential, payload_of(credential.token)
+def credential(credential_pk: int):
+    credential = IssuedCredential.objects.select_related("certificate").get(pk=credential_pk)
+    return credential.certificate, credential, payload_of(credential.token)
 
 
 def test_jose_header_follows_8_2_3(credential):

@@ -1,6 +1,7 @@
 """credential_verify: authentic, unchanged, not revoked; and each way a file can fail, with its reason."""
 
 import json
+from collections.abc import Iterator
 
 import pytest
 
@@ -18,14 +19,23 @@ from tests.credentials.factories import (
     with_signature_byte_flipped,
 )
 from tests.juries.factories import make_certifpro
+from tests.shared import shared_rows
 
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(scope="module")
+def credential_pk(django_db_setup, django_db_blocker) -> Iterator[int]:
+    """A certificate issued through the jury's services with its credential, built once for the module
+    (tests/shared.py); a revocation or deletion by one test is rolled back before the next."""
+    with shared_rows(django_db_blocker):
+        _certificate, credential = issued()
+        yield credential.pk
+
+
 @pytest.fixture
-def credential() -> IssuedCredential:
-    _certificate, credential = issued()
-    return credential
+def credential(credential_pk: int) -> IssuedCredential:
+    return IssuedCredential.objects.get(pk=credential_pk)
 
 
 def test_a_credential_of_the_platform_verifies(credential):

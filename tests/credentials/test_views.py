@@ -2,6 +2,7 @@
 staff download from the dossier page."""
 
 import json
+from collections.abc import Iterator
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -14,6 +15,7 @@ from organisations.models import Role
 from tests.clients import page_text
 from tests.credentials.factories import issued, payload_of, with_payload_byte_changed, with_signature_byte_flipped
 from tests.juries.factories import make_certifpro
+from tests.shared import shared_rows
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_rate_limit")]
 
@@ -21,10 +23,18 @@ UPLOAD_URL = "/verifier/fichier/"
 API_URL = "/api/v1/credentials/verify/"
 
 
+@pytest.fixture(scope="module")
+def credential_pk(django_db_setup, django_db_blocker) -> Iterator[int]:
+    """A certificate issued through the jury's services with its credential, built once for the module
+    (tests/shared.py); a revocation or deletion by one test is rolled back before the next."""
+    with shared_rows(django_db_blocker):
+        _certificate, credential = issued()
+        yield credential.pk
+
+
 @pytest.fixture
-def credential() -> IssuedCredential:
-    _certificate, credential = issued()
-    return credential
+def credential(credential_pk: int) -> IssuedCredential:
+    return IssuedCredential.objects.get(pk=credential_pk)
 
 
 def upload(token: str | bytes, name: str = "clea.jwt", client: Client | None = None):

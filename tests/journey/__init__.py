@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import factory
 
@@ -70,6 +70,33 @@ def team_for(organisation: Organisation | None = None) -> Team:
         trainer=MembershipFactory(organisation=training, role=Role.TRAINER),
         final_evaluator=_member(organisation, Role.EVALUATOR, second=True),
     )
+
+
+@dataclass(frozen=True)
+class SharedDossier:
+    """A dossier of a module's shared rows (tests/shared.py), kept by primary keys: each test reads instances of its
+    own (`read()`), since a service called by one test changes the instances it holds while its rows are rolled
+    back. `SharedDossier.of(DossierFactory(...))` inside the module's fixture."""
+
+    pk: int
+    organisation: int
+    members: tuple[tuple[str, int], ...]
+
+    @classmethod
+    def of(cls, dossier: Dossier) -> SharedDossier:
+        team = dossier.team
+        members = tuple((f.name, getattr(team, f.name).pk) for f in fields(JourneyTeam))
+        return cls(pk=dossier.pk, organisation=team.organisation.pk, members=members)
+
+    def read(self) -> Dossier:
+        """The dossier with its `team`, as DossierFactory returns it."""
+        dossier = Dossier.objects.get(pk=self.pk)
+        by_pk = Membership.objects.select_related("user", "organisation").in_bulk([pk for _name, pk in self.members])
+        dossier.team = Team(
+            organisation=Organisation.objects.get(pk=self.organisation),
+            **{name: by_pk[pk] for name, pk in self.members},
+        )
+        return dossier
 
 
 def _member(organisation: Organisation, role: str, second: bool = False) -> Membership:

@@ -1,20 +1,31 @@
+from collections.abc import Iterator
 from urllib.parse import quote
 
 import pytest
 from django.test import Client
 from django.urls import reverse
 
+from juries.models import Certificate
 from juries.services import decision_revoke
 from tests.clients import page_text
 from tests.juries.factories import certified, make_certifpro
+from tests.shared import shared_rows
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_rate_limit")]
 
 
+@pytest.fixture(scope="module")
+def certificate_pk(django_db_setup, django_db_blocker) -> Iterator[int]:
+    """A certificate awarded by a closed session, its PDF produced: built once for the module's 30 tests
+    (tests/shared.py), whatever a test writes (a revocation) being rolled back before the next one."""
+    with shared_rows(django_db_blocker):
+        _jury, _submission, certificate = certified()
+        yield certificate.pk
+
+
 @pytest.fixture
-def certificate():
-    _jury, _submission, certificate = certified()
-    return certificate
+def certificate(certificate_pk: int) -> Certificate:
+    return Certificate.objects.get(pk=certificate_pk)
 
 
 def verify_url(code: str) -> str:

@@ -2,6 +2,7 @@ import datetime
 import html
 import io
 import re
+from collections.abc import Iterator
 
 import pytest
 from django.db import connection
@@ -33,7 +34,7 @@ from juries.services import (
 from organisations.models import Region, Role
 from tests.clients import page_text, verified_login
 from tests.factories import MembershipFactory, OrganisationFactory
-from tests.journey import DossierFactory
+from tests.journey import DossierFactory, SharedDossier
 from tests.juries.factories import (
     certified,
     close,
@@ -44,6 +45,7 @@ from tests.juries.factories import (
     session_day,
     submit,
 )
+from tests.shared import shared_rows
 
 pytestmark = pytest.mark.django_db
 
@@ -70,9 +72,17 @@ def jury():
     return make_jury()
 
 
+@pytest.fixture(scope="module")
+def shared_ready(django_db_setup, django_db_blocker) -> Iterator[SharedDossier]:
+    """The ready dossier 30 tests submit, decide on or read, walked once for the module (tests/shared.py): what a
+    test does with it (a submission, a decision) is rolled back before the next test."""
+    with shared_rows(django_db_blocker):
+        yield SharedDossier.of(DossierFactory(state="ready_for_jury"))
+
+
 @pytest.fixture
-def ready():
-    return DossierFactory(state="ready_for_jury")
+def ready(shared_ready: SharedDossier) -> Dossier:
+    return shared_ready.read()
 
 
 # -- 1. Submission by the counsellor -------------------------------------------------------------------------
@@ -718,10 +728,17 @@ def test_no_one_but_certifpro_revokes(client_for):
     assert Decision.objects.get(pk=submission.decision.pk).revoked_at is None
 
 
+@pytest.fixture(scope="module")
+def awarded_certificate_pk(django_db_setup, django_db_blocker) -> Iterator[int]:
+    """A certificate awarded by a closed session, its PDF produced, once for the export tests (tests/shared.py)."""
+    with shared_rows(django_db_blocker):
+        _jury, _submission, certificate = certified()
+        yield certificate.pk
+
+
 @pytest.fixture
-def awarded_certificate():
-    _jury, _submission, certificate = certified()
-    return certificate
+def awarded_certificate(awarded_certificate_pk: int) -> Certificate:
+    return Certificate.objects.get(pk=awarded_certificate_pk)
 
 
 def export_query(certificate: Certificate, fmt: str) -> dict[str, str]:

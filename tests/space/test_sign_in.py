@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import io
 import re
+from collections.abc import Iterator
 
 import pytest
 from django.core import mail
@@ -14,14 +15,16 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from candidates.models import Candidate, LinkOrigin, SignInLink, token_hash
-from organisations.models import AuditLog, Role
+from candidates.models import Candidate, Dossier, LinkOrigin, SignInLink, token_hash
+from organisations.models import AuditLog, Organisation, Role
 from outbox.models import SideEffect
 from privacy.services import retention_apply
 from space.middleware import CandidatePersonMiddleware
 from space.services import SESSION_PERSON_KEY, sign_in_link_create, sign_in_link_send
 from tests.clients import logged_in_client
-from tests.journey import DossierFactory
+from tests.factories import OrganisationFactory
+from tests.journey import DossierFactory, SharedDossier
+from tests.shared import shared_rows
 from tests.space.support import candidate_client, link_for
 
 pytestmark = pytest.mark.django_db
@@ -29,9 +32,26 @@ pytestmark = pytest.mark.django_db
 BIRTH = datetime.date(1979, 6, 3)
 
 
+@pytest.fixture(scope="module")
+def shared_dossier(django_db_setup, django_db_blocker) -> Iterator[SharedDossier]:
+    """Léa Martin's opened dossier in organisation A, built once for the module's tests (tests/shared.py): the links
+    and sessions a test makes are rolled back before the next one."""
+    with shared_rows(django_db_blocker):
+        organisation = OrganisationFactory(name="Évaluateur A")
+        yield SharedDossier.of(
+            DossierFactory(organisation=organisation, opened=True, email="Lea.Martin@exemple.fr", birth_date=BIRTH)
+        )
+
+
 @pytest.fixture
-def dossier(org_a):
-    return DossierFactory(organisation=org_a, opened=True, email="Lea.Martin@exemple.fr", birth_date=BIRTH)
+def org_a(shared_dossier: SharedDossier) -> Organisation:
+    """The dossier's organisation (tests/conftest.py's org_a, shared with the dossier)."""
+    return Organisation.objects.get(pk=shared_dossier.organisation)
+
+
+@pytest.fixture
+def dossier(shared_dossier: SharedDossier) -> Dossier:
+    return shared_dossier.read()
 
 
 def ask(client: Client, email: str, birth_date: str = "1979-06-03"):
