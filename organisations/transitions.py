@@ -1,9 +1,10 @@
 """One way to move a state machine: lock the row, check the role, apply, write the event and the audit row.
 
 Every state machine of the platform (dossier, funding line, jury session, referral, habilitation and its
-application) is a django-fsm-2 field named `state` (or the one a model names in `state_field_name`) on a model that also has an `organisation_id` (whose audit trail it joins)
-and a `record_event()` method writing its own event row. Each app's service names its transition and its
-arguments; this module does the rest, through django-fsm-2's public API only.
+application) is a django-fsm-2 field named `state` (or the one a model names in `state_field_name`) on a model
+that also has an `organisation_id` (whose audit trail it joins) and a `record_event()` method writing its own
+event row. Each app's service names its transition and its arguments; this module does the rest, through
+django-fsm-2's public API only.
 """
 
 from __future__ import annotations
