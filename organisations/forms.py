@@ -4,7 +4,8 @@ from django import forms
 from django.conf import settings
 from django.contrib.auth import authenticate
 from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
-from django.db.models import QuerySet
+from django.db.models import QuerySet, TextField
+from django.db.models.functions import Cast
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -274,9 +275,11 @@ class ApplicationFilterForm(forms.Form):
         if self.cleaned_data["kind"]:
             rows = rows.filter(kind=self.cleaned_data["kind"])
         if code := self.cleaned_data["certification"]:
-            # A JSON list of codes: matched as text, which every database does alike (the codes never overlap
-            # between quotes).
-            rows = rows.filter(certifications__icontains=f'"{code}"')
+            # A JSON list of codes, matched as its text: SQLite has no JSON containment, and between its quotes
+            # one code never matches another ("clea" is not "clea_numerique").
+            rows = rows.annotate(certifications_text=Cast("certifications", TextField())).filter(
+                certifications_text__contains=f'"{code}"'
+            )
         return rows
 
 

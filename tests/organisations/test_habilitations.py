@@ -256,3 +256,36 @@ def test_the_apply_form_offers_the_organisation_s_sites_and_reports_a_refusal(ad
     application = HabilitationApplication.objects.get()
     assert response.url == reverse("organisations:application_detail", args=[application.pk])
     assert list(application.sites.all()) == [mine]
+
+
+def test_certifpro_s_queue_filters_applications_by_certification_and_state(admin_a, org_b, certifpro, client_for):
+    numerique = apply(admin_a, "clea_numerique")
+    clea = apply(MembershipFactory(organisation=org_b, role=Role.ORG_ADMIN), "clea", "clea_management")
+    habilitation_application_refuse(application=clea, by=certifpro, reason="Dossier incomplet")
+    url = reverse("organisations:application_list")
+    client = client_for(certifpro)
+
+    def listed(query):
+        return [application.pk for application in client.get(url, query).context["page"]]
+
+    assert listed({}) == [numerique.pk, clea.pk]  # awaiting first
+    assert listed({"certification": "clea"}) == [clea.pk]
+    assert listed({"certification": "clea_numerique", "state": "submitted"}) == [numerique.pk]
+    assert listed({"state": "refused", "kind": "first"}) == [clea.pk]
+
+
+def test_certifpro_suspends_and_renews_from_the_habilitation_s_page(admin_a, certifpro, client_for):
+    habilitation = HabilitationFactory(organisation=admin_a.organisation, valid_until=TODAY() + 20 * DAY)
+    url = reverse("organisations:habilitation_detail", args=[habilitation.pk])
+    client = client_for(certifpro)
+    page = page_text(client.get(url))
+    assert "Renouveler l'habilitation" in page and "Rétablir l'habilitation" not in page
+
+    assert "Ce champ est obligatoire." in page_text(client.post(url, {"action": "suspend", "suspend-reason": ""}))
+    client.post(url, {"action": "suspend", "suspend-reason": "Audit de conformité"})
+    assert Habilitation.objects.get(pk=habilitation.pk).status == HabilitationStatus.SUSPENDED
+    response = client.post(url, {"action": "renew", "renew-valid_until": f"{TODAY() + 900 * DAY:%Y-%m-%d}"})
+    renewal = Habilitation.objects.get(previous=habilitation)
+    assert response.url == reverse("organisations:habilitation_detail", args=[renewal.pk])
+    assert renewal.valid_from == habilitation.valid_until + DAY
+    assert "Renouveler l'habilitation" not in page_text(client.get(url))
