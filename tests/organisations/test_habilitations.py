@@ -289,3 +289,19 @@ def test_certifpro_suspends_and_renews_from_the_habilitation_s_page(admin_a, cer
     assert response.url == reverse("organisations:habilitation_detail", args=[renewal.pk])
     assert renewal.valid_from == habilitation.valid_until + DAY
     assert "Renouveler l'habilitation" not in page_text(client.get(url))
+
+
+def test_the_demo_has_an_application_to_instruct_and_a_habilitation_ending_for_nord_s_admin(db):
+    from organisations.demo import seed_foundation
+
+    orgs = seed_foundation()
+    seed_foundation()  # seeding again adds nothing
+
+    nord = orgs["nord"]
+    [application] = HabilitationApplication.objects.submitted()
+    assert (application.organisation, application.certifications) == (nord, ["clea_management"])
+    assert application.sites.count() == 1
+    [ending] = Habilitation.objects.expiring()
+    assert (ending.organisation, ending.certification) == (nord, "clea_numerique")
+    camille = nord.memberships.get(user__email="conseillere@evaluateur-nord.demo", role=Role.ORG_ADMIN)
+    assert [item.kind for item in work_queue(camille).items] == ["habilitation_expiring"]
