@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 
 from clea_platform.certifications import Certification
 from clea_platform.errors import BusinessRefusal
+from clea_platform.locks import serialise_on
 from organisations.models import (
     ApplicationKind,
     ApplicationState,
@@ -130,6 +131,8 @@ def habilitation_apply(
     if any(site.organisation_id != organisation_id or not site.is_active for site in sites):
         raise PermissionDenied
     _check_period(requested_from, requested_until)
+    # Two administrators (or two tabs) applying at once would both pass the "already awaiting" check.
+    serialise_on(f"habilitation-apply:{organisation_id}")
     pending = HabilitationApplication.objects.submitted().filter(organisation_id=organisation_id)
     for code in certifications:
         label = Certification(code).label
