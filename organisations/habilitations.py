@@ -18,6 +18,7 @@ from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django_fsm import can_proceed
 
 from clea_platform.certifications import Certification
 from clea_platform.errors import BusinessRefusal
@@ -321,7 +322,25 @@ def _habilitation_transition(
     transition_apply(
         locked, name, by=by, refused=_refused, action="habilitation", request=request, note=reason, reason=reason
     )
-    _announce(event, organisation_id=locked.organisation_id, by=by, habilitations=[locked], reason=reason)
+    # The periods already granted after this one follow it: a withdrawal or a suspension that the next period
+    # would lift by itself on its first day is none. A later period already in the target state stays as it is.
+    moved = [locked]
+    row = locked
+    while (row := Habilitation.objects.select_for_update(of=("self",)).filter(previous=row).first()) is not None:
+        if can_proceed(getattr(row, name)):
+            transition_apply(
+                row,
+                name,
+                by=by,
+                refused=_refused,
+                action="habilitation",
+                request=request,
+                note=reason,
+                details={"following": locked.pk},
+                reason=reason,
+            )
+            moved.append(row)
+    _announce(event, organisation_id=locked.organisation_id, by=by, habilitations=moved, reason=reason)
     return locked
 
 

@@ -29,6 +29,7 @@ from organisations.habilitations import (
     habilitation_reinstate,
     habilitation_renew,
     habilitation_suspend,
+    habilitation_withdraw,
 )
 from organisations.models import (
     ApplicationKind,
@@ -305,3 +306,17 @@ def test_the_demo_has_an_application_to_instruct_and_a_habilitation_ending_for_n
     assert (ending.organisation, ending.certification) == (nord, "clea_numerique")
     camille = nord.memberships.get(user__email="conseillere@evaluateur-nord.demo", role=Role.ORG_ADMIN)
     assert [item.kind for item in work_queue(camille).items] == ["habilitation_expiring"]
+
+
+def test_withdrawing_or_suspending_a_period_also_moves_the_renewal_already_granted(admin_a, certifpro):
+    current = HabilitationFactory(organisation=admin_a.organisation, valid_until=TODAY() + 30 * DAY)
+    renewal = habilitation_renew(habilitation=current, by=certifpro, valid_until=TODAY() + 800 * DAY)
+
+    habilitation_suspend(habilitation=current, by=certifpro, reason="Audit de conformité")
+    assert not Habilitation.objects.in_force(TODAY() + 60 * DAY).exists()
+    habilitation_reinstate(habilitation=Habilitation.objects.get(pk=current.pk), by=certifpro)
+    assert Habilitation.objects.in_force(TODAY() + 60 * DAY).get() == renewal
+
+    habilitation_withdraw(habilitation=Habilitation.objects.get(pk=current.pk), by=certifpro, reason="Fraude")
+    assert Habilitation.objects.get(pk=renewal.pk).status == HabilitationStatus.WITHDRAWN
+    assert not Habilitation.objects.in_force(TODAY() + 60 * DAY).exists()
