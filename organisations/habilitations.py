@@ -90,6 +90,13 @@ def _check_period(valid_from: datetime.date, valid_until: datetime.date) -> None
         raise HabilitationRefusal(_("Une habilitation est accordée pour 5 ans au plus."), field="valid_until")
 
 
+def _suspended_refusal() -> HabilitationRefusal:
+    # A renewal granted now would start active and lift the suspension by itself on its first day.
+    return HabilitationRefusal(
+        _("Cette habilitation est suspendue : rétablissez-la avant de la renouveler, ou retirez-la.")
+    )
+
+
 def _current(organisation_id: int, certification: str) -> Habilitation | None:
     """The organisation's latest habilitation for the certification not yet ended nor withdrawn (active or
     suspended, current or to come), or None."""
@@ -205,6 +212,8 @@ def habilitation_application_grant(
                     _("L'habilitation %(certification)s à renouveler a pris fin : accordez une première habilitation.")
                     % {"certification": Certification(code).label}
                 )
+            if current.status == HabilitationStatus.SUSPENDED:
+                raise _suspended_refusal()
             previous, start = current, current.valid_until + datetime.timedelta(days=1)
         elif current is not None:
             raise HabilitationRefusal(
@@ -280,8 +289,8 @@ def habilitation_renew(
     *, habilitation: Habilitation, by: Membership, valid_until: datetime.date, request: HttpRequest | None = None
 ) -> Habilitation:
     """Certif'Pro renews a habilitation without an application: a new period from the day after the current one
-    ends until `valid_until`, for the same sites (its application's). Refused for a habilitation withdrawn, ended,
-    or already renewed. Announces `renewed` (fees, the organisation's administrators)."""
+    ends until `valid_until`. Refused for a habilitation suspended, withdrawn, ended, or already renewed. Announces
+    `renewed` (its establishment fee, the organisation's administrators)."""
     if not by.is_certifpro:
         raise PermissionDenied
     locked = Habilitation.objects.select_for_update(of=("self",)).get(pk=habilitation.pk)
@@ -289,6 +298,8 @@ def habilitation_renew(
         raise HabilitationRefusal(
             _("Une habilitation retirée ou terminée ne se renouvelle pas : accordez-en une nouvelle.")
         )
+    if locked.status == HabilitationStatus.SUSPENDED:
+        raise _suspended_refusal()
     if Habilitation.objects.filter(previous=locked).exists():
         raise HabilitationRefusal(_("Cette habilitation est déjà renouvelée."))
     start = locked.valid_until + datetime.timedelta(days=1)

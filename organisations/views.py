@@ -678,7 +678,7 @@ def habilitation_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 return redirect("organisations:habilitation_detail", pk=habilitation.pk)
     status = habilitation.status
     renewable = (
-        status != HabilitationStatus.WITHDRAWN
+        status == HabilitationStatus.ACTIVE
         and habilitation.valid_until >= timezone.localdate()
         and not Habilitation.objects.filter(previous=habilitation).exists()
     )
@@ -695,7 +695,8 @@ def habilitation_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "habilitation": habilitation,
             "renewal": Habilitation.objects.filter(previous=habilitation).first(),
             "instructs": membership.is_certifpro,
-            "forms": {name: form for name, form in forms_by_action.items() if available[name]},
+            # A refused form stays on the page with its reason, even when the action is not offered now.
+            "forms": {name: form for name, form in forms_by_action.items() if available[name] or form.errors},
             "expiring": habilitation.is_expiring() and renewable,
             "may_apply": _may_apply(membership),
             "today": timezone.localdate(),

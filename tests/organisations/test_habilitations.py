@@ -285,7 +285,20 @@ def test_certifpro_suspends_and_renews_from_the_habilitation_s_page(admin_a, cer
     assert "Ce champ est obligatoire." in page_text(client.post(url, {"action": "suspend", "suspend-reason": ""}))
     client.post(url, {"action": "suspend", "suspend-reason": "Audit de conformité"})
     assert Habilitation.objects.get(pk=habilitation.pk).status == HabilitationStatus.SUSPENDED
-    response = client.post(url, {"action": "renew", "renew-valid_until": f"{TODAY() + 900 * DAY:%Y-%m-%d}"})
+    # A renewal granted while suspended would start active and lift the suspension by itself: refused.
+    renew = {"action": "renew", "renew-valid_until": f"{TODAY() + 900 * DAY:%Y-%m-%d}"}
+    page = page_text(client.get(url))
+    assert "Renouveler l'habilitation" not in page and "Rétablir l'habilitation" in page
+    assert "rétablissez-la avant de la renouveler" in page_text(client.post(url, renew))
+    assert not Habilitation.objects.filter(previous=habilitation).exists()
+    application = apply(admin_a, "clea", kind=ApplicationKind.RENEWAL)
+    with pytest.raises(HabilitationRefusal, match="rétablissez-la"):
+        habilitation_application_grant(
+            application=application, by=certifpro, valid_from=TODAY(), valid_until=TODAY() + 900 * DAY
+        )
+
+    client.post(url, {"action": "reinstate", "reinstate-reason": ""})
+    response = client.post(url, renew)
     renewal = Habilitation.objects.get(previous=habilitation)
     assert response.url == reverse("organisations:habilitation_detail", args=[renewal.pk])
     assert renewal.valid_from == habilitation.valid_until + DAY
