@@ -40,8 +40,9 @@ def record_certificate_fee(sender: Any, *, certificate: Any, **kwargs: Any) -> N
 
 @receiver(habilitation_changed, dispatch_uid="funding.habilitation_fees")
 def record_habilitation_fees(sender: Any, *, event: str, habilitations: list[Any], **kwargs: Any) -> None:
-    """A habilitation granted or renewed starts a period: its application fee and its establishment fee, once
-    each per habilitation (unique per source, as the daily catch-up keys them)."""
+    """A habilitation granted or renewed starts a period: its establishment fee; and the application fee once per
+    application that granted it (first or renewal), none for Certif'Pro's renewal without an application.
+    Unique per source, as the daily catch-up keys them (funding.services._fee_facts)."""
     if event not in ("granted", "renewed"):
         return
     for habilitation in habilitations:

@@ -309,8 +309,7 @@ def habilitation_renew(
         certification=locked.certification,
         valid_from=start,
         valid_until=valid_until,
-        application=locked.application,
-        previous=locked,
+        previous=locked,  # no application: none was made (and no application fee is owed)
     )
     audit_record(
         action="habilitation.renew",

@@ -152,8 +152,10 @@ def test_a_renewal_follows_the_current_period_without_a_gap_and_owes_its_own_fee
     assert fees_of([renewal]).count() == 2
     # Certif'Pro renews the renewal in turn, without an application; a period renewed once is not renewed again.
     again = habilitation_renew(habilitation=renewal, by=certifpro, valid_until=TODAY() + 1500 * DAY)
-    assert again.valid_from == renewal.valid_until + DAY
-    assert fees_of([again]).count() == 2
+    assert (again.valid_from, again.application) == (renewal.valid_until + DAY, None)
+    # No application, no application fee (nor does the daily catch-up add one): the new period's establishment fee.
+    fee_entries_catch_up()
+    assert list(fees_of([again]).values_list("kind", flat=True)) == [FeeKind.ESTABLISHMENT]
     with pytest.raises(HabilitationRefusal, match="déjà renouvelée"):
         habilitation_renew(habilitation=renewal, by=certifpro, valid_until=TODAY() + 2000 * DAY)
 
