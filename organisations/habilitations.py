@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -95,6 +95,30 @@ def _suspended_refusal() -> HabilitationRefusal:
     return HabilitationRefusal(
         _("Cette habilitation est suspendue : rétablissez-la avant de la renouveler, ou retirez-la.")
     )
+
+
+def _withdrawn_renewal_refusal() -> HabilitationRefusal:
+    # `previous` is one-to-one: the withdrawn renewal keeps its place after the current period.
+    return HabilitationRefusal(
+        _(
+            "Le renouvellement de cette habilitation a été retiré : une nouvelle période ne peut être accordée qu'à "
+            "la fin de la période en cours, par une première habilitation."
+        )
+    )
+
+
+def _serialise_periods(organisation_id: int, certification: str) -> None:
+    """A grant and a direct renewal of the same organisation's certification at once would both read the same
+    current period and both follow it."""
+    serialise_on(f"habilitation-period:{organisation_id}:{certification}")
+
+
+def _create_period(**fields: Any) -> Habilitation:
+    try:
+        with transaction.atomic():  # a savepoint: the refusal leaves the caller's transaction usable
+            return Habilitation.objects.create(**fields)
+    except IntegrityError as exc:  # the unique `previous`: another decision got there first
+        raise HabilitationRefusal(_("Cette habilitation est déjà renouvelée.")) from exc
 
 
 def _current(organisation_id: int, certification: str) -> Habilitation | None:
@@ -203,6 +227,7 @@ def habilitation_application_grant(
         raise _refused(locked, "grant")
     habilitations = []
     for code in locked.certifications:
+        _serialise_periods(locked.organisation_id, code)
         current = _current(locked.organisation_id, code)
         previous = None
         start = valid_from
@@ -214,6 +239,8 @@ def habilitation_application_grant(
                 )
             if current.status == HabilitationStatus.SUSPENDED:
                 raise _suspended_refusal()
+            if Habilitation.objects.filter(previous=current).exists():
+                raise _withdrawn_renewal_refusal()
             previous, start = current, current.valid_until + datetime.timedelta(days=1)
         elif current is not None:
             raise HabilitationRefusal(
@@ -222,7 +249,7 @@ def habilitation_application_grant(
             )
         _check_period(start, valid_until)
         habilitations.append(
-            Habilitation.objects.create(
+            _create_period(
                 organisation_id=locked.organisation_id,
                 certification=code,
                 valid_from=start,
@@ -293,6 +320,9 @@ def habilitation_renew(
     `renewed` (its establishment fee, the organisation's administrators)."""
     if not by.is_certifpro:
         raise PermissionDenied
+    # The period's lock before the row's, as a grant takes it: the grant's new row checks its `previous` key at
+    # commit (a deferred foreign key), which would wait on this row's lock while we wait on the grant's.
+    _serialise_periods(habilitation.organisation_id, habilitation.certification)
     locked = Habilitation.objects.select_for_update(of=("self",)).get(pk=habilitation.pk)
     if locked.status == HabilitationStatus.WITHDRAWN or locked.valid_until < timezone.localdate():
         raise HabilitationRefusal(
@@ -300,11 +330,14 @@ def habilitation_renew(
         )
     if locked.status == HabilitationStatus.SUSPENDED:
         raise _suspended_refusal()
-    if Habilitation.objects.filter(previous=locked).exists():
+    following = Habilitation.objects.filter(previous=locked).first()
+    if following is not None and following.status == HabilitationStatus.WITHDRAWN:
+        raise _withdrawn_renewal_refusal()
+    if following is not None:
         raise HabilitationRefusal(_("Cette habilitation est déjà renouvelée."))
     start = locked.valid_until + datetime.timedelta(days=1)
     _check_period(start, valid_until)
-    renewal = Habilitation.objects.create(
+    renewal = _create_period(
         organisation_id=locked.organisation_id,
         certification=locked.certification,
         valid_from=start,
@@ -335,7 +368,7 @@ def _habilitation_transition(
     # The periods already granted after this one follow it: a withdrawal or a suspension that the next period
     # would lift by itself on its first day is none. A later period already in the target state stays as it is.
     moved = [locked]
-    row = locked
+    row: Habilitation | None = locked
     while (row := Habilitation.objects.select_for_update(of=("self",)).filter(previous=row).first()) is not None:
         if can_proceed(getattr(row, name)):
             transition_apply(

@@ -8,6 +8,7 @@ import datetime
 
 import pytest
 from django.core.exceptions import PermissionDenied
+from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
@@ -41,6 +42,7 @@ from organisations.models import (
     Role,
 )
 from tests.clients import page_text
+from tests.concurrency import race
 from tests.factories import HabilitationFactory, MembershipFactory, OrganisationFactory, SiteFactory
 from tests.journey import DossierFactory
 
@@ -335,3 +337,39 @@ def test_withdrawing_or_suspending_a_period_also_moves_the_renewal_already_grant
     habilitation_withdraw(habilitation=Habilitation.objects.get(pk=current.pk), by=certifpro, reason="Fraude")
     assert Habilitation.objects.get(pk=renewal.pk).status == HabilitationStatus.WITHDRAWN
     assert not Habilitation.objects.in_force(TODAY() + 60 * DAY).exists()
+
+
+def test_a_period_whose_renewal_was_withdrawn_is_refused_a_second_renewal_not_a_server_error(admin_a, certifpro):
+    current = HabilitationFactory(organisation=admin_a.organisation, valid_until=TODAY() + 30 * DAY)
+    renewal = habilitation_renew(habilitation=current, by=certifpro, valid_until=TODAY() + 800 * DAY)
+    habilitation_withdraw(habilitation=renewal, by=certifpro, reason="Site fermé")
+    application = apply(admin_a, "clea", kind=ApplicationKind.RENEWAL)
+
+    with pytest.raises(HabilitationRefusal, match="renouvellement de cette habilitation a été retiré"):
+        habilitation_application_grant(
+            application=application, by=certifpro, valid_from=TODAY(), valid_until=TODAY() + 900 * DAY
+        )
+    with pytest.raises(HabilitationRefusal, match="renouvellement de cette habilitation a été retiré"):
+        habilitation_renew(habilitation=current, by=certifpro, valid_until=TODAY() + 900 * DAY)
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="SQLite (the embedded mode) runs one writing transaction at a time"
+)
+@pytest.mark.django_db(transaction=True)
+def test_a_grant_and_a_direct_renewal_at_once_make_one_renewal_and_a_refusal():
+    admin = MembershipFactory(role=Role.ORG_ADMIN)
+    certifpro = MembershipFactory(organisation=OrganisationFactory(certifpro=True), role=Role.CERTIFPRO_ADMIN)
+    current = HabilitationFactory(organisation=admin.organisation, valid_until=TODAY() + 30 * DAY)
+    application = apply(admin, "clea", kind=ApplicationKind.RENEWAL)
+    until = TODAY() + 900 * DAY
+
+    outcome = race(
+        lambda: habilitation_application_grant(
+            application=application, by=certifpro, valid_from=TODAY(), valid_until=until
+        ),
+        lambda: habilitation_renew(habilitation=current, by=certifpro, valid_until=until),
+    )
+
+    assert isinstance(outcome["second"], HabilitationRefusal), outcome
+    assert Habilitation.objects.filter(previous=current).count() == 1
