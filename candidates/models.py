@@ -534,8 +534,8 @@ class Dossier(ConcurrentTransitionMixin, TracksChanges, models.Model):
         )
 
     def habilitation_covering(self) -> bool:
-        """Active or suspended within its period: a current dossier goes on through a suspension, not past a
-        withdrawal or the period's end."""
+        """Active or suspended within its period: what an opened dossier needs to start its prior evaluation (it
+        may through a suspension, not after a withdrawal or the period's end). Later steps check no habilitation."""
         return (
             Habilitation.objects.filter(organisation_id=self.organisation_id, certification=self.certification)
             .covering()

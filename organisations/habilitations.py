@@ -391,8 +391,9 @@ def _habilitation_transition(
 def habilitation_suspend(
     *, habilitation: Habilitation, by: Membership, reason: str, request: HttpRequest | None = None
 ) -> Habilitation:
-    """Suspend with a reason: no new dossier while suspended (create, open, transfer in, directory, referrals all
-    read `in_force`); the current dossiers go on (`covering`)."""
+    """Suspend with a reason, with any period already granted after it: no new dossier while suspended (create,
+    open, transfer in, directory, referrals all read `in_force`); the dossiers already opened go on, their prior
+    evaluation included (`covering`)."""
     reason = _reason(reason, _("Indiquez le motif de la suspension."))
     return _habilitation_transition(
         habilitation=habilitation, name="suspend", event="suspended", by=by, reason=reason, request=request
@@ -403,7 +404,8 @@ def habilitation_suspend(
 def habilitation_reinstate(
     *, habilitation: Habilitation, by: Membership, reason: str = "", request: HttpRequest | None = None
 ) -> Habilitation:
-    """End a suspension: new dossiers are possible again, within the period."""
+    """End a suspension, of the periods already granted after it too: new dossiers are possible again, within
+    the period."""
     return _habilitation_transition(
         habilitation=habilitation, name="reinstate", event="reinstated", by=by, reason=reason.strip(), request=request
     )
@@ -413,8 +415,9 @@ def habilitation_reinstate(
 def habilitation_withdraw(
     *, habilitation: Habilitation, by: Membership, reason: str, request: HttpRequest | None = None
 ) -> Habilitation:
-    """Withdraw for good, with a reason: neither new dossiers nor the next steps of current ones (a counsellor
-    moves them to another organisation)."""
+    """Withdraw for good, with a reason, with any period already granted after it: no new dossier, and an opened
+    dossier cannot start its prior evaluation (`covering`; a counsellor may move it to another organisation); the
+    dossiers further on go on, as after a suspension (the issue: current dossiers go on)."""
     reason = _reason(reason, _("Indiquez le motif du retrait."))
     return _habilitation_transition(
         habilitation=habilitation, name="withdraw", event="withdrawn", by=by, reason=reason, request=request

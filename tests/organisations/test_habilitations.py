@@ -285,6 +285,9 @@ def test_certifpro_suspends_and_renews_from_the_habilitation_s_page(admin_a, cer
     client = client_for(certifpro)
     page = page_text(client.get(url))
     assert "Renouveler l'habilitation" in page and "Rétablir l'habilitation" not in page
+    # What a withdrawal enforces, and only that: the dossiers past their prior evaluation's start go on.
+    assert "un dossier ouvert ne peut plus commencer son évaluation préalable" in page
+    assert "Les dossiers dont l'évaluation préalable a commencé se poursuivent." in page
 
     assert "Ce champ est obligatoire." in page_text(client.post(url, {"action": "suspend", "suspend-reason": ""}))
     client.post(url, {"action": "suspend", "suspend-reason": "Audit de conformité"})
