@@ -218,7 +218,8 @@ def habilitation_application_grant(
     request: HttpRequest | None = None,
 ) -> list[Habilitation]:
     """Grant the application: one habilitation per certification, over the period Certif'Pro sets. A renewal's
-    period starts the day after the current one ends, whatever `valid_from` says (no gap, no overlap). Announces
+    period starts the day after the current one ends, whatever `valid_from` says (no gap, no overlap); when that
+    period has ended meanwhile, it starts at `valid_from`, as a first one. Announces
     `granted`: funding records the period's fees, the organisation's administrators are told."""
     if not by.is_certifpro:
         raise PermissionDenied
@@ -231,12 +232,9 @@ def habilitation_application_grant(
         current = _current(locked.organisation_id, code)
         previous = None
         start = valid_from
-        if locked.kind == ApplicationKind.RENEWAL:
-            if current is None:
-                raise HabilitationRefusal(
-                    _("L'habilitation %(certification)s à renouveler a pris fin : accordez une première habilitation.")
-                    % {"certification": Certification(code).label}
-                )
+        # A renewal instructed after the period it renews ended (or was withdrawn) starts a period of its own, from
+        # `valid_from`, as a first habilitation would: the organisation applied in time, it is not sent back.
+        if locked.kind == ApplicationKind.RENEWAL and current is not None:
             if current.status == HabilitationStatus.SUSPENDED:
                 raise _suspended_refusal()
             if Habilitation.objects.filter(previous=current).exists():

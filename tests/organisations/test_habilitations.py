@@ -376,3 +376,16 @@ def test_a_grant_and_a_direct_renewal_at_once_make_one_renewal_and_a_refusal():
 
     assert isinstance(outcome["second"], HabilitationRefusal), outcome
     assert Habilitation.objects.filter(previous=current).count() == 1
+
+
+def test_a_renewal_instructed_after_its_period_ended_is_granted_from_the_date_certifpro_sets(admin_a, certifpro):
+    current = HabilitationFactory(organisation=admin_a.organisation, valid_until=TODAY() + 10 * DAY)
+    application = apply(admin_a, "clea", kind=ApplicationKind.RENEWAL)
+    Habilitation.objects.filter(pk=current.pk).update(valid_from=TODAY() - 800 * DAY, valid_until=TODAY() - DAY)
+
+    [granted] = habilitation_application_grant(
+        application=application, by=certifpro, valid_from=TODAY(), valid_until=TODAY() + 900 * DAY
+    )
+
+    assert (granted.valid_from, granted.previous) == (TODAY(), None)
+    assert Habilitation.objects.in_force().get() == granted
