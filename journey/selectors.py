@@ -14,8 +14,22 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, overload
 
 from django.conf import settings
-from django.db.models import Case, Count, Exists, F, Min, OuterRef, Q, QuerySet, Subquery, When, Window
-from django.db.models.functions import Coalesce
+from django.db.models import (
+    Case,
+    Count,
+    Exists,
+    F,
+    Min,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    TextField,
+    Value,
+    When,
+    Window,
+)
+from django.db.models.functions import Cast, Coalesce, Concat
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -38,6 +52,7 @@ from juries.models import JurySession, SessionSeat, SessionState, Submission
 from juries.selectors import conflict_count_for, deliberations_presided_by, related_count, upcoming_sessions_for
 from organisations.models import (
     HABILITATION_RENEWAL_NOTICE,
+    ApplicationKind,
     Habilitation,
     HabilitationApplication,
     Membership,
@@ -839,8 +854,19 @@ def habilitation_applications_to_instruct(membership: Membership, limit: int) ->
 
 
 def own_habilitations_expiring(membership: Membership, limit: int) -> tuple[int, list[QueueItem]]:
-    """The organisation's habilitations ending within 3 months without a renewal: apply for it in time."""
-    rows = Habilitation.objects.visible_to(membership).expiring().order_by("valid_until", "pk")
+    """The organisation's habilitations ending within 3 months without a renewal nor a renewal application awaiting
+    Certif'Pro: apply for it in time."""
+    # The application's JSON list of codes, matched as text (SQLite has no JSON containment; quoted, one code
+    # never matches another): the same test as the applications' certification filter.
+    awaiting = (
+        HabilitationApplication.objects.submitted()
+        .filter(organisation_id=OuterRef("organisation_id"), kind=ApplicationKind.RENEWAL)
+        .annotate(certifications_text=Cast("certifications", TextField()))
+        .filter(certifications_text__contains=Concat(Value('"'), OuterRef("certification"), Value('"')))
+    )
+    rows = (
+        Habilitation.objects.visible_to(membership).expiring().exclude(Exists(awaiting)).order_by("valid_until", "pk")
+    )
     url = _url("organisations:habilitation_detail")
 
     def item(habilitation: Habilitation) -> QueueItem:

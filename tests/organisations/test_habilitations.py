@@ -208,6 +208,11 @@ def test_an_ending_habilitation_is_in_both_queues_and_notified_once_until_renewe
     told = Notification.objects.get(recipient=admin_a.user, kind="habilitation_expiring")
     assert told.title == f"Votre habilitation CléA prend fin le {ending.valid_until:%d/%m/%Y}"
 
+    # Its renewal applied for, awaiting Certif'Pro: nothing left for the organisation to do.
+    renewal = apply(admin_a, "clea", kind=ApplicationKind.RENEWAL)
+    assert work_queue(admin_a).items == []
+    habilitation_application_refuse(application=renewal, by=certifpro, reason="Pièces manquantes")
+    assert [item.kind for item in work_queue(admin_a).items] == ["habilitation_expiring"]
     habilitation_renew(habilitation=ending, by=certifpro, valid_until=TODAY() + 800 * DAY)
     assert work_queue(admin_a).items == []
 
