@@ -692,14 +692,19 @@ def on_webhook_paused(sender: Any, *, subscription: Any, **kwargs: Any) -> None:
     )
 
 
-_HABILITATION_TITLES = {
-    "granted": _("Habilitation accordée : %(what)s"),
-    "renewed": _("Habilitation renouvelée : %(what)s"),
-    "refused": _("Demande d'habilitation refusée : %(what)s"),
-    "suspended": _("Habilitation suspendue : %(what)s"),
-    "reinstated": _("Habilitation rétablie : %(what)s"),
-    "withdrawn": _("Habilitation retirée : %(what)s"),
-}
+def _habilitation_title(event: str, n: int) -> str:
+    """`n` habilitations (periods) concerned; an application refused is one."""
+    if event == "granted":
+        return ngettext("Habilitation accordée : %(what)s", "Habilitations accordées : %(what)s", n)
+    if event == "renewed":
+        return ngettext("Habilitation renouvelée : %(what)s", "Habilitations renouvelées : %(what)s", n)
+    if event == "suspended":
+        return ngettext("Habilitation suspendue : %(what)s", "Habilitations suspendues : %(what)s", n)
+    if event == "reinstated":
+        return ngettext("Habilitation rétablie : %(what)s", "Habilitations rétablies : %(what)s", n)
+    if event == "withdrawn":
+        return ngettext("Habilitation retirée : %(what)s", "Habilitations retirées : %(what)s", n)
+    return _("Demande d'habilitation refusée : %(what)s")
 
 
 @receiver(habilitation_changed, dispatch_uid="notifications.habilitation_decision")
@@ -715,7 +720,8 @@ def on_habilitation_changed(
     **kwargs: Any,
 ) -> None:
     if habilitations:
-        what = ", ".join(str(h.get_certification_display()) for h in habilitations)
+        # A period and the renewal that followed it share their certification: named once.
+        what = ", ".join(dict.fromkeys(str(h.get_certification_display()) for h in habilitations))
         periods = "; ".join(
             _("%(certification)s du %(start)s au %(end)s")
             % {
@@ -743,7 +749,7 @@ def on_habilitation_changed(
             # Suspended then reinstated, then suspended again: each is its own event (the audit row's time).
             key=f"habilitation_{event}:{key_subject}:{timezone.now().isoformat()}",
             organisation_id=organisation_id,
-            title=_HABILITATION_TITLES[event] % {"what": what},
+            title=_habilitation_title(event, max(len(habilitations), 1)) % {"what": what},
             body=body.strip(),
             url=url,
             actor_id=by.user_id if by is not None else None,

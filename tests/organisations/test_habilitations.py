@@ -111,7 +111,7 @@ def test_an_application_granted_gives_one_habilitation_per_certification_its_fee
     assert fee_entries_catch_up() == 0
     assert AuditLog.objects.filter(action="habilitation_application.grant", object_id=str(application.pk)).exists()
     told = Notification.objects.get(recipient=admin_a.user, kind="habilitation_decision")
-    assert told.title == "Habilitation accordée : CléA, CléA numérique"
+    assert told.title == "Habilitations accordées : CléA, CléA numérique"
     with pytest.raises(HabilitationRefusal, match="instruite entre-temps"):
         habilitation_application_grant(application=application, by=certifpro, valid_from=TODAY(), valid_until=until)
     application = HabilitationApplication.objects.get(pk=application.pk)
@@ -344,6 +344,8 @@ def test_withdrawing_or_suspending_a_period_also_moves_the_renewal_already_grant
 
     habilitation_withdraw(habilitation=Habilitation.objects.get(pk=current.pk), by=certifpro, reason="Fraude")
     assert Habilitation.objects.get(pk=renewal.pk).status == HabilitationStatus.WITHDRAWN
+    told = Notification.objects.filter(recipient=admin_a.user, title__startswith="Habilitations retirées")
+    assert list(told.values_list("title", flat=True)) == ["Habilitations retirées : CléA"]
     assert not Habilitation.objects.in_force(TODAY() + 60 * DAY).exists()
 
 
