@@ -97,16 +97,6 @@ def _suspended_refusal() -> HabilitationRefusal:
     )
 
 
-def _withdrawn_renewal_refusal() -> HabilitationRefusal:
-    # `previous` is one-to-one: the withdrawn renewal keeps its place after the current period.
-    return HabilitationRefusal(
-        _(
-            "Le renouvellement de cette habilitation a été retiré : une nouvelle période ne peut être accordée qu'à "
-            "la fin de la période en cours, par une première habilitation."
-        )
-    )
-
-
 def _serialise_periods(organisation_id: int, certification: str) -> None:
     """A grant and a direct renewal of the same organisation's certification at once would both read the same
     current period and both follow it."""
@@ -117,7 +107,7 @@ def _create_period(**fields: Any) -> Habilitation:
     try:
         with transaction.atomic():  # a savepoint: the refusal leaves the caller's transaction usable
             return Habilitation.objects.create(**fields)
-    except IntegrityError as exc:  # the unique `previous`: another decision got there first
+    except IntegrityError as exc:  # one renewal per period: another decision got there first
         raise HabilitationRefusal(_("Cette habilitation est déjà renouvelée.")) from exc
 
 
@@ -237,8 +227,6 @@ def habilitation_application_grant(
         if locked.kind == ApplicationKind.RENEWAL and current is not None:
             if current.status == HabilitationStatus.SUSPENDED:
                 raise _suspended_refusal()
-            if Habilitation.objects.filter(previous=current).exists():
-                raise _withdrawn_renewal_refusal()
             previous, start = current, current.valid_until + datetime.timedelta(days=1)
         elif current is not None:
             raise HabilitationRefusal(
@@ -328,10 +316,7 @@ def habilitation_renew(
         )
     if locked.status == HabilitationStatus.SUSPENDED:
         raise _suspended_refusal()
-    following = Habilitation.objects.filter(previous=locked).first()
-    if following is not None and following.status == HabilitationStatus.WITHDRAWN:
-        raise _withdrawn_renewal_refusal()
-    if following is not None:
+    if Habilitation.objects.renewing(locked).exists():
         raise HabilitationRefusal(_("Cette habilitation est déjà renouvelée."))
     start = locked.valid_until + datetime.timedelta(days=1)
     _check_period(start, valid_until)
@@ -367,7 +352,7 @@ def _habilitation_transition(
     # would lift by itself on its first day is none. A later period already in the target state stays as it is.
     moved = [locked]
     row: Habilitation | None = locked
-    while (row := Habilitation.objects.select_for_update(of=("self",)).filter(previous=row).first()) is not None:
+    while (row := Habilitation.objects.select_for_update(of=("self",)).renewing(row).first()) is not None:
         if can_proceed(getattr(row, name)):
             transition_apply(
                 row,

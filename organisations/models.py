@@ -244,13 +244,18 @@ class HabilitationQuerySet(models.QuerySet["Habilitation"]):
             valid_until__gte=on,
         )
 
+    def renewing(self, previous: Any) -> HabilitationQuerySet:
+        """The period renewing `previous` (a Habilitation, a pk or an OuterRef), a withdrawn one not counted."""
+        return self.filter(previous=previous).exclude(status=HabilitationStatus.WITHDRAWN)
+
     def expiring(self, on: datetime.date | None = None) -> HabilitationQuerySet:
-        """In force, ending within HABILITATION_RENEWAL_NOTICE, and not renewed yet (no period follows it)."""
+        """In force, ending within HABILITATION_RENEWAL_NOTICE, and not renewed yet (no period follows it but a
+        withdrawn one)."""
         on = on or timezone.localdate()
         return (
             self.in_force(on)
             .filter(valid_until__lte=on + HABILITATION_RENEWAL_NOTICE)
-            .exclude(models.Exists(Habilitation.objects.filter(previous=models.OuterRef("pk"))))
+            .exclude(models.Exists(Habilitation.objects.renewing(models.OuterRef("pk"))))
         )
 
 
@@ -285,12 +290,14 @@ class Habilitation(models.Model):
         related_name="habilitations",
         verbose_name=_("demande"),
     )
-    previous = models.OneToOneField(
+    # One renewal per period, not counting a withdrawn one: after its renewal is withdrawn, a period can be renewed
+    # again (the constraint below).
+    previous = models.ForeignKey(
         "self",
         on_delete=models.PROTECT,
         null=True,
         blank=True,
-        related_name="renewal",
+        related_name="renewals",
         verbose_name=_("renouvelle"),
     )
 
@@ -305,6 +312,11 @@ class Habilitation(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(valid_until__gte=models.F("valid_from")), name="habilitation_period_ordered"
+            ),
+            models.UniqueConstraint(
+                fields=["previous"],
+                condition=~models.Q(status="withdrawn"),
+                name="habilitation_one_renewal_not_withdrawn",
             ),
         ]
 

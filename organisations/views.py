@@ -18,7 +18,7 @@ from django.contrib.auth.views import (
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.db.models import Case, F, When
+from django.db.models import Case, Exists, F, OuterRef, When
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render, resolve_url
 from django.utils import timezone
@@ -481,7 +481,8 @@ def habilitation_list(request: HttpRequest) -> HttpResponse:
     filters = HabilitationFilterForm(request.GET)
     rows = filters.filter(
         Habilitation.objects.visible_to(membership)
-        .select_related("organisation", "renewal")
+        .select_related("organisation")
+        .annotate(renewed=Exists(Habilitation.objects.renewing(OuterRef("pk"))))
         .order_by("valid_until", "organisation__name", "pk")
     )
     page = Paginator(rows, HABILITATION_PAGE_SIZE).get_page(request.GET.get("page"))
@@ -680,7 +681,7 @@ def habilitation_detail(request: HttpRequest, pk: int) -> HttpResponse:
     renewable = (
         status == HabilitationStatus.ACTIVE
         and habilitation.valid_until >= timezone.localdate()
-        and not Habilitation.objects.filter(previous=habilitation).exists()
+        and not Habilitation.objects.renewing(habilitation).exists()
     )
     available = {
         "renew": renewable,
@@ -693,7 +694,7 @@ def habilitation_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "organisations/habilitation_detail.html",
         {
             "habilitation": habilitation,
-            "renewal": Habilitation.objects.filter(previous=habilitation).first(),
+            "renewal": Habilitation.objects.renewing(habilitation).first(),
             "instructs": membership.is_certifpro,
             # A refused form stays on the page with its reason, even when the action is not offered now.
             "forms": {name: form for name, form in forms_by_action.items() if available[name] or form.errors},

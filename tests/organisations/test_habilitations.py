@@ -349,17 +349,20 @@ def test_withdrawing_or_suspending_a_period_also_moves_the_renewal_already_grant
     assert not Habilitation.objects.in_force(TODAY() + 60 * DAY).exists()
 
 
-def test_a_period_whose_renewal_was_withdrawn_is_refused_a_second_renewal_not_a_server_error(admin_a, certifpro):
+def test_a_period_whose_renewal_was_withdrawn_is_ending_again_and_can_be_renewed_again(admin_a, certifpro):
     current = HabilitationFactory(organisation=admin_a.organisation, valid_until=TODAY() + 30 * DAY)
     renewal = habilitation_renew(habilitation=current, by=certifpro, valid_until=TODAY() + 800 * DAY)
     habilitation_withdraw(habilitation=renewal, by=certifpro, reason="Site fermé")
+    assert list(Habilitation.objects.expiring()) == [current]
     application = apply(admin_a, "clea", kind=ApplicationKind.RENEWAL)
 
-    with pytest.raises(HabilitationRefusal, match="renouvellement de cette habilitation a été retiré"):
-        habilitation_application_grant(
-            application=application, by=certifpro, valid_from=TODAY(), valid_until=TODAY() + 900 * DAY
-        )
-    with pytest.raises(HabilitationRefusal, match="renouvellement de cette habilitation a été retiré"):
+    [again] = habilitation_application_grant(
+        application=application, by=certifpro, valid_from=TODAY(), valid_until=TODAY() + 900 * DAY
+    )
+
+    assert (again.previous, again.valid_from) == (current, current.valid_until + DAY)
+    assert not Habilitation.objects.expiring().exists()
+    with pytest.raises(HabilitationRefusal, match="déjà renouvelée"):
         habilitation_renew(habilitation=current, by=certifpro, valid_until=TODAY() + 900 * DAY)
 
 
