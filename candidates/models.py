@@ -525,10 +525,20 @@ class Dossier(ConcurrentTransitionMixin, TracksChanges, models.Model):
         return not self.candidate.missing_for_opening
 
     def habilitation_in_force(self) -> bool:
+        """Active within its period: what opening a new dossier needs (a suspension stops new dossiers)."""
         # By the organisation's id: one query, without loading the organisation first.
         return (
             Habilitation.objects.filter(organisation_id=self.organisation_id, certification=self.certification)
             .in_force()
+            .exists()
+        )
+
+    def habilitation_covering(self) -> bool:
+        """Active or suspended within its period: what an opened dossier needs to start its prior evaluation (it
+        may through a suspension, not after a withdrawal or the period's end). Later steps check no habilitation."""
+        return (
+            Habilitation.objects.filter(organisation_id=self.organisation_id, certification=self.certification)
+            .covering()
             .exists()
         )
 
@@ -551,7 +561,7 @@ class Dossier(ConcurrentTransitionMixin, TracksChanges, models.Model):
         field=state,
         source=S.INFORMATION,
         target=S.OPENED,
-        conditions=[has_consent, candidate_complete],  # type: ignore[list-item]  # django-fsm-2 types conditions on Model
+        conditions=[has_consent, candidate_complete, habilitation_in_force],  # type: ignore[list-item]  # django-fsm-2 types conditions on Model
         permission=_by(Role.COUNSELLOR),
         custom={"label": _("Ouvrir le dossier"), "url": "open"},
     )
@@ -562,7 +572,7 @@ class Dossier(ConcurrentTransitionMixin, TracksChanges, models.Model):
         field=state,
         source=S.OPENED,
         target=S.PRIOR_EVALUATION,
-        conditions=[habilitation_in_force],  # type: ignore[list-item]  # django-fsm-2 types conditions on Model
+        conditions=[habilitation_covering],  # type: ignore[list-item]  # django-fsm-2 types conditions on Model
         permission=_by(Role.EVALUATOR),
         custom={"label": _("Commencer l'évaluation préalable"), "url": "evaluation_start"},
     )

@@ -13,6 +13,7 @@ from django.db import models, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.utils.translation import ngettext
 
 from candidates.exports import dossier_export_headers, dossier_export_rows
@@ -155,6 +156,15 @@ def _serialise_person(identity: dict[str, Any], certification: str) -> None:
         f"dossier-new:{identity_key(identity['first_name'], identity['last_name'])}:"
         f"{identity['birth_date']:%Y-%m-%d}:{certification}"
     )
+
+
+# Opening (Dossier.open) needs a habilitation in force: a suspended one takes no new dossier, the current ones go on
+# (Habilitation.covering). The information interview itself commits to nothing; the screens and the API that record
+# it offer only the certifications in force.
+NO_NEW_DOSSIER = _lazy(
+    "Votre organisme n'a pas d'habilitation en cours pour cette certification (aucune, suspendue ou terminée) : "
+    "il ne peut pas ouvrir de nouveau dossier. Les dossiers déjà ouverts se poursuivent."
+)
 
 
 @transaction.atomic
@@ -407,6 +417,8 @@ def refuse_a_second_holder(candidate: Candidate) -> None:
 def _refusal_message(dossier: Dossier, name: str) -> str:
     if name == "open" and dossier.has_consent() and not dossier.candidate_complete():
         return _("Complétez le lieu de naissance et le niveau de formation du candidat pour ouvrir le dossier.")
+    if name == "open" and dossier.has_consent() and not dossier.habilitation_in_force():
+        return str(NO_NEW_DOSSIER)
     reasons = {
         "open": _("Le consentement du candidat doit être recueilli pour ouvrir le dossier."),
         "start_prior_evaluation": _("L'organisme n'a pas d'habilitation en cours pour cette certification."),

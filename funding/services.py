@@ -1104,7 +1104,14 @@ def _fee_facts(kind: str, source: Any) -> FeeFacts | None:
         )
     if kind in {FeeKind.APPLICATION, FeeKind.ESTABLISHMENT} and isinstance(source, Habilitation):
         siret = source.organisation.siret
-        key = f"habilitation:{source.pk}" + (f":siret:{siret}" if kind == FeeKind.ESTABLISHMENT else "")
+        if kind == FeeKind.ESTABLISHMENT:  # each period, first or renewed
+            key = f"habilitation:{source.pk}:siret:{siret}"
+        elif source.application_id is not None:  # once per application, first or renewal
+            key = f"habilitation_application:{source.application_id}:{source.certification}"
+        elif source.previous_id is None:  # entered in the administration: its application was made on paper
+            key = f"habilitation:{source.pk}"
+        else:  # renewed by Certif'Pro without an application: no application fee
+            return None
         return FeeFacts(
             source=key,
             organisation_id=source.organisation_id,
@@ -1148,7 +1155,8 @@ def _fee_entry_record(*, kind: str, source: Any) -> tuple[FeeEntry | None, bool]
 def fee_entry_record(*, kind: str, source: Any) -> FeeEntry | None:
     """Record the Certif'Pro fee that an event owes, at the tariff in force on the event's date: a closed prior
     evaluation (`FeeKind.PRIOR_EVALUATION`, an Evaluation), an issued certificate (`CERTIFICATE`, a
-    Certificate whose PDF is stored), a habilitation (`APPLICATION` and `ESTABLISHMENT`, a Habilitation). Exactly
+    Certificate whose PDF is stored), a habilitation (a Habilitation: `ESTABLISHMENT` for each period, `APPLICATION`
+    once per application that granted it, none for a renewal without an application). Exactly
     once per event (unique on kind and source): calling it again returns the entry already recorded. None when no
     tariff applies (a certification without that fee) or the event has not happened (a certificate without its
     PDF). Runs inside the caller's transaction."""
@@ -1184,6 +1192,8 @@ def fee_entries_catch_up(*, since: datetime.date | None = None) -> int:
         habilitations = Habilitation.objects.exclude(
             pk__in=FeeEntry.objects.filter(kind=kind, habilitation__isnull=False).values("habilitation_id")
         ).select_related("organisation")
+        if kind == FeeKind.APPLICATION:  # a renewal without an application owes none (see _fee_facts)
+            habilitations = habilitations.exclude(application__isnull=True, previous__isnull=False)
         for habilitation in habilitations.order_by("id"):
             with transaction.atomic():
                 created += _fee_entry_record(kind=kind, source=habilitation)[1]

@@ -80,7 +80,7 @@ def _evaluation_in_progress(facts: Facts) -> NextStep:
 
 def _opened(facts: Facts) -> NextStep:
     note = ""
-    if not facts.dossier.habilitation_in_force():
+    if not facts.dossier.habilitation_covering():
         note = _("L'organisme n'a pas d'habilitation en cours pour cette certification.")
     return NextStep(_("Évaluation préalable"), _team(facts), note=note)
 

@@ -14,8 +14,22 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, overload
 
 from django.conf import settings
-from django.db.models import Case, Count, Exists, F, Min, OuterRef, Q, QuerySet, Subquery, When, Window
-from django.db.models.functions import Coalesce
+from django.db.models import (
+    Case,
+    Count,
+    Exists,
+    F,
+    Min,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    TextField,
+    Value,
+    When,
+    Window,
+)
+from django.db.models.functions import Cast, Coalesce, Concat
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -36,7 +50,15 @@ from funding.selectors import certificates_to_report
 from intake.models import InterviewRequest, InterviewRequestState
 from juries.models import JurySession, SessionSeat, SessionState, Submission
 from juries.selectors import conflict_count_for, deliberations_presided_by, related_count, upcoming_sessions_for
-from organisations.models import Habilitation, Membership, Organisation, Role
+from organisations.models import (
+    HABILITATION_RENEWAL_NOTICE,
+    ApplicationKind,
+    Habilitation,
+    HabilitationApplication,
+    Membership,
+    Organisation,
+    Role,
+)
 from organisations.selectors import active_member_count, active_site_count, evaluators_in_region, national_overview
 from outbox.models import SideEffect, SideEffectState
 from referrals.models import Referral, ReferralState
@@ -176,8 +198,6 @@ TODO_SIZE = 8
 TODO_PAGE_SIZE = 25
 # Referrals answered (declined or expired) stay in the advisor's queue this long: the person is to be sent elsewhere.
 REFERRAL_FOLLOW_UP = datetime.timedelta(days=30)
-# Certif'Pro renews a habilitation before it lapses: it enters the queue this long before its end.
-HABILITATION_RENEWAL_NOTICE = datetime.timedelta(days=91)
 
 
 @dataclass(frozen=True)
@@ -793,11 +813,10 @@ def side_effects_failed(membership: Membership, limit: int) -> tuple[int, list[Q
 
 
 def habilitations_to_renew(membership: Membership, limit: int) -> tuple[int, list[QueueItem]]:
-    """Habilitations in force that end within 3 months: renew them or let them lapse."""
-    today = timezone.localdate()
+    """Habilitations in force that end within 3 months and are not renewed yet: renew them or let them lapse."""
     found = (
-        Habilitation.objects.in_force()
-        .filter(valid_until__lte=today + HABILITATION_RENEWAL_NOTICE)
+        Habilitation.objects.visible_to(membership)
+        .expiring()
         .order_by()
         .aggregate(n=Count("pk"), oldest=Min("valid_until"))
     )
@@ -812,8 +831,55 @@ def habilitations_to_renew(membership: Membership, limit: int) -> tuple[int, lis
             n,
         )
         % {"n": n},
-        reverse("admin:organisations_habilitation_changelist"),
+        f"{reverse('organisations:habilitation_list')}?expiring=on",
     )
+
+
+def habilitation_applications_to_instruct(membership: Membership, limit: int) -> tuple[int, list[QueueItem]]:
+    """Applications for a habilitation awaiting Certif'Pro's decision."""
+    found = (
+        HabilitationApplication.objects.visible_to(membership)
+        .submitted()
+        .order_by()
+        .aggregate(n=Count("pk"), oldest=Min("submitted_at"))
+    )
+    n = found["n"]
+    return _aggregate_item(
+        "habilitation_applications",
+        n,
+        found["oldest"],
+        ngettext("Instruire %(n)s demande d'habilitation", "Instruire %(n)s demandes d'habilitation", n) % {"n": n},
+        f"{reverse('organisations:application_list')}?state=submitted",
+    )
+
+
+def own_habilitations_expiring(membership: Membership, limit: int) -> tuple[int, list[QueueItem]]:
+    """The organisation's habilitations ending within 3 months without a renewal nor a renewal application awaiting
+    Certif'Pro: apply for it in time."""
+    # The application's JSON list of codes, matched as text (SQLite has no JSON containment; quoted, one code
+    # never matches another): the same test as the applications' certification filter.
+    awaiting = (
+        HabilitationApplication.objects.submitted()
+        .filter(organisation_id=OuterRef("organisation_id"), kind=ApplicationKind.RENEWAL)
+        .annotate(certifications_text=Cast("certifications", TextField()))
+        .filter(certifications_text__contains=Concat(Value('"'), OuterRef("certification"), Value('"')))
+    )
+    rows = (
+        Habilitation.objects.visible_to(membership).expiring().exclude(Exists(awaiting)).order_by("valid_until", "pk")
+    )
+    url = _url("organisations:habilitation_detail")
+
+    def item(habilitation: Habilitation) -> QueueItem:
+        return QueueItem(
+            kind="habilitation_expiring",
+            action=_("Demander le renouvellement de l'habilitation"),
+            subject=str(habilitation.get_certification_display()),
+            detail=_("prend fin le %(date)s") % {"date": f"{habilitation.valid_until:%d/%m/%Y}"},
+            url=url.format(pk=habilitation.pk),
+            since=habilitation.valid_until - HABILITATION_RENEWAL_NOTICE,
+        )
+
+    return _read(rows, limit, item)
 
 
 WORK_QUEUES: dict[str, list[Source]] = {
@@ -835,10 +901,16 @@ WORK_QUEUES: dict[str, list[Source]] = {
         jury_sessions_to_convene,
         correction_requests_to_answer,
         interview_requests_to_handle,
+        own_habilitations_expiring,
     ],
     Role.JURY_MEMBER: [jury_decisions_to_take, jury_sessions_to_close, jury_sessions_to_review],
     Role.FT_ADVISOR: [referrals_to_follow],
-    Role.CERTIFPRO_ADMIN: [certificates_to_declare, side_effects_failed, habilitations_to_renew],
+    Role.CERTIFPRO_ADMIN: [
+        certificates_to_declare,
+        side_effects_failed,
+        habilitation_applications_to_instruct,
+        habilitations_to_renew,
+    ],
 }
 
 

@@ -180,6 +180,11 @@ def webhook_managers(event: Event) -> Iterable[Person]:
     yield from members_with_role(event.organisation_id, Role.ORG_ADMIN)
 
 
+def organisation_admins(event: Event) -> Iterable[Person]:
+    """The administrators of the organisation the event concerns (a habilitation's: the evaluator organisation)."""
+    yield from members_with_role(event.organisation_id, Role.ORG_ADMIN)
+
+
 def members_with_role(organisation_id: int, role: str) -> list[Person]:
     return [
         (user_id, organisation_id)
@@ -236,6 +241,10 @@ KINDS: dict[str, Kind] = {
     "correction_answered": Kind(_("Réponse à une demande de rectification"), (), candidate=True),
     # Its receiver kept failing: events are no longer sent until someone resumes it (webhooks).
     "webhook_paused": Kind(_("Webhook mis en pause après des échecs"), (webhook_managers,)),
+    # Certif'Pro instructed the organisation's habilitation (granted, refused, renewed, suspended, reinstated,
+    # withdrawn); and, once, 3 months before one ends without a renewal (the daily job).
+    "habilitation_decision": Kind(_("Décision sur une habilitation"), (organisation_admins,)),
+    "habilitation_expiring": Kind(_("Habilitation bientôt terminée"), (organisation_admins,)),
 }
 
 

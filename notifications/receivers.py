@@ -25,6 +25,7 @@ from notifications.attachments import Attachment
 from notifications.kinds import Event
 from notifications.services import notify
 from organisations.models import Role
+from organisations.signals import habilitation_changed
 from referrals.models import ReferralState
 from referrals.signals import referral_answered, referral_sent
 from scheduling.ics import appointment_ics, appointment_ics_filename, appointment_location
@@ -687,5 +688,70 @@ def on_webhook_paused(sender: Any, *, subscription: Any, **kwargs: Any) -> None:
             % {"n": subscription.consecutive_failures},
             url=reverse("webhooks:detail", args=[subscription.pk]),
             extra={"owner_id": owner_id},
+        )
+    )
+
+
+def _habilitation_title(event: str, n: int) -> str:
+    """`n` habilitations (periods) concerned; an application refused is one."""
+    if event == "granted":
+        return ngettext("Habilitation accordée : %(what)s", "Habilitations accordées : %(what)s", n)
+    if event == "renewed":
+        return ngettext("Habilitation renouvelée : %(what)s", "Habilitations renouvelées : %(what)s", n)
+    if event == "suspended":
+        return ngettext("Habilitation suspendue : %(what)s", "Habilitations suspendues : %(what)s", n)
+    if event == "reinstated":
+        return ngettext("Habilitation rétablie : %(what)s", "Habilitations rétablies : %(what)s", n)
+    if event == "withdrawn":
+        return ngettext("Habilitation retirée : %(what)s", "Habilitations retirées : %(what)s", n)
+    return _("Demande d'habilitation refusée : %(what)s")
+
+
+@receiver(habilitation_changed, dispatch_uid="notifications.habilitation_decision")
+def on_habilitation_changed(
+    sender: Any,
+    *,
+    event: str,
+    organisation_id: int,
+    habilitations: list[Any],
+    application: Any,
+    reason: str,
+    by: Any,
+    **kwargs: Any,
+) -> None:
+    if habilitations:
+        # A period and the renewal that followed it share their certification: named once.
+        what = ", ".join(dict.fromkeys(str(h.get_certification_display()) for h in habilitations))
+        periods = "; ".join(
+            _("%(certification)s du %(start)s au %(end)s")
+            % {
+                "certification": h.get_certification_display(),
+                "start": date_format(h.valid_from, "d/m/Y"),
+                "end": date_format(h.valid_until, "d/m/Y"),
+            }
+            for h in habilitations
+        )
+        url = reverse("organisations:habilitation_detail", args=[habilitations[0].pk])
+        key_subject = "-".join(str(h.pk) for h in habilitations)
+    else:
+        what, periods = ", ".join(application.certification_labels), ""
+        url = reverse("organisations:application_detail", args=[application.pk])
+        key_subject = f"application-{application.pk}"
+    parts = [periods]
+    if event == "suspended":
+        parts.append(_("Aucun nouveau dossier tant qu'elle est suspendue ; les dossiers en cours se poursuivent."))
+    if reason:
+        parts.append(_("Motif : %(reason)s") % {"reason": reason})
+    body = " ".join(part for part in parts if part)
+    notify(
+        Event(
+            kind="habilitation_decision",
+            # Suspended then reinstated, then suspended again: each is its own event (the audit row's time).
+            key=f"habilitation_{event}:{key_subject}:{timezone.now().isoformat()}",
+            organisation_id=organisation_id,
+            title=_habilitation_title(event, max(len(habilitations), 1)) % {"what": what},
+            body=body.strip(),
+            url=url,
+            actor_id=by.user_id if by is not None else None,
         )
     )

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from candidates.models import Dossier
 from notifications.kinds import Event
 from notifications.receivers import appointment_event, appointment_summary, appointment_who
+from organisations.models import Habilitation
 from referrals.models import Referral, referral_expiry_delay
 from scheduling.models import Appointment
 
@@ -100,4 +101,22 @@ def appointment_reminder_event(appointment: Appointment, *, key: str) -> Event:
         body=details,
         candidate_title=_("Rappel : votre rendez-vous CléA demain à %(time)s") % {"time": time},
         candidate_body=details,
+    )
+
+
+def habilitation_expiring_event(habilitation: Habilitation, *, key: str) -> Event:
+    return Event(
+        kind="habilitation_expiring",
+        key=key,
+        organisation_id=habilitation.organisation_id,
+        title=_("Votre habilitation %(certification)s prend fin le %(date)s")
+        % {
+            "certification": habilitation.get_certification_display(),
+            "date": date_format(habilitation.valid_until, "d/m/Y"),
+        },
+        body=_(
+            "Demandez son renouvellement dès maintenant : la nouvelle période suit la précédente, sans interruption. "
+            "Sans renouvellement, votre organisme ne pourra plus ouvrir de dossier pour cette certification."
+        ),
+        url=reverse("organisations:habilitation_detail", args=[habilitation.pk]),
     )

@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 from clea_platform.changes import rows_update
 from notifications.kinds import KINDS, Event, Person
 from notifications.models import EmailDelivery, EmailMode, Notification, NotificationPreference
-from organisations.models import Membership, User
+from organisations.models import Habilitation, Membership, User
 from outbox.services import side_effect_add, side_effects_add
 
 
@@ -271,7 +271,8 @@ def notifications_purge(*, now: datetime.datetime | None = None) -> int:
 
 def notifications_daily(*, today: datetime.date | None = None) -> int:
     """Daily (beat): the 5-year deadlines approaching (3 months, then 1 month before; a dossier that enters the
-    window late gets the nearer notice only) and the referrals about to expire. Each event is told once (its key),
+    window late gets the nearer notice only), the referrals about to expire and the habilitations ending within 3
+    months without a renewal (once per habilitation and end date). Each event is told once (its key),
     so the job may run twice a day. Returns how many notifications it wrote. Then forgets the old ones
     (notifications_purge): an event older than the retention is not told again, its key having gone with it only
     after every daily check that could find it has passed."""
@@ -303,5 +304,11 @@ def notifications_daily(*, today: datetime.date | None = None) -> int:
             continue
         with transaction.atomic():
             written += len(notify(receivers_daily.referral_expiring_event(referral, key=key)))
+    for habilitation in Habilitation.objects.expiring(today).order_by("valid_until", "pk"):
+        key = f"habilitation_expiring:{habilitation.pk}:{habilitation.valid_until:%Y-%m-%d}"
+        if Notification.objects.filter(event_key=key).exists():
+            continue
+        with transaction.atomic():
+            written += len(notify(receivers_daily.habilitation_expiring_event(habilitation, key=key)))
     notifications_purge()
     return written

@@ -32,6 +32,9 @@ class SiteInline(admin.StackedInline):
 class HabilitationInline(admin.TabularInline):
     model = Habilitation
     extra = 0
+    # Suspension, reinstatement and withdrawal are instructed on the platform (organisations.habilitations), which
+    # audits them and tells the organisation: here they are read only.
+    readonly_fields = ["status", "status_reason"]
 
 
 class MembershipInline(admin.TabularInline):
@@ -72,6 +75,8 @@ class HabilitationAdmin(AuditedModelAdmin):
     search_fields = ["organisation__name", "organisation__siret"]
     list_select_related = ["organisation"]
     autocomplete_fields = ["organisation"]
+    # See HabilitationInline: the platform's screens instruct them.
+    readonly_fields = ["status", "status_reason", "application", "previous"]
 
 
 @admin.register(User)

@@ -19,7 +19,9 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from clea_platform.certifications import Certification
 from organisations.models import (
     TWO_FACTOR_ROLES,
+    ApplicationKind,
     Habilitation,
+    HabilitationApplication,
     HabilitationStatus,
     Membership,
     Organisation,
@@ -182,8 +184,9 @@ HABILITATIONS = {
     "nord": [Certification.CLEA, Certification.CLEA_NUMERIQUE],
     "sud": [Certification.CLEA, Certification.CLEA_MANAGEMENT],
 }
-# Certif'Pro's « À faire »: one habilitation comes up for renewal within the 3 months (the others run 3 years).
-ENDING_SOON = ("sud", Certification.CLEA_MANAGEMENT)
+# Certif'Pro's « À faire » and the Nord administrator's: one habilitation comes up for renewal within the 3 months
+# (the others run 3 years).
+ENDING_SOON = ("nord", Certification.CLEA_NUMERIQUE)
 
 ACCOUNTS = [
     DemoAccount(
@@ -246,9 +249,11 @@ def seed_foundation() -> dict[str, Organisation]:
             Site.objects.update_or_create(organisation=orgs[key], name=data["name"], defaults=data)
     for key, certifications in HABILITATIONS.items():
         for certification in certifications:
+            # The first period (a renewal granted while trying the demo is a second row, left as it is).
             Habilitation.objects.update_or_create(
                 organisation=orgs[key],
                 certification=certification,
+                previous=None,
                 defaults=dict(
                     valid_from=today - datetime.timedelta(days=365),
                     valid_until=today + datetime.timedelta(days=60 if (key, certification) == ENDING_SOON else 3 * 365),
@@ -288,7 +293,28 @@ def seed_foundation() -> dict[str, Organisation]:
                     throttling_failure_timestamp=None,
                 ),
             )
+    seed_habilitation_application(orgs["nord"])
     return orgs
+
+
+def seed_habilitation_application(organisation: Organisation) -> HabilitationApplication:
+    """Certif'Pro's queue has an application to instruct: the Nord evaluator asks for CléA management at its Lille
+    site (kept pending: seeding again leaves it, or makes it again once Certif'Pro has decided it)."""
+    today = timezone.localdate()
+    pending = HabilitationApplication.objects.submitted().filter(organisation=organisation).first()
+    if pending is not None:
+        return pending
+    application = HabilitationApplication.objects.create(
+        organisation=organisation,
+        kind=ApplicationKind.FIRST,
+        certifications=[Certification.CLEA_MANAGEMENT],
+        requested_from=today + datetime.timedelta(days=30),
+        requested_until=today + datetime.timedelta(days=30 + 3 * 365),
+        note="Deux évaluatrices formées au référentiel CléA management depuis septembre.",
+        submitted_by=User.objects.filter(email="conseillere@evaluateur-nord.demo").first(),
+    )
+    application.sites.set(organisation.sites.filter(is_active=True)[:1])
+    return application
 
 
 def demo_accounts_with_two_factor() -> list[DemoAccount]:

@@ -4,14 +4,25 @@ from django import forms
 from django.conf import settings
 from django.contrib.auth import authenticate
 from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
+from django.db.models import QuerySet, TextField
+from django.db.models.functions import Cast
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from clea_platform.certifications import Certification
 from clea_platform.mail import email_send_task
 from clea_platform.tasks_queue import enqueue
-from organisations.models import ApiTokenScope, Site
+from organisations.models import (
+    ApiTokenScope,
+    ApplicationKind,
+    ApplicationState,
+    Habilitation,
+    HabilitationApplication,
+    HabilitationStatus,
+    Site,
+)
 
 
 class EmailAuthenticationForm(AuthenticationForm):
@@ -185,3 +196,115 @@ class ReauthenticationForm(forms.Form):
         if confirmed is None or confirmed.pk != user.pk:
             raise forms.ValidationError(_("Mot de passe incorrect : rien n'a été modifié."), code="wrong_password")
         return password
+
+
+# -- Habilitations -----------------------------------------------------------------------------------------------
+
+
+class HabilitationApplicationForm(forms.Form):
+    kind = forms.ChoiceField(
+        label=_("Type de demande"), choices=ApplicationKind.choices, widget=forms.RadioSelect, initial="first"
+    )
+    certifications = forms.MultipleChoiceField(
+        label=_("Certifications"), choices=Certification.choices, widget=forms.CheckboxSelectMultiple
+    )
+    sites = forms.ModelMultipleChoiceField(
+        label=_("Sites où votre organisme évaluera"),
+        queryset=Site.objects.none(),
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("Les sites actifs de votre organisme ; ajoutez un site avant de le choisir."),
+    )
+    requested_from = forms.DateField(
+        label=_("Début souhaité"),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        help_text=_("Pour un renouvellement, la nouvelle période suit la précédente, sans interruption."),
+    )
+    requested_until = forms.DateField(
+        label=_("Fin souhaitée"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
+    note = forms.CharField(
+        label=_("Précisions pour Certif'Pro"), required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+    def __init__(self, *args: Any, sites: QuerySet[Site], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["sites"].queryset = sites
+        self.fields["sites"].label_from_instance = lambda site: f"{site.name} ({site.postcode} {site.city})"
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        start, end = data.get("requested_from"), data.get("requested_until")
+        if start and end and end < start:
+            self.add_error("requested_until", _("La fin souhaitée précède le début."))
+        return data
+
+
+class HabilitationFilterForm(forms.Form):
+    certification = forms.ChoiceField(
+        label=_("Certification"), required=False, choices=[("", _("Toutes")), *Certification.choices]
+    )
+    status = forms.ChoiceField(
+        label=_("Statut"), required=False, choices=[("", _("Tous")), *HabilitationStatus.choices]
+    )
+    expiring = forms.BooleanField(label=_("Prend fin dans les 3 mois, sans renouvellement"), required=False)
+
+    def filter(self, rows: QuerySet[Habilitation]) -> QuerySet[Habilitation]:
+        if not self.is_valid():
+            return rows
+        if self.cleaned_data["certification"]:
+            rows = rows.filter(certification=self.cleaned_data["certification"])
+        if self.cleaned_data["status"]:
+            rows = rows.filter(status=self.cleaned_data["status"])
+        if self.cleaned_data["expiring"]:
+            rows = rows.expiring()  # type: ignore[attr-defined]
+        return rows
+
+
+class ApplicationFilterForm(forms.Form):
+    state = forms.ChoiceField(label=_("État"), required=False, choices=[("", _("Tous")), *ApplicationState.choices])
+    certification = forms.ChoiceField(
+        label=_("Certification"), required=False, choices=[("", _("Toutes")), *Certification.choices]
+    )
+    kind = forms.ChoiceField(label=_("Type"), required=False, choices=[("", _("Tous")), *ApplicationKind.choices])
+
+    def filter(self, rows: QuerySet[HabilitationApplication]) -> QuerySet[HabilitationApplication]:
+        if not self.is_valid():
+            return rows
+        if self.cleaned_data["state"]:
+            rows = rows.filter(state=self.cleaned_data["state"])
+        if self.cleaned_data["kind"]:
+            rows = rows.filter(kind=self.cleaned_data["kind"])
+        if code := self.cleaned_data["certification"]:
+            # A JSON list of codes, matched as its text: SQLite has no JSON containment, and between its quotes
+            # one code never matches another ("clea" is not "clea_numerique").
+            rows = rows.annotate(certifications_text=Cast("certifications", TextField())).filter(
+                certifications_text__contains=f'"{code}"'
+            )
+        return rows
+
+
+class GrantForm(forms.Form):
+    valid_from = forms.DateField(
+        label=_("Valable du"),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        help_text=_("Pour un renouvellement, la période commence le lendemain de la fin de la précédente."),
+    )
+    valid_until = forms.DateField(
+        label=_("Valable jusqu'au"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
+
+
+class RenewForm(forms.Form):
+    valid_until = forms.DateField(
+        label=_("Nouvelle période jusqu'au"),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        help_text=_("Elle commence le lendemain de la fin de la période actuelle."),
+    )
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(label=_("Motif"), widget=forms.Textarea(attrs={"rows": 3}))
+
+    def __init__(self, *args: Any, required: bool = True, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["reason"].required = required

@@ -11,7 +11,9 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import connections, models, router, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+from django_fsm import FSMField, transition
 
 from clea_platform.certifications import Certification
 from clea_platform.locks import serialise_on
@@ -207,14 +209,62 @@ class HabilitationStatus(models.TextChoices):
     WITHDRAWN = "withdrawn", _("Retirée")
 
 
+# A habilitation ending within this delay is warned in the queues (Certif'Pro's and the organisation's) and once by
+# a notification: time enough to apply for its renewal and be granted one without a gap.
+HABILITATION_RENEWAL_NOTICE = datetime.timedelta(days=91)
+
+
+def _certifpro(instance: models.Model, membership: Any) -> bool:
+    """Transition permission: Certif'Pro instructs habilitations (django-fsm-2 passes our Membership, or None)."""
+    return membership is not None and membership.role == Role.CERTIFPRO_ADMIN
+
+
 class HabilitationQuerySet(models.QuerySet["Habilitation"]):
+    def visible_to(self, membership: Membership | None) -> HabilitationQuerySet:
+        """Certif'Pro: all; an organisation's administrators: their own organisation's."""
+        if membership is None:
+            return self.none()
+        if membership.is_certifpro:
+            return self.all()
+        if membership.role == Role.ORG_ADMIN:
+            return self.filter(organisation_id=membership.organisation_id)
+        return self.none()
+
     def in_force(self, on: datetime.date | None = None) -> HabilitationQuerySet:
+        """Active within its period: what a new dossier, a transfer, a referral and the directory need."""
         on = on or timezone.localdate()
         return self.filter(status=HabilitationStatus.ACTIVE, valid_from__lte=on, valid_until__gte=on)
 
+    def covering(self, on: datetime.date | None = None) -> HabilitationQuerySet:
+        """Active or suspended within its period: a suspension stops new dossiers, the current ones go on."""
+        on = on or timezone.localdate()
+        return self.filter(
+            status__in=[HabilitationStatus.ACTIVE, HabilitationStatus.SUSPENDED],
+            valid_from__lte=on,
+            valid_until__gte=on,
+        )
+
+    def renewing(self, previous: Any) -> HabilitationQuerySet:
+        """The period renewing `previous` (a Habilitation, a pk or an OuterRef), a withdrawn one not counted."""
+        return self.filter(previous=previous).exclude(status=HabilitationStatus.WITHDRAWN)
+
+    def expiring(self, on: datetime.date | None = None) -> HabilitationQuerySet:
+        """In force, ending within HABILITATION_RENEWAL_NOTICE, and not renewed yet (no period follows it but a
+        withdrawn one)."""
+        on = on or timezone.localdate()
+        return (
+            self.in_force(on)
+            .filter(valid_until__lte=on + HABILITATION_RENEWAL_NOTICE)
+            .exclude(models.Exists(Habilitation.objects.renewing(models.OuterRef("pk"))))
+        )
+
 
 class Habilitation(models.Model):
-    """Certif'Pro's authorisation for an evaluator organisation to assess one certification."""
+    """Certif'Pro's authorisation for an evaluator organisation to assess one certification over a period.
+
+    Granted from an application (HabilitationApplication), one row per certification; a renewal is a new row whose
+    period starts the day after the previous one ends (`previous`). Its status moves by the transitions below,
+    through organisations.services (Certif'Pro only), never by hand."""
 
     organisation = models.ForeignKey(
         Organisation,
@@ -226,14 +276,34 @@ class Habilitation(models.Model):
     certification = models.CharField(_("certification"), max_length=20, choices=Certification.choices)
     valid_from = models.DateField(_("valable du"))
     valid_until = models.DateField(_("valable jusqu'au"))
-    status = models.CharField(
-        _("statut"), max_length=10, choices=HabilitationStatus.choices, default=HabilitationStatus.ACTIVE
-    )
+    # Not protected: the rows entered in the administration before the platform instructed them, and the fixtures
+    # of other apps' tests, set it directly; the services move it by its transitions.
+    status = FSMField(_("statut"), max_length=10, choices=HabilitationStatus.choices, default=HabilitationStatus.ACTIVE)
     status_reason = models.TextField(
         _("motif du statut"), blank=True, help_text=_("Obligatoire pour une suspension ou un retrait.")
     )
+    application = models.ForeignKey(
+        "organisations.HabilitationApplication",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="habilitations",
+        verbose_name=_("demande"),
+    )
+    # One renewal per period, not counting a withdrawn one: after its renewal is withdrawn, a period can be renewed
+    # again (the constraint below).
+    previous = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="renewals",
+        verbose_name=_("renouvelle"),
+    )
 
     objects = HabilitationQuerySet.as_manager()
+    # organisations.transitions reads the state machine from this field.
+    state_field_name = "status"
 
     class Meta:
         verbose_name = _("habilitation")
@@ -242,6 +312,11 @@ class Habilitation(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(valid_until__gte=models.F("valid_from")), name="habilitation_period_ordered"
+            ),
+            models.UniqueConstraint(
+                fields=["previous"],
+                condition=~models.Q(status="withdrawn"),
+                name="habilitation_one_renewal_not_withdrawn",
             ),
         ]
 
@@ -258,6 +333,148 @@ class Habilitation(models.Model):
             errors["status_reason"] = _("Indiquez le motif de la suspension ou du retrait.")
         if errors:
             raise ValidationError(errors)
+
+    @property
+    def state(self) -> str:
+        return str(self.status)
+
+    def record_event(self, **fields: Any) -> None:
+        """Its history is the audit log (organisations.transitions writes the row); no event table of its own."""
+        return None
+
+    def is_expiring(self, on: datetime.date | None = None) -> bool:
+        on = on or timezone.localdate()
+        return self.status == HabilitationStatus.ACTIVE and on <= self.valid_until <= on + HABILITATION_RENEWAL_NOTICE
+
+    # -- Transitions: each changes this instance only; organisations/services.py persists and records them ------
+
+    @transition(
+        field=status,
+        source=HabilitationStatus.ACTIVE,
+        target=HabilitationStatus.SUSPENDED,
+        permission=_certifpro,
+        custom={"label": _("Suspendre")},
+    )
+    def suspend(self, *, reason: str) -> None:
+        self.status_reason = reason
+
+    @transition(
+        field=status,
+        source=HabilitationStatus.SUSPENDED,
+        target=HabilitationStatus.ACTIVE,
+        permission=_certifpro,
+        custom={"label": _("Rétablir")},
+    )
+    def reinstate(self, *, reason: str = "") -> None:
+        self.status_reason = reason
+
+    @transition(
+        field=status,
+        source=[HabilitationStatus.ACTIVE, HabilitationStatus.SUSPENDED],
+        target=HabilitationStatus.WITHDRAWN,
+        permission=_certifpro,
+        custom={"label": _("Retirer")},
+    )
+    def withdraw(self, *, reason: str) -> None:
+        self.status_reason = reason
+
+
+class ApplicationState(models.TextChoices):
+    SUBMITTED = "submitted", _("En attente d'instruction")
+    GRANTED = "granted", _("Accordée")
+    REFUSED = "refused", _("Refusée")
+
+
+class ApplicationKind(models.TextChoices):
+    FIRST = "first", _("Première habilitation")
+    RENEWAL = "renewal", _("Renouvellement")
+
+
+class HabilitationApplicationQuerySet(TenantQuerySet):
+    # The organisation's administrators apply; Certif'Pro instructs (TenantQuerySet: all).
+    organisation_roles = frozenset({Role.ORG_ADMIN})
+
+    def submitted(self) -> HabilitationApplicationQuerySet:
+        return self.filter(state=ApplicationState.SUBMITTED)
+
+
+class HabilitationApplication(models.Model):
+    """An evaluator organisation's application for a habilitation: the certifications, the sites where it will
+    evaluate, the period asked for. Certif'Pro grants it (one Habilitation per certification, over the period it
+    sets) or refuses it with a reason. A renewal names no period start: the new period follows the current one."""
+
+    organisation = models.ForeignKey(
+        Organisation,
+        on_delete=models.PROTECT,
+        related_name="habilitation_applications",
+        verbose_name=_("organisme évaluateur"),
+        limit_choices_to={"kind": OrganisationKind.EVALUATOR},
+    )
+    kind = models.CharField(_("type de demande"), max_length=10, choices=ApplicationKind.choices)
+    # The codes of clea_platform.certifications.Certification.
+    certifications = models.JSONField(_("certifications"), default=list)
+    sites = models.ManyToManyField(Site, related_name="habilitation_applications", verbose_name=_("sites"))
+    requested_from = models.DateField(_("début souhaité"))
+    requested_until = models.DateField(_("fin souhaitée"))
+    note = models.TextField(_("précisions"), blank=True)
+    state = FSMField(
+        _("état"), max_length=10, default=ApplicationState.SUBMITTED, choices=ApplicationState.choices, protected=True
+    )
+    submitted_at = models.DateTimeField(_("déposée le"), default=timezone.now, db_index=True)
+    submitted_by = models.ForeignKey(
+        "organisations.User",
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("déposée par"),
+        null=True,
+        blank=True,
+    )
+    decided_at = models.DateTimeField(_("instruite le"), null=True, blank=True)
+    decided_by = models.ForeignKey(
+        "organisations.User",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("instruite par"),
+    )
+    decision_reason = models.TextField(_("motif de la décision"), blank=True)
+
+    objects = HabilitationApplicationQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("demande d'habilitation")
+        verbose_name_plural = _("demandes d'habilitation")
+        ordering = ["-submitted_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(requested_until__gte=models.F("requested_from")),
+                name="habilitation_application_period_ordered",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(state="refused") | ~models.Q(decision_reason=""),
+                name="habilitation_application_refusal_has_reason",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return gettext("Demande d'habilitation n° %(id)s") % {"id": self.pk}
+
+    @property
+    def certification_labels(self) -> list[str]:
+        return [str(Certification(code).label) for code in self.certifications if code in Certification.values]
+
+    def record_event(self, **fields: Any) -> None:
+        """Its history is the audit log (organisations.transitions writes the row)."""
+        return None
+
+    @transition(field=state, source=ApplicationState.SUBMITTED, target=ApplicationState.GRANTED, permission=_certifpro)
+    def grant(self, *, decided_by: User, at: datetime.datetime) -> None:
+        self.decided_by, self.decided_at = decided_by, at
+
+    @transition(field=state, source=ApplicationState.SUBMITTED, target=ApplicationState.REFUSED, permission=_certifpro)
+    def refuse(self, *, decided_by: User, at: datetime.datetime, reason: str) -> None:
+        self.decided_by, self.decided_at, self.decision_reason = decided_by, at, reason
 
 
 # The address an anonymised account takes: unique (its id), and a reserved domain no message is ever delivered to.

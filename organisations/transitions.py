@@ -1,9 +1,10 @@
 """One way to move a state machine: lock the row, check the role, apply, write the event and the audit row.
 
-Every state machine of the platform (dossier, funding line, jury session, referral) is a protected
-django-fsm-2 field named `state` on a model that also has an `organisation_id` (whose audit trail it joins)
-and a `record_event()` method writing its own event row. Each app's service names its transition and its
-arguments; this module does the rest, through django-fsm-2's public API only.
+Every state machine of the platform (dossier, funding line, jury session, referral, habilitation and its
+application) is a django-fsm-2 field named `state` (or the one a model names in `state_field_name`) on a model
+that also has an `organisation_id` (whose audit trail it joins) and a `record_event()` method writing its own
+event row. Each app's service names its transition and its arguments; this module does the rest, through
+django-fsm-2's public API only.
 """
 
 from __future__ import annotations
@@ -25,8 +26,11 @@ if TYPE_CHECKING:
 
 class StateMachine(Protocol):
     pk: Any
-    state: Any
     organisation_id: Any
+
+    # Read only here: the transitions move it (a field, or a property over `state_field_name`'s field).
+    @property
+    def state(self) -> Any: ...
 
     def save(self, *args: Any, **kwargs: Any) -> None: ...
 
@@ -52,10 +56,17 @@ def transition_lock(obj: M, *, changed: Callable[[M], Exception], related: tuple
     return locked
 
 
+def _field_name(model: Any) -> str:
+    """The state machine's field: `state`, or what the model names in `state_field_name` (a habilitation's
+    `status` predates this module; the model then reads it back as its `state` property)."""
+    return str(getattr(model, "state_field_name", "state"))
+
+
 def transitions_named(obj: StateMachine, name: str) -> list[Transition]:
     """The declared transitions called `name`, the one leaving the current state first."""
     # django-fsm-2 adds get_all_<field>_transitions() to the model class at runtime: no static type to see.
-    named = [t for t in obj.get_all_state_transitions() if t.name == name]  # type: ignore[attr-defined]
+    declared = getattr(obj, f"get_all_{_field_name(obj)}_transitions")()
+    named = [t for t in declared if t.name == name]
     return sorted(named, key=lambda t: t.source not in (obj.state, "*", "+"))
 
 
@@ -74,7 +85,7 @@ def role_may(obj: StateMachine, name: str, membership: Membership) -> bool:
 def transition_label(model: type[models.Model], name: str) -> str:
     """The user-facing label a transition declares in `custom` ("grant" → "Enregistrer l'accord")."""
     # get_field() is typed as any field or relation; `state` is the FSMField.
-    for t in model._meta.get_field("state").get_all_transitions(model):  # type: ignore[union-attr]
+    for t in model._meta.get_field(_field_name(model)).get_all_transitions(model):  # type: ignore[union-attr]
         if t.name == name:
             return str(t.custom.get("label", name))
     return name

@@ -1,6 +1,8 @@
 import base64
 import datetime
 import logging
+from typing import Any
+from urllib.parse import urlencode
 
 import segno
 from django.conf import settings
@@ -16,6 +18,7 @@ from django.contrib.auth.views import (
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import transaction
+from django.db.models import Case, Exists, F, OuterRef, When
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render, resolve_url
 from django.utils import timezone
@@ -26,18 +29,47 @@ from django.utils.translation import ngettext
 from django_otp.plugins.otp_static.models import StaticToken
 
 from clea_platform.actions import post_only
+from clea_platform.certifications import Certification
 from clea_platform.ratelimit import hit
 from clea_platform.request_meta import client_ip
 from clea_platform.tenancy import membership_required
 from organisations.forms import (
     ApiTokenForm,
+    ApplicationFilterForm,
+    GrantForm,
+    HabilitationApplicationForm,
+    HabilitationFilterForm,
     QueuedPasswordResetForm,
+    ReasonForm,
     ReauthenticationForm,
     RecoveryCodeForm,
+    RenewForm,
     SiteForm,
     TotpCodeForm,
 )
-from organisations.models import ApiToken, Membership, Role, Site, UserSession
+from organisations.habilitations import (
+    HabilitationRefusal,
+    habilitation_application_grant,
+    habilitation_application_refuse,
+    habilitation_apply,
+    habilitation_reinstate,
+    habilitation_renew,
+    habilitation_suspend,
+    habilitation_withdraw,
+)
+from organisations.models import (
+    ApiToken,
+    ApplicationKind,
+    ApplicationState,
+    Habilitation,
+    HabilitationApplication,
+    HabilitationStatus,
+    Membership,
+    OrganisationKind,
+    Role,
+    Site,
+    UserSession,
+)
 from organisations.services import (
     LOCKOUT_ACCOUNT,
     LOCKOUT_ADDRESS,
@@ -431,3 +463,243 @@ def sessions_end_all(request: HttpRequest) -> HttpResponse:
         message = _("Toutes vos sessions sont fermées : vous n'en aviez pas d'autre que celle-ci.")
     messages.success(request, message)
     return redirect("login")
+
+
+# -- Habilitations -----------------------------------------------------------------------------------------------
+
+HABILITATION_PAGE_SIZE = 25
+
+
+def _query(request: HttpRequest) -> str:
+    return urlencode([(key, value) for key, value in request.GET.items() if key != "page" and value])
+
+
+@membership_required(Role.ORG_ADMIN, Role.CERTIFPRO_ADMIN)
+def habilitation_list(request: HttpRequest) -> HttpResponse:
+    """The organisation's habilitations (Certif'Pro: every organisation's), filtered, 25 a page."""
+    membership: Membership = request.membership
+    filters = HabilitationFilterForm(request.GET)
+    rows = filters.filter(
+        Habilitation.objects.visible_to(membership)
+        .select_related("organisation")
+        .annotate(renewed=Exists(Habilitation.objects.renewing(OuterRef("pk"))))
+        .order_by("valid_until", "organisation__name", "pk")
+    )
+    page = Paginator(rows, HABILITATION_PAGE_SIZE).get_page(request.GET.get("page"))
+    pending = HabilitationApplication.objects.visible_to(membership).submitted().count()
+    return render(
+        request,
+        "organisations/habilitation_list.html",
+        {
+            "page": page,
+            "filters": filters,
+            "filtering": bool(_query(request)),
+            "query": _query(request),
+            "pending": pending,
+            "may_apply": _may_apply(membership),
+            "today": timezone.localdate(),
+        },
+    )
+
+
+def _may_apply(membership: Membership) -> bool:
+    return membership.role == Role.ORG_ADMIN and membership.organisation.kind == OrganisationKind.EVALUATOR
+
+
+@membership_required(Role.ORG_ADMIN, Role.CERTIFPRO_ADMIN)
+def application_list(request: HttpRequest) -> HttpResponse:
+    """The applications: Certif'Pro's queue to instruct (awaiting first, the oldest first), or the organisation's
+    own; filtered, 25 a page."""
+    membership: Membership = request.membership
+    filters = ApplicationFilterForm(request.GET)
+    rows = filters.filter(
+        HabilitationApplication.objects.visible_to(membership)
+        .select_related("organisation")
+        .order_by(
+            Case(When(state=ApplicationState.SUBMITTED, then=0), default=1),
+            Case(When(state=ApplicationState.SUBMITTED, then=F("submitted_at"))).asc(nulls_last=True),
+            "-submitted_at",
+            "-pk",
+        )
+    )
+    page = Paginator(rows, HABILITATION_PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "organisations/application_list.html",
+        {
+            "page": page,
+            "filters": filters,
+            "filtering": bool(_query(request)),
+            "query": _query(request),
+            "may_apply": _may_apply(membership),
+        },
+    )
+
+
+@membership_required(Role.ORG_ADMIN)
+def application_create(request: HttpRequest) -> HttpResponse:
+    """An evaluator organisation's administrator applies (?renouveler=<certification> preselects a renewal)."""
+    membership: Membership = request.membership
+    if not _may_apply(membership):
+        raise PermissionDenied
+    sites = Site.objects.visible_to(membership).filter(is_active=True).order_by("name")
+    renew = request.GET.get("renouveler", "")
+    initial: dict[str, Any] = {}
+    if renew in Certification.values:
+        initial = {"kind": ApplicationKind.RENEWAL, "certifications": [renew]}
+    form = HabilitationApplicationForm(request.POST or None, sites=sites, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            application = habilitation_apply(
+                by=membership,
+                kind=data["kind"],
+                certifications=data["certifications"],
+                sites=data["sites"],
+                requested_from=data["requested_from"],
+                requested_until=data["requested_until"],
+                note=data["note"],
+                request=request,
+            )
+        except HabilitationRefusal as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, str(exc))
+        else:
+            messages.success(request, _("Votre demande est envoyée à Certif'Pro, qui l'instruit."))
+            return redirect("organisations:application_detail", pk=application.pk)
+    return render(request, "organisations/application_form.html", {"form": form, "has_sites": sites.exists()})
+
+
+@membership_required(Role.ORG_ADMIN, Role.CERTIFPRO_ADMIN)
+def application_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """An application; Certif'Pro grants it (setting the period) or refuses it with a reason (POST `action`)."""
+    membership: Membership = request.membership
+    application = get_object_or_404(
+        HabilitationApplication.objects.visible_to(membership).select_related(
+            "organisation", "submitted_by", "decided_by"
+        ),
+        pk=pk,
+    )
+    instructs = membership.is_certifpro and application.state == ApplicationState.SUBMITTED
+    grant_form = GrantForm(
+        prefix="grant", initial={"valid_from": application.requested_from, "valid_until": application.requested_until}
+    )
+    refuse_form = ReasonForm(prefix="refuse")
+    if request.method == "POST":
+        if not membership.is_certifpro:
+            raise PermissionDenied
+        action = request.POST.get("action")
+        try:
+            if action == "grant":
+                grant_form = GrantForm(request.POST, prefix="grant")
+                if grant_form.is_valid():
+                    habilitation_application_grant(
+                        application=application, by=membership, request=request, **grant_form.cleaned_data
+                    )
+                    messages.success(request, _("La demande est accordée ; l'organisme est prévenu."))
+                    return redirect("organisations:application_detail", pk=application.pk)
+            elif action == "refuse":
+                refuse_form = ReasonForm(request.POST, prefix="refuse")
+                if refuse_form.is_valid():
+                    habilitation_application_refuse(
+                        application=application,
+                        by=membership,
+                        reason=refuse_form.cleaned_data["reason"],
+                        request=request,
+                    )
+                    messages.success(request, _("La demande est refusée ; l'organisme est prévenu et lit le motif."))
+                    return redirect("organisations:application_detail", pk=application.pk)
+            else:
+                raise Http404
+        except HabilitationRefusal as exc:
+            form = grant_form if action == "grant" else refuse_form
+            target = {"valid_until": "valid_until", "reason": "reason"}.get(exc.field or "")
+            form.add_error(target if target in form.fields else None, str(exc))
+    if application.kind == ApplicationKind.FIRST:
+        grant_form.fields["valid_from"].help_text = ""
+    return render(
+        request,
+        "organisations/application_detail.html",
+        {
+            "application": application,
+            "sites": application.sites.order_by("name"),
+            "habilitations": application.habilitations.order_by("certification"),
+            "instructs": instructs,
+            "grant_form": grant_form,
+            "refuse_form": refuse_form,
+        },
+    )
+
+
+HABILITATION_ACTIONS = {
+    "suspend": habilitation_suspend,
+    "reinstate": habilitation_reinstate,
+    "withdraw": habilitation_withdraw,
+}
+
+
+@membership_required(Role.ORG_ADMIN, Role.CERTIFPRO_ADMIN)
+def habilitation_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """A habilitation; Certif'Pro renews, suspends, reinstates or withdraws it (POST `action`)."""
+    membership: Membership = request.membership
+    habilitation = get_object_or_404(
+        Habilitation.objects.visible_to(membership).select_related("organisation", "application", "previous"),
+        pk=pk,
+    )
+    forms_by_action: dict[str, Any] = {
+        "renew": RenewForm(prefix="renew"),
+        "suspend": ReasonForm(prefix="suspend"),
+        "reinstate": ReasonForm(prefix="reinstate", required=False),
+        "withdraw": ReasonForm(prefix="withdraw"),
+    }
+    if request.method == "POST":
+        if not membership.is_certifpro:
+            raise PermissionDenied
+        action = request.POST.get("action", "")
+        if action not in forms_by_action:
+            raise Http404
+        form = type(forms_by_action[action])(
+            request.POST, prefix=action, **({"required": False} if action == "reinstate" else {})
+        )
+        forms_by_action[action] = form
+        if form.is_valid():
+            try:
+                if action == "renew":
+                    renewal = habilitation_renew(
+                        habilitation=habilitation, by=membership, request=request, **form.cleaned_data
+                    )
+                    messages.success(request, _("L'habilitation est renouvelée ; l'organisme est prévenu."))
+                    return redirect("organisations:habilitation_detail", pk=renewal.pk)
+                HABILITATION_ACTIONS[action](
+                    habilitation=habilitation, by=membership, reason=form.cleaned_data["reason"], request=request
+                )
+            except HabilitationRefusal as exc:
+                form.add_error(exc.field if exc.field in form.fields else None, str(exc))
+            else:
+                messages.success(request, _("C'est enregistré ; l'organisme est prévenu."))
+                return redirect("organisations:habilitation_detail", pk=habilitation.pk)
+    status = habilitation.status
+    renewable = (
+        status == HabilitationStatus.ACTIVE
+        and habilitation.valid_until >= timezone.localdate()
+        and not Habilitation.objects.renewing(habilitation).exists()
+    )
+    available = {
+        "renew": renewable,
+        "suspend": status == HabilitationStatus.ACTIVE,
+        "reinstate": status == HabilitationStatus.SUSPENDED,
+        "withdraw": status != HabilitationStatus.WITHDRAWN,
+    }
+    return render(
+        request,
+        "organisations/habilitation_detail.html",
+        {
+            "habilitation": habilitation,
+            "renewal": Habilitation.objects.renewing(habilitation).first(),
+            "instructs": membership.is_certifpro,
+            # A refused form stays on the page with its reason, even when the action is not offered now.
+            "forms": {name: form for name, form in forms_by_action.items() if available[name] or form.errors},
+            "expiring": habilitation.is_expiring() and renewable,
+            "may_apply": _may_apply(membership),
+            "today": timezone.localdate(),
+        },
+    )

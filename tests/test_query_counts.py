@@ -57,7 +57,15 @@ from juries.services import (
 )
 from notifications.models import EmailMode
 from notifications.services import notification_preference_set
-from organisations.models import Membership, Organisation, OrganisationKind, Role, UserSession
+from organisations.models import (
+    ApplicationKind,
+    HabilitationApplication,
+    Membership,
+    Organisation,
+    OrganisationKind,
+    Role,
+    UserSession,
+)
 from organisations.services import api_token_create
 from referentiels.models import Referentiel
 from referrals.services import referral_accept
@@ -279,6 +287,37 @@ def site_list(org: Organisation) -> Scene:
 
 def more_sites(scene: Scene) -> None:
     SiteFactory.create_batch(5, organisation=scene.data["org"])
+
+
+def habilitation_list(org: Organisation) -> Scene:
+    HabilitationFactory(organisation=org)
+    HabilitationFactory(organisation=org, certification=Certification.CLEA_NUMERIQUE)
+    return Scene(reverse("organisations:habilitation_list"), make_certifpro(), {"org": org})
+
+
+def more_own_habilitations(scene: Scene) -> None:
+    HabilitationFactory.create_batch(5, organisation=scene.data["org"])
+
+
+def _application(org: Organisation) -> HabilitationApplication:
+    return HabilitationApplication.objects.create(
+        organisation=org,
+        kind=ApplicationKind.FIRST,
+        certifications=[Certification.CLEA],
+        requested_from=datetime.date(2027, 1, 1),
+        requested_until=datetime.date(2029, 12, 31),
+    )
+
+
+def application_list(org: Organisation) -> Scene:
+    for _ in range(2):
+        _application(org)
+    return Scene(reverse("organisations:application_list"), make_certifpro(), {"org": org})
+
+
+def more_applications(scene: Scene) -> None:
+    for _ in range(5):
+        _application(scene.data["org"])
 
 
 def member_list(org: Organisation) -> Scene:
@@ -807,11 +846,11 @@ CASES = [
     # sessions to close, sessions to review.
     Case("home-juror", Role.JURY_MEMBER, juror_dashboard, more_juror_sessions, links_to("juries:session_detail"), 10),
     # Two counts: active sites, members; referrals to answer, sessions to convene, correction requests to answer,
-    # interview requests to handle.
-    Case("home-org-admin", Role.ORG_ADMIN, org_admin_dashboard, more_sites_and_members, dashboard_counts, 10),
+    # interview requests to handle, own habilitations ending.
+    Case("home-org-admin", Role.ORG_ADMIN, org_admin_dashboard, more_sites_and_members, dashboard_counts, 11),
     # Two aggregates: organisations by kind, habilitated organisations by certification; certificates to declare,
-    # documents and e-mails failed, habilitations to renew.
-    Case("home-certifpro", Role.CERTIFPRO_ADMIN, certifpro_dashboard, more_habilitations, national_total, 9),
+    # documents and e-mails failed, habilitation applications to instruct, habilitations to renew.
+    Case("home-certifpro", Role.CERTIFPRO_ADMIN, certifpro_dashboard, more_habilitations, national_total, 10),
     # -- Accounts and organisations.
     # The memberships a token may act under (read by the select, then by its check), the tokens.
     Case("api-tokens", Role.COUNSELLOR, token_page, more_tokens, context_len("tokens"), 7),
@@ -820,6 +859,10 @@ CASES = [
     # Count, page. (tests/organisations counts this page too, but with one number of sites.)
     Case("site-list", Role.COUNSELLOR, site_list, more_sites, page_rows, 6),
     Case("member-list", Role.ORG_ADMIN, member_list, more_members, page_rows, 6),
+    # Count, page (with each organisation and renewal), applications awaiting.
+    Case("habilitation-list", Role.CERTIFPRO_ADMIN, habilitation_list, more_own_habilitations, page_rows, 7),
+    # Count, page (with each organisation).
+    Case("application-list", Role.CERTIFPRO_ADMIN, application_list, more_applications, page_rows, 6),
     # Count, page (the requests with their site).
     Case("interview-request-list", Role.COUNSELLOR, interview_request_list, more_interview_requests, page_rows, 6),
     # -- Dossiers (the list, and the detail's events and funding lines, are counted in tests/candidates and

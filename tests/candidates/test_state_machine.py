@@ -99,12 +99,13 @@ def test_opening_records_the_consent_and_its_text():
 # -- Prior evaluation --------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("lapse", ["suspended", "ended"])
-def test_the_prior_evaluation_needs_a_habilitation_in_force(lapse):
+# A suspension stops new dossiers only: an opened dossier goes on (tests/organisations/test_habilitations.py).
+@pytest.mark.parametrize("lapse", ["withdrawn", "ended"])
+def test_the_prior_evaluation_needs_a_habilitation_neither_withdrawn_nor_ended(lapse):
     dossier = DossierFactory(state="opened")
     habilitation = Habilitation.objects.get(organisation=dossier.organisation, certification=dossier.certification)
-    if lapse == "suspended":
-        habilitation.status, habilitation.status_reason = HabilitationStatus.SUSPENDED, "Audit de conformité en cours"
+    if lapse == "withdrawn":
+        habilitation.status, habilitation.status_reason = HabilitationStatus.WITHDRAWN, "Audit défavorable"
     else:
         habilitation.valid_until = TODAY() - datetime.timedelta(days=1)
     habilitation.full_clean()

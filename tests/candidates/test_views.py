@@ -403,7 +403,7 @@ def test_counsellor_is_offered_to_define_the_training_of_a_partially_validated_d
 def test_evaluator_is_told_why_the_prior_evaluation_cannot_start_without_a_habilitation(org_a, client_for):
     dossier = DossierFactory(organisation=org_a, state="opened")
     org_a.habilitations.filter(certification=dossier.certification).update(
-        status=HabilitationStatus.SUSPENDED, status_reason="Audit de conformité"
+        status=HabilitationStatus.WITHDRAWN, status_reason="Audit de conformité"
     )
     response = client_for(dossier.team.evaluator).get(detail_url(dossier))
     assert response.context["actions"] == []

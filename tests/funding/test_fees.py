@@ -36,7 +36,7 @@ from funding.services import (
 )
 from funding.tasks import fee_entries_sync_task, statement_generate_task
 from juries.services import certificate_generate
-from organisations.models import Role
+from organisations.models import Habilitation, Role
 from tests.factories import HabilitationFactory, MembershipFactory, OrganisationFactory
 from tests.funding.support import awarded_certificate
 from tests.journey import DossierFactory
@@ -126,6 +126,18 @@ def test_a_clea_numerique_habilitation_owes_the_application_fee_and_one_per_esta
     fees = dict(FeeEntry.objects.filter(organisation=organisation).values_list("kind", "amount_cents"))
     assert fees == {FeeKind.APPLICATION: 30000, FeeKind.ESTABLISHMENT: 15000}
     assert FeeEntry.objects.get(kind=FeeKind.ESTABLISHMENT).siret == organisation.siret
+
+    # Renewed by Certif'Pro without an application: the new period's establishment fee only.
+    first = Habilitation.objects.get(organisation=organisation, certification=Certification.CLEA_NUMERIQUE)
+    renewal = HabilitationFactory(
+        organisation=organisation,
+        certification=Certification.CLEA_NUMERIQUE,
+        valid_from=first.valid_until + datetime.timedelta(days=1),
+        valid_until=first.valid_until + datetime.timedelta(days=700),
+        previous=first,
+    )
+    assert fee_entries_catch_up() == 1
+    assert list(FeeEntry.objects.filter(habilitation=renewal).values_list("kind", flat=True)) == [FeeKind.ESTABLISHMENT]
 
 
 def test_the_tariff_in_force_on_the_event_date_applies():
