@@ -14,7 +14,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from candidates.models import identity_key
 from clea_platform.actions import post_only
@@ -64,7 +64,11 @@ def import_list(request: HttpRequest) -> HttpResponse:
             else:
                 messages.success(
                     request,
-                    _("Fichier lu : %(total)s lignes, %(matched)s rapprochées, %(unmatched)s à rapprocher.")
+                    ngettext(
+                        "Fichier lu : %(total)s ligne (rapprochées : %(matched)s, à rapprocher : %(unmatched)s).",
+                        "Fichier lu : %(total)s lignes (rapprochées : %(matched)s, à rapprocher : %(unmatched)s).",
+                        pix_import.rows_total,
+                    )
                     % {
                         "total": pix_import.rows_total,
                         "matched": pix_import.rows_matched,
@@ -173,7 +177,12 @@ def import_apply(request: HttpRequest, pk: int) -> HttpResponse:
         if pix_import.status == PixImportStatus.DONE:
             messages.success(
                 request,
-                _("%(n)s résultats enregistrés comme évaluations préalables.") % {"n": pix_import.rows_applied},
+                ngettext(
+                    "%(n)s résultat enregistré comme évaluation préalable.",
+                    "%(n)s résultats enregistrés comme évaluations préalables.",
+                    pix_import.rows_applied,
+                )
+                % {"n": pix_import.rows_applied},
             )
         else:
             messages.success(request, _("Enregistrement demandé : les résultats apparaissent au fur et à mesure."))
