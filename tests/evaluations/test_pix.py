@@ -257,3 +257,26 @@ def test_evaluator_uploads_filters_and_resolves_on_screen(world, django_assert_m
     assert row.status == PixRowStatus.RESOLVED and row.dossier_id == world["martin"].pk
     refused = client.post(url.replace(str(row.pk), str(row.pk)), {"reference": "NIMPORTE"})
     assert refused.status_code == 200 and "Aucun dossier" in refused.text
+
+
+# -- The mapping in the admin ----------------------------------------------------------------------------------
+
+
+def test_certifpro_copies_the_provisional_mapping_edits_the_copy_and_makes_it_current(admin_client):
+    from evaluations.models import PixMappingRule
+    from evaluations.services import pix_mapping_make_current, pix_mapping_new_version
+
+    provisional = PixMappingVersion.objects.get(is_current=True)
+    assert str(provisional) == "2026-provisoire (provisoire)" and provisional.rules.count() == 10
+    changelist = admin_client.get(reverse("admin:evaluations_pixmappingversion_changelist"))
+    assert changelist.status_code == 200 and "2026-provisoire" in changelist.text
+    assert (
+        admin_client.get(reverse("admin:evaluations_pixmappingversion_change", args=[provisional.pk])).status_code
+        == 200
+    )
+    copy = pix_mapping_new_version(source=provisional, label="2027")
+    PixMappingRule.objects.filter(version=copy, competence="1.1").update(minimum_level=3)
+    pix_mapping_make_current(version=copy)
+    assert list(PixMappingVersion.objects.filter(is_current=True)) == [copy]
+    assert copy.domain_results({"1.1": 2, "1.3": 4}).get("2") is False
+    assert provisional.domain_results({"1.1": 2, "1.3": 4}).get("2") is True
