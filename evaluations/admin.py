@@ -4,7 +4,7 @@ The référentiels are administered in referentiels/admin.py."""
 from __future__ import annotations
 
 from django.contrib import admin, messages
-from django.db.models import Model, QuerySet
+from django.db.models import Exists, Model, OuterRef, QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
@@ -15,8 +15,10 @@ from evaluations.models import (
     CriterionResult,
     Evaluation,
     PixImport,
+    PixImportRow,
     PixMappingRule,
     PixMappingVersion,
+    PixRowStatus,
 )
 from evaluations.services import pix_mapping_make_current, pix_mapping_new_version
 from organisations.admin_audit import AuditedModelAdmin
@@ -101,9 +103,14 @@ class PixMappingVersionAdmin(AuditedModelAdmin):
     inlines = [PixMappingRuleInline]
     actions = ["create_new_version", "make_current"]
 
-    @admin.display(boolean=True, description=_("utilisée (verrouillée)"))
+    def get_queryset(self, request: HttpRequest) -> QuerySet[PixMappingVersion]:
+        # Whether results were recorded through each version, in the list's own query (not one per row).
+        applied = PixImportRow.objects.filter(pix_import__mapping_version=OuterRef("pk"), status=PixRowStatus.APPLIED)
+        return super().get_queryset(request).annotate(in_use=Exists(applied))
+
+    @admin.display(boolean=True, description=_("utilisée (verrouillée)"), ordering="in_use")
     def locked(self, obj: PixMappingVersion) -> bool:
-        return obj.is_locked
+        return obj.in_use  # type: ignore[attr-defined]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Model | None = None) -> list[str]:
         if isinstance(obj, PixMappingVersion) and obj.is_locked:

@@ -280,3 +280,26 @@ def test_certifpro_copies_the_provisional_mapping_edits_the_copy_and_makes_it_cu
     assert list(PixMappingVersion.objects.filter(is_current=True)) == [copy]
     assert copy.domain_results({"1.1": 2, "1.3": 4}).get("2") is False
     assert provisional.domain_results({"1.1": 2, "1.3": 4}).get("2") is True
+
+
+def test_the_list_and_an_import_cost_the_same_queries_with_more_rows(world):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = logged_in_client(evaluator_of(world["roux"]))
+    small = upload(world, line("1", "Paul", "Roux", "12/04/1985"), line("2", "Léa", "Martin", "15/03/1990"))
+    people = [line(str(n), "Léa", "Martin", "15/03/1990") for n in range(6)]
+    big = upload(world, line("1", "Paul", "Roux", "12/04/1985"), *people)
+    client.get(reverse("evaluations:pix_imports"))  # the session's first request
+
+    def count(url: str) -> int:
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(url).status_code == 200
+        return len(queries)
+
+    assert count(reverse("evaluations:pix_import", args=[small.pk])) == count(
+        reverse("evaluations:pix_import", args=[big.pk])
+    )
+    few = count(reverse("evaluations:pix_imports"))
+    upload(world, line("1", "Paul", "Roux", "12/04/1985"))
+    assert count(reverse("evaluations:pix_imports")) == few
