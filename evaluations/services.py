@@ -844,3 +844,12 @@ def pix_mapping_make_current(*, version: PixMappingVersion) -> None:
         is_current=False
     )
     PixMappingVersion.objects.filter(pk=version.pk).update(is_current=True)
+
+
+def pix_rows_forget(*, dossiers: QuerySet[Dossier]) -> int:
+    """The Pix lines matched to these dossiers, their person anonymised (privacy.services.candidate_anonymise, in
+    its transaction): the identity they read and their raw cells erased, the levels and the link to the evaluation
+    kept. The uploaded file itself, which holds every line, is not rewritten (README « Résultats Pix »)."""
+    return PixImportRow.objects.filter(dossier__in=dossiers).update(
+        raw={}, first_name="", last_name="", birth_date=None, birth_place="", external_id="", certification_number=""
+    )

@@ -42,6 +42,7 @@ from candidates.services import dossier_withdraw
 from clea_platform.changes import rows_changed, rows_update
 from clea_platform.errors import BusinessRefusal
 from evaluations.models import Attestation, CriterionResult, Evaluation
+from evaluations.services import pix_rows_forget
 from funding.models import FundingLine, FundingLineEvent, FundingProof
 from intake.models import requests_appointment_ids
 from juries.models import Decision, Submission
@@ -213,6 +214,7 @@ def candidate_anonymise(*, candidate: Candidate, now: datetime.datetime) -> bool
     dossiers = Dossier.objects.filter(candidate_id=locked.pk)
     files = _dossiers_scrub(dossiers, now)
     _referrals_anonymise(Referral.objects.filter(dossier__in=dossiers), now)
+    pix_rows_forget(dossiers=dossiers)
     _delete_files_on_commit(files)
     return True
 

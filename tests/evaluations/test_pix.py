@@ -303,3 +303,15 @@ def test_the_list_and_an_import_cost_the_same_queries_with_more_rows(world):
     few = count(reverse("evaluations:pix_imports"))
     upload(world, line("1", "Paul", "Roux", "12/04/1985"))
     assert count(reverse("evaluations:pix_imports")) == few
+
+
+def test_anonymising_the_person_erases_what_the_pix_line_said_of_them(world):
+    from django.utils import timezone
+
+    from privacy.services import candidate_anonymise
+
+    pix_import = upload(world, line("9", "Paul", "Roux", "12/04/1985"))
+    candidate_anonymise(candidate=world["roux"].read().candidate, now=timezone.now())
+    row = pix_import.rows.get()
+    assert (row.first_name, row.last_name, row.birth_date, row.raw) == ("", "", None, {})
+    assert row.dossier_id == world["roux"].pk and row.levels["5.2"] == 2
