@@ -101,7 +101,9 @@ def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "filters": [(value, label) for value, label, _statuses in ROW_FILTERS],
         "current": current,
         "query": f"statut={current}" if current in filters else "",
-        "can_apply": request.membership.role == "evaluator" and pix_import.rows_matched > 0,
+        "can_apply": request.membership.role == "evaluator"
+        and pix_import.rows_matched > 0
+        and pix_import.status != PixImportStatus.APPLYING,
     }
     return render(request, "evaluations/pix_import_detail.html", context)
 

@@ -713,12 +713,13 @@ def pix_row_apply(*, row: PixImportRow, by: Membership, request: HttpRequest | N
         with transaction.atomic():
             return _pix_row_apply(row=row, by=by, request=request)
     except PIX_REFUSALS as exc:
-        PixImportRow.objects.filter(pk=row.pk).update(error=str(exc))
+        # Not on a line already recorded (a second run, a double click): it keeps its clean record.
+        PixImportRow.objects.filter(pk=row.pk).exclude(status=PixRowStatus.APPLIED).update(error=str(exc))
         row.error = str(exc)
         raise
     except ValidationError as exc:
         message = " ".join(exc.messages)
-        PixImportRow.objects.filter(pk=row.pk).update(error=message)
+        PixImportRow.objects.filter(pk=row.pk).exclude(status=PixRowStatus.APPLIED).update(error=message)
         row.error = message
         raise PixImportRefused(message) from exc
 
