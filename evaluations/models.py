@@ -510,6 +510,22 @@ class PixRowStatus(models.TextChoices):
 PIX_APPLICABLE = (PixRowStatus.MATCHED, PixRowStatus.RESOLVED)
 
 
+class PixImportRowQuerySet(models.QuerySet["PixImportRow"]):
+    def handed_over_to(self, membership: Membership | None) -> PixImportRowQuerySet:
+        """The lines Certif'Pro matched to the dossiers an evaluator may see, waiting to be recorded: recording a
+        prior evaluation is an evaluator's act (the grid's rule), so Certif'Pro's national import hands them over.
+        Nothing else of Certif'Pro's import is shown to them."""
+        if membership is None or membership.role != Role.EVALUATOR:
+            return self.none()
+        from candidates.models import Dossier
+
+        return self.filter(
+            pix_import__scope=PixImportScope.CERTIFPRO,
+            status__in=PIX_APPLICABLE,
+            dossier__in=Dossier.objects.visible_to(membership),
+        )
+
+
 class PixImportRow(models.Model):
     """One line of a Pix results file: what it said (raw cells kept), what was read from it, the dossier it was
     matched to (by identity and birth date, or chosen by a person), and the evaluation it recorded."""
@@ -549,6 +565,8 @@ class PixImportRow(models.Model):
     applied_at = models.DateTimeField(_("enregistrée le"), null=True, blank=True)
 
     tenant_path = "pix_import__organisation"
+
+    objects = PixImportRowQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("ligne d'import Pix")

@@ -27,10 +27,14 @@ from evaluations.services import (
     pix_candidate_dossiers,
     pix_import_apply,
     pix_import_create,
+    pix_row_apply_handed_over,
     pix_row_resolve,
 )
+from organisations.models import Role
 
 ROWS_PER_PAGE = 50
+# The lines handed over by Certif'Pro shown at once (the oldest first; each recorded one leaves the list).
+HANDED_OVER_SHOWN = 50
 # The filters of an import's lines: (query value, label, statuses).
 ROW_FILTERS: list[tuple[str, str | Promise, tuple[str, ...]]] = [
     ("a-rapprocher", gettext_lazy("À rapprocher"), (PixRowStatus.UNMATCHED,)),
@@ -78,11 +82,40 @@ def import_list(request: HttpRequest) -> HttpResponse:
             return redirect("evaluations:pix_import", pk=pix_import.pk)
     imports = PixImport.objects.visible_to(request.membership).select_related("uploaded_by", "organisation")
     page = Paginator(imports, 20).get_page(request.GET.get("page"))
+    handed_over = (
+        PixImportRow.objects.handed_over_to(request.membership)
+        .select_related("dossier__candidate")
+        .order_by("taken_on", "pk")[:HANDED_OVER_SHOWN]
+    )
     return render(
         request,
         "evaluations/pix_import_list.html",
-        {"form": form, "page": page, "imports": page.object_list, "show_organisation": request.membership.is_certifpro},
+        {
+            "form": form,
+            "page": page,
+            "imports": page.object_list,
+            "show_organisation": request.membership.is_certifpro,
+            "handed_over": handed_over,
+        },
     )
+
+
+@post_only("evaluations:pix_imports")
+@membership_required(Role.EVALUATOR)
+def row_apply(request: HttpRequest, row_pk: int) -> HttpResponse:
+    """An evaluator records a line Certif'Pro matched to one of their dossiers."""
+    row = get_object_or_404(PixImportRow.objects.handed_over_to(request.membership), pk=row_pk)
+    try:
+        pix_row_apply_handed_over(row=row, by=request.membership, request=request)
+    except PIX_REFUSALS as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(
+            request,
+            _("Résultat Pix enregistré comme évaluation préalable du dossier %(ref)s.")
+            % {"ref": row.dossier.reference},
+        )
+    return redirect("evaluations:pix_imports")
 
 
 @membership_required(*PIX_IMPORTERS)

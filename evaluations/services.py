@@ -854,3 +854,13 @@ def pix_rows_forget(*, dossiers: QuerySet[Dossier]) -> int:
     return PixImportRow.objects.filter(dossier__in=dossiers).update(
         raw={}, first_name="", last_name="", birth_date=None, birth_place="", external_id="", certification_number=""
     )
+
+
+def pix_row_apply_handed_over(*, row: PixImportRow, by: Membership, request: HttpRequest | None = None) -> Evaluation:
+    """An evaluator records one line Certif'Pro matched to a dossier of theirs (PixImportRow.handed_over_to), then the
+    import's counts follow."""
+    if not PixImportRow.objects.handed_over_to(by).filter(pk=row.pk).exists():
+        raise PixImportRefused(_("Cette ligne n'attend pas d'être enregistrée par vous."))
+    evaluation = pix_row_apply(row=row, by=by, request=request)
+    pix_import_counts(PixImport.objects.get(pk=row.pix_import_id))
+    return evaluation

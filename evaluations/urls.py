@@ -13,5 +13,6 @@ urlpatterns = [
     path("pix/<int:pk>/", pix_views.import_detail, name="pix_import"),
     path("pix/<int:pk>/lignes/<int:row_pk>/", pix_views.row_resolve, name="pix_row_resolve"),
     path("pix/<int:pk>/fichier/", pix_views.import_file, name="pix_import_file"),
+    path("pix/lignes/<int:row_pk>/enregistrer/", pix_views.row_apply, name="pix_row_apply"),
     path("pix/<int:pk>/enregistrer/", pix_views.import_apply, name="pix_import_apply"),
 ]

@@ -36,6 +36,20 @@ def _pix_import(org, filename: str = "resultats.csv"):
     return pix_import_create(content=content, filename=filename, by=dossier.team.evaluator)
 
 
+def _pix_row_handed_over(org) -> dict:
+    """A line Certif'Pro matched to a CléA numérique dossier of the organisation."""
+    from clea_platform.certifications import Certification
+    from evaluations.services import pix_import_create
+    from tests.evaluations.support import line, pix_file
+    from tests.factories import MembershipFactory, OrganisationFactory
+
+    dossier = DossierFactory(organisation=org, state="opened", certification=Certification.CLEA_NUMERIQUE)
+    candidate = dossier.candidate
+    certifpro = MembershipFactory(role=Role.CERTIFPRO_ADMIN, organisation=OrganisationFactory(certifpro=True))
+    content = pix_file(line("1", candidate.first_name, candidate.last_name, f"{candidate.birth_date:%d/%m/%Y}"))
+    return {"row_pk": pix_import_create(content=content, filename="national.csv", by=certifpro).rows.get().pk}
+
+
 def _pix_row(org) -> dict:
     pix_import = _pix_import(org)
     return {"pk": pix_import.pk, "row_pk": pix_import.rows.get().pk}
@@ -53,6 +67,7 @@ TENANT_URLS = [
     TenantURL("evaluations:pix_import", Role.EVALUATOR, lambda org: {"pk": _pix_import(org).pk}),
     TenantURL("evaluations:pix_import_file", Role.EVALUATOR, lambda org: {"pk": _pix_import(org).pk}),
     TenantURL("evaluations:pix_row_resolve", Role.EVALUATOR, _pix_row),
+    TenantURL("evaluations:pix_row_apply", Role.EVALUATOR, _pix_row_handed_over, method="post"),
     TenantURL("evaluations:pix_import_apply", Role.EVALUATOR, lambda org: {"pk": _pix_import(org).pk}, method="post"),
     TenantURL(
         "evaluations:evaluation_start",

@@ -315,3 +315,24 @@ def test_anonymising_the_person_erases_what_the_pix_line_said_of_them(world):
     row = pix_import.rows.get()
     assert (row.first_name, row.last_name, row.birth_date, row.raw) == ("", "", None, {})
     assert row.dossier_id == world["roux"].pk and row.levels["5.2"] == 2
+
+
+def test_certifpro_hands_its_matched_lines_over_to_the_evaluators_of_the_dossiers(world, make_member):
+    certifpro = make_member(role=Role.CERTIFPRO_ADMIN)
+    pix_import = pix_import_create(
+        content=pix_file(line("1", "Paul", "Roux", "12/04/1985"), line("2", "Jean", "Petit", "01/01/1980")),
+        filename="national.csv",
+        by=certifpro,
+    )
+    roux_row = pix_import.rows.get(dossier_id=world["roux"].pk)
+    apply_url = reverse("evaluations:pix_row_apply", args=[roux_row.pk])
+    evaluator = evaluator_of(world["roux"])
+    listing = logged_in_client(evaluator).get(reverse("evaluations:pix_imports"))
+    assert world["roux"].read().reference in listing.text and "Petit" not in listing.text  # only their dossiers
+    assert logged_in_client(evaluator_of(world["petit"])).post(apply_url).status_code == 404
+    assert logged_in_client(evaluator).get(reverse("evaluations:pix_import", args=[pix_import.pk])).status_code == 404
+    assert logged_in_client(evaluator).post(apply_url).status_code == 302
+    roux_row.refresh_from_db()
+    assert roux_row.status == PixRowStatus.APPLIED and roux_row.evaluation.evaluator_id == evaluator.user_id
+    pix_import.refresh_from_db()
+    assert pix_import.rows_applied == 1
