@@ -146,10 +146,14 @@ def row_resolve(request: HttpRequest, pk: int, row_pk: int) -> HttpResponse:
     pix_import = _import_for(request, pk)
     row = get_object_or_404(PixImportRow.objects.filter(pix_import=pix_import), pk=row_pk)
     candidates = pix_candidate_dossiers(request.membership).select_related("candidate")
-    # Suggestions, never a choice made for the person: the dossiers born the same day or of the same names.
+    # Suggestions, never a choice made for the person: the dossiers born the same day, of the same names, or whose
+    # reference is the line's external id.
     same = Q(candidate__identity_key=identity_key(row.first_name, row.last_name))
     if row.birth_date:
         same |= Q(candidate__birth_date=row.birth_date)
+    if row.external_id:
+        # Organisations often enter the dossier's reference as the candidate's external id in Pix Certif.
+        same |= Q(reference__iexact=row.external_id)
     suggestions = list(candidates.filter(same).order_by("candidate__last_name")[:20])
     choices = [
         (d.pk, f"{d.candidate.full_name} – {d.candidate.birth_date:%d/%m/%Y} – {d.reference}") for d in suggestions
