@@ -744,12 +744,15 @@ def _pix_row_apply(*, row: PixImportRow, by: Membership, request: HttpRequest | 
         "file": row.pix_import.filename,
         "line": row.line_number,
     }
-    draft = dossier.evaluations.drafts().filter(kind=EvaluationKind.PRIOR).first()
-    if draft is not None and draft.evaluator_id != by.user_id:
+    # A grid being filled (by anyone, the importer included) is never overwritten: its person decides first.
+    if dossier.evaluations.drafts().filter(kind=EvaluationKind.PRIOR).exists():
         raise PixImportRefused(
-            _("Une évaluation préalable de ce dossier est en cours de saisie par une autre personne.")
+            _(
+                "Une grille d'évaluation préalable de ce dossier est en cours : terminez ou abandonnez la grille en "
+                "cours, puis enregistrez ce résultat."
+            )
         )
-    evaluation = draft or evaluation_start(
+    evaluation = evaluation_start(
         dossier=dossier,
         by=by,
         started_on=row.taken_on,

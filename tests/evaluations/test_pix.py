@@ -336,3 +336,19 @@ def test_certifpro_hands_its_matched_lines_over_to_the_evaluators_of_the_dossier
     assert roux_row.status == PixRowStatus.APPLIED and roux_row.evaluation.evaluator_id == evaluator.user_id
     pix_import.refresh_from_db()
     assert pix_import.rows_applied == 1
+
+
+def test_recording_never_overwrites_a_grid_being_filled_even_the_importers_own(world):
+    from evaluations.services import evaluation_start
+
+    by = evaluator_of(world["roux"])
+    draft = evaluation_start(dossier=world["roux"].read(), by=by, started_on=datetime.date(2026, 11, 20))
+    pix_import = upload(world, line("1", "Paul", "Roux", "12/04/1985"))
+    row = pix_import.rows.get()
+    with pytest.raises(PixImportRefused, match="terminez ou abandonnez la grille en cours"):
+        pix_row_apply(row=row, by=by)
+    row.refresh_from_db()
+    draft.refresh_from_db()
+    assert row.status == PixRowStatus.MATCHED and "terminez ou abandonnez" in row.error
+    assert draft.status == EvaluationStatus.DRAFT and draft.pix_row is None
+    assert not draft.results.exclude(result=CriterionResultValue.NOT_ASSESSED).exists()
