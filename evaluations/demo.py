@@ -57,7 +57,8 @@ def seed_pix(orgs: dict[str, Organisation]) -> int:
             by=counsellor,
             consent_text="La personne accepte l'ouverture de son dossier CléA numérique.",
         )
-    taken = f"{timezone.localdate() - datetime.timedelta(days=7):%d/%m/%Y}"
+    # Taken the day the dossiers were opened (a certification before the opening is refused).
+    taken = f"{timezone.localdate():%d/%m/%Y}"
     end = f";9001;Centre Pix Lille;{taken}"
     lines = [
         HEADER,

@@ -737,6 +737,23 @@ def _pix_row_apply(*, row: PixImportRow, by: Membership, request: HttpRequest | 
     dossier = Dossier.objects.visible_to(by).filter(pk=row.dossier_id).first()
     if dossier is None:
         raise PixImportRefused(_("Ce dossier n'est pas celui de votre organisme."))
+    # Matched when read, the dossier may have moved since (a grid started, a transfer, a training begun): checked
+    # again under its lock, so a result never starts a final evaluation nor lands on another certification.
+    dossier = dossier_lock(dossier)
+    if dossier.certification != Certification.CLEA_NUMERIQUE or dossier.state not in PIX_DOSSIER_STATES:
+        raise PixImportRefused(
+            _("Le dossier n'attend plus son évaluation préalable CléA numérique (il est à l'étape « %(state)s »).")
+            % {"state": dossier.get_state_display()}
+        )
+    opened_on = timezone.localdate(dossier.consent_at) if dossier.consent_at else None
+    if opened_on and row.taken_on < opened_on:
+        raise PixImportRefused(
+            _(
+                "La certification Pix a été passée le %(taken)s, avant l'ouverture du dossier (%(opened)s) : elle ne "
+                "peut pas en être l'évaluation préalable."
+            )
+            % {"taken": f"{row.taken_on:%d/%m/%Y}", "opened": f"{opened_on:%d/%m/%Y}"}
+        )
     mapping = PixMappingVersion.objects.prefetch_related("rules").get(pk=row.pix_import.mapping_version_id)
     domains = mapping.domain_results(row.levels)
     context = _("Certification Pix n° %(number)s (fichier %(file)s, ligne %(line)s)") % {
@@ -760,6 +777,8 @@ def _pix_row_apply(*, row: PixImportRow, by: Membership, request: HttpRequest | 
         context=context[:255],
         request=request,
     )
+    if evaluation.kind != EvaluationKind.PRIOR:
+        raise PixImportRefused(_("Un résultat Pix ne peut être enregistré que comme évaluation préalable."))
     evaluation_save_results(
         evaluation=evaluation, by=by, results=_pix_results_for(evaluation, domains), request=request
     )

@@ -50,7 +50,9 @@ HEADER = (
 LEVELS_WITHOUT_DOMAIN_2 = "0;3;0;2;2;2;1;3;-;-;-;2;2;-;1;2"
 
 
-def line(number, first, last, born, levels=LEVELS_WITHOUT_DOMAIN_2, status="Validée", taken="02/11/2026", sep=";"):
+def line(number, first, last, born, levels=LEVELS_WITHOUT_DOMAIN_2, status="Validée", taken=None, sep=";"):
+    # Taken today by default: never before the dossier's opening (the factories open dossiers today).
+    taken = taken or f"{timezone.localdate():%d/%m/%Y}"
     cells = [number, first, last, born, "Lille", "", status, "250", *levels.split(";"), "", "42", "Centre", taken]
     return sep.join(cells)
 

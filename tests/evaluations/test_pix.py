@@ -8,6 +8,7 @@ import datetime
 import pytest
 from django.core.exceptions import PermissionDenied
 from django.urls import reverse
+from django.utils import timezone
 
 from candidates.models import Candidate, DossierState
 from clea_platform.certifications import Certification
@@ -84,7 +85,7 @@ def test_pix_file_with_semicolons_and_bom_is_read_with_levels_and_french_dates()
     assert len(lines) == 1
     read = lines[0]
     assert (read.first_name, read.last_name, read.birth_date) == ("Paul", "Roux", datetime.date(1985, 4, 12))
-    assert read.taken_on == datetime.date(2026, 11, 2)
+    assert read.taken_on == timezone.localdate()
     assert read.levels["5.2"] == 2 and read.levels["3.2"] is None and read.levels["1.1"] == 0
     assert read.raw["Numéro de certification"] == "123" and not read.errors
 
@@ -183,7 +184,7 @@ def test_applying_records_the_prior_evaluation_through_the_grid_services_with_it
         by.user_id,
     )
     assert evaluation.pix_row == row and evaluation.pix_row.pix_import.file
-    assert evaluation.started_on == evaluation.ended_on == datetime.date(2026, 11, 2)
+    assert evaluation.started_on == evaluation.ended_on == timezone.localdate()
     results = dict(evaluation.results.values_list("criterion__subdomain__domain__code", "result").distinct())
     assert results == {"1": CriterionResultValue.ACQUIRED, "2": CriterionResultValue.NOT_ACQUIRED}
     dossier = world["roux"].read()
@@ -342,7 +343,7 @@ def test_recording_never_overwrites_a_grid_being_filled_even_the_importers_own(w
     from evaluations.services import evaluation_start
 
     by = evaluator_of(world["roux"])
-    draft = evaluation_start(dossier=world["roux"].read(), by=by, started_on=datetime.date(2026, 11, 20))
+    draft = evaluation_start(dossier=world["roux"].read(), by=by, started_on=timezone.localdate())
     pix_import = upload(world, line("1", "Paul", "Roux", "12/04/1985"))
     row = pix_import.rows.get()
     with pytest.raises(PixImportRefused, match="terminez ou abandonnez la grille en cours"):
@@ -352,3 +353,20 @@ def test_recording_never_overwrites_a_grid_being_filled_even_the_importers_own(w
     assert row.status == PixRowStatus.MATCHED and "terminez ou abandonnez" in row.error
     assert draft.status == EvaluationStatus.DRAFT and draft.pix_row is None
     assert not draft.results.exclude(result=CriterionResultValue.NOT_ASSESSED).exists()
+
+
+def test_recording_checks_the_dossier_again_under_its_lock_and_the_day_it_was_opened(world):
+    from candidates.models import Dossier
+
+    by = evaluator_of(world["roux"])
+    pix_import = upload(
+        world, line("1", "Paul", "Roux", "12/04/1985"), line("2", "Paul", "Roux", "12/04/1985", taken="01/01/2020")
+    )
+    early, later = pix_import.rows.order_by("-line_number")
+    with pytest.raises(PixImportRefused, match="avant l'ouverture du dossier"):
+        pix_row_apply(row=early, by=by)
+    # Matched while opened, the dossier has moved on to its training since: no final evaluation is started.
+    Dossier.objects.filter(pk=world["roux"].pk).update(state=DossierState.IN_TRAINING)
+    with pytest.raises(PixImportRefused, match="n'attend plus son évaluation préalable"):
+        pix_row_apply(row=later, by=by)
+    assert not world["roux"].read().evaluations.exists()
