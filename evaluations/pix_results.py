@@ -15,6 +15,7 @@ import io
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.utils.translation import gettext as _
 
@@ -120,9 +121,28 @@ def parse(content: bytes) -> list[PixLine]:
     if not first:
         raise PixFileError(_("Le fichier est vide."))
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(first))
+    read_up_to = [0]  # the last physical line of the last record read
+    try:
+        parsed = _read(reader, read_up_to)
+    except csv.Error:
+        # An unclosed quote swallows the rest of the file into one cell, until the csv module's cell limit.
+        raise PixFileError(
+            _(
+                "Le fichier ne peut pas être lu à partir de la ligne %(line)s (guillemet non refermé ou cellule trop "
+                "longue) : corrigez-le ou exportez-le de nouveau depuis Pix."
+            )
+            % {"line": read_up_to[0] + 1}
+        ) from None
+    if not parsed:
+        raise PixFileError(_("Le fichier ne contient aucune ligne de résultat sous ses en-têtes."))
+    return parsed
+
+
+def _read(reader: Any, read_up_to: list[int]) -> list[PixLine]:
     header: list[str] | None = None
     parsed: list[PixLine] = []
     for cells in reader:
+        read_up_to[0] = reader.line_num
         if header is None:
             if not any(c.strip() for c in cells):
                 continue
@@ -132,8 +152,6 @@ def parse(content: bytes) -> list[PixLine]:
         if not any(c.strip() for c in cells):
             continue  # a blank line a spreadsheet left at the end
         parsed.append(_line(reader.line_num, header, cells, positions))
-    if not parsed:
-        raise PixFileError(_("Le fichier ne contient aucune ligne de résultat sous ses en-têtes."))
     return parsed
 
 

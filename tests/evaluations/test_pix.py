@@ -370,3 +370,13 @@ def test_recording_checks_the_dossier_again_under_its_lock_and_the_day_it_was_op
     with pytest.raises(PixImportRefused, match="n'attend plus son évaluation préalable"):
         pix_row_apply(row=later, by=by)
     assert not world["roux"].read().evaluations.exists()
+
+
+def test_an_unclosed_quote_refuses_the_file_naming_its_line_and_keeps_it(world):
+    content = pix_file(line("1", "Paul", "Roux", "12/04/1985"), line('"2', "Léa", "Martin", "15/03/1990"))
+    content += ("x" * 140_000 + "\n").encode()  # beyond the csv module's cell limit
+    with pytest.raises(pix_results.PixFileError, match="à partir de la ligne 3"):
+        pix_results.parse(content)
+    pix_import = pix_import_create(content=content, filename="casse.csv", by=evaluator_of(world["roux"]))
+    assert pix_import.status == PixImportStatus.REFUSED and "guillemet non refermé" in pix_import.error
+    assert pix_import.file.read() == content
