@@ -24,9 +24,9 @@ from evaluations.models import PIX_IMPORTERS, PixImport, PixImportRow, PixImport
 from evaluations.services import (
     PIX_REFUSALS,
     PixImportRefused,
-    pix_candidate_dossiers,
     pix_import_apply,
     pix_import_create,
+    pix_import_dossiers,
     pix_row_apply_handed_over,
     pix_row_resolve,
 )
@@ -145,7 +145,7 @@ def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def row_resolve(request: HttpRequest, pk: int, row_pk: int) -> HttpResponse:
     pix_import = _import_for(request, pk)
     row = get_object_or_404(PixImportRow.objects.filter(pix_import=pix_import), pk=row_pk)
-    candidates = pix_candidate_dossiers(request.membership).select_related("candidate")
+    candidates = pix_import_dossiers(pix_import, request.membership).select_related("candidate")
     # Suggestions, never a choice made for the person: the dossiers born the same day, of the same names, or whose
     # reference is the line's external id.
     same = Q(candidate__identity_key=identity_key(row.first_name, row.last_name))

@@ -535,6 +535,16 @@ def pix_candidate_dossiers(membership: Membership) -> QuerySet[Dossier]:
     )
 
 
+def pix_import_dossiers(pix_import: PixImport, membership: Membership) -> QuerySet[Dossier]:
+    """The dossiers a line of this import may be matched to: an organisation's import stays within its
+    organisation, even when Certif'Pro (who sees every dossier) resolves it — otherwise the evaluators would read
+    another organisation's dossier on their own import."""
+    dossiers = pix_candidate_dossiers(membership)
+    if pix_import.scope != PixImportScope.CERTIFPRO:
+        dossiers = dossiers.filter(organisation_id=pix_import.organisation_id)
+    return dossiers
+
+
 def _pix_identity_index(membership: Membership) -> dict[tuple[str, datetime.date], set[int]]:
     """{(folded names, birth date): dossier ids}, in one query, under the usage name and the birth name (Pix
     certifies the name the person gave, which may be either)."""
@@ -666,7 +676,7 @@ def pix_row_resolve(
     row = _pix_row_lock(row)
     if row.status in (PixRowStatus.APPLIED, PixRowStatus.INVALID):
         raise PixImportRefused(_("Cette ligne ne peut plus être rapprochée."))
-    if dossier is not None and not pix_candidate_dossiers(by).filter(pk=dossier.pk).exists():
+    if dossier is not None and not pix_import_dossiers(row.pix_import, by).filter(pk=dossier.pk).exists():
         raise PixImportRefused(
             _("Ce dossier n'est pas un dossier CléA numérique en attente de son évaluation préalable.")
         )

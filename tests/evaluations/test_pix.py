@@ -380,3 +380,13 @@ def test_an_unclosed_quote_refuses_the_file_naming_its_line_and_keeps_it(world):
     pix_import = pix_import_create(content=content, filename="casse.csv", by=evaluator_of(world["roux"]))
     assert pix_import.status == PixImportStatus.REFUSED and "guillemet non refermé" in pix_import.error
     assert pix_import.file.read() == content
+
+
+def test_certifpro_resolves_an_organisations_line_only_within_that_organisation(world, make_member):
+    certifpro = make_member(role=Role.CERTIFPRO_ADMIN)
+    row = upload(world, line("3", "Jean", "Petit", "01/01/1980")).rows.get()
+    with pytest.raises(PixImportRefused):
+        pix_row_resolve(row=row, by=certifpro, dossier=world["petit"].read())
+    url = reverse("evaluations:pix_row_resolve", args=[row.pix_import_id, row.pk])
+    assert world["petit"].read().reference not in logged_in_client(certifpro).get(url).text
+    pix_row_resolve(row=row, by=certifpro, dossier=world["roux"].read())  # the import's own organisation
