@@ -559,18 +559,23 @@ def _pix_identity_index(membership: Membership) -> dict[tuple[str, datetime.date
     return index
 
 
-def pix_import_counts(pix_import: PixImport) -> None:
-    """The import's counts, from its rows (one query)."""
+@transaction.atomic
+def pix_import_counts(pix_import: PixImport, *, status: str | None = None) -> None:
+    """The import's counts, from its rows (one query), written under the import's lock; its status changes only when
+    `status` is given (a recording's run), never from a caller's possibly stale copy."""
+    locked = PixImport.objects.select_for_update(of=("self",)).get(pk=pix_import.pk)
     counts = dict(
         PixImportRow.objects.filter(pix_import=pix_import).values_list("status").annotate(n=Count("pk")).order_by()
     )
-    pix_import.rows_total = sum(counts.values())
-    pix_import.rows_invalid = counts.get(PixRowStatus.INVALID, 0)
-    pix_import.rows_matched = counts.get(PixRowStatus.MATCHED, 0) + counts.get(PixRowStatus.RESOLVED, 0)
-    pix_import.rows_unmatched = counts.get(PixRowStatus.UNMATCHED, 0)
-    pix_import.rows_ignored = counts.get(PixRowStatus.IGNORED, 0)
-    pix_import.rows_applied = counts.get(PixRowStatus.APPLIED, 0)
-    pix_import.save(
+    locked.rows_total = sum(counts.values())
+    locked.rows_invalid = counts.get(PixRowStatus.INVALID, 0)
+    locked.rows_matched = counts.get(PixRowStatus.MATCHED, 0) + counts.get(PixRowStatus.RESOLVED, 0)
+    locked.rows_unmatched = counts.get(PixRowStatus.UNMATCHED, 0)
+    locked.rows_ignored = counts.get(PixRowStatus.IGNORED, 0)
+    locked.rows_applied = counts.get(PixRowStatus.APPLIED, 0)
+    if status is not None:
+        locked.status = status
+    locked.save(
         update_fields=[
             "rows_total",
             "rows_invalid",
@@ -581,6 +586,9 @@ def pix_import_counts(pix_import: PixImport) -> None:
             "status",
         ]
     )
+    for name in ("rows_total", "rows_invalid", "rows_matched", "rows_unmatched", "rows_ignored", "rows_applied"):
+        setattr(pix_import, name, getattr(locked, name))
+    pix_import.status = locked.status
 
 
 @transaction.atomic
@@ -808,15 +816,23 @@ def _pix_row_apply(*, row: PixImportRow, by: Membership, request: HttpRequest | 
     return evaluation
 
 
+# The lines one run of the outbox records (each ~130 ms, bench/README.md): well within the light queue's 60 s soft
+# limit; the next batch is queued by the run itself.
+PIX_APPLY_BATCH = 200
+
+
 @transaction.atomic
 def pix_import_apply(*, pix_import: PixImport, by: Membership, request: HttpRequest | None = None) -> SideEffect:
     """Ask for the import's matched lines to be recorded, by the outbox (a worker; in the request when Celery is
-    eager): each line in its own transaction, so a refused one stops nothing and a second run skips what is done."""
+    eager): PIX_APPLY_BATCH lines per run, each line in its own transaction, so a refused one stops nothing and a
+    second run skips what is done. Refused while a recording of the import runs (a double click)."""
     if by.role != Role.EVALUATOR:
         raise PixImportRefused(
             _("Seul un évaluateur ou une évaluatrice de l'organisme du dossier enregistre une évaluation préalable.")
         )
     pix_import = PixImport.objects.select_for_update(of=("self",)).get(pk=pix_import.pk)
+    if pix_import.status == PixImportStatus.APPLYING:
+        raise PixImportRefused(_("L'enregistrement des résultats de ce fichier est déjà en cours."))
     if not pix_import.rows.filter(status__in=PIX_APPLICABLE).exists():
         raise PixImportRefused(_("Aucune ligne rapprochée n'attend d'être enregistrée."))
     pix_import.status = PixImportStatus.APPLYING
@@ -828,31 +844,52 @@ def pix_import_apply(*, pix_import: PixImport, by: Membership, request: HttpRequ
         obj=pix_import,
         request=request,
     )
+    return _pix_apply_queue(pix_import, by, after=0, run=timezone.now().timestamp())
+
+
+def _pix_apply_queue(pix_import: PixImport, by: Membership, *, after: int, run: float) -> SideEffect:
+    """One batch of a recording: the lines after line `after`. The key names the recording and the batch, so a
+    batch is queued once."""
     return side_effect_add(
         kind="pix_import_apply",
-        key=f"pix_import_apply:{pix_import.pk}:{timezone.now().timestamp()}",
+        key=f"pix_import_apply:{pix_import.pk}:{run}:{after}",
         label=_("Résultats Pix du fichier %(file)s") % {"file": pix_import.filename},
         organisation=pix_import.organisation_id,
-        arguments={"import_id": pix_import.pk, "membership_id": by.pk},
+        arguments={"import_id": pix_import.pk, "membership_id": by.pk, "after": after, "run": run},
         requested_by=by.user,
     )
 
 
-def pix_import_apply_run(*, import_id: int, membership_id: int) -> str:
-    """The outbox's "pix_import_apply": record each matched line not yet recorded. Idempotent (recorded lines are
-    skipped); refusals stay written on their lines."""
+def pix_import_apply_run(*, import_id: int, membership_id: int, after: int = 0, run: float = 0) -> str:
+    """The outbox's "pix_import_apply": record up to PIX_APPLY_BATCH matched lines after line `after`, then queue
+    the next batch or mark the import done; the counts follow each batch. Idempotent (recorded lines are skipped);
+    refusals stay written on their lines. A run that fails (a worker's time limit, the database) puts the import
+    back to « lu » so it can be asked again, and the outbox retries it."""
     by = Membership.objects.select_related("user", "organisation").get(pk=membership_id)
     pix_import = PixImport.objects.get(pk=import_id)
     applied = refused = 0
-    for row in pix_import.rows.filter(status__in=PIX_APPLICABLE).order_by("line_number"):
-        try:
-            pix_row_apply(row=row, by=by)
-        except PIX_REFUSALS:
-            refused += 1
-        else:
-            applied += 1
-    pix_import.status = PixImportStatus.DONE
-    pix_import_counts(pix_import)
+    try:
+        batch = list(
+            pix_import.rows.filter(status__in=PIX_APPLICABLE, line_number__gt=after).order_by("line_number")[
+                : PIX_APPLY_BATCH + 1
+            ]
+        )
+        for row in batch[:PIX_APPLY_BATCH]:
+            try:
+                pix_row_apply(row=row, by=by)
+            except PIX_REFUSALS:
+                refused += 1
+            else:
+                applied += 1
+        with transaction.atomic():
+            if len(batch) > PIX_APPLY_BATCH:
+                _pix_apply_queue(pix_import, by, after=batch[PIX_APPLY_BATCH - 1].line_number, run=run)
+                pix_import_counts(pix_import, status=PixImportStatus.APPLYING)
+            else:
+                pix_import_counts(pix_import, status=PixImportStatus.DONE)
+    except Exception:
+        pix_import_counts(pix_import, status=PixImportStatus.READ)
+        raise
     return f"{applied} / {refused}"
 
 

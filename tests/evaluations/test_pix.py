@@ -390,3 +390,37 @@ def test_certifpro_resolves_an_organisations_line_only_within_that_organisation(
     url = reverse("evaluations:pix_row_resolve", args=[row.pix_import_id, row.pk])
     assert world["petit"].read().reference not in logged_in_client(certifpro).get(url).text
     pix_row_resolve(row=row, by=certifpro, dossier=world["roux"].read())  # the import's own organisation
+
+
+def test_recording_runs_in_batches_and_a_failed_run_leaves_the_import_to_ask_again(
+    world, monkeypatch, django_capture_on_commit_callbacks
+):
+    from evaluations import services
+    from outbox.models import SideEffect
+
+    by = evaluator_of(world["roux"])
+    pix_import = upload(world, line("1", "Paul", "Roux", "12/04/1985"), line("2", "Léa", "Martin", "15/03/1990"))
+    pix_row_resolve(row=pix_import.rows.get(line_number=3), by=by, dossier=world["martin"].read())
+    monkeypatch.setattr(services, "PIX_APPLY_BATCH", 1)
+
+    def worker_killed(**kwargs):
+        raise RuntimeError("SoftTimeLimitExceeded")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(services, "pix_row_apply", worker_killed)
+        with django_capture_on_commit_callbacks(execute=True):
+            pix_import_apply(pix_import=pix_import, by=by)
+    pix_import.refresh_from_db()
+    assert pix_import.status == PixImportStatus.READ and pix_import.rows_applied == 0  # not stuck « applying »
+
+    with django_capture_on_commit_callbacks(execute=False):
+        pix_import_apply(pix_import=pix_import, by=by)
+        with pytest.raises(PixImportRefused, match="déjà en cours"):  # a double click
+            pix_import_apply(pix_import=pix_import, by=by)
+    services.pix_import_apply_run(import_id=pix_import.pk, membership_id=by.pk)
+    pix_import.refresh_from_db()
+    assert (pix_import.status, pix_import.rows_applied) == (PixImportStatus.APPLYING, 1)  # counts follow each batch
+    batch = SideEffect.objects.filter(kind="pix_import_apply", arguments__after=2).get()
+    services.pix_import_apply_run(**batch.arguments)
+    pix_import.refresh_from_db()
+    assert (pix_import.status, pix_import.rows_applied) == (PixImportStatus.DONE, 2)
