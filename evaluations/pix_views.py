@@ -9,7 +9,7 @@ from typing import Any
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import Q
-from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.functional import Promise
@@ -232,6 +232,8 @@ def import_apply(request: HttpRequest, pk: int) -> HttpResponse:
 def import_file(request: HttpRequest, pk: int) -> FileResponse:
     """The file as it was received: nothing of it is lost, whatever could be read."""
     pix_import = _import_for(request, pk)
+    if not pix_import.file:
+        raise Http404  # past its retention: deleted
     return FileResponse(
         pix_import.file.open("rb"), as_attachment=True, filename=pix_import.filename, content_type="text/csv"
     )

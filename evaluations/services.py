@@ -5,6 +5,7 @@ import datetime
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -923,6 +924,19 @@ def pix_rows_forget(*, dossiers: QuerySet[Dossier]) -> int:
     return PixImportRow.objects.filter(dossier__in=dossiers).update(
         raw={}, first_name="", last_name="", birth_date=None, birth_place="", external_id="", certification_number=""
     )
+
+
+def pix_import_expire(*, pix_import: PixImport) -> bool:
+    """At the end of its retention (settings.DATA_RETENTION["pix_imports"]): the file received, which names every
+    person of the session, and the lines matched to no dossier are deleted; the import keeps its counts, and the lines
+    of a dossier stay with it (erased with the person, pix_rows_forget). Called by the retention job, in its
+    transaction; the file leaves the storage once that commits."""
+    name = pix_import.file.name
+    PixImportRow.objects.filter(pix_import=pix_import, dossier__isnull=True).delete()
+    PixImport.objects.filter(pk=pix_import.pk).update(file="")
+    storage = pix_import.file.storage
+    transaction.on_commit(partial(storage.delete, name))
+    return True
 
 
 def pix_row_apply_handed_over(*, row: PixImportRow, by: Membership, request: HttpRequest | None = None) -> Evaluation:

@@ -424,3 +424,31 @@ def test_recording_runs_in_batches_and_a_failed_run_leaves_the_import_to_ask_aga
     services.pix_import_apply_run(**batch.arguments)
     pix_import.refresh_from_db()
     assert (pix_import.status, pix_import.rows_applied) == (PixImportStatus.DONE, 2)
+
+
+def test_retention_deletes_the_file_and_the_lines_of_no_dossier_and_keeps_the_dossiers_lines(
+    world, django_capture_on_commit_callbacks
+):
+    from privacy.services import retention_apply
+
+    pix_import = upload(world, line("1", "Paul", "Roux", "12/04/1985"), line("3", "Jean", "Petit", "01/01/1980"))
+    name, storage = pix_import.file.name, pix_import.file.storage
+    assert retention_apply(now=timezone.now() + datetime.timedelta(days=179))["pix_imports"] == 0
+    with django_capture_on_commit_callbacks(execute=True):
+        assert retention_apply(now=timezone.now() + datetime.timedelta(days=181))["pix_imports"] == 1
+    pix_import.refresh_from_db()
+    assert not pix_import.file and not storage.exists(name)
+    assert list(pix_import.rows.values_list("dossier_id", flat=True)) == [world["roux"].pk]
+    url = reverse("evaluations:pix_import_file", args=[pix_import.pk])
+    assert logged_in_client(evaluator_of(world["roux"])).get(url).status_code == 404
+
+
+def test_the_persons_export_holds_the_pix_lines_of_their_dossier(world):
+    from privacy.exports import person_data
+    from privacy.selectors import PersonRecords, person_key
+
+    upload(world, line("77", "Paul", "Roux", "12/04/1985"))
+    candidate = world["roux"].read().candidate
+    data = person_data(PersonRecords(key=person_key(candidate), candidates=[candidate]))
+    (pix,) = data["fiches"][0]["dossiers"][0]["résultats Pix"]
+    assert (pix["numéro de certification"], pix["niveaux par compétence"]["5.2"]) == ("77", 2)
