@@ -931,7 +931,7 @@ def pix_import_expire(*, pix_import: PixImport) -> bool:
     person of the session, and the lines matched to no dossier are deleted; the import keeps its counts, and the lines
     of a dossier stay with it (erased with the person, pix_rows_forget). Called by the retention job, in its
     transaction; the file leaves the storage once that commits."""
-    name = pix_import.file.name
+    name = pix_import.file.name or ""
     PixImportRow.objects.filter(pix_import=pix_import, dossier__isnull=True).delete()
     PixImport.objects.filter(pk=pix_import.pk).update(file="")
     storage = pix_import.file.storage
