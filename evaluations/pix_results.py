@@ -157,6 +157,13 @@ def _read(reader: Any, read_up_to: list[int]) -> list[PixLine]:
 
 def _positions(header: list[str]) -> dict[str, int]:
     folded = [fold(h) for h in header]
+    # Two columns of the same name: which one holds the value cannot be told, so the file is refused.
+    twice = sorted({h.strip() for h, f in zip(header, folded, strict=True) if f and folded.count(f) > 1})
+    if twice:
+        raise PixFileError(
+            _("Colonnes en double dans l'en-tête : %(columns)s. Gardez une seule colonne de chaque nom.")
+            % {"columns": ", ".join(f"« {h} »" for h in twice)}
+        )
     positions = {name: folded.index(title) for name, title in COLUMNS.items() if title in folded}
     for code in PIX_COMPETENCES:
         if code in folded:
@@ -181,6 +188,12 @@ def _positions(header: list[str]) -> dict[str, int]:
 
 
 def _line(number: int, header: list[str], cells: list[str], positions: dict[str, int]) -> PixLine:
+    # A spreadsheet drops the empty cells at the end of a line, or adds empty ones: the line is what its cells say
+    # (a cell it lacks is then read as missing, with its own error), not an error of shape.
+    if len(cells) < len(header):
+        cells = cells + [""] * (len(header) - len(cells))
+    elif len(cells) > len(header) and not any(c.strip() for c in cells[len(header) :]):
+        cells = cells[: len(header)]
     raw = {(header[i] if i < len(header) else f"colonne {i + 1}"): cell for i, cell in enumerate(cells)}
     line = PixLine(line_number=number, raw=raw)
 

@@ -452,3 +452,13 @@ def test_the_persons_export_holds_the_pix_lines_of_their_dossier(world):
     data = person_data(PersonRecords(key=person_key(candidate), candidates=[candidate]))
     (pix,) = data["fiches"][0]["dossiers"][0]["résultats Pix"]
     assert (pix["numéro de certification"], pix["niveaux par compétence"]["5.2"]) == ("77", 2)
+
+
+def test_missing_trailing_cells_are_empty_and_duplicate_headers_refuse_the_file():
+    short = line("1", "Paul", "Roux", "12/04/1985").rsplit(";", 1)[0]  # no certification day: its own error
+    full = line("2", "Paul", "Roux", "12/04/1985")
+    cut, whole = pix_results.parse(pix_file(short, full + ";;"))
+    assert cut.errors == ["Date de passage manquante."] and not whole.errors
+    doubled = pix_file().decode("utf-8-sig").replace("Lieu de naissance", "Nom").encode()
+    with pytest.raises(pix_results.PixFileError, match="Colonnes en double dans l'en-tête : « Nom »"):
+        pix_results.parse(doubled + full.encode())
