@@ -12,6 +12,7 @@ from django.db.models import Q
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
@@ -63,6 +64,23 @@ def import_list(request: HttpRequest) -> HttpResponse:
         except PixImportRefused as exc:
             form.add_error(None, str(exc))
         else:
+            earlier = (
+                PixImport.objects.visible_to(request.membership)
+                .filter(sha256=pix_import.sha256)
+                .exclude(pk=pix_import.pk)
+                .order_by("uploaded_at")
+                .first()
+            )
+            if earlier is not None:
+                # Recording stays safe (a dossier takes one prior evaluation), but the person should know.
+                messages.warning(
+                    request,
+                    _(
+                        "Ce fichier a déjà été importé le %(day)s (« %(file)s ») : vérifiez que vous ne faites pas "
+                        "deux fois le même travail. Un résultat déjà enregistré ne l'est jamais deux fois."
+                    )
+                    % {"day": f"{timezone.localtime(earlier.uploaded_at):%d/%m/%Y}", "file": earlier.filename},
+                )
             if pix_import.status == PixImportStatus.REFUSED:
                 messages.error(request, _("Le fichier n'a pas pu être lu : %(error)s") % {"error": pix_import.error})
             else:

@@ -462,3 +462,14 @@ def test_missing_trailing_cells_are_empty_and_duplicate_headers_refuse_the_file(
     doubled = pix_file().decode("utf-8-sig").replace("Lieu de naissance", "Nom").encode()
     with pytest.raises(pix_results.PixFileError, match="Colonnes en double dans l'en-tête : « Nom »"):
         pix_results.parse(doubled + full.encode())
+
+
+def test_the_same_file_uploaded_again_is_warned_and_counts_read_in_the_singular(world):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    client = logged_in_client(evaluator_of(world["roux"]))
+    content = pix_file(line("1", "Paul", "Roux", "12/04/1985"))
+    first = client.post(reverse("evaluations:pix_imports"), {"file": SimpleUploadedFile("a.csv", content)}, follow=True)
+    assert "déjà été importé" not in first.text and "<strong>1</strong> ligne lue" in first.text
+    again = client.post(reverse("evaluations:pix_imports"), {"file": SimpleUploadedFile("b.csv", content)}, follow=True)
+    assert "Ce fichier a déjà été importé le" in again.text and "« a.csv »" in again.text
