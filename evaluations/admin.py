@@ -124,7 +124,7 @@ class PixMappingVersionAdmin(AuditedModelAdmin):
             n = 2
             while PixMappingVersion.objects.filter(label=label).exists():
                 label, n = f"{source.label}-copie-{n}", n + 1
-            pix_mapping_new_version(source=source, label=label[:40])
+            pix_mapping_new_version(source=source, label=label[:40], by=request.user, request=request)
             self.message_user(request, _("La version « %(label)s » est créée.") % {"label": label})
 
     @admin.action(description=_("Rendre cette version en vigueur"), permissions=["change"])
@@ -133,7 +133,7 @@ class PixMappingVersionAdmin(AuditedModelAdmin):
         if len(chosen) != 1:
             self.message_user(request, _("Choisissez une seule version."), messages.ERROR)
             return
-        pix_mapping_make_current(version=chosen[0])
+        pix_mapping_make_current(version=chosen[0], by=request.user, request=request)
         self.message_user(request, _("La version « %(label)s » est en vigueur.") % {"label": chosen[0].label})
 
 

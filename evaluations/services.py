@@ -895,7 +895,9 @@ def pix_import_apply_run(*, import_id: int, membership_id: int, after: int = 0, 
 
 
 @transaction.atomic
-def pix_mapping_new_version(*, source: PixMappingVersion, label: str) -> PixMappingVersion:
+def pix_mapping_new_version(
+    *, source: PixMappingVersion, label: str, by: User | None = None, request: HttpRequest | None = None
+) -> PixMappingVersion:
     """A copy of a mapping version and its rules, not current, to edit (a version used by recorded results is
     frozen)."""
     copy = PixMappingVersion.objects.create(
@@ -905,16 +907,21 @@ def pix_mapping_new_version(*, source: PixMappingVersion, label: str) -> PixMapp
         PixMappingRule(version=copy, competence=r.competence, minimum_level=r.minimum_level, domain_code=r.domain_code)
         for r in source.rules.all()
     )
+    audit_record(action="pix_mapping.new_version", actor=by, obj=copy, request=request, details={"source": source.pk})
     return copy
 
 
 @transaction.atomic
-def pix_mapping_make_current(*, version: PixMappingVersion) -> None:
+def pix_mapping_make_current(
+    *, version: PixMappingVersion, by: User | None = None, request: HttpRequest | None = None
+) -> None:
     """New imports use this version from now on; earlier imports keep the one they recorded."""
     PixMappingVersion.objects.select_for_update().filter(is_current=True).exclude(pk=version.pk).update(
         is_current=False
     )
     PixMappingVersion.objects.filter(pk=version.pk).update(is_current=True)
+    # Which table decides the results from now on: Certif'Pro's decision, on the record.
+    audit_record(action="pix_mapping.make_current", actor=by, obj=version, request=request)
 
 
 def pix_rows_forget(*, dossiers: QuerySet[Dossier]) -> int:

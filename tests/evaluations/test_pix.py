@@ -265,7 +265,7 @@ def test_evaluator_uploads_filters_and_resolves_on_screen(world, django_assert_m
 
 def test_certifpro_copies_the_provisional_mapping_edits_the_copy_and_makes_it_current(admin_client):
     from evaluations.models import PixMappingRule
-    from evaluations.services import pix_mapping_make_current, pix_mapping_new_version
+    from evaluations.services import pix_mapping_new_version
 
     provisional = PixMappingVersion.objects.get(is_current=True)
     assert str(provisional) == "2026-provisoire (provisoire)" and provisional.rules.count() == 10
@@ -277,8 +277,10 @@ def test_certifpro_copies_the_provisional_mapping_edits_the_copy_and_makes_it_cu
     )
     copy = pix_mapping_new_version(source=provisional, label="2027")
     PixMappingRule.objects.filter(version=copy, competence="1.1").update(minimum_level=3)
-    pix_mapping_make_current(version=copy)
+    changelist = reverse("admin:evaluations_pixmappingversion_changelist")
+    admin_client.post(changelist, {"action": "make_current", "_selected_action": [copy.pk]})
     assert list(PixMappingVersion.objects.filter(is_current=True)) == [copy]
+    assert AuditLog.objects.filter(action="pix_mapping.make_current", object_id=str(copy.pk)).exists()
     assert copy.domain_results({"1.1": 2, "1.3": 4}).get("2") is False
     assert provisional.domain_results({"1.1": 2, "1.3": 4}).get("2") is True
 
