@@ -10,9 +10,11 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from clea_platform.certifications import Certification
 from clea_platform.changes import TracksChanges
 from clea_platform.verification import ATTESTATION_CODE_LENGTH, verification_code_new
 from organisations.models import Role, TenantQuerySet
+from referentiels.models import Domain
 
 if TYPE_CHECKING:
     from candidates.models import DossierTransfer
@@ -433,6 +435,21 @@ class PixMappingRule(models.Model):
                     "Des résultats ont déjà été enregistrés avec cette version : créez une nouvelle version plutôt "
                     "que de la modifier."
                 )
+            )
+        # A code the référentiel does not have would silently validate nothing.
+        codes = sorted(
+            Domain.objects.filter(
+                referentiel__certification=Certification.CLEA_NUMERIQUE, referentiel__is_current=True
+            ).values_list("code", flat=True)
+        )
+        if codes and self.domain_code.strip() not in codes:
+            raise ValidationError(
+                {
+                    "domain_code": _(
+                        "« %(code)s » n'est pas un domaine du référentiel CléA numérique en vigueur (%(codes)s)."
+                    )
+                    % {"code": self.domain_code, "codes": ", ".join(codes)}
+                }
             )
 
 

@@ -475,3 +475,14 @@ def test_the_same_file_uploaded_again_is_warned_and_counts_read_in_the_singular(
     assert "déjà été importé" not in first.text and "<strong>1</strong> ligne lue" in first.text
     again = client.post(reverse("evaluations:pix_imports"), {"file": SimpleUploadedFile("b.csv", content)}, follow=True)
     assert "Ce fichier a déjà été importé le" in again.text and "« a.csv »" in again.text
+
+
+def test_a_mapping_rule_names_a_domain_of_the_current_clea_numerique_referentiel(world):
+    from django.core.exceptions import ValidationError
+
+    from evaluations.models import PixMappingRule
+
+    version = PixMappingVersion.objects.create(label="essai")
+    PixMappingRule(version=version, competence="1.1", minimum_level=2, domain_code="2").full_clean()
+    with pytest.raises(ValidationError, match="« 9 » n'est pas un domaine du référentiel CléA numérique"):
+        PixMappingRule(version=version, competence="1.1", minimum_level=2, domain_code="9").full_clean()
