@@ -736,6 +736,23 @@ DATA_RETENTION: dict[str, dict[str, Any]] = {
         "action": "delete",
         "at_deadline": _("Supprimés, avec leurs tentatives."),
     },
+    "pix_imports": {
+        "label": _(
+            "Fichiers de résultats Pix reçus, et leurs lignes rapprochées d'aucun dossier (à rapprocher, ignorées, "
+            "en erreur)"
+        ),
+        "duration": {"days": 180},
+        "start": _("leur import"),
+        "ground": _(
+            "Exécution de la mission (rapprocher les résultats des dossiers) ; le fichier nomme aussi des personnes "
+            "sans dossier sur la plateforme (minimisation, article 5.1.c du RGPD)."
+        ),
+        "action": "delete",
+        "at_deadline": _(
+            "Fichier et lignes sans dossier supprimés ; les lignes d'un dossier suivent sa conservation et son "
+            "anonymisation."
+        ),
+    },
     "audit_log": {
         "label": _("Journal d'audit"),
         "duration": {"years": 6},

@@ -139,3 +139,51 @@ class GridForm(forms.Form):
             errors = [*self.errors.get(result, []), *self.errors.get(comment, [])]
             return self.data.get(result, ""), self.data.get(comment, ""), errors
         return line.result, line.comment, []
+
+
+# -- Pix results (issue 21) --------------------------------------------------------------------------------------
+
+
+class PixUploadForm(forms.Form):
+    file = forms.FileField(
+        label=_("Fichier de résultats Pix (CSV)"),
+        help_text=_(
+            "Le fichier de résultats de certification que Pix fournit, tel quel : séparateur « ; » ou « , », "
+            "20 Mo au plus."
+        ),
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
+    )
+
+    def clean_file(self) -> Any:
+        upload = self.cleaned_data["file"]
+        if not upload.name.lower().endswith((".csv", ".txt")):
+            raise ValidationError(_("Choisissez un fichier CSV (extension .csv)."))
+        if upload.size > 20 * 1024 * 1024:
+            raise ValidationError(_("Le fichier dépasse 20 Mo : découpez-le en plusieurs fichiers."))
+        return upload
+
+
+class PixResolveForm(forms.Form):
+    """Choose the line's dossier among the suggestions, or by its reference, or ignore the line."""
+
+    dossier = forms.TypedChoiceField(
+        label=_("Dossiers possibles"), coerce=int, required=False, widget=forms.RadioSelect
+    )
+    reference = forms.CharField(
+        label=_("Ou la référence d'un autre dossier"),
+        max_length=30,
+        required=False,
+        help_text=_("Un dossier CléA numérique de votre périmètre, en attente de son évaluation préalable."),
+    )
+
+    def __init__(self, *args: Any, suggestions: Iterable[tuple[int, str]] = (), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["dossier"].choices = list(suggestions)
+        if not self.fields["dossier"].choices:
+            del self.fields["dossier"]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if not cleaned.get("dossier") and not cleaned.get("reference", "").strip():
+            raise ValidationError(_("Choisissez un dossier ou saisissez sa référence."))
+        return cleaned

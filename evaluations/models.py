@@ -10,9 +10,11 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from clea_platform.certifications import Certification
 from clea_platform.changes import TracksChanges
 from clea_platform.verification import ATTESTATION_CODE_LENGTH, verification_code_new
 from organisations.models import Role, TenantQuerySet
+from referentiels.models import Domain
 
 if TYPE_CHECKING:
     from candidates.models import DossierTransfer
@@ -123,6 +125,15 @@ class Evaluation(TracksChanges, models.Model):
         blank=True,
         related_name="abandoned_evaluations",
         verbose_name=_("abandonnée au changement d'organisme"),
+    )
+    # The line of a Pix results file this evaluation was recorded from (issue 21), its file being the import's.
+    pix_row = models.OneToOneField(
+        "evaluations.PixImportRow",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="evaluation",
+        verbose_name=_("résultat Pix importé"),
     )
     # The sub-domain and domain outcomes computed at closing, kept as they were for the record.
     outcome = models.JSONField(_("résultat"), default=dict, blank=True)
@@ -308,3 +319,296 @@ class Attestation(TracksChanges, models.Model):
     @property
     def filename(self) -> str:
         return f"attestation-{self.number}.pdf"
+
+
+# -- Pix results for CléA numérique (issue 21) ---------------------------------------------------------------------
+
+# The 16 competences of the Pix framework (DigComp), in the order of the columns of Pix's results file.
+PIX_COMPETENCES: dict[str, str] = {
+    "1.1": "Mener une recherche et une veille d'information",
+    "1.2": "Gérer des données",
+    "1.3": "Traiter des données",
+    "2.1": "Interagir",
+    "2.2": "Partager et publier",
+    "2.3": "Collaborer",
+    "2.4": "S'insérer dans le monde numérique",
+    "3.1": "Développer des documents textuels",
+    "3.2": "Développer des documents multimédia",
+    "3.3": "Adapter les documents à leur finalité",
+    "3.4": "Programmer",
+    "4.1": "Sécuriser l'environnement numérique",
+    "4.2": "Protéger les données personnelles et la vie privée",
+    "4.3": "Protéger la santé, le bien-être et l'environnement",
+    "5.1": "Résoudre des problèmes techniques",
+    "5.2": "Construire un environnement numérique",
+}
+PIX_MAX_LEVEL = 8
+
+
+class PixMappingVersion(models.Model):
+    """One version of the table that turns Pix competence levels into CléA numérique domains, owned by
+    Certif'Pro. An import records the version it used; a version whose results were applied is frozen (its rules
+    explain recorded evaluations): changes go into a new version (admin action)."""
+
+    label = models.CharField(_("version"), max_length=40, unique=True)
+    is_current = models.BooleanField(
+        _("version en vigueur"), default=False, help_text=_("Les nouveaux imports utilisent la version en vigueur.")
+    )
+    is_provisional = models.BooleanField(
+        _("provisoire"),
+        default=False,
+        help_text=_("Table de démonstration, à remplacer par la correspondance officielle de Certif'Pro."),
+    )
+    note = models.TextField(_("source et remarques"), blank=True)
+    created_at = models.DateTimeField(_("créée le"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("correspondance Pix – CléA numérique")
+        verbose_name_plural = _("correspondances Pix – CléA numérique")
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_current"], condition=models.Q(is_current=True), name="pix_mapping_one_current"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.label} ({gettext('provisoire')})" if self.is_provisional else self.label
+
+    @property
+    def is_locked(self) -> bool:
+        """Frozen once a result read through it was recorded as an evaluation."""
+        return (
+            self.pk is not None
+            and PixImportRow.objects.filter(pix_import__mapping_version=self, status=PixRowStatus.APPLIED).exists()
+        )
+
+    def domain_results(self, levels: dict[str, int | None]) -> dict[str, bool]:
+        """{domain code: validated} for each CléA numérique domain the table covers: validated when every
+        competence it names reaches its minimum level. A competence not tested ("-") is not reached."""
+        reached: dict[str, bool] = {}
+        for rule in self.rules.all():
+            level = levels.get(rule.competence)
+            met = level is not None and level >= rule.minimum_level
+            reached[rule.domain_code] = reached.get(rule.domain_code, True) and met
+        return reached
+
+
+class PixMappingRule(models.Model):
+    version = models.ForeignKey(
+        PixMappingVersion, on_delete=models.CASCADE, related_name="rules", verbose_name=_("version")
+    )
+    competence = models.CharField(
+        _("compétence Pix"),
+        max_length=5,
+        choices=[(code, f"{code} {title}") for code, title in PIX_COMPETENCES.items()],
+    )
+    minimum_level = models.PositiveSmallIntegerField(
+        _("niveau minimal"), validators=[MinValueValidator(1), MaxValueValidator(PIX_MAX_LEVEL)]
+    )
+    domain_code = models.CharField(
+        _("domaine CléA numérique"), max_length=10, help_text=_("Code du domaine dans le référentiel (1 à 4).")
+    )
+
+    class Meta:
+        verbose_name = _("règle de correspondance")
+        verbose_name_plural = _("règles de correspondance")
+        ordering = ["domain_code", "competence"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["version", "competence", "domain_code"], name="pix_rule_unique_competence_domain"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(minimum_level__gte=1, minimum_level__lte=PIX_MAX_LEVEL), name="pix_rule_level"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.competence} ≥ {self.minimum_level} → {self.domain_code}"
+
+    def clean(self) -> None:
+        super().clean()
+        version = getattr(self, "version", None)
+        if version is not None and version.is_locked:
+            raise ValidationError(
+                _(
+                    "Des résultats ont déjà été enregistrés avec cette version : créez une nouvelle version plutôt "
+                    "que de la modifier."
+                )
+            )
+        # A code the référentiel does not have would silently validate nothing.
+        codes = sorted(
+            Domain.objects.filter(
+                referentiel__certification=Certification.CLEA_NUMERIQUE, referentiel__is_current=True
+            ).values_list("code", flat=True)
+        )
+        if codes and self.domain_code.strip() not in codes:
+            raise ValidationError(
+                {
+                    "domain_code": _(
+                        "« %(code)s » n'est pas un domaine du référentiel CléA numérique en vigueur (%(codes)s)."
+                    )
+                    % {"code": self.domain_code, "codes": ", ".join(codes)}
+                }
+            )
+
+
+class PixImportScope(models.TextChoices):
+    ORGANISATION = "organisation", _("Organisme évaluateur")
+    CERTIFPRO = "certifpro", _("Certif'Pro")
+
+
+class PixImportStatus(models.TextChoices):
+    READ = "read", _("Lu et rapproché")
+    REFUSED = "refused", _("Fichier refusé")
+    APPLYING = "applying", _("Enregistrement en cours")
+    DONE = "done", _("Résultats enregistrés")
+
+
+class PixImportQuerySet(TenantQuerySet):
+    """Evaluators: their organisation's imports; Certif'Pro: all. Nobody else."""
+
+    organisation_roles = frozenset({Role.EVALUATOR})
+
+
+# Who imports Pix results (and resolves and applies them).
+PIX_IMPORTERS = (Role.EVALUATOR, Role.CERTIFPRO_ADMIN)
+
+
+class PixImport(models.Model):
+    """A results file of Pix certifications uploaded by an evaluator or Certif'Pro. The file is kept as received;
+    each of its lines is a PixImportRow."""
+
+    organisation = models.ForeignKey(
+        "organisations.Organisation", on_delete=models.PROTECT, related_name="pix_imports", verbose_name=_("organisme")
+    )
+    scope = models.CharField(_("périmètre"), max_length=15, choices=PixImportScope.choices)
+    file = models.FileField(_("fichier"), upload_to="pix/%Y/")
+    filename = models.CharField(_("nom du fichier"), max_length=255)
+    sha256 = models.CharField(_("empreinte SHA-256"), max_length=64)
+    uploaded_by = models.ForeignKey(
+        "organisations.User", on_delete=models.PROTECT, related_name="+", verbose_name=_("importé par")
+    )
+    uploaded_at = models.DateTimeField(_("importé le"), auto_now_add=True)
+    mapping_version = models.ForeignKey(
+        PixMappingVersion, on_delete=models.PROTECT, related_name="imports", verbose_name=_("correspondance utilisée")
+    )
+    status = models.CharField(_("statut"), max_length=10, choices=PixImportStatus.choices)
+    # Why the whole file was refused (columns missing, not a CSV), in French; empty otherwise.
+    error = models.TextField(_("erreur"), blank=True)
+    rows_total = models.PositiveIntegerField(_("lignes"), default=0)
+    rows_invalid = models.PositiveIntegerField(_("lignes en erreur"), default=0)
+    rows_matched = models.PositiveIntegerField(_("lignes rapprochées"), default=0)
+    rows_unmatched = models.PositiveIntegerField(_("lignes à rapprocher"), default=0)
+    rows_ignored = models.PositiveIntegerField(_("lignes ignorées"), default=0)
+    rows_applied = models.PositiveIntegerField(_("lignes enregistrées"), default=0)
+
+    objects = PixImportQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("import de résultats Pix")
+        verbose_name_plural = _("imports de résultats Pix")
+        ordering = ["-uploaded_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.filename} ({self.uploaded_at:%d/%m/%Y})"
+
+
+class PixRowStatus(models.TextChoices):
+    INVALID = "invalid", _("En erreur")
+    MATCHED = "matched", _("Rapprochée")
+    UNMATCHED = "unmatched", _("À rapprocher")
+    RESOLVED = "resolved", _("Rapprochée à la main")
+    IGNORED = "ignored", _("Ignorée")
+    APPLIED = "applied", _("Enregistrée")
+
+
+# The rows whose dossier is known and whose result can be recorded.
+PIX_APPLICABLE = (PixRowStatus.MATCHED, PixRowStatus.RESOLVED)
+
+
+class PixImportRowQuerySet(models.QuerySet["PixImportRow"]):
+    def handed_over_to(self, membership: Membership | None) -> PixImportRowQuerySet:
+        """The lines Certif'Pro matched to the dossiers an evaluator may see, waiting to be recorded: recording a
+        prior evaluation is an evaluator's act (the grid's rule), so Certif'Pro's national import hands them over.
+        Nothing else of Certif'Pro's import is shown to them."""
+        if membership is None or membership.role != Role.EVALUATOR:
+            return self.none()
+        from candidates.models import Dossier
+
+        return self.filter(
+            pix_import__scope=PixImportScope.CERTIFPRO,
+            status__in=PIX_APPLICABLE,
+            dossier__in=Dossier.objects.visible_to(membership),
+        )
+
+
+class PixImportRow(models.Model):
+    """One line of a Pix results file: what it said (raw cells kept), what was read from it, the dossier it was
+    matched to (by identity and birth date, or chosen by a person), and the evaluation it recorded."""
+
+    pix_import = models.ForeignKey(PixImport, on_delete=models.CASCADE, related_name="rows", verbose_name=_("import"))
+    line_number = models.PositiveIntegerField(_("ligne du fichier"))
+    raw = models.JSONField(_("cellules lues"), default=dict)
+    certification_number = models.CharField(_("numéro de certification"), max_length=40, blank=True)
+    first_name = models.CharField(_("prénom"), max_length=150, blank=True)
+    last_name = models.CharField(_("nom"), max_length=150, blank=True)
+    birth_date = models.DateField(_("date de naissance"), null=True, blank=True)
+    birth_place = models.CharField(_("lieu de naissance"), max_length=150, blank=True)
+    external_id = models.CharField(_("identifiant externe"), max_length=150, blank=True)
+    pix_status = models.CharField(_("statut Pix"), max_length=40, blank=True)
+    pix_score = models.PositiveIntegerField(_("nombre de Pix"), null=True, blank=True)
+    taken_on = models.DateField(_("date de passage"), null=True, blank=True)
+    # {"1.1": 3, "1.2": None, ...}: None where Pix wrote "-" (not tested).
+    levels = models.JSONField(_("niveaux par compétence"), default=dict)
+    status = models.CharField(_("statut"), max_length=10, choices=PixRowStatus.choices, db_index=True)
+    error = models.TextField(_("erreur"), blank=True)
+    # How many visible dossiers the identity matched when read (0 or several: unmatched).
+    candidates_found = models.PositiveSmallIntegerField(_("dossiers trouvés"), default=0)
+    dossier = models.ForeignKey(
+        "candidates.Dossier",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="pix_rows",
+        verbose_name=_("dossier"),
+    )
+    resolved_by = models.ForeignKey(
+        "organisations.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    resolved_at = models.DateTimeField(_("rapprochée le"), null=True, blank=True)
+    # {domain code: validated} read through the import's mapping version when applied.
+    domain_results = models.JSONField(_("domaines selon la correspondance"), default=dict, blank=True)
+    applied_at = models.DateTimeField(_("enregistrée le"), null=True, blank=True)
+
+    tenant_path = "pix_import__organisation"
+
+    objects = PixImportRowQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("ligne d'import Pix")
+        verbose_name_plural = _("lignes d'import Pix")
+        ordering = ["line_number"]
+        constraints = [
+            models.UniqueConstraint(fields=["pix_import", "line_number"], name="pix_row_unique_line"),
+            models.CheckConstraint(
+                condition=~models.Q(status__in=["matched", "resolved", "applied"]) | models.Q(dossier__isnull=False),
+                name="pix_row_dossier_when_matched",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.pix_import_id}:{self.line_number}"
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name.upper()}".strip()
+
+    @property
+    def is_applicable(self) -> bool:
+        return self.status in PIX_APPLICABLE
+
+    @property
+    def is_pending(self) -> bool:
+        """Waiting for a person: to be matched by hand, or ignored."""
+        return self.status == PixRowStatus.UNMATCHED

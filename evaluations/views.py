@@ -54,6 +54,7 @@ def _evaluation_for(request: HttpRequest, pk: int) -> Evaluation:
             "evaluator",
             "organisation",
             "abandoned_by_transfer__to_organisation",
+            "pix_row__pix_import__mapping_version",
         ),
         pk=pk,
     )

@@ -303,6 +303,24 @@ def _dossier(dossier: Dossier, files: _Files) -> dict[str, Any]:
         "jurys": [_jury(submission) for submission in submissions],
         "certificat": _certificate(certificate, files) if certificate is not None else None,
         "financements": [_funding(line, files) for line in lines],
+        "résultats Pix": [
+            {
+                "fichier": row.pix_import.filename,
+                "ligne": row.line_number,
+                "numéro de certification": row.certification_number,
+                "prénom": row.first_name,
+                "nom": row.last_name,
+                "date de naissance": _day(row.birth_date),
+                "lieu de naissance": row.birth_place,
+                "identifiant externe": row.external_id,
+                "statut Pix": row.pix_status,
+                "nombre de Pix": row.pix_score,
+                "date de passage": _day(row.taken_on),
+                "niveaux par compétence": row.levels,
+                "statut": row.get_status_display(),
+            }
+            for row in dossier.pix_rows.select_related("pix_import").order_by("pk")
+        ],
     }
 
 

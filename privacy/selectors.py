@@ -30,6 +30,7 @@ from candidates.models import (
     add_years,
     identity_key,
 )
+from evaluations.models import PixImport
 from funding.models import AWAITING_PAYMENT_STATES, FundingLine, FundingLineQuerySet
 from intake.models import CLOSED as CLOSED_INTERVIEW_REQUEST_STATES
 from intake.models import InterviewRequest, InterviewRequestState
@@ -218,6 +219,11 @@ def sessions_to_delete(now: datetime.datetime) -> QuerySet[Session]:
 
 def sign_in_links_to_delete(now: datetime.datetime) -> QuerySet[SignInLink]:
     return SignInLink.objects.filter(expires_at__lte=_cutoff("sign_in_links", now))
+
+
+def pix_imports_to_expire(now: datetime.datetime) -> QuerySet[PixImport]:
+    """Pix results files received before the retention's cutoff, not yet emptied."""
+    return PixImport.objects.filter(uploaded_at__lte=_cutoff("pix_imports", now)).exclude(file="")
 
 
 def webhook_deliveries_to_delete(now: datetime.datetime) -> QuerySet[WebhookDelivery]:

@@ -42,6 +42,7 @@ from candidates.services import dossier_withdraw
 from clea_platform.changes import rows_changed, rows_update
 from clea_platform.errors import BusinessRefusal
 from evaluations.models import Attestation, CriterionResult, Evaluation
+from evaluations.services import pix_import_expire, pix_rows_forget
 from funding.models import FundingLine, FundingLineEvent, FundingProof
 from intake.models import requests_appointment_ids
 from juries.models import Decision, Submission
@@ -62,6 +63,7 @@ from privacy.selectors import (
     erasure_assessment,
     idempotency_keys_to_delete,
     person_records_locked,
+    pix_imports_to_expire,
     record_token,
     referrals_to_anonymise,
     sessions_to_delete,
@@ -213,6 +215,7 @@ def candidate_anonymise(*, candidate: Candidate, now: datetime.datetime) -> bool
     dossiers = Dossier.objects.filter(candidate_id=locked.pk)
     files = _dossiers_scrub(dossiers, now)
     _referrals_anonymise(Referral.objects.filter(dossier__in=dossiers), now)
+    pix_rows_forget(dossiers=dossiers)
     _delete_files_on_commit(files)
     return True
 
@@ -348,6 +351,11 @@ RETENTION_STEPS = (
     RetentionStep("sign_in_links", sign_in_links_to_delete, _delete),
     RetentionStep("outbox_emails", emails_to_delete, _delete),
     RetentionStep("webhook_deliveries", webhook_deliveries_to_delete, _delete),
+    RetentionStep(
+        "pix_imports",
+        pix_imports_to_expire,
+        _one_by_one(lambda pix_import, now: pix_import_expire(pix_import=pix_import)),
+    ),
 )
 
 

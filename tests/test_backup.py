@@ -43,6 +43,8 @@ on_postgresql = pytest.mark.skipif(
 DOCUMENTS = {
     "directory.DirectorySheet.file": "sha256",
     "evaluations.Attestation.file": "sha256",
+    # A Pix results file as it was received (issue 21).
+    "evaluations.PixImport.file": "sha256",
     "funding.ClaimBatch.csv_file": "csv_sha256",
     "funding.ClaimBatch.pdf_file": "pdf_sha256",
     "funding.ClaimBatch.xlsx_file": "xlsx_sha256",

@@ -48,6 +48,8 @@ NOT_TENANT_OWNED = {
     "funding.Funder": "national list of funders and schemes, kept by Certif'Pro",
     "funding.Tariff": "Certif'Pro's national fee tariffs",
     "notifications.NotificationPreference": "a person's own choice, whatever organisation they work for",
+    "evaluations.PixMappingVersion": "national: Certif'Pro's table from Pix levels to CléA numérique domains",
+    "evaluations.PixMappingRule": "part of a national mapping version",
 }
 
 # Generated documents: whatever points at one must protect it (a legal record is never cascaded away).

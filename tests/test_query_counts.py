@@ -977,6 +977,14 @@ def test_the_page_of_one_object_costs_a_fixed_number_of_queries(
 # -- The administration's lists ----------------------------------------------------------------------------------
 
 
+def _pix_import(org) -> None:
+    from evaluations.services import pix_import_create
+    from tests.evaluations.support import line, pix_file
+
+    evaluator = MembershipFactory(organisation=org, role=Role.EVALUATOR)
+    pix_import_create(content=pix_file(line("1", "Paul", "Roux", "12/04/1985")), filename="pix.csv", by=evaluator)
+
+
 def _admin_world() -> None:
     """At least one row (most often two) of every model the administration lists, through the services."""
     org = OrganisationFactory()
@@ -993,6 +1001,7 @@ def _admin_world() -> None:
         make_referral(to=org)
         _referentiels(1)
     Group.objects.create(name=f"Groupe {org.pk}")
+    _pix_import(org)
     certifpro = make_certifpro()
     certificates_mark_reported(
         certificate_ids=list(certificates_to_report().values_list("pk", flat=True)[:1]),
@@ -1031,6 +1040,8 @@ ADMIN_LISTS = {
     "referentiels.criterion": 7,
     "evaluations.evaluation": 8,
     "evaluations.attestation": 8,
+    "evaluations.pixmappingversion": 6,
+    "evaluations.piximport": 6,
     "training.trainingplan": 9,
     "juries.jurymember": 7,
     "juries.jurysession": 8,
@@ -1059,6 +1070,7 @@ ADMIN_REFERENCE_DATA = {
     "funding.funder",
     "funding.tariff",
     "directory.commune",
+    "evaluations.pixmappingversion",
 }
 # Stays empty: django-axes writes it only with AXES_ENABLE_ACCESS_FAILURE_LOG, which the platform leaves off.
 ADMIN_EMPTY = {"axes.accessfailurelog"}

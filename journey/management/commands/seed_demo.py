@@ -5,6 +5,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from directory.demo import seed_directory
+from evaluations.demo import seed_pix
 from funding.demo import seed_funding
 from intake.demo import seed_intake
 from journey.demo import seed_journey, seed_juries
@@ -79,6 +80,7 @@ class Command(BaseCommand):
         # After the agendas: a proposed interview is an appointment, and the agendas are seeded only when empty.
         asked = seed_intake(orgs)
         self.stdout.write(f"Demandes d'entretien venues de l'annuaire : {asked}")
+        self.stdout.write(f"Fichiers de résultats Pix importés : {seed_pix(orgs)}")
         self.stdout.write(self.style.SUCCESS("Données de démonstration prêtes."))
         self.stdout.write(f"Comptes de démonstration (mot de passe : {DEMO_PASSWORD}) :")
         with_code = demo_accounts_with_two_factor()
