@@ -14,8 +14,9 @@ from directory.models import Commune
 from evaluations.acquisitions import dossier_outcome
 from evaluations.models import CriterionResult, Evaluation
 from funding.models import FeeEntry, FeeKind, FundingLine, LineState, Tariff
-from juries.models import Certificate
+from juries.models import Certificate, Decision
 from organisations.models import Membership, Organisation, OrganisationKind, Role
+from referrals.models import Referral
 from training.models import TrainingPlan
 
 TODAY = datetime.date(2026, 11, 23)
@@ -62,13 +63,17 @@ def generate(dossiers: int = 60, seed: int = 7, *extra: str) -> str:
     return out.getvalue()
 
 
-def snapshot() -> tuple[list[tuple[str, str]], dict[str, int]]:
+def snapshot() -> tuple[list[tuple[str, str]], dict[str, object]]:
     return (
         list(Dossier.objects.order_by("reference").values_list("reference", "state")),
         {
             "evaluations": Evaluation.objects.count(),
             "results": CriterionResult.objects.count(),
             "certificates": Certificate.objects.count(),
+            # The other certifications, the jury's decisions (deferrals) and the referrals are drawn too.
+            "certifications": sorted(Counter(Dossier.objects.values_list("certification", flat=True)).items()),
+            "decisions": sorted(Counter(Decision.objects.values_list("kind", flat=True)).items()),
+            "referrals": sorted(Referral.objects.values_list("state", "sent_at", "dossier__reference")),
         },
     )
 
