@@ -36,20 +36,45 @@ from django.db import connection, models, transaction
 
 from candidates.models import WINDOW_YEARS, Candidate, Dossier, DossierEvent, add_years, identity_key
 from candidates.models import DossierState as S
+from candidates.services import REFERENCE_PREFIX
 from directory.models import Commune
 from evaluations.models import CriterionResult, Evaluation
 from funding.models import FeeEntry, FeeKind, Funder, FundingLine, FundingStep, LineState, Tariff
 from funding.money import incl_vat
-from juries.models import VERIFICATION_ALPHABET, Certificate, Decision, JuryMember, JurySession, SessionSeat, Submission
+from juries.models import (
+    VERIFICATION_ALPHABET,
+    Certificate,
+    Decision,
+    DecisionKind,
+    JuryMember,
+    JurySession,
+    SessionSeat,
+    Submission,
+)
+from juries.services import CERTIFICATE_PREFIX
 from organisations.models import Habilitation, Membership, Organisation, OrganisationKind, Role, Site, User
 from referentiels.models import Criterion, Referentiel
 from referentiels.outcomes import compute_outcome
+from referrals.models import Referral, ReferralEvent, ReferralState
 from training.models import TrainingPlan
 
 UTC = datetime.UTC
 # Which funders pay most often (CPF and France Travail first), and the price of an evaluation (cents, excl. VAT).
 FUNDER_WEIGHTS = {"cpf": 6, "france_travail": 5, "opco": 4, "region": 2}
 EVALUATION_CENTS = {"prior_evaluation": 45_000, "final_evaluation": 25_000}
+# The three certifications' shares of the dossiers. An assumption, no published figure: CléA is by far the most
+# delivered; CléA numérique (since 2018) a fifth of it; CléA management (2022), the youngest, a few percent.
+CERTIFICATION_WEIGHTS = {"clea": 75, "clea_numerique": 18, "clea_management": 7}
+# Which evaluator organisations also hold the other two habilitations: by their rank, without drawing (the first
+# holds all three, so that even a handful of organisations covers each certification).
+HABILITATED_EVERY = {"clea": 1, "clea_numerique": 3, "clea_management": 5}
+# The jury's decisions on a submitted dossier, as a Transitions Pro's minutes show them (deferrals ~7 %).
+DECISION_WEIGHTS = {"awarded": 0.88, "deferred": 0.07, "refused": 0.01, "absent": 0.04}
+DEFERRAL_REASONS = (
+    "Les mises en situation présentées ne démontrent pas la maîtrise du domaine.",
+    "Preuves insuffisantes : le jury demande une nouvelle évaluation après formation.",
+)
+DECLINE_REASONS = ("Aucun créneau d'évaluation avant trois mois.", "La personne a choisi un autre organisme.")
 # A user that cannot log in with a password (Django's unusable-password prefix, fixed for determinism).
 UNUSABLE_PASSWORD = "!national-dataset"  # noqa: S105 - "!" makes it unusable
 FIRST_NAMES = (
@@ -197,32 +222,42 @@ def generate(options: Options) -> Report:
 
     say("Référentiels…")
     call_command("load_referentiels", verbosity=0, stdout=io.StringIO())
-    referentiel = Referentiel.objects.get(certification="clea", is_current=True)
-    tree = referentiel.domains_tree()
-    criteria = list(Criterion.objects.filter(subdomain__domain__referentiel=referentiel).order_by("id"))
-    criterion_ids = [c.id for c in criteria]
-    domain_of = {
-        c.id: c.subdomain.domain.code
-        for c in Criterion.objects.select_related("subdomain__domain").filter(id__in=criterion_ids)
-    }
-    domain_codes = sorted(set(domain_of.values()))
-    all_validated_json = compute_outcome(tree, set(criterion_ids)).as_json()
-
-    # A few dozen gap profiles: the domains missed and, in each, the criteria missed.
-    profiles = []
-    for _ in range(40):
-        missed_domains = rng.sample(domain_codes, rng.choice([1, 1, 2, 2, 3, 4]))
-        missed = {cid for cid in criterion_ids if domain_of[cid] in missed_domains and rng.random() < 0.6}
-        if not missed:
-            missed = {next(cid for cid in criterion_ids if domain_of[cid] == missed_domains[0])}
-        outcome = compute_outcome(tree, set(criterion_ids) - missed)
-        if outcome.all_validated:
-            continue
-        profiles.append((missed, outcome.as_json()))
+    # Per certification: its current référentiel, its criteria by domain, and a few dozen gap profiles (the
+    # domains missed and, in each, the criteria missed) with the outcome JSON `compute_outcome` gives them.
+    certs: dict[str, dict[str, Any]] = {}
+    for certification in CERTIFICATION_WEIGHTS:
+        referentiel = Referentiel.objects.get(certification=certification, is_current=True)
+        tree = referentiel.domains_tree()
+        domain_of = {
+            c.id: c.subdomain.domain.code
+            for c in Criterion.objects.select_related("subdomain__domain")
+            .filter(subdomain__domain__referentiel=referentiel)
+            .order_by("id")
+        }
+        criterion_ids = list(domain_of)
+        domain_codes = sorted(set(domain_of.values()))
+        profiles = []
+        for _ in range(40):
+            missed_domains = rng.sample(domain_codes, min(len(domain_codes) - 1, rng.choice([1, 1, 2, 2, 3, 4])))
+            missed = {cid for cid in criterion_ids if domain_of[cid] in missed_domains and rng.random() < 0.6}
+            if not missed:
+                missed = {next(cid for cid in criterion_ids if domain_of[cid] == missed_domains[0])}
+            outcome = compute_outcome(tree, set(criterion_ids) - missed)
+            if outcome.all_validated:
+                continue
+            profiles.append((missed, outcome.as_json()))
+        certs[certification] = {
+            "referentiel": referentiel.id,
+            "criteria": criterion_ids,
+            "domain_of": domain_of,
+            "domains": domain_codes,
+            "all_validated": compute_outcome(tree, set(criterion_ids)).as_json(),
+            "profiles": profiles,
+        }
 
     call_command("load_tariffs", verbosity=0, stdout=io.StringIO())
     funders = list(Funder.objects.filter(is_active=True).order_by("position", "id"))
-    tariffs = list(Tariff.objects.filter(certification="clea").order_by("-valid_from"))
+    tariffs = list(Tariff.objects.order_by("-valid_from", "id"))
     funder_weights = [FUNDER_WEIGHTS.get(f.kind, 1) for f in funders]
 
     say("Organisations et sites…")
@@ -288,7 +323,9 @@ def generate(options: Options) -> Report:
                 )
             )
             site_id += 1
-        habilitation_rows.append((oid, "clea", add_years(today, -6), add_years(today, 2), "active", ""))
+        held = [c for c, every in HABILITATED_EVERY.items() if n % every == 0]
+        for certification in held:
+            habilitation_rows.append((oid, certification, add_years(today, -6), add_years(today, 2), "active", ""))
         staff: dict[str, list[int]] = {}
         for role, count in ((Role.COUNSELLOR, 3), (Role.EVALUATOR, 3), (Role.ORG_ADMIN, 1)):
             for k in range(count):
@@ -297,7 +334,16 @@ def generate(options: Options) -> Report:
                 )
                 add_member(uid, oid, role)
                 staff.setdefault(role, []).append(uid)
-        evaluator_orgs.append({"id": oid, "region": region, "weight": home.population, **staff})
+        evaluator_orgs.append(
+            {
+                "id": oid,
+                "region": region,
+                "weight": home.population,
+                "held": held,
+                "sites": list(range(site_id - len(sites), site_id)),
+                **staff,
+            }
+        )
 
     trainers: list[tuple[int, int]] = []
     for n in range(options.training_organisations):
@@ -321,6 +367,17 @@ def generate(options: Options) -> Report:
             add_member(uid, oid, Role.JURY_MEMBER)
             jurors.append(uid)
         jury_bodies[region] = {"id": oid, "admin": admin, "jurors": jurors}
+    # One France Travail agency per region, its advisors referring job seekers to the evaluators' sites.
+    agencies: dict[str, dict[str, Any]] = {}
+    for region in sorted({o["region"] for o in evaluator_orgs}):
+        oid = add_org(f"France Travail {region}", OrganisationKind.FRANCE_TRAVAIL, region)
+        advisors = []
+        for k in range(3):
+            first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
+            uid = add_user(first, last, f"advisor{k + 1}.org{oid}@national.clea.test")
+            add_member(uid, oid, Role.FT_ADVISOR)
+            advisors.append((uid, f"{first} {last}"))
+        agencies[region] = {"id": oid, "name": f"France Travail {region}", "advisors": advisors}
 
     writer.write(
         Organisation, ["id", "name", "kind", "siret", "region", "email", "phone", "is_active", "created_at"], org_rows
@@ -365,7 +422,8 @@ def generate(options: Options) -> Report:
     say("Jurys…")
     jury_member_id, session_id = _next_id(JuryMember), _next_id(JurySession)
     jm_rows, session_rows, seat_rows = [], [], []
-    sessions_by_region: dict[str, list[tuple[int, datetime.datetime]]] = {}
+    # Sessions per (region, certification): CléA every month, the other two once a quarter.
+    sessions_by_region: dict[tuple[str, str], list[tuple[int, datetime.datetime]]] = {}
     first_month = add_years(today, -options.years - 1).replace(day=1)
     for region, body in jury_bodies.items():
         body["members"] = []
@@ -384,23 +442,32 @@ def generate(options: Options) -> Report:
             jury_member_id += 1
         month = first_month
         while month <= add_years(today, 1):
-            when = _at(month.replace(day=12), 14)
-            sessions_by_region.setdefault(region, []).append((session_id, when))
-            body.setdefault("sessions", []).append(session_id)
-            for k, member in enumerate(body["members"][:4]):
-                # The attendance is recorded when a session deliberates: those still ahead have none yet.
-                seat_rows.append((session_id, member, "present" if when.date() <= today else "", k == 0))
-            session_id += 1
+            for certification in CERTIFICATION_WEIGHTS:
+                if certification != "clea" and month.month % 3:
+                    continue
+                when = _at(month.replace(day=12 if certification == "clea" else 19), 14)
+                sessions_by_region.setdefault((region, certification), []).append((session_id, when))
+                body.setdefault("sessions", []).append(session_id)
+                for k, member in enumerate(body["members"][:4]):
+                    # The attendance is recorded when a session deliberates: those still ahead have none yet.
+                    seat_rows.append((session_id, member, "present" if when.date() <= today else "", k == 0))
+                session_id += 1
             month = (month + datetime.timedelta(days=32)).replace(day=1)
     writer.write(JuryMember, ["id", "organisation", "user", "college", "represents", "is_active"], jm_rows)
 
     say(f"Dossiers ({options.dossiers})…")
-    ids = {m: _next_id(m) for m in (Candidate, Dossier, Evaluation, TrainingPlan, Submission, Decision, Certificate)}
+    ids = {
+        m: _next_id(m)
+        for m in (Candidate, Dossier, Evaluation, TrainingPlan, Submission, Decision, Certificate, Referral)
+    }
     candidates, dossiers, events, evaluations, results, plans = [], [], [], [], [], []
     submissions, decisions, certificates, lines, fees = [], [], [], [], []
+    referrals: list[tuple[Any, ...]] = []
+    referral_events: list[tuple[Any, ...]] = []
+    decision_kinds, decision_weights = list(DECISION_WEIGHTS), list(DECISION_WEIGHTS.values())
+    decision_labels = {kind: str(DecisionKind(kind).label) for kind in decision_kinds}
     session_use: dict[int, int] = {}
     codes: set[str] = set()
-    org_weights = [o["weight"] + 5000 for o in evaluator_orgs]
     span = options.years * 365 + 120
 
     def event(
@@ -461,13 +528,17 @@ def generate(options: Options) -> Report:
             )
         )
 
-    def fee(kind: str, source: str, oid: int, on: datetime.date, links: dict[str, int]) -> None:
-        """The Certif'Pro fee of an event, at the tariff in force that day, as `fee_entry_record` records it."""
+    def fee(kind: str, certification: str, source: str, oid: int, on: datetime.date, links: dict[str, int]) -> None:
+        """The Certif'Pro fee of an event, at the tariff in force that day, as `fee_entry_record` records it (none
+        when the certification has no tariff of that kind: CléA management has none yet)."""
         tariff = next(
             (
                 t
                 for t in tariffs
-                if t.kind == kind and t.valid_from <= on and (t.valid_until is None or on <= t.valid_until)
+                if t.kind == kind
+                and t.certification == certification
+                and t.valid_from <= on
+                and (t.valid_until is None or on <= t.valid_until)
             ),
             None,
         )
@@ -476,7 +547,7 @@ def generate(options: Options) -> Report:
                 (
                     oid,
                     kind,
-                    "clea",
+                    certification,
                     source,
                     tariff.id,
                     tariff.amount_cents,
@@ -528,10 +599,111 @@ def generate(options: Options) -> Report:
         step = FundingStep.PRIOR_EVALUATION if kind == "prior" else FundingStep.FINAL_EVALUATION
         funding_line(did, oid, step, day - datetime.timedelta(days=rng.randint(5, 20)), ended, 4, counsellor)
         if closed and kind == "prior":
-            fee(FeeKind.PRIOR_EVALUATION, f"evaluation:{eid}", oid, ended, {"dossier": did, "evaluation": eid})
+            fee(FeeKind.PRIOR_EVALUATION, cert, f"evaluation:{eid}", oid, ended, {"dossier": did, "evaluation": eid})
 
     event_names = ["dossier", "at", "actor", "transition", "from_state", "to_state", "note"]
     result_names = ["evaluation", "criterion", "result", "comment"]
+    cert_names, cert_weights = list(CERTIFICATION_WEIGHTS), list(CERTIFICATION_WEIGHTS.values())
+    orgs_for = {c: [o for o in evaluator_orgs if c in o["held"]] for c in cert_names}
+    weights_for = {c: [o["weight"] + 5000 for o in orgs_for[c]] for c in cert_names}
+    referral_names = [
+        "id",
+        "organisation",
+        "site",
+        "from_organisation",
+        "advisor",
+        "certification",
+        "civility",
+        "first_name",
+        "last_name",
+        "birth_date",
+        "birth_place",
+        "email",
+        "phone",
+        "postcode",
+        "city",
+        "education_level",
+        "note",
+        "consent_at",
+        "consent_text",
+        "state",
+        "sent_at",
+        "updated_at",
+        "answered_at",
+        "answered_by",
+        "decline_reason",
+        "dossier",
+    ]
+
+    def _reached(day: datetime.date) -> bool:
+        return day <= today
+
+    def train_and_evaluate(
+        journey: _Journey,
+        did: int,
+        oid: int,
+        counsellor: int,
+        evaluator: int,
+        spec: dict[str, Any],
+        deadline: datetime.date | None,
+        after: datetime.date,
+        scope: list[int],
+    ) -> datetime.date | None:
+        """A training cycle on `scope` (the criteria still missing), then the final evaluation acquiring
+        them: the day the dossier is ready for the jury, or None if it is not (yet) there."""
+        nonlocal cycle
+        move = journey.move
+        start = after + datetime.timedelta(days=rng.randint(14, 45))
+        if not _reached(start) or (deadline is not None and start > deadline):
+            return None
+        tr_org, trainer = rng.choice(trainers)
+        hours = rng.choice([40, 60, 80, 120])
+        ends = start + datetime.timedelta(days=rng.randint(60, 200))
+        done = _reached(ends)
+        cycle += 1
+        plans.append(
+            (
+                ids[TrainingPlan],
+                tr_org,
+                did,
+                cycle,
+                trainer,
+                "Acquérir les critères non acquis à l'évaluation préalable."
+                if cycle == 1
+                else "Acquérir à nouveau les domaines désignés par le jury.",
+                Decimal(hours),
+                start,
+                ends,
+                _at(ends, 16) if done else None,
+                counsellor,
+                _at(start, 9),
+            )
+        )
+        ids[TrainingPlan] += 1
+        funding_line(
+            did,
+            oid,
+            FundingStep.TRAINING,
+            start - datetime.timedelta(days=rng.randint(10, 30)),
+            ends if done else None,
+            hours,
+            counsellor,
+        )
+        move(start, "start_training", S.IN_TRAINING, counsellor)
+        final = ends + datetime.timedelta(days=rng.randint(7, 30))
+        if not (done and _reached(final)):
+            return None
+        move(final, "start_final_evaluation", S.FINAL_EVALUATION, evaluator)
+        fend = final + datetime.timedelta(days=rng.randint(0, 2))
+        fclosed = _reached(fend)
+        evaluation(did, oid, "final", evaluator, final, fend if fclosed else None, spec["all_validated"], scope, set())
+        if not fclosed:
+            return None
+        move(fend, "close_final_evaluation", S.READY_FOR_JURY, evaluator)
+        return fend
+
+    consent_text = "La personne accepte que ses coordonnées soient transmises à l'organisme évaluateur."
+    cycle = 0
     for number in range(options.dossiers):
         if len(results) >= 500_000:
             # The two big tables go out as they grow (foreign keys are checked at commit).
@@ -540,7 +712,9 @@ def generate(options: Options) -> Report:
             writer.write(DossierEvent, event_names, events)
             results.clear()
             events.clear()
-        org = rng.choices(evaluator_orgs, org_weights)[0]
+        cert = rng.choices(cert_names, cert_weights)[0]
+        spec = certs[cert]
+        org = rng.choices(orgs_for[cert], weights_for[cert])[0]
         oid = org["id"]
         counsellor, evaluator = rng.choice(org[Role.COUNSELLOR]), rng.choice(org[Role.EVALUATOR])
         created = today - datetime.timedelta(days=rng.randrange(span))
@@ -548,15 +722,20 @@ def generate(options: Options) -> Report:
         ids[Candidate] += 1
         ids[Dossier] += 1
         first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
+        civility = rng.choice(["mme", "m"])
+        birth = datetime.date(rng.randint(1962, 2004), rng.randint(1, 12), rng.randint(1, 28))
+        status = rng.choice(["employee", "job_seeker", "job_seeker"])
+        education = rng.choice(["none", "3", "4"])
+        origin = rng.choice(["france_travail", "employer", "opco", "own_initiative"])
         candidates.append(
             (
                 cid,
                 oid,
-                rng.choice(["mme", "m"]),
+                civility,
                 first,
                 last,
                 "",
-                datetime.date(rng.randint(1962, 2004), rng.randint(1, 12), rng.randint(1, 28)),
+                birth,
                 "Paris",
                 False,
                 "",
@@ -564,22 +743,119 @@ def generate(options: Options) -> Report:
                 "",
                 "",
                 "",
-                rng.choice(["employee", "job_seeker", "job_seeker"]),
-                rng.choice(["none", "3", "4"]),
-                rng.choice(["france_travail", "employer", "opco", "own_initiative"]),
+                status,
+                education,
+                origin,
                 identity_key(first, last),
                 _at(created, 9),
             )
         )
-        reference = f"CLEA-{created:%Y}-{did:06d}"
+        reference = f"{REFERENCE_PREFIX[cert]}-{created:%Y}-{did:06d}"
         window, deadline, withdrawal, consent = None, None, "", None
         event(did, _at(created, 9), counsellor, "", "", S.INFORMATION, "Entretien d'information et de conseil")
+        region = org["region"]
+        agency = agencies[region]
+        if origin == "france_travail" and status == "job_seeker" and rng.random() < 0.8:
+            # Most job seekers sent by France Travail came through a referral, accepted by the counsellor who
+            # opened the dossier (referral_accept: the dossier, its timeline note, the referral's two events).
+            advisor, advisor_name = rng.choice(agency["advisors"])
+            sent = _at(created - datetime.timedelta(days=rng.randint(2, 20)), 10)
+            rid = ids[Referral]
+            ids[Referral] += 1
+            referrals.append(
+                (
+                    rid,
+                    oid,
+                    rng.choice(org["sites"]),
+                    agency["id"],
+                    advisor,
+                    cert,
+                    civility,
+                    first,
+                    last,
+                    birth,
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                    education,
+                    "",
+                    sent,
+                    consent_text,
+                    ReferralState.ACCEPTED,
+                    sent,
+                    _at(created, 9),
+                    _at(created, 9),
+                    counsellor,
+                    "",
+                    did,
+                )
+            )
+            referral_events.append((rid, sent, advisor, "", "", ReferralState.SENT, ""))
+            referral_events.append(
+                (rid, _at(created, 9), counsellor, "accept", ReferralState.SENT, ReferralState.ACCEPTED, "")
+            )
+            note = f"Orienté par France Travail ({agency['name']}, {advisor_name}) le {sent:%d/%m/%Y}"
+            event(did, _at(created, 9), counsellor, "", "", "", note)
+        if rng.random() < 0.05:
+            # A referral that opened no dossier: declined, expired after 30 days, or still awaiting an answer.
+            advisor, _name = rng.choice(agency["advisors"])
+            sent_day = today - datetime.timedelta(days=rng.randrange(span))
+            sent = _at(sent_day, 10)
+            answered_day = sent_day + datetime.timedelta(days=rng.randint(1, 20))
+            expiry_day = sent_day + datetime.timedelta(days=30)
+            declined = rng.random() < 0.6
+            rid = ids[Referral]
+            ids[Referral] += 1
+            referral_events.append((rid, sent, advisor, "", "", ReferralState.SENT, ""))
+            state, answered_at, answered_by, reason = ReferralState.SENT, None, None, ""
+            if declined and answered_day <= today:
+                state, answered_at, answered_by = ReferralState.DECLINED, _at(answered_day, 15), counsellor
+                reason = rng.choice(DECLINE_REASONS)
+                referral_events.append((rid, answered_at, counsellor, "decline", ReferralState.SENT, state, reason))
+            elif not declined and expiry_day < today:
+                state, answered_at = ReferralState.EXPIRED, _at(expiry_day + datetime.timedelta(days=1), 3)
+                referral_events.append(
+                    (rid, answered_at, None, "expire", ReferralState.SENT, state, "Sans réponse dans le délai")
+                )
+            referrals.append(
+                (
+                    rid,
+                    oid,
+                    rng.choice(org["sites"]),
+                    agency["id"],
+                    advisor,
+                    cert,
+                    rng.choice(["mme", "m"]),
+                    rng.choice(FIRST_NAMES),
+                    rng.choice(LAST_NAMES),
+                    datetime.date(rng.randint(1962, 2004), rng.randint(1, 12), rng.randint(1, 28)),
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                    sent,
+                    consent_text,
+                    state,
+                    sent,
+                    answered_at or sent,
+                    answered_at,
+                    answered_by,
+                    reason,
+                    None,
+                )
+            )
         journey = _Journey(did, _at(created, 9), event)
         move = journey.move
 
         def step(day: datetime.date) -> bool:
             return day <= today
 
+        cycle = 0
         day = created + datetime.timedelta(days=rng.randint(0, 7))
         if step(day) and rng.random() > 0.02:
             consent = _at(day, 10)
@@ -590,8 +866,10 @@ def generate(options: Options) -> Report:
                 end = day + datetime.timedelta(days=rng.randint(0, 3))
                 closed = step(end)
                 validated = rng.random() < 0.25
-                missed, outcome = (set(), all_validated_json) if validated else rng.choice(profiles)
-                evaluation(did, oid, "prior", evaluator, day, end if closed else None, outcome, criterion_ids, missed)
+                missed, outcome = (set(), spec["all_validated"]) if validated else rng.choice(spec["profiles"])
+                evaluation(
+                    did, oid, "prior", evaluator, day, end if closed else None, outcome, spec["criteria"], missed
+                )
                 if closed:
                     window, deadline = end, add_years(end, WINDOW_YEARS)
                     move(
@@ -609,131 +887,114 @@ def generate(options: Options) -> Report:
                                 withdrawal = "Reprise d'emploi"
                                 move(day, "withdraw", S.WITHDRAWN, counsellor)
                         elif fate < 0.88:
-                            start = day + datetime.timedelta(days=rng.randint(14, 45))
-                            if step(start):
-                                tr_org, trainer = rng.choice(trainers)
-                                hours = rng.choice([40, 60, 80, 120])
-                                ends = start + datetime.timedelta(days=rng.randint(60, 200))
-                                done = step(ends)
-                                plans.append(
-                                    (
-                                        ids[TrainingPlan],
-                                        tr_org,
-                                        did,
-                                        1,
-                                        trainer,
-                                        "Acquérir les critères non acquis à l'évaluation préalable.",
-                                        Decimal(hours),
-                                        start,
-                                        ends,
-                                        _at(ends, 16) if done else None,
-                                        counsellor,
-                                        _at(start, 9),
-                                    )
+                            day = (
+                                train_and_evaluate(
+                                    journey, did, oid, counsellor, evaluator, spec, deadline, day, sorted(missed)
                                 )
-                                ids[TrainingPlan] += 1
-                                funding_line(
-                                    did,
-                                    oid,
-                                    FundingStep.TRAINING,
-                                    start - datetime.timedelta(days=rng.randint(10, 30)),
-                                    ends if done else None,
-                                    hours,
-                                    counsellor,
-                                )
-                                move(start, "start_training", S.IN_TRAINING, counsellor)
-                                final = ends + datetime.timedelta(days=rng.randint(7, 30))
-                                if done and step(final):
-                                    move(final, "start_final_evaluation", S.FINAL_EVALUATION, evaluator)
-                                    fend = final + datetime.timedelta(days=rng.randint(0, 2))
-                                    fclosed = step(fend)
-                                    evaluation(
-                                        did,
-                                        oid,
-                                        "final",
-                                        evaluator,
-                                        final,
-                                        fend if fclosed else None,
-                                        all_validated_json,
-                                        sorted(missed),
-                                        set(),
-                                    )
-                                    if fclosed:
-                                        move(fend, "close_final_evaluation", S.READY_FOR_JURY, evaluator)
-                                        day = fend
+                                or day
+                            )
                         # Otherwise the dossier stalls, partially validated, until its window closes.
-                    if journey.state in (S.PARTIALLY_VALIDATED, S.IN_TRAINING) and deadline < today:
-                        move(deadline + datetime.timedelta(days=1), "expire", S.EXPIRED, None, "Délai de 5 ans dépassé")
-                    if journey.state == S.READY_FOR_JURY:
+                    # Before the jury, as often as it takes: absent, the dossier waits for the next session;
+                    # deferred, three in four train again on the domains named and come back.
+                    for _round in range(4):
+                        if journey.state != S.READY_FOR_JURY:
+                            break
                         submit_day = day + datetime.timedelta(days=rng.randint(3, 20))
-                        region = org["region"]
                         session = next(
                             (
                                 (sid, when)
-                                for sid, when in sessions_by_region[region]
+                                for sid, when in sessions_by_region[(region, cert)]
                                 if when.date() >= submit_day + datetime.timedelta(days=14)
                             ),
                             None,
                         )
-                        if session and step(submit_day):
-                            sid, when = session
-                            body = jury_bodies[region]
-                            sub_id = ids[Submission]
-                            ids[Submission] += 1
-                            submissions.append((sub_id, sid, did, counsellor, _at(submit_day, 15)))
-                            session_use[sid] = session_use.get(sid, 0) + 1
-                            move(submit_day, "submit_to_jury", S.SUBMITTED_TO_JURY, counsellor)
-                            if when.date() < today:
-                                president = body["jurors"][0]
-                                kind = rng.choices(["awarded", "refused", "absent"], [0.95, 0.01, 0.04])[0]
-                                dec_id = ids[Decision]
-                                ids[Decision] += 1
-                                decisions.append((dec_id, sub_id, kind, "", [], president, when))
-                                if kind == "awarded":
-                                    move(when.date(), "award", S.CERTIFIED, president)
-                                    code = "".join(rng.choice(VERIFICATION_ALPHABET) for _ in range(8))
-                                    while code in codes:
-                                        code = "".join(rng.choice(VERIFICATION_ALPHABET) for _ in range(8))
-                                    codes.add(code)
-                                    cert_id = ids[Certificate]
-                                    ids[Certificate] += 1
-                                    number = f"CLEA-{when:%Y}-{dec_id:07d}"
-                                    fee(
-                                        FeeKind.CERTIFICATE,
-                                        f"certificate:{cert_id}",
-                                        oid,
-                                        when.date(),
-                                        {"dossier": did, "certificate": cert_id},
+                        if not (session and step(submit_day)):
+                            break
+                        sid, when = session
+                        body = jury_bodies[region]
+                        sub_id = ids[Submission]
+                        ids[Submission] += 1
+                        submissions.append((sub_id, sid, did, counsellor, _at(submit_day, 15)))
+                        session_use[sid] = session_use.get(sid, 0) + 1
+                        move(submit_day, "submit_to_jury", S.SUBMITTED_TO_JURY, counsellor)
+                        if when.date() >= today:
+                            break
+                        president = body["jurors"][0]
+                        kind = rng.choices(decision_kinds, decision_weights)[0]
+                        missing: list[str] = []
+                        reason = ""
+                        if kind == "deferred":
+                            missing = sorted(rng.sample(spec["domains"], rng.choice([1, 1, 2])))
+                            reason = rng.choice(DEFERRAL_REASONS)
+                        elif kind == "refused":
+                            reason = "Les preuves présentées ne sont pas recevables."
+                        dec_id = ids[Decision]
+                        ids[Decision] += 1
+                        decisions.append((dec_id, sub_id, kind, reason, missing, president, when))
+                        # The timeline note decision_record writes: the decision's label, then its reason.
+                        note = decision_labels[kind] + (f" : {reason}" if reason else "")
+                        day = when.date()
+                        if kind == "awarded":
+                            move(day, "award", S.CERTIFIED, president, note)
+                            code = "".join(rng.choice(VERIFICATION_ALPHABET) for _ in range(8))
+                            while code in codes:
+                                code = "".join(rng.choice(VERIFICATION_ALPHABET) for _ in range(8))
+                            codes.add(code)
+                            cert_id = ids[Certificate]
+                            ids[Certificate] += 1
+                            number = f"{CERTIFICATE_PREFIX[cert]}-{when:%Y}-{dec_id:07d}"
+                            fee(
+                                FeeKind.CERTIFICATE,
+                                cert,
+                                f"certificate:{cert_id}",
+                                oid,
+                                day,
+                                {"dossier": did, "certificate": cert_id},
+                            )
+                            certificates.append(
+                                (
+                                    cert_id,
+                                    oid,
+                                    did,
+                                    dec_id,
+                                    sid,
+                                    number,
+                                    code,
+                                    f"{first} {last.upper()}",
+                                    cert,
+                                    day,
+                                    # A produced certificate as the pages see one (a file name and its
+                                    # SHA-256): the bench writes no PDF, so `missing_files` lists them.
+                                    f"certificats/{when:%Y}/{number}.pdf",
+                                    hashlib.sha256(number.encode()).hexdigest(),
+                                )
+                            )
+                        elif kind == "refused":
+                            move(day, "refuse", S.REFUSED, president, note)
+                        elif kind == "deferred":
+                            move(day, "defer", S.PARTIALLY_VALIDATED, president, note)
+                            if rng.random() < 0.75:
+                                # The deferral reopens its domains: the final evaluation covers all their criteria.
+                                scope = [c for c in spec["criteria"] if spec["domain_of"][c] in missing]
+                                day = (
+                                    train_and_evaluate(
+                                        journey, did, oid, counsellor, evaluator, spec, deadline, day, scope
                                     )
-                                    certificates.append(
-                                        (
-                                            cert_id,
-                                            oid,
-                                            did,
-                                            dec_id,
-                                            sid,
-                                            number,
-                                            code,
-                                            f"{first} {last.upper()}",
-                                            "clea",
-                                            when.date(),
-                                            # A produced certificate as the pages see one (a file name and its
-                                            # SHA-256): the bench writes no PDF, so `missing_files` lists them.
-                                            f"certificats/{when:%Y}/{number}.pdf",
-                                            hashlib.sha256(number.encode()).hexdigest(),
-                                        )
-                                    )
-                                elif kind == "refused":
-                                    move(when.date(), "refuse", S.REFUSED, president)
-                                else:
-                                    move(when.date(), "mark_absent", S.READY_FOR_JURY, president)
+                                    or day
+                                )
+                        else:
+                            move(day, "mark_absent", S.READY_FOR_JURY, president, note)
+                    if journey.state in (S.PARTIALLY_VALIDATED, S.IN_TRAINING) and deadline and deadline < today:
+                        expiry = max(deadline, journey.updated.date()) + datetime.timedelta(days=1)
+                        if step(expiry):
+                            move(expiry, "expire", S.EXPIRED, None, "Délai de 5 ans dépassé")
         dossiers.append(
             (
                 did,
                 oid,
                 cid,
-                "clea",
-                referentiel.id,
+                cert,
+                spec["referentiel"],
                 reference,
                 journey.state,
                 counsellor,
@@ -748,7 +1009,7 @@ def generate(options: Options) -> Report:
             )
         )
 
-    for region, sessions in sessions_by_region.items():
+    for (region, certification), sessions in sessions_by_region.items():
         for sid, when in sessions:
             past = when.date() < today
             session_rows.append(
@@ -756,7 +1017,7 @@ def generate(options: Options) -> Report:
                     sid,
                     jury_bodies[region]["id"],
                     region,
-                    "clea",
+                    certification,
                     when,
                     f"Transitions Pro {region}",
                     False,
@@ -897,6 +1158,9 @@ def generate(options: Options) -> Report:
         ],
         certificates,
     )
+    say(f"  {len(referrals)} orientations France Travail…")
+    writer.write(Referral, referral_names, referrals)
+    writer.write(ReferralEvent, event_names[1:] + ["referral"], (row[1:] + row[:1] for row in referral_events))
     say(f"  {len(lines)} lignes de financement, {len(fees)} redevances…")
     writer.write(
         FundingLine,
@@ -967,6 +1231,8 @@ def generate(options: Options) -> Report:
             Certificate,
             FundingLine,
             FeeEntry,
+            Referral,
+            ReferralEvent,
         ]
     )
     return Report(counts=writer.counts)

@@ -14,8 +14,9 @@ from directory.models import Commune
 from evaluations.acquisitions import dossier_outcome
 from evaluations.models import CriterionResult, Evaluation
 from funding.models import FeeEntry, FeeKind, FundingLine, LineState, Tariff
-from juries.models import Certificate
+from juries.models import Certificate, Decision
 from organisations.models import Membership, Organisation, OrganisationKind, Role
+from referrals.models import Referral
 from training.models import TrainingPlan
 
 TODAY = datetime.date(2026, 11, 23)
@@ -62,13 +63,17 @@ def generate(dossiers: int = 60, seed: int = 7, *extra: str) -> str:
     return out.getvalue()
 
 
-def snapshot() -> tuple[list[tuple[str, str]], dict[str, int]]:
+def snapshot() -> tuple[list[tuple[str, str]], dict[str, object]]:
     return (
         list(Dossier.objects.order_by("reference").values_list("reference", "state")),
         {
             "evaluations": Evaluation.objects.count(),
             "results": CriterionResult.objects.count(),
             "certificates": Certificate.objects.count(),
+            # The other certifications, the jury's decisions (deferrals) and the referrals are drawn too.
+            "certifications": sorted(Counter(Dossier.objects.values_list("certification", flat=True)).items()),
+            "decisions": sorted(Counter(Decision.objects.values_list("kind", flat=True)).items()),
+            "referrals": sorted(Referral.objects.values_list("state", "sent_at", "dossier__reference")),
         },
     )
 
@@ -119,15 +124,20 @@ def test_dataset_funds_each_step_and_records_the_fees_the_services_would(commune
     for line in FundingLine.objects.filter(state__in=[LineState.INVOICED, LineState.PAID]):
         assert line.service_date is not None and line.invoiced_on >= line.service_date
         assert line.invoiced_cents <= line.granted_cents
-    # Fees: once per closed prior evaluation and per certificate, at the tariff in force that day.
-    closed_priors = evaluations.filter(kind="prior", status="closed")
+    # Fees: once per closed prior evaluation and per certificate, at the tariff in force that day, for the
+    # certifications that have such a tariff (CléA numérique has no prior evaluation fee, CléA management none).
+    closed_priors = evaluations.filter(kind="prior", status="closed", dossier__certification="clea")
     assert set(FeeEntry.objects.filter(kind=FeeKind.PRIOR_EVALUATION).values_list("evaluation", flat=True)) == set(
         closed_priors.values_list("id", flat=True)
     )
-    assert FeeEntry.objects.filter(kind=FeeKind.CERTIFICATE).count() == Certificate.objects.count()
-    entry = FeeEntry.objects.filter(kind=FeeKind.CERTIFICATE).select_related("certificate").first()
-    in_force = Tariff.objects.in_force(certification="clea", kind=FeeKind.CERTIFICATE, on=entry.occurred_on)
-    assert (entry.tariff, entry.occurred_on) == (in_force, entry.certificate.awarded_on)
+    with_tariff = Tariff.objects.filter(kind=FeeKind.CERTIFICATE).values("certification")
+    certificates = Certificate.objects.filter(certification__in=with_tariff)
+    assert FeeEntry.objects.filter(kind=FeeKind.CERTIFICATE).count() == certificates.count()
+    for entry in FeeEntry.objects.filter(kind=FeeKind.CERTIFICATE).select_related("certificate")[:10]:
+        in_force = Tariff.objects.in_force(
+            certification=entry.certificate.certification, kind=FeeKind.CERTIFICATE, on=entry.occurred_on
+        )
+        assert (entry.tariff, entry.occurred_on) == (in_force, entry.certificate.awarded_on)
 
 
 def test_same_seed_gives_the_same_dataset(communes):
