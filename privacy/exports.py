@@ -91,6 +91,8 @@ def _identity(candidate: Candidate) -> dict[str, Any]:
         "date de naissance": _day(candidate.birth_date),
         "lieu de naissance": candidate.birth_place,
         "naissance à l'étranger": candidate.born_abroad,
+        "sexe (état civil)": _choice(candidate, "sex"),
+        "code INSEE du lieu de naissance": candidate.birth_insee_code,
         "adresse e-mail": candidate.email,
         "téléphone": candidate.phone,
         "adresse": candidate.address,
