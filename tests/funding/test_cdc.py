@@ -15,6 +15,7 @@ from candidates.forms import birth_insee_code_error
 from candidates.models import Candidate
 from candidates.services import candidate_complete_for_cdc
 from funding.cdc import flux_errors, report_render
+from funding.demo import _seed_cdc
 from funding.models import CdcDeclaration, CdcFlux, CdcReportImport, CdcSettings, DeclarationKind, DeclarationStatus
 from funding.selectors import cdc_pending
 from funding.services import CdcFluxInvalid, FundingError, cdc_flux_content, cdc_flux_generate, cdc_report_import
@@ -257,3 +258,14 @@ def test_the_persons_export_holds_what_was_declared_of_them_and_the_caisses_answ
         "Rejetée",
     )
     assert data["fiches"][0]["identité"]["sexe (état civil)"] == "Masculin"
+
+
+def test_the_demo_declares_its_certificates_once_with_an_accepted_and_a_rejected_holder(world):
+    _seed_cdc()
+    _seed_cdc()
+
+    [flux] = CdcFlux.objects.all()
+    assert flux_errors(flux.file.open("rb").read()) == []
+    statuses = sorted(flux.declarations.values_list("status", flat=True))
+    assert statuses == [DeclarationStatus.ACCEPTED, DeclarationStatus.REJECTED]
+    assert len(cdc_pending().rejected) == 1
