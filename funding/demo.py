@@ -60,8 +60,8 @@ def seed_funding(orgs: dict[str, Organisation]) -> int:
 
 def _seed_cdc() -> None:
     """A first flux to the Caisse des Dépôts and its report, once: the demo's certificates holders get a sex and a
-    birth code (the last one is left to complete, for the queue), the report accepts the first and rejects the
-    second (for the queue of rejections to correct)."""
+    birth code (with three or more, the last one is left to complete, for that queue), the report accepts the first
+    and rejects the second (for the queue of rejections to correct)."""
     from candidates.models import Candidate
     from funding.cdc import report_render
     from funding.models import CdcFlux, CdcSettings
@@ -74,7 +74,9 @@ def _seed_cdc() -> None:
     certifpro = Membership.objects.filter(role=Role.CERTIFPRO_ADMIN).order_by("pk").first()
     if certifpro is None:
         return
-    for index, certificate in enumerate(certificates[:-1]):
+    # The last holder is left to complete when that still leaves two to declare (one accepted, one rejected).
+    to_complete = certificates[:-1] if len(certificates) >= 3 else certificates
+    for index, certificate in enumerate(to_complete):
         Candidate.objects.filter(pk=certificate.dossier.candidate_id).update(
             sex="F" if index % 2 == 0 else "M", birth_insee_code="59350", birth_place="Lille", born_abroad=False
         )
