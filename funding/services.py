@@ -12,7 +12,7 @@ import re
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -1427,8 +1427,6 @@ def _declaration(flux: CdcFlux, certificate: Any, kind: str, code: str, **snapsh
 
 @transaction.atomic
 def _cdc_flux_write(*, by: Membership, request: HttpRequest | None) -> CdcFlux:
-    from dataclasses import asdict
-
     # The settings row, locked: two Certif'Pro administrators generating at once get consecutive numbers, and the
     # second one finds the first one's certificates already declared.
     CdcSettings.current()
