@@ -9,6 +9,7 @@ its header) before it is stored. The report's format is provisional (funding/sch
 from __future__ import annotations
 
 import datetime
+import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -31,6 +32,19 @@ FLUX_XSD = SCHEMAS / "cdc_accrochage_1.0.0.xsd"
 REPORT_XSD = SCHEMAS / "cdc_compte_rendu_provisoire.xsd"
 # Beyond this, a report is not read: a flux of 50,000 passages makes a report of about 6 MB.
 REPORT_MAX_BYTES = 20 * 1024 * 1024
+
+
+# What XML 1.0 cannot carry (control characters other than tab and line breaks, lone surrogates, U+FFFE/FFFF):
+# ElementTree would write them and the document would not parse.
+XML_FORBIDDEN = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+# The schema's Identifiant and Texte types.
+IDENTIFIER_RE = r"^[A-Za-z0-9_\-]{1,50}$"
+TEXT_MAX_LENGTH = 150
+
+
+def xml_clean(text: str) -> str:
+    """`text` without the characters XML 1.0 forbids, its blanks collapsed: what a flux can say of a name."""
+    return " ".join(XML_FORBIDDEN.sub(" ", text).split())
 
 
 @cache
@@ -119,10 +133,14 @@ def flux_render(flux: CdcFlux, declarations: Sequence[CdcDeclaration]) -> bytes:
 def flux_errors(content: bytes, limit: int = 20) -> list[str]:
     """What the flux schema finds wrong in `content` (at most `limit`, each with its path); empty when valid."""
     errors = []
-    for error in flux_schema().iter_errors(content.decode("utf-8")):
-        errors.append(f"{error.path}: {error.reason}")
-        if len(errors) >= limit:
-            break
+    try:
+        for error in flux_schema().iter_errors(content.decode("utf-8")):
+            errors.append(f"{error.path}: {error.reason}")
+            if len(errors) >= limit:
+                break
+    except (ET.ParseError, xmlschema.XMLResourceError, UnicodeDecodeError) as exc:
+        # Not even well-formed XML: an error like the others, never an exception out of the validation.
+        return [f"XML: {exc}"]
     return errors
 
 

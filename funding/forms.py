@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from candidates.models import BIRTH_COUNTRY_CODE_RE, Sex
 from directory.forms import CommuneField
+from funding.cdc import XML_FORBIDDEN
 from funding.models import (
     Funder,
     FundingLine,
@@ -436,6 +437,14 @@ class CdcReportForm(forms.Form):
     )
 
 
+def refuse_xml_forbidden(value: str) -> None:
+    """A control character (pasted from another document) cannot go into the flux: refused, said in French."""
+    if XML_FORBIDDEN.search(value):
+        raise forms.ValidationError(
+            _("Ce champ contient un caractère invisible ou de contrôle ; saisissez-le à nouveau.")
+        )
+
+
 class CdcHolderForm(forms.Form):
     """The civil status the Caisse des Dépôts matches the holder on, completed or corrected by Certif'Pro. A birth
     in France is named by its commune (the directory's commune combobox, resolved to its INSEE code); a birth
@@ -448,10 +457,16 @@ class CdcHolderForm(forms.Form):
         error_messages={"required": _("Indiquez le sexe inscrit à l'état civil.")},
     )
     birth_name = forms.CharField(
-        label=_("Nom de naissance"), max_length=150, error_messages={"required": _("Indiquez le nom de naissance.")}
+        label=_("Nom de naissance"),
+        max_length=150,
+        validators=[refuse_xml_forbidden],
+        error_messages={"required": _("Indiquez le nom de naissance.")},
     )
     first_name = forms.CharField(
-        label=_("Prénom"), max_length=150, error_messages={"required": _("Indiquez le prénom.")}
+        label=_("Prénom"),
+        max_length=150,
+        validators=[refuse_xml_forbidden],
+        error_messages={"required": _("Indiquez le prénom.")},
     )
     birth_date = forms.DateField(
         label=_("Date de naissance"),
@@ -474,7 +489,10 @@ class CdcHolderForm(forms.Form):
         help_text=_("99 suivi de 3 chiffres, par exemple 99109 pour l'Allemagne, 99350 pour le Maroc."),
     )
     birth_country_place = forms.CharField(
-        label=_("Lieu de naissance à l'étranger (ville, pays)"), required=False, max_length=150
+        label=_("Lieu de naissance à l'étranger (ville, pays)"),
+        required=False,
+        max_length=150,
+        validators=[refuse_xml_forbidden],
     )
 
     def __init__(self, *args: Any, candidate: Any, **kwargs: Any) -> None:

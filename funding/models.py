@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxValueValidator, MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models.functions import TruncDate
 from django.utils.translation import gettext
@@ -23,6 +23,7 @@ from django_fsm import RETURN_VALUE, ConcurrentTransitionMixin, FSMField, transi
 
 from clea_platform.certifications import Certification
 from clea_platform.changes import TracksChanges
+from funding.cdc import IDENTIFIER_RE
 from funding.money import DEFAULT_VAT_RATE, format_euros, incl_vat
 from organisations import transitions
 from organisations.models import Role, TenantQuerySet, TransitionEvent
@@ -965,6 +966,13 @@ class CertificateReport(models.Model):
 # -- The flux to the Caisse des Dépôts ("accrochage certificateurs", funding/cdc.py) -------------------------------
 
 
+# The flux schema's Identifiant type: an identifier the schema would refuse is refused when typed in the admin.
+cdc_identifier = RegexValidator(
+    IDENTIFIER_RE,
+    _("Lettres sans accent, chiffres, « _ » et « - » seulement, 50 caractères au plus, sans espace."),
+)
+
+
 class CdcSettings(models.Model):
     """Certif'Pro's identifiers at the Caisse des Dépôts and each certification's code at France Compétences'
     specific register (RS): one row (pk 1), kept in the admin. The defaults are the demo's, to be confirmed."""
@@ -972,30 +980,35 @@ class CdcSettings(models.Model):
     client_id = models.CharField(
         _("identifiant client (idClient)"),
         max_length=50,
+        validators=[cdc_identifier],
         default="03CLEA00",
         help_text=_("Attribué par la Caisse des Dépôts au certificateur. Valeur de démonstration, à confirmer."),
     )
     contract_id = models.CharField(
         _("identifiant du contrat (idContrat)"),
         max_length=50,
+        validators=[cdc_identifier],
         default="MCFCER000000",
         help_text=_("Attribué par la Caisse des Dépôts. Valeur de démonstration, à confirmer."),
     )
     code_clea = models.CharField(
         _("code RS de CléA"),
         max_length=20,
+        validators=[cdc_identifier],
         default="RS5080",
         help_text=_("Code au Répertoire spécifique, à confirmer."),
     )
     code_clea_numerique = models.CharField(
         _("code RS de CléA numérique"),
         max_length=20,
+        validators=[cdc_identifier],
         default="RS5436",
         help_text=_("Code au Répertoire spécifique, à confirmer."),
     )
     code_clea_management = models.CharField(
         _("code RS de CléA management"),
         max_length=20,
+        validators=[cdc_identifier],
         default="RS6331",
         help_text=_("Code au Répertoire spécifique, à confirmer."),
     )

@@ -11,9 +11,11 @@ from typing import Any
 from django.db import models
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from candidates.models import Dossier, DossierState
 from clea_platform.certifications import Certification
+from funding.cdc import TEXT_MAX_LENGTH, xml_clean
 from funding.models import (
     AWAITING_PAYMENT_STATES,
     CDC_REPORT_MONTHS,
@@ -207,15 +209,33 @@ class HolderIdentity:
 
     @classmethod
     def of_candidate(cls, candidate: Any) -> HolderIdentity:
+        # Stripped of what XML 1.0 forbids (a control character typed or imported into a name would make the
+        # whole flux unreadable); the snapshot is what was sent.
         return cls(
-            birth_name=candidate.birth_name or candidate.last_name,
-            usual_name=candidate.last_name,
-            first_name=candidate.first_name,
+            birth_name=xml_clean(candidate.birth_name or candidate.last_name),
+            usual_name=xml_clean(candidate.last_name),
+            first_name=xml_clean(candidate.first_name),
             birth_date=candidate.birth_date,
             sex=candidate.sex,
             birth_insee_code=candidate.birth_insee_code,
-            birth_place=candidate.birth_place,
+            birth_place=xml_clean(candidate.birth_place),
         )
+
+    def problems(self) -> list[str]:
+        """What the flux schema would refuse in this identity once the missing fields are filled (funding/cdc.py):
+        an empty or too long name or place, a birth year outside 1900-2099. French labels, for the list of holders
+        to complete."""
+        problems = []
+        for name, label in (
+            ("birth_name", _("nom de naissance")),
+            ("first_name", _("prénom")),
+            ("birth_place", _("lieu de naissance")),
+        ):
+            if not getattr(self, name) or len(getattr(self, name)) > TEXT_MAX_LENGTH:
+                problems.append(str(label))
+        if not 1900 <= self.birth_date.year <= 2099:
+            problems.append(str(_("date de naissance")))
+        return problems
 
     @classmethod
     def of_declaration(cls, declaration: CdcDeclaration) -> HolderIdentity:
@@ -248,12 +268,15 @@ def cdc_pending() -> CdcPending:
     for certificate in certificates:
         candidate = certificate.dossier.candidate
         missing = candidate.missing_for_cdc
-        if missing:
-            labels = [str(CANDIDATE_IDENTITY_FIELDS[name]) for name in dict.fromkeys(missing)]
+        identity = HolderIdentity.of_candidate(candidate)
+        labels = [str(CANDIDATE_IDENTITY_FIELDS[name]) for name in dict.fromkeys(missing)]
+        if not missing:
+            labels = identity.problems()
+        if labels:
             pending.incomplete.append((certificate, labels))
             continue
         rejection = last_rejection.get(certificate.pk)
-        if rejection and HolderIdentity.of_declaration(rejection) == HolderIdentity.of_candidate(candidate):
+        if rejection and HolderIdentity.of_declaration(rejection) == identity:
             # Sent again unchanged, it would be rejected again: the identity is to be corrected first.
             pending.rejected.append((certificate, rejection))
             continue

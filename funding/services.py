@@ -1472,8 +1472,21 @@ def _cdc_flux_write(*, by: Membership, request: HttpRequest | None) -> CdcFlux:
         )
     content = flux_render(flux, declarations)
     errors = flux_errors(content)
+    excluded: dict[str, list[str]] = {}
     if errors:
-        raise CdcFluxInvalid(errors)
+        # One holder the schema refuses must not stop the others: each declaration is validated alone, the ones
+        # refused are left out (they stay to declare, audited) and the rest is validated again as a whole.
+        for declaration in declarations:
+            alone = flux_errors(flux_render(flux, [declaration]), limit=3)
+            if alone:
+                excluded[declaration.technical_id] = alone
+        declarations = [d for d in declarations if d.technical_id not in excluded]
+        if not declarations:
+            raise CdcFluxInvalid(errors)
+        content = flux_render(flux, declarations)
+        errors = flux_errors(content)
+        if errors:
+            raise CdcFluxInvalid(errors)
     flux.sha256 = sha256_hex(content)
     flux.file.save(flux.filename, ContentFile(content), save=False)
     flux.save()
@@ -1487,8 +1500,9 @@ def _cdc_flux_write(*, by: Membership, request: HttpRequest | None) -> CdcFlux:
         details={
             "flux": flux.flux_id,
             "sha256": flux.sha256,
-            "awards": len(pending.ready),
-            "withdrawals": len(pending.withdrawals),
+            "awards": sum(1 for d in declarations if d.kind == DeclarationKind.AWARD),
+            "withdrawals": sum(1 for d in declarations if d.kind == DeclarationKind.WITHDRAWAL),
+            "excluded": excluded,
         },
     )
     return flux

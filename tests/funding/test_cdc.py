@@ -7,7 +7,7 @@ import zipfile
 from io import BytesIO
 
 import pytest
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
@@ -16,6 +16,7 @@ from candidates.models import Candidate
 from candidates.services import candidate_complete_for_cdc
 from funding.cdc import flux_errors, report_render
 from funding.demo import _seed_cdc
+from funding.forms import CdcHolderForm
 from funding.models import CdcDeclaration, CdcFlux, CdcReportImport, CdcSettings, DeclarationKind, DeclarationStatus
 from funding.selectors import cdc_pending
 from funding.services import CdcFluxInvalid, FundingError, cdc_flux_content, cdc_flux_generate, cdc_report_import
@@ -269,3 +270,40 @@ def test_the_demo_declares_its_certificates_once_with_an_accepted_and_a_rejected
     statuses = sorted(flux.declarations.values_list("status", flat=True))
     assert statuses == [DeclarationStatus.ACCEPTED, DeclarationStatus.REJECTED]
     assert len(cdc_pending().rejected) == 1
+
+
+def holder(certificate) -> Candidate:
+    return Candidate.objects.get(dossiers__certificate=certificate)
+
+
+def test_a_control_character_in_a_name_never_breaks_the_flux_and_the_form_refuses_it(world):
+    Candidate.objects.filter(pk=holder(world["lille"]).pk).update(birth_name="Du\x0bpont")
+    # A birth year the schema refuses: the holder waits among those to complete, the others are declared.
+    Candidate.objects.filter(pk=holder(world["berlin"]).pk).update(birth_date="1890-01-01")
+
+    flux = cdc_flux_generate(by=world["certifpro"])
+
+    content = flux.file.open("rb").read()
+    assert flux_errors(content) == [] and "<cpf:nomNaissance>Du pont</cpf:nomNaissance>" in content.decode()
+    assert {d.certificate for d in flux.declarations.all()} == {world["lille"]}
+    incomplete = dict(cdc_pending().incomplete)
+    assert incomplete[world["berlin"]] == ["date de naissance"]
+    # What is not even XML is an error like the others, not an exception.
+    assert flux_errors(b"<a>\x0b</a>")[0].startswith("XML:")
+    form = CdcHolderForm({"first_name": "Léa\x0bMarie"}, candidate=holder(world["unknown"]))
+    assert "caractère invisible" in str(form.errors["first_name"])
+    settings = CdcSettings.current()
+    settings.contract_id = "contrat à confirmer"
+    with pytest.raises(ValidationError, match="sans espace"):
+        settings.full_clean()
+
+
+def test_a_holder_the_schema_refuses_is_left_out_of_the_flux_and_audited(world):
+    # A country code that is not one (99 and letters): unseen by the checks before, refused by the schema.
+    Candidate.objects.filter(pk=holder(world["berlin"]).pk).update(birth_insee_code="99ABC")
+
+    flux = cdc_flux_generate(by=world["certifpro"])
+
+    assert {d.certificate for d in flux.declarations.all()} == {world["lille"]}
+    [audit] = AuditLog.objects.filter(action="cdc_flux.generate")
+    assert list(audit.details["excluded"]) == [world["berlin"].number]
