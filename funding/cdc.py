@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import xmlschema
+from defusedxml import DefusedXmlException  # type: ignore[import-untyped]
 from defusedxml import ElementTree as SafeET  # type: ignore[import-untyped]  # no stubs; two calls used
 from django.utils.translation import gettext as _
 
@@ -172,6 +173,10 @@ def report_parse(content: bytes) -> Report:
     try:
         # defusedxml: a file from outside may carry entity bombs or external entities.
         root = SafeET.fromstring(text)
+    except DefusedXmlException as exc:
+        raise ReportUnreadable(
+            _("Le fichier contient une DTD ou des entités, refusées : ce n'est pas un compte rendu de la Caisse.")
+        ) from exc
     except ET.ParseError as exc:
         line, column = exc.position
         raise ReportUnreadable(

@@ -133,6 +133,7 @@ def test_the_report_marks_accepted_and_rejected_and_a_corrected_holder_is_declar
     ("content", "message"),
     [
         (b"pas du XML", "bien formé"),
+        (b'<!DOCTYPE a [<!ENTITY x "y">]><a>&x;</a>', "DTD ou des entités"),
         (b"<flux/>", "compteRendu"),
         (None, "n'est pas dans le flux"),
         (b"unknown-flux", "que la plateforme n'a pas produit"),
