@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import xmlschema
-from defusedxml import DefusedXmlException  # type: ignore[import-untyped]
+from defusedxml import DefusedXmlException
 from defusedxml import ElementTree as SafeET  # type: ignore[import-untyped]  # no stubs; two calls used
 from django.utils.translation import gettext as _
 
