@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import xmlschema
-from defusedxml import DefusedXmlException
-from defusedxml import ElementTree as SafeET  # type: ignore[import-untyped]  # no stubs; two calls used
+from defusedxml import DefusedXmlException  # type: ignore[import-untyped]  # no stubs; three names used
+from defusedxml import ElementTree as SafeET
 from django.utils.translation import gettext as _
 
 if TYPE_CHECKING:
