@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from candidates.models import BIRTH_COUNTRY_CODE_RE, Sex
 from directory.forms import CommuneField
-from funding.cdc import XML_FORBIDDEN
+from funding.cdc import REPORT_MAX_BYTES, XML_FORBIDDEN
 from funding.models import (
     Funder,
     FundingLine,
@@ -435,6 +435,15 @@ class CdcReportForm(forms.Form):
         help_text=_("Format provisoire décrit sur cette page ; 20 Mo au plus."),
         widget=forms.ClearableFileInput(attrs={"accept": ".xml,application/xml,text/xml"}),
     )
+
+    def clean_file(self) -> Any:
+        # Before anything reads it: a file too large is refused on its announced size.
+        upload = self.cleaned_data["file"]
+        if upload.size is not None and upload.size > REPORT_MAX_BYTES:
+            raise forms.ValidationError(
+                _("Le fichier dépasse 20 Mo : ce n'est pas un compte rendu de la Caisse des Dépôts.")
+            )
+        return upload
 
 
 def refuse_xml_forbidden(value: str) -> None:

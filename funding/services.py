@@ -30,7 +30,7 @@ from clea_platform.changes import rows_update
 from clea_platform.errors import BusinessRefusal
 from clea_platform.french import of_name
 from clea_platform.pdf import sha256_hex
-from funding.cdc import ReportUnreadable, flux_errors, flux_render, report_parse
+from funding.cdc import REPORT_MAX_BYTES, ReportUnreadable, flux_errors, flux_render, report_parse
 from funding.documents import Column, RenderedFiles, Table, render_files
 from funding.models import (
     AWAITING_PAYMENT_STATES,
@@ -1543,7 +1543,8 @@ def cdc_report_import(*, upload: UploadedFile, by: Membership, request: HttpRequ
     message (FundingError on "file") and writes nothing. Writes the statuses, the report row with its file and
     SHA-256, and an audit row."""
     _ensure_certifpro(by)
-    content = upload.read()
+    # Never more than one byte past the limit in memory: report_parse refuses what is longer.
+    content = upload.read(REPORT_MAX_BYTES + 1)
     try:
         report = report_parse(content)
     except ReportUnreadable as exc:

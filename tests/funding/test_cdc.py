@@ -14,9 +14,9 @@ from django.urls import reverse
 from candidates.forms import birth_insee_code_error
 from candidates.models import Candidate
 from candidates.services import candidate_complete_for_cdc
-from funding.cdc import flux_errors, report_render
+from funding.cdc import REPORT_MAX_BYTES, flux_errors, report_render
 from funding.demo import _seed_cdc
-from funding.forms import CdcHolderForm
+from funding.forms import CdcHolderForm, CdcReportForm
 from funding.models import CdcDeclaration, CdcFlux, CdcReportImport, CdcSettings, DeclarationKind, DeclarationStatus
 from funding.selectors import cdc_pending
 from funding.services import CdcFluxInvalid, FundingError, cdc_flux_content, cdc_flux_generate, cdc_report_import
@@ -308,3 +308,12 @@ def test_a_holder_the_schema_refuses_is_left_out_of_the_flux_and_audited(world):
     assert {d.certificate for d in flux.declarations.all()} == {world["lille"]}
     [audit] = AuditLog.objects.filter(action="cdc_flux.generate")
     assert list(audit.details["excluded"]) == [world["berlin"].number]
+
+
+def test_a_report_too_large_is_refused_on_its_size_before_being_read():
+    upload = SimpleUploadedFile("cr.xml", b"<a/>")
+    upload.size = REPORT_MAX_BYTES + 1
+
+    form = CdcReportForm(files={"file": upload})
+
+    assert "20 Mo" in str(form.errors["file"])
