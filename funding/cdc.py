@@ -48,6 +48,13 @@ def xml_clean(text: str) -> str:
     return " ".join(XML_FORBIDDEN.sub(" ", text).split())
 
 
+def first_names(text: str) -> list[str]:
+    """The flux's prenom1, prenom2 and prenom3: the first names separated by spaces (a hyphenated one stays
+    whole), the third and any further ones together in prenom3, the schema having no fourth."""
+    names = text.split()
+    return [*names[:2], " ".join(names[2:])] if len(names) > 2 else names
+
+
 @cache
 def flux_schema() -> xmlschema.XMLSchema:
     return xmlschema.XMLSchema(str(FLUX_XSD))
@@ -89,7 +96,8 @@ def _passage(parent: ET.Element, declaration: CdcDeclaration) -> None:
         _sub(holder, "nomUsage", declaration.usual_name)
     else:
         _sub(holder, "nomUsage", nil=True)
-    _sub(holder, "prenom1", declaration.first_name)
+    for number, name in enumerate(first_names(declaration.first_name), start=1):
+        _sub(holder, f"prenom{number}", name)
     _sub(holder, "anneeNaissance", f"{declaration.birth_date:%Y}")
     _sub(holder, "moisNaissance", f"{declaration.birth_date:%m}")
     _sub(holder, "jourNaissance", f"{declaration.birth_date:%d}")

@@ -472,9 +472,12 @@ class CdcHolderForm(forms.Form):
         error_messages={"required": _("Indiquez le nom de naissance.")},
     )
     first_name = forms.CharField(
-        label=_("Prénom"),
+        label=_("Prénoms"),
         max_length=150,
         validators=[refuse_xml_forbidden],
+        help_text=_(
+            "Séparés par une espace, dans l'ordre de l'état civil ; un prénom composé garde son trait d'union."
+        ),
         error_messages={"required": _("Indiquez le prénom.")},
     )
     birth_date = forms.DateField(

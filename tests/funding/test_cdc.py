@@ -317,3 +317,13 @@ def test_a_report_too_large_is_refused_on_its_size_before_being_read():
     form = CdcReportForm(files={"file": upload})
 
     assert "20 Mo" in str(form.errors["file"])
+
+
+def test_several_first_names_go_to_prenom1_to_prenom3(world):
+    Candidate.objects.filter(pk=holder(world["lille"]).pk).update(first_name="Jean-Pierre Marie Louis Henri")
+
+    content = cdc_flux_generate(by=world["certifpro"]).file.open("rb").read().decode()
+
+    assert flux_errors(content.encode()) == []
+    assert "<cpf:prenom1>Jean-Pierre</cpf:prenom1>" in content
+    assert "<cpf:prenom2>Marie</cpf:prenom2>" in content and "<cpf:prenom3>Louis Henri</cpf:prenom3>" in content
