@@ -183,14 +183,18 @@ def certificates_overdue(today: datetime.date | None = None) -> models.QuerySet[
 
 
 def certificates_to_withdraw() -> models.QuerySet[Any]:
-    """Revoked certificates whose award stands at the Caisse and whose withdrawal was not declared yet."""
+    """Revoked certificates declared to the Caisse (their award stands in a flux, or they were marked declared by
+    hand before the flux existed) and whose withdrawal was not declared yet."""
     from juries.models import Certificate
 
     declarations = CdcDeclaration.objects.standing()
+    awarded = declarations.filter(kind=DeclarationKind.AWARD).values("certificate_id")
     return (
         Certificate.objects.filter(revoked_at__isnull=False)
-        .filter(pk__in=declarations.filter(kind=DeclarationKind.AWARD).values("certificate_id"))
+        .filter(models.Q(pk__in=awarded) | models.Q(cdc_report__isnull=False))
         .exclude(pk__in=declarations.filter(kind=DeclarationKind.WITHDRAWAL).values("certificate_id"))
+        .annotate(award_in_flux=models.Q(pk__in=awarded))
+        .select_related("dossier__candidate")
         .order_by("revoked_at", "id")
     )
 
@@ -281,7 +285,17 @@ def cdc_pending() -> CdcPending:
             pending.rejected.append((certificate, rejection))
             continue
         pending.ready.append(certificate)
-    pending.withdrawals = list(certificates_to_withdraw())
+    for certificate in certificates_to_withdraw():
+        if not certificate.award_in_flux:
+            # Marked declared by hand: no snapshot to repeat, the withdrawal says who the holder is today.
+            candidate = certificate.dossier.candidate
+            missing = candidate.missing_for_cdc
+            labels = [str(CANDIDATE_IDENTITY_FIELDS[name]) for name in dict.fromkeys(missing)]
+            labels = labels or HolderIdentity.of_candidate(candidate).problems()
+            if labels:
+                pending.incomplete.append((certificate, labels))
+                continue
+        pending.withdrawals.append(certificate)
     return pending
 
 

@@ -1458,16 +1458,23 @@ def _cdc_flux_write(*, by: Membership, request: HttpRequest | None) -> CdcFlux:
         for certificate in pending.ready
     ]
     for certificate in pending.withdrawals:
-        award = CdcDeclaration.objects.standing().filter(certificate=certificate, kind=DeclarationKind.AWARD).get()
+        award = CdcDeclaration.objects.standing().filter(certificate=certificate, kind=DeclarationKind.AWARD).first()
+        if award is None:
+            # Marked declared by hand before the flux existed (CertificateReport): what the award would have said.
+            code, valid_from = settings.rs_code(certificate.certification), certificate.awarded_on
+            identity = HolderIdentity.of_candidate(certificate.dossier.candidate)
+        else:
+            code, valid_from = award.certification_code, award.valid_from
+            identity = HolderIdentity.of_declaration(award)
         declarations.append(
             _declaration(
                 flux,
                 certificate,
                 DeclarationKind.WITHDRAWAL,
-                award.certification_code,
-                valid_from=award.valid_from,
+                code,
+                valid_from=valid_from,
                 valid_until=timezone.localdate(certificate.revoked_at),
-                **asdict(HolderIdentity.of_declaration(award)),
+                **asdict(identity),
             )
         )
     content = flux_render(flux, declarations)

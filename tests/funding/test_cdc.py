@@ -17,7 +17,15 @@ from candidates.services import candidate_complete_for_cdc
 from funding.cdc import REPORT_MAX_BYTES, flux_errors, report_render
 from funding.demo import _seed_cdc
 from funding.forms import CdcHolderForm, CdcReportForm
-from funding.models import CdcDeclaration, CdcFlux, CdcReportImport, CdcSettings, DeclarationKind, DeclarationStatus
+from funding.models import (
+    CdcDeclaration,
+    CdcFlux,
+    CdcReportImport,
+    CdcSettings,
+    CertificateReport,
+    DeclarationKind,
+    DeclarationStatus,
+)
 from funding.selectors import cdc_pending
 from funding.services import CdcFluxInvalid, FundingError, cdc_flux_content, cdc_flux_generate, cdc_report_import
 from juries.services import decision_revoke
@@ -327,3 +335,21 @@ def test_several_first_names_go_to_prenom1_to_prenom3(world):
     assert flux_errors(content.encode()) == []
     assert "<cpf:prenom1>Jean-Pierre</cpf:prenom1>" in content
     assert "<cpf:prenom2>Marie</cpf:prenom2>" in content and "<cpf:prenom3>Louis Henri</cpf:prenom3>" in content
+
+
+def test_a_certificate_marked_declared_by_hand_then_revoked_is_declared_withdrawn(world):
+    lille = world["lille"]
+    CertificateReport.objects.create(
+        organisation=lille.organisation,
+        certificate=lille,
+        reported_on=lille.awarded_on,
+        reported_by=world["certifpro"].user,
+    )
+    decision_revoke(decision=lille.decision, by=world["certifpro"], reason="Fraude avérée")
+
+    flux = cdc_flux_generate(by=world["certifpro"])
+
+    withdrawal = flux.declarations.get(certificate=lille)
+    assert withdrawal.kind == DeclarationKind.WITHDRAWAL and withdrawal.valid_from == lille.awarded_on
+    assert withdrawal.certification_code == CdcSettings.current().code_clea and withdrawal.birth_insee_code == "59350"
+    assert flux_errors(flux.file.open("rb").read()) == []
