@@ -297,8 +297,10 @@ def candidate_complete_for_cdc(
 ) -> list[str]:
     """Certif'Pro, the certifier, completes or corrects the holder's civil status that the declaration to the Caisse
     des Dépôts needs (the keys of CDC_IDENTITY_FIELDS in `data`), after a rejection by the Caisse or before the
-    first declaration. Returns the names of the fields that changed. Writes the candidate, one timeline event on
-    each of their dossiers and an audit row naming the fields, never their values (see candidate_correct)."""
+    first declaration. Returns the names of the fields that changed. NewDossierRefusal when the corrected first name
+    or birth date make the holder someone with a dossier or the certification already (refuse_a_second_holder).
+    Writes the candidate, one timeline event on each of their dossiers and an audit row naming the fields, never
+    their values (see candidate_correct)."""
     if not by.is_certifpro:
         raise PermissionDenied
     candidate = Candidate.objects.select_for_update().get(pk=candidate.pk)
@@ -309,6 +311,8 @@ def candidate_complete_for_cdc(
         return []
     for name in changed:
         setattr(candidate, name, data[name])
+    if {"first_name", "birth_date"} & set(changed):
+        refuse_a_second_holder(candidate)
     candidate.save(update_fields=changed)
     labels = ", ".join(str(CANDIDATE_IDENTITY_FIELDS[name]) for name in changed)
     note = ngettext(

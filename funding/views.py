@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from candidates.models import Dossier
-from candidates.services import candidate_complete_for_cdc
+from candidates.services import NewDossierRefusal, candidate_complete_for_cdc
 from clea_platform.actions import post_only
 from clea_platform.polling import next_poll, query_count
 from clea_platform.tenancy import membership_required
@@ -762,10 +762,15 @@ def cdc_holder(request: HttpRequest, certificate_pk: int) -> HttpResponse:
         .first()
     )
     form = CdcHolderForm(request.POST or None, candidate=candidate)
+    changed: list[str] | None = None
     if request.method == "POST" and form.is_valid():
-        changed = candidate_complete_for_cdc(
-            candidate=candidate, by=request.membership, data=form.service_data(), request=request
-        )
+        try:
+            changed = candidate_complete_for_cdc(
+                candidate=candidate, by=request.membership, data=form.service_data(), request=request
+            )
+        except NewDossierRefusal as exc:  # the corrected identity is another holder's
+            form.add_error(None, str(exc))
+    if changed is not None:
         if changed:
             messages.success(
                 request,

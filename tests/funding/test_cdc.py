@@ -13,7 +13,7 @@ from django.urls import reverse
 
 from candidates.forms import birth_insee_code_error
 from candidates.models import Candidate
-from candidates.services import candidate_complete_for_cdc
+from candidates.services import NewDossierRefusal, candidate_complete_for_cdc
 from funding.cdc import REPORT_MAX_BYTES, flux_errors, report_render
 from funding.demo import _seed_cdc
 from funding.forms import CdcHolderForm, CdcReportForm
@@ -353,3 +353,18 @@ def test_a_certificate_marked_declared_by_hand_then_revoked_is_declared_withdraw
     assert withdrawal.kind == DeclarationKind.WITHDRAWAL and withdrawal.valid_from == lille.awarded_on
     assert withdrawal.certification_code == CdcSettings.current().code_clea and withdrawal.birth_insee_code == "59350"
     assert flux_errors(flux.file.open("rb").read()) == []
+
+
+def test_completing_a_holder_cannot_turn_them_into_another_holder_of_the_certification(world):
+    lille, berlin = holder(world["lille"]), holder(world["berlin"])
+    Candidate.objects.filter(pk=berlin.pk).update(last_name=lille.last_name)
+    berlin.refresh_from_db()
+
+    with pytest.raises(NewDossierRefusal):
+        candidate_complete_for_cdc(
+            candidate=berlin,
+            by=world["certifpro"],
+            data={"first_name": lille.first_name, "birth_date": lille.birth_date},
+        )
+    berlin.refresh_from_db()
+    assert berlin.birth_date != lille.birth_date or berlin.first_name != lille.first_name
