@@ -9,6 +9,7 @@ its header) before it is stored. The report's format is provisional (funding/sch
 from __future__ import annotations
 
 import datetime
+import logging
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Sequence
@@ -24,6 +25,8 @@ from django.utils.translation import gettext as _
 
 if TYPE_CHECKING:
     from funding.models import CdcDeclaration, CdcFlux
+
+logger = logging.getLogger(__name__)
 
 NS = "urn:cdc:cpf:pc5:schema:1.0.0"
 XSI = "http://www.w3.org/2001/XMLSchema-instance"
@@ -201,9 +204,11 @@ def report_parse(content: bytes) -> Report:
         )
     error = next(iter(report_schema().iter_errors(root)), None)
     if error is not None:
+        # The validator's reason is English: logged; the user reads where the file is at fault.
+        logger.info("CDC report refused by its schema: %s: %s", error.path, error.reason)
         raise ReportUnreadable(
-            _("Le compte rendu ne respecte pas son format (%(path)s : %(reason)s).")
-            % {"path": error.path, "reason": error.reason}
+            _("Le compte rendu ne respecte pas son format : élément %(path)s manquant ou invalide.")
+            % {"path": error.path}
         )
 
     def value(element: ET.Element, name: str) -> str:

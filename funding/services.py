@@ -1407,9 +1407,20 @@ class CdcFluxInvalid(FundingError):
     """The rendered flux does not validate against the schema: nothing is stored, the errors are audited."""
 
     def __init__(self, errors: list[str]) -> None:
+        # The validator's reasons are English and technical: the audit row keeps them; the user reads which
+        # elements are at fault (the schema's names), and where to look.
+        elements = sorted({match[1] for error in errors if (match := re.search(r"cpf:(\w+)[^/]*:", error))})
         super().__init__(
-            _("Le flux produit ne respecte pas le schéma de la Caisse des Dépôts ; il n'a pas été enregistré : %s")
-            % "; ".join(errors[:3])
+            ngettext(
+                "Le flux produit ne respecte pas le schéma de la Caisse des Dépôts (%(count)s erreur) ; il n'a pas "
+                "été enregistré. Éléments en cause : %(elements)s. Vérifiez les paramètres de la Caisse des Dépôts "
+                "dans l'administration ; le détail est au journal d'audit.",
+                "Le flux produit ne respecte pas le schéma de la Caisse des Dépôts (%(count)s erreurs) ; il n'a pas "
+                "été enregistré. Éléments en cause : %(elements)s. Vérifiez les paramètres de la Caisse des Dépôts "
+                "dans l'administration ; le détail est au journal d'audit.",
+                len(errors),
+            )
+            % {"count": len(errors), "elements": ", ".join(elements) or "flux"}
         )
         self.errors = errors
 

@@ -739,10 +739,16 @@ def cdc_report_import_view(request: HttpRequest) -> HttpResponse:
         except FundingError as exc:
             _refusal_to_form(request, form, exc)
         else:
+            accepted = ngettext(
+                "%(count)s déclaration acceptée", "%(count)s déclarations acceptées", imported.accepted
+            ) % {"count": imported.accepted}
+            rejected = ngettext("%(count)s rejetée", "%(count)s rejetées", imported.rejected) % {
+                "count": imported.rejected
+            }
             messages.success(
                 request,
-                _("Compte rendu du flux %(flux)s importé : %(accepted)s acceptée(s), %(rejected)s rejetée(s).")
-                % {"flux": imported.flux.flux_id, "accepted": imported.accepted, "rejected": imported.rejected},
+                _("Compte rendu du flux %(flux)s importé : %(accepted)s, %(rejected)s.")
+                % {"flux": imported.flux.flux_id, "accepted": accepted, "rejected": rejected},
             )
             return redirect("funding:cdc_list")
     return render(request, "funding/cdc_report_import.html", {"form": form})

@@ -10,6 +10,7 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from django.utils import timezone
 
 from candidates.forms import birth_insee_code_error
 from candidates.models import Candidate
@@ -166,8 +167,10 @@ def test_a_flux_that_does_not_validate_is_not_stored_and_its_errors_are_audited(
     CdcSettings.current()
     CdcSettings.objects.filter(pk=1).update(contract_id="contrat à confirmer")  # spaces: not an identifier
 
-    with pytest.raises(CdcFluxInvalid, match="schéma"):
+    # The user reads which element is at fault, in French; the validator's English stays in the audit row.
+    with pytest.raises(CdcFluxInvalid, match="Éléments en cause : idContrat\\. Vérifiez") as refused:
         cdc_flux_generate(by=world["certifpro"])
+    assert "pattern" not in str(refused.value)
     assert not CdcFlux.objects.exists() and not CdcDeclaration.objects.exists()
     [audit] = AuditLog.objects.filter(action="cdc_flux.invalid")
     assert "idContrat" in " ".join(audit.details["errors"])
@@ -250,7 +253,7 @@ def test_certifpro_completes_a_holder_born_abroad_then_imports_a_report_through_
         {"file": report(flux, (unknown.number, False, "Date incohérente"))},
         follow=True,
     )
-    assert "1 rejetée(s)" in page_text(good) and "Date incohérente" in page_text(good)
+    assert "0 déclaration acceptée, 1 rejetée." in page_text(good) and "Date incohérente" in page_text(good)
 
 
 def test_the_persons_export_holds_what_was_declared_of_them_and_the_caisses_answer(world):
@@ -368,3 +371,12 @@ def test_completing_a_holder_cannot_turn_them_into_another_holder_of_the_certifi
         )
     berlin.refresh_from_db()
     assert berlin.birth_date != lille.birth_date or berlin.first_name != lille.first_name
+
+
+def test_an_anonymised_holder_is_listed_without_a_link_to_a_page_that_would_refuse(world, client_for):
+    Candidate.objects.filter(pk=holder(world["unknown"]).pk).update(anonymised_at=timezone.now())
+
+    response = client_for(world["certifpro"]).get(reverse("funding:cdc_list"))
+
+    assert "Données anonymisées : ne peut plus être complété" in page_text(response)
+    assert reverse("funding:cdc_holder", args=[world["unknown"].pk]) not in response.content.decode()
