@@ -20,6 +20,7 @@ from funding.models import (
     AWAITING_PAYMENT_STATES,
     CDC_REPORT_MONTHS,
     CdcDeclaration,
+    CdcSettings,
     ClaimBatch,
     DeclarationKind,
     DeclarationStatus,
@@ -259,15 +260,21 @@ class CdcPending:
     withdrawals: list[Any] = field(default_factory=list)
 
 
-def cdc_pending() -> CdcPending:
+def cdc_pending(settings: CdcSettings | None = None) -> CdcPending:
+    """`settings`: the row the caller holds already (the view shows it, the flux locks it)."""
     from candidates.models import CANDIDATE_IDENTITY_FIELDS
 
+    settings = settings or CdcSettings.current()
     pending = CdcPending()
     certificates = list(certificates_to_report())
     last_rejection: dict[int, CdcDeclaration] = {}
-    for declaration in CdcDeclaration.objects.filter(
-        certificate__in=[c.pk for c in certificates], kind=DeclarationKind.AWARD, status=DeclarationStatus.REJECTED
-    ).order_by("id"):
+    for declaration in (
+        CdcDeclaration.objects.filter(
+            certificate__in=[c.pk for c in certificates], kind=DeclarationKind.AWARD, status=DeclarationStatus.REJECTED
+        )
+        .select_related("flux")
+        .order_by("id")
+    ):
         last_rejection[declaration.certificate_id] = declaration
     for certificate in certificates:
         candidate = certificate.dossier.candidate
@@ -280,8 +287,13 @@ def cdc_pending() -> CdcPending:
             pending.incomplete.append((certificate, labels))
             continue
         rejection = last_rejection.get(certificate.pk)
-        if rejection and HolderIdentity.of_declaration(rejection) == identity:
-            # Sent again unchanged, it would be rejected again: the identity is to be corrected first.
+        if rejection and (
+            HolderIdentity.of_declaration(rejection) == identity
+            and rejection.certification_code == settings.rs_code(certificate.certification)
+            and (rejection.flux.client_id, rejection.flux.contract_id) == (settings.client_id, settings.contract_id)
+        ):
+            # Sent again unchanged, it would be rejected again: the identity, or the RS code or the identifiers in
+            # the settings when the rejection was about them, are to be corrected first.
             pending.rejected.append((certificate, rejection))
             continue
         pending.ready.append(certificate)

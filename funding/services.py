@@ -1442,7 +1442,7 @@ def _cdc_flux_write(*, by: Membership, request: HttpRequest | None) -> CdcFlux:
     # second one finds the first one's certificates already declared.
     CdcSettings.current()
     settings = CdcSettings.objects.select_for_update().get(pk=1)
-    pending = cdc_pending()
+    pending = cdc_pending(settings)
     pending.withdrawals = pending.withdrawals[:CDC_FLUX_MAX_DECLARATIONS]
     pending.ready = pending.ready[: CDC_FLUX_MAX_DECLARATIONS - len(pending.withdrawals)]
     if not pending.ready and not pending.withdrawals:

@@ -671,7 +671,8 @@ def national(request: HttpRequest) -> HttpResponse:
 def cdc_list(request: HttpRequest) -> HttpResponse:
     """The declarations to the Caisse des Dépôts: what the next flux holds, what stops the rest (holders to
     complete, rejections to correct), the fluxes sent and their reports."""
-    pending = cdc_pending()
+    settings = CdcSettings.current()
+    pending = cdc_pending(settings)
     fluxes = _page(
         request,
         CdcFlux.objects.visible_to(request.membership)
@@ -693,7 +694,7 @@ def cdc_list(request: HttpRequest) -> HttpResponse:
             "ready_rows": [(c, cdc_deadline(c.awarded_on)) for c in pending.ready[:100]],
             "overdue": certificates_overdue(today).count(),
             "fluxes": fluxes,
-            "settings": CdcSettings.current(),
+            "settings": settings,
             "today": today,
         },
     )

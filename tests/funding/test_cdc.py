@@ -380,3 +380,15 @@ def test_an_anonymised_holder_is_listed_without_a_link_to_a_page_that_would_refu
 
     assert "Données anonymisées : ne peut plus être complété" in page_text(response)
     assert reverse("funding:cdc_holder", args=[world["unknown"].pk]) not in response.content.decode()
+
+
+def test_a_rejection_about_the_rs_code_is_declared_again_once_the_settings_are_corrected(world):
+    certifpro, berlin = world["certifpro"], world["berlin"]
+    flux = cdc_flux_generate(by=certifpro)
+    cdc_report_import(upload=report(flux, (berlin.number, False, "Code RS inconnu")), by=certifpro)
+    CdcSettings.objects.filter(pk=1).update(code_clea="RS9999")
+
+    again = cdc_flux_generate(by=certifpro)
+
+    [declaration] = again.declarations.all()
+    assert (declaration.certificate, declaration.certification_code) == (berlin, "RS9999")
