@@ -1506,23 +1506,29 @@ def _cdc_flux_write(*, by: Membership, request: HttpRequest | None) -> CdcFlux:
         if errors:
             raise CdcFluxInvalid(errors)
     flux.sha256 = sha256_hex(content)
+    # The row is immutable once saved, so its file is stored first; should a row after it fail, the file goes
+    # with the rolled-back rows instead of staying behind, unreferenced.
     flux.file.save(flux.filename, ContentFile(content), save=False)
-    flux.save()
-    CdcDeclaration.objects.bulk_create(declarations)
-    audit_record(
-        action="cdc_flux.generate",
-        actor=by.user,
-        organisation=by.organisation,
-        obj=flux,
-        request=request,
-        details={
-            "flux": flux.flux_id,
-            "sha256": flux.sha256,
-            "awards": sum(1 for d in declarations if d.kind == DeclarationKind.AWARD),
-            "withdrawals": sum(1 for d in declarations if d.kind == DeclarationKind.WITHDRAWAL),
-            "excluded": excluded,
-        },
-    )
+    try:
+        flux.save()
+        CdcDeclaration.objects.bulk_create(declarations)
+        audit_record(
+            action="cdc_flux.generate",
+            actor=by.user,
+            organisation=by.organisation,
+            obj=flux,
+            request=request,
+            details={
+                "flux": flux.flux_id,
+                "sha256": flux.sha256,
+                "awards": sum(1 for d in declarations if d.kind == DeclarationKind.AWARD),
+                "withdrawals": sum(1 for d in declarations if d.kind == DeclarationKind.WITHDRAWAL),
+                "excluded": excluded,
+            },
+        )
+    except BaseException:
+        flux.file.delete(save=False)
+        raise
     return flux
 
 

@@ -5,6 +5,7 @@ import hashlib
 import json
 import zipfile
 from io import BytesIO
+from pathlib import Path
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -392,3 +393,17 @@ def test_a_rejection_about_the_rs_code_is_declared_again_once_the_settings_are_c
 
     [declaration] = again.declarations.all()
     assert (declaration.certificate, declaration.certification_code) == (berlin, "RS9999")
+
+
+def test_a_flux_whose_transaction_fails_leaves_no_file_behind(world, monkeypatch, settings):
+    def audit_fails(**kwargs):
+        raise RuntimeError("audit down")
+
+    # The one failure injected: the audit row, written after the flux's rows, cannot be written.
+    monkeypatch.setattr("funding.services.audit_record", audit_fails)
+    with pytest.raises(RuntimeError):
+        cdc_flux_generate(by=world["certifpro"])
+
+    assert not CdcFlux.objects.exists()
+    assert not list((Path(settings.MEDIA_ROOT) / "caisse-des-depots").rglob("*.xml"))
+
