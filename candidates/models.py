@@ -6,6 +6,7 @@ import unicodedata
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
+from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
@@ -162,6 +163,13 @@ class Candidate(TracksChanges, models.Model):
         _("code INSEE du lieu de naissance"),
         max_length=5,
         blank=True,
+        # Checked in the admin and any ModelForm too, not only in the holder form: the flux's schema refuses others.
+        validators=[
+            RegexValidator(
+                f"{BIRTH_COMMUNE_CODE_RE}|{BIRTH_COUNTRY_CODE_RE}",
+                _("Saisissez un code INSEE : 5 caractères, par exemple 59350, 2A004 ou 99109 pour l'Allemagne."),
+            )
+        ],
         help_text=_("Code de la commune de naissance, ou du pays (99…) pour une naissance à l'étranger."),
     )
     email = models.EmailField(_("adresse e-mail"), blank=True)

@@ -407,3 +407,10 @@ def test_a_flux_whose_transaction_fails_leaves_no_file_behind(world, monkeypatch
     assert not CdcFlux.objects.exists()
     assert not list((Path(settings.MEDIA_ROOT) / "caisse-des-depots").rglob("*.xml"))
 
+
+def test_the_birth_code_is_checked_by_the_model_too(world):
+    candidate = holder(world["lille"])
+    candidate.birth_insee_code = "99ABC"
+
+    with pytest.raises(ValidationError, match="code INSEE"):
+        candidate.full_clean()
