@@ -87,7 +87,7 @@ def test_certifpro_completes_a_holder_produces_the_flux_and_imports_the_report(p
     assert_accessible(page, "import du compte rendu")
     shoot(page, "report")
     page.get_by_role("button", name="Importer").click()
-    expect(page.locator(".messages")).to_contain_text("1 acceptée(s), 1 rejetée(s)")
+    expect(page.locator(".messages")).to_contain_text("1 déclaration acceptée, 1 rejetée")
     rejected = page.get_by_role("table", name="Déclarations rejetées par la Caisse des Dépôts")
     expect(rejected).to_contain_text("Aucun titulaire ne correspond")
     fluxes = page.get_by_role("table", name="Flux transmis à la Caisse des Dépôts, du plus récent au plus ancien")
