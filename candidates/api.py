@@ -48,6 +48,8 @@ class CandidateSerializer(serializers.ModelSerializer):
             "birth_date",
             "birth_place",
             "born_abroad",
+            "sex",
+            "birth_insee_code",
             "email",
             "phone",
             "address",

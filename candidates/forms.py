@@ -11,6 +11,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from candidates.models import (
+    BIRTH_COMMUNE_CODE_RE,
+    BIRTH_COUNTRY_CODE_RE,
     CORRECTION_MESSAGE_MAX_LENGTH,
     DEFAULT_DOSSIER_SORT,
     DOSSIER_SORTS,
@@ -136,6 +138,19 @@ class DateInput(forms.DateInput):
         super().__init__(attrs=attrs, format="%Y-%m-%d")
 
 
+def birth_insee_code_error(code: str, *, born_abroad: bool) -> str | None:
+    """Why an INSEE code of birthplace does not fit (format, or France/abroad mismatch), in French; None if it fits."""
+    if born_abroad and not re.match(BIRTH_COUNTRY_CODE_RE, code):
+        return _("Pour une naissance à l'étranger, saisissez le code INSEE du pays : 99 suivi de 3 chiffres (99109).")
+    if not born_abroad and not re.match(BIRTH_COMMUNE_CODE_RE, code):
+        if re.match(BIRTH_COUNTRY_CODE_RE, code):
+            return _(
+                "Ce code est celui d'un pays : cochez « naissance à l'étranger » ou saisissez celui de la commune."
+            )
+        return _("Saisissez le code INSEE de la commune : 5 caractères, par exemple 59350 ou 2A004.")
+    return None
+
+
 class CandidateIdentityForm(forms.ModelForm):
     """Who the candidate is and how to reach them: entered at the information interview, corrected later."""
 
@@ -149,6 +164,8 @@ class CandidateIdentityForm(forms.ModelForm):
             "birth_date",
             "birth_place",
             "born_abroad",
+            "sex",
+            "birth_insee_code",
             "email",
             "phone",
             "address",
@@ -160,6 +177,14 @@ class CandidateIdentityForm(forms.ModelForm):
         help_texts = {
             "birth_name": _("Si différent du nom d'usage."),
             "birth_place": _("Commune, ou pays pour une naissance à l'étranger."),
+            "sex": _(
+                "Tel qu'inscrit à l'état civil ; demandé pour la déclaration du certificat à la Caisse des Dépôts."
+            ),
+            "birth_insee_code": _(
+                "5 caractères : code de la commune (par exemple 59350 pour Lille, 2A004 pour Ajaccio) ou, pour une "
+                "naissance à l'étranger, code du pays (par exemple 99109 pour l'Allemagne). Demandé pour la "
+                "déclaration du certificat à la Caisse des Dépôts."
+            ),
             "phone": _("Par exemple 06 12 34 56 78."),
             "postcode": _("5 chiffres."),
         }
@@ -197,7 +222,17 @@ class CandidateIdentityForm(forms.ModelForm):
     def identity_fields(self) -> list[forms.BoundField]:
         return [
             self[n]
-            for n in ("civility", "last_name", "first_name", "birth_name", "birth_date", "birth_place", "born_abroad")
+            for n in (
+                "civility",
+                "sex",
+                "last_name",
+                "first_name",
+                "birth_name",
+                "birth_date",
+                "birth_place",
+                "born_abroad",
+                "birth_insee_code",
+            )
         ]
 
     def contact_fields(self) -> list[forms.BoundField]:
@@ -231,6 +266,18 @@ class CandidateIdentityForm(forms.ModelForm):
                 code="age",
             )
         return birth_date
+
+    def clean_birth_insee_code(self) -> str:
+        return self.cleaned_data.get("birth_insee_code", "").replace(" ", "").upper()
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        code = cleaned.get("birth_insee_code", "")
+        if code:
+            error = birth_insee_code_error(code, born_abroad=bool(cleaned.get("born_abroad")))
+            if error:
+                self.add_error("birth_insee_code", error)
+        return cleaned
 
     def clean_postcode(self) -> str:
         # The model validator says "5 chiffres"; tolerate the space people type in "59 000".

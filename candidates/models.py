@@ -6,6 +6,7 @@ import unicodedata
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
+from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
@@ -64,6 +65,20 @@ CONTACT_FIELDS = ("email", "phone", "address", "postcode", "city")
 def anonymised_birth_date(birth_date: datetime.date) -> datetime.date:
     """The year only (1 January), which keeps the age statistics: the day and month identify."""
     return datetime.date(birth_date.year, 1, 1)
+
+
+class Sex(models.TextChoices):
+    """The sex of the civil status, as the Caisse des Dépôts asks for it (`sexe`, M or F); the civility is how the
+    person is addressed, which need not be the same."""
+
+    F = "F", _("Féminin")
+    M = "M", _("Masculin")
+
+
+# The INSEE code of the birthplace: a commune's (2A/2B for Corsica, 97x/98x overseas) or, for a birth abroad, the
+# country's in the Code officiel géographique (99 followed by 3 digits, 99109 for Germany).
+BIRTH_COMMUNE_CODE_RE = r"^(?!99)(\d{2}|2[AB])\d{3}$"
+BIRTH_COUNTRY_CODE_RE = r"^99\d{3}$"
 
 
 class Civility(models.TextChoices):
@@ -141,6 +156,22 @@ class Candidate(TracksChanges, models.Model):
     # them); opening the dossier requires both (Dossier.candidate_complete).
     birth_place = models.CharField(_("lieu de naissance"), max_length=150, blank=True)
     born_abroad = models.BooleanField(_("naissance à l'étranger"), default=False)
+    # What the Caisse des Dépôts needs to find the holder (funding/cdc.py): asked at the interview, completed by
+    # Certif'Pro when a certificate is to be declared without them.
+    sex = models.CharField(_("sexe (état civil)"), max_length=1, choices=Sex.choices, blank=True)
+    birth_insee_code = models.CharField(
+        _("code INSEE du lieu de naissance"),
+        max_length=5,
+        blank=True,
+        # Checked in the admin and any ModelForm too, not only in the holder form: the flux's schema refuses others.
+        validators=[
+            RegexValidator(
+                f"{BIRTH_COMMUNE_CODE_RE}|{BIRTH_COUNTRY_CODE_RE}",
+                _("Saisissez un code INSEE : 5 caractères, par exemple 59350, 2A004 ou 99109 pour l'Allemagne."),
+            )
+        ],
+        help_text=_("Code de la commune de naissance, ou du pays (99…) pour une naissance à l'étranger."),
+    )
     email = models.EmailField(_("adresse e-mail"), blank=True)
     phone = models.CharField(_("téléphone"), max_length=20, blank=True)
     address = models.CharField(_("adresse"), max_length=255, blank=True)
@@ -200,6 +231,15 @@ class Candidate(TracksChanges, models.Model):
     FIELDS_FOR_OPENING = ("birth_place", "education_level")
 
     @property
+    def missing_for_cdc(self) -> list[str]:
+        """What the Caisse des Dépôts flux needs and the person's record lacks (funding/cdc.py): the sex and the
+        INSEE code of the birthplace, consistent with `born_abroad`."""
+        missing = [name for name in ("sex", "birth_insee_code", "birth_place") if not getattr(self, name)]
+        if self.birth_insee_code and self.birth_insee_code.startswith("99") != self.born_abroad:
+            missing.append("birth_insee_code")
+        return missing
+
+    @property
     def missing_for_opening(self) -> list[str]:
         """The fields still blank that opening the dossier requires (a referral may leave them out)."""
         return [name for name in self.FIELDS_FOR_OPENING if not getattr(self, name)]
@@ -231,6 +271,8 @@ CANDIDATE_IDENTITY_FIELDS = {
     "birth_date": _("date de naissance"),
     "birth_place": _("lieu de naissance"),
     "born_abroad": _("naissance à l'étranger"),
+    "sex": _("sexe (état civil)"),
+    "birth_insee_code": _("code INSEE du lieu de naissance"),
     "email": _("adresse e-mail"),
     "phone": _("téléphone"),
     "address": _("adresse"),

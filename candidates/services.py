@@ -288,6 +288,63 @@ def candidate_correct(
     return changed
 
 
+# What Certif'Pro may complete on a certificate's holder for the Caisse des Dépôts (funding/cdc.py): the civil
+# status the Caisse matches the person on, never the contact details, which stay the organisation's.
+CDC_IDENTITY_FIELDS = (
+    "first_name",
+    "birth_name",
+    "birth_date",
+    "sex",
+    "birth_place",
+    "born_abroad",
+    "birth_insee_code",
+)
+
+
+@transaction.atomic
+def candidate_complete_for_cdc(
+    *, candidate: Candidate, by: Membership, data: dict[str, Any], request: HttpRequest | None = None
+) -> list[str]:
+    """Certif'Pro, the certifier, completes or corrects the holder's civil status that the declaration to the Caisse
+    des Dépôts needs (the keys of CDC_IDENTITY_FIELDS in `data`), after a rejection by the Caisse or before the
+    first declaration. Returns the names of the fields that changed. NewDossierRefusal when the corrected first name
+    or birth date make the holder someone with a dossier or the certification already (refuse_a_second_holder).
+    Writes the candidate, one timeline event on each of their dossiers and an audit row naming the fields, never
+    their values (see candidate_correct)."""
+    if not by.is_certifpro:
+        raise PermissionDenied
+    candidate = Candidate.objects.select_for_update().get(pk=candidate.pk)
+    if not candidate.can_be_corrected:
+        raise PermissionDenied
+    changed = [name for name in CDC_IDENTITY_FIELDS if name in data and getattr(candidate, name) != data[name]]
+    if not changed:
+        return []
+    for name in changed:
+        setattr(candidate, name, data[name])
+    if {"first_name", "birth_date"} & set(changed):
+        refuse_a_second_holder(candidate)
+    candidate.save(update_fields=changed)
+    labels = ", ".join(str(CANDIDATE_IDENTITY_FIELDS[name]) for name in changed)
+    note = ngettext(
+        "État civil du titulaire complété par Certif'Pro pour la Caisse des Dépôts (%(count)s champ) : %(fields)s.",
+        "État civil du titulaire complété par Certif'Pro pour la Caisse des Dépôts (%(count)s champs) : %(fields)s.",
+        len(changed),
+    ) % {"count": len(changed), "fields": labels}
+    DossierEvent.objects.bulk_create(
+        DossierEvent(dossier=dossier, actor=by.user, transition="candidate_complete_for_cdc", note=note)
+        for dossier in candidate.dossiers.all()
+    )
+    audit_record(
+        action="candidate.complete_for_cdc",
+        actor=by.user,
+        organisation=candidate.organisation_id,
+        obj=candidate,
+        request=request,
+        details={"fields": changed},
+    )
+    return changed
+
+
 class CorrectionAlreadyAnswered(BusinessRefusal):
     """The request was answered already (by a colleague, in another tab): one answer per request."""
 

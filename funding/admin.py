@@ -8,6 +8,10 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from funding.models import (
+    CdcDeclaration,
+    CdcFlux,
+    CdcReportImport,
+    CdcSettings,
     CertificateReport,
     ClaimBatch,
     FeeEntry,
@@ -119,3 +123,43 @@ class StatementAdmin(ReadOnlyAdmin):
 class CertificateReportAdmin(ReadOnlyAdmin):
     list_display = ["certificate", "organisation", "reported_on", "reported_by"]
     list_select_related = ["certificate", "organisation", "reported_by"]
+
+
+@admin.register(CdcSettings)
+class CdcSettingsAdmin(AuditedModelAdmin):
+    """One row (pk 1): Certif'Pro's identifiers at the Caisse des Dépôts and the certifications' RS codes. Read by
+    each new flux, which copies them: a change never alters a flux already produced."""
+
+    list_display = ["__str__", "client_id", "contract_id", "code_clea", "code_clea_numerique", "code_clea_management"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        # Never a second row: the one row is created on first reading (CdcSettings.current), here as anywhere; no
+        # query here, which every admin page's sidebar asks.
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> Any:
+        CdcSettings.current()
+        return super().changelist_view(request, extra_context)
+
+
+@admin.register(CdcFlux)
+class CdcFluxAdmin(ReadOnlyAdmin):
+    list_display = ["__str__", "generated_at", "sha256", "generated_by"]
+    list_select_related = ["generated_by"]
+
+
+@admin.register(CdcDeclaration)
+class CdcDeclarationAdmin(ReadOnlyAdmin):
+    list_display = ["technical_id", "flux", "kind", "status", "rejection_reason"]
+    list_filter = ["kind", "status"]
+    list_select_related = ["flux"]
+    search_fields = ["technical_id"]
+
+
+@admin.register(CdcReportImport)
+class CdcReportImportAdmin(ReadOnlyAdmin):
+    list_display = ["__str__", "accepted", "rejected", "imported_by"]
+    list_select_related = ["flux", "imported_by"]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime
 from decimal import Decimal
 
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.utils import timezone
 
@@ -17,6 +18,8 @@ from funding.services import (
     PaymentInput,
     batch_generate,
     batch_request,
+    cdc_flux_generate,
+    cdc_report_import,
     fee_entries_catch_up,
     funding_line_create,
     funding_line_transition,
@@ -51,7 +54,40 @@ def seed_funding(orgs: dict[str, Organisation]) -> int:
     if not FundingLine.objects.filter(organisation=nord).exists():
         created = _seed_lines(nord)
     _seed_statement(nord)
+    _seed_cdc()
     return created
+
+
+def _seed_cdc() -> None:
+    """A first flux to the Caisse des Dépôts and its report, once: the demo's certificates holders get a sex and a
+    birth code (with three or more, the last one is left to complete, for that queue), the report accepts the first
+    and rejects the second (for the queue of rejections to correct)."""
+    from candidates.models import Candidate
+    from funding.cdc import report_render
+    from funding.models import CdcFlux, CdcSettings
+    from funding.selectors import certificates_to_report
+
+    CdcSettings.current()
+    certificates = list(certificates_to_report())
+    if CdcFlux.objects.exists() or len(certificates) < 2:
+        return
+    certifpro = Membership.objects.filter(role=Role.CERTIFPRO_ADMIN).order_by("pk").first()
+    if certifpro is None:
+        return
+    # The last holder is left to complete when that still leaves two to declare (one accepted, one rejected).
+    to_complete = certificates[:-1] if len(certificates) >= 3 else certificates
+    for index, certificate in enumerate(to_complete):
+        Candidate.objects.filter(pk=certificate.dossier.candidate_id).update(
+            sex="F" if index % 2 == 0 else "M", birth_insee_code="59350", birth_place="Lille", born_abroad=False
+        )
+    flux = cdc_flux_generate(by=certifpro)
+    declared = [d.technical_id for d in flux.declarations.order_by("technical_id")]
+    lines = [(declared[0], True, "")]
+    if len(declared) > 1:
+        lines.append((declared[1], False, "Aucun titulaire ne correspond aux critères obligatoires"))
+    cdc_report_import(
+        upload=SimpleUploadedFile("compte-rendu-demo.xml", report_render(flux.flux_id, lines)), by=certifpro
+    )
 
 
 def _seed_lines(nord: Organisation) -> int:

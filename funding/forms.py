@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import base64
 import datetime
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -10,6 +11,9 @@ from django.core import signing
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from candidates.models import BIRTH_COUNTRY_CODE_RE, Sex
+from directory.forms import CommuneField
+from funding.cdc import REPORT_MAX_BYTES, XML_FORBIDDEN
 from funding.models import (
     Funder,
     FundingLine,
@@ -425,17 +429,143 @@ class FeeFilterForm(forms.Form):
         return entries
 
 
-class ReportForm(forms.Form):
-    """The certificates ticked on the list (the template draws one labelled checkbox per row)."""
-
-    reported_on = forms.DateField(label=_("Déclarés à la Caisse des Dépôts le"), widget=DateInput())
-    certificates = forms.TypedMultipleChoiceField(
-        label=_("Certificats déclarés"),
-        coerce=int,
-        error_messages={"required": _("Cochez au moins un certificat.")},
+class CdcReportForm(forms.Form):
+    file = forms.FileField(
+        label=_("Compte rendu de traitement de la Caisse des Dépôts (XML)"),
+        help_text=_("Format provisoire décrit sur cette page ; 20 Mo au plus."),
+        widget=forms.ClearableFileInput(attrs={"accept": ".xml,application/xml,text/xml"}),
     )
 
-    def __init__(self, *args: Any, pending_ids: list[int], **kwargs: Any) -> None:
-        kwargs.setdefault("initial", {"reported_on": timezone.localdate()})
+    def clean_file(self) -> Any:
+        # Before anything reads it: a file too large is refused on its announced size.
+        upload = self.cleaned_data["file"]
+        if upload.size is not None and upload.size > REPORT_MAX_BYTES:
+            raise forms.ValidationError(
+                _("Le fichier dépasse 20 Mo : ce n'est pas un compte rendu de la Caisse des Dépôts.")
+            )
+        return upload
+
+
+def refuse_xml_forbidden(value: str) -> None:
+    """A control character (pasted from another document) cannot go into the flux: refused, said in French."""
+    if XML_FORBIDDEN.search(value):
+        raise forms.ValidationError(
+            _("Ce champ contient un caractère invisible ou de contrôle ; saisissez-le à nouveau.")
+        )
+
+
+class CdcHolderForm(forms.Form):
+    """The civil status the Caisse des Dépôts matches the holder on, completed or corrected by Certif'Pro. A birth
+    in France is named by its commune (the directory's commune combobox, resolved to its INSEE code); a birth
+    abroad by its country's INSEE code (99…) and name."""
+
+    sex = forms.ChoiceField(
+        label=_("Sexe (état civil)"),
+        choices=Sex.choices,
+        widget=forms.RadioSelect,
+        error_messages={"required": _("Indiquez le sexe inscrit à l'état civil.")},
+    )
+    birth_name = forms.CharField(
+        label=_("Nom de naissance"),
+        max_length=150,
+        validators=[refuse_xml_forbidden],
+        error_messages={"required": _("Indiquez le nom de naissance.")},
+    )
+    first_name = forms.CharField(
+        label=_("Prénoms"),
+        max_length=150,
+        validators=[refuse_xml_forbidden],
+        help_text=_(
+            "Séparés par une espace, dans l'ordre de l'état civil ; un prénom composé garde son trait d'union."
+        ),
+        error_messages={"required": _("Indiquez le prénom.")},
+    )
+    birth_date = forms.DateField(
+        label=_("Date de naissance"),
+        widget=DateInput(),
+        error_messages={
+            "required": _("Indiquez la date de naissance."),
+            "invalid": _("Saisissez une date valide, par exemple 12/04/1985."),
+        },
+    )
+    born_abroad = forms.BooleanField(label=_("Naissance à l'étranger"), required=False)
+    birth_commune = CommuneField(
+        label=_("Commune de naissance (naissance en France)"),
+        required=False,
+        help_text=_("Nom, code postal ou code INSEE, par exemple « Lille (59) » ou « 59350 »."),
+    )
+    birth_country_code = forms.CharField(
+        label=_("Code INSEE du pays de naissance (naissance à l'étranger)"),
+        required=False,
+        max_length=5,
+        help_text=_("99 suivi de 3 chiffres, par exemple 99109 pour l'Allemagne, 99350 pour le Maroc."),
+    )
+    birth_country_place = forms.CharField(
+        label=_("Lieu de naissance à l'étranger (ville, pays)"),
+        required=False,
+        max_length=150,
+        validators=[refuse_xml_forbidden],
+    )
+
+    def __init__(self, *args: Any, candidate: Any, **kwargs: Any) -> None:
+        abroad = candidate.born_abroad
+        kwargs.setdefault(
+            "initial",
+            {
+                "sex": candidate.sex,
+                "birth_name": candidate.birth_name or candidate.last_name,
+                "first_name": candidate.first_name,
+                "birth_date": candidate.birth_date,
+                "born_abroad": abroad,
+                "birth_commune": "" if abroad else (candidate.birth_insee_code or candidate.birth_place),
+                "birth_country_code": candidate.birth_insee_code if abroad else "",
+                "birth_country_place": candidate.birth_place if abroad else "",
+            },
+        )
         super().__init__(*args, **kwargs)
-        self.fields["certificates"].choices = [(pk, str(pk)) for pk in pending_ids]
+        self.fields["birth_country_code"].widget.attrs.update(inputmode="numeric", maxlength="5")
+
+    def clean(self) -> dict[str, Any]:
+        from directory.models import Commune
+
+        data = super().clean()
+        if data.get("born_abroad"):
+            code = data.get("birth_country_code", "").replace(" ", "")
+            if not re.match(BIRTH_COUNTRY_CODE_RE, code):
+                self.add_error(
+                    "birth_country_code",
+                    _("Saisissez le code INSEE du pays : 99 suivi de 3 chiffres, par exemple 99109."),
+                )
+            if not data.get("birth_country_place", "").strip():
+                self.add_error("birth_country_place", _("Indiquez le lieu de naissance à l'étranger."))
+            data["birth_insee_code"] = code
+            data["birth_place"] = " ".join(data.get("birth_country_place", "").split())
+            return data
+        query = data.get("birth_commune", "").strip()
+        if not query:
+            self.add_error("birth_commune", _("Indiquez la commune de naissance."))
+            return data
+        lookup = Commune.objects.resolve(query)
+        if lookup.commune is None:
+            if lookup.candidates:
+                names = ", ".join(c.label for c in lookup.candidates[:5])
+                message = _("Plusieurs communes correspondent ; précisez : %(names)s.") % {"names": names}
+            else:
+                message = _("Aucune commune ne correspond à « %(query)s ».") % {"query": query}
+            self.add_error("birth_commune", message)
+            return data
+        data["birth_insee_code"] = lookup.commune.insee_code
+        data["birth_place"] = lookup.commune.name
+        return data
+
+    def service_data(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        return {
+            "sex": data["sex"],
+            "birth_name": " ".join(data["birth_name"].split()),
+            "first_name": " ".join(data["first_name"].split()),
+            "birth_date": data["birth_date"],
+            "born_abroad": bool(data.get("born_abroad")),
+            "birth_insee_code": data["birth_insee_code"],
+            "birth_place": data["birth_place"],
+        }

@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxValueValidator, MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models.functions import TruncDate
 from django.utils.translation import gettext
@@ -23,6 +23,7 @@ from django_fsm import RETURN_VALUE, ConcurrentTransitionMixin, FSMField, transi
 
 from clea_platform.certifications import Certification
 from clea_platform.changes import TracksChanges
+from funding.cdc import IDENTIFIER_RE
 from funding.money import DEFAULT_VAT_RATE, format_euros, incl_vat
 from organisations import transitions
 from organisations.models import Role, TenantQuerySet, TransitionEvent
@@ -933,7 +934,8 @@ class CertificateReportQuerySet(models.QuerySet["CertificateReport"]):
 
 
 class CertificateReport(models.Model):
-    """Certif'Pro reported this certificate to the Caisse des Dépôts on that day."""
+    """Certif'Pro reported this certificate to the Caisse des Dépôts on that day, marked by hand before the flux
+    (CdcFlux) existed. Kept for those certificates, which count as declared; nothing writes it any more."""
 
     organisation = models.ForeignKey(
         "organisations.Organisation",
@@ -959,3 +961,221 @@ class CertificateReport(models.Model):
 
     def __str__(self) -> str:
         return f"{self.certificate_id} ({self.reported_on:%d/%m/%Y})"
+
+
+# -- The flux to the Caisse des Dépôts ("accrochage certificateurs", funding/cdc.py) -------------------------------
+
+
+# The flux schema's Identifiant type: an identifier the schema would refuse is refused when typed in the admin.
+cdc_identifier = RegexValidator(
+    IDENTIFIER_RE,
+    _("Lettres sans accent, chiffres, « _ » et « - » seulement, 50 caractères au plus, sans espace."),
+)
+
+
+class CdcSettings(models.Model):
+    """Certif'Pro's identifiers at the Caisse des Dépôts and each certification's code at France Compétences'
+    specific register (RS): one row (pk 1), kept in the admin. The defaults are the demo's, to be confirmed."""
+
+    client_id = models.CharField(
+        _("identifiant client (idClient)"),
+        max_length=50,
+        validators=[cdc_identifier],
+        default="03CLEA00",
+        help_text=_("Attribué par la Caisse des Dépôts au certificateur. Valeur de démonstration, à confirmer."),
+    )
+    contract_id = models.CharField(
+        _("identifiant du contrat (idContrat)"),
+        max_length=50,
+        validators=[cdc_identifier],
+        default="MCFCER000000",
+        help_text=_("Attribué par la Caisse des Dépôts. Valeur de démonstration, à confirmer."),
+    )
+    code_clea = models.CharField(
+        _("code RS de CléA"),
+        max_length=20,
+        validators=[cdc_identifier],
+        default="RS5080",
+        help_text=_("Code au Répertoire spécifique, à confirmer."),
+    )
+    code_clea_numerique = models.CharField(
+        _("code RS de CléA numérique"),
+        max_length=20,
+        validators=[cdc_identifier],
+        default="RS5436",
+        help_text=_("Code au Répertoire spécifique, à confirmer."),
+    )
+    code_clea_management = models.CharField(
+        _("code RS de CléA management"),
+        max_length=20,
+        validators=[cdc_identifier],
+        default="RS6331",
+        help_text=_("Code au Répertoire spécifique, à confirmer."),
+    )
+    updated_at = models.DateTimeField(_("modifié le"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("paramètres de la Caisse des Dépôts")
+        verbose_name_plural = _("paramètres de la Caisse des Dépôts")
+
+    def __str__(self) -> str:
+        return str(_("Paramètres de la Caisse des Dépôts"))
+
+    @classmethod
+    def current(cls) -> CdcSettings:
+        settings, _created = cls.objects.get_or_create(pk=1)
+        return settings
+
+    def rs_code(self, certification: str) -> str:
+        return {
+            Certification.CLEA: self.code_clea,
+            Certification.CLEA_NUMERIQUE: self.code_clea_numerique,
+            Certification.CLEA_MANAGEMENT: self.code_clea_management,
+        }[Certification(certification)]
+
+
+class CdcFluxQuerySet(models.QuerySet["CdcFlux"]):
+    def visible_to(self, membership: Membership | None) -> CdcFluxQuerySet:
+        if membership is not None and membership.is_certifpro:
+            return self.all()
+        return self.none()
+
+
+class CdcFlux(models.Model):
+    """One flux sent to the Caisse des Dépôts: numbered, written once with its SHA-256. Its XML is a pure function of
+    this row and its declarations (funding/cdc.py, flux_render), which snapshot what was declared: rendering them
+    again gives the same bytes."""
+
+    number = models.PositiveIntegerField(_("numéro"), unique=True)
+    generated_at = models.DateTimeField(_("horodatage"))
+    client_id = models.CharField(_("identifiant client"), max_length=50)
+    contract_id = models.CharField(_("identifiant du contrat"), max_length=50)
+    file = models.FileField(_("fichier XML"), upload_to="caisse-des-depots/flux/%Y/")
+    sha256 = models.CharField(_("empreinte SHA-256"), max_length=64)
+    generated_by = models.ForeignKey(
+        "organisations.User", on_delete=models.PROTECT, related_name="+", verbose_name=_("produit par")
+    )
+
+    objects = CdcFluxQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("flux vers la Caisse des Dépôts")
+        verbose_name_plural = _("flux vers la Caisse des Dépôts")
+        ordering = ["-number"]
+
+    def __str__(self) -> str:
+        return self.flux_id
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None and CdcFlux.objects.filter(pk=self.pk).exists():
+            raise PermissionError("A flux sent to the Caisse des Dépôts is immutable.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise PermissionError("A flux sent to the Caisse des Dépôts is immutable.")
+
+    @property
+    def flux_id(self) -> str:
+        return f"CLEA-CDC-{self.number:06d}"
+
+    @property
+    def filename(self) -> str:
+        return f"{self.flux_id}.xml"
+
+
+class DeclarationKind(models.TextChoices):
+    AWARD = "award", _("Obtention")
+    WITHDRAWAL = "withdrawal", _("Retrait (certificat révoqué)")
+
+
+class DeclarationStatus(models.TextChoices):
+    SENT = "sent", _("Transmise")
+    ACCEPTED = "accepted", _("Acceptée")
+    REJECTED = "rejected", _("Rejetée")
+
+
+class CdcDeclarationQuerySet(models.QuerySet["CdcDeclaration"]):
+    def visible_to(self, membership: Membership | None) -> CdcDeclarationQuerySet:
+        if membership is not None and membership.is_certifpro:
+            return self.all()
+        return self.none()
+
+    def standing(self) -> CdcDeclarationQuerySet:
+        """Those that count as made: sent and awaiting the report, or accepted. A rejected one is made again."""
+        return self.exclude(status=DeclarationStatus.REJECTED)
+
+
+class CdcDeclaration(models.Model):
+    """One certificate in one flux (a passageCertification), with a snapshot of everything the XML says of it. The
+    snapshot never changes; only the Caisse's report sets its status and reason."""
+
+    tenant_path = "certificate__organisation"
+
+    flux = models.ForeignKey(CdcFlux, on_delete=models.PROTECT, related_name="declarations", verbose_name=_("flux"))
+    certificate = models.ForeignKey(
+        "juries.Certificate",
+        on_delete=models.PROTECT,
+        related_name="cdc_declarations",
+        verbose_name=_("certificat"),
+    )
+    kind = models.CharField(_("nature"), max_length=12, choices=DeclarationKind.choices)
+    # The snapshot, in the XML's order.
+    technical_id = models.CharField(_("identifiant technique"), max_length=50)
+    certification_code = models.CharField(_("code RS"), max_length=20)
+    valid_from = models.DateField(_("début de validité"))
+    valid_until = models.DateField(_("fin de validité"), null=True, blank=True)
+    birth_name = models.CharField(_("nom de naissance"), max_length=150)
+    usual_name = models.CharField(_("nom d'usage"), max_length=150, blank=True)
+    first_name = models.CharField(_("prénom"), max_length=150)
+    birth_date = models.DateField(_("date de naissance"))
+    sex = models.CharField(_("sexe"), max_length=1)
+    birth_insee_code = models.CharField(_("code INSEE du lieu de naissance"), max_length=5)
+    birth_place = models.CharField(_("lieu de naissance"), max_length=150)
+    # The Caisse's answer.
+    status = models.CharField(
+        _("statut"), max_length=10, choices=DeclarationStatus.choices, default=DeclarationStatus.SENT
+    )
+    rejection_reason = models.CharField(_("motif du rejet"), max_length=500, blank=True)
+    processed_at = models.DateTimeField(_("traitée le"), null=True, blank=True)
+
+    objects = CdcDeclarationQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("déclaration à la Caisse des Dépôts")
+        verbose_name_plural = _("déclarations à la Caisse des Dépôts")
+        ordering = ["flux_id", "id"]
+        constraints = [
+            # A certificate is declared once (and withdrawn once): again only after the Caisse rejected it.
+            models.UniqueConstraint(
+                fields=["certificate", "kind"],
+                condition=~models.Q(status="rejected"),
+                name="cdc_declaration_once",
+            ),
+            models.UniqueConstraint(fields=["flux", "technical_id"], name="cdc_declaration_technical_id"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.technical_id} ({self.get_kind_display()})"
+
+
+class CdcReportImport(models.Model):
+    """A processing report of the Caisse imported back: the file as received, its SHA-256 and what it said."""
+
+    flux = models.ForeignKey(CdcFlux, on_delete=models.PROTECT, related_name="reports", verbose_name=_("flux"))
+    file = models.FileField(_("fichier"), upload_to="caisse-des-depots/comptes-rendus/%Y/")
+    sha256 = models.CharField(_("empreinte SHA-256"), max_length=64)
+    accepted = models.PositiveIntegerField(_("acceptées"))
+    rejected = models.PositiveIntegerField(_("rejetées"))
+    imported_at = models.DateTimeField(_("importé le"), auto_now_add=True)
+    imported_by = models.ForeignKey(
+        "organisations.User", on_delete=models.PROTECT, related_name="+", verbose_name=_("importé par")
+    )
+
+    class Meta:
+        verbose_name = _("compte rendu de la Caisse des Dépôts")
+        verbose_name_plural = _("comptes rendus de la Caisse des Dépôts")
+        ordering = ["-imported_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["flux", "sha256"], name="cdc_report_once")]
+
+    def __str__(self) -> str:
+        return f"{self.flux} ({self.imported_at:%d/%m/%Y})"

@@ -5,20 +5,25 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import models
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from candidates.models import Dossier, DossierState
 from clea_platform.certifications import Certification
-from funding.documents import Column, Table
+from funding.cdc import TEXT_MAX_LENGTH, xml_clean
 from funding.models import (
     AWAITING_PAYMENT_STATES,
     CDC_REPORT_MONTHS,
+    CdcDeclaration,
+    CdcSettings,
     ClaimBatch,
+    DeclarationKind,
+    DeclarationStatus,
     FeeEntry,
     FeeKind,
     FundingLine,
@@ -156,14 +161,17 @@ def batch_remainder(batch: ClaimBatch) -> int:
 
 
 def certificates_to_report() -> models.QuerySet[Any]:
-    """Valid certificates (issued: their PDF stored) not yet reported to the Caisse des Dépôts, the oldest (nearest
-    deadline) first."""
+    """Valid certificates (issued: their PDF stored) not declared to the Caisse des Dépôts, the oldest (nearest
+    deadline) first: never in a flux, or rejected by the Caisse and not declared again since. Those marked by hand
+    before the flux existed (CertificateReport) count as declared."""
     from juries.models import Certificate
 
+    standing = CdcDeclaration.objects.standing().filter(kind=DeclarationKind.AWARD).values("certificate_id")
     return (
         Certificate.objects.valid()
         .produced()
         .filter(cdc_report__isnull=True)
+        .exclude(pk__in=standing)
         .select_related("organisation", "dossier__candidate")
         .order_by("awarded_on", "id")
     )
@@ -175,37 +183,133 @@ def certificates_overdue(today: datetime.date | None = None) -> models.QuerySet[
     return certificates_to_report().filter(awarded_on__lt=add_months(today, -CDC_REPORT_MONTHS))
 
 
-CDC_COLUMNS = [
-    Column("Numéro national"),
-    Column("Certification"),
-    Column("Code de vérification"),
-    Column("Nom"),
-    Column("Prénom"),
-    Column("Date de naissance"),
-    Column("Délivré le"),
-    Column("Organisme évaluateur"),
-    Column("SIRET de l'organisme"),
-    Column("À déclarer avant le"),
-]
+def certificates_to_withdraw() -> models.QuerySet[Any]:
+    """Revoked certificates declared to the Caisse (their award stands in a flux, or they were marked declared by
+    hand before the flux existed) and whose withdrawal was not declared yet."""
+    from juries.models import Certificate
+
+    declarations = CdcDeclaration.objects.standing()
+    awarded = declarations.filter(kind=DeclarationKind.AWARD).values("certificate_id")
+    return (
+        Certificate.objects.filter(revoked_at__isnull=False)
+        .filter(models.Q(pk__in=awarded) | models.Q(cdc_report__isnull=False))
+        .exclude(pk__in=declarations.filter(kind=DeclarationKind.WITHDRAWAL).values("certificate_id"))
+        .annotate(award_in_flux=models.Q(pk__in=awarded))
+        .select_related("dossier__candidate")
+        .order_by("revoked_at", "id")
+    )
 
 
-def cdc_table(certificates: Any) -> Table:
-    """The certificates to report, one row each (format of the Caisse des Dépôts: provisional, to confirm)."""
-    rows = []
+@dataclass(frozen=True)
+class HolderIdentity:
+    """What the flux says of the holder (CdcDeclaration's snapshot fields)."""
+
+    birth_name: str
+    usual_name: str
+    first_name: str
+    birth_date: datetime.date
+    sex: str
+    birth_insee_code: str
+    birth_place: str
+
+    @classmethod
+    def of_candidate(cls, candidate: Any) -> HolderIdentity:
+        # Stripped of what XML 1.0 forbids (a control character typed or imported into a name would make the
+        # whole flux unreadable); the snapshot is what was sent.
+        return cls(
+            birth_name=xml_clean(candidate.birth_name or candidate.last_name),
+            usual_name=xml_clean(candidate.last_name),
+            first_name=xml_clean(candidate.first_name),
+            birth_date=candidate.birth_date,
+            sex=candidate.sex,
+            birth_insee_code=candidate.birth_insee_code,
+            birth_place=xml_clean(candidate.birth_place),
+        )
+
+    def problems(self) -> list[str]:
+        """What the flux schema would refuse in this identity once the missing fields are filled (funding/cdc.py):
+        an empty or too long name or place, a birth year outside 1900-2099. French labels, for the list of holders
+        to complete."""
+        problems = []
+        for name, label in (
+            ("birth_name", _("nom de naissance")),
+            ("first_name", _("prénom")),
+            ("birth_place", _("lieu de naissance")),
+        ):
+            if not getattr(self, name) or len(getattr(self, name)) > TEXT_MAX_LENGTH:
+                problems.append(str(label))
+        if not 1900 <= self.birth_date.year <= 2099:
+            problems.append(str(_("date de naissance")))
+        return problems
+
+    @classmethod
+    def of_declaration(cls, declaration: CdcDeclaration) -> HolderIdentity:
+        return cls(**{name: getattr(declaration, name) for name in cls.__dataclass_fields__})
+
+
+@dataclass
+class CdcPending:
+    """What the next flux holds and what stops the rest: `ready` certificates (complete identity), those whose
+    holder lacks what the Caisse needs (`incomplete`, with the missing fields' labels), those the Caisse rejected
+    and whose holder's identity is unchanged since (`rejected`, with the rejection), and the revoked ones to declare
+    withdrawn."""
+
+    ready: list[Any] = field(default_factory=list)
+    incomplete: list[tuple[Any, list[str]]] = field(default_factory=list)
+    rejected: list[tuple[Any, CdcDeclaration]] = field(default_factory=list)
+    withdrawals: list[Any] = field(default_factory=list)
+
+
+def cdc_pending(settings: CdcSettings | None = None) -> CdcPending:
+    """`settings`: the row the caller holds already (the view shows it, the flux locks it)."""
+    from candidates.models import CANDIDATE_IDENTITY_FIELDS
+
+    settings = settings or CdcSettings.current()
+    pending = CdcPending()
+    certificates = list(certificates_to_report())
+    last_rejection: dict[int, CdcDeclaration] = {}
+    for declaration in (
+        CdcDeclaration.objects.filter(
+            certificate__in=[c.pk for c in certificates], kind=DeclarationKind.AWARD, status=DeclarationStatus.REJECTED
+        )
+        .select_related("flux")
+        .order_by("id")
+    ):
+        last_rejection[declaration.certificate_id] = declaration
     for certificate in certificates:
         candidate = certificate.dossier.candidate
-        rows.append(
-            [
-                certificate.number,
-                certificate.get_certification_display(),
-                certificate.verification_code,
-                candidate.last_name.upper(),
-                candidate.first_name,
-                candidate.birth_date,
-                certificate.awarded_on,
-                certificate.organisation.name,
-                certificate.organisation.siret,
-                cdc_deadline(certificate.awarded_on),
-            ]
-        )
-    return Table(title="Certificats", columns=CDC_COLUMNS, rows=rows)
+        missing = candidate.missing_for_cdc
+        identity = HolderIdentity.of_candidate(candidate)
+        labels = [str(CANDIDATE_IDENTITY_FIELDS[name]) for name in dict.fromkeys(missing)]
+        if not missing:
+            labels = identity.problems()
+        if labels:
+            pending.incomplete.append((certificate, labels))
+            continue
+        rejection = last_rejection.get(certificate.pk)
+        if rejection and (
+            HolderIdentity.of_declaration(rejection) == identity
+            and rejection.certification_code == settings.rs_code(certificate.certification)
+            and (rejection.flux.client_id, rejection.flux.contract_id) == (settings.client_id, settings.contract_id)
+        ):
+            # Sent again unchanged, it would be rejected again: the identity, or the RS code or the identifiers in
+            # the settings when the rejection was about them, are to be corrected first.
+            pending.rejected.append((certificate, rejection))
+            continue
+        pending.ready.append(certificate)
+    for certificate in certificates_to_withdraw():
+        if not certificate.award_in_flux:
+            # Marked declared by hand: no snapshot to repeat, the withdrawal says who the holder is today.
+            candidate = certificate.dossier.candidate
+            missing = candidate.missing_for_cdc
+            labels = [str(CANDIDATE_IDENTITY_FIELDS[name]) for name in dict.fromkeys(missing)]
+            labels = labels or HolderIdentity.of_candidate(candidate).problems()
+            if labels:
+                pending.incomplete.append((certificate, labels))
+                continue
+        pending.withdrawals.append(certificate)
+    return pending
+
+
+def cdc_deadline_of(certificate: Any) -> datetime.date:
+    return cdc_deadline(certificate.awarded_on)

@@ -12,7 +12,7 @@ import re
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -30,13 +30,19 @@ from clea_platform.changes import rows_update
 from clea_platform.errors import BusinessRefusal
 from clea_platform.french import of_name
 from clea_platform.pdf import sha256_hex
+from funding.cdc import REPORT_MAX_BYTES, ReportUnreadable, flux_errors, flux_render, report_parse
 from funding.documents import Column, RenderedFiles, Table, render_files
 from funding.models import (
     AWAITING_PAYMENT_STATES,
     CANCELLABLE_STATES,
     BatchStatus,
-    CertificateReport,
+    CdcDeclaration,
+    CdcFlux,
+    CdcReportImport,
+    CdcSettings,
     ClaimBatch,
+    DeclarationKind,
+    DeclarationStatus,
     FeeEntry,
     FeeKind,
     Funder,
@@ -55,6 +61,7 @@ from funding.models import (
 )
 from funding.money import DEFAULT_VAT_RATE, format_euros, incl_vat
 from funding.payment_files import FileRow, RowError, read_payment_file
+from funding.selectors import HolderIdentity, cdc_pending
 from organisations.models import Habilitation, Membership, Organisation, Role, User
 from organisations.services import audit_record
 from organisations.transitions import transition_apply, transition_lock
@@ -1398,41 +1405,245 @@ def statements_request(*, year: int, quarter: int, by: Membership, request: Http
     return organisation_ids
 
 
-# -- Reporting to the Caisse des Dépôts -----------------------------------------------------------------------
+# -- The flux to the Caisse des Dépôts -----------------------------------------------------------------------
+
+
+# At most this many certificates per flux: the schema's validation (pure Python) takes about 0.6 s per thousand
+# (bench/cdc_flux.py), and the flux is produced in the request; what is left goes into the next flux.
+CDC_FLUX_MAX_DECLARATIONS = 2000
+
+
+class CdcFluxInvalid(FundingError):
+    """The rendered flux does not validate against the schema: nothing is stored, the errors are audited."""
+
+    def __init__(self, errors: list[str]) -> None:
+        # The validator's reasons are English and technical: the audit row keeps them; the user reads which
+        # elements are at fault (the schema's names), and where to look.
+        elements = sorted({match[1] for error in errors if (match := re.search(r"cpf:(\w+)[^/]*:", error))})
+        super().__init__(
+            ngettext(
+                "Le flux produit ne respecte pas le schéma de la Caisse des Dépôts (%(count)s erreur) ; il n'a pas "
+                "été enregistré. Éléments en cause : %(elements)s. Vérifiez les paramètres de la Caisse des Dépôts "
+                "dans l'administration ; le détail est au journal d'audit.",
+                "Le flux produit ne respecte pas le schéma de la Caisse des Dépôts (%(count)s erreurs) ; il n'a pas "
+                "été enregistré. Éléments en cause : %(elements)s. Vérifiez les paramètres de la Caisse des Dépôts "
+                "dans l'administration ; le détail est au journal d'audit.",
+                len(errors),
+            )
+            % {"count": len(errors), "elements": ", ".join(elements) or "flux"}
+        )
+        self.errors = errors
+
+
+def _declaration(flux: CdcFlux, certificate: Any, kind: str, code: str, **snapshot: Any) -> CdcDeclaration:
+    return CdcDeclaration(
+        flux=flux,
+        certificate=certificate,
+        kind=kind,
+        technical_id=certificate.number,
+        certification_code=code,
+        **snapshot,
+    )
 
 
 @transaction.atomic
-def certificates_mark_reported(
-    *, certificate_ids: list[int], reported_on: datetime.date, by: Membership, request: HttpRequest | None = None
-) -> int:
-    """Record that Certif'Pro reported these certificates to the Caisse des Dépôts on that day. Certificates
-    already reported keep their first date. Returns how many were marked now."""
-    from juries.models import Certificate
-
-    _ensure_certifpro(by)
-    if reported_on > timezone.localdate():
-        raise FundingError(_("La date de déclaration ne peut être dans le futur."))
-    certificates = list(
-        Certificate.objects.select_for_update(of=("self",))
-        .produced()
-        .filter(pk__in=certificate_ids, cdc_report__isnull=True)
-        .order_by("id")
+def _cdc_flux_write(*, by: Membership, request: HttpRequest | None) -> CdcFlux:
+    # The settings row, locked: two Certif'Pro administrators generating at once get consecutive numbers, and the
+    # second one finds the first one's certificates already declared.
+    CdcSettings.current()
+    settings = CdcSettings.objects.select_for_update().get(pk=1)
+    pending = cdc_pending(settings)
+    pending.withdrawals = pending.withdrawals[:CDC_FLUX_MAX_DECLARATIONS]
+    pending.ready = pending.ready[: CDC_FLUX_MAX_DECLARATIONS - len(pending.withdrawals)]
+    if not pending.ready and not pending.withdrawals:
+        raise FundingError(_("Aucun certificat n'est prêt à être déclaré : le flux n'a pas été produit."))
+    last = CdcFlux.objects.aggregate(n=models.Max("number"))["n"] or 0
+    flux = CdcFlux(
+        number=last + 1,
+        # Whole seconds: the XML's horodatage, and what a regeneration reads back from the row.
+        generated_at=timezone.now().replace(microsecond=0),
+        client_id=settings.client_id,
+        contract_id=settings.contract_id,
+        generated_by=by.user,
     )
-    if any(certificate.awarded_on > reported_on for certificate in certificates):
-        raise FundingError(_("Un certificat ne peut être déclaré avant d'avoir été délivré."))
-    for certificate in certificates:
-        CertificateReport.objects.create(
-            organisation_id=certificate.organisation_id,
-            certificate=certificate,
-            reported_on=reported_on,
-            reported_by=by.user,
+    declarations = [
+        _declaration(
+            flux,
+            certificate,
+            DeclarationKind.AWARD,
+            settings.rs_code(certificate.certification),
+            valid_from=certificate.awarded_on,
+            valid_until=None,
+            **asdict(HolderIdentity.of_candidate(certificate.dossier.candidate)),
         )
-    if certificates:
+        for certificate in pending.ready
+    ]
+    for certificate in pending.withdrawals:
+        award = CdcDeclaration.objects.standing().filter(certificate=certificate, kind=DeclarationKind.AWARD).first()
+        if award is None:
+            # Marked declared by hand before the flux existed (CertificateReport): what the award would have said.
+            code, valid_from = settings.rs_code(certificate.certification), certificate.awarded_on
+            identity = HolderIdentity.of_candidate(certificate.dossier.candidate)
+        else:
+            code, valid_from = award.certification_code, award.valid_from
+            identity = HolderIdentity.of_declaration(award)
+        declarations.append(
+            _declaration(
+                flux,
+                certificate,
+                DeclarationKind.WITHDRAWAL,
+                code,
+                valid_from=valid_from,
+                valid_until=timezone.localdate(certificate.revoked_at),
+                **asdict(identity),
+            )
+        )
+    content = flux_render(flux, declarations)
+    errors = flux_errors(content)
+    excluded: dict[str, list[str]] = {}
+    if errors:
+        # One holder the schema refuses must not stop the others: each declaration is validated alone, the ones
+        # refused are left out (they stay to declare, audited) and the rest is validated again as a whole.
+        for declaration in declarations:
+            alone = flux_errors(flux_render(flux, [declaration]), limit=3)
+            if alone:
+                excluded[declaration.technical_id] = alone
+        declarations = [d for d in declarations if d.technical_id not in excluded]
+        if not declarations:
+            raise CdcFluxInvalid(errors)
+        content = flux_render(flux, declarations)
+        errors = flux_errors(content)
+        if errors:
+            raise CdcFluxInvalid(errors)
+    flux.sha256 = sha256_hex(content)
+    # The row is immutable once saved, so its file is stored first; should a row after it fail, the file goes
+    # with the rolled-back rows instead of staying behind, unreferenced.
+    flux.file.save(flux.filename, ContentFile(content), save=False)
+    try:
+        flux.save()
+        CdcDeclaration.objects.bulk_create(declarations)
         audit_record(
-            action="certificate.report_cdc",
+            action="cdc_flux.generate",
             actor=by.user,
             organisation=by.organisation,
+            obj=flux,
             request=request,
-            details={"certificates": [c.number for c in certificates], "reported_on": f"{reported_on:%Y-%m-%d}"},
+            details={
+                "flux": flux.flux_id,
+                "sha256": flux.sha256,
+                "awards": sum(1 for d in declarations if d.kind == DeclarationKind.AWARD),
+                "withdrawals": sum(1 for d in declarations if d.kind == DeclarationKind.WITHDRAWAL),
+                "excluded": excluded,
+            },
         )
-    return len(certificates)
+    except BaseException:
+        flux.file.delete(save=False)
+        raise
+    return flux
+
+
+def cdc_flux_generate(*, by: Membership, request: HttpRequest | None = None) -> CdcFlux:
+    """Produce the next flux to the Caisse des Dépôts: every valid certificate not declared yet whose holder's
+    identity is complete (and, after a rejection, corrected since), and every revoked one whose award stands,
+    declared withdrawn. Writes the flux (its XML file and SHA-256) and one declaration per certificate with its
+    snapshot, and an audit row, in one transaction. The XML is validated against the schema first: when it does
+    not validate, nothing is stored and the errors are audited (CdcFluxInvalid). FundingError when nothing is
+    ready."""
+    _ensure_certifpro(by)
+    try:
+        return _cdc_flux_write(by=by, request=request)
+    except CdcFluxInvalid as exc:
+        with transaction.atomic():
+            audit_record(
+                action="cdc_flux.invalid",
+                actor=by.user,
+                organisation=by.organisation,
+                request=request,
+                details={"errors": exc.errors[:20]},
+            )
+        raise
+
+
+def cdc_flux_content(flux: CdcFlux) -> bytes:
+    """The flux rendered again from its rows: the same bytes as its file (tests and the README's check)."""
+    return flux_render(flux, list(flux.declarations.all()))
+
+
+@transaction.atomic
+def cdc_report_import(*, upload: UploadedFile, by: Membership, request: HttpRequest | None = None) -> CdcReportImport:
+    """Import the Caisse's processing report of a flux (provisional format, funding/cdc.py): each declaration it
+    names becomes accepted or rejected (with the reason). All or nothing: an unreadable file, an unknown flux, a
+    passage that is not in that flux, or one already processed otherwise refuses the whole file with a French
+    message (FundingError on "file") and writes nothing. Writes the statuses, the report row with its file and
+    SHA-256, and an audit row."""
+    _ensure_certifpro(by)
+    # Never more than one byte past the limit in memory: report_parse refuses what is longer.
+    content = upload.read(REPORT_MAX_BYTES + 1)
+    try:
+        report = report_parse(content)
+    except ReportUnreadable as exc:
+        raise FundingError(str(exc), field="file") from exc
+    match = re.fullmatch(r"CLEA-CDC-(\d{6})", report.flux_id)
+    flux = CdcFlux.objects.filter(number=int(match[1])).first() if match else None
+    if flux is None:
+        raise FundingError(
+            _("Le compte rendu porte sur le flux « %(id)s », que la plateforme n'a pas produit.")
+            % {"id": report.flux_id},
+            field="file",
+        )
+    sha256 = sha256_hex(content)
+    if CdcReportImport.objects.filter(flux=flux, sha256=sha256).exists():
+        raise FundingError(_("Ce compte rendu a déjà été importé."), field="file")
+    declarations = {d.technical_id: d for d in CdcDeclaration.objects.select_for_update().filter(flux=flux)}
+    seen: set[str] = set()
+    problems: list[str] = []
+    for line in report.lines:
+        declaration = declarations.get(line.technical_id)
+        if line.technical_id in seen:
+            problems.append(_("« %(id)s » figure deux fois.") % {"id": line.technical_id})
+        elif declaration is None:
+            problems.append(_("« %(id)s » n'est pas dans le flux %(flux)s.") % {"id": line.technical_id, "flux": flux})
+        elif (
+            declaration.status != DeclarationStatus.SENT
+            and (declaration.status == DeclarationStatus.ACCEPTED) != line.accepted
+        ):
+            problems.append(
+                _("« %(id)s » a déjà été traité autrement par un compte rendu précédent.") % {"id": line.technical_id}
+            )
+        seen.add(line.technical_id)
+    if problems:
+        raise FundingError(
+            ngettext(
+                "Le compte rendu n'a pas été importé (%(count)s erreur) : %(list)s",
+                "Le compte rendu n'a pas été importé (%(count)s erreurs) : %(list)s",
+                len(problems),
+            )
+            % {"count": len(problems), "list": " ".join(problems[:10])},
+            field="file",
+        )
+    now = timezone.now()
+    changed = []
+    for line in report.lines:
+        declaration = declarations[line.technical_id]
+        if declaration.status != DeclarationStatus.SENT:
+            continue
+        declaration.status = DeclarationStatus.ACCEPTED if line.accepted else DeclarationStatus.REJECTED
+        declaration.rejection_reason = "" if line.accepted else (line.reason or _("Motif non précisé"))[:500]
+        declaration.processed_at = now
+        changed.append(declaration)
+    CdcDeclaration.objects.bulk_update(changed, ["status", "rejection_reason", "processed_at"])
+    accepted = sum(1 for line in report.lines if line.accepted)
+    imported = CdcReportImport(
+        flux=flux, sha256=sha256, accepted=accepted, rejected=len(report.lines) - accepted, imported_by=by.user
+    )
+    imported.file.save(f"compte-rendu-{flux.flux_id}-{now:%Y%m%d%H%M%S}.xml", ContentFile(content), save=False)
+    imported.save()
+    audit_record(
+        action="cdc_report.import",
+        actor=by.user,
+        organisation=by.organisation,
+        obj=imported,
+        request=request,
+        details={"flux": flux.flux_id, "accepted": imported.accepted, "rejected": imported.rejected},
+    )
+    return imported

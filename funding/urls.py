@@ -32,5 +32,8 @@ urlpatterns = [
     path("releves/<int:pk>/fichier.<str:fmt>", views.statement_download, name="statement_download"),
     path("national/", views.national, name="national"),
     path("caisse-des-depots/", views.cdc_list, name="cdc_list"),
-    path("caisse-des-depots/certificats.csv", views.cdc_export, name="cdc_export"),
+    path("caisse-des-depots/produire/", views.cdc_generate, name="cdc_generate"),
+    path("caisse-des-depots/flux/<int:pk>.xml", views.cdc_flux_download, name="cdc_flux_download"),
+    path("caisse-des-depots/compte-rendu/", views.cdc_report_import_view, name="cdc_report_import"),
+    path("caisse-des-depots/titulaire/<int:certificate_pk>/", views.cdc_holder, name="cdc_holder"),
 ]

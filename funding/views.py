@@ -12,7 +12,7 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db.models import Prefetch
+from django.db.models import Count, Prefetch, Q
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from candidates.models import Dossier
-from clea_platform import spreadsheets
+from candidates.services import NewDossierRefusal, candidate_complete_for_cdc
 from clea_platform.actions import post_only
 from clea_platform.polling import next_poll, query_count
 from clea_platform.tenancy import membership_required
@@ -30,6 +30,8 @@ from funding.documents import CONTENT_TYPES
 from funding.forms import (
     TRANSITION_FORMS,
     BatchRequestForm,
+    CdcHolderForm,
+    CdcReportForm,
     FeeFilterForm,
     FundingLineForm,
     LineFilterForm,
@@ -38,11 +40,15 @@ from funding.forms import (
     PaymentForm,
     ProofForm,
     QuarterForm,
-    ReportForm,
 )
 from funding.models import (
     BatchStatus,
+    CdcDeclaration,
+    CdcFlux,
+    CdcSettings,
     ClaimBatch,
+    DeclarationKind,
+    DeclarationStatus,
     FeeEntry,
     Funder,
     FundingLine,
@@ -58,7 +64,7 @@ from funding.models import (
 )
 from funding.selectors import (
     batch_remainder,
-    cdc_table,
+    cdc_pending,
     certificates_overdue,
     certificates_to_report,
     claim_summary,
@@ -74,7 +80,8 @@ from funding.services import (
     batch_request,
     batch_retry,
     batches_request,
-    certificates_mark_reported,
+    cdc_flux_generate,
+    cdc_report_import,
     funding_line_create,
     funding_line_transition,
     funding_line_update,
@@ -84,6 +91,7 @@ from funding.services import (
     payment_record,
     statements_request,
 )
+from juries.models import Certificate
 from organisations.models import Membership, Role
 from outbox.selectors import documents_regeneration
 
@@ -661,45 +669,126 @@ def national(request: HttpRequest) -> HttpResponse:
 
 @membership_required(Role.CERTIFPRO_ADMIN)
 def cdc_list(request: HttpRequest) -> HttpResponse:
-    pending = certificates_to_report()
-    form = ReportForm(
-        request.POST if request.method == "POST" else None, pending_ids=list(pending.values_list("pk", flat=True))
+    """The declarations to the Caisse des Dépôts: what the next flux holds, what stops the rest (holders to
+    complete, rejections to correct), the fluxes sent and their reports."""
+    settings = CdcSettings.current()
+    pending = cdc_pending(settings)
+    fluxes = _page(
+        request,
+        CdcFlux.objects.visible_to(request.membership)
+        .annotate(
+            awards=Count("declarations", filter=Q(declarations__kind=DeclarationKind.AWARD)),
+            withdrawals=Count("declarations", filter=Q(declarations__kind=DeclarationKind.WITHDRAWAL)),
+            accepted=Count("declarations", filter=Q(declarations__status=DeclarationStatus.ACCEPTED)),
+            rejected=Count("declarations", filter=Q(declarations__status=DeclarationStatus.REJECTED)),
+        )
+        .order_by("-number"),
+        10,
     )
-    if request.method == "POST" and form.is_valid():
-        try:
-            count = certificates_mark_reported(
-                certificate_ids=form.cleaned_data["certificates"],
-                reported_on=form.cleaned_data["reported_on"],
-                by=request.membership,
-                request=request,
-            )
-        except FundingError as exc:
-            messages.error(request, str(exc))
-        else:
-            messages.success(
-                request,
-                ngettext(
-                    "%(count)s certificat marqué comme déclaré à la Caisse des Dépôts.",
-                    "%(count)s certificats marqués comme déclarés à la Caisse des Dépôts.",
-                    count,
-                )
-                % {"count": count},
-            )
-            return redirect("funding:cdc_list")
-    page = _page(request, pending, 100)
     today = timezone.localdate()
-    rows = [(c, cdc_deadline(c.awarded_on)) for c in page]
-    ticked = set(form.data.getlist("certificates")) if form.is_bound else None
     return render(
         request,
         "funding/cdc_list.html",
-        {"page": page, "rows": rows, "form": form, "today": today, "ticked": ticked},
+        {
+            "pending": pending,
+            "ready_rows": [(c, cdc_deadline(c.awarded_on)) for c in pending.ready[:100]],
+            "overdue": certificates_overdue(today).count(),
+            "fluxes": fluxes,
+            "settings": settings,
+            "today": today,
+        },
     )
 
 
 @membership_required(Role.CERTIFPRO_ADMIN)
-def cdc_export(request: HttpRequest) -> HttpResponse:
-    # A list to import, not a statement: the platform's writer, without the total row the documents carry.
-    table = cdc_table(certificates_to_report())
-    content = spreadsheets.to_csv([column.label for column in table.columns], table.rows)
-    return spreadsheets.attachment(content, "csv", f"certificats-a-declarer-{timezone.localdate():%Y-%m-%d}")
+@post_only("funding:cdc_list")
+def cdc_generate(request: HttpRequest) -> HttpResponse:
+    try:
+        flux = cdc_flux_generate(by=request.membership, request=request)
+    except FundingError as exc:
+        messages.error(request, str(exc))
+    else:
+        count = flux.declarations.count()
+        messages.success(
+            request,
+            ngettext(
+                "Flux %(flux)s produit et validé : %(count)s certificat déclaré. Téléchargez-le et déposez-le sur "
+                "le portail de la Caisse des Dépôts.",
+                "Flux %(flux)s produit et validé : %(count)s certificats déclarés. Téléchargez-le et déposez-le sur "
+                "le portail de la Caisse des Dépôts.",
+                count,
+            )
+            % {"flux": flux.flux_id, "count": count},
+        )
+    return redirect("funding:cdc_list")
+
+
+@membership_required(Role.CERTIFPRO_ADMIN)
+def cdc_flux_download(request: HttpRequest, pk: int) -> FileResponse:
+    flux = get_object_or_404(CdcFlux.objects.visible_to(request.membership), pk=pk)
+    return FileResponse(
+        flux.file.open("rb"), as_attachment=True, filename=flux.filename, content_type="application/xml"
+    )
+
+
+@membership_required(Role.CERTIFPRO_ADMIN)
+def cdc_report_import_view(request: HttpRequest) -> HttpResponse:
+    form = CdcReportForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            imported = cdc_report_import(upload=form.cleaned_data["file"], by=request.membership, request=request)
+        except FundingError as exc:
+            _refusal_to_form(request, form, exc)
+        else:
+            accepted = ngettext(
+                "%(count)s déclaration acceptée", "%(count)s déclarations acceptées", imported.accepted
+            ) % {"count": imported.accepted}
+            rejected = ngettext("%(count)s rejetée", "%(count)s rejetées", imported.rejected) % {
+                "count": imported.rejected
+            }
+            messages.success(
+                request,
+                _("Compte rendu du flux %(flux)s importé : %(accepted)s, %(rejected)s.")
+                % {"flux": imported.flux.flux_id, "accepted": accepted, "rejected": rejected},
+            )
+            return redirect("funding:cdc_list")
+    return render(request, "funding/cdc_report_import.html", {"form": form})
+
+
+@membership_required(Role.CERTIFPRO_ADMIN)
+def cdc_holder(request: HttpRequest, certificate_pk: int) -> HttpResponse:
+    """Complete or correct the civil status of a certificate's holder, for the Caisse des Dépôts."""
+    certificate = get_object_or_404(
+        Certificate.objects.visible_to(request.membership).produced().select_related("dossier__candidate"),
+        pk=certificate_pk,
+    )
+    candidate = certificate.dossier.candidate
+    rejection = (
+        CdcDeclaration.objects.filter(certificate=certificate, status=DeclarationStatus.REJECTED)
+        .order_by("-id")
+        .first()
+    )
+    form = CdcHolderForm(request.POST or None, candidate=candidate)
+    changed: list[str] | None = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            changed = candidate_complete_for_cdc(
+                candidate=candidate, by=request.membership, data=form.service_data(), request=request
+            )
+        except NewDossierRefusal as exc:  # the corrected identity is another holder's
+            form.add_error(None, str(exc))
+    if changed is not None:
+        if changed:
+            messages.success(
+                request,
+                _("État civil de %(name)s enregistré : le certificat sera déclaré dans le prochain flux.")
+                % {"name": certificate.holder_name},
+            )
+        else:
+            messages.info(request, _("Rien n'a changé."))
+        return redirect("funding:cdc_list")
+    return render(
+        request,
+        "funding/cdc_holder.html",
+        {"certificate": certificate, "candidate": candidate, "form": form, "rejection": rejection},
+    )

@@ -46,9 +46,10 @@ from candidates.models import (
 from candidates.selectors import DossierBoard, dossier_board
 from candidates.services import information_idle_cutoff
 from evaluations.models import Evaluation
-from funding.selectors import certificates_to_report
+from funding.models import CdcDeclaration, DeclarationKind, DeclarationStatus
+from funding.selectors import certificates_to_report, certificates_to_withdraw
 from intake.models import InterviewRequest, InterviewRequestState
-from juries.models import JurySession, SessionSeat, SessionState, Submission
+from juries.models import Certificate, JurySession, SessionSeat, SessionState, Submission
 from juries.selectors import conflict_count_for, deliberations_presided_by, related_count, upcoming_sessions_for
 from organisations.models import (
     HABILITATION_RENEWAL_NOTICE,
@@ -776,21 +777,37 @@ def _aggregate_item(
 
 
 def certificates_to_declare(membership: Membership, limit: int) -> tuple[int, list[QueueItem]]:
-    """The issued certificates not yet reported to the Caisse des Dépôts (within 3 months of their award)."""
-    found = certificates_to_report().order_by().aggregate(n=Count("pk"), oldest=Min("awarded_on"))
-    n = found["n"]
-    return _aggregate_item(
-        "certificates_to_declare",
-        n,
-        found["oldest"],
-        ngettext(
-            "Déclarer %(n)s certificat à la Caisse des Dépôts",
-            "Déclarer %(n)s certificats à la Caisse des Dépôts",
-            n,
+    """The certificates the next flux to the Caisse des Dépôts is waiting for (within 3 months of their award): those
+    not declared yet, whose holder may still need completing, those the Caisse rejected, to correct, and the revoked
+    ones to declare withdrawn. One query."""
+    to_report = Q(pk__in=certificates_to_report().order_by().values("pk"))
+    rejected = Q(
+        pk__in=CdcDeclaration.objects.filter(kind=DeclarationKind.AWARD, status=DeclarationStatus.REJECTED).values(
+            "certificate_id"
         )
-        % {"n": n},
-        reverse("funding:cdc_list"),
     )
+    found = (
+        Certificate.objects.filter(to_report | Q(pk__in=certificates_to_withdraw().order_by().values("pk")))
+        .order_by()
+        .aggregate(
+            n=Count("pk"),
+            oldest=Min("awarded_on", filter=to_report),
+            rejected=Count("pk", filter=to_report & rejected),
+        )
+    )
+    n = found["n"]
+    action = ngettext(
+        "Déclarer %(n)s certificat à la Caisse des Dépôts",
+        "Déclarer %(n)s certificats à la Caisse des Dépôts",
+        n,
+    ) % {"n": n}
+    if found["rejected"]:
+        action += ngettext(
+            " (dont %(r)s rejeté, à corriger)",
+            " (dont %(r)s rejetés, à corriger)",
+            found["rejected"],
+        ) % {"r": found["rejected"]}
+    return _aggregate_item("certificates_to_declare", n, found["oldest"], action, reverse("funding:cdc_list"))
 
 
 def side_effects_failed(membership: Membership, limit: int) -> tuple[int, list[QueueItem]]:

@@ -27,7 +27,7 @@ from django.utils.translation import gettext as _
 from candidates.models import Candidate, CorrectionRequest, Dossier
 from credentials.models import IssuedCredential
 from evaluations.models import Attestation, Evaluation
-from funding.models import FundingLine, FundingProof
+from funding.models import CdcDeclaration, FundingLine, FundingProof
 from juries.models import Certificate, Decision, Submission
 from organisations.models import AuditLog
 from outbox.models import DocumentVersion
@@ -91,6 +91,8 @@ def _identity(candidate: Candidate) -> dict[str, Any]:
         "date de naissance": _day(candidate.birth_date),
         "lieu de naissance": candidate.birth_place,
         "naissance à l'étranger": candidate.born_abroad,
+        "sexe (état civil)": _choice(candidate, "sex"),
+        "code INSEE du lieu de naissance": candidate.birth_insee_code,
         "adresse e-mail": candidate.email,
         "téléphone": candidate.phone,
         "adresse": candidate.address,
@@ -218,7 +220,30 @@ def _certificate(certificate: Certificate, files: _Files) -> dict[str, Any]:
         else None,
         "versions antérieures": _versions(certificate, files),
         "certificat numérique": _credential(certificate),
+        "déclarations à la Caisse des Dépôts": _cdc_declarations(certificate),
     }
+
+
+def _cdc_declarations(certificate: Certificate) -> list[dict[str, Any]]:
+    """What Certif'Pro declared of the holder to the Caisse des Dépôts, flux by flux, and the Caisse's answer: the
+    identity as it was sent (a snapshot, see funding.CdcDeclaration)."""
+    return [
+        {
+            "flux": declaration.flux.flux_id,
+            "produit le": _when(declaration.flux.generated_at),
+            "nature": declaration.get_kind_display(),
+            "nom de naissance": declaration.birth_name,
+            "nom d'usage": declaration.usual_name,
+            "prénom": declaration.first_name,
+            "date de naissance": _day(declaration.birth_date),
+            "sexe": declaration.sex,
+            "code INSEE du lieu de naissance": declaration.birth_insee_code,
+            "lieu de naissance": declaration.birth_place,
+            "statut": declaration.get_status_display(),
+            "motif du rejet": declaration.rejection_reason,
+        }
+        for declaration in CdcDeclaration.objects.filter(certificate=certificate).select_related("flux").order_by("id")
+    ]
 
 
 def _credential(certificate: Certificate) -> dict[str, Any] | None:

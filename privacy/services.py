@@ -205,6 +205,8 @@ def candidate_anonymise(*, candidate: Candidate, now: datetime.datetime) -> bool
         birth_name="",
         birth_date=anonymised_birth_date(locked.birth_date),
         birth_place="",
+        sex="",
+        birth_insee_code="",
         anonymised_at=now,
         contacts_erased_at=locked.contacts_erased_at or now,
         **dict.fromkeys(CONTACT_FIELDS, ""),

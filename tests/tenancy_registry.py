@@ -176,6 +176,10 @@ NOT_TENANT_URLS: dict[str, str] = {
     "api:decision-revoke": "the API twin of juries:decision_revoke: Certif'Pro's national action",
     # A person's GDPR requests: Certif'Pro answers them over every organisation's records (the same person is
     # recorded by several); every other role gets 403 (tests/privacy/test_views.py).
+    # The national flux to the Caisse des Dépôts: Certif'Pro's, over every organisation's certificates; every other
+    # role gets 403 (tests/funding/test_cdc.py, test_only_certifpro_sees_and_acts_on_the_declarations).
+    "funding:cdc_flux_download": "a national flux to the Caisse des Dépôts: Certif'Pro only (CdcFlux.visible_to)",
+    "funding:cdc_holder": "Certif'Pro completes the holder of any organisation's certificate for the Caisse",
     "privacy:person": "Certif'Pro's view of one person's records across organisations (GDPR requests)",
     "privacy:export": "Certif'Pro's subject-access export of a person's records across organisations",
     "privacy:erase": "Certif'Pro's erasure on request of a person's records across organisations",
@@ -260,7 +264,8 @@ NOT_TENANT_LISTS: dict[str, str] = {
     "funding:statement_request": "Certif'Pro's POST producing every organisation's quarterly statements",
     "funding:national": "Certif'Pro's national funding figures",
     "funding:cdc_list": "Certif'Pro's national list of certificates to report to the Caisse des Dépôts",
-    "funding:cdc_export": "Certif'Pro's national CSV for the Caisse des Dépôts",
+    "funding:cdc_generate": "Certif'Pro produces the national flux to the Caisse des Dépôts",
+    "funding:cdc_report_import": "Certif'Pro imports the Caisse des Dépôts' processing report",
     "privacy:index": "Certif'Pro's retention table and search of a person across organisations (GDPR requests)",
     # The candidate's own space: no membership; each page reads one person's records (tests/space/test_tenancy.py).
     "space:home": "the candidate's own dossiers (Dossier.objects.of_person)",

@@ -89,7 +89,6 @@ def download_every_export(client_for, name: str) -> dict[str, tuple[bytes, str]]
         "dossiers.xlsx": (counsellor, reverse("candidates:dossier_export"), {"format": "xlsx"}),
         "certifies.csv": (certifpro, reverse("journey:certified_export"), {**period, "format": "csv"}),
         "certifies.xlsx": (certifpro, reverse("journey:certified_export"), {**period, "format": "xlsx"}),
-        "caisse-des-depots.csv": (certifpro, reverse("funding:cdc_export"), {}),
         "lot.csv": (admin, reverse("funding:batch_download", kwargs={"pk": batch.pk, "fmt": "csv"}), {}),
         "lot.xlsx": (admin, reverse("funding:batch_download", kwargs={"pk": batch.pk, "fmt": "xlsx"}), {}),
     }

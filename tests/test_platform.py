@@ -47,6 +47,9 @@ NOT_TENANT_OWNED = {
     "directory.CommunePostcode": "part of the national commune table",
     "funding.Funder": "national list of funders and schemes, kept by Certif'Pro",
     "funding.Tariff": "Certif'Pro's national fee tariffs",
+    "funding.CdcSettings": "Certif'Pro's identifiers at the Caisse des Dépôts and the certifications' RS codes",
+    "funding.CdcFlux": "Certif'Pro's national flux to the Caisse des Dépôts (its declarations lead to organisations)",
+    "funding.CdcReportImport": "the Caisse des Dépôts' report of a national flux, imported by Certif'Pro",
     "notifications.NotificationPreference": "a person's own choice, whatever organisation they work for",
     "evaluations.PixMappingVersion": "national: Certif'Pro's table from Pix levels to CléA numérique domains",
     "evaluations.PixMappingRule": "part of a national mapping version",
@@ -60,6 +63,7 @@ DOCUMENT_MODELS = {
     "funding.ClaimBatch",
     "funding.Statement",
     "funding.FundingProof",
+    "funding.CdcFlux",
     "outbox.DocumentVersion",
 }
 

@@ -31,15 +31,17 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from candidates.models import Dossier
+from candidates.models import Candidate, Dossier
 from clea_platform.certifications import Certification
 from evaluations.services import evaluation_start
+from funding.cdc import report_render
 from funding.models import FeeEntry, quarter_of
 from funding.references import funding_references_load
 from funding.selectors import certificates_to_report
 from funding.services import (
     PaymentInput,
-    certificates_mark_reported,
+    cdc_flux_generate,
+    cdc_report_import,
     funding_line_transition,
     funding_line_update,
     funding_proof_add,
@@ -712,6 +714,11 @@ def cdc_list(org: Organisation) -> Scene:
     return Scene(reverse("funding:cdc_list"), certifpro)
 
 
+def cdc_pending_len(response: HttpResponse) -> int:
+    pending = response.context["pending"]
+    return len(pending.ready) + len(pending.incomplete)
+
+
 def more_certificates(scene: Scene) -> None:
     _certificates(5)
 
@@ -904,7 +911,7 @@ CASES = [
     # Fees by organisation, by kind, in total; lines by funder; certificates to report and overdue; the filter.
     Case("national", Role.CERTIFPRO_ADMIN, national, more_fees_and_lines, national_rows, 11),
     # The certificates' ids for the form, count, page.
-    Case("cdc-list", Role.CERTIFPRO_ADMIN, cdc_list, more_certificates, context_len("rows"), 7),
+    Case("cdc-list", Role.CERTIFPRO_ADMIN, cdc_list, more_certificates, cdc_pending_len, 10),
     # -- Directory (the public search and the sheets are counted in tests/directory). The agency's site and
     # commune, the commune searched (2), the ranking, the page's sites with their habilitations.
     Case("directory-search-advisor", Role.FT_ADVISOR, advisor_search, more_directory_sites, search_entries, 10),
@@ -1003,10 +1010,12 @@ def _admin_world() -> None:
     Group.objects.create(name=f"Groupe {org.pk}")
     _pix_import(org)
     certifpro = make_certifpro()
-    certificates_mark_reported(
-        certificate_ids=list(certificates_to_report().values_list("pk", flat=True)[:1]),
-        reported_on=TODAY(),
-        by=certifpro,
+    # A flux to the Caisse des Dépôts, its declarations and a report.
+    declared = certificates_to_report().first()
+    Candidate.objects.filter(dossiers__certificate=declared).update(sex="F", birth_insee_code="59350")
+    flux = cdc_flux_generate(by=certifpro)
+    cdc_report_import(
+        upload=SimpleUploadedFile("cr.xml", report_render(flux.flux_id, [(declared.number, True, "")])), by=certifpro
     )
     # A login, and a failed one: the lockout's access log and attempts.
     member = MembershipFactory(organisation=org)
@@ -1058,6 +1067,10 @@ ADMIN_LISTS = {
     "funding.feeentry": 6,
     "funding.statement": 6,
     "funding.certificatereport": 6,
+    "funding.cdcsettings": 7,
+    "funding.cdcflux": 6,
+    "funding.cdcdeclaration": 6,
+    "funding.cdcreportimport": 6,
     "outbox.sideeffect": 6,
     "notifications.notification": 7,
     "notifications.notificationpreference": 6,
@@ -1069,11 +1082,14 @@ ADMIN_REFERENCE_DATA = {
     "referentiels.criterion",
     "funding.funder",
     "funding.tariff",
+    "funding.cdcsettings",
     "directory.commune",
     "evaluations.pixmappingversion",
 }
 # Stays empty: django-axes writes it only with AXES_ENABLE_ACCESS_FAILURE_LOG, which the platform leaves off.
-ADMIN_EMPTY = {"axes.accessfailurelog"}
+# funding.certificatereport: the marks made by hand before the flux to the Caisse des Dépôts existed; read, never
+# written any more.
+ADMIN_EMPTY = {"axes.accessfailurelog", "funding.certificatereport"}
 
 
 def test_every_administration_list_costs_the_same_queries_with_more_rows(admin_client):

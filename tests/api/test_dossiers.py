@@ -90,11 +90,13 @@ def test_dates_are_iso_8601_only(birth_date, client_for, org_a):
 def test_creating_a_dossier_with_bad_input_names_the_fields(client_for, org_a):
     small_referentiel()
     team = team_for(org_a)
-    payload = {"certification": "nope", "candidate": {**_candidate_payload(), "birth_date": "hier"}}
+    # A country's INSEE code for a birth in France (born_abroad false): refused on its field.
+    candidate = {**_candidate_payload(), "birth_date": "hier", "birth_insee_code": "99109"}
+    payload = {"certification": "nope", "candidate": candidate}
     response = client_for(team.counsellor).post(LIST, payload, content_type="application/json")
     assert response.status_code == 400
     fields = {error["field"] for error in response.json()["errors"]}
-    assert fields == {"certification", "candidate.birth_date"}
+    assert fields == {"certification", "candidate.birth_date", "candidate.birth_insee_code"}
 
 
 def test_a_duplicate_candidate_is_refused_with_409(client_for, org_a):

@@ -13,7 +13,6 @@ from pypdf import PdfReader
 from clea_platform.certifications import Certification
 from evaluations.models import Evaluation, EvaluationKind
 from funding.models import (
-    CertificateReport,
     FeeEntry,
     FeeKind,
     Statement,
@@ -27,7 +26,6 @@ from funding.money import format_euros
 from funding.selectors import certificates_overdue, certificates_to_report
 from funding.services import (
     FundingError,
-    certificates_mark_reported,
     fee_entries_catch_up,
     fee_entry_record,
     statement_generate,
@@ -262,28 +260,6 @@ def test_certifpro_queues_the_statements_of_every_organisation_with_fees(
 # -- Caisse des Dépôts --------------------------------------------------------------------------------------
 
 
-def test_certificates_to_report_carry_their_three_month_deadline_until_marked_reported():
-    certificate = awarded_certificate()
-    assert list(certificates_to_report()) == [certificate]
-
-    certifpro = make_certifpro()
-    assert (
-        certificates_mark_reported(certificate_ids=[certificate.pk], reported_on=timezone.localdate(), by=certifpro)
-        == 1
-    )
-    assert (
-        certificates_mark_reported(certificate_ids=[certificate.pk], reported_on=timezone.localdate(), by=certifpro)
-        == 0
-    )
-    report = CertificateReport.objects.get()
-    assert (report.certificate, report.reported_on, report.organisation_id) == (
-        certificate,
-        timezone.localdate(),
-        certificate.organisation_id,
-    )
-    assert list(certificates_to_report()) == []
-
-
 def test_a_certificate_unreported_after_three_months_is_overdue():
     recent = awarded_certificate(days_ago=10)
     old = awarded_certificate(days_ago=100)
@@ -299,19 +275,3 @@ def test_the_deadline_is_three_calendar_months_later_clamped_to_the_month_end():
     assert cdc_deadline(datetime.date(2026, 1, 15)) == datetime.date(2026, 4, 15)
     assert cdc_deadline(datetime.date(2025, 11, 30)) == datetime.date(2026, 2, 28)
     assert cdc_deadline(datetime.date(2026, 10, 31)) == datetime.date(2027, 1, 31)
-
-
-def test_only_certifpro_marks_certificates_reported_and_never_in_the_future():
-    certificate = awarded_certificate()
-    with pytest.raises(PermissionDenied):
-        certificates_mark_reported(
-            certificate_ids=[certificate.pk],
-            reported_on=timezone.localdate(),
-            by=MembershipFactory(organisation=certificate.organisation, role=Role.ORG_ADMIN),
-        )
-    with pytest.raises(FundingError, match="futur"):
-        certificates_mark_reported(
-            certificate_ids=[certificate.pk],
-            reported_on=timezone.localdate() + datetime.timedelta(days=1),
-            by=make_certifpro(),
-        )

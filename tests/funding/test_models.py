@@ -21,8 +21,8 @@ from funding.money import format_euros, incl_vat, parse_euros
 from organisations.models import Organisation
 
 # What tests/test_platform.py should list for this app (see the report): national reference data, and documents.
-NATIONAL = {"funding.Funder", "funding.Tariff"}
-DOCUMENTS = {"funding.ClaimBatch", "funding.Statement", "funding.FundingProof"}
+NATIONAL = {"funding.Funder", "funding.Tariff", "funding.CdcSettings", "funding.CdcFlux", "funding.CdcReportImport"}
+DOCUMENTS = {"funding.ClaimBatch", "funding.Statement", "funding.FundingProof", "funding.CdcFlux"}
 
 
 def _label(model) -> str:
@@ -185,7 +185,7 @@ def test_every_funding_page_opens_on_the_demo_data_for_each_role(client_for):
             reverse("funding:line_list"),
             reverse("funding:line_detail", args=[granted.pk]),
             reverse("funding:cdc_list"),
-            reverse("funding:cdc_export"),
+            reverse("funding:cdc_report_import"),
         ],
     }
     for membership, urls in pages.items():

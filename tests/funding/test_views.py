@@ -1,8 +1,6 @@
 """The funding screens of the counsellor, the organisation administrator and Certif'Pro."""
 
-import csv
 import datetime
-import io
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -13,13 +11,11 @@ from django.utils import timezone
 
 from funding.models import (
     BatchStatus,
-    CertificateReport,
     ClaimBatch,
     FundingLine,
     LineState,
     Payment,
     Statement,
-    cdc_deadline,
     previous_quarter,
 )
 from funding.services import batch_generate, batch_request, funding_line_transition
@@ -28,7 +24,6 @@ from tests.clients import page_text
 from tests.factories import MembershipFactory
 from tests.funding.support import (
     TODAY,
-    awarded_certificate,
     batch_with_lines,
     draft_line,
     funder,
@@ -644,29 +639,6 @@ def test_the_national_view_totals_the_fees_of_every_organisation(org_a, org_b, c
     assert rows[org_a.name] >= 2400 and rows[org_b.name] >= 2400
     assert response.context["fee_totals"].incl_vat_cents == sum(rows.values())
     assert client_for(org_admin(org_a)).get(reverse("funding:national")).status_code == 403
-
-
-def test_certifpro_exports_the_certificates_to_report_and_marks_them_reported(client_for):
-    certificate = awarded_certificate(days_ago=100)
-    client = client_for(make_certifpro())
-
-    page = page_text(client.get(reverse("funding:cdc_list")))
-    assert certificate.number in page and "délai dépassé" in page
-    export = client.get(reverse("funding:cdc_export"))
-    assert export["Content-Type"] == "text/csv; charset=utf-8"
-    assert export["Content-Disposition"] == f'attachment; filename="certificats-a-declarer-{TODAY():%Y-%m-%d}.csv"'
-    rows = list(csv.reader(io.StringIO(export.content.decode("utf-8-sig")), delimiter=";"))
-    assert rows[1][0] == certificate.number
-    assert rows[1][rows[0].index("À déclarer avant le")] == f"{cdc_deadline(certificate.awarded_on):%d/%m/%Y}"
-    assert len(rows) == 2  # one line per certificate: no "TOTAL" line an import would read as a certificate
-
-    response = client.post(
-        reverse("funding:cdc_list"),
-        {"certificates": [certificate.pk], "reported_on": f"{timezone.localdate():%Y-%m-%d}"},
-        follow=True,
-    )
-    assert CertificateReport.objects.get().certificate == certificate
-    assert "Tous les certificats délivrés sont déclarés." in page_text(response)
 
 
 def test_the_funding_home_sends_each_role_to_its_screen(org_a, make_member, client_for):

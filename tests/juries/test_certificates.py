@@ -20,7 +20,7 @@ from clea_platform.documents import orphan_files, orphan_files_collect
 from funding.models import FeeEntry, FeeKind
 from funding.references import funding_references_load
 from funding.selectors import certificates_to_report
-from funding.services import certificates_mark_reported, fee_entries_catch_up, fee_entry_record
+from funding.services import fee_entries_catch_up, fee_entry_record
 from journey.exports import certified_candidates
 from juries.models import Certificate, Decision, DecisionKind
 from juries.services import certificate_generate, certificate_lookup, decision_record, decision_revoke
@@ -234,15 +234,12 @@ def test_a_certificate_without_its_pdf_owes_no_fee_until_its_pdf_is_stored(legac
 
 def test_a_certificate_without_its_pdf_is_neither_exported_nor_reported_to_the_caisse_des_depots(legacy):
     day = legacy.awarded_on
-    certifpro = make_certifpro()
     assert list(certified_candidates(start=day, end=day)) == []
     assert list(certificates_to_report()) == []
-    assert certificates_mark_reported(certificate_ids=[legacy.pk], reported_on=day, by=certifpro) == 0
 
     certificate_generate(decision_id=legacy.decision_id)
     assert [c.pk for c in certified_candidates(start=day, end=day)] == [legacy.pk]
     assert [c.pk for c in certificates_to_report()] == [legacy.pk]
-    assert certificates_mark_reported(certificate_ids=[legacy.pk], reported_on=day, by=certifpro) == 1
 
 
 def test_a_certificate_without_its_pdf_is_completed_with_its_number_and_code(legacy, settings):
