@@ -1,0 +1,102 @@
+"""The summary tables the statistics read: one fact row per opened dossier and the sub-domains it lacked at its
+prior evaluation. Derived data only: every row can be rebuilt from the journey's own tables
+(`indicators.facts.facts_rebuild`), so none of them is a source of truth, and none is personal data beyond an
+age band.
+
+The fact keeps the dossier's id without a foreign key: the facts are rebuilt, never joined back to the dossier
+(the dashboard never reads a dossier row), and the bench fills them alone at national scale."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from clea_platform.certifications import Certification
+from organisations.models import Region
+
+
+class AgeBand(models.TextChoices):
+    """At the opening of the dossier: the bands the employment statistics use."""
+
+    UNDER_26 = "u26", _("Moins de 26 ans")
+    FROM_26_TO_44 = "26_44", _("26 à 44 ans")
+    FROM_45_TO_54 = "45_54", _("45 à 54 ans")
+    FROM_55 = "55", _("55 ans et plus")
+
+
+class PriorOutcome(models.TextChoices):
+    FULL = "full", _("Validée d'emblée")
+    PARTIAL = "partial", _("Validée en partie")
+
+
+class DossierFact(models.Model):
+    """One opened dossier: who (bands, not identities), where, which certification, and the day it reached each
+    step; durations in days between steps, precomputed so that percentiles sort plain integers."""
+
+    dossier_id = models.BigIntegerField(_("dossier"), primary_key=True)
+    organisation = models.ForeignKey(
+        "organisations.Organisation",
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+        verbose_name=_("organisme évaluateur"),
+    )
+    region = models.CharField(_("région"), max_length=2, choices=Region.choices)
+    departement = models.CharField(_("département"), max_length=3, blank=True)
+    certification = models.CharField(_("certification"), max_length=20, choices=Certification.choices)
+    funder_kind = models.CharField(_("financeur"), max_length=20, blank=True)
+    registration_status = models.CharField(_("statut"), max_length=20, blank=True)
+    education_level = models.CharField(_("niveau de formation"), max_length=10, blank=True)
+    age_band = models.CharField(_("âge"), max_length=5, choices=AgeBand.choices, blank=True)
+    opened_month = models.DateField(_("mois d'ouverture"))
+    opened_on = models.DateField(_("ouvert le"))
+    prior_closed_on = models.DateField(_("évaluation préalable le"), null=True)
+    prior_outcome = models.CharField(_("résultat"), max_length=10, choices=PriorOutcome.choices, blank=True)
+    training_started_on = models.DateField(_("formation commencée le"), null=True)
+    final_evaluation_on = models.DateField(_("évaluation finale commencée le"), null=True)
+    jury_on = models.DateField(_("soumis au jury le"), null=True)
+    certified_on = models.DateField(_("certifié le"), null=True)
+    withdrawn_on = models.DateField(_("abandonné le"), null=True)
+    expired_on = models.DateField(_("expiré le"), null=True)
+    deferred = models.BooleanField(_("ajourné par un jury"), default=False)
+    # Days between steps (None until both are reached).
+    days_to_prior = models.IntegerField(null=True)
+    days_to_training = models.IntegerField(null=True)
+    days_to_final = models.IntegerField(null=True)
+    days_to_jury = models.IntegerField(null=True)
+    days_jury_to_certificate = models.IntegerField(null=True)
+    days_to_certificate = models.IntegerField(null=True)
+    refreshed_at = models.DateTimeField(_("mis à jour le"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("fait statistique d'un dossier")
+        verbose_name_plural = _("faits statistiques des dossiers")
+        indexes = [
+            # The scopes: a region's and an organisation's rows, by month.
+            models.Index(fields=["region", "opened_month"], name="fact_region_month"),
+            models.Index(fields=["organisation", "opened_month"], name="fact_org_month"),
+            models.Index(fields=["opened_month"], name="fact_month"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.dossier_id}"
+
+
+class DossierFactGap(models.Model):
+    """A sub-domain not validated at the dossier's (first closed) prior evaluation."""
+
+    fact = models.ForeignKey(DossierFact, on_delete=models.CASCADE, related_name="gaps")
+    domain_code = models.CharField(_("domaine"), max_length=10)
+    domain_title = models.CharField(_("intitulé du domaine"), max_length=255)
+    subdomain_code = models.CharField(_("sous-domaine"), max_length=10)
+    subdomain_title = models.CharField(_("intitulé du sous-domaine"), max_length=255)
+
+    tenant_path = "fact__organisation"
+
+    class Meta:
+        verbose_name = _("sous-domaine manquant")
+        verbose_name_plural = _("sous-domaines manquants")
+        constraints = [models.UniqueConstraint(fields=["fact", "subdomain_code"], name="factgap_unique")]
+
+    def __str__(self) -> str:
+        return self.subdomain_code

@@ -1,0 +1,78 @@
+"""The public monthly figures: per month of opening, the nation and each region, the funnel's counts. Small
+counts identify people, so a cell under SMALL_CELL people is suppressed (left empty), and so is what would give
+it back (secondary disclosure):
+- a region's cell is the nation's minus the other regions': when a month's measure hides exactly one region,
+  the smallest other published region is hidden too (complementary suppression);
+- "validated at once" + "validated in part" = "prior evaluation": when one of the two is hidden, so is the other.
+The nation's cells are published as they are (over 11, they are the sum of many regions)."""
+
+from __future__ import annotations
+
+import datetime
+from collections import defaultdict
+from typing import Any
+
+from django.db.models import Count
+
+from indicators.models import DossierFact
+from indicators.selectors import FUNNEL, FUNNEL_FILTERS
+from organisations.models import Region
+
+SMALL_CELL = 11
+NATIONAL = "FR"
+Cell = int | None
+
+
+def _counts(group: tuple[str, ...]) -> list[dict[str, Any]]:
+    aggregates = {
+        key: Count("dossier_id", filter=condition) if condition else Count("dossier_id")
+        for key, condition in FUNNEL_FILTERS.items()
+    }
+    return list(DossierFact.objects.order_by().values(*group).annotate(**aggregates).order_by(*group))
+
+
+def _suppress_pairs(cells: dict[str, Cell]) -> None:
+    if (cells["full"] is None) != (cells["partial"] is None):
+        cells["full"] = cells["partial"] = None
+
+
+def monthly_national() -> list[tuple[datetime.date, dict[str, Cell]]]:
+    rows = []
+    for row in _counts(("opened_month",)):
+        cells: dict[str, Cell] = {key: row[key] if row[key] >= SMALL_CELL or row[key] == 0 else None for key in FUNNEL}
+        _suppress_pairs(cells)
+        rows.append((row["opened_month"], cells))
+    return rows
+
+
+def monthly_regional() -> list[tuple[datetime.date, str, dict[str, Cell]]]:
+    by_month: dict[datetime.date, dict[str, dict[str, int]]] = defaultdict(dict)
+    for row in _counts(("opened_month", "region")):
+        by_month[row["opened_month"]][row["region"]] = {key: row[key] for key in FUNNEL}
+    result = []
+    for month in sorted(by_month):
+        regions = by_month[month]
+        cells = {
+            region: {key: n if n >= SMALL_CELL or n == 0 else None for key, n in values.items()}
+            for region, values in regions.items()
+        }
+        # Until nothing more is hidden: hiding a complement may break a pair, and a pair a region's total.
+        changed = True
+        while changed:
+            before = sum(v is None for c in cells.values() for v in c.values())
+            for region_cells in cells.values():
+                _suppress_pairs(region_cells)
+            for key in FUNNEL:
+                hidden = [r for r in cells if cells[r][key] is None]
+                if len(hidden) == 1:
+                    shown = sorted((regions[r][key], r) for r in cells if cells[r][key] is not None and regions[r][key])
+                    if shown:
+                        cells[shown[0][1]][key] = None
+            changed = sum(v is None for c in cells.values() for v in c.values()) != before
+        for region in sorted(cells):
+            result.append((month, region, cells[region]))
+    return result
+
+
+def region_name(code: str) -> str:
+    return str(Region(code).label) if code in Region.values else code

@@ -1,0 +1,260 @@
+"""What the statistics show, read from the summary tables only (never a dossier or a criterion result): who sees
+which territory, then the funnel, the rate at the prior evaluation, the missing domains, the delays and the
+volumes per month of the facts that scope and filters keep."""
+
+from __future__ import annotations
+
+import datetime
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import connection
+from django.db.models import Aggregate, Count, F, FloatField, Q, QuerySet
+
+from indicators.models import DossierFact, DossierFactGap, PriorOutcome
+from organisations.models import Membership, Organisation, OrganisationKind, Region, Role
+
+NATION, REGION, ORGANISATION = "nation", "region", "organisation"
+# Who sees an organisation's own figures: those who follow its candidates.
+ORGANISATION_READERS = (Role.COUNSELLOR, Role.ORG_ADMIN)
+# Organisations whose members see their region's figures: the Transitions Pro and the Régions as funders.
+REGIONAL_KINDS = (OrganisationKind.JURY_BODY, OrganisationKind.FUNDER)
+
+
+@dataclass(frozen=True)
+class Scope:
+    level: str
+    region: str = ""
+    organisation_id: int | None = None
+    name: str = ""
+
+    def facts(self) -> QuerySet[DossierFact]:
+        """The only way the statistics reach the facts: the scope's rows, before any filter."""
+        rows = DossierFact.objects.all()
+        if self.level == REGION:
+            return rows.filter(region=self.region)
+        if self.level == ORGANISATION:
+            return rows.filter(organisation_id=self.organisation_id or 0)
+        return rows
+
+
+def scope_for(membership: Membership | None) -> Scope | None:
+    """Certif'Pro the nation; a Transitions Pro or a Région its region; an evaluator organisation's administrator
+    and counsellors their organisation; nobody else (None: 403)."""
+    if membership is None:
+        return None
+    if membership.is_certifpro:
+        return Scope(NATION)
+    organisation = membership.organisation
+    if organisation.kind in REGIONAL_KINDS:
+        return Scope(REGION, region=organisation.region, name=organisation.get_region_display())
+    if organisation.kind == OrganisationKind.EVALUATOR and membership.role in ORGANISATION_READERS:
+        return Scope(ORGANISATION, organisation_id=organisation.pk, name=organisation.name)
+    return None
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What the form kept (values already checked against the scope's choices)."""
+
+    start: datetime.date | None = None
+    end: datetime.date | None = None
+    region: str = ""
+    departement: str = ""
+    organisation_id: int | None = None
+    certification: str = ""
+    funder_kind: str = ""
+    registration_status: str = ""
+    education_level: str = ""
+    age_band: str = ""
+
+    def apply(self, rows: QuerySet[DossierFact]) -> QuerySet[DossierFact]:
+        if self.start:
+            rows = rows.filter(opened_month__gte=self.start.replace(day=1))
+        if self.end:
+            rows = rows.filter(opened_month__lte=self.end.replace(day=1))
+        if self.organisation_id:
+            rows = rows.filter(organisation_id=self.organisation_id)
+        equal = {
+            name: getattr(self, name)
+            for name in (
+                "region",
+                "departement",
+                "certification",
+                "funder_kind",
+                "registration_status",
+                "education_level",
+                "age_band",
+            )
+            if getattr(self, name)
+        }
+        return rows.filter(**equal)
+
+
+def organisations_in(scope: Scope) -> QuerySet[Organisation]:
+    """The evaluator organisations a scope may filter on (its own only, for an organisation)."""
+    rows = Organisation.objects.filter(kind=OrganisationKind.EVALUATOR).only("id", "name")
+    if scope.level == REGION:
+        return rows.filter(region=scope.region)
+    if scope.level == ORGANISATION:
+        return rows.filter(pk=scope.organisation_id or 0)
+    return rows
+
+
+def regions_in(scope: Scope) -> list[tuple[str, str]]:
+    if scope.level == NATION:
+        return sorted(Region.choices, key=lambda choice: choice[1])
+    return []
+
+
+# -- Percentiles ------------------------------------------------------------------------------------------------
+
+
+def percentile(values: Sequence[int | float], fraction: float) -> float | None:
+    """PostgreSQL's percentile_cont: the value at rank fraction × (n − 1) of the sorted values, interpolated
+    between its two neighbours. None for no value."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = fraction * (len(ordered) - 1)
+    low, high = math.floor(rank), math.ceil(rank)
+    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+
+
+class PercentileCont(Aggregate):
+    function = "PERCENTILE_CONT"
+    template = "%(function)s(%(fraction)s) WITHIN GROUP (ORDER BY %(expressions)s)"
+    output_field = FloatField()
+
+    def __init__(self, expression: Any, fraction: float, **extra: Any) -> None:
+        super().__init__(expression, fraction=float(fraction), **extra)
+
+
+# -- The dashboard ----------------------------------------------------------------------------------------------
+
+# The delays, in days, between the steps (fact column, label's key).
+DELAYS = (
+    "days_to_prior",
+    "days_to_training",
+    "days_to_final",
+    "days_to_jury",
+    "days_jury_to_certificate",
+    "days_to_certificate",
+)
+FUNNEL = (
+    "opened",
+    "prior",
+    "full",
+    "partial",
+    "trained",
+    "final",
+    "jury",
+    "certified",
+    "withdrawn",
+    "expired",
+)
+FUNNEL_FILTERS = {
+    "opened": Q(),
+    "prior": Q(prior_closed_on__isnull=False),
+    "full": Q(prior_outcome=PriorOutcome.FULL),
+    "partial": Q(prior_outcome=PriorOutcome.PARTIAL),
+    "trained": Q(training_started_on__isnull=False),
+    "final": Q(final_evaluation_on__isnull=False),
+    "jury": Q(jury_on__isnull=False),
+    "certified": Q(certified_on__isnull=False),
+    "withdrawn": Q(withdrawn_on__isnull=False),
+    "expired": Q(expired_on__isnull=False),
+}
+TOP_SUBDOMAINS = 10
+
+
+@dataclass
+class Delay:
+    key: str
+    count: int
+    median: float | None
+    p90: float | None
+
+
+@dataclass
+class Dashboard:
+    funnel: dict[str, int]
+    delays: list[Delay]
+    domains: list[tuple[str, str, int]]
+    subdomains: list[tuple[str, str, int]]
+    months: list[tuple[datetime.date, int, int]]
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def prior_rate(self) -> float | None:
+        """Certified at the prior evaluation alone: validated at once among those evaluated."""
+        return self.funnel["full"] / self.funnel["prior"] if self.funnel["prior"] else None
+
+
+def funnel(rows: QuerySet[DossierFact]) -> dict[str, int]:
+    counts = rows.aggregate(
+        **{
+            key: Count("dossier_id", filter=condition) if condition else Count("dossier_id")
+            for key, condition in FUNNEL_FILTERS.items()
+        }
+    )
+    return {key: counts[key] or 0 for key in FUNNEL}
+
+
+def delays(rows: QuerySet[DossierFact]) -> list[Delay]:
+    """Median and 90th percentile of each delay: percentile_cont on PostgreSQL; on SQLite, in Python over the
+    filtered rows (the embedded mode's data sets are small)."""
+    if connection.vendor == "postgresql":
+        aggregates: dict[str, Any] = {}
+        for key in DELAYS:
+            aggregates[f"{key}__n"] = Count(key)
+            aggregates[f"{key}__p50"] = PercentileCont(F(key), 0.5)
+            aggregates[f"{key}__p90"] = PercentileCont(F(key), 0.9)
+        values = rows.aggregate(**aggregates)
+        return [Delay(key, values[f"{key}__n"], values[f"{key}__p50"], values[f"{key}__p90"]) for key in DELAYS]
+    columns: dict[str, list[int]] = {key: [] for key in DELAYS}
+    for row in rows.values_list(*DELAYS):
+        for key, value in zip(DELAYS, row, strict=True):
+            if value is not None:
+                columns[key].append(value)
+    return [
+        Delay(key, len(values), percentile(values, 0.5), percentile(values, 0.9)) for key, values in columns.items()
+    ]
+
+
+def missing(rows: QuerySet[DossierFact]) -> tuple[list[tuple[str, str, int]], list[tuple[str, str, int]]]:
+    """The domains (each dossier once) and the sub-domains most often missing at the prior evaluation."""
+    gaps = DossierFactGap.objects.filter(fact__in=rows.values("dossier_id"))
+    domains = (
+        gaps.values("domain_code", "domain_title")
+        .annotate(n=Count("fact_id", distinct=True))
+        .order_by("-n", "domain_code")
+    )
+    subdomains = (
+        gaps.values("subdomain_code", "subdomain_title").annotate(n=Count("fact_id")).order_by("-n", "subdomain_code")
+    )
+    return (
+        [(d["domain_code"], d["domain_title"], d["n"]) for d in domains],
+        [(s["subdomain_code"], s["subdomain_title"], s["n"]) for s in subdomains[:TOP_SUBDOMAINS]],
+    )
+
+
+def months(rows: QuerySet[DossierFact]) -> list[tuple[datetime.date, int, int]]:
+    """Per month of opening: the dossiers opened, and those of them certified since."""
+    per_month = (
+        rows.order_by()
+        .values("opened_month")
+        .annotate(opened=Count("dossier_id"), certified=Count("dossier_id", filter=Q(certified_on__isnull=False)))
+        .order_by("opened_month")
+    )
+    return [(m["opened_month"], m["opened"], m["certified"]) for m in per_month]
+
+
+def dashboard(scope: Scope, filters: Filters) -> Dashboard:
+    rows = filters.apply(scope.facts())
+    domains, subdomains = missing(rows)
+    return Dashboard(
+        funnel=funnel(rows), delays=delays(rows), domains=domains, subdomains=subdomains, months=months(rows)
+    )

@@ -1,0 +1,88 @@
+"""The facts follow the journey's steps as they happen, and the nightly rebuild writes the same rows."""
+
+from __future__ import annotations
+
+import pytest
+from django.forms.models import model_to_dict
+
+from candidates.services import dossier_withdraw
+from indicators.facts import age_band, facts_rebuild
+from indicators.models import AgeBand, DossierFact, DossierFactGap, PriorOutcome
+from indicators.selectors import percentile
+from tests.factories import OrganisationFactory
+from tests.journey import DossierFactory
+from tests.shared import shared_rows
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(scope="module")
+def world(django_db_setup, django_db_blocker):
+    with shared_rows(django_db_blocker):
+        organisation = OrganisationFactory()
+        yield {
+            "full": DossierFactory(organisation=organisation, state="ready_for_jury"),
+            "training": DossierFactory(organisation=organisation, state="in_training"),
+            "information": DossierFactory(organisation=organisation, state="information"),
+        }
+
+
+def snapshot() -> tuple[list[dict], list[tuple]]:
+    facts = [model_to_dict(f, exclude=["refreshed_at"]) for f in DossierFact.objects.order_by("dossier_id")]
+    gaps = list(DossierFactGap.objects.order_by("fact_id", "subdomain_code").values_list("fact_id", "subdomain_code"))
+    return facts, gaps
+
+
+def test_each_step_writes_the_fact_in_its_transaction(world):
+    full, training = world["full"], world["training"]
+    fact = DossierFact.objects.get(dossier_id=full.pk)
+    assert fact.prior_outcome == PriorOutcome.FULL
+    assert fact.days_to_prior == 0 and fact.training_started_on is None
+    fact = DossierFact.objects.get(dossier_id=training.pk)
+    assert fact.prior_outcome == PriorOutcome.PARTIAL and fact.training_started_on is not None
+    assert fact.region == training.organisation.region and fact.certification == training.certification
+    # The sub-domains left to acquire at the prior evaluation, none for the dossier validated at once.
+    assert DossierFactGap.objects.filter(fact_id=training.pk).exists()
+    assert not DossierFactGap.objects.filter(fact_id=full.pk).exists()
+    # A dossier still at the information step is not counted.
+    assert not DossierFact.objects.filter(dossier_id=world["information"].pk).exists()
+
+    dossier_withdraw(dossier=training, by=training.team.counsellor, reason="Déménagement")
+    assert DossierFact.objects.get(dossier_id=training.pk).withdrawn_on is not None
+
+
+def test_the_rebuild_writes_what_the_steps_wrote_and_twice_the_same(world):
+    incremental = snapshot()
+    DossierFact.objects.filter(dossier_id=world["full"].pk).update(certification="clea_management")
+    DossierFact.objects.create(
+        dossier_id=10**9,
+        organisation=world["full"].organisation,
+        **{
+            "region": "11",
+            "certification": "clea",
+            "opened_month": "2026-01-01",
+            "opened_on": "2026-01-05",
+        },
+    )
+    assert facts_rebuild() == 2
+    assert snapshot() == incremental
+    facts_rebuild()
+    assert snapshot() == incremental
+
+
+def test_percentiles_are_postgresqls_percentile_cont():
+    assert percentile([], 0.5) is None
+    assert percentile([7], 0.9) == 7
+    assert percentile([4, 1, 3, 2], 0.5) == 2.5
+    assert percentile([1, 2, 3, 4], 0.9) == pytest.approx(3.7)
+    assert percentile(list(range(11)), 0.9) == 9
+
+
+def test_age_bands_at_the_opening():
+    import datetime
+
+    on = datetime.date(2026, 6, 1)
+    assert age_band(datetime.date(2000, 6, 2), on) == AgeBand.UNDER_26
+    assert age_band(datetime.date(2000, 6, 1), on) == AgeBand.FROM_26_TO_44
+    assert age_band(datetime.date(1971, 6, 2), on) == AgeBand.FROM_45_TO_54
+    assert age_band(datetime.date(1971, 6, 1), on) == AgeBand.FROM_55
