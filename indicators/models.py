@@ -100,3 +100,78 @@ class DossierFactGap(models.Model):
 
     def __str__(self) -> str:
         return self.subdomain_code
+
+
+class CubeRow(models.Model):
+    """The facts counted per month of opening, region and certification: what the national and regional views
+    read when no other filter is asked (a few thousand rows instead of a million facts). Rebuilt from the facts by
+    `indicators.cube.cube_rebuild` (beat, every CUBE_REFRESH_SECONDS, and after each rebuild of the facts)."""
+
+    month = models.DateField(_("mois d'ouverture"))
+    region = models.CharField(_("région"), max_length=2, choices=Region.choices)
+    certification = models.CharField(_("certification"), max_length=20, choices=Certification.choices)
+    opened = models.IntegerField(default=0)
+    prior = models.IntegerField(default=0)
+    full = models.IntegerField(default=0)
+    partial = models.IntegerField(default=0)
+    trained = models.IntegerField(default=0)
+    final = models.IntegerField(default=0)
+    jury = models.IntegerField(default=0)
+    certified = models.IntegerField(default=0)
+    withdrawn = models.IntegerField(default=0)
+    expired = models.IntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("ligne du cube mensuel")
+        verbose_name_plural = _("cube mensuel")
+        constraints = [
+            models.UniqueConstraint(fields=["month", "region", "certification"], name="cuberow_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} {self.region} {self.certification}"
+
+
+class CubeDelay(models.Model):
+    """How many dossiers took `days` days for one delay, per month, region and certification: the percentiles are
+    then exact (computed from the counts, `indicators.selectors.percentile_of_counts`)."""
+
+    month = models.DateField()
+    region = models.CharField(max_length=2)
+    certification = models.CharField(max_length=20)
+    delay = models.CharField(max_length=30)
+    days = models.IntegerField()
+    dossiers = models.IntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["month", "region", "certification"], name="cubedelay_key")]
+
+    def __str__(self) -> str:
+        return f"{self.delay} {self.days}"
+
+
+class CubeGap(models.Model):
+    """Dossiers missing a domain (subdomain_code empty) or a sub-domain, per month, region and certification."""
+
+    month = models.DateField()
+    region = models.CharField(max_length=2)
+    certification = models.CharField(max_length=20)
+    domain_code = models.CharField(max_length=10)
+    subdomain_code = models.CharField(max_length=10, blank=True)
+    title = models.CharField(max_length=255)
+    dossiers = models.IntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["month", "region", "certification"], name="cubegap_key")]
+
+    def __str__(self) -> str:
+        return self.subdomain_code or self.domain_code
+
+
+class CubeRefresh(models.Model):
+    """When the cube was last rebuilt (one row): the national and regional views say so."""
+
+    at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.at}"

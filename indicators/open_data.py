@@ -12,10 +12,10 @@ import datetime
 from collections import defaultdict
 from typing import Any
 
-from django.db.models import Count
+from django.db.models import Sum
 
-from indicators.models import DossierFact
-from indicators.selectors import FUNNEL, FUNNEL_FILTERS
+from indicators.models import CubeRow
+from indicators.selectors import FUNNEL
 from organisations.models import Region
 
 SMALL_CELL = 11
@@ -24,11 +24,9 @@ Cell = int | None
 
 
 def _counts(group: tuple[str, ...]) -> list[dict[str, Any]]:
-    aggregates = {
-        key: Count("dossier_id", filter=condition) if condition else Count("dossier_id")
-        for key, condition in FUNNEL_FILTERS.items()
-    }
-    return list(DossierFact.objects.order_by().values(*group).annotate(**aggregates).order_by(*group))
+    """Read from the monthly cube (indicators/cube.py), as recounted every 10 minutes."""
+    aggregates = {key: Sum(key) for key in FUNNEL}
+    return list(CubeRow.objects.order_by().values(*group).annotate(**aggregates).order_by(*group))
 
 
 def _suppress_pairs(cells: dict[str, Cell]) -> None:
@@ -38,17 +36,17 @@ def _suppress_pairs(cells: dict[str, Cell]) -> None:
 
 def monthly_national() -> list[tuple[datetime.date, dict[str, Cell]]]:
     rows = []
-    for row in _counts(("opened_month",)):
+    for row in _counts(("month",)):
         cells: dict[str, Cell] = {key: row[key] if row[key] >= SMALL_CELL or row[key] == 0 else None for key in FUNNEL}
         _suppress_pairs(cells)
-        rows.append((row["opened_month"], cells))
+        rows.append((row["month"], cells))
     return rows
 
 
 def monthly_regional() -> list[tuple[datetime.date, str, dict[str, Cell]]]:
     by_month: dict[datetime.date, dict[str, dict[str, int]]] = defaultdict(dict)
-    for row in _counts(("opened_month", "region")):
-        by_month[row["opened_month"]][row["region"]] = {key: row[key] for key in FUNNEL}
+    for row in _counts(("month", "region")):
+        by_month[row["month"]][row["region"]] = {key: row[key] for key in FUNNEL}
     result = []
     for month in sorted(by_month):
         regions = by_month[month]

@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import connection
-from django.db.models import Aggregate, Count, F, FloatField, Q, QuerySet
+from django.db.models import Aggregate, Count, F, FloatField, Max, Q, QuerySet, Sum
 
-from indicators.models import DossierFact, DossierFactGap, PriorOutcome
+from indicators.models import CubeDelay, CubeGap, CubeRefresh, CubeRow, DossierFact, DossierFactGap, PriorOutcome
 from organisations.models import Membership, Organisation, OrganisationKind, Region, Role
 
 NATION, REGION, ORGANISATION = "nation", "region", "organisation"
@@ -121,6 +121,28 @@ def percentile(values: Sequence[int | float], fraction: float) -> float | None:
     rank = fraction * (len(ordered) - 1)
     low, high = math.floor(rank), math.ceil(rank)
     return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+
+
+def percentile_of_counts(counts: Sequence[tuple[int, int]], fraction: float) -> float | None:
+    """`percentile` of the values a histogram holds ((value, how many) pairs), without expanding it."""
+    ordered = sorted((value, n) for value, n in counts if n > 0)
+    total = sum(n for _value, n in ordered)
+    if not total:
+        return None
+    rank = fraction * (total - 1)
+    low_rank, high_rank = math.floor(rank), math.ceil(rank)
+    low = high = None
+    seen = 0
+    for value, n in ordered:
+        if low is None and low_rank < seen + n:
+            low = value
+        if high_rank < seen + n:
+            high = value
+            break
+        seen += n
+    if low is None or high is None:  # pragma: no cover - the ranks are below the total
+        return None
+    return low + (high - low) * (rank - low_rank)
 
 
 class PercentileCont(Aggregate):
@@ -252,7 +274,79 @@ def months(rows: QuerySet[DossierFact]) -> list[tuple[datetime.date, int, int]]:
     return [(m["opened_month"], m["opened"], m["certified"]) for m in per_month]
 
 
+# -- The cube: the same figures per month, region and certification ---------------------------------------------
+
+# Filters the cube cannot answer: they need the facts.
+FACT_ONLY_FILTERS = (
+    "departement",
+    "organisation_id",
+    "funder_kind",
+    "registration_status",
+    "education_level",
+    "age_band",
+)
+
+
+def cube_answers(scope: Scope, filters: Filters) -> bool:
+    """The nation's or a region's figures by period, region and certification: the cube's. An organisation's own
+    figures, and any other filter, come from the facts (a smaller set, read at once)."""
+    return scope.level != ORGANISATION and not any(getattr(filters, name) for name in FACT_ONLY_FILTERS)
+
+
+def _cube(rows: QuerySet[Any], scope: Scope, filters: Filters) -> QuerySet[Any]:
+    region = scope.region if scope.level == REGION else filters.region
+    if region:
+        rows = rows.filter(region=region)
+    if filters.certification:
+        rows = rows.filter(certification=filters.certification)
+    if filters.start:
+        rows = rows.filter(month__gte=filters.start.replace(day=1))
+    if filters.end:
+        rows = rows.filter(month__lte=filters.end.replace(day=1))
+    return rows
+
+
+def cube_dashboard(scope: Scope, filters: Filters) -> Dashboard:
+    rows = _cube(CubeRow.objects.all(), scope, filters)
+    sums = rows.aggregate(**{key: Sum(key) for key in FUNNEL})
+    histograms: dict[str, list[tuple[int, int]]] = {key: [] for key in DELAYS}
+    for row in _cube(CubeDelay.objects.all(), scope, filters).values("delay", "days").annotate(n=Sum("dossiers")):
+        histograms[row["delay"]].append((row["days"], row["n"]))
+    domains, subdomains = [], []
+    gaps = (
+        _cube(CubeGap.objects.all(), scope, filters)
+        .values("domain_code", "subdomain_code")
+        .annotate(n=Sum("dossiers"), title=Max("title"))
+        .order_by("-n", "domain_code", "subdomain_code")
+    )
+    for gap in gaps:
+        if gap["subdomain_code"]:
+            subdomains.append((gap["subdomain_code"], gap["title"], gap["n"]))
+        else:
+            domains.append((gap["domain_code"], gap["title"], gap["n"]))
+    per_month = rows.values("month").annotate(opened=Sum("opened"), certified=Sum("certified")).order_by("month")
+    refreshed = CubeRefresh.objects.filter(pk=1).values_list("at", flat=True).first()
+    return Dashboard(
+        funnel={key: sums[key] or 0 for key in FUNNEL},
+        delays=[
+            Delay(
+                key,
+                sum(n for _days, n in histograms[key]),
+                percentile_of_counts(histograms[key], 0.5),
+                percentile_of_counts(histograms[key], 0.9),
+            )
+            for key in DELAYS
+        ],
+        domains=domains,
+        subdomains=subdomains[:TOP_SUBDOMAINS],
+        months=[(m["month"], m["opened"], m["certified"]) for m in per_month],
+        extra={"as_of": refreshed},
+    )
+
+
 def dashboard(scope: Scope, filters: Filters) -> Dashboard:
+    if cube_answers(scope, filters):
+        return cube_dashboard(scope, filters)
     rows = filters.apply(scope.facts())
     domains, subdomains = missing(rows)
     return Dashboard(

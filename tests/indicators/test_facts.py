@@ -6,9 +6,21 @@ import pytest
 from django.forms.models import model_to_dict
 
 from candidates.services import dossier_withdraw
+from indicators.cube import cube_rebuild
 from indicators.facts import age_band, facts_rebuild
 from indicators.models import AgeBand, DossierFact, DossierFactGap, PriorOutcome
-from indicators.selectors import percentile
+from indicators.selectors import (
+    NATION,
+    Filters,
+    Scope,
+    cube_dashboard,
+    delays,
+    funnel,
+    missing,
+    months,
+    percentile,
+    percentile_of_counts,
+)
 from tests.factories import OrganisationFactory
 from tests.journey import DossierFactory
 from tests.shared import shared_rows
@@ -70,12 +82,29 @@ def test_the_rebuild_writes_what_the_steps_wrote_and_twice_the_same(world):
     assert snapshot() == incremental
 
 
+def test_the_cube_gives_the_facts_figures(world):
+    cube_rebuild()
+    for filters in (Filters(), Filters(certification="clea", region=world["full"].organisation.region)):
+        from_cube = cube_dashboard(Scope(NATION), filters)
+        rows = filters.apply(Scope(NATION).facts())
+        assert from_cube.funnel == funnel(rows)
+        assert from_cube.delays == delays(rows)
+        assert (from_cube.domains, from_cube.subdomains) == missing(rows)
+        assert from_cube.months == months(rows)
+        assert from_cube.funnel["opened"] == 2
+
+
 def test_percentiles_are_postgresqls_percentile_cont():
     assert percentile([], 0.5) is None
     assert percentile([7], 0.9) == 7
     assert percentile([4, 1, 3, 2], 0.5) == 2.5
     assert percentile([1, 2, 3, 4], 0.9) == pytest.approx(3.7)
     assert percentile(list(range(11)), 0.9) == 9
+    values = [3, 3, 3, 8, 10, 10, 41]
+    counts = [(3, 3), (8, 1), (10, 2), (41, 1), (99, 0)]
+    for fraction in (0, 0.1, 0.5, 0.75, 0.9, 1):
+        assert percentile_of_counts(counts, fraction) == pytest.approx(percentile(values, fraction))
+    assert percentile_of_counts([], 0.5) is None
 
 
 def test_age_bands_at_the_opening():

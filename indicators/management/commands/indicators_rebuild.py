@@ -2,6 +2,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
+from indicators.cube import cube_rebuild
 from indicators.facts import facts_rebuild
 
 
@@ -10,4 +11,5 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         count = facts_rebuild()
-        self.stdout.write(f"Statistiques : {count} dossiers ouverts.")
+        cells = cube_rebuild()
+        self.stdout.write(f"Statistiques : {count} dossiers ouverts, {cells} cases du cube mensuel.")
