@@ -48,6 +48,10 @@ NOT_TENANT_OWNED = {
     "funding.Funder": "national list of funders and schemes, kept by Certif'Pro",
     "funding.Tariff": "Certif'Pro's national fee tariffs",
     "notifications.NotificationPreference": "a person's own choice, whatever organisation they work for",
+    "indicators.CubeRow": "counts per month, region and certification: many organisations' dossiers, no one's own",
+    "indicators.CubeDelay": "a histogram per month, region and certification, over many organisations",
+    "indicators.CubeGap": "counts per month, region and certification, over many organisations",
+    "indicators.CubeRefresh": "when the national cube was recounted",
 }
 
 # Generated documents: whatever points at one must protect it (a legal record is never cascaded away).
