@@ -506,7 +506,7 @@ CELERY_BEAT_SCHEDULE = {
     # announced (a funder added, a birth date anonymised, a dossier deleted). Idempotent.
     "indicators-rebuild": {"task": "indicators.tasks.facts_rebuild_task", "schedule": 60 * 60 * 24},
     # The national and regional views read a monthly cube counted from the facts: this is how late they may be.
-    "indicators-cube": {"task": "indicators.tasks.cube_rebuild_task", "schedule": 60 * 10},
+    "indicators-cube": {"task": "indicators.tasks.cube_rebuild_task", "schedule": 60 * 30},
 }
 
 # -- Personal data: how long each category is kept, why, and what happens at the deadline (GDPR art. 5.1.e) -----

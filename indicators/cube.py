@@ -5,6 +5,8 @@ facts in one transaction (readers see the old cube or the new one, never half of
 
 from __future__ import annotations
 
+from collections import defaultdict
+
 from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
@@ -14,6 +16,16 @@ from indicators.selectors import DELAYS, FUNNEL_FILTERS
 
 KEY = ("opened_month", "region", "certification")
 BATCH = 5000
+EXACT_DAYS, WEEKLY_DAYS = 60, 365
+
+
+def delay_bucket(days: int) -> int:
+    """The day itself up to EXACT_DAYS; beyond, the middle of its week (up to a year) or of its 30 days."""
+    if days <= EXACT_DAYS:
+        return days
+    if days <= WEEKLY_DAYS:
+        return EXACT_DAYS + 1 + (days - EXACT_DAYS - 1) // 7 * 7 + 3
+    return WEEKLY_DAYS + 1 + (days - WEEKLY_DAYS - 1) // 30 * 30 + 15
 
 
 def cube_rebuild() -> int:
@@ -26,25 +38,20 @@ def cube_rebuild() -> int:
         CubeRow(month=r.pop("opened_month"), **r)
         for r in DossierFact.objects.order_by().values(*KEY).annotate(**counts)
     ]
-    delays: list[CubeDelay] = []
+    buckets: dict[tuple[object, str, str, int], int] = defaultdict(int)
     for delay in DELAYS:
         per_day = (
             DossierFact.objects.filter(**{f"{delay}__isnull": False})
             .order_by()
-            .values(*KEY, delay)
+            .values("opened_month", "certification", delay)
             .annotate(n=Count("dossier_id"))
         )
-        delays += [
-            CubeDelay(
-                month=r["opened_month"],
-                region=r["region"],
-                certification=r["certification"],
-                delay=delay,
-                days=r[delay],
-                dossiers=r["n"],
-            )
-            for r in per_day
-        ]
+        for r in per_day:
+            buckets[(r["opened_month"], r["certification"], delay, delay_bucket(r[delay]))] += r["n"]
+    delays = [
+        CubeDelay(month=month, certification=certification, delay=delay, days=days, dossiers=n)
+        for (month, certification, delay, days), n in buckets.items()
+    ]
     gap_key = ("fact__opened_month", "fact__region", "fact__certification")
     domains = (
         DossierFactGap.objects.order_by()

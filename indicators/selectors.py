@@ -295,7 +295,7 @@ def cube_answers(scope: Scope, filters: Filters) -> bool:
 
 def _cube(rows: QuerySet[Any], scope: Scope, filters: Filters) -> QuerySet[Any]:
     region = scope.region if scope.level == REGION else filters.region
-    if region:
+    if region and rows.model is not CubeDelay:
         rows = rows.filter(region=region)
     if filters.certification:
         rows = rows.filter(certification=filters.certification)
@@ -309,9 +309,23 @@ def _cube(rows: QuerySet[Any], scope: Scope, filters: Filters) -> QuerySet[Any]:
 def cube_dashboard(scope: Scope, filters: Filters) -> Dashboard:
     rows = _cube(CubeRow.objects.all(), scope, filters)
     sums = rows.aggregate(**{key: Sum(key) for key in FUNNEL})
-    histograms: dict[str, list[tuple[int, int]]] = {key: [] for key in DELAYS}
-    for row in _cube(CubeDelay.objects.all(), scope, filters).values("delay", "days").annotate(n=Sum("dossiers")):
-        histograms[row["delay"]].append((row["days"], row["n"]))
+    region = scope.region if scope.level == REGION else filters.region
+    if region:
+        # The delays' cube is national (per month and certification): a region's come from its facts, exact.
+        delay_rows = delays(filters.apply(scope.facts()))
+    else:
+        histograms: dict[str, list[tuple[int, int]]] = {key: [] for key in DELAYS}
+        for row in _cube(CubeDelay.objects.all(), scope, filters).values("delay", "days").annotate(n=Sum("dossiers")):
+            histograms[row["delay"]].append((row["days"], row["n"]))
+        delay_rows = [
+            Delay(
+                key,
+                sum(n for _days, n in histograms[key]),
+                percentile_of_counts(histograms[key], 0.5),
+                percentile_of_counts(histograms[key], 0.9),
+            )
+            for key in DELAYS
+        ]
     domains, subdomains = [], []
     gaps = (
         _cube(CubeGap.objects.all(), scope, filters)
@@ -328,19 +342,11 @@ def cube_dashboard(scope: Scope, filters: Filters) -> Dashboard:
     refreshed = CubeRefresh.objects.filter(pk=1).values_list("at", flat=True).first()
     return Dashboard(
         funnel={key: sums[key] or 0 for key in FUNNEL},
-        delays=[
-            Delay(
-                key,
-                sum(n for _days, n in histograms[key]),
-                percentile_of_counts(histograms[key], 0.5),
-                percentile_of_counts(histograms[key], 0.9),
-            )
-            for key in DELAYS
-        ],
+        delays=delay_rows,
         domains=domains,
         subdomains=subdomains[:TOP_SUBDOMAINS],
         months=[(m["month"], m["opened"], m["certified"]) for m in per_month],
-        extra={"as_of": refreshed},
+        extra={"as_of": refreshed, "rounded_delays": not region},
     )
 
 

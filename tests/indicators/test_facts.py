@@ -6,7 +6,7 @@ import pytest
 from django.forms.models import model_to_dict
 
 from candidates.services import dossier_withdraw
-from indicators.cube import cube_rebuild
+from indicators.cube import cube_rebuild, delay_bucket
 from indicators.facts import age_band, facts_rebuild
 from indicators.models import AgeBand, DossierFact, DossierFactGap, PriorOutcome
 from indicators.selectors import (
@@ -105,6 +105,10 @@ def test_percentiles_are_postgresqls_percentile_cont():
     for fraction in (0, 0.1, 0.5, 0.75, 0.9, 1):
         assert percentile_of_counts(counts, fraction) == pytest.approx(percentile(values, fraction))
     assert percentile_of_counts([], 0.5) is None
+
+
+def test_national_delays_are_exact_to_60_days_then_by_week_then_by_30_days():
+    assert [delay_bucket(d) for d in (0, 60, 61, 67, 68, 365, 366, 395, 396)] == [0, 60, 64, 64, 71, 365, 381, 381, 411]
 
 
 def test_age_bands_at_the_opening():
