@@ -98,7 +98,7 @@ def _columns(labels: list[str], series: list[tuple[str, list[int]]]) -> SafeStri
         (
             (f"{30 + i * step:.1f}", MONTHS_HEIGHT - 4, label)
             for i, label in enumerate(labels)
-            if label.startswith("01/") or count <= 12
+            if label.startswith("01/") or i == 0 or count <= 6
         ),
     )
     return format_html(
