@@ -95,7 +95,10 @@ def fill_facts(n: int, seed: int) -> None:
     today = timezone.localdate()
     span = (365 * 5 + 120) * DAY
     fact_columns = [f.column for f in DossierFact._meta.concrete_fields]
-    gap_columns = ["fact_id", "domain_code", "domain_title", "subdomain_code", "subdomain_title"]
+    gap_columns = [
+        "fact_id", "organisation_id", "region", "certification", "opened_month",
+        "domain_code", "domain_title", "subdomain_code", "subdomain_title",
+    ]  # fmt: skip
     started = time.perf_counter()
 
     def cell(value: object) -> str:
@@ -151,7 +154,10 @@ def fill_facts(n: int, seed: int) -> None:
             if not full:
                 for code, title, subs in rng.sample(DOMAINS[certification], rng.choice([1, 1, 2, 2, 3, 4])):
                     for s in rng.sample(range(1, subs + 1), rng.randint(1, subs)):
-                        gaps.write(f'{dossier_id},{code},"{title}",{code}.{s},Sous-domaine {code}.{s}\n')
+                        gaps.write(
+                            f"{dossier_id},{org_id},{region},{certification},{f['opened_month']},"
+                            f'{code},"{title}",{code}.{s},Sous-domaine {code}.{s}\n'
+                        )
                 fate = rng.random()
                 if fate < 0.10:
                     day += rng.randint(30, 300) * DAY

@@ -5,6 +5,7 @@ facts in one transaction (readers see the old cube or the new one, never half of
 
 from __future__ import annotations
 
+import datetime
 from collections import defaultdict
 
 from django.db import transaction
@@ -38,7 +39,7 @@ def cube_rebuild() -> int:
         CubeRow(month=r.pop("opened_month"), **r)
         for r in DossierFact.objects.order_by().values(*KEY).annotate(**counts)
     ]
-    buckets: dict[tuple[object, str, str, int], int] = defaultdict(int)
+    buckets: dict[tuple[datetime.date, str, str, int], int] = defaultdict(int)
     for delay in DELAYS:
         per_day = (
             DossierFact.objects.filter(**{f"{delay}__isnull": False})
@@ -52,7 +53,7 @@ def cube_rebuild() -> int:
         CubeDelay(month=month, certification=certification, delay=delay, days=days, dossiers=n)
         for (month, certification, delay, days), n in buckets.items()
     ]
-    gap_key = ("fact__opened_month", "fact__region", "fact__certification")
+    gap_key = ("opened_month", "region", "certification")
     domains = (
         DossierFactGap.objects.order_by()
         .values(*gap_key, "domain_code", "domain_title")
@@ -65,9 +66,9 @@ def cube_rebuild() -> int:
     )
     gaps = [
         CubeGap(
-            month=r["fact__opened_month"],
-            region=r["fact__region"],
-            certification=r["fact__certification"],
+            month=r["opened_month"],
+            region=r["region"],
+            certification=r["certification"],
             domain_code=r["domain_code"],
             title=r["domain_title"],
             dossiers=r["n"],
@@ -75,9 +76,9 @@ def cube_rebuild() -> int:
         for r in domains
     ] + [
         CubeGap(
-            month=r["fact__opened_month"],
-            region=r["fact__region"],
-            certification=r["fact__certification"],
+            month=r["opened_month"],
+            region=r["region"],
+            certification=r["certification"],
             domain_code=r["domain_code"],
             subdomain_code=r["subdomain_code"],
             title=r["subdomain_title"],

@@ -154,6 +154,10 @@ def _build(dossiers: list[Dossier]) -> tuple[list[DossierFact], list[DossierFact
                     gaps.append(
                         DossierFactGap(
                             fact_id=dossier.pk,
+                            organisation_id=fact.organisation_id,
+                            region=fact.region,
+                            certification=fact.certification,
+                            opened_month=fact.opened_month,
                             domain_code=domain["code"],
                             domain_title=domain["title"][:255],
                             subdomain_code=sub["code"],

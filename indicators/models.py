@@ -83,20 +83,30 @@ class DossierFact(models.Model):
 
 
 class DossierFactGap(models.Model):
-    """A sub-domain not validated at the dossier's (first closed) prior evaluation."""
+    """A sub-domain not validated at the dossier's (first closed) prior evaluation. The fact's scope and common
+    filters are copied here: an organisation's gaps are then one index range, not 33,000 look-ups of its facts
+    (620 ms at the busiest organisation of 1,000,000 facts)."""
 
     fact = models.ForeignKey(DossierFact, on_delete=models.CASCADE, related_name="gaps")
+    organisation = models.ForeignKey(
+        "organisations.Organisation", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    region = models.CharField(max_length=2)
+    certification = models.CharField(max_length=20)
+    opened_month = models.DateField()
     domain_code = models.CharField(_("domaine"), max_length=10)
     domain_title = models.CharField(_("intitulé du domaine"), max_length=255)
     subdomain_code = models.CharField(_("sous-domaine"), max_length=10)
     subdomain_title = models.CharField(_("intitulé du sous-domaine"), max_length=255)
 
-    tenant_path = "fact__organisation"
-
     class Meta:
         verbose_name = _("sous-domaine manquant")
         verbose_name_plural = _("sous-domaines manquants")
         constraints = [models.UniqueConstraint(fields=["fact", "subdomain_code"], name="factgap_unique")]
+        indexes = [
+            models.Index(fields=["organisation", "opened_month"], name="factgap_org_month"),
+            models.Index(fields=["region", "opened_month"], name="factgap_region_month"),
+        ]
 
     def __str__(self) -> str:
         return self.subdomain_code

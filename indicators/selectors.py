@@ -246,9 +246,32 @@ def delays(rows: QuerySet[DossierFact]) -> list[Delay]:
     ]
 
 
-def missing(rows: QuerySet[DossierFact]) -> tuple[list[tuple[str, str, int]], list[tuple[str, str, int]]]:
+# Filters the gap rows carry themselves (no join to the facts).
+GAP_FILTERS = ("start", "end", "region", "organisation_id", "certification")
+
+
+def _gaps(scope: Scope, filters: Filters) -> QuerySet[DossierFactGap]:
+    """The scope's gap rows: read on their own copy of the fact's scope when the filters allow, else through the
+    facts that scope and filters keep."""
+    if any(getattr(filters, name) for name in FACT_ONLY_FILTERS if name not in GAP_FILTERS):
+        return DossierFactGap.objects.filter(fact__in=filters.apply(scope.facts()).values("dossier_id"))
+    gaps = DossierFactGap.objects.all()
+    if scope.level == REGION:
+        gaps = gaps.filter(region=scope.region)
+    elif scope.level == ORGANISATION:
+        gaps = gaps.filter(organisation_id=scope.organisation_id or 0)
+    if filters.start:
+        gaps = gaps.filter(opened_month__gte=filters.start.replace(day=1))
+    if filters.end:
+        gaps = gaps.filter(opened_month__lte=filters.end.replace(day=1))
+    if filters.organisation_id:
+        gaps = gaps.filter(organisation_id=filters.organisation_id)
+    equal = {name: getattr(filters, name) for name in ("region", "certification") if getattr(filters, name)}
+    return gaps.filter(**equal)
+
+
+def missing(gaps: QuerySet[DossierFactGap]) -> tuple[list[tuple[str, str, int]], list[tuple[str, str, int]]]:
     """The domains (each dossier once) and the sub-domains most often missing at the prior evaluation."""
-    gaps = DossierFactGap.objects.filter(fact__in=rows.values("dossier_id"))
     domains = (
         gaps.values("domain_code", "domain_title")
         .annotate(n=Count("fact_id", distinct=True))
@@ -354,7 +377,7 @@ def dashboard(scope: Scope, filters: Filters) -> Dashboard:
     if cube_answers(scope, filters):
         return cube_dashboard(scope, filters)
     rows = filters.apply(scope.facts())
-    domains, subdomains = missing(rows)
+    domains, subdomains = missing(_gaps(scope, filters))
     return Dashboard(
         funnel=funnel(rows), delays=delays(rows), domains=domains, subdomains=subdomains, months=months(rows)
     )

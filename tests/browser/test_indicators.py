@@ -68,6 +68,10 @@ def facts(organisation, n: int, *, start: int, certification: str) -> None:
     DossierFactGap.objects.bulk_create(
         DossierFactGap(
             fact_id=f.dossier_id,
+            organisation=organisation,
+            region=f.region,
+            certification=f.certification,
+            opened_month=f.opened_month,
             domain_code=str(1 + f.dossier_id % 3),
             domain_title=["Communication en français", "Calcul", "Numérique"][f.dossier_id % 3],
             subdomain_code=f"{1 + f.dossier_id % 3}.1",

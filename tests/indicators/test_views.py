@@ -45,7 +45,15 @@ def facts(organisation, n: int, *, start: int, certification: str = "clea", cert
     DossierFact.objects.bulk_create(rows)
     DossierFactGap.objects.bulk_create(
         DossierFactGap(
-            fact_id=f.dossier_id, domain_code="1", domain_title="Français", subdomain_code="1.2", subdomain_title="Lire"
+            fact_id=f.dossier_id,
+            organisation=organisation,
+            region=f.region,
+            certification=f.certification,
+            opened_month=f.opened_month,
+            domain_code="1",
+            domain_title="Français",
+            subdomain_code="1.2",
+            subdomain_title="Lire",
         )
         for f in rows
         if f.prior_outcome == "partial"
