@@ -295,6 +295,8 @@ def in_process(pages: list[tuple[str, str, str]], runs: int = 15) -> dict[str, f
             started = time.perf_counter()
             client.get(path)
             times.append((time.perf_counter() - started) * 1000)
+            if len(times) >= 3 and min(times) > 1000:  # a slow page: three tries say enough
+                break
         medians[name] = statistics.median(times)
         print(f"{name}: {medians[name]:.1f} ms in process", flush=True)
     return medians

@@ -31,9 +31,11 @@ class Chart:
     svg: SafeString
 
 
-def _bars(labels: list[str], values: list[float], unit: Callable[[float], str]) -> SafeString:
-    """Horizontal bars, one per label, scaled to the largest value."""
-    top = max(values, default=0) or 1
+def _bars(labels: list[str], values: list[float | None], unit: Callable[[float], str]) -> SafeString:
+    """Horizontal bars, one per label, scaled to the largest value; no bar and a dash for no value."""
+    texts = ["—" if v is None else unit(v) for v in values]
+    lengths: list[float] = [v or 0 for v in values]
+    top = max(lengths, default=0) or 1
     height = len(labels) * (BAR_HEIGHT + GAP) + GAP
     usable = WIDTH - LABEL_WIDTH - 70
     bars = format_html_join(
@@ -52,9 +54,9 @@ def _bars(labels: list[str], values: list[float], unit: Callable[[float], str]) 
                 BAR_HEIGHT,
                 LABEL_WIDTH + usable * value / top + 4,
                 GAP + i * (BAR_HEIGHT + GAP) + BAR_HEIGHT * 0.7,
-                unit(value),
+                text,
             )
-            for i, (label, value) in enumerate(zip(labels, values, strict=True))
+            for i, (label, value, text) in enumerate(zip(labels, lengths, texts, strict=True))
         ),
     )
     return format_html(
@@ -174,7 +176,7 @@ def charts(board: Dashboard) -> list[Chart]:
             _("Délais entre les étapes (jours)"),
             [_("Entre"), _("Dossiers"), _("Médiane (jours)"), _("90e centile (jours)")],
             delay_rows,
-            _bars([r[0] for r in delay_rows], [r[2] or 0 for r in delay_rows], days),
+            _bars([r[0] for r in delay_rows], [r[2] for r in delay_rows], days),
         ),
         Chart(
             "domaines",
