@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.db import transaction
 from django.utils import timezone
@@ -37,7 +37,8 @@ def age_band(birth_date: datetime.date, on: datetime.date) -> str:
 
 
 def _days(start: datetime.date | None, end: datetime.date | None) -> int | None:
-    return (end - start).days if start and end else None
+    """Days from `start` to `end`, never negative (a revoked decision may put a step back before another)."""
+    return max((end - start).days, 0) if start and end else None
 
 
 @dataclass
@@ -47,17 +48,35 @@ class _Steps:
     prior_outcome: str = ""
     training_started_on: datetime.date | None = None
     final_evaluation_on: datetime.date | None = None
+    # The last submission to a jury (before the award, once certified) and the close of the last evaluation
+    # before it: a deferred dossier is submitted again after another final evaluation, and its delays are those
+    # of the submission that led to the decision, never the first one.
     jury_on: datetime.date | None = None
+    evaluation_closed_on: datetime.date | None = None
+    certified_on: datetime.date | None = None
     deferred: bool = False
-    last_arrival: datetime.date | None = None
+    # The day the dossier reached each step, the last time it did. Only events that change the step count: a
+    # correction of the candidate or a note on the timeline leaves `to_state` empty or equal to `from_state`.
+    arrived: dict[str, datetime.date] = field(default_factory=dict)
+
+
+EVALUATION_CLOSES = ("close_prior_evaluation", "close_final_evaluation")
 
 
 def _steps(events: Iterable[DossierEvent]) -> _Steps:
-    """The first day each step was reached, in the order of the timeline."""
+    """The first day each step was reached, in the order of the timeline; the jury's delays from the last
+    submission (see `_Steps`)."""
     steps = _Steps()
+    last_close: datetime.date | None = None
+    submission: tuple[datetime.date | None, datetime.date | None] = (None, None)
+    award: tuple[datetime.date | None, datetime.date | None] | None = None
     for event in events:
+        if not event.to_state or event.to_state == event.from_state:
+            continue
         day = timezone.localdate(event.at)
-        steps.last_arrival = day
+        steps.arrived[event.to_state] = day
+        if event.transition in EVALUATION_CLOSES:
+            last_close = day
         if event.to_state == S.OPENED and steps.opened_on is None:
             steps.opened_on = day
         elif event.transition == "close_prior_evaluation" and steps.prior_closed_on is None:
@@ -67,10 +86,14 @@ def _steps(events: Iterable[DossierEvent]) -> _Steps:
             steps.training_started_on = day
         elif event.to_state == S.FINAL_EVALUATION and steps.final_evaluation_on is None:
             steps.final_evaluation_on = day
-        elif event.to_state == S.SUBMITTED_TO_JURY and steps.jury_on is None:
-            steps.jury_on = day
+        elif event.to_state == S.SUBMITTED_TO_JURY:
+            submission = (day, last_close)
+        elif event.to_state == S.CERTIFIED:
+            steps.certified_on = day
+            award = submission
         if event.transition == "defer":
             steps.deferred = True
+    steps.jury_on, steps.evaluation_closed_on = award or submission
     return steps
 
 
@@ -89,7 +112,7 @@ def _build(dossiers: list[Dossier]) -> tuple[list[DossierFact], list[DossierFact
     for event in (
         DossierEvent.objects.filter(dossier_id__in=ids)
         .order_by("at", "id")
-        .only("dossier_id", "at", "transition", "to_state")
+        .only("dossier_id", "at", "transition", "from_state", "to_state")
     ):
         events[event.dossier_id].append(event)
     funders: dict[int, str] = {}
@@ -117,8 +140,7 @@ def _build(dossiers: list[Dossier]) -> tuple[list[DossierFact], list[DossierFact
         if steps.opened_on is None:
             continue
         candidate = dossier.candidate
-        certified_on = steps.last_arrival if dossier.state == S.CERTIFIED else None
-        last_evaluation = steps.final_evaluation_on or steps.prior_closed_on
+        certified_on = steps.arrived.get(S.CERTIFIED) if dossier.state == S.CERTIFIED else None
         fact = DossierFact(
             dossier_id=dossier.pk,
             organisation_id=dossier.organisation_id,
@@ -137,13 +159,13 @@ def _build(dossiers: list[Dossier]) -> tuple[list[DossierFact], list[DossierFact
             final_evaluation_on=steps.final_evaluation_on,
             jury_on=steps.jury_on,
             certified_on=certified_on,
-            withdrawn_on=steps.last_arrival if dossier.state == S.WITHDRAWN else None,
-            expired_on=steps.last_arrival if dossier.state == S.EXPIRED else None,
+            withdrawn_on=steps.arrived.get(S.WITHDRAWN) if dossier.state == S.WITHDRAWN else None,
+            expired_on=steps.arrived.get(S.EXPIRED) if dossier.state == S.EXPIRED else None,
             deferred=steps.deferred,
             days_to_prior=_days(steps.opened_on, steps.prior_closed_on),
             days_to_training=_days(steps.prior_closed_on, steps.training_started_on),
             days_to_final=_days(steps.training_started_on, steps.final_evaluation_on),
-            days_to_jury=_days(last_evaluation, steps.jury_on),
+            days_to_jury=_days(steps.evaluation_closed_on, steps.jury_on),
             days_jury_to_certificate=_days(steps.jury_on, certified_on),
             days_to_certificate=_days(steps.opened_on, certified_on),
         )

@@ -7,7 +7,7 @@ from django.forms.models import model_to_dict
 
 from candidates.services import dossier_withdraw
 from indicators.cube import cube_rebuild, delay_bucket
-from indicators.facts import age_band, facts_rebuild
+from indicators.facts import age_band, fact_refresh, facts_rebuild
 from indicators.models import AgeBand, DossierFact, DossierFactGap, PriorOutcome
 from indicators.selectors import (
     NATION,
@@ -123,3 +123,70 @@ def test_age_bands_at_the_opening():
     assert age_band(datetime.date(2000, 6, 1), on) == AgeBand.FROM_26_TO_44
     assert age_band(datetime.date(1971, 6, 2), on) == AgeBand.FROM_45_TO_54
     assert age_band(datetime.date(1971, 6, 1), on) == AgeBand.FROM_55
+
+
+def _timeline(dossier, state, steps):
+    """Replace the dossier's timeline by `steps` (day offset, transition, from, to) and set its step."""
+    import datetime
+
+    from candidates.models import Dossier, DossierEvent
+
+    start = datetime.datetime(2026, 3, 2, 10, tzinfo=datetime.UTC)
+    DossierEvent.objects.filter(dossier=dossier).delete()
+    DossierEvent.objects.bulk_create(
+        DossierEvent(dossier=dossier, at=start + datetime.timedelta(days=d), transition=t, from_state=a, to_state=b)
+        for d, t, a, b in steps
+    )
+    Dossier.objects.filter(pk=dossier.pk).update(state=state)
+    return start.date()
+
+
+def test_a_step_arrives_only_with_an_event_that_changes_it(world):
+    import datetime
+
+    dossier = world["full"]
+    start = _timeline(
+        dossier,
+        "withdrawn",
+        [
+            (0, "open", "information", "opened"),
+            (1, "withdraw", "opened", "withdrawn"),
+            (41, "candidate_correct", "", ""),
+            (45, "note", "withdrawn", "withdrawn"),
+        ],
+    )
+    fact_refresh(dossier.pk)
+    incremental = snapshot()
+    assert DossierFact.objects.get(dossier_id=dossier.pk).withdrawn_on == start + datetime.timedelta(days=1)
+    facts_rebuild()
+    assert snapshot() == incremental
+
+
+def test_a_deferred_dossier_counts_the_delays_of_the_submission_that_led_to_its_certificate(world):
+    import datetime
+
+    dossier = world["full"]
+    start = _timeline(
+        dossier,
+        "certified",
+        [
+            (0, "open", "information", "opened"),
+            (1, "start_prior_evaluation", "opened", "prior_evaluation"),
+            (2, "close_prior_evaluation", "prior_evaluation", "partially_validated"),
+            (3, "start_training", "partially_validated", "in_training"),
+            (10, "start_final_evaluation", "in_training", "final_evaluation"),
+            (20, "close_final_evaluation", "final_evaluation", "ready_for_jury"),
+            (25, "submit_to_jury", "ready_for_jury", "submitted_to_jury"),
+            (40, "defer", "submitted_to_jury", "partially_validated"),
+            (41, "start_training", "partially_validated", "in_training"),
+            (50, "start_final_evaluation", "in_training", "final_evaluation"),
+            (60, "close_final_evaluation", "final_evaluation", "ready_for_jury"),
+            (62, "submit_to_jury", "ready_for_jury", "submitted_to_jury"),
+            (64, "award", "submitted_to_jury", "certified"),
+        ],
+    )
+    fact = fact_refresh(dossier.pk)
+    assert fact is not None and fact.deferred
+    assert fact.jury_on == start + datetime.timedelta(days=62)
+    assert (fact.days_to_jury, fact.days_jury_to_certificate, fact.days_to_certificate) == (2, 2, 64)
+    assert fact.final_evaluation_on == start + datetime.timedelta(days=10)
