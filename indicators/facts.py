@@ -106,7 +106,7 @@ def _departements(organisation_ids: set[int]) -> dict[int, str]:
 
 
 def _build(dossiers: list[Dossier]) -> tuple[list[DossierFact], list[DossierFactGap]]:
-    """The fact rows (and gap rows) of the opened dossiers among `dossiers` (candidate selected): 4 queries."""
+    """The fact rows (and gap rows) of the opened dossiers among `dossiers` (candidate selected): 5 queries."""
     ids = [d.pk for d in dossiers]
     events: dict[int, list[DossierEvent]] = defaultdict(list)
     for event in (
@@ -133,6 +133,11 @@ def _build(dossiers: list[Dossier]) -> tuple[list[DossierFact], list[DossierFact
     for dossier_id, outcome in evaluations:
         priors.setdefault(dossier_id, outcome or {})
     departements = _departements({d.organisation_id for d in dossiers})
+    # The age band is frozen when the fact is first written: anonymisation truncates the birth date to the 1st
+    # of January, and a correction may change it, but the dossier was opened at the age it was.
+    frozen = dict(
+        DossierFact.objects.filter(dossier_id__in=ids).exclude(age_band="").values_list("dossier_id", "age_band")
+    )
     facts: list[DossierFact] = []
     gaps: list[DossierFactGap] = []
     for dossier in dossiers:
@@ -150,7 +155,7 @@ def _build(dossiers: list[Dossier]) -> tuple[list[DossierFact], list[DossierFact
             funder_kind=funders.get(dossier.pk, ""),
             registration_status=candidate.registration_status,
             education_level=candidate.education_level,
-            age_band=age_band(candidate.birth_date, steps.opened_on),
+            age_band=frozen.get(dossier.pk) or age_band(candidate.birth_date, steps.opened_on),
             opened_month=steps.opened_on.replace(day=1),
             opened_on=steps.opened_on,
             prior_closed_on=steps.prior_closed_on,

@@ -190,3 +190,19 @@ def test_a_deferred_dossier_counts_the_delays_of_the_submission_that_led_to_its_
     assert fact.jury_on == start + datetime.timedelta(days=62)
     assert (fact.days_to_jury, fact.days_jury_to_certificate, fact.days_to_certificate) == (2, 2, 64)
     assert fact.final_evaluation_on == start + datetime.timedelta(days=10)
+
+
+def test_the_age_band_is_frozen_when_the_fact_is_first_written(world):
+    import datetime
+
+    from candidates.models import Candidate
+
+    dossier = world["training"]
+    fact = DossierFact.objects.get(dossier_id=dossier.pk)
+    # Anonymisation truncates the birth date to the 1st of January (privacy.services), a year's shift at most.
+    younger = datetime.date(fact.opened_on.year - 20, 1, 1)
+    Candidate.objects.filter(pk=dossier.candidate_id).update(birth_date=younger)
+    assert age_band(younger, fact.opened_on) != fact.age_band
+    fact_refresh(dossier.pk)
+    facts_rebuild()
+    assert DossierFact.objects.get(dossier_id=dossier.pk).age_band == fact.age_band
