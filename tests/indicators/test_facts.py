@@ -33,11 +33,14 @@ pytestmark = pytest.mark.django_db
 def world(django_db_setup, django_db_blocker):
     with shared_rows(django_db_blocker):
         organisation = OrganisationFactory()
-        yield {
+        rows = {
             "full": DossierFactory(organisation=organisation, state="ready_for_jury"),
             "training": DossierFactory(organisation=organisation, state="in_training"),
             "information": DossierFactory(organisation=organisation, state="information"),
         }
+        # The steps' refreshes wait for a commit that the shared rows' transaction never makes.
+        facts_rebuild()
+        yield rows
 
 
 def snapshot() -> tuple[list[dict], list[tuple]]:
@@ -46,7 +49,7 @@ def snapshot() -> tuple[list[dict], list[tuple]]:
     return facts, gaps
 
 
-def test_each_step_writes_the_fact_in_its_transaction(world):
+def test_each_step_writes_the_fact_once_committed(world, django_capture_on_commit_callbacks):
     full, training = world["full"], world["training"]
     fact = DossierFact.objects.get(dossier_id=full.pk)
     assert fact.prior_outcome == PriorOutcome.FULL
@@ -60,8 +63,35 @@ def test_each_step_writes_the_fact_in_its_transaction(world):
     # A dossier still at the information step is not counted.
     assert not DossierFact.objects.filter(dossier_id=world["information"].pk).exists()
 
-    dossier_withdraw(dossier=training, by=training.team.counsellor, reason="Déménagement")
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        dossier_withdraw(dossier=training, by=training.team.counsellor, reason="Déménagement")
+    assert DossierFact.objects.get(dossier_id=training.pk).withdrawn_on is None
+    for callback in callbacks:
+        callback()
     assert DossierFact.objects.get(dossier_id=training.pk).withdrawn_on is not None
+
+
+def test_a_failing_refresh_never_undoes_the_step_and_a_deleted_dossier_takes_its_fact(
+    world, django_capture_on_commit_callbacks, caplog, monkeypatch
+):
+    from candidates.models import Dossier
+
+    def broken(dossier_id: int) -> None:
+        raise RuntimeError("the statistics' database is away")
+
+    training = world["training"]
+    monkeypatch.setattr("indicators.receivers.fact_refresh", broken)
+    with django_capture_on_commit_callbacks(execute=True):
+        dossier_withdraw(dossier=training, by=training.team.counsellor, reason="Déménagement")
+    assert Dossier.objects.get(pk=training.pk).state == "withdrawn"
+    assert "not refreshed" in caplog.text
+
+    monkeypatch.undo()
+    with django_capture_on_commit_callbacks(execute=True):
+        opened = DossierFactory(organisation=training.organisation, state="opened")
+    assert DossierFact.objects.filter(dossier_id=opened.pk).exists()
+    opened.delete()
+    assert not DossierFact.objects.filter(dossier_id=opened.pk).exists()
 
 
 def test_the_rebuild_writes_what_the_steps_wrote_and_twice_the_same(world):
