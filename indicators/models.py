@@ -186,3 +186,25 @@ class CubeRefresh(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at}"
+
+
+class RegionalFunder(models.Model):
+    """A funder organisation that is a Région (the regional council's funding department): its administrators see
+    their region's statistics, as a Transitions Pro's do. Other funders (OPCO, France Travail, Pro-A...) fund
+    dossiers of every region and see none: the platform's organisations do not say which funder they are
+    (funding.Funder is a national list of schemes, with no organisation), so Certif'Pro marks them here."""
+
+    organisation = models.OneToOneField(
+        "organisations.Organisation",
+        on_delete=models.PROTECT,
+        related_name="regional_funder",
+        limit_choices_to={"kind": "funder"},
+        verbose_name=_("financeur"),
+    )
+
+    class Meta:
+        verbose_name = _("Région financeur")
+        verbose_name_plural = _("Régions financeurs")
+
+    def __str__(self) -> str:
+        return str(self.organisation)

@@ -13,14 +13,21 @@ from typing import Any
 from django.db import connection
 from django.db.models import Aggregate, Count, F, FloatField, Max, Q, QuerySet, Sum
 
-from indicators.models import CubeDelay, CubeGap, CubeRefresh, CubeRow, DossierFact, DossierFactGap, PriorOutcome
+from indicators.models import (
+    CubeDelay,
+    CubeGap,
+    CubeRefresh,
+    CubeRow,
+    DossierFact,
+    DossierFactGap,
+    PriorOutcome,
+    RegionalFunder,
+)
 from organisations.models import Membership, Organisation, OrganisationKind, Region, Role
 
 NATION, REGION, ORGANISATION = "nation", "region", "organisation"
 # Who sees an organisation's own figures: those who follow its candidates.
 ORGANISATION_READERS = (Role.COUNSELLOR, Role.ORG_ADMIN)
-# Organisations whose members see their region's figures: the Transitions Pro and the Régions as funders.
-REGIONAL_KINDS = (OrganisationKind.JURY_BODY, OrganisationKind.FUNDER)
 
 
 @dataclass(frozen=True)
@@ -41,14 +48,19 @@ class Scope:
 
 
 def scope_for(membership: Membership | None) -> Scope | None:
-    """Certif'Pro the nation; a Transitions Pro or a Région its region; an evaluator organisation's administrator
-    and counsellors their organisation; nobody else (None: 403)."""
+    """Certif'Pro the nation; the administrators of a Transitions Pro or of a Région as funder (RegionalFunder)
+    their region; an evaluator organisation's administrator and counsellors their organisation; nobody else (None:
+    403): not a Transitions Pro's jurors, nor the other funders (OPCO, France Travail...), who work across regions."""
     if membership is None:
         return None
     if membership.is_certifpro:
         return Scope(NATION)
     organisation = membership.organisation
-    if organisation.kind in REGIONAL_KINDS:
+    regional = organisation.kind == OrganisationKind.JURY_BODY or (
+        organisation.kind == OrganisationKind.FUNDER
+        and RegionalFunder.objects.filter(organisation_id=organisation.pk).exists()
+    )
+    if regional and membership.role == Role.ORG_ADMIN:
         return Scope(REGION, region=organisation.region, name=organisation.get_region_display())
     if organisation.kind == OrganisationKind.EVALUATOR and membership.role in ORGANISATION_READERS:
         return Scope(ORGANISATION, organisation_id=organisation.pk, name=organisation.name)

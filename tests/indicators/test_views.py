@@ -16,7 +16,7 @@ from openpyxl import load_workbook
 
 from clea_platform.spreadsheets import csv_text
 from indicators.cube import cube_rebuild
-from indicators.models import DossierFact, DossierFactGap
+from indicators.models import DossierFact, DossierFactGap, RegionalFunder
 from organisations.models import OrganisationKind, Region, Role
 from tests.clients import logged_in_client
 from tests.factories import MembershipFactory, OrganisationFactory
@@ -91,6 +91,8 @@ def test_certifpro_sees_the_nation_and_filters_by_region_and_certification(world
 @pytest.mark.parametrize("kind", [OrganisationKind.JURY_BODY, OrganisationKind.FUNDER])
 def test_a_regional_body_sees_its_region_only_whatever_it_asks(world, kind):
     body = OrganisationFactory(kind=kind, region=Region.HAUTS_DE_FRANCE)
+    if kind == OrganisationKind.FUNDER:
+        RegionalFunder.objects.create(organisation=body)
     client = logged_in_client(MembershipFactory(organisation=body, role=Role.ORG_ADMIN))
     assert opened(client.get(URL)) == 8
     # Another region: not a filter it has; another region's organisation: refused, the figures stay its own.
@@ -119,6 +121,9 @@ def test_an_evaluator_organisation_sees_itself_only(world, role):
         (OrganisationKind.EVALUATOR, Role.TRAINER),
         (OrganisationKind.TRAINING, Role.TRAINER),
         (OrganisationKind.FRANCE_TRAVAIL, Role.FT_ADVISOR),
+        # A Transitions Pro's jurors, and a funder that is not a Région (an OPCO): no regional figures.
+        (OrganisationKind.JURY_BODY, Role.JURY_MEMBER),
+        (OrganisationKind.FUNDER, Role.ORG_ADMIN),
     ],
 )
 def test_others_are_refused_and_have_no_menu_entry(world, kind, role):
