@@ -1,10 +1,15 @@
 """The public monthly figures: per month of opening, the nation and each region, the funnel's counts. Small
 counts identify people, so a cell under SMALL_CELL people is suppressed (left empty), and so is what would give
 it back (secondary disclosure):
-- a region's cell is the nation's minus the other regions': when a month's measure hides exactly one region,
-  the smallest other published region is hidden too (complementary suppression);
+- a region's cell is the nation's minus the other regions': while the hidden cells of a month's measure sum to
+  fewer than SMALL_CELL people, the smallest other published region is hidden too (complementary suppression), so
+  the nation's figure minus the published regions never gives a group of fewer than SMALL_CELL;
 - "validated at once" + "validated in part" = "prior evaluation": when one of the two is hidden, so is the other.
-The nation's cells are published as they are (over 11, they are the sum of many regions)."""
+The nation's cells are published as they are (over 11, they are the sum of many regions).
+
+Only closed months are published (opened before the month before this one): the current months' counts change by
+the hour, and two successive files would give the one person who arrived in between. A closed month's later steps
+(certified since...) still grow, by cohorts that the suppression above applies to."""
 
 from __future__ import annotations
 
@@ -13,6 +18,7 @@ from collections import defaultdict
 from typing import Any
 
 from django.db.models import Sum
+from django.utils import timezone
 
 from indicators.models import CubeRow
 from indicators.selectors import FUNNEL
@@ -23,10 +29,17 @@ NATIONAL = "FR"
 Cell = int | None
 
 
+def first_open_month(today: datetime.date | None = None) -> datetime.date:
+    """The first month not published yet: the previous one (ended less than a month ago) and the current one."""
+    today = today or timezone.localdate()
+    return (today.replace(day=1) - datetime.timedelta(days=1)).replace(day=1)
+
+
 def _counts(group: tuple[str, ...]) -> list[dict[str, Any]]:
-    """Read from the monthly cube (indicators/cube.py), as recounted every 10 minutes."""
+    """Read from the monthly cube (indicators/cube.py), as recounted every 10 minutes; closed months only."""
     aggregates = {key: Sum(key) for key in FUNNEL}
-    return list(CubeRow.objects.order_by().values(*group).annotate(**aggregates).order_by(*group))
+    rows = CubeRow.objects.filter(month__lt=first_open_month())
+    return list(rows.order_by().values(*group).annotate(**aggregates).order_by(*group))
 
 
 def _suppress_pairs(cells: dict[str, Cell]) -> None:
@@ -61,11 +74,12 @@ def monthly_regional() -> list[tuple[datetime.date, str, dict[str, Cell]]]:
             for region_cells in cells.values():
                 _suppress_pairs(region_cells)
             for key in FUNNEL:
-                hidden = [r for r in cells if cells[r][key] is None]
-                if len(hidden) == 1:
-                    shown = sorted((regions[r][key], r) for r in cells if cells[r][key] is not None and regions[r][key])
-                    if shown:
-                        cells[shown[0][1]][key] = None
+                shown = sorted((regions[r][key], r) for r in cells if cells[r][key] is not None and regions[r][key])
+                hidden = sum(regions[r][key] for r in cells if cells[r][key] is None)
+                while 0 < hidden < SMALL_CELL and shown:
+                    count, region = shown.pop(0)
+                    cells[region][key] = None
+                    hidden += count
             changed = sum(v is None for c in cells.values() for v in c.values()) != before
         for region in sorted(cells):
             result.append((month, region, cells[region]))

@@ -17,6 +17,7 @@ from openpyxl import load_workbook
 from clea_platform.spreadsheets import csv_text
 from indicators.cube import cube_rebuild
 from indicators.models import DossierFact, DossierFactGap, RegionalFunder
+from indicators.open_data import first_open_month
 from organisations.models import OrganisationKind, Region, Role
 from tests.clients import logged_in_client
 from tests.factories import MembershipFactory, OrganisationFactory
@@ -182,16 +183,33 @@ def test_open_data_is_public_cacheable_and_hides_small_cells():
     facts(north, 30, start=1)
     facts(south, 20, start=100)
     facts(brittany, 4, start=200)
+    # Two regions of 2 and 3 dossiers: hiding both gives 5 (< 11) by difference, so a third one is hidden too.
+    facts(OrganisationFactory(region=Region.CORSE), 2, start=300)
+    facts(OrganisationFactory(region=Region.NORMANDIE), 3, start=400)
+    # This month and the previous one change by the hour: not published.
+    recent = OrganisationFactory(region=Region.NORMANDIE)
+    DossierFact.objects.bulk_create(
+        DossierFact(
+            dossier_id=500 + i,
+            organisation=recent,
+            region=recent.region,
+            certification="clea",
+            opened_month=first_open_month(),
+            opened_on=first_open_month(),
+        )
+        for i in range(20)
+    )
+    cube_rebuild()
     client = Client()
     assert client.get(reverse("indicators:open_data")).status_code == 200
     response = client.get(reverse("indicators:open_data_regional"))
     assert response.status_code == 200 and "public" in response["Cache-Control"] and response["ETag"]
     assert client.get(reverse("indicators:open_data_regional"), HTTP_IF_NONE_MATCH=response["ETag"]).status_code == 304
     rows = {r[1]: r for r in csv.reader(io.StringIO(response.content.decode("utf-8-sig")), delimiter=";")}
-    # Brittany's 4 dossiers are hidden, and so is the smallest other region, or 54 − 30 − 20 would give them.
-    assert (
-        rows[Region.BRETAGNE][3] == "" and rows[Region.OCCITANIE][3] == "" and rows[Region.HAUTS_DE_FRANCE][3] == "30"
-    )
+    # Brittany's 4, Corsica's 2 and Normandy's 3 are hidden, and so is the smallest other region, or 59 − 30 − 20
+    # would give their 9.
+    assert [rows[r][3] for r in (Region.BRETAGNE, Region.CORSE, Region.NORMANDIE, Region.OCCITANIE)] == [""] * 4
+    assert rows[Region.HAUTS_DE_FRANCE][3] == "30"
     # Validated at once and in part hidden together (15 and 15 published in the north).
     assert rows[Region.HAUTS_DE_FRANCE][5:7] == ["15", "15"]
     national = list(
@@ -199,4 +217,4 @@ def test_open_data_is_public_cacheable_and_hides_small_cells():
             io.StringIO(client.get(reverse("indicators:open_data_national")).content.decode("utf-8-sig")), delimiter=";"
         )
     )
-    assert national[1][:3] == ["2026-03", "France", "54"]
+    assert [row[:3] for row in national[1:]] == [["2026-03", "France", "59"]]
