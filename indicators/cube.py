@@ -1,7 +1,8 @@
 """The monthly cube: the facts counted per month of opening, region and certification, with the delays as
-histograms (exact percentiles) and the missing domains and sub-domains. At 1,000,000 facts the national dashboard
-read from the facts takes seconds (bench/README.md); from the cube, tens of milliseconds. It is rebuilt from the
-facts in one transaction (readers see the old cube or the new one, never half of one)."""
+histograms (exact to the day up to 60 days, then by week and by 30 days: percentiles beyond 60 days are
+approximate, to half a week or 15 days) and the missing domains and sub-domains. At 1,000,000 facts the national
+dashboard read from the facts takes seconds (bench/README.md); from the cube, tens of milliseconds. It is rebuilt
+from the facts in one transaction (readers see the old cube or the new one, never half of one)."""
 
 from __future__ import annotations
 
