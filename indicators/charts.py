@@ -13,7 +13,7 @@ from django.utils.formats import number_format
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from indicators.selectors import Dashboard
 
@@ -187,7 +187,12 @@ def charts(board: Dashboard) -> list[Chart]:
         ),
         Chart(
             "sous-domaines",
-            _("Les %(n)s sous-domaines les plus souvent manquants") % {"n": len(subdomain_rows)},
+            ngettext(
+                "Le sous-domaine le plus souvent manquant",
+                "Les %(n)s sous-domaines les plus souvent manquants",
+                len(subdomain_rows),
+            )
+            % {"n": len(subdomain_rows)},
             [_("Sous-domaine"), _("Intitulé"), _("Dossiers"), _("Part des évaluations préalables (%)")],
             subdomain_rows,
             _bars([f"{r[0]} {r[1]}" for r in subdomain_rows], [r[2] for r in subdomain_rows], count),
