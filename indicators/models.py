@@ -29,6 +29,27 @@ class PriorOutcome(models.TextChoices):
     PARTIAL = "partial", _("Validée en partie")
 
 
+# What the dashboard reads of a fact besides its scope and month (indicators.selectors: funnel, delays, months).
+READ_COLUMNS = [
+    "dossier_id",
+    "certification",
+    "prior_closed_on",
+    "prior_outcome",
+    "training_started_on",
+    "final_evaluation_on",
+    "jury_on",
+    "certified_on",
+    "withdrawn_on",
+    "expired_on",
+    "days_to_prior",
+    "days_to_training",
+    "days_to_final",
+    "days_to_jury",
+    "days_jury_to_certificate",
+    "days_to_certificate",
+]
+
+
 class DossierFact(models.Model):
     """One opened dossier: who (bands, not identities), where, which certification, and the day it reached each
     step; durations in days between steps, precomputed so that percentiles sort plain integers."""
@@ -72,14 +93,19 @@ class DossierFact(models.Model):
         verbose_name = _("fait statistique d'un dossier")
         verbose_name_plural = _("faits statistiques des dossiers")
         indexes = [
-            # The scopes: a region's and an organisation's rows, by month.
-            models.Index(fields=["region", "opened_month"], name="fact_region_month"),
-            models.Index(fields=["organisation", "opened_month"], name="fact_org_month"),
+            # The scopes: a region's and an organisation's rows, by month, covering what the dashboard reads (the
+            # steps and the delays): an index-only scan, instead of one heap page per fact (the busiest organisation's
+            # 33,000 facts lay on 15,800 pages of the 1,000,000).
+            models.Index(fields=["region", "opened_month"], name="fact_region_month_cover", include=READ_COLUMNS),
+            models.Index(fields=["organisation", "opened_month"], name="fact_org_month_cover", include=READ_COLUMNS),
             models.Index(fields=["opened_month"], name="fact_month"),
         ]
 
     def __str__(self) -> str:
         return f"{self.dossier_id}"
+
+
+GAP_COLUMNS = ["certification", "fact_id", "domain_code", "domain_title", "subdomain_code", "subdomain_title"]
 
 
 class DossierFactGap(models.Model):
@@ -104,8 +130,9 @@ class DossierFactGap(models.Model):
         verbose_name_plural = _("sous-domaines manquants")
         constraints = [models.UniqueConstraint(fields=["fact", "subdomain_code"], name="factgap_unique")]
         indexes = [
-            models.Index(fields=["organisation", "opened_month"], name="factgap_org_month"),
-            models.Index(fields=["region", "opened_month"], name="factgap_region_month"),
+            # Covering what `missing` groups and counts: index-only scans (as the facts' indexes).
+            models.Index(fields=["organisation", "opened_month"], name="factgap_org_month_cover", include=GAP_COLUMNS),
+            models.Index(fields=["region", "opened_month"], name="factgap_region_month_cover", include=GAP_COLUMNS),
         ]
 
     def __str__(self) -> str:

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.contrib.postgres.fields import ArrayField
 from django.db import connection
 from django.db.models import Aggregate, Count, F, FloatField, Max, Q, QuerySet, Sum
 
@@ -157,13 +158,12 @@ def percentile_of_counts(counts: Sequence[tuple[int, int]], fraction: float) -> 
     return low + (high - low) * (rank - low_rank)
 
 
-class PercentileCont(Aggregate):
-    function = "PERCENTILE_CONT"
-    template = "%(function)s(%(fraction)s) WITHIN GROUP (ORDER BY %(expressions)s)"
-    output_field = FloatField()
+class PercentilesCont(Aggregate):
+    """The median and the 90th percentile of one column from a single sort (an array of the two)."""
 
-    def __init__(self, expression: Any, fraction: float, **extra: Any) -> None:
-        super().__init__(expression, fraction=float(fraction), **extra)
+    function = "PERCENTILE_CONT"
+    template = "%(function)s(ARRAY[0.5, 0.9]) WITHIN GROUP (ORDER BY %(expressions)s)"
+    output_field = ArrayField(FloatField())
 
 
 # -- The dashboard ----------------------------------------------------------------------------------------------
@@ -227,27 +227,44 @@ class Dashboard:
         return self.funnel["full"] / self.funnel["prior"] if self.funnel["prior"] else None
 
 
+def _funnel_aggregates() -> dict[str, Any]:
+    return {
+        key: Count("dossier_id", filter=condition) if condition else Count("dossier_id")
+        for key, condition in FUNNEL_FILTERS.items()
+    }
+
+
 def funnel(rows: QuerySet[DossierFact]) -> dict[str, int]:
-    counts = rows.aggregate(
-        **{
-            key: Count("dossier_id", filter=condition) if condition else Count("dossier_id")
-            for key, condition in FUNNEL_FILTERS.items()
-        }
-    )
+    counts = rows.aggregate(**_funnel_aggregates())
     return {key: counts[key] or 0 for key in FUNNEL}
 
 
+def _delay_aggregates() -> dict[str, Any]:
+    aggregates: dict[str, Any] = {}
+    for key in DELAYS:
+        aggregates[f"{key}__n"] = Count(key)
+        aggregates[f"{key}__p"] = PercentilesCont(F(key))
+    return aggregates
+
+
+def _delays_of(values: dict[str, Any]) -> list[Delay]:
+    return [Delay(key, values[f"{key}__n"], *(values[f"{key}__p"] or (None, None))) for key in DELAYS]
+
+
+def funnel_and_delays(rows: QuerySet[DossierFact]) -> tuple[dict[str, int], list[Delay]]:
+    """The funnel's counts and the delays' percentiles in one pass over the rows on PostgreSQL (one scan instead
+    of two: at the busiest organisation's 33,000 facts, the scan is most of the time)."""
+    if connection.vendor != "postgresql":
+        return funnel(rows), delays(rows)
+    values = rows.aggregate(**_funnel_aggregates(), **_delay_aggregates())
+    return {key: values[key] or 0 for key in FUNNEL}, _delays_of(values)
+
+
 def delays(rows: QuerySet[DossierFact]) -> list[Delay]:
-    """Median and 90th percentile of each delay: percentile_cont on PostgreSQL; on SQLite, in Python over the
-    filtered rows (the embedded mode's data sets are small)."""
+    """Median and 90th percentile of each delay: percentile_cont on PostgreSQL (both from one sort of each
+    column); on SQLite, in Python over the filtered rows (the embedded mode's data sets are small)."""
     if connection.vendor == "postgresql":
-        aggregates: dict[str, Any] = {}
-        for key in DELAYS:
-            aggregates[f"{key}__n"] = Count(key)
-            aggregates[f"{key}__p50"] = PercentileCont(F(key), 0.5)
-            aggregates[f"{key}__p90"] = PercentileCont(F(key), 0.9)
-        values = rows.aggregate(**aggregates)
-        return [Delay(key, values[f"{key}__n"], values[f"{key}__p50"], values[f"{key}__p90"]) for key in DELAYS]
+        return _delays_of(rows.aggregate(**_delay_aggregates()))
     columns: dict[str, list[int]] = {key: [] for key in DELAYS}
     for row in rows.values_list(*DELAYS):
         for key, value in zip(DELAYS, row, strict=True):
@@ -390,6 +407,5 @@ def dashboard(scope: Scope, filters: Filters) -> Dashboard:
         return cube_dashboard(scope, filters)
     rows = filters.apply(scope.facts())
     domains, subdomains = missing(_gaps(scope, filters))
-    return Dashboard(
-        funnel=funnel(rows), delays=delays(rows), domains=domains, subdomains=subdomains, months=months(rows)
-    )
+    counts, delay_rows = funnel_and_delays(rows)
+    return Dashboard(funnel=counts, delays=delay_rows, domains=domains, subdomains=subdomains, months=months(rows))
