@@ -120,6 +120,13 @@ class DossierFactGap(models.Model):
     region = models.CharField(max_length=2)
     certification = models.CharField(max_length=20)
     opened_month = models.DateField()
+    # The fact's other filters, copied too: a filtered national view then reads its gaps without joining the
+    # 1,500,000 gap rows to the facts it keeps (about 1 s per query at 1,000,000 facts).
+    departement = models.CharField(max_length=3, blank=True, default="")
+    funder_kind = models.CharField(max_length=20, blank=True, default="")
+    registration_status = models.CharField(max_length=20, blank=True, default="")
+    education_level = models.CharField(max_length=10, blank=True, default="")
+    age_band = models.CharField(max_length=5, blank=True, default="")
     domain_code = models.CharField(_("domaine"), max_length=10)
     domain_title = models.CharField(_("intitulé du domaine"), max_length=255)
     subdomain_code = models.CharField(_("sous-domaine"), max_length=10)

@@ -8,7 +8,7 @@ import datetime
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from django.contrib.postgres.fields import ArrayField
 from django.db import connection
@@ -68,6 +68,9 @@ def scope_for(membership: Membership | None) -> Scope | None:
     return None
 
 
+Rows = TypeVar("Rows", QuerySet[DossierFact], QuerySet[DossierFactGap])
+
+
 @dataclass(frozen=True)
 class Filters:
     """What the form kept (values already checked against the scope's choices)."""
@@ -83,7 +86,8 @@ class Filters:
     education_level: str = ""
     age_band: str = ""
 
-    def apply(self, rows: QuerySet[DossierFact]) -> QuerySet[DossierFact]:
+    def apply(self, rows: Rows) -> Rows:
+        """The facts (or their gap rows, which carry the same columns) that the filters keep."""
         if self.start:
             rows = rows.filter(opened_month__gte=self.start.replace(day=1))
         if self.end:
@@ -275,28 +279,14 @@ def delays(rows: QuerySet[DossierFact]) -> list[Delay]:
     ]
 
 
-# Filters the gap rows carry themselves (no join to the facts).
-GAP_FILTERS = ("start", "end", "region", "organisation_id", "certification")
-
-
 def _gaps(scope: Scope, filters: Filters) -> QuerySet[DossierFactGap]:
-    """The scope's gap rows: read on their own copy of the fact's scope when the filters allow, else through the
-    facts that scope and filters keep."""
-    if any(getattr(filters, name) for name in FACT_ONLY_FILTERS if name not in GAP_FILTERS):
-        return DossierFactGap.objects.filter(fact__in=filters.apply(scope.facts()).values("dossier_id"))
+    """The scope's gap rows, read on their own copy of the fact's scope and filters (no join to the facts)."""
     gaps = DossierFactGap.objects.all()
     if scope.level == REGION:
         gaps = gaps.filter(region=scope.region)
     elif scope.level == ORGANISATION:
         gaps = gaps.filter(organisation_id=scope.organisation_id or 0)
-    if filters.start:
-        gaps = gaps.filter(opened_month__gte=filters.start.replace(day=1))
-    if filters.end:
-        gaps = gaps.filter(opened_month__lte=filters.end.replace(day=1))
-    if filters.organisation_id:
-        gaps = gaps.filter(organisation_id=filters.organisation_id)
-    equal = {name: getattr(filters, name) for name in ("region", "certification") if getattr(filters, name)}
-    return gaps.filter(**equal)
+    return filters.apply(gaps)
 
 
 def missing(gaps: QuerySet[DossierFactGap]) -> tuple[list[tuple[str, str, int]], list[tuple[str, str, int]]]:
