@@ -137,6 +137,7 @@ INSTALLED_APPS = [
     "journey",
     "privacy",
     "notifications",
+    "indicators",
     "space",
 ]
 
@@ -501,6 +502,11 @@ CELERY_BEAT_SCHEDULE = {
     # Tomorrow's appointments, reminded from 9:00 (Paris) the day before: hourly so that the first run after 9:00
     # sends them whenever beat started, and those booked later in the day still get theirs (keyed: sent once).
     "appointment-reminders": {"task": "notifications.tasks.appointment_reminders_task", "schedule": 60 * 60},
+    # Statistics (issue 21): the facts follow each step as it happens; the nightly rebuild catches what no step
+    # announced (a funder added, a birth date anonymised, a dossier deleted). Idempotent.
+    "indicators-rebuild": {"task": "indicators.tasks.facts_rebuild_task", "schedule": 60 * 60 * 24},
+    # The national and regional views read a monthly cube counted from the facts: this is how late they may be.
+    "indicators-cube": {"task": "indicators.tasks.cube_rebuild_task", "schedule": 60 * 30},
 }
 
 # -- Personal data: how long each category is kept, why, and what happens at the deadline (GDPR art. 5.1.e) -----

@@ -77,6 +77,7 @@ urlpatterns = [
     path("donnees-personnelles/", include("privacy.urls")),
     path("notifications/", include("notifications.urls")),
     path("mon-espace/", include("space.urls")),
+    path("", include("indicators.urls")),
     path("api/v1/", include("clea_platform.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
     # The split view serves Swagger UI's start-up script as a file (?script): the CSP refuses inline scripts.

@@ -195,6 +195,9 @@ NOT_TENANT_URLS: dict[str, str] = {
     "space:certificate_download": "the candidate's own document; another person's is a 404 (tests/space)",
     "space:credential_download": "the candidate's own credential; another person's is a 404 (tests/space)",
     "space:move": "the candidate's own dossier; another person's is a 404 (tests/space/test_move.py)",
+    # Statistics (issue 21): the key names a chart, not an object; the figures are the scope's (nation, region,
+    # organisation) whatever the filters ask (tests/indicators/test_views.py).
+    "indicators:chart_download": "a chart's data within the member's own scope, never an object of another one",
     "space:move_confirm": (
         "the candidate's own dossier and a public directory site; another person's dossier is a 404 "
         "(tests/space/test_move.py)"
@@ -232,6 +235,13 @@ NOT_TENANT_LISTS: dict[str, str] = {
     "credentials:jwks": "the platform's public keys (JWKS), no tenant data",
     "credentials:did": "the platform's did:web document (its public keys), no tenant data",
     "accessibility": "the public declaration of accessibility, no data",
+    "indicators:open_data": "public by design: the open data's page, national figures with small cells hidden",
+    "indicators:open_data_national": "public by design: national monthly figures, small cells hidden",
+    "indicators:open_data_regional": "public by design: regional monthly figures, small cells hidden",
+    "indicators:dashboard": (
+        "statistics of the member's own scope (nation, region, organisation) read through Scope.facts; scoping "
+        "and filters that cannot leave it are tested in tests/indicators/test_views.py"
+    ),
     "api_schema": "the API's OpenAPI schema",
     "api_docs": "the API's documentation page",
     # Pages that count or redirect, forms that create.

@@ -53,6 +53,10 @@ NOT_TENANT_OWNED = {
     "notifications.NotificationPreference": "a person's own choice, whatever organisation they work for",
     "evaluations.PixMappingVersion": "national: Certif'Pro's table from Pix levels to CléA numérique domains",
     "evaluations.PixMappingRule": "part of a national mapping version",
+    "indicators.CubeRow": "counts per month, region and certification: many organisations' dossiers, no one's own",
+    "indicators.CubeDelay": "a histogram per month, region and certification, over many organisations",
+    "indicators.CubeGap": "counts per month, region and certification, over many organisations",
+    "indicators.CubeRefresh": "when the national cube was recounted",
 }
 
 # Generated documents: whatever points at one must protect it (a legal record is never cascaded away).
@@ -166,6 +170,10 @@ def test_seed_demo_is_idempotent_and_every_demo_account_can_log_in(client, setti
     settings.DEBUG, settings.EMBEDDED = False, False
     call_command("seed_demo", force_demo=True, verbosity=0)
     assert (Organisation.objects.count(), User.objects.count(), Membership.objects.count()) == counts
+    # The statistics of the demo are not empty: seed_demo rebuilds the facts and the cube at its end.
+    from indicators.models import CubeRow, DossierFact
+
+    assert DossierFact.objects.exists() and CubeRow.objects.exists()
     assert DEMO_TOTP_SECRET in capsys.readouterr().out, "make run prints the demo's TOTP secret"
     with_code = demo_accounts_with_two_factor()
     assert {a.email for a in with_code} == {

@@ -81,6 +81,9 @@ class Command(BaseCommand):
         asked = seed_intake(orgs)
         self.stdout.write(f"Demandes d'entretien venues de l'annuaire : {asked}")
         self.stdout.write(f"Fichiers de résultats Pix importés : {seed_pix(orgs)}")
+        # The statistics' facts follow the steps as they happen; a rebuild also reads what the seeding wrote
+        # directly (by name: the indicators app sits beside journey, which does not import it).
+        call_command("indicators_rebuild", verbosity=0, stdout=self.stdout)
         self.stdout.write(self.style.SUCCESS("Données de démonstration prêtes."))
         self.stdout.write(f"Comptes de démonstration (mot de passe : {DEMO_PASSWORD}) :")
         with_code = demo_accounts_with_two_factor()
