@@ -7,14 +7,16 @@ from the facts in one transaction (readers see the old cube or the new one, neve
 from __future__ import annotations
 
 import datetime
+import itertools
 from collections import defaultdict
+from typing import Any
 
 from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
 
-from indicators.models import CubeDelay, CubeGap, CubeRefresh, CubeRow, DossierFact, DossierFactGap
-from indicators.selectors import DELAYS, FUNNEL_FILTERS
+from indicators.models import CUBE_ALL, CubeDelay, CubeGap, CubeRefresh, CubeRow, DossierFact, DossierFactGap
+from indicators.selectors import CUBE_PERSON, DELAYS, FUNNEL, FUNNEL_FILTERS
 
 KEY = ("opened_month", "region", "certification")
 BATCH = 5000
@@ -36,9 +38,24 @@ def cube_rebuild() -> int:
         key: Count("dossier_id", filter=condition) if condition else Count("dossier_id")
         for key, condition in FUNNEL_FILTERS.items()
     }
+    # Per person (status, level, band), then rolled up: each of the 8 combinations of "this value or CUBE_ALL".
+    rolled: dict[tuple[Any, ...], list[int]] = defaultdict(lambda: [0] * len(FUNNEL))
+    for r in DossierFact.objects.order_by().values(*KEY, *CUBE_PERSON).annotate(**counts).iterator(chunk_size=BATCH):
+        key = tuple(r[name] for name in KEY)
+        values = [r[name] for name in FUNNEL]
+        for person in itertools.product(*((r[name], CUBE_ALL) for name in CUBE_PERSON)):
+            sums = rolled[key + person]
+            for i, value in enumerate(values):
+                sums[i] += value
     rows = [
-        CubeRow(month=r.pop("opened_month"), **r)
-        for r in DossierFact.objects.order_by().values(*KEY).annotate(**counts)
+        CubeRow(
+            month=key[0],
+            region=key[1],
+            certification=key[2],
+            **dict(zip(CUBE_PERSON, key[3:], strict=True)),
+            **dict(zip(FUNNEL, sums, strict=True)),
+        )
+        for key, sums in rolled.items()
     ]
     buckets: dict[tuple[datetime.date, str, str, int], int] = defaultdict(int)
     for delay in DELAYS:
