@@ -209,18 +209,30 @@ class CubeDelay(models.Model):
 
 
 class CubeGap(models.Model):
-    """Dossiers missing a domain (subdomain_code empty) or a sub-domain, per month, region and certification."""
+    """Dossiers missing a domain (subdomain_code empty) or a sub-domain, per month, region and certification; and
+    for the nation (region CUBE_ALL), per status, education level and age band too, rolled up as CubeRow's (per
+    region as well, they would be 1,000,000 rows at 1,000,000 facts: a region's view filtered by the person reads
+    its gap rows)."""
 
     month = models.DateField()
     region = models.CharField(max_length=2)
     certification = models.CharField(max_length=20)
+    registration_status = models.CharField(max_length=20, default=CUBE_ALL)
+    education_level = models.CharField(max_length=10, default=CUBE_ALL)
+    age_band = models.CharField(max_length=5, default=CUBE_ALL)
     domain_code = models.CharField(max_length=10)
     subdomain_code = models.CharField(max_length=10, blank=True)
     title = models.CharField(max_length=255)
     dossiers = models.IntegerField()
 
     class Meta:
-        indexes = [models.Index(fields=["month", "region", "certification"], name="cubegap_key")]
+        indexes = [
+            models.Index(fields=["month", "region", "certification"], name="cubegap_key"),
+            models.Index(
+                fields=["registration_status", "education_level", "age_band", "region", "month"],
+                name="cubegap_person_key",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.subdomain_code or self.domain_code

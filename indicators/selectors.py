@@ -337,9 +337,12 @@ def _person_filtered(filters: Filters) -> bool:
 
 def _cube(rows: QuerySet[Any], scope: Scope, filters: Filters) -> QuerySet[Any]:
     region = scope.region if scope.level == REGION else filters.region
-    if region and rows.model is not CubeDelay:
+    if rows.model is CubeGap:
+        # A region's rows (no person filter then), or the nation's (region CUBE_ALL), rolled up or not.
+        rows = rows.filter(region=region or CUBE_ALL)
+    elif region and rows.model is not CubeDelay:
         rows = rows.filter(region=region)
-    if rows.model is CubeRow:
+    if rows.model in (CubeRow, CubeGap):
         rows = rows.filter(**{name: getattr(filters, name) or CUBE_ALL for name in CUBE_PERSON})
     if filters.certification:
         rows = rows.filter(certification=filters.certification)
@@ -374,8 +377,9 @@ def cube_dashboard(scope: Scope, filters: Filters) -> Dashboard:
         ]
     domains: list[tuple[str, str, int]] = []
     subdomains: list[tuple[str, str, int]] = []
-    if person:
-        # The gaps' cube has no person dimension (it would be 24 times its size): their own rows, which carry them.
+    if person and region:
+        # The gaps' cube is per person for the nation only (per region too, it would be as large as the gap rows):
+        # a region's, filtered by the person, come from its gap rows, which carry the person's dimensions.
         domains, subdomains = missing(_gaps(scope, filters))
     gaps = (
         _cube(CubeGap.objects.all(), scope, filters)
@@ -383,7 +387,7 @@ def cube_dashboard(scope: Scope, filters: Filters) -> Dashboard:
         .annotate(n=Sum("dossiers"), title=Max("title"))
         .order_by("-n", "domain_code", "subdomain_code")
     )
-    for gap in [] if person else gaps:
+    for gap in [] if person and region else gaps:
         if gap["subdomain_code"]:
             subdomains.append((gap["subdomain_code"], gap["title"], gap["n"]))
         else:
