@@ -339,7 +339,11 @@ def main() -> None:
         ("Plancher (/ping, sans requête)", "/ping", urls["certifpro"]),
         ("Statistiques nationales, sans filtre (cube)", urls["url"], urls["certifpro"]),
         ("Nationales, CléA + une région + depuis 2024 (cube)", urls["filtered_cube"], urls["certifpro"]),
-        ("Nationales, CléA + demandeurs d'emploi + 26-44 ans (faits)", urls["filtered_facts"], urls["certifpro"]),
+        (
+            "Nationales, CléA + demandeurs d'emploi + 26-44 ans (cube, délais des faits)",
+            urls["filtered_facts"],
+            urls["certifpro"],
+        ),
         (f"Une région, sans filtre (cube, {urls['region_facts']} faits)", urls["url"], urls["region"]),
         (f"Un organisme, sans filtre (faits, {urls['busiest']})", urls["url"], urls["organisation"]),
         ("Données ouvertes, CSV régional (public)", urls["open_data"], ""),
