@@ -7,14 +7,16 @@ from the facts in one transaction (readers see the old cube or the new one, neve
 from __future__ import annotations
 
 import datetime
+import itertools
 from collections import defaultdict
+from typing import Any
 
 from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
 
-from indicators.models import CubeDelay, CubeGap, CubeRefresh, CubeRow, DossierFact, DossierFactGap
-from indicators.selectors import DELAYS, FUNNEL_FILTERS
+from indicators.models import CUBE_ALL, CubeDelay, CubeGap, CubeRefresh, CubeRow, DossierFact, DossierFactGap
+from indicators.selectors import CUBE_PERSON, DELAYS, FUNNEL, FUNNEL_FILTERS
 
 KEY = ("opened_month", "region", "certification")
 BATCH = 5000
@@ -30,15 +32,58 @@ def delay_bucket(days: int) -> int:
     return WEEKLY_DAYS + 1 + (days - WEEKLY_DAYS - 1) // 30 * 30 + 15
 
 
+def _gaps(key: tuple[str, ...], person: tuple[str, ...]) -> list[CubeGap]:
+    """The dossiers missing each domain (each dossier once) and each sub-domain, grouped by `key` and `person`."""
+    domains = (
+        DossierFactGap.objects.order_by()
+        .values(*key, *person, "domain_code", "domain_title")
+        .annotate(n=Count("fact_id", distinct=True))
+    )
+    subdomains = (
+        DossierFactGap.objects.order_by()
+        .values(*key, *person, "domain_code", "subdomain_code", "subdomain_title")
+        .annotate(n=Count("fact_id"))
+    )
+    return [
+        CubeGap(
+            month=r["opened_month"],
+            region=r.get("region", CUBE_ALL),
+            certification=r["certification"],
+            domain_code=r["domain_code"],
+            subdomain_code=r.get("subdomain_code", ""),
+            title=r.get("subdomain_title") or r["domain_title"],
+            dossiers=r["n"],
+            **{name: r[name] for name in person},
+        )
+        for rows in (domains, subdomains)
+        for r in rows.iterator(chunk_size=BATCH)
+    ]
+
+
 def cube_rebuild() -> int:
     """Every cube row from the facts; returns the number of rows of counts."""
     counts = {
         key: Count("dossier_id", filter=condition) if condition else Count("dossier_id")
         for key, condition in FUNNEL_FILTERS.items()
     }
+    # Per person (status, level, band), then rolled up: each of the 8 combinations of "this value or CUBE_ALL".
+    rolled: dict[tuple[Any, ...], list[int]] = defaultdict(lambda: [0] * len(FUNNEL))
+    for r in DossierFact.objects.order_by().values(*KEY, *CUBE_PERSON).annotate(**counts).iterator(chunk_size=BATCH):
+        key = tuple(r[name] for name in KEY)
+        values = [r[name] for name in FUNNEL]
+        for person in itertools.product(*((r[name], CUBE_ALL) for name in CUBE_PERSON)):
+            sums = rolled[key + person]
+            for i, value in enumerate(values):
+                sums[i] += value
     rows = [
-        CubeRow(month=r.pop("opened_month"), **r)
-        for r in DossierFact.objects.order_by().values(*KEY).annotate(**counts)
+        CubeRow(
+            month=key[0],
+            region=key[1],
+            certification=key[2],
+            **dict(zip(CUBE_PERSON, key[3:], strict=True)),
+            **dict(zip(FUNNEL, sums, strict=True)),
+        )
+        for key, sums in rolled.items()
     ]
     buckets: dict[tuple[datetime.date, str, str, int], int] = defaultdict(int)
     for delay in DELAYS:
@@ -54,38 +99,25 @@ def cube_rebuild() -> int:
         CubeDelay(month=month, certification=certification, delay=delay, days=days, dossiers=n)
         for (month, certification, delay, days), n in buckets.items()
     ]
-    gap_key = ("opened_month", "region", "certification")
-    domains = (
-        DossierFactGap.objects.order_by()
-        .values(*gap_key, "domain_code", "domain_title")
-        .annotate(n=Count("fact_id", distinct=True))
-    )
-    subdomains = (
-        DossierFactGap.objects.order_by()
-        .values(*gap_key, "domain_code", "subdomain_code", "subdomain_title")
-        .annotate(n=Count("fact_id"))
-    )
-    gaps = [
+    gaps = _gaps(("opened_month", "region", "certification"), ())
+    # The nation's, per person and rolled up: the counts of disjoint groups of dossiers add up.
+    national: dict[tuple[Any, ...], int] = defaultdict(int)
+    for gap in _gaps(("opened_month", "certification"), CUBE_PERSON):
+        for person in itertools.product(*((getattr(gap, name), CUBE_ALL) for name in CUBE_PERSON)):
+            key = (gap.month, gap.certification, gap.domain_code, gap.subdomain_code, gap.title, *person)
+            national[key] += gap.dossiers
+    gaps += [
         CubeGap(
-            month=r["opened_month"],
-            region=r["region"],
-            certification=r["certification"],
-            domain_code=r["domain_code"],
-            title=r["domain_title"],
-            dossiers=r["n"],
+            month=month,
+            region=CUBE_ALL,
+            certification=certification,
+            domain_code=domain,
+            subdomain_code=subdomain,
+            title=title,
+            dossiers=n,
+            **dict(zip(CUBE_PERSON, person, strict=True)),
         )
-        for r in domains
-    ] + [
-        CubeGap(
-            month=r["opened_month"],
-            region=r["region"],
-            certification=r["certification"],
-            domain_code=r["domain_code"],
-            subdomain_code=r["subdomain_code"],
-            title=r["subdomain_title"],
-            dossiers=r["n"],
-        )
-        for r in subdomains
+        for (month, certification, domain, subdomain, title, *person), n in national.items()
     ]
     with transaction.atomic():
         for model in (CubeRow, CubeDelay, CubeGap):

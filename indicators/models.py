@@ -146,14 +146,24 @@ class DossierFactGap(models.Model):
         return self.subdomain_code
 
 
+# A cube row's value for "every status / level / band": the row sums the others (a roll-up, written by the rebuild).
+CUBE_ALL = "*"
+
+
 class CubeRow(models.Model):
-    """The facts counted per month of opening, region and certification: what the national and regional views
-    read when no other filter is asked (a few thousand rows instead of a million facts). Rebuilt from the facts by
-    `indicators.cube.cube_rebuild` (beat, every CUBE_REFRESH_SECONDS, and after each rebuild of the facts)."""
+    """The facts counted per month of opening, region, certification and the person's status, education level and
+    age band: what the national and regional views read unless filtered by organisation, département or funder.
+    Each of the three person dimensions also has its roll-up value CUBE_ALL, so that any combination of filters is
+    one slice of rows (an unfiltered view reads its few thousand "*, *, *" rows, never the 80,000 detailed ones).
+    Rebuilt from the facts by `indicators.cube.cube_rebuild` (beat, every CUBE_REFRESH_SECONDS, and after each
+    rebuild of the facts)."""
 
     month = models.DateField(_("mois d'ouverture"))
     region = models.CharField(_("région"), max_length=2, choices=Region.choices)
     certification = models.CharField(_("certification"), max_length=20, choices=Certification.choices)
+    registration_status = models.CharField(_("statut"), max_length=20, default=CUBE_ALL)
+    education_level = models.CharField(_("niveau de formation"), max_length=10, default=CUBE_ALL)
+    age_band = models.CharField(_("âge"), max_length=5, default=CUBE_ALL)
     opened = models.IntegerField(default=0)
     prior = models.IntegerField(default=0)
     full = models.IntegerField(default=0)
@@ -169,7 +179,10 @@ class CubeRow(models.Model):
         verbose_name = _("ligne du cube mensuel")
         verbose_name_plural = _("cube mensuel")
         constraints = [
-            models.UniqueConstraint(fields=["month", "region", "certification"], name="cuberow_unique"),
+            models.UniqueConstraint(
+                fields=["registration_status", "education_level", "age_band", "month", "region", "certification"],
+                name="cuberow_person_unique",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -196,18 +209,30 @@ class CubeDelay(models.Model):
 
 
 class CubeGap(models.Model):
-    """Dossiers missing a domain (subdomain_code empty) or a sub-domain, per month, region and certification."""
+    """Dossiers missing a domain (subdomain_code empty) or a sub-domain, per month, region and certification; and
+    for the nation (region CUBE_ALL), per status, education level and age band too, rolled up as CubeRow's (per
+    region as well, they would be 1,000,000 rows at 1,000,000 facts: a region's view filtered by the person reads
+    its gap rows)."""
 
     month = models.DateField()
     region = models.CharField(max_length=2)
     certification = models.CharField(max_length=20)
+    registration_status = models.CharField(max_length=20, default=CUBE_ALL)
+    education_level = models.CharField(max_length=10, default=CUBE_ALL)
+    age_band = models.CharField(max_length=5, default=CUBE_ALL)
     domain_code = models.CharField(max_length=10)
     subdomain_code = models.CharField(max_length=10, blank=True)
     title = models.CharField(max_length=255)
     dossiers = models.IntegerField()
 
     class Meta:
-        indexes = [models.Index(fields=["month", "region", "certification"], name="cubegap_key")]
+        indexes = [
+            models.Index(fields=["month", "region", "certification"], name="cubegap_key"),
+            models.Index(
+                fields=["registration_status", "education_level", "age_band", "region", "month"],
+                name="cubegap_person_key",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.subdomain_code or self.domain_code

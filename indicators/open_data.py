@@ -20,7 +20,7 @@ from typing import Any
 from django.db.models import Sum
 from django.utils import timezone
 
-from indicators.models import CubeRow
+from indicators.models import CUBE_ALL, CubeRow
 from indicators.selectors import FUNNEL
 from organisations.models import Region
 
@@ -38,7 +38,10 @@ def first_open_month(today: datetime.date | None = None) -> datetime.date:
 def _counts(group: tuple[str, ...]) -> list[dict[str, Any]]:
     """Read from the monthly cube (indicators/cube.py), as recounted every 10 minutes; closed months only."""
     aggregates = {key: Sum(key) for key in FUNNEL}
-    rows = CubeRow.objects.filter(month__lt=first_open_month())
+    # The roll-up rows only (every status, level and band): the detailed ones would count each dossier again.
+    rows = CubeRow.objects.filter(
+        month__lt=first_open_month(), registration_status=CUBE_ALL, education_level=CUBE_ALL, age_band=CUBE_ALL
+    )
     return list(rows.order_by().values(*group).annotate(**aggregates).order_by(*group))
 
 

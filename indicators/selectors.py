@@ -15,6 +15,7 @@ from django.db import connection
 from django.db.models import Aggregate, Count, F, FloatField, Max, Q, QuerySet, Sum
 
 from indicators.models import (
+    CUBE_ALL,
     CubeDelay,
     CubeGap,
     CubeRefresh,
@@ -319,26 +320,30 @@ def months(rows: QuerySet[DossierFact]) -> list[tuple[datetime.date, int, int]]:
 # -- The cube: the same figures per month, region and certification ---------------------------------------------
 
 # Filters the cube cannot answer: they need the facts.
-FACT_ONLY_FILTERS = (
-    "departement",
-    "organisation_id",
-    "funder_kind",
-    "registration_status",
-    "education_level",
-    "age_band",
-)
+FACT_ONLY_FILTERS = ("departement", "organisation_id", "funder_kind")
+# The person's dimensions of the cube's counts (CubeRow), each with its roll-up value CUBE_ALL.
+CUBE_PERSON = ("registration_status", "education_level", "age_band")
 
 
 def cube_answers(scope: Scope, filters: Filters) -> bool:
-    """The nation's or a region's figures by period, region and certification: the cube's. An organisation's own
-    figures, and any other filter, come from the facts (a smaller set, read at once)."""
+    """The nation's or a region's figures by period, region, certification, status, education level and age band:
+    the cube's. An organisation's own figures, and the other filters, come from the facts."""
     return scope.level != ORGANISATION and not any(getattr(filters, name) for name in FACT_ONLY_FILTERS)
+
+
+def _person_filtered(filters: Filters) -> bool:
+    return any(getattr(filters, name) for name in CUBE_PERSON)
 
 
 def _cube(rows: QuerySet[Any], scope: Scope, filters: Filters) -> QuerySet[Any]:
     region = scope.region if scope.level == REGION else filters.region
-    if region and rows.model is not CubeDelay:
+    if rows.model is CubeGap:
+        # A region's rows (no person filter then), or the nation's (region CUBE_ALL), rolled up or not.
+        rows = rows.filter(region=region or CUBE_ALL)
+    elif region and rows.model is not CubeDelay:
         rows = rows.filter(region=region)
+    if rows.model in (CubeRow, CubeGap):
+        rows = rows.filter(**{name: getattr(filters, name) or CUBE_ALL for name in CUBE_PERSON})
     if filters.certification:
         rows = rows.filter(certification=filters.certification)
     if filters.start:
@@ -352,8 +357,10 @@ def cube_dashboard(scope: Scope, filters: Filters) -> Dashboard:
     rows = _cube(CubeRow.objects.all(), scope, filters)
     sums = rows.aggregate(**{key: Sum(key) for key in FUNNEL})
     region = scope.region if scope.level == REGION else filters.region
-    if region:
-        # The delays' cube is national (per month and certification): a region's come from its facts, exact.
+    person = _person_filtered(filters)
+    if region or person:
+        # The delays' cube is national (per month and certification): a region's, or a status's, level's or age
+        # band's, come from the facts, exact (a histogram per person and region would be as large as the facts).
         delay_rows = delays(filters.apply(scope.facts()))
     else:
         histograms: dict[str, list[tuple[int, int]]] = {key: [] for key in DELAYS}
@@ -368,14 +375,19 @@ def cube_dashboard(scope: Scope, filters: Filters) -> Dashboard:
             )
             for key in DELAYS
         ]
-    domains, subdomains = [], []
+    domains: list[tuple[str, str, int]] = []
+    subdomains: list[tuple[str, str, int]] = []
+    if person and region:
+        # The gaps' cube is per person for the nation only (per region too, it would be as large as the gap rows):
+        # a region's, filtered by the person, come from its gap rows, which carry the person's dimensions.
+        domains, subdomains = missing(_gaps(scope, filters))
     gaps = (
         _cube(CubeGap.objects.all(), scope, filters)
         .values("domain_code", "subdomain_code")
         .annotate(n=Sum("dossiers"), title=Max("title"))
         .order_by("-n", "domain_code", "subdomain_code")
     )
-    for gap in gaps:
+    for gap in [] if person and region else gaps:
         if gap["subdomain_code"]:
             subdomains.append((gap["subdomain_code"], gap["title"], gap["n"]))
         else:
@@ -388,7 +400,7 @@ def cube_dashboard(scope: Scope, filters: Filters) -> Dashboard:
         domains=domains,
         subdomains=subdomains[:TOP_SUBDOMAINS],
         months=[(m["month"], m["opened"], m["certified"]) for m in per_month],
-        extra={"as_of": refreshed, "rounded_delays": not region},
+        extra={"as_of": refreshed, "rounded_delays": not (region or person)},
     )
 
 

@@ -11,9 +11,11 @@ from indicators.facts import age_band, fact_refresh, facts_rebuild
 from indicators.models import AgeBand, DossierFact, DossierFactGap, PriorOutcome
 from indicators.selectors import (
     NATION,
+    REGION,
     Filters,
     Scope,
     _gaps,
+    cube_answers,
     cube_dashboard,
     delays,
     funnel,
@@ -114,20 +116,35 @@ def test_the_rebuild_writes_what_the_steps_wrote_and_twice_the_same(world):
 
 
 def test_the_cube_gives_the_facts_figures(world):
+    fact = DossierFact.objects.get(dossier_id=world["training"].pk)
+    # The other dossier in another age band: the person's filters then keep one of the two.
+    other = AgeBand.FROM_55 if fact.age_band != AgeBand.FROM_55 else AgeBand.UNDER_26
+    DossierFact.objects.exclude(pk=fact.pk).update(age_band=other)
+    DossierFactGap.objects.exclude(fact=fact).update(age_band=other)
     cube_rebuild()
-    for filters in (Filters(), Filters(certification="clea", region=world["full"].organisation.region)):
-        from_cube = cube_dashboard(Scope(NATION), filters)
-        rows = filters.apply(Scope(NATION).facts())
+    region = world["full"].organisation.region
+    person = {"registration_status": fact.registration_status, "age_band": fact.age_band}
+    for scope, filters, opened in (
+        (Scope(NATION), Filters(), 2),
+        (Scope(NATION), Filters(certification="clea", region=region), 2),
+        # The person's status, level and band: from the cube's detailed and rolled-up rows.
+        (Scope(NATION), Filters(**person), 1),
+        (Scope(REGION, region=region), Filters(education_level=fact.education_level, **person), 1),
+        (Scope(NATION), Filters(age_band="x"), 0),
+    ):
+        assert cube_answers(scope, filters)
+        from_cube = cube_dashboard(scope, filters)
+        rows = filters.apply(scope.facts())
         assert from_cube.funnel == funnel(rows)
+        assert from_cube.funnel["opened"] == opened
         assert from_cube.delays == delays(rows)
         # The gaps read on their own copy of the scope, and through the facts: the same.
         through_facts = DossierFactGap.objects.filter(fact__in=rows.values("dossier_id"))
-        assert (from_cube.domains, from_cube.subdomains) == missing(_gaps(Scope(NATION), filters))
-        assert missing(through_facts) == missing(_gaps(Scope(NATION), filters)) != ([], [])
+        assert (from_cube.domains, from_cube.subdomains) == missing(_gaps(scope, filters))
+        assert missing(through_facts) == missing(_gaps(scope, filters))
         assert from_cube.months == months(rows)
-        assert from_cube.funnel["opened"] == 2
+    assert missing(_gaps(Scope(NATION), Filters(**person))) != ([], [])
     # The filters only the facts answer: the gap rows carry them too, and give what a join to the facts gives.
-    fact = DossierFact.objects.get(dossier_id=world["training"].pk)
     for filters in (
         Filters(registration_status=fact.registration_status, age_band=fact.age_band),
         Filters(age_band="x"),
