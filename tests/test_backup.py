@@ -45,6 +45,9 @@ DOCUMENTS = {
     "evaluations.Attestation.file": "sha256",
     # A Pix results file as it was received (issue 21).
     "evaluations.PixImport.file": "sha256",
+    # The Caisse des Dépôts' fluxes as sent and its processing reports as received (issue 21).
+    "funding.CdcFlux.file": "sha256",
+    "funding.CdcReportImport.file": "sha256",
     "funding.ClaimBatch.csv_file": "csv_sha256",
     "funding.ClaimBatch.pdf_file": "pdf_sha256",
     "funding.ClaimBatch.xlsx_file": "xlsx_sha256",

@@ -48,6 +48,7 @@ from funding.services import (
     payment_record,
     statement_generate,
 )
+from indicators.models import RegionalFunder
 from juries.models import Certificate, College, DecisionKind
 from juries.services import (
     certificate_generate,
@@ -985,9 +986,10 @@ def test_the_page_of_one_object_costs_a_fixed_number_of_queries(
 
 
 def _pix_import(org) -> None:
-    from evaluations.services import pix_import_create
+    from evaluations.services import pix_import_create, pix_mapping_load_provisional
     from tests.evaluations.support import line, pix_file
 
+    pix_mapping_load_provisional()  # a transactional test elsewhere may have flushed the migration's rows
     evaluator = MembershipFactory(organisation=org, role=Role.EVALUATOR)
     pix_import_create(content=pix_file(line("1", "Paul", "Roux", "12/04/1985")), filename="pix.csv", by=evaluator)
 
@@ -1008,6 +1010,7 @@ def _admin_world() -> None:
         make_referral(to=org)
         _referentiels(1)
     Group.objects.create(name=f"Groupe {org.pk}")
+    RegionalFunder.objects.create(organisation=OrganisationFactory(kind=OrganisationKind.FUNDER))
     _pix_import(org)
     certifpro = make_certifpro()
     # A flux to the Caisse des Dépôts, its declarations and a report.
@@ -1074,6 +1077,7 @@ ADMIN_LISTS = {
     "outbox.sideeffect": 6,
     "notifications.notification": 7,
     "notifications.notificationpreference": 6,
+    "indicators.regionalfunder": 6,
 }
 # Reference data that the world does not add to: their count is pinned, without growth to show.
 ADMIN_REFERENCE_DATA = {

@@ -155,7 +155,7 @@ def test_directory_to_a_then_moved_to_b_up_to_the_jury_and_a_keeps_its_part(brow
     expect(desk.get_by_label("Nom d'usage")).to_have_value("Martin")
     desk.get_by_label("Civilité").select_option("mme")
     desk.get_by_label("Date de naissance").fill("1985-04-02")
-    desk.get_by_label("Lieu de naissance").fill("Lille")
+    desk.get_by_label(re.compile(r"^Lieu de naissance")).fill("Lille")
     desk.get_by_label("Statut à l'inscription").select_option("job_seeker")
     desk.get_by_label("Niveau de formation").select_option("3")
     desk.get_by_role("button", name="Créer le dossier").click()

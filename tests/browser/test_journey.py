@@ -32,7 +32,7 @@ def test_from_the_first_interview_to_ready_for_the_jury(page, live_server):
     page.get_by_label("Nom d'usage").fill("Lefèvre")
     page.get_by_label(re.compile(r"^Prénom")).fill("Amélie")
     page.get_by_label("Date de naissance").fill("1984-06-02")
-    page.get_by_label("Lieu de naissance").fill("Douai")
+    page.get_by_label(re.compile(r"^Lieu de naissance")).fill("Douai")
     page.get_by_label("Statut à l'inscription").select_option("job_seeker")
     page.get_by_label("Niveau de formation").select_option("3")
     page.get_by_label("Origine de la démarche").select_option("france_travail")

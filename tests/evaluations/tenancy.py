@@ -27,9 +27,10 @@ def _pix_import(org, filename: str = "resultats.csv"):
     """An import of one line matched to a CléA numérique dossier of the organisation, waiting for its prior
     evaluation."""
     from clea_platform.certifications import Certification
-    from evaluations.services import pix_import_create
+    from evaluations.services import pix_import_create, pix_mapping_load_provisional
     from tests.evaluations.support import line, pix_file
 
+    pix_mapping_load_provisional()  # a transactional test elsewhere may have flushed the migration's rows
     dossier = DossierFactory(organisation=org, state="opened", certification=Certification.CLEA_NUMERIQUE)
     candidate = dossier.candidate
     content = pix_file(line("1", candidate.first_name, candidate.last_name, f"{candidate.birth_date:%d/%m/%Y}"))
@@ -39,10 +40,11 @@ def _pix_import(org, filename: str = "resultats.csv"):
 def _pix_row_handed_over(org) -> dict:
     """A line Certif'Pro matched to a CléA numérique dossier of the organisation."""
     from clea_platform.certifications import Certification
-    from evaluations.services import pix_import_create
+    from evaluations.services import pix_import_create, pix_mapping_load_provisional
     from tests.evaluations.support import line, pix_file
     from tests.factories import MembershipFactory, OrganisationFactory
 
+    pix_mapping_load_provisional()
     dossier = DossierFactory(organisation=org, state="opened", certification=Certification.CLEA_NUMERIQUE)
     candidate = dossier.candidate
     certifpro = MembershipFactory(role=Role.CERTIFPRO_ADMIN, organisation=OrganisationFactory(certifpro=True))

@@ -26,6 +26,7 @@ from evaluations.services import (
     PixImportRefused,
     pix_import_apply,
     pix_import_create,
+    pix_mapping_load_provisional,
     pix_row_apply,
     pix_row_resolve,
 )
@@ -44,6 +45,8 @@ def world(django_db_setup, django_db_blocker):
     """Organisation A: Paul Roux (alone), Léa Martin and Léa Dupont born Martin the same day (homonyms under the
     birth name); organisation B: Jean Petit. All CléA numérique, opened (waiting for the prior evaluation)."""
     with shared_rows(django_db_blocker):
+        # The migration's provisional mapping, again: a transactional test elsewhere may have flushed it.
+        pix_mapping_load_provisional()
         org_a = OrganisationFactory(name="Évaluateur A")
         org_b = OrganisationFactory(name="Évaluateur B")
         numerique = {"certification": Certification.CLEA_NUMERIQUE, "state": "opened"}
@@ -263,7 +266,7 @@ def test_evaluator_uploads_filters_and_resolves_on_screen(world, django_assert_m
 # -- The mapping in the admin ----------------------------------------------------------------------------------
 
 
-def test_certifpro_copies_the_provisional_mapping_edits_the_copy_and_makes_it_current(admin_client):
+def test_certifpro_copies_the_provisional_mapping_edits_the_copy_and_makes_it_current(world, admin_client):
     from evaluations.models import PixMappingRule
     from evaluations.services import pix_mapping_new_version
 
