@@ -4,6 +4,7 @@ a timeline event and an audit entry written, side effects queued on commit."""
 from __future__ import annotations
 
 import datetime
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -256,10 +257,45 @@ def candidate_correct(
     meant to replace (GDPR: minimisation, and rectification that leaves no stale copy)."""
     if by.role not in CANDIDATE_CORRECTION_ROLES or candidate.organisation_id != by.organisation_id:
         raise PermissionDenied
+    return _identity_write(
+        candidate=candidate,
+        by=by,
+        data=data,
+        fields=CANDIDATE_IDENTITY_FIELDS,
+        transition="candidate_correct",
+        note=lambda count, labels: (
+            ngettext(
+                "Identité et coordonnées du candidat corrigées (%(count)s champ) : %(fields)s.",
+                "Identité et coordonnées du candidat corrigées (%(count)s champs) : %(fields)s.",
+                count,
+            )
+            % {"count": count, "fields": labels}
+        ),
+        action="candidate.correct",
+        organisation=by.organisation_id,
+        request=request,
+    )
+
+
+def _identity_write(
+    *,
+    candidate: Candidate,
+    by: Membership,
+    data: dict[str, Any],
+    fields: Iterable[str],
+    transition: str,
+    note: Callable[[int, str], str],
+    action: str,
+    organisation: int | None,
+    request: HttpRequest | None,
+) -> list[str]:
+    """What a correction of the identity writes, whoever makes it: the fields that changed under the candidate's row
+    lock (none once erased for good), the one-holder rule when the person's keys move, one timeline event on each of
+    their dossiers and an audit row naming the fields, never their values."""
     candidate = Candidate.objects.select_for_update().get(pk=candidate.pk)
     if not candidate.can_be_corrected:  # erased for good (privacy.services): no identity comes back
         raise PermissionDenied
-    changed = [name for name in CANDIDATE_IDENTITY_FIELDS if name in data and getattr(candidate, name) != data[name]]
+    changed = [name for name in fields if name in data and getattr(candidate, name) != data[name]]
     if not changed:
         return []
     for name in changed:
@@ -268,24 +304,27 @@ def candidate_correct(
         refuse_a_second_holder(candidate)
     candidate.save(update_fields=changed)
     labels = ", ".join(str(CANDIDATE_IDENTITY_FIELDS[name]) for name in changed)
-    note = ngettext(
-        "Identité et coordonnées du candidat corrigées (%(count)s champ) : %(fields)s.",
-        "Identité et coordonnées du candidat corrigées (%(count)s champs) : %(fields)s.",
-        len(changed),
-    ) % {"count": len(changed), "fields": labels}
     DossierEvent.objects.bulk_create(
-        DossierEvent(dossier=dossier, actor=by.user, transition="candidate_correct", note=note)
+        DossierEvent(dossier=dossier, actor=by.user, transition=transition, note=note(len(changed), labels))
         for dossier in candidate.dossiers.all()
     )
     audit_record(
-        action="candidate.correct",
+        action=action,
         actor=by.user,
-        organisation=by.organisation_id,
+        organisation=organisation,
         obj=candidate,
         request=request,
         details={"fields": changed},
     )
     return changed
+
+
+def _completed_for_cdc_note(count: int, labels: str) -> str:
+    return ngettext(
+        "État civil du titulaire complété par Certif'Pro pour la Caisse des Dépôts (%(count)s champ) : %(fields)s.",
+        "État civil du titulaire complété par Certif'Pro pour la Caisse des Dépôts (%(count)s champs) : %(fields)s.",
+        count,
+    ) % {"count": count, "fields": labels}
 
 
 # What Certif'Pro may complete on a certificate's holder for the Caisse des Dépôts (funding/cdc.py): the civil
@@ -313,36 +352,17 @@ def candidate_complete_for_cdc(
     their values (see candidate_correct)."""
     if not by.is_certifpro:
         raise PermissionDenied
-    candidate = Candidate.objects.select_for_update().get(pk=candidate.pk)
-    if not candidate.can_be_corrected:
-        raise PermissionDenied
-    changed = [name for name in CDC_IDENTITY_FIELDS if name in data and getattr(candidate, name) != data[name]]
-    if not changed:
-        return []
-    for name in changed:
-        setattr(candidate, name, data[name])
-    if {"first_name", "birth_date"} & set(changed):
-        refuse_a_second_holder(candidate)
-    candidate.save(update_fields=changed)
-    labels = ", ".join(str(CANDIDATE_IDENTITY_FIELDS[name]) for name in changed)
-    note = ngettext(
-        "État civil du titulaire complété par Certif'Pro pour la Caisse des Dépôts (%(count)s champ) : %(fields)s.",
-        "État civil du titulaire complété par Certif'Pro pour la Caisse des Dépôts (%(count)s champs) : %(fields)s.",
-        len(changed),
-    ) % {"count": len(changed), "fields": labels}
-    DossierEvent.objects.bulk_create(
-        DossierEvent(dossier=dossier, actor=by.user, transition="candidate_complete_for_cdc", note=note)
-        for dossier in candidate.dossiers.all()
-    )
-    audit_record(
+    return _identity_write(
+        candidate=candidate,
+        by=by,
+        data=data,
+        fields=CDC_IDENTITY_FIELDS,
+        transition="candidate_complete_for_cdc",
+        note=_completed_for_cdc_note,
         action="candidate.complete_for_cdc",
-        actor=by.user,
         organisation=candidate.organisation_id,
-        obj=candidate,
         request=request,
-        details={"fields": changed},
     )
-    return changed
 
 
 class CorrectionAlreadyAnswered(BusinessRefusal):
