@@ -30,7 +30,7 @@ import urllib.request
 from pathlib import Path
 
 from measure import ROOT, production_environment
-from pages import WRK_SCRIPT, check, free_port, memory_gb, wrk
+from pages import WRK_SCRIPT, check, free_port, memory_gb, session_cookie, wrk
 
 RESULTS = Path(__file__).resolve().parent / "results" / "dashboard.md"
 REGIONS = "84 27 53 24 94 44 32 11 28 75 76 52 93 01 02 03 04 06".split()
@@ -218,19 +218,11 @@ def fill_facts(n: int, seed: int) -> None:
 def prepare() -> dict[str, str]:
     """A session cookie per viewer (Certif'Pro, a Transitions Pro, the busiest organisation's counsellor), and the
     URLs to measure."""
-    from django.conf import settings
-    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY
-    from django.contrib.auth import SESSION_KEY as USER_SESSION_KEY
-    from django.contrib.sessions.backends.db import SessionStore
     from django.db.models import Count
-    from django.http import HttpRequest
     from django.urls import reverse
-    from django_otp.plugins.otp_totp.models import TOTPDevice
 
-    from clea_platform.tenancy import SESSION_KEY
     from indicators.models import DossierFact
     from organisations.models import Membership, Organisation, OrganisationKind, Role, User
-    from organisations.services import two_factor_login, user_session_start
 
     def member(kind: str, role: str, region: str, organisation_id: int | None = None) -> Membership:
         if organisation_id is None:
@@ -244,22 +236,7 @@ def prepare() -> dict[str, str]:
         membership, _ = Membership.objects.get_or_create(user=user, organisation_id=organisation_id, role=role)
         return membership
 
-    def cookie(membership: Membership) -> str:
-        store = SessionStore()
-        store[USER_SESSION_KEY] = str(membership.user.pk)
-        store[BACKEND_SESSION_KEY] = next(b for b in settings.AUTHENTICATION_BACKENDS if "axes" not in b)
-        store[HASH_SESSION_KEY] = membership.user.get_session_auth_hash()
-        store[SESSION_KEY] = membership.pk
-        store.create()
-        request = HttpRequest()
-        request.session, request.user = store, membership.user
-        user_session_start(request=request, user=membership.user)
-        device = TOTPDevice.objects.filter(user=membership.user, confirmed=True).first()
-        two_factor_login(
-            request=request, device=device or TOTPDevice.objects.create(user=membership.user, name="bench")
-        )
-        store.save()
-        return f"{settings.SESSION_COOKIE_NAME}={store.session_key}"
+    cookie = session_cookie
 
     busiest = (
         DossierFact.objects.order_by().values("organisation").annotate(n=Count("dossier_id")).order_by("-n").first()

@@ -21,6 +21,7 @@ import time
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from measure import ROOT, children, peak_memory_mb, production_environment
 
@@ -50,47 +51,51 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def session_cookie(membership: Any) -> str:
+    """A session cookie as login and the code page would leave it, for a membership of the bench database."""
+    from django.conf import settings
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY
+    from django.contrib.auth import SESSION_KEY as USER_SESSION_KEY
+    from django.contrib.sessions.backends.db import SessionStore
+    from django.http import HttpRequest
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from clea_platform.tenancy import SESSION_KEY
+    from organisations.services import two_factor_login, user_session_start
+
+    store = SessionStore()
+    store[USER_SESSION_KEY] = str(membership.user.pk)
+    # The backend login() would record (django-axes' comes first but loads no user).
+    store[BACKEND_SESSION_KEY] = next(b for b in settings.AUTHENTICATION_BACKENDS if "axes" not in b)
+    store[HASH_SESSION_KEY] = membership.user.get_session_auth_hash()
+    store[SESSION_KEY] = membership.pk
+    store.create()
+    # What login and the code page would have recorded (organisations.services): the session listed and timed,
+    # its second factor given (an administrator's page, not the code page, is what is measured).
+    request = HttpRequest()
+    request.session, request.user = store, membership.user
+    user_session_start(request=request, user=membership.user)
+    device = TOTPDevice.objects.filter(user=membership.user, confirmed=True).first()
+    two_factor_login(request=request, device=device or TOTPDevice.objects.create(user=membership.user, name="bench"))
+    store.save()
+    return f"{settings.SESSION_COOKIE_NAME}={store.session_key}"
+
+
 def prepare() -> dict[str, str]:
     """The session cookies and the URLs to measure, read from the bench database."""
     import django
 
     django.setup()
-    from django.conf import settings
-    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY
-    from django.contrib.auth import SESSION_KEY as USER_SESSION_KEY
-    from django.contrib.sessions.backends.db import SessionStore
     from django.db.models import Count
     from django.db.models.functions import Abs
-    from django.http import HttpRequest
     from django.urls import reverse
-    from django_otp.plugins.otp_totp.models import TOTPDevice
 
     from candidates.models import Dossier
-    from clea_platform.tenancy import SESSION_KEY
     from evaluations.models import Evaluation
     from juries.models import JurySession
     from organisations.models import Membership, Role, Site
-    from organisations.services import two_factor_login, user_session_start
 
-    def cookie(membership: Membership) -> str:
-        store = SessionStore()
-        store[USER_SESSION_KEY] = str(membership.user.pk)
-        # The backend login() would record (django-axes' comes first but loads no user).
-        store[BACKEND_SESSION_KEY] = next(b for b in settings.AUTHENTICATION_BACKENDS if "axes" not in b)
-        store[HASH_SESSION_KEY] = membership.user.get_session_auth_hash()
-        store[SESSION_KEY] = membership.pk
-        store.create()
-        # What login and the code page would have recorded (organisations.services): the session listed and timed,
-        # its second factor given (an administrator's page, not the code page, is what is measured).
-        request = HttpRequest()
-        request.session, request.user = store, membership.user
-        user_session_start(request=request, user=membership.user)
-        device = TOTPDevice.objects.filter(user=membership.user, confirmed=True).first()
-        two_factor_login(
-            request=request, device=device or TOTPDevice.objects.create(user=membership.user, name="bench")
-        )
-        store.save()
-        return f"{settings.SESSION_COOKIE_NAME}={store.session_key}"
+    cookie = session_cookie
 
     busiest = (
         Dossier.objects.order_by().values("organisation").annotate(n=Count("id")).order_by("-n").first()["organisation"]
