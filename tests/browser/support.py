@@ -8,8 +8,13 @@ evaluate a script's text instead (tests/browser/axe.py), and add a stylesheet wi
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from django.conf import settings
+
 from candidates.models import Dossier
 from organisations.models import User
+from tests.browser.axe import axe_violations, describe
 from tests.factories import TEST_PASSWORD
 from tests.two_factor import provision_device, totp_code
 
@@ -60,3 +65,26 @@ def fill_grid(page, dossier: Dossier, acquired: set[str]) -> None:
     page.get_by_label("Je confirme la clôture").check()
     page.get_by_role("button", name="Clôturer l'évaluation").click()
     page.wait_for_load_state()
+
+
+PHONE = {"width": 375, "height": 812}
+DESKTOP = {"width": 1280, "height": 900}
+
+
+def shoot(page, folder: str, name: str, *, end: dict[str, int] = PHONE) -> None:
+    """The page at a phone's width and a desktop's, saved under test-artifacts/<folder>/ to be looked at; neither
+    scrolls sideways. The viewport is left at `end`."""
+    artifacts = Path(settings.BASE_DIR) / "test-artifacts" / folder
+    artifacts.mkdir(parents=True, exist_ok=True)
+    for label, size in (("375", PHONE), ("1280", DESKTOP)):
+        page.set_viewport_size(size)
+        widths = page.evaluate("() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+        assert widths[0] <= widths[1], f"{name} at {label} px scrolls sideways: {widths}"
+        path = artifacts / f"{name}-{label}.png"
+        page.screenshot(path=str(path), full_page=True)
+        assert path.stat().st_size > 1000
+    page.set_viewport_size(end)
+
+
+def assert_accessible(page, where: str) -> None:
+    assert not (violations := axe_violations(page)), "\n".join(describe(violations, where=where))

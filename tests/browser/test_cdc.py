@@ -10,31 +10,17 @@ import hashlib
 from pathlib import Path
 
 import pytest
-from django.conf import settings
 from playwright.sync_api import expect
 
 from candidates.models import Candidate
 from funding.cdc import flux_errors, report_render
 from funding.models import CdcFlux
 from funding.references import funding_references_load
-from tests.browser.support import log_in
-from tests.browser.test_webhooks import PHONE, assert_accessible
+from tests.browser.support import PHONE, assert_accessible, log_in, shoot
 from tests.funding.support import awarded_certificate
 from tests.juries.factories import make_certifpro
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-ARTIFACTS = Path(settings.BASE_DIR) / "test-artifacts" / "cdc"
-
-
-def shoot(page, name: str) -> None:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    for label, size in (("375", PHONE), ("1280", {"width": 1280, "height": 900})):
-        page.set_viewport_size(size)
-        widths = page.evaluate("() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]")
-        assert widths[0] <= widths[1], f"{name} at {label} px scrolls sideways: {widths}"
-        page.screenshot(path=str(ARTIFACTS / f"{name}-{label}.png"), full_page=True)
-    page.set_viewport_size(PHONE)
 
 
 def test_certifpro_completes_a_holder_produces_the_flux_and_imports_the_report(page, live_server, tmp_path):
@@ -55,7 +41,7 @@ def test_certifpro_completes_a_holder_produces_the_flux_and_imports_the_report(p
     expect(to_complete.get_by_role("row")).to_have_count(2)
     expect(to_complete).to_contain_text("sexe (état civil)")
     assert_accessible(page, "Caisse des Dépôts, avant le flux")
-    shoot(page, "list-before")
+    shoot(page, "cdc", "list-before")
 
     # The holder listed to complete: born abroad, so a country's INSEE code and the place.
     to_complete.get_by_role("link", name="Compléter").click()
@@ -63,7 +49,7 @@ def test_certifpro_completes_a_holder_produces_the_flux_and_imports_the_report(p
     page.get_by_role("checkbox", name="Naissance à l'étranger").check()
     page.get_by_label("Code INSEE du pays de naissance (naissance à l'étranger)").fill("99350")
     assert_accessible(page, "état civil du titulaire")
-    shoot(page, "holder")
+    shoot(page, "cdc", "holder")
     page.get_by_role("button", name="Enregistrer").click()
     expect(page.locator(".error-summary")).to_contain_text("Indiquez le lieu de naissance à l'étranger")
     page.get_by_label("Lieu de naissance à l'étranger (ville, pays)").fill("Casablanca (Maroc)")
@@ -85,7 +71,7 @@ def test_certifpro_completes_a_holder_produces_the_flux_and_imports_the_report(p
     page.get_by_role("link", name="Importer un compte rendu de la Caisse").click()
     page.get_by_label("Compte rendu de traitement de la Caisse des Dépôts (XML)").set_input_files(str(report))
     assert_accessible(page, "import du compte rendu")
-    shoot(page, "report")
+    shoot(page, "cdc", "report")
     page.get_by_role("button", name="Importer").click()
     expect(page.locator(".messages")).to_contain_text("1 déclaration acceptée, 1 rejetée")
     rejected = page.get_by_role("table", name="Déclarations rejetées par la Caisse des Dépôts")
@@ -95,4 +81,4 @@ def test_certifpro_completes_a_holder_produces_the_flux_and_imports_the_report(p
     expect(fluxes.get_by_role("row", name="CLEA-CDC-000001").get_by_role("cell").nth(1)).to_have_text("2")
     expect(fluxes.get_by_role("row", name="CLEA-CDC-000001").get_by_role("cell").nth(4)).to_have_text("1")
     assert_accessible(page, "Caisse des Dépôts, après le compte rendu")
-    shoot(page, "list-after")
+    shoot(page, "cdc", "list-after")

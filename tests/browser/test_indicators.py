@@ -11,32 +11,16 @@ import io
 from pathlib import Path
 
 import pytest
-from django.conf import settings
 from playwright.sync_api import expect
 
 from indicators.cube import cube_rebuild
 from indicators.models import DossierFact, DossierFactGap
 from organisations.models import Region, Role
 from tests.browser.axe import axe_violations, describe
-from tests.browser.support import log_in
+from tests.browser.support import DESKTOP, log_in, shoot
 from tests.factories import OrganisationFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-ARTIFACTS = Path(settings.BASE_DIR) / "test-artifacts" / "indicators"
-DESKTOP = {"width": 1280, "height": 900}
-PHONE = {"width": 375, "height": 812}
-
-
-def shoot(page, name: str) -> None:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    for label, size in (("375", PHONE), ("1280", DESKTOP)):
-        page.set_viewport_size(size)
-        widths = page.evaluate("() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]")
-        assert widths[0] <= widths[1], f"{name} at {label} px scrolls sideways: {widths}"
-        path = ARTIFACTS / f"{name}-{label}.png"
-        page.screenshot(path=str(path), full_page=True)
-    page.set_viewport_size(DESKTOP)
 
 
 def facts(organisation, n: int, *, start: int, certification: str) -> None:
@@ -105,7 +89,7 @@ def test_certifpro_and_an_organisation_filter_their_statistics_and_download_a_ch
     page.get_by_role("button", name="Filtrer").click()
     expect(funnel.locator("tbody tr").first).to_contain_text("36")
     assert not (violations := axe_violations(page)), "\n".join(describe(violations, where="statistiques"))
-    shoot(page, "national-filtered")
+    shoot(page, "indicators", "national-filtered", end=DESKTOP)
     with page.expect_download() as download_info:
         page.get_by_role("link", name="CSV : Le parcours, de l'ouverture au certificat").click()
     text = Path(download_info.value.path()).read_text(encoding="utf-8-sig")
@@ -126,4 +110,4 @@ def test_certifpro_and_an_organisation_filter_their_statistics_and_download_a_ch
     page.goto(f"{base}/statistiques/?organisation={south.pk}")
     expect(funnel.locator("tbody tr").first).to_contain_text("48")
     assert not (violations := axe_violations(page)), "\n".join(describe(violations, where="statistiques organisme"))
-    shoot(page, "organisation")
+    shoot(page, "indicators", "organisation", end=DESKTOP)

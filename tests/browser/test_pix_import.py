@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import datetime
 import re
-from pathlib import Path
 
 import pytest
-from django.conf import settings
 from playwright.sync_api import expect
 
 from candidates.models import DossierState
@@ -19,33 +17,11 @@ from clea_platform.certifications import Certification
 from evaluations.models import EvaluationStatus, PixImport, PixRowStatus
 from evaluations.services import pix_mapping_load_provisional
 from organisations.models import Role
-from tests.browser.axe import axe_violations, describe
-from tests.browser.support import log_in
+from tests.browser.support import PHONE, assert_accessible, log_in, shoot
 from tests.evaluations.support import line, pix_file
 from tests.journey import DossierFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-ARTIFACTS = Path(settings.BASE_DIR) / "test-artifacts" / "pix"
-DESKTOP = {"width": 1280, "height": 900}
-PHONE = {"width": 375, "height": 812}
-
-
-def shoot(page, name: str) -> None:
-    """The page at a phone's width and a desktop's, back to the phone's; neither scrolls sideways."""
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    for label, size in (("375", PHONE), ("1280", DESKTOP)):
-        page.set_viewport_size(size)
-        widths = page.evaluate("() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]")
-        assert widths[0] <= widths[1], f"{name} at {label} px scrolls sideways: {widths}"
-        path = ARTIFACTS / f"{name}-{label}.png"
-        page.screenshot(path=str(path), full_page=True)
-        assert path.stat().st_size > 1000
-    page.set_viewport_size(PHONE)
-
-
-def assert_accessible(page, where: str) -> None:
-    assert not (violations := axe_violations(page)), "\n".join(describe(violations, where=where))
 
 
 def test_an_evaluator_uploads_resolves_a_line_and_records_the_results(page, live_server, org_a, make_member):
@@ -67,7 +43,7 @@ def test_an_evaluator_uploads_resolves_a_line_and_records_the_results(page, live
     expect(page.get_by_role("heading", level=1)).to_have_text("Résultats Pix pour CléA numérique")
     expect(page.get_by_text("Aucun fichier importé pour le moment.")).to_be_visible()
     assert_accessible(page, "liste des imports Pix")
-    shoot(page, "list")
+    shoot(page, "pix", "list")
 
     page.get_by_label("Fichier de résultats Pix (CSV)").set_input_files(
         files=[{"name": "resultats-pix.csv", "mimeType": "text/csv", "buffer": content}]
@@ -80,7 +56,7 @@ def test_an_evaluator_uploads_resolves_a_line_and_records_the_results(page, live
         page.get_by_text("correspondance entre les niveaux Pix et les domaines CléA numérique est provisoire")
     ).to_be_visible()
     assert_accessible(page, "détail de l'import")
-    shoot(page, "detail")
+    shoot(page, "pix", "detail")
 
     page.get_by_role("link", name="À rapprocher").click()
     expect(page.get_by_role("heading", level=2, name="1 ligne")).to_be_visible()
@@ -89,7 +65,7 @@ def test_an_evaluator_uploads_resolves_a_line_and_records_the_results(page, live
     suggestion = page.get_by_label(re.compile(r"Léa Martin-Dupuis – 15/03/1990"))
     expect(suggestion).not_to_be_checked()  # offered, never chosen for the evaluator
     assert_accessible(page, "rapprocher une ligne")
-    shoot(page, "resolve")
+    shoot(page, "pix", "resolve")
     suggestion.check()
     page.get_by_role("button", name="Rapprocher de ce dossier").click()
     expect(page.locator(".messages[role=status]")).to_contain_text(f"rapprochée du dossier {martin.reference}")
@@ -99,7 +75,7 @@ def test_an_evaluator_uploads_resolves_a_line_and_records_the_results(page, live
     expect(page.locator(".messages[role=status]")).to_contain_text("2 résultats enregistrés")
     expect(page.locator(".badge--success")).to_have_count(2)
     assert_accessible(page, "import enregistré")
-    shoot(page, "applied")
+    shoot(page, "pix", "applied")
 
     for dossier in (roux, martin):
         dossier.refresh_from_db()

@@ -7,41 +7,17 @@ of the same organisation finds no menu entry and gets 403. Screenshots in test-a
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
-from django.conf import settings
 from playwright.sync_api import expect
 from standardwebhooks.webhooks import Webhook
 
 from organisations.models import Role
-from tests.browser.axe import axe_violations, describe
-from tests.browser.support import log_in
+from tests.browser.support import PHONE, assert_accessible, log_in, shoot
 from tests.webhooks.support import http_receiver
 from webhooks.models import WebhookSubscription
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-ARTIFACTS = Path(settings.BASE_DIR) / "test-artifacts" / "webhooks"
-DESKTOP = {"width": 1280, "height": 900}
-PHONE = {"width": 375, "height": 812}
-
-
-def shoot(page, name: str) -> None:
-    """The page at a phone's width and a desktop's, back to the phone's; neither scrolls sideways."""
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    for label, size in (("375", PHONE), ("1280", DESKTOP)):
-        page.set_viewport_size(size)
-        widths = page.evaluate("() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]")
-        assert widths[0] <= widths[1], f"{name} at {label} px scrolls sideways: {widths}"
-        path = ARTIFACTS / f"{name}-{label}.png"
-        page.screenshot(path=str(path), full_page=True)
-        assert path.stat().st_size > 1000
-    page.set_viewport_size(PHONE)
-
-
-def assert_accessible(page, where: str) -> None:
-    assert not (violations := axe_violations(page)), "\n".join(describe(violations, where=where))
 
 
 def open_menu(page) -> None:
@@ -71,7 +47,7 @@ def test_an_administrator_subscribes_tests_the_address_and_pauses_it_a_counsello
         page.get_by_label("Dossier : changement d'étape (création comprise)").check()
         page.get_by_label("Certificat disponible").check()
         assert_accessible(page, "liste des webhooks")
-        shoot(page, "list-form")
+        shoot(page, "webhooks", "list-form")
         page.get_by_role("button", name="Créer l'abonnement").click()
 
         # The creation redirects to the subscription's page, which shows the secret on its first display.
@@ -86,7 +62,7 @@ def test_an_administrator_subscribes_tests_the_address_and_pauses_it_a_counsello
             ["certificate.ready", "dossier.state_changed"],
         )
         assert_accessible(page, "webhook créé (secret affiché)")
-        shoot(page, "created-secret")
+        shoot(page, "webhooks", "created-secret")
 
         # A reload (a GET, after the redirect) creates nothing and no longer shows the secret.
         page.reload()
@@ -100,7 +76,7 @@ def test_an_administrator_subscribes_tests_the_address_and_pauses_it_a_counsello
         page.get_by_role("navigation", name="Fil d’Ariane").get_by_role("link", name="Webhooks").click()
         row = page.get_by_role("row", name=re.compile(r"^SI régional"))
         expect(row.get_by_role("cell")).to_have_text(["Actif", "2 événements", receiver.url])
-        shoot(page, "list")
+        shoot(page, "webhooks", "list")
         row.get_by_role("link", name="SI régional").click()
         expect(page).to_have_url(f"{base}/organisation/webhooks/{subscription.pk}/")
         expect(page.get_by_label("Secret de signature")).to_have_count(0)
@@ -119,13 +95,13 @@ def test_an_administrator_subscribes_tests_the_address_and_pauses_it_a_counsello
         payload = Webhook(secret).verify(message.body, message.headers)  # the secret read from the page
         assert (payload["type"], payload["resource_id"]) == ("ping", subscription.pk)
         assert_accessible(page, "webhook après « Tester »")
-        shoot(page, "detail-log")
+        shoot(page, "webhooks", "detail-log")
 
         page.get_by_role("button", name="Mettre en pause").click()
         expect(page.locator(".messages[role=status]")).to_contain_text("L'abonnement « SI régional » est en pause.")
         expect(page.get_by_role("region", name="État").get_by_text("En pause", exact=True)).to_be_visible()
         expect(page.get_by_text("Mis en pause par un administrateur")).to_be_visible()
-        shoot(page, "paused")
+        shoot(page, "webhooks", "paused")
         page.get_by_role("button", name="Reprendre").click()
         expect(page.locator(".messages[role=status]")).to_contain_text("reprend : les événements lui sont")
         expect(page.get_by_role("button", name="Mettre en pause")).to_be_visible()
