@@ -1252,7 +1252,7 @@ def run(argv: list[str], stdout: TextIO = sys.stdout) -> Report:
             "mesures de performance. PostgreSQL uniquement, déterministe pour une graine donnée."
         )
     )
-    parser.add_argument("--dossiers", type=int, required=True)
+    parser.add_argument("--dossiers", type=int, required="--extras-only" not in argv)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--today", type=datetime.date.fromisoformat, default=datetime.date(2026, 11, 23))
     parser.add_argument("--organisations", type=int, default=300)
@@ -1260,19 +1260,33 @@ def run(argv: list[str], stdout: TextIO = sys.stdout) -> Report:
     parser.add_argument("--training-organisations", type=int, default=20)
     parser.add_argument("--allow-sqlite", action="store_true", help="Pour les tests, avec un petit N.")
     parser.add_argument("--force", action="store_true", help="Ajoute à une base qui contient déjà des dossiers.")
+    parser.add_argument(
+        "--extras-only",
+        action="store_true",
+        help=(
+            "Seulement les compléments (rendez-vous, affectations, attestations, lots, paiements, notifications, "
+            "effets différés), tirés des dossiers déjà en base ; --force les réécrit."
+        ),
+    )
+    parser.add_argument("--no-extras", action="store_true", help="Sans les compléments (PostgreSQL seulement).")
     options = parser.parse_args(argv)
     if connection.vendor != "postgresql" and not options.allow_sqlite:
         raise DatasetRefused(
             "Ce jeu de données est fait pour PostgreSQL (COPY, volumes). Indiquez DATABASE_URL, "
             "ou --allow-sqlite pour un petit essai."
         )
-    if Dossier.objects.exists() and not options.force:
-        raise DatasetRefused("La base contient déjà des dossiers : --force pour ajouter quand même.")
     started = time.monotonic()
 
     def progress(message: str) -> None:
         stdout.write(f"[{time.monotonic() - started:7.1f} s] {message}\n")
         stdout.flush()
+
+    if options.extras_only:
+        if not Dossier.objects.exists():
+            raise DatasetRefused("Aucun dossier : les compléments se tirent des dossiers déjà en base.")
+        return _extras(options, progress, stdout)
+    if Dossier.objects.exists() and not options.force:
+        raise DatasetRefused("La base contient déjà des dossiers : --force pour ajouter quand même.")
 
     report = generate(
         Options(
@@ -1287,8 +1301,26 @@ def run(argv: list[str], stdout: TextIO = sys.stdout) -> Report:
     )
     for table, count in sorted(report.counts.items()):
         stdout.write(f"  {table}: {count}\n")
+    if connection.vendor == "postgresql" and not options.no_extras:
+        # A transaction of its own, after the base's: the phase reads the committed rows (--extras-only does the
+        # same on an existing database).
+        report.counts.update(_extras(options, progress, stdout).counts)
     progress("Terminé.")
     return report
+
+
+def _extras(options: argparse.Namespace, progress: Callable[[str], None], stdout: TextIO) -> Report:
+    from bench.national_extras import ExtrasRefused, extras_generate
+
+    progress("Compléments : rendez-vous, affectations, documents, lots, paiements, notifications, effets…")
+    try:
+        counts = extras_generate(today=options.today, seed=options.seed, force=options.force, progress=progress)
+    except ExtrasRefused as refusal:
+        raise DatasetRefused(str(refusal)) from refusal
+    for table, count in sorted(counts.items()):
+        stdout.write(f"  {table}: {count}\n")
+    progress("Compléments écrits.")
+    return Report(counts=counts)
 
 
 if __name__ == "__main__":
