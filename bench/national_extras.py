@@ -56,6 +56,8 @@ EXTRA_MODELS = (PaymentLine, Payment, ClaimBatch, Notification, SideEffect, Atte
 # The dossier events it writes, by their transition or their note's start (attestations write no transition).
 EVENT_TRANSITIONS = ("appointment_mark_done", "appointment_mark_missed")
 ATTESTATION_NOTE = "Attestation de validation partielle "
+# The first day of a date's month, without date_trunc's detour through a timestamp with its time zone.
+MONTH = "({0} - (extract(day from {0})::int - 1))"
 TEMPORARY_TABLES = ("x_member", "x_admin", "x_site", "x_site_count", "x_eval", "x_batch", "x_payment")
 # A number that no id reaches: the URL patterns are cut around it.
 PLACEHOLDER = 987654321
@@ -255,6 +257,7 @@ def _steps() -> list[tuple[str, str]]:
                 case when starts_at < %(now)s then starts_at + make_interval(mins => minutes) else booked_at end,
                 case when starts_at < %(now)s then 1 else 0 end
             from x_eval;
+            analyze scheduling_appointment;
             """,
         ),
         (
@@ -319,7 +322,8 @@ def _steps() -> list[tuple[str, str]]:
                     order by (organisation_id = p.organisation_id) desc, id limit 1) m on true
                 group by p.organisation_id, p.dossier_id, m.id
             ) a
-            window w as (partition by dossier_id order by assigned_at)
+            window w as (partition by dossier_id order by assigned_at);
+            analyze scheduling_assignment;
             """,
         ),
         (
@@ -351,12 +355,13 @@ def _steps() -> list[tuple[str, str]]:
             from juries_jurysession s
             cross join lateral (select 'PV-' || s.organisation_id || '-' || {_local("s.date", "YYYYMMDD")}
                 || '-' || s.id as number) n
-            where s.state = 'closed' and s.closed_at is not null
+            where s.state = 'closed' and s.closed_at is not null;
+            analyze evaluations_attestation, juries_sessionminutes;
             """,
         ),
         (
             "Lots de réclamation (les lignes y entrent)…",
-            """
+            f"""
             create temp table x_batch on commit drop as
             select row_number() over (order by l.organisation_id, l.funder_id, l.month) + %(first_batch)s - 1 as id,
                 l.*, 'LOT-' || o.siret || '-' || extract(year from l.issued_on)::int || '-' || lpad(
@@ -364,7 +369,7 @@ def _steps() -> list[tuple[str, str]]:
                         order by l.month, l.funder_id))::text, 4, '0') as number,
                 a.user_id as requested_by
             from (
-                select organisation_id, funder_id, date_trunc('month', invoiced_on)::date as month,
+                select organisation_id, funder_id, {MONTH.format("invoiced_on")} as month,
                     min(service_date) as period_start, max(service_date) as period_end,
                     max(invoiced_on) as issued_on, count(*) as total_lines, sum(invoiced_cents) as total_cents,
                     sum(invoiced_incl_vat_cents) as total_incl_vat_cents,
@@ -400,17 +405,23 @@ def _steps() -> list[tuple[str, str]]:
             from x_batch b join funding_funder f on f.id = b.funder_id
             where b.last_paid_on is not null;
             create index on x_payment (batch_id);
-            analyze x_payment;
+            analyze x_payment, funding_claimbatch;
             -- One pass over the lines: their batch, and for the paid ones their payment's date.
-            update funding_fundingline l set batch_id = b.id,
-                paid_on = case when l.state = 'paid' then p.received_on else l.paid_on end,
+            -- The lines matched to their batch by a hash join first, then updated by id.
+            update funding_fundingline l set batch_id = m.batch_id,
+                paid_on = case when l.state = 'paid' then m.received_on else l.paid_on end,
                 updated_at = case when l.state = 'paid'
-                    then greatest(l.updated_at, (p.received_on + time '09:30') at time zone 'UTC')
+                    then greatest(l.updated_at, (m.received_on + time '09:30') at time zone 'UTC')
                     else l.updated_at end
-            from x_batch b left join x_payment p on p.batch_id = b.id
-            where l.state in ('invoiced', 'paid') and l.invoiced_on is not null and l.service_date is not null
-                and b.organisation_id = l.organisation_id and b.funder_id = l.funder_id
-                and b.month = date_trunc('month', l.invoiced_on)::date;
+            from (
+                select f.id as line_id, b.id as batch_id, p.received_on
+                from funding_fundingline f
+                join x_batch b on b.organisation_id = f.organisation_id and b.funder_id = f.funder_id
+                    and b.month = {MONTH.format("f.invoiced_on")}
+                left join x_payment p on p.batch_id = b.id
+                where f.state in ('invoiced', 'paid') and f.invoiced_on is not null and f.service_date is not null
+            ) m
+            where l.id = m.line_id;
             """,
         ),
         (
@@ -429,6 +440,7 @@ def _steps() -> list[tuple[str, str]]:
                 l.funder_reference, l.paid_cents, 'matched', l.id, l.invoiced_incl_vat_cents
             from x_payment p join funding_fundingline l on l.batch_id = p.batch_id and l.state = 'paid'
             join candidates_dossier d on d.id = l.dossier_id;
+            analyze funding_fundingline, funding_payment, funding_paymentline;
             """,
         ),
         (
@@ -676,6 +688,8 @@ def extras_generate(
             cursor.execute(sql, params)
             progress(f"{label} ({time.monotonic() - started:.1f} s)")
         started = time.monotonic()
+        # Statistics first: a table analysed empty makes the planner check each key by a nested loop.
+        cursor.execute("analyze notifications_notification, outbox_sideeffect")
         _foreign_keys_add(cursor, keys)
         progress(f"Clés étrangères vérifiées ({time.monotonic() - started:.1f} s)")
         for statement in connection.ops.sequence_reset_sql(no_style(), [*EXTRA_MODELS, AppointmentModel, DossierEvent]):
