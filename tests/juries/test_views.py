@@ -327,7 +327,9 @@ def test_the_session_page_counts_every_decision_and_filters_and_searches_its_dos
     jury = make_jury()
     dossiers = [DossierFactory(state="ready_for_jury") for _ in range(3)]
     submissions = deliberating(jury, *dossiers)
-    decision_record(submission=submissions[0], by=jury.president, kind=DecisionKind.REFUSED, reason="Dossier incomplet.")
+    decision_record(
+        submission=submissions[0], by=jury.president, kind=DecisionKind.REFUSED, reason="Dossier incomplet."
+    )
     client = client_for(jury.president)
     address = url("session_detail", pk=jury.session.pk)
 
