@@ -111,10 +111,15 @@ def prepare() -> dict[str, str]:
         .first()
     )
     jury_admin = Membership.objects.filter(organisation_id=session.organisation_id, role=Role.ORG_ADMIN).first()
+    # The president reads the same page with the review links (bench/page_cpu.py measures both).
+    juror = Membership.objects.filter(
+        role=Role.JURY_MEMBER, user__jury_seats__seats__session=session, user__jury_seats__seats__is_president=True
+    ).first()
     site = Site.objects.filter(organisation_id=busiest).first()
     return {
         "counsellor_cookie": cookie(counsellor),
         "jury_cookie": cookie(jury_admin),
+        "juror_cookie": cookie(juror) if juror is not None else "",
         "list": reverse("candidates:dossier_list"),
         "search": reverse("candidates:dossier_list") + f"?q={name}",
         "dossier": reverse("journey:dossier_detail", args=[dossier.pk]),

@@ -94,6 +94,9 @@ class Diagram:
     box_height: int
     nodes: list[Node]
     edges: list[Edge]
+    # What the drawing (not the text under it) depends on besides the state machine: the current step, the steps
+    # visited and the arrows taken. The machine is the code's; with the language, this keys the rendered SVG.
+    drawing_key: tuple[str, tuple[str, ...], tuple[tuple[str, str, str], ...]]
     current_label: str
     path: list[PathStep]  # the steps entered so far, in order
     possible: list[tuple[str, str]]  # (transition, target step) from the current step
@@ -229,6 +232,11 @@ def draw(
         # Untaken arrows first, so that the path taken is drawn over them.
         nodes=list(nodes.values()),
         edges=sorted(drawn, key=lambda edge: edge.taken),
+        drawing_key=(
+            current,
+            tuple(node.state for node in nodes.values() if node.visited),
+            tuple((edge.name, edge.source, edge.target) for edge in drawn if edge.taken),
+        ),
         current_label=labels[current],
         path=[PathStep(labels[e.to_state], e.at) for e in events if e.to_state and e.to_state != e.from_state],
         possible=[(edge.label, labels[edge.target]) for edge in drawn if edge.source == current],

@@ -218,3 +218,17 @@ class RevokeForm(forms.Form):
         max_length=4000,
         error_messages={"required": _("Indiquez le motif de la révocation.")},
     )
+
+
+class SessionDossiersFilter(forms.Form):
+    """The search and the decision bucket of a session's dossier table (its counts are the links that choose the
+    bucket; the search keeps it)."""
+
+    q = forms.CharField(label=_("Nom ou référence"), required=False, max_length=100)
+    decision = forms.CharField(required=False, widget=forms.HiddenInput, max_length=20)
+
+    def cleaned(self) -> tuple[str, str]:
+        """The search text and the bucket, empty where invalid."""
+        if not self.is_valid():
+            return "", ""
+        return self.cleaned_data["q"].strip(), self.cleaned_data["decision"]

@@ -405,6 +405,29 @@ class SubmissionQuerySet(models.QuerySet["Submission"]):
             return self.filter(session=session)
         return self.visible_to(membership).filter(session=session)
 
+    def with_decision(self, key: str) -> SubmissionQuerySet:
+        """The submissions of one decision bucket of a session's page (`DECISION_FILTERS`): awaiting a decision,
+        decided of a kind and in force, or revoked. Any other key filters nothing."""
+        if key == PENDING:
+            return self.filter(decision__isnull=True)
+        if key == REVOKED:
+            return self.filter(decision__revoked_at__isnull=False)
+        if key in DecisionKind.values:
+            return self.filter(decision__kind=key, decision__revoked_at__isnull=True)
+        return self
+
+    def matching(self, text: str) -> SubmissionQuerySet:
+        """The submissions whose candidate's names or dossier reference contain each word of the text (a session
+        holds a few hundred dossiers at most: the session's own filter comes first, no index needed)."""
+        found = models.Q()
+        for word in text.split():  # each word, in either name or the reference: "Martin Léa", "Léa 2024-"
+            found &= (
+                models.Q(dossier__reference__icontains=word)
+                | models.Q(dossier__candidate__last_name__icontains=word)
+                | models.Q(dossier__candidate__first_name__icontains=word)
+            )
+        return self.filter(found)
+
 
 class Submission(TracksChanges, models.Model):
     """A dossier put before a session's jury."""
@@ -450,6 +473,11 @@ class DecisionKind(models.TextChoices):
     REFUSED = "refused", _("Refus")
     ABSENT = "absent", _("Absence de la personne candidate")
     EXCUSED = "excused", _("Absence excusée de la personne candidate")
+
+
+# The decision buckets of a session's page besides the kinds: awaiting a decision, and revoked by Certif'Pro.
+PENDING = "pending"
+REVOKED = "revoked"
 
 
 def decision_domains_problem(kind: str, missing_domains: Iterable[str]) -> str | None:

@@ -1,13 +1,28 @@
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
-from django.db.models import Count, IntegerField, OuterRef, Prefetch, QuerySet, Subquery, Value
+from django.db.models import (
+    BooleanField,
+    Count,
+    ExpressionWrapper,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+)
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from juries.models import (
+    PENDING,
+    REVOKED,
     ConflictDeclaration,
+    DecisionKind,
     JuryMember,
     JurySession,
     SessionSeat,
@@ -40,6 +55,64 @@ def submissions_for_session(session: JurySession, membership: Membership) -> Que
             Prefetch("conflicts", queryset=ConflictDeclaration.objects.select_related("seat__member__user"))
         )
     )
+
+
+@dataclass(frozen=True)
+class DecisionTally:
+    """How many of a session's submissions (those the reader sees) sit in each bucket of its page: `PENDING`,
+    each decision kind in force, `REVOKED`."""
+
+    counts: dict[str, int]
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    @property
+    def pending(self) -> int:
+        return self.counts.get(PENDING, 0)
+
+    @property
+    def awarded(self) -> int:
+        return self.counts.get(DecisionKind.AWARDED, 0)
+
+
+def decision_tally(submissions: QuerySet[Submission]) -> DecisionTally:
+    """The submissions counted per bucket, in one grouped query (no row is built)."""
+    revoked = ExpressionWrapper(Q(decision__revoked_at__isnull=False), output_field=BooleanField())
+    rows = (
+        submissions.order_by()
+        .annotate(revoked=revoked)
+        .values("decision__kind", "revoked")
+        # A juror's scope joins their seats (`visible_to` is distinct): count each submission once.
+        .annotate(n=Count("pk", distinct=True))
+    )
+    counts: dict[str, int] = {}
+    for row in rows:
+        key = REVOKED if row["revoked"] else (row["decision__kind"] or PENDING)
+        counts[key] = counts.get(key, 0) + row["n"]
+    return DecisionTally(counts)
+
+
+# What a row of a session's dossier table shows: read as plain values, no model instance per row.
+SESSION_ROW_FIELDS = (
+    "pk",
+    "submitted_at",
+    "dossier__reference",
+    "dossier__candidate__first_name",
+    "dossier__candidate__last_name",
+    "dossier__organisation__name",
+    "decision__pk",
+    "decision__kind",
+    "decision__revoked_at",
+    "decision__missing_domains",
+)
+
+
+def session_rows(submissions: QuerySet[Submission]) -> QuerySet[Submission, dict[str, Any]]:
+    """A session's submissions as the rows of its page (`SESSION_ROW_FIELDS`), in the session's order. One query
+    when evaluated, lazily, so that a paginator slices it."""
+    return submissions.values(*SESSION_ROW_FIELDS).order_by("submitted_at", "pk")
 
 
 def upcoming_sessions_for(membership: Membership, *, limit: int = UPCOMING_SESSIONS_SIZE) -> list[JurySession]:

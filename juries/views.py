@@ -9,14 +9,17 @@ reading any input, and to offer each role the actions it may take.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Exists, OuterRef, Prefetch
+from django.db.models import Exists, OuterRef, Prefetch, QuerySet
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -34,11 +37,14 @@ from juries.forms import (
     DecisionForm,
     RevokeForm,
     SeatsForm,
+    SessionDossiersFilter,
     SessionForm,
     SubmitForm,
 )
 from juries.models import (
     EDITABLE_STATES,
+    PENDING,
+    REVOKED,
     SESSION_ROLES,
     Certificate,
     ConflictDeclaration,
@@ -51,7 +57,7 @@ from juries.models import (
     SessionState,
     Submission,
 )
-from juries.selectors import related_count, submissions_for_session
+from juries.selectors import DecisionTally, decision_tally, related_count, session_rows
 from juries.services import (
     JuryError,
     conflict_declare,
@@ -64,14 +70,29 @@ from juries.services import (
     jury_session_set_seats,
     jury_session_start_deliberation,
 )
+from juries.templatetags.juries_tags import decision_badge_html
 from organisations.models import Membership, OrganisationKind, Role
 from outbox.selectors import documents_regeneration
+from outbox.services import REGENERATE_ROLES
 from training.models import TrainingPlan
 
 ADMIN_ROLES = (Role.ORG_ADMIN, Role.CERTIFPRO_ADMIN)
 # Who reads a submitted dossier's review page: the jurors of its session, and Certif'Pro.
 REVIEW_ROLES = (Role.JURY_MEMBER, Role.CERTIFPRO_ADMIN)
 PAGE_SIZE = 25
+# A session's dossiers a page at a time: a session holds up to about 200 (bench/README.md, issue 22).
+SESSION_PAGE_SIZE = 50
+# The decision buckets of a session's page, in the order of its links ("" is every dossier).
+DECISION_FILTERS = ("", PENDING, *DecisionKind.values, REVOKED)
+
+
+def url_pattern(name: str) -> Callable[[int], str]:
+    """`reverse(name, args=[pk])` for many pks at the cost of one: a page of 200 rows spent more on resolving its
+    links than on reading them."""
+    marker = "2147483647"  # a pk no row reaches, as it appears in the path
+    path = reverse(name, args=[int(marker)])
+    head, _sep, tail = path.partition(marker)
+    return lambda pk: f"{head}{pk}{tail}"
 
 
 # -- Access helpers -------------------------------------------------------------------------------------------
@@ -219,6 +240,9 @@ def session_create(request: HttpRequest) -> HttpResponse:
 
 @membership_required(*SESSION_ROLES)
 def session_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """A session: its composition, its dossiers a page at a time (searched by name or reference and filtered by
+    decision, with the count of each decision on top so that none is out of sight), its conflicts and documents.
+    The rows are plain values (`session_rows`): a session of 200 dossiers built 1,200 model instances."""
     membership: Membership = request.membership
     session = get_object_or_404(
         JurySession.objects.visible_to(membership)
@@ -227,24 +251,56 @@ def session_detail(request: HttpRequest, pk: int) -> HttpResponse:
         pk=pk,
     )
     seats = list(session.seats.all())
-    submissions = list(submissions_for_session(session, membership).select_related("decision__certificate"))
+    submissions = Submission.objects.of_session(session, membership)
+    filters = SessionDossiersFilter(request.GET)
+    search, bucket = filters.cleaned()
+    if bucket not in DECISION_FILTERS:
+        bucket = ""
+    tally = decision_tally(submissions)
+    page = Paginator(session_rows(submissions.with_decision(bucket).matching(search)), SESSION_PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
     my_seat = next((s for s in seats if s.member.user_id == membership.user_id), None)
     if membership.role != Role.JURY_MEMBER:
         my_seat = None
     is_admin = session.managed_by(membership)
     presides = my_seat is not None and my_seat.is_president
-    conflicts = [conflict for submission in submissions for conflict in submission.conflicts.all()]
+    # The conflicts of the whole session, not only of the page: few, and the president's matter on every page.
+    conflicts = list(
+        ConflictDeclaration.objects.filter(submission__in=submissions.values("pk"))
+        .select_related("seat__member__user", "submission__dossier")
+        .order_by("submission__submitted_at", "submission_id", "pk")
+    )
     my_conflicts = {c.submission_id for c in conflicts if my_seat is not None and c.seat_id == my_seat.pk}
     president = session.president
     president_conflicts = [c for c in conflicts if president is not None and c.seat_id == president.pk]
-    decisions = [decision for s in submissions if (decision := s.recorded_decision) is not None]
-    awarded = [d for d in decisions if d.kind == DecisionKind.AWARDED and not d.is_revoked]
-    certificates = [certificate for d in awarded if (certificate := d.produced_certificate) is not None]
     state = session.state
     minutes = SessionMinutes.objects.filter(session=session).first() if state == SessionState.CLOSED else None
-    documents_regeneration(membership, [*filter(None, [minutes]), *certificates])
-    for submission in submissions:
-        submission.my_conflict = submission.pk in my_conflicts
+    certificates = (
+        session_certificates(membership, submissions) if state == SessionState.CLOSED and tally.awarded else []
+    )
+    documents_regeneration(membership, [*filter(None, [minutes])])
+    decides_now = presides and state == SessionState.DELIBERATING
+    can_review = membership.role in REVIEW_ROLES
+    can_revoke = membership.is_certifpro
+    review, revoke = url_pattern("juries:review"), url_pattern("juries:decision_revoke")
+    # The rows' words, translated once for the page rather than once per row.
+    examine, examine_and_decide = _("Examiner"), _("Examiner et décider")
+    domains = _("Domaines à acquérir : %(domains)s")
+    rows = list(page.object_list)  # iterated as a list: a Page indexes its rows one call at a time
+    for row in rows:
+        row["review_url"] = review(row["pk"])
+        row["revoke_url"] = revoke(row["decision__pk"]) if row["decision__pk"] else ""
+        row["name"] = f"{row['dossier__candidate__first_name']} {row['dossier__candidate__last_name']}"
+        row["my_conflict"] = row["pk"] in my_conflicts
+        row["decided"] = row["decision__pk"] is not None
+        row["badge"] = decision_badge_html(row["decision__kind"] or "", revoked=row["decision__revoked_at"] is not None)
+        row["decide"] = decides_now and not row["decided"] and not row["my_conflict"]
+        row["action"] = examine_and_decide if row["decide"] else examine
+        missing = row["decision__missing_domains"]
+        row["domains"] = domains % {"domains": ", ".join(missing)} if missing else ""
+        row["revocable"] = can_revoke and row["decided"] and row["decision__revoked_at"] is None
+    query = {"q": search, "decision": bucket}
     return render(
         request,
         "juries/session_detail.html",
@@ -252,8 +308,15 @@ def session_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "session": session,
             "events": session.events.select_related("actor"),
             "seats": seats,
-            "submissions": submissions,
-            "room_left": max(session.capacity - len(submissions), 0),
+            "page": page,
+            "rows": rows,
+            "filters": filters,
+            "search": search,
+            "bucket": bucket,
+            "buckets": decision_buckets(tally, search=search),
+            "query": urlencode({k: v for k, v in query.items() if v}),
+            "dossier_count": tally.total,
+            "room_left": max(session.capacity - tally.total, 0),
             "quorum_problems": session.pending_quorum_problems(),
             "conflicts": conflicts,
             "president": president,
@@ -261,18 +324,73 @@ def session_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "my_seat": my_seat,
             "is_admin": is_admin,
             "presides": presides,
-            "can_review": membership.role in REVIEW_ROLES,
-            "can_revoke": membership.is_certifpro,
+            "decides_now": decides_now,
+            "can_review": can_review,
+            "can_revoke": can_revoke,
             "can_edit_seats": is_admin and state in EDITABLE_STATES,
             "can_convene": is_admin and state == SessionState.PLANNED,
             "can_deliberate": (is_admin or presides) and session.awaits_deliberation,
             "can_close": (is_admin or presides) and state == SessionState.DELIBERATING,
-            "undecided_count": len(submissions) - len(decisions),
+            "undecided_count": tally.pending,
             "minutes": minutes,
             "certificates": certificates,
-            "awaiting_certificates": len(awarded) - len(certificates),
+            "awaiting_certificates": tally.awarded - len(certificates),
         },
     )
+
+
+def session_certificates(membership: Membership, submissions: QuerySet[Submission]) -> list[Any]:
+    """The produced certificates of the awards in force among the submissions, in the session's order, each with
+    its download `url`. Plain rows (a closed session of 200 dossiers lists up to 200), except for a reader who
+    may have them produced again: Certif'Pro and an organisation's administrator get the documents themselves,
+    with their `regeneration`."""
+    certificates = (
+        Certificate.objects.produced()
+        .filter(
+            decision__submission__in=submissions.values("pk"),
+            decision__kind=DecisionKind.AWARDED,
+            decision__revoked_at__isnull=True,
+        )
+        .order_by("decision__submission__submitted_at", "decision__submission_id")
+    )
+    download = url_pattern("juries:certificate_download")
+    rows: list[Any] = list(certificates.values("pk", "number", "holder_name", "revoked_at"))
+    label = _("Certificat %(number)s – %(name)s")  # translated once, not once per certificate
+    for row in rows:
+        row["url"], row["is_revoked"] = download(row["pk"]), row["revoked_at"] is not None
+        row["label"] = label % {"number": row["number"], "name": row["holder_name"]}
+    if membership.role not in REGENERATE_ROLES or not rows:
+        return rows
+    # Those the reader may have produced again (documents_regeneration decides), as documents.
+    pks = [row["pk"] for row in rows]
+    if not membership.is_certifpro:
+        pks = list(Certificate.objects.visible_to(membership).filter(pk__in=pks).values_list("pk", flat=True))
+    fields = ("pk", "number", "holder_name", "revoked_at")
+    documents = {c.pk: c for c in Certificate.objects.filter(pk__in=pks).only(*fields)}
+    documents_regeneration(membership, documents.values())
+    for document in documents.values():
+        document.url = download(document.pk)  # type: ignore[attr-defined]
+        document.label = label % {"number": document.number, "name": document.holder_name}  # type: ignore[attr-defined]
+    return [documents.get(row["pk"], row) for row in rows]
+
+
+def decision_buckets(tally: DecisionTally, *, search: str) -> list[dict[str, Any]]:
+    """The links above a session's dossiers: every dossier, then each bucket that holds some, with its count and
+    the query string that shows it (the search kept)."""
+    labels = {
+        "": _("Tous"),
+        PENDING: _("En attente de décision"),
+        **dict(DecisionKind.choices),
+        REVOKED: _("Décisions révoquées"),
+    }
+    counts = {"": tally.total, **tally.counts}
+    buckets = []
+    for key in DECISION_FILTERS:
+        if key and not counts.get(key):
+            continue
+        query = {k: v for k, v in {"q": search, "decision": key}.items() if v}
+        buckets.append({"key": key, "label": labels[key], "count": counts.get(key, 0), "query": urlencode(query)})
+    return buckets
 
 
 @membership_required(*ADMIN_ROLES)

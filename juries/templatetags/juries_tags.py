@@ -45,8 +45,13 @@ def decision_badge(decision: Decision | str | None) -> str:
     """`{% decision_badge submission.decision %}`: the decision, and in words when it was revoked. A submission
     without a decision hands the template engine's empty value, not None."""
     if not isinstance(decision, Decision):
-        return _decision_badge(get_language(), "", False)
-    return _decision_badge(get_language(), decision.kind, decision.is_revoked)
+        return decision_badge_html("")
+    return decision_badge_html(decision.kind, revoked=decision.is_revoked)
+
+
+def decision_badge_html(kind: str, *, revoked: bool = False) -> str:
+    """The badge of a decision of this kind ("" when none is recorded yet), for rows read as plain values."""
+    return _decision_badge(get_language(), kind, revoked)
 
 
 @functools.cache

@@ -108,3 +108,26 @@ def test_the_diagram_is_an_accessible_svg_without_inline_style(org_a, client_for
     # Coordinates in the SVG's own syntax, never the French decimal comma of the page's localised numbers.
     assert re.findall(r'\b(?:x|y|cx)="[^"]*,', svg) == []
     assert re.search(r'<text x="\d+(\.\d+)?" y="\d+(\.\d+)?">', svg)
+
+
+def test_the_drawing_is_rendered_once_per_language_and_path_and_differs_with_them():
+    # Issue 22: the SVG is cached in the process, keyed on what it shows besides the machine.
+    from types import SimpleNamespace
+
+    from django.utils import translation
+
+    from journey.templatetags.journey_tags import state_diagram_drawing
+
+    taken = SimpleNamespace(transition="open", from_state="information", to_state="opened", at=None, pk=1)
+    opened = draw(states=STATES, transitions=dossier_transitions(), current="opened", events=[taken])
+    again = draw(states=STATES, transitions=dossier_transitions(), current="opened", events=[taken])
+    untaken = draw(states=STATES, transitions=dossier_transitions(), current="opened", events=[])
+    with translation.override("fr"):
+        first = state_diagram_drawing(opened)
+        assert state_diagram_drawing(again) is first
+        assert state_diagram_drawing(untaken) != first
+        assert 'state-diagram__node--current" data-state="opened"' in first
+        assert 'state-diagram__edge state-diagram__edge--taken" d=' in first
+        assert "state-diagram__edge--taken" not in state_diagram_drawing(untaken)
+    with translation.override("en"):
+        assert state_diagram_drawing(opened) is not first

@@ -321,6 +321,56 @@ def test_the_session_page_takes_as_many_queries_for_one_dossier_as_for_five(clie
     assert [queries_for(client, address) for client in clients] == one
 
 
+def test_the_session_page_counts_every_decision_and_filters_and_searches_its_dossiers(client_for, monkeypatch):
+    # Issue 22: a session of 200 dossiers is shown a page at a time; the counts on top leave none out of sight.
+    monkeypatch.setattr("juries.views.SESSION_PAGE_SIZE", 2)
+    jury = make_jury()
+    dossiers = [DossierFactory(state="ready_for_jury") for _ in range(3)]
+    submissions = deliberating(jury, *dossiers)
+    decision_record(
+        submission=submissions[0], by=jury.president, kind=DecisionKind.REFUSED, reason="Dossier incomplet."
+    )
+    client = client_for(jury.president)
+    address = url("session_detail", pk=jury.session.pk)
+
+    first = client.get(address).content.decode()
+    assert "Tous (3)" in page_text_of(first) and "En attente de décision (2)" in page_text_of(first)
+    assert "Refus (1)" in page_text_of(first) and "Ajournement (" not in page_text_of(first)
+    assert "Page 1 sur 2" in page_text_of(first)
+    assert url("review", pk=submissions[0].pk) in first and url("review", pk=submissions[2].pk) not in first
+    second = client.get(address, {"page": 2}).content.decode()
+    assert url("review", pk=submissions[2].pk) in second
+
+    pending = client.get(address, {"decision": "pending"}).content.decode()
+    assert url("review", pk=submissions[0].pk) not in pending
+    assert "2 dossiers correspondent." in page_text_of(pending)
+    # Only the president's undecided rows offer the decision.
+    assert page_text_of(pending).count("Examiner et décider") == 2
+
+    target = dossiers[2]
+    found = client.get(address, {"q": f"{target.candidate.first_name} {target.candidate.last_name}"}).content.decode()
+    assert url("review", pk=submissions[2].pk) in found
+    assert url("review", pk=submissions[0].pk) not in found and url("review", pk=submissions[1].pk) not in found
+    by_reference = client.get(address, {"q": target.reference, "decision": "refused"}).content.decode()
+    assert "Aucun dossier de la session ne correspond." in page_text_of(by_reference)
+
+
+def page_text_of(content: str) -> str:
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", content)).split())
+
+
+def test_the_session_page_takes_as_many_queries_filtered_searched_or_paged(client_for, monkeypatch):
+    monkeypatch.setattr("juries.views.SESSION_PAGE_SIZE", 2)
+    jury = make_jury()
+    submissions = deliberating(jury, *(DossierFactory(state="ready_for_jury") for _ in range(3)))
+    decision_record(submission=submissions[0], by=jury.president, kind=DecisionKind.AWARDED)
+    address = url("session_detail", pk=jury.session.pk)
+    client = client_for(jury.president)
+    plain = queries_for(client, address)
+    assert queries_for(client, address + "?page=2") == plain
+    assert queries_for(client, address + "?decision=pending&q=a") == plain
+
+
 def test_the_jury_body_composes_the_jury(client_for, jury):
     second_employer = jury_member(jury.body, College.EMPLOYERS)
     second_employee = jury_member(jury.body, College.EMPLOYEES)
