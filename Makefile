@@ -111,9 +111,10 @@ bench: install
 	DATABASE_URL=$(BENCH_PG)/$(BENCH_DB) REDIS_URL=redis://127.0.0.1:6379/5 $(PY) bench/pdf.py
 
 # The load test (bench/README.md, section 8): locust's users of every role, in steps of users, against gunicorn with
-# the production settings on $(BENCH_DB) (built by `make bench`; read, plus the sessions and Certif'Pro accounts it
-# logs in). Writes bench/results/load.md. LOAD_ARGS passes options, e.g. LOAD_ARGS="--steps 10,25,50
-# --step-seconds 30" for a quick run. locust comes from requirements/bench.txt, not from `make install`.
+# the production settings on $(BENCH_DB) (built by `make bench`). It writes there: the sessions it logs in, a
+# Certif'Pro organisation with 10 accounts, and the draft grids its evaluators save. Writes bench/results/load.md.
+# LOAD_ARGS passes options, e.g. LOAD_ARGS="--steps 10,25,50 --step-seconds 30" for a quick run. locust comes from
+# requirements/bench.txt, installed by bench-install, not by `make install`.
 LOAD_ARGS ?=
 bench-install: install
 	$(PY) -m pip install --quiet -r requirements/bench.txt

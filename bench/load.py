@@ -7,9 +7,10 @@ Starts gunicorn as bench/pages.py does (2 workers, production settings, collecte
 logs in accounts of every role of the bench database (session cookies as bench/pages.py writes them, second factor
 given) into a JSON file for bench/locustfile.py, then runs locust headless once per step of users: the users spawn
 (at most 10 s), statistics restart (--reset-stats), and the step runs --step-seconds more. It stops after the
-first step whose 95th percentile exceeds --p95-ms or that has an error. Writes bench/results/load.md: per step the
-requests per second, median, 95th percentile, errors and each role's 95th percentile, the CPU the web workers
-and locust used, the load average; the headline is the most users served with p95 ≤ --p95-ms and no error.
+first step whose 95th percentile exceeds --p95-ms or that has an error (unless --keep-going). Writes
+bench/results/load.md: per step the requests per second, median, 95th percentile, errors and each role's 95th
+percentile, the CPU the web workers and locust used, the load average; the headline is the most users served
+with p95 ≤ --p95-ms and no error.
 Needs locust (requirements/bench.txt; `make load`)."""
 
 from __future__ import annotations
@@ -264,6 +265,7 @@ def main() -> None:
     parser.add_argument("--steps", default="25,50,100,150,200,300,400,500,700,1000", help="users per step")
     parser.add_argument("--step-seconds", type=int, default=60, help="steady seconds measured after the ramp")
     parser.add_argument("--p95-ms", type=float, default=300.0)
+    parser.add_argument("--keep-going", action="store_true", help="run every step, even past the threshold")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--accounts", type=int, default=100, help="accounts per role (users share them beyond)")
     parser.add_argument("--output", type=Path, default=RESULTS)
@@ -316,7 +318,7 @@ def main() -> None:
                 f"{step.failures} errors of {step.requests} (p95 by role: {roles}); load {step.load:.1f}",
                 flush=True,
             )
-            if step.p95_ms > args.p95_ms or step.failures:
+            if (step.p95_ms > args.p95_ms or step.failures) and not args.keep_going:
                 break
         web_memory = [peak_memory_mb(pid) for pid in workers]
     finally:
