@@ -79,7 +79,7 @@ class RoleUser(HttpUser):
             allow_redirects=False,
             catch_response=True,
         ) as response:
-            self.cookies.update(response.cookies.get_dict())
+            self._keep_cookies(response)
             try:
                 s.check(page, response.status_code, response.text, expect)
             except s.PageError as exc:
@@ -87,6 +87,17 @@ class RoleUser(HttpUser):
                 raise
             response.success()
             return response.text
+
+    def _keep_cookies(self, response: Any) -> None:
+        """The cookies the response sets, and the ones it deletes (the messages cookie, once its message shown)
+        forgotten, as a browser does."""
+        for header in response.raw.headers.getlist("Set-Cookie"):
+            name, _, rest = header.partition("=")
+            value = rest.split(";", 1)[0]
+            if value in ("", '""'):
+                self.cookies.pop(name.strip(), None)
+            else:
+                self.cookies[name.strip()] = value
 
 
 def role_user(role: str, doc: str) -> type[RoleUser]:
