@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install lint check layers types security bandit deps-audit migrate seed format messages bench backup restore-check faults
+.PHONY: run test install lint check layers types security bandit deps-audit migrate seed format messages bench backup restore-check faults bench-install load
 
 $(STAMP): requirements/base.txt requirements/dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "Python 3.11 is required (found %s)" % sys.version.split()[0])'
@@ -109,6 +109,18 @@ bench: install
 	psql -h 127.0.0.1 -U postgres $(BENCH_DB) -c "vacuum analyze"
 	DATABASE_URL=$(BENCH_PG)/$(BENCH_DB) $(PY) bench/pages.py
 	DATABASE_URL=$(BENCH_PG)/$(BENCH_DB) REDIS_URL=redis://127.0.0.1:6379/5 $(PY) bench/pdf.py
+
+# The load test (bench/README.md, section 8): locust's users of every role, in steps of users, against gunicorn with
+# the production settings on $(BENCH_DB) (built by `make bench`). It writes there: the sessions it logs in, a
+# Certif'Pro organisation with 10 accounts, and the draft grids its evaluators save. Writes bench/results/load.md.
+# LOAD_ARGS passes options, e.g. LOAD_ARGS="--steps 10,25,50 --step-seconds 30" for a quick run. locust comes from
+# requirements/bench.txt, installed by bench-install, not by `make install`.
+LOAD_ARGS ?=
+bench-install: install
+	$(PY) -m pip install --quiet -r requirements/bench.txt
+
+load: bench-install
+	DATABASE_URL=$(BENCH_PG)/$(BENCH_DB) REDIS_URL=redis://127.0.0.1:6379/5 $(PY) bench/load.py $(LOAD_ARGS)
 
 # Issue 13's faults end to end (bench/README.md, section 5): a throw-away database, a private redis-server on a free
 # port, real Celery workers killed and Redis restarted. About 15 minutes: the re-queueing job runs at beat's pace.
