@@ -27,6 +27,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--samples", type=int, default=30)
     parser.add_argument("--profile", default="")
+    parser.add_argument("--cprofile", default="", help="print cProfile's functions of that page by own time")
     parser.add_argument("--only", default="", help="comma-separated page names")
     parser.add_argument(
         "--uncached-identity",
@@ -87,6 +88,16 @@ def main() -> None:
                 f"{len(response.content) / 1024:5.1f} KB  {path}",
                 flush=True,
             )
+            if args.cprofile == name:
+                import cProfile
+                import pstats
+
+                profile = cProfile.Profile()
+                profile.enable()
+                for _ in range(args.samples):
+                    client.get(path)
+                profile.disable()
+                pstats.Stats(profile).sort_stats("tottime").print_stats(35)
             if args.profile == name:
                 from pyinstrument import Profiler
 
