@@ -149,7 +149,8 @@ MIDDLEWARE = [
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Django's, reading the user and their memberships from the shared cache (organisations/identity.py).
+    "organisations.middleware.CachedAuthenticationMiddleware",
     "clea_platform.private_pages.NoStoreForSignedInMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     # Idle and absolute session lifetimes: an expired session is logged out before anything reads the user's data.
@@ -269,7 +270,13 @@ SILENCED_SYSTEM_CHECKS: list[str] = []
 BACKUP_MANIFEST_ANCHORS = {"audit_chain": "organisations.services.audit_chain_head"}
 
 # Sessions live in the database, never in Redis: losing the cache or the broker logs nobody out.
-SESSION_ENGINE = "django.contrib.sessions.backends.db"
+# With a shared cache (Redis), sessions are read from it and written through to the database: the floor of every
+# signed-in page is then no query (bench/README.md, section 2). A per-process cache would keep a session that another
+# process ended, so without Redis they stay in the database alone.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db" if REDIS_URL else "django.contrib.sessions.backends.db"
+# The signed-in user and their active memberships, cached per user under a version that their changes replace
+# (organisations/identity.py): shared cache only, for the same reason.
+IDENTITY_CACHE = env.bool("IDENTITY_CACHE", default=bool(REDIS_URL))
 # Shared office PCs (organisations/middleware.py): a session ends after this many minutes without a request, and
 # this many hours after its login whatever happens; the cookie itself dies with the browser.
 SESSION_IDLE_TIMEOUT_MINUTES = env.int("SESSION_IDLE_TIMEOUT_MINUTES", default=30)

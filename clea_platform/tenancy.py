@@ -30,7 +30,7 @@ class CurrentMembershipMiddleware:
         request.memberships = []  # type: ignore[attr-defined]
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated:
-            memberships = list(user.active_memberships())
+            memberships = user.request_memberships()
             wanted = request.session.get(SESSION_KEY)
             current = next((m for m in memberships if m.pk == wanted), memberships[0] if memberships else None)
             request.memberships = memberships  # type: ignore[attr-defined]

@@ -3,16 +3,22 @@ candidate's summary, download attestations. Rules live in evaluations/services.p
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import logging
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib import messages
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import get_template, render_to_string
 from django.urls import reverse
+from django.utils.safestring import SafeString
+from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 
 from candidates.models import Dossier, DossierState
 from candidates.services import DossierConflict, TransitionRefused
@@ -182,12 +188,13 @@ def _grid_lines(rows: GridRows) -> list[CriterionResult]:
 
 
 def _error_summary(
-    lines: list[GridLine], grid_form: GridForm, close_form: EvaluationCloseForm | None, refusal: str
+    lines: list[GridLine], grid_form: GridForm | None, close_form: EvaluationCloseForm | None, refusal: str
 ) -> list[SummaryError]:
     """What went wrong with the last post, listed where the evaluator lands (the grid runs to thousands of pixels:
     the close form at its foot would hide its own errors), each error linked to its row or field."""
     errors = [SummaryError(refusal)] if refusal else []
-    errors += [SummaryError(str(e)) for e in grid_form.non_field_errors()]
+    if grid_form is not None:
+        errors += [SummaryError(str(e)) for e in grid_form.non_field_errors()]
     for line in lines:
         for error in line.errors:
             # The radio the row shows checked (the first one if none was posted): the row's first stop.
@@ -199,17 +206,62 @@ def _error_summary(
     return errors
 
 
-def _render_grid(
-    request: HttpRequest,
-    evaluation: Evaluation,
-    rows: GridRows,
-    grid_form: GridForm,
-    close_form: EvaluationCloseForm | None = None,
-    refusal: str = "",
-    summary_title: str = "",
-) -> HttpResponse:
-    editable = evaluation.is_filled_by(request.membership) and evaluation.is_draft
-    before = _acquired_before(evaluation)
+logger = logging.getLogger(__name__)
+
+# The grid's body (every criterion with its result and comment) depends only on the evaluation's lines, the criteria
+# acquired before it, its référentiel version (frozen once a dossier uses it), whether it is editable, the language
+# and the template: an unbound grid (a GET) is rendered once per such content and kept in the cache under a digest of
+# all of them, so it is never stale, and a draft saved or a comment purged is simply another key. An hour at most:
+# comments are personal data (privacy purges them).
+GRID_BODY_TEMPLATE = "evaluations/_grid_body.html"
+GRID_BODY_TIMEOUT = 60 * 60
+
+
+@functools.cache
+def _grid_body_template_digest() -> str:
+    return hashlib.sha256(get_template(GRID_BODY_TEMPLATE).template.source.encode()).hexdigest()[:16]  # type: ignore[attr-defined]
+
+
+def _grid_body_context(domains: list[GridDomain], editable: bool) -> dict[str, Any]:
+    return {
+        "domains": domains,
+        "line_count": sum(len(s.lines) for d in domains for s in d.subdomains),
+        "result_choices": CriterionResultValue.choices,
+        "editable": editable,
+    }
+
+
+def _cached_grid_body(evaluation: Evaluation, before: set[int], editable: bool) -> tuple[SafeString, list[str]]:
+    """The unbound grid's body, from the cache when the same content was rendered already, and the lines' results
+    (one query of plain values either way; the référentiel's tree and the lines as models only on a miss)."""
+    state = list(evaluation.results.order_by("criterion_id").values_list("criterion_id", "result", "comment"))
+    content = (
+        evaluation.pk,
+        evaluation.dossier.referentiel_id,
+        state,
+        sorted(before),
+        editable,
+        get_language(),
+        _grid_body_template_digest(),
+    )
+    key = "evaluation-grid:" + hashlib.sha256(repr(content).encode()).hexdigest()
+    try:
+        body = cache.get(key)
+    except Exception:
+        logger.exception("Cache unreachable: the grid is rendered.")
+        body = None
+    if body is None:
+        rows = list(grid_rows(evaluation))
+        domains = _grid_domains(rows, GridForm(lines=_grid_lines(rows)), before)
+        body = render_to_string(GRID_BODY_TEMPLATE, _grid_body_context(domains, editable))
+        try:
+            cache.set(key, body, GRID_BODY_TIMEOUT)
+        except Exception:
+            logger.exception("Cache unreachable: the grid is not kept.")
+    return SafeString(body), [result for _criterion, result, _comment in state]
+
+
+def _grid_domains(rows: GridRows, grid_form: GridForm, before: set[int]) -> list[GridDomain]:
     domains = []
     for domain, subs in rows:
         grid_domain = GridDomain(domain)
@@ -225,19 +277,41 @@ def _render_grid(
                 )
             )
         domains.append(grid_domain)
-    lines = [g for d in domains for s in d.subdomains for g in s.lines]
+    return domains
+
+
+def _render_grid(
+    request: HttpRequest,
+    evaluation: Evaluation,
+    rows: GridRows | None,
+    grid_form: GridForm | None,
+    close_form: EvaluationCloseForm | None = None,
+    refusal: str = "",
+    summary_title: str = "",
+) -> HttpResponse:
+    """The grid page. Without a form (a GET), its body comes from `_cached_grid_body`; with the posted form, it is
+    rendered with the form's values and errors."""
+    editable = evaluation.is_filled_by(request.membership) and evaluation.is_draft
+    before = _acquired_before(evaluation)
+    if rows is None or grid_form is None:
+        grid_body, results = _cached_grid_body(evaluation, before, editable)
+        error_summary = _error_summary([], None, close_form, refusal)
+    else:
+        domains = _grid_domains(rows, grid_form, before)
+        lines = [g for d in domains for s in d.subdomains for g in s.lines]
+        grid_body = SafeString(render_to_string(GRID_BODY_TEMPLATE, _grid_body_context(domains, editable)))
+        results = [g.result for g in lines]
+        error_summary = _error_summary(lines, grid_form, close_form, refusal)
     context = {
-        "error_summary": _error_summary(lines, grid_form, close_form, refusal),
+        "error_summary": error_summary,
         "error_summary_title": summary_title,
         "evaluation": evaluation,
         "dossier": evaluation.dossier,
         "candidate": evaluation.dossier.candidate,
-        "domains": domains,
-        "line_count": len(lines),
-        "not_assessed_count": sum(1 for g in lines if g.result == CriterionResultValue.NOT_ASSESSED),
-        "result_choices": CriterionResultValue.choices,
+        "grid_body": grid_body,
+        "line_count": len(results),
+        "not_assessed_count": sum(1 for r in results if r == CriterionResultValue.NOT_ASSESSED),
         "editable": editable,
-        "grid_form": grid_form,
         "close_form": close_form or (EvaluationCloseForm(evaluation=evaluation) if editable else None),
         "attestation": Attestation.objects.filter(evaluation=evaluation).first() if evaluation.is_closed else None,
         "result": _result(evaluation) if evaluation.is_closed else None,
@@ -276,10 +350,10 @@ def _result(evaluation: Evaluation) -> dict[str, Any]:
 @membership_required(*EVALUATION_READERS)
 def grid(request: HttpRequest, pk: int) -> HttpResponse:
     evaluation = _evaluation_for(request, pk)
+    if request.method != "POST":
+        return _render_grid(request, evaluation, None, None)
     rows = list(grid_rows(evaluation))
     lines = _grid_lines(rows)
-    if request.method != "POST":
-        return _render_grid(request, evaluation, rows, GridForm(lines=lines))
     if not evaluation.is_filled_by(request.membership):
         raise PermissionDenied
     form = GridForm(request.POST, lines=lines)

@@ -13,13 +13,21 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, get_user
+from django.contrib.auth import SESSION_KEY as USER_SESSION_KEY
+from django.contrib.auth.backends import ModelBackend
+from django.contrib.auth.middleware import AuthenticationMiddleware
+from django.contrib.auth.models import AnonymousUser
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.crypto import constant_time_compare
+from django.utils.functional import SimpleLazyObject
 from django.utils.translation import ngettext
 
-from organisations.models import session_limits
+from organisations.identity import identity_load
+from organisations.models import User, session_limits
 from organisations.services import (
     SESSION_SEEN_KEY,
     SESSION_STARTED_KEY,
@@ -31,6 +39,50 @@ from organisations.services import (
     user_session_start,
     user_session_touch,
 )
+
+MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
+
+
+def cached_user(request: HttpRequest) -> User | AnonymousUser:
+    """django.contrib.auth.get_user, with the user (and their active memberships, for clea_platform.tenancy) read
+    through organisations.identity: no query while the cached entry is current. Whatever is not the plain case (no
+    user, another backend, a session hash that does not match the current secret) goes to Django's own get_user,
+    which flushes the session or rotates its hash as it always does."""
+    session = request.session
+    try:
+        user_id = session[USER_SESSION_KEY]
+        backend_path = session[BACKEND_SESSION_KEY]
+    except KeyError:
+        return AnonymousUser()
+    if backend_path != MODEL_BACKEND or backend_path not in settings.AUTHENTICATION_BACKENDS:
+        return get_user(request)
+    identity = identity_load(user_id)
+    if identity is not None:
+        user, memberships = identity
+        session_hash = session.get(HASH_SESSION_KEY)
+        if (
+            ModelBackend().user_can_authenticate(user)
+            and session_hash
+            and constant_time_compare(session_hash, user.get_session_auth_hash())
+        ):
+            user.loaded_active_memberships = memberships
+            return user
+    return get_user(request)
+
+
+class CachedAuthenticationMiddleware(AuthenticationMiddleware):
+    """Django's, with the user read by `cached_user`."""
+
+    def process_request(self, request: HttpRequest) -> None:
+        super().process_request(request)
+        request.user = SimpleLazyObject(lambda: _request_user(request))
+
+
+def _request_user(request: HttpRequest) -> User | AnonymousUser:
+    if not hasattr(request, "_cached_user"):
+        request._cached_user = cached_user(request)  # type: ignore[attr-defined]
+    return request._cached_user  # type: ignore[attr-defined]
+
 
 # What a session waiting for its second factor may still open: the two-factor pages themselves, logging out, and
 # the pages that need no account. The API refuses such a session on its own (api_auth.TwoFactorSessionAuthentication).

@@ -558,6 +558,12 @@ class User(AbstractBaseUser, PermissionsMixin):
     def active_memberships(self) -> QuerySet[Membership]:
         return Membership.objects.active().filter(user=self).select_related("organisation")
 
+    def request_memberships(self) -> list[Membership]:
+        """The active memberships for this request: those organisations.identity loaded with the user (no query),
+        else read now."""
+        loaded: list[Membership] | None = getattr(self, "loaded_active_memberships", None)
+        return loaded if loaded is not None else list(self.active_memberships())
+
 
 # Which roles an organisation of each kind can grant. A trainer may work inside an evaluator organisation
 # (CléA allows it, as long as the trainer never evaluates the same dossier).
@@ -575,6 +581,17 @@ ROLES_BY_KIND: dict[str, set[str]] = {
 class MembershipQuerySet(TenantQuerySet):
     def active(self) -> MembershipQuerySet:
         return self.filter(is_active=True, organisation__is_active=True, user__is_active=True)
+
+    def update(self, **kwargs: Any) -> int:
+        # No post_save for a bulk update: the members' cached identity (organisations.identity) is replaced here.
+        from organisations import identity
+
+        if not identity.enabled():
+            return super().update(**kwargs)
+        users = set(self.values_list("user_id", flat=True))
+        updated = super().update(**kwargs)
+        identity.identity_changed(*users)
+        return updated
 
     # Every member of the organisation.
     organisation_roles = frozenset(Role.values)

@@ -1,10 +1,12 @@
 from typing import Any
 
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
+from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from django.http import HttpRequest
 
-from organisations.models import User
+from organisations.identity import enabled, identity_changed
+from organisations.models import Membership, Organisation, User
 from organisations.services import audit_record, user_session_forget, user_session_start
 
 
@@ -42,3 +44,24 @@ def audit_login_failed(
         request=request,
         details={"email": str(credentials.get("username", ""))[:254]},
     )
+
+
+# The cached identity of the signed-in (organisations.identity): replaced once a change of what it holds commits.
+@receiver(post_save, sender=User)
+@receiver(post_delete, sender=User)
+def user_identity_changed(sender: Any, instance: User, **kwargs: Any) -> None:
+    identity_changed(instance.pk)
+
+
+@receiver(post_save, sender=Membership)
+@receiver(post_delete, sender=Membership)
+def membership_identity_changed(sender: Any, instance: Membership, **kwargs: Any) -> None:
+    identity_changed(instance.user_id)
+
+
+@receiver(post_save, sender=Organisation)
+@receiver(post_delete, sender=Organisation)
+def organisation_identity_changed(sender: Any, instance: Organisation, **kwargs: Any) -> None:
+    # Its name and whether it is active are read with every membership of it.
+    if enabled():
+        identity_changed(*Membership.objects.filter(organisation_id=instance.pk).values_list("user_id", flat=True))

@@ -92,6 +92,32 @@ def _isolated_cache_keys() -> Iterator[None]:
         yield
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _uncached_identity() -> Iterator[None]:
+    """Sessions in the database alone and no cached identity (organisations/identity.py), even with REDIS_URL set:
+    every query count of the suite is that of a session's first request, the most a page costs. The cached path
+    has its own tests (the `cached_identity` fixture)."""
+    with override_settings(SESSION_ENGINE="django.contrib.sessions.backends.db", IDENTITY_CACHE=False):
+        yield
+
+
+@pytest.fixture
+def cached_identity(settings) -> Iterator[None]:
+    """The hot path as production runs it with Redis: sessions read from the cache, the user and memberships cached
+    (a private in-memory cache, under a namespace of this test's own: SQLite gives a rolled-back test's ids again)."""
+    from organisations import identity
+
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "identity"}}
+    settings.SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+    settings.IDENTITY_CACHE = True
+    namespace = identity.namespace
+    identity.namespace = f"identity-{uuid.uuid4().hex[:8]}"
+    cache.clear()
+    yield
+    cache.clear()
+    identity.namespace = namespace
+
+
 @pytest.fixture
 def fresh_rate_limit(settings) -> Iterator[None]:
     """Rate limits count in the cache (public verification, password-reset requests): a private in-memory one, emptied

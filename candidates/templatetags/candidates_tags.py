@@ -25,8 +25,12 @@ STATE_BADGES = {
 @register.simple_tag
 def state_badge(state: str) -> str:
     """`{% state_badge dossier.state %}`: the step's label in a badge."""
-    label = DossierState(state).label if state in DossierState.values else state
+    # Looked up in a dict built once (DossierState.values builds its list at each call, and this runs per row).
+    label = _STATE_LABELS.get(state, state)
     return format_html('<span class="badge badge--{}">{}</span>', STATE_BADGES.get(state, "neutral"), label)
+
+
+_STATE_LABELS = {state.value: state.label for state in DossierState}
 
 
 @register.simple_tag(name="civility_agree")

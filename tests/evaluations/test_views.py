@@ -361,6 +361,27 @@ def test_the_grid_of_the_107_clea_criteria_takes_as_many_queries_as_a_small_one(
     assert "7.4" in page_text(page)
 
 
+@pytest.mark.usefixtures("fresh_rate_limit")  # a private cache: another test's grid of the same content is a hit
+def test_the_grid_body_is_rendered_once_per_content_and_never_stale(client_for, draft, evaluator):
+    """Issue 22: an unbound grid's body is kept in the cache under a digest of what it shows; the same grid again
+    reads neither the référentiel's tree nor the lines as models, and any change is another key."""
+    client = client_for(evaluator)
+    first = grid_queries(client, draft)
+    with CaptureQueriesContext(connection) as queries:
+        again = client.get(grid_url(draft))
+    assert len(queries) == first - 4  # the lines and the tree (3): only the lines' plain values remain
+    assert page_text(again).count('type="radio"') == 9 * 3
+
+    client.post(grid_url(draft), grid_post_data(draft, acquired={"1.1.1"}, comments={"1.1.1": "Bien compris"}))
+    page = page_text(client.get(grid_url(draft)))
+    line = draft.results.get(criterion__code="1.1.1")
+    assert f'id="r{line.criterion_id}-acquired" name="result-{line.criterion_id}" value="acquired" checked' in page
+    assert ">Bien compris</textarea>" in page
+    # A comment removed behind the grid's back (the privacy purge updates rows in bulk) is gone from the page.
+    draft.results.update(comment="")
+    assert "Bien compris" not in page_text(client.get(grid_url(draft)))
+
+
 # -- Summary ---------------------------------------------------------------------------------------------------
 
 

@@ -1,0 +1,100 @@
+"""Who is signed in, without a query on the hot path: the user and their active memberships, kept in the shared
+cache (Redis) per user, behind a version that every change of the user, of one of their memberships or of one of
+their organisations replaces once committed.
+
+Every request of a signed-in person reads them (django.contrib.auth's user, then clea_platform.tenancy's
+memberships): two of the three queries of the floor page. Here they are one cache read of two keys. An entry is
+used only while its version is the user's current one, so a change cannot be hidden by an entry written from a
+read that raced with it (a reader that saw the old rows tags its entry with the old version, which nobody reads
+again). A membership removed, an organisation or a user deactivated, a password changed: the next request reads
+the database again, at once.
+
+Only with a cache every worker shares (settings.IDENTITY_CACHE, on with REDIS_URL): a per-process memory cache
+would keep another worker's removed membership alive. If the cache cannot be reached the database answers; an
+invalidation lost that way is bounded by ENTRY_TIMEOUT.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+
+from organisations.models import Membership, User
+
+logger = logging.getLogger(__name__)
+
+# An entry lives at most this long (seconds): the bound on staleness if an invalidation could not reach the cache.
+ENTRY_TIMEOUT = 300
+VERSION_TIMEOUT = 24 * 60 * 60
+# Tests give each test a namespace of its own: SQLite reuses the ids a rolled-back test gave out.
+namespace = "identity"
+
+Identity = tuple[User, list[Membership]]
+
+
+def enabled() -> bool:
+    return bool(getattr(settings, "IDENTITY_CACHE", False))
+
+
+def _keys(user_id: Any) -> tuple[str, str]:
+    return f"{namespace}:{user_id}", f"{namespace}:{user_id}:v"
+
+
+def _from_database(user_id: Any) -> Identity | None:
+    user = User._default_manager.filter(pk=user_id).first()
+    if user is None:
+        return None
+    memberships = list(user.active_memberships())
+    for membership in memberships:
+        # The membership's user is this one (no query when a page reads membership.user).
+        membership.user = user
+    return user, memberships
+
+
+def identity_load(user_id: Any) -> Identity | None:
+    """The user of this id and their active memberships (organisation joined), from the cache when its entry is
+    current, else from the database (then cached). None if there is no such user."""
+    if not enabled():
+        return _from_database(user_id)
+    entry_key, version_key = _keys(user_id)
+    try:
+        found = cache.get_many([entry_key, version_key])
+        version = found.get(version_key)
+        entry = found.get(entry_key)
+        if version is not None and entry is not None and entry[0] == version:
+            return entry[1], entry[2]
+        if version is None:
+            # First reader since the version expired: one version for all, whoever adds it first.
+            cache.add(version_key, uuid.uuid4().hex, VERSION_TIMEOUT)
+            version = cache.get(version_key)
+    except Exception:
+        logger.exception("Identity cache unreachable: read from the database.")
+        return _from_database(user_id)
+    identity = _from_database(user_id)
+    if identity is not None and version is not None:
+        try:
+            cache.set(entry_key, (version, *identity), ENTRY_TIMEOUT)
+        except Exception:
+            logger.exception("Identity cache unreachable: entry not stored.")
+    return identity
+
+
+def identity_changed(*user_ids: Any) -> None:
+    """The rows these users' identity is read from change: once committed, their cached entries stop being used."""
+    if not enabled() or not user_ids:
+        return
+    ids = {int(pk) for pk in user_ids}
+
+    def bump() -> None:
+        try:
+            cache.set_many({_keys(pk)[1]: uuid.uuid4().hex for pk in ids}, VERSION_TIMEOUT)
+        except Exception:
+            logger.exception("Identity cache unreachable: versions of users %s not replaced.", sorted(ids))
+
+    # After the commit: a reader before it would otherwise cache the old rows under the new version.
+    transaction.on_commit(bump)
