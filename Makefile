@@ -109,6 +109,7 @@ bench: install
 	psql -h 127.0.0.1 -U postgres $(BENCH_DB) -c "vacuum analyze"
 	DATABASE_URL=$(BENCH_PG)/$(BENCH_DB) $(PY) bench/pages.py
 	DATABASE_URL=$(BENCH_PG)/$(BENCH_DB) REDIS_URL=redis://127.0.0.1:6379/5 $(PY) bench/pdf.py
+	DATABASE_URL=$(BENCH_PG)/$(BENCH_DB) REDIS_URL=redis://127.0.0.1:6379/5 $(PY) bench/documents.py
 
 # Issue 13's faults end to end (bench/README.md, section 5): a throw-away database, a private redis-server on a free
 # port, real Celery workers killed and Redis restarted. About 15 minutes: the re-queueing job runs at beat's pace.
