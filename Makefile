@@ -109,6 +109,7 @@ bench: install
 	psql -h 127.0.0.1 -U postgres $(BENCH_DB) -c "vacuum analyze"
 	DATABASE_URL=$(BENCH_PG)/$(BENCH_DB) $(PY) bench/pages.py
 	DATABASE_URL=$(BENCH_PG)/$(BENCH_DB) REDIS_URL=redis://127.0.0.1:6379/5 $(PY) bench/pdf.py
+	DATABASE_URL=$(BENCH_PG)/$(BENCH_DB) REDIS_URL=redis://127.0.0.1:6379/5 $(PY) bench/documents.py
 
 # The load test (bench/README.md, section 8): locust's users of every role, in steps of users, against gunicorn with
 # the production settings on $(BENCH_DB) (built by `make bench`). It writes there: the sessions it logs in, a

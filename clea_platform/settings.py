@@ -415,6 +415,14 @@ SWEEP_TASKS = (
     "scheduling.tasks.sites_availability_refresh_task",
 )
 CELERY_TASK_ROUTES = {name: {"queue": CELERY_PDF_QUEUE} for name in PDF_TASKS}
+# On one queue, what someone waits for on screen before what comes by the hundred (issue 22: an attestation queued
+# behind a jury session's 200 certificates waited for all of them). Redis has no priorities of its own: kombu keeps
+# one list per step of "priority_steps" (the queue's own name for step 0, then "pdf\x06\x163"...) and its BRPOP
+# asks for every queue's step 0 first, then step 3...: on Redis 0 is the most urgent, the reverse of RabbitMQ. With
+# one message prefetched per process, an attestation waits at most for the renders under way. Both the publishers
+# and the workers read the steps from CELERY_BROKER_TRANSPORT_OPTIONS; queue_depth counts every step's list.
+CELERY_INTERACTIVE_PRIORITY = 0
+CELERY_BULK_PRIORITY = 6
 # Time limits (seconds). The soft limit raises SoftTimeLimitExceeded in the task (a batch records "failed"), the
 # hard one kills the process (the prefork pool enforces both; the solo pool of the tests neither). An attestation
 # renders in ~0.2 s (bench/README.md); the longest document is a funding batch (a CSV, an XLSX and a PDF of
@@ -442,6 +450,7 @@ _SHORT_RETRY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "in
 CELERY_BROKER_CONNECTION_TIMEOUT = 1
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": CELERY_VISIBILITY_TIMEOUT,
+    "priority_steps": [0, 3, 6, 9],  # kombu's default, written out: CELERY_BULK_PRIORITY must be one of them
     "socket_connect_timeout": 1,
     "socket_timeout": 2,
 }

@@ -13,8 +13,10 @@ class JuriesConfig(AppConfig):
         from juries.services import certificate_produce, certificate_regenerate, minutes_generate, minutes_regenerate
         from outbox import registry
 
-        registry.register("certificate", certificate_produce, label=_("Certificat"))
-        registry.register("minutes", minutes_generate, label=_("Procès-verbal de jury"))
+        # A session's close promises its minutes and up to hundreds of certificates at once: bulk, behind the
+        # attestations evaluators wait for (outbox.registry.Kind.bulk).
+        registry.register("certificate", certificate_produce, label=_("Certificat"), bulk=True)
+        registry.register("minutes", minutes_generate, label=_("Procès-verbal de jury"), bulk=True)
         registry.register_document(
             "certificate",
             Certificate,

@@ -21,6 +21,10 @@ class Kind:
     handler: Callable[..., Any]
     # PDF rendering goes to its own queue and gets the long time limits (settings.CELERY_PDF_QUEUE).
     document: bool = True
+    # Promised by the hundred at once (a jury session's certificates and minutes): queued at
+    # settings.CELERY_BULK_PRIORITY, so that a document someone waits for on screen (an attestation after the
+    # grid's close) is taken first by the same workers instead of waiting behind the whole session (issue 22).
+    bulk: bool = False
     # Arguments that must not outlive the effect (an e-mail's body): blanked once it is done.
     forget_arguments: bool = False
     # The setting that holds how many attempts before the row stays "failed" (read at each run); None:
@@ -34,6 +38,10 @@ class Kind:
     @property
     def queue(self) -> str:
         return settings.CELERY_PDF_QUEUE if self.document else settings.CELERY_LIGHT_QUEUE
+
+    @property
+    def priority(self) -> int:
+        return settings.CELERY_BULK_PRIORITY if self.bulk else settings.CELERY_INTERACTIVE_PRIORITY
 
 
 _kinds: dict[str, Kind] = {}

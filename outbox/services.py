@@ -108,18 +108,14 @@ def dispatch(side_effect_id: int, kind: str) -> bool:
     re-queueing job sends it later."""
     from outbox.tasks import side_effect_run_task
 
-    queue = registry.get(kind).queue
-    return enqueue(side_effect_run_task, side_effect_id, _options=_queue_options(queue))
+    return enqueue(side_effect_run_task, side_effect_id, _options=_queue_options(registry.get(kind)))
 
 
-def _queue_options(queue: str) -> dict[str, Any]:
-    if queue == settings.CELERY_PDF_QUEUE:
-        return {
-            "queue": queue,
-            "soft_time_limit": settings.LONG_TASK_SOFT_TIME_LIMIT,
-            "time_limit": settings.LONG_TASK_TIME_LIMIT,
-        }
-    return {"queue": queue}
+def _queue_options(kind: registry.Kind) -> dict[str, Any]:
+    options: dict[str, Any] = {"queue": kind.queue, "priority": kind.priority}
+    if kind.queue == settings.CELERY_PDF_QUEUE:
+        options.update(soft_time_limit=settings.LONG_TASK_SOFT_TIME_LIMIT, time_limit=settings.LONG_TASK_TIME_LIMIT)
+    return options
 
 
 def _backoff(attempts: int) -> datetime.timedelta:

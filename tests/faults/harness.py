@@ -113,8 +113,11 @@ class RedisServer:
         self.start()
 
     def waiting(self, queue: str) -> int:
-        """Messages waiting in `queue` (kombu keeps a queue as a Redis list of that name)."""
-        return int(self.client().llen(queue))
+        """Messages waiting in `queue`: kombu keeps a queue as one Redis list per priority step, the queue's name for
+        step 0 and `<queue>\\x06\\x16<step>` for the others (the bulk documents', settings.CELERY_BULK_PRIORITY)."""
+        steps = settings.CELERY_BROKER_TRANSPORT_OPTIONS["priority_steps"]
+        client = self.client()
+        return sum(int(client.llen(queue if step == 0 else f"{queue}\x06\x16{step}")) for step in steps)
 
     def unacked(self) -> int:
         """Messages delivered to a worker and not acknowledged (kombu's "unacked" hash), which Redis gives back

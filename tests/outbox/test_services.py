@@ -423,3 +423,21 @@ def test_the_requeueing_job_tops_a_queue_up_by_what_it_lacks(real_broker_queue, 
     assert queue_depth(real_broker_queue) == 8
     assert side_effects_requeue() == 0, "nothing lacks any more"
     assert set(SideEffect.objects.values_list("state", flat=True)) == {SideEffectState.PENDING}
+
+
+def test_a_document_waited_for_is_taken_before_the_bulk_queued_ahead_of_it(real_broker_queue, kind):
+    """Issue 22: a jury session's certificates and minutes are bulk, queued at a lower priority; an attestation
+    queued after them is the first message a worker gets from the same queue, and the depth counts them all."""
+    assert registry.get("certificate").bulk and registry.get("minutes").bulk
+    assert not registry.get("attestation").bulk
+    bulk, waited_for = kind(lambda: "fait", bulk=True), kind(lambda: "fait")
+    rows = [promise(bulk) for _ in range(3)] + [promise(waited_for)]
+    for row in rows:
+        assert dispatch(row.pk, row.kind)
+    assert queue_depth(real_broker_queue) == 4
+
+    with celery_app.connection_for_read() as conn:
+        channel = conn.default_channel
+        taken = [channel.basic_get(real_broker_queue, no_ack=True).decode()[0][0] for _ in rows]
+
+    assert taken == [rows[3].pk, rows[0].pk, rows[1].pk, rows[2].pk]
