@@ -68,6 +68,12 @@ def main() -> None:
     parser.add_argument("--interval", type=float, nargs=2, default=(0.5, 1.0), help="seconds between two closes")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--output", type=Path, default=RESULTS)
+    parser.add_argument(
+        "--wait-for",
+        type=Path,
+        help="after the (untimed) preparation, wait until this file exists: the timed part then runs on a machine"
+        " that other benchmarks have left quiet",
+    )
     args = parser.parse_args()
     if not os.environ.get("DATABASE_URL", "").startswith("postgres") or not os.environ.get("REDIS_URL"):
         sys.exit("DATABASE_URL (the bench PostgreSQL database) and REDIS_URL must be set (see bench/README.md).")
@@ -139,6 +145,11 @@ def main() -> None:
             evaluations.append((evaluation, by))
     fast_hashing.disable()
     print(f"  prepared in {time.perf_counter() - prepared:.0f} s", flush=True)
+    if args.wait_for:
+        print(f"Waiting for {args.wait_for}…", flush=True)
+        while not args.wait_for.exists():
+            time.sleep(1)
+        load = os.getloadavg()
 
     # 2. The workers, as docker-compose.yml starts them.
     pdf_worker = start_worker(env, settings.CELERY_PDF_QUEUE, 2, work / "pdf.log", "--max-memory-per-child", "400000")
