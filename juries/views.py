@@ -297,6 +297,8 @@ def session_detail(request: HttpRequest, pk: int) -> HttpResponse:
     my_conflicts = {c.submission_id for c in conflicts if my_seat is not None and c.seat_id == my_seat.pk}
     president = session.president
     president_conflicts = [c for c in conflicts if president is not None and c.seat_id == president.pk]
+    # The dossiers another present member decides in the president's place (`JurySession.may_decide`).
+    for_another = {c.submission_id for c in president_conflicts} if my_seat and not presides else set()
     state = session.state
     minutes = SessionMinutes.objects.filter(session=session).first() if state == SessionState.CLOSED else None
     certificates = (
@@ -304,6 +306,7 @@ def session_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
     documents_regeneration(membership, [*filter(None, [minutes])])
     decides_now = presides and state == SessionState.DELIBERATING
+    stands_in = state == SessionState.DELIBERATING and my_seat is not None and my_seat.present
     can_review = membership.role in REVIEW_ROLES
     can_revoke = membership.is_certifpro
     review, revoke = url_pattern("juries:review"), url_pattern("juries:decision_revoke")
@@ -321,7 +324,9 @@ def session_detail(request: HttpRequest, pk: int) -> HttpResponse:
         row["my_conflict"] = row["pk"] in my_conflicts
         row["decided"] = row["decision__pk"] is not None
         row["badge"] = decision_badge_html(row["decision__kind"] or "", revoked=row["decision__revoked_at"] is not None)
-        row["decide"] = decides_now and not row["decided"] and not row["my_conflict"]
+        row["decide"] = (
+            not row["decided"] and not row["my_conflict"] and (decides_now or (stands_in and row["pk"] in for_another))
+        )
         row["action"] = examine_and_decide if row["decide"] else examine
         missing = row["decision__missing_domains"]
         row["domains"] = domains % {"domains": ", ".join(missing)} if missing else ""

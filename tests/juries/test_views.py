@@ -863,6 +863,20 @@ def test_a_president_in_conflict_gets_the_reason_instead_of_a_decision(client_fo
     # The other member present, with no link to the dossier, records it instead.
     other = client_for(jury.member_membership(jury.employee))
     assert 'name="decision-kind"' in other.get(url("review", pk=submission.pk)).content.decode()
+    # Their session page says so on the row, and the president's no longer offers it as the next step.
+    review = url("review", pk=submission.pk)
+    mine = other.get(url("session_detail", pk=jury.session.pk)).content.decode()
+    assert f'<a class="button button--small" href="{review}">Examiner et décider' in mine
+    presides = client.get(url("session_detail", pk=jury.session.pk)).content.decode()
+    assert f'<a class="button button--small button--secondary" href="{review}">Examiner<' in presides
+
+
+def test_the_president_s_conflicts_link_to_the_dossiers_another_member_decides(client_for, jury, ready):
+    submission = submit(jury, ready)
+    conflict_declare(submission=submission, by=jury.president, statement="Lien familial.")
+    page = client_for(jury.member_membership(jury.employee)).get(url("session_detail", pk=jury.session.pk))
+    warning = page.content.decode().split("La personne qui préside a un lien")[1].split("</div>")[0]
+    assert f'<a href="{url("review", pk=submission.pk)}">{ready.reference}</a>' in warning
 
 
 def test_only_the_president_decides(client_for, jury, ready):
