@@ -8,9 +8,19 @@ from typing import Any
 from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext_lazy
 
 from clea_platform.certifications import Certification
-from juries.models import Attendance, DecisionKind, JuryMember, JurySession, SessionSeat, decision_domains_problem
+from juries.models import (
+    PENDING,
+    REVOKED,
+    Attendance,
+    DecisionKind,
+    JuryMember,
+    JurySession,
+    SessionSeat,
+    decision_domains_problem,
+)
 from organisations.models import Organisation, OrganisationKind, Region
 
 
@@ -220,15 +230,32 @@ class RevokeForm(forms.Form):
     )
 
 
+# The decision buckets of a session's page, in the order of its links ("" is every dossier).
+DECISION_FILTERS = ("", PENDING, *DecisionKind.values, REVOKED)
+
+
 class SessionDossiersFilter(forms.Form):
     """The search and the decision bucket of a session's dossier table (its counts are the links that choose the
-    bucket; the search keeps it)."""
+    bucket; the search keeps it). Each is read on its own: a search too long to run keeps the chosen bucket."""
 
-    q = forms.CharField(label=_("Nom ou référence"), required=False, max_length=100)
-    decision = forms.CharField(required=False, widget=forms.HiddenInput, max_length=20)
+    q = forms.CharField(
+        label=_("Nom ou référence"),
+        required=False,
+        max_length=100,
+        widget=forms.TextInput(attrs={"type": "search"}),
+        error_messages={
+            "max_length": ngettext_lazy(
+                "La recherche est trop longue : %(limit_value)d caractère au plus.",
+                "La recherche est trop longue : %(limit_value)d caractères au plus.",
+                "limit_value",
+            )
+        },
+    )
+    decision = forms.ChoiceField(
+        required=False, widget=forms.HiddenInput, choices=[(key, key) for key in DECISION_FILTERS]
+    )
 
     def cleaned(self) -> tuple[str, str]:
-        """The search text and the bucket, empty where invalid."""
-        if not self.is_valid():
-            return "", ""
-        return self.cleaned_data["q"].strip(), self.cleaned_data["decision"]
+        """The search text and the bucket, each empty where invalid."""
+        self.is_valid()
+        return self.cleaned_data.get("q", "").strip(), self.cleaned_data.get("decision", "")

@@ -418,14 +418,18 @@ class SubmissionQuerySet(models.QuerySet["Submission"]):
 
     def matching(self, text: str) -> SubmissionQuerySet:
         """The submissions whose candidate's names or dossier reference contain each word of the text (a session
-        holds a few hundred dossiers at most: the session's own filter comes first, no index needed)."""
+        holds a few hundred dossiers at most: the session's own filter comes first, no index needed). Names are
+        matched as the dossier list matches them, on the candidate's folded `identity_key` (no accents, case or
+        hyphens), so that "Lea" finds "Léa" on every database without PostgreSQL's unaccent extension."""
+        from candidates.models import identity_key
+
         found = models.Q()
         for word in text.split():  # each word, in either name or the reference: "Martin Léa", "Léa 2024-"
-            found &= (
-                models.Q(dossier__reference__icontains=word)
-                | models.Q(dossier__candidate__last_name__icontains=word)
-                | models.Q(dossier__candidate__first_name__icontains=word)
-            )
+            in_word = models.Q(dossier__reference__icontains=word)
+            folded = identity_key("", word)
+            if folded:
+                in_word |= models.Q(dossier__candidate__identity_key__contains=folded)
+            found &= in_word
         return self.filter(found)
 
 

@@ -21,6 +21,7 @@ from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -32,6 +33,7 @@ from clea_platform.tenancy import membership_required
 from evaluations.acquisitions import dossier_outcome
 from evaluations.models import Attestation, Evaluation
 from juries.forms import (
+    DECISION_FILTERS,
     AttendanceForm,
     ConflictForm,
     DecisionForm,
@@ -82,8 +84,25 @@ REVIEW_ROLES = (Role.JURY_MEMBER, Role.CERTIFPRO_ADMIN)
 PAGE_SIZE = 25
 # A session's dossiers a page at a time: a session holds up to about 200 (bench/README.md, issue 22).
 SESSION_PAGE_SIZE = 50
-# The decision buckets of a session's page, in the order of its links ("" is every dossier).
-DECISION_FILTERS = ("", PENDING, *DecisionKind.values, REVOKED)
+
+
+class CountedPaginator(Paginator):
+    """A paginator given the count its page already knows (a session's tally), rather than counting again."""
+
+    def __init__(self, object_list: Any, per_page: int, *, count: int) -> None:
+        super().__init__(object_list, per_page)
+        self.known_count = count
+
+    @cached_property
+    def count(self) -> int:
+        return self.known_count
+
+
+def session_back_query(request: HttpRequest) -> str:
+    """The search and decision bucket of the session page the reader came from (carried in the query string of
+    the review page and of its decision form), validated, as a query string."""
+    search, bucket = SessionDossiersFilter(request.GET).cleaned()
+    return urlencode({k: v for k, v in {"q": search, "decision": bucket}.items() if v})
 
 
 def url_pattern(name: str) -> Callable[[int], str]:
@@ -254,12 +273,16 @@ def session_detail(request: HttpRequest, pk: int) -> HttpResponse:
     submissions = Submission.objects.of_session(session, membership)
     filters = SessionDossiersFilter(request.GET)
     search, bucket = filters.cleaned()
-    if bucket not in DECISION_FILTERS:
-        bucket = ""
     tally = decision_tally(submissions)
-    page = Paginator(session_rows(submissions.with_decision(bucket).matching(search)), SESSION_PAGE_SIZE).get_page(
-        request.GET.get("page")
-    )
+    # The links' counts are those of what they show: within the search while there is one (one more grouped
+    # query, only then). The pager takes its count from them rather than counting again.
+    found = submissions.matching(search) if search else submissions
+    shown = decision_tally(found) if search else tally
+    page = CountedPaginator(
+        session_rows(found.with_decision(bucket)),
+        SESSION_PAGE_SIZE,
+        count=shown.counts.get(bucket, 0) if bucket else shown.total,
+    ).get_page(request.GET.get("page"))
     my_seat = next((s for s in seats if s.member.user_id == membership.user_id), None)
     if membership.role != Role.JURY_MEMBER:
         my_seat = None
@@ -274,6 +297,8 @@ def session_detail(request: HttpRequest, pk: int) -> HttpResponse:
     my_conflicts = {c.submission_id for c in conflicts if my_seat is not None and c.seat_id == my_seat.pk}
     president = session.president
     president_conflicts = [c for c in conflicts if president is not None and c.seat_id == president.pk]
+    # The dossiers another present member decides in the president's place (`JurySession.may_decide`).
+    for_another = {c.submission_id for c in president_conflicts} if my_seat and not presides else set()
     state = session.state
     minutes = SessionMinutes.objects.filter(session=session).first() if state == SessionState.CLOSED else None
     certificates = (
@@ -281,26 +306,31 @@ def session_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
     documents_regeneration(membership, [*filter(None, [minutes])])
     decides_now = presides and state == SessionState.DELIBERATING
+    stands_in = state == SessionState.DELIBERATING and my_seat is not None and my_seat.present
     can_review = membership.role in REVIEW_ROLES
     can_revoke = membership.is_certifpro
     review, revoke = url_pattern("juries:review"), url_pattern("juries:decision_revoke")
     # The rows' words, translated once for the page rather than once per row.
     examine, examine_and_decide = _("Examiner"), _("Examiner et décider")
     domains = _("Domaines à acquérir : %(domains)s")
+    query = urlencode({k: v for k, v in {"q": search, "decision": bucket}.items() if v})
+    # The review page keeps the search and the bucket, for its way back and for where a decision leads.
+    back = f"?{query}" if query else ""
     rows = list(page.object_list)  # iterated as a list: a Page indexes its rows one call at a time
     for row in rows:
-        row["review_url"] = review(row["pk"])
+        row["review_url"] = review(row["pk"]) + back
         row["revoke_url"] = revoke(row["decision__pk"]) if row["decision__pk"] else ""
         row["name"] = f"{row['dossier__candidate__first_name']} {row['dossier__candidate__last_name']}"
         row["my_conflict"] = row["pk"] in my_conflicts
         row["decided"] = row["decision__pk"] is not None
         row["badge"] = decision_badge_html(row["decision__kind"] or "", revoked=row["decision__revoked_at"] is not None)
-        row["decide"] = decides_now and not row["decided"] and not row["my_conflict"]
+        row["decide"] = (
+            not row["decided"] and not row["my_conflict"] and (decides_now or (stands_in and row["pk"] in for_another))
+        )
         row["action"] = examine_and_decide if row["decide"] else examine
         missing = row["decision__missing_domains"]
         row["domains"] = domains % {"domains": ", ".join(missing)} if missing else ""
         row["revocable"] = can_revoke and row["decided"] and row["decision__revoked_at"] is None
-    query = {"q": search, "decision": bucket}
     return render(
         request,
         "juries/session_detail.html",
@@ -313,8 +343,8 @@ def session_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "filters": filters,
             "search": search,
             "bucket": bucket,
-            "buckets": decision_buckets(tally, search=search),
-            "query": urlencode({k: v for k, v in query.items() if v}),
+            "buckets": decision_buckets(shown, search=search, selected=bucket),
+            "query": query,
             "dossier_count": tally.total,
             "room_left": max(session.capacity - tally.total, 0),
             "quorum_problems": session.pending_quorum_problems(),
@@ -374,9 +404,10 @@ def session_certificates(membership: Membership, submissions: QuerySet[Submissio
     return [documents.get(row["pk"], row) for row in rows]
 
 
-def decision_buckets(tally: DecisionTally, *, search: str) -> list[dict[str, Any]]:
-    """The links above a session's dossiers: every dossier, then each bucket that holds some, with its count and
-    the query string that shows it (the search kept)."""
+def decision_buckets(tally: DecisionTally, *, search: str, selected: str) -> list[dict[str, Any]]:
+    """The links above a session's dossiers: every dossier, then each bucket that holds some (and the selected
+    one, even empty, so that the page says which is shown), with its count within the search and the query
+    string that shows it (the search kept)."""
     labels = {
         "": _("Tous"),
         PENDING: _("En attente de décision"),
@@ -386,7 +417,7 @@ def decision_buckets(tally: DecisionTally, *, search: str) -> list[dict[str, Any
     counts = {"": tally.total, **tally.counts}
     buckets = []
     for key in DECISION_FILTERS:
-        if key and not counts.get(key):
+        if key and key != selected and not counts.get(key):
             continue
         query = {k: v for k, v in {"q": search, "decision": key}.items() if v}
         buckets.append({"key": key, "label": labels[key], "count": counts.get(key, 0), "query": urlencode(query)})
@@ -538,6 +569,7 @@ def _review_context(
     domains = [(domain.code, f"{domain.code} – {domain.title}") for domain in outcome.domains]
     return {
         "submission": submission,
+        "back_query": session_back_query(request),
         "dossier": dossier,
         "candidate": dossier.candidate,
         "session": session,
@@ -622,9 +654,23 @@ def decide(request: HttpRequest, pk: int) -> HttpResponse:
                 _("Décision enregistrée pour %(name)s : %(kind)s.")
                 % {"name": submission.dossier.candidate.full_name, "kind": decision.get_kind_display()},
             )
-            return redirect("juries:session_detail", pk=submission.session_id)
+            return redirect(after_decision_url(request, submission))
     context = _review_context(request, submission, decision_form=form)
     return render(request, "juries/review.html", context)
+
+
+def after_decision_url(request: HttpRequest, submission: Submission) -> str:
+    """Where a decision leads: the session's dossiers still awaiting theirs, within the search the decider came
+    with while some match it; the whole session once none is left. A paged session's first page may hold only
+    decided dossiers: the pending bucket shows the next one first (issue 22's review)."""
+    address = reverse("juries:session_detail", args=[submission.session_id])
+    search, _bucket = SessionDossiersFilter(request.GET).cleaned()
+    pending = Submission.objects.of_session(submission.session, request.membership).with_decision(PENDING)
+    if search and pending.matching(search).exists():
+        return f"{address}?{urlencode({'q': search, 'decision': PENDING})}"
+    if pending.exists():
+        return f"{address}?{urlencode({'decision': PENDING})}"
+    return address
 
 
 @membership_required(Role.JURY_MEMBER)

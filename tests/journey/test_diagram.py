@@ -110,10 +110,21 @@ def test_the_diagram_is_an_accessible_svg_without_inline_style(org_a, client_for
     assert re.search(r'<text x="\d+(\.\d+)?" y="\d+(\.\d+)?">', svg)
 
 
-def test_the_drawing_is_rendered_once_per_language_and_path_and_differs_with_them():
+@pytest.fixture
+def no_cached_drawings():
+    """The drawings are kept in the process: each test starts and ends without any, so none relies on another."""
+    from journey.templatetags import journey_tags
+
+    journey_tags._DRAWINGS.clear()
+    yield journey_tags._DRAWINGS
+    journey_tags._DRAWINGS.clear()
+
+
+def test_the_drawing_is_rendered_once_per_language_and_path_and_differs_with_them(no_cached_drawings):
     # Issue 22: the SVG is cached in the process, keyed on what it shows besides the machine.
     from types import SimpleNamespace
 
+    from django.template.loader import render_to_string
     from django.utils import translation
 
     from journey.templatetags.journey_tags import state_diagram_drawing
@@ -125,9 +136,16 @@ def test_the_drawing_is_rendered_once_per_language_and_path_and_differs_with_the
     with translation.override("fr"):
         first = state_diagram_drawing(opened)
         assert state_diagram_drawing(again) is first
+        # What the cache serves is what rendering the same drawing gives, and another path draws another SVG.
+        assert first == render_to_string("journey/_state_diagram_svg.html", {"diagram": again})
         assert state_diagram_drawing(untaken) != first
         assert 'state-diagram__node--current" data-state="opened"' in first
         assert 'state-diagram__edge state-diagram__edge--taken" d=' in first
         assert "state-diagram__edge--taken" not in state_diagram_drawing(untaken)
+    assert len(no_cached_drawings) == 2
     with translation.override("en"):
-        assert state_diagram_drawing(opened) is not first
+        english = state_diagram_drawing(opened)
+    # Rendered again for the other language rather than served the French one. The platform ships no English
+    # catalogue, so the words are the French source strings and the content is the same.
+    assert english is not first and len(no_cached_drawings) == 3
+    assert english == first

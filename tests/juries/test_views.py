@@ -334,7 +334,7 @@ def test_the_session_page_counts_every_decision_and_filters_and_searches_its_dos
     address = url("session_detail", pk=jury.session.pk)
 
     first = client.get(address).content.decode()
-    assert "Tous (3)" in page_text_of(first) and "En attente de décision (2)" in page_text_of(first)
+    assert "Dossiers de la session, par décision : Tous (3) En attente de décision (2)" in page_text_of(first)
     assert "Refus (1)" in page_text_of(first) and "Ajournement (" not in page_text_of(first)
     assert "Page 1 sur 2" in page_text_of(first)
     assert url("review", pk=submissions[0].pk) in first and url("review", pk=submissions[2].pk) not in first
@@ -348,9 +348,15 @@ def test_the_session_page_counts_every_decision_and_filters_and_searches_its_dos
     assert page_text_of(pending).count("Examiner et décider") == 2
 
     target = dossiers[2]
-    found = client.get(address, {"q": f"{target.candidate.first_name} {target.candidate.last_name}"}).content.decode()
+    name = f"{target.candidate.first_name} {target.candidate.last_name}"
+    found = client.get(address, {"q": name}).content.decode()
     assert url("review", pk=submissions[2].pk) in found
     assert url("review", pk=submissions[0].pk) not in found and url("review", pk=submissions[1].pk) not in found
+    # The counts are those of the search, as the links that keep it show, and the page says so.
+    assert (
+        f"Dossiers qui correspondent à « {name} », par décision : Tous (1) En attente de décision (1) Nom ou"
+        in page_text_of(found)
+    )
     by_reference = client.get(address, {"q": target.reference, "decision": "refused"}).content.decode()
     assert "Aucun dossier de la session ne correspond." in page_text_of(by_reference)
 
@@ -368,7 +374,126 @@ def test_the_session_page_takes_as_many_queries_filtered_searched_or_paged(clien
     client = client_for(jury.president)
     plain = queries_for(client, address)
     assert queries_for(client, address + "?page=2") == plain
-    assert queries_for(client, address + "?decision=pending&q=a") == plain
+    assert queries_for(client, address + "?decision=pending") == plain
+    # A search counts its own buckets: one more grouped query, whatever it finds.
+    assert queries_for(client, address + "?decision=pending&q=a") == plain + 1
+    # One that finds nothing reads no row: the count it knows spares the rows' query.
+    assert queries_for(client, address + "?q=zzz") == plain
+
+
+def test_the_pager_counts_nothing_again(client_for, monkeypatch):
+    # The tally gives the paginator its count (finding 4): no SELECT COUNT on the page.
+    monkeypatch.setattr("juries.views.SESSION_PAGE_SIZE", 2)
+    jury = make_jury()
+    deliberating(jury, *(DossierFactory(state="ready_for_jury") for _ in range(3)))
+    client = client_for(jury.president)
+    with CaptureQueriesContext(connection) as captured:
+        page = client.get(url("session_detail", pk=jury.session.pk), {"q": "Nom", "page": 2})
+    assert "Page 2 sur 2" in page_text_of(page.content.decode())
+    counted = [q["sql"] for q in captured if q["sql"].startswith("SELECT COUNT(*)") and "juries_submission" in q["sql"]]
+    assert not counted
+
+
+def test_after_a_decision_the_president_lands_on_the_pending_dossiers_within_the_search(client_for, monkeypatch):
+    # A paged session's first page may hold only decided dossiers: the decision leads to those still waiting.
+    monkeypatch.setattr("juries.views.SESSION_PAGE_SIZE", 1)
+    jury = make_jury()
+    lea, helene, paul = (
+        DossierFactory(state="ready_for_jury", first_name=first, last_name=last)
+        for first, last in [("Léa", "Martin"), ("Hélène", "Martin"), ("Paul", "Durand")]
+    )
+    submissions = deliberating(jury, lea, helene, paul)
+    client = client_for(jury.president)
+    address = url("session_detail", pk=jury.session.pk)
+    # The row's link carries the search to the review page, whose way back and decision form keep it.
+    listed = client.get(address, {"q": "martin"}).content.decode()
+    review_address = url("review", pk=submissions[0].pk) + "?q=martin"
+    assert f'href="{review_address}"' in listed
+    review = client.get(review_address).content.decode()
+    assert f'action="{url("decide", pk=submissions[0].pk)}?q=martin"' in review
+    assert f'href="{address}?q=martin"' in review
+
+    decided = client.post(url("decide", pk=submissions[0].pk) + "?q=martin", {"decision-kind": "awarded"})
+    assert decided["Location"] == f"{address}?q=martin&decision=pending"
+    landed = client.get(decided["Location"]).content.decode()
+    assert [pk for pk in (s.pk for s in submissions) if url("review", pk=pk) in landed] == [submissions[1].pk]
+    # No dossier of the search waits any more: the others that do.
+    decided = client.post(url("decide", pk=submissions[1].pk) + "?q=martin", {"decision-kind": "awarded"})
+    assert decided["Location"] == f"{address}?decision=pending"
+    assert url("review", pk=submissions[2].pk) in client.get(decided["Location"]).content.decode()
+    decided = client.post(url("decide", pk=submissions[2].pk), {"decision-kind": "awarded"})
+    assert decided["Location"] == address
+
+
+def test_the_session_search_ignores_accents_and_case(client_for):
+    jury = make_jury()
+    lea, helene = (
+        DossierFactory(state="ready_for_jury", first_name=first, last_name=last)
+        for first, last in [("Léa", "Lefèvre"), ("Hélène", "Dupont-Aubé")]
+    )
+    submissions = deliberating(jury, lea, helene)
+    client = client_for(jury.president)
+    address = url("session_detail", pk=jury.session.pk)
+    for text, found, not_found in [
+        ("lea lefevre", submissions[0], submissions[1]),
+        ("HELENE", submissions[1], submissions[0]),
+        ("aube", submissions[1], submissions[0]),
+        ("Léa", submissions[0], submissions[1]),
+    ]:
+        page = client.get(address, {"q": text}).content.decode()
+        assert url("review", pk=found.pk) in page, text
+        assert url("review", pk=not_found.pk) not in page, text
+
+
+def test_a_search_too_long_is_explained_and_keeps_the_decision_filter(client_for, monkeypatch):
+    jury = make_jury()
+    submissions = deliberating(jury, *(DossierFactory(state="ready_for_jury") for _ in range(2)))
+    decision_record(submission=submissions[0], by=jury.president, kind=DecisionKind.AWARDED)
+    page = client_for(jury.president).get(
+        url("session_detail", pk=jury.session.pk), {"q": "x" * 101, "decision": "pending"}
+    )
+    content = page.content.decode()
+    assert "La recherche est trop longue : 100 caractères au plus." in page_text_of(content)
+    assert '<a href="?decision=pending" aria-current="true">' in content
+    assert url("review", pk=submissions[1].pk) in content and url("review", pk=submissions[0].pk) not in content
+
+
+def test_the_selected_decision_filter_is_marked_even_when_empty(client_for):
+    jury = make_jury()
+    [submission] = deliberating(jury, DossierFactory(state="ready_for_jury"))
+    content = client_for(jury.president).get(url("session_detail", pk=jury.session.pk), {"decision": "deferred"})
+    content = content.content.decode()
+    assert '<a href="?decision=deferred" aria-current="true">Ajournement (0)</a>' in content
+    assert '<a href="?decision=refused"' not in content  # the other empty buckets stay out of the way
+    assert '<div class="empty-state" role="status"><p>Aucun dossier de la session ne correspond.' in content
+    assert 'type="search" name="q"' in content and 'aria-labelledby="buckets-title"' in content
+    assert url("review", pk=submission.pk) not in content
+
+
+def test_a_juror_who_does_not_preside_reads_the_paged_session_counted_once(client_for, monkeypatch):
+    monkeypatch.setattr("juries.views.SESSION_PAGE_SIZE", 2)
+    jury = make_jury()
+    submissions = deliberating(jury, *(DossierFactory(state="ready_for_jury") for _ in range(3)))
+    decision_record(submission=submissions[0], by=jury.president, kind=DecisionKind.REFUSED, reason="Incomplet.")
+    client = client_for(jury.member_membership(jury.employee))
+    address = url("session_detail", pk=jury.session.pk)
+    text = page_text_of(client.get(address).content.decode())
+    assert "Tous (3) En attente de décision (2) Refus (1)" in text and "Page 1 sur 2" in text
+    assert "Examiner et décider" not in text and text.count("Examiner –") == 2
+    pending = client.get(address, {"decision": "pending"}).content.decode()
+    assert url("review", pk=submissions[0].pk) not in pending and url("review", pk=submissions[2].pk) in pending
+    assert "2 dossiers correspondent." in page_text_of(pending)
+
+
+def test_the_evaluator_organisation_of_a_submitted_dossier_neither_counts_nor_finds_the_session(client_for):
+    # Its administrator sees the submission on the dossier, never the jury body's session: nothing to count.
+    jury = make_jury()
+    [submission] = deliberating(jury, DossierFactory(state="ready_for_jury"))
+    evaluator_admin = MembershipFactory(organisation=submission.dossier.organisation, role=Role.ORG_ADMIN)
+    client = client_for(evaluator_admin)
+    address = url("session_detail", pk=jury.session.pk)
+    assert client.get(address).status_code == 404
+    assert client.get(address, {"q": submission.dossier.reference, "decision": "pending"}).status_code == 404
 
 
 def test_the_jury_body_composes_the_jury(client_for, jury):
@@ -738,6 +863,20 @@ def test_a_president_in_conflict_gets_the_reason_instead_of_a_decision(client_fo
     # The other member present, with no link to the dossier, records it instead.
     other = client_for(jury.member_membership(jury.employee))
     assert 'name="decision-kind"' in other.get(url("review", pk=submission.pk)).content.decode()
+    # Their session page says so on the row, and the president's no longer offers it as the next step.
+    review = url("review", pk=submission.pk)
+    mine = other.get(url("session_detail", pk=jury.session.pk)).content.decode()
+    assert f'<a class="button button--small" href="{review}">Examiner et décider' in mine
+    presides = client.get(url("session_detail", pk=jury.session.pk)).content.decode()
+    assert f'<a class="button button--small button--secondary" href="{review}">Examiner<' in presides
+
+
+def test_the_president_s_conflicts_link_to_the_dossiers_another_member_decides(client_for, jury, ready):
+    submission = submit(jury, ready)
+    conflict_declare(submission=submission, by=jury.president, statement="Lien familial.")
+    page = client_for(jury.member_membership(jury.employee)).get(url("session_detail", pk=jury.session.pk))
+    warning = page.content.decode().split("La personne qui préside a un lien")[1].split("</div>")[0]
+    assert f'<a href="{url("review", pk=submission.pk)}">{ready.reference}</a>' in warning
 
 
 def test_only_the_president_decides(client_for, jury, ready):
