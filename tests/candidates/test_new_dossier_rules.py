@@ -43,7 +43,7 @@ def _assert_names_nothing_of(text: str, dossier: Dossier) -> None:
     assert dossier.organisation.name not in text
     assert dossier.reference not in text
     assert dossier.counsellor.get_full_name() not in text
-    assert f"{dossier.created_at:%d/%m/%Y}" not in text
+    assert f"{timezone.localtime(dossier.created_at):%d/%m/%Y}" not in text
 
 
 ELSEWHERE = "Cette personne a déjà un parcours pour cette certification dans un autre organisme"

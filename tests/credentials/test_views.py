@@ -8,6 +8,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from credentials.models import IssuedCredential
 from juries.services import decision_revoke
@@ -84,7 +85,7 @@ def test_a_revoked_certificate_shows_its_revocation_date(credential):
     decision_revoke(decision=certificate.decision, by=make_certifpro(), reason="Fraude")
     certificate.refresh_from_db()
     page = page_text(upload(credential.token))
-    assert f"Révoqué le {certificate.revoked_at:%d/%m/%Y}" in page
+    assert f"Révoqué le {timezone.localtime(certificate.revoked_at):%d/%m/%Y}" in page
     assert "Authentique et non modifié" not in page
 
 

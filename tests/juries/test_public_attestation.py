@@ -4,6 +4,7 @@ code, typed as loosely as a certificate's, showing only what proves the attestat
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from clea_platform.verification import verification_code_normalise
 from tests.clients import page_text
@@ -30,7 +31,7 @@ def test_an_attestation_typed_loosely_shows_its_holder_certification_date_and_ac
     assert "Attestation authentique" in page
     assert "Léa MARTIN" in page
     assert "<dd>CléA</dd>" in page
-    assert attestation.generated_at.strftime("%d/%m/%Y") in page
+    assert timezone.localtime(attestation.generated_at).strftime("%d/%m/%Y") in page
     assert "1. Communication en français" in page  # acquired
     assert "Calcul" not in page  # domain 2, still to acquire
 
