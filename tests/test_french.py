@@ -73,8 +73,11 @@ def plural_msgids() -> set[tuple[str, str]]:
                 continue
             name = getattr(node.func, "id", getattr(node.func, "attr", ""))
             args = [a.value for a in node.args if isinstance(a, ast.Constant) and isinstance(a.value, str)]
-            if name in PLURAL_FUNCTIONS and len(args) >= 2:
-                found.add((args[-2], args[-1]))
+            # npgettext(context, singular, plural, n); ngettext(singular, plural, n), where a lazy one's n may be
+            # the name of the format's key ("limit_value"), a string too.
+            first = 1 if name.startswith("np") else 0
+            if name in PLURAL_FUNCTIONS and len(args) >= first + 2:
+                found.add((args[first], args[first + 1]))
     return found
 
 

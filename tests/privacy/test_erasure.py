@@ -108,7 +108,7 @@ def test_a_funding_line_awaiting_payment_keeps_the_dossier_then_ten_years_of_acc
     )
     person = person_of(Candidate.objects.get(pk=dossier.candidate_id))
     [assessment] = erasure_assessment(person)
-    until = later(years=10).date()
+    until = timezone.localtime(later(years=10)).date()
     assert assessment.reasons == [
         f"Le financement « Évaluation préalable, {line.funder} » du dossier {dossier.reference} a été facturé le "
         f"{line.invoiced_on:%d/%m/%Y} : pièce comptable conservée jusqu'au {until:%d/%m/%Y} (article L123-22 du Code "
