@@ -318,6 +318,8 @@ def _bulk_load_end(restore: list[str]) -> None:
     with connection.cursor() as cursor:
         # Index builds sort in memory up to this (the server's default is 64 MB); for this transaction only.
         cursor.execute("set local maintenance_work_mem = '512MB'")
+        # And each key's check joins in memory rather than in batches on disk (the server's default is 4 MB).
+        cursor.execute("set local work_mem = '256MB'")
         for statement in restore:
             cursor.execute(statement)
         cursor.execute("set constraints all deferred")
