@@ -96,6 +96,8 @@ restore-check: install
 	$(PY) manage.py restore_check $(BACKUP)
 
 # The benchmarks of bench/README.md, on a throw-away PostgreSQL database rebuilt from scratch (needs wrk and Redis).
+# BENCH_N=1000000 is estimated at about an hour of data generation on 2 shared CPUs, ~0.5 GB for the command
+# (bench/README.md, section 1: keys and indexes rebuilt after the COPY, rows written in batches).
 BENCH_DB ?= clea_bench
 BENCH_N ?= 20000
 BENCH_PG ?= postgres://postgres@127.0.0.1:5432

@@ -150,11 +150,7 @@ class Writer:
         quoted = ", ".join(connection.ops.quote_name(c) for c in columns)
         with connection.cursor() as cursor:
             if connection.vendor == "postgresql":
-                buffer = io.StringIO()
-                for row in batch:
-                    buffer.write(",".join(_copy_value(v) for v in row))
-                    buffer.write("\n")
-                buffer.seek(0)
+                buffer = io.StringIO("".join(",".join(map(_copy_value, row)) + "\n" for row in batch))
                 cursor.cursor.copy_expert(f"COPY {table} ({quoted}) FROM STDIN WITH (FORMAT csv, NULL '\\N')", buffer)
             else:
                 placeholders = ", ".join(["%s"] * len(columns))
@@ -165,8 +161,31 @@ class Writer:
                 cursor.executemany(f"INSERT INTO {table} ({quoted}) VALUES ({placeholders})", prepared)  # noqa: S608
 
 
+def _copy_quoted(value: str) -> str:
+    return '"' + value.replace('"', '""') + '"'
+
+
+def _copy_isoformat(value: datetime.date) -> str:
+    return '"' + value.isoformat() + '"'
+
+
+# The common exact types first, without the chain of isinstance checks (millions of fields): the same text.
+_COPY_BY_TYPE: dict[type, Callable[[Any], str]] = {
+    str: _copy_quoted,
+    int: str,
+    bool: str,
+    Decimal: str,
+    type(None): lambda _value: "\\N",
+    datetime.datetime: _copy_isoformat,
+    datetime.date: _copy_isoformat,
+}
+
+
 def _copy_value(value: Any) -> str:
     """One CSV field for COPY: NULL as an unquoted \\N, everything else quoted."""
+    by_type = _COPY_BY_TYPE.get(type(value))
+    if by_type is not None:
+        return by_type(value)
     if value is None:
         return "\\N"
     if isinstance(value, bool | int | float | Decimal):
@@ -200,6 +219,110 @@ def _reset_sequences(model_list: list[type[models.Model]]) -> None:
     with connection.cursor() as cursor:
         for sql in statements:
             cursor.execute(sql)
+
+
+# The rows built so far are written (and forgotten) once this many criterion results wait: about 5,700 dossiers.
+FLUSH_EVERY_RESULTS = 500_000
+# The tables `generate` fills. On PostgreSQL their foreign keys, unique constraints and secondary indexes are
+# dropped for the COPY and rebuilt after it, under the same names and definitions (see `_bulk_load_begin`).
+FILLED_MODELS: list[type[models.Model]] = [
+    Organisation,
+    Site,
+    Habilitation,
+    User,
+    Membership,
+    JuryMember,
+    JurySession,
+    SessionSeat,
+    Candidate,
+    Dossier,
+    DossierEvent,
+    Evaluation,
+    CriterionResult,
+    TrainingPlan,
+    Submission,
+    Decision,
+    Certificate,
+    FundingLine,
+    FeeEntry,
+    Referral,
+    ReferralEvent,
+]
+
+
+def _bulk_load_begin(tables: list[str]) -> list[str]:
+    """Drop the foreign keys, unique constraints and secondary indexes of `tables` (primary keys and checks stay);
+    return the statements that rebuild them, indexes and unique constraints first, foreign keys last.
+
+    Django's foreign keys are deferred: kept, each COPied row queues a trigger that looks its key up at COMMIT,
+    tens of millions of lookups at national scale (16 minutes at 200,000 dossiers). Added again after the load,
+    each key is checked in one join over its table, and each index built in one sort instead of row by row: a bulk
+    load's usual way. Same names, same definitions (`pg_get_constraintdef`, `pg_get_indexdef`)."""
+    restore: list[str] = []
+    drop: list[str] = []
+    with connection.cursor() as cursor:
+        # The checks pending from the référentiels and tariffs loaded before now: ALTER TABLE refuses a table with
+        # pending trigger events, and a caller's transaction (a test's) may hold some.
+        cursor.execute("set constraints all immediate")
+        cursor.execute(
+            """
+            select conrelid::regclass::text, conname, pg_get_constraintdef(oid) from pg_constraint
+            where contype = 'f' and conrelid = any(%s::regclass[]) order by 1, 2
+            """,
+            [tables],
+        )
+        keys = cursor.fetchall()
+        # Unique constraints no foreign key points at (a key depends on the index it references).
+        cursor.execute(
+            """
+            select conrelid::regclass::text, conname, pg_get_constraintdef(oid) from pg_constraint c
+            where contype = 'u' and conrelid = any(%s::regclass[])
+                and not exists (select 1 from pg_constraint f where f.contype = 'f' and f.conindid = c.conindid
+                                and f.conrelid <> all(%s::regclass[]))
+            order by 1, 2
+            """,
+            [tables, tables],
+        )
+        uniques = cursor.fetchall()
+        # Indexes that back no constraint (those of ForeignKey, db_index, Meta.indexes, conditional uniques).
+        cursor.execute(
+            """
+            select i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid) from pg_index i
+            where i.indrelid = any(%s::regclass[])
+                and not exists (select 1 from pg_constraint k where k.conindid = i.indexrelid
+                                and k.contype in ('p', 'u', 'x'))
+            order by 1
+            """,
+            [tables],
+        )
+        indexes = cursor.fetchall()
+    quote = connection.ops.quote_name
+    for table, name, _definition in keys:
+        drop.append(f"alter table {table} drop constraint {quote(name)}")
+    for table, name, definition in uniques:
+        drop.append(f"alter table {table} drop constraint {quote(name)}")
+        restore.append(f"alter table {table} add constraint {quote(name)} {definition}")
+    for name, definition in indexes:
+        drop.append(f"drop index {name}")
+        restore.append(definition)
+    # Statistics before the keys: a table analysed empty (or never) makes the planner check a key by nested loop.
+    restore.append(f"analyze {', '.join(tables)}")
+    restore += [f"alter table {table} add constraint {quote(name)} {definition}" for table, name, definition in keys]
+    with connection.cursor() as cursor:
+        for statement in drop:
+            cursor.execute(statement)
+    return restore
+
+
+def _bulk_load_end(restore: list[str]) -> None:
+    with connection.cursor() as cursor:
+        # Index builds sort in memory up to this (the server's default is 64 MB); for this transaction only.
+        cursor.execute("set local maintenance_work_mem = '512MB'")
+        # And each key's check joins in memory rather than in batches on disk (the server's default is 4 MB).
+        cursor.execute("set local work_mem = '256MB'")
+        for statement in restore:
+            cursor.execute(statement)
+        cursor.execute("set constraints all deferred")
 
 
 class _Journey:
@@ -256,6 +379,7 @@ def generate(options: Options) -> Report:
         }
 
     call_command("load_tariffs", verbosity=0, stdout=io.StringIO())
+    restore = _bulk_load_begin([m._meta.db_table for m in FILLED_MODELS]) if connection.vendor == "postgresql" else []
     funders = list(Funder.objects.filter(is_active=True).order_by("position", "id"))
     tariffs = list(Tariff.objects.order_by("-valid_from", "id"))
     funder_weights = [FUNDER_WEIGHTS.get(f.kind, 1) for f in funders]
@@ -702,16 +826,179 @@ def generate(options: Options) -> Report:
         move(fend, "close_final_evaluation", S.READY_FOR_JURY, evaluator)
         return fend
 
+    def flush_dossiers() -> None:
+        """Write the rows of the dossiers built so far and forget them: the memory stays that of one batch, and
+        each table's rows go out in the order they were drawn (the same ids as writing them all at the end)."""
+        writer.write(
+            Candidate,
+            [
+                "id",
+                "organisation",
+                "civility",
+                "first_name",
+                "last_name",
+                "birth_name",
+                "birth_date",
+                "birth_place",
+                "born_abroad",
+                "email",
+                "phone",
+                "address",
+                "postcode",
+                "city",
+                "registration_status",
+                "education_level",
+                "origin",
+                "identity_key",
+                "created_at",
+            ],
+            candidates,
+        )
+        writer.write(
+            Dossier,
+            [
+                "id",
+                "organisation",
+                "candidate",
+                "certification",
+                "referentiel",
+                "reference",
+                "state",
+                "counsellor",
+                "consent_at",
+                "consent_text",
+                "window_starts_on",
+                "deadline",
+                "deadline_warning_sent_at",
+                "withdrawal_reason",
+                "created_at",
+                "updated_at",
+            ],
+            dossiers,
+        )
+        writer.write(DossierEvent, event_names, events)
+        writer.write(
+            Evaluation,
+            [
+                "id",
+                "organisation",
+                "dossier",
+                "kind",
+                "evaluator",
+                "started_on",
+                "ended_on",
+                "duration_hours",
+                "modality",
+                "context",
+                "status",
+                "closed_at",
+                "outcome",
+                "created_at",
+            ],
+            evaluations,
+        )
+        writer.write(CriterionResult, result_names, results)
+        writer.write(
+            TrainingPlan,
+            [
+                "id",
+                "organisation",
+                "dossier",
+                "cycle",
+                "trainer",
+                "objectives",
+                "planned_hours",
+                "starts_on",
+                "ends_on",
+                "completed_at",
+                "created_by",
+                "created_at",
+            ],
+            plans,
+        )
+        writer.write(Submission, ["id", "session", "dossier", "submitted_by", "submitted_at"], submissions)
+        writer.write(
+            Decision, ["id", "submission", "kind", "reason", "missing_domains", "decided_by", "decided_at"], decisions
+        )
+        writer.write(
+            Certificate,
+            [
+                "id",
+                "organisation",
+                "dossier",
+                "decision",
+                "session",
+                "number",
+                "verification_code",
+                "holder_name",
+                "certification",
+                "awarded_on",
+                "file",
+                "sha256",
+            ],
+            certificates,
+        )
+        writer.write(Referral, referral_names, referrals)
+        writer.write(ReferralEvent, event_names[1:] + ["referral"], (row[1:] + row[:1] for row in referral_events))
+        writer.write(
+            FundingLine,
+            [
+                "organisation",
+                "dossier",
+                "step",
+                "funder",
+                "hours",
+                "vat_rate",
+                "requested_cents",
+                "requested_incl_vat_cents",
+                "granted_cents",
+                "granted_incl_vat_cents",
+                "invoiced_cents",
+                "invoiced_incl_vat_cents",
+                "paid_cents",
+                "funder_reference",
+                "service_date",
+                "granted_on",
+                "invoiced_on",
+                "paid_on",
+                "state",
+                "created_by",
+                "created_at",
+                "updated_at",
+            ],
+            lines,
+        )
+        writer.write(
+            FeeEntry,
+            [
+                "organisation",
+                "kind",
+                "certification",
+                "source",
+                "tariff",
+                "amount_cents",
+                "vat_rate",
+                "incl_vat_cents",
+                "occurred_on",
+                "dossier",
+                "evaluation",
+                "certificate",
+                "created_at",
+            ],
+            fees,
+        )
+        for rows in (candidates, dossiers, events, evaluations, results, plans, submissions, decisions):
+            rows.clear()
+        for rows in (certificates, referrals, referral_events, lines, fees):
+            rows.clear()
+
     consent_text = "La personne accepte que ses coordonnées soient transmises à l'organisme évaluateur."
     cycle = 0
     for number in range(options.dossiers):
-        if len(results) >= 500_000:
-            # The two big tables go out as they grow (foreign keys are checked at commit).
+        if len(results) >= FLUSH_EVERY_RESULTS:
+            # The rows go out as they grow (foreign keys are checked after the load, see `_bulk_load_begin`).
             say(f"  {number} dossiers…")
-            writer.write(CriterionResult, result_names, results)
-            writer.write(DossierEvent, event_names, events)
-            results.clear()
-            events.clear()
+            flush_dossiers()
         cert = rng.choices(cert_names, cert_weights)[0]
         spec = certs[cert]
         org = rng.choices(orgs_for[cert], weights_for[cert])[0]
@@ -1029,6 +1316,7 @@ def generate(options: Options) -> Report:
             )
 
     say("Écriture…")
+    flush_dossiers()
     writer.write(
         JurySession,
         [
@@ -1047,194 +1335,11 @@ def generate(options: Options) -> Report:
         session_rows,
     )
     writer.write(SessionSeat, ["session", "member", "attendance", "is_president"], seat_rows)
-    writer.write(
-        Candidate,
-        [
-            "id",
-            "organisation",
-            "civility",
-            "first_name",
-            "last_name",
-            "birth_name",
-            "birth_date",
-            "birth_place",
-            "born_abroad",
-            "email",
-            "phone",
-            "address",
-            "postcode",
-            "city",
-            "registration_status",
-            "education_level",
-            "origin",
-            "identity_key",
-            "created_at",
-        ],
-        candidates,
-    )
-    writer.write(
-        Dossier,
-        [
-            "id",
-            "organisation",
-            "candidate",
-            "certification",
-            "referentiel",
-            "reference",
-            "state",
-            "counsellor",
-            "consent_at",
-            "consent_text",
-            "window_starts_on",
-            "deadline",
-            "deadline_warning_sent_at",
-            "withdrawal_reason",
-            "created_at",
-            "updated_at",
-        ],
-        dossiers,
-    )
-    say(f"  {len(dossiers)} dossiers, événements…")
-    writer.write(DossierEvent, event_names, events)
-    writer.write(
-        Evaluation,
-        [
-            "id",
-            "organisation",
-            "dossier",
-            "kind",
-            "evaluator",
-            "started_on",
-            "ended_on",
-            "duration_hours",
-            "modality",
-            "context",
-            "status",
-            "closed_at",
-            "outcome",
-            "created_at",
-        ],
-        evaluations,
-    )
-    say(f"  {len(evaluations)} évaluations, résultats par critère…")
-    writer.write(CriterionResult, result_names, results)
-    writer.write(
-        TrainingPlan,
-        [
-            "id",
-            "organisation",
-            "dossier",
-            "cycle",
-            "trainer",
-            "objectives",
-            "planned_hours",
-            "starts_on",
-            "ends_on",
-            "completed_at",
-            "created_by",
-            "created_at",
-        ],
-        plans,
-    )
-    writer.write(Submission, ["id", "session", "dossier", "submitted_by", "submitted_at"], submissions)
-    writer.write(
-        Decision, ["id", "submission", "kind", "reason", "missing_domains", "decided_by", "decided_at"], decisions
-    )
-    writer.write(
-        Certificate,
-        [
-            "id",
-            "organisation",
-            "dossier",
-            "decision",
-            "session",
-            "number",
-            "verification_code",
-            "holder_name",
-            "certification",
-            "awarded_on",
-            "file",
-            "sha256",
-        ],
-        certificates,
-    )
-    say(f"  {len(referrals)} orientations France Travail…")
-    writer.write(Referral, referral_names, referrals)
-    writer.write(ReferralEvent, event_names[1:] + ["referral"], (row[1:] + row[:1] for row in referral_events))
-    say(f"  {len(lines)} lignes de financement, {len(fees)} redevances…")
-    writer.write(
-        FundingLine,
-        [
-            "organisation",
-            "dossier",
-            "step",
-            "funder",
-            "hours",
-            "vat_rate",
-            "requested_cents",
-            "requested_incl_vat_cents",
-            "granted_cents",
-            "granted_incl_vat_cents",
-            "invoiced_cents",
-            "invoiced_incl_vat_cents",
-            "paid_cents",
-            "funder_reference",
-            "service_date",
-            "granted_on",
-            "invoiced_on",
-            "paid_on",
-            "state",
-            "created_by",
-            "created_at",
-            "updated_at",
-        ],
-        lines,
-    )
-    writer.write(
-        FeeEntry,
-        [
-            "organisation",
-            "kind",
-            "certification",
-            "source",
-            "tariff",
-            "amount_cents",
-            "vat_rate",
-            "incl_vat_cents",
-            "occurred_on",
-            "dossier",
-            "evaluation",
-            "certificate",
-            "created_at",
-        ],
-        fees,
-    )
     say("Séquences…")
-    _reset_sequences(
-        [
-            Organisation,
-            Site,
-            Habilitation,
-            User,
-            Membership,
-            JuryMember,
-            JurySession,
-            SessionSeat,
-            Candidate,
-            Dossier,
-            DossierEvent,
-            Evaluation,
-            CriterionResult,
-            TrainingPlan,
-            Submission,
-            Decision,
-            Certificate,
-            FundingLine,
-            FeeEntry,
-            Referral,
-            ReferralEvent,
-        ]
-    )
+    _reset_sequences(FILLED_MODELS)
+    if restore:
+        say("Index et clés étrangères…")
+        _bulk_load_end(restore)
     return Report(counts=writer.counts)
 
 

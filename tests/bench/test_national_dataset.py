@@ -7,8 +7,9 @@ from django.db import connection, transaction
 from django.db.models import Count
 from django.urls import reverse
 
+from bench import national_dataset
 from bench.national_dataset import DatasetRefused, run
-from candidates.models import Dossier
+from candidates.models import Dossier, DossierEvent
 from candidates.models import DossierState as S
 from directory.models import Commune
 from evaluations.acquisitions import dossier_outcome
@@ -179,3 +180,58 @@ def test_counsellor_pages_work_on_the_generated_data(communes, client_for):
     assert response.status_code == 200
     dossier = Dossier.objects.filter(organisation_id=organisation_id).first()
     assert client.get(reverse("journey:dossier_detail", args=[dossier.pk])).status_code == 200
+
+
+def test_writing_the_rows_in_batches_gives_the_same_rows_and_ids(communes, monkeypatch):
+    def rows() -> dict[str, list[tuple]]:
+        # The ids these tables' sequences give, counted from the first, and criteria by code: a rollback does not
+        # rewind a sequence (the référentiels loaded again get new ids).
+        def numbered(queryset, *names: str) -> list[tuple]:
+            values = list(queryset.order_by("id").values_list("id", *names))
+            return [(row[0] - values[0][0], *row[1:]) for row in values]
+
+        return {
+            "events": numbered(DossierEvent.objects, "dossier", "at", "to_state"),
+            "results": numbered(CriterionResult.objects, "evaluation", "criterion__code", "result"),
+            "lines": numbered(FundingLine.objects, "dossier", "step", "state"),
+            "fees": numbered(FeeEntry.objects, "source", "amount_cents"),
+        }
+
+    runs = []
+    for flush_every in (national_dataset.FLUSH_EVERY_RESULTS, 300):
+        monkeypatch.setattr(national_dataset, "FLUSH_EVERY_RESULTS", flush_every)
+        savepoint = transaction.savepoint()
+        # The base phase alone: it is the one that writes in batches.
+        generate(30, 5, *(["--no-extras"] if connection.vendor == "postgresql" else []))
+        runs.append((snapshot(), rows()))
+        transaction.savepoint_rollback(savepoint)
+
+    assert runs[0][0] == runs[1][0]
+    for name, rows_of_first_run in runs[0][1].items():
+        assert rows_of_first_run == runs[1][1][name], name
+    assert len(runs[0][1]["results"]) > 3 * 300
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the keys and indexes are rebuilt on PostgreSQL only")
+def test_the_keys_and_indexes_dropped_for_the_load_come_back_the_same(communes):
+    def schema() -> tuple[list[tuple], list[tuple]]:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                """
+                select conrelid::regclass::text, conname, contype, pg_get_constraintdef(oid), condeferrable,
+                    condeferred, convalidated
+                from pg_constraint where connamespace = current_schema()::regnamespace order by 1, 2
+                """
+            )
+            constraints = cursor.fetchall()
+            cursor.execute(
+                "select tablename, indexname, indexdef from pg_indexes"
+                " where schemaname = current_schema() order by 1, 2"
+            )
+            return constraints, cursor.fetchall()
+
+    before = schema()
+    generate(dossiers=20)
+
+    assert schema() == before
+    assert any(row[1].startswith("evaluations_criterionresult") for row in before[1])
