@@ -269,11 +269,11 @@ SILENCED_SYSTEM_CHECKS: list[str] = []
 # row and hash, the anchor `manage.py audit_verify --expect ID:HASH` checks later.
 BACKUP_MANIFEST_ANCHORS = {"audit_chain": "organisations.services.audit_chain_head"}
 
-# Sessions live in the database, never in Redis: losing the cache or the broker logs nobody out.
-# With a shared cache (Redis), sessions are read from it and written through to the database: the floor of every
-# signed-in page is then no query (bench/README.md, section 2). A per-process cache would keep a session that another
-# process ended, so without Redis they stay in the database alone.
-SESSION_ENGINE = "django.contrib.sessions.backends.cached_db" if REDIS_URL else "django.contrib.sessions.backends.db"
+# Sessions live in the database, never in Redis: losing the cache or the broker logs nobody out, and session keys
+# (bearer tokens) are never in the broker's Redis. Not cached_db: its load() writes a session read while a revocation
+# is not committed back to the cache, where it outlives the revocation (security review of 1c07be6, H1), and a cache
+# that cannot be written to made every signed-in page a 500 (H2). The price is one indexed query per request.
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
 # The signed-in user and their active memberships, cached per user under a version that their changes replace
 # (organisations/identity.py): shared cache only, for the same reason.
 IDENTITY_CACHE = env.bool("IDENTITY_CACHE", default=bool(REDIS_URL))

@@ -7,8 +7,10 @@ import functools
 import hashlib
 import logging
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -210,16 +212,23 @@ logger = logging.getLogger(__name__)
 
 # The grid's body (every criterion with its result and comment) depends only on the evaluation's lines, the criteria
 # acquired before it, its référentiel version (frozen once a dossier uses it), whether it is editable, the language
-# and the template: an unbound grid (a GET) is rendered once per such content and kept in the cache under a digest of
-# all of them, so it is never stale, and a draft saved or a comment purged is simply another key. An hour at most:
-# comments are personal data (privacy purges them).
+# and the template, the catalogues and this module (what a deploy changes): an unbound grid (a GET) is rendered once
+# per such content and kept in the cache under a digest of all of them, so it is never stale, and a draft saved or a
+# comment purged is simply another key. An hour at most: comments are personal data (privacy purges them). Not
+# covered: a référentiel edited outside the admin's lock (shell, data migration), stale for an hour at most.
 GRID_BODY_TEMPLATE = "evaluations/_grid_body.html"
 GRID_BODY_TIMEOUT = 60 * 60
 
 
 @functools.cache
 def _grid_body_template_digest() -> str:
-    return hashlib.sha256(get_template(GRID_BODY_TEMPLATE).template.source.encode()).hexdigest()[:16]  # type: ignore[attr-defined]
+    """What a deploy may change in the body, once per process: the template's source, the compiled catalogues (its
+    labels) and this module (how the body is computed)."""
+    digest = hashlib.sha256(get_template(GRID_BODY_TEMPLATE).template.source.encode())  # type: ignore[attr-defined]
+    for catalogue in sorted(path for root in settings.LOCALE_PATHS for path in Path(root).glob("*/LC_MESSAGES/*.mo")):
+        digest.update(catalogue.read_bytes())
+    digest.update(Path(__file__).read_bytes())
+    return digest.hexdigest()[:16]
 
 
 def _grid_body_context(domains: list[GridDomain], editable: bool) -> dict[str, Any]:

@@ -58,15 +58,15 @@ def cached_user(request: HttpRequest) -> User | AnonymousUser:
         return get_user(request)
     identity = identity_load(user_id)
     if identity is not None:
-        user, memberships = identity
         session_hash = session.get(HASH_SESSION_KEY)
+        # Against the hash computed when the identity was read (the cached user has no password hash to compute it).
         if (
-            ModelBackend().user_can_authenticate(user)
+            ModelBackend().user_can_authenticate(identity.user)
             and session_hash
-            and constant_time_compare(session_hash, user.get_session_auth_hash())
+            and constant_time_compare(session_hash, identity.session_hash)
         ):
-            user.loaded_active_memberships = memberships
-            return user
+            identity.user.loaded_active_memberships = identity.memberships  # type: ignore[attr-defined]
+            return identity.user
     return get_user(request)
 
 

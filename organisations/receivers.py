@@ -1,7 +1,7 @@
 from typing import Any
 
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
-from django.db.models.signals import post_delete, post_save
+from django.db.models.signals import post_delete, post_save, pre_save
 from django.dispatch import receiver
 from django.http import HttpRequest
 
@@ -53,10 +53,19 @@ def user_identity_changed(sender: Any, instance: User, **kwargs: Any) -> None:
     identity_changed(instance.pk)
 
 
+@receiver(pre_save, sender=Membership)
+def membership_previous_user(sender: Any, instance: Membership, **kwargs: Any) -> None:
+    # A membership given to another user (the admin allows it) changes the identity of the one who loses it too.
+    if enabled() and instance.pk is not None:
+        previous = Membership._base_manager.filter(pk=instance.pk).values_list("user_id", flat=True).first()
+        instance.__dict__["_identity_previous_user_id"] = previous
+
+
 @receiver(post_save, sender=Membership)
 @receiver(post_delete, sender=Membership)
 def membership_identity_changed(sender: Any, instance: Membership, **kwargs: Any) -> None:
-    identity_changed(instance.user_id)
+    previous = instance.__dict__.pop("_identity_previous_user_id", None)
+    identity_changed(*{instance.user_id, previous} - {None})
 
 
 @receiver(post_save, sender=Organisation)

@@ -103,12 +103,11 @@ def _uncached_identity() -> Iterator[None]:
 
 @pytest.fixture
 def cached_identity(settings) -> Iterator[None]:
-    """The hot path as production runs it with Redis: sessions read from the cache, the user and memberships cached
+    """The hot path as production runs it with Redis (sessions in the database): the user and memberships cached
     (a private in-memory cache, under a namespace of this test's own: SQLite gives a rolled-back test's ids again)."""
     from organisations import identity
 
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "identity"}}
-    settings.SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
     settings.IDENTITY_CACHE = True
     namespace = identity.namespace
     identity.namespace = f"identity-{uuid.uuid4().hex[:8]}"

@@ -543,3 +543,20 @@ def test_an_evaluation_dated_in_the_future_is_refused_on_its_date(client_for):
 
     assert response.context["form"].errors == {"started_on": ["La date de début ne peut pas être dans le futur."]}
     assert not dossier.evaluations.exists()
+
+
+def test_the_grid_body_cache_key_changes_when_a_deploy_changes_the_wording(settings, tmp_path):
+    """A new catalogue (locale/*/LC_MESSAGES/django.mo) changes the grid's labels: its cached body is another key."""
+    from evaluations.views import _grid_body_template_digest
+
+    _grid_body_template_digest.cache_clear()
+    before = _grid_body_template_digest()
+    catalogue = tmp_path / "fr" / "LC_MESSAGES" / "django.mo"
+    catalogue.parent.mkdir(parents=True)
+    catalogue.write_bytes(b"another wording")
+    settings.LOCALE_PATHS = [tmp_path]
+    _grid_body_template_digest.cache_clear()
+    try:
+        assert _grid_body_template_digest() != before
+    finally:
+        _grid_body_template_digest.cache_clear()
