@@ -42,7 +42,7 @@ import time
 from decimal import Decimal
 from pathlib import Path
 
-from measure import ROOT, children, peak_memory_mb, production_environment
+from measure import ROOT, children, peak_memory_mb, production_environment, write_table
 
 RESULTS = Path(__file__).resolve().parent / "results" / "documents.md"
 POLL = 0.05
@@ -305,10 +305,7 @@ def main() -> None:
         f"| PDF pool children replaced during the run | {max(len(child_peaks) - 2, 0)} |",
         f"| peak memory (VmHWM), light worker's main process | {light_peak:.0f} MB |",
     ]
-    table = "\n".join(lines) + "\n"
-    print("\n" + table)
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(table)
+    write_table(lines, args.output)
 
 
 if __name__ == "__main__":

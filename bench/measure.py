@@ -86,3 +86,11 @@ def throwaway_database() -> Iterator[None]:
             yield
         finally:
             connection.creation.destroy_test_db(old_name, verbosity=0)
+
+
+def write_table(lines: list[str], output: Path) -> None:
+    """A benchmark's Markdown table: printed, and written to its results file."""
+    table = "\n".join(lines) + "\n"
+    print("\n" + table)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(table)

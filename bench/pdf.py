@@ -27,7 +27,7 @@ import time
 import uuid
 from pathlib import Path
 
-from measure import ROOT, peak_memory_mb, production_environment
+from measure import ROOT, peak_memory_mb, production_environment, write_table
 
 RESULTS = Path(__file__).resolve().parent / "results" / "pdf.md"
 
@@ -162,10 +162,7 @@ def main() -> None:
         f"second; queued in {queued:.1f} s) |",
         *(f"| peak memory of PDF worker {i + 1} | {m:.0f} MB |" for i, m in enumerate(memory)),
     ]
-    table = "\n".join(lines) + "\n"
-    print("\n" + table)
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(table)
+    write_table(lines, args.output)
 
 
 if __name__ == "__main__":
