@@ -275,8 +275,9 @@ BACKUP_MANIFEST_ANCHORS = {"audit_chain": "organisations.services.audit_chain_he
 # that cannot be written to made every signed-in page a 500 (H2). The price is one indexed query per request.
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
 # The signed-in user and their active memberships, cached per user under a version that their changes replace
-# (organisations/identity.py): shared cache only, for the same reason.
-IDENTITY_CACHE = env.bool("IDENTITY_CACHE", default=bool(REDIS_URL))
+# (organisations/identity.py): with the shared cache only, even if asked for, since a per-process cache would keep
+# access that another process has removed.
+IDENTITY_CACHE = bool(REDIS_URL) and env.bool("IDENTITY_CACHE", default=True)
 # Shared office PCs (organisations/middleware.py): a session ends after this many minutes without a request, and
 # this many hours after its login whatever happens; the cookie itself dies with the browser.
 SESSION_IDLE_TIMEOUT_MINUTES = env.int("SESSION_IDLE_TIMEOUT_MINUTES", default=30)

@@ -214,10 +214,12 @@ logger = logging.getLogger(__name__)
 # acquired before it, its référentiel version (frozen once a dossier uses it), whether it is editable, the language
 # and the template, the catalogues and this module (what a deploy changes): an unbound grid (a GET) is rendered once
 # per such content and kept in the cache under a digest of all of them, so it is never stale, and a draft saved or a
-# comment purged is simply another key. An hour at most: comments are personal data (privacy purges them). Not
-# covered: a référentiel edited outside the admin's lock (shell, data migration), stale for an hour at most.
+# comment purged is simply another key. Not covered: a référentiel edited outside the admin's lock (shell, data
+# migration), stale for five minutes at most.
 GRID_BODY_TEMPLATE = "evaluations/_grid_body.html"
-GRID_BODY_TIMEOUT = 60 * 60
+# Short: the body holds the evaluators' comments (personal data) under a key that a purge cannot find, and each draft
+# saved leaves a body of its own in Redis; five minutes bounds both (a grid read again soon is the case that pays).
+GRID_BODY_TIMEOUT = 5 * 60
 
 
 @functools.cache
