@@ -251,9 +251,13 @@ class SessionDossiersFilter(forms.Form):
             )
         },
     )
-    decision = forms.ChoiceField(
-        required=False, widget=forms.HiddenInput, choices=[(key, key) for key in DECISION_FILTERS]
-    )
+    # Chosen by the links, never typed: a stale or forged value shows every dossier rather than an error about a
+    # field the page does not show (as the dossier list's sort does).
+    decision = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    def clean_decision(self) -> str:
+        decision = self.cleaned_data.get("decision", "")
+        return decision if decision in DECISION_FILTERS else ""
 
     def cleaned(self) -> tuple[str, str]:
         """The search text and the bucket, each empty where invalid."""

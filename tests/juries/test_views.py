@@ -458,6 +458,15 @@ def test_a_search_too_long_is_explained_and_keeps_the_decision_filter(client_for
     assert url("review", pk=submissions[1].pk) in content and url("review", pk=submissions[0].pk) not in content
 
 
+def test_a_forged_decision_filter_shows_every_dossier_without_an_error(client_for):
+    jury = make_jury()
+    [submission] = deliberating(jury, DossierFactory(state="ready_for_jury"))
+    content = client_for(jury.president).get(url("session_detail", pk=jury.session.pk), {"decision": "forged"})
+    content = content.content.decode()
+    assert "error-summary" not in content and 'aria-invalid="true"' not in content
+    assert url("review", pk=submission.pk) in content
+
+
 def test_the_selected_decision_filter_is_marked_even_when_empty(client_for):
     jury = make_jury()
     [submission] = deliberating(jury, DossierFactory(state="ready_for_jury"))
