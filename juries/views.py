@@ -99,10 +99,13 @@ class CountedPaginator(Paginator):
 
 
 def session_back_query(request: HttpRequest) -> str:
-    """The search and decision bucket of the session page the reader came from (carried in the query string of
-    the review page and of its decision form), validated, as a query string."""
+    """The search, decision bucket and page of the session page the reader came from (carried in the query string
+    of the review page and of its decision form), validated, as a query string. A page number past the last one
+    is harmless: the session page shows its last page."""
     search, bucket = SessionDossiersFilter(request.GET).cleaned()
-    return urlencode({k: v for k, v in {"q": search, "decision": bucket}.items() if v})
+    page = request.GET.get("page", "")
+    page = page if page.isdecimal() and 1 < int(page) < 100_000 else ""
+    return urlencode({k: v for k, v in {"q": search, "decision": bucket, "page": page}.items() if v})
 
 
 def url_pattern(name: str) -> Callable[[int], str]:
@@ -314,8 +317,10 @@ def session_detail(request: HttpRequest, pk: int) -> HttpResponse:
     examine, examine_and_decide = _("Examiner"), _("Examiner et décider")
     domains = _("Domaines à acquérir : %(domains)s")
     query = urlencode({k: v for k, v in {"q": search, "decision": bucket}.items() if v})
-    # The review page keeps the search and the bucket, for its way back and for where a decision leads.
-    back = f"?{query}" if query else ""
+    # The review page keeps the search, the bucket and the page, for its way back and for where a decision leads.
+    kept = {"q": search, "decision": bucket, "page": page.number if page.number > 1 else ""}
+    back_query = urlencode({k: v for k, v in kept.items() if v})
+    back = f"?{back_query}" if back_query else ""
     rows = list(page.object_list)  # iterated as a list: a Page indexes its rows one call at a time
     for row in rows:
         row["review_url"] = review(row["pk"]) + back

@@ -408,7 +408,7 @@ def test_after_a_decision_the_president_lands_on_the_pending_dossiers_within_the
     # The row's link carries the search to the review page, whose way back and decision form keep it.
     listed = client.get(address, {"q": "martin"}).content.decode()
     review_address = url("review", pk=submissions[0].pk) + "?q=martin"
-    assert f'href="{review_address}"' in listed
+    assert f'href="{review_address.replace("&", "&amp;")}"' in listed
     review = client.get(review_address).content.decode()
     assert f'action="{url("decide", pk=submissions[0].pk)}?q=martin"' in review
     assert f'href="{address}?q=martin"' in review
@@ -1067,3 +1067,24 @@ def test_the_admin_lists_and_shows_the_jury_records(client):
     assert client.get(reverse("admin:juries_decision_add")).status_code == 403
     found = client.get(reverse("admin:juries_certificate_changelist"), {"q": certificate.verification_code})
     assert certificate.number in page_text(found)
+
+
+def test_the_review_page_leads_back_to_the_page_of_the_session_it_was_opened_from(client_for, monkeypatch):
+    # The way back kept the search and the bucket but not the page: a juror on page 3 of 4 came back to page 1.
+    monkeypatch.setattr("juries.views.SESSION_PAGE_SIZE", 1)
+    jury = make_jury()
+    submissions = deliberating(jury, *(DossierFactory(state="ready_for_jury") for _ in range(3)))
+    client = client_for(jury.president)
+    address = url("session_detail", pk=jury.session.pk)
+    listed = client.get(address, {"page": 2, "decision": "pending"}).content.decode()
+    review_address = url("review", pk=submissions[1].pk) + "?decision=pending&page=2"
+    assert f'href="{review_address.replace("&", "&amp;")}"' in listed
+    review = client.get(review_address).content.decode()
+    assert f'href="{address}?decision=pending&amp;page=2"' in review
+    assert f'action="{url("decide", pk=submissions[1].pk)}?decision=pending&amp;page=2"' in review
+    # The first page needs no number; a forged one is dropped rather than carried.
+    first = client.get(address).content.decode()
+    assert f'href="{url("review", pk=submissions[0].pk)}"' in first
+    for forged in ("0", "1", "-2", "abc", "2.5"):
+        page = client.get(url("review", pk=submissions[1].pk), {"page": forged}).content.decode()
+        assert f'href="{address}"' in page
