@@ -187,6 +187,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "clea_platform.tenancy.membership_context",
                 "notifications.context_processors.unread_notifications",
+                "clea_platform.polling.poll_interval",
             ],
         },
     },
@@ -480,6 +481,8 @@ WEBHOOK_PAUSE_AFTER_FAILURES = env.int("WEBHOOK_PAUSE_AFTER_FAILURES", default=5
 WEBHOOK_PAUSE_AFTER_DAYS = env.int("WEBHOOK_PAUSE_AFTER_DAYS", default=3)
 WEBHOOK_ALLOW_HTTP = env.bool("WEBHOOK_ALLOW_HTTP", default=DEBUG)
 WEBHOOK_RESPONSE_KEPT_CHARS = 1000
+# How often htmx polls a status fragment while a worker runs (clea_platform/polling.py).
+POLL_INTERVAL_MS = 2000
 # An API POST's Idempotency-Key and its stored answer are replayed this long (then deleted by the retention job).
 IDEMPOTENCY_KEY_HOURS = 24
 CELERY_BEAT_SCHEDULE = {

@@ -9,14 +9,16 @@ evaluate a script's text instead (tests/browser/axe.py), and add a stylesheet wi
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.test import Client
 
 from candidates.models import Dossier
 from organisations.models import User
 from tests.browser.axe import axe_violations, describe
 from tests.factories import TEST_PASSWORD
-from tests.two_factor import provision_device, totp_code
+from tests.two_factor import provision_device, totp_code, verify_session
 
 
 def add_stylesheet(page, css: str) -> None:
@@ -32,11 +34,35 @@ def add_stylesheet(page, css: str) -> None:
     )
 
 
-def log_in(page, base: str, email: str, password: str = TEST_PASSWORD) -> None:
-    """A fresh session for `email`, landed on the home page (cookies of an earlier person cleared first). A person
-    who owes a second factor types the code their authenticator shows now, computed from the device's key; one
-    whose roles require it and who has none gets one first, as enrolment would leave it (the enrolment screens have
-    their own test: tests/browser/test_two_factor.py)."""
+def log_in(page, base: str, email: str) -> None:
+    """A fresh session for `email`, landed on the home page (cookies of an earlier person cleared first), without the
+    login form: Django's test client logs in (the same `user_logged_in` signal as the form: the audit row, the listed
+    session), a person who owes a second factor has it given as the code page would record it, and the browser gets
+    the session as its cookie. Two page loads and a password check fewer per login, which the browser tests do about
+    fifty times; the form and the code page are walked by `log_in_through_form` (tests/browser/test_csp.py,
+    test_login.py, test_two_factor.py)."""
+    user = User.objects.get(email=email)
+    client = Client()
+    client.force_login(user)
+    session = client.session
+    if user.two_factor_required(user.active_memberships()) or user.totpdevice_set.filter(confirmed=True).exists():
+        verify_session(session, user)
+    session.save()
+    page.context.clear_cookies()
+    # Production's cookie ("__Host-sessionid" where cookies are Secure) must be Secure, or the browser drops it;
+    # Chromium treats the local live server as a secure origin.
+    cookie = {"name": settings.SESSION_COOKIE_NAME, "value": session.session_key, "path": "/", "httpOnly": True}
+    host = urlsplit(base).hostname or ""
+    page.context.add_cookies([{**cookie, "domain": host, "secure": settings.SESSION_COOKIE_SECURE}])
+    response = page.goto(f"{base}/")
+    assert response is not None and response.ok and page.url == f"{base}/", f"{email}: not logged in ({page.url})"
+
+
+def log_in_through_form(page, base: str, email: str, password: str = TEST_PASSWORD) -> None:
+    """What `log_in` does, through the login form and, for a person with an authenticator (or whose roles require
+    one), the code page: the code their authenticator shows now, computed from the device's key; one whose roles
+    require it and who has none gets one first, as enrolment would leave it (the enrolment screens have their own
+    test: tests/browser/test_two_factor.py)."""
     user = User.objects.get(email=email)
     device = None
     if user.two_factor_required(user.active_memberships()) or user.totpdevice_set.filter(confirmed=True).exists():

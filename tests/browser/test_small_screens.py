@@ -31,6 +31,7 @@ from referrals.models import Referral
 from scheduling.demo import seed_scheduling
 from tests.browser.snapshots import restore_snapshot, take_snapshot
 from tests.browser.support import log_in as sign_in
+from tests.browser.support import log_in_through_form
 from training.models import TrainingPlan
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -155,8 +156,11 @@ def role_pages() -> dict[str, list[str]]:
     }
 
 
-def log_in(page, base: str, account: Account) -> None:
-    sign_in(page, base, account.email, DEMO_PASSWORD)
+def log_in(page, base: str, account: Account, *, through_form: bool = False) -> None:
+    if through_form:
+        log_in_through_form(page, base, account.email, DEMO_PASSWORD)
+    else:
+        sign_in(page, base, account.email)
     if account.switch_to:
         switch_membership(page, account)
 

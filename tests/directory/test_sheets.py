@@ -143,7 +143,7 @@ def test_the_status_page_polls_while_the_sheet_is_prepared(client_for):
     client = client_for(membership)
     url = reverse("directory:sheet_detail", kwargs={"pk": sheet.pk})
     fragment = client.get(url, HTTP_HX_REQUEST="true").content.decode()
-    assert 'hx-trigger="every 2s"' in fragment and "<html" not in fragment
+    assert 'hx-trigger="every 2000ms"' in fragment and "<html" not in fragment
     assert "en préparation" in client.get(url).content.decode()
     download = client.get(reverse("directory:sheet_download", kwargs={"pk": sheet.pk}))
     assert download.status_code == 302 and download.url == url
