@@ -12,7 +12,7 @@ from django.test import Client, override_settings
 
 from clea_platform.celery import app as celery_app
 from organisations.models import Membership, Organisation, Role
-from tests import shared
+from tests import migrated_db, shared
 from tests.clients import logged_in_client, verified_login
 from tests.factories import MembershipFactory, OrganisationFactory
 
@@ -28,6 +28,13 @@ def _test_settings(settings, tmp_path_factory) -> None:
         setattr(settings, name, value)
     for shared_media in shared.media_roots:  # the files of a module's shared rows (tests/shared.py)
         shutil.copytree(shared_media, settings.MEDIA_ROOT, dirs_exist_ok=True)
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix) -> None:
+    """pytest-django's own (the xdist worker's suffix), then the embedded test database copied rather than migrated
+    again (tests/migrated_db.py): django_db_setup, which creates it, depends on this fixture."""
+    migrated_db.install()
 
 
 # Groups of tests that `--dist loadgroup` keeps on one xdist worker: the fault tests, so that one set of their Celery
