@@ -51,7 +51,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         return
     grouping = getattr(config.option, "loadgroup", False)  # set by xdist in its workers under --dist loadgroup
     for item in items:
-        group = next((name for name in XDIST_GROUPS if item.get_closest_marker(name)), None)
+        group = next((name for name in XDIST_GROUPS if item.get_closest_marker(name)), None) or _shared_rows_group(item)
         if group is None:
             continue
         item.add_marker(pytest.mark.xdist_group(group))
@@ -60,6 +60,19 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             # node id from a structured `_id`, and xdist 3.8 still writes the old `_nodeid`: the suffix was lost and
             # the groups spread over every worker (pytest-dev/pytest-xdist#1386). Written here until xdist does.
             item._id = type(item._id).parse(f"{item.nodeid}@{group}")
+
+
+def _shared_rows_group(item: pytest.Item) -> str | None:
+    """The tests of one instance of a module-scoped parametrised fixture (rows built once, tests/shared.py), kept
+    together on one worker: handed out one by one, each worker would build the rows again for the tests it got."""
+    callspec = getattr(item, "callspec", None)
+    if callspec is None:
+        return None
+    definitions = item._fixtureinfo.name2fixturedefs  # type: ignore[attr-defined]
+    for name, index in sorted(callspec.indices.items()):
+        if name in definitions and definitions[name][-1].scope == "module":
+            return f"{item.module.__name__}.{name}.{index}"  # type: ignore[attr-defined]
+    return None
 
 
 def session_tag() -> str:
