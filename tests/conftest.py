@@ -31,10 +31,12 @@ def _test_settings(settings, tmp_path_factory) -> None:
 
 
 @pytest.fixture(scope="session")
-def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix) -> None:
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, django_db_use_migrations) -> None:
     """pytest-django's own (the xdist worker's suffix), then the embedded test database copied rather than migrated
-    again (tests/migrated_db.py): django_db_setup, which creates it, depends on this fixture."""
-    migrated_db.install()
+    again (tests/migrated_db.py): django_db_setup, which creates it, depends on this fixture. Not with
+    --no-migrations, which asks for tables made from the models."""
+    if django_db_use_migrations:
+        migrated_db.install()
 
 
 # Groups of tests that `--dist loadgroup` keeps on one xdist worker: the fault tests, so that one set of their Celery
