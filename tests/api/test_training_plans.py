@@ -1,4 +1,5 @@
 import datetime
+from collections.abc import Iterator
 from decimal import Decimal
 
 import pytest
@@ -9,7 +10,8 @@ from candidates.models import DossierState
 from organisations.models import AuditLog, Role
 from tests.factories import MembershipFactory, OrganisationFactory
 from tests.journey import DossierFactory
-from training.models import TrainingPlan
+from tests.shared import shared_rows
+from training.models import TrainingPlan, TrainingSession
 from training.services import training_note_add, training_session_add
 
 pytestmark = pytest.mark.django_db
@@ -229,6 +231,15 @@ def test_who_reads_a_plan(who, status, client_for, make_member, org_a):
     assert client_for(_member_of(plan, who, make_member)).get(_detail(plan)).status_code == status
 
 
+@pytest.fixture(scope="module")
+def refused_plan(django_db_setup, django_db_blocker) -> Iterator[tuple[TrainingPlan, TrainingSession]]:
+    """One plan with a done session for the 30 refusals below (tests/shared.py): each checks that nothing was
+    written, in its own savepoint."""
+    with shared_rows(django_db_blocker):
+        plan = _plan(organisation=OrganisationFactory(name="Évaluateur A"))
+        yield plan, _session(plan, done=True)
+
+
 # Acting on the plan: its trainer only; those who see the plan get 403, the others 404.
 @pytest.mark.parametrize(
     ("who", "status"),
@@ -242,9 +253,8 @@ def test_who_reads_a_plan(who, status, client_for, make_member, org_a):
     ],
 )
 @pytest.mark.parametrize("name", ["sessions", "session-done", "session-remove", "notes", "complete"])
-def test_only_the_plans_trainer_acts_on_it(name, who, status, client_for, make_member, org_a):
-    plan = _plan(organisation=org_a)
-    session = _session(plan, done=True)
+def test_only_the_plans_trainer_acts_on_it(name, who, status, client_for, make_member, refused_plan):
+    plan, session = refused_plan
     kwargs = {"session_pk": session.pk} if name.startswith("session-") else {}
 
     # No body: the role is refused before the input is read (a 400 would tell the field rules to anyone).
