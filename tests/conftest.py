@@ -12,7 +12,7 @@ from django.test import Client, override_settings
 
 from clea_platform.celery import app as celery_app
 from organisations.models import Membership, Organisation, Role
-from tests import shared
+from tests import migrated_db, shared
 from tests.clients import logged_in_client, verified_login
 from tests.factories import MembershipFactory, OrganisationFactory
 
@@ -30,6 +30,15 @@ def _test_settings(settings, tmp_path_factory) -> None:
         shutil.copytree(shared_media, settings.MEDIA_ROOT, dirs_exist_ok=True)
 
 
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, django_db_use_migrations) -> None:
+    """pytest-django's own (the xdist worker's suffix), then the embedded test database copied rather than migrated
+    again (tests/migrated_db.py): django_db_setup, which creates it, depends on this fixture. Not with
+    --no-migrations, which asks for tables made from the models."""
+    if django_db_use_migrations:
+        migrated_db.install()
+
+
 # Groups of tests that `--dist loadgroup` keeps on one xdist worker: the fault tests, so that one set of their Celery
 # workers shares the cores with the other xdist worker's tests, not two. The browser tests are no group any more:
 # with about 6 minutes of them, one worker running them all made the suite's critical path (24 GB hold two chromiums).
@@ -44,7 +53,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         return
     grouping = getattr(config.option, "loadgroup", False)  # set by xdist in its workers under --dist loadgroup
     for item in items:
-        group = next((name for name in XDIST_GROUPS if item.get_closest_marker(name)), None)
+        group = next((name for name in XDIST_GROUPS if item.get_closest_marker(name)), None) or _shared_rows_group(item)
         if group is None:
             continue
         item.add_marker(pytest.mark.xdist_group(group))
@@ -53,6 +62,19 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             # node id from a structured `_id`, and xdist 3.8 still writes the old `_nodeid`: the suffix was lost and
             # the groups spread over every worker (pytest-dev/pytest-xdist#1386). Written here until xdist does.
             item._id = type(item._id).parse(f"{item.nodeid}@{group}")
+
+
+def _shared_rows_group(item: pytest.Item) -> str | None:
+    """The tests of one instance of a module-scoped parametrised fixture (rows built once, tests/shared.py), kept
+    together on one worker: handed out one by one, each worker would build the rows again for the tests it got."""
+    callspec = getattr(item, "callspec", None)
+    if callspec is None:
+        return None
+    definitions = item._fixtureinfo.name2fixturedefs  # type: ignore[attr-defined]
+    for name, index in sorted(callspec.indices.items()):
+        if name in definitions and definitions[name][-1].scope == "module":
+            return f"{item.module.__name__}.{name}.{index}"  # type: ignore[attr-defined]
+    return None
 
 
 def session_tag() -> str:

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -7,7 +9,10 @@ from django.http import HttpResponse
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from tests.tenancy_registry import NOT_TENANT_URLS, TENANT_URLS, TenantURL, refusal
+from organisations.models import Organisation
+from tests.factories import OrganisationFactory
+from tests.shared import shared_rows
+from tests.tenancy_registry import NOT_TENANT_URLS, TENANT_URLS, Target, TenantURL, refusal
 
 
 def _parametrised_url_names(resolver: URLResolver | None = None, namespace: str = "") -> set[str]:
@@ -42,23 +47,44 @@ def test_every_url_with_an_id_is_covered_by_the_tenancy_test():
     assert not missing, f"add these URLs to tests/tenancy_registry.py: {sorted(missing)}"
 
 
-@pytest.mark.parametrize("entry", TENANT_URLS, ids=lambda e: e.name)
-def test_another_organisation_gets_404_and_the_owner_succeeds(entry: TenantURL, org_a, org_b, make_member, client_for):
-    target = entry.target(org_b)
+@dataclass
+class Owned:
+    """An entry's object, made for `owner` (org_b's part in the tests), and another organisation."""
+
+    entry: TenantURL
+    outsider: Organisation
+    owner: Organisation
+    target: Target
+
+
+@pytest.fixture(scope="module", params=TENANT_URLS, ids=lambda e: e.name)
+def owned(request, django_db_setup, django_db_blocker) -> Iterator[Owned]:
+    """Each entry's object made once for its two tests (tests/shared.py: each test runs in a savepoint, so the
+    owner's POST is undone before the next test): making it is most of their cost (documents rendered, dossiers
+    walked through the services). One entry's rows at a time: pytest runs both tests of a parameter together."""
+    entry = request.param
+    with shared_rows(django_db_blocker):
+        outsider, owner = OrganisationFactory(name="Évaluateur A"), OrganisationFactory(name="Évaluateur B")
+        yield Owned(entry, outsider, owner, entry.target(owner))
+
+
+def test_another_organisation_gets_404_and_the_owner_succeeds(owned: Owned, make_member, client_for):
+    entry, target = owned.entry, owned.target
     url = reverse(entry.name, kwargs=target.kwargs)
 
-    outsider = client_for(make_member(org_a, role=entry.role))
+    outsider = client_for(make_member(owned.outsider, role=entry.role))
     assert _send(outsider, entry, url, target.data).status_code == 404
 
-    actor = target.actor or make_member(org_b, role=entry.role)
-    assert (actor.organisation_id, actor.role) == (org_b.pk, entry.role), "the owner is a member of the organisation"
+    actor = target.actor or make_member(owned.owner, role=entry.role)
+    assert (actor.organisation_id, actor.role) == (owned.owner.pk, entry.role), (
+        "the owner is a member of the organisation"
+    )
     problem = refusal(_send(client_for(actor), entry, url, target.data))
     assert problem is None, f"{entry.role} of the owning organisation, {entry.method.upper()} {url}: {problem}"
 
 
-@pytest.mark.parametrize("entry", TENANT_URLS, ids=lambda e: e.name)
-def test_a_missing_object_also_gets_404(entry: TenantURL, org_a, make_member, client_for):
-    target = entry.target(org_a)
+def test_a_missing_object_also_gets_404(owned: Owned, make_member, client_for):
+    entry, target = owned.entry, owned.target
     kwargs = {key: 987654321 if isinstance(value, int) else value for key, value in target.kwargs.items()}
-    client = client_for(target.actor or make_member(org_a, role=entry.role))
+    client = client_for(target.actor or make_member(owned.owner, role=entry.role))
     assert _send(client, entry, reverse(entry.name, kwargs=kwargs), target.data).status_code == 404

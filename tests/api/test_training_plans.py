@@ -229,33 +229,6 @@ def test_who_reads_a_plan(who, status, client_for, make_member, org_a):
     assert client_for(_member_of(plan, who, make_member)).get(_detail(plan)).status_code == status
 
 
-# Acting on the plan: its trainer only; those who see the plan get 403, the others 404.
-@pytest.mark.parametrize(
-    ("who", "status"),
-    [
-        ("counsellor", 403),
-        ("evaluator", 403),
-        ("trainer_colleague", 404),
-        ("advisor", 404),
-        ("jury_member", 404),
-        ("other_counsellor", 404),
-    ],
-)
-@pytest.mark.parametrize("name", ["sessions", "session-done", "session-remove", "notes", "complete"])
-def test_only_the_plans_trainer_acts_on_it(name, who, status, client_for, make_member, org_a):
-    plan = _plan(organisation=org_a)
-    session = _session(plan, done=True)
-    kwargs = {"session_pk": session.pk} if name.startswith("session-") else {}
-
-    # No body: the role is refused before the input is read (a 400 would tell the field rules to anyone).
-    response = _post(client_for(_member_of(plan, who, make_member)), _url(name, plan, **kwargs))
-
-    assert response.status_code == status
-    assert plan.sessions.count() == 1 and not plan.notes.exists()
-    plan.refresh_from_db()
-    assert plan.completed_at is None
-
-
 # -- The counsellor defines a plan ------------------------------------------------------------------------------
 
 

@@ -16,10 +16,10 @@ from tests.faults.smtp import SmtpServer
 REQUEUE_AFTER = 1
 
 
-@pytest.fixture
-def cluster(transactional_db, settings, tmp_path: Path) -> Iterator[Cluster]:
-    """A private Redis and the workers a test starts on it, all stopped however the test ends (before the test
-    database is flushed: the workers hold connections to it)."""
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Skipped before any fixture runs: in the embedded mode, `transactional_db` would otherwise create (migrate) the
+    test database for tests that then skip, and flush it after each."""
     if connection.vendor != "postgresql" or not django_settings.REDIS_URL:
         pytest.skip(
             "Tests de pannes ignorés : ils démarrent de vrais workers Celery sur la base de test, il leur faut "
@@ -27,6 +27,12 @@ def cluster(transactional_db, settings, tmp_path: Path) -> Iterator[Cluster]:
         )
     if not os.access(REDIS_SERVER, os.X_OK):
         pytest.skip(f"Tests de pannes ignorés : {REDIS_SERVER} est absent (apt-get install redis-server).")
+
+
+@pytest.fixture
+def cluster(transactional_db, settings, tmp_path: Path) -> Iterator[Cluster]:
+    """A private Redis and the workers a test starts on it, all stopped however the test ends (before the test
+    database is flushed: the workers hold connections to it). Only reached when pytest_runtest_setup did not skip."""
     settings.SIDE_EFFECT_REQUEUE_AFTER = REQUEUE_AFTER
     with Cluster(
         workdir=tmp_path,

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from django.core.exceptions import PermissionDenied
 from django.core.management import CommandError, call_command
 from django.db import connection, models
 from django.test.utils import CaptureQueriesContext
@@ -36,10 +35,10 @@ from funding.references import funding_references_load
 from funding.services import statement_generate
 from juries.models import Certificate, DecisionKind, SessionMinutes
 from juries.services import certificate_generate, certificate_lookup, decision_record, minutes_generate
-from organisations.models import AuditLog, Membership, Organisation, Role
+from organisations.models import Membership, Organisation, Role
 from outbox import registry
 from outbox.models import DocumentVersion, SideEffect, SideEffectState
-from outbox.services import DocumentNotProduced, DocumentRefusal, document_regenerate
+from outbox.services import DocumentNotProduced, document_regenerate
 from tests.audit import audit_rows_for
 from tests.clients import page_text
 from tests.directory.support import make_sheet
@@ -355,21 +354,6 @@ def test_the_owning_organisations_administrator_may_ask(made, django_capture_on_
     assert DocumentVersion.objects.filter(organisation=made.owner).count() == len(fields_of(made.kind))
 
 
-def test_another_organisations_administrator_finds_no_such_document(made):
-    with pytest.raises(MODELS[made.kind].DoesNotExist):
-        document_regenerate(document=made.document, by=admin_of(OrganisationFactory()), reason=REASON)
-    assert not SideEffect.objects.filter(kind__endswith="_regenerate").exists()
-
-
-@pytest.mark.parametrize("role", [Role.COUNSELLOR, Role.EVALUATOR, Role.TRAINER, Role.JURY_MEMBER, Role.FT_ADVISOR])
-def test_no_other_role_may_ask_even_in_the_owning_organisation(made, role):
-    with pytest.raises(PermissionDenied):
-        document_regenerate(
-            document=made.document, by=MembershipFactory(organisation=made.owner, role=role), reason=REASON
-        )
-    assert not SideEffect.objects.filter(kind__endswith="_regenerate").exists()
-
-
 def test_the_jury_bodys_administrator_may_not_ask_for_a_certificate_of_its_session(
     django_capture_on_commit_callbacks,
 ):
@@ -380,20 +364,6 @@ def test_the_jury_bodys_administrator_may_not_ask_for_a_certificate_of_its_sessi
     with django_capture_on_commit_callbacks(execute=True):
         minutes = minutes_generate(session_id=jury.session.pk)
     assert regenerate(django_capture_on_commit_callbacks, minutes, jury.admin).state == SideEffectState.DONE
-
-
-@pytest.mark.parametrize("reason", ["", "   \n "])
-def test_a_reason_is_required(made, reason):
-    before = AuditLog.objects.count()
-    with pytest.raises(DocumentRefusal, match="Indiquez le motif"):
-        document_regenerate(document=made.document, by=make_certifpro(), reason=reason)
-    assert AuditLog.objects.count() == before
-    assert not SideEffect.objects.filter(kind__endswith="_regenerate").exists()
-
-
-def test_a_reason_longer_than_1000_characters_is_refused(made):
-    with pytest.raises(DocumentRefusal, match="1000 caractères"):
-        document_regenerate(document=made.document, by=make_certifpro(), reason="x" * 1001)
 
 
 def test_a_certificate_without_its_pdf_yet_cannot_have_a_new_version():
