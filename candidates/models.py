@@ -784,10 +784,18 @@ class Dossier(ConcurrentTransitionMixin, TracksChanges, models.Model):
             raise TransitionNotAllowed("The 5-year window is still open.", object=self, method=self.expire)
 
 
+def of_visible_dossier(membership: Membership | None) -> models.Exists:
+    """Rows whose dossier (`dossier_id`) `membership` may see, as a correlated EXISTS for the scopes that add an OR
+    (an organisation a dossier left keeps its own rows). Under that OR PostgreSQL cannot make `dossier__in=` a join:
+    it hashed the organisation's every dossier to read one dossier's rows, 24 to 35 ms a query for 74,000 dossiers
+    (bench/README.md, issue 22 at 1,000,000); the EXISTS reads that one dossier."""
+    return models.Exists(Dossier.objects.visible_to(membership).filter(pk=models.OuterRef("dossier_id")))
+
+
 class DossierEventQuerySet(models.QuerySet["DossierEvent"]):
     def visible_to(self, membership: Membership | None) -> DossierEventQuerySet:
         """The whole timeline of a dossier one may see; for an organisation the dossier left, up to the move."""
-        events = self.filter(dossier__in=Dossier.objects.visible_to(membership))
+        events = self.filter(of_visible_dossier(membership))
         if membership is None or membership.is_certifpro or membership.role not in DossierQuerySet.organisation_roles:
             return events
         left = DossierTransfer.objects.filter(

@@ -267,9 +267,9 @@ class AttestationQuerySet(models.QuerySet["Attestation"]):
     def visible_to(self, membership: Membership | None) -> AttestationQuerySet:
         """Whoever may see the dossier may download its attestations; an organisation the dossier left (issue 19),
         the attestations it issued itself."""
-        from candidates.models import Dossier
+        from candidates.models import of_visible_dossier
 
-        visible = self.filter(dossier__in=Dossier.objects.visible_to(membership))
+        visible = self.filter(of_visible_dossier(membership))
         if membership is None or membership.is_certifpro or membership.role not in TenantQuerySet.organisation_roles:
             return visible
         return visible | self.filter(organisation_id=membership.organisation_id)
