@@ -127,8 +127,17 @@ class DossierFilterForm(forms.Form):
             # The matching candidates as a subquery: on PostgreSQL the trigram index of candidates' identity
             # keys finds them (migration 0006), where a join scanned every candidate of the country.
             named = Q(candidate__in=Candidate.objects.filter(by_name)) if words else Q(pk__in=[])
-            dossiers = dossiers.filter(named | Q(reference__icontains=query))
+            # References hold digits after their certification's prefix (CLEA-2026-000123): a query without either
+            # is a name, and the OR with the reference made PostgreSQL read every dossier of the organisation.
+            if looks_like_reference(query):
+                named |= Q(reference__icontains=query)
+            dossiers = dossiers.filter(named)
         return dossiers
+
+
+def looks_like_reference(query: str) -> bool:
+    """Whether a search may be (part of) a dossier reference: a digit, or the certifications' prefix."""
+    return any(character.isdigit() for character in query) or query.strip().upper().startswith("CLEA")
 
 
 class DateInput(forms.DateInput):

@@ -525,6 +525,9 @@ class Dossier(ConcurrentTransitionMixin, TracksChanges, models.Model):
             # The counsellor's list: an organisation's latest dossiers, read from the index in list order
             # instead of joining and sorting all of them (bench/README.md).
             models.Index(fields=["organisation", "-updated_at", "-id"], name="dossier_org_recent_idx"),
+            # The name search counts an organisation's dossiers whose candidate matches: read from this index alone
+            # rather than from the dossiers' rows, scattered over 20,000 pages for 74,000 dossiers at 1,000,000.
+            models.Index(fields=["organisation", "candidate"], name="dossier_org_candidate_idx"),
         ]
 
     def __str__(self) -> str:

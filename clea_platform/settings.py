@@ -198,6 +198,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # One connection per request costs ~9x throughput on PostgreSQL (see STACK.md): keep them.
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=600)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # No parallel query by default: on a web server's short reads, launching workers cost more than it saved (the
+    # name search's page of 25 dossiers: 150 ms parallel, 7 ms not, at 1,000,000 dossiers; bench/README.md), and the
+    # requests already share the cores. A reporting replica may raise it.
+    DATABASES["default"].setdefault("OPTIONS", {})["options"] = (
+        f"-c max_parallel_workers_per_gather={env.int('PG_PARALLEL_WORKERS', default=0)}"
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="")

@@ -604,3 +604,22 @@ def test_an_empty_dashboard_offers_to_create_a_dossier(counsellor, client_for):
     page = page_text(client_for(counsellor).get(reverse("home")))
     assert "Aucun dossier pour le moment." in page
     assert CREATE_URL in page
+
+
+@pytest.mark.parametrize("query", ["cleanum", "CLEANUM-20", "-0"])
+def test_the_search_finds_references_by_their_prefix_or_digits(query, counsellor, org_a, client_for):
+    # A query with neither digits nor the certifications' prefix is a name (issue 22: the OR with the reference
+    # read every dossier of the organisation); a reference's prefix or digits still search the references.
+    numerique = DossierFactory(organisation=org_a, certification=Certification.CLEA_NUMERIQUE)
+    clea = DossierFactory(organisation=org_a)
+    page = page_text(client_for(counsellor).get(LIST_URL, {"q": query}))
+    assert numerique.reference in page
+    assert (clea.reference in page) is (query == "-0")
+
+
+def test_a_search_without_digits_or_prefix_reads_names_only(counsellor, org_a, client_for):
+    numerique = DossierFactory(organisation=org_a, certification=Certification.CLEA_NUMERIQUE, last_name="Numa")
+    other = DossierFactory(organisation=org_a, certification=Certification.CLEA_NUMERIQUE, last_name="Martin")
+    page = page_text(client_for(counsellor).get(LIST_URL, {"q": "num"}))
+    assert numerique.reference in page
+    assert other.reference not in page  # "num" is in its reference (CLEANUM-…), not in its name
