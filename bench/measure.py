@@ -30,6 +30,8 @@ def production_environment(prefix: str) -> tuple[Path, dict[str, str]]:
         "DJANGO_SETTINGS_MODULE": "bench_settings",
         "PYTHONPATH": f"{work}{os.pathsep}{ROOT}",
         "LOG_LEVEL": "WARNING",
+        # As docker-compose.yml's web service (measured with it since 2026-12-05, bench/README.md section 2).
+        "PG_PARALLEL_WORKERS": os.environ.get("PG_PARALLEL_WORKERS", "0"),
     }
     os.environ.update(env)
     sys.path[:0] = [str(work), str(ROOT)]

@@ -125,7 +125,7 @@ class DossierFilterForm(forms.Form):
             for word in words:
                 by_name &= Q(identity_key__contains=word)
             # The matching candidates as a subquery: on PostgreSQL the trigram index of candidates' identity
-            # keys finds them (migration 0006), where a join scanned every candidate of the country.
+            # keys finds them (migration 0001_squashed_2026_12), where a join scanned every candidate of the country.
             named = Q(candidate__in=Candidate.objects.filter(by_name)) if words else Q(pk__in=[])
             # References hold digits after their certification's prefix (CLEA-2026-000123): a query without either
             # is a name, and the OR with the reference made PostgreSQL read every dossier of the organisation.
@@ -135,9 +135,14 @@ class DossierFilterForm(forms.Form):
         return dossiers
 
 
+# A reference's prefix (CLEA-, CLEANUM-, CLEAMGT-) typed alone or followed by its hyphen or digits: not a surname
+# that begins with the same letters (Cleary).
+REFERENCE_PREFIX = re.compile(r"^CLEA(NUM|MGT)?(-|\d|$)")
+
+
 def looks_like_reference(query: str) -> bool:
     """Whether a search may be (part of) a dossier reference: a digit, or the certifications' prefix."""
-    return any(character.isdigit() for character in query) or query.strip().upper().startswith("CLEA")
+    return any(character.isdigit() for character in query) or bool(REFERENCE_PREFIX.match(query.strip().upper()))
 
 
 class DateInput(forms.DateInput):

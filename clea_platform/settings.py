@@ -198,12 +198,14 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # One connection per request costs ~9x throughput on PostgreSQL (see STACK.md): keep them.
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=600)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-    # No parallel query by default: on a web server's short reads, launching workers cost more than it saved (the
+    # The web server's short reads run best without parallel query: launching workers cost more than it saved (the
     # name search's page of 25 dossiers: 150 ms parallel, 7 ms not, at 1,000,000 dossiers; bench/README.md), and the
-    # requests already share the cores. A reporting replica may raise it.
-    DATABASES["default"].setdefault("OPTIONS", {})["options"] = (
-        f"-c max_parallel_workers_per_gather={env.int('PG_PARALLEL_WORKERS', default=0)}"
-    )
+    # requests already share the cores. Set for the web service only (docker-compose.yml): the statistics rebuild
+    # and the exports of the workers keep the server's setting. Added to any `options` of DATABASE_URL; a
+    # connection pooler must let the startup parameter through (README).
+    if (parallel := env.str("PG_PARALLEL_WORKERS", default="")) != "":
+        options = DATABASES["default"].setdefault("OPTIONS", {})
+        options["options"] = f"{options.get('options', '')} -c max_parallel_workers_per_gather={int(parallel)}".strip()
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="")

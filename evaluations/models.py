@@ -269,6 +269,8 @@ class AttestationQuerySet(models.QuerySet["Attestation"]):
         the attestations it issued itself."""
         from candidates.models import of_visible_dossier
 
+        if membership is not None and membership.is_certifpro:
+            return self.all()
         visible = self.filter(of_visible_dossier(membership))
         if membership is None or membership.is_certifpro or membership.role not in TenantQuerySet.organisation_roles:
             return visible

@@ -104,7 +104,7 @@ def session_back_query(request: HttpRequest) -> str:
     is harmless: the session page shows its last page."""
     search, bucket = SessionDossiersFilter(request.GET).cleaned()
     page = request.GET.get("page", "")
-    page = page if page.isdecimal() and 1 < int(page) < 100_000 else ""
+    page = page if page.isascii() and page.isdigit() and len(page) <= 5 and int(page) > 1 else ""
     return urlencode({k: v for k, v in {"q": search, "decision": bucket, "page": page}.items() if v})
 
 
@@ -317,7 +317,8 @@ def session_detail(request: HttpRequest, pk: int) -> HttpResponse:
     examine, examine_and_decide = _("Examiner"), _("Examiner et décider")
     domains = _("Domaines à acquérir : %(domains)s")
     query = urlencode({k: v for k, v in {"q": search, "decision": bucket}.items() if v})
-    # The review page keeps the search, the bucket and the page, for its way back and for where a decision leads.
+    # The review page keeps the search, the bucket and the page for its way back (a decision leads to the pending
+    # dossiers of the search instead: after_decision_url).
     kept = {"q": search, "decision": bucket, "page": page.number if page.number > 1 else ""}
     back_query = urlencode({k: v for k, v in kept.items() if v})
     back = f"?{back_query}" if back_query else ""

@@ -87,6 +87,8 @@ class UserFactory(factory.django.DjangoModelFactory):
         """`password` is the clear one (TEST_PASSWORD unless given), hashed before the INSERT: set after it, as
         set_password does, each user cost a second query."""
         kwargs["password"] = make_password(kwargs.get("password") or TEST_PASSWORD)
+        # As User.save records it when set_password was called: the API tokens compare it with their creation.
+        kwargs.setdefault("password_changed_at", timezone.now())
         return kwargs
 
 

@@ -21,7 +21,8 @@ from django.apps import apps
 from django.db import connections
 from django.db.migrations.loader import MigrationLoader
 
-CACHE = Path(tempfile.gettempdir()) / "clea-migrated-test-db"
+# One folder per user: another user's would refuse our writes, or hand us a database of theirs.
+CACHE = Path(tempfile.gettempdir()) / f"clea-migrated-test-db-{os.getuid()}"
 
 
 def _key() -> str:
@@ -47,9 +48,12 @@ def install(alias: str = "default") -> None:
     create_test_db = creation.create_test_db
 
     def create_from_copy(verbosity=1, autoclobber=False, serialize=True, keepdb=False) -> str:
-        if not migrated.exists():
+        if not _usable(migrated):
             name = create_test_db(verbosity=verbosity, autoclobber=autoclobber, serialize=serialize, keepdb=keepdb)
-            _save(connection.connection, migrated)
+            try:
+                _save(connection.connection, migrated)
+            except OSError:
+                pass  # no cache this time: the next run migrates again
             return name
         # What BaseDatabaseCreation.create_test_db does, with a copy of the migrated database for `migrate`.
         name = creation._get_test_db_name()
@@ -60,7 +64,7 @@ def install(alias: str = "default") -> None:
 
         settings.DATABASES[alias]["NAME"] = name
         connection.ensure_connection()
-        source = sqlite3.connect(migrated)
+        source = sqlite3.connect(f"file:{migrated}?mode=ro", uri=True)
         try:
             source.backup(connection.connection)
         finally:
@@ -75,9 +79,28 @@ def install(alias: str = "default") -> None:
     creation.create_test_db = create_from_copy  # type: ignore[method-assign]
 
 
+def _usable(path: Path) -> bool:
+    """A saved copy that opens read-only and holds its migrations; a truncated or foreign file is deleted, so that
+    this run migrates and saves a good one instead of every later run failing on missing tables."""
+    if not path.exists():
+        return False
+    try:
+        database = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            ok = database.execute("PRAGMA quick_check").fetchone() == ("ok",)
+            ok = ok and database.execute("SELECT COUNT(*) FROM django_migrations").fetchone()[0] > 0
+        finally:
+            database.close()
+    except sqlite3.DatabaseError:
+        ok = False
+    if not ok:
+        path.unlink(missing_ok=True)
+    return ok
+
+
 def _save(database: sqlite3.Connection, path: Path) -> None:
     """Written under a name of this process's own, then renamed: two xdist workers may save the same key at once."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     partial = path.with_suffix(f".{os.getpid()}.partial")
     copy = sqlite3.connect(partial)
     try:

@@ -623,3 +623,22 @@ def test_a_search_without_digits_or_prefix_reads_names_only(counsellor, org_a, c
     page = page_text(client_for(counsellor).get(LIST_URL, {"q": "num"}))
     assert numerique.reference in page
     assert other.reference not in page  # "num" is in its reference (CLEANUM-…), not in its name
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("clea", True),
+        ("CLEANUM-2", True),
+        ("cleamgt", True),
+        ("-0", True),
+        ("2024", True),
+        ("Cleary", False),
+        ("num", False),
+        ("Martin", False),
+    ],
+)
+def test_what_looks_like_a_reference(query, expected):
+    from candidates.forms import looks_like_reference
+
+    assert looks_like_reference(query) is expected
