@@ -26,6 +26,8 @@ from django.conf import settings
 from django.db import transaction
 from django.test import override_settings
 
+from clea_platform.celery import app as celery_app
+
 
 def settings_for_tests(media_root: str) -> dict[str, Any]:
     """What every test runs with (tests/conftest.py), and a module's shared rows too: its fixture runs before the
@@ -54,15 +56,23 @@ media_roots: list[Path] = []
 
 @contextmanager
 def shared_rows(django_db_blocker) -> Iterator[Path]:
-    with (
-        tempfile.TemporaryDirectory(prefix="clea-shared-media-") as media,
-        override_settings(**settings_for_tests(media)),
-        django_db_blocker.unblock(),
-        transaction.atomic(),
-    ):
-        media_roots.append(Path(media))
-        try:
-            yield Path(media)
-        finally:
-            media_roots.pop()
-            transaction.set_rollback(True)
+    # Tasks run in this process, as tests/conftest.py's autouse fixture runs them for each test: module-scoped
+    # fixtures are built before it, and with a real broker (CI) a document queued while building the rows was sent
+    # to a worker that cannot see them (they are never committed). No shared-rows module uses a real worker.
+    eager = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = True
+    try:
+        with (
+            tempfile.TemporaryDirectory(prefix="clea-shared-media-") as media,
+            override_settings(**settings_for_tests(media)),
+            django_db_blocker.unblock(),
+            transaction.atomic(),
+        ):
+            media_roots.append(Path(media))
+            try:
+                yield Path(media)
+            finally:
+                media_roots.pop()
+                transaction.set_rollback(True)
+    finally:
+        celery_app.conf.task_always_eager = eager
