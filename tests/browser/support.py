@@ -40,7 +40,7 @@ def log_in(page, base: str, email: str) -> None:
     session), a person who owes a second factor has it given as the code page would record it, and the browser gets
     the session as its cookie. Two page loads and a password check fewer per login, which the browser tests do about
     fifty times; the form and the code page are walked by `log_in_through_form` (tests/browser/test_csp.py,
-    test_login.py, test_two_factor.py)."""
+    test_small_screens.py) and by test_login.py and test_two_factor.py, which fill them themselves."""
     user = User.objects.get(email=email)
     client = Client()
     client.force_login(user)

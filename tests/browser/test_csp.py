@@ -9,17 +9,13 @@ runs before the page's own) and an error in the console; the test collects both.
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 import pytest
-from django.conf import settings
 from django.urls import reverse
 
 from candidates.models import Dossier
 from evaluations.models import Evaluation, EvaluationStatus
-from organisations.models import Membership
+from tests.browser import support
 from tests.browser.test_small_screens import ACCOUNTS, log_in, role_pages, seed_demo
-from tests.clients import logged_in_client
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -35,20 +31,6 @@ document.addEventListener("securitypolicyviolation", (event) => {
 
 def account(name: str):
     return next(account for account in ACCOUNTS if account.name == name)
-
-
-def sign_in_with_a_session(page, base: str, email: str) -> None:
-    """Signed in without the login form (two page loads saved): a session made by Django's test client, handed to
-    the browser as its cookie."""
-    membership = Membership.objects.filter(user__email=email, is_active=True).order_by("pk").first()
-    assert membership is not None, email
-    session = logged_in_client(membership).cookies[settings.SESSION_COOKIE_NAME].value
-    page.context.clear_cookies()
-    # Production's cookie ("__Host-sessionid" where cookies are Secure) must be Secure, or the browser drops it;
-    # Chromium treats the local live server as a secure origin.
-    host = urlsplit(base).hostname or ""
-    cookie = {"name": settings.SESSION_COOKIE_NAME, "value": session, "domain": host, "path": "/"}
-    page.context.add_cookies([{**cookie, "secure": settings.SESSION_COOKIE_SECURE}])
 
 
 def test_the_main_pages_of_several_roles_break_no_rule_of_the_content_security_policy(page, live_server):
@@ -105,7 +87,7 @@ def test_the_main_pages_of_several_roles_break_no_rule_of_the_content_security_p
         ("trainer", pages["trainer"][0]),  # the training plan and its htmx forms
         ("certifpro-admin", "/admin/"),  # Django's admin, its index
     ):
-        sign_in_with_a_session(page, base, account(name).email)
+        support.log_in(page, base, account(name).email)
         check(name, path)
     # An admin change form, with its widgets' scripts (dates, related objects): where Certif'Pro edits identities.
     check("certifpro-admin", reverse("admin:candidates_dossier_change", args=[dossier_pk]), ready="#content-main form")
